@@ -1,0 +1,91 @@
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { mkdirSync } from 'node:fs';
+import postgres from 'postgres';
+import { invalidOption } from './errors.js';
+
+/**
+ * The database type every package takes: drizzle's driver-independent base, so the same
+ * code runs on PGlite and on postgres.js. Use the query builder, not raw `execute()` rows,
+ * whose shape differs between the two drivers.
+ */
+export type Database = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+export type Driver = 'pglite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** A `postgres://` URL. Unset: embedded PGlite. */
+  url?: string | undefined;
+  /** PGlite only: directory that keeps the data across restarts. Unset: in memory. */
+  dataDir?: string | undefined;
+  /** postgres.js only: pool size. Default 10. */
+  max?: number | undefined;
+  /** postgres.js only: `application_name` seen in `pg_stat_activity`. Default `harakaflow`. */
+  applicationName?: string | undefined;
+}
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: Driver;
+  /** Resolves true when the database answers `select 1` within `timeoutMs`. Never throws. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  /** Closes the pool or the PGlite instance. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_POOL = 10;
+
+export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
+  const { url, dataDir, max = DEFAULT_POOL, applicationName = 'harakaflow' } = options;
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) {
+    throw invalidOption('url', 'must start with postgres:// or postgresql://');
+  }
+  if (!Number.isInteger(max) || max < 1) throw invalidOption('max', 'must be a positive integer');
+
+  let db: Database;
+  let driver: Driver;
+  let end: () => Promise<void>;
+  if (url) {
+    const client = postgres(url, {
+      max,
+      onnotice: () => {}, // "schema already exists" and friends are not worth a log line
+      connection: { application_name: applicationName },
+    });
+    db = drizzlePostgres(client) as unknown as Database;
+    driver = 'postgres';
+    end = () => client.end({ timeout: 5 });
+  } else {
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const client = await PGlite.create(dataDir ?? 'memory://');
+    db = drizzlePglite(client) as unknown as Database;
+    driver = 'pglite';
+    end = () => client.close();
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    driver,
+    async ping(timeoutMs = 2000) {
+      if (closed) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        return await Promise.race([db.execute(sql`select 1`).then(() => true), timeout]);
+      } catch {
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close() {
+      closed ??= end();
+      return closed;
+    },
+  };
+}

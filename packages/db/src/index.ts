@@ -1,0 +1,6 @@
+export { createDatabase } from './connect.js';
+export type { Database, DatabaseHandle, DatabaseOptions, Driver } from './connect.js';
+export { migrate } from './migrate.js';
+export type { MigrationResult, MigrationSet } from './migrate.js';
+export { DatabaseError } from './errors.js';
+export { isUniqueViolation, pgErrorCode } from './pg-errors.js';

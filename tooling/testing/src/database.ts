@@ -1,0 +1,58 @@
+import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { postgresUrl } from './services.js';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** The URL of this file's own database on real Postgres; undefined on PGlite. */
+  url: string | undefined;
+  /** Empties every table of the given schemas (between tests). */
+  truncate(...schemas: string[]): Promise<void>;
+}
+
+/**
+ * A fresh database for one test file: with TEST_DATABASE_URL, a new database on that server,
+ * dropped by close(); without it, an in-memory PGlite. Call it in beforeAll, close in afterAll.
+ */
+export async function testDatabase(options: { migrations?: MigrationSet[]; max?: number } = {}): Promise<TestDatabase> {
+  let url: string | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  if (postgresUrl) {
+    const name = `hf_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = postgres(postgresUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    const target = new URL(postgresUrl);
+    target.pathname = `/${name}`;
+    url = target.toString();
+    drop = async () => {
+      try {
+        await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+    };
+  }
+  const handle = await createDatabase({ url, max: options.max ?? 5 });
+  if (options.migrations?.length) await migrate(handle.db, options.migrations);
+
+  let closed: Promise<void> | undefined;
+  return {
+    ...handle,
+    url,
+    async truncate(...schemas: string[]) {
+      const { sql } = await import('drizzle-orm');
+      for (const schema of schemas) {
+        // Table names come from the catalogue, never from input.
+        const rows = (await handle.db.execute(
+          sql`select tablename from pg_tables where schemaname = ${schema}`,
+        )) as unknown as { rows?: { tablename: string }[] } & { tablename: string }[];
+        const list = (Array.isArray(rows) ? rows : (rows.rows ?? [])).map((r) => `"${schema}"."${r.tablename}"`);
+        if (list.length) await handle.db.execute(sql.raw(`truncate ${list.join(', ')} restart identity cascade`));
+      }
+    },
+    close() {
+      closed ??= handle.close().then(() => drop?.());
+      return closed;
+    },
+  };
+}

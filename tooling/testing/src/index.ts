@@ -1,0 +1,5 @@
+export { testDatabase } from './database.js';
+export type { TestDatabase } from './database.js';
+export { postgresUrl, redisUrl, requireServices } from './services.js';
+export { captureLogs } from './logs.js';
+export type { CapturedLogs } from './logs.js';

@@ -1,0 +1,35 @@
+// The one test configuration of the repository: `pnpm test` at the root runs every project in
+// one vitest process (one report, one closing "N passed, N failed" line). Workspace packages
+// resolve to their TypeScript sources through the `source` export condition, so tests need no
+// build step.
+import { readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
+  readdirSync(join(root, group), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(root, group, entry.name, 'test')))
+    .map((entry) => ({
+      extends: true as const,
+      test: { name: entry.name, root: join(root, group, entry.name), include: ['test/**/*.test.ts'] },
+    })),
+);
+
+const conditions = ['source', 'node', 'import', 'module', 'default'];
+
+export default defineConfig({
+  root,
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['node'] } },
+  test: {
+    projects,
+    environment: 'node',
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default', join(root, 'tooling/testing/src/summary-reporter.ts')],
+    server: { deps: { inline: [/@harakaflow\//] } },
+  },
+});
