@@ -1,7 +1,10 @@
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
+import { sql } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { postgresUrl } from './services.js';
+
+type Row = { tablename: string };
 
 export interface TestDatabase extends DatabaseHandle {
   /** The URL of this file's own database on real Postgres; undefined on PGlite. */
@@ -40,13 +43,12 @@ export async function testDatabase(options: { migrations?: MigrationSet[]; max?:
     ...handle,
     url,
     async truncate(...schemas: string[]) {
-      const { sql } = await import('drizzle-orm');
       for (const schema of schemas) {
         // Table names come from the catalogue, never from input.
-        const rows = (await handle.db.execute(
+        const result = (await handle.db.execute(
           sql`select tablename from pg_tables where schemaname = ${schema}`,
-        )) as unknown as { rows?: { tablename: string }[] } & { tablename: string }[];
-        const list = (Array.isArray(rows) ? rows : (rows.rows ?? [])).map((r) => `"${schema}"."${r.tablename}"`);
+        )) as unknown as Row[] | { rows: Row[] };
+        const list = (Array.isArray(result) ? result : result.rows).map((r) => `"${schema}"."${r.tablename}"`);
         if (list.length) await handle.db.execute(sql.raw(`truncate ${list.join(', ')} restart identity cascade`));
       }
     },

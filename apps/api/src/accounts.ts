@@ -1,0 +1,100 @@
+import type { PersonalDataHandler } from '@harakaflow/core';
+import { isUniqueViolation, type Database } from '@harakaflow/db';
+import { and, eq, isNull } from 'drizzle-orm';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { AccountExists } from './errors.js';
+import { accounts, apiKeys } from './schema.js';
+
+export type Account = typeof accounts.$inferSelect;
+
+export interface NewAccount {
+  name: string;
+  email: string;
+  businessName?: string | undefined;
+}
+
+const KEY_PREFIX = 'hf_';
+// 32 random bytes in base64url: 43 characters.
+const KEY_PATTERN = /^hf_[A-Za-z0-9_-]{43}$/;
+
+/** A new API key. Its SHA-256 is what is stored; the key is 256 random bits, so no slow hash is needed. */
+export function generateApiKey(): { key: string; hash: string; prefix: string } {
+  const key = KEY_PREFIX + randomBytes(32).toString('base64url');
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function looksLikeApiKey(token: string): boolean {
+  return KEY_PATTERN.test(token);
+}
+
+/** Constant-time comparison of two secrets of any length (compares their digests). */
+export function secretEquals(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}
+
+/** Creates the account and its first API key in one transaction. Duplicate email: HF_ACCOUNT_EXISTS. */
+export async function createAccount(db: Database, input: NewAccount): Promise<{ account: Account; apiKey: string }> {
+  const key = generateApiKey();
+  try {
+    return await db.transaction(async (tx) => {
+      const [account] = await tx
+        .insert(accounts)
+        .values({ id: randomUUID(), name: input.name, email: input.email, businessName: input.businessName ?? null })
+        .returning();
+      await tx.insert(apiKeys).values({ id: randomUUID(), accountId: account!.id, keyHash: key.hash, prefix: key.prefix });
+      return { account: account!, apiKey: key.key };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AccountExists();
+    throw error;
+  }
+}
+
+/** The account owning an unrevoked key, or null. */
+export async function accountByApiKey(db: Database, key: string): Promise<Account | null> {
+  if (!looksLikeApiKey(key)) return null;
+  const rows = await db
+    .select({ account: accounts })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return rows[0]?.account ?? null;
+}
+
+export function publicAccount(account: Account) {
+  return {
+    id: account.id,
+    name: account.name,
+    email: account.email,
+    businessName: account.businessName,
+    createdAt: account.createdAt.toISOString(),
+  };
+}
+
+/** The app's own personal data: the account row and its API keys' metadata (never the key digests). */
+export function appPersonalData(db: Database): PersonalDataHandler {
+  return {
+    name: 'app',
+    async exportSubject(subjectId) {
+      const [account] = await db.select().from(accounts).where(eq(accounts.id, subjectId));
+      if (!account) return { account: null, apiKeys: [] };
+      const keys = await db
+        .select({ prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt })
+        .from(apiKeys)
+        .where(eq(apiKeys.accountId, subjectId));
+      return { account: publicAccount(account), apiKeys: keys };
+    },
+    async eraseSubject(subjectId) {
+      // API keys go with the account (ON DELETE CASCADE).
+      const deleted = await db.delete(accounts).where(eq(accounts.id, subjectId)).returning({ id: accounts.id });
+      return { erased: deleted.length };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import swagger from '@fastify/swagger';
+import { registerPersonalDataHandler } from '@harakaflow/core';
+import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DestinationStream } from 'pino';
+import { appPersonalData } from './accounts.js';
+import type { AppConfig } from './config.js';
+import { loggerOptions } from './logger.js';
+import auth from './plugins/auth.js';
+import errorShape from './plugins/error-shape.js';
+import accountRoutes from './routes/accounts.js';
+import systemRoutes from './routes/system.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's database handle (PGlite or postgres.js). */
+    database: DatabaseHandle;
+  }
+}
+
+/** The app's own migrations (schema `app`). */
+export const appMigrations: MigrationSet = {
+  name: 'app',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface BuildOptions {
+  /** A database the caller owns (tests); the app then does not close it. */
+  database?: DatabaseHandle;
+  /** A ready pino logger (server.ts), or a stream for the app's own logger (tests capture logs). */
+  logger?: FastifyBaseLogger;
+  logStream?: DestinationStream;
+}
+
+/** The reference app: every package wired together. Tests drive it with `inject`. */
+export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) } }),
+    trustProxy: config.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    // Unknown body properties are refused, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+
+  const database =
+    options.database ??
+    (await createDatabase({
+      url: config.databaseUrl,
+      dataDir: config.databaseUrl ? undefined : resolve(config.dataDir, 'pglite'),
+    }));
+  app.decorate('database', database);
+  if (!options.database) app.addHook('onClose', () => database.close());
+
+  try {
+    await migrate(database.db, [appMigrations]);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'HarakaFlow API',
+        version: '0.1.0',
+        description: 'The reference API of the HarakaFlow Privacy Kit. Errors: { statusCode, code, error, message }.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(errorShape);
+  await app.register(auth, { db: database.db, adminApiKey: config.secrets.adminApiKey });
+  registerPersonalDataHandler(app, appPersonalData(database.db));
+
+  await app.register(systemRoutes, { database });
+  await app.register(accountRoutes, { db: database.db });
+
+  return app;
+}

@@ -1,0 +1,154 @@
+import { isIP } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Configuration of the reference app, read from the environment. Every bad value is reported
+ * (all of them at once, each naming its variable) and stops startup. Secret values are never
+ * echoed back in a message.
+ */
+export type Environment = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  env: Environment;
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Proxy addresses or CIDRs whose X-Forwarded-For is believed; false trusts none. */
+  trustProxy: string[] | false;
+  logLevel: string;
+  secrets: Secrets;
+}
+
+/** Secrets of the app and its packages. Each later package adds its own entry to SECRET_SPECS. */
+export interface Secrets {
+  adminApiKey: string;
+}
+
+export interface SecretSpec {
+  /** Environment variable. */
+  env: string;
+  key: keyof Secrets;
+  /** A fresh value for development. */
+  generate(): string;
+  /** Why a value is unacceptable, or undefined. Must not quote the value. */
+  check(value: string): string | undefined;
+}
+
+export const SECRET_SPECS: readonly SecretSpec[] = [
+  {
+    env: 'ADMIN_API_KEY',
+    key: 'adminApiKey',
+    generate: () => `hf_admin_${randomBytes(32).toString('base64url')}`,
+    check: (v) => (v.length < 32 ? 'must be at least 32 characters' : undefined),
+  },
+];
+
+export class ConfigError extends Error {
+  readonly code = 'HF_CONFIG_INVALID';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+// proxy-addr's names for address ranges; a blanket "trust everyone" is deliberately not accepted.
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses everything but the secrets. Pure: no I/O. */
+export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValues: Partial<Record<string, string>> } {
+  const problems: string[] = [];
+  const value = (name: string) => {
+    const v = env[name]?.trim();
+    return v === '' ? undefined : v;
+  };
+
+  const nodeEnv = value('NODE_ENV') ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    problems.push(`NODE_ENV must be development, production or test (got ${JSON.stringify(nodeEnv)})`);
+  }
+
+  const portText = value('PORT') ?? '3000';
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+    problems.push(`PORT must be an integer from 0 to 65535 (got ${JSON.stringify(portText)})`);
+  }
+
+  const host = value('HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) problems.push(`HOST must be an address or host name (got ${JSON.stringify(host)})`);
+
+  const databaseUrl = value('DATABASE_URL');
+  if (databaseUrl !== undefined && !isUrl(databaseUrl, ['postgres:', 'postgresql:'])) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const redisUrl = value('REDIS_URL');
+  if (redisUrl !== undefined && !isUrl(redisUrl, ['redis:', 'rediss:'])) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+
+  const logLevel = value('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
+
+  let trustProxy: string[] | false = false;
+  const trust = value('TRUST_PROXY');
+  if (trust !== undefined) {
+    const entries = trust.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = entries.filter((e) => !isProxyEntry(e));
+    if (bad.length || !entries.length) {
+      problems.push(
+        `TRUST_PROXY must be a comma-separated list of proxy addresses or CIDRs (or loopback, linklocal, uniquelocal), never a blanket value; bad: ${JSON.stringify(bad.length ? bad : trust)}`,
+      );
+    } else {
+      trustProxy = entries;
+    }
+  }
+
+  const secretValues: Partial<Record<string, string>> = {};
+  for (const spec of SECRET_SPECS) {
+    const v = value(spec.env);
+    if (v === undefined) continue;
+    const why = spec.check(v);
+    if (why) problems.push(`${spec.env} ${why}`);
+    else secretValues[spec.env] = v;
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    env: nodeEnv as Environment,
+    port,
+    host,
+    dataDir: value('DATA_DIR') ?? '.data',
+    databaseUrl,
+    redisUrl,
+    trustProxy,
+    logLevel,
+    secretValues,
+  };
+}
+
+function isUrl(text: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  if (rest.length || !address) return false;
+  const family = isIP(address);
+  if (!family) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  const bits = Number(prefix);
+  // A /0 is "everyone": the blanket trust the policy rules out.
+  return bits >= 1 && bits <= (family === 4 ? 32 : 128);
+}

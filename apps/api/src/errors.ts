@@ -1,0 +1,8 @@
+import createError from '@fastify/error';
+
+/** Errors of the reference app. Codes are public API (README, "Errors"). */
+export const AuthRequired = createError('HF_AUTH_REQUIRED', 'Authentication required', 401);
+export const AuthInvalid = createError('HF_AUTH_INVALID', 'The API key is missing, malformed, unknown or revoked', 401);
+export const AuthForbidden = createError('HF_AUTH_FORBIDDEN', 'This principal may not use this route', 403);
+export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with this email address already exists', 409);
+export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);

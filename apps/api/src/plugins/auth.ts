@@ -1,0 +1,62 @@
+import type { Principal } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { accountByApiKey, secretEquals, type Account } from '../accounts.js';
+import { AuthForbidden, AuthInvalid, AuthRequired } from '../errors.js';
+
+/** Who may call a route. Routes say so in `config.auth`; a route that says nothing requires an account. */
+export type AuthRequirement = 'public' | 'account' | 'admin' | 'any';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call this route. Default `account`. */
+    auth?: AuthRequirement;
+  }
+  interface FastifyRequest {
+    /** The authenticated principal, or null for an anonymous request. */
+    principal: Principal | null;
+    /** The authenticated account, when the principal is an account. */
+    account: Account | null;
+  }
+}
+
+export interface AuthOptions {
+  db: Database;
+  adminApiKey: string;
+}
+
+/**
+ * `Authorization: Bearer <key>`: an account's API key, or ADMIN_API_KEY for the admin principal
+ * (the "authorized personnel" of policy §3). A malformed, unknown or revoked key is a 401 on every
+ * route: a client that sends credentials wants to know they are wrong, not to be served anonymously.
+ */
+const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey }) => {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('account', null);
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);
+      if (!match) throw new AuthInvalid();
+      const token = match[1]!;
+      if (secretEquals(token, adminApiKey)) {
+        request.principal = { kind: 'admin', id: 'admin' };
+      } else {
+        const account = await accountByApiKey(db, token);
+        if (!account) throw new AuthInvalid();
+        request.account = account;
+        request.principal = { kind: 'account', id: account.id };
+      }
+    }
+
+    if (request.is404) return;
+    const need = request.routeOptions.config.auth ?? 'account';
+    if (need === 'public') return;
+    if (!request.principal) throw new AuthRequired();
+    if (need !== 'any' && request.principal.kind !== need) throw new AuthForbidden();
+  });
+};
+
+export default fp(auth, { name: 'harakaflow-auth', fastify: '5.x' });

@@ -1,0 +1,73 @@
+import type { Database } from '@harakaflow/db';
+import type { FastifyPluginAsync } from 'fastify';
+import { createAccount, publicAccount } from '../accounts.js';
+
+const accountSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    businessName: { type: ['string', 'null'] },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+interface SignupBody {
+  name: string;
+  email: string;
+  businessName?: string;
+  dateOfBirth: string;
+}
+
+const accounts: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+  app.post<{ Body: SignupBody }>(
+    '/v1/accounts',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Create an account; the API key is in this response only',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'email', 'dateOfBirth'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+            email: { type: 'string', format: 'email', maxLength: 254 },
+            businessName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+            // Only the format here; the age check is @harakaflow/age-gate's. The date is never stored.
+            dateOfBirth: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { account: accountSchema, apiKey: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name, email, businessName } = request.body;
+      const created = await createAccount(db, { name: name.trim(), email: email.trim(), businessName: businessName?.trim() });
+      return reply.code(201).send({ account: publicAccount(created.account), apiKey: created.apiKey });
+    },
+  );
+
+  app.get(
+    '/v1/me',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['accounts'],
+        summary: 'The authenticated account',
+        security: [{ bearer: [] }],
+        response: { 200: { type: 'object', properties: { account: accountSchema } } },
+      },
+    },
+    async (request) => ({ account: publicAccount(request.account!) }),
+  );
+};
+
+export default accounts;

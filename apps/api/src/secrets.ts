@@ -1,0 +1,62 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, SECRET_SPECS, parseConfig, type AppConfig, type Env, type Secrets } from './config.js';
+
+export const SECRETS_FILE = 'secrets.json';
+
+/**
+ * Reads the configuration and its secrets. In production a missing secret stops startup, naming
+ * the variable. Elsewhere a missing secret is generated once and kept in DATA_DIR/secrets.json
+ * (mode 0600) so restarts keep sessions, cookies and keys valid; `warn` is told which ones.
+ */
+export function loadConfig(env: Env, warn: (message: string) => void = () => {}): AppConfig {
+  const { secretValues, ...parsed } = parseConfig(env);
+  const missing = SECRET_SPECS.filter((spec) => secretValues[spec.env] === undefined);
+
+  if (missing.length && parsed.env === 'production') {
+    throw new ConfigError(missing.map((spec) => `${spec.env} is required when NODE_ENV=production`));
+  }
+
+  const values = { ...secretValues };
+  if (missing.length) {
+    const file = resolve(parsed.dataDir, SECRETS_FILE);
+    const stored = readStored(file);
+    let changed = false;
+    for (const spec of missing) {
+      const kept = stored[spec.env];
+      if (typeof kept === 'string' && !spec.check(kept)) {
+        values[spec.env] = kept;
+      } else {
+        values[spec.env] = stored[spec.env] = spec.generate();
+        changed = true;
+      }
+    }
+    if (changed) writeStored(file, stored);
+    warn(
+      `${missing.map((s) => s.env).join(', ')} not set: using development value(s) kept in ${join(parsed.dataDir, SECRETS_FILE)}. ` +
+        'Set them in the environment for production.',
+    );
+  }
+
+  const secrets = Object.fromEntries(SECRET_SPECS.map((spec) => [spec.key, values[spec.env]])) as unknown as Secrets;
+  return { ...parsed, secrets };
+}
+
+function readStored(file: string): Record<string, unknown> {
+  if (!existsSync(file)) return {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    throw new ConfigError([`${file} is not valid JSON; fix or delete it (it holds generated development secrets)`]);
+  }
+}
+
+function writeStored(file: string, data: Record<string, unknown>): void {
+  mkdirSync(resolve(file, '..'), { recursive: true });
+  // Write then rename: a crash mid-write must not leave a truncated secrets file behind.
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, file);
+}

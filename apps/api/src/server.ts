@@ -1,0 +1,40 @@
+import closeWithGrace from 'close-with-grace';
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError } from './config.js';
+import { loggerOptions } from './logger.js';
+import { loadConfig } from './secrets.js';
+
+/** What `pnpm start` runs: config from the environment, migrations, listen, graceful shutdown. */
+const logger = pino(loggerOptions('info'));
+
+let config;
+try {
+  config = loadConfig(process.env, (message) => logger.warn(message));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`HarakaFlow API not started: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+logger.level = config.logLevel;
+
+let app;
+try {
+  app = await buildApp(config, { logger });
+} catch (error) {
+  logger.fatal({ err: error }, 'startup failed');
+  process.exit(1);
+}
+
+// SIGTERM/SIGINT: stop accepting, let in-flight requests finish, run onClose hooks (flush, close
+// pools). A second signal or 10 s without finishing forces the exit.
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, 'shutting down after an error');
+  else logger.info({ signal }, 'shutting down');
+  await app.close();
+});
+
+await app.listen({ port: config.port, host: config.host });
+logger.info({ database: app.database.driver }, 'HarakaFlow API ready');

@@ -1,0 +1,122 @@
+import { ConfigError, loadConfig, parseConfig, SECRETS_FILE } from '@harakaflow/api';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SECRET = 'production-admin-key-with-enough-length-0123456789';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  return [];
+}
+
+describe('parseConfig', () => {
+  it('has the documented defaults', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: '.data',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      trustProxy: false,
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['HOST', 'bad host!'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '*'],
+    ['TRUST_PROXY', '0.0.0.0/0'],
+    ['TRUST_PROXY', '::/0'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.1,banana'],
+    ['ADMIN_API_KEY', 'short'],
+  ])('names %s when it is %j', (variable, value) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(variable);
+  });
+
+  it('reports every bad variable at once', () => {
+    const problems = problemsOf({ PORT: 'x', LOG_LEVEL: 'y', REDIS_URL: 'z' });
+    expect(problems.map((p) => p.split(' ')[0])).toEqual(['PORT', 'REDIS_URL', 'LOG_LEVEL']);
+  });
+
+  it('never echoes a secret value in its message', () => {
+    const problems = problemsOf({ ADMIN_API_KEY: 'tooShortSecret' });
+    expect(problems.join()).not.toContain('tooShortSecret');
+  });
+
+  it('accepts proxy addresses, CIDRs and range names', () => {
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,fd00::/8,loopback' }).trustProxy).toEqual([
+      '10.0.0.1',
+      '192.168.0.0/16',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ]);
+  });
+});
+
+describe('loadConfig secrets', () => {
+  it('refuses to start in production without its secrets, naming each', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual(['ADMIN_API_KEY is required when NODE_ENV=production']);
+    }
+  });
+
+  it('starts in production with its secrets given, writing nothing to disk', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, DATA_DIR: dataDir });
+    expect(config.secrets.adminApiKey).toBe(SECRET);
+    expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
+  });
+
+  it('in development generates missing secrets once, mode 0600, warns, and reuses them', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
+    const warnings: string[] = [];
+    const first = loadConfig({ DATA_DIR: dataDir }, (m) => warnings.push(m));
+    const file = join(dataDir, SECRETS_FILE);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('ADMIN_API_KEY');
+    expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
+
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(second.secrets.adminApiKey).toBe(first.secrets.adminApiKey);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ ADMIN_API_KEY: first.secrets.adminApiKey });
+  });
+
+  it('prefers the environment over the development file', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
+    loadConfig({ DATA_DIR: dataDir });
+    expect(loadConfig({ DATA_DIR: dataDir, ADMIN_API_KEY: SECRET }).secrets.adminApiKey).toBe(SECRET);
+  });
+
+  it('stops on a corrupt secrets file instead of silently replacing the secrets', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
+    writeFileSync(join(dataDir, SECRETS_FILE), '{ not json');
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(/secrets\.json is not valid JSON/);
+  });
+});

@@ -1,0 +1,51 @@
+import { buildApp, type AppConfig } from '@harakaflow/api';
+import { captureLogs, type TestDatabase } from '@harakaflow/testing';
+import type { FastifyInstance } from 'fastify';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
+
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return {
+    env: 'test',
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: '.data-test-unused',
+    databaseUrl: undefined,
+    redisUrl: undefined,
+    trustProxy: false,
+    logLevel: 'info',
+    secrets: { adminApiKey: ADMIN_KEY },
+    ...overrides,
+  };
+}
+
+/** The reference app on the file's test database, with its logs captured. */
+export async function testApp(
+  database: TestDatabase,
+  overrides: Partial<AppConfig> = {},
+  before?: (app: FastifyInstance) => void | Promise<void>,
+) {
+  const logs = captureLogs();
+  const app = await buildApp(testConfig(overrides), { database, logStream: logs.stream });
+  await before?.(app);
+  await app.ready();
+  return { app, logs };
+}
+
+let counter = 0;
+export function signupBody(overrides: Record<string, unknown> = {}) {
+  counter++;
+  return {
+    name: 'Amina Otieno',
+    email: `amina.${process.pid}.${counter}.${Date.now()}@example.com`,
+    businessName: 'Otieno Logistics',
+    dateOfBirth: '1990-04-12',
+    ...overrides,
+  };
+}
+
+export async function signup(app: FastifyInstance, overrides: Record<string, unknown> = {}) {
+  const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(overrides) });
+  if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
+  return response.json() as { account: { id: string; email: string }; apiKey: string };
+}

@@ -1,0 +1,109 @@
+// The real entry point, as `pnpm start` runs it, in a child process: startup refusal in production,
+// SIGTERM shutdown, persistence across a restart on embedded PGlite, and real Postgres by DATABASE_URL.
+import { postgresUrl, testDatabase } from '@harakaflow/testing';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const cwd = fileURLToPath(new URL('..', import.meta.url));
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Server {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Server {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/server.ts'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function listening(server: Server): Promise<string> {
+  for (let i = 0; i < 600; i++) {
+    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output());
+    if (match && server.output().includes('HarakaFlow API ready')) return match[1]!;
+    if (server.child.exitCode !== null) throw new Error(`server exited: ${server.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server did not start: ${server.output()}`);
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hf-server-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('src/server.ts', () => {
+  it('refuses to start in production without its secrets, naming each, with exit code 1', async () => {
+    const server = start({ NODE_ENV: 'production', DATA_DIR: tempDir() });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('ADMIN_API_KEY is required when NODE_ENV=production');
+  });
+
+  it('refuses a bad variable, naming it', async () => {
+    const server = start({ PORT: 'eighty', DATA_DIR: tempDir() });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('PORT must be an integer');
+  });
+
+  it('runs on PGlite under DATA_DIR, shuts down on SIGTERM, and keeps its data across a restart', async () => {
+    const dataDir = tempDir();
+    const first = start({ DATA_DIR: dataDir });
+    const url = await listening(first);
+    expect(first.output()).toContain('ADMIN_API_KEY not set');
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const created = await fetch(`${url}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Wanjiru', email: 'wanjiru@example.com', dateOfBirth: '1991-01-01' }),
+    });
+    expect(created.status).toBe(201);
+    const { apiKey } = (await created.json()) as { apiKey: string };
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('shutting down');
+
+    const second = start({ DATA_DIR: dataDir });
+    const url2 = await listening(second);
+    const me = await fetch(`${url2}/v1/me`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { account: { email: string } }).account.email).toBe('wanjiru@example.com');
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+
+  it.skipIf(!postgresUrl)('runs on real Postgres when DATABASE_URL is set', async () => {
+    const database = await testDatabase();
+    try {
+      const server = start({ DATA_DIR: tempDir(), DATABASE_URL: database.url! });
+      const url = await listening(server);
+      expect(server.output()).toMatch(/"database":"postgres".*HarakaFlow API ready/);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+});

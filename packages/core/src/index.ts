@@ -1,0 +1,105 @@
+/**
+ * The contract every HarakaFlow package shares (ARCHITECTURE.md, "The package contract"), in one
+ * place so that no package copies it: the personal-data handler (item 5), who the subject is
+ * (item 8) and where security events go (item 6).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/** What a package that keeps personal data gives data-rights and retention (contract item 5). */
+export interface PersonalDataHandler {
+  /** Stable, unique name: the package's schema (`consent`, `audit`, `vault`...). */
+  readonly name: string;
+  /** Everything the package holds about the subject, as plain JSON. Never secrets in plaintext. */
+  exportSubject(subjectId: string): Promise<unknown>;
+  /** Erases the subject's personal data; idempotent. Returns how many records were affected. */
+  eraseSubject(subjectId: string): Promise<{ erased: number }>;
+}
+
+/** Who the request is about: the same option, `subject`, in every package (contract item 8). */
+export type SubjectResolver = (request: FastifyRequest) => string | undefined;
+
+/**
+ * The authenticated principal the reference app puts on `request.principal`. Packages read it
+ * only through `defaultSubject`, so a server without it just has no subjects.
+ */
+export interface Principal {
+  kind: 'account' | 'admin';
+  id: string;
+}
+
+/** The default `subject`: the authenticated account's id, if any. */
+export const defaultSubject: SubjectResolver = (request) => {
+  const principal = (request as { principal?: Principal | null }).principal;
+  return principal?.kind === 'account' ? principal.id : undefined;
+};
+
+/** Checks a `subject` option at registration. */
+export function checkSubjectOption(value: unknown, pkg: string): SubjectResolver {
+  if (value === undefined) return defaultSubject;
+  if (typeof value !== 'function') {
+    throw Object.assign(new TypeError(`${pkg}: option "subject" must be a function (request) => string | undefined`), {
+      code: `HF_${pkg.replace('@harakaflow/', '').replace(/-/g, '_').toUpperCase()}_INVALID_OPTION`,
+    });
+  }
+  return value as SubjectResolver;
+}
+
+/** A security-relevant event (consent changed, ban applied, credential read...). */
+export interface SecurityEvent {
+  /** Dotted name: `consent.granted`, `vault.secret.read`, `quota.ban.applied`. */
+  action: string;
+  resource?: string | undefined;
+  outcome?: 'success' | 'failure' | 'denied' | undefined;
+  /** JSON details. Never secrets or raw personal data beyond what the audit log is for. */
+  details?: Record<string, unknown> | undefined;
+  subjectId?: string | undefined;
+  /** Wait for the commit (credential reads, exports, erasures, bans). */
+  durability?: 'sync' | 'async' | undefined;
+}
+
+interface AuditRecorder {
+  record(event: SecurityEvent): Promise<void> | void;
+}
+
+/**
+ * Sends a security event to the audit plugin when it is registered, else to the logger (contract
+ * item 6): a package never requires audit to work. With `durability: 'sync'` the returned promise
+ * settles when the event is committed, and rejects if it cannot be (fail closed).
+ */
+export async function securityEvent(
+  fastify: FastifyInstance,
+  request: FastifyRequest | undefined,
+  event: SecurityEvent,
+): Promise<void> {
+  const scoped = request as (FastifyRequest & { audit?: AuditRecorder | null }) | undefined;
+  if (scoped?.audit) return scoped.audit.record(event);
+  const global = fastify as FastifyInstance & { audit?: AuditRecorder };
+  if (fastify.hasDecorator('audit') && global.audit) return global.audit.record(event);
+  (request?.log ?? fastify.log).info({ securityEvent: { ...event, details: event.details } }, event.action);
+}
+
+// Keyed by the HTTP server, which every encapsulation context of one Fastify app shares: a handler
+// registered inside any plugin is visible to the whole app, and two apps in one process stay apart.
+const registries = new WeakMap<object, PersonalDataHandler[]>();
+
+function registry(fastify: FastifyInstance): PersonalDataHandler[] {
+  let list = registries.get(fastify.server);
+  if (!list) registries.set(fastify.server, (list = []));
+  return list;
+}
+
+/** Registers a package's handler so data rights and the age gate can reach every package's data. */
+export function registerPersonalDataHandler(fastify: FastifyInstance, handler: PersonalDataHandler): void {
+  const list = registry(fastify);
+  if (list.some((h) => h.name === handler.name)) {
+    throw Object.assign(new Error(`personal-data handler "${handler.name}" is registered twice`), {
+      code: 'HF_CORE_DUPLICATE_HANDLER',
+    });
+  }
+  list.push(handler);
+}
+
+/** Every personal-data handler registered in this app so far, in registration order. */
+export function personalDataHandlers(fastify: FastifyInstance): readonly PersonalDataHandler[] {
+  return registry(fastify);
+}
