@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { appPersonalData } from './accounts.js';
 import type { AppConfig } from './config.js';
-import { loggerOptions } from './logger.js';
+import { lazyChildLogger, loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
 import accountRoutes from './routes/accounts.js';
@@ -46,6 +46,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
+    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger, bindings, options),
     // Unknown body properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   }) as unknown as FastifyInstance;
@@ -65,10 +66,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     await app.close();
     throw error;
   }
-
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
 
   await app.register(swagger, {
     openapi: {

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,7 +183,7 @@ describe('accounts and authentication', () => {
 });
 
 describe('client address and proxies', () => {
-  const probe = (instance: import('fastify').FastifyInstance) => {
+  const probe = (instance: FastifyInstance) => {
     instance.get('/ip', { config: { auth: 'public' } }, async (request) => ({ ip: request.ip }));
   };
 

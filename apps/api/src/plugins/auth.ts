@@ -1,6 +1,6 @@
 import type { Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { accountByApiKey, secretEquals, type Account } from '../accounts.js';
 import { AuthForbidden, AuthInvalid, AuthRequired } from '../errors.js';
@@ -35,28 +35,40 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey }) =
   app.decorateRequest('principal', null);
   app.decorateRequest('account', null);
 
-  app.addHook('onRequest', async (request) => {
+  // Callback style, not async: the anonymous path (the benchmark's) allocates no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
     const header = request.headers.authorization;
-    if (header !== undefined) {
-      const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);
-      if (!match) throw new AuthInvalid();
-      const token = match[1]!;
-      if (secretEquals(token, adminApiKey)) {
-        request.principal = { kind: 'admin', id: 'admin' };
-      } else {
-        const account = await accountByApiKey(db, token);
-        if (!account) throw new AuthInvalid();
-        request.account = account;
-        request.principal = { kind: 'account', id: account.id };
-      }
-    }
-
-    if (request.is404) return;
-    const need = request.routeOptions.config.auth ?? 'account';
-    if (need === 'public') return;
-    if (!request.principal) throw new AuthRequired();
-    if (need !== 'any' && request.principal.kind !== need) throw new AuthForbidden();
+    if (header === undefined) return done(authorize(request));
+    authenticate(request, header).then(
+      () => done(authorize(request)),
+      (error: Error) => done(error),
+    );
   });
+
+  async function authenticate(request: FastifyRequest, header: string): Promise<void> {
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);
+    if (!match) throw new AuthInvalid();
+    const token = match[1]!;
+    if (secretEquals(token, adminApiKey)) {
+      request.principal = { kind: 'admin', id: 'admin' };
+      return;
+    }
+    const account = await accountByApiKey(db, token);
+    if (!account) throw new AuthInvalid();
+    request.account = account;
+    request.principal = { kind: 'account', id: account.id };
+  }
 };
+
+/** Does the route's `config.auth` admit this request's principal? Returns the refusal, if any. */
+function authorize(request: FastifyRequest): Error | undefined {
+  if (request.is404) return undefined;
+  const need = request.routeOptions.config.auth ?? 'account';
+  if (need === 'public') return undefined;
+  if (!request.principal) return new AuthRequired();
+  if (need !== 'any' && request.principal.kind !== need) return new AuthForbidden();
+  return undefined;
+}
 
 export default fp(auth, { name: 'harakaflow-auth', fastify: '5.x' });
