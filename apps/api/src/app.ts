@@ -2,13 +2,12 @@ import swagger from '@fastify/swagger';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { appPersonalData } from './accounts.js';
 import type { AppConfig } from './config.js';
-import { lazyChildLogger, loggerOptions } from './logger.js';
+import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
 import accountRoutes from './routes/accounts.js';
@@ -45,8 +44,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       : { logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) } }),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
-    genReqId: () => randomUUID(),
-    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger, bindings, options),
+    genReqId: requestIdGenerator(),
+    childLoggerFactory: lazyChildLogger,
     // Unknown body properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   }) as unknown as FastifyInstance;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LoggerOptions } from 'pino';
 
@@ -37,39 +38,84 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
-type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-const LEVELS: Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
-
 /**
  * Fastify makes a pino child logger for every request; with redaction on, building it costs about
- * 5% of a trivial request. This child is built only when a line at an enabled level is written,
- * so requests that log nothing (the common case above `info`) pay nothing. A route-level log level
- * needs the real child at once, so it is built eagerly then.
+ * 5% of a trivial request. This stand-in builds the child only when a line at an enabled level is
+ * written, so requests that log nothing (the common case above `info`) pay nothing. Methods live on
+ * the prototype: a request costs one small object. A route-level log level needs the real child at
+ * once, so it is built eagerly then.
  */
+type Enabled = (level: string) => boolean;
+
+class LazyChildLogger {
+  #real: FastifyBaseLogger | undefined;
+  readonly #parent: FastifyBaseLogger;
+  readonly #bindings: Bindings;
+  readonly #options: ChildLoggerOptions;
+  readonly #enabled: Enabled;
+
+  constructor(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions, enabled: Enabled) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+    this.#enabled = enabled;
+  }
+
+  #get(): FastifyBaseLogger {
+    return (this.#real ??= this.#parent.child(this.#bindings, this.#options));
+  }
+
+  #write(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+    if (!this.#real && !this.#enabled(level)) return;
+    (this.#get()[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  get level(): string {
+    return this.#real?.level ?? this.#parent.level;
+  }
+  set level(level: string) {
+    this.#get().level = level;
+  }
+  fatal(...args: unknown[]) {
+    this.#write('fatal', args);
+  }
+  error(...args: unknown[]) {
+    this.#write('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.#write('warn', args);
+  }
+  info(...args: unknown[]) {
+    this.#write('info', args);
+  }
+  debug(...args: unknown[]) {
+    this.#write('debug', args);
+  }
+  trace(...args: unknown[]) {
+    this.#write('trace', args);
+  }
+  silent() {}
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#get().child(bindings, options);
+  }
+}
+
 export function lazyChildLogger(
   parent: FastifyBaseLogger,
   bindings: Bindings,
   options: ChildLoggerOptions,
 ): FastifyBaseLogger {
-  const enabled = (parent as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.bind(parent);
+  const enabled = (parent as { isLevelEnabled?: Enabled }).isLevelEnabled;
   if (!enabled || options.level !== undefined) return parent.child(bindings, options);
-  let real: FastifyBaseLogger | undefined;
-  const get = () => (real ??= parent.child(bindings, options));
-  const logger = {
-    get level() {
-      return real?.level ?? parent.level;
-    },
-    set level(level: string) {
-      get().level = level;
-    },
-    silent: () => {},
-    child: (more: Bindings, opts?: ChildLoggerOptions) => get().child(more, opts),
-  } as Record<string, unknown>;
-  for (const level of LEVELS) {
-    logger[level] = (...args: unknown[]) => {
-      if (!enabled(level) && !real) return;
-      (get()[level] as (...a: unknown[]) => void)(...args);
-    };
-  }
-  return logger as unknown as FastifyBaseLogger;
+  return new LazyChildLogger(parent, bindings, options, enabled.bind(parent)) as unknown as FastifyBaseLogger;
+}
+
+/**
+ * Request ids unique across replicas and restarts (a random per-process prefix) without the cost of
+ * a UUID per request: `<8 hex>-<counter in base 36>`.
+ */
+export function requestIdGenerator(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let counter = 0;
+  return () => `${prefix}-${(++counter).toString(36)}`;
 }
