@@ -24,7 +24,7 @@ describe('migrate', () => {
     const alpha = migrationsFolder([
       { when: 2000, tag: '0000_a', sql: 'create schema "alpha";\n--> statement-breakpoint\ncreate table "alpha"."t" (id int);' },
     ]);
-    const beta = migrationsFolder([{ when: 1000, tag: '0000_b', sql: 'create schema "beta";\ncreate table "beta"."t" (id int);' }]);
+    const beta = migrationsFolder([{ when: 1000, tag: '0000_b', sql: 'create schema "beta";\n--> statement-breakpoint\ncreate table "beta"."t" (id int);' }]);
     const sets = [
       { name: 'alpha', folder: alpha },
       { name: 'beta', folder: beta },
@@ -44,7 +44,7 @@ describe('migrate', () => {
   it('applies an older migration of another package that a shared journal would skip', async () => {
     // beta's second migration is older than alpha's newest one: with one journal drizzle would skip it.
     const beta = migrationsFolder([
-      { when: 1000, tag: '0000_b', sql: 'create schema "beta";\ncreate table "beta"."t" (id int);' },
+      { when: 1000, tag: '0000_b', sql: 'create schema "beta";\n--> statement-breakpoint\ncreate table "beta"."t" (id int);' },
       { when: 1500, tag: '0001_b', sql: 'create table "beta"."u" (id int);' },
     ]);
     expect(await migrate(handle.db, [{ name: 'beta', folder: beta }])).toEqual([{ name: 'beta', applied: 1 }]);
