@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import type { MigrationSet } from '@harakaflow/db';
+import consent from './plugin.js';
+
+export type { ConsentOptions, CookieEntry } from './options.js';
+export { ConsentState } from './evaluate.js';
+export type { Evaluation, StateSource } from './evaluate.js';
+export { evaluate } from './evaluate.js';
+export { decisionFromRequest, decodeDecision, encodeDecision, MAX_COOKIE_VALUE } from './codec.js';
+export type { ConsentDecision, DecisionSource, Decoded } from './codec.js';
+export { filterSetCookies, isClearing, setCookieName } from './set-cookie.js';
+export { checkPolicies, needsReacceptance, policyStatus, NOTICE_DAYS } from './policy.js';
+export type { PolicyVersion, PolicyVersionInput, UpcomingPolicy } from './policy.js';
+export { ConsentLedger, consentPersonalData } from './ledger.js';
+export { records as consentRecords } from './schema.js';
+export { InvalidBody } from './errors.js';
+
+/** The ledger's migrations (schema `consent`), for `@harakaflow/db`'s `migrate`. */
+export const consentMigrations: MigrationSet = {
+  name: 'consent',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+/** The plugin. Needs @fastify/cookie registered first. */
+export const harakaflowConsent = fp(consent, {
+  name: '@harakaflow/consent',
+  fastify: '5.x',
+  dependencies: ['@fastify/cookie'],
+});
+export default harakaflowConsent;

@@ -1,0 +1,150 @@
+/**
+ * The consent ledger in `consent.records`. A person's own decisions (PUT, DELETE) are written before
+ * the response is sent: the 200 means the decision is recorded. Decisions the server makes on its
+ * own (GPC applied, continued use) are queued and written in batches, off the request path.
+ */
+import type { PersonalDataHandler } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import type { FastifyBaseLogger } from 'fastify';
+import { asc, eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { records } from './schema.js';
+
+export type LedgerAction = 'grant' | 'refuse' | 'withdraw' | 'reaccept' | 'gpc' | 'continued-use';
+
+export interface LedgerEntry {
+  consentId: string;
+  subjectId: string | undefined;
+  action: LedgerAction;
+  source: 'user' | 'gpc' | 'continued-use';
+  policyVersion: string;
+  categories: string[];
+  ip: string | undefined;
+  userAgent: string | undefined;
+  at: Date;
+}
+
+const MAX_USER_AGENT = 512;
+const MAX_QUEUE = 10_000;
+const SEEN_CAP = 10_000;
+
+function row(entry: LedgerEntry) {
+  return {
+    id: randomUUID(),
+    consentId: entry.consentId,
+    subjectId: entry.subjectId ?? null,
+    action: entry.action,
+    source: entry.source,
+    policyVersion: entry.policyVersion,
+    categories: entry.categories,
+    ip: entry.ip ?? null,
+    userAgent: entry.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+    createdAt: entry.at,
+  };
+}
+
+export class ConsentLedger {
+  readonly #db: Database;
+  readonly #log: FastifyBaseLogger;
+  readonly #intervalMs: number;
+  #queue: ReturnType<typeof row>[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  // (subject, version) pairs whose continued use is already recorded: spares a write per request
+  // for API clients that keep no cookie. The unique index makes it exact across replicas.
+  readonly #continuedUse = new Set<string>();
+
+  constructor(db: Database, log: FastifyBaseLogger, intervalMs = 250) {
+    this.#db = db;
+    this.#log = log;
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Appends now; resolves once committed. */
+  async append(entry: LedgerEntry): Promise<void> {
+    await this.#db.insert(records).values(row(entry));
+  }
+
+  /** Appends in the next batch. Bounded: past MAX_QUEUE pending rows the newest are dropped, loudly. */
+  enqueue(entry: LedgerEntry): void {
+    if (entry.action === 'continued-use') {
+      const key = `${entry.subjectId}\u0000${entry.policyVersion}`;
+      if (this.#continuedUse.has(key)) return;
+      if (this.#continuedUse.size >= SEEN_CAP) this.#continuedUse.clear();
+      this.#continuedUse.add(key);
+    }
+    if (this.#queue.length >= MAX_QUEUE) {
+      this.#log.error({ action: entry.action }, 'consent ledger queue full: decision not recorded');
+      return;
+    }
+    this.#queue.push(row(entry));
+    this.#timer ??= setTimeout(() => void this.flush(), this.#intervalMs);
+  }
+
+  /** Writes everything queued (one statement per batch). Failed batches stay queued for the next try. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    while (this.#flushing) await this.#flushing;
+    if (!this.#queue.length) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#flushing = this.#db
+      .insert(records)
+      .values(batch)
+      .onConflictDoNothing()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#log.error({ err: error, rows: batch.length }, 'consent ledger write failed; will retry');
+          this.#queue = batch.concat(this.#queue).slice(0, MAX_QUEUE);
+          this.#timer ??= setTimeout(() => void this.flush(), this.#intervalMs * 8);
+        },
+      )
+      .finally(() => {
+        this.#flushing = undefined;
+      });
+    await this.#flushing;
+  }
+
+  close(): Promise<void> {
+    return this.flush();
+  }
+
+  /** The subject's ledger rows, oldest first. */
+  async rowsOf(subjectId: string) {
+    return this.#db.select().from(records).where(eq(records.subjectId, subjectId)).orderBy(asc(records.createdAt));
+  }
+}
+
+/** Personal-data handler (contract item 5): export and erase a subject's ledger rows. */
+export function consentPersonalData(db: Database, ledger: ConsentLedger): PersonalDataHandler {
+  return {
+    name: 'consent',
+    async exportSubject(subjectId) {
+      await ledger.flush();
+      const rows = await ledger.rowsOf(subjectId);
+      return {
+        records: rows.map((r) => ({
+          consentId: r.consentId,
+          action: r.action,
+          source: r.source,
+          policyVersion: r.policyVersion,
+          categories: r.categories,
+          ip: r.ip,
+          userAgent: r.userAgent,
+          at: r.createdAt.toISOString(),
+        })),
+      };
+    },
+    async eraseSubject(subjectId) {
+      await ledger.flush();
+      return db.transaction(async (tx) => {
+        // Opens the append-only trigger for this transaction only.
+        await tx.execute(sql`select set_config('consent.allow_erase', 'on', true)`);
+        const deleted = await tx.delete(records).where(eq(records.subjectId, subjectId)).returning({ id: records.id });
+        return { erased: deleted.length };
+      });
+    },
+  };
+}

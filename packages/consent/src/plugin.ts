@@ -1,0 +1,179 @@
+import { registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { decisionFromRequest, encodeDecision, type ConsentDecision } from './codec.js';
+import { evaluate, type Evaluation } from './evaluate.js';
+import './fastify.js';
+import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
+import { resolveOptions, type ConsentOptions, type ResolvedOptions } from './options.js';
+import { policyTracker } from './policy.js';
+import { consentRoutes } from './routes.js';
+import { filterSetCookies } from './set-cookie.js';
+
+const kEvaluation = Symbol('harakaflow.consent.evaluation');
+const kIssue = Symbol('harakaflow.consent.issue');
+
+interface ConsentRequest extends FastifyRequest {
+  [kEvaluation]: (Evaluation & { stale: boolean }) | null;
+  [kIssue]: ConsentDecision | null;
+}
+
+type CookieSerializer = (name: string, value: string, options: Record<string, unknown>) => string;
+
+export const newConsentId = () => randomBytes(16).toString('base64url');
+
+/** What the routes need from the plugin: evaluation, decisions, the ledger. */
+export interface ConsentContext {
+  o: ResolvedOptions;
+  ledger: ConsentLedger;
+  evaluationOf(request: FastifyRequest): Evaluation;
+  /** Records a person's decision (committed before it returns) and makes it this request's state. */
+  decide(request: FastifyRequest, granted: string[], action: LedgerAction): Promise<Evaluation>;
+}
+
+const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => {
+  const o = resolveOptions(options);
+  const status = policyTracker(o.policies);
+  const settings = { nonEssential: o.nonEssential, defaults: o.defaults, gpc: o.gpc };
+  const ledger = new ConsentLedger(o.db, fastify.log);
+  const serialize = (fastify as FastifyInstance & { serializeCookie: CookieSerializer }).serializeCookie;
+
+  function evaluationOf(request: FastifyRequest): Evaluation & { stale: boolean } {
+    const r = request as ConsentRequest;
+    if (r[kEvaluation]) return r[kEvaluation];
+    const now = Date.now();
+    const decoded = decisionFromRequest(request.cookies?.[o.cookieName], request.headers.cookie, o.cookieName, o.secrets, Math.floor(now / 1000));
+    const evaluation = evaluate(
+      { decision: decoded?.decision ?? null, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) },
+      settings,
+    );
+    return (r[kEvaluation] = { ...evaluation, stale: decoded?.stale ?? false });
+  }
+
+  function entry(request: FastifyRequest, decision: ConsentDecision, action: LedgerAction) {
+    return {
+      consentId: decision.id,
+      subjectId: o.subject(request),
+      action,
+      source: decision.source,
+      policyVersion: decision.version,
+      categories: decision.categories,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+      at: new Date(decision.decidedAt * 1000),
+    };
+  }
+
+  function newDecision(request: FastifyRequest, granted: string[], source: ConsentDecision['source'], gpc: boolean): ConsentDecision {
+    const nowS = Math.floor(Date.now() / 1000);
+    return {
+      id: evaluationOf(request).decision?.id ?? newConsentId(),
+      categories: granted,
+      version: status(Date.now()).current.version,
+      decidedAt: nowS,
+      expiresAt: nowS + o.maxAgeSeconds,
+      source,
+      gpc,
+    };
+  }
+
+  async function decide(request: FastifyRequest, granted: string[], action: LedgerAction): Promise<Evaluation> {
+    const r = request as ConsentRequest;
+    const before = evaluationOf(request);
+    // An explicit decision made while the GPC signal is on (or was on before) stands against it.
+    const gpc = request.headers['sec-gpc'] === '1' || (before.decision?.gpc ?? false) || before.state.source === 'gpc';
+    const decision = newDecision(request, granted, 'user', gpc);
+    await ledger.append(entry(request, decision, action));
+    r[kIssue] = decision;
+    r[kEvaluation] = null;
+    const now = Date.now();
+    r[kEvaluation] = {
+      ...evaluate({ decision, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) }, settings),
+      stale: false,
+    };
+    void securityEvent(fastify, request, {
+      action: `consent.${action === 'grant' ? 'granted' : action === 'refuse' ? 'refused' : action === 'withdraw' ? 'withdrawn' : 'reaccepted'}`,
+      outcome: 'success',
+      details: { consentId: decision.id, categories: granted, policyVersion: decision.version },
+    });
+    return r[kEvaluation];
+  }
+
+  function allowsCookie(evaluation: Evaluation, name: string): boolean {
+    const entry = o.catalogue.get(name);
+    if (!entry) return o.unknownCookies !== 'block';
+    return evaluation.state.allows(entry.category);
+  }
+
+  fastify.decorateRequest(kEvaluation, null);
+  fastify.decorateRequest(kIssue, null);
+  fastify.decorateRequest('consent', {
+    getter(this: FastifyRequest) {
+      return evaluationOf(this).state;
+    },
+  });
+
+  // Enforcement at the edge: every Set-Cookie of every response passes through here, whoever set it.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+    const r = request as ConsentRequest;
+    const header = reply.getHeader('set-cookie');
+    const now = Date.now();
+    // Fast path: nothing to filter, no decision carried, no signal, no continued use to record.
+    if (
+      !r[kEvaluation] &&
+      header === undefined &&
+      request.cookies?.[o.cookieName] === undefined &&
+      request.headers['sec-gpc'] !== '1' &&
+      !(status(now).latestMaterial && o.subject(request))
+    ) {
+      return done(null, payload);
+    }
+    const evaluation = evaluationOf(request);
+    let issue = r[kIssue];
+    if (!issue && evaluation.gpcDecides) {
+      issue = newDecision(request, [], 'gpc', true);
+      ledger.enqueue(entry(request, issue, 'gpc'));
+      void securityEvent(fastify, request, {
+        action: 'consent.gpc_applied',
+        outcome: 'success',
+        details: { consentId: issue.id, policyVersion: issue.version },
+      });
+    } else if (!issue && evaluation.stale && evaluation.decision) {
+      issue = evaluation.decision; // signed with an older secret: re-issue with the first
+    }
+    const subject = evaluation.continuedUseOf ? o.subject(request) : undefined;
+    if (evaluation.continuedUseOf && subject) {
+      const nowS = Math.floor(now / 1000);
+      ledger.enqueue(
+        entry(request, { id: evaluation.decision?.id ?? `subject:${subject}`.slice(0, 64), categories: [...evaluation.state.categories.slice(1)], version: evaluation.continuedUseOf, decidedAt: nowS, expiresAt: nowS, source: 'continued-use', gpc: false }, 'continued-use'),
+      );
+    }
+
+    const cookies = header === undefined ? [] : Array.isArray(header) ? header.map(String) : [String(header)];
+    if (issue) {
+      cookies.push(
+        serialize(o.cookieName, encodeDecision(issue, o.cookieName, o.secrets[0]!), {
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: o.secure,
+          path: '/',
+          maxAge: Math.max(0, issue.expiresAt - Math.floor(now / 1000)),
+        }),
+      );
+    }
+    if (cookies.length) {
+      const { kept, removed } = filterSetCookies(cookies, (name) => allowsCookie(evaluation, name), now);
+      if (removed.length) request.log.debug({ removedCookies: removed }, 'consent: cookies without consent removed');
+      // reply.header() appends to an existing Set-Cookie: remove the unfiltered list first.
+      reply.removeHeader('set-cookie');
+      if (kept.length) reply.header('set-cookie', kept);
+    }
+    done(null, payload);
+  });
+
+  fastify.addHook('onClose', () => ledger.close());
+  registerPersonalDataHandler(fastify, consentPersonalData(o.db, ledger));
+  consentRoutes(fastify, { o, ledger, evaluationOf, decide });
+};
+
+export default consent;
