@@ -1,4 +1,6 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
+import consent, { consentMigrations } from '@harakaflow/consent';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -6,10 +8,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { appPersonalData } from './accounts.js';
+import { ANALYTICS_COOKIE } from './analytics.js';
 import type { AppConfig } from './config.js';
 import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
+import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import accountRoutes from './routes/accounts.js';
 import systemRoutes from './routes/system.js';
 
@@ -60,7 +64,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations]);
+    await migrate(database.db, [appMigrations, consentMigrations]);
   } catch (error) {
     await app.close();
     throw error;
@@ -79,10 +83,24 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   });
   await app.register(errorShape);
   await app.register(auth, { db: database.db, adminApiKey: config.secrets.adminApiKey });
+  await app.register(cookie);
+  // After every plugin that may set cookies in a hook of its own (see the consent README).
+  await app.register(consent, {
+    secrets: config.secrets.consentSecrets.split(',').map((s) => s.trim()),
+    db: database.db,
+    policies: POLICY_VERSIONS,
+    cookies: { [ANALYTICS_COOKIE]: 'analytics' },
+    defaultAnalytics: config.consentDefaultAnalytics,
+    secure: config.env === 'production',
+    routePrefix: '/v1/consent',
+    routeConfig: { auth: 'public' },
+    gpcWellKnown: { lastUpdate: GPC_LAST_UPDATE },
+  });
   registerPersonalDataHandler(app, appPersonalData(database.db));
 
-  await app.register(systemRoutes, { database });
-  await app.register(accountRoutes, { db: database.db });
+  const secureCookies = config.env === 'production';
+  await app.register(systemRoutes, { database, secureCookies });
+  await app.register(accountRoutes, { db: database.db, secureCookies });
 
   return app;
 }

@@ -18,12 +18,16 @@ export interface AppConfig {
   /** Proxy addresses or CIDRs whose X-Forwarded-For is believed; false trusts none. */
   trustProxy: string[] | false;
   logLevel: string;
+  /** Analytics when a visitor has not decided (§7 is opt-out: granted). */
+  consentDefaultAnalytics: 'granted' | 'denied';
   secrets: Secrets;
 }
 
 /** Secrets of the app and its packages. Each later package adds its own entry to SECRET_SPECS. */
 export interface Secrets {
   adminApiKey: string;
+  /** HMAC secrets of the consent cookie, comma-separated: the first signs, all verify. */
+  consentSecrets: string;
 }
 
 export interface SecretSpec {
@@ -42,6 +46,15 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     key: 'adminApiKey',
     generate: () => `hf_admin_${randomBytes(32).toString('base64url')}`,
     check: (v) => (v.length < 32 ? 'must be at least 32 characters' : undefined),
+  },
+  {
+    env: 'CONSENT_SECRETS',
+    key: 'consentSecrets',
+    generate: () => randomBytes(32).toString('base64url'),
+    check: (v) =>
+      v.split(',').some((s) => s.trim().length < 32)
+        ? 'must be a comma-separated list of secrets of at least 32 characters each (the first signs)'
+        : undefined,
   },
 ];
 
@@ -95,6 +108,11 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
   const logLevel = value('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
 
+  const consentDefault = value('CONSENT_DEFAULT_ANALYTICS') ?? 'granted';
+  if (consentDefault !== 'granted' && consentDefault !== 'denied') {
+    problems.push(`CONSENT_DEFAULT_ANALYTICS must be granted or denied (got ${JSON.stringify(consentDefault)})`);
+  }
+
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
   if (trust !== undefined) {
@@ -128,6 +146,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     redisUrl,
     trustProxy,
     logLevel,
+    consentDefaultAnalytics: consentDefault as 'granted' | 'denied',
     secretValues,
   };
 }

@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       redisUrl: undefined,
       trustProxy: false,
       logLevel: 'info',
+      consentDefaultAnalytics: 'granted',
     });
   });
 
@@ -48,6 +49,9 @@ describe('parseConfig', () => {
     ['TRUST_PROXY', '10.0.0.0/33'],
     ['TRUST_PROXY', '10.0.0.1,banana'],
     ['ADMIN_API_KEY', 'short'],
+    ['CONSENT_SECRETS', 'short'],
+    ['CONSENT_SECRETS', '0123456789abcdef0123456789abcdef0123,short'],
+    ['CONSENT_DEFAULT_ANALYTICS', 'maybe'],
   ])('names %s when it is %j', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -81,13 +85,17 @@ describe('loadConfig secrets', () => {
     try {
       loadConfig({ NODE_ENV: 'production' });
     } catch (error) {
-      expect((error as ConfigError).problems).toEqual(['ADMIN_API_KEY is required when NODE_ENV=production']);
+      expect((error as ConfigError).problems).toEqual([
+        'ADMIN_API_KEY is required when NODE_ENV=production',
+        'CONSENT_SECRETS is required when NODE_ENV=production',
+      ]);
     }
   });
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, DATA_DIR: dataDir });
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, DATA_DIR: dataDir });
+    expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
   });
@@ -100,12 +108,16 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY');
+    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS');
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });
     expect(second.secrets.adminApiKey).toBe(first.secrets.adminApiKey);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ ADMIN_API_KEY: first.secrets.adminApiKey });
+    expect(second.secrets.consentSecrets).toBe(first.secrets.consentSecrets);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      ADMIN_API_KEY: first.secrets.adminApiKey,
+      CONSENT_SECRETS: first.secrets.consentSecrets,
+    });
   });
 
   it('prefers the environment over the development file', () => {

@@ -3,6 +3,7 @@ import { captureLogs, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
+export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
@@ -14,7 +15,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     redisUrl: undefined,
     trustProxy: false,
     logLevel: 'info',
-    secrets: { adminApiKey: ADMIN_KEY },
+    consentDefaultAnalytics: 'granted',
+    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET },
     ...overrides,
   };
 }

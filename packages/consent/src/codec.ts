@@ -10,7 +10,7 @@
  * cannot outlive its time, whatever Max-Age the browser is told). Times are Unix seconds in base 36.
  * Anything malformed, forged, oversize or expired decodes to null: "no decision", never an error.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export type DecisionSource = 'user' | 'gpc' | 'continued-use';
 
@@ -39,11 +39,18 @@ export const VERSION_PATTERN = /^[A-Za-z0-9._-]{1,32}$/;
 export const CATEGORY_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 const NUMBER_PATTERN = /^[0-9a-z]{1,10}$/;
 
-function mac(secret: string, name: string, payload: string): Buffer {
+/** A secret as given, or prepared once with `prepareSecrets` (importing a string key per call is slow). */
+export type Secret = string | KeyObject;
+
+export function prepareSecrets(secrets: readonly string[]): KeyObject[] {
+  return secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
+}
+
+function mac(secret: Secret, name: string, payload: string): Buffer {
   return createHmac('sha256', secret).update(`${name}=${payload}`).digest();
 }
 
-export function encodeDecision(decision: ConsentDecision, name: string, secret: string): string {
+export function encodeDecision(decision: ConsentDecision, name: string, secret: Secret): string {
   const categories = decision.categories.length ? decision.categories.join('!') : '-';
   const payload = [
     '1',
@@ -65,7 +72,7 @@ export interface Decoded {
 }
 
 /** Verifies and parses a cookie value. Never throws; null means "no decision". */
-export function decodeDecision(value: unknown, name: string, secrets: readonly string[], nowSeconds: number): Decoded | null {
+export function decodeDecision(value: unknown, name: string, secrets: readonly Secret[], nowSeconds: number): Decoded | null {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_COOKIE_VALUE) return null;
   const dot = value.lastIndexOf('.');
   if (dot <= 0) return null;
@@ -116,20 +123,56 @@ export function decisionFromRequest(
   parsed: string | undefined,
   rawHeader: string | undefined,
   name: string,
-  secrets: readonly string[],
+  secrets: readonly Secret[],
   nowSeconds: number,
+  cache?: VerifiedCookies,
 ): Decoded | null {
   if (parsed === undefined) return null;
   const marker = `${name}=`;
-  if (!rawHeader || rawHeader.indexOf(marker) === rawHeader.lastIndexOf(marker)) {
-    return decodeDecision(parsed, name, secrets, nowSeconds);
-  }
+  const decode = (value: string) => (cache ? cache.decode(value, name, secrets, nowSeconds) : decodeDecision(value, name, secrets, nowSeconds));
+  if (!rawHeader || rawHeader.indexOf(marker) === rawHeader.lastIndexOf(marker)) return decode(parsed);
   let best: Decoded | null = null;
   for (const pair of rawHeader.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    const decoded = decodeDecision(pair.slice(eq + 1).trim(), name, secrets, nowSeconds);
+    const decoded = decode(pair.slice(eq + 1).trim());
     if (decoded && (!best || decoded.decision.decidedAt > best.decision.decidedAt)) best = decoded;
   }
   return best;
+}
+
+/**
+ * Remembers cookie values that verified, so a browser that sends the same value on every request
+ * costs one HMAC in its lifetime, not one per request (each HMAC allocates a native object whose
+ * finalizer weighs on the garbage collector: about half of this plugin's cost before the cache).
+ * Keyed by the exact value, signature included; only verified values enter; expiry is checked on
+ * every hit. Bounded: the oldest entry goes when it is full.
+ */
+export class VerifiedCookies {
+  readonly #entries = new Map<string, Decoded>();
+  readonly #capacity: number;
+
+  constructor(capacity = 10_000) {
+    this.#capacity = capacity;
+  }
+
+  decode(value: unknown, name: string, secrets: readonly Secret[], nowSeconds: number): Decoded | null {
+    if (typeof value !== 'string') return null;
+    const hit = this.#entries.get(value);
+    if (hit) {
+      if (hit.decision.expiresAt > nowSeconds) return hit;
+      this.#entries.delete(value);
+      return null;
+    }
+    const decoded = decodeDecision(value, name, secrets, nowSeconds);
+    if (decoded) {
+      if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
+      this.#entries.set(value, decoded);
+    }
+    return decoded;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
 }

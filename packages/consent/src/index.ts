@@ -1,3 +1,5 @@
+// The declaration merging of request.consent (and @fastify/cookie's) travels with the entry point.
+import './fastify.js';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import type { MigrationSet } from '@harakaflow/db';
@@ -7,8 +9,8 @@ export type { ConsentOptions, CookieEntry } from './options.js';
 export { ConsentState } from './evaluate.js';
 export type { Evaluation, StateSource } from './evaluate.js';
 export { evaluate } from './evaluate.js';
-export { decisionFromRequest, decodeDecision, encodeDecision, MAX_COOKIE_VALUE } from './codec.js';
-export type { ConsentDecision, DecisionSource, Decoded } from './codec.js';
+export { decisionFromRequest, decodeDecision, encodeDecision, MAX_COOKIE_VALUE, prepareSecrets, VerifiedCookies } from './codec.js';
+export type { ConsentDecision, DecisionSource, Decoded, Secret } from './codec.js';
 export { filterSetCookies, isClearing, setCookieName } from './set-cookie.js';
 export { checkPolicies, needsReacceptance, policyStatus, NOTICE_DAYS } from './policy.js';
 export type { PolicyVersion, PolicyVersionInput, UpcomingPolicy } from './policy.js';

@@ -31,7 +31,7 @@ export interface ConsentOptions {
   /** The consent cookie's Secure attribute. */
   secure?: boolean;
   /** Prefix of the HTTP API (GET/PUT/DELETE), or false for none. */
-  prefix?: string | false;
+  routePrefix?: string | false;
   /** Route config merged into the package's routes (e.g. the app's `{ auth: 'public' }`). */
   routeConfig?: Partial<FastifyContextConfig>;
   /** Serve `/.well-known/gpc.json` with this `lastUpdate` (YYYY-MM-DD), or false. */
@@ -47,7 +47,7 @@ export const DEFAULTS = {
   cookieName: 'hf_consent',
   maxAgeDays: 182,
   secure: true,
-  prefix: '/consent',
+  routePrefix: '/consent',
 } as const;
 
 export interface CatalogueEntry {
@@ -68,7 +68,7 @@ export interface ResolvedOptions {
   cookieName: string;
   maxAgeSeconds: number;
   secure: boolean;
-  prefix: string | false;
+  routePrefix: string | false;
   routeConfig: Partial<FastifyContextConfig>;
   gpcWellKnown: { lastUpdate: string } | false;
   subject: SubjectResolver;
@@ -122,8 +122,8 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   if (typeof maxAgeDays !== 'number' || !(maxAgeDays > 0) || maxAgeDays > 400) {
     throw invalidOption('maxAgeDays', 'must be a number of days from 1 to 400 (browsers cap cookies at 400)');
   }
-  const prefix = o.prefix ?? DEFAULTS.prefix;
-  if (prefix !== false && (typeof prefix !== 'string' || !prefix.startsWith('/'))) throw invalidOption('prefix', 'must start with / or be false');
+  const prefix = o.routePrefix ?? DEFAULTS.routePrefix;
+  if (prefix !== false && (typeof prefix !== 'string' || !prefix.startsWith('/'))) throw invalidOption('routePrefix', 'must start with / or be false');
   const bool = (name: string, value: unknown, fallback: boolean) => {
     if (value === undefined) return fallback;
     if (typeof value !== 'boolean') throw invalidOption(name, 'must be a boolean');
@@ -146,7 +146,7 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
     cookieName,
     maxAgeSeconds: Math.round(maxAgeDays * 86_400),
     secure: bool('secure', o.secure, DEFAULTS.secure),
-    prefix,
+    routePrefix: prefix,
     routeConfig: o.routeConfig ?? {},
     gpcWellKnown: wellKnown,
     subject: checkSubjectOption(o.subject, '@harakaflow/consent'),

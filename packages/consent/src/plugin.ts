@@ -1,7 +1,7 @@
 import { registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { decisionFromRequest, encodeDecision, type ConsentDecision } from './codec.js';
+import { decisionFromRequest, encodeDecision, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
@@ -36,13 +36,15 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
   const status = policyTracker(o.policies);
   const settings = { nonEssential: o.nonEssential, defaults: o.defaults, gpc: o.gpc };
   const ledger = new ConsentLedger(o.db, fastify.log);
+  const keys = prepareSecrets(o.secrets);
+  const verified = new VerifiedCookies();
   const serialize = (fastify as FastifyInstance & { serializeCookie: CookieSerializer }).serializeCookie;
 
   function evaluationOf(request: FastifyRequest): Evaluation & { stale: boolean } {
     const r = request as ConsentRequest;
     if (r[kEvaluation]) return r[kEvaluation];
     const now = Date.now();
-    const decoded = decisionFromRequest(request.cookies?.[o.cookieName], request.headers.cookie, o.cookieName, o.secrets, Math.floor(now / 1000));
+    const decoded = decisionFromRequest(request.cookies?.[o.cookieName], request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified);
     const evaluation = evaluate(
       { decision: decoded?.decision ?? null, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) },
       settings,
@@ -118,15 +120,18 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     const r = request as ConsentRequest;
     const header = reply.getHeader('set-cookie');
     const now = Date.now();
-    // Fast path: nothing to filter, no decision carried, no signal, no continued use to record.
+    // Fast path: nothing to filter, no signal, no continued use to record. Then the only duty left is
+    // re-signing a cookie signed with an older secret, and telling that is a cache lookup.
     if (
       !r[kEvaluation] &&
       header === undefined &&
-      request.cookies?.[o.cookieName] === undefined &&
       request.headers['sec-gpc'] !== '1' &&
       !(status(now).latestMaterial && o.subject(request))
     ) {
-      return done(null, payload);
+      const value = request.cookies?.[o.cookieName];
+      if (value === undefined) return done(null, payload);
+      const decoded = decisionFromRequest(value, request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified);
+      if (!decoded?.stale) return done(null, payload);
     }
     const evaluation = evaluationOf(request);
     let issue = r[kIssue];
@@ -152,7 +157,7 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     const cookies = header === undefined ? [] : Array.isArray(header) ? header.map(String) : [String(header)];
     if (issue) {
       cookies.push(
-        serialize(o.cookieName, encodeDecision(issue, o.cookieName, o.secrets[0]!), {
+        serialize(o.cookieName, encodeDecision(issue, o.cookieName, keys[0]!), {
           httpOnly: true,
           sameSite: 'lax',
           secure: o.secure,

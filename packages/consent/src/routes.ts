@@ -41,7 +41,7 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
     const body = { gpc: true, lastUpdate: o.gpcWellKnown.lastUpdate };
     fastify.get('/.well-known/gpc.json', { config: { ...o.routeConfig } }, async () => body);
   }
-  if (o.prefix === false) return;
+  if (o.routePrefix === false) return;
 
   const catalogue = {
     categories: ['essential', ...o.nonEssential],
@@ -50,7 +50,7 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
   const decisionProperties = Object.fromEntries(o.nonEssential.map((c) => [c, { type: 'boolean' }]));
 
   fastify.get(
-    o.prefix,
+    o.routePrefix,
     {
       config: { ...o.routeConfig },
       schema: {
@@ -63,7 +63,7 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
   );
 
   fastify.put(
-    o.prefix,
+    o.routePrefix,
     {
       config: { ...o.routeConfig },
       errorHandler: bodyErrors,
@@ -94,7 +94,7 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
   );
 
   fastify.delete(
-    o.prefix,
+    o.routePrefix,
     {
       config: { ...o.routeConfig },
       schema: { tags: ['consent'], summary: 'Withdraw every non-essential category and expire their cookies', response: { 200: stateSchema } },

@@ -83,3 +83,24 @@ describe('consent cookie codec', () => {
     }
   });
 });
+
+describe('VerifiedCookies', () => {
+  it('verifies a value once, then answers from memory until it expires', async () => {
+    const { VerifiedCookies } = await import('@harakaflow/consent');
+    const cache = new VerifiedCookies(2);
+    expect(cache.decode(valid, NAME, [SECRET], NOW)).toEqual({ decision, stale: false });
+    // A hit does not need the secret any more: proof that no HMAC ran.
+    expect(cache.decode(valid, NAME, [], NOW)).toEqual({ decision, stale: false });
+    expect(cache.decode(valid, NAME, [], decision.expiresAt)).toBeNull();
+    expect(cache.decode(valid, NAME, [], NOW)).toBeNull();
+  });
+
+  it('never caches a forgery, and stays within its capacity', async () => {
+    const { VerifiedCookies } = await import('@harakaflow/consent');
+    const cache = new VerifiedCookies(2);
+    expect(cache.decode(valid + 'x', NAME, [SECRET], NOW)).toBeNull();
+    expect(cache.size).toBe(0);
+    for (let i = 0; i < 5; i++) cache.decode(encodeDecision({ ...decision, decidedAt: NOW - i }, NAME, SECRET), NAME, [SECRET], NOW);
+    expect(cache.size).toBe(2);
+  });
+});

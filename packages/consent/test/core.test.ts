@@ -24,7 +24,7 @@ describe('Set-Cookie filtering', () => {
   });
 
   it('keeps allowed and clearing cookies and names the removed ones', () => {
-    const result = filterSetCookies(['a=1', 'b=2', 'b=; Max-Age=0', 'c=3'], (name) => name === 'a', NOW);
+    const result = filterSetCookies(['a=1', 'b=2', 'b=; Max-Age=0', 'c=3'], (name: string) => name === 'a', NOW);
     expect(result).toEqual({ kept: ['a=1', 'b=; Max-Age=0'], removed: ['b', 'c'] });
   });
 });

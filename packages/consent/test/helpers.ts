@@ -24,7 +24,7 @@ export async function consentApp(
     cookies: { hf_aid: 'analytics', hf_session: 'essential' },
     secure: false,
     ...options,
-  });
+  } as ConsentOptions);
   app.get('/page', async (request, reply) => {
     reply.setCookie('hf_session', 's1');
     reply.setCookie('hf_aid', 'visitor-1');

@@ -235,7 +235,7 @@ describe('registration', () => {
     [{ cookies: { hf_aid: 'marketing' } }, 'cookies.hf_aid'],
     [{ categories: ['essential'] }, 'categories'],
     [{ maxAgeDays: 500 }, 'maxAgeDays'],
-    [{ prefix: 'consent' }, 'prefix'],
+    [{ routePrefix: 'consent' }, 'routePrefix'],
     [{ subject: 'account' }, 'subject'],
   ])('refuses %j naming the option', async (bad, option) => {
     const app = Fastify();

@@ -32,10 +32,49 @@ async function stack(): Promise<FastifyInstance> {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-bench-')),
   });
-  return buildApp({ ...parsed, secrets: { adminApiKey: 'bench-admin-key-0123456789abcdef0123456789' } });
+  return buildApp({
+    ...parsed,
+    secrets: { adminApiKey: 'bench-admin-key-0123456789abcdef0123456789', consentSecrets: CONSENT_SECRET },
+  });
+}
+
+const CONSENT_SECRET = 'bench-consent-secret-0123456789abcdef0123';
+
+/** A database for plugins that need one: DATABASE_URL when set, else in-memory PGlite. */
+async function database() {
+  const { createDatabase, migrate } = await import('@harakaflow/db');
+  const handle = await createDatabase({ url: process.env.DATABASE_URL });
+  return { handle, migrate };
+}
+
+/** @harakaflow/consent alone; the request carries a valid consent cookie (a refusal). */
+async function consentVariant() {
+  const { default: cookie } = await import('@fastify/cookie');
+  const { default: consent, consentMigrations, encodeDecision } = await import('@harakaflow/consent');
+  const { handle, migrate } = await database();
+  await migrate(handle.db, [consentMigrations]);
+  const app = bare();
+  await app.register(cookie);
+  await app.register(consent, {
+    secrets: [CONSENT_SECRET],
+    db: handle.db,
+    policies: [{ version: 'v1', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true }],
+    cookies: { hf_aid: 'analytics' },
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const value = encodeDecision(
+    { id: 'benchbenchbenchbench00', categories: [], version: 'v1', decidedAt: now, expiresAt: now + 86_400, source: 'user', gpc: false },
+    'hf_consent',
+    CONSENT_SECRET,
+  );
+  return { app, headers: { cookie: `hf_consent=${value}` }, close: () => handle.close() };
 }
 
 export const variants: Variant[] = [
   { name: 'bare', setup: async () => ({ app: bare() }) },
-  { name: 'stack', setup: async () => ({ app: await stack() }) },
+  // A returning visitor: the analytics cookie already set, so the response sets none (steady state).
+  { name: 'stack', setup: async () => ({ app: await stack(), headers: { cookie: 'hf_aid=returning-visitor' } }) },
+  { name: 'consent', setup: consentVariant },
+  // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
+  { name: 'stack-new-visitor', setup: async () => ({ app: await stack() }) },
 ];

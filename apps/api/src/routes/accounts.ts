@@ -1,6 +1,7 @@
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { createAccount, publicAccount } from '../accounts.js';
+import { markVisitor } from '../analytics.js';
 
 const accountSchema = {
   type: 'object',
@@ -20,7 +21,7 @@ interface SignupBody {
   dateOfBirth: string;
 }
 
-const accounts: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = async (app, { db, secureCookies }) => {
   app.post<{ Body: SignupBody }>(
     '/v1/accounts',
     {
@@ -66,7 +67,10 @@ const accounts: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
         response: { 200: { type: 'object', properties: { account: accountSchema } } },
       },
     },
-    async (request) => ({ account: publicAccount(request.account!) }),
+    async (request, reply) => {
+      markVisitor(request, reply, secureCookies);
+      return { account: publicAccount(request.account!) };
+    },
   );
 };
 

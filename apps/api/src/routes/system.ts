@@ -1,8 +1,9 @@
 import type { DatabaseHandle } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
+import { markVisitor } from '../analytics.js';
 
 /** Health, the benchmark route and the OpenAPI document. */
-const system: FastifyPluginAsync<{ database: DatabaseHandle }> = async (app, { database }) => {
+const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean }> = async (app, { database, secureCookies }) => {
   app.get(
     '/health',
     {
@@ -32,7 +33,10 @@ const system: FastifyPluginAsync<{ database: DatabaseHandle }> = async (app, { d
         response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } },
       },
     },
-    async () => ({ ok: true }),
+    async (request, reply) => {
+      markVisitor(request, reply, secureCookies);
+      return { ok: true };
+    },
   );
 
   app.get('/docs/json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
