@@ -1,0 +1,2 @@
+export { evaluateAge, parseBirthDate, calendarDate, MAX_AGE } from './age.js';
+export type { AgeOptions, AgeResult, LeapDayBirthday } from './age.js';
