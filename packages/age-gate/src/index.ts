@@ -1,2 +1,23 @@
+import './fastify.js';
+import type { MigrationSet } from '@harakaflow/db';
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import ageGate from './plugin.js';
+
 export { evaluateAge, parseBirthDate, calendarDate, MAX_AGE } from './age.js';
 export type { AgeOptions, AgeResult, LeapDayBirthday } from './age.js';
+export type { AgeGateOptions } from './options.js';
+export type { AgeGate, MinorReport } from './fastify.js';
+export { ageGatePersonalData, recordVerification, subjectStatus } from './store.js';
+export type { SubjectStatus, Verification } from './store.js';
+export { subjects as ageGateSubjects, erasures as ageGateErasures } from './schema.js';
+export { Blocked, InvalidDate, NotEligible, Restricted, VerificationRequired } from './errors.js';
+
+/** The gate's migrations (schema `age_gate`). */
+export const ageGateMigrations: MigrationSet = {
+  name: 'age_gate',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+export const harakaflowAgeGate = fp(ageGate, { name: '@harakaflow/age-gate', fastify: '5.x', dependencies: ['@fastify/cookie'] });
+export default harakaflowAgeGate;

@@ -10,7 +10,7 @@
  * cannot outlive its time, whatever Max-Age the browser is told). Times are Unix seconds in base 36.
  * Anything malformed, forged, oversize or expired decodes to null: "no decision", never an error.
  */
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { openValue, prepareKeys, sealValue, type SigningKey } from '@harakaflow/core';
 
 export type DecisionSource = 'user' | 'gpc' | 'continued-use';
 
@@ -31,7 +31,6 @@ export interface ConsentDecision {
 }
 
 export const MAX_COOKIE_VALUE = 400;
-const SIGNATURE_BYTES = 32;
 const SOURCES: Record<string, DecisionSource> = { u: 'user', g: 'gpc', c: 'continued-use' };
 const SOURCE_LETTER: Record<DecisionSource, string> = { user: 'u', gpc: 'g', 'continued-use': 'c' };
 export const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
@@ -40,15 +39,8 @@ export const CATEGORY_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 const NUMBER_PATTERN = /^[0-9a-z]{1,10}$/;
 
 /** A secret as given, or prepared once with `prepareSecrets` (importing a string key per call is slow). */
-export type Secret = string | KeyObject;
-
-export function prepareSecrets(secrets: readonly string[]): KeyObject[] {
-  return secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
-}
-
-function mac(secret: Secret, name: string, payload: string): Buffer {
-  return createHmac('sha256', secret).update(`${name}=${payload}`).digest();
-}
+export type Secret = SigningKey;
+export const prepareSecrets = prepareKeys;
 
 export function encodeDecision(decision: ConsentDecision, name: string, secret: Secret): string {
   const categories = decision.categories.length ? decision.categories.join('!') : '-';
@@ -62,7 +54,7 @@ export function encodeDecision(decision: ConsentDecision, name: string, secret: 
     SOURCE_LETTER[decision.source],
     decision.gpc ? '1' : '0',
   ].join('~');
-  return `${payload}.${mac(secret, name, payload).toString('base64url')}`;
+  return sealValue(name, payload, secret);
 }
 
 export interface Decoded {
@@ -73,27 +65,9 @@ export interface Decoded {
 
 /** Verifies and parses a cookie value. Never throws; null means "no decision". */
 export function decodeDecision(value: unknown, name: string, secrets: readonly Secret[], nowSeconds: number): Decoded | null {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_COOKIE_VALUE) return null;
-  const dot = value.lastIndexOf('.');
-  if (dot <= 0) return null;
-  const payload = value.slice(0, dot);
-  const signatureText = value.slice(dot + 1);
-  // Strict base64url of exactly 32 bytes: 43 characters, no padding. Buffer.from would otherwise
-  // skip invalid characters and accept a signature with junk appended.
-  if (!/^[A-Za-z0-9_-]{43}$/.test(signatureText)) return null;
-  const signature = Buffer.from(signatureText, 'base64url');
-  if (signature.length !== SIGNATURE_BYTES) return null;
-
-  let index = -1;
-  for (let i = 0; i < secrets.length; i++) {
-    // Every secret is tried (no early exit on a match position) only until one verifies; the
-    // comparison itself is constant-time and the lengths are equal by construction.
-    if (timingSafeEqual(mac(secrets[i]!, name, payload), signature)) {
-      index = i;
-      break;
-    }
-  }
-  if (index < 0) return null;
+  const opened = openValue(name, value, secrets, MAX_COOKIE_VALUE);
+  if (!opened) return null;
+  const { payload, stale } = opened;
 
   const fields = payload.split('~');
   if (fields.length !== 8 || fields[0] !== '1') return null;
@@ -110,7 +84,7 @@ export function decodeDecision(value: unknown, name: string, secrets: readonly S
 
   return {
     decision: { id: id!, categories, version: version!, decidedAt, expiresAt, source, gpc: gpcText === '1' },
-    stale: index > 0,
+    stale,
   };
 }
 

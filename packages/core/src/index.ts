@@ -103,3 +103,6 @@ export function registerPersonalDataHandler(fastify: FastifyInstance, handler: P
 export function personalDataHandlers(fastify: FastifyInstance): readonly PersonalDataHandler[] {
   return registry(fastify);
 }
+
+export { openValue, prepareKeys, sealValue } from './signed.js';
+export type { SigningKey } from './signed.js';

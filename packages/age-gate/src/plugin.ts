@@ -1,0 +1,185 @@
+import { openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { createHmac } from 'node:crypto';
+import { and, eq, gt } from 'drizzle-orm';
+import { evaluateAge } from './age.js';
+import { Blocked, NotEligible, Restricted, VerificationRequired } from './errors.js';
+import type { AgeGate } from './fastify.js';
+import { resolveOptions, type AgeGateOptions } from './options.js';
+import { ipBlocks } from './schema.js';
+import {
+  ageGatePersonalData,
+  claimDue,
+  completeErasure,
+  erasureOf,
+  recordVerification,
+  restrictAndSchedule,
+  subjectStatus,
+  type SubjectStatus,
+  type Verification,
+} from './store.js';
+
+// A claimed erasure not finished after this long was abandoned by a crashed worker: claim it again.
+const STALE_CLAIM_MS = 10 * 60_000;
+const STATUS_CACHE_CAP = 10_000;
+
+const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => {
+  const o = resolveOptions(options);
+  const keys = prepareKeys(o.secrets);
+  const statuses = new Map<string, { status: SubjectStatus; until: number }>();
+  const protectedUrls = new Map<string, boolean>();
+
+  async function status(subjectId: string): Promise<SubjectStatus> {
+    const now = Date.now();
+    const hit = statuses.get(subjectId);
+    if (hit && hit.until > now) return hit.status;
+    const fresh = await subjectStatus(o.db, subjectId);
+    if (statuses.size >= STATUS_CACHE_CAP) statuses.clear();
+    statuses.set(subjectId, { status: fresh, until: now + o.statusCacheMs });
+    return fresh;
+  }
+
+  function isProtected(request: FastifyRequest): boolean {
+    const flag = request.routeOptions.config.ageGate;
+    if (flag !== undefined) return flag;
+    const url = request.routeOptions.url;
+    if (!url || !o.protectPrefixes.length) return false;
+    let known = protectedUrls.get(url);
+    if (known === undefined) {
+      known = o.protectPrefixes.some((p) => url === p || url.startsWith(p.endsWith('/') ? p : `${p}/`));
+      protectedUrls.set(url, known);
+    }
+    return known;
+  }
+
+  const ipHash = (ip: string) => createHmac('sha256', keys[0]!).update(`age-gate-ip:${ip}`).digest('base64url');
+
+  function blockedByCookie(request: FastifyRequest): boolean {
+    const opened = openValue(o.cookieName, request.cookies?.[o.cookieName], keys, 200);
+    if (!opened) return false;
+    const [version, expires] = opened.payload.split('~');
+    return version === '1' && /^[0-9a-z]{1,10}$/.test(expires ?? '') && parseInt(expires!, 36) > Date.now() / 1000;
+  }
+
+  async function blockedByIp(request: FastifyRequest): Promise<boolean> {
+    if (o.ipBlockSeconds === false) return false;
+    const [row] = await o.db
+      .select({ h: ipBlocks.ipHash })
+      .from(ipBlocks)
+      .where(and(eq(ipBlocks.ipHash, ipHash(request.ip)), gt(ipBlocks.expiresAt, new Date())));
+    return Boolean(row);
+  }
+
+  async function screen(request: FastifyRequest, reply: FastifyReply, dateOfBirth: unknown): Promise<Verification> {
+    if (blockedByCookie(request) || (await blockedByIp(request))) {
+      await securityEvent(fastify, request, { action: 'age_gate.blocked_retry', outcome: 'denied' });
+      throw new Blocked();
+    }
+    const country = o.country?.(request)?.toUpperCase();
+    const minimumAge = (country && o.countries.get(country)) || o.minimumAge;
+    // Throws HF_AGE_GATE_INVALID_DATE; the date itself goes nowhere from here.
+    const { eligible } = evaluateAge(dateOfBirth, { timeZone: o.timeZone, minimumAge, leapDayBirthday: o.leapDayBirthday });
+    if (!eligible) {
+      const expires = Math.floor(Date.now() / 1000) + o.blockSeconds;
+      reply.setCookie(o.cookieName, sealValue(o.cookieName, `1~${expires.toString(36)}`, keys[0]!), {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: o.secure,
+        maxAge: o.blockSeconds,
+      });
+      if (o.ipBlockSeconds !== false) {
+        const expiresAt = new Date(Date.now() + o.ipBlockSeconds * 1000);
+        await o.db.insert(ipBlocks).values({ ipHash: ipHash(request.ip), expiresAt }).onConflictDoUpdate({ target: ipBlocks.ipHash, set: { expiresAt } });
+      }
+      await securityEvent(fastify, request, { action: 'age_gate.refused', outcome: 'denied', details: { minimumAge } });
+      throw new NotEligible();
+    }
+    return { verifiedAt: new Date(), method: 'self-declared', minimumAge };
+  }
+
+  let sweeping: Promise<void> | undefined;
+  async function runDueErasures(subjectId?: string): Promise<void> {
+    const handlers = personalDataHandlers(fastify);
+    for (const id of await claimDue(o.db, new Date(), STALE_CLAIM_MS, subjectId)) {
+      const counts: Record<string, number> = {};
+      let failed = false;
+      for (const handler of handlers) {
+        try {
+          counts[handler.name] = (await handler.eraseSubject(id)).erased;
+        } catch (error) {
+          failed = true;
+          fastify.log.error({ err: error, handler: handler.name }, 'age gate: erasure step failed; it will be retried');
+        }
+      }
+      // A failed step leaves the job claimed; it is claimed again once stale, and every handler is idempotent.
+      if (failed) continue;
+      await completeErasure(o.db, id, counts, new Date());
+      await securityEvent(fastify, undefined, { action: 'age_gate.minor_erased', subjectId: id, outcome: 'success', details: { counts }, durability: 'sync' });
+    }
+  }
+  const sweep = (subjectId?: string) => (sweeping ??= runDueErasures(subjectId).finally(() => (sweeping = undefined)));
+
+  async function reportMinor(subjectId: string, report: { reason: string; reportedBy: string }) {
+    const at = new Date();
+    await restrictAndSchedule(o.db, subjectId, { ...report, at, dueAt: new Date(at.getTime() + o.eraseAfterMs) });
+    statuses.delete(subjectId);
+    await securityEvent(fastify, undefined, {
+      action: 'age_gate.minor_reported',
+      subjectId,
+      outcome: 'success',
+      details: { reportedBy: report.reportedBy },
+      durability: 'sync',
+    });
+    if (o.eraseAfterMs === 0) {
+      await sweeping;
+      await runDueErasures(subjectId);
+    }
+    const job = await erasureOf(o.db, subjectId);
+    return {
+      subjectId,
+      status: job!.status,
+      dueAt: job!.dueAt.toISOString(),
+      completedAt: job!.completedAt?.toISOString() ?? null,
+      counts: job!.counts ?? null,
+    };
+  }
+
+  const decoration: AgeGate = {
+    screen,
+    reportMinor,
+    status,
+    runDueErasures: () => sweep(),
+    recordVerification,
+  };
+  fastify.decorate('ageGate', decoration);
+
+  // Restriction and route protection. Callback style: a cached status answers without a promise.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const subjectId = o.subject(request);
+    const protect = !request.is404 && isProtected(request);
+    if (!subjectId) return done(protect ? new VerificationRequired() : undefined);
+    const hit = statuses.get(subjectId);
+    const decide = (s: SubjectStatus) => (s.restricted ? new Restricted() : protect && !s.verified ? new VerificationRequired() : undefined);
+    if (hit && hit.until > Date.now()) return done(decide(hit.status));
+    status(subjectId).then((s) => done(decide(s)), done);
+  });
+
+  registerPersonalDataHandler(fastify, ageGatePersonalData(o.db));
+
+  // Resume erasures a crash interrupted, then look again every sweepIntervalMs.
+  let timer: NodeJS.Timeout | undefined;
+  fastify.addHook('onReady', async () => {
+    void sweep().catch((error: unknown) => fastify.log.error({ err: error }, 'age gate: erasure sweep failed'));
+    if (o.sweepIntervalMs > 0) {
+      timer = setInterval(() => void sweep().catch((error: unknown) => fastify.log.error({ err: error }, 'age gate: erasure sweep failed')), o.sweepIntervalMs);
+      timer.unref();
+    }
+  });
+  fastify.addHook('onClose', async () => {
+    clearInterval(timer);
+    await sweeping;
+  });
+};
+
+export default ageGate;
