@@ -39,7 +39,12 @@ export function secretEquals(a: string, b: string): boolean {
 }
 
 /** Creates the account and its first API key in one transaction. Duplicate email: HF_ACCOUNT_EXISTS. */
-export async function createAccount(db: Database, input: NewAccount): Promise<{ account: Account; apiKey: string }> {
+export async function createAccount(
+  db: Database,
+  input: NewAccount,
+  /** Runs inside the account's transaction (the age verification record). */
+  alongside?: (tx: Database, account: Account) => Promise<void>,
+): Promise<{ account: Account; apiKey: string }> {
   const key = generateApiKey();
   try {
     return await db.transaction(async (tx) => {
@@ -48,6 +53,7 @@ export async function createAccount(db: Database, input: NewAccount): Promise<{ 
         .values({ id: randomUUID(), name: input.name, email: input.email, businessName: input.businessName ?? null })
         .returning();
       await tx.insert(apiKeys).values({ id: randomUUID(), accountId: account!.id, keyHash: key.hash, prefix: key.prefix });
+      await alongside?.(tx as unknown as Database, account!);
       return { account: account!, apiKey: key.key };
     });
   } catch (error) {
@@ -66,6 +72,11 @@ export async function accountByApiKey(db: Database, key: string): Promise<Accoun
     .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
     .limit(1);
   return rows[0]?.account ?? null;
+}
+
+export async function accountExists(db: Database, id: string): Promise<boolean> {
+  const [row] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, id));
+  return Boolean(row);
 }
 
 export function publicAccount(account: Account) {

@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import consent, { consentMigrations } from '@harakaflow/consent';
+import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -16,6 +17,7 @@ import errorShape from './plugins/error-shape.js';
 import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import accountRoutes from './routes/accounts.js';
 import systemRoutes from './routes/system.js';
+import adminRoutes from './routes/admin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -64,7 +66,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations, consentMigrations]);
+    await migrate(database.db, [appMigrations, consentMigrations, ageGateMigrations]);
   } catch (error) {
     await app.close();
     throw error;
@@ -89,18 +91,27 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     secrets: config.secrets.consentSecrets.split(',').map((s) => s.trim()),
     db: database.db,
     policies: POLICY_VERSIONS,
-    cookies: { [ANALYTICS_COOKIE]: 'analytics' },
+    cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential' },
     defaultAnalytics: config.consentDefaultAnalytics,
     secure: config.env === 'production',
     routePrefix: '/v1/consent',
-    routeConfig: { auth: 'public' },
+    routeConfig: { auth: 'public', ageGate: false },
     gpcWellKnown: { lastUpdate: GPC_LAST_UPDATE },
+  });
+  // §8: every /v1 route needs a verified adult, except those that say ageGate: false (signup, ping, consent).
+  await app.register(ageGate, {
+    db: database.db,
+    secrets: config.secrets.ageGateSecrets.split(',').map((s) => s.trim()),
+    secure: config.env === 'production',
+    protectPrefixes: ['/v1'],
+    eraseAfterMs: config.minorErasureDelayMs,
   });
   registerPersonalDataHandler(app, appPersonalData(database.db));
 
   const secureCookies = config.env === 'production';
   await app.register(systemRoutes, { database, secureCookies });
   await app.register(accountRoutes, { db: database.db, secureCookies });
+  await app.register(adminRoutes, { db: database.db });
 
   return app;
 }

@@ -20,6 +20,8 @@ export interface AppConfig {
   logLevel: string;
   /** Analytics when a visitor has not decided (§7 is opt-out: granted). */
   consentDefaultAnalytics: 'granted' | 'denied';
+  /** Delay between a minor's report and the erasure of their data (0: at once). */
+  minorErasureDelayMs: number;
   secrets: Secrets;
 }
 
@@ -28,6 +30,8 @@ export interface Secrets {
   adminApiKey: string;
   /** HMAC secrets of the consent cookie, comma-separated: the first signs, all verify. */
   consentSecrets: string;
+  /** HMAC secrets of the age gate's block cookie, comma-separated. */
+  ageGateSecrets: string;
 }
 
 export interface SecretSpec {
@@ -50,6 +54,15 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   {
     env: 'CONSENT_SECRETS',
     key: 'consentSecrets',
+    generate: () => randomBytes(32).toString('base64url'),
+    check: (v) =>
+      v.split(',').some((s) => s.trim().length < 32)
+        ? 'must be a comma-separated list of secrets of at least 32 characters each (the first signs)'
+        : undefined,
+  },
+  {
+    env: 'AGE_GATE_SECRETS',
+    key: 'ageGateSecrets',
     generate: () => randomBytes(32).toString('base64url'),
     check: (v) =>
       v.split(',').some((s) => s.trim().length < 32)
@@ -113,6 +126,9 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     problems.push(`CONSENT_DEFAULT_ANALYTICS must be granted or denied (got ${JSON.stringify(consentDefault)})`);
   }
 
+  const delayText = value('MINOR_ERASURE_DELAY_MS') ?? '0';
+  if (!/^\d{1,10}$/.test(delayText)) problems.push(`MINOR_ERASURE_DELAY_MS must be a whole number of milliseconds (got ${JSON.stringify(delayText)})`);
+
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
   if (trust !== undefined) {
@@ -147,6 +163,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     trustProxy,
     logLevel,
     consentDefaultAnalytics: consentDefault as 'granted' | 'denied',
+    minorErasureDelayMs: Number(delayText),
     secretValues,
   };
 }

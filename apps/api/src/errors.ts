@@ -5,4 +5,5 @@ export const AuthRequired = createError('HF_AUTH_REQUIRED', 'Authentication requ
 export const AuthInvalid = createError('HF_AUTH_INVALID', 'The API key is missing, malformed, unknown or revoked', 401);
 export const AuthForbidden = createError('HF_AUTH_FORBIDDEN', 'This principal may not use this route', 403);
 export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with this email address already exists', 409);
+export const AccountNotFound = createError('HF_ACCOUNT_NOT_FOUND', 'No such account', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);

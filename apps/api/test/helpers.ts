@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
+export const AGE_GATE_SECRET = 'test-age-gate-secret-0123456789abcdef012';
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
@@ -16,7 +17,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     trustProxy: false,
     logLevel: 'info',
     consentDefaultAnalytics: 'granted',
-    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET },
+    minorErasureDelayMs: 0,
+    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET },
     ...overrides,
   };
 }

@@ -158,7 +158,7 @@ describe('accounts and authentication', () => {
 
   it('reserves admin routes to the admin principal', async () => {
     const { app: a } = await app({}, (instance) => {
-      instance.get('/v1/admin/probe', { config: { auth: 'admin' } }, async (request) => ({ principal: request.principal }));
+      instance.get('/v1/admin/probe', { config: { auth: 'admin', ageGate: false } }, async (request) => ({ principal: request.principal }));
     });
     const { apiKey } = await signup(a);
     expect((await a.inject('/v1/admin/probe')).statusCode).toBe(401);

@@ -34,7 +34,11 @@ async function stack(): Promise<FastifyInstance> {
   });
   return buildApp({
     ...parsed,
-    secrets: { adminApiKey: 'bench-admin-key-0123456789abcdef0123456789', consentSecrets: CONSENT_SECRET },
+    secrets: {
+      adminApiKey: 'bench-admin-key-0123456789abcdef0123456789',
+      consentSecrets: CONSENT_SECRET,
+      ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
+    },
   });
 }
 

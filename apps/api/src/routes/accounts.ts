@@ -25,10 +25,10 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
   app.post<{ Body: SignupBody }>(
     '/v1/accounts',
     {
-      config: { auth: 'public' },
+      config: { auth: 'public', ageGate: false },
       schema: {
         tags: ['accounts'],
-        summary: 'Create an account; the API key is in this response only',
+        summary: 'Create an account (18+; the date of birth is checked, never stored); the API key is in this response only',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -37,7 +37,7 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
             name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
             email: { type: 'string', format: 'email', maxLength: 254 },
             businessName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
-            // Only the format here; the age check is @harakaflow/age-gate's. The date is never stored.
+            // The format here; whether the date exists and the age are @harakaflow/age-gate's. Never stored.
             dateOfBirth: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
           },
         },
@@ -50,8 +50,12 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
       },
     },
     async (request, reply) => {
-      const { name, email, businessName } = request.body;
-      const created = await createAccount(db, { name: name.trim(), email: email.trim(), businessName: businessName?.trim() });
+      const { name, email, businessName, dateOfBirth } = request.body;
+      // The gate runs before anything is stored: an under-age answer leaves no account, only the block.
+      const verification = await app.ageGate.screen(request, reply, dateOfBirth);
+      const created = await createAccount(db, { name: name.trim(), email: email.trim(), businessName: businessName?.trim() }, (tx, account) =>
+        app.ageGate.recordVerification(tx, account.id, verification),
+      );
       return reply.code(201).send({ account: publicAccount(created.account), apiKey: created.apiKey });
     },
   );

@@ -26,7 +26,7 @@ const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: bool
   app.get(
     '/v1/ping',
     {
-      config: { auth: 'public' },
+      config: { auth: 'public', ageGate: false },
       schema: {
         tags: ['system'],
         summary: 'Answers {ok:true}, anonymous or authenticated (the benchmark route)',
