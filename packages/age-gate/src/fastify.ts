@@ -1,4 +1,3 @@
-import type {} from '@fastify/cookie';
 import type { Database } from '@harakaflow/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SubjectStatus, Verification } from './store.js';

@@ -19,5 +19,5 @@ export const ageGateMigrations: MigrationSet = {
   folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
 };
 
-export const harakaflowAgeGate = fp(ageGate, { name: '@harakaflow/age-gate', fastify: '5.x', dependencies: ['@fastify/cookie'] });
+export const harakaflowAgeGate = fp(ageGate, { name: '@harakaflow/age-gate', fastify: '5.x' });
 export default harakaflowAgeGate;

@@ -23,6 +23,11 @@ import {
 const STALE_CLAIM_MS = 10 * 60_000;
 const STATUS_CACHE_CAP = 10_000;
 
+function refusal(s: SubjectStatus, protect: boolean): Error | undefined {
+  if (s.restricted) return new Restricted();
+  return protect && !s.verified ? new VerificationRequired() : undefined;
+}
+
 const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => {
   const o = resolveOptions(options);
   const keys = prepareKeys(o.secrets);
@@ -54,11 +59,19 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
 
   const ipHash = (ip: string) => createHmac('sha256', keys[0]!).update(`age-gate-ip:${ip}`).digest('base64url');
 
+  // Read from the raw Cookie header, only here: the gate needs no cookie parsing on ordinary
+  // requests. Every occurrence is tried, so a forged duplicate cannot hide a real block.
   function blockedByCookie(request: FastifyRequest): boolean {
-    const opened = openValue(o.cookieName, request.cookies?.[o.cookieName], keys, 200);
-    if (!opened) return false;
-    const [version, expires] = opened.payload.split('~');
-    return version === '1' && /^[0-9a-z]{1,10}$/.test(expires ?? '') && parseInt(expires!, 36) > Date.now() / 1000;
+    const header = request.headers.cookie;
+    if (!header || !header.includes(`${o.cookieName}=`)) return false;
+    for (const pair of header.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0 || pair.slice(0, eq).trim() !== o.cookieName) continue;
+      const opened = openValue(o.cookieName, pair.slice(eq + 1).trim(), keys, 200);
+      const [version, expires] = opened?.payload.split('~') ?? [];
+      if (version === '1' && /^[0-9a-z]{1,10}$/.test(expires ?? '') && parseInt(expires!, 36) > Date.now() / 1000) return true;
+    }
+    return false;
   }
 
   async function blockedByIp(request: FastifyRequest): Promise<boolean> {
@@ -81,13 +94,12 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
     const { eligible } = evaluateAge(dateOfBirth, { timeZone: o.timeZone, minimumAge, leapDayBirthday: o.leapDayBirthday });
     if (!eligible) {
       const expires = Math.floor(Date.now() / 1000) + o.blockSeconds;
-      reply.setCookie(o.cookieName, sealValue(o.cookieName, `1~${expires.toString(36)}`, keys[0]!), {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: o.secure,
-        maxAge: o.blockSeconds,
-      });
+      // The value is base64url, "~" and ".": cookie-safe as it is. reply.header appends Set-Cookie.
+      const value = sealValue(o.cookieName, `1~${expires.toString(36)}`, keys[0]!);
+      reply.header(
+        'set-cookie',
+        `${o.cookieName}=${value}; Max-Age=${o.blockSeconds}; Path=/; HttpOnly; SameSite=Strict${o.secure ? '; Secure' : ''}`,
+      );
       if (o.ipBlockSeconds !== false) {
         const expiresAt = new Date(Date.now() + o.ipBlockSeconds * 1000);
         await o.db.insert(ipBlocks).values({ ipHash: ipHash(request.ip), expiresAt }).onConflictDoUpdate({ target: ipBlocks.ipHash, set: { expiresAt } });
@@ -160,9 +172,8 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
     const protect = !request.is404 && isProtected(request);
     if (!subjectId) return done(protect ? new VerificationRequired() : undefined);
     const hit = statuses.get(subjectId);
-    const decide = (s: SubjectStatus) => (s.restricted ? new Restricted() : protect && !s.verified ? new VerificationRequired() : undefined);
-    if (hit && hit.until > Date.now()) return done(decide(hit.status));
-    status(subjectId).then((s) => done(decide(s)), done);
+    if (hit && hit.until > Date.now()) return done(refusal(hit.status, protect));
+    status(subjectId).then((s) => done(refusal(s, protect)), done);
   });
 
   registerPersonalDataHandler(fastify, ageGatePersonalData(o.db));

@@ -1,4 +1,3 @@
-import cookie from '@fastify/cookie';
 import ageGate, { ageGateErasures, ageGateMigrations, type AgeGateOptions } from '@harakaflow/age-gate';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
@@ -28,7 +27,6 @@ interface Built {
 async function gateApp(options: Partial<AgeGateOptions> = {}, failingHandler = false): Promise<Built> {
   const erased: string[] = [];
   const app = Fastify();
-  await app.register(cookie);
   await app.register(ageGate, {
     db: database.db,
     secrets: [SECRET],
@@ -81,7 +79,7 @@ describe('the neutral screen', () => {
     expect(child.json()).toMatchObject({ code: 'HF_AGE_GATE_NOT_ELIGIBLE', message: 'We cannot create an account with the details provided.' });
     expect(child.json().message).toMatch(NEUTRAL);
     expect(child.body).not.toMatch(/18|eighteen|adult|minor|old enough/i);
-    expect([child.headers['set-cookie']].flat().join()).toMatch(/hf_age_block=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Strict/);
+    expect([child.headers['set-cookie']].flat()).toEqual([expect.stringMatching(/^hf_age_block=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Strict$/)]);
     await app.close();
   });
 
@@ -92,9 +90,12 @@ describe('the neutral screen', () => {
     expect(retry.statusCode).toBe(403);
     expect(retry.json()).toMatchObject({ code: 'HF_AGE_GATE_BLOCKED' });
     expect(retry.json().message).toBe(refused.json().message);
-    // A forged or altered block cookie is no block (and no error).
+    // A forged or altered block cookie is no block (and no error)...
     const forged = await signup(app, ADULT, { cookie: blockCookie(refused.headers)!.replace(/.$/, 'A') + 'A' });
     expect(forged.statusCode).toBe(200);
+    // ...and a forged duplicate placed first does not hide the real one.
+    const both = await signup(app, ADULT, { cookie: `hf_age_block=forged.AAAA; ${blockCookie(refused.headers)}` });
+    expect(both.json().code).toBe('HF_AGE_GATE_BLOCKED');
     await app.close();
   });
 
@@ -214,7 +215,6 @@ describe('registration', () => {
     [{ eraseAfterMs: -1 }, 'eraseAfterMs'],
   ])('refuses %j naming the option', async (bad, option) => {
     const app = Fastify();
-    await app.register(cookie);
     await expect(app.register(ageGate, { db: database.db, secrets: [SECRET], ...bad } as never).ready()).rejects.toMatchObject({
       code: 'HF_AGE_GATE_INVALID_OPTION',
       message: expect.stringContaining(`"${option}"`),

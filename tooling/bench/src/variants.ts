@@ -74,11 +74,28 @@ async function consentVariant() {
   return { app, headers: { cookie: `hf_consent=${value}` }, close: () => handle.close() };
 }
 
+/** @harakaflow/age-gate alone: a verified subject on a protected route. */
+async function ageGateVariant() {
+  const { default: ageGate, ageGateMigrations, recordVerification } = await import('@harakaflow/age-gate');
+  const { handle, migrate } = await database();
+  await migrate(handle.db, [ageGateMigrations]);
+  await recordVerification(handle.db, 'bench-subject', { verifiedAt: new Date(), method: 'self-declared', minimumAge: 18 });
+  const app = bare();
+  await app.register(ageGate, {
+    db: handle.db,
+    secrets: ['bench-age-gate-secret-0123456789abcdef012'],
+    protectPrefixes: ['/v1'],
+    subject: (request) => request.headers['x-subject'] as string | undefined,
+  });
+  return { app, headers: { 'x-subject': 'bench-subject' }, close: () => handle.close() };
+}
+
 export const variants: Variant[] = [
   { name: 'bare', setup: async () => ({ app: bare() }) },
   // A returning visitor: the analytics cookie already set, so the response sets none (steady state).
   { name: 'stack', setup: async () => ({ app: await stack(), headers: { cookie: 'hf_aid=returning-visitor' } }) },
   { name: 'consent', setup: consentVariant },
+  { name: 'age-gate', setup: ageGateVariant },
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
   { name: 'stack-new-visitor', setup: async () => ({ app: await stack() }) },
 ];
