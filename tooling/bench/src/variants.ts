@@ -98,4 +98,6 @@ export const variants: Variant[] = [
   { name: 'age-gate', setup: ageGateVariant },
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
   { name: 'stack-new-visitor', setup: async () => ({ app: await stack() }) },
+  // Calibration: bare Fastify again. Its distance from 1 is this run's noise.
+  { name: 'bare-again', setup: async () => ({ app: bare() }) },
 ];
