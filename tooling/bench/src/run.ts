@@ -8,8 +8,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { variants } from './variants.js';
 
-const duration = Number(process.env.BENCH_DURATION ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
+const duration = Number(process.env.BENCH_DURATION ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const only = process.env.BENCH_VARIANTS?.split(',').map((s) => s.trim());
 const selected = variants.filter((v) => v.name === 'bare' || !only || only.includes(v.name));
@@ -17,6 +17,8 @@ const selected = variants.filter((v) => v.name === 'bare' || !only || only.inclu
 interface Running {
   name: string;
   child: ChildProcess;
+  /** Requests per second of server CPU, per run. */
+  capacities: number[];
   url: string;
   headers: Record<string, string>;
   rates: number[];
@@ -47,11 +49,22 @@ async function launch(name: string): Promise<Running> {
     child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string> }));
     child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
   });
-  return { name, child, url: `http://127.0.0.1:${port}/v1/ping`, headers, rates: [], p50: [], p99: [] };
+  return { name, child, url: `http://127.0.0.1:${port}/v1/ping`, headers, capacities: [], rates: [], p50: [], p99: [] };
+}
+
+function cpuMicros(target: Running): Promise<number> {
+  return new Promise((resolve) => {
+    target.child.once('message', (m) => resolve((m as { cpuMicros: number }).cpuMicros));
+    target.child.send('cpu');
+  });
 }
 
 async function drive(target: Running, seconds: number) {
-  const result = await autocannon({ url: target.url, headers: target.headers, connections, duration: seconds });
+  const before = await cpuMicros(target);
+  const result = Object.assign(await autocannon({ url: target.url, headers: target.headers, connections, duration: seconds }), {
+    capacity: 0,
+  });
+  result.capacity = result.requests.total / (((await cpuMicros(target)) - before) / 1e6);
   // autocannon reports latency in whole milliseconds at this rate; keep its numbers as they are.
   if (result.non2xx || result.errors) throw new Error(`${target.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return result;
@@ -63,40 +76,57 @@ const median = (values: number[]) => {
 };
 
 const running: Running[] = [];
+// Paired measurement: every measured run of a variant sits right next to a run of bare Fastify (their
+// order alternating), and its ratio is the median of those paired ratios. Slow drift of the machine
+// (other tenants, frequency) then cancels out instead of landing on whichever variant ran at a bad time.
+const ratios = new Map<string, number[]>();
 try {
   for (const variant of selected) running.push(await launch(variant.name));
   for (const target of running) await drive(target, 2); // warm-up: JIT, pools, caches
+  const [bareTarget, ...others] = running;
   for (let round = 0; round < rounds; round++) {
-    // Rotate the order every round: no variant is always the one measured first.
-    const order = running.map((_, i) => running[(i + round) % running.length]!);
+    const order = others.map((_, i) => others[(i + round) % others.length]!);
     for (const target of order) {
-      const result = await drive(target, duration);
-      target.rates.push(result.requests.total / duration);
-      target.p50.push(result.latency.p50);
-      target.p99.push(result.latency.p99);
+      const pair = round % 2 === 0 ? [bareTarget!, target] : [target, bareTarget!];
+      const [first, second] = [await drive(pair[0]!, duration), await drive(pair[1]!, duration)];
+      for (const [t, result] of [
+        [pair[0]!, first],
+        [pair[1]!, second],
+      ] as const) {
+        t.rates.push(result.requests.total / duration);
+        t.capacities.push(result.capacity);
+        t.p50.push(result.latency.p50);
+        t.p99.push(result.latency.p99);
+      }
+      const bareCapacity = (pair[0] === bareTarget ? first : second).capacity;
+      const capacity = (pair[0] === bareTarget ? second : first).capacity;
+      ratios.set(target.name, [...(ratios.get(target.name) ?? []), capacity / bareCapacity]);
     }
   }
 } finally {
   for (const target of running) target.child.disconnect();
 }
 
-const bareRate = median(running[0]!.rates);
-const rows = running.map((t) => {
-  const requestsPerSecond = Math.round(median(t.rates));
-  return {
-    name: t.name,
-    requestsPerSecond,
-    p50Ms: median(t.p50),
-    p99Ms: median(t.p99),
-    ratioToBare: Number((requestsPerSecond / bareRate).toFixed(3)),
-  };
-});
+const rows = running.map((t) => ({
+  name: t.name,
+  requestsPerSecond: Math.round(median(t.rates)),
+  /** Requests per second of server CPU: what one saturated core serves. */
+  capacityPerCpuSecond: Math.round(median(t.capacities)),
+  p50Ms: median(t.p50),
+  p99Ms: median(t.p99),
+  ratioToBare: t === running[0] ? 1 : Number(median(ratios.get(t.name) ?? []).toFixed(3)),
+}));
 
 const report = {
   node: process.version,
   cpus: cpus().length,
   date: new Date().toISOString(),
-  settings: { duration, rounds, connections, pinned, statistic: 'median of rounds', database: process.env.DATABASE_URL ? 'postgres' : 'pglite', redis: Boolean(process.env.REDIS_URL) },
+  settings: {
+    duration,
+    rounds,
+    connections,
+    pinned,
+    statistic: 'ratioToBare = median over rounds of (requests per server CPU-second) / (the same for the adjacent bare run)', database: process.env.DATABASE_URL ? 'postgres' : 'pglite', redis: Boolean(process.env.REDIS_URL) },
   variants: rows,
 };
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -104,7 +134,7 @@ mkdirSync(`${root}.bench`, { recursive: true });
 writeFileSync(`${root}.bench/latest.json`, JSON.stringify(report, null, 2) + '\n');
 
 console.log(
-  `\nGET /v1/ping, ${connections} connections, ${rounds} x ${duration}s interleaved and rotated, median per round, ` +
+  `\nGET /v1/ping, ${connections} connections, ${rounds} rounds of ${duration}s runs, each paired with a bare run; ratio = median of paired capacity ratios (requests per server CPU-second), ` +
     `node ${process.version}, ${report.cpus} cpus${pinned ? ', servers pinned to the last core' : ''}`,
 );
 console.table(rows);

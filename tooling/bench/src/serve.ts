@@ -9,6 +9,14 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 if (!address || typeof address === 'string') throw new Error('no address');
 process.send!({ port: address.port, headers });
+// The parent asks for this process's CPU time around every run: requests per CPU-second is the
+// server's capacity, whether or not the load generator managed to saturate it.
+process.on('message', (message) => {
+  if (message === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+  }
+});
 process.on('disconnect', () => {
   void app.close().then(() => close?.()).finally(() => process.exit(0));
 });
