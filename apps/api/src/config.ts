@@ -44,6 +44,19 @@ export interface SecretSpec {
   check(value: string): string | undefined;
 }
 
+/** A comma-separated list of HMAC secrets (rotation: the first signs, all verify). */
+function secretList(env: string, key: keyof Secrets): SecretSpec {
+  return {
+    env,
+    key,
+    generate: () => randomBytes(32).toString('base64url'),
+    check: (v) =>
+      v.split(',').some((s) => s.trim().length < 32)
+        ? 'must be a comma-separated list of secrets of at least 32 characters each (the first signs)'
+        : undefined,
+  };
+}
+
 export const SECRET_SPECS: readonly SecretSpec[] = [
   {
     env: 'ADMIN_API_KEY',
@@ -51,24 +64,8 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     generate: () => `hf_admin_${randomBytes(32).toString('base64url')}`,
     check: (v) => (v.length < 32 ? 'must be at least 32 characters' : undefined),
   },
-  {
-    env: 'CONSENT_SECRETS',
-    key: 'consentSecrets',
-    generate: () => randomBytes(32).toString('base64url'),
-    check: (v) =>
-      v.split(',').some((s) => s.trim().length < 32)
-        ? 'must be a comma-separated list of secrets of at least 32 characters each (the first signs)'
-        : undefined,
-  },
-  {
-    env: 'AGE_GATE_SECRETS',
-    key: 'ageGateSecrets',
-    generate: () => randomBytes(32).toString('base64url'),
-    check: (v) =>
-      v.split(',').some((s) => s.trim().length < 32)
-        ? 'must be a comma-separated list of secrets of at least 32 characters each (the first signs)'
-        : undefined,
-  },
+  secretList('CONSENT_SECRETS', 'consentSecrets'),
+  secretList('AGE_GATE_SECRETS', 'ageGateSecrets'),
 ];
 
 export class ConfigError extends Error {
