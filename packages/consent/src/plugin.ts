@@ -62,7 +62,8 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
       categories: decision.categories,
       ip: request.ip,
       userAgent: request.headers['user-agent'],
-      at: new Date(decision.decidedAt * 1000),
+      // Millisecond time of the record (the cookie carries seconds): the ledger keeps its order.
+      at: new Date(),
     };
   }
 

