@@ -3,5 +3,6 @@ export type { TestDatabase } from './database.js';
 export { postgresUrl, redisUrl, requireServices } from './services.js';
 export { captureLogs } from './logs.js';
 export { testRedis } from './redis.js';
+export { vectorsFile } from './vectors.js';
 export type { TestRedis } from './redis.js';
 export type { CapturedLogs } from './logs.js';
