@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import consent, { consentMigrations } from '@harakaflow/consent';
 import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
+import vault, { vaultMigrations } from '@harakaflow/credential-vault';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -18,6 +19,7 @@ import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import accountRoutes from './routes/accounts.js';
 import systemRoutes from './routes/system.js';
 import adminRoutes from './routes/admin.js';
+import credentialRoutes from './routes/credentials.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -66,7 +68,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations, consentMigrations, ageGateMigrations]);
+    await migrate(database.db, [appMigrations, consentMigrations, ageGateMigrations, vaultMigrations]);
   } catch (error) {
     await app.close();
     throw error;
@@ -106,12 +108,15 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     protectPrefixes: ['/v1'],
     eraseAfterMs: config.minorErasureDelayMs,
   });
+  // §3: WhatsApp session credentials and other secrets, envelope-encrypted.
+  await app.register(vault, { db: database.db, keys: config.secrets.vaultKeys });
   registerPersonalDataHandler(app, appPersonalData(database.db));
 
   const secureCookies = config.env === 'production';
   await app.register(systemRoutes, { database, secureCookies });
   await app.register(accountRoutes, { db: database.db, secureCookies });
   await app.register(adminRoutes, { db: database.db });
+  await app.register(credentialRoutes);
 
   return app;
 }

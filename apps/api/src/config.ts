@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { parseVaultKeys } from '@harakaflow/credential-vault';
 
 /**
  * Configuration of the reference app, read from the environment. Every bad value is reported
@@ -32,6 +33,8 @@ export interface Secrets {
   consentSecrets: string;
   /** HMAC secrets of the age gate's block cookie, comma-separated. */
   ageGateSecrets: string;
+  /** Key-encryption keys of the credential vault: `id:base64-of-32-bytes`, comma-separated, the first active. */
+  vaultKeys: string;
 }
 
 export interface SecretSpec {
@@ -66,6 +69,20 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   },
   secretList('CONSENT_SECRETS', 'consentSecrets'),
   secretList('AGE_GATE_SECRETS', 'ageGateSecrets'),
+  {
+    env: 'VAULT_KEYS',
+    key: 'vaultKeys',
+    generate: () => `dev-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}`,
+    check: (v) => {
+      try {
+        parseVaultKeys(v);
+        return undefined;
+      } catch (error) {
+        // parseVaultKeys names the bad entry, never its key material.
+        return (error as Error).message.replace(/^.*VAULT_KEYS /, 'is invalid: ');
+      }
+    },
+  },
 ];
 
 export class ConfigError extends Error {

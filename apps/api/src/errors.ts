@@ -6,4 +6,5 @@ export const AuthInvalid = createError('HF_AUTH_INVALID', 'The API key is missin
 export const AuthForbidden = createError('HF_AUTH_FORBIDDEN', 'This principal may not use this route', 403);
 export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with this email address already exists', 409);
 export const AccountNotFound = createError('HF_ACCOUNT_NOT_FOUND', 'No such account', 404);
+export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);

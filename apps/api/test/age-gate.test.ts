@@ -112,6 +112,7 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
     const auth = { authorization: `Bearer ${apiKey}` };
     expect((await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false }, headers: auth })).statusCode).toBe(200);
     expect(await rowsOf(sql`select 1 from consent.records where subject_id = ${account.id}`)).toHaveLength(1);
+    expect((await app.inject({ method: 'PUT', url: '/v1/whatsapp/sessions/wa-1/credentials/creds', payload: { value: { k: 'v' } }, headers: auth })).statusCode).toBe(200);
 
     const report = await app.inject({
       method: 'POST',
@@ -120,12 +121,13 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
       payload: { reason: 'parent wrote to privacy@' },
     });
     expect(report.statusCode).toBe(200);
-    expect(report.json()).toMatchObject({ subjectId: account.id, status: 'done', counts: { app: 1, consent: 1, age_gate: 1 } });
+    expect(report.json()).toMatchObject({ subjectId: account.id, status: 'done', counts: { app: 1, consent: 1, age_gate: 1, vault: 1 } });
 
     expect((await app.inject({ url: '/v1/me', headers: auth })).statusCode).toBe(401);
     expect(await rowsOf(sql`select 1 from app.accounts where id = ${account.id}`)).toHaveLength(0);
     expect(await rowsOf(sql`select 1 from app.api_keys where account_id = ${account.id}`)).toHaveLength(0);
     expect(await rowsOf(sql`select 1 from consent.records where subject_id = ${account.id}`)).toHaveLength(0);
+    expect(await rowsOf(sql`select 1 from vault.secrets where account_id = ${account.id}`)).toHaveLength(0);
     expect(JSON.stringify(await dumpAll())).not.toContain(account.email);
 
     // Idempotent: a second report answers with the same record.

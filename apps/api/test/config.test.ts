@@ -55,6 +55,8 @@ describe('parseConfig', () => {
     ['CONSENT_DEFAULT_ANALYTICS', 'maybe'],
     ['AGE_GATE_SECRETS', 'short'],
     ['MINOR_ERASURE_DELAY_MS', '-5'],
+    ['VAULT_KEYS', 'k1:tooshort'],
+    ['VAULT_KEYS', 'no-colon'],
   ])('names %s when it is %j', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -92,13 +94,14 @@ describe('loadConfig secrets', () => {
         'ADMIN_API_KEY is required when NODE_ENV=production',
         'CONSENT_SECRETS is required when NODE_ENV=production',
         'AGE_GATE_SECRETS is required when NODE_ENV=production',
+        'VAULT_KEYS is required when NODE_ENV=production',
       ]);
     }
   });
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, DATA_DIR: dataDir });
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_DIR: dataDir });
     expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
@@ -112,7 +115,7 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS');
+    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, VAULT_KEYS');
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });
@@ -122,6 +125,7 @@ describe('loadConfig secrets', () => {
       ADMIN_API_KEY: first.secrets.adminApiKey,
       CONSENT_SECRETS: first.secrets.consentSecrets,
       AGE_GATE_SECRETS: first.secrets.ageGateSecrets,
+      VAULT_KEYS: first.secrets.vaultKeys,
     });
   });
 

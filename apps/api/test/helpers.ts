@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
 export const AGE_GATE_SECRET = 'test-age-gate-secret-0123456789abcdef012';
+export const VAULT_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
@@ -18,7 +19,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     logLevel: 'info',
     consentDefaultAnalytics: 'granted',
     minorErasureDelayMs: 0,
-    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET },
+    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS },
     ...overrides,
   };
 }

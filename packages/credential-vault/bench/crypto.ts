@@ -26,3 +26,32 @@ for (let i = 0; i < 5; i++) rates.push(await roundTrips(1000));
 rates.sort((a, b) => a - b);
 const median = Math.round(rates[2]!);
 console.log(`credential-vault: seal+open of 1 KiB, local keyring: ${median.toLocaleString('en')} round trips/s (median of 5 x 1 s; goal >= 50,000)`);
+
+// keys.set of a 100-key Signal batch, then keys.get of it, through the auth-state adapter against
+// the database (DATABASE_URL when set, else in-memory PGlite). Reported, no goal.
+{
+  const { createDatabase, migrate } = await import('@harakaflow/db');
+  const { useVaultAuthState, vaultMigrations, VaultStore } = await import('../src/index.js');
+  const handle = await createDatabase({ url: process.env.DATABASE_URL });
+  await migrate(handle.db, [vaultMigrations]);
+  const store = new VaultStore(handle.db, keys);
+  const { state } = await useVaultAuthState(store, { accountId: 'bench', sessionId: `s-${Date.now()}` });
+  const batch = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), { public: randomBytes(32), private: randomBytes(32) }]));
+  const ids = Object.keys(batch);
+  const times = { set: [] as number[], get: [] as number[] };
+  for (let i = 0; i < 12; i++) {
+    let t = performance.now();
+    await state.keys.set({ 'pre-key': batch });
+    times.set.push(performance.now() - t);
+    t = performance.now();
+    const got = await state.keys.get('pre-key', ids);
+    times.get.push(performance.now() - t);
+    if (Object.keys(got).length !== 100) throw new Error('keys.get lost keys');
+  }
+  const med = (a: number[]) => [...a.slice(2)].sort((x, y) => x - y)[Math.floor((a.length - 2) / 2)]!.toFixed(1);
+  console.log(
+    `credential-vault: keys.set of 100 Signal keys ${med(times.set)} ms, keys.get of them ${med(times.get)} ms (median of 10, ${handle.driver})`,
+  );
+  await store.deleteAccount('bench');
+  await handle.close();
+}

@@ -33,7 +33,8 @@ export const decodeJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString(
 
 /** Baileys' `SignalDataTypeMap` keys, structurally: any string type works. */
 export type SignalDataType = string;
-export type SignalKeyData = Record<string, unknown>;
+/** A Signal key value: an object of Buffers (pre-keys) or bare bytes (sessions). */
+export type SignalKeyData = unknown;
 
 export interface VaultAuthState<Creds> {
   state: {

@@ -38,6 +38,7 @@ async function stack(): Promise<FastifyInstance> {
       adminApiKey: 'bench-admin-key-0123456789abcdef0123456789',
       consentSecrets: CONSENT_SECRET,
       ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
+      vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
     },
   });
 }

@@ -1,0 +1,96 @@
+import { securityEvent } from '@harakaflow/core';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { CredentialNotFound } from '../errors.js';
+
+const ID = { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } as const;
+const sessionParams = { type: 'object', required: ['sessionId'], properties: { sessionId: ID } } as const;
+const recordParams = { type: 'object', required: ['sessionId', 'name'], properties: { sessionId: ID, name: ID } } as const;
+
+// The API stores the JSON it is given and returns it unchanged: plain JSON, not Baileys' BufferJSON
+// (whose reviver would turn a client's {type:'Buffer'} object into bytes).
+const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
+const decodeJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
+
+interface RecordParams {
+  sessionId: string;
+  name: string;
+}
+
+/**
+ * WhatsApp session credentials in the vault (policy §3). Only the owning account reaches its records:
+ * another account's are "not found", and the admin principal cannot read plaintext at all (these
+ * routes are account-only). Every read, write and delete is audited with sync durability, without
+ * the secret: if the audit record cannot be written, the operation is refused.
+ */
+const credentials: FastifyPluginAsync = async (app) => {
+  const audit = (request: FastifyRequest, action: string, resource: string) =>
+    securityEvent(app, request, { action, resource, outcome: 'success', durability: 'sync' });
+  const owner = (request: FastifyRequest) => request.account!.id;
+
+  app.put<{ Params: RecordParams; Body: { value: unknown } }>(
+    '/v1/whatsapp/sessions/:sessionId/credentials/:name',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['credentials'],
+        summary: 'Store a credential (any JSON), encrypted',
+        security: [{ bearer: [] }],
+        params: recordParams,
+        body: { type: 'object', required: ['value'], additionalProperties: false, properties: { value: {} } },
+        response: { 200: { type: 'object', properties: { name: { type: 'string' }, updatedAt: { type: 'string' } } } },
+      },
+    },
+    async (request) => {
+      const { sessionId, name } = request.params;
+      await audit(request, 'vault.secret.write', `${sessionId}/${name}`);
+      const { updatedAt } = await app.vault.put({ accountId: owner(request), sessionId, name }, encodeJson(request.body.value));
+      return { name, updatedAt: updatedAt.toISOString() };
+    },
+  );
+
+  app.get<{ Params: RecordParams }>(
+    '/v1/whatsapp/sessions/:sessionId/credentials/:name',
+    {
+      config: { auth: 'account' },
+      schema: { tags: ['credentials'], summary: 'Read a credential', security: [{ bearer: [] }], params: recordParams },
+    },
+    async (request) => {
+      const { sessionId, name } = request.params;
+      const found = await app.vault.get({ accountId: owner(request), sessionId, name });
+      if (!found) throw new CredentialNotFound();
+      await audit(request, 'vault.secret.read', `${sessionId}/${name}`);
+      return { name, value: decodeJson(found.value), updatedAt: found.updatedAt.toISOString() };
+    },
+  );
+
+  app.delete<{ Params: RecordParams }>(
+    '/v1/whatsapp/sessions/:sessionId/credentials/:name',
+    { config: { auth: 'account' }, schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams } },
+    async (request, reply) => {
+      const { sessionId, name } = request.params;
+      await audit(request, 'vault.secret.delete', `${sessionId}/${name}`);
+      if (!(await app.vault.delete({ accountId: owner(request), sessionId, name }))) throw new CredentialNotFound();
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { sessionId: string } }>(
+    '/v1/whatsapp/sessions/:sessionId',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['credentials'],
+        summary: 'Crypto-shred a WhatsApp session: every credential of it deleted',
+        security: [{ bearer: [] }],
+        params: sessionParams,
+        response: { 200: { type: 'object', properties: { deleted: { type: 'integer' } } } },
+      },
+    },
+    async (request) => {
+      await audit(request, 'vault.session.delete', request.params.sessionId);
+      return { deleted: await app.vault.deleteSession(owner(request), request.params.sessionId) };
+    },
+  );
+};
+
+export default credentials;

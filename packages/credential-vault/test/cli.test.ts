@@ -1,0 +1,64 @@
+// hf-vault as a process: status and rewrap against a PGlite data directory (as the app keeps it).
+import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
+import { createDatabase, migrate } from '@harakaflow/db';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const cwd = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'hf-vault-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const K1 = `k1:${randomBytes(32).toString('base64')}`;
+const K2 = `k2:${randomBytes(32).toString('base64')}`;
+
+function cli(args: string[], vaultKeys: string | undefined) {
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}) },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+describe('hf-vault', () => {
+  it('reports records per KEK, rewraps them all to the active one, and then the old KEK can go', async () => {
+    const handle = await createDatabase({ dataDir: join(dataDir, 'pglite') });
+    await migrate(handle.db, [vaultMigrations]);
+    const store = new VaultStore(handle.db, new LocalKeyProvider(K1));
+    for (let i = 0; i < 450; i++) await store.put({ accountId: 'a', sessionId: 's', name: `pre-key-${i}` }, Buffer.from(`v${i}`));
+    await handle.close();
+
+    const status = cli(['status'], `${K2},${K1}`);
+    expect(status.code).toBe(0);
+    expect(status.out).toContain('active KEK: k2');
+    expect(status.out).toMatch(/k1\t450/);
+
+    const rewrap = cli(['rewrap'], `${K2},${K1}`);
+    expect(rewrap.code).toBe(0);
+    expect(rewrap.err).toMatch(/\[#+\] 450\/450/);
+    expect(rewrap.out).toContain('rewrapped 450 record(s) to k2');
+
+    const after = cli(['status'], K2);
+    expect(after.out).toMatch(/k2\t450 \(active\)/);
+    expect(after.out).not.toContain('NOT in VAULT_KEYS');
+
+    const check = await createDatabase({ dataDir: join(dataDir, 'pglite') });
+    expect((await new VaultStore(check.db, new LocalKeyProvider(K2)).get({ accountId: 'a', sessionId: 's', name: 'pre-key-449' }))?.value.toString()).toBe('v449');
+    await check.close();
+    // Nothing secret in what it printed.
+    for (const key of [K1, K2]) expect(status.out + status.err + rewrap.out + rewrap.err).not.toContain(key.split(':')[1]);
+  }, 120_000);
+
+  it('refuses to run without VAULT_KEYS or with a bad one, and names the usage', () => {
+    expect(cli(['status'], undefined)).toMatchObject({ code: 2, err: expect.stringContaining('VAULT_KEYS is required') });
+    const bad = cli(['status'], 'k1:short');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('base64 of exactly 32 bytes');
+    expect(cli(['explode'], K1)).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-vault rewrap | status') });
+  });
+});
