@@ -1,4 +1,5 @@
 import createError from '@fastify/error';
+import { optionErrors } from '@harakaflow/core';
 
 /**
  * Every error of @harakaflow/age-gate. The refusals are neutral on purpose (after the FTC's
@@ -13,6 +14,4 @@ export const Blocked = createError('HF_AGE_GATE_BLOCKED', NEUTRAL, 403);
 export const VerificationRequired = createError('HF_AGE_GATE_REQUIRED', 'This route needs an account whose age has been verified', 403);
 export const Restricted = createError('HF_AGE_GATE_RESTRICTED', 'This account is restricted', 403);
 
-export function invalidOption(option: string, why: string): TypeError {
-  return Object.assign(new TypeError(`@harakaflow/age-gate: option "${option}" ${why}`), { code: 'HF_AGE_GATE_INVALID_OPTION' });
-}
+export const invalidOption = optionErrors('@harakaflow/age-gate', 'HF_AGE_GATE_INVALID_OPTION');

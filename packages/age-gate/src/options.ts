@@ -1,4 +1,4 @@
-import { checkSubjectOption, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyRequest } from 'fastify';
 import type { LeapDayBirthday } from './age.js';
@@ -64,7 +64,7 @@ const age = (name: string, value: unknown) => {
 };
 
 export function resolveOptions(o: AgeGateOptions): Resolved {
-  if (!o.db || typeof (o.db as { select?: unknown }).select !== 'function') throw invalidOption('db', 'must be a drizzle PgDatabase');
+  const db = checkDatabaseOption(o.db, invalidOption);
   if (!Array.isArray(o.secrets) || !o.secrets.length || o.secrets.some((s) => typeof s !== 'string' || s.length < 32)) {
     throw invalidOption('secrets', 'must be a non-empty array of strings of at least 32 characters');
   }
@@ -93,7 +93,7 @@ export function resolveOptions(o: AgeGateOptions): Resolved {
   if (o.country !== undefined && typeof o.country !== 'function') throw invalidOption('country', 'must be a function');
   const ipBlock = o.ipBlockSeconds ?? DEFAULTS.ipBlockSeconds;
   return {
-    db: o.db,
+    db,
     secrets: [...o.secrets],
     minimumAge: age('minimumAge', o.minimumAge ?? DEFAULTS.minimumAge),
     countries,
@@ -108,6 +108,6 @@ export function resolveOptions(o: AgeGateOptions): Resolved {
     eraseAfterMs: nonNegative('eraseAfterMs', o.eraseAfterMs, DEFAULTS.eraseAfterMs),
     sweepIntervalMs: nonNegative('sweepIntervalMs', o.sweepIntervalMs, DEFAULTS.sweepIntervalMs),
     statusCacheMs: nonNegative('statusCacheMs', o.statusCacheMs, DEFAULTS.statusCacheMs),
-    subject: checkSubjectOption(o.subject, '@harakaflow/age-gate'),
+    subject: checkSubjectOption(o.subject, invalidOption),
   };
 }

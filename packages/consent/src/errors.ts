@@ -1,11 +1,10 @@
 import createError from '@fastify/error';
+import { optionErrors } from '@harakaflow/core';
 
 /** Every error of @harakaflow/consent. Codes are public API (README, "Errors"). */
 export const InvalidBody = createError('HF_CONSENT_INVALID_BODY', 'Invalid consent decision: %s', 400);
 
-export function invalidOption(option: string, why: string): TypeError {
-  return Object.assign(new TypeError(`@harakaflow/consent: option "${option}" ${why}`), { code: 'HF_CONSENT_INVALID_OPTION' });
-}
+export const invalidOption = optionErrors('@harakaflow/consent', 'HF_CONSENT_INVALID_OPTION');
 
 export function noticePeriod(version: string, days: number): TypeError {
   return Object.assign(

@@ -1,4 +1,4 @@
-import { checkSubjectOption, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyContextConfig } from 'fastify';
 import { CATEGORY_PATTERN } from './codec.js';
@@ -82,7 +82,7 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   o.secrets.forEach((s, i) => {
     if (typeof s !== 'string' || s.length < 32) throw invalidOption(`secrets[${i}]`, 'must be a string of at least 32 characters');
   });
-  if (!o.db || typeof (o.db as { select?: unknown }).select !== 'function') throw invalidOption('db', 'must be a drizzle PgDatabase');
+  const db = checkDatabaseOption(o.db, invalidOption);
   const policies = checkPolicies(o.policies);
 
   const extra = o.categories ?? [];
@@ -136,7 +136,7 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
 
   return {
     secrets: [...o.secrets],
-    db: o.db,
+    db,
     policies,
     catalogue,
     nonEssential,
@@ -149,6 +149,6 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
     routePrefix: prefix,
     routeConfig: o.routeConfig ?? {},
     gpcWellKnown: wellKnown,
-    subject: checkSubjectOption(o.subject, '@harakaflow/consent'),
+    subject: checkSubjectOption(o.subject, invalidOption),
   };
 }

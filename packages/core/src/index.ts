@@ -15,34 +15,8 @@ export interface PersonalDataHandler {
   eraseSubject(subjectId: string): Promise<{ erased: number }>;
 }
 
-/** Who the request is about: the same option, `subject`, in every package (contract item 8). */
-export type SubjectResolver = (request: FastifyRequest) => string | undefined;
-
-/**
- * The authenticated principal the reference app puts on `request.principal`. Packages read it
- * only through `defaultSubject`, so a server without it just has no subjects.
- */
-export interface Principal {
-  kind: 'account' | 'admin';
-  id: string;
-}
-
-/** The default `subject`: the authenticated account's id, if any. */
-export const defaultSubject: SubjectResolver = (request) => {
-  const principal = (request as { principal?: Principal | null }).principal;
-  return principal?.kind === 'account' ? principal.id : undefined;
-};
-
-/** Checks a `subject` option at registration. */
-export function checkSubjectOption(value: unknown, pkg: string): SubjectResolver {
-  if (value === undefined) return defaultSubject;
-  if (typeof value !== 'function') {
-    throw Object.assign(new TypeError(`${pkg}: option "subject" must be a function (request) => string | undefined`), {
-      code: `HF_${pkg.replace('@harakaflow/', '').replace(/-/g, '_').toUpperCase()}_INVALID_OPTION`,
-    });
-  }
-  return value as SubjectResolver;
-}
+export { defaultSubject } from './subject.js';
+export type { Principal, SubjectResolver } from './subject.js';
 
 /** A security-relevant event (consent changed, ban applied, credential read...). */
 export interface SecurityEvent {
@@ -106,3 +80,6 @@ export function personalDataHandlers(fastify: FastifyInstance): readonly Persona
 
 export { openValue, prepareKeys, sealValue } from './signed.js';
 export type { SigningKey } from './signed.js';
+
+export { checkDatabaseOption, checkSubjectOption, optionErrors } from './options.js';
+export type { OptionError } from './options.js';

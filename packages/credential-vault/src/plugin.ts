@@ -1,4 +1,4 @@
-import { registerPersonalDataHandler, type PersonalDataHandler } from '@harakaflow/core';
+import { checkDatabaseOption, optionErrors, registerPersonalDataHandler, type PersonalDataHandler } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { LocalKeyProvider, type KeyProvider } from './keyring.js';
@@ -18,8 +18,7 @@ declare module 'fastify' {
   }
 }
 
-const invalidOption = (option: string, why: string) =>
-  Object.assign(new TypeError(`@harakaflow/credential-vault: option "${option}" ${why}`), { code: 'HF_VAULT_INVALID_OPTION' });
+const invalidOption = optionErrors('@harakaflow/credential-vault', 'HF_VAULT_INVALID_OPTION');
 
 /** What the vault holds about a subject: names and times, never plaintext. Erase deletes every record. */
 export function vaultPersonalData(vault: VaultStore): PersonalDataHandler {
@@ -36,7 +35,7 @@ export function vaultPersonalData(vault: VaultStore): PersonalDataHandler {
 }
 
 const vault: FastifyPluginAsync<VaultOptions> = async (fastify, options) => {
-  if (!options.db || typeof (options.db as { select?: unknown }).select !== 'function') throw invalidOption('db', 'must be a drizzle PgDatabase');
+  const db = checkDatabaseOption(options.db, invalidOption);
   let keys: KeyProvider;
   if (typeof options.keys === 'string') {
     // parseVaultKeys throws HF_VAULT_INVALID_KEYS, naming the entry, never the key material.
@@ -46,7 +45,7 @@ const vault: FastifyPluginAsync<VaultOptions> = async (fastify, options) => {
   } else {
     throw invalidOption('keys', 'must be a KeyProvider or VAULT_KEYS text');
   }
-  const store = new VaultStore(options.db, keys);
+  const store = new VaultStore(db, keys);
   fastify.decorate('vault', store);
   registerPersonalDataHandler(fastify, vaultPersonalData(store));
 };
