@@ -1,4 +1,4 @@
-import { openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
+import { cookieValues, openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { and, eq, gt } from 'drizzle-orm';
@@ -62,16 +62,10 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
   // Read from the raw Cookie header, only here: the gate needs no cookie parsing on ordinary
   // requests. Every occurrence is tried, so a forged duplicate cannot hide a real block.
   function blockedByCookie(request: FastifyRequest): boolean {
-    const header = request.headers.cookie;
-    if (!header || !header.includes(`${o.cookieName}=`)) return false;
-    for (const pair of header.split(';')) {
-      const eq = pair.indexOf('=');
-      if (eq < 0 || pair.slice(0, eq).trim() !== o.cookieName) continue;
-      const opened = openValue(o.cookieName, pair.slice(eq + 1).trim(), keys, 200);
-      const [version, expires] = opened?.payload.split('~') ?? [];
-      if (version === '1' && /^[0-9a-z]{1,10}$/.test(expires ?? '') && parseInt(expires!, 36) > Date.now() / 1000) return true;
-    }
-    return false;
+    return cookieValues(request.headers.cookie, o.cookieName).some((value) => {
+      const [version, expires] = openValue(o.cookieName, value, keys, 200)?.payload.split('~') ?? [];
+      return version === '1' && /^[0-9a-z]{1,10}$/.test(expires ?? '') && parseInt(expires!, 36) > Date.now() / 1000;
+    });
   }
 
   async function blockedByIp(request: FastifyRequest): Promise<boolean> {

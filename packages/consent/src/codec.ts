@@ -10,7 +10,7 @@
  * cannot outlive its time, whatever Max-Age the browser is told). Times are Unix seconds in base 36.
  * Anything malformed, forged, oversize or expired decodes to null: "no decision", never an error.
  */
-import { openValue, prepareKeys, sealValue, type SigningKey } from '@harakaflow/core';
+import { cookieValues, openValue, prepareKeys, sealValue, type SigningKey } from '@harakaflow/core';
 
 export type DecisionSource = 'user' | 'gpc' | 'continued-use';
 
@@ -106,10 +106,8 @@ export function decisionFromRequest(
   const decode = (value: string) => (cache ? cache.decode(value, name, secrets, nowSeconds) : decodeDecision(value, name, secrets, nowSeconds));
   if (!rawHeader || rawHeader.indexOf(marker) === rawHeader.lastIndexOf(marker)) return decode(parsed);
   let best: Decoded | null = null;
-  for (const pair of rawHeader.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    const decoded = decode(pair.slice(eq + 1).trim());
+  for (const value of cookieValues(rawHeader, name)) {
+    const decoded = decode(value);
     if (decoded && (!best || decoded.decision.decidedAt > best.decision.decidedAt)) best = decoded;
   }
   return best;

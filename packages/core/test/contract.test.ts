@@ -63,3 +63,12 @@ describe('securityEvent', () => {
     await expect(securityEvent(app, undefined, { action: 'vault.secret.read', durability: 'sync' })).rejects.toThrow('commit failed');
   });
 });
+
+describe('cookieValues', () => {
+  it('returns every value of a name in order, ignoring look-alike names', async () => {
+    const { cookieValues } = await import('@harakaflow/core');
+    expect(cookieValues('a=1; hf=x; xhf=2; hf = y ;hf=', 'hf')).toEqual(['x', 'y', '']);
+    expect(cookieValues('a=1', 'hf')).toEqual([]);
+    expect(cookieValues(undefined, 'hf')).toEqual([]);
+  });
+});
