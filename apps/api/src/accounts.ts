@@ -24,18 +24,21 @@ export function generateApiKey(): { key: string; hash: string; prefix: string } 
 }
 
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return keyDigest(key).toString('hex');
+}
+
+/** SHA-256 of a presented key: what is stored for account keys, and compared for the admin key. */
+export function keyDigest(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
 }
 
 export function looksLikeApiKey(token: string): boolean {
   return KEY_PATTERN.test(token);
 }
 
-/** Constant-time comparison of two secrets of any length (compares their digests). */
-export function secretEquals(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a).digest();
-  const db = createHash('sha256').update(b).digest();
-  return timingSafeEqual(da, db);
+/** Constant-time comparison of two digests of equal length (SHA-256 of secrets of any length). */
+export function digestEquals(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Creates the account and its first API key in one transaction. Duplicate email: HF_ACCOUNT_EXISTS. */
@@ -62,14 +65,14 @@ export async function createAccount(
   }
 }
 
-/** The account owning an unrevoked key, or null. */
-export async function accountByApiKey(db: Database, key: string): Promise<Account | null> {
+/** The account owning an unrevoked key, or null. `digest` is its SHA-256 when the caller has it. */
+export async function accountByApiKey(db: Database, key: string, digest: Buffer = keyDigest(key)): Promise<Account | null> {
   if (!looksLikeApiKey(key)) return null;
   const rows = await db
     .select({ account: accounts })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.keyHash, digest.toString('hex')), isNull(apiKeys.revokedAt)))
     .limit(1);
   return rows[0]?.account ?? null;
 }

@@ -2,7 +2,7 @@ import type { Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { accountByApiKey, secretEquals, type Account } from '../accounts.js';
+import { accountByApiKey, digestEquals, keyDigest, type Account } from '../accounts.js';
 import { AuthForbidden, AuthInvalid, AuthRequired } from '../errors.js';
 
 /** Who may call a route. Routes say so in `config.auth`; a route that says nothing requires an account. */
@@ -32,6 +32,8 @@ export interface AuthOptions {
  * route: a client that sends credentials wants to know they are wrong, not to be served anonymously.
  */
 const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey }) => {
+  // Hashed once here; each request hashes its token once and uses that digest for both checks.
+  const adminDigest = keyDigest(adminApiKey);
   app.decorateRequest('principal', null);
   app.decorateRequest('account', null);
 
@@ -50,11 +52,12 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey }) =
     const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);
     if (!match) throw new AuthInvalid();
     const token = match[1]!;
-    if (secretEquals(token, adminApiKey)) {
+    const digest = keyDigest(token);
+    if (digestEquals(digest, adminDigest)) {
       request.principal = { kind: 'admin', id: 'admin' };
       return;
     }
-    const account = await accountByApiKey(db, token);
+    const account = await accountByApiKey(db, token, digest);
     if (!account) throw new AuthInvalid();
     request.account = account;
     request.principal = { kind: 'account', id: account.id };
