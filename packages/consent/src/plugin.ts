@@ -22,6 +22,15 @@ type CookieSerializer = (name: string, value: string, options: Record<string, un
 
 export const newConsentId = () => randomBytes(16).toString('base64url');
 
+const DECISION_EVENTS: Record<LedgerAction, string> = {
+  grant: 'consent.granted',
+  refuse: 'consent.refused',
+  withdraw: 'consent.withdrawn',
+  reaccept: 'consent.reaccepted',
+  gpc: 'consent.gpc_applied',
+  'continued-use': 'consent.continued_use',
+};
+
 /** What the routes need from the plugin: evaluation, decisions, the ledger. */
 export interface ConsentContext {
   o: ResolvedOptions;
@@ -52,7 +61,7 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     return (r[kEvaluation] = { ...evaluation, stale: decoded?.stale ?? false });
   }
 
-  function entry(request: FastifyRequest, decision: ConsentDecision, action: LedgerAction) {
+  function entry(request: FastifyRequest, decision: Pick<ConsentDecision, 'id' | 'categories' | 'version' | 'source'>, action: LedgerAction) {
     return {
       consentId: decision.id,
       subjectId: o.subject(request),
@@ -88,14 +97,12 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     const decision = newDecision(request, granted, 'user', gpc);
     await ledger.append(entry(request, decision, action));
     r[kIssue] = decision;
-    r[kEvaluation] = null;
-    const now = Date.now();
     r[kEvaluation] = {
-      ...evaluate({ decision, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) }, settings),
+      ...evaluate({ decision, gpc: request.headers['sec-gpc'] === '1', status: status(Date.now()), subject: o.subject(request) }, settings),
       stale: false,
     };
     void securityEvent(fastify, request, {
-      action: `consent.${action === 'grant' ? 'granted' : action === 'refuse' ? 'refused' : action === 'withdraw' ? 'withdrawn' : 'reaccepted'}`,
+      action: DECISION_EVENTS[action],
       outcome: 'success',
       details: { consentId: decision.id, categories: granted, policyVersion: decision.version },
     });
@@ -140,7 +147,7 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
       issue = newDecision(request, [], 'gpc', true);
       ledger.enqueue(entry(request, issue, 'gpc'));
       void securityEvent(fastify, request, {
-        action: 'consent.gpc_applied',
+        action: DECISION_EVENTS.gpc,
         outcome: 'success',
         details: { consentId: issue.id, policyVersion: issue.version },
       });
@@ -149,10 +156,13 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     }
     const subject = evaluation.continuedUseOf ? o.subject(request) : undefined;
     if (evaluation.continuedUseOf && subject) {
-      const nowS = Math.floor(now / 1000);
-      ledger.enqueue(
-        entry(request, { id: evaluation.decision?.id ?? `subject:${subject}`.slice(0, 64), categories: [...evaluation.state.categories.slice(1)], version: evaluation.continuedUseOf, decidedAt: nowS, expiresAt: nowS, source: 'continued-use', gpc: false }, 'continued-use'),
-      );
+      const acceptance = {
+        id: evaluation.decision?.id ?? `subject:${subject}`.slice(0, 64),
+        categories: evaluation.state.categories.slice(1), // granted, without 'essential'
+        version: evaluation.continuedUseOf,
+        source: 'continued-use' as const,
+      };
+      ledger.enqueue(entry(request, acceptance, 'continued-use'));
     }
 
     const cookies = header === undefined ? [] : Array.isArray(header) ? header.map(String) : [String(header)];
