@@ -84,3 +84,4 @@ export type { SigningKey } from './signed.js';
 export { checkDatabaseOption, checkSubjectOption, optionErrors } from './options.js';
 export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
+export { ipNetwork, normalizeIp } from './ip.js';

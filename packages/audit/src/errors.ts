@@ -1,0 +1,11 @@
+/** Every error of the audit package. Codes are public API (README, "Errors"). */
+import createError from '@fastify/error';
+
+/** A sync-durability event could not be committed: the caller must not go on (fail closed). */
+export const AuditUnavailable = createError('HF_AUDIT_UNAVAILABLE', 'The audit log could not record this action; it was not performed', 503);
+/** GET /v1/audit/events (queryEvents): a bad filter or cursor. */
+export const AuditInvalidQuery = createError('HF_AUDIT_INVALID_QUERY', '%s', 400);
+
+import { optionErrors } from '@harakaflow/core';
+
+export const invalidOption = optionErrors('@harakaflow/audit', 'HF_AUDIT_INVALID_OPTION');

@@ -1,0 +1,152 @@
+/**
+ * An audit event, its canonical encoding and its place in a hash chain. Plain functions: a
+ * reviewer can check the chain rules here without Fastify or a database.
+ *
+ *   personal_digest = SHA-256(salt || canonical([subjectId, ip, userAgent]))
+ *   hash            = SHA-256(prev_hash "\n" canonical([VERSION, every other field..., personal_digest]))
+ *
+ * Personal fields enter the chain only through their salted digest: erasing them (and the salt)
+ * leaves every hash intact, and without the salt the digest of an IP cannot be brute-forced.
+ * `seq` is not hashed: the chain itself orders the events, so a swapped seq shows as "reordered".
+ */
+import { createHash } from 'node:crypto';
+
+export const CHAIN_VERSION = 'hf-audit-v1';
+
+export type DeviceType = 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown';
+
+/** What a caller or the access hook hands in; the writer adds id, time and chain fields. */
+export interface AuditEventInput {
+  kind: 'access' | 'security';
+  action: string;
+  resource?: string | null | undefined;
+  outcome?: string | null | undefined;
+  requestId?: string | null | undefined;
+  method?: string | null | undefined;
+  route?: string | null | undefined;
+  path?: string | null | undefined;
+  status?: number | null | undefined;
+  durationMs?: number | null | undefined;
+  subjectId?: string | null | undefined;
+  ip?: string | null | undefined;
+  ipInvalid?: boolean | undefined;
+  userAgent?: string | null | undefined;
+  browserName?: string | null | undefined;
+  browserVersion?: string | null | undefined;
+  osName?: string | null | undefined;
+  osVersion?: string | null | undefined;
+  deviceType?: DeviceType | null | undefined;
+  details?: unknown;
+}
+
+/** A stored event: every column of `audit.events`. */
+export interface AuditEvent {
+  id: string;
+  occurredAt: Date;
+  writer: string;
+  day: string;
+  seq: number;
+  kind: string;
+  action: string;
+  resource: string | null;
+  outcome: string | null;
+  requestId: string | null;
+  method: string | null;
+  route: string | null;
+  path: string | null;
+  status: number | null;
+  durationMs: number | null;
+  subjectId: string | null;
+  ip: string | null;
+  ipInvalid: boolean;
+  userAgent: string | null;
+  browserName: string | null;
+  browserVersion: string | null;
+  osName: string | null;
+  osVersion: string | null;
+  deviceType: string | null;
+  details: unknown;
+  personalSalt: string | null;
+  personalDigest: string;
+  prevHash: string;
+  hash: string;
+  erasedAt: Date | null;
+}
+
+/**
+ * JSON with object keys sorted at every level: the same value always encodes to the same bytes,
+ * whatever order a jsonb column gives its keys back in. `undefined` members are dropped (as
+ * JSON.stringify does); non-finite numbers become null.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
+    }
+    default:
+      return 'null';
+  }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The hash a writer's first segment links to: fixed per writer, so a chain cannot be spliced onto another. */
+export function genesisHash(writer: string): string {
+  return sha256(`${CHAIN_VERSION} genesis ${writer}`);
+}
+
+export function personalDigest(salt: string, subjectId: string | null, ip: string | null, userAgent: string | null): string {
+  return createHash('sha256').update(salt).update(canonicalJson([subjectId, ip, userAgent])).digest('hex');
+}
+
+/** Everything of an event that the chain covers except the personal fields, in a fixed order. */
+function chainedFields(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>): unknown[] {
+  return [
+    CHAIN_VERSION,
+    e.id,
+    e.occurredAt.getTime(),
+    e.writer,
+    e.kind,
+    e.action,
+    e.resource,
+    e.outcome,
+    e.requestId,
+    e.method,
+    e.route,
+    e.path,
+    e.status,
+    e.durationMs,
+    e.ipInvalid,
+    e.browserName,
+    e.browserVersion,
+    e.osName,
+    e.osVersion,
+    e.deviceType,
+    e.details ?? null,
+    e.personalDigest,
+  ];
+}
+
+export function eventHash(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>): string {
+  return createHash('sha256').update(e.prevHash).update('\n').update(canonicalJson(chainedFields(e))).digest('hex');
+}
+
+/** The UTC day (YYYY-MM-DD) an instant belongs to: the chain segment it goes into. */
+export function utcDay(time: Date): string {
+  return time.toISOString().slice(0, 10);
+}
+
+/** The payload a checkpoint's HMAC covers. */
+export function checkpointPayload(writer: string, day: string, count: number, lastHash: string, closed: boolean): string {
+  return canonicalJson([CHAIN_VERSION, 'checkpoint', writer, day, count, lastHash, closed]);
+}

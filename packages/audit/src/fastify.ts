@@ -1,0 +1,35 @@
+import type { SecurityEvent } from '@harakaflow/core';
+import type { AuditEvent } from './event.js';
+import type { EventQuery } from './store.js';
+import type { VerifyResult } from './verify.js';
+import type { AuditWriter } from './writer.js';
+
+/** `fastify.audit`: security events outside a request, queries, verification. */
+export interface AuditRecorder {
+  /** Records a security event. With `durability: 'sync'` resolves on commit and rejects with HF_AUDIT_UNAVAILABLE if it fails. */
+  record(event: SecurityEvent): Promise<void>;
+  /** Events newest first, keyset-paginated. */
+  query(query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }>;
+  /** Verifies the hash chains of a range of UTC days. */
+  verify(options?: { from?: string; to?: string }): Promise<VerifyResult>;
+  /** Resolves once every event recorded so far is committed. */
+  flush(): Promise<void>;
+  /** This instance's writer (its chain name, buffer and counters). */
+  writer: AuditWriter;
+}
+
+/** `request.audit`: security events that carry the request's context (id, route, IP, device, subject). */
+export interface RequestAuditRecorder {
+  record(event: SecurityEvent): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The audit log (@harakaflow/audit). */
+    audit: AuditRecorder;
+  }
+  interface FastifyRequest {
+    /** Records a security event with this request's context (@harakaflow/audit). */
+    audit: RequestAuditRecorder;
+  }
+}

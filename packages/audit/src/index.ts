@@ -1,0 +1,28 @@
+import type { MigrationSet } from '@harakaflow/db';
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import audit from './plugin.js';
+import './fastify.js';
+
+export { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT, parseDevice } from './capture.js';
+export type { Device, IpMode } from './capture.js';
+export { canonicalJson, CHAIN_VERSION, checkpointPayload, eventHash, genesisHash, personalDigest, utcDay } from './event.js';
+export type { AuditEvent, AuditEventInput, DeviceType } from './event.js';
+export { AuditInvalidQuery, AuditUnavailable } from './errors.js';
+export type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
+export { checkpointKeyObjects } from './options.js';
+export type { AuditOptions } from './options.js';
+export { auditPersonalData } from './plugin.js';
+export { checkpoints as auditCheckpoints, events as auditEvents } from './schema.js';
+export { eraseSubjectEvents, pgArray, queryEvents, writeBatch } from './store.js';
+export type { Checkpoint, EventQuery } from './store.js';
+export { eventProblem, verifyChain } from './verify.js';
+export type { ChainProblem, ProblemReason, VerifyOptions, VerifyResult } from './verify.js';
+export { AuditWriter, checkpointMac, checkpointValid } from './writer.js';
+export type { WriterOptions } from './writer.js';
+
+/** The audit log's migrations (schema `audit`). */
+export const auditMigrations: MigrationSet = { name: 'audit', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
+
+export const harakaflowAudit = fp(audit, { name: '@harakaflow/audit', fastify: '5.x' });
+export default harakaflowAudit;

@@ -1,0 +1,139 @@
+/** Options of the audit plugin: types, defaults and the checks that run at registration. */
+import { checkDatabaseOption, checkSubjectOption, prepareKeys, type SubjectResolver } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IpMode } from './capture.js';
+import { invalidOption } from './errors.js';
+import type { Checkpoint } from './store.js';
+
+export interface AuditOptions {
+  /** The database (schema `audit`). Required. */
+  db: Database;
+  /** HMAC keys that sign segment checkpoints, at least 32 characters each: the first signs, all verify. Required. */
+  checkpointKeys: readonly string[];
+  /** One access event per request. Default true. */
+  access?: boolean | undefined;
+  /** Paths or route patterns without access events. Default ['/health']. */
+  skip?: readonly string[] | undefined;
+  /** Keep the query string in `path` (it often carries tokens). Default false. */
+  keepQuery?: boolean | undefined;
+  /** How the client IP is stored: 'full' (default), 'truncated' (/24, /64) or 'keyed-hash'. */
+  ipMode?: IpMode | undefined;
+  /** HMAC key of ipMode 'keyed-hash', at least 32 characters. */
+  ipHashKey?: string | undefined;
+  subject?: SubjectResolver | undefined;
+  /** Names this instance's hash chain. Default `<hostname>-<pid>-<random>`: unique per running instance. */
+  writerId?: string | undefined;
+  /** Events per batch (one statement). Default 500. */
+  batchSize?: number | undefined;
+  /** Longest wait before a partial batch is written, ms. Default 250. */
+  flushIntervalMs?: number | undefined;
+  /** Events kept in memory while the database fails before the oldest are spilled to disk. Default 10 000. */
+  maxBuffered?: number | undefined;
+  /** Directory of spill files (NDJSON), or false to never spill (events then stay in memory). Default `<tmpdir>/harakaflow-audit-spill`. */
+  spillDir?: string | false | undefined;
+  /** First retry delay cap, ms (doubles per failure, full jitter). Default 100. */
+  retryBaseMs?: number | undefined;
+  /** Largest retry delay, ms. Default 30 000. */
+  retryMaxMs?: number | undefined;
+  /** A batch write taking longer counts as failed and is retried, ms. Default 10 000. */
+  writeTimeoutMs?: number | undefined;
+  /** Warn when the oldest undelivered event is older than this, ms. Default 60 000. */
+  staleAfterMs?: number | undefined;
+  /** Parsed user agents kept in the LRU. Default 1000. */
+  userAgentCacheSize?: number | undefined;
+  /** Receives each committed checkpoint, to keep a copy outside the database (a log, object storage). */
+  onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
+}
+
+export interface ResolvedOptions {
+  db: Database;
+  checkpointKeys: KeyObject[];
+  access: boolean;
+  skip: Set<string>;
+  keepQuery: boolean;
+  ipMode: IpMode;
+  ipHashKey: KeyObject | undefined;
+  subject: SubjectResolver;
+  writerId: string;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxBuffered: number;
+  spillDir: string | null;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  writeTimeoutMs: number;
+  staleAfterMs: number;
+  userAgentCacheSize: number;
+  onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined;
+}
+
+const IP_MODES: readonly IpMode[] = ['full', 'truncated', 'keyed-hash'];
+
+function positiveInteger(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw invalidOption(name, `must be an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+/** Checks the checkpoint keys (also used by the CLI and verifyChain). */
+export function checkpointKeyObjects(keys: unknown, option = 'checkpointKeys'): KeyObject[] {
+  if (!Array.isArray(keys) || !keys.length || keys.some((k) => typeof k !== 'string' || k.length < 32)) {
+    throw invalidOption(option, 'must be a non-empty list of secrets of at least 32 characters each (the first signs)');
+  }
+  return prepareKeys(keys as string[]);
+}
+
+export function resolveOptions(options: AuditOptions): ResolvedOptions {
+  const db = checkDatabaseOption(options.db, invalidOption);
+  const ipMode = options.ipMode ?? 'full';
+  if (!IP_MODES.includes(ipMode)) throw invalidOption('ipMode', `must be one of ${IP_MODES.join(', ')}`);
+  let ipHashKey: KeyObject | undefined;
+  if (ipMode === 'keyed-hash') {
+    if (typeof options.ipHashKey !== 'string' || options.ipHashKey.length < 32) {
+      throw invalidOption('ipHashKey', 'must be a secret of at least 32 characters when ipMode is keyed-hash');
+    }
+    ipHashKey = createSecretKey(Buffer.from(options.ipHashKey, 'utf8'));
+  }
+  if (options.skip !== undefined && (!Array.isArray(options.skip) || options.skip.some((s) => typeof s !== 'string'))) {
+    throw invalidOption('skip', 'must be a list of paths or route patterns');
+  }
+  if (options.writerId !== undefined && (typeof options.writerId !== 'string' || !/^[\w.:-]{1,100}$/.test(options.writerId))) {
+    throw invalidOption('writerId', 'must be 1 to 100 letters, digits, or . _ : -');
+  }
+  if (options.spillDir !== undefined && options.spillDir !== false && (typeof options.spillDir !== 'string' || !options.spillDir)) {
+    throw invalidOption('spillDir', 'must be a directory path or false');
+  }
+  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');
+  const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
+  const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 30_000);
+  if (retryMaxMs < retryBaseMs) throw invalidOption('retryMaxMs', 'must not be less than retryBaseMs');
+  const batchSize = positiveInteger('batchSize', options.batchSize, 500, 10_000);
+  const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered, 10_000);
+  if (maxBuffered < batchSize) throw invalidOption('maxBuffered', 'must not be less than batchSize');
+  return {
+    db,
+    checkpointKeys: checkpointKeyObjects(options.checkpointKeys),
+    access: options.access ?? true,
+    skip: new Set(options.skip ?? ['/health']),
+    keepQuery: options.keepQuery ?? false,
+    ipMode,
+    ipHashKey,
+    subject: checkSubjectOption(options.subject, invalidOption),
+    writerId: options.writerId ?? `${hostname().replace(/[^\w.-]/g, '_').slice(0, 60)}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    batchSize,
+    flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 250),
+    maxBuffered,
+    spillDir: options.spillDir === false ? null : (options.spillDir ?? join(tmpdir(), 'harakaflow-audit-spill')),
+    retryBaseMs,
+    retryMaxMs,
+    writeTimeoutMs: positiveInteger('writeTimeoutMs', options.writeTimeoutMs, 10_000),
+    staleAfterMs: positiveInteger('staleAfterMs', options.staleAfterMs, 60_000),
+    userAgentCacheSize: positiveInteger('userAgentCacheSize', options.userAgentCacheSize, 1000),
+    onCheckpoint: options.onCheckpoint,
+  };
+}

@@ -1,0 +1,167 @@
+import { registerPersonalDataHandler, type PersonalDataHandler, type SecurityEvent } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT } from './capture.js';
+import type { AuditEventInput } from './event.js';
+import { invalidOption } from './errors.js';
+import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
+import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
+import { eraseSubjectEvents, queryEvents, subjectEvents } from './store.js';
+import { verifyChain } from './verify.js';
+import { AuditWriter } from './writer.js';
+
+// Dotted, lower-case names: `consent.granted`, `vault.secret.read`, `quota.ban.applied`.
+const ACTION = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
+const OUTCOMES = new Set(['success', 'failure', 'denied']);
+
+function checkEvent(event: SecurityEvent): void {
+  if (!event || typeof event.action !== 'string' || event.action.length > 100 || !ACTION.test(event.action)) {
+    throw invalidOption('record(event).action', 'must be a dotted lower-case name such as "vault.secret.read"');
+  }
+  if (event.outcome !== undefined && !OUTCOMES.has(event.outcome)) throw invalidOption('record(event).outcome', 'must be success, failure or denied');
+}
+
+/** What a subject's events look like in an export: everything but the chain internals. */
+function exported(e: Awaited<ReturnType<typeof subjectEvents>>[number]) {
+  return {
+    id: e.id,
+    occurredAt: e.occurredAt.toISOString(),
+    kind: e.kind,
+    action: e.action,
+    resource: e.resource,
+    outcome: e.outcome,
+    method: e.method,
+    route: e.route,
+    path: e.path,
+    status: e.status,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    browser: { name: e.browserName, version: e.browserVersion },
+    os: { name: e.osName, version: e.osVersion },
+    deviceType: e.deviceType,
+    details: e.details,
+  };
+}
+
+/** The audit log's personal-data handler: export a subject's events; erase their personal fields. */
+export function auditPersonalData(db: Database, writer?: AuditWriter): PersonalDataHandler {
+  return {
+    name: 'audit',
+    async exportSubject(subjectId) {
+      await writer?.flush();
+      return { events: (await subjectEvents(db, subjectId)).map(exported) };
+    },
+    async eraseSubject(subjectId) {
+      // Events still in memory carry the subject too: commit them first so the erasure reaches them.
+      await writer?.flush();
+      return { erased: await eraseSubjectEvents(db, subjectId) };
+    },
+  };
+}
+
+const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
+  const o: ResolvedOptions = resolveOptions(options);
+  const writer = new AuditWriter({
+    db: o.db,
+    writer: o.writerId,
+    checkpointKeys: o.checkpointKeys,
+    batchSize: o.batchSize,
+    flushIntervalMs: o.flushIntervalMs,
+    maxBuffered: o.maxBuffered,
+    spillDir: o.spillDir,
+    retryBaseMs: o.retryBaseMs,
+    retryMaxMs: o.retryMaxMs,
+    writeTimeoutMs: o.writeTimeoutMs,
+    staleAfterMs: o.staleAfterMs,
+    logger: fastify.log,
+    onCheckpoint: o.onCheckpoint,
+  });
+  const device = deviceParser(o.userAgentCacheSize);
+
+  /** The request's share of every event: who, from where, with what. */
+  function context(request: FastifyRequest): AuditEventInput {
+    const ua = cleanText(request.headers['user-agent'], MAX_USER_AGENT);
+    const { ip, invalid } = captureIp(request.ip, o.ipMode, o.ipHashKey);
+    const url = request.url;
+    const q = o.keepQuery ? -1 : url.indexOf('?');
+    return {
+      kind: 'access',
+      action: 'http.request',
+      requestId: cleanText(request.id, 200),
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      path: cleanText(q === -1 ? url : url.slice(0, q)),
+      subjectId: o.subject(request) ?? null,
+      ip,
+      ipInvalid: invalid,
+      userAgent: ua,
+      ...device(ua),
+    };
+  }
+
+  function append(input: AuditEventInput, event: SecurityEvent): Promise<void> {
+    const { committed } = writer.append(
+      {
+        ...input,
+        kind: 'security',
+        action: event.action,
+        resource: cleanText(event.resource, 500),
+        outcome: event.outcome ?? null,
+        details: event.details === undefined ? null : cleanDetails(event.details),
+        ...(event.subjectId !== undefined ? { subjectId: event.subjectId } : {}),
+      },
+      event.durability === 'sync',
+    );
+    return committed ?? Promise.resolve();
+  }
+
+  const recorder: AuditRecorder = {
+    async record(event) {
+      checkEvent(event);
+      return append({ kind: 'security', action: event.action }, event);
+    },
+    query: (q) => queryEvents(o.db, q),
+    verify: (v = {}) => verifyChain({ db: o.db, checkpointKeys: o.checkpointKeys, ...v }),
+    flush: () => writer.flush(),
+    writer,
+  };
+  fastify.decorate('audit', recorder);
+
+  const REQUEST = Symbol('request');
+  class RequestAudit implements RequestAuditRecorder {
+    [REQUEST]: FastifyRequest;
+    constructor(request: FastifyRequest) {
+      this[REQUEST] = request;
+    }
+    async record(event: SecurityEvent): Promise<void> {
+      checkEvent(event);
+      return append(context(this[REQUEST]), event);
+    }
+  }
+  fastify.decorateRequest('audit', {
+    getter(this: FastifyRequest) {
+      return new RequestAudit(this);
+    },
+  });
+
+  if (o.access) {
+    fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
+      const route = request.routeOptions.url;
+      if ((route !== undefined && o.skip.has(route)) || o.skip.has(request.url.split('?', 1)[0]!)) return done();
+      const input = context(request);
+      input.status = reply.statusCode;
+      input.durationMs = Math.round(reply.elapsedTime * 1000) / 1000;
+      try {
+        writer.append(input);
+      } catch {
+        request.log.warn('audit: access event after close, not recorded');
+      }
+      done();
+    });
+  }
+
+  registerPersonalDataHandler(fastify, auditPersonalData(o.db, writer));
+  fastify.addHook('onClose', () => writer.close());
+};
+
+export default audit;

@@ -1,0 +1,70 @@
+import { sql } from 'drizzle-orm';
+import { boolean, date, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+export const auditSchema = pgSchema('audit');
+
+/**
+ * One row per event. Chain position: (writer, day, seq). `personal_digest` stands for subject id,
+ * IP and user agent in the hash chain, so erasing them (which also drops `personal_salt`) keeps
+ * the chain verifiable.
+ */
+export const events = auditSchema.table(
+  'events',
+  {
+    id: uuid('id').primaryKey(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
+    writer: text('writer').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    seq: integer('seq').notNull(),
+    kind: text('kind').notNull(),
+    action: text('action').notNull(),
+    resource: text('resource'),
+    outcome: text('outcome'),
+    requestId: text('request_id'),
+    method: text('method'),
+    route: text('route'),
+    path: text('path'),
+    status: smallint('status'),
+    durationMs: doublePrecision('duration_ms'),
+    subjectId: text('subject_id'),
+    ip: text('ip'),
+    ipInvalid: boolean('ip_invalid').notNull().default(false),
+    userAgent: text('user_agent'),
+    browserName: text('browser_name'),
+    browserVersion: text('browser_version'),
+    osName: text('os_name'),
+    osVersion: text('os_version'),
+    deviceType: text('device_type'),
+    details: jsonb('details'),
+    personalSalt: text('personal_salt'),
+    personalDigest: text('personal_digest').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+    erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    uniqueIndex('events_chain_key').on(t.writer, t.day, t.seq),
+    index('events_time_idx').on(t.occurredAt, t.id),
+    index('events_subject_idx').on(t.subjectId, t.occurredAt, t.id).where(sql`${t.subjectId} is not null`),
+    index('events_action_idx').on(t.action, t.occurredAt, t.id),
+  ],
+);
+
+/**
+ * The signed end of each chain segment (writer, UTC day): count and last hash, with an HMAC that
+ * only holders of the checkpoint key can make. Updated with every batch; `closed` once the day or
+ * the writer ended. Kept apart from the events so a rewrite of the events table is detected.
+ */
+export const checkpoints = auditSchema.table(
+  'checkpoints',
+  {
+    writer: text('writer').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    count: integer('count').notNull(),
+    lastHash: text('last_hash').notNull(),
+    closed: boolean('closed').notNull().default(false),
+    mac: text('mac').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.writer, t.day] })],
+);

@@ -1,0 +1,179 @@
+/**
+ * Reads and writes of `audit.events` and `audit.checkpoints`. A batch is one statement: the rows
+ * travel as one Postgres array per column and are expanded by UNNEST (the fastest of the forms
+ * measured in bench/ingest.ts that can be idempotent), and the segment checkpoints are upserted by
+ * the same statement, so events and their checkpoint commit together or not at all.
+ */
+import type { Database } from '@harakaflow/db';
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { canonicalJson, type AuditEvent } from './event.js';
+import { checkpoints, events } from './schema.js';
+
+export interface Checkpoint {
+  writer: string;
+  day: string;
+  count: number;
+  lastHash: string;
+  closed: boolean;
+  mac: string;
+}
+
+/** A Postgres array literal of text elements: every element quoted, `"` and `\` escaped, null as NULL. */
+export function pgArray(values: readonly (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i) out += ',';
+    out += v === null || v === undefined ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return out + '}';
+}
+
+const str = (v: string | null) => v;
+const num = (v: number | null) => (v === null ? null : String(v));
+const COLUMNS: [string, string, (e: AuditEvent) => string | null][] = [
+  ['id', 'uuid', (e) => e.id],
+  ['occurred_at', 'timestamptz', (e) => e.occurredAt.toISOString()],
+  ['writer', 'text', (e) => e.writer],
+  ['day', 'date', (e) => e.day],
+  ['seq', 'int4', (e) => String(e.seq)],
+  ['kind', 'text', (e) => e.kind],
+  ['action', 'text', (e) => e.action],
+  ['resource', 'text', (e) => str(e.resource)],
+  ['outcome', 'text', (e) => str(e.outcome)],
+  ['request_id', 'text', (e) => str(e.requestId)],
+  ['method', 'text', (e) => str(e.method)],
+  ['route', 'text', (e) => str(e.route)],
+  ['path', 'text', (e) => str(e.path)],
+  ['status', 'int2', (e) => num(e.status)],
+  ['duration_ms', 'float8', (e) => num(e.durationMs)],
+  ['subject_id', 'text', (e) => str(e.subjectId)],
+  ['ip', 'text', (e) => str(e.ip)],
+  ['ip_invalid', 'bool', (e) => (e.ipInvalid ? 't' : 'f')],
+  ['user_agent', 'text', (e) => str(e.userAgent)],
+  ['browser_name', 'text', (e) => str(e.browserName)],
+  ['browser_version', 'text', (e) => str(e.browserVersion)],
+  ['os_name', 'text', (e) => str(e.osName)],
+  ['os_version', 'text', (e) => str(e.osVersion)],
+  ['device_type', 'text', (e) => str(e.deviceType)],
+  ['details', 'jsonb', (e) => (e.details === null || e.details === undefined ? null : canonicalJson(e.details))],
+  ['personal_salt', 'text', (e) => str(e.personalSalt)],
+  ['personal_digest', 'text', (e) => e.personalDigest],
+  ['prev_hash', 'text', (e) => e.prevHash],
+  ['hash', 'text', (e) => e.hash],
+];
+const COLUMN_LIST = sql.raw(COLUMNS.map(([name]) => `"${name}"`).join(', '));
+
+/**
+ * Writes events and upserts checkpoints in one statement. Idempotent: an event already stored
+ * (same id) is skipped, and a checkpoint only moves forward (a replayed older batch cannot roll
+ * back a newer checkpoint).
+ */
+export async function writeBatch(db: Database, batch: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
+  const arrays = COLUMNS.map(([, type, get]) => sql`${pgArray(batch.map(get))}::${sql.raw(type)}[]`);
+  const insertEvents = sql`insert into audit.events (${COLUMN_LIST}) select * from unnest(${sql.join(arrays, sql`, `)}) on conflict (id) do nothing`;
+  if (!marks.length) {
+    await db.execute(insertEvents);
+    return;
+  }
+  const m = (get: (c: Checkpoint) => string) => pgArray(marks.map(get));
+  await db.execute(sql`with written as (${insertEvents} returning 1)
+    insert into audit.checkpoints (writer, day, count, last_hash, closed, mac)
+    select * from unnest(${m((c) => c.writer)}::text[], ${m((c) => c.day)}::date[], ${m((c) => String(c.count))}::int4[],
+      ${m((c) => c.lastHash)}::text[], ${m((c) => (c.closed ? 't' : 'f'))}::bool[], ${m((c) => c.mac)}::text[])
+    on conflict (writer, day) do update set count = excluded.count, last_hash = excluded.last_hash, closed = excluded.closed,
+      mac = excluded.mac, updated_at = now()
+    where audit.checkpoints.count < excluded.count or (audit.checkpoints.count = excluded.count and excluded.closed and not audit.checkpoints.closed)`);
+}
+
+export interface EventQuery {
+  subjectId?: string | undefined;
+  action?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  /** 1 to 500; default 100. */
+  limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | undefined;
+}
+
+export class CursorError extends Error {}
+
+function decodeCursor(cursor: string): { time: string; id: string } {
+  const match = /^(\d{1,16})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(cursor);
+  if (!match) throw new CursorError('cursor is not one this API returned');
+  return { time: new Date(Number(match[1])).toISOString(), id: match[2]! };
+}
+
+/**
+ * Events newest first, filtered, with keyset pagination on (occurred_at, id): a page costs an index
+ * range scan however deep it is, and events written meanwhile never shift a page.
+ */
+export async function queryEvents(db: Database, query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  const limit = query.limit ?? 100;
+  const where: SQL[] = [];
+  if (query.subjectId !== undefined) where.push(eq(events.subjectId, query.subjectId));
+  if (query.action !== undefined) where.push(eq(events.action, query.action));
+  if (query.from) where.push(gte(events.occurredAt, sql`${query.from.toISOString()}::timestamptz`));
+  if (query.to) where.push(lt(events.occurredAt, sql`${query.to.toISOString()}::timestamptz`));
+  if (query.cursor) {
+    const { time, id } = decodeCursor(query.cursor);
+    where.push(sql`(${events.occurredAt}, ${events.id}) < (${time}::timestamptz, ${id}::uuid)`);
+  }
+  const rows = (await db
+    .select()
+    .from(events)
+    .where(and(...where))
+    .orderBy(desc(events.occurredAt), desc(events.id))
+    .limit(limit + 1)) as AuditEvent[];
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { events: page, nextCursor: rows.length > limit && last ? `${last.occurredAt.getTime()}_${last.id}` : null };
+}
+
+/** Events of one segment in chain order, after `afterSeq`, one page at a time (verification). */
+export function segmentPage(db: Database, writer: string, day: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  return db
+    .select()
+    .from(events)
+    .where(and(eq(events.writer, writer), eq(events.day, day), sql`${events.seq} > ${afterSeq}`))
+    .orderBy(asc(events.seq))
+    .limit(limit) as Promise<AuditEvent[]>;
+}
+
+/** The segments (writer, day) present in events or checkpoints within [from, to]. */
+export async function listSegments(db: Database, from?: string, to?: string): Promise<{ writer: string; day: string }[]> {
+  const range = (day: typeof events.day | typeof checkpoints.day) =>
+    and(from ? gte(day, from) : undefined, to ? sql`${day} <= ${to}` : undefined);
+  const fromEvents = await db.selectDistinct({ writer: events.writer, day: events.day }).from(events).where(range(events.day));
+  const fromMarks = await db.select({ writer: checkpoints.writer, day: checkpoints.day }).from(checkpoints).where(range(checkpoints.day));
+  const seen = new Map<string, { writer: string; day: string }>();
+  for (const s of [...fromEvents, ...fromMarks]) seen.set(`${s.writer}\u0000${s.day}`, s);
+  return [...seen.values()].sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
+}
+
+export async function readCheckpoint(db: Database, writer: string, day: string): Promise<Checkpoint | null> {
+  const [row] = await db
+    .select({ writer: checkpoints.writer, day: checkpoints.day, count: checkpoints.count, lastHash: checkpoints.lastHash, closed: checkpoints.closed, mac: checkpoints.mac })
+    .from(checkpoints)
+    .where(and(eq(checkpoints.writer, writer), eq(checkpoints.day, day)));
+  return row ?? null;
+}
+
+/** A subject's events, oldest first (personal-data export). */
+export function subjectEvents(db: Database, subjectId: string): Promise<AuditEvent[]> {
+  return db.select().from(events).where(eq(events.subjectId, subjectId)).orderBy(asc(events.occurredAt), asc(events.id)) as Promise<AuditEvent[]>;
+}
+
+/**
+ * Erasure: drops subject id, IP, user agent and the salt of every event of the subject. The
+ * personal digest stays, so the chain still verifies; without the salt it cannot be reversed.
+ */
+export async function eraseSubjectEvents(db: Database, subjectId: string): Promise<number> {
+  const rows = await db
+    .update(events)
+    .set({ subjectId: null, ip: null, userAgent: null, personalSalt: null, erasedAt: sql`now()` })
+    .where(eq(events.subjectId, subjectId))
+    .returning({ id: events.id });
+  return rows.length;
+}

@@ -1,0 +1,54 @@
+import { prepareKeys } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import { AuditWriter, type WriterLogger, type WriterOptions } from '../src/writer.js';
+
+export const CHECKPOINT_KEY = 'audit-checkpoint-key-0123456789abcdef0123';
+export const KEYS = prepareKeys([CHECKPOINT_KEY]);
+
+export interface Captured extends WriterLogger {
+  lines: { level: 'warn' | 'error'; msg: string; obj: object }[];
+}
+
+export function captureLogger(): Captured {
+  const lines: Captured['lines'] = [];
+  return {
+    lines,
+    warn: (obj, msg) => lines.push({ level: 'warn', msg, obj }),
+    error: (obj, msg) => lines.push({ level: 'error', msg, obj }),
+  };
+}
+
+/** A clock tests move by hand. */
+export function clock(start: string) {
+  let now = new Date(start).getTime();
+  return { now: () => new Date(now), advance: (ms: number) => void (now += ms), set: (iso: string) => void (now = new Date(iso).getTime()) };
+}
+
+export function writer(db: Database, overrides: Partial<WriterOptions> = {}): AuditWriter {
+  return new AuditWriter({
+    db,
+    writer: 'w1',
+    checkpointKeys: KEYS,
+    batchSize: 100,
+    flushIntervalMs: 5,
+    maxBuffered: 10_000,
+    spillDir: null,
+    retryBaseMs: 5,
+    retryMaxMs: 20,
+    writeTimeoutMs: 5000,
+    staleAfterMs: 60_000,
+    logger: captureLogger(),
+    ...overrides,
+  });
+}
+
+export const securityInput = (i: number, subjectId: string | null = 'acct-1') => ({
+  kind: 'security' as const,
+  action: 'test.event',
+  resource: `thing:${i}`,
+  outcome: 'success',
+  subjectId,
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0 test',
+  details: { i, nested: { b: 2, a: 1 } },
+});
