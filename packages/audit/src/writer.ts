@@ -248,7 +248,7 @@ export class AuditWriter {
   async #failed(error: unknown): Promise<boolean> {
     this.#failures++;
     this.stats.failedBatches++;
-    this.#o.logger.error({ err: { code: (error as { code?: string }).code, message: (error as Error).message }, buffered: this.#queue.length, attempt: this.#failures }, 'audit: write failed; retrying');
+    this.#o.logger.error({ err: errorCodes(error), buffered: this.#queue.length, attempt: this.#failures }, 'audit: write failed; retrying');
     if (this.#queue.length > this.#o.maxBuffered) await this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2));
     this.#warnIfStale();
     if (this.#closing) return false;
@@ -318,7 +318,7 @@ export class AuditWriter {
       await writeFile(temporary, text, { mode: 0o600, flush: true });
       await rename(temporary, join(this.#o.spillDir, name + SPILL_SUFFIX));
     } catch (error) {
-      this.#o.logger.error({ err: { code: (error as { code?: string }).code } }, 'audit: cannot spill to disk; keeping events in memory');
+      this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
       return;
     }
     this.#queue.splice(0, items.length);
@@ -397,6 +397,20 @@ export class AuditWriter {
     })();
     return this.#closed;
   }
+}
+
+/**
+ * The codes of an error and its causes, nothing else: a driver's message quotes the failed query
+ * with its parameters, which are the events themselves (IPs, user agents, subject ids).
+ */
+export function errorCodes(error: unknown): { codes: string[] } {
+  const codes: string[] = [];
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[\w.-]{1,40}$/.test(code)) codes.push(code);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return { codes };
 }
 
 function reviveItem(line: string): Item {
