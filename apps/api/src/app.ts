@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
+import audit, { auditMigrations } from '@harakaflow/audit';
 import consent, { consentMigrations } from '@harakaflow/consent';
 import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
@@ -20,6 +21,7 @@ import accountRoutes from './routes/accounts.js';
 import systemRoutes from './routes/system.js';
 import adminRoutes from './routes/admin.js';
 import credentialRoutes from './routes/credentials.js';
+import auditRoutes from './routes/audit.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -68,7 +70,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations, consentMigrations, ageGateMigrations, vaultMigrations]);
+    await migrate(database.db, [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations]);
   } catch (error) {
     await app.close();
     throw error;
@@ -87,6 +89,15 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   });
   await app.register(errorShape);
   await app.register(auth, { db: database.db, adminApiKey: config.secrets.adminApiKey });
+  // §1, §3, §4: every request and every security action, durable and tamper-evident. Registered
+  // before the other packages so their security events reach it (core.securityEvent).
+  await app.register(audit, {
+    db: database.db,
+    checkpointKeys: config.secrets.auditCheckpointKeys.split(',').map((s) => s.trim()),
+    ipMode: config.auditIpMode,
+    ipHashKey: config.auditIpHashKey,
+    spillDir: resolve(config.auditSpillDir),
+  });
   await app.register(cookie);
   // After every plugin that may set cookies in a hook of its own (see the consent README).
   await app.register(consent, {
@@ -117,6 +128,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(accountRoutes, { db: database.db, secureCookies });
   await app.register(adminRoutes, { db: database.db });
   await app.register(credentialRoutes);
+  await app.register(auditRoutes);
 
   return app;
 }

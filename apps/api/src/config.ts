@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { parseVaultKeys } from '@harakaflow/credential-vault';
 
 /**
@@ -23,6 +24,12 @@ export interface AppConfig {
   consentDefaultAnalytics: 'granted' | 'denied';
   /** Delay between a minor's report and the erasure of their data (0: at once). */
   minorErasureDelayMs: number;
+  /** How the audit log stores client IPs (policy §1 says IP addresses are collected: full by default). */
+  auditIpMode: 'full' | 'truncated' | 'keyed-hash';
+  /** HMAC key of AUDIT_IP_MODE=keyed-hash. */
+  auditIpHashKey: string | undefined;
+  /** Where audit events go while Postgres is unreachable. */
+  auditSpillDir: string;
   secrets: Secrets;
 }
 
@@ -35,6 +42,8 @@ export interface Secrets {
   ageGateSecrets: string;
   /** Key-encryption keys of the credential vault: `id:base64-of-32-bytes`, comma-separated, the first active. */
   vaultKeys: string;
+  /** HMAC keys of the audit log's segment checkpoints, comma-separated: the first signs, all verify. */
+  auditCheckpointKeys: string;
 }
 
 export interface SecretSpec {
@@ -69,6 +78,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   },
   secretList('CONSENT_SECRETS', 'consentSecrets'),
   secretList('AGE_GATE_SECRETS', 'ageGateSecrets'),
+  secretList('AUDIT_CHECKPOINT_KEYS', 'auditCheckpointKeys'),
   {
     env: 'VAULT_KEYS',
     key: 'vaultKeys',
@@ -143,6 +153,15 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
   const delayText = value('MINOR_ERASURE_DELAY_MS') ?? '0';
   if (!/^\d{1,10}$/.test(delayText)) problems.push(`MINOR_ERASURE_DELAY_MS must be a whole number of milliseconds (got ${JSON.stringify(delayText)})`);
 
+  const auditIpMode = value('AUDIT_IP_MODE') ?? 'full';
+  if (!['full', 'truncated', 'keyed-hash'].includes(auditIpMode)) {
+    problems.push(`AUDIT_IP_MODE must be full, truncated or keyed-hash (got ${JSON.stringify(auditIpMode)})`);
+  }
+  const auditIpHashKey = value('AUDIT_IP_HASH_KEY');
+  if (auditIpMode === 'keyed-hash' && (auditIpHashKey === undefined || auditIpHashKey.length < 32)) {
+    problems.push('AUDIT_IP_HASH_KEY must be a secret of at least 32 characters when AUDIT_IP_MODE=keyed-hash');
+  }
+
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
   if (trust !== undefined) {
@@ -167,17 +186,21 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
   }
 
   if (problems.length) throw new ConfigError(problems);
+  const dataDir = value('DATA_DIR') ?? '.data';
   return {
     env: nodeEnv as Environment,
     port,
     host,
-    dataDir: value('DATA_DIR') ?? '.data',
+    dataDir,
     databaseUrl,
     redisUrl,
     trustProxy,
     logLevel,
     consentDefaultAnalytics: consentDefault as 'granted' | 'denied',
     minorErasureDelayMs: Number(delayText),
+    auditIpMode: auditIpMode as AppConfig['auditIpMode'],
+    auditIpHashKey,
+    auditSpillDir: value('AUDIT_SPILL_DIR') ?? join(dataDir, 'audit-spill'),
     secretValues,
   };
 }

@@ -94,6 +94,7 @@ describe('loadConfig secrets', () => {
         'ADMIN_API_KEY is required when NODE_ENV=production',
         'CONSENT_SECRETS is required when NODE_ENV=production',
         'AGE_GATE_SECRETS is required when NODE_ENV=production',
+        'AUDIT_CHECKPOINT_KEYS is required when NODE_ENV=production',
         'VAULT_KEYS is required when NODE_ENV=production',
       ]);
     }
@@ -101,7 +102,7 @@ describe('loadConfig secrets', () => {
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_DIR: dataDir });
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_DIR: dataDir });
     expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
@@ -115,7 +116,7 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, VAULT_KEYS');
+    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, VAULT_KEYS');
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });
@@ -125,6 +126,7 @@ describe('loadConfig secrets', () => {
       ADMIN_API_KEY: first.secrets.adminApiKey,
       CONSENT_SECRETS: first.secrets.consentSecrets,
       AGE_GATE_SECRETS: first.secrets.ageGateSecrets,
+      AUDIT_CHECKPOINT_KEYS: first.secrets.auditCheckpointKeys,
       VAULT_KEYS: first.secrets.vaultKeys,
     });
   });

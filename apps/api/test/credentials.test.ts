@@ -30,8 +30,11 @@ describe('credential routes', () => {
     expect((await app.inject({ url: url('wa-1', 'creds'), headers: auth })).json().code).toBe('HF_VAULT_NOT_FOUND');
     const text = logs.text();
     for (const leak of ['session-token-do-not-leak', 'c2VjcmV0', VAULT_KEYS.split(':')[1]!, apiKey]) expect(text).not.toContain(leak);
-    // Each operation was audited (to the log, as audit is not registered), without the value.
-    expect(logs.lines().filter((l) => l.msg === 'vault.secret.write' || l.msg === 'vault.secret.read' || l.msg === 'vault.secret.delete')).toHaveLength(3);
+    // Each operation was audited, committed before the answer (sync), without the value.
+    const audited = await database.db.execute(sql`select action, resource, details from audit.events where action like 'vault.secret.%' order by occurred_at`);
+    const rows = Array.isArray(audited) ? audited : (audited as unknown as { rows: unknown[] }).rows;
+    expect(rows.map((r) => (r as { action: string }).action)).toEqual(['vault.secret.write', 'vault.secret.read', 'vault.secret.delete']);
+    expect(JSON.stringify(rows)).not.toContain('session-token-do-not-leak');
     await app.close();
   });
 

@@ -1,10 +1,13 @@
 import { buildApp, type AppConfig } from '@harakaflow/api';
 import { captureLogs, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
 export const AGE_GATE_SECRET = 'test-age-gate-secret-0123456789abcdef012';
+export const AUDIT_KEY = 'test-audit-checkpoint-0123456789abcdef01';
 export const VAULT_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
@@ -19,7 +22,11 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     logLevel: 'info',
     consentDefaultAnalytics: 'granted',
     minorErasureDelayMs: 0,
-    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS },
+    auditIpMode: 'full',
+    auditIpHashKey: undefined,
+    // Spilling needs a database outage; the audit package's own tests cover it.
+    auditSpillDir: join(tmpdir(), `hf-api-test-spill-${process.pid}`),
+    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS, auditCheckpointKeys: AUDIT_KEY },
     ...overrides,
   };
 }

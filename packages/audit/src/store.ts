@@ -6,6 +6,7 @@
  */
 import type { Database } from '@harakaflow/db';
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { AuditInvalidQuery } from './errors.js';
 import { canonicalJson, type AuditEvent } from './event.js';
 import { checkpoints, events } from './schema.js';
 
@@ -97,11 +98,9 @@ export interface EventQuery {
   cursor?: string | undefined;
 }
 
-export class CursorError extends Error {}
-
 function decodeCursor(cursor: string): { time: string; id: string } {
   const match = /^(\d{1,16})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(cursor);
-  if (!match) throw new CursorError('cursor is not one this API returned');
+  if (!match) throw new AuditInvalidQuery('"cursor" is not one this API returned');
   return { time: new Date(Number(match[1])).toISOString(), id: match[2]! };
 }
 
@@ -111,6 +110,10 @@ function decodeCursor(cursor: string): { time: string; id: string } {
  */
 export async function queryEvents(db: Database, query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const limit = query.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new AuditInvalidQuery('"limit" must be an integer from 1 to 500');
+  for (const [name, value] of [['from', query.from], ['to', query.to]] as const) {
+    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))) throw new AuditInvalidQuery(`"${name}" must be a valid date`);
+  }
   const where: SQL[] = [];
   if (query.subjectId !== undefined) where.push(eq(events.subjectId, query.subjectId));
   if (query.action !== undefined) where.push(eq(events.action, query.action));

@@ -140,7 +140,7 @@ export class AuditWriter {
     const userAgent = input.userAgent ?? null;
     const personalSalt = salt();
     const event: AuditEvent = {
-      id: uuidv7({ msecs: occurredAt.getTime() }),
+      id: uuidv7(), // monotonic within the process: same-millisecond events sort in chain order
       occurredAt,
       writer: this.writer,
       day,

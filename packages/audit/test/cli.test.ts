@@ -1,0 +1,76 @@
+// hf-audit as a process, against a PGlite data directory as the app keeps it.
+import { createDatabase, migrate } from '@harakaflow/db';
+import { sql } from 'drizzle-orm';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditMigrations } from '../src/index.js';
+import { CHECKPOINT_KEY, clock, securityInput, writer } from './helpers.js';
+
+const cwd = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string> = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }) {
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+async function withDb<T>(fn: (db: Awaited<ReturnType<typeof createDatabase>>['db']) => Promise<T>): Promise<T> {
+  const handle = await createDatabase({ dataDir: join(dataDir, 'pglite') });
+  try {
+    return await fn(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('hf-audit verify', () => {
+  it('exits 0 on an intact log, 1 naming the first bad event, and honours --from/--to', async () => {
+    let tampered = '';
+    await withDb(async (db) => {
+      await migrate(db, [auditMigrations]);
+      const c = clock('2026-04-01T06:00:00Z');
+      const w = writer(db, { now: c.now });
+      for (let i = 0; i < 6; i++) {
+        w.append(securityInput(i));
+        c.advance(12 * 3600 * 1000); // two per day: 04-01 .. 04-03
+      }
+      await w.close();
+    });
+    const ok = cli(['verify']);
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.out).toContain('intact: 3 segment(s), 6 event(s)');
+
+    await withDb(async (db) => {
+      const rows = (await db.execute(sql`select id from audit.events where day = '2026-04-02' and seq = 1`)) as unknown as { rows: { id: string }[] };
+      tampered = rows.rows[0]!.id;
+      await db.execute(sql`update audit.events set outcome = 'failure' where id = ${tampered}`);
+    });
+    const bad = cli(['verify']);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain(`modified\twriter w1, day 2026-04-02, event ${tampered} (seq 1)`);
+    expect(cli(['verify', '--to', '2026-04-01'])).toMatchObject({ code: 0 });
+    expect(cli(['verify', '--from', '2026-04-03'])).toMatchObject({ code: 0 });
+    expect(cli(['verify', '--from', '2026-04-02', '--to', '2026-04-02']).code).toBe(1);
+  });
+
+  it('takes the development key from DATA_DIR/secrets.json, and refuses bad usage with exit 2', () => {
+    writeFileSync(join(dataDir, 'secrets.json'), JSON.stringify({ AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }));
+    expect(cli(['verify', '--to', '2026-04-01'], {})).toMatchObject({ code: 0 });
+    rmSync(join(dataDir, 'secrets.json'));
+    expect(cli(['verify'], {})).toMatchObject({ code: 2, err: expect.stringContaining('AUDIT_CHECKPOINT_KEYS is required') });
+    expect(cli(['verify'], { AUDIT_CHECKPOINT_KEYS: 'short' })).toMatchObject({ code: 2 });
+    expect(cli(['check'])).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-audit verify') });
+    expect(cli(['verify', '--from', '2026-02-30'])).toMatchObject({ code: 2 });
+    expect(cli(['verify', '--since', 'x'])).toMatchObject({ code: 2 });
+  });
+});
