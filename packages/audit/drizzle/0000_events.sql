@@ -44,7 +44,5 @@ CREATE TABLE "audit"."events" (
 	"erased_at" timestamp with time zone
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX "events_chain_key" ON "audit"."events" USING btree ("writer","day","seq");--> statement-breakpoint
-CREATE INDEX "events_time_idx" ON "audit"."events" USING btree ("occurred_at","id");--> statement-breakpoint
-CREATE INDEX "events_subject_idx" ON "audit"."events" USING btree ("subject_id","occurred_at","id") WHERE "audit"."events"."subject_id" is not null;--> statement-breakpoint
-CREATE INDEX "events_action_idx" ON "audit"."events" USING btree ("action","occurred_at","id");
+CREATE INDEX "events_subject_idx" ON "audit"."events" USING btree ("subject_id","id") WHERE "audit"."events"."subject_id" is not null;--> statement-breakpoint
+CREATE INDEX "events_security_action_idx" ON "audit"."events" USING btree ("action","id") WHERE "audit"."events"."kind" = 'security';

@@ -9,6 +9,7 @@
  * leaves every hash intact, and without the salt the digest of an IP cannot be brute-forced.
  * `seq` is not hashed: the chain itself orders the events, so a swapped seq shows as "reordered".
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 export const CHAIN_VERSION = 'hf-audit-v1';
@@ -98,7 +99,10 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+// crypto.hash (Node 20.12+) is the one-shot form: no Hash object per call, about twice as fast for
+// inputs this small, and audit hashes twice per event on the request path.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const sha256: (text: string) => string = oneShot ? (text) => oneShot('sha256', text, 'hex') : (text) => createHash('sha256').update(text).digest('hex');
 
 /** The hash a writer's first segment links to: fixed per writer, so a chain cannot be spliced onto another. */
 export function genesisHash(writer: string): string {
@@ -106,10 +110,14 @@ export function genesisHash(writer: string): string {
 }
 
 export function personalDigest(salt: string, subjectId: string | null, ip: string | null, userAgent: string | null): string {
-  return createHash('sha256').update(salt).update(canonicalJson([subjectId, ip, userAgent])).digest('hex');
+  return sha256(salt + JSON.stringify([subjectId, ip, userAgent]));
 }
 
-/** Everything of an event that the chain covers except the personal fields, in a fixed order. */
+/**
+ * Everything of an event that the chain covers except the personal fields, in a fixed order. All
+ * members are strings, numbers, booleans or null (details enter as their canonical JSON text), so
+ * plain JSON.stringify of the list is canonical.
+ */
 function chainedFields(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>): unknown[] {
   return [
     CHAIN_VERSION,
@@ -132,13 +140,13 @@ function chainedFields(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' |
     e.osName,
     e.osVersion,
     e.deviceType,
-    e.details ?? null,
+    e.details === null || e.details === undefined ? null : canonicalJson(e.details),
     e.personalDigest,
   ];
 }
 
 export function eventHash(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>): string {
-  return createHash('sha256').update(e.prevHash).update('\n').update(canonicalJson(chainedFields(e))).digest('hex');
+  return sha256(`${e.prevHash}\n${JSON.stringify(chainedFields(e))}`);
 }
 
 /** The UTC day (YYYY-MM-DD) an instant belongs to: the chain segment it goes into. */

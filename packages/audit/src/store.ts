@@ -8,6 +8,7 @@ import type { Database } from '@harakaflow/db';
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { AuditInvalidQuery } from './errors.js';
 import { canonicalJson, type AuditEvent } from './event.js';
+import { uuidv7Floor } from './ids.js';
 import { checkpoints, events } from './schema.js';
 
 export interface Checkpoint {
@@ -20,14 +21,16 @@ export interface Checkpoint {
 }
 
 /** A Postgres array literal of text elements: every element quoted, `"` and `\` escaped, null as NULL. */
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPE = /["\\]/g;
 export function pgArray(values: readonly (string | null)[]): string {
-  let out = '{';
+  const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (i) out += ',';
-    out += v === null || v === undefined ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`;
+    // Most values (ids, hashes, names) need no escaping: test before paying for a replace.
+    parts[i] = v === null || v === undefined ? 'NULL' : NEEDS_ESCAPE.test(v) ? `"${v.replace(ESCAPE, '\\$&')}"` : `"${v}"`;
   }
-  return out + '}';
+  return `{${parts.join(',')}}`;
 }
 
 const str = (v: string | null) => v;
@@ -98,15 +101,12 @@ export interface EventQuery {
   cursor?: string | undefined;
 }
 
-function decodeCursor(cursor: string): { time: string; id: string } {
-  const match = /^(\d{1,16})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(cursor);
-  if (!match) throw new AuditInvalidQuery('"cursor" is not one this API returned');
-  return { time: new Date(Number(match[1])).toISOString(), id: match[2]! };
-}
+const CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
- * Events newest first, filtered, with keyset pagination on (occurred_at, id): a page costs an index
- * range scan however deep it is, and events written meanwhile never shift a page.
+ * Events newest first, filtered, with keyset pagination on the id (UUIDv7, so time order): a page
+ * costs an index range scan however deep it is, and events written meanwhile never shift a page.
+ * A time range also bounds the id, a second early, so the primary key serves it.
  */
 export async function queryEvents(db: Database, query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const limit = query.limit ?? 100;
@@ -116,43 +116,63 @@ export async function queryEvents(db: Database, query: EventQuery): Promise<{ ev
   }
   const where: SQL[] = [];
   if (query.subjectId !== undefined) where.push(eq(events.subjectId, query.subjectId));
-  if (query.action !== undefined) where.push(eq(events.action, query.action));
-  if (query.from) where.push(gte(events.occurredAt, sql`${query.from.toISOString()}::timestamptz`));
-  if (query.to) where.push(lt(events.occurredAt, sql`${query.to.toISOString()}::timestamptz`));
-  if (query.cursor) {
-    const { time, id } = decodeCursor(query.cursor);
-    where.push(sql`(${events.occurredAt}, ${events.id}) < (${time}::timestamptz, ${id}::uuid)`);
+  if (query.action !== undefined) {
+    where.push(eq(events.action, query.action));
+    // Security events have their own (partial) action index; access events are all http.request.
+    where.push(eq(events.kind, query.action === 'http.request' ? 'access' : 'security'));
+  }
+  if (query.from) {
+    where.push(gte(events.occurredAt, sql`${query.from.toISOString()}::timestamptz`));
+    where.push(sql`${events.id} >= ${uuidv7Floor(query.from.getTime() - 1000)}::uuid`);
+  }
+  if (query.to) {
+    where.push(lt(events.occurredAt, sql`${query.to.toISOString()}::timestamptz`));
+    where.push(sql`${events.id} < ${uuidv7Floor(query.to.getTime() + 1000)}::uuid`);
+  }
+  if (query.cursor !== undefined) {
+    if (!CURSOR.test(query.cursor)) throw new AuditInvalidQuery('"cursor" is not one this API returned');
+    where.push(sql`${events.id} < ${query.cursor}::uuid`);
   }
   const rows = (await db
     .select()
     .from(events)
     .where(and(...where))
-    .orderBy(desc(events.occurredAt), desc(events.id))
+    .orderBy(desc(events.id))
     .limit(limit + 1)) as AuditEvent[];
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
-  return { events: page, nextCursor: rows.length > limit && last ? `${last.occurredAt.getTime()}_${last.id}` : null };
+  return { events: page, nextCursor: rows.length > limit && last ? last.id : null };
 }
 
-/** Events of one segment in chain order, after `afterSeq`, one page at a time (verification). */
-export function segmentPage(db: Database, writer: string, day: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+/**
+ * Events in id order (each writer's chain order), within a range of days, after `afterId`, one
+ * page at a time (verification). The day range also bounds the id, with a day of slack either side.
+ */
+export function eventsPage(db: Database, afterId: string | null, limit: number, from?: string, to?: string): Promise<AuditEvent[]> {
+  const where: SQL[] = [];
+  if (afterId) where.push(sql`${events.id} > ${afterId}::uuid`);
+  if (from) {
+    where.push(gte(events.day, from));
+    where.push(sql`${events.id} >= ${uuidv7Floor(Date.parse(`${from}T00:00:00Z`) - 86_400_000)}::uuid`);
+  }
+  if (to) {
+    where.push(sql`${events.day} <= ${to}`);
+    where.push(sql`${events.id} < ${uuidv7Floor(Date.parse(`${to}T00:00:00Z`) + 2 * 86_400_000)}::uuid`);
+  }
   return db
     .select()
     .from(events)
-    .where(and(eq(events.writer, writer), eq(events.day, day), sql`${events.seq} > ${afterSeq}`))
-    .orderBy(asc(events.seq))
+    .where(and(...where))
+    .orderBy(asc(events.id))
     .limit(limit) as Promise<AuditEvent[]>;
 }
 
-/** The segments (writer, day) present in events or checkpoints within [from, to]. */
-export async function listSegments(db: Database, from?: string, to?: string): Promise<{ writer: string; day: string }[]> {
-  const range = (day: typeof events.day | typeof checkpoints.day) =>
-    and(from ? gte(day, from) : undefined, to ? sql`${day} <= ${to}` : undefined);
-  const fromEvents = await db.selectDistinct({ writer: events.writer, day: events.day }).from(events).where(range(events.day));
-  const fromMarks = await db.select({ writer: checkpoints.writer, day: checkpoints.day }).from(checkpoints).where(range(checkpoints.day));
-  const seen = new Map<string, { writer: string; day: string }>();
-  for (const s of [...fromEvents, ...fromMarks]) seen.set(`${s.writer}\u0000${s.day}`, s);
-  return [...seen.values()].sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
+/** Every checkpoint within [from, to]. */
+export function listCheckpoints(db: Database, from?: string, to?: string): Promise<Checkpoint[]> {
+  return db
+    .select({ writer: checkpoints.writer, day: checkpoints.day, count: checkpoints.count, lastHash: checkpoints.lastHash, closed: checkpoints.closed, mac: checkpoints.mac })
+    .from(checkpoints)
+    .where(and(from ? gte(checkpoints.day, from) : undefined, to ? sql`${checkpoints.day} <= ${to}` : undefined));
 }
 
 export async function readCheckpoint(db: Database, writer: string, day: string): Promise<Checkpoint | null> {

@@ -1,20 +1,21 @@
 /**
- * Verification of the hash chains: every segment (writer, UTC day) in a range is read in chain
- * order and checked against its own hashes, its links and its signed checkpoint. The first
- * problem of each segment is reported with the event it concerns and why:
+ * Verification of the hash chains: one pass over the events of a range of UTC days in id order
+ * (which is each writer's chain order), checking every event against its own hash and its link,
+ * and every segment (writer, day) against its signed checkpoint. The first problem of each segment
+ * is reported with the event it concerns and why:
  *
  * - `modified`: an event's fields no longer match its hash, or its personal fields their digest;
  * - `missing`: an event is gone from the middle (a gap in seq) or from the end (the checkpoint
  *   counts more events than there are);
- * - `reordered`: an event links to an event other than the one before it;
+ * - `reordered`: an event sits elsewhere in its chain than its seq and link say;
  * - `checkpoint-missing` / `checkpoint-mismatch`: the segment has no checkpoint, its HMAC is
  *   wrong, or it names another last hash or count (a rewritten segment);
- * - `segment-missing`: a segment links to a predecessor the range does not contain.
+ * - `segment-missing`: a segment links to a predecessor that is not there.
  */
 import type { SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { eventHash, genesisHash, personalDigest, type AuditEvent } from './event.js';
-import { listSegments, readCheckpoint, segmentPage } from './store.js';
+import { eventsPage, listCheckpoints, type Checkpoint } from './store.js';
 import { checkpointValid } from './writer.js';
 
 export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing';
@@ -57,74 +58,107 @@ export function eventProblem(e: AuditEvent): string | null {
   return null;
 }
 
+interface Segment {
+  writer: string;
+  day: string;
+  count: number;
+  last: AuditEvent | null;
+  failed: boolean;
+  /** Hash -> seq of this segment's events, for naming a reorder. */
+  seen: Map<string, number>;
+}
+
+const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
+
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
-  const { db, checkpointKeys } = options;
+  const { db, checkpointKeys, from, to } = options;
   const pageSize = options.pageSize ?? 5000;
   const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [] };
-  const segments = await listSegments(db, options.from, options.to);
-  let writer: string | null = null;
-  let previousLast: string | null = null;
+  const marks = new Map((await listCheckpoints(db, from, to)).map((c) => [segmentKey(c.writer, c.day), c]));
+  const segments = new Map<string, Segment>();
+  /** Per writer: its current segment, and what the next segment's first event must link to. */
+  const writers = new Map<string, { current: Segment; nextLink: string | null }>();
 
-  for (const segment of segments) {
-    if (segment.writer !== writer) {
-      writer = segment.writer;
-      // Without --from, a writer's first segment must start at its genesis; with it (or after
-      // retention dropped older days) the first segment's link is taken as the anchor.
-      previousLast = options.from ? null : genesisHash(writer);
-    }
-    result.segments++;
-    const problem = (reason: ProblemReason, detail: string, e?: { seq: number; id: string | null }) =>
-      result.problems.push({ writer: segment.writer, day: segment.day, reason, seq: e?.seq ?? null, id: e?.id ?? null, detail });
+  const problem = (s: Segment, reason: ProblemReason, detail: string, e?: { seq: number; id: string | null }) => {
+    s.failed = true;
+    result.problems.push({ writer: s.writer, day: s.day, reason, seq: e?.seq ?? null, id: e?.id ?? null, detail });
+  };
+  const close = (s: Segment) => {
+    if (s.failed) return;
+    const c = marks.get(segmentKey(s.writer, s.day));
+    checkSegmentEnd(s, c, checkpointKeys, problem);
+  };
 
-    const checkpoint = await readCheckpoint(db, segment.writer, segment.day);
-    let count = 0;
-    let last: AuditEvent | null = null;
-    let failed = false;
-    let window = new Map<string, number>();
-    for (let afterSeq = -1; !failed; ) {
-      const page = await segmentPage(db, segment.writer, segment.day, afterSeq, pageSize);
-      if (!page.length) break;
-      const seen = new Map<string, number>(window);
-      for (const e of page) seen.set(e.hash, e.seq);
-      for (const e of page) {
-        result.events++;
-        const own = eventProblem(e);
-        if (own) {
-          problem('modified', own, e);
-          failed = true;
-          break;
+  for (let afterId: string | null = null; ; ) {
+    const page = await eventsPage(db, afterId, pageSize, from, to);
+    if (!page.length) break;
+    for (const e of page) {
+      result.events++;
+      let w = writers.get(e.writer);
+      if (!w || w.current.day !== e.day) {
+        const link = w ? (marks.get(segmentKey(w.current.writer, w.current.day))?.lastHash ?? w.current.last?.hash ?? null) : from ? null : genesisHash(e.writer);
+        if (w) close(w.current);
+        const key = segmentKey(e.writer, e.day);
+        if (segments.has(key)) {
+          // The writer came back to a day it had left: an event moved between segments.
+          const s = segments.get(key)!;
+          if (!s.failed) problem(s, 'reordered', 'an event of this segment sits after a later segment', e);
+          w!.current = s;
+          continue;
         }
-        const expected = last ? last.hash : previousLast;
-        if (expected !== null && e.prevHash !== expected) {
-          if (e.seq !== count) problem('missing', `seq ${count} to ${e.seq - 1} missing`, { seq: count, id: null });
-          else if (seen.has(e.prevHash)) problem('reordered', `links to seq ${seen.get(e.prevHash)}, not to the event before it`, e);
-          else if (!last && count === 0) problem('segment-missing', 'the first event links to a segment that is not there', e);
-          else problem('modified', 'does not link to the event before it', e);
-          failed = true;
-          break;
-        }
-        if (e.seq !== count) {
-          problem('missing', `seq ${count} to ${e.seq - 1} missing`, { seq: count, id: null });
-          failed = true;
-          break;
-        }
-        last = e;
-        count++;
+        const s: Segment = { writer: e.writer, day: e.day, count: 0, last: null, failed: false, seen: new Map() };
+        segments.set(key, s);
+        w = { current: s, nextLink: link };
+        writers.set(e.writer, w);
       }
-      afterSeq = page[page.length - 1]!.seq;
-      window = new Map([...seen].slice(-pageSize));
+      const s = w.current;
+      if (s.failed) continue;
+      const own = eventProblem(e);
+      if (own) {
+        problem(s, 'modified', own, e);
+        continue;
+      }
+      const expected = s.last ? s.last.hash : w.nextLink;
+      if (e.seq !== s.count) {
+        if (e.seq > s.count && (expected === null || e.prevHash !== expected)) problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
+        else problem(s, 'reordered', `seq ${e.seq} found where seq ${s.count} belongs`, e);
+        continue;
+      }
+      if (expected !== null && e.prevHash !== expected) {
+        if (s.seen.has(e.prevHash)) problem(s, 'reordered', `links to seq ${s.seen.get(e.prevHash)}, not to the event before it`, e);
+        else if (!s.last) problem(s, 'segment-missing', 'the first event links to a segment that is not there', e);
+        else problem(s, 'modified', 'does not link to the event before it', e);
+        continue;
+      }
+      if (s.seen.size < 100_000) s.seen.set(e.hash, e.seq);
+      s.last = e;
+      s.count++;
     }
-    if (failed) {
-      previousLast = checkpoint?.lastHash ?? null;
-      continue;
-    }
-    if (!checkpoint) problem('checkpoint-missing', 'the segment has no checkpoint');
-    else if (!checkpointValid(checkpointKeys, checkpoint)) problem('checkpoint-mismatch', 'the checkpoint signature is not valid under any key');
-    else if (checkpoint.count > count) problem('missing', `the checkpoint counts ${checkpoint.count} events; ${count} are here`, { seq: count, id: null });
-    else if (checkpoint.count < count) problem('checkpoint-mismatch', `${count - checkpoint.count} event(s) after the signed end of the segment`, { seq: checkpoint.count, id: null });
-    else if (last && checkpoint.lastHash !== last.hash) problem('checkpoint-mismatch', 'the segment was rewritten: its last hash is not the signed one', last);
-    previousLast = checkpoint?.lastHash ?? last?.hash ?? previousLast;
+    afterId = page[page.length - 1]!.id;
   }
+  for (const w of writers.values()) close(w.current);
+  // Checkpoints whose segment has no event left at all.
+  for (const [key, c] of marks) {
+    if (segments.has(key)) continue;
+    const s: Segment = { writer: c.writer, day: c.day, count: 0, last: null, failed: false, seen: new Map() };
+    segments.set(key, s);
+    checkSegmentEnd(s, c, checkpointKeys, problem);
+  }
+  result.segments = segments.size;
+  result.problems.sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
   result.ok = result.problems.length === 0;
   return result;
+}
+
+function checkSegmentEnd(
+  s: Segment,
+  c: Checkpoint | undefined,
+  keys: readonly SigningKey[],
+  problem: (s: Segment, reason: ProblemReason, detail: string, e?: { seq: number; id: string | null }) => void,
+): void {
+  if (!c) problem(s, 'checkpoint-missing', 'the segment has no checkpoint');
+  else if (!checkpointValid(keys, c)) problem(s, 'checkpoint-mismatch', 'the checkpoint signature is not valid under any key');
+  else if (c.count > s.count) problem(s, 'missing', `the checkpoint counts ${c.count} events; ${s.count} are here`, { seq: s.count, id: null });
+  else if (c.count < s.count) problem(s, 'checkpoint-mismatch', `${s.count - c.count} event(s) after the signed end of the segment`, { seq: c.count, id: null });
+  else if (s.last && c.lastHash !== s.last.hash) problem(s, 'checkpoint-mismatch', 'the segment was rewritten: its last hash is not the signed one', s.last);
 }

@@ -17,9 +17,9 @@ import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { v7 as uuidv7 } from 'uuid';
 import { AuditUnavailable } from './errors.js';
 import { checkpointPayload, eventHash, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput } from './event.js';
+import { uuidv7 } from './ids.js';
 import { writeBatch, type Checkpoint } from './store.js';
 
 export interface WriterLogger {
@@ -34,6 +34,8 @@ export interface WriterOptions {
   /** HMAC keys of the checkpoints: the first signs, all verify. */
   checkpointKeys: readonly SigningKey[];
   batchSize: number;
+  /** Batches written at once (each on its own connection), so encoding and the database overlap. */
+  concurrency?: number | undefined;
   flushIntervalMs: number;
   maxBuffered: number;
   spillDir: string | null;
@@ -93,17 +95,28 @@ export class AuditWriter {
   readonly writer: string;
   readonly #o: WriterOptions;
   readonly #now: () => Date;
+  readonly #concurrency: number;
   #day: string | null = null;
+  #dayStart = 0;
+  #dayEnd = 0;
   #seq = 0;
   #prevHash: string;
+  /** Items not yet handed to a write, in append order. */
   #queue: Item[] = [];
+  /** Append order of every item, so failed batches go back to the queue in order. */
+  #order = new WeakMap<Item, number>();
+  #ordinal = 0;
+  /** Ordinals of the first item of each batch in flight. */
+  #inFlight = new Set<number>();
   #waiters = new Map<AuditEvent, Waiter>();
+  #flushes: { through: number; waiter: Waiter }[] = [];
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  #backoff: NodeJS.Timeout | null = null;
   #failures = 0;
   #spillPending = true; // files left by an earlier run are replayed first
+  #busy = false; // replaying or spilling: no new batches meanwhile
   #closing = false;
+  #idle: (() => void) | null = null;
   #lastStaleWarning = 0;
   /** Counters for tests, metrics and the benchmark. */
   readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0 };
@@ -112,27 +125,29 @@ export class AuditWriter {
     this.#o = options;
     this.writer = options.writer;
     this.#now = options.now ?? (() => new Date());
+    this.#concurrency = options.concurrency ?? 2;
     this.#prevHash = genesisHash(options.writer);
   }
 
-  /** Events waiting in memory (not yet committed or spilled). */
+  /** Events waiting in memory, queued or being written (not yet committed or spilled). */
   get buffered(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#inFlightItems;
   }
+  #inFlightItems = 0;
 
-  /**
-   * Chains and queues an event. Returns the event; with `sync`, also a promise of its commit.
-   * Must be called in order: the chain is built here, synchronously.
-   */
   append(input: AuditEventInput, sync = false): { event: AuditEvent; committed: Promise<void> | null } {
     if (this.#closing) throw new AuditUnavailable();
     const occurredAt = this.#now();
-    let day = utcDay(occurredAt);
-    // A clock stepping back over midnight must not reopen a closed segment.
-    if (this.#day !== null && day < this.#day) day = this.#day;
-    if (day !== this.#day) {
-      if (this.#day !== null && this.#seq > 0) this.#queue.push(this.#segmentClose());
+    const ms = occurredAt.getTime();
+    let day = this.#day!;
+    // The day only changes at midnight UTC: no date formatting per event. A clock stepping back
+    // over midnight must not reopen a closed segment, so earlier times stay in the current day.
+    if (this.#day === null || ms >= this.#dayEnd) {
+      day = utcDay(occurredAt);
+      if (this.#day !== null && this.#seq > 0) this.#push(this.#segmentClose());
       this.#day = day;
+      this.#dayStart = Date.UTC(occurredAt.getUTCFullYear(), occurredAt.getUTCMonth(), occurredAt.getUTCDate());
+      this.#dayEnd = this.#dayStart + 86_400_000;
       this.#seq = 0;
     }
     const subjectId = input.subjectId ?? null;
@@ -140,7 +155,7 @@ export class AuditWriter {
     const userAgent = input.userAgent ?? null;
     const personalSalt = salt();
     const event: AuditEvent = {
-      id: uuidv7(), // monotonic within the process: same-millisecond events sort in chain order
+      id: uuidv7(ms),
       occurredAt,
       writer: this.writer,
       day,
@@ -174,14 +189,14 @@ export class AuditWriter {
     event.hash = eventHash(event);
     this.#prevHash = event.hash;
     this.#seq++;
-    this.#queue.push(event);
+    this.#push(event);
 
     let committed: Promise<void> | null = null;
     if (sync) {
-      committed = new Promise<void>((resolve, reject) => this.#wait(event, { resolve, reject }));
+      committed = new Promise<void>((resolve, reject) => this.#waiters.set(event, { resolve, reject }));
       this.#kick(true);
     } else {
-      this.#kick(this.#queue.length >= this.#o.batchSize || this.#queue.length > this.#o.maxBuffered);
+      this.#kick(false);
     }
     return { event, committed };
   }
@@ -190,82 +205,139 @@ export class AuditWriter {
     return { close: true, writer: this.writer, day: this.#day!, count: this.#seq, lastHash: this.#prevHash };
   }
 
-  /** Starts a flush now (`immediate`) or after the interval; wakes a retry that is backing off. */
+  #push(item: Item): void {
+    this.#order.set(item, this.#ordinal++);
+    this.#queue.push(item);
+  }
+
+  /** Writes now (`immediate`, a full batch, or past the memory bound) or after the interval. */
   #kick(immediate: boolean): void {
-    if (this.#running) {
-      if (immediate && this.#wake) this.#wake();
+    if (immediate || this.#queue.length >= this.#o.batchSize || this.#queue.length > this.#o.maxBuffered) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+      // A sync event or a flush does not wait out a backoff: it is an attempt of its own.
+      if (immediate && this.#backoff) this.#endBackoff();
+      else if (this.#backoff) this.#spillExcess();
+      else this.#pump();
+    } else if (!this.#timer && this.#queue.length) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#pump();
+      }, this.#o.flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Starts writes until `concurrency` batches are in flight. Never awaits: each write settles on its own. */
+  #pump(): void {
+    if (this.#busy || this.#backoff) return;
+    if (this.#spillPending && this.#o.spillDir) {
+      if (this.#inFlight.size) return; // replay once the writes in flight settle
+      this.#busy = true;
+      this.#replaySpill().then(
+        () => {
+          this.#spillPending = false;
+          this.#busy = false;
+          this.#pump();
+        },
+        (error: unknown) => {
+          this.#busy = false;
+          this.#failed(error);
+        },
+      );
       return;
     }
-    if (this.#timer && !immediate) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#running = this.#drain().finally(() => {
-        this.#running = null;
-        if (this.#queue.length && !this.#closing) this.#kick(false);
-      });
-    }, immediate ? 0 : this.#o.flushIntervalMs);
-    this.#timer.unref();
-  }
-
-  /** Writes until the queue is empty; backs off while the database fails. */
-  async #drain(): Promise<void> {
-    for (;;) {
-      if (this.#spillPending && this.#o.spillDir) {
-        try {
-          await this.#replaySpill();
-          this.#spillPending = false;
-        } catch (error) {
-          if (!(await this.#failed(error))) return;
-          continue;
-        }
-      }
-      if (!this.#queue.length) return;
-      const batch = this.#queue.slice(0, this.#o.batchSize);
-      try {
-        await this.#write(batch);
-      } catch (error) {
-        const waiters = batch.map((item) => this.#settle(item)).filter((w): w is Waiter => w !== undefined);
-        for (const w of waiters) w.reject(new AuditUnavailable());
-        if (!(await this.#failed(error))) return;
-        continue;
-      }
-      // The batch was the head of the queue: spilling only ever takes items behind it.
-      this.#queue.splice(0, batch.length);
-      for (const item of batch) this.#settle(item)?.resolve();
-      this.#failures = 0;
+    while (this.#inFlight.size < this.#concurrency && this.#queue.length) {
+      // A partial batch goes only when nothing else is in flight (or on close): under load,
+      // batches fill while the previous ones are written.
+      if (this.#queue.length < this.#o.batchSize && this.#inFlight.size && !this.#closing && !this.#waiters.size && !this.#flushes.length) break;
+      const batch = this.#queue.splice(0, this.#o.batchSize);
+      const first = this.#order.get(batch[0]!)!;
+      this.#inFlight.add(first);
+      this.#inFlightItems += batch.length;
+      this.#write(batch).then(
+        () => this.#settled(batch, first, null),
+        (error: unknown) => this.#settled(batch, first, error ?? new Error('write failed')),
+      );
     }
+    if (this.#queue.length && !this.#timer && !this.#inFlight.size) this.#kick(false);
+    this.#checkIdle();
   }
 
-  #settle(item: Item): Waiter | undefined {
-    if ('close' in item) return undefined;
-    const waiter = this.#waiters.get(item);
-    if (waiter) this.#waiters.delete(item);
+  #settled(batch: Item[], first: number, error: unknown): void {
+    this.#inFlight.delete(first);
+    this.#inFlightItems -= batch.length;
+    if (error === null) {
+      this.#failures = 0;
+      for (const item of batch) if (!('close' in item)) this.#take(item)?.resolve();
+      this.#resolveFlushes();
+      this.#pump();
+      return;
+    }
+    // Back to the front of the queue, in append order: the chain needs every event.
+    this.#queue = mergeByOrder([...batch, ...this.#queue], this.#order);
+    for (const item of batch) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
+    this.#failed(error);
+  }
+
+  #take(event: AuditEvent): Waiter | undefined {
+    const waiter = this.#waiters.get(event);
+    if (waiter) this.#waiters.delete(event);
     return waiter;
   }
 
-  /** After a failed write: spill if over the bound, warn if stale, wait. False when closing gives up. */
-  async #failed(error: unknown): Promise<boolean> {
+  /** The smallest ordinal not yet committed (queued or in flight), or Infinity. */
+  #pendingFloor(): number {
+    let floor = this.#queue.length ? this.#order.get(this.#queue[0]!)! : Infinity;
+    for (const first of this.#inFlight) floor = Math.min(floor, first);
+    return floor;
+  }
+
+  #resolveFlushes(): void {
+    if (!this.#flushes.length) return;
+    const floor = this.#pendingFloor();
+    const done = this.#flushes.filter((f) => f.through < floor);
+    this.#flushes = this.#flushes.filter((f) => f.through >= floor);
+    for (const f of done) f.waiter.resolve();
+  }
+
+  /** After a failed write: reject flushes, spill past the bound, warn if stale, back off. */
+  #failed(error: unknown): void {
     this.#failures++;
     this.stats.failedBatches++;
-    this.#o.logger.error({ err: errorCodes(error), buffered: this.#queue.length, attempt: this.#failures }, 'audit: write failed; retrying');
-    if (this.#queue.length > this.#o.maxBuffered) await this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2));
+    this.#o.logger.error({ err: errorCodes(error), buffered: this.buffered, attempt: this.#failures }, 'audit: write failed; retrying');
+    const flushes = this.#flushes;
+    this.#flushes = [];
+    for (const f of flushes) f.waiter.reject(new AuditUnavailable());
     this.#warnIfStale();
-    if (this.#closing) return false;
-    const cap = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(this.#failures - 1, 20));
-    const delay = Math.random() * cap; // full jitter: replicas that failed together do not retry together
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, delay);
-      t.unref();
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
+    if (this.#closing) {
+      this.#checkIdle();
+      return;
+    }
+    if (!this.#backoff) {
+      const cap = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(this.#failures - 1, 20));
+      // Full jitter: replicas that failed together do not retry together.
+      this.#backoff = setTimeout(() => this.#endBackoff(), Math.random() * cap);
+      this.#backoff.unref();
+    }
+    this.#spillExcess();
+  }
+
+  /** Past the memory bound while the database fails: the oldest half goes to disk. */
+  #spillExcess(): boolean {
+    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#o.spillDir) return false;
+    this.#busy = true;
+    void this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2)).finally(() => {
+      this.#busy = false;
+      this.#pump();
     });
-    this.#wake = null;
-    if (this.#queue.length > this.#o.maxBuffered) await this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2));
     return true;
+  }
+
+  #endBackoff(): void {
+    if (this.#backoff) clearTimeout(this.#backoff);
+    this.#backoff = null;
+    if (!this.#spillExcess()) this.#pump();
   }
 
   #warnIfStale(): void {
@@ -275,8 +347,12 @@ export class AuditWriter {
     const age = now - head.occurredAt.getTime();
     if (age > this.#o.staleAfterMs && now - this.#lastStaleWarning > this.#o.staleAfterMs) {
       this.#lastStaleWarning = now;
-      this.#o.logger.warn({ oldestAgeMs: age, buffered: this.#queue.length }, 'audit: undelivered events are getting old');
+      this.#o.logger.warn({ oldestAgeMs: age, buffered: this.buffered }, 'audit: undelivered events are getting old');
     }
+  }
+
+  #checkIdle(): void {
+    if (this.#idle && !this.#inFlight.size && !this.#busy) this.#idle();
   }
 
   async #write(batch: readonly Item[]): Promise<void> {
@@ -321,8 +397,9 @@ export class AuditWriter {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
       return;
     }
+    // Only append() touched the queue meanwhile, at its end: the spilled items are still its head.
     this.#queue.splice(0, items.length);
-    for (const item of items) this.#settle(item)?.reject(new AuditUnavailable());
+    for (const item of items) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
     this.#spillPending = true;
     this.stats.spilled += items.filter((i) => !('close' in i)).length;
     this.#o.logger.warn({ spilled: items.length, file: name + SPILL_SUFFIX }, 'audit: database unavailable; events spilled to disk');
@@ -354,49 +431,48 @@ export class AuditWriter {
     }
   }
 
-  /** Resolves once every event queued so far is committed; rejects if the database refuses it. */
+  /** Resolves once every event appended so far is committed; rejects if a write fails first. */
   flush(): Promise<void> {
-    const last = this.#queue.findLast((item): item is AuditEvent => !('close' in item));
-    if (!last) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => this.#wait(last, { resolve, reject }));
+    if (this.#ordinal === 0 || this.#pendingFloor() === Infinity) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.#flushes.push({ through: this.#ordinal - 1, waiter: { resolve, reject } }));
     this.#kick(true);
     return done;
   }
 
-  #wait(event: AuditEvent, waiter: Waiter): void {
-    const earlier = this.#waiters.get(event);
-    this.#waiters.set(
-      event,
-      earlier
-        ? { resolve: () => (earlier.resolve(), waiter.resolve()), reject: (e) => (earlier.reject(e), waiter.reject(e)) }
-        : waiter,
-    );
-  }
-
   #closed: Promise<void> | null = null;
 
-  /** Closes the open segment and delivers everything: to the database, else to the spill directory. */
+  /** Closes the open segment and delivers everything: to the database (one attempt), else to the spill directory. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      if (this.#seq > 0) this.#queue.push(this.#segmentClose());
+      if (this.#seq > 0) this.#push(this.#segmentClose());
       this.#closing = true;
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
-      this.#wake?.();
-      if (this.#running) await this.#running;
-      // One more pass: while closing, the first failure ends it instead of backing off.
-      if (this.#queue.length || (this.#spillPending && this.#o.spillDir)) {
-        this.#running = this.#drain();
-        await this.#running;
-        this.#running = null;
-      }
+      if (this.#backoff) clearTimeout(this.#backoff);
+      this.#backoff = null;
+      const idle = () => new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        this.#checkIdle();
+      });
+      await idle();
+      // One more pass at the database while closing: the first failure ends it, no backoff.
+      this.#failures = 0;
+      this.#pump();
+      await idle();
       if (this.#queue.length) await this.#spill(this.#queue.length);
       if (this.#queue.length) this.#o.logger.error({ lost: this.#queue.length }, 'audit: events could be neither written nor spilled');
       for (const [, w] of this.#waiters) w.reject(new AuditUnavailable());
       this.#waiters.clear();
+      for (const f of this.#flushes) f.waiter.reject(new AuditUnavailable());
+      this.#flushes = [];
     })();
     return this.#closed;
   }
+}
+
+/** Items in append order (both parts are each already in order). */
+function mergeByOrder(items: Item[], order: WeakMap<Item, number>): Item[] {
+  return items.sort((a, b) => order.get(a)! - order.get(b)!);
 }
 
 /**

@@ -1,0 +1,141 @@
+// Micro-benchmark of audit ingest (goal: at least 50,000 events/s batched on the project's 2-core
+// machine). Into Postgres when DATABASE_URL is set (a temporary database, dropped after), else
+// in-memory PGlite. Compares, in one run: one INSERT per event; the writer's batches (UNNEST, one
+// statement per batch with its checkpoint); a multi-row VALUES insert; and COPY into a staging
+// table followed by an idempotent INSERT ... SELECT (Postgres only). Part of `pnpm bench`.
+import { createDatabase, migrate } from '@harakaflow/db';
+import { prepareKeys } from '@harakaflow/core';
+import { sql } from 'drizzle-orm';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import postgres from 'postgres';
+import { auditEvents, auditMigrations, AuditWriter, type AuditEvent } from '../src/index.js';
+
+const baseUrl = process.env.DATABASE_URL?.trim() || undefined;
+let url: string | undefined;
+let admin: postgres.Sql | undefined;
+const name = `hf_bench_audit_${randomBytes(4).toString('hex')}`;
+if (baseUrl) {
+  admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const target = new URL(baseUrl);
+  target.pathname = `/${name}`;
+  url = target.toString();
+}
+const handle = await createDatabase({ url, max: 4 });
+await migrate(handle.db, [auditMigrations]);
+const where = url ? 'Postgres' : 'PGlite (in memory; set DATABASE_URL for Postgres)';
+const silent = { warn() {}, error() {} };
+const keys = prepareKeys(['bench-checkpoint-key-0123456789abcdef0123']);
+const input = (i: number) => ({
+  kind: 'access' as const,
+  action: 'http.request',
+  requestId: `req-${i}`,
+  method: 'GET',
+  route: '/v1/things/:id',
+  path: `/v1/things/${i}`,
+  status: 200,
+  durationMs: 1.234,
+  subjectId: '6f1c2c1e-2b7c-4c55-9d1e-1f2a3b4c5d6e',
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+  browserName: 'Chrome',
+  browserVersion: '120.0.0.0',
+  osName: 'Windows',
+  osVersion: 'NT 10.0',
+  deviceType: 'desktop' as const,
+});
+const newWriter = (batchSize: number, writer = `bench-${batchSize}-${randomBytes(3).toString('hex')}`) =>
+  new AuditWriter({
+    db: handle.db,
+    writer,
+    checkpointKeys: keys,
+    batchSize,
+    flushIntervalMs: 1,
+    maxBuffered: 1_000_000,
+    spillDir: null,
+    retryBaseMs: 10,
+    retryMaxMs: 100,
+    writeTimeoutMs: 60_000,
+    staleAfterMs: 600_000,
+    logger: silent,
+  });
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+const fmt = (n: number) => n.toLocaleString('en');
+
+/** Events made by a writer that never flushes (its queue is the source of rows). */
+function rows(n: number): AuditEvent[] {
+  const w = newWriter(1_000_000);
+  return Array.from({ length: n }, (_, i) => w.append(input(i)).event);
+}
+
+// 1. One INSERT per event.
+const single = rows(url ? 3000 : 1000);
+let t = performance.now();
+for (const e of single) await handle.db.insert(auditEvents).values(e).onConflictDoNothing();
+const perEvent = rate(single.length, performance.now() - t);
+
+// 2. The writer, end to end: chain hashing + UNNEST batches with their checkpoint.
+async function writerRun(n: number, batchSize: number): Promise<number> {
+  const w = newWriter(batchSize);
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    w.append(input(i));
+    if (i % 5000 === 4999) await new Promise((r) => setImmediate(r)); // let batches go out while appending
+  }
+  await w.flush();
+  const r = rate(n, performance.now() - started);
+  await w.close();
+  return r;
+}
+const n = url ? 100_000 : 30_000;
+await writerRun(10_000, 500); // warm-up
+const batched: Record<number, number[]> = { 500: [], 1000: [] };
+for (let round = 0; round < 3; round++) for (const size of [500, 1000]) batched[size]!.push(await writerRun(n, size));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// 3. Multi-row VALUES, 1000 rows per statement (29 000 parameters).
+const valuesRows = rows(n);
+t = performance.now();
+for (let i = 0; i < valuesRows.length; i += 1000) await handle.db.insert(auditEvents).values(valuesRows.slice(i, i + 1000)).onConflictDoNothing();
+const multiValues = rate(valuesRows.length, performance.now() - t);
+
+// 4. COPY (text format) into a staging table, then one INSERT ... SELECT ... ON CONFLICT: COPY alone
+// cannot skip rows already stored, which at-least-once delivery needs.
+let copy: number | undefined;
+if (url) {
+  const raw = postgres(url, { max: 1, onnotice: () => {} });
+  await raw.unsafe('create unlogged table audit.stage (like audit.events)');
+  const copyRows = rows(n);
+  const esc = (v: unknown) => (v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r'));
+  const line = (e: AuditEvent) =>
+    [e.id, e.occurredAt.toISOString(), e.writer, e.day, e.seq, e.kind, e.action, e.resource, e.outcome, e.requestId, e.method, e.route, e.path, e.status, e.durationMs, e.subjectId, e.ip, e.ipInvalid ? 't' : 'f', e.userAgent, e.browserName, e.browserVersion, e.osName, e.osVersion, e.deviceType, e.details === null ? null : JSON.stringify(e.details), e.personalSalt, e.personalDigest, e.prevHash, e.hash, null]
+      .map(esc)
+      .join('\t') + '\n';
+  t = performance.now();
+  for (let i = 0; i < copyRows.length; i += 1000) {
+    const chunk = copyRows.slice(i, i + 1000);
+    const writable = await raw`copy audit.stage from stdin`.writable();
+    await pipeline(Readable.from([chunk.map(line).join('')]), writable);
+    await raw`insert into audit.events select * from audit.stage on conflict (id) do nothing`;
+    await raw`truncate audit.stage`;
+  }
+  copy = rate(copyRows.length, performance.now() - t);
+  await raw.end();
+}
+
+await handle.close();
+if (admin) {
+  await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  await admin.end();
+}
+void sql;
+const best = Math.max(median(batched[500]!), median(batched[1000]!));
+console.log(`audit ingest into ${where}, ${fmt(n)} events per run:`);
+console.log(`  one INSERT per event:                         ${fmt(perEvent)} events/s`);
+console.log(`  writer, UNNEST batches of 500 (the default):   ${fmt(median(batched[500]!))} events/s (median of 3; chain hashing included)`);
+console.log(`  writer, UNNEST batches of 1000:                ${fmt(median(batched[1000]!))} events/s (median of 3)`);
+console.log(`  multi-row VALUES, 1000 rows per statement:     ${fmt(multiValues)} events/s (rows pre-built: no hashing)`);
+if (copy !== undefined) console.log(`  COPY 1000 rows to staging + INSERT SELECT:      ${fmt(copy)} events/s (rows pre-built: no hashing)`);
+console.log(`  batched / per-event: ${(best / perEvent).toFixed(1)}x; goal >= 50,000 events/s batched`);
