@@ -26,7 +26,7 @@ export interface AuditOptions {
   subject?: SubjectResolver | undefined;
   /** Names this instance's hash chain. Default `<hostname>-<pid>-<random>`: unique per running instance. */
   writerId?: string | undefined;
-  /** Events per batch (one statement). Default 500. */
+  /** Events per batch (one statement). Default 1000. */
   batchSize?: number | undefined;
   /** Longest wait before a partial batch is written, ms. Default 250. */
   flushIntervalMs?: number | undefined;
@@ -112,7 +112,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
   const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 30_000);
   if (retryMaxMs < retryBaseMs) throw invalidOption('retryMaxMs', 'must not be less than retryBaseMs');
-  const batchSize = positiveInteger('batchSize', options.batchSize, 500, 10_000);
+  const batchSize = positiveInteger('batchSize', options.batchSize, 1000, 10_000);
   const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered, 10_000);
   if (maxBuffered < batchSize) throw invalidOption('maxBuffered', 'must not be less than batchSize');
   return {

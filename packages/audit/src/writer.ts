@@ -357,14 +357,18 @@ export class AuditWriter {
 
   async #write(batch: readonly Item[]): Promise<void> {
     const rows: AuditEvent[] = [];
-    const marks = new Map<string, Checkpoint>();
+    // The batch's last position in each segment it touches; signed once per segment, not per event.
+    const ends = new Map<string, Omit<Checkpoint, 'mac'>>();
     for (const item of batch) {
-      const c =
-        'close' in item
-          ? { writer: item.writer, day: item.day, count: item.count, lastHash: item.lastHash, closed: true }
-          : (rows.push(item), { writer: item.writer, day: item.day, count: item.seq + 1, lastHash: item.hash, closed: false });
-      marks.set(`${c.writer}\u0000${c.day}`, { ...c, mac: checkpointMac(this.#o.checkpointKeys, c) });
+      if ('close' in item) {
+        ends.set(`${item.writer}\u0000${item.day}`, { writer: item.writer, day: item.day, count: item.count, lastHash: item.lastHash, closed: true });
+      } else {
+        rows.push(item);
+        ends.set(`${item.writer}\u0000${item.day}`, { writer: item.writer, day: item.day, count: item.seq + 1, lastHash: item.hash, closed: false });
+      }
     }
+    const marks = new Map<string, Checkpoint>();
+    for (const [key, c] of ends) marks.set(key, { ...c, mac: checkpointMac(this.#o.checkpointKeys, c) });
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
