@@ -48,6 +48,21 @@ export type IpMode = 'full' | 'truncated' | 'keyed-hash';
 
 /** The stored form of a client address. `invalid`: `raw` was not an address (stored as null). */
 export function captureIp(raw: unknown, mode: IpMode, key?: KeyObject): { ip: string | null; invalid: boolean } {
+  if (typeof raw === 'string') {
+    const cached = ipCache.get(`${mode}|${raw}`);
+    if (cached) return cached;
+    const result = Object.freeze(computeIp(raw, mode, key));
+    // Keyed hashes are per key: cache only what does not depend on one.
+    if (mode !== 'keyed-hash') ipCache.set(`${mode}|${raw}`, result);
+    return result;
+  }
+  return computeIp(raw, mode, key);
+}
+
+// Clients repeat: parsing and normalizing an address costs more than a cache lookup.
+const ipCache = new LRUCache<string, { ip: string | null; invalid: boolean }>({ max: 2000 });
+
+function computeIp(raw: unknown, mode: IpMode, key?: KeyObject): { ip: string | null; invalid: boolean } {
   const ip = normalizeIp(raw);
   if (ip === null) return { ip: null, invalid: raw !== undefined && raw !== null && raw !== '' };
   if (mode === 'full') return { ip, invalid: false };

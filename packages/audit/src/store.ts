@@ -20,17 +20,19 @@ export interface Checkpoint {
   mac: string;
 }
 
-/** A Postgres array literal of text elements: every element quoted, `"` and `\` escaped, null as NULL. */
+/** Postgres array literals of text elements: every element quoted, `"` and `\` escaped, null as NULL. */
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPE = /["\\]/g;
-export function pgArray(values: readonly (string | null)[]): string {
-  const parts = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+/** A Postgres array literal of one column of `rows`: built in one pass, no intermediate array. */
+export function pgArray<T>(rows: readonly T[], get: (row: T) => string | null): string {
+  let out = '{';
+  for (let i = 0; i < rows.length; i++) {
+    const v = get(rows[i]!);
+    if (i) out += ',';
     // Most values (ids, hashes, names) need no escaping: test before paying for a replace.
-    parts[i] = v === null || v === undefined ? 'NULL' : NEEDS_ESCAPE.test(v) ? `"${v.replace(ESCAPE, '\\$&')}"` : `"${v}"`;
+    out += v === null || v === undefined ? 'NULL' : NEEDS_ESCAPE.test(v) ? `"${v.replace(ESCAPE, '\\$&')}"` : `"${v}"`;
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
 }
 
 const str = (v: string | null) => v;
@@ -74,13 +76,13 @@ const COLUMN_LIST = sql.raw(COLUMNS.map(([name]) => `"${name}"`).join(', '));
  * back a newer checkpoint).
  */
 export async function writeBatch(db: Database, batch: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
-  const arrays = COLUMNS.map(([, type, get]) => sql`${pgArray(batch.map(get))}::${sql.raw(type)}[]`);
+  const arrays = COLUMNS.map(([, type, get]) => sql`${pgArray(batch, get)}::${sql.raw(type)}[]`);
   const insertEvents = sql`insert into audit.events (${COLUMN_LIST}) select * from unnest(${sql.join(arrays, sql`, `)}) on conflict (id) do nothing`;
   if (!marks.length) {
     await db.execute(insertEvents);
     return;
   }
-  const m = (get: (c: Checkpoint) => string) => pgArray(marks.map(get));
+  const m = (get: (c: Checkpoint) => string) => pgArray(marks, get);
   await db.execute(sql`with written as (${insertEvents} returning 1)
     insert into audit.checkpoints (writer, day, count, last_hash, closed, mac)
     select * from unnest(${m((c) => c.writer)}::text[], ${m((c) => c.day)}::date[], ${m((c) => String(c.count))}::int4[],

@@ -61,6 +61,11 @@ interface SegmentClose {
 
 type Item = AuditEvent | SegmentClose;
 
+/** Append order of an item (a symbol: never stored, never in a spill file's JSON). */
+const ORDER = Symbol('order');
+type Ordered = Item & { [ORDER]?: number };
+const order = (item: Item) => (item as Ordered)[ORDER]!;
+
 interface Waiter {
   resolve(): void;
   reject(error: Error): void;
@@ -103,8 +108,6 @@ export class AuditWriter {
   #prevHash: string;
   /** Items not yet handed to a write, in append order. */
   #queue: Item[] = [];
-  /** Append order of every item, so failed batches go back to the queue in order. */
-  #order = new WeakMap<Item, number>();
   #ordinal = 0;
   /** Ordinals of the first item of each batch in flight. */
   #inFlight = new Set<number>();
@@ -206,7 +209,7 @@ export class AuditWriter {
   }
 
   #push(item: Item): void {
-    this.#order.set(item, this.#ordinal++);
+    (item as Ordered)[ORDER] = this.#ordinal++;
     this.#queue.push(item);
   }
 
@@ -216,20 +219,30 @@ export class AuditWriter {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
       // A sync event or a flush does not wait out a backoff: it is an attempt of its own.
-      if (immediate && this.#backoff) this.#endBackoff();
+      if (immediate && this.#backoff) this.#endBackoff(true);
       else if (this.#backoff) this.#spillExcess();
-      else this.#pump();
-    } else if (!this.#timer && this.#queue.length) {
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        this.#pump();
-      }, this.#o.flushIntervalMs);
-      this.#timer.unref();
+      else this.#pump(immediate);
+    } else {
+      this.#armTimer();
     }
   }
 
-  /** Starts writes until `concurrency` batches are in flight. Never awaits: each write settles on its own. */
-  #pump(): void {
+  /** A partial batch goes after at most `flushIntervalMs`. */
+  #armTimer(): void {
+    if (this.#timer || !this.#queue.length || this.#closing) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#pump(true);
+    }, this.#o.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * Starts writes until `concurrency` batches are in flight. Never awaits: each write settles on
+   * its own. Only full batches go unless `partial` (the interval elapsed, a sync event or flush
+   * waits, or the writer closes): batches stay large under load, and small when it is quiet.
+   */
+  #pump(partial = false): void {
     if (this.#busy || this.#backoff) return;
     if (this.#spillPending && this.#o.spillDir) {
       if (this.#inFlight.size) return; // replay once the writes in flight settle
@@ -238,7 +251,7 @@ export class AuditWriter {
         () => {
           this.#spillPending = false;
           this.#busy = false;
-          this.#pump();
+          this.#pump(partial);
         },
         (error: unknown) => {
           this.#busy = false;
@@ -247,12 +260,11 @@ export class AuditWriter {
       );
       return;
     }
+    const anyPartial = partial || this.#closing || this.#waiters.size > 0 || this.#flushes.length > 0;
     while (this.#inFlight.size < this.#concurrency && this.#queue.length) {
-      // A partial batch goes only when nothing else is in flight (or on close): under load,
-      // batches fill while the previous ones are written.
-      if (this.#queue.length < this.#o.batchSize && this.#inFlight.size && !this.#closing && !this.#waiters.size && !this.#flushes.length) break;
+      if (this.#queue.length < this.#o.batchSize && !anyPartial) break;
       const batch = this.#queue.splice(0, this.#o.batchSize);
-      const first = this.#order.get(batch[0]!)!;
+      const first = order(batch[0]!);
       this.#inFlight.add(first);
       this.#inFlightItems += batch.length;
       this.#write(batch).then(
@@ -260,7 +272,8 @@ export class AuditWriter {
         (error: unknown) => this.#settled(batch, first, error ?? new Error('write failed')),
       );
     }
-    if (this.#queue.length && !this.#timer && !this.#inFlight.size) this.#kick(false);
+    // What is left (a partial batch) goes when the interval elapses.
+    this.#armTimer();
     this.#checkIdle();
   }
 
@@ -275,7 +288,7 @@ export class AuditWriter {
       return;
     }
     // Back to the front of the queue, in append order: the chain needs every event.
-    this.#queue = mergeByOrder([...batch, ...this.#queue], this.#order);
+    this.#queue = [...batch, ...this.#queue].sort((a, b) => order(a) - order(b));
     for (const item of batch) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
     this.#failed(error);
   }
@@ -288,7 +301,7 @@ export class AuditWriter {
 
   /** The smallest ordinal not yet committed (queued or in flight), or Infinity. */
   #pendingFloor(): number {
-    let floor = this.#queue.length ? this.#order.get(this.#queue[0]!)! : Infinity;
+    let floor = this.#queue.length ? order(this.#queue[0]!) : Infinity;
     for (const first of this.#inFlight) floor = Math.min(floor, first);
     return floor;
   }
@@ -317,7 +330,7 @@ export class AuditWriter {
     if (!this.#backoff) {
       const cap = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(this.#failures - 1, 20));
       // Full jitter: replicas that failed together do not retry together.
-      this.#backoff = setTimeout(() => this.#endBackoff(), Math.random() * cap);
+      this.#backoff = setTimeout(() => this.#endBackoff(true), Math.random() * cap);
       this.#backoff.unref();
     }
     this.#spillExcess();
@@ -334,10 +347,10 @@ export class AuditWriter {
     return true;
   }
 
-  #endBackoff(): void {
+  #endBackoff(partial = true): void {
     if (this.#backoff) clearTimeout(this.#backoff);
     this.#backoff = null;
-    if (!this.#spillExcess()) this.#pump();
+    if (!this.#spillExcess()) this.#pump(partial);
   }
 
   #warnIfStale(): void {
@@ -461,7 +474,7 @@ export class AuditWriter {
       await idle();
       // One more pass at the database while closing: the first failure ends it, no backoff.
       this.#failures = 0;
-      this.#pump();
+      this.#pump(true);
       await idle();
       if (this.#queue.length) await this.#spill(this.#queue.length);
       if (this.#queue.length) this.#o.logger.error({ lost: this.#queue.length }, 'audit: events could be neither written nor spilled');
@@ -474,10 +487,6 @@ export class AuditWriter {
   }
 }
 
-/** Items in append order (both parts are each already in order). */
-function mergeByOrder(items: Item[], order: WeakMap<Item, number>): Item[] {
-  return items.sort((a, b) => order.get(a)! - order.get(b)!);
-}
 
 /**
  * The codes of an error and its causes, nothing else: a driver's message quotes the failed query

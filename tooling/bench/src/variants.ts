@@ -39,6 +39,7 @@ async function stack(): Promise<FastifyInstance> {
       consentSecrets: CONSENT_SECRET,
       ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
       vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
+      auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
     },
   });
 }
@@ -91,12 +92,27 @@ async function ageGateVariant() {
   return { app, headers: { 'x-subject': 'bench-subject' }, close: () => handle.close() };
 }
 
+/** @harakaflow/audit alone: one access event per request, batched to the database. */
+async function auditVariant() {
+  const { default: audit, auditMigrations } = await import('@harakaflow/audit');
+  const { handle, migrate } = await database();
+  await migrate(handle.db, [auditMigrations]);
+  const app = bare();
+  await app.register(audit, { db: handle.db, checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'], spillDir: false });
+  return {
+    app,
+    headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' },
+    close: () => handle.close(),
+  };
+}
+
 export const variants: Variant[] = [
   { name: 'bare', setup: async () => ({ app: bare() }) },
   // A returning visitor: the analytics cookie already set, so the response sets none (steady state).
   { name: 'stack', setup: async () => ({ app: await stack(), headers: { cookie: 'hf_aid=returning-visitor' } }) },
   { name: 'consent', setup: consentVariant },
   { name: 'age-gate', setup: ageGateVariant },
+  { name: 'audit', setup: auditVariant },
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
   { name: 'stack-new-visitor', setup: async () => ({ app: await stack() }) },
   // Calibration: bare Fastify again. Its distance from 1 is this run's noise.
