@@ -28,6 +28,8 @@ export interface AuditOptions {
   writerId?: string | undefined;
   /** Events per batch (one statement). Default 1000. */
   batchSize?: number | undefined;
+  /** Batches written at once, each on its own connection. Default 2. */
+  concurrency?: number | undefined;
   /** Longest wait before a partial batch is written, ms. Default 250. */
   flushIntervalMs?: number | undefined;
   /** Events kept in memory while the database fails before the oldest are spilled to disk. Default 10 000. */
@@ -59,6 +61,7 @@ export interface ResolvedOptions {
   subject: SubjectResolver;
   writerId: string;
   batchSize: number;
+  concurrency: number;
   flushIntervalMs: number;
   maxBuffered: number;
   spillDir: string | null;
@@ -126,6 +129,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     subject: checkSubjectOption(options.subject, invalidOption),
     writerId: options.writerId ?? `${hostname().replace(/[^\w.-]/g, '_').slice(0, 60)}-${process.pid}-${randomBytes(4).toString('hex')}`,
     batchSize,
+    concurrency: positiveInteger('concurrency', options.concurrency, 2, 16),
     flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 250),
     maxBuffered,
     spillDir: options.spillDir === false ? null : (options.spillDir ?? join(tmpdir(), 'harakaflow-audit-spill')),

@@ -66,6 +66,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     writer: o.writerId,
     checkpointKeys: o.checkpointKeys,
     batchSize: o.batchSize,
+    concurrency: o.concurrency,
     flushIntervalMs: o.flushIntervalMs,
     maxBuffered: o.maxBuffered,
     spillDir: o.spillDir,

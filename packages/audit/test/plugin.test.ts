@@ -196,6 +196,7 @@ describe('lifecycle and options', () => {
       [{ ipMode: 'partial' as never }, 'ipMode'],
       [{ ipMode: 'keyed-hash' }, 'ipHashKey'],
       [{ batchSize: 0 }, 'batchSize'],
+      [{ concurrency: 100 }, 'concurrency'],
       [{ batchSize: 100, maxBuffered: 10 }, 'maxBuffered'],
       [{ retryBaseMs: 500, retryMaxMs: 100 }, 'retryMaxMs'],
       [{ writerId: 'bad id\n' }, 'writerId'],
