@@ -8,15 +8,17 @@ import { randomBytes } from 'node:crypto';
 
 let pool = Buffer.alloc(0);
 let at = 0;
-function random8(): Buffer {
-  if (at + 8 > pool.length) {
+/** `n` (at most 4096) random bytes from a pooled CSPRNG buffer: ids and salts, per event. */
+export function pooledRandom(n: number): Buffer {
+  if (at + n > pool.length) {
     pool = randomBytes(4096);
     at = 0;
   }
-  const out = pool.subarray(at, at + 8);
-  at += 8;
+  const out = pool.subarray(at, at + n);
+  at += n;
   return out;
 }
+const random8 = () => pooledRandom(8);
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

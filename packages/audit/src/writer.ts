@@ -19,7 +19,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { AuditUnavailable } from './errors.js';
 import { checkpointPayload, eventHash, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput } from './event.js';
-import { uuidv7 } from './ids.js';
+import { pooledRandom, uuidv7 } from './ids.js';
 import { writeBatch, type Checkpoint } from './store.js';
 
 export interface WriterLogger {
@@ -83,18 +83,8 @@ export function checkpointValid(keys: readonly SigningKey[], c: Checkpoint): boo
   return openValue('hf-audit-checkpoint', `${payload}.${c.mac}`, keys, Infinity) !== null;
 }
 
-// Salts come from a pooled CSPRNG buffer: one randomBytes call per 256 events instead of one each.
-let pool = Buffer.alloc(0);
-let poolAt = 0;
-function salt(): string {
-  if (poolAt + 16 > pool.length) {
-    pool = randomBytes(4096);
-    poolAt = 0;
-  }
-  const out = pool.toString('base64', poolAt, poolAt + 16);
-  poolAt += 16;
-  return out;
-}
+/** A 16-byte salt per event, base64 (from the pooled CSPRNG buffer ids use too). */
+const salt = () => pooledRandom(16).toString('base64');
 
 export class AuditWriter {
   readonly writer: string;
