@@ -10,3 +10,18 @@ export { generateSecret, MIN_SECRET_BYTES, prepareSecret, prepareSecrets, SECRET
 export type { PreparedSecret } from './secrets.js';
 export { assertWebhook, DEFAULT_TOLERANCE_SECONDS, signWebhook, verifyWebhook } from './standard.js';
 export type { HeaderBag, Secrets, SignInput, VerifyOptions, VerifyResult, WebhookHeaders } from './standard.js';
+export { checkUrl, DestinationError, isPublicAddress, safeLookup } from './destination.js';
+export type { DestinationPolicy } from './destination.js';
+export { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
+export { memorySecretStore, vaultSecretStore, VAULT_SESSION } from './secret-store.js';
+export type { SecretSlot, SecretStore, VaultLike } from './secret-store.js';
+export { send, USER_AGENT } from './send.js';
+export type { SendResult } from './send.js';
+export { EndpointInputError, WebhookService } from './service.js';
+export type { Endpoint, ServiceOptions } from './service.js';
+export { attempts as webhookAttempts, deliveries as webhookDeliveries, endpoints as webhookEndpoints, seen as webhookSeen } from './schema.js';
+
+import type { MigrationSet } from '@harakaflow/db';
+import { fileURLToPath } from 'node:url';
+/** The webhooks package's migrations (schema `webhooks`). */
+export const webhooksMigrations: MigrationSet = { name: 'webhooks', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };

@@ -1,0 +1,86 @@
+/**
+ * Where a delivery may go (SSRF protection). A destination must be an https URL (http only when
+ * allowed), without credentials, and every address its host resolves to must be public unicast:
+ * no loopback, private, link-local (cloud metadata at 169.254.169.254), unique-local, CGNAT,
+ * reserved, multicast or unspecified ranges, also not through IPv4-mapped or NAT64 forms. The
+ * check runs in the socket's own DNS lookup (see `safeLookup`), so the address connected to is the
+ * address checked: a host that resolves to a public address when registered and to 127.0.0.1 when
+ * delivered to (DNS rebinding) is refused at delivery.
+ */
+import ipaddr from 'ipaddr.js';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+
+export interface DestinationPolicy {
+  /** Allow http:// destinations. Default false. */
+  allowHttp?: boolean | undefined;
+  /** Allow loopback, private and link-local addresses (development and tests only). Default false. */
+  allowPrivate?: boolean | undefined;
+}
+
+export class DestinationError extends Error {
+  readonly code = 'HF_WEBHOOK_DESTINATION_REFUSED';
+  readonly statusCode = 400;
+  constructor(reason: string) {
+    super(`Webhook destination refused: ${reason}`);
+    this.name = 'DestinationError';
+  }
+}
+
+/** Is this address one a webhook may be delivered to? */
+export function isPublicAddress(address: string): boolean {
+  if (!isIP(address)) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return parsed.range() === 'unicast';
+}
+
+/** Checks a URL's form (not its addresses). Returns the parsed URL. */
+export function checkUrl(text: unknown, policy: DestinationPolicy = {}): URL {
+  if (typeof text !== 'string' || text.length > 2048) throw new DestinationError('not a URL');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new DestinationError('not a URL');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) throw new DestinationError('must be https');
+  if (url.username || url.password) throw new DestinationError('credentials in the URL are not allowed');
+  if (!url.hostname) throw new DestinationError('no host');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !policy.allowPrivate && !isPublicAddress(host)) throw new DestinationError('not a public address');
+  if (!isIP(host) && !policy.allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || !host.includes('.'))) {
+    throw new DestinationError('not a public host name');
+  }
+  return url;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for http(s).request that resolves, then refuses unless every address is public. Used
+ * as the socket's own lookup, it closes the gap between checking and connecting.
+ */
+export function safeLookup(policy: DestinationPolicy = {}) {
+  return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void => {
+    dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
+      if (error) return callback(error, '');
+      const list = addresses as LookupAddress[];
+      if (!list.length) return callback(Object.assign(new Error('no address'), { code: 'ENOTFOUND' }), '');
+      if (!policy.allowPrivate && list.some((a) => !isPublicAddress(a.address))) {
+        return callback(Object.assign(new DestinationError(`${hostname} resolves to a non-public address`), { errno: 0 }) as NodeJS.ErrnoException, '');
+      }
+      if (options.all) return callback(null, list);
+      callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+/** Resolves a host and checks its addresses now (at registration, for an early answer). */
+export function checkResolved(url: URL, policy: DestinationPolicy = {}): Promise<void> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    safeLookup(policy)(host, { all: true }, (error) => (error ? reject(error instanceof DestinationError ? error : new DestinationError(`${host} does not resolve`)) : resolve()));
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * One HTTP POST of a signed delivery: through the SSRF-checking lookup, 15 s timeout, no redirect
+ * followed (a 3xx is a failed attempt), the response body read up to 64 KiB and discarded.
+ */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { checkUrl, safeLookup, type DestinationPolicy } from './destination.js';
+
+export interface SendResult {
+  statusCode: number | null;
+  /** An error code when there was no HTTP answer (ETIMEDOUT, ECONNREFUSED, HF_WEBHOOK_DESTINATION_REFUSED...). */
+  error: string | null;
+  durationMs: number;
+}
+
+export const USER_AGENT = 'HarakaFlow-Webhooks/0.1';
+
+export function send(url: string, headers: Record<string, string>, body: string, policy: DestinationPolicy, timeoutMs = 15_000): Promise<SendResult> {
+  const started = performance.now();
+  const done = (statusCode: number | null, error: string | null): SendResult => ({ statusCode, error, durationMs: Math.round(performance.now() - started) });
+  let target: URL;
+  try {
+    target = checkUrl(url, policy);
+  } catch (error) {
+    return Promise.resolve(done(null, (error as { code: string }).code));
+  }
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: SendResult) => {
+      if (!settled) {
+        settled = true;
+        resolve(result);
+      }
+    };
+    const req = request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
+        lookup: safeLookup(policy) as never,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let read = 0;
+        res.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > 65_536) res.destroy();
+        });
+        res.on('end', () => finish(done(res.statusCode ?? null, null)));
+        res.on('close', () => finish(done(res.statusCode ?? null, null)));
+        res.on('error', () => finish(done(res.statusCode ?? null, null)));
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (error: NodeJS.ErrnoException & { code?: string }) => finish(done(null, typeof error.code === 'string' ? error.code : 'EREQUEST')));
+    req.end(body);
+  });
+}

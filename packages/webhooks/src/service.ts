@@ -1,0 +1,218 @@
+/**
+ * Endpoints, the outbox and the dispatcher, on Postgres (schema `webhooks`).
+ *
+ * - emit() writes one delivery per subscribed endpoint; nothing is sent on the caller's path.
+ * - dispatch() claims due deliveries with FOR UPDATE SKIP LOCKED and a lease (the claim moves
+ *   next_attempt_at past the send timeout), so several replicas each deliver a message once, and a
+ *   replica that dies mid-send releases its claim when the lease ends.
+ * - Each attempt is recorded; 2xx delivers, 410 disables the endpoint and cancels what it had
+ *   pending, anything else (3xx included: redirects are not followed) retries on RETRY_SCHEDULE_MS.
+ */
+import type { Database } from '@harakaflow/db';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
+import { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
+import type { SecretStore } from './secret-store.js';
+import { generateSecret } from './secrets.js';
+import { send, type SendResult } from './send.js';
+import { signWebhook } from './standard.js';
+import { attempts, deliveries, endpoints } from './schema.js';
+
+export interface Endpoint {
+  id: string;
+  url: string;
+  events: string[];
+  status: string;
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ServiceOptions {
+  db: Database;
+  secrets: SecretStore;
+  policy?: DestinationPolicy | undefined;
+  /** Event types endpoints may subscribe to ('*' subscribes to all). */
+  eventTypes: readonly string[];
+  /** How long the previous secret still signs after a rotation, ms. Default 24 h. */
+  rotationOverlapMs?: number | undefined;
+  sendTimeoutMs?: number | undefined;
+  schedule?: readonly number[] | undefined;
+  now?: () => Date;
+  /** Called after every attempt (audit, metrics). */
+  onAttempt?: ((info: { deliveryId: string; endpointId: string; accountId: string; result: SendResult; outcome: 'delivered' | 'retry' | 'failed' | 'gone' }) => void) | undefined;
+  /** Called when a 410 disables an endpoint. */
+  onDisabled?: ((endpoint: { id: string; accountId: string }) => void) | undefined;
+}
+
+export class EndpointInputError extends Error {
+  readonly code = 'HF_WEBHOOK_INVALID_ENDPOINT';
+  readonly statusCode = 400;
+}
+
+const MAX_ENDPOINTS_PER_ACCOUNT = 20;
+
+export class WebhookService {
+  readonly #o: ServiceOptions;
+  readonly #now: () => Date;
+  readonly #types: Set<string>;
+
+  constructor(options: ServiceOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#types = new Set(options.eventTypes);
+  }
+
+  #checkEvents(events: unknown): string[] {
+    if (!Array.isArray(events) || !events.length || events.length > 50) throw new EndpointInputError('"events" must list 1 to 50 event types');
+    for (const e of events) {
+      if (e !== '*' && !this.#types.has(e as string)) throw new EndpointInputError(`"events": unknown event type (known: ${[...this.#types].join(', ')}, or *)`);
+    }
+    return [...new Set(events as string[])];
+  }
+
+  /** A new endpoint and its secret, which is returned once and stored only in the secret store. */
+  async create(accountId: string, input: { url: string; events: string[] }): Promise<{ endpoint: Endpoint; secret: string }> {
+    const url = checkUrl(input.url, this.#o.policy);
+    await checkResolved(url, this.#o.policy);
+    const events = this.#checkEvents(input.events);
+    const [{ n } = { n: 0 }] = await this.#o.db.select({ n: sql<number>`count(*)::int` }).from(endpoints).where(eq(endpoints.accountId, accountId));
+    if (n >= MAX_ENDPOINTS_PER_ACCOUNT) throw new EndpointInputError(`at most ${MAX_ENDPOINTS_PER_ACCOUNT} endpoints per account`);
+    const id = randomUUID();
+    const secret = generateSecret();
+    await this.#o.secrets.put(accountId, id, 'current', secret);
+    const [row] = await this.#o.db.insert(endpoints).values({ id, accountId, url: url.toString(), events }).returning();
+    return { endpoint: view(row!), secret };
+  }
+
+  async list(accountId: string): Promise<Endpoint[]> {
+    const rows = await this.#o.db.select().from(endpoints).where(eq(endpoints.accountId, accountId)).orderBy(asc(endpoints.createdAt));
+    return rows.map(view);
+  }
+
+  /** A new secret; the old one keeps signing (both signatures on every delivery) for the overlap. */
+  async rotate(accountId: string, id: string): Promise<{ secret: string; previousValidUntil: Date } | null> {
+    const [row] = await this.#o.db.select().from(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id)));
+    if (!row) return null;
+    const old = await this.#o.secrets.get(accountId, id, 'current');
+    const secret = generateSecret();
+    const until = new Date(this.#now().getTime() + (this.#o.rotationOverlapMs ?? 86_400_000));
+    if (old) await this.#o.secrets.put(accountId, id, 'previous', old);
+    await this.#o.secrets.put(accountId, id, 'current', secret);
+    await this.#o.db.update(endpoints).set({ previousSecretUntil: until, updatedAt: this.#now() }).where(eq(endpoints.id, id));
+    return { secret, previousValidUntil: until };
+  }
+
+  /** Deletes an endpoint, its secrets and its pending deliveries. */
+  async remove(accountId: string, id: string): Promise<boolean> {
+    const removed = await this.#o.db.delete(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id))).returning({ id: endpoints.id });
+    if (!removed.length) return false;
+    await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint deleted' }).where(and(eq(deliveries.endpointId, id), eq(deliveries.status, 'pending')));
+    await this.#o.secrets.delete(accountId, id);
+    return true;
+  }
+
+  /** Queues an event for every active endpoint of the account subscribed to its type. Returns how many. */
+  async emit(accountId: string, type: string, data: unknown): Promise<number> {
+    if (!this.#types.has(type)) throw new TypeError(`unknown webhook event type ${type}`);
+    const targets = (await this.#o.db.select({ id: endpoints.id, events: endpoints.events }).from(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.status, 'active')))).filter(
+      (e) => e.events.includes(type) || e.events.includes('*'),
+    );
+    if (!targets.length) return 0;
+    const now = this.#now();
+    const payload = JSON.stringify({ type, timestamp: now.toISOString(), data });
+    await this.#o.db.insert(deliveries).values(targets.map((t) => ({ id: randomUUID(), endpointId: t.id, accountId, eventType: type, payload, nextAttemptAt: now })));
+    return targets.length;
+  }
+
+  /** Claims up to `limit` due deliveries and attempts each once. Returns how many were attempted. */
+  async dispatch(limit = 20): Promise<number> {
+    const now = this.#now();
+    const timeout = this.#o.sendTimeoutMs ?? 15_000;
+    // The lease: a claimed delivery is not due again before the send has surely ended.
+    const lease = new Date(now.getTime() + timeout * 2 + 5_000);
+    const due = this.#o.db
+      .select({ id: deliveries.id })
+      .from(deliveries)
+      .where(and(eq(deliveries.status, 'pending'), sql`${deliveries.nextAttemptAt} <= ${now.toISOString()}::timestamptz`))
+      .orderBy(asc(deliveries.nextAttemptAt))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const claimed = await this.#o.db
+      .update(deliveries)
+      .set({ attempts: sql`${deliveries.attempts} + 1`, nextAttemptAt: lease })
+      .where(inArray(deliveries.id, due))
+      .returning();
+    await Promise.all(claimed.map((d) => this.#attempt(d)));
+    return claimed.length;
+  }
+
+  async #attempt(d: typeof deliveries.$inferSelect): Promise<void> {
+    const [endpoint] = await this.#o.db.select().from(endpoints).where(eq(endpoints.id, d.endpointId));
+    if (!endpoint || endpoint.status !== 'active') {
+      await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint disabled or deleted' }).where(eq(deliveries.id, d.id));
+      return;
+    }
+    const now = this.#now();
+    const secrets = [await this.#o.secrets.get(d.accountId, endpoint.id, 'current')];
+    if (endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) secrets.push(await this.#o.secrets.get(d.accountId, endpoint.id, 'previous'));
+    const usable = secrets.filter((s): s is string => !!s);
+    let result: SendResult;
+    if (!usable.length) {
+      result = { statusCode: null, error: 'HF_WEBHOOK_NO_SECRET', durationMs: 0 };
+    } else {
+      // The message id is the delivery id: the same on every retry, so receivers can de-duplicate.
+      const headers = signWebhook({ id: `msg_${d.id.replace(/-/g, '')}`, timestamp: now, payload: d.payload, secrets: usable });
+      result = await send(endpoint.url, { ...headers }, d.payload, this.#o.policy ?? {}, this.#o.sendTimeoutMs ?? 15_000);
+    }
+    await this.#o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs });
+    let outcome: 'delivered' | 'retry' | 'failed' | 'gone';
+    if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
+      outcome = 'delivered';
+      await this.#o.db.update(deliveries).set({ status: 'delivered', deliveredAt: this.#now(), lastStatusCode: result.statusCode, lastError: null }).where(eq(deliveries.id, d.id));
+    } else if (result.statusCode === 410) {
+      outcome = 'gone';
+      await this.#o.db.update(endpoints).set({ status: 'disabled', disabledReason: 'the endpoint answered 410 Gone', updatedAt: this.#now() }).where(eq(endpoints.id, endpoint.id));
+      await this.#o.db.update(deliveries).set({ status: 'cancelled', lastStatusCode: 410, lastError: 'endpoint gone' }).where(and(eq(deliveries.endpointId, endpoint.id), inArray(deliveries.status, ['pending'])));
+      this.#o.onDisabled?.({ id: endpoint.id, accountId: endpoint.accountId });
+    } else {
+      const delay = retryDelay(d.attempts, this.#o.schedule ?? RETRY_SCHEDULE_MS);
+      outcome = delay === null ? 'failed' : 'retry';
+      await this.#o.db
+        .update(deliveries)
+        .set(
+          delay === null
+            ? { status: 'failed', lastStatusCode: result.statusCode, lastError: result.error }
+            : { nextAttemptAt: new Date(now.getTime() + delay), lastStatusCode: result.statusCode, lastError: result.error },
+        )
+        .where(eq(deliveries.id, d.id));
+    }
+    this.#o.onAttempt?.({ deliveryId: d.id, endpointId: endpoint.id, accountId: d.accountId, result, outcome });
+  }
+
+  /** A subject's endpoints and deliveries (personal-data export). */
+  async exportAccount(accountId: string) {
+    const list = await this.list(accountId);
+    const sent = await this.#o.db
+      .select({ id: deliveries.id, endpointId: deliveries.endpointId, eventType: deliveries.eventType, status: deliveries.status, attempts: deliveries.attempts, createdAt: deliveries.createdAt, deliveredAt: deliveries.deliveredAt, payload: deliveries.payload })
+      .from(deliveries)
+      .where(eq(deliveries.accountId, accountId))
+      .orderBy(asc(deliveries.createdAt));
+    return { endpoints: list, deliveries: sent.map((d) => ({ ...d, payload: JSON.parse(d.payload) as unknown })) };
+  }
+
+  /** Erases a subject's endpoints (and their secrets), deliveries and attempts. */
+  async eraseAccount(accountId: string): Promise<number> {
+    const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(eq(deliveries.accountId, accountId))).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 1000) await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, ids.slice(i, i + 1000)));
+    const removedDeliveries = await this.#o.db.delete(deliveries).where(eq(deliveries.accountId, accountId)).returning({ id: deliveries.id });
+    const removedEndpoints = await this.#o.db.delete(endpoints).where(eq(endpoints.accountId, accountId)).returning({ id: endpoints.id });
+    for (const e of removedEndpoints) await this.#o.secrets.delete(accountId, e.id);
+    return removedDeliveries.length + removedEndpoints.length;
+  }
+}
+
+function view(row: typeof endpoints.$inferSelect): Endpoint {
+  return { id: row.id, url: row.url, events: row.events, status: row.status, disabledReason: row.disabledReason, createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
