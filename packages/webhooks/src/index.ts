@@ -1,7 +1,12 @@
 /**
- * @harakaflow/webhooks, the core: Standard Webhooks signing and verification, and
- * X-Hub-Signature-256 verification, as plain functions (no Fastify, no database).
+ * @harakaflow/webhooks: the core (Standard Webhooks signing and verification, X-Hub-Signature-256
+ * verification, SSRF checks, the retry schedule) as plain functions; the outbox and dispatcher on
+ * Postgres; and the Fastify plugin (inbound verification with replay protection, `fastify.webhooks`).
  */
+import type { MigrationSet } from '@harakaflow/db';
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import webhooks from './plugin.js';
 export { WebhookError } from './errors.js';
 export type { WebhookErrorCode } from './errors.js';
 export { hubSignature, verifyHubSignature } from './hub.js';
@@ -21,7 +26,12 @@ export { EndpointInputError, WebhookService } from './service.js';
 export type { Endpoint, ServiceOptions } from './service.js';
 export { attempts as webhookAttempts, deliveries as webhookDeliveries, endpoints as webhookEndpoints, seen as webhookSeen } from './schema.js';
 
-import type { MigrationSet } from '@harakaflow/db';
-import { fileURLToPath } from 'node:url';
 /** The webhooks package's migrations (schema `webhooks`). */
 export const webhooksMigrations: MigrationSet = { name: 'webhooks', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
+export { InProgress } from './plugin.js';
+export type { InboundRouteConfig, InboundWebhook, WebhooksOptions } from './plugin.js';
+export { memoryReplayStore, postgresReplayStore, redisReplayStore } from './replay.js';
+export type { ClaimResult, RedisLike, ReplayStore } from './replay.js';
+
+export const harakaflowWebhooks = fp(webhooks, { name: '@harakaflow/webhooks', fastify: '5.x' });
+export default harakaflowWebhooks;

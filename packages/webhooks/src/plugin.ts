@@ -1,0 +1,222 @@
+/**
+ * The Fastify plugin: inbound verification on routes that ask for it, and the outbound service
+ * (`fastify.webhooks`) with its dispatcher loop.
+ *
+ * Inbound: a route with `config: { webhook: { scheme, secrets } }` gets a preParsing hook that reads
+ * the raw bytes (within the route's body limit), verifies them before any parser sees the body, and
+ * hands the same bytes on to the normal parser. Whatever the Content-Type says (odd casing, spaces,
+ * parameters, or a type no parser takes), the verifier runs first. A replay is acknowledged with
+ * 200 and `{ duplicate: true }` without running the handler, and audited.
+ */
+import createError from '@fastify/error';
+import { checkDatabaseOption, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { DestinationPolicy } from './destination.js';
+import { WebhookError } from './errors.js';
+import { verifyHubSignature } from './hub.js';
+import { memoryReplayStore, postgresReplayStore, type ReplayStore } from './replay.js';
+import { vaultSecretStore, type SecretStore, type VaultLike } from './secret-store.js';
+import { WebhookService } from './service.js';
+import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook } from './standard.js';
+
+export interface InboundRouteConfig {
+  scheme: 'standard' | 'meta';
+  /** The secret(s) deliveries are signed with, or a function giving them (rotation without restart). */
+  secrets: readonly string[] | (() => readonly string[] | Promise<readonly string[]>);
+}
+
+export interface WebhooksOptions {
+  /** The database (schema `webhooks`): the outbox, endpoints, and the Postgres replay store. Required. */
+  db: Database;
+  /** Event types customers may subscribe to. Default []. */
+  eventTypes?: readonly string[] | undefined;
+  /** Where endpoint secrets live. Default: the credential vault (`fastify.vault`) when registered. */
+  secrets?: SecretStore | undefined;
+  /** Allow http:// destinations. Default false. */
+  allowHttp?: boolean | undefined;
+  /** Allow loopback/private/link-local destinations (development, tests). Default false. */
+  allowPrivateDestinations?: boolean | undefined;
+  /** The dispatcher loop: `false` to run none here (another process dispatches). Default { intervalMs: 1000, batch: 20 }. */
+  dispatch?: false | { intervalMs?: number; batch?: number } | undefined;
+  /** Seen-delivery store: 'memory', 'postgres' (default) or a ReplayStore (e.g. redisReplayStore). */
+  replayStore?: 'memory' | 'postgres' | ReplayStore | undefined;
+  /** Standard Webhooks timestamp tolerance, s. Default 300. Also the replay window of Standard deliveries. */
+  toleranceSeconds?: number | undefined;
+  /** How long a Meta (X-Hub-Signature-256) body digest is remembered, s: those carry no timestamp. Default 86 400. */
+  hubReplayWindowSeconds?: number | undefined;
+  /** Rotation overlap, ms. Default 24 h. */
+  rotationOverlapMs?: number | undefined;
+}
+
+export interface InboundWebhook {
+  scheme: 'standard' | 'meta';
+  /** webhook-id (Standard) or the body's SHA-256 (Meta). */
+  id: string;
+  rawBody: Buffer;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Verify this route's body as a webhook before parsing it (@harakaflow/webhooks). */
+    webhook?: InboundRouteConfig;
+  }
+  interface FastifyInstance {
+    /** Outbound webhooks: endpoints, emit, dispatch (@harakaflow/webhooks). */
+    webhooks: WebhookService;
+  }
+  interface FastifyRequest {
+    /** The verified inbound delivery on a webhook route, else null (@harakaflow/webhooks). */
+    webhook: InboundWebhook | null;
+  }
+}
+
+const invalidOption = optionErrors('@harakaflow/webhooks', 'HF_WEBHOOK_INVALID_OPTION');
+export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);
+const BodyTooLarge = createError('HF_BODY_TOO_LARGE', 'Request body is too large', 413);
+const CLAIM = Symbol('webhookClaim');
+
+function webhookFailure(code: WebhookError['code']): WebhookError {
+  return new WebhookError(code);
+}
+
+const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
+  const db = checkDatabaseOption(options.db, invalidOption);
+  const eventTypes = options.eventTypes ?? [];
+  if (!Array.isArray(eventTypes) || eventTypes.some((t) => typeof t !== 'string' || !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(t))) {
+    throw invalidOption('eventTypes', 'must be a list of dotted lower-case names such as "message.accepted"');
+  }
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (!Number.isInteger(tolerance) || tolerance < 1 || tolerance > 3600) throw invalidOption('toleranceSeconds', 'must be an integer from 1 to 3600');
+  const hubWindow = options.hubReplayWindowSeconds ?? 86_400;
+  if (!Number.isInteger(hubWindow) || hubWindow < 60) throw invalidOption('hubReplayWindowSeconds', 'must be an integer of at least 60');
+  let replay: ReplayStore;
+  const choice = options.replayStore ?? 'postgres';
+  if (choice === 'memory') replay = memoryReplayStore();
+  else if (choice === 'postgres') replay = postgresReplayStore(db);
+  else if (choice && typeof choice.claim === 'function') replay = choice;
+  else throw invalidOption('replayStore', "must be 'memory', 'postgres' or a ReplayStore");
+
+  let secrets = options.secrets;
+  if (!secrets && fastify.hasDecorator('vault')) secrets = vaultSecretStore((fastify as FastifyInstance & { vault: VaultLike }).vault);
+  if (!secrets) throw invalidOption('secrets', 'is required when @harakaflow/credential-vault is not registered (endpoint secrets are never stored in plaintext)');
+  const policy: DestinationPolicy = { allowHttp: options.allowHttp ?? false, allowPrivate: options.allowPrivateDestinations ?? false };
+
+  const service = new WebhookService({
+    db,
+    secrets,
+    policy,
+    eventTypes,
+    rotationOverlapMs: options.rotationOverlapMs,
+    onDisabled: (e) => void securityEvent(fastify, undefined, { action: 'webhook.endpoint.disabled', resource: `webhook-endpoint:${e.id}`, subjectId: e.accountId, details: { reason: '410 Gone' } }),
+  });
+  fastify.decorate('webhooks', service);
+  fastify.decorateRequest('webhook', null);
+  registerPersonalDataHandler(fastify, {
+    name: 'webhooks',
+    exportSubject: (subjectId) => service.exportAccount(subjectId),
+    eraseSubject: async (subjectId) => ({ erased: await service.eraseAccount(subjectId) }),
+  });
+
+  // Inbound: hooks only on the routes that ask for them.
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const config = (route.config as { webhook?: InboundRouteConfig } | undefined)?.webhook;
+    if (!config) return;
+    if ((config.scheme !== 'standard' && config.scheme !== 'meta') || !(Array.isArray(config.secrets) || typeof config.secrets === 'function')) {
+      throw invalidOption(`config.webhook of ${route.url}`, "must be { scheme: 'standard' | 'meta', secrets }");
+    }
+    const pre = route.preParsing ? (Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing]) : [];
+    route.preParsing = [...pre, verifyHook(config)];
+    const handlers = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
+    route.preHandler = [replayHook, ...handlers];
+    const responses = route.onResponse ? (Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]) : [];
+    route.onResponse = [...responses, settleHook];
+  });
+
+  function verifyHook(config: InboundRouteConfig) {
+    return async (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream) => {
+      const limit = request.routeOptions.bodyLimit ?? 1_048_576;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of payload as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) throw new BodyTooLarge();
+        chunks.push(chunk);
+      }
+      const raw = Buffer.concat(chunks, size);
+      const keys = typeof config.secrets === 'function' ? await config.secrets() : config.secrets;
+      let id: string;
+      if (config.scheme === 'standard') {
+        const result = verifyWebhook(raw, request.headers, keys, { toleranceSeconds: tolerance });
+        if (!result.ok) return refuse(request, result.code);
+        id = result.id;
+      } else {
+        const result = verifyHubSignature(raw, request.headers['x-hub-signature-256'], keys);
+        if (!result.ok) return refuse(request, result.code);
+        id = createHash('sha256').update(raw).digest('hex');
+      }
+      request.webhook = { scheme: config.scheme, id, rawBody: raw };
+      const stream = Readable.from([raw]) as Readable & { receivedEncodedLength?: number };
+      stream.receivedEncodedLength = raw.length;
+      return stream;
+    };
+  }
+
+  async function refuse(request: FastifyRequest, code: WebhookError['code']): Promise<never> {
+    await securityEvent(fastify, request, { action: 'webhook.inbound.refused', resource: request.routeOptions.url, outcome: 'denied', details: { code } });
+    throw webhookFailure(code);
+  }
+
+  async function replayHook(request: FastifyRequest, reply: FastifyReply) {
+    const webhook = request.webhook!;
+    const windowMs = (webhook.scheme === 'standard' ? tolerance * 2 : hubWindow) * 1000;
+    const key = `${webhook.scheme}:${request.routeOptions.url}:${webhook.id}`;
+    const state = await replay.claim(key, windowMs);
+    if (state === 'new') {
+      (request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } })[CLAIM] = { key, windowMs };
+      return;
+    }
+    await securityEvent(fastify, request, { action: 'webhook.inbound.duplicate', resource: request.routeOptions.url, outcome: 'success', details: { scheme: webhook.scheme, state } });
+    if (state === 'processing') throw new InProgress();
+    return reply.code(200).send({ duplicate: true });
+  }
+
+  async function settleHook(request: FastifyRequest, reply: FastifyReply) {
+    const claim = (request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } })[CLAIM];
+    if (!claim) return;
+    // A handler that failed (5xx) releases the delivery so the sender's retry is processed.
+    if (reply.statusCode >= 500) await replay.release(claim.key);
+    else await replay.complete(claim.key, claim.windowMs);
+  }
+
+  // Outbound: the dispatcher loop, one batch at a time, stopped on close.
+  if (options.dispatch !== false) {
+    const intervalMs = options.dispatch?.intervalMs ?? 1000;
+    const batch = options.dispatch?.batch ?? 20;
+    let timer: NodeJS.Timeout | null = null;
+    let running: Promise<unknown> | null = null;
+    let closing = false;
+    const tick = () => {
+      timer = null;
+      running = service
+        .dispatch(batch)
+        .catch((error: unknown) => fastify.log.error({ err: { code: (error as { code?: string }).code } }, 'webhooks: dispatch failed'))
+        .then((n) => {
+          running = null;
+          if (!closing) timer = setTimeout(tick, n === batch ? 0 : intervalMs);
+        });
+    };
+    fastify.addHook('onReady', async () => {
+      timer = setTimeout(tick, intervalMs);
+    });
+    fastify.addHook('onClose', async () => {
+      closing = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    });
+  }
+};
+
+export default plugin;
