@@ -3,7 +3,7 @@ import { isUniqueViolation, type Database } from '@harakaflow/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AccountExists } from './errors.js';
-import { accounts, apiKeys } from './schema.js';
+import { accounts, apiKeys, messageLog } from './schema.js';
 
 export type Account = typeof accounts.$inferSelect;
 
@@ -98,17 +98,22 @@ export function appPersonalData(db: Database): PersonalDataHandler {
     name: 'app',
     async exportSubject(subjectId) {
       const [account] = await db.select().from(accounts).where(eq(accounts.id, subjectId));
-      if (!account) return { account: null, apiKeys: [] };
+      const messages = await db
+        .select({ id: messageLog.id, sessionId: messageLog.sessionId, to: messageLog.to, chars: messageLog.chars, createdAt: messageLog.createdAt })
+        .from(messageLog)
+        .where(eq(messageLog.accountId, subjectId));
+      if (!account) return { account: null, apiKeys: [], messages };
       const keys = await db
         .select({ prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt })
         .from(apiKeys)
         .where(eq(apiKeys.accountId, subjectId));
-      return { account: publicAccount(account), apiKeys: keys };
+      return { account: publicAccount(account), apiKeys: keys, messages };
     },
     async eraseSubject(subjectId) {
-      // API keys go with the account (ON DELETE CASCADE).
+      // API keys go with the account (ON DELETE CASCADE); the message log is keyed by account id.
+      const messages = await db.delete(messageLog).where(eq(messageLog.accountId, subjectId)).returning({ id: messageLog.id });
       const deleted = await db.delete(accounts).where(eq(accounts.id, subjectId)).returning({ id: accounts.id });
-      return { erased: deleted.length };
+      return { erased: deleted.length + messages.length };
     },
   };
 }

@@ -4,6 +4,7 @@ import audit, { auditMigrations } from '@harakaflow/audit';
 import consent, { consentMigrations } from '@harakaflow/consent';
 import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
+import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -22,6 +23,8 @@ import systemRoutes from './routes/system.js';
 import adminRoutes from './routes/admin.js';
 import credentialRoutes from './routes/credentials.js';
 import auditRoutes from './routes/audit.js';
+import messageRoutes from './routes/messages.js';
+import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -70,7 +73,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations]);
+    await migrate(database.db, [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations, webhooksMigrations]);
   } catch (error) {
     await app.close();
     throw error;
@@ -121,6 +124,13 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   });
   // §3: WhatsApp session credentials and other secrets, envelope-encrypted.
   await app.register(vault, { db: database.db, keys: config.secrets.vaultKeys });
+  // §3: signed deliveries to customers' endpoints (secrets in the vault), verified inbound webhooks.
+  await app.register(webhooks, {
+    db: database.db,
+    eventTypes: WEBHOOK_EVENT_TYPES,
+    allowPrivateDestinations: config.webhooksAllowPrivateDestinations,
+    allowHttp: config.webhooksAllowHttp,
+  });
   registerPersonalDataHandler(app, appPersonalData(database.db));
 
   const secureCookies = config.env === 'production';
@@ -129,6 +139,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(adminRoutes, { db: database.db });
   await app.register(credentialRoutes);
   await app.register(auditRoutes);
+  await app.register(webhookRoutes, { metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken });
+  await app.register(messageRoutes, { db: database.db });
 
   return app;
 }

@@ -30,6 +30,14 @@ export interface AppConfig {
   auditIpHashKey: string | undefined;
   /** Where audit events go while Postgres is unreachable. */
   auditSpillDir: string;
+  /** Meta's app secret: verifies POST /v1/webhooks/inbound/meta (X-Hub-Signature-256). Unset: that route answers 503. */
+  metaAppSecret: string | undefined;
+  /** The token Meta echoes when it checks the callback URL (GET /v1/webhooks/inbound/meta). */
+  metaVerifyToken: string | undefined;
+  /** Deliver webhooks to loopback/private addresses (development and tests only). */
+  webhooksAllowPrivateDestinations: boolean;
+  /** Deliver webhooks to http:// URLs (development and tests only). */
+  webhooksAllowHttp: boolean;
   secrets: Secrets;
 }
 
@@ -162,6 +170,20 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     problems.push('AUDIT_IP_HASH_KEY must be a secret of at least 32 characters when AUDIT_IP_MODE=keyed-hash');
   }
 
+  const flag = (name: string) => {
+    const v = value(name);
+    if (v === undefined || v === '0' || v === 'false') return false;
+    if (v === '1' || v === 'true') return true;
+    problems.push(`${name} must be 1 or 0 (got ${JSON.stringify(v)})`);
+    return false;
+  };
+  const webhooksAllowPrivateDestinations = flag('WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS');
+  const webhooksAllowHttp = flag('WEBHOOKS_ALLOW_HTTP');
+  const metaAppSecret = value('META_APP_SECRET');
+  if (metaAppSecret !== undefined && metaAppSecret.length < 16) problems.push('META_APP_SECRET must be at least 16 characters (the app secret from the Meta app dashboard)');
+  const metaVerifyToken = value('META_VERIFY_TOKEN');
+  if (metaVerifyToken !== undefined && metaVerifyToken.length < 16) problems.push('META_VERIFY_TOKEN must be at least 16 characters');
+
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
   if (trust !== undefined) {
@@ -201,6 +223,10 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     auditIpMode: auditIpMode as AppConfig['auditIpMode'],
     auditIpHashKey,
     auditSpillDir: value('AUDIT_SPILL_DIR') ?? join(dataDir, 'audit-spill'),
+    metaAppSecret,
+    metaVerifyToken,
+    webhooksAllowPrivateDestinations,
+    webhooksAllowHttp,
     secretValues,
   };
 }

@@ -8,3 +8,6 @@ export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with t
 export const AccountNotFound = createError('HF_ACCOUNT_NOT_FOUND', 'No such account', 404);
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);
+export const EndpointNotFound = createError('HF_WEBHOOK_ENDPOINT_NOT_FOUND', 'No such webhook endpoint', 404);
+export const WebhookNotConfigured = createError('HF_WEBHOOK_NOT_CONFIGURED', 'This inbound webhook is not configured on this server', 503);
+export const WebhookVerifyRefused = createError('HF_WEBHOOK_VERIFY_REFUSED', 'The verification request does not match', 403);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** The app's own tables live in schema `app` (ARCHITECTURE.md, contract item 4). */
 export const app = pgSchema('app');
@@ -32,4 +32,23 @@ export const apiKeys = app.table(
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [uniqueIndex('api_keys_key_hash_key').on(t.keyHash), index('api_keys_account_id_idx').on(t.accountId)],
+);
+
+/**
+ * Messages accepted by POST /v1/messages: who sent what to whom and when. The text itself is not
+ * kept (the send is outside this kit); retention will purge this table.
+ */
+export const messageLog = app.table(
+  'message_log',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    /** The recipient, E.164. */
+    to: text('to').notNull(),
+    /** Length of the text in characters. */
+    chars: integer('chars').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('message_log_account_idx').on(t.accountId, t.createdAt)],
 );

@@ -8,6 +8,7 @@ export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
 export const AGE_GATE_SECRET = 'test-age-gate-secret-0123456789abcdef012';
 export const AUDIT_KEY = 'test-audit-checkpoint-0123456789abcdef01';
+export const META_APP_SECRET = 'test-meta-app-secret-0123456789';
 export const VAULT_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
@@ -26,6 +27,11 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     auditIpHashKey: undefined,
     // Spilling needs a database outage; the audit package's own tests cover it.
     auditSpillDir: join(tmpdir(), `hf-api-test-spill-${process.pid}`),
+    metaAppSecret: META_APP_SECRET,
+    metaVerifyToken: 'test-meta-verify-token-0123',
+    // Tests deliver to a receiver on 127.0.0.1 over http.
+    webhooksAllowPrivateDestinations: true,
+    webhooksAllowHttp: true,
     secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS, auditCheckpointKeys: AUDIT_KEY },
     ...overrides,
   };

@@ -1,0 +1,46 @@
+import type { Database } from '@harakaflow/db';
+import type { FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { messageLog } from '../schema.js';
+
+/**
+ * POST /v1/messages, the backend's send endpoint: validates the message, records it in
+ * `app.message_log` (recipient and length, not the text) and tells the account's webhook endpoints
+ * (`message.accepted`). The WhatsApp send itself is outside this kit.
+ */
+const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+  app.post<{ Body: { sessionId: string; to: string; text: string } }>(
+    '/v1/messages',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['messages'],
+        summary: 'Accept a WhatsApp message for sending',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['sessionId', 'to', 'text'],
+          additionalProperties: false,
+          properties: {
+            sessionId: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' },
+            // E.164: a plus, then up to 15 digits, not starting with 0.
+            to: { type: 'string', pattern: '^\\+[1-9][0-9]{1,14}$' },
+            text: { type: 'string', minLength: 1, maxLength: 4096, pattern: '\\S' },
+          },
+        },
+        response: { 202: { type: 'object', properties: { messageId: { type: 'string' }, status: { type: 'string' }, acceptedAt: { type: 'string' } } } },
+      },
+    },
+    async (request, reply) => {
+      const accountId = request.account!.id;
+      const { sessionId, to, text } = request.body;
+      const id = randomUUID();
+      const [row] = await db.insert(messageLog).values({ id, accountId, sessionId, to, chars: [...text].length }).returning({ createdAt: messageLog.createdAt });
+      const acceptedAt = row!.createdAt.toISOString();
+      await app.webhooks.emit(accountId, 'message.accepted', { messageId: id, sessionId, to, acceptedAt });
+      return reply.code(202).send({ messageId: id, status: 'accepted', acceptedAt });
+    },
+  );
+};
+
+export default messageRoutes;

@@ -1,0 +1,158 @@
+import { securityEvent } from '@harakaflow/core';
+import type { Endpoint } from '@harakaflow/webhooks';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { EndpointNotFound, WebhookNotConfigured, WebhookVerifyRefused } from '../errors.js';
+
+export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning'] as const;
+
+const endpointSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    events: { type: 'array', items: { type: 'string' } },
+    status: { type: 'string' },
+    disabledReason: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+} as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
+const view = (e: Endpoint) => ({ ...e, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
+
+/**
+ * Webhooks (policy §3): customers' endpoints (account-owned; another account's are "not found"),
+ * with a whsec_ secret shown once and kept in the credential vault; and Meta's inbound webhook,
+ * verified with META_APP_SECRET before its body is parsed.
+ */
+const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; metaVerifyToken: string | undefined }> = async (app, { metaAppSecret, metaVerifyToken }) => {
+  const owner = (request: FastifyRequest) => request.account!.id;
+  const audit = (request: FastifyRequest, action: string, id: string) =>
+    securityEvent(app, request, { action, resource: `webhook-endpoint:${id}`, outcome: 'success', durability: 'sync' });
+
+  app.post<{ Body: { url: string; events: string[] } }>(
+    '/v1/webhooks/endpoints',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Register an endpoint; the whsec_ signing secret is in this answer only',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['url', 'events'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', minLength: 8, maxLength: 2048 },
+            events: { type: 'array', minItems: 1, maxItems: 50, items: { enum: [...WEBHOOK_EVENT_TYPES, '*'] } },
+          },
+        },
+        response: { 201: { type: 'object', properties: { endpoint: endpointSchema, secret: { type: 'string' } } } },
+      },
+    },
+    async (request, reply) => {
+      const { endpoint, secret } = await app.webhooks.create(owner(request), request.body);
+      await audit(request, 'webhook.endpoint.created', endpoint.id);
+      return reply.code(201).send({ endpoint: view(endpoint), secret });
+    },
+  );
+
+  app.get(
+    '/v1/webhooks/endpoints',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['webhooks'],
+        summary: "The account's endpoints (never their secrets)",
+        security: [{ bearer: [] }],
+        response: { 200: { type: 'object', properties: { endpoints: { type: 'array', items: endpointSchema } } } },
+      },
+    },
+    async (request) => ({ endpoints: (await app.webhooks.list(owner(request))).map(view) }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/webhooks/endpoints/:id/rotate-secret',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'A new secret; deliveries carry signatures for the new and the old one for 24 h',
+        security: [{ bearer: [] }],
+        params: idParams,
+        response: { 200: { type: 'object', properties: { secret: { type: 'string' }, previousSecretValidUntil: { type: 'string' } } } },
+      },
+    },
+    async (request) => {
+      const rotated = await app.webhooks.rotate(owner(request), request.params.id);
+      if (!rotated) throw new EndpointNotFound();
+      await audit(request, 'webhook.endpoint.secret_rotated', request.params.id);
+      return { secret: rotated.secret, previousSecretValidUntil: rotated.previousValidUntil.toISOString() };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/webhooks/endpoints/:id',
+    {
+      config: { auth: 'account' },
+      schema: { tags: ['webhooks'], summary: 'Delete an endpoint, its secrets and its pending deliveries', security: [{ bearer: [] }], params: idParams },
+    },
+    async (request, reply) => {
+      if (!(await app.webhooks.remove(owner(request), request.params.id))) throw new EndpointNotFound();
+      await audit(request, 'webhook.endpoint.deleted', request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  // Meta checks the callback URL once: echo hub.challenge when hub.verify_token matches.
+  app.get<{ Querystring: { 'hub.mode'?: string; 'hub.verify_token'?: string; 'hub.challenge'?: string } }>(
+    '/v1/webhooks/inbound/meta',
+    {
+      config: { auth: 'public', ageGate: false },
+      schema: {
+        tags: ['webhooks'],
+        summary: "Meta's callback verification (hub.challenge)",
+        querystring: {
+          type: 'object',
+          properties: { 'hub.mode': { type: 'string', maxLength: 32 }, 'hub.verify_token': { type: 'string', maxLength: 256 }, 'hub.challenge': { type: 'string', maxLength: 256 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!metaVerifyToken) throw new WebhookNotConfigured();
+      const q = request.query;
+      const given = Buffer.from(q['hub.verify_token'] ?? '');
+      const expected = Buffer.from(metaVerifyToken);
+      const matches = given.length === expected.length && timingSafeEqual(given, expected);
+      if (q['hub.mode'] !== 'subscribe' || !matches || !q['hub.challenge']) throw new WebhookVerifyRefused();
+      return reply.type('text/plain; charset=utf-8').send(q['hub.challenge']);
+    },
+  );
+
+  app.post<{ Body: { object?: string; entry?: unknown[] } }>(
+    '/v1/webhooks/inbound/meta',
+    {
+      config: {
+        auth: 'public',
+        ageGate: false,
+        ...(metaAppSecret ? { webhook: { scheme: 'meta' as const, secrets: [metaAppSecret] } } : {}),
+      },
+      schema: { tags: ['webhooks'], summary: "Meta's WhatsApp Cloud API webhook, verified by X-Hub-Signature-256 (META_APP_SECRET)" },
+    },
+    async (request) => {
+      if (!metaAppSecret) throw new WebhookNotConfigured();
+      const body = request.body && typeof request.body === 'object' ? request.body : {};
+      // What arrives is recorded as a fact, not kept: processing Meta's events is the backend's job.
+      await securityEvent(app, request, {
+        action: 'webhook.inbound.received',
+        resource: 'meta',
+        outcome: 'success',
+        details: { object: typeof body.object === 'string' ? body.object.slice(0, 64) : null, entries: Array.isArray(body.entry) ? body.entry.length : 0 },
+      });
+      return { received: true };
+    },
+  );
+};
+
+export default webhookRoutes;
