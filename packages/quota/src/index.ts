@@ -1,0 +1,19 @@
+import type { MigrationSet } from '@harakaflow/db';
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import quota from './plugin.js';
+
+export { banDuration, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, planLimits, policyField, rateLimitField } from './core.js';
+export type { LimitSpec, Plan } from './core.js';
+export { QuotaBanned, QuotaExceeded, QuotaUnavailable } from './errors.js';
+export type { QuotaDecorator, QuotaOptions, RouteQuota, WarningInfo } from './plugin.js';
+export { rateLimits as quotaRateLimits, usageDaily as quotaUsageDaily, warningsSent as quotaWarnings } from './schema.js';
+export { GuardedLimiter } from './store.js';
+export type { Outcome, StoreKind } from './store.js';
+export { UsageMeter } from './usage.js';
+
+/** The quota package's migrations (schema `quota`). */
+export const quotaMigrations: MigrationSet = { name: 'quota', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
+
+export const harakaflowQuota = fp(quota, { name: '@harakaflow/quota', fastify: '5.x' });
+export default harakaflowQuota;

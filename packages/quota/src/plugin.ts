@@ -1,0 +1,380 @@
+/**
+ * The quota plugin. Order of work on a request (registered before authentication in the app):
+ *
+ * onRequest   the client's IP ban, from the in-memory block cache or one store read (then cached):
+ *             a banned client costs no store call and no database work after the first refusal.
+ * preParsing  (after authentication) the account's ban, then every request limit that applies:
+ *             the account's plan (burst, minute, day) or the IP's anonymous limits, plus route
+ *             overrides, consumed in order; a refusal gives back what the earlier limits took.
+ * preHandler  (after validation) the messages-per-day quota on routes that send messages.
+ * A refusal is 429 HF_QUOTA_EXCEEDED with Retry-After; repeated refusals ban the key with escalating
+ * durations (403 HF_QUOTA_BANNED). Warnings fire once per (subject, quota, threshold, period).
+ */
+import { checkDatabaseOption, checkSubjectOption, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import { and, eq } from 'drizzle-orm';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { banDuration, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, planLimits, policyField, rateLimitField, type LimitSpec, type Plan } from './core.js';
+import { invalidOption, QuotaBanned, QuotaExceeded, unknownPlan } from './errors.js';
+import { warningsSent } from './schema.js';
+import { GuardedLimiter, type Outcome, type StoreConfig, type StoreKind } from './store.js';
+import { UsageMeter } from './usage.js';
+
+export interface WarningInfo {
+  /** The quota: a limit name such as `free.minute`, or `messages`. */
+  quota: string;
+  /** The threshold crossed, as a fraction (0.8, 1). */
+  threshold: number;
+  used: number;
+  limit: number;
+  /** When the current period ends. */
+  resetAt: Date;
+}
+
+export interface RouteQuota {
+  /** Extra limits for this route, per subject (or IP when anonymous). */
+  limits?: LimitSpec[];
+  /** Messages this route sends: counted against the plan's messages per day. */
+  messages?: number;
+  /** Refuse (503) instead of falling back to the in-memory insurance limiter when the store fails. */
+  failClosed?: boolean;
+}
+
+export interface QuotaOptions {
+  /** 'memory' (default), 'postgres' (needs db) or 'redis' (needs redis). */
+  store?: StoreKind | undefined;
+  db?: Database | undefined;
+  /** An ioredis client. */
+  redis?: unknown;
+  plans?: Record<string, Plan> | undefined;
+  /** The plan of an authenticated request's subject. Default: request.account?.plan, else 'free'. */
+  planOf?: ((request: FastifyRequest) => string | undefined) | undefined;
+  /** Limits of anonymous requests, per IP (IPv6 per /64). Default 60 per minute. */
+  anonymous?: { requestsPerMinute: number; requestsPerSecond?: number } | undefined;
+  subject?: SubjectResolver | undefined;
+  /** IPs and CIDRs, and account ids, never limited or banned. */
+  allowList?: { ips?: string[]; accounts?: string[] } | undefined;
+  /** Paths never limited. Default ['/health']. */
+  skip?: string[] | undefined;
+  /** Fractions of a quota at which to warn. Default [0.8, 1]. */
+  thresholds?: number[] | undefined;
+  onWarning?: ((subject: string, info: WarningInfo) => void | Promise<void>) | undefined;
+  /** Refusals within `windowSeconds` that ban a key, and the ban durations in seconds as they escalate. */
+  bans?: { after?: number; windowSeconds?: number; durations?: number[] } | undefined;
+  /** How long a store call may take before the insurance limiter answers, ms. Default 50. */
+  storeTimeoutMs?: number | undefined;
+  /** How long a client found not banned is not checked again, ms. Default 1000. */
+  banCheckIntervalMs?: number | undefined;
+  /** Usage counters are written this often, ms. Default 5000. */
+  meterFlushMs?: number | undefined;
+  /** Prefix of every key in the store (several apps sharing one Redis). Default 'hf:quota:'. */
+  keyPrefix?: string | undefined;
+}
+
+export interface QuotaDecorator {
+  /** Bans a key (`ip:...`, `ip6:.../64`, or an account id) for `seconds`; audited. */
+  ban(key: string, seconds: number, reason: string): Promise<void>;
+  /** Lifts a ban; audited. Other replicas stop refusing within `banCheckIntervalMs`... or the cached ban's end. */
+  unban(key: string): Promise<void>;
+  /** Usage totals per metric of an account between two UTC days. */
+  usage(accountId: string, range: { from: string; to: string }): Promise<Record<string, number>>;
+  /** Counts usage of a metric outside the request hooks. */
+  meter(accountId: string, metric: string, n?: number): void;
+  /** The limits and current state of an account (for GET /v1/usage). */
+  status(accountId: string, plan: string): Promise<{ plan: string; limits: { name: string; limit: number; used: number; resetAt: Date | null }[] }>;
+  /** The key quota uses for a request's client. */
+  clientKey(request: FastifyRequest): string;
+  /** Store calls made so far (all limiters): tests and the benchmark count them. */
+  storeCalls(): number;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Route quota: false for none, or extra limits, messages, fail-closed (@harakaflow/quota). */
+    quota?: false | RouteQuota;
+  }
+  interface FastifyInstance {
+    /** Quotas, bans, usage (@harakaflow/quota). */
+    quota: QuotaDecorator;
+  }
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(name, 'must be a positive integer');
+  return value;
+}
+
+const KEY = Symbol('quotaKey');
+type Tagged = FastifyRequest & { [KEY]?: { ip: string; skip: boolean } };
+
+const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
+  const kind = options.store ?? 'memory';
+  if (!['memory', 'postgres', 'redis'].includes(kind)) throw invalidOption('store', "must be 'memory', 'postgres' or 'redis'");
+  const db = options.db === undefined && kind !== 'postgres' ? undefined : checkDatabaseOption(options.db, invalidOption);
+  if (kind === 'redis' && (!options.redis || typeof (options.redis as { set?: unknown }).set !== 'function')) throw invalidOption('redis', 'must be an ioredis client when store is redis');
+  const plans = options.plans ?? DEFAULT_PLANS;
+  for (const [name, plan] of Object.entries(plans)) {
+    positive(`plans.${name}.requestsPerMinute`, plan.requestsPerMinute);
+    positive(`plans.${name}.messagesPerDay`, plan.messagesPerDay);
+    if (plan.requestsPerSecond !== undefined) positive(`plans.${name}.requestsPerSecond`, plan.requestsPerSecond);
+    if (plan.requestsPerDay !== undefined) positive(`plans.${name}.requestsPerDay`, plan.requestsPerDay);
+  }
+  const anonymous = options.anonymous ?? { requestsPerMinute: 60 };
+  positive('anonymous.requestsPerMinute', anonymous.requestsPerMinute);
+  if (anonymous.requestsPerSecond !== undefined) positive('anonymous.requestsPerSecond', anonymous.requestsPerSecond);
+  const subject = checkSubjectOption(options.subject, invalidOption);
+  const planOf = options.planOf ?? ((request: FastifyRequest) => (request as FastifyRequest & { account?: { plan?: string } | null }).account?.plan);
+  const thresholds = options.thresholds ?? [0.8, 1];
+  if (thresholds.some((t) => typeof t !== 'number' || !(t > 0 && t <= 1))) throw invalidOption('thresholds', 'must be fractions in (0, 1]');
+  const banAfter = positive('bans.after', options.bans?.after ?? 5);
+  const banWindow = positive('bans.windowSeconds', options.bans?.windowSeconds ?? 600);
+  const banDurations = options.bans?.durations ?? [60, 900, 3600, 86_400];
+  banDurations.forEach((d, i) => positive(`bans.durations[${i}]`, d));
+  const storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 50);
+  const banCheckMs = positive('banCheckIntervalMs', options.banCheckIntervalMs ?? 1000);
+  const skip = new Set(options.skip ?? ['/health']);
+  let allowIp: (ip: string | null) => boolean;
+  try {
+    allowIp = ipMatcher(options.allowList?.ips ?? []);
+  } catch {
+    throw invalidOption('allowList.ips', 'must be IP addresses or CIDRs');
+  }
+  const allowAccounts = new Set(options.allowList?.accounts ?? []);
+
+  let lastFallbackLog = 0;
+  const config: StoreConfig = {
+    kind,
+    db,
+    redis: options.redis,
+    timeoutMs: storeTimeoutMs,
+    keyPrefix: options.keyPrefix,
+    onFallback: (limit, error) => {
+      const now = Date.now();
+      if (now - lastFallbackLog < 10_000) return;
+      lastFallbackLog = now;
+      fastify.log.warn({ limit, err: { code: (error as { code?: string }).code } }, 'quota: store failed; the in-memory insurance limiter answers');
+    },
+  };
+  const limiters = new Map<string, GuardedLimiter>();
+  const limiter = (spec: LimitSpec) => {
+    const id = `${spec.name}:${spec.points}:${spec.duration}`;
+    let l = limiters.get(id);
+    if (!l) limiters.set(id, (l = new GuardedLimiter(spec.name, spec.points, spec.duration, config)));
+    return l;
+  };
+  const anonymousLimits: LimitSpec[] = [
+    ...(anonymous.requestsPerSecond ? [{ name: 'anonymous.second', points: anonymous.requestsPerSecond, duration: 1 }] : []),
+    { name: 'anonymous.minute', points: anonymous.requestsPerMinute, duration: 60 },
+  ];
+  const planRequestLimits = new Map(Object.entries(plans).map(([name, plan]) => [name, planLimits(name, plan)]));
+  const messageLimit = (plan: string) => ({ name: `${plan}.messages`, points: plans[plan]!.messagesPerDay, duration: 86_400 });
+  const violations = limiter({ name: 'violations', points: 1_000_000, duration: banWindow });
+  const banLevel = limiter({ name: 'ban-level', points: 1_000_000, duration: 7 * 86_400 });
+  const bans = limiter({ name: 'bans', points: 1, duration: 1 });
+  const meter = new UsageMeter(db, options.meterFlushMs ?? 5000);
+
+  // The block cache: keys known to be banned (until when), and keys recently found not banned.
+  const banned = new Map<string, number>();
+  const clear = new Map<string, number>();
+  async function banRemainingMs(key: string): Promise<number> {
+    const now = Date.now();
+    const until = banned.get(key);
+    if (until !== undefined) {
+      if (until > now) return until - now;
+      banned.delete(key);
+    }
+    if ((clear.get(key) ?? 0) > now) return 0;
+    const state = await bans.get(key);
+    if (state && state.consumed > 1 && state.msBeforeNext > 0) {
+      banned.set(key, now + state.msBeforeNext);
+      return state.msBeforeNext;
+    }
+    if (clear.size > 50_000) clear.clear();
+    clear.set(key, now + banCheckMs);
+    return 0;
+  }
+
+  async function applyBan(key: string, seconds: number, reason: string, request?: FastifyRequest): Promise<void> {
+    await bans.block(key, seconds);
+    banned.set(key, Date.now() + seconds * 1000);
+    clear.delete(key);
+    await securityEvent(fastify, request, { action: 'quota.ban.applied', resource: key.startsWith('ip') ? 'client-ip' : `account:${key}`, outcome: 'success', details: { seconds, reason }, subjectId: key.startsWith('ip') ? undefined : key, durability: 'sync' });
+  }
+
+  /** A refusal: counts as a violation; enough of them ban the key, for longer each time. */
+  async function violation(key: string, request: FastifyRequest): Promise<void> {
+    const v = await violations.consume(key, 1);
+    if (v.consumed < banAfter) return;
+    await violations.delete(key);
+    const level = await banLevel.consume(key, 1);
+    await applyBan(key, banDuration(banDurations, level.consumed), `${banAfter} refusals within ${banWindow} s`, request);
+  }
+
+  const warnedMemory = new Set<string>();
+  async function firstWarning(subjectId: string, name: string, threshold: number, periodEnd: Date): Promise<boolean> {
+    if (!db) {
+      const key = `${subjectId}|${name}|${threshold}|${periodEnd.getTime()}`;
+      if (warnedMemory.has(key)) return false;
+      warnedMemory.add(key);
+      return true;
+    }
+    const inserted = await db
+      .insert(warningsSent)
+      .values({ subject: subjectId, quota: name, threshold: Math.round(threshold * 100), periodEnd })
+      .onConflictDoNothing()
+      .returning({ subject: warningsSent.subject });
+    return inserted.length > 0;
+  }
+
+  async function warn(request: FastifyRequest | undefined, subjectId: string, spec: LimitSpec, before: number, outcome: Outcome): Promise<void> {
+    const crossed = crossedThresholds(thresholds, spec.points, before, outcome.consumed);
+    if (!crossed.length) return;
+    // The period's end, rounded to the second: every replica sharing the store computes the same.
+    const periodEnd = new Date(Math.round((Date.now() + outcome.msBeforeNext) / 1000) * 1000);
+    for (const threshold of crossed) {
+      if (!(await firstWarning(subjectId, spec.name, threshold, periodEnd))) continue;
+      const info: WarningInfo = { quota: spec.name, threshold, used: Math.min(outcome.consumed, spec.points), limit: spec.points, resetAt: periodEnd };
+      await securityEvent(fastify, request, { action: 'quota.warning', resource: spec.name, outcome: 'success', subjectId, details: { threshold, used: info.used, limit: spec.points } });
+      await options.onWarning?.(subjectId, info);
+    }
+  }
+
+  /** Sends a refusal with `retryAfter` in the body and `Retry-After` as a header; the hook then returns it. */
+  function refusal(reply: FastifyReply, error: { statusCode: number; code: string; message: string }, ms: number): FastifyReply {
+    const retryAfter = Math.max(1, Math.ceil(ms / 1000));
+    return reply
+      .code(error.statusCode)
+      .header('Retry-After', String(retryAfter))
+      .type('application/json; charset=utf-8')
+      .send({ statusCode: error.statusCode, code: error.code, error: error.statusCode === 429 ? 'Too Many Requests' : 'Forbidden', message: error.message, retryAfter });
+  }
+
+  /**
+   * Consumes `cost` of every limit in order; on a refusal gives back what earlier ones took, sends
+   * the 429 and returns true. (Not the reply itself: a reply is thenable, and an async function
+   * returning it would wait for the response instead of returning.)
+   */
+  async function consumeAll(request: FastifyRequest, reply: FastifyReply, key: string, specs: LimitSpec[], cost: number, failClosed: boolean, warnSubject?: string): Promise<boolean> {
+    const taken: GuardedLimiter[] = [];
+    let tightest: { spec: LimitSpec; outcome: Outcome } | null = null;
+    for (const spec of specs) {
+      const l = limiter(spec);
+      const outcome = await l.consume(key, cost, failClosed);
+      if (!outcome.allowed) {
+        await Promise.all(taken.map((t) => t.reward(key, cost)));
+        reply.header('RateLimit-Policy', policyField(specs));
+        reply.header('RateLimit', rateLimitField(spec.name, 0, outcome.msBeforeNext / 1000));
+        await violation(key, request);
+        refusal(reply, new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`), outcome.msBeforeNext);
+        return true;
+      }
+      taken.push(l);
+      if (warnSubject) await warn(request, warnSubject, spec, outcome.consumed - cost, outcome);
+      if (!tightest || outcome.remaining / spec.points < tightest.outcome.remaining / tightest.spec.points) tightest = { spec, outcome };
+    }
+    if (tightest) {
+      reply.header('RateLimit-Policy', policyField(specs));
+      reply.header('RateLimit', rateLimitField(tightest.spec.name, tightest.outcome.remaining, tightest.outcome.msBeforeNext / 1000));
+    }
+    return false;
+  }
+
+  const routeQuota = (request: FastifyRequest) => request.routeOptions.config?.quota;
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (routeQuota(request) === false || skip.has(path) || skip.has(request.routeOptions.url ?? '')) {
+      (request as Tagged)[KEY] = { ip: '', skip: true };
+      return;
+    }
+    const ip = clientKey(request.ip);
+    const allowed = allowIp(request.ip);
+    (request as Tagged)[KEY] = { ip, skip: allowed };
+    if (allowed) return;
+    const ms = await banRemainingMs(ip);
+    if (ms > 0) return refusal(reply, new QuotaBanned(), ms);
+  });
+
+  fastify.addHook('preParsing', async (request, reply) => {
+    const tag = (request as Tagged)[KEY];
+    if (!tag || tag.skip) return;
+    const route = routeQuota(request) || undefined;
+    const failClosed = route?.failClosed ?? false;
+    const id = subject(request);
+    if (id !== undefined) {
+      if (allowAccounts.has(id)) return;
+      const ms = await banRemainingMs(id);
+      if (ms > 0) return refusal(reply, new QuotaBanned(), ms);
+      const plan = planOf(request) ?? 'free';
+      const specs = planRequestLimits.get(plan);
+      if (!specs) throw unknownPlan('the request', plan);
+      if (await consumeAll(request, reply, id, [...specs, ...(route?.limits ?? [])], 1, failClosed, id)) return reply;
+      meter.add(id, 'requests');
+    } else {
+      if (await consumeAll(request, reply, tag.ip, [...anonymousLimits, ...(route?.limits ?? [])], 1, failClosed)) return reply;
+    }
+  });
+
+  fastify.addHook('preHandler', async (request, reply) => {
+    const route = routeQuota(request);
+    if (!route || !route.messages) return;
+    const tag = (request as Tagged)[KEY];
+    const id = subject(request);
+    if (!tag || tag.skip || id === undefined || allowAccounts.has(id)) return;
+    const plan = planOf(request) ?? 'free';
+    if (!plans[plan]) throw unknownPlan('the request', plan);
+    if (await consumeAll(request, reply, id, [messageLimit(plan)], route.messages, route.failClosed ?? false, id)) return reply;
+    meter.add(id, 'messages', route.messages);
+  });
+
+  const decorator: QuotaDecorator = {
+    async ban(key, seconds, reason) {
+      positive('seconds', seconds);
+      await applyBan(key, seconds, reason);
+    },
+    async unban(key) {
+      await bans.delete(key);
+      await violations.delete(key);
+      banned.delete(key);
+      clear.delete(key);
+      await securityEvent(fastify, undefined, { action: 'quota.ban.lifted', resource: key.startsWith('ip') ? 'client-ip' : `account:${key}`, outcome: 'success', subjectId: key.startsWith('ip') ? undefined : key, durability: 'sync' });
+    },
+    usage: (accountId, range) => meter.usage(accountId, range),
+    meter: (accountId, metric, n = 1) => meter.add(accountId, metric, n),
+    async status(accountId, plan) {
+      if (!plans[plan]) throw unknownPlan('status()', plan);
+      const specs = [...planRequestLimits.get(plan)!, messageLimit(plan)];
+      const limits = [];
+      for (const spec of specs) {
+        const state = await limiter(spec).get(accountId);
+        limits.push({ name: spec.name, limit: spec.points, used: state ? Math.min(state.consumed, spec.points) : 0, resetAt: state ? new Date(Date.now() + state.msBeforeNext) : null });
+      }
+      return { plan, limits };
+    },
+    clientKey: (request) => clientKey(request.ip),
+    storeCalls: () => [...limiters.values()].reduce((n, l) => n + l.calls, 0),
+  };
+  fastify.decorate('quota', decorator);
+
+  registerPersonalDataHandler(fastify, {
+    name: 'quota',
+    async exportSubject(subjectId) {
+      const usage = await meter.rows(subjectId);
+      const ban = await bans.get(subjectId).catch(() => null);
+      return { usage, bannedUntil: ban && ban.consumed > 1 && ban.msBeforeNext > 0 ? new Date(Date.now() + ban.msBeforeNext).toISOString() : null };
+    },
+    async eraseSubject(subjectId) {
+      let erased = await meter.erase(subjectId);
+      if (db) erased += (await db.delete(warningsSent).where(and(eq(warningsSent.subject, subjectId))).returning({ s: warningsSent.subject })).length;
+      for (const l of [bans, violations, banLevel, ...[...planRequestLimits.values()].flat().map(limiter), ...Object.keys(plans).map((p) => limiter(messageLimit(p)))]) {
+        await l.delete(subjectId).catch(() => undefined);
+      }
+      banned.delete(subjectId);
+      return { erased };
+    },
+  });
+
+  fastify.addHook('onClose', () => meter.close());
+};
+
+export default quota;
