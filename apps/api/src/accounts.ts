@@ -3,7 +3,7 @@ import { isUniqueViolation, type Database } from '@harakaflow/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AccountExists } from './errors.js';
-import { accounts, apiKeys, messageLog } from './schema.js';
+import { accounts, apiKeys, messageLog, notifications } from './schema.js';
 
 export type Account = typeof accounts.$inferSelect;
 
@@ -102,18 +102,23 @@ export function appPersonalData(db: Database): PersonalDataHandler {
         .select({ id: messageLog.id, sessionId: messageLog.sessionId, to: messageLog.to, chars: messageLog.chars, createdAt: messageLog.createdAt })
         .from(messageLog)
         .where(eq(messageLog.accountId, subjectId));
-      if (!account) return { account: null, apiKeys: [], messages };
+      const sent = await db
+        .select({ kind: notifications.kind, payload: notifications.payload, createdAt: notifications.createdAt, sentAt: notifications.sentAt })
+        .from(notifications)
+        .where(eq(notifications.accountId, subjectId));
+      if (!account) return { account: null, apiKeys: [], messages, notifications: sent };
       const keys = await db
         .select({ prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt })
         .from(apiKeys)
         .where(eq(apiKeys.accountId, subjectId));
-      return { account: publicAccount(account), apiKeys: keys, messages };
+      return { account: { ...publicAccount(account), plan: account.plan }, apiKeys: keys, messages, notifications: sent };
     },
     async eraseSubject(subjectId) {
       // API keys go with the account (ON DELETE CASCADE); the message log is keyed by account id.
       const messages = await db.delete(messageLog).where(eq(messageLog.accountId, subjectId)).returning({ id: messageLog.id });
+      const sent = await db.delete(notifications).where(eq(notifications.accountId, subjectId)).returning({ id: notifications.id });
       const deleted = await db.delete(accounts).where(eq(accounts.id, subjectId)).returning({ id: accounts.id });
-      return { erased: deleted.length + messages.length };
+      return { erased: deleted.length + messages.length + sent.length };
     },
   };
 }

@@ -5,6 +5,10 @@ import consent, { consentMigrations } from '@harakaflow/consent';
 import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
 import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
+import quota, { DEFAULT_PLANS, quotaMigrations } from '@harakaflow/quota';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { notifications } from './schema.js';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -24,6 +28,7 @@ import adminRoutes from './routes/admin.js';
 import credentialRoutes from './routes/credentials.js';
 import auditRoutes from './routes/audit.js';
 import messageRoutes from './routes/messages.js';
+import usageRoutes from './routes/usage.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 
 declare module 'fastify' {
@@ -73,7 +78,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations, webhooksMigrations]);
+    await migrate(database.db, [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations, webhooksMigrations, quotaMigrations]);
   } catch (error) {
     await app.close();
     throw error;
@@ -91,6 +96,34 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
   });
   await app.register(errorShape);
+  // §2: quotas and bans, before authentication so a banned client costs no database work. Shared
+  // through Redis when REDIS_URL is set, else through Postgres when DATABASE_URL is, else in memory.
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }) : undefined;
+  if (redis) {
+    redis.on('error', () => {}); // reported by the quota plugin's fallback log, not as an unhandled event
+    app.addHook('onClose', async () => {
+      redis.disconnect();
+    });
+    // Until Redis answers, the in-memory insurance limiter does (logged); startup does not wait forever.
+    await redis.connect().catch(() => app.log.warn('quota: Redis is not reachable at startup; limits are per instance until it is'));
+  }
+  await app.register(quota, {
+    store: redis ? 'redis' : config.databaseUrl ? 'postgres' : 'memory',
+    db: database.db,
+    redis,
+    plans: {
+      ...DEFAULT_PLANS,
+      free: { requestsPerMinute: config.quotaFreeRpm, messagesPerDay: config.quotaFreeMessagesPerDay },
+    },
+    anonymous: { requestsPerMinute: config.quotaAnonRpm },
+    bans: { after: config.quotaBanAfter, windowSeconds: 600 },
+    onWarning: async (accountId, info) => {
+      const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
+      // The "rate limit warning" notification of policy §2, in the outbox, and to the account's webhooks.
+      await database.db.insert(notifications).values({ id: randomUUID(), accountId, kind: 'quota.warning', payload });
+      await app.webhooks.emit(accountId, 'quota.warning', payload);
+    },
+  });
   await app.register(auth, { db: database.db, adminApiKey: config.secrets.adminApiKey });
   // §1, §3, §4: every request and every security action, durable and tamper-evident. Registered
   // before the other packages so their security events reach it (core.securityEvent).
@@ -141,6 +174,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(auditRoutes);
   await app.register(webhookRoutes, { metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken });
   await app.register(messageRoutes, { db: database.db });
+  await app.register(usageRoutes);
 
   return app;
 }

@@ -38,6 +38,14 @@ export interface AppConfig {
   webhooksAllowPrivateDestinations: boolean;
   /** Deliver webhooks to http:// URLs (development and tests only). */
   webhooksAllowHttp: boolean;
+  /** Anonymous requests per minute per client IP (IPv6 per /64). */
+  quotaAnonRpm: number;
+  /** Messages per day of the free plan. */
+  quotaFreeMessagesPerDay: number;
+  /** Requests per minute of the free plan. */
+  quotaFreeRpm: number;
+  /** Refusals within 10 minutes that ban a client. */
+  quotaBanAfter: number;
   secrets: Secrets;
 }
 
@@ -184,6 +192,19 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
   const metaVerifyToken = value('META_VERIFY_TOKEN');
   if (metaVerifyToken !== undefined && metaVerifyToken.length < 16) problems.push('META_VERIFY_TOKEN must be at least 16 characters');
 
+  const count = (name: string, fallback: number) => {
+    const v = value(name) ?? String(fallback);
+    if (!/^\d{1,9}$/.test(v) || Number(v) < 1) {
+      problems.push(`${name} must be a whole number of at least 1 (got ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    return Number(v);
+  };
+  const quotaAnonRpm = count('QUOTA_ANON_RPM', 60);
+  const quotaFreeMessagesPerDay = count('QUOTA_FREE_MESSAGES_PER_DAY', 100);
+  const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
+  const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
+
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
   if (trust !== undefined) {
@@ -227,6 +248,10 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     metaVerifyToken,
     webhooksAllowPrivateDestinations,
     webhooksAllowHttp,
+    quotaAnonRpm,
+    quotaFreeMessagesPerDay,
+    quotaBanAfter,
+    quotaFreeRpm,
     secretValues,
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** The app's own tables live in schema `app` (ARCHITECTURE.md, contract item 4). */
 export const app = pgSchema('app');
@@ -11,6 +11,8 @@ export const accounts = app.table(
     name: text('name').notNull(),
     email: text('email').notNull(),
     businessName: text('business_name'),
+    /** The quota plan (free, pro, business). */
+    plan: text('plan').notNull().default('free'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   // One account per address whatever its case: Alice@x.io and alice@x.io are one person.
@@ -51,4 +53,21 @@ export const messageLog = app.table(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [index('message_log_account_idx').on(t.accountId, t.createdAt)],
+);
+
+/**
+ * Service notifications to send to an account (policy §2: "rate limit warnings"): an outbox, written
+ * when the event happens, sent by whatever channel the backend uses (email, WhatsApp, the dashboard).
+ */
+export const notifications = app.table(
+  'notifications',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('notifications_unsent_idx').on(t.createdAt).where(sql`${t.sentAt} is null`), index('notifications_account_idx').on(t.accountId)],
 );

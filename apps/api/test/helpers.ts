@@ -32,6 +32,11 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     // Tests deliver to a receiver on 127.0.0.1 over http.
     webhooksAllowPrivateDestinations: true,
     webhooksAllowHttp: true,
+    // Generous: tests that exercise quotas lower them.
+    quotaAnonRpm: 100_000,
+    quotaFreeMessagesPerDay: 100_000,
+    quotaBanAfter: 1000,
+    quotaFreeRpm: 100_000,
     secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS, auditCheckpointKeys: AUDIT_KEY },
     ...overrides,
   };
@@ -62,8 +67,8 @@ export function signupBody(overrides: Record<string, unknown> = {}) {
   };
 }
 
-export async function signup(app: FastifyInstance, overrides: Record<string, unknown> = {}) {
-  const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(overrides) });
+export async function signup(app: FastifyInstance, overrides: Record<string, unknown> = {}, remoteAddress?: string) {
+  const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(overrides), ...(remoteAddress ? { remoteAddress } : {}) });
   if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
   return response.json() as { account: { id: string; email: string }; apiKey: string };
 }

@@ -25,7 +25,7 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
   app.post<{ Body: SignupBody }>(
     '/v1/accounts',
     {
-      config: { auth: 'public', ageGate: false },
+      config: { auth: 'public', ageGate: false, quota: { failClosed: true } },
       schema: {
         tags: ['accounts'],
         summary: 'Create an account (18+; the date of birth is checked, never stored); the API key is in this response only',

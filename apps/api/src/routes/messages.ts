@@ -12,7 +12,8 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
   app.post<{ Body: { sessionId: string; to: string; text: string } }>(
     '/v1/messages',
     {
-      config: { auth: 'account' },
+      // Each accepted message counts against the plan's messages per day (after validation).
+      config: { auth: 'account', quota: { messages: 1 } },
       schema: {
         tags: ['messages'],
         summary: 'Accept a WhatsApp message for sending',
