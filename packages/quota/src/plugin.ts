@@ -99,6 +99,10 @@ declare module 'fastify' {
   }
 }
 
+function toList<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
 function positive(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(name, 'must be a positive integer');
   return value;
@@ -139,7 +143,18 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   } catch {
     throw invalidOption('allowList.ips', 'must be IP addresses or CIDRs');
   }
+  if (!(options.allowList?.ips ?? []).length) allowIp = () => false;
   const allowAccounts = new Set(options.allowList?.accounts ?? []);
+  // Clients repeat: normalizing an address (and grouping IPv6 by /64) costs more than a lookup.
+  const keys = new Map<string, string>();
+  const keyOf = (ip: string) => {
+    let key = keys.get(ip);
+    if (key === undefined) {
+      if (keys.size > 10_000) keys.clear();
+      keys.set(ip, (key = clientKey(ip)));
+    }
+    return key;
+  };
 
   let lastFallbackLog = 0;
   const config: StoreConfig = {
@@ -249,82 +264,123 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       .send({ statusCode: error.statusCode, code: error.code, error: error.statusCode === 429 ? 'Too Many Requests' : 'Forbidden', message: error.message, retryAfter });
   }
 
+  /** A list of limits made ready once: its limiters and its RateLimit-Policy field. */
+  interface Prepared {
+    specs: LimitSpec[];
+    limiters: GuardedLimiter[];
+    policy: string;
+  }
+  const prepared = new Map<string, Prepared>();
+  const routeIds = new WeakMap<object, number>();
+  let nextRouteId = 0;
+  function prepare(kind: string, base: LimitSpec[], route: RouteQuota | undefined): Prepared {
+    let routeId = 0;
+    if (route?.limits?.length) {
+      routeId = routeIds.get(route) ?? 0;
+      if (!routeId) routeIds.set(route, (routeId = ++nextRouteId));
+    }
+    const id = `${kind}|${routeId}`;
+    let p = prepared.get(id);
+    if (!p) {
+      const specs = [...base, ...(routeId ? route!.limits! : [])];
+      prepared.set(id, (p = { specs, limiters: specs.map(limiter), policy: policyField(specs) }));
+    }
+    return p;
+  }
+
   /**
    * Consumes `cost` of every limit in order; on a refusal gives back what earlier ones took, sends
    * the 429 and returns true. (Not the reply itself: a reply is thenable, and an async function
    * returning it would wait for the response instead of returning.)
    */
-  async function consumeAll(request: FastifyRequest, reply: FastifyReply, key: string, specs: LimitSpec[], cost: number, failClosed: boolean, warnSubject?: string): Promise<boolean> {
-    const taken: GuardedLimiter[] = [];
+  async function consumeAll(request: FastifyRequest, reply: FastifyReply, key: string, set: Prepared, cost: number, failClosed: boolean, warnSubject?: string): Promise<boolean> {
+    const { specs, limiters: ls } = set;
     let tightest: { spec: LimitSpec; outcome: Outcome } | null = null;
-    for (const spec of specs) {
-      const l = limiter(spec);
-      const outcome = await l.consume(key, cost, failClosed);
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const outcome = await ls[i]!.consume(key, cost, failClosed);
       if (!outcome.allowed) {
-        await Promise.all(taken.map((t) => t.reward(key, cost)));
-        reply.header('RateLimit-Policy', policyField(specs));
+        // What the earlier limits took goes back: a refused request does not count against them.
+        for (let j = 0; j < i; j++) await ls[j]!.reward(key, cost);
+        reply.header('RateLimit-Policy', set.policy);
         reply.header('RateLimit', rateLimitField(spec.name, 0, outcome.msBeforeNext / 1000));
         await violation(key, request);
         refusal(reply, new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`), outcome.msBeforeNext);
         return true;
       }
-      taken.push(l);
       if (warnSubject) await warn(request, warnSubject, spec, outcome.consumed - cost, outcome);
       if (!tightest || outcome.remaining / spec.points < tightest.outcome.remaining / tightest.spec.points) tightest = { spec, outcome };
     }
     if (tightest) {
-      reply.header('RateLimit-Policy', policyField(specs));
+      reply.header('RateLimit-Policy', set.policy);
       reply.header('RateLimit', rateLimitField(tightest.spec.name, tightest.outcome.remaining, tightest.outcome.msBeforeNext / 1000));
     }
     return false;
   }
 
-  const routeQuota = (request: FastifyRequest) => request.routeOptions.config?.quota;
-
-  fastify.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0]!;
-    if (routeQuota(request) === false || skip.has(path) || skip.has(request.routeOptions.url ?? '')) {
-      (request as Tagged)[KEY] = { ip: '', skip: true };
-      return;
+  // The IP ban comes first, on every request but the skipped paths (/health), before authentication:
+  // a global onRequest hook, registered before the app's. Cheap on the hot path: the client key and
+  // the ban state come from memory; only a client not seen for banCheckIntervalMs costs a store read.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const url = request.url;
+    const q = url.indexOf('?');
+    if (skip.has(q === -1 ? url : url.slice(0, q))) return done();
+    const ip = keyOf(request.ip);
+    (request as Tagged)[KEY] = { ip, skip: false };
+    if (allowIp(request.ip)) {
+      (request as Tagged)[KEY]!.skip = true;
+      return done();
     }
-    const ip = clientKey(request.ip);
-    const allowed = allowIp(request.ip);
-    (request as Tagged)[KEY] = { ip, skip: allowed };
-    if (allowed) return;
-    const ms = await banRemainingMs(ip);
-    if (ms > 0) return refusal(reply, new QuotaBanned(), ms);
+    const now = Date.now();
+    const until = banned.get(ip);
+    if (until !== undefined && until > now) return void refusal(reply, new QuotaBanned(), until - now);
+    if (until === undefined && (clear.get(ip) ?? 0) > now) return done();
+    banRemainingMs(ip).then(
+      (ms) => (ms > 0 ? void refusal(reply, new QuotaBanned(), ms) : done()),
+      (error: unknown) => done(error as Error),
+    );
   });
 
-  fastify.addHook('preParsing', async (request, reply) => {
-    const tag = (request as Tagged)[KEY];
-    if (!tag || tag.skip) return;
-    const route = routeQuota(request) || undefined;
-    const failClosed = route?.failClosed ?? false;
-    const id = subject(request);
-    if (id !== undefined) {
+  // Limits are route hooks, added when each route is declared: a route with `quota: false` or a
+  // skipped path costs nothing, and no route reads its options per request. Route hooks run after
+  // the app's global onRequest hooks, so the subject is known.
+  fastify.addHook('onRoute', (route) => {
+    const config = (route.config as { quota?: false | RouteQuota } | undefined)?.quota;
+    if (config === false || skip.has(route.url)) return;
+    const rq = config || undefined;
+    const failClosed = rq?.failClosed ?? false;
+    const anonymousSet = prepare('anonymous', anonymousLimits, rq);
+    const limitsHook = async (request: FastifyRequest, reply: FastifyReply) => {
+      const tag = (request as Tagged)[KEY];
+      if (!tag || tag.skip) return;
+      const id = subject(request);
+      if (id === undefined) {
+        if (await consumeAll(request, reply, tag.ip, anonymousSet, 1, failClosed)) return reply;
+        return;
+      }
       if (allowAccounts.has(id)) return;
       const ms = await banRemainingMs(id);
       if (ms > 0) return refusal(reply, new QuotaBanned(), ms);
       const plan = planOf(request) ?? 'free';
       const specs = planRequestLimits.get(plan);
       if (!specs) throw unknownPlan('the request', plan);
-      if (await consumeAll(request, reply, id, [...specs, ...(route?.limits ?? [])], 1, failClosed, id)) return reply;
+      if (await consumeAll(request, reply, id, prepare(plan, specs, rq), 1, failClosed, id)) return reply;
       meter.add(id, 'requests');
-    } else {
-      if (await consumeAll(request, reply, tag.ip, [...anonymousLimits, ...(route?.limits ?? [])], 1, failClosed)) return reply;
+    };
+    route.preParsing = [...toList(route.preParsing), limitsHook];
+    if (rq?.messages) {
+      const cost = rq.messages;
+      const messagesHook = async (request: FastifyRequest, reply: FastifyReply) => {
+        const tag = (request as Tagged)[KEY];
+        const id = subject(request);
+        if (!tag || tag.skip || id === undefined || allowAccounts.has(id)) return;
+        const plan = planOf(request) ?? 'free';
+        if (!plans[plan]) throw unknownPlan('the request', plan);
+        if (await consumeAll(request, reply, id, prepare(`${plan}.messages`, [messageLimit(plan)], undefined), cost, failClosed, id)) return reply;
+        meter.add(id, 'messages', cost);
+      };
+      route.preHandler = [messagesHook, ...toList(route.preHandler)];
     }
-  });
-
-  fastify.addHook('preHandler', async (request, reply) => {
-    const route = routeQuota(request);
-    if (!route || !route.messages) return;
-    const tag = (request as Tagged)[KEY];
-    const id = subject(request);
-    if (!tag || tag.skip || id === undefined || allowAccounts.has(id)) return;
-    const plan = planOf(request) ?? 'free';
-    if (!plans[plan]) throw unknownPlan('the request', plan);
-    if (await consumeAll(request, reply, id, [messageLimit(plan)], route.messages, route.failClosed ?? false, id)) return reply;
-    meter.add(id, 'messages', route.messages);
   });
 
   const decorator: QuotaDecorator = {
