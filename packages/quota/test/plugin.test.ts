@@ -130,6 +130,19 @@ describe('warnings', () => {
   });
 });
 
+describe('warnings across replicas', () => {
+  it.skipIf(!redisUrl)('sends one warning per threshold and period when two instances share the store and the database', async () => {
+    const redis = (await testRedis())!;
+    onTestFinished(() => redis.close());
+    const seen: string[] = [];
+    const options = { store: 'redis' as const, redis: redis.client, keyPrefix: redis.prefix, db: db.db, storeTimeoutMs: 2000, onWarning: (_: string, info: WarningInfo) => void seen.push(`${info.quota}@${info.threshold}`) };
+    const { instance: a } = await app(options);
+    const { instance: b } = await app(options);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 ? a : b, '/x', { 'x-account': 'acct-shared' })));
+    expect(seen.sort()).toEqual(['free.minute@0.8', 'free.minute@1']);
+  });
+});
+
 describe('bans', () => {
   it('bans after repeated refusals with escalating durations, refuses before any store call, and lifts on unban', async () => {
     const { instance, logs } = await app();
