@@ -1,6 +1,8 @@
 import { buildApp, type AppConfig } from '@harakaflow/api';
 import { captureLogs, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -71,4 +73,20 @@ export async function signup(app: FastifyInstance, overrides: Record<string, unk
   const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(overrides), ...(remoteAddress ? { remoteAddress } : {}) });
   if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
   return response.json() as { account: { id: string; email: string }; apiKey: string };
+}
+
+/** A webhook receiver on 127.0.0.1 that records what it is sent and answers `status`. */
+export async function startReceiver(status = 204) {
+  const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(status).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received, close: () => server.close() };
 }

@@ -3,31 +3,19 @@
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, signup, testApp } from './helpers.js';
+import { ADMIN_KEY, signup, startReceiver, testApp } from './helpers.js';
 
 let database: TestDatabase;
 let app: FastifyInstance;
-let receiver: Server;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let hookUrl: string;
-const received: string[] = [];
 
 beforeAll(async () => {
   database = await testDatabase();
   ({ app } = await testApp(database, { quotaAnonRpm: 3, quotaFreeMessagesPerDay: 2, quotaBanAfter: 2, quotaFreeRpm: 50 }));
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(body);
-      res.writeHead(204).end();
-    });
-  });
-  receiver.listen(0, '127.0.0.1');
-  await once(receiver, 'listening');
-  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  receiver = await startReceiver();
+  hookUrl = receiver.url;
 });
 afterAll(async () => {
   receiver.close();
@@ -59,7 +47,7 @@ describe('messages per day, warnings and usage', () => {
       [1, 'free.messages'],
     ]);
     while ((await app.webhooks.dispatch()) > 0);
-    expect(received.map((b) => JSON.parse(b) as { type: string; data: { threshold: number } }).filter((b) => b.type === 'quota.warning').map((b) => b.data.threshold)).toEqual([0.8, 1]);
+    expect(receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: { threshold: number } }).filter((b) => b.type === 'quota.warning').map((b) => b.data.threshold)).toEqual([0.8, 1]);
 
     const usage = await app.inject({ url: '/v1/usage', headers: bearer(apiKey), remoteAddress: '198.51.100.10' });
     expect(usage.json()).toMatchObject({

@@ -4,32 +4,22 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { hubSignature, verifyWebhook } from '@harakaflow/webhooks';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, META_APP_SECRET, signup, testApp } from './helpers.js';
+import { ADMIN_KEY, META_APP_SECRET, signup, startReceiver, testApp } from './helpers.js';
 
 let database: TestDatabase;
 let app: FastifyInstance;
 let logs: Awaited<ReturnType<typeof testApp>>['logs'];
-let receiver: Server;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let hookUrl: string;
-const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+let received: Awaited<ReturnType<typeof startReceiver>>['received'];
 
 beforeAll(async () => {
   database = await testDatabase();
   ({ app, logs } = await testApp(database));
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(200).end();
-    });
-  });
-  receiver.listen(0, '127.0.0.1');
-  await once(receiver, 'listening');
-  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  receiver = await startReceiver(200);
+  hookUrl = receiver.url;
+  received = receiver.received;
 });
 afterAll(async () => {
   receiver.close();

@@ -3,28 +3,17 @@
 // in-memory PGlite. Compares, in one run: one INSERT per event; the writer's batches (UNNEST, one
 // statement per batch with its checkpoint); a multi-row VALUES insert; and COPY into a staging
 // table followed by an idempotent INSERT ... SELECT (Postgres only). Part of `pnpm bench`.
-import { createDatabase, migrate } from '@harakaflow/db';
 import { prepareKeys } from '@harakaflow/core';
-import { sql } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import postgres from 'postgres';
+import { testDatabase } from '@harakaflow/testing';
 import { auditEvents, auditMigrations, AuditWriter, type AuditEvent } from '../src/index.js';
 
-const baseUrl = process.env.DATABASE_URL?.trim() || undefined;
-let url: string | undefined;
-let admin: postgres.Sql | undefined;
-const name = `hf_bench_audit_${randomBytes(4).toString('hex')}`;
-if (baseUrl) {
-  admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const target = new URL(baseUrl);
-  target.pathname = `/${name}`;
-  url = target.toString();
-}
-const handle = await createDatabase({ url, max: 4 });
-await migrate(handle.db, [auditMigrations]);
+// A database of its own on DATABASE_URL's server, dropped by close(); PGlite without it.
+const handle = await testDatabase({ migrations: [auditMigrations], max: 4, serverUrl: process.env.DATABASE_URL?.trim() || undefined });
+const url = handle.url;
 const where = url ? 'Postgres' : 'PGlite (in memory; set DATABASE_URL for Postgres)';
 const silent = { warn() {}, error() {} };
 const keys = prepareKeys(['bench-checkpoint-key-0123456789abcdef0123']);
@@ -126,11 +115,6 @@ if (url) {
 }
 
 await handle.close();
-if (admin) {
-  await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-}
-void sql;
 const best = Math.max(median(batched[500]!), median(batched[1000]!));
 console.log(`audit ingest into ${where}, ${fmt(n)} events per run:`);
 console.log(`  one INSERT per event:                         ${fmt(perEvent)} events/s`);

@@ -1,26 +1,15 @@
 // Dispatcher throughput (report): deliveries/s from the Postgres outbox to a local receiver, signed
 // and POSTed, each attempt recorded. Postgres when DATABASE_URL is set (a temporary database), else
 // in-memory PGlite. Part of `pnpm bench`.
-import { createDatabase, migrate } from '@harakaflow/db';
+import { testDatabase } from '@harakaflow/testing';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import postgres from 'postgres';
 import { memorySecretStore, WebhookService, webhooksMigrations } from '../src/index.js';
 
-const baseUrl = process.env.DATABASE_URL?.trim() || undefined;
-let url: string | undefined;
-let admin: postgres.Sql | undefined;
-const name = `hf_bench_webhooks_${randomBytes(4).toString('hex')}`;
-if (baseUrl) {
-  admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const target = new URL(baseUrl);
-  target.pathname = `/${name}`;
-  url = target.toString();
-}
-const handle = await createDatabase({ url, max: 8 });
-await migrate(handle.db, [webhooksMigrations]);
+// A database of its own on DATABASE_URL's server, dropped by close(); PGlite without it.
+const handle = await testDatabase({ migrations: [webhooksMigrations], max: 8, serverUrl: process.env.DATABASE_URL?.trim() || undefined });
+const url = handle.url;
 let got = 0;
 const server = createServer((req, res) => {
   req.resume();
@@ -41,8 +30,4 @@ while ((await service.dispatch(50)) > 0);
 const seconds = (performance.now() - started) / 1000;
 server.close();
 await handle.close();
-if (admin) {
-  await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-}
 console.log(`webhooks: dispatcher, ${got} deliveries to a local receiver (${url ? 'Postgres' : 'PGlite'}, batches of 50): ${Math.round(got / seconds).toLocaleString('en')} deliveries/s (report)`);

@@ -17,14 +17,16 @@ export interface TestDatabase extends DatabaseHandle {
  * A fresh database for one test file: with TEST_DATABASE_URL, a new database on that server,
  * dropped by close(); without it, an in-memory PGlite. Call it in beforeAll, close in afterAll.
  */
-export async function testDatabase(options: { migrations?: MigrationSet[]; max?: number } = {}): Promise<TestDatabase> {
+export async function testDatabase(options: { migrations?: MigrationSet[]; max?: number; serverUrl?: string | undefined } = {}): Promise<TestDatabase> {
   let url: string | undefined;
   let drop: (() => Promise<void>) | undefined;
-  if (postgresUrl) {
+  // Benchmarks pass DATABASE_URL here; tests use TEST_DATABASE_URL.
+  const server = 'serverUrl' in options ? options.serverUrl : postgresUrl;
+  if (server) {
     const name = `hf_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = postgres(postgresUrl, { max: 1, onnotice: () => {} });
+    const admin = postgres(server, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database "${name}"`);
-    const target = new URL(postgresUrl);
+    const target = new URL(server);
     target.pathname = `/${name}`;
     url = target.toString();
     drop = async () => {
