@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { IpMode } from './capture.js';
 import { invalidOption } from './errors.js';
 import type { Checkpoint } from './store.js';
+import type { WriterOptions } from './writer.js';
 
 export interface AuditOptions {
   /** The database (schema `audit`). Required. */
@@ -50,7 +51,8 @@ export interface AuditOptions {
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
 }
 
-export interface ResolvedOptions {
+/** The writer's own settings pass through unchanged; the rest are the plugin's. */
+export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint'> & {
   db: Database;
   checkpointKeys: KeyObject[];
   access: boolean;
@@ -60,18 +62,9 @@ export interface ResolvedOptions {
   ipHashKey: KeyObject | undefined;
   subject: SubjectResolver;
   writerId: string;
-  batchSize: number;
   concurrency: number;
-  flushIntervalMs: number;
-  maxBuffered: number;
-  spillDir: string | null;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  writeTimeoutMs: number;
-  staleAfterMs: number;
   userAgentCacheSize: number;
-  onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined;
-}
+};
 
 const IP_MODES: readonly IpMode[] = ['full', 'truncated', 'keyed-hash'];
 
