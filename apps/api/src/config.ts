@@ -174,7 +174,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     problems.push(`AUDIT_IP_MODE must be full, truncated or keyed-hash (got ${JSON.stringify(auditIpMode)})`);
   }
   const auditIpHashKey = value('AUDIT_IP_HASH_KEY');
-  if (auditIpMode === 'keyed-hash' && (auditIpHashKey === undefined || auditIpHashKey.length < 32)) {
+  if ((auditIpMode === 'keyed-hash' && auditIpHashKey === undefined) || (auditIpHashKey !== undefined && auditIpHashKey.length < 32)) {
     problems.push('AUDIT_IP_HASH_KEY must be a secret of at least 32 characters when AUDIT_IP_MODE=keyed-hash');
   }
 

@@ -30,7 +30,24 @@ describe('parseConfig', () => {
       logLevel: 'info',
       consentDefaultAnalytics: 'granted',
       minorErasureDelayMs: 0,
+      auditIpMode: 'full',
+      auditIpHashKey: undefined,
+      auditSpillDir: join('.data', 'audit-spill'),
+      metaAppSecret: undefined,
+      metaVerifyToken: undefined,
+      webhooksAllowPrivateDestinations: false,
+      webhooksAllowHttp: false,
+      quotaAnonRpm: 60,
+      quotaFreeRpm: 60,
+      quotaFreeMessagesPerDay: 100,
+      quotaBanAfter: 5,
     });
+  });
+
+  it('reads the audit, webhook and quota settings', () => {
+    expect(
+      parseConfig({ AUDIT_IP_MODE: 'keyed-hash', AUDIT_IP_HASH_KEY: 'k'.repeat(32), WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1', WEBHOOKS_ALLOW_HTTP: 'true', QUOTA_ANON_RPM: '3', QUOTA_BAN_AFTER: '2', DATA_DIR: '/srv/hf' }),
+    ).toMatchObject({ auditIpMode: 'keyed-hash', webhooksAllowPrivateDestinations: true, webhooksAllowHttp: true, quotaAnonRpm: 3, quotaBanAfter: 2, auditSpillDir: join('/srv/hf', 'audit-spill') });
   });
 
   it.each([
@@ -57,6 +74,17 @@ describe('parseConfig', () => {
     ['MINOR_ERASURE_DELAY_MS', '-5'],
     ['VAULT_KEYS', 'k1:tooshort'],
     ['VAULT_KEYS', 'no-colon'],
+    ['AUDIT_CHECKPOINT_KEYS', 'short'],
+    ['AUDIT_IP_MODE', 'partial'],
+    ['AUDIT_IP_HASH_KEY', 'short'],
+    ['META_APP_SECRET', 'short'],
+    ['META_VERIFY_TOKEN', 'short'],
+    ['WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS', 'yes'],
+    ['WEBHOOKS_ALLOW_HTTP', '2'],
+    ['QUOTA_ANON_RPM', '0'],
+    ['QUOTA_FREE_RPM', '-1'],
+    ['QUOTA_FREE_MESSAGES_PER_DAY', 'many'],
+    ['QUOTA_BAN_AFTER', '1.5'],
   ])('names %s when it is %j', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
