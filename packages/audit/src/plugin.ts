@@ -80,7 +80,8 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
   const device = deviceParser(o.userAgentCacheSize);
 
   /** The request's share of every event: who, from where, with what. */
-  function context(request: FastifyRequest): AuditEventInput {
+  // request.routeOptions builds a new object on every read (Fastify 5): read it once per event.
+  function context(request: FastifyRequest, route: string | undefined = request.routeOptions.url): AuditEventInput {
     const ua = cleanText(request.headers['user-agent'], MAX_USER_AGENT);
     const { ip, invalid } = captureIp(request.ip, o.ipMode, o.ipHashKey);
     const url = request.url;
@@ -90,7 +91,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
       action: 'http.request',
       requestId: cleanText(request.id, 200),
       method: request.method,
-      route: request.routeOptions.url ?? null,
+      route: route ?? null,
       path: cleanText(q === -1 ? url : url.slice(0, q)),
       subjectId: o.subject(request) ?? null,
       ip,
@@ -149,7 +150,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
       const route = request.routeOptions.url;
       if ((route !== undefined && o.skip.has(route)) || o.skip.has(request.url.split('?', 1)[0]!)) return done();
-      const input = context(request);
+      const input = context(request, route);
       input.status = reply.statusCode;
       input.durationMs = Math.round(reply.elapsedTime * 1000) / 1000;
       try {

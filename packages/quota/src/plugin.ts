@@ -209,11 +209,14 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     return 0;
   }
 
+  /** How a ban's key appears in the audit log: an account's id, never a client's IP. */
+  const banTarget = (key: string) => (key.startsWith('ip') ? { resource: 'client-ip', subjectId: undefined } : { resource: `account:${key}`, subjectId: key });
+
   async function applyBan(key: string, seconds: number, reason: string, request?: FastifyRequest): Promise<void> {
     await bans.block(key, seconds);
     banned.set(key, Date.now() + seconds * 1000);
     clear.delete(key);
-    await securityEvent(fastify, request, { action: 'quota.ban.applied', resource: key.startsWith('ip') ? 'client-ip' : `account:${key}`, outcome: 'success', details: { seconds, reason }, subjectId: key.startsWith('ip') ? undefined : key, durability: 'sync' });
+    await securityEvent(fastify, request, { action: 'quota.ban.applied', ...banTarget(key), outcome: 'success', details: { seconds, reason }, durability: 'sync' });
   }
 
   /** A refusal: counts as a violation; enough of them ban the key, for longer each time. */
@@ -393,7 +396,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       await violations.delete(key);
       banned.delete(key);
       clear.delete(key);
-      await securityEvent(fastify, undefined, { action: 'quota.ban.lifted', resource: key.startsWith('ip') ? 'client-ip' : `account:${key}`, outcome: 'success', subjectId: key.startsWith('ip') ? undefined : key, durability: 'sync' });
+      await securityEvent(fastify, undefined, { action: 'quota.ban.lifted', ...banTarget(key), outcome: 'success', durability: 'sync' });
     },
     usage: (accountId, range) => meter.usage(accountId, range),
     meter: (accountId, metric, n = 1) => meter.add(accountId, metric, n),
