@@ -13,7 +13,7 @@
  * - close() closes the open segment, flushes, and spills whatever the database would not take.
  */
 import type { Database } from '@harakaflow/db';
-import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
+import { errorCodes, openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -477,20 +477,6 @@ export class AuditWriter {
   }
 }
 
-
-/**
- * The codes of an error and its causes, nothing else: a driver's message quotes the failed query
- * with its parameters, which are the events themselves (IPs, user agents, subject ids).
- */
-export function errorCodes(error: unknown): { codes: string[] } {
-  const codes: string[] = [];
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[\w.-]{1,40}$/.test(code)) codes.push(code);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return { codes };
-}
 
 function reviveItem(line: string): Item {
   const item = JSON.parse(line) as Item & { occurredAt?: string; erasedAt?: string | null };

@@ -85,3 +85,4 @@ export { checkDatabaseOption, checkSubjectOption, optionErrors } from './options
 export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
+export { errorCodes } from './errors.js';

@@ -10,7 +10,7 @@
  * A refusal is 429 HF_QUOTA_EXCEEDED with Retry-After; repeated refusals ban the key with escalating
  * durations (403 HF_QUOTA_BANNED). Warnings fire once per (subject, quota, threshold, period).
  */
-import { checkDatabaseOption, checkSubjectOption, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, errorCodes, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -167,7 +167,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       const now = Date.now();
       if (now - lastFallbackLog < 10_000) return;
       lastFallbackLog = now;
-      fastify.log.warn({ limit, err: { code: (error as { code?: string }).code } }, 'quota: store failed; the in-memory insurance limiter answers');
+      fastify.log.warn({ limit, err: errorCodes(error) }, 'quota: store failed; the in-memory insurance limiter answers');
     },
   };
   const limiters = new Map<string, GuardedLimiter>();

@@ -9,7 +9,7 @@
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
 import createError from '@fastify/error';
-import { checkDatabaseOption, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { createHash } from 'node:crypto';
@@ -202,7 +202,7 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
       timer = null;
       running = service
         .dispatch(batch)
-        .catch((error: unknown) => fastify.log.error({ err: { code: (error as { code?: string }).code } }, 'webhooks: dispatch failed'))
+        .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'webhooks: dispatch failed'))
         .then((n) => {
           running = null;
           if (!closing) timer = setTimeout(tick, n === batch ? 0 : intervalMs);
