@@ -86,3 +86,4 @@ export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
 export { errorCodes } from './errors.js';
+export { hookList } from './hooks.js';

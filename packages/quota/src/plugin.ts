@@ -10,7 +10,7 @@
  * A refusal is 429 HF_QUOTA_EXCEEDED with Retry-After; repeated refusals ban the key with escalating
  * durations (403 HF_QUOTA_BANNED). Warnings fire once per (subject, quota, threshold, period).
  */
-import { checkDatabaseOption, checkSubjectOption, errorCodes, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, errorCodes, hookList, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -97,10 +97,6 @@ declare module 'fastify' {
     /** Quotas, bans, usage (@harakaflow/quota). */
     quota: QuotaDecorator;
   }
-}
-
-function toList<T>(hooks: T | T[] | undefined): T[] {
-  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
 function positive(name: string, value: unknown): number {
@@ -370,7 +366,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (await consumeAll(request, reply, id, prepare(plan, specs, rq), 1, failClosed, id)) return reply;
       meter.add(id, 'requests');
     };
-    route.preParsing = [...toList(route.preParsing), limitsHook];
+    route.preParsing = [...hookList(route.preParsing), limitsHook];
     if (rq?.messages) {
       const cost = rq.messages;
       const messagesHook = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -382,7 +378,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
         if (await consumeAll(request, reply, id, prepare(`${plan}.messages`, [messageLimit(plan)], undefined), cost, failClosed, id)) return reply;
         meter.add(id, 'messages', cost);
       };
-      route.preHandler = [messagesHook, ...toList(route.preHandler)];
+      route.preHandler = [messagesHook, ...hookList(route.preHandler)];
     }
   });
 

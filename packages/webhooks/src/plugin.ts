@@ -9,9 +9,9 @@
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
 import createError from '@fastify/error';
-import { checkDatabaseOption, errorCodes, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { DestinationPolicy } from './destination.js';
@@ -75,12 +75,7 @@ declare module 'fastify' {
 
 const invalidOption = optionErrors('@harakaflow/webhooks', 'HF_WEBHOOK_INVALID_OPTION');
 export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);
-const BodyTooLarge = createError('HF_BODY_TOO_LARGE', 'Request body is too large', 413);
 const CLAIM = Symbol('webhookClaim');
-
-function webhookFailure(code: WebhookError['code']): WebhookError {
-  return new WebhookError(code);
-}
 
 const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
   const db = checkDatabaseOption(options.db, invalidOption);
@@ -120,29 +115,27 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     eraseSubject: async (subjectId) => ({ erased: await service.eraseAccount(subjectId) }),
   });
 
-  // Inbound: hooks only on the routes that ask for them.
+  // Inbound: hooks only on the routes that ask for them, made when the route is declared (its URL
+  // and body limit are read once here, not per request).
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config as { webhook?: InboundRouteConfig } | undefined)?.webhook;
     if (!config) return;
     if ((config.scheme !== 'standard' && config.scheme !== 'meta') || !(Array.isArray(config.secrets) || typeof config.secrets === 'function')) {
       throw invalidOption(`config.webhook of ${route.url}`, "must be { scheme: 'standard' | 'meta', secrets }");
     }
-    const pre = route.preParsing ? (Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing]) : [];
-    route.preParsing = [...pre, verifyHook(config)];
-    const handlers = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
-    route.preHandler = [replayHook, ...handlers];
-    const responses = route.onResponse ? (Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]) : [];
-    route.onResponse = [...responses, settleHook];
+    const limit = route.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 1_048_576;
+    route.preParsing = [...hookList(route.preParsing), verifyHook(config, route.url, limit)];
+    route.preHandler = [replayHook(route.url), ...hookList(route.preHandler)];
+    route.onResponse = [...hookList(route.onResponse), settleHook];
   });
 
-  function verifyHook(config: InboundRouteConfig) {
+  function verifyHook(config: InboundRouteConfig, url: string, limit: number) {
     return async (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream) => {
-      const limit = request.routeOptions.bodyLimit ?? 1_048_576;
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of payload as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > limit) throw new BodyTooLarge();
+        if (size > limit) throw new fastifyErrors.FST_ERR_CTP_BODY_TOO_LARGE();
         chunks.push(chunk);
       }
       const raw = Buffer.concat(chunks, size);
@@ -150,12 +143,12 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
       let id: string;
       if (config.scheme === 'standard') {
         const result = verifyWebhook(raw, request.headers, keys, { toleranceSeconds: tolerance });
-        if (!result.ok) return refuse(request, result.code);
+        if (!result.ok) return refuse(request, url, result.code);
         id = result.id;
       } else {
         const result = verifyHubSignature(raw, request.headers['x-hub-signature-256'], keys);
-        if (!result.ok) return refuse(request, result.code);
-        id = createHash('sha256').update(raw).digest('hex');
+        if (!result.ok) return refuse(request, url, result.code);
+        id = createHash('sha256').update(raw).digest('hex'); // Meta's deliveries carry no id
       }
       request.webhook = { scheme: config.scheme, id, rawBody: raw };
       const stream = Readable.from([raw]) as Readable & { receivedEncodedLength?: number };
@@ -164,23 +157,25 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     };
   }
 
-  async function refuse(request: FastifyRequest, code: WebhookError['code']): Promise<never> {
-    await securityEvent(fastify, request, { action: 'webhook.inbound.refused', resource: request.routeOptions.url, outcome: 'denied', details: { code } });
-    throw webhookFailure(code);
+  async function refuse(request: FastifyRequest, url: string, code: WebhookError['code']): Promise<never> {
+    await securityEvent(fastify, request, { action: 'webhook.inbound.refused', resource: url, outcome: 'denied', details: { code } });
+    throw new WebhookError(code);
   }
 
-  async function replayHook(request: FastifyRequest, reply: FastifyReply) {
-    const webhook = request.webhook!;
-    const windowMs = (webhook.scheme === 'standard' ? tolerance * 2 : hubWindow) * 1000;
-    const key = `${webhook.scheme}:${request.routeOptions.url}:${webhook.id}`;
-    const state = await replay.claim(key, windowMs);
-    if (state === 'new') {
-      (request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } })[CLAIM] = { key, windowMs };
-      return;
-    }
-    await securityEvent(fastify, request, { action: 'webhook.inbound.duplicate', resource: request.routeOptions.url, outcome: 'success', details: { scheme: webhook.scheme, state } });
-    if (state === 'processing') throw new InProgress();
-    return reply.code(200).send({ duplicate: true });
+  function replayHook(url: string) {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const webhook = request.webhook!;
+      const windowMs = (webhook.scheme === 'standard' ? tolerance * 2 : hubWindow) * 1000;
+      const key = `${webhook.scheme}:${url}:${webhook.id}`;
+      const state = await replay.claim(key, windowMs);
+      if (state === 'new') {
+        (request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } })[CLAIM] = { key, windowMs };
+        return;
+      }
+      await securityEvent(fastify, request, { action: 'webhook.inbound.duplicate', resource: url, outcome: 'success', details: { scheme: webhook.scheme, state } });
+      if (state === 'processing') throw new InProgress();
+      return reply.code(200).send({ duplicate: true });
+    };
   }
 
   async function settleHook(request: FastifyRequest, reply: FastifyReply) {
