@@ -144,20 +144,31 @@ export class WebhookService {
       .set({ attempts: sql`${deliveries.attempts} + 1`, nextAttemptAt: lease })
       .where(inArray(deliveries.id, due))
       .returning();
-    await Promise.all(claimed.map((d) => this.#attempt(d)));
+    if (!claimed.length) return 0;
+    // One read of the batch's endpoints, and of each endpoint's secrets (a vault decryption each),
+    // however many of its deliveries the batch holds.
+    const ids = [...new Set(claimed.map((d) => d.endpointId))];
+    const rows = new Map((await this.#o.db.select().from(endpoints).where(inArray(endpoints.id, ids))).map((e) => [e.id, e]));
+    const secrets = new Map<string, Promise<string[]>>();
+    for (const e of rows.values()) if (e.status === 'active') secrets.set(e.id, this.#signingSecrets(e, now));
+    await Promise.all(claimed.map((d) => this.#attempt(d, rows.get(d.endpointId), secrets.get(d.endpointId))));
     return claimed.length;
   }
 
-  async #attempt(d: typeof deliveries.$inferSelect): Promise<void> {
-    const [endpoint] = await this.#o.db.select().from(endpoints).where(eq(endpoints.id, d.endpointId));
-    if (!endpoint || endpoint.status !== 'active') {
+  /** The secrets that sign an endpoint's deliveries now: the current one, and the previous during the overlap. */
+  async #signingSecrets(endpoint: typeof endpoints.$inferSelect, now: Date): Promise<string[]> {
+    const list = [await this.#o.secrets.get(endpoint.accountId, endpoint.id, 'current')];
+    if (endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) list.push(await this.#o.secrets.get(endpoint.accountId, endpoint.id, 'previous'));
+    return list.filter((s): s is string => !!s);
+  }
+
+  async #attempt(d: typeof deliveries.$inferSelect, endpoint: typeof endpoints.$inferSelect | undefined, signing: Promise<string[]> | undefined): Promise<void> {
+    if (!endpoint || endpoint.status !== 'active' || !signing) {
       await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint disabled or deleted' }).where(eq(deliveries.id, d.id));
       return;
     }
     const now = this.#now();
-    const secrets = [await this.#o.secrets.get(d.accountId, endpoint.id, 'current')];
-    if (endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) secrets.push(await this.#o.secrets.get(d.accountId, endpoint.id, 'previous'));
-    const usable = secrets.filter((s): s is string => !!s);
+    const usable = await signing;
     let result: SendResult;
     if (!usable.length) {
       result = { statusCode: null, error: 'HF_WEBHOOK_NO_SECRET', durationMs: 0 };
