@@ -12,7 +12,7 @@
  */
 import { checkDatabaseOption, checkSubjectOption, errorCodes, hookList, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { banDuration, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, planLimits, policyField, rateLimitField, type LimitSpec, type Plan } from './core.js';
 import { invalidOption, QuotaBanned, QuotaExceeded, unknownPlan } from './errors.js';
@@ -74,7 +74,7 @@ export interface QuotaOptions {
 export interface QuotaDecorator {
   /** Bans a key (`ip:...`, `ip6:.../64`, or an account id) for `seconds`; audited. */
   ban(key: string, seconds: number, reason: string): Promise<void>;
-  /** Lifts a ban; audited. Other replicas stop refusing within `banCheckIntervalMs`... or the cached ban's end. */
+  /** Lifts a ban; audited. Other replicas that cached the ban keep refusing until their cached copy ends. */
   unban(key: string): Promise<void>;
   /** Usage totals per metric of an account between two UTC days. */
   usage(accountId: string, range: { from: string; to: string }): Promise<Record<string, number>>;
@@ -420,7 +420,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     },
     async eraseSubject(subjectId) {
       let erased = await meter.erase(subjectId);
-      if (db) erased += (await db.delete(warningsSent).where(and(eq(warningsSent.subject, subjectId))).returning({ s: warningsSent.subject })).length;
+      if (db) erased += (await db.delete(warningsSent).where(eq(warningsSent.subject, subjectId)).returning({ s: warningsSent.subject })).length;
       for (const l of [bans, violations, banLevel, ...[...planRequestLimits.values()].flat().map(limiter), ...Object.keys(plans).map((p) => limiter(messageLimit(p)))]) {
         await l.delete(subjectId).catch(() => undefined);
       }
