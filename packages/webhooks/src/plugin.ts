@@ -126,6 +126,10 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     const limit = route.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 1_048_576;
     route.preParsing = [...hookList(route.preParsing), verifyHook(config, route.url, limit)];
     route.preHandler = [replayHook(route.url), ...hookList(route.preHandler)];
+    // Settled before the response leaves (onSend, awaited), so a sender that retries the moment it
+    // reads our answer already finds the claim completed or released (issue 13 item 14); onResponse
+    // settles only what onSend never saw (a reply that failed before its payload was sent).
+    route.onSend = [...hookList(route.onSend), settleOnSend];
     route.onResponse = [...hookList(route.onResponse), settleHook];
   });
 
@@ -179,11 +183,23 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   }
 
   async function settleHook(request: FastifyRequest, reply: FastifyReply) {
-    const claim = (request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } })[CLAIM];
+    const holder = request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } | undefined };
+    const claim = holder[CLAIM];
     if (!claim) return;
-    // A handler that failed (5xx) releases the delivery so the sender's retry is processed.
-    if (reply.statusCode >= 500) await replay.release(claim.key);
-    else await replay.complete(claim.key, claim.windowMs);
+    holder[CLAIM] = undefined;
+    try {
+      // A handler that failed (5xx) releases the delivery so the sender's retry is processed.
+      if (reply.statusCode >= 500) await replay.release(claim.key);
+      else await replay.complete(claim.key, claim.windowMs);
+    } catch (error) {
+      // The claim then expires with its window; the answer already written stays true for the sender.
+      request.log.error({ err: errorCodes(error) }, 'webhooks: could not settle an inbound delivery');
+    }
+  }
+
+  async function settleOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+    await settleHook(request, reply);
+    return payload;
   }
 
   // Outbound: the dispatcher loop, one batch at a time, stopped on close.
