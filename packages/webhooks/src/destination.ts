@@ -27,12 +27,42 @@ export class DestinationError extends Error {
   }
 }
 
-/** Is this address one a webhook may be delivered to? */
+const cidrs = (list: string[]) => list.map((c) => ipaddr.parseCIDR(c));
+/**
+ * IANA's IPv4 special-purpose registry, beyond what ipaddr.js already names (0/8, 10/8, 100.64/10,
+ * 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24, 192.88.99/24, 192.168/16, 198.18/15,
+ * 198.51.100/24, 203.0.113/24, 224/4, 240/4 and 255.255.255.255 are not 'unicast' there).
+ */
+const IPV4_DENY = cidrs(['192.31.196.0/24', '192.52.193.0/24', '192.175.48.0/24']);
+/** Global unicast IPv6 (RFC 4291 §2.4): everything outside it is refused, whatever it embeds. */
+const IPV6_GLOBAL = ipaddr.parseCIDR('2000::/3');
+/**
+ * IANA's IPv6 special-purpose ranges inside 2000::/3: IETF protocol assignments (Teredo, ORCHID,
+ * benchmarking...), documentation, and 6to4, which embeds an IPv4 address of any kind.
+ */
+const IPV6_DENY = cidrs(['2001::/23', '2001:db8::/32', '2002::/16', '3fff::/20']);
+
+/**
+ * Is this address one a webhook may be delivered to? An allow-list, not a deny-list (issue 12 item
+ * 12): public IPv4 unicast, or IPv6 within global unicast 2000::/3 minus the special-purpose ranges.
+ * IPv4-mapped IPv6 is judged as the IPv4 address it maps; every other IPv6 form outside 2000::/3
+ * (IPv4-compatible `::/96`, NAT64 `64:ff9b::/96`, unique-local, link-local...) is refused.
+ */
 export function isPublicAddress(address: string): boolean {
   if (!isIP(address)) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return parsed.range() === 'unicast';
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address);
+  } catch {
+    return false;
+  }
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (!v6.isIPv4MappedAddress()) return v6.match(IPV6_GLOBAL) && !IPV6_DENY.some((range) => v6.match(range));
+    parsed = v6.toIPv4Address();
+  }
+  const v4 = parsed as ipaddr.IPv4;
+  return v4.range() === 'unicast' && !IPV4_DENY.some((range) => v4.match(range));
 }
 
 /** Checks a URL's form (not its addresses). Returns the parsed URL. */

@@ -3,13 +3,15 @@ export type WebhookErrorCode =
   | 'HF_WEBHOOK_MISSING_HEADER'
   | 'HF_WEBHOOK_BAD_SIGNATURE'
   | 'HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE'
-  | 'HF_WEBHOOK_BAD_SECRET';
+  | 'HF_WEBHOOK_BAD_SECRET'
+  | 'HF_WEBHOOK_DUPLICATE_HEADER';
 
 const MESSAGES: Record<WebhookErrorCode, string> = {
   HF_WEBHOOK_MISSING_HEADER: 'A webhook signature header is missing or malformed',
   HF_WEBHOOK_BAD_SIGNATURE: 'No webhook signature matches',
   HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE: 'The webhook timestamp is outside the accepted window',
   HF_WEBHOOK_BAD_SECRET: 'A webhook secret is not valid',
+  HF_WEBHOOK_DUPLICATE_HEADER: 'A webhook signature, id or timestamp header was sent more than once',
 };
 
 /**

@@ -76,6 +76,20 @@ declare module 'fastify' {
 const invalidOption = optionErrors('@harakaflow/webhooks', 'HF_WEBHOOK_INVALID_OPTION');
 export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);
 const CLAIM = Symbol('webhookClaim');
+const STANDARD_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+const HUB_HEADERS = new Set(['x-hub-signature-256']);
+
+/** Is one of `names` in the raw header list more than once? (Node joins repeats into one value.) */
+function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): boolean {
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!names.has(name)) continue;
+    if (seen.has(name)) return true;
+    seen.add(name);
+  }
+  return false;
+}
 
 const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
   const db = checkDatabaseOption(options.db, invalidOption);
@@ -143,6 +157,8 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
         chunks.push(chunk);
       }
       const raw = Buffer.concat(chunks, size);
+      const names = config.scheme === 'standard' ? STANDARD_HEADERS : HUB_HEADERS;
+      if (repeatedHeader(request.raw.rawHeaders, names)) return refuse(request, url, 'HF_WEBHOOK_DUPLICATE_HEADER');
       const keys = typeof config.secrets === 'function' ? await config.secrets() : config.secrets;
       let id: string;
       if (config.scheme === 'standard') {

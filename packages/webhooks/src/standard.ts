@@ -16,7 +16,12 @@ import { prepareSecrets, type PreparedSecret } from './secrets.js';
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 const TIMESTAMP = /^[0-9]{1,15}$/;
-const SIGNATURE_B64 = /^[A-Za-z0-9+/]{43}=$/; // 32 bytes, canonical base64
+// 32 bytes in canonical base64: 43 characters and one "=", the last character carrying 4 bits of
+// the MAC and two zero bits. Decoders ignore those two bits, so without this check four spellings
+// of one MAC would verify (issue 12 item 13).
+const SIGNATURE_B64 = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** What Node and fetch put between the values of a header sent more than once. */
+const JOINED = ', ';
 /** Longest id, timestamp or signature header taken (a header beyond is malformed, not parsed). */
 const MAX_HEADER = 4096;
 
@@ -93,6 +98,9 @@ export function verifyWebhook(payload: string | Uint8Array, headers: HeaderBag, 
   const timestamp = header(headers, 'webhook-timestamp');
   const signature = header(headers, 'webhook-signature');
   if (id === undefined || timestamp === undefined || signature === undefined) return fail('HF_WEBHOOK_MISSING_HEADER');
+  // A repeated header reaches us joined: ambiguous, so refused rather than parsed (no valid value
+  // of any of the three holds ", "). Servers that see the raw header list count them as well.
+  if (id.includes(JOINED) || timestamp.includes(JOINED) || signature.includes(JOINED)) return fail('HF_WEBHOOK_DUPLICATE_HEADER');
   if (!checkId(id)) return fail('HF_WEBHOOK_MISSING_HEADER', 'webhook-id is malformed');
   if (!TIMESTAMP.test(timestamp)) return fail('HF_WEBHOOK_MISSING_HEADER', 'webhook-timestamp is not Unix seconds');
   const seconds = Number(timestamp);
