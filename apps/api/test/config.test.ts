@@ -102,11 +102,11 @@ describe('parseConfig', () => {
   });
 
   it('accepts proxy addresses, CIDRs and range names', () => {
-    expect(parseConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,fd00::/8,loopback' }).trustProxy).toEqual([
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,fd00::/48,loopback' }).trustProxy).toEqual([
       '10.0.0.1',
       '192.168.0.0/16',
       '::1',
-      'fd00::/8',
+      'fd00::/48',
       'loopback',
     ]);
   });
