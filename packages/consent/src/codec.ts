@@ -88,10 +88,43 @@ export function decodeDecision(value: unknown, name: string, secrets: readonly S
   };
 }
 
+/** Names read besides the consent cookie's own, and how (see `decisionFromRequest`). */
+export interface LegacyCookies {
+  /** Earlier names of the consent cookie (`hf_consent` before the `__Host-` prefix). */
+  names: readonly string[];
+  /** Every non-essential category: a legacy decision that grants all of them refuses nothing. */
+  nonEssential: readonly string[];
+}
+
+/** Is `name=` in a raw Cookie header as a cookie of its own (not the tail of `__Host-name=`)? */
+export function hasCookie(header: string, name: string): boolean {
+  const marker = `${name}=`;
+  return header.startsWith(marker) || header.includes(`; ${marker}`) || header.includes(`;${marker}`);
+}
+
+/**
+ * The most restrictive of several valid decisions (issue 12 item 4): a refusal beats a grant, so a
+ * decision tossed in from a sibling subdomain can add restrictions but never lift one. The
+ * categories granted are those every decision grants; the decision returned is the newest of those
+ * granting exactly that, or else the newest with its categories cut down to it. A GPC mark stands
+ * only if every decision carries it.
+ */
+function mostRestrictive(found: readonly Decoded[]): Decoded {
+  if (found.length === 1) return found[0]!;
+  const newestFirst = [...found].sort((a, b) => b.decision.decidedAt - a.decision.decidedAt);
+  const granted = newestFirst[0]!.decision.categories.filter((c) => found.every((d) => d.decision.categories.includes(c)));
+  const gpc = found.every((d) => d.decision.gpc);
+  const exact = newestFirst.find((d) => d.decision.categories.length === granted.length);
+  const chosen = exact ?? newestFirst[0]!;
+  return { decision: { ...chosen.decision, categories: granted, gpc: chosen.decision.gpc && gpc }, stale: chosen.stale };
+}
+
 /**
  * The consent decision a request carries. With one cookie of the name, that one. With several
- * (a sibling subdomain can add its own: "cookie tossing"), every one is verified and the newest
- * valid decision wins, so an injected cookie cannot displace a real one by coming first.
+ * (a sibling subdomain can add its own: "cookie tossing"), every one is verified and the most
+ * restrictive valid decision wins, so an injected grant never lifts a refusal. Cookies of a
+ * `legacy` name are read as refusals only: one that grants every category is ignored, so nobody
+ * who refused before a rename is opted back in, and a tossed legacy grant counts for nothing.
  */
 export function decisionFromRequest(
   parsed: string | undefined,
@@ -100,17 +133,28 @@ export function decisionFromRequest(
   secrets: readonly Secret[],
   nowSeconds: number,
   cache?: VerifiedCookies,
+  legacy?: LegacyCookies,
 ): Decoded | null {
-  if (parsed === undefined) return null;
+  if (!rawHeader) return null;
+  const decode = (value: string, cookie: string) => (cache ? cache.decode(value, cookie, secrets, nowSeconds) : decodeDecision(value, cookie, secrets, nowSeconds));
+  const legacyPresent = legacy ? legacy.names.filter((n) => hasCookie(rawHeader, n)) : [];
   const marker = `${name}=`;
-  const decode = (value: string) => (cache ? cache.decode(value, name, secrets, nowSeconds) : decodeDecision(value, name, secrets, nowSeconds));
-  if (!rawHeader || rawHeader.indexOf(marker) === rawHeader.lastIndexOf(marker)) return decode(parsed);
-  let best: Decoded | null = null;
-  for (const value of cookieValues(rawHeader, name)) {
-    const decoded = decode(value);
-    if (decoded && (!best || decoded.decision.decidedAt > best.decision.decidedAt)) best = decoded;
+  if (!legacyPresent.length) {
+    if (parsed === undefined) return null;
+    if (rawHeader.indexOf(marker) === rawHeader.lastIndexOf(marker)) return decode(parsed, name);
   }
-  return best;
+  const found: Decoded[] = [];
+  for (const value of cookieValues(rawHeader, name)) {
+    const decoded = decode(value, name);
+    if (decoded) found.push(decoded);
+  }
+  for (const old of legacyPresent) {
+    for (const value of cookieValues(rawHeader, old)) {
+      const decoded = decode(value, old);
+      if (decoded && !legacy!.nonEssential.every((c) => decoded.decision.categories.includes(c))) found.push({ decision: decoded.decision, stale: true });
+    }
+  }
+  return found.length ? mostRestrictive(found) : null;
 }
 
 /**
@@ -130,16 +174,19 @@ export class VerifiedCookies {
 
   decode(value: unknown, name: string, secrets: readonly Secret[], nowSeconds: number): Decoded | null {
     if (typeof value !== 'string') return null;
-    const hit = this.#entries.get(value);
+    // Keyed by name and value: the MAC covers the name, so a value verified under one name must
+    // not be taken as verified under another.
+    const key = `${name}=${value}`;
+    const hit = this.#entries.get(key);
     if (hit) {
       if (hit.decision.expiresAt > nowSeconds) return hit;
-      this.#entries.delete(value);
+      this.#entries.delete(key);
       return null;
     }
     const decoded = decodeDecision(value, name, secrets, nowSeconds);
     if (decoded) {
       if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(value, decoded);
+      this.#entries.set(key, decoded);
     }
     return decoded;
   }

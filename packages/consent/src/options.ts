@@ -24,8 +24,13 @@ export interface ConsentOptions {
   unknownCookies?: 'block' | 'allow' | 'essential';
   /** Honour `Sec-GPC: 1`. */
   gpc?: boolean;
-  /** Name of the consent cookie. */
+  /** Name of the consent cookie. Default `__Host-hf_consent` when `secure`, else `hf_consent`. */
   cookieName?: string;
+  /**
+   * Earlier names of the consent cookie, read as refusals only (never as grants). Default
+   * `['hf_consent']` when the cookie name is `__Host-hf_consent`, else none.
+   */
+  legacyCookieNames?: readonly string[];
   /** Lifetime of a decision, in days. */
   maxAgeDays?: number;
   /** The consent cookie's Secure attribute. */
@@ -45,6 +50,8 @@ export const DEFAULTS = {
   unknownCookies: 'block',
   gpc: true,
   cookieName: 'hf_consent',
+  /** With `secure`: the browser refuses it from a sibling subdomain or over http (RFC 6265bis §4.1.3.2). */
+  secureCookieName: '__Host-hf_consent',
   maxAgeDays: 182,
   secure: true,
   routePrefix: '/consent',
@@ -66,6 +73,7 @@ export interface ResolvedOptions {
   unknownCookies: 'block' | 'allow' | 'essential';
   gpc: boolean;
   cookieName: string;
+  legacyCookieNames: string[];
   maxAgeSeconds: number;
   secure: boolean;
   routePrefix: string | false;
@@ -95,8 +103,19 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   const nonEssential = ['analytics', ...new Set(extra)];
   const known = new Set(['essential', ...nonEssential]);
 
-  const cookieName = o.cookieName ?? DEFAULTS.cookieName;
+  const bool = (name: string, value: unknown, fallback: boolean) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') throw invalidOption(name, 'must be a boolean');
+    return value;
+  };
+  const secure = bool('secure', o.secure, DEFAULTS.secure);
+  const cookieName = o.cookieName ?? (secure ? DEFAULTS.secureCookieName : DEFAULTS.cookieName);
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) throw invalidOption('cookieName', 'must be a valid cookie name');
+  if (/^__(Host|Secure)-/i.test(cookieName) && !secure) throw invalidOption('cookieName', 'with a __Host- or __Secure- prefix needs secure: true (browsers refuse it otherwise)');
+  const legacyCookieNames = o.legacyCookieNames ?? (cookieName === DEFAULTS.secureCookieName ? [DEFAULTS.cookieName] : []);
+  if (!Array.isArray(legacyCookieNames) || legacyCookieNames.some((n) => typeof n !== 'string' || !COOKIE_NAME.test(n) || n === cookieName)) {
+    throw invalidOption('legacyCookieNames', 'must be a list of valid cookie names other than cookieName');
+  }
 
   const catalogue = new Map<string, CatalogueEntry>();
   for (const [name, entry] of Object.entries(o.cookies ?? {})) {
@@ -109,6 +128,7 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   }
   // The consent cookie is essential: it is what makes refusal possible.
   catalogue.set(cookieName, { category: 'essential', path: '/', domain: undefined });
+  for (const name of legacyCookieNames) catalogue.set(name, { category: 'essential', path: '/', domain: undefined });
 
   const oneOf = <T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T => {
     if (value === undefined) return fallback;
@@ -124,11 +144,6 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   }
   const prefix = o.routePrefix ?? DEFAULTS.routePrefix;
   if (prefix !== false && (typeof prefix !== 'string' || !prefix.startsWith('/'))) throw invalidOption('routePrefix', 'must start with / or be false');
-  const bool = (name: string, value: unknown, fallback: boolean) => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') throw invalidOption(name, 'must be a boolean');
-    return value;
-  };
   const wellKnown = o.gpcWellKnown ?? false;
   if (wellKnown !== false && !/^\d{4}-\d{2}-\d{2}$/.test(wellKnown?.lastUpdate ?? '')) {
     throw invalidOption('gpcWellKnown.lastUpdate', 'must be a YYYY-MM-DD date');
@@ -144,8 +159,9 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
     unknownCookies,
     gpc: bool('gpc', o.gpc, DEFAULTS.gpc),
     cookieName,
+    legacyCookieNames: [...legacyCookieNames],
     maxAgeSeconds: Math.round(maxAgeDays * 86_400),
-    secure: bool('secure', o.secure, DEFAULTS.secure),
+    secure,
     routePrefix: prefix,
     routeConfig: o.routeConfig ?? {},
     gpcWellKnown: wellKnown,

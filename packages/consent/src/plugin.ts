@@ -1,7 +1,7 @@
 import { registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { decisionFromRequest, encodeDecision, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
+import { decisionFromRequest, encodeDecision, hasCookie, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
@@ -47,13 +47,14 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
   const ledger = new ConsentLedger(o.db, fastify.log);
   const keys = prepareSecrets(o.secrets);
   const verified = new VerifiedCookies();
+  const legacy = o.legacyCookieNames.length ? { names: o.legacyCookieNames, nonEssential: o.nonEssential } : undefined;
   const serialize = (fastify as FastifyInstance & { serializeCookie: CookieSerializer }).serializeCookie;
 
   function evaluationOf(request: FastifyRequest): Evaluation & { stale: boolean } {
     const r = request as ConsentRequest;
     if (r[kEvaluation]) return r[kEvaluation];
     const now = Date.now();
-    const decoded = decisionFromRequest(request.cookies?.[o.cookieName], request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified);
+    const decoded = decisionFromRequest(request.cookies?.[o.cookieName], request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified, legacy);
     const evaluation = evaluate(
       { decision: decoded?.decision ?? null, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) },
       settings,
@@ -137,8 +138,8 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
       !(status(now).latestMaterial && o.subject(request))
     ) {
       const value = request.cookies?.[o.cookieName];
-      if (value === undefined) return done(null, payload);
-      const decoded = decisionFromRequest(value, request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified);
+      if (value === undefined && !legacy) return done(null, payload);
+      const decoded = decisionFromRequest(value, request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified, legacy);
       if (!decoded?.stale) return done(null, payload);
     }
     const evaluation = evaluationOf(request);
@@ -176,6 +177,9 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
           maxAge: Math.max(0, issue.expiresAt - Math.floor(now / 1000)),
         }),
       );
+      // The decision now lives under the current name: the host's own legacy cookie goes.
+      const raw = request.headers.cookie;
+      if (legacy && raw) for (const name of legacy.names) if (hasCookie(raw, name)) cookies.push(serialize(name, '', { path: '/', maxAge: 0, secure: o.secure, httpOnly: true, sameSite: 'lax' }));
     }
     if (cookies.length) {
       const { kept, removed } = filterSetCookies(cookies, (name) => allowsCookie(evaluation, name), now);
