@@ -117,6 +117,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
     anonymous: { requestsPerMinute: config.quotaAnonRpm },
     bans: { after: config.quotaBanAfter, windowSeconds: 600 },
+    authFailures: { perMinute: config.quotaAuthFailuresPerMinute },
     onWarning: async (accountId, info) => {
       const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
       // The "rate limit warning" notification of policy §2, in the outbox, and to the account's webhooks.
@@ -124,7 +125,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       await app.webhooks.emit(accountId, 'quota.warning', payload);
     },
   });
-  await app.register(auth, { db: database.db, adminApiKey: config.secrets.adminApiKey });
+  await app.register(auth, {
+    db: database.db,
+    adminApiKey: config.secrets.adminApiKey,
+    guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request) },
+  });
   // §1, §3, §4: every request and every security action, durable and tamper-evident. Registered
   // before the other packages so their security events reach it (core.securityEvent).
   await app.register(audit, {

@@ -46,6 +46,8 @@ export interface AppConfig {
   quotaFreeRpm: number;
   /** Refusals within 10 minutes that ban a client. */
   quotaBanAfter: number;
+  /** Failed authentications per minute per client IP before it is refused without a lookup. */
+  quotaAuthFailuresPerMinute: number;
   secrets: Secrets;
 }
 
@@ -204,6 +206,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
   const quotaFreeMessagesPerDay = count('QUOTA_FREE_MESSAGES_PER_DAY', 100);
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
+  const quotaAuthFailuresPerMinute = count('QUOTA_AUTH_FAILURES_PER_MINUTE', 10);
 
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
@@ -255,6 +258,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     quotaFreeMessagesPerDay,
     quotaBanAfter,
     quotaFreeRpm,
+    quotaAuthFailuresPerMinute,
     secretValues,
   };
 }

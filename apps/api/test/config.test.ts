@@ -41,6 +41,7 @@ describe('parseConfig', () => {
       quotaFreeRpm: 60,
       quotaFreeMessagesPerDay: 100,
       quotaBanAfter: 5,
+      quotaAuthFailuresPerMinute: 10,
     });
   });
 

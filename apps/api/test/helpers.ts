@@ -39,6 +39,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaFreeMessagesPerDay: 100_000,
     quotaBanAfter: 1000,
     quotaFreeRpm: 100_000,
+    quotaAuthFailuresPerMinute: 1000,
     secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS, auditCheckpointKeys: AUDIT_KEY },
     ...overrides,
   };

@@ -69,6 +69,11 @@ export interface QuotaOptions {
   meterFlushMs?: number | undefined;
   /** Prefix of every key in the store (several apps sharing one Redis). Default 'hf:quota:'. */
   keyPrefix?: string | undefined;
+  /**
+   * Failed authentications allowed per client IP (IPv6 per /64) per minute, or false for no limit.
+   * Default { perMinute: 10 }. See `authGate` and `authFailed`.
+   */
+  authFailures?: { perMinute: number } | false | undefined;
 }
 
 export interface QuotaDecorator {
@@ -82,6 +87,14 @@ export interface QuotaDecorator {
   meter(accountId: string, metric: string, n?: number): void;
   /** The limits and current state of an account (for GET /v1/usage). */
   status(accountId: string, plan: string): Promise<{ plan: string; limits: { name: string; limit: number; used: number; resetAt: Date | null }[] }>;
+  /**
+   * Before a presented credential is looked up: answers 429 (and returns true) when the client IP
+   * has used up its failed authentications, counting the refusal toward a ban like any other limit.
+   * Call it from the authentication hook, so key guessing costs no lookup past the limit.
+   */
+  authGate(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
+  /** Counts one failed authentication against the client IP. */
+  authFailed(request: FastifyRequest): Promise<void>;
   /** The key quota uses for a request's client. */
   clientKey(request: FastifyRequest): string;
   /** Store calls made so far (all limiters): tests and the benchmark count them. */
@@ -179,6 +192,9 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   ];
   const planRequestLimits = new Map(Object.entries(plans).map(([name, plan]) => [name, planLimits(name, plan)]));
   const messageLimit = (plan: string) => ({ name: `${plan}.messages`, points: plans[plan]!.messagesPerDay, duration: 86_400 });
+  const authFailureSpec: LimitSpec | null =
+    options.authFailures === false ? null : { name: 'auth.failures', points: positive('authFailures.perMinute', options.authFailures?.perMinute ?? 10), duration: 60 };
+  const authFailures = authFailureSpec ? limiter(authFailureSpec) : null;
   const violations = limiter({ name: 'violations', points: 1_000_000, duration: banWindow });
   const banLevel = limiter({ name: 'ban-level', points: 1_000_000, duration: 7 * 86_400 });
   const bans = limiter({ name: 'bans', points: 1, duration: 1 });
@@ -405,6 +421,22 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
         limits.push({ name: spec.name, limit: spec.points, used: state ? Math.min(state.consumed, spec.points) : 0, resetAt: state ? new Date(Date.now() + state.msBeforeNext) : null });
       }
       return { plan, limits };
+    },
+    async authGate(request, reply) {
+      const tag = (request as Tagged)[KEY];
+      if (!authFailures || !authFailureSpec || !tag || tag.skip) return false;
+      const state = await authFailures.get(tag.ip);
+      if (!state || state.consumed < authFailureSpec.points || state.msBeforeNext <= 0) return false;
+      reply.header('RateLimit-Policy', policyField([authFailureSpec]));
+      reply.header('RateLimit', rateLimitField(authFailureSpec.name, 0, state.msBeforeNext / 1000));
+      await violation(tag.ip, request);
+      refusal(reply, new QuotaExceeded(`too many failed authentications: the limit of ${authFailureSpec.points} per ${authFailureSpec.duration} s is used up`), state.msBeforeNext);
+      return true;
+    },
+    async authFailed(request) {
+      const tag = (request as Tagged)[KEY];
+      if (!authFailures || !tag || tag.skip) return;
+      await authFailures.consume(tag.ip, 1);
     },
     clientKey: (request) => clientKey(request.ip),
     storeCalls: () => [...limiters.values()].reduce((n, l) => n + l.calls, 0),

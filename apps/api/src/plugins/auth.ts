@@ -1,6 +1,6 @@
 import type { Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { accountByApiKey, digestEquals, keyDigest, type Account } from '../accounts.js';
 import { AuthForbidden, AuthInvalid, AuthRequired } from '../errors.js';
@@ -21,9 +21,18 @@ declare module 'fastify' {
   }
 }
 
+/** Limits key guessing (the quota plugin's authGate and authFailed). */
+export interface AuthGuard {
+  /** Answers the request (and returns true) when its client may not try a credential now. */
+  gate(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
+  /** Counts a failed authentication. */
+  failed(request: FastifyRequest): Promise<void>;
+}
+
 export interface AuthOptions {
   db: Database;
   adminApiKey: string;
+  guard?: AuthGuard | undefined;
 }
 
 /**
@@ -31,7 +40,7 @@ export interface AuthOptions {
  * (the "authorized personnel" of policy §3). A malformed, unknown or revoked key is a 401 on every
  * route: a client that sends credentials wants to know they are wrong, not to be served anonymously.
  */
-const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey }) => {
+const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, guard }) => {
   // Hashed once here; each request hashes its token once and uses that digest for both checks.
   const adminDigest = keyDigest(adminApiKey);
   app.decorateRequest('principal', null);
@@ -42,8 +51,29 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey }) =
     reply.header('x-request-id', request.id);
     const header = request.headers.authorization;
     if (header === undefined) return done(authorize(request));
-    authenticate(request, header).then(
-      () => done(authorize(request)),
+    if (!guard) {
+      authenticate(request, header).then(
+        () => done(authorize(request)),
+        (error: Error) => done(error),
+      );
+      return;
+    }
+    // Key guessing (issue 12 item 7): a client past its failed authentications is answered before
+    // its key is looked up, and every failure counts, the admin key's included.
+    guard.gate(request, reply).then(
+      (refused) => {
+        if (refused) return; // answered by the guard
+        authenticate(request, header).then(
+          () => done(authorize(request)),
+          (error: Error) => {
+            if (!(error instanceof AuthInvalid)) return done(error);
+            guard.failed(request).then(
+              () => done(error),
+              (failure: Error) => done(failure),
+            );
+          },
+        );
+      },
       (error: Error) => done(error),
     );
   });
