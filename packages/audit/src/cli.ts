@@ -62,10 +62,13 @@ const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(da
 try {
   const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
   const range = `${from ?? 'the first day'} to ${to ?? 'the last day'}`;
+  for (const id of result.erasures.incomplete) {
+    process.stdout.write(`note: erasure ${id} was recorded but its events still hold their personal fields (interrupted): run the erasure again\n`);
+  }
   if (result.ok) {
     process.stdout.write(`audit chain intact: ${result.segments} segment(s), ${result.events} event(s), ${range}\n`);
   } else {
-    process.stdout.write(`audit chain BROKEN: ${result.problems.length} segment(s) with problems, ${range}\n`);
+    process.stdout.write(`audit chain BROKEN: ${result.problems.length} problem(s), ${range}\n`);
     for (const p of result.problems) {
       const where = p.id ? `event ${p.id} (seq ${p.seq})` : p.seq !== null ? `seq ${p.seq}` : 'segment';
       process.stdout.write(`${p.reason}\twriter ${p.writer}, day ${p.day}, ${where}: ${p.detail}\n`);

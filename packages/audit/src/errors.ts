@@ -9,3 +9,15 @@ export const AuditInvalidQuery = createError('HF_AUDIT_INVALID_QUERY', '%s', 400
 import { optionErrors } from '@harakaflow/core';
 
 export const invalidOption = optionErrors('@harakaflow/audit', 'HF_AUDIT_INVALID_OPTION');
+
+/** The spill directory is not safe to use (startup fails naming it). */
+export class SpillDirectoryError extends Error {
+  readonly code = 'HF_AUDIT_SPILL_DIRECTORY';
+  constructor(path: string, why: string) {
+    super(`@harakaflow/audit: the spill directory ${path} ${why}`);
+    this.name = 'SpillDirectoryError';
+  }
+}
+
+/** The code a rejected spill file is logged and audited with. */
+export const SPILL_REJECTED = 'HF_AUDIT_SPILL_REJECTED';

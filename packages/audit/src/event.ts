@@ -2,17 +2,26 @@
  * An audit event, its canonical encoding and its place in a hash chain. Plain functions: a
  * reviewer can check the chain rules here without Fastify or a database.
  *
- *   personal_digest = SHA-256(salt || canonical([subjectId, ip, userAgent]))
- *   hash            = SHA-256(prev_hash "\n" canonical([VERSION, every other field..., personal_digest]))
+ * Version 2 (written since issue 12):
+ *   personal_digest = SHA-256(salt || canonical([subjectId, ip, userAgent, path, resource, details]))
+ *   hash            = SHA-256(prev_hash "\n" canonical(["hf-audit-v2", every other field..., personal_digest]))
+ * Version 1 (still verified): the digest covers subjectId, ip and userAgent only, and path,
+ * resource and details are hashed in clear, so erasure cannot remove them.
  *
  * Personal fields enter the chain only through their salted digest: erasing them (and the salt)
- * leaves every hash intact, and without the salt the digest of an IP cannot be brute-forced.
+ * leaves every hash intact, and without the salt the digest of an IP cannot be brute-forced. Paths,
+ * resources and details are personal too: session ids and resources are often phone numbers
+ * (`/v1/whatsapp/sessions/kid-254799999999/...`); the route pattern stays in clear.
  * `seq` is not hashed: the chain itself orders the events, so a swapped seq shows as "reordered".
  */
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
+/** The label of genesis hashes and checkpoint payloads (unchanged since version 1). */
 export const CHAIN_VERSION = 'hf-audit-v1';
+/** The event format writers use by default. */
+export const CURRENT_CHAIN_VERSION = 2;
+export type ChainVersion = 1 | 2;
 
 export type DeviceType = 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown';
 
@@ -72,6 +81,10 @@ export interface AuditEvent {
   prevHash: string;
   hash: string;
   erasedAt: Date | null;
+  /** The chain format of this event (1 or 2). */
+  chainVersion: number;
+  /** The erasure that removed its personal fields: the `erasureId` of an `audit.subject.erased` event. */
+  erasedBy: string | null;
 }
 
 /**
@@ -109,29 +122,65 @@ export function genesisHash(writer: string): string {
   return sha256(`${CHAIN_VERSION} genesis ${writer}`);
 }
 
-export function personalDigest(salt: string, subjectId: string | null, ip: string | null, userAgent: string | null): string {
-  return sha256(salt + JSON.stringify([subjectId, ip, userAgent]));
+/** The personal fields of an event, as its digest covers them. */
+export type PersonalFields = Pick<AuditEvent, 'subjectId' | 'ip' | 'userAgent' | 'path' | 'resource' | 'details'>;
+
+/** The salted digest that stands for an event's personal fields in its hash. */
+export function personalDigest(salt: string, version: number, e: PersonalFields): string {
+  if (version === 1) return sha256(salt + JSON.stringify([e.subjectId, e.ip, e.userAgent]));
+  return sha256(salt + JSON.stringify([e.subjectId, e.ip, e.userAgent, e.path, e.resource, e.details === null || e.details === undefined ? null : canonicalJson(e.details)]));
 }
+
+/** The fields erasure nulls in an event of this version (v1 hashes path, resource and details in clear). */
+export function erasableFields(version: number): readonly (keyof PersonalFields)[] {
+  return version === 1 ? ['subjectId', 'ip', 'userAgent'] : ['subjectId', 'ip', 'userAgent', 'path', 'resource', 'details'];
+}
+
+type Chained = Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'erasedBy' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>;
 
 /**
  * Everything of an event that the chain covers except the personal fields, in a fixed order. All
  * members are strings, numbers, booleans or null (details enter as their canonical JSON text), so
  * plain JSON.stringify of the list is canonical.
  */
-function chainedFields(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>): unknown[] {
+function chainedFields(e: Chained): unknown[] {
+  if (e.chainVersion === 1) {
+    return [
+      CHAIN_VERSION,
+      e.id,
+      e.occurredAt.getTime(),
+      e.writer,
+      e.kind,
+      e.action,
+      e.resource,
+      e.outcome,
+      e.requestId,
+      e.method,
+      e.route,
+      e.path,
+      e.status,
+      e.durationMs,
+      e.ipInvalid,
+      e.browserName,
+      e.browserVersion,
+      e.osName,
+      e.osVersion,
+      e.deviceType,
+      e.details === null || e.details === undefined ? null : canonicalJson(e.details),
+      e.personalDigest,
+    ];
+  }
   return [
-    CHAIN_VERSION,
+    'hf-audit-v2',
     e.id,
     e.occurredAt.getTime(),
     e.writer,
     e.kind,
     e.action,
-    e.resource,
     e.outcome,
     e.requestId,
     e.method,
     e.route,
-    e.path,
     e.status,
     e.durationMs,
     e.ipInvalid,
@@ -140,13 +189,25 @@ function chainedFields(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' |
     e.osName,
     e.osVersion,
     e.deviceType,
-    e.details === null || e.details === undefined ? null : canonicalJson(e.details),
     e.personalDigest,
   ];
 }
 
-export function eventHash(e: Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>): string {
+export function eventHash(e: Chained): string {
   return sha256(`${e.prevHash}\n${JSON.stringify(chainedFields(e))}`);
+}
+
+/** Checks an event on its own: its hash, and its personal fields against their digest. */
+export function eventProblem(e: AuditEvent): string | null {
+  const version = e.chainVersion ?? 1;
+  if (version !== 1 && version !== 2) return `unknown chain version ${String(version)}`;
+  if (e.personalSalt !== null) {
+    if (personalDigest(e.personalSalt, version, e) !== e.personalDigest) return 'personal fields do not match their digest';
+  } else if (e.erasedAt === null || erasableFields(version).some((f) => e[f] !== null)) {
+    return 'salt removed without an erasure';
+  }
+  if (eventHash(e) !== e.hash) return 'fields do not match the event hash';
+  return null;
 }
 
 /** The UTC day (YYYY-MM-DD) an instant belongs to: the chain segment it goes into. */

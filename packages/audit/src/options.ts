@@ -2,8 +2,7 @@
 import { checkDatabaseOption, checkSubjectOption, prepareKeys, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { IpMode } from './capture.js';
 import { invalidOption } from './errors.js';
 import type { Checkpoint } from './store.js';
@@ -35,8 +34,13 @@ export interface AuditOptions {
   flushIntervalMs?: number | undefined;
   /** Events kept in memory while the database fails before the oldest are spilled to disk. Default 10 000. */
   maxBuffered?: number | undefined;
-  /** Directory of spill files (NDJSON), or false to never spill (events then stay in memory). Default `<tmpdir>/harakaflow-audit-spill`. */
-  spillDir?: string | false | undefined;
+  /**
+   * Directory of spill files, or false to never spill (events then stay in memory). Required: there
+   * is no default under the shared temp directory. Files go in a 0700 subdirectory `hf-audit-<uid>`.
+   */
+  spillDir: string | false;
+  /** Chain format of new events: 2 (default; erasure removes path, resource and details) or 1. */
+  chainVersion?: 1 | 2 | undefined;
   /** First retry delay cap, ms (doubles per failure, full jitter). Default 100. */
   retryBaseMs?: number | undefined;
   /** Largest retry delay, ms. Default 30 000. */
@@ -52,7 +56,7 @@ export interface AuditOptions {
 }
 
 /** The writer's own settings pass through unchanged; the rest are the plugin's. */
-export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint'> & {
+export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint' | 'chainVersion'> & {
   db: Database;
   checkpointKeys: KeyObject[];
   access: boolean;
@@ -101,9 +105,10 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   if (options.writerId !== undefined && (typeof options.writerId !== 'string' || !/^[\w.:-]{1,100}$/.test(options.writerId))) {
     throw invalidOption('writerId', 'must be 1 to 100 letters, digits, or . _ : -');
   }
-  if (options.spillDir !== undefined && options.spillDir !== false && (typeof options.spillDir !== 'string' || !options.spillDir)) {
-    throw invalidOption('spillDir', 'must be a directory path or false');
+  if (options.spillDir !== false && (typeof options.spillDir !== 'string' || !options.spillDir)) {
+    throw invalidOption('spillDir', 'is required: a directory path (spill files go in a 0700 subdirectory of it) or false to never spill');
   }
+  if (options.chainVersion !== undefined && options.chainVersion !== 1 && options.chainVersion !== 2) throw invalidOption('chainVersion', 'must be 1 or 2');
   if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
   const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 30_000);
@@ -125,7 +130,8 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     concurrency: positiveInteger('concurrency', options.concurrency, 2, 16),
     flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 250),
     maxBuffered,
-    spillDir: options.spillDir === false ? null : (options.spillDir ?? join(tmpdir(), 'harakaflow-audit-spill')),
+    spillDir: options.spillDir === false ? null : options.spillDir,
+    chainVersion: options.chainVersion ?? 2,
     retryBaseMs,
     retryMaxMs,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', options.writeTimeoutMs, 10_000),

@@ -6,7 +6,9 @@ import type { AuditEventInput } from './event.js';
 import { invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
-import { eraseSubjectEvents, queryEvents, subjectEvents } from './store.js';
+import { prepareSpillDirectory } from './spill.js';
+import { ERASURE_ACTION, eraseEvents, idsDigest, queryEvents, subjectEventIds, subjectEvents } from './store.js';
+import { randomUUID } from 'node:crypto';
 import { verifyChain } from './verify.js';
 import { AuditWriter } from './writer.js';
 
@@ -43,24 +45,48 @@ function exported(e: Awaited<ReturnType<typeof subjectEvents>>[number]) {
   };
 }
 
+/**
+ * Erases a subject's personal fields from the log, and records it in the chain first (issue 12
+ * item 2): an `audit.subject.erased` event (no subject in it) stating how many events were
+ * erased, their id range and a SHA-256 over their sorted ids, committed with sync durability
+ * before the update, which tags each event with the record's `erasureId`. `verify` reports an
+ * erased event that no record covers. Interrupted between the two, the record stands with no
+ * event tagged (verify lists it as incomplete) and a rerun erases the events under a new record.
+ */
+export async function eraseSubject(db: Database, writer: AuditWriter, subjectId: string): Promise<number> {
+  // Events still in memory carry the subject too: commit them first so the erasure reaches them.
+  await writer.flush();
+  const list = await subjectEventIds(db, subjectId);
+  if (!list.length) return 0;
+  const erasureId = randomUUID();
+  const details = { erasureId, count: list.length, firstId: list[0]!.id, lastId: list.at(-1)!.id, idsSha256: idsDigest(list.map((e) => e.id)) };
+  await writer.append({ kind: 'security', action: ERASURE_ACTION, outcome: 'success', details }, true).committed;
+  return eraseEvents(db, subjectId, list, erasureId);
+}
+
 /** The audit log's personal-data handler: export a subject's events; erase their personal fields. */
-export function auditPersonalData(db: Database, writer?: AuditWriter): PersonalDataHandler {
+export function auditPersonalData(db: Database, writer: AuditWriter): PersonalDataHandler {
   return {
     name: 'audit',
     async exportSubject(subjectId) {
-      await writer?.flush();
+      await writer.flush();
       return { events: (await subjectEvents(db, subjectId)).map(exported) };
     },
     async eraseSubject(subjectId) {
-      // Events still in memory carry the subject too: commit them first so the erasure reaches them.
-      await writer?.flush();
-      return { erased: await eraseSubjectEvents(db, subjectId) };
+      return { erased: await eraseSubject(db, writer, subjectId) };
     },
   };
 }
 
 const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
   const o: ResolvedOptions = resolveOptions(options);
+  if (o.spillDir) {
+    // Startup fails here, naming the directory, when it is not safe (owned by another user, writable by others).
+    const { path, legacyFiles } = await prepareSpillDirectory(o.spillDir);
+    if (legacyFiles) {
+      fastify.log.warn({ legacyFiles, directory: o.spillDir, spillDirectory: path }, 'audit: spill files of an earlier, unauthenticated format are not replayed; let a replica of the earlier version replay them, or inspect and remove them');
+    }
+  }
   const writer = new AuditWriter({
     db: o.db,
     writer: o.writerId,
@@ -76,6 +102,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     staleAfterMs: o.staleAfterMs,
     logger: fastify.log,
     onCheckpoint: o.onCheckpoint,
+    chainVersion: o.chainVersion,
   });
   const device = deviceParser(o.userAgentCacheSize);
 

@@ -41,6 +41,10 @@ export const events = auditSchema.table(
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
     erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
+    // Added by issue 12 (nullable or defaulted, so replicas of the earlier version keep writing):
+    // the chain format (rows written before carry 1), and the erasure that emptied the row.
+    chainVersion: smallint('chain_version').notNull().default(1),
+    erasedBy: text('erased_by'),
   },
   (t) => [
     // Ids are UUIDv7 carrying occurred_at's millisecond and made in chain order by each writer: the

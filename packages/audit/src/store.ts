@@ -5,7 +5,8 @@
  * the same statement, so events and their checkpoint commit together or not at all.
  */
 import type { Database } from '@harakaflow/db';
-import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
 import { AuditInvalidQuery } from './errors.js';
 import { canonicalJson, type AuditEvent } from './event.js';
 import { uuidv7Floor } from './ids.js';
@@ -67,6 +68,7 @@ const COLUMNS: [string, string, (e: AuditEvent) => string | null][] = [
   ['personal_digest', 'text', (e) => e.personalDigest],
   ['prev_hash', 'text', (e) => e.prevHash],
   ['hash', 'text', (e) => e.hash],
+  ['chain_version', 'int2', (e) => String(e.chainVersion)],
 ];
 const COLUMN_LIST = sql.raw(COLUMNS.map(([name]) => `"${name}"`).join(', '));
 
@@ -190,15 +192,64 @@ export function subjectEvents(db: Database, subjectId: string): Promise<AuditEve
   return db.select().from(events).where(eq(events.subjectId, subjectId)).orderBy(asc(events.occurredAt), asc(events.id)) as Promise<AuditEvent[]>;
 }
 
-/**
- * Erasure: drops subject id, IP, user agent and the salt of every event of the subject. The
- * personal digest stays, so the chain still verifies; without the salt it cannot be reversed.
- */
-export async function eraseSubjectEvents(db: Database, subjectId: string): Promise<number> {
-  const rows = await db
-    .update(events)
-    .set({ subjectId: null, ip: null, userAgent: null, personalSalt: null, erasedAt: sql`now()` })
-    .where(eq(events.subjectId, subjectId))
-    .returning({ id: events.id });
-  return rows.length;
+/** The hashes of those of `ids` that are stored (spill replay: what a file overlaps). */
+export async function storedHashes(db: Database, ids: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await db.select({ id: events.id, hash: events.hash }).from(events).where(inArray(events.id, ids.slice(i, i + 1000) as string[]));
+    for (const r of rows) found.set(r.id, r.hash);
+  }
+  return found;
 }
+
+/** The ids of a subject's events not yet erased, in id order. */
+export async function subjectEventIds(db: Database, subjectId: string): Promise<{ id: string; chainVersion: number }[]> {
+  return db
+    .select({ id: events.id, chainVersion: events.chainVersion })
+    .from(events)
+    .where(and(eq(events.subjectId, subjectId), isNull(events.erasedAt)))
+    .orderBy(asc(events.id));
+}
+
+/** SHA-256 over ids joined by newlines: what an erasure record states about the events it erased. */
+export function idsDigest(ids: readonly string[]): string {
+  return createHash('sha256').update(ids.join('\n')).digest('hex');
+}
+
+/**
+ * Erasure of the listed events of one subject (all in one transaction): subject id, IP, user agent
+ * and salt, and for version-2 events path, resource and details too, which version 1 hashes in
+ * clear. The personal digest stays, so the chain still verifies; without the salt it cannot be
+ * reversed. `erasedBy` names the erasure record (an `audit.subject.erased` event) that covers them.
+ */
+export async function eraseEvents(db: Database, subjectId: string, list: readonly { id: string; chainVersion: number }[], erasedBy: string): Promise<number> {
+  let erased = 0;
+  await db.transaction(async (tx) => {
+    for (const version of [1, 2]) {
+      const ids = list.filter((e) => (version === 1 ? e.chainVersion === 1 : e.chainVersion !== 1)).map((e) => e.id);
+      const set = version === 1
+        ? { subjectId: null, ip: null, userAgent: null, personalSalt: null, erasedAt: sql`now()`, erasedBy }
+        : { subjectId: null, ip: null, userAgent: null, path: null, resource: null, details: null, personalSalt: null, erasedAt: sql`now()`, erasedBy };
+      for (let i = 0; i < ids.length; i += 5000) {
+        const rows = await tx
+          .update(events)
+          .set(set)
+          .where(and(inArray(events.id, ids.slice(i, i + 5000)), eq(events.subjectId, subjectId)))
+          .returning({ id: events.id });
+        erased += rows.length;
+      }
+    }
+  });
+  return erased;
+}
+
+/** The erasure records (`audit.subject.erased` events) with these erasure ids, wherever they are. */
+export async function erasureRecords(db: Database, erasureIds: readonly string[]): Promise<AuditEvent[]> {
+  if (!erasureIds.length) return [];
+  return (await db
+    .select()
+    .from(events)
+    .where(and(eq(events.action, ERASURE_ACTION), eq(events.kind, 'security'), inArray(sql`${events.details}->>'erasureId'`, erasureIds as string[])))) as AuditEvent[];
+}
+
+export const ERASURE_ACTION = 'audit.subject.erased';

@@ -10,15 +10,21 @@
  * - `reordered`: an event sits elsewhere in its chain than its seq and link say;
  * - `checkpoint-missing` / `checkpoint-mismatch`: the segment has no checkpoint, its HMAC is
  *   wrong, or it names another last hash or count (a rewritten segment);
- * - `segment-missing`: a segment links to a predecessor that is not there.
+ * - `segment-missing`: a segment links to a predecessor that is not there;
+ * - `erasure-unrecorded`: an event's personal fields were erased, but no chained erasure record
+ *   (`audit.subject.erased`) covers it: its erasure id names no record, or the record's count,
+ *   id range or SHA-256 over the sorted ids does not match the events that carry its id.
  */
 import type { SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import { eventHash, genesisHash, personalDigest, type AuditEvent } from './event.js';
-import { eventsPage, listCheckpoints, type Checkpoint } from './store.js';
+import { createHash, type Hash } from 'node:crypto';
+import { eventProblem, genesisHash, type AuditEvent } from './event.js';
+
+export { eventProblem } from './event.js';
+import { ERASURE_ACTION, erasureRecords, eventsPage, listCheckpoints, type Checkpoint } from './store.js';
 import { checkpointValid } from './writer.js';
 
-export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing';
+export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing' | 'erasure-unrecorded';
 
 export interface ChainProblem {
   writer: string;
@@ -35,6 +41,8 @@ export interface VerifyResult {
   segments: number;
   events: number;
   problems: ChainProblem[];
+  /** Erasure records in the range, and those whose events still hold their personal fields (an erasure interrupted before its update: run it again). */
+  erasures: { recorded: number; incomplete: string[] };
 }
 
 export interface VerifyOptions {
@@ -45,17 +53,6 @@ export interface VerifyOptions {
   /** Last UTC day, inclusive. */
   to?: string | undefined;
   pageSize?: number | undefined;
-}
-
-/** Checks an event on its own: its hash, and its personal fields against their digest. */
-export function eventProblem(e: AuditEvent): string | null {
-  if (e.personalSalt !== null) {
-    if (personalDigest(e.personalSalt, e.subjectId, e.ip, e.userAgent) !== e.personalDigest) return 'personal fields do not match their digest';
-  } else if (e.erasedAt === null || e.subjectId !== null || e.ip !== null || e.userAgent !== null) {
-    return 'salt removed without an erasure';
-  }
-  if (eventHash(e) !== e.hash) return 'fields do not match the event hash';
-  return null;
 }
 
 interface Segment {
@@ -73,7 +70,10 @@ const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
   const { db, checkpointKeys, from, to } = options;
   const pageSize = options.pageSize ?? 5000;
-  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [] };
+  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [], erasures: { recorded: 0, incomplete: [] } };
+  /** Per erasure id: what the erased events carrying it add up to, in id order. */
+  const erased = new Map<string, { count: number; first: AuditEvent; last: string; digest: Hash; sep: string }>();
+  const records = new Map<string, AuditEvent>();
   const marks = new Map((await listCheckpoints(db, from, to)).map((c) => [segmentKey(c.writer, c.day), c]));
   const segments = new Map<string, Segment>();
   /** Per writer: its current segment, and what the next segment's first event must link to. */
@@ -83,6 +83,41 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
     s.failed = true;
     result.problems.push({ writer: s.writer, day: s.day, reason, seq: e?.seq ?? null, id: e?.id ?? null, detail });
   };
+  /** An erasure problem: reported, but the chain checks of the segment go on. */
+  const report = (e: AuditEvent, detail: string) => {
+    result.problems.push({ writer: e.writer, day: e.day, reason: 'erasure-unrecorded', seq: e.seq, id: e.id, detail });
+  };
+  /** Does the verified range hold every event from `first` to `last` (ids carry their time)? */
+  const covers = (first: string, last: string) => (!from || utcDayOfId(first) >= from) && (!to || utcDayOfId(last) <= to);
+  async function checkErasures(): Promise<void> {
+    const outside = [...erased.keys()].filter((id) => !records.has(id));
+    for (const r of await erasureRecords(db, outside)) records.set((r.details as { erasureId: string }).erasureId, r);
+    for (const [id, t] of erased) {
+      const record = records.get(id);
+      const stated = record?.details as { count?: unknown; firstId?: unknown; lastId?: unknown; idsSha256?: unknown } | null | undefined;
+      if (!record || !stated) {
+        report(t.first, 'its erasure id names no erasure record');
+        continue;
+      }
+      if (record.personalSalt === null || eventProblem(record)) {
+        report(t.first, 'its erasure record does not verify');
+        continue;
+      }
+      const firstId = String(stated.firstId);
+      const lastId = String(stated.lastId);
+      if (t.first.id < firstId || t.last > lastId || t.count > Number(stated.count)) report(t.first, 'outside the range its erasure record states');
+      else if (covers(firstId, lastId) && (t.count !== stated.count || t.first.id !== firstId || t.last !== lastId || t.digest.digest('hex') !== stated.idsSha256)) {
+        report(t.first, 'the erased events do not match their erasure record (count, range or digest)');
+      }
+    }
+    for (const [id, record] of records) {
+      if (erased.has(id)) continue;
+      const stated = record.details as { firstId?: unknown; lastId?: unknown; count?: unknown } | null;
+      if (stated && Number(stated.count) > 0 && covers(String(stated.firstId), String(stated.lastId))) result.erasures.incomplete.push(id);
+    }
+    result.erasures.recorded = records.size;
+  }
+
   const close = (s: Segment) => {
     if (s.failed) return;
     const c = marks.get(segmentKey(s.writer, s.day));
@@ -112,6 +147,22 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
         writers.set(e.writer, w);
       }
       const s = w.current;
+      // Erasure bookkeeping does not depend on the chain: it runs for every event.
+      if (e.personalSalt === null && e.erasedAt !== null) {
+        if (e.erasedBy === null) report(e, 'no erasure record names this event');
+        else {
+          let t = erased.get(e.erasedBy);
+          if (!t) erased.set(e.erasedBy, (t = { count: 0, first: e, last: e.id, digest: createHash('sha256'), sep: '' }));
+          t.digest.update(t.sep + e.id);
+          t.sep = '\n';
+          t.count++;
+          t.last = e.id;
+        }
+      }
+      if (e.action === ERASURE_ACTION && e.kind === 'security') {
+        const id = (e.details as { erasureId?: unknown } | null)?.erasureId;
+        if (typeof id === 'string') records.set(id, e);
+      }
       if (s.failed) continue;
       const own = eventProblem(e);
       if (own) {
@@ -137,6 +188,7 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
     afterId = page[page.length - 1]!.id;
   }
   for (const w of writers.values()) close(w.current);
+  await checkErasures();
   // Checkpoints whose segment has no event left at all.
   for (const [key, c] of marks) {
     if (segments.has(key)) continue;
@@ -148,6 +200,11 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
   result.problems.sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
   result.ok = result.problems.length === 0;
   return result;
+}
+
+/** The UTC day of a UUIDv7's millisecond. */
+function utcDayOfId(id: string): string {
+  return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toISOString().slice(0, 10);
 }
 
 function checkSegmentEnd(

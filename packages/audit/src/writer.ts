@@ -6,21 +6,27 @@
  *   one statement per batch (store.ts). Inserts are idempotent on the UUIDv7 id, so a batch whose
  *   commit was not acknowledged can be written again.
  * - A failed batch is retried with capped exponential backoff and full jitter. Past `maxBuffered`
- *   events the oldest are spilled to NDJSON files (written whole, then renamed, so a crash never
- *   leaves half a line) and replayed, then deleted, once the database answers again.
- * - `sync` events resolve when their batch commits and reject if it fails (fail closed). The event
- *   stays queued: the chain needs it, and it records that the action was attempted.
+ *   events the oldest are spilled to NDJSON files (spill.ts: authenticated with the checkpoint key,
+ *   written whole, then renamed, so a crash never leaves half a line) and replayed, then deleted,
+ *   once the database answers again. Replay trusts a file only when its MAC verifies, every hash
+ *   and link recomputes, and its first item follows an event that is stored or was replayed just
+ *   before; a file that fails is moved to `rejected/`, logged and audited once, and never blocks
+ *   other writes. Spilling waits until no batch is in flight, so a file always follows what is
+ *   committed or spilled before it.
+ * - `sync` events resolve when their batch commits and reject as soon as a write fails (fail
+ *   closed). The event stays queued: the chain needs it, and it records that the action was attempted.
  * - close() closes the open segment, flushes, and spills whatever the database would not take.
  */
 import type { Database } from '@harakaflow/db';
 import { errorCodes, openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AuditUnavailable } from './errors.js';
-import { checkpointPayload, eventHash, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput } from './event.js';
+import { AuditUnavailable, SPILL_REJECTED } from './errors.js';
+import { checkpointPayload, CURRENT_CHAIN_VERSION, eventHash, eventProblem, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput, type ChainVersion } from './event.js';
 import { pooledRandom, uuidv7 } from './ids.js';
-import { writeBatch, type Checkpoint } from './store.js';
+import { decodeSpill, encodeSpill, prepareSpillDirectory, SPILL_SUFFIX, type ChainPosition, type Item, type SegmentClose, type SpillFile } from './spill.js';
+import { storedHashes, writeBatch, type Checkpoint } from './store.js';
 
 export interface WriterLogger {
   warn(obj: object, msg: string): void;
@@ -38,7 +44,10 @@ export interface WriterOptions {
   concurrency?: number | undefined;
   flushIntervalMs: number;
   maxBuffered: number;
+  /** The configured spill directory (files go in its `hf-audit-<uid>` subdirectory), or null. */
   spillDir: string | null;
+  /** The chain format of new events: 2 (default), or 1 while replicas of an earlier version still verify. */
+  chainVersion?: ChainVersion | undefined;
   retryBaseMs: number;
   retryMaxMs: number;
   /** A write that takes longer is treated as failed (and retried; inserts are idempotent). */
@@ -50,20 +59,10 @@ export interface WriterOptions {
   now?: () => Date;
 }
 
-/** A segment's end, queued behind its last event so it is written after it. */
-interface SegmentClose {
-  close: true;
-  writer: string;
-  day: string;
-  count: number;
-  lastHash: string;
-}
-
-type Item = AuditEvent | SegmentClose;
-
-/** Append order of an item (a symbol: never stored, never in a spill file's JSON). */
+/** Append order of an item, and the event it follows in its chain (symbols: never stored, never in a spill file's JSON). */
 const ORDER = Symbol('order');
-type Ordered = Item & { [ORDER]?: number };
+const PREV = Symbol('prev');
+type Ordered = Item & { [ORDER]?: number; [PREV]?: ChainPosition | null };
 const order = (item: Item) => (item as Ordered)[ORDER]!;
 
 interface Waiter {
@@ -71,7 +70,8 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-const SPILL_SUFFIX = '.ndjson';
+/** How a spill file's replay ended. */
+type Replayed = 'done' | 'gone' | { defer: string } | { reject: string };
 
 export function checkpointMac(keys: readonly SigningKey[], c: Omit<Checkpoint, 'mac'>): string {
   const sealed = sealValue('hf-audit-checkpoint', checkpointPayload(c.writer, c.day, c.count, c.lastHash, c.closed), keys[0]!);
@@ -96,6 +96,10 @@ export class AuditWriter {
   #dayEnd = 0;
   #seq = 0;
   #prevHash: string;
+  /** The last event appended: what the next item follows. */
+  #last: ChainPosition | null = null;
+  #spillFiles = 0;
+  #spillDirectory: Promise<string> | null = null;
   /** Items not yet handed to a write, in append order. */
   #queue: Item[] = [];
   #ordinal = 0;
@@ -112,7 +116,7 @@ export class AuditWriter {
   #idle: (() => void) | null = null;
   #lastStaleWarning = 0;
   /** Counters for tests, metrics and the benchmark. */
-  readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0 };
+  readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0, rejected: 0 };
 
   constructor(options: WriterOptions) {
     this.#o = options;
@@ -147,6 +151,10 @@ export class AuditWriter {
     const ip = input.ip ?? null;
     const userAgent = input.userAgent ?? null;
     const personalSalt = salt();
+    const chainVersion = this.#o.chainVersion ?? CURRENT_CHAIN_VERSION;
+    const resource = input.resource ?? null;
+    const path = input.path ?? null;
+    const details = input.details ?? null;
     const event: AuditEvent = {
       id: uuidv7(ms),
       occurredAt,
@@ -155,12 +163,12 @@ export class AuditWriter {
       seq: this.#seq,
       kind: input.kind,
       action: input.action,
-      resource: input.resource ?? null,
+      resource,
       outcome: input.outcome ?? null,
       requestId: input.requestId ?? null,
       method: input.method ?? null,
       route: input.route ?? null,
-      path: input.path ?? null,
+      path,
       status: input.status ?? null,
       durationMs: input.durationMs ?? null,
       subjectId,
@@ -172,17 +180,20 @@ export class AuditWriter {
       osName: input.osName ?? null,
       osVersion: input.osVersion ?? null,
       deviceType: input.deviceType ?? null,
-      details: input.details ?? null,
+      details,
       personalSalt,
-      personalDigest: personalDigest(personalSalt, subjectId, ip, userAgent),
+      personalDigest: personalDigest(personalSalt, chainVersion, { subjectId, ip, userAgent, path, resource, details }),
       prevHash: this.#prevHash,
       hash: '',
       erasedAt: null,
+      chainVersion,
+      erasedBy: null,
     };
     event.hash = eventHash(event);
     this.#prevHash = event.hash;
     this.#seq++;
     this.#push(event);
+    this.#last = { id: event.id, hash: event.hash, day: event.day, seq: event.seq };
 
     let committed: Promise<void> | null = null;
     if (sync) {
@@ -200,6 +211,7 @@ export class AuditWriter {
 
   #push(item: Item): void {
     (item as Ordered)[ORDER] = this.#ordinal++;
+    (item as Ordered)[PREV] = this.#last;
     this.#queue.push(item);
   }
 
@@ -304,7 +316,7 @@ export class AuditWriter {
     for (const f of done) f.waiter.resolve();
   }
 
-  /** After a failed write: reject flushes, spill past the bound, warn if stale, back off. */
+  /** After a failed write: reject flushes and queued sync events, spill past the bound, warn if stale, back off. */
   #failed(error: unknown): void {
     this.#failures++;
     this.stats.failedBatches++;
@@ -312,6 +324,8 @@ export class AuditWriter {
     const flushes = this.#flushes;
     this.#flushes = [];
     for (const f of flushes) f.waiter.reject(new AuditUnavailable());
+    // A sync event waiting in the queue fails closed now, not when the database is back.
+    if (this.#waiters.size) for (const item of this.#queue) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
     this.#warnIfStale();
     if (this.#closing) {
       this.#checkIdle();
@@ -328,7 +342,8 @@ export class AuditWriter {
 
   /** Past the memory bound while the database fails: the oldest half goes to disk. */
   #spillExcess(): boolean {
-    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#o.spillDir) return false;
+    // Only with nothing in flight: a file's first item then follows an event already committed or spilled.
+    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#o.spillDir || this.#inFlight.size) return false;
     this.#busy = true;
     void this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2)).finally(() => {
       this.#busy = false;
@@ -388,18 +403,24 @@ export class AuditWriter {
     if (this.#o.onCheckpoint) for (const c of marks.values()) this.#o.onCheckpoint(c);
   }
 
+  /** The writer's spill subdirectory, created and checked once (spill.ts). */
+  #directory(): Promise<string> {
+    this.#spillDirectory ??= prepareSpillDirectory(this.#o.spillDir!).then((d) => d.path);
+    this.#spillDirectory.catch(() => (this.#spillDirectory = null));
+    return this.#spillDirectory;
+  }
+
   /** Moves `count` items from the front of the queue to a spill file. Keeps them in memory if it cannot. */
   async #spill(count: number): Promise<void> {
     if (!this.#o.spillDir || count <= 0) return;
     const items = this.#queue.slice(0, count);
-    const name = `audit-${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-    // U+2028/2029 are valid in JSON but are line breaks to some readers: escape them too.
-    const text = items.map((item) => JSON.stringify(item).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')).join('\n') + '\n';
+    const name = `audit-${String(Date.now()).padStart(14, '0')}-${String(this.#spillFiles++).padStart(8, '0')}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const file: SpillFile = { writer: this.writer, after: (items[0] as Ordered)[PREV] ?? null, items };
     try {
-      await mkdir(this.#o.spillDir, { recursive: true, mode: 0o700 });
-      const temporary = join(this.#o.spillDir, `${name}.tmp`);
-      await writeFile(temporary, text, { mode: 0o600, flush: true });
-      await rename(temporary, join(this.#o.spillDir, name + SPILL_SUFFIX));
+      const dir = await this.#directory();
+      const temporary = join(dir, `${name}.tmp`);
+      await writeFile(temporary, encodeSpill(file, this.#o.checkpointKeys), { mode: 0o600, flush: true });
+      await rename(temporary, join(dir, name + SPILL_SUFFIX));
     } catch (error) {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
       return;
@@ -412,29 +433,101 @@ export class AuditWriter {
     this.#o.logger.warn({ spilled: items.length, file: name + SPILL_SUFFIX }, 'audit: database unavailable; events spilled to disk');
   }
 
-  /** Writes every spill file in the directory (this run's and earlier runs'), oldest first, then deletes it. */
+  /**
+   * Replays every spill file in the directory (this run's and earlier runs', any writer's), in
+   * name order, each only once it can be linked: a file whose predecessor is in a later file waits
+   * for it within the same pass. What cannot be trusted or linked is moved to `rejected/`.
+   */
   async #replaySpill(): Promise<void> {
-    const dir = this.#o.spillDir!;
-    let files: string[];
+    let dir: string;
     try {
-      files = (await readdir(dir)).filter((f) => f.endsWith(SPILL_SUFFIX)).sort();
+      dir = await this.#directory();
     } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return;
+      this.#o.logger.error({ err: errorCodes(error) }, 'audit: the spill directory cannot be used; nothing replayed');
+      return;
+    }
+    let pending = (await readdir(dir)).filter((f) => f.endsWith(SPILL_SUFFIX)).sort();
+    /** Per writer: the last event replayed in this pass. */
+    const tails = new Map<string, ChainPosition>();
+    const deferred = new Map<string, string>();
+    let progress = true;
+    while (pending.length && progress) {
+      progress = false;
+      const next: string[] = [];
+      for (const file of pending) {
+        const outcome = await this.#replayFile(dir, file, tails);
+        if (typeof outcome === 'object' && 'defer' in outcome) {
+          next.push(file);
+          deferred.set(file, outcome.defer);
+          continue;
+        }
+        progress = true;
+        if (typeof outcome === 'object') await this.#reject(dir, file, outcome.reject);
+      }
+      pending = next;
+    }
+    for (const file of pending) await this.#reject(dir, file, deferred.get(file) ?? 'cannot be linked');
+  }
+
+  /** One file: verified whole before anything of it is inserted or signed. Database errors throw (retried later). */
+  async #replayFile(dir: string, name: string, tails: Map<string, ChainPosition>): Promise<Replayed> {
+    const path = join(dir, name);
+    let text: string;
+    try {
+      if (!(await stat(path)).isFile()) return { reject: 'not a regular file' };
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return 'gone'; // another replica replayed it
       throw error;
     }
-    for (const file of files) {
-      const path = join(dir, file);
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        if ((error as { code?: string }).code === 'ENOENT') continue; // another replica replayed it
-        throw error;
-      }
-      const items = text.split('\n').filter(Boolean).map(reviveItem);
-      for (let i = 0; i < items.length; i += this.#o.batchSize) await this.#write(items.slice(i, i + this.#o.batchSize));
-      await rm(path, { force: true });
-      this.stats.replayed += items.filter((i) => !('close' in i)).length;
+    const file = decodeSpill(text, this.#o.checkpointKeys);
+    if ('error' in file) return { reject: file.error };
+    const events = file.items.filter((i): i is AuditEvent => !('close' in i));
+    // What of the file is stored already (a write that committed after it timed out): the same
+    // events with the same hashes, or the file is not what was written.
+    const stored = await storedHashes(this.#o.db, events.map((e) => e.id));
+    let start = 0;
+    let position = file.after;
+    for (const item of file.items) {
+      if ('close' in item || !stored.has(item.id)) break;
+      if (stored.get(item.id) !== item.hash) return { reject: 'an event of the file is stored with another hash' };
+      position = { id: item.id, hash: item.hash, day: item.day, seq: item.seq };
+      start++;
+    }
+    if (events.some((e, i) => i >= start && stored.has(e.id) && stored.get(e.id) !== e.hash)) return { reject: 'an event of the file is stored with another hash' };
+    // The anchor: the file's first item follows an event that is stored, or that the file replayed
+    // just before ended with, or (no predecessor) the writer's genesis.
+    if (start === 0 && file.after) {
+      const tail = tails.get(file.writer);
+      const linked = (tail && tail.id === file.after.id && tail.hash === file.after.hash) || (await storedHashes(this.#o.db, [file.after.id])).get(file.after.id) === file.after.hash;
+      if (!linked) return { defer: 'does not link onto the stored chain: the event it follows is not stored' };
+    }
+    const problem = chainProblem(file, start, position);
+    if (problem) return { reject: problem };
+    const rest = file.items.slice(start);
+    for (let i = 0; i < rest.length; i += this.#o.batchSize) await this.#write(rest.slice(i, i + this.#o.batchSize));
+    await rm(path, { force: true });
+    const last = events.at(-1);
+    if (last) tails.set(file.writer, { id: last.id, hash: last.hash, day: last.day, seq: last.seq });
+    this.stats.replayed += rest.filter((i) => !('close' in i)).length;
+    return 'done';
+  }
+
+  /** Moves a file aside, logs it and records it in the chain (once: the file is gone from the directory). */
+  async #reject(dir: string, name: string, reason: string): Promise<void> {
+    try {
+      await mkdir(join(dir, 'rejected'), { recursive: true, mode: 0o700 });
+      await rename(join(dir, name), join(dir, 'rejected', name));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return; // another replica dealt with it
+      await rm(join(dir, name), { force: true }).catch(() => undefined);
+    }
+    this.stats.rejected++;
+    this.#o.logger.error({ code: SPILL_REJECTED, file: name, reason }, 'audit: spill file rejected and moved to rejected/');
+    try {
+      this.append({ kind: 'security', action: 'audit.spill.rejected', outcome: 'failure', resource: `spill-file:${name}`, details: { code: SPILL_REJECTED, file: name, reason } });
+    } catch {
+      // closing: the log line stands
     }
   }
 
@@ -478,8 +571,27 @@ export class AuditWriter {
 }
 
 
-function reviveItem(line: string): Item {
-  const item = JSON.parse(line) as Item & { occurredAt?: string; erasedAt?: string | null };
-  if ('close' in item) return item;
-  return { ...item, occurredAt: new Date(item.occurredAt as unknown as string), erasedAt: item.erasedAt ? new Date(item.erasedAt) : null } as AuditEvent;
+/**
+ * Recomputes a spill file's chain from item `start` on: every event's own hash and digest, each
+ * link, seq and segment end, beginning at the position the file (or its stored prefix) follows.
+ */
+function chainProblem(file: SpillFile, start: number, after: ChainPosition | null): string | null {
+  let day = after?.day ?? null;
+  let seq = after?.seq ?? -1;
+  let hash = after?.hash ?? genesisHash(file.writer);
+  for (let i = start; i < file.items.length; i++) {
+    const item = file.items[i]!;
+    if (item.writer !== file.writer) return 'an item belongs to another writer';
+    if ('close' in item) {
+      if (item.day !== day || item.count !== seq + 1 || item.lastHash !== hash) return 'a segment end does not match the events before it';
+      continue;
+    }
+    if (eventProblem(item)) return 'an event does not match its hash';
+    const expected = item.day === day ? seq + 1 : 0;
+    if (item.seq !== expected || item.prevHash !== hash) return 'an event does not link to the one before it';
+    day = item.day;
+    seq = item.seq;
+    hash = item.hash;
+  }
+  return null;
 }

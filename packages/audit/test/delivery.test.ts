@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditMigrations } from '../src/index.js';
+import { auditMigrations, spillSubdirectory } from '../src/index.js';
 import { readCheckpoint, writeBatch } from '../src/store.js';
 import { verifyChain } from '../src/verify.js';
 import { captureLogger, KEYS, securityInput, writer } from './helpers.js';
@@ -87,10 +87,10 @@ describe('when the database fails', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(w.buffered).toBeLessThanOrEqual(40 + 20);
     expect(w.stats.spilled).toBeGreaterThan(0);
-    const files = readdirSync(dir);
+    const files = readdirSync(spillSubdirectory(dir));
     expect(files.length).toBeGreaterThan(0);
     // One JSON document per line, however hostile the content.
-    for (const line of readFileSync(join(dir, files[0]!), 'utf8').trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of readFileSync(join(spillSubdirectory(dir), files[0]!), 'utf8').trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
     expect(logger.lines.some((l) => l.level === 'warn' && l.msg.includes('getting old'))).toBe(true);
     expect(JSON.stringify(logger.lines)).not.toContain('203.0.113.7');
 
@@ -101,7 +101,7 @@ describe('when the database fails', () => {
     const stored = (Array.isArray(result) ? result : result.rows).map((r) => r.id);
     expect(stored.length).toBe(200);
     expect(new Set(stored)).toEqual(new Set(appended));
-    expect(readdirSync(dir)).toEqual([]);
+    expect(readdirSync(spillSubdirectory(dir))).toEqual([]);
     expect((await verifyChain({ db: broken.db, checkpointKeys: KEYS })).ok).toBe(true);
   });
 
@@ -110,7 +110,7 @@ describe('when the database fails', () => {
     const w = writer(broken.db, { spillDir: dir, writer: 'w-old' });
     const appended = Array.from({ length: 30 }, (_, i) => w.append(securityInput(i)).event.id);
     await w.close();
-    expect(readdirSync(dir).length).toBeGreaterThan(0);
+    expect(readdirSync(spillSubdirectory(dir)).length).toBeGreaterThan(0);
 
     await migrate(broken.db, [auditMigrations]);
     const next = writer(broken.db, { spillDir: dir, writer: 'w-new' });

@@ -202,10 +202,12 @@ describe('lifecycle and options', () => {
       [{ writerId: 'bad id\n' }, 'writerId'],
       [{ skip: '/health' as never }, 'skip'],
       [{ subject: 'acct' as never }, 'subject'],
+      [{ spillDir: undefined as never }, 'spillDir'],
+      [{ chainVersion: 3 as never }, 'chainVersion'],
     ];
     for (const [bad, name] of cases) {
       const app = Fastify();
-      await expect(app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], ...bad }).ready()).rejects.toMatchObject({
+      await expect(app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: false, ...bad }).ready()).rejects.toMatchObject({
         code: 'HF_AUDIT_INVALID_OPTION',
         message: expect.stringContaining(`"${name}"`),
       });
