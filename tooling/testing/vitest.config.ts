@@ -17,7 +17,11 @@ const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
     })),
 );
 
-const conditions = ['source', 'node', 'import', 'module', 'default'];
+// Vitest also hands these to Node as --conditions for the packages it does not transform, where
+// 'import' would make require() of a dual package load its ESM build (require(esm) returns the
+// namespace, not the function: @fastify/helmet's require('helmet') broke). Vite adds import/require
+// itself by the kind of each import.
+const conditions = ['source', 'node', 'default'];
 
 export default defineConfig({
   root,

@@ -12,6 +12,7 @@ import { notifications } from './schema.js';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
@@ -21,6 +22,8 @@ import type { AppConfig } from './config.js';
 import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
+import inputGuard from './plugins/input-guard.js';
+import securityHeaders from './plugins/security-headers.js';
 import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import accountRoutes from './routes/accounts.js';
 import systemRoutes from './routes/system.js';
@@ -61,6 +64,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       ? { loggerInstance: options.logger }
       : { logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) } }),
     trustProxy: config.trustProxy,
+    // §3 "encryption of data in transit": TLS in the app itself when both files are configured
+    // (checked at startup by loadConfig); otherwise at a proxy listed in TRUST_PROXY.
+    ...(config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
     bodyLimit: BODY_LIMIT,
     genReqId: requestIdGenerator(),
     childLoggerFactory: lazyChildLogger,
@@ -96,6 +102,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
   });
   await app.register(errorShape);
+  await app.register(securityHeaders, { production: config.env === 'production' });
+  await app.register(inputGuard);
   // §2: quotas and bans, before authentication so a banned client costs no database work. Shared
   // through Redis when REDIS_URL is set, else through Postgres when DATABASE_URL is, else in memory.
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }) : undefined;

@@ -19,6 +19,8 @@ export interface AppConfig {
   redisUrl: string | undefined;
   /** Proxy addresses or CIDRs whose X-Forwarded-For is believed; false trusts none. */
   trustProxy: string[] | false;
+  /** Serve https with these PEM files (TLS_CERT_FILE, TLS_KEY_FILE); undefined: plain http (TLS at a trusted proxy). */
+  tls: { certFile: string; keyFile: string } | undefined;
   logLevel: string;
   /** Analytics when a visitor has not decided (§7 is opt-out: granted). */
   consentDefaultAnalytics: 'granted' | 'denied';
@@ -225,6 +227,10 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     }
   }
 
+  const certFile = value('TLS_CERT_FILE');
+  const keyFile = value('TLS_KEY_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both, to serve https; neither, behind a TLS proxy)');
+
   const secretValues: Partial<Record<string, string>> = {};
   for (const spec of SECRET_SPECS) {
     const v = value(spec.env);
@@ -244,6 +250,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     databaseUrl,
     redisUrl,
     trustProxy,
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     logLevel,
     consentDefaultAnalytics: consentDefault as 'granted' | 'denied',
     minorErasureDelayMs: Number(delayText),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { serializeError } from '@harakaflow/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LoggerOptions } from 'pino';
 
@@ -28,6 +29,10 @@ export function loggerOptions(level: string): LoggerOptions {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
+      // Every error, whoever logs it (Fastify itself included), through the one serializer: codes,
+      // names and stack frames, never a driver's message, which quotes the query's parameters.
+      err: serializeError,
+      error: serializeError,
       // The query string can carry tokens: log the path only.
       req: (req: { method: string; url: string; id: string }) => ({
         method: req.method,

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { ConfigError, SECRET_SPECS, parseConfig, type AppConfig, type Env, type Secrets } from './config.js';
 
@@ -11,6 +12,10 @@ export const SECRETS_FILE = 'secrets.json';
  */
 export function loadConfig(env: Env, warn: (message: string) => void = () => {}): AppConfig {
   const { secretValues, ...parsed } = parseConfig(env);
+  if (parsed.tls) {
+    const why = tlsProblem(parsed.tls);
+    if (why) throw new ConfigError([why]);
+  }
   const missing = SECRET_SPECS.filter((spec) => secretValues[spec.env] === undefined);
 
   if (missing.length && parsed.env === 'production') {
@@ -40,6 +45,28 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
 
   const secrets = Object.fromEntries(SECRET_SPECS.map((spec) => [spec.key, values[spec.env]])) as unknown as Secrets;
   return { ...parsed, secrets };
+}
+
+/** Are the TLS files readable PEM, and does the key belong to the certificate? (never quoting their content) */
+export function tlsProblem(tls: { certFile: string; keyFile: string }): string | null {
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    cert = readFileSync(tls.certFile);
+  } catch (error) {
+    return `TLS_CERT_FILE cannot be read (${(error as { code?: string }).code ?? 'error'}): ${tls.certFile}`;
+  }
+  try {
+    key = readFileSync(tls.keyFile);
+  } catch (error) {
+    return `TLS_KEY_FILE cannot be read (${(error as { code?: string }).code ?? 'error'}): ${tls.keyFile}`;
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch {
+    return 'TLS_CERT_FILE and TLS_KEY_FILE are not a PEM certificate and its private key';
+  }
+  return null;
 }
 
 function readStored(file: string): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { serializeError } from '@harakaflow/core';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { buildApp } from './app.js';
@@ -24,14 +25,14 @@ let app;
 try {
   app = await buildApp(config, { logger });
 } catch (error) {
-  logger.fatal({ err: error }, 'startup failed');
+  logger.fatal({ err: serializeError(error) }, 'startup failed');
   process.exit(1);
 }
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, run onClose hooks (flush, close
 // pools). A second signal or 10 s without finishing forces the exit.
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err) logger.error({ err }, 'shutting down after an error');
+  if (err) logger.error({ err: serializeError(err) }, 'shutting down after an error');
   else logger.info({ signal }, 'shutting down');
   await app.close();
 });

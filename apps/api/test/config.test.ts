@@ -27,6 +27,7 @@ describe('parseConfig', () => {
       databaseUrl: undefined,
       redisUrl: undefined,
       trustProxy: false,
+      tls: undefined,
       logLevel: 'info',
       consentDefaultAnalytics: 'granted',
       minorErasureDelayMs: 0,

@@ -22,6 +22,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     databaseUrl: undefined,
     redisUrl: undefined,
     trustProxy: false,
+    tls: undefined,
     logLevel: 'info',
     consentDefaultAnalytics: 'granted',
     minorErasureDelayMs: 0,

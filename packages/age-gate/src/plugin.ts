@@ -1,4 +1,4 @@
-import { cookieValues, openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
+import { cookieValues, errorCodes, openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { and, eq, gt } from 'drizzle-orm';
@@ -120,7 +120,7 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
           counts[handler.name] = (await handler.eraseSubject(id)).erased;
         } catch (error) {
           failed = true;
-          fastify.log.error({ err: error, handler: handler.name }, 'age gate: erasure step failed; it will be retried');
+          fastify.log.error({ err: errorCodes(error), handler: handler.name }, 'age gate: erasure step failed; it will be retried');
         }
       }
       // A failed step leaves the job claimed; it is claimed again once stale, and every handler is idempotent.
@@ -180,9 +180,9 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
   // Resume erasures a crash interrupted, then look again every sweepIntervalMs.
   let timer: NodeJS.Timeout | undefined;
   fastify.addHook('onReady', async () => {
-    void sweep().catch((error: unknown) => fastify.log.error({ err: error }, 'age gate: erasure sweep failed'));
+    void sweep().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'age gate: erasure sweep failed'));
     if (o.sweepIntervalMs > 0) {
-      timer = setInterval(() => void sweep().catch((error: unknown) => fastify.log.error({ err: error }, 'age gate: erasure sweep failed')), o.sweepIntervalMs);
+      timer = setInterval(() => void sweep().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'age gate: erasure sweep failed')), o.sweepIntervalMs);
       timer.unref();
     }
   });

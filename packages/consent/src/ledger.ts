@@ -3,7 +3,7 @@
  * the response is sent: the 200 means the decision is recorded. Decisions the server makes on its
  * own (GPC applied, continued use) are queued and written in batches, off the request path.
  */
-import type { PersonalDataHandler } from '@harakaflow/core';
+import { errorCodes, type PersonalDataHandler } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyBaseLogger } from 'fastify';
 import { asc, eq, sql } from 'drizzle-orm';
@@ -96,7 +96,7 @@ export class ConsentLedger {
       .then(
         () => undefined,
         (error: unknown) => {
-          this.#log.error({ err: error, rows: batch.length }, 'consent ledger write failed; will retry');
+          this.#log.error({ err: errorCodes(error), rows: batch.length }, 'consent ledger write failed; will retry');
           this.#queue = batch.concat(this.#queue).slice(0, MAX_QUEUE);
           this.#timer ??= setTimeout(() => void this.flush(), this.#intervalMs * 8);
         },

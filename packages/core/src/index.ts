@@ -85,5 +85,6 @@ export { checkDatabaseOption, checkSubjectOption, optionErrors } from './options
 export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
-export { errorCodes } from './errors.js';
+export { errorCodes, serializeError } from './errors.js';
+export type { LoggedError } from './errors.js';
 export { hookList } from './hooks.js';

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { serializeError } from '@harakaflow/core';
 
 /** The one error body of the API (ARCHITECTURE.md, contract item 7). */
 export interface ErrorBody {
@@ -54,8 +55,9 @@ export function toErrorBody(error: FastifyError): ErrorBody {
 const errorShape: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const body = toErrorBody(error);
-    // The error object may carry SQL or driver detail: it goes to the log, never to the client.
-    if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // The error object may carry SQL or driver detail: never to the client, and to the log only
+    // through the one serializer (codes, names, stack frames; no message, no parameters).
+    if (body.statusCode >= 500) request.log.error({ err: serializeError(error) }, 'request failed');
     else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused');
     // Headers a refusing plugin set (Retry-After, RateLimit) stay; the body is always ours.
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);

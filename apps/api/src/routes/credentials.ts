@@ -30,7 +30,8 @@ const credentials: FastifyPluginAsync = async (app) => {
   app.put<{ Params: RecordParams; Body: { value: unknown } }>(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
-      config: { auth: 'account' },
+      // The value is sealed before it is stored: it may hold any character.
+      config: { auth: 'account', nulAllowed: ['value'] },
       schema: {
         tags: ['credentials'],
         summary: 'Store a credential (any JSON), encrypted',
