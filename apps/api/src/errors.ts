@@ -13,3 +13,4 @@ export const WebhookNotConfigured = createError('HF_WEBHOOK_NOT_CONFIGURED', 'Th
 export const WebhookVerifyRefused = createError('HF_WEBHOOK_VERIFY_REFUSED', 'The verification request does not match', 403);
 /** U+0000 in a value stored as text or jsonb (Postgres cannot store it): a client error, never a 500. */
 export const NulRejected = createError('HF_VALIDATION_FAILED', '%s must not contain the character U+0000', 400);
+export const ReservedNamespace = createError('HF_VAULT_RESERVED_NAMESPACE', 'This session id is reserved; credentials live in sessions of your own', 400);

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * hf-vault: `rewrap` re-wraps every record under the active KEK (batches, progress, resumable);
- * `status` counts records per KEK so an operator knows when an old key can go.
+ * `status` counts records per KEK so an operator knows when an old key can go;
+ * `move-session FROM NAMESPACE SESSION` re-seals every record of session FROM of the default
+ * namespace into NAMESPACE/SESSION (resumable; e.g. `move-session webhook-endpoints webhooks endpoints`).
  * Configured by DATABASE_URL (unset: the app's PGlite under DATA_DIR, default .data) and VAULT_KEYS.
  */
 import { createDatabase, migrate } from '@harakaflow/db';
@@ -11,8 +13,9 @@ import { LocalKeyProvider } from './keyring.js';
 import { VaultStore } from './store.js';
 
 const command = process.argv[2];
-if (command !== 'rewrap' && command !== 'status') {
-  process.stderr.write('usage: hf-vault rewrap | status   (DATABASE_URL, VAULT_KEYS)\n');
+const moveArgs = process.argv.slice(3);
+if ((command !== 'rewrap' && command !== 'status' && command !== 'move-session') || (command === 'move-session' && moveArgs.length !== 3)) {
+  process.stderr.write('usage: hf-vault rewrap | status | move-session FROM-SESSION TO-NAMESPACE TO-SESSION   (DATABASE_URL, VAULT_KEYS)\n');
   process.exit(2);
 }
 const keysText = process.env.VAULT_KEYS?.trim();
@@ -34,7 +37,19 @@ const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(pr
 try {
   await migrate(handle.db, [vaultMigrations]);
   const store = new VaultStore(handle.db, keys);
-  if (command === 'status') {
+  if (command === 'move-session') {
+    const [from, namespace, sessionId] = moveArgs as [string, string, string];
+    let moved = 0;
+    for (;;) {
+      const batch = await store.moveSession(from, { namespace, sessionId }, 200);
+      moved += batch.moved;
+      if (batch.remaining === 0 || batch.moved === 0) {
+        process.stdout.write(`moved ${moved} record(s) from session ${from} to ${namespace}/${sessionId}; ${batch.remaining} left\n`);
+        if (batch.remaining) process.exitCode = 1;
+        break;
+      }
+    }
+  } else if (command === 'status') {
     const counts = await store.status();
     const ids = new Set([...Object.keys(counts), ...keys.keyIds]);
     process.stdout.write(`active KEK: ${keys.activeKeyId}\n`);

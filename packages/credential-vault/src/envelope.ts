@@ -16,19 +16,34 @@ import { decryptFailed } from './errors.js';
 import { KEY_ID, type KeyProvider } from './keyring.js';
 
 export interface RecordPlace {
+  /** Whose store the record belongs to: `whatsapp` (the default, the customer routes'), or a package's own. */
+  namespace?: string | undefined;
   accountId: string;
   sessionId: string;
   name: string;
 }
+
+/** The namespace of WhatsApp session credentials: the only one the customer-facing routes reach. */
+export const DEFAULT_NAMESPACE = 'whatsapp';
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 export const FORMAT_VERSION = 1;
 export const MAX_PLAINTEXT = 4 * 1024 * 1024;
 const MAGIC = [0x48, 0x56]; // "HV"
 const MAX_WRAPPED = 1024;
 
-/** The associated data of a record's place. */
+/**
+ * The associated data of a record's place: every component length-prefixed, so no two places
+ * share it. The namespace enters it (issue 12 item 11): a record sealed in one namespace does not
+ * open in another. The default namespace adds nothing, so records sealed before namespaces existed
+ * (all of them WhatsApp credentials) still open, and replicas of the earlier version still read
+ * and write them during a rolling upgrade.
+ */
 export function placeBytes(place: RecordPlace): Buffer {
-  const parts = ['hf-vault', String(FORMAT_VERSION), place.accountId, place.sessionId, place.name].map((s) => Buffer.from(s, 'utf8'));
+  const namespace = place.namespace ?? DEFAULT_NAMESPACE;
+  const fields = ['hf-vault', String(FORMAT_VERSION), place.accountId, place.sessionId, place.name];
+  if (namespace !== DEFAULT_NAMESPACE) fields.push('namespace', namespace);
+  const parts = fields.map((s) => Buffer.from(s, 'utf8'));
   const out = Buffer.alloc(parts.reduce((n, p) => n + 2 + p.length, 0));
   let at = 0;
   for (const part of parts) {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import vault from './plugin.js';
 
 export { decrypt, encrypt, freshNonce, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './aead.js';
-export { FORMAT_VERSION, keyIdOf, MAX_PLAINTEXT, open, parse, placeBytes, rewrap, seal, serialize } from './envelope.js';
+export { DEFAULT_NAMESPACE, FORMAT_VERSION, keyIdOf, MAX_PLAINTEXT, NAMESPACE_PATTERN, open, parse, placeBytes, rewrap, seal, serialize } from './envelope.js';
 export type { Envelope, RecordPlace } from './envelope.js';
 export { LocalKeyProvider, parseVaultKeys } from './keyring.js';
 export type { KeyProvider } from './keyring.js';

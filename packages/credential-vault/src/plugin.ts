@@ -26,7 +26,7 @@ export function vaultPersonalData(vault: VaultStore): PersonalDataHandler {
     name: 'vault',
     async exportSubject(subjectId) {
       const names = await vault.list(subjectId);
-      return { records: names.map((n) => ({ sessionId: n.sessionId, name: n.name, createdAt: n.createdAt.toISOString(), updatedAt: n.updatedAt.toISOString() })) };
+      return { records: names.map((n) => ({ namespace: n.namespace, sessionId: n.sessionId, name: n.name, createdAt: n.createdAt.toISOString(), updatedAt: n.updatedAt.toISOString() })) };
     },
     async eraseSubject(subjectId) {
       return { erased: await vault.deleteAccount(subjectId) };

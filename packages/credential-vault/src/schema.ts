@@ -13,6 +13,8 @@ export const secrets = vaultSchema.table(
   'secrets',
   {
     id: uuid('id').primaryKey(),
+    // Issue 12: each consumer of the vault has its own namespace (constant default: no rewrite).
+    namespace: text('namespace').notNull().default('whatsapp'),
     accountId: text('account_id').notNull(),
     sessionId: text('session_id').notNull(),
     name: text('name').notNull(),
@@ -21,5 +23,11 @@ export const secrets = vaultSchema.table(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('secrets_place_key').on(t.accountId, t.sessionId, t.name), index('secrets_kek_idx').on(t.kekId)],
+  (t) => [
+    // The earlier version upserts on (account, session, name): kept until no replica of it runs
+    // (namespaced records use session ids the earlier version never wrote).
+    uniqueIndex('secrets_place_key').on(t.accountId, t.sessionId, t.name),
+    uniqueIndex('secrets_namespace_place_key').on(t.accountId, t.namespace, t.sessionId, t.name),
+    index('secrets_kek_idx').on(t.kekId),
+  ],
 );

@@ -20,7 +20,7 @@ describe('the vault plugin', () => {
     await app.vault.put({ accountId: 'subj', sessionId: 'wa', name: 'creds' }, Buffer.from('plaintext-value'));
     const handler = personalDataHandlers(app).find((h) => h.name === 'vault')!;
     const exported = await handler.exportSubject('subj');
-    expect(exported).toEqual({ records: [{ sessionId: 'wa', name: 'creds', createdAt: expect.any(String), updatedAt: expect.any(String) }] });
+    expect(exported).toEqual({ records: [{ namespace: 'whatsapp', sessionId: 'wa', name: 'creds', createdAt: expect.any(String), updatedAt: expect.any(String) }] });
     expect(JSON.stringify(exported)).not.toContain('plaintext-value');
     expect(await handler.eraseSubject('subj')).toEqual({ erased: 1 });
     expect(await app.vault.list('subj')).toEqual([]);

@@ -18,7 +18,7 @@ export type { HeaderBag, Secrets, SignInput, VerifyOptions, VerifyResult, Webhoo
 export { checkUrl, DestinationError, isPublicAddress, safeLookup } from './destination.js';
 export type { DestinationPolicy } from './destination.js';
 export { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
-export { memorySecretStore, vaultSecretStore, VAULT_SESSION } from './secret-store.js';
+export { LEGACY_VAULT_SESSION, memorySecretStore, vaultSecretStore, VAULT_NAMESPACE, VAULT_SESSION } from './secret-store.js';
 export type { SecretSlot, SecretStore, VaultLike } from './secret-store.js';
 export { send, USER_AGENT } from './send.js';
 export type { SendResult } from './send.js';

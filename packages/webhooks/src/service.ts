@@ -168,9 +168,20 @@ export class WebhookService {
       return;
     }
     const now = this.#now();
-    const usable = await signing;
+    let usable: string[] = [];
+    let secretError: string | null = null;
+    try {
+      usable = await signing;
+    } catch (error) {
+      // A secret that cannot be opened (a damaged record, a KEK gone) is a failed attempt with its
+      // code, on the retry schedule: never a delivery left pending with no attempt.
+      const code = (error as { code?: unknown }).code;
+      secretError = typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'HF_WEBHOOK_SECRET_UNAVAILABLE';
+    }
     let result: SendResult;
-    if (!usable.length) {
+    if (secretError) {
+      result = { statusCode: null, error: secretError, durationMs: 0 };
+    } else if (!usable.length) {
       result = { statusCode: null, error: 'HF_WEBHOOK_NO_SECRET', durationMs: 0 };
     } else {
       // The message id is the delivery id: the same on every retry, so receivers can de-duplicate.

@@ -1,6 +1,13 @@
 import { securityEvent } from '@harakaflow/core';
+import { LEGACY_VAULT_SESSION } from '@harakaflow/webhooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { CredentialNotFound } from '../errors.js';
+import { CredentialNotFound, ReservedNamespace } from '../errors.js';
+
+/**
+ * Session ids these routes refuse (issue 12 item 11): where another package kept its secrets in
+ * the default namespace before namespaces existed. The routes only ever address `whatsapp`.
+ */
+const RESERVED_SESSIONS: ReadonlySet<string> = new Set([LEGACY_VAULT_SESSION]);
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } as const;
 const sessionParams = { type: 'object', required: ['sessionId'], properties: { sessionId: ID } } as const;
@@ -26,6 +33,11 @@ const credentials: FastifyPluginAsync = async (app) => {
   const audit = (request: FastifyRequest, action: string, resource: string) =>
     securityEvent(app, request, { action, resource, outcome: 'success', durability: 'sync' });
   const owner = (request: FastifyRequest) => request.account!.id;
+  // Every route here names a session: a reserved one is refused before anything is read or audited.
+  app.addHook('preHandler', async (request) => {
+    const sessionId = (request.params as { sessionId?: string }).sessionId;
+    if (sessionId !== undefined && RESERVED_SESSIONS.has(sessionId)) throw new ReservedNamespace();
+  });
 
   app.put<{ Params: RecordParams; Body: { value: unknown } }>(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',

@@ -68,7 +68,9 @@ describe('security headers', () => {
   });
 
   it('X-Forwarded-Proto is believed only from a trusted proxy', async () => {
-    const protocolRoute = (app: Awaited<ReturnType<typeof testApp>>['app']) => app.get('/proto', { config: { auth: 'public', ageGate: false } }, async (request) => ({ protocol: request.protocol }));
+    const protocolRoute = (app: Awaited<ReturnType<typeof testApp>>['app']) => {
+      app.get('/proto', { config: { auth: 'public', ageGate: false } }, async (request) => ({ protocol: request.protocol }));
+    };
     const untrusted = await testApp(database, {}, protocolRoute);
     const trusted = await testApp(database, { trustProxy: ['127.0.0.1'] }, protocolRoute);
     try {
