@@ -47,6 +47,9 @@ export const appMigrations: MigrationSet = {
   folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
 };
 
+/** Every migration set the app applies, in order. */
+export const APP_MIGRATIONS: readonly MigrationSet[] = [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations, webhooksMigrations, quotaMigrations];
+
 export const BODY_LIMIT = 1024 * 1024;
 
 export interface BuildOptions {
@@ -84,7 +87,17 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   if (!options.database) app.addHook('onClose', () => database.close());
 
   try {
-    await migrate(database.db, [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations, webhooksMigrations, quotaMigrations]);
+    if (config.migrationDatabaseUrl) {
+      // The tables' owner migrates; the app itself connects as DATABASE_URL's (least-privilege) role.
+      const owner = await createDatabase({ url: config.migrationDatabaseUrl, max: 1 });
+      try {
+        await migrate(owner.db, [...APP_MIGRATIONS]);
+      } finally {
+        await owner.close();
+      }
+    } else {
+      await migrate(database.db, [...APP_MIGRATIONS]);
+    }
   } catch (error) {
     await app.close();
     throw error;

@@ -16,6 +16,8 @@ export interface AppConfig {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** The role that owns the tables runs the migrations (then DATABASE_URL may be a least-privilege role). */
+  migrationDatabaseUrl: string | undefined;
   redisUrl: string | undefined;
   /** Proxy addresses or CIDRs whose X-Forwarded-For is believed; false trusts none. */
   trustProxy: string[] | false;
@@ -157,6 +159,12 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
   if (databaseUrl !== undefined && !isUrl(databaseUrl, ['postgres:', 'postgresql:'])) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
+  const migrationDatabaseUrl = value('MIGRATION_DATABASE_URL');
+  if (migrationDatabaseUrl !== undefined && !isUrl(migrationDatabaseUrl, ['postgres:', 'postgresql:'])) {
+    problems.push('MIGRATION_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  } else if (migrationDatabaseUrl !== undefined && databaseUrl === undefined) {
+    problems.push('MIGRATION_DATABASE_URL needs DATABASE_URL (the embedded PGlite has one role)');
+  }
   const redisUrl = value('REDIS_URL');
   if (redisUrl !== undefined && !isUrl(redisUrl, ['redis:', 'rediss:'])) {
     problems.push('REDIS_URL must be a redis:// or rediss:// URL');
@@ -248,6 +256,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     host,
     dataDir,
     databaseUrl,
+    migrationDatabaseUrl,
     redisUrl,
     trustProxy,
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,

@@ -1,4 +1,4 @@
-export { appMigrations, buildApp, BODY_LIMIT } from './app.js';
+export { APP_MIGRATIONS, appMigrations, buildApp, BODY_LIMIT } from './app.js';
 export type { BuildOptions } from './app.js';
 export { ConfigError, parseConfig, SECRET_SPECS } from './config.js';
 export type { AppConfig, Environment, Secrets } from './config.js';

@@ -25,6 +25,7 @@ describe('parseConfig', () => {
       host: '127.0.0.1',
       dataDir: '.data',
       databaseUrl: undefined,
+      migrationDatabaseUrl: undefined,
       redisUrl: undefined,
       trustProxy: false,
       tls: undefined,

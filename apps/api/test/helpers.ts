@@ -20,6 +20,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     host: '127.0.0.1',
     dataDir: '.data-test-unused',
     databaseUrl: undefined,
+    migrationDatabaseUrl: undefined,
     redisUrl: undefined,
     trustProxy: false,
     tls: undefined,

@@ -139,12 +139,11 @@ export function consentPersonalData(db: Database, ledger: ConsentLedger): Person
     },
     async eraseSubject(subjectId) {
       await ledger.flush();
-      return db.transaction(async (tx) => {
-        // Opens the append-only trigger for this transaction only.
-        await tx.execute(sql`select set_config('consent.allow_erase', 'on', true)`);
-        const deleted = await tx.delete(records).where(eq(records.subjectId, subjectId)).returning({ id: records.id });
-        return { erased: deleted.length };
-      });
+      // The one way past the append-only trigger (drizzle/0002): a least-privilege role holds
+      // EXECUTE on it and no DELETE on the table.
+      const result = (await db.execute(sql`select consent.erase_subject(${subjectId}) as erased`)) as unknown as { erased: number }[] | { rows: { erased: number }[] };
+      const row = Array.isArray(result) ? result[0] : result.rows[0];
+      return { erased: Number(row?.erased ?? 0) };
     },
   };
 }

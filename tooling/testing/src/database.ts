@@ -51,7 +51,13 @@ export async function testDatabase(options: { migrations?: MigrationSet[]; max?:
           sql`select tablename from pg_tables where schemaname = ${schema}`,
         )) as unknown as Row[] | { rows: Row[] };
         const list = (Array.isArray(result) ? result : result.rows).map((r) => `"${schema}"."${r.tablename}"`);
-        if (list.length) await handle.db.execute(sql.raw(`truncate ${list.join(', ')} restart identity cascade`));
+        if (!list.length) continue;
+        // As a superuser with replication-role triggers off: append-only tables refuse TRUNCATE
+        // (consent.records) to everyone else. Local to one transaction, so one connection.
+        await handle.db.transaction(async (tx) => {
+          await tx.execute(sql`set local session_replication_role = replica`);
+          await tx.execute(sql.raw(`truncate ${list.join(', ')} restart identity cascade`));
+        });
       }
     },
     close() {

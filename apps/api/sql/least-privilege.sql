@@ -1,0 +1,22 @@
+-- The grants of the least-privilege role that DATABASE_URL connects as, when MIGRATION_DATABASE_URL
+-- (the role that owns the tables) runs the migrations. Run it as that owner after the app's first
+-- start, and again after an upgrade that adds tables:
+--
+--   psql "$MIGRATION_DATABASE_URL" -v ON_ERROR_STOP=1 -v app_role=harakaflow_app -f apps/api/sql/least-privilege.sql
+--
+-- The role reads and writes rows; it never owns, alters or truncates a table. The consent ledger
+-- is append-only for it: INSERT and SELECT, erasure only through consent.erase_subject.
+GRANT USAGE ON SCHEMA app, audit, consent, quota, vault, age_gate, webhooks TO :"app_role";
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app, quota, vault, age_gate, webhooks TO :"app_role";
+
+-- The audit log: appended, checkpoints upserted, personal fields erased (UPDATE); rows never deleted.
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA audit TO :"app_role";
+REVOKE DELETE, TRUNCATE ON ALL TABLES IN SCHEMA audit FROM :"app_role";
+
+-- The consent ledger: proof of consent, appended and never rewritten.
+GRANT SELECT, INSERT ON consent.records TO :"app_role";
+REVOKE UPDATE, DELETE, TRUNCATE ON consent.records FROM :"app_role";
+GRANT EXECUTE ON FUNCTION consent.erase_subject(text) TO :"app_role";
+
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA app, audit, consent, quota, vault, age_gate, webhooks TO :"app_role";

@@ -1,0 +1,75 @@
+// Issue 12 item 6: the app had one role, which could UPDATE, DELETE and TRUNCATE the consent
+// ledger. With MIGRATION_DATABASE_URL the owner migrates while DATABASE_URL connects as a role
+// granted by apps/api/sql/least-privilege.sql, which cannot rewrite the ledger. Real Postgres only
+// (PGlite has one role).
+import { migrate } from '@harakaflow/db';
+import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { sql } from 'drizzle-orm';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_MIGRATIONS, buildApp } from '../../src/index.js';
+import { ADMIN_KEY, signupBody, testConfig } from '../helpers.js';
+
+const GRANTS = readFileSync(new URL('../../sql/least-privilege.sql', import.meta.url), 'utf8');
+
+describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
+  let database: TestDatabase;
+  let roleUrl: string;
+  const role = `hf_app_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const admin = postgres(postgresUrl ?? 'postgres://unused', { max: 1, onnotice: () => {} });
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    await admin.unsafe(`create role "${role}" login`);
+    await migrate(database.db, [...APP_MIGRATIONS]);
+    await database.db.execute(sql.raw(GRANTS.replaceAll(':"app_role"', `"${role}"`)));
+    const url = new URL(database.url!);
+    url.username = role;
+    url.password = '';
+    roleUrl = url.toString();
+  });
+  afterAll(async () => {
+    await database.close(); // drops the database, and with it the role's grants
+    await admin.unsafe(`drop role if exists "${role}"`);
+    await admin.end();
+  });
+
+  it('serves the app, whose erasures go through consent.erase_subject', async () => {
+    const app = await buildApp(testConfig({ databaseUrl: roleUrl, migrationDatabaseUrl: database.url }));
+    try {
+      await app.ready();
+      const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody() });
+      expect(created.statusCode).toBe(201);
+      const { account, apiKey } = created.json();
+      expect((await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false }, headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(200);
+      const erased = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: {} });
+      expect(erased.statusCode).toBe(200);
+      expect(erased.json()).toMatchObject({ status: 'done', counts: { consent: 1, audit: 3, app: 1 } });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('cannot UPDATE, DELETE or TRUNCATE the ledger, nor get around it with the old GUC, nor change the schema', async () => {
+    const client = postgres(roleUrl, { max: 1, onnotice: () => {} });
+    try {
+      for (const statement of ['update consent.records set categories = \'{}\'', 'delete from consent.records', 'truncate consent.records', 'drop table app.accounts', 'alter table consent.records disable trigger all']) {
+        await expect(client.unsafe(statement), statement).rejects.toMatchObject({ code: '42501' });
+      }
+      await expect(client.begin(async (tx) => {
+        await tx.unsafe(`select set_config('consent.allow_erase', 'on', true)`);
+        await tx.unsafe('delete from consent.records');
+      })).rejects.toMatchObject({ code: '42501' });
+      expect((await client.unsafe(`select consent.erase_subject('nobody') as n`))[0]).toEqual({ n: 0 });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a config with MIGRATION_DATABASE_URL but no DATABASE_URL is refused', async () => {
+    const { parseConfig } = await import('../../src/index.js');
+    expect(() => parseConfig({ MIGRATION_DATABASE_URL: 'postgres://owner@db/x' })).toThrow(/MIGRATION_DATABASE_URL needs DATABASE_URL/);
+  });
+});
