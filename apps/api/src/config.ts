@@ -133,8 +133,21 @@ const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 export type Env = Record<string, string | undefined>;
 
-/** Parses everything but the secrets. Pure: no I/O. */
-export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValues: Partial<Record<string, string>> } {
+export type ParsedConfig = Omit<AppConfig, 'secrets'> & { secretValues: Partial<Record<string, string>> };
+
+/** Parses everything but the secrets. Pure: no I/O. Throws a ConfigError listing every problem. */
+export function parseConfig(env: Env): ParsedConfig {
+  const { config, problems } = readConfig(env);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * The configuration and every problem found in it, without throwing: loadConfig adds the problems
+ * only it can see (missing production secrets, unreadable TLS files) and reports all of them in one
+ * message, not in rounds.
+ */
+export function readConfig(env: Env): { config: ParsedConfig; problems: string[] } {
   const problems: string[] = [];
   const value = (name: string) => {
     const v = env[name]?.trim();
@@ -248,9 +261,8 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     else secretValues[spec.env] = v;
   }
 
-  if (problems.length) throw new ConfigError(problems);
   const dataDir = value('DATA_DIR') ?? '.data';
-  return {
+  const config: ParsedConfig = {
     env: nodeEnv as Environment,
     port,
     host,
@@ -277,6 +289,7 @@ export function parseConfig(env: Env): Omit<AppConfig, 'secrets'> & { secretValu
     quotaAuthFailuresPerMinute,
     secretValues,
   };
+  return { config, problems };
 }
 
 function isUrl(text: string, protocols: string[]): boolean {

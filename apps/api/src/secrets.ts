@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
-import { ConfigError, SECRET_SPECS, parseConfig, type AppConfig, type Env, type Secrets } from './config.js';
+import { ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type Secrets } from './config.js';
 
 export const SECRETS_FILE = 'secrets.json';
 
@@ -11,16 +11,17 @@ export const SECRETS_FILE = 'secrets.json';
  * (mode 0600) so restarts keep sessions, cookies and keys valid; `warn` is told which ones.
  */
 export function loadConfig(env: Env, warn: (message: string) => void = () => {}): AppConfig {
-  const { secretValues, ...parsed } = parseConfig(env);
+  const { config, problems } = readConfig(env);
+  const { secretValues, ...parsed } = config;
+  // Missing: not given at all (a secret given but invalid is already a problem of its own).
+  const missing = SECRET_SPECS.filter((spec) => secretValues[spec.env] === undefined && !env[spec.env]?.trim());
+  // Every problem in one message (issue 13 item 6): values, missing secrets and files alike.
+  if (parsed.env === 'production') problems.push(...missing.map((spec) => `${spec.env} is required when NODE_ENV=production`));
   if (parsed.tls) {
     const why = tlsProblem(parsed.tls);
-    if (why) throw new ConfigError([why]);
+    if (why) problems.push(why);
   }
-  const missing = SECRET_SPECS.filter((spec) => secretValues[spec.env] === undefined);
-
-  if (missing.length && parsed.env === 'production') {
-    throw new ConfigError(missing.map((spec) => `${spec.env} is required when NODE_ENV=production`));
-  }
+  if (problems.length) throw new ConfigError(problems);
 
   const values = { ...secretValues };
   if (missing.length) {

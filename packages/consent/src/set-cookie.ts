@@ -14,7 +14,8 @@ export function setCookieName(header: string): string {
   return (end < 0 ? header : header.slice(0, end)).trim();
 }
 
-const DELIMITER = /[\x09\x20-\x2f\x3b-\x40\x5b-\x60\x7b-\x7e]+/;
+// RFC 6265 §5.1.1 delimiter: %x09 / %x20-2F / %x3B-40 / %x5B-60 / %x7B-7E (the tab written as \t).
+const DELIMITER = /[\t\x20-\x2f\x3b-\x40\x5b-\x60\x7b-\x7e]+/;
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const TIME = /^(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[^\d].*)?$/;
 const DAY = /^(\d{1,2})(?:[^\d].*)?$/;

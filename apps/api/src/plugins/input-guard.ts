@@ -22,7 +22,7 @@ export function nulPath(value: unknown, skip?: ReadonlySet<string>): string | nu
         for (let i = 0; i < v.length; i++) stack.push([v[i], `${path}/${i}`]);
       } else {
         for (const key of Object.keys(v)) {
-          if (key.includes('\u0000')) return `${path}/${key.replace(/\u0000/g, '\\u0000')}`;
+          if (key.includes('\u0000')) return `${path}/${key.replaceAll('\u0000', '\\u0000')}`;
           if (path === '' && skip?.has(key)) continue;
           stack.push([(v as Record<string, unknown>)[key], `${path}/${key}`]);
         }
