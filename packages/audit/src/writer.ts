@@ -253,6 +253,7 @@ export class AuditWriter {
         () => {
           this.#spillPending = false;
           this.#busy = false;
+          this.#resolveFlushes(); // what waited only for the spilled events is now committed
           this.#pump(partial);
         },
         (error: unknown) => {
@@ -301,6 +302,11 @@ export class AuditWriter {
     return waiter;
   }
 
+  /** Spill files of this writer may wait in the directory. */
+  #spilledPending(): boolean {
+    return this.#spillPending && this.#o.spillDir !== null && this.stats.spilled > 0;
+  }
+
   /** The smallest ordinal not yet committed (queued or in flight), or Infinity. */
   #pendingFloor(): number {
     let floor = this.#queue.length ? order(this.#queue[0]!) : Infinity;
@@ -309,7 +315,8 @@ export class AuditWriter {
   }
 
   #resolveFlushes(): void {
-    if (!this.#flushes.length) return;
+    // Events spilled to disk are not committed either: a flush waits for their replay.
+    if (!this.#flushes.length || this.#spilledPending()) return;
     const floor = this.#pendingFloor();
     const done = this.#flushes.filter((f) => f.through < floor);
     this.#flushes = this.#flushes.filter((f) => f.through >= floor);
@@ -533,7 +540,7 @@ export class AuditWriter {
 
   /** Resolves once every event appended so far is committed; rejects if a write fails first. */
   flush(): Promise<void> {
-    if (this.#ordinal === 0 || this.#pendingFloor() === Infinity) return Promise.resolve();
+    if (this.#ordinal === 0 || (this.#pendingFloor() === Infinity && !this.#spilledPending())) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => this.#flushes.push({ through: this.#ordinal - 1, waiter: { resolve, reject } }));
     this.#kick(true);
     return done;
