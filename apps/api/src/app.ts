@@ -19,6 +19,8 @@ import type { DestinationStream } from 'pino';
 import { appPersonalData } from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import type { AppConfig } from './config.js';
+import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
+import { JsonTooDeep } from './errors.js';
 import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
@@ -62,6 +64,9 @@ export interface BuildOptions {
 
 /** The reference app: every package wired together. Tests drive it with `inject`. */
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const newId = requestIdGenerator();
+  const timeouts = serverTimeouts({ requestTimeoutMs: config.requestTimeoutMs });
+  let log: FastifyBaseLogger | undefined;
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -69,9 +74,17 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     trustProxy: config.trustProxy,
     // §3 "encryption of data in transit": TLS in the app itself when both files are configured
     // (checked at startup by loadConfig); otherwise at a proxy listed in TRUST_PROXY.
-    ...(config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
+    ...(config.tls
+      ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...timeouts.serverOptions } }
+      : { http: timeouts.serverOptions }),
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
+    // Router and HTTP-parser errors in the one shape, with a request id (issue 13 item 1).
+    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(newId, (obj, msg) => log?.info(obj, msg)),
     bodyLimit: BODY_LIMIT,
-    genReqId: requestIdGenerator(),
+    genReqId: newId,
     childLoggerFactory: lazyChildLogger,
     // Unknown body properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
@@ -83,6 +96,16 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       url: config.databaseUrl,
       dataDir: config.databaseUrl ? undefined : resolve(config.dataDir, 'pglite'),
     }));
+  log = app.log;
+  // JSON bodies: nesting past MAX_JSON_DEPTH is refused before the parser (or any recursive code
+  // after it) sees them (issue 13 item 3); the rest is Fastify's own parser, prototype-poisoning
+  // checks included. No text/plain parser: a route that takes JSON answers 415 to anything else.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonDeeperThan(body as string, config.maxJsonDepth)) return done(new JsonTooDeep(String(config.maxJsonDepth)), undefined);
+    defaultJson(request, body as string, done);
+  });
   app.decorate('database', database);
   if (!options.database) app.addHook('onClose', () => database.close());
 

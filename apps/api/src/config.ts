@@ -52,6 +52,10 @@ export interface AppConfig {
   quotaBanAfter: number;
   /** Failed authentications per minute per client IP before it is refused without a lookup. */
   quotaAuthFailuresPerMinute: number;
+  /** A whole request (headers and body) must arrive within this, ms; else 408 HF_REQUEST_TIMEOUT. */
+  requestTimeoutMs: number;
+  /** Deepest nesting of a JSON body; deeper is 400 HF_VALIDATION_FAILED before anything parses it. */
+  maxJsonDepth: number;
   secrets: Secrets;
 }
 
@@ -230,6 +234,10 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
   const quotaAuthFailuresPerMinute = count('QUOTA_AUTH_FAILURES_PER_MINUTE', 10);
+  const requestTimeoutMs = count('REQUEST_TIMEOUT_MS', 30_000);
+  if (requestTimeoutMs < 1000 || requestTimeoutMs > 600_000) problems.push(`REQUEST_TIMEOUT_MS must be from 1000 to 600000 (got ${requestTimeoutMs})`);
+  const maxJsonDepth = count('MAX_JSON_DEPTH', 64);
+  if (maxJsonDepth > 1000) problems.push(`MAX_JSON_DEPTH must be from 1 to 1000 (got ${maxJsonDepth})`);
 
   let trustProxy: string[] | false = false;
   const trust = value('TRUST_PROXY');
@@ -287,6 +295,8 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     quotaBanAfter,
     quotaFreeRpm,
     quotaAuthFailuresPerMinute,
+    requestTimeoutMs,
+    maxJsonDepth,
     secretValues,
   };
   return { config, problems };

@@ -44,6 +44,8 @@ describe('parseConfig', () => {
       quotaFreeMessagesPerDay: 100,
       quotaBanAfter: 5,
       quotaAuthFailuresPerMinute: 10,
+      requestTimeoutMs: 30_000,
+      maxJsonDepth: 64,
     });
   });
 

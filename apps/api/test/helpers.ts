@@ -42,6 +42,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaBanAfter: 1000,
     quotaFreeRpm: 100_000,
     quotaAuthFailuresPerMinute: 1000,
+    requestTimeoutMs: 30_000,
+    maxJsonDepth: 64,
     secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS, auditCheckpointKeys: AUDIT_KEY },
     ...overrides,
   };

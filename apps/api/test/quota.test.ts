@@ -39,7 +39,9 @@ describe('messages per day, warnings and usage', () => {
     const refused = await send();
     expect(refused.statusCode).toBe(429);
     expect(refused.json()).toMatchObject({ statusCode: 429, code: 'HF_QUOTA_EXCEEDED', retryAfter: expect.any(Number) });
-    expect(refused.headers['ratelimit-policy']).toBe('"free.messages";q=2;w=86400');
+    // Every policy of the route, the one used up named in RateLimit (issue 13 item 13).
+    expect(refused.headers['ratelimit-policy']).toBe('"free.minute";q=50;w=60, "free.messages";q=2;w=86400');
+    expect(refused.headers.ratelimit).toMatch(/^"free\.messages";r=0;t=\d+$/);
 
     const outbox = await rows(sql`select kind, payload from app.notifications where account_id = ${account.id} order by created_at`);
     // Both thresholds are crossed by one message here: their order within the millisecond is not defined.

@@ -24,7 +24,37 @@ export interface LimitSpec {
   name: string;
   points: number;
   duration: number;
+  /**
+   * Do refusals count toward a ban? Bans are for abusing request rates, not for using up a plan:
+   * default true for limits shorter than a day, false for day-scale ones (messages per day).
+   */
+  ban?: boolean | undefined;
 }
+
+export const DAY_SECONDS = 86_400;
+
+/**
+ * A day-scale limit is a calendar window in UTC (issue 13 item 12): it resets at midnight UTC,
+ * as usage is counted, not 24 h after the first request. Shorter limits are fixed windows from a
+ * key's first request (rate-limiter-flexible's).
+ */
+export const isCalendarDay = (spec: LimitSpec) => spec.duration === DAY_SECONDS;
+
+/** Whether a limit's refusals count as violations toward a ban. */
+export const bansOn = (spec: LimitSpec) => spec.ban ?? spec.duration < DAY_SECONDS;
+
+/** The UTC day of an instant, as keys carry it. */
+export function utcDayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Milliseconds from `ms` to the next midnight UTC. */
+export function msToUtcMidnight(ms: number): number {
+  return DAY_SECONDS * 1000 - (ms % (DAY_SECONDS * 1000));
+}
+
+/** A policy name as the RateLimit fields carry it: lower-case letters, digits, `_`, `-`, `.`. */
+export const POLICY_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
 /**
  * The key of an anonymous client: its IPv4 address (IPv4-mapped IPv6 included), or its IPv6 /64,

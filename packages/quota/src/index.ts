@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import quota from './plugin.js';
 
-export { banDuration, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, planLimits, policyField, rateLimitField } from './core.js';
+export { banDuration, bansOn, clientKey, crossedThresholds, DAY_SECONDS, DEFAULT_PLANS, ipMatcher, isCalendarDay, msToUtcMidnight, planLimits, POLICY_NAME, policyField, rateLimitField, utcDayOf } from './core.js';
 export type { LimitSpec, Plan } from './core.js';
 export { QuotaBanned, QuotaExceeded, QuotaUnavailable } from './errors.js';
 export type { QuotaDecorator, QuotaOptions, RouteQuota, WarningInfo } from './plugin.js';

@@ -14,7 +14,7 @@ import { checkDatabaseOption, checkSubjectOption, errorCodes, hookList, register
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { banDuration, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, planLimits, policyField, rateLimitField, type LimitSpec, type Plan } from './core.js';
+import { banDuration, bansOn, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, isCalendarDay, msToUtcMidnight, planLimits, POLICY_NAME, policyField, rateLimitField, utcDayOf, type LimitSpec, type Plan } from './core.js';
 import { invalidOption, QuotaBanned, QuotaExceeded, unknownPlan } from './errors.js';
 import { warningsSent } from './schema.js';
 import { GuardedLimiter, type Outcome, type StoreConfig, type StoreKind } from './store.js';
@@ -74,6 +74,11 @@ export interface QuotaOptions {
    * Default { perMinute: 10 }. See `authGate` and `authFailed`.
    */
   authFailures?: { perMinute: number } | false | undefined;
+  /**
+   * The clock, ms since the epoch (tests move it across midnight for the Postgres and Redis
+   * stores, whose TTLs fake timers do not move). Default Date.now.
+   */
+  now?: (() => number) | undefined;
 }
 
 export interface QuotaDecorator {
@@ -118,6 +123,7 @@ function positive(name: string, value: unknown): number {
 }
 
 const KEY = Symbol('quotaKey');
+const FIELDS = Symbol('quotaFields');
 type Tagged = FastifyRequest & { [KEY]?: { ip: string; skip: boolean } };
 
 const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
@@ -126,7 +132,10 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const db = options.db === undefined && kind !== 'postgres' ? undefined : checkDatabaseOption(options.db, invalidOption);
   if (kind === 'redis' && (!options.redis || typeof (options.redis as { set?: unknown }).set !== 'function')) throw invalidOption('redis', 'must be an ioredis client when store is redis');
   const plans = options.plans ?? DEFAULT_PLANS;
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw invalidOption('now', 'must be a function returning ms since the epoch');
   for (const [name, plan] of Object.entries(plans)) {
+    if (!POLICY_NAME.test(name)) throw invalidOption(`plans.${name}`, 'names a plan with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
     positive(`plans.${name}.requestsPerMinute`, plan.requestsPerMinute);
     positive(`plans.${name}.messagesPerDay`, plan.messagesPerDay);
     if (plan.requestsPerSecond !== undefined) positive(`plans.${name}.requestsPerSecond`, plan.requestsPerSecond);
@@ -260,7 +269,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const crossed = crossedThresholds(thresholds, spec.points, before, outcome.consumed);
     if (!crossed.length) return;
     // The period's end, rounded to the second: every replica sharing the store computes the same.
-    const periodEnd = new Date(Math.round((Date.now() + outcome.msBeforeNext) / 1000) * 1000);
+    const periodEnd = new Date(Math.round((now() + outcome.msBeforeNext) / 1000) * 1000);
     for (const threshold of crossed) {
       if (!(await firstWarning(subjectId, spec.name, threshold, periodEnd))) continue;
       const info: WarningInfo = { quota: spec.name, threshold, used: Math.min(outcome.consumed, spec.points), limit: spec.points, resetAt: periodEnd };
@@ -303,6 +312,28 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     return p;
   }
 
+  /** The key a limit counts under: a day-scale limit's carries the UTC day, so it resets at midnight. */
+  const limitKey = (spec: LimitSpec, key: string, at: number) => (isCalendarDay(spec) ? `${key}|${utcDayOf(at)}` : key);
+  /** When a limit's window ends, ms from `at`: midnight UTC for day-scale limits. */
+  const resetMs = (spec: LimitSpec, outcome: Outcome, at: number) => (isCalendarDay(spec) ? msToUtcMidnight(at) : outcome.msBeforeNext);
+
+  /**
+   * What the RateLimit fields of a request say so far: every policy that applied to it (the request
+   * limits in preParsing, messages in preHandler), and the one nearest exhaustion (issue 13 item 13).
+   */
+  interface Fields {
+    specs: LimitSpec[];
+    tightest: { spec: LimitSpec; remaining: number; resetMs: number } | null;
+  }
+  function writeFields(request: FastifyRequest, reply: FastifyReply, set: Prepared, tightest: Fields['tightest']): void {
+    const holder = request as FastifyRequest & { [FIELDS]?: Fields };
+    const fields = (holder[FIELDS] ??= { specs: [], tightest: null });
+    for (const spec of set.specs) if (!fields.specs.includes(spec)) fields.specs.push(spec);
+    if (tightest && (!fields.tightest || tightest.remaining / tightest.spec.points < fields.tightest.remaining / fields.tightest.spec.points)) fields.tightest = tightest;
+    reply.header('RateLimit-Policy', fields.specs.length === set.specs.length ? set.policy : policyField(fields.specs));
+    if (fields.tightest) reply.header('RateLimit', rateLimitField(fields.tightest.spec.name, fields.tightest.remaining, fields.tightest.resetMs / 1000));
+  }
+
   /**
    * Consumes `cost` of every limit in order; on a refusal gives back what earlier ones took, sends
    * the 429 and returns true. (Not the reply itself: a reply is thenable, and an async function
@@ -310,26 +341,25 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
    */
   async function consumeAll(request: FastifyRequest, reply: FastifyReply, key: string, set: Prepared, cost: number, failClosed: boolean, warnSubject?: string): Promise<boolean> {
     const { specs, limiters: ls } = set;
-    let tightest: { spec: LimitSpec; outcome: Outcome } | null = null;
+    const at = now();
+    let tightest: Fields['tightest'] = null;
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
-      const outcome = await ls[i]!.consume(key, cost, failClosed);
+      const outcome = await ls[i]!.consume(limitKey(spec, key, at), cost, failClosed);
+      const reset = resetMs(spec, outcome, at);
       if (!outcome.allowed) {
         // What the earlier limits took goes back: a refused request does not count against them.
-        for (let j = 0; j < i; j++) await ls[j]!.reward(key, cost);
-        reply.header('RateLimit-Policy', set.policy);
-        reply.header('RateLimit', rateLimitField(spec.name, 0, outcome.msBeforeNext / 1000));
-        await violation(key, request);
-        refusal(reply, new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`), outcome.msBeforeNext);
+        for (let j = 0; j < i; j++) await ls[j]!.reward(limitKey(specs[j]!, key, at), cost);
+        writeFields(request, reply, set, { spec, remaining: 0, resetMs: reset });
+        // Bans are for abusing request rates; using up a plan's day quota is not abuse.
+        if (bansOn(spec)) await violation(key, request);
+        refusal(reply, new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`), reset);
         return true;
       }
-      if (warnSubject) await warn(request, warnSubject, spec, outcome.consumed - cost, outcome);
-      if (!tightest || outcome.remaining / spec.points < tightest.outcome.remaining / tightest.spec.points) tightest = { spec, outcome };
+      if (warnSubject) await warn(request, warnSubject, spec, outcome.consumed - cost, { ...outcome, msBeforeNext: reset });
+      if (!tightest || outcome.remaining / spec.points < tightest.remaining / tightest.spec.points) tightest = { spec, remaining: outcome.remaining, resetMs: reset };
     }
-    if (tightest) {
-      reply.header('RateLimit-Policy', set.policy);
-      reply.header('RateLimit', rateLimitField(tightest.spec.name, tightest.outcome.remaining, tightest.outcome.msBeforeNext / 1000));
-    }
+    if (tightest) writeFields(request, reply, set, tightest);
     return false;
   }
 
@@ -363,6 +393,9 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const config = (route.config as { quota?: false | RouteQuota } | undefined)?.quota;
     if (config === false || skip.has(route.url)) return;
     const rq = config || undefined;
+    for (const spec of rq?.limits ?? []) {
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption(`config.quota.limits of ${route.url}`, 'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
+    }
     const failClosed = rq?.failClosed ?? false;
     const anonymousSet = prepare('anonymous', anonymousLimits, rq);
     const limitsHook = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -416,9 +449,10 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!plans[plan]) throw unknownPlan('status()', plan);
       const specs = [...planRequestLimits.get(plan)!, messageLimit(plan)];
       const limits = [];
+      const at = now();
       for (const spec of specs) {
-        const state = await limiter(spec).get(accountId);
-        limits.push({ name: spec.name, limit: spec.points, used: state ? Math.min(state.consumed, spec.points) : 0, resetAt: state ? new Date(Date.now() + state.msBeforeNext) : null });
+        const state = await limiter(spec).get(limitKey(spec, accountId, at));
+        limits.push({ name: spec.name, limit: spec.points, used: state ? Math.min(state.consumed, spec.points) : 0, resetAt: state ? new Date(at + resetMs(spec, state, at)) : null });
       }
       return { plan, limits };
     },
@@ -453,8 +487,13 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     async eraseSubject(subjectId) {
       let erased = await meter.erase(subjectId);
       if (db) erased += (await db.delete(warningsSent).where(eq(warningsSent.subject, subjectId)).returning({ s: warningsSent.subject })).length;
-      for (const l of [bans, violations, banLevel, ...[...planRequestLimits.values()].flat().map(limiter), ...Object.keys(plans).map((p) => limiter(messageLimit(p)))]) {
-        await l.delete(subjectId).catch(() => undefined);
+      const at = now();
+      const specs = [...[...planRequestLimits.values()].flat(), ...Object.keys(plans).map((p) => messageLimit(p))];
+      for (const l of [bans, violations, banLevel]) await l.delete(subjectId).catch(() => undefined);
+      for (const spec of specs) {
+        // Day-scale limits count under today's key (and yesterday's, still alive until it expires).
+        const keys = isCalendarDay(spec) ? [limitKey(spec, subjectId, at), limitKey(spec, subjectId, at - 86_400_000)] : [subjectId];
+        for (const k of keys) await limiter(spec).delete(k).catch(() => undefined);
       }
       banned.delete(subjectId);
       return { erased };

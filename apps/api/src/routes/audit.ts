@@ -64,8 +64,9 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
           properties: {
             subjectId: { type: 'string', minLength: 1, maxLength: 200 },
             action: { type: 'string', pattern: '^[a-z][a-z0-9_.-]{0,99}$' },
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
+            // Within 1970 to 9999: ids are UUIDv7, whose time starts at the epoch (issue 13 item 4).
+            from: { type: 'string', format: 'date-time', pattern: '^(19[7-9][0-9]|[2-9][0-9]{3})-' },
+            to: { type: 'string', format: 'date-time', pattern: '^(19[7-9][0-9]|[2-9][0-9]{3})-' },
             limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
             cursor: { type: 'string', maxLength: 100 },
           },
