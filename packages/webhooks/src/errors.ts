@@ -6,6 +6,15 @@ export type WebhookErrorCode =
   | 'HF_WEBHOOK_BAD_SECRET'
   | 'HF_WEBHOOK_DUPLICATE_HEADER';
 
+/** Every code a WebhookError can carry (the README's errors table lists each). */
+export const WEBHOOK_ERROR_CODES: readonly WebhookErrorCode[] = [
+  'HF_WEBHOOK_MISSING_HEADER',
+  'HF_WEBHOOK_BAD_SIGNATURE',
+  'HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE',
+  'HF_WEBHOOK_BAD_SECRET',
+  'HF_WEBHOOK_DUPLICATE_HEADER',
+];
+
 const MESSAGES: Record<WebhookErrorCode, string> = {
   HF_WEBHOOK_MISSING_HEADER: 'A webhook signature header is missing or malformed',
   HF_WEBHOOK_BAD_SIGNATURE: 'No webhook signature matches',

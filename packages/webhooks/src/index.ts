@@ -7,7 +7,7 @@ import type { MigrationSet } from '@harakaflow/db';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import webhooks from './plugin.js';
-export { WebhookError } from './errors.js';
+export { WEBHOOK_ERROR_CODES, WebhookError } from './errors.js';
 export type { WebhookErrorCode } from './errors.js';
 export { hubSignature, verifyHubSignature } from './hub.js';
 export type { HubVerifyResult } from './hub.js';

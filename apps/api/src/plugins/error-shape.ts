@@ -20,14 +20,27 @@ const FASTIFY: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'HF_BAD_CONTENT_LENGTH', 'Content-Length does not match the body'],
 };
 
+/**
+ * The package 500s whose code reaches the client (issue 13 item 7), each with the API's own
+ * message: never the error's, which the API did not write. Every other 5xx but a package's 503 is
+ * HF_INTERNAL with no detail.
+ */
+const KEPT_500: Record<string, string> = {
+  HF_VAULT_DECRYPT_FAILED: 'A stored record is damaged and cannot be opened',
+  HF_WEBHOOK_BAD_SECRET: 'A webhook secret configured on this server is not valid',
+};
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -46,6 +59,7 @@ export function toErrorBody(error: FastifyError): ErrorBody {
   if (status >= 500) {
     // 503s the packages raise on purpose (a store down, fail-closed) keep their code and message.
     if (status === 503 && error.code?.startsWith('HF_')) return errorBody(503, error.code, error.message);
+    if (status === 500 && error.code && Object.hasOwn(KEPT_500, error.code)) return errorBody(500, error.code, KEPT_500[error.code]!);
     return errorBody(500, 'HF_INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs');
   }
   if (error.code?.startsWith('HF_')) return errorBody(status, error.code, error.message);
