@@ -66,7 +66,7 @@ export interface BuildOptions {
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const newId = requestIdGenerator();
   const timeouts = serverTimeouts({ requestTimeoutMs: config.requestTimeoutMs });
-  let log: FastifyBaseLogger | undefined;
+  const logRef: { current?: FastifyBaseLogger } = {};
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -82,7 +82,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     connectionTimeout: timeouts.connectionTimeout,
     // Router and HTTP-parser errors in the one shape, with a request id (issue 13 item 1).
     frameworkErrors,
-    clientErrorHandler: clientErrorHandler(newId, (obj, msg) => log?.info(obj, msg)),
+    clientErrorHandler: clientErrorHandler(newId, (obj, msg) => logRef.current?.info(obj, msg)),
     bodyLimit: BODY_LIMIT,
     genReqId: newId,
     childLoggerFactory: lazyChildLogger,
@@ -96,7 +96,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       url: config.databaseUrl,
       dataDir: config.databaseUrl ? undefined : resolve(config.dataDir, 'pglite'),
     }));
-  log = app.log;
+  logRef.current = app.log;
   // JSON bodies: nesting past MAX_JSON_DEPTH is refused before the parser (or any recursive code
   // after it) sees them (issue 13 item 3); the rest is Fastify's own parser, prototype-poisoning
   // checks included. No text/plain parser: a route that takes JSON answers 415 to anything else.
@@ -104,7 +104,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (jsonDeeperThan(body as string, config.maxJsonDepth)) return done(new JsonTooDeep(String(config.maxJsonDepth)), undefined);
-    defaultJson(request, body as string, done);
+    void defaultJson(request, body as string, done);
   });
   app.decorate('database', database);
   if (!options.database) app.addHook('onClose', () => database.close());

@@ -8,24 +8,32 @@
  * first, PGlite takes one process) and AUDIT_CHECKPOINT_KEYS (unset: the development value the app
  * generated in DATA_DIR/secrets.json).
  */
+import { readSecret } from '@harakaflow/core';
 import { createDatabase } from '@harakaflow/db';
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkpointKeyObjects } from './options.js';
 import { verifyChain } from './verify.js';
 
-const USAGE = 'usage: hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]   (DATABASE_URL, AUDIT_CHECKPOINT_KEYS)\n';
+const USAGE = `usage: hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+  verify the audit log's hash chains and signed checkpoints
+Configuration: DATABASE_URL (unset: PGlite under DATA_DIR, default .data), AUDIT_CHECKPOINT_KEYS (unset: DATA_DIR/secrets.json).
+Exit: 0 intact, 1 broken (each problem named), 2 usage or configuration error (wrong keys included).
+`;
 const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
 };
 
-let parsed: ReturnType<typeof parseArgs<{ options: { from: { type: 'string' }; to: { type: 'string' } }; allowPositionals: true }>>;
+let parsed: ReturnType<typeof parseArgs<{ options: { from: { type: 'string' }; to: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
 try {
-  parsed = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } }, allowPositionals: true, strict: true });
+  parsed = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
 } catch (error) {
   fail(`hf-audit: ${(error as Error).message}\n${USAGE}`);
+}
+if (parsed!.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
 }
 if (parsed!.positionals.length !== 1 || parsed!.positionals[0] !== 'verify') fail(USAGE);
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -38,21 +46,19 @@ for (const [name, day] of [['--from', from], ['--to', to]] as const) {
 if (from && to && from > to) fail('hf-audit: --from is after --to');
 
 const dataDir = process.env.DATA_DIR ?? '.data';
-let keysText = process.env.AUDIT_CHECKPOINT_KEYS?.trim();
-if (!keysText) {
-  const file = resolve(dataDir, 'secrets.json');
-  if (existsSync(file)) {
-    try {
-      keysText = (JSON.parse(readFileSync(file, 'utf8')) as { AUDIT_CHECKPOINT_KEYS?: string }).AUDIT_CHECKPOINT_KEYS;
-    } catch {
-      keysText = undefined;
-    }
-  }
+// The keys as the app reads them: the environment, else the development file (the same reader as hf-vault's).
+let found: ReturnType<typeof readSecret>;
+try {
+  found = readSecret('AUDIT_CHECKPOINT_KEYS', process.env, dataDir);
+} catch (error) {
+  fail(`hf-audit: ${(error as Error).message}`);
 }
-if (!keysText) fail('hf-audit: AUDIT_CHECKPOINT_KEYS is required (the checkpoint HMAC keys, comma-separated)');
+if (!found!) fail('hf-audit: AUDIT_CHECKPOINT_KEYS is required (the checkpoint HMAC keys, comma-separated)');
+const keysText = found!.value;
+process.stderr.write(`hf-audit: AUDIT_CHECKPOINT_KEYS from ${found!.source}\n`);
 let keys: ReturnType<typeof checkpointKeyObjects>;
 try {
-  keys = checkpointKeyObjects(keysText!.split(',').map((k) => k.trim()), 'AUDIT_CHECKPOINT_KEYS');
+  keys = checkpointKeyObjects(keysText.split(',').map((k) => k.trim()), 'AUDIT_CHECKPOINT_KEYS');
 } catch (error) {
   fail(`hf-audit: ${(error as Error).message}`);
 }
@@ -65,7 +71,12 @@ try {
   for (const id of result.erasures.incomplete) {
     process.stdout.write(`note: erasure ${id} was recorded but its events still hold their personal fields (interrupted): run the erasure again\n`);
   }
-  if (result.ok) {
+  // No checkpoint at all verifies with these keys while there are some: the keys are wrong, not
+  // the log (a false tamper alarm otherwise). Exit 2, a configuration error.
+  if (!result.ok && result.checkpoints.total > 0 && result.checkpoints.valid === 0) {
+    process.stderr.write(`hf-audit: none of the ${result.checkpoints.total} checkpoint(s) verifies with the AUDIT_CHECKPOINT_KEYS given (from ${found!.source}): the keys are probably wrong\n`);
+    process.exitCode = 2;
+  } else if (result.ok) {
     process.stdout.write(`audit chain intact: ${result.segments} segment(s), ${result.events} event(s), ${range}\n`);
   } else {
     process.stdout.write(`audit chain BROKEN: ${result.problems.length} problem(s), ${range}\n`);

@@ -41,6 +41,8 @@ export interface VerifyResult {
   segments: number;
   events: number;
   problems: ChainProblem[];
+  /** Checkpoints in the range, and how many verify under the keys given (none: probably the wrong keys). */
+  checkpoints: { total: number; valid: number };
   /** Erasure records in the range, and those whose events still hold their personal fields (an erasure interrupted before its update: run it again). */
   erasures: { recorded: number; incomplete: string[] };
 }
@@ -70,11 +72,13 @@ const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
   const { db, checkpointKeys, from, to } = options;
   const pageSize = options.pageSize ?? 5000;
-  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [], erasures: { recorded: 0, incomplete: [] } };
+  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] } };
   /** Per erasure id: what the erased events carrying it add up to, in id order. */
   const erased = new Map<string, { count: number; first: AuditEvent; last: string; digest: Hash; sep: string }>();
   const records = new Map<string, AuditEvent>();
   const marks = new Map((await listCheckpoints(db, from, to)).map((c) => [segmentKey(c.writer, c.day), c]));
+  result.checkpoints.total = marks.size;
+  for (const c of marks.values()) if (checkpointValid(checkpointKeys, c)) result.checkpoints.valid++;
   const segments = new Map<string, Segment>();
   /** Per writer: its current segment, and what the next segment's first event must link to. */
   const writers = new Map<string, { current: Segment; nextLink: string | null }>();

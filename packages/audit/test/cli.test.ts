@@ -73,4 +73,17 @@ describe('hf-audit verify', () => {
     expect(cli(['verify', '--from', '2026-02-30'])).toMatchObject({ code: 2 });
     expect(cli(['verify', '--since', 'x'])).toMatchObject({ code: 2 });
   });
+
+  // Issue 13 item 10: a database written with other keys was reported "BROKEN ... checkpoint
+  // signature is not valid" with exit 1, a false tamper alarm; there was no --help.
+  it('says the keys are probably wrong (exit 2) when no checkpoint verifies with them; --help exits 0', () => {
+    const wrong = cli(['verify'], { AUDIT_CHECKPOINT_KEYS: 'another-checkpoint-key-0123456789abcdef' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/none of the \d+ checkpoint\(s\) verifies .* the keys are probably wrong/);
+    expect(wrong.err).toContain('AUDIT_CHECKPOINT_KEYS from the environment');
+    expect(wrong.out + wrong.err).not.toContain('another-checkpoint-key');
+    const help = cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('usage: hf-audit verify');
+  });
 });

@@ -88,3 +88,5 @@ export { ipNetwork, normalizeIp } from './ip.js';
 export { errorCodes, serializeError } from './errors.js';
 export type { LoggedError } from './errors.js';
 export { hookList } from './hooks.js';
+export { readSecret } from './secrets-file.js';
+export type { FoundSecret } from './secrets-file.js';

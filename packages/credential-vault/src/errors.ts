@@ -6,11 +6,19 @@ import createError from '@fastify/error';
 
 /** The base of the vault's errors (`instanceof VaultError`); each is made with @fastify/error and carries its status. */
 export class VaultError extends Error {}
+// @fastify/error types its Base as ErrorConstructor (callable too); a class is what it needs at run time.
+const Base = VaultError as unknown as ErrorConstructor;
 
 /** A stored record cannot be opened: it is damaged or was moved (500: nothing about why). */
-export const DecryptFailed = createError('HF_VAULT_DECRYPT_FAILED', 'HF_VAULT_DECRYPT_FAILED', 500, VaultError);
+export const DecryptFailed = createError('HF_VAULT_DECRYPT_FAILED', 'HF_VAULT_DECRYPT_FAILED', 500, Base);
 /** The KEK that wrapped a record is not in the keyring (503: the service lacks a key, the record may be fine). */
-export const KeyUnavailable = createError('HF_VAULT_KEY_UNAVAILABLE', 'The key that encrypted this record is not in the keyring', 503, VaultError);
+export const KeyUnavailable = createError('HF_VAULT_KEY_UNAVAILABLE', 'The key that encrypted this record is not in the keyring', 503, Base);
+
+/**
+ * A write the database refused. The driver's error is not kept (its message quotes the statement's
+ * parameters: ciphertext, and megabytes of it for a large batch): only its codes.
+ */
+export const StoreFailed = createError('HF_VAULT_STORE_FAILED', 'The vault could not store the records', 503, Base);
 
 export const decryptFailed = () => new DecryptFailed();
 export const keyUnavailable = () => new KeyUnavailable();

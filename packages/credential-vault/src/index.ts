@@ -8,9 +8,9 @@ export { DEFAULT_NAMESPACE, FORMAT_VERSION, keyIdOf, MAX_PLAINTEXT, NAMESPACE_PA
 export type { Envelope, RecordPlace } from './envelope.js';
 export { LocalKeyProvider, parseVaultKeys } from './keyring.js';
 export type { KeyProvider } from './keyring.js';
-export { DecryptFailed, KeyUnavailable, VaultError } from './errors.js';
+export { DecryptFailed, KeyUnavailable, StoreFailed, VaultError } from './errors.js';
 export { VaultStore } from './store.js';
-export type { StoredName } from './store.js';
+export type { StoredName, UnreadableRecord } from './store.js';
 export { BufferJSON, decodeJson, encodeJson, useVaultAuthState } from './auth-state.js';
 export type { AuthStateOptions, VaultAuthState } from './auth-state.js';
 export { vaultPersonalData } from './plugin.js';

@@ -6,6 +6,8 @@ import type { Database } from '@harakaflow/db';
 import { and, asc, count, eq, inArray, ne, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_NAMESPACE, keyIdOf, NAMESPACE_PATTERN, open, rewrap, seal, type RecordPlace } from './envelope.js';
+import { errorCodes } from '@harakaflow/core';
+import { StoreFailed } from './errors.js';
 import type { KeyProvider } from './keyring.js';
 import { secrets } from './schema.js';
 
@@ -16,6 +18,29 @@ const ns = (namespace: string | undefined) => {
 };
 /** The where clause of one record's place. */
 const at = (place: RecordPlace) => and(eq(secrets.namespace, ns(place.namespace)), eq(secrets.accountId, place.accountId), eq(secrets.sessionId, place.sessionId), eq(secrets.name, place.name));
+
+/** Rows per INSERT: 7 parameters a row, far below Postgres' 65,534 (issue 13 item 9). */
+const ROWS_PER_STATEMENT = 1000;
+
+/** Runs a write; a driver error becomes HF_VAULT_STORE_FAILED carrying only the driver's codes. */
+async function writing<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw Object.assign(new StoreFailed(), { codes: errorCodes(error).codes });
+  }
+}
+
+/** A record rotation or a check could not open: where it is, never what it holds. */
+export interface UnreadableRecord {
+  id: string;
+  kekId: string;
+  namespace: string;
+  accountId: string;
+  sessionId: string;
+  name: string;
+  code: string;
+}
 
 export interface StoredName {
   namespace: string;
@@ -34,8 +59,10 @@ export class VaultStore {
   }
 
   async put(place: RecordPlace, value: Uint8Array): Promise<{ updatedAt: Date }> {
-    const [row] = await this.#upsert(this.#db, [await this.#row(place, value)]);
-    return { updatedAt: row!.updatedAt };
+    const row = await this.#row(place, value);
+    const [stored] = await writing(() => this.#upsert(this.#db, [row]));
+    if (!stored) throw new StoreFailed(); // the place is held by a record of another namespace
+    return { updatedAt: stored.updatedAt };
   }
 
   /** Writes and deletes (null) many records of one session in one transaction (namespace: default `whatsapp`). */
@@ -46,12 +73,15 @@ export class VaultStore {
       entries.filter((e) => e.value !== null).map((e) => this.#row({ namespace: n, accountId, sessionId, name: e.name }, e.value!)),
     );
     const deletes = entries.filter((e) => e.value === null).map((e) => e.name);
-    await this.#db.transaction(async (tx) => {
-      if (writes.length) await this.#upsert(tx as unknown as Database, writes);
-      if (deletes.length) {
-        await tx.delete(secrets).where(and(eq(secrets.namespace, n), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId), inArray(secrets.name, deletes)));
-      }
-    });
+    // Any size, in chunks, all in one transaction: every entry is written, or none.
+    await writing(() =>
+      this.#db.transaction(async (tx) => {
+        for (let i = 0; i < writes.length; i += ROWS_PER_STATEMENT) await this.#upsert(tx as unknown as Database, writes.slice(i, i + ROWS_PER_STATEMENT));
+        for (let i = 0; i < deletes.length; i += ROWS_PER_STATEMENT * 5) {
+          await tx.delete(secrets).where(and(eq(secrets.namespace, n), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId), inArray(secrets.name, deletes.slice(i, i + ROWS_PER_STATEMENT * 5))));
+        }
+      }),
+    );
   }
 
   async get(place: RecordPlace): Promise<{ value: Buffer; updatedAt: Date } | null> {
@@ -86,10 +116,12 @@ export class VaultStore {
     if (!found) return false;
     const row = await this.#row(to, found.value);
     found.value.fill(0);
-    await this.#db.transaction(async (tx) => {
-      await tx.delete(secrets).where(at(from));
-      await this.#upsert(tx as unknown as Database, [row]);
-    });
+    await writing(() =>
+      this.#db.transaction(async (tx) => {
+        await tx.delete(secrets).where(at(from));
+        await this.#upsert(tx as unknown as Database, [row]);
+      }),
+    );
     return true;
   }
 
@@ -142,35 +174,66 @@ export class VaultStore {
 
   /**
    * Re-wraps up to `batchSize` records under an older, still available KEK (payloads are not
-   * decrypted). `remaining` counts those left; records under a KEK not in the keyring are skipped.
-   * Resumable and idempotent: each row is updated only if its ciphertext is still the one read, so a
-   * concurrent write is never overwritten, and a rerun continues where the last one stopped.
+   * decrypted), in id order after `afterId`, so a run walks every record once and goes on past
+   * those it cannot unwrap (issue 13 item 8): they are returned (where they are, never what they
+   * hold) and left as they are. Pass the returned `lastId` to the next call; `lastId` null means
+   * the walk is done. `remaining` counts records still under an older available KEK. Records under
+   * a KEK not in the keyring are not touched (hf-vault status counts them). Idempotent: each row is
+   * updated only if its ciphertext is still the one read, so a concurrent write is never overwritten.
    */
-  async rewrapBatch(batchSize = 500): Promise<{ rewrapped: number; remaining: number }> {
+  async rewrapBatch(batchSize = 500, afterId: string | null = null): Promise<{ rewrapped: number; remaining: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
     const active = this.keys.activeKeyId;
-    // Only records whose KEK is available can be re-wrapped; the others are left (and counted).
     const kekIds = (await this.#db.selectDistinct({ kekId: secrets.kekId }).from(secrets).where(ne(secrets.kekId, active)))
       .map((r) => r.kekId)
       .filter((id) => this.keys.has(id));
-    const rows = kekIds.length
-      ? await this.#db
-          .select({ id: secrets.id, namespace: secrets.namespace, accountId: secrets.accountId, sessionId: secrets.sessionId, name: secrets.name, ciphertext: secrets.ciphertext })
-          .from(secrets)
-          .where(inArray(secrets.kekId, kekIds))
-          .limit(batchSize)
-      : [];
+    const rows = kekIds.length ? await this.#page(and(inArray(secrets.kekId, kekIds), afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined), batchSize) : [];
     let rewrapped = 0;
+    const unreadable: UnreadableRecord[] = [];
     for (const row of rows) {
-      const next = await rewrap(row.ciphertext, row, this.keys);
-      const updated = await this.#db
-        .update(secrets)
-        .set({ ciphertext: next, kekId: keyIdOf(next) })
-        .where(and(eq(secrets.id, row.id), sql`${secrets.ciphertext} = ${row.ciphertext}`))
-        .returning({ id: secrets.id });
+      let next: Buffer;
+      try {
+        next = await rewrap(row.ciphertext, row, this.keys);
+      } catch (error) {
+        unreadable.push(unreadableOf(row, error));
+        continue;
+      }
+      const updated = await writing(() =>
+        this.#db
+          .update(secrets)
+          .set({ ciphertext: next, kekId: keyIdOf(next) })
+          .where(and(eq(secrets.id, row.id), sql`${secrets.ciphertext} = ${row.ciphertext}`))
+          .returning({ id: secrets.id }),
+      );
       rewrapped += updated.length;
     }
     const [left] = await this.#db.select({ n: count() }).from(secrets).where(kekIds.length ? inArray(secrets.kekId, kekIds) : sql`false`);
-    return { rewrapped, remaining: Number(left?.n ?? 0) };
+    return { rewrapped, remaining: Number(left?.n ?? 0), unreadable, lastId: rows.length === batchSize ? rows.at(-1)!.id : null };
+  }
+
+  /**
+   * Opens up to `batchSize` records after `afterId` (id order) and returns those that do not open:
+   * damaged, or under a KEK not in the keyring. For `hf-vault status`; the values are discarded.
+   */
+  async checkBatch(batchSize = 500, afterId: string | null = null): Promise<{ checked: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
+    const rows = await this.#page(afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined, batchSize);
+    const unreadable: UnreadableRecord[] = [];
+    for (const row of rows) {
+      try {
+        (await open(row.ciphertext, row, this.keys)).fill(0);
+      } catch (error) {
+        unreadable.push(unreadableOf(row, error));
+      }
+    }
+    return { checked: rows.length, unreadable, lastId: rows.length === batchSize ? rows.at(-1)!.id : null };
+  }
+
+  #page(where: ReturnType<typeof and> | undefined, limit: number) {
+    return this.#db
+      .select({ id: secrets.id, kekId: secrets.kekId, namespace: secrets.namespace, accountId: secrets.accountId, sessionId: secrets.sessionId, name: secrets.name, ciphertext: secrets.ciphertext })
+      .from(secrets)
+      .where(where)
+      .orderBy(asc(secrets.id))
+      .limit(limit);
   }
 
   async #row(place: RecordPlace, value: Uint8Array) {
@@ -183,10 +246,20 @@ export class VaultStore {
     return db
       .insert(secrets)
       .values(rows)
+      // The arbiter is the earlier version's unique index (account, session, name) while it exists:
+      // every conflict on the namespaced index is one on it too, and with two unique indexes a
+      // concurrent insert must not meet the one that is not the arbiter (a 23505 instead of an
+      // update). A row of another namespace is never overwritten (setWhere): nothing is returned.
       .onConflictDoUpdate({
-        target: [secrets.accountId, secrets.namespace, secrets.sessionId, secrets.name],
+        target: [secrets.accountId, secrets.sessionId, secrets.name],
         set: { ciphertext: sql`excluded.ciphertext`, kekId: sql`excluded.kek_id`, updatedAt: sql`excluded.updated_at` },
+        setWhere: sql`${secrets.namespace} = excluded.namespace`,
       })
       .returning({ updatedAt: secrets.updatedAt });
   }
+}
+
+function unreadableOf(row: { id: string; kekId: string; namespace: string; accountId: string; sessionId: string; name: string }, error: unknown): UnreadableRecord {
+  const code = (error as { code?: unknown }).code;
+  return { id: row.id, kekId: row.kekId, namespace: row.namespace, accountId: row.accountId, sessionId: row.sessionId, name: row.name, code: typeof code === 'string' ? code : 'HF_VAULT_DECRYPT_FAILED' };
 }

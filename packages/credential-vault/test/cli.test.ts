@@ -40,7 +40,8 @@ describe('hf-vault', () => {
 
     const rewrap = cli(['rewrap'], `${K2},${K1}`);
     expect(rewrap.code).toBe(0);
-    expect(rewrap.err).toMatch(/\[#+\] 450\/450/);
+    expect(rewrap.err).toContain('VAULT_KEYS from the environment');
+    expect(rewrap.err).not.toMatch(/rewrapped \d+\//); // progress only when stderr is a terminal
     expect(rewrap.out).toContain('rewrapped 450 record(s) to k2');
 
     const after = cli(['status'], K2);

@@ -65,10 +65,10 @@ describe('VaultStore', () => {
     const rotated = store(`${K2},${K1}`);
     await rotated.put({ ...place, name: 'new' }, Buffer.from('new value'));
     expect(await rotated.status()).toEqual({ k1: 7, k2: 1 });
-    expect(await rotated.rewrapBatch(3)).toEqual({ rewrapped: 3, remaining: 4 });
-    expect(await rotated.rewrapBatch(3)).toEqual({ rewrapped: 3, remaining: 1 });
-    expect(await rotated.rewrapBatch(3)).toEqual({ rewrapped: 1, remaining: 0 });
-    expect(await rotated.rewrapBatch(3)).toEqual({ rewrapped: 0, remaining: 0 });
+    expect(await rotated.rewrapBatch(3)).toMatchObject({ rewrapped: 3, remaining: 4 });
+    expect(await rotated.rewrapBatch(3)).toMatchObject({ rewrapped: 3, remaining: 1 });
+    expect(await rotated.rewrapBatch(3)).toMatchObject({ rewrapped: 1, remaining: 0 });
+    expect(await rotated.rewrapBatch(3)).toMatchObject({ rewrapped: 0, remaining: 0 });
     expect(await rotated.status()).toEqual({ k2: 8 });
     const retired = store(K2);
     expect((await retired.get({ ...place, name: 'r6' }))?.value.toString()).toBe('value 6');
@@ -78,7 +78,7 @@ describe('VaultStore', () => {
     await store(K1).put(place, Buffer.from('x'));
     const without = store(K2);
     await expect(without.get(place)).rejects.toMatchObject({ code: 'HF_VAULT_KEY_UNAVAILABLE' });
-    expect(await without.rewrapBatch()).toEqual({ rewrapped: 0, remaining: 0 });
+    expect(await without.rewrapBatch()).toMatchObject({ rewrapped: 0, remaining: 0 });
   });
 });
 
