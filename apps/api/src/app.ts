@@ -182,6 +182,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     ipMode: config.auditIpMode,
     ipHashKey: config.auditIpHashKey,
     spillDir: resolve(config.auditSpillDir),
+    spillMaxBytes: config.auditSpillMaxMb * 1024 * 1024,
+    spillFull: config.auditSpillFull,
   });
   await app.register(cookie);
   // After every plugin that may set cookies in a hook of its own (see the consent README).

@@ -34,6 +34,10 @@ export interface AppConfig {
   auditIpHashKey: string | undefined;
   /** Where audit events go while Postgres is unreachable. */
   auditSpillDir: string;
+  /** The most the spill directory may hold, MB (AUDIT_SPILL_MAX_MB). */
+  auditSpillMaxMb: number;
+  /** What happens when it is full: drop access events (declared as a gap) or refuse requests with 503. */
+  auditSpillFull: 'drop-access' | 'fail-closed';
   /** Meta's app secret: verifies POST /v1/webhooks/inbound/meta (X-Hub-Signature-256). Unset: that route answers 503. */
   metaAppSecret: string | undefined;
   /** The token Meta echoes when it checks the callback URL (GET /v1/webhooks/inbound/meta). */
@@ -234,6 +238,9 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
   const quotaAuthFailuresPerMinute = count('QUOTA_AUTH_FAILURES_PER_MINUTE', 10);
+  const auditSpillMaxMb = count('AUDIT_SPILL_MAX_MB', 1024);
+  const auditSpillFull = value('AUDIT_SPILL_FULL') ?? 'drop-access';
+  if (auditSpillFull !== 'drop-access' && auditSpillFull !== 'fail-closed') problems.push(`AUDIT_SPILL_FULL must be drop-access or fail-closed (got ${JSON.stringify(auditSpillFull)})`);
   const requestTimeoutMs = count('REQUEST_TIMEOUT_MS', 30_000);
   if (requestTimeoutMs < 1000 || requestTimeoutMs > 600_000) problems.push(`REQUEST_TIMEOUT_MS must be from 1000 to 600000 (got ${requestTimeoutMs})`);
   const maxJsonDepth = count('MAX_JSON_DEPTH', 64);
@@ -286,6 +293,8 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     auditIpMode: auditIpMode as AppConfig['auditIpMode'],
     auditIpHashKey,
     auditSpillDir: value('AUDIT_SPILL_DIR') ?? join(dataDir, 'audit-spill'),
+    auditSpillMaxMb,
+    auditSpillFull: auditSpillFull as AppConfig['auditSpillFull'],
     metaAppSecret,
     metaVerifyToken,
     webhooksAllowPrivateDestinations,

@@ -35,6 +35,8 @@ describe('parseConfig', () => {
       auditIpMode: 'full',
       auditIpHashKey: undefined,
       auditSpillDir: join('.data', 'audit-spill'),
+      auditSpillMaxMb: 1024,
+      auditSpillFull: 'drop-access',
       metaAppSecret: undefined,
       metaVerifyToken: undefined,
       webhooksAllowPrivateDestinations: false,

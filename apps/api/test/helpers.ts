@@ -31,6 +31,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     auditIpHashKey: undefined,
     // Spilling needs a database outage; the audit package's own tests cover it.
     auditSpillDir: join(tmpdir(), `hf-api-test-spill-${process.pid}`),
+    auditSpillMaxMb: 1024,
+    auditSpillFull: 'drop-access',
     metaAppSecret: META_APP_SECRET,
     metaVerifyToken: 'test-meta-verify-token-0123',
     // Tests deliver to a receiver on 127.0.0.1 over http.

@@ -213,11 +213,14 @@ describe('health and documentation', () => {
   it('answers 200 while the database answers and 503 once it does not', async () => {
     const own = await testDatabase();
     const { app: a } = await testApp(own);
-    expect((await a.inject('/health')).json()).toEqual({ status: 'ok' });
+    // Issue 13 item 15 added the database and the audit backlog to the body.
+    expect((await a.inject('/health')).json()).toEqual({ status: 'ok', database: 'up', audit: { backlog: expect.any(Number), spilledBytes: 0, dropped: 0 } });
     await own.close();
     const down = await a.inject('/health');
     expect(down.statusCode).toBe(503);
-    expect(down.json()).toEqual({ status: 'unavailable' });
+    expect(down.json()).toMatchObject({ status: 'unavailable', database: 'down' });
+    expect((await a.inject('/health/ready')).statusCode).toBe(503);
+    expect((await a.inject('/health/live')).json()).toEqual({ status: 'ok' });
     await a.close();
   });
 

@@ -68,6 +68,9 @@ const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(da
 try {
   const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
   const range = `${from ?? 'the first day'} to ${to ?? 'the last day'}`;
+  for (const g of result.gaps) {
+    process.stdout.write(`declared gap: writer ${g.writer} dropped ${g.count} access event(s) between ${g.from} and ${g.to} (spill directory full; event ${g.id})\n`);
+  }
   for (const id of result.erasures.incomplete) {
     process.stdout.write(`note: erasure ${id} was recorded but its events still hold their personal fields (interrupted): run the erasure again\n`);
   }

@@ -41,6 +41,14 @@ export interface AuditOptions {
   spillDir: string | false;
   /** Chain format of new events: 2 (default; erasure removes path, resource and details) or 1. */
   chainVersion?: 1 | 2 | undefined;
+  /** The most the spill directory may hold, bytes. Default 1 GiB. */
+  spillMaxBytes?: number | undefined;
+  /**
+   * When it is full: 'drop-access' (default: access events are counted and dropped, security events
+   * kept, and one chained `audit.gap` event declares each gap once writes succeed), or 'fail-closed'
+   * (requests are answered 503 HF_AUDIT_UNAVAILABLE while it is full).
+   */
+  spillFull?: 'drop-access' | 'fail-closed' | undefined;
   /** First retry delay cap, ms (doubles per failure, full jitter). Default 100. */
   retryBaseMs?: number | undefined;
   /** Largest retry delay, ms. Default 30 000. */
@@ -56,7 +64,8 @@ export interface AuditOptions {
 }
 
 /** The writer's own settings pass through unchanged; the rest are the plugin's. */
-export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint' | 'chainVersion'> & {
+export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint' | 'chainVersion' | 'spillMaxBytes'> & {
+  spillFull: 'drop-access' | 'fail-closed';
   db: Database;
   checkpointKeys: KeyObject[];
   access: boolean;
@@ -109,6 +118,8 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     throw invalidOption('spillDir', 'is required: a directory path (spill files go in a 0700 subdirectory of it) or false to never spill');
   }
   if (options.chainVersion !== undefined && options.chainVersion !== 1 && options.chainVersion !== 2) throw invalidOption('chainVersion', 'must be 1 or 2');
+  const spillFull = options.spillFull ?? 'drop-access';
+  if (spillFull !== 'drop-access' && spillFull !== 'fail-closed') throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
   if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
   const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 30_000);
@@ -120,7 +131,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     db,
     checkpointKeys: checkpointKeyObjects(options.checkpointKeys),
     access: options.access ?? true,
-    skip: new Set(options.skip ?? ['/health']),
+    skip: new Set(options.skip ?? ['/health', '/health/live', '/health/ready']),
     keepQuery: options.keepQuery ?? false,
     ipMode,
     ipHashKey,
@@ -132,6 +143,8 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     maxBuffered,
     spillDir: options.spillDir === false ? null : options.spillDir,
     chainVersion: options.chainVersion ?? 2,
+    spillMaxBytes: positiveInteger('spillMaxBytes', options.spillMaxBytes, 1024 * 1024 * 1024),
+    spillFull,
     retryBaseMs,
     retryMaxMs,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', options.writeTimeoutMs, 10_000),

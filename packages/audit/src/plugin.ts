@@ -3,7 +3,7 @@ import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT } from './capture.js';
 import type { AuditEventInput } from './event.js';
-import { invalidOption } from './errors.js';
+import { AuditUnavailable, invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
 import { prepareSpillDirectory } from './spill.js';
@@ -103,6 +103,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     logger: fastify.log,
     onCheckpoint: o.onCheckpoint,
     chainVersion: o.chainVersion,
+    spillMaxBytes: o.spillMaxBytes,
   });
   const device = deviceParser(o.userAgentCacheSize);
 
@@ -152,6 +153,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     query: (q) => queryEvents(o.db, q),
     verify: (v = {}) => verifyChain({ db: o.db, checkpointKeys: o.checkpointKeys, ...v }),
     flush: () => writer.flush(),
+    health: () => writer.health,
     writer,
   };
   fastify.decorate('audit', recorder);
@@ -181,11 +183,20 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
       input.status = reply.statusCode;
       input.durationMs = Math.round(reply.elapsedTime * 1000) / 1000;
       try {
-        writer.append(input);
+        writer.appendAccess(input);
       } catch {
         request.log.warn('audit: access event after close, not recorded');
       }
       done();
+    });
+  }
+  if (o.spillFull === 'fail-closed') {
+    // While the spill directory is full and the database away, nothing is served unrecorded.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (!writer.health.full) return done();
+      const route = request.routeOptions.url;
+      if ((route !== undefined && o.skip.has(route)) || o.skip.has(request.url.split('?', 1)[0]!)) return done();
+      done(new AuditUnavailable());
     });
   }
 

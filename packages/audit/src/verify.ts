@@ -41,6 +41,8 @@ export interface VerifyResult {
   segments: number;
   events: number;
   problems: ChainProblem[];
+  /** Gaps the writers declared (`audit.gap`): access events dropped while the spill directory was full. Not tampering. */
+  gaps: { writer: string; day: string; id: string; count: number; from: string; to: string }[];
   /** Checkpoints in the range, and how many verify under the keys given (none: probably the wrong keys). */
   checkpoints: { total: number; valid: number };
   /** Erasure records in the range, and those whose events still hold their personal fields (an erasure interrupted before its update: run it again). */
@@ -72,7 +74,7 @@ const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
   const { db, checkpointKeys, from, to } = options;
   const pageSize = options.pageSize ?? 5000;
-  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] } };
+  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [], gaps: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] } };
   /** Per erasure id: what the erased events carrying it add up to, in id order. */
   const erased = new Map<string, { count: number; first: AuditEvent; last: string; digest: Hash; sep: string }>();
   const records = new Map<string, AuditEvent>();
@@ -162,6 +164,10 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
           t.count++;
           t.last = e.id;
         }
+      }
+      if (e.action === 'audit.gap' && e.kind === 'security' && e.details) {
+        const d = e.details as { count?: unknown; from?: unknown; to?: unknown };
+        result.gaps.push({ writer: e.writer, day: e.day, id: e.id, count: Number(d.count), from: String(d.from), to: String(d.to) });
       }
       if (e.action === ERASURE_ACTION && e.kind === 'security') {
         const id = (e.details as { erasureId?: unknown } | null)?.erasureId;

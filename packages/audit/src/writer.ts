@@ -48,6 +48,8 @@ export interface WriterOptions {
   spillDir: string | null;
   /** The chain format of new events: 2 (default), or 1 while replicas of an earlier version still verify. */
   chainVersion?: ChainVersion | undefined;
+  /** The most the spill directory may hold, bytes. Default 1 GiB. */
+  spillMaxBytes?: number | undefined;
   retryBaseMs: number;
   retryMaxMs: number;
   /** A write that takes longer is treated as failed (and retried; inserts are idempotent). */
@@ -116,7 +118,35 @@ export class AuditWriter {
   #idle: (() => void) | null = null;
   #lastStaleWarning = 0;
   /** Counters for tests, metrics and the benchmark. */
-  readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0, rejected: 0 };
+  readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0, rejected: 0, dropped: 0 };
+  /** Bytes of spill files waiting in the directory (measured when it is first used, then kept). */
+  #spillBytes = 0;
+  /** The spill directory reached its cap while the database fails: access events are dropped (counted). */
+  #full = false;
+  /** Access events dropped since the last declared gap, and when. */
+  #gap: { count: number; from: Date; to: Date } | null = null;
+
+  /** What an operator's health check shows. */
+  get health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean } {
+    return { backlog: this.buffered, spilledBytes: this.#spillBytes, dropped: this.#gap?.count ?? 0, full: this.#full };
+  }
+
+  /**
+   * An access event, unless the spill directory is full (issue 13 item 15): then it is counted and
+   * dropped, never chained, so the chain has no hole; once writes succeed again one chained
+   * `audit.gap` event declares how many were dropped and when. Security events always go through
+   * append(). Returns whether the event was kept.
+   */
+  appendAccess(input: AuditEventInput): boolean {
+    if (this.#full) {
+      const at = this.#now();
+      this.#gap = this.#gap ? { count: this.#gap.count + 1, from: this.#gap.from, to: at } : { count: 1, from: at, to: at };
+      this.stats.dropped++;
+      return false;
+    }
+    this.append(input);
+    return true;
+  }
 
   constructor(options: WriterOptions) {
     this.#o = options;
@@ -254,6 +284,7 @@ export class AuditWriter {
           this.#spillPending = false;
           this.#busy = false;
           this.#resolveFlushes(); // what waited only for the spilled events is now committed
+          this.#recovered();
           this.#pump(partial);
         },
         (error: unknown) => {
@@ -286,6 +317,7 @@ export class AuditWriter {
     if (error === null) {
       this.#failures = 0;
       for (const item of batch) if (!('close' in item)) this.#take(item)?.resolve();
+      this.#recovered();
       this.#resolveFlushes();
       this.#pump();
       return;
@@ -294,6 +326,23 @@ export class AuditWriter {
     this.#queue = [...batch, ...this.#queue].sort((a, b) => order(a) - order(b));
     for (const item of batch) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
     this.#failed(error);
+  }
+
+  /** After a successful write: the directory has room again, and a gap of dropped events is declared in the chain. */
+  #recovered(): void {
+    if (this.#full && this.#spillBytes < this.#maxSpill()) {
+      this.#full = false;
+      this.#o.logger.warn({ spilledBytes: this.#spillBytes }, 'audit: spill directory below its cap; access events recorded again');
+    }
+    if (!this.#full && this.#gap && !this.#closing) {
+      const gap = this.#gap;
+      this.#gap = null;
+      this.append({ kind: 'security', action: 'audit.gap', outcome: 'failure', details: { count: gap.count, from: gap.from.toISOString(), to: gap.to.toISOString(), reason: 'the spill directory was full while the database was unavailable' } });
+    }
+  }
+
+  #maxSpill(): number {
+    return this.#o.spillMaxBytes ?? 1024 * 1024 * 1024;
   }
 
   #take(event: AuditEvent): Waiter | undefined {
@@ -350,7 +399,7 @@ export class AuditWriter {
   /** Past the memory bound while the database fails: the oldest half goes to disk. */
   #spillExcess(): boolean {
     // Only with nothing in flight: a file's first item then follows an event already committed or spilled.
-    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#o.spillDir || this.#inFlight.size) return false;
+    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#o.spillDir || this.#inFlight.size || this.#full) return false;
     this.#busy = true;
     void this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2)).finally(() => {
       this.#busy = false;
@@ -412,7 +461,11 @@ export class AuditWriter {
 
   /** The writer's spill subdirectory, created and checked once (spill.ts). */
   #directory(): Promise<string> {
-    this.#spillDirectory ??= prepareSpillDirectory(this.#o.spillDir!).then((d) => d.path);
+    this.#spillDirectory ??= prepareSpillDirectory(this.#o.spillDir!).then(async (d) => {
+      // What waits there already (an earlier run's files) counts against the cap.
+      for (const f of (await readdir(d.path)).filter((name) => name.endsWith(SPILL_SUFFIX))) this.#spillBytes += (await stat(join(d.path, f)).catch(() => ({ size: 0 }))).size;
+      return d.path;
+    });
     this.#spillDirectory.catch(() => (this.#spillDirectory = null));
     return this.#spillDirectory;
   }
@@ -425,9 +478,19 @@ export class AuditWriter {
     const file: SpillFile = { writer: this.writer, after: (items[0] as Ordered)[PREV] ?? null, items };
     try {
       const dir = await this.#directory();
+      const text = encodeSpill(file, this.#o.checkpointKeys);
+      const bytes = Buffer.byteLength(text);
+      if (this.#spillBytes + bytes > this.#maxSpill()) {
+        // Full: what is queued stays in memory; new access events are dropped and counted until
+        // writes succeed again (appendAccess); security events are still kept.
+        this.#full = true;
+        this.#o.logger.error({ code: 'HF_AUDIT_SPILL_FULL', spilledBytes: this.#spillBytes, maxBytes: this.#maxSpill() }, 'audit: spill directory full; access events are dropped and counted until the database is back');
+        return;
+      }
       const temporary = join(dir, `${name}.tmp`);
-      await writeFile(temporary, encodeSpill(file, this.#o.checkpointKeys), { mode: 0o600, flush: true });
+      await writeFile(temporary, text, { mode: 0o600, flush: true });
       await rename(temporary, join(dir, name + SPILL_SUFFIX));
+      this.#spillBytes += bytes;
     } catch (error) {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
       return;
@@ -514,6 +577,7 @@ export class AuditWriter {
     const rest = file.items.slice(start);
     for (let i = 0; i < rest.length; i += this.#o.batchSize) await this.#write(rest.slice(i, i + this.#o.batchSize));
     await rm(path, { force: true });
+    this.#spillBytes = Math.max(0, this.#spillBytes - Buffer.byteLength(text));
     const last = events.at(-1);
     if (last) tails.set(file.writer, { id: last.id, hash: last.hash, day: last.day, seq: last.seq });
     this.stats.replayed += rest.filter((i) => !('close' in i)).length;
@@ -522,6 +586,8 @@ export class AuditWriter {
 
   /** Moves a file aside, logs it and records it in the chain (once: the file is gone from the directory). */
   async #reject(dir: string, name: string, reason: string): Promise<void> {
+    const size = (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+    this.#spillBytes = Math.max(0, this.#spillBytes - size);
     try {
       await mkdir(join(dir, 'rejected'), { recursive: true, mode: 0o700 });
       await rename(join(dir, name), join(dir, 'rejected', name));

@@ -154,7 +154,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   banDurations.forEach((d, i) => positive(`bans.durations[${i}]`, d));
   const storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 50);
   const banCheckMs = positive('banCheckIntervalMs', options.banCheckIntervalMs ?? 1000);
-  const skip = new Set(options.skip ?? ['/health']);
+  const skip = new Set(options.skip ?? ['/health', '/health/live', '/health/ready']);
   let allowIp: (ip: string | null) => boolean;
   try {
     allowIp = ipMatcher(options.allowList?.ips ?? []);

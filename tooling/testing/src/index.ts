@@ -6,3 +6,5 @@ export { testRedis } from './redis.js';
 export { vectorsFile } from './vectors.js';
 export type { TestRedis } from './redis.js';
 export type { CapturedLogs } from './logs.js';
+export { tcpProxy } from './proxy.js';
+export type { TcpProxy } from './proxy.js';

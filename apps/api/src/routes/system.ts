@@ -4,22 +4,32 @@ import { markVisitor } from '../analytics.js';
 
 /** Health, the benchmark route and the OpenAPI document. */
 const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean }> = async (app, { database, secureCookies }) => {
+  const auditHealth = { type: 'object', properties: { backlog: { type: 'integer' }, spilledBytes: { type: 'integer' }, dropped: { type: 'integer' } } } as const;
+  const healthBody = { type: 'object', properties: { status: { enum: ['ok', 'degraded', 'unavailable'] }, database: { enum: ['up', 'down'] }, audit: auditHealth } } as const;
+  // Skipped by the audit log and by quotas (their default skip lists), public, and cheap.
   app.get(
     '/health',
     {
       config: { auth: 'public' },
-      schema: {
-        tags: ['system'],
-        summary: 'Liveness and database reachability',
-        response: {
-          200: { type: 'object', properties: { status: { const: 'ok' } } },
-          503: { type: 'object', properties: { status: { const: 'unavailable' } } },
-        },
-      },
+      schema: { tags: ['system'], summary: 'Database reachability and the audit backlog', response: { 200: healthBody, 503: healthBody } },
     },
     async (_request, reply) => {
-      if (await database.ping(1000)) return { status: 'ok' };
-      return reply.code(503).send({ status: 'unavailable' });
+      const up = await database.ping(1000);
+      const { backlog, spilledBytes, dropped } = app.audit.health();
+      // Degraded: events wait on disk or were dropped, the database answering or not.
+      const status = !up ? 'unavailable' : spilledBytes > 0 || dropped > 0 ? 'degraded' : 'ok';
+      return reply.code(up ? 200 : 503).send({ status, database: up ? 'up' : 'down', audit: { backlog, spilledBytes, dropped } });
+    },
+  );
+  // Liveness: the process can serve (a restart would not help a database outage).
+  app.get('/health/live', { config: { auth: 'public' }, schema: { tags: ['system'], summary: 'The process can serve', response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({ status: 'ok' }));
+  // Readiness: send traffic here only while the database answers.
+  app.get(
+    '/health/ready',
+    { config: { auth: 'public' }, schema: { tags: ['system'], summary: 'Ready while the database answers', response: { 200: healthBody, 503: healthBody } } },
+    async (_request, reply) => {
+      const up = await database.ping(1000);
+      return reply.code(up ? 200 : 503).send({ status: up ? 'ok' : 'unavailable', database: up ? 'up' : 'down' });
     },
   );
 
