@@ -183,6 +183,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     ipHashKey: config.auditIpHashKey,
     spillDir: resolve(config.auditSpillDir),
     spillMaxBytes: config.auditSpillMaxMb * 1024 * 1024,
+    chainVersion: config.auditChainVersion,
     spillFull: config.auditSpillFull,
   });
   await app.register(cookie);

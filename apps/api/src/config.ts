@@ -34,6 +34,8 @@ export interface AppConfig {
   auditIpHashKey: string | undefined;
   /** Where audit events go while Postgres is unreachable. */
   auditSpillDir: string;
+  /** The audit chain format new events are written in (AUDIT_CHAIN_VERSION): 2, or 1 during a rolling upgrade. */
+  auditChainVersion: 1 | 2;
   /** The most the spill directory may hold, MB (AUDIT_SPILL_MAX_MB). */
   auditSpillMaxMb: number;
   /** What happens when it is full: drop access events (declared as a gap) or refuse requests with 503. */
@@ -239,6 +241,8 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
   const quotaAuthFailuresPerMinute = count('QUOTA_AUTH_FAILURES_PER_MINUTE', 10);
   const auditSpillMaxMb = count('AUDIT_SPILL_MAX_MB', 1024);
+  const auditChainVersion = value('AUDIT_CHAIN_VERSION') ?? '2';
+  if (auditChainVersion !== '1' && auditChainVersion !== '2') problems.push(`AUDIT_CHAIN_VERSION must be 1 or 2 (got ${JSON.stringify(auditChainVersion)})`);
   const auditSpillFull = value('AUDIT_SPILL_FULL') ?? 'drop-access';
   if (auditSpillFull !== 'drop-access' && auditSpillFull !== 'fail-closed') problems.push(`AUDIT_SPILL_FULL must be drop-access or fail-closed (got ${JSON.stringify(auditSpillFull)})`);
   const requestTimeoutMs = count('REQUEST_TIMEOUT_MS', 30_000);
@@ -294,6 +298,7 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     auditIpHashKey,
     auditSpillDir: value('AUDIT_SPILL_DIR') ?? join(dataDir, 'audit-spill'),
     auditSpillMaxMb,
+    auditChainVersion: auditChainVersion === '1' ? 1 : 2,
     auditSpillFull: auditSpillFull as AppConfig['auditSpillFull'],
     metaAppSecret,
     metaVerifyToken,

@@ -36,6 +36,7 @@ describe('parseConfig', () => {
       auditIpHashKey: undefined,
       auditSpillDir: join('.data', 'audit-spill'),
       auditSpillMaxMb: 1024,
+      auditChainVersion: 2,
       auditSpillFull: 'drop-access',
       metaAppSecret: undefined,
       metaVerifyToken: undefined,
@@ -58,6 +59,15 @@ describe('parseConfig', () => {
   });
 
   it.each([
+    ['AUDIT_CHAIN_VERSION', '3'],
+    ['AUDIT_SPILL_FULL', 'maybe'],
+    ['AUDIT_SPILL_MAX_MB', '0'],
+    ['REQUEST_TIMEOUT_MS', '10'],
+    ['MAX_JSON_DEPTH', '0'],
+    ['MAX_JSON_DEPTH', '5000'],
+    ['QUOTA_AUTH_FAILURES_PER_MINUTE', '0'],
+    ['MIGRATION_DATABASE_URL', 'mysql://x/y'],
+    ['TLS_CERT_FILE', '/only/one.pem'],
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['PORT', '-1'],

@@ -32,6 +32,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     // Spilling needs a database outage; the audit package's own tests cover it.
     auditSpillDir: join(tmpdir(), `hf-api-test-spill-${process.pid}`),
     auditSpillMaxMb: 1024,
+    auditChainVersion: 2,
     auditSpillFull: 'drop-access',
     metaAppSecret: META_APP_SECRET,
     metaVerifyToken: 'test-meta-verify-token-0123',
