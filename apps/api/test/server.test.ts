@@ -38,7 +38,8 @@ function start(env: Record<string, string>): Server {
 }
 
 async function listening(server: Server): Promise<string> {
-  for (let i = 0; i < 600; i++) {
+  // Up to 90 s: compiling the sources and starting PGlite is slow on a loaded 2-core machine.
+  for (let i = 0; i < 1800; i++) {
     const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output());
     if (match && server.output().includes('HarakaFlow API ready')) return match[1]!;
     if (server.child.exitCode !== null) throw new Error(`server exited: ${server.output()}`);
@@ -91,7 +92,7 @@ describe('src/server.ts', () => {
     expect(((await me.json()) as { account: { email: string } }).account.email).toBe('wanjiru@example.com');
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it.skipIf(!postgresUrl)('runs on real Postgres when DATABASE_URL is set', async () => {
     const database = await testDatabase();
@@ -105,5 +106,5 @@ describe('src/server.ts', () => {
     } finally {
       await database.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -470,9 +470,25 @@ export class AuditWriter {
     return this.#spillDirectory;
   }
 
-  /** Moves `count` items from the front of the queue to a spill file. Keeps them in memory if it cannot. */
+  /**
+   * Moves `count` items from the front of the queue to spill files, one file per contiguous run of
+   * the chain: a batch that committed after an earlier one failed leaves a hole in the queue (its
+   * events are stored), and a file must hold a run without holes to be linked on replay. Keeps the
+   * items in memory if it cannot write them.
+   */
   async #spill(count: number): Promise<void> {
-    if (!this.#o.spillDir || count <= 0) return;
+    if (!this.#o.spillDir) return;
+    let left = Math.min(count, this.#queue.length);
+    while (left > 0 && !this.#full) {
+      let run = 1;
+      while (run < left && order(this.#queue[run]!) === order(this.#queue[run - 1]!) + 1) run++;
+      if (!(await this.#spillRun(run))) return;
+      left -= run;
+    }
+  }
+
+  /** Writes the first `count` items of the queue (a contiguous run) to one spill file; false if it could not. */
+  async #spillRun(count: number): Promise<boolean> {
     const items = this.#queue.slice(0, count);
     const name = `audit-${String(Date.now()).padStart(14, '0')}-${String(this.#spillFiles++).padStart(8, '0')}-${process.pid}-${randomBytes(4).toString('hex')}`;
     const file: SpillFile = { writer: this.writer, after: (items[0] as Ordered)[PREV] ?? null, items };
@@ -485,7 +501,7 @@ export class AuditWriter {
         // writes succeed again (appendAccess); security events are still kept.
         this.#full = true;
         this.#o.logger.error({ code: 'HF_AUDIT_SPILL_FULL', spilledBytes: this.#spillBytes, maxBytes: this.#maxSpill() }, 'audit: spill directory full; access events are dropped and counted until the database is back');
-        return;
+        return false;
       }
       const temporary = join(dir, `${name}.tmp`);
       await writeFile(temporary, text, { mode: 0o600, flush: true });
@@ -493,7 +509,7 @@ export class AuditWriter {
       this.#spillBytes += bytes;
     } catch (error) {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
-      return;
+      return false;
     }
     // Only append() touched the queue meanwhile, at its end: the spilled items are still its head.
     this.#queue.splice(0, items.length);
@@ -501,6 +517,7 @@ export class AuditWriter {
     this.#spillPending = true;
     this.stats.spilled += items.filter((i) => !('close' in i)).length;
     this.#o.logger.warn({ spilled: items.length, file: name + SPILL_SUFFIX }, 'audit: database unavailable; events spilled to disk');
+    return true;
   }
 
   /**

@@ -1,2 +1,1 @@
-ALTER TABLE "vault"."secrets" ADD COLUMN "namespace" text DEFAULT 'whatsapp' NOT NULL;--> statement-breakpoint
-CREATE UNIQUE INDEX "secrets_namespace_place_key" ON "vault"."secrets" USING btree ("account_id","namespace","session_id","name");
+ALTER TABLE "vault"."secrets" ADD COLUMN "namespace" text DEFAULT 'whatsapp' NOT NULL;

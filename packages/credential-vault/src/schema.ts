@@ -24,10 +24,12 @@ export const secrets = vaultSchema.table(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
-    // The earlier version upserts on (account, session, name): kept until no replica of it runs
-    // (namespaced records use session ids the earlier version never wrote).
+    // Unique on (account, session, name), namespace or not: the earlier version upserts on this
+    // index, so it stays while replicas of it may run (a rolling upgrade), and one unique index is
+    // what keeps concurrent upserts free of unique violations (with two, ON CONFLICT arbitrates on
+    // one and a race on the other raises 23505). A later migration, once no earlier replica runs,
+    // replaces it with one on (account, namespace, session, name).
     uniqueIndex('secrets_place_key').on(t.accountId, t.sessionId, t.name),
-    uniqueIndex('secrets_namespace_place_key').on(t.accountId, t.namespace, t.sessionId, t.name),
     index('secrets_kek_idx').on(t.kekId),
   ],
 );

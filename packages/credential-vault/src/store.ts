@@ -246,10 +246,8 @@ export class VaultStore {
     return db
       .insert(secrets)
       .values(rows)
-      // The arbiter is the earlier version's unique index (account, session, name) while it exists:
-      // every conflict on the namespaced index is one on it too, and with two unique indexes a
-      // concurrent insert must not meet the one that is not the arbiter (a 23505 instead of an
-      // update). A row of another namespace is never overwritten (setWhere): nothing is returned.
+      // The one unique index, (account, session, name) (schema.ts says why). A row of another
+      // namespace at the same session and name is never overwritten (setWhere): nothing is returned.
       .onConflictDoUpdate({
         target: [secrets.accountId, secrets.sessionId, secrets.name],
         set: { ciphertext: sql`excluded.ciphertext`, kekId: sql`excluded.kek_id`, updatedAt: sql`excluded.updated_at` },

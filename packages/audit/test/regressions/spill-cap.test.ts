@@ -19,6 +19,17 @@ beforeEach(async () => {
 });
 afterEach(() => broken.close());
 
+async function flushUntilItHolds(w: { flush(): Promise<void> }) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await w.flush();
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 const access = (i: number) => ({ kind: 'access' as const, action: 'http.request', method: 'GET', route: '/x', path: `/x/${i}`, status: 200, ip: '203.0.113.7', userAgent: 'test' });
 const dir = () => mkdtempSync(join(tmpdir(), 'hf-audit-cap-'));
 
@@ -39,8 +50,8 @@ describe('a bounded spill directory', () => {
     expect(logger.lines.some((l) => (l.obj as { code?: string }).code === 'HF_AUDIT_SPILL_FULL')).toBe(true);
 
     await migrate(broken.db, [auditMigrations]); // the database is back
-    await w.flush();
-    await w.flush(); // the gap event, appended on the first successful write
+    await flushUntilItHolds(w); // a write under way when the schema appeared may still fail
+    await flushUntilItHolds(w); // the gap event, appended on the first successful write
     await w.close();
     const rows = await eventsPage(broken.db, null, 10_000);
     expect(rows.filter((e) => e.action === 'test.event')).toHaveLength(12); // every security event

@@ -119,9 +119,12 @@ describe('spill files are authenticated and linked before anything is inserted o
     const broken = await testDatabase();
     try {
       const w = writer(broken.db, { writer: 'w-order', spillDir: dir, batchSize: 10, maxBuffered: 10 });
-      for (let i = 0; i < 30; i++) {
-        w.append(securityInput(i));
-        await new Promise((r) => setTimeout(r, 1));
+      // Three rounds of a failed attempt past the memory bound: three spill files, deterministically.
+      for (let round = 0; round < 3; round++) {
+        const before = w.stats.spilled;
+        for (let i = 0; i < 12; i++) w.append(securityInput(round * 12 + i));
+        await w.flush().catch(() => undefined);
+        for (let wait = 0; w.stats.spilled === before && wait < 100; wait++) await new Promise((r) => setTimeout(r, 10));
       }
       await w.close();
       const sub = spillSubdirectory(dir);
@@ -135,7 +138,7 @@ describe('spill files are authenticated and linked before anything is inserted o
       replayer.append(securityInput(1));
       await replayer.flush();
       await replayer.close();
-      expect((await eventsPage(db.db, null, 100)).filter((e) => e.writer === 'w-order')).toHaveLength(30);
+      expect((await eventsPage(db.db, null, 100)).filter((e) => e.writer === 'w-order')).toHaveLength(36);
       expect((await verify()).ok).toBe(true);
 
       // A file whose predecessor was never stored (its earlier file deleted) cannot be linked.
@@ -196,5 +199,50 @@ describe('the spill directory', () => {
     await w.close();
     expect((await eventsPage(db.db, null, 100)).some((e) => e.writer === 'w-fake')).toBe(false);
     expect(existsSync(join(dir, 'audit-old.ndjson'))).toBe(true);
+  });
+});
+
+describe('spill files hold contiguous runs of the chain', () => {
+  it('a batch committed after an earlier one failed leaves a hole; the files around it still replay', async () => {
+    // Found under load (issue 13, the suite beside a second copy): with two batches in flight, the
+    // first failed and the second committed; the spilled queue then had a hole, the file did not
+    // link internally, and replay rejected it: events lost. The writer now cuts files at holes.
+    const dir = newDir();
+    let calls = 0;
+    // A database whose every other statement fails, a slow one first: the second batch commits, the first does not.
+    const flaky = new Proxy(db.db, {
+      get(target, property) {
+        const value = Reflect.get(target, property) as unknown;
+        if (property !== 'execute') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (...args: unknown[]) => {
+          const n = ++calls;
+          if (n === 1) {
+            await new Promise((r) => setTimeout(r, 50));
+            throw Object.assign(new Error('first batch fails'), { code: 'ECONNRESET' });
+          }
+          if (n === 2) return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args); // the second commits
+          if (n < 40) throw Object.assign(new Error('down'), { code: 'ECONNRESET' });
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+    const w = writer(flaky as typeof db.db, { writer: 'w-hole', spillDir: dir, batchSize: 5, maxBuffered: 5, concurrency: 2, retryBaseMs: 5, retryMaxMs: 10 });
+    const ids = Array.from({ length: 10 }, (_, i) => w.append(securityInput(i)).event.id);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 10; i < 30; i++) ids.push(w.append(securityInput(i)).event.id);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await w.flush();
+        break;
+      } catch (error) {
+        if (attempt > 100) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await w.close();
+    const stored = (await eventsPage(db.db, null, 1000)).filter((e) => e.writer === 'w-hole').map((e) => e.id);
+    expect(new Set(stored)).toEqual(new Set(ids));
+    expect(existsSync(join(spillSubdirectory(dir), 'rejected'))).toBe(false);
+    expect((await verify()).problems).toEqual([]);
   });
 });
