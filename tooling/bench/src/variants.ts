@@ -71,12 +71,16 @@ async function consentVariant() {
     cookies: { hf_aid: 'analytics' },
   });
   const now = Math.floor(Date.now() / 1000);
+  // The cookie as a browser holds it: the plugin's default name with `secure` (issue 12 item 4).
+  // A legacy `hf_consent` would be re-issued under the new name on every request of a client that
+  // never keeps it.
+  const name = '__Host-hf_consent';
   const value = encodeDecision(
     { id: 'benchbenchbenchbench00', categories: [], version: 'v1', decidedAt: now, expiresAt: now + 86_400, source: 'user', gpc: false },
-    'hf_consent',
+    name,
     CONSENT_SECRET,
   );
-  return { app, headers: { cookie: `hf_consent=${value}` }, close: () => handle.close() };
+  return { app, headers: { cookie: `${name}=${value}` }, close: () => handle.close() };
 }
 
 /** @harakaflow/age-gate alone: a verified subject on a protected route. */
