@@ -9,18 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditMigrations, spillSubdirectory } from '../src/index.js';
 import { readCheckpoint, writeBatch } from '../src/store.js';
 import { verifyChain } from '../src/verify.js';
-import { captureLogger, KEYS, securityInput, writer } from './helpers.js';
-
-async function flushUntilItHolds(w: { flush(): Promise<void> }) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await w.flush();
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
+import { captureLogger, flushUntilItHolds, KEYS, securityInput, writer } from './helpers.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -162,16 +151,8 @@ describe.skipIf(!postgresUrl)('Postgres going away mid-stream (real server)', ()
       expect(w.stats.failedBatches).toBeGreaterThan(0);
       await admin.unsafe(`alter database "${name}" allow_connections true`);
       await stream(100);
-      // The first attempts after the outage may still meet cut connections: flush until it holds.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await w.flush();
-          break;
-        } catch (error) {
-          if (attempt > 50) throw error;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      // The first attempts after the outage may still meet cut connections.
+      await flushUntilItHolds(w);
       await w.close();
       const stored = await ids();
       expect(stored.length).toBe(appended.length);

@@ -52,3 +52,18 @@ export const securityInput = (i: number, subjectId: string | null = 'acct-1') =>
   userAgent: 'Mozilla/5.0 test',
   details: { i, nested: { b: 2, a: 1 } },
 });
+
+/**
+ * Flushes until a flush holds: after an outage (or a schema that has just appeared) the first
+ * attempts may still meet a write that was already under way and fails.
+ */
+export async function flushUntilItHolds(w: { flush(): Promise<void> }, attempts = 50, delayMs = 50): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await w.flush();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}

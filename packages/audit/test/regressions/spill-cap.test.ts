@@ -11,24 +11,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import audit, { auditMigrations, verifyChain } from '../../src/index.js';
 import { eventsPage } from '../../src/store.js';
-import { captureLogger, CHECKPOINT_KEY, KEYS, securityInput, writer } from '../helpers.js';
+import { captureLogger, CHECKPOINT_KEY, flushUntilItHolds, KEYS, securityInput, writer } from '../helpers.js';
 
 let broken: TestDatabase;
 beforeEach(async () => {
   broken = await testDatabase(); // no audit schema yet: every write fails until it is migrated
 });
 afterEach(() => broken.close());
-
-async function flushUntilItHolds(w: { flush(): Promise<void> }) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await w.flush();
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 const access = (i: number) => ({ kind: 'access' as const, action: 'http.request', method: 'GET', route: '/x', path: `/x/${i}`, status: 200, ip: '203.0.113.7', userAgent: 'test' });
 const dir = () => mkdtempSync(join(tmpdir(), 'hf-audit-cap-'));

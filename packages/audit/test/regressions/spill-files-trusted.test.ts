@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import audit, { auditMigrations, decodeSpill, encodeSpill, eventHash, personalDigest, prepareSpillDirectory, spillSubdirectory, verifyChain, type AuditEvent } from '../../src/index.js';
 import { eventsPage } from '../../src/store.js';
-import { captureLogger, CHECKPOINT_KEY, KEYS, securityInput, writer } from '../helpers.js';
+import { captureLogger, CHECKPOINT_KEY, flushUntilItHolds, KEYS, securityInput, writer } from '../helpers.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -230,15 +230,7 @@ describe('spill files hold contiguous runs of the chain', () => {
     const ids = Array.from({ length: 10 }, (_, i) => w.append(securityInput(i)).event.id);
     await new Promise((r) => setTimeout(r, 100));
     for (let i = 10; i < 30; i++) ids.push(w.append(securityInput(i)).event.id);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await w.flush();
-        break;
-      } catch (error) {
-        if (attempt > 100) throw error;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    await flushUntilItHolds(w, 100, 20);
     await w.close();
     const stored = (await eventsPage(db.db, null, 1000)).filter((e) => e.writer === 'w-hole').map((e) => e.id);
     expect(new Set(stored)).toEqual(new Set(ids));
