@@ -43,7 +43,46 @@ describe('security headers', () => {
         expect(r.headers['x-frame-options'], where).toBe('DENY');
         expect(r.headers['cache-control'], where).toBe('no-store');
         expect(r.headers['strict-transport-security'], where).toBeUndefined(); // not in development
+        expect(r.headers['cross-origin-resource-policy'], where).toBe('same-origin');
       }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("the values are helmet's own for the API profile, computed once, without helmet's document-only headers", async () => {
+    const { default: helmet } = await import('helmet');
+    const { securityHeaderValues } = await import('../../src/plugins/security-headers.js');
+    // What helmet itself sets on a real response with the same options.
+    const set: Record<string, string> = {};
+    const res = { setHeader: (n: string, v: string) => (set[n.toLowerCase()] = v), removeHeader: () => undefined };
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      referrerPolicy: { policy: 'no-referrer' },
+      xFrameOptions: { action: 'deny' },
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true, preload: false },
+    })({} as never, res as never, () => undefined);
+    const ours = securityHeaderValues(true);
+    for (const [name, value] of Object.entries(ours)) expect(set[name], name).toBe(value);
+    expect(Object.keys(ours).sort()).toEqual([
+      'content-security-policy',
+      'cross-origin-resource-policy',
+      'referrer-policy',
+      'strict-transport-security',
+      'x-content-type-options',
+      'x-frame-options',
+    ]);
+    expect(securityHeaderValues(false)['strict-transport-security']).toBeUndefined();
+    // A route that chooses its own caching or framing keeps its choice.
+    const { app } = await testApp(database, {}, (a) => {
+      a.get('/own-headers', { config: { auth: 'public' } }, async (_request, reply) => reply.header('cache-control', 'public, max-age=60').header('x-frame-options', 'SAMEORIGIN').send({ ok: true }));
+    });
+    try {
+      const r = await app.inject('/own-headers');
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.headers['cache-control']).toBe('public, max-age=60');
+      expect(r.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
     } finally {
       await app.close();
     }
