@@ -142,7 +142,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(inputGuard);
   // §2: quotas and bans, before authentication so a banned client costs no database work. Shared
   // through Redis when REDIS_URL is set, else through Postgres when DATABASE_URL is, else in memory.
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, enableAutoPipelining: true }) : undefined;
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }) : undefined;
   if (redis) {
     redis.on('error', () => {}); // reported by the quota plugin's fallback log, not as an unhandled event
     app.addHook('onClose', async () => {
