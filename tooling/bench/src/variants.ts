@@ -43,6 +43,8 @@ async function stack(): Promise<FastifyInstance> {
       ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
       vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
       auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
+      dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
+      dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
     },
   });
 }
@@ -114,15 +116,14 @@ async function auditVariant() {
 }
 
 /** @harakaflow/quota alone: an anonymous client under its limit (the limit is never reached). */
-async function quotaVariant(store: 'memory' | 'redis', pipelined = false) {
+async function quotaVariant(store: 'memory' | 'redis') {
   const { default: quota } = await import('@harakaflow/quota');
   // The plugin adds its limits to routes declared after it: register it first, then the route.
   const app = Fastify({ logger: false });
   let redis: { disconnect(): void } | undefined;
   if (store === 'redis') {
     const { Redis } = await import('ioredis');
-    // Auto-pipelining sends the commands issued in one event-loop turn in one write (the app's setting).
-    const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1, enableAutoPipelining: pipelined });
+    const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await client.connect();
     redis = client;
     await app.register(quota, { store: 'redis', redis: client, anonymous: { requestsPerMinute: 100_000_000 }, keyPrefix: `hf:bench:${process.pid}:` });
@@ -142,12 +143,7 @@ export const variants: Variant[] = [
   { name: 'audit', setup: auditVariant },
   { name: 'quota-memory', setup: () => quotaVariant('memory') },
   // Only when REDIS_URL is set: the limits in Redis, one round trip per request.
-  ...(process.env.REDIS_URL
-    ? [
-        { name: 'quota-redis', setup: () => quotaVariant('redis') },
-        { name: 'quota-redis-pipelined', setup: () => quotaVariant('redis', true) },
-      ]
-    : []),
+  ...(process.env.REDIS_URL ? [{ name: 'quota-redis', setup: () => quotaVariant('redis') }] : []),
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
   { name: 'stack-new-visitor', setup: async () => ({ app: await stack() }) },
   // Calibration: bare Fastify again. Its distance from 1 is this run's noise.
