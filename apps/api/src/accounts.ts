@@ -1,6 +1,6 @@
-import type { PersonalDataHandler } from '@harakaflow/core';
+import type { PersonalDataHandler, SubjectRef } from '@harakaflow/core';
 import { isUniqueViolation, type Database } from '@harakaflow/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AccountExists } from './errors.js';
 import { accounts, apiKeys, messageLog, notifications } from './schema.js';
@@ -92,33 +92,70 @@ export function publicAccount(account: Account) {
   };
 }
 
-/** The app's own personal data: the account row and its API keys' metadata (never the key digests). */
+/** The app's own personal data: the account row, its API keys' metadata (never the key digests), its notifications. */
 export function appPersonalData(db: Database): PersonalDataHandler {
   return {
     name: 'app',
-    async exportSubject(subjectId) {
+    identifiers: ['account'],
+    withheld: 'API key digests: keys are listed by prefix and dates only',
+    async exportSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       const [account] = await db.select().from(accounts).where(eq(accounts.id, subjectId));
-      const messages = await db
-        .select({ id: messageLog.id, sessionId: messageLog.sessionId, to: messageLog.to, chars: messageLog.chars, createdAt: messageLog.createdAt })
-        .from(messageLog)
-        .where(eq(messageLog.accountId, subjectId));
       const sent = await db
         .select({ kind: notifications.kind, payload: notifications.payload, createdAt: notifications.createdAt, sentAt: notifications.sentAt })
         .from(notifications)
         .where(eq(notifications.accountId, subjectId));
-      if (!account) return { account: null, apiKeys: [], messages, notifications: sent };
+      if (!account) return { account: null, apiKeys: [], notifications: sent };
       const keys = await db
         .select({ prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt })
         .from(apiKeys)
         .where(eq(apiKeys.accountId, subjectId));
-      return { account: { ...publicAccount(account), plan: account.plan }, apiKeys: keys, messages, notifications: sent };
+      return { account: { ...publicAccount(account), plan: account.plan }, apiKeys: keys, notifications: sent };
     },
-    async eraseSubject(subjectId) {
-      // API keys go with the account (ON DELETE CASCADE); the message log is keyed by account id.
-      const messages = await db.delete(messageLog).where(eq(messageLog.accountId, subjectId)).returning({ id: messageLog.id });
+    async eraseSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
+      // API keys go with the account (ON DELETE CASCADE).
       const sent = await db.delete(notifications).where(eq(notifications.accountId, subjectId)).returning({ id: notifications.id });
       const deleted = await db.delete(accounts).where(eq(accounts.id, subjectId)).returning({ id: accounts.id });
-      return { erased: deleted.length + messages.length + sent.length };
+      return { erased: deleted.length + sent.length };
+    },
+  };
+}
+
+const MESSAGE_PAGE = 1000;
+
+/**
+ * The message log (who sent what to whom, never the text), for an account or for one of its
+ * contacts: a contact's request reaches only the rows of that account that name that number.
+ * Exported page by page on the (account_id, created_at) index.
+ */
+export function messageLogPersonalData(db: Database): PersonalDataHandler {
+  const scope = (ref: SubjectRef) =>
+    ref.kind === 'contact' ? and(eq(messageLog.accountId, ref.accountId), eq(messageLog.to, ref.phone)) : eq(messageLog.accountId, (ref as { accountId: string }).accountId);
+  return {
+    name: 'messages',
+    identifiers: ['account', 'contact'],
+    async *exportSubject(ref) {
+      let after: { createdAt: Date; id: string } | undefined;
+      for (;;) {
+        const page = await db
+          .select({ id: messageLog.id, sessionId: messageLog.sessionId, to: messageLog.to, chars: messageLog.chars, createdAt: messageLog.createdAt })
+          .from(messageLog)
+          .where(
+            after
+              ? and(scope(ref), or(gt(messageLog.createdAt, after.createdAt), and(eq(messageLog.createdAt, after.createdAt), gt(messageLog.id, after.id))))
+              : scope(ref),
+          )
+          .orderBy(asc(messageLog.createdAt), asc(messageLog.id))
+          .limit(MESSAGE_PAGE);
+        for (const row of page) yield { ...row, createdAt: row.createdAt.toISOString() };
+        if (page.length < MESSAGE_PAGE) return;
+        after = page.at(-1)!;
+      }
+    },
+    async eraseSubject(ref) {
+      const removed = await db.delete(messageLog).where(scope(ref)).returning({ id: messageLog.id });
+      return { erased: removed.length };
     },
   };
 }

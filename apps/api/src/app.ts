@@ -6,9 +6,11 @@ import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
 import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
 import quota, { DEFAULT_PLANS, quotaMigrations } from '@harakaflow/quota';
+import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { notifications } from './schema.js';
+import { accounts, notifications } from './schema.js';
+import { eq } from 'drizzle-orm';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -16,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { appPersonalData } from './accounts.js';
+import { accountExists, appPersonalData, messageLogPersonalData } from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import type { AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
@@ -35,6 +37,7 @@ import auditRoutes from './routes/audit.js';
 import messageRoutes from './routes/messages.js';
 import usageRoutes from './routes/usage.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
+import privacyRoutes from './routes/privacy.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,7 +53,16 @@ export const appMigrations: MigrationSet = {
 };
 
 /** Every migration set the app applies, in order. */
-export const APP_MIGRATIONS: readonly MigrationSet[] = [appMigrations, auditMigrations, consentMigrations, ageGateMigrations, vaultMigrations, webhooksMigrations, quotaMigrations];
+export const APP_MIGRATIONS: readonly MigrationSet[] = [
+  appMigrations,
+  auditMigrations,
+  consentMigrations,
+  ageGateMigrations,
+  vaultMigrations,
+  webhooksMigrations,
+  quotaMigrations,
+  dataRightsMigrations,
+];
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -217,6 +229,39 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     allowHttp: config.webhooksAllowHttp,
   });
   registerPersonalDataHandler(app, appPersonalData(database.db));
+  registerPersonalDataHandler(app, messageLogPersonalData(database.db));
+  // §6: the rights, composed from every handler registered above. Exports' data keys live in the
+  // vault, in the package's own namespace.
+  const exportPlace = (name: string) => ({ namespace: 'data-rights', accountId: 'data-rights', sessionId: 'exports', name });
+  await app.register(dataRights, {
+    db: database.db,
+    signingKeys: config.secrets.dataRightsSigningKeys,
+    subjectKey: config.secrets.dataRightsSubjectKey,
+    keyStore: {
+      put: async (name, value) => void (await app.vault.put(exportPlace(name), value)),
+      get: async (name) => (await app.vault.get(exportPlace(name)))?.value ?? null,
+      delete: async (name) => void (await app.vault.delete(exportPlace(name))),
+    },
+    accountExists: (id) => accountExists(database.db, id),
+    dueDays: config.dataRightsDueDays,
+    purgeAfterDays: config.dataRightsPurgeAfterDays,
+    exportTtlHours: config.dataRightsExportTtlHours,
+    onPendingDeletion: async (accountId, pending) => {
+      await database.db.update(accounts).set({ deletionPendingAt: pending ? new Date() : null }).where(eq(accounts.id, accountId));
+      await app.webhooks.pauseAccount(accountId, pending);
+    },
+    onUpdate: async (request, accountId) => {
+      const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
+      // The requester's own account is told of every change (issue 14 item 6), unless it is gone.
+      if (!(await accountExists(database.db, accountId))) return;
+      await database.db.insert(notifications).values({ id: randomUUID(), accountId, kind: 'privacy.request.updated', payload });
+      await app.webhooks.emit(accountId, 'privacy.request.updated', payload);
+    },
+    onAlert: async ({ action, request }) => {
+      // An operator notification: no account.
+      await database.db.insert(notifications).values({ id: randomUUID(), accountId: null, kind: action, payload: { requestId: request.id, kind: request.kind, dueAt: request.extendedDueAt ?? request.dueAt } });
+    },
+  });
 
   const secureCookies = config.env === 'production';
   await app.register(systemRoutes, { database, secureCookies });
@@ -227,6 +272,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(webhookRoutes, { metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken });
   await app.register(messageRoutes, { db: database.db });
   await app.register(usageRoutes);
+  await app.register(privacyRoutes, { db: database.db });
 
   return app;
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseVaultKeys } from '@harakaflow/credential-vault';
+import { generateSigningKey, SigningKeys } from '@harakaflow/data-rights';
 
 /**
  * Configuration of the reference app, read from the environment. Every bad value is reported
@@ -62,6 +63,12 @@ export interface AppConfig {
   requestTimeoutMs: number;
   /** Deepest nesting of a JSON body; deeper is 400 HF_VALIDATION_FAILED before anything parses it. */
   maxJsonDepth: number;
+  /** Days to answer a rights request (policy §6: 30). */
+  dataRightsDueDays: number;
+  /** Days between a deletion request and its purge, 0 to 30 (policy §4). */
+  dataRightsPurgeAfterDays: number;
+  /** Hours an export link stays valid. */
+  dataRightsExportTtlHours: number;
   secrets: Secrets;
 }
 
@@ -76,6 +83,10 @@ export interface Secrets {
   vaultKeys: string;
   /** HMAC keys of the audit log's segment checkpoints, comma-separated: the first signs, all verify. */
   auditCheckpointKeys: string;
+  /** Ed25519 keys of export manifests and erasure receipts: `id:base64-seed`, comma-separated, the first signs. */
+  dataRightsSigningKeys: string;
+  /** HMAC key of the subject hashes a rights request keeps after an erasure (at least 32 characters). */
+  dataRightsSubjectKey: string;
 }
 
 export interface SecretSpec {
@@ -111,6 +122,26 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   secretList('CONSENT_SECRETS', 'consentSecrets'),
   secretList('AGE_GATE_SECRETS', 'ageGateSecrets'),
   secretList('AUDIT_CHECKPOINT_KEYS', 'auditCheckpointKeys'),
+  {
+    env: 'DATA_RIGHTS_SIGNING_KEYS',
+    key: 'dataRightsSigningKeys',
+    generate: () => generateSigningKey(`dev-${new Date().toISOString().slice(0, 10)}`),
+    check: (v) => {
+      try {
+        new SigningKeys(v);
+        return undefined;
+      } catch (error) {
+        // SigningKeys names the bad entry, never its key material.
+        return (error as Error).message.replace(/^.*DATA_RIGHTS_SIGNING_KEYS /, 'is invalid: ');
+      }
+    },
+  },
+  {
+    env: 'DATA_RIGHTS_SUBJECT_KEY',
+    key: 'dataRightsSubjectKey',
+    generate: () => randomBytes(32).toString('base64url'),
+    check: (v) => (v.length < 32 ? 'must be at least 32 characters' : undefined),
+  },
   {
     env: 'VAULT_KEYS',
     key: 'vaultKeys',
@@ -236,6 +267,12 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     return Number(v);
   };
   const quotaAnonRpm = count('QUOTA_ANON_RPM', 60);
+  const dataRightsDueDays = count('DATA_RIGHTS_DUE_DAYS', 30);
+  if (dataRightsDueDays > 30) problems.push(`DATA_RIGHTS_DUE_DAYS must be at most 30 (policy §6 promises an answer within 30 days; got ${dataRightsDueDays})`);
+  const purgeText = value('DATA_RIGHTS_PURGE_AFTER_DAYS') ?? '7';
+  if (!/^\d{1,2}$/.test(purgeText) || Number(purgeText) > 30) problems.push(`DATA_RIGHTS_PURGE_AFTER_DAYS must be a whole number of days from 0 to 30 (policy §4; got ${JSON.stringify(purgeText)})`);
+  const dataRightsExportTtlHours = count('DATA_RIGHTS_EXPORT_TTL_HOURS', 120);
+  if (dataRightsExportTtlHours > 720) problems.push(`DATA_RIGHTS_EXPORT_TTL_HOURS must be at most 720 (got ${dataRightsExportTtlHours})`);
   const quotaFreeMessagesPerDay = count('QUOTA_FREE_MESSAGES_PER_DAY', 100);
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
@@ -311,6 +348,9 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     quotaAuthFailuresPerMinute,
     requestTimeoutMs,
     maxJsonDepth,
+    dataRightsDueDays: Math.min(dataRightsDueDays, 30),
+    dataRightsPurgeAfterDays: /^\d{1,2}$/.test(purgeText) ? Math.min(Number(purgeText), 30) : 7,
+    dataRightsExportTtlHours: Math.min(dataRightsExportTtlHours, 720),
     secretValues,
   };
   return { config, problems };

@@ -34,9 +34,10 @@ export function loggerOptions(level: string): LoggerOptions {
       err: serializeError,
       error: serializeError,
       // The query string can carry tokens: log the path only.
-      req: (req: { method: string; url: string; id: string }) => ({
+      // A route whose path carries a secret (config.audit.path = 'route') is logged by its pattern.
+      req: (req: { method: string; url: string; id: string; routeOptions?: { url?: string; config?: { audit?: { path?: string } } } }) => ({
         method: req.method,
-        path: req.url.split('?', 1)[0],
+        path: req.routeOptions?.config?.audit?.path === 'route' && req.routeOptions.url ? req.routeOptions.url : req.url.split('?', 1)[0],
         id: req.id,
       }),
     },

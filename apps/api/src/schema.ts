@@ -14,6 +14,11 @@ export const accounts = app.table(
     /** The quota plan (free, pro, business). */
     plan: text('plan').notNull().default('free'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /**
+     * Set while a deletion request waits for its purge (policy §6, §4): the account's keys reach
+     * only its privacy requests. Cleared when the request is canceled.
+     */
+    deletionPendingAt: timestamp('deletion_pending_at', { withTimezone: true, mode: 'date' }),
   },
   // One account per address whatever its case: Alice@x.io and alice@x.io are one person.
   (t) => [uniqueIndex('accounts_email_key').on(sql`lower(${t.email})`)],
@@ -63,7 +68,8 @@ export const notifications = app.table(
   'notifications',
   {
     id: uuid('id').primaryKey(),
-    accountId: uuid('account_id').notNull(),
+    /** Null: an operator notification (a privacy request due soon or overdue). */
+    accountId: uuid('account_id'),
     kind: text('kind').notNull(),
     payload: jsonb('payload').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

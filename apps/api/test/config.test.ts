@@ -92,6 +92,14 @@ describe('parseConfig', () => {
     ['VAULT_KEYS', 'k1:tooshort'],
     ['VAULT_KEYS', 'no-colon'],
     ['AUDIT_CHECKPOINT_KEYS', 'short'],
+    ['DATA_RIGHTS_SIGNING_KEYS', 'k1:short'],
+    ['DATA_RIGHTS_SIGNING_KEYS', 'no-colon'],
+    ['DATA_RIGHTS_SUBJECT_KEY', 'short'],
+    ['DATA_RIGHTS_DUE_DAYS', '31'],
+    ['DATA_RIGHTS_DUE_DAYS', '0'],
+    ['DATA_RIGHTS_PURGE_AFTER_DAYS', '31'],
+    ['DATA_RIGHTS_PURGE_AFTER_DAYS', '-1'],
+    ['DATA_RIGHTS_EXPORT_TTL_HOURS', '0'],
     ['AUDIT_IP_MODE', 'partial'],
     ['AUDIT_IP_HASH_KEY', 'short'],
     ['META_APP_SECRET', 'short'],
@@ -140,6 +148,8 @@ describe('loadConfig secrets', () => {
         'CONSENT_SECRETS is required when NODE_ENV=production',
         'AGE_GATE_SECRETS is required when NODE_ENV=production',
         'AUDIT_CHECKPOINT_KEYS is required when NODE_ENV=production',
+        'DATA_RIGHTS_SIGNING_KEYS is required when NODE_ENV=production',
+        'DATA_RIGHTS_SUBJECT_KEY is required when NODE_ENV=production',
         'VAULT_KEYS is required when NODE_ENV=production',
       ]);
     }
@@ -147,7 +157,7 @@ describe('loadConfig secrets', () => {
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_DIR: dataDir });
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`, DATA_RIGHTS_SUBJECT_KEY: SECRET, DATA_DIR: dataDir });
     expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
@@ -161,7 +171,7 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, VAULT_KEYS');
+    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS');
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });
@@ -172,6 +182,8 @@ describe('loadConfig secrets', () => {
       CONSENT_SECRETS: first.secrets.consentSecrets,
       AGE_GATE_SECRETS: first.secrets.ageGateSecrets,
       AUDIT_CHECKPOINT_KEYS: first.secrets.auditCheckpointKeys,
+      DATA_RIGHTS_SIGNING_KEYS: first.secrets.dataRightsSigningKeys,
+      DATA_RIGHTS_SUBJECT_KEY: first.secrets.dataRightsSubjectKey,
       VAULT_KEYS: first.secrets.vaultKeys,
     });
   });

@@ -13,6 +13,9 @@ export const AUDIT_KEY = 'test-audit-checkpoint-0123456789abcdef01';
 export const META_APP_SECRET = 'test-meta-app-secret-0123456789';
 export const VAULT_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
+/** A fixed Ed25519 seed: tests verify signatures against the published key. */
+export const DATA_RIGHTS_SIGNING_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
     env: 'test',
@@ -47,7 +50,19 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaAuthFailuresPerMinute: 1000,
     requestTimeoutMs: 30_000,
     maxJsonDepth: 64,
-    secrets: { adminApiKey: ADMIN_KEY, consentSecrets: CONSENT_SECRET, ageGateSecrets: AGE_GATE_SECRET, vaultKeys: VAULT_KEYS, auditCheckpointKeys: AUDIT_KEY },
+    dataRightsDueDays: 30,
+    // At once: tests of the grace period set their own.
+    dataRightsPurgeAfterDays: 0,
+    dataRightsExportTtlHours: 120,
+    secrets: {
+      adminApiKey: ADMIN_KEY,
+      consentSecrets: CONSENT_SECRET,
+      ageGateSecrets: AGE_GATE_SECRET,
+      vaultKeys: VAULT_KEYS,
+      auditCheckpointKeys: AUDIT_KEY,
+      dataRightsSigningKeys: DATA_RIGHTS_SIGNING_KEYS,
+      dataRightsSubjectKey: 'test-data-rights-subject-key-0123456789abcdef',
+    },
     ...overrides,
   };
 }

@@ -1,4 +1,4 @@
-import { cookieValues, errorCodes, openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
+import { accountSubject, cookieValues, errorCodes, openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { and, eq, gt } from 'drizzle-orm';
@@ -111,13 +111,13 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
 
   let sweeping: Promise<void> | undefined;
   async function runDueErasures(subjectId?: string): Promise<void> {
-    const handlers = personalDataHandlers(fastify);
+    const handlers = personalDataHandlers(fastify, 'account');
     for (const id of await claimDue(o.db, new Date(), STALE_CLAIM_MS, subjectId)) {
       const counts: Record<string, number> = {};
       let failed = false;
       for (const handler of handlers) {
         try {
-          counts[handler.name] = (await handler.eraseSubject(id)).erased;
+          counts[handler.name] = (await handler.eraseSubject(accountSubject(id))).erased;
         } catch (error) {
           failed = true;
           fastify.log.error({ err: errorCodes(error), handler: handler.name }, 'age gate: erasure step failed; it will be retried');

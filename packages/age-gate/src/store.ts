@@ -71,21 +71,24 @@ export async function erasureOf(db: Database, subjectId: string) {
 }
 
 /**
- * The gate's own personal data: the verification record. The restriction marker and the erasure
- * record stay after an erasure (an opaque id, dates and counts): they are what proves the child's
- * data was deleted, and what keeps the account refused.
+ * The gate's own personal data: the verification record. A minor's restriction marker and erasure
+ * record stay after an erasure (an opaque id, dates and counts), and the erasure says so in `kept`:
+ * they are what proves the child's data was deleted, and what keeps the account refused.
  */
 export function ageGatePersonalData(db: Database): PersonalDataHandler {
   return {
     name: 'age_gate',
-    async exportSubject(subjectId) {
+    identifiers: ['account'],
+    async exportSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       const [row] = await db.select().from(subjects).where(eq(subjects.subjectId, subjectId));
       return {
         verification: row?.verifiedAt ? { verifiedAt: row.verifiedAt.toISOString(), method: row.method, minimumAge: row.minimumAge } : null,
         restrictedAt: row?.restrictedAt?.toISOString() ?? null,
       };
     },
-    async eraseSubject(subjectId) {
+    async eraseSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       const restricted = await db
         .update(subjects)
         .set({ verifiedAt: null, method: null, minimumAge: null })
@@ -95,7 +98,14 @@ export function ageGatePersonalData(db: Database): PersonalDataHandler {
         .delete(subjects)
         .where(and(inArray(subjects.subjectId, [subjectId]), sql`${subjects.restrictedAt} is null`))
         .returning({ id: subjects.subjectId });
-      return { erased: restricted.length + deleted.length };
+      const [job] = await db.select({ id: erasures.subjectId }).from(erasures).where(eq(erasures.subjectId, subjectId));
+      const keptCount = (restricted.length ? 1 : 0) + (job ? 1 : 0);
+      return {
+        erased: restricted.length + deleted.length,
+        kept: keptCount
+          ? [{ count: keptCount, reason: 'the restriction marker and erasure record of a reported minor (policy §8): an opaque id, dates and counts that prove the erasure and keep the account refused' }]
+          : [],
+      };
     },
   };
 }

@@ -14,6 +14,7 @@
  * (`/v1/whatsapp/sessions/kid-254799999999/...`); the route pattern stays in clear.
  * `seq` is not hashed: the chain itself orders the events, so a swapped seq shows as "reordered".
  */
+import { canonicalJson } from '@harakaflow/core';
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
@@ -87,30 +88,9 @@ export interface AuditEvent {
   erasedBy: string | null;
 }
 
-/**
- * JSON with object keys sorted at every level: the same value always encodes to the same bytes,
- * whatever order a jsonb column gives its keys back in. `undefined` members are dropped (as
- * JSON.stringify does); non-finite numbers become null.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
-    }
-    default:
-      return 'null';
-  }
-}
+// JSON with object keys sorted at every level (core's): the same value always encodes to the same
+// bytes, whatever order a jsonb column gives its keys back in. The chain's hashes depend on it.
+export { canonicalJson };
 
 // crypto.hash (Node 20.12+) is the one-shot form: no Hash object per call, about twice as fast for
 // inputs this small, and audit hashes twice per event on the request path.

@@ -26,6 +26,13 @@ export interface RequestAuditRecorder {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `{ path: 'route' }`: events of this route record its pattern as their path, never the URL
+     * (a path that carries a secret, such as a one-time download token).
+     */
+    audit?: { path?: 'route' | 'url' } | undefined;
+  }
   interface FastifyInstance {
     /** The audit log (@harakaflow/audit). */
     audit: AuditRecorder;

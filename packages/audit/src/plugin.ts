@@ -2,7 +2,7 @@ import { registerPersonalDataHandler, type PersonalDataHandler, type SecurityEve
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT } from './capture.js';
-import type { AuditEventInput } from './event.js';
+import type { AuditEvent, AuditEventInput } from './event.js';
 import { AuditUnavailable, invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
@@ -24,7 +24,7 @@ function checkEvent(event: SecurityEvent): void {
 }
 
 /** What a subject's events look like in an export: everything but the chain internals. */
-function exported(e: Awaited<ReturnType<typeof subjectEvents>>[number]) {
+function exported(e: AuditEvent) {
   return {
     id: e.id,
     occurredAt: e.occurredAt.toISOString(),
@@ -68,12 +68,15 @@ export async function eraseSubject(db: Database, writer: AuditWriter, subjectId:
 export function auditPersonalData(db: Database, writer: AuditWriter): PersonalDataHandler {
   return {
     name: 'audit',
-    async exportSubject(subjectId) {
+    // User agent and IP are recorded with the account that made the request: account-scoped only.
+    identifiers: ['account'],
+    withheld: 'chain internals: hashes, personal digests and their salts',
+    async *exportSubject(ref) {
       await writer.flush();
-      return { events: (await subjectEvents(db, subjectId)).map(exported) };
+      for await (const event of subjectEvents(db, (ref as { accountId: string }).accountId)) yield exported(event);
     },
-    async eraseSubject(subjectId) {
-      return { erased: await eraseSubject(db, writer, subjectId) };
+    async eraseSubject(ref) {
+      return { erased: await eraseSubject(db, writer, (ref as { accountId: string }).accountId) };
     },
   };
 }
@@ -106,6 +109,11 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     spillMaxBytes: o.spillMaxBytes,
   });
   const device = deviceParser(o.userAgentCacheSize);
+  // Routes whose URL carries a secret record their pattern instead (config.audit.path = 'route').
+  const patternOnly = new Set<string>();
+  fastify.addHook('onRoute', (route) => {
+    if ((route.config as { audit?: { path?: string } } | undefined)?.audit?.path === 'route') patternOnly.add(route.url);
+  });
 
   /** The request's share of every event: who, from where, with what. */
   // request.routeOptions builds a new object on every read (Fastify 5): read it once per event.
@@ -120,7 +128,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
       requestId: cleanText(request.id, 200),
       method: request.method,
       route: route ?? null,
-      path: cleanText(q === -1 ? url : url.slice(0, q)),
+      path: route !== undefined && patternOnly.size && patternOnly.has(route) ? route : cleanText(q === -1 ? url : url.slice(0, q)),
       subjectId: o.subject(request) ?? null,
       ip,
       ipInvalid: invalid,

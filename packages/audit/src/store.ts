@@ -5,7 +5,7 @@
  * the same statement, so events and their checkpoint commit together or not at all.
  */
 import type { Database } from '@harakaflow/db';
-import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { AuditInvalidQuery } from './errors.js';
 import { canonicalJson, type AuditEvent } from './event.js';
@@ -188,8 +188,20 @@ export async function readCheckpoint(db: Database, writer: string, day: string):
 }
 
 /** A subject's events, oldest first (personal-data export). */
-export function subjectEvents(db: Database, subjectId: string): Promise<AuditEvent[]> {
-  return db.select().from(events).where(eq(events.subjectId, subjectId)).orderBy(asc(events.occurredAt), asc(events.id)) as Promise<AuditEvent[]>;
+export async function* subjectEvents(db: Database, subjectId: string, pageSize = 1000): AsyncGenerator<AuditEvent> {
+  // Keyset pages on the (subject_id, id) index: an export of 100,000 events holds one page at a time.
+  let after: string | undefined;
+  for (;;) {
+    const page = (await db
+      .select()
+      .from(events)
+      .where(after === undefined ? eq(events.subjectId, subjectId) : and(eq(events.subjectId, subjectId), gt(events.id, after)))
+      .orderBy(asc(events.id))
+      .limit(pageSize)) as AuditEvent[];
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page.at(-1)!.id;
+  }
 }
 
 /** The hashes of those of `ids` that are stored (spill replay: what a file overlaps). */

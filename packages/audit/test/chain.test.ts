@@ -1,5 +1,5 @@
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
-import { prepareKeys } from '@harakaflow/core';
+import { accountSubject, collectExport, prepareKeys } from '@harakaflow/core';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
@@ -140,12 +140,12 @@ describe('personal-data handler', () => {
     const w = writer(db.db, { now: c.now });
     for (let i = 0; i < 6; i++) w.append(securityInput(i, i % 2 ? 'acct-erase' : 'acct-keep'));
     const handler = auditPersonalData(db.db, w);
-    const exported = (await handler.exportSubject('acct-erase')) as { events: { ip: string; userAgent: string; action: string }[] };
-    expect(exported.events).toHaveLength(3);
-    expect(exported.events[0]).toMatchObject({ ip: '203.0.113.7', userAgent: 'Mozilla/5.0 test', action: 'test.event' });
+    const exported = (await collectExport(handler.exportSubject(accountSubject('acct-erase')))) as { ip: string; userAgent: string; action: string }[];
+    expect(exported).toHaveLength(3);
+    expect(exported[0]).toMatchObject({ ip: '203.0.113.7', userAgent: 'Mozilla/5.0 test', action: 'test.event' });
 
-    expect(await handler.eraseSubject('acct-erase')).toEqual({ erased: 3 });
-    expect(await handler.eraseSubject('acct-erase')).toEqual({ erased: 0 });
+    expect(await handler.eraseSubject(accountSubject('acct-erase'))).toEqual({ erased: 3 });
+    expect(await handler.eraseSubject(accountSubject('acct-erase'))).toEqual({ erased: 0 });
     const rows = await eventsPage(db.db, null, 100);
     const erased = rows.filter((r) => r.erasedAt !== null);
     expect(erased).toHaveLength(3);
@@ -153,7 +153,7 @@ describe('personal-data handler', () => {
     expect(rows.filter((r) => r.subjectId === 'acct-keep')).toHaveLength(3);
     await w.close();
     expect((await verify()).ok).toBe(true);
-    expect(((await handler.exportSubject('acct-erase')) as { events: unknown[] }).events).toEqual([]);
+    expect(await collectExport(handler.exportSubject(accountSubject('acct-erase')))).toEqual([]);
 
     // Erasure is a permitted change; restoring different values afterwards is not.
     await run(sql`update audit.events set ip = '198.51.100.9' where erased_at is not null`);

@@ -121,7 +121,9 @@ export class ConsentLedger {
 export function consentPersonalData(db: Database, ledger: ConsentLedger): PersonalDataHandler {
   return {
     name: 'consent',
-    async exportSubject(subjectId) {
+    identifiers: ['account'],
+    async exportSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       await ledger.flush();
       const rows = await ledger.rowsOf(subjectId);
       return {
@@ -137,7 +139,8 @@ export function consentPersonalData(db: Database, ledger: ConsentLedger): Person
         })),
       };
     },
-    async eraseSubject(subjectId) {
+    async eraseSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       await ledger.flush();
       // The one way past the append-only trigger (drizzle/0002): a least-privilege role holds
       // EXECUTE on it and no DELETE on the table.

@@ -1,3 +1,4 @@
+import { accountSubject } from '@harakaflow/core';
 import { consentPersonalData, consentRecords } from '@harakaflow/consent';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { asc, eq, sql } from 'drizzle-orm';
@@ -85,10 +86,10 @@ describe('the consent ledger', () => {
     await app.close();
     const { ConsentLedger } = await import('@harakaflow/consent');
     const handler = consentPersonalData(database.db, new ConsentLedger(database.db, app.log));
-    const exported = (await handler.exportSubject('acct-3')) as { records: { action: string }[] };
+    const exported = (await handler.exportSubject(accountSubject('acct-3'))) as { records: { action: string }[] };
     expect(exported.records.map((r) => r.action).sort()).toEqual(['grant', 'refuse']);
-    expect(await handler.eraseSubject('acct-3')).toEqual({ erased: 2 });
-    expect(await handler.eraseSubject('acct-3')).toEqual({ erased: 0 });
+    expect(await handler.eraseSubject(accountSubject('acct-3'))).toEqual({ erased: 2 });
+    expect(await handler.eraseSubject(accountSubject('acct-3'))).toEqual({ erased: 0 });
     expect((await rows()).map((r) => r.subjectId)).toEqual(['acct-4']);
   });
 });

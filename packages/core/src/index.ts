@@ -5,15 +5,20 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-/** What a package that keeps personal data gives data-rights and retention (contract item 5). */
-export interface PersonalDataHandler {
-  /** Stable, unique name: the package's schema (`consent`, `audit`, `vault`...). */
-  readonly name: string;
-  /** Everything the package holds about the subject, as plain JSON. Never secrets in plaintext. */
-  exportSubject(subjectId: string): Promise<unknown>;
-  /** Erases the subject's personal data; idempotent. Returns how many records were affected. */
-  eraseSubject(subjectId: string): Promise<{ erased: number }>;
-}
+export {
+  accountSubject,
+  collectExport,
+  isE164,
+  isRecordStream,
+  isRestricted,
+  personalDataHandlers,
+  registerPersonalDataHandler,
+  registerRestrictionSource,
+  SUBJECT_KINDS,
+  subjectAccountId,
+  subjectKindLabel,
+} from './personal-data.js';
+export type { AccountPersonalDataHandler, ErasureResult, PersonalDataHandler, RestrictionSource, SubjectKind, SubjectRef } from './personal-data.js';
 
 export { defaultSubject } from './subject.js';
 export type { Principal, SubjectResolver } from './subject.js';
@@ -52,32 +57,7 @@ export async function securityEvent(
   (request?.log ?? fastify.log).info({ securityEvent: { ...event, details: event.details } }, event.action);
 }
 
-// Keyed by the HTTP server, which every encapsulation context of one Fastify app shares: a handler
-// registered inside any plugin is visible to the whole app, and two apps in one process stay apart.
-const registries = new WeakMap<object, PersonalDataHandler[]>();
-
-function registry(fastify: FastifyInstance): PersonalDataHandler[] {
-  let list = registries.get(fastify.server);
-  if (!list) registries.set(fastify.server, (list = []));
-  return list;
-}
-
-/** Registers a package's handler so data rights and the age gate can reach every package's data. */
-export function registerPersonalDataHandler(fastify: FastifyInstance, handler: PersonalDataHandler): void {
-  const list = registry(fastify);
-  if (list.some((h) => h.name === handler.name)) {
-    throw Object.assign(new Error(`personal-data handler "${handler.name}" is registered twice`), {
-      code: 'HF_CORE_DUPLICATE_HANDLER',
-    });
-  }
-  list.push(handler);
-}
-
-/** Every personal-data handler registered in this app so far, in registration order. */
-export function personalDataHandlers(fastify: FastifyInstance): readonly PersonalDataHandler[] {
-  return registry(fastify);
-}
-
+export { canonicalJson } from './canonical.js';
 export { openValue, prepareKeys, sealValue } from './signed.js';
 export type { SigningKey } from './signed.js';
 

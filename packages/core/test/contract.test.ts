@@ -1,7 +1,11 @@
 import {
+  collectExport,
   defaultSubject,
+  isE164,
+  isRestricted,
   personalDataHandlers,
   registerPersonalDataHandler,
+  registerRestrictionSource,
   securityEvent,
   type PersonalDataHandler,
 } from '@harakaflow/core';
@@ -10,6 +14,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 const handler = (name: string): PersonalDataHandler => ({
   name,
+  identifiers: ['account'],
   exportSubject: async () => ({}),
   eraseSubject: async () => ({ erased: 0 }),
 });
@@ -32,6 +37,66 @@ describe('personal-data handler registry', () => {
     const app = Fastify();
     registerPersonalDataHandler(app, handler('audit'));
     expect(() => registerPersonalDataHandler(app, handler('audit'))).toThrow(expect.objectContaining({ code: 'HF_CORE_DUPLICATE_HANDLER' }));
+  });
+
+  it('adopts a handler of the first contract (account ids) as an account-only handler', async () => {
+    const app = Fastify();
+    const seen: string[] = [];
+    registerPersonalDataHandler(app, {
+      name: 'legacy',
+      exportSubject: async (id: string) => ({ id }),
+      eraseSubject: async (id: string) => (seen.push(id), { erased: 1 }),
+    });
+    registerPersonalDataHandler(app, { ...handler('contacts'), identifiers: ['account', 'contact'] });
+    const [legacy] = personalDataHandlers(app);
+    expect(legacy!.identifiers).toEqual(['account']);
+    expect(await legacy!.exportSubject({ kind: 'account', accountId: 'a1' })).toEqual({ id: 'a1' });
+    expect(await legacy!.eraseSubject({ kind: 'account', accountId: 'a2' })).toEqual({ erased: 1 });
+    expect(seen).toEqual(['a2']);
+    expect(personalDataHandlers(app, 'contact').map((h) => h.name)).toEqual(['contacts']);
+    expect(personalDataHandlers(app, 'email')).toEqual([]);
+  });
+
+  it('refuses a handler without a usable name, functions or identifiers', () => {
+    const app = Fastify();
+    const bad = [
+      { ...handler('x'), name: 'Has Spaces' },
+      { ...handler('x'), identifiers: [] },
+      { ...handler('x'), identifiers: ['account', 'phone'] },
+      { name: 'x', identifiers: ['account'], exportSubject: async () => ({}) },
+    ];
+    for (const h of bad) expect(() => registerPersonalDataHandler(app, h as never)).toThrow(expect.objectContaining({ code: 'HF_CORE_INVALID_HANDLER' }));
+    expect(personalDataHandlers(app)).toEqual([]);
+  });
+
+  it('gathers a streamed export into an array, and passes a value through', async () => {
+    async function* records() {
+      yield { n: 1 };
+      yield { n: 2 };
+    }
+    expect(await collectExport(records())).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(await collectExport(Promise.resolve({ one: true }))).toEqual({ one: true });
+  });
+});
+
+describe('the restriction flag', () => {
+  it('is false with no source, and true when any source says so, per app', async () => {
+    const app = Fastify();
+    const other = Fastify();
+    expect(await isRestricted(app, 'a1')).toBe(false);
+    registerRestrictionSource(app, (id) => id === 'a1');
+    registerRestrictionSource(app, async (id) => id === 'a2');
+    expect(await isRestricted(app, 'a1')).toBe(true);
+    expect(await isRestricted(app, 'a2')).toBe(true);
+    expect(await isRestricted(app, 'a3')).toBe(false);
+    expect(await isRestricted(other, 'a1')).toBe(false);
+  });
+});
+
+describe('isE164', () => {
+  it('accepts + and 2 to 15 digits without a leading zero, and nothing else', () => {
+    for (const ok of ['+14155550123', '+447911123456', '+2547001', '+123456789012345']) expect(isE164(ok), ok).toBe(true);
+    for (const bad of ['14155550123', '+0123456789', '+1', '+1234567890123456', '+1 415 555', '+1-415', '', null, 5]) expect(isE164(bad), String(bad)).toBe(false);
   });
 });
 

@@ -24,12 +24,14 @@ const invalidOption = optionErrors('@harakaflow/credential-vault', 'HF_VAULT_INV
 export function vaultPersonalData(vault: VaultStore): PersonalDataHandler {
   return {
     name: 'vault',
-    async exportSubject(subjectId) {
-      const names = await vault.list(subjectId);
+    identifiers: ['account'],
+    withheld: 'secret values: records are listed by namespace, session, name and dates only',
+    async exportSubject(ref) {
+      const names = await vault.list((ref as { accountId: string }).accountId);
       return { records: names.map((n) => ({ namespace: n.namespace, sessionId: n.sessionId, name: n.name, createdAt: n.createdAt.toISOString(), updatedAt: n.updatedAt.toISOString() })) };
     },
-    async eraseSubject(subjectId) {
-      return { erased: await vault.deleteAccount(subjectId) };
+    async eraseSubject(ref) {
+      return { erased: await vault.deleteAccount((ref as { accountId: string }).accountId) };
     },
   };
 }

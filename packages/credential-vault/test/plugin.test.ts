@@ -1,5 +1,5 @@
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
-import { personalDataHandlers } from '@harakaflow/core';
+import { accountSubject, personalDataHandlers } from '@harakaflow/core';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import Fastify from 'fastify';
 import { randomBytes } from 'node:crypto';
@@ -19,10 +19,10 @@ describe('the vault plugin', () => {
     await app.ready();
     await app.vault.put({ accountId: 'subj', sessionId: 'wa', name: 'creds' }, Buffer.from('plaintext-value'));
     const handler = personalDataHandlers(app).find((h) => h.name === 'vault')!;
-    const exported = await handler.exportSubject('subj');
+    const exported = await handler.exportSubject(accountSubject('subj'));
     expect(exported).toEqual({ records: [{ namespace: 'whatsapp', sessionId: 'wa', name: 'creds', createdAt: expect.any(String), updatedAt: expect.any(String) }] });
     expect(JSON.stringify(exported)).not.toContain('plaintext-value');
-    expect(await handler.eraseSubject('subj')).toEqual({ erased: 1 });
+    expect(await handler.eraseSubject(accountSubject('subj'))).toEqual({ erased: 1 });
     expect(await app.vault.list('subj')).toEqual([]);
     await app.close();
   });

@@ -479,12 +479,15 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
 
   registerPersonalDataHandler(fastify, {
     name: 'quota',
-    async exportSubject(subjectId) {
+    identifiers: ['account'],
+    async exportSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       const usage = await meter.rows(subjectId);
       const ban = await bans.get(subjectId).catch(() => null);
       return { usage, bannedUntil: ban && ban.consumed > 1 && ban.msBeforeNext > 0 ? new Date(Date.now() + ban.msBeforeNext).toISOString() : null };
     },
-    async eraseSubject(subjectId) {
+    async eraseSubject(ref) {
+      const subjectId = (ref as { accountId: string }).accountId;
       let erased = await meter.erase(subjectId);
       if (db) erased += (await db.delete(warningsSent).where(eq(warningsSent.subject, subjectId)).returning({ s: warningsSent.subject })).length;
       const at = now();

@@ -125,8 +125,17 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   fastify.decorateRequest('webhook', null);
   registerPersonalDataHandler(fastify, {
     name: 'webhooks',
-    exportSubject: (subjectId) => service.exportAccount(subjectId),
-    eraseSubject: async (subjectId) => ({ erased: await service.eraseAccount(subjectId) }),
+    // A contact's number can appear in a delivery's payload (message.accepted names its recipient).
+    identifiers: ['account', 'contact'],
+    withheld: 'endpoint signing secrets (kept in the vault, never exported)',
+    exportSubject: async (ref) => {
+      const all = await service.exportAccount((ref as { accountId: string }).accountId);
+      if (ref.kind !== 'contact') return all;
+      const named = JSON.stringify(ref.phone);
+      return { deliveries: all.deliveries.filter((d) => JSON.stringify(d.payload).includes(named)) };
+    },
+    eraseSubject: async (ref) =>
+      ref.kind === 'contact' ? { erased: await service.eraseContact(ref.accountId, ref.phone) } : { erased: await service.eraseAccount((ref as { accountId: string }).accountId) },
   });
 
   // Inbound: hooks only on the routes that ask for them, made when the route is declared (its URL

@@ -9,7 +9,7 @@
  *   pending, anything else (3xx included: redirects are not followed) retries on RETRY_SCHEDULE_MS.
  */
 import type { Database } from '@harakaflow/db';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, like, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
 import { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
@@ -163,6 +163,11 @@ export class WebhookService {
   }
 
   async #attempt(d: typeof deliveries.$inferSelect, endpoint: typeof endpoints.$inferSelect | undefined, signing: Promise<string[]> | undefined): Promise<void> {
+    if (endpoint?.status === 'paused') {
+      // Held while its account is paused (a deletion in its grace period): tried again later, not lost.
+      await this.#o.db.update(deliveries).set({ nextAttemptAt: new Date(this.#now().getTime() + PAUSED_RETRY_MS) }).where(eq(deliveries.id, d.id));
+      return;
+    }
     if (!endpoint || endpoint.status !== 'active' || !signing) {
       await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint disabled or deleted' }).where(eq(deliveries.id, d.id));
       return;
@@ -224,6 +229,40 @@ export class WebhookService {
     return { endpoints: list, deliveries: sent.map((d) => ({ ...d, payload: JSON.parse(d.payload) as unknown })) };
   }
 
+  /**
+   * Erases one contact's number from an account's deliveries: every delivery whose payload names it
+   * (as a JSON string) goes, with its attempts; the account's other deliveries stay.
+   */
+  async eraseContact(accountId: string, phone: string): Promise<number> {
+    // An E.164 number is `+` and digits: nothing in it is a LIKE wildcard.
+    const ids = (
+      await this.#o.db
+        .select({ id: deliveries.id })
+        .from(deliveries)
+        .where(and(eq(deliveries.accountId, accountId), like(deliveries.payload, `%${JSON.stringify(phone)}%`)))
+    ).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, chunk));
+      await this.#o.db.delete(deliveries).where(inArray(deliveries.id, chunk));
+    }
+    return ids.length;
+  }
+
+  /**
+   * Pauses (true) or resumes (false) an account's active endpoints: while paused nothing new is
+   * queued for them and what was queued waits. Endpoints disabled for another reason stay so.
+   */
+  async pauseAccount(accountId: string, paused: boolean): Promise<number> {
+    const [from, to] = paused ? ['active', 'paused'] : ['paused', 'active'];
+    const rows = await this.#o.db
+      .update(endpoints)
+      .set({ status: to, updatedAt: this.#now() })
+      .where(and(eq(endpoints.accountId, accountId), eq(endpoints.status, from)))
+      .returning({ id: endpoints.id });
+    return rows.length;
+  }
+
   /** Erases a subject's endpoints (and their secrets), deliveries and attempts. */
   async eraseAccount(accountId: string): Promise<number> {
     const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(eq(deliveries.accountId, accountId))).map((r) => r.id);
@@ -234,6 +273,9 @@ export class WebhookService {
     return removedDeliveries.length + removedEndpoints.length;
   }
 }
+
+/** How long a delivery of a paused endpoint waits before it is looked at again. */
+const PAUSED_RETRY_MS = 3_600_000;
 
 function view(row: typeof endpoints.$inferSelect): Endpoint {
   return { id: row.id, url: row.url, events: row.events, status: row.status, disabledReason: row.disabledReason, createdAt: row.createdAt, updatedAt: row.updatedAt };

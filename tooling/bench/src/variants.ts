@@ -43,6 +43,8 @@ async function stack(): Promise<FastifyInstance> {
       ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
       vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
       auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
+      dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
+      dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
     },
   });
 }

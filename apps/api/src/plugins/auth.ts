@@ -3,6 +3,7 @@ import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { accountByApiKey, digestEquals, keyDigest, type Account } from '../accounts.js';
+import { PendingDeletion } from '@harakaflow/data-rights';
 import { AuthForbidden, AuthInvalid, AuthRequired } from '../errors.js';
 
 /** Who may call a route. Routes say so in `config.auth`; a route that says nothing requires an account. */
@@ -101,6 +102,8 @@ function authorize(request: FastifyRequest): Error | undefined {
   if (need === 'public') return undefined;
   if (!request.principal) return new AuthRequired();
   if (need !== 'any' && request.principal.kind !== need) return new AuthForbidden();
+  // A deletion in its grace period: the key reaches only the account's privacy requests (issue 14 item 4).
+  if (request.account?.deletionPendingAt && !request.routeOptions.config.pendingDeletion) return new PendingDeletion();
   return undefined;
 }
 

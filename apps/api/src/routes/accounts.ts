@@ -56,6 +56,9 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
       const created = await createAccount(db, { name: name.trim(), email: email.trim(), businessName: businessName?.trim() }, (tx, account) =>
         app.ageGate.recordVerification(tx, account.id, verification),
       );
+      // The signup belongs to the new account: its audit event carries the account as subject, so
+      // the account's erasure reaches it (the IP it signed up from included).
+      request.principal = { kind: 'account', id: created.account.id };
       return reply.code(201).send({ account: publicAccount(created.account), apiKey: created.apiKey });
     },
   );

@@ -1,3 +1,5 @@
+import { isRestricted } from '@harakaflow/core';
+import { Restricted } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -34,6 +36,8 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
     },
     async (request, reply) => {
       const accountId = request.account!.id;
+      // Restriction of processing (§6): the account asked that nothing more be done with its data.
+      if (await isRestricted(app, accountId)) throw new Restricted();
       const { sessionId, to, text } = request.body;
       const id = randomUUID();
       const [row] = await db.insert(messageLog).values({ id, accountId, sessionId, to, chars: [...text].length }).returning({ createdAt: messageLog.createdAt });

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { EndpointNotFound, WebhookNotConfigured, WebhookVerifyRefused } from '../errors.js';
 
-export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning'] as const;
+export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated'] as const;
 
 const endpointSchema = {
   type: 'object',

@@ -1,3 +1,4 @@
+import { accountSubject } from '@harakaflow/core';
 // Issue 12 items 2 and 3: setting erased_at and nulling subject_id, ip, user_agent and
 // personal_salt on any event (a vault.secret.read, say) still verified, so who read a credential
 // could be erased silently; and erased events kept path, resource and details, which often hold
@@ -52,7 +53,7 @@ describe('erasure is recorded in the chain', () => {
     const ids = [0, 1, 2, 3].map(() => w.append(credentialRead('acct-gone')).event.id);
     w.append(credentialRead('acct-stays'));
     const handler = auditPersonalData(db.db, w);
-    expect(await handler.eraseSubject('acct-gone')).toEqual({ erased: 4 });
+    expect(await handler.eraseSubject(accountSubject('acct-gone'))).toEqual({ erased: 4 });
     await w.close();
     const rows = await eventsPage(db.db, null, 100);
     const records = rows.filter((e) => e.action === 'audit.subject.erased');
@@ -71,7 +72,7 @@ describe('erasure is recorded in the chain', () => {
     const w = writer(db.db);
     w.append(credentialRead('acct-gone'));
     w.append(credentialRead('acct-victim'));
-    await auditPersonalData(db.db, w).eraseSubject('acct-gone');
+    await auditPersonalData(db.db, w).eraseSubject(accountSubject('acct-gone'));
     await w.close();
     const [record] = (await eventsPage(db.db, null, 100)).filter((e) => e.action === 'audit.subject.erased');
     const erasureId = (record!.details as { erasureId: string }).erasureId;
@@ -93,7 +94,7 @@ describe('erasure removes path, resource and details (chain format 2); version-1
   it('nulls them, keeps the route pattern, and the chain verifies', async () => {
     const w = writer(db.db);
     w.append(credentialRead('acct-phone'));
-    await auditPersonalData(db.db, w).eraseSubject('acct-phone');
+    await auditPersonalData(db.db, w).eraseSubject(accountSubject('acct-phone'));
     await w.close();
     const [erased] = (await eventsPage(db.db, null, 100)).filter((e) => e.action === 'vault.secret.read');
     expect(erased).toMatchObject({ chainVersion: 2, subjectId: null, ip: null, userAgent: null, path: null, resource: null, details: null, route: '/v1/whatsapp/sessions/:sessionId/credentials/:name' });
@@ -109,7 +110,7 @@ describe('erasure removes path, resource and details (chain format 2); version-1
     next.append(credentialRead('acct-v1'));
     await old.flush();
     await next.flush();
-    expect(await auditPersonalData(db.db, next).eraseSubject('acct-v1')).toEqual({ erased: 2 });
+    expect(await auditPersonalData(db.db, next).eraseSubject(accountSubject('acct-v1'))).toEqual({ erased: 2 });
     await Promise.all([old.close(), next.close()]);
     const rows = (await eventsPage(db.db, null, 100)).filter((e) => e.action === 'vault.secret.read');
     expect(rows.find((e) => e.writer === 'w-v1')).toMatchObject({ chainVersion: 1, subjectId: null, ip: null, path: PATH });

@@ -1,0 +1,286 @@
+import { REQUEST_KINDS, REQUEST_STATUSES, type RequestKind, type RequestStatus } from '@harakaflow/data-rights';
+import { ExportGone } from '@harakaflow/data-rights';
+import type { Database } from '@harakaflow/db';
+import { eq } from 'drizzle-orm';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import { publicAccount } from '../accounts.js';
+import { accounts } from '../schema.js';
+
+const historySchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { status: { type: 'string' }, at: { type: 'string' }, by: { type: 'string' }, event: { type: 'string' }, note: { type: 'string' } },
+  },
+} as const;
+
+/** A request as the API shows it (issue 14 item 7: public contract). */
+export const requestSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { enum: [...REQUEST_KINDS] },
+    status: { enum: [...REQUEST_STATUSES] },
+    subject: {
+      type: 'object',
+      properties: { kind: { type: 'string' }, accountId: { type: 'string' }, phone: { type: 'string' }, email: { type: 'string' }, erased: { type: 'boolean' } },
+    },
+    filedBy: { type: 'string' },
+    verification: { type: ['string', 'null'] },
+    details: { type: ['string', 'null'] },
+    receivedAt: { type: 'string' },
+    dueAt: { type: 'string' },
+    extendedDueAt: { type: 'string' },
+    extensionReason: { type: 'string' },
+    history: historySchema,
+    export: { type: 'object', properties: { url: { type: 'string' }, expiresAt: { type: 'string' } } },
+    receipt: {
+      type: 'object',
+      properties: {
+        handlers: {
+          type: 'array',
+          items: { type: 'object', properties: { name: { type: 'string' }, erased: { type: 'integer' }, kept: { type: 'integer' }, keptReason: { type: 'string' } } },
+        },
+        keyId: { type: 'string' },
+        signature: { type: 'string' },
+        completedAt: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+const listSchema = { type: 'object', properties: { requests: { type: 'array', items: requestSchema }, nextCursor: { type: ['string', 'null'] } } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
+const E164 = '^\\+[1-9][0-9]{1,14}$';
+// The grace period of a deletion: these routes still answer the account's keys (issue 14 item 4).
+const whilePending = { auth: 'account', pendingDeletion: true } as const;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route still answers an account whose deletion waits for its purge. */
+    pendingDeletion?: boolean;
+  }
+}
+
+/**
+ * The rights of policy §6 (issue 14): an account files requests for itself or for one of its
+ * contacts, follows them, cancels them, downloads its export once; it corrects its profile at
+ * once. The admin files requests sent by email to privacy@ and answers the queue.
+ */
+const privacyRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+  const owner = (request: FastifyRequest) => request.account!.id;
+
+  app.post<{ Body: { kind: RequestKind; contact?: string; details?: string } }>(
+    '/v1/privacy/requests',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['privacy'],
+        summary: 'File a rights request (§6) for the account, or for one of its contacts (an E.164 number)',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['kind'],
+          additionalProperties: false,
+          properties: { kind: { enum: [...REQUEST_KINDS] }, contact: { type: 'string', pattern: E164 }, details: { type: 'string', maxLength: 2000 } },
+        },
+        response: { 202: requestSchema },
+      },
+    },
+    async (request, reply) => {
+      const { kind, contact, details } = request.body;
+      const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
+      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details: details ?? null });
+      return reply.code(202).send(filed);
+    },
+  );
+
+  app.get<{ Querystring: { cursor?: string } }>(
+    '/v1/privacy/requests',
+    {
+      config: whilePending,
+      schema: {
+        tags: ['privacy'],
+        summary: "The account's own requests, newest first",
+        security: [{ bearer: [] }],
+        querystring: { type: 'object', additionalProperties: false, properties: { cursor: { type: 'string', maxLength: 100 } } },
+        response: { 200: listSchema },
+      },
+    },
+    async (request) => app.dataRights.list({ accountId: owner(request), cursor: request.query.cursor }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/privacy/requests/:id',
+    {
+      config: whilePending,
+      schema: { tags: ['privacy'], summary: 'A request: status, due date, export link, erasure receipt', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } },
+    },
+    async (request) => app.dataRights.get(request.params.id, owner(request)),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/privacy/requests/:id/cancel',
+    {
+      config: whilePending,
+      schema: { tags: ['privacy'], summary: 'Cancel a request not yet carried out; canceling a deletion restores the account', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } },
+    },
+    async (request) => app.dataRights.cancel(request.params.id, 'self', owner(request)),
+  );
+
+  app.get<{ Params: { token: string } }>(
+    '/v1/privacy/exports/:token',
+    {
+      // The token is the credential: no key needed (a contact or an emailed requester has none).
+      // Audited and logged by the route's pattern, never the token.
+      config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Download an export once (the link of an access or portability request); then it is deleted',
+        params: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 100 } } },
+      },
+    },
+    async (request, reply) => {
+      const accept = request.headers.accept;
+      if (accept && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/.test(accept)) {
+        return reply.code(406).send({ statusCode: 406, code: 'HF_DATA_RIGHTS_NOT_ACCEPTABLE', error: 'Not Acceptable', message: 'Exports are served as application/json' });
+      }
+      const found = await app.dataRights.download(request.params.token);
+      if (!found) throw new ExportGone();
+      return reply
+        .type('application/json; charset=utf-8')
+        .header('content-length', String(found.size))
+        .header('content-disposition', `attachment; filename="harakaflow-export-${found.requestId}.json"`)
+        .send(Readable.from(found.body));
+    },
+  );
+
+  app.patch<{ Body: { name?: string; businessName?: string | null } }>(
+    '/v1/privacy/profile',
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Correct the profile at once (§6 right to correction); recorded as a fulfilled correction request. An email change goes through the admin.',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, businessName: { type: ['string', 'null'], maxLength: 200 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              account: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, businessName: { type: ['string', 'null'] }, createdAt: { type: 'string' } } },
+              request: requestSchema,
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const changes: { name?: string; businessName?: string | null } = {};
+      if (request.body.name !== undefined) changes.name = request.body.name;
+      if (request.body.businessName !== undefined) changes.businessName = request.body.businessName;
+      const [account] = await db.update(accounts).set(changes).where(eq(accounts.id, owner(request))).returning();
+      const recorded = await app.dataRights.recordCorrection(owner(request), Object.keys(changes));
+      return { account: publicAccount(account!), request: recorded };
+    },
+  );
+
+  app.get('/.well-known/harakaflow-signing-keys.json', { config: { auth: 'public', ageGate: false }, schema: { tags: ['privacy'], summary: 'The Ed25519 public keys of export manifests and erasure receipts (JWK set)' } }, async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=3600').send(app.dataRights.publicKeys()),
+  );
+
+  // The admin's side: requests emailed to privacy@, and the queue with its deadlines.
+  app.post<{ Body: { kind: RequestKind; accountId?: string; email?: string; contact?: string; verification?: string; details?: string } }>(
+    '/v1/admin/privacy/requests',
+    {
+      config: { auth: 'admin', ageGate: false },
+      schema: {
+        tags: ['admin'],
+        summary: 'File a request received by email; without `verification` it waits for it (and expires after 30 days)',
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['kind'],
+          additionalProperties: false,
+          properties: {
+            kind: { enum: [...REQUEST_KINDS] },
+            accountId: { type: 'string', format: 'uuid' },
+            email: { type: 'string', minLength: 3, maxLength: 320 },
+            contact: { type: 'string', pattern: E164 },
+            verification: { type: 'string', minLength: 1, maxLength: 500 },
+            details: { type: 'string', maxLength: 2000 },
+          },
+        },
+        response: { 202: requestSchema },
+      },
+    },
+    async (request, reply) => {
+      const { kind, accountId, email, contact, verification, details } = request.body;
+      const subject =
+        accountId && contact ? { kind: 'contact', accountId, phone: contact } : accountId && !email ? { kind: 'account', accountId } : email && !accountId && !contact ? { kind: 'email', email } : null;
+      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null });
+      return reply.code(202).send(filed);
+    },
+  );
+
+  app.get<{ Querystring: { status?: RequestStatus; kind?: RequestKind; overdue?: boolean; dueBefore?: string; cursor?: string; limit?: number } }>(
+    '/v1/admin/privacy/requests',
+    {
+      config: { auth: 'admin', ageGate: false },
+      schema: {
+        tags: ['admin'],
+        summary: 'The request queue, newest first, keyset-paginated',
+        security: [{ bearer: [] }],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { enum: [...REQUEST_STATUSES] },
+            kind: { enum: [...REQUEST_KINDS] },
+            overdue: { type: 'boolean' },
+            dueBefore: { type: 'string', format: 'date-time' },
+            cursor: { type: 'string', maxLength: 100 },
+            limit: { type: 'integer', minimum: 1, maximum: 200 },
+          },
+        },
+        response: { 200: listSchema },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return app.dataRights.list({ status: q.status, kind: q.kind, overdue: q.overdue, dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined, cursor: q.cursor, limit: q.limit });
+    },
+  );
+
+  const adminAction = <B extends object>(path: string, summary: string, body: object, act: (id: string, body: B) => Promise<unknown>) =>
+    app.post<{ Params: { id: string }; Body: B }>(
+      `/v1/admin/privacy/requests/:id/${path}`,
+      { config: { auth: 'admin', ageGate: false }, schema: { tags: ['admin'], summary, security: [{ bearer: [] }], params: idParams, body, response: { 200: requestSchema } } },
+      async (request) => act(request.params.id, request.body as B),
+    );
+  const reasonBody = (field: string) => ({ type: 'object', required: [field], additionalProperties: false, properties: { [field]: { type: 'string', minLength: 1, maxLength: 2000 } } });
+  adminAction<{ days: number; reason: string }>(
+    'extend',
+    'Extend the deadline once, by at most 60 days, with the reason the requester is told',
+    { type: 'object', required: ['days', 'reason'], additionalProperties: false, properties: { days: { type: 'integer', minimum: 1, maximum: 60 }, reason: { type: 'string', minLength: 1, maxLength: 2000 } } },
+    (id, b) => app.dataRights.extend(id, b.days, b.reason),
+  );
+  adminAction<{ reason: string }>('deny', 'Deny a request, with the reason', reasonBody('reason'), (id, b) => app.dataRights.deny(id, b.reason));
+  adminAction<{ note?: string }>(
+    'fulfil',
+    'Mark a request handled outside the kit (an objection, an email correction) as fulfilled',
+    { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } } },
+    (id, b) => app.dataRights.fulfil(id, b?.note),
+  );
+  adminAction<{ verification: string }>('verify', 'Record how the requester of an emailed request was verified; the request starts', reasonBody('verification'), (id, b) =>
+    app.dataRights.verify(id, b.verification),
+  );
+};
+
+export default privacyRoutes;

@@ -1,0 +1,26 @@
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import type { MigrationSet } from '@harakaflow/db';
+import plugin from './plugin.js';
+
+/** The package's migrations (schema `data_rights`), for `@harakaflow/db`'s migrate. */
+export const dataRightsMigrations: MigrationSet = {
+  name: 'data_rights',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+export default fp(plugin, { name: '@harakaflow/data-rights', fastify: '5.x' });
+export type { DataRightsOptions } from './plugin.js';
+export { DataRights, uuidv7 } from './service.js';
+export type { DataRightsConfig, FileInput, ListFilter } from './service.js';
+export { SigningKeys, generateSigningKey, verifySignature } from './signing.js';
+export type { PublicJwk, Signature } from './signing.js';
+export { signedManifestFields } from './bundle.js';
+export type { Manifest, ManifestPart } from './bundle.js';
+export type { ExportKeyStore } from './storage.js';
+export { canTransition, isFinal } from './states.js';
+export { checkSubject, subjectHash } from './subject.js';
+export { REQUEST_KINDS, REQUEST_STATUSES } from './types.js';
+export type { Actor, HistoryEntry, Receipt, RequestKind, RequestStatus, RightsRequest } from './types.js';
+export { DATA_RIGHTS_ERROR_CODES, ExportGone, PendingDeletion, Restricted } from './errors.js';
+export * as dataRightsSchema from './schema.js';

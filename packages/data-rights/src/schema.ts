@@ -1,0 +1,119 @@
+import { sql } from 'drizzle-orm';
+import { bigint, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { HistoryEntry, Receipt, RequestKind, RequestStatus } from './types.js';
+
+export const dataRights = pgSchema('data_rights');
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
+
+/**
+ * Every rights request, after the Data Rights Protocol's states. The subject's identifiers (account
+ * id, phone, email) are here until a deletion is carried out; then only `subject_hash` (a keyed
+ * hash: enough to prove the request was answered, nothing to re-identify) stays.
+ */
+export const requests = dataRights.table(
+  'requests',
+  {
+    id: uuid('id').primaryKey(),
+    kind: text('kind').$type<RequestKind>().notNull(),
+    status: text('status').$type<RequestStatus>().notNull(),
+    /** account | contact | email */
+    subjectKind: text('subject_kind').$type<'account' | 'contact' | 'email'>().notNull(),
+    accountId: uuid('account_id'),
+    phone: text('phone'),
+    email: text('email'),
+    subjectHash: text('subject_hash').notNull(),
+    /** self | admin (filed for an emailed request to privacy@) */
+    filedBy: text('filed_by').$type<'self' | 'admin'>().notNull(),
+    /** How the requester was verified: `api-key` for a request made with the account's key. Null: awaiting verification. */
+    verification: text('verification'),
+    details: text('details'),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true, mode: 'date' }).notNull(),
+    extendedDueAt: timestamp('extended_due_at', { withTimezone: true, mode: 'date' }),
+    extensionReason: text('extension_reason'),
+    history: jsonb('history').$type<HistoryEntry[]>().notNull(),
+    receipt: jsonb('receipt').$type<Receipt>(),
+    /** When the due-soon and overdue alerts were raised: each exactly once across replicas. */
+    dueSoonAlertedAt: timestamp('due_soon_alerted_at', { withTimezone: true, mode: 'date' }),
+    overdueAlertedAt: timestamp('overdue_alerted_at', { withTimezone: true, mode: 'date' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    index('requests_account_idx').on(t.accountId, t.id),
+    index('requests_open_due_idx').on(t.dueAt).where(sql`${t.status} in ('open', 'in_progress')`),
+    index('requests_status_idx').on(t.status, t.id),
+  ],
+);
+
+/**
+ * One erasure job per deletion (an account's, a contact's, or a minor's): progress per handler in
+ * the database, so a crash or another replica resumes where it stopped. Claimed atomically
+ * (`FOR UPDATE SKIP LOCKED` with a lease).
+ */
+export const erasureJobs = dataRights.table(
+  'erasure_jobs',
+  {
+    requestId: uuid('request_id').primaryKey(),
+    /** pending | running | done */
+    status: text('status').$type<'pending' | 'running' | 'done'>().notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true, mode: 'date' }).notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    attempts: integer('attempts').notNull().default(0),
+    /** handler name → what it erased and kept, written as each handler finishes. */
+    progress: jsonb('progress').$type<Record<string, { erased: number; kept: { count: number; reason: string }[] }>>().notNull(),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('erasure_jobs_due_idx').on(t.dueAt).where(sql`${t.status} <> 'done'`)],
+);
+
+/** Subjects whose processing is restricted (policy §6): messages refused, analytics off. */
+export const restrictions = dataRights.table('restrictions', {
+  accountId: uuid('account_id').primaryKey(),
+  requestId: uuid('request_id').notNull(),
+  since: timestamp('since', { withTimezone: true, mode: 'date' }).notNull(),
+});
+
+/**
+ * The erasure journal: the keyed hash of every erased subject's identifiers, and which handlers
+ * erased it. After a backup is restored, `hf-rights reapply-erasures` finds the restored subjects
+ * whose hash is here and erases them again.
+ */
+export const journal = dataRights.table('erasure_journal', {
+  requestId: uuid('request_id').primaryKey(),
+  subjectKind: text('subject_kind').notNull(),
+  subjectHash: text('subject_hash').notNull(),
+  erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }).notNull(),
+});
+
+/**
+ * Export bundles, encrypted at rest: AES-256-GCM chunks under a data key the caller's key store
+ * keeps (the vault, in the app), deleted with the key after the one download or at expiry.
+ */
+export const exportsTable = dataRights.table('exports', {
+  id: uuid('id').primaryKey(),
+  requestId: uuid('request_id').notNull(),
+  /** SHA-256 of the one-time token: the token itself is never stored. */
+  tokenHash: text('token_hash').notNull().unique(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  chunks: integer('chunks').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  downloadedAt: timestamp('downloaded_at', { withTimezone: true, mode: 'date' }),
+});
+
+export const exportChunks = dataRights.table(
+  'export_chunks',
+  {
+    exportId: uuid('export_id')
+      .notNull()
+      .references(() => exportsTable.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    /** 12-byte IV, ciphertext, 16-byte tag. */
+    sealed: bytea('sealed').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.exportId, t.seq] })],
+);

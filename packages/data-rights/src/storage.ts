@@ -1,0 +1,150 @@
+/**
+ * Export bundles at rest (issue 14 item 3): the document is cut into 1 MiB chunks as it is made,
+ * each sealed with AES-256-GCM under a fresh data key (AAD: export id and chunk number, so chunks
+ * cannot be reordered or moved between exports). The data key and the one-time token are kept in
+ * the caller's key store (the credential vault's envelope in the app, its own namespace); the
+ * table holds only the token's SHA-256. Deleting the key store's record shreds the bundle.
+ */
+import type { Database } from '@harakaflow/db';
+import { and, asc, eq, gt, isNull, lt, or } from 'drizzle-orm';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { exportChunks, exportsTable } from './schema.js';
+
+export const CHUNK_BYTES = 1024 * 1024;
+
+/** Where data keys live: the vault in the app (`put`/`get`/`delete` of small values by name). */
+export interface ExportKeyStore {
+  put(name: string, value: Buffer): Promise<void>;
+  get(name: string): Promise<Buffer | null>;
+  delete(name: string): Promise<void>;
+}
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
+const aad = (exportId: string, seq: number) => Buffer.from(`hf-export:${exportId}:${seq}`);
+
+function seal(key: Buffer, exportId: string, seq: number, plain: Buffer): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad(exportId, seq));
+  return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+function open(key: Buffer, exportId: string, seq: number, sealed: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12)).setAAD(aad(exportId, seq));
+  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+}
+
+/** The key store's record: 32-byte data key, then the token. */
+const keyRecord = (dataKey: Buffer, token: string) => Buffer.concat([dataKey, Buffer.from(token)]);
+
+export interface StoredExport {
+  id: string;
+  token: string;
+  expiresAt: Date;
+  size: number;
+}
+
+/**
+ * Writes a bundle from its text pieces, chunk by chunk; the export becomes visible (its row) only
+ * when every chunk is stored, so a crash leaves orphan chunks that `sweepExports` removes, never a
+ * truncated download.
+ */
+export async function storeExport(
+  db: Database,
+  keys: ExportKeyStore,
+  input: { id: string; requestId: string; expiresAt: Date; now: Date },
+  pieces: AsyncIterable<string>,
+): Promise<StoredExport> {
+  const dataKey = randomBytes(32);
+  const token = randomBytes(32).toString('base64url');
+  await keys.put(input.id, keyRecord(dataKey, token));
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let seq = 0;
+  let size = 0;
+  const flush = async () => {
+    const plain = Buffer.concat(pending);
+    pending = [];
+    pendingBytes = 0;
+    await db.insert(exportChunks).values({ exportId: input.id, seq, sealed: seal(dataKey, input.id, seq, plain) });
+    seq++;
+  };
+  // Chunks reference the export row; it is inserted first with an expiry in the past, so an
+  // unfinished export is never served, then given its real expiry once complete.
+  await db.insert(exportsTable).values({ id: input.id, requestId: input.requestId, tokenHash: tokenHash(token), size: 0, chunks: 0, createdAt: input.now, expiresAt: new Date(0) });
+  for await (const piece of pieces) {
+    const bytes = Buffer.from(piece);
+    size += bytes.length;
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+    if (pendingBytes >= CHUNK_BYTES) await flush();
+  }
+  if (pendingBytes || seq === 0) await flush();
+  await db.update(exportsTable).set({ size, chunks: seq, expiresAt: input.expiresAt }).where(eq(exportsTable.id, input.id));
+  return { id: input.id, token, expiresAt: input.expiresAt, size };
+}
+
+/** The token of a stored export, for the request's status (read from the key store, never the table). */
+export async function exportToken(keys: ExportKeyStore, exportId: string): Promise<string | null> {
+  const record = await keys.get(exportId);
+  return record && record.length > 32 ? record.subarray(32).toString() : null;
+}
+
+/**
+ * Claims the export a token opens, once: the row is marked downloaded in the same statement that
+ * finds it, so two concurrent downloads cannot both succeed. Null: unknown, used or expired.
+ */
+export async function claimExport(db: Database, token: string, now: Date): Promise<{ id: string; requestId: string; chunks: number; size: number } | null> {
+  if (typeof token !== 'string' || token.length > 100) return null;
+  const [row] = await db
+    .update(exportsTable)
+    .set({ downloadedAt: now })
+    .where(and(eq(exportsTable.tokenHash, tokenHash(token)), isNull(exportsTable.downloadedAt), gt(exportsTable.expiresAt, now)))
+    .returning({ id: exportsTable.id, requestId: exportsTable.requestId, chunks: exportsTable.chunks, size: exportsTable.size });
+  return row ?? null;
+}
+
+/** The claimed export's plaintext, chunk by chunk; then the bundle and its key are deleted. */
+export async function* readExport(db: Database, keys: ExportKeyStore, claimed: { id: string; chunks: number }): AsyncGenerator<Buffer> {
+  const record = await keys.get(claimed.id);
+  try {
+    if (!record) return;
+    const dataKey = record.subarray(0, 32);
+    for (let seq = 0; seq < claimed.chunks; seq++) {
+      const [row] = await db.select({ sealed: exportChunks.sealed }).from(exportChunks).where(and(eq(exportChunks.exportId, claimed.id), eq(exportChunks.seq, seq)));
+      if (!row) throw Object.assign(new Error('an export chunk is missing'), { code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
+      yield open(dataKey, claimed.id, seq, row.sealed);
+    }
+  } finally {
+    await deleteExport(db, keys, claimed.id);
+  }
+}
+
+export async function deleteExport(db: Database, keys: ExportKeyStore, id: string): Promise<void> {
+  await keys.delete(id);
+  await db.delete(exportsTable).where(eq(exportsTable.id, id));
+}
+
+/**
+ * Removes, with their keys: expired exports, downloads that never finished deleting (an hour
+ * after they began, so a download in progress is never cut), and exports whose writing was
+ * interrupted (an hour after they began). One condition, checked in the statement that finds them.
+ */
+export async function sweepExports(db: Database, keys: ExportKeyStore, now: Date): Promise<number> {
+  const hourAgo = new Date(now.getTime() - 3_600_000);
+  const unfinished = new Date(0);
+  const stale = await db
+    .select({ id: exportsTable.id })
+    .from(exportsTable)
+    .where(
+      or(
+        and(lt(exportsTable.expiresAt, now), gt(exportsTable.expiresAt, unfinished)),
+        lt(exportsTable.downloadedAt, hourAgo),
+        and(eq(exportsTable.expiresAt, unfinished), lt(exportsTable.createdAt, hourAgo)),
+      ),
+    )
+    .orderBy(asc(exportsTable.createdAt))
+    .limit(500);
+  for (const { id } of stale) await deleteExport(db, keys, id);
+  return stale.length;
+}
