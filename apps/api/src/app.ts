@@ -218,6 +218,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     secure: config.env === 'production',
     protectPrefixes: ['/v1'],
     eraseAfterMs: config.minorErasureDelayMs,
+    // A minor's erasure runs through the same job as every deletion (data rights, registered below).
+    erasure: {
+      schedule: (subjectId, job) => app.dataRights.scheduleErasure(subjectId, job),
+      state: (subjectId) => app.dataRights.erasureState(subjectId),
+    },
   });
   // §3: WhatsApp session credentials and other secrets, envelope-encrypted.
   await app.register(vault, { db: database.db, keys: config.secrets.vaultKeys });
@@ -257,6 +262,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       await database.db.insert(notifications).values({ id: randomUUID(), accountId, kind: 'privacy.request.updated', payload });
       await app.webhooks.emit(accountId, 'privacy.request.updated', payload);
     },
+    withdrawConsent: (accountId) => app.consentLedger.withdrawSubject(accountId),
     onAlert: async ({ action, request }) => {
       // An operator notification: no account.
       await database.db.insert(notifications).values({ id: randomUUID(), accountId: null, kind: action, payload: { requestId: request.id, kind: request.kind, dueAt: request.extendedDueAt ?? request.dueAt } });

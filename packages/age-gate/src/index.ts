@@ -6,7 +6,7 @@ import ageGate from './plugin.js';
 
 export { evaluateAge, parseBirthDate, calendarDate, MAX_AGE } from './age.js';
 export type { AgeOptions, AgeResult, LeapDayBirthday } from './age.js';
-export type { AgeGateOptions } from './options.js';
+export type { AgeGateOptions, MinorErasure } from './options.js';
 export type { AgeGate, MinorReport } from './fastify.js';
 export { ageGatePersonalData, recordVerification, subjectStatus } from './store.js';
 export type { SubjectStatus, Verification } from './store.js';

@@ -37,6 +37,19 @@ export interface AgeGateOptions {
   statusCacheMs?: number;
   /** Who the subject is; default: the authenticated account. */
   subject?: SubjectResolver;
+  /**
+   * The app's shared erasure job (`@harakaflow/data-rights`), which then erases a reported minor
+   * instead of the gate's own job: one job, progress per handler, one receipt. Without it the gate
+   * runs its own (`age_gate.erasures`), as a server with no data-rights package needs.
+   */
+  erasure?: MinorErasure | undefined;
+}
+
+/** An erasure job the gate hands a reported minor to (`dataRights.scheduleErasure` and `erasureState`). */
+export interface MinorErasure {
+  /** Erases the subject by `dueAt`, idempotently; when it is due now, resolves once done. */
+  schedule(subjectId: string, job: { dueAt: Date; reason: string }): Promise<void>;
+  state(subjectId: string): Promise<{ status: 'pending' | 'running' | 'done'; completedAt: Date | null; counts: Record<string, number> | null } | null>;
 }
 
 export const DEFAULTS = {
@@ -52,7 +65,8 @@ export const DEFAULTS = {
   statusCacheMs: 1000,
 } as const;
 
-export type Resolved = Required<Omit<AgeGateOptions, 'country' | 'countries' | 'protectPrefixes'>> & {
+export type Resolved = Required<Omit<AgeGateOptions, 'country' | 'countries' | 'protectPrefixes' | 'erasure'>> & {
+  erasure: MinorErasure | undefined;
   country: ((request: FastifyRequest) => string | undefined) | undefined;
   countries: Map<string, number>;
   protectPrefixes: string[];
@@ -109,5 +123,13 @@ export function resolveOptions(o: AgeGateOptions): Resolved {
     sweepIntervalMs: nonNegative('sweepIntervalMs', o.sweepIntervalMs, DEFAULTS.sweepIntervalMs),
     statusCacheMs: nonNegative('statusCacheMs', o.statusCacheMs, DEFAULTS.statusCacheMs),
     subject: checkSubjectOption(o.subject, invalidOption),
+    erasure: checkErasure(o.erasure),
   };
+}
+
+function checkErasure(value: unknown): MinorErasure | undefined {
+  if (value === undefined) return undefined;
+  const e = value as Partial<MinorErasure> | null;
+  if (!e || typeof e.schedule !== 'function' || typeof e.state !== 'function') throw invalidOption('erasure', 'must be { schedule, state }');
+  return e as MinorErasure;
 }

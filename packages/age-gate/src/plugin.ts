@@ -111,6 +111,8 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
 
   let sweeping: Promise<void> | undefined;
   async function runDueErasures(subjectId?: string): Promise<void> {
+    // The shared job erases instead (data rights): the gate keeps only the report and the restriction.
+    if (o.erasure) return;
     const handlers = personalDataHandlers(fastify, 'account');
     for (const id of await claimDue(o.db, new Date(), STALE_CLAIM_MS, subjectId)) {
       const counts: Record<string, number> = {};
@@ -142,6 +144,24 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
       details: { reportedBy: report.reportedBy },
       durability: 'sync',
     });
+    if (o.erasure) {
+      const report = (await erasureOf(o.db, subjectId))!;
+      await o.erasure.schedule(subjectId, { dueAt: report.dueAt, reason: report.reason });
+      const state = await o.erasure.state(subjectId);
+      // The report's own record follows the shared job, so status() and a repeated report agree.
+      if (state?.status === 'done' && report.status !== 'done') {
+        await completeErasure(o.db, subjectId, state.counts ?? {}, state.completedAt ?? new Date());
+        // As with the gate's own job: the record of the erasure stays under the (restricted) account id.
+        await securityEvent(fastify, undefined, { action: 'age_gate.minor_erased', subjectId, outcome: 'success', details: { counts: state.counts }, durability: 'sync' });
+      }
+      return {
+        subjectId,
+        status: state?.status ?? 'pending',
+        dueAt: report.dueAt.toISOString(),
+        completedAt: state?.completedAt?.toISOString() ?? null,
+        counts: state?.counts ?? null,
+      };
+    }
     if (o.eraseAfterMs === 0) {
       await sweeping;
       await runDueErasures(subjectId);

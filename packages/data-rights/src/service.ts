@@ -568,6 +568,108 @@ export class DataRights {
     return stuck.length;
   }
 
+  /**
+   * An erasure another package decides on (the age gate's minor erasure, policy §8): one deletion
+   * request filed by the admin and run by the same job, at `dueAt` (at once when it is due: the
+   * call returns when it is done). Idempotent: a deletion of the subject already filed, running or
+   * done is the one that counts. No existence check: the subject may already be gone.
+   */
+  async scheduleErasure(accountId: string, job: { dueAt: Date; reason: string }): Promise<void> {
+    const ref: SubjectRef = { kind: 'account', accountId };
+    const hash = subjectHash(this.#c.subjectKey, ref);
+    const [existing] = await this.#c.db
+      .select()
+      .from(requests)
+      .where(and(eq(requests.subjectHash, hash), eq(requests.kind, 'deletion'), inArray(requests.status, ['open', 'in_progress', 'fulfilled'])))
+      .orderBy(desc(requests.id))
+      .limit(1);
+    let id = existing?.id;
+    if (!existing) {
+      const at = this.#now();
+      id = uuidv7(at.getTime());
+      const history: HistoryEntry[] = [
+        { status: 'open', at: at.toISOString(), by: 'admin', note: job.reason.slice(0, 500) },
+        { status: 'in_progress', at: at.toISOString(), by: 'system', event: 'purge-scheduled', note: `purge at ${job.dueAt.toISOString()}` },
+      ];
+      const [row] = await this.#c.db
+        .insert(requests)
+        .values({
+          id,
+          kind: 'deletion',
+          status: 'in_progress',
+          subjectKind: 'account',
+          accountId,
+          subjectHash: hash,
+          filedBy: 'admin',
+          verification: 'reported by the age gate',
+          details: null,
+          receivedAt: at,
+          dueAt: new Date(at.getTime() + this.#c.dueDays * DAY),
+          history,
+          updatedAt: at,
+        })
+        .returning();
+      await this.#c.db.insert(erasureJobs).values({ requestId: id, status: 'pending', dueAt: job.dueAt, progress: {} }).onConflictDoNothing();
+      await this.#event('data_rights.request.received', row!, { filedBy: 'admin', via: 'age-gate' });
+    } else if (existing.status === 'fulfilled') return;
+    if (job.dueAt.getTime() <= this.#c.now()) await this.runDueErasures(id);
+  }
+
+  /** The state of the latest erasure of an account (the age gate's report answers with it). */
+  async erasureState(accountId: string): Promise<{ status: 'pending' | 'running' | 'done'; completedAt: Date | null; counts: Record<string, number> | null } | null> {
+    const hash = subjectHash(this.#c.subjectKey, { kind: 'account', accountId });
+    const [row] = await this.#c.db
+      .select()
+      .from(requests)
+      .where(and(eq(requests.subjectHash, hash), eq(requests.kind, 'deletion'), inArray(requests.status, ['in_progress', 'fulfilled'])))
+      .orderBy(desc(requests.id))
+      .limit(1);
+    if (!row) return null;
+    if (row.status === 'fulfilled' && row.receipt) {
+      return { status: 'done', completedAt: new Date(row.receipt.completedAt), counts: Object.fromEntries(row.receipt.handlers.map((h) => [h.name, h.erased])) };
+    }
+    const [job] = await this.#c.db.select({ status: erasureJobs.status }).from(erasureJobs).where(eq(erasureJobs.requestId, row.id));
+    return { status: job?.status === 'running' ? 'running' : 'pending', completedAt: null, counts: null };
+  }
+
+  /** Every erasure recorded in the journal, oldest first: what `hf-rights export-journal` writes. */
+  async *journal(): AsyncGenerator<{ requestId: string; subjectKind: string; subjectHash: string; erasedAt: string }> {
+    let after = '';
+    for (;;) {
+      const page = await this.#c.db.select().from(journal).where(sql`${journal.requestId} > ${after || '00000000-0000-0000-0000-000000000000'}`).orderBy(asc(journal.requestId)).limit(1000);
+      for (const row of page) yield { requestId: row.requestId, subjectKind: row.subjectKind, subjectHash: row.subjectHash, erasedAt: row.erasedAt.toISOString() };
+      if (page.length < 1000) return;
+      after = page.at(-1)!.requestId;
+    }
+  }
+
+  /**
+   * After a backup is restored: every candidate subject (the restored accounts, their contacts)
+   * whose keyed hash is in `hashes` (the journal, or a copy of it kept outside the backup) is erased
+   * again through every handler, and the restored requests about it keep only their hash again.
+   */
+  async reapplyErasures(candidates: AsyncIterable<SubjectRef> | Iterable<SubjectRef>, hashes?: Iterable<string>): Promise<{ checked: number; matched: number; erased: Record<string, number> }> {
+    const known = new Set<string>(hashes ?? []);
+    if (!hashes) for await (const entry of this.journal()) known.add(entry.subjectHash);
+    const erased: Record<string, number> = {};
+    let checked = 0;
+    let matched = 0;
+    for await (const ref of candidates) {
+      checked++;
+      const hash = subjectHash(this.#c.subjectKey, ref);
+      if (!known.has(hash)) continue;
+      matched++;
+      for (const handler of this.#c.handlers(ref.kind)) erased[handler.name] = (erased[handler.name] ?? 0) + (await handler.eraseSubject(ref)).erased;
+      await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(eq(requests.subjectHash, hash));
+      if (ref.kind === 'account') {
+        await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(eq(requests.accountId, ref.accountId));
+        await this.#c.db.delete(restrictions).where(eq(restrictions.accountId, ref.accountId));
+      }
+      await this.#c.record({ action: 'data_rights.erasure.reapplied', resource: `subject-hash:${hash}`, outcome: 'success', durability: 'sync' });
+    }
+    return { checked, matched, erased };
+  }
+
   /** The data-rights package's own personal data (its requests about the subject). */
   personalData(): PersonalDataHandler {
     return {

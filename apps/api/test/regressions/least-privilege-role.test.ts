@@ -46,8 +46,9 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
       expect((await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false }, headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(200);
       const erased = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: {} });
       expect(erased.statusCode).toBe(200);
-      // audit: the signup's event is the account's too now (it carries the new account as subject).
-      expect(erased.json()).toMatchObject({ status: 'done', counts: { consent: 1, audit: 4, app: 1 } });
+      // audit: the signup's event is the account's too now (it carries the new account as subject),
+      // and so is the data-rights request the report files.
+      expect(erased.json()).toMatchObject({ status: 'done', counts: { consent: 1, audit: 5, app: 1 } });
     } finally {
       await app.close();
     }
