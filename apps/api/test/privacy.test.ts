@@ -205,6 +205,12 @@ describe('restriction, correction and the admin queue', () => {
       expect(patched.statusCode).toBe(200);
       expect(patched.json()).toMatchObject({ account: { name: 'Amina O.' }, request: { kind: 'correction', status: 'fulfilled' } });
       expect((await app.inject({ url: '/v1/me', headers: auth })).json().account.name).toBe('Amina O.');
+      // Withdrawal of consent: the consent package's withdrawal for every consent id of the account, in the ledger.
+      expect((await app.inject({ method: 'PUT', url: '/v1/consent', headers: auth, payload: { analytics: true } })).statusCode).toBe(200);
+      const withdrawn = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'withdraw_consent' } })).json();
+      expect(withdrawn.status).toBe('fulfilled');
+      const ledger = (await rowsOf(sql`select action from consent.records where subject_id = ${patched.json().account.id} order by created_at`)) as { action: string }[];
+      expect(ledger.map((r) => r.action)).toEqual(['grant', 'withdraw']);
     } finally {
       await app.close();
     }

@@ -3,6 +3,18 @@ import type {} from '@fastify/cookie';
 import type { ConsentState } from './evaluate.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The consent ledger's operations outside a request (data rights: withdrawal for a subject). */
+    consentLedger: {
+      /**
+       * Withdraws every consent of a subject (each consent id it ever decided under): one `withdraw`
+       * record per consent id, committed before it resolves. Returns the records written. A
+       * consent cookie a browser still holds is that browser's own copy, not reached from here:
+       * the person withdraws there too with DELETE on the consent routes.
+       */
+      withdrawSubject(subjectId: string): Promise<number>;
+    };
+  }
   interface FastifyRequest {
     /** This request's consent: categories, source, policy version, re-acceptance, `allows(category)`. Computed on first use. */
     readonly consent: ConsentState;

@@ -60,6 +60,13 @@ export class ConsentLedger {
     this.#intervalMs = intervalMs;
   }
 
+  /** The consent ids a subject ever decided under. */
+  async consentIdsOf(subjectId: string): Promise<string[]> {
+    await this.flush();
+    const rows = await this.#db.selectDistinct({ consentId: records.consentId }).from(records).where(eq(records.subjectId, subjectId));
+    return rows.map((r) => r.consentId);
+  }
+
   /** Appends now; resolves once committed. */
   async append(entry: LedgerEntry): Promise<void> {
     await this.#db.insert(records).values(row(entry));

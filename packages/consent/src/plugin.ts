@@ -191,6 +191,17 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     done(null, payload);
   });
 
+  fastify.decorate('consentLedger', {
+    async withdrawSubject(subjectId: string) {
+      const ids = await ledger.consentIdsOf(subjectId);
+      const policyVersion = status(Date.now()).current.version;
+      for (const consentId of ids) {
+        await ledger.append({ consentId, subjectId, action: 'withdraw', source: 'user', policyVersion, categories: [], ip: undefined, userAgent: undefined, at: new Date() });
+      }
+      if (ids.length) await securityEvent(fastify, undefined, { action: 'consent.withdrawn', subjectId, outcome: 'success', details: { consentIds: ids.length, via: 'data-rights' }, durability: 'sync' });
+      return ids.length;
+    },
+  });
   fastify.addHook('onClose', () => ledger.close());
   registerPersonalDataHandler(fastify, consentPersonalData(o.db, ledger));
   consentRoutes(fastify, { o, ledger, evaluationOf, decide });
