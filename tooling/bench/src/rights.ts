@@ -1,0 +1,97 @@
+// `pnpm bench` (after the HTTP variants): an account with 100,000 message-log rows and 100,000 audit
+// events, exported (one access request, the bundle built, stored encrypted and downloaded) and then
+// purged (one deletion request with no grace period), in the reference app on DATABASE_URL (else
+// PGlite). Reports seconds and the process's peak memory (RSS) for each (issue 14's targets: export
+// under 10 s and 200 MB, purge under 30 s). Writes .bench/rights.json.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+
+const ROWS = Number(process.env.BENCH_RIGHTS_ROWS ?? 100_000);
+const { buildApp, parseConfig } = await import('@harakaflow/api');
+const { secretValues: _ignored, ...parsed } = parseConfig({ DATABASE_URL: process.env.DATABASE_URL, LOG_LEVEL: 'warn', DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-bench-rights-')), DATA_RIGHTS_PURGE_AFTER_DAYS: '0' });
+const app = await buildApp({
+  ...parsed,
+  quotaAnonRpm: 100_000_000,
+  quotaFreeRpm: 100_000_000,
+  secrets: {
+    adminApiKey: 'bench-admin-key-0123456789abcdef0123456789',
+    consentSecrets: 'bench-consent-secret-0123456789abcdef0123',
+    ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
+    vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
+    auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
+    dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
+    dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
+  },
+});
+await app.listen({ port: 0, host: '127.0.0.1' });
+const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+
+const signup = await app.inject({ method: 'POST', url: '/v1/accounts', payload: { name: 'Bench Person', email: `bench-${Date.now()}@example.com`, dateOfBirth: '1990-01-01' } });
+const { account, apiKey } = signup.json() as { account: { id: string }; apiKey: string };
+const db = app.database.db;
+
+// The data: message-log rows in one statement; audit events through the writer, as requests make them.
+await db.execute(sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at)
+  select gen_random_uuid(), ${account.id}::uuid, 'wa-bench', '+2547' || lpad((g % 10000000)::text, 8, '0'), 42, now() - (g || ' seconds')::interval
+  from generate_series(1, ${ROWS}) g`);
+for (let i = 0; i < ROWS; i++) {
+  void app.audit.record({ action: 'bench.event', subjectId: account.id, outcome: 'success', details: { i } });
+  if (i % 5000 === 4999) await app.audit.flush();
+}
+await app.audit.flush();
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 50));
+}
+let peak = 0;
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+// Export: filed, built, encrypted and stored, then downloaded and parsed as a stream would be read.
+global.gc?.();
+peak = process.memoryUsage().rss;
+const baseline = peak;
+let t = performance.now();
+const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { authorization: `Bearer ${apiKey}` }, payload: { kind: 'access' } })).json() as { id: string; export?: { url: string } };
+const built = (performance.now() - t) / 1000;
+// Downloaded over HTTP and counted as it arrives (inject would buffer the whole body in this process).
+const exportBytes = await new Promise<number>((resolve, reject) => {
+  get(`${base}${filed.export!.url}`, (res) => {
+    if (res.statusCode !== 200) return reject(new Error(`export download answered ${res.statusCode}`));
+    let n = 0;
+    res.on('data', (chunk: Buffer) => (n += chunk.length));
+    res.on('end', () => resolve(n));
+  }).on('error', reject);
+});
+const exportSeconds = (performance.now() - t) / 1000;
+const exportPeak = peak;
+
+// Purge: at once, through every handler.
+peak = process.memoryUsage().rss;
+t = performance.now();
+const deletion = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { authorization: `Bearer ${apiKey}` }, payload: { kind: 'deletion' } })).json() as { id: string };
+const rights = (app as unknown as { dataRights: { get(id: string): Promise<{ status: string }> } }).dataRights;
+await until(async () => (await rights.get(deletion.id)).status === 'fulfilled');
+const purgeSeconds = (performance.now() - t) / 1000;
+const purgePeak = peak;
+clearInterval(sampler);
+const left = (await db.execute(sql`select count(*)::int as n from app.message_log where account_id = ${account.id}::uuid`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+
+const report = {
+  date: new Date().toISOString(),
+  node: process.version,
+  database: process.env.DATABASE_URL ? 'postgres' : 'pglite',
+  rows: { messageLog: ROWS, auditEvents: ROWS },
+  export: { seconds: Number(exportSeconds.toFixed(2)), builtSeconds: Number(built.toFixed(2)), bytes: exportBytes, peakRssMb: mb(exportPeak), baselineRssMb: mb(baseline) },
+  purge: { seconds: Number(purgeSeconds.toFixed(2)), peakRssMb: mb(purgePeak), messageLogLeft: (Array.isArray(left) ? left : left.rows)[0]!.n },
+};
+await app.close();
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+mkdirSync(`${root}.bench`, { recursive: true });
+writeFileSync(`${root}.bench/rights.json`, JSON.stringify(report, null, 2) + '\n');
+console.log(`\nrights: export and purge of an account with ${ROWS} message-log rows and ${ROWS} audit events (${report.database})`);
+console.table({ export: report.export, purge: report.purge });
