@@ -159,7 +159,10 @@ describe('access and portability', () => {
     const receiver = await startReceiver(200);
     const { app, logs } = await testApp(database);
     try {
-      const { inject } = await busyAccount(app, receiver.url);
+      const { inject, account } = await busyAccount(app, receiver.url);
+      // 2,500 more messages a microsecond apart (many in one millisecond): pages of 1,000 must neither repeat nor skip a row.
+      await database.db.execute(sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at)
+        select gen_random_uuid(), ${account.id}::uuid, 'wa-2', '+254733000000', 5, now() - (g || ' microseconds')::interval from generate_series(1, 2500) g`);
       const filed = (await inject({ method: 'POST', url: '/v1/privacy/requests', payload: { kind: 'access' } })).json();
       expect(filed.status).toBe('fulfilled');
       const url = (await inject({ url: `/v1/privacy/requests/${filed.id}` })).json().export.url as string;
@@ -170,8 +173,10 @@ describe('access and portability', () => {
       expect(download.headers['content-type']).toMatch(/^application\/json/);
       const doc = download.json() as { parts: Record<string, unknown>; manifest: Manifest };
       for (const name of ['audit', 'consent', 'age_gate', 'vault', 'webhooks', 'app', 'messages', 'quota', 'data_rights']) expect(Object.keys(doc.parts)).toContain(name);
-      expect((doc.parts.messages as unknown[]).length).toBe(3);
-      expect(doc.manifest.parts.find((p) => p.name === 'messages')!.records).toBe(3);
+      const messages = doc.parts.messages as { id: string }[];
+      expect(messages).toHaveLength(2503);
+      expect(new Set(messages.map((m) => m.id)).size).toBe(2503);
+      expect(doc.manifest.parts.find((p) => p.name === 'messages')!.records).toBe(2503);
       expect(doc.manifest.parts.find((p) => p.name === 'vault')!.withheld).toMatch(/secret values/);
       expect(JSON.stringify(doc.parts.vault)).not.toContain('noiseKey');
       const keys = (await app.inject('/.well-known/harakaflow-signing-keys.json')).json().keys;
