@@ -174,6 +174,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     anonymous: { requestsPerMinute: config.quotaAnonRpm },
     bans: { after: config.quotaBanAfter, windowSeconds: 600 },
     authFailures: { perMinute: config.quotaAuthFailuresPerMinute },
+    keyPrefix: config.quotaKeyPrefix,
     onWarning: async (accountId, info) => {
       const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
       // The "rate limit warning" notification of policy §2, in the outbox, and to the account's webhooks.

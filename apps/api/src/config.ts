@@ -59,6 +59,8 @@ export interface AppConfig {
   quotaBanAfter: number;
   /** Failed authentications per minute per client IP before it is refused without a lookup. */
   quotaAuthFailuresPerMinute: number;
+  /** Prefix of the quota's keys in Redis or Postgres (QUOTA_KEY_PREFIX): several apps on one Redis. */
+  quotaKeyPrefix: string;
   /** A whole request (headers and body) must arrive within this, ms; else 408 HF_REQUEST_TIMEOUT. */
   requestTimeoutMs: number;
   /** Deepest nesting of a JSON body; deeper is 400 HF_VALIDATION_FAILED before anything parses it. */
@@ -277,6 +279,8 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
   const quotaAuthFailuresPerMinute = count('QUOTA_AUTH_FAILURES_PER_MINUTE', 10);
+  const quotaKeyPrefix = value('QUOTA_KEY_PREFIX') ?? 'hf:quota:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(quotaKeyPrefix)) problems.push('QUOTA_KEY_PREFIX must be 1 to 64 letters, digits, ":", "_", "." or "-"');
   const auditSpillMaxMb = count('AUDIT_SPILL_MAX_MB', 1024);
   const auditChainVersion = value('AUDIT_CHAIN_VERSION') ?? '2';
   if (auditChainVersion !== '1' && auditChainVersion !== '2') problems.push(`AUDIT_CHAIN_VERSION must be 1 or 2 (got ${JSON.stringify(auditChainVersion)})`);
@@ -346,6 +350,7 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     quotaBanAfter,
     quotaFreeRpm,
     quotaAuthFailuresPerMinute,
+    quotaKeyPrefix,
     requestTimeoutMs,
     maxJsonDepth,
     dataRightsDueDays: Math.min(dataRightsDueDays, 30),

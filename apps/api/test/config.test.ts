@@ -47,8 +47,12 @@ describe('parseConfig', () => {
       quotaFreeMessagesPerDay: 100,
       quotaBanAfter: 5,
       quotaAuthFailuresPerMinute: 10,
+      quotaKeyPrefix: 'hf:quota:',
       requestTimeoutMs: 30_000,
       maxJsonDepth: 64,
+      dataRightsDueDays: 30,
+      dataRightsPurgeAfterDays: 7,
+      dataRightsExportTtlHours: 120,
     });
   });
 
@@ -110,6 +114,7 @@ describe('parseConfig', () => {
     ['QUOTA_FREE_RPM', '-1'],
     ['QUOTA_FREE_MESSAGES_PER_DAY', 'many'],
     ['QUOTA_BAN_AFTER', '1.5'],
+    ['QUOTA_KEY_PREFIX', 'has spaces'],
   ])('names %s when it is %j', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

@@ -48,6 +48,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaBanAfter: 1000,
     quotaFreeRpm: 100_000,
     quotaAuthFailuresPerMinute: 1000,
+    // Each test process its own keys, in a Redis other runs (and the benchmark) share.
+    quotaKeyPrefix: `hf-test:${process.pid}:quota:`,
     requestTimeoutMs: 30_000,
     maxJsonDepth: 64,
     dataRightsDueDays: 30,

@@ -1,7 +1,8 @@
 // Issue 14 (policy §6, §4) in the reference app: rights requests, the deletion that reaches every
 // package, exports downloadable once, restriction, correction, and the admin's queue.
 import { verifySignature, signedManifestFields, type Manifest } from '@harakaflow/data-rights';
-import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { redisUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,39 @@ describe('deletion of an account', () => {
     } finally {
       receiver.close();
       await app.close();
+    }
+  });
+
+  it.skipIf(!redisUrl)('leaves no key of the account in Redis when quotas live there', async () => {
+    const quotaKeyPrefix = `hf-test:${process.pid}:${Date.now()}:`;
+    const { app } = await testApp(database, { redisUrl, quotaKeyPrefix });
+    const redis = new Redis(redisUrl!, { lazyConnect: true });
+    await redis.connect();
+    const keysOf = async () => {
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${quotaKeyPrefix}*`, 'COUNT', 1000);
+        found.push(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      return found.join('\n');
+    };
+    try {
+      const { account, apiKey } = await signup(app);
+      const auth = bearer(apiKey);
+      for (let i = 0; i < 3; i++) expect((await app.inject({ url: '/v1/usage', headers: auth })).statusCode).toBe(200);
+      await app.quota.ban(account.id, 3600, 'test');
+      expect(await keysOf()).toContain(account.id);
+      const filed = await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'deletion', accountId: account.id, verification: 'letter' } });
+      await until(async () => (await requestOf(app, filed.json().id)).status === 'fulfilled');
+      expect(await keysOf()).not.toContain(account.id);
+    } finally {
+      await app.close();
+      // What is left of this test's keys (the anonymous counter of 127.0.0.1) expires by itself; removed now.
+      const left = (await keysOf()).split('\n').filter(Boolean);
+      if (left.length) await redis.del(...left);
+      redis.disconnect();
     }
   });
 
