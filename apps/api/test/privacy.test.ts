@@ -218,6 +218,18 @@ describe('access and portability', () => {
 
       const second = await app.inject(url);
       expect(second.statusCode).toBe(410);
+      // Accept picks the form: a zip (one entry per part), or 406 for a type neither form is.
+      const again = (await inject({ method: 'POST', url: '/v1/privacy/requests', payload: { kind: 'portability' } })).json();
+      const zipUrl = (await inject({ url: `/v1/privacy/requests/${again.id}` })).json().export.url as string;
+      const refused = await app.inject({ url: zipUrl, headers: { accept: 'text/html' } });
+      expect(refused.statusCode).toBe(406);
+      expect(refused.json().code).toBe('HF_DATA_RIGHTS_NOT_ACCEPTABLE');
+      const zip = await app.inject({ url: zipUrl, headers: { accept: 'application/zip' } });
+      expect(zip.statusCode).toBe(200);
+      expect(zip.headers['content-type']).toBe('application/zip');
+      expect(zip.rawPayload.subarray(0, 4).readUInt32LE(0)).toBe(0x04034b50);
+      expect(zip.rawPayload.includes(Buffer.from('messages.json'))).toBe(true);
+      expect((await app.inject({ url: zipUrl, headers: { accept: 'application/zip' } })).statusCode).toBe(410);
       expect(second.json()).toMatchObject({ code: 'HF_DATA_RIGHTS_EXPORT_GONE' });
       expect((await app.inject('/v1/privacy/exports/not-a-token')).statusCode).toBe(410);
       await app.audit.flush();

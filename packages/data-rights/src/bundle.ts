@@ -39,9 +39,16 @@ function jsonOf(value: unknown): string {
   return JSON.stringify(value ?? null) ?? 'null';
 }
 
+/** Where a part (or the manifest) starts and ends in the document: what a zip entry is cut from. */
+export interface Mark {
+  mark: 'start' | 'end';
+  name: string;
+}
+
 /**
- * The document, piece by piece. `handlers` are asked in order; a handler that fails stops the
- * export (the request is retried), it never yields a bundle with a part silently missing.
+ * The document, piece by piece, with a mark where each part's text (and the manifest's) starts and
+ * ends. `handlers` are asked in order; a handler that fails stops the export (the request is
+ * retried), it never yields a bundle with a part silently missing.
  */
 export async function* bundlePieces(
   requestId: string,
@@ -49,7 +56,7 @@ export async function* bundlePieces(
   handlers: readonly PersonalDataHandler[],
   keys: SigningKeys,
   now: () => Date,
-): AsyncGenerator<string> {
+): AsyncGenerator<string | Mark> {
   const parts: ManifestPart[] = [];
   yield '{"parts":{';
   let first = true;
@@ -62,6 +69,7 @@ export async function* bundlePieces(
     };
     yield `${first ? '' : ','}${JSON.stringify(handler.name)}:`;
     first = false;
+    yield { mark: 'start', name: handler.name };
     const part = handler.exportSubject(ref);
     if (isRecordStream(part)) {
       yield emit('[');
@@ -74,9 +82,14 @@ export async function* bundlePieces(
       yield emit(jsonOf(await part));
       records = 1;
     }
+    yield { mark: 'end', name: handler.name };
     parts.push({ name: handler.name, records, sha256: hash.digest('hex'), withheld: handler.withheld ?? null });
   }
   const unsigned = { requestId, subject: { kind: ref.kind }, generatedAt: now().toISOString(), parts };
   const manifest: Manifest = { ...unsigned, ...keys.sign(unsigned) };
-  yield `},"manifest":${JSON.stringify(manifest)}}`;
+  yield '},"manifest":';
+  yield { mark: 'start', name: 'manifest' };
+  yield JSON.stringify(manifest);
+  yield { mark: 'end', name: 'manifest' };
+  yield '}';
 }

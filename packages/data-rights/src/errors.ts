@@ -12,7 +12,7 @@ export const AlreadyExtended = createError('HF_DATA_RIGHTS_ALREADY_EXTENDED', 'T
 export const PendingDeletion = createError('HF_DATA_RIGHTS_PENDING_DELETION', 'This account is being deleted; only its privacy requests can be read, and the deletion canceled', 403);
 export const Restricted = createError('HF_DATA_RIGHTS_RESTRICTED', 'Processing of this account is restricted at its request', 403);
 export const ExportGone = createError('HF_DATA_RIGHTS_EXPORT_GONE', 'This export link was used or has expired', 410);
-export const ExportNotAcceptable = createError('HF_DATA_RIGHTS_NOT_ACCEPTABLE', 'Exports are served as application/json', 406);
+export const ExportNotAcceptable = createError('HF_DATA_RIGHTS_NOT_ACCEPTABLE', 'Exports are served as application/json or application/zip', 406);
 export const invalidSigningKeys = (why: string) => Object.assign(new TypeError(`@harakaflow/data-rights: DATA_RIGHTS_SIGNING_KEYS ${why}`), { code: 'HF_DATA_RIGHTS_INVALID_KEYS' });
 
 /** Every code the package answers with (the README's errors table lists each). */

@@ -100,6 +100,8 @@ export const exportsTable = dataRights.table('exports', {
   tokenHash: text('token_hash').notNull().unique(),
   size: bigint('size', { mode: 'number' }).notNull(),
   chunks: integer('chunks').notNull(),
+  /** Where each part and the manifest lie in the document (the zip's entries); null in exports made before it. */
+  layout: jsonb('layout').$type<{ name: string; start: number; end: number }[]>(),
   createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   downloadedAt: timestamp('downloaded_at', { withTimezone: true, mode: 'date' }),

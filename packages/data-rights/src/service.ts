@@ -16,6 +16,7 @@ import type { SigningKeys } from './signing.js';
 import { canTransition } from './states.js';
 import { claimExport, deleteExport, exportToken, readExport, storeExport, sweepExports, type ExportKeyStore } from './storage.js';
 import { checkSubject, subjectHash } from './subject.js';
+import { zipFromRanges } from './zip.js';
 import { REQUEST_KINDS, REQUEST_STATUSES, type Actor, type HistoryEntry, type Receipt, type RequestKind, type RequestStatus, type RightsRequest } from './types.js';
 
 const DAY = 86_400_000;
@@ -399,13 +400,19 @@ export class DataRights {
     };
   }
 
-  /** The one download an export token allows: the bundle's bytes, then it is deleted. */
-  async download(token: string): Promise<{ requestId: string; size: number; body: AsyncGenerator<Buffer> } | null> {
+  /**
+   * The one download an export token allows: the JSON document's bytes (`size` known), or a zip
+   * with an entry per part and `manifest.json` (size unknown: streamed); then it is deleted.
+   */
+  async download(token: string, format: 'json' | 'zip' = 'json'): Promise<{ requestId: string; format: 'json' | 'zip'; size: number | null; body: AsyncGenerator<Buffer> } | null> {
     const claimed = await claimExport(this.#c.db, token, this.#now());
     if (!claimed) return null;
     const [row] = await this.#c.db.select().from(requests).where(eq(requests.id, claimed.requestId));
-    if (row) await this.#event('data_rights.export.downloaded', row, { size: claimed.size });
-    return { requestId: claimed.requestId, size: claimed.size, body: readExport(this.#c.db, this.#c.keyStore, claimed) };
+    if (row) await this.#event('data_rights.export.downloaded', row, { size: claimed.size, format });
+    const body = readExport(this.#c.db, this.#c.keyStore, claimed);
+    // An export stored before zips existed has no layout: it is served as JSON whatever was asked.
+    if (format === 'zip' && claimed.layout) return { requestId: claimed.requestId, format, size: null, body: zipFromRanges(body, claimed.layout, this.#now()) };
+    return { requestId: claimed.requestId, format: 'json', size: claimed.size, body };
   }
 
   /** The public keys of manifests and receipts, as a JWK set (GET /.well-known/harakaflow-signing-keys.json). */

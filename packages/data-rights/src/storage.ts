@@ -8,7 +8,9 @@
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { Mark } from './bundle.js';
 import { exportChunks, exportsTable } from './schema.js';
+import type { ZipEntry } from './zip.js';
 
 export const CHUNK_BYTES = 1024 * 1024;
 
@@ -53,7 +55,7 @@ export async function storeExport(
   db: Database,
   keys: ExportKeyStore,
   input: { id: string; requestId: string; expiresAt: Date; now: Date },
-  pieces: AsyncIterable<string>,
+  pieces: AsyncIterable<string | Mark>,
 ): Promise<StoredExport> {
   const dataKey = randomBytes(32);
   const token = randomBytes(32).toString('base64url');
@@ -72,7 +74,13 @@ export async function storeExport(
   // Chunks reference the export row; it is inserted first with an expiry in the past, so an
   // unfinished export is never served, then given its real expiry once complete.
   await db.insert(exportsTable).values({ id: input.id, requestId: input.requestId, tokenHash: tokenHash(token), size: 0, chunks: 0, createdAt: input.now, expiresAt: new Date(0) });
+  const layout: ZipEntry[] = [];
   for await (const piece of pieces) {
+    if (typeof piece !== 'string') {
+      if (piece.mark === 'start') layout.push({ name: `${piece.name}.json`, start: size, end: size });
+      else layout.at(-1)!.end = size;
+      continue;
+    }
     const bytes = Buffer.from(piece);
     size += bytes.length;
     pending.push(bytes);
@@ -80,7 +88,7 @@ export async function storeExport(
     if (pendingBytes >= CHUNK_BYTES) await flush();
   }
   if (pendingBytes || seq === 0) await flush();
-  await db.update(exportsTable).set({ size, chunks: seq, expiresAt: input.expiresAt }).where(eq(exportsTable.id, input.id));
+  await db.update(exportsTable).set({ size, chunks: seq, layout, expiresAt: input.expiresAt }).where(eq(exportsTable.id, input.id));
   return { id: input.id, token, expiresAt: input.expiresAt, size };
 }
 
@@ -94,13 +102,13 @@ export async function exportToken(keys: ExportKeyStore, exportId: string): Promi
  * Claims the export a token opens, once: the row is marked downloaded in the same statement that
  * finds it, so two concurrent downloads cannot both succeed. Null: unknown, used or expired.
  */
-export async function claimExport(db: Database, token: string, now: Date): Promise<{ id: string; requestId: string; chunks: number; size: number } | null> {
+export async function claimExport(db: Database, token: string, now: Date): Promise<{ id: string; requestId: string; chunks: number; size: number; layout: ZipEntry[] | null } | null> {
   if (typeof token !== 'string' || token.length > 100) return null;
   const [row] = await db
     .update(exportsTable)
     .set({ downloadedAt: now })
     .where(and(eq(exportsTable.tokenHash, tokenHash(token)), isNull(exportsTable.downloadedAt), gt(exportsTable.expiresAt, now)))
-    .returning({ id: exportsTable.id, requestId: exportsTable.requestId, chunks: exportsTable.chunks, size: exportsTable.size });
+    .returning({ id: exportsTable.id, requestId: exportsTable.requestId, chunks: exportsTable.chunks, size: exportsTable.size, layout: exportsTable.layout });
   return row ?? null;
 }
 

@@ -302,6 +302,43 @@ describe('exports', () => {
     await app.close();
   });
 
+  it('serves the same export as a zip: an entry per part and the manifest, each exactly the bytes the manifest hashes', async () => {
+    const a = randomUUID();
+    const { app } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 3000]])), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Zawadi' }), eraseSubject: async () => ({ erased: 0 }) }]);
+    const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
+    const got = await app.dataRights.download(r.export!.url.split('/').pop()!, 'zip');
+    expect(got!.format).toBe('zip');
+    const chunks: Buffer[] = [];
+    for await (const c of got!.body) chunks.push(c);
+    const zip = Buffer.concat(chunks);
+    // A zip library of its own reads it (CRC-32 and sizes checked as it reads).
+    const { default: yauzl } = await import('yauzl');
+    const entries = await new Promise<Map<string, Buffer>>((resolve, reject) => {
+      const found = new Map<string, Buffer>();
+      yauzl.fromBuffer(zip, { lazyEntries: true, validateEntrySizes: true }, (error, file) => {
+        if (error || !file) return reject(error);
+        file.on('entry', (entry: { fileName: string }) =>
+          file.openReadStream(entry as never, (e, stream) => {
+            if (e || !stream) return reject(e);
+            const parts: Buffer[] = [];
+            stream.on('data', (c: Buffer) => parts.push(c)).on('end', () => (found.set(entry.fileName, Buffer.concat(parts)), file.readEntry()));
+          }),
+        );
+        file.on('end', () => resolve(found));
+        file.on('error', reject);
+        file.readEntry();
+      });
+    });
+    expect([...entries.keys()]).toEqual(['rows.json', 'profile.json', 'data_rights.json', 'manifest.json']);
+    const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as Manifest;
+    const { createHash } = await import('node:crypto');
+    for (const part of manifest.parts) expect(createHash('sha256').update(entries.get(`${part.name}.json`)!).digest('hex'), part.name).toBe(part.sha256);
+    expect((JSON.parse(entries.get('rows.json')!.toString()) as unknown[]).length).toBe(3000);
+    expect(JSON.parse(entries.get('profile.json')!.toString())).toEqual({ name: 'Zawadi' });
+    expect(verifySignature(signedManifestFields(manifest), manifest.signature, app.dataRights.publicKeys().keys[0]!)).toBe(true);
+    await app.close();
+  });
+
   it('refuses an expired or unknown token', async () => {
     const a = randomUUID();
     const { app, clock } = await build({ exportTtlHours: 1 }, [fakeHandler('rows', ['account'], new Map([[a, 1]]))]);

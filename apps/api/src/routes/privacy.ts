@@ -142,17 +142,18 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
       },
     },
     async (request, reply) => {
-      const accept = request.headers.accept;
-      if (accept && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/.test(accept)) {
-        return reply.code(406).send({ statusCode: 406, code: 'HF_DATA_RIGHTS_NOT_ACCEPTABLE', error: 'Not Acceptable', message: 'Exports are served as application/json' });
+      // Accept picks: JSON (the default, and for */*) or a zip with an entry per part.
+      const accept = request.headers.accept ?? '*/*';
+      const zip = /(^|,)\s*application\/zip/i.test(accept) && !/(^|,)\s*application\/json/i.test(accept);
+      if (!zip && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/i.test(accept)) {
+        return reply.code(406).send({ statusCode: 406, code: 'HF_DATA_RIGHTS_NOT_ACCEPTABLE', error: 'Not Acceptable', message: 'Exports are served as application/json or application/zip' });
       }
-      const found = await app.dataRights.download(request.params.token);
+      const found = await app.dataRights.download(request.params.token, zip ? 'zip' : 'json');
       if (!found) throw new ExportGone();
-      return reply
-        .type('application/json; charset=utf-8')
-        .header('content-length', String(found.size))
-        .header('content-disposition', `attachment; filename="harakaflow-export-${found.requestId}.json"`)
-        .send(Readable.from(found.body));
+      const file = `harakaflow-export-${found.requestId}.${found.format}`;
+      reply.header('content-disposition', `attachment; filename="${file}"`);
+      if (found.size !== null) reply.header('content-length', String(found.size));
+      return reply.type(found.format === 'zip' ? 'application/zip' : 'application/json; charset=utf-8').send(Readable.from(found.body));
     },
   );
 

@@ -1,0 +1,1 @@
+ALTER TABLE "data_rights"."exports" ADD COLUMN "layout" jsonb;
