@@ -290,6 +290,9 @@ describe('restriction, correction and the admin queue', () => {
       // The admin answers the objection; an emailed request waits for verification.
       const fulfilled = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${mine.id}/fulfil`, headers: admin, payload: { note: 'profiling off' } });
       expect(fulfilled.json().status).toBe('fulfilled');
+      // The requester's account was told of each change: filed, then fulfilled.
+      const told = (await rowsOf(sql`select payload from app.notifications where account_id = ${one.account.id} and kind = 'privacy.request.updated' order by created_at`)) as { payload: { requestId: string; status: string } }[];
+      expect(told.filter((n) => n.payload.requestId === mine.id).map((n) => n.payload.status)).toEqual(['open', 'fulfilled']);
       const emailed = (await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'access', email: 'no-account@example.org' } })).json();
       expect(emailed).toMatchObject({ status: 'open', filedBy: 'admin', verification: null, subject: { kind: 'email', email: 'no-account@example.org' } });
       const extended = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${emailed.id}/extend`, headers: admin, payload: { days: 30, reason: 'identity check by post' } });

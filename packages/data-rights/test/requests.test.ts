@@ -50,6 +50,7 @@ function fakeHandler(name: string, identifiers: PersonalDataHandler['identifiers
 
 interface Built {
   app: FastifyInstance;
+  alerts: string[];
   events: { action: string; details?: Record<string, unknown> }[];
   pending: Map<string, boolean>;
   keys: Map<string, Buffer>;
@@ -58,6 +59,7 @@ interface Built {
 
 async function build(options: Partial<DataRightsOptions> = {}, handlers: PersonalDataHandler[] = []): Promise<Built> {
   const events: Built['events'] = [];
+  const alerts: string[] = [];
   const pending = new Map<string, boolean>();
   const keys = new Map<string, Buffer>();
   const clock = { t: Date.parse('2026-06-01T10:00:00Z') };
@@ -76,10 +78,11 @@ async function build(options: Partial<DataRightsOptions> = {}, handlers: Persona
     purgeAfterDays: 7,
     now: () => clock.t,
     onPendingDeletion: async (id, p) => void pending.set(id, p),
+    onAlert: async ({ action, request }) => void alerts.push(`${action} ${request.id}`),
     ...options,
   });
   await app.ready();
-  return { app, events, pending, keys, clock };
+  return { app, alerts, events, pending, keys, clock };
 }
 
 describe('request states', () => {
@@ -373,6 +376,8 @@ describe('deadlines', () => {
     expect((await one.app.dataRights.get(r.id)).status).toBe('open');
     for (const b of [one, two]) alerts.push(...b.events.filter((e) => e.action.startsWith('data_rights.request.due_soon') || e.action.startsWith('data_rights.request.overdue')).map((e) => e.action));
     expect(alerts.sort()).toEqual(['data_rights.request.due_soon', 'data_rights.request.due_soon', 'data_rights.request.overdue']);
+    // The operator is told once per alert too, whichever instance raised it.
+    expect([...one.alerts, ...two.alerts].sort()).toEqual([`data_rights.request.due_soon ${emailed.id}`, `data_rights.request.due_soon ${r.id}`, `data_rights.request.overdue ${r.id}`].sort());
     await Promise.all([one.app.close(), two.app.close()]);
   });
 });
