@@ -1,5 +1,5 @@
 import type { PersonalDataHandler, SubjectRef } from '@harakaflow/core';
-import { isUniqueViolation, type Database } from '@harakaflow/db';
+import { isUniqueViolation, resultRows, type Database } from '@harakaflow/db';
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AccountExists } from './errors.js';
@@ -124,8 +124,6 @@ export function appPersonalData(db: Database): PersonalDataHandler {
 
 const MESSAGE_PAGE = 1000;
 
-/** Rows of db.execute: postgres.js gives an array, PGlite `{ rows }`. */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows);
 
 /**
  * The message log (who sent what to whom, never the text), for an account or for one of its
@@ -163,7 +161,7 @@ export function messageLogPersonalData(db: Database): PersonalDataHandler {
     },
     async eraseSubject(ref) {
       // Counted in the database: 100,000 rows are not sent back to be counted here.
-      const [row] = rowsOf<{ n: number }>(await db.execute(sql`with gone as (delete from ${messageLog} where ${scope(ref)} returning 1) select count(*)::int as n from gone`));
+      const [row] = resultRows<{ n: number }>(await db.execute(sql`with gone as (delete from ${messageLog} where ${scope(ref)} returning 1) select count(*)::int as n from gone`));
       return { erased: Number(row?.n ?? 0) };
     },
   };

@@ -5,6 +5,7 @@
 import { serializeError } from '@harakaflow/core';
 import type { SubjectRef } from '@harakaflow/core';
 import type { RightsRequest } from '@harakaflow/data-rights';
+import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -84,10 +85,7 @@ const print = (value: unknown, table?: Record<string, unknown>[]) => {
 
 /** The subjects a restored database holds: every account, and every contact of every account's message log. */
 async function* restoredSubjects(): AsyncGenerator<SubjectRef> {
-  const rows = async (query: ReturnType<typeof sql>) => {
-    const result = (await app.database.db.execute(query)) as unknown as Record<string, string>[] | { rows: Record<string, string>[] };
-    return Array.isArray(result) ? result : result.rows;
-  };
+  const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, string>>(await app.database.db.execute(query));
   for (const { id: accountId } of await rows(sql`select id::text as id from app.accounts`)) yield { kind: 'account', accountId: accountId! };
   for (const r of await rows(sql`select distinct account_id::text as account_id, "to" from app.message_log`)) yield { kind: 'contact', accountId: r.account_id!, phone: r.to! };
 }

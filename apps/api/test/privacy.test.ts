@@ -3,6 +3,7 @@
 import { verifySignature, signedManifestFields, type Manifest } from '@harakaflow/data-rights';
 import { redisUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { Redis } from 'ioredis';
+import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-const rowsOf = async (query: ReturnType<typeof sql>) => {
-  const result = (await database.db.execute(query)) as unknown as unknown[] | { rows: unknown[] };
-  return Array.isArray(result) ? result : result.rows;
-};
+const rowsOf = async (query: ReturnType<typeof sql>) => resultRows(await database.db.execute(query));
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = bearer(ADMIN_KEY);
 

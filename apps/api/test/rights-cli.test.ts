@@ -2,6 +2,7 @@
 // with the journal kept outside the backup erases the restored subject again, in every table.
 // And the queue from the command line. Real Postgres (the CLI is another process on the same database).
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,10 +23,7 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
   });
   afterAll(() => database.close());
 
-  const rowsOf = async (query: ReturnType<typeof sql>) => {
-    const result = (await database.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
-    return Array.isArray(result) ? result : result.rows;
-  };
+  const rowsOf = async (query: ReturnType<typeof sql>) => resultRows(await database.db.execute(query));
   /** The kit's tables (every schema but Postgres' own, the journals and the backup's). */
   const tables = async () =>
     (await rowsOf(

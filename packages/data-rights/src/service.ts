@@ -6,7 +6,7 @@
  */
 import type { PersonalDataHandler, SecurityEvent, SubjectKind, SubjectRef } from '@harakaflow/core';
 import { errorCodes } from '@harakaflow/core';
-import type { Database } from '@harakaflow/db';
+import { resultRows, type Database } from '@harakaflow/db';
 import { and, asc, desc, eq, inArray, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import { bundlePieces } from './bundle.js';
@@ -453,8 +453,8 @@ export class DataRights {
             and (${erasureJobs.status} = 'pending' or ${erasureJobs.leaseUntil} < ${ts(at)})
             ${requestId ? sql`and ${erasureJobs.requestId} = ${requestId}` : sql``}
           order by ${erasureJobs.dueAt} limit 1 for update skip locked)
-        returning request_id, progress`)) as unknown as { request_id: string; progress: Record<string, { erased: number; kept: { count: number; reason: string }[] }> }[] | { rows: { request_id: string; progress: Record<string, { erased: number; kept: { count: number; reason: string }[] }> }[] };
-      const job = (Array.isArray(claimed) ? claimed : claimed.rows)[0];
+        returning request_id, progress`)) as unknown;
+      const job = resultRows<{ request_id: string; progress: Record<string, { erased: number; kept: { count: number; reason: string }[] }> }>(claimed)[0];
       if (!job) return completed;
       try {
         await this.#erase(job.request_id, job.progress ?? {});

@@ -4,6 +4,7 @@
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { execFile } from 'node:child_process';
@@ -28,7 +29,7 @@ describe.skipIf(!postgresUrl)('a purge whose replica is killed', () => {
       proc.on('exit', (code, signal) => resolve({ code, signal }));
     });
     expect(child.signal).toBe('SIGKILL');
-    const rows = (q: ReturnType<typeof sql>) => database.db.execute(q).then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows)) as Promise<Record<string, unknown>[]>;
+    const rows = async (q: ReturnType<typeof sql>) => resultRows(await database.db.execute(q));
     const [job] = await rows(sql`select status, progress from data_rights.erasure_jobs`);
     expect(job).toMatchObject({ status: 'running', progress: { first: { erased: 4, kept: [] } } });
 

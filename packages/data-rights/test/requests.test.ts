@@ -1,6 +1,7 @@
 import { registerPersonalDataHandler, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
 import dataRights, { canTransition, dataRightsMigrations, isFinal, REQUEST_STATUSES, signedManifestFields, verifySignature, type DataRightsOptions, type Manifest } from '@harakaflow/data-rights';
 import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -16,8 +17,7 @@ async function until(check: () => Promise<boolean> | boolean, ms = 5000): Promis
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-/** Rows of db.execute: postgres.js gives an array, PGlite `{ rows }`. */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);
+const rowsOf = resultRows;
 let database: TestDatabase;
 beforeAll(async () => {
   database = await testDatabase({ migrations: [dataRightsMigrations] });

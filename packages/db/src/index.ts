@@ -4,3 +4,4 @@ export { migrate } from './migrate.js';
 export type { MigrationResult, MigrationSet } from './migrate.js';
 export { DatabaseError } from './errors.js';
 export { isUniqueViolation, pgErrorCode } from './pg-errors.js';
+export { resultRows } from './rows.js';

@@ -10,6 +10,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 
 const ROWS = Number(process.env.BENCH_RIGHTS_ROWS ?? 100_000);
@@ -101,11 +102,11 @@ if (mode !== 'measure') {
   while ((await rights.get(deletion.id)).status !== 'fulfilled') await new Promise((r) => setTimeout(r, 50));
   const purgeSeconds = (performance.now() - t) / 1000;
   clearInterval(sampler);
-  const left = (await db.execute(sql`select count(*)::int as n from app.message_log where account_id = ${seededAccount}::uuid`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+  const left = resultRows<{ n: number }>(await db.execute(sql`select count(*)::int as n from app.message_log where account_id = ${seededAccount}::uuid`));
   await app.close();
   const result = {
     export: { seconds: Number(exportSeconds.toFixed(2)), builtSeconds: Number(built.toFixed(2)), megabytes: Number((bytes / 1e6).toFixed(1)), startRssMb: mb(startRss), peakRssMb: mb(exportPeak) },
-    purge: { seconds: Number(purgeSeconds.toFixed(2)), peakRssMb: mb(peak), messageLogLeft: (Array.isArray(left) ? left : left.rows)[0]!.n },
+    purge: { seconds: Number(purgeSeconds.toFixed(2)), peakRssMb: mb(peak), messageLogLeft: left[0]!.n },
   };
   process.stdout.write(`${JSON.stringify({ ...result, heap: { maxOldSpace: process.env.BENCH_RIGHTS_NODE_ARGS ?? 'default' } })}\n`);
 }
