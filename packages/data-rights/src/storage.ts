@@ -47,7 +47,7 @@ export interface StoredExport {
 }
 
 /**
- * Writes a bundle from its text pieces, chunk by chunk; the export becomes visible (its row) only
+ * Writes a bundle from its text pieces, chunk by chunk (up to 1 MiB each); the export becomes visible (its row) only
  * when every chunk is stored, so a crash leaves orphan chunks that `sweepExports` removes, never a
  * truncated download.
  */
@@ -60,16 +60,19 @@ export async function storeExport(
   const dataKey = randomBytes(32);
   const token = randomBytes(32).toString('base64url');
   await keys.put(input.id, keyRecord(dataKey, token));
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // Pieces are written into one reused 1 MiB buffer (no Buffer per record, no concatenation):
+  // a chunk is sealed from it when the next piece would not fit.
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
   let seq = 0;
   let size = 0;
-  const flush = async () => {
-    const plain = Buffer.concat(pending);
-    pending = [];
-    pendingBytes = 0;
+  const sealChunk = async (plain: Buffer) => {
     await db.insert(exportChunks).values({ exportId: input.id, seq, sealed: seal(dataKey, input.id, seq, plain) });
     seq++;
+  };
+  const flush = async () => {
+    await sealChunk(buffer.subarray(0, used));
+    used = 0;
   };
   // Chunks reference the export row; it is inserted first with an expiry in the past, so an
   // unfinished export is never served, then given its real expiry once complete.
@@ -81,13 +84,14 @@ export async function storeExport(
       else layout.at(-1)!.end = size;
       continue;
     }
-    const bytes = Buffer.from(piece);
-    size += bytes.length;
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    if (pendingBytes >= CHUNK_BYTES) await flush();
+    const length = Buffer.byteLength(piece);
+    size += length;
+    if (used + length > CHUNK_BYTES && used > 0) await flush();
+    // A piece larger than a chunk (one huge record) is a chunk of its own.
+    if (length > CHUNK_BYTES) await sealChunk(Buffer.from(piece));
+    else used += buffer.write(piece, used);
   }
-  if (pendingBytes || seq === 0) await flush();
+  if (used || seq === 0) await flush();
   await db.update(exportsTable).set({ size, chunks: seq, layout, expiresAt: input.expiresAt }).where(eq(exportsTable.id, input.id));
   return { id: input.id, token, expiresAt: input.expiresAt, size };
 }

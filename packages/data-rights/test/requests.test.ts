@@ -307,7 +307,9 @@ describe('exports', () => {
 
   it('serves the same export as a zip: an entry per part and the manifest, each exactly the bytes the manifest hashes', async () => {
     const a = randomUUID();
-    const { app } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 3000]])), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Zawadi' }), eraseSubject: async () => ({ erased: 0 }) }]);
+    // A part larger than a stored chunk (1 MiB) crosses chunk boundaries whole.
+    const blob = 'é'.repeat(700_000);
+    const { app } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 3000]])), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Zawadi', blob }), eraseSubject: async () => ({ erased: 0 }) }]);
     const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
     const got = await app.dataRights.download(r.export!.url.split('/').pop()!, 'zip');
     expect(got!.format).toBe('zip');
@@ -337,7 +339,7 @@ describe('exports', () => {
     const { createHash } = await import('node:crypto');
     for (const part of manifest.parts) expect(createHash('sha256').update(entries.get(`${part.name}.json`)!).digest('hex'), part.name).toBe(part.sha256);
     expect((JSON.parse(entries.get('rows.json')!.toString()) as unknown[]).length).toBe(3000);
-    expect(JSON.parse(entries.get('profile.json')!.toString())).toEqual({ name: 'Zawadi' });
+    expect(JSON.parse(entries.get('profile.json')!.toString())).toEqual({ name: 'Zawadi', blob });
     expect(verifySignature(signedManifestFields(manifest), manifest.signature, app.dataRights.publicKeys().keys[0]!)).toBe(true);
     await app.close();
   });
