@@ -128,12 +128,7 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     // A contact's number can appear in a delivery's payload (message.accepted names its recipient).
     identifiers: ['account', 'contact'],
     withheld: 'endpoint signing secrets (kept in the vault, never exported)',
-    exportSubject: async (ref) => {
-      const all = await service.exportAccount((ref as { accountId: string }).accountId);
-      if (ref.kind !== 'contact') return all;
-      const named = JSON.stringify(ref.phone);
-      return { deliveries: all.deliveries.filter((d) => JSON.stringify(d.payload).includes(named)) };
-    },
+    exportSubject: (ref) => (ref.kind === 'contact' ? service.exportContact(ref.accountId, ref.phone) : service.exportAccount((ref as { accountId: string }).accountId)),
     eraseSubject: async (ref) =>
       ref.kind === 'contact' ? { erased: await service.eraseContact(ref.accountId, ref.phone) } : { erased: await service.eraseAccount((ref as { accountId: string }).accountId) },
   });

@@ -9,7 +9,7 @@
  *   pending, anything else (3xx included: redirects are not followed) retries on RETRY_SCHEDULE_MS.
  */
 import type { Database } from '@harakaflow/db';
-import { and, asc, eq, inArray, like, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
 import { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
@@ -220,13 +220,21 @@ export class WebhookService {
 
   /** A subject's endpoints and deliveries (personal-data export). */
   async exportAccount(accountId: string) {
-    const list = await this.list(accountId);
+    return { endpoints: await this.list(accountId), deliveries: await this.#deliveriesWhere(eq(deliveries.accountId, accountId)) };
+  }
+
+  /** The deliveries of an account whose payload names one contact's number (a contact's export). */
+  async exportContact(accountId: string, phone: string) {
+    return { deliveries: await this.#deliveriesWhere(namingContact(accountId, phone)) };
+  }
+
+  async #deliveriesWhere(where: SQL | undefined) {
     const sent = await this.#o.db
       .select({ id: deliveries.id, endpointId: deliveries.endpointId, eventType: deliveries.eventType, status: deliveries.status, attempts: deliveries.attempts, createdAt: deliveries.createdAt, deliveredAt: deliveries.deliveredAt, payload: deliveries.payload })
       .from(deliveries)
-      .where(eq(deliveries.accountId, accountId))
+      .where(where)
       .orderBy(asc(deliveries.createdAt));
-    return { endpoints: list, deliveries: sent.map((d) => ({ ...d, payload: JSON.parse(d.payload) as unknown })) };
+    return sent.map((d) => ({ ...d, payload: JSON.parse(d.payload) as unknown }));
   }
 
   /**
@@ -234,13 +242,7 @@ export class WebhookService {
    * (as a JSON string) goes, with its attempts; the account's other deliveries stay.
    */
   async eraseContact(accountId: string, phone: string): Promise<number> {
-    // An E.164 number is `+` and digits: nothing in it is a LIKE wildcard.
-    const ids = (
-      await this.#o.db
-        .select({ id: deliveries.id })
-        .from(deliveries)
-        .where(and(eq(deliveries.accountId, accountId), like(deliveries.payload, `%${JSON.stringify(phone)}%`)))
-    ).map((r) => r.id);
+    const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(namingContact(accountId, phone))).map((r) => r.id);
     for (let i = 0; i < ids.length; i += 1000) {
       const chunk = ids.slice(i, i + 1000);
       await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, chunk));
@@ -273,6 +275,12 @@ export class WebhookService {
     return removedDeliveries.length + removedEndpoints.length;
   }
 }
+
+/**
+ * An account's deliveries whose payload names a contact's number as a JSON string. An E.164 number
+ * is `+` and digits: nothing in it is a LIKE wildcard.
+ */
+const namingContact = (accountId: string, phone: string) => and(eq(deliveries.accountId, accountId), like(deliveries.payload, `%${JSON.stringify(phone)}%`));
 
 /** How long a delivery of a paused endpoint waits before it is looked at again. */
 const PAUSED_RETRY_MS = 3_600_000;
