@@ -16,7 +16,6 @@ export {
   registerRestrictionSource,
   SUBJECT_KINDS,
   subjectAccountId,
-  subjectKindLabel,
 } from './personal-data.js';
 export type { AccountPersonalDataHandler, ErasureResult, PersonalDataHandler, RestrictionSource, SubjectKind, SubjectRef } from './personal-data.js';
 

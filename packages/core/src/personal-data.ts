@@ -69,10 +69,6 @@ export function subjectAccountId(ref: SubjectRef): string | undefined {
 /** A subject of an account. */
 export const accountSubject = (accountId: string): SubjectRef => ({ kind: 'account', accountId });
 
-/** A handler's view of a subject as text, for logs and keys: never the phone number or email. */
-export function subjectKindLabel(ref: SubjectRef): string {
-  return ref.kind === 'account' ? `account:${ref.accountId}` : ref.kind === 'contact' ? `contact-of:${ref.accountId}` : 'email';
-}
 
 function adopt(handler: PersonalDataHandler | AccountPersonalDataHandler): PersonalDataHandler {
   if (handler.identifiers !== undefined) return handler;

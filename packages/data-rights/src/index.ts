@@ -22,5 +22,5 @@ export { canTransition, isFinal } from './states.js';
 export { checkSubject, subjectHash } from './subject.js';
 export { REQUEST_KINDS, REQUEST_STATUSES } from './types.js';
 export type { Actor, HistoryEntry, Receipt, RequestKind, RequestStatus, RightsRequest } from './types.js';
-export { DATA_RIGHTS_ERROR_CODES, ExportGone, PendingDeletion, Restricted } from './errors.js';
+export { DATA_RIGHTS_ERROR_CODES, ExportGone, ExportNotAcceptable, PendingDeletion, Restricted } from './errors.js';
 export * as dataRightsSchema from './schema.js';

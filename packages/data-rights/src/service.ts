@@ -102,14 +102,7 @@ export class DataRights {
 
   /** The API's view of a request (issue 14 item 7's shape). */
   async view(row: Row): Promise<RightsRequest> {
-    const subject: RightsRequest['subject'] =
-      row.subjectKind === 'account' && row.accountId
-        ? { kind: 'account', accountId: row.accountId }
-        : row.subjectKind === 'contact' && row.accountId && row.phone
-          ? { kind: 'contact', accountId: row.accountId, phone: row.phone }
-          : row.subjectKind === 'email' && row.email
-            ? { kind: 'email', email: row.email }
-            : { kind: row.subjectKind, erased: true };
+    const subject: RightsRequest['subject'] = this.#ref(row) ?? { kind: row.subjectKind, erased: true };
     const out: RightsRequest = {
       id: row.id,
       kind: row.kind,
@@ -189,6 +182,34 @@ export class DataRights {
     return moved;
   }
 
+  /** A new request row (its id a UUIDv7 of `at`, due `dueDays` later). */
+  async #insert(
+    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; history: HistoryEntry[] },
+    at: Date,
+  ): Promise<Row> {
+    const [row] = await this.#c.db
+      .insert(requests)
+      .values({
+        id: uuidv7(at.getTime()),
+        kind: r.kind,
+        status: r.status,
+        subjectKind: r.subject.kind,
+        accountId: r.subject.kind === 'email' ? null : r.subject.accountId,
+        phone: r.subject.kind === 'contact' ? r.subject.phone : null,
+        email: r.subject.kind === 'email' ? r.subject.email : null,
+        subjectHash: r.hash,
+        filedBy: r.filedBy,
+        verification: r.verification,
+        details: r.details ?? null,
+        receivedAt: at,
+        dueAt: new Date(at.getTime() + this.#c.dueDays * DAY),
+        history: r.history,
+        updatedAt: at,
+      })
+      .returning();
+    return row!;
+  }
+
   /** Files a request. A second open deletion of the same subject answers the first (idempotent). */
   async file(input: FileInput): Promise<RightsRequest> {
     if (!REQUEST_KINDS.includes(input.kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
@@ -208,27 +229,7 @@ export class DataRights {
       if (existing) return this.view(existing);
     }
     const at = this.#now();
-    const id = uuidv7(at.getTime());
-    const [row] = await this.#c.db
-      .insert(requests)
-      .values({
-        id,
-        kind: input.kind,
-        status: 'open',
-        subjectKind: subject.kind,
-        accountId: subject.kind === 'email' ? null : subject.accountId,
-        phone: subject.kind === 'contact' ? subject.phone : null,
-        email: subject.kind === 'email' ? subject.email : null,
-        subjectHash: hash,
-        filedBy: input.filedBy,
-        verification: input.verification,
-        details: input.details ?? null,
-        receivedAt: at,
-        dueAt: new Date(at.getTime() + this.#c.dueDays * DAY),
-        history: [{ status: 'open', at: at.toISOString(), by: input.filedBy }],
-        updatedAt: at,
-      })
-      .returning();
+    const row = await this.#insert({ ...input, subject, hash, status: 'open', history: [{ status: 'open', at: at.toISOString(), by: input.filedBy }] }, at);
     await this.#event('data_rights.request.received', row!, { filedBy: input.filedBy, verified: input.verification !== null });
     await this.#notify(row!);
     // A request awaiting verification waits for the admin; the others start now.
@@ -593,29 +594,12 @@ export class DataRights {
     let id = existing?.id;
     if (!existing) {
       const at = this.#now();
-      id = uuidv7(at.getTime());
       const history: HistoryEntry[] = [
         { status: 'open', at: at.toISOString(), by: 'admin', note: job.reason.slice(0, 500) },
         { status: 'in_progress', at: at.toISOString(), by: 'system', event: 'purge-scheduled', note: `purge at ${job.dueAt.toISOString()}` },
       ];
-      const [row] = await this.#c.db
-        .insert(requests)
-        .values({
-          id,
-          kind: 'deletion',
-          status: 'in_progress',
-          subjectKind: 'account',
-          accountId,
-          subjectHash: hash,
-          filedBy: 'admin',
-          verification: 'reported by the age gate',
-          details: null,
-          receivedAt: at,
-          dueAt: new Date(at.getTime() + this.#c.dueDays * DAY),
-          history,
-          updatedAt: at,
-        })
-        .returning();
+      const row = await this.#insert({ kind: 'deletion', subject: ref, hash, status: 'in_progress', filedBy: 'admin', verification: 'reported by the age gate', history }, at);
+      id = row.id;
       await this.#c.db.insert(erasureJobs).values({ requestId: id, status: 'pending', dueAt: job.dueAt, progress: {} }).onConflictDoNothing();
       await this.#event('data_rights.request.received', row!, { filedBy: 'admin', via: 'age-gate' });
     } else if (existing.status === 'fulfilled') return;

@@ -1,5 +1,5 @@
 import { REQUEST_KINDS, REQUEST_STATUSES, type RequestKind, type RequestStatus } from '@harakaflow/data-rights';
-import { ExportGone } from '@harakaflow/data-rights';
+import { ExportGone, ExportNotAcceptable } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -146,7 +146,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
       const accept = request.headers.accept ?? '*/*';
       const zip = /(^|,)\s*application\/zip/i.test(accept) && !/(^|,)\s*application\/json/i.test(accept);
       if (!zip && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/i.test(accept)) {
-        return reply.code(406).send({ statusCode: 406, code: 'HF_DATA_RIGHTS_NOT_ACCEPTABLE', error: 'Not Acceptable', message: 'Exports are served as application/json or application/zip' });
+        throw new ExportNotAcceptable();
       }
       const found = await app.dataRights.download(request.params.token, zip ? 'zip' : 'json');
       if (!found) throw new ExportGone();
