@@ -86,6 +86,9 @@ export function uuidv7(ms: number): string {
 }
 
 const effectiveDue = (r: Row) => r.extendedDueAt ?? r.dueAt;
+/** A fulfilled access or portability request: one whose view may carry the export's link. */
+const hasExport = (r: Row) => (r.kind === 'access' || r.kind === 'portability') && r.status === 'fulfilled';
+type ExportFile = { id: string; expiresAt: Date; downloadedAt: Date | null };
 /** A Date as a timestamptz parameter of raw SQL (postgres.js takes no Date in a raw fragment). */
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
@@ -101,7 +104,7 @@ export class DataRights {
   }
 
   /** The API's view of a request (issue 14 item 7's shape). */
-  async view(row: Row): Promise<RightsRequest> {
+  async view(row: Row, files?: Map<string, ExportFile>): Promise<RightsRequest> {
     const subject: RightsRequest['subject'] = this.#ref(row) ?? { kind: row.subjectKind, erased: true };
     const out: RightsRequest = {
       id: row.id,
@@ -120,17 +123,24 @@ export class DataRights {
       out.extensionReason = row.extensionReason ?? undefined;
     }
     if (row.receipt) out.receipt = { handlers: row.receipt.handlers, signature: row.receipt.signature, keyId: row.receipt.keyId, completedAt: row.receipt.completedAt };
-    if ((row.kind === 'access' || row.kind === 'portability') && row.status === 'fulfilled') {
-      const [file] = await this.#c.db
-        .select({ id: exportsTable.id, expiresAt: exportsTable.expiresAt, downloadedAt: exportsTable.downloadedAt })
-        .from(exportsTable)
-        .where(eq(exportsTable.requestId, row.id));
+    if (hasExport(row)) {
+      const file = files ? files.get(row.id) : (await this.#exportsOf([row.id])).get(row.id);
       if (file && !file.downloadedAt && file.expiresAt > this.#now()) {
         const token = await exportToken(this.#c.keyStore, file.id);
         if (token) out.export = { url: `/v1/privacy/exports/${token}`, expiresAt: file.expiresAt.toISOString() };
       }
     }
     return out;
+  }
+
+  /** The stored exports of these requests, by request id (one query for a whole page of them). */
+  async #exportsOf(requestIds: string[]): Promise<Map<string, ExportFile>> {
+    if (!requestIds.length) return new Map();
+    const rows = await this.#c.db
+      .select({ requestId: exportsTable.requestId, id: exportsTable.id, expiresAt: exportsTable.expiresAt, downloadedAt: exportsTable.downloadedAt })
+      .from(exportsTable)
+      .where(inArray(exportsTable.requestId, requestIds));
+    return new Map(rows.map((r) => [r.requestId, r]));
   }
 
   async #row(id: string): Promise<Row | null> {
@@ -395,8 +405,9 @@ export class DataRights {
       .orderBy(desc(requests.id))
       .limit(limit + 1);
     const page = rows.slice(0, limit);
+    const files = await this.#exportsOf(page.filter(hasExport).map((r) => r.id));
     return {
-      requests: await Promise.all(page.map((r) => this.view(r))),
+      requests: await Promise.all(page.map((r) => this.view(r, files))),
       nextCursor: rows.length > limit ? Buffer.from(page.at(-1)!.id).toString('base64url') : null,
     };
   }
