@@ -8,7 +8,7 @@ import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
 import quota, { DEFAULT_PLANS, quotaMigrations } from '@harakaflow/quota';
 import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
 import { Redis } from 'ioredis';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { accounts, notifications } from './schema.js';
 import { eq } from 'drizzle-orm';
 import { registerPersonalDataHandler } from '@harakaflow/core';
@@ -175,6 +175,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     bans: { after: config.quotaBanAfter, windowSeconds: 600 },
     authFailures: { perMinute: config.quotaAuthFailuresPerMinute },
     keyPrefix: config.quotaKeyPrefix,
+    // Client IPs are stored only as a keyed hash, so the store names no IP (§6 erasure; see README).
+    clientKeys: { secret: createHmac('sha256', config.secrets.dataRightsSubjectKey).update('harakaflow quota client keys').digest(), legacy: config.quotaLegacyClientKeys },
     onWarning: async (accountId, info) => {
       const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
       // The "rate limit warning" notification of policy §2, in the outbox, and to the account's webhooks.

@@ -48,6 +48,7 @@ describe('parseConfig', () => {
       quotaBanAfter: 5,
       quotaAuthFailuresPerMinute: 10,
       quotaKeyPrefix: 'hf:quota:',
+      quotaLegacyClientKeys: false,
       requestTimeoutMs: 30_000,
       maxJsonDepth: 64,
       dataRightsDueDays: 30,
@@ -58,8 +59,8 @@ describe('parseConfig', () => {
 
   it('reads the audit, webhook and quota settings', () => {
     expect(
-      parseConfig({ AUDIT_IP_MODE: 'keyed-hash', AUDIT_IP_HASH_KEY: 'k'.repeat(32), WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1', WEBHOOKS_ALLOW_HTTP: 'true', QUOTA_ANON_RPM: '3', QUOTA_BAN_AFTER: '2', DATA_DIR: '/srv/hf' }),
-    ).toMatchObject({ auditIpMode: 'keyed-hash', webhooksAllowPrivateDestinations: true, webhooksAllowHttp: true, quotaAnonRpm: 3, quotaBanAfter: 2, auditSpillDir: join('/srv/hf', 'audit-spill') });
+      parseConfig({ AUDIT_IP_MODE: 'keyed-hash', AUDIT_IP_HASH_KEY: 'k'.repeat(32), WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1', WEBHOOKS_ALLOW_HTTP: 'true', QUOTA_ANON_RPM: '3', QUOTA_BAN_AFTER: '2', QUOTA_LEGACY_CLIENT_KEYS: '1', DATA_DIR: '/srv/hf' }),
+    ).toMatchObject({ auditIpMode: 'keyed-hash', webhooksAllowPrivateDestinations: true, webhooksAllowHttp: true, quotaAnonRpm: 3, quotaBanAfter: 2, quotaLegacyClientKeys: true, auditSpillDir: join('/srv/hf', 'audit-spill') });
   });
 
   it.each([
@@ -115,6 +116,7 @@ describe('parseConfig', () => {
     ['QUOTA_FREE_MESSAGES_PER_DAY', 'many'],
     ['QUOTA_BAN_AFTER', '1.5'],
     ['QUOTA_KEY_PREFIX', 'has spaces'],
+    ['QUOTA_LEGACY_CLIENT_KEYS', 'both'],
   ])('names %s when it is %j', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

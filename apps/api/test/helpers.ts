@@ -50,6 +50,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaAuthFailuresPerMinute: 1000,
     // Each test process its own keys, in a Redis other runs (and the benchmark) share.
     quotaKeyPrefix: `hf-test:${process.pid}:quota:`,
+    quotaLegacyClientKeys: false,
     requestTimeoutMs: 30_000,
     maxJsonDepth: 64,
     dataRightsDueDays: 30,

@@ -122,17 +122,25 @@ describe('deletion of an account', () => {
       return found.join('\n');
     };
     try {
-      const { account, apiKey } = await signup(app);
+      // The account's client IP: signup (anonymous), its requests, failed authentications, an IP ban.
+      const ip = `198.51.100.${1 + (process.pid % 250)}`;
+      const { account, apiKey } = await signup(app, {}, ip);
       const auth = bearer(apiKey);
-      for (let i = 0; i < 3; i++) expect((await app.inject({ url: '/v1/usage', headers: auth })).statusCode).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await app.inject({ url: '/v1/usage', headers: auth, remoteAddress: ip })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/v1/usage', headers: bearer('hf_live_wrong'), remoteAddress: ip })).statusCode).toBe(401);
       await app.quota.ban(account.id, 3600, 'test');
+      await app.quota.ban(`ip:${ip}`, 60, 'test');
       expect(await keysOf()).toContain(account.id);
+      expect(await keysOf()).toContain('ipk:');
+      // Client IPs are stored only keyed (QUOTA_LEGACY_CLIENT_KEYS): not even before the erasure.
+      expect(await keysOf()).not.toContain(ip);
       const filed = await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'deletion', accountId: account.id, verification: 'letter' } });
       await until(async () => (await requestOf(app, filed.json().id)).status === 'fulfilled');
       expect(await keysOf()).not.toContain(account.id);
+      expect(await keysOf()).not.toContain(ip);
     } finally {
       await app.close();
-      // What is left of this test's keys (the anonymous counter of 127.0.0.1) expires by itself; removed now.
+      // What is left of this test's keys (the keyed counters and ban of its client IP) expires by itself; removed now.
       const left = (await keysOf()).split('\n').filter(Boolean);
       if (left.length) await redis.del(...left);
       redis.disconnect();

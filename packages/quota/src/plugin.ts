@@ -13,6 +13,7 @@
 import { checkDatabaseOption, checkSubjectOption, errorCodes, hookList, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { banDuration, bansOn, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, isCalendarDay, msToUtcMidnight, planLimits, POLICY_NAME, policyField, rateLimitField, utcDayOf, type LimitSpec, type Plan } from './core.js';
 import { invalidOption, QuotaBanned, QuotaExceeded, unknownPlan } from './errors.js';
@@ -75,6 +76,16 @@ export interface QuotaOptions {
    */
   authFailures?: { perMinute: number } | false | undefined;
   /**
+   * Keys of anonymous clients in the store. With a `secret`, a client's counters and bans are kept
+   * under `ipk:` and an HMAC-SHA256 of its IP (IPv6: its /64), so the store holds no IP address: an
+   * erased account leaves nothing in Redis or `quota.rate_limits` that names the IPs it used. Every
+   * replica sharing the store needs the same secret. `legacy: true` is for a rolling deploy from a
+   * version that kept raw `ip:` keys: bans are then read and written under both keys, so old and new
+   * replicas honour each other's bans (counters split between the two until the old ones are gone).
+   * Default: a random secret with the memory store; raw `ip:` keys with a shared store (set a secret).
+   */
+  clientKeys?: { secret: string | Uint8Array; legacy?: boolean | undefined } | undefined;
+  /**
    * The clock, ms since the epoch (tests move it across midnight for the Postgres and Redis
    * stores, whose TTLs fake timers do not move). Default Date.now.
    */
@@ -82,7 +93,10 @@ export interface QuotaOptions {
 }
 
 export interface QuotaDecorator {
-  /** Bans a key (`ip:...`, `ip6:.../64`, or an account id) for `seconds`; audited. */
+  /**
+   * Bans a key (`ip:...`, `ip6:.../64`, as `clientKey` of core gives it, or an account id) for
+   * `seconds`; audited. A client key is stored under its keyed form when `clientKeys` has a secret.
+   */
   ban(key: string, seconds: number, reason: string): Promise<void>;
   /** Lifts a ban; audited. Other replicas that cached the ban keep refusing until their cached copy ends. */
   unban(key: string): Promise<void>;
@@ -100,7 +114,7 @@ export interface QuotaDecorator {
   authGate(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
   /** Counts one failed authentication against the client IP. */
   authFailed(request: FastifyRequest): Promise<void>;
-  /** The key quota uses for a request's client. */
+  /** The key quota stores a request's client under (`ipk:...` with a secret, else `ip:...`/`ip6:...`). */
   clientKey(request: FastifyRequest): string;
   /** Store calls made so far (all limiters): tests and the benchmark count them. */
   storeCalls(): number;
@@ -124,7 +138,8 @@ function positive(name: string, value: unknown): number {
 
 const KEY = Symbol('quotaKey');
 const FIELDS = Symbol('quotaFields');
-type Tagged = FastifyRequest & { [KEY]?: { ip: string; skip: boolean } };
+/** A request's client: its key as stored, its raw key while legacy keys are on, allow-listed or not. */
+type Tagged = FastifyRequest & { [KEY]?: { ip: string; raw: string | undefined; skip: boolean } };
 
 const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const kind = options.store ?? 'memory';
@@ -164,12 +179,23 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   if (!(options.allowList?.ips ?? []).length) allowIp = () => false;
   const allowAccounts = new Set(options.allowList?.accounts ?? []);
   // Clients repeat: normalizing an address (and grouping IPv6 by /64) costs more than a lookup.
+  const secretOption = options.clientKeys?.secret;
+  if (options.clientKeys !== undefined && (typeof secretOption === 'string' ? secretOption.length < 16 : !(secretOption instanceof Uint8Array) || secretOption.length < 16)) {
+    throw invalidOption('clientKeys.secret', 'must be a string or bytes of at least 16');
+  }
+  const keySecret = secretOption ?? (kind === 'memory' ? randomBytes(32) : undefined);
+  const legacyKeys = options.clientKeys?.legacy === true && keySecret !== undefined;
+  /** A client key (`ip:...`/`ip6:...`) as stored: keyed when there is a secret. */
+  const storedKey = (raw: string) => (keySecret === undefined ? raw : `ipk:${createHmac('sha256', keySecret).update(raw).digest('base64url').slice(0, 22)}`);
+  const isClientKey = (key: string) => key.startsWith('ip:') || key.startsWith('ip6:');
+  /** Every key a ban of `key` is read and written under: both forms while `legacy` is on. */
+  const banKeys = (key: string) => (!isClientKey(key) ? [key] : legacyKeys ? [storedKey(key), key] : [storedKey(key)]);
   const keys = new Map<string, string>();
   const keyOf = (ip: string) => {
     let key = keys.get(ip);
     if (key === undefined) {
       if (keys.size > 10_000) keys.clear();
-      keys.set(ip, (key = clientKey(ip)));
+      keys.set(ip, (key = storedKey(clientKey(ip))));
     }
     return key;
   };
@@ -233,20 +259,31 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   /** How a ban's key appears in the audit log: an account's id, never a client's IP. */
   const banTarget = (key: string) => (key.startsWith('ip') ? { resource: 'client-ip', subjectId: undefined } : { resource: `account:${key}`, subjectId: key });
 
-  async function applyBan(key: string, seconds: number, reason: string, request?: FastifyRequest): Promise<void> {
-    await bans.block(key, seconds);
-    banned.set(key, Date.now() + seconds * 1000);
-    clear.delete(key);
+  /** A client's remaining ban, under its stored key and (legacy) its raw one. */
+  async function clientBanMs(ip: string, raw: string | undefined): Promise<number> {
+    const ms = await banRemainingMs(ip);
+    if (raw === undefined || ms > 0) return ms;
+    const legacy = await banRemainingMs(raw);
+    if (legacy > 0) banned.set(ip, Date.now() + legacy);
+    return legacy;
+  }
+
+  async function applyBan(key: string, seconds: number, reason: string, request?: FastifyRequest, raw?: string): Promise<void> {
+    for (const k of raw === undefined ? [key] : [key, raw]) {
+      await bans.block(k, seconds);
+      banned.set(k, Date.now() + seconds * 1000);
+      clear.delete(k);
+    }
     await securityEvent(fastify, request, { action: 'quota.ban.applied', ...banTarget(key), outcome: 'success', details: { seconds, reason }, durability: 'sync' });
   }
 
   /** A refusal: counts as a violation; enough of them ban the key, for longer each time. */
-  async function violation(key: string, request: FastifyRequest): Promise<void> {
+  async function violation(key: string, request: FastifyRequest, raw?: string): Promise<void> {
     const v = await violations.consume(key, 1);
     if (v.consumed < banAfter) return;
     await violations.delete(key);
     const level = await banLevel.consume(key, 1);
-    await applyBan(key, banDuration(banDurations, level.consumed), `${banAfter} refusals within ${banWindow} s`, request);
+    await applyBan(key, banDuration(banDurations, level.consumed), `${banAfter} refusals within ${banWindow} s`, request, raw);
   }
 
   const warnedMemory = new Set<string>();
@@ -339,7 +376,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
    * the 429 and returns true. (Not the reply itself: a reply is thenable, and an async function
    * returning it would wait for the response instead of returning.)
    */
-  async function consumeAll(request: FastifyRequest, reply: FastifyReply, key: string, set: Prepared, cost: number, failClosed: boolean, warnSubject?: string): Promise<boolean> {
+  async function consumeAll(request: FastifyRequest, reply: FastifyReply, key: string, set: Prepared, cost: number, failClosed: boolean, warnSubject?: string, raw?: string): Promise<boolean> {
     const { specs, limiters: ls } = set;
     const at = now();
     let tightest: Fields['tightest'] = null;
@@ -352,7 +389,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
         for (let j = 0; j < i; j++) await ls[j]!.reward(limitKey(specs[j]!, key, at), cost);
         writeFields(request, reply, set, { spec, remaining: 0, resetMs: reset });
         // Bans are for abusing request rates; using up a plan's day quota is not abuse.
-        if (bansOn(spec)) await violation(key, request);
+        if (bansOn(spec)) await violation(key, request, raw);
         refusal(reply, new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`), reset);
         return true;
       }
@@ -371,7 +408,8 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const q = url.indexOf('?');
     if (skip.has(q === -1 ? url : url.slice(0, q))) return done();
     const ip = keyOf(request.ip);
-    (request as Tagged)[KEY] = { ip, skip: false };
+    const raw = legacyKeys ? clientKey(request.ip) : undefined;
+    (request as Tagged)[KEY] = { ip, raw, skip: false };
     if (allowIp(request.ip)) {
       (request as Tagged)[KEY]!.skip = true;
       return done();
@@ -379,8 +417,8 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const now = Date.now();
     const until = banned.get(ip);
     if (until !== undefined && until > now) return void refusal(reply, new QuotaBanned(), until - now);
-    if (until === undefined && (clear.get(ip) ?? 0) > now) return done();
-    banRemainingMs(ip).then(
+    if (until === undefined && (clear.get(ip) ?? 0) > now && (raw === undefined || (clear.get(raw) ?? 0) > now)) return done();
+    clientBanMs(ip, raw).then(
       (ms) => (ms > 0 ? void refusal(reply, new QuotaBanned(), ms) : done()),
       (error: unknown) => done(error as Error),
     );
@@ -403,7 +441,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!tag || tag.skip) return;
       const id = subject(request);
       if (id === undefined) {
-        if (await consumeAll(request, reply, tag.ip, anonymousSet, 1, failClosed)) return reply;
+        if (await consumeAll(request, reply, tag.ip, anonymousSet, 1, failClosed, undefined, tag.raw)) return reply;
         return;
       }
       if (allowAccounts.has(id)) return;
@@ -434,13 +472,16 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const decorator: QuotaDecorator = {
     async ban(key, seconds, reason) {
       positive('seconds', seconds);
-      await applyBan(key, seconds, reason);
+      const [stored, raw] = banKeys(key);
+      await applyBan(stored!, seconds, reason, undefined, raw);
     },
     async unban(key) {
-      await bans.delete(key);
-      await violations.delete(key);
-      banned.delete(key);
-      clear.delete(key);
+      for (const k of isClientKey(key) ? [storedKey(key), key] : [key]) {
+        await bans.delete(k);
+        await violations.delete(k);
+        banned.delete(k);
+        clear.delete(k);
+      }
       await securityEvent(fastify, undefined, { action: 'quota.ban.lifted', ...banTarget(key), outcome: 'success', durability: 'sync' });
     },
     usage: (accountId, range) => meter.usage(accountId, range),
@@ -463,7 +504,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!state || state.consumed < authFailureSpec.points || state.msBeforeNext <= 0) return false;
       reply.header('RateLimit-Policy', policyField([authFailureSpec]));
       reply.header('RateLimit', rateLimitField(authFailureSpec.name, 0, state.msBeforeNext / 1000));
-      await violation(tag.ip, request);
+      await violation(tag.ip, request, tag.raw);
       refusal(reply, new QuotaExceeded(`too many failed authentications: the limit of ${authFailureSpec.points} per ${authFailureSpec.duration} s is used up`), state.msBeforeNext);
       return true;
     },
@@ -472,7 +513,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!authFailures || !tag || tag.skip) return;
       await authFailures.consume(tag.ip, 1);
     },
-    clientKey: (request) => clientKey(request.ip),
+    clientKey: (request) => keyOf(request.ip),
     storeCalls: () => [...limiters.values()].reduce((n, l) => n + l.calls, 0),
   };
   fastify.decorate('quota', decorator);

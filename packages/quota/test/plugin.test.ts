@@ -1,5 +1,6 @@
 import { captureLogs, postgresUrl, redisUrl, testDatabase, testRedis, type TestDatabase } from '@harakaflow/testing';
-import { createDatabase } from '@harakaflow/db';
+import { createDatabase, resultRows } from '@harakaflow/db';
+import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import quota, { quotaMigrations, type QuotaOptions, type WarningInfo } from '../src/index.js';
@@ -258,5 +259,71 @@ describe('two instances sharing Redis', () => {
     // The 3rd refusal banned the key in Redis: the other instance refuses it too.
     expect((await get(a, '/x', {}, ip)).statusCode).toBe(403);
     expect((await get(b, '/x', {}, ip)).statusCode).toBe(403);
+  });
+});
+
+describe('client keys: the store holds no IP address', () => {
+  const secret = 'a quota client-key secret for tests';
+  const ipOf = () => `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+
+  it.skipIf(!redisUrl)('keys counters, failed authentications and bans by an HMAC of the IP (Redis)', async () => {
+    const redis = (await testRedis())!;
+    onTestFinished(() => redis.close());
+    const ip = ipOf();
+    const { instance } = await app({ store: 'redis', redis: redis.client, storeTimeoutMs: 2000, keyPrefix: redis.prefix, clientKeys: { secret } });
+    for (let i = 0; i < 7; i++) await get(instance, '/x', {}, ip); // 3 allowed, 3 refused (ban), then banned
+    expect((await get(instance, '/x', {}, ip)).statusCode).toBe(403);
+    await instance.quota.authFailed({ ip } as never);
+    await instance.quota.ban('ip6:2001:db8:7:7::/64', 60, 'operator');
+    const keys = (await redis.client.keys(`${redis.prefix}*`)).join('\n');
+    expect(keys).toMatch(/ipk:[A-Za-z0-9_-]{22}/);
+    for (const literal of [ip, 'ip:', 'ip6:', '2001:db8']) expect(keys).not.toContain(literal);
+    // The operator's ban of a raw client key reaches the client it names.
+    expect((await get(instance, '/x', {}, '2001:db8:7:7::9')).statusCode).toBe(403);
+    await instance.quota.unban('ip6:2001:db8:7:7::/64');
+    expect((await get(instance, '/x', {}, '2001:db8:7:7::9')).statusCode).toBe(200);
+  });
+
+  it.skipIf(!postgresUrl)('keys them the same in quota.rate_limits (Postgres store)', async () => {
+    const pool = await createDatabase({ url: db.url, max: 2 });
+    onTestFinished(() => pool.close());
+    const ip = ipOf();
+    const { instance } = await app({ store: 'postgres', db: pool.db, storeTimeoutMs: 5000, clientKeys: { secret } });
+    for (let i = 0; i < 6; i++) await get(instance, '/x', {}, ip);
+    expect((await get(instance, '/x', {}, ip)).statusCode).toBe(403);
+    const rows = resultRows<{ key: string }>(await db.db.execute(sql`select key from quota.rate_limits`)).map((r) => r.key);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((k) => k.includes('ipk:') && !k.includes(ip))).toBe(true);
+  });
+
+  it.skipIf(!redisUrl)('with legacy keys, old replicas (raw keys) and new ones honour each other’s bans during a rolling deploy', async () => {
+    const r1 = (await testRedis())!;
+    const r2 = (await testRedis())!;
+    onTestFinished(async () => {
+      await r1.close();
+      await r2.close();
+    });
+    const common = { store: 'redis' as const, storeTimeoutMs: 2000, keyPrefix: r1.prefix, banCheckIntervalMs: 1 };
+    const { instance: old } = await app({ ...common, redis: r1.client });
+    const { instance: next } = await app({ ...common, redis: r2.client, clientKeys: { secret, legacy: true } });
+    const { instance: keyedOnly } = await app({ ...common, redis: r2.client, clientKeys: { secret } });
+    const a = ipOf();
+    for (let i = 0; i < 6; i++) await get(old, '/x', {}, a); // the old replica bans a under ip:a
+    expect((await get(old, '/x', {}, a)).statusCode).toBe(403);
+    expect((await get(next, '/x', {}, a)).statusCode).toBe(403);
+    expect((await get(keyedOnly, '/x', {}, a)).statusCode).toBe(200); // why legacy exists: keyed-only reads no raw ban
+    const b = ipOf();
+    for (let i = 0; i < 6; i++) await get(next, '/x', {}, b); // the new replica bans b under both forms
+    expect((await get(next, '/x', {}, b)).statusCode).toBe(403);
+    expect((await get(old, '/x', {}, b)).statusCode).toBe(403);
+    expect((await get(keyedOnly, '/x', {}, b)).statusCode).toBe(403);
+  });
+
+  it('refuses a secret shorter than 16 bytes', async () => {
+    for (const bad of ['short', new Uint8Array(8), 42 as never]) {
+      const instance = Fastify();
+      await expect(instance.register(quota, { plans, clientKeys: { secret: bad } }).ready()).rejects.toMatchObject({ code: 'HF_QUOTA_INVALID_OPTION', message: expect.stringContaining('"clientKeys.secret"') });
+      await instance.close();
+    }
   });
 });
