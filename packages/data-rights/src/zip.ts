@@ -3,7 +3,7 @@
  * (`<handler>.json`) and `manifest.json`, cut from the stored JSON document as it is decrypted, in
  * one pass, never held whole. Entries are stored (no compression: the bytes are exactly those the
  * manifest hashes), sizes and CRC-32 follow each entry in a data descriptor, and the central
- * directory comes last (APPNOTE 6.3.x; no zip64, so a part is at most 4 GiB).
+ * directory comes last (APPNOTE 6.3.x), in zip64 form where a size or an offset passes 4 GiB.
  */
 import { crc32 } from 'node:zlib';
 
@@ -15,6 +15,8 @@ export interface ZipEntry {
 }
 
 const FLAGS = 0x0808; // bit 3: sizes in the data descriptor; bit 11: UTF-8 names
+const MAX = 0xffffffff;
+const ZIP64_EXTRA = 0x0001;
 
 function dosTime(date: Date): { time: number; date: number } {
   return {
@@ -23,59 +25,110 @@ function dosTime(date: Date): { time: number; date: number } {
   };
 }
 
-function localHeader(name: Buffer, t: { time: number; date: number }): Buffer {
+/** A zip64 extended-information extra field holding `values` (8 bytes each, APPNOTE 4.5.3). */
+function zip64Extra(values: number[]): Buffer {
+  const b = Buffer.alloc(4 + 8 * values.length);
+  b.writeUInt16LE(ZIP64_EXTRA, 0);
+  b.writeUInt16LE(8 * values.length, 2);
+  values.forEach((v, i) => b.writeBigUInt64LE(BigInt(v), 4 + 8 * i));
+  return b;
+}
+
+/**
+ * A local header. For a zip64 entry its sizes are 0xFFFFFFFF and a zip64 extra field (sizes 0, as
+ * the descriptor after the data carries them) says the descriptor's sizes are 8 bytes each.
+ */
+function localHeader(name: Buffer, t: { time: number; date: number }, zip64: boolean): Buffer {
+  const extra = zip64 ? zip64Extra([0, 0]) : Buffer.alloc(0);
   const b = Buffer.alloc(30);
   b.writeUInt32LE(0x04034b50, 0);
-  b.writeUInt16LE(20, 4);
+  b.writeUInt16LE(zip64 ? 45 : 20, 4);
   b.writeUInt16LE(FLAGS, 6);
   b.writeUInt16LE(0, 8); // stored
   b.writeUInt16LE(t.time, 10);
   b.writeUInt16LE(t.date, 12);
-  // CRC and sizes: 0 here, in the descriptor after the data.
+  // CRC 0 here, in the descriptor after the data; sizes too (or 0xFFFFFFFF: in the zip64 field).
+  if (zip64) {
+    b.writeUInt32LE(MAX, 18);
+    b.writeUInt32LE(MAX, 22);
+  }
   b.writeUInt16LE(name.length, 26);
-  return Buffer.concat([b, name]);
+  b.writeUInt16LE(extra.length, 28);
+  return Buffer.concat([b, name, extra]);
 }
 
-function descriptor(crc: number, size: number): Buffer {
-  const b = Buffer.alloc(16);
+function descriptor(crc: number, size: number, zip64: boolean): Buffer {
+  const b = Buffer.alloc(zip64 ? 24 : 16);
   b.writeUInt32LE(0x08074b50, 0);
   b.writeUInt32LE(crc >>> 0, 4);
-  b.writeUInt32LE(size, 8);
-  b.writeUInt32LE(size, 12);
+  if (zip64) {
+    b.writeBigUInt64LE(BigInt(size), 8);
+    b.writeBigUInt64LE(BigInt(size), 16);
+  } else {
+    b.writeUInt32LE(size, 8);
+    b.writeUInt32LE(size, 12);
+  }
   return b;
 }
 
-function centralHeader(name: Buffer, t: { time: number; date: number }, crc: number, size: number, offset: number): Buffer {
+/** A central header: sizes and offset that do not fit (or all, when forced) go to a zip64 field. */
+function centralHeader(name: Buffer, t: { time: number; date: number }, crc: number, size: number, offset: number, zip64: boolean, force: boolean): Buffer {
+  const bigOffset = force || offset >= MAX;
+  const values = [...(zip64 ? [size, size] : []), ...(bigOffset ? [offset] : [])];
+  const extra = values.length ? zip64Extra(values) : Buffer.alloc(0);
+  const version = values.length ? 45 : 20;
   const b = Buffer.alloc(46);
   b.writeUInt32LE(0x02014b50, 0);
-  b.writeUInt16LE(20, 4);
-  b.writeUInt16LE(20, 6);
+  b.writeUInt16LE(version, 4);
+  b.writeUInt16LE(version, 6);
   b.writeUInt16LE(FLAGS, 8);
   b.writeUInt16LE(0, 10);
   b.writeUInt16LE(t.time, 12);
   b.writeUInt16LE(t.date, 14);
   b.writeUInt32LE(crc >>> 0, 16);
-  b.writeUInt32LE(size, 20);
-  b.writeUInt32LE(size, 24);
+  b.writeUInt32LE(zip64 ? MAX : size, 20);
+  b.writeUInt32LE(zip64 ? MAX : size, 24);
   b.writeUInt16LE(name.length, 28);
-  b.writeUInt32LE(offset, 42);
-  return Buffer.concat([b, name]);
+  b.writeUInt16LE(extra.length, 30);
+  b.writeUInt32LE(bigOffset ? MAX : offset, 42);
+  return Buffer.concat([b, name, extra]);
 }
 
-function endOfDirectory(count: number, size: number, offset: number): Buffer {
-  const b = Buffer.alloc(22);
-  b.writeUInt32LE(0x06054b50, 0);
-  b.writeUInt16LE(count, 8);
-  b.writeUInt16LE(count, 10);
-  b.writeUInt32LE(size, 12);
-  b.writeUInt32LE(offset, 16);
-  return b;
+/**
+ * The end of the central directory; when a count, size or offset does not fit (or when forced),
+ * preceded by the zip64 end record and its locator, the classic record's fields then 0xFFFF...
+ */
+function endOfDirectory(count: number, size: number, offset: number, force: boolean): Buffer {
+  const zip64 = force || count >= 0xffff || size >= MAX || offset >= MAX;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(zip64 ? 0xffff : count, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : count, 10);
+  end.writeUInt32LE(zip64 ? MAX : size, 12);
+  end.writeUInt32LE(zip64 ? MAX : offset, 16);
+  if (!zip64) return end;
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4); // the size of what follows this field
+  record.writeUInt16LE(45, 12);
+  record.writeUInt16LE(45, 14);
+  record.writeBigUInt64LE(BigInt(count), 24);
+  record.writeBigUInt64LE(BigInt(count), 32);
+  record.writeBigUInt64LE(BigInt(size), 40);
+  record.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + size), 8); // where the zip64 end record starts
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([record, locator, end]);
 }
 
-const MAX = 0xffffffff;
-
-/** The zip of `entries` (in document order, not overlapping), cut from the document's bytes. */
-export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: readonly ZipEntry[], at: Date): AsyncGenerator<Buffer> {
+/**
+ * The zip of `entries` (in document order, not overlapping), cut from the document's bytes. An
+ * entry of 4 GiB or more, or one that starts past 4 GiB, is written in zip64 form (its size is known
+ * from the layout before its header is written); `forceZip64` writes every entry so (tests).
+ */
+export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: readonly ZipEntry[], at: Date, forceZip64 = false): AsyncGenerator<Buffer> {
   const t = dosTime(at);
   const central: Buffer[] = [];
   let written = 0;
@@ -83,10 +136,10 @@ export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: r
   let index = 0;
   let crc = 0;
   let open = false;
+  let zip64 = false;
   let entryOffset = 0;
   const emit = (b: Buffer) => {
     written += b.length;
-    if (written > MAX) throw Object.assign(new Error('the export is too large for a zip without zip64'), { code: 'HF_DATA_RIGHTS_EXPORT_TOO_LARGE' });
     return b;
   };
   for await (const chunk of document) {
@@ -101,7 +154,8 @@ export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: r
           continue;
         }
         entryOffset = written;
-        yield emit(localHeader(name, t));
+        zip64 = forceZip64 || entry.end - entry.start >= MAX;
+        yield emit(localHeader(name, t, zip64));
         crc = 0;
         open = true;
       }
@@ -114,8 +168,8 @@ export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: r
       }
       if (position + from >= entry.end) {
         const size = entry.end - entry.start;
-        yield emit(descriptor(crc, size));
-        central.push(centralHeader(name, t, crc, size, entryOffset));
+        yield emit(descriptor(crc, size, zip64));
+        central.push(centralHeader(name, t, crc, size, entryOffset, zip64, forceZip64));
         open = false;
         index++;
       }
@@ -126,5 +180,5 @@ export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: r
   const directory = Buffer.concat(central);
   const directoryOffset = written;
   yield emit(directory);
-  yield emit(endOfDirectory(central.length, directory.length, directoryOffset));
+  yield emit(endOfDirectory(central.length, directory.length, directoryOffset, forceZip64));
 }
