@@ -122,8 +122,8 @@ export function appPersonalData(db: Database): PersonalDataHandler {
   };
 }
 
-const MESSAGE_PAGE = 1000;
-
+// Small pages keep the export's live set young (see subjectEvents in @harakaflow/audit).
+const MESSAGE_PAGE = 250;
 
 /**
  * The message log (who sent what to whom, never the text), for an account or for one of its

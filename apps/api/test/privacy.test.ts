@@ -200,7 +200,7 @@ describe('access and portability', () => {
     const { app, logs } = await testApp(database);
     try {
       const { inject, account } = await busyAccount(app, receiver.url);
-      // 2,500 more messages a microsecond apart (many in one millisecond): pages of 1,000 must neither repeat nor skip a row.
+      // 2,500 more messages a microsecond apart (many in one millisecond): pages (of 250) must neither repeat nor skip a row.
       await database.db.execute(sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at)
         select gen_random_uuid(), ${account.id}::uuid, 'wa-2', '+254733000000', 5, now() - (g || ' microseconds')::interval from generate_series(1, 2500) g`);
       const filed = (await inject({ method: 'POST', url: '/v1/privacy/requests', payload: { kind: 'access' } })).json();

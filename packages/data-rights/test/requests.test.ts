@@ -307,7 +307,7 @@ describe('exports', () => {
 
   it('serves the same export as a zip: an entry per part and the manifest, each exactly the bytes the manifest hashes', async () => {
     const a = randomUUID();
-    // A part larger than a stored chunk (1 MiB) crosses chunk boundaries whole.
+    // A part (one record of 1.4 MB) larger than many stored chunks (32 KiB, read 16 a statement) crosses their boundaries whole.
     const blob = 'é'.repeat(700_000);
     const { app } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 3000]])), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Zawadi', blob }), eraseSubject: async () => ({ erased: 0 }) }]);
     const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
@@ -341,6 +341,24 @@ describe('exports', () => {
     expect((JSON.parse(entries.get('rows.json')!.toString()) as unknown[]).length).toBe(3000);
     expect(JSON.parse(entries.get('profile.json')!.toString())).toEqual({ name: 'Zawadi', blob });
     expect(verifySignature(signedManifestFields(manifest), manifest.signature, app.dataRights.publicKeys().keys[0]!)).toBe(true);
+    await app.close();
+  });
+
+  it('refuses to serve a bundle with a chunk missing (HF_DATA_RIGHTS_EXPORT_DAMAGED), and still deletes it', async () => {
+    const a = randomUUID();
+    const { app, keys } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 40_000]]))]);
+    const r = await app.dataRights.file({ kind: 'access', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
+    const [{ id, chunks }] = resultRows<{ id: string; chunks: number }>(await database.db.execute(sql`select id, chunks from data_rights.exports where request_id = ${r.id}`)) as [{ id: string; chunks: number }];
+    expect(chunks).toBeGreaterThan(16); // more than one statement's worth
+    await database.db.execute(sql`delete from data_rights.export_chunks where export_id = ${id} and seq = 17`);
+    const got = await app.dataRights.download(r.export!.url.split('/').pop()!);
+    const read: Buffer[] = [];
+    await expect(async () => {
+      for await (const c of got!.body) read.push(c);
+    }).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
+    expect(read).toHaveLength(17); // every chunk before the gap, none after
+    expect(keys.size).toBe(0);
+    expect(resultRows(await database.db.execute(sql`select 1 from data_rights.exports where id = ${id}`))).toHaveLength(0);
     await app.close();
   });
 

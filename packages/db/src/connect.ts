@@ -1,7 +1,5 @@
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { mkdirSync } from 'node:fs';
 import postgres from 'postgres';
@@ -59,6 +57,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     end = () => client.end({ timeout: 5 });
   } else {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
+    // Loaded only when used: a replica on real Postgres does not carry PGlite (about 16 MB of RSS).
+    const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
     const client = await PGlite.create(dataDir ?? 'memory://');
     db = drizzlePglite(client) as unknown as Database;
     driver = 'pglite';

@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,14 +91,18 @@ if (mode !== 'measure') {
   let t = performance.now();
   const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })).json() as { id: string; export?: { url: string } };
   const built = (performance.now() - t) / 1000;
-  const bytes = await new Promise<number>((resolve, reject) => {
-    get(`${base}${filed.export!.url}`, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`export download answered ${res.statusCode}`));
-      let n = 0;
-      res.on('data', (chunk: Buffer) => (n += chunk.length));
-      res.on('end', () => resolve(n));
-    }).on('error', reject);
-  });
+  // The download is read by a process of its own, as a person's browser would be: its buffers are
+  // not the server's memory.
+  const downloader = spawn(
+    process.execPath,
+    ['-e', `require('node:http').get(process.argv[1], (res) => { if (res.statusCode !== 200) process.exit(2); let n = 0; res.on('data', (c) => (n += c.length)); res.on('end', () => console.log(n)); }).on('error', () => process.exit(3))`, `${base}${filed.export!.url}`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let downloaded = '';
+  downloader.stdout.on('data', (c: Buffer) => (downloaded += c.toString()));
+  const [downloadCode] = (await once(downloader, 'exit')) as [number];
+  if (downloadCode !== 0) throw new Error(`the export download failed (${downloadCode})`);
+  const bytes = Number(downloaded.trim());
   const exportSeconds = (performance.now() - t) / 1000;
   const exportPeak = peak;
 
