@@ -69,3 +69,4 @@ export type { LoggedError } from './errors.js';
 export { hookList } from './hooks.js';
 export { readSecret } from './secrets-file.js';
 export type { FoundSecret } from './secrets-file.js';
+export { uuidv7 } from './ids.js';

@@ -5,10 +5,9 @@
  * the deadline alerts. The plugin wires it to the app; workers and the CLI use it directly.
  */
 import type { PersonalDataHandler, SecurityEvent, SubjectKind, SubjectRef } from '@harakaflow/core';
-import { errorCodes } from '@harakaflow/core';
+import { errorCodes, uuidv7 } from '@harakaflow/core';
 import { resultRows, type Database } from '@harakaflow/db';
 import { and, asc, desc, eq, inArray, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { randomBytes } from 'node:crypto';
 import { bundlePieces } from './bundle.js';
 import { AlreadyExtended, InvalidRequest, InvalidTransition, RequestNotFound, SubjectNotFound } from './errors.js';
 import { erasureJobs, exportsTable, journal, requests, restrictions } from './schema.js';
@@ -75,15 +74,7 @@ export interface ListFilter {
   limit?: number | undefined;
 }
 
-/** A time-ordered UUID (RFC 9562 v7): 48 bits of ms, version, random. */
-export function uuidv7(ms: number): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+export { uuidv7 } from '@harakaflow/core';
 
 const effectiveDue = (r: Row) => r.extendedDueAt ?? r.dueAt;
 /** A fulfilled access or portability request: one whose view may carry the export's link. */

@@ -5,3 +5,5 @@ export type { MigrationResult, MigrationSet } from './migrate.js';
 export { DatabaseError } from './errors.js';
 export { isUniqueViolation, pgErrorCode } from './pg-errors.js';
 export { resultRows } from './rows.js';
+export { claimDue, retryDelay, startDispatchLoop } from './outbox.js';
+export type { ClaimOptions, DispatchLoop, OutboxTable } from './outbox.js';

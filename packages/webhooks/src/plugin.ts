@@ -10,7 +10,7 @@
  */
 import createError from '@fastify/error';
 import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
-import type { Database } from '@harakaflow/db';
+import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -226,26 +226,12 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   if (options.dispatch !== false) {
     const intervalMs = options.dispatch?.intervalMs ?? 1000;
     const batch = options.dispatch?.batch ?? 20;
-    let timer: NodeJS.Timeout | null = null;
-    let running: Promise<unknown> | null = null;
-    let closing = false;
-    const tick = () => {
-      timer = null;
-      running = service
-        .dispatch(batch)
-        .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'webhooks: dispatch failed'))
-        .then((n) => {
-          running = null;
-          if (!closing) timer = setTimeout(tick, n === batch ? 0 : intervalMs);
-        });
-    };
+    let loop: DispatchLoop | undefined;
     fastify.addHook('onReady', async () => {
-      timer = setTimeout(tick, intervalMs);
+      loop = startDispatchLoop({ intervalMs, batch, dispatch: (n) => service.dispatch(n), onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'webhooks: dispatch failed') });
     });
     fastify.addHook('onClose', async () => {
-      closing = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await loop?.stop();
     });
   }
 };

@@ -8,7 +8,7 @@
  * - Each attempt is recorded; 2xx delivers, 410 disables the endpoint and cancels what it had
  *   pending, anything else (3xx included: redirects are not followed) retries on RETRY_SCHEDULE_MS.
  */
-import type { Database } from '@harakaflow/db';
+import { claimDue, type Database } from '@harakaflow/db';
 import { and, asc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
@@ -132,18 +132,7 @@ export class WebhookService {
     const timeout = this.#o.sendTimeoutMs ?? 15_000;
     // The lease: a claimed delivery is not due again before the send has surely ended.
     const lease = new Date(now.getTime() + timeout * 2 + 5_000);
-    const due = this.#o.db
-      .select({ id: deliveries.id })
-      .from(deliveries)
-      .where(and(eq(deliveries.status, 'pending'), sql`${deliveries.nextAttemptAt} <= ${now.toISOString()}::timestamptz`))
-      .orderBy(asc(deliveries.nextAttemptAt))
-      .limit(limit)
-      .for('update', { skipLocked: true });
-    const claimed = await this.#o.db
-      .update(deliveries)
-      .set({ attempts: sql`${deliveries.attempts} + 1`, nextAttemptAt: lease })
-      .where(inArray(deliveries.id, due))
-      .returning();
+    const claimed = await claimDue(this.#o.db, deliveries, { pending: 'pending', now, leaseUntil: lease, limit });
     if (!claimed.length) return 0;
     // One read of the batch's endpoints, and of each endpoint's secrets (a vault decryption each),
     // however many of its deliveries the batch holds.
