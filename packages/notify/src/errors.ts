@@ -1,0 +1,21 @@
+/** The package's errors, made with @fastify/error: codes and statuses are public (README, "Errors"). */
+import createError from '@fastify/error';
+import { optionErrors } from '@harakaflow/core';
+
+export const invalidOption = optionErrors('@harakaflow/notify', 'HF_NOTIFY_INVALID_OPTION');
+
+export const UnknownKind = createError('HF_NOTIFY_UNKNOWN_KIND', 'Unknown notification kind %s', 400);
+export const NotOptional = createError('HF_NOTIFY_NOT_OPTIONAL', 'Notifications of kind %s cannot be turned off (security and legal notices)', 400);
+export const BadUnsubscribeLink = createError('HF_NOTIFY_UNSUBSCRIBE_INVALID', 'This unsubscribe link is not valid', 400);
+export const TemplateData = createError('HF_NOTIFY_TEMPLATE_DATA', 'The %s template needs %s', 500);
+export const InvalidFilter = createError('HF_NOTIFY_INVALID_FILTER', '%s', 400);
+
+/** Startup stops: a material policy version whose 14 days of notice can no longer be given (§11). */
+export const noticeTooLate = (version: string, days: number) =>
+  Object.assign(
+    new Error(`@harakaflow/notify: material policy version "${version}" takes effect in ${days.toFixed(1)} days and its notices were never sent; the policy (§11) promises at least 14 days' notice: move its effective date`),
+    { code: 'HF_NOTIFY_NOTICE_TOO_LATE', version },
+  );
+
+/** Every code the package answers with (the README's errors table lists each). */
+export const NOTIFY_ERROR_CODES = ['HF_NOTIFY_UNKNOWN_KIND', 'HF_NOTIFY_NOT_OPTIONAL', 'HF_NOTIFY_UNSUBSCRIBE_INVALID', 'HF_NOTIFY_TEMPLATE_DATA', 'HF_NOTIFY_INVALID_FILTER'] as const;

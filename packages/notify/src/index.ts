@@ -1,0 +1,21 @@
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import type { MigrationSet } from '@harakaflow/db';
+import plugin from './plugin.js';
+
+/** The package's migrations (schema `notify`), for `@harakaflow/db`'s migrate. */
+export const notifyMigrations: MigrationSet = {
+  name: 'notify',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+export default fp(plugin, { name: '@harakaflow/notify', fastify: '5.x' });
+export type { NotifyOptions } from './plugin.js';
+export { KEEP_UNTIL_SENT, NOTICE_DAYS, Notifier, NOTIFY_RETRY_SCHEDULE_MS } from './service.js';
+export type { EnqueueInput, NotificationStatus, NotificationView, NotifierConfig, PolicyVersion, Recipient } from './service.js';
+export { escapeHtml, KINDS, render } from './templates.js';
+export type { Block, Category, KindSpec, Rendered, Template } from './templates.js';
+export { classify, fileTransport, smtpTransport } from './transport.js';
+export type { DkimOptions, OutgoingMessage, SendOutcome, Transport } from './transport.js';
+export { NOTIFY_ERROR_CODES, noticeTooLate } from './errors.js';
+export * as notifySchema from './schema.js';
