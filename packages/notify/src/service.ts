@@ -208,6 +208,7 @@ export class Notifier {
     if (row.eraseAfterSend) {
       await this.#c.db.delete(attempts).where(eq(attempts.notificationId, row.id));
       await this.#c.db.delete(outbox).where(eq(outbox.id, row.id));
+      await this.#c.transport.forget?.([row.id]);
       return;
     }
     await this.#c.db.update(outbox).set({ ...set, settledAt: this.#now() }).where(eq(outbox.id, row.id));
@@ -417,6 +418,7 @@ export class Notifier {
       erased += (await this.#c.db.delete(outbox).where(inArray(outbox.id, chunk)).returning({ id: outbox.id })).length;
     }
     if (keep.length) await this.#c.db.update(outbox).set({ eraseAfterSend: true }).where(inArray(outbox.id, keep));
+    await this.#c.transport.forget?.(remove);
     if ('accountId' in where) erased += (await this.#c.db.delete(preferences).where(eq(preferences.accountId, where.accountId)).returning({ k: preferences.kind })).length;
     const mine = 'email' in where ? [normalizeAddress(where.email)] : [...new Set(rows.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
     if (mine.length) erased += (await this.#c.db.delete(addresses).where(inArray(addresses.address, mine)).returning({ a: addresses.address })).length;

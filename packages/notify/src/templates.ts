@@ -4,7 +4,7 @@
  * value escaped (and links' targets escaped as attributes), so a business name cannot inject markup.
  * Subjects lose line breaks (no header injection). A placeholder the data lacks fails the render.
  */
-import { TemplateData } from './errors.js';
+import { templateData } from './errors.js';
 
 /** Security and legal notices cannot be turned off; optional ones honour the account's preference. */
 export type Category = 'security' | 'legal' | 'optional';
@@ -123,7 +123,7 @@ function display(value: unknown): string | undefined {
 function fill(text: string, data: Record<string, unknown>, kind: string, escape: (s: string) => string): string {
   return text.replace(PLACEHOLDER, (_, name: string) => {
     const value = display(data[name]);
-    if (value === undefined) throw new TemplateData(kind, name);
+    if (value === undefined) throw templateData(kind, name);
     return escape(value);
   });
 }
@@ -137,7 +137,7 @@ export interface Rendered {
 /** Renders a kind's template with `data` into a subject and both parts. */
 export function render(kind: string, data: Record<string, unknown>): Rendered {
   const spec = KINDS[kind];
-  if (!spec) throw new TemplateData(kind, 'a known kind');
+  if (!spec) throw templateData(kind, 'a known kind');
   const values = { ...data, kindLabel: KIND_LABELS[String(data.kind)] ?? String(data.kind ?? '') };
   const template = spec.template(values);
   const plain = (s: string) => s;

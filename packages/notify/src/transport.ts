@@ -5,7 +5,7 @@
  * `sent`, `temporary` (SMTP 4xx, connection errors, authentication: retried with backoff) or
  * `permanent` (SMTP 5xx: the address is marked bouncing).
  */
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 
@@ -30,6 +30,8 @@ export interface Transport {
   /** What the startup log line says it is (never credentials). */
   readonly description: string;
   send(message: OutgoingMessage): Promise<SendOutcome>;
+  /** Removes what it kept of these notifications (the .eml files), when their subject is erased. */
+  forget?(ids: readonly string[]): Promise<void>;
   close(): void;
 }
 
@@ -116,6 +118,9 @@ export function fileTransport(folder: string, o: { dkim?: DkimOptions | undefine
         ready = undefined;
         return { outcome: 'temporary', smtpCode: null, error: typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code).slice(0, 32) : 'EWRITE' };
       }
+    },
+    async forget(ids) {
+      for (const id of ids) await rm(join(folder, `${id}.eml`), { force: true });
     },
     close: () => builder.close(),
   };

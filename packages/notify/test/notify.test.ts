@@ -1,6 +1,6 @@
 // @harakaflow/notify against a real SMTP server (smtp-server on a loopback port) and real Postgres.
 import { createDatabase, resultRows } from '@harakaflow/db';
-import { captureLogs, postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, postgresUrl, startSmtp, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
 import fc from 'fast-check';
@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import notify, { notifyMigrations, render, type NotifyOptions, type Recipient } from '../src/index.js';
-import { startSmtp, until } from './helpers.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -243,6 +242,9 @@ describe('without SMTP: .eml files', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(logs.lines().some((l) => String(l.msg).includes(dir))).toBe(true);
     expect(logs.text()).not.toContain('dev@example.com');
+    // An erasure takes the files of the subject's messages too.
+    await app.notify.eraseSubject({ accountId: a });
+    expect(existsSync(join(dir, `${id}.eml`))).toBe(false);
   });
 });
 

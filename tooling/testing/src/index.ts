@@ -8,3 +8,5 @@ export type { TestRedis } from './redis.js';
 export type { CapturedLogs } from './logs.js';
 export { tcpProxy } from './proxy.js';
 export type { TcpProxy } from './proxy.js';
+export { startSmtp, until } from './smtp.js';
+export type { Received } from './smtp.js';

@@ -1,3 +1,4 @@
+// A real SMTP server for tests (notify, the app): smtp-server on a loopback port.
 import { SMTPServer } from 'smtp-server';
 
 export interface Received {
