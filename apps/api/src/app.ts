@@ -7,6 +7,7 @@ import vault, { vaultMigrations } from '@harakaflow/credential-vault';
 import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
 import quota, { DEFAULT_PLANS, quotaMigrations } from '@harakaflow/quota';
 import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
+import notify, { notifyMigrations } from '@harakaflow/notify';
 import { createHmac, randomUUID } from 'node:crypto';
 import { accounts, notifications } from './schema.js';
 import { eq } from 'drizzle-orm';
@@ -14,10 +15,11 @@ import { registerPersonalDataHandler } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { accountExists, appPersonalData, messageLogPersonalData } from './accounts.js';
+import { bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice } from './notices.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import type { AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
@@ -37,6 +39,7 @@ import messageRoutes from './routes/messages.js';
 import usageRoutes from './routes/usage.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 import privacyRoutes from './routes/privacy.js';
+import notificationRoutes from './routes/notifications.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -61,6 +64,7 @@ export const APP_MIGRATIONS: readonly MigrationSet[] = [
   webhooksMigrations,
   quotaMigrations,
   dataRightsMigrations,
+  notifyMigrations,
 ];
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -179,8 +183,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     clientKeys: { secret: createHmac('sha256', config.secrets.dataRightsSubjectKey).update('harakaflow quota client keys').digest(), legacy: config.quotaLegacyClientKeys },
     onWarning: async (accountId, info) => {
       const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
-      // The "rate limit warning" notification of policy §2, in the outbox, and to the account's webhooks.
-      await database.db.insert(notifications).values({ id: randomUUID(), accountId, kind: 'quota.warning', payload });
+      // The "rate limit warning" notification of policy §2: an email (an optional kind), and the account's webhooks.
+      await app.notify.enqueue({ kind: 'quota.warning', accountId, data: { ...payload, percent: Math.round(info.threshold * 100) } });
       await app.webhooks.emit(accountId, 'quota.warning', payload);
     },
   });
@@ -206,7 +210,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(consent, {
     secrets: config.secrets.consentSecrets.split(',').map((s) => s.trim()),
     db: database.db,
-    policies: POLICY_VERSIONS,
+    policies: config.policyVersions ?? POLICY_VERSIONS,
     cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential' },
     defaultAnalytics: config.consentDefaultAnalytics,
     secure: config.env === 'production',
@@ -236,6 +240,27 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     allowPrivateDestinations: config.webhooksAllowPrivateDestinations,
     allowHttp: config.webhooksAllowHttp,
   });
+  // §2, §6, §11: messages to people, sent once across replicas (SMTP_URL), else written as .eml
+  // files under DATA_DIR/outbox. Registered before data-rights, whose updates it sends.
+  await app.register(notify, {
+    db: database.db,
+    smtpUrl: config.smtpUrl,
+    outboxDir: join(config.dataDir, 'outbox'),
+    from: config.notifyFrom,
+    dkim: config.notifyDkim ? { domainName: config.notifyFrom.replace(/^.*@|>$/g, ''), keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
+    publicUrl: config.publicUrl,
+    unsubscribeSecrets: config.secrets.notifyUnsubscribeSecrets.split(',').map((s) => s.trim()),
+    recipientOf: (accountId) => notificationRecipient(database.db, accountId),
+    // An export's link is read when the message is sent, never kept in the outbox.
+    enrich: async ({ kind, data }) => {
+      if (kind !== 'privacy.request.updated' || data.status !== 'fulfilled' || typeof data.requestId !== 'string') return null;
+      const found = await app.dataRights.get(data.requestId).catch(() => null);
+      return found?.export ? { exportUrl: `${config.publicUrl}${found.export.url}`, exportExpiresAt: found.export.expiresAt } : null;
+    },
+    policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
+    routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } } },
+  });
+  bridgeLegacyNotifications(app, database.db);
   registerPersonalDataHandler(app, appPersonalData(database.db));
   registerPersonalDataHandler(app, messageLogPersonalData(database.db));
   // §6: the rights, composed from every handler registered above. Exports' data keys live in the
@@ -260,9 +285,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
     onUpdate: async (request, accountId) => {
       const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
-      // The requester's own account is told of every change (issue 14 item 6), unless it is gone.
+      // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
+      // by email (§6) and webhook.
       if (!(await accountExists(database.db, accountId))) return;
-      await database.db.insert(notifications).values({ id: randomUUID(), accountId, kind: 'privacy.request.updated', payload });
+      const notice = requestNotice(request);
+      if (notice) await app.notify.enqueue({ ...notice, accountId });
       await app.webhooks.emit(accountId, 'privacy.request.updated', payload);
     },
     withdrawConsent: (accountId) => app.consentLedger.withdrawSubject(accountId),
@@ -282,6 +309,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(messageRoutes, { db: database.db });
   await app.register(usageRoutes);
   await app.register(privacyRoutes, { db: database.db });
+  await app.register(notificationRoutes);
 
   return app;
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseVaultKeys } from '@harakaflow/credential-vault';
+import type { PolicyVersionInput } from '@harakaflow/consent';
 import { generateSigningKey, SigningKeys } from '@harakaflow/data-rights';
 
 /**
@@ -73,6 +74,16 @@ export interface AppConfig {
   dataRightsPurgeAfterDays: number;
   /** Hours an export link stays valid. */
   dataRightsExportTtlHours: number;
+  /** SMTP_URL: `smtp://` or `smtps://` with the credentials in it (never logged). Unset: `.eml` files under DATA_DIR/outbox. */
+  smtpUrl: string | undefined;
+  /** NOTIFY_FROM: the From address of every message; its domain ends each Message-ID and signs DKIM. */
+  notifyFrom: string;
+  /** NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY (a PEM private key, or a path to one): DKIM signing, both or neither. */
+  notifyDkim: { selector: string; key: string } | undefined;
+  /** PUBLIC_URL: the API's address as people reach it, for links in messages (unsubscribe, downloads). */
+  publicUrl: string;
+  /** The privacy policy's versions (tests replace them); default POLICY_VERSIONS. */
+  policyVersions?: PolicyVersionInput[] | undefined;
   secrets: Secrets;
 }
 
@@ -91,6 +102,8 @@ export interface Secrets {
   dataRightsSigningKeys: string;
   /** HMAC key of the subject hashes a rights request keeps after an erasure (at least 32 characters). */
   dataRightsSubjectKey: string;
+  /** HMAC secrets of one-click unsubscribe links, comma-separated: the first signs, all verify. */
+  notifyUnsubscribeSecrets: string;
 }
 
 export interface SecretSpec {
@@ -126,6 +139,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   secretList('CONSENT_SECRETS', 'consentSecrets'),
   secretList('AGE_GATE_SECRETS', 'ageGateSecrets'),
   secretList('AUDIT_CHECKPOINT_KEYS', 'auditCheckpointKeys'),
+  secretList('NOTIFY_UNSUBSCRIBE_SECRETS', 'notifyUnsubscribeSecrets'),
   {
     env: 'DATA_RIGHTS_SIGNING_KEYS',
     key: 'dataRightsSigningKeys',
@@ -315,6 +329,20 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const keyFile = value('TLS_KEY_FILE');
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both, to serve https; neither, behind a TLS proxy)');
 
+  // Notifications (@harakaflow/notify). SMTP_URL holds credentials: checked, never quoted.
+  const smtpUrl = value('SMTP_URL');
+  if (smtpUrl !== undefined && !isUrl(smtpUrl, ['smtp:', 'smtps:'])) problems.push('SMTP_URL must be an smtp:// or smtps:// URL (credentials in it: smtps://user:password@host:465)');
+  const notifyFrom = value('NOTIFY_FROM') ?? 'HarakaFlow <no-reply@harakaflow.com>';
+  if (!/^[^<>@\r\n]*<[^<>@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}>$|^[^<>@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(notifyFrom)) problems.push(`NOTIFY_FROM must be an address, e.g. "HarakaFlow <no-reply@harakaflow.com>" (got ${JSON.stringify(notifyFrom)})`);
+  const dkimSelector = value('NOTIFY_DKIM_SELECTOR');
+  const dkimKey = value('NOTIFY_DKIM_KEY');
+  if ((dkimSelector === undefined) !== (dkimKey === undefined)) problems.push('NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)');
+  else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector)) problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);
+  const publicUrl = value('PUBLIC_URL') ?? `http://localhost:${/^\d{1,5}$/.test(portText) && port <= 65535 ? portText : '3000'}`;
+  if (nodeEnv === 'production' && value('PUBLIC_URL') === undefined) problems.push('PUBLIC_URL is required when NODE_ENV=production (the https:// address people reach the API at: links in messages)');
+  else if (!isUrl(publicUrl, ['http:', 'https:'])) problems.push(`PUBLIC_URL must be an http(s) URL, the API's address as people reach it (got ${JSON.stringify(publicUrl)})`);
+  else if (nodeEnv === 'production' && !publicUrl.startsWith('https:')) problems.push('PUBLIC_URL must be https:// in production (links in messages, RFC 8058 one-click unsubscribe)');
+
   const secretValues: Partial<Record<string, string>> = {};
   for (const spec of SECRET_SPECS) {
     const v = value(spec.env);
@@ -360,6 +388,10 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     dataRightsDueDays: Math.min(dataRightsDueDays, 30),
     dataRightsPurgeAfterDays: /^\d{1,2}$/.test(purgeText) ? Math.min(Number(purgeText), 30) : 7,
     dataRightsExportTtlHours: Math.min(dataRightsExportTtlHours, 720),
+    smtpUrl,
+    notifyFrom,
+    notifyDkim: dkimSelector !== undefined && dkimKey !== undefined ? { selector: dkimSelector, key: dkimKey } : undefined,
+    publicUrl: publicUrl.replace(/\/+$/, ''),
     secretValues,
   };
   return { config, problems };

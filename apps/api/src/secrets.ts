@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type Secrets } from './config.js';
@@ -20,6 +21,11 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
   if (parsed.tls) {
     const why = tlsProblem(parsed.tls);
     if (why) problems.push(why);
+  }
+  if (parsed.notifyDkim) {
+    const read = dkimKey(parsed.notifyDkim.key);
+    if ('problem' in read) problems.push(read.problem);
+    else parsed.notifyDkim = { ...parsed.notifyDkim, key: read.pem };
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -46,6 +52,24 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
 
   const secrets = Object.fromEntries(SECRET_SPECS.map((spec) => [spec.key, values[spec.env]])) as unknown as Secrets;
   return { ...parsed, secrets };
+}
+
+/** NOTIFY_DKIM_KEY: a PEM private key (newlines as \\n allowed), or the path of a file holding one; never quoted back. */
+export function dkimKey(value: string): { pem: string } | { problem: string } {
+  let pem = value.replace(/\\n/g, '\n');
+  if (!pem.startsWith('-----BEGIN')) {
+    try {
+      pem = readFileSync(value, 'utf8');
+    } catch (error) {
+      return { problem: `NOTIFY_DKIM_KEY is neither a PEM private key nor a readable file (${(error as { code?: string }).code ?? 'error'})` };
+    }
+  }
+  try {
+    createPrivateKey(pem);
+    return { pem };
+  } catch {
+    return { problem: 'NOTIFY_DKIM_KEY is not a PEM private key' };
+  }
 }
 
 /** Are the TLS files readable PEM, and does the key belong to the certificate? (never quoting their content) */

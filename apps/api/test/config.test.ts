@@ -117,6 +117,10 @@ describe('parseConfig', () => {
     ['QUOTA_BAN_AFTER', '1.5'],
     ['QUOTA_KEY_PREFIX', 'has spaces'],
     ['QUOTA_LEGACY_CLIENT_KEYS', 'both'],
+    ['SMTP_URL', 'http://mail.test'],
+    ['NOTIFY_FROM', 'nobody'],
+    ['NOTIFY_DKIM_SELECTOR', 'sel'],
+    ['PUBLIC_URL', 'ftp://x.test'],
   ])('names %s when it is %j', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -151,10 +155,12 @@ describe('loadConfig secrets', () => {
       loadConfig({ NODE_ENV: 'production' });
     } catch (error) {
       expect((error as ConfigError).problems).toEqual([
+        expect.stringMatching(/^PUBLIC_URL is required when NODE_ENV=production/),
         'ADMIN_API_KEY is required when NODE_ENV=production',
         'CONSENT_SECRETS is required when NODE_ENV=production',
         'AGE_GATE_SECRETS is required when NODE_ENV=production',
         'AUDIT_CHECKPOINT_KEYS is required when NODE_ENV=production',
+        'NOTIFY_UNSUBSCRIBE_SECRETS is required when NODE_ENV=production',
         'DATA_RIGHTS_SIGNING_KEYS is required when NODE_ENV=production',
         'DATA_RIGHTS_SUBJECT_KEY is required when NODE_ENV=production',
         'VAULT_KEYS is required when NODE_ENV=production',
@@ -164,7 +170,7 @@ describe('loadConfig secrets', () => {
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`, DATA_RIGHTS_SUBJECT_KEY: SECRET, DATA_DIR: dataDir });
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`, DATA_RIGHTS_SUBJECT_KEY: SECRET, NOTIFY_UNSUBSCRIBE_SECRETS: SECRET, PUBLIC_URL: 'https://api.harakaflow.test', DATA_DIR: dataDir });
     expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
@@ -178,7 +184,7 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS');
+    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS');
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });
@@ -189,6 +195,7 @@ describe('loadConfig secrets', () => {
       CONSENT_SECRETS: first.secrets.consentSecrets,
       AGE_GATE_SECRETS: first.secrets.ageGateSecrets,
       AUDIT_CHECKPOINT_KEYS: first.secrets.auditCheckpointKeys,
+      NOTIFY_UNSUBSCRIBE_SECRETS: first.secrets.notifyUnsubscribeSecrets,
       DATA_RIGHTS_SIGNING_KEYS: first.secrets.dataRightsSigningKeys,
       DATA_RIGHTS_SUBJECT_KEY: first.secrets.dataRightsSubjectKey,
       VAULT_KEYS: first.secrets.vaultKeys,

@@ -21,7 +21,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     env: 'test',
     port: 0,
     host: '127.0.0.1',
-    dataDir: '.data-test-unused',
+    // Only notify's .eml files land here (no SMTP_URL in tests that do not start a server).
+    dataDir: join(tmpdir(), `hf-api-test-data-${process.pid}`),
     databaseUrl: undefined,
     migrationDatabaseUrl: undefined,
     redisUrl: undefined,
@@ -57,6 +58,10 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     // At once: tests of the grace period set their own.
     dataRightsPurgeAfterDays: 0,
     dataRightsExportTtlHours: 120,
+    smtpUrl: undefined,
+    notifyFrom: 'HarakaFlow <no-reply@harakaflow.test>',
+    notifyDkim: undefined,
+    publicUrl: 'https://api.harakaflow.test',
     secrets: {
       adminApiKey: ADMIN_KEY,
       consentSecrets: CONSENT_SECRET,
@@ -65,6 +70,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       auditCheckpointKeys: AUDIT_KEY,
       dataRightsSigningKeys: DATA_RIGHTS_SIGNING_KEYS,
       dataRightsSubjectKey: 'test-data-rights-subject-key-0123456789abcdef',
+      notifyUnsubscribeSecrets: 'test-notify-unsubscribe-0123456789abcdef',
     },
     ...overrides,
   };

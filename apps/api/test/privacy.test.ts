@@ -1,7 +1,7 @@
 // Issue 14 (policy §6, §4) in the reference app: rights requests, the deletion that reaches every
 // package, exports downloadable once, restriction, correction, and the admin's queue.
 import { verifySignature, signedManifestFields, type Manifest } from '@harakaflow/data-rights';
-import { redisUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { redisUrl, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { Redis } from 'ioredis';
 import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
@@ -29,14 +29,6 @@ async function dumpAll(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const { s, t } of tables) out[`${s}.${t}`] = JSON.stringify(await rowsOf(sql.raw(`select * from "${s}"."${t}"`)));
   return out;
-}
-
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function requestOf(app: FastifyInstance, id: string) {
@@ -88,7 +80,15 @@ describe('deletion of an account', () => {
       const done = (await app.inject({ url: `/v1/admin/privacy/requests?kind=deletion&limit=200`, headers: admin })).json().requests.find((r: { id: string }) => r.id === request.id);
       expect(done.subject).toEqual({ kind: 'account', erased: true });
       const names = done.receipt.handlers.map((h: { name: string }) => h.name);
-      for (const name of ['audit', 'consent', 'age_gate', 'vault', 'webhooks', 'app', 'messages', 'quota', 'data_rights']) expect(names).toContain(name);
+      for (const name of ['audit', 'consent', 'age_gate', 'vault', 'webhooks', 'app', 'messages', 'quota', 'data_rights', 'notify']) expect(names).toContain(name);
+      // The notice of the deletion (its purge date) outlives the purge if it was not sent yet, as the
+      // receipt then says; once sent it goes too (the scan below finds none of it).
+      const notifyPart = done.receipt.handlers.find((h: { name: string }) => h.name === 'notify');
+      if (notifyPart.kept) expect(notifyPart.keptReason).toContain('deleted once sent');
+      await until(async () => {
+        while ((await app.notify.dispatch()) > 0);
+        return (await app.notify.counts()).pending === 0;
+      });
       expect(done.receipt.handlers.find((h: { name: string }) => h.name === 'messages').erased).toBe(3);
       const keys = (await app.inject('/.well-known/harakaflow-signing-keys.json')).json().keys;
       const [{ receipt }] = (await rowsOf(sql`select receipt from data_rights.requests where id = ${request.id}`)) as [{ receipt: { keyId: string; signature: string } & Record<string, unknown> }];
@@ -297,8 +297,8 @@ describe('restriction, correction and the admin queue', () => {
       const fulfilled = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${mine.id}/fulfil`, headers: admin, payload: { note: 'profiling off' } });
       expect(fulfilled.json().status).toBe('fulfilled');
       // The requester's account was told of each change: filed, then fulfilled.
-      const told = (await rowsOf(sql`select payload from app.notifications where account_id = ${one.account.id} and kind = 'privacy.request.updated' order by created_at`)) as { payload: { requestId: string; status: string } }[];
-      expect(told.filter((n) => n.payload.requestId === mine.id).map((n) => n.payload.status)).toEqual(['open', 'fulfilled']);
+      const told = (await rowsOf(sql`select data from notify.outbox where account_id = ${one.account.id} and kind = 'privacy.request.updated' order by created_at`)) as { data: { requestId: string; status: string } }[];
+      expect(told.filter((n) => n.data.requestId === mine.id).map((n) => n.data.status)).toEqual(['open', 'fulfilled']);
       const emailed = (await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'access', email: 'no-account@example.org' } })).json();
       expect(emailed).toMatchObject({ status: 'open', filedBy: 'admin', verification: null, subject: { kind: 'email', email: 'no-account@example.org' } });
       const extended = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${emailed.id}/extend`, headers: admin, payload: { days: 30, reason: 'identity check by post' } });

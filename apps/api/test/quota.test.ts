@@ -43,9 +43,10 @@ describe('messages per day, warnings and usage', () => {
     expect(refused.headers['ratelimit-policy']).toBe('"free.minute";q=50;w=60, "free.messages";q=2;w=86400');
     expect(refused.headers.ratelimit).toMatch(/^"free\.messages";r=0;t=\d+$/);
 
-    const outbox = await rows(sql`select kind, payload from app.notifications where account_id = ${account.id} order by created_at`);
+    // The warnings wait in notify's outbox (an email each, §2).
+    const outbox = await rows(sql`select kind, data from notify.outbox where account_id = ${account.id} and kind = 'quota.warning' order by created_at`);
     // Both thresholds are crossed by one message here: their order within the millisecond is not defined.
-    expect(outbox.map((n) => [(n.payload as { threshold: number }).threshold, (n.payload as { quota: string }).quota]).sort()).toEqual([
+    expect(outbox.map((n) => [(n.data as { threshold: number }).threshold, (n.data as { quota: string }).quota]).sort()).toEqual([
       [0.8, 'free.messages'],
       [1, 'free.messages'],
     ]);

@@ -71,7 +71,7 @@ describe('src/server.ts', () => {
     const dataDir = tempDir();
     const first = start({ DATA_DIR: dataDir });
     const url = await listening(first);
-    expect(first.output()).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS not set');
+    expect(first.output()).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS not set');
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const created = await fetch(`${url}/v1/accounts`, {
       method: 'POST',

@@ -29,6 +29,7 @@ const app = await buildApp({
     auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
     dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
     dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
+    notifyUnsubscribeSecrets: 'bench-notify-unsubscribe-0123456789abcdef',
   },
 });
 await app.listen({ port: 0, host: '127.0.0.1' });

@@ -45,6 +45,7 @@ async function stack(): Promise<FastifyInstance> {
       auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
       dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
       dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
+      notifyUnsubscribeSecrets: 'bench-notify-unsubscribe-0123456789abcdef',
     },
   });
 }

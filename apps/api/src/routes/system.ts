@@ -5,20 +5,28 @@ import { markVisitor } from '../analytics.js';
 /** Health, the benchmark route and the OpenAPI document. */
 const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean }> = async (app, { database, secureCookies }) => {
   const auditHealth = { type: 'object', properties: { backlog: { type: 'integer' }, spilledBytes: { type: 'integer' }, dropped: { type: 'integer' } } } as const;
-  const healthBody = { type: 'object', properties: { status: { enum: ['ok', 'degraded', 'unavailable'] }, database: { enum: ['up', 'down'] }, audit: auditHealth } } as const;
+  const notifyHealth = { type: 'object', properties: { pending: { type: 'integer' }, failed: { type: 'integer' }, bouncing: { type: 'integer' } } } as const;
+  const healthBody = { type: 'object', properties: { status: { enum: ['ok', 'degraded', 'unavailable'] }, database: { enum: ['up', 'down'] }, audit: auditHealth, notifications: notifyHealth } } as const;
+  // The outbox's counts, read at most every 5 s: load balancers call /health often.
+  let counted: { at: number; value: Promise<{ pending: number; failed: number; bouncing: number } | undefined> } | undefined;
+  const notificationCounts = () => {
+    if (!counted || Date.now() - counted.at > 5000) counted = { at: Date.now(), value: app.notify.counts().catch(() => undefined) };
+    return counted.value;
+  };
   // Skipped by the audit log and by quotas (their default skip lists), public, and cheap.
   app.get(
     '/health',
     {
       config: { auth: 'public' },
-      schema: { tags: ['system'], summary: 'Database reachability and the audit backlog', response: { 200: healthBody, 503: healthBody } },
+      schema: { tags: ['system'], summary: 'Database reachability, the audit backlog and the notification outbox', response: { 200: healthBody, 503: healthBody } },
     },
     async (_request, reply) => {
       const up = await database.ping(1000);
       const { backlog, spilledBytes, dropped } = app.audit.health();
       // Degraded: events wait on disk or were dropped, the database answering or not.
       const status = !up ? 'unavailable' : spilledBytes > 0 || dropped > 0 ? 'degraded' : 'ok';
-      return reply.code(up ? 200 : 503).send({ status, database: up ? 'up' : 'down', audit: { backlog, spilledBytes, dropped } });
+      const notifications = up ? await notificationCounts() : undefined;
+      return reply.code(up ? 200 : 503).send({ status, database: up ? 'up' : 'down', audit: { backlog, spilledBytes, dropped }, ...(notifications ? { notifications } : {}) });
     },
   );
   // Liveness: the process can serve (a restart would not help a database outage).

@@ -1,0 +1,101 @@
+/**
+ * What the app tells people, through @harakaflow/notify: who an account's messages go to, who the
+ * policy notices go to, what a rights request's change says, and the bridge that sends the rows an
+ * earlier version left in `app.notifications`.
+ */
+import type { RightsRequest } from '@harakaflow/data-rights';
+import type { Database } from '@harakaflow/db';
+import type { Recipient } from '@harakaflow/notify';
+import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { errorCodes } from '@harakaflow/core';
+import { accounts, notifications } from './schema.js';
+
+/** An account's address and names, for its messages; null when it no longer exists. */
+export async function notificationRecipient(db: Database, accountId: string): Promise<Recipient | null> {
+  const [row] = await db.select({ address: accounts.email, name: accounts.name, businessName: accounts.businessName }).from(accounts).where(eq(accounts.id, accountId));
+  return row ?? null;
+}
+
+/** §11: every account with an email, not being deleted, 500 at a time in id order. */
+export async function policyRecipients(db: Database, after: string | null): Promise<({ accountId: string } & Recipient)[]> {
+  return db
+    .select({ accountId: accounts.id, address: accounts.email, name: accounts.name, businessName: accounts.businessName })
+    .from(accounts)
+    .where(and(isNull(accounts.deletionPendingAt), after === null ? undefined : gt(accounts.id, after)))
+    .orderBy(asc(accounts.id))
+    .limit(500);
+}
+
+const day = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+
+/**
+ * The message a request's latest change sends: the account's deletion, scheduled, says when and
+ * how to cancel; any other change is a `privacy.request.updated` (received with its due date,
+ * extended with the reason, fulfilled with the link or the receipt, denied with the reason). One per
+ * change (the dedupe key counts the history); null for a change that says nothing new.
+ */
+export function requestNotice(request: RightsRequest): { kind: string; data: Record<string, unknown>; dedupeKey: string } | null {
+  const last = request.history.at(-1);
+  const accountDeletion = request.kind === 'deletion' && request.subject.kind === 'account';
+  // Work starting says nothing new (the receipt of the request did); an account's deletion is
+  // told once, with its purge date, not also as received.
+  if ((request.status === 'in_progress' && last?.event !== 'purge-scheduled') || (accountDeletion && request.status === 'open')) return null;
+  if (accountDeletion && last?.event === 'purge-scheduled') {
+    const purgeAt = /purge at (\S+)/.exec(last.note ?? '')?.[1] ?? request.dueAt;
+    return {
+      kind: 'account.deletion.scheduled',
+      data: { requestId: request.id, purgeDate: day(purgeAt), cancelPath: `/v1/privacy/requests/${request.id}/cancel` },
+      dedupeKey: `account.deletion.scheduled:${request.id}`,
+    };
+  }
+  const receipt = request.receipt?.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; ');
+  return {
+    kind: 'privacy.request.updated',
+    data: {
+      requestId: request.id,
+      kind: request.kind,
+      status: request.status,
+      event: last?.event ?? null,
+      dueDate: day(request.extendedDueAt ?? request.dueAt),
+      reason: (last?.event === 'extended' ? request.extensionReason : last?.note) ?? 'none was given',
+      ...(receipt ? { receipt } : {}),
+    },
+    dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}`,
+  };
+}
+
+/**
+ * Rolling deploy: replicas of the earlier version write quota warnings and request updates into
+ * `app.notifications`, which nothing sent. Every minute (and at startup) this replica hands those
+ * rows to notify, exactly once (a dedupe key per row, across replicas), and marks them `sent_at`.
+ */
+export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, intervalMs = 60_000): void {
+  const run = async () => {
+    const rows = await db
+      .select()
+      .from(notifications)
+      .where(and(isNull(notifications.sentAt), isNotNull(notifications.accountId), inArray(notifications.kind, ['quota.warning', 'privacy.request.updated'])))
+      .orderBy(asc(notifications.createdAt))
+      .limit(500);
+    for (const row of rows) {
+      const p = row.payload as Record<string, unknown>;
+      const data =
+        row.kind === 'quota.warning'
+          ? { ...p, percent: Math.round(Number(p.threshold) * 100) }
+          : { requestId: p.requestId, kind: p.kind, status: p.status, event: null, dueDate: typeof p.dueAt === 'string' ? day(p.dueAt) : 'soon', reason: 'none was given' };
+      await app.notify.enqueue({ kind: row.kind, accountId: row.accountId!, data, dedupeKey: `app.notifications:${row.id}` });
+    }
+    if (rows.length) await db.update(notifications).set({ sentAt: new Date() }).where(inArray(notifications.id, rows.map((r) => r.id)));
+    return rows.length;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    const tick = () =>
+      run().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: handing app.notifications rows to notify failed'));
+    await tick();
+    timer = setInterval(tick, intervalMs);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
+}
