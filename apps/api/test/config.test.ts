@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, parseConfig, SECRETS_FILE } from '@harakaflow/api';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +146,26 @@ describe('parseConfig', () => {
       'fd00::/48',
       'loopback',
     ]);
+  });
+});
+
+describe('loadConfig: the DKIM key', () => {
+  it('takes a PEM or a file holding one, and names NOTIFY_DKIM_KEY, never quoting it, when it is neither', () => {
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
+    const file = join(dataDir, 'dkim.pem');
+    writeFileSync(file, pem);
+    expect(loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: file }).notifyDkim).toEqual({ selector: 'hf', key: pem });
+    expect(loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: pem.replace(/\n/g, '\\n') }).notifyDkim?.key).toBe(pem);
+    for (const bad of ['-----BEGIN PRIVATE KEY-----\\nnot-a-key-material-xyz\\n-----END PRIVATE KEY-----', '/nonexistent/dkim-secret.pem']) {
+      try {
+        loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: bad });
+        expect.unreachable();
+      } catch (error) {
+        expect((error as ConfigError).problems.join('\n')).toContain('NOTIFY_DKIM_KEY');
+        expect((error as ConfigError).problems.join('\n')).not.toMatch(/not-a-key-material|dkim-secret/);
+      }
+    }
   });
 });
 
