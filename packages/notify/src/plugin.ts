@@ -36,6 +36,8 @@ export interface NotifyOptions {
   policies?: { versions: readonly PolicyVersion[]; recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>; policyUrl: string; checkIntervalMs?: number } | undefined;
   /** The unsubscribe routes: `false` for none. Default { prefix: '/v1/notifications' }; `config` goes on both routes. */
   routes?: false | { prefix?: string; config?: FastifyContextConfig } | undefined;
+  /** Settled notifications (sent, failed, suppressed) are deleted after this many days, checked hourly. Default 30; `false`: never here (a retention runner does it). */
+  keepSettledDays?: number | false | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -60,6 +62,8 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   // The URL is checked for its form only: never quoted, it holds the credentials.
   if (options.smtpUrl !== undefined && (typeof options.smtpUrl !== 'string' || !SMTP_URL.test(options.smtpUrl))) throw invalidOption('smtpUrl', 'must be an smtp:// or smtps:// URL');
   if (!options.transport && !options.smtpUrl && typeof options.outboxDir !== 'string') throw invalidOption('outboxDir', 'is required without smtpUrl or transport (where .eml files are written)');
+  const keepDays = options.keepSettledDays ?? 30;
+  if (keepDays !== false && (!Number.isInteger(keepDays) || keepDays < 1)) throw invalidOption('keepSettledDays', 'must be a whole number of days, or false');
   const schedule = options.retrySchedule;
   if (schedule !== undefined && (!Array.isArray(schedule) || schedule.some((d) => !Number.isInteger(d) || d < 0))) throw invalidOption('retrySchedule', 'must be a list of delays in ms');
 
@@ -113,7 +117,20 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
       loop = startDispatchLoop({ intervalMs, batch, dispatch: (n) => notifier.dispatch(n), onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'notify: dispatch failed') });
     });
   }
+  // The outbox keeps a settled message's address and data no longer than keepSettledDays (§4).
+  let purgeTimer: NodeJS.Timeout | undefined;
+  if (keepDays !== false) {
+    const purge = async () => {
+      const before = new Date((options.now ?? Date.now)() - keepDays * 86_400_000);
+      while ((await notifier.purgeSettled(before)) === 1000);
+    };
+    fastify.addHook('onReady', async () => {
+      purgeTimer = setInterval(() => purge().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'notify: purging settled notifications failed')), 3_600_000);
+      purgeTimer.unref();
+    });
+  }
   fastify.addHook('onClose', async () => {
+    clearInterval(purgeTimer);
     clearInterval(policyTimer);
     await loop?.stop();
     transport.close();

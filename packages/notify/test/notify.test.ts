@@ -285,6 +285,20 @@ describe('personal data', () => {
   });
 });
 
+describe('retention', () => {
+  it('deletes settled notifications (and their attempts) older than the cutoff, never pending ones', async () => {
+    const transport = nullTransport();
+    const { app } = await build({ transport });
+    const sent = (await app.notify.enqueue({ kind: 'policy.upcoming', to: 'old@example.com', data: { version: 'v', effectiveDate: 'd', policyUrl: 'https://x.test' } }))!;
+    await drain(app);
+    const waiting = (await app.notify.enqueue({ kind: 'policy.upcoming', to: 'wait@example.com', data: {} }))!;
+    await database.db.execute(sql`update notify.outbox set created_at = now() - interval '31 days'`);
+    expect(await app.notify.purgeSettled(new Date(Date.now() - 30 * 86_400_000))).toBe(1);
+    expect((await rows(sql`select id from notify.outbox`)).map((r) => r.id)).toEqual([waiting]);
+    expect(await rows(sql`select 1 from notify.attempts where notification_id = ${sent}`)).toHaveLength(0);
+  });
+});
+
 describe('templates', () => {
   it('escapes any value in the HTML part and keeps subjects on one line', () => {
     fc.assert(
@@ -322,6 +336,7 @@ describe('options', () => {
       [{ smtpUrl: 'http://user:hunter2-secret@mail.test' }, 'smtpUrl'],
       [{ outboxDir: undefined }, 'outboxDir'],
       [{ retrySchedule: [-1] }, 'retrySchedule'],
+      [{ keepSettledDays: 0 }, 'keepSettledDays'],
       [{ db: {} as never }, 'db'],
     ];
     for (const [bad, name] of cases) {
