@@ -1,0 +1,19 @@
+import fp from 'fastify-plugin';
+import { fileURLToPath } from 'node:url';
+import type { MigrationSet } from '@harakaflow/db';
+import plugin from './plugin.js';
+
+/** The package's migrations (schema `retention`), for `@harakaflow/db`'s migrate. */
+export const retentionMigrations: MigrationSet = {
+  name: 'retention',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+export default fp(plugin, { name: '@harakaflow/retention', fastify: '5.x' });
+export type { RetentionDecorator, RetentionOptions } from './plugin.js';
+export { RetentionRunner } from './runner.js';
+export type { ClassOutcome, RunnerConfig, RunResult } from './runner.js';
+export { Holds } from './holds.js';
+export type { Hold } from './holds.js';
+export { tableClass } from './table-class.js';
+export * as retentionSchema from './schema.js';
