@@ -205,13 +205,14 @@ export class Notifier {
 
   /** A final state; a notice kept past its subject's erasure is deleted once settled. */
   async #settle(row: Row, set: { status: NotificationStatus; lastError: string | null; providerMessageId?: string | null }): Promise<void> {
-    if (row.eraseAfterSend) {
-      await this.#c.db.delete(attempts).where(eq(attempts.notificationId, row.id));
-      await this.#c.db.delete(outbox).where(eq(outbox.id, row.id));
-      await this.#c.transport.forget?.([row.id]);
-      return;
-    }
-    await this.#c.db.update(outbox).set({ ...set, settledAt: this.#now() }).where(eq(outbox.id, row.id));
+    // The flag is read back, not taken from the claimed copy: the subject may have been erased
+    // while this message was being sent (and the row itself deleted, when it was not kept).
+    const [after] = await this.#c.db.update(outbox).set({ ...set, settledAt: this.#now() }).where(eq(outbox.id, row.id)).returning({ erase: outbox.eraseAfterSend });
+    if (after && !after.erase) return;
+    await this.#c.db.delete(attempts).where(eq(attempts.notificationId, row.id));
+    if (!after) return;
+    await this.#c.db.delete(outbox).where(eq(outbox.id, row.id));
+    await this.#c.transport.forget?.([row.id]);
   }
 
   /** `<id@domain>` of the From address: the same on every retry, so a duplicate can be recognised. */
@@ -425,12 +426,14 @@ export class Notifier {
     return { erased, kept: keep.length ? [{ count: keep.length, reason: 'notify: notices about this request, not yet sent; deleted once sent' }] : [] };
   }
 
-  /** Settled rows older than `before` (the outbox's retention, 30 days). Returns how many. */
-  async purgeSettled(before: Date, limit = 1000): Promise<number> {
+  /** Settled rows created before `before` (the outbox's retention, 30 days), held accounts' kept. Returns how many (a dry run: would). */
+  async purgeSettled(before: Date, limit = 1000, held: readonly string[] = [], dryRun = false): Promise<number> {
+    const where = and(inArray(outbox.status, ['sent', 'failed', 'suppressed']), lt(outbox.createdAt, before), held.length ? sql`coalesce(${outbox.accountId}, '') not in (${sql.join(held.map((h) => sql`${h}`), sql`, `)})` : undefined);
+    if (dryRun) return Number((await this.#c.db.select({ n: count() }).from(outbox).where(where))[0]?.n ?? 0);
     const old = await this.#c.db
       .select({ id: outbox.id })
       .from(outbox)
-      .where(and(inArray(outbox.status, ['sent', 'failed', 'suppressed']), lt(outbox.createdAt, before)))
+      .where(where)
       .limit(limit);
     if (!old.length) return 0;
     const ids = old.map((r) => r.id);

@@ -285,6 +285,25 @@ describe('personal data', () => {
   });
 });
 
+describe('erasure during a send', () => {
+  // Found by the app's erasure scan: a notice claimed before its subject was erased was settled as
+  // sent from the claimed copy, so its address outlived the erasure.
+  it('deletes a kept notice that was being sent when its subject was erased, and one that was not kept', async () => {
+    const during: { erase?: () => Promise<unknown> } = {};
+    const sent: string[] = [];
+    const transport = { description: 'slow', send: async (m: { id: string }) => (await during.erase?.(), sent.push(m.id), { outcome: 'sent' as const, providerMessageId: null, smtpCode: 250 }), close: () => {} };
+    const { app } = await build({ transport });
+    const a = randomUUID();
+    people.set(a, { address: 'racing@example.com', name: 'Racing' });
+    await app.notify.enqueue({ kind: 'privacy.request.updated', accountId: a, data: { requestId: 'r', kind: 'deletion', status: 'open', dueDate: 'd' } });
+    await app.notify.enqueue(quota(a));
+    during.erase = () => app.notify.eraseSubject({ accountId: a });
+    await drain(app);
+    expect(sent).toHaveLength(2);
+    for (const table of ['outbox', 'attempts']) expect(await rows(sql.raw(`select * from notify.${table}`)), table).toEqual([]);
+  });
+});
+
 describe('retention', () => {
   it('deletes settled notifications (and their attempts) older than the cutoff, never pending ones', async () => {
     const transport = nullTransport();
