@@ -10,14 +10,14 @@
  * A refusal is 429 HF_QUOTA_EXCEEDED with Retry-After; repeated refusals ban the key with escalating
  * durations (403 HF_QUOTA_BANNED). Warnings fire once per (subject, quota, threshold, period).
  */
-import { checkDatabaseOption, checkSubjectOption, errorCodes, hookList, registerPersonalDataHandler, securityEvent, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, errorCodes, hookList, registerPersonalDataHandler, registerRetentionClass, securityEvent, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray, lt, notInArray, sql } from 'drizzle-orm';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { banDuration, bansOn, clientKey, crossedThresholds, DEFAULT_PLANS, ipMatcher, isCalendarDay, msToUtcMidnight, planLimits, POLICY_NAME, policyField, rateLimitField, utcDayOf, type LimitSpec, type Plan } from './core.js';
 import { invalidOption, QuotaBanned, QuotaExceeded, unknownPlan } from './errors.js';
-import { warningsSent } from './schema.js';
+import { usageDaily, warningsSent } from './schema.js';
 import { GuardedLimiter, type Outcome, type StoreConfig, type StoreKind } from './store.js';
 import { UsageMeter } from './usage.js';
 
@@ -517,6 +517,35 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     storeCalls: () => [...limiters.values()].reduce((n, l) => n + l.calls, 0),
   };
   fastify.decorate('quota', decorator);
+
+  // §4 (contract 5b): usage counters and the warnings' dedupe rows are kept 90 days.
+  if (db) {
+    const store = db;
+    registerRetentionClass(fastify, {
+      name: 'quota_usage',
+      policyClause: '§2, §4: usage metering (requests and messages per day) and quota warnings sent, 90 days',
+      periodDays: 90,
+      purgeBatch: async (b) => {
+        const day = b.cutoff.toISOString().slice(0, 10);
+        const usageWhere = and(lt(usageDaily.day, day), b.heldSubjects.length ? notInArray(usageDaily.accountId, [...b.heldSubjects]) : undefined);
+        const warnWhere = and(sql`${warningsSent.periodEnd} < ${b.cutoff.toISOString()}::timestamptz`, b.heldSubjects.length ? notInArray(warningsSent.subject, [...b.heldSubjects]) : undefined);
+        if (b.dryRun) {
+          const n = async (q: Promise<{ n: number }[]>) => Number((await q)[0]?.n ?? 0);
+          return { rows: (await n(store.select({ n: sql<number>`count(*)::int` }).from(usageDaily).where(usageWhere))) + (await n(store.select({ n: sql<number>`count(*)::int` }).from(warningsSent).where(warnWhere))), done: true };
+        }
+        // The usage table's key is (account, day, metric): a batch deletes by that key.
+        const victims = store.select({ a: usageDaily.accountId, d: usageDaily.day, m: usageDaily.metric }).from(usageDaily).where(usageWhere).limit(b.limit);
+        const usage = (await store.delete(usageDaily).where(sql`(${usageDaily.accountId}, ${usageDaily.day}, ${usageDaily.metric}) in (${victims})`).returning({ a: usageDaily.accountId })).length;
+        const left = b.limit - usage;
+        let warnings = 0;
+        if (left > 0) {
+          const keys = store.select({ s: warningsSent.subject }).from(warningsSent).where(warnWhere).limit(left);
+          warnings = (await store.delete(warningsSent).where(and(warnWhere, inArray(warningsSent.subject, keys))).returning({ s: warningsSent.subject })).length;
+        }
+        return { rows: usage + warnings, done: usage + warnings < b.limit };
+      },
+    });
+  }
 
   registerPersonalDataHandler(fastify, {
     name: 'quota',

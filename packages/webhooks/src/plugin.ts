@@ -9,9 +9,10 @@
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
 import createError from '@fastify/error';
-import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import { inArray, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { DestinationPolicy } from './destination.js';
@@ -19,6 +20,7 @@ import { WebhookError } from './errors.js';
 import { verifyHubSignature } from './hub.js';
 import { memoryReplayStore, postgresReplayStore, type ReplayStore } from './replay.js';
 import { vaultSecretStore, type SecretStore, type VaultLike } from './secret-store.js';
+import { seen } from './schema.js';
 import { WebhookService } from './service.js';
 import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook } from './standard.js';
 
@@ -123,6 +125,31 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   });
   fastify.decorate('webhooks', service);
   fastify.decorateRequest('webhook', null);
+  // §4 (contract 5b): settled deliveries and their attempts are kept 30 days; replay keys their window.
+  registerRetentionClass(fastify, {
+    name: 'webhook_deliveries',
+    policyClause: '§4 (service data): webhook deliveries and their attempts, 30 days after they were made',
+    periodDays: 30,
+    purgeBatch: async (b) => {
+      const rows = await service.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun);
+      return { rows, done: b.dryRun || rows < b.limit };
+    },
+  });
+  if (choice === 'postgres') {
+    registerRetentionClass(fastify, {
+      name: 'webhook_replay',
+      policyClause: '§3 (replay protection): inbound delivery ids, kept for their replay window only',
+      // Not a period of days: a key goes when its window has passed (`expires_at`).
+      periodDays: 1,
+      purgeBatch: async (b) => {
+        const expired = sql`${seen.expiresAt} < now()`;
+        if (b.dryRun) return { rows: Number((await db.select({ n: sql<number>`count(*)::int` }).from(seen).where(expired))[0]?.n ?? 0), done: true };
+        const keys = db.select({ key: seen.key }).from(seen).where(expired).limit(b.limit);
+        const rows = (await db.delete(seen).where(inArray(seen.key, keys)).returning({ key: seen.key })).length;
+        return { rows, done: rows < b.limit };
+      },
+    });
+  }
   registerPersonalDataHandler(fastify, {
     name: 'webhooks',
     // A contact's number can appear in a delivery's payload (message.accepted names its recipient).

@@ -207,6 +207,23 @@ export class WebhookService {
     this.#o.onAttempt?.({ deliveryId: d.id, endpointId: endpoint.id, accountId: d.accountId, result, outcome });
   }
 
+  /**
+   * Retention (§4, class `webhook_deliveries`): deliveries settled (delivered, failed, cancelled)
+   * and created before `before`, with their attempts, `limit` at a time; held accounts' kept.
+   */
+  async purgeSettled(before: Date, limit: number, held: readonly string[] = [], dryRun = false): Promise<number> {
+    const where = and(
+      inArray(deliveries.status, ['delivered', 'failed', 'cancelled']),
+      sql`${deliveries.createdAt} < ${before.toISOString()}::timestamptz`,
+      held.length ? sql`${deliveries.accountId} not in (${sql.join(held.map((h) => sql`${h}`), sql`, `)})` : undefined,
+    );
+    if (dryRun) return Number((await this.#o.db.select({ n: sql<number>`count(*)::int` }).from(deliveries).where(where))[0]?.n ?? 0);
+    const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(where).limit(limit)).map((r) => r.id);
+    if (!ids.length) return 0;
+    await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, ids));
+    return (await this.#o.db.delete(deliveries).where(inArray(deliveries.id, ids)).returning({ id: deliveries.id })).length;
+  }
+
   /** A subject's endpoints and deliveries (personal-data export). */
   async exportAccount(accountId: string) {
     return { endpoints: await this.list(accountId), deliveries: await this.#deliveriesWhere(eq(deliveries.accountId, accountId)) };
