@@ -6,9 +6,9 @@
 --
 -- The role reads and writes rows; it never owns, alters or truncates a table. The consent ledger
 -- is append-only for it: INSERT and SELECT, erasure only through consent.erase_subject.
-GRANT USAGE ON SCHEMA app, audit, consent, quota, vault, age_gate, webhooks, data_rights, notify TO :"app_role";
+GRANT USAGE ON SCHEMA app, audit, consent, quota, vault, age_gate, webhooks, data_rights, notify, retention TO :"app_role";
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app, quota, vault, age_gate, webhooks, data_rights, notify TO :"app_role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app, quota, vault, age_gate, webhooks, data_rights, notify, retention TO :"app_role";
 
 -- The audit log: appended, checkpoints upserted, personal fields erased (UPDATE); rows never deleted.
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA audit TO :"app_role";
@@ -19,4 +19,4 @@ GRANT SELECT, INSERT ON consent.records TO :"app_role";
 REVOKE UPDATE, DELETE, TRUNCATE ON consent.records FROM :"app_role";
 GRANT EXECUTE ON FUNCTION consent.erase_subject(text) TO :"app_role";
 
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA app, audit, consent, quota, vault, age_gate, webhooks, data_rights, notify TO :"app_role";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA app, audit, consent, quota, vault, age_gate, webhooks, data_rights, notify, retention TO :"app_role";

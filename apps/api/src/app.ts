@@ -8,10 +8,11 @@ import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
 import quota, { DEFAULT_PLANS, quotaMigrations } from '@harakaflow/quota';
 import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
 import notify, { notifyMigrations } from '@harakaflow/notify';
+import retention, { retentionMigrations } from '@harakaflow/retention';
 import { createHmac, randomUUID } from 'node:crypto';
 import { accounts, notifications } from './schema.js';
 import { eq } from 'drizzle-orm';
-import { registerPersonalDataHandler } from '@harakaflow/core';
+import { registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { accountExists, appPersonalData, messageLogPersonalData } from './accounts.js';
 import { bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice } from './notices.js';
+import { appRetentionClasses } from './retention.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import type { AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
@@ -40,6 +42,7 @@ import usageRoutes from './routes/usage.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 import privacyRoutes from './routes/privacy.js';
 import notificationRoutes from './routes/notifications.js';
+import retentionRoutes from './routes/retention.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,6 +68,7 @@ export const APP_MIGRATIONS: readonly MigrationSet[] = [
   quotaMigrations,
   dataRightsMigrations,
   notifyMigrations,
+  retentionMigrations,
 ];
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -259,6 +263,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
     policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
     routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } } },
+    // The retention runner purges settled notifications (class `notifications`).
+    keepSettledDays: false,
   });
   bridgeLegacyNotifications(app, database.db);
   registerPersonalDataHandler(app, appPersonalData(database.db));
@@ -299,6 +305,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
   });
 
+  // §4: the retention classes (each package registered its own above; the app's below), run by one
+  // replica at a time every RETENTION_INTERVAL_MINUTES, and on demand (hf-retention run).
+  await app.register(retention, { db: database.db, intervalMinutes: config.retentionIntervalMinutes });
+  for (const spec of appRetentionClasses(database.db, config)) registerRetentionClass(app, spec);
+
   const secureCookies = config.env === 'production';
   await app.register(systemRoutes, { database, secureCookies });
   await app.register(accountRoutes, { db: database.db, secureCookies });
@@ -310,6 +321,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(usageRoutes);
   await app.register(privacyRoutes, { db: database.db });
   await app.register(notificationRoutes);
+  await app.register(retentionRoutes);
 
   return app;
 }

@@ -82,6 +82,11 @@ export interface AppConfig {
   notifyDkim: { selector: string; key: string } | undefined;
   /** PUBLIC_URL: the API's address as people reach it, for links in messages (unsubscribe, downloads). */
   publicUrl: string;
+  /** §4 retention, days: message logs per plan (free up to 90; pro and business up to 365), server logs (up to 90). */
+  retentionMessageLogDays: { free: number; pro: number; business: number };
+  retentionServerLogDays: number;
+  /** Minutes between retention runs (with jitter); 0: none scheduled (hf-retention run). */
+  retentionIntervalMinutes: number;
   /** The privacy policy's versions (tests replace them); default POLICY_VERSIONS. */
   policyVersions?: PolicyVersionInput[] | undefined;
   secrets: Secrets;
@@ -291,6 +296,16 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   if (!/^\d{1,2}$/.test(purgeText) || Number(purgeText) > 30) problems.push(`DATA_RIGHTS_PURGE_AFTER_DAYS must be a whole number of days from 0 to 30 (policy §4; got ${JSON.stringify(purgeText)})`);
   const dataRightsExportTtlHours = count('DATA_RIGHTS_EXPORT_TTL_HOURS', 120);
   if (dataRightsExportTtlHours > 720) problems.push(`DATA_RIGHTS_EXPORT_TTL_HOURS must be at most 720 (got ${dataRightsExportTtlHours})`);
+  // §4: "message logs up to 90 days by default, configurable on higher plans"; "server logs up to 90 days".
+  const days = (name: string, fallback: number, max: number) => {
+    const n = count(name, fallback);
+    if (n > max) problems.push(`${name} must be at most ${max} days (policy §4; got ${n})`);
+    return Math.min(n, max);
+  };
+  const retentionMessageLogDays = { free: days('RETENTION_MESSAGE_LOG_DAYS', 90, 90), pro: days('RETENTION_MESSAGE_LOG_DAYS_PRO', 180, 365), business: days('RETENTION_MESSAGE_LOG_DAYS_BUSINESS', 365, 365) };
+  const retentionServerLogDays = days('RETENTION_SERVER_LOG_DAYS', 90, 90);
+  const intervalText = value('RETENTION_INTERVAL_MINUTES') ?? '60';
+  if (!/^\d{1,4}$/.test(intervalText) || Number(intervalText) > 1440) problems.push(`RETENTION_INTERVAL_MINUTES must be a whole number of minutes from 0 (none) to 1440 (got ${JSON.stringify(intervalText)})`);
   const quotaFreeMessagesPerDay = count('QUOTA_FREE_MESSAGES_PER_DAY', 100);
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
@@ -392,6 +407,9 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     notifyFrom,
     notifyDkim: dkimSelector !== undefined && dkimKey !== undefined ? { selector: dkimSelector, key: dkimKey } : undefined,
     publicUrl: publicUrl.replace(/\/+$/, ''),
+    retentionMessageLogDays,
+    retentionServerLogDays,
+    retentionIntervalMinutes: /^\d{1,4}$/.test(intervalText) ? Math.min(Number(intervalText), 1440) : 60,
     secretValues,
   };
   return { config, problems };

@@ -62,6 +62,10 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     notifyFrom: 'HarakaFlow <no-reply@harakaflow.test>',
     notifyDkim: undefined,
     publicUrl: 'https://api.harakaflow.test',
+    retentionMessageLogDays: { free: 90, pro: 180, business: 365 },
+    retentionServerLogDays: 90,
+    // Runs only when a test asks.
+    retentionIntervalMinutes: 0,
     secrets: {
       adminApiKey: ADMIN_KEY,
       consentSecrets: CONSENT_SECRET,
