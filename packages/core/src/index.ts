@@ -70,5 +70,5 @@ export { hookList } from './hooks.js';
 export { readSecret } from './secrets-file.js';
 export type { FoundSecret } from './secrets-file.js';
 export { uuidv7 } from './ids.js';
-export { heldSubjects, registerHoldSource, registerRetentionClass, retentionClasses, retentionCutoff } from './retention.js';
+export { heldSubjects, purgeByCount, registerHoldSource, registerRetentionClass, retentionClasses, retentionCutoff } from './retention.js';
 export type { HoldSource, RetentionBatch, RetentionClass, RetentionStep } from './retention.js';

@@ -83,3 +83,11 @@ export async function heldSubjects(fastify: FastifyInstance, className: string):
 export function retentionCutoff(now: Date, days: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - days));
 }
+
+/** A `purgeBatch` from a function that removes up to `limit` rows and says how many (a dry run: how many would go). */
+export function purgeByCount(purge: (batch: RetentionBatch) => Promise<number>): NonNullable<RetentionClass['purgeBatch']> {
+  return async (batch) => {
+    const rows = await purge(batch);
+    return { rows, done: batch.dryRun || rows < batch.limit };
+  };
+}

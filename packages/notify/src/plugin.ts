@@ -3,7 +3,7 @@
  * policy-notice job (at startup, then hourly), the one-click unsubscribe routes (RFC 8058), and
  * the package's personal-data handler.
  */
-import { checkDatabaseOption, errorCodes, prepareKeys, registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, prepareKeys, purgeByCount, registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
 import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import type { FastifyContextConfig, FastifyPluginAsync } from 'fastify';
 import { BadUnsubscribeLink, invalidOption } from './errors.js';
@@ -89,10 +89,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     name: 'notifications',
     policyClause: '§2, §4: notifications sent (or given up), with their address and template data, 30 days',
     periodDays: 30,
-    purgeBatch: async (b) => {
-      const rows = await notifier.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun);
-      return { rows, done: b.dryRun || rows < b.limit };
-    },
+    purgeBatch: purgeByCount((b) => notifier.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun)),
   });
 
   registerPersonalDataHandler(fastify, {

@@ -9,7 +9,7 @@
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
 import createError from '@fastify/error';
-import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, registerRetentionClass, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { inArray, sql } from 'drizzle-orm';
@@ -130,10 +130,7 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     name: 'webhook_deliveries',
     policyClause: '§4 (service data): webhook deliveries and their attempts, 30 days after they were made',
     periodDays: 30,
-    purgeBatch: async (b) => {
-      const rows = await service.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun);
-      return { rows, done: b.dryRun || rows < b.limit };
-    },
+    purgeBatch: purgeByCount((b) => service.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun)),
   });
   if (choice === 'postgres') {
     registerRetentionClass(fastify, {
