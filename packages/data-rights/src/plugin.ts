@@ -1,4 +1,4 @@
-import { errorCodes, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, checkDatabaseOption } from '@harakaflow/core';
+import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, checkDatabaseOption } from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidOption } from './errors.js';
 import { DataRights, type DataRightsConfig } from './service.js';
@@ -71,6 +71,8 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
     subjectKey,
     keyStore: ks,
     handlers: (kind) => personalDataHandlers(fastify, kind),
+    // §4 legal holds (core's registry; @harakaflow/retention is one source): a held account's purge waits.
+    isHeld: async (ref) => ref.kind !== 'email' && (await heldSubjects(fastify, 'deleted_accounts')).includes(ref.accountId),
     record: (event) => securityEvent(fastify, undefined, event),
     log: fastify.log,
     dueDays: bounded('dueDays', options.dueDays, 30, 1, 30),

@@ -41,6 +41,8 @@ export interface DataRightsConfig {
   verifyWithinDays: number;
   leaseMs: number;
   now: () => number;
+  /** Is the subject under a legal hold (§4)? Its purge then waits, re-checked hourly, until released. */
+  isHeld?: ((ref: SubjectRef) => Promise<boolean>) | undefined;
   /** Does the account exist (a request about a missing account is refused)? */
   accountExists: (accountId: string) => Promise<boolean>;
   /** The account enters (true) or leaves (false) pending deletion: keys refused, endpoints paused. */
@@ -460,8 +462,7 @@ export class DataRights {
       const job = resultRows<{ request_id: string; progress: Record<string, { erased: number; kept: { count: number; reason: string }[] }> }>(claimed)[0];
       if (!job) return completed;
       try {
-        await this.#erase(job.request_id, job.progress ?? {});
-        completed++;
+        if (await this.#erase(job.request_id, job.progress ?? {})) completed++;
       } catch (error) {
         // The lease runs out and the job is claimed again; every handler is idempotent.
         this.#c.log.error({ err: errorCodes(error), requestId: job.request_id }, 'data rights: an erasure step failed; the job will be retried');
@@ -470,12 +471,25 @@ export class DataRights {
     }
   }
 
-  async #erase(requestId: string, progress: Record<string, { erased: number; kept: { count: number; reason: string }[] }>): Promise<void> {
+  /** Runs a claimed job; false when it had to wait (a legal hold). */
+  async #erase(requestId: string, progress: Record<string, { erased: number; kept: { count: number; reason: string }[] }>): Promise<boolean> {
     const row = await this.#row(requestId);
     const ref = row && this.#ref(row);
     if (!row || !ref) {
       await this.#c.db.update(erasureJobs).set({ status: 'done', completedAt: this.#now() }).where(eq(erasureJobs.requestId, requestId));
-      return;
+      return true;
+    }
+    // A legal hold keeps the subject's data: the purge waits (checked again in an hour), said once
+    // in the request's history and in the audit log; the receipt comes when the hold is released.
+    if (!Object.keys(progress).length && (await this.#c.isHeld?.(ref))) {
+      const at = this.#now();
+      await this.#c.db.update(erasureJobs).set({ status: 'pending', leaseUntil: null, dueAt: new Date(at.getTime() + 3_600_000) }).where(eq(erasureJobs.requestId, requestId));
+      if (row.history.at(-1)?.event !== 'held') {
+        const history = [...row.history, { status: row.status, at: at.toISOString(), by: 'system' as const, event: 'held', note: 'a legal hold keeps this subject; the purge waits for its release' }];
+        await this.#c.db.update(requests).set({ history }).where(eq(requests.id, requestId));
+        await this.#event('data_rights.erasure.held', row);
+      }
+      return false;
     }
     for (const handler of this.#c.handlers(ref.kind)) {
       if (progress[handler.name]) continue;
@@ -518,6 +532,7 @@ export class DataRights {
       .update(requests)
       .set({ status: 'fulfilled', receipt, history, accountId: null, phone: null, email: null, details: null, updatedAt: completedAt })
       .where(eq(requests.id, requestId));
+    return true;
   }
 
   /**

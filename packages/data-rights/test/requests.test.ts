@@ -1,4 +1,4 @@
-import { registerPersonalDataHandler, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
+import { registerHoldSource, registerPersonalDataHandler, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
 import dataRights, { canTransition, dataRightsMigrations, isFinal, REQUEST_STATUSES, signedManifestFields, verifySignature, type DataRightsOptions, type Manifest } from '@harakaflow/data-rights';
 import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { resultRows } from '@harakaflow/db';
@@ -194,6 +194,31 @@ describe('deletion', () => {
     // Nothing of the account is left in the package's tables but the keyed hash.
     const dump = JSON.stringify(rowsOf(await database.db.execute(sql`select * from data_rights.requests`)));
     expect(dump).not.toContain(accountId);
+    await app.close();
+  });
+
+  it('waits while a legal hold keeps the account (said once), and purges when it is released', async () => {
+    const accountId = randomUUID();
+    const rows = new Map([[accountId, 4]]);
+    const held = new Set([accountId]);
+    const { app, events, clock } = await build({ purgeAfterDays: 0 }, [fakeHandler('rows', ['account'], rows)]);
+    // Any hold source (core's registry): @harakaflow/retention's in the app.
+    registerHoldSource(app, async (className) => (className === 'deleted_accounts' ? [...held] : []));
+    const r = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+    expect(await app.dataRights.runDueErasures()).toBe(0);
+    clock.t += 3_700_000;
+    expect(await app.dataRights.runDueErasures()).toBe(0);
+    expect(rows.get(accountId)).toBe(4);
+    const waiting = await app.dataRights.get(r.id);
+    expect(waiting.status).toBe('in_progress');
+    expect(waiting.history.filter((h) => h.event === 'held')).toHaveLength(1);
+    expect(events.filter((e) => e.action === 'data_rights.erasure.held')).toHaveLength(1);
+    held.delete(accountId);
+    expect(await app.dataRights.runDueErasures()).toBe(0); // checked again in an hour
+    clock.t += 3_700_000;
+    expect(await app.dataRights.runDueErasures()).toBe(1);
+    expect(rows.has(accountId)).toBe(false);
+    expect((await app.dataRights.get(r.id)).status).toBe('fulfilled');
     await app.close();
   });
 
