@@ -201,10 +201,12 @@ describe('deletion', () => {
     const accountId = randomUUID();
     const rows = new Map([[accountId, 4]]);
     const held = new Set([accountId]);
-    const { app, events, clock } = await build({ purgeAfterDays: 0 }, [fakeHandler('rows', ['account'], rows)]);
+    // A grace period, so no purge is kicked off on its own: this test runs each one.
+    const { app, events, clock } = await build({}, [fakeHandler('rows', ['account'], rows)]);
     // Any hold source (core's registry): @harakaflow/retention's in the app.
     registerHoldSource(app, async (className) => (className === 'deleted_accounts' ? [...held] : []));
     const r = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+    clock.t += 7 * 86_400_000;
     expect(await app.dataRights.runDueErasures()).toBe(0);
     clock.t += 3_700_000;
     expect(await app.dataRights.runDueErasures()).toBe(0);
