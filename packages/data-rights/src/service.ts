@@ -78,6 +78,12 @@ export interface ListFilter {
 
 export { uuidv7 } from '@harakaflow/core';
 
+/**
+ * Appends to a request's history in the statement that writes it (`history || entry`), never by
+ * writing back an array read earlier: a concurrent writer (a purge started on its own beside the
+ * request that filed it) would otherwise lose an entry.
+ */
+const appendHistory = (entry: HistoryEntry) => sql`${requests.history} || ${JSON.stringify([entry])}::jsonb`;
 const effectiveDue = (r: Row) => r.extendedDueAt ?? r.dueAt;
 /** A fulfilled access or portability request: one whose view may carry the export's link. */
 const hasExport = (r: Row) => (r.kind === 'access' || r.kind === 'portability') && r.status === 'fulfilled';
@@ -170,10 +176,9 @@ export class DataRights {
   async #move(row: Row, to: RequestStatus, by: Actor, extra: Partial<Row> = {}, entry: Partial<HistoryEntry> = {}): Promise<Row> {
     if (!canTransition(row.status, to)) throw new InvalidTransition(row.status, to);
     const at = this.#now();
-    const history = [...row.history, { status: to, at: at.toISOString(), by, ...entry }];
     const [moved] = await this.#c.db
       .update(requests)
-      .set({ ...extra, status: to, history, updatedAt: at })
+      .set({ ...extra, status: to, history: appendHistory({ status: to, at: at.toISOString(), by, ...entry }), updatedAt: at })
       .where(and(eq(requests.id, row.id), eq(requests.status, row.status)))
       .returning();
     if (!moved) {
@@ -358,10 +363,9 @@ export class DataRights {
     if (row.status !== 'open' && row.status !== 'in_progress') throw new InvalidTransition(row.status, row.status);
     const extendedDueAt = new Date(row.dueAt.getTime() + days * DAY);
     const at = this.#now();
-    const history = [...row.history, { status: row.status, at: at.toISOString(), by: 'admin' as const, event: 'extended', note: reason }];
     const [moved] = await this.#c.db
       .update(requests)
-      .set({ extendedDueAt, extensionReason: reason, history, updatedAt: at })
+      .set({ extendedDueAt, extensionReason: reason, history: appendHistory({ status: row.status, at: at.toISOString(), by: 'admin', event: 'extended', note: reason }), updatedAt: at })
       .where(and(eq(requests.id, row.id), isNull(requests.extendedDueAt)))
       .returning();
     if (!moved) throw new AlreadyExtended();
@@ -485,8 +489,7 @@ export class DataRights {
       const at = this.#now();
       await this.#c.db.update(erasureJobs).set({ status: 'pending', leaseUntil: null, dueAt: new Date(at.getTime() + 3_600_000) }).where(eq(erasureJobs.requestId, requestId));
       if (row.history.at(-1)?.event !== 'held') {
-        const history = [...row.history, { status: row.status, at: at.toISOString(), by: 'system' as const, event: 'held', note: 'a legal hold keeps this subject; the purge waits for its release' }];
-        await this.#c.db.update(requests).set({ history }).where(eq(requests.id, requestId));
+        await this.#c.db.update(requests).set({ history: appendHistory({ status: row.status, at: at.toISOString(), by: 'system', event: 'held', note: 'a legal hold keeps this subject; the purge waits for its release' }) }).where(eq(requests.id, requestId));
         await this.#event('data_rights.erasure.held', row);
       }
       return false;
@@ -524,13 +527,12 @@ export class DataRights {
         await tx.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(and(eq(requests.accountId, ref.accountId), sql`${requests.id} <> ${requestId}`));
       }
     });
-    const history = [...row.history, { status: 'fulfilled' as const, at: completedAt.toISOString(), by: 'system' as const, event: 'purged' }];
     // The receipt goes to the audit log without a subject: the log's events of the subject were
     // just erased, and this one names it only by its keyed hash.
     await this.#c.record({ action: 'data_rights.erasure.completed', resource: `privacy-request:${requestId}`, outcome: 'success', details: { receipt }, durability: 'sync' });
     await this.#c.db
       .update(requests)
-      .set({ status: 'fulfilled', receipt, history, accountId: null, phone: null, email: null, details: null, updatedAt: completedAt })
+      .set({ status: 'fulfilled', receipt, history: appendHistory({ status: 'fulfilled', at: completedAt.toISOString(), by: 'system', event: 'purged' }), accountId: null, phone: null, email: null, details: null, updatedAt: completedAt })
       .where(eq(requests.id, requestId));
     return true;
   }
