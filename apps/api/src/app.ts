@@ -251,7 +251,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     smtpUrl: config.smtpUrl,
     outboxDir: join(config.dataDir, 'outbox'),
     from: config.notifyFrom,
-    dkim: config.notifyDkim ? { domainName: config.notifyFrom.replace(/^.*@|>$/g, ''), keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
+    dkim: config.notifyDkim ? { keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
     publicUrl: config.publicUrl,
     unsubscribeSecrets: config.secrets.notifyUnsubscribeSecrets.split(',').map((s) => s.trim()),
     recipientOf: (accountId) => notificationRecipient(database.db, accountId),

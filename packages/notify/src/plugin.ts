@@ -7,7 +7,7 @@ import { checkDatabaseOption, errorCodes, prepareKeys, purgeByCount, registerPer
 import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import type { FastifyContextConfig, FastifyPluginAsync } from 'fastify';
 import { BadUnsubscribeLink, invalidOption } from './errors.js';
-import { Notifier, type PolicyVersion, type Recipient } from './service.js';
+import { fromDomain, Notifier, type PolicyVersion, type Recipient } from './service.js';
 import { escapeHtml } from './templates.js';
 import { fileTransport, smtpTransport, type DkimOptions, type Transport } from './transport.js';
 
@@ -21,7 +21,8 @@ export interface NotifyOptions {
   transport?: Transport | undefined;
   /** The From address: `HarakaFlow <no-reply@harakaflow.com>`. Required. */
   from: string;
-  dkim?: DkimOptions | undefined;
+  /** DKIM signing; `domainName` defaults to the domain of `from`. */
+  dkim?: (Omit<DkimOptions, 'domainName'> & { domainName?: string | undefined }) | undefined;
   /** The API's public base URL, for links in messages: `https://api.harakaflow.com`. Required. */
   publicUrl: string;
   /** HMAC secrets of unsubscribe links (at least 32 characters each): the first signs, all verify. Required. */
@@ -67,7 +68,8 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   const schedule = options.retrySchedule;
   if (schedule !== undefined && (!Array.isArray(schedule) || schedule.some((d) => !Number.isInteger(d) || d < 0))) throw invalidOption('retrySchedule', 'must be a list of delays in ms');
 
-  const transport = options.transport ?? (options.smtpUrl ? smtpTransport(options.smtpUrl, { dkim: options.dkim }) : fileTransport(options.outboxDir!, { dkim: options.dkim }));
+  const dkim = options.dkim ? { ...options.dkim, domainName: options.dkim.domainName ?? fromDomain(options.from) } : undefined;
+  const transport = options.transport ?? (options.smtpUrl ? smtpTransport(options.smtpUrl, { dkim }) : fileTransport(options.outboxDir!, { dkim }));
   let loop: DispatchLoop | undefined;
   const notifier = new Notifier({
     db,

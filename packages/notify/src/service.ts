@@ -91,6 +91,13 @@ export interface NotificationView {
 }
 
 const normalizeAddress = (a: string) => a.trim().toLowerCase();
+/** The domain of a From address (`HarakaFlow <no-reply@harakaflow.com>` → `harakaflow.com`): Message-IDs end with it, DKIM signs for it. */
+export const fromDomain = (from: string) => /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'harakaflow.invalid';
+/** The distinct addresses of some rows, as `notify.addresses` keys them. */
+const addressesOf = (rows: readonly { address: string | null }[]) => [...new Set(rows.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
+/** A subject's rows: an account's, or those sent to an email address. */
+const subjectRows = (where: { accountId: string } | { email: string }) =>
+  'accountId' in where ? eq(outbox.accountId, where.accountId) : sql`lower(${outbox.address}) = ${normalizeAddress(where.email)}`;
 const UNSUBSCRIBE = 'hf-unsubscribe';
 
 export class Notifier {
@@ -101,7 +108,7 @@ export class Notifier {
   constructor(config: NotifierConfig) {
     this.#c = config;
     this.#schedule = config.schedule ?? NOTIFY_RETRY_SCHEDULE_MS;
-    this.#domain = /@([^>\s]+)>?\s*$/.exec(config.from)?.[1] ?? 'harakaflow.invalid';
+    this.#domain = fromDomain(config.from);
   }
 
   #now(): Date {
@@ -141,10 +148,15 @@ export class Notifier {
     const now = this.#now();
     const claimed = await claimDue(this.#c.db, outbox, { pending: 'pending', now, leaseUntil: new Date(now.getTime() + (this.#c.leaseMs ?? 120_000)), limit });
     if (!claimed.length) return 0;
-    const listed = [...new Set(claimed.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
-    const bouncing = new Set(listed.length ? (await this.#c.db.select({ a: addresses.address }).from(addresses).where(inArray(addresses.address, listed))).map((r) => r.a) : []);
+    const bouncing = await this.#bouncing(addressesOf(claimed));
     await Promise.all(claimed.map((row) => this.#attempt(row, bouncing)));
     return claimed.length;
+  }
+
+  /** Which of these (normalized) addresses are marked bouncing: one query for a batch. */
+  async #bouncing(listed: string[]): Promise<Set<string>> {
+    if (!listed.length) return new Set();
+    return new Set((await this.#c.db.select({ a: addresses.address }).from(addresses).where(inArray(addresses.address, listed))).map((r) => r.a));
   }
 
   async #attempt(row: Row, bouncing: Set<string>): Promise<void> {
@@ -318,8 +330,7 @@ export class Notifier {
   async retryFailed(o: { includeBouncing?: boolean } = {}): Promise<number> {
     const failed = await this.#c.db.select({ id: outbox.id, address: outbox.address }).from(outbox).where(eq(outbox.status, 'failed'));
     if (!failed.length) return 0;
-    const listed = [...new Set(failed.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
-    const bouncing = new Set(listed.length ? (await this.#c.db.select({ a: addresses.address }).from(addresses).where(inArray(addresses.address, listed))).map((r) => r.a) : []);
+    const bouncing = await this.#bouncing(addressesOf(failed));
     if (o.includeBouncing && bouncing.size) await this.#c.db.delete(addresses).where(inArray(addresses.address, [...bouncing]));
     const ids = failed.filter((r) => o.includeBouncing || !r.address || !bouncing.has(normalizeAddress(r.address))).map((r) => r.id);
     const now = this.#now();
@@ -394,10 +405,10 @@ export class Notifier {
     const rows = await this.#c.db
       .select({ id: outbox.id, kind: outbox.kind, address: outbox.address, data: outbox.data, status: outbox.status, createdAt: outbox.createdAt, settledAt: outbox.settledAt })
       .from(outbox)
-      .where('accountId' in where ? eq(outbox.accountId, where.accountId) : sql`lower(${outbox.address}) = ${normalizeAddress(where.email)}`)
+      .where(subjectRows(where))
       .orderBy(asc(outbox.id));
     const prefs = 'accountId' in where ? await this.preferences(where.accountId) : {};
-    const mine = 'email' in where ? [normalizeAddress(where.email)] : [...new Set(rows.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
+    const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);
     const bouncing = mine.length ? await this.#c.db.select({ address: addresses.address, since: addresses.since }).from(addresses).where(inArray(addresses.address, mine)) : [];
     return { notifications: rows, preferences: prefs, bouncing };
   }
@@ -408,8 +419,7 @@ export class Notifier {
    * as kept, with the reason.
    */
   async eraseSubject(where: { accountId: string } | { email: string }): Promise<{ erased: number; kept: { count: number; reason: string }[] }> {
-    const match = 'accountId' in where ? eq(outbox.accountId, where.accountId) : sql`lower(${outbox.address}) = ${normalizeAddress(where.email)}`;
-    const rows = await this.#c.db.select({ id: outbox.id, kind: outbox.kind, status: outbox.status, address: outbox.address }).from(outbox).where(match);
+    const rows = await this.#c.db.select({ id: outbox.id, kind: outbox.kind, status: outbox.status, address: outbox.address }).from(outbox).where(subjectRows(where));
     const keep = rows.filter((r) => r.status === 'pending' && KEEP_UNTIL_SENT.includes(r.kind)).map((r) => r.id);
     const remove = rows.filter((r) => !keep.includes(r.id)).map((r) => r.id);
     let erased = 0;
@@ -421,7 +431,7 @@ export class Notifier {
     if (keep.length) await this.#c.db.update(outbox).set({ eraseAfterSend: true }).where(inArray(outbox.id, keep));
     await this.#c.transport.forget?.(remove);
     if ('accountId' in where) erased += (await this.#c.db.delete(preferences).where(eq(preferences.accountId, where.accountId)).returning({ k: preferences.kind })).length;
-    const mine = 'email' in where ? [normalizeAddress(where.email)] : [...new Set(rows.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
+    const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);
     if (mine.length) erased += (await this.#c.db.delete(addresses).where(inArray(addresses.address, mine)).returning({ a: addresses.address })).length;
     return { erased, kept: keep.length ? [{ count: keep.length, reason: 'notify: notices about this request, not yet sent; deleted once sent' }] : [] };
   }
