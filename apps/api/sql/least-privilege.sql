@@ -13,6 +13,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app, quota, vault, 
 -- The audit log: appended, checkpoints upserted, personal fields erased (UPDATE); rows never deleted.
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA audit TO :"app_role";
 REVOKE DELETE, TRUNCATE ON ALL TABLES IN SCHEMA audit FROM :"app_role";
+-- Its day partitions: created ahead by the writer, and days past RETENTION_SERVER_LOG_DAYS
+-- dropped by the retention runner, only through these functions (owned by the migrating role;
+-- none reaches a day of the last week).
+GRANT EXECUTE ON FUNCTION audit.ensure_day_partitions(date, date, text), audit.drop_day_partition(date, text[]),
+  audit.purge_days_before(date, text[], integer), audit.release_held_events(date, text[]) TO :"app_role";
 
 -- The consent ledger: proof of consent, appended and never rewritten.
 GRANT SELECT, INSERT ON consent.records TO :"app_role";

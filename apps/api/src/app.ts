@@ -208,6 +208,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     spillMaxBytes: config.auditSpillMaxMb * 1024 * 1024,
     chainVersion: config.auditChainVersion,
     spillFull: config.auditSpillFull,
+    // §4 "server logs up to 90 days": the audit plugin registers the server_logs retention class.
+    retentionDays: config.retentionServerLogDays,
   });
   await app.register(cookie);
   // After every plugin that may set cookies in a hook of its own (see the consent README).

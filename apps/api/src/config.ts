@@ -304,6 +304,7 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   };
   const retentionMessageLogDays = { free: days('RETENTION_MESSAGE_LOG_DAYS', 90, 90), pro: days('RETENTION_MESSAGE_LOG_DAYS_PRO', 180, 365), business: days('RETENTION_MESSAGE_LOG_DAYS_BUSINESS', 365, 365) };
   const retentionServerLogDays = days('RETENTION_SERVER_LOG_DAYS', 90, 90);
+  if (retentionServerLogDays < 7) problems.push(`RETENTION_SERVER_LOG_DAYS must be at least 7 (the last week of the audit log is never purged; got ${retentionServerLogDays})`);
   const intervalText = value('RETENTION_INTERVAL_MINUTES') ?? '60';
   if (!/^\d{1,4}$/.test(intervalText) || Number(intervalText) > 1440) problems.push(`RETENTION_INTERVAL_MINUTES must be a whole number of minutes from 0 (none) to 1440 (got ${JSON.stringify(intervalText)})`);
   const quotaFreeMessagesPerDay = count('QUOTA_FREE_MESSAGES_PER_DAY', 100);

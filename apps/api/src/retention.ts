@@ -1,6 +1,7 @@
 /**
  * The app's retention classes (policy §4), beside those its packages register themselves
- * (notifications, webhook deliveries and replay keys, quota usage).
+ * (notifications, webhook deliveries and replay keys, quota usage, and the audit log's
+ * server_logs, which drops whole day partitions).
  */
 import type { RetentionClass } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
@@ -9,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import type { AppConfig } from './config.js';
 import { messageLog } from './schema.js';
 
-export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'retentionMessageLogDays' | 'retentionServerLogDays' | 'dataRightsPurgeAfterDays'>): RetentionClass[] {
+export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'retentionMessageLogDays' | 'dataRightsPurgeAfterDays'>): RetentionClass[] {
   const days = config.retentionMessageLogDays;
   return [
     tableClass({
@@ -28,13 +29,6 @@ export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'reten
         when 'business' then ${b.planCutoffs.get('business')!.toISOString()}::timestamptz
         else ${b.cutoff.toISOString()}::timestamptz end`,
     }),
-    {
-      name: 'server_logs',
-      policyClause: '§4: server logs, up to 90 days (the audit log: access and security events share one chain per writer and day)',
-      periodDays: config.retentionServerLogDays,
-      // Purged by dropping whole day partitions once the audit log is partitioned (issue 16 item 4):
-      // deleting rows out of the hash chains now would read as tampering to `hf-audit verify`.
-    },
     {
       name: 'deleted_accounts',
       policyClause: '§4: account data until the account is deleted, then purged within 30 days (the data-rights purge)',

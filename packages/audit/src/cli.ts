@@ -1,22 +1,30 @@
 #!/usr/bin/env node
 /**
  * hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+ * hf-audit migrate-partitions [--batch-size N] [--drop-legacy]
  *
  * Verifies the audit hash chains and their signed checkpoints. Exit 0 when intact; 1 when not,
  * naming the first bad event of each broken segment and why; 2 on a usage or configuration error.
  * Configured by DATABASE_URL (unset: the app's PGlite under DATA_DIR, default .data; stop the app
  * first, PGlite takes one process) and AUDIT_CHECKPOINT_KEYS (unset: the development value the app
- * generated in DATA_DIR/secrets.json).
+ * generated in DATA_DIR/secrets.json). migrate-partitions moves an unpartitioned audit log into
+ * day partitions (migrate-partitions.ts), connecting as MIGRATION_DATABASE_URL when set (the
+ * tables' owner), else DATABASE_URL; run it once every replica runs this version.
  */
 import { readSecret } from '@harakaflow/core';
 import { createDatabase } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { migratePartitions } from './migrate-partitions.js';
 import { checkpointKeyObjects } from './options.js';
 import { verifyChain } from './verify.js';
 
 const USAGE = `usage: hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-  verify the audit log's hash chains and signed checkpoints
+       hf-audit migrate-partitions [--batch-size N] [--drop-legacy]
+  verify: check the audit log's hash chains and signed checkpoints
+  migrate-partitions: move an unpartitioned audit log into day partitions, in batches, while the
+    app runs (resumable: run it again after an interruption); the old table is kept as
+    audit.events_legacy unless --drop-legacy
 Configuration: DATABASE_URL (unset: PGlite under DATA_DIR, default .data), AUDIT_CHECKPOINT_KEYS (unset: DATA_DIR/secrets.json).
 Exit: 0 intact, 1 broken (each problem named), 2 usage or configuration error (wrong keys included).
 `;
@@ -25,9 +33,16 @@ const fail = (message: string): never => {
   process.exit(2);
 };
 
-let parsed: ReturnType<typeof parseArgs<{ options: { from: { type: 'string' }; to: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+const OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'drop-legacy': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
 try {
-  parsed = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
 } catch (error) {
   fail(`hf-audit: ${(error as Error).message}\n${USAGE}`);
 }
@@ -35,7 +50,36 @@ if (parsed!.values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-if (parsed!.positionals.length !== 1 || parsed!.positionals[0] !== 'verify') fail(USAGE);
+const command = parsed!.positionals[0];
+if (parsed!.positionals.length !== 1 || (command !== 'verify' && command !== 'migrate-partitions')) fail(USAGE);
+if (command === 'migrate-partitions') {
+  const text = parsed!.values['batch-size'] ?? '10000';
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > 100_000) fail('hf-audit: --batch-size must be a whole number from 1 to 100000');
+  const url = (process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL)?.trim() || undefined;
+  const dataDir = process.env.DATA_DIR ?? '.data';
+  const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir, 'pglite'), max: 2 });
+  const tty = process.stderr.isTTY;
+  try {
+    const result = await migratePartitions(handle.db, {
+      batchSize: Number(text),
+      dropLegacy: parsed!.values['drop-legacy'] ?? false,
+      onProgress: (copied) => process.stderr.write(tty ? `\rhf-audit: ${copied} event(s) copied` : ''),
+    });
+    if (tty) process.stderr.write('\n');
+    if (result.status === 'already') process.stdout.write('audit.events is already partitioned by day: nothing to do\n');
+    else {
+      process.stdout.write(`audit.events is now partitioned by day: ${result.copied} event(s) copied\n`);
+      if (result.legacyKept) process.stdout.write('the unpartitioned table is kept as audit.events_legacy: drop it once hf-audit verify passes (DROP TABLE audit.events_legacy)\n');
+    }
+  } catch (error) {
+    // The code only: driver errors quote their parameters.
+    process.stderr.write(`hf-audit: ${(error as { code?: string }).code ?? 'error'}: the migration stopped; run it again to resume where it stopped\n`);
+    process.exitCode = 1;
+  } finally {
+    await handle.close();
+  }
+  process.exit();
+}
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const { from, to } = parsed!.values;
 for (const [name, day] of [['--from', from], ['--to', to]] as const) {
@@ -67,7 +111,13 @@ const url = process.env.DATABASE_URL?.trim() || undefined;
 const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir, 'pglite'), max: 2 });
 try {
   const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
-  const range = `${from ?? 'the first day'} to ${to ?? 'the last day'}`;
+  const a = result.anchor;
+  const range = `${a.kind === 'horizon' ? a.horizon : (from ?? 'the first day')} to ${to ?? 'the last day'}`;
+  if (a.kind === 'horizon') {
+    const writers = a.writers.map((w) => `${w.writer} at its checkpoint of ${w.day} (${w.count} events)`).join(', ');
+    process.stdout.write(`anchored at the retention horizon ${a.horizon} (every day before it was purged on purpose)${writers ? `: ${writers}` : ''}; writers that began later at their genesis\n`);
+  } else if (a.kind === 'genesis') process.stdout.write("anchored at each writer's genesis (nothing purged)\n");
+  else process.stdout.write(`anchored at ${from}: the first segment of each writer is not linked to the days before it\n`);
   for (const g of result.gaps) {
     process.stdout.write(`declared gap: writer ${g.writer} dropped ${g.count} access event(s) between ${g.from} and ${g.to} (spill directory full; event ${g.id})\n`);
   }
@@ -81,6 +131,7 @@ try {
     process.exitCode = 2;
   } else if (result.ok) {
     process.stdout.write(`audit chain intact: ${result.segments} segment(s), ${result.events} event(s), ${range}\n`);
+    if (result.held.events) process.stdout.write(`held copies: ${result.held.events} event(s) of subjects under a legal hold, each matching its own hash\n`);
   } else {
     process.stdout.write(`audit chain BROKEN: ${result.problems.length} problem(s), ${range}\n`);
     for (const p of result.problems) {

@@ -5,6 +5,8 @@ import createError from '@fastify/error';
 export const AuditUnavailable = createError('HF_AUDIT_UNAVAILABLE', 'The audit log could not record this action; it was not performed', 503);
 /** GET /v1/audit/events (queryEvents): a bad filter or cursor. */
 export const AuditInvalidQuery = createError('HF_AUDIT_INVALID_QUERY', '%s', 400);
+/** Server-log retention asked to purge a day of the last week (never done, however configured; the SQL functions refuse it too). */
+export const AuditPurgeTooRecent = createError('HF_AUDIT_PURGE_TOO_RECENT', 'audit days before %s are too recent to purge: the last 7 days are always kept', 400);
 
 import { optionErrors } from '@harakaflow/core';
 

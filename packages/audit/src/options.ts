@@ -61,6 +61,12 @@ export interface AuditOptions {
   userAgentCacheSize?: number | undefined;
   /** Receives each committed checkpoint, to keep a copy outside the database (a log, object storage). */
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
+  /**
+   * Days the log is kept (policy §4: server logs up to 90 days), registered as the retention class
+   * `server_logs` that `@harakaflow/retention` runs: whole day partitions are dropped, spill files
+   * as old removed. 7 to 3650; default 90. `false`: no class (another purge owns the log).
+   */
+  retentionDays?: number | false | undefined;
 }
 
 /** The writer's own settings pass through unchanged; the rest are the plugin's. */
@@ -77,6 +83,7 @@ export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs
   writerId: string;
   concurrency: number;
   userAgentCacheSize: number;
+  retentionDays: number | false;
 };
 
 const IP_MODES: readonly IpMode[] = ['full', 'truncated', 'keyed-hash'];
@@ -124,6 +131,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
   const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 30_000);
   if (retryMaxMs < retryBaseMs) throw invalidOption('retryMaxMs', 'must not be less than retryBaseMs');
+  if (typeof options.retentionDays === 'number' && options.retentionDays < 7) throw invalidOption('retentionDays', 'must be at least 7 (the last week of the log is never purged) or false');
   const batchSize = positiveInteger('batchSize', options.batchSize, 1000, 10_000);
   const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered, 10_000);
   if (maxBuffered < batchSize) throw invalidOption('maxBuffered', 'must not be less than batchSize');
@@ -151,5 +159,6 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     staleAfterMs: positiveInteger('staleAfterMs', options.staleAfterMs, 60_000),
     userAgentCacheSize: positiveInteger('userAgentCacheSize', options.userAgentCacheSize, 1000),
     onCheckpoint: options.onCheckpoint,
+    retentionDays: options.retentionDays === false ? false : positiveInteger('retentionDays', options.retentionDays, 90, 3650),
   };
 }

@@ -1,4 +1,4 @@
-import { registerPersonalDataHandler, type PersonalDataHandler, type SecurityEvent } from '@harakaflow/core';
+import { registerPersonalDataHandler, registerRetentionClass, type PersonalDataHandler, type SecurityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT } from './capture.js';
@@ -6,6 +6,7 @@ import type { AuditEvent, AuditEventInput } from './event.js';
 import { AuditUnavailable, invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
+import { oldestEvent, purgeServerLogs } from './partitions.js';
 import { prepareSpillDirectory } from './spill.js';
 import { ERASURE_ACTION, eraseEvents, idsDigest, queryEvents, subjectEventIds, subjectEvents } from './store.js';
 import { randomUUID } from 'node:crypto';
@@ -209,6 +210,21 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
   }
 
   registerPersonalDataHandler(fastify, auditPersonalData(o.db, writer));
+  if (o.retentionDays !== false) {
+    registerRetentionClass(fastify, {
+      name: 'server_logs',
+      policyClause: '§4: server logs, up to 90 days (the audit log: access and security events share one chain per writer and day)',
+      periodDays: o.retentionDays,
+      async purgeBatch(b) {
+        const beforeDay = b.cutoff.toISOString().slice(0, 10);
+        const step = await purgeServerLogs({ db: o.db, checkpointKeys: o.checkpointKeys, beforeDay, heldSubjects: b.heldSubjects, limit: b.limit, dryRun: b.dryRun });
+        // This replica's spill files written before the cutoff hold only events past their period.
+        if (step.done && !b.dryRun) step.rows += await writer.purgeSpillBefore(b.cutoff);
+        return step;
+      },
+      oldest: () => oldestEvent(o.db),
+    });
+  }
   fastify.addHook('onClose', () => writer.close());
 };
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, date, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, date, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const auditSchema = pgSchema('audit');
 
@@ -8,10 +8,8 @@ export const auditSchema = pgSchema('audit');
  * IP and user agent in the hash chain, so erasing them (which also drops `personal_salt`) keeps
  * the chain verifiable.
  */
-export const events = auditSchema.table(
-  'events',
-  {
-    id: uuid('id').primaryKey(),
+const eventColumns = {
+    id: uuid('id').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     writer: text('writer').notNull(),
     day: date('day', { mode: 'string' }).notNull(),
@@ -45,8 +43,20 @@ export const events = auditSchema.table(
     // the chain format (rows written before carry 1), and the erasure that emptied the row.
     chainVersion: smallint('chain_version').notNull().default(1),
     erasedBy: text('erased_by'),
-  },
+};
+
+/**
+ * Partitioned by range of `day` (one partition per UTC day, `audit.events_YYYYMMDD`) by the
+ * hand-written migration 0002, so server-log retention drops a whole day in one statement: the
+ * primary key therefore includes the partition column. A database that held events before 0002
+ * keeps the earlier, unpartitioned layout (primary key `id`) until an operator runs
+ * `hf-audit migrate-partitions`; every query here works on both.
+ */
+export const events = auditSchema.table(
+  'events',
+  eventColumns,
   (t) => [
+    primaryKey({ columns: [t.id, t.day] }),
     // Ids are UUIDv7 carrying occurred_at's millisecond and made in chain order by each writer: the
     // primary key is also the time index and the chain order. Access events (the bulk) touch one
     // more index only when they have a subject; security events are few and indexed by action.
@@ -73,3 +83,35 @@ export const checkpoints = auditSchema.table(
   },
   (t) => [primaryKey({ columns: [t.writer, t.day] })],
 );
+
+/**
+ * Copies of held subjects' events, made before their day's partition is dropped (a legal hold
+ * keeps them past the period). Each row keeps its own hash, which verify checks; its links went
+ * with the day.
+ */
+export const heldEvents = auditSchema.table(
+  'held_events',
+  { ...eventColumns, id: uuid('id').primaryKey(), heldAt: timestamp('held_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow() },
+  (t) => [index('held_events_subject_idx').on(t.subjectId, t.id)],
+);
+
+/**
+ * The retention horizon: every day before `day` was purged on purpose (server-log retention), so
+ * verify anchors each writer's chain at its last checkpoint before it instead of its genesis.
+ * HMAC-signed with the checkpoint key, so nobody without the key can move it to hide a deletion.
+ */
+export const horizon = auditSchema.table('horizon', {
+  id: boolean('id').primaryKey().default(true),
+  day: date('day', { mode: 'string' }).notNull(),
+  mac: text('mac').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/** Progress of `hf-audit migrate-partitions` (copying an unpartitioned log into day partitions). */
+export const partitionMigration = auditSchema.table('partition_migration', {
+  id: boolean('id').primaryKey().default(true),
+  lastId: uuid('last_id'),
+  copied: bigint('copied', { mode: 'number' }).notNull().default(0),
+  startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+});

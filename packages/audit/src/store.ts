@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { AuditInvalidQuery } from './errors.js';
 import { canonicalJson, type AuditEvent } from './event.js';
 import { uuidv7Floor } from './ids.js';
-import { checkpoints, events } from './schema.js';
+import { checkpoints, events, heldEvents as heldTable } from './schema.js';
 
 export interface Checkpoint {
   writer: string;
@@ -79,7 +79,7 @@ const COLUMN_LIST = sql.raw(COLUMNS.map(([name]) => `"${name}"`).join(', '));
  */
 export async function writeBatch(db: Database, batch: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
   const arrays = COLUMNS.map(([, type, get]) => sql`${pgArray(batch, get)}::${sql.raw(type)}[]`);
-  const insertEvents = sql`insert into audit.events (${COLUMN_LIST}) select * from unnest(${sql.join(arrays, sql`, `)}) on conflict (id) do nothing`;
+  const insertEvents = sql`insert into audit.events (${COLUMN_LIST}) select * from unnest(${sql.join(arrays, sql`, `)}) on conflict do nothing`;
   if (!marks.length) {
     await db.execute(insertEvents);
     return;
@@ -187,8 +187,13 @@ export async function readCheckpoint(db: Database, writer: string, day: string):
   return row ?? null;
 }
 
-/** A subject's events, oldest first (personal-data export). */
+/** A subject's events, oldest first, then their held copies (personal-data export). */
 export async function* subjectEvents(db: Database, subjectId: string, pageSize = 250): AsyncGenerator<AuditEvent> {
+  yield* subjectPages(db, events, subjectId, pageSize);
+  yield* subjectPages(db, heldTable, subjectId, pageSize);
+}
+
+async function* subjectPages(db: Database, table: typeof events | typeof heldTable, subjectId: string, pageSize: number): AsyncGenerator<AuditEvent> {
   // Keyset pages on the (subject_id, id) index: an export of 100,000 events holds one page at a time.
   // Small pages: a page outlives a young-generation collection or two while it is written out, and
   // what survives is promoted; 1,000-event pages grew the old generation (and RSS) by 30 MB.
@@ -196,9 +201,25 @@ export async function* subjectEvents(db: Database, subjectId: string, pageSize =
   for (;;) {
     const page = (await db
       .select()
-      .from(events)
-      .where(after === undefined ? eq(events.subjectId, subjectId) : and(eq(events.subjectId, subjectId), gt(events.id, after)))
-      .orderBy(asc(events.id))
+      .from(table)
+      .where(after === undefined ? eq(table.subjectId, subjectId) : and(eq(table.subjectId, subjectId), gt(table.id, after)))
+      .orderBy(asc(table.id))
+      .limit(pageSize)) as AuditEvent[];
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page.at(-1)!.id;
+  }
+}
+
+/** Every held copy (`audit.held_events`), in id order, a page at a time. */
+export async function* heldEvents(db: Database, pageSize = 1000): AsyncGenerator<AuditEvent> {
+  let after: string | undefined;
+  for (;;) {
+    const page = (await db
+      .select()
+      .from(heldTable)
+      .where(after === undefined ? undefined : gt(heldTable.id, after))
+      .orderBy(asc(heldTable.id))
       .limit(pageSize)) as AuditEvent[];
     yield* page;
     if (page.length < pageSize) return;
@@ -252,6 +273,11 @@ export async function eraseEvents(db: Database, subjectId: string, list: readonl
           .returning({ id: events.id });
         erased += rows.length;
       }
+      // Held copies (a hold kept them past their day, then was released) are erased alike.
+      await tx
+        .update(heldTable)
+        .set(set)
+        .where(and(eq(heldTable.subjectId, subjectId), version === 1 ? eq(heldTable.chainVersion, 1) : sql`${heldTable.chainVersion} <> 1`));
     }
   });
   return erased;

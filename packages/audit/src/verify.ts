@@ -13,7 +13,15 @@
  * - `segment-missing`: a segment links to a predecessor that is not there;
  * - `erasure-unrecorded`: an event's personal fields were erased, but no chained erasure record
  *   (`audit.subject.erased`) covers it: its erasure id names no record, or the record's count,
- *   id range or SHA-256 over the sorted ids does not match the events that carry its id.
+ *   id range or SHA-256 over the sorted ids does not match the events that carry its id;
+ * - `horizon-mismatch`: the retention horizon's signature is not valid (someone moved it).
+ *
+ * Retention drops whole days (partitions.ts) and moves a signed horizon past them. Verification
+ * then starts at the horizon: each writer's first remaining event must link to that writer's last
+ * checkpoint before the horizon (its anchor, kept by the purge), or to its genesis when it began
+ * after. A purge never reads as tampering; a day deleted by hand inside the kept range still does
+ * (its checkpoint counts events that are gone, or the next day links to a segment that is not
+ * there). Copies of held subjects' events (`audit.held_events`) are checked against their own hash.
  */
 import type { SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
@@ -21,10 +29,11 @@ import { createHash, type Hash } from 'node:crypto';
 import { eventProblem, genesisHash, type AuditEvent } from './event.js';
 
 export { eventProblem } from './event.js';
-import { ERASURE_ACTION, erasureRecords, eventsPage, listCheckpoints, type Checkpoint } from './store.js';
+import { addDays, readHorizon } from './partitions.js';
+import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, listCheckpoints, type Checkpoint } from './store.js';
 import { checkpointValid } from './writer.js';
 
-export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing' | 'erasure-unrecorded';
+export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing' | 'erasure-unrecorded' | 'horizon-mismatch';
 
 export interface ChainProblem {
   writer: string;
@@ -47,6 +56,13 @@ export interface VerifyResult {
   checkpoints: { total: number; valid: number };
   /** Erasure records in the range, and those whose events still hold their personal fields (an erasure interrupted before its update: run it again). */
   erasures: { recorded: number; incomplete: string[] };
+  /**
+   * Where the chains were anchored: `genesis` (nothing purged, or a range was given), or the
+   * retention horizon, with each writer's checkpoint before it that its chain resumes from.
+   */
+  anchor: { kind: 'genesis' | 'range' | 'horizon'; horizon: string | null; writers: { writer: string; day: string; count: number }[] };
+  /** Copies of held subjects' events kept past their day (each checked against its own hash). */
+  held: { events: number };
 }
 
 export interface VerifyOptions {
@@ -72,9 +88,29 @@ interface Segment {
 const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
 
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
-  const { db, checkpointKeys, from, to } = options;
+  const { db, checkpointKeys, to } = options;
   const pageSize = options.pageSize ?? 5000;
-  const result: VerifyResult = { ok: true, segments: 0, events: 0, problems: [], gaps: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] } };
+  const result: VerifyResult = {
+    ok: true, segments: 0, events: 0, problems: [], gaps: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] },
+    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] }, held: { events: 0 },
+  };
+  // Days before a valid horizon were purged on purpose: start there, anchored at each writer's last checkpoint before it.
+  const horizon = await readHorizon(db, checkpointKeys);
+  if (horizon && !horizon.valid) {
+    result.problems.push({ writer: '', day: horizon.day, reason: 'horizon-mismatch', seq: null, id: null, detail: 'the retention horizon is not signed by any key given: days before it may have been deleted by hand' });
+  }
+  const anchored = Boolean(horizon?.valid && (!options.from || options.from <= horizon.day));
+  const from = anchored ? horizon!.day : options.from;
+  const anchors = new Map<string, Checkpoint>();
+  if (anchored) {
+    result.anchor = { kind: 'horizon', horizon: horizon!.day, writers: [] };
+    for (const c of await listCheckpoints(db, undefined, addDays(horizon!.day, -1))) {
+      if (!checkpointValid(checkpointKeys, c)) continue;
+      const seen = anchors.get(c.writer);
+      if (!seen || seen.day < c.day) anchors.set(c.writer, c);
+    }
+    result.anchor.writers = [...anchors.values()].map((c) => ({ writer: c.writer, day: c.day, count: c.count })).sort((a, b) => a.writer.localeCompare(b.writer));
+  }
   /** Per erasure id: what the erased events carrying it add up to, in id order. */
   const erased = new Map<string, { count: number; first: AuditEvent; last: string; digest: Hash; sep: string }>();
   const records = new Map<string, AuditEvent>();
@@ -137,7 +173,8 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
       result.events++;
       let w = writers.get(e.writer);
       if (!w || w.current.day !== e.day) {
-        const link = w ? (marks.get(segmentKey(w.current.writer, w.current.day))?.lastHash ?? w.current.last?.hash ?? null) : from ? null : genesisHash(e.writer);
+        const first = anchored ? (anchors.get(e.writer)?.lastHash ?? genesisHash(e.writer)) : from ? null : genesisHash(e.writer);
+        const link = w ? (marks.get(segmentKey(w.current.writer, w.current.day))?.lastHash ?? w.current.last?.hash ?? null) : first;
         if (w) close(w.current);
         const key = segmentKey(e.writer, e.day);
         if (segments.has(key)) {
@@ -205,6 +242,11 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
     const s: Segment = { writer: c.writer, day: c.day, count: 0, last: null, failed: false, seen: new Map() };
     segments.set(key, s);
     checkSegmentEnd(s, c, checkpointKeys, problem);
+  }
+  for await (const e of heldEvents(db, pageSize)) {
+    result.held.events++;
+    const own = eventProblem(e);
+    if (own) result.problems.push({ writer: e.writer, day: e.day, reason: 'modified', seq: e.seq, id: e.id, detail: `held copy: ${own}` });
   }
   result.segments = segments.size;
   result.problems.sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));

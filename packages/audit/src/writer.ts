@@ -26,6 +26,7 @@ import { AuditUnavailable, SPILL_REJECTED } from './errors.js';
 import { checkpointPayload, CURRENT_CHAIN_VERSION, eventHash, eventProblem, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput, type ChainVersion } from './event.js';
 import { pooledRandom, uuidv7 } from './ids.js';
 import { decodeSpill, encodeSpill, prepareSpillDirectory, SPILL_SUFFIX, type ChainPosition, type Item, type SegmentClose, type SpillFile } from './spill.js';
+import { addDays, ensureDayPartitions, isMissingPartition } from './partitions.js';
 import { storedHashes, writeBatch, type Checkpoint } from './store.js';
 
 export interface WriterLogger {
@@ -117,6 +118,8 @@ export class AuditWriter {
   #closing = false;
   #idle: (() => void) | null = null;
   #lastStaleWarning = 0;
+  /** Day partitions exist through this UTC day (created ahead by #store). */
+  #partitionsThrough: string | null = null;
   /** Counters for tests, metrics and the benchmark. */
   readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0, rejected: 0, dropped: 0 };
   /** Bytes of spill files waiting in the directory (measured when it is first used, then kept). */
@@ -446,7 +449,7 @@ export class AuditWriter {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        writeBatch(this.#o.db, rows, [...marks.values()]),
+        this.#store(rows, [...marks.values()]),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' })), this.#o.writeTimeoutMs);
         }),
@@ -457,6 +460,51 @@ export class AuditWriter {
     this.stats.written += rows.length;
     this.stats.batches++;
     if (this.#o.onCheckpoint) for (const c of marks.values()) this.#o.onCheckpoint(c);
+  }
+
+  /**
+   * Writes a batch, creating its days' partitions first when they may not exist: each day three
+   * days ahead of the newest one written, so midnight never waits on DDL; and on an insert into a
+   * day with no partition (an old spill file, a clock far ahead), that day, then once more.
+   */
+  async #store(rows: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
+    let newest = '';
+    for (const r of rows) if (r.day > newest) newest = r.day;
+    if (newest && (this.#partitionsThrough === null || newest > this.#partitionsThrough)) {
+      const through = addDays(newest, 3);
+      await ensureDayPartitions(this.#o.db, newest, through);
+      this.#partitionsThrough = through;
+    }
+    try {
+      await writeBatch(this.#o.db, rows, marks);
+    } catch (error) {
+      if (!isMissingPartition(error)) throw error;
+      let oldest = newest;
+      for (const r of rows) if (r.day < oldest) oldest = r.day;
+      await ensureDayPartitions(this.#o.db, oldest, newest);
+      await writeBatch(this.#o.db, rows, marks);
+    }
+  }
+
+  /**
+   * Removes this writer's spill files last written before `cutoff` (server-log retention): a file
+   * is written once, so every event in it is older than its modification time. How many events went.
+   */
+  async purgeSpillBefore(cutoff: Date): Promise<number> {
+    if (!this.#o.spillDir) return 0;
+    const dir = await this.#directory();
+    let removed = 0;
+    for (const name of (await readdir(dir)).filter((f) => f.endsWith(SPILL_SUFFIX))) {
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => null);
+      if (!info || info.mtimeMs >= cutoff.getTime()) continue;
+      const text = await readFile(path, 'utf8').catch(() => '');
+      await rm(path, { force: true });
+      this.#spillBytes = Math.max(0, this.#spillBytes - info.size);
+      const file = decodeSpill(text, this.#o.checkpointKeys);
+      removed += 'items' in file ? file.items.filter((i) => !('close' in i)).length : 0;
+    }
+    return removed;
   }
 
   /** The writer's spill subdirectory, created and checked once (spill.ts). */

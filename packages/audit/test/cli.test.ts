@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
-import { CHECKPOINT_KEY, clock, securityInput, writer } from './helpers.js';
+import { purgeServerLogs } from '../src/partitions.js';
+import { CHECKPOINT_KEY, clock, KEYS, legacyMigrations, securityInput, writer } from './helpers.js';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-'));
@@ -85,5 +86,55 @@ describe('hf-audit verify', () => {
     const help = cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('usage: hf-audit verify');
+  });
+});
+
+describe('hf-audit migrate-partitions', () => {
+  it('moves an unpartitioned log into day partitions (then has nothing to do), and verify says where it anchored after a purge', async () => {
+    const legacy = legacyMigrations();
+    const now = new Date();
+    const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - 100 * 86_400_000;
+    const dir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-migrate-'));
+    const env = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY, DATA_DIR: dir };
+    const withLegacyDb = async <T>(fn: (db: Awaited<ReturnType<typeof createDatabase>>['db']) => Promise<T>) => {
+      const handle = await createDatabase({ dataDir: join(dir, 'pglite') });
+      try {
+        return await fn(handle.db);
+      } finally {
+        await handle.close();
+      }
+    };
+    try {
+      await withLegacyDb(async (db) => {
+        await migrate(db, [legacy]);
+        const c = clock(new Date(start + 6 * 3600 * 1000).toISOString());
+        const w = writer(db, { now: c.now });
+        for (let i = 0; i < 8; i++) {
+          w.append(securityInput(i));
+          c.advance(12 * 3600 * 1000);
+        }
+        await w.close();
+        await migrate(db, [auditMigrations]);
+      });
+      expect(cli(['migrate-partitions', '--batch-size', '0'], env)).toMatchObject({ code: 2 });
+      const moved = cli(['migrate-partitions', '--batch-size', '3'], env);
+      expect(moved.err).toBe('');
+      expect(moved).toMatchObject({ code: 0 });
+      expect(moved.out).toContain('now partitioned by day: 8 event(s) copied');
+      expect(moved.out).toContain('audit.events_legacy');
+      expect(cli(['migrate-partitions'], env).out).toContain('already partitioned');
+      const beforeDay = new Date(start + 2 * 86_400_000).toISOString().slice(0, 10);
+      await withLegacyDb(async (db) => {
+        for (let done = false; !done; ) done = (await purgeServerLogs({ db, checkpointKeys: KEYS, beforeDay, heldSubjects: [], limit: 100, dryRun: false })).done;
+      });
+      const verified = cli(['verify'], env);
+      expect(verified).toMatchObject({ code: 0 });
+      expect(verified.out).toContain(`anchored at the retention horizon ${beforeDay}`);
+      expect(verified.out).toContain('w1 at its checkpoint of');
+      expect(verified.out).toContain('intact: 2 segment(s), 4 event(s)');
+    } finally {
+      legacy.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

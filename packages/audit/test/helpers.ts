@@ -1,5 +1,9 @@
 import { prepareKeys } from '@harakaflow/core';
-import type { Database } from '@harakaflow/db';
+import type { Database, MigrationSet } from '@harakaflow/db';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AuditWriter, type WriterLogger, type WriterOptions } from '../src/writer.js';
 
 export const CHECKPOINT_KEY = 'audit-checkpoint-key-0123456789abcdef0123';
@@ -66,4 +70,16 @@ export async function flushUntilItHolds(w: { flush(): Promise<void> }, attempts 
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
+}
+
+/** The audit migrations before 0002 (the unpartitioned layout), as a migration set in a temporary folder. */
+export function legacyMigrations(): MigrationSet & { remove(): void } {
+  const folder = fileURLToPath(new URL('../drizzle', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'hf-audit-legacy-'));
+  mkdirSync(join(dir, 'meta'));
+  const journal = JSON.parse(readFileSync(join(folder, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string; idx: number }[] };
+  journal.entries = journal.entries.filter((e) => e.idx < 2);
+  writeFileSync(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+  for (const e of journal.entries) copyFileSync(join(folder, `${e.tag}.sql`), join(dir, `${e.tag}.sql`));
+  return { name: 'audit', folder: dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -65,6 +65,14 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
         await tx.unsafe('delete from consent.records');
       })).rejects.toMatchObject({ code: '42501' });
       expect((await client.unsafe(`select consent.erase_subject('nobody') as n`))[0]).toEqual({ n: 0 });
+      // The audit log's days: created and (past the last week) dropped only through its functions.
+      const today = new Date().toISOString().slice(0, 10);
+      const part = `events_${today.replaceAll('-', '')}`;
+      for (const statement of [`drop table audit.${part}`, `delete from audit.events`, `alter table audit.events detach partition audit.${part}`, `select audit.hf_swap_partitioned_events('events', false)`]) {
+        await expect(client.unsafe(statement), statement).rejects.toMatchObject({ code: '42501' });
+      }
+      await expect(client.unsafe(`select audit.drop_day_partition(current_date - 1, '{}')`)).rejects.toThrow(/too recent/);
+      expect((await client.unsafe(`select audit.ensure_day_partitions(current_date, current_date + 5) as n`))[0]!.n).toBeGreaterThan(0);
     } finally {
       await client.end();
     }

@@ -1,0 +1,138 @@
+/**
+ * Day partitions of `audit.events` and server-log retention (issue 16 item 4). The DDL is in
+ * migration 0002's SECURITY DEFINER functions (a least-privilege role may create days ahead and
+ * drop old ones, nothing else); this module calls them and keeps the retention horizon, the signed
+ * statement that every day before it was purged on purpose, which verify anchors at.
+ *
+ * Two layouts work: partitioned by day (every database created with 0002), and the earlier
+ * unpartitioned table, which stays until an operator runs `hf-audit migrate-partitions`; the
+ * purge then deletes in batches instead of dropping days.
+ */
+import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
+import { pgErrorCode, resultRows, type Database } from '@harakaflow/db';
+import { sql } from 'drizzle-orm';
+import { AuditPurgeTooRecent } from './errors.js';
+
+export type EventsLayout = 'partitioned' | 'unpartitioned';
+
+const DAY_MS = 86_400_000;
+/** The UTC day `days` after `day` (YYYY-MM-DD). */
+export const addDays = (day: string, days: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+
+export async function eventsLayout(db: Database): Promise<EventsLayout> {
+  const [row] = resultRows<{ relkind: string }>(
+    await db.execute(sql`select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'audit' and c.relname = 'events'`),
+  );
+  return row?.relkind === 'p' ? 'partitioned' : 'unpartitioned';
+}
+
+/** Creates the missing day partitions of [first, last] (a no-op on the unpartitioned layout); how many it created. */
+export async function ensureDayPartitions(db: Database, first: string, last: string, parent: 'events' | 'events_partitioned' = 'events'): Promise<number> {
+  try {
+    const [row] = resultRows<{ n: number }>(await db.execute(sql`select audit.ensure_day_partitions(${first}::date, ${last}::date, ${parent}) as n`));
+    return Number(row?.n ?? 0);
+  } catch (error) {
+    // A database whose audit schema predates migration 0002 (unpartitioned, no such function).
+    if (pgErrorCode(error) === '42883') return 0;
+    throw error;
+  }
+}
+
+
+
+/** The days that have a partition, oldest first. */
+export async function dayPartitions(db: Database): Promise<string[]> {
+  const rows = resultRows<{ name: string }>(
+    await db.execute(sql`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = 'audit.events'::regclass and c.relname ~ '^events_[0-9]{8}$' order by c.relname`),
+  );
+  return rows.map((r) => `${r.name.slice(7, 11)}-${r.name.slice(11, 13)}-${r.name.slice(13, 15)}`);
+}
+
+/** True when `error` is an insert into a day that has no partition. */
+export const isMissingPartition = (error: unknown): boolean => pgErrorCode(error) === '23514' && /partition/i.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message));
+
+const HORIZON = 'hf-audit-horizon';
+
+export function horizonMac(keys: readonly SigningKey[], day: string): string {
+  const sealed = sealValue(HORIZON, day, keys[0]!);
+  return sealed.slice(sealed.lastIndexOf('.') + 1);
+}
+
+/** The retention horizon (days before it were purged on purpose), and whether its signature holds under `keys`. */
+export async function readHorizon(db: Database, keys: readonly SigningKey[]): Promise<{ day: string; valid: boolean } | null> {
+  const [row] = resultRows<{ day: string; mac: string }>(await db.execute(sql`select day::text as day, mac from audit.horizon where id`));
+  if (!row) return null;
+  return { day: row.day, valid: openValue(HORIZON, `${row.day}.${row.mac}`, keys, Infinity) !== null };
+}
+
+async function advanceHorizon(db: Database, keys: readonly SigningKey[], day: string): Promise<void> {
+  await db.execute(sql`insert into audit.horizon (id, day, mac) values (true, ${day}::date, ${horizonMac(keys, day)})
+    on conflict (id) do update set day = excluded.day, mac = excluded.mac, updated_at = now() where audit.horizon.day < excluded.day`);
+}
+
+export interface ServerLogPurge {
+  db: Database;
+  checkpointKeys: readonly SigningKey[];
+  /** Events of days before this UTC day go. */
+  beforeDay: string;
+  /** Accounts under a legal hold: their events are copied to `audit.held_events` first. */
+  heldSubjects: readonly string[];
+  limit: number;
+  dryRun: boolean;
+  /** How long a drop may wait for the table lock before the step fails (and the run retries later). Default 5 s. */
+  lockTimeoutMs?: number | undefined;
+}
+
+/**
+ * One step of server-log retention: on the partitioned layout, the oldest day before `beforeDay`
+ * is dropped whole (one partition a step); on the unpartitioned one, up to `limit` events are
+ * deleted. Either way the held subjects' events are copied first, and the horizon moves forward
+ * in the same transaction, so a purge never reads as tampering to verify.
+ */
+export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number; partitions: number; done: boolean }> {
+  if (o.beforeDay > addDays(new Date().toISOString().slice(0, 10), -6)) throw new AuditPurgeTooRecent(o.beforeDay);
+  const layout = await eventsLayout(o.db);
+  const held = `{${o.heldSubjects.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+  const timeout = Math.max(1, Math.trunc(o.lockTimeoutMs ?? 5000));
+  if (o.dryRun) {
+    const [row] = resultRows<{ n: string }>(await o.db.execute(sql`select count(*)::text as n from audit.events where day < ${o.beforeDay}::date`));
+    const partitions = layout === 'partitioned' ? (await dayPartitions(o.db)).filter((d) => d < o.beforeDay).length : 0;
+    return { rows: Number(row?.n ?? 0), partitions, done: true };
+  }
+  if (layout === 'unpartitioned') {
+    const rows = await o.db.transaction(async (tx) => {
+      const [row] = resultRows<{ n: number }>(await tx.execute(sql`select audit.purge_days_before(${o.beforeDay}::date, ${held}::text[], ${o.limit}::int) as n`));
+      const n = Number(row?.n ?? 0);
+      if (n < o.limit) {
+        await advanceHorizon(tx as unknown as Database, o.checkpointKeys, o.beforeDay);
+        await tx.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
+      }
+      return n;
+    });
+    return { rows, partitions: 0, done: rows < o.limit };
+  }
+  const days = (await dayPartitions(o.db)).filter((d) => d < o.beforeDay);
+  if (!days.length) {
+    await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
+    return { rows: 0, partitions: 0, done: true };
+  }
+  const day = days[0]!;
+  const rows = await o.db.transaction(async (tx) => {
+    // A drop takes the table's strongest lock for a moment: it queues behind a long read rather
+    // than stalling every writer behind it, and fails (retried by the next run) if it waits long.
+    await tx.execute(sql.raw(`set local lock_timeout = ${timeout}`));
+    const [row] = resultRows<{ n: string | null }>(await tx.execute(sql`select audit.drop_day_partition(${day}::date, ${held}::text[])::text as n`));
+    await advanceHorizon(tx as unknown as Database, o.checkpointKeys, addDays(day, 1));
+    return Number(row?.n ?? 0);
+  });
+  const done = days.length === 1;
+  if (done) await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
+  return { rows, partitions: 1, done };
+}
+
+/** The oldest event's time (admin view), on either layout. */
+export async function oldestEvent(db: Database): Promise<Date | null> {
+  const [row] = resultRows<{ at: string | Date | null }>(await db.execute(sql`select min(occurred_at) as at from (select occurred_at from audit.events order by id limit 1) e`));
+  return row?.at ? new Date(row.at) : null;
+}
