@@ -309,7 +309,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
 
   // §4: the retention classes (each package registered its own above; the app's below), run by one
   // replica at a time every RETENTION_INTERVAL_MINUTES, and on demand (hf-retention run).
-  await app.register(retention, { db: database.db, intervalMinutes: config.retentionIntervalMinutes });
+  await app.register(retention, { db: database.db, intervalMinutes: config.retentionIntervalMinutes, batchSize: config.retentionBatchSize, pauseMs: config.retentionBatchPauseMs });
   for (const spec of appRetentionClasses(database.db, config)) registerRetentionClass(app, spec);
 
   const secureCookies = config.env === 'production';

@@ -16,6 +16,11 @@ export interface RetentionOptions {
   intervalMinutes?: number | undefined;
   /** Rows a batch removes (one statement). Default 5,000. */
   batchSize?: number | undefined;
+  /**
+   * A pause after each batch, ms (default 0): the throttle that trades purge speed for the
+   * latency of the requests served meanwhile (packages/retention/bench measures both ends).
+   */
+  pauseMs?: number | undefined;
   /** How long the run's lease lasts between batches, ms. Default 120,000. */
   leaseMs?: number | undefined;
   now?: (() => number) | undefined;
@@ -41,11 +46,13 @@ const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) =>
   if (!Number.isInteger(interval) || interval < 0) throw invalidOption('intervalMinutes', 'must be a whole number of minutes (0: no schedule)');
   const batchSize = options.batchSize ?? 5000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw invalidOption('batchSize', 'must be a whole number from 1 to 100,000');
+  const pauseMs = options.pauseMs ?? 0;
+  if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) throw invalidOption('pauseMs', 'must be a whole number of milliseconds from 0 to 60,000');
   const now = options.now ?? Date.now;
   const record = (event: Parameters<typeof securityEvent>[2]) => securityEvent(fastify, undefined, event);
   const holds = new Holds({ db, classNames: () => retentionClasses(fastify).map((c) => c.name), record, now });
   registerHoldSource(fastify, (className) => holds.subjectsHeld(className));
-  const runner = new RetentionRunner({ db, classes: () => retentionClasses(fastify), heldSubjects: (c) => heldSubjects(fastify, c), record, batchSize, leaseMs: options.leaseMs, now });
+  const runner = new RetentionRunner({ db, classes: () => retentionClasses(fastify), heldSubjects: (c) => heldSubjects(fastify, c), record, batchSize, pauseMs, leaseMs: options.leaseMs, now });
 
   fastify.decorate('retention', {
     runner,

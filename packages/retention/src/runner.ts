@@ -40,6 +40,8 @@ export interface RunnerConfig {
   /** A security event with sync durability (the audit log). */
   record: (event: SecurityEvent) => Promise<void>;
   batchSize?: number | undefined;
+  /** A pause after each batch, ms (a throttle). */
+  pauseMs?: number | undefined;
   leaseMs?: number | undefined;
   now?: (() => number) | undefined;
   /** Called after each batch (progress on a terminal). */
@@ -80,7 +82,7 @@ export class RetentionRunner {
   }
 
   /** Runs every class (or `only`), or resumes a run that was killed. */
-  async run(o: { dryRun?: boolean; only?: string } = {}): Promise<RunResult> {
+  async run(o: { dryRun?: boolean | undefined; only?: string | undefined; onProgress?: ((outcome: ClassOutcome) => void) | undefined } = {}): Promise<RunResult> {
     const dryRun = o.dryRun ?? false;
     const all = this.#c.classes();
     const selected = o.only ? all.filter((c) => c.name === o.only) : all;
@@ -105,7 +107,7 @@ export class RetentionRunner {
           outcomes.push(done);
           continue;
         }
-        outcomes.push(await this.#runClass(spec, runId, dryRun));
+        outcomes.push(await this.#runClass(spec, runId, dryRun, o.onProgress));
       }
       const failed = outcomes.some((c) => c.status === 'failed');
       if (runId) await this.#c.db.update(runs).set({ status: failed ? 'failed' : 'done', finishedAt: this.#now() }).where(eq(runs.id, runId));
@@ -115,7 +117,7 @@ export class RetentionRunner {
     }
   }
 
-  async #runClass(spec: RetentionClass, runId: string | null, dryRun: boolean): Promise<ClassOutcome> {
+  async #runClass(spec: RetentionClass, runId: string | null, dryRun: boolean, onProgress?: (outcome: ClassOutcome) => void): Promise<ClassOutcome> {
     const now = this.#now();
     const started = Date.now();
     if (spec.periodDays === null || !spec.purgeBatch) return { name: spec.name, cutoff: null, rows: 0, partitions: 0, status: 'skipped' };
@@ -143,7 +145,9 @@ export class RetentionRunner {
         outcome.rows += step.rows;
         outcome.partitions += step.partitions ?? 0;
         this.#c.onProgress?.(outcome);
+        onProgress?.(outcome);
         if (dryRun || step.done) break;
+        if (this.#c.pauseMs) await new Promise((r) => setTimeout(r, this.#c.pauseMs));
         if (!(await this.#lease())) throw Object.assign(new Error('the retention lease was lost'), { code: 'HF_RETENTION_LEASE_LOST' });
         await save('running');
       }
