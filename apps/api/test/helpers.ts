@@ -66,6 +66,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     retentionServerLogDays: 90,
     // Runs only when a test asks.
     retentionIntervalMinutes: 0,
+    retentionBatchSize: 5000,
+    retentionBatchPauseMs: 0,
     secrets: {
       adminApiKey: ADMIN_KEY,
       consentSecrets: CONSENT_SECRET,

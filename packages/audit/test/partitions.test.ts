@@ -5,11 +5,15 @@
 import { migrate } from '@harakaflow/db';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { migratePartitions } from '../src/migrate-partitions.js';
 import { addDays, dayPartitions, eventsLayout, purgeServerLogs, readHorizon } from '../src/partitions.js';
 import { eraseSubject } from '../src/plugin.js';
+import { encodeSpill, prepareSpillDirectory, SPILL_SUFFIX } from '../src/spill.js';
 import { verifyChain } from '../src/verify.js';
 import { clock, KEYS, legacyMigrations, securityInput, writer } from './helpers.js';
 
@@ -52,6 +56,29 @@ async function legacyDatabase(server: string | undefined): Promise<{ db: TestDat
     },
   };
 }
+
+describe('spill files under server-log retention', () => {
+  it('removes the spill files last written before the cutoff, counting their events, and keeps newer ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hf-audit-spill-retention-'));
+    try {
+      const sub = (await prepareSpillDirectory(dir)).path;
+      const c = clock('2026-01-01T10:00:00.000Z');
+      const source = writer(undefined as never, { now: c.now });
+      const events = [0, 1, 2].map((i) => source.append(securityInput(i)).event);
+      await source.close().catch(() => undefined);
+      const text = encodeSpill({ writer: 'w1', after: null, items: events }, KEYS);
+      writeFileSync(join(sub, `old${SPILL_SUFFIX}`), text);
+      writeFileSync(join(sub, `new${SPILL_SUFFIX}`), text);
+      const old = new Date('2026-01-02T00:00:00Z');
+      utimesSync(join(sub, `old${SPILL_SUFFIX}`), old, old);
+      const w = writer(undefined as never, { spillDir: dir });
+      expect(await w.purgeSpillBefore(new Date('2026-02-01T00:00:00Z'))).toBe(3);
+      expect(readdirSync(sub).sort()).toEqual([`new${SPILL_SUFFIX}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 const drivers = [
   ['PGlite', undefined],

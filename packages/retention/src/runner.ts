@@ -92,12 +92,15 @@ export class RetentionRunner {
       // A dry run writes nothing, not even its own record.
       let runId: string | null = null;
       const finished = new Map<string, ClassOutcome>();
+      /** What a killed run's class in progress had removed already: the resumed class counts on from there. */
+      const partial = new Map<string, { rows: number; partitions: number }>();
       if (!dryRun) {
         const [killed] = await this.#c.db.select().from(runs).where(and(eq(runs.status, 'running'), isNull(runs.finishedAt))).orderBy(asc(runs.startedAt)).limit(1);
         runId = killed?.id ?? uuidv7(now.getTime());
         if (!killed) await this.#c.db.insert(runs).values({ id: runId, startedAt: now, status: 'running' });
         for (const r of await this.#c.db.select().from(classRuns).where(eq(classRuns.runId, runId))) {
           if (r.status !== 'running') finished.set(r.className, { name: r.className, cutoff: r.cutoff.toISOString(), rows: r.rows, partitions: r.partitions, status: r.status as ClassOutcome['status'], error: r.error ?? undefined });
+          else partial.set(r.className, { rows: r.rows, partitions: r.partitions });
         }
       }
       const outcomes: ClassOutcome[] = [];
@@ -107,7 +110,7 @@ export class RetentionRunner {
           outcomes.push(done);
           continue;
         }
-        outcomes.push(await this.#runClass(spec, runId, dryRun, o.onProgress));
+        outcomes.push(await this.#runClass(spec, runId, dryRun, o.onProgress, partial.get(spec.name)));
       }
       const failed = outcomes.some((c) => c.status === 'failed');
       if (runId) await this.#c.db.update(runs).set({ status: failed ? 'failed' : 'done', finishedAt: this.#now() }).where(eq(runs.id, runId));
@@ -117,12 +120,12 @@ export class RetentionRunner {
     }
   }
 
-  async #runClass(spec: RetentionClass, runId: string | null, dryRun: boolean, onProgress?: (outcome: ClassOutcome) => void): Promise<ClassOutcome> {
+  async #runClass(spec: RetentionClass, runId: string | null, dryRun: boolean, onProgress?: (outcome: ClassOutcome) => void, resumed?: { rows: number; partitions: number }): Promise<ClassOutcome> {
     const now = this.#now();
     const started = Date.now();
     if (spec.periodDays === null || !spec.purgeBatch) return { name: spec.name, cutoff: null, rows: 0, partitions: 0, status: 'skipped' };
     const cutoff = retentionCutoff(now, spec.periodDays);
-    const outcome: ClassOutcome = { name: spec.name, cutoff: cutoff.toISOString(), rows: 0, partitions: 0, status: dryRun ? 'dry-run' : 'done' };
+    const outcome: ClassOutcome = { name: spec.name, cutoff: cutoff.toISOString(), rows: resumed?.rows ?? 0, partitions: resumed?.partitions ?? 0, status: dryRun ? 'dry-run' : 'done' };
     const save = async (status: 'running' | ClassOutcome['status']) => {
       if (!runId) return;
       const values = { rows: outcome.rows, partitions: outcome.partitions, status: status as 'running', error: outcome.error ?? null, updatedAt: this.#now() };
