@@ -22,6 +22,14 @@ export default tseslint.config(
     },
   },
   {
+    // The privacy centre's page script: a browser module (typechecked by its own tsconfig, checkJs).
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['document', 'window', 'navigator', 'location', 'fetch', 'setTimeout', 'clearTimeout', 'HTMLElement', 'HTMLInputElement', 'HTMLTableSectionElement', 'SubmitEvent'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'src/run.ts', 'src/rights.ts', '**/cli.ts', '**/*-cli.ts', '**/bin/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -41,6 +41,8 @@ import messageRoutes from './routes/messages.js';
 import usageRoutes from './routes/usage.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 import privacyRoutes from './routes/privacy.js';
+import privacyCentre from './routes/privacy-centre.js';
+import { revokeAccountSessions, sessionCookieName } from './sessions.js';
 import notificationRoutes from './routes/notifications.js';
 import retentionRoutes from './routes/retention.js';
 
@@ -195,6 +197,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(auth, {
     db: database.db,
     adminApiKey: config.secrets.adminApiKey,
+    session: { cookieName: sessionCookieName(config.env === 'production'), origin: new URL(config.publicUrl).origin },
     guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request) },
   });
   // §1, §3, §4: every request and every security action, durable and tamper-evident. Registered
@@ -217,7 +220,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     secrets: config.secrets.consentSecrets.split(',').map((s) => s.trim()),
     db: database.db,
     policies: config.policyVersions ?? POLICY_VERSIONS,
-    cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential' },
+    cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential', [sessionCookieName(config.env === 'production')]: 'essential' },
     defaultAnalytics: config.consentDefaultAnalytics,
     secure: config.env === 'production',
     routePrefix: '/v1/consent',
@@ -289,6 +292,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     exportTtlHours: config.dataRightsExportTtlHours,
     onPendingDeletion: async (accountId, pending) => {
       await database.db.update(accounts).set({ deletionPendingAt: pending ? new Date() : null }).where(eq(accounts.id, accountId));
+      // Requesting deletion signs the person out of the privacy centre everywhere.
+      if (pending) await revokeAccountSessions(database.db, accountId);
       await app.webhooks.pauseAccount(accountId, pending);
     },
     onUpdate: async (request, accountId) => {
@@ -321,7 +326,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(webhookRoutes, { metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken });
   await app.register(messageRoutes, { db: database.db });
   await app.register(usageRoutes);
-  await app.register(privacyRoutes, { db: database.db });
+  await app.register(privacyRoutes, { db: database.db, sessionCookie: sessionCookieName(secureCookies) });
+  // The privacy centre: the page at /privacy, its no-JavaScript consent form and its sessions.
+  await app.register(privacyCentre, { db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secureCookies), secureCookies, analyticsDefault: config.consentDefaultAnalytics });
   await app.register(notificationRoutes);
   await app.register(retentionRoutes);
 

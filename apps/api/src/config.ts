@@ -80,7 +80,7 @@ export interface AppConfig {
   notifyFrom: string;
   /** NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY (a PEM private key, or a path to one): DKIM signing, both or neither. */
   notifyDkim: { selector: string; key: string } | undefined;
-  /** PUBLIC_URL: the API's address as people reach it, for links in messages (unsubscribe, downloads). */
+  /** PUBLIC_URL: the API's address as people reach it, for links in messages (unsubscribe, downloads) and the privacy centre's Origin check. */
   publicUrl: string;
   /** §4 retention, days: message logs per plan (free up to 90; pro and business up to 365), server logs (up to 90). */
   retentionMessageLogDays: { free: number; pro: number; business: number };
@@ -362,7 +362,10 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const dkimKey = value('NOTIFY_DKIM_KEY');
   if ((dkimSelector === undefined) !== (dkimKey === undefined)) problems.push('NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)');
   else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector)) problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);
-  const publicUrl = value('PUBLIC_URL') ?? `http://localhost:${/^\d{1,5}$/.test(portText) && port <= 65535 ? portText : '3000'}`;
+  // Default: the address the server listens on (an unspecified address as localhost), over https
+  // when it serves TLS itself. The privacy centre checks each state-changing request's Origin against it.
+  const listenHost = host === '0.0.0.0' || host === '::' || !/^[A-Za-z0-9.:-]+$/.test(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const publicUrl = value('PUBLIC_URL') ?? `${value('TLS_CERT_FILE') ? 'https' : 'http'}://${listenHost}:${/^\d{1,5}$/.test(portText) && port <= 65535 ? portText : '3000'}`;
   if (nodeEnv === 'production' && value('PUBLIC_URL') === undefined) problems.push('PUBLIC_URL is required when NODE_ENV=production (the https:// address people reach the API at: links in messages)');
   else if (!isUrl(publicUrl, ['http:', 'https:'])) problems.push(`PUBLIC_URL must be an http(s) URL, the API's address as people reach it (got ${JSON.stringify(publicUrl)})`);
   else if (nodeEnv === 'production' && !publicUrl.startsWith('https:')) problems.push('PUBLIC_URL must be https:// in production (links in messages, RFC 8058 one-click unsubscribe)');

@@ -4,6 +4,10 @@ import createError from '@fastify/error';
 export const AuthRequired = createError('HF_AUTH_REQUIRED', 'Authentication required', 401);
 export const AuthInvalid = createError('HF_AUTH_INVALID', 'The API key is missing, malformed, unknown or revoked', 401);
 export const AuthForbidden = createError('HF_AUTH_FORBIDDEN', 'This principal may not use this route', 403);
+/** The privacy centre's no-JavaScript consent form without a valid choice. */
+export const InvalidConsentForm = createError('HF_PRIVACY_INVALID_FORM', 'The form needs analytics=granted or analytics=denied', 400);
+/** A state-changing request made with the privacy centre's session cookie, without its CSRF token or from another origin. */
+export const SessionCsrf = createError('HF_AUTH_CSRF', 'A request made with the session cookie needs its x-csrf-token and this site as its Origin', 403);
 export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with this email address already exists', 409);
 export const AccountNotFound = createError('HF_ACCOUNT_NOT_FOUND', 'No such account', 404);
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);

@@ -77,3 +77,24 @@ export const notifications = app.table(
   },
   (t) => [index('notifications_unsent_idx').on(t.createdAt).where(sql`${t.sentAt} is null`), index('notifications_account_idx').on(t.accountId)],
 );
+
+/**
+ * Sessions of the privacy centre (`/privacy`): a person pastes their API key once and gets a
+ * session cookie instead. Only the SHA-256 of the session token is kept; the CSRF token is derived
+ * from the token itself (HMAC), so it is bound to the session and stored nowhere. Revoked at
+ * sign-out and when the account's deletion is requested; gone with the account.
+ */
+export const sessions = app.table(
+  'sessions',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [uniqueIndex('sessions_token_hash_key').on(t.tokenHash), index('sessions_account_id_idx').on(t.accountId)],
+);

@@ -15,6 +15,15 @@ declare module 'fastify' {
       withdrawSubject(subjectId: string): Promise<number>;
     };
   }
+  interface FastifyInstance {
+    /**
+     * Records a visitor's decision outside the consent routes (a host's own form: the privacy
+     * centre's no-JavaScript banner), exactly as PUT on them does: `{ analytics: false }` checked
+     * strictly (HF_CONSENT_INVALID_BODY), appended to the ledger, the cookie issued, the cookies
+     * of refused categories expired.
+     */
+    consentDecide(request: FastifyRequest, reply: FastifyReply, decisions: Record<string, boolean>): Promise<ConsentState>;
+  }
   interface FastifyRequest {
     /** This request's consent: categories, source, policy version, re-acceptance, `allows(category)`. Computed on first use. */
     readonly consent: ConsentState;

@@ -7,7 +7,7 @@ import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
 import { resolveOptions, type ConsentOptions, type ResolvedOptions } from './options.js';
 import { policyTracker } from './policy.js';
-import { consentRoutes } from './routes.js';
+import { consentRoutes, decideFromBody } from './routes.js';
 import { filterSetCookies } from './set-cookie.js';
 
 const kEvaluation = Symbol('harakaflow.consent.evaluation');
@@ -204,7 +204,9 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
   });
   fastify.addHook('onClose', () => ledger.close());
   registerPersonalDataHandler(fastify, consentPersonalData(o.db, ledger));
-  consentRoutes(fastify, { o, ledger, evaluationOf, decide });
+  const ctx = { o, ledger, evaluationOf, decide };
+  fastify.decorate('consentDecide', async (request: FastifyRequest, reply: FastifyReply, decisions: Record<string, boolean>) => (await decideFromBody(ctx, request, reply, decisions)).state);
+  consentRoutes(fastify, ctx);
 };
 
 export default consent;

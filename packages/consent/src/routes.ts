@@ -35,6 +35,38 @@ function bodyErrors(error: FastifyError, _request: FastifyRequest, _reply: Fasti
   throw error;
 }
 
+/**
+ * A decision from a body such as `{"analytics": false}` (PUT on the consent routes, and
+ * `fastify.consentDecide` for a host's own form): checked strictly, recorded in the ledger, and
+ * the cookies of every category now refused expired in the same response.
+ */
+export async function decideFromBody(ctx: ConsentContext, request: FastifyRequest, reply: FastifyReply, body: unknown) {
+  const { o } = ctx;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidBody('expected a JSON object such as {"analytics": false}');
+  const entries = Object.entries(body as Record<string, unknown>);
+  if (!entries.length) throw new InvalidBody('name at least one category');
+  for (const [key, value] of entries) {
+    if (!o.nonEssential.includes(key)) throw new InvalidBody(`unknown category ${JSON.stringify(key.slice(0, 40))}`);
+    if (typeof value !== 'boolean') throw new InvalidBody(`"${key}" must be true or false`);
+  }
+  const before = ctx.evaluationOf(request).state;
+  const decided = body as Record<string, boolean>;
+  const granted = o.nonEssential.filter((c) => (c in decided ? decided[c] : before.allows(c)));
+  const action = granted.length === 0 ? 'refuse' : before.needsReacceptance ? 'reaccept' : 'grant';
+  const evaluation = await ctx.decide(request, granted, action);
+  expireRefused(ctx, request, reply, granted);
+  return evaluation;
+}
+
+/** Expires the cookies the browser sent of each non-essential category not in `granted`. */
+function expireRefused(ctx: ConsentContext, request: FastifyRequest, reply: FastifyReply, granted: readonly string[]): void {
+  for (const [name, entry] of ctx.o.catalogue) {
+    if (entry.category !== 'essential' && !granted.includes(entry.category) && request.cookies?.[name] !== undefined) {
+      reply.clearCookie(name, { path: entry.path, ...(entry.domain ? { domain: entry.domain } : {}) });
+    }
+  }
+}
+
 export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): void {
   const { o } = ctx;
   if (o.gpcWellKnown) {
@@ -76,21 +108,7 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
         response: { 200: stateSchema },
       },
     },
-    async (request) => {
-      const body = request.body;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidBody('expected a JSON object such as {"analytics": false}');
-      const entries = Object.entries(body as Record<string, unknown>);
-      if (!entries.length) throw new InvalidBody('name at least one category');
-      for (const [key, value] of entries) {
-        if (!o.nonEssential.includes(key)) throw new InvalidBody(`unknown category ${JSON.stringify(key.slice(0, 40))}`);
-        if (typeof value !== 'boolean') throw new InvalidBody(`"${key}" must be true or false`);
-      }
-      const before = ctx.evaluationOf(request).state;
-      const decided = body as Record<string, boolean>;
-      const granted = o.nonEssential.filter((c) => (c in decided ? decided[c] : before.allows(c)));
-      const action = granted.length === 0 ? 'refuse' : before.needsReacceptance ? 'reaccept' : 'grant';
-      return (await ctx.decide(request, granted, action)).state;
-    },
+    async (request, reply) => (await decideFromBody(ctx, request, reply, request.body)).state,
   );
 
   fastify.delete(
@@ -101,11 +119,7 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
     },
     async (request, reply) => {
       const evaluation = await ctx.decide(request, [], 'withdraw');
-      for (const [name, entry] of o.catalogue) {
-        if (entry.category !== 'essential' && request.cookies?.[name] !== undefined) {
-          reply.clearCookie(name, { path: entry.path, ...(entry.domain ? { domain: entry.domain } : {}) });
-        }
-      }
+      expireRefused(ctx, request, reply, []);
       return evaluation.state;
     },
   );

@@ -4,7 +4,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { accountByApiKey, digestEquals, keyDigest, type Account } from '../accounts.js';
 import { PendingDeletion } from '@harakaflow/data-rights';
-import { AuthForbidden, AuthInvalid, AuthRequired } from '../errors.js';
+import { AuthForbidden, AuthInvalid, AuthRequired, SessionCsrf } from '../errors.js';
+import { csrfValid, sessionAccount } from '../sessions.js';
 
 /** Who may call a route. Routes say so in `config.auth`; a route that says nothing requires an account. */
 export type AuthRequirement = 'public' | 'account' | 'admin' | 'any';
@@ -34,6 +35,28 @@ export interface AuthOptions {
   db: Database;
   adminApiKey: string;
   guard?: AuthGuard | undefined;
+  /** The privacy centre's session cookie (sessions.ts): its name and the site's own origin. */
+  session?: { cookieName: string; origin: string } | undefined;
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The routes the privacy centre's page uses: the only ones a session cookie reaches (issue 17
+ * item 4). Everything else takes the Bearer key only, so the cookie is never a general substitute.
+ */
+export function acceptsSession(route: string | undefined): boolean {
+  return route !== undefined && (route.startsWith('/v1/privacy/') || route === '/v1/consent' || route === '/v1/me');
+}
+
+/** The value of cookie `name` in a Cookie header (cookies are parsed later, by @fastify/cookie). */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /**
@@ -41,7 +64,7 @@ export interface AuthOptions {
  * (the "authorized personnel" of policy §3). A malformed, unknown or revoked key is a 401 on every
  * route: a client that sends credentials wants to know they are wrong, not to be served anonymously.
  */
-const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, guard }) => {
+const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, guard, session }) => {
   // Hashed once here; each request hashes its token once and uses that digest for both checks.
   const adminDigest = keyDigest(adminApiKey);
   app.decorateRequest('principal', null);
@@ -51,7 +74,15 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     const header = request.headers.authorization;
-    if (header === undefined) return done(authorize(request));
+    if (header === undefined) {
+      const token = session && acceptsSession(request.routeOptions.url) ? cookieValue(request.headers.cookie, session.cookieName) : undefined;
+      if (token === undefined) return done(authorize(request));
+      fromSession(request, token).then(
+        (refusal) => done(refusal ?? authorize(request)),
+        (error: Error) => done(error),
+      );
+      return;
+    }
     if (!guard) {
       authenticate(request, header).then(
         () => done(authorize(request)),
@@ -78,6 +109,20 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
       (error: Error) => done(error),
     );
   });
+
+  /**
+   * The session cookie's account, for the page's routes only. An unknown, expired or revoked
+   * session is anonymous (the route then asks for authentication), never an error on a public
+   * route. A state-changing request needs the session's CSRF token and the site's own Origin.
+   */
+  async function fromSession(request: FastifyRequest, token: string): Promise<Error | undefined> {
+    const account = await sessionAccount(db, token);
+    if (!account) return undefined;
+    if (!SAFE.has(request.method) && (request.headers.origin !== session!.origin || !csrfValid(token, request.headers['x-csrf-token']))) return new SessionCsrf();
+    request.account = account;
+    request.principal = { kind: 'account', id: account.id };
+    return undefined;
+  }
 
   async function authenticate(request: FastifyRequest, header: string): Promise<void> {
     const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);

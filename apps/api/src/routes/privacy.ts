@@ -68,7 +68,7 @@ declare module 'fastify' {
  * contacts, follows them, cancels them, downloads its export once; it corrects its profile at
  * once. The admin files requests sent by email to privacy@ and answers the queue.
  */
-const privacyRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+const privacyRoutes: FastifyPluginAsync<{ db: Database; sessionCookie?: string }> = async (app, { db, sessionCookie }) => {
   const owner = (request: FastifyRequest) => request.account!.id;
 
   app.post<{ Body: { kind: RequestKind; contact?: string; details?: string } }>(
@@ -92,6 +92,8 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
       const { kind, contact, details } = request.body;
       const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
       const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details: details ?? null });
+      // A deletion signs the person out (its sessions are revoked with it): the page's cookie goes too.
+      if (kind === 'deletion' && !contact && sessionCookie && request.cookies[sessionCookie] !== undefined) reply.clearCookie(sessionCookie, { path: '/', secure: sessionCookie.startsWith('__Host-') });
       return reply.code(202).send(filed);
     },
   );

@@ -1,0 +1,164 @@
+/**
+ * The privacy centre (issue 17): the page people use their rights from, served by the API at
+ * `/privacy` (and `/` redirects there), and its session routes.
+ *
+ * The page is three static files (web/: HTML, one stylesheet, one script module, no framework),
+ * read once at startup and compressed then (gzip and brotli), served with a strict CSP of their
+ * own (`script-src 'self'`, no inline script or style, nothing third-party). The banner also works
+ * without JavaScript: a plain form `POST /privacy/consent` (`analytics=granted|denied`), answered
+ * 303 to `/privacy`, recorded in the consent ledger exactly as the JSON routes record.
+ */
+import type { Database } from '@harakaflow/db';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { accountByApiKey, keyDigest, publicAccount } from '../accounts.js';
+import { markVisitor } from '../analytics.js';
+import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
+import { createSession, csrfToken, revokeSession, SESSION_TTL_MS } from '../sessions.js';
+
+const WEB = new URL('../../web/', import.meta.url);
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+interface Asset {
+  type: string;
+  identity: Buffer;
+  gzip: Buffer;
+  br: Buffer;
+  etag: string;
+}
+
+function asset(name: string, type: string): Asset {
+  const identity = readFileSync(new URL(name, WEB));
+  return { type, identity, gzip: gzipSync(identity, { level: 9 }), br: brotliCompressSync(identity), etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 16)}"` };
+}
+
+/** The asset in the best encoding the request accepts. */
+function send(request: FastifyRequest, reply: FastifyReply, body: Buffer, type: string): FastifyReply {
+  const accept = String(request.headers['accept-encoding'] ?? '');
+  reply.header('vary', 'accept-encoding').type(type);
+  // Per request (the page carries the visitor's state): a fast brotli level.
+  if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }));
+  if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(gzipSync(body));
+  return reply.send(body);
+}
+
+export interface PrivacyCentreOptions {
+  db: Database;
+  /** The site's own origin (PUBLIC_URL's): a state-changing request from the page must carry it. */
+  origin: string;
+  cookieName: string;
+  secureCookies: boolean;
+  /** Said on the banner: `off until you choose` or the policy's opt-out default. */
+  analyticsDefault: 'granted' | 'denied';
+}
+
+const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) => {
+  const template = readFileSync(new URL('index.html', WEB), 'utf8');
+  const files: Record<string, Asset> = { 'privacy.js': asset('privacy.js', 'text/javascript; charset=utf-8'), 'privacy.css': asset('privacy.css', 'text/css; charset=utf-8') };
+  const page = { config: { auth: 'public' as const, ageGate: false }, schema: { hide: true } };
+
+  app.get('/', page, async (_request, reply) => reply.redirect('/privacy', 302));
+
+  app.get('/privacy', page, async (request, reply) => {
+    const state = request.consent;
+    const decided = state.source === 'user' && !state.needsReacceptance;
+    const gpc = state.source === 'gpc' || request.headers['sec-gpc'] === '1';
+    const html = template
+      .replaceAll('{{decided}}', String(decided))
+      .replaceAll('{{gpc}}', String(gpc))
+      .replaceAll('{{bannerHidden}}', decided ? 'hidden' : '')
+      .replaceAll('{{gpcHidden}}', gpc ? '' : 'hidden')
+      .replaceAll('{{noscriptHidden}}', decided ? '' : 'hidden')
+      .replaceAll('{{analyticsDefault}}', o.analyticsDefault === 'denied' ? 'off until you choose' : 'on unless you refuse them: the policy lets you opt out, at any time');
+    // A page view is the analytics event: counted under the visitor's choice only.
+    markVisitor(request, reply, o.secureCookies);
+    // same-origin, not the API's no-referrer: with no-referrer a browser sends `Origin: null` on the
+    // page's own form POST, and the Origin check below could not tell it from a cross-site one.
+    reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').header('referrer-policy', 'same-origin');
+    return send(request, reply, Buffer.from(html), 'text/html; charset=utf-8');
+  });
+
+  app.get<{ Params: { file: string } }>('/privacy/assets/:file', page, async (request, reply) => {
+    const found = files[request.params.file];
+    if (!found) return reply.callNotFound();
+    reply.header('etag', found.etag).header('cache-control', 'public, max-age=300').header('content-security-policy', PAGE_CSP);
+    if (request.headers['if-none-match'] === found.etag) return reply.code(304).send();
+    const accept = String(request.headers['accept-encoding'] ?? '');
+    reply.header('vary', 'accept-encoding').type(found.type);
+    if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(found.br);
+    if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(found.gzip);
+    return reply.send(found.identity);
+  });
+
+  // The no-JavaScript banner. Its own content-type parser, in this plugin's scope only.
+  await app.register(async (form) => {
+    form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    form.post<{ Body: Record<string, string> }>('/privacy/consent', page, async (request, reply) => {
+      // A cross-site form cannot decide for the visitor: a browser sends its Origin with a POST.
+      const origin = request.headers.origin;
+      if (origin !== undefined && origin !== o.origin) throw new SessionCsrf();
+      const choice = request.body?.analytics;
+      if (choice !== 'granted' && choice !== 'denied') throw new InvalidConsentForm();
+      await app.consentDecide(request, reply, { analytics: choice === 'granted' });
+      return reply.redirect('/privacy', 303);
+    });
+  });
+
+  // Sessions: the API key exchanged once for a cookie the page cannot read.
+  app.post<{ Body: { apiKey: string } }>(
+    '/v1/privacy/session',
+    {
+      config: { auth: 'public', ageGate: false },
+      schema: {
+        tags: ['privacy'],
+        summary: "Sign in to the privacy centre: an account's API key for a session cookie (HttpOnly, SameSite=Strict) and its CSRF token",
+        body: { type: 'object', required: ['apiKey'], additionalProperties: false, properties: { apiKey: { type: 'string', minLength: 1, maxLength: 512 } } },
+      },
+    },
+    async (request, reply) => {
+      if (request.headers.origin !== o.origin) throw new SessionCsrf();
+      // Key guessing is limited as for a Bearer key (the quota plugin's gate and failure count).
+      if (await app.quota.authGate(request, reply)) return reply;
+      const account = await accountByApiKey(o.db, request.body.apiKey, keyDigest(request.body.apiKey));
+      if (!account) {
+        await app.quota.authFailed(request);
+        throw new AuthInvalid();
+      }
+      const { token, expiresAt } = await createSession(o.db, account.id);
+      request.principal = { kind: 'account', id: account.id };
+      void request.audit.record({ action: 'privacy.session.created', outcome: 'success', subjectId: account.id });
+      reply.setCookie(o.cookieName, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: o.secureCookies, maxAge: SESSION_TTL_MS / 1000 });
+      return reply.code(201).send({ account: publicAccount(account), csrfToken: csrfToken(token), expiresAt: expiresAt.toISOString(), deletionPending: account.deletionPendingAt !== null });
+    },
+  );
+
+  const sessionToken = (request: FastifyRequest) => request.cookies[o.cookieName];
+  app.get(
+    '/v1/privacy/session',
+    {
+      config: { auth: 'account', pendingDeletion: true },
+      schema: { tags: ['privacy'], summary: "The signed-in account and the session's CSRF token (send it as x-csrf-token)" },
+    },
+    async (request) => {
+      const token = sessionToken(request);
+      return { account: publicAccount(request.account!), csrfToken: token ? csrfToken(token) : null, deletionPending: request.account!.deletionPendingAt !== null };
+    },
+  );
+
+  app.delete(
+    '/v1/privacy/session',
+    { config: { auth: 'account', pendingDeletion: true }, schema: { tags: ['privacy'], summary: 'Sign out: the session is revoked and its cookie expired' } },
+    async (request, reply) => {
+      const token = sessionToken(request);
+      if (token) await revokeSession(o.db, token);
+      reply.clearCookie(o.cookieName, { path: '/', httpOnly: true, sameSite: 'strict', secure: o.secureCookies });
+      return reply.code(204).send();
+    },
+  );
+};
+
+export default privacyCentre;

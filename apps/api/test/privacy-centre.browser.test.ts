@@ -1,0 +1,264 @@
+/// <reference lib="dom" />
+// Issue 17: the privacy centre as a person uses it, in Chromium, against the app started as
+// `start` starts it (PGlite). The banner for a new visitor, refusing, accepting, withdrawing, GPC,
+// the no-JavaScript form, keyboard only, signing in, a copy of the data downloaded, deletion (and
+// its cancellation), axe on each state; and one run in production mode over TLS.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, cookieNames, devSecrets, freePort, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+
+const EXPECTED_PARTS = ['app', 'messages', 'audit', 'consent', 'age_gate', 'vault', 'quota', 'webhooks', 'notify'];
+
+describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
+  let browser: Browser;
+  let app: RunningApp;
+  beforeAll(async () => {
+    [browser, app] = await Promise.all([launch(), startApp()]);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  async function visit(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    const thirdParty: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(app.url) && !r.url().startsWith('data:')) thirdParty.push(r.url());
+    });
+    page.on('close', () => expect(thirdParty).toEqual([]));
+    await page.goto(`${app.url}/privacy`);
+    return { context, page };
+  }
+
+  it('shows a new visitor the banner, with equal choices; refusing leaves no analytics cookie across three loads', async () => {
+    const { context, page } = await visit();
+    const banner = page.getByRole('region', { name: 'Cookies on this site' });
+    await expect(banner.isVisible()).resolves.toBe(true);
+    const accept = page.getByRole('button', { name: 'Accept analytics' });
+    const refuse = page.getByRole('button', { name: 'Refuse analytics' });
+    // Refusing is as easy as accepting: the same kind of control, the same size.
+    const [a, r] = [await accept.boundingBox(), await refuse.boundingBox()];
+    expect(Math.abs(a!.width - r!.width)).toBeLessThan(2);
+    expect(Math.abs(a!.height - r!.height)).toBeLessThan(2);
+    await expect(page.getByText('Essential cookies').isVisible()).resolves.toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'banner');
+
+    await refuse.click();
+    await page.getByText('Your choice is saved: analytics cookies are off.').waitFor();
+    for (let load = 0; load < 3; load++) {
+      await page.reload();
+      await page.waitForLoadState('networkidle');
+      expect(await cookieNames(context)).not.toContain('hf_aid');
+      await expect(banner.isVisible()).resolves.toBe(false);
+    }
+    expect(await cookieNames(context)).toContain('hf_consent');
+    const state = await page.evaluate(async () => (await fetch('/v1/consent')).json());
+    expect(state).toMatchObject({ source: 'user', categories: ['essential'] });
+    await context.close();
+  });
+
+  it('accepting sets the analytics cookie; withdrawing from the preferences in the footer removes it', async () => {
+    const { context, page } = await visit();
+    await page.getByRole('button', { name: 'Accept analytics' }).click();
+    await page.getByText('Your choice is saved: analytics cookies are on.').waitFor();
+    expect(await cookieNames(context)).toContain('hf_aid');
+    await page.getByRole('button', { name: 'Cookie preferences' }).click();
+    const panel = page.getByRole('region', { name: 'Cookie preferences' });
+    await expect(panel.isVisible()).resolves.toBe(true);
+    await expect(page.getByLabel('Analytics (counting visits, first-party only)').isChecked()).resolves.toBe(true);
+    await expect(page.getByLabel('Essential (always on: sign-in, your cookie choice, security)').isDisabled()).resolves.toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'preferences');
+    await page.getByRole('button', { name: 'Withdraw consent' }).click();
+    await page.getByText('Your consent is withdrawn').waitFor();
+    expect(await cookieNames(context)).not.toContain('hf_aid');
+    await page.reload();
+    await page.waitForLoadState('networkidle');
+    expect(await cookieNames(context)).not.toContain('hf_aid');
+    await context.close();
+  });
+
+  it('tells a visitor whose browser sends Global Privacy Control that it is honoured, and never sets the analytics cookie', async () => {
+    const { context, page } = await visit({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
+    await expect(page.getByText('Global Privacy Control signal: it is honoured').isVisible()).resolves.toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'gpc');
+    for (let load = 0; load < 3; load++) {
+      await page.reload();
+      await page.waitForLoadState('networkidle');
+      expect(await cookieNames(context)).not.toContain('hf_aid');
+    }
+    await context.close();
+  });
+
+  it('works without JavaScript: the banner is a plain form, answered 303 back to the page', async () => {
+    const { context, page } = await visit({ javaScriptEnabled: false });
+    const responses: number[] = [];
+    page.on('response', (r) => {
+      if (r.url().endsWith('/privacy/consent')) responses.push(r.status());
+    });
+    await page.getByRole('button', { name: 'Refuse analytics' }).first().click();
+    await page.waitForURL(`${app.url}/privacy`);
+    expect(responses).toEqual([303]);
+    expect(await cookieNames(context)).toContain('hf_consent');
+    expect(await cookieNames(context)).not.toContain('hf_aid');
+    // Decided: the server renders the page without the banner.
+    await expect(page.getByRole('region', { name: 'Cookies on this site' }).isVisible()).resolves.toBe(false);
+    await context.close();
+  });
+
+  it('takes a keyboard-only visitor through the banner, with visible focus', async () => {
+    const { context, page } = await visit();
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'Accept analytics'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    }
+    expect(focused).toBe('Accept analytics');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Refuse analytics');
+    await page.keyboard.press('Enter');
+    await page.getByText('Your choice is saved: analytics cookies are off.').waitFor();
+    expect(await page.evaluate(async () => ((await (await fetch('/v1/consent')).json()) as { categories: string[] }).categories)).toEqual(['essential']);
+    await context.close();
+  });
+
+  it('signs a person in with their key (kept out of page storage), files a copy of their data and downloads it', async () => {
+    const person = await newAccount(app.url);
+    const { context, page } = await visit();
+    await page.getByLabel('API key').fill(person.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByText(`Signed in as ${person.email}`).waitFor()).resolves.toBeUndefined();
+    // The key is nowhere the page keeps things, and the session cookie is out of the script's reach.
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain(person.apiKey);
+    expect(await page.evaluate(() => document.cookie)).not.toContain('hf_session');
+    const session = (await context.cookies()).find((c) => c.name === 'hf_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(await page.getByLabel('API key').inputValue()).toBe('');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'signed-in');
+
+    // The session reaches the page's routes, never the rest of the API.
+    expect(await page.evaluate(async () => (await fetch('/v1/me')).status)).toBe(200);
+    expect(await page.evaluate(async () => (await fetch('/v1/usage')).status)).toBe(401);
+    // A state-changing request without the CSRF token is refused.
+    expect(await page.evaluate(async () => (await fetch('/v1/privacy/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":"access"}' })).status)).toBe(403);
+
+    // Corrections at once.
+    await page.getByLabel('Name', { exact: true }).fill('Amina W. Otieno');
+    await page.getByRole('button', { name: 'Save corrections' }).click();
+    await page.getByText('Corrections saved.').waitFor();
+
+    await page.getByRole('button', { name: 'Request a copy of my data' }).click();
+    const link = page.getByRole('link', { name: /^Download/ });
+    await link.waitFor({ timeout: 60_000 });
+    expect(await page.getByRole('row', { name: /A copy of my data/ }).textContent()).toContain('Done');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const file = join(mkdtempSync(join(tmpdir(), 'hf-download-')), download.suggestedFilename());
+    await download.saveAs(file);
+    expect(download.suggestedFilename()).toMatch(/^harakaflow-export-.+\.json$/);
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { parts: Record<string, unknown>; manifest: { parts: { name: string }[]; signature: string } };
+    const names = bundle.manifest.parts.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(EXPECTED_PARTS));
+    expect(names.sort()).toEqual(Object.keys(bundle.parts).sort());
+    expect(bundle.manifest.signature).toEqual(expect.any(String));
+    expect(JSON.stringify(bundle.parts.app)).toContain('Amina W. Otieno');
+    await context.close();
+  });
+
+  it('deletes an account after typing its email: signed out, the key reaches only the privacy requests; signing in again shows the purge date and cancels it', async () => {
+    const person = await newAccount(app.url);
+    const { context, page } = await visit();
+    await page.getByLabel('API key').fill(person.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(`Signed in as ${person.email}`).waitFor();
+    // The wrong email deletes nothing.
+    await page.getByLabel("Type your account's email to confirm").fill('someone.else@example.com');
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByText('nothing was deleted').waitFor();
+    await page.getByLabel("Type your account's email to confirm").fill(person.email);
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByText('Deletion requested: you are signed out.').waitFor();
+    await expect(page.getByRole('button', { name: 'Sign in' }).isVisible()).resolves.toBe(true);
+    expect(await page.evaluate(async () => (await fetch('/v1/privacy/session')).status)).toBe(401);
+    const me = await call('GET', `${app.url}/v1/me`, undefined, { authorization: `Bearer ${person.apiKey}` });
+    expect(me.status).toBe(403);
+    expect(me.json.code).toBe('HF_DATA_RIGHTS_PENDING_DELETION');
+
+    await page.getByLabel('API key').fill(person.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(/It will be deleted on \d+ \w+ \d{4}\./).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'pending-deletion');
+    await page.getByRole('button', { name: 'Cancel deletion' }).click();
+    await page.getByText('Canceled.').waitFor();
+    expect((await call('GET', `${app.url}/v1/me`, undefined, { authorization: `Bearer ${person.apiKey}` })).status).toBe(200);
+    await context.close();
+  });
+});
+
+describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS', () => {
+  let browser: Browser;
+  let app: RunningApp;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hf-privacy-tls-'));
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    // Production needs every secret in the environment: a development instance makes them first.
+    const dev = await startApp();
+    await dev.stop();
+    const secrets = devSecrets(dev.dataDir);
+    browser = await launch();
+    const port = await freePort();
+    app = await startApp(
+      { ...secrets, NODE_ENV: 'production', DATA_DIR: dev.dataDir, PORT: String(port), PUBLIC_URL: `https://127.0.0.1:${port}`, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, DATA_RIGHTS_PURGE_AFTER_DAYS: '0' },
+      'https',
+    );
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it('sets __Host- cookies, Secure, with HSTS; a deletion purged at once makes the key answer 401', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const response = await page.goto(`${app.url}/privacy`);
+    expect(response!.headers()['strict-transport-security']).toMatch(/max-age=\d+/);
+    await page.getByRole('button', { name: 'Refuse analytics' }).click();
+    await page.getByText('Your choice is saved: analytics cookies are off.').waitFor();
+    const person = await newAccount(app.url);
+    await page.getByLabel('API key').fill(person.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(`Signed in as ${person.email}`).waitFor();
+    const cookies = await context.cookies();
+    expect(cookies.map((c) => c.name)).toEqual(expect.arrayContaining(['__Host-hf_session']));
+    for (const c of cookies) {
+      expect(c.secure, c.name).toBe(true);
+      if (c.name.startsWith('__Host-')) expect(c).toMatchObject({ path: '/', domain: '127.0.0.1' });
+    }
+    expect(cookies.find((c) => c.name === '__Host-hf_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    await shot(page, 'production-signed-in');
+
+    await page.getByLabel("Type your account's email to confirm").fill(person.email);
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByText('Deletion requested: you are signed out.').waitFor();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 401; i++) {
+      status = (await call('GET', `${app.url}/v1/me`, undefined, { authorization: `Bearer ${person.apiKey}` })).status;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(401);
+    await context.close();
+  });
+});
