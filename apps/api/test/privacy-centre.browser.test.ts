@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import type { FastifyInstance } from 'fastify';
+import { testApp } from './helpers.js';
 import { call, cookieNames, devSecrets, freePort, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
 
 const EXPECTED_PARTS = ['app', 'messages', 'audit', 'consent', 'age_gate', 'vault', 'quota', 'webhooks', 'notify'];
@@ -37,6 +40,17 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
   }
 
   it('shows a new visitor the banner, with equal choices; refusing leaves no analytics cookie across three loads', async () => {
+    const context0 = await browser.newContext();
+    const first = await context0.newPage();
+    let bytes = 0;
+    first.on('requestfinished', (r) => void r.sizes().then((z) => (bytes += z.responseBodySize + z.responseHeadersSize)));
+    await first.goto(`${app.url}/privacy`, { waitUntil: 'networkidle' });
+    await new Promise((r) => setTimeout(r, 100));
+    // The whole page, compressed, headers included.
+    expect(bytes).toBeGreaterThan(1000);
+    expect(bytes).toBeLessThan(60 * 1024);
+    await context0.close();
+
     const { context, page } = await visit();
     const banner = page.getByRole('region', { name: 'Cookies on this site' });
     await expect(banner.isVisible()).resolves.toBe(true);
@@ -259,6 +273,52 @@ describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS',
       if (status !== 401) await new Promise((r) => setTimeout(r, 200));
     }
     expect(status).toBe(401);
+    await context.close();
+  });
+});
+
+describe.skipIf(!hasChromium)('the privacy centre and policy versions (§11)', () => {
+  let browser: Browser;
+  let database: TestDatabase;
+  const apps: FastifyInstance[] = [];
+  beforeAll(async () => {
+    [browser, database] = await Promise.all([launch(), testDatabase()]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    for (const a of apps) await a.close();
+    await database?.close();
+  });
+  const DAY = 86_400_000;
+  const iso = (t: number) => new Date(t).toISOString();
+  async function serve(policyVersions: { version: string; publishedAt: string; effectiveAt: string; material: boolean }[]) {
+    const { app } = await testApp(database, { policyVersions });
+    apps.push(app);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  }
+
+  it('announces an upcoming material version with its effective date, and asks again once it is in force', async () => {
+    const base = [{ version: '2025-01-01', publishedAt: '2025-01-01T00:00:00Z', effectiveAt: '2025-01-01T00:00:00Z', material: true }];
+    const now = Date.now();
+    const upcoming = await serve([...base, { version: 'next', publishedAt: iso(now - DAY), effectiveAt: iso(now + 20 * DAY), material: true }]);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${upcoming}/privacy`);
+    const date = new Date(now + 20 * DAY).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    await page.getByText(`Our privacy policy changes on ${date}`).waitFor();
+    await page.getByRole('button', { name: 'Refuse analytics' }).click();
+    await page.getByText('Your choice is saved').waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // The same visitor (same cookie jar), once a material version decided after their choice is in force.
+    const inForce = await serve([...base, { version: 'now', publishedAt: iso(now - 20 * DAY), effectiveAt: iso(now - 60_000), material: true }]);
+    const cookies = await context.cookies(upcoming);
+    await context.addCookies(cookies.map((c) => ({ ...c, domain: undefined, path: undefined, url: inForce })));
+    await page.goto(`${inForce}/privacy`);
+    await page.getByText('Our privacy policy has changed: please make your choice again.').waitFor();
+    await expect(page.getByRole('region', { name: 'Cookies on this site' }).isVisible()).resolves.toBe(true);
+    await shot(page, 'reacceptance');
     await context.close();
   });
 });
