@@ -123,6 +123,7 @@ const accountId = (signup.json.account as { id: string }).id;
 
 const messageLog = pgSchema('app').table('message_log', { id: uuid('id'), accountId: uuid('account_id'), sessionId: text('session_id'), createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }) });
 async function seedLogs(n: number) {
+  await db.execute(sql`truncate app.message_log`);
   for (let done = 0; done < n; done += 200_000) {
     const k = Math.min(200_000, n - done);
     await db.execute(sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at)
@@ -141,12 +142,8 @@ async function quiet() {
 }
 
 const results: Record<string, unknown>[] = [];
-// Warm-up: the app's first requests compile, the pools fill.
-await quiet();
-for (const pauseMs of PAUSES) {
-  await seedLogs(ROWS);
-  const calm = await quiet();
-  const runner = new RetentionRunner({
+const purger = (pauseMs: number) =>
+  new RetentionRunner({
     db,
     classes: () => [tableClass({ db, name: 'message_logs', policyClause: '§4 (bench)', periodDays: 90, table: messageLog, key: messageLog.id, time: messageLog.createdAt, subject: messageLog.accountId })],
     heldSubjects: async () => [],
@@ -154,6 +151,14 @@ for (const pauseMs of PAUSES) {
     batchSize: 5000,
     pauseMs,
   });
+// Warm-up: the app's first requests compile, the pools fill, the purge's statements are planned once.
+await quiet();
+await seedLogs(100_000);
+await purger(0).run();
+for (const pauseMs of PAUSES) {
+  await seedLogs(ROWS);
+  const calm = await quiet();
+  const runner = purger(pauseMs);
   const p = pinger();
   const t = performance.now();
   const run = await runner.run();
