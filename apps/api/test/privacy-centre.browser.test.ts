@@ -14,6 +14,13 @@ import type { FastifyInstance } from 'fastify';
 import { testApp } from './helpers.js';
 import { call, cookieNames, devSecrets, freePort, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
 
+/** Signs `person` in from the page's form, as a person would. */
+async function signInOnPage(page: Page, person: { email: string; apiKey: string }): Promise<void> {
+  await page.getByLabel('API key').fill(person.apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`Signed in as ${person.email}`).waitFor();
+}
+
 const EXPECTED_PARTS = ['app', 'messages', 'audit', 'consent', 'age_gate', 'vault', 'quota', 'webhooks', 'notify'];
 
 describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
@@ -149,9 +156,7 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
   it('signs a person in with their key (kept out of page storage), files a copy of their data and downloads it', async () => {
     const person = await newAccount(app.url);
     const { context, page } = await visit();
-    await page.getByLabel('API key').fill(person.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page.getByText(`Signed in as ${person.email}`).waitFor()).resolves.toBeUndefined();
+    await signInOnPage(page, person);
     // The key is nowhere the page keeps things, and the session cookie is out of the script's reach.
     expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain(person.apiKey);
     expect(await page.evaluate(() => document.cookie)).not.toContain('hf_session');
@@ -192,9 +197,7 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
   it('deletes an account after typing its email: signed out, the key reaches only the privacy requests; signing in again shows the purge date and cancels it', async () => {
     const person = await newAccount(app.url);
     const { context, page } = await visit();
-    await page.getByLabel('API key').fill(person.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText(`Signed in as ${person.email}`).waitFor();
+    await signInOnPage(page, person);
     // The wrong email deletes nothing.
     await page.getByLabel("Type your account's email to confirm").fill('someone.else@example.com');
     await page.getByRole('button', { name: 'Delete my account' }).click();
@@ -252,9 +255,7 @@ describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS',
     await page.getByRole('button', { name: 'Refuse analytics' }).click();
     await page.getByText('Your choice is saved: analytics cookies are off.').waitFor();
     const person = await newAccount(app.url);
-    await page.getByLabel('API key').fill(person.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText(`Signed in as ${person.email}`).waitFor();
+    await signInOnPage(page, person);
     const cookies = await context.cookies();
     expect(cookies.map((c) => c.name)).toEqual(expect.arrayContaining(['__Host-hf_session']));
     for (const c of cookies) {

@@ -1,38 +1,10 @@
-CREATE TABLE "audit"."held_events" (
-	"id" uuid PRIMARY KEY NOT NULL,
-	"occurred_at" timestamp with time zone NOT NULL,
-	"writer" text NOT NULL,
-	"day" date NOT NULL,
-	"seq" integer NOT NULL,
-	"kind" text NOT NULL,
-	"action" text NOT NULL,
-	"resource" text,
-	"outcome" text,
-	"request_id" text,
-	"method" text,
-	"route" text,
-	"path" text,
-	"status" smallint,
-	"duration_ms" double precision,
-	"subject_id" text,
-	"ip" text,
-	"ip_invalid" boolean DEFAULT false NOT NULL,
-	"user_agent" text,
-	"browser_name" text,
-	"browser_version" text,
-	"os_name" text,
-	"os_version" text,
-	"device_type" text,
-	"details" jsonb,
-	"personal_salt" text,
-	"personal_digest" text NOT NULL,
-	"prev_hash" text NOT NULL,
-	"hash" text NOT NULL,
-	"erased_at" timestamp with time zone,
-	"chain_version" smallint DEFAULT 1 NOT NULL,
-	"erased_by" text,
-	"held_at" timestamp with time zone DEFAULT now() NOT NULL
-);
+-- Held copies have the columns of audit.events (as the layout stands: either), a primary key of
+-- their own and the time they were copied.
+CREATE TABLE "audit"."held_events" (LIKE "audit"."events" INCLUDING DEFAULTS);
+--> statement-breakpoint
+ALTER TABLE "audit"."held_events" ADD COLUMN "held_at" timestamp with time zone DEFAULT now() NOT NULL;
+--> statement-breakpoint
+ALTER TABLE "audit"."held_events" ADD CONSTRAINT "held_events_pkey" PRIMARY KEY ("id");
 --> statement-breakpoint
 CREATE TABLE "audit"."horizon" (
 	"id" boolean PRIMARY KEY DEFAULT true NOT NULL,
