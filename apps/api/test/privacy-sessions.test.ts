@@ -27,8 +27,8 @@ const setCookies = (headers: Record<string, unknown>) => {
   return (Array.isArray(h) ? h : h === undefined ? [] : [h]).map(String);
 };
 
-async function signIn(apiKey: string) {
-  const res = await app.inject({ method: 'POST', url: '/v1/privacy/session', headers: { origin: ORIGIN }, payload: { apiKey } });
+async function signIn(apiKey: string, on: FastifyInstance = app) {
+  const res = await on.inject({ method: 'POST', url: '/v1/privacy/session', headers: { origin: ORIGIN }, payload: { apiKey } });
   expect(res.statusCode).toBe(201);
   const cookie = setCookies(res.headers).find((c) => c.startsWith('hf_session='))!;
   return { cookie: cookie.split(';')[0]!, setCookie: cookie, csrf: res.json().csrfToken as string, body: res.json() };
@@ -100,15 +100,18 @@ describe('privacy centre sessions', () => {
     await database.db.execute(sql`update app.sessions set expires_at = now() - interval '1 second' where revoked_at is null and account_id = ${first.account.id}::uuid`);
     expect((await app.inject({ url: '/v1/me', headers: { cookie: b.cookie } })).statusCode).toBe(401);
 
-    const c = await signIn(first.apiKey);
-    const d = await signIn(first.apiKey);
-    const deletion = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { cookie: c.cookie, 'x-csrf-token': c.csrf, origin: ORIGIN }, payload: { kind: 'deletion' } });
+    // A grace period before the purge (the tests' default purges at once), so the key can sign in again.
+    const { app: graceful } = await testApp(database, { dataRightsPurgeAfterDays: 7 });
+    onTestFinished(() => graceful.close());
+    const c = await signIn(first.apiKey, graceful);
+    const d = await signIn(first.apiKey, graceful);
+    const deletion = await graceful.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { cookie: c.cookie, 'x-csrf-token': c.csrf, origin: ORIGIN }, payload: { kind: 'deletion' } });
     expect(deletion.statusCode).toBe(202);
     expect(setCookies(deletion.headers).join()).toMatch(/hf_session=;/);
     // Every session of the account, not only the one that asked.
-    for (const s of [c, d]) expect((await app.inject({ url: '/v1/privacy/session', headers: { cookie: s.cookie } })).statusCode).toBe(401);
+    for (const s of [c, d]) expect((await graceful.inject({ url: '/v1/privacy/session', headers: { cookie: s.cookie } })).statusCode).toBe(401);
     // The key can still sign in to see and cancel the deletion.
-    expect((await signIn(first.apiKey)).body.deletionPending).toBe(true);
+    expect((await signIn(first.apiKey, graceful)).body.deletionPending).toBe(true);
 
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 80 }), async (value) => {
