@@ -10,7 +10,9 @@ import { join } from 'node:path';
  */
 export interface Variant {
   name: string;
-  setup(): Promise<{ app: FastifyInstance; headers?: Record<string, string>; close?: () => Promise<void> }>;
+  /** The peer variant it is compared with: the library a user would pick instead. */
+  peer?: string | undefined;
+  setup(): Promise<{ app: FastifyInstance; headers?: Record<string, string>; close?: () => Promise<void>; quiesce?: () => Promise<void> }>;
 }
 
 const pingSchema = { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } as const;
@@ -113,6 +115,8 @@ async function auditVariant() {
     app,
     headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' },
     close: () => handle.close(),
+    // Its batches flushed before the next variant is measured: no write of this one lands in another's window.
+    quiesce: () => app.audit.flush(),
   };
 }
 
@@ -135,18 +139,75 @@ async function quotaVariant(store: 'memory' | 'redis') {
   return { app, close: async () => redis?.disconnect() };
 }
 
+/** Peer: Fastify's own request logging, through pino, to a file (what the audit log is compared with). */
+async function peerPinoLog() {
+  const file = join(mkdtempSync(join(tmpdir(), 'hf-bench-pino-')), 'requests.log');
+  const app = Fastify({ logger: { level: 'info', file } });
+  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
+  return { app };
+}
+
+/** Peer: @fastify/rate-limit, in memory or on Redis, an anonymous client under its limit. */
+async function peerRateLimit(store: 'memory' | 'redis') {
+  const { default: rateLimit } = await import('@fastify/rate-limit');
+  const app = Fastify({ logger: false });
+  let redis: { disconnect(): void } | undefined;
+  if (store === 'redis') {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await client.connect();
+    redis = client;
+    await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, redis: client, nameSpace: `hf-bench-peer-${process.pid}-` });
+  } else {
+    await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000 });
+  }
+  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
+  return { app, close: async () => redis?.disconnect() };
+}
+
+/** Peer: @fastify/cookie unsigning a signed cookie on every request (what consent's signed cookie is compared with). */
+async function peerCookieSigned() {
+  const { default: cookie } = await import('@fastify/cookie');
+  const app = Fastify({ logger: false });
+  await app.register(cookie, { secret: CONSENT_SECRET });
+  app.addHook('onRequest', (request, _reply, done) => {
+    const raw = request.cookies.pref;
+    if (raw === undefined || !request.unsignCookie(raw).valid) return done(new Error('bench: the signed cookie did not verify'));
+    done();
+  });
+  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
+  const signed = app.signCookie('1~analytics=false~v1~benchbenchbenchbench00');
+  return { app, headers: { cookie: `pref=${encodeURIComponent(signed)}` } };
+}
+
 export const variants: Variant[] = [
   { name: 'bare', setup: async () => ({ app: bare() }) },
   // A returning visitor: the analytics cookie already set, so the response sets none (steady state).
-  { name: 'stack', setup: async () => ({ app: await stack(), headers: { cookie: 'hf_aid=returning-visitor' } }) },
-  { name: 'consent', setup: consentVariant },
+  {
+    name: 'stack',
+    setup: async () => {
+      const app = await stack();
+      return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
+    },
+  },
+  { name: 'consent', peer: 'peer-cookie-signed', setup: consentVariant },
   { name: 'age-gate', setup: ageGateVariant },
-  { name: 'audit', setup: auditVariant },
-  { name: 'quota-memory', setup: () => quotaVariant('memory') },
+  { name: 'audit', peer: 'peer-pino-log', setup: auditVariant },
+  { name: 'quota-memory', peer: 'peer-rate-limit', setup: () => quotaVariant('memory') },
   // Only when REDIS_URL is set: the limits in Redis, one round trip per request.
-  ...(process.env.REDIS_URL ? [{ name: 'quota-redis', setup: () => quotaVariant('redis') }] : []),
+  ...(process.env.REDIS_URL ? [{ name: 'quota-redis', peer: 'peer-rate-limit-redis', setup: () => quotaVariant('redis') }] : []),
+  { name: 'peer-pino-log', setup: peerPinoLog },
+  { name: 'peer-rate-limit', setup: () => peerRateLimit('memory') },
+  ...(process.env.REDIS_URL ? [{ name: 'peer-rate-limit-redis', setup: () => peerRateLimit('redis') }] : []),
+  { name: 'peer-cookie-signed', setup: peerCookieSigned },
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
-  { name: 'stack-new-visitor', setup: async () => ({ app: await stack() }) },
+  {
+    name: 'stack-new-visitor',
+    setup: async () => {
+      const app = await stack();
+      return { app, quiesce: () => app.audit.flush() };
+    },
+  },
   // Calibration: bare Fastify again. Its distance from 1 is this run's noise.
   { name: 'bare-again', setup: async () => ({ app: bare() }) },
 ];
