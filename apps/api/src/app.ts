@@ -198,6 +198,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     db: database.db,
     adminApiKey: config.secrets.adminApiKey,
     session: { cookieName: sessionCookieName(config.env === 'production'), origin: new URL(config.publicUrl).origin },
+    cacheMs: config.authCacheMs,
     guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request) },
   });
   // §1, §3, §4: every request and every security action, durable and tamper-evident. Registered
@@ -294,9 +295,12 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       await database.db.update(accounts).set({ deletionPendingAt: pending ? new Date() : null }).where(eq(accounts.id, accountId));
       // Requesting deletion signs the person out of the privacy centre everywhere.
       if (pending) await revokeAccountSessions(database.db, accountId);
+      app.authCache.invalidate(accountId);
       await app.webhooks.pauseAccount(accountId, pending);
     },
     onUpdate: async (request, accountId) => {
+      // A request's outcome may change what the account's key may do (erased, restored): forget it here.
+      app.authCache.invalidate(accountId);
       const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
       // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
       // by email (§6) and webhook.

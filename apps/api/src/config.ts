@@ -87,6 +87,8 @@ export interface AppConfig {
   retentionServerLogDays: number;
   /** Minutes between retention runs (with jitter); 0: none scheduled (hf-retention run). */
   retentionIntervalMinutes: number;
+  /** AUTH_CACHE_MS: how long an API key's resolution is reused (0: none). */
+  authCacheMs: number;
   /** Rows a retention batch removes (one short transaction). */
   retentionBatchSize: number;
   /** A pause after each retention batch, ms: the throttle. */
@@ -311,6 +313,8 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   if (retentionServerLogDays < 7) problems.push(`RETENTION_SERVER_LOG_DAYS must be at least 7 (the last week of the audit log is never purged; got ${retentionServerLogDays})`);
   const intervalText = value('RETENTION_INTERVAL_MINUTES') ?? '60';
   if (!/^\d{1,4}$/.test(intervalText) || Number(intervalText) > 1440) problems.push(`RETENTION_INTERVAL_MINUTES must be a whole number of minutes from 0 (none) to 1440 (got ${JSON.stringify(intervalText)})`);
+  const authCacheText = value('AUTH_CACHE_MS') ?? '1000';
+  if (!/^\d{1,5}$/.test(authCacheText) || Number(authCacheText) > 60_000) problems.push(`AUTH_CACHE_MS must be a whole number of milliseconds from 0 (no cache) to 60000 (got ${JSON.stringify(authCacheText)})`);
   const retentionBatchSize = count('RETENTION_BATCH_SIZE', 5000);
   if (retentionBatchSize > 100_000) problems.push(`RETENTION_BATCH_SIZE must be at most 100000 rows (got ${retentionBatchSize})`);
   const pauseText = value('RETENTION_BATCH_PAUSE_MS') ?? '0';
@@ -423,6 +427,7 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     retentionServerLogDays,
     retentionIntervalMinutes: /^\d{1,4}$/.test(intervalText) ? Math.min(Number(intervalText), 1440) : 60,
     retentionBatchSize: Math.min(retentionBatchSize, 100_000),
+    authCacheMs: /^\d{1,5}$/.test(authCacheText) ? Math.min(Number(authCacheText), 60_000) : 1000,
     retentionBatchPauseMs: /^\d{1,5}$/.test(pauseText) ? Math.min(Number(pauseText), 60_000) : 0,
     secretValues,
   };

@@ -67,6 +67,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     // Runs only when a test asks.
     retentionIntervalMinutes: 0,
     retentionBatchSize: 5000,
+    authCacheMs: 1000,
     retentionBatchPauseMs: 0,
     secrets: {
       adminApiKey: ADMIN_KEY,

@@ -64,11 +64,11 @@ async function launchProc(name: string): Promise<Proc> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
-  const { port, headers } = await new Promise<{ port: number; headers: Record<string, string> }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string> }));
+  const { port, headers, path } = await new Promise<{ port: number; headers: Record<string, string>; path: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string>; path: string }));
     child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
   });
-  return { child, url: `http://127.0.0.1:${port}/v1/ping`, headers };
+  return { child, url: `http://127.0.0.1:${port}${path}`, headers };
 }
 
 async function launch(name: string): Promise<Running> {

@@ -4,11 +4,11 @@ import { variants } from './variants.js';
 const name = process.argv[2];
 const variant = variants.find((v) => v.name === name);
 if (!variant) throw new Error(`unknown variant ${name}`);
-const { app, headers = {}, close, quiesce } = await variant.setup();
+const { app, headers = {}, path = '/v1/ping', close, quiesce } = await variant.setup();
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 if (!address || typeof address === 'string') throw new Error('no address');
-process.send!({ port: address.port, headers });
+process.send!({ port: address.port, headers, path });
 // The parent asks for this process's CPU time around every run: requests per CPU-second is the
 // server's capacity, whether or not the load generator managed to saturate it.
 process.on('message', (message) => {

@@ -12,7 +12,7 @@ export interface Variant {
   name: string;
   /** The peer variant it is compared with: the library a user would pick instead. */
   peer?: string | undefined;
-  setup(): Promise<{ app: FastifyInstance; headers?: Record<string, string>; close?: () => Promise<void>; quiesce?: () => Promise<void> }>;
+  setup(): Promise<{ app: FastifyInstance; headers?: Record<string, string>; path?: string; close?: () => Promise<void>; quiesce?: () => Promise<void> }>;
 }
 
 const pingSchema = { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } as const;
@@ -201,6 +201,17 @@ export const variants: Variant[] = [
   ...(process.env.REDIS_URL ? [{ name: 'peer-rate-limit-redis', setup: () => peerRateLimit('redis') }] : []),
   { name: 'peer-cookie-signed', setup: peerCookieSigned },
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
+  {
+    // An authenticated read: GET /v1/me with an API key, resolved through AUTH_CACHE_MS's cache.
+    name: 'stack-account',
+    setup: async () => {
+      const app = await stack();
+      const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: { name: 'Bench', email: `bench.${process.pid}.${Date.now()}@example.com`, dateOfBirth: '1990-01-01' } });
+      if (created.statusCode !== 201) throw new Error(`stack-account: signup answered ${created.statusCode}`);
+      const apiKey = (created.json() as { apiKey: string }).apiKey;
+      return { app, path: '/v1/me', headers: { authorization: `Bearer ${apiKey}`, cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
+    },
+  },
   {
     name: 'stack-new-visitor',
     setup: async () => {

@@ -37,6 +37,22 @@ export interface AuthOptions {
   guard?: AuthGuard | undefined;
   /** The privacy centre's session cookie (sessions.ts): its name and the site's own origin. */
   session?: { cookieName: string; origin: string } | undefined;
+  /**
+   * How long a key's resolution is reused, ms (AUTH_CACHE_MS; 0: every request asks the database).
+   * The replica that changes an account (a deletion requested, a correction, an admin action)
+   * forgets it at once; the others within this time.
+   */
+  cacheMs?: number | undefined;
+}
+
+/** Keys remembered at most (the oldest forgotten first). */
+const CACHE_ENTRIES = 10_000;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Forgets cached key resolutions: one account's, or (no id) all. */
+    authCache: { invalidate(accountId?: string): void };
+  }
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -64,7 +80,23 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  * (the "authorized personnel" of policy §3). A malformed, unknown or revoked key is a 401 on every
  * route: a client that sends credentials wants to know they are wrong, not to be served anonymously.
  */
-const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, guard, session }) => {
+const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, guard, session, cacheMs = 0 }) => {
+  // Key digest (hex) -> the account it resolved to, until when. Only hits are kept: a new key works
+  // at once, and guesses fill nothing.
+  const cache = new Map<string, { account: Account; until: number }>();
+  const invalidate = (accountId?: string) => {
+    if (accountId === undefined) return cache.clear();
+    for (const [key, entry] of cache) if (entry.account.id === accountId) cache.delete(key);
+  };
+  app.decorate('authCache', { invalidate });
+  if (cacheMs > 0) {
+    // What a request changes, this replica forgets when it is answered: the account's own
+    // state-changing requests, and every admin action (which may change any account).
+    app.addHook('onResponse', (request, _reply, done) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && request.principal) invalidate(request.principal.kind === 'admin' ? undefined : request.principal.id);
+      done();
+    });
+  }
   // Hashed once here; each request hashes its token once and uses that digest for both checks.
   const adminDigest = keyDigest(adminApiKey);
   app.decorateRequest('principal', null);
@@ -124,6 +156,21 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     return undefined;
   }
 
+  async function resolve(token: string, digest: Buffer): Promise<Account | null> {
+    if (cacheMs <= 0) return accountByApiKey(db, token, digest);
+    const key = digest.toString('hex');
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && hit.until > now) return hit.account;
+    const account = await accountByApiKey(db, token, digest);
+    cache.delete(key);
+    if (account) {
+      if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      cache.set(key, { account, until: now + cacheMs });
+    }
+    return account;
+  }
+
   async function authenticate(request: FastifyRequest, header: string): Promise<void> {
     const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);
     if (!match) throw new AuthInvalid();
@@ -133,7 +180,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
       request.principal = { kind: 'admin', id: 'admin' };
       return;
     }
-    const account = await accountByApiKey(db, token, digest);
+    const account = await resolve(token, digest);
     if (!account) throw new AuthInvalid();
     request.account = account;
     request.principal = { kind: 'account', id: account.id };
