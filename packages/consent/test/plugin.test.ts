@@ -104,6 +104,19 @@ describe('decisions over HTTP', () => {
     await app.close();
   });
 
+  it('refusing with PUT expires the refused category’s cookies the browser holds; granting leaves them', async () => {
+    const app = await consentApp(database);
+    const { cookie: granted } = await decide(app, { analytics: true });
+    const refuse = await app.inject({ method: 'PUT', url: '/consent', headers: { cookie: `${granted}; hf_aid=visitor-1; hf_session=s1` }, payload: { analytics: false } });
+    expect(refuse.statusCode).toBe(200);
+    const headers = [refuse.headers['set-cookie']].flat() as string[];
+    expect(headers.find((h) => h.startsWith('hf_aid='))).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/);
+    expect(headers.some((h) => h.startsWith('hf_session='))).toBe(false);
+    const grant = await app.inject({ method: 'PUT', url: '/consent', headers: { cookie: `${granted}; hf_aid=visitor-1` }, payload: { analytics: true } });
+    expect(([grant.headers['set-cookie']].flat() as string[]).some((h) => h.startsWith('hf_aid='))).toBe(false);
+    await app.close();
+  });
+
   it.each([
     ['a string', 'analytics', 'text/plain'],
     ['malformed JSON', '{"analytics": tru', 'application/json'],
