@@ -20,3 +20,10 @@ export const NulRejected = createError('HF_VALIDATION_FAILED', '%s must not cont
 export const ReservedNamespace = createError('HF_VAULT_RESERVED_NAMESPACE', 'This session id is reserved; credentials live in sessions of your own', 400);
 /** A JSON body nested deeper than MAX_JSON_DEPTH: refused before any recursive code sees it. */
 export const JsonTooDeep = createError('HF_VALIDATION_FAILED', 'The JSON body nests deeper than %s levels', 400);
+
+/** `Idempotency-Key` (POST /v1/messages): not 1 to 255 visible ASCII characters (optionally as a quoted sf-string). */
+export const IdempotencyKeyInvalid = createError('HF_IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 255 visible ASCII characters', 400);
+/** The same key was used, within 24 hours, for a request with another body. */
+export const IdempotencyKeyReused = createError('HF_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request body', 422);
+/** The first request with this key is still being answered. */
+export const IdempotencyKeyInProgress = createError('HF_IDEMPOTENCY_KEY_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry later', 409);

@@ -8,7 +8,7 @@ import type { Database } from '@harakaflow/db';
 import { tableClass } from '@harakaflow/retention';
 import { sql } from 'drizzle-orm';
 import type { AppConfig } from './config.js';
-import { messageLog } from './schema.js';
+import { idempotencyKeys, messageLog } from './schema.js';
 
 export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'retentionMessageLogDays' | 'dataRightsPurgeAfterDays'>): RetentionClass[] {
   const days = config.retentionMessageLogDays;
@@ -28,6 +28,15 @@ export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'reten
         when 'pro' then ${b.planCutoffs.get('pro')!.toISOString()}::timestamptz
         when 'business' then ${b.planCutoffs.get('business')!.toISOString()}::timestamptz
         else ${b.cutoff.toISOString()}::timestamptz end`,
+    }),
+    tableClass({
+      db,
+      name: 'idempotency_keys',
+      policyClause: '§4: technical records kept no longer than they serve (Idempotency-Key replays of POST /v1/messages, 24 hours)',
+      periodDays: 1,
+      table: idempotencyKeys,
+      key: idempotencyKeys.createdAt,
+      time: idempotencyKeys.createdAt,
     }),
     {
       name: 'deleted_accounts',

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** The app's own tables live in schema `app` (ARCHITECTURE.md, contract item 4). */
 export const app = pgSchema('app');
@@ -97,4 +97,27 @@ export const sessions = app.table(
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [uniqueIndex('sessions_token_hash_key').on(t.tokenHash), index('sessions_account_id_idx').on(t.accountId)],
+);
+
+/**
+ * Idempotency keys of `POST /v1/messages` (the IETF Idempotency-Key draft): the first request with
+ * a key from an account is carried out and its response kept for 24 hours; the same key again, with
+ * the same body, answers that response and sends nothing. One row per (account, key): the primary
+ * key makes "first" hold across replicas.
+ */
+export const idempotencyKeys = app.table(
+  'idempotency_keys',
+  {
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** SHA-256 of the request body: the same key with another body is refused (422). */
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status').$type<'pending' | 'done'>().notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );

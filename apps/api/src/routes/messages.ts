@@ -3,6 +3,7 @@ import { Restricted } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { idempotencyHooks } from '../idempotency.js';
 import { messageLog } from '../schema.js';
 
 /**
@@ -11,14 +12,20 @@ import { messageLog } from '../schema.js';
  * (`message.accepted`). The WhatsApp send itself is outside this kit.
  */
 const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+  // Idempotency-Key: a retried send answers the first response and sends nothing (idempotency.ts).
+  // Claimed before validation and the messages quota, so a replay costs no message.
+  const idempotency = idempotencyHooks(db);
   app.post<{ Body: { sessionId: string; to: string; text: string } }>(
     '/v1/messages',
     {
       // Each accepted message counts against the plan's messages per day (after validation).
       config: { auth: 'account', quota: { messages: 1 } },
+      preValidation: idempotency.preValidation,
+      onSend: idempotency.onSend,
       schema: {
         tags: ['messages'],
-        summary: 'Accept a WhatsApp message for sending',
+        summary: 'Accept a WhatsApp message for sending (with Idempotency-Key: once per key and account for 24 hours)',
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 300 } } },
         security: [{ bearer: [] }],
         body: {
           type: 'object',
