@@ -125,18 +125,19 @@ async function quotaVariant(store: 'memory' | 'redis') {
   const { default: quota } = await import('@harakaflow/quota');
   // The plugin adds its limits to routes declared after it: register it first, then the route.
   const app = Fastify({ logger: false });
-  let redis: { disconnect(): void } | undefined;
-  if (store === 'redis') {
-    const { Redis } = await import('ioredis');
-    const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await client.connect();
-    redis = client;
-    await app.register(quota, { store: 'redis', redis: client, anonymous: { requestsPerMinute: 100_000_000 }, keyPrefix: `hf:bench:${process.pid}:` });
-  } else {
-    await app.register(quota, { anonymous: { requestsPerMinute: 100_000_000 } });
-  }
+  const redis = store === 'redis' ? await redisClient() : undefined;
+  if (redis) await app.register(quota, { store: 'redis', redis, anonymous: { requestsPerMinute: 100_000_000 }, keyPrefix: `hf:bench:${process.pid}:` });
+  else await app.register(quota, { anonymous: { requestsPerMinute: 100_000_000 } });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
   return { app, close: async () => redis?.disconnect() };
+}
+
+/** A connected ioredis client on REDIS_URL (the Redis variants and their peer). */
+async function redisClient() {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  return client;
 }
 
 /** Peer: Fastify's own request logging, through pino, to a file (what the audit log is compared with). */
@@ -151,16 +152,8 @@ async function peerPinoLog() {
 async function peerRateLimit(store: 'memory' | 'redis') {
   const { default: rateLimit } = await import('@fastify/rate-limit');
   const app = Fastify({ logger: false });
-  let redis: { disconnect(): void } | undefined;
-  if (store === 'redis') {
-    const { Redis } = await import('ioredis');
-    const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await client.connect();
-    redis = client;
-    await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, redis: client, nameSpace: `hf-bench-peer-${process.pid}-` });
-  } else {
-    await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000 });
-  }
+  const redis = store === 'redis' ? await redisClient() : undefined;
+  await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, ...(redis ? { redis, nameSpace: `hf-bench-peer-${process.pid}-` } : {}) });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
   return { app, close: async () => redis?.disconnect() };
 }
