@@ -12,6 +12,7 @@ import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { pgErrorCode, resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { AuditPurgeTooRecent } from './errors.js';
+import { pgArray } from './store.js';
 
 export type EventsLayout = 'partitioned' | 'unpartitioned';
 
@@ -93,7 +94,7 @@ export interface ServerLogPurge {
 export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number; partitions: number; done: boolean }> {
   if (o.beforeDay > addDays(new Date().toISOString().slice(0, 10), -6)) throw new AuditPurgeTooRecent(o.beforeDay);
   const layout = await eventsLayout(o.db);
-  const held = `{${o.heldSubjects.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+  const held = pgArray(o.heldSubjects, (s) => s);
   const timeout = Math.max(1, Math.trunc(o.lockTimeoutMs ?? 5000));
   if (o.dryRun) {
     const [row] = resultRows<{ n: string }>(await o.db.execute(sql`select count(*)::text as n from audit.events where day < ${o.beforeDay}::date`));
@@ -133,6 +134,6 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
 
 /** The oldest event's time (admin view), on either layout. */
 export async function oldestEvent(db: Database): Promise<Date | null> {
-  const [row] = resultRows<{ at: string | Date | null }>(await db.execute(sql`select min(occurred_at) as at from (select occurred_at from audit.events order by id limit 1) e`));
+  const [row] = resultRows<{ at: string | Date | null }>(await db.execute(sql`select occurred_at as at from audit.events order by id limit 1`));
   return row?.at ? new Date(row.at) : null;
 }
