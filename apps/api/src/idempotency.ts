@@ -40,12 +40,19 @@ type Tagged = FastifyRequest & { [kKey]?: { accountId: string; key: string } | u
 export function idempotencyHooks(db: Database) {
   async function claim(accountId: string, key: string, fingerprint: string): Promise<{ status: number; body: unknown } | null> {
     const now = Date.now();
-    // A key past its 24 hours is a new key.
-    await db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key), lt(idempotencyKeys.createdAt, new Date(now - IDEMPOTENCY_TTL_MS))));
-    const inserted = await db.insert(idempotencyKeys).values({ accountId, key, fingerprint, status: 'pending' }).onConflictDoNothing().returning({ key: idempotencyKeys.key });
-    if (inserted.length) return null;
+    // One statement claims a new key, or one past its 24 hours (a new key again); a key in use is left as it is.
+    const claimed = await db
+      .insert(idempotencyKeys)
+      .values({ accountId, key, fingerprint, status: 'pending' })
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.accountId, idempotencyKeys.key],
+        set: { fingerprint, status: 'pending', responseStatus: null, responseBody: null, createdAt: sql`now()` },
+        where: lt(idempotencyKeys.createdAt, new Date(now - IDEMPOTENCY_TTL_MS)),
+      })
+      .returning({ key: idempotencyKeys.key });
+    if (claimed.length) return null;
     const [row] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key)));
-    if (!row) return claim(accountId, key, fingerprint); // expired and deleted meanwhile
+    if (!row) return claim(accountId, key, fingerprint); // its failed first attempt dropped it meanwhile
     if (row.fingerprint !== fingerprint) throw new IdempotencyKeyReused();
     if (row.status === 'done') return { status: row.responseStatus ?? 200, body: row.responseBody };
     if (row.createdAt.getTime() < now - STALE_PENDING_MS) {
