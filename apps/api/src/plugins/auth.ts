@@ -40,7 +40,8 @@ export interface AuthOptions {
   /**
    * How long a key's resolution is reused, ms (AUTH_CACHE_MS; 0: every request asks the database).
    * The replica that changes an account (a deletion requested, a correction, an admin action)
-   * forgets it at once; the others within this time.
+   * forgets it at once (`app.authCache.invalidate`); the others within this time. An account's own
+   * requests that change nothing of it (a message sent) keep its entry.
    */
   cacheMs?: number | undefined;
 }
@@ -81,19 +82,34 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  * route: a client that sends credentials wants to know they are wrong, not to be served anonymously.
  */
 const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, guard, session, cacheMs = 0 }) => {
-  // Key digest (hex) -> the account it resolved to, until when. Only hits are kept: a new key works
-  // at once, and guesses fill nothing.
+  // Key digest (hex) -> the account it resolved to, until when; and each account's digests, so
+  // forgetting one account touches its own entries only. Only hits are kept: a new key works at
+  // once, and guesses fill nothing.
   const cache = new Map<string, { account: Account; until: number }>();
+  const byAccount = new Map<string, Set<string>>();
+  const forget = (key: string) => {
+    const entry = cache.get(key);
+    if (!entry) return;
+    cache.delete(key);
+    const keys = byAccount.get(entry.account.id);
+    keys?.delete(key);
+    if (keys && !keys.size) byAccount.delete(entry.account.id);
+  };
   const invalidate = (accountId?: string) => {
-    if (accountId === undefined) return cache.clear();
-    for (const [key, entry] of cache) if (entry.account.id === accountId) cache.delete(key);
+    if (accountId === undefined) {
+      cache.clear();
+      byAccount.clear();
+      return;
+    }
+    for (const key of byAccount.get(accountId) ?? []) cache.delete(key);
+    byAccount.delete(accountId);
   };
   app.decorate('authCache', { invalidate });
   if (cacheMs > 0) {
-    // What a request changes, this replica forgets when it is answered: the account's own
-    // state-changing requests, and every admin action (which may change any account).
+    // An admin action may change any account: this replica forgets them all when it is answered.
+    // The code that changes one account (a correction, a deletion, a request's outcome) forgets it.
     app.addHook('onResponse', (request, _reply, done) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD' && request.principal) invalidate(request.principal.kind === 'admin' ? undefined : request.principal.id);
+      if (request.principal?.kind === 'admin' && request.method !== 'GET' && request.method !== 'HEAD') invalidate();
       done();
     });
   }
@@ -163,10 +179,13 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     const hit = cache.get(key);
     if (hit && hit.until > now) return hit.account;
     const account = await accountByApiKey(db, token, digest);
-    cache.delete(key);
+    forget(key);
     if (account) {
-      if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      if (cache.size >= CACHE_ENTRIES) forget(cache.keys().next().value!);
       cache.set(key, { account, until: now + cacheMs });
+      let keys = byAccount.get(account.id);
+      if (!keys) byAccount.set(account.id, (keys = new Set()));
+      keys.add(key);
     }
     return account;
   }

@@ -189,6 +189,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; sessionCookie?: string }
       if (request.body.name !== undefined) changes.name = request.body.name;
       if (request.body.businessName !== undefined) changes.businessName = request.body.businessName;
       const [account] = await db.update(accounts).set(changes).where(eq(accounts.id, owner(request))).returning();
+      app.authCache.invalidate(owner(request));
       const recorded = await app.dataRights.recordCorrection(owner(request), Object.keys(changes));
       return { account: publicAccount(account!), request: recorded };
     },
