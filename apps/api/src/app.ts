@@ -330,7 +330,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(webhookRoutes, { metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken });
   await app.register(messageRoutes, { db: database.db });
   await app.register(usageRoutes);
-  await app.register(privacyRoutes, { db: database.db, sessionCookie: sessionCookieName(secureCookies) });
+  await app.register(privacyRoutes, { db: database.db, session: { cookieName: sessionCookieName(secureCookies), secure: secureCookies } });
   // The privacy centre: the page at /privacy, its no-JavaScript consent form and its sessions.
   await app.register(privacyCentre, { db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secureCookies), secureCookies, analyticsDefault: config.consentDefaultAnalytics });
   await app.register(notificationRoutes);

@@ -27,6 +27,9 @@ export function csrfValid(token: string, presented: unknown): boolean {
 
 export const sessionCookieName = (production: boolean) => (production ? '__Host-hf_session' : 'hf_session');
 
+/** The session cookie's attributes, set and cleared alike (a `__Host-` cookie is only cleared with the same Secure and Path). */
+export const sessionCookieOptions = (secure: boolean) => ({ path: '/', httpOnly: true, sameSite: 'strict' as const, secure });
+
 export async function createSession(db: Database, accountId: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);

@@ -1,4 +1,4 @@
-import type { Principal } from '@harakaflow/core';
+import { cookieValues, type Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -66,15 +66,6 @@ export function acceptsSession(route: string | undefined): boolean {
   return route !== undefined && (route.startsWith('/v1/privacy/') || route === '/v1/consent' || route === '/v1/me');
 }
 
-/** The value of cookie `name` in a Cookie header (cookies are parsed later, by @fastify/cookie). */
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
 
 /**
  * `Authorization: Bearer <key>`: an account's API key, or ADMIN_API_KEY for the admin principal
@@ -123,7 +114,8 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     reply.header('x-request-id', request.id);
     const header = request.headers.authorization;
     if (header === undefined) {
-      const token = session && acceptsSession(request.routeOptions.url) ? cookieValue(request.headers.cookie, session.cookieName) : undefined;
+      // Cookies are parsed later (@fastify/cookie); the first value, as a parser would keep.
+      const token = session && acceptsSession(request.routeOptions.url) ? cookieValues(request.headers.cookie, session.cookieName)[0] : undefined;
       if (token === undefined) return done(authorize(request));
       fromSession(request, token).then(
         (refusal) => done(refusal ?? authorize(request)),

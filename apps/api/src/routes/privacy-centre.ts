@@ -13,10 +13,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { accountByApiKey, keyDigest, publicAccount } from '../accounts.js';
+import { accountByApiKey, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
-import { createSession, csrfToken, revokeSession, SESSION_TTL_MS } from '../sessions.js';
+import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
 
 const WEB = new URL('../../web/', import.meta.url);
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -34,15 +34,21 @@ function asset(name: string, type: string): Asset {
   return { type, identity, gzip: gzipSync(identity, { level: 9 }), br: brotliCompressSync(identity), etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 16)}"` };
 }
 
-/** The asset in the best encoding the request accepts. */
-function send(request: FastifyRequest, reply: FastifyReply, body: Buffer, type: string): FastifyReply {
+/**
+ * Sends `body` in the best encoding the request accepts: `encoded` gives the bytes of each (the
+ * assets' precompressed buffers, or the page compressed now).
+ */
+function send(request: FastifyRequest, reply: FastifyReply, type: string, encoded: (encoding: 'br' | 'gzip' | 'identity') => Buffer): FastifyReply {
   const accept = String(request.headers['accept-encoding'] ?? '');
+  const encoding = /\bbr\b/.test(accept) ? 'br' : /\bgzip\b/.test(accept) ? 'gzip' : 'identity';
   reply.header('vary', 'accept-encoding').type(type);
-  // Per request (the page carries the visitor's state): a fast brotli level.
-  if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }));
-  if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(gzipSync(body));
-  return reply.send(body);
+  if (encoding !== 'identity') reply.header('content-encoding', encoding);
+  return reply.send(encoded(encoding));
 }
+
+/** The page's HTML, compressed per request (it carries the visitor's state): a fast brotli level. */
+const compressNow = (body: Buffer) => (encoding: 'br' | 'gzip' | 'identity') =>
+  encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }) : encoding === 'gzip' ? gzipSync(body) : body;
 
 export interface PrivacyCentreOptions {
   db: Database;
@@ -77,7 +83,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
     // same-origin, not the API's no-referrer: with no-referrer a browser sends `Origin: null` on the
     // page's own form POST, and the Origin check below could not tell it from a cross-site one.
     reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').header('referrer-policy', 'same-origin');
-    return send(request, reply, Buffer.from(html), 'text/html; charset=utf-8');
+    return send(request, reply, 'text/html; charset=utf-8', compressNow(Buffer.from(html)));
   });
 
   app.get<{ Params: { file: string } }>('/privacy/assets/:file', page, async (request, reply) => {
@@ -85,11 +91,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
     if (!found) return reply.callNotFound();
     reply.header('etag', found.etag).header('cache-control', 'public, max-age=300').header('content-security-policy', PAGE_CSP);
     if (request.headers['if-none-match'] === found.etag) return reply.code(304).send();
-    const accept = String(request.headers['accept-encoding'] ?? '');
-    reply.header('vary', 'accept-encoding').type(found.type);
-    if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(found.br);
-    if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(found.gzip);
-    return reply.send(found.identity);
+    return send(request, reply, found.type, (encoding) => found[encoding]);
   });
 
   // The no-JavaScript banner. Its own content-type parser, in this plugin's scope only.
@@ -123,7 +125,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
       if (request.headers.origin !== o.origin) throw new SessionCsrf();
       // Key guessing is limited as for a Bearer key (the quota plugin's gate and failure count).
       if (await app.quota.authGate(request, reply)) return reply;
-      const account = await accountByApiKey(o.db, request.body.apiKey, keyDigest(request.body.apiKey));
+      const account = await accountByApiKey(o.db, request.body.apiKey);
       if (!account) {
         await app.quota.authFailed(request);
         throw new AuthInvalid();
@@ -131,7 +133,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
       const { token, expiresAt } = await createSession(o.db, account.id);
       request.principal = { kind: 'account', id: account.id };
       void request.audit.record({ action: 'privacy.session.created', outcome: 'success', subjectId: account.id });
-      reply.setCookie(o.cookieName, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: o.secureCookies, maxAge: SESSION_TTL_MS / 1000 });
+      reply.setCookie(o.cookieName, token, { ...sessionCookieOptions(o.secureCookies), maxAge: SESSION_TTL_MS / 1000 });
       return reply.code(201).send({ account: publicAccount(account), csrfToken: csrfToken(token), expiresAt: expiresAt.toISOString(), deletionPending: account.deletionPendingAt !== null });
     },
   );
@@ -155,7 +157,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
     async (request, reply) => {
       const token = sessionToken(request);
       if (token) await revokeSession(o.db, token);
-      reply.clearCookie(o.cookieName, { path: '/', httpOnly: true, sameSite: 'strict', secure: o.secureCookies });
+      reply.clearCookie(o.cookieName, sessionCookieOptions(o.secureCookies));
       return reply.code(204).send();
     },
   );

@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { publicAccount } from '../accounts.js';
+import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 
 const historySchema = {
@@ -68,7 +69,7 @@ declare module 'fastify' {
  * contacts, follows them, cancels them, downloads its export once; it corrects its profile at
  * once. The admin files requests sent by email to privacy@ and answers the queue.
  */
-const privacyRoutes: FastifyPluginAsync<{ db: Database; sessionCookie?: string }> = async (app, { db, sessionCookie }) => {
+const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: string; secure: boolean } }> = async (app, { db, session }) => {
   const owner = (request: FastifyRequest) => request.account!.id;
 
   app.post<{ Body: { kind: RequestKind; contact?: string; details?: string } }>(
@@ -93,7 +94,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; sessionCookie?: string }
       const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
       const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details: details ?? null });
       // A deletion signs the person out (its sessions are revoked with it): the page's cookie goes too.
-      if (kind === 'deletion' && !contact && sessionCookie && request.cookies[sessionCookie] !== undefined) reply.clearCookie(sessionCookie, { path: '/', secure: sessionCookie.startsWith('__Host-') });
+      if (kind === 'deletion' && !contact && session && request.cookies[session.cookieName] !== undefined) reply.clearCookie(session.cookieName, sessionCookieOptions(session.secure));
       return reply.code(202).send(filed);
     },
   );
