@@ -1,12 +1,11 @@
 // The privacy centre's browser tests: the app started as `start` starts it (server.ts, its own
 // process, its own PGlite under a fresh DATA_DIR), driven by Debian's Chromium through
 // playwright-core. Without Chromium the tests skip, unless REQUIRE_SERVICES=1 (CI installs it).
-import { requireServices } from '@harakaflow/testing';
+import { freePort, requireServices } from '@harakaflow/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,15 +23,6 @@ export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
   });
 }
 

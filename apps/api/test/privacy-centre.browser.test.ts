@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { freePort, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { testApp } from './helpers.js';
-import { call, cookieNames, devSecrets, freePort, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+import { call, cookieNames, devSecrets, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
 
 /** Signs `person` in from the page's form, as a person would. */
 async function signInOnPage(page: Page, person: { email: string; apiKey: string }): Promise<void> {

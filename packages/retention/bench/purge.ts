@@ -13,14 +13,13 @@ import { RetentionRunner, tableClass } from '../src/index.js';
 import { purgeServerLogs } from '@harakaflow/audit';
 import { prepareKeys } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';
-import { testDatabase } from '@harakaflow/testing';
+import { freePort, testDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,12 +37,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 const database = await testDatabase({ serverUrl: server, max: 4 });
 const db = database.db;
-const port = await new Promise<number>((done) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => done(p));
-  });
-});
+const port = await freePort();
 const checkpointKey = randomBytes(32).toString('base64url');
 const app = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'apps/api/src/server.ts')], {
   cwd: join(root, 'apps/api'),

@@ -10,3 +10,4 @@ export { tcpProxy } from './proxy.js';
 export type { TcpProxy } from './proxy.js';
 export { startSmtp, until } from './smtp.js';
 export type { Received } from './smtp.js';
+export { freePort } from './ports.js';
