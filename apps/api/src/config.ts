@@ -311,14 +311,18 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const retentionMessageLogDays = { free: days('RETENTION_MESSAGE_LOG_DAYS', 90, 90), pro: days('RETENTION_MESSAGE_LOG_DAYS_PRO', 180, 365), business: days('RETENTION_MESSAGE_LOG_DAYS_BUSINESS', 365, 365) };
   const retentionServerLogDays = days('RETENTION_SERVER_LOG_DAYS', 90, 90);
   if (retentionServerLogDays < 7) problems.push(`RETENTION_SERVER_LOG_DAYS must be at least 7 (the last week of the audit log is never purged; got ${retentionServerLogDays})`);
-  const intervalText = value('RETENTION_INTERVAL_MINUTES') ?? '60';
-  if (!/^\d{1,4}$/.test(intervalText) || Number(intervalText) > 1440) problems.push(`RETENTION_INTERVAL_MINUTES must be a whole number of minutes from 0 (none) to 1440 (got ${JSON.stringify(intervalText)})`);
-  const authCacheText = value('AUTH_CACHE_MS') ?? '1000';
-  if (!/^\d{1,5}$/.test(authCacheText) || Number(authCacheText) > 60_000) problems.push(`AUTH_CACHE_MS must be a whole number of milliseconds from 0 (no cache) to 60000 (got ${JSON.stringify(authCacheText)})`);
+  /** A whole number from 0 to `max` (0 saying `zero` when it means something); the fallback when absent or wrong. */
+  const fromZero = (name: string, fallback: number, max: number, unit: string, zero?: string) => {
+    const text = value(name) ?? String(fallback);
+    if (/^\d{1,6}$/.test(text) && Number(text) <= max) return Number(text);
+    problems.push(`${name} must be a whole number of ${unit} from 0${zero ? ` (${zero})` : ''} to ${max} (got ${JSON.stringify(text)})`);
+    return fallback;
+  };
+  const retentionIntervalMinutes = fromZero('RETENTION_INTERVAL_MINUTES', 60, 1440, 'minutes', 'none');
+  const authCacheMs = fromZero('AUTH_CACHE_MS', 1000, 60_000, 'milliseconds', 'no cache');
   const retentionBatchSize = count('RETENTION_BATCH_SIZE', 5000);
   if (retentionBatchSize > 100_000) problems.push(`RETENTION_BATCH_SIZE must be at most 100000 rows (got ${retentionBatchSize})`);
-  const pauseText = value('RETENTION_BATCH_PAUSE_MS') ?? '0';
-  if (!/^\d{1,5}$/.test(pauseText) || Number(pauseText) > 60_000) problems.push(`RETENTION_BATCH_PAUSE_MS must be a whole number of milliseconds from 0 to 60000 (got ${JSON.stringify(pauseText)})`);
+  const retentionBatchPauseMs = fromZero('RETENTION_BATCH_PAUSE_MS', 0, 60_000, 'milliseconds');
   const quotaFreeMessagesPerDay = count('QUOTA_FREE_MESSAGES_PER_DAY', 100);
   const quotaBanAfter = count('QUOTA_BAN_AFTER', 5);
   const quotaFreeRpm = count('QUOTA_FREE_RPM', 60);
@@ -425,10 +429,10 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     publicUrl: publicUrl.replace(/\/+$/, ''),
     retentionMessageLogDays,
     retentionServerLogDays,
-    retentionIntervalMinutes: /^\d{1,4}$/.test(intervalText) ? Math.min(Number(intervalText), 1440) : 60,
+    retentionIntervalMinutes,
     retentionBatchSize: Math.min(retentionBatchSize, 100_000),
-    authCacheMs: /^\d{1,5}$/.test(authCacheText) ? Math.min(Number(authCacheText), 60_000) : 1000,
-    retentionBatchPauseMs: /^\d{1,5}$/.test(pauseText) ? Math.min(Number(pauseText), 60_000) : 0,
+    authCacheMs,
+    retentionBatchPauseMs,
     secretValues,
   };
   return { config, problems };
