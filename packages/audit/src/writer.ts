@@ -1,7 +1,8 @@
 /**
  * The audit writer: turns inputs into chained events and delivers them at least once.
  *
- * - Each writer instance owns one hash chain, segmented by UTC day (event.ts has the rules).
+ * - Each writer instance owns one hash chain, segmented by UTC day (chain.ts has the rules,
+ *   event.ts the formulas, checkpoints.ts the signed positions, spill-files.ts the files on disk).
  * - Events queue in memory and are written in batches (size or interval, whichever comes first),
  *   one statement per batch (store.ts). Inserts are idempotent on the UUIDv7 id, so a batch whose
  *   commit was not acknowledged can be written again.
@@ -18,16 +19,17 @@
  * - close() closes the open segment, flushes, and spills whatever the database would not take.
  */
 import type { Database } from '@harakaflow/db';
-import { errorCodes, openValue, sealValue, type SigningKey } from '@harakaflow/core';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { errorCodes, type SigningKey } from '@harakaflow/core';
+import { Chain, chainProblem } from './chain.js';
+import { batchCheckpoints } from './checkpoints.js';
 import { AuditUnavailable, SPILL_REJECTED } from './errors.js';
-import { checkpointPayload, CURRENT_CHAIN_VERSION, eventHash, eventProblem, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput, type ChainVersion } from './event.js';
-import { pooledRandom, uuidv7 } from './ids.js';
-import { decodeSpill, encodeSpill, prepareSpillDirectory, SPILL_SUFFIX, type ChainPosition, type Item, type SegmentClose, type SpillFile } from './spill.js';
+import type { AuditEvent, AuditEventInput, ChainVersion } from './event.js';
 import { addDays, ensureDayPartitions, isMissingPartition } from './partitions.js';
+import { SpillFiles } from './spill-files.js';
+import type { ChainPosition, Item, SegmentClose, SpillFile } from './spill.js';
 import { storedHashes, writeBatch, type Checkpoint } from './store.js';
+
+export { checkpointMac, checkpointValid } from './checkpoints.js';
 
 export interface WriterLogger {
   warn(obj: object, msg: string): void;
@@ -62,11 +64,18 @@ export interface WriterOptions {
   now?: () => Date;
 }
 
-/** Append order of an item, and the event it follows in its chain (symbols: never stored, never in a spill file's JSON). */
-const ORDER = Symbol('order');
-const PREV = Symbol('prev');
-type Ordered = Item & { [ORDER]?: number; [PREV]?: ChainPosition | null };
-const order = (item: Item) => (item as Ordered)[ORDER]!;
+/** A queued event, with its append order and the event it follows in its chain (never stored, never in a spill file). */
+interface QueuedEvent {
+  close?: undefined;
+  event: AuditEvent;
+  order: number;
+  prev: ChainPosition | null;
+}
+type QueuedClose = SegmentClose & { order: number; prev: ChainPosition | null };
+type Queued = QueuedEvent | QueuedClose;
+
+/** A queued item as a batch, a checkpoint and a spill file see it. */
+const item = (q: Queued): Item => (q.close ? { close: true, writer: q.writer, day: q.day, count: q.count, lastHash: q.lastHash } : q.event);
 
 interface Waiter {
   resolve(): void;
@@ -76,39 +85,20 @@ interface Waiter {
 /** How a spill file's replay ended. */
 type Replayed = 'done' | 'gone' | { defer: string } | { reject: string };
 
-export function checkpointMac(keys: readonly SigningKey[], c: Omit<Checkpoint, 'mac'>): string {
-  const sealed = sealValue('hf-audit-checkpoint', checkpointPayload(c.writer, c.day, c.count, c.lastHash, c.closed), keys[0]!);
-  return sealed.slice(sealed.lastIndexOf('.') + 1);
-}
-
-export function checkpointValid(keys: readonly SigningKey[], c: Checkpoint): boolean {
-  const payload = checkpointPayload(c.writer, c.day, c.count, c.lastHash, c.closed);
-  return openValue('hf-audit-checkpoint', `${payload}.${c.mac}`, keys, Infinity) !== null;
-}
-
-/** A 16-byte salt per event, base64 (from the pooled CSPRNG buffer ids use too). */
-const salt = () => pooledRandom(16).toString('base64');
-
 export class AuditWriter {
   readonly writer: string;
   readonly #o: WriterOptions;
   readonly #now: () => Date;
   readonly #concurrency: number;
-  #day: string | null = null;
-  #dayStart = 0;
-  #dayEnd = 0;
-  #seq = 0;
-  #prevHash: string;
-  /** The last event appended: what the next item follows. */
-  #last: ChainPosition | null = null;
-  #spillFiles = 0;
-  #spillDirectory: Promise<string> | null = null;
+  readonly #chain: Chain;
+  readonly #files: SpillFiles | null;
   /** Items not yet handed to a write, in append order. */
-  #queue: Item[] = [];
+  #queue: Queued[] = [];
   #ordinal = 0;
   /** Ordinals of the first item of each batch in flight. */
   #inFlight = new Set<number>();
-  #waiters = new Map<AuditEvent, Waiter>();
+  #inFlightItems = 0;
+  #waiters = new Map<QueuedEvent, Waiter>();
   #flushes: { through: number; waiter: Waiter }[] = [];
   #timer: NodeJS.Timeout | null = null;
   #backoff: NodeJS.Timeout | null = null;
@@ -122,16 +112,28 @@ export class AuditWriter {
   #partitionsThrough: string | null = null;
   /** Counters for tests, metrics and the benchmark. */
   readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0, rejected: 0, dropped: 0 };
-  /** Bytes of spill files waiting in the directory (measured when it is first used, then kept). */
-  #spillBytes = 0;
   /** The spill directory reached its cap while the database fails: access events are dropped (counted). */
   #full = false;
   /** Access events dropped since the last declared gap, and when. */
   #gap: { count: number; from: Date; to: Date } | null = null;
 
+  constructor(options: WriterOptions) {
+    this.#o = options;
+    this.writer = options.writer;
+    this.#now = options.now ?? (() => new Date());
+    this.#concurrency = options.concurrency ?? 2;
+    this.#chain = new Chain(options.writer, options.chainVersion);
+    this.#files = options.spillDir ? new SpillFiles(options.spillDir, options.checkpointKeys, options.spillMaxBytes) : null;
+  }
+
   /** What an operator's health check shows. */
   get health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean } {
-    return { backlog: this.buffered, spilledBytes: this.#spillBytes, dropped: this.#gap?.count ?? 0, full: this.#full };
+    return { backlog: this.buffered, spilledBytes: this.#files?.bytes ?? 0, dropped: this.#gap?.count ?? 0, full: this.#full };
+  }
+
+  /** Events waiting in memory, queued or being written (not yet committed or spilled). */
+  get buffered(): number {
+    return this.#queue.length + this.#inFlightItems;
   }
 
   /**
@@ -151,101 +153,17 @@ export class AuditWriter {
     return true;
   }
 
-  constructor(options: WriterOptions) {
-    this.#o = options;
-    this.writer = options.writer;
-    this.#now = options.now ?? (() => new Date());
-    this.#concurrency = options.concurrency ?? 2;
-    this.#prevHash = genesisHash(options.writer);
-  }
-
-  /** Events waiting in memory, queued or being written (not yet committed or spilled). */
-  get buffered(): number {
-    return this.#queue.length + this.#inFlightItems;
-  }
-  #inFlightItems = 0;
-
   append(input: AuditEventInput, sync = false): { event: AuditEvent; committed: Promise<void> | null } {
     if (this.#closing) throw new AuditUnavailable();
-    const occurredAt = this.#now();
-    const ms = occurredAt.getTime();
-    let day = this.#day!;
-    // The day only changes at midnight UTC: no date formatting per event. A clock stepping back
-    // over midnight must not reopen a closed segment, so earlier times stay in the current day.
-    if (this.#day === null || ms >= this.#dayEnd) {
-      day = utcDay(occurredAt);
-      if (this.#day !== null && this.#seq > 0) this.#push(this.#segmentClose());
-      this.#day = day;
-      this.#dayStart = Date.UTC(occurredAt.getUTCFullYear(), occurredAt.getUTCMonth(), occurredAt.getUTCDate());
-      this.#dayEnd = this.#dayStart + 86_400_000;
-      this.#seq = 0;
-    }
-    const subjectId = input.subjectId ?? null;
-    const ip = input.ip ?? null;
-    const userAgent = input.userAgent ?? null;
-    const personalSalt = salt();
-    const chainVersion = this.#o.chainVersion ?? CURRENT_CHAIN_VERSION;
-    const resource = input.resource ?? null;
-    const path = input.path ?? null;
-    const details = input.details ?? null;
-    const event: AuditEvent = {
-      id: uuidv7(ms),
-      occurredAt,
-      writer: this.writer,
-      day,
-      seq: this.#seq,
-      kind: input.kind,
-      action: input.action,
-      resource,
-      outcome: input.outcome ?? null,
-      requestId: input.requestId ?? null,
-      method: input.method ?? null,
-      route: input.route ?? null,
-      path,
-      status: input.status ?? null,
-      durationMs: input.durationMs ?? null,
-      subjectId,
-      ip,
-      ipInvalid: input.ipInvalid ?? false,
-      userAgent,
-      browserName: input.browserName ?? null,
-      browserVersion: input.browserVersion ?? null,
-      osName: input.osName ?? null,
-      osVersion: input.osVersion ?? null,
-      deviceType: input.deviceType ?? null,
-      details,
-      personalSalt,
-      personalDigest: personalDigest(personalSalt, chainVersion, { subjectId, ip, userAgent, path, resource, details }),
-      prevHash: this.#prevHash,
-      hash: '',
-      erasedAt: null,
-      chainVersion,
-      erasedBy: null,
-    };
-    event.hash = eventHash(event);
-    this.#prevHash = event.hash;
-    this.#seq++;
-    this.#push(event);
-    this.#last = { id: event.id, hash: event.hash, day: event.day, seq: event.seq };
-
+    const prev = this.#chain.last;
+    const { event, closed } = this.#chain.next(input, this.#now());
+    if (closed) this.#queue.push({ ...closed, order: this.#ordinal++, prev });
+    const entry: QueuedEvent = { event, order: this.#ordinal++, prev };
+    this.#queue.push(entry);
     let committed: Promise<void> | null = null;
-    if (sync) {
-      committed = new Promise<void>((resolve, reject) => this.#waiters.set(event, { resolve, reject }));
-      this.#kick(true);
-    } else {
-      this.#kick(false);
-    }
+    if (sync) committed = new Promise<void>((resolve, reject) => this.#waiters.set(entry, { resolve, reject }));
+    this.#kick(sync);
     return { event, committed };
-  }
-
-  #segmentClose(): SegmentClose {
-    return { close: true, writer: this.writer, day: this.#day!, count: this.#seq, lastHash: this.#prevHash };
-  }
-
-  #push(item: Item): void {
-    (item as Ordered)[ORDER] = this.#ordinal++;
-    (item as Ordered)[PREV] = this.#last;
-    this.#queue.push(item);
   }
 
   /** Writes now (`immediate`, a full batch, or past the memory bound) or after the interval. */
@@ -279,7 +197,7 @@ export class AuditWriter {
    */
   #pump(partial = false): void {
     if (this.#busy || this.#backoff) return;
-    if (this.#spillPending && this.#o.spillDir) {
+    if (this.#spillPending && this.#files) {
       if (this.#inFlight.size) return; // replay once the writes in flight settle
       this.#busy = true;
       this.#replaySpill().then(
@@ -301,7 +219,7 @@ export class AuditWriter {
     while (this.#inFlight.size < this.#concurrency && this.#queue.length) {
       if (this.#queue.length < this.#o.batchSize && !anyPartial) break;
       const batch = this.#queue.splice(0, this.#o.batchSize);
-      const first = order(batch[0]!);
+      const first = batch[0]!.order;
       this.#inFlight.add(first);
       this.#inFlightItems += batch.length;
       this.#write(batch).then(
@@ -314,28 +232,28 @@ export class AuditWriter {
     this.#checkIdle();
   }
 
-  #settled(batch: Item[], first: number, error: unknown): void {
+  #settled(batch: Queued[], first: number, error: unknown): void {
     this.#inFlight.delete(first);
     this.#inFlightItems -= batch.length;
     if (error === null) {
       this.#failures = 0;
-      for (const item of batch) if (!('close' in item)) this.#take(item)?.resolve();
+      if (this.#waiters.size) for (const item of batch) if (!item.close) this.#take(item)?.resolve();
       this.#recovered();
       this.#resolveFlushes();
       this.#pump();
       return;
     }
     // Back to the front of the queue, in append order: the chain needs every event.
-    this.#queue = [...batch, ...this.#queue].sort((a, b) => order(a) - order(b));
-    for (const item of batch) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
+    this.#queue = [...batch, ...this.#queue].sort((a, b) => a.order - b.order);
+    for (const item of batch) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#failed(error);
   }
 
   /** After a successful write: the directory has room again, and a gap of dropped events is declared in the chain. */
   #recovered(): void {
-    if (this.#full && this.#spillBytes < this.#maxSpill()) {
+    if (this.#full && this.#files && this.#files.bytes < this.#files.maxBytes) {
       this.#full = false;
-      this.#o.logger.warn({ spilledBytes: this.#spillBytes }, 'audit: spill directory below its cap; access events recorded again');
+      this.#o.logger.warn({ spilledBytes: this.#files.bytes }, 'audit: spill directory below its cap; access events recorded again');
     }
     if (!this.#full && this.#gap && !this.#closing) {
       const gap = this.#gap;
@@ -344,24 +262,20 @@ export class AuditWriter {
     }
   }
 
-  #maxSpill(): number {
-    return this.#o.spillMaxBytes ?? 1024 * 1024 * 1024;
-  }
-
-  #take(event: AuditEvent): Waiter | undefined {
-    const waiter = this.#waiters.get(event);
-    if (waiter) this.#waiters.delete(event);
+  #take(entry: QueuedEvent): Waiter | undefined {
+    const waiter = this.#waiters.get(entry);
+    if (waiter) this.#waiters.delete(entry);
     return waiter;
   }
 
   /** Spill files of this writer may wait in the directory. */
   #spilledPending(): boolean {
-    return this.#spillPending && this.#o.spillDir !== null && this.stats.spilled > 0;
+    return this.#spillPending && this.#files !== null && this.stats.spilled > 0;
   }
 
   /** The smallest ordinal not yet committed (queued or in flight), or Infinity. */
   #pendingFloor(): number {
-    let floor = this.#queue.length ? order(this.#queue[0]!) : Infinity;
+    let floor = this.#queue.length ? this.#queue[0]!.order : Infinity;
     for (const first of this.#inFlight) floor = Math.min(floor, first);
     return floor;
   }
@@ -384,7 +298,7 @@ export class AuditWriter {
     this.#flushes = [];
     for (const f of flushes) f.waiter.reject(new AuditUnavailable());
     // A sync event waiting in the queue fails closed now, not when the database is back.
-    if (this.#waiters.size) for (const item of this.#queue) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
+    if (this.#waiters.size) for (const item of this.#queue) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#warnIfStale();
     if (this.#closing) {
       this.#checkIdle();
@@ -402,7 +316,7 @@ export class AuditWriter {
   /** Past the memory bound while the database fails: the oldest half goes to disk. */
   #spillExcess(): boolean {
     // Only with nothing in flight: a file's first item then follows an event already committed or spilled.
-    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#o.spillDir || this.#inFlight.size || this.#full) return false;
+    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#files || this.#inFlight.size || this.#full) return false;
     this.#busy = true;
     void this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2)).finally(() => {
       this.#busy = false;
@@ -418,10 +332,10 @@ export class AuditWriter {
   }
 
   #warnIfStale(): void {
-    const head = this.#queue.find((item): item is AuditEvent => !('close' in item));
+    const head = this.#queue.find((q): q is QueuedEvent => !q.close);
     if (!head) return;
     const now = this.#now().getTime();
-    const age = now - head.occurredAt.getTime();
+    const age = now - head.event.occurredAt.getTime();
     if (age > this.#o.staleAfterMs && now - this.#lastStaleWarning > this.#o.staleAfterMs) {
       this.#lastStaleWarning = now;
       this.#o.logger.warn({ oldestAgeMs: age, buffered: this.buffered }, 'audit: undelivered events are getting old');
@@ -432,24 +346,15 @@ export class AuditWriter {
     if (this.#idle && !this.#inFlight.size && !this.#busy) this.#idle();
   }
 
-  async #write(batch: readonly Item[]): Promise<void> {
-    const rows: AuditEvent[] = [];
-    // The batch's last position in each segment it touches; signed once per segment, not per event.
-    const ends = new Map<string, Omit<Checkpoint, 'mac'>>();
-    for (const item of batch) {
-      if ('close' in item) {
-        ends.set(`${item.writer}\u0000${item.day}`, { writer: item.writer, day: item.day, count: item.count, lastHash: item.lastHash, closed: true });
-      } else {
-        rows.push(item);
-        ends.set(`${item.writer}\u0000${item.day}`, { writer: item.writer, day: item.day, count: item.seq + 1, lastHash: item.hash, closed: false });
-      }
-    }
-    const marks = new Map<string, Checkpoint>();
-    for (const [key, c] of ends) marks.set(key, { ...c, mac: checkpointMac(this.#o.checkpointKeys, c) });
+  /** One batch with the checkpoints of the segments it touches, within the write timeout. */
+  async #write(batch: readonly Queued[]): Promise<void> {
+    const items = batch.map(item);
+    const rows = items.filter((i): i is AuditEvent => !('close' in i));
+    const marks = batchCheckpoints(this.#o.checkpointKeys, items);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#store(rows, [...marks.values()]),
+        this.#store(rows, marks),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' })), this.#o.writeTimeoutMs);
         }),
@@ -459,7 +364,7 @@ export class AuditWriter {
     }
     this.stats.written += rows.length;
     this.stats.batches++;
-    if (this.#o.onCheckpoint) for (const c of marks.values()) this.#o.onCheckpoint(c);
+    if (this.#o.onCheckpoint) for (const c of marks) this.#o.onCheckpoint(c);
   }
 
   /**
@@ -486,36 +391,9 @@ export class AuditWriter {
     }
   }
 
-  /**
-   * Removes this writer's spill files last written before `cutoff` (server-log retention): a file
-   * is written once, so every event in it is older than its modification time. How many events went.
-   */
+  /** Removes this writer's spill files last written before `cutoff` (server-log retention). How many events went. */
   async purgeSpillBefore(cutoff: Date): Promise<number> {
-    if (!this.#o.spillDir) return 0;
-    const dir = await this.#directory();
-    let removed = 0;
-    for (const name of (await readdir(dir)).filter((f) => f.endsWith(SPILL_SUFFIX))) {
-      const path = join(dir, name);
-      const info = await stat(path).catch(() => null);
-      if (!info || info.mtimeMs >= cutoff.getTime()) continue;
-      const text = await readFile(path, 'utf8').catch(() => '');
-      await rm(path, { force: true });
-      this.#spillBytes = Math.max(0, this.#spillBytes - info.size);
-      const file = decodeSpill(text, this.#o.checkpointKeys);
-      removed += 'items' in file ? file.items.filter((i) => !('close' in i)).length : 0;
-    }
-    return removed;
-  }
-
-  /** The writer's spill subdirectory, created and checked once (spill.ts). */
-  #directory(): Promise<string> {
-    this.#spillDirectory ??= prepareSpillDirectory(this.#o.spillDir!).then(async (d) => {
-      // What waits there already (an earlier run's files) counts against the cap.
-      for (const f of (await readdir(d.path)).filter((name) => name.endsWith(SPILL_SUFFIX))) this.#spillBytes += (await stat(join(d.path, f)).catch(() => ({ size: 0 }))).size;
-      return d.path;
-    });
-    this.#spillDirectory.catch(() => (this.#spillDirectory = null));
-    return this.#spillDirectory;
+    return this.#files ? this.#files.purgeBefore(cutoff) : 0;
   }
 
   /**
@@ -525,46 +403,40 @@ export class AuditWriter {
    * items in memory if it cannot write them.
    */
   async #spill(count: number): Promise<void> {
-    if (!this.#o.spillDir) return;
+    if (!this.#files) return;
     let left = Math.min(count, this.#queue.length);
     while (left > 0 && !this.#full) {
       let run = 1;
-      while (run < left && order(this.#queue[run]!) === order(this.#queue[run - 1]!) + 1) run++;
-      if (!(await this.#spillRun(run))) return;
+      while (run < left && this.#queue[run]!.order === this.#queue[run - 1]!.order + 1) run++;
+      if (!(await this.#spillRun(this.#files, run))) return;
       left -= run;
     }
   }
 
   /** Writes the first `count` items of the queue (a contiguous run) to one spill file; false if it could not. */
-  async #spillRun(count: number): Promise<boolean> {
+  async #spillRun(files: SpillFiles, count: number): Promise<boolean> {
     const items = this.#queue.slice(0, count);
-    const name = `audit-${String(Date.now()).padStart(14, '0')}-${String(this.#spillFiles++).padStart(8, '0')}-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const file: SpillFile = { writer: this.writer, after: (items[0] as Ordered)[PREV] ?? null, items };
+    const file: SpillFile = { writer: this.writer, after: items[0]!.prev, items: items.map(item) };
+    let written: { name: string } | 'full';
     try {
-      const dir = await this.#directory();
-      const text = encodeSpill(file, this.#o.checkpointKeys);
-      const bytes = Buffer.byteLength(text);
-      if (this.#spillBytes + bytes > this.#maxSpill()) {
-        // Full: what is queued stays in memory; new access events are dropped and counted until
-        // writes succeed again (appendAccess); security events are still kept.
-        this.#full = true;
-        this.#o.logger.error({ code: 'HF_AUDIT_SPILL_FULL', spilledBytes: this.#spillBytes, maxBytes: this.#maxSpill() }, 'audit: spill directory full; access events are dropped and counted until the database is back');
-        return false;
-      }
-      const temporary = join(dir, `${name}.tmp`);
-      await writeFile(temporary, text, { mode: 0o600, flush: true });
-      await rename(temporary, join(dir, name + SPILL_SUFFIX));
-      this.#spillBytes += bytes;
+      written = await files.write(file);
     } catch (error) {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
       return false;
     }
+    if (written === 'full') {
+      // Full: what is queued stays in memory; new access events are dropped and counted until
+      // writes succeed again (appendAccess); security events are still kept.
+      this.#full = true;
+      this.#o.logger.error({ code: 'HF_AUDIT_SPILL_FULL', spilledBytes: files.bytes, maxBytes: files.maxBytes }, 'audit: spill directory full; access events are dropped and counted until the database is back');
+      return false;
+    }
     // Only append() touched the queue meanwhile, at its end: the spilled items are still its head.
     this.#queue.splice(0, items.length);
-    for (const item of items) if (!('close' in item)) this.#take(item)?.reject(new AuditUnavailable());
+    for (const item of items) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#spillPending = true;
-    this.stats.spilled += items.filter((i) => !('close' in i)).length;
-    this.#o.logger.warn({ spilled: items.length, file: name + SPILL_SUFFIX }, 'audit: database unavailable; events spilled to disk');
+    this.stats.spilled += items.filter((i) => !i.close).length;
+    this.#o.logger.warn({ spilled: items.length, file: written.name }, 'audit: database unavailable; events spilled to disk');
     return true;
   }
 
@@ -574,14 +446,14 @@ export class AuditWriter {
    * for it within the same pass. What cannot be trusted or linked is moved to `rejected/`.
    */
   async #replaySpill(): Promise<void> {
-    let dir: string;
+    const files = this.#files!;
+    let pending: string[];
     try {
-      dir = await this.#directory();
+      pending = await files.list();
     } catch (error) {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: the spill directory cannot be used; nothing replayed');
       return;
     }
-    let pending = (await readdir(dir)).filter((f) => f.endsWith(SPILL_SUFFIX)).sort();
     /** Per writer: the last event replayed in this pass. */
     const tails = new Map<string, ChainPosition>();
     const deferred = new Map<string, string>();
@@ -589,34 +461,27 @@ export class AuditWriter {
     while (pending.length && progress) {
       progress = false;
       const next: string[] = [];
-      for (const file of pending) {
-        const outcome = await this.#replayFile(dir, file, tails);
+      for (const name of pending) {
+        const outcome = await this.#replayFile(files, name, tails);
         if (typeof outcome === 'object' && 'defer' in outcome) {
-          next.push(file);
-          deferred.set(file, outcome.defer);
+          next.push(name);
+          deferred.set(name, outcome.defer);
           continue;
         }
         progress = true;
-        if (typeof outcome === 'object') await this.#reject(dir, file, outcome.reject);
+        if (typeof outcome === 'object') await this.#reject(files, name, outcome.reject);
       }
       pending = next;
     }
-    for (const file of pending) await this.#reject(dir, file, deferred.get(file) ?? 'cannot be linked');
+    for (const name of pending) await this.#reject(files, name, deferred.get(name) ?? 'cannot be linked');
   }
 
   /** One file: verified whole before anything of it is inserted or signed. Database errors throw (retried later). */
-  async #replayFile(dir: string, name: string, tails: Map<string, ChainPosition>): Promise<Replayed> {
-    const path = join(dir, name);
-    let text: string;
-    try {
-      if (!(await stat(path)).isFile()) return { reject: 'not a regular file' };
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return 'gone'; // another replica replayed it
-      throw error;
-    }
-    const file = decodeSpill(text, this.#o.checkpointKeys);
-    if ('error' in file) return { reject: file.error };
+  async #replayFile(files: SpillFiles, name: string, tails: Map<string, ChainPosition>): Promise<Replayed> {
+    const read = await files.read(name);
+    if (read === 'gone') return 'gone'; // another replica replayed it
+    if ('reject' in read) return read;
+    const { file, size } = read;
     const events = file.items.filter((i): i is AuditEvent => !('close' in i));
     // What of the file is stored already (a write that committed after it timed out): the same
     // events with the same hashes, or the file is not what was written.
@@ -639,27 +504,18 @@ export class AuditWriter {
     }
     const problem = chainProblem(file, start, position);
     if (problem) return { reject: problem };
-    const rest = file.items.slice(start);
+    const rest = file.items.slice(start).map((i): Queued => ('close' in i ? { ...i, order: -1, prev: null } : { event: i, order: -1, prev: null }));
     for (let i = 0; i < rest.length; i += this.#o.batchSize) await this.#write(rest.slice(i, i + this.#o.batchSize));
-    await rm(path, { force: true });
-    this.#spillBytes = Math.max(0, this.#spillBytes - Buffer.byteLength(text));
+    await files.remove(name, size);
     const last = events.at(-1);
     if (last) tails.set(file.writer, { id: last.id, hash: last.hash, day: last.day, seq: last.seq });
-    this.stats.replayed += rest.filter((i) => !('close' in i)).length;
+    this.stats.replayed += rest.filter((i) => !i.close).length;
     return 'done';
   }
 
   /** Moves a file aside, logs it and records it in the chain (once: the file is gone from the directory). */
-  async #reject(dir: string, name: string, reason: string): Promise<void> {
-    const size = (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
-    this.#spillBytes = Math.max(0, this.#spillBytes - size);
-    try {
-      await mkdir(join(dir, 'rejected'), { recursive: true, mode: 0o700 });
-      await rename(join(dir, name), join(dir, 'rejected', name));
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return; // another replica dealt with it
-      await rm(join(dir, name), { force: true }).catch(() => undefined);
-    }
+  async #reject(files: SpillFiles, name: string, reason: string): Promise<void> {
+    if (!(await files.reject(name))) return; // another replica dealt with it
     this.stats.rejected++;
     this.#o.logger.error({ code: SPILL_REJECTED, file: name, reason }, 'audit: spill file rejected and moved to rejected/');
     try {
@@ -682,16 +538,17 @@ export class AuditWriter {
   /** Closes the open segment and delivers everything: to the database (one attempt), else to the spill directory. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      if (this.#seq > 0) this.#push(this.#segmentClose());
+      if (this.#chain.open > 0) this.#queue.push({ ...this.#chain.close(), order: this.#ordinal++, prev: this.#chain.last });
       this.#closing = true;
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
       if (this.#backoff) clearTimeout(this.#backoff);
       this.#backoff = null;
-      const idle = () => new Promise<void>((resolve) => {
-        this.#idle = resolve;
-        this.#checkIdle();
-      });
+      const idle = () =>
+        new Promise<void>((resolve) => {
+          this.#idle = resolve;
+          this.#checkIdle();
+        });
       await idle();
       // One more pass at the database while closing: the first failure ends it, no backoff.
       this.#failures = 0;
@@ -706,30 +563,4 @@ export class AuditWriter {
     })();
     return this.#closed;
   }
-}
-
-
-/**
- * Recomputes a spill file's chain from item `start` on: every event's own hash and digest, each
- * link, seq and segment end, beginning at the position the file (or its stored prefix) follows.
- */
-function chainProblem(file: SpillFile, start: number, after: ChainPosition | null): string | null {
-  let day = after?.day ?? null;
-  let seq = after?.seq ?? -1;
-  let hash = after?.hash ?? genesisHash(file.writer);
-  for (let i = start; i < file.items.length; i++) {
-    const item = file.items[i]!;
-    if (item.writer !== file.writer) return 'an item belongs to another writer';
-    if ('close' in item) {
-      if (item.day !== day || item.count !== seq + 1 || item.lastHash !== hash) return 'a segment end does not match the events before it';
-      continue;
-    }
-    if (eventProblem(item)) return 'an event does not match its hash';
-    const expected = item.day === day ? seq + 1 : 0;
-    if (item.seq !== expected || item.prevHash !== hash) return 'an event does not link to the one before it';
-    day = item.day;
-    seq = item.seq;
-    hash = item.hash;
-  }
-  return null;
 }
