@@ -3,7 +3,7 @@ export type { Database, DatabaseHandle, DatabaseOptions, Driver } from './connec
 export { migrate } from './migrate.js';
 export type { MigrationResult, MigrationSet } from './migrate.js';
 export { DatabaseError } from './errors.js';
-export { isUniqueViolation, pgErrorCode } from './pg-errors.js';
+export { isConnectionLoss, isUniqueViolation, pgErrorCode } from './pg-errors.js';
 export { resultRows } from './rows.js';
 export { claimDue, retryDelay, startDispatchLoop } from './outbox.js';
 export type { ClaimOptions, DispatchLoop, OutboxTable } from './outbox.js';

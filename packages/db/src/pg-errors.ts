@@ -22,3 +22,22 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   }
   return false;
 }
+
+/** Driver codes of a connection that could not be made or was lost (postgres.js, Node's net). */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+/**
+ * True when a query failed because the database could not be reached, or went away under it
+ * (a restart, a failover): SQLSTATE class 08, 57P01 to 57P03, or a driver's connection error, on
+ * the error or its cause chain. The request may be retried; the caller answers 503, not 500.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const sqlState = pgErrorCode(error);
+  if (sqlState && (sqlState.startsWith('08') || sqlState === '57P01' || sqlState === '57P02' || sqlState === '57P03')) return true;
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializeError } from '@harakaflow/core';
+import { isConnectionLoss } from '@harakaflow/db';
 
 /** The one error body of the API (ARCHITECTURE.md, contract item 7). */
 export interface ErrorBody {
@@ -50,6 +51,9 @@ export function errorBody(statusCode: number, code: string, message: string): Er
   return { statusCode, code, error: STATUS_TEXT[statusCode] ?? 'Error', message };
 }
 
+/** A query failed because the database could not be reached or went away (a restart, a failover). */
+export const DATABASE_UNAVAILABLE = 'HF_DATABASE_UNAVAILABLE';
+
 /** Maps any thrown error to the API's shape. Pure, so it can be tested alone. */
 export function toErrorBody(error: FastifyError): ErrorBody {
   if (error.validation) return errorBody(400, 'HF_VALIDATION_FAILED', error.message);
@@ -60,6 +64,8 @@ export function toErrorBody(error: FastifyError): ErrorBody {
     // 503s the packages raise on purpose (a store down, fail-closed) keep their code and message.
     if (status === 503 && error.code?.startsWith('HF_')) return errorBody(503, error.code, error.message);
     if (status === 500 && error.code && Object.hasOwn(KEPT_500, error.code)) return errorBody(500, error.code, KEPT_500[error.code]!);
+    // The database restarting or failing over: the request may be retried (Retry-After), not a bug.
+    if (isConnectionLoss(error)) return errorBody(503, DATABASE_UNAVAILABLE, 'The database cannot be reached right now; retry shortly');
     return errorBody(500, 'HF_INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs');
   }
   if (error.code?.startsWith('HF_')) return errorBody(status, error.code, error.message);
@@ -73,6 +79,7 @@ const errorShape: FastifyPluginAsync = async (app) => {
     // through the one serializer (codes, names, stack frames; no message, no parameters).
     if (body.statusCode >= 500) request.log.error({ err: serializeError(error) }, 'request failed');
     else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused');
+    if (body.code === DATABASE_UNAVAILABLE) void reply.header('retry-after', '1');
     // Headers a refusing plugin set (Retry-After, RateLimit) stay; the body is always ours.
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
   });
