@@ -199,7 +199,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     adminApiKey: config.secrets.adminApiKey,
     session: { cookieName: sessionCookieName(config.env === 'production'), origin: new URL(config.publicUrl).origin },
     cacheMs: config.authCacheMs,
-    guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request) },
+    guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request), clear: (request) => app.quota.authClear(request) },
   });
   // §1, §3, §4: every request and every security action, durable and tamper-evident. Registered
   // before the other packages so their security events reach it (core.securityEvent).

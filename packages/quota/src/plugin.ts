@@ -114,6 +114,12 @@ export interface QuotaDecorator {
   authGate(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
   /** Counts one failed authentication against the client IP. */
   authFailed(request: FastifyRequest): Promise<void>;
+  /**
+   * True when authGate would let this request through without a store call (no failure known for
+   * its client, whose clean state was read within banCheckIntervalMs): a caller may then skip the
+   * gate's promise on its hot path. False says nothing; call authGate.
+   */
+  authClear(request: FastifyRequest): boolean;
   /** The key quota stores a request's client under (`ipk:...` with a secret, else `ip:...`/`ip6:...`). */
   clientKey(request: FastifyRequest): string;
   /** Store calls made so far (all limiters): tests and the benchmark count them. */
@@ -238,6 +244,10 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   // The block cache: keys known to be banned (until when), and keys recently found not banned.
   const banned = new Map<string, number>();
   const clear = new Map<string, number>();
+  /** Clients with a failed authentication in the current window (until when), and clients whose gate read found none (until when to trust that). */
+  // Forgetting either only costs a store read, so a full map is simply emptied.
+  const failing = new Map<string, number>();
+  const authClear = new Map<string, number>();
   async function banRemainingMs(key: string): Promise<number> {
     const now = Date.now();
     const until = banned.get(key);
@@ -500,18 +510,40 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     async authGate(request, reply) {
       const tag = (request as Tagged)[KEY];
       if (!authFailures || !authFailureSpec || !tag || tag.skip) return false;
+      // A client with no failure known here, checked within banCheckIntervalMs, passes from memory:
+      // an authenticated request costs no store call. Any failure (authFailed) makes this replica
+      // read the shared count again, so a client guessing across replicas gets at most one guess
+      // more per replica than the limit before each of them refuses it.
+      const now = Date.now();
+      if (!failing.has(tag.ip) && (authClear.get(tag.ip) ?? 0) > now) return false;
       const state = await authFailures.get(tag.ip);
-      if (!state || state.consumed < authFailureSpec.points || state.msBeforeNext <= 0) return false;
+      if (!state || state.consumed === 0 || state.msBeforeNext <= 0) {
+        failing.delete(tag.ip);
+        if (authClear.size > 50_000) authClear.clear();
+        authClear.set(tag.ip, now + banCheckMs);
+        return false;
+      }
+      if (failing.size > 50_000) failing.clear();
+      failing.set(tag.ip, now + state.msBeforeNext);
+      if (state.consumed < authFailureSpec.points) return false;
       reply.header('RateLimit-Policy', policyField([authFailureSpec]));
       reply.header('RateLimit', rateLimitField(authFailureSpec.name, 0, state.msBeforeNext / 1000));
       await violation(tag.ip, request, tag.raw);
       refusal(reply, new QuotaExceeded(`too many failed authentications: the limit of ${authFailureSpec.points} per ${authFailureSpec.duration} s is used up`), state.msBeforeNext);
       return true;
     },
+    authClear(request) {
+      const tag = (request as Tagged)[KEY];
+      if (!authFailures || !tag || tag.skip) return true;
+      return !failing.has(tag.ip) && (authClear.get(tag.ip) ?? 0) > Date.now();
+    },
     async authFailed(request) {
       const tag = (request as Tagged)[KEY];
       if (!authFailures || !tag || tag.skip) return;
-      await authFailures.consume(tag.ip, 1);
+      const outcome = await authFailures.consume(tag.ip, 1);
+      if (failing.size > 50_000) failing.clear();
+      failing.set(tag.ip, Date.now() + outcome.msBeforeNext);
+      authClear.delete(tag.ip);
     },
     clientKey: (request) => keyOf(request.ip),
     storeCalls: () => [...limiters.values()].reduce((n, l) => n + l.calls, 0),

@@ -336,6 +336,9 @@ const most = Math.max(0, ...perAccount.values());
 check('no account past its messages per day', most <= MESSAGES_PER_DAY, `most messages accepted for one account: ${most} (limit ${MESSAGES_PER_DAY} across both replicas)`);
 await sql.end();
 
+const fiveHundreds = samples.filter((s) => s.status === 500).length;
+check('no 500 answered', fiveHundreds === 0, `${fiveHundreds} of ${samples.length} requests answered 500 (a database restart answers 503 HF_DATABASE_UNAVAILABLE)`);
+
 let verify = '';
 let verified = false;
 try {
