@@ -24,12 +24,12 @@ export function bare(): FastifyInstance {
   return app;
 }
 
-/** Secrets and config for the full stack; DATABASE_URL/REDIS_URL are used when set. */
-async function stack(): Promise<FastifyInstance> {
+/** Secrets and config for the full stack; DATABASE_URL when set, REDIS_URL only for `stack-redis` (quotas in memory otherwise, as one replica keeps them). */
+async function stack(redis = false): Promise<FastifyInstance> {
   const { buildApp, parseConfig } = await import('@harakaflow/api');
   const { secretValues: _ignored, ...parsed } = parseConfig({
     DATABASE_URL: process.env.DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL,
+    REDIS_URL: redis ? process.env.REDIS_URL : undefined,
     // Request logging would dominate the measurement; operators who log every request pay for it.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     // The load generator is one client: limits high enough that it is measured, not refused.
@@ -183,6 +183,18 @@ export const variants: Variant[] = [
       return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
     },
   },
+  // The same with its quotas in Redis (several replicas sharing them), when REDIS_URL is set.
+  ...(process.env.REDIS_URL
+    ? [
+        {
+          name: 'stack-redis',
+          setup: async () => {
+            const app = await stack(true);
+            return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
+          },
+        },
+      ]
+    : []),
   { name: 'consent', peer: 'peer-cookie-signed', setup: consentVariant },
   { name: 'age-gate', setup: ageGateVariant },
   { name: 'audit', peer: 'peer-pino-log', setup: auditVariant },
