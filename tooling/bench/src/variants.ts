@@ -24,7 +24,11 @@ export function bare(): FastifyInstance {
   return app;
 }
 
-/** Secrets and config for the full stack; DATABASE_URL when set, REDIS_URL only for `stack-redis` (quotas in memory otherwise, as one replica keeps them). */
+/**
+ * Secrets and config for the full stack; DATABASE_URL when set; REDIS_URL only when `redis`
+ * (stack-redis, stack-account, stack-new-visitor). Without it the app keeps its quotas where it
+ * keeps everything else: in Postgres with DATABASE_URL, in memory with PGlite.
+ */
 async function stack(redis = false): Promise<FastifyInstance> {
   const { buildApp, parseConfig } = await import('@harakaflow/api');
   const { secretValues: _ignored, ...parsed } = parseConfig({
@@ -49,7 +53,7 @@ async function stack(redis = false): Promise<FastifyInstance> {
       dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
       notifyUnsubscribeSecrets: 'bench-notify-unsubscribe-0123456789abcdef',
     },
-  });
+  }, process.env.DATABASE_URL ? { database: await (await import('@harakaflow/db')).createDatabase({ url: process.env.DATABASE_URL, max: 4 }) } : {});
 }
 
 const CONSENT_SECRET = 'bench-consent-secret-0123456789abcdef0123';
@@ -210,7 +214,7 @@ export const variants: Variant[] = [
     // An authenticated read: GET /v1/me with an API key, resolved through AUTH_CACHE_MS's cache.
     name: 'stack-account',
     setup: async () => {
-      const app = await stack();
+      const app = await stack(true);
       const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: { name: 'Bench', email: `bench.${process.pid}.${Date.now()}@example.com`, dateOfBirth: '1990-01-01' } });
       if (created.statusCode !== 201) throw new Error(`stack-account: signup answered ${created.statusCode}`);
       const apiKey = (created.json() as { apiKey: string }).apiKey;
@@ -220,7 +224,7 @@ export const variants: Variant[] = [
   {
     name: 'stack-new-visitor',
     setup: async () => {
-      const app = await stack();
+      const app = await stack(true);
       return { app, quiesce: () => app.audit.flush() };
     },
   },
