@@ -3,11 +3,10 @@
 // frames by self time (aggregated by function and file), so a note can show where the time goes.
 // The profile itself lands in .bench/profiles/ (not committed).
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
-import { cpus } from 'node:os';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnVariant } from './spawn.js';
 
 const name = process.argv[2];
 const seconds = Number(process.argv[3] ?? 6);
@@ -20,25 +19,7 @@ mkdirSync(dir, { recursive: true });
 
 // PROFILE=0: CPU per request only, without the profiler's own overhead.
 const profiling = process.env.PROFILE !== '0';
-const args = [process.execPath, ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), '--import', 'tsx', fileURLToPath(new URL('./serve.ts', import.meta.url)), name];
-// Pinned as in run.ts: the server on the last core, autocannon on the others.
-const cores = cpus().length;
-let pinned = false;
-try {
-  if (cores >= 2) execFileSync('taskset', ['-p', '-c', `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
-  pinned = cores >= 2;
-} catch {
-  pinned = false;
-}
-const child = spawn(pinned ? 'taskset' : args[0]!, pinned ? ['-c', String(cores - 1), ...args] : args.slice(1), {
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  env: { ...process.env, NODE_ENV: 'production' },
-});
-const { port, headers, path } = await new Promise<{ port: number; headers: Record<string, string>; path: string }>((resolve, reject) => {
-  child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string>; path: string }));
-  child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
-});
-const url = `http://127.0.0.1:${port}${path}`;
+const { child, url, headers } = await spawnVariant(name, profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
 const cpu = () =>
   new Promise<number>((resolve) => {
     child.once('message', (m) => resolve((m as { cpuMicros: number }).cpuMicros));

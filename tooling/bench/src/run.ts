@@ -2,10 +2,11 @@
 // interleaved measured rounds so drift in the machine hits every variant alike). Prints a table
 // and writes .bench/latest.json at the repository root.
 import autocannon from 'autocannon';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { pinned, serverCore, spawnVariant } from './spawn.js';
 import { variants } from './variants.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 2);
@@ -45,31 +46,7 @@ interface Running {
   p99: number[];
 }
 
-// On a 2-core machine the load generator and the server fight for CPU; pinning the servers to the
-// last core and autocannon to the others keeps that fight the same for every variant.
-const cores = cpus().length;
-let pinned = false;
-try {
-  if (cores >= 2) {
-    execFileSync('taskset', ['-p', '-c', `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
-    pinned = true;
-  }
-} catch {
-  pinned = false;
-}
-
-async function launchProc(name: string): Promise<Proc> {
-  const args = [process.execPath, '--import', 'tsx', fileURLToPath(new URL('./serve.ts', import.meta.url)), name];
-  const child = spawn(pinned ? 'taskset' : args[0]!, pinned ? ['-c', String(cores - 1), ...args] : args.slice(1), {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  const { port, headers, path } = await new Promise<{ port: number; headers: Record<string, string>; path: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string>; path: string }));
-    child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}${path}`, headers };
-}
+const launchProc = (name: string): Promise<Proc> => spawnVariant(name);
 
 async function launch(name: string): Promise<Running> {
   const procs: Proc[] = [];
@@ -93,7 +70,7 @@ function pinServices(): string[] {
     }
     for (const pid of pids) {
       try {
-        execFileSync('taskset', ['-a', '-p', '-c', String(cores - 1), pid], { stdio: 'ignore' });
+        execFileSync('taskset', ['-a', '-p', '-c', String(serverCore), pid], { stdio: 'ignore' });
         if (!done.includes(name)) done.push(name);
       } catch {
         // not ours to pin
