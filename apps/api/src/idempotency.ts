@@ -4,7 +4,10 @@
  * 24 hours, and the same key with the same body answers it again (`Idempotent-Replayed: true`)
  * and sends nothing, on any replica: the row's primary key (account, key) decides which request
  * was first. The same key with another body: 422; while the first is still being answered: 409.
- * A request that ends in an error leaves no key behind, so the client may retry it.
+ * The route stores its answer with `complete()` inside the transaction of its own change, so the
+ * change and the key's answer commit together: a request whose change committed answers the same
+ * again whatever happens after (the database lost before the response, a replica killed). A
+ * request that ends in an error before that leaves no key behind, so the client may retry it.
  */
 import type { Database } from '@harakaflow/db';
 import { and, eq, lt, sql } from 'drizzle-orm';
@@ -34,10 +37,15 @@ export function bodyFingerprint(body: unknown): string {
 }
 
 const kKey = Symbol('idempotency key');
-type Tagged = FastifyRequest & { [kKey]?: { accountId: string; key: string } | undefined };
+type Tagged = FastifyRequest & { [kKey]?: { accountId: string; key: string; completed?: boolean } | undefined };
 
-/** Route hooks for one route: `preValidation` claims or replays the key; `onSend` keeps a success's response, or drops a failure's claim, before it is sent. */
+/**
+ * Route hooks for one route: `preValidation` claims or replays the key; the handler calls
+ * `complete()` in the transaction of its change; `onSend` keeps a success's response (for a route
+ * that does not call complete), or drops the claim of a failure that committed nothing.
+ */
 export function idempotencyHooks(db: Database) {
+  const pending = (tag: { accountId: string; key: string }) => and(eq(idempotencyKeys.accountId, tag.accountId), eq(idempotencyKeys.key, tag.key), eq(idempotencyKeys.status, 'pending'));
   async function claim(accountId: string, key: string, fingerprint: string): Promise<{ status: number; body: unknown } | null> {
     const now = Date.now();
     // One statement claims a new key, or one past its 24 hours (a new key again); a key in use is left as it is.
@@ -76,11 +84,20 @@ export function idempotencyHooks(db: Database) {
       (request as Tagged)[kKey] = { accountId: request.account.id, key };
       return undefined;
     },
+    /** In the route's own transaction: the key is done, with this answer, when the change commits. */
+    async complete(request: FastifyRequest, tx: Database, status: number, body: unknown): Promise<void> {
+      const tag = (request as Tagged)[kKey];
+      if (!tag) return;
+      await tx.update(idempotencyKeys).set({ status: 'done', responseStatus: status, responseBody: body }).where(pending(tag));
+      tag.completed = true;
+    },
     async onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
       const tag = (request as Tagged)[kKey];
       if (!tag) return payload;
       (request as Tagged)[kKey] = undefined;
-      const mine = and(eq(idempotencyKeys.accountId, tag.accountId), eq(idempotencyKeys.key, tag.key), eq(idempotencyKeys.status, 'pending'));
+      // Committed with the change: a later failure (this answer's own) does not undo it, and a retry replays it.
+      if (tag.completed) return payload;
+      const mine = pending(tag);
       if (reply.statusCode >= 400 || typeof payload !== 'string') {
         // Not a success: the claim goes before the answer does, and the client may retry with the same key.
         await db.delete(idempotencyKeys).where(mine);

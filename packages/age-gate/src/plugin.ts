@@ -49,10 +49,11 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
     return fresh;
   }
 
-  function isProtected(request: FastifyRequest): boolean {
-    const flag = request.routeOptions.config.ageGate;
+  // request.routeOptions builds a new object on every read (Fastify 5): the hook reads it once.
+  function isProtected(route: FastifyRequest['routeOptions']): boolean {
+    const flag = route.config.ageGate;
     if (flag !== undefined) return flag;
-    const url = request.routeOptions.url;
+    const url = route.url;
     if (!url || !o.protectPrefixes.length) return false;
     let known = protectedUrls.get(url);
     if (known === undefined) {
@@ -188,7 +189,7 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
   // Restriction and route protection. Callback style: a cached status answers without a promise.
   fastify.addHook('onRequest', (request, _reply, done) => {
     const subjectId = o.subject(request);
-    const protect = !request.is404 && isProtected(request);
+    const protect = !request.is404 && isProtected(request.routeOptions);
     if (!subjectId) return done(protect ? new VerificationRequired() : undefined);
     const cached = cachedStatus(subjectId);
     if (cached) return done(refusal(cached, protect));

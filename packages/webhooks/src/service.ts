@@ -113,16 +113,21 @@ export class WebhookService {
     return true;
   }
 
-  /** Queues an event for every active endpoint of the account subscribed to its type. Returns how many. */
-  async emit(accountId: string, type: string, data: unknown): Promise<number> {
+  /**
+   * Queues an event for every active endpoint of the account subscribed to its type. Returns how
+   * many. `options.db`: a transaction of the caller's, so the event is queued with the change it
+   * announces, or not at all (an outbox).
+   */
+  async emit(accountId: string, type: string, data: unknown, options: { db?: Database | undefined } = {}): Promise<number> {
     if (!this.#types.has(type)) throw new TypeError(`unknown webhook event type ${type}`);
-    const targets = (await this.#o.db.select({ id: endpoints.id, events: endpoints.events }).from(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.status, 'active')))).filter(
+    const db = options.db ?? this.#o.db;
+    const targets = (await db.select({ id: endpoints.id, events: endpoints.events }).from(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.status, 'active')))).filter(
       (e) => e.events.includes(type) || e.events.includes('*'),
     );
     if (!targets.length) return 0;
     const now = this.#now();
     const payload = JSON.stringify({ type, timestamp: now.toISOString(), data });
-    await this.#o.db.insert(deliveries).values(targets.map((t) => ({ id: randomUUID(), endpointId: t.id, accountId, eventType: type, payload, nextAttemptAt: now })));
+    await db.insert(deliveries).values(targets.map((t) => ({ id: randomUUID(), endpointId: t.id, accountId, eventType: type, payload, nextAttemptAt: now })));
     return targets.length;
   }
 

@@ -222,12 +222,14 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 /** Does the route's `config.auth` admit this request's principal? Returns the refusal, if any. */
 function authorize(request: FastifyRequest): Error | undefined {
   if (request.is404) return undefined;
-  const need = request.routeOptions.config.auth ?? 'account';
+  // request.routeOptions builds a new object on every read (Fastify 5): read it once.
+  const config = request.routeOptions.config;
+  const need = config.auth ?? 'account';
   if (need === 'public') return undefined;
   if (!request.principal) return new AuthRequired();
   if (need !== 'any' && request.principal.kind !== need) return new AuthForbidden();
   // A deletion in its grace period: the key reaches only the account's privacy requests (issue 14 item 4).
-  if (request.account?.deletionPendingAt && !request.routeOptions.config.pendingDeletion) return new PendingDeletion();
+  if (request.account?.deletionPendingAt && !config.pendingDeletion) return new PendingDeletion();
   return undefined;
 }
 

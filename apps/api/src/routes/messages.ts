@@ -19,7 +19,9 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
     '/v1/messages',
     {
       // Each accepted message counts against the plan's messages per day (after validation).
-      config: { auth: 'account', quota: { messages: 1 } },
+      // Fail-closed: with the quota store unreachable the send is refused (503), so the day limit
+      // holds across replicas; the in-memory insurance limiter would let each replica count alone.
+      config: { auth: 'account', quota: { messages: 1, failClosed: true } },
       preValidation: idempotency.preValidation,
       onSend: idempotency.onSend,
       schema: {
@@ -47,10 +49,18 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
       if (await isRestricted(app, accountId)) throw new Restricted();
       const { sessionId, to, text } = request.body;
       const id = randomUUID();
-      const [row] = await db.insert(messageLog).values({ id, accountId, sessionId, to, chars: [...text].length }).returning({ createdAt: messageLog.createdAt });
-      const acceptedAt = row!.createdAt.toISOString();
-      await app.webhooks.emit(accountId, 'message.accepted', { messageId: id, sessionId, to, acceptedAt });
-      return reply.code(202).send({ messageId: id, status: 'accepted', acceptedAt });
+      // The message, its webhook deliveries and the Idempotency-Key's answer commit together: a
+      // send whose answer is lost (the database gone before the response) is replayed, never sent
+      // twice, and never accepted without its webhook.
+      const answer = await db.transaction(async (tx) => {
+        const [row] = await tx.insert(messageLog).values({ id, accountId, sessionId, to, chars: [...text].length }).returning({ createdAt: messageLog.createdAt });
+        const acceptedAt = row!.createdAt.toISOString();
+        await app.webhooks.emit(accountId, 'message.accepted', { messageId: id, sessionId, to, acceptedAt }, { db: tx as unknown as Database });
+        const body = { messageId: id, status: 'accepted', acceptedAt };
+        await idempotency.complete(request, tx as unknown as Database, 202, body);
+        return body;
+      });
+      return reply.code(202).send(answer);
     },
   );
 };

@@ -1,0 +1,64 @@
+// Issue 18 item 6 (found by the soak): while Postgres restarted, two messages were sent twice. A
+// send's message committed, then its answer failed (the database gone before the key's answer was
+// stored, or the webhook emit after it); the failed answer dropped the key's claim, and the
+// client's retry with the same Idempotency-Key sent the message again. The message, its webhook
+// deliveries and the key's answer now commit in one transaction: a retry replays the first answer.
+import { resultRows } from '@harakaflow/db';
+import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signup, startReceiver, testApp } from '../helpers.js';
+
+let database: TestDatabase;
+let app: Awaited<ReturnType<typeof testApp>>['app'];
+let failNext = false;
+beforeAll(async () => {
+  database = await testDatabase();
+  ({ app } = await testApp(database, {}, (instance) => {
+    // The answer lost after the handler's change committed, once: as a database that goes away does.
+    instance.addHook('onSend', async (request, reply, payload) => {
+      if (failNext && request.url === '/v1/messages' && reply.statusCode === 202) {
+        failNext = false;
+        throw Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' });
+      }
+      return payload;
+    });
+  }));
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+const rows = async (query: ReturnType<typeof sql>) => Number(resultRows<{ n: string }>(await database.db.execute(query))[0]!.n);
+
+describe('a send whose answer is lost after it committed', () => {
+  it('is replayed on retry with the same key: one message, one webhook delivery', async () => {
+    const { account, apiKey } = await signup(app);
+    const receiver = await startReceiver(200);
+    const hook = await app.inject({ method: 'POST', url: '/v1/webhooks/endpoints', headers: { authorization: `Bearer ${apiKey}` }, payload: { url: receiver.url, events: ['message.accepted'] } });
+    receiver.close();
+    expect(hook.statusCode).toBe(201);
+    const send = () =>
+      app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'order-42' }, payload: { sessionId: 'wa-1', to: '+254711000001', text: 'Habari' } });
+    failNext = true;
+    const lost = await send();
+    expect(lost.statusCode).toBe(503);
+    expect(lost.json().code).toBe('HF_DATABASE_UNAVAILABLE');
+    const retry = await send();
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
+    expect(retry.json().messageId).toBe(resultRows<{ id: string }>(await database.db.execute(sql`select id::text from app.message_log where account_id = ${account.id}::uuid`))[0]!.id);
+    expect(await rows(sql`select count(*)::text as n from webhooks.deliveries where account_id = ${account.id}`)).toBe(1);
+  });
+
+  it('a send that fails before it commits leaves no message and no key: the retry is sent once', async () => {
+    const { account, apiKey } = await signup(app);
+    // Refused before the transaction (an invalid recipient).
+    const restricted = await app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'bad-body' }, payload: { sessionId: 'wa-1', to: 'not-a-number', text: 'x' } });
+    expect(restricted.statusCode).toBe(400);
+    expect(await rows(sql`select count(*)::text as n from app.idempotency_keys where account_id = ${account.id}::uuid`)).toBe(0);
+    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+  });
+});
