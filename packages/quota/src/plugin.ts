@@ -239,7 +239,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const violations = limiter({ name: 'violations', points: 1_000_000, duration: banWindow });
   const banLevel = limiter({ name: 'ban-level', points: 1_000_000, duration: 7 * 86_400 });
   const bans = limiter({ name: 'bans', points: 1, duration: 1 });
-  const meter = new UsageMeter(db, options.meterFlushMs ?? 5000);
+  const meter = new UsageMeter(db, options.meterFlushMs ?? 5000, (error) => fastify.log.warn({ err: errorCodes(error) }, 'quota: usage counters not written; kept for the next flush'));
 
   // The block cache: keys known to be banned (until when), and keys recently found not banned.
   const banned = new Map<string, number>();

@@ -11,27 +11,39 @@ export class UsageMeter {
   #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   readonly #intervalMs: number;
+  /** The last flush, settled either way: a failed write never leaves the chain rejected. */
   #flushing: Promise<void> = Promise.resolve();
+  readonly #onError: (error: unknown) => void;
 
-  constructor(db: Database | undefined, intervalMs = 5000) {
+  /** `onError`: a timed flush that failed (the counts are kept and written at the next one). */
+  constructor(db: Database | undefined, intervalMs = 5000, onError: (error: unknown) => void = () => {}) {
     this.#db = db;
     this.#intervalMs = intervalMs;
+    this.#onError = onError;
+  }
+
+  /** A flush after the interval; its failure is reported, never left unhandled (that would end the process). */
+  #arm(): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush().catch(this.#onError);
+    }, this.#intervalMs);
+    this.#timer.unref();
   }
 
   add(accountId: string, metric: string, n = 1, at = new Date()): void {
     if (!this.#db) return;
     const key = `${accountId}\u0000${at.toISOString().slice(0, 10)}\u0000${metric}`;
     this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
-    if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), this.#intervalMs);
-      this.#timer.unref();
-    }
+    this.#arm();
   }
 
   /** Writes what is pending (one upsert). Failed writes are kept for the next flush. */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#write());
-    return this.#flushing;
+    const run = this.#flushing.then(() => this.#write());
+    this.#flushing = run.catch(() => undefined);
+    return run;
   }
 
   async #write(): Promise<void> {
@@ -51,6 +63,7 @@ export class UsageMeter {
         .onConflictDoUpdate({ target: [usageDaily.accountId, usageDaily.day, usageDaily.metric], set: { count: sql`${usageDaily.count} + excluded.count` } });
     } catch (error) {
       for (const [key, n] of batch) this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
+      this.#arm(); // tried again after the interval, with what came meanwhile
       throw error;
     }
   }
