@@ -41,8 +41,8 @@ type Tagged = FastifyRequest & { [kKey]?: { accountId: string; key: string; comp
 
 /**
  * Route hooks for one route: `preValidation` claims or replays the key; the handler calls
- * `complete()` in the transaction of its change; `onSend` keeps a success's response (for a route
- * that does not call complete), or drops the claim of a failure that committed nothing.
+ * `complete()` in the transaction of its change (every success does); `onSend` drops the claim of
+ * a request that committed nothing.
  */
 export function idempotencyHooks(db: Database) {
   const pending = (tag: { accountId: string; key: string }) => and(eq(idempotencyKeys.accountId, tag.accountId), eq(idempotencyKeys.key, tag.key), eq(idempotencyKeys.status, 'pending'));
@@ -91,19 +91,15 @@ export function idempotencyHooks(db: Database) {
       await tx.update(idempotencyKeys).set({ status: 'done', responseStatus: status, responseBody: body }).where(pending(tag));
       tag.completed = true;
     },
-    async onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+    async onSend(request: FastifyRequest, _reply: FastifyReply, payload: unknown) {
       const tag = (request as Tagged)[kKey];
       if (!tag) return payload;
       (request as Tagged)[kKey] = undefined;
       // Committed with the change: a later failure (this answer's own) does not undo it, and a retry replays it.
       if (tag.completed) return payload;
-      const mine = pending(tag);
-      if (reply.statusCode >= 400 || typeof payload !== 'string') {
-        // Not a success: the claim goes before the answer does, and the client may retry with the same key.
-        await db.delete(idempotencyKeys).where(mine);
-        return payload;
-      }
-      await db.update(idempotencyKeys).set({ status: 'done', responseStatus: reply.statusCode, responseBody: JSON.parse(payload) as unknown }).where(mine);
+      // Nothing committed (an error before the change): the claim goes before the answer does, and
+      // the client may retry with the same key.
+      await db.delete(idempotencyKeys).where(pending(tag));
       return payload;
     },
   };

@@ -244,10 +244,17 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   // The block cache: keys known to be banned (until when), and keys recently found not banned.
   const banned = new Map<string, number>();
   const clear = new Map<string, number>();
-  /** Clients with a failed authentication in the current window (until when), and clients whose gate read found none (until when to trust that). */
-  // Forgetting either only costs a store read, so a full map is simply emptied.
-  const failing = new Map<string, number>();
-  const authClear = new Map<string, number>();
+  /** Clients with a failed authentication known here, and clients whose gate read found none (until when to trust that). */
+  // Forgetting either only costs a store read, so a full one is simply emptied.
+  const failing = new Set<string>();
+  const cleanUntil = new Map<string, number>();
+  /** No failure known for this client, and its clean state read within banCheckIntervalMs: the gate passes it from memory. */
+  const knownClean = (ip: string, now: number) => !failing.has(ip) && (cleanUntil.get(ip) ?? 0) > now;
+  const markFailing = (ip: string) => {
+    if (failing.size > 50_000) failing.clear();
+    failing.add(ip);
+    cleanUntil.delete(ip);
+  };
   async function banRemainingMs(key: string): Promise<number> {
     const now = Date.now();
     const until = banned.get(key);
@@ -515,16 +522,15 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       // read the shared count again, so a client guessing across replicas gets at most one guess
       // more per replica than the limit before each of them refuses it.
       const now = Date.now();
-      if (!failing.has(tag.ip) && (authClear.get(tag.ip) ?? 0) > now) return false;
+      if (knownClean(tag.ip, now)) return false;
       const state = await authFailures.get(tag.ip);
       if (!state || state.consumed === 0 || state.msBeforeNext <= 0) {
         failing.delete(tag.ip);
-        if (authClear.size > 50_000) authClear.clear();
-        authClear.set(tag.ip, now + banCheckMs);
+        if (cleanUntil.size > 50_000) cleanUntil.clear();
+        cleanUntil.set(tag.ip, now + banCheckMs);
         return false;
       }
-      if (failing.size > 50_000) failing.clear();
-      failing.set(tag.ip, now + state.msBeforeNext);
+      markFailing(tag.ip);
       if (state.consumed < authFailureSpec.points) return false;
       reply.header('RateLimit-Policy', policyField([authFailureSpec]));
       reply.header('RateLimit', rateLimitField(authFailureSpec.name, 0, state.msBeforeNext / 1000));
@@ -535,15 +541,13 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     authClear(request) {
       const tag = (request as Tagged)[KEY];
       if (!authFailures || !tag || tag.skip) return true;
-      return !failing.has(tag.ip) && (authClear.get(tag.ip) ?? 0) > Date.now();
+      return knownClean(tag.ip, Date.now());
     },
     async authFailed(request) {
       const tag = (request as Tagged)[KEY];
       if (!authFailures || !tag || tag.skip) return;
-      const outcome = await authFailures.consume(tag.ip, 1);
-      if (failing.size > 50_000) failing.clear();
-      failing.set(tag.ip, Date.now() + outcome.msBeforeNext);
-      authClear.delete(tag.ip);
+      await authFailures.consume(tag.ip, 1);
+      markFailing(tag.ip);
     },
     clientKey: (request) => keyOf(request.ip),
     storeCalls: () => [...limiters.values()].reduce((n, l) => n + l.calls, 0),

@@ -16,10 +16,10 @@ import { exec, execFile, execFileSync, spawn, type ChildProcess } from 'node:chi
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, testDatabase } from '@harakaflow/testing';
 import postgres from 'postgres';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -41,32 +41,13 @@ const MESSAGES_PER_DAY = 40;
 const FLUSH_INTERVAL_MS = 250; // the audit plugin's default
 const BATCH_SIZE = 1000; // the audit plugin's default
 
-// --- a database of its own, dropped at the end ---------------------------------------------------
-const dbName = `hf_soak_${process.pid}_${Date.now().toString(36)}`;
-const withDatabase = (url: string, name: string) => {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
-const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database "${dbName}"`);
-await admin.end();
-const databaseUrl = withDatabase(serverUrl, dbName);
+// --- a database of its own on the server, dropped at the end ------------------------------------
+const soakDatabase = await testDatabase({ serverUrl, max: 1 });
+const databaseUrl = soakDatabase.url!;
 
 const work = mkdtempSync(join(tmpdir(), 'hf-soak-'));
 const dataDir = join(work, 'data');
 mkdirSync(dataDir);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // --- replicas --------------------------------------------------------------------------------------
 interface Replica {
@@ -379,8 +360,6 @@ console.log('statuses per kind:', JSON.stringify(summary.statuses));
 for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
 console.log(summary.ok ? 'soak passed; written to .bench/soak.json' : `soak FAILED (logs kept in ${work}); written to .bench/soak.json`);
 
-const drop = postgres(serverUrl, { max: 1, onnotice: () => {} });
-await drop.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => undefined);
-await drop.end();
+await soakDatabase.close().catch(() => undefined);
 if (summary.ok) rmSync(work, { recursive: true, force: true });
 process.exit(summary.ok ? 0 : 1);

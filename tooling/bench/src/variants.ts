@@ -53,15 +53,21 @@ async function stack(redis = false): Promise<FastifyInstance> {
       dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
       notifyUnsubscribeSecrets: 'bench-notify-unsubscribe-0123456789abcdef',
     },
-  }, process.env.DATABASE_URL ? { database: await (await import('@harakaflow/db')).createDatabase({ url: process.env.DATABASE_URL, max: 4 }) } : {});
+  }, process.env.DATABASE_URL ? { database: (await database(4)).handle } : {});
+}
+
+/** A returning visitor of the stack: the analytics cookie already set, so the response sets none (steady state). */
+async function returningVisitor(redis: boolean) {
+  const app = await stack(redis);
+  return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
 }
 
 const CONSENT_SECRET = 'bench-consent-secret-0123456789abcdef0123';
 
-/** A database for plugins that need one: DATABASE_URL when set, else in-memory PGlite. */
-async function database() {
+/** A database for plugins that need one: DATABASE_URL when set (a pool of `max`), else in-memory PGlite. */
+async function database(max?: number) {
   const { createDatabase, migrate } = await import('@harakaflow/db');
-  const handle = await createDatabase({ url: process.env.DATABASE_URL });
+  const handle = await createDatabase({ url: process.env.DATABASE_URL, max });
   return { handle, migrate };
 }
 
@@ -179,26 +185,9 @@ async function peerCookieSigned() {
 
 export const variants: Variant[] = [
   { name: 'bare', setup: async () => ({ app: bare() }) },
-  // A returning visitor: the analytics cookie already set, so the response sets none (steady state).
-  {
-    name: 'stack',
-    setup: async () => {
-      const app = await stack();
-      return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
-    },
-  },
+  { name: 'stack', setup: () => returningVisitor(false) },
   // The same with its quotas in Redis (several replicas sharing them), when REDIS_URL is set.
-  ...(process.env.REDIS_URL
-    ? [
-        {
-          name: 'stack-redis',
-          setup: async () => {
-            const app = await stack(true);
-            return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
-          },
-        },
-      ]
-    : []),
+  ...(process.env.REDIS_URL ? [{ name: 'stack-redis', setup: () => returningVisitor(true) }] : []),
   { name: 'consent', peer: 'peer-cookie-signed', setup: consentVariant },
   { name: 'age-gate', setup: ageGateVariant },
   { name: 'audit', peer: 'peer-pino-log', setup: auditVariant },
@@ -209,7 +198,6 @@ export const variants: Variant[] = [
   { name: 'peer-rate-limit', setup: () => peerRateLimit('memory') },
   ...(process.env.REDIS_URL ? [{ name: 'peer-rate-limit-redis', setup: () => peerRateLimit('redis') }] : []),
   { name: 'peer-cookie-signed', setup: peerCookieSigned },
-  // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
   {
     // An authenticated read: GET /v1/me with an API key, resolved through AUTH_CACHE_MS's cache.
     name: 'stack-account',
@@ -221,6 +209,7 @@ export const variants: Variant[] = [
       return { app, path: '/v1/me', headers: { authorization: `Bearer ${apiKey}`, cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
     },
   },
+  // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.
   {
     name: 'stack-new-visitor',
     setup: async () => {

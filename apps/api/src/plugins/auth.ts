@@ -125,11 +125,13 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
       );
       return;
     }
+    // Parsed and hashed once, whichever path the request then takes.
+    const credential = bearer(header);
     // A key this replica resolved within AUTH_CACHE_MS, from a client with no failed attempt known:
     // answered from memory, no promise on the path.
-    if ((!guard || guard.clear?.(request)) && cached(request, header)) return done(authorize(request));
+    if (credential && (!guard || guard.clear?.(request)) && fromCache(request, credential)) return done(authorize(request));
     if (!guard) {
-      authenticate(request, header).then(
+      authenticate(request, credential).then(
         () => done(authorize(request)),
         (error: Error) => done(error),
       );
@@ -140,7 +142,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     guard.gate(request, reply).then(
       (refused) => {
         if (refused) return; // answered by the guard
-        authenticate(request, header).then(
+        authenticate(request, credential).then(
           () => done(authorize(request)),
           (error: Error) => {
             if (!(error instanceof AuthInvalid)) return done(error);
@@ -169,53 +171,63 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     return undefined;
   }
 
-  async function resolve(token: string, digest: Buffer): Promise<Account | null> {
-    if (cacheMs <= 0) return accountByApiKey(db, token, digest);
-    const key = digest.toString('hex');
-    const now = Date.now();
-    const hit = cache.get(key);
-    if (hit && hit.until > now) return hit.account;
-    const account = await accountByApiKey(db, token, digest);
-    forget(key);
+  /** A Bearer credential: the token, its SHA-256 (compared with the admin key's, looked up for an account's), and that digest as the cache key. */
+  function bearer(header: string): Credential | null {
+    const match = BEARER.exec(header);
+    if (!match) return null;
+    const digest = keyDigest(match[1]!);
+    return { token: match[1]!, digest, key: digest.toString('hex') };
+  }
+
+  function cachedAccount(key: string): Account | undefined {
+    const hit = cacheMs > 0 ? cache.get(key) : undefined;
+    return hit && hit.until > Date.now() ? hit.account : undefined;
+  }
+
+  async function resolve(c: Credential): Promise<Account | null> {
+    if (cacheMs <= 0) return accountByApiKey(db, c.token, c.digest);
+    const hit = cachedAccount(c.key);
+    if (hit) return hit;
+    const account = await accountByApiKey(db, c.token, c.digest);
+    forget(c.key);
     if (account) {
       if (cache.size >= CACHE_ENTRIES) forget(cache.keys().next().value!);
-      cache.set(key, { account, until: now + cacheMs });
+      cache.set(c.key, { account, until: Date.now() + cacheMs });
       let keys = byAccount.get(account.id);
       if (!keys) byAccount.set(account.id, (keys = new Set()));
-      keys.add(key);
+      keys.add(c.key);
     }
     return account;
   }
 
-  /** authenticate() when its answer is in the cache; false when it is not (nothing is set then). */
-  function cached(request: FastifyRequest, header: string): boolean {
-    if (cacheMs <= 0) return false;
-    const match = BEARER.exec(header);
-    if (!match) return false;
-    const digest = keyDigest(match[1]!);
-    if (digestEquals(digest, adminDigest)) return false;
-    const hit = cache.get(digest.toString('hex'));
-    if (!hit || hit.until <= Date.now()) return false;
-    request.account = hit.account;
-    request.principal = { kind: 'account', id: hit.account.id };
+  /** authenticate() when its answer is an account in the cache; false when it is not (nothing is set then). */
+  function fromCache(request: FastifyRequest, c: Credential): boolean {
+    if (digestEquals(c.digest, adminDigest)) return false;
+    const account = cachedAccount(c.key);
+    if (!account) return false;
+    request.account = account;
+    request.principal = { kind: 'account', id: account.id };
     return true;
   }
 
-  async function authenticate(request: FastifyRequest, header: string): Promise<void> {
-    const match = BEARER.exec(header);
-    if (!match) throw new AuthInvalid();
-    const token = match[1]!;
-    const digest = keyDigest(token);
-    if (digestEquals(digest, adminDigest)) {
+  async function authenticate(request: FastifyRequest, c: Credential | null): Promise<void> {
+    if (!c) throw new AuthInvalid();
+    if (digestEquals(c.digest, adminDigest)) {
       request.principal = { kind: 'admin', id: 'admin' };
       return;
     }
-    const account = await resolve(token, digest);
+    const account = await resolve(c);
     if (!account) throw new AuthInvalid();
     request.account = account;
     request.principal = { kind: 'account', id: account.id };
   }
 };
+
+interface Credential {
+  token: string;
+  digest: Buffer;
+  key: string;
+}
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 

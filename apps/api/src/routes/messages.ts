@@ -52,12 +52,13 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
       // The message, its webhook deliveries and the Idempotency-Key's answer commit together: a
       // send whose answer is lost (the database gone before the response) is replayed, never sent
       // twice, and never accepted without its webhook.
-      const answer = await db.transaction(async (tx) => {
+      const answer = await db.transaction(async (transaction) => {
+        const tx = transaction as unknown as Database;
         const [row] = await tx.insert(messageLog).values({ id, accountId, sessionId, to, chars: [...text].length }).returning({ createdAt: messageLog.createdAt });
         const acceptedAt = row!.createdAt.toISOString();
-        await app.webhooks.emit(accountId, 'message.accepted', { messageId: id, sessionId, to, acceptedAt }, { db: tx as unknown as Database });
+        await app.webhooks.emit(accountId, 'message.accepted', { messageId: id, sessionId, to, acceptedAt }, { db: tx });
         const body = { messageId: id, status: 'accepted', acceptedAt };
-        await idempotency.complete(request, tx as unknown as Database, 202, body);
+        await idempotency.complete(request, tx, 202, body);
         return body;
       });
       return reply.code(202).send(answer);
