@@ -32,6 +32,7 @@ export default defineConfig({
     environment: 'node',
     pool: 'forks',
     testTimeout: 30_000,
+    setupFiles: [join(root, 'tooling/testing/src/setup.ts')],
     hookTimeout: 60_000,
     reporters: ['default', join(root, 'tooling/testing/src/summary-reporter.ts')],
     server: { deps: { inline: [/@harakaflow\//] } },

@@ -1,5 +1,5 @@
 import { captureLogs } from '@harakaflow/testing';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { lazyChildLogger } from '../src/logger.js';
@@ -25,7 +25,7 @@ describe('lazyChildLogger', () => {
   it('writes enabled lines with the request bindings and the redaction of the parent', async () => {
     const logs = captureLogs();
     const parent = pino({ level: 'info', redact: ['*.apiKey'] }, logs.stream);
-    const app = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, disableRequestLogging: true });
+    const app = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, logController: new LogController({ disableRequestLogging: true }) });
     app.get('/', async (request) => {
       request.log.debug('not written');
       request.log.warn({ body: { apiKey: 'hf_secret' } }, 'written');
@@ -42,7 +42,7 @@ describe('lazyChildLogger', () => {
   it('honours a route log level by building the child at once', async () => {
     const logs = captureLogs();
     const parent = pino({ level: 'warn' }, logs.stream);
-    const app = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, disableRequestLogging: true });
+    const app = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, logController: new LogController({ disableRequestLogging: true }) });
     app.get('/', { logLevel: 'debug' }, async (request) => {
       request.log.debug('route debug');
       return { ok: true };

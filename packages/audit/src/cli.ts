@@ -5,13 +5,14 @@
  *
  * Verifies the audit hash chains and their signed checkpoints. Exit 0 when intact; 1 when not,
  * naming the first bad event of each broken segment and why; 2 on a usage or configuration error.
- * Configured by DATABASE_URL (unset: the app's PGlite under DATA_DIR, default .data; stop the app
- * first, PGlite takes one process) and AUDIT_CHECKPOINT_KEYS (unset: the development value the app
- * generated in DATA_DIR/secrets.json). migrate-partitions moves an unpartitioned audit log into
+ * Configured by DATABASE_URL (unset: the app's PGlite under DATA_DIR; stop the app first, PGlite
+ * takes one process) and AUDIT_CHECKPOINT_KEYS (unset: the development value the app generated in
+ * DATA_DIR/secrets.json). DATA_DIR has no default: only the directory given is read
+ * (`npx pnpm@10 hf-audit` passes the app's). migrate-partitions moves an unpartitioned audit log into
  * day partitions (migrate-partitions.ts), connecting as MIGRATION_DATABASE_URL when set (the
  * tables' owner), else DATABASE_URL; run it once every replica runs this version.
  */
-import { readSecret } from '@harakaflow/core';
+import { givenDataDir, readSecret } from '@harakaflow/core';
 import { createDatabase } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,9 +26,11 @@ const USAGE = `usage: hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   migrate-partitions: move an unpartitioned audit log into day partitions, in batches, while the
     app runs (resumable: run it again after an interruption); the old table is kept as
     audit.events_legacy unless --drop-legacy
-Configuration: DATABASE_URL (unset: PGlite under DATA_DIR, default .data), AUDIT_CHECKPOINT_KEYS (unset: DATA_DIR/secrets.json).
+Configuration: DATABASE_URL (unset: the app's PGlite under DATA_DIR), AUDIT_CHECKPOINT_KEYS (unset: DATA_DIR/secrets.json).
+DATA_DIR: the app's data directory; no default (npx pnpm@10 hf-audit passes the app's, .data).
 Exit: 0 intact, 1 broken (each problem named), 2 usage or configuration error (wrong keys included).
 `;
+const NO_DATABASE = "hf-audit: set DATABASE_URL, or DATA_DIR to the app's data directory (its PGlite and development secrets)";
 const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
@@ -56,8 +59,9 @@ if (command === 'migrate-partitions') {
   const text = parsed!.values['batch-size'] ?? '10000';
   if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > 100_000) fail('hf-audit: --batch-size must be a whole number from 1 to 100000');
   const url = (process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL)?.trim() || undefined;
-  const dataDir = process.env.DATA_DIR ?? '.data';
-  const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir, 'pglite'), max: 2 });
+  const dataDir = givenDataDir(process.env);
+  if (!url && !dataDir) fail(NO_DATABASE);
+  const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2 });
   const tty = process.stderr.isTTY;
   try {
     const result = await migratePartitions(handle.db, {
@@ -89,7 +93,9 @@ for (const [name, day] of [['--from', from], ['--to', to]] as const) {
 }
 if (from && to && from > to) fail('hf-audit: --from is after --to');
 
-const dataDir = process.env.DATA_DIR ?? '.data';
+const dataDir = givenDataDir(process.env);
+const url = process.env.DATABASE_URL?.trim() || undefined;
+if (!url && !dataDir) fail(NO_DATABASE);
 // The keys as the app reads them: the environment, else the development file (the same reader as hf-vault's).
 let found: ReturnType<typeof readSecret>;
 try {
@@ -107,8 +113,7 @@ try {
   fail(`hf-audit: ${(error as Error).message}`);
 }
 
-const url = process.env.DATABASE_URL?.trim() || undefined;
-const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir, 'pglite'), max: 2 });
+const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2 });
 try {
   const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
   const a = result.anchor;

@@ -2,10 +2,11 @@
 import { createDatabase, migrate } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { purgeServerLogs } from '../src/partitions.js';
@@ -15,10 +16,14 @@ const cwd = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function cli(args: string[], env: Record<string, string> = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }) {
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** `where.dataDir: null` runs it without DATA_DIR; `where.cwd` from another directory. */
+function cli(args: string[], env: Record<string, string> = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }, where: { cwd?: string; dataDir?: string | null } = {}) {
+  const dir = where.dataDir === undefined ? dataDir : where.dataDir;
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', tsx, join(cwd, 'src/cli.ts'), ...args], {
+    cwd: where.cwd ?? cwd,
+    env: { PATH: process.env.PATH ?? '', ...(dir === null ? {} : { DATA_DIR: dir }), ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -63,6 +68,28 @@ describe('hf-audit verify', () => {
     expect(cli(['verify', '--from', '2026-04-03'])).toMatchObject({ code: 0 });
     expect(cli(['verify', '--from', '2026-04-02', '--to', '2026-04-02']).code).toBe(1);
   });
+
+  it('reads the development key and the PGlite data only from the DATA_DIR it is given, never from the directory it runs in', () => {
+    // Before, DATA_DIR defaulted to .data: a stray .data/secrets.json in the working directory
+    // (another checkout, another app) was taken for the operator's.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'hf-audit-cwd-'));
+    try {
+      mkdirSync(join(elsewhere, '.data'));
+      writeFileSync(join(elsewhere, '.data', 'secrets.json'), JSON.stringify({ AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }));
+      for (const command of [['verify'], ['migrate-partitions']]) {
+        const run = cli(command, {}, { cwd: elsewhere, dataDir: null });
+        expect(run.code).toBe(2);
+        expect(run.err).toContain("set DATABASE_URL, or DATA_DIR to the app's data directory");
+      }
+      const given = cli(['verify'], {}, { cwd: elsewhere, dataDir: join(elsewhere, '.data') });
+      expect(given.err).toContain(`AUDIT_CHECKPOINT_KEYS from ${join(elsewhere, '.data', 'secrets.json')}`);
+      // It opened the PGlite data under that directory (empty here: no audit tables yet).
+      expect(given.err).toContain('could not read the audit tables');
+      expect(existsSync(join(elsewhere, '.data', 'pglite'))).toBe(true);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('takes the development key from DATA_DIR/secrets.json, and refuses bad usage with exit 2', () => {
     writeFileSync(join(dataDir, 'secrets.json'), JSON.stringify({ AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }));

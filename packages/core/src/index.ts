@@ -67,7 +67,7 @@ export { ipNetwork, normalizeIp } from './ip.js';
 export { errorCodes, serializeError } from './errors.js';
 export type { LoggedError } from './errors.js';
 export { hookList } from './hooks.js';
-export { readSecret } from './secrets-file.js';
+export { givenDataDir, readSecret } from './secrets-file.js';
 export type { FoundSecret } from './secrets-file.js';
 export { uuidv7 } from './ids.js';
 export { heldSubjects, purgeByCount, registerHoldSource, registerRetentionClass, retentionClasses, retentionCutoff } from './retention.js';

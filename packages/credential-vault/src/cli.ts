@@ -7,11 +7,11 @@
  *   move-session FROM NAMESPACE SESSION
  *                 re-seals every record of session FROM of the default namespace into
  *                 NAMESPACE/SESSION (resumable; e.g. `move-session webhook-endpoints webhooks endpoints`).
- * Configured as the app is: DATABASE_URL (unset: the app's PGlite under DATA_DIR, default .data) and
- * VAULT_KEYS (unset: the development value in DATA_DIR/secrets.json); it says which it used, never
- * the value. Exit 0 done, 1 some records could not be processed (named), 2 usage or configuration.
+ * Configured as the app is: DATABASE_URL (unset: the app's PGlite under DATA_DIR) and VAULT_KEYS
+ * (unset: the development value in DATA_DIR/secrets.json); it says which it used, never the value.
+ * DATA_DIR has no default: only the directory given is read (`npx pnpm@10 hf-vault` passes the app's). Exit 0 done, 1 some records could not be processed (named), 2 usage or configuration.
  */
-import { readSecret } from '@harakaflow/core';
+import { givenDataDir, readSecret } from '@harakaflow/core';
 import { createDatabase, migrate } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,8 @@ const USAGE = `usage: hf-vault rewrap | status | move-session FROM-SESSION TO-NA
   rewrap        re-wrap every record under the active KEK (the first of VAULT_KEYS)
   status        records per KEK, and records that cannot be opened
   move-session  re-seal a default-namespace session of every account into another namespace
-Configuration: DATABASE_URL (unset: PGlite under DATA_DIR, default .data), VAULT_KEYS (unset: DATA_DIR/secrets.json).
+Configuration: DATABASE_URL (unset: the app's PGlite under DATA_DIR), VAULT_KEYS (unset: DATA_DIR/secrets.json).
+DATA_DIR: the app's data directory; no default (npx pnpm@10 hf-vault passes the app's, .data).
 Exit: 0 done, 1 some records could not be processed (named), 2 usage or configuration error.
 `;
 const fail = (message: string): never => {
@@ -44,14 +45,16 @@ if (args!.values.help) {
 const [command, ...rest] = args!.positionals;
 if ((command !== 'rewrap' && command !== 'status' && command !== 'move-session') || (command === 'move-session' ? rest.length !== 3 : rest.length !== 0)) fail(USAGE);
 
-const dataDir = process.env.DATA_DIR ?? '.data';
+const dataDir = givenDataDir(process.env);
+const url = process.env.DATABASE_URL?.trim() || undefined;
+if (!url && !dataDir) fail("hf-vault: set DATABASE_URL, or DATA_DIR to the app's data directory (its PGlite and development secrets)");
 let found: ReturnType<typeof readSecret>;
 try {
   found = readSecret('VAULT_KEYS', process.env, dataDir);
 } catch (error) {
   fail(`hf-vault: ${(error as Error).message}`);
 }
-if (!found!) fail(`hf-vault: VAULT_KEYS is required (id:base64-of-32-bytes, comma-separated, the first active): set it, or run the app once in development so ${dataDir}/secrets.json holds one`);
+if (!found!) fail(`hf-vault: VAULT_KEYS is required (id:base64-of-32-bytes, comma-separated, the first active): set it, or set DATA_DIR to the data directory of an app run once in development (its secrets.json holds one)`);
 let keys: LocalKeyProvider;
 try {
   keys = new LocalKeyProvider(found!.value);
@@ -67,8 +70,7 @@ const progress = (text: string) => {
 };
 const name = (r: UnreadableRecord) => `${r.id}\taccount ${r.accountId}\tnamespace ${r.namespace}\tsession ${r.sessionId}\tname ${r.name}\tKEK ${r.kekId}\t${r.code}`;
 
-const url = process.env.DATABASE_URL?.trim() || undefined;
-const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir, 'pglite'), max: 2 });
+const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2 });
 try {
   await migrate(handle.db, [vaultMigrations]);
   const store = new VaultStore(handle.db, keys!);

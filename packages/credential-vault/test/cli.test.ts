@@ -2,11 +2,12 @@
 import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
 import { createDatabase, migrate } from '@harakaflow/db';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
@@ -15,10 +16,14 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
 
-function cli(args: string[], vaultKeys: string | undefined) {
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}) },
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** `where.dataDir: null` runs it without DATA_DIR; `where.cwd` from another directory. */
+function cli(args: string[], vaultKeys: string | undefined, where: { cwd?: string; dataDir?: string | null } = {}) {
+  const dir = where.dataDir === undefined ? dataDir : where.dataDir;
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', tsx, join(cwd, 'src/cli.ts'), ...args], {
+    cwd: where.cwd ?? cwd,
+    env: { PATH: process.env.PATH ?? '', ...(dir === null ? {} : { DATA_DIR: dir }), ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}) },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -62,4 +67,24 @@ describe('hf-vault', () => {
     expect(bad.err).toContain('base64 of exactly 32 bytes');
     expect(cli(['explode'], K1)).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-vault rewrap | status') });
   });
+
+  it('reads the development secrets and the PGlite data only from the DATA_DIR it is given, never from the directory it runs in', () => {
+    // A stray .data/secrets.json in the working directory (another checkout, another app) is not
+    // the operator's: before, hf-vault defaulted DATA_DIR to .data and used its key.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'hf-vault-cwd-'));
+    try {
+      mkdirSync(join(elsewhere, '.data'));
+      writeFileSync(join(elsewhere, '.data', 'secrets.json'), JSON.stringify({ VAULT_KEYS: K1 }));
+      const run = cli(['status'], undefined, { cwd: elsewhere, dataDir: null });
+      expect(run.code).toBe(2);
+      expect(run.err).toContain("set DATABASE_URL, or DATA_DIR to the app's data directory");
+      expect(run.err).not.toContain(K1.split(':')[1]);
+      // Given as DATA_DIR, the same file is read, and says where the key came from.
+      const given = cli(['status'], undefined, { cwd: elsewhere, dataDir: join(elsewhere, '.data') });
+      expect(given.code).toBe(0);
+      expect(given.err).toContain(`VAULT_KEYS from ${join(elsewhere, '.data', 'secrets.json')}`);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { mkdirSync } from 'node:fs';
-import postgres from 'postgres';
-import { invalidOption } from './errors.js';
+import { DatabaseError, invalidOption } from './errors.js';
 
 /**
  * The database type every package takes: drizzle's driver-independent base, so the same
@@ -47,6 +45,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   let driver: Driver;
   let end: () => Promise<void>;
   if (url) {
+    const [{ default: postgres }, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () => Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]));
     const client = postgres(url, {
       max,
       onnotice: () => {}, // "schema already exists" and friends are not worth a log line
@@ -58,7 +57,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   } else {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     // Loaded only when used: a replica on real Postgres does not carry PGlite (about 16 MB of RSS).
-    const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
+    const [{ PGlite }, { drizzle: drizzlePglite }] = await loadDriver('@electric-sql/pglite', () => Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]));
     const client = await PGlite.create(dataDir ?? 'memory://');
     db = drizzlePglite(client) as unknown as Database;
     driver = 'pglite';
@@ -88,4 +87,19 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       return closed;
     },
   };
+}
+
+/**
+ * Both drivers are optional peer dependencies, loaded on first use: a plugin that only takes a
+ * `Database` from the app installs neither. A missing one is a clear error naming the package.
+ */
+async function loadDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(name)) {
+      throw new DatabaseError('HF_DB_DRIVER_MISSING', `@harakaflow/db: the driver ${name} is not installed (npm install ${name}); it is an optional peer dependency`, { cause: error });
+    }
+    throw error;
+  }
 }
