@@ -60,7 +60,7 @@ export { canonicalJson } from './canonical.js';
 export { openValue, prepareKeys, sealValue } from './signed.js';
 export type { SigningKey } from './signed.js';
 
-export { checkDatabaseOption, checkSubjectOption, optionErrors } from './options.js';
+export { checkDatabaseOption, checkSubjectOption, integerOption, optionErrors } from './options.js';
 export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
