@@ -23,7 +23,7 @@ import { accountExists, appPersonalData, messageLogPersonalData } from './accoun
 import { bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice } from './notices.js';
 import { appRetentionClasses } from './retention.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
-import type { AppConfig } from './config.js';
+import { splitSecrets, type AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
 import { JsonTooDeep } from './errors.js';
 import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
@@ -206,7 +206,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   // before the other packages so their security events reach it (core.securityEvent).
   await app.register(audit, {
     db: database.db,
-    checkpointKeys: config.secrets.auditCheckpointKeys.split(',').map((s) => s.trim()),
+    checkpointKeys: splitSecrets(config.secrets.auditCheckpointKeys),
     ipMode: config.auditIpMode,
     ipHashKey: config.auditIpHashKey,
     spillDir: resolve(config.auditSpillDir),
@@ -219,7 +219,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(cookie);
   // After every plugin that may set cookies in a hook of its own (see the consent README).
   await app.register(consent, {
-    secrets: config.secrets.consentSecrets.split(',').map((s) => s.trim()),
+    secrets: splitSecrets(config.secrets.consentSecrets),
     db: database.db,
     policies: config.policyVersions ?? POLICY_VERSIONS,
     cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential', [sessionCookieName(config.env === 'production')]: 'essential' },
@@ -232,7 +232,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   // §8: every /v1 route needs a verified adult, except those that say ageGate: false (signup, ping, consent).
   await app.register(ageGate, {
     db: database.db,
-    secrets: config.secrets.ageGateSecrets.split(',').map((s) => s.trim()),
+    secrets: splitSecrets(config.secrets.ageGateSecrets),
     secure: config.env === 'production',
     protectPrefixes: ['/v1'],
     eraseAfterMs: config.minorErasureDelayMs,
@@ -260,7 +260,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     from: config.notifyFrom,
     dkim: config.notifyDkim ? { keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
     publicUrl: config.publicUrl,
-    unsubscribeSecrets: config.secrets.notifyUnsubscribeSecrets.split(',').map((s) => s.trim()),
+    unsubscribeSecrets: splitSecrets(config.secrets.notifyUnsubscribeSecrets),
     recipientOf: (accountId) => notificationRecipient(database.db, accountId),
     // An export's link is read when the message is sent, never kept in the outbox.
     enrich: async ({ kind, data }) => {

@@ -129,6 +129,11 @@ export interface SecretSpec {
   check(value: string): string | undefined;
 }
 
+/** The entries of a comma-separated secret list, trimmed, empty ones dropped: the one splitter (issue 19 item 7). */
+export function splitSecrets(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** A comma-separated list of HMAC secrets (rotation: the first signs, all verify). */
 function secretList(env: string, key: keyof Secrets): SecretSpec {
   return {
@@ -136,7 +141,7 @@ function secretList(env: string, key: keyof Secrets): SecretSpec {
     key,
     generate: () => randomBytes(32).toString('base64url'),
     check: (v) =>
-      v.split(',').some((s) => s.trim().length < 32)
+      v.split(',').some((s) => s.trim().length < 32) // an empty entry is refused here, not dropped
         ? 'must be a comma-separated list of secrets of at least 32 characters each (the first signs)'
         : undefined,
   };

@@ -1,4 +1,4 @@
-import { checkDatabaseOption, checkSubjectOption, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, integerOption, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyRequest } from 'fastify';
 import type { LeapDayBirthday } from './age.js';
@@ -72,10 +72,7 @@ export type Resolved = Required<Omit<AgeGateOptions, 'country' | 'countries' | '
   protectPrefixes: string[];
 };
 
-const age = (name: string, value: unknown) => {
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 100) throw invalidOption(name, 'must be an integer from 1 to 100');
-  return value as number;
-};
+const age = (name: string, value: unknown) => integerOption(invalidOption, name, value, Number.NaN, 1, 100);
 
 export function resolveOptions(o: AgeGateOptions): Resolved {
   const db = checkDatabaseOption(o.db, invalidOption);

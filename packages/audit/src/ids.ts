@@ -4,21 +4,11 @@
  * primary key orders events by time and, within a writer, in chain order. Random bits come from a
  * pooled CSPRNG buffer (one randomBytes call per 512 ids).
  */
-import { randomBytes } from 'node:crypto';
+import { randomView } from '@harakaflow/core';
 
-let pool = Buffer.alloc(0);
-let at = 0;
-/** `n` (at most 4096) random bytes from a pooled CSPRNG buffer: ids and salts, per event. */
-export function pooledRandom(n: number): Buffer {
-  if (at + n > pool.length) {
-    pool = randomBytes(4096);
-    at = 0;
-  }
-  const out = pool.subarray(at, at + n);
-  at += n;
-  return out;
-}
-const random8 = () => pooledRandom(8);
+/** Random bytes for ids and salts, per event: core's pooled CSPRNG, as views used at once. */
+export const pooledRandom = randomView;
+const random8 = () => randomView(8);
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

@@ -1,5 +1,5 @@
 /** Options of the audit plugin: types, defaults and the checks that run at registration. */
-import { checkDatabaseOption, checkSubjectOption, prepareKeys, type SubjectResolver } from '@harakaflow/core';
+import { checkDatabaseOption, checkSubjectOption, integerOption, prepareKeys, type SubjectResolver } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -88,13 +88,7 @@ export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs
 
 const IP_MODES: readonly IpMode[] = ['full', 'truncated', 'keyed-hash'];
 
-function positiveInteger(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw invalidOption(name, `must be an integer from 1 to ${max}`);
-  }
-  return value;
-}
+const positiveInteger = (name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number => integerOption(invalidOption, name, value, fallback, 1, max);
 
 /** Checks the checkpoint keys (also used by the CLI and verifyChain). */
 export function checkpointKeyObjects(keys: unknown, option = 'checkpointKeys'): KeyObject[] {

@@ -19,7 +19,7 @@
  * - close() closes the open segment, flushes, and spills whatever the database would not take.
  */
 import type { Database } from '@harakaflow/db';
-import { errorCodes, type SigningKey } from '@harakaflow/core';
+import { errorCodes, withTimeout, type SigningKey } from '@harakaflow/core';
 import { Chain, chainProblem } from './chain.js';
 import { batchCheckpoints } from './checkpoints.js';
 import { AuditUnavailable, SPILL_REJECTED } from './errors.js';
@@ -351,17 +351,7 @@ export class AuditWriter {
     const items = batch.map(item);
     const rows = items.filter((i): i is AuditEvent => !('close' in i));
     const marks = batchCheckpoints(this.#o.checkpointKeys, items);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.#store(rows, marks),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' })), this.#o.writeTimeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(this.#store(rows, marks), this.#o.writeTimeoutMs, () => Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
     this.stats.written += rows.length;
     this.stats.batches++;
     if (this.#o.onCheckpoint) for (const c of marks) this.#o.onCheckpoint(c);

@@ -70,5 +70,7 @@ export { hookList } from './hooks.js';
 export { givenDataDir, readSecret } from './secrets-file.js';
 export type { FoundSecret } from './secrets-file.js';
 export { uuidv7 } from './ids.js';
+export { randomCopy, randomView } from './random.js';
+export { withTimeout } from './timeout.js';
 export { heldSubjects, purgeByCount, registerHoldSource, registerRetentionClass, retentionClasses, retentionCutoff } from './retention.js';
 export type { HoldSource, RetentionBatch, RetentionClass, RetentionStep } from './retention.js';

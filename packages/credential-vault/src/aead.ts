@@ -3,29 +3,18 @@
  * Anything else is refused before any work. `authTagLength` is always given: without it Node accepts
  * a truncated tag on decryption.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { randomCopy } from '@harakaflow/core';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { decryptFailed } from './errors.js';
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 
-// Nonces and data keys come from a CSPRNG pool refilled in 4 KiB blocks: one call to the random
-// source per ~100 records instead of one or two per record. Bytes are copied out and the pool slice
-// is zeroed, so no key material stays in the pool once handed out.
-const pool = Buffer.alloc(4096);
-let offset = pool.length;
-export function randomBytesPooled(length: number): Buffer {
-  if (offset + length > pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const bytes = Buffer.alloc(length);
-  pool.copy(bytes, 0, offset, offset + length);
-  pool.fill(0, offset, offset + length);
-  offset += length;
-  return bytes;
-}
+// Nonces and data keys come from core's CSPRNG pool (4 KiB blocks: one call to the random source
+// per ~100 records instead of one or two per record). Bytes are copied out and the pool slice is
+// zeroed, so no key material stays in the pool once handed out.
+export const randomBytesPooled = randomCopy;
 
 export const freshNonce = (): Buffer => randomBytesPooled(NONCE_BYTES);
 

@@ -1,4 +1,4 @@
-import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, checkDatabaseOption } from '@harakaflow/core';
+import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, checkDatabaseOption, integerOption } from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidOption } from './errors.js';
 import { DataRights, type DataRightsConfig } from './service.js';
@@ -44,11 +44,7 @@ export interface DataRightsOptions {
   now?: (() => number) | undefined;
 }
 
-function bounded(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidOption(name, `must be an integer from ${min} to ${max}`);
-  return v;
-}
+const bounded = (name: string, value: unknown, fallback: number, min: number, max: number): number => integerOption(invalidOption, name, value ?? undefined, fallback, min, max);
 
 /**
  * @harakaflow/data-rights: registers `fastify.dataRights`, its own personal-data handler and the

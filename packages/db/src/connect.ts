@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { withTimeout } from '@harakaflow/core';
 import { mkdirSync } from 'node:fs';
 import { DatabaseError, invalidOption } from './errors.js';
 
@@ -70,17 +71,10 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     driver,
     async ping(timeoutMs = 2000) {
       if (closed) return false;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      });
-      try {
-        return await Promise.race([db.execute(sql`select 1`).then(() => true), timeout]);
-      } catch {
-        return false;
-      } finally {
-        clearTimeout(timer);
-      }
+      return withTimeout(db.execute(sql`select 1`), timeoutMs, () => new Error('ping timed out')).then(
+        () => true,
+        () => false,
+      );
     },
     close() {
       closed ??= end();

@@ -7,6 +7,7 @@
  */
 import type { Database } from '@harakaflow/db';
 import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { withTimeout } from '@harakaflow/core';
 import { QuotaUnavailable } from './errors.js';
 import { rateLimits } from './schema.js';
 
@@ -37,6 +38,8 @@ const asOutcome = (res: RateLimiterRes, points: number, allowed: boolean): Outco
   msBeforeNext: res.msBeforeNext,
 });
 
+const storeTimedOut = () => Object.assign(new Error('quota store timed out'), { code: 'HF_QUOTA_STORE_TIMEOUT' });
+
 export class GuardedLimiter {
   readonly name: string;
   readonly points: number;
@@ -66,21 +69,13 @@ export class GuardedLimiter {
       return call(this.#store);
     }
     this.calls++;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        call(this.#store),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error('quota store timed out'), { code: 'HF_QUOTA_STORE_TIMEOUT' })), this.#config.timeoutMs);
-        }),
-      ]);
+      return await withTimeout(call(this.#store), this.#config.timeoutMs, storeTimedOut);
     } catch (error) {
       if (error instanceof RateLimiterRes) throw error;
       if (failClosed) throw new QuotaUnavailable();
       this.#config.onFallback(this.name, error);
       return call(this.#insurance);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -3,7 +3,7 @@
  * source every purge consults (core's registry), and the schedule: a run every `intervalMinutes`
  * (with up to 10% jitter, so replicas do not all try at once; the lease lets one through).
  */
-import { checkDatabaseOption, errorCodes, heldSubjects, registerHoldSource, retentionClasses, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, integerOption, heldSubjects, registerHoldSource, retentionClasses, securityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidOption } from './errors.js';
@@ -42,12 +42,9 @@ declare module 'fastify' {
 
 const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) => {
   const db = checkDatabaseOption(options.db, invalidOption);
-  const interval = options.intervalMinutes ?? 60;
-  if (!Number.isInteger(interval) || interval < 0) throw invalidOption('intervalMinutes', 'must be a whole number of minutes (0: no schedule)');
-  const batchSize = options.batchSize ?? 5000;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw invalidOption('batchSize', 'must be a whole number from 1 to 100,000');
-  const pauseMs = options.pauseMs ?? 0;
-  if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) throw invalidOption('pauseMs', 'must be a whole number of milliseconds from 0 to 60,000');
+  const interval = integerOption(invalidOption, 'intervalMinutes', options.intervalMinutes, 60, 0); // 0: no schedule
+  const batchSize = integerOption(invalidOption, 'batchSize', options.batchSize, 5000, 1, 100_000);
+  const pauseMs = integerOption(invalidOption, 'pauseMs', options.pauseMs, 0, 0, 60_000);
   const now = options.now ?? Date.now;
   const record = (event: Parameters<typeof securityEvent>[2]) => securityEvent(fastify, undefined, event);
   const holds = new Holds({ db, classNames: () => retentionClasses(fastify).map((c) => c.name), record, now });

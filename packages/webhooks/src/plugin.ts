@@ -9,7 +9,7 @@
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
 import createError from '@fastify/error';
-import { checkDatabaseOption, errorCodes, hookList, optionErrors, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, hookList, integerOption, optionErrors, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { inArray, sql } from 'drizzle-orm';
@@ -99,10 +99,8 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   if (!Array.isArray(eventTypes) || eventTypes.some((t) => typeof t !== 'string' || !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(t))) {
     throw invalidOption('eventTypes', 'must be a list of dotted lower-case names such as "message.accepted"');
   }
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (!Number.isInteger(tolerance) || tolerance < 1 || tolerance > 3600) throw invalidOption('toleranceSeconds', 'must be an integer from 1 to 3600');
-  const hubWindow = options.hubReplayWindowSeconds ?? 86_400;
-  if (!Number.isInteger(hubWindow) || hubWindow < 60) throw invalidOption('hubReplayWindowSeconds', 'must be an integer of at least 60');
+  const tolerance = integerOption(invalidOption, 'toleranceSeconds', options.toleranceSeconds, DEFAULT_TOLERANCE_SECONDS, 1, 3600);
+  const hubWindow = integerOption(invalidOption, 'hubReplayWindowSeconds', options.hubReplayWindowSeconds, 86_400, 60);
   let replay: ReplayStore;
   const choice = options.replayStore ?? 'postgres';
   if (choice === 'memory') replay = memoryReplayStore();
