@@ -22,4 +22,6 @@ export const StoreFailed = createError('HF_VAULT_STORE_FAILED', 'The vault could
 
 export const decryptFailed = () => new DecryptFailed();
 export const keyUnavailable = () => new KeyUnavailable();
-export const invalidKeys = (why: string) => Object.assign(new TypeError(`@harakaflow/credential-vault: VAULT_KEYS ${why}`), { code: 'HF_VAULT_INVALID_KEYS' });
+/** The key-encryption keys given are unusable: a startup error (a TypeError), never an answer to a request. */
+export const InvalidKeys = createError('HF_VAULT_INVALID_KEYS', '@harakaflow/credential-vault: VAULT_KEYS %s', 500, TypeError);
+export const invalidKeys = (why: string) => new InvalidKeys(why);

@@ -10,6 +10,7 @@
 import ipaddr from 'ipaddr.js';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
+import { DestinationError } from './errors.js';
 
 export interface DestinationPolicy {
   /** Allow http:// destinations. Default false. */
@@ -18,14 +19,7 @@ export interface DestinationPolicy {
   allowPrivate?: boolean | undefined;
 }
 
-export class DestinationError extends Error {
-  readonly code = 'HF_WEBHOOK_DESTINATION_REFUSED';
-  readonly statusCode = 400;
-  constructor(reason: string) {
-    super(`Webhook destination refused: ${reason}`);
-    this.name = 'DestinationError';
-  }
-}
+export { DestinationError };
 
 const cidrs = (list: string[]) => list.map((c) => ipaddr.parseCIDR(c));
 /**

@@ -1,4 +1,13 @@
-/** The verification failures of this package. Codes are public API (README, "Errors"). */
+/**
+ * Every error of @harakaflow/webhooks, made with @fastify/error (status included) on one base,
+ * `WebhookError`, so `instanceof WebhookError` holds for all. Codes are public API (README, "Errors").
+ * Messages never say which check failed beyond the code, and never quote a signature, a secret or
+ * the body.
+ */
+import createError from '@fastify/error';
+import { optionErrors } from '@harakaflow/core';
+
+/** The verification failures (what verifyWebhook returns and assertWebhook throws). */
 export type WebhookErrorCode =
   | 'HF_WEBHOOK_MISSING_HEADER'
   | 'HF_WEBHOOK_BAD_SIGNATURE'
@@ -6,7 +15,7 @@ export type WebhookErrorCode =
   | 'HF_WEBHOOK_BAD_SECRET'
   | 'HF_WEBHOOK_DUPLICATE_HEADER';
 
-/** Every code a WebhookError can carry (the README's errors table lists each). */
+/** Every code a verification failure can carry (the README's errors table lists each). */
 export const WEBHOOK_ERROR_CODES: readonly WebhookErrorCode[] = [
   'HF_WEBHOOK_MISSING_HEADER',
   'HF_WEBHOOK_BAD_SIGNATURE',
@@ -24,17 +33,38 @@ const MESSAGES: Record<WebhookErrorCode, string> = {
 };
 
 /**
- * A refused webhook. The message never says which check failed beyond the code, and never quotes
- * the signature, the secret or the body.
+ * The base of every error here. `new WebhookError(code, detail?)` still makes a verification
+ * failure (the constructor of earlier versions); the errors below are its @fastify/error kin.
  */
 export class WebhookError extends Error {
-  readonly code: WebhookErrorCode;
-  /** 401 for a refused delivery; 500 for a bad secret (the receiver's configuration). */
-  readonly statusCode: number;
+  declare readonly code: string;
+  /** 401 for a refused delivery; 500 for a bad secret (the receiver's configuration); 400 for bad input. */
+  declare readonly statusCode: number;
   constructor(code: WebhookErrorCode, detail?: string) {
     super(detail ? `${MESSAGES[code]}: ${detail}` : MESSAGES[code]);
+    Object.defineProperties(this, { code: { value: code, enumerable: true }, statusCode: { value: code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401, enumerable: true } });
     this.name = 'WebhookError';
-    this.code = code;
-    this.statusCode = code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401;
   }
 }
+// @fastify/error types its Base as ErrorConstructor (callable too); a class is what it needs at run time.
+const Base = WebhookError as unknown as ErrorConstructor;
+const verification = (code: WebhookErrorCode) => createError(code, `${MESSAGES[code]}%s`, code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401, Base);
+
+export const MissingHeader = verification('HF_WEBHOOK_MISSING_HEADER');
+export const BadSignature = verification('HF_WEBHOOK_BAD_SIGNATURE');
+export const TimestampOutOfRange = verification('HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE');
+export const BadSecret = verification('HF_WEBHOOK_BAD_SECRET');
+export const DuplicateHeader = verification('HF_WEBHOOK_DUPLICATE_HEADER');
+const BY_CODE = { HF_WEBHOOK_MISSING_HEADER: MissingHeader, HF_WEBHOOK_BAD_SIGNATURE: BadSignature, HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE: TimestampOutOfRange, HF_WEBHOOK_BAD_SECRET: BadSecret, HF_WEBHOOK_DUPLICATE_HEADER: DuplicateHeader };
+
+/** The verification failure of `code`, with an optional detail that names no secret. */
+export function webhookError(code: WebhookErrorCode, detail?: string): Error & { code: WebhookErrorCode; statusCode: number } {
+  return new BY_CODE[code](detail ? `: ${detail}` : '') as Error & { code: WebhookErrorCode; statusCode: number };
+}
+
+/** An outbound destination refused by the SSRF checks (400). */
+export const DestinationError = createError('HF_WEBHOOK_DESTINATION_REFUSED', 'Webhook destination refused: %s', 400, Base);
+/** An endpoint's input is not acceptable (400). */
+export const EndpointInputError = createError('HF_WEBHOOK_INVALID_ENDPOINT', '%s', 400, Base);
+
+export const invalidOption = optionErrors('@harakaflow/webhooks', 'HF_WEBHOOK_INVALID_OPTION');

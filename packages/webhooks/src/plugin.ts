@@ -9,14 +9,14 @@
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
 import createError from '@fastify/error';
-import { checkDatabaseOption, errorCodes, hookList, integerOption, optionErrors, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
+import { checkDatabaseOption, errorCodes, hookList, integerOption, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
 import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { inArray, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { DestinationPolicy } from './destination.js';
-import { WebhookError } from './errors.js';
+import { invalidOption, webhookError, type WebhookErrorCode } from './errors.js';
 import { verifyHubSignature } from './hub.js';
 import { memoryReplayStore, postgresReplayStore, type ReplayStore } from './replay.js';
 import { vaultSecretStore, type SecretStore, type VaultLike } from './secret-store.js';
@@ -75,7 +75,6 @@ declare module 'fastify' {
   }
 }
 
-const invalidOption = optionErrors('@harakaflow/webhooks', 'HF_WEBHOOK_INVALID_OPTION');
 export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);
 const CLAIM = Symbol('webhookClaim');
 const STANDARD_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
@@ -203,9 +202,9 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     };
   }
 
-  async function refuse(request: FastifyRequest, url: string, code: WebhookError['code']): Promise<never> {
+  async function refuse(request: FastifyRequest, url: string, code: WebhookErrorCode): Promise<never> {
     await securityEvent(fastify, request, { action: 'webhook.inbound.refused', resource: url, outcome: 'denied', details: { code } });
-    throw new WebhookError(code);
+    throw webhookError(code);
   }
 
   function replayHook(url: string) {

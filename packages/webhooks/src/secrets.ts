@@ -4,7 +4,7 @@
  * import a key.
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { WebhookError } from './errors.js';
+import { webhookError } from './errors.js';
 
 export const SECRET_PREFIX = 'whsec_';
 /** Shortest key accepted, in bytes (the specification recommends 24 to 64; we make 32). */
@@ -30,13 +30,13 @@ export function generateSecret(): string {
  */
 export function prepareSecret(secret: string | PreparedSecret): PreparedSecret {
   if (typeof secret === 'object' && secret !== null && 'key' in secret) return secret;
-  if (typeof secret !== 'string') throw new WebhookError('HF_WEBHOOK_BAD_SECRET', 'not a string');
+  if (typeof secret !== 'string') throw webhookError('HF_WEBHOOK_BAD_SECRET', 'not a string');
   const known = prepared.get(secret);
   if (known) return known;
   const body = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
-  if (!body || !BASE64.test(body)) throw new WebhookError('HF_WEBHOOK_BAD_SECRET', 'not base64');
+  if (!body || !BASE64.test(body)) throw webhookError('HF_WEBHOOK_BAD_SECRET', 'not base64');
   const bytes = Buffer.from(body, 'base64');
-  if (bytes.length < MIN_SECRET_BYTES) throw new WebhookError('HF_WEBHOOK_BAD_SECRET', `shorter than ${MIN_SECRET_BYTES} bytes`);
+  if (bytes.length < MIN_SECRET_BYTES) throw webhookError('HF_WEBHOOK_BAD_SECRET', `shorter than ${MIN_SECRET_BYTES} bytes`);
   const result = Object.freeze({ key: createSecretKey(bytes) });
   if (prepared.size > 1000) prepared.clear(); // bounded: secrets are few, but never let this grow
   prepared.set(secret, result);
@@ -46,6 +46,6 @@ export function prepareSecret(secret: string | PreparedSecret): PreparedSecret {
 /** One or several secrets (rotation), each prepared; at least one. */
 export function prepareSecrets(secrets: string | PreparedSecret | readonly (string | PreparedSecret)[]): PreparedSecret[] {
   const list = Array.isArray(secrets) ? secrets : [secrets];
-  if (!list.length) throw new WebhookError('HF_WEBHOOK_BAD_SECRET', 'no secret given');
+  if (!list.length) throw webhookError('HF_WEBHOOK_BAD_SECRET', 'no secret given');
   return list.map((s) => prepareSecret(s as string | PreparedSecret));
 }

@@ -18,6 +18,7 @@ import { generateSecret } from './secrets.js';
 import { send, type SendResult } from './send.js';
 import { signWebhook } from './standard.js';
 import { attempts, deliveries, endpoints } from './schema.js';
+import { EndpointInputError } from './errors.js';
 
 export interface Endpoint {
   id: string;
@@ -46,10 +47,7 @@ export interface ServiceOptions {
   onDisabled?: ((endpoint: { id: string; accountId: string }) => void) | undefined;
 }
 
-export class EndpointInputError extends Error {
-  readonly code = 'HF_WEBHOOK_INVALID_ENDPOINT';
-  readonly statusCode = 400;
-}
+export { EndpointInputError };
 
 const MAX_ENDPOINTS_PER_ACCOUNT = 20;
 

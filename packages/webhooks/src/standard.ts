@@ -11,7 +11,7 @@
  * time. It never throws on malformed input: it returns a result with a code.
  */
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { WebhookError, type WebhookErrorCode } from './errors.js';
+import { webhookError, type WebhookErrorCode } from './errors.js';
 import { prepareSecrets, type PreparedSecret } from './secrets.js';
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -81,7 +81,7 @@ function header(headers: HeaderBag, name: string): string | undefined {
   return typeof value === 'string' && value.length <= MAX_HEADER ? value : undefined;
 }
 
-const fail = (code: WebhookErrorCode, detail?: string): VerifyResult => ({ ok: false, code, message: new WebhookError(code, detail).message });
+const fail = (code: WebhookErrorCode, detail?: string): VerifyResult => ({ ok: false, code, message: webhookError(code, detail).message });
 
 /**
  * Verifies a delivery: the raw body exactly as received, its headers (Node's lower-cased object or
@@ -92,7 +92,7 @@ export function verifyWebhook(payload: string | Uint8Array, headers: HeaderBag, 
   try {
     keys = prepareSecrets(secrets);
   } catch (error) {
-    return fail('HF_WEBHOOK_BAD_SECRET', (error as WebhookError).message.replace(/^[^:]*: ?/, ''));
+    return fail('HF_WEBHOOK_BAD_SECRET', (error as Error).message.replace(/^[^:]*: ?/, ''));
   }
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
@@ -130,6 +130,6 @@ export function verifyWebhook(payload: string | Uint8Array, headers: HeaderBag, 
 /** verifyWebhook that throws the WebhookError instead of returning it. */
 export function assertWebhook(payload: string | Uint8Array, headers: HeaderBag, secrets: Secrets, options?: VerifyOptions): { id: string; timestamp: number } {
   const result = verifyWebhook(payload, headers, secrets, options);
-  if (!result.ok) throw new WebhookError(result.code);
+  if (!result.ok) throw webhookError(result.code);
   return { id: result.id, timestamp: result.timestamp };
 }
