@@ -24,6 +24,7 @@ import { bridgeLegacyNotifications, notificationRecipient, policyRecipients, req
 import { appRetentionClasses } from './retention.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import { splitSecrets, type AppConfig } from './config.js';
+import { documentErrors } from './openapi.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
 import { JsonTooDeep } from './errors.js';
 import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
@@ -155,9 +156,16 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         version: '0.1.0',
         description: 'The reference API of the HarakaFlow Privacy Kit. Errors: { statusCode, code, error, message }.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'an account API key (hf_live_...) or the admin key' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config.env === 'production'), description: 'the privacy centre session; state-changing requests also need x-csrf-token' },
+        },
+      },
     },
   });
+  // Every operation's error responses and authentication, from each route's config (openapi.ts).
+  documentErrors(app);
   await app.register(errorShape);
   await app.register(securityHeaders, { production: config.env === 'production' });
   await app.register(inputGuard);

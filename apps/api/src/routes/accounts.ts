@@ -25,7 +25,7 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
   app.post<{ Body: SignupBody }>(
     '/v1/accounts',
     {
-      config: { auth: 'public', ageGate: false, quota: { failClosed: true } },
+      config: { auth: 'public', ageGate: false, quota: { failClosed: true }, errors: { 400: ['HF_AGE_GATE_INVALID_DATE'], 403: ['HF_AGE_GATE_NOT_ELIGIBLE', 'HF_AGE_GATE_BLOCKED'], 409: ['HF_ACCOUNT_EXISTS'], 503: ['HF_QUOTA_UNAVAILABLE'] } },
       schema: {
         tags: ['accounts'],
         summary: 'Create an account (18+; the date of birth is checked, never stored); the API key is in this response only',

@@ -64,7 +64,7 @@ const credentials: FastifyPluginAsync = async (app) => {
   app.get<{ Params: RecordParams }>(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
-      config: { auth: 'account' },
+      config: { auth: 'account', errors: { 404: ['HF_VAULT_NOT_FOUND'] } },
       schema: { tags: ['credentials'], summary: 'Read a credential', security: [{ bearer: [] }], params: recordParams },
     },
     async (request) => {
@@ -78,7 +78,7 @@ const credentials: FastifyPluginAsync = async (app) => {
 
   app.delete<{ Params: RecordParams }>(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
-    { config: { auth: 'account' }, schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams } },
+    { config: { auth: 'account', errors: { 404: ['HF_VAULT_NOT_FOUND'] } }, schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams } },
     async (request, reply) => {
       const { sessionId, name } = request.params;
       await audit(request, 'vault.secret.delete', `${sessionId}/${name}`);

@@ -34,7 +34,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   app.post<{ Body: { url: string; events: string[] } }>(
     '/v1/webhooks/endpoints',
     {
-      config: { auth: 'account' },
+      config: { auth: 'account', errors: { 400: ['HF_WEBHOOK_INVALID_ENDPOINT', 'HF_WEBHOOK_DESTINATION_REFUSED'] } },
       schema: {
         tags: ['webhooks'],
         summary: 'Register an endpoint; the whsec_ signing secret is in this answer only',

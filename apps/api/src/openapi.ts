@@ -1,0 +1,100 @@
+/**
+ * The API's contract, complete (issue 19 item 6): every operation in /docs/json lists the error
+ * responses it can answer, in the one error shape with their codes, and its authentication. Added
+ * when each route is declared (onRoute, registered before any route), from what the route says:
+ * `config.auth` (who may call it), `config.quota` (limited or not), its input schemas, and
+ * `config.errors` for the codes of its own (e.g. `{ 404: ['HF_ACCOUNT_NOT_FOUND'] }`). A response a
+ * route already documents is left as it is. The routes seen are kept for the test that checks
+ * every one is in the document.
+ */
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { AuthRequirement } from './plugins/auth.js';
+
+/** Codes a route answers besides the common ones, by status. */
+export type RouteErrors = Partial<Record<400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 503, string[]>>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Error codes this route answers besides the common ones, for its OpenAPI document. */
+    errors?: RouteErrors;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 410: 'Gone',
+  413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests', 503: 'Service Unavailable',
+};
+
+/** The one error shape, with the codes this response can carry. */
+export function errorResponse(status: number, codes: string[]): Record<string, unknown> {
+  return {
+    description: `${STATUS_TEXT[status] ?? 'Error'}: ${codes.join(', ')}`,
+    // No `required` here: this schema also serializes the response, and a missing field must not
+    // turn an error into a 500. Every error the app sends has all four (error-shape.ts).
+    type: 'object',
+    properties: {
+      statusCode: { type: 'integer', description: String(status) },
+      code: { type: 'string', enum: codes },
+      error: { type: 'string' },
+      message: { type: 'string' },
+      retryAfter: { type: 'integer', description: 'seconds, as in Retry-After (429 and 403 HF_QUOTA_BANNED)' },
+    },
+    additionalProperties: true,
+  };
+}
+
+export interface DocumentedRoute {
+  method: string;
+  url: string;
+  hidden: boolean;
+}
+
+const routes = new WeakMap<FastifyInstance, DocumentedRoute[]>();
+/** The routes declared on this app after documentErrors, HEAD routes aside. */
+export const documentedRoutes = (app: FastifyInstance): DocumentedRoute[] => routes.get(app) ?? [];
+
+const SECURITY: Record<AuthRequirement, unknown[]> = {
+  public: [],
+  account: [{ bearer: [] }, { session: [] }],
+  any: [{ bearer: [] }, { session: [] }],
+  admin: [{ bearer: [] }],
+};
+
+/** Adds the error responses and the security requirement of every route declared from now on. */
+export function documentErrors(app: FastifyInstance): void {
+  const seen: DocumentedRoute[] = [];
+  routes.set(app, seen);
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = ([] as string[]).concat(route.method);
+    if (methods.every((m) => m === 'HEAD')) return;
+    const schema = (route.schema ??= {}) as Record<string, unknown> & { hide?: boolean; response?: Record<string, unknown> };
+    for (const method of methods) seen.push({ method, url: route.url, hidden: schema.hide === true });
+    if (schema.hide) return;
+    const config = (route.config ?? {}) as { auth?: AuthRequirement; quota?: unknown; errors?: RouteErrors };
+    const auth = config.auth ?? 'account';
+    const codes = new Map<number, Set<string>>();
+    const add = (status: number, ...list: string[]) => {
+      const set = codes.get(status) ?? new Set<string>();
+      for (const c of list) set.add(c);
+      codes.set(status, set);
+    };
+    // Every route: input checks (NUL bytes, nesting, schemas), the request deadline, the database.
+    add(400, 'HF_VALIDATION_FAILED');
+    add(408, 'HF_REQUEST_TIMEOUT');
+    add(503, 'HF_DATABASE_UNAVAILABLE');
+    if (config.quota !== false) {
+      add(429, 'HF_QUOTA_EXCEEDED');
+      add(403, 'HF_QUOTA_BANNED');
+    }
+    if (auth !== 'public') {
+      add(401, 'HF_AUTH_REQUIRED', 'HF_AUTH_INVALID');
+      add(403, 'HF_AUTH_FORBIDDEN', 'HF_AUTH_CSRF');
+      schema.security ??= SECURITY[auth];
+    } else {
+      schema.security ??= [];
+    }
+    for (const [status, list] of Object.entries(config.errors ?? {})) add(Number(status), ...(list ?? []));
+    const response = (schema.response ??= {});
+    for (const [status, set] of codes) response[status] ??= errorResponse(status, [...set]);
+  });
+}
