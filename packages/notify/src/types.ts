@@ -1,0 +1,29 @@
+/** The shapes of the notify package's public API. */
+export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'suppressed';
+
+export interface Recipient {
+  address: string;
+  name?: string | null | undefined;
+  businessName?: string | null | undefined;
+}
+
+export interface PolicyVersion {
+  version: string;
+  publishedAt: Date | string;
+  effectiveAt: Date | string;
+  material: boolean;
+}
+
+export interface NotificationView {
+  id: string;
+  kind: string;
+  accountId: string | null;
+  address: string | null;
+  status: NotificationStatus;
+  attempts: number;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  settledAt: string | null;
+  providerMessageId: string | null;
+  lastError: string | null;
+}
