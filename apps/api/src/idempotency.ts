@@ -88,7 +88,11 @@ export function idempotencyHooks(db: Database) {
     async complete(request: FastifyRequest, tx: Database, status: number, body: unknown): Promise<void> {
       const tag = (request as Tagged)[kKey];
       if (!tag) return;
-      await tx.update(idempotencyKeys).set({ status: 'done', responseStatus: status, responseBody: body }).where(pending(tag));
+      // The claim must still be this request's: if it was dropped (this request was answered early
+      // and its onSend freed the key) or finished by another, the change must not commit, or a
+      // retry would make it twice. Throwing rolls the route's transaction back.
+      const done = await tx.update(idempotencyKeys).set({ status: 'done', responseStatus: status, responseBody: body }).where(pending(tag)).returning({ key: idempotencyKeys.key });
+      if (!done.length) throw new IdempotencyKeyInProgress();
       tag.completed = true;
     },
     async onSend(request: FastifyRequest, _reply: FastifyReply, payload: unknown) {

@@ -12,6 +12,7 @@ import { signup, startReceiver, testApp } from '../helpers.js';
 let database: TestDatabase;
 let app: Awaited<ReturnType<typeof testApp>>['app'];
 let failNext = false;
+let dropClaim: string | null = null;
 beforeAll(async () => {
   database = await testDatabase();
   ({ app } = await testApp(database, {}, (instance) => {
@@ -22,6 +23,14 @@ beforeAll(async () => {
         throw Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' });
       }
       return payload;
+    });
+    // The key's claim gone before the handler's transaction, as when the request was answered
+    // early (its onSend drops an uncompleted claim) while the handler still waited on the database.
+    instance.addHook('preHandler', async (request) => {
+      if (dropClaim && request.url === '/v1/messages') {
+        await database.db.execute(sql`delete from app.idempotency_keys where key = ${dropClaim}`);
+        dropClaim = null;
+      }
     });
   }));
 });
@@ -60,5 +69,23 @@ describe('a send whose answer is lost after it committed', () => {
     expect(restricted.statusCode).toBe(400);
     expect(await rows(sql`select count(*)::text as n from app.idempotency_keys where account_id = ${account.id}::uuid`)).toBe(0);
     expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+  });
+
+  it('a send whose claim was dropped before it committed commits nothing: the retry sends it once (found by the soak on 2 cores)', async () => {
+    // The soak on a slower machine: during a Postgres restart a send was answered early (its reply
+    // already sent: FST_ERR_REP_ALREADY_SENT), its onSend dropped the uncompleted claim, and the
+    // handler's transaction then committed the message with no key to answer for it; the client's
+    // retry sent it again (242 messages for 240 keys, 41 of 40 for one account).
+    const { account, apiKey } = await signup(app);
+    const send = () =>
+      app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'early-1' }, payload: { sessionId: 'wa-1', to: '+254711000002', text: 'Habari' } });
+    dropClaim = 'early-1';
+    const first = await send();
+    expect(first.statusCode).toBe(409);
+    expect(first.json().code).toBe('HF_IDEMPOTENCY_KEY_IN_PROGRESS');
+    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+    const retry = await send();
+    expect(retry.statusCode).toBe(202);
+    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
   });
 });
