@@ -68,7 +68,7 @@ describe('every package error', () => {
     try {
       await app.inject({ method: 'PUT', url: '/v1/whatsapp/sessions/s1/credentials/tampered', headers, payload: { value: 'secret-value' } });
       await app.inject({ method: 'PUT', url: '/v1/whatsapp/sessions/s1/credentials/orphan', headers, payload: { value: 'secret-value' } });
-      await database.db.execute(sql`update vault.secrets set ciphertext = overlay(ciphertext placing '\\x00'::bytea from length(ciphertext) - 1) where name = 'tampered'`);
+      await database.db.execute(sql`update vault.secrets set ciphertext = set_byte(ciphertext, length(ciphertext) - 2, get_byte(ciphertext, length(ciphertext) - 2) # 1) where name = 'tampered'`);
       const tampered = await app.inject({ url: '/v1/whatsapp/sessions/s1/credentials/tampered', headers });
       expect(tampered.statusCode).toBe(500);
       expect(tampered.json()).toEqual({ statusCode: 500, code: 'HF_VAULT_DECRYPT_FAILED', error: 'Internal Server Error', message: 'A stored record is damaged and cannot be opened' });

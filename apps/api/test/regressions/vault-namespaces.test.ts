@@ -89,7 +89,7 @@ describe('vault namespaces', () => {
   it('a delivery whose secret cannot be opened is a failed attempt with a code, on the retry schedule', async () => {
     const { apiKey } = await signup(app);
     const { endpoint: e } = await endpoint(apiKey);
-    await database.db.execute(sql`update vault.secrets set ciphertext = overlay(ciphertext placing '\\x00'::bytea from length(ciphertext) - 1) where name = ${`${e.id}.current`}`);
+    await database.db.execute(sql`update vault.secrets set ciphertext = set_byte(ciphertext, length(ciphertext) - 2, get_byte(ciphertext, length(ciphertext) - 2) # 1) where name = ${`${e.id}.current`}`);
     await send(apiKey);
     while ((await app.webhooks.dispatch()) > 0);
     const [delivery] = await rows(sql`select id, status, attempts, next_attempt_at, last_error from webhooks.deliveries where endpoint_id = ${e.id}::uuid`);

@@ -35,7 +35,7 @@ describe('hf-vault keeps going and reads keys as the app does', () => {
     const store = new VaultStore(handle.db, new LocalKeyProvider(K1));
     for (let i = 0; i < 5; i++) await store.put({ accountId: 'acct-r', sessionId: 's', name: `r${i}` }, Buffer.from(`secret-${i}`));
     // r0's wrapped data key is damaged: it cannot be unwrapped (its id sorts anywhere among the others).
-    await handle.db.execute(sql`update vault.secrets set ciphertext = overlay(ciphertext placing '\\x00'::bytea from 12) where name = 'r0'`);
+    await handle.db.execute(sql`update vault.secrets set ciphertext = set_byte(ciphertext, 11, get_byte(ciphertext, 11) # 1) where name = 'r0'`);
     await handle.close();
 
     const status = cli(['status'], { VAULT_KEYS: `${K2},${K1}` });
