@@ -8,6 +8,7 @@
  * every one is in the document.
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import type { AuthRequirement } from './plugins/auth.js';
 
 /** Codes a route answers besides the common ones, by status. */
@@ -20,15 +21,11 @@ declare module 'fastify' {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 410: 'Gone',
-  413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests', 503: 'Service Unavailable',
-};
 
 /** The one error shape, with the codes this response can carry. */
 export function errorResponse(status: number, codes: string[]): Record<string, unknown> {
   return {
-    description: `${STATUS_TEXT[status] ?? 'Error'}: ${codes.join(', ')}`,
+    description: `${STATUS_CODES[status] ?? 'Error'}: ${codes.join(', ')}`,
     // No `required` here: this schema also serializes the response, and a missing field must not
     // turn an error into a 500. Every error the app sends has all four (error-shape.ts).
     type: 'object',

@@ -10,7 +10,8 @@
  *   current day.
  */
 import { CURRENT_CHAIN_VERSION, eventHash, eventProblem, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput, type ChainVersion } from './event.js';
-import { pooledRandom, uuidv7 } from './ids.js';
+import { uuidv7 } from './ids.js';
+import { randomView } from '@harakaflow/core';
 import type { ChainPosition, SegmentClose, SpillFile } from './spill.js';
 
 export class Chain {
@@ -51,7 +52,7 @@ export class Chain {
     const ip = input.ip ?? null;
     const userAgent = input.userAgent ?? null;
     // A 16-byte salt per event, base64 (from the pooled CSPRNG buffer ids use too).
-    const personalSalt = pooledRandom(16).toString('base64');
+    const personalSalt = randomView(16).toString('base64');
     const chainVersion = this.#version;
     const resource = input.resource ?? null;
     const path = input.path ?? null;

@@ -6,8 +6,6 @@
  */
 import { randomView } from '@harakaflow/core';
 
-/** Random bytes for ids and salts, per event: core's pooled CSPRNG, as views used at once. */
-export const pooledRandom = randomView;
 const random8 = () => randomView(8);
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
