@@ -37,7 +37,9 @@ export function bodyFingerprint(body: unknown): string {
 }
 
 const kKey = Symbol('idempotency key');
-type Tagged = FastifyRequest & { [kKey]?: { accountId: string; key: string; completed?: boolean } | undefined };
+/** A request's claim: `completed` once its answer is stored in its change's transaction, `released` once its onSend gave the key up. */
+type Tag = { accountId: string; key: string; completed?: boolean; released?: boolean };
+type Tagged = FastifyRequest & { [kKey]?: Tag | undefined };
 
 /**
  * Route hooks for one route: `preValidation` claims or replays the key; the handler calls
@@ -88,21 +90,24 @@ export function idempotencyHooks(db: Database) {
     async complete(request: FastifyRequest, tx: Database, status: number, body: unknown): Promise<void> {
       const tag = (request as Tagged)[kKey];
       if (!tag) return;
-      // The claim must still be this request's: if it was dropped (this request was answered early
-      // and its onSend freed the key) or finished by another, the change must not commit, or a
-      // retry would make it twice. Throwing rolls the route's transaction back.
+      // The claim must still be this request's: if it was given up (this request was answered
+      // early and its onSend freed the key, which a retry may since have claimed again) or finished
+      // by another, the change must not commit, or a retry would make it twice. Throwing rolls the
+      // route's transaction back.
+      if (tag.released) throw new IdempotencyKeyInProgress();
       const done = await tx.update(idempotencyKeys).set({ status: 'done', responseStatus: status, responseBody: body }).where(pending(tag)).returning({ key: idempotencyKeys.key });
       if (!done.length) throw new IdempotencyKeyInProgress();
       tag.completed = true;
     },
     async onSend(request: FastifyRequest, _reply: FastifyReply, payload: unknown) {
       const tag = (request as Tagged)[kKey];
-      if (!tag) return payload;
-      (request as Tagged)[kKey] = undefined;
+      if (!tag || tag.released) return payload;
       // Committed with the change: a later failure (this answer's own) does not undo it, and a retry replays it.
       if (tag.completed) return payload;
       // Nothing committed (an error before the change): the claim goes before the answer does, and
-      // the client may retry with the same key.
+      // the client may retry with the same key. The tag stays, marked: a handler still running (this
+      // answer came early) must not complete a claim that is no longer its own.
+      tag.released = true;
       await db.delete(idempotencyKeys).where(pending(tag));
       return payload;
     },

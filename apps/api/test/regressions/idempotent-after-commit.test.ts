@@ -6,16 +6,20 @@
 import { resultRows } from '@harakaflow/db';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
+import type { FastifyReply } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signup, startReceiver, testApp } from '../helpers.js';
 
 let database: TestDatabase;
 let app: Awaited<ReturnType<typeof testApp>>['app'];
+let logs: Awaited<ReturnType<typeof testApp>>["logs"];
 let failNext = false;
 let dropClaim: string | null = null;
+let answerEarly: string | null = null;
+let earlyReply: FastifyReply | null = null;
 beforeAll(async () => {
   database = await testDatabase();
-  ({ app } = await testApp(database, {}, (instance) => {
+  ({ app, logs } = await testApp(database, {}, (instance) => {
     // The answer lost after the handler's change committed, once: as a database that goes away does.
     instance.addHook('onSend', async (request, reply, payload) => {
       if (failNext && request.url === '/v1/messages' && reply.statusCode === 202) {
@@ -26,13 +30,31 @@ beforeAll(async () => {
     });
     // The key's claim gone before the handler's transaction, as when the request was answered
     // early (its onSend drops an uncompleted claim) while the handler still waited on the database.
-    instance.addHook('preHandler', async (request) => {
+    instance.addHook('preHandler', async (request, reply) => {
       if (dropClaim && request.url === '/v1/messages') {
         await database.db.execute(sql`delete from app.idempotency_keys where key = ${dropClaim}`);
         dropClaim = null;
       }
+      if (answerEarly && request.url === '/v1/messages' && request.headers['idempotency-key'] === answerEarly) {
+        answerEarly = null;
+        earlyReply = reply;
+      }
     });
   }));
+  // Inside the send's transaction, before its key is completed: the request is answered (a 503, as
+  // an error path or a timeout answers while the handler still waits on the database), and its
+  // onSend has run, before the handler goes on.
+  const emit = app.webhooks.emit.bind(app.webhooks);
+  app.webhooks.emit = (async (...args: Parameters<typeof emit>) => {
+    const reply = earlyReply;
+    earlyReply = null;
+    if (reply) {
+      const finished = new Promise((resolve) => reply.raw.once('finish', resolve));
+      void reply.code(503).send({ statusCode: 503, code: 'HF_DATABASE_UNAVAILABLE', error: 'Service Unavailable', message: 'answered early' });
+      await finished;
+    }
+    return emit(...args);
+  }) as typeof emit;
 });
 afterAll(async () => {
   await app.close();
@@ -86,6 +108,25 @@ describe('a send whose answer is lost after it committed', () => {
     expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
     const retry = await send();
     expect(retry.statusCode).toBe(202);
+    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
+  });
+
+  it('a send answered early while its handler still runs commits nothing: the retry sends it once', async () => {
+    // The soak on 2 cores, again: the early answer's onSend gave the claim up and cleared the
+    // request's tag, so the handler, still running, found no tag, completed nothing and committed
+    // the message; the retry, finding no key, sent it a second time.
+    const { account, apiKey } = await signup(app);
+    const send = () =>
+      app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'early-2' }, payload: { sessionId: 'wa-1', to: '+254711000003', text: 'Habari' } });
+    answerEarly = 'early-2';
+    const first = await send();
+    expect(first.statusCode).toBe(503);
+    // The handler goes on after the answer: give it time to commit (or roll back).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+    const retry = await send();
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
   });
 });
