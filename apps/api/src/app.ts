@@ -195,6 +195,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     keyPrefix: config.quotaKeyPrefix,
     // Client IPs are stored only as a keyed hash, so the store names no IP (§6 erasure; see README).
     clientKeys: { secret: createHmac('sha256', config.secrets.dataRightsSubjectKey).update('harakaflow quota client keys').digest(), legacy: config.quotaLegacyClientKeys },
+    accountKeys: { legacy: config.quotaLegacyAccountKeys },
     onWarning: async (accountId, info) => {
       const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
       // The "rate limit warning" notification of policy §2: an email (an optional kind), and the account's webhooks.

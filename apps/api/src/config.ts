@@ -64,6 +64,8 @@ export interface AppConfig {
   quotaKeyPrefix: string;
   /** QUOTA_LEGACY_CLIENT_KEYS=1: bans also under raw `ip:` keys, for a rolling deploy from a version that stored them. */
   quotaLegacyClientKeys: boolean;
+  /** QUOTA_LEGACY_ACCOUNT_KEYS=1: account bans also under the bare account id, for a rolling deploy from a version before `acct:` keys. */
+  quotaLegacyAccountKeys: boolean;
   /** A whole request (headers and body) must arrive within this, ms; else 408 HF_REQUEST_TIMEOUT. */
   requestTimeoutMs: number;
   /** Deepest nesting of a JSON body; deeper is 400 HF_VALIDATION_FAILED before anything parses it. */
@@ -334,6 +336,7 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   const quotaAuthFailuresPerMinute = count('QUOTA_AUTH_FAILURES_PER_MINUTE', 10);
   const quotaKeyPrefix = value('QUOTA_KEY_PREFIX') ?? 'hf:quota:';
   const quotaLegacyClientKeys = flag('QUOTA_LEGACY_CLIENT_KEYS');
+  const quotaLegacyAccountKeys = flag('QUOTA_LEGACY_ACCOUNT_KEYS');
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(quotaKeyPrefix)) problems.push('QUOTA_KEY_PREFIX must be 1 to 64 letters, digits, ":", "_", "." or "-"');
   const auditSpillMaxMb = count('AUDIT_SPILL_MAX_MB', 1024);
   const auditChainVersion = value('AUDIT_CHAIN_VERSION') ?? '2';
@@ -423,6 +426,7 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     quotaAuthFailuresPerMinute,
     quotaKeyPrefix,
     quotaLegacyClientKeys,
+    quotaLegacyAccountKeys,
     requestTimeoutMs,
     maxJsonDepth,
     dataRightsDueDays: Math.min(dataRightsDueDays, 30),

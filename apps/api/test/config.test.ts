@@ -50,6 +50,7 @@ describe('parseConfig', () => {
       quotaAuthFailuresPerMinute: 10,
       quotaKeyPrefix: 'hf:quota:',
       quotaLegacyClientKeys: false,
+      quotaLegacyAccountKeys: false,
       requestTimeoutMs: 30_000,
       maxJsonDepth: 64,
       dataRightsDueDays: 30,

@@ -52,6 +52,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     // Each test process its own keys, in a Redis other runs (and the benchmark) share.
     quotaKeyPrefix: `hf-test:${process.pid}:quota:`,
     quotaLegacyClientKeys: false,
+    quotaLegacyAccountKeys: false,
     requestTimeoutMs: 30_000,
     maxJsonDepth: 64,
     dataRightsDueDays: 30,

@@ -1,16 +1,16 @@
 import type { MigrationSet } from '@harakaflow/db';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
+import './fastify.js';
 import quota from './plugin.js';
 
 export { banDuration, bansOn, clientKey, crossedThresholds, DAY_SECONDS, DEFAULT_PLANS, ipMatcher, isCalendarDay, msToUtcMidnight, planLimits, POLICY_NAME, policyField, rateLimitField, utcDayOf } from './core.js';
 export type { LimitSpec, Plan } from './core.js';
 export { QuotaBanned, QuotaExceeded, QuotaUnavailable } from './errors.js';
-export type { QuotaDecorator, QuotaOptions, RouteQuota, WarningInfo } from './plugin.js';
+export type { QuotaDecorator } from './fastify.js';
+export type { QuotaOptions, RouteQuota, WarningInfo } from './options.js';
 export { rateLimits as quotaRateLimits, usageDaily as quotaUsageDaily, warningsSent as quotaWarnings } from './schema.js';
-export { GuardedLimiter } from './store.js';
 export type { Outcome, StoreKind } from './store.js';
-export { UsageMeter } from './usage.js';
 
 /** The quota package's migrations (schema `quota`). */
 export const quotaMigrations: MigrationSet = { name: 'quota', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
