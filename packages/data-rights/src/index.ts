@@ -12,7 +12,7 @@ export const dataRightsMigrations: MigrationSet = {
 export default fp(plugin, { name: '@harakaflow/data-rights', fastify: '5.x' });
 export type { DataRightsOptions } from './plugin.js';
 export { DataRights, uuidv7 } from './service.js';
-export type { DataRightsConfig, FileInput, ListFilter } from './service.js';
+export type { DataRightsConfig, FileInput, ListFilter } from './types.js';
 export { SigningKeys, generateSigningKey, verifySignature } from './signing.js';
 export type { PublicJwk, Signature } from './signing.js';
 export { signedManifestFields } from './bundle.js';

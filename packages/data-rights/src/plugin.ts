@@ -1,7 +1,8 @@
 import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, checkDatabaseOption, integerOption } from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidOption } from './errors.js';
-import { DataRights, type DataRightsConfig } from './service.js';
+import { DataRights } from './service.js';
+import type { DataRightsConfig } from './types.js';
 import { SigningKeys } from './signing.js';
 import type { ExportKeyStore } from './storage.js';
 import type { RightsRequest } from './types.js';

@@ -1,4 +1,7 @@
-import type { SubjectRef } from '@harakaflow/core';
+import type { PersonalDataHandler, SecurityEvent, SubjectKind, SubjectRef } from '@harakaflow/core';
+import type { Database } from '@harakaflow/db';
+import type { SigningKeys } from './signing.js';
+import type { ExportKeyStore } from './storage.js';
 
 /** The rights of policy §6, one kind of request each. */
 export const REQUEST_KINDS = ['access', 'portability', 'correction', 'deletion', 'restriction', 'objection', 'withdraw_consent'] as const;
@@ -46,4 +49,59 @@ export interface RightsRequest {
   history: HistoryEntry[];
   export?: { url: string; expiresAt: string } | undefined;
   receipt?: { handlers: { name: string; erased: number; kept: number; keptReason?: string | undefined }[]; signature: string; keyId: string; completedAt: string } | undefined;
+}
+
+export interface DataRightsConfig {
+  db: Database;
+  signingKeys: SigningKeys;
+  /** HMAC key of subject hashes (at least 32 bytes). */
+  subjectKey: Buffer;
+  keyStore: ExportKeyStore;
+  /** The handlers that hold data about a kind of subject, asked when needed (they register late). */
+  handlers: (kind: SubjectKind) => readonly PersonalDataHandler[];
+  /** A security event with sync durability (the audit log); it must reject when not recorded. */
+  record: (event: SecurityEvent) => Promise<void>;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  dueDays: number;
+  purgeAfterDays: number;
+  exportTtlHours: number;
+  /** Due-soon alert this many days before the due date. */
+  dueSoonDays: number;
+  /** An emailed request not verified within this many days expires. */
+  verifyWithinDays: number;
+  leaseMs: number;
+  now: () => number;
+  /** Is the subject under a legal hold (§4)? Its purge then waits, re-checked hourly, until released. */
+  isHeld?: ((ref: SubjectRef) => Promise<boolean>) | undefined;
+  /** Does the account exist (a request about a missing account is refused)? */
+  accountExists: (accountId: string) => Promise<boolean>;
+  /** The account enters (true) or leaves (false) pending deletion: keys refused, endpoints paused. */
+  onPendingDeletion?: ((accountId: string, pending: boolean) => Promise<void>) | undefined;
+  /** Every state change of a request whose subject has an account (notification, webhook). */
+  onUpdate?: ((request: RightsRequest, accountId: string) => Promise<void>) | undefined;
+  /** An operator alert: `data_rights.request.due_soon` or `data_rights.request.overdue`. */
+  onAlert?: ((alert: { action: string; request: RightsRequest }) => Promise<void>) | undefined;
+  /** Withdraws consent for the account (the consent package's withdrawal); returns records written. */
+  withdrawConsent?: ((accountId: string) => Promise<number>) | undefined;
+  /** Runs the jobs soon (the plugin's sweep); without it, due work waits for the next call. */
+  kick?: (() => void) | undefined;
+}
+
+export interface FileInput {
+  kind: RequestKind;
+  subject: SubjectRef;
+  filedBy: 'self' | 'admin';
+  /** How the requester was verified; null for an emailed request still to verify (admin only). */
+  verification: string | null;
+  details?: string | null | undefined;
+}
+
+export interface ListFilter {
+  accountId?: string | undefined;
+  status?: RequestStatus | undefined;
+  kind?: RequestKind | undefined;
+  overdue?: boolean | undefined;
+  dueBefore?: Date | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
 }
