@@ -3,6 +3,7 @@
  * which check failed (format, key, tag) is information an attacker could use.
  */
 import createError from '@fastify/error';
+import { optionErrors } from '@harakaflow/core';
 
 /** The base of the vault's errors (`instanceof VaultError`); each is made with @fastify/error and carries its status. */
 export class VaultError extends Error {}
@@ -25,3 +26,6 @@ export const keyUnavailable = () => new KeyUnavailable();
 /** The key-encryption keys given are unusable: a startup error (a TypeError), never an answer to a request. */
 export const InvalidKeys = createError('HF_VAULT_INVALID_KEYS', '@harakaflow/credential-vault: VAULT_KEYS %s', 500, TypeError);
 export const invalidKeys = (why: string) => new InvalidKeys(why);
+
+/** A plugin option is missing or invalid: a startup error naming the option (HF_VAULT_INVALID_OPTION). */
+export const invalidOption = optionErrors('@harakaflow/credential-vault', 'HF_VAULT_INVALID_OPTION');

@@ -1,3 +1,4 @@
+import './fastify.js';
 import type { MigrationSet } from '@harakaflow/db';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ export type { StoredName, UnreadableRecord } from './store.js';
 export { BufferJSON, decodeJson, encodeJson, useVaultAuthState } from './auth-state.js';
 export type { AuthStateOptions, VaultAuthState } from './auth-state.js';
 export { vaultPersonalData } from './plugin.js';
-export type { VaultOptions } from './plugin.js';
+export type { VaultOptions } from './options.js';
 export { secrets as vaultSecrets } from './schema.js';
 
 /** The vault's migrations (schema `vault`). */

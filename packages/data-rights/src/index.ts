@@ -1,3 +1,4 @@
+import './fastify.js';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import type { MigrationSet } from '@harakaflow/db';
@@ -10,7 +11,7 @@ export const dataRightsMigrations: MigrationSet = {
 };
 
 export default fp(plugin, { name: '@harakaflow/data-rights', fastify: '5.x' });
-export type { DataRightsOptions } from './plugin.js';
+export type { DataRightsOptions } from './options.js';
 export { DataRights, uuidv7 } from './service.js';
 export type { DataRightsConfig, FileInput, ListFilter } from './types.js';
 export { SigningKeys, generateSigningKey, verifySignature } from './signing.js';

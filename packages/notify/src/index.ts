@@ -1,3 +1,4 @@
+import './fastify.js';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import type { MigrationSet } from '@harakaflow/db';
@@ -10,7 +11,7 @@ export const notifyMigrations: MigrationSet = {
 };
 
 export default fp(plugin, { name: '@harakaflow/notify', fastify: '5.x' });
-export type { NotifyOptions } from './plugin.js';
+export type { NotifyOptions } from './options.js';
 export { KEEP_UNTIL_SENT, NOTICE_DAYS, Notifier, NOTIFY_RETRY_SCHEDULE_MS } from './service.js';
 export type { EnqueueInput, NotificationStatus, NotificationView, NotifierConfig, PolicyVersion, Recipient } from './service.js';
 export { escapeHtml, KINDS, render } from './templates.js';

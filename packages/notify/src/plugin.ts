@@ -3,70 +3,21 @@
  * policy-notice job (at startup, then hourly), the one-click unsubscribe routes (RFC 8058), and
  * the package's personal-data handler.
  */
-import { checkDatabaseOption, errorCodes, prepareKeys, purgeByCount, registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
-import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
-import type { FastifyContextConfig, FastifyPluginAsync } from 'fastify';
-import { BadUnsubscribeLink, invalidOption } from './errors.js';
-import { fromDomain, Notifier, type PolicyVersion, type Recipient } from './service.js';
+import { errorCodes, prepareKeys, purgeByCount, registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
+import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
+import type { FastifyPluginAsync } from 'fastify';
+import { BadUnsubscribeLink } from './errors.js';
+import './fastify.js';
+import { resolveOptions, type NotifyOptions } from './options.js';
+import { fromDomain, Notifier } from './service.js';
 import { escapeHtml } from './templates.js';
-import { fileTransport, smtpTransport, type DkimOptions, type Transport } from './transport.js';
+import { fileTransport, smtpTransport } from './transport.js';
 
-export interface NotifyOptions {
-  db: Database;
-  /** `smtp://user:pass@host:587` or `smtps://...`: send through it. Unset: `.eml` files in `outboxDir`. */
-  smtpUrl?: string | undefined;
-  /** Where `.eml` files go without `smtpUrl`. */
-  outboxDir?: string | undefined;
-  /** A transport of your own (tests, another provider); wins over `smtpUrl`. */
-  transport?: Transport | undefined;
-  /** The From address: `HarakaFlow <no-reply@harakaflow.com>`. Required. */
-  from: string;
-  /** DKIM signing; `domainName` defaults to the domain of `from`. */
-  dkim?: (Omit<DkimOptions, 'domainName'> & { domainName?: string | undefined }) | undefined;
-  /** The API's public base URL, for links in messages: `https://api.harakaflow.com`. Required. */
-  publicUrl: string;
-  /** HMAC secrets of unsubscribe links (at least 32 characters each): the first signs, all verify. Required. */
-  unsubscribeSecrets: string[];
-  recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
-  enrich?: ConstructorParameters<typeof Notifier>[0]['enrich'];
-  /** The dispatcher loop: `false` for none here. Default { intervalMs: 1000, batch: 20 }. */
-  dispatch?: false | { intervalMs?: number; batch?: number } | undefined;
-  /** Delays after each temporary failure, ms (jitter added). Default NOTIFY_RETRY_SCHEDULE_MS. */
-  retrySchedule?: readonly number[] | undefined;
-  /** §11 notices: the policy's versions, who to tell (paged by account id), the policy's URL. */
-  policies?: { versions: readonly PolicyVersion[]; recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>; policyUrl: string; checkIntervalMs?: number } | undefined;
-  /** The unsubscribe routes: `false` for none. Default { prefix: '/v1/notifications' }; `config` goes on both routes. */
-  routes?: false | { prefix?: string; config?: FastifyContextConfig } | undefined;
-  /** Settled notifications (sent, failed, suppressed) are deleted after this many days, checked hourly. Default 30; `false`: never here (a retention runner does it). */
-  keepSettledDays?: number | false | undefined;
-  now?: (() => number) | undefined;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Notifications to people: the outbox and its dispatcher (@harakaflow/notify). */
-    notify: Notifier;
-  }
-}
-
-const SMTP_URL = /^smtps?:\/\/[^\s]+$/;
 /** OpenAPI's tag and summary, for an app that documents its routes with @fastify/swagger. */
 const docs = (summary: string) => ({ tags: ['notifications'], summary }) as object;
 
 const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
-  const db = checkDatabaseOption(options.db, invalidOption);
-  if (typeof options.from !== 'string' || !/@[^@\s>]+>?\s*$/.test(options.from)) throw invalidOption('from', 'must be an address, e.g. "HarakaFlow <no-reply@harakaflow.com>"');
-  if (typeof options.publicUrl !== 'string' || !/^https?:\/\/[^\s/]+/.test(options.publicUrl)) throw invalidOption('publicUrl', 'must be an http(s) URL');
-  if (!Array.isArray(options.unsubscribeSecrets) || !options.unsubscribeSecrets.length || options.unsubscribeSecrets.some((s) => typeof s !== 'string' || s.length < 32)) {
-    throw invalidOption('unsubscribeSecrets', 'must be a list of secrets of at least 32 characters each (the first signs)');
-  }
-  // The URL is checked for its form only: never quoted, it holds the credentials.
-  if (options.smtpUrl !== undefined && (typeof options.smtpUrl !== 'string' || !SMTP_URL.test(options.smtpUrl))) throw invalidOption('smtpUrl', 'must be an smtp:// or smtps:// URL');
-  if (!options.transport && !options.smtpUrl && typeof options.outboxDir !== 'string') throw invalidOption('outboxDir', 'is required without smtpUrl or transport (where .eml files are written)');
-  const keepDays = options.keepSettledDays ?? 30;
-  if (keepDays !== false && (!Number.isInteger(keepDays) || keepDays < 1)) throw invalidOption('keepSettledDays', 'must be a whole number of days, or false');
-  const schedule = options.retrySchedule;
-  if (schedule !== undefined && (!Array.isArray(schedule) || schedule.some((d) => !Number.isInteger(d) || d < 0))) throw invalidOption('retrySchedule', 'must be a list of delays in ms');
+  const { db, keepDays, schedule } = resolveOptions(options);
 
   const dkim = options.dkim ? { ...options.dkim, domainName: options.dkim.domainName ?? fromDomain(options.from) } : undefined;
   const transport = options.transport ?? (options.smtpUrl ? smtpTransport(options.smtpUrl, { dkim }) : fileTransport(options.outboxDir!, { dkim }));

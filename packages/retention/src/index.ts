@@ -1,3 +1,4 @@
+import './fastify.js';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import type { MigrationSet } from '@harakaflow/db';
@@ -10,7 +11,8 @@ export const retentionMigrations: MigrationSet = {
 };
 
 export default fp(plugin, { name: '@harakaflow/retention', fastify: '5.x' });
-export type { RetentionDecorator, RetentionOptions } from './plugin.js';
+export type { RetentionDecorator } from './fastify.js';
+export type { RetentionOptions } from './options.js';
 export { RetentionRunner } from './runner.js';
 export type { ClassOutcome, RunnerConfig, RunResult } from './runner.js';
 export { Holds } from './holds.js';

@@ -67,4 +67,7 @@ export const DestinationError = createError('HF_WEBHOOK_DESTINATION_REFUSED', 'W
 /** An endpoint's input is not acceptable (400). */
 export const EndpointInputError = createError('HF_WEBHOOK_INVALID_ENDPOINT', '%s', 400, Base);
 
+/** An inbound delivery with this id is being processed by another request (409): retry later. */
+export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);
+
 export const invalidOption = optionErrors('@harakaflow/webhooks', 'HF_WEBHOOK_INVALID_OPTION');

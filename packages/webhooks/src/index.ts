@@ -3,6 +3,7 @@
  * verification, SSRF checks, the retry schedule) as plain functions; the outbox and dispatcher on
  * Postgres; and the Fastify plugin (inbound verification with replay protection, `fastify.webhooks`).
  */
+import './fastify.js';
 import type { MigrationSet } from '@harakaflow/db';
 import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +29,9 @@ export { attempts as webhookAttempts, deliveries as webhookDeliveries, endpoints
 
 /** The webhooks package's migrations (schema `webhooks`). */
 export const webhooksMigrations: MigrationSet = { name: 'webhooks', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
-export { InProgress } from './plugin.js';
-export type { InboundRouteConfig, InboundWebhook, WebhooksOptions } from './plugin.js';
+export { InProgress } from './errors.js';
+export type { InboundRouteConfig, InboundWebhook } from './fastify.js';
+export type { WebhooksOptions } from './options.js';
 export { memoryReplayStore, postgresReplayStore, redisReplayStore } from './replay.js';
 export type { ClaimResult, RedisLike, ReplayStore } from './replay.js';
 

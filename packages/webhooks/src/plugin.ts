@@ -8,74 +8,22 @@
  * parameters, or a type no parser takes), the verifier runs first. A replay is acknowledged with
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
-import createError from '@fastify/error';
-import { checkDatabaseOption, errorCodes, hookList, integerOption, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
-import { startDispatchLoop, type Database, type DispatchLoop } from '@harakaflow/db';
+import { errorCodes, hookList, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
+import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
 import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { inArray, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { DestinationPolicy } from './destination.js';
-import { invalidOption, webhookError, type WebhookErrorCode } from './errors.js';
+import { InProgress, invalidOption, webhookError, type WebhookErrorCode } from './errors.js';
+import type { InboundRouteConfig } from './fastify.js';
+import './fastify.js';
+import { resolveOptions, type WebhooksOptions } from './options.js';
 import { verifyHubSignature } from './hub.js';
-import { memoryReplayStore, postgresReplayStore, type ReplayStore } from './replay.js';
-import { vaultSecretStore, type SecretStore, type VaultLike } from './secret-store.js';
+import type { VaultLike } from './secret-store.js';
 import { seen } from './schema.js';
 import { WebhookService } from './service.js';
-import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook } from './standard.js';
+import { verifyWebhook } from './standard.js';
 
-export interface InboundRouteConfig {
-  scheme: 'standard' | 'meta';
-  /** The secret(s) deliveries are signed with, or a function giving them (rotation without restart). */
-  secrets: readonly string[] | (() => readonly string[] | Promise<readonly string[]>);
-}
-
-export interface WebhooksOptions {
-  /** The database (schema `webhooks`): the outbox, endpoints, and the Postgres replay store. Required. */
-  db: Database;
-  /** Event types customers may subscribe to. Default []. */
-  eventTypes?: readonly string[] | undefined;
-  /** Where endpoint secrets live. Default: the credential vault (`fastify.vault`) when registered. */
-  secrets?: SecretStore | undefined;
-  /** Allow http:// destinations. Default false. */
-  allowHttp?: boolean | undefined;
-  /** Allow loopback/private/link-local destinations (development, tests). Default false. */
-  allowPrivateDestinations?: boolean | undefined;
-  /** The dispatcher loop: `false` to run none here (another process dispatches). Default { intervalMs: 1000, batch: 20 }. */
-  dispatch?: false | { intervalMs?: number; batch?: number } | undefined;
-  /** Seen-delivery store: 'memory', 'postgres' (default) or a ReplayStore (e.g. redisReplayStore). */
-  replayStore?: 'memory' | 'postgres' | ReplayStore | undefined;
-  /** Standard Webhooks timestamp tolerance, s. Default 300. Also the replay window of Standard deliveries. */
-  toleranceSeconds?: number | undefined;
-  /** How long a Meta (X-Hub-Signature-256) body digest is remembered, s: those carry no timestamp. Default 86 400. */
-  hubReplayWindowSeconds?: number | undefined;
-  /** Rotation overlap, ms. Default 24 h. */
-  rotationOverlapMs?: number | undefined;
-}
-
-export interface InboundWebhook {
-  scheme: 'standard' | 'meta';
-  /** webhook-id (Standard) or the body's SHA-256 (Meta). */
-  id: string;
-  rawBody: Buffer;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Verify this route's body as a webhook before parsing it (@harakaflow/webhooks). */
-    webhook?: InboundRouteConfig;
-  }
-  interface FastifyInstance {
-    /** Outbound webhooks: endpoints, emit, dispatch (@harakaflow/webhooks). */
-    webhooks: WebhookService;
-  }
-  interface FastifyRequest {
-    /** The verified inbound delivery on a webhook route, else null (@harakaflow/webhooks). */
-    webhook: InboundWebhook | null;
-  }
-}
-
-export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);
 const CLAIM = Symbol('webhookClaim');
 const STANDARD_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
 const HUB_HEADERS = new Set(['x-hub-signature-256']);
@@ -93,24 +41,7 @@ function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): boo
 }
 
 const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
-  const db = checkDatabaseOption(options.db, invalidOption);
-  const eventTypes = options.eventTypes ?? [];
-  if (!Array.isArray(eventTypes) || eventTypes.some((t) => typeof t !== 'string' || !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(t))) {
-    throw invalidOption('eventTypes', 'must be a list of dotted lower-case names such as "message.accepted"');
-  }
-  const tolerance = integerOption(invalidOption, 'toleranceSeconds', options.toleranceSeconds, DEFAULT_TOLERANCE_SECONDS, 1, 3600);
-  const hubWindow = integerOption(invalidOption, 'hubReplayWindowSeconds', options.hubReplayWindowSeconds, 86_400, 60);
-  let replay: ReplayStore;
-  const choice = options.replayStore ?? 'postgres';
-  if (choice === 'memory') replay = memoryReplayStore();
-  else if (choice === 'postgres') replay = postgresReplayStore(db);
-  else if (choice && typeof choice.claim === 'function') replay = choice;
-  else throw invalidOption('replayStore', "must be 'memory', 'postgres' or a ReplayStore");
-
-  let secrets = options.secrets;
-  if (!secrets && fastify.hasDecorator('vault')) secrets = vaultSecretStore((fastify as FastifyInstance & { vault: VaultLike }).vault);
-  if (!secrets) throw invalidOption('secrets', 'is required when @harakaflow/credential-vault is not registered (endpoint secrets are never stored in plaintext)');
-  const policy: DestinationPolicy = { allowHttp: options.allowHttp ?? false, allowPrivate: options.allowPrivateDestinations ?? false };
+  const { db, eventTypes, tolerance, hubWindow, replay, replayInPostgres, secrets, policy } = resolveOptions(options, fastify.hasDecorator('vault') ? (fastify as FastifyInstance & { vault: VaultLike }).vault : undefined);
 
   const service = new WebhookService({
     db,
@@ -129,7 +60,7 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     periodDays: 30,
     purgeBatch: purgeByCount((b) => service.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun)),
   });
-  if (choice === 'postgres') {
+  if (replayInPostgres) {
     registerRetentionClass(fastify, {
       name: 'webhook_replay',
       policyClause: '§3 (replay protection): inbound delivery ids, kept for their replay window only',
