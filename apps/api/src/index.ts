@@ -1,4 +1,6 @@
-export { APP_MIGRATIONS, appMigrations, buildApp, BODY_LIMIT } from './app.js';
+export { BODY_LIMIT, buildApp } from './app.js';
+export { APP_MIGRATIONS, appMigrations, registerWiring, WIRING } from './wiring.js';
+export type { WiringContext, WiringStep } from './wiring.js';
 export type { BuildOptions } from './app.js';
 export { ConfigError, parseConfig, SECRET_SPECS } from './config.js';
 export type { AppConfig, Environment, Secrets } from './config.js';

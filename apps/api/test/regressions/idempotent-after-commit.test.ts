@@ -12,14 +12,13 @@ import { signup, startReceiver, testApp } from '../helpers.js';
 
 let database: TestDatabase;
 let app: Awaited<ReturnType<typeof testApp>>['app'];
-let logs: Awaited<ReturnType<typeof testApp>>["logs"];
 let failNext = false;
 let dropClaim: string | null = null;
 let answerEarly: string | null = null;
 let earlyReply: FastifyReply | null = null;
 beforeAll(async () => {
   database = await testDatabase();
-  ({ app, logs } = await testApp(database, {}, (instance) => {
+  ({ app } = await testApp(database, {}, (instance) => {
     // The answer lost after the handler's change committed, once: as a database that goes away does.
     instance.addHook('onSend', async (request, reply, payload) => {
       if (failNext && request.url === '/v1/messages' && reply.statusCode === 202) {

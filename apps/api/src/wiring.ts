@@ -1,0 +1,348 @@
+/**
+ * The app's wiring as data (issue 19 item 4): every plugin of the reference app, in the order it
+ * is registered, with its options (from the config), its migrations and why it sits where it
+ * does. The migration list (APP_MIGRATIONS) and the registration order both come from this one
+ * table; a callback that reaches a plugin registered later says so in `late`, and buildApp checks
+ * at boot that each of those is there.
+ */
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
+import audit, { auditMigrations } from '@harakaflow/audit';
+import consent, { consentMigrations } from '@harakaflow/consent';
+import { registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
+import vault, { vaultMigrations } from '@harakaflow/credential-vault';
+import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
+import type { DatabaseHandle, MigrationSet } from '@harakaflow/db';
+import notify, { notifyMigrations } from '@harakaflow/notify';
+import quota, { DEFAULT_PLANS, quotaMigrations } from '@harakaflow/quota';
+import retention, { retentionMigrations } from '@harakaflow/retention';
+import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
+import { eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyPluginOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import { createHmac, randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { accountExists, appPersonalData, messageLogPersonalData } from './accounts.js';
+import { ANALYTICS_COOKIE } from './analytics.js';
+import { splitSecrets, type AppConfig } from './config.js';
+import { bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice } from './notices.js';
+import { documentErrors } from './openapi.js';
+import auth from './plugins/auth.js';
+import errorShape from './plugins/error-shape.js';
+import inputGuard from './plugins/input-guard.js';
+import securityHeaders from './plugins/security-headers.js';
+import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
+import { appRetentionClasses } from './retention.js';
+import accountRoutes from './routes/accounts.js';
+import adminRoutes from './routes/admin.js';
+import auditRoutes from './routes/audit.js';
+import credentialRoutes from './routes/credentials.js';
+import messageRoutes from './routes/messages.js';
+import notificationRoutes from './routes/notifications.js';
+import privacyCentre from './routes/privacy-centre.js';
+import privacyRoutes from './routes/privacy.js';
+import retentionRoutes from './routes/retention.js';
+import systemRoutes from './routes/system.js';
+import usageRoutes from './routes/usage.js';
+import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
+import { accounts, notifications } from './schema.js';
+import { revokeAccountSessions, sessionCookieName } from './sessions.js';
+
+/** What a step's options are made from. */
+export interface WiringContext {
+  app: FastifyInstance;
+  config: AppConfig;
+  database: DatabaseHandle;
+  /** The quota store's Redis client, when REDIS_URL is set (connected by buildApp). */
+  redis: Redis | undefined;
+}
+
+export interface WiringStep {
+  /** The plugin's name, as the README's wiring table and the boot log say it. */
+  name: string;
+  // The options are the plugin's own; a step's `options` is checked against them by `step()`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  plugin: FastifyPluginAsync<any> | FastifyPluginCallback<any>;
+  options?: (w: WiringContext) => object;
+  /** The package's tables, applied in table order (after the app's own). */
+  migrations?: MigrationSet;
+  /** Why the plugin sits here and not elsewhere. */
+  why: string;
+  /** Decorators of plugins registered later that this step's callbacks use at run time: checked at boot. */
+  late?: readonly string[];
+  /** Run right after the plugin is registered (handlers and classes the app adds beside it). */
+  then?: (w: WiringContext) => void;
+}
+
+/**
+ * A step, its options typed by its plugin's: `step(plugin)({ ... })`. (Two calls: the plugin fixes
+ * the options' type first, so the options' object literal is checked against it as written.)
+ */
+function step<O extends FastifyPluginOptions>(plugin: FastifyPluginAsync<O> | FastifyPluginCallback<O>) {
+  return (s: Omit<WiringStep, 'plugin' | 'options'> & { options?: (w: WiringContext) => O }): WiringStep => ({ ...s, plugin }) as WiringStep;
+}
+
+/** The app's own migrations (schema `app`). */
+export const appMigrations: MigrationSet = {
+  name: 'app',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
+
+const secure = (config: AppConfig) => config.env === 'production';
+const exportPlace = (name: string) => ({ namespace: 'data-rights', accountId: 'data-rights', sessionId: 'exports', name });
+
+export const WIRING: readonly WiringStep[] = [
+  step(swagger)({
+    name: '@fastify/swagger',
+    why: 'first: it records every route declared after it; documentErrors then adds each operation\'s security and error responses from its config',
+    options: ({ config }) => ({
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'HarakaFlow API',
+          version: '0.1.0',
+          description: 'The reference API of the HarakaFlow Privacy Kit. Errors: { statusCode, code, error, message }.',
+        },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', description: 'an account API key (hf_live_...) or the admin key' },
+            session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(secure(config)), description: 'the privacy centre session; state-changing requests also need x-csrf-token' },
+          },
+        },
+      },
+    }),
+    then: ({ app }) => documentErrors(app),
+  }),
+  step(errorShape)({ name: 'error-shape', why: 'before any plugin that can fail a request: every error, theirs included, answers in the one shape' }),
+  step(securityHeaders)({ name: 'security-headers', options: ({ config }) => ({ production: secure(config) }), why: 'early: every answer carries the headers, refusals by later plugins too' }),
+  step(inputGuard)({ name: 'input-guard', why: 'before quota and auth: malformed input is refused before it costs a store or database call' }),
+  step(quota)({
+    name: '@harakaflow/quota',
+    migrations: quotaMigrations,
+    why: 'before auth (a banned client costs no database work; auth uses its failure gate) and before every route (a route declared before it has no limits)',
+    late: ['notify', 'webhooks'],
+    options: ({ app, config, database, redis }) => ({
+      store: redis ? 'redis' : config.databaseUrl ? 'postgres' : 'memory',
+      db: database.db,
+      redis,
+      plans: {
+        ...DEFAULT_PLANS,
+        free: { requestsPerMinute: config.quotaFreeRpm, messagesPerDay: config.quotaFreeMessagesPerDay },
+      },
+      anonymous: { requestsPerMinute: config.quotaAnonRpm },
+      bans: { after: config.quotaBanAfter, windowSeconds: 600 },
+      authFailures: { perMinute: config.quotaAuthFailuresPerMinute },
+      keyPrefix: config.quotaKeyPrefix,
+      // Client IPs are stored only as a keyed hash, so the store names no IP (§6 erasure; see README).
+      clientKeys: { secret: createHmac('sha256', config.secrets.dataRightsSubjectKey).update('harakaflow quota client keys').digest(), legacy: config.quotaLegacyClientKeys },
+      accountKeys: { legacy: config.quotaLegacyAccountKeys },
+      onWarning: async (accountId, info) => {
+        const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
+        // The "rate limit warning" notification of policy §2: an email (an optional kind), and the account's webhooks.
+        await app.notify.enqueue({ kind: 'quota.warning', accountId, data: { ...payload, percent: Math.round(info.threshold * 100) } });
+        await app.webhooks.emit(accountId, 'quota.warning', payload);
+      },
+    }),
+  }),
+  step(auth)({
+    name: 'auth',
+    why: 'after quota, whose failure gate it calls; before audit and the rest, which read request.account',
+    options: ({ app, config, database }) => ({
+      db: database.db,
+      adminApiKey: config.secrets.adminApiKey,
+      session: { cookieName: sessionCookieName(secure(config)), origin: new URL(config.publicUrl).origin },
+      cacheMs: config.authCacheMs,
+      guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request), clear: (request) => app.quota.authClear(request) },
+    }),
+  }),
+  step(audit)({
+    name: '@harakaflow/audit',
+    migrations: auditMigrations,
+    why: '§1, §3, §4: before the other packages, so their security events (core.securityEvent) reach it',
+    options: ({ config, database }) => ({
+      db: database.db,
+      checkpointKeys: splitSecrets(config.secrets.auditCheckpointKeys),
+      ipMode: config.auditIpMode,
+      ipHashKey: config.auditIpHashKey,
+      spillDir: resolve(config.auditSpillDir),
+      spillMaxBytes: config.auditSpillMaxMb * 1024 * 1024,
+      chainVersion: config.auditChainVersion,
+      spillFull: config.auditSpillFull,
+      // §4 "server logs up to 90 days": the audit plugin registers the server_logs retention class.
+      retentionDays: config.retentionServerLogDays,
+    }),
+  }),
+  step(cookie)({ name: '@fastify/cookie', why: 'before consent, age-gate and the sessions, which read and set cookies' }),
+  step(consent)({
+    name: '@harakaflow/consent',
+    migrations: consentMigrations,
+    why: 'after every plugin that may set cookies in a hook of its own (see the consent README)',
+    options: ({ config, database }) => ({
+      secrets: splitSecrets(config.secrets.consentSecrets),
+      db: database.db,
+      policies: config.policyVersions ?? POLICY_VERSIONS,
+      cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential', [sessionCookieName(secure(config))]: 'essential' },
+      defaultAnalytics: config.consentDefaultAnalytics,
+      secure: secure(config),
+      routePrefix: '/v1/consent',
+      routeConfig: { auth: 'public', ageGate: false },
+      gpcWellKnown: { lastUpdate: GPC_LAST_UPDATE },
+    }),
+  }),
+  step(ageGate)({
+    name: '@harakaflow/age-gate',
+    migrations: ageGateMigrations,
+    why: '§8: before the /v1 routes it protects; a minor\'s erasure runs through data-rights\' job (registered later, reached at run time)',
+    late: ['dataRights'],
+    options: ({ app, config, database }) => ({
+      db: database.db,
+      secrets: splitSecrets(config.secrets.ageGateSecrets),
+      secure: secure(config),
+      protectPrefixes: ['/v1'],
+      eraseAfterMs: config.minorErasureDelayMs,
+      // A minor's erasure runs through the same job as every deletion (data rights, registered below).
+      erasure: {
+        schedule: (subjectId, job) => app.dataRights.scheduleErasure(subjectId, job),
+        state: (subjectId) => app.dataRights.erasureState(subjectId),
+      },
+    }),
+  }),
+  step(vault)({
+    name: '@harakaflow/credential-vault',
+    migrations: vaultMigrations,
+    why: '§3: before webhooks (endpoint secrets) and data-rights (export keys), which keep secrets in it',
+    options: ({ config, database }) => ({ db: database.db, keys: config.secrets.vaultKeys }),
+  }),
+  step(webhooks)({
+    name: '@harakaflow/webhooks',
+    migrations: webhooksMigrations,
+    why: '§3: after the vault, where endpoint secrets live',
+    options: ({ config, database }) => ({
+      db: database.db,
+      eventTypes: WEBHOOK_EVENT_TYPES,
+      allowPrivateDestinations: config.webhooksAllowPrivateDestinations,
+      allowHttp: config.webhooksAllowHttp,
+    }),
+  }),
+  step(notify)({
+    name: '@harakaflow/notify',
+    migrations: notifyMigrations,
+    why: '§2, §6, §11: before data-rights, whose updates it sends; its export links are read from data-rights at send time',
+    late: ['dataRights'],
+    options: ({ app, config, database }) => ({
+      db: database.db,
+      smtpUrl: config.smtpUrl,
+      outboxDir: join(config.dataDir, 'outbox'),
+      from: config.notifyFrom,
+      dkim: config.notifyDkim ? { keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
+      publicUrl: config.publicUrl,
+      unsubscribeSecrets: splitSecrets(config.secrets.notifyUnsubscribeSecrets),
+      recipientOf: (accountId) => notificationRecipient(database.db, accountId),
+      // An export's link is read when the message is sent, never kept in the outbox.
+      enrich: async ({ kind, data }) => {
+        if (kind !== 'privacy.request.updated' || data.status !== 'fulfilled' || typeof data.requestId !== 'string') return null;
+        const found = await app.dataRights.get(data.requestId).catch(() => null);
+        return found?.export ? { exportUrl: `${config.publicUrl}${found.export.url}`, exportExpiresAt: found.export.expiresAt } : null;
+      },
+      policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
+      routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } } },
+      // The retention runner purges settled notifications (class `notifications`).
+      keepSettledDays: false,
+    }),
+    then: ({ app, database }) => {
+      bridgeLegacyNotifications(app, database.db);
+      registerPersonalDataHandler(app, appPersonalData(database.db));
+      registerPersonalDataHandler(app, messageLogPersonalData(database.db));
+    },
+  }),
+  step(dataRights)({
+    name: '@harakaflow/data-rights',
+    migrations: dataRightsMigrations,
+    why: '§6: after every plugin whose personal-data handler it composes, and after the vault (export keys), notify and webhooks (its updates)',
+    options: ({ app, config, database }) => ({
+      db: database.db,
+      signingKeys: config.secrets.dataRightsSigningKeys,
+      subjectKey: config.secrets.dataRightsSubjectKey,
+      keyStore: {
+        put: async (name, value) => void (await app.vault.put(exportPlace(name), value)),
+        get: async (name) => (await app.vault.get(exportPlace(name)))?.value ?? null,
+        delete: async (name) => void (await app.vault.delete(exportPlace(name))),
+      },
+      accountExists: (id) => accountExists(database.db, id),
+      dueDays: config.dataRightsDueDays,
+      purgeAfterDays: config.dataRightsPurgeAfterDays,
+      exportTtlHours: config.dataRightsExportTtlHours,
+      onPendingDeletion: async (accountId, pending) => {
+        await database.db.update(accounts).set({ deletionPendingAt: pending ? new Date() : null }).where(eq(accounts.id, accountId));
+        // Requesting deletion signs the person out of the privacy centre everywhere.
+        if (pending) await revokeAccountSessions(database.db, accountId);
+        app.authCache.invalidate(accountId);
+        await app.webhooks.pauseAccount(accountId, pending);
+      },
+      onUpdate: async (request, accountId) => {
+        // A request's outcome may change what the account's key may do (erased, restored): forget it here.
+        app.authCache.invalidate(accountId);
+        const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
+        // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
+        // by email (§6) and webhook.
+        if (!(await accountExists(database.db, accountId))) return;
+        const notice = requestNotice(request);
+        if (notice) await app.notify.enqueue({ ...notice, accountId });
+        await app.webhooks.emit(accountId, 'privacy.request.updated', payload);
+      },
+      withdrawConsent: (accountId) => app.consentLedger.withdrawSubject(accountId),
+      onAlert: async ({ action, request }) => {
+        // An operator notification: no account.
+        await database.db.insert(notifications).values({ id: randomUUID(), accountId: null, kind: action, payload: { requestId: request.id, kind: request.kind, dueAt: request.extendedDueAt ?? request.dueAt } });
+      },
+    }),
+  }),
+  step(retention)({
+    name: '@harakaflow/retention',
+    migrations: retentionMigrations,
+    why: '§4: after every package that registers a retention class; the app\'s own classes follow it',
+    options: ({ config, database }) => ({ db: database.db, intervalMinutes: config.retentionIntervalMinutes, batchSize: config.retentionBatchSize, pauseMs: config.retentionBatchPauseMs }),
+    then: ({ app, config, database }) => {
+      for (const spec of appRetentionClasses(database.db, config)) registerRetentionClass(app, spec);
+    },
+  }),
+  // The routes: after every plugin (quota limits, age-gate protection and swagger see them all).
+  step(systemRoutes)({ name: 'routes/system', why: 'routes come after every plugin', options: ({ config, database }) => ({ database, secureCookies: secure(config) }) }),
+  step(accountRoutes)({ name: 'routes/accounts', why: 'routes come after every plugin', options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config) }) }),
+  step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
+  step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
+  step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
+  step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
+  step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
+  step(usageRoutes)({ name: 'routes/usage', why: 'routes come after every plugin' }),
+  step(privacyRoutes)({
+    name: 'routes/privacy',
+    why: 'routes come after every plugin',
+    options: ({ config, database }) => ({ db: database.db, session: { cookieName: sessionCookieName(secure(config)), secure: secure(config) } }),
+  }),
+  step(privacyCentre)({
+    name: 'routes/privacy-centre',
+    why: 'the page at /privacy, its no-JavaScript consent form and its sessions',
+    options: ({ config, database }) => ({ db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secure(config)), secureCookies: secure(config), analyticsDefault: config.consentDefaultAnalytics }),
+  }),
+  step(notificationRoutes)({ name: 'routes/notifications', why: 'routes come after every plugin' }),
+  step(retentionRoutes)({ name: 'routes/retention', why: 'routes come after every plugin' }),
+];
+
+/** Every migration set the app applies, in order: the app's own, then each step's in table order. */
+export const APP_MIGRATIONS: readonly MigrationSet[] = [appMigrations, ...WIRING.flatMap((s) => (s.migrations ? [s.migrations] : []))];
+
+/** Registers every step in order, then checks that what the steps' callbacks reach later is there. */
+export async function registerWiring(w: WiringContext, steps: readonly WiringStep[] = WIRING): Promise<void> {
+  for (const s of steps) {
+    await w.app.register(s.plugin, s.options?.(w) ?? {});
+    s.then?.(w);
+  }
+  for (const s of steps) {
+    for (const name of s.late ?? []) {
+      if (!w.app.hasDecorator(name)) throw new Error(`wiring: ${s.name}'s callbacks use app.${name}, which no later step registered`);
+    }
+  }
+}
