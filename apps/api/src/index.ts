@@ -3,6 +3,8 @@ export { APP_MIGRATIONS, appMigrations, registerWiring, WIRING } from './wiring.
 export type { WiringContext, WiringStep } from './wiring.js';
 export type { BuildOptions } from './app.js';
 export { ConfigError, parseConfig, SECRET_SPECS } from './config.js';
+export { configTable, ENV_VARIABLES } from './env.js';
+export type { EnvVariable } from './env.js';
 export type { AppConfig, Environment, Secrets } from './config.js';
 export { loadConfig, SECRETS_FILE } from './secrets.js';
 export { toErrorBody, errorBody } from './plugins/error-shape.js';

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseConfig, SECRETS_FILE } from '@harakaflow/api';
+import { configTable, ConfigError, ENV_VARIABLES, loadConfig, parseConfig, SECRET_SPECS, SECRETS_FILE } from '@harakaflow/api';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,25 @@ function problemsOf(env: Record<string, string>): string[] {
   }
   return [];
 }
+
+describe('the configuration table', () => {
+  it('is what the README shows: every variable and every secret, rendered from apps/api/src/env.ts', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    // A failure here: paste configTable(SECRET_SPECS)'s output into the README's configuration section.
+    expect(readme).toContain(configTable(SECRET_SPECS));
+    const names = [...ENV_VARIABLES.map((v) => v.name), ...SECRET_SPECS.map((s) => s.env)];
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('is every variable the app reads: none read outside it', () => {
+    const read = new Set<string>();
+    const env = new Proxy({}, { get: (_t, name) => (typeof name === 'string' && read.add(name), undefined) });
+    parseConfig(env);
+    const known = new Set([...ENV_VARIABLES.map((v) => v.name), ...SECRET_SPECS.map((s) => s.env)]);
+    expect([...read].filter((name) => !known.has(name))).toEqual([]);
+    expect([...known].filter((name) => !read.has(name))).toEqual([]);
+  });
+});
 
 describe('parseConfig', () => {
   it('has the documented defaults', () => {

@@ -1,4 +1,4 @@
-import { buildApp, type AppConfig } from '@harakaflow/api';
+import { buildApp, parseConfig, type AppConfig } from '@harakaflow/api';
 import { captureLogs, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
@@ -16,28 +16,18 @@ export const VAULT_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 /** A fixed Ed25519 seed: tests verify signatures against the published key. */
 export const DATA_RIGHTS_SIGNING_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
+/** The configuration table's defaults (apps/api/src/env.ts), as a server with no environment would have them. */
+const { secretValues: _unused, ...DEFAULTS } = parseConfig({ NODE_ENV: 'test' });
+
+/** The table's defaults, and what tests need otherwise (each said why). */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
-    env: 'test',
+    ...DEFAULTS,
     port: 0,
-    host: '127.0.0.1',
     // Only notify's .eml files land here (no SMTP_URL in tests that do not start a server).
     dataDir: join(tmpdir(), `hf-api-test-data-${process.pid}`),
-    databaseUrl: undefined,
-    migrationDatabaseUrl: undefined,
-    redisUrl: undefined,
-    trustProxy: false,
-    tls: undefined,
-    logLevel: 'info',
-    consentDefaultAnalytics: 'granted',
-    minorErasureDelayMs: 0,
-    auditIpMode: 'full',
-    auditIpHashKey: undefined,
     // Spilling needs a database outage; the audit package's own tests cover it.
     auditSpillDir: join(tmpdir(), `hf-api-test-spill-${process.pid}`),
-    auditSpillMaxMb: 1024,
-    auditChainVersion: 2,
-    auditSpillFull: 'drop-access',
     metaAppSecret: META_APP_SECRET,
     metaVerifyToken: 'test-meta-verify-token-0123',
     // Tests deliver to a receiver on 127.0.0.1 over http.
@@ -51,25 +41,12 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaAuthFailuresPerMinute: 1000,
     // Each test process its own keys, in a Redis other runs (and the benchmark) share.
     quotaKeyPrefix: `hf-test:${process.pid}:quota:`,
-    quotaLegacyClientKeys: false,
-    quotaLegacyAccountKeys: false,
-    requestTimeoutMs: 30_000,
-    maxJsonDepth: 64,
-    dataRightsDueDays: 30,
     // At once: tests of the grace period set their own.
     dataRightsPurgeAfterDays: 0,
-    dataRightsExportTtlHours: 120,
-    smtpUrl: undefined,
     notifyFrom: 'HarakaFlow <no-reply@harakaflow.test>',
-    notifyDkim: undefined,
     publicUrl: 'https://api.harakaflow.test',
-    retentionMessageLogDays: { free: 90, pro: 180, business: 365 },
-    retentionServerLogDays: 90,
     // Runs only when a test asks.
     retentionIntervalMinutes: 0,
-    retentionBatchSize: 5000,
-    authCacheMs: 1000,
-    retentionBatchPauseMs: 0,
     secrets: {
       adminApiKey: ADMIN_KEY,
       consentSecrets: CONSENT_SECRET,

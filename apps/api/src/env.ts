@@ -1,0 +1,402 @@
+/**
+ * The app's environment variables as one declarative table (issue 19 item 4): each entry names its
+ * variable, the default and meaning the README's configuration table shows, and how it is read
+ * and checked; an entry with a `key` sets that config field by itself. readConfig (config.ts)
+ * reads the table, then puts together the few values several variables make (TLS, DKIM, the
+ * public URL); the README's table is rendered from it (`configTable`, checked by a test), and the
+ * tests' defaults are the table's. A new variable is one entry here.
+ */
+import { isProxyEntry, trustTooWide } from './trust-proxy.js';
+
+/** Reads one variable's text (undefined when unset or empty); `problem` records why it is refused (the variable's name is prefixed). */
+export type Reader<T> = (text: string | undefined, problem: (why: string) => void) => T;
+
+export interface EnvVariable {
+  name: string;
+  /** The README's default column. */
+  shown: string;
+  /** The README's meaning column. */
+  meaning: string;
+  read: Reader<unknown>;
+  /** The config field this variable sets by itself; unset: readConfig combines it with others. */
+  key?: string;
+}
+
+const quote = JSON.stringify;
+const list = (values: readonly string[]) => (values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${values.at(-1)}` : values[0]!);
+
+/** A whole number of at least 1; `beyond` refuses some of them with its own message. */
+export function count(fallback: number, beyond?: { min?: number; max?: number; says: (n: number) => string }): Reader<number> {
+  return (text, problem) => {
+    const v = text ?? String(fallback);
+    if (!/^\d{1,9}$/.test(v) || Number(v) < 1) {
+      problem(`must be a whole number of at least 1 (got ${quote(v)})`);
+      return fallback;
+    }
+    const n = Number(v);
+    if (beyond && (n > (beyond.max ?? Infinity) || n < (beyond.min ?? 1))) problem(beyond.says(n));
+    return beyond?.max !== undefined ? Math.min(n, beyond.max) : n;
+  };
+}
+
+/** A whole number from 0 to `max` (0 saying `zero` when it means something). */
+export function fromZero(fallback: number, max: number, unit: string, zero?: string): Reader<number> {
+  return (text, problem) => {
+    const v = text ?? String(fallback);
+    if (/^\d{1,6}$/.test(v) && Number(v) <= max) return Number(v);
+    problem(`must be a whole number of ${unit} from 0${zero ? ` (${zero})` : ''} to ${max} (got ${quote(v)})`);
+    return fallback;
+  };
+}
+
+/** One of `values`: "must be a, b or c", or with `oneOf` "must be one of a, b, c". */
+export function oneOf<T extends string>(values: readonly T[], fallback: T, style: 'list' | 'one of' = 'list'): Reader<T> {
+  return (text, problem) => {
+    const v = text ?? fallback;
+    if ((values as readonly string[]).includes(v)) return v as T;
+    problem(`must be ${style === 'one of' ? `one of ${values.join(', ')}` : list(values)} (got ${quote(v)})`);
+    return fallback;
+  };
+}
+
+/** 1/true or 0/false; unset is false. */
+export const flag: Reader<boolean> = (text, problem) => {
+  if (text === undefined || text === '0' || text === 'false') return false;
+  if (text === '1' || text === 'true') return true;
+  problem(`must be 1 or 0 (got ${quote(text)})`);
+  return false;
+};
+
+export function isUrl(text: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** A URL of one of `protocols`, or unset. Never quoted: a URL may hold credentials. */
+export function url(protocols: readonly string[], says: string): Reader<string | undefined> {
+  return (text, problem) => {
+    if (text !== undefined && !isUrl(text, protocols)) problem(says);
+    return text;
+  };
+}
+
+/** Text matching `pattern`, else `fallback` (`says` may quote it: not for secrets). */
+export function text(fallback: string, pattern: RegExp, says: (v: string) => string): Reader<string> {
+  return (t, problem) => {
+    const v = t ?? fallback;
+    if (!pattern.test(v)) problem(says(v));
+    return v;
+  };
+}
+
+/** A secret of at least `min` characters, or unset; never quoted. */
+export function secret(min: number, says: string): Reader<string | undefined> {
+  return (t, problem) => {
+    if (t !== undefined && t.length < min) problem(says);
+    return t;
+  };
+}
+
+const optional: Reader<string | undefined> = (t) => t;
+
+/** §4: "message logs up to 90 days by default, configurable on higher plans"; "server logs up to 90 days". */
+const days = (fallback: number, max: number) => count(fallback, { max, says: (n) => `must be at most ${max} days (policy §4; got ${n})` });
+
+/** proxy-addr's names for address ranges; a blanket "trust everyone" is deliberately not accepted. */
+const trustProxy: Reader<string[] | false> = (t, problem) => {
+  if (t === undefined) return false;
+  const entries = t.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !isProxyEntry(e));
+  const tooWide = bad.length ? null : trustTooWide(entries);
+  if (bad.length || !entries.length) {
+    problem(`must be a comma-separated list of proxy addresses or CIDRs (or loopback, linklocal, uniquelocal), never a blanket value; bad: ${quote(bad.length ? bad : t)}`);
+  } else if (tooWide) {
+    problem(`trusts too many addresses together (${tooWide.what}): a set that wide lets any client choose its IP; entries: ${quote(tooWide.entries)}`);
+  } else {
+    return entries;
+  }
+  return false;
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const POSTGRES = ['postgres:', 'postgresql:'];
+
+export const ENV_VARIABLES: readonly EnvVariable[] = [
+  { name: 'NODE_ENV', key: 'env', shown: '`development`', meaning: '`production` requires every secret below to be set', read: oneOf(['development', 'production', 'test'], 'development') },
+  {
+    name: 'PORT',
+    key: 'port',
+    shown: '`3000`',
+    meaning: 'listening port (`0` picks a free one)',
+    read: (t, problem) => {
+      const v = t ?? '3000';
+      if (/^\d{1,5}$/.test(v) && Number(v) <= 65535) return Number(v);
+      problem(`must be an integer from 0 to 65535 (got ${quote(v)})`);
+      return 3000;
+    },
+  },
+  { name: 'HOST', key: 'host', shown: '`127.0.0.1`', meaning: 'listening address; `0.0.0.0` to serve other machines', read: text('127.0.0.1', /^[A-Za-z0-9.:-]+$/, (v) => `must be an address or host name (got ${quote(v)})`) },
+  {
+    name: 'DATA_DIR',
+    key: 'dataDir',
+    shown: '`.data`',
+    meaning: 'PGlite data (`DATA_DIR/pglite`) and generated development secrets (`DATA_DIR/secrets.json`, mode 0600)',
+    read: (t) => t ?? '.data',
+  },
+  { name: 'DATABASE_URL', key: 'databaseUrl', shown: 'unset: PGlite', meaning: '`postgres://` URL: run on real Postgres (postgres.js pool)', read: url(POSTGRES, 'must be a postgres:// or postgresql:// URL') },
+  {
+    name: 'MIGRATION_DATABASE_URL',
+    key: 'migrationDatabaseUrl',
+    shown: 'unset',
+    meaning:
+      '`postgres://` URL of the role that owns the tables: migrations run through it, and `DATABASE_URL` may then be a least-privilege role (see "Least-privilege database role"); needs `DATABASE_URL`',
+    read: url(POSTGRES, 'must be a postgres:// or postgresql:// URL'),
+  },
+  {
+    name: 'REDIS_URL',
+    key: 'redisUrl',
+    shown: 'unset',
+    meaning: '`redis://` URL: quota counters and bans in Redis, shared by every replica (unset: in Postgres when `DATABASE_URL` is set, else in memory)',
+    read: url(['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL'),
+  },
+  {
+    name: 'TRUST_PROXY',
+    key: 'trustProxy',
+    shown: 'off',
+    meaning:
+      'comma-separated proxy addresses or CIDRs (or `loopback`, `linklocal`, `uniquelocal`) whose `X-Forwarded-For` is believed. `true`, `*` and `/0` are refused: a blanket trust lets any client choose its IP; so is a set of explicit entries that together hold more than 2^24 IPv4 addresses (IPv4-mapped IPv6 counted as IPv4) or more than 2^96 IPv6 addresses (a /0 split into halves); the named ranges are always allowed',
+    read: trustProxy,
+  },
+  {
+    name: 'TLS_CERT_FILE',
+    shown: 'unset',
+    meaning: 'PEM certificate: with `TLS_KEY_FILE`, serve https from the app itself (both or neither; checked at startup). Unset: plain http, for TLS at a proxy in `TRUST_PROXY`',
+    read: optional,
+  },
+  { name: 'TLS_KEY_FILE', shown: 'unset', meaning: "the PEM private key of `TLS_CERT_FILE`'s certificate", read: optional },
+  {
+    name: 'REQUEST_TIMEOUT_MS',
+    key: 'requestTimeoutMs',
+    shown: '`30000`',
+    meaning:
+      'a whole request, headers and body, must arrive within this (1000 to 600000), else 408 `HF_REQUEST_TIMEOUT`; headers within min(10 s, this); idle keep-alive connections close after 72 s (longer than common load balancers\' 60 s, so the proxy closes first); Node checks every second',
+    read: count(30_000, { min: 1000, max: 600_000, says: (n) => `must be from 1000 to 600000 (got ${n})` }),
+  },
+  {
+    name: 'MAX_JSON_DEPTH',
+    key: 'maxJsonDepth',
+    shown: '`64`',
+    meaning: 'deepest nesting of a JSON body (1 to 1000); deeper is 400 `HF_VALIDATION_FAILED` before anything parses it',
+    read: count(64, { max: 1000, says: (n) => `must be from 1 to 1000 (got ${n})` }),
+  },
+  { name: 'LOG_LEVEL', key: 'logLevel', shown: '`info`', meaning: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', read: oneOf(LOG_LEVELS, 'info', 'one of') },
+  {
+    name: 'AUDIT_IP_MODE',
+    key: 'auditIpMode',
+    shown: '`full`',
+    meaning: "how the audit log stores client IPs: `full` (the policy's promise), `truncated` (/24, /64) or `keyed-hash`",
+    read: oneOf(['full', 'truncated', 'keyed-hash'], 'full'),
+  },
+  { name: 'AUDIT_IP_HASH_KEY', key: 'auditIpHashKey', shown: 'unset', meaning: 'HMAC key (≥ 32 characters) for `AUDIT_IP_MODE=keyed-hash` (required then)', read: optional },
+  {
+    name: 'AUDIT_SPILL_DIR',
+    shown: '`DATA_DIR/audit-spill`',
+    meaning: 'where audit events wait (NDJSON, authenticated, in a 0700 subdirectory `hf-audit-<uid>`) while Postgres is unreachable; replayed when it is back',
+    read: optional,
+  },
+  {
+    name: 'AUDIT_CHAIN_VERSION',
+    key: 'auditChainVersion',
+    shown: '`2`',
+    meaning:
+      'the audit chain format new events are written in: `2` (path, resource and details are personal fields, erased with the subject) or `1` while replicas of a version before issue 12 still run `verify` during a rolling upgrade (both are always verified)',
+    read: (t, problem) => (oneOf(['1', '2'], '2')(t, problem) === '1' ? 1 : 2),
+  },
+  { name: 'AUDIT_SPILL_MAX_MB', key: 'auditSpillMaxMb', shown: '`1024`', meaning: 'the most the spill directory holds', read: count(1024) },
+  {
+    name: 'AUDIT_SPILL_FULL',
+    key: 'auditSpillFull',
+    shown: '`drop-access`',
+    meaning:
+      'when it is full: `drop-access` (access events are counted and dropped, security events kept; once the database is back one chained `audit.gap` event declares the count and time range, and `hf-audit verify` reports a declared gap, not tampering) or `fail-closed` (requests answer 503 `HF_AUDIT_UNAVAILABLE` while it is full)',
+    read: oneOf(['drop-access', 'fail-closed'], 'drop-access'),
+  },
+  { name: 'QUOTA_ANON_RPM', key: 'quotaAnonRpm', shown: '`60`', meaning: 'anonymous requests per minute per client IP (IPv6 per /64)', read: count(60) },
+  { name: 'QUOTA_FREE_RPM', key: 'quotaFreeRpm', shown: '`60`', meaning: 'requests per minute of the free plan (pro 600, business 3000)', read: count(60) },
+  { name: 'QUOTA_FREE_MESSAGES_PER_DAY', key: 'quotaFreeMessagesPerDay', shown: '`100`', meaning: 'messages per day of the free plan (pro 10,000, business 100,000)', read: count(100) },
+  { name: 'QUOTA_BAN_AFTER', key: 'quotaBanAfter', shown: '`5`', meaning: 'refusals within 10 minutes that ban a client: 1 min, then 15 min, 1 h, 24 h', read: count(5) },
+  {
+    name: 'QUOTA_AUTH_FAILURES_PER_MINUTE',
+    key: 'quotaAuthFailuresPerMinute',
+    shown: '`10`',
+    meaning:
+      'failed authentications (account keys and `ADMIN_API_KEY` alike) per client IP per minute; past it the client gets 429 before its key is looked up, and those refusals count toward a ban. A banned IP is refused even with a valid key: behind a shared NAT, allow-list the address',
+    read: count(10),
+  },
+  {
+    name: 'QUOTA_KEY_PREFIX',
+    key: 'quotaKeyPrefix',
+    shown: '`hf:quota:`',
+    meaning: 'prefix of every quota key in Redis (or in `quota.rate_limits`): several apps or environments on one Redis',
+    read: text('hf:quota:', /^[A-Za-z0-9:_.-]{1,64}$/, () => 'must be 1 to 64 letters, digits, ":", "_", "." or "-"'),
+  },
+  {
+    name: 'QUOTA_LEGACY_CLIENT_KEYS',
+    key: 'quotaLegacyClientKeys',
+    shown: '`0`',
+    meaning:
+      "client IPs are stored only as `ipk:` + an HMAC of the IP (its /64 for IPv6), with a key derived from `DATA_RIGHTS_SUBJECT_KEY`, so Redis and `quota.rate_limits` name no IP. `1` during a rolling deploy from a version that stored raw `ip:` keys: bans are then read and written under both forms, so old and new replicas honour each other's bans (each counts its own requests until the old ones are gone). Set it back to `0` once every replica runs this version; raw keys expire by themselves within 7 days",
+    read: flag,
+  },
+  {
+    name: 'QUOTA_LEGACY_ACCOUNT_KEYS',
+    key: 'quotaLegacyAccountKeys',
+    shown: '`0`',
+    meaning:
+      'accounts are counted and banned under `acct:<id>`, a key space of their own (before issue 19 under the bare id, which an id such as `ip:203.0.113.9` shared with that client). `1` during a rolling deploy from such a version: account bans are read and written under both forms. Set it back to `0` once every replica runs this version; the old keys expire within 7 days',
+    read: flag,
+  },
+  {
+    name: 'META_APP_SECRET',
+    key: 'metaAppSecret',
+    shown: 'unset',
+    meaning: "the Meta app's secret: verifies `POST /v1/webhooks/inbound/meta` (`X-Hub-Signature-256`); unset, that route answers 503 `HF_WEBHOOK_NOT_CONFIGURED`",
+    read: secret(16, 'must be at least 16 characters (the app secret from the Meta app dashboard)'),
+  },
+  { name: 'META_VERIFY_TOKEN', key: 'metaVerifyToken', shown: 'unset', meaning: 'the token Meta sends when it checks the callback URL (`GET /v1/webhooks/inbound/meta`)', read: secret(16, 'must be at least 16 characters') },
+  {
+    name: 'WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS',
+    key: 'webhooksAllowPrivateDestinations',
+    shown: '`0`',
+    meaning: '`1` lets webhook endpoints be loopback, private or link-local addresses: development and tests only (SSRF)',
+    read: flag,
+  },
+  { name: 'WEBHOOKS_ALLOW_HTTP', key: 'webhooksAllowHttp', shown: '`0`', meaning: '`1` lets webhook endpoints be `http://`: development and tests only', read: flag },
+  {
+    name: 'MINOR_ERASURE_DELAY_MS',
+    key: 'minorErasureDelayMs',
+    shown: '`0`',
+    meaning: "delay between a minor's report and the erasure of their data (0: at once)",
+    read: (t, problem) => {
+      const v = t ?? '0';
+      if (/^\d{1,10}$/.test(v)) return Number(v);
+      problem(`must be a whole number of milliseconds (got ${quote(v)})`);
+      return 0;
+    },
+  },
+  {
+    name: 'CONSENT_DEFAULT_ANALYTICS',
+    key: 'consentDefaultAnalytics',
+    shown: '`granted`',
+    meaning: "analytics for a visitor who has not decided: `granted` is the policy's opt-out model (§7); `denied` for opt-in jurisdictions",
+    read: oneOf(['granted', 'denied'], 'granted'),
+  },
+  {
+    name: 'DATA_RIGHTS_DUE_DAYS',
+    key: 'dataRightsDueDays',
+    shown: '`30`',
+    meaning: 'days to answer a rights request (1 to 30: §6 promises 30)',
+    read: count(30, { max: 30, says: (n) => `must be at most 30 (policy §6 promises an answer within 30 days; got ${n})` }),
+  },
+  {
+    name: 'DATA_RIGHTS_PURGE_AFTER_DAYS',
+    key: 'dataRightsPurgeAfterDays',
+    shown: '`7`',
+    meaning: "days between an account's deletion request and its purge, 0 to 30 (§4: within 30); the account can cancel meanwhile; `0` purges at once",
+    read: (t, problem) => {
+      const v = t ?? '7';
+      if (/^\d{1,2}$/.test(v) && Number(v) <= 30) return Number(v);
+      problem(`must be a whole number of days from 0 to 30 (policy §4; got ${quote(v)})`);
+      return 7;
+    },
+  },
+  {
+    name: 'DATA_RIGHTS_EXPORT_TTL_HOURS',
+    key: 'dataRightsExportTtlHours',
+    shown: '`120`',
+    meaning: "how long an export's one-time link works (1 to 720)",
+    read: count(120, { max: 720, says: (n) => `must be at most 720 (got ${n})` }),
+  },
+  {
+    name: 'SMTP_URL',
+    key: 'smtpUrl',
+    shown: 'unset',
+    meaning:
+      '`smtp://user:password@host:587` or `smtps://...:465`: notifications are sent through it (credentials in the URL; never logged or quoted). Unset: each message is written as an `.eml` file under `DATA_DIR/outbox`, and a startup log line names the folder',
+    read: url(['smtp:', 'smtps:'], 'must be an smtp:// or smtps:// URL (credentials in it: smtps://user:password@host:465)'),
+  },
+  {
+    name: 'NOTIFY_FROM',
+    key: 'notifyFrom',
+    shown: '`HarakaFlow <no-reply@harakaflow.com>`',
+    meaning: 'the From address; its domain ends every `Message-ID` and is the DKIM domain',
+    read: text(
+      'HarakaFlow <no-reply@harakaflow.com>',
+      /^[^<>@\r\n]*<[^<>@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}>$|^[^<>@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/,
+      (v) => `must be an address, e.g. "HarakaFlow <no-reply@harakaflow.com>" (got ${quote(v)})`,
+    ),
+  },
+  { name: 'NOTIFY_DKIM_SELECTOR', shown: 'unset', meaning: 'DKIM signing, with `NOTIFY_DKIM_KEY` (both or neither): the selector', read: optional },
+  { name: 'NOTIFY_DKIM_KEY', shown: 'unset', meaning: 'the DKIM private key: PEM (newlines as `\\n` allowed) or the path of a file holding one', read: optional },
+  {
+    name: 'PUBLIC_URL',
+    shown: '`http://$HOST:$PORT` (`https` with `TLS_CERT_FILE`); required (https) in production',
+    meaning:
+      "the API's address as people reach it: the links in messages (one-click unsubscribe, export downloads), and the one Origin the privacy centre accepts state-changing requests from",
+    read: optional,
+  },
+  { name: 'RETENTION_MESSAGE_LOG_DAYS', shown: '`90`', meaning: "days the free plan's message log is kept (1 to 90, §4)", read: days(90, 90) },
+  { name: 'RETENTION_MESSAGE_LOG_DAYS_PRO', shown: '`180`', meaning: 'the same for the pro plan (1 to 365: "configurable on higher plans")', read: days(180, 365) },
+  { name: 'RETENTION_MESSAGE_LOG_DAYS_BUSINESS', shown: '`365`', meaning: 'the same for the business plan (1 to 365)', read: days(365, 365) },
+  {
+    name: 'RETENTION_SERVER_LOG_DAYS',
+    key: 'retentionServerLogDays',
+    shown: '`90`',
+    meaning: 'days the audit log is kept (7 to 90, §4): whole day partitions are dropped; the last week never is',
+    read: (t, problem) => {
+      const n = days(90, 90)(t, problem);
+      if (n < 7) problem(`must be at least 7 (the last week of the audit log is never purged; got ${n})`);
+      return n;
+    },
+  },
+  {
+    name: 'RETENTION_INTERVAL_MINUTES',
+    key: 'retentionIntervalMinutes',
+    shown: '`60`',
+    meaning: 'minutes between retention runs (with jitter; one replica at a time); `0`: none scheduled (`hf-retention run`)',
+    read: fromZero(60, 1440, 'minutes', 'none'),
+  },
+  {
+    name: 'AUTH_CACHE_MS',
+    key: 'authCacheMs',
+    shown: '`1000`',
+    meaning:
+      "how long an API key's resolution is reused (0 to 60,000 ms; `0`: every request asks the database). The replica that changes an account (a deletion requested, a correction, an admin action) forgets it at once; other replicas within this time",
+    read: fromZero(1000, 60_000, 'milliseconds', 'no cache'),
+  },
+  {
+    name: 'RETENTION_BATCH_SIZE',
+    key: 'retentionBatchSize',
+    shown: '`5000`',
+    meaning: 'rows one retention batch removes, each its own short transaction (1 to 100,000)',
+    read: count(5000, { max: 100_000, says: (n) => `must be at most 100000 rows (got ${n})` }),
+  },
+  {
+    name: 'RETENTION_BATCH_PAUSE_MS',
+    key: 'retentionBatchPauseMs',
+    shown: '`0`',
+    meaning: 'a pause after each batch (0 to 60,000 ms): the throttle that trades purge speed for request latency (figures in packages/retention/README.md)',
+    read: fromZero(0, 60_000, 'milliseconds'),
+  },
+];
+
+/** The README's configuration table: every variable of ENV_VARIABLES, then every secret. */
+export function configTable(secrets: readonly { env: string; meaning: string }[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = [...ENV_VARIABLES.map((v) => [v.name, v.shown, v.meaning]), ...secrets.map((s) => [s.env, 'generated in development', s.meaning])];
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows.map(([name, shown, meaning]) => `| \`${name}\` | ${cell(shown!)} | ${cell(meaning!)} |`)].join('\n');
+}
