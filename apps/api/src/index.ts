@@ -9,5 +9,5 @@ export type { AppConfig, Environment, Secrets } from './config.js';
 export { loadConfig, SECRETS_FILE } from './secrets.js';
 export { toErrorBody, errorBody } from './plugins/error-shape.js';
 export type { ErrorBody } from './plugins/error-shape.js';
-export { documentedRoutes, errorResponse } from './openapi.js';
+export { documentedRoutes, documentErrors, errorResponse } from './openapi.js';
 export type { DocumentedRoute, RouteErrors } from './openapi.js';

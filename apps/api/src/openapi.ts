@@ -12,7 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type { AuthRequirement } from './plugins/auth.js';
 
 /** Codes a route answers besides the common ones, by status. */
-export type RouteErrors = Partial<Record<400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 503, string[]>>;
+export type RouteErrors = Partial<Record<400 | 401 | 403 | 404 | 406 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503, string[]>>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,6 +21,12 @@ declare module 'fastify' {
   }
 }
 
+
+/** A 204's documentation (and its serializer: nothing). */
+export const NO_CONTENT = { description: 'No Content', type: 'null' } as const;
+
+/** A JSON object documented by its description only: every property is serialized as it is. */
+export const jsonObject = (description: string, properties: Record<string, unknown> = {}) => ({ description, type: 'object', properties, additionalProperties: true });
 
 /** The one error shape, with the codes this response can carry. */
 export function errorResponse(status: number, codes: string[]): Record<string, unknown> {
@@ -58,7 +64,7 @@ const SECURITY: Record<AuthRequirement, unknown[]> = {
 };
 
 /** Adds the error responses and the security requirement of every route declared from now on. */
-export function documentErrors(app: FastifyInstance): void {
+export function documentErrors(app: FastifyInstance, options: { ageGatePrefixes?: readonly string[] } = {}): void {
   const seen: DocumentedRoute[] = [];
   routes.set(app, seen);
   app.addHook('onRoute', (route: RouteOptions) => {
@@ -67,7 +73,7 @@ export function documentErrors(app: FastifyInstance): void {
     const schema = (route.schema ??= {}) as Record<string, unknown> & { hide?: boolean; response?: Record<string, unknown> };
     for (const method of methods) seen.push({ method, url: route.url, hidden: schema.hide === true });
     if (schema.hide) return;
-    const config = (route.config ?? {}) as { auth?: AuthRequirement; quota?: unknown; errors?: RouteErrors };
+    const config = (route.config ?? {}) as { auth?: AuthRequirement; quota?: unknown; errors?: RouteErrors; ageGate?: boolean; pendingDeletion?: boolean };
     const auth = config.auth ?? 'account';
     const codes = new Map<number, Set<string>>();
     const add = (status: number, ...list: string[]) => {
@@ -75,10 +81,18 @@ export function documentErrors(app: FastifyInstance): void {
       for (const c of list) set.add(c);
       codes.set(status, set);
     };
-    // Every route: input checks (NUL bytes, nesting, schemas), the request deadline, the database.
+    // Every route: input checks (NUL bytes, nesting, schemas), the request deadline, the database,
+    // and the 500 no route means to answer (its request id is in the logs).
     add(400, 'HF_VALIDATION_FAILED');
     add(408, 'HF_REQUEST_TIMEOUT');
+    add(500, 'HF_INTERNAL');
     add(503, 'HF_DATABASE_UNAVAILABLE');
+    // A body, where a method may carry one: its JSON, its size, its type.
+    if (methods.some((m) => m !== 'GET')) {
+      add(400, 'HF_MALFORMED_JSON', 'HF_BAD_CONTENT_LENGTH', 'HF_BAD_REQUEST');
+      add(413, 'HF_BODY_TOO_LARGE');
+      add(415, 'HF_UNSUPPORTED_MEDIA_TYPE');
+    }
     if (config.quota !== false) {
       add(429, 'HF_QUOTA_EXCEEDED');
       add(403, 'HF_QUOTA_BANNED');
@@ -86,10 +100,19 @@ export function documentErrors(app: FastifyInstance): void {
     if (auth !== 'public') {
       add(401, 'HF_AUTH_REQUIRED', 'HF_AUTH_INVALID');
       add(403, 'HF_AUTH_FORBIDDEN', 'HF_AUTH_CSRF');
+      // An account waiting for its purge (§6), on every route that does not still answer it (its
+      // privacy requests, its session).
+      if (auth !== 'admin' && !config.pendingDeletion) add(403, 'HF_DATA_RIGHTS_PENDING_DELETION');
       schema.security ??= SECURITY[auth];
     } else {
+      // A credential is optional here, but one that is sent must be valid.
+      add(401, 'HF_AUTH_INVALID');
       schema.security ??= [];
     }
+    // The age gate (§8) on the routes it protects: a subject not verified, or restricted.
+    if (config.ageGate === true || (config.ageGate !== false && (options.ageGatePrefixes ?? []).some((p) => route.url.startsWith(p)))) add(403, 'HF_AGE_GATE_REQUIRED', 'HF_AGE_GATE_RESTRICTED');
+    // An account the age gate restricted (§8) is refused wherever it shows its key, public routes too.
+    if (auth !== 'admin') add(403, 'HF_AGE_GATE_RESTRICTED');
     for (const [status, list] of Object.entries(config.errors ?? {})) add(Number(status), ...(list ?? []));
     const response = (schema.response ??= {});
     for (const [status, set] of codes) response[status] ??= errorResponse(status, [...set]);

@@ -91,6 +91,8 @@ export const appMigrations: MigrationSet = {
 };
 
 const secure = (config: AppConfig) => config.env === 'production';
+/** §8: every route under these needs a verified adult, unless its config says `ageGate: false`. */
+const AGE_GATE_PREFIXES = ['/v1'];
 const exportPlace = (name: string) => ({ namespace: 'data-rights', accountId: 'data-rights', sessionId: 'exports', name });
 
 export const WIRING: readonly WiringStep[] = [
@@ -113,7 +115,7 @@ export const WIRING: readonly WiringStep[] = [
         },
       },
     }),
-    then: ({ app }) => documentErrors(app),
+    then: ({ app }) => documentErrors(app, { ageGatePrefixes: AGE_GATE_PREFIXES }),
   }),
   step(errorShape)({ name: 'error-shape', why: 'before any plugin that can fail a request: every error, theirs included, answers in the one shape' }),
   step(securityHeaders)({ name: 'security-headers', options: ({ config }) => ({ production: secure(config) }), why: 'early: every answer carries the headers, refusals by later plugins too' }),
@@ -187,7 +189,7 @@ export const WIRING: readonly WiringStep[] = [
       defaultAnalytics: config.consentDefaultAnalytics,
       secure: secure(config),
       routePrefix: '/v1/consent',
-      routeConfig: { auth: 'public', ageGate: false },
+      routeConfig: { auth: 'public', ageGate: false, errors: { 400: ['HF_CONSENT_INVALID_BODY'] } },
       gpcWellKnown: { lastUpdate: GPC_LAST_UPDATE },
     }),
   }),
@@ -200,7 +202,7 @@ export const WIRING: readonly WiringStep[] = [
       db: database.db,
       secrets: splitSecrets(config.secrets.ageGateSecrets),
       secure: secure(config),
-      protectPrefixes: ['/v1'],
+      protectPrefixes: AGE_GATE_PREFIXES,
       eraseAfterMs: config.minorErasureDelayMs,
       // A minor's erasure runs through the same job as every deletion (data rights, registered below).
       erasure: {
@@ -247,7 +249,7 @@ export const WIRING: readonly WiringStep[] = [
         return found?.export ? { exportUrl: `${config.publicUrl}${found.export.url}`, exportExpiresAt: found.export.expiresAt } : null;
       },
       policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
-      routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } } },
+      routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true }, errors: { 400: ['HF_NOTIFY_UNSUBSCRIBE_INVALID'] } } },
       // The retention runner purges settled notifications (class `notifications`).
       keepSettledDays: false,
     }),

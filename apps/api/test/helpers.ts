@@ -1,5 +1,6 @@
 import { buildApp, parseConfig, type AppConfig } from '@harakaflow/api';
 import { captureLogs, type TestDatabase } from '@harakaflow/testing';
+import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -69,6 +70,7 @@ export async function testApp(
 ) {
   const logs = captureLogs();
   const app = await buildApp(testConfig(overrides), { database, logStream: logs.stream });
+  checkResponsesAgainstDocument(app);
   await before?.(app);
   await app.ready();
   return { app, logs };

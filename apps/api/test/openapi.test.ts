@@ -3,10 +3,12 @@
 // and its error responses in the one error shape, and the errors the app really answers are the
 // ones the document declares for that operation and status.
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { documentedRoutes } from '@harakaflow/api';
+import swagger from '@fastify/swagger';
+import { documentedRoutes, documentErrors } from '@harakaflow/api';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkResponsesAgainstDocument, takeViolations } from './contract.js';
 import { ADMIN_KEY, signup, signupBody, testApp } from './helpers.js';
 
 type Operation = { security?: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: { properties?: { code?: { enum?: string[] } } } }> }> };
@@ -89,5 +91,34 @@ describe('the OpenAPI document', () => {
     expect(wrongKey.statusCode).toBe(401);
     conforms('GET', '/v1/me', wrongKey);
     expect((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBeLessThan(500);
+  });
+});
+
+describe('the check every app test runs under', () => {
+  it('catches a status or an error code the document does not declare, and passes what it does', async () => {
+    const instance = Fastify({ logger: false });
+    await instance.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 'contract', version: '1' } } });
+    documentErrors(instance);
+    instance.get<{ Querystring: { answer?: string } }>(
+      '/thing',
+      { config: { auth: 'public', quota: false }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
+      async (request, reply) => {
+        if (request.query.answer === 'conflict') return reply.code(409).send({ statusCode: 409, code: 'HF_THING_BUSY', error: 'Conflict', message: 'busy' });
+        if (request.query.answer === 'invalid') return reply.code(400).send({ statusCode: 400, code: 'HF_THING_ODD', error: 'Bad Request', message: 'odd' });
+        return { ok: true };
+      },
+    );
+    checkResponsesAgainstDocument(instance);
+    await instance.ready();
+    try {
+      expect((await instance.inject('/thing')).statusCode).toBe(200);
+      expect(takeViolations()).toEqual([]);
+      await instance.inject('/thing?answer=conflict');
+      expect(takeViolations()).toEqual(['GET /thing 409: the document declares no 409 response']);
+      await instance.inject('/thing?answer=invalid');
+      expect(takeViolations()).toEqual([expect.stringMatching(/^GET \/thing 400 HF_THING_ODD: data\/code must be equal to one of the allowed values/)]);
+    } finally {
+      await instance.close();
+    }
   });
 });

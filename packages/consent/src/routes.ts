@@ -71,7 +71,11 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
   const { o } = ctx;
   if (o.gpcWellKnown) {
     const body = { gpc: true, lastUpdate: o.gpcWellKnown.lastUpdate };
-    fastify.get('/.well-known/gpc.json', { config: { ...o.routeConfig } }, async () => body);
+    fastify.get(
+      '/.well-known/gpc.json',
+      { config: { ...o.routeConfig }, schema: { summary: 'Global Privacy Control support (the GPC spec\'s well-known resource)', response: { 200: { type: 'object', properties: { gpc: { type: 'boolean' }, lastUpdate: { type: 'string' } } } } } },
+      async () => body,
+    );
   }
   if (o.routePrefix === false) return;
 

@@ -107,7 +107,14 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
       const querystring = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 600 } } } as const;
       scope.post<{ Querystring: { token: string } }>(
         `${prefix}/unsubscribe`,
-        { config, schema: { querystring, ...docs('One-click unsubscribe (RFC 8058) from an optional kind of notification') } },
+        {
+          config,
+          schema: {
+            querystring,
+            ...docs('One-click unsubscribe (RFC 8058) from an optional kind of notification'),
+            response: { 200: { type: 'object', properties: { unsubscribed: { type: 'boolean' }, kind: { type: 'string' } } } },
+          },
+        },
         async (request) => {
           const done = await notifier.unsubscribe(request.query.token);
           if (!done) throw new BadUnsubscribeLink();

@@ -8,7 +8,7 @@ const admin: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
   app.post<{ Params: { id: string }; Body: { reason?: string } }>(
     '/v1/admin/accounts/:id/minor',
     {
-      config: { auth: 'admin', ageGate: false },
+      config: { auth: 'admin', ageGate: false, errors: { 404: ['HF_ACCOUNT_NOT_FOUND'] } },
       schema: {
         tags: ['admin'],
         summary: "Report an account as a minor's: restricted at once, its personal data erased in every package (§8)",

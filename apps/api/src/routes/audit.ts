@@ -53,7 +53,7 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: Query }>(
     '/v1/audit/events',
     {
-      config: { auth: 'admin', ageGate: false },
+      config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_AUDIT_INVALID_QUERY'] } },
       schema: {
         tags: ['admin'],
         summary: 'Audit events, newest first (admin only; the read is audited)',

@@ -2,6 +2,7 @@ import { securityEvent } from '@harakaflow/core';
 import { LEGACY_VAULT_SESSION } from '@harakaflow/webhooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CredentialNotFound, ReservedNamespace } from '../errors.js';
+import { NO_CONTENT } from '../openapi.js';
 
 /**
  * Session ids these routes refuse (issue 12 item 11): where another package kept its secrets in
@@ -43,7 +44,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       // The value is sealed before it is stored: it may hold any character.
-      config: { auth: 'account', nulAllowed: ['value'] },
+      config: { auth: 'account', nulAllowed: ['value'], errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 503: ['HF_VAULT_STORE_FAILED'] } },
       schema: {
         tags: ['credentials'],
         summary: 'Store a credential (any JSON), encrypted',
@@ -64,8 +65,14 @@ const credentials: FastifyPluginAsync = async (app) => {
   app.get<{ Params: RecordParams }>(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
-      config: { auth: 'account', errors: { 404: ['HF_VAULT_NOT_FOUND'] } },
-      schema: { tags: ['credentials'], summary: 'Read a credential', security: [{ bearer: [] }], params: recordParams },
+      config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'], 500: ['HF_VAULT_DECRYPT_FAILED'], 503: ['HF_VAULT_KEY_UNAVAILABLE'] } },
+      schema: {
+        tags: ['credentials'],
+        summary: 'Read a credential',
+        security: [{ bearer: [] }],
+        params: recordParams,
+        response: { 200: { type: 'object', properties: { name: { type: 'string' }, value: {}, updatedAt: { type: 'string' } } } },
+      },
     },
     async (request) => {
       const { sessionId, name } = request.params;
@@ -78,7 +85,10 @@ const credentials: FastifyPluginAsync = async (app) => {
 
   app.delete<{ Params: RecordParams }>(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
-    { config: { auth: 'account', errors: { 404: ['HF_VAULT_NOT_FOUND'] } }, schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams } },
+    {
+      config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'] } },
+      schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams, response: { 204: NO_CONTENT } },
+    },
     async (request, reply) => {
       const { sessionId, name } = request.params;
       await audit(request, 'vault.secret.delete', `${sessionId}/${name}`);
@@ -90,7 +100,7 @@ const credentials: FastifyPluginAsync = async (app) => {
   app.delete<{ Params: { sessionId: string } }>(
     '/v1/whatsapp/sessions/:sessionId',
     {
-      config: { auth: 'account' },
+      config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'] } },
       schema: {
         tags: ['credentials'],
         summary: 'Crypto-shred a WhatsApp session: every credential of it deleted',

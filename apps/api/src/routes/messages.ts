@@ -21,7 +21,7 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
       // Each accepted message counts against the plan's messages per day (after validation).
       // Fail-closed: with the quota store unreachable the send is refused (503), so the day limit
       // holds across replicas; the in-memory insurance limiter would let each replica count alone.
-      config: { auth: 'account', quota: { messages: 1, failClosed: true }, errors: { 400: ['HF_IDEMPOTENCY_KEY_INVALID'], 409: ['HF_IDEMPOTENCY_KEY_IN_PROGRESS'], 422: ['HF_IDEMPOTENCY_KEY_REUSED'], 503: ['HF_QUOTA_UNAVAILABLE'] } },
+      config: { auth: 'account', quota: { messages: 1, failClosed: true }, errors: { 400: ['HF_IDEMPOTENCY_KEY_INVALID'], 403: ['HF_DATA_RIGHTS_RESTRICTED'], 409: ['HF_IDEMPOTENCY_KEY_IN_PROGRESS'], 422: ['HF_IDEMPOTENCY_KEY_REUSED'], 503: ['HF_QUOTA_UNAVAILABLE'] } },
       preValidation: idempotency.preValidation,
       onSend: idempotency.onSend,
       schema: {

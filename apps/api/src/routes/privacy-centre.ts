@@ -17,6 +17,7 @@ import { accountByApiKey, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
 import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
+import { jsonObject, NO_CONTENT } from '../openapi.js';
 
 const WEB = new URL('../../web/', import.meta.url);
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -114,10 +115,11 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
   app.post<{ Body: { apiKey: string } }>(
     '/v1/privacy/session',
     {
-      config: { auth: 'public', ageGate: false },
+      config: { auth: 'public', ageGate: false, errors: { 403: ['HF_AUTH_CSRF'] } },
       schema: {
         tags: ['privacy'],
         summary: "Sign in to the privacy centre: an account's API key for a session cookie (HttpOnly, SameSite=Strict) and its CSRF token",
+        response: { 201: jsonObject('The session: its account, CSRF token, expiry and whether a deletion is pending', { csrfToken: { type: 'string' }, expiresAt: { type: 'string' }, deletionPending: { type: 'boolean' } }) },
         body: { type: 'object', required: ['apiKey'], additionalProperties: false, properties: { apiKey: { type: 'string', minLength: 1, maxLength: 512 } } },
       },
     },
@@ -143,7 +145,11 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
     '/v1/privacy/session',
     {
       config: { auth: 'account', pendingDeletion: true },
-      schema: { tags: ['privacy'], summary: "The signed-in account and the session's CSRF token (send it as x-csrf-token)" },
+      schema: {
+        tags: ['privacy'],
+        summary: "The signed-in account and the session's CSRF token (send it as x-csrf-token)",
+        response: { 200: jsonObject('The signed-in account', { csrfToken: { type: ['string', 'null'] }, deletionPending: { type: 'boolean' } }) },
+      },
     },
     async (request) => {
       const token = sessionToken(request);
@@ -153,7 +159,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
 
   app.delete(
     '/v1/privacy/session',
-    { config: { auth: 'account', pendingDeletion: true }, schema: { tags: ['privacy'], summary: 'Sign out: the session is revoked and its cookie expired' } },
+    { config: { auth: 'account', pendingDeletion: true }, schema: { tags: ['privacy'], summary: 'Sign out: the session is revoked and its cookie expired', response: { 204: NO_CONTENT } } },
     async (request, reply) => {
       const token = sessionToken(request);
       if (token) await revokeSession(o.db, token);

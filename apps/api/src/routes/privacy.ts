@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { publicAccount } from '../accounts.js';
 import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
+import { jsonObject } from '../openapi.js';
 
 const historySchema = {
   type: 'array',
@@ -55,7 +56,13 @@ const listSchema = { type: 'object', properties: { requests: { type: 'array', it
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const E164 = '^\\+[1-9][0-9]{1,14}$';
 // The grace period of a deletion: these routes still answer the account's keys (issue 14 item 4).
-const whilePending = { auth: 'account', pendingDeletion: true } as const;
+/** What a rights request's routes can answer besides the common errors (data-rights' codes). */
+const REQUEST_ERRORS = {
+  400: ['HF_DATA_RIGHTS_INVALID_REQUEST'],
+  404: ['HF_DATA_RIGHTS_NOT_FOUND', 'HF_DATA_RIGHTS_SUBJECT_NOT_FOUND'],
+  409: ['HF_DATA_RIGHTS_INVALID_TRANSITION', 'HF_DATA_RIGHTS_ALREADY_EXTENDED'],
+};
+const whilePending = { auth: 'account', pendingDeletion: true, errors: REQUEST_ERRORS } as const;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -75,7 +82,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
   app.post<{ Body: { kind: RequestKind; contact?: string; details?: string } }>(
     '/v1/privacy/requests',
     {
-      config: { auth: 'account' },
+      config: { auth: 'account', errors: { ...REQUEST_ERRORS, 403: ['HF_DATA_RIGHTS_RESTRICTED'] } },
       schema: {
         tags: ['privacy'],
         summary: 'File a rights request (§6) for the account, or for one of its contacts (an E.164 number)',
@@ -137,10 +144,16 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     {
       // The token is the credential: no key needed (a contact or an emailed requester has none).
       // Audited and logged by the route's pattern, never the token.
-      config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } },
+      config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true }, errors: { 406: ['HF_DATA_RIGHTS_NOT_ACCEPTABLE'], 410: ['HF_DATA_RIGHTS_EXPORT_GONE'] } },
       schema: {
         tags: ['privacy'],
         summary: 'Download an export once (the link of an access or portability request); then it is deleted',
+        response: {
+          200: {
+            description: 'The export: one signed JSON document, or a zip with an entry per part and manifest.json (Accept: application/zip)',
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } } },
+          },
+        },
         params: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 100 } } },
       },
     },
@@ -196,7 +209,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.get('/.well-known/harakaflow-signing-keys.json', { config: { auth: 'public', ageGate: false }, schema: { tags: ['privacy'], summary: 'The Ed25519 public keys of export manifests and erasure receipts (JWK set)' } }, async (_request, reply) =>
+  app.get('/.well-known/harakaflow-signing-keys.json', { config: { auth: 'public', ageGate: false }, schema: { tags: ['privacy'], summary: 'The Ed25519 public keys of export manifests and erasure receipts (JWK set)', response: { 200: jsonObject('A JWK set', { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } }) } } }, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=3600').send(app.dataRights.publicKeys()),
   );
 
@@ -204,7 +217,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
   app.post<{ Body: { kind: RequestKind; accountId?: string; email?: string; contact?: string; verification?: string; details?: string } }>(
     '/v1/admin/privacy/requests',
     {
-      config: { auth: 'admin', ageGate: false },
+      config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
       schema: {
         tags: ['admin'],
         summary: 'File a request received by email; without `verification` it waits for it (and expires after 30 days)',
@@ -237,7 +250,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
   app.get<{ Querystring: { status?: RequestStatus; kind?: RequestKind; overdue?: boolean; dueBefore?: string; cursor?: string; limit?: number } }>(
     '/v1/admin/privacy/requests',
     {
-      config: { auth: 'admin', ageGate: false },
+      config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
       schema: {
         tags: ['admin'],
         summary: 'The request queue, newest first, keyset-paginated',
@@ -266,7 +279,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
   const adminAction = <B extends object>(path: string, summary: string, body: object, act: (id: string, body: B) => Promise<unknown>) =>
     app.post<{ Params: { id: string }; Body: B }>(
       `/v1/admin/privacy/requests/:id/${path}`,
-      { config: { auth: 'admin', ageGate: false }, schema: { tags: ['admin'], summary, security: [{ bearer: [] }], params: idParams, body, response: { 200: requestSchema } } },
+      { config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS }, schema: { tags: ['admin'], summary, security: [{ bearer: [] }], params: idParams, body, response: { 200: requestSchema } } },
       async (request) => act(request.params.id, request.body as B),
     );
   const reasonBody = (field: string) => ({ type: 'object', required: [field], additionalProperties: false, properties: { [field]: { type: 'string', minLength: 1, maxLength: 2000 } } });

@@ -36,7 +36,7 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: { subjectId?: string; subject?: { kind: string; accountId?: string }; class?: string; reason: string; until?: string } }>(
     '/v1/admin/retention/holds',
     {
-      config: { auth: 'admin', ageGate: false },
+      config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_RETENTION_INVALID_HOLD', 'HF_RETENTION_UNKNOWN_CLASS'] } },
       schema: {
         tags: ['admin'],
         summary: 'Place a legal hold on a subject (an account) or a class: matching rows are kept past their period',
@@ -67,7 +67,7 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
   app.delete<{ Params: { id: string } }>(
     '/v1/admin/retention/holds/:id',
     {
-      config: { auth: 'admin', ageGate: false },
+      config: { auth: 'admin', ageGate: false, errors: { 404: ['HF_RETENTION_HOLD_NOT_FOUND'] } },
       schema: { tags: ['admin'], summary: 'Release a legal hold', security: [{ bearer: [] }], params: { type: 'object', properties: { id: { type: 'string', maxLength: 36 } } }, response: { 200: holdSchema } },
     },
     async (request) => app.retention.holds.release(request.params.id, 'admin'),

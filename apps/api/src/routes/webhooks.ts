@@ -3,6 +3,7 @@ import type { Endpoint } from '@harakaflow/webhooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { EndpointNotFound, WebhookNotConfigured, WebhookVerifyRefused } from '../errors.js';
+import { NO_CONTENT } from '../openapi.js';
 
 export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated'] as const;
 
@@ -75,7 +76,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   app.post<{ Params: { id: string } }>(
     '/v1/webhooks/endpoints/:id/rotate-secret',
     {
-      config: { auth: 'account' },
+      config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
       schema: {
         tags: ['webhooks'],
         summary: 'A new secret; deliveries carry signatures for the new and the old one for 24 h',
@@ -95,8 +96,8 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   app.delete<{ Params: { id: string } }>(
     '/v1/webhooks/endpoints/:id',
     {
-      config: { auth: 'account' },
-      schema: { tags: ['webhooks'], summary: 'Delete an endpoint, its secrets and its pending deliveries', security: [{ bearer: [] }], params: idParams },
+      config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
+      schema: { tags: ['webhooks'], summary: 'Delete an endpoint, its secrets and its pending deliveries', security: [{ bearer: [] }], params: idParams, response: { 204: NO_CONTENT } },
     },
     async (request, reply) => {
       if (!(await app.webhooks.remove(owner(request), request.params.id))) throw new EndpointNotFound();
@@ -109,10 +110,11 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   app.get<{ Querystring: { 'hub.mode'?: string; 'hub.verify_token'?: string; 'hub.challenge'?: string } }>(
     '/v1/webhooks/inbound/meta',
     {
-      config: { auth: 'public', ageGate: false },
+      config: { auth: 'public', ageGate: false, errors: { 403: ['HF_WEBHOOK_VERIFY_REFUSED'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] } },
       schema: {
         tags: ['webhooks'],
         summary: "Meta's callback verification (hub.challenge)",
+        response: { 200: { description: 'hub.challenge, echoed', content: { 'text/plain': { schema: { type: 'string' } } } } },
         querystring: {
           type: 'object',
           properties: { 'hub.mode': { type: 'string', maxLength: 32 }, 'hub.verify_token': { type: 'string', maxLength: 256 }, 'hub.challenge': { type: 'string', maxLength: 256 } },
@@ -137,8 +139,13 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
         auth: 'public',
         ageGate: false,
         ...(metaAppSecret ? { webhook: { scheme: 'meta' as const, secrets: [metaAppSecret] } } : {}),
+        errors: { 401: ['HF_WEBHOOK_MISSING_HEADER', 'HF_WEBHOOK_BAD_SIGNATURE', 'HF_WEBHOOK_DUPLICATE_HEADER'], 409: ['HF_WEBHOOK_IN_PROGRESS'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] },
       },
-      schema: { tags: ['webhooks'], summary: "Meta's WhatsApp Cloud API webhook, verified by X-Hub-Signature-256 (META_APP_SECRET)" },
+      schema: {
+        tags: ['webhooks'],
+        summary: "Meta's WhatsApp Cloud API webhook, verified by X-Hub-Signature-256 (META_APP_SECRET)",
+        response: { 200: { type: 'object', properties: { received: { type: 'boolean' }, duplicate: { type: 'boolean' } } } },
+      },
     },
     async (request) => {
       if (!metaAppSecret) throw new WebhookNotConfigured();
