@@ -2,6 +2,7 @@ import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { createAccount, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 const accountSchema = {
   type: 'object',
@@ -14,15 +15,9 @@ const accountSchema = {
   },
 } as const;
 
-interface SignupBody {
-  name: string;
-  email: string;
-  businessName?: string;
-  dateOfBirth: string;
-}
 
 const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = async (app, { db, secureCookies }) => {
-  app.post<{ Body: SignupBody }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/accounts',
     {
       config: { auth: 'public', ageGate: false, quota: { failClosed: true }, errors: { 400: ['HF_AGE_GATE_INVALID_DATE'], 403: ['HF_AGE_GATE_NOT_ELIGIBLE', 'HF_AGE_GATE_BLOCKED'], 409: ['HF_ACCOUNT_EXISTS'], 503: ['HF_QUOTA_UNAVAILABLE'] } },
@@ -47,7 +42,7 @@ const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = a
             properties: { account: accountSchema, apiKey: { type: 'string' } },
           },
         },
-      },
+      } as const,
     },
     async (request, reply) => {
       const { name, email, businessName, dateOfBirth } = request.body;

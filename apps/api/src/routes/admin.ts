@@ -2,10 +2,11 @@ import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { accountExists } from '../accounts.js';
 import { AccountNotFound } from '../errors.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 /** Routes for the admin principal (policy §3: access limited to authorized personnel). */
 const admin: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
-  app.post<{ Params: { id: string }; Body: { reason?: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/admin/accounts/:id/minor',
     {
       config: { auth: 'admin', ageGate: false, errors: { 404: ['HF_ACCOUNT_NOT_FOUND'] } },
@@ -31,7 +32,7 @@ const admin: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
             },
           },
         },
-      },
+      } as const,
     },
     async (request) => {
       const { id } = request.params;

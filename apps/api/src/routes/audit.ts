@@ -1,14 +1,7 @@
 import { AuditInvalidQuery, type AuditEvent } from '@harakaflow/audit';
 import type { FastifyPluginAsync } from 'fastify';
+import type { SchemaTypes } from '../schema-types.js';
 
-interface Query {
-  subjectId?: string;
-  action?: string;
-  from?: string;
-  to?: string;
-  limit?: number;
-  cursor?: string;
-}
 
 const nullableString = { type: ['string', 'null'] } as const;
 const eventSchema = {
@@ -50,7 +43,7 @@ const view = (e: AuditEvent) => ({ ...e, occurredAt: e.occurredAt.toISOString(),
  * itself audited, committed before the answer (sync), without the filter values.
  */
 const auditRoutes: FastifyPluginAsync = async (app) => {
-  app.get<{ Querystring: Query }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/audit/events',
     {
       config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_AUDIT_INVALID_QUERY'] } },
@@ -74,7 +67,7 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
         response: {
           200: { type: 'object', properties: { events: { type: 'array', items: eventSchema }, nextCursor: nullableString } },
         },
-      },
+      } as const,
     },
     async (request) => {
       const q = request.query;

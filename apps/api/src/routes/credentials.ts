@@ -3,6 +3,7 @@ import { LEGACY_VAULT_SESSION } from '@harakaflow/webhooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CredentialNotFound, ReservedNamespace } from '../errors.js';
 import { NO_CONTENT } from '../openapi.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 /**
  * Session ids these routes refuse (issue 12 item 11): where another package kept its secrets in
@@ -19,10 +20,6 @@ const recordParams = { type: 'object', required: ['sessionId', 'name'], properti
 const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 const decodeJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
 
-interface RecordParams {
-  sessionId: string;
-  name: string;
-}
 
 /**
  * WhatsApp session credentials in the vault (policy §3). Only the owning account reaches its records:
@@ -40,7 +37,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     if (sessionId !== undefined && RESERVED_SESSIONS.has(sessionId)) throw new ReservedNamespace();
   });
 
-  app.put<{ Params: RecordParams; Body: { value: unknown } }>(
+  app.withTypeProvider<SchemaTypes>().put(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       // The value is sealed before it is stored: it may hold any character.
@@ -52,7 +49,7 @@ const credentials: FastifyPluginAsync = async (app) => {
         params: recordParams,
         body: { type: 'object', required: ['value'], additionalProperties: false, properties: { value: {} } },
         response: { 200: { type: 'object', properties: { name: { type: 'string' }, updatedAt: { type: 'string' } } } },
-      },
+      } as const,
     },
     async (request) => {
       const { sessionId, name } = request.params;
@@ -62,7 +59,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.get<{ Params: RecordParams }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'], 500: ['HF_VAULT_DECRYPT_FAILED'], 503: ['HF_VAULT_KEY_UNAVAILABLE'] } },
@@ -72,7 +69,7 @@ const credentials: FastifyPluginAsync = async (app) => {
         security: [{ bearer: [] }],
         params: recordParams,
         response: { 200: { type: 'object', properties: { name: { type: 'string' }, value: {}, updatedAt: { type: 'string' } } } },
-      },
+      } as const,
     },
     async (request) => {
       const { sessionId, name } = request.params;
@@ -83,11 +80,11 @@ const credentials: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.delete<{ Params: RecordParams }>(
+  app.withTypeProvider<SchemaTypes>().delete(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'] } },
-      schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams, response: { 204: NO_CONTENT } },
+      schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams, response: { 204: NO_CONTENT } } as const,
     },
     async (request, reply) => {
       const { sessionId, name } = request.params;
@@ -97,7 +94,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.delete<{ Params: { sessionId: string } }>(
+  app.withTypeProvider<SchemaTypes>().delete(
     '/v1/whatsapp/sessions/:sessionId',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'] } },
@@ -107,7 +104,7 @@ const credentials: FastifyPluginAsync = async (app) => {
         security: [{ bearer: [] }],
         params: sessionParams,
         response: { 200: { type: 'object', properties: { deleted: { type: 'integer' } } } },
-      },
+      } as const,
     },
     async (request) => {
       await audit(request, 'vault.session.delete', request.params.sessionId);

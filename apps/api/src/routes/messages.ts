@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { idempotencyHooks } from '../idempotency.js';
 import { messageLog } from '../schema.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 /**
  * POST /v1/messages, the backend's send endpoint: validates the message, records it in
@@ -15,7 +16,7 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
   // Idempotency-Key: a retried send answers the first response and sends nothing (idempotency.ts).
   // Claimed before validation and the messages quota, so a replay costs no message.
   const idempotency = idempotencyHooks(db);
-  app.post<{ Body: { sessionId: string; to: string; text: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/messages',
     {
       // Each accepted message counts against the plan's messages per day (after validation).
@@ -41,7 +42,7 @@ const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) 
           },
         },
         response: { 202: { type: 'object', properties: { messageId: { type: 'string' }, status: { type: 'string' }, acceptedAt: { type: 'string' } } } },
-      },
+      } as const,
     },
     async (request, reply) => {
       const accountId = request.account!.id;

@@ -1,5 +1,6 @@
 import { KINDS } from '@harakaflow/notify';
 import type { FastifyPluginAsync } from 'fastify';
+import type { SchemaTypes } from '../schema-types.js';
 
 const optionalKinds = Object.entries(KINDS)
   .filter(([, spec]) => spec.category === 'optional')
@@ -34,6 +35,7 @@ const notificationRoutes: FastifyPluginAsync = async (app) => {
     async (request) => ({ preferences: await app.notify.preferences(request.account!.id) }),
   );
 
+  // The body's schema is made from the optional kinds at startup: its type is said here.
   app.patch<{ Body: Record<string, boolean> }>(
     '/v1/notifications/preferences',
     {
@@ -53,7 +55,7 @@ const notificationRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.get<{ Querystring: { status?: string; kind?: string; cursor?: string; limit?: number } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/admin/notifications',
     {
       config: { auth: 'admin', ageGate: false },
@@ -72,7 +74,7 @@ const notificationRoutes: FastifyPluginAsync = async (app) => {
           },
         },
         response: { 200: { type: 'object', properties: { notifications: { type: 'array', items: notificationSchema }, nextCursor: { type: ['string', 'null'] } } } },
-      },
+      } as const,
     },
     async (request) => app.notify.list(request.query),
   );

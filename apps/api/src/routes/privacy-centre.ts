@@ -18,6 +18,7 @@ import { markVisitor } from '../analytics.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
 import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
 import { jsonObject, NO_CONTENT } from '../openapi.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 const WEB = new URL('../../web/', import.meta.url);
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -112,7 +113,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
   });
 
   // Sessions: the API key exchanged once for a cookie the page cannot read.
-  app.post<{ Body: { apiKey: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/privacy/session',
     {
       config: { auth: 'public', ageGate: false, errors: { 403: ['HF_AUTH_CSRF'] } },
@@ -121,7 +122,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
         summary: "Sign in to the privacy centre: an account's API key for a session cookie (HttpOnly, SameSite=Strict) and its CSRF token",
         response: { 201: jsonObject('The session: its account, CSRF token, expiry and whether a deletion is pending', { csrfToken: { type: 'string' }, expiresAt: { type: 'string' }, deletionPending: { type: 'boolean' } }) },
         body: { type: 'object', required: ['apiKey'], additionalProperties: false, properties: { apiKey: { type: 'string', minLength: 1, maxLength: 512 } } },
-      },
+      } as const,
     },
     async (request, reply) => {
       if (request.headers.origin !== o.origin) throw new SessionCsrf();

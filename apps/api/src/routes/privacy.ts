@@ -1,4 +1,4 @@
-import { REQUEST_KINDS, REQUEST_STATUSES, type RequestKind, type RequestStatus } from '@harakaflow/data-rights';
+import { REQUEST_KINDS, REQUEST_STATUSES } from '@harakaflow/data-rights';
 import { ExportGone, ExportNotAcceptable } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
@@ -8,6 +8,7 @@ import { publicAccount } from '../accounts.js';
 import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 import { jsonObject } from '../openapi.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 const historySchema = {
   type: 'array',
@@ -79,7 +80,7 @@ declare module 'fastify' {
 const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: string; secure: boolean } }> = async (app, { db, session }) => {
   const owner = (request: FastifyRequest) => request.account!.id;
 
-  app.post<{ Body: { kind: RequestKind; contact?: string; details?: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/privacy/requests',
     {
       config: { auth: 'account', errors: { ...REQUEST_ERRORS, 403: ['HF_DATA_RIGHTS_RESTRICTED'] } },
@@ -94,7 +95,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
           properties: { kind: { enum: [...REQUEST_KINDS] }, contact: { type: 'string', pattern: E164 }, details: { type: 'string', maxLength: 2000 } },
         },
         response: { 202: requestSchema },
-      },
+      } as const,
     },
     async (request, reply) => {
       const { kind, contact, details } = request.body;
@@ -106,7 +107,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.get<{ Querystring: { cursor?: string } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/privacy/requests',
     {
       config: whilePending,
@@ -116,30 +117,30 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
         security: [{ bearer: [] }],
         querystring: { type: 'object', additionalProperties: false, properties: { cursor: { type: 'string', maxLength: 100 } } },
         response: { 200: listSchema },
-      },
+      } as const,
     },
     async (request) => app.dataRights.list({ accountId: owner(request), cursor: request.query.cursor }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/privacy/requests/:id',
     {
       config: whilePending,
-      schema: { tags: ['privacy'], summary: 'A request: status, due date, export link, erasure receipt', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } },
+      schema: { tags: ['privacy'], summary: 'A request: status, due date, export link, erasure receipt', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } } as const,
     },
     async (request) => app.dataRights.get(request.params.id, owner(request)),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/privacy/requests/:id/cancel',
     {
       config: whilePending,
-      schema: { tags: ['privacy'], summary: 'Cancel a request not yet carried out; canceling a deletion restores the account', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } },
+      schema: { tags: ['privacy'], summary: 'Cancel a request not yet carried out; canceling a deletion restores the account', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } } as const,
     },
     async (request) => app.dataRights.cancel(request.params.id, 'self', owner(request)),
   );
 
-  app.get<{ Params: { token: string } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/privacy/exports/:token',
     {
       // The token is the credential: no key needed (a contact or an emailed requester has none).
@@ -155,7 +156,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
           },
         },
         params: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 100 } } },
-      },
+      } as const,
     },
     async (request, reply) => {
       // Accept picks: JSON (the default, and for */*) or a zip with an entry per part.
@@ -173,7 +174,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.patch<{ Body: { name?: string; businessName?: string | null } }>(
+  app.withTypeProvider<SchemaTypes>().patch(
     '/v1/privacy/profile',
     {
       config: { auth: 'account' },
@@ -196,7 +197,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
             },
           },
         },
-      },
+      } as const,
     },
     async (request) => {
       const changes: { name?: string; businessName?: string | null } = {};
@@ -214,7 +215,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
   );
 
   // The admin's side: requests emailed to privacy@, and the queue with its deadlines.
-  app.post<{ Body: { kind: RequestKind; accountId?: string; email?: string; contact?: string; verification?: string; details?: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/admin/privacy/requests',
     {
       config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
@@ -236,7 +237,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
           },
         },
         response: { 202: requestSchema },
-      },
+      } as const,
     },
     async (request, reply) => {
       const { kind, accountId, email, contact, verification, details } = request.body;
@@ -247,7 +248,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.get<{ Querystring: { status?: RequestStatus; kind?: RequestKind; overdue?: boolean; dueBefore?: string; cursor?: string; limit?: number } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/admin/privacy/requests',
     {
       config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
@@ -268,7 +269,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
           },
         },
         response: { 200: listSchema },
-      },
+      } as const,
     },
     async (request) => {
       const q = request.query;

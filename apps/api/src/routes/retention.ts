@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { SchemaTypes } from '../schema-types.js';
 
 const holdSchema = {
   type: 'object',
@@ -33,7 +34,7 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
     async () => app.retention.status(),
   );
 
-  app.post<{ Body: { subjectId?: string; subject?: { kind: string; accountId?: string }; class?: string; reason: string; until?: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/admin/retention/holds',
     {
       config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_RETENTION_INVALID_HOLD', 'HF_RETENTION_UNKNOWN_CLASS'] } },
@@ -54,7 +55,7 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
           },
         },
         response: { 201: holdSchema },
-      },
+      } as const,
     },
     async (request, reply) => {
       const { subjectId, subject, class: className, reason, until } = request.body;
@@ -64,11 +65,11 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.withTypeProvider<SchemaTypes>().delete(
     '/v1/admin/retention/holds/:id',
     {
       config: { auth: 'admin', ageGate: false, errors: { 404: ['HF_RETENTION_HOLD_NOT_FOUND'] } },
-      schema: { tags: ['admin'], summary: 'Release a legal hold', security: [{ bearer: [] }], params: { type: 'object', properties: { id: { type: 'string', maxLength: 36 } } }, response: { 200: holdSchema } },
+      schema: { tags: ['admin'], summary: 'Release a legal hold', security: [{ bearer: [] }], params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 36 } } }, response: { 200: holdSchema } } as const,
     },
     async (request) => app.retention.holds.release(request.params.id, 'admin'),
   );

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { EndpointNotFound, WebhookNotConfigured, WebhookVerifyRefused } from '../errors.js';
 import { NO_CONTENT } from '../openapi.js';
+import type { SchemaTypes } from '../schema-types.js';
 
 export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated'] as const;
 
@@ -32,7 +33,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   const audit = (request: FastifyRequest, action: string, id: string) =>
     securityEvent(app, request, { action, resource: `webhook-endpoint:${id}`, outcome: 'success', durability: 'sync' });
 
-  app.post<{ Body: { url: string; events: string[] } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/webhooks/endpoints',
     {
       config: { auth: 'account', errors: { 400: ['HF_WEBHOOK_INVALID_ENDPOINT', 'HF_WEBHOOK_DESTINATION_REFUSED'] } },
@@ -50,7 +51,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
           },
         },
         response: { 201: { type: 'object', properties: { endpoint: endpointSchema, secret: { type: 'string' } } } },
-      },
+      } as const,
     },
     async (request, reply) => {
       const { endpoint, secret } = await app.webhooks.create(owner(request), request.body);
@@ -73,7 +74,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
     async (request) => ({ endpoints: (await app.webhooks.list(owner(request))).map(view) }),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/v1/webhooks/endpoints/:id/rotate-secret',
     {
       config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
@@ -83,7 +84,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
         security: [{ bearer: [] }],
         params: idParams,
         response: { 200: { type: 'object', properties: { secret: { type: 'string' }, previousSecretValidUntil: { type: 'string' } } } },
-      },
+      } as const,
     },
     async (request) => {
       const rotated = await app.webhooks.rotate(owner(request), request.params.id);
@@ -93,11 +94,11 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.withTypeProvider<SchemaTypes>().delete(
     '/v1/webhooks/endpoints/:id',
     {
       config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
-      schema: { tags: ['webhooks'], summary: 'Delete an endpoint, its secrets and its pending deliveries', security: [{ bearer: [] }], params: idParams, response: { 204: NO_CONTENT } },
+      schema: { tags: ['webhooks'], summary: 'Delete an endpoint, its secrets and its pending deliveries', security: [{ bearer: [] }], params: idParams, response: { 204: NO_CONTENT } } as const,
     },
     async (request, reply) => {
       if (!(await app.webhooks.remove(owner(request), request.params.id))) throw new EndpointNotFound();
@@ -107,7 +108,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   );
 
   // Meta checks the callback URL once: echo hub.challenge when hub.verify_token matches.
-  app.get<{ Querystring: { 'hub.mode'?: string; 'hub.verify_token'?: string; 'hub.challenge'?: string } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/v1/webhooks/inbound/meta',
     {
       config: { auth: 'public', ageGate: false, errors: { 403: ['HF_WEBHOOK_VERIFY_REFUSED'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] } },
@@ -119,7 +120,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
           type: 'object',
           properties: { 'hub.mode': { type: 'string', maxLength: 32 }, 'hub.verify_token': { type: 'string', maxLength: 256 }, 'hub.challenge': { type: 'string', maxLength: 256 } },
         },
-      },
+      } as const,
     },
     async (request, reply) => {
       if (!metaVerifyToken) throw new WebhookNotConfigured();
@@ -132,6 +133,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
     },
   );
 
+  // No body schema: the raw delivery is verified before any parser sees it (the webhooks plugin), so its type is said here.
   app.post<{ Body: { object?: string; entry?: unknown[] } }>(
     '/v1/webhooks/inbound/meta',
     {
