@@ -2,7 +2,10 @@
  * The audit writer: turns inputs into chained events and delivers them at least once.
  *
  * - Each writer instance owns one hash chain, segmented by UTC day (chain.ts has the rules,
- *   event.ts the formulas, checkpoints.ts the signed positions, spill-files.ts the files on disk).
+ *   event.ts the formulas, checkpoints.ts the signed positions, spill-files.ts the files on disk,
+ *   batches.ts one batch's write and its day partitions, replay.ts the replay of spill files).
+ *   This file is the state machine that ties them: the queue, the batches in flight, backoff,
+ *   spilling, and the promises of sync events and flushes.
  * - Events queue in memory and are written in batches (size or interval, whichever comes first),
  *   one statement per batch (store.ts). Inserts are idempotent on the UUIDv7 id, so a batch whose
  *   commit was not acknowledged can be written again.
@@ -19,15 +22,15 @@
  * - close() closes the open segment, flushes, and spills whatever the database would not take.
  */
 import type { Database } from '@harakaflow/db';
-import { errorCodes, withTimeout, type SigningKey } from '@harakaflow/core';
-import { Chain, chainProblem } from './chain.js';
-import { batchCheckpoints } from './checkpoints.js';
-import { AuditUnavailable, SPILL_REJECTED } from './errors.js';
+import { errorCodes, type SigningKey } from '@harakaflow/core';
+import { BatchWriter } from './batches.js';
+import { Chain } from './chain.js';
+import { AuditUnavailable } from './errors.js';
 import type { AuditEvent, AuditEventInput, ChainVersion } from './event.js';
-import { addDays, ensureDayPartitions, isMissingPartition } from './partitions.js';
+import { replaySpill } from './replay.js';
 import { SpillFiles } from './spill-files.js';
 import type { ChainPosition, Item, SegmentClose, SpillFile } from './spill.js';
-import { storedHashes, writeBatch, type Checkpoint } from './store.js';
+import type { Checkpoint } from './store.js';
 
 export { checkpointMac, checkpointValid } from './checkpoints.js';
 
@@ -82,9 +85,6 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-/** How a spill file's replay ended. */
-type Replayed = 'done' | 'gone' | { defer: string } | { reject: string };
-
 export class AuditWriter {
   readonly writer: string;
   readonly #o: WriterOptions;
@@ -108,8 +108,7 @@ export class AuditWriter {
   #closing = false;
   #idle: (() => void) | null = null;
   #lastStaleWarning = 0;
-  /** Day partitions exist through this UTC day (created ahead by #store). */
-  #partitionsThrough: string | null = null;
+  readonly #batches: BatchWriter;
   /** Counters for tests, metrics and the benchmark. */
   readonly stats = { written: 0, batches: 0, failedBatches: 0, spilled: 0, replayed: 0, rejected: 0, dropped: 0 };
   /** The spill directory reached its cap while the database fails: access events are dropped (counted). */
@@ -124,6 +123,7 @@ export class AuditWriter {
     this.#concurrency = options.concurrency ?? 2;
     this.#chain = new Chain(options.writer, options.chainVersion);
     this.#files = options.spillDir ? new SpillFiles(options.spillDir, options.checkpointKeys, options.spillMaxBytes) : null;
+    this.#batches = new BatchWriter(options, this.stats);
   }
 
   /** What an operator's health check shows. */
@@ -200,7 +200,21 @@ export class AuditWriter {
     if (this.#spillPending && this.#files) {
       if (this.#inFlight.size) return; // replay once the writes in flight settle
       this.#busy = true;
-      this.#replaySpill().then(
+      replaySpill({
+        files: this.#files!,
+        db: this.#o.db,
+        logger: this.#o.logger,
+        batchSize: this.#o.batchSize,
+        write: (items) => this.#batches.write(items),
+        record: (input) => {
+          try {
+            this.append(input);
+          } catch {
+            // closing: the log line stands
+          }
+        },
+        stats: this.stats,
+      }).then(
         () => {
           this.#spillPending = false;
           this.#busy = false;
@@ -222,7 +236,7 @@ export class AuditWriter {
       const first = batch[0]!.order;
       this.#inFlight.add(first);
       this.#inFlightItems += batch.length;
-      this.#write(batch).then(
+      this.#batches.write(batch.map(item)).then(
         () => this.#settled(batch, first, null),
         (error: unknown) => this.#settled(batch, first, error ?? new Error('write failed')),
       );
@@ -346,41 +360,6 @@ export class AuditWriter {
     if (this.#idle && !this.#inFlight.size && !this.#busy) this.#idle();
   }
 
-  /** One batch with the checkpoints of the segments it touches, within the write timeout. */
-  async #write(batch: readonly Queued[]): Promise<void> {
-    const items = batch.map(item);
-    const rows = items.filter((i): i is AuditEvent => !('close' in i));
-    const marks = batchCheckpoints(this.#o.checkpointKeys, items);
-    await withTimeout(this.#store(rows, marks), this.#o.writeTimeoutMs, () => Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
-    this.stats.written += rows.length;
-    this.stats.batches++;
-    if (this.#o.onCheckpoint) for (const c of marks) this.#o.onCheckpoint(c);
-  }
-
-  /**
-   * Writes a batch, creating its days' partitions first when they may not exist: each day three
-   * days ahead of the newest one written, so midnight never waits on DDL; and on an insert into a
-   * day with no partition (an old spill file, a clock far ahead), that day, then once more.
-   */
-  async #store(rows: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
-    let newest = '';
-    for (const r of rows) if (r.day > newest) newest = r.day;
-    if (newest && (this.#partitionsThrough === null || newest > this.#partitionsThrough)) {
-      const through = addDays(newest, 3);
-      await ensureDayPartitions(this.#o.db, newest, through);
-      this.#partitionsThrough = through;
-    }
-    try {
-      await writeBatch(this.#o.db, rows, marks);
-    } catch (error) {
-      if (!isMissingPartition(error)) throw error;
-      let oldest = newest;
-      for (const r of rows) if (r.day < oldest) oldest = r.day;
-      await ensureDayPartitions(this.#o.db, oldest, newest);
-      await writeBatch(this.#o.db, rows, marks);
-    }
-  }
-
   /** Removes this writer's spill files last written before `cutoff` (server-log retention). How many events went. */
   async purgeSpillBefore(cutoff: Date): Promise<number> {
     return this.#files ? this.#files.purgeBefore(cutoff) : 0;
@@ -428,91 +407,6 @@ export class AuditWriter {
     this.stats.spilled += items.filter((i) => !i.close).length;
     this.#o.logger.warn({ spilled: items.length, file: written.name }, 'audit: database unavailable; events spilled to disk');
     return true;
-  }
-
-  /**
-   * Replays every spill file in the directory (this run's and earlier runs', any writer's), in
-   * name order, each only once it can be linked: a file whose predecessor is in a later file waits
-   * for it within the same pass. What cannot be trusted or linked is moved to `rejected/`.
-   */
-  async #replaySpill(): Promise<void> {
-    const files = this.#files!;
-    let pending: string[];
-    try {
-      pending = await files.list();
-    } catch (error) {
-      this.#o.logger.error({ err: errorCodes(error) }, 'audit: the spill directory cannot be used; nothing replayed');
-      return;
-    }
-    /** Per writer: the last event replayed in this pass. */
-    const tails = new Map<string, ChainPosition>();
-    const deferred = new Map<string, string>();
-    let progress = true;
-    while (pending.length && progress) {
-      progress = false;
-      const next: string[] = [];
-      for (const name of pending) {
-        const outcome = await this.#replayFile(files, name, tails);
-        if (typeof outcome === 'object' && 'defer' in outcome) {
-          next.push(name);
-          deferred.set(name, outcome.defer);
-          continue;
-        }
-        progress = true;
-        if (typeof outcome === 'object') await this.#reject(files, name, outcome.reject);
-      }
-      pending = next;
-    }
-    for (const name of pending) await this.#reject(files, name, deferred.get(name) ?? 'cannot be linked');
-  }
-
-  /** One file: verified whole before anything of it is inserted or signed. Database errors throw (retried later). */
-  async #replayFile(files: SpillFiles, name: string, tails: Map<string, ChainPosition>): Promise<Replayed> {
-    const read = await files.read(name);
-    if (read === 'gone') return 'gone'; // another replica replayed it
-    if ('reject' in read) return read;
-    const { file, size } = read;
-    const events = file.items.filter((i): i is AuditEvent => !('close' in i));
-    // What of the file is stored already (a write that committed after it timed out): the same
-    // events with the same hashes, or the file is not what was written.
-    const stored = await storedHashes(this.#o.db, events.map((e) => e.id));
-    let start = 0;
-    let position = file.after;
-    for (const item of file.items) {
-      if ('close' in item || !stored.has(item.id)) break;
-      if (stored.get(item.id) !== item.hash) return { reject: 'an event of the file is stored with another hash' };
-      position = { id: item.id, hash: item.hash, day: item.day, seq: item.seq };
-      start++;
-    }
-    if (events.some((e, i) => i >= start && stored.has(e.id) && stored.get(e.id) !== e.hash)) return { reject: 'an event of the file is stored with another hash' };
-    // The anchor: the file's first item follows an event that is stored, or that the file replayed
-    // just before ended with, or (no predecessor) the writer's genesis.
-    if (start === 0 && file.after) {
-      const tail = tails.get(file.writer);
-      const linked = (tail && tail.id === file.after.id && tail.hash === file.after.hash) || (await storedHashes(this.#o.db, [file.after.id])).get(file.after.id) === file.after.hash;
-      if (!linked) return { defer: 'does not link onto the stored chain: the event it follows is not stored' };
-    }
-    const problem = chainProblem(file, start, position);
-    if (problem) return { reject: problem };
-    const rest = file.items.slice(start).map((i): Queued => ('close' in i ? { ...i, order: -1, prev: null } : { event: i, order: -1, prev: null }));
-    for (let i = 0; i < rest.length; i += this.#o.batchSize) await this.#write(rest.slice(i, i + this.#o.batchSize));
-    await files.remove(name, size);
-    const last = events.at(-1);
-    if (last) tails.set(file.writer, { id: last.id, hash: last.hash, day: last.day, seq: last.seq });
-    this.stats.replayed += rest.filter((i) => !i.close).length;
-    return 'done';
-  }
-
-  /** Moves a file aside, logs it and records it in the chain (once: the file is gone from the directory). */
-  async #reject(files: SpillFiles, name: string, reason: string): Promise<void> {
-    if (!(await files.reject(name))) return; // another replica dealt with it
-    this.stats.rejected++;
-    this.#o.logger.error({ code: SPILL_REJECTED, file: name, reason }, 'audit: spill file rejected and moved to rejected/');
-    try {
-      this.append({ kind: 'security', action: 'audit.spill.rejected', outcome: 'failure', resource: `spill-file:${name}`, details: { code: SPILL_REJECTED, file: name, reason } });
-    } catch {
-      // closing: the log line stands
-    }
   }
 
   /** Resolves once every event appended so far is committed; rejects if a write fails first. */
