@@ -39,15 +39,19 @@ export function count(fallback: number, beyond?: { min?: number; max?: number; s
   };
 }
 
-/** A whole number from 0 to `max` (0 saying `zero` when it means something). */
-export function fromZero(fallback: number, max: number, unit: string, zero?: string): Reader<number> {
+/** A whole number written in `digits` and at most `max`; else `fallback`, and `says` why. */
+export function whole(fallback: number, digits: RegExp, max: number, says: (v: string) => string): Reader<number> {
   return (text, problem) => {
     const v = text ?? String(fallback);
-    if (/^\d{1,6}$/.test(v) && Number(v) <= max) return Number(v);
-    problem(`must be a whole number of ${unit} from 0${zero ? ` (${zero})` : ''} to ${max} (got ${quote(v)})`);
+    if (digits.test(v) && Number(v) <= max) return Number(v);
+    problem(says(v));
     return fallback;
   };
 }
+
+/** A whole number from 0 to `max` (0 saying `zero` when it means something). */
+export const fromZero = (fallback: number, max: number, unit: string, zero?: string): Reader<number> =>
+  whole(fallback, /^\d{1,6}$/, max, (v) => `must be a whole number of ${unit} from 0${zero ? ` (${zero})` : ''} to ${max} (got ${quote(v)})`);
 
 /** One of `values`: "must be a, b or c", or with `oneOf` "must be one of a, b, c". */
 export function oneOf<T extends string>(values: readonly T[], fallback: T, style: 'list' | 'one of' = 'list'): Reader<T> {
@@ -132,12 +136,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     key: 'port',
     shown: '`3000`',
     meaning: 'listening port (`0` picks a free one)',
-    read: (t, problem) => {
-      const v = t ?? '3000';
-      if (/^\d{1,5}$/.test(v) && Number(v) <= 65535) return Number(v);
-      problem(`must be an integer from 0 to 65535 (got ${quote(v)})`);
-      return 3000;
-    },
+    read: whole(3000, /^\d{1,5}$/, 65535, (v) => `must be an integer from 0 to 65535 (got ${quote(v)})`),
   },
   { name: 'HOST', key: 'host', shown: '`127.0.0.1`', meaning: 'listening address; `0.0.0.0` to serve other machines', read: text('127.0.0.1', /^[A-Za-z0-9.:-]+$/, (v) => `must be an address or host name (got ${quote(v)})`) },
   {
@@ -281,12 +280,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     key: 'minorErasureDelayMs',
     shown: '`0`',
     meaning: "delay between a minor's report and the erasure of their data (0: at once)",
-    read: (t, problem) => {
-      const v = t ?? '0';
-      if (/^\d{1,10}$/.test(v)) return Number(v);
-      problem(`must be a whole number of milliseconds (got ${quote(v)})`);
-      return 0;
-    },
+    read: whole(0, /^\d{1,10}$/, Infinity, (v) => `must be a whole number of milliseconds (got ${quote(v)})`),
   },
   {
     name: 'CONSENT_DEFAULT_ANALYTICS',
@@ -307,12 +301,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     key: 'dataRightsPurgeAfterDays',
     shown: '`7`',
     meaning: "days between an account's deletion request and its purge, 0 to 30 (§4: within 30); the account can cancel meanwhile; `0` purges at once",
-    read: (t, problem) => {
-      const v = t ?? '7';
-      if (/^\d{1,2}$/.test(v) && Number(v) <= 30) return Number(v);
-      problem(`must be a whole number of days from 0 to 30 (policy §4; got ${quote(v)})`);
-      return 7;
-    },
+    read: whole(7, /^\d{1,2}$/, 30, (v) => `must be a whole number of days from 0 to 30 (policy §4; got ${quote(v)})`),
   },
   {
     name: 'DATA_RIGHTS_EXPORT_TTL_HOURS',
