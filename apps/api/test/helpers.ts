@@ -1,11 +1,12 @@
 import { buildApp, parseConfig, type AppConfig } from '@harakaflow/api';
-import { captureLogs, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
@@ -74,6 +75,23 @@ export async function testApp(
   await before?.(app);
   await app.ready();
   return { app, logs };
+}
+
+/**
+ * One app on its own database for a test file: built before the file's tests, closed after them.
+ * Read `app` and `database` inside tests (they are set once beforeAll has run).
+ */
+export function appForFile(overrides: Partial<AppConfig> = {}): { app: FastifyInstance; database: TestDatabase } {
+  const under = {} as { app: FastifyInstance; database: TestDatabase };
+  beforeAll(async () => {
+    under.database = await testDatabase();
+    ({ app: under.app } = await testApp(under.database, overrides));
+  });
+  afterAll(async () => {
+    await under.app?.close();
+    await under.database?.close();
+  });
+  return under;
 }
 
 let counter = 0;

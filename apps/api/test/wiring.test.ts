@@ -2,23 +2,13 @@
 // both come from it, the README's wiring table lists it in order, and a callback that reaches a
 // plugin registered later (quota's warnings reach notify and webhooks) is checked at boot.
 import { APP_MIGRATIONS, appMigrations, registerWiring, WIRING } from '@harakaflow/api';
-import { testDatabase, type TestDatabase } from '@harakaflow/testing';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import fp from 'fastify-plugin';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, testConfig } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { appForFile, testConfig } from './helpers.js';
 
-let database: TestDatabase;
-let app: FastifyInstance;
-beforeAll(async () => {
-  database = await testDatabase();
-  ({ app } = await testApp(database));
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
+const under = appForFile();
 
 describe('the wiring table', () => {
   it('yields the migrations: the app\'s own, then each step\'s in table order, each once', () => {
@@ -29,7 +19,7 @@ describe('the wiring table', () => {
   });
 
   it('is the registration order of the built app', () => {
-    const tree = app.printPlugins();
+    const tree = under.app.printPlugins();
     const packages = WIRING.filter((s) => s.name.startsWith('@harakaflow/')).map((s) => s.name);
     const positions = packages.map((name) => tree.indexOf(name));
     expect(positions.every((p) => p >= 0)).toBe(true);
@@ -47,7 +37,7 @@ describe('the wiring table', () => {
   it('fails at boot when a step\'s callbacks need a plugin that no later step registers', async () => {
     const instance = Fastify({ logger: false });
     const step = { name: 'needs-notify', plugin: fp(async () => {}), why: 'a test step whose callbacks use app.notify', late: ['notify'] };
-    await expect(registerWiring({ app: instance, config: testConfig(), database, redis: undefined }, [step])).rejects.toThrow(/needs-notify's callbacks use app\.notify/);
+    await expect(registerWiring({ app: instance, config: testConfig(), database: under.database, redis: undefined }, [step])).rejects.toThrow(/needs-notify's callbacks use app\.notify/);
     await instance.close();
   });
 });

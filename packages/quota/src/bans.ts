@@ -56,7 +56,8 @@ export class BanBook {
    * `checkMs`, undefined when only the store knows.
    */
   cached(key: string, now = Date.now()): number | undefined {
-    const until = this.#banned.get(key);
+    // peek: no recency bookkeeping on the hot path (entries expire by ttl; eviction is by age).
+    const until = this.#banned.peek(key);
     if (until !== undefined && until > now) return until - now;
     return this.#clear.has(key) ? 0 : undefined;
   }

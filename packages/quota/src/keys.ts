@@ -28,7 +28,8 @@ export class Keys {
 
   /** The stored key of a request's IP. */
   client(ip: string): string {
-    let key = this.#clients.get(ip);
+    // peek: a memo, no recency bookkeeping per request (an evicted client costs one HMAC again).
+    let key = this.#clients.peek(ip);
     if (key === undefined) this.#clients.set(ip, (key = this.stored(clientKey(ip))));
     return key;
   }
