@@ -1,8 +1,7 @@
 import type { Database } from '@harakaflow/db';
-import type { FastifyPluginAsync } from 'fastify';
 import { createAccount, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 const accountSchema = {
   type: 'object',
@@ -16,8 +15,8 @@ const accountSchema = {
 } as const;
 
 
-const accounts: FastifyPluginAsync<{ db: Database; secureCookies: boolean }> = async (app, { db, secureCookies }) => {
-  app.withTypeProvider<SchemaTypes>().post(
+const accounts: Routes<{ db: Database; secureCookies: boolean }> = async (app, { db, secureCookies }) => {
+  app.post(
     '/v1/accounts',
     {
       config: { auth: 'public', ageGate: false, quota: { failClosed: true }, errors: { 400: ['HF_AGE_GATE_INVALID_DATE'], 403: ['HF_AGE_GATE_NOT_ELIGIBLE', 'HF_AGE_GATE_BLOCKED'], 409: ['HF_ACCOUNT_EXISTS'], 503: ['HF_QUOTA_UNAVAILABLE'] } },

@@ -1,12 +1,11 @@
 import type { Database } from '@harakaflow/db';
-import type { FastifyPluginAsync } from 'fastify';
 import { accountExists } from '../accounts.js';
 import { AccountNotFound } from '../errors.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 /** Routes for the admin principal (policy §3: access limited to authorized personnel). */
-const admin: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
-  app.withTypeProvider<SchemaTypes>().post(
+const admin: Routes<{ db: Database }> = async (app, { db }) => {
+  app.post(
     '/v1/admin/accounts/:id/minor',
     {
       config: { auth: 'admin', ageGate: false, errors: { 404: ['HF_ACCOUNT_NOT_FOUND'] } },

@@ -1,6 +1,5 @@
 import { AuditInvalidQuery, type AuditEvent } from '@harakaflow/audit';
-import type { FastifyPluginAsync } from 'fastify';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -42,8 +41,8 @@ const view = (e: AuditEvent) => ({ ...e, occurredAt: e.occurredAt.toISOString(),
  * The audit log for authorized personnel only (policy §3): the admin principal. Every read is
  * itself audited, committed before the answer (sync), without the filter values.
  */
-const auditRoutes: FastifyPluginAsync = async (app) => {
-  app.withTypeProvider<SchemaTypes>().get(
+const auditRoutes: Routes = async (app) => {
+  app.get(
     '/v1/audit/events',
     {
       config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_AUDIT_INVALID_QUERY'] } },

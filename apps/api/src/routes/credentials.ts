@@ -1,9 +1,9 @@
 import { securityEvent } from '@harakaflow/core';
 import { LEGACY_VAULT_SESSION } from '@harakaflow/webhooks';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { CredentialNotFound, ReservedNamespace } from '../errors.js';
 import { NO_CONTENT } from '../openapi.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 /**
  * Session ids these routes refuse (issue 12 item 11): where another package kept its secrets in
@@ -27,7 +27,7 @@ const decodeJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8')
  * routes are account-only). Every read, write and delete is audited with sync durability, without
  * the secret: if the audit record cannot be written, the operation is refused.
  */
-const credentials: FastifyPluginAsync = async (app) => {
+const credentials: Routes = async (app) => {
   const audit = (request: FastifyRequest, action: string, resource: string) =>
     securityEvent(app, request, { action, resource, outcome: 'success', durability: 'sync' });
   const owner = (request: FastifyRequest) => request.account!.id;
@@ -37,7 +37,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     if (sessionId !== undefined && RESERVED_SESSIONS.has(sessionId)) throw new ReservedNamespace();
   });
 
-  app.withTypeProvider<SchemaTypes>().put(
+  app.put(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       // The value is sealed before it is stored: it may hold any character.
@@ -59,7 +59,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'], 500: ['HF_VAULT_DECRYPT_FAILED'], 503: ['HF_VAULT_KEY_UNAVAILABLE'] } },
@@ -80,7 +80,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().delete(
+  app.delete(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'] } },
@@ -94,7 +94,7 @@ const credentials: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().delete(
+  app.delete(
     '/v1/whatsapp/sessions/:sessionId',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'] } },

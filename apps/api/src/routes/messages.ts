@@ -1,22 +1,21 @@
 import { isRestricted } from '@harakaflow/core';
 import { Restricted } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
-import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { idempotencyHooks } from '../idempotency.js';
 import { messageLog } from '../schema.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 /**
  * POST /v1/messages, the backend's send endpoint: validates the message, records it in
  * `app.message_log` (recipient and length, not the text) and tells the account's webhook endpoints
  * (`message.accepted`). The WhatsApp send itself is outside this kit.
  */
-const messageRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+const messageRoutes: Routes<{ db: Database }> = async (app, { db }) => {
   // Idempotency-Key: a retried send answers the first response and sends nothing (idempotency.ts).
   // Claimed before validation and the messages quota, so a replay costs no message.
   const idempotency = idempotencyHooks(db);
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/messages',
     {
       // Each accepted message counts against the plan's messages per day (after validation).

@@ -1,6 +1,5 @@
 import { KINDS } from '@harakaflow/notify';
-import type { FastifyPluginAsync } from 'fastify';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 const optionalKinds = Object.entries(KINDS)
   .filter(([, spec]) => spec.category === 'optional')
@@ -28,7 +27,7 @@ const notificationSchema = {
  * notices are always sent), and the operators' view of the outbox. The one-click unsubscribe
  * routes are the package's own.
  */
-const notificationRoutes: FastifyPluginAsync = async (app) => {
+const notificationRoutes: Routes = async (app) => {
   app.get(
     '/v1/notifications/preferences',
     { config: { auth: 'account' }, schema: { tags: ['notifications'], summary: 'Which optional notifications the account receives', security: [{ bearer: [] }], response: { 200: preferencesSchema } } },
@@ -55,7 +54,7 @@ const notificationRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/admin/notifications',
     {
       config: { auth: 'admin', ageGate: false },

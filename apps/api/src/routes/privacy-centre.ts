@@ -9,7 +9,7 @@
  * 303 to `/privacy`, recorded in the consent ledger exactly as the JSON routes record.
  */
 import type { Database } from '@harakaflow/db';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -18,7 +18,7 @@ import { markVisitor } from '../analytics.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
 import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
 import { jsonObject, NO_CONTENT } from '../openapi.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 const WEB = new URL('../../web/', import.meta.url);
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -62,7 +62,7 @@ export interface PrivacyCentreOptions {
   analyticsDefault: 'granted' | 'denied';
 }
 
-const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) => {
+const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
   const template = readFileSync(new URL('index.html', WEB), 'utf8');
   const files: Record<string, Asset> = { 'privacy.js': asset('privacy.js', 'text/javascript; charset=utf-8'), 'privacy.css': asset('privacy.css', 'text/css; charset=utf-8') };
   const page = { config: { auth: 'public' as const, ageGate: false }, schema: { hide: true } };
@@ -113,7 +113,7 @@ const privacyCentre: FastifyPluginAsync<PrivacyCentreOptions> = async (app, o) =
   });
 
   // Sessions: the API key exchanged once for a cookie the page cannot read.
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/privacy/session',
     {
       config: { auth: 'public', ageGate: false, errors: { 403: ['HF_AUTH_CSRF'] } },

@@ -2,13 +2,13 @@ import { REQUEST_KINDS, REQUEST_STATUSES } from '@harakaflow/data-rights';
 import { ExportGone, ExportNotAcceptable } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { publicAccount } from '../accounts.js';
 import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 import { jsonObject } from '../openapi.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 const historySchema = {
   type: 'array',
@@ -77,10 +77,10 @@ declare module 'fastify' {
  * contacts, follows them, cancels them, downloads its export once; it corrects its profile at
  * once. The admin files requests sent by email to privacy@ and answers the queue.
  */
-const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: string; secure: boolean } }> = async (app, { db, session }) => {
+const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secure: boolean } }> = async (app, { db, session }) => {
   const owner = (request: FastifyRequest) => request.account!.id;
 
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/privacy/requests',
     {
       config: { auth: 'account', errors: { ...REQUEST_ERRORS, 403: ['HF_DATA_RIGHTS_RESTRICTED'] } },
@@ -107,7 +107,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/privacy/requests',
     {
       config: whilePending,
@@ -122,7 +122,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     async (request) => app.dataRights.list({ accountId: owner(request), cursor: request.query.cursor }),
   );
 
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/privacy/requests/:id',
     {
       config: whilePending,
@@ -131,7 +131,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     async (request) => app.dataRights.get(request.params.id, owner(request)),
   );
 
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/privacy/requests/:id/cancel',
     {
       config: whilePending,
@@ -140,7 +140,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     async (request) => app.dataRights.cancel(request.params.id, 'self', owner(request)),
   );
 
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/privacy/exports/:token',
     {
       // The token is the credential: no key needed (a contact or an emailed requester has none).
@@ -174,7 +174,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().patch(
+  app.patch(
     '/v1/privacy/profile',
     {
       config: { auth: 'account' },
@@ -215,7 +215,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
   );
 
   // The admin's side: requests emailed to privacy@, and the queue with its deadlines.
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/admin/privacy/requests',
     {
       config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
@@ -248,7 +248,7 @@ const privacyRoutes: FastifyPluginAsync<{ db: Database; session?: { cookieName: 
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/admin/privacy/requests',
     {
       config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },

@@ -1,5 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 const holdSchema = {
   type: 'object',
@@ -7,7 +6,7 @@ const holdSchema = {
 } as const;
 
 /** §4 for operators: the retention classes and their state, and legal holds. */
-const retentionRoutes: FastifyPluginAsync = async (app) => {
+const retentionRoutes: Routes = async (app) => {
   app.get(
     '/v1/admin/retention',
     {
@@ -34,7 +33,7 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
     async () => app.retention.status(),
   );
 
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/admin/retention/holds',
     {
       config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_RETENTION_INVALID_HOLD', 'HF_RETENTION_UNKNOWN_CLASS'] } },
@@ -65,7 +64,7 @@ const retentionRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().delete(
+  app.delete(
     '/v1/admin/retention/holds/:id',
     {
       config: { auth: 'admin', ageGate: false, errors: { 404: ['HF_RETENTION_HOLD_NOT_FOUND'] } },

@@ -1,10 +1,10 @@
 import { securityEvent } from '@harakaflow/core';
 import type { Endpoint } from '@harakaflow/webhooks';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { EndpointNotFound, WebhookNotConfigured, WebhookVerifyRefused } from '../errors.js';
 import { NO_CONTENT } from '../openapi.js';
-import type { SchemaTypes } from '../schema-types.js';
+import type { Routes } from '../schema-types.js';
 
 export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated'] as const;
 
@@ -28,12 +28,12 @@ const view = (e: Endpoint) => ({ ...e, createdAt: e.createdAt.toISOString(), upd
  * with a whsec_ secret shown once and kept in the credential vault; and Meta's inbound webhook,
  * verified with META_APP_SECRET before its body is parsed.
  */
-const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; metaVerifyToken: string | undefined }> = async (app, { metaAppSecret, metaVerifyToken }) => {
+const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken: string | undefined }> = async (app, { metaAppSecret, metaVerifyToken }) => {
   const owner = (request: FastifyRequest) => request.account!.id;
   const audit = (request: FastifyRequest, action: string, id: string) =>
     securityEvent(app, request, { action, resource: `webhook-endpoint:${id}`, outcome: 'success', durability: 'sync' });
 
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/webhooks/endpoints',
     {
       config: { auth: 'account', errors: { 400: ['HF_WEBHOOK_INVALID_ENDPOINT', 'HF_WEBHOOK_DESTINATION_REFUSED'] } },
@@ -74,7 +74,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
     async (request) => ({ endpoints: (await app.webhooks.list(owner(request))).map(view) }),
   );
 
-  app.withTypeProvider<SchemaTypes>().post(
+  app.post(
     '/v1/webhooks/endpoints/:id/rotate-secret',
     {
       config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
@@ -94,7 +94,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
     },
   );
 
-  app.withTypeProvider<SchemaTypes>().delete(
+  app.delete(
     '/v1/webhooks/endpoints/:id',
     {
       config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
@@ -108,7 +108,7 @@ const webhookRoutes: FastifyPluginAsync<{ metaAppSecret: string | undefined; met
   );
 
   // Meta checks the callback URL once: echo hub.challenge when hub.verify_token matches.
-  app.withTypeProvider<SchemaTypes>().get(
+  app.get(
     '/v1/webhooks/inbound/meta',
     {
       config: { auth: 'public', ageGate: false, errors: { 403: ['HF_WEBHOOK_VERIFY_REFUSED'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] } },
