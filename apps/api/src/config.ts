@@ -5,8 +5,6 @@ import type { PolicyVersionInput } from '@harakaflow/consent';
 import { generateSigningKey, SigningKeys } from '@harakaflow/data-rights';
 import { ENV_VARIABLES, isUrl } from './env.js';
 
-export { trustTooWide } from './trust-proxy.js';
-
 /**
  * Configuration of the reference app, read from the environment. Every bad value is reported
  * (all of them at once, each naming its variable) and stops startup. Secret values are never

@@ -128,6 +128,8 @@ const trustProxy: Reader<string[] | false> = (t, problem) => {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const POSTGRES = ['postgres:', 'postgresql:'];
+const chainVersion = oneOf(['1', '2'], '2');
+const serverLogDays = days(90, 90);
 
 export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'NODE_ENV', key: 'env', shown: '`development`', meaning: '`production` requires every secret below to be set', read: oneOf(['development', 'production', 'test'], 'development') },
@@ -213,7 +215,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     shown: '`2`',
     meaning:
       'the audit chain format new events are written in: `2` (path, resource and details are personal fields, erased with the subject) or `1` while replicas of a version before issue 12 still run `verify` during a rolling upgrade (both are always verified)',
-    read: (t, problem) => (oneOf(['1', '2'], '2')(t, problem) === '1' ? 1 : 2),
+    read: (t, problem) => (chainVersion(t, problem) === '1' ? 1 : 2),
   },
   { name: 'AUDIT_SPILL_MAX_MB', key: 'auditSpillMaxMb', shown: '`1024`', meaning: 'the most the spill directory holds', read: count(1024) },
   {
@@ -347,7 +349,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     shown: '`90`',
     meaning: 'days the audit log is kept (7 to 90, §4): whole day partitions are dropped; the last week never is',
     read: (t, problem) => {
-      const n = days(90, 90)(t, problem);
+      const n = serverLogDays(t, problem);
       if (n < 7) problem(`must be at least 7 (the last week of the audit log is never purged; got ${n})`);
       return n;
     },

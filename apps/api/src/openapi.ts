@@ -109,10 +109,11 @@ export function documentErrors(app: FastifyInstance, options: { ageGatePrefixes?
       add(401, 'HF_AUTH_INVALID');
       schema.security ??= [];
     }
-    // The age gate (§8) on the routes it protects: a subject not verified, or restricted.
-    if (config.ageGate === true || (config.ageGate !== false && (options.ageGatePrefixes ?? []).some((p) => route.url.startsWith(p)))) add(403, 'HF_AGE_GATE_REQUIRED', 'HF_AGE_GATE_RESTRICTED');
-    // An account the age gate restricted (§8) is refused wherever it shows its key, public routes too.
-    if (auth !== 'admin') add(403, 'HF_AGE_GATE_RESTRICTED');
+    // The age gate (§8): a subject not verified, on the routes it protects; a restricted account on
+    // those and wherever it shows its key, public routes too.
+    const gated = config.ageGate === true || (config.ageGate !== false && (options.ageGatePrefixes ?? []).some((p) => route.url.startsWith(p)));
+    if (gated) add(403, 'HF_AGE_GATE_REQUIRED');
+    if (gated || auth !== 'admin') add(403, 'HF_AGE_GATE_RESTRICTED');
     for (const [status, list] of Object.entries(config.errors ?? {})) add(Number(status), ...(list ?? []));
     const response = (schema.response ??= {});
     for (const [status, set] of codes) response[status] ??= errorResponse(status, [...set]);

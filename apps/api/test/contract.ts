@@ -20,7 +20,8 @@ afterEach(() => {
   expect(seen, 'responses that differ from the OpenAPI document').toEqual([]);
 });
 
-const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+/** A Fastify route path as OpenAPI writes it: `:id` becomes `{id}`. */
+export const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 /** Checks every JSON response of `app` against its documented schema (after ready: the document is complete then). */
 export function checkResponsesAgainstDocument(app: FastifyInstance): void {

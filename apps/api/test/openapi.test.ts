@@ -8,7 +8,7 @@ import { documentedRoutes, documentErrors } from '@harakaflow/api';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponsesAgainstDocument, takeViolations } from './contract.js';
+import { checkResponsesAgainstDocument, openapiPath, takeViolations } from './contract.js';
 import { ADMIN_KEY, signup, signupBody, testApp } from './helpers.js';
 
 type Operation = { security?: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: { properties?: { code?: { enum?: string[] } } } }> }> };
@@ -27,7 +27,6 @@ afterAll(async () => {
   await database.close();
 });
 
-const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const operation = (method: string, url: string) => doc.paths[openapiPath(url)]?.[method.toLowerCase()];
 
 /** The codes the document declares for this operation and status. */

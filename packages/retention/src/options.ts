@@ -21,7 +21,7 @@ export interface RetentionOptions {
 /** The options checked (HF_RETENTION_INVALID_OPTION naming the option) with their defaults. */
 export function resolveOptions(options: RetentionOptions) {
   return {
-    db: checkDatabaseOption(options.db, invalidOption) as Database,
+    db: checkDatabaseOption(options.db, invalidOption),
     interval: integerOption(invalidOption, 'intervalMinutes', options.intervalMinutes, 60, 0), // 0: no schedule
     batchSize: integerOption(invalidOption, 'batchSize', options.batchSize, 5000, 1, 100_000),
     pauseMs: integerOption(invalidOption, 'pauseMs', options.pauseMs, 0, 0, 60_000),

@@ -49,5 +49,5 @@ export function resolveOptions(options: WebhooksOptions, vault: VaultLike | unde
   if (!secrets && vault) secrets = vaultSecretStore(vault);
   if (!secrets) throw invalidOption('secrets', 'is required when @harakaflow/credential-vault is not registered (endpoint secrets are never stored in plaintext)');
   const policy: DestinationPolicy = { allowHttp: options.allowHttp ?? false, allowPrivate: options.allowPrivateDestinations ?? false };
-  return { db: db as Database, eventTypes, tolerance, hubWindow, replay, replayInPostgres: choice === 'postgres', secrets, policy };
+  return { db, eventTypes, tolerance, hubWindow, replay, replayInPostgres: choice === 'postgres', secrets, policy };
 }
