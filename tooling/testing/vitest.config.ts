@@ -16,6 +16,14 @@ const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
       test: { name: entry.name, root: join(root, group, entry.name), include: ['test/**/*.test.ts'] },
     })),
 );
+// @harakaflow/db accepts postgres.js 3.x (the lockfile's) and 4.x (what npm installs today, with
+// server-decided parameter types): its tests run a second time with `postgres` resolved to the
+// 4.x copy installed under the alias postgres-v4 (issue 28 item 1).
+projects.push({
+  extends: true as const,
+  test: { name: 'db (postgres 4)', root: join(root, 'packages/db'), include: ['test/**/*.test.ts'], env: { HF_POSTGRES_MAJOR: '4' } },
+  resolve: { alias: { postgres: join(root, 'packages/db/node_modules/postgres-v4/src/index.js') } },
+} as (typeof projects)[number]);
 
 // Vitest also hands these to Node as --conditions for the packages it does not transform, where
 // 'import' would make require() of a dual package load its ESM build (require(esm) returns the

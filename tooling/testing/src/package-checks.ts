@@ -1,7 +1,8 @@
 /**
  * What verify-packages runs in each scratch project (ES modules, as a user writes them): the import
  * without a database driver, then the plugin registered with the options its README shows, `ready()`,
- * and one use of what it decorates. Each check throws when the package does not behave.
+ * and one use of what it decorates. Each check throws when the package does not behave. A script
+ * runs on PGlite, or on real Postgres through postgres.js when CHECK_DATABASE_URL is set.
  */
 export interface PackageCheck {
   /** Run before any driver is installed. Default: the package imports. */
@@ -21,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 const must = (ok, what) => { if (!ok) throw new Error('check failed: ' + what); };
 const secret = () => randomBytes(32).toString('hex');
-const handle = await createDatabase();
+// PGlite, or the database verify-packages made for this check on a real server (postgres.js).
+const handle = await createDatabase(process.env.CHECK_DATABASE_URL ? { url: process.env.CHECK_DATABASE_URL, max: 2 } : {});
 const db = handle.db;
 const app = Fastify();
 `;
@@ -54,8 +56,9 @@ for (const options of [{}, { url: 'postgres://nobody@127.0.0.1:1/none' }]) {
     script: `
 import { createDatabase, migrate, resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
-const handle = await createDatabase();
-if (handle.driver !== 'pglite' || !(await handle.ping())) throw new Error('PGlite does not answer');
+const url = process.env.CHECK_DATABASE_URL;
+const handle = await createDatabase(url ? { url, max: 2 } : {});
+if (handle.driver !== (url ? 'postgres' : 'pglite') || !(await handle.ping())) throw new Error(handle.driver + ' does not answer');
 const [row] = resultRows(await handle.db.execute(sql\`select 41 + 1 as n\`));
 if (Number(row.n) !== 42) throw new Error('select');
 await migrate(handle.db, []);

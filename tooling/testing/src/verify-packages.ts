@@ -5,14 +5,24 @@
  *   1. `pnpm pack` makes its tarball (workspace: and catalog: versions rewritten, publishConfig applied);
  *      the tarball's package.json is checked: license, engines, repository, files, public access,
  *      `types` first in every export and no `source` condition, no workspace:/catalog: left.
- *   2. A scratch project holding only fastify, the package's required peers and the tarballs of the
- *      package and of the siblings it depends on is installed with npm. No database driver may be
- *      in it (they are optional peers of @harakaflow/db), and the package must import.
+ *   2. A scratch project holding only fastify gets, with a plain `npm install`, the tarballs of the
+ *      package and of the siblings it depends on (npm brings their required peers itself). No
+ *      database driver may be in it (they are optional peers of @harakaflow/db), and the package
+ *      must import.
  *   3. The embedded driver is then installed, as an app that calls createDatabase does, and a script
  *      migrates, registers the plugin, gets `ready()` and uses it once.
+ *   4. All together: one scratch project gets every tarball at once, then PGlite and postgres.js as
+ *      the registry serves them today (4.x); every check runs there on PGlite and, when
+ *      TEST_DATABASE_URL names a server, on a database of its own there through postgres.js.
  *
- * Prints one line per package, then "N passed, N failed"; exits 1 when any failed.
- * Run the build first (the root script does); PACKAGES=a,b checks only those.
+ * npm runs with an empty cache of its own (a temporary npm_config_cache) and --prefer-online, so
+ * the registry is met as a user meets it, not through a cache that predates its latest releases
+ * (issue 28 item 1: postgres 4.x broke `npm i` of db while a stale cache hid it). Once the whole
+ * set is installed, that cache holds today's answers for every package any of them needs, and the
+ * single installs take them from it (--prefer-offline): about 3 minutes less, the same resolution.
+ *
+ * Prints one line per package (and one for the whole set), then "N passed, N failed"; exits 1 when
+ * any failed. Run the build first (the root script does); PACKAGES=a,b checks only those.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,8 +56,21 @@ const pnpm = async (args: string[], cwd: string) => {
   if (execPath && /pnpm/.test(execPath)) return run(process.execPath, [execPath, ...args], { cwd, maxBuffer: 1 << 24 });
   return run('npx', ['--yes', 'pnpm@10', ...args], { cwd, maxBuffer: 1 << 24 });
 };
+/** An npm cache of this run's own, empty when it starts (set by main). */
+let npmCache = '';
+/**
+ * Online until this run's cache holds what the registry served in this run (the whole set's install,
+ * made first): every version is resolved against the registry as it is today, and the single
+ * installs after it reuse those answers instead of asking again for each of ~150 packages.
+ */
+let cacheFilled = false;
 const npm = (args: string[], cwd: string) =>
-  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'], { cwd, maxBuffer: 1 << 24, timeout: 300_000 });
+  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', cacheFilled ? '--prefer-offline' : '--prefer-online'], {
+    cwd,
+    maxBuffer: 1 << 24,
+    timeout: 300_000,
+    env: { ...process.env, npm_config_cache: npmCache, npm_config_prefer_offline: String(cacheFilled), npm_config_prefer_online: String(!cacheFilled), npm_config_offline: 'false' },
+  });
 
 /** What a published manifest must hold; the problems, empty when none. */
 export function manifestProblems(m: Manifest): string[] {
@@ -83,7 +106,24 @@ async function pack(dir: string, into: string): Promise<{ tarball: string; manif
   return { tarball, manifest };
 }
 
-async function verify(name: string, packed: Map<string, { tarball: string; manifest: Manifest }>, work: string): Promise<void> {
+/** A scratch project holding only fastify, then the tarballs given, installed with a plain `npm install`. */
+async function scratch(dir: string, fastify: string, tarballs: Iterable<string>): Promise<void> {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: { fastify } }, null, 2));
+  await npm(['install', ...tarballs], dir);
+}
+
+async function runScript(dir: string, file: string, script: string, env: Record<string, string> = {}): Promise<void> {
+  writeFileSync(join(dir, file), `${script}\nprocess.stdout.write('ok');\n`);
+  const { stdout } = await run(process.execPath, [file], { cwd: dir, timeout: 120_000, env: { ...process.env, ...env } });
+  if (stdout.trim() !== 'ok') throw new Error(`${file} did not finish: ${stdout.slice(0, 500)}`);
+}
+
+type Packed = Map<string, { tarball: string; manifest: Manifest }>;
+const fastifyRange = (packed: Packed) => packed.get('@harakaflow/core')!.manifest.peerDependencies!.fastify!;
+const pgliteRange = (packed: Packed) => packed.get('@harakaflow/db')!.manifest.peerDependencies!['@electric-sql/pglite']!;
+
+async function verify(name: string, packed: Packed, work: string): Promise<void> {
   const check = CHECKS[name];
   if (!check) throw new Error('no check script: add one to package-checks.ts');
   // The package and, transitively, the siblings it depends on: tarballs side by side.
@@ -97,29 +137,57 @@ async function verify(name: string, packed: Map<string, { tarball: string; manif
   };
   visit(name);
   for (const extra of check.siblings ?? []) visit(extra);
-  const dependencies: Record<string, string> = { fastify: packed.get('@harakaflow/core')!.manifest.peerDependencies!.fastify! };
-  for (const [pkg, tarball] of tarballs) {
-    dependencies[pkg] = `file:${tarball}`;
-    const m = packed.get(pkg)!.manifest;
-    for (const [peer, range] of Object.entries(m.peerDependencies ?? {})) if (!m.peerDependenciesMeta?.[peer]?.optional) dependencies[peer] ??= range;
-  }
   const dir = join(work, name.replace('@harakaflow/', ''));
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies }, null, 2));
-  await npm(['install'], dir);
+  await scratch(dir, fastifyRange(packed), tarballs.values());
   for (const driver of ['@electric-sql/pglite', 'postgres']) {
     if (existsSync(join(dir, 'node_modules', driver))) throw new Error(`installing it alone brought the database driver ${driver}`);
   }
-  writeFileSync(join(dir, 'import.mjs'), `${check.withoutDriver ?? `await import('${name}');`}\nprocess.stdout.write('ok');\n`);
-  const first = await run(process.execPath, ['import.mjs'], { cwd: dir, timeout: 60_000 });
-  if (first.stdout !== 'ok') throw new Error('importing it without a driver failed');
+  await runScript(dir, 'import.mjs', check.withoutDriver ?? `await import('${name}');`);
   if (check.script) {
-    const db = packed.get('@harakaflow/db')!.manifest;
-    await npm(['install', `@electric-sql/pglite@${db.peerDependencies!['@electric-sql/pglite']}`], dir);
-    writeFileSync(join(dir, 'check.mjs'), `${check.script}\nprocess.stdout.write('ok');\n`);
-    const second = await run(process.execPath, ['check.mjs'], { cwd: dir, timeout: 120_000 });
-    if (second.stdout.trim() !== 'ok') throw new Error(`its check did not finish: ${second.stdout.slice(0, 500)}`);
+    await npm(['install', `@electric-sql/pglite@${pgliteRange(packed)}`], dir);
+    await runScript(dir, 'check.mjs', check.script);
   }
+}
+
+/**
+ * Every tarball in one project, then both drivers as the registry serves them (postgres.js 4.x
+ * today): each check on PGlite and, with a server, on a fresh database through postgres.js.
+ */
+async function verifyAll(names: string[], packed: Packed, work: string): Promise<string> {
+  const dir = join(work, 'all-together');
+  await scratch(dir, fastifyRange(packed), [...packed.values()].map((p) => p.tarball));
+  for (const name of names) {
+    await runScript(dir, `${name.replace('@harakaflow/', '')}-import.mjs`, CHECKS[name]!.withoutDriver ?? `await import('${name}');`);
+  }
+  await npm(['install', `@electric-sql/pglite@${pgliteRange(packed)}`, 'postgres'], dir);
+  cacheFilled = true;
+  const driver = JSON.parse(readFileSync(join(dir, 'node_modules/postgres/package.json'), 'utf8')) as { version: string };
+  const server = process.env.TEST_DATABASE_URL?.trim();
+  const admin = server ? (await import('postgres')).default(server, { max: 1, onnotice: () => {} }) : undefined;
+  try {
+    for (const name of names) {
+      const check = CHECKS[name]!;
+      const tag = name.replace('@harakaflow/', '');
+      if (!check.script) continue;
+      await runScript(dir, `${tag}-check.mjs`, check.script);
+      if (!admin) continue;
+      const database = `hf_verify_${process.pid}_${tag.replace(/-/g, '_')}`;
+      await admin.unsafe(`drop database if exists "${database}" with (force)`);
+      await admin.unsafe(`create database "${database}"`);
+      try {
+        const url = new URL(server!);
+        url.pathname = `/${database}`;
+        await runScript(dir, `${tag}-check.mjs`, check.script, { CHECK_DATABASE_URL: url.toString() }).catch((error: Error) => {
+          throw new Error(`${name} on Postgres through postgres@${driver.version}: ${error.message}`, { cause: error });
+        });
+      } finally {
+        await admin.unsafe(`drop database if exists "${database}" with (force)`);
+      }
+    }
+  } finally {
+    await admin?.end({ timeout: 5 });
+  }
+  return `postgres@${driver.version}${admin ? ' on PGlite and Postgres' : ', PGlite only: TEST_DATABASE_URL unset'}`;
 }
 
 async function main(): Promise<void> {
@@ -128,8 +196,10 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'hf-verify-packages-'));
   const tarballDir = join(work, 'tarballs');
   mkdirSync(tarballDir);
+  npmCache = join(work, 'npm-cache');
+  mkdirSync(npmCache);
   const packed = new Map<string, { tarball: string; manifest: Manifest }>();
-  const results: { name: string; error?: string; ms: number }[] = [];
+  const results: { name: string; error?: string; ms: number; note?: string }[] = [];
   try {
     // Every package is packed (siblings are needed beside one another), then checked.
     const manifests = dirs.map((d) => [d, JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as Manifest] as const).filter(([, m]) => !m.private);
@@ -147,27 +217,31 @@ async function main(): Promise<void> {
       }),
     );
     const names = manifests.map(([, m]) => m.name).filter((n) => !only || only.some((o) => n.endsWith(`/${o}`) || n === o));
-    const queue = [...names];
-    const worker = async () => {
-      for (let name = queue.shift(); name; name = queue.shift()) {
+    const ALL = '(all together)';
+    // The whole set first, alone (when every package is asked for and packed): its install fills
+    // this run's empty cache, which the single installs after it then revalidate, not download again.
+    const queue = [...(only || packErrors.size ? [] : [ALL]), ...names];
+    const worker = async (first = false) => {
+      for (let name = queue.shift(); name; name = first ? undefined : queue.shift()) {
         const started = Date.now();
         try {
           if (packErrors.has(name)) throw new Error(packErrors.get(name));
-          await verify(name, packed, work);
-          results.push({ name, ms: Date.now() - started });
+          const note = name === ALL ? await verifyAll(names, packed, work) : (await verify(name, packed, work), undefined);
+          results.push({ name, ms: Date.now() - started, ...(note ? { note } : {}) });
         } catch (error) {
           const e = error as Error & { stderr?: string };
           results.push({ name, error: `${e.message.split('\n')[0]}${e.stderr ? `\n    ${e.stderr.trim().split('\n').slice(-6).join('\n    ')}` : ''}`, ms: Date.now() - started });
         }
       }
     };
-    await Promise.all(Array.from({ length: Number(process.env.VERIFY_CONCURRENCY ?? 3) }, worker));
+    if (queue[0] === ALL) await worker(true);
+    await Promise.all(Array.from({ length: Number(process.env.VERIFY_CONCURRENCY ?? 3) }, () => worker()));
   } finally {
     if (!process.env.KEEP_VERIFY_DIR) rmSync(work, { recursive: true, force: true });
     else process.stdout.write(`kept ${work}\n`);
   }
   results.sort((a, b) => a.name.localeCompare(b.name));
-  for (const r of results) process.stdout.write(`${r.error ? 'FAIL' : 'ok  '} ${r.name} (${(r.ms / 1000).toFixed(1)} s)${r.error ? `: ${r.error}` : ''}\n`);
+  for (const r of results) process.stdout.write(`${r.error ? 'FAIL' : 'ok  '} ${r.name} (${(r.ms / 1000).toFixed(1)} s${r.note ? `, ${r.note}` : ''})${r.error ? `: ${r.error}` : ''}\n`);
   const failed = results.filter((r) => r.error).length;
   process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
   process.exitCode = failed ? 1 : 0;
