@@ -2,7 +2,9 @@ import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { withTimeout } from '@harakaflow/core';
 import { mkdirSync } from 'node:fs';
+import { Availability, gatedClient, type AvailabilityChange, type ProbeResult } from './availability.js';
 import { DatabaseError, invalidOption } from './errors.js';
+import { isConnectionLoss } from './pg-errors.js';
 
 /**
  * The database type every package takes: drizzle's driver-independent base, so the same
@@ -22,13 +24,25 @@ export interface DatabaseOptions {
   max?: number | undefined;
   /** postgres.js only: `application_name` seen in `pg_stat_activity`. Default `harakaflow`. */
   applicationName?: string | undefined;
+  /** postgres.js only: what `url` points at (see `Pooler`). Default `none`. */
+  pooler?: Pooler | undefined;
+  /**
+   * postgres.js only: told when the database becomes unreachable (queries are then refused at once
+   * with HF_DB_UNAVAILABLE) and when it answers again. For a log line or a metric; never throws into the driver.
+   */
+  onAvailability?: ((change: AvailabilityChange) => void) | undefined;
 }
 
 export interface DatabaseHandle {
   db: Database;
   driver: Driver;
-  /** Resolves true when the database answers `select 1` within `timeoutMs`. Never throws. */
+  /**
+   * Resolves true when the database answers `select 1` within `timeoutMs`. Never throws. On
+   * postgres.js it asks on a connection of its own, outside the pool and its reconnection backoff.
+   */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** False while the database is known to be unreachable (queries are refused at once); PGlite: always true. */
+  readonly available: boolean;
   /** Closes the pool or the PGlite instance. Idempotent. */
   close(): Promise<void>;
 }
@@ -41,20 +55,32 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     throw invalidOption('url', 'must start with postgres:// or postgresql://');
   }
   if (!Number.isInteger(max) || max < 1) throw invalidOption('max', 'must be a positive integer');
+  const pooled = poolerOptions(options.pooler);
 
   let db: Database;
   let driver: Driver;
   let end: () => Promise<void>;
+  let probe: ((timeoutMs: number) => Promise<ProbeResult>) | undefined;
+  let availability: Availability | undefined;
   if (url) {
     const [{ default: postgres }, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () => Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]));
     const client = postgres(url, {
       max,
       onnotice: () => {}, // "schema already exists" and friends are not worth a log line
       connection: { application_name: applicationName },
+      ...RECONNECT,
+      ...pooled,
     });
-    db = drizzlePostgres(client) as unknown as Database;
+    const probes = probeConnection(() => postgres(url, { max: 1, prepare: false, backoff: () => 0, connect_timeout: PROBE_CONNECT_SECONDS, onnotice: () => {}, connection: { application_name: `${applicationName} probe` } }));
+    probe = probes.ping;
+    availability = new Availability(probes.ping, options.onAvailability && safely(options.onAvailability));
+    db = drizzlePostgres({ client: gatedClient(client, availability) }) as unknown as Database;
     driver = 'postgres';
-    end = () => client.end({ timeout: 5 });
+    end = async () => {
+      availability?.close();
+      await probes.end();
+      await client.end({ timeout: 5 });
+    };
   } else {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     // Loaded only when used: a replica on real Postgres does not carry PGlite (about 16 MB of RSS).
@@ -69,8 +95,16 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   return {
     db,
     driver,
+    get available() {
+      return availability?.up ?? true;
+    },
     async ping(timeoutMs = 2000) {
       if (closed) return false;
+      if (probe) {
+        const result = await probe(timeoutMs);
+        availability?.report(result);
+        return result === 'up';
+      }
       return withTimeout(db.execute(sql`select 1`), timeoutMs, () => new Error('ping timed out')).then(
         () => true,
         () => false,
@@ -81,6 +115,95 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       return closed;
     },
   };
+}
+
+/**
+ * How the pool comes back after an outage (issue 28 item 6). postgres.js waits before reconnecting
+ * by a backoff that grows with every failed attempt to (0.5 to 1) × 20 s, so after a minute of
+ * outage under load the first query after Postgres is back could wait up to 20 s. Here it is
+ * capped at (0.5 to 1) × 2 s. A connection attempt gives up after 5 s (not 30): a request meets
+ * 503 HF_DATABASE_UNAVAILABLE in seconds, and postgres.js 4, which keeps queries waiting while
+ * connecting fails, does not hold them for half a minute.
+ */
+const RECONNECT = {
+  backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 2),
+  connect_timeout: 5,
+};
+const PROBE_CONNECT_SECONDS = 2;
+const TIMED_OUT = 'HF_DB_PING_TIMEOUT';
+const SLOW = new Set([TIMED_OUT, 'CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/** A listener's error never reaches the driver's callbacks. */
+const safely =
+  <T>(listener: (value: T) => void) =>
+  (value: T) => {
+    try {
+      listener(value);
+    } catch {
+      // the listener's own business
+    }
+  };
+
+interface Sql {
+  unsafe(query: string): PromiseLike<unknown>;
+  end(options?: { timeout?: number }): Promise<void>;
+}
+
+/**
+ * `ping` on a connection of its own, outside the pool: it answers at the first probe after the
+ * server accepts connections again, without waiting for the pool's backoff, and a pool busy with
+ * a backlog does not make it time out. One connection, opened at the first ping and kept; one
+ * that times out is dropped (it may hang on a dead peer) and the next ping opens another.
+ */
+function probeConnection(open: () => Sql): { ping(timeoutMs: number): Promise<ProbeResult>; end(): Promise<void> } {
+  let client: Sql | undefined;
+  const drop = (c: Sql) => {
+    if (client === c) client = undefined;
+    void c.end({ timeout: 0 }).catch(() => {});
+  };
+  return {
+    async ping(timeoutMs) {
+      const c = (client ??= open());
+      try {
+        await withTimeout(Promise.resolve(c.unsafe('select 1')), timeoutMs, () => Object.assign(new Error('ping timed out'), { code: TIMED_OUT }));
+        return 'up';
+      } catch (error) {
+        drop(c);
+        // Down: refused, reset or closed; a timeout (ours or the driver's connect_timeout) may be an
+        // overloaded server, and another failure (a password, a missing database) is not an outage.
+        return isConnectionLoss(error) && !SLOW.has(String((error as { code?: unknown }).code)) ? 'down' : 'slow';
+      }
+    },
+    async end() {
+      if (client) await client.end({ timeout: 1 }).catch(() => {});
+      client = undefined;
+    },
+  };
+}
+
+/**
+ * A connection pooler between the app and Postgres:
+ * - `none` (default) and `session` (PgBouncer `pool_mode = session`): a client's server connection
+ *   is its own for the whole session, so nothing changes.
+ * - `transaction` (PgBouncer `pool_mode = transaction`, Supavisor's transaction mode, RDS Proxy):
+ *   consecutive transactions of one client may run on different server connections, so nothing may
+ *   outlive a transaction. postgres.js names and caches a prepared statement per query on each
+ *   connection (`prepare: true`), and the server a later query lands on may not have it: pipelined
+ *   queries then fail (4.x) or hang (3.4), and in 3.4 a transaction's `commit`, itself a named
+ *   statement, fails, is retried on the aborted transaction, is answered ROLLBACK and reported as
+ *   committed (apps/api/test/pgbouncer.test.ts). `prepare: false` sends unnamed statements,
+ *   parsed within the query's own transaction. Nothing else postgres.js
+ *   does by itself needs a session (its startup parameters are PgBouncer's tracked ones); the kit's
+ *   packages keep no session state either (no session SET, LISTEN, session advisory lock, temporary
+ *   table or held cursor: see the README's limits).
+ */
+export type Pooler = 'none' | 'session' | 'transaction';
+/** Every `pooler` value, for readers of a setting (DATABASE_POOLER). */
+export const POOLERS: readonly Pooler[] = ['none', 'session', 'transaction'];
+
+function poolerOptions(pooler: Pooler = 'none'): { prepare?: false } {
+  if (!POOLERS.includes(pooler)) throw invalidOption('pooler', `must be ${POOLERS.join(', ')} (got ${JSON.stringify(pooler)})`);
+  return pooler === 'transaction' ? { prepare: false } : {};
 }
 
 /**

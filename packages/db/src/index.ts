@@ -1,5 +1,6 @@
-export { createDatabase } from './connect.js';
-export type { Database, DatabaseHandle, DatabaseOptions, Driver } from './connect.js';
+export { createDatabase, POOLERS } from './connect.js';
+export type { Database, DatabaseHandle, DatabaseOptions, Driver, Pooler } from './connect.js';
+export type { AvailabilityChange } from './availability.js';
 export { migrate } from './migrate.js';
 export type { MigrationResult, MigrationSet } from './migrate.js';
 export { DatabaseError } from './errors.js';
@@ -7,3 +8,5 @@ export { isConnectionLoss, isUniqueViolation, pgErrorCode } from './pg-errors.js
 export { resultRows } from './rows.js';
 export { claimDue, retryDelay, startDispatchLoop } from './outbox.js';
 export type { ClaimOptions, DispatchLoop, OutboxTable } from './outbox.js';
+export { poolUse } from './pool-use.js';
+export type { PoolUse } from './pool-use.js';
