@@ -13,7 +13,7 @@
  * tables' owner), else DATABASE_URL; run it once every replica runs this version.
  */
 import { givenDataDir, readSecret } from '@harakaflow/core';
-import { createDatabase } from '@harakaflow/db';
+import { createDatabase, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migratePartitions } from './migrate-partitions.js';
@@ -26,7 +26,7 @@ const USAGE = `usage: hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   migrate-partitions: move an unpartitioned audit log into day partitions, in batches, while the
     app runs (resumable: run it again after an interruption); the old table is kept as
     audit.events_legacy unless --drop-legacy
-Configuration: DATABASE_URL (unset: the app's PGlite under DATA_DIR), AUDIT_CHECKPOINT_KEYS (unset: DATA_DIR/secrets.json).
+Configuration: DATABASE_URL (unset: the app's PGlite under DATA_DIR), DATABASE_POOLER, AUDIT_CHECKPOINT_KEYS (unset: DATA_DIR/secrets.json).
 DATA_DIR: the app's data directory; no default (npx pnpm@10 hf-audit passes the app's, .data).
 Exit: 0 intact, 1 broken (each problem named), 2 usage or configuration error (wrong keys included).
 `;
@@ -35,6 +35,10 @@ const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
 };
+
+// DATABASE_POOLER as the app reads it: `transaction` behind PgBouncer in transaction mode.
+const pooler = (process.env.DATABASE_POOLER?.trim() || 'none') as Pooler;
+if (!POOLERS.includes(pooler)) fail(`hf-audit: DATABASE_POOLER must be ${POOLERS.join(', ')}`);
 
 const OPTIONS = {
   from: { type: 'string' },
@@ -61,7 +65,7 @@ if (command === 'migrate-partitions') {
   const url = (process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL)?.trim() || undefined;
   const dataDir = givenDataDir(process.env);
   if (!url && !dataDir) fail(NO_DATABASE);
-  const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2 });
+  const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler });
   const tty = process.stderr.isTTY;
   try {
     const result = await migratePartitions(handle.db, {
@@ -113,7 +117,7 @@ try {
   fail(`hf-audit: ${(error as Error).message}`);
 }
 
-const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2 });
+const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler });
 try {
   const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
   const a = result.anchor;

@@ -51,7 +51,7 @@ export interface AuditOptions {
   spillFull?: 'drop-access' | 'fail-closed' | undefined;
   /** First retry delay cap, ms (doubles per failure, full jitter). Default 100. */
   retryBaseMs?: number | undefined;
-  /** Largest retry delay, ms. Default 30 000. */
+  /** Largest retry delay, ms. Default 5000: once the database is back the backlog goes within seconds (issue 28 item 6). */
   retryMaxMs?: number | undefined;
   /** A batch write taking longer counts as failed and is retried, ms. Default 10 000. */
   writeTimeoutMs?: number | undefined;
@@ -123,7 +123,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   if (spillFull !== 'drop-access' && spillFull !== 'fail-closed') throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
   if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
-  const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 30_000);
+  const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 5000);
   if (retryMaxMs < retryBaseMs) throw invalidOption('retryMaxMs', 'must not be less than retryBaseMs');
   if (typeof options.retentionDays === 'number' && options.retentionDays < 7) throw invalidOption('retentionDays', 'must be at least 7 (the last week of the log is never purged) or false');
   const batchSize = positiveInteger('batchSize', options.batchSize, 1000, 10_000);

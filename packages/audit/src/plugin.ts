@@ -109,6 +109,8 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     chainVersion: o.chainVersion,
     spillMaxBytes: o.spillMaxBytes,
   });
+  // What an earlier run spilled is measured and replayed from the start, not at the first new event.
+  await writer.start();
   const device = deviceParser(o.userAgentCacheSize);
   // Routes whose URL carries a secret record their pattern instead (config.audit.path = 'route').
   const patternOnly = new Set<string>();

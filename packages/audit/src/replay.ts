@@ -4,7 +4,7 @@
  * that is stored or was replayed just before; a file that fails is moved to `rejected/`, logged and
  * audited once, and never blocks other writes.
  */
-import { errorCodes } from '@harakaflow/core';
+import { errorCodes, withTimeout } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { chainProblem } from './chain.js';
 import { SPILL_REJECTED } from './errors.js';
@@ -16,6 +16,8 @@ import { storedHashes } from './store.js';
 export interface ReplayContext {
   files: SpillFiles;
   db: Database;
+  /** A database read that takes longer fails the replay (tried again later): a replay never waits on a lost connection. */
+  timeoutMs: number;
   logger: { error(obj: object, msg: string): void };
   batchSize: number;
   /** Writes a batch of replayed items (the writer's batch writer). */
@@ -74,7 +76,7 @@ async function replayFile(ctx: ReplayContext, name: string, tails: Map<string, C
   const events = file.items.filter((i): i is AuditEvent => !('close' in i));
   // What of the file is stored already (a write that committed after it timed out): the same
   // events with the same hashes, or the file is not what was written.
-  const stored = await storedHashes(ctx.db, events.map((e) => e.id));
+  const stored = await timed(ctx, storedHashes(ctx.db, events.map((e) => e.id)));
   let start = 0;
   let position = file.after;
   for (const item of file.items) {
@@ -88,7 +90,7 @@ async function replayFile(ctx: ReplayContext, name: string, tails: Map<string, C
   // just before ended with, or (no predecessor) the writer's genesis.
   if (start === 0 && file.after) {
     const tail = tails.get(file.writer);
-    const linked = (tail && tail.id === file.after.id && tail.hash === file.after.hash) || (await storedHashes(ctx.db, [file.after.id])).get(file.after.id) === file.after.hash;
+    const linked = (tail && tail.id === file.after.id && tail.hash === file.after.hash) || (await timed(ctx, storedHashes(ctx.db, [file.after.id]))).get(file.after.id) === file.after.hash;
     if (!linked) return { defer: 'does not link onto the stored chain: the event it follows is not stored' };
   }
   const problem = chainProblem(file, start, position);
@@ -101,6 +103,9 @@ async function replayFile(ctx: ReplayContext, name: string, tails: Map<string, C
   ctx.stats.replayed += rest.filter((i) => !('close' in i)).length;
   return 'done';
 }
+
+const timed = <T>(ctx: ReplayContext, read: Promise<T>) =>
+  withTimeout(read, ctx.timeoutMs, () => Object.assign(new Error('audit replay read timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
 
 /** Moves a file aside, logs it and records it in the chain (once: the file is gone from the directory). */
 async function reject(ctx: ReplayContext, name: string, reason: string): Promise<void> {

@@ -45,12 +45,15 @@ export class SpillFiles {
     return this.#names(await this.directory());
   }
 
-  /** Writes one file, or answers `full` (nothing written) when it would pass the cap. Throws what the file system throws. */
-  async write(file: SpillFile): Promise<{ name: string } | 'full'> {
+  /**
+   * Writes one file, or answers `full` (nothing written) when it would pass the cap, unless
+   * `force` (the writer's close: what is chained must not be lost). Throws what the file system throws.
+   */
+  async write(file: SpillFile, force = false): Promise<{ name: string } | 'full'> {
     const dir = await this.directory();
     const text = encodeSpill(file, this.#keys);
     const bytes = Buffer.byteLength(text);
-    if (this.bytes + bytes > this.maxBytes) return 'full';
+    if (!force && this.bytes + bytes > this.maxBytes) return 'full';
     const name = `audit-${String(Date.now()).padStart(14, '0')}-${String(this.#written++).padStart(8, '0')}-${process.pid}-${randomBytes(4).toString('hex')}${SPILL_SUFFIX}`;
     const temporary = join(dir, `${name}.tmp`);
     await writeFile(temporary, text, { mode: 0o600, flush: true });

@@ -97,6 +97,10 @@ export class AuditWriter {
   #ordinal = 0;
   /** Ordinals of the first item of each batch in flight. */
   #inFlight = new Set<number>();
+  /** When the first event of each batch in flight occurred (by its first ordinal). */
+  #inFlightSince = new Map<number, number>();
+  /** When the oldest event spilled and not yet replayed occurred (ms), or null. */
+  #spilledSince: number | null = null;
   #inFlightItems = 0;
   #waiters = new Map<QueuedEvent, Waiter>();
   #flushes: { through: number; waiter: Waiter }[] = [];
@@ -126,9 +130,45 @@ export class AuditWriter {
     this.#batches = new BatchWriter(options, this.stats);
   }
 
-  /** What an operator's health check shows. */
-  get health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean } {
-    return { backlog: this.buffered, spilledBytes: this.#files?.bytes ?? 0, dropped: this.#gap?.count ?? 0, full: this.#full };
+  /**
+   * What an operator's health check and metrics show: events waiting in memory, bytes waiting on
+   * disk, access events dropped and not yet declared, batch writes that failed (since start), and
+   * the age of the oldest event not yet committed (in memory or spilled; 0 when none).
+   */
+  get health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean; writeFailures: number; oldestPendingMs: number } {
+    const oldest = Math.min(this.#oldestQueued(), this.#spilledSince ?? Infinity);
+    return {
+      backlog: this.buffered,
+      spilledBytes: this.#files?.bytes ?? 0,
+      dropped: this.#gap?.count ?? 0,
+      full: this.#full,
+      writeFailures: this.stats.failedBatches,
+      oldestPendingMs: oldest === Infinity ? 0 : Math.max(0, this.#now().getTime() - oldest),
+    };
+  }
+
+  /** When the oldest event in memory (queued or in flight) occurred, ms; Infinity when none. */
+  #oldestQueued(): number {
+    let oldest = Infinity;
+    for (const at of this.#inFlightSince.values()) oldest = Math.min(oldest, at);
+    const head = this.#queue.find((q): q is QueuedEvent => !q.close);
+    return head ? Math.min(oldest, head.event.occurredAt.getTime()) : oldest;
+  }
+
+  /**
+   * Measures what an earlier run left in the spill directory (the health check counts it) and
+   * starts replaying it now, not at the first new event: a replica that restarts into a quiet
+   * hour still delivers, and declares, what its predecessor spilled (issue 28 item 6).
+   */
+  async start(): Promise<void> {
+    if (!this.#files) return;
+    try {
+      await this.#files.directory();
+    } catch (error) {
+      this.#o.logger.error({ err: errorCodes(error) }, 'audit: the spill directory cannot be used; nothing replayed');
+      return;
+    }
+    if (this.#files.bytes > 0) this.#pump(true);
   }
 
   /** Events waiting in memory, queued or being written (not yet committed or spilled). */
@@ -203,6 +243,7 @@ export class AuditWriter {
       replaySpill({
         files: this.#files!,
         db: this.#o.db,
+        timeoutMs: this.#o.writeTimeoutMs,
         logger: this.#o.logger,
         batchSize: this.#o.batchSize,
         write: (items) => this.#batches.write(items),
@@ -217,6 +258,7 @@ export class AuditWriter {
       }).then(
         () => {
           this.#spillPending = false;
+          this.#spilledSince = null;
           this.#busy = false;
           this.#resolveFlushes(); // what waited only for the spilled events is now committed
           this.#recovered();
@@ -235,6 +277,8 @@ export class AuditWriter {
       const batch = this.#queue.splice(0, this.#o.batchSize);
       const first = batch[0]!.order;
       this.#inFlight.add(first);
+      const firstEvent = batch.find((q): q is QueuedEvent => !q.close);
+      if (firstEvent) this.#inFlightSince.set(first, firstEvent.event.occurredAt.getTime());
       this.#inFlightItems += batch.length;
       this.#batches.write(batch.map(item)).then(
         () => this.#settled(batch, first, null),
@@ -248,6 +292,7 @@ export class AuditWriter {
 
   #settled(batch: Queued[], first: number, error: unknown): void {
     this.#inFlight.delete(first);
+    this.#inFlightSince.delete(first);
     this.#inFlightItems -= batch.length;
     if (error === null) {
       this.#failures = 0;
@@ -269,11 +314,15 @@ export class AuditWriter {
       this.#full = false;
       this.#o.logger.warn({ spilledBytes: this.#files.bytes }, 'audit: spill directory below its cap; access events recorded again');
     }
-    if (!this.#full && this.#gap && !this.#closing) {
-      const gap = this.#gap;
-      this.#gap = null;
-      this.append({ kind: 'security', action: 'audit.gap', outcome: 'failure', details: { count: gap.count, from: gap.from.toISOString(), to: gap.to.toISOString(), reason: 'the spill directory was full while the database was unavailable' } });
-    }
+    if (!this.#full && !this.#closing) this.#declareGap();
+  }
+
+  /** One chained `audit.gap` event for the access events dropped since the last one (none: nothing). */
+  #declareGap(): void {
+    if (!this.#gap) return;
+    const gap = this.#gap;
+    this.#gap = null;
+    this.append({ kind: 'security', action: 'audit.gap', outcome: 'failure', details: { count: gap.count, from: gap.from.toISOString(), to: gap.to.toISOString(), reason: 'the spill directory was full while the database was unavailable' } });
   }
 
   #take(entry: QueuedEvent): Waiter | undefined {
@@ -371,24 +420,26 @@ export class AuditWriter {
    * events are stored), and a file must hold a run without holes to be linked on replay. Keeps the
    * items in memory if it cannot write them.
    */
-  async #spill(count: number): Promise<void> {
+  async #spill(count: number, force = false): Promise<void> {
     if (!this.#files) return;
     let left = Math.min(count, this.#queue.length);
-    while (left > 0 && !this.#full) {
+    while (left > 0 && (force || !this.#full)) {
+      // A file holds at most a batch: the directory fills up to its cap file by file, and a
+      // replay writes a file as one batch.
       let run = 1;
-      while (run < left && this.#queue[run]!.order === this.#queue[run - 1]!.order + 1) run++;
-      if (!(await this.#spillRun(this.#files, run))) return;
+      while (run < left && run < this.#o.batchSize && this.#queue[run]!.order === this.#queue[run - 1]!.order + 1) run++;
+      if (!(await this.#spillRun(this.#files, run, force))) return;
       left -= run;
     }
   }
 
   /** Writes the first `count` items of the queue (a contiguous run) to one spill file; false if it could not. */
-  async #spillRun(files: SpillFiles, count: number): Promise<boolean> {
+  async #spillRun(files: SpillFiles, count: number, force: boolean): Promise<boolean> {
     const items = this.#queue.slice(0, count);
     const file: SpillFile = { writer: this.writer, after: items[0]!.prev, items: items.map(item) };
     let written: { name: string } | 'full';
     try {
-      written = await files.write(file);
+      written = await files.write(file, force);
     } catch (error) {
       this.#o.logger.error({ err: errorCodes(error) }, 'audit: cannot spill to disk; keeping events in memory');
       return false;
@@ -404,6 +455,8 @@ export class AuditWriter {
     this.#queue.splice(0, items.length);
     for (const item of items) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#spillPending = true;
+    const firstEvent = items.find((q): q is QueuedEvent => !q.close);
+    if (firstEvent && this.#spilledSince === null) this.#spilledSince = firstEvent.event.occurredAt.getTime();
     this.stats.spilled += items.filter((i) => !i.close).length;
     this.#o.logger.warn({ spilled: items.length, file: written.name }, 'audit: database unavailable; events spilled to disk');
     return true;
@@ -422,6 +475,9 @@ export class AuditWriter {
   /** Closes the open segment and delivers everything: to the database (one attempt), else to the spill directory. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      // Access events dropped and not yet declared are declared now, in the chain, so the
+      // declaration reaches the database or the spill with the rest (issue 28 item 6).
+      this.#declareGap();
       if (this.#chain.open > 0) this.#queue.push({ ...this.#chain.close(), order: this.#ordinal++, prev: this.#chain.last });
       this.#closing = true;
       if (this.#timer) clearTimeout(this.#timer);
@@ -438,7 +494,9 @@ export class AuditWriter {
       this.#failures = 0;
       this.#pump(true);
       await idle();
-      if (this.#queue.length) await this.#spill(this.#queue.length);
+      // At shutdown the cap gives way: what is chained in memory (at most maxBuffered events past
+      // it, and the gap declaration) goes to disk rather than being lost.
+      if (this.#queue.length) await this.#spill(this.#queue.length, true);
       if (this.#queue.length) this.#o.logger.error({ lost: this.#queue.length }, 'audit: events could be neither written nor spilled');
       for (const [, w] of this.#waiters) w.reject(new AuditUnavailable());
       this.#waiters.clear();

@@ -52,7 +52,7 @@ describe.skipIf(!postgresUrl)('requests while the database is cut', () => {
         expect(response.json()).toEqual({ statusCode: 503, code: 'HF_DATABASE_UNAVAILABLE', error: 'Service Unavailable', message: expect.any(String) });
         expect(response.headers['retry-after']).toBe('1');
       }
-      proxy.restore();
+      await proxy.restore();
       let back = await send();
       for (let attempt = 0; back.statusCode !== 202 && attempt < 40; attempt++) {
         await new Promise((r) => setTimeout(r, 250));

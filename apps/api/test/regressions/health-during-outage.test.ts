@@ -29,7 +29,7 @@ describe.skipIf(!postgresUrl)('health while the database is cut', () => {
       expect(health.json().audit.backlog).toBeGreaterThan(0);
       expect((await app.inject('/health/ready')).statusCode).toBe(503);
       expect((await app.inject('/health/live')).statusCode).toBe(200);
-      proxy.restore();
+      await proxy.restore();
       // The first attempts after the outage may meet connections cut mid-query: retry until it holds.
       for (let attempt = 0; ; attempt++) {
         try {
