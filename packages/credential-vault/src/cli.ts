@@ -12,7 +12,7 @@
  * DATA_DIR has no default: only the directory given is read (`npx pnpm@10 hf-vault` passes the app's). Exit 0 done, 1 some records could not be processed (named), 2 usage or configuration.
  */
 import { givenDataDir, readSecret } from '@harakaflow/core';
-import { createDatabase, migrate } from '@harakaflow/db';
+import { createDatabase, migrate, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { vaultMigrations } from './index.js';
@@ -23,7 +23,7 @@ const USAGE = `usage: hf-vault rewrap | status | move-session FROM-SESSION TO-NA
   rewrap        re-wrap every record under the active KEK (the first of VAULT_KEYS)
   status        records per KEK, and records that cannot be opened
   move-session  re-seal a default-namespace session of every account into another namespace
-Configuration: DATABASE_URL (unset: the app's PGlite under DATA_DIR), VAULT_KEYS (unset: DATA_DIR/secrets.json).
+Configuration: DATABASE_URL (unset: the app's PGlite under DATA_DIR), DATABASE_POOLER, VAULT_KEYS (unset: DATA_DIR/secrets.json).
 DATA_DIR: the app's data directory; no default (npx pnpm@10 hf-vault passes the app's, .data).
 Exit: 0 done, 1 some records could not be processed (named), 2 usage or configuration error.
 `;
@@ -48,6 +48,9 @@ if ((command !== 'rewrap' && command !== 'status' && command !== 'move-session')
 const dataDir = givenDataDir(process.env);
 const url = process.env.DATABASE_URL?.trim() || undefined;
 if (!url && !dataDir) fail("hf-vault: set DATABASE_URL, or DATA_DIR to the app's data directory (its PGlite and development secrets)");
+// DATABASE_POOLER as the app reads it: `transaction` behind PgBouncer in transaction mode.
+const pooler = (process.env.DATABASE_POOLER?.trim() || 'none') as Pooler;
+if (!POOLERS.includes(pooler)) fail(`hf-vault: DATABASE_POOLER must be ${POOLERS.join(', ')}`);
 let found: ReturnType<typeof readSecret>;
 try {
   found = readSecret('VAULT_KEYS', process.env, dataDir);
@@ -70,7 +73,7 @@ const progress = (text: string) => {
 };
 const name = (r: UnreadableRecord) => `${r.id}\taccount ${r.accountId}\tnamespace ${r.namespace}\tsession ${r.sessionId}\tname ${r.name}\tKEK ${r.kekId}\t${r.code}`;
 
-const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2 });
+const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler });
 try {
   await migrate(handle.db, [vaultMigrations]);
   const store = new VaultStore(handle.db, keys!);
