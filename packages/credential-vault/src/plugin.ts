@@ -1,4 +1,4 @@
-import { registerPersonalDataHandler, type PersonalDataHandler } from '@harakaflow/core';
+import { metrics, registerPersonalDataHandler, type PersonalDataHandler } from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import './fastify.js';
 import { resolveOptions, type VaultOptions } from './options.js';
@@ -22,7 +22,13 @@ export function vaultPersonalData(vault: VaultStore): PersonalDataHandler {
 
 const vault: FastifyPluginAsync<VaultOptions> = async (fastify, options) => {
   const { db, keys } = resolveOptions(options);
-  const store = new VaultStore(db, keys);
+  // Reported through core's metrics interface; the label is the failure's code, never the record's place.
+  const failures = metrics(fastify).counter({
+    name: 'harakaflow_vault_decryption_failures_total',
+    help: 'Vault records that did not open when read (HF_VAULT_DECRYPT_FAILED: damaged or moved; HF_VAULT_KEY_UNAVAILABLE: its key is not in the keyring; other: the key provider failed), by code',
+    labelNames: ['code'],
+  });
+  const store = new VaultStore(db, keys, { onOpenFailed: (code) => failures.inc({ code }) });
   fastify.decorate('vault', store);
   registerPersonalDataHandler(fastify, vaultPersonalData(store));
 };

@@ -49,13 +49,29 @@ export interface StoredName {
   updatedAt: Date;
 }
 
+/** Why a record did not open, as the decryption-failures metric labels it: the vault's two codes, else `other` (a key provider's own failure). */
+export type OpenFailure = 'HF_VAULT_DECRYPT_FAILED' | 'HF_VAULT_KEY_UNAVAILABLE' | 'other';
+
 export class VaultStore {
   readonly #db: Database;
   readonly keys: KeyProvider;
+  readonly #onOpenFailed: ((code: OpenFailure) => void) | undefined;
 
-  constructor(db: Database, keys: KeyProvider) {
+  /** `onOpenFailed`: a record read for a caller (get, getMany, move) did not open. */
+  constructor(db: Database, keys: KeyProvider, hooks: { onOpenFailed?: ((code: OpenFailure) => void) | undefined } = {}) {
     this.#db = db;
     this.keys = keys;
+    this.#onOpenFailed = hooks.onOpenFailed;
+  }
+
+  async #open(blob: Uint8Array, place: RecordPlace): Promise<Buffer> {
+    try {
+      return await open(blob, place, this.keys);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      this.#onOpenFailed?.(code === 'HF_VAULT_DECRYPT_FAILED' || code === 'HF_VAULT_KEY_UNAVAILABLE' ? code : 'other');
+      throw error;
+    }
   }
 
   async put(place: RecordPlace, value: Uint8Array): Promise<{ updatedAt: Date }> {
@@ -87,7 +103,7 @@ export class VaultStore {
   async get(place: RecordPlace): Promise<{ value: Buffer; updatedAt: Date } | null> {
     const [row] = await this.#db.select({ ciphertext: secrets.ciphertext, updatedAt: secrets.updatedAt }).from(secrets).where(at(place));
     if (!row) return null;
-    return { value: await open(row.ciphertext, place, this.keys), updatedAt: row.updatedAt };
+    return { value: await this.#open(row.ciphertext, place), updatedAt: row.updatedAt };
   }
 
   async getMany(accountId: string, sessionId: string, names: string[], namespace?: string): Promise<Map<string, Buffer>> {
@@ -98,7 +114,7 @@ export class VaultStore {
       .select({ name: secrets.name, ciphertext: secrets.ciphertext })
       .from(secrets)
       .where(and(eq(secrets.namespace, n), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId), inArray(secrets.name, names)));
-    for (const row of rows) out.set(row.name, await open(row.ciphertext, { namespace: n, accountId, sessionId, name: row.name }, this.keys));
+    for (const row of rows) out.set(row.name, await this.#open(row.ciphertext, { namespace: n, accountId, sessionId, name: row.name }));
     return out;
   }
 

@@ -116,6 +116,7 @@ export class Ledger {
       const now = await this.row(row.id);
       throw new InvalidTransition(now?.status ?? row.status, to);
     }
+    if (to === 'fulfilled') this.c.onFulfilled?.(moved.kind, at.getTime() - moved.receivedAt.getTime());
     await this.event(`data_rights.request.${to}`, moved, { by, ...(entry.event ? { event: entry.event } : {}) });
     await this.notify(moved);
     return moved;

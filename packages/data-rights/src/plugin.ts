@@ -1,6 +1,7 @@
 import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent } from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import './fastify.js';
+import { dataRightsMetrics } from './metrics.js';
 import { resolveOptions, type DataRightsOptions } from './options.js';
 import { DataRights } from './service.js';
 
@@ -11,6 +12,7 @@ import { DataRights } from './service.js';
  */
 const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, options) => {
   const o = resolveOptions(options);
+  const reported = dataRightsMetrics(fastify, o.config.db, o.config.now);
   const service = new DataRights({
     ...o.config,
     handlers: (kind) => personalDataHandlers(fastify, kind),
@@ -19,6 +21,7 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
     record: (event) => securityEvent(fastify, undefined, event),
     log: fastify.log,
     kick: () => void setImmediate(() => void sweep()),
+    onFulfilled: reported.fulfilled,
   });
   fastify.decorate('dataRights', service);
   registerPersonalDataHandler(fastify, service.personalData());

@@ -85,6 +85,8 @@ export interface DataRightsConfig {
   withdrawConsent?: ((accountId: string) => Promise<number>) | undefined;
   /** Runs the jobs soon (the plugin's sweep); without it, due work waits for the next call. */
   kick?: (() => void) | undefined;
+  /** A request was fulfilled, `ms` after it was received (the time-to-fulfil metric). */
+  onFulfilled?: ((kind: RequestKind, ms: number) => void) | undefined;
 }
 
 export interface FileInput {

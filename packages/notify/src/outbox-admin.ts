@@ -1,6 +1,6 @@
 /** The outbox for operators (hf-notify, /health) and its retention purge. */
 import type { Database } from '@harakaflow/db';
-import { and, count, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, min, sql, type SQL } from 'drizzle-orm';
 import { InvalidFilter } from './errors.js';
 import { addresses, attempts, outbox } from './schema.js';
 import type { NotifierConfig } from './service.js';
@@ -60,6 +60,14 @@ export async function outboxCounts(db: Database): Promise<{ pending: number; fai
   const [b] = await db.select({ n: count() }).from(addresses);
   const of = (s: string) => Number(byStatus.find((r) => r.status === s)?.n ?? 0);
   return { pending: of('pending'), failed: of('failed'), bouncing: Number(b?.n ?? 0) };
+}
+
+/** For the metrics: the counts of GET /health, and how long the oldest pending message has waited, ms (0 when none). */
+export async function outboxStats(db: Database, now: Date): Promise<{ pending: number; failed: number; bouncing: number; oldestPendingMs: number }> {
+  const counts = await outboxCounts(db);
+  const [row] = await db.select({ oldest: min(outbox.createdAt) }).from(outbox).where(eq(outbox.status, 'pending'));
+  const oldest = row?.oldest ? new Date(row.oldest).getTime() : null;
+  return { ...counts, oldestPendingMs: oldest === null ? 0 : Math.max(0, now.getTime() - oldest) };
 }
 
 /** Settled rows created before `before` (the outbox's retention, 30 days), held accounts' kept. Returns how many (a dry run: would). */

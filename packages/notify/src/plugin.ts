@@ -8,6 +8,7 @@ import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { BadUnsubscribeLink } from './errors.js';
 import './fastify.js';
+import { notifyMetrics } from './metrics.js';
 import { resolveOptions, type NotifyOptions } from './options.js';
 import { fromDomain, Notifier } from './service.js';
 import { escapeHtml } from './templates.js';
@@ -36,6 +37,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     onQueued: () => loop?.kick(),
   });
   fastify.decorate('notify', notifier);
+  notifyMetrics(fastify, db, options.now ?? Date.now);
 
   // §4 (contract 5b): a settled notification's address and data are kept 30 days.
   registerRetentionClass(fastify, {

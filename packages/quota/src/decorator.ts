@@ -8,6 +8,7 @@ import { QuotaExceeded, unknownPlan } from './errors.js';
 import type { QuotaDecorator } from './fastify.js';
 import type { Keys } from './keys.js';
 import { limitKey, refusal, resetMs, type Limits } from './limits.js';
+import type { QuotaMetrics } from './metrics.js';
 import { positive, type Resolved } from './options.js';
 import type { Client } from './plugin.js';
 import type { UsageMeter } from './usage.js';
@@ -22,18 +23,19 @@ export interface DecoratorParts {
   limits: Limits;
   planSpecs: Map<string, LimitSpec[]>;
   messageLimit: (plan: string) => LimitSpec;
-  audited: (key: string, ban: AppliedBan | null, request?: FastifyRequest) => Promise<void>;
+  audited: (key: string, ban: AppliedBan | null, limit: string, request?: FastifyRequest) => Promise<void>;
   banTarget: (key: string) => { resource: string; subjectId: string | undefined };
   clientOf: (request: FastifyRequest) => Client | null | undefined;
+  metrics: QuotaMetrics;
 }
 
 export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
-  const { fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf } = p;
+  const { fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf, metrics } = p;
   return {
     async ban(key, seconds, reason) {
       const forms = keys.banKeys(key);
       await book.ban(forms, positive('seconds', seconds));
-      await audited(forms[0]!, { seconds, reason });
+      await audited(forms[0]!, { seconds, reason }, 'operator');
     },
     async unban(key) {
       const forms = keys.allForms(key);
@@ -59,7 +61,8 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
       if (!answer.refused) return false;
       reply.header('RateLimit-Policy', policyField([gate.spec]));
       reply.header('RateLimit', rateLimitField(gate.spec.name, 0, answer.msBeforeNext / 1000));
-      await audited(client.keys[0]!, await book.violation(client.keys), request);
+      metrics.refusals.inc({ limit: gate.spec.name });
+      await audited(client.keys[0]!, await book.violation(client.keys), gate.spec.name, request);
       refusal(reply, new QuotaExceeded(`too many failed authentications: the limit of ${gate.spec.points} per ${gate.spec.duration} s is used up`), answer.msBeforeNext);
       return true;
     },

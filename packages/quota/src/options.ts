@@ -33,7 +33,7 @@ export interface QuotaOptions {
   /** 'memory' (default), 'postgres' (needs db) or 'redis' (needs redis). */
   store?: StoreKind | undefined;
   db?: Database | undefined;
-  /** An ioredis client. */
+  /** An ioredis client: a Redis (one server, or a primary found through Sentinel) or a Cluster. */
   redis?: unknown;
   plans?: Record<string, Plan> | undefined;
   /** The plan of an authenticated request's subject. Default: request.account?.plan, else 'free'. */

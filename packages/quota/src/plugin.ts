@@ -21,6 +21,7 @@ import { invalidOption, QuotaBanned, unknownPlan } from './errors.js';
 import { quotaDecorator } from './decorator.js';
 import { Keys } from './keys.js';
 import { Limits, refusal } from './limits.js';
+import { quotaMetrics } from './metrics.js';
 import { resolveOptions, type QuotaOptions, type RouteQuota } from './options.js';
 import { registerQuotaData } from './personal-data.js';
 import { UsageMeter } from './usage.js';
@@ -36,11 +37,14 @@ const clientOf = (request: FastifyRequest) => (request as unknown as Record<symb
 
 const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const o = resolveOptions(options, () => randomBytes(32));
+  const m = quotaMetrics(fastify);
   let lastFallbackLog = 0;
   const limits = new Limits(
     {
       kind: o.kind, db: o.db, redis: o.redis, timeoutMs: o.storeTimeoutMs, keyPrefix: options.keyPrefix,
+      onStoreFailure: (limit) => m.storeFailures.inc({ limit }),
       onFallback: (limit, error) => {
+        m.insuranceAnswers.inc({ limit });
         if (Date.now() - lastFallbackLog < 10_000) return;
         lastFallbackLog = Date.now();
         fastify.log.warn({ limit, err: errorCodes(error) }, 'quota: store failed; the in-memory insurance limiter answers');
@@ -63,8 +67,13 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   fastify.decorateRequest(CLIENT, null);
   fastify.decorateRequest(FIELDS, null);
 
-  const { audited, banTarget, hooks } = quotaEvents(fastify, book, warnings, options.onWarning);
+  const { audited, banTarget, hooks } = quotaEvents(fastify, book, warnings, options.onWarning, m);
   limits.hooks = hooks;
+  /** A banned client's or account's refusal, counted. */
+  const banned = (reply: FastifyReply, ms: number) => {
+    m.bannedRefusals.inc();
+    return refusal(reply, new QuotaBanned(), ms);
+  };
   const accountForms = (id: string) => [keys.account(id), ...(keys.legacyAccount(id) === undefined ? [] : [id])];
 
   // A route declared before quota was registered gets the IP ban but no limits (its onRoute came
@@ -95,9 +104,9 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     if (look() && !request.is404 && !(request.routeOptions.config as unknown as Record<symbol, unknown>)[SEEN]) unlimited(request);
     if (client.skip) return done();
     const known = book.cached(ip);
-    if (known !== undefined && known > 0) return void refusal(reply, new QuotaBanned(), known);
+    if (known !== undefined && known > 0) return void banned(reply, known);
     if (known === 0 && (raw === undefined || book.cached(raw) === 0)) return done();
-    book.anyRemainingMs(client.keys).then((ms) => (ms > 0 ? void refusal(reply, new QuotaBanned(), ms) : done()), done);
+    book.anyRemainingMs(client.keys).then((ms) => (ms > 0 ? void banned(reply, ms) : done()), done);
   });
 
   // Limits are route hooks, added when each route is declared: a route with `quota: false` or a
@@ -121,7 +130,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (o.allowAccounts.has(id)) return;
       const forms = accountForms(id);
       const ms = await book.anyRemainingMs(forms);
-      if (ms > 0) return refusal(reply, new QuotaBanned(), ms);
+      if (ms > 0) return banned(reply, ms);
       const plan = o.planOf(request) ?? 'free';
       const specs = planSpecs.get(plan);
       if (!specs) throw unknownPlan('the request', plan);
@@ -143,7 +152,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     route.preHandler = [messagesHook, ...hookList(route.preHandler)];
   });
 
-  const decorator = quotaDecorator({ fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf });
+  const decorator = quotaDecorator({ fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf, metrics: m });
   fastify.decorate('quota', decorator);
   registerQuotaData(fastify, { db: o.db, meter, bans: book, keys, limits, now: o.now, accountSpecs: () => [...[...planSpecs.values()].flat(), ...Object.keys(o.plans).map(messageLimit)] });
   fastify.addHook('onClose', () => meter.close());

@@ -21,7 +21,10 @@ export interface StoreConfig {
   timeoutMs: number;
   /** Prefix of every store key. Default 'hf:quota:'. */
   keyPrefix?: string | undefined;
+  /** The insurance limiter answers a call the store failed (logged, counted). */
   onFallback: (limit: string, error: unknown) => void;
+  /** Every failed or timed-out store call, fail-closed ones included (the store-failure metric). */
+  onStoreFailure?: ((limit: string) => void) | undefined;
 }
 
 export interface Outcome {
@@ -73,6 +76,7 @@ export class GuardedLimiter {
       return await withTimeout(call(this.#store), this.#config.timeoutMs, storeTimedOut);
     } catch (error) {
       if (error instanceof RateLimiterRes) throw error;
+      this.#config.onStoreFailure?.(this.name);
       if (failClosed) throw new QuotaUnavailable();
       this.#config.onFallback(this.name, error);
       return call(this.#insurance);

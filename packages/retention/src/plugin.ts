@@ -9,6 +9,7 @@ import './fastify.js';
 import type { RetentionDecorator } from './fastify.js';
 import { resolveOptions, type RetentionOptions } from './options.js';
 import { Holds } from './holds.js';
+import { retentionMetrics } from './metrics.js';
 import { RetentionRunner } from './runner.js';
 
 const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) => {
@@ -16,7 +17,12 @@ const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) =>
   const record = (event: Parameters<typeof securityEvent>[2]) => securityEvent(fastify, undefined, event);
   const holds = new Holds({ db, classNames: () => retentionClasses(fastify).map((c) => c.name), record, now });
   registerHoldSource(fastify, (className) => holds.subjectsHeld(className));
-  const runner = new RetentionRunner({ db, classes: () => retentionClasses(fastify), heldSubjects: (c) => heldSubjects(fastify, c), record, batchSize, pauseMs, leaseMs, now });
+  const reported = retentionMetrics(fastify, () => runner.lastFinished());
+  const runner = new RetentionRunner({
+    db, classes: () => retentionClasses(fastify), heldSubjects: (c) => heldSubjects(fastify, c), record, batchSize, pauseMs, leaseMs, now,
+    onPurged: (name, rows) => reported.rowsPurged.inc({ class: name }, rows),
+    onClassFailed: (name) => reported.classFailures.inc({ class: name }),
+  });
 
   fastify.decorate('retention', {
     runner,

@@ -11,7 +11,7 @@
  */
 import { retentionCutoff, uuidv7, type RetentionClass, type SecurityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import { and, asc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { classRuns, holds, lease, runs } from './schema.js';
 
@@ -46,6 +46,10 @@ export interface RunnerConfig {
   now?: (() => number) | undefined;
   /** Called after each batch (progress on a terminal). */
   onProgress?: ((outcome: ClassOutcome) => void) | undefined;
+  /** Rows a batch removed (not on a dry run): the rows-purged metric. */
+  onPurged?: ((className: string, rows: number) => void) | undefined;
+  /** A class's purge failed (the class-failures metric). */
+  onClassFailed?: ((className: string) => void) | undefined;
 }
 
 const errorCode = (error: unknown) => {
@@ -147,6 +151,7 @@ export class RetentionRunner {
         const step = await spec.purgeBatch({ cutoff, planCutoffs, limit, dryRun, heldSubjects });
         outcome.rows += step.rows;
         outcome.partitions += step.partitions ?? 0;
+        if (!dryRun && step.rows > 0) this.#c.onPurged?.(spec.name, step.rows);
         this.#c.onProgress?.(outcome);
         onProgress?.(outcome);
         if (dryRun || step.done) break;
@@ -161,6 +166,7 @@ export class RetentionRunner {
     } catch (error) {
       outcome.status = 'failed';
       outcome.error = errorCode(error);
+      this.#c.onClassFailed?.(spec.name);
       // One class failing never skips the next: it is reported, and the run says so.
       await save('failed').catch(() => undefined);
       await this.#c
@@ -177,6 +183,16 @@ export class RetentionRunner {
       .where(and(eq(holds.className, className), isNull(holds.subjectId), isNull(holds.releasedAt), or(isNull(holds.until), gt(holds.until, now))))
       .limit(1);
     return Boolean(row);
+  }
+
+  /** When the latest finished run of each status (`done`, `failed`) ended, by any replica or `hf-retention run`. */
+  async lastFinished(): Promise<Partial<Record<'done' | 'failed', Date>>> {
+    const rows = await this.#c.db
+      .select({ status: runs.status, at: sql<string>`max(${runs.finishedAt})` })
+      .from(runs)
+      .where(isNotNull(runs.finishedAt))
+      .groupBy(runs.status);
+    return Object.fromEntries(rows.filter((r) => r.at && (r.status === 'done' || r.status === 'failed')).map((r) => [r.status, new Date(r.at)]));
   }
 
   /** The most recent run that changed anything (for the admin's view). */

@@ -21,6 +21,7 @@ import { resolveOptions, type WebhooksOptions } from './options.js';
 import { verifyHubSignature } from './hub.js';
 import type { VaultLike } from './secret-store.js';
 import { seen } from './schema.js';
+import { webhookMetrics } from './metrics.js';
 import { WebhookService } from './service.js';
 import { verifyWebhook } from './standard.js';
 
@@ -43,12 +44,14 @@ function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): boo
 const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
   const { db, eventTypes, tolerance, hubWindow, replay, replayInPostgres, secrets, policy } = resolveOptions(options, fastify.hasDecorator('vault') ? (fastify as FastifyInstance & { vault: VaultLike }).vault : undefined);
 
+  const reported = webhookMetrics(fastify, db);
   const service = new WebhookService({
     db,
     secrets,
     policy,
     eventTypes,
     rotationOverlapMs: options.rotationOverlapMs,
+    onAttempt: (a) => reported.attempts.inc({ outcome: a.outcome }),
     onDisabled: (e) => void securityEvent(fastify, undefined, { action: 'webhook.endpoint.disabled', resource: `webhook-endpoint:${e.id}`, subjectId: e.accountId, details: { reason: '410 Gone' } }),
   });
   fastify.decorate('webhooks', service);

@@ -1,0 +1,1 @@
+CREATE INDEX "deliveries_failed_idx" ON "webhooks"."deliveries" USING btree ("created_at") WHERE "webhooks"."deliveries"."status" = 'failed';
