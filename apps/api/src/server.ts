@@ -21,6 +21,11 @@ try {
 }
 logger.level = config.logLevel;
 
+// What the first start spends its seconds on, said before it does (issue 28 item 2).
+logger.info(
+  { database: config.databaseUrl ? 'postgres' : 'pglite', ...(config.databaseUrl ? {} : { dataDir: config.dataDir }) },
+  config.databaseUrl ? 'HarakaFlow API starting: connecting to Postgres and applying migrations' : 'HarakaFlow API starting: opening PGlite (created on the first start) and applying migrations',
+);
 let app;
 try {
   app = await buildApp(config, { logger });
@@ -37,5 +42,5 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   await app.close();
 });
 
-await app.listen({ port: config.port, host: config.host });
-logger.info({ database: app.database.driver }, 'HarakaFlow API ready');
+const address = await app.listen({ port: config.port, host: config.host });
+logger.info({ database: app.database.driver, url: address, privacyCentre: `${address}/privacy`, openapi: `${address}/docs/json` }, `HarakaFlow API ready on ${address}`);

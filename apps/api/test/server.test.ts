@@ -23,8 +23,8 @@ interface Server {
   exited: Promise<number | null>;
 }
 
-function start(env: Record<string, string>): Server {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/server.ts'], {
+function start(env: Record<string, string>, args = ['--conditions=source', '--import', 'tsx', 'src/server.ts']): Server {
+  const child = spawn(process.execPath, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,6 +92,24 @@ describe('src/server.ts', () => {
     expect(((await me.json()) as { account: { email: string } }).account.email).toBe('wanjiru@example.com');
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  }, 180_000);
+
+  it('runs as `npx pnpm@10 start` runs it: transpiled by tooling/transpile.mjs, then dist/server.js, saying what it does', async () => {
+    // The script `start` runs first (issue 28 item 2): esbuild, file by file, no type-check.
+    const transpile = spawn(process.execPath, [join(cwd, '../../tooling/transpile.mjs')], { cwd: join(cwd, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    transpile.stderr.on('data', (chunk) => (said += chunk));
+    expect(await new Promise((resolve) => transpile.on('exit', resolve))).toBe(0);
+    expect(said).toMatch(/(transpiled \d+|up to date:) \d+ files of \d+ packages in \d+ ms/);
+    const server = start({ DATA_DIR: tempDir() }, ['dist/server.js']);
+    const url = await listening(server);
+    expect(server.output()).toContain('HarakaFlow API starting: opening PGlite');
+    expect(server.output()).toMatch(/HarakaFlow API ready on http:\/\/127\.0\.0\.1:\d+/);
+    expect(server.output()).toContain(`"privacyCentre":"${url}/privacy"`);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/privacy`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   }, 180_000);
 
   it.skipIf(!postgresUrl)('runs on real Postgres when DATABASE_URL is set', async () => {

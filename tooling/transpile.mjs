@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// JavaScript for `start`, the soak and the CLIs, in about a second (issue 28 item 2): every
+// workspace package that `apps/api` needs, `src/**/*.ts` → `dist/**/*.js` with esbuild, file by
+// file (no bundle), as `tsc -p tsconfig.build.json` lays it out. Type-checking is not skipped, it is
+// elsewhere: `pnpm typecheck` and CI (tsc --noEmit), and `pnpm build` (tsc) still writes the
+// `.d.ts` files the packed packages ship. The code is written for this (tsconfig's
+// `verbatimModuleSyntax` and `isolatedModules`: every file compiles alone).
+//
+//   node tooling/transpile.mjs [workspace-dir ...]     default: apps/api and what it depends on
+//
+// Progress goes to stderr; a file whose output is newer than its source is skipped.
+import { build } from 'esbuild';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const started = performance.now();
+
+/** Workspace packages by name: their directory and manifest. */
+const workspace = new Map();
+for (const group of ['packages', 'apps', 'tooling']) {
+  const base = join(root, group);
+  for (const entry of readdirSync(base, { withFileTypes: true })) {
+    const manifest = join(base, entry.name, 'package.json');
+    if (!entry.isDirectory() || !existsSync(manifest)) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+    workspace.set(pkg.name, { dir: join(base, entry.name), pkg });
+  }
+}
+
+/** The asked-for directories and, transitively, the workspace packages they depend on at run time. */
+function closure(dirs) {
+  const seen = new Map();
+  const visit = (dir) => {
+    if (seen.has(dir)) return;
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    seen.set(dir, pkg);
+    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+      const found = workspace.get(name);
+      if (found) visit(found.dir);
+    }
+  };
+  for (const dir of dirs) visit(resolve(root, dir));
+  return seen;
+}
+
+function sources(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) out.push(path);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+const asked = process.argv.slice(2);
+const targets = closure(asked.length ? asked : ['apps/api']);
+let written = 0;
+let total = 0;
+const stale = [];
+for (const [dir] of targets) {
+  const src = join(dir, 'src');
+  const files = sources(src);
+  total += files.length;
+  const changed = files.filter((file) => {
+    const out = join(dir, 'dist', relative(src, file).replace(/\.ts$/, '.js'));
+    return !existsSync(out) || statSync(out).mtimeMs < statSync(file).mtimeMs;
+  });
+  if (changed.length) stale.push({ dir, src, changed });
+}
+if (stale.length) {
+  process.stderr.write(`transpiling ${stale.reduce((n, s) => n + s.changed.length, 0)} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`);
+  await Promise.all(
+    stale.map(async ({ dir, src, changed }) => {
+      await build({
+        entryPoints: changed,
+        outdir: join(dir, 'dist'),
+        outbase: src,
+        format: 'esm',
+        platform: 'node',
+        target: 'node20.19',
+        sourcemap: true,
+        bundle: false,
+        logLevel: 'warning',
+      });
+      written += changed.length;
+    }),
+  );
+}
+const ms = Math.round(performance.now() - started);
+process.stderr.write(`${written ? `transpiled ${written}` : 'up to date:'} ${total} files of ${targets.size} packages in ${ms} ms\n`);
