@@ -7,6 +7,8 @@ import type { AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
 import { JsonTooDeep } from './errors.js';
 import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
+import { setupMetrics } from './metrics.js';
+import { quotaRedis } from './redis.js';
 import { APP_MIGRATIONS, registerWiring } from './wiring.js';
 
 declare module 'fastify' {
@@ -61,6 +63,12 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     (await createDatabase({
       url: config.databaseUrl,
       dataDir: config.databaseUrl ? undefined : resolve(config.dataDir, 'pglite'),
+      pooler: config.databasePooler,
+      // Queries are refused at once (503) while Postgres is unreachable, and flow again at the first probe that answers.
+      onAvailability: ({ up, since, codes }) =>
+        up
+          ? logRef.current?.info({ awayMs: Date.now() - since.getTime() }, 'database available again')
+          : logRef.current?.warn({ err: { codes } }, 'database unavailable: queries answer 503 until it is back'),
     }));
   logRef.current = app.log;
   // JSON bodies: nesting past MAX_JSON_DEPTH is refused before the parser (or any recursive code
@@ -78,7 +86,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   try {
     if (config.migrationDatabaseUrl) {
       // The tables' owner migrates; the app itself connects as DATABASE_URL's (least-privilege) role.
-      const owner = await createDatabase({ url: config.migrationDatabaseUrl, max: 1 });
+      // DATABASE_POOLER applies here too: harmless straight to Postgres, needed if this URL is pooled as well.
+      const owner = await createDatabase({ url: config.migrationDatabaseUrl, max: 1, pooler: config.databasePooler });
       try {
         await migrate(owner.db, [...APP_MIGRATIONS]);
       } finally {
@@ -92,18 +101,18 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     throw error;
   }
 
+  // METRICS_PORT: core's metrics bound to prom-client before any plugin registers (each makes its
+  // metrics then), served on a listener of its own once the app is ready. Unset: not bound, no cost.
+  app.decorate('metricsEndpoint', config.metricsPort === undefined ? null : setupMetrics(app, config, database));
+
   // §2: quotas and bans, before authentication so a banned client costs no database work. Shared
-  // through Redis when REDIS_URL is set, else through Postgres when DATABASE_URL is, else in memory.
-  // ioredis is loaded only when REDIS_URL asks for it (about 10 MB of RSS otherwise carried for nothing).
-  const redis = config.redisUrl ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }) : undefined;
-  if (redis) {
-    redis.on('error', () => {}); // reported by the quota plugin's fallback log, not as an unhandled event
-    app.addHook('onClose', async () => {
-      redis.disconnect();
-    });
-    // Until Redis answers, the in-memory insurance limiter does (logged); startup does not wait forever.
-    await redis.connect().catch(() => app.log.warn('quota: Redis is not reachable at startup; limits are per instance until it is'));
-  }
+  // through Redis (one server, Sentinel or Cluster: redis.ts) when it is configured, else through
+  // Postgres when DATABASE_URL is set, else in memory. Until Redis answers, the in-memory insurance
+  // limiter does (logged); startup waits for it 3 s at most.
+  const redis = await quotaRedis(app, config).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   await registerWiring({ app, config, database, redis });
 
   return app;

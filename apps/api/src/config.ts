@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseVaultKeys } from '@harakaflow/credential-vault';
+import type { AuditOptions } from '@harakaflow/audit';
 import type { PolicyVersionInput } from '@harakaflow/consent';
 import { generateSigningKey, SigningKeys } from '@harakaflow/data-rights';
 import { ENV_VARIABLES, isUrl } from './env.js';
+import { redisProblems, type HostPort } from './redis.js';
 
 /**
  * Configuration of the reference app, read from the environment. Every bad value is reported
@@ -16,11 +18,22 @@ export interface AppConfig {
   env: Environment;
   port: number;
   host: string;
+  /** METRICS_PORT: Prometheus text at GET /metrics on a listener of its own (HOST, this port); undefined: not served. */
+  metricsPort: number | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
   /** The role that owns the tables runs the migrations (then DATABASE_URL may be a least-privilege role). */
   migrationDatabaseUrl: string | undefined;
+  /** DATABASE_POOLER: what DATABASE_URL points at; `transaction` turns off named prepared statements (PgBouncer pool_mode = transaction). */
+  databasePooler: 'none' | 'session' | 'transaction';
   redisUrl: string | undefined;
+  /** REDIS_TLS_CA_FILE: a private CA trusted besides the system's for `rediss://`. */
+  redisTlsCaFile: string | undefined;
+  /** REDIS_SENTINELS and REDIS_SENTINEL_NAME: the quota store is the primary these sentinels name. */
+  redisSentinels: HostPort[] | undefined;
+  redisSentinelName: string | undefined;
+  /** REDIS_CLUSTER_NODES: the quota store is a Redis Cluster. */
+  redisClusterNodes: HostPort[] | undefined;
   /** Proxy addresses or CIDRs whose X-Forwarded-For is believed; false trusts none. */
   trustProxy: string[] | false;
   /** Serve https with these PEM files (TLS_CERT_FILE, TLS_KEY_FILE); undefined: plain http (TLS at a trusted proxy). */
@@ -97,6 +110,8 @@ export interface AppConfig {
   retentionBatchPauseMs: number;
   /** The privacy policy's versions (tests replace them); default POLICY_VERSIONS. */
   policyVersions?: PolicyVersionInput[] | undefined;
+  /** The audit writer's sizes and timings, for tests and the soak (no environment variable): smaller batches and bounds make an outage's spill test-sized. */
+  auditTuning?: Partial<Pick<AuditOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'retryBaseMs' | 'retryMaxMs' | 'spillMaxBytes'>> | undefined;
   secrets: Secrets;
 }
 
@@ -251,12 +266,15 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   if (given('MIGRATION_DATABASE_URL') !== undefined && given('DATABASE_URL') === undefined && isUrl(given('MIGRATION_DATABASE_URL')!, ['postgres:', 'postgresql:'])) {
     problems.push('MIGRATION_DATABASE_URL needs DATABASE_URL (the embedded PGlite has one role)');
   }
+  if (fields.databasePooler !== 'none' && given('DATABASE_URL') === undefined) problems.push('DATABASE_POOLER needs DATABASE_URL (the embedded PGlite has no pooler in front of it)');
   const auditIpHashKey = given('AUDIT_IP_HASH_KEY');
   if ((fields.auditIpMode === 'keyed-hash' && auditIpHashKey === undefined) || (auditIpHashKey !== undefined && auditIpHashKey.length < 32)) {
     problems.push('AUDIT_IP_HASH_KEY must be a secret of at least 32 characters when AUDIT_IP_MODE=keyed-hash');
   }
+  problems.push(...redisProblems(fields as unknown as AppConfig));
   const certFile = given('TLS_CERT_FILE');
   const keyFile = given('TLS_KEY_FILE');
+  if (fields.metricsPort !== undefined && fields.metricsPort !== 0 && fields.metricsPort === fields.port) problems.push('METRICS_PORT must differ from PORT (metrics have a listener of their own, never the API\'s)');
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both, to serve https; neither, behind a TLS proxy)');
   const dkimSelector = given('NOTIFY_DKIM_SELECTOR');
   const dkimKey = given('NOTIFY_DKIM_KEY');

@@ -3,6 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type Secrets } from './config.js';
+import { redisCaProblem } from './redis.js';
 
 export const SECRETS_FILE = 'secrets.json';
 
@@ -20,6 +21,10 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
   if (parsed.env === 'production') problems.push(...missing.map((spec) => `${spec.env} is required when NODE_ENV=production`));
   if (parsed.tls) {
     const why = tlsProblem(parsed.tls);
+    if (why) problems.push(why);
+  }
+  if (parsed.redisTlsCaFile) {
+    const why = redisCaProblem(parsed.redisTlsCaFile);
     if (why) problems.push(why);
   }
   if (parsed.notifyDkim) {

@@ -20,7 +20,6 @@ import retention, { retentionMigrations } from '@harakaflow/retention';
 import webhooks, { webhooksMigrations } from '@harakaflow/webhooks';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyPluginOptions } from 'fastify';
-import type { Redis } from 'ioredis';
 import { createHmac, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +33,7 @@ import errorShape from './plugins/error-shape.js';
 import inputGuard from './plugins/input-guard.js';
 import securityHeaders from './plugins/security-headers.js';
 import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
+import { redisUp, type QuotaRedis } from './redis.js';
 import { appRetentionClasses } from './retention.js';
 import accountRoutes from './routes/accounts.js';
 import adminRoutes from './routes/admin.js';
@@ -55,8 +55,8 @@ export interface WiringContext {
   app: FastifyInstance;
   config: AppConfig;
   database: DatabaseHandle;
-  /** The quota store's Redis client, when REDIS_URL is set (connected by buildApp). */
-  redis: Redis | undefined;
+  /** The quota store's Redis client (one server, Sentinel or Cluster), when Redis is configured (connected by buildApp). */
+  redis: QuotaRedis | undefined;
 }
 
 export interface WiringStep {
@@ -174,6 +174,7 @@ export const WIRING: readonly WiringStep[] = [
       spillFull: config.auditSpillFull,
       // §4 "server logs up to 90 days": the audit plugin registers the server_logs retention class.
       retentionDays: config.retentionServerLogDays,
+      ...config.auditTuning,
     }),
   }),
   step(cookie)({ name: '@fastify/cookie', why: 'before consent, age-gate and the sessions, which read and set cookies' }),
@@ -311,7 +312,12 @@ export const WIRING: readonly WiringStep[] = [
     },
   }),
   // The routes: after every plugin (quota limits, age-gate protection and swagger see them all).
-  step(systemRoutes)({ name: 'routes/system', why: 'routes come after every plugin', options: ({ config, database }) => ({ database, secureCookies: secure(config) }) }),
+  step(systemRoutes)({
+    name: 'routes/system',
+    why: 'routes come after every plugin',
+    // /health's `quota`: Redis probed; the Postgres store is the database; memory is always up.
+    options: ({ config, database, redis }) => ({ database, secureCookies: secure(config), quotaStore: redis ? () => redisUp(redis) : config.databaseUrl ? ('database' as const) : ('memory' as const) }),
+  }),
   step(accountRoutes)({ name: 'routes/accounts', why: 'routes come after every plugin', options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config) }) }),
   step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),

@@ -214,7 +214,7 @@ describe('health and documentation', () => {
     const own = await testDatabase();
     const { app: a } = await testApp(own);
     // Issue 13 item 15 added the database and the audit backlog to the body.
-    expect((await a.inject('/health')).json()).toEqual({ status: 'ok', database: 'up', audit: { backlog: expect.any(Number), spilledBytes: 0, dropped: 0 }, notifications: { pending: expect.any(Number), failed: expect.any(Number), bouncing: expect.any(Number) } });
+    expect((await a.inject('/health')).json()).toEqual({ status: 'ok', database: 'up', quota: 'up', audit: { backlog: expect.any(Number), spilledBytes: 0, dropped: 0 }, notifications: { pending: expect.any(Number), failed: expect.any(Number), bouncing: expect.any(Number) } });
     await own.close();
     const down = await a.inject('/health');
     expect(down.statusCode).toBe(503);

@@ -11,3 +11,7 @@ export type { TcpProxy } from './proxy.js';
 export { startSmtp, until } from './smtp.js';
 export type { Received } from './smtp.js';
 export { freePort } from './ports.js';
+export { backendPid, holdServer, pgbouncerAvailable, pgbouncerUrl, testPgbouncer } from './pgbouncer.js';
+export type { PoolStats, TestPgbouncer } from './pgbouncer.js';
+export { cli as redisCli, keySlot, redisServersAvailable, replicated, startClusterRedis, startSentinelRedis, startTlsRedis } from './redis-servers.js';
+export type { ClusterRedis, RedisNode, SentinelRedis, Shard, TlsRedis } from './redis-servers.js';

@@ -2,11 +2,17 @@ import type { DatabaseHandle } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { markVisitor } from '../analytics.js';
 
+/**
+ * `quotaStore`: how /health tells whether the quota store answers: a probe (Redis), 'database' (the
+ * Postgres store is the database) or 'memory' (in the process: always up).
+ */
+type QuotaStoreHealth = (() => Promise<boolean>) | 'database' | 'memory';
+
 /** Health, the benchmark route and the OpenAPI document. */
-const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean }> = async (app, { database, secureCookies }) => {
+const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean; quotaStore?: QuotaStoreHealth }> = async (app, { database, secureCookies, quotaStore = 'memory' }) => {
   const auditHealth = { type: 'object', properties: { backlog: { type: 'integer' }, spilledBytes: { type: 'integer' }, dropped: { type: 'integer' } } } as const;
   const notifyHealth = { type: 'object', properties: { pending: { type: 'integer' }, failed: { type: 'integer' }, bouncing: { type: 'integer' } } } as const;
-  const healthBody = { type: 'object', properties: { status: { enum: ['ok', 'degraded', 'unavailable'] }, database: { enum: ['up', 'down'] }, audit: auditHealth, notifications: notifyHealth } } as const;
+  const healthBody = { type: 'object', properties: { status: { enum: ['ok', 'degraded', 'unavailable'] }, database: { enum: ['up', 'down'] }, quota: { enum: ['up', 'down'] }, audit: auditHealth, notifications: notifyHealth } } as const;
   // The outbox's counts, read at most every 5 s: load balancers call /health often.
   let counted: { at: number; value: Promise<{ pending: number; failed: number; bouncing: number } | undefined> } | undefined;
   const notificationCounts = () => {
@@ -18,15 +24,17 @@ const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: bool
     '/health',
     {
       config: { auth: 'public' },
-      schema: { tags: ['system'], summary: 'Database reachability, the audit backlog and the notification outbox', response: { 200: healthBody, 503: healthBody } },
+      schema: { tags: ['system'], summary: 'Database and quota store reachability, the audit backlog and the notification outbox', response: { 200: healthBody, 503: healthBody } },
     },
     async (_request, reply) => {
-      const up = await database.ping(1000);
+      const [up, quotaUp] = await Promise.all([database.ping(1000), typeof quotaStore === 'function' ? quotaStore() : undefined]);
+      const quota = (quotaStore === 'memory' || (quotaStore === 'database' ? up : quotaUp)) ? 'up' : 'down';
       const { backlog, spilledBytes, dropped } = app.audit.health();
-      // Degraded: events wait on disk or were dropped, the database answering or not.
-      const status = !up ? 'unavailable' : spilledBytes > 0 || dropped > 0 ? 'degraded' : 'ok';
+      // Degraded: events wait on disk or were dropped, or the quota store is away (each replica then
+      // limits on its own), the database answering or not.
+      const status = !up ? 'unavailable' : spilledBytes > 0 || dropped > 0 || quota === 'down' ? 'degraded' : 'ok';
       const notifications = up ? await notificationCounts() : undefined;
-      return reply.code(up ? 200 : 503).send({ status, database: up ? 'up' : 'down', audit: { backlog, spilledBytes, dropped }, ...(notifications ? { notifications } : {}) });
+      return reply.code(up ? 200 : 503).send({ status, database: up ? 'up' : 'down', quota, audit: { backlog, spilledBytes, dropped }, ...(notifications ? { notifications } : {}) });
     },
   );
   // Liveness: the process can serve (a restart would not help a database outage).
