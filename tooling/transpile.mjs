@@ -93,4 +93,4 @@ if (stale.length) {
   );
 }
 const ms = Math.round(performance.now() - started);
-process.stderr.write(`${written ? `transpiled ${written}` : 'up to date:'} ${total} files of ${targets.size} packages in ${ms} ms\n`);
+process.stderr.write(`${written ? `transpiled ${written} of` : 'up to date:'} ${total} files of ${targets.size} packages in ${ms} ms\n`);

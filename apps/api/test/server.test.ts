@@ -100,7 +100,7 @@ describe('src/server.ts', () => {
     let said = '';
     transpile.stderr.on('data', (chunk) => (said += chunk));
     expect(await new Promise((resolve) => transpile.on('exit', resolve))).toBe(0);
-    expect(said).toMatch(/(transpiled \d+|up to date:) \d+ files of \d+ packages in \d+ ms/);
+    expect(said).toMatch(/(transpiled \d+ of|up to date:) \d+ files of \d+ packages in \d+ ms/);
     const server = start({ DATA_DIR: tempDir() }, ['dist/server.js']);
     const url = await listening(server);
     expect(server.output()).toContain('HarakaFlow API starting: opening PGlite');
