@@ -3,19 +3,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { problemsOf } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 
 const SECRET = 'production-admin-key-with-enough-length-0123456789';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    parseConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  return [];
-}
 
 describe('the configuration table', () => {
   it('is what the README shows: every variable and every secret, rendered from apps/api/src/env.ts', () => {

@@ -1,4 +1,4 @@
-import { buildApp, parseConfig, type AppConfig } from '@harakaflow/api';
+import { buildApp, ConfigError, parseConfig, type AppConfig } from '@harakaflow/api';
 import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
@@ -61,6 +61,17 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     },
     ...overrides,
   };
+}
+
+/** The problems parseConfig reports for `env` (each names its variable); none: []. */
+export function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  return [];
 }
 
 /** The reference app on the file's test database, with its logs captured. */

@@ -1,22 +1,13 @@
 // Issue 28 item 4: how REDIS_URL, REDIS_TLS_CA_FILE, REDIS_SENTINELS, REDIS_SENTINEL_NAME and
 // REDIS_CLUSTER_NODES combine, and the ioredis client each combination builds (no server needed).
-import { ConfigError, loadConfig, parseConfig } from '@harakaflow/api';
+import { loadConfig, parseConfig } from '@harakaflow/api';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { problemsOf } from './helpers.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { clientPlan, reconnectDelay, redisCaProblem, type RedisSettings } from '../src/redis.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    parseConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  return [];
-}
 
 const settings = (env: Record<string, string>): RedisSettings => {
   const c = parseConfig(env);
