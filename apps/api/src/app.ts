@@ -65,10 +65,12 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       dataDir: config.databaseUrl ? undefined : resolve(config.dataDir, 'pglite'),
       pooler: config.databasePooler,
       // Queries are refused at once (503) while Postgres is unreachable, and flow again at the first probe that answers.
-      onAvailability: ({ up, since, codes }) =>
-        up
-          ? logRef.current?.info({ awayMs: Date.now() - since.getTime() }, 'database available again')
-          : logRef.current?.warn({ err: { codes } }, 'database unavailable: queries answer 503 until it is back'),
+      onAvailability: ({ up, since, codes }) => {
+        if (!up) return void logRef.current?.warn({ err: { codes } }, 'database unavailable: queries answer 503 until it is back');
+        logRef.current?.info({ awayMs: Date.now() - since.getTime() }, 'database available again');
+        // The audit log's backlog goes now, not when its writer's backoff (up to 5 s) ends.
+        if (app.hasDecorator('audit')) app.audit.flush().catch(() => {});
+      },
     }));
   logRef.current = app.log;
   // JSON bodies: nesting past MAX_JSON_DEPTH is refused before the parser (or any recursive code

@@ -1,5 +1,6 @@
 // The real entry point, as `pnpm start` runs it, in a child process: startup refusal in production,
-// SIGTERM shutdown, persistence across a restart on embedded PGlite, and real Postgres by DATABASE_URL.
+// SIGTERM shutdown, persistence across a restart on embedded PGlite (from the transpiled dist, as
+// `start` runs it), and real Postgres by DATABASE_URL (from the sources, under tsx).
 import { postgresUrl, testDatabase } from '@harakaflow/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -67,12 +68,23 @@ describe('src/server.ts', () => {
     expect(server.output()).toContain('PORT must be an integer');
   });
 
-  it('runs on PGlite under DATA_DIR, shuts down on SIGTERM, and keeps its data across a restart', async () => {
+  it('runs as `npx pnpm@10 start` runs it (transpiled, then dist/server.js) on PGlite under DATA_DIR, says what it does, shuts down on SIGTERM, and keeps its data across a restart', async () => {
+    // What `start` runs first (issue 28 item 2): esbuild, file by file, no type-check.
+    const transpile = spawn(process.execPath, [join(cwd, '../../tooling/transpile.mjs')], { cwd: join(cwd, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    transpile.stderr.on('data', (chunk) => (said += chunk));
+    expect(await new Promise((resolve) => transpile.on('exit', resolve))).toBe(0);
+    expect(said).toMatch(/(transpiled \d+ of|up to date:) \d+ files of \d+ packages in \d+ ms/);
+    const compiled = ['dist/server.js'];
     const dataDir = tempDir();
-    const first = start({ DATA_DIR: dataDir });
+    const first = start({ DATA_DIR: dataDir }, compiled);
     const url = await listening(first);
     expect(first.output()).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS not set');
+    expect(first.output()).toContain('HarakaFlow API starting: opening PGlite');
+    expect(first.output()).toMatch(/HarakaFlow API ready on http:\/\/127\.0\.0\.1:\d+/);
+    expect(first.output()).toContain(`"privacyCentre":"${url}/privacy"`);
     expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/privacy`)).status).toBe(200);
     const created = await fetch(`${url}/v1/accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -85,31 +97,13 @@ describe('src/server.ts', () => {
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('shutting down');
 
-    const second = start({ DATA_DIR: dataDir });
+    const second = start({ DATA_DIR: dataDir }, compiled);
     const url2 = await listening(second);
     const me = await fetch(`${url2}/v1/me`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { account: { email: string } }).account.email).toBe('wanjiru@example.com');
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-  }, 180_000);
-
-  it('runs as `npx pnpm@10 start` runs it: transpiled by tooling/transpile.mjs, then dist/server.js, saying what it does', async () => {
-    // The script `start` runs first (issue 28 item 2): esbuild, file by file, no type-check.
-    const transpile = spawn(process.execPath, [join(cwd, '../../tooling/transpile.mjs')], { cwd: join(cwd, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let said = '';
-    transpile.stderr.on('data', (chunk) => (said += chunk));
-    expect(await new Promise((resolve) => transpile.on('exit', resolve))).toBe(0);
-    expect(said).toMatch(/(transpiled \d+ of|up to date:) \d+ files of \d+ packages in \d+ ms/);
-    const server = start({ DATA_DIR: tempDir() }, ['dist/server.js']);
-    const url = await listening(server);
-    expect(server.output()).toContain('HarakaFlow API starting: opening PGlite');
-    expect(server.output()).toMatch(/HarakaFlow API ready on http:\/\/127\.0\.0\.1:\d+/);
-    expect(server.output()).toContain(`"privacyCentre":"${url}/privacy"`);
-    expect((await fetch(`${url}/health`)).status).toBe(200);
-    expect((await fetch(`${url}/privacy`)).status).toBe(200);
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
   }, 180_000);
 
   it.skipIf(!postgresUrl)('runs on real Postgres when DATABASE_URL is set', async () => {

@@ -14,7 +14,7 @@
 // reaches the database with the spill at the next start.
 import { verifyChain } from '@harakaflow/audit';
 import { resultRows } from '@harakaflow/db';
-import { postgresUrl, tcpProxy, testDatabase, type TcpProxy, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, postgresUrl, tcpProxy, testDatabase, type TcpProxy, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -54,9 +54,10 @@ describe.skipIf(!postgresUrl)('a long Postgres outage, then Postgres back', () =
       testConfig({
         databaseUrl: proxy.through(database.url!),
         auditSpillDir: spillDir,
-        // Small bounds: the spill holds two files of about 20 events, then access events are dropped.
-        auditTuning: { batchSize: 20, maxBuffered: 40, flushIntervalMs: 20, retryBaseMs: 50, spillMaxBytes: 48 * 1024 },
+        // Small bounds: the spill holds two or three files of 10 events, then access events are dropped.
+        auditTuning: { batchSize: 10, maxBuffered: 20, flushIntervalMs: 20, retryBaseMs: 50, spillMaxBytes: 24 * 1024 },
       }),
+      { logStream: captureLogs().stream },
     );
   const health = async (app: FastifyInstance) => {
     const response = await app.inject('/health');
@@ -97,7 +98,7 @@ describe.skipIf(!postgresUrl)('a long Postgres outage, then Postgres back', () =
       const before = (await stored()).access.length;
 
       proxy.cut({ stopped: true });
-      const { answered, dropped } = await loadUntilDropped(app, 15);
+      const { answered, dropped } = await loadUntilDropped(app, 8);
       await proxy.restore();
 
       // The first probe once Postgres accepts connections again.
