@@ -79,14 +79,13 @@ function fromTotal(read: () => number | undefined) {
 
 /** The audit writer's state, read at scrape time (health(), and writer.stats for every dropped event). */
 function auditMetrics(app: FastifyInstance, sink: MetricsSink): void {
-  type Health = ReturnType<FastifyInstance['audit']['health']> & { writeFailures?: number; oldestPendingMs?: number };
-  const health = (): Health | undefined => (app.hasDecorator('audit') ? (app.audit.health() as Health) : undefined);
+  const health = () => (app.hasDecorator('audit') ? app.audit.health() : undefined);
   const stats = () => (app.hasDecorator('audit') ? app.audit.writer.stats : undefined);
   sink.gauge({ name: 'harakaflow_audit_backlog_events', help: 'Audit events waiting in memory to be written (not yet committed or spilled)', collect: (g) => g.set(health()?.backlog ?? 0) });
   sink.gauge({ name: 'harakaflow_audit_spilled_bytes', help: 'Bytes of audit events spilled to local files while Postgres was away, waiting to be replayed', collect: (g) => g.set(health()?.spilledBytes ?? 0) });
   sink.gauge({ name: 'harakaflow_audit_oldest_pending_seconds', help: 'Age of the oldest audit event not yet committed (0 when none)', collect: (g) => g.set((health()?.oldestPendingMs ?? 0) / 1000) });
   sink.counter({ name: 'harakaflow_audit_dropped_events_total', help: 'Access events dropped because the spill directory was full while Postgres was away (declared as a gap in the chain)', collect: fromTotal(() => stats()?.dropped) });
-  sink.counter({ name: 'harakaflow_audit_write_failures_total', help: 'Audit batch writes that failed (retried with backoff, then spilled)', collect: fromTotal(() => health()?.writeFailures ?? stats()?.failedBatches) });
+  sink.counter({ name: 'harakaflow_audit_write_failures_total', help: 'Audit batch writes that failed (retried with backoff, then spilled)', collect: fromTotal(() => health()?.writeFailures) });
 }
 
 function poolMetrics(sink: MetricsSink, database: DatabaseHandle): void {

@@ -204,7 +204,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
   if (o.spillFull === 'fail-closed') {
     // While the spill directory is full and the database away, nothing is served unrecorded.
     fastify.addHook('onRequest', (request, reply, done) => {
-      if (!writer.health.full) return done();
+      if (!writer.full) return done();
       const route = request.routeOptions.url;
       if ((route !== undefined && o.skip.has(route)) || o.skip.has(request.url.split('?', 1)[0]!)) return done();
       done(new AuditUnavailable());

@@ -95,10 +95,8 @@ export class AuditWriter {
   /** Items not yet handed to a write, in append order. */
   #queue: Queued[] = [];
   #ordinal = 0;
-  /** Ordinals of the first item of each batch in flight. */
-  #inFlight = new Set<number>();
-  /** When the first event of each batch in flight occurred (by its first ordinal). */
-  #inFlightSince = new Map<number, number>();
+  /** Each batch in flight, by the ordinal of its first item: when its first event occurred (ms; Infinity for a batch of segment closes only). */
+  #inFlight = new Map<number, number>();
   /** When the oldest event spilled and not yet replayed occurred (ms), or null. */
   #spilledSince: number | null = null;
   #inFlightItems = 0;
@@ -150,7 +148,7 @@ export class AuditWriter {
   /** When the oldest event in memory (queued or in flight) occurred, ms; Infinity when none. */
   #oldestQueued(): number {
     let oldest = Infinity;
-    for (const at of this.#inFlightSince.values()) oldest = Math.min(oldest, at);
+    for (const at of this.#inFlight.values()) oldest = Math.min(oldest, at);
     const head = this.#queue.find((q): q is QueuedEvent => !q.close);
     return head ? Math.min(oldest, head.event.occurredAt.getTime()) : oldest;
   }
@@ -169,6 +167,11 @@ export class AuditWriter {
       return;
     }
     if (this.#files.bytes > 0) this.#pump(true);
+  }
+
+  /** The spill directory is full while the database fails (read on every request in fail-closed mode: no object built). */
+  get full(): boolean {
+    return this.#full;
   }
 
   /** Events waiting in memory, queued or being written (not yet committed or spilled). */
@@ -276,9 +279,8 @@ export class AuditWriter {
       if (this.#queue.length < this.#o.batchSize && !anyPartial) break;
       const batch = this.#queue.splice(0, this.#o.batchSize);
       const first = batch[0]!.order;
-      this.#inFlight.add(first);
       const firstEvent = batch.find((q): q is QueuedEvent => !q.close);
-      if (firstEvent) this.#inFlightSince.set(first, firstEvent.event.occurredAt.getTime());
+      this.#inFlight.set(first, firstEvent ? firstEvent.event.occurredAt.getTime() : Infinity);
       this.#inFlightItems += batch.length;
       this.#batches.write(batch.map(item)).then(
         () => this.#settled(batch, first, null),
@@ -292,7 +294,6 @@ export class AuditWriter {
 
   #settled(batch: Queued[], first: number, error: unknown): void {
     this.#inFlight.delete(first);
-    this.#inFlightSince.delete(first);
     this.#inFlightItems -= batch.length;
     if (error === null) {
       this.#failures = 0;
@@ -339,7 +340,7 @@ export class AuditWriter {
   /** The smallest ordinal not yet committed (queued or in flight), or Infinity. */
   #pendingFloor(): number {
     let floor = this.#queue.length ? this.#queue[0]!.order : Infinity;
-    for (const first of this.#inFlight) floor = Math.min(floor, first);
+    for (const first of this.#inFlight.keys()) floor = Math.min(floor, first);
     return floor;
   }
 

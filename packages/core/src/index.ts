@@ -74,7 +74,7 @@ export { randomCopy, randomView } from './random.js';
 export { withTimeout } from './timeout.js';
 export { heldSubjects, purgeByCount, registerHoldSource, registerRetentionClass, retentionClasses, retentionCutoff } from './retention.js';
 export type { HoldSource, RetentionBatch, RetentionClass, RetentionStep } from './retention.js';
-export { bindMetrics, cachedFor, gaugesFrom, metrics, metricsBound, NOOP_METRICS, SCRAPE_CACHE_MS } from './metrics.js';
+export { bindMetrics, cachedFor, gaugesFrom, metrics, metricsBound, SCRAPE_CACHE_MS } from './metrics.js';
 export type { Counter, CounterSpec, Gauge, GaugeSpec, Histogram, HistogramSpec, Labels, MetricSpec, MetricsSink } from './metrics.js';
 export { memoryMetrics } from './metrics-memory.js';
 export type { MemoryMetrics } from './metrics-memory.js';

@@ -79,7 +79,7 @@ const NOOP_CHILD = { inc: noop, set: noop, observe: noop };
 const NOOP_METRIC = { inc: noop, set: noop, observe: noop, labels: () => NOOP_CHILD };
 
 /** Every metric a no-op: what a package gets when the app bound no sink. */
-export const NOOP_METRICS: MetricsSink = {
+const NOOP_METRICS: MetricsSink = {
   counter: () => NOOP_METRIC,
   gauge: () => NOOP_METRIC,
   histogram: () => NOOP_METRIC,

@@ -14,6 +14,7 @@
  * probe (or query) that succeeds opens the gate again. A probe that only times out (a slow server)
  * changes nothing. Queries already sent when the gate closed finish as the driver decides.
  */
+import { errorCodes } from '@harakaflow/core';
 import { isConnectionLoss } from './pg-errors.js';
 import { DatabaseError } from './errors.js';
 
@@ -30,16 +31,6 @@ export interface AvailabilityChange {
 
 const PROBE_EVERY_MS = 250;
 const PROBE_TIMEOUT_MS = 1000;
-
-function codesOf(error: unknown): string[] {
-  const codes: string[] = [];
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return codes;
-}
 
 export class Availability {
   #up = true;
@@ -73,7 +64,7 @@ export class Availability {
     this.#confirming = true;
     void this.#probe(PROBE_TIMEOUT_MS).then((result) => {
       this.#confirming = false;
-      if (result === 'down') this.#down(codesOf(error));
+      if (result === 'down') this.#down(errorCodes(error).codes);
     });
   }
 
@@ -82,10 +73,12 @@ export class Availability {
     if (!this.#up) this.#back();
   }
 
-  /** A probe made by someone else (the health check's ping). */
-  report(result: ProbeResult): void {
+  /** The handle's `ping` (the health check): a probe now, whose answer moves the gate like its own. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    const result = await this.#probe(timeoutMs);
     if (result === 'up') this.succeeded();
     else if (result === 'down' && this.#up && !this.#closed) this.#down(['ECONNREFUSED']);
+    return result === 'up';
   }
 
   close(): void {
@@ -137,25 +130,39 @@ function refused(error: () => Error): PromiseLike<never> & { values(): unknown; 
 
 type Fn = (...args: unknown[]) => unknown;
 
+/** On the gated client: how many of its statements and transactions are sent and not yet settled (poolUse reads it). */
+export const IN_FLIGHT = Symbol('inFlight');
+
 /**
  * The client drizzle is given: the pool's own, with its statement (`unsafe`, which drizzle sends
  * every query through) and transaction (`begin`) calls behind the gate. Each call's outcome is
  * watched with Promise.prototype.then, which does not start a postgres.js query early (its lazy
- * `then` would).
+ * `then` would); the same watch counts what is in flight for the pool-use metric.
  */
 export function gatedClient<T extends object>(client: T, availability: Availability): T {
-  const gated = Object.create(client) as Record<string, Fn>;
-  const ok = () => availability.succeeded();
-  const failed = (error: unknown) => availability.failed(error);
+  const gated = Object.create(client) as Record<string | symbol, unknown>;
+  let inFlight = 0;
+  const ok = () => {
+    inFlight--;
+    availability.succeeded();
+  };
+  const failed = (error: unknown) => {
+    inFlight--;
+    availability.failed(error);
+  };
   for (const name of ['unsafe', 'begin'] as const) {
     const original = (client as Record<string, Fn>)[name];
     if (typeof original !== 'function') continue;
     gated[name] = (...args: unknown[]) => {
       if (!availability.up) return name === 'unsafe' ? refused(() => availability.unavailable()) : Promise.reject(availability.unavailable());
       const result = original(...args);
-      if (result instanceof Promise) void Promise.prototype.then.call(result, ok, failed);
+      if (result instanceof Promise) {
+        inFlight++;
+        void Promise.prototype.then.call(result, ok, failed);
+      }
       return result;
     };
   }
+  gated[IN_FLIGHT] = () => inFlight;
   return gated as T;
 }

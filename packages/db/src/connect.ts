@@ -60,7 +60,6 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   let db: Database;
   let driver: Driver;
   let end: () => Promise<void>;
-  let probe: ((timeoutMs: number) => Promise<ProbeResult>) | undefined;
   let availability: Availability | undefined;
   if (url) {
     const [{ default: postgres }, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () => Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]));
@@ -72,7 +71,6 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       ...pooled,
     });
     const probes = probeConnection(() => postgres(url, { max: 1, prepare: false, backoff: () => 0, connect_timeout: PROBE_CONNECT_SECONDS, onnotice: () => {}, connection: { application_name: `${applicationName} probe` } }));
-    probe = probes.ping;
     availability = new Availability(probes.ping, options.onAvailability && safely(options.onAvailability));
     db = drizzlePostgres({ client: gatedClient(client, availability) }) as unknown as Database;
     driver = 'postgres';
@@ -100,11 +98,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     },
     async ping(timeoutMs = 2000) {
       if (closed) return false;
-      if (probe) {
-        const result = await probe(timeoutMs);
-        availability?.report(result);
-        return result === 'up';
-      }
+      if (availability) return availability.ping(timeoutMs);
       return withTimeout(db.execute(sql`select 1`), timeoutMs, () => new Error('ping timed out')).then(
         () => true,
         () => false,

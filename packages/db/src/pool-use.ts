@@ -8,9 +8,11 @@
  * behind another query on a busy one). Queries inside a transaction are not counted again: they
  * run on its connection.
  *
- * The client is wrapped once, when this is first called for it: what was sent before is not
- * counted. Cost: one promise reaction a query.
+ * On postgres.js the count is the availability gate's (availability.ts), which already watches
+ * every statement and transaction: nothing more per query. On PGlite the client is wrapped once,
+ * when this is first called for it (what was sent before is not counted): one promise reaction a query.
  */
+import { IN_FLIGHT } from './availability.js';
 import type { DatabaseHandle } from './connect.js';
 
 export interface PoolUse {
@@ -29,12 +31,18 @@ export function poolUse(handle: DatabaseHandle): () => PoolUse {
   if (!client || (typeof client !== 'object' && typeof client !== 'function')) return () => ({ size: handle.driver === 'pglite' ? 1 : 0, inFlight: 0 });
   const known = trackers.get(client);
   if (known) return known;
+  // postgres.js: the availability gate already watches every statement and transaction; it counts them.
+  const counted = (client as Record<symbol, unknown>)[IN_FLIGHT];
+  if (typeof counted === 'function') {
+    const size = Number((client.options as { max?: unknown } | undefined)?.max ?? 0);
+    const read = () => ({ size, inFlight: (counted as () => number)() });
+    trackers.set(client, read);
+    return read;
+  }
   let inFlight = 0;
   const settle = () => {
     inFlight--;
   };
-  // A postgres.js query is a lazy promise (it runs when awaited): Promise.prototype.then is called
-  // directly, which watches it settle without starting it. A transaction's promise is a plain one.
   const wrap = (name: string) => {
     const original = client[name];
     if (typeof original !== 'function') return;
@@ -47,9 +55,9 @@ export function poolUse(handle: DatabaseHandle): () => PoolUse {
       return result;
     };
   };
-  const size = handle.driver === 'pglite' ? 1 : Number((client.options as { max?: unknown } | undefined)?.max ?? 0);
-  for (const name of handle.driver === 'pglite' ? ['query', 'transaction'] : ['unsafe', 'begin']) wrap(name);
-  const read = () => ({ size, inFlight });
+  // PGlite: one connection; its statements and transactions are counted here.
+  for (const name of ['query', 'transaction']) wrap(name);
+  const read = () => ({ size: 1, inFlight });
   trackers.set(client, read);
   return read;
 }
