@@ -17,28 +17,27 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const started = performance.now();
 
-/** Workspace packages by name: their directory and manifest. */
+/** Workspace packages: name → directory. */
 const workspace = new Map();
 for (const group of ['packages', 'apps', 'tooling']) {
   const base = join(root, group);
   for (const entry of readdirSync(base, { withFileTypes: true })) {
     const manifest = join(base, entry.name, 'package.json');
     if (!entry.isDirectory() || !existsSync(manifest)) continue;
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
-    workspace.set(pkg.name, { dir: join(base, entry.name), pkg });
+    workspace.set(JSON.parse(readFileSync(manifest, 'utf8')).name, join(base, entry.name));
   }
 }
 
 /** The asked-for directories and, transitively, the workspace packages they depend on at run time. */
 function closure(dirs) {
-  const seen = new Map();
+  const seen = new Set();
   const visit = (dir) => {
     if (seen.has(dir)) return;
+    seen.add(dir);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    seen.set(dir, pkg);
     for (const name of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
       const found = workspace.get(name);
-      if (found) visit(found.dir);
+      if (found) visit(found);
     }
   };
   for (const dir of dirs) visit(resolve(root, dir));
@@ -60,10 +59,9 @@ function sources(dir) {
 
 const asked = process.argv.slice(2);
 const targets = closure(asked.length ? asked : ['apps/api']);
-let written = 0;
 let total = 0;
 const stale = [];
-for (const [dir] of targets) {
+for (const dir of targets) {
   const src = join(dir, 'src');
   const files = sources(src);
   total += files.length;
@@ -73,8 +71,9 @@ for (const [dir] of targets) {
   });
   if (changed.length) stale.push({ dir, src, changed });
 }
-if (stale.length) {
-  process.stderr.write(`transpiling ${stale.reduce((n, s) => n + s.changed.length, 0)} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`);
+const written = stale.reduce((n, s) => n + s.changed.length, 0);
+if (written) {
+  process.stderr.write(`transpiling ${written} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`);
   await Promise.all(
     stale.map(async ({ dir, src, changed }) => {
       await build({
@@ -88,7 +87,6 @@ if (stale.length) {
         bundle: false,
         logLevel: 'warning',
       });
-      written += changed.length;
     }),
   );
 }

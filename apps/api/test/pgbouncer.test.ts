@@ -15,7 +15,7 @@
 // statements in general: packages/db/test/pooler.test.ts (postgres.js 3 and 4).
 import { APP_MIGRATIONS, parseConfig } from '@harakaflow/api';
 import { createDatabase, resultRows, type Database } from '@harakaflow/db';
-import { backendPid, captureLogs, holdServer, pgbouncerAvailable, postgresUrl, redisUrl, requireServices, startSmtp, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '@harakaflow/testing';
+import { backendPid, captureLogs, holdServer, pgbouncerAvailable, postgresUrl, redisUrl, startSmtp, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { execFile } from 'node:child_process';
@@ -44,7 +44,7 @@ describe('DATABASE_POOLER', () => {
 });
 
 // Without PgBouncer: skipped, or (REQUIRE_SERVICES=1) failed by testPgbouncer.
-describe.skipIf(!postgresUrl || (!pgbouncerAvailable && !requireServices))('the app behind PgBouncer in transaction mode', () => {
+describe.skipIf(!postgresUrl || !pgbouncerAvailable)('the app behind PgBouncer in transaction mode', () => {
   let database: TestDatabase;
   let bouncer: TestPgbouncer;
   let url: string;
@@ -57,7 +57,7 @@ describe.skipIf(!postgresUrl || (!pgbouncerAvailable && !requireServices))('the 
 
   beforeAll(async () => {
     database = await testDatabase();
-    bouncer = (await testPgbouncer({ serverUrl: database.url! }))!;
+    bouncer = await testPgbouncer({ serverUrl: database.url! });
     url = bouncer.through(database.url!);
     [smtp, receiver] = await Promise.all([startSmtp(), startReceiver(200)]);
     // Key resolutions not cached: a key erased on one replica is refused at once by the other.

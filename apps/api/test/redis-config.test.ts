@@ -1,22 +1,18 @@
 // Issue 28 item 4: how REDIS_URL, REDIS_TLS_CA_FILE, REDIS_SENTINELS, REDIS_SENTINEL_NAME and
 // REDIS_CLUSTER_NODES combine, and the ioredis client each combination builds (no server needed).
-import { loadConfig, parseConfig } from '@harakaflow/api';
+import { loadConfig } from '@harakaflow/api';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { problemsOf } from './helpers.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { clientPlan, reconnectDelay, redisCaProblem, type RedisSettings } from '../src/redis.js';
-
-const settings = (env: Record<string, string>): RedisSettings => {
-  const c = parseConfig(env);
-  return { redisUrl: c.redisUrl, redisTlsCaFile: c.redisTlsCaFile, redisSentinels: c.redisSentinels, redisSentinelName: c.redisSentinelName, redisClusterNodes: c.redisClusterNodes };
-};
+import { clientPlan, reconnectDelay, redisCaProblem } from '../src/redis.js';
+import { redisFromEnv } from './redis-failover.js';
 
 describe('the Redis variables', () => {
   it('read host:port lists (IPv6 in brackets) and the sentinel name', () => {
-    expect(settings({ REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b.internal:26379,[fd00::3]:26380', REDIS_SENTINEL_NAME: 'mymaster' })).toMatchObject({
+    expect(redisFromEnv({ REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b.internal:26379,[fd00::3]:26380', REDIS_SENTINEL_NAME: 'mymaster' })).toMatchObject({
       redisSentinels: [
         { host: '10.0.0.1', port: 26379 },
         { host: 'sentinel-b.internal', port: 26379 },
@@ -24,7 +20,7 @@ describe('the Redis variables', () => {
       ],
       redisSentinelName: 'mymaster',
     });
-    expect(settings({ REDIS_CLUSTER_NODES: 'clustercfg.example.cache.amazonaws.com:6379' }).redisClusterNodes).toEqual([{ host: 'clustercfg.example.cache.amazonaws.com', port: 6379 }]);
+    expect(redisFromEnv({ REDIS_CLUSTER_NODES: 'clustercfg.example.cache.amazonaws.com:6379' }).redisClusterNodes).toEqual([{ host: 'clustercfg.example.cache.amazonaws.com', port: 6379 }]);
   });
 
   it.each([
@@ -71,23 +67,23 @@ describe('the client each combination builds', () => {
   const PRIVATE_CA = '-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n';
 
   it('REDIS_URL: one server with the URL\'s credentials and database; rediss:// keeps the system CAs and adds the private one', () => {
-    const plan = clientPlan(settings({ REDIS_URL: 'rediss://app%40x:p%3Ass@cache.internal:6380/4' }), PRIVATE_CA)!;
+    const plan = clientPlan(redisFromEnv({ REDIS_URL: 'rediss://app%40x:p%3Ass@cache.internal:6380/4' }), PRIVATE_CA)!;
     expect(plan.mode).toBe('standalone');
     const options = plan.options as Record<string, unknown> & { tls: { ca: string[] } };
     expect(options).toMatchObject({ host: 'cache.internal', port: 6380, db: 4, username: 'app@x', password: 'p:ss', enableOfflineQueue: false, lazyConnect: true, autoResendUnfulfilledCommands: false });
     expect(options.tls.ca).toEqual([...rootCertificates, PRIVATE_CA]);
-    expect((clientPlan(settings({ REDIS_URL: 'rediss://cache.internal' }))!.options as { tls: object }).tls).toEqual({});
-    expect((clientPlan(settings({ REDIS_URL: 'redis://cache.internal' }))!.options as { tls?: object }).tls).toBeUndefined();
+    expect((clientPlan(redisFromEnv({ REDIS_URL: 'rediss://cache.internal' }))!.options as { tls: object }).tls).toEqual({});
+    expect((clientPlan(redisFromEnv({ REDIS_URL: 'redis://cache.internal' }))!.options as { tls?: object }).tls).toBeUndefined();
   });
 
   it('Sentinel: the sentinels and name, the URL\'s credentials, database and TLS (for the sentinels too), a failover detector', () => {
-    const plan = clientPlan(settings({ REDIS_URL: 'rediss://:pw@mymaster/1', REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_NAME: 'mymaster' }))!;
+    const plan = clientPlan(redisFromEnv({ REDIS_URL: 'rediss://:pw@mymaster/1', REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_NAME: 'mymaster' }))!;
     expect(plan.mode).toBe('sentinel');
     expect(plan.options).toMatchObject({ name: 'mymaster', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }], password: 'pw', db: 1, tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true, failoverDetector: true });
   });
 
   it('Cluster: the nodes, each connection with the URL\'s credentials and TLS; no late retries of its own', () => {
-    const plan = clientPlan(settings({ REDIS_URL: 'rediss://app:pw@10.0.0.2:6379', REDIS_CLUSTER_NODES: '10.0.0.2:6379,10.0.0.3:6379' }))!;
+    const plan = clientPlan(redisFromEnv({ REDIS_URL: 'rediss://app:pw@10.0.0.2:6379', REDIS_CLUSTER_NODES: '10.0.0.2:6379,10.0.0.3:6379' }))!;
     expect(plan.mode).toBe('cluster');
     if (plan.mode !== 'cluster') return;
     expect(plan.nodes).toEqual([{ host: '10.0.0.2', port: 6379 }, { host: '10.0.0.3', port: 6379 }]);
@@ -99,11 +95,11 @@ describe('the client each combination builds', () => {
 
   it('reconnects with a backoff capped at 500 ms however long the outage (ioredis\' default grows to 2 s)', () => {
     expect([1, 2, 5, 10, 100, 10_000].map(reconnectDelay)).toEqual([50, 100, 250, 500, 500, 500]);
-    for (const plan of [clientPlan(settings({ REDIS_URL: 'redis://c' }))!, clientPlan(settings({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm' }))!]) expect(plan.options).toMatchObject({ retryStrategy: reconnectDelay });
-    expect(clientPlan(settings({ REDIS_CLUSTER_NODES: 'a:1' }))!.options).toMatchObject({ clusterRetryStrategy: reconnectDelay });
+    for (const plan of [clientPlan(redisFromEnv({ REDIS_URL: 'redis://c' }))!, clientPlan(redisFromEnv({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm' }))!]) expect(plan.options).toMatchObject({ retryStrategy: reconnectDelay });
+    expect(clientPlan(redisFromEnv({ REDIS_CLUSTER_NODES: 'a:1' }))!.options).toMatchObject({ clusterRetryStrategy: reconnectDelay });
   });
 
   it('is none without Redis', () => {
-    expect(clientPlan(settings({}))).toBeUndefined();
+    expect(clientPlan(redisFromEnv({}))).toBeUndefined();
   });
 });

@@ -2,13 +2,14 @@
 // them on one Redis, and a run of requests through the death of a primary that records what each
 // instance answered and what /health said, in order.
 import { parseConfig, type AppConfig } from '@harakaflow/api';
-import type { TestDatabase } from '@harakaflow/testing';
+import { redisCli, until, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
+import type { RedisSettings } from '../src/redis.js';
 import { testApp, testConfig } from './helpers.js';
 
 /** The Redis part of the configuration as the app reads it from these variables. */
-export function redisFromEnv(env: Record<string, string>): Partial<AppConfig> {
+export function redisFromEnv(env: Record<string, string>): RedisSettings {
   const c = parseConfig({ NODE_ENV: 'test', ...env });
   return { redisUrl: c.redisUrl, redisTlsCaFile: c.redisTlsCaFile, redisSentinels: c.redisSentinels, redisSentinelName: c.redisSentinelName, redisClusterNodes: c.redisClusterNodes };
 }
@@ -28,6 +29,12 @@ let ipSeq = 0;
 /** An IP no other test of this process used. */
 export const freshIp = () => `198.18.${(process.pid + ipSeq) % 250}.${++ipSeq % 250}`;
 
+/** Three apps on the Redis these variables name: two that share clients, and a third that sees none before a failover (nothing cached). */
+export async function threeApps(database: TestDatabase, env: Record<string, string>, overrides: Partial<AppConfig> = {}) {
+  const made = await Promise.all([0, 1, 2].map(() => redisApp(database, env, overrides)));
+  return { apps: made.map((m) => m.app) as [FastifyInstance, FastifyInstance, FastifyInstance], logs: made[0]!.logs };
+}
+
 /**
  * Two instances share one limit and one ban: the limit used up half on each is refused by both; a
  * ban made on one is refused by the other (which never saw the client before).
@@ -43,7 +50,7 @@ export async function expectShared(a: FastifyInstance, b: FastifyInstance): Prom
   expect(await ping(b, banned)).toBe(403);
 }
 
-export interface FailoverRun {
+interface FailoverRun {
   /** ms from the kill until /health said quota up on both instances after having said down on one (-1: never said down). */
   healthBackMs: number;
   /** ms from the kill until a new client's requests were counted once for both instances again. */
@@ -64,7 +71,7 @@ export interface FailoverRun {
 const remaining = (header: unknown) => Number(/;r=(\d+)/.exec(String(header))?.[1] ?? -1);
 
 /** Which store keys a client's limit and ban live under (a cluster test picks clients on the shard it kills). */
-export const limitKey = (app: FastifyInstance, ip: string) => `${testConfig().quotaKeyPrefix}anonymous.minute:${app.quota.clientKey({ ip } as never)}`;
+const limitKey = (app: FastifyInstance, ip: string) => `${testConfig().quotaKeyPrefix}anonymous.minute:${app.quota.clientKey({ ip } as never)}`;
 export const banKey = (app: FastifyInstance, ip: string) => `${testConfig().quotaKeyPrefix}bans:${app.quota.clientKey({ ip } as never)}`;
 
 /** `pick`: keep only clients whose store key (of their limit or their ban) it accepts. */
@@ -152,4 +159,20 @@ export async function runThroughFailover(
   // Shared again: every client's limit, used up before the kill, is refused by both instances.
   for (const ip of clients) expect([await ping(a, ip), await ping(b, ip)]).toEqual([429, 429]);
   return { healthBackMs, sharedBackMs, overAdmitted: admitted, codes, health, rate: Math.round((rounds * 1000) / sharedBackMs), banned };
+}
+
+/**
+ * What every failover must leave: answers throughout (admitted, limited or banned, never an error:
+ * the routes fail open), each instance's insurance limiter admitting on its own but never more than
+ * its own limit per client, and the ban in the promoted replica, refused by `fresh` (an instance that
+ * never saw the client; its first calls after the failover may outlast the store timeout).
+ */
+export async function expectFailoverHeld(run: FailoverRun, fresh: FastifyInstance, promotedPort: number): Promise<void> {
+  expect([...run.codes].filter((code) => ![200, 403, 429].includes(code))).toEqual([]);
+  for (const n of run.overAdmitted) {
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(2 * LIMIT);
+  }
+  expect(Number(await redisCli(promotedPort, ['pttl', banKey(fresh, run.banned)]))).toBeGreaterThan(0);
+  await until(async () => (await fresh.inject({ url: '/v1/ping', remoteAddress: run.banned })).statusCode === 403);
 }

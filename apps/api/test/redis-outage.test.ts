@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../src/redis.js';
 import { testApp } from './helpers.js';
-import { freshIp } from './redis-failover.js';
+import { freshIp, redisFromEnv } from './redis-failover.js';
 
 describe.skipIf(!redisUrl)('the quota store through a Redis outage', () => {
   let database: TestDatabase;
@@ -68,7 +68,7 @@ describe.skipIf(!redisUrl)('the quota store through a Redis outage', () => {
   }, 30_000);
 
   it('a command in flight when the connection drops is not sent again after the reconnection (the insurance limiter answered it)', async () => {
-    const redis = (await createRedis({ redisUrl: proxy.through(redisUrl!), redisTlsCaFile: undefined, redisSentinels: undefined, redisSentinelName: undefined, redisClusterNodes: undefined }))!;
+    const redis = (await createRedis(redisFromEnv({ REDIS_URL: proxy.through(redisUrl!) })))!;
     const direct = new Redis(redisUrl!, { lazyConnect: true });
     const key = `hf-test:${process.pid}:in-flight:${freshIp()}`;
     redis.on('error', () => {});

@@ -4,11 +4,12 @@
 // values the packages write and read through drizzle must come back the same from both. And after
 // an outage, createDatabase's handle answers its first ping once the server is back, whatever the
 // driver's reconnection backoff has grown to meanwhile.
+import { errorCodes } from '@harakaflow/core';
 import { createDatabase, isConnectionLoss, resultRows, type AvailabilityChange, type DatabaseHandle } from '@harakaflow/db';
 import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import { bigint, boolean, customType, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUrl, tcpProxy, testDatabase, type TestDatabase } from '../../../tooling/testing/src/index.js';
+import { postgresUrl, tcpProxy, testDatabase, until, type TestDatabase } from '../../../tooling/testing/src/index.js';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const kinds = pgTable('kinds', {
@@ -71,13 +72,6 @@ describe.skipIf(!postgresUrl)('values through postgres.js', () => {
   });
 });
 
-/** The codes on an error's cause chain. */
-function codes(error: unknown): string[] {
-  const out: string[] = [];
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e && out.length < 6; e = e.cause as typeof e) if (typeof e.code === 'string') out.push(e.code);
-  return out;
-}
-
 describe.skipIf(!postgresUrl)('after an outage', () => {
   let database: TestDatabase;
   beforeAll(async () => {
@@ -107,7 +101,7 @@ describe.skipIf(!postgresUrl)('after an outage', () => {
       expect(handle.available).toBe(false);
       const refused = await query().then(() => null, (error: unknown) => error);
       expect(isConnectionLoss(refused)).toBe(true);
-      expect(JSON.stringify(codes(refused))).toContain('HF_DB_UNAVAILABLE');
+      expect(JSON.stringify(errorCodes(refused).codes)).toContain('HF_DB_UNAVAILABLE');
       expect(changes.map((c) => c.up)).toEqual([false]);
       await proxy.restore();
       // The first probe after the server is reachable again: up.
@@ -115,9 +109,8 @@ describe.skipIf(!postgresUrl)('after an outage', () => {
       expect(handle.available).toBe(true);
       expect(changes.map((c) => c.up)).toEqual([false, true]);
       // The pool's own connections come back by themselves (backoff capped at 2 s).
-      const started = Date.now();
       let back = false;
-      while (!back && Date.now() - started < 15_000) back = await query().then(() => true, () => false);
+      await until(async () => (back = await query().then(() => true, () => false)), 15_000).catch(() => {});
       expect(back).toBe(true);
     } finally {
       await handle?.close();

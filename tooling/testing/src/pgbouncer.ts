@@ -3,36 +3,34 @@
  * prepared-statement support in transaction mode, the strictest case). `.ci/run` starts one beside
  * Postgres and exports PGBOUNCER_URL; without it, each test file starts its own on a free loopback
  * port in its own temporary directory (ini, auth file, pid file; no unix socket), so two runs of the
- * suite can share the machine. Missing binary: testPgbouncer() answers undefined (the test skips), or
- * throws under REQUIRE_SERVICES=1.
+ * suite can share the machine. Missing binary: `pgbouncerAvailable` is false (the tests skip), or,
+ * under REQUIRE_SERVICES=1, testPgbouncer() throws naming it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql as drizzleSql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { freePort } from './ports.js';
+import { findProgram, startProcess, type StartedProcess } from './processes.js';
 import { requireServices } from './services.js';
-import { until } from './smtp.js';
 
 /** PgBouncer started by .ci/run (`postgres://user@127.0.0.1:port`, any database of TEST_DATABASE_URL's server). */
-export const pgbouncerUrl = process.env.PGBOUNCER_URL?.trim() || undefined;
+const pgbouncerUrl = process.env.PGBOUNCER_URL?.trim() || undefined;
 
-function findBinary(): string | undefined {
-  const given = process.env.PGBOUNCER_BIN?.trim();
-  if (given) return existsSync(given) ? given : undefined;
-  return ['/usr/sbin', ...(process.env.PATH ?? '').split(delimiter)].map((dir) => join(dir, 'pgbouncer')).find((file) => existsSync(file));
-}
-const binary = findBinary();
+const given = process.env.PGBOUNCER_BIN?.trim();
+const binary = given ? (existsSync(given) ? given : undefined) : findProgram('pgbouncer', ['/usr/sbin']);
 
-/** True when PgBouncer can be had; false means the tests that need it skip (testPgbouncer throws under REQUIRE_SERVICES=1). */
-export const pgbouncerAvailable = Boolean(binary || pgbouncerUrl);
+/**
+ * False when PgBouncer cannot be had and REQUIRE_SERVICES is unset: the tests that need it skip.
+ * Under REQUIRE_SERVICES=1 it is true, and testPgbouncer() fails, naming what is missing.
+ */
+export const pgbouncerAvailable = Boolean(binary || pgbouncerUrl) || requireServices;
 
-export interface PoolStats {
+interface PoolStats {
   /** Client connections of the pool: active, waiting (for a server) and idle-in-pool alike. */
   clients: number;
   /** Client connections waiting for a server now. */
@@ -42,7 +40,6 @@ export interface PoolStats {
 }
 
 export interface TestPgbouncer {
-  port: number;
   /** `default_pool_size`: server connections per database and user. */
   poolSize: number;
   /** `url` (a database of the server PgBouncer fronts) with PgBouncer's host and port. */
@@ -52,11 +49,6 @@ export interface TestPgbouncer {
   /** Stops a PgBouncer this file started (SIGTERM, then its directory removed); leaves .ci/run's. */
   close(): Promise<void>;
 }
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 /** The uid and gid of a system user, from /etc/passwd (PgBouncer will not run as root: it switches to this user). */
 function systemUser(name: string): { uid: number; gid: number } {
@@ -84,7 +76,6 @@ async function adminShow(url: string, what: 'config' | 'pools'): Promise<Record<
 function handle(url: string, poolSize: number, close: () => Promise<void>): TestPgbouncer {
   const base = new URL(url);
   return {
-    port: Number(base.port),
     poolSize,
     through(target) {
       const u = new URL(target);
@@ -103,13 +94,13 @@ function handle(url: string, poolSize: number, close: () => Promise<void>): Test
 }
 
 /**
- * PgBouncer (`pool_mode = transaction`) in front of the Postgres server of `serverUrl`, or
- * undefined when there is none to be had (the test skips). PGBOUNCER_URL (.ci/run's) is used when
+ * PgBouncer (`pool_mode = transaction`) in front of the Postgres server of `serverUrl` (skip the
+ * test unless `pgbouncerAvailable`). PGBOUNCER_URL (.ci/run's) is used when
  * set, after checking through its admin console that it pools by transaction; else one is started
  * with `default_pool_size = poolSize` (default 4: small enough that replicas share server
  * connections). Call it in beforeAll and close it in afterAll.
  */
-export async function testPgbouncer(options: { serverUrl: string; poolSize?: number }): Promise<TestPgbouncer | undefined> {
+export async function testPgbouncer(options: { serverUrl: string; poolSize?: number }): Promise<TestPgbouncer> {
   const server = new URL(options.serverUrl);
   const user = decodeURIComponent(server.username) || 'postgres';
   if (pgbouncerUrl) {
@@ -117,19 +108,16 @@ export async function testPgbouncer(options: { serverUrl: string; poolSize?: num
     if (config.get('pool_mode') !== 'transaction') throw new Error(`PGBOUNCER_URL: pool_mode is ${config.get('pool_mode')}, the tests need transaction`);
     return handle(pgbouncerUrl, Number(config.get('default_pool_size')), async () => {});
   }
-  if (!binary) {
-    // Thrown here, not at import: every test file imports this module through the index.
-    if (requireServices) throw new Error('REQUIRE_SERVICES=1 but pgbouncer is not installed (apt-get install pgbouncer) and PGBOUNCER_URL is not set');
-    return undefined;
-  }
+  // Thrown here, not at import: every test file imports this module through the index.
+  if (!binary) throw new Error('pgbouncer is not installed (apt-get install pgbouncer) and PGBOUNCER_URL is not set');
 
   const poolSize = options.poolSize ?? 4;
   const dir = await mkdtemp(join(tmpdir(), 'hf-pgbouncer-'));
   const asRoot = process.getuid?.() === 0;
   let port = 0;
-  let child: ChildProcess | undefined;
+  let running: StartedProcess | undefined;
   let log = '';
-  for (let attempt = 0; attempt < 3 && !child; attempt++) {
+  for (let attempt = 0; attempt < 3 && !running; attempt++) {
     port = await freePort();
     const ini = [
       '[databases]',
@@ -159,39 +147,33 @@ export async function testPgbouncer(options: { serverUrl: string; poolSize?: num
       for (const file of ['', 'pgbouncer.ini', 'users.txt']) chownSync(join(dir, file), uid, gid);
       chmodSync(dir, 0o700);
     }
-    const started = spawn(binary, [...(asRoot ? ['-u', 'nobody'] : []), join(dir, 'pgbouncer.ini')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(started);
     log = '';
-    started.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
-    let gone = false;
-    started.once('exit', () => (live.delete(started), (gone = true)));
+    const listening = port;
     try {
-      await until(async () => {
-        if (gone) throw new Error('exited');
-        return accepts(port);
-      }, 15_000);
-      child = started;
-    } catch {
-      started.kill('SIGKILL');
-      if (!/address already in use/i.test(log)) break; // another process took the port: try another
+      running = await startProcess(binary, [...(asRoot ? ['-u', 'nobody'] : []), join(dir, 'pgbouncer.ini')], {
+        cwd: dir,
+        stderr: (chunk) => (log = (log + chunk).slice(-4000)),
+        ready: () => accepts(listening),
+        tail: () => log.trim().split('\n').slice(-3).join(' | '),
+        name: 'pgbouncer',
+      });
+    } catch (error) {
+      if (!/address already in use/i.test(log)) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+      // another process took the port: try another
     }
   }
-  if (!child) {
+  if (!running) {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`pgbouncer did not start: ${log.trim().split('\n').slice(-3).join(' | ')}`);
   }
-  const running = child;
+  const started = running;
   const url = `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/`;
   let closed: Promise<void> | undefined;
   return handle(url, poolSize, () => {
-    closed ??= (async () => {
-      if (running.exitCode === null && running.signalCode === null) {
-        const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-        running.kill('SIGTERM');
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
+    closed ??= started.stop('SIGTERM').then(() => rm(dir, { recursive: true, force: true }));
     return closed;
   });
 }

@@ -6,20 +6,19 @@
  * the machine; readiness is polled, never slept for. `close()` kills them and removes the
  * directories (and a process exit kills whatever a crashed test left).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './ports.js';
+import { findProgram, startProcess, type StartedProcess } from './processes.js';
 import { requireServices } from './services.js';
 import { until } from './smtp.js';
 
 const run = promisify(execFile);
 const PROGRAMS = ['redis-server', 'redis-sentinel', 'redis-cli', 'openssl'];
-const onPath = (program: string) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
-const missing = PROGRAMS.filter((p) => !onPath(p));
+const missing = PROGRAMS.filter((p) => !findProgram(p));
 
 /**
  * False when a program is missing and REQUIRE_SERVICES is unset: the tests that need them skip.
@@ -32,7 +31,6 @@ const installed = () => {
 
 export interface RedisNode {
   port: number;
-  dir: string;
   /** SIGKILL (a crash: nothing flushed, no goodbye to replicas or sentinels); resolves once it has exited. */
   kill(): Promise<void>;
 }
@@ -48,14 +46,9 @@ export async function cli(port: number, args: string[], tls?: Tls): Promise<stri
 
 const answers = (port: number, tls?: Tls) => cli(port, ['ping'], tls).then((out) => out === 'PONG', () => false);
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
 /** A group of servers in temporary directories, closed together. */
 class Group {
-  readonly #children: ChildProcess[] = [];
+  readonly #started: StartedProcess[] = [];
   readonly #dirs: string[] = [];
 
   async dir(): Promise<string> {
@@ -66,29 +59,9 @@ class Group {
 
   /** Starts `program` with `args` in `dir` and waits until `ready` (or fails with its log's tail when it exits first). */
   async start(program: string, args: string[], dir: string, port: number, ready: () => Promise<boolean>): Promise<RedisNode> {
-    const child = spawn(program, args, { cwd: dir, stdio: 'ignore' });
-    live.add(child);
-    this.#children.push(child);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), resolve())));
-    let gone = false;
-    void exited.then(() => (gone = true));
-    try {
-      await until(async () => {
-        if (gone) throw new Error(`${program} on port ${port} exited: ${await this.#tail(dir)}`);
-        return ready();
-      }, 15_000);
-    } catch (error) {
-      if (gone) throw error;
-      throw new Error(`${program} on port ${port} did not become ready: ${await this.#tail(dir)}`);
-    }
-    return {
-      port,
-      dir,
-      kill: async () => {
-        if (!gone) child.kill('SIGKILL');
-        await exited;
-      },
-    };
+    const started = await startProcess(program, args, { cwd: dir, ready, tail: () => this.#tail(dir), name: `${program} on port ${port}` });
+    this.#started.push(started);
+    return { port, kill: () => started.stop('SIGKILL') };
   }
 
   async #tail(dir: string): Promise<string> {
@@ -96,16 +69,7 @@ class Group {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.#children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(this.#started.map((started) => started.stop('SIGKILL')));
     await Promise.all(this.#dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }
@@ -120,7 +84,6 @@ async function redisServer(group: Group, extra: string[] = [], tls?: Tls & { cer
 }
 
 export interface TlsRedis {
-  node: RedisNode;
   /** `rediss://127.0.0.1:port` */
   url: string;
   /** The private CA that signed the server's certificate (PEM file): REDIS_TLS_CA_FILE. */
@@ -141,7 +104,7 @@ export async function startTlsRedis(): Promise<TlsRedis> {
     await writeFile(f('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
     await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('san.cnf')]);
     const node = await redisServer(group, [], { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') });
-    return { node, url: `rediss://127.0.0.1:${node.port}`, caFile: f('ca.pem'), close: () => group.close() };
+    return { url: `rediss://127.0.0.1:${node.port}`, caFile: f('ca.pem'), close: () => group.close() };
   } catch (error) {
     await group.close();
     throw error;
@@ -164,7 +127,6 @@ export interface SentinelRedis {
   name: string;
   primary: RedisNode;
   replica: RedisNode;
-  sentinels: RedisNode[];
   /** `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`: REDIS_SENTINELS. */
   list: string;
   /** The port the sentinels name as the primary now. */
@@ -210,7 +172,7 @@ export async function startSentinelRedis(name = 'hfprimary'): Promise<SentinelRe
       return true;
     }, 20_000);
     const primaryPort = async () => Number((await cli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name])).split(/\r?\n/)[1]);
-    return { name, primary, replica, sentinels, list: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','), primaryPort, close: () => group.close() };
+    return { name, primary, replica, list: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','), primaryPort, close: () => group.close() };
   } catch (error) {
     await group.close();
     throw error;
@@ -218,7 +180,7 @@ export async function startSentinelRedis(name = 'hfprimary'): Promise<SentinelRe
 }
 
 /** The cluster slot of a key (CRC16/XMODEM of the key, or of its non-empty `{hash tag}`, mod 16384). */
-export function keySlot(key: string): number {
+function keySlot(key: string): number {
   const open = key.indexOf('{');
   const close = open < 0 ? -1 : key.indexOf('}', open + 1);
   const hashed = Buffer.from(close > open + 1 ? key.slice(open + 1, close) : key);
@@ -233,8 +195,6 @@ export function keySlot(key: string): number {
 export interface Shard {
   primary: RedisNode;
   replica: RedisNode;
-  /** The slot ranges it serves, inclusive. */
-  ranges: [number, number][];
   serves(key: string): boolean;
 }
 
@@ -283,7 +243,6 @@ export async function startClusterRedis(): Promise<ClusterRedis> {
           return {
             primary: byPort.get(portOf(l))!,
             replica: byPort.get(replica ? portOf(replica) : -1)!,
-            ranges,
             serves: (key: string) => ranges.some(([from, to]) => keySlot(key) >= from && keySlot(key) <= to),
           };
         });

@@ -29,6 +29,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { testDatabase } from './database.js';
 import { CHECKS } from './package-checks.js';
 
 const run = promisify(execFile);
@@ -69,7 +70,8 @@ const npm = (args: string[], cwd: string) =>
     cwd,
     maxBuffer: 1 << 24,
     timeout: 300_000,
-    env: { ...process.env, npm_config_cache: npmCache, npm_config_prefer_offline: String(cacheFilled), npm_config_prefer_online: String(!cacheFilled), npm_config_offline: 'false' },
+    // The flag above decides; a prefer-offline or offline setting of the caller's is not inherited.
+    env: { ...process.env, npm_config_cache: npmCache, npm_config_prefer_offline: undefined, npm_config_prefer_online: undefined, npm_config_offline: undefined },
   });
 
 /** What a published manifest must hold; the problems, empty when none. */
@@ -163,31 +165,23 @@ async function verifyAll(names: string[], packed: Packed, work: string): Promise
   cacheFilled = true;
   const driver = JSON.parse(readFileSync(join(dir, 'node_modules/postgres/package.json'), 'utf8')) as { version: string };
   const server = process.env.TEST_DATABASE_URL?.trim();
-  const admin = server ? (await import('postgres')).default(server, { max: 1, onnotice: () => {} }) : undefined;
-  try {
-    for (const name of names) {
-      const check = CHECKS[name]!;
-      const tag = name.replace('@harakaflow/', '');
-      if (!check.script) continue;
-      await runScript(dir, `${tag}-check.mjs`, check.script);
-      if (!admin) continue;
-      const database = `hf_verify_${process.pid}_${tag.replace(/-/g, '_')}`;
-      await admin.unsafe(`drop database if exists "${database}" with (force)`);
-      await admin.unsafe(`create database "${database}"`);
-      try {
-        const url = new URL(server!);
-        url.pathname = `/${database}`;
-        await runScript(dir, `${tag}-check.mjs`, check.script, { CHECK_DATABASE_URL: url.toString() }).catch((error: Error) => {
-          throw new Error(`${name} on Postgres through postgres@${driver.version}: ${error.message}`, { cause: error });
-        });
-      } finally {
-        await admin.unsafe(`drop database if exists "${database}" with (force)`);
-      }
+  for (const name of names) {
+    const check = CHECKS[name]!;
+    const tag = name.replace('@harakaflow/', '');
+    if (!check.script) continue;
+    await runScript(dir, `${tag}-check.mjs`, check.script);
+    if (!server) continue;
+    // A database of its own on the server (dropped by close()), which the script opens with the registry's driver.
+    const database = await testDatabase({ serverUrl: server, max: 1 });
+    try {
+      await runScript(dir, `${tag}-check.mjs`, check.script, { CHECK_DATABASE_URL: database.url! }).catch((error: Error) => {
+        throw new Error(`${name} on Postgres through postgres@${driver.version}: ${error.message}`, { cause: error });
+      });
+    } finally {
+      await database.close();
     }
-  } finally {
-    await admin?.end({ timeout: 5 });
   }
-  return `postgres@${driver.version}${admin ? ' on PGlite and Postgres' : ', PGlite only: TEST_DATABASE_URL unset'}`;
+  return `postgres@${driver.version}${server ? ' on PGlite and Postgres' : ', PGlite only: TEST_DATABASE_URL unset'}`;
 }
 
 async function main(): Promise<void> {

@@ -14,7 +14,7 @@
 // reaches the database with the spill at the next start.
 import { verifyChain } from '@harakaflow/audit';
 import { resultRows } from '@harakaflow/db';
-import { captureLogs, postgresUrl, tcpProxy, testDatabase, type TcpProxy, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, postgresUrl, tcpProxy, testDatabase, until, type TcpProxy, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -63,6 +63,12 @@ describe.skipIf(!postgresUrl)('a long Postgres outage, then Postgres back', () =
     const response = await app.inject('/health');
     return { code: response.statusCode, body: response.json<Health>() };
   };
+  /** /health once the audit log has caught up (status ok, nothing in memory), or its last answer after 60 s. */
+  const caughtUp = async (app: FastifyInstance) => {
+    let body = (await health(app)).body;
+    await until(async () => (body = (await health(app)).body).status === 'ok' && body.audit.backlog === 0, 60_000).catch(() => {});
+    return body;
+  };
   /** Anonymous pings (an access event each) until the audit log has dropped at least `drops`; how many were answered. */
   const loadUntilDropped = async (app: FastifyInstance, drops: number) => {
     let answered = 0;
@@ -107,12 +113,7 @@ describe.skipIf(!postgresUrl)('a long Postgres outage, then Postgres back', () =
       expect(first.body.database).toBe('up');
 
       // Then, by itself: backlog written, spill replayed, gap declared.
-      const started = Date.now();
-      let now = first.body;
-      while (!(now.status === 'ok' && now.audit.backlog === 0) && Date.now() - started < 60_000) {
-        await new Promise((r) => setTimeout(r, 50));
-        now = (await health(app)).body;
-      }
+      const now = await caughtUp(app);
       expect(now).toMatchObject({ status: 'ok', database: 'up', audit: { backlog: 0, spilledBytes: 0, dropped: 0 } });
       expect(filesUnder(spillDir)).toEqual([]);
 
@@ -149,12 +150,7 @@ describe.skipIf(!postgresUrl)('a long Postgres outage, then Postgres back', () =
 
       second = await start();
       await second.ready();
-      const started = Date.now();
-      let body = (await health(second)).body;
-      while (!(body.status === 'ok' && body.audit.backlog === 0) && Date.now() - started < 60_000) {
-        await new Promise((r) => setTimeout(r, 50));
-        body = (await health(second)).body;
-      }
+      const body = await caughtUp(second);
       expect(body).toMatchObject({ status: 'ok', audit: { spilledBytes: 0, dropped: 0 } });
       expect(filesUnder(spillDir)).toEqual([]);
       const { access, gaps } = await stored();
