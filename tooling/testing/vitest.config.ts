@@ -25,6 +25,12 @@ projects.push({
   test: { name: 'db (postgres 4)', root: join(root, 'packages/db'), include: ['test/{driver,migrate,pooler,pool-use}.test.ts'], env: { HF_POSTGRES_MAJOR: '4' } },
   resolve: { alias: { postgres: join(root, 'packages/db/node_modules/postgres-v4/src/index.js') } },
 } as (typeof projects)[number]);
+// The audit writer's binary COPY reaches postgres.js' stream internals, which differ between the majors.
+projects.push({
+  extends: true as const,
+  test: { name: 'audit (postgres 4)', root: join(root, 'packages/audit'), include: ['test/pgcopy.test.ts'], env: { HF_POSTGRES_MAJOR: '4' } },
+  resolve: { alias: { postgres: join(root, 'packages/db/node_modules/postgres-v4/src/index.js') } },
+} as (typeof projects)[number]);
 
 // Vitest also hands these to Node as --conditions for the packages it does not transform, where
 // 'import' would make require() of a dual package load its ESM build (require(esm) returns the
