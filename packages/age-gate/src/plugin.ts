@@ -23,15 +23,19 @@ import {
 const STALE_CLAIM_MS = 10 * 60_000;
 const STATUS_CACHE_CAP = 10_000;
 
-function refusal(s: SubjectStatus, protect: boolean): Error | undefined {
+function refusal(s: SubjectStatus, request: FastifyRequest, protects: (request: FastifyRequest) => boolean): Error | undefined {
   if (s.restricted) return new Restricted();
-  return protect && !s.verified ? new VerificationRequired() : undefined;
+  return !s.verified && protects(request) ? new VerificationRequired() : undefined;
 }
 
 const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => {
   const o = resolveOptions(options);
   const keys = prepareKeys(o.secrets);
   const statuses = new Map<string, { status: SubjectStatus; until: number }>();
+  // One lookup per subject at a time: when a status expires under load, every request of that
+  // subject arriving before the answer waits for the same query instead of sending its own (issue
+  // 29 item 4: the bench's 32 connections sent dozens a second, over half of the gate's cost).
+  const lookups = new Map<string, Promise<SubjectStatus>>();
   const protectedUrls = new Map<string, boolean>();
 
   /** The cached status, if still fresh: the hot path answers from here without a promise. */
@@ -40,13 +44,21 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
     return hit && hit.until > Date.now() ? hit.status : undefined;
   }
 
-  async function status(subjectId: string): Promise<SubjectStatus> {
+  function status(subjectId: string): Promise<SubjectStatus> {
     const cached = cachedStatus(subjectId);
-    if (cached) return cached;
-    const fresh = await subjectStatus(o.db, subjectId);
-    if (statuses.size >= STATUS_CACHE_CAP) statuses.clear();
-    statuses.set(subjectId, { status: fresh, until: Date.now() + o.statusCacheMs });
-    return fresh;
+    if (cached) return Promise.resolve(cached);
+    let lookup = lookups.get(subjectId);
+    if (!lookup) {
+      lookup = subjectStatus(o.db, subjectId)
+        .then((fresh) => {
+          if (statuses.size >= STATUS_CACHE_CAP) statuses.clear();
+          statuses.set(subjectId, { status: fresh, until: Date.now() + o.statusCacheMs });
+          return fresh;
+        })
+        .finally(() => lookups.delete(subjectId));
+      lookups.set(subjectId, lookup);
+    }
+    return lookup;
   }
 
   // request.routeOptions builds a new object on every read (Fastify 5): the hook reads it once.
@@ -137,6 +149,9 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
   async function reportMinor(subjectId: string, report: { reason: string; reportedBy: string }) {
     const at = new Date();
     await restrictAndSchedule(o.db, subjectId, { ...report, at, dueAt: new Date(at.getTime() + o.eraseAfterMs) });
+    // A lookup sent before the restriction committed may still answer "not restricted": let it land
+    // first, then drop what it cached, so this replica refuses the subject from here on.
+    await lookups.get(subjectId)?.catch(() => undefined);
     statuses.delete(subjectId);
     await securityEvent(fastify, undefined, {
       action: 'age_gate.minor_reported',
@@ -187,13 +202,15 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
   fastify.decorate('ageGate', decoration);
 
   // Restriction and route protection. Callback style: a cached status answers without a promise.
+  // Whether the route is protected matters only without a verified subject, so a verified one (the
+  // common request) never reads request.routeOptions, which Fastify builds anew on every read.
+  const protects = (request: FastifyRequest) => !request.is404 && isProtected(request.routeOptions);
   fastify.addHook('onRequest', (request, _reply, done) => {
     const subjectId = o.subject(request);
-    const protect = !request.is404 && isProtected(request.routeOptions);
-    if (!subjectId) return done(protect ? new VerificationRequired() : undefined);
+    if (!subjectId) return done(protects(request) ? new VerificationRequired() : undefined);
     const cached = cachedStatus(subjectId);
-    if (cached) return done(refusal(cached, protect));
-    status(subjectId).then((s) => done(refusal(s, protect)), done);
+    if (cached) return done(refusal(cached, request, protects));
+    status(subjectId).then((s) => done(refusal(s, request, protects)), done);
   });
 
   registerPersonalDataHandler(fastify, ageGatePersonalData(o.db));

@@ -96,10 +96,42 @@ export interface LegacyCookies {
   nonEssential: readonly string[];
 }
 
+/**
+ * A cookie name's `name=` marker, built once, and the two questions the hot path asks of a raw
+ * Cookie header with it, each in one left-to-right scan without allocating (issue 29 item 4).
+ */
+export class CookieMarker {
+  readonly name: string;
+  readonly marker: string;
+
+  constructor(name: string) {
+    this.name = name;
+    this.marker = `${name}=`;
+  }
+
+  /** Is `name=` there as a cookie of its own: at the start, after ";" or after "; " (not the tail of `__Host-name=`)? */
+  present(header: string): boolean {
+    const { marker } = this;
+    for (let i = header.indexOf(marker); i >= 0; i = header.indexOf(marker, i + 1)) {
+      if (i === 0) return true;
+      const before = header.charCodeAt(i - 1);
+      if (before === SEMICOLON || (before === SPACE && i >= 2 && header.charCodeAt(i - 2) === SEMICOLON)) return true;
+    }
+    return false;
+  }
+
+  /** Does `name=` occur at most once anywhere in the header (inside other values too)? Then the parsed value is the only candidate. */
+  atMostOnce(header: string): boolean {
+    const first = header.indexOf(this.marker);
+    return first < 0 || header.indexOf(this.marker, first + 1) < 0;
+  }
+}
+const SEMICOLON = 0x3b;
+const SPACE = 0x20;
+
 /** Is `name=` in a raw Cookie header as a cookie of its own (not the tail of `__Host-name=`)? */
 export function hasCookie(header: string, name: string): boolean {
-  const marker = `${name}=`;
-  return header.startsWith(marker) || header.includes(`; ${marker}`) || header.includes(`;${marker}`);
+  return new CookieMarker(name).present(header);
 }
 
 /**
@@ -135,38 +167,79 @@ export function decisionFromRequest(
   cache?: VerifiedCookies,
   legacy?: LegacyCookies,
 ): Decoded | null {
-  if (!rawHeader) return null;
-  const decode = (value: string, cookie: string) => (cache ? cache.decode(value, cookie, secrets, nowSeconds) : decodeDecision(value, cookie, secrets, nowSeconds));
-  const legacyPresent = legacy ? legacy.names.filter((n) => hasCookie(rawHeader, n)) : [];
-  const marker = `${name}=`;
-  if (!legacyPresent.length) {
-    if (parsed === undefined) return null;
-    if (rawHeader.indexOf(marker) === rawHeader.lastIndexOf(marker)) return decode(parsed, name);
-  }
-  const found: Decoded[] = [];
-  for (const value of cookieValues(rawHeader, name)) {
-    const decoded = decode(value, name);
-    if (decoded) found.push(decoded);
-  }
-  for (const old of legacyPresent) {
-    for (const value of cookieValues(rawHeader, old)) {
-      const decoded = decode(value, old);
-      if (decoded && !legacy!.nonEssential.every((c) => decoded.decision.categories.includes(c))) found.push({ decision: decoded.decision, stale: true });
+  return decisionReader(name, secrets, cache, legacy)(parsed, rawHeader, nowSeconds);
+}
+
+/**
+ * `decisionFromRequest` for one cookie name, secrets, cache and legacy names. `cookies`, when
+ * given, is the whole header as @fastify/cookie parsed it (`request.cookies`): a legacy name is
+ * then looked up there instead of searched for in the raw header.
+ */
+export type DecisionReader = (
+  parsed: string | undefined,
+  rawHeader: string | undefined,
+  nowSeconds: number,
+  cookies?: Readonly<Record<string, string | undefined>> | null,
+) => Decoded | null;
+
+/**
+ * `decisionFromRequest` with everything that depends only on its settings done once: the markers
+ * of the name and of each legacy name. The plugin builds one at registration; a request with one
+ * consent cookie and no legacy one then costs a property lookup per legacy name, one scan of the
+ * header for a duplicate and a cache lookup, without allocating (issue 29 item 4).
+ *
+ * The parsed cookies find every legacy cookie the raw search finds (the parser splits at every
+ * ";" and trims names, so it also finds `a=1;  hf_consent=...` with two spaces, which the raw
+ * search misses: such a cookie then counts, as a refusal only). Duplicates of the current name
+ * are still searched for in the raw header: the parser keeps only the first.
+ */
+export function decisionReader(name: string, secrets: readonly Secret[], cache?: VerifiedCookies, legacy?: LegacyCookies): DecisionReader {
+  const current = new CookieMarker(name);
+  const legacyMarkers = legacy ? legacy.names.map((n) => new CookieMarker(n)) : [];
+  return (parsed, rawHeader, nowSeconds, cookies) => {
+    if (!rawHeader) return null;
+    let legacyPresent: CookieMarker[] | undefined;
+    for (const marker of legacyMarkers) {
+      if (cookies ? marker.name in cookies : marker.present(rawHeader)) (legacyPresent ??= []).push(marker);
     }
-  }
-  return found.length ? mostRestrictive(found) : null;
+    if (!legacyPresent) {
+      if (parsed === undefined) return null;
+      if (current.atMostOnce(rawHeader)) return cache ? cache.decode(parsed, name, secrets, nowSeconds) : decodeDecision(parsed, name, secrets, nowSeconds);
+    }
+    const decode = (value: string, cookie: string) => (cache ? cache.decode(value, cookie, secrets, nowSeconds) : decodeDecision(value, cookie, secrets, nowSeconds));
+    const found: Decoded[] = [];
+    for (const value of cookieValues(rawHeader, name)) {
+      const decoded = decode(value, name);
+      if (decoded) found.push(decoded);
+    }
+    for (const old of legacyPresent ?? []) {
+      for (const value of cookieValues(rawHeader, old.name)) {
+        const decoded = decode(value, old.name);
+        if (decoded && !legacy!.nonEssential.every((c) => decoded.decision.categories.includes(c))) found.push({ decision: decoded.decision, stale: true });
+      }
+    }
+    return found.length ? mostRestrictive(found) : null;
+  };
 }
 
 /**
  * Remembers cookie values that verified, so a browser that sends the same value on every request
  * costs one HMAC in its lifetime, not one per request (each HMAC allocates a native object whose
  * finalizer weighs on the garbage collector: about half of this plugin's cost before the cache).
- * Keyed by the exact value, signature included; only verified values enter; expiry is checked on
- * every hit. Bounded: the oldest entry goes when it is full.
+ * Only verified values enter; expiry is checked on every hit. Bounded across names: the oldest
+ * entry of the name being added goes when it is full (of another name when that one has none).
+ *
+ * A hit is the exact value, signature included, under the exact name: one map per cookie name (the
+ * MAC covers the name, so a value verified under one name is never taken as verified under
+ * another), in which a value's slot is a number made of its last four characters (for a genuine
+ * value, 24 bits of its HMAC) and the entry there must equal the value in full. Hashing the whole
+ * value for a string key cost more than everything else the hot path does (issue 29 item 4); two
+ * values in one slot only cost a verification, and only a verified value ever takes a slot.
  */
 export class VerifiedCookies {
-  readonly #entries = new Map<string, Decoded>();
+  readonly #byName = new Map<string, Map<number, { value: string; decoded: Decoded }>>();
   readonly #capacity: number;
+  #size = 0;
 
   constructor(capacity = 10_000) {
     this.#capacity = capacity;
@@ -174,24 +247,47 @@ export class VerifiedCookies {
 
   decode(value: unknown, name: string, secrets: readonly Secret[], nowSeconds: number): Decoded | null {
     if (typeof value !== 'string') return null;
-    // Keyed by name and value: the MAC covers the name, so a value verified under one name must
-    // not be taken as verified under another.
-    const key = `${name}=${value}`;
-    const hit = this.#entries.get(key);
-    if (hit) {
-      if (hit.decision.expiresAt > nowSeconds) return hit;
-      this.#entries.delete(key);
+    let entries = this.#byName.get(name);
+    const slot = slotOf(value);
+    const entry = entries?.get(slot);
+    if (entry && entry.value === value) {
+      if (entry.decoded.decision.expiresAt > nowSeconds) return entry.decoded;
+      entries!.delete(slot);
+      this.#size--;
       return null;
     }
     const decoded = decodeDecision(value, name, secrets, nowSeconds);
-    if (decoded) {
-      if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(key, decoded);
+    if (decoded && this.#capacity > 0) {
+      if (!entries) this.#byName.set(name, (entries = new Map()));
+      // Another verified value in the slot gives way (verified again when it comes back).
+      if (!entry) {
+        if (this.#size >= this.#capacity) this.#evict(entries);
+        this.#size++;
+      }
+      entries.set(slot, { value, decoded });
     }
     return decoded;
   }
 
-  get size(): number {
-    return this.#entries.size;
+  #evict(preferred: Map<number, unknown>): void {
+    for (const entries of preferred.size ? [preferred] : this.#byName.values()) {
+      const oldest = entries.keys().next();
+      if (!oldest.done) {
+        entries.delete(oldest.value);
+        this.#size--;
+        return;
+      }
+    }
   }
+
+  get size(): number {
+    return this.#size;
+  }
+}
+
+/** The slot of a value: its last four characters, 7 bits each, as one small integer. */
+function slotOf(value: string): number {
+  const n = value.length;
+  if (n < 4) return -1 - n;
+  return ((((value.charCodeAt(n - 1) & 0x7f) * 128 + (value.charCodeAt(n - 2) & 0x7f)) * 128 + (value.charCodeAt(n - 3) & 0x7f)) * 128) + (value.charCodeAt(n - 4) & 0x7f);
 }

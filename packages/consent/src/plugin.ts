@@ -1,7 +1,7 @@
 import { registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { decisionFromRequest, encodeDecision, hasCookie, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
+import { decisionReader, encodeDecision, hasCookie, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
@@ -48,13 +48,15 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
   const keys = prepareSecrets(o.secrets);
   const verified = new VerifiedCookies();
   const legacy = o.legacyCookieNames.length ? { names: o.legacyCookieNames, nonEssential: o.nonEssential } : undefined;
+  // The request's decision, from the parsed cookie and the raw header (duplicates, legacy names).
+  const decisionOf = decisionReader(o.cookieName, keys, verified, legacy);
   const serialize = (fastify as FastifyInstance & { serializeCookie: CookieSerializer }).serializeCookie;
 
   function evaluationOf(request: FastifyRequest): Evaluation & { stale: boolean } {
     const r = request as ConsentRequest;
     if (r[kEvaluation]) return r[kEvaluation];
     const now = Date.now();
-    const decoded = decisionFromRequest(request.cookies?.[o.cookieName], request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified, legacy);
+    const decoded = decisionOf(request.cookies?.[o.cookieName], request.headers.cookie, Math.floor(now / 1000), request.cookies);
     const evaluation = evaluate(
       { decision: decoded?.decision ?? null, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) },
       settings,
@@ -137,9 +139,10 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
       request.headers['sec-gpc'] !== '1' &&
       !(status(now).latestMaterial && o.subject(request))
     ) {
-      const value = request.cookies?.[o.cookieName];
+      const cookies = request.cookies;
+      const value = cookies?.[o.cookieName];
       if (value === undefined && !legacy) return done(null, payload);
-      const decoded = decisionFromRequest(value, request.headers.cookie, o.cookieName, keys, Math.floor(now / 1000), verified, legacy);
+      const decoded = decisionOf(value, request.headers.cookie, Math.floor(now / 1000), cookies);
       if (!decoded?.stale) return done(null, payload);
     }
     const evaluation = evaluationOf(request);
