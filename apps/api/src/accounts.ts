@@ -23,13 +23,17 @@ export function generateApiKey(): { key: string; hash: string; prefix: string } 
   return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
 }
 
+/**
+ * The SHA-256 of a key, in hex: what is stored for account keys, the auth cache's key, and (as
+ * bytes) what the admin key is compared with. One-shot `crypto.hash` straight to hex (Node 20.12+;
+ * the engines field asks 20.19): every authenticated request hashes its key, and asking for a
+ * Buffer instead costs 1.5 µs against 0.55 µs here, before the Buffer's own `toString('hex')`.
+ */
 export function hashApiKey(key: string): string {
-  return keyDigest(key).toString('hex');
+  return hash('sha256', key, 'hex');
 }
 
-/** SHA-256 of a presented key: what is stored for account keys, and compared for the admin key. */
-// One-shot crypto.hash (Node 20.12+; the engines field asks 20.19): no Hash object per call, and
-// every authenticated request hashes its key.
+/** SHA-256 of a presented key as bytes (the admin key's digest, compared in constant time). */
 export function keyDigest(key: string): Buffer {
   return hash('sha256', key, 'buffer');
 }
@@ -67,14 +71,14 @@ export async function createAccount(
   }
 }
 
-/** The account owning an unrevoked key, or null. `digest` is its SHA-256 when the caller has it. */
-export async function accountByApiKey(db: Database, key: string, digest: Buffer = keyDigest(key)): Promise<Account | null> {
+/** The account owning an unrevoked key, or null. `digestHex` is its SHA-256 (hashApiKey) when the caller has it. */
+export async function accountByApiKey(db: Database, key: string, digestHex: string = hashApiKey(key)): Promise<Account | null> {
   if (!looksLikeApiKey(key)) return null;
   const rows = await db
     .select({ account: accounts })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-    .where(and(eq(apiKeys.keyHash, digest.toString('hex')), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.keyHash, digestHex), isNull(apiKeys.revokedAt)))
     .limit(1);
   return rows[0]?.account ?? null;
 }
@@ -84,14 +88,33 @@ export async function accountExists(db: Database, id: string): Promise<boolean> 
   return Boolean(row);
 }
 
-export function publicAccount(account: Account) {
-  return {
-    id: account.id,
-    name: account.name,
-    email: account.email,
-    businessName: account.businessName,
-    createdAt: account.createdAt.toISOString(),
-  };
+export interface PublicAccount {
+  readonly id: string;
+  readonly name: string;
+  readonly email: string;
+  readonly businessName: string | null;
+  readonly createdAt: string;
+}
+
+// One view per account row object: the auth cache hands the same row to every request of a key
+// within AUTH_CACHE_MS, so GET /v1/me builds it (and formats its date) once, not per request.
+// Rows are never changed in place (a correction reads a new row), so a view never goes stale.
+const publicViews = new WeakMap<Account, PublicAccount>();
+
+/** What an account's own answers show of it (never its plan's internals or deletion marks). Frozen: shared between responses. */
+export function publicAccount(account: Account): PublicAccount {
+  let view = publicViews.get(account);
+  if (view === undefined) {
+    view = Object.freeze({
+      id: account.id,
+      name: account.name,
+      email: account.email,
+      businessName: account.businessName,
+      createdAt: account.createdAt.toISOString(),
+    });
+    publicViews.set(account, view);
+  }
+  return view;
 }
 
 /** The app's own personal data: the account row, its API keys' metadata (never the key digests), its notifications. */

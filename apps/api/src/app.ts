@@ -6,7 +6,7 @@ import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
 import { JsonTooDeep } from './errors.js';
-import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
+import { AppLogController, lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import { setupMetrics } from './metrics.js';
 import { quotaRedis } from './redis.js';
 import { APP_MIGRATIONS, registerWiring } from './wiring.js';
@@ -54,6 +54,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     bodyLimit: BODY_LIMIT,
     genReqId: newId,
     childLoggerFactory: lazyChildLogger,
+    // Fastify's per-request lines are built only when their level is enabled (logger.ts).
+    logController: new AppLogController(),
     // Unknown body properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   }) as unknown as FastifyInstance;

@@ -2,7 +2,7 @@ import { captureLogs } from '@harakaflow/testing';
 import Fastify, { LogController } from 'fastify';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { lazyChildLogger } from '../src/logger.js';
+import { AppLogController, lazyChildLogger } from '../src/logger.js';
 
 describe('lazyChildLogger', () => {
   it('builds no pino child for a request that logs nothing at an enabled level', async () => {
@@ -50,5 +50,60 @@ describe('lazyChildLogger', () => {
     await app.inject('/');
     expect(logs.lines().map((l) => l.msg)).toEqual(['route debug']);
     await app.close();
+  });
+});
+
+describe('AppLogController', () => {
+  const app = (level: string, routeLevel?: 'info') => {
+    const logs = captureLogs();
+    const parent = pino({ level }, logs.stream);
+    const child = vi.spyOn(parent, 'child');
+    const server = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, logController: new AppLogController() });
+    server.get('/', routeLevel ? { logLevel: routeLevel } : {}, async () => ({ ok: true }));
+    return { server, logs, child };
+  };
+
+  it("writes Fastify's request lines when info is enabled, with the request id", async () => {
+    const { server, logs } = app('info');
+    await server.inject('/');
+    const lines = logs.lines().filter((l) => l.reqId);
+    expect(lines.map((l) => l.msg)).toEqual(['incoming request', 'request completed']);
+    expect(lines[0]).toMatchObject({ req: { method: 'GET', url: '/' } });
+    expect(lines[1]).toMatchObject({ res: { statusCode: 200 }, responseTime: expect.any(Number) });
+    expect(lines[0]!.reqId).toBe(lines[1]!.reqId);
+    await server.close();
+  });
+
+  it('above info it writes none and builds no request logger; a route at info still gets its lines', async () => {
+    const quiet = app('warn');
+    await quiet.server.ready();
+    quiet.child.mockClear();
+    // Fastify's own line builders (which read the response time and allocate the line) are not reached.
+    const incoming = vi.spyOn(LogController.prototype, 'incomingRequest');
+    const completed = vi.spyOn(LogController.prototype, 'requestCompleted');
+    await quiet.server.inject('/');
+    expect(quiet.logs.text()).toBe('');
+    expect(quiet.child).not.toHaveBeenCalled();
+    expect(incoming).not.toHaveBeenCalled();
+    expect(completed).not.toHaveBeenCalled();
+    incoming.mockRestore();
+    completed.mockRestore();
+    await quiet.server.close();
+
+    const route = app('warn', 'info');
+    await route.server.inject('/');
+    expect(route.logs.lines().map((l) => l.msg)).toEqual(['incoming request', 'request completed']);
+    await route.server.close();
+  });
+
+  it("the lazy request logger answers isLevelEnabled from its parent's level without building the child", () => {
+    const parent = pino({ level: 'warn' }, captureLogs().stream);
+    const child = vi.spyOn(parent, 'child');
+    const log = lazyChildLogger(parent, { reqId: 'r1' }, {}) as unknown as { isLevelEnabled(level: string): boolean };
+    expect(log.isLevelEnabled('info')).toBe(false);
+    expect(log.isLevelEnabled('error')).toBe(true);
+    parent.level = 'debug';
+    expect(log.isLevelEnabled('info')).toBe(true);
+    expect(child).not.toHaveBeenCalled();
   });
 });

@@ -61,21 +61,23 @@ export function securityHeaderValues(production: boolean): Readonly<Record<strin
 /**
  * The API's response headers (issue 12 item 9; policy §3, "encryption of data in transit"), with
  * helmet's values: `nosniff`, `Referrer-Policy: no-referrer`, a CSP that lets a JSON response load
- * nothing and be framed by nobody, `X-Frame-Options: DENY`, HSTS in production. Set when a request
- * arrives, so a route may still choose otherwise. And `Cache-Control: no-store` on every response
- * that does not choose its own caching: API responses carry API keys, credential values, webhook
- * secrets and personal data, and no shared or browser cache should keep any of them.
+ * nothing and be framed by nobody, `X-Frame-Options: DENY`, HSTS in production. And
+ * `Cache-Control: no-store` on every response that does not choose its own caching: API responses
+ * carry API keys, credential values, webhook secrets and personal data, and no shared or browser
+ * cache should keep any of them. And `X-Request-Id`, which every response carries (the id its log
+ * lines have).
+ *
+ * All are set in the first `onRequest` hook, so a refusal by any later hook (a banned client's 403
+ * included) carries them, and a route may still choose otherwise: `reply.header` replaces the
+ * value. One hook, no `onSend` pass: a response that sets no caching keeps the `no-store` set here.
  */
 const securityHeaders: FastifyPluginAsync<SecurityHeadersOptions> = async (app, { production }) => {
   const values = securityHeaderValues(production);
-  const names = Object.keys(values);
-  app.addHook('onRequest', (_request, reply, done) => {
-    for (const name of names) reply.header(name, values[name]);
+  const pairs: (readonly [string, string])[] = [...Object.entries(values), ['cache-control', 'no-store']];
+  app.addHook('onRequest', (request, reply, done) => {
+    for (let i = 0; i < pairs.length; i++) reply.header(pairs[i]![0], pairs[i]![1]);
+    reply.header('x-request-id', request.id);
     done();
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    done(null, payload);
   });
 };
 
