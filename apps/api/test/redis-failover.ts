@@ -36,14 +36,27 @@ export async function threeApps(database: TestDatabase, env: Record<string, stri
 }
 
 /**
- * Two instances share one limit and one ban: the limit used up half on each is refused by both; a
- * ban made on one is refused by the other (which never saw the client before).
+ * Both instances write their counts (request limits are counted per replica and written behind,
+ * every 50 ms) and read the store's again on their next decision: what a test waits for before it
+ * expects one replica to see another's requests.
+ */
+export async function synced(...apps: FastifyInstance[]): Promise<boolean> {
+  let ok = true;
+  for (const app of apps) ok = (await app.quota.sync()) && ok;
+  return ok;
+}
+
+/**
+ * Two instances share one limit and one ban: the limit used up half on each is refused by both
+ * once each has written its counts; a ban made on one is refused by the other (which never saw the
+ * client before).
  */
 export async function expectShared(a: FastifyInstance, b: FastifyInstance): Promise<void> {
   const ip = freshIp();
   const codes = [];
   for (let i = 0; i < LIMIT; i++) codes.push(await ping(i % 2 ? b : a, ip));
   expect(codes.every((c) => c === 200)).toBe(true);
+  expect(await synced(a, b)).toBe(true);
   expect([await ping(a, ip), await ping(b, ip)]).toEqual([429, 429]);
   const banned = freshIp();
   await a.quota.ban(a.quota.clientKey({ ip: banned } as never), 600, 'test');
@@ -83,11 +96,14 @@ const pickIp = (app: FastifyInstance, pick: Pick | undefined, keyOf: typeof limi
   }
 };
 
-/** A new client's requests on a, b, a: shared counters leave LIMIT-1, LIMIT-2, LIMIT-3. */
+/** A new client's requests on a, b, a, each instance syncing after its own: shared counters leave LIMIT-1, LIMIT-2, LIMIT-3. */
 async function counted(a: FastifyInstance, b: FastifyInstance, pick?: Pick): Promise<boolean> {
   const ip = pickIp(a, pick, limitKey);
   const left = [];
-  for (const app of [a, b, a]) left.push(remaining((await app.inject({ url: '/v1/ping', remoteAddress: ip })).headers.ratelimit));
+  for (const app of [a, b, a]) {
+    left.push(remaining((await app.inject({ url: '/v1/ping', remoteAddress: ip })).headers.ratelimit));
+    if (!(await synced(app))) return false;
+  }
   return left.join() === [LIMIT - 1, LIMIT - 2, LIMIT - 3].join();
 }
 
@@ -106,12 +122,15 @@ export async function runThroughFailover(
   const paceMs = o.paceMs ?? 50;
   for (const ip of clients) {
     for (let i = 0; i < LIMIT; i++) expect(await ping(i % 2 ? b : a, ip)).toBe(200);
+    expect(await synced(a, b)).toBe(true);
     expect(await ping(a, ip)).toBe(429);
   }
   const banned = pickIp(a, o.pick, banKey);
   await a.quota.ban(a.quota.clientKey({ ip: banned } as never), 600, 'test');
   expect(await ping(b, banned)).toBe(403);
   expect(await counted(a, b, o.pick)).toBe(true);
+  // Every count written before the primary's replica is asked whether it has them.
+  expect(await synced(a, b)).toBe(true);
   await o.settled();
   const health = [await quotaHealth(a)];
 
@@ -156,7 +175,9 @@ export async function runThroughFailover(
     running = false;
     await watch;
   }
-  // Shared again: every client's limit, used up before the kill, is refused by both instances.
+  // Shared again: every client's limit, used up before the kill, is refused by both instances
+  // (what they count now read from the promoted replica).
+  await until(() => synced(a, b));
   for (const ip of clients) expect([await ping(a, ip), await ping(b, ip)]).toEqual([429, 429]);
   return { healthBackMs, sharedBackMs, overAdmitted: admitted, codes, health, rate: Math.round((rounds * 1000) / sharedBackMs), banned };
 }

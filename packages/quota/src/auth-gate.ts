@@ -5,7 +5,7 @@
  * failure makes this replica read the shared count again, so a client guessing across replicas
  * gets at most one guess more per replica than the limit before each of them refuses it.
  */
-import { LRUCache } from 'lru-cache';
+import { ExpiringSet } from './cache.js';
 import type { LimitSpec } from './core.js';
 import type { GuardedLimiter } from './store.js';
 
@@ -15,20 +15,21 @@ export class AuthGate {
   readonly spec: LimitSpec;
   readonly #limiter: GuardedLimiter;
   /** Clients with a failure known here; forgotten with the limit's window. */
-  readonly #failing: LRUCache<string, true>;
+  readonly #failing = new ExpiringSet(50_000);
   /** Clients whose read found no failure, trusted for checkMs. */
-  readonly #clean: LRUCache<string, true>;
+  readonly #clean = new ExpiringSet(50_000);
+  readonly #checkMs: number;
 
   constructor(spec: LimitSpec, limiter: GuardedLimiter, checkMs: number) {
     this.spec = spec;
     this.#limiter = limiter;
-    this.#failing = new LRUCache<string, true>({ max: 50_000, ttl: spec.duration * 1000, ttlAutopurge: false });
-    this.#clean = new LRUCache<string, true>({ max: 50_000, ttl: checkMs, ttlAutopurge: false });
+    this.#checkMs = checkMs;
   }
 
   /** True when the client passes from memory (see the module comment). */
   clear(key: string): boolean {
-    return !this.#failing.has(key) && this.#clean.has(key);
+    const now = Date.now();
+    return !this.#failing.has(key, now) && this.#clean.has(key, now);
   }
 
   /** Whether the client has used up its failed authentications, reading the store unless clear(). */
@@ -37,7 +38,7 @@ export class AuthGate {
     const state = await this.#limiter.get(key);
     if (!state || state.consumed === 0 || state.msBeforeNext <= 0) {
       this.#failing.delete(key);
-      this.#clean.set(key, true);
+      this.#clean.set(key, Date.now() + this.#checkMs);
       return { refused: false };
     }
     this.#markFailing(key);
@@ -51,7 +52,7 @@ export class AuthGate {
   }
 
   #markFailing(key: string): void {
-    this.#failing.set(key, true);
+    this.#failing.set(key, Date.now() + this.spec.duration * 1000);
     this.#clean.delete(key);
   }
 }

@@ -2,13 +2,15 @@
  * The ban book: who is banned, and the escalation that bans them. Plain code over three store
  * limiters (no Fastify): `violations` counts refusals per key within the ban window, `level` how
  * many bans a key has had this week (each lasts longer), `bans` the bans themselves (a blocked key).
+ * Bans are read and written in the store's flush (one round trip with the counters); refusals and
+ * levels are atomic consumes.
  *
  * Its block cache answers the hot path from memory: keys known to be banned (until when) and keys
- * read recently and found not banned (trusted for `checkMs`). Both are bounded LRU caches whose
- * entries expire by themselves (lru-cache `ttl`); one that is evicted costs a store read, never a
- * wrong answer, and no cliff sends every client's check to the store at once.
+ * read recently and found not banned (trusted for `checkMs`). Both are bounded (cache.ts) and their
+ * entries expire by themselves; one that is evicted costs a store read, never a wrong answer, and
+ * no cliff sends every client's check to the store at once.
  */
-import { LRUCache } from 'lru-cache';
+import { ExpiringSet } from './cache.js';
 import { banDuration } from './core.js';
 
 /** What the book needs of a limiter (GuardedLimiter has it). */
@@ -41,14 +43,14 @@ export interface AppliedBan {
 
 export class BanBook {
   readonly #o: BanBookOptions;
-  readonly #banned: LRUCache<string, number>;
-  readonly #clear: LRUCache<string, true>;
+  readonly #banned: ExpiringSet;
+  readonly #clear: ExpiringSet;
 
   constructor(options: BanBookOptions) {
     this.#o = options;
     const max = options.cacheSize ?? 50_000;
-    this.#banned = new LRUCache<string, number>({ max, ttlAutopurge: false });
-    this.#clear = new LRUCache<string, true>({ max, ttl: options.checkMs, ttlAutopurge: false });
+    this.#banned = new ExpiringSet(max);
+    this.#clear = new ExpiringSet(max);
   }
 
   /**
@@ -56,10 +58,9 @@ export class BanBook {
    * `checkMs`, undefined when only the store knows.
    */
   cached(key: string, now = Date.now()): number | undefined {
-    // peek: no recency bookkeeping on the hot path (entries expire by ttl; eviction is by age).
-    const until = this.#banned.peek(key);
-    if (until !== undefined && until > now) return until - now;
-    return this.#clear.has(key) ? 0 : undefined;
+    const until = this.#banned.until(key, now);
+    if (until !== undefined) return until - now;
+    return this.#clear.has(key, now) ? 0 : undefined;
   }
 
   /** The ms a key stays banned, 0 when it is not: from the cache, else one store read (then cached). */
@@ -72,8 +73,31 @@ export class BanBook {
       this.#remember(key, now, state.msBeforeNext);
       return state.msBeforeNext;
     }
-    this.#clear.set(key, true);
+    this.#clear.set(key, now + this.#o.checkMs);
     return 0;
+  }
+
+  /**
+   * The longest remaining ban of the keys, from memory when the cache knows every form (a number:
+   * the hot path, no promise), else after a store read (a promise).
+   */
+  check(keys: string[]): number | Promise<number> {
+    const now = Date.now();
+    const first = this.cached(keys[0]!, now);
+    if (first !== undefined && (first > 0 || keys.length === 1)) return first;
+    if (first === 0) {
+      let known = true;
+      for (let i = 1; i < keys.length && known; i++) {
+        const ms = this.cached(keys[i]!, now);
+        if (ms === undefined) known = false;
+        else if (ms > 0) {
+          this.#remember(keys[0]!, now, ms);
+          return ms;
+        }
+      }
+      if (known) return 0;
+    }
+    return this.anyRemainingMs(keys);
   }
 
   /** The longest remaining ban of any of the keys (a client under its stored and legacy forms). */
@@ -143,7 +167,7 @@ export class BanBook {
   }
 
   #remember(key: string, now: number, ms: number): void {
-    this.#banned.set(key, now + ms, { ttl: ms });
+    this.#banned.set(key, now + ms);
     this.#clear.delete(key);
   }
 }

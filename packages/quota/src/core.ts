@@ -93,6 +93,15 @@ export function crossedThresholds(thresholds: readonly number[], points: number,
   });
 }
 
+/** Whether moving from `before` to `after` points of `points` crosses one of the thresholds (no allocation: the hot path asks). */
+export function crossesThreshold(thresholds: readonly number[], points: number, before: number, after: number): boolean {
+  for (let i = 0; i < thresholds.length; i++) {
+    const mark = Math.ceil(thresholds[i]! * points);
+    if (before < mark && after >= mark) return true;
+  }
+  return false;
+}
+
 /** The ban duration (s) for the n-th ban (1-based) within the escalation window. */
 export function banDuration(durations: readonly number[], nth: number): number {
   return durations[Math.min(Math.max(nth, 1), durations.length) - 1]!;

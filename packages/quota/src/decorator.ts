@@ -48,8 +48,9 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
       if (!o.plans[plan]) throw unknownPlan('status()', plan);
       const at = o.now();
       const list = [];
-      for (const spec of [...planSpecs.get(plan)!, messageLimit(plan)]) {
-        const state = await limits.limiter(spec).get(limitKey(spec, keys.account(accountId), at));
+      const message = messageLimit(plan);
+      for (const spec of [...planSpecs.get(plan)!, message]) {
+        const state = await limits.state(spec, limitKey(spec, keys.account(accountId), at), spec === message);
         list.push({ name: spec.name, limit: spec.points, used: state ? Math.min(state.consumed, spec.points) : 0, resetAt: state ? new Date(at + resetMs(spec, state, at)) : null });
       }
       return { plan, limits: list };
@@ -76,5 +77,7 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
     },
     clientKey: (request) => keys.client(request.ip),
     storeCalls: () => limits.calls(),
+    sync: () => limits.store.sync(),
+    unsyncedPeak: () => limits.store.unsyncedPeak,
   };
 }

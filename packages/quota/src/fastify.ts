@@ -33,8 +33,20 @@ export interface QuotaDecorator {
   authClear(request: FastifyRequest): boolean;
   /** The key quota stores a request's client under (`ipk:...` with a secret, else `ip:...`/`ip6:...`). */
   clientKey(request: FastifyRequest): string;
-  /** Store calls made so far (all limiters): tests and the benchmark count them. */
+  /** Store calls made so far (every key of a flush, every exact call): tests and the benchmark count them. */
   storeCalls(): number;
+  /**
+   * Writes this replica's counts not yet written (request limits are counted here and written
+   * behind, every 50 ms) and forgets the global counts it knew, so its next decision of each key
+   * reads the store. Once every replica has synced, each sees all their counts. Resolves true when
+   * the store answered. For tests and operators' checks; requests never need it.
+   */
+  sync(): Promise<boolean>;
+  /**
+   * The most admissions of one key this replica has held not yet written to the shared store: its
+   * term of the over-admission bound (README, "Counters written behind"). 0 on the memory store.
+   */
+  unsyncedPeak(): number;
 }
 
 declare module 'fastify' {

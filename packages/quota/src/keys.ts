@@ -5,7 +5,7 @@
  * shared its counters and bans with that client.
  */
 import { createHmac } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { Memo } from './cache.js';
 import { clientKey } from './core.js';
 
 export class Keys {
@@ -13,7 +13,7 @@ export class Keys {
   readonly #legacyClients: boolean;
   readonly #legacyAccounts: boolean;
   // Clients repeat: normalizing an address (grouping IPv6 by /64) and its HMAC cost more than a lookup.
-  readonly #clients = new LRUCache<string, string>({ max: 10_000 });
+  readonly #clients = new Memo<string>(10_000);
 
   constructor(secret: string | Uint8Array | undefined, legacyClients: boolean, legacyAccounts: boolean) {
     this.#secret = secret;
@@ -28,10 +28,8 @@ export class Keys {
 
   /** The stored key of a request's IP. */
   client(ip: string): string {
-    // peek: a memo, no recency bookkeeping per request (an evicted client costs one HMAC again).
-    let key = this.#clients.peek(ip);
-    if (key === undefined) this.#clients.set(ip, (key = this.stored(clientKey(ip))));
-    return key;
+    // A memo (an evicted client costs one HMAC again).
+    return this.#clients.get(ip) ?? this.#clients.set(ip, this.stored(clientKey(ip)));
   }
 
   /** The raw key of an IP while legacy client keys are read too, else undefined. */

@@ -50,8 +50,19 @@ export interface QuotaOptions {
   onWarning?: ((subject: string, info: WarningInfo) => void | Promise<void>) | undefined;
   /** Refusals within `windowSeconds` that ban a key, and the ban durations in seconds as they escalate. */
   bans?: { after?: number; windowSeconds?: number; durations?: number[] } | undefined;
-  /** How long a store call may take before the insurance limiter answers, ms. Default 50. */
+  /**
+   * How long a store call (a flush, a consume) may take before the insurance limiter answers (or,
+   * fail-closed, 503), ms. Default 50 on Redis; 500 on Postgres, whose statements queue in the
+   * app's own pool behind its other queries.
+   */
   storeTimeoutMs?: number | undefined;
+  /**
+   * Request limits are counted here and written to a shared store behind the requests: every
+   * `flushMs` (default 50) or `flushIncrements` (default 500) increments, whichever comes first,
+   * in one round trip. Smaller: less over-admission across replicas (README), more store calls.
+   */
+  flushMs?: number | undefined;
+  flushIncrements?: number | undefined;
   /** How long a client found not banned is not checked again, ms. Default 1000. */
   banCheckIntervalMs?: number | undefined;
   /** Usage counters are written this often, ms. Default 5000. */
@@ -99,6 +110,8 @@ export interface Resolved {
   thresholds: number[];
   bans: { after: number; windowSeconds: number; durations: number[] };
   storeTimeoutMs: number;
+  flushMs: number;
+  flushIncrements: number;
   banCheckMs: number;
   meterFlushMs: number;
   skip: Set<string>;
@@ -163,7 +176,11 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
     planOf: options.planOf ?? defaultPlanOf,
     thresholds,
     bans: { after: integerOption(invalidOption, 'bans.after', options.bans?.after, 5), windowSeconds: integerOption(invalidOption, 'bans.windowSeconds', options.bans?.windowSeconds, 600), durations },
-    storeTimeoutMs: integerOption(invalidOption, 'storeTimeoutMs', options.storeTimeoutMs, 50),
+    // Postgres is reached through the app's own pool, where a statement queues behind the app's
+    // queries (50 concurrent sends of one account took ~100 ms there): a budget to match.
+    storeTimeoutMs: integerOption(invalidOption, 'storeTimeoutMs', options.storeTimeoutMs, kind === 'postgres' ? 500 : 50),
+    flushMs: integerOption(invalidOption, 'flushMs', options.flushMs, 50),
+    flushIncrements: integerOption(invalidOption, 'flushIncrements', options.flushIncrements, 500),
     banCheckMs: integerOption(invalidOption, 'banCheckIntervalMs', options.banCheckIntervalMs, 1000),
     meterFlushMs: integerOption(invalidOption, 'meterFlushMs', options.meterFlushMs, 5000),
     skip: new Set(options.skip ?? ['/health', '/health/live', '/health/ready']),

@@ -20,8 +20,8 @@ export interface QuotaData {
   bans: BanBook;
   keys: Keys;
   limits: Limits;
-  /** Every limit an account counts against (each plan's requests and messages). */
-  accountSpecs: () => LimitSpec[];
+  /** Every limit an account counts against (each plan's requests, written behind, and messages, exact). */
+  accountSpecs: () => { spec: LimitSpec; exact: boolean }[];
   now: () => number;
 }
 
@@ -71,11 +71,11 @@ export function registerQuotaData(fastify: FastifyInstance, d: QuotaData): void 
       const forms = d.keys.allForms(accountId);
       await d.bans.erase(forms);
       const at = d.now();
-      for (const spec of d.accountSpecs()) {
+      for (const { spec, exact } of d.accountSpecs()) {
         for (const key of forms) {
           // Day-scale limits count under today's key (and yesterday's, still alive until it expires).
           const keys = isCalendarDay(spec) ? [limitKey(spec, key, at), limitKey(spec, key, at - 86_400_000)] : [key];
-          for (const k of keys) await d.limits.limiter(spec).delete(k).catch(() => undefined);
+          for (const k of keys) await d.limits.erase(spec, k, exact).catch(() => undefined);
         }
       }
       return { erased };

@@ -1,26 +1,31 @@
 /**
  * The quota plugin. Order of work on a request (registered before authentication in the app):
  *
- * onRequest   the client's IP ban, from the ban book's cache or one store read (then cached):
- *             a banned client costs no store call and no database work after the first refusal.
- * preParsing  (after authentication) the account's ban, then every request limit that applies:
- *             the account's plan (burst, minute, day) or the IP's anonymous limits, plus route
- *             overrides, consumed in order; a refusal gives back what the earlier limits took.
- * preHandler  (after validation) the messages-per-day quota on routes that send messages.
+ * onRequest   (global) the client's IP ban, from the ban book's cache or one store read (then
+ *             cached): a banned client costs no store call and no database work after the first refusal.
+ * onRequest   (the route's own, after every global onRequest hook, so after authentication) the
+ *             account's ban, then every request limit that applies: the account's plan (burst,
+ *             minute, day) or the IP's anonymous limits, plus route overrides, decided all or
+ *             nothing from this replica's counters (written behind to the store: store.ts).
+ *             Callback hooks: a request whose keys are known here costs no promise.
+ * preHandler  (after validation) the messages-per-day quota on routes that send messages: one
+ *             atomic store call, exact across replicas.
  * A refusal is 429 HF_QUOTA_EXCEEDED with Retry-After; repeated refusals ban the key with escalating
  * durations (403 HF_QUOTA_BANNED). Warnings fire once per (subject, quota, threshold, period).
  */
 import { errorCodes, hookList } from '@harakaflow/core';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { AuthGate } from './auth-gate.js';
 import { BanBook } from './bans.js';
+import { Memo } from './cache.js';
 import { quotaEvents } from './events.js';
 import { planLimits, POLICY_NAME, type LimitSpec } from './core.js';
 import { invalidOption, QuotaBanned, unknownPlan } from './errors.js';
 import { quotaDecorator } from './decorator.js';
 import { Keys } from './keys.js';
-import { Limits, refusal } from './limits.js';
+import { Limits, refusal, type Prepared } from './limits.js';
+import { Store } from './store.js';
 import { quotaMetrics } from './metrics.js';
 import { resolveOptions, type QuotaOptions, type RouteQuota } from './options.js';
 import { registerQuotaData } from './personal-data.js';
@@ -39,20 +44,17 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const o = resolveOptions(options, () => randomBytes(32));
   const m = quotaMetrics(fastify);
   let lastFallbackLog = 0;
-  const limits = new Limits(
-    {
-      kind: o.kind, db: o.db, redis: o.redis, timeoutMs: o.storeTimeoutMs, keyPrefix: options.keyPrefix,
-      onStoreFailure: (limit) => m.storeFailures.inc({ limit }),
-      onFallback: (limit, error) => {
-        m.insuranceAnswers.inc({ limit });
-        if (Date.now() - lastFallbackLog < 10_000) return;
-        lastFallbackLog = Date.now();
-        fastify.log.warn({ limit, err: errorCodes(error) }, 'quota: store failed; the in-memory insurance limiter answers');
-      },
+  const store = new Store({
+    kind: o.kind, db: o.db, redis: o.redis, timeoutMs: o.storeTimeoutMs, keyPrefix: options.keyPrefix, flushMs: o.flushMs, flushIncrements: o.flushIncrements,
+    onStoreFailure: (limit) => m.storeFailures.inc({ limit }),
+    onFallback: (limit, error) => {
+      m.insuranceAnswers.inc({ limit });
+      if (Date.now() - lastFallbackLog < 10_000) return;
+      lastFallbackLog = Date.now();
+      fastify.log.warn({ limit, err: errorCodes(error) }, 'quota: store failed; the in-memory insurance limiter answers');
     },
-    o.now,
-    FIELDS,
-  );
+  });
+  const limits = new Limits(store, o.now, FIELDS);
   const keys = new Keys(o.keySecret, o.legacyClientKeys, o.legacyAccountKeys);
   const huge = 1_000_000;
   const book = new BanBook({
@@ -63,18 +65,36 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const meter = new UsageMeter(o.db, o.meterFlushMs, (error) => fastify.log.warn({ err: errorCodes(error) }, 'quota: usage counters not written; kept for the next flush'));
   const warnings = new Warnings(o.db, o.thresholds, o.now);
   const planSpecs = new Map(Object.entries(o.plans).map(([name, plan]) => [name, planLimits(name, plan)]));
-  const messageLimit = (plan: string): LimitSpec => ({ name: `${plan}.messages`, points: o.plans[plan]!.messagesPerDay, duration: 86_400 });
+  const messageLimits = new Map(Object.entries(o.plans).map(([plan, p]) => [plan, { name: `${plan}.messages`, points: p.messagesPerDay, duration: 86_400 } as LimitSpec]));
+  const messageLimit = (plan: string): LimitSpec => messageLimits.get(plan)!;
   fastify.decorateRequest(CLIENT, null);
   fastify.decorateRequest(FIELDS, null);
 
-  const { audited, banTarget, hooks } = quotaEvents(fastify, book, warnings, options.onWarning, m);
+  const { audited, banTarget, hooks } = quotaEvents(fastify, book, warnings, options.onWarning, m, o.thresholds);
   limits.hooks = hooks;
   /** A banned client's or account's refusal, counted. */
   const banned = (reply: FastifyReply, ms: number) => {
     m.bannedRefusals.inc();
     return refusal(reply, new QuotaBanned(), ms);
   };
-  const accountForms = (id: string) => [keys.account(id), ...(keys.legacyAccount(id) === undefined ? [] : [id])];
+  // An account's keys and a client's, made once per id or address (the hot path allocates nothing for them).
+  const accounts = new Memo<string[]>(10_000);
+  const accountForms = (id: string) => accounts.get(id) ?? accounts.set(id, [keys.account(id), ...(keys.legacyAccount(id) === undefined ? [] : [id])]);
+  const clients = new Memo<Client>(10_000);
+  const clientFor = (ip: string): Client => {
+    let client = clients.get(ip);
+    if (client === undefined) {
+      const raw = keys.legacyClient(ip);
+      client = clients.set(ip, { keys: raw === undefined ? [keys.client(ip)] : [keys.client(ip), raw], skip: o.allowIp(ip) });
+    }
+    return client;
+  };
+  /** A decision's result, for a callback hook: admitted (next hook), answered (nothing), or later. */
+  const settle = (result: boolean | Promise<boolean>, done: HookHandlerDoneFunction) => {
+    if (result === false) return done();
+    if (result === true) return;
+    result.then((answered) => (answered ? undefined : done()), done);
+  };
 
   // A route declared before quota was registered gets the IP ban but no limits (its onRoute came
   // too early): said once per route, loudly, as the README's registration order warns. Looked for
@@ -97,16 +117,13 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const url = request.url;
     const q = url.indexOf('?');
     if (o.skip.has(q === -1 ? url : url.slice(0, q))) return done();
-    const ip = keys.client(request.ip);
-    const raw = keys.legacyClient(request.ip);
-    const client: Client = { keys: raw === undefined ? [ip] : [ip, raw], skip: o.allowIp(request.ip) };
+    const client = clientFor(request.ip);
     (request as unknown as Record<symbol, Client>)[CLIENT] = client;
     if (look() && !request.is404 && !(request.routeOptions.config as unknown as Record<symbol, unknown>)[SEEN]) unlimited(request);
     if (client.skip) return done();
-    const known = book.cached(ip);
-    if (known !== undefined && known > 0) return void banned(reply, known);
-    if (known === 0 && (raw === undefined || book.cached(raw) === 0)) return done();
-    book.anyRemainingMs(client.keys).then((ms) => (ms > 0 ? void banned(reply, ms) : done()), done);
+    const ms = book.check(client.keys);
+    if (typeof ms === 'number') return ms > 0 ? void banned(reply, ms) : done();
+    ms.then((left) => (left > 0 ? void banned(reply, left) : done()), done);
   });
 
   // Limits are route hooks, added when each route is declared: a route with `quota: false` or a
@@ -122,22 +139,50 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     }
     const failClosed = rq?.failClosed ?? false;
     const anonymousSet = limits.prepare('anonymous', o.anonymousLimits, rq);
-    const limitsHook = async (request: FastifyRequest, reply: FastifyReply) => {
+    const limitsHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       const client = clientOf(request);
-      if (!client || client.skip) return;
-      const id = o.subject(request);
-      if (id === undefined) return (await limits.consumeAll(request, reply, client.keys, anonymousSet, 1, failClosed)) ? reply : undefined;
-      if (o.allowAccounts.has(id)) return;
-      const forms = accountForms(id);
-      const ms = await book.anyRemainingMs(forms);
-      if (ms > 0) return banned(reply, ms);
-      const plan = o.planOf(request) ?? 'free';
-      const specs = planSpecs.get(plan);
-      if (!specs) throw unknownPlan('the request', plan);
-      if (await limits.consumeAll(request, reply, forms, limits.prepare(plan, specs, rq), 1, failClosed, id)) return reply;
-      meter.add(id, 'requests');
+      if (!client || client.skip) return done();
+      try {
+        const id = o.subject(request);
+        if (id === undefined) return settle(limits.consumeAll(request, reply, client.keys, anonymousSet, 1, failClosed), done);
+        if (o.allowAccounts.has(id)) return done();
+        const forms = accountForms(id);
+        const ms = book.check(forms);
+        if (typeof ms === 'number') {
+          if (ms > 0) return void banned(reply, ms);
+          return settle(accountLimits(request, reply, id, forms), done);
+        }
+        ms.then((left) => (left > 0 ? void banned(reply, left) : settle(accountLimits(request, reply, id, forms), done))).catch(done);
+      } catch (error) {
+        done(error as Error);
+      }
     };
-    route.preParsing = [...hookList(route.preParsing), limitsHook];
+    /** This route's limit lists per plan, made once. */
+    const planSets = new Map<string, Prepared>();
+    const planSet = (plan: string) => {
+      let set = planSets.get(plan);
+      if (set === undefined) {
+        const specs = planSpecs.get(plan);
+        if (!specs) throw unknownPlan('the request', plan);
+        planSets.set(plan, (set = limits.prepare(plan, specs, rq)));
+      }
+      return set;
+    };
+    /** The account's plan limits (and the route's own): admitted requests are metered. */
+    const accountLimits = (request: FastifyRequest, reply: FastifyReply, id: string, forms: string[]): boolean | Promise<boolean> => {
+      const result = limits.consumeAll(request, reply, forms, planSet(o.planOf(request) ?? 'free'), 1, failClosed, id);
+      if (result === false) meter.add(id, 'requests');
+      else if (result !== true) {
+        return result.then((answered) => {
+          if (!answered) meter.add(id, 'requests');
+          return answered;
+        });
+      }
+      return result;
+    };
+    // Route onRequest hooks run after every global one (authentication included), and before the
+    // body is read: a refused request costs no parsing.
+    route.onRequest = [...hookList(route.onRequest), limitsHook];
     if (!rq?.messages) return;
     const cost = rq.messages;
     const messagesHook = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -146,7 +191,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!client || client.skip || id === undefined || o.allowAccounts.has(id)) return;
       const plan = o.planOf(request) ?? 'free';
       if (!o.plans[plan]) throw unknownPlan('the request', plan);
-      if (await limits.consumeAll(request, reply, accountForms(id), limits.prepare(`${plan}.messages`, [messageLimit(plan)], undefined), cost, failClosed, id)) return reply;
+      if (await limits.consumeExact(request, reply, accountForms(id), limits.prepareExact(messageLimit(plan)), cost, failClosed, id)) return reply;
       meter.add(id, 'messages', cost);
     };
     route.preHandler = [messagesHook, ...hookList(route.preHandler)];
@@ -154,8 +199,11 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
 
   const decorator = quotaDecorator({ fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf, metrics: m });
   fastify.decorate('quota', decorator);
-  registerQuotaData(fastify, { db: o.db, meter, bans: book, keys, limits, now: o.now, accountSpecs: () => [...[...planSpecs.values()].flat(), ...Object.keys(o.plans).map(messageLimit)] });
-  fastify.addHook('onClose', () => meter.close());
+  registerQuotaData(fastify, { db: o.db, meter, bans: book, keys, limits, now: o.now, accountSpecs: () => [...[...planSpecs.values()].flat().map((spec) => ({ spec, exact: false })), ...[...messageLimits.values()].map((spec) => ({ spec, exact: true }))] });
+  fastify.addHook('onClose', async () => {
+    await meter.close();
+    await store.close();
+  });
 };
 
 export default quota;

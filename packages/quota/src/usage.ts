@@ -6,6 +6,18 @@ import type { Database } from '@harakaflow/db';
 import { and, eq, gte, lte, sql } from 'drizzle-orm';
 import { usageDaily } from './schema.js';
 
+let day = '';
+let dayEnds = 0;
+/** Today's UTC day, computed once per day (every metered request asks). */
+function today(): string {
+  const now = Date.now();
+  if (now >= dayEnds || now < dayEnds - 86_400_000) {
+    day = new Date(now).toISOString().slice(0, 10);
+    dayEnds = now - (now % 86_400_000) + 86_400_000;
+  }
+  return day;
+}
+
 export class UsageMeter {
   readonly #db: Database | undefined;
   #pending = new Map<string, number>();
@@ -32,9 +44,9 @@ export class UsageMeter {
     this.#timer.unref();
   }
 
-  add(accountId: string, metric: string, n = 1, at = new Date()): void {
+  add(accountId: string, metric: string, n = 1, at?: Date): void {
     if (!this.#db) return;
-    const key = `${accountId}\u0000${at.toISOString().slice(0, 10)}\u0000${metric}`;
+    const key = `${accountId}\u0000${at ? at.toISOString().slice(0, 10) : today()}\u0000${metric}`;
     this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
     this.#arm();
   }

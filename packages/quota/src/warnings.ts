@@ -5,7 +5,7 @@
  * entries end with their period.
  */
 import type { Database } from '@harakaflow/db';
-import { LRUCache } from 'lru-cache';
+import { ExpiringSet } from './cache.js';
 import { crossedThresholds, type LimitSpec } from './core.js';
 import type { WarningInfo } from './options.js';
 import { warningsSent } from './schema.js';
@@ -15,7 +15,7 @@ export class Warnings {
   readonly #db: Database | undefined;
   readonly #thresholds: number[];
   readonly #now: () => number;
-  readonly #memory = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false });
+  readonly #memory = new ExpiringSet(100_000);
 
   constructor(db: Database | undefined, thresholds: number[], now: () => number) {
     this.#db = db;
@@ -44,8 +44,9 @@ export class Warnings {
   async #claim(subject: string, quota: string, threshold: number, periodEnd: Date): Promise<boolean> {
     if (!this.#db) {
       const key = `${subject}|${quota}|${threshold}|${periodEnd.getTime()}`;
-      if (this.#memory.has(key)) return false;
-      this.#memory.set(key, true, { ttl: Math.max(1, periodEnd.getTime() - this.#now()) });
+      const now = this.#now();
+      if (this.#memory.has(key, now)) return false;
+      this.#memory.set(key, Math.max(now + 1, periodEnd.getTime()));
       return true;
     }
     const inserted = await this.#db

@@ -2,14 +2,15 @@
 // memory limiters whose store calls are counted.
 import { describe, expect, it } from 'vitest';
 import { BanBook } from '../src/bans.js';
-import { GuardedLimiter, type StoreConfig } from '../src/store.js';
+import { GuardedLimiter, Store, type StoreConfig } from '../src/store.js';
 
 const config: StoreConfig = { kind: 'memory', timeoutMs: 50, onFallback: () => {} };
 function book(checkMs = 1000) {
-  const bans = new GuardedLimiter('bans', 1, 1, config);
-  const violations = new GuardedLimiter('violations', 1_000_000, 600, config);
-  const level = new GuardedLimiter('ban-level', 1_000_000, 7 * 86_400, config);
-  const calls = () => bans.calls + violations.calls + level.calls;
+  const store = new Store(config);
+  const bans = new GuardedLimiter('bans', 1, 1, store);
+  const violations = new GuardedLimiter('violations', 1_000_000, 600, store);
+  const level = new GuardedLimiter('ban-level', 1_000_000, 7 * 86_400, store);
+  const calls = () => store.calls;
   return { b: new BanBook({ bans, violations, level, after: 3, windowSeconds: 600, durations: [60, 900], checkMs }), bans, calls };
 }
 
@@ -75,8 +76,9 @@ describe('BanBook', () => {
   });
 
   it('stays bounded: a full cache evicts (a store read later), never empties at once', async () => {
-    const bans = new GuardedLimiter('bans-small', 1, 1, config);
-    const other = new GuardedLimiter('v-small', 1_000_000, 600, config);
+    const store = new Store(config);
+    const bans = new GuardedLimiter('bans-small', 1, 1, store);
+    const other = new GuardedLimiter('v-small', 1_000_000, 600, store);
     const b = new BanBook({ bans, violations: other, level: other, after: 1, windowSeconds: 600, durations: [60], checkMs: 10_000, cacheSize: 100 });
     for (let i = 0; i < 150; i++) await b.remainingMs(`acct:${i}`);
     let known = 0;
