@@ -41,6 +41,10 @@ interface Running {
   procs: Proc[];
   /** Requests per second of server CPU, per run. */
   capacities: number[];
+  /** Server CPU µs per request, per run: the whole process, every thread. */
+  cpuPerRequest: number[];
+  /** The main thread's share of it, per run (empty where /proc is missing). */
+  mainCpuPerRequest: number[];
   rates: number[];
   p50: number[];
   p99: number[];
@@ -51,7 +55,7 @@ const launchProc = (name: string): Promise<Proc> => spawnVariant(name);
 async function launch(name: string): Promise<Running> {
   const procs: Proc[] = [];
   for (let i = 0; i < processes; i++) procs.push(await launchProc(name));
-  return { name, procs, capacities: [], rates: [], p50: [], p99: [] };
+  return { name, procs, capacities: [], cpuPerRequest: [], mainCpuPerRequest: [], rates: [], p50: [], p99: [] };
 }
 
 /** Pins the local Postgres and Redis (every thread) to the servers' core, so their background work never takes the load generator's. */
@@ -95,9 +99,15 @@ async function quiesce(target: Proc, idle: (() => Promise<number>) | null): Prom
   if (idle) for (let i = 0; i < 40 && (await idle()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
 }
 
-function cpuMicros(target: Proc): Promise<number> {
+/** The server's CPU time so far (serve.ts): the whole process, every thread, and the main thread alone (null without /proc). */
+interface CpuReading {
+  cpuMicros: number;
+  mainThreadCpuMicros: number | null;
+}
+
+function cpuMicros(target: Proc): Promise<CpuReading> {
   return new Promise((resolve) => {
-    target.child.once('message', (m) => resolve((m as { cpuMicros: number }).cpuMicros));
+    target.child.once('message', (m) => resolve(m as CpuReading));
     target.child.send('cpu');
   });
 }
@@ -107,8 +117,14 @@ async function drive(variant: Running, seconds: number, target: Proc = variant.p
   const before = await cpuMicros(target);
   const result = Object.assign(await autocannon({ url: target.url, headers: target.headers, connections, duration: seconds }), {
     capacity: 0,
+    cpuPerRequest: 0,
+    mainCpuPerRequest: null as number | null,
   });
-  result.capacity = result.requests.total / (((await cpuMicros(target)) - before) / 1e6);
+  const after = await cpuMicros(target);
+  const requests = result.requests.total;
+  result.capacity = requests / ((after.cpuMicros - before.cpuMicros) / 1e6);
+  result.cpuPerRequest = (after.cpuMicros - before.cpuMicros) / requests;
+  if (after.mainThreadCpuMicros !== null && before.mainThreadCpuMicros !== null) result.mainCpuPerRequest = (after.mainThreadCpuMicros - before.mainThreadCpuMicros) / requests;
   // Its leftovers (batches, Postgres work) settle before anyone else is measured.
   await quiesce(target, idle);
   // autocannon reports latency in whole milliseconds at this rate; keep its numbers as they are.
@@ -165,6 +181,8 @@ try {
       ] as const) {
         t.rates.push(result.requests.total / duration);
         t.capacities.push(result.capacity);
+        t.cpuPerRequest.push(result.cpuPerRequest);
+        if (result.mainCpuPerRequest !== null) t.mainCpuPerRequest.push(result.mainCpuPerRequest);
         t.p50.push(result.latency.p50);
         t.p99.push(result.latency.p99);
       }
@@ -201,6 +219,10 @@ const rows = running.map((t) => ({
   p50Ms: median(t.p50),
   p99Ms: median(t.p99),
   ratioToBare: t === running[0] ? 1 : Number(median(ratios.get(t.name) ?? []).toFixed(3)),
+  /** Median server CPU µs per request: the whole server process, every thread (getrusage), so work moved to a worker thread is counted. */
+  cpuMicrosPerRequest: Number(median(t.cpuPerRequest).toFixed(1)),
+  /** Median CPU µs per request of the server's main thread alone (/proc/self/task/<pid>/stat); null where /proc is missing. */
+  mainThreadCpuMicrosPerRequest: t.mainCpuPerRequest.length ? Number(median(t.mainCpuPerRequest).toFixed(1)) : null,
   vsPeer: versusPeer(t.name, peers.get(t.name)),
   /** Every paired round's ratio, in order. */
   rounds: (ratios.get(t.name) ?? []).map((r) => Number(r.toFixed(3))),
@@ -221,7 +243,9 @@ const report = {
     roundsRun,
     tolerance: TOLERANCE,
     quiesce: 'after every run: the variant flushes its background work (audit batches) and Postgres has no active client query',
-    statistic: 'ratioToBare = median over rounds of (requests per server CPU-second) / (the same for the adjacent bare run)', database: process.env.DATABASE_URL ? 'postgres' : 'pglite', redis: Boolean(process.env.REDIS_URL) },
+    statistic: 'ratioToBare = median over rounds of (requests per server CPU-second) / (the same for the adjacent bare run)',
+    cpu: 'cpuMicrosPerRequest = median over measured runs of the server process CPU (process.cpuUsage: user + system, every thread) / requests; mainThreadCpuMicrosPerRequest = the same for the main thread alone (/proc/self/task/<pid>/stat utime + stime), null without /proc',
+    database: process.env.DATABASE_URL ? 'postgres' : 'pglite', redis: Boolean(process.env.REDIS_URL) },
   variants: rows,
 };
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -234,5 +258,6 @@ console.log(
 );
 console.table(rows.map(({ rounds: _r, vsPeer, ...row }) => ({ ...row, vsPeer: vsPeer ? `${vsPeer.ahead ? 'ahead' : 'not ahead'} (${vsPeer.roundsAhead}/${vsPeer.rounds})` : '' })));
 if (noisy) console.log(`NOISY: bare-again stayed ${rows.find((r) => r.name === 'bare-again')?.ratioToBare} after ${roundsRun} rounds (more than ±${TOLERANCE} from 1): do not read these ratios as figures.`);
+else if (!running.some((t) => t.name === 'bare-again')) console.log(`no bare-again in this run (BENCH_VARIANTS): its noise is unknown; ${roundsRun} round(s).`);
 else console.log(`bare-again within ±${TOLERANCE} of 1 after ${roundsRun} round(s)${pinnedServices.length ? `; ${pinnedServices.join(' and ')} pinned to the servers' core` : ''}.`);
 console.log('written to .bench/latest.json');

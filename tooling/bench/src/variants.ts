@@ -39,6 +39,8 @@ async function stack(redis = false): Promise<FastifyInstance> {
     // The load generator is one client: limits high enough that it is measured, not refused.
     QUOTA_ANON_RPM: '100000000',
     QUOTA_FREE_RPM: '100000000',
+    // The audit log's lean format (issue 29); AUDIT_CHAIN_VERSION=2 measures the earlier one.
+    AUDIT_CHAIN_VERSION: process.env.AUDIT_CHAIN_VERSION ?? '3',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-bench-')),
   });
   return buildApp({
@@ -120,7 +122,9 @@ async function auditVariant() {
   const { handle, migrate } = await database();
   await migrate(handle.db, [auditMigrations]);
   const app = bare();
-  await app.register(audit, { db: handle.db, checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'], spillDir: false });
+  // The lean format of issue 29 (AUDIT_CHAIN_VERSION=2 measures the earlier one).
+  const chainVersion = Number(process.env.AUDIT_CHAIN_VERSION ?? 3) as 1 | 2 | 3;
+  await app.register(audit, { db: handle.db, checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'], spillDir: false, chainVersion });
   return {
     app,
     headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' },
@@ -183,11 +187,40 @@ async function peerCookieSigned() {
   return { app, headers: { cookie: `pref=${encodeURIComponent(signed)}` } };
 }
 
+/**
+ * Peer of `stack-redis`: what a team assembles instead of the kit, from the libraries the kit is
+ * compared with one by one. @fastify/helmet with its defaults (security headers; it builds helmet's
+ * middleware on every request, which the app avoids by computing the headers once), @fastify/cookie
+ * unsigning a signed preference cookie, @fastify/rate-limit on Redis (an anonymous client under its
+ * limit, one round trip a request) and Fastify's pino request logging to a file (two lines a
+ * request: incoming request and request completed). Like the stack's returning visitor, the client
+ * holds a valid cookie, so the response sets none.
+ */
+async function peerStack() {
+  const { default: helmet } = await import('@fastify/helmet');
+  const { default: cookie } = await import('@fastify/cookie');
+  const { default: rateLimit } = await import('@fastify/rate-limit');
+  const file = join(mkdtempSync(join(tmpdir(), 'hf-bench-peer-stack-')), 'requests.log');
+  const app = Fastify({ logger: { level: 'info', file } });
+  const redis = await redisClient();
+  await app.register(helmet);
+  await app.register(cookie, { secret: CONSENT_SECRET });
+  await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, redis, nameSpace: `hf-bench-peer-stack-${process.pid}-` });
+  app.addHook('onRequest', (request, _reply, done) => {
+    const raw = request.cookies.pref;
+    if (raw === undefined || !request.unsignCookie(raw).valid) return done(new Error('bench: the signed cookie did not verify'));
+    done();
+  });
+  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
+  const signed = app.signCookie('1~analytics=false~v1~benchbenchbenchbench00');
+  return { app, headers: { cookie: `pref=${encodeURIComponent(signed)}` }, close: async () => redis.disconnect() };
+}
+
 export const variants: Variant[] = [
   { name: 'bare', setup: async () => ({ app: bare() }) },
   { name: 'stack', setup: () => returningVisitor(false) },
   // The same with its quotas in Redis (several replicas sharing them), when REDIS_URL is set.
-  ...(process.env.REDIS_URL ? [{ name: 'stack-redis', setup: () => returningVisitor(true) }] : []),
+  ...(process.env.REDIS_URL ? [{ name: 'stack-redis', peer: 'peer-stack', setup: () => returningVisitor(true) }] : []),
   { name: 'consent', peer: 'peer-cookie-signed', setup: consentVariant },
   { name: 'age-gate', setup: ageGateVariant },
   { name: 'audit', peer: 'peer-pino-log', setup: auditVariant },
@@ -198,6 +231,8 @@ export const variants: Variant[] = [
   { name: 'peer-rate-limit', setup: () => peerRateLimit('memory') },
   ...(process.env.REDIS_URL ? [{ name: 'peer-rate-limit-redis', setup: () => peerRateLimit('redis') }] : []),
   { name: 'peer-cookie-signed', setup: peerCookieSigned },
+  // Only when REDIS_URL is set, like the stack-redis it is compared with.
+  ...(process.env.REDIS_URL ? [{ name: 'peer-stack', setup: peerStack }] : []),
   {
     // An authenticated read: GET /v1/me with an API key, resolved through AUTH_CACHE_MS's cache.
     name: 'stack-account',
