@@ -18,6 +18,14 @@ REVOKE DELETE, TRUNCATE ON ALL TABLES IN SCHEMA audit FROM :"app_role";
 -- none reaches a day of the last week).
 GRANT EXECUTE ON FUNCTION audit.ensure_day_partitions(date, date, text), audit.drop_day_partition(date, text[]),
   audit.purge_days_before(date, text[], integer), audit.release_held_events(date, text[]) TO :"app_role";
+-- Chain format 3 (issue 29): interned user agents, routes and writer names are inserted (and a user
+-- agent's last_seen updated) by the grants above, as are the reference counts of user agents
+-- (audit.user_agent_refs: raised by each batch, lowered by erasure); their identity sequences by
+-- the last line. A user agent nothing references any more is deleted only through this function,
+-- which server-log retention calls. Batches are written by COPY, which needs INSERT only; a retry
+-- or a replay copies into a temporary table first, which needs the TEMPORARY privilege on the
+-- database (PUBLIC has it by default; if it was revoked: GRANT TEMPORARY ON DATABASE <db> TO the role).
+GRANT EXECUTE ON FUNCTION audit.purge_user_agents() TO :"app_role";
 
 -- The consent ledger: proof of consent, appended and never rewritten.
 GRANT SELECT, INSERT ON consent.records TO :"app_role";

@@ -49,8 +49,8 @@ export interface AppConfig {
   auditIpHashKey: string | undefined;
   /** Where audit events go while Postgres is unreachable. */
   auditSpillDir: string;
-  /** The audit chain format new events are written in (AUDIT_CHAIN_VERSION): 2, or 1 during a rolling upgrade. */
-  auditChainVersion: 1 | 2;
+  /** The audit chain format new events are written in (AUDIT_CHAIN_VERSION): 2 (default), 3 once every replica reads it, or 1 during a rolling upgrade. */
+  auditChainVersion: 1 | 2 | 3;
   /** The most the spill directory may hold, MB (AUDIT_SPILL_MAX_MB). */
   auditSpillMaxMb: number;
   /** What happens when it is full: drop access events (declared as a gap) or refuse requests with 503. */

@@ -148,7 +148,7 @@ const databasePooler: Reader<'none' | 'session' | 'transaction'> = (t, problem) 
   problem('must not be statement: a pooler in statement mode refuses transactions of several statements, which every change of the kit is; use pool_mode = transaction');
   return 'none';
 };
-const chainVersion = oneOf(['1', '2'], '2');
+const chainVersion = oneOf(['1', '2', '3'], '2');
 const serverLogDays = days(90, 90);
 
 export const ENV_VARIABLES: readonly EnvVariable[] = [
@@ -283,8 +283,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     key: 'auditChainVersion',
     shown: '`2`',
     meaning:
-      'the audit chain format new events are written in: `2` (path, resource and details are personal fields, erased with the subject) or `1` while replicas of a version before issue 12 still run `verify` during a rolling upgrade (both are always verified)',
-    read: (t, problem) => (chainVersion(t, problem) === '1' ? 1 : 2),
+      'the audit chain format new events are written in: `2` (path, resource and details are personal fields, erased with the subject), `3` (the lean row of issue 29: bytea hashes, interned user agents, routes and writers, batches by binary COPY; set it once every replica runs a version that reads it) or `1` while replicas of a version before issue 12 still run `verify` during a rolling upgrade (every format is always verified)',
+    read: (t, problem) => Number(chainVersion(t, problem)) as 1 | 2 | 3,
   },
   { name: 'AUDIT_SPILL_MAX_MB', key: 'auditSpillMaxMb', shown: '`1024`', meaning: 'the most the spill directory holds', read: count(1024) },
   {

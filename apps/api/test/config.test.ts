@@ -76,7 +76,7 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    ['AUDIT_CHAIN_VERSION', '3'],
+    ['AUDIT_CHAIN_VERSION', '4'],
     ['AUDIT_SPILL_FULL', 'maybe'],
     ['AUDIT_SPILL_MAX_MB', '0'],
     ['REQUEST_TIMEOUT_MS', '10'],

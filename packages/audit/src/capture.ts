@@ -48,19 +48,24 @@ export type IpMode = 'full' | 'truncated' | 'keyed-hash';
 
 /** The stored form of a client address. `invalid`: `raw` was not an address (stored as null). */
 export function captureIp(raw: unknown, mode: IpMode, key?: KeyObject): { ip: string | null; invalid: boolean } {
-  if (typeof raw === 'string') {
-    const cached = ipCache.get(`${mode}|${raw}`);
+  // Keyed hashes are per key: cache only what does not depend on one.
+  if (typeof raw === 'string' && mode !== 'keyed-hash') {
+    const cache = ipCaches[mode];
+    const cached = cache.get(raw);
     if (cached) return cached;
     const result = Object.freeze(computeIp(raw, mode, key));
-    // Keyed hashes are per key: cache only what does not depend on one.
-    if (mode !== 'keyed-hash') ipCache.set(`${mode}|${raw}`, result);
+    cache.set(raw, result);
     return result;
   }
   return computeIp(raw, mode, key);
 }
 
-// Clients repeat: parsing and normalizing an address costs more than a cache lookup.
-const ipCache = new LRUCache<string, { ip: string | null; invalid: boolean }>({ max: 2000 });
+// Clients repeat: parsing and normalizing an address costs more than a cache lookup (one cache per
+// mode: no key string built per request).
+const ipCaches = {
+  full: new LRUCache<string, { ip: string | null; invalid: boolean }>({ max: 2000 }),
+  truncated: new LRUCache<string, { ip: string | null; invalid: boolean }>({ max: 2000 }),
+};
 
 function computeIp(raw: unknown, mode: IpMode, key?: KeyObject): { ip: string | null; invalid: boolean } {
   const ip = normalizeIp(raw);

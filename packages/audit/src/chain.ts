@@ -10,9 +10,30 @@
  *   current day.
  */
 import { CURRENT_CHAIN_VERSION, eventHash, eventProblem, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput, type ChainVersion } from './event.js';
-import { uuidv7 } from './ids.js';
+import { Event3 } from './format3.js';
+import { uuidGenerator, uuidv7 } from './ids.js';
 import { randomView } from '@harakaflow/core';
 import type { ChainPosition, SegmentClose, SpillFile } from './spill.js';
+
+/** A chained event as the writer holds it: the view itself (formats 1 and 2), or format 3's bytes. */
+export type Sealed = AuditEvent | Event3;
+
+/** Where a chained event stands (what the next item follows). */
+export const positionOf = (e: Sealed): ChainPosition => ({ id: e.id, hash: e.hash, day: e.day, seq: e.seq });
+
+/** The view of a chained event (format 3's made on demand). */
+export const viewOf = (e: Sealed): AuditEvent => (e instanceof Event3 ? e.view() : e);
+
+/** 16 random bytes (hex) per format-3 event, cut from a block of the pooled CSPRNG (one random call per 256 salts). */
+let salts: Buffer = Buffer.alloc(0);
+let saltAt = 0;
+function salt(): string {
+  if (saltAt === salts.length) {
+    salts = randomView(4096);
+    saltAt = 0;
+  }
+  return salts.toString('hex', saltAt, (saltAt += 16));
+}
 
 export class Chain {
   readonly writer: string;
@@ -21,13 +42,25 @@ export class Chain {
   #dayEnd = 0;
   #seq = 0;
   #prevHash: string;
+  /** Format 3: the last hash (hex). */
+  #prevText: string;
   /** The last event chained: what the next item follows. */
-  last: ChainPosition | null = null;
+  lastEvent: Sealed | null = null;
 
   constructor(writer: string, version: ChainVersion = CURRENT_CHAIN_VERSION) {
     this.writer = writer;
     this.#version = version;
     this.#prevHash = genesisHash(writer);
+    this.#prevText = this.#prevHash;
+  }
+
+  get version(): ChainVersion {
+    return this.#version;
+  }
+
+  /** Where the chain stands (the last event chained), or null before the first. */
+  get last(): ChainPosition | null {
+    return this.lastEvent ? positionOf(this.lastEvent) : null;
   }
 
   /** Events in the open segment. */
@@ -36,18 +69,27 @@ export class Chain {
   }
 
   /**
-   * The next event of the chain at `occurredAt`, and the close of the segment before it when the
-   * day changed. The day only changes at midnight UTC: no date formatting per event.
+   * The next event of the chain at `ms`, and the close of the segment before it when the day
+   * changed. The day only changes at midnight UTC: no date formatting per event.
    */
-  next(input: AuditEventInput, occurredAt: Date): { event: AuditEvent; closed: SegmentClose | null } {
-    const ms = occurredAt.getTime();
+  next(input: AuditEventInput, ms: number): { event: Sealed; closed: SegmentClose | null } {
     let closed: SegmentClose | null = null;
     if (this.#day === null || ms >= this.#dayEnd) {
       if (this.#day !== null && this.#seq > 0) closed = this.close();
-      this.#day = utcDay(occurredAt);
-      this.#dayEnd = Date.UTC(occurredAt.getUTCFullYear(), occurredAt.getUTCMonth(), occurredAt.getUTCDate()) + 86_400_000;
+      const at = new Date(ms);
+      this.#day = utcDay(at);
+      this.#dayEnd = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()) + 86_400_000;
       this.#seq = 0;
     }
+    if (this.#version === 3) {
+      // The id carries the event's millisecond (or, after the clock stepped back, the last id's).
+      const event = new Event3(input, uuidGenerator.hex(ms), ms, this.writer, this.#day!, this.#seq, salt(), this.#prevText);
+      this.#prevText = event.hash;
+      this.#seq++;
+      this.lastEvent = event;
+      return { event, closed };
+    }
+    const occurredAt = new Date(ms);
     const subjectId = input.subjectId ?? null;
     const ip = input.ip ?? null;
     const userAgent = input.userAgent ?? null;
@@ -94,13 +136,14 @@ export class Chain {
     event.hash = eventHash(event);
     this.#prevHash = event.hash;
     this.#seq++;
-    this.last = { id: event.id, hash: event.hash, day: event.day, seq: event.seq };
+    this.lastEvent = event;
     return { event, closed };
   }
 
   /** Closes the open segment (its count and last hash). */
   close(): SegmentClose {
-    return { close: true, writer: this.writer, day: this.#day!, count: this.#seq, lastHash: this.#prevHash };
+    const lastHash = this.lastEvent ? this.lastEvent.hash : this.#prevHash;
+    return { close: true, writer: this.writer, day: this.#day!, count: this.#seq, lastHash };
   }
 }
 

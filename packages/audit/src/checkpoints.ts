@@ -7,7 +7,7 @@
  */
 import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { checkpointPayload } from './event.js';
-import type { Checkpoint } from './store.js';
+import type { Checkpoint } from './writes.js';
 
 const PURPOSE = 'hf-audit-checkpoint';
 
@@ -22,18 +22,30 @@ export function checkpointValid(keys: readonly SigningKey[], c: Checkpoint): boo
 }
 
 /** Where a batch leaves one segment: an event's position, or the segment's close. */
-export type SegmentMark = { writer: string; day: string } & ({ close: true; count: number; lastHash: string } | { close?: undefined; seq: number; hash: string });
+export type SegmentMark = { writer: string; day: string } & ({ close: true; count: number; lastHash: string } | { close?: undefined; seq: number; readonly hash: string });
 
 /**
  * The signed checkpoints a batch commits: the batch's last position in each segment it touches,
- * signed once per segment, not per event.
+ * signed once per segment, not per event (and a format-3 event's hash is turned into text only
+ * for the segment's last one).
  */
 export function batchCheckpoints(keys: readonly SigningKey[], items: Iterable<SegmentMark>): Checkpoint[] {
-  const ends = new Map<string, Omit<Checkpoint, 'mac'>>();
+  const ends = new Map<string, SegmentMark>();
+  let lastKey = '';
+  let lastItem: SegmentMark | null = null;
   for (const item of items) {
-    const key = `${item.writer}\u0000${item.day}`;
-    if (item.close) ends.set(key, { writer: item.writer, day: item.day, count: item.count, lastHash: item.lastHash, closed: true });
-    else ends.set(key, { writer: item.writer, day: item.day, count: item.seq + 1, lastHash: item.hash, closed: false });
+    // Consecutive items of one segment (the common case) cost no key string.
+    if (lastItem && item.writer === lastItem.writer && item.day === lastItem.day) {
+      ends.set(lastKey, (lastItem = item));
+      continue;
+    }
+    lastKey = `${item.writer}\u0000${item.day}`;
+    ends.set(lastKey, (lastItem = item));
   }
-  return [...ends.values()].map((c) => ({ ...c, mac: checkpointMac(keys, c) }));
+  return [...ends.values()].map((item) => {
+    const c = item.close
+      ? { writer: item.writer, day: item.day, count: item.count, lastHash: item.lastHash, closed: true }
+      : { writer: item.writer, day: item.day, count: item.seq + 1, lastHash: item.hash, closed: false };
+    return { ...c, mac: checkpointMac(keys, c) };
+  });
 }

@@ -13,16 +13,25 @@
  * resources and details are personal too: session ids and resources are often phone numbers
  * (`/v1/whatsapp/sessions/kid-254799999999/...`); the route pattern stays in clear.
  * `seq` is not hashed: the chain itself orders the events, so a swapped seq shows as "reordered".
+ *
+ * Version 3 (issue 29, format3.ts): the same coverage as version 2 computed from one fixed binary
+ * layout instead of JSON, hashes, digest and salt as bytes, and rows that keep neither `prev_hash`
+ * (except on a segment's first event) nor the digest (until erasure).
  */
 import { canonicalJson } from '@harakaflow/core';
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { eventProblem3 } from './format3.js';
 
 /** The label of genesis hashes and checkpoint payloads (unchanged since version 1). */
 export const CHAIN_VERSION = 'hf-audit-v1';
-/** The event format writers use by default. */
+/**
+ * The event format writers use by default: 2 in the release that adds 3 (readers first: a replica
+ * of the earlier release reads formats 1 and 2 only); `AUDIT_CHAIN_VERSION=3` switches writers once
+ * every replica runs this one.
+ */
 export const CURRENT_CHAIN_VERSION = 2;
-export type ChainVersion = 1 | 2;
+export type ChainVersion = 1 | 2 | 3;
 
 export type DeviceType = 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown';
 
@@ -77,12 +86,15 @@ export interface AuditEvent {
   osVersion: string | null;
   deviceType: string | null;
   details: unknown;
+  /** Version 1 and 2: base64 text; version 3: 16 bytes in hex. */
   personalSalt: string | null;
+  /** Hex. Version 3 rows store it only once erased ('' when read from a row that does not). */
   personalDigest: string;
+  /** Hex. Version 3 rows store it only on a segment's first event ('' when read from a row that does not). */
   prevHash: string;
   hash: string;
   erasedAt: Date | null;
-  /** The chain format of this event (1 or 2). */
+  /** The chain format of this event (1, 2 or 3). */
   chainVersion: number;
   /** The erasure that removed its personal fields: the `erasureId` of an `audit.subject.erased` event. */
   erasedBy: string | null;
@@ -177,9 +189,14 @@ export function eventHash(e: Chained): string {
   return sha256(`${e.prevHash}\n${JSON.stringify(chainedFields(e))}`);
 }
 
-/** Checks an event on its own: its hash, and its personal fields against their digest. */
-export function eventProblem(e: AuditEvent): string | null {
+/**
+ * Checks an event on its own: its hash, and its personal fields against their digest. A version-3
+ * event's hash covers its link, which its row keeps only on a segment's first event: `link` is
+ * the hash of the event before it (verify passes it; an event from a spill file carries it).
+ */
+export function eventProblem(e: AuditEvent, link?: string | null): string | null {
   const version = e.chainVersion ?? 1;
+  if (version === 3) return eventProblem3(e, link ?? (e.prevHash || null));
   if (version !== 1 && version !== 2) return `unknown chain version ${String(version)}`;
   if (e.personalSalt !== null) {
     if (personalDigest(e.personalSalt, version, e) !== e.personalDigest) return 'personal fields do not match their digest';

@@ -17,7 +17,7 @@ export type { AuditOptions } from './options.js';
 export { auditPersonalData, eraseSubject } from './plugin.js';
 export { migratePartitions } from './migrate-partitions.js';
 export type { MigratePartitionsOptions, MigratePartitionsResult } from './migrate-partitions.js';
-export { dayPartitions, ensureDayPartitions, eventsLayout, horizonMac, oldestEvent, purgeServerLogs, readHorizon } from './partitions.js';
+export { dayPartitions, ensureDayPartitions, eventsLayout, horizonMac, oldestEvent, purgeServerLogs, purgeUserAgents, readHorizon } from './partitions.js';
 export type { EventsLayout, ServerLogPurge } from './partitions.js';
 export { checkpoints as auditCheckpoints, events as auditEvents, heldEvents as auditHeldEvents } from './schema.js';
 export { ERASURE_ACTION, eraseEvents, idsDigest, pgArray, queryEvents, writeBatch } from './store.js';

@@ -5,7 +5,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IpMode } from './capture.js';
 import { invalidOption } from './errors.js';
-import type { Checkpoint } from './store.js';
+import type { Checkpoint } from './writes.js';
 import type { WriterOptions } from './writer.js';
 
 export interface AuditOptions {
@@ -39,8 +39,11 @@ export interface AuditOptions {
    * is no default under the shared temp directory. Files go in a 0700 subdirectory `hf-audit-<uid>`.
    */
   spillDir: string | false;
-  /** Chain format of new events: 2 (default; erasure removes path, resource and details) or 1. */
-  chainVersion?: 1 | 2 | undefined;
+  /**
+   * Chain format of new events: 2 (default; erasure removes path, resource and details), 3 (the
+   * lean row of issue 29: set it once every replica runs a version that reads it), or 1.
+   */
+  chainVersion?: 1 | 2 | 3 | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
   /**
@@ -118,7 +121,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   if (options.spillDir !== false && (typeof options.spillDir !== 'string' || !options.spillDir)) {
     throw invalidOption('spillDir', 'is required: a directory path (spill files go in a 0700 subdirectory of it) or false to never spill');
   }
-  if (options.chainVersion !== undefined && options.chainVersion !== 1 && options.chainVersion !== 2) throw invalidOption('chainVersion', 'must be 1 or 2');
+  if (options.chainVersion !== undefined && options.chainVersion !== 1 && options.chainVersion !== 2 && options.chainVersion !== 3) throw invalidOption('chainVersion', 'must be 1, 2 or 3');
   const spillFull = options.spillFull ?? 'drop-access';
   if (spillFull !== 'drop-access' && spillFull !== 'fail-closed') throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
   if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');

@@ -12,7 +12,7 @@ import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { pgErrorCode, resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { AuditPurgeTooRecent } from './errors.js';
-import { pgArray } from './store.js';
+import { pgArray } from './pg-array.js';
 
 export type EventsLayout = 'partitioned' | 'unpartitioned';
 
@@ -111,11 +111,14 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
       }
       return n;
     });
-    return { rows, partitions: 0, done: rows < o.limit };
+    const done = rows < o.limit;
+    if (done) await purgeUserAgents(o.db);
+    return { rows, partitions: 0, done };
   }
   const days = (await dayPartitions(o.db)).filter((d) => d < o.beforeDay);
   if (!days.length) {
     await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
+    await purgeUserAgents(o.db);
     return { rows: 0, partitions: 0, done: true };
   }
   const day = days[0]!;
@@ -128,8 +131,22 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
     return Number(row?.n ?? 0);
   });
   const done = days.length === 1;
-  if (done) await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
+  if (done) {
+    await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
+    await purgeUserAgents(o.db);
+  }
   return { rows, partitions: 1, done };
+}
+
+/**
+ * Interned user agents (format 3) that no event and no held copy references any more, past the
+ * day a writer may still hold their id (`audit.purge_user_agents`): the last step of each purge,
+ * so an erased subject's rare user agent goes at the next run, a day after its last use at most.
+ * How many went.
+ */
+export async function purgeUserAgents(db: Database): Promise<number> {
+  const [row] = resultRows<{ n: number }>(await db.execute(sql`select audit.purge_user_agents() as n`));
+  return Number(row?.n ?? 0);
 }
 
 /** The oldest event's time (admin view), on either layout. */

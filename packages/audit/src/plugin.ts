@@ -108,10 +108,13 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     onCheckpoint: o.onCheckpoint,
     chainVersion: o.chainVersion,
     spillMaxBytes: o.spillMaxBytes,
+    userAgentCacheSize: o.userAgentCacheSize,
   });
   // What an earlier run spilled is measured and replayed from the start, not at the first new event.
   await writer.start();
-  const device = deviceParser(o.userAgentCacheSize);
+  // Formats 1 and 2 chain the parsed browser, OS and device with each event; format 3 keeps them
+  // once per user agent (parsed when a writer first meets it: intern.ts), so nothing is parsed here.
+  const device = o.chainVersion === 3 ? null : deviceParser(o.userAgentCacheSize);
   // Routes whose URL carries a secret record their pattern instead (config.audit.path = 'route').
   const patternOnly = new Set<string>();
   fastify.addHook('onRoute', (route) => {
@@ -125,7 +128,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     const { ip, invalid } = captureIp(request.ip, o.ipMode, o.ipHashKey);
     const url = request.url;
     const q = o.keepQuery ? -1 : url.indexOf('?');
-    return {
+    const input: AuditEventInput = {
       kind: 'access',
       action: 'http.request',
       requestId: cleanText(request.id, 200),
@@ -136,8 +139,11 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
       ip,
       ipInvalid: invalid,
       userAgent: ua,
-      ...device(ua),
+      status: null,
+      durationMs: null,
     };
+    if (device) Object.assign(input, device(ua));
+    return input;
   }
 
   function append(input: AuditEventInput, event: SecurityEvent): Promise<void> {
@@ -189,7 +195,10 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
   if (o.access) {
     fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
       const route = request.routeOptions.url;
-      if ((route !== undefined && o.skip.has(route)) || o.skip.has(request.url.split('?', 1)[0]!)) return done();
+      if (route !== undefined && o.skip.has(route)) return done();
+      const url = request.url;
+      const q = url.indexOf('?');
+      if (o.skip.has(q === -1 ? url : url.slice(0, q))) return done();
       const input = context(request, route);
       input.status = reply.statusCode;
       input.durationMs = Math.round(reply.elapsedTime * 1000) / 1000;

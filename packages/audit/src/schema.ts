@@ -1,5 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, date, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, date, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** bytea (format 3's hashes, digests and salts): a Buffer from either driver (PGlite gives a Uint8Array). */
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+});
 
 export const auditSchema = pgSchema('audit');
 
@@ -7,15 +13,24 @@ export const auditSchema = pgSchema('audit');
  * One row per event. Chain position: (writer, day, seq), which the id also orders. `personal_digest` stands for subject id,
  * IP and user agent in the hash chain, so erasing them (which also drops `personal_salt`) keeps
  * the chain verifiable.
+ *
+ * Format 3 (issue 29, migration 0003) writes a lean row: `writer`, `kind`, `action`, `method`,
+ * `route`, `user_agent` and the parsed browser/OS/device columns stay NULL (the writer, the route
+ * with its method, and the user agent are interned: `writer_id`, `route_id`, `user_agent_id`; an
+ * access event's kind and action are implied by a NULL `kind`), the hash and salt are bytea, the
+ * personal digest is stored only once it cannot be recomputed (at erasure), and `prev_hash` only on
+ * a segment's first event (`prev_hash_bytes`): verify takes every other link from the row before.
  */
 const eventColumns = {
     id: uuid('id').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
-    writer: text('writer').notNull(),
+    // NULL in format-3 rows (writer_id); NOT NULL relaxed by 0003.
+    writer: text('writer'),
     day: date('day', { mode: 'string' }).notNull(),
     seq: integer('seq').notNull(),
-    kind: text('kind').notNull(),
-    action: text('action').notNull(),
+    // NULL in format-3 access events (`access`, `http.request`); NOT NULL relaxed by 0003.
+    kind: text('kind'),
+    action: text('action'),
     resource: text('resource'),
     outcome: text('outcome'),
     requestId: text('request_id'),
@@ -35,14 +50,23 @@ const eventColumns = {
     deviceType: text('device_type'),
     details: jsonb('details'),
     personalSalt: text('personal_salt'),
-    personalDigest: text('personal_digest').notNull(),
-    prevHash: text('prev_hash').notNull(),
-    hash: text('hash').notNull(),
+    // Formats 1 and 2 (hex and base64 text); NULL in format 3, NOT NULL relaxed by 0003.
+    personalDigest: text('personal_digest'),
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
     erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
     // Added by issue 12 (nullable or defaulted, so replicas of the earlier version keep writing):
     // the chain format (rows written before carry 1), and the erasure that emptied the row.
     chainVersion: smallint('chain_version').notNull().default(1),
     erasedBy: text('erased_by'),
+    // Added by issue 29 (format 3; nullable, so replicas of the earlier version keep writing):
+    hashBytes: bytea('hash_bytes'),
+    personalDigestBytes: bytea('personal_digest_bytes'),
+    personalSaltBytes: bytea('personal_salt_bytes'),
+    prevHashBytes: bytea('prev_hash_bytes'),
+    userAgentId: integer('user_agent_id'),
+    routeId: integer('route_id'),
+    writerId: integer('writer_id'),
 };
 
 /**
@@ -92,7 +116,68 @@ export const checkpoints = auditSchema.table(
 export const heldEvents = auditSchema.table(
   'held_events',
   { ...eventColumns, id: uuid('id').primaryKey(), heldAt: timestamp('held_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow() },
-  (t) => [index('held_events_subject_idx').on(t.subjectId, t.id)],
+  (t) => [index('held_events_subject_idx').on(t.subjectId, t.id), index('held_events_user_agent_idx').on(t.userAgentId).where(sql`${t.userAgentId} is not null`)],
+);
+
+/**
+ * Interned user agents (format 3): the string once, with what bowser parsed from it. Events keep
+ * `user_agent_id`; the personal digest still covers the string. `last_seen` is the last UTC day a
+ * writer looked the row up (writers cache ids for the day they looked them up): retention deletes
+ * a row only when no event and no held copy references it and no writer can still hold its id.
+ */
+export const userAgents = auditSchema.table(
+  'user_agents',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    userAgent: text('user_agent').notNull(),
+    browserName: text('browser_name'),
+    browserVersion: text('browser_version'),
+    osName: text('os_name'),
+    osVersion: text('os_version'),
+    deviceType: text('device_type'),
+    firstSeen: timestamp('first_seen', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    lastSeen: date('last_seen', { mode: 'string' }).notNull().default(sql`(now() at time zone 'utc')::date`),
+  },
+  (t) => [uniqueIndex('user_agents_user_agent_key').on(t.userAgent)],
+);
+
+/**
+ * How many events of each day and writer reference a user agent: written in the same transaction
+ * as the events, decremented by erasure, and dropped with the day by retention, so retention knows
+ * which user agents nothing references without an index on the events.
+ */
+export const userAgentRefs = auditSchema.table(
+  'user_agent_refs',
+  {
+    userAgentId: integer('user_agent_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    writerId: integer('writer_id').notNull(),
+    events: bigint('events', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userAgentId, t.day, t.writerId] })],
+);
+
+/** Interned (method, route pattern) pairs of format-3 events ('' stands for NULL). */
+export const routes = auditSchema.table(
+  'routes',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    firstSeen: timestamp('first_seen', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('routes_method_route_key').on(t.method, t.route)],
+);
+
+/** Interned writer names of format-3 events (checkpoints keep the name). */
+export const writers = auditSchema.table(
+  'writers',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    name: text('name').notNull(),
+    firstSeen: timestamp('first_seen', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('writers_name_key').on(t.name)],
 );
 
 /**

@@ -122,7 +122,7 @@ function revive(value: unknown): Item | null {
   if (!DAY.test(v.day as string) || !Number.isInteger(v.seq) || (v.seq as number) < 0 || typeof v.ipInvalid !== 'boolean') return null;
   if (!isNullableNumber(v.status) || !isNullableNumber(v.durationMs)) return null;
   const chainVersion = v.chainVersion ?? 1;
-  if (chainVersion !== 1 && chainVersion !== 2) return null;
+  if (chainVersion !== 1 && chainVersion !== 2 && chainVersion !== 3) return null;
   return { ...(v as unknown as AuditEvent), details: v.details ?? null, occurredAt, erasedAt: null, erasedBy: null, chainVersion };
 }
 

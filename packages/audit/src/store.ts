@@ -1,97 +1,83 @@
 /**
- * Reads and writes of `audit.events` and `audit.checkpoints`. A batch is one statement: the rows
- * travel as one Postgres array per column and are expanded by UNNEST (the fastest of the forms
- * measured in bench/ingest.ts that can be idempotent), and the segment checkpoints are upserted by
- * the same statement, so events and their checkpoint commit together or not at all.
+ * Reads of `audit.events` and `audit.checkpoints`, and erasure. Batches are written by writes.ts.
+ *
+ * Every read returns events in one shape (`AuditEvent`) whatever their format: a format-3 row's
+ * interned values are joined back (writer, method and route, user agent and its parsed fields),
+ * its NULL kind and action stand for an access event, and its bytea hashes, digest and salt come
+ * back as hex text, so an exported or listed event looks as before.
  */
-import type { Database } from '@harakaflow/db';
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { resultRows, type Database } from '@harakaflow/db';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { AuditInvalidQuery } from './errors.js';
-import { canonicalJson, type AuditEvent } from './event.js';
+import type { AuditEvent } from './event.js';
+import { personalDigestOf } from './format3.js';
 import { uuidv7Floor } from './ids.js';
-import { checkpoints, events, heldEvents as heldTable } from './schema.js';
+import { pgArray } from './pg-array.js';
+import { checkpoints, events, heldEvents as heldTable, routes, userAgents, writers } from './schema.js';
+import { writeUnnest, type Checkpoint } from './writes.js';
 
-export interface Checkpoint {
-  writer: string;
-  day: string;
-  count: number;
-  lastHash: string;
-  closed: boolean;
-  mac: string;
+export type { Checkpoint } from './writes.js';
+export { pgArray } from './pg-array.js';
+
+type EventTable = typeof events | typeof heldTable;
+
+/** The columns of an event as `AuditEvent`, any format (the tables it joins: see `from`). */
+function selection(t: EventTable) {
+  const viaRoute = (own: AnyColumn, interned: AnyColumn) => sql<string | null>`case when ${t.routeId} is null then ${own} else nullif(${interned}, '') end`;
+  return {
+    id: t.id,
+    occurredAt: t.occurredAt,
+    writer: sql<string>`coalesce(${t.writer}, ${writers.name})`,
+    day: t.day,
+    seq: t.seq,
+    kind: sql<string>`coalesce(${t.kind}, 'access')`,
+    action: sql<string>`coalesce(${t.action}, 'http.request')`,
+    resource: t.resource,
+    outcome: t.outcome,
+    requestId: t.requestId,
+    method: viaRoute(t.method, routes.method),
+    route: viaRoute(t.route, routes.route),
+    path: t.path,
+    status: t.status,
+    durationMs: t.durationMs,
+    subjectId: t.subjectId,
+    ip: t.ip,
+    ipInvalid: t.ipInvalid,
+    userAgent: sql<string | null>`coalesce(${t.userAgent}, ${userAgents.userAgent})`,
+    browserName: sql<string | null>`coalesce(${t.browserName}, ${userAgents.browserName})`,
+    browserVersion: sql<string | null>`coalesce(${t.browserVersion}, ${userAgents.browserVersion})`,
+    osName: sql<string | null>`coalesce(${t.osName}, ${userAgents.osName})`,
+    osVersion: sql<string | null>`coalesce(${t.osVersion}, ${userAgents.osVersion})`,
+    deviceType: sql<string | null>`coalesce(${t.deviceType}, ${userAgents.deviceType})`,
+    details: t.details,
+    personalSalt: sql<string | null>`coalesce(${t.personalSalt}, encode(${t.personalSaltBytes}, 'hex'))`,
+    personalDigest: sql<string>`coalesce(${t.personalDigest}, encode(${t.personalDigestBytes}, 'hex'), '')`,
+    prevHash: sql<string>`coalesce(${t.prevHash}, encode(${t.prevHashBytes}, 'hex'), '')`,
+    hash: sql<string>`coalesce(${t.hash}, encode(${t.hashBytes}, 'hex'))`,
+    erasedAt: t.erasedAt,
+    chainVersion: t.chainVersion,
+    erasedBy: t.erasedBy,
+  };
 }
 
-/** Postgres array literals of text elements: every element quoted, `"` and `\` escaped, null as NULL. */
-const NEEDS_ESCAPE = /["\\]/;
-const ESCAPE = /["\\]/g;
-/** A Postgres array literal of one column of `rows`: built in one pass, no intermediate array. */
-export function pgArray<T>(rows: readonly T[], get: (row: T) => string | null): string {
-  let out = '{';
-  for (let i = 0; i < rows.length; i++) {
-    const v = get(rows[i]!);
-    if (i) out += ',';
-    // Most values (ids, hashes, names) need no escaping: test before paying for a replace.
-    out += v === null || v === undefined ? 'NULL' : NEEDS_ESCAPE.test(v) ? `"${v.replace(ESCAPE, '\\$&')}"` : `"${v}"`;
-  }
-  return out + '}';
+/** `select <every column as AuditEvent> from <t> left join <its interned values>`. */
+function selectEvents(db: Database, t: EventTable) {
+  return db
+    .select(selection(t))
+    .from(t as typeof events)
+    .leftJoin(writers, eq(writers.id, t.writerId))
+    .leftJoin(routes, eq(routes.id, t.routeId))
+    .leftJoin(userAgents, eq(userAgents.id, t.userAgentId));
 }
-
-const str = (v: string | null) => v;
-const num = (v: number | null) => (v === null ? null : String(v));
-const COLUMNS: [string, string, (e: AuditEvent) => string | null][] = [
-  ['id', 'uuid', (e) => e.id],
-  ['occurred_at', 'timestamptz', (e) => e.occurredAt.toISOString()],
-  ['writer', 'text', (e) => e.writer],
-  ['day', 'date', (e) => e.day],
-  ['seq', 'int4', (e) => String(e.seq)],
-  ['kind', 'text', (e) => e.kind],
-  ['action', 'text', (e) => e.action],
-  ['resource', 'text', (e) => str(e.resource)],
-  ['outcome', 'text', (e) => str(e.outcome)],
-  ['request_id', 'text', (e) => str(e.requestId)],
-  ['method', 'text', (e) => str(e.method)],
-  ['route', 'text', (e) => str(e.route)],
-  ['path', 'text', (e) => str(e.path)],
-  ['status', 'int2', (e) => num(e.status)],
-  ['duration_ms', 'float8', (e) => num(e.durationMs)],
-  ['subject_id', 'text', (e) => str(e.subjectId)],
-  ['ip', 'text', (e) => str(e.ip)],
-  ['ip_invalid', 'bool', (e) => (e.ipInvalid ? 't' : 'f')],
-  ['user_agent', 'text', (e) => str(e.userAgent)],
-  ['browser_name', 'text', (e) => str(e.browserName)],
-  ['browser_version', 'text', (e) => str(e.browserVersion)],
-  ['os_name', 'text', (e) => str(e.osName)],
-  ['os_version', 'text', (e) => str(e.osVersion)],
-  ['device_type', 'text', (e) => str(e.deviceType)],
-  ['details', 'jsonb', (e) => (e.details === null || e.details === undefined ? null : canonicalJson(e.details))],
-  ['personal_salt', 'text', (e) => str(e.personalSalt)],
-  ['personal_digest', 'text', (e) => e.personalDigest],
-  ['prev_hash', 'text', (e) => e.prevHash],
-  ['hash', 'text', (e) => e.hash],
-  ['chain_version', 'int2', (e) => String(e.chainVersion)],
-];
-const COLUMN_LIST = sql.raw(COLUMNS.map(([name]) => `"${name}"`).join(', '));
 
 /**
- * Writes events and upserts checkpoints in one statement. Idempotent: an event already stored
- * (same id) is skipped, and a checkpoint only moves forward (a replayed older batch cannot roll
- * back a newer checkpoint).
+ * Writes events (formats 1 and 2) and upserts checkpoints in one statement (writes.ts has every
+ * form; this one is kept for callers of the package's earlier API).
  */
 export async function writeBatch(db: Database, batch: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
-  const arrays = COLUMNS.map(([, type, get]) => sql`${pgArray(batch, get)}::${sql.raw(type)}[]`);
-  const insertEvents = sql`insert into audit.events (${COLUMN_LIST}) select * from unnest(${sql.join(arrays, sql`, `)}) on conflict do nothing`;
-  if (!marks.length) {
-    await db.execute(insertEvents);
-    return;
-  }
-  const m = (get: (c: Checkpoint) => string) => pgArray(marks, get);
-  await db.execute(sql`with written as (${insertEvents} returning 1)
-    insert into audit.checkpoints (writer, day, count, last_hash, closed, mac)
-    select * from unnest(${m((c) => c.writer)}::text[], ${m((c) => c.day)}::date[], ${m((c) => String(c.count))}::int4[],
-      ${m((c) => c.lastHash)}::text[], ${m((c) => (c.closed ? 't' : 'f'))}::bool[], ${m((c) => c.mac)}::text[])
-    on conflict (writer, day) do update set count = excluded.count, last_hash = excluded.last_hash, closed = excluded.closed,
-      mac = excluded.mac, updated_at = now()
-    where audit.checkpoints.count < excluded.count or (audit.checkpoints.count = excluded.count and excluded.closed and not audit.checkpoints.closed)`);
+  if (batch.some((e) => e.chainVersion === 3)) throw Object.assign(new TypeError('writeBatch takes format 1 and 2 events; the writer writes format 3'), { code: 'HF_AUDIT_INVALID_OPTION' });
+  await writeUnnest(db, batch, [], marks, null);
 }
 
 export interface EventQuery {
@@ -121,9 +107,10 @@ export async function queryEvents(db: Database, query: EventQuery): Promise<{ ev
   const where: SQL[] = [];
   if (query.subjectId !== undefined) where.push(eq(events.subjectId, query.subjectId));
   if (query.action !== undefined) {
-    where.push(eq(events.action, query.action));
-    // Security events have their own (partial) action index; access events are all http.request.
-    where.push(eq(events.kind, query.action === 'http.request' ? 'access' : 'security'));
+    // Security events have their own (partial) action index; access events are all http.request
+    // (a format-3 access event keeps neither: its NULL kind says what it is).
+    if (query.action === 'http.request') where.push(sql`(${events.kind} is null or (${events.kind} = 'access' and ${events.action} = 'http.request'))`);
+    else where.push(eq(events.action, query.action), eq(events.kind, 'security'));
   }
   if (query.from) {
     where.push(gte(events.occurredAt, sql`${query.from.toISOString()}::timestamptz`));
@@ -137,9 +124,7 @@ export async function queryEvents(db: Database, query: EventQuery): Promise<{ ev
     if (!CURSOR.test(query.cursor)) throw new AuditInvalidQuery('"cursor" is not one this API returned');
     where.push(sql`${events.id} < ${query.cursor}::uuid`);
   }
-  const rows = (await db
-    .select()
-    .from(events)
+  const rows = (await selectEvents(db, events)
     .where(and(...where))
     .orderBy(desc(events.id))
     .limit(limit + 1)) as AuditEvent[];
@@ -163,9 +148,7 @@ export function eventsPage(db: Database, afterId: string | null, limit: number, 
     where.push(sql`${events.day} <= ${to}`);
     where.push(sql`${events.id} < ${uuidv7Floor(Date.parse(`${to}T00:00:00Z`) + 2 * 86_400_000)}::uuid`);
   }
-  return db
-    .select()
-    .from(events)
+  return selectEvents(db, events)
     .where(and(...where))
     .orderBy(asc(events.id))
     .limit(limit) as Promise<AuditEvent[]>;
@@ -193,15 +176,13 @@ export async function* subjectEvents(db: Database, subjectId: string, pageSize =
   yield* subjectPages(db, heldTable, subjectId, pageSize);
 }
 
-async function* subjectPages(db: Database, table: typeof events | typeof heldTable, subjectId: string, pageSize: number): AsyncGenerator<AuditEvent> {
+async function* subjectPages(db: Database, table: EventTable, subjectId: string, pageSize: number): AsyncGenerator<AuditEvent> {
   // Keyset pages on the (subject_id, id) index: an export of 100,000 events holds one page at a time.
   // Small pages: a page outlives a young-generation collection or two while it is written out, and
   // what survives is promoted; 1,000-event pages grew the old generation (and RSS) by 30 MB.
   let after: string | undefined;
   for (;;) {
-    const page = (await db
-      .select()
-      .from(table)
+    const page = (await selectEvents(db, table)
       .where(after === undefined ? eq(table.subjectId, subjectId) : and(eq(table.subjectId, subjectId), gt(table.id, after)))
       .orderBy(asc(table.id))
       .limit(pageSize)) as AuditEvent[];
@@ -215,9 +196,7 @@ async function* subjectPages(db: Database, table: typeof events | typeof heldTab
 export async function* heldEvents(db: Database, pageSize = 1000): AsyncGenerator<AuditEvent> {
   let after: string | undefined;
   for (;;) {
-    const page = (await db
-      .select()
-      .from(heldTable)
+    const page = (await selectEvents(db, heldTable)
       .where(after === undefined ? undefined : gt(heldTable.id, after))
       .orderBy(asc(heldTable.id))
       .limit(pageSize)) as AuditEvent[];
@@ -231,7 +210,10 @@ export async function* heldEvents(db: Database, pageSize = 1000): AsyncGenerator
 export async function storedHashes(db: Database, ids: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 1000) {
-    const rows = await db.select({ id: events.id, hash: events.hash }).from(events).where(inArray(events.id, ids.slice(i, i + 1000) as string[]));
+    const rows = await db
+      .select({ id: events.id, hash: sql<string>`coalesce(${events.hash}, encode(${events.hashBytes}, 'hex'))` })
+      .from(events)
+      .where(inArray(events.id, ids.slice(i, i + 1000) as string[]));
     for (const r of rows) found.set(r.id, r.hash);
   }
   return found;
@@ -253,15 +235,19 @@ export function idsDigest(ids: readonly string[]): string {
 
 /**
  * Erasure of the listed events of one subject (all in one transaction): subject id, IP, user agent
- * and salt, and for version-2 events path, resource and details too, which version 1 hashes in
+ * and salt, and for version-2 and 3 events path, resource and details too, which version 1 hashes in
  * clear. The personal digest stays, so the chain still verifies; without the salt it cannot be
- * reversed. `erasedBy` names the erasure record (an `audit.subject.erased` event) that covers them.
+ * reversed. A version-3 row keeps no digest while its salt can recompute it: erasure computes it
+ * from the row (locked) and stores it, nulls `user_agent_id` and lowers the user agent's reference
+ * count (retention then purges a user agent nothing references). `erasedBy` names the erasure
+ * record (an `audit.subject.erased` event) that covers them.
  */
 export async function eraseEvents(db: Database, subjectId: string, list: readonly { id: string; chainVersion: number }[], erasedBy: string): Promise<number> {
   let erased = 0;
   await db.transaction(async (tx) => {
+    const t = tx as unknown as Database;
     for (const version of [1, 2]) {
-      const ids = list.filter((e) => (version === 1 ? e.chainVersion === 1 : e.chainVersion !== 1)).map((e) => e.id);
+      const ids = list.filter((e) => (version === 1 ? e.chainVersion === 1 : e.chainVersion === 2)).map((e) => e.id);
       const set = version === 1
         ? { subjectId: null, ip: null, userAgent: null, personalSalt: null, erasedAt: sql`now()`, erasedBy }
         : { subjectId: null, ip: null, userAgent: null, path: null, resource: null, details: null, personalSalt: null, erasedAt: sql`now()`, erasedBy };
@@ -277,19 +263,72 @@ export async function eraseEvents(db: Database, subjectId: string, list: readonl
       await tx
         .update(heldTable)
         .set(set)
-        .where(and(eq(heldTable.subjectId, subjectId), version === 1 ? eq(heldTable.chainVersion, 1) : sql`${heldTable.chainVersion} <> 1`));
+        .where(and(eq(heldTable.subjectId, subjectId), eq(heldTable.chainVersion, version)));
     }
+    const v3 = list.filter((e) => e.chainVersion === 3).map((e) => e.id);
+    for (let i = 0; i < v3.length; i += 5000) erased += await eraseV3(t, events, subjectId, v3.slice(i, i + 5000), erasedBy);
+    await eraseV3(t, heldTable, subjectId, null, erasedBy);
   });
   return erased;
+}
+
+/** Erases format-3 rows of `table` (those of `ids`, or every one of the subject's): how many. */
+async function eraseV3(db: Database, table: EventTable, subjectId: string, ids: readonly string[] | null, erasedBy: string): Promise<number> {
+  // Locked first (FOR UPDATE cannot reach through the outer joins), then read with their interned values.
+  const where = and(eq(table.subjectId, subjectId), eq(table.chainVersion, 3), isNull(table.erasedAt), ids ? inArray(table.id, ids as string[]) : undefined);
+  const locked = await db.select({ id: table.id }).from(table as typeof events).where(where).for('update');
+  if (!locked.length) return 0;
+  const rows = (await selectEvents(db, table).where(and(where, inArray(table.id, locked.map((r) => r.id))))) as AuditEvent[];
+  if (!rows.length) return 0;
+  const refs = table === events
+    ? await db
+        .select({ id: events.id, userAgentId: events.userAgentId, writerId: events.writerId, day: events.day })
+        .from(events)
+        .where(and(inArray(events.id, rows.map((r) => r.id)), sql`${events.userAgentId} is not null`))
+    : [];
+  const digests = rows.map((r) => personalDigestOf(r));
+  // A row whose salt cannot give its digest was tampered with: it is erased all the same, and verify reports it.
+  const target = sql.raw(table === events ? 'audit.events' : 'audit.held_events');
+  const updated = await db.execute(sql`update ${target} e set subject_id = null, ip = null, user_agent_id = null, path = null, resource = null, details = null,
+      personal_salt_bytes = null, personal_digest_bytes = coalesce(d.digest, e.personal_digest_bytes), erased_at = now(), erased_by = ${erasedBy}
+    from unnest(${pgArray(rows, (r) => r.id)}::uuid[], ${pgArray(digests, (d) => (d ? `\\x${d}` : null))}::bytea[]) as d(id, digest)
+    where e.id = d.id and e.subject_id = ${subjectId} returning e.id`);
+  if (refs.length) {
+    const counts = new Map<string, { ua: number; day: string; writer: number; n: number }>();
+    for (const r of refs) {
+      const key = `${r.userAgentId}|${r.day}|${r.writerId}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { ua: r.userAgentId!, day: r.day, writer: r.writerId!, n: 1 });
+    }
+    const list = [...counts.values()];
+    await db.execute(sql`update audit.user_agent_refs r set events = r.events - d.n
+      from unnest(${pgArray(list, (c) => String(c.ua))}::int4[], ${pgArray(list, (c) => c.day)}::date[], ${pgArray(list, (c) => String(c.writer))}::int4[], ${pgArray(list, (c) => String(c.n))}::int8[]) as d(ua, day, writer, n)
+      where r.user_agent_id = d.ua and r.day = d.day and r.writer_id = d.writer`);
+  }
+  return resultRows(updated).length;
 }
 
 /** The erasure records (`audit.subject.erased` events) with these erasure ids, wherever they are. */
 export async function erasureRecords(db: Database, erasureIds: readonly string[]): Promise<AuditEvent[]> {
   if (!erasureIds.length) return [];
-  return (await db
-    .select()
+  return (await selectEvents(db, events).where(and(eq(events.action, ERASURE_ACTION), eq(events.kind, 'security'), inArray(sql`${events.details}->>'erasureId'`, erasureIds as string[])))) as AuditEvent[];
+}
+
+/**
+ * The hash of the event before `e` in its segment (a format-3 row keeps its link only on a
+ * segment's first event), or null when it is not stored. For checking an event read on its own.
+ */
+export async function linkOf(db: Database, e: AuditEvent): Promise<string | null> {
+  if (e.prevHash) return e.prevHash;
+  const [row] = await db
+    .select({ hash: sql<string>`coalesce(${events.hash}, encode(${events.hashBytes}, 'hex'))` })
     .from(events)
-    .where(and(eq(events.action, ERASURE_ACTION), eq(events.kind, 'security'), inArray(sql`${events.details}->>'erasureId'`, erasureIds as string[])))) as AuditEvent[];
+    .leftJoin(writers, eq(writers.id, events.writerId))
+    .where(and(eq(events.day, e.day), eq(events.seq, e.seq - 1), sql`coalesce(${events.writer}, ${writers.name}) = ${e.writer}`, lt(events.id, e.id)))
+    .orderBy(desc(events.id))
+    .limit(1);
+  return row?.hash ?? null;
 }
 
 export const ERASURE_ACTION = 'audit.subject.erased';

@@ -22,6 +22,10 @@
  * after. A purge never reads as tampering; a day deleted by hand inside the kept range still does
  * (its checkpoint counts events that are gone, or the next day links to a segment that is not
  * there). Copies of held subjects' events (`audit.held_events`) are checked against their own hash.
+ *
+ * A format-3 row keeps its link (`prev_hash`) only when it is its segment's first event: the hash
+ * of every other one is recomputed with the hash of the row before it, so a changed field and a
+ * broken link read alike (`modified`, or `missing` when its seq says an event is gone).
  */
 import type { SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
@@ -30,7 +34,7 @@ import { eventProblem, genesisHash, type AuditEvent } from './event.js';
 
 export { eventProblem } from './event.js';
 import { addDays, readHorizon } from './partitions.js';
-import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, listCheckpoints, type Checkpoint } from './store.js';
+import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, linkOf, listCheckpoints, type Checkpoint } from './store.js';
 import { checkpointValid } from './writer.js';
 
 export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing' | 'erasure-unrecorded' | 'horizon-mismatch';
@@ -141,7 +145,7 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
         report(t.first, 'its erasure id names no erasure record');
         continue;
       }
-      if (record.personalSalt === null || eventProblem(record)) {
+      if (record.personalSalt === null || eventProblem(record, record.chainVersion === 3 ? await linkOf(db, record) : undefined)) {
         report(t.first, 'its erasure record does not verify');
         continue;
       }
@@ -211,12 +215,29 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
         if (typeof id === 'string') records.set(id, e);
       }
       if (s.failed) continue;
+      const expected = s.last ? s.last.hash : w.nextLink;
+      if (e.chainVersion === 3 && !e.prevHash) {
+        // Format 3 past a segment's first event: the link is the row before it.
+        if (e.seq !== s.count) {
+          if (e.seq > s.count) problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
+          else problem(s, 'reordered', `seq ${e.seq} found where seq ${s.count} belongs`, e);
+          continue;
+        }
+        const own = eventProblem(e, expected);
+        if (own) {
+          problem(s, 'modified', own, e);
+          continue;
+        }
+        if (s.seen.size < 100_000) s.seen.set(e.hash, e.seq);
+        s.last = e;
+        s.count++;
+        continue;
+      }
       const own = eventProblem(e);
       if (own) {
         problem(s, 'modified', own, e);
         continue;
       }
-      const expected = s.last ? s.last.hash : w.nextLink;
       if (e.seq !== s.count) {
         if (e.seq > s.count && (expected === null || e.prevHash !== expected)) problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
         else problem(s, 'reordered', `seq ${e.seq} found where seq ${s.count} belongs`, e);

@@ -20,17 +20,21 @@
  * - `sync` events resolve when their batch commits and reject as soon as a write fails (fail
  *   closed). The event stays queued: the chain needs it, and it records that the action was attempted.
  * - close() closes the open segment, flushes, and spills whatever the database would not take.
+ * - An appended event is only queued (its input and time: issue 29, nothing hashed on the request
+ *   path). It is chained ("sealed": id, salt, digest, hash, in append order) when a batch or a
+ *   spill file takes it, or when a caller asks for the event itself.
  */
 import type { Database } from '@harakaflow/db';
 import { errorCodes, type SigningKey } from '@harakaflow/core';
-import { BatchWriter } from './batches.js';
-import { Chain } from './chain.js';
+import { BatchWriter, type BatchItem } from './batches.js';
+import { Chain, positionOf, viewOf, type Sealed } from './chain.js';
 import { AuditUnavailable } from './errors.js';
 import type { AuditEvent, AuditEventInput, ChainVersion } from './event.js';
+import type { Interned } from './intern.js';
 import { replaySpill } from './replay.js';
 import { SpillFiles } from './spill-files.js';
-import type { ChainPosition, Item, SegmentClose, SpillFile } from './spill.js';
-import type { Checkpoint } from './store.js';
+import type { Item, SegmentClose, SpillFile } from './spill.js';
+import type { Checkpoint } from './writes.js';
 
 export { checkpointMac, checkpointValid } from './checkpoints.js';
 
@@ -52,8 +56,12 @@ export interface WriterOptions {
   maxBuffered: number;
   /** The configured spill directory (files go in its `hf-audit-<uid>` subdirectory), or null. */
   spillDir: string | null;
-  /** The chain format of new events: 2 (default), or 1 while replicas of an earlier version still verify. */
+  /** The chain format of new events: 2 (default), 3 once every replica reads it, or 1 while replicas of a version before issue 12 still verify. */
   chainVersion?: ChainVersion | undefined;
+  /** Interned user agents kept in the LRU (format 3). Default 1000. */
+  userAgentCacheSize?: number | undefined;
+  /** Format-3 batches on Postgres by binary COPY (default) or, false, by UNNEST (the benchmark compares them). */
+  copy?: boolean | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
   retryBaseMs: number;
@@ -67,18 +75,40 @@ export interface WriterOptions {
   now?: () => Date;
 }
 
-/** A queued event, with its append order and the event it follows in its chain (never stored, never in a spill file). */
+/**
+ * A queued event: its input and time until it is sealed (chained), then its chained form, the
+ * segment close that precedes it (the day changed) and the event it follows in its chain (never
+ * stored, never in a spill file). `attempted`: a write of it failed once (it may be stored: the
+ * next write skips what is).
+ */
 interface QueuedEvent {
   close?: undefined;
-  event: AuditEvent;
+  input: AuditEventInput;
+  ms: number;
   order: number;
-  prev: ChainPosition | null;
+  sealed: Sealed | null;
+  closed: SegmentClose | null;
+  prev: Sealed | null;
+  attempted: boolean;
 }
-type QueuedClose = SegmentClose & { order: number; prev: ChainPosition | null };
+type QueuedClose = SegmentClose & { order: number; prev: Sealed | null; attempted: boolean };
 type Queued = QueuedEvent | QueuedClose;
 
-/** A queued item as a batch, a checkpoint and a spill file see it. */
-const item = (q: Queued): Item => (q.close ? { close: true, writer: q.writer, day: q.day, count: q.count, lastHash: q.lastHash } : q.event);
+/** Queued items (sealed) as a batch and a checkpoint see them. */
+function batchItems(queue: readonly Queued[]): BatchItem[] {
+  const out: BatchItem[] = [];
+  for (const q of queue) {
+    if (q.close) out.push({ close: true, writer: q.writer, day: q.day, count: q.count, lastHash: q.lastHash });
+    else {
+      if (q.closed) out.push(q.closed);
+      out.push(q.sealed!);
+    }
+  }
+  return out;
+}
+
+/** Queued items (sealed) as a spill file holds them. */
+const spillItems = (queue: readonly Queued[]): Item[] => batchItems(queue).map((i) => ('close' in i ? i : viewOf(i)));
 
 interface Waiter {
   resolve(): void;
@@ -89,6 +119,9 @@ export class AuditWriter {
   readonly writer: string;
   readonly #o: WriterOptions;
   readonly #now: () => Date;
+  readonly #nowMs: () => number;
+  /** A batch is full: the writes start on the next turn of the event loop, not in the request's hook. */
+  #scheduled = false;
   readonly #concurrency: number;
   readonly #chain: Chain;
   readonly #files: SpillFiles | null;
@@ -122,10 +155,37 @@ export class AuditWriter {
     this.#o = options;
     this.writer = options.writer;
     this.#now = options.now ?? (() => new Date());
+    const now = options.now;
+    this.#nowMs = now ? () => now().getTime() : Date.now;
     this.#concurrency = options.concurrency ?? 2;
     this.#chain = new Chain(options.writer, options.chainVersion);
     this.#files = options.spillDir ? new SpillFiles(options.spillDir, options.checkpointKeys, options.spillMaxBytes) : null;
     this.#batches = new BatchWriter(options, this.stats);
+  }
+
+  /** The chain format this writer's events are in. */
+  get chainVersion(): ChainVersion {
+    return this.#chain.version;
+  }
+
+  /** This writer's interned ids (format 3): what it looked up, for tests and the benchmark. */
+  get interned(): Interned {
+    return this.#batches.interned;
+  }
+
+  /**
+   * Chains every queued event up to append order `order` that is not chained yet, in append order
+   * (the sealed ones are always a prefix of the queue: batches and spills take the queue's head).
+   */
+  #sealThrough(order: number): void {
+    for (const q of this.#queue) {
+      if (q.order > order) break;
+      if (q.close || q.sealed) continue;
+      q.prev = this.#chain.lastEvent;
+      const { event, closed } = this.#chain.next(q.input, q.ms);
+      q.sealed = event;
+      q.closed = closed;
+    }
   }
 
   /**
@@ -150,7 +210,7 @@ export class AuditWriter {
     let oldest = Infinity;
     for (const at of this.#inFlight.values()) oldest = Math.min(oldest, at);
     const head = this.#queue.find((q): q is QueuedEvent => !q.close);
-    return head ? Math.min(oldest, head.event.occurredAt.getTime()) : oldest;
+    return head ? Math.min(oldest, head.ms) : oldest;
   }
 
   /**
@@ -192,21 +252,38 @@ export class AuditWriter {
       this.stats.dropped++;
       return false;
     }
-    this.append(input);
+    this.#enqueue(input);
+    this.#kick(false);
     return true;
   }
 
-  append(input: AuditEventInput, sync = false): { event: AuditEvent; committed: Promise<void> | null } {
-    if (this.#closing) throw new AuditUnavailable();
-    const prev = this.#chain.last;
-    const { event, closed } = this.#chain.next(input, this.#now());
-    if (closed) this.#queue.push({ ...closed, order: this.#ordinal++, prev });
-    const entry: QueuedEvent = { event, order: this.#ordinal++, prev };
-    this.#queue.push(entry);
+  /**
+   * Queues an event (the writer owns `input` from now on: it is chained later, as it is then).
+   * `event` chains it (and every event queued before it) when read; `committed` (sync) settles
+   * with its batch.
+   */
+  append(input: AuditEventInput, sync = false): { readonly event: AuditEvent; committed: Promise<void> | null } {
+    const entry = this.#enqueue(input);
     let committed: Promise<void> | null = null;
     if (sync) committed = new Promise<void>((resolve, reject) => this.#waiters.set(entry, { resolve, reject }));
     this.#kick(sync);
-    return { event, committed };
+    const seal = () => {
+      if (!entry.sealed) this.#sealThrough(entry.order);
+      return viewOf(entry.sealed!);
+    };
+    return {
+      get event() {
+        return seal();
+      },
+      committed,
+    };
+  }
+
+  #enqueue(input: AuditEventInput): QueuedEvent {
+    if (this.#closing) throw new AuditUnavailable();
+    const entry: QueuedEvent = { input, ms: this.#nowMs(), order: this.#ordinal++, sealed: null, closed: null, prev: null, attempted: false };
+    this.#queue.push(entry);
+    return entry;
   }
 
   /** Writes now (`immediate`, a full batch, or past the memory bound) or after the interval. */
@@ -217,7 +294,15 @@ export class AuditWriter {
       // A sync event or a flush does not wait out a backoff: it is an attempt of its own.
       if (immediate && this.#backoff) this.#endBackoff(true);
       else if (this.#backoff) this.#spillExcess();
-      else this.#pump(immediate);
+      else if (immediate) this.#pump(true);
+      else if (!this.#scheduled) {
+        // A full batch: chained and encoded on the next turn, outside the hook of the request that filled it.
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
     } else {
       this.#armTimer();
     }
@@ -279,10 +364,11 @@ export class AuditWriter {
       if (this.#queue.length < this.#o.batchSize && !anyPartial) break;
       const batch = this.#queue.splice(0, this.#o.batchSize);
       const first = batch[0]!.order;
+      this.#sealBatch(batch);
       const firstEvent = batch.find((q): q is QueuedEvent => !q.close);
-      this.#inFlight.set(first, firstEvent ? firstEvent.event.occurredAt.getTime() : Infinity);
+      this.#inFlight.set(first, firstEvent ? firstEvent.ms : Infinity);
       this.#inFlightItems += batch.length;
-      this.#batches.write(batch.map(item)).then(
+      this.#batches.write(batchItems(batch), batch.some((q) => q.attempted)).then(
         () => this.#settled(batch, first, null),
         (error: unknown) => this.#settled(batch, first, error ?? new Error('write failed')),
       );
@@ -303,7 +389,9 @@ export class AuditWriter {
       this.#pump();
       return;
     }
-    // Back to the front of the queue, in append order: the chain needs every event.
+    // Back to the front of the queue, in append order: the chain needs every event. It may have
+    // been stored all the same (a commit that was not acknowledged): the next write skips it.
+    for (const q of batch) q.attempted = true;
     this.#queue = [...batch, ...this.#queue].sort((a, b) => a.order - b.order);
     for (const item of batch) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#failed(error);
@@ -330,6 +418,20 @@ export class AuditWriter {
     const waiter = this.#waiters.get(entry);
     if (waiter) this.#waiters.delete(entry);
     return waiter;
+  }
+
+  /** Chains the events of a batch (or a spill file) taken from the queue's head. */
+  #sealBatch(batch: readonly Queued[]): void {
+    const last = batch[batch.length - 1];
+    if (!last || last.close || last.sealed) return;
+    // The batch was the queue's head: what is left of the queue follows it, so chain its events now.
+    const rest = this.#queue;
+    this.#queue = batch as Queued[];
+    try {
+      this.#sealThrough(last.order);
+    } finally {
+      this.#queue = rest;
+    }
   }
 
   /** Spill files of this writer may wait in the directory. */
@@ -399,7 +501,7 @@ export class AuditWriter {
     const head = this.#queue.find((q): q is QueuedEvent => !q.close);
     if (!head) return;
     const now = this.#now().getTime();
-    const age = now - head.event.occurredAt.getTime();
+    const age = now - head.ms;
     if (age > this.#o.staleAfterMs && now - this.#lastStaleWarning > this.#o.staleAfterMs) {
       this.#lastStaleWarning = now;
       this.#o.logger.warn({ oldestAgeMs: age, buffered: this.buffered }, 'audit: undelivered events are getting old');
@@ -437,7 +539,9 @@ export class AuditWriter {
   /** Writes the first `count` items of the queue (a contiguous run) to one spill file; false if it could not. */
   async #spillRun(files: SpillFiles, count: number, force: boolean): Promise<boolean> {
     const items = this.#queue.slice(0, count);
-    const file: SpillFile = { writer: this.writer, after: items[0]!.prev, items: items.map(item) };
+    this.#sealBatch(items);
+    const after = items[0]!.prev;
+    const file: SpillFile = { writer: this.writer, after: after ? positionOf(after) : null, items: spillItems(items) };
     let written: { name: string } | 'full';
     try {
       written = await files.write(file, force);
@@ -457,7 +561,7 @@ export class AuditWriter {
     for (const item of items) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#spillPending = true;
     const firstEvent = items.find((q): q is QueuedEvent => !q.close);
-    if (firstEvent && this.#spilledSince === null) this.#spilledSince = firstEvent.event.occurredAt.getTime();
+    if (firstEvent && this.#spilledSince === null) this.#spilledSince = firstEvent.ms;
     this.stats.spilled += items.filter((i) => !i.close).length;
     this.#o.logger.warn({ spilled: items.length, file: written.name }, 'audit: database unavailable; events spilled to disk');
     return true;
@@ -479,7 +583,8 @@ export class AuditWriter {
       // Access events dropped and not yet declared are declared now, in the chain, so the
       // declaration reaches the database or the spill with the rest (issue 28 item 6).
       this.#declareGap();
-      if (this.#chain.open > 0) this.#queue.push({ ...this.#chain.close(), order: this.#ordinal++, prev: this.#chain.last });
+      this.#sealThrough(Infinity);
+      if (this.#chain.open > 0) this.#queue.push({ ...this.#chain.close(), order: this.#ordinal++, prev: this.#chain.lastEvent, attempted: false });
       this.#closing = true;
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;

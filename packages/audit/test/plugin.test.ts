@@ -203,7 +203,7 @@ describe('lifecycle and options', () => {
       [{ skip: '/health' as never }, 'skip'],
       [{ subject: 'acct' as never }, 'subject'],
       [{ spillDir: undefined as never }, 'spillDir'],
-      [{ chainVersion: 3 as never }, 'chainVersion'],
+      [{ chainVersion: 4 as never }, 'chainVersion'],
     ];
     for (const [bad, name] of cases) {
       const app = Fastify();

@@ -271,7 +271,7 @@ const ok2xx = samples.filter((s) => s.status >= 200 && s.status < 300 && s.reque
 const ids = ok2xx.map((s) => s.requestId!);
 const counts = new Map<string, number>();
 for (let i = 0; i < ids.length; i += 5000) {
-  const rows = await sql<{ request_id: string; n: number }[]>`select request_id, count(*)::int as n from audit.events where kind = 'access' and request_id = any(${ids.slice(i, i + 5000)}) group by request_id`;
+  const rows = await sql<{ request_id: string; n: number }[]>`select request_id, count(*)::int as n from audit.events where coalesce(kind, 'access') = 'access' and request_id = any(${ids.slice(i, i + 5000)}) group by request_id`;
   for (const row of rows) counts.set(row.request_id, row.n);
 }
 const missing = ok2xx.filter((s) => !counts.has(s.requestId!));

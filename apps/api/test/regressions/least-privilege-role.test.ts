@@ -54,6 +54,34 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
     }
   });
 
+  it('writes, erases and purges format-3 audit events (COPY, interned user agents, a replay\'s staging table) as the role', async () => {
+    const app = await buildApp(testConfig({ databaseUrl: roleUrl, migrationDatabaseUrl: database.url, auditChainVersion: 3 }));
+    try {
+      await app.ready();
+      const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(), headers: { 'user-agent': 'Agent/least-privilege' } });
+      expect(created.statusCode).toBe(201);
+      const { account } = created.json();
+      const erased = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: {} });
+      expect(erased.statusCode).toBe(200);
+      await app.audit.flush();
+      expect(await app.audit.verify()).toMatchObject({ ok: true });
+    } finally {
+      await app.close();
+    }
+    const client = postgres(roleUrl, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await client.unsafe(`select count(*)::int as n from audit.events where chain_version = 3 and hash_bytes is not null`);
+      expect(row!.n).toBeGreaterThan(0);
+      expect((await client.unsafe(`select audit.purge_user_agents() as n`))[0]!.n).toBe(0); // every agent was seen today
+      await client.begin(async (tx) => {
+        await tx.unsafe('create temp table hf_audit_stage (like audit.events) on commit drop');
+      });
+      await expect(client.unsafe('delete from audit.user_agents')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await client.end();
+    }
+  });
+
   it('cannot UPDATE, DELETE or TRUNCATE the ledger, nor get around it with the old GUC, nor change the schema', async () => {
     const client = postgres(roleUrl, { max: 1, onnotice: () => {} });
     try {
