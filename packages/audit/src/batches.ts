@@ -25,7 +25,7 @@ export interface BatchOptions {
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
   /** Interned user agents kept per writer (the LRU's size). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres: 'copy' (default) or 'unnest' (the form before; kept for the benchmark). */
+  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default; see the constructor). */
   copy?: boolean | undefined;
 }
 
@@ -44,7 +44,10 @@ export class BatchWriter {
   constructor(options: BatchOptions, stats: { written: number; batches: number }) {
     this.#o = options;
     this.#stats = stats;
-    this.#copy = options.copy !== false && canCopy(options.db);
+    // Off unless asked for: on postgres.js 3, a COPY whose connection closes mid-write (a Postgres
+    // restart) crashes the process from inside the driver (a write scheduled on a socket it has
+    // already dropped; the soak found it), and without TCP_NODELAY it is no faster than UNNEST.
+    this.#copy = options.copy === true && canCopy(options.db);
     this.interned = new Interned(options.userAgentCacheSize);
   }
 

@@ -60,7 +60,7 @@ export interface WriterOptions {
   chainVersion?: ChainVersion | undefined;
   /** Interned user agents kept in the LRU (format 3). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (default) or, false, by UNNEST (the benchmark compares them). */
+  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default: postgres.js 3 can crash on a COPY cut by a Postgres restart; see README). */
   copy?: boolean | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
