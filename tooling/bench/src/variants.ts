@@ -172,19 +172,28 @@ async function peerRateLimit(store: 'memory' | 'redis') {
   return { app, close: async () => redis?.disconnect() };
 }
 
-/** Peer: @fastify/cookie unsigning a signed cookie on every request (what consent's signed cookie is compared with). */
-async function peerCookieSigned() {
-  const { default: cookie } = await import('@fastify/cookie');
-  const app = Fastify({ logger: false });
-  await app.register(cookie, { secret: CONSENT_SECRET });
+/**
+ * The peers' signed preference cookie: an onRequest hook that unsigns it on every request (a
+ * request without a valid one fails), the ping route, and the header of a client holding one.
+ * The app must have @fastify/cookie registered with CONSENT_SECRET.
+ */
+function signedCookiePing(app: FastifyInstance): Record<string, string> {
   app.addHook('onRequest', (request, _reply, done) => {
     const raw = request.cookies.pref;
     if (raw === undefined || !request.unsignCookie(raw).valid) return done(new Error('bench: the signed cookie did not verify'));
     done();
   });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
-  const signed = app.signCookie('1~analytics=false~v1~benchbenchbenchbench00');
-  return { app, headers: { cookie: `pref=${encodeURIComponent(signed)}` } };
+  return { cookie: `pref=${encodeURIComponent(app.signCookie('1~analytics=false~v1~benchbenchbenchbench00'))}` };
+}
+
+/** Peer: @fastify/cookie unsigning a signed cookie on every request (what consent's signed cookie is compared with). */
+async function peerCookieSigned() {
+  const { default: cookie } = await import('@fastify/cookie');
+  const app = Fastify({ logger: false });
+  await app.register(cookie, { secret: CONSENT_SECRET });
+  const headers = signedCookiePing(app);
+  return { app, headers };
 }
 
 /**
@@ -206,14 +215,8 @@ async function peerStack() {
   await app.register(helmet);
   await app.register(cookie, { secret: CONSENT_SECRET });
   await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, redis, nameSpace: `hf-bench-peer-stack-${process.pid}-` });
-  app.addHook('onRequest', (request, _reply, done) => {
-    const raw = request.cookies.pref;
-    if (raw === undefined || !request.unsignCookie(raw).valid) return done(new Error('bench: the signed cookie did not verify'));
-    done();
-  });
-  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
-  const signed = app.signCookie('1~analytics=false~v1~benchbenchbenchbench00');
-  return { app, headers: { cookie: `pref=${encodeURIComponent(signed)}` }, close: async () => redis.disconnect() };
+  const headers = signedCookiePing(app);
+  return { app, headers, close: async () => redis.disconnect() };
 }
 
 export const variants: Variant[] = [
