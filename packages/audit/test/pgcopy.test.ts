@@ -2,7 +2,7 @@
 // in a transaction with other statements, its failures, and through PgBouncer in transaction
 // mode. Runs twice: on the lockfile's postgres.js 3 and, as the project `audit (postgres 4)`, on 4.
 import { pgbouncerAvailable, postgresUrl, testDatabase, testPgbouncer, type TestDatabase, type TestPgbouncer } from '@harakaflow/testing';
-import { createDatabase } from '@harakaflow/db';
+import { createDatabase, isConnectionLoss } from '@harakaflow/db';
 import fc from 'fast-check';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,40 @@ describe.skipIf(!onPostgres)('CopyEncoder and copyInto on Postgres', () => {
       expect(copyClient(lite.db)).toBeNull();
     } finally {
       await lite.close();
+    }
+  });
+
+  it('a COPY cut by a lost connection fails its transaction, keeps no row, and the process lives on', async () => {
+    // postgres.js 3 answered the failed body with a ROLLBACK on the dropped socket, thrown from a
+    // setImmediate (the soak's crash); @harakaflow/db's client holds such a body (db's transactions.ts).
+    const name = `hf-copy-cut-${process.pid}`;
+    const handle = await createDatabase({ url: db.url, max: 1, applicationName: name });
+    try {
+      const client = copyClient(handle.db)!;
+      const query = (text: string) => client.unsafe(text) as unknown as Promise<unknown[]>;
+      await query('select 1');
+      await sql`truncate t`;
+      const enc = new CopyEncoder(['int4', 'text']);
+      for (let i = 0; i < 200_000; i++) enc.row([i, 'x'.repeat(100)]); // about 22 MB: still streaming when cut
+      const copying = client.begin((tx) => copyInto(tx, 'copy t (i4, tx) from stdin (format binary)', enc.finish())).then(
+        () => 'committed',
+        (error: unknown) => error,
+      );
+      for (;;) {
+        const [row] = await sql`select pg_terminate_backend(pid) as cut from pg_stat_activity where application_name = ${name} and query like 'copy t%'`;
+        if (row?.cut) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const outcome = await copying;
+      expect(outcome).not.toBe('committed');
+      expect(isConnectionLoss(outcome)).toBe(true);
+      expect(await sql`select count(*)::int as n from t`).toEqual([{ n: 0 }]);
+      // The pool answers again (postgres.js 3 may fail the first statement after a termination).
+      let again: unknown;
+      for (let attempt = 0; attempt < 3 && again === undefined; attempt++) again = await query('select 1 as one').catch(() => undefined);
+      expect(again).toEqual([{ one: 1 }]);
+    } finally {
+      await handle.close();
     }
   });
 

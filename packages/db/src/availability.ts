@@ -139,12 +139,17 @@ export const IN_FLIGHT = Symbol('inFlight');
  * watched with Promise.prototype.then, which does not start a postgres.js query early (its lazy
  * `then` would); the same watch counts what is in flight for the pool-use metric.
  */
-export function gatedClient<T extends object>(client: T, availability: Availability): T {
+export function gatedClient<T extends object>(client: T, availability: Availability, onFirstSuccess?: () => void): T {
   const gated = Object.create(client) as Record<string | symbol, unknown>;
   let inFlight = 0;
+  let first = onFirstSuccess;
   const ok = () => {
     inFlight--;
     availability.succeeded();
+    if (first) {
+      first();
+      first = undefined;
+    }
   };
   const failed = (error: unknown) => {
     inFlight--;

@@ -5,6 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { Availability, gatedClient, type AvailabilityChange, type ProbeResult } from './availability.js';
 import { DatabaseError, invalidOption } from './errors.js';
 import { isConnectionLoss } from './pg-errors.js';
+import { isMajor3, noDelaySocketOption } from './socket.js';
+import { fetchTypesOnce, lostTransactionGuard } from './transactions.js';
 
 /**
  * The database type every package takes: drizzle's driver-independent base, so the same
@@ -62,17 +64,21 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   let end: () => Promise<void>;
   let availability: Availability | undefined;
   if (url) {
-    const [{ default: postgres }, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () => Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]));
+    const [driverModule, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () => Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]));
+    const postgres = driverModule.default;
+    const major3 = isMajor3(postgres as never);
+    const sockets = noDelaySocketOption(postgres as never);
     const client = postgres(url, {
       max,
+      ...sockets,
       onnotice: () => {}, // "schema already exists" and friends are not worth a log line
       connection: { application_name: applicationName },
       ...RECONNECT,
       ...pooled,
     });
-    const probes = probeConnection(() => postgres(url, { max: 1, prepare: false, backoff: () => 0, connect_timeout: PROBE_CONNECT_SECONDS, onnotice: () => {}, connection: { application_name: `${applicationName} probe` } }));
+    const probes = probeConnection(() => postgres(url, { ...noDelaySocketOption(postgres as never), fetch_types: false, max: 1, prepare: false, backoff: () => 0, connect_timeout: PROBE_CONNECT_SECONDS, onnotice: () => {}, connection: { application_name: `${applicationName} probe` } }));
     availability = new Availability(probes.ping, options.onAvailability && safely(options.onAvailability));
-    db = drizzlePostgres({ client: gatedClient(client, availability) }) as unknown as Database;
+    db = drizzlePostgres({ client: gatedClient(major3 ? lostTransactionGuard(client) : client, availability, major3 ? () => fetchTypesOnce(client) : undefined) }) as unknown as Database;
     driver = 'postgres';
     end = async () => {
       availability?.close();
