@@ -6,6 +6,10 @@
  *
  * Format-3 events have their interned values (user agent, route, writer) looked up first
  * (intern.ts), then go by binary COPY on Postgres and by UNNEST on PGlite (writes.ts).
+ *
+ * Every batch (a first attempt, a retry, a spill replay) carries its subjects' keyed hashes, and
+ * the statement or transaction that inserts it erases the events of subjects erased since they
+ * occurred (tombstones.ts); the erasure records of those are handed to `onErased` once committed.
  */
 import { withTimeout, type SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
@@ -16,6 +20,7 @@ import { Event3 } from './format3.js';
 import { Interned } from './intern.js';
 import { addDays, ensureDayPartitions, isMissingPartition } from './partitions.js';
 import type { SegmentClose } from './spill.js';
+import { isNoTombstones, SubjectKeys, subjectCheck, type LateErasure, type Tombstoning } from './tombstones.js';
 import { canCopy, internKeys, writeCopy, writeUnnest, type Checkpoint } from './writes.js';
 
 export interface BatchOptions {
@@ -25,8 +30,17 @@ export interface BatchOptions {
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
   /** Interned user agents kept per writer (the LRU's size). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default; see the constructor). */
+  /** Format-3 batches on Postgres by binary COPY (default) or, with false, by UNNEST. */
   copy?: boolean | undefined;
+  /**
+   * The longest a buffered event may wait, in days (the server-log period plus one): an event
+   * older than that is inserted erased, whatever its subject, and tombstones older than it are
+   * purged. Null or absent: no such rule.
+   */
+  tombstoneDays?: number | null | undefined;
+  /** Called with the erasure records of the events a batch inserted erased, once it committed (even after its write timed out). */
+  onErased?: ((records: LateErasure[]) => void) | undefined;
+  now?: (() => Date) | undefined;
 }
 
 /** An item of a batch: a chained event (a view, or format 3's bytes) or a segment's close. */
@@ -38,17 +52,50 @@ export class BatchWriter {
   readonly #copy: boolean;
   /** This writer's interned ids (user agents, routes, writer names). */
   readonly interned: Interned;
+  /** The keyed hashes of subject ids that tombstones are written and looked up by. */
+  readonly subjectKeys: SubjectKeys;
   /** Day partitions exist through this UTC day (created ahead by #store). */
   #partitionsThrough: string | null = null;
 
   constructor(options: BatchOptions, stats: { written: number; batches: number }) {
     this.#o = options;
     this.#stats = stats;
-    // Off unless asked for: on postgres.js 3, a COPY whose connection closes mid-write (a Postgres
-    // restart) crashes the process from inside the driver (a write scheduled on a socket it has
-    // already dropped; the soak found it), and without TCP_NODELAY it is no faster than UNNEST.
-    this.#copy = options.copy === true && canCopy(options.db);
+    // On unless refused, where the client can COPY (postgres.js; PGlite cannot). The two faults of
+    // postgres.js 3 that kept it off (Nagle, a transaction cut by a lost connection crashing the
+    // process) are closed in @harakaflow/db's pools (see the README, "postgres.js 3 and COPY").
+    this.#copy = options.copy !== false && canCopy(options.db);
     this.interned = new Interned(options.userAgentCacheSize);
+    this.subjectKeys = new SubjectKeys(options.checkpointKeys);
+  }
+
+  /**
+   * What the tombstone lookup of a batch needs: its distinct subjects with their earliest event,
+   * and whether an event is past the longest wait. One pass; nothing at all for anonymous events.
+   */
+  #tombstoning(legacy: readonly AuditEvent[], v3: readonly Event3[]): Tombstoning {
+    const days = this.#o.tombstoneDays;
+    const before = days ? (this.#o.now ? this.#o.now().getTime() : Date.now()) - days * 86_400_000 : -Infinity;
+    const earliest = new Map<string, number>();
+    let old = false;
+    for (const e of legacy) {
+      const ms = e.occurredAt.getTime();
+      if (ms < before) old = true;
+      const s = e.subjectId;
+      if (s != null) {
+        const t = earliest.get(s);
+        if (t === undefined || ms < t) earliest.set(s, ms);
+      }
+    }
+    for (const e of v3) {
+      const ms = e.occurredMs;
+      if (ms < before) old = true;
+      const s = e.input.subjectId;
+      if (s != null) {
+        const t = earliest.get(s);
+        if (t === undefined || ms < t) earliest.set(s, ms);
+      }
+    }
+    return { check: earliest.size ? subjectCheck(this.subjectKeys, earliest) : null, before, old };
   }
 
   /**
@@ -69,7 +116,15 @@ export class BatchWriter {
       } else legacy.push(i);
     }
     const marks = batchCheckpoints(this.#o.checkpointKeys, items);
-    await withTimeout(this.#store(legacy, v3, marks, idempotent), this.#o.writeTimeoutMs, () => Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
+    const stored = this.#store(legacy, v3, marks, idempotent);
+    // The records of events inserted erased go to the writer once committed, even after the write timed out.
+    stored.then(
+      (late) => {
+        if (late.length) this.#o.onErased?.(late);
+      },
+      () => undefined,
+    );
+    await withTimeout(stored, this.#o.writeTimeoutMs, () => Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
     this.#stats.written += legacy.length + v3.length;
     this.#stats.batches++;
     if (this.#o.onCheckpoint) for (const c of marks) this.#o.onCheckpoint(c);
@@ -80,7 +135,7 @@ export class BatchWriter {
    * days ahead of the newest one written, so midnight never waits on DDL; and on an insert into a
    * day with no partition (an old spill file, a clock far ahead), that day, then once more.
    */
-  async #store(legacy: readonly AuditEvent[], v3: readonly Event3[], marks: readonly Checkpoint[], idempotent: boolean): Promise<void> {
+  async #store(legacy: readonly AuditEvent[], v3: readonly Event3[], marks: readonly Checkpoint[], idempotent: boolean): Promise<LateErasure[]> {
     let newest = '';
     let oldest = '';
     for (const rows of [legacy, v3]) {
@@ -95,13 +150,24 @@ export class BatchWriter {
       this.#partitionsThrough = through;
     }
     const ids = v3.length ? { interned: this.interned, found: await this.interned.resolve(this.#o.db, internKeys(v3, this.interned)) } : null;
-    const once = () => (this.#copy && ids && !legacy.length ? writeCopy(this.#o.db, v3, marks, ids, idempotent) : writeUnnest(this.#o.db, legacy, v3, marks, ids));
+    let tombstones: Tombstoning | null = this.#tombstoning(legacy, v3);
+    const once = () => (this.#copy && ids && !legacy.length ? writeCopy(this.#o.db, v3, marks, ids, idempotent, tombstones) : writeUnnest(this.#o.db, legacy, v3, marks, ids, tombstones));
+    const attempt = async (): Promise<LateErasure[]> => {
+      try {
+        return await once();
+      } catch (error) {
+        // A database at a layout before migration 0005 (a test's) has no tombstone at all.
+        if (!tombstones || !isNoTombstones(error)) throw error;
+        tombstones = null;
+        return once();
+      }
+    };
     try {
-      await once();
+      return await attempt();
     } catch (error) {
       if (!isMissingPartition(error)) throw error;
       await ensureDayPartitions(this.#o.db, oldest, newest);
-      await once();
+      return attempt();
     }
   }
 }

@@ -140,11 +140,13 @@ try {
     process.exitCode = 2;
   } else if (result.ok) {
     process.stdout.write(`audit chain intact: ${result.segments} segment(s), ${result.events} event(s), ${range}\n`);
-    if (result.held.events) process.stdout.write(`held copies: ${result.held.events} event(s) of subjects under a legal hold, each matching its own hash\n`);
+    if (result.held.events || result.held.days) {
+      process.stdout.write(`held copies: ${result.held.events} event(s) of subjects under a legal hold, each matching its own hash; ${result.held.days} dropped day(s) matching their signed records${result.held.released ? ` (${result.held.released} cop(ies) since released under chained records)` : ''}\n`);
+    }
   } else {
     process.stdout.write(`audit chain BROKEN: ${result.problems.length} problem(s), ${range}\n`);
     for (const p of result.problems) {
-      const where = p.id ? `event ${p.id} (seq ${p.seq})` : p.seq !== null ? `seq ${p.seq}` : 'segment';
+      const where = p.id ? `event ${p.id} (seq ${p.seq})` : p.seq !== null ? `seq ${p.seq}` : p.reason.startsWith('held-') ? 'held copies' : 'segment';
       process.stdout.write(`${p.reason}\twriter ${p.writer}, day ${p.day}, ${where}: ${p.detail}\n`);
     }
     process.exitCode = 1;

@@ -14,14 +14,18 @@ export type { ChainPosition, SpillFile } from './spill.js';
 export type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 export { checkpointKeyObjects } from './options.js';
 export type { AuditOptions } from './options.js';
-export { auditPersonalData, eraseSubject } from './plugin.js';
+export { auditPersonalData, chainedRecorder, eraseSubject } from './plugin.js';
 export { migratePartitions } from './migrate-partitions.js';
 export type { MigratePartitionsOptions, MigratePartitionsResult } from './migrate-partitions.js';
-export { dayPartitions, ensureDayPartitions, eventsLayout, horizonMac, oldestEvent, purgeServerLogs, purgeUserAgents, readHorizon } from './partitions.js';
-export type { EventsLayout, ServerLogPurge } from './partitions.js';
-export { checkpoints as auditCheckpoints, events as auditEvents, heldEvents as auditHeldEvents } from './schema.js';
+export {
+  adoptHeldDays, dayPartitions, ensureDayPartitions, eventsLayout, HELD_ADOPT_ACTION, HELD_RELEASE_ACTION, heldDayMac, heldDays, heldDayValid, horizonMac, oldestEvent,
+  purgeServerLogs, purgeUserAgents, readHorizon, releaseHeldCopies, serverLogsBeforeDay,
+} from './partitions.js';
+export type { ChainedRecorder, EventsLayout, HeldDay, ServerLogPurge } from './partitions.js';
+export { checkpoints as auditCheckpoints, events as auditEvents, heldDays as auditHeldDays, heldEvents as auditHeldEvents, heldReleased as auditHeldReleased } from './schema.js';
 export { ERASURE_ACTION, eraseEvents, idsDigest, pgArray, queryEvents, writeBatch } from './store.js';
 export type { Checkpoint, EventQuery } from './store.js';
+export { purgeTombstones } from './tombstones.js';
 export { eventProblem, verifyChain } from './verify.js';
 export type { ChainProblem, ProblemReason, VerifyOptions, VerifyResult } from './verify.js';
 export { AuditWriter, checkpointMac, checkpointValid } from './writer.js';

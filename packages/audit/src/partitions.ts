@@ -7,10 +7,17 @@
  * Two layouts work: partitioned by day (every database created with 0002), and the earlier
  * unpartitioned table, which stays until an operator runs `hf-audit migrate-partitions`; the
  * purge then deletes in batches instead of dropping days.
+ *
+ * Legal holds (issue 30 item 1, migration 0004): the functions read the holds themselves and copy
+ * the held subjects' events of a day before it goes; the copies are read-only to the app role, go
+ * only once their holds ended (a chained `audit.held.released` first), and each dropped day's
+ * record of its copies (count, SHA-256 over ids and hashes) is signed here with the checkpoint key,
+ * in the drop's transaction, so verify reports a copy deleted or rewritten without the key.
  */
 import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { pgErrorCode, resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
+import { createHash, randomUUID } from 'node:crypto';
 import { AuditPurgeTooRecent } from './errors.js';
 import { pgArray } from './pg-array.js';
 
@@ -75,26 +82,49 @@ async function advanceHorizon(db: Database, keys: readonly SigningKey[], day: st
 export interface ServerLogPurge {
   db: Database;
   checkpointKeys: readonly SigningKey[];
-  /** Events of days before this UTC day go. */
+  /** Events of days before this UTC day go (`serverLogsBeforeDay(cutoff)`). */
   beforeDay: string;
-  /** Accounts under a legal hold: their events are copied to `audit.held_events` first. */
-  heldSubjects: readonly string[];
+  /**
+   * Ignored (kept for callers of the previous version): the database functions read the legal
+   * holds themselves (`retention.holds`), so no caller can leave a held subject out (issue 30 item 1).
+   */
+  heldSubjects?: readonly string[] | undefined;
   limit: number;
   dryRun: boolean;
   /** How long a drop may wait for the table lock before the step fails (and the run retries later). Default 5 s. */
   lockTimeoutMs?: number | undefined;
+  /**
+   * Appends a chained security event and resolves once it is committed (the plugin's writer, sync).
+   * Releasing held copies whose holds ended, and signing records of days dropped outside the
+   * runner, need it: without it, both wait for a purge that has one.
+   */
+  record?: ChainedRecorder | undefined;
+}
+
+/** A security event with sync durability, chained by the audit writer. */
+export type ChainedRecorder = (event: { action: string; details: Record<string, unknown> }) => Promise<void>;
+
+/**
+ * Where server-log retention stops for a period's cutoff (now − N days, issue 30 item 3): the UTC
+ * day after the cutoff's. The log keeps today and the N − 1 whole days before it, so no event kept
+ * is older than N days, and a day goes as soon as it leaves that window.
+ */
+export function serverLogsBeforeDay(cutoff: Date): string {
+  return addDays(cutoff.toISOString().slice(0, 10), 1);
 }
 
 /**
  * One step of server-log retention: on the partitioned layout, the oldest day before `beforeDay`
  * is dropped whole (one partition a step); on the unpartitioned one, up to `limit` events are
- * deleted. Either way the held subjects' events are copied first, and the horizon moves forward
- * in the same transaction, so a purge never reads as tampering to verify.
+ * deleted. Either way the database function copies the held subjects' events first (it reads the
+ * holds), writes the day's record of its held copies, which is signed here in the same
+ * transaction, and the horizon moves forward in it too, so a purge never reads as tampering. The
+ * last step releases the held copies whose holds ended and signs the records of days dropped
+ * outside the runner (each under a chained event), then purges unreferenced user agents.
  */
 export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number; partitions: number; done: boolean }> {
   if (o.beforeDay > addDays(new Date().toISOString().slice(0, 10), -6)) throw new AuditPurgeTooRecent(o.beforeDay);
   const layout = await eventsLayout(o.db);
-  const held = pgArray(o.heldSubjects, (s) => s);
   const timeout = Math.max(1, Math.trunc(o.lockTimeoutMs ?? 5000));
   if (o.dryRun) {
     const [row] = resultRows<{ n: string }>(await o.db.execute(sql`select count(*)::text as n from audit.events where day < ${o.beforeDay}::date`));
@@ -103,39 +133,152 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
   }
   if (layout === 'unpartitioned') {
     const rows = await o.db.transaction(async (tx) => {
-      const [row] = resultRows<{ n: number }>(await tx.execute(sql`select audit.purge_days_before(${o.beforeDay}::date, ${held}::text[], ${o.limit}::int) as n`));
-      const n = Number(row?.n ?? 0);
-      if (n < o.limit) {
-        await advanceHorizon(tx as unknown as Database, o.checkpointKeys, o.beforeDay);
-        await tx.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
-      }
+      const t = tx as unknown as Database;
+      const [row] = resultRows<{ purged: number; days: string[] | string | null }>(
+        await t.execute(sql`select purged, days::text[] as days from audit.purge_days_before(${o.beforeDay}::date, ${o.limit}::int)`),
+      );
+      await signHeldDays(t, o.checkpointKeys, textArray(row?.days));
+      const n = Number(row?.purged ?? 0);
+      if (n < o.limit) await advanceHorizon(t, o.checkpointKeys, o.beforeDay);
       return n;
     });
     const done = rows < o.limit;
-    if (done) await purgeUserAgents(o.db);
+    if (done) await finishPurge(o);
     return { rows, partitions: 0, done };
   }
   const days = (await dayPartitions(o.db)).filter((d) => d < o.beforeDay);
   if (!days.length) {
-    await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
-    await purgeUserAgents(o.db);
+    // Days before the cutoff dropped by someone else (the functions copied their held subjects):
+    // the horizon moves past them all the same, so their checkpoints do not read as missing events.
+    if (await checkpointsBefore(o.db, o.beforeDay)) await advanceHorizon(o.db, o.checkpointKeys, o.beforeDay);
+    await finishPurge(o);
     return { rows: 0, partitions: 0, done: true };
   }
   const day = days[0]!;
   const rows = await o.db.transaction(async (tx) => {
+    const t = tx as unknown as Database;
     // A drop takes the table's strongest lock for a moment: it queues behind a long read rather
     // than stalling every writer behind it, and fails (retried by the next run) if it waits long.
-    await tx.execute(sql.raw(`set local lock_timeout = ${timeout}`));
-    const [row] = resultRows<{ n: string | null }>(await tx.execute(sql`select audit.drop_day_partition(${day}::date, ${held}::text[])::text as n`));
-    await advanceHorizon(tx as unknown as Database, o.checkpointKeys, addDays(day, 1));
+    await t.execute(sql.raw(`set local lock_timeout = ${timeout}`));
+    const [row] = resultRows<{ n: string | null }>(await t.execute(sql`select audit.drop_day_partition(${day}::date)::text as n`));
+    await signHeldDays(t, o.checkpointKeys, [day]);
+    await advanceHorizon(t, o.checkpointKeys, addDays(day, 1));
     return Number(row?.n ?? 0);
   });
   const done = days.length === 1;
-  if (done) {
-    await o.db.execute(sql`select audit.release_held_events(${o.beforeDay}::date, ${held}::text[])`);
-    await purgeUserAgents(o.db);
-  }
+  if (done) await finishPurge(o);
   return { rows, partitions: 1, done };
+}
+
+async function finishPurge(o: ServerLogPurge): Promise<void> {
+  if (o.record) {
+    await releaseHeldCopies(o.db, o.record);
+    await adoptHeldDays(o.db, o.checkpointKeys, o.record);
+  }
+  await purgeUserAgents(o.db);
+}
+
+/** A text[] as either driver returns it (an array, or its literal). */
+function textArray(v: string[] | string | null | undefined): string[] {
+  if (!v) return [];
+  if (Array.isArray(v)) return v;
+  return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+}
+
+async function checkpointsBefore(db: Database, day: string): Promise<boolean> {
+  return resultRows(await db.execute(sql`select 1 from audit.checkpoints where day < ${day}::date limit 1`)).length > 0;
+}
+
+/* ---- Held copies (issue 30 item 1) ---- */
+
+export const HELD_RELEASE_ACTION = 'audit.held.released';
+export const HELD_ADOPT_ACTION = 'audit.held.adopted';
+const HELD_DAY = 'hf-audit-held-day';
+
+export interface HeldDay {
+  day: string;
+  count: number;
+  idsSha256: string;
+  mac: string | null;
+}
+
+const heldDayPayload = (r: Omit<HeldDay, 'mac'>) => `${r.day}|${r.count}|${r.idsSha256}`;
+
+/** The signature of a day's held-copy record (the checkpoint key, its own purpose). */
+export function heldDayMac(keys: readonly SigningKey[], r: Omit<HeldDay, 'mac'>): string {
+  const sealed = sealValue(HELD_DAY, heldDayPayload(r), keys[0]!);
+  return sealed.slice(sealed.lastIndexOf('.') + 1);
+}
+
+export function heldDayValid(keys: readonly SigningKey[], r: HeldDay): boolean {
+  return r.mac !== null && openValue(HELD_DAY, `${heldDayPayload(r)}.${r.mac}`, keys, Infinity) !== null;
+}
+
+/** Every day's record of its held copies, oldest first. */
+export async function heldDays(db: Database): Promise<HeldDay[]> {
+  const rows = resultRows<{ day: string; count: string | number; ids_sha256: string; mac: string | null }>(
+    await db.execute(sql`select day::text as day, count::text as count, ids_sha256, mac from audit.held_days order by day`),
+  );
+  return rows.map((r) => ({ day: r.day, count: Number(r.count), idsSha256: r.ids_sha256, mac: r.mac }));
+}
+
+/** Signs the unsigned records of `days` (written by the function just called, in this transaction). */
+async function signHeldDays(db: Database, keys: readonly SigningKey[], days: readonly string[]): Promise<void> {
+  if (!days.length) return;
+  const rows = resultRows<{ day: string; count: string | number; ids_sha256: string }>(
+    await db.execute(sql`select day::text as day, count::text as count, ids_sha256 from audit.held_days where day = any(${pgArray(days, (d) => d)}::date[]) and mac is null`),
+  );
+  for (const r of rows) {
+    const record = { day: r.day, count: Number(r.count), idsSha256: r.ids_sha256 };
+    // `mac` only: all the app role may update there.
+    await db.execute(sql`update audit.held_days set mac = ${heldDayMac(keys, record)}
+      where day = ${r.day}::date and mac is null and count = ${record.count} and ids_sha256 = ${r.ids_sha256}`);
+  }
+}
+
+/**
+ * Releases the held copies whose holds ended (all, or `subjectId`'s): the database function says
+ * which may go (no active hold, and every hold released since the copy was made released through
+ * the API, a chained `retention.hold.released`); a chained `audit.held.released` event (release
+ * id, count, SHA-256 over the ids) is committed first, and the function refuses a release that has
+ * none. Each copy leaves its id, day and hash in `audit.held_released`. How many went.
+ */
+export async function releaseHeldCopies(db: Database, record: ChainedRecorder, subjectId?: string): Promise<number> {
+  let ids: string[];
+  try {
+    ids = resultRows<{ id: string }>(await db.execute(sql`select id::text as id from audit.releasable_held_copies(${subjectId ?? null}::text) order by id`)).map((r) => r.id);
+  } catch (error) {
+    // A database whose audit schema predates migration 0004 has no held copies of this kind to release.
+    if (pgErrorCode(error) === '42883') return 0;
+    throw error;
+  }
+  let released = 0;
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const chunk = ids.slice(i, i + 10_000);
+    const releaseId = randomUUID();
+    await record({ action: HELD_RELEASE_ACTION, details: { releaseId, count: chunk.length, firstId: chunk[0]!, lastId: chunk.at(-1)!, idsSha256: createHash('sha256').update(chunk.join('\n')).digest('hex') } });
+    const [row] = resultRows<{ n: number }>(await db.execute(sql`select audit.release_held_copies(${releaseId}::uuid, ${pgArray(chunk, (id) => id)}::uuid[]) as n`));
+    released += Number(row?.n ?? 0);
+  }
+  return released;
+}
+
+/**
+ * Signs the records that no runner of this version signed (copies made before it, days dropped by
+ * a replica of the previous version or by a direct call): only those whose copies still match
+ * them, and under a chained `audit.held.adopted` event naming the days, so an adoption is on the
+ * record too. A record whose copies do not match stays unsigned, and verify reports it.
+ */
+export async function adoptHeldDays(db: Database, keys: readonly SigningKey[], record: ChainedRecorder): Promise<string[]> {
+  const rows = resultRows<{ day: string; count: string | number; ids_sha256: string; n: string | number; now_sha256: string }>(
+    await db.execute(sql`select r.day::text as day, r.count::text as count, r.ids_sha256, s.n::text as n, s.ids_sha256 as now_sha256
+      from audit.held_days r cross join lateral audit.held_day_state(r.day) s where r.mac is null order by r.day`),
+  );
+  const matching = rows.filter((r) => Number(r.count) === Number(r.n) && r.ids_sha256 === r.now_sha256);
+  if (!matching.length) return [];
+  await record({ action: HELD_ADOPT_ACTION, details: { days: matching.map((r) => r.day), count: matching.length } });
+  await signHeldDays(db, keys, matching.map((r) => r.day));
+  return matching.map((r) => r.day);
 }
 
 /**

@@ -6,8 +6,9 @@ import type { AuditEvent, AuditEventInput } from './event.js';
 import { AuditUnavailable, invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
-import { oldestEvent, purgeServerLogs } from './partitions.js';
+import { oldestEvent, purgeServerLogs, releaseHeldCopies, serverLogsBeforeDay, type ChainedRecorder } from './partitions.js';
 import { prepareSpillDirectory } from './spill.js';
+import { isNoTombstones, purgeTombstones } from './tombstones.js';
 import { ERASURE_ACTION, eraseEvents, idsDigest, queryEvents, subjectEventIds, subjectEvents } from './store.js';
 import { randomUUID } from 'node:crypto';
 import { verifyChain } from './verify.js';
@@ -53,16 +54,39 @@ function exported(e: AuditEvent) {
  * before the update, which tags each event with the record's `erasureId`. `verify` reports an
  * erased event that no record covers. Interrupted between the two, the record stands with no
  * event tagged (verify lists it as incomplete) and a rerun erases the events under a new record.
+ *
+ * Events of the subject that are not stored yet (another replica's queue, a spill file, a batch
+ * that failed and waits to be retried) are reached too (issue 30 item 5): before it lists the
+ * subject's events, the erasure writes the subject's tombstone (tombstones.ts), once every batch
+ * in flight on any replica has committed; every writer then inserts erased the subject's events
+ * that occurred before it, and appends the record that states them.
  */
 export async function eraseSubject(db: Database, writer: AuditWriter, subjectId: string): Promise<number> {
   // Events still in memory carry the subject too: commit them first so the erasure reaches them.
   await writer.flush();
+  try {
+    await writer.tombstone(subjectId, db);
+  } catch (error) {
+    // A database before migration 0005 (a test at an earlier layout) has nowhere to keep one.
+    if (!isNoTombstones(error)) throw error;
+  }
+  // Held copies (a legal hold kept them past their day) go whole if no hold keeps them any more,
+  // under a chained release; while a hold stands they stay as they are (issue 30 item 1: the app
+  // role cannot change them).
+  const released = await releaseHeldCopies(db, chainedRecorder(writer), subjectId);
   const list = await subjectEventIds(db, subjectId);
-  if (!list.length) return 0;
+  if (!list.length) return released;
   const erasureId = randomUUID();
   const details = { erasureId, count: list.length, firstId: list[0]!.id, lastId: list.at(-1)!.id, idsSha256: idsDigest(list.map((e) => e.id)) };
   await writer.append({ kind: 'security', action: ERASURE_ACTION, outcome: 'success', details }, true).committed;
-  return eraseEvents(db, subjectId, list, erasureId);
+  return released + (await eraseEvents(db, subjectId, list, erasureId));
+}
+
+/** A security event appended by `writer` with sync durability: it resolves once committed. */
+export function chainedRecorder(writer: AuditWriter): ChainedRecorder {
+  return async ({ action, details }) => {
+    await writer.append({ kind: 'security', action, outcome: 'success', details }, true).committed;
+  };
 }
 
 /** The audit log's personal-data handler: export a subject's events; erase their personal fields. */
@@ -71,6 +95,8 @@ export function auditPersonalData(db: Database, writer: AuditWriter): PersonalDa
     name: 'audit',
     // User agent and IP are recorded with the account that made the request: account-scoped only.
     identifiers: ['account'],
+    // A legal hold on the subject for this class keeps its events' personal fields through an erasure.
+    retentionClasses: ['server_logs'],
     withheld: 'chain internals: hashes, personal digests and their salts',
     async *exportSubject(ref) {
       await writer.flush();
@@ -109,6 +135,8 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     chainVersion: o.chainVersion,
     spillMaxBytes: o.spillMaxBytes,
     userAgentCacheSize: o.userAgentCacheSize,
+    // The longest a buffered event can wait: the server-log period plus a day (tombstones.ts).
+    tombstoneDays: o.retentionDays === false ? null : o.retentionDays + 1,
   });
   // What an earlier run spilled is measured and replayed from the start, not at the first new event.
   await writer.start();
@@ -222,15 +250,27 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
 
   registerPersonalDataHandler(fastify, auditPersonalData(o.db, writer));
   if (o.retentionDays !== false) {
+    const retentionDays = o.retentionDays;
     registerRetentionClass(fastify, {
       name: 'server_logs',
       policyClause: '§4: server logs, up to 90 days (the audit log: access and security events share one chain per writer and day)',
       periodDays: o.retentionDays,
       async purgeBatch(b) {
-        const beforeDay = b.cutoff.toISOString().slice(0, 10);
-        const step = await purgeServerLogs({ db: o.db, checkpointKeys: o.checkpointKeys, beforeDay, heldSubjects: b.heldSubjects, limit: b.limit, dryRun: b.dryRun });
-        // This replica's spill files written before the cutoff hold only events past their period.
-        if (step.done && !b.dryRun) step.rows += await writer.purgeSpillBefore(b.cutoff);
+        // Today and the N - 1 whole days before it stay (issue 30 item 3): no kept event is older than
+        // N days. The held subjects are not taken from the batch: the database reads the holds.
+        const beforeDay = serverLogsBeforeDay(b.cutoff);
+        const step = await purgeServerLogs({ db: o.db, checkpointKeys: o.checkpointKeys, beforeDay, limit: b.limit, dryRun: b.dryRun, record: chainedRecorder(writer) });
+        // This replica's spill files last written before that day hold only events of days that went.
+        if (step.done && !b.dryRun) {
+          step.rows += await writer.purgeSpillBefore(new Date(`${beforeDay}T00:00:00Z`));
+          // Erasure records a stopped writer left to append, then tombstones past the longest wait (issue 30 item 5).
+          try {
+            await writer.recordPendingErasures();
+            await purgeTombstones(o.db, retentionDays + 1);
+          } catch (error) {
+            if (!isNoTombstones(error)) throw error;
+          }
+        }
         return step;
       },
       oldest: () => oldestEvent(o.db),

@@ -2,7 +2,9 @@
  * Replay of spill files (the writer's recovery once the database answers again). A file is trusted
  * only when its MAC verifies, every hash and link recomputes, and its first item follows an event
  * that is stored or was replayed just before; a file that fails is moved to `rejected/`, logged and
- * audited once, and never blocks other writes.
+ * audited once, and never blocks other writes. Replayed batches go through the writer's batch
+ * writer, so an event whose subject was erased while it waited in the file is inserted erased
+ * (tombstones.ts, issue 30 item 5).
  */
 import { errorCodes, withTimeout } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';

@@ -111,12 +111,49 @@ export const checkpoints = auditSchema.table(
 /**
  * Copies of held subjects' events, made before their day's partition is dropped (a legal hold
  * keeps them past the period). Each row keeps its own hash, which verify checks; its links went
- * with the day.
+ * with the day. Written only by the database's retention functions (migration 0004: the app role
+ * reads them and nothing else), which read the holds themselves.
  */
 export const heldEvents = auditSchema.table(
   'held_events',
   { ...eventColumns, id: uuid('id').primaryKey(), heldAt: timestamp('held_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow() },
-  (t) => [index('held_events_subject_idx').on(t.subjectId, t.id), index('held_events_user_agent_idx').on(t.userAgentId).where(sql`${t.userAgentId} is not null`)],
+  (t) => [
+    index('held_events_subject_idx').on(t.subjectId, t.id),
+    index('held_events_user_agent_idx').on(t.userAgentId).where(sql`${t.userAgentId} is not null`),
+    index('held_events_day_idx').on(t.day, t.id),
+  ],
+);
+
+/**
+ * The record of each dropped day's held copies (issue 30 item 1): how many, and a SHA-256 over
+ * their ids and hashes (`id " " hash` lines in id order, copies since released included), computed
+ * by the function that dropped the day, in its transaction, and signed there by the retention
+ * runner with the checkpoint key (`mac`). Verify checks the copies against it: a copy deleted or
+ * rewritten without the key is reported. The app role may set `mac` only.
+ */
+export const heldDays = auditSchema.table('held_days', {
+  day: date('day', { mode: 'string' }).primaryKey(),
+  count: bigint('count', { mode: 'number' }).notNull(),
+  idsSha256: text('ids_sha256').notNull(),
+  mac: text('mac'),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * Held copies that went because their holds were released: the id, day and hash each had (no
+ * personal data), and the release (`audit.held.released`, a chained event) that let it go. Verify
+ * counts them with the day's copies against the day's record.
+ */
+export const heldReleased = auditSchema.table(
+  'held_released',
+  {
+    id: uuid('id').primaryKey(),
+    day: date('day', { mode: 'string' }).notNull(),
+    hash: text('hash').notNull(),
+    releaseId: uuid('release_id').notNull(),
+    releasedAt: timestamp('released_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('held_released_day_idx').on(t.day, t.id)],
 );
 
 /**
@@ -199,4 +236,23 @@ export const partitionMigration = auditSchema.table('partition_migration', {
   copied: bigint('copied', { mode: 'number' }).notNull().default(0),
   startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+});
+
+/**
+ * Tombstones of erased subjects (issue 30 item 5, migration 0005): a keyed hash of the subject id
+ * (HMAC-SHA256 under a key derived from each checkpoint key; never the id) and when it was
+ * written. Writers insert erased the subject's events that occurred before it (tombstones.ts).
+ * Purged after the longest a buffered event can wait (`audit.purge_subject_tombstones`).
+ */
+export const subjectTombstones = auditSchema.table('subject_tombstones', {
+  key: bytea('key').primaryKey(),
+  erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/** The erasure records of events writers inserted erased, kept (in the batch's transaction) until they are in the log. */
+export const lateErasures = auditSchema.table('late_erasures', {
+  erasureId: uuid('erasure_id').primaryKey(),
+  writer: text('writer').notNull(),
+  details: jsonb('details').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });

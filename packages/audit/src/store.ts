@@ -8,13 +8,12 @@
  */
 import { resultRows, type Database } from '@harakaflow/db';
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import { createHash } from 'node:crypto';
 import { AuditInvalidQuery } from './errors.js';
 import type { AuditEvent } from './event.js';
 import { personalDigestOf } from './format3.js';
 import { uuidv7Floor } from './ids.js';
 import { pgArray } from './pg-array.js';
-import { checkpoints, events, heldEvents as heldTable, routes, userAgents, writers } from './schema.js';
+import { checkpoints, events, heldEvents as heldTable, heldReleased as heldReleasedTable, routes, userAgents, writers } from './schema.js';
 import { writeUnnest, type Checkpoint } from './writes.js';
 
 export type { Checkpoint } from './writes.js';
@@ -228,10 +227,8 @@ export async function subjectEventIds(db: Database, subjectId: string): Promise<
     .orderBy(asc(events.id));
 }
 
-/** SHA-256 over ids joined by newlines: what an erasure record states about the events it erased. */
-export function idsDigest(ids: readonly string[]): string {
-  return createHash('sha256').update(ids.join('\n')).digest('hex');
-}
+// SHA-256 over ids joined by newlines: what an erasure record states about the events it erased.
+export { idsDigest } from './tombstones.js';
 
 /**
  * Erasure of the listed events of one subject (all in one transaction): subject id, IP, user agent
@@ -259,37 +256,30 @@ export async function eraseEvents(db: Database, subjectId: string, list: readonl
           .returning({ id: events.id });
         erased += rows.length;
       }
-      // Held copies (a hold kept them past their day, then was released) are erased alike.
-      await tx
-        .update(heldTable)
-        .set(set)
-        .where(and(eq(heldTable.subjectId, subjectId), eq(heldTable.chainVersion, version)));
     }
+    // Held copies are not touched here (issue 30 item 1): the app role cannot change them; they go
+    // whole once no hold keeps them (`releaseHeldCopies`, which the plugin's eraseSubject calls).
     const v3 = list.filter((e) => e.chainVersion === 3).map((e) => e.id);
     for (let i = 0; i < v3.length; i += 5000) erased += await eraseV3(t, events, subjectId, v3.slice(i, i + 5000), erasedBy);
-    await eraseV3(t, heldTable, subjectId, null, erasedBy);
   });
   return erased;
 }
 
 /** Erases format-3 rows of `table` (those of `ids`, or every one of the subject's): how many. */
-async function eraseV3(db: Database, table: EventTable, subjectId: string, ids: readonly string[] | null, erasedBy: string): Promise<number> {
+async function eraseV3(db: Database, table: typeof events, subjectId: string, ids: readonly string[] | null, erasedBy: string): Promise<number> {
   // Locked first (FOR UPDATE cannot reach through the outer joins), then read with their interned values.
   const where = and(eq(table.subjectId, subjectId), eq(table.chainVersion, 3), isNull(table.erasedAt), ids ? inArray(table.id, ids as string[]) : undefined);
   const locked = await db.select({ id: table.id }).from(table as typeof events).where(where).for('update');
   if (!locked.length) return 0;
   const rows = (await selectEvents(db, table).where(and(where, inArray(table.id, locked.map((r) => r.id))))) as AuditEvent[];
   if (!rows.length) return 0;
-  const refs = table === events
-    ? await db
-        .select({ id: events.id, userAgentId: events.userAgentId, writerId: events.writerId, day: events.day })
-        .from(events)
-        .where(and(inArray(events.id, rows.map((r) => r.id)), sql`${events.userAgentId} is not null`))
-    : [];
+  const refs = await db
+    .select({ id: events.id, userAgentId: events.userAgentId, writerId: events.writerId, day: events.day })
+    .from(events)
+    .where(and(inArray(events.id, rows.map((r) => r.id)), sql`${events.userAgentId} is not null`));
   const digests = rows.map((r) => personalDigestOf(r));
   // A row whose salt cannot give its digest was tampered with: it is erased all the same, and verify reports it.
-  const target = sql.raw(table === events ? 'audit.events' : 'audit.held_events');
-  const updated = await db.execute(sql`update ${target} e set subject_id = null, ip = null, user_agent_id = null, path = null, resource = null, details = null,
+  const updated = await db.execute(sql`update audit.events e set subject_id = null, ip = null, user_agent_id = null, path = null, resource = null, details = null,
       personal_salt_bytes = null, personal_digest_bytes = coalesce(d.digest, e.personal_digest_bytes), erased_at = now(), erased_by = ${erasedBy}
     from unnest(${pgArray(rows, (r) => r.id)}::uuid[], ${pgArray(digests, (d) => (d ? `\\x${d}` : null))}::bytea[]) as d(id, digest)
     where e.id = d.id and e.subject_id = ${subjectId} returning e.id`);
@@ -311,8 +301,29 @@ async function eraseV3(db: Database, table: EventTable, subjectId: string, ids: 
 
 /** The erasure records (`audit.subject.erased` events) with these erasure ids, wherever they are. */
 export async function erasureRecords(db: Database, erasureIds: readonly string[]): Promise<AuditEvent[]> {
-  if (!erasureIds.length) return [];
-  return (await selectEvents(db, events).where(and(eq(events.action, ERASURE_ACTION), eq(events.kind, 'security'), inArray(sql`${events.details}->>'erasureId'`, erasureIds as string[])))) as AuditEvent[];
+  return securityRecords(db, ERASURE_ACTION, 'erasureId', erasureIds);
+}
+
+/** Security events of `action` whose `details[key]` is one of `values` (the records of erasures, releases...). */
+export async function securityRecords(db: Database, action: string, key: string, values: readonly string[]): Promise<AuditEvent[]> {
+  if (!values.length) return [];
+  return (await selectEvents(db, events).where(and(eq(events.action, action), eq(events.kind, 'security'), inArray(sql`${events.details}->>${key}`, values as string[])))) as AuditEvent[];
+}
+
+/** Held copies that went when their holds ended (`audit.held_released`), in id order, a page at a time. */
+export async function* heldReleased(db: Database, pageSize = 5000): AsyncGenerator<{ id: string; day: string; hash: string; releaseId: string; releasedAt: Date }> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await db
+      .select({ id: heldReleasedTable.id, day: heldReleasedTable.day, hash: heldReleasedTable.hash, releaseId: heldReleasedTable.releaseId, releasedAt: heldReleasedTable.releasedAt })
+      .from(heldReleasedTable)
+      .where(after === undefined ? undefined : gt(heldReleasedTable.id, after))
+      .orderBy(asc(heldReleasedTable.id))
+      .limit(pageSize);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page.at(-1)!.id;
+  }
 }
 
 /**

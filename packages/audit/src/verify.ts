@@ -14,7 +14,12 @@
  * - `erasure-unrecorded`: an event's personal fields were erased, but no chained erasure record
  *   (`audit.subject.erased`) covers it: its erasure id names no record, or the record's count,
  *   id range or SHA-256 over the sorted ids does not match the events that carry its id;
- * - `horizon-mismatch`: the retention horizon's signature is not valid (someone moved it).
+ * - `horizon-mismatch`: the retention horizon's signature is not valid (someone moved it);
+ * - `held-missing` / `held-mismatch` / `held-unsigned`: a dropped day's held copies do not add up
+ *   to the signed record written when the day was dropped (fewer; other ids or hashes, or copies
+ *   of a day with no record; the record unsigned or signed by no key given);
+ * - `held-release-unrecorded`: held copies went under a release that no chained
+ *   `audit.held.released` event records.
  *
  * Retention drops whole days (partitions.ts) and moves a signed horizon past them. Verification
  * then starts at the horizon: each writer's first remaining event must link to that writer's last
@@ -33,11 +38,23 @@ import { createHash, type Hash } from 'node:crypto';
 import { eventProblem, genesisHash, type AuditEvent } from './event.js';
 
 export { eventProblem } from './event.js';
-import { addDays, readHorizon } from './partitions.js';
-import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, linkOf, listCheckpoints, type Checkpoint } from './store.js';
+import { addDays, HELD_RELEASE_ACTION, heldDays, heldDayValid, readHorizon } from './partitions.js';
+import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, heldReleased, linkOf, listCheckpoints, securityRecords, type Checkpoint } from './store.js';
 import { checkpointValid } from './writer.js';
 
-export type ProblemReason = 'modified' | 'missing' | 'reordered' | 'checkpoint-missing' | 'checkpoint-mismatch' | 'segment-missing' | 'erasure-unrecorded' | 'horizon-mismatch';
+export type ProblemReason =
+  | 'modified'
+  | 'missing'
+  | 'reordered'
+  | 'checkpoint-missing'
+  | 'checkpoint-mismatch'
+  | 'segment-missing'
+  | 'erasure-unrecorded'
+  | 'horizon-mismatch'
+  | 'held-missing'
+  | 'held-mismatch'
+  | 'held-unsigned'
+  | 'held-release-unrecorded';
 
 export interface ChainProblem {
   writer: string;
@@ -65,8 +82,11 @@ export interface VerifyResult {
    * retention horizon, with each writer's checkpoint before it that its chain resumes from.
    */
   anchor: { kind: 'genesis' | 'range' | 'horizon'; horizon: string | null; writers: { writer: string; day: string; count: number }[] };
-  /** Copies of held subjects' events kept past their day (each checked against its own hash). */
-  held: { events: number };
+  /**
+   * Copies of held subjects' events kept past their day (each checked against its own hash), the
+   * dropped days' records they are checked against, and the copies released since (their ids and hashes).
+   */
+  held: { events: number; days: number; released: number };
 }
 
 export interface VerifyOptions {
@@ -96,7 +116,7 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
   const pageSize = options.pageSize ?? 5000;
   const result: VerifyResult = {
     ok: true, segments: 0, events: 0, problems: [], gaps: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] },
-    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] }, held: { events: 0 },
+    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 },
   };
   // Days before a valid horizon were purged on purpose: start there, anchored at each writer's last checkpoint before it.
   const horizon = await readHorizon(db, checkpointKeys);
@@ -264,15 +284,82 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
     segments.set(key, s);
     checkSegmentEnd(s, c, checkpointKeys, problem);
   }
-  for await (const e of heldEvents(db, pageSize)) {
-    result.held.events++;
-    const own = eventProblem(e);
-    if (own) result.problems.push({ writer: e.writer, day: e.day, reason: 'modified', seq: e.seq, id: e.id, detail: `held copy: ${own}` });
-  }
+  await checkHeld(db, checkpointKeys, pageSize, horizon?.valid ? horizon.day : null, result);
   result.segments = segments.size;
   result.problems.sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
   result.ok = result.problems.length === 0;
   return result;
+}
+
+/**
+ * Held copies (issue 30 item 1): each against its own hash, and each dropped day's copies (those
+ * since released counted by the id and hash they left) against the record written when the day
+ * was dropped, signed with the checkpoint key: a copy deleted, added or rewritten (hash included)
+ * is reported. A released copy must be covered by a chained release record while that record's day
+ * is still kept (before the horizon it went with its day).
+ */
+async function checkHeld(db: Database, keys: readonly SigningKey[], pageSize: number, horizon: string | null, result: VerifyResult): Promise<void> {
+  const held = (reason: ProblemReason, day: string, detail: string, e?: { id: string; seq: number | null; writer: string }) =>
+    result.problems.push({ writer: e?.writer ?? '', day, reason, seq: e?.seq ?? null, id: e?.id ?? null, detail });
+  const days = new Map<string, { count: number; digest: Hash; sep: string }>();
+  const add = (day: string, id: string, hash: string) => {
+    let d = days.get(day);
+    if (!d) days.set(day, (d = { count: 0, digest: createHash('sha256'), sep: '' }));
+    d.digest.update(`${d.sep}${id} ${hash}`);
+    d.sep = '\n';
+    d.count++;
+  };
+  /** Per release id: how many copies it took, and the newest time one went. */
+  const releases = new Map<string, { count: number; last: Date; day: string }>();
+  // Two id-ordered streams merged, so each day's lines come in id order, as the record's were.
+  const copies = heldEvents(db, pageSize)[Symbol.asyncIterator]();
+  const gone = heldReleased(db, pageSize)[Symbol.asyncIterator]();
+  let c = await copies.next();
+  let g = await gone.next();
+  while (!c.done || !g.done) {
+    if (!c.done && (g.done || c.value.id < g.value.id)) {
+      const e = c.value;
+      result.held.events++;
+      const own = eventProblem(e);
+      if (own) held('modified', e.day, `held copy: ${own}`, e);
+      add(e.day, e.id, e.hash ?? '');
+      c = await copies.next();
+    } else {
+      const r = g.value;
+      result.held.released++;
+      add(r.day, r.id, r.hash);
+      const t = releases.get(r.releaseId);
+      if (!t) releases.set(r.releaseId, { count: 1, last: r.releasedAt, day: r.day });
+      else {
+        t.count++;
+        if (r.releasedAt > t.last) t.last = r.releasedAt;
+      }
+      g = await gone.next();
+    }
+  }
+  const records = await heldDays(db);
+  result.held.days = records.length;
+  for (const r of records) {
+    const found = days.get(r.day) ?? { count: 0, digest: createHash('sha256'), sep: '' };
+    days.delete(r.day);
+    if (r.mac === null) held('held-unsigned', r.day, "the record of this day's held copies is not signed: the day was dropped outside a retention run of this version (or its signature was removed); the next run signs it if its copies still match");
+    else if (!heldDayValid(keys, r)) held('held-mismatch', r.day, "the record of this day's held copies is not signed by any key given");
+    if (found.count < r.count) held('held-missing', r.day, `the record counts ${r.count} held copies; ${found.count} are here (held or released)`);
+    else if (found.count > r.count || found.digest.digest('hex') !== r.idsSha256) held('held-mismatch', r.day, `the held copies do not match their record (${found.count} here, ${r.count} recorded; ids or hashes differ)`);
+  }
+  for (const [day, d] of days) held('held-mismatch', day, `${d.count} held copies of a day that has no record`);
+  const stated = new Map((await securityRecords(db, HELD_RELEASE_ACTION, 'releaseId', [...releases.keys()])).map((e) => [String((e.details as { releaseId?: unknown }).releaseId), e]));
+  for (const [id, t] of releases) {
+    const record = stated.get(id);
+    if (!record) {
+      // Its record went with its day (past the horizon); otherwise copies went with no release on record.
+      if (!horizon || t.last.toISOString().slice(0, 10) >= horizon) held('held-release-unrecorded', t.day, `${t.count} held copies went under release ${id}, which no chained audit.held.released event records`);
+      continue;
+    }
+    const details = record.details as { count?: unknown } | null;
+    if (record.personalSalt === null || eventProblem(record, record.chainVersion === 3 ? await linkOf(db, record) : undefined)) held('held-release-unrecorded', t.day, `the record of release ${id} does not verify`);
+    else if (t.count > Number(details?.count)) held('held-release-unrecorded', t.day, `${t.count} held copies went under release ${id}, which states ${String(details?.count)}`);
+  }
 }
 
 /** The UTC day of a UUIDv7's millisecond. */

@@ -23,9 +23,12 @@
  * - An appended event is only queued (its input and time: issue 29, nothing hashed on the request
  *   path). It is chained ("sealed": id, salt, digest, hash, in append order) when a batch or a
  *   spill file takes it, or when a caller asks for the event itself.
+ * - An event whose subject was erased while it waited (in the queue, a spill file, another
+ *   replica) is inserted erased (tombstones.ts, issue 30 item 5); the writer then appends the
+ *   erasure record that states it.
  */
 import type { Database } from '@harakaflow/db';
-import { errorCodes, type SigningKey } from '@harakaflow/core';
+import { errorCodes, withTimeout, type SigningKey } from '@harakaflow/core';
 import { BatchWriter, type BatchItem } from './batches.js';
 import { Chain, positionOf, viewOf, type Sealed } from './chain.js';
 import { AuditUnavailable } from './errors.js';
@@ -34,6 +37,8 @@ import type { Interned } from './intern.js';
 import { replaySpill } from './replay.js';
 import { SpillFiles } from './spill-files.js';
 import type { Item, SegmentClose, SpillFile } from './spill.js';
+import { ERASURE_ACTION } from './store.js';
+import { addTombstones, isNoTombstones, pendingErasureRecords, type LateErasure } from './tombstones.js';
 import type { Checkpoint } from './writes.js';
 
 export { checkpointMac, checkpointValid } from './checkpoints.js';
@@ -60,7 +65,7 @@ export interface WriterOptions {
   chainVersion?: ChainVersion | undefined;
   /** Interned user agents kept in the LRU (format 3). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default: postgres.js 3 can crash on a COPY cut by a Postgres restart; see README). */
+  /** Format-3 batches on Postgres by binary COPY (default) or, with false, by UNNEST (see README, "postgres.js 3 and COPY"). PGlite: always UNNEST. */
   copy?: boolean | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
@@ -72,6 +77,12 @@ export interface WriterOptions {
   logger: WriterLogger;
   /** Called with every checkpoint once it is committed, to keep a copy outside the database. */
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
+  /**
+   * The longest a buffered event may wait, in days (the plugin: the server-log period plus one):
+   * an event older than that is inserted erased, and tombstones of erased subjects are kept that
+   * long. Null or absent: no such rule.
+   */
+  tombstoneDays?: number | null | undefined;
   now?: () => Date;
 }
 
@@ -160,7 +171,37 @@ export class AuditWriter {
     this.#concurrency = options.concurrency ?? 2;
     this.#chain = new Chain(options.writer, options.chainVersion);
     this.#files = options.spillDir ? new SpillFiles(options.spillDir, options.checkpointKeys, options.spillMaxBytes) : null;
-    this.#batches = new BatchWriter(options, this.stats);
+    this.#batches = new BatchWriter({ ...options, onErased: (records) => this.#recordErasures(records) }, this.stats);
+  }
+
+  /** Appends the erasure records of events a batch inserted erased (async: each is kept in `audit.late_erasures` until it is in the log). */
+  #recordErasures(records: readonly LateErasure[]): void {
+    for (const details of records) {
+      try {
+        this.append({ kind: 'security', action: ERASURE_ACTION, outcome: 'success', details: { ...details } });
+      } catch {
+        // Closing: the record is appended from audit.late_erasures by the next writer that starts.
+      }
+    }
+  }
+
+  /**
+   * Writes the tombstones of an erased subject (tombstones.ts): from their commit on, every writer
+   * of this version, on any replica, inserts erased the subject's events that occurred before it.
+   * Waits for the batches in flight on every replica to commit first.
+   */
+  async tombstone(subjectId: string, db: Database = this.#o.db): Promise<void> {
+    await addTombstones(db, this.#batches.subjectKeys.of(subjectId));
+  }
+
+  /**
+   * Appends the erasure records of events inserted erased whose record is not in the log (a writer
+   * that stopped before appending it), written more than `olderThanMs` ago. How many.
+   */
+  async recordPendingErasures(olderThanMs = 60_000): Promise<number> {
+    const pending = await withTimeout(pendingErasureRecords(this.#o.db, olderThanMs), this.#o.writeTimeoutMs, () => Object.assign(new Error('audit read timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
+    this.#recordErasures(pending);
+    return pending.length;
   }
 
   /** The chain format this writer's events are in. */
@@ -219,6 +260,10 @@ export class AuditWriter {
    * hour still delivers, and declares, what its predecessor spilled (issue 28 item 6).
    */
   async start(): Promise<void> {
+    // Erasure records a stopped writer could not append (not awaited: the database may be away).
+    this.recordPendingErasures().catch((error: unknown) => {
+      if (!isNoTombstones(error)) this.#o.logger.warn({ err: errorCodes(error) }, 'audit: pending erasure records not checked; the next start or retention run does it');
+    });
     if (!this.#files) return;
     try {
       await this.#files.directory();

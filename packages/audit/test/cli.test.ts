@@ -152,7 +152,7 @@ describe('hf-audit migrate-partitions', () => {
       expect(cli(['migrate-partitions'], env).out).toContain('already partitioned');
       const beforeDay = new Date(start + 2 * 86_400_000).toISOString().slice(0, 10);
       await withLegacyDb(async (db) => {
-        for (let done = false; !done; ) done = (await purgeServerLogs({ db, checkpointKeys: KEYS, beforeDay, heldSubjects: [], limit: 100, dryRun: false })).done;
+        for (let done = false; !done; ) done = (await purgeServerLogs({ db, checkpointKeys: KEYS, beforeDay, limit: 100, dryRun: false })).done;
       });
       const verified = cli(['verify'], env);
       expect(verified).toMatchObject({ code: 0 });

@@ -1,5 +1,7 @@
 import { prepareKeys } from '@harakaflow/core';
 import type { Database, MigrationSet } from '@harakaflow/db';
+import { sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +44,7 @@ export function writer(db: Database, overrides: Partial<WriterOptions> = {}): Au
     writeTimeoutMs: 5000,
     staleAfterMs: 60_000,
     logger: captureLogger(),
-    // The package's tests exercise the binary COPY path of format 3 (off by default in the app).
+    // The binary COPY path of format 3 (the default on Postgres, said here so the tests keep it).
     copy: true,
     ...overrides,
   });
@@ -84,4 +86,28 @@ export function legacyMigrations(): MigrationSet & { remove(): void } {
   writeFileSync(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
   for (const e of journal.entries) copyFileSync(join(folder, `${e.tag}.sql`), join(dir, `${e.tag}.sql`));
   return { name: 'audit', folder: dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * `@harakaflow/retention`'s migrations, from the repository (this package does not depend on it):
+ * the audit log's retention functions read the legal holds from its `retention.holds`.
+ */
+export const retentionHoldsMigrations: MigrationSet = { name: 'retention', folder: fileURLToPath(new URL('../../retention/drizzle', import.meta.url)) };
+
+/** Places a legal hold as `@harakaflow/retention` stores it (on a subject, a class, or both); its id. */
+export async function placeHold(db: Database, subjectId: string | null, o: { className?: string; until?: Date } = {}): Promise<string> {
+  const id = randomUUID();
+  await db.execute(sql`insert into retention.holds (id, subject_id, class, reason, until, created_by, created_at)
+    values (${id}::uuid, ${subjectId}, ${o.className ?? null}, 'test hold', ${o.until?.toISOString() ?? null}::timestamptz, 'test', now())`);
+  return id;
+}
+
+/**
+ * Releases a hold as `@harakaflow/retention` does through its API: the row, then the chained
+ * `retention.hold.released` event (through `w`, committed). With `w` null, only the row changes
+ * (as a role that can update the table but not sign the chain would release it).
+ */
+export async function releaseHold(db: Database, w: AuditWriter | null, id: string, subjectId: string | null): Promise<void> {
+  await db.execute(sql`update retention.holds set released_at = now(), released_by = 'test' where id = ${id}::uuid`);
+  if (w) await w.append({ kind: 'security', action: 'retention.hold.released', resource: `retention-hold:${id}`, subjectId, outcome: 'success', details: { class: null, by: 'test' } }, true).committed;
 }

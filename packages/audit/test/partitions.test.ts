@@ -15,7 +15,7 @@ import { addDays, dayPartitions, eventsLayout, purgeServerLogs, readHorizon } fr
 import { eraseSubject } from '../src/plugin.js';
 import { encodeSpill, prepareSpillDirectory, SPILL_SUFFIX } from '../src/spill.js';
 import { verifyChain } from '../src/verify.js';
-import { clock, KEYS, legacyMigrations, securityInput, writer } from './helpers.js';
+import { clock, KEYS, legacyMigrations, placeHold, retentionHoldsMigrations, securityInput, writer } from './helpers.js';
 
 const DAY = 86_400_000;
 const rows = async <T>(db: TestDatabase, query: ReturnType<typeof sql>) => {
@@ -51,7 +51,7 @@ async function legacyDatabase(server: string | undefined): Promise<{ db: TestDat
   return {
     db,
     upgrade: async () => {
-      await migrate(db.db, [auditMigrations]);
+      await migrate(db.db, [auditMigrations, retentionHoldsMigrations]);
       legacy.remove();
     },
   };
@@ -92,7 +92,7 @@ describe.each(drivers)('audit day partitions on %s', (name, server) => {
     for (const db of open) await db.close();
   });
   const fresh = async () => {
-    const db = await testDatabase({ migrations: [auditMigrations], serverUrl: server });
+    const db = await testDatabase({ migrations: [auditMigrations, retentionHoldsMigrations], serverUrl: server });
     open.push(db);
     return db;
   };
@@ -118,7 +118,8 @@ describe.each(drivers)('audit day partitions on %s', (name, server) => {
   it.skipIf(skip)('drops whole days past the cutoff; verify anchors at the horizon; a day deleted by hand inside the kept range is still reported', async () => {
     const db = await fresh();
     const days = await seedDays(db, 100, 5);
-    const purge = (dryRun = false, held: string[] = ['acct-held']) => purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[2]!, heldSubjects: held, limit: 5000, dryRun });
+    await placeHold(db.db, 'acct-held');
+    const purge = (dryRun = false) => purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[2]!, limit: 5000, dryRun });
 
     // A dry run counts and changes nothing.
     expect(await purge(true)).toEqual({ rows: 12, partitions: 2, done: true });
@@ -143,7 +144,7 @@ describe.each(drivers)('audit day partitions on %s', (name, server) => {
 
     const intact = await verifyChain({ db: db.db, checkpointKeys: KEYS });
     expect(intact.problems).toEqual([]);
-    expect(intact).toMatchObject({ ok: true, events: 18, segments: 6, held: { events: 4 } });
+    expect(intact).toMatchObject({ ok: true, events: 18, segments: 6, held: { events: 4, days: 2 } });
     expect(intact.anchor).toEqual({ kind: 'horizon', horizon: days[2], writers: [{ writer: 'w1', day: days[1], count: 3 }, { writer: 'w2', day: days[1], count: 3 }] });
 
     // A held copy is checked against its own hash.
@@ -174,7 +175,7 @@ describe.each(drivers)('audit day partitions on %s', (name, server) => {
     const db = await fresh();
     const today = new Date().toISOString().slice(0, 10);
     await seedDays(db, 3, 2);
-    await expect(purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: addDays(today, 1), heldSubjects: [], limit: 10, dryRun: false })).rejects.toThrow(/too recent/);
+    await expect(purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: addDays(today, 1), limit: 10, dryRun: false })).rejects.toThrow(/too recent/);
     expect(await count(db, sql`select count(*) as n from audit.events`)).toBe(12);
   });
 
@@ -185,9 +186,10 @@ describe.each(drivers)('audit day partitions on %s', (name, server) => {
     await upgrade();
     // A database that held events keeps its layout: no replica rewrites it at startup.
     expect(await eventsLayout(db.db)).toBe('unpartitioned');
+    await placeHold(db.db, 'acct-held');
 
     // Retention deletes in batches there, copying held events first; the horizon moves the same way.
-    const purge = () => purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[1]!, heldSubjects: ['acct-held'], limit: 4, dryRun: false });
+    const purge = () => purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[1]!, limit: 4, dryRun: false });
     expect(await purge()).toEqual({ rows: 4, partitions: 0, done: false });
     expect(await purge()).toEqual({ rows: 2, partitions: 0, done: true });
     expect(await count(db, sql`select count(*) as n from audit.held_events`)).toBe(2);
@@ -223,7 +225,7 @@ describe.each(drivers)('audit day partitions on %s', (name, server) => {
     // Retention now drops days.
     const total = { rows: 0, partitions: 0 };
     for (let step = { done: false }; !step.done; ) {
-      const s = await purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[2]!, heldSubjects: [], limit: 5000, dryRun: false });
+      const s = await purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[2]!, limit: 5000, dryRun: false });
       total.rows += s.rows;
       total.partitions += s.partitions;
       step = s;
