@@ -66,6 +66,20 @@ export class Holds {
     return (await this.o.db.select().from(holds).where(this.#active(new Date(this.o.now()))).orderBy(desc(holds.createdAt))).map(view);
   }
 
+  /**
+   * The holds that cover a subject, for an erasure to keep what they name: those on the subject
+   * (a class, or every class) and those on a whole class (no subject), which keep everyone's rows
+   * in it. The reason is the operator's; it goes into the erasure receipt.
+   */
+  async holdsOn(subjectId: string): Promise<{ id: string; class: string | null; reason: string }[]> {
+    const rows = await this.o.db
+      .select({ id: holds.id, className: holds.className, reason: holds.reason })
+      .from(holds)
+      .where(and(this.#active(new Date(this.o.now())), or(eq(holds.subjectId, subjectId), isNull(holds.subjectId))))
+      .orderBy(holds.createdAt);
+    return rows.map((r) => ({ id: r.id, class: r.className, reason: r.reason }));
+  }
+
   /** The accounts held for a class: holds on the subject for that class or for every class. */
   async subjectsHeld(className: string): Promise<string[]> {
     const rows = await this.o.db

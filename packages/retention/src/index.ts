@@ -13,7 +13,7 @@ export const retentionMigrations: MigrationSet = {
 export default fp(plugin, { name: '@harakaflow/retention', fastify: '5.x' });
 export type { RetentionDecorator } from './fastify.js';
 export type { RetentionOptions } from './options.js';
-export { RetentionRunner } from './runner.js';
+export { periodCutoff, RetentionRunner } from './runner.js';
 export type { ClassOutcome, RunnerConfig, RunResult } from './runner.js';
 export { Holds } from './holds.js';
 export type { Hold } from './holds.js';

@@ -3,7 +3,7 @@
  * source every purge consults (core's registry), and the schedule: a run every `intervalMinutes`
  * (with up to 10% jitter, so replicas do not all try at once; the lease lets one through).
  */
-import { errorCodes, heldSubjects, registerHoldSource, retentionClasses, securityEvent } from '@harakaflow/core';
+import { errorCodes, heldSubjects, registerHoldSource, registerSubjectHoldSource, retentionClasses, securityEvent } from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import './fastify.js';
 import type { RetentionDecorator } from './fastify.js';
@@ -17,6 +17,8 @@ const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) =>
   const record = (event: Parameters<typeof securityEvent>[2]) => securityEvent(fastify, undefined, event);
   const holds = new Holds({ db, classNames: () => retentionClasses(fastify).map((c) => c.name), record, now });
   registerHoldSource(fastify, (className) => holds.subjectsHeld(className));
+  // What an erasure (data rights) keeps of a subject: each hold with its class and reason.
+  registerSubjectHoldSource(fastify, (subjectId) => holds.holdsOn(subjectId));
   const reported = retentionMetrics(fastify, () => runner.lastFinished());
   const runner = new RetentionRunner({
     db, classes: () => retentionClasses(fastify), heldSubjects: (c) => heldSubjects(fastify, c), record, batchSize, pauseMs, leaseMs, now,

@@ -9,7 +9,7 @@
  * is killed leaves the lease to run out; the next run then resumes the killed one: same run id,
  * same cutoffs, the classes it finished skipped.
  */
-import { retentionCutoff, uuidv7, type RetentionClass, type SecurityEvent } from '@harakaflow/core';
+import { uuidv7, type RetentionClass, type SecurityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
@@ -50,6 +50,18 @@ export interface RunnerConfig {
   onPurged?: ((className: string, rows: number) => void) | undefined;
   /** A class's purge failed (the class-failures metric). */
   onClassFailed?: ((className: string) => void) | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The cutoff of a period of `days` days at `now`: `now` minus that many days (issue 30 item 3). A row
+ * created before it is past its period, so "up to 90 days" keeps none longer than 90 days (plus the
+ * time until the next run), where a UTC midnight kept rows up to a day longer. Day-partitioned
+ * classes keep the whole UTC days after the cutoff's day (today and the N - 1 days before it).
+ */
+export function periodCutoff(now: Date, days: number): Date {
+  return new Date(now.getTime() - days * DAY_MS);
 }
 
 const errorCode = (error: unknown) => {
@@ -128,7 +140,7 @@ export class RetentionRunner {
     const now = this.#now();
     const started = Date.now();
     if (spec.periodDays === null || !spec.purgeBatch) return { name: spec.name, cutoff: null, rows: 0, partitions: 0, status: 'skipped' };
-    const cutoff = retentionCutoff(now, spec.periodDays);
+    const cutoff = periodCutoff(now, spec.periodDays);
     const outcome: ClassOutcome = { name: spec.name, cutoff: cutoff.toISOString(), rows: resumed?.rows ?? 0, partitions: resumed?.partitions ?? 0, status: dryRun ? 'dry-run' : 'done' };
     const save = async (status: 'running' | ClassOutcome['status']) => {
       if (!runId) return;
@@ -145,7 +157,7 @@ export class RetentionRunner {
         return outcome;
       }
       const heldSubjects = await this.#c.heldSubjects(spec.name);
-      const planCutoffs = new Map(Object.entries(spec.perPlanDays ?? {}).map(([plan, days]) => [plan, retentionCutoff(now, days)]));
+      const planCutoffs = new Map(Object.entries(spec.perPlanDays ?? {}).map(([plan, days]) => [plan, periodCutoff(now, days)]));
       const limit = this.#c.batchSize ?? 5000;
       for (;;) {
         const step = await spec.purgeBatch({ cutoff, planCutoffs, limit, dryRun, heldSubjects });

@@ -28,10 +28,10 @@ beforeEach(async () => {
   await database.db.execute(sql`delete from retention_test_items`);
 });
 
-// 2026-03-09 12:00 UTC: a day after the United States moved its clocks (periods are UTC days).
+// 2026-03-09 12:00 UTC: a day after the United States moved its clocks (periods are counted in UTC).
 const NOW = Date.parse('2026-03-09T12:00:00Z');
 const DAY = 86_400_000;
-const CUTOFF_90 = Date.parse('2025-12-09T00:00:00Z'); // 90 UTC days before NOW's midnight
+const CUTOFF_90 = Date.parse('2025-12-09T12:00:00Z'); // NOW minus 90 days (issue 30 item 3: at most 90 days)
 
 function itemsClass(db = database.db, extra: Partial<RetentionClass> = {}): RetentionClass {
   return tableClass({
@@ -83,13 +83,13 @@ describe('the cutoff', () => {
     const [outside, inside] = await seed([{ at: CUTOFF_90 - 1000 }, { at: CUTOFF_90 + 1000 }]);
     const { app, logs } = await build();
     const result = await app.retention.runner.run();
-    expect(result).toMatchObject({ status: 'done', classes: [{ name: 'message_logs', cutoff: '2025-12-09T00:00:00.000Z', rows: 1, status: 'done' }] });
+    expect(result).toMatchObject({ status: 'done', classes: [{ name: 'message_logs', cutoff: '2025-12-09T12:00:00.000Z', rows: 1, status: 'done' }] });
     expect(await left()).toEqual([inside]);
     expect(await left()).not.toContain(outside);
     // The proof: one audit security event per class.
     const proof = logs.lines().filter((l) => l.msg === 'retention.purged');
     expect(proof).toHaveLength(1);
-    expect((proof[0] as { securityEvent: { details: object } }).securityEvent.details).toMatchObject({ class: 'message_logs', rows: 1, cutoff: '2025-12-09T00:00:00.000Z' });
+    expect((proof[0] as { securityEvent: { details: object } }).securityEvent.details).toMatchObject({ class: 'message_logs', rows: 1, cutoff: '2025-12-09T12:00:00.000Z' });
   });
 
   it('gives higher plans their longer period, and deletes in batches until nothing is left', async () => {
