@@ -36,6 +36,13 @@ export interface PersonalDataHandler {
   /** What its export leaves out and why (secret values, key digests), for the export's manifest. */
   readonly withheld?: string | undefined;
   /**
+   * The retention classes (§4) its data falls under (`message_logs`, `server_logs`...). A legal hold
+   * on the subject for one of them keeps this handler's data through any erasure of the subject
+   * (the receipt lists it, with the hold), until the hold is released. A handler that names none is
+   * kept only by a hold on every class, or on the class of a deleted account's data.
+   */
+  readonly retentionClasses?: readonly string[] | undefined;
+  /**
    * Everything the package holds about the subject, as plain JSON, never secrets in plaintext.
    * A large part is an async iterable of records (an export writes them as one JSON array without
    * holding them all); a small one may be a promise of one JSON value.
@@ -109,6 +116,10 @@ export function registerPersonalDataHandler(fastify: FastifyInstance, handler: P
   }
   if (handler.identifiers !== undefined && (!Array.isArray(handler.identifiers) || !handler.identifiers.length || handler.identifiers.some((k) => !SUBJECT_KINDS.includes(k)))) {
     throw invalid(`personal-data handler "${handler.name}" has identifiers other than ${SUBJECT_KINDS.join(', ')}`);
+  }
+  const classes = (handler as PersonalDataHandler).retentionClasses;
+  if (classes !== undefined && (!Array.isArray(classes) || classes.some((c) => typeof c !== 'string' || !c))) {
+    throw invalid(`personal-data handler "${handler.name}" has retentionClasses that are not a list of class names`);
   }
   if (list.some((h) => h.name === handler.name)) {
     throw Object.assign(new Error(`personal-data handler "${handler.name}" is registered twice`), {

@@ -79,6 +79,35 @@ export async function heldSubjects(fastify: FastifyInstance, className: string):
   return [...all];
 }
 
+/**
+ * A legal hold on a subject as an erasure reports it (§4): which hold, the class it keeps (`null`:
+ * every class) and why. Data rights keeps, through any erasure of the subject, the data of the
+ * handlers whose `retentionClasses` a hold names, and says so in the receipt.
+ */
+export interface SubjectHold {
+  id: string;
+  class: string | null;
+  reason: string;
+}
+
+/** A source of the holds covering one subject: on it (for a class or every class), or on a whole class. */
+export type SubjectHoldSource = (subjectId: string) => Promise<readonly SubjectHold[]>;
+
+const subjectHoldSources = new WeakMap<object, SubjectHoldSource[]>();
+
+export function registerSubjectHoldSource(fastify: FastifyInstance, source: SubjectHoldSource): void {
+  let list = subjectHoldSources.get(fastify.server);
+  if (!list) subjectHoldSources.set(fastify.server, (list = []));
+  list.push(source);
+}
+
+/** The holds that cover `subjectId`, from every source (none registered: none). */
+export async function subjectHolds(fastify: FastifyInstance, subjectId: string): Promise<SubjectHold[]> {
+  const all = new Map<string, SubjectHold>();
+  for (const source of subjectHoldSources.get(fastify.server) ?? []) for (const hold of await source(subjectId)) all.set(hold.id, hold);
+  return [...all.values()];
+}
+
 /** The cutoff of a period of `days` whole UTC days before `now`: the UTC midnight `days` days back. */
 export function retentionCutoff(now: Date, days: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - days));

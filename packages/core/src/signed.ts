@@ -6,7 +6,11 @@
  *
  * The MAC covers the cookie name, so a value cannot be moved to another cookie. Verification never
  * throws: the signature must be exactly 43 base64url characters (no lenient decoding that would
- * accept junk appended), and MACs of equal length are compared in constant time.
+ * accept junk appended), and MACs of equal length are compared in constant time. The signature
+ * must also be the one canonical spelling of its 32 bytes (issue 30 item 12): 43 characters carry
+ * 258 bits, so the last one holds 4 bits of the MAC and 2 unused bits that a decoder drops; a
+ * reader that accepted any value of those 2 bits took four spellings of each signed value (a
+ * value that should be unique, such as a one-time token or a cache key, was not).
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
@@ -25,7 +29,9 @@ export function sealValue(name: string, payload: string, key: SigningKey): strin
   return `${payload}.${mac(key, name, payload).toString('base64url')}`;
 }
 
-const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
+// The last character's 2 low bits are padding: canonical only when they are 0 (index % 4 === 0 in
+// the base64url alphabet: A E I M Q U Y c g k o s w 0 4 8), which is what Buffer#toString writes.
+const SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /** The payload of a value signed by one of `keys` for cookie `name`, or null. `stale`: not signed by the first key. */
 export function openValue(

@@ -6,7 +6,9 @@ import {
   personalDataHandlers,
   registerPersonalDataHandler,
   registerRestrictionSource,
+  registerSubjectHoldSource,
   securityEvent,
+  subjectHolds,
   type PersonalDataHandler,
 } from '@harakaflow/core';
 import Fastify, { type FastifyRequest } from 'fastify';
@@ -64,6 +66,8 @@ describe('personal-data handler registry', () => {
       { ...handler('x'), identifiers: [] },
       { ...handler('x'), identifiers: ['account', 'phone'] },
       { name: 'x', identifiers: ['account'], exportSubject: async () => ({}) },
+      { ...handler('x'), retentionClasses: 'message_logs' },
+      { ...handler('x'), retentionClasses: [''] },
     ];
     for (const h of bad) expect(() => registerPersonalDataHandler(app, h as never)).toThrow(expect.objectContaining({ code: 'HF_CORE_INVALID_HANDLER' }));
     expect(personalDataHandlers(app)).toEqual([]);
@@ -76,6 +80,20 @@ describe('personal-data handler registry', () => {
     }
     expect(await collectExport(records())).toEqual([{ n: 1 }, { n: 2 }]);
     expect(await collectExport(Promise.resolve({ one: true }))).toEqual({ one: true });
+  });
+});
+
+describe('holds by subject', () => {
+  it('gathers every source’s holds on a subject once each, per app (none registered: none)', async () => {
+    const app = Fastify();
+    expect(await subjectHolds(app, 'a1')).toEqual([]);
+    registerSubjectHoldSource(app, async (id) => (id === 'a1' ? [{ id: 'h1', class: 'message_logs', reason: 'dispute' }] : []));
+    registerSubjectHoldSource(app, async () => [{ id: 'h1', class: 'message_logs', reason: 'dispute' }, { id: 'h2', class: null, reason: 'court order' }]);
+    expect(await subjectHolds(app, 'a1')).toEqual([{ id: 'h1', class: 'message_logs', reason: 'dispute' }, { id: 'h2', class: null, reason: 'court order' }]);
+    expect(await subjectHolds(Fastify(), 'a1')).toEqual([]);
+    // A handler names the classes a hold on them keeps through an erasure.
+    registerPersonalDataHandler(app, { ...handler('messages'), retentionClasses: ['message_logs'] });
+    expect(personalDataHandlers(app)[0]!.retentionClasses).toEqual(['message_logs']);
   });
 });
 

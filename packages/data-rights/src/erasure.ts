@@ -8,6 +8,7 @@ import { errorCodes } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { erasureJobs, exportsTable, journal, requests, restrictions } from './schema.js';
+import { countRecords, heldReason, HeldErasures, holdRecords, holdsCovering, keepsAll } from './held.js';
 import { deleteExport } from './storage.js';
 import { subjectHash } from './subject.js';
 import type { DataRightsConfig, HistoryEntry, Receipt } from './types.js';
@@ -16,10 +17,17 @@ import { appendHistory, ts, type ErasureProgress, type Ledger } from './ledger.j
 export class Erasures {
   readonly #l: Ledger;
   readonly #c: DataRightsConfig;
+  readonly #held: HeldErasures;
 
   constructor(ledger: Ledger) {
     this.#l = ledger;
     this.#c = ledger.c;
+    this.#held = new HeldErasures(ledger);
+  }
+
+  /** Erases what legal holds kept once they are released (held.ts); returns the parts erased. */
+  releaseHeld(): Promise<number> {
+    return this.#held.release();
   }
 
   /** Is the account waiting for its purge (a deletion in progress)? */
@@ -71,9 +79,11 @@ export class Erasures {
       await this.#c.db.update(erasureJobs).set({ status: 'done', completedAt: this.#l.now() }).where(eq(erasureJobs.requestId, requestId));
       return true;
     }
-    // A legal hold keeps the subject's data: the purge waits (checked again in an hour), said once
-    // in the request's history and in the audit log; the receipt comes when the hold is released.
-    if (!Object.keys(progress).length && (await this.#c.isHeld?.(ref))) {
+    // A legal hold on all of the subject's data: the purge waits (checked again in an hour), said
+    // once in the request's history and in the audit log; the receipt comes when it is released.
+    // A hold on a class keeps only what it names, below: the rest is erased now.
+    const holds = await this.#held.holdsOf(ref);
+    if (!Object.keys(progress).length && (holds.some(keepsAll) || (await this.#c.isHeld?.(ref)))) {
       const at = this.#l.now();
       await this.#c.db.update(erasureJobs).set({ status: 'pending', leaseUntil: null, dueAt: new Date(at.getTime() + 3_600_000) }).where(eq(erasureJobs.requestId, requestId));
       if (row.history.at(-1)?.event !== 'held') {
@@ -84,8 +94,18 @@ export class Erasures {
     }
     for (const handler of this.#c.handlers(ref.kind)) {
       if (progress[handler.name]) continue;
-      const result = await handler.eraseSubject(ref);
-      progress[handler.name] = { erased: result.erased, kept: (result.kept ?? []).filter((k) => k.count > 0) };
+      // A hold on one of the handler's classes (or one placed on everything since the job began):
+      // its data stays, recorded for erasure at the hold's release, and the receipt says so.
+      const keeping = holdsCovering(handler, holds);
+      const count = keeping.length ? await countRecords(handler, ref) : 0;
+      if (count > 0) {
+        await this.#held.keep(requestId, ref, handler.name, keeping);
+        progress[handler.name] = { erased: 0, kept: [{ count, reason: heldReason(keeping) }], holds: holdRecords(keeping) };
+      } else {
+        const result = await handler.eraseSubject(ref);
+        if (keeping.length) await this.#held.forget(requestId, handler.name);
+        progress[handler.name] = { erased: result.erased, kept: (result.kept ?? []).filter((k) => k.count > 0) };
+      }
       await this.#c.db.update(erasureJobs).set({ progress, leaseUntil: new Date(this.#c.now() + this.#c.leaseMs) }).where(eq(erasureJobs.requestId, requestId));
     }
     // This package's own records of the subject: other requests keep only their hash.
@@ -104,6 +124,7 @@ export class Erasures {
         erased: p.erased,
         kept: p.kept.reduce((n, k) => n + k.count, 0),
         ...(p.kept.length ? { keptReason: p.kept.map((k) => k.reason).join('; ') } : {}),
+        ...(p.holds?.length ? { holds: p.holds } : {}),
       })),
     };
     const receipt: Receipt = { ...unsigned, ...this.#c.signingKeys.sign(unsigned) };
@@ -112,16 +133,21 @@ export class Erasures {
       await tx.update(erasureJobs).set({ status: 'done', completedAt, leaseUntil: null }).where(eq(erasureJobs.requestId, requestId));
       if (ref.kind === 'account') {
         // Every request about the account (and its contacts) keeps only its hash from now on.
-        await tx.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(and(eq(requests.accountId, ref.accountId), sql`${requests.id} <> ${requestId}`));
+        await tx.update(requests).set({ accountId: null, phone: null, email: null, details: null, replyTo: null }).where(and(eq(requests.accountId, ref.accountId), sql`${requests.id} <> ${requestId}`));
       }
     });
     // The receipt goes to the audit log without a subject: the log's events of the subject were
     // just erased, and this one names it only by its keyed hash.
     await this.#c.record({ action: 'data_rights.erasure.completed', resource: `privacy-request:${requestId}`, outcome: 'success', details: { receipt }, durability: 'sync' });
-    await this.#c.db
+    // A contact's deletion stays in the list of the account that filed it, with its receipt (issue
+    // 30 item 8): the account id is the filer's, not the contact's; the number goes.
+    const [done] = await this.#c.db
       .update(requests)
-      .set({ status: 'fulfilled', receipt, history: appendHistory({ status: 'fulfilled', at: completedAt.toISOString(), by: 'system', event: 'purged' }), accountId: null, phone: null, email: null, details: null, updatedAt: completedAt })
-      .where(eq(requests.id, requestId));
+      .set({ status: 'fulfilled', receipt, history: appendHistory({ status: 'fulfilled', at: completedAt.toISOString(), by: 'system', event: 'purged' }), accountId: ref.kind === 'contact' ? ref.accountId : null, phone: null, email: null, details: null, updatedAt: completedAt })
+      .where(eq(requests.id, requestId))
+      .returning();
+    // The receipt reaches the person (the filing account, or the address captured at the request, then erased).
+    if (done) await this.#l.notify(done);
     return true;
   }
 
@@ -199,7 +225,12 @@ export class Erasures {
       const hash = subjectHash(this.#c.subjectKey, ref);
       if (!known.has(hash)) continue;
       matched++;
-      for (const handler of this.#c.handlers(ref.kind)) erased[handler.name] = (erased[handler.name] ?? 0) + (await handler.eraseSubject(ref)).erased;
+      // What a legal hold covers stays, as it did when the erasure first ran (held.ts).
+      const holds = await this.#held.holdsOf(ref);
+      for (const handler of this.#c.handlers(ref.kind)) {
+        if (holdsCovering(handler, holds).length) continue;
+        erased[handler.name] = (erased[handler.name] ?? 0) + (await handler.eraseSubject(ref)).erased;
+      }
       await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(eq(requests.subjectHash, hash));
       if (ref.kind === 'account') {
         await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(eq(requests.accountId, ref.accountId));

@@ -13,6 +13,7 @@ export const PendingDeletion = createError('HF_DATA_RIGHTS_PENDING_DELETION', 'T
 export const Restricted = createError('HF_DATA_RIGHTS_RESTRICTED', 'Processing of this account is restricted at its request', 403);
 export const ExportGone = createError('HF_DATA_RIGHTS_EXPORT_GONE', 'This export link was used or has expired', 410);
 export const ExportNotAcceptable = createError('HF_DATA_RIGHTS_NOT_ACCEPTABLE', 'Exports are served as application/json or application/zip', 406);
+export const ExportPageOnly = createError('HF_DATA_RIGHTS_EXPORT_PAGE', 'GET on an export link answers its download page (text/html) and changes nothing; POST the link to download the export', 406);
 export const invalidSigningKeys = (why: string) => Object.assign(new TypeError(`@harakaflow/data-rights: DATA_RIGHTS_SIGNING_KEYS ${why}`), { code: 'HF_DATA_RIGHTS_INVALID_KEYS' });
 
 /** Every code the package answers with (the README's errors table lists each). */
@@ -26,4 +27,5 @@ export const DATA_RIGHTS_ERROR_CODES = [
   'HF_DATA_RIGHTS_RESTRICTED',
   'HF_DATA_RIGHTS_EXPORT_GONE',
   'HF_DATA_RIGHTS_NOT_ACCEPTABLE',
+  'HF_DATA_RIGHTS_EXPORT_PAGE',
 ] as const;

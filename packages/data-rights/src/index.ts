@@ -22,6 +22,6 @@ export type { ExportKeyStore } from './storage.js';
 export { canTransition, isFinal } from './states.js';
 export { checkSubject, subjectHash } from './subject.js';
 export { REQUEST_KINDS, REQUEST_STATUSES } from './types.js';
-export type { Actor, HistoryEntry, Receipt, RequestKind, RequestStatus, RightsRequest } from './types.js';
-export { DATA_RIGHTS_ERROR_CODES, ExportGone, ExportNotAcceptable, PendingDeletion, Restricted } from './errors.js';
+export type { Actor, HistoryEntry, Receipt, ReceiptHandler, ReceiptHold, RequestKind, RequestStatus, RightsRequest } from './types.js';
+export { DATA_RIGHTS_ERROR_CODES, ExportGone, ExportNotAcceptable, ExportPageOnly, PendingDeletion, Restricted } from './errors.js';
 export * as dataRightsSchema from './schema.js';

@@ -3,18 +3,19 @@
  * moves with their history, the audit events (sync durability) and the update notifications.
  * Internal: `DataRights` is the package's API.
  */
-import type { SecurityEvent, SubjectRef } from '@harakaflow/core';
+import type { SecurityEvent, SubjectHold, SubjectRef } from '@harakaflow/core';
 import { errorCodes, uuidv7 } from '@harakaflow/core';
 import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { InvalidRequest, InvalidTransition } from './errors.js';
 import { exportsTable, requests } from './schema.js';
-import { canTransition } from './states.js';
+import { canTransition, isFinal } from './states.js';
 import { exportToken } from './storage.js';
 import { REQUEST_KINDS, REQUEST_STATUSES, type Actor, type DataRightsConfig, type HistoryEntry, type ListFilter, type RequestKind, type RequestStatus, type RightsRequest } from './types.js';
 
 export const DAY = 86_400_000;
 export type Row = typeof requests.$inferSelect;
-export type ErasureProgress = Record<string, { erased: number; kept: { count: number; reason: string }[] }>;
+/** Per handler: what it erased, what it kept and why; `holds`: kept under legal holds (held.ts). */
+export type ErasureProgress = Record<string, { erased: number; kept: { count: number; reason: string }[]; holds?: SubjectHold[] | undefined }>;
 
 /**
  * Appends to a request's history in the statement that writes it (`history || entry`), never by
@@ -40,8 +41,12 @@ export class Ledger {
     return new Date(this.c.now());
   }
 
-  /** The API's view of a request (issue 14 item 7's shape). */
-  async view(row: Row, files?: Map<string, ExportFile>): Promise<RightsRequest> {
+  /**
+   * The API's view of a request (issue 14 item 7's shape). A live export's one-time link only with
+   * `links` (the account's own view): the admin's views say when it expires, never the link, which
+   * works for whoever holds it (issue 30 item 7; `resendExport` sends it to the person instead).
+   */
+  async view(row: Row, files?: Map<string, ExportFile>, links = false): Promise<RightsRequest> {
     const subject: RightsRequest['subject'] = this.ref(row) ?? { kind: row.subjectKind, erased: true };
     const out: RightsRequest = {
       id: row.id,
@@ -59,12 +64,13 @@ export class Ledger {
       out.extendedDueAt = row.extendedDueAt.toISOString();
       out.extensionReason = row.extensionReason ?? undefined;
     }
-    if (row.receipt) out.receipt = { handlers: row.receipt.handlers, signature: row.receipt.signature, keyId: row.receipt.keyId, completedAt: row.receipt.completedAt };
+    // The receipt as signed, requestId and subjectHash included (issue 30 item 8): it verifies with the JWK set alone.
+    if (row.receipt) out.receipt = row.receipt;
     if (hasExport(row)) {
       const file = files ? files.get(row.id) : (await this.exportsOf([row.id])).get(row.id);
       if (file && !file.downloadedAt && file.expiresAt > this.now()) {
-        const token = await exportToken(this.c.keyStore, file.id);
-        if (token) out.export = { url: `/v1/privacy/exports/${token}`, expiresAt: file.expiresAt.toISOString() };
+        const token = links ? await exportToken(this.c.keyStore, file.id) : null;
+        out.export = token ? { url: `/v1/privacy/exports/${token}`, expiresAt: file.expiresAt.toISOString() } : { expiresAt: file.expiresAt.toISOString() };
       }
     }
     return out;
@@ -91,13 +97,24 @@ export class Ledger {
     await this.c.record({ action, resource: `privacy-request:${row.id}`, subjectId: row.accountId ?? undefined, outcome, details: { kind: row.kind, status: row.status, ...details }, durability: 'sync' });
   }
 
+  /**
+   * Tells of a change: the account (`onUpdate`) while the request has one, and the address to tell
+   * (`onRequesterUpdate`: an emailed request's sender, or an account's address captured at its
+   * deletion). That address is erased once the request's last change has been told (issue 30 items 8, 9).
+   */
   async notify(row: Row): Promise<void> {
-    if (!row.accountId || !this.c.onUpdate) return;
-    try {
-      await this.c.onUpdate(await this.view(row), row.accountId);
-    } catch (error) {
-      this.c.log.error({ err: errorCodes(error), requestId: row.id }, 'data rights: the update notification failed');
-    }
+    const tell = async (what: string, send: () => Promise<void>) => {
+      try {
+        await send();
+      } catch (error) {
+        this.c.log.error({ err: errorCodes(error), requestId: row.id }, `data rights: the ${what} notification failed`);
+      }
+    };
+    if (!(row.accountId && this.c.onUpdate) && !(row.replyTo && this.c.onRequesterUpdate)) return;
+    const view = await this.view(row);
+    if (row.accountId && this.c.onUpdate) await tell('update', () => this.c.onUpdate!(view, row.accountId!));
+    if (row.replyTo && this.c.onRequesterUpdate) await tell('requester', () => this.c.onRequesterUpdate!(view, row.replyTo!));
+    if (row.replyTo && isFinal(row.status)) await this.c.db.update(requests).set({ replyTo: null }).where(eq(requests.id, row.id));
   }
 
   /**
@@ -124,7 +141,7 @@ export class Ledger {
 
   /** A new request row (its id a UUIDv7 of `at`, due `dueDays` later). */
   async insert(
-    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; history: HistoryEntry[] },
+    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; replyTo?: string | null | undefined; history: HistoryEntry[] },
     at: Date,
   ): Promise<Row> {
     const [row] = await this.c.db
@@ -141,6 +158,7 @@ export class Ledger {
         filedBy: r.filedBy,
         verification: r.verification,
         details: r.details ?? null,
+        replyTo: r.replyTo ?? null,
         receivedAt: at,
         dueAt: new Date(at.getTime() + this.c.dueDays * DAY),
         history: r.history,
@@ -157,7 +175,7 @@ export class Ledger {
     return null;
   }
 
-  /** Requests newest first (an account's own), or the admin queue by due date; keyset-paginated. */
+  /** Requests newest first (an account's own, with their export links), or the admin queue (without); keyset-paginated. */
   async list(filter: ListFilter): Promise<{ requests: RightsRequest[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
     const where: SQL[] = [];
@@ -187,7 +205,7 @@ export class Ledger {
     const page = rows.slice(0, limit);
     const files = await this.exportsOf(page.filter(hasExport).map((r) => r.id));
     return {
-      requests: await Promise.all(page.map((r) => this.view(r, files))),
+      requests: await Promise.all(page.map((r) => this.view(r, files, filter.accountId !== undefined))),
       nextCursor: rows.length > limit ? Buffer.from(page.at(-1)!.id).toString('base64url') : null,
     };
   }

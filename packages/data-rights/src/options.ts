@@ -31,6 +31,8 @@ export interface DataRightsOptions {
   leaseMs?: number | undefined;
   onPendingDeletion?: DataRightsConfig['onPendingDeletion'];
   onUpdate?: ((request: RightsRequest, accountId: string) => Promise<void>) | undefined;
+  onRequesterUpdate?: DataRightsConfig['onRequesterUpdate'];
+  addressOf?: DataRightsConfig['addressOf'];
   onAlert?: DataRightsConfig['onAlert'];
   withdrawConsent?: DataRightsConfig['withdrawConsent'];
   now?: (() => number) | undefined;
@@ -38,7 +40,7 @@ export interface DataRightsOptions {
 
 const bounded = (name: string, value: unknown, fallback: number, min: number, max: number): number => integerOption(invalidOption, name, value ?? undefined, fallback, min, max);
 
-type Checked = Pick<DataRightsConfig, 'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onAlert' | 'withdrawConsent'>;
+type Checked = Pick<DataRightsConfig, 'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onRequesterUpdate' | 'addressOf' | 'onAlert' | 'withdrawConsent'>;
 
 /** The options checked (HF_DATA_RIGHTS_INVALID_OPTION naming the option): the service's part of its config, and the sweep's interval. */
 export function resolveOptions(options: DataRightsOptions): { config: Checked; sweepIntervalMs: number } {
@@ -66,6 +68,8 @@ export function resolveOptions(options: DataRightsOptions): { config: Checked; s
       accountExists: options.accountExists,
       onPendingDeletion: options.onPendingDeletion,
       onUpdate: options.onUpdate,
+      onRequesterUpdate: options.onRequesterUpdate,
+      addressOf: options.addressOf,
       onAlert: options.onAlert,
       withdrawConsent: options.withdrawConsent,
     },

@@ -1,9 +1,26 @@
-import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent } from '@harakaflow/core';
-import type { FastifyPluginAsync } from 'fastify';
+import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, subjectHolds, type SubjectHold, type SubjectRef } from '@harakaflow/core';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import './fastify.js';
 import { dataRightsMetrics } from './metrics.js';
 import { resolveOptions, type DataRightsOptions } from './options.js';
 import { DataRights } from './service.js';
+
+/**
+ * The legal holds covering a subject (§4): every source's, with their class and reason (core's
+ * `subjectHolds`: @harakaflow/retention's in the app), and, for a source that only says which
+ * subjects a class keeps (core's `heldSubjects`), a hold without details on each class a handler
+ * names that it keeps the subject in. An email subject has no account to hold.
+ */
+async function holdsOf(fastify: FastifyInstance, ref: SubjectRef): Promise<SubjectHold[]> {
+  if (ref.kind === 'email') return [];
+  const found = await subjectHolds(fastify, ref.accountId);
+  const classes = new Set(personalDataHandlers(fastify, ref.kind).flatMap((h) => h.retentionClasses ?? []));
+  for (const c of classes) {
+    if (found.some((h) => h.class === c || h.class === null)) continue;
+    if ((await heldSubjects(fastify, c)).includes(ref.accountId)) found.push({ id: `hold-source:${c}`, class: c, reason: 'a legal hold (its source gives no details)' });
+  }
+  return found;
+}
 
 /**
  * @harakaflow/data-rights: registers `fastify.dataRights`, its own personal-data handler and the
@@ -18,6 +35,8 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
     handlers: (kind) => personalDataHandlers(fastify, kind),
     // §4 legal holds (core's registry; @harakaflow/retention is one source): a held account's purge waits.
     isHeld: async (ref) => ref.kind !== 'email' && (await heldSubjects(fastify, 'deleted_accounts')).includes(ref.accountId),
+    // A hold on a class keeps, through the erasure, the data of the handlers that name it (issue 30 item 2).
+    holdsOf: (ref) => holdsOf(fastify, ref),
     record: (event) => securityEvent(fastify, undefined, event),
     log: fastify.log,
     kick: () => void setImmediate(() => void sweep()),
@@ -37,6 +56,7 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
     }
     return (running = (async () => {
       await service.runDueErasures();
+      await service.releaseHeldErasures();
       await service.checkDeadlines();
       await service.resumeExports();
       await service.sweepExports();

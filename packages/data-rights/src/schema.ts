@@ -26,6 +26,12 @@ export const requests = dataRights.table(
     phone: text('phone'),
     email: text('email'),
     subjectHash: text('subject_hash').notNull(),
+    /**
+     * The address told of every step besides the account (issue 30 items 8 and 9): the one an
+     * emailed request came from, or an account's own, captured when its deletion is filed so the
+     * receipt reaches it after the account is gone. Erased once the request's last message is queued.
+     */
+    replyTo: text('reply_to'),
     /** self | admin (filed for an emailed request to privacy@) */
     filedBy: text('filed_by').$type<'self' | 'admin'>().notNull(),
     /** How the requester was verified: `api-key` for a request made with the account's key. Null: awaiting verification. */
@@ -64,10 +70,33 @@ export const erasureJobs = dataRights.table(
     leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
     attempts: integer('attempts').notNull().default(0),
     /** handler name → what it erased and kept, written as each handler finishes. */
-    progress: jsonb('progress').$type<Record<string, { erased: number; kept: { count: number; reason: string }[] }>>().notNull(),
+    progress: jsonb('progress').$type<Record<string, { erased: number; kept: { count: number; reason: string }[]; holds?: { id: string; class: string | null; reason: string }[] | undefined }>>().notNull(),
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [index('erasure_jobs_due_idx').on(t.dueAt).where(sql`${t.status} <> 'done'`)],
+);
+
+/**
+ * What an erasure kept under a legal hold (§4): one row per request and handler whose data a hold
+ * on one of its retention classes covered. The subject's identifiers stay here (and only here)
+ * until every hold covering it is released; then the handler erases it, the row goes, and the
+ * request's history and the audit log say so. Claimed with a lease, like erasure jobs.
+ */
+export const heldErasures = dataRights.table(
+  'held_erasures',
+  {
+    requestId: uuid('request_id').notNull(),
+    handler: text('handler').notNull(),
+    subjectKind: text('subject_kind').$type<'account' | 'contact' | 'email'>().notNull(),
+    accountId: uuid('account_id'),
+    phone: text('phone'),
+    email: text('email'),
+    /** The holds that kept it when the erasure ran: id, class, reason (the receipt's). */
+    holds: jsonb('holds').$type<{ id: string; class: string | null; reason: string }[]>().notNull(),
+    since: timestamp('since', { withTimezone: true, mode: 'date' }).notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.requestId, t.handler] })],
 );
 
 /** Subjects whose processing is restricted (policy §6): messages refused, analytics off. */

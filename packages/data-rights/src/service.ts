@@ -11,11 +11,12 @@ import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { bundlePieces } from './bundle.js';
 import { checkDeadlines } from './deadlines.js';
 import { Erasures } from './erasure.js';
-import { AlreadyExtended, InvalidRequest, InvalidTransition, RequestNotFound, SubjectNotFound } from './errors.js';
-import { appendHistory, DAY, Ledger, type Row } from './ledger.js';
+import { AlreadyExtended, ExportGone, InvalidRequest, InvalidTransition, RequestNotFound, SubjectNotFound } from './errors.js';
+import { appendHistory, DAY, hasExport, Ledger, type Row } from './ledger.js';
+import { liftRestriction } from './restriction.js';
 import { erasureJobs, requests, restrictions } from './schema.js';
-import { claimExport, readExport, storeExport, sweepExports } from './storage.js';
-import { checkSubject, subjectHash } from './subject.js';
+import { claimExport, exportToken, findExport, readExport, storeExport, sweepExports } from './storage.js';
+import { checkSubject, EMAIL_ADDRESS, subjectHash } from './subject.js';
 import { requestsPersonalData } from './personal-data.js';
 import { zipFromRanges } from './zip.js';
 import { REQUEST_KINDS, type Actor, type DataRightsConfig, type FileInput, type ListFilter, type RightsRequest } from './types.js';
@@ -38,11 +39,59 @@ export class DataRights {
     return this.#l.view(row);
   }
 
-  /** A request, or HF_DATA_RIGHTS_NOT_FOUND; `accountId` limits it to that account's own (404 otherwise). */
+  /**
+   * A request, or HF_DATA_RIGHTS_NOT_FOUND; `accountId` limits it to that account's own (404
+   * otherwise) and only then shows a live export's link: the admin's view (no `accountId`) never does.
+   */
   async get(id: string, accountId?: string): Promise<RightsRequest> {
     const row = await this.#l.row(id);
     if (!row || (accountId !== undefined && row.accountId !== accountId)) throw new RequestNotFound();
-    return this.#l.view(row);
+    return this.#l.view(row, undefined, accountId !== undefined);
+  }
+
+  /**
+   * The live export link of a request (null when it has none, or it was used or expired): for the
+   * message that sends it to the person, read when the message is sent, never shown to the admin.
+   */
+  async exportLink(id: string): Promise<{ url: string; expiresAt: string } | null> {
+    const row = await this.#l.row(id);
+    if (!row || !hasExport(row)) return null;
+    const file = (await this.#l.exportsOf([row.id])).get(row.id);
+    if (!file || file.downloadedAt || file.expiresAt <= this.#l.now()) return null;
+    const token = await exportToken(this.#c.keyStore, file.id);
+    return token ? { url: `/v1/privacy/exports/${token}`, expiresAt: file.expiresAt.toISOString() } : null;
+  }
+
+  /**
+   * The administrator sends a live export link to the person again (the admin never sees it): the
+   * request's history (`export-resent`), the audit log (`data_rights.export.resent`) and the update
+   * notification, whose message reads the link when it is sent. A used or expired link: 410.
+   */
+  async resendExport(id: string): Promise<RightsRequest> {
+    const row = await this.#l.row(id);
+    if (!row) throw new RequestNotFound();
+    if (!hasExport(row)) throw new InvalidRequest('only a fulfilled access or portability request has an export link to send');
+    const file = (await this.#l.exportsOf([row.id])).get(row.id);
+    if (!file || file.downloadedAt || file.expiresAt <= this.#l.now()) throw new ExportGone();
+    const at = this.#l.now();
+    const [resent] = await this.#c.db
+      .update(requests)
+      .set({ history: appendHistory({ status: row.status, at: at.toISOString(), by: 'admin', event: 'export-resent', note: `link valid until ${file.expiresAt.toISOString()}` }), updatedAt: at })
+      .where(eq(requests.id, row.id))
+      .returning();
+    await this.#l.event('data_rights.export.resent', resent!, { expiresAt: file.expiresAt.toISOString() });
+    await this.#l.notify(resent!);
+    return this.#l.view(resent!);
+  }
+
+  /**
+   * Lifts a restriction in force (issue 30 item 10): by the account itself (`accountId`: its own
+   * request only, else 404) or by an administrator, with a reason. Audited and notified.
+   */
+  async lift(id: string, by: 'self' | 'admin', options: { accountId?: string | undefined; reason?: string | undefined } = {}): Promise<RightsRequest> {
+    const row = await this.#l.row(id);
+    if (!row || (options.accountId !== undefined && row.accountId !== options.accountId)) throw new RequestNotFound();
+    return this.#l.view(await liftRestriction(this.#l, row, by, options.reason), undefined, options.accountId !== undefined);
   }
 
   /** Files a request. A second open deletion of the same subject answers the first (idempotent). */
@@ -54,6 +103,17 @@ export class DataRights {
       throw new InvalidRequest('verification says how the requester was verified, in at most 500 characters');
     }
     if (subject.kind !== 'email' && !(await this.#c.accountExists(subject.accountId))) throw new SubjectNotFound();
+    // Who is told of every step besides the account (issue 30 items 8, 9): the address an emailed
+    // request came from, or the account's own when it files its deletion (the receipt reaches it
+    // after the account is gone).
+    const given = input.replyTo ?? (subject.kind === 'email' ? subject.email : null);
+    if (given !== null && (typeof given !== 'string' || !EMAIL_ADDRESS.test(given))) throw new InvalidRequest('replyTo is an email address');
+    const replyTo =
+      given !== null
+        ? given.toLowerCase()
+        : input.kind === 'deletion' && subject.kind === 'account'
+          ? ((await this.#c.addressOf?.(subject.accountId)) ?? null)
+          : null;
     const hash = subjectHash(this.#c.subjectKey, subject);
     if (input.kind === 'deletion') {
       const [existing] = await this.#c.db
@@ -64,11 +124,12 @@ export class DataRights {
       if (existing) return this.#l.view(existing);
     }
     const at = this.#l.now();
-    const row = await this.#l.insert({ ...input, subject, hash, status: 'open', history: [{ status: 'open', at: at.toISOString(), by: input.filedBy }] }, at);
+    const row = await this.#l.insert({ ...input, subject, hash, replyTo, status: 'open', history: [{ status: 'open', at: at.toISOString(), by: input.filedBy }] }, at);
     await this.#l.event('data_rights.request.received', row!, { filedBy: input.filedBy, verified: input.verification !== null });
     await this.#l.notify(row!);
-    // A request awaiting verification waits for the admin; the others start now.
-    return this.#l.view(input.verification === null ? row! : await this.#start(row!));
+    // A request awaiting verification waits for the admin; the others start now. The account's own
+    // request shows it its export link; one the admin filed does not (the person gets it by email).
+    return this.#l.view(input.verification === null ? row! : await this.#start(row!), undefined, input.filedBy === 'self');
   }
 
   /** What each kind does once the requester is verified. */
@@ -125,9 +186,18 @@ export class DataRights {
     if (!row) throw new RequestNotFound();
     if (typeof verification !== 'string' || !verification.trim() || verification.length > 500) throw new InvalidRequest('verification says how the requester was verified');
     if (row.status !== 'open' || row.verification !== null) throw new InvalidTransition(row.status, 'in_progress');
-    const [verified] = await this.#c.db.update(requests).set({ verification, updatedAt: this.#l.now() }).where(and(eq(requests.id, row.id), isNull(requests.verification))).returning();
+    const at = this.#l.now();
+    const [verified] = await this.#c.db
+      .update(requests)
+      .set({ verification, history: appendHistory({ status: row.status, at: at.toISOString(), by: 'admin', event: 'verified' }), updatedAt: at })
+      .where(and(eq(requests.id, row.id), isNull(requests.verification)))
+      .returning();
     if (!verified) throw new InvalidTransition(row.status, 'in_progress');
-    return this.#l.view(await this.#start(verified));
+    const started = await this.#start(verified);
+    // A kind the admin carries out (an objection, a correction) stays open: the requester is still
+    // told it is being worked on (issue 30 item 9); the others were told by their move.
+    if (started === verified) await this.#l.notify(started);
+    return this.#l.view(started);
   }
 
   /** Cancels a request that has not been carried out; a deletion's account is restored. */
@@ -194,9 +264,17 @@ export class DataRights {
     return this.#l.view(moved);
   }
 
-  /** Requests newest first (an account's own), or the admin queue by due date; keyset-paginated. */
+  /** Requests newest first: an account's own (with their export links), or the admin queue (never a link); keyset-paginated. */
   list(filter: ListFilter): Promise<{ requests: RightsRequest[]; nextCursor: string | null }> {
     return this.#l.list(filter);
+  }
+
+  /**
+   * What an export token opens, read without using it (the download page: GET and HEAD change
+   * nothing): its request and expiry, or null when unknown, used or expired.
+   */
+  peekExport(token: string): Promise<{ requestId: string; expiresAt: Date; size: number } | null> {
+    return findExport(this.#c.db, token, this.#l.now());
   }
 
   /**
@@ -232,6 +310,11 @@ export class DataRights {
   /** Runs the erasure jobs that are due (or the one named); returns the jobs completed. */
   runDueErasures(requestId?: string): Promise<number> {
     return this.#erasures.runDueErasures(requestId);
+  }
+
+  /** Erases what legal holds kept through an erasure, once no hold covers it (every sweep); returns the parts erased. */
+  releaseHeldErasures(): Promise<number> {
+    return this.#erasures.releaseHeld();
   }
 
   /** An erasure another package decides on (the age gate's minor erasure, policy §8). */

@@ -128,6 +128,16 @@ export async function exportToken(keys: ExportKeyStore, exportId: string): Promi
   return record && record.length > 32 ? record.subarray(32).toString() : null;
 }
 
+/** The live export a token opens, read and not claimed (the download page); null: unknown, used, expired or unfinished. */
+export async function findExport(db: Database, token: string, now: Date): Promise<{ requestId: string; expiresAt: Date; size: number } | null> {
+  if (typeof token !== 'string' || token.length > 100) return null;
+  const [row] = await db
+    .select({ requestId: exportsTable.requestId, expiresAt: exportsTable.expiresAt, size: exportsTable.size })
+    .from(exportsTable)
+    .where(and(eq(exportsTable.tokenHash, tokenHash(token)), isNull(exportsTable.downloadedAt), gt(exportsTable.expiresAt, now)));
+  return row ?? null;
+}
+
 /**
  * Claims the export a token opens, once: the row is marked downloaded in the same statement that
  * finds it, so two concurrent downloads cannot both succeed. Null: unknown, used or expired.

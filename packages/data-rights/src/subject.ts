@@ -5,6 +5,8 @@ import { InvalidRequest } from './errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // RFC 5321's limit, and one @ with something on both sides; the address is checked by whoever verified the requester.
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+/** An email address as requests take it (a subject's, or the address to tell, `replyTo`). */
+export const EMAIL_ADDRESS = EMAIL;
 
 /** Checks a subject reference from outside (a route body, the CLI): HF_DATA_RIGHTS_INVALID_REQUEST. */
 export function checkSubject(ref: unknown): SubjectRef {

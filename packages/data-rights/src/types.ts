@@ -1,4 +1,4 @@
-import type { PersonalDataHandler, SecurityEvent, SubjectKind, SubjectRef } from '@harakaflow/core';
+import type { PersonalDataHandler, SecurityEvent, SubjectHold, SubjectKind, SubjectRef } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { SigningKeys } from './signing.js';
 import type { ExportKeyStore } from './storage.js';
@@ -23,12 +23,18 @@ export interface HistoryEntry {
   note?: string | undefined;
 }
 
+/** The legal holds that kept a handler's data through an erasure: which, on what class, and why. */
+export type ReceiptHold = { id: string; class: string | null; reason: string };
+
+/** One handler's line of a receipt: what it erased, what it kept and why (`holds`: kept under a legal hold, erased when released). */
+export type ReceiptHandler = { name: string; erased: number; kept: number; keptReason?: string | undefined; holds?: ReceiptHold[] | undefined };
+
 /** What an erasure did, per handler, signed with Ed25519 over its canonical JSON. */
 export interface Receipt {
   requestId: string;
   subjectHash: string;
   completedAt: string;
-  handlers: { name: string; erased: number; kept: number; keptReason?: string | undefined }[];
+  handlers: ReceiptHandler[];
   keyId: string;
   signature: string;
 }
@@ -47,8 +53,13 @@ export interface RightsRequest {
   extendedDueAt?: string | undefined;
   extensionReason?: string | undefined;
   history: HistoryEntry[];
-  export?: { url: string; expiresAt: string } | undefined;
-  receipt?: { handlers: { name: string; erased: number; kept: number; keptReason?: string | undefined }[]; signature: string; keyId: string; completedAt: string } | undefined;
+  /**
+   * A live export: its one-time link (`url`) only in the account's own view (`get(id, accountId)`,
+   * `list({ accountId })`); the admin's views show when it expires, never the link (`resendExport`).
+   */
+  export?: { url?: string | undefined; expiresAt: string } | undefined;
+  /** Every field the signature covers (issue 30 item 8): verifiable with the published JWK set alone. */
+  receipt?: Receipt | undefined;
 }
 
 export interface DataRightsConfig {
@@ -71,14 +82,29 @@ export interface DataRightsConfig {
   verifyWithinDays: number;
   leaseMs: number;
   now: () => number;
-  /** Is the subject under a legal hold (§4)? Its purge then waits, re-checked hourly, until released. */
+  /** Is the subject under a legal hold (§4) on all its data? Its purge then waits, re-checked hourly, until released. */
   isHeld?: ((ref: SubjectRef) => Promise<boolean>) | undefined;
+  /**
+   * The legal holds (§4) covering the subject. One on every class, or on `deleted_accounts`, keeps
+   * all of it (the purge waits, as `isHeld`); one on a class keeps the data of the handlers whose
+   * `retentionClasses` name it through the erasure: the rest is erased, the receipt lists what was
+   * kept under which hold, and the kept data is erased once no hold covers it any more.
+   */
+  holdsOf?: ((ref: SubjectRef) => Promise<readonly SubjectHold[]>) | undefined;
   /** Does the account exist (a request about a missing account is refused)? */
   accountExists: (accountId: string) => Promise<boolean>;
   /** The account enters (true) or leaves (false) pending deletion: keys refused, endpoints paused. */
   onPendingDeletion?: ((accountId: string, pending: boolean) => Promise<void>) | undefined;
   /** Every state change of a request whose subject has an account (notification, webhook). */
   onUpdate?: ((request: RightsRequest, accountId: string) => Promise<void>) | undefined;
+  /**
+   * Every state change of a request with an address to tell (`replyTo`: an emailed request's
+   * sender, an account's own address captured at its deletion). Called with the request's last
+   * change too, after which the address is erased.
+   */
+  onRequesterUpdate?: ((request: RightsRequest, address: string) => Promise<void>) | undefined;
+  /** The account's address, captured when its deletion is filed: the receipt goes there once the account is gone. */
+  addressOf?: ((accountId: string) => Promise<string | null>) | undefined;
   /** An operator alert: `data_rights.request.due_soon` or `data_rights.request.overdue`. */
   onAlert?: ((alert: { action: string; request: RightsRequest }) => Promise<void>) | undefined;
   /** Withdraws consent for the account (the consent package's withdrawal); returns records written. */
@@ -96,6 +122,8 @@ export interface FileInput {
   /** How the requester was verified; null for an emailed request still to verify (admin only). */
   verification: string | null;
   details?: string | null | undefined;
+  /** The address to tell of every step (an emailed request's sender); an email subject's own when not given. */
+  replyTo?: string | null | undefined;
 }
 
 export interface ListFilter {

@@ -299,7 +299,7 @@ describe('exports', () => {
     const r = await app.dataRights.file({ kind: 'access', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
     expect(r.status).toBe('fulfilled');
     expect(r.export!.url).toMatch(/^\/v1\/privacy\/exports\/[A-Za-z0-9_-]{43}$/);
-    const token = r.export!.url.split('/').pop()!;
+    const token = r.export!.url!.split('/').pop()!;
     // At rest: ciphertext only, and not the token.
     const dump = JSON.stringify(rowsOf(await database.db.execute(sql`select encode(sealed, 'hex') as s from data_rights.export_chunks`)));
     expect(dump).not.toContain(Buffer.from('Amina').toString('hex'));
@@ -338,7 +338,7 @@ describe('exports', () => {
     const blob = 'é'.repeat(700_000);
     const { app } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 3000]])), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Zawadi', blob }), eraseSubject: async () => ({ erased: 0 }) }]);
     const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
-    const got = await app.dataRights.download(r.export!.url.split('/').pop()!, 'zip');
+    const got = await app.dataRights.download(r.export!.url!.split('/').pop()!, 'zip');
     expect(got!.format).toBe('zip');
     const chunks: Buffer[] = [];
     for await (const c of got!.body) chunks.push(c);
@@ -378,7 +378,7 @@ describe('exports', () => {
     const [{ id, chunks }] = resultRows<{ id: string; chunks: number }>(await database.db.execute(sql`select id, chunks from data_rights.exports where request_id = ${r.id}`)) as [{ id: string; chunks: number }];
     expect(chunks).toBeGreaterThan(16); // more than one statement's worth
     await database.db.execute(sql`delete from data_rights.export_chunks where export_id = ${id} and seq = 17`);
-    const got = await app.dataRights.download(r.export!.url.split('/').pop()!);
+    const got = await app.dataRights.download(r.export!.url!.split('/').pop()!);
     const read: Buffer[] = [];
     await expect(async () => {
       for await (const c of got!.body) read.push(c);
@@ -393,7 +393,7 @@ describe('exports', () => {
     const a = randomUUID();
     const { app, clock } = await build({ exportTtlHours: 1 }, [fakeHandler('rows', ['account'], new Map([[a, 1]]))]);
     const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
-    const token = r.export!.url.split('/').pop()!;
+    const token = r.export!.url!.split('/').pop()!;
     clock.t += 3_600_001;
     expect(await app.dataRights.download(token)).toBeNull();
     expect(await app.dataRights.download('x'.repeat(43))).toBeNull();

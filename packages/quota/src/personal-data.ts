@@ -57,6 +57,8 @@ export function registerQuotaData(fastify: FastifyInstance, d: QuotaData): void 
   registerPersonalDataHandler(fastify, {
     name: 'quota',
     identifiers: ['account'],
+    // A legal hold on the subject for this class keeps its usage records through an erasure.
+    retentionClasses: ['quota_usage'],
     async exportSubject(ref) {
       const accountId = (ref as { accountId: string }).accountId;
       const usage = await d.meter.rows(accountId);

@@ -82,6 +82,8 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     name: 'webhooks',
     // A contact's number can appear in a delivery's payload (message.accepted names its recipient).
     identifiers: ['account', 'contact'],
+    // A legal hold on the subject for this class keeps its deliveries (and endpoints) through an erasure.
+    retentionClasses: ['webhook_deliveries'],
     withheld: 'endpoint signing secrets (kept in the vault, never exported)',
     exportSubject: (ref) => (ref.kind === 'contact' ? service.exportContact(ref.accountId, ref.phone) : service.exportAccount((ref as { accountId: string }).accountId)),
     eraseSubject: async (ref) =>
