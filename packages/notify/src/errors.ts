@@ -6,7 +6,7 @@ export const invalidOption = optionErrors('@harakaflow/notify', 'HF_NOTIFY_INVAL
 
 export const UnknownKind = createError('HF_NOTIFY_UNKNOWN_KIND', 'Unknown notification kind %s', 400);
 export const NotOptional = createError('HF_NOTIFY_NOT_OPTIONAL', 'Notifications of kind %s cannot be turned off (security and legal notices)', 400);
-export const BadUnsubscribeLink = createError('HF_NOTIFY_UNSUBSCRIBE_INVALID', 'This unsubscribe link is not valid', 400);
+export const BadUnsubscribeLink = createError('HF_NOTIFY_UNSUBSCRIBE_INVALID', 'This unsubscribe link is not valid or has expired', 400);
 /** A template whose data lacks a value: a failed send (retried, then failed), never an HTTP answer. */
 export const templateData = (kind: string, name: string) => Object.assign(new Error(`@harakaflow/notify: the ${kind} template needs ${name}`), { code: 'HF_NOTIFY_TEMPLATE_DATA' });
 export const InvalidFilter = createError('HF_NOTIFY_INVALID_FILTER', '%s', 400);

@@ -21,8 +21,12 @@ export interface NotifyOptions {
   publicUrl: string;
   /** HMAC secrets of unsubscribe links (at least 32 characters each): the first signs, all verify. Required. */
   unsubscribeSecrets: string[];
+  /** The privacy team's address, signing every message that signs off. Default `privacy@harakaflow.io` (the policy's). */
+  privacyContact?: string | undefined;
   recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
   enrich?: ConstructorParameters<typeof Notifier>[0]['enrich'];
+  /** Is this the account's verified address (asked at send time)? Unset: every address is. */
+  addressVerified?: ConstructorParameters<typeof Notifier>[0]['addressVerified'];
   /** The dispatcher loop: `false` for none here. Default { intervalMs: 1000, batch: 20 }. */
   dispatch?: false | { intervalMs?: number; batch?: number } | undefined;
   /** Delays after each temporary failure, ms (jitter added). Default NOTIFY_RETRY_SCHEDULE_MS. */
@@ -45,6 +49,9 @@ export function resolveOptions(options: NotifyOptions): { db: Database; keepDays
   if (typeof options.publicUrl !== 'string' || !/^https?:\/\/[^\s/]+/.test(options.publicUrl)) throw invalidOption('publicUrl', 'must be an http(s) URL');
   if (!Array.isArray(options.unsubscribeSecrets) || !options.unsubscribeSecrets.length || options.unsubscribeSecrets.some((s) => typeof s !== 'string' || s.length < 32)) {
     throw invalidOption('unsubscribeSecrets', 'must be a list of secrets of at least 32 characters each (the first signs)');
+  }
+  if (options.privacyContact !== undefined && (typeof options.privacyContact !== 'string' || !/^[^\s@<>"]+@[^\s@<>"]+\.[A-Za-z]{2,}$/.test(options.privacyContact))) {
+    throw invalidOption('privacyContact', 'must be an email address such as privacy@harakaflow.io');
   }
   // The URL is checked for its form only: never quoted, it holds the credentials.
   if (options.smtpUrl !== undefined && (typeof options.smtpUrl !== 'string' || !SMTP_URL.test(options.smtpUrl))) throw invalidOption('smtpUrl', 'must be an smtp:// or smtps:// URL');

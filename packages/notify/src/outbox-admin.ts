@@ -1,11 +1,11 @@
 /** The outbox for operators (hf-notify, /health) and its retention purge. */
 import type { Database } from '@harakaflow/db';
-import { and, count, desc, eq, inArray, lt, min, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, min, or, sql, type SQL } from 'drizzle-orm';
 import { InvalidFilter } from './errors.js';
 import { addresses, attempts, outbox } from './schema.js';
 import type { NotifierConfig } from './service.js';
 import type { NotificationStatus, NotificationView } from './types.js';
-import { addressesOf, normalizeAddress } from './subject-data.js';
+import { addressesOf, normalizeAddress, WAITING_FOR_VERIFICATION } from './subject-data.js';
 import { KINDS } from './templates.js';
 
 export interface OutboxFilter {
@@ -50,12 +50,15 @@ export async function listOutbox(db: Database, filter: OutboxFilter = {}): Promi
   };
 }
 
-/** For GET /health: how many are waiting, have failed for good, and addresses bouncing. */
+/** Pending and not waiting for its address to be verified (that wait is the account's, not a backlog). */
+const due = () => and(eq(outbox.status, 'pending'), sql`${outbox.lastError} is distinct from ${WAITING_FOR_VERIFICATION}`);
+
+/** For GET /health: how many are waiting to be sent (not those waiting for a verified address), have failed for good, and addresses bouncing. */
 export async function outboxCounts(db: Database): Promise<{ pending: number; failed: number; bouncing: number }> {
   const byStatus = await db
     .select({ status: outbox.status, n: count() })
     .from(outbox)
-    .where(inArray(outbox.status, ['pending', 'failed']))
+    .where(or(due(), eq(outbox.status, 'failed')))
     .groupBy(outbox.status);
   const [b] = await db.select({ n: count() }).from(addresses);
   const of = (s: string) => Number(byStatus.find((r) => r.status === s)?.n ?? 0);
@@ -65,7 +68,7 @@ export async function outboxCounts(db: Database): Promise<{ pending: number; fai
 /** For the metrics: the counts of GET /health, and how long the oldest pending message has waited, ms (0 when none). */
 export async function outboxStats(db: Database, now: Date): Promise<{ pending: number; failed: number; bouncing: number; oldestPendingMs: number }> {
   const counts = await outboxCounts(db);
-  const [row] = await db.select({ oldest: min(outbox.createdAt) }).from(outbox).where(eq(outbox.status, 'pending'));
+  const [row] = await db.select({ oldest: min(outbox.createdAt) }).from(outbox).where(due());
   const oldest = row?.oldest ? new Date(row.oldest).getTime() : null;
   return { ...counts, oldestPendingMs: oldest === null ? 0 : Math.max(0, now.getTime() - oldest) };
 }

@@ -29,8 +29,10 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     from: options.from,
     publicUrl: options.publicUrl,
     unsubscribeKeys: prepareKeys(options.unsubscribeSecrets),
+    privacyContact: options.privacyContact,
     recipientOf: options.recipientOf,
     enrich: options.enrich,
+    addressVerified: options.addressVerified,
     schedule,
     now: options.now,
     log: fastify.log,
@@ -50,6 +52,8 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   registerPersonalDataHandler(fastify, {
     name: 'notify',
     identifiers: ['account', 'email'],
+    // A legal hold on the subject for this class keeps its notifications through an erasure.
+    retentionClasses: ['notifications'],
     exportSubject: (ref) => notifier.exportSubject(ref.kind === 'email' ? { email: ref.email } : { accountId: ref.accountId }),
     eraseSubject: async (ref) => {
       // A contact's number is never in a notification: nothing of theirs here.

@@ -10,6 +10,9 @@
  * - Optional kinds honour the account's preference, and carry List-Unsubscribe with one-click
  *   unsubscribe (RFC 8058) through an HMAC-signed link; security and legal notices cannot be
  *   turned off.
+ * - An account's address that is not verified (`addressVerified`) gets only the kinds that say
+ *   `unverified: 'send'`, never with the account's names; the others wait for the address to be
+ *   verified (`releaseWaiting`), then are dropped (issue 30 item 6).
  */
 import { openValue, sealValue, uuidv7, type SigningKey } from '@harakaflow/core';
 import { claimDue, retryDelay, type Database } from '@harakaflow/db';
@@ -19,11 +22,11 @@ import { NotOptional, UnknownKind } from './errors.js';
 import { addresses, attempts, outbox, preferences } from './schema.js';
 import type { NotificationStatus, NotificationView, PolicyVersion, Recipient } from './types.js';
 export type { NotificationStatus, NotificationView, PolicyVersion, Recipient } from './types.js';
-import { KINDS, render } from './templates.js';
+import { KINDS, render, unverifiedWaitMs } from './templates.js';
 import type { SendOutcome, Transport } from './transport.js';
 import { bouncingOf, listOutbox, outboxCounts, purgeSettled, retryFailed, type OutboxFilter } from './outbox-admin.js';
 import { schedulePolicyNotices } from './policy-notices.js';
-import { addressesOf, eraseNotifications, exportNotifications, normalizeAddress, type SubjectWhere } from './subject-data.js';
+import { addressesOf, eraseNotifications, exportNotifications, normalizeAddress, WAITING_FOR_VERIFICATION, type SubjectWhere } from './subject-data.js';
 
 export { NOTICE_DAYS } from './policy-notices.js';
 /** About 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h after each temporary failure; then failed. */
@@ -44,10 +47,21 @@ export interface NotifierConfig {
   publicUrl: string;
   /** HMAC keys of unsubscribe links: the first signs, all verify. */
   unsubscribeKeys: SigningKey[];
+  /** The address messages sign off with (`{{privacyContact}}`); default DEFAULT_PRIVACY_CONTACT. */
+  privacyContact?: string | undefined;
   /** An account's address and names, or null (no such account: nothing is queued). */
   recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
-  /** More template data at send time (links that must not sit in the outbox, such as an export's). */
-  enrich?: ((row: { kind: string; accountId: string | null; data: Record<string, unknown> }) => Promise<Record<string, unknown> | null>) | undefined;
+  /**
+   * More template data at send time (links and codes that must not sit in the outbox, such as an
+   * export's link or a verification code); `false`: nothing to send any more (suppressed).
+   */
+  enrich?: ((row: { kind: string; accountId: string | null; data: Record<string, unknown> }) => Promise<Record<string, unknown> | null | false>) | undefined;
+  /**
+   * Is this the account's verified address? Asked at send time for every message to an account.
+   * Unset: every address counts as verified. A message to an address given without an account
+   * (`to`: an emailed requester, whom the operator answers) is not asked about.
+   */
+  addressVerified?: ((accountId: string, address: string) => Promise<boolean>) | undefined;
   schedule?: readonly number[] | undefined;
   /** How long a claimed row is not due again: past the longest a send can take. Default 120 s. */
   leaseMs?: number | undefined;
@@ -65,13 +79,25 @@ export interface EnqueueInput {
   data?: Record<string, unknown> | undefined;
   /** At most one row per key, across replicas and restarts. */
   dedupeKey?: string | undefined;
+  /** Delete the row once it is settled (sent or given up): a message to an address kept for it alone (an erasure receipt). */
+  eraseAfterSend?: boolean | undefined;
 }
+
+export { WAITING_FOR_VERIFICATION } from './subject-data.js';
 
 
 /** The domain of a From address (`HarakaFlow <no-reply@harakaflow.com>` → `harakaflow.com`): Message-IDs end with it, DKIM signs for it. */
 export const fromDomain = (from: string) => /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'harakaflow.invalid';
 
 const UNSUBSCRIBE = 'hf-unsubscribe';
+/** Days an unsubscribe link works from the message it was sent in (issue 30 item 12). */
+export const UNSUBSCRIBE_LINK_DAYS = 90;
+/**
+ * Links sent before links carried their expiry (`[accountId, kind]`, before issue 30) work until
+ * this instant: 90 days from the release that dated them (2026-12-07), so a message already in an
+ * inbox keeps working as long as a new one would, and then no undated link works at all.
+ */
+export const LEGACY_UNSUBSCRIBE_LINKS_UNTIL = Date.parse('2027-03-07T00:00:00Z');
 
 export class Notifier {
   readonly #c: NotifierConfig;
@@ -109,6 +135,7 @@ export class Notifier {
         dedupeKey: input.dedupeKey ?? null,
         nextAttemptAt: now,
         createdAt: now,
+        eraseAfterSend: input.eraseAfterSend === true,
       })
       .onConflictDoNothing()
       .returning({ id: outbox.id });
@@ -140,18 +167,33 @@ export class Notifier {
             ? 'turned off by the account'
             : null;
     if (suppressed) return this.#settle(row, { status: 'suppressed', lastError: suppressed });
+    // Issue 30 item 6: an address nobody has shown to be theirs gets no text the account wrote.
+    const verified = !row.accountId || !this.#c.addressVerified || (await this.#c.addressVerified(row.accountId, row.address!));
+    if (!verified) {
+      const waitMs = unverifiedWaitMs(spec!);
+      if (waitMs !== null) {
+        const until = row.createdAt.getTime() + waitMs;
+        // Its subject erased meanwhile: the address will never be verified; it goes now (the row with it).
+        if (row.eraseAfterSend || until <= this.#now().getTime()) return this.#settle(row, { status: 'suppressed', lastError: 'the address was not verified' });
+        // Not an attempt: the claim's count is given back, and the row sleeps until its wait ends (releaseWaiting wakes it).
+        await this.#c.db.update(outbox).set({ nextAttemptAt: new Date(until), attempts: row.attempts - 1, lastError: WAITING_FOR_VERIFICATION }).where(eq(outbox.id, row.id));
+        return;
+      }
+    }
     let outcome: SendOutcome;
     try {
-      const extra = (await this.#c.enrich?.({ kind: row.kind, accountId: row.accountId, data: row.data })) ?? {};
+      const extra = await this.#c.enrich?.({ kind: row.kind, accountId: row.accountId, data: row.data });
+      if (extra === false) return this.#settle(row, { status: 'suppressed', lastError: 'nothing to send any more' });
       const headers: Record<string, string> = {};
       let data = { ...row.data, ...extra };
+      if (!verified) data = { ...data, name: 'there', businessName: 'your account' };
       if (spec!.category === 'optional' && row.accountId) {
         const url = this.unsubscribeUrl(row.accountId, row.kind);
         headers['List-Unsubscribe'] = `<${url}>`;
         headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
         data = { ...data, unsubscribeUrl: url };
       }
-      const rendered = render(row.kind, data);
+      const rendered = render(row.kind, this.#c.privacyContact ? { ...data, privacyContact: this.#c.privacyContact } : data);
       outcome = await this.#c.transport.send({
         id: row.id,
         from: this.#c.from,
@@ -195,17 +237,32 @@ export class Notifier {
     await this.#c.transport.forget?.([row.id]);
   }
 
+  /**
+   * The account's address was verified: its messages waiting for that are due now. Returns how many.
+   */
+  async releaseWaiting(accountId: string): Promise<number> {
+    const woken = await this.#c.db
+      .update(outbox)
+      .set({ nextAttemptAt: this.#now(), lastError: null })
+      .where(and(eq(outbox.accountId, accountId), eq(outbox.status, 'pending'), eq(outbox.lastError, WAITING_FOR_VERIFICATION)))
+      .returning({ id: outbox.id });
+    if (woken.length) this.#c.onQueued?.();
+    return woken.length;
+  }
+
   /** `<id@domain>` of the From address: the same on every retry, so a duplicate can be recognised. */
   messageId(id: string): string {
     return `<${id}@${this.#domain}>`;
   }
 
+  /** A one-click link for the kind, signed, working for UNSUBSCRIBE_LINK_DAYS from now (its expiry is in what is signed). */
   unsubscribeUrl(accountId: string, kind: string): string {
-    const token = sealValue(UNSUBSCRIBE, Buffer.from(JSON.stringify([accountId, kind])).toString('base64url'), this.#c.unsubscribeKeys[0]!);
+    const expires = Math.floor(this.#now().getTime() / 1000) + UNSUBSCRIBE_LINK_DAYS * 86_400;
+    const token = sealValue(UNSUBSCRIBE, Buffer.from(JSON.stringify([accountId, kind, expires])).toString('base64url'), this.#c.unsubscribeKeys[0]!);
     return `${this.#c.publicUrl.replace(/\/+$/, '')}/v1/notifications/unsubscribe?token=${token}`;
   }
 
-  /** Turns off the kind an unsubscribe link names; the account and kind, or null for a bad link. */
+  /** Turns off the kind an unsubscribe link names; the account and kind, or null for a bad or expired link. */
   async unsubscribe(token: unknown): Promise<{ accountId: string; kind: string } | null> {
     const opened = openValue(UNSUBSCRIBE, token, this.#c.unsubscribeKeys, 600);
     if (!opened) return null;
@@ -215,7 +272,12 @@ export class Notifier {
     } catch {
       return null;
     }
-    if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string' || KINDS[parsed[1]]?.category !== 'optional') return null;
+    if (!Array.isArray(parsed) || (parsed.length !== 2 && parsed.length !== 3) || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string' || KINDS[parsed[1]]?.category !== 'optional') return null;
+    // [accountId, kind, expires (Unix seconds)]; an undated link (sent before links were dated)
+    // only until LEGACY_UNSUBSCRIBE_LINKS_UNTIL.
+    const now = this.#now().getTime();
+    const live = parsed.length === 3 ? Number.isSafeInteger(parsed[2]) && now < (parsed[2] as number) * 1000 : now < LEGACY_UNSUBSCRIBE_LINKS_UNTIL;
+    if (!live) return null;
     await this.setPreference(parsed[0], parsed[1], false);
     return { accountId: parsed[0], kind: parsed[1] };
   }

@@ -4,6 +4,9 @@ import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { addresses, attempts, outbox, preferences } from './schema.js';
 import type { NotifierConfig } from './service.js';
 
+/** The `last_error` of a message waiting for its address to be verified (service.ts sets it, `releaseWaiting` looks for it). */
+export const WAITING_FOR_VERIFICATION = 'waiting for a verified address';
+
 /** Kinds kept, flagged, until sent when their subject is erased: they are about the erasure itself. */
 export const KEEP_UNTIL_SENT = ['account.deletion.scheduled', 'privacy.request.updated'];
 
@@ -43,7 +46,14 @@ export async function eraseNotifications(c: Pick<NotifierConfig, 'db' | 'transpo
     await c.db.delete(attempts).where(inArray(attempts.notificationId, chunk));
     erased += (await c.db.delete(outbox).where(inArray(outbox.id, chunk)).returning({ id: outbox.id })).length;
   }
-  if (keep.length) await c.db.update(outbox).set({ eraseAfterSend: true }).where(inArray(outbox.id, keep));
+  // One waiting for its address to be verified (service.ts) is due now: it will never be, and the
+  // dispatcher drops it (with the row) instead of keeping the address for the rest of its wait.
+  if (keep.length) {
+    await c.db
+      .update(outbox)
+      .set({ eraseAfterSend: true, nextAttemptAt: sql`case when ${outbox.lastError} = ${WAITING_FOR_VERIFICATION} then ${outbox.createdAt} else ${outbox.nextAttemptAt} end`, lastError: sql`case when ${outbox.lastError} = ${WAITING_FOR_VERIFICATION} then null else ${outbox.lastError} end` })
+      .where(inArray(outbox.id, keep));
+  }
   await c.transport.forget?.(remove);
   if ('accountId' in where) erased += (await c.db.delete(preferences).where(eq(preferences.accountId, where.accountId)).returning({ k: preferences.kind })).length;
   const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);

@@ -2,7 +2,10 @@
  * Kinds and their templates. A template is text with `{{name}}` placeholders, the same for both
  * parts of a message: the plain-text part gets the values as they are, the HTML part gets every
  * value escaped (and links' targets escaped as attributes), so a business name cannot inject markup.
- * Subjects lose line breaks (no header injection). A placeholder the data lacks fails the render.
+ * Every value is put on one line first (oneLine: control characters, line and paragraph separators
+ * become a space, bidi overrides and isolates go), so a name cannot start a paragraph of its own
+ * ("SECURITY ALERT ... Verify now at https://...", issue 30 item 6); subjects are one line too. A
+ * placeholder the data lacks fails the render.
  */
 import { templateData } from './errors.js';
 
@@ -17,8 +20,17 @@ export interface Template {
   blocks: Block[];
 }
 
+/**
+ * What a message of this kind does while the account's address is not verified (issue 30 item 6):
+ * `send` (the verification message, security notices, §11 policy notices: a legal duty), or wait up
+ * to `waitDays` for the address to be verified (sent at once when it is), then dropped (`suppressed`).
+ */
+export type Unverified = 'send' | { waitDays: number };
+
 export interface KindSpec {
   category: Category;
+  /** Default: `send` for security and legal kinds, a day's wait for optional ones. */
+  unverified?: Unverified | undefined;
   /** The template for this notification's data (a kind may have variants, e.g. per request status). */
   template(data: Record<string, unknown>): Template;
 }
@@ -34,16 +46,32 @@ const KIND_LABELS: Record<string, string> = {
 };
 
 const greeting = 'Hello {{name}},';
-const signature = 'HarakaFlow privacy team (privacy@harakaflow.com)';
+/** The policy's contact address (§6, §8, §12): the `privacyContact` option replaces it (the app's PRIVACY_CONTACT). */
+export const DEFAULT_PRIVACY_CONTACT = 'privacy@harakaflow.io';
+const signature = 'HarakaFlow privacy team ({{privacyContact}})';
 
 /** What each status of a rights request says (§6). `extended` is an extension of its due date. */
 function requestTemplate(data: Record<string, unknown>): Template {
   const subject = (s: string) => `HarakaFlow: your {{kindLabel}} request ${s}`;
   const ref = 'Request {{requestId}}.';
-  switch (data.event === 'extended' ? 'extended' : data.status) {
+  const step = data.event === 'extended' ? 'extended' : data.event === 'lifted' ? 'lifted' : data.status === 'open' && data.verified === false ? 'unverified' : data.status === 'open' && data.event === 'verified' ? 'in_progress' : data.status;
+  switch (step) {
     case 'open':
-    case 'in_progress':
       return { subject: subject('was received'), blocks: [greeting, 'We received your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature] };
+    // A request emailed to us (issue 30 item 9): nothing is done before we know it comes from you.
+    case 'unverified':
+      return {
+        subject: subject('was received: we need to confirm it is yours'),
+        blocks: [greeting, 'We received your {{kindLabel}} request. Before we act on it we must confirm that it comes from you: we will write to you about how, and you can reply to this message. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature],
+      };
+    case 'in_progress':
+      return { subject: subject('is in progress'), blocks: [greeting, 'We are working on your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature] };
+    // A restriction of processing ended (issue 30 item 10), by the account or by us with a reason.
+    case 'lifted':
+      return {
+        subject: 'HarakaFlow: the restriction of processing of your account is lifted',
+        blocks: [greeting, 'The restriction of processing of your account is lifted: from now on your data is processed again as the privacy policy describes (§6). The reason: {{reason}}', 'You can ask for a new restriction at any time.', ref, signature],
+      };
     case 'extended':
       return { subject: subject('needs more time'), blocks: [greeting, 'We need more time for your {{kindLabel}} request. The new due date is {{dueDate}}. The reason: {{reason}}', ref, signature] };
     case 'fulfilled':
@@ -51,6 +79,13 @@ function requestTemplate(data: Record<string, unknown>): Template {
         return {
           subject: 'HarakaFlow: your data export is ready',
           blocks: [greeting, 'The export you asked for is ready. The link works once, until {{exportExpiresAt}}.', { label: 'Download your data', href: '{{exportUrl}}' }, ref, signature],
+        };
+      }
+      if (data.receipt && data.receiptJson) {
+        // The signed receipt itself (issue 30 item 8): the person can check it with the published keys alone.
+        return {
+          subject: subject('is done'),
+          blocks: [greeting, 'Your {{kindLabel}} request is done. What each part of the service erased and kept: {{receipt}}', 'The signed erasure receipt, to check with our public keys ({{keysUrl}}): {{receiptJson}}', ref, signature],
         };
       }
       if (data.receipt) return { subject: subject('is done'), blocks: [greeting, 'Your {{kindLabel}} request is done. What each part of the service erased and kept: {{receipt}}', ref, signature] };
@@ -90,7 +125,25 @@ export const KINDS: Record<string, KindSpec> = {
       ],
     }),
   },
-  'privacy.request.updated': { category: 'legal', template: requestTemplate },
+  // Sent to an account's address once it is verified (waiting up to the 30 days of §6); to an
+  // emailed requester's address (no account) at once.
+  'privacy.request.updated': { category: 'legal', unverified: { waitDays: 30 }, template: requestTemplate },
+  // The one message an address gets before it is verified, besides security and policy notices.
+  // Never the account's name (anyone can type any name at signup): the greeting is "Hello there,".
+  'account.email.verification': {
+    category: 'security',
+    unverified: 'send',
+    template: () => ({
+      subject: 'HarakaFlow: confirm your email address',
+      blocks: [
+        greeting,
+        'This address was given for a HarakaFlow account. To confirm it is yours, send this code with the account’s API key (POST {{verifyPath}}, {"code": "…"}) before {{expiresAt}}:',
+        '{{code}}',
+        'Until the address is confirmed we send it nothing but this code, security notices and notices of changes to our privacy policy. If you did not sign up, ignore this message.',
+        signature,
+      ],
+    }),
+  },
   'account.deletion.scheduled': {
     category: 'security',
     template: () => ({
@@ -108,13 +161,31 @@ export const KINDS: Record<string, KindSpec> = {
 
 const PLACEHOLDER = /\{\{([a-zA-Z][a-zA-Z0-9]*)\}\}/g;
 
+/** How long a kind waits for a verified address (ms), or null when it is sent to any address. */
+export function unverifiedWaitMs(spec: KindSpec): number | null {
+  const rule = spec.unverified ?? (spec.category === 'optional' ? { waitDays: 1 } : 'send');
+  return rule === 'send' ? null : rule.waitDays * 86_400_000;
+}
+
+// C0 controls, DEL, C1 controls (NEL among them), and the Unicode line and paragraph separators:
+// each run becomes one space. Bidi embeddings, overrides and isolates (U+202A-U+202E,
+// U+2066-U+2069) go: they can make a value read as something else.
+// eslint-disable-next-line no-control-regex -- control characters are what this removes
+const BREAKS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]+/g;
+const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/** A template value on one line, as every message shows it. */
+export function oneLine(value: string): string {
+  return value.replace(BIDI, '').replace(BREAKS, ' ');
+}
+
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** The values a template may show: strings and numbers as they are, dates as ISO dates. */
 function display(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return oneLine(value);
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (value instanceof Date) return value.toISOString();
   return undefined;
@@ -138,10 +209,10 @@ export interface Rendered {
 export function render(kind: string, data: Record<string, unknown>): Rendered {
   const spec = KINDS[kind];
   if (!spec) throw templateData(kind, 'a known kind');
-  const values = { ...data, kindLabel: KIND_LABELS[String(data.kind)] ?? String(data.kind ?? '') };
+  const values = { privacyContact: DEFAULT_PRIVACY_CONTACT, ...data, kindLabel: KIND_LABELS[String(data.kind)] ?? String(data.kind ?? '') };
   const template = spec.template(values);
   const plain = (s: string) => s;
-  const subject = fill(template.subject, values, kind, plain).replace(/[\r\n\t]+/g, ' ').slice(0, 200);
+  const subject = oneLine(fill(template.subject, values, kind, plain)).slice(0, 200);
   const text = template.blocks.map((b) => (typeof b === 'string' ? fill(b, values, kind, plain) : `${fill(b.label, values, kind, plain)}: ${fill(b.href, values, kind, plain)}`)).join('\n\n');
   const html = [
     '<!doctype html><html><head><meta charset="utf-8"></head><body>',
