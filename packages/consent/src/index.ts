@@ -16,6 +16,7 @@ export { checkPolicies, needsReacceptance, policyStatus, NOTICE_DAYS } from './p
 export type { PolicyVersion, PolicyVersionInput, UpcomingPolicy } from './policy.js';
 export { ConsentLedger, consentPersonalData } from './ledger.js';
 export { records as consentRecords } from './schema.js';
+export { consentRetentionClass, DECISION_MAX_AGE_DAYS, LEDGER_PERSONAL_DAYS, LEDGER_PROOF_DAYS } from './retention.js';
 export { InvalidBody } from './errors.js';
 
 /** The ledger's migrations (schema `consent`), for `@harakaflow/db`'s `migrate`. */

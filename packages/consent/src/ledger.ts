@@ -129,6 +129,8 @@ export function consentPersonalData(db: Database, ledger: ConsentLedger): Person
   return {
     name: 'consent',
     identifiers: ['account'],
+    // A legal hold on the subject for this class keeps the ledger rows through an erasure.
+    retentionClasses: ['consent_ledger'],
     async exportSubject(ref) {
       const subjectId = (ref as { accountId: string }).accountId;
       await ledger.flush();

@@ -1,4 +1,4 @@
-import { registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
+import { registerPersonalDataHandler, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { decisionReader, encodeDecision, hasCookie, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
@@ -7,6 +7,7 @@ import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
 import { resolveOptions, type ConsentOptions, type ResolvedOptions } from './options.js';
 import { policyTracker } from './policy.js';
+import { consentRetentionClass } from './retention.js';
 import { consentRoutes, decideFromBody } from './routes.js';
 import { filterSetCookies } from './set-cookie.js';
 
@@ -207,6 +208,8 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
   });
   fastify.addHook('onClose', () => ledger.close());
   registerPersonalDataHandler(fastify, consentPersonalData(o.db, ledger));
+  // §4 (contract 5b): IPs and user agents 90 days, decisions while current and 3 years after.
+  registerRetentionClass(fastify, consentRetentionClass(o.db));
   const ctx = { o, ledger, evaluationOf, decide };
   fastify.decorate('consentDecide', async (request: FastifyRequest, reply: FastifyReply, decisions: Record<string, boolean>) => (await decideFromBody(ctx, request, reply, decisions)).state);
   consentRoutes(fastify, ctx);

@@ -5,7 +5,8 @@ export const consentSchema = pgSchema('consent');
 
 /**
  * The consent ledger: one row per decision (proof of consent). Append-only, enforced by a trigger
- * (migration 0001): UPDATE is refused, DELETE only inside the personal-data handler's erase.
+ * (migrations 0001 to 0003): UPDATE is refused but the retention function's erasure of a row's IP
+ * and user agent, DELETE allowed only inside consent.erase_subject and consent.purge_ledger.
  */
 export const records = consentSchema.table(
   'records',
@@ -28,5 +29,7 @@ export const records = consentSchema.table(
     index('records_consent_idx').on(t.consentId, t.createdAt),
     // Continued use is acceptance recorded once per subject and version, across every replica.
     uniqueIndex('records_continued_use_once').on(t.subjectId, t.policyVersion).where(sql`action = 'continued-use'`),
+    // Rows whose IP or user agent retention has yet to erase (migration 0003, class consent_ledger).
+    index('records_personal_created_idx').on(t.createdAt).where(sql`ip IS NOT NULL OR user_agent IS NOT NULL`),
   ],
 );
