@@ -3,12 +3,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
-import type { AppConfig } from './config.js';
+import { ConfigError, type AppConfig } from './config.js';
 import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
 import { JsonTooDeep } from './errors.js';
 import { AppLogController, lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import { setupMetrics } from './metrics.js';
 import { quotaRedis } from './redis.js';
+import { trustProxyProblem } from './trust-proxy.js';
 import { APP_MIGRATIONS, registerWiring } from './wiring.js';
 
 declare module 'fastify' {
@@ -32,6 +33,10 @@ export interface BuildOptions {
 
 /** The reference app: every package wired together. Tests drive it with `inject`. */
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Checked here too, not only by TRUST_PROXY's reader: a config made in code never passed it, and
+  // a blanket trust lets every client choose its IP (quotas, bans, the audit log).
+  const trustProblem = trustProxyProblem(config.trustProxy);
+  if (trustProblem) throw new ConfigError([trustProblem]);
   const newId = requestIdGenerator();
   const timeouts = serverTimeouts({ requestTimeoutMs: config.requestTimeoutMs });
   const logRef: { current?: FastifyBaseLogger } = {};

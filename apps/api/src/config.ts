@@ -97,6 +97,10 @@ export interface AppConfig {
   notifyDkim: { selector: string; key: string } | undefined;
   /** PUBLIC_URL: the API's address as people reach it, for links in messages (unsubscribe, downloads) and the privacy centre's Origin check. */
   publicUrl: string;
+  /** PRIVACY_CONTACT: the privacy team's address (the policy's privacy@harakaflow.io): the page, the messages, the OpenAPI document. */
+  privacyContact: string;
+  /** OPENAPI_PUBLIC=1: /docs/json is served in production too (always outside production). */
+  openapiPublic: boolean;
   /** §4 retention, days: message logs per plan (free up to 90; pro and business up to 365), server logs (up to 90). */
   retentionMessageLogDays: { free: number; pro: number; business: number };
   retentionServerLogDays: number;

@@ -409,14 +409,28 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
       "the API's address as people reach it: the links in messages (one-click unsubscribe, export downloads), and the one Origin the privacy centre accepts state-changing requests from",
     read: optional,
   },
-  { name: 'RETENTION_MESSAGE_LOG_DAYS', shown: '`90`', meaning: "days the free plan's message log is kept (1 to 90, §4)", read: days(90, 90) },
+  {
+    name: 'PRIVACY_CONTACT',
+    key: 'privacyContact',
+    shown: '`privacy@harakaflow.io`',
+    meaning: "the privacy team's address, the policy's (§6, §8, §12): shown on the privacy centre page, at the end of every message that signs off, and as the OpenAPI document's contact",
+    read: text('privacy@harakaflow.io', /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/, (v) => `must be an email address such as privacy@harakaflow.io (got ${quote(v)})`),
+  },
+  {
+    name: 'OPENAPI_PUBLIC',
+    key: 'openapiPublic',
+    shown: '`0`',
+    meaning: '`1` serves the OpenAPI document (`/docs/json`) with `NODE_ENV=production` too; otherwise production answers 404 there (every route, the admin ones included, is listed in it). Outside production it is always served',
+    read: flag,
+  },
+  { name: 'RETENTION_MESSAGE_LOG_DAYS', shown: '`90`', meaning: "days the free plan's message log is kept (1 to 90, §4): a row goes at the first run after it is that many days old (a cutoff of now − N days, not a UTC midnight)", read: days(90, 90) },
   { name: 'RETENTION_MESSAGE_LOG_DAYS_PRO', shown: '`180`', meaning: 'the same for the pro plan (1 to 365: "configurable on higher plans")', read: days(180, 365) },
   { name: 'RETENTION_MESSAGE_LOG_DAYS_BUSINESS', shown: '`365`', meaning: 'the same for the business plan (1 to 365)', read: days(365, 365) },
   {
     name: 'RETENTION_SERVER_LOG_DAYS',
     key: 'retentionServerLogDays',
     shown: '`90`',
-    meaning: 'days the audit log is kept (7 to 90, §4): whole day partitions are dropped; the last week never is',
+    meaning: 'days the audit log is kept (7 to 90, §4): today and the N − 1 whole UTC days before it stay, so no event is older than N days; older day partitions are dropped whole; the last week never is',
     read: (t, problem) => {
       const n = serverLogDays(t, problem);
       if (n < 7) problem(`must be at least 7 (the last week of the audit log is never purged; got ${n})`);
@@ -435,7 +449,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     key: 'authCacheMs',
     shown: '`1000`',
     meaning:
-      "how long an API key's resolution is reused (0 to 60,000 ms; `0`: every request asks the database). The replica that changes an account (a deletion requested, a correction, an admin action) forgets it at once; other replicas within this time",
+      "how long an API key's resolution is reused (0 to 60,000 ms; `0`: every request asks the database). The replica that changes an account (a deletion requested, a correction, an admin action, a key revoked with `DELETE /v1/keys/:id`) forgets it at once; other replicas within this time",
     read: fromZero(1000, 60_000, 'milliseconds', 'no cache'),
   },
   {

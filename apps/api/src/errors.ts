@@ -10,6 +10,11 @@ export const InvalidConsentForm = createError('HF_PRIVACY_INVALID_FORM', 'The fo
 export const SessionCsrf = createError('HF_AUTH_CSRF', 'A request made with the session cookie needs its x-csrf-token and this site as its Origin', 403);
 export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with this email address already exists', 409);
 export const AccountNotFound = createError('HF_ACCOUNT_NOT_FOUND', 'No such account', 404);
+/** Email verification (issue 30 item 6): a code that is wrong, expired, tried 5 times, or sent to an address the account no longer has. */
+export const EmailCodeInvalid = createError('HF_EMAIL_CODE_INVALID', 'The code is wrong, has expired or was tried 5 times: ask for a new one (POST /v1/account/email/verification)', 400);
+export const EmailAlreadyVerified = createError('HF_EMAIL_ALREADY_VERIFIED', "The account's email address is already verified", 409);
+/** A new verification message less than a minute after the last one (Retry-After says when). */
+export const EmailVerificationTooSoon = createError('HF_EMAIL_VERIFICATION_TOO_SOON', 'A verification message was sent less than a minute ago', 429);
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);
 export const EndpointNotFound = createError('HF_WEBHOOK_ENDPOINT_NOT_FOUND', 'No such webhook endpoint', 404);
@@ -27,3 +32,8 @@ export const IdempotencyKeyInvalid = createError('HF_IDEMPOTENCY_KEY_INVALID', '
 export const IdempotencyKeyReused = createError('HF_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request body', 422);
 /** The first request with this key is still being answered. */
 export const IdempotencyKeyInProgress = createError('HF_IDEMPOTENCY_KEY_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry later', 409);
+
+/** API keys (issue 30 item 11, routes/keys.ts). */
+export const ApiKeyNotFound = createError('HF_API_KEY_NOT_FOUND', 'No such live API key on this account', 404);
+export const ApiKeyLimit = createError('HF_API_KEY_LIMIT', 'An account holds at most %s live API keys: revoke one first', 409);
+export const ApiKeyLast = createError('HF_API_KEY_LAST', "This is the account's last live API key: create another before revoking it", 409);

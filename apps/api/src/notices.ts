@@ -1,20 +1,30 @@
 /**
- * What the app tells people, through @harakaflow/notify: who an account's messages go to, who the
- * policy notices go to, what a rights request's change says, and the bridge that sends the rows an
- * earlier version left in `app.notifications`.
+ * What the app tells people, through @harakaflow/notify: who an account's messages go to (and
+ * whether that address is verified), who the policy notices go to, what a rights request's change
+ * says to the account and to the address it came from, the job that asks accounts made before email
+ * verification to verify, and the bridge that sends the rows an earlier version left in
+ * `app.notifications`.
  */
-import type { RightsRequest } from '@harakaflow/data-rights';
+import { isFinal, type RightsRequest } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import type { Recipient } from '@harakaflow/notify';
 import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { errorCodes } from '@harakaflow/core';
+import { accountsToAsk, askForVerification, emailVerified } from './accounts.js';
+import { queueVerification } from './routes/accounts.js';
 import { accounts, notifications } from './schema.js';
 
 /** An account's address and names, for its messages; null when it no longer exists. */
 export async function notificationRecipient(db: Database, accountId: string): Promise<Recipient | null> {
   const [row] = await db.select({ address: accounts.email, name: accounts.name, businessName: accounts.businessName }).from(accounts).where(eq(accounts.id, accountId));
   return row ?? null;
+}
+
+/** Is `address` the account's address, and verified (issue 30 item 6)? Asked by notify at send time. */
+export async function addressVerified(db: Database, accountId: string, address: string): Promise<boolean> {
+  const [row] = await db.select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail }).from(accounts).where(eq(accounts.id, accountId));
+  return !!row && emailVerified(row) && row.email.toLowerCase() === address.toLowerCase();
 }
 
 /** §11: every account with an email, not being deleted, 500 at a time in id order. */
@@ -29,18 +39,35 @@ export async function policyRecipients(db: Database, after: string | null): Prom
 
 const day = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
+/** A request's change as `privacy.request.updated` data: due date, reason, the receipt (summary and signed JSON). */
+function updateData(request: RightsRequest, keysUrl: string): Record<string, unknown> {
+  const last = request.history.at(-1);
+  const receipt = request.receipt?.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; ');
+  return {
+    requestId: request.id,
+    kind: request.kind,
+    status: request.status,
+    event: last?.event ?? null,
+    verified: request.verification !== null,
+    dueDate: day(request.extendedDueAt ?? request.dueAt),
+    reason: (last?.event === 'extended' ? request.extensionReason : last?.note) ?? 'none was given',
+    // The receipt as signed (issue 30 item 8): checked with the published keys alone.
+    ...(receipt ? { receipt, receiptJson: JSON.stringify(request.receipt), keysUrl } : {}),
+  };
+}
+
 /**
  * The message a request's latest change sends: the account's deletion, scheduled, says when and
  * how to cancel; any other change is a `privacy.request.updated` (received with its due date,
  * extended with the reason, fulfilled with the link or the receipt, denied with the reason). One per
  * change (the dedupe key counts the history); null for a change that says nothing new.
  */
-export function requestNotice(request: RightsRequest): { kind: string; data: Record<string, unknown>; dedupeKey: string } | null {
+export function requestNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string } | null {
   const last = request.history.at(-1);
   const accountDeletion = request.kind === 'deletion' && request.subject.kind === 'account';
-  // Work starting says nothing new (the receipt of the request did); an account's deletion is
-  // told once, with its purge date, not also as received.
-  if ((request.status === 'in_progress' && last?.event !== 'purge-scheduled') || (accountDeletion && request.status === 'open')) return null;
+  // Work starting says nothing new to the account that filed it (the receipt of the request did);
+  // an account's deletion is told once, with its purge date, not also as received.
+  if ((request.status === 'in_progress' && !(accountDeletion && last?.event === 'purge-scheduled')) || (accountDeletion && request.status === 'open')) return null;
   if (accountDeletion && last?.event === 'purge-scheduled') {
     const purgeAt = /purge at (\S+)/.exec(last.note ?? '')?.[1] ?? request.dueAt;
     return {
@@ -49,20 +76,44 @@ export function requestNotice(request: RightsRequest): { kind: string; data: Rec
       dedupeKey: `account.deletion.scheduled:${request.id}`,
     };
   }
-  const receipt = request.receipt?.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; ');
-  return {
-    kind: 'privacy.request.updated',
-    data: {
-      requestId: request.id,
-      kind: request.kind,
-      status: request.status,
-      event: last?.event ?? null,
-      dueDate: day(request.extendedDueAt ?? request.dueAt),
-      reason: (last?.event === 'extended' ? request.extensionReason : last?.note) ?? 'none was given',
-      ...(receipt ? { receipt } : {}),
-    },
-    dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}`,
+  return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}` };
+}
+
+/**
+ * The message to the address a request came from (issue 30 item 9), at every step: received (and
+ * that we must confirm it is theirs, when it is not verified yet), in progress, extended with the
+ * reason, fulfilled with the link or the signed receipt, denied with the reason, canceled, expired.
+ * Its last one is deleted from the outbox once sent (the address kept for it alone).
+ */
+export function requesterNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string; eraseAfterSend: boolean } {
+  return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}:requester`, eraseAfterSend: isFinal(request.status) };
+}
+
+/**
+ * Issue 30 item 6: accounts made before email verification (or by a replica of that version during
+ * a rolling deploy) are asked once, by email, to verify their address; `GET /v1/me` asks too. At
+ * startup and hourly, 500 at a time; once per account across replicas (the asking is recorded, the
+ * message's key is the account and that time).
+ */
+export function askExistingAccountsToVerify(app: FastifyInstance, db: Database, intervalMs = 3_600_000): void {
+  const run = async () => {
+    for (;;) {
+      const page = await accountsToAsk(db);
+      for (const account of page) {
+        const asked = await askForVerification(db, account, new Date());
+        if ('requestedAt' in asked) await queueVerification(app, account.id, asked.requestedAt);
+      }
+      if (page.length < 500) return;
+    }
   };
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    const tick = () => run().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: asking accounts to verify their address failed'));
+    await tick();
+    timer = setInterval(tick, intervalMs);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
 }
 
 /**

@@ -12,7 +12,9 @@ import { cliApp, cliArgs, fail, printer, runCli } from './cli.js';
 const USAGE = `usage: hf-rights <command> [options]
 
   list [--status S] [--kind K] [--overdue] [--json]   the request queue, newest first
-  show <id> [--json]                                  one request with its history and receipt
+  show <id> [--json]                                  one request with its history and receipt (never a live export link)
+  resend-export <id>                                  send a live export link to the person again (you never see it)
+  lift <id> --reason TEXT                             lift a restriction in force; the account is told the reason
   extend <id> --days N --reason TEXT                  the one extension (at most 60 days)
   fulfil <id> [--note TEXT]                           a request handled outside the kit
   deny <id> --reason TEXT                             a denial, with its reason
@@ -25,11 +27,11 @@ DATA_RIGHTS_SIGNING_KEYS and the app's other secrets, as for the API. Exit codes
 const { command, args, values } = cliArgs(
   USAGE,
   { status: { type: 'string' }, kind: { type: 'string' }, overdue: { type: 'boolean' }, days: { type: 'string' }, reason: { type: 'string' }, note: { type: 'string' }, journal: { type: 'string' } },
-  ['list', 'show', 'extend', 'fulfil', 'deny', 'export-journal', 'reapply-erasures'],
+  ['list', 'show', 'extend', 'fulfil', 'deny', 'resend-export', 'lift', 'export-journal', 'reapply-erasures'],
 );
 const v = values as { status?: string; kind?: string; overdue?: boolean; days?: string; reason?: string; note?: string; journal?: string; json?: boolean };
 const id = args[0];
-if (['show', 'extend', 'fulfil', 'deny'].includes(command) && !id) fail(`${command} needs a request id\n\n${USAGE}`);
+if (['show', 'extend', 'fulfil', 'deny', 'resend-export', 'lift'].includes(command) && !id) fail(`${command} needs a request id\n\n${USAGE}`);
 const app = await cliApp();
 const print = printer(v.json);
 
@@ -78,6 +80,13 @@ await runCli(app, async () => {
     case 'deny':
       if (!v.reason) fail('deny needs --reason TEXT');
       print(await rights.deny(id!, v.reason));
+      break;
+    case 'resend-export':
+      print(await rights.resendExport(id!));
+      break;
+    case 'lift':
+      if (!v.reason) fail('lift needs --reason TEXT');
+      print(await rights.lift(id!, 'admin', { reason: v.reason }));
       break;
     case 'export-journal':
       for await (const entry of rights.journal()) process.stdout.write(`${JSON.stringify(entry)}\n`);

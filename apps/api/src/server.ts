@@ -43,4 +43,5 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
 });
 
 const address = await app.listen({ port: config.port, host: config.host });
-logger.info({ database: app.database.driver, url: address, privacyCentre: `${address}/privacy`, openapi: `${address}/docs/json` }, `HarakaFlow API ready on ${address}`);
+const openapi = config.env !== 'production' || config.openapiPublic ? { openapi: `${address}/docs/json` } : {};
+logger.info({ database: app.database.driver, url: address, privacyCentre: `${address}/privacy`, ...openapi }, `HarakaFlow API ready on ${address}`);

@@ -86,3 +86,21 @@ export function isProxyEntry(entry: string): boolean {
   // A /0 is "everyone": the blanket trust the policy rules out.
   return bits >= 1 && bits <= (family === 4 ? 32 : 128);
 }
+
+/**
+ * Why a `trustProxy` setting may not reach Fastify, or undefined (issue 30 item 12). buildApp asks
+ * this itself: an AppConfig made in code (tests, an embedding app) never went through TRUST_PROXY's
+ * reader, and Fastify would take `true`, a hop count, `'*'` or a function, each letting any client
+ * choose its IP. Accepted: `false`, or a non-empty list that TRUST_PROXY itself would accept.
+ */
+export function trustProxyProblem(value: unknown): string | undefined {
+  if (value === false) return undefined;
+  if (!Array.isArray(value) || !value.length || value.some((e) => typeof e !== 'string')) {
+    return `trustProxy must be false or a list of proxy addresses or CIDRs, as TRUST_PROXY gives (got ${Array.isArray(value) ? 'a list that is empty or not of strings' : typeof value === 'function' ? 'a function' : JSON.stringify(value)})`;
+  }
+  const bad = value.filter((e: string) => !isProxyEntry(e));
+  if (bad.length) return `trustProxy entries must be proxy addresses or CIDRs (or loopback, linklocal, uniquelocal), never a blanket value; bad: ${JSON.stringify(bad)}`;
+  const wide = trustTooWide(value as string[]);
+  if (wide) return `trustProxy trusts too many addresses together (${wide.what}): a set that wide lets any client choose its IP; entries: ${JSON.stringify(wide.entries)}`;
+  return undefined;
+}

@@ -23,10 +23,10 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import { createHmac, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accountExists, appPersonalData, messageLogPersonalData } from './accounts.js';
+import { accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, verificationCodeKey } from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import { splitSecrets, type AppConfig } from './config.js';
-import { bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice } from './notices.js';
+import { addressVerified, askExistingAccountsToVerify, bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice, requesterNotice } from './notices.js';
 import { documentErrors } from './openapi.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
@@ -36,6 +36,7 @@ import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import { redisUp, type QuotaRedis } from './redis.js';
 import { appRetentionClasses } from './retention.js';
 import accountRoutes from './routes/accounts.js';
+import keyRoutes from './routes/keys.js';
 import adminRoutes from './routes/admin.js';
 import auditRoutes from './routes/audit.js';
 import credentialRoutes from './routes/credentials.js';
@@ -91,6 +92,8 @@ export const appMigrations: MigrationSet = {
 };
 
 const secure = (config: AppConfig) => config.env === 'production';
+/** Where the keys that verify receipts are published (in the messages that carry a receipt). */
+const keysUrl = (config: AppConfig) => `${config.publicUrl}/.well-known/harakaflow-signing-keys.json`;
 /** §8: every route under these needs a verified adult, unless its config says `ageGate: false`. */
 const AGE_GATE_PREFIXES = ['/v1'];
 const exportPlace = (name: string) => ({ namespace: 'data-rights', accountId: 'data-rights', sessionId: 'exports', name });
@@ -106,6 +109,7 @@ export const WIRING: readonly WiringStep[] = [
           title: 'HarakaFlow API',
           version: '0.1.0',
           description: 'The reference API of the HarakaFlow Privacy Kit. Errors: { statusCode, code, error, message }.',
+          contact: { name: 'HarakaFlow privacy team', email: config.privacyContact },
         },
         components: {
           securitySchemes: {
@@ -242,12 +246,21 @@ export const WIRING: readonly WiringStep[] = [
       dkim: config.notifyDkim ? { keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
       publicUrl: config.publicUrl,
       unsubscribeSecrets: splitSecrets(config.secrets.notifyUnsubscribeSecrets),
+      privacyContact: config.privacyContact,
       recipientOf: (accountId) => notificationRecipient(database.db, accountId),
+      // Issue 30 item 6: an account's address gets little but its verification code until verified.
+      addressVerified: (accountId, address) => addressVerified(database.db, accountId, address),
       // An export's link is read when the message is sent, never kept in the outbox.
-      enrich: async ({ kind, data }) => {
+      enrich: async ({ kind, accountId, data }) => {
+        // The verification code is made as its message is sent: it is in the message only (false: verified meanwhile).
+        if (kind === 'account.email.verification' && accountId) {
+          const issued = await issueVerificationCode(database.db, verificationCodeKey(config.secrets.dataRightsSubjectKey), accountId, new Date());
+          return issued ? { code: issued.code, expiresAt: `${issued.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` } : false;
+        }
         if (kind !== 'privacy.request.updated' || data.status !== 'fulfilled' || typeof data.requestId !== 'string') return null;
-        const found = await app.dataRights.get(data.requestId).catch(() => null);
-        return found?.export ? { exportUrl: `${config.publicUrl}${found.export.url}`, exportExpiresAt: found.export.expiresAt } : null;
+        // The link itself (the admin's views never show it: issue 30 item 7).
+        const link = await app.dataRights.exportLink(data.requestId).catch(() => null);
+        return link ? { exportUrl: `${config.publicUrl}${link.url}`, exportExpiresAt: link.expiresAt } : null;
       },
       policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
       routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true }, errors: { 400: ['HF_NOTIFY_UNSUBSCRIBE_INVALID'] } } },
@@ -256,6 +269,7 @@ export const WIRING: readonly WiringStep[] = [
     }),
     then: ({ app, database }) => {
       bridgeLegacyNotifications(app, database.db);
+      askExistingAccountsToVerify(app, database.db);
       registerPersonalDataHandler(app, appPersonalData(database.db));
       registerPersonalDataHandler(app, messageLogPersonalData(database.db));
     },
@@ -291,9 +305,17 @@ export const WIRING: readonly WiringStep[] = [
         // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
         // by email (§6) and webhook.
         if (!(await accountExists(database.db, accountId))) return;
-        const notice = requestNotice(request);
+        const notice = requestNotice(request, keysUrl(config));
         if (notice) await app.notify.enqueue({ ...notice, accountId });
         await app.webhooks.emit(accountId, 'privacy.request.updated', payload);
+      },
+      // Issue 30 items 8 and 9: the address a request came from is told of every step; an account's
+      // own address is captured at its deletion, for the receipt once the account is gone. While
+      // the account exists and that is its address, the account's notices above are the ones.
+      addressOf: async (accountId) => (await notificationRecipient(database.db, accountId))?.address ?? null,
+      onRequesterUpdate: async (request, address) => {
+        if ('accountId' in request.subject && (await notificationRecipient(database.db, request.subject.accountId))?.address.toLowerCase() === address.toLowerCase()) return;
+        await app.notify.enqueue({ ...requesterNotice(request, keysUrl(config)), to: address });
       },
       withdrawConsent: (accountId) => app.consentLedger.withdrawSubject(accountId),
       onAlert: async ({ action, request }) => {
@@ -316,9 +338,20 @@ export const WIRING: readonly WiringStep[] = [
     name: 'routes/system',
     why: 'routes come after every plugin',
     // /health's `quota`: Redis probed; the Postgres store is the database; memory is always up.
-    options: ({ config, database, redis }) => ({ database, secureCookies: secure(config), quotaStore: redis ? () => redisUp(redis) : config.databaseUrl ? ('database' as const) : ('memory' as const) }),
+    options: ({ config, database, redis }) => ({
+      database,
+      secureCookies: secure(config),
+      quotaStore: redis ? () => redisUp(redis) : config.databaseUrl ? ('database' as const) : ('memory' as const),
+      // The OpenAPI document lists every route: not served in production unless OPENAPI_PUBLIC=1.
+      openapi: !secure(config) || config.openapiPublic,
+    }),
   }),
-  step(accountRoutes)({ name: 'routes/accounts', why: 'routes come after every plugin', options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config) }) }),
+  step(accountRoutes)({
+    name: 'routes/accounts',
+    why: 'routes come after every plugin',
+    options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config), codeKey: verificationCodeKey(config.secrets.dataRightsSubjectKey) }),
+  }),
+  step(keyRoutes)({ name: 'routes/keys', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
@@ -333,7 +366,7 @@ export const WIRING: readonly WiringStep[] = [
   step(privacyCentre)({
     name: 'routes/privacy-centre',
     why: 'the page at /privacy, its no-JavaScript consent form and its sessions',
-    options: ({ config, database }) => ({ db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secure(config)), secureCookies: secure(config), analyticsDefault: config.consentDefaultAnalytics }),
+    options: ({ config, database }) => ({ db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secure(config)), secureCookies: secure(config), analyticsDefault: config.consentDefaultAnalytics, privacyContact: config.privacyContact }),
   }),
   step(notificationRoutes)({ name: 'routes/notifications', why: 'routes come after every plugin' }),
   step(retentionRoutes)({ name: 'routes/retention', why: 'routes come after every plugin' }),

@@ -1,5 +1,5 @@
 import { buildApp, ConfigError, parseConfig, type AppConfig } from '@harakaflow/api';
-import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
@@ -121,6 +121,25 @@ export async function signup(app: FastifyInstance, overrides: Record<string, unk
   const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(overrides), ...(remoteAddress ? { remoteAddress } : {}) });
   if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
   return response.json() as { account: { id: string; email: string }; apiKey: string };
+}
+
+/** The messages of a kind (the X-HarakaFlow-Notification header) an SMTP capture received for `to`. */
+export function mailsOf(smtp: { received: Received[] }, kind: string, to: string): Received[] {
+  return smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === kind && m.to.includes(to));
+}
+
+/**
+ * Verifies an account's address as a person would (issue 30 item 6): waits for the verification
+ * message at the SMTP capture, reads the code in it, and sends it with the account's key.
+ */
+export async function verifyByMail(app: FastifyInstance, smtp: { received: Received[] }, account: { email: string }, apiKey: string): Promise<void> {
+  await until(async () => {
+    await app.notify.dispatch();
+    return mailsOf(smtp, 'account.email.verification', account.email).length > 0;
+  });
+  const code = /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(mailsOf(smtp, 'account.email.verification', account.email).at(-1)!.text)![1]!;
+  const verified = await app.inject({ method: 'POST', url: '/v1/account/email/verify', headers: { authorization: `Bearer ${apiKey}` }, payload: { code } });
+  if (verified.statusCode !== 200) throw new Error(`verification failed: ${verified.statusCode} ${verified.body}`);
 }
 
 /** A webhook receiver on 127.0.0.1 that records what it is sent and answers `status`. */

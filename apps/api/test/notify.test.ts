@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ADMIN_KEY, signup, testApp } from './helpers.js';
+import { ADMIN_KEY, signup, testApp, verifyByMail } from './helpers.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -43,6 +43,8 @@ describe('quota warnings (§2)', () => {
   it('are emailed at 80% and 100% with one-click unsubscribe, which the public route honours', async () => {
     const { app, smtp } = await smtpApp();
     const { account, apiKey } = await signup(app, { businessName: '<img src=x onerror=alert(1)> Ltd' });
+    // Quota warnings go to a verified address only (issue 30 item 6).
+    await verifyByMail(app, smtp, account, apiKey);
     for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(apiKey), payload: { sessionId: 'wa-1', to: '+254711000001', text: 'hi' } })).statusCode).toBe(202);
     await drain(app);
     const warnings = smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'quota.warning');
@@ -70,7 +72,9 @@ describe('quota warnings (§2)', () => {
 
   it('sends what an earlier replica left in app.notifications (rolling deploy), once', async () => {
     const { app, smtp } = await smtpApp();
-    const { account } = await signup(app);
+    const { account, apiKey } = await signup(app);
+    // A quota warning goes to a verified address only (issue 30 item 6).
+    await verifyByMail(app, smtp, account, apiKey);
     const id = randomUUID();
     await database.db.execute(sql`insert into app.notifications (id, account_id, kind, payload, created_at) values (${id}, ${account.id}, 'quota.warning', ${JSON.stringify({ quota: 'free.minute', threshold: 0.8, used: 48, limit: 60, resetAt: '2026-12-01T12:00:00.000Z' })}::jsonb, now())`);
     const { app: second } = await testApp(database, { smtpUrl: `smtp://127.0.0.1:${smtp.port}` });
@@ -86,7 +90,9 @@ describe('quota warnings (§2)', () => {
 describe('privacy requests (§6) and account deletion', () => {
   it('emails the receipt of a request with its due date, and the export link that works once', async () => {
     const { app, smtp } = await smtpApp();
-    const { apiKey } = await signup(app);
+    const { account, apiKey } = await signup(app);
+    // Request updates (the export link above all) go to a verified address only (issue 30 item 6).
+    await verifyByMail(app, smtp, account, apiKey);
     const filed = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'access' } });
     expect(filed.statusCode).toBe(202);
     await until(async () => {
@@ -98,8 +104,10 @@ describe('privacy requests (§6) and account deletion', () => {
     expect(received!.text).toMatch(/We answer by \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
     expect(ready!.headers.subject).toBe('HarakaFlow: your data export is ready');
     const url = /https:\/\/api\.harakaflow\.test(\/v1\/privacy\/exports\/[A-Za-z0-9_-]+)/.exec(ready!.text)![1]!;
+    // The link opens its page (changing nothing); its button downloads, once (issue 30 item 7).
     expect((await app.inject({ url })).statusCode).toBe(200);
-    expect((await app.inject({ url })).statusCode).toBe(410);
+    expect((await app.inject({ method: 'POST', url })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url })).statusCode).toBe(410);
     // The link was read at send time: the outbox never held it.
     expect(JSON.stringify(await rows(sql`select data from notify.outbox`))).not.toContain(url.split('/').pop()!);
   });
@@ -157,6 +165,10 @@ describe('without SMTP_URL: .eml files, and no secret anywhere', () => {
     const { app, logs } = await testApp(database, { dataDir, quotaFreeMessagesPerDay: 5 });
     onTestFinished(() => app.close());
     const { apiKey } = await signup(app);
+    // The address verified with the code in its .eml, so the quota warnings and the request's receipt are written too.
+    await drain(app);
+    const code = readdirSync(join(dataDir, 'outbox')).map((f) => /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(readFileSync(join(dataDir, 'outbox', f), 'utf8'))?.[1]).find(Boolean)!;
+    expect((await app.inject({ method: 'POST', url: '/v1/account/email/verify', headers: bearer(apiKey), payload: { code } })).statusCode).toBe(200);
     for (let i = 0; i < 5; i++) await app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(apiKey), payload: { sessionId: 'wa-1', to: '+254711000002', text: 'hi' } });
     await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection', details: 'no profiling' } });
     await drain(app);
@@ -174,6 +186,8 @@ describe('operators', () => {
   it('list the outbox, see its counts in /health, and queue failed ones again with hf-notify', async () => {
     const { app, smtp } = await smtpApp();
     const { account } = await signup(app);
+    // Its verification code sent first: the refusal below is for the notice.
+    await drain(app);
     smtp.answers.push(550);
     await app.notify.enqueue({ kind: 'policy.upcoming', accountId: account.id, data: { version: 'v', effectiveDate: '2027-01-01', policyUrl: 'https://x.test' } });
     await drain(app);

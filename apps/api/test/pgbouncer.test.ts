@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/index.js';
-import { ADMIN_KEY, signup, startReceiver, testConfig } from './helpers.js';
+import { ADMIN_KEY, signup, startReceiver, testConfig, verifyByMail } from './helpers.js';
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -167,14 +167,16 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('the app behind PgBouncer i
 
   it("exports once across replicas and erases an account, each request's emails sent once from the shared outbox", async () => {
     const people = [await signup(a), await signup(b), await signup(a)];
+    // Request updates go to verified addresses (issue 30 item 6).
+    for (const [i, p] of people.entries()) await verifyByMail(i % 2 ? b : a, smtp, p.account, p.apiKey);
     const filed = await Promise.all(people.map(({ apiKey }, i) => (i % 2 ? b : a).inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'access' } })));
     for (const reply of filed) expect(reply.json().status).toBe('fulfilled');
     const link = (await b.inject({ url: `/v1/privacy/requests/${filed[0]!.json().id}`, headers: bearer(people[0]!.apiKey) })).json().export.url as string;
-    expect((await b.inject({ url: link, headers: { accept: 'application/json' } })).json().parts.app).toBeDefined();
-    expect((await a.inject({ url: link })).statusCode).toBe(410);
+    expect((await b.inject({ method: 'POST', url: link, headers: { accept: 'application/json' } })).json().parts.app).toBeDefined();
+    expect((await a.inject({ method: 'POST', url: link })).statusCode).toBe(410);
 
     // Received and ready, for each of the three: six emails, none twice, while both replicas send.
-    const emails = () => smtp.received.filter((m) => people.some((p) => m.to.includes(p.account.email)));
+    const emails = () => smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated' && people.some((p) => m.to.includes(p.account.email)));
     await until(async () => (await Promise.all([a.notify.dispatch(), b.notify.dispatch()]), emails().length >= 6));
     await Promise.all([a.notify.dispatch(), b.notify.dispatch()]);
     expect(emails()).toHaveLength(6);

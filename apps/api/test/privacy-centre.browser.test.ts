@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 // Issue 17: the privacy centre as a person uses it, in Chromium, against the app started as
 // `start` starts it (PGlite). The banner for a new visitor, refusing, accepting, withdrawing, GPC,
-// the no-JavaScript form, keyboard only, signing in, a copy of the data downloaded, deletion (and
-// its cancellation), axe on each state; and one run in production mode over TLS.
+// the no-JavaScript form, keyboard only, signing in, a copy of the data downloaded, an export
+// link's page (issue 30 item 7: fetching it spends nothing, its button downloads), a restriction
+// lifted (item 10), deletion (and its cancellation), axe on each state; and one run in production
+// mode over TLS.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -178,7 +180,8 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.getByText('Corrections saved.').waitFor();
 
     await page.getByRole('button', { name: 'Request a copy of my data' }).click();
-    const link = page.getByRole('link', { name: /^Download/ });
+    // A button that posts the link (issue 30 item 7): the link itself only downloads when posted.
+    const link = page.getByRole('button', { name: /^Download/ });
     await link.waitFor({ timeout: 60_000 });
     expect(await page.getByRole('row', { name: /A copy of my data/ }).textContent()).toContain('Done');
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
@@ -191,6 +194,63 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     expect(names.sort()).toEqual(Object.keys(bundle.parts).sort());
     expect(bundle.manifest.signature).toEqual(expect.any(String));
     expect(JSON.stringify(bundle.parts.app)).toContain('Amina W. Otieno');
+    await context.close();
+  });
+
+  it("opens an export link as a page that changes nothing, however often it is fetched; its button downloads the data once", async () => {
+    const person = await newAccount(app.url);
+    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'access' }, { authorization: `Bearer ${person.apiKey}` });
+    expect(filed.status).toBe(202);
+    const url = `${app.url}${(await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, { authorization: `Bearer ${person.apiKey}` })).json.export.url}`;
+    // What a mail scanner, an unfurler or a prefetch does: HEAD and GET, again and again.
+    for (const method of ['HEAD', 'GET', 'GET']) expect((await fetch(url, { method })).status).toBe(200);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const response = await page.goto(url);
+    expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.getByRole('heading', { name: 'Your data export' }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'export-link');
+    await page.reload();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download my data (JSON)' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^harakaflow-export-.+\.json$/);
+    const file = join(mkdtempSync(join(tmpdir(), 'hf-download-')), download.suggestedFilename());
+    await download.saveAs(file);
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { manifest: { signature: string } }).manifest.signature).toEqual(expect.any(String));
+    // Used: the page says so, and offers the way to a new copy.
+    await page.reload();
+    await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();
+    await context.close();
+  });
+
+  it('works without JavaScript on the export link page: a plain form post downloads', async () => {
+    const person = await newAccount(app.url);
+    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'portability' }, { authorization: `Bearer ${person.apiKey}` });
+    const url = `${app.url}${(await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, { authorization: `Bearer ${person.apiKey}` })).json.export.url}`;
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(url);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download my data (zip)' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^harakaflow-export-.+\.zip$/);
+    await context.close();
+  });
+
+  it('restricts processing and lifts the restriction from the page', async () => {
+    const person = await newAccount(app.url);
+    const { context, page } = await visit();
+    await signInOnPage(page, person);
+    await page.getByRole('button', { name: 'Restrict processing' }).click();
+    const lift = page.getByRole('button', { name: 'Lift restriction' });
+    await lift.waitFor();
+    const send = () => call('POST', `${app.url}/v1/messages`, { sessionId: 'wa-1', to: '+254711000009', text: 'hi' }, { authorization: `Bearer ${person.apiKey}` });
+    expect((await send()).json.code).toBe('HF_DATA_RIGHTS_RESTRICTED');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'restricted');
+    await lift.click();
+    await page.getByText('The restriction is lifted').waitFor();
+    expect(await page.getByRole('row', { name: /Restriction of processing/ }).textContent()).toContain('Lifted');
+    await expect(page.getByRole('button', { name: 'Lift restriction' }).count()).resolves.toBe(0);
+    expect((await send()).status).toBe(202);
     await context.close();
   });
 

@@ -141,7 +141,7 @@ describe('the no-JavaScript consent form', () => {
     expect(cross.statusCode).toBe(403);
     expect(cross.json().code).toBe('HF_AUTH_CSRF');
     for (const body of ['analytics=maybe', '', 'other=1', 'analytics=granted&analytics=denied'.repeat(100)]) {
-      const res = await form(body);
+      const res = await form(body, { origin: ORIGIN });
       expect([400, 413]).toContain(res.statusCode);
       expect(res.json().code).toMatch(/^HF_/);
     }

@@ -85,6 +85,9 @@ describe('deletion of an account', () => {
       // receipt then says; once sent it goes too (the scan below finds none of it).
       const notifyPart = done.receipt.handlers.find((h: { name: string }) => h.name === 'notify');
       if (notifyPart.kept) expect(notifyPart.keptReason).toContain('deleted once sent');
+      // The receipt goes to the address captured at the request (issue 30 item 8): queued, then the
+      // request forgets the address; sent, then the message goes too.
+      await until(async () => ((await rowsOf(sql`select reply_to from data_rights.requests where id = ${request.id}`))[0] as { reply_to: string | null }).reply_to === null);
       await until(async () => {
         while ((await app.notify.dispatch()) > 0);
         return (await app.notify.counts()).pending === 0;
@@ -209,7 +212,9 @@ describe('access and portability', () => {
       const url = (await inject({ url: `/v1/privacy/requests/${filed.id}` })).json().export.url as string;
       expect(url).toMatch(/^\/v1\/privacy\/exports\//);
       const token = url.split('/').pop()!;
-      const download = await app.inject({ url, headers: { accept: 'application/json' } });
+      // GET is the link's page and changes nothing (issue 30 item 7); POST downloads.
+      expect((await app.inject({ url })).headers['content-type']).toMatch(/^text\/html/);
+      const download = await app.inject({ method: 'POST', url, headers: { accept: 'application/json' } });
       expect(download.statusCode).toBe(200);
       expect(download.headers['content-type']).toMatch(/^application\/json/);
       const doc = download.json() as { parts: Record<string, unknown>; manifest: Manifest };
@@ -223,22 +228,22 @@ describe('access and portability', () => {
       const keys = (await app.inject('/.well-known/harakaflow-signing-keys.json')).json().keys;
       expect(verifySignature(signedManifestFields(doc.manifest), doc.manifest.signature, keys[0])).toBe(true);
 
-      const second = await app.inject(url);
+      const second = await app.inject({ method: 'POST', url });
       expect(second.statusCode).toBe(410);
       // Accept picks the form: a zip (one entry per part), or 406 for a type neither form is.
       const again = (await inject({ method: 'POST', url: '/v1/privacy/requests', payload: { kind: 'portability' } })).json();
       const zipUrl = (await inject({ url: `/v1/privacy/requests/${again.id}` })).json().export.url as string;
-      const refused = await app.inject({ url: zipUrl, headers: { accept: 'text/html' } });
+      const refused = await app.inject({ method: 'POST', url: zipUrl, headers: { accept: 'text/html' } });
       expect(refused.statusCode).toBe(406);
       expect(refused.json().code).toBe('HF_DATA_RIGHTS_NOT_ACCEPTABLE');
-      const zip = await app.inject({ url: zipUrl, headers: { accept: 'application/zip' } });
+      const zip = await app.inject({ method: 'POST', url: zipUrl, headers: { accept: 'application/zip' } });
       expect(zip.statusCode).toBe(200);
       expect(zip.headers['content-type']).toBe('application/zip');
       expect(zip.rawPayload.subarray(0, 4).readUInt32LE(0)).toBe(0x04034b50);
       expect(zip.rawPayload.includes(Buffer.from('messages.json'))).toBe(true);
-      expect((await app.inject({ url: zipUrl, headers: { accept: 'application/zip' } })).statusCode).toBe(410);
+      expect((await app.inject({ method: 'POST', url: zipUrl, headers: { accept: 'application/zip' } })).statusCode).toBe(410);
       expect(second.json()).toMatchObject({ code: 'HF_DATA_RIGHTS_EXPORT_GONE' });
-      expect((await app.inject('/v1/privacy/exports/not-a-token')).statusCode).toBe(410);
+      expect((await app.inject({ method: 'POST', url: '/v1/privacy/exports/not-a-token' })).statusCode).toBe(410);
       await app.audit.flush();
       expect(JSON.stringify(await rowsOf(sql`select * from audit.events`))).not.toContain(token);
       expect(logs.text()).not.toContain(token);

@@ -126,4 +126,33 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
     await expect(cli(['frobnicate'])).rejects.toMatchObject({ code: 2 });
     await expect(cli(['show'])).rejects.toMatchObject({ code: 2 });
   }, 120_000);
+
+  // Issue 30 items 7 and 10: `show` printed the live export link (and the admin's download spent
+  // it); a restriction could not be lifted.
+  it('shows and lists a request without its live export link, re-sends it to the person instead, and lifts a restriction', async () => {
+    const { app } = await testApp(database);
+    let id: string;
+    let token: string;
+    let restriction: string;
+    try {
+      const { apiKey } = await signup(app);
+      const auth = { authorization: `Bearer ${apiKey}` };
+      id = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })).json().id;
+      token = ((await app.inject({ url: `/v1/privacy/requests/${id}`, headers: auth })).json().export.url as string).split('/').pop()!;
+      restriction = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'restriction' } })).json().id;
+    } finally {
+      await app.close();
+    }
+    const shown = (await cli(['show', id, '--json'])).stdout;
+    expect(shown).not.toContain(token);
+    expect(JSON.parse(shown).export).toEqual({ expiresAt: expect.any(String) });
+    expect((await cli(['show', id])).stdout).not.toContain(token);
+    expect((await cli(['list', '--json'])).stdout).not.toContain(token);
+    const resent = (await cli(['resend-export', id, '--json'])).stdout;
+    expect(resent).not.toContain(token);
+    expect(JSON.parse(resent).history.at(-1)).toMatchObject({ by: 'admin', event: 'export-resent' });
+    await expect(cli(['lift', restriction])).rejects.toMatchObject({ code: 2 });
+    expect(JSON.parse((await cli(['lift', restriction, '--reason', 'settled', '--json'])).stdout).history.at(-1)).toMatchObject({ by: 'admin', event: 'lifted', note: 'settled' });
+    await expect(cli(['lift', restriction, '--reason', 'again'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('HF_DATA_RIGHTS_INVALID_TRANSITION') });
+  }, 120_000);
 });

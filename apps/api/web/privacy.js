@@ -180,17 +180,31 @@ async function loadRequests() {
       return td;
     };
     const what = cell(KIND_NAMES[r.kind] ?? r.kind);
-    cell(STATUS_NAMES[r.status] ?? r.status);
+    const lifted = r.kind === 'restriction' && (r.history ?? []).some((/** @type {any} */ h) => h.event === 'lifted');
+    cell(lifted ? 'Lifted' : (STATUS_NAMES[r.status] ?? r.status));
     cell(day(r.receivedAt));
     cell(day(r.extendedDueAt ?? r.dueAt));
     const action = cell('');
     if (r.export?.url) {
-      const a = document.createElement('a');
-      a.href = r.export.url;
-      a.textContent = 'Download';
-      a.setAttribute('download', '');
-      a.setAttribute('aria-label', `Download ${KIND_NAMES[r.kind] ?? r.kind} (link valid until ${day(r.export.expiresAt)})`);
-      action.append(a);
+      // A form POST: the link downloads only when posted (a GET of it is a page that changes nothing).
+      const form = document.createElement('form');
+      form.method = 'post';
+      form.action = r.export.url;
+      const download = document.createElement('button');
+      download.type = 'submit';
+      download.textContent = 'Download';
+      download.setAttribute('aria-label', `Download ${KIND_NAMES[r.kind] ?? r.kind} (link valid until ${day(r.export.expiresAt)})`);
+      form.append(download);
+      // The link works once: the list is read again after the download starts.
+      form.addEventListener('submit', () => void setTimeout(() => void loadRequests(), 2000));
+      action.append(form);
+    }
+    if (r.kind === 'restriction' && r.status === 'fulfilled' && !lifted) {
+      const lift = document.createElement('button');
+      lift.type = 'button';
+      lift.textContent = 'Lift restriction';
+      lift.addEventListener('click', () => void liftRestriction(r.id));
+      action.append(lift);
     }
     if (r.kind === 'deletion' && (r.status === 'open' || r.status === 'in_progress')) pendingDeletion = { request: r, note: purgeSentence(r.history) };
     if (r.status === 'open' || r.status === 'in_progress') {
@@ -214,6 +228,14 @@ async function loadRequests() {
   if (pendingDeletion) $('pending-text').textContent = `Your account is due to be deleted. ${pendingDeletion.note} Cancel it in the list below before then to keep it.`;
   if (poll) clearTimeout(poll);
   if (waiting) poll = setTimeout(() => void loadRequests(), 1500);
+}
+
+/** @param {string} id */
+async function liftRestriction(id) {
+  const res = await api('POST', `/v1/privacy/requests/${id}/lift`);
+  if (res.status !== 200) return say(`The restriction could not be lifted (${res.json?.code ?? res.status}).`);
+  await loadRequests();
+  say('The restriction is lifted: your data is processed again as the privacy policy describes.');
 }
 
 /** @param {string} id */

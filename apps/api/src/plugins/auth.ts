@@ -1,8 +1,9 @@
-import { cookieValues, type Principal } from '@harakaflow/core';
+import { cookieValues, errorCodes, type Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { accountByApiKey, digestEquals, hashApiKey, keyDigest, type Account } from '../accounts.js';
+import { digestEquals, hashApiKey, keyDigest, type Account } from '../accounts.js';
+import { KEY_USE_RESOLUTION_MS, recordKeyUse, resolveApiKey } from '../api-keys.js';
 import { PendingDeletion } from '@harakaflow/data-rights';
 import { AuthForbidden, AuthInvalid, AuthRequired, SessionCsrf } from '../errors.js';
 import { csrfValid, sessionAccount } from '../sessions.js';
@@ -41,8 +42,8 @@ export interface AuthOptions {
   session?: { cookieName: string; origin: string } | undefined;
   /**
    * How long a key's resolution is reused, ms (AUTH_CACHE_MS; 0: every request asks the database).
-   * The replica that changes an account (a deletion requested, a correction, an admin action)
-   * forgets it at once (`app.authCache.invalidate`); the others within this time. An account's own
+   * The replica that changes an account (a deletion requested, a correction, an admin action, a
+   * key revoked) forgets it at once (`app.authCache.invalidate`); the others within this time. An account's own
    * requests that change nothing of it (a message sent) keep its entry.
    */
   cacheMs?: number | undefined;
@@ -65,7 +66,9 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * item 4). Everything else takes the Bearer key only, so the cookie is never a general substitute.
  */
 export function acceptsSession(route: string | undefined): boolean {
-  return route !== undefined && (route.startsWith('/v1/privacy/') || route === '/v1/consent' || route === '/v1/me');
+  // Not an export link: its token is its credential, and its page's form POST (which carries no
+  // CSRF token) must download for a person signed in to the page too.
+  return route !== undefined && ((route.startsWith('/v1/privacy/') && !route.startsWith('/v1/privacy/exports/')) || route === '/v1/consent' || route === '/v1/me');
 }
 
 
@@ -179,11 +182,25 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     return hit && hit.until > Date.now() ? hit : undefined;
   }
 
+  /**
+   * The key's account from the database. Its last use (GET /v1/keys) is written when the stored one
+   * is a minute old or more, without waiting: one write a minute per key at most, none on the path.
+   */
+  async function lookUp(c: Credential): Promise<Account | null> {
+    const found = await resolveApiKey(db, c.token, c.key);
+    if (!found) return null;
+    const now = Date.now();
+    if (!found.lastUsedAt || now - found.lastUsedAt.getTime() >= KEY_USE_RESOLUTION_MS) {
+      recordKeyUse(db, found.keyId, new Date(now)).catch((error: unknown) => app.log.warn({ err: errorCodes(error) }, "auth: a key's last use was not recorded"));
+    }
+    return found.account;
+  }
+
   async function resolve(c: Credential): Promise<Account | null> {
-    if (cacheMs <= 0) return accountByApiKey(db, c.token, c.key);
+    if (cacheMs <= 0) return lookUp(c);
     const hit = cached(c.key);
     if (hit) return hit.account;
-    const account = await accountByApiKey(db, c.token, c.key);
+    const account = await lookUp(c);
     forget(c.key);
     if (account) {
       if (cache.size >= CACHE_ENTRIES) forget(cache.keys().next().value!);

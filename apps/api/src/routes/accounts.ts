@@ -1,7 +1,19 @@
+import { securityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import { createAccount, publicAccount } from '../accounts.js';
+import type { FastifyInstance } from 'fastify';
+import { askForVerification, confirmEmail, createAccount, emailVerified, NAME_PATTERN, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
+import { EmailAlreadyVerified, EmailCodeInvalid, EmailVerificationTooSoon } from '../errors.js';
 import type { Routes } from '../schema-types.js';
+
+/** Where the verification message tells the person to send the code. */
+export const VERIFY_EMAIL_PATH = '/v1/account/email/verify';
+const RESEND_PATH = '/v1/account/email/verification';
+
+/** Queues the verification message asked for at `requestedAt` (once per asking, across replicas). */
+export async function queueVerification(app: Pick<FastifyInstance, 'notify'>, accountId: string, requestedAt: Date): Promise<void> {
+  await app.notify.enqueue({ kind: 'account.email.verification', accountId, data: { verifyPath: VERIFY_EMAIL_PATH }, dedupeKey: `account.email.verification:${accountId}:${requestedAt.getTime()}` });
+}
 
 const accountSchema = {
   type: 'object',
@@ -9,13 +21,17 @@ const accountSchema = {
     id: { type: 'string', format: 'uuid' },
     name: { type: 'string' },
     email: { type: 'string' },
+    emailVerified: { type: 'boolean', description: 'the account showed `email` to be its own (a code sent there); until then it receives only the verification message, security notices and policy notices' },
     businessName: { type: ['string', 'null'] },
     createdAt: { type: 'string', format: 'date-time' },
   },
 } as const;
 
+/** What /v1/me adds while the address is not verified: how to verify it (issue 30 item 6). */
+const VERIFY_HINT = Object.freeze({ verify: `POST ${VERIFY_EMAIL_PATH}`, resend: `POST ${RESEND_PATH}` });
 
-const accounts: Routes<{ db: Database; secureCookies: boolean }> = async (app, { db, secureCookies }) => {
+
+const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer }> = async (app, { db, secureCookies, codeKey }) => {
   app.post(
     '/v1/accounts',
     {
@@ -28,9 +44,10 @@ const accounts: Routes<{ db: Database; secureCookies: boolean }> = async (app, {
           additionalProperties: false,
           required: ['name', 'email', 'dateOfBirth'],
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+            // Visible text on one line: no control characters, line separators or bidi overrides (issue 30 item 6).
+            name: { type: 'string', minLength: 1, maxLength: 200, pattern: NAME_PATTERN },
             email: { type: 'string', format: 'email', maxLength: 254 },
-            businessName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+            businessName: { type: 'string', minLength: 1, maxLength: 200, pattern: NAME_PATTERN },
             // The format here; whether the date exists and the age are @harakaflow/age-gate's. Never stored.
             dateOfBirth: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
           },
@@ -53,6 +70,8 @@ const accounts: Routes<{ db: Database; secureCookies: boolean }> = async (app, {
       // The signup belongs to the new account: its audit event carries the account as subject, so
       // the account's erasure reaches it (the IP it signed up from included).
       request.principal = { kind: 'account', id: created.account.id };
+      // The address is asked to verify itself: nothing else the account could write goes to it before.
+      await queueVerification(app, created.account.id, created.requestedAt);
       return reply.code(201).send({ account: publicAccount(created.account), apiKey: created.apiKey });
     },
   );
@@ -65,12 +84,76 @@ const accounts: Routes<{ db: Database; secureCookies: boolean }> = async (app, {
         tags: ['accounts'],
         summary: 'The authenticated account',
         security: [{ bearer: [] }],
-        response: { 200: { type: 'object', properties: { account: accountSchema } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              account: accountSchema,
+              emailVerification: {
+                type: 'object',
+                description: 'present while the address is not verified: send the emailed code, or ask for a new one',
+                properties: { verify: { type: 'string' }, resend: { type: 'string' } },
+              },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
       markVisitor(request, reply, secureCookies);
-      return { account: publicAccount(request.account!) };
+      const account = publicAccount(request.account!);
+      return account.emailVerified ? { account } : { account, emailVerification: VERIFY_HINT };
+    },
+  );
+
+  // Issue 30 item 6: the account's address, verified by a code sent to it. Accounts made before
+  // this existed are asked once by email (notices.ts) and on GET /v1/me.
+  app.post(
+    RESEND_PATH,
+    {
+      config: { auth: 'account', errors: { 409: ['HF_EMAIL_ALREADY_VERIFIED'], 429: ['HF_EMAIL_VERIFICATION_TOO_SOON'] } },
+      schema: {
+        tags: ['accounts'],
+        summary: "Send a new verification code to the account's address (at most once a minute; the previous code stops working)",
+        security: [{ bearer: [] }],
+        response: { 202: { type: 'object', properties: { email: { type: 'string' }, requestedAt: { type: 'string', format: 'date-time' } } } },
+      },
+    },
+    async (request, reply) => {
+      const account = request.account!;
+      if (emailVerified(account)) throw new EmailAlreadyVerified();
+      const asked = await askForVerification(db, account, new Date());
+      if ('retryAfterMs' in asked) {
+        reply.header('retry-after', String(Math.ceil(asked.retryAfterMs / 1000)));
+        throw new EmailVerificationTooSoon();
+      }
+      await queueVerification(app, account.id, asked.requestedAt);
+      return reply.code(202).send({ email: account.email, requestedAt: asked.requestedAt.toISOString() });
+    },
+  );
+
+  app.post(
+    VERIFY_EMAIL_PATH,
+    {
+      config: { auth: 'account', errors: { 400: ['HF_EMAIL_CODE_INVALID'], 409: ['HF_EMAIL_ALREADY_VERIFIED'] } },
+      schema: {
+        tags: ['accounts'],
+        summary: "Verify the account's address with the code emailed to it (24 hours, 5 tries); the messages that waited for it are sent",
+        security: [{ bearer: [] }],
+        body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 8, maxLength: 12, pattern: '^[A-Za-z0-9 -]+$' } } },
+        response: { 200: { type: 'object', properties: { account: accountSchema } } },
+      } as const,
+    },
+    async (request) => {
+      const account = request.account!;
+      const outcome = await confirmEmail(db, codeKey, account.id, request.body.code, new Date());
+      await securityEvent(app, request, { action: 'account.email.verify', resource: `account:${account.id}`, outcome: outcome === 'verified' ? 'success' : 'failure' });
+      if (outcome === 'already') throw new EmailAlreadyVerified();
+      if (outcome === 'invalid') throw new EmailCodeInvalid();
+      app.authCache.invalidate(account.id);
+      // What waited for a verified address (quota warnings, request updates) goes now.
+      await app.notify.releaseWaiting(account.id);
+      return { account: { ...publicAccount(account), emailVerified: true } };
     },
   );
 };

@@ -21,7 +21,8 @@ import { jsonObject, NO_CONTENT } from '../openapi.js';
 import type { Routes } from '../schema-types.js';
 
 const WEB = new URL('../../web/', import.meta.url);
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/** The CSP of the pages the app serves (this one, an export link's): no inline script or style, nothing third-party. */
+export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 interface Asset {
   type: string;
@@ -60,6 +61,8 @@ export interface PrivacyCentreOptions {
   secureCookies: boolean;
   /** Said on the banner: `off until you choose` or the policy's opt-out default. */
   analyticsDefault: 'granted' | 'denied';
+  /** PRIVACY_CONTACT, shown in the page's footer (an email address: nothing in it needs escaping). */
+  privacyContact?: string | undefined;
 }
 
 const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
@@ -79,6 +82,7 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       .replaceAll('{{bannerHidden}}', decided ? 'hidden' : '')
       .replaceAll('{{gpcHidden}}', gpc ? '' : 'hidden')
       .replaceAll('{{noscriptHidden}}', decided ? '' : 'hidden')
+      .replaceAll('{{privacyContact}}', o.privacyContact ?? 'privacy@harakaflow.io')
       .replaceAll('{{analyticsDefault}}', o.analyticsDefault === 'denied' ? 'off until you choose' : 'on unless you refuse them: the policy lets you opt out, at any time');
     // A page view is the analytics event: counted under the visitor's choice only.
     markVisitor(request, reply, o.secureCookies);
@@ -102,9 +106,11 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
     form.post<{ Body: Record<string, string> }>('/privacy/consent', page, async (request, reply) => {
-      // A cross-site form cannot decide for the visitor: a browser sends its Origin with a POST.
+      // A cross-site form cannot decide for the visitor: this site's Origin, or (a browser that
+      // sends none) Sec-Fetch-Site: same-origin. Nothing at all is refused too (issue 30 item 12:
+      // a request without Origin passed, and not every cross-site POST carries one).
       const origin = request.headers.origin;
-      if (origin !== undefined && origin !== o.origin) throw new SessionCsrf();
+      if (origin === undefined ? request.headers['sec-fetch-site'] !== 'same-origin' : origin !== o.origin) throw new SessionCsrf();
       const choice = request.body?.analytics;
       if (choice !== 'granted' && choice !== 'denied') throw new InvalidConsentForm();
       await app.consentDecide(request, reply, { analytics: choice === 'granted' });

@@ -1,13 +1,12 @@
 import { REQUEST_KINDS, REQUEST_STATUSES } from '@harakaflow/data-rights';
-import { ExportGone, ExportNotAcceptable } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
-import { Readable } from 'node:stream';
-import { publicAccount } from '../accounts.js';
+import { NAME_PATTERN, publicAccount } from '../accounts.js';
 import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
-import { jsonObject } from '../openapi.js';
+import { jsonObject, type RouteErrors } from '../openapi.js';
+import exportRoutes from './privacy-exports.js';
 import type { Routes } from '../schema-types.js';
 
 const historySchema = {
@@ -37,17 +36,24 @@ export const requestSchema = {
     extendedDueAt: { type: 'string' },
     extensionReason: { type: 'string' },
     history: historySchema,
+    // `url` only in the account's own views: the admin's say when a live link expires, never the link.
     export: { type: 'object', properties: { url: { type: 'string' }, expiresAt: { type: 'string' } } },
+    // Every field the signature covers is returned as signed (issue 30 item 8): the receipt verifies
+    // with the published JWK set alone (`keyId` and `signature` aside, the canonical JSON of the
+    // rest). `additionalProperties`: a field added to receipts later is never dropped by the serializer.
     receipt: {
       type: 'object',
+      additionalProperties: true,
       properties: {
+        requestId: { type: 'string' },
+        subjectHash: { type: 'string' },
+        completedAt: { type: 'string' },
         handlers: {
           type: 'array',
-          items: { type: 'object', properties: { name: { type: 'string' }, erased: { type: 'integer' }, kept: { type: 'integer' }, keptReason: { type: 'string' } } },
+          items: { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, erased: { type: 'integer' }, kept: { type: 'integer' }, keptReason: { type: 'string' } } },
         },
         keyId: { type: 'string' },
         signature: { type: 'string' },
-        completedAt: { type: 'string' },
       },
     },
   },
@@ -140,38 +146,22 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     async (request) => app.dataRights.cancel(request.params.id, 'self', owner(request)),
   );
 
-  app.get(
-    '/v1/privacy/exports/:token',
+  // The export link: GET a page that changes nothing, POST to download (issue 30 item 7).
+  await app.register(exportRoutes);
+
+  app.post(
+    '/v1/privacy/requests/:id/lift',
     {
-      // The token is the credential: no key needed (a contact or an emailed requester has none).
-      // Audited and logged by the route's pattern, never the token.
-      config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true }, errors: { 406: ['HF_DATA_RIGHTS_NOT_ACCEPTABLE'], 410: ['HF_DATA_RIGHTS_EXPORT_GONE'] } },
+      config: { auth: 'account', errors: REQUEST_ERRORS },
       schema: {
         tags: ['privacy'],
-        summary: 'Download an export once (the link of an access or portability request); then it is deleted',
-        response: {
-          200: {
-            description: 'The export: one signed JSON document, or a zip with an entry per part and manifest.json (Accept: application/zip)',
-            content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } } },
-          },
-        },
-        params: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 100 } } },
+        summary: 'Lift a restriction of processing in force (the account’s own fulfilled restriction request); audited, and the account is told',
+        security: [{ bearer: [] }],
+        params: idParams,
+        response: { 200: requestSchema },
       } as const,
     },
-    async (request, reply) => {
-      // Accept picks: JSON (the default, and for */*) or a zip with an entry per part.
-      const accept = request.headers.accept ?? '*/*';
-      const zip = /(^|,)\s*application\/zip/i.test(accept) && !/(^|,)\s*application\/json/i.test(accept);
-      if (!zip && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/i.test(accept)) {
-        throw new ExportNotAcceptable();
-      }
-      const found = await app.dataRights.download(request.params.token, zip ? 'zip' : 'json');
-      if (!found) throw new ExportGone();
-      const file = `harakaflow-export-${found.requestId}.${found.format}`;
-      reply.header('content-disposition', `attachment; filename="${file}"`);
-      if (found.size !== null) reply.header('content-length', String(found.size));
-      return reply.type(found.format === 'zip' ? 'application/zip' : 'application/json; charset=utf-8').send(Readable.from(found.body));
-    },
+    async (request) => app.dataRights.lift(request.params.id, 'self', { accountId: owner(request) }),
   );
 
   app.patch(
@@ -186,7 +176,8 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, businessName: { type: ['string', 'null'], maxLength: 200 } },
+          // As at signup: visible text on one line (issue 30 item 6).
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200, pattern: NAME_PATTERN }, businessName: { type: ['string', 'null'], maxLength: 200, pattern: NAME_PATTERN } },
         },
         response: {
           200: {
@@ -234,16 +225,19 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
             contact: { type: 'string', pattern: E164 },
             verification: { type: 'string', minLength: 1, maxLength: 500 },
             details: { type: 'string', maxLength: 2000 },
+            // Issue 30 item 9: the address the request came from, told of every step (an email
+            // subject's own address when not given); kept until the request's last message is queued.
+            replyTo: { type: 'string', minLength: 3, maxLength: 320 },
           },
         },
         response: { 202: requestSchema },
       } as const,
     },
     async (request, reply) => {
-      const { kind, accountId, email, contact, verification, details } = request.body;
+      const { kind, accountId, email, contact, verification, details, replyTo } = request.body;
       const subject =
         accountId && contact ? { kind: 'contact', accountId, phone: contact } : accountId && !email ? { kind: 'account', accountId } : email && !accountId && !contact ? { kind: 'email', email } : null;
-      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null });
+      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null, replyTo: replyTo ?? null });
       return reply.code(202).send(filed);
     },
   );
@@ -277,10 +271,13 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     },
   );
 
-  const adminAction = <B extends object>(path: string, summary: string, body: object, act: (id: string, body: B) => Promise<unknown>) =>
+  const adminAction = <B extends object | null>(path: string, summary: string, body: object, act: (id: string, body: B) => Promise<unknown>, errors: RouteErrors = {}) =>
     app.post<{ Params: { id: string }; Body: B }>(
       `/v1/admin/privacy/requests/:id/${path}`,
-      { config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS }, schema: { tags: ['admin'], summary, security: [{ bearer: [] }], params: idParams, body, response: { 200: requestSchema } } },
+      {
+        config: { auth: 'admin', ageGate: false, errors: { ...REQUEST_ERRORS, ...errors } },
+        schema: { tags: ['admin'], summary, security: [{ bearer: [] }], params: idParams, body, response: { 200: requestSchema } },
+      },
       async (request) => act(request.params.id, request.body as B),
     );
   const reasonBody = (field: string) => ({ type: 'object', required: [field], additionalProperties: false, properties: { [field]: { type: 'string', minLength: 1, maxLength: 2000 } } });
@@ -299,6 +296,16 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
   );
   adminAction<{ verification: string }>('verify', 'Record how the requester of an emailed request was verified; the request starts', reasonBody('verification'), (id, b) =>
     app.dataRights.verify(id, b.verification),
+  );
+  adminAction<{ reason: string }>('lift', 'Lift a restriction of processing in force, with the reason the account is told; audited', reasonBody('reason'), (id, b) =>
+    app.dataRights.lift(id, 'admin', { reason: b.reason }),
+  );
+  adminAction<null>(
+    'resend-export',
+    'Send a live export link to the person again (its request’s update message, which reads the link when sent); the admin never sees the link. 410 once it is used or expired',
+    { type: ['object', 'null'], additionalProperties: false, properties: {} },
+    (id) => app.dataRights.resendExport(id),
+    { 410: ['HF_DATA_RIGHTS_EXPORT_GONE'] },
   );
 };
 

@@ -8,8 +8,14 @@ import { markVisitor } from '../analytics.js';
  */
 type QuotaStoreHealth = (() => Promise<boolean>) | 'database' | 'memory';
 
-/** Health, the benchmark route and the OpenAPI document. */
-const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean; quotaStore?: QuotaStoreHealth }> = async (app, { database, secureCookies, quotaStore = 'memory' }) => {
+/**
+ * Health, the benchmark route and the OpenAPI document. `openapi: false` (production without
+ * OPENAPI_PUBLIC=1, issue 30 item 12): no /docs/json, which lists every route, the admin ones too.
+ */
+const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: boolean; quotaStore?: QuotaStoreHealth; openapi?: boolean }> = async (
+  app,
+  { database, secureCookies, quotaStore = 'memory', openapi = true },
+) => {
   const auditHealth = { type: 'object', properties: { backlog: { type: 'integer' }, spilledBytes: { type: 'integer' }, dropped: { type: 'integer' } } } as const;
   const notifyHealth = { type: 'object', properties: { pending: { type: 'integer' }, failed: { type: 'integer' }, bouncing: { type: 'integer' } } } as const;
   const healthBody = { type: 'object', properties: { status: { enum: ['ok', 'degraded', 'unavailable'] }, database: { enum: ['up', 'down'] }, quota: { enum: ['up', 'down'] }, audit: auditHealth, notifications: notifyHealth } } as const;
@@ -65,7 +71,7 @@ const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: bool
     },
   );
 
-  app.get('/docs/json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  if (openapi) app.get('/docs/json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 };
 
 export default system;

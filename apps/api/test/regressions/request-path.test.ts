@@ -98,7 +98,7 @@ describe('the auth cache on the request path', () => {
   it('publicAccount: one frozen view per account row, a new row a new view', () => {
     const row = { id: '0190f0f0-0000-7000-8000-000000000001', name: 'Amina', email: 'a@example.com', businessName: null, createdAt: new Date('2026-01-02T03:04:05.006Z') } as unknown as Account;
     const view = publicAccount(row);
-    expect(view).toEqual({ id: row.id, name: 'Amina', email: 'a@example.com', businessName: null, createdAt: '2026-01-02T03:04:05.006Z' });
+    expect(view).toEqual({ id: row.id, name: 'Amina', email: 'a@example.com', emailVerified: false, businessName: null, createdAt: '2026-01-02T03:04:05.006Z' });
     expect(Object.isFrozen(view)).toBe(true);
     expect(publicAccount(row)).toBe(view);
     const corrected = { ...row, name: 'Amina W.' } as Account;
