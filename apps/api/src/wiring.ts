@@ -312,7 +312,12 @@ export const WIRING: readonly WiringStep[] = [
       // Issue 30 items 8 and 9: the address a request came from is told of every step; an account's
       // own address is captured at its deletion, for the receipt once the account is gone. While
       // the account exists and that is its address, the account's notices above are the ones.
-      addressOf: async (accountId) => (await notificationRecipient(database.db, accountId))?.address ?? null,
+      // Only a verified address (issue 30 item 6, review): a signup with someone else's address must
+      // not have that person sent the deletion's receipt.
+      addressOf: async (accountId) => {
+        const recipient = await notificationRecipient(database.db, accountId);
+        return recipient && (await addressVerified(database.db, accountId, recipient.address)) ? recipient.address : null;
+      },
       onRequesterUpdate: async (request, address) => {
         if ('accountId' in request.subject && (await notificationRecipient(database.db, request.subject.accountId))?.address.toLowerCase() === address.toLowerCase()) return;
         await app.notify.enqueue({ ...requesterNotice(request, keysUrl(config)), to: address });

@@ -108,6 +108,7 @@ export async function placeHold(db: Database, subjectId: string | null, o: { cla
  * (as a role that can update the table but not sign the chain would release it).
  */
 export async function releaseHold(db: Database, w: AuditWriter | null, id: string, subjectId: string | null): Promise<void> {
-  await db.execute(sql`update retention.holds set released_at = now(), released_by = 'test' where id = ${id}::uuid`);
+  // A release is set once (retention's migration 0001): a row already released by hand stays as it is.
+  await db.execute(sql`update retention.holds set released_at = now(), released_by = 'test' where id = ${id}::uuid and released_at is null`);
   if (w) await w.append({ kind: 'security', action: 'retention.hold.released', resource: `retention-hold:${id}`, subjectId, outcome: 'success', details: { class: null, by: 'test' } }, true).committed;
 }

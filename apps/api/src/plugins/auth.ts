@@ -93,7 +93,11 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     keys?.delete(key);
     if (keys && !keys.size) byAccount.delete(entry.account.id);
   };
+  // Bumped by every invalidation: a lookup that was in flight across one (a key read just before
+  // its revocation committed) answers its request but is not cached.
+  let generation = 0;
   const invalidate = (accountId?: string) => {
+    generation++;
     if (accountId === undefined) {
       cache.clear();
       byAccount.clear();
@@ -200,9 +204,10 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     if (cacheMs <= 0) return lookUp(c);
     const hit = cached(c.key);
     if (hit) return hit.account;
+    const started = generation;
     const account = await lookUp(c);
     forget(c.key);
-    if (account) {
+    if (account && generation === started) {
       if (cache.size >= CACHE_ENTRIES) forget(cache.keys().next().value!);
       cache.set(c.key, { account, principal: Object.freeze({ kind: 'account', id: account.id }), until: Date.now() + cacheMs });
       let keys = byAccount.get(account.id);

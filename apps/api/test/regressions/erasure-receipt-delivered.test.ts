@@ -105,4 +105,15 @@ describe('an erasure receipt', () => {
     const everything = JSON.stringify(await rows(sql`select * from data_rights.requests`)) + JSON.stringify(await rows(sql`select * from notify.outbox`)) + JSON.stringify(await rows(sql`select * from app.accounts`));
     expect(everything).not.toContain(account.email);
   });
+
+  it('is not sent to an address the account never verified (a signup with someone else’s address)', async () => {
+    const { app } = await smtpApp();
+    const { account, apiKey } = await signup(app);
+    const filed = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'deletion' } });
+    expect(filed.statusCode).toBe(202);
+    const id = filed.json().id as string;
+    // Nothing captured for the receipt: the address was never shown to belong to the account.
+    expect((await rows(sql`select reply_to from data_rights.requests where id = ${id}`))[0]!.reply_to).toBeNull();
+    expect(JSON.stringify(await rows(sql`select * from data_rights.requests where id = ${id}`))).not.toContain(account.email);
+  });
 });

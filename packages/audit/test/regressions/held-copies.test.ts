@@ -73,6 +73,29 @@ describe.each(drivers)('held copies of audit events on %s', (name, server) => {
     await live.flush();
   }
 
+  it.skipIf(skip)('a hold released by hand (no chained release event) still keeps its subject: a drop copies it, and no copy is releasable', async () => {
+    // The review's attack: the app role may UPDATE retention.holds (the API's release). It released
+    // the hold by hand, dropped an expired day (nobody held: nothing copied), then put it back.
+    const { db, days, holdId } = await setup();
+    await db.db.execute(sql`update retention.holds set released_at = now() - interval '1 day' where id = ${holdId}::uuid`);
+    await db.db.execute(sql`select audit.drop_day_partition(${days[0]!}::date)`);
+    expect(await count(db, sql`select count(*) as n from audit.held_events where subject_id = 'acct-held'`)).toBe(1);
+    expect(await count(db, sql`select count(*) as n from audit.releasable_held_copies()`)).toBe(0);
+    // Nor can the release be undone (the hold put back) or backdated: retention's table sets it once.
+    expect(await failure(db.db.execute(sql`update retention.holds set released_at = null where id = ${holdId}::uuid`))).toMatch(/stays released/);
+    expect(await failure(db.db.execute(sql`update retention.holds set released_at = '1970-01-01' where id = ${holdId}::uuid`))).toMatch(/stays released/);
+    expect(await failure(db.db.execute(sql`update retention.holds set "until" = now() - interval '1 day' where id = ${holdId}::uuid`))).toMatch(/cannot be changed/);
+    expect(await count(db, sql`select count(*) as n from audit.releasable_held_copies()`)).toBe(0);
+  });
+
+  it.skipIf(skip)('every SECURITY DEFINER function of the audit schema searches pg_temp last (a caller cannot shadow pg_catalog)', async () => {
+    const { db } = await setup();
+    const unsafe = await db.db.execute(sql`select p.oid::regprocedure::text as f from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'audit' and p.prosecdef and not exists (select 1 from unnest(p.proconfig) c where c like 'search_path=%pg_temp')`);
+    expect(Array.isArray(unsafe) ? unsafe : (unsafe as unknown as { rows: unknown[] }).rows).toEqual([]);
+    expect(await count(db, sql`select count(*) as n from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'audit' and p.prosecdef`)).toBeGreaterThan(5);
+  });
+
   it.skipIf(skip)('a caller’s empty list of held subjects no longer keeps them from being copied, and the previous version’s release deletes nothing', async () => {
     const { db, days, live } = await setup();
     // What the role could do before the runner: drop an expired day, saying nobody is held.
