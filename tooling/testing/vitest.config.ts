@@ -46,6 +46,9 @@ export default defineConfig({
     projects,
     environment: 'node',
     pool: 'forks',
+    // Both cores (vitest's default leaves one free: one worker on 2 cores, a 15-minute run). Most
+    // tests wait on Postgres, Redis, Chromium or a child process; each file has its own database.
+    maxWorkers: 2,
     testTimeout: 30_000,
     setupFiles: [join(root, 'tooling/testing/src/setup.ts')],
     hookTimeout: 60_000,
