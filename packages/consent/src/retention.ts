@@ -6,7 +6,10 @@
  *   days"; they are technical data of §1, kept for the same security purpose);
  * - the decision itself is kept while it is its browser's current choice and for 3 years after it
  *   stopped being that (the README says why), then the row goes.
- * The periods are fixed in the function: what this passes can only make them longer.
+ * The periods are fixed in the function: what this passes can only make them longer. The legal holds
+ * too: since drizzle/0004 the function reads `retention.holds` itself (a hold on the whole class
+ * stops it; a held subject's rows stay) and ignores the held subjects passed here, which are still
+ * passed so that a database without 0004 keeps them during a rolling deploy.
  */
 import { purgeByCount, type RetentionClass } from '@harakaflow/core';
 import { resultRows, type Database } from '@harakaflow/db';

@@ -2,7 +2,8 @@
 // had no retention class. Now `consent_ledger`: a row's IP and user agent are erased 90 days after
 // it was written; a decision is kept while it is its browser's current choice and 3 years after;
 // the append-only trigger lets exactly that through consent.purge_ledger, whose periods a caller
-// cannot shorten.
+// cannot shorten. Follow-up (drizzle/0004): the function read the held subjects from its caller, so
+// the app's role could pass '{}' and erase a held subject's rows; it now reads retention.holds itself.
 import { retentionClasses, type RetentionClass } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
@@ -21,6 +22,7 @@ let app: FastifyInstance;
 let ledgerClass: RetentionClass;
 beforeAll(async () => {
   database = await testDatabase({ migrations: [consentMigrations] });
+  await createHoldsTable(database);
   app = await consentApp(database);
   ledgerClass = retentionClasses(app).find((c) => c.name === 'consent_ledger')!;
 });
@@ -28,7 +30,39 @@ afterAll(async () => {
   await app?.close();
   await database.close();
 });
-beforeEach(() => database.truncate('consent'));
+beforeEach(async () => {
+  await database.truncate('consent');
+  await database.truncate('retention');
+});
+
+const regclass = async (db: TestDatabase, name: string) =>
+  resultRows<{ r: string | null }>(await db.db.execute(sql`select to_regclass(${name})::text as r`))[0]!.r;
+
+/**
+ * @harakaflow/retention's legal holds (its drizzle/0000, the columns the function reads and the rest),
+ * when its migrations are not applied here: consent is tested alone.
+ */
+async function createHoldsTable(db: TestDatabase): Promise<void> {
+  if (await regclass(db, 'retention.holds')) return;
+  await db.db.execute(sql.raw('create schema if not exists "retention"'));
+  await db.db.execute(
+    sql.raw(`create table "retention"."holds" (
+      "id" uuid primary key not null, "subject_id" text, "class" text, "reason" text not null,
+      "until" timestamp with time zone, "created_by" text not null, "created_at" timestamp with time zone not null,
+      "released_by" text, "released_at" timestamp with time zone)`),
+  );
+}
+
+/** Places a legal hold the way the retention package does: a subject, a class, or both. */
+async function hold(h: { subjectId?: string; class?: string; until?: Date; releasedAt?: Date }): Promise<string> {
+  const id = randomUUID();
+  await database.db.execute(
+    sql`insert into retention.holds (id, subject_id, "class", reason, until, created_by, created_at, released_by, released_at)
+        values (${id}, ${h.subjectId ?? null}, ${h.class ?? null}, 'litigation', ${h.until?.toISOString() ?? null}::timestamptz, 'legal@example.test', now(),
+                ${h.releasedAt ? 'legal@example.test' : null}, ${h.releasedAt?.toISOString() ?? null}::timestamptz)`,
+  );
+  return id;
+}
 
 interface Seed {
   consentId?: string;
@@ -115,12 +149,106 @@ describe('the consent_ledger retention class', () => {
       { consentId: 'held', subjectId: 'acct-held', tag: 'h2', ageMs: 4 * 365 * DAY },
       { consentId: 'free', subjectId: 'acct-free', tag: 'f1', ageMs: 100 * DAY },
     ]);
+    await hold({ subjectId: 'acct-held', class: 'consent_ledger' });
+    // The runner still passes its held subjects (an array literal that must survive quoting).
     await purge({ held: ['acct-held', 'with "quotes" and \\'] });
     expect((await all()).map((r) => [r.consentId, r.ip])).toEqual([
       ['held', '203.0.113.9'],
       ['held', '203.0.113.9'],
       ['free', null],
     ]);
+  });
+});
+
+describe('legal holds bind consent.purge_ledger itself, not its caller (drizzle/0004)', () => {
+  /** What the least-privilege app role can run: no held subjects, cutoffs as late as it likes. */
+  const callerWithoutHolds = async (dryRun = false) =>
+    Number(resultRows<{ n: number }>(await database.db.execute(sql.raw(`select consent.purge_ledger(now(), now(), '{}', 100000, ${dryRun}) as n`)))[0]!.n);
+  const state = async () => (await all()).map((r) => [r.userAgent?.slice(3) ?? r.consentId, r.ip]);
+
+  it('keeps a held subject’s old rows, IP, user agent and superseded decision, though the caller passes no held subjects', async () => {
+    await seed([
+      // Superseded 4 years ago (past the proof period): deleted but for the hold.
+      { consentId: 'subject:acct-held', subjectId: 'acct-held', action: 'continued-use', tag: 'h1', ageMs: 5 * 365 * DAY },
+      { consentId: 'subject:acct-held', subjectId: 'acct-held', action: 'grant', tag: 'h2', ageMs: 4 * 365 * DAY },
+      // A hold on every class (no class) keeps this one too.
+      { consentId: 'every', subjectId: 'acct-every', tag: 'e1', ageMs: 200 * DAY },
+      { consentId: 'free', subjectId: 'acct-free', tag: 'f1', ageMs: 100 * DAY },
+      { consentId: 'anon', tag: 'a1', ageMs: 99 * DAY },
+    ]);
+    await hold({ subjectId: 'acct-held', class: 'consent_ledger' });
+    await hold({ subjectId: 'acct-every' });
+    expect(await callerWithoutHolds(true)).toBe(2);
+    expect(await callerWithoutHolds()).toBe(2);
+    expect(await state()).toEqual([
+      ['h1', '203.0.113.9'],
+      ['h2', '203.0.113.9'],
+      ['e1', '203.0.113.9'],
+      ['free', null],
+      ['anon', null],
+    ]);
+  });
+
+  it('does not keep rows for a hold on another class, a released hold or one whose until has passed', async () => {
+    await seed([
+      { consentId: 'other', subjectId: 'acct-other', tag: 'o', ageMs: 103 * DAY },
+      { consentId: 'released', subjectId: 'acct-released', tag: 'r', ageMs: 102 * DAY },
+      { consentId: 'expired', subjectId: 'acct-expired', tag: 'x', ageMs: 101 * DAY },
+      { consentId: 'kept', subjectId: 'acct-kept', tag: 'k', ageMs: 100 * DAY },
+    ]);
+    await hold({ subjectId: 'acct-other', class: 'server_logs' });
+    await hold({ subjectId: 'acct-released', class: 'consent_ledger', releasedAt: new Date(Date.now() - DAY) });
+    await hold({ subjectId: 'acct-expired', class: 'consent_ledger', until: new Date(Date.now() - HOUR) });
+    await hold({ subjectId: 'acct-kept', class: 'consent_ledger', until: new Date(Date.now() + DAY) });
+    expect(await callerWithoutHolds()).toBe(3);
+    expect(await state()).toEqual([
+      ['other', null],
+      ['released', null],
+      ['expired', null],
+      ['k', '203.0.113.9'],
+    ]);
+  });
+
+  it('does nothing at all while the whole class is held, whoever calls it; resumes when the hold is released', async () => {
+    await seed([
+      { consentId: 'browser-a', tag: 'a1', ageMs: 5 * 365 * DAY },
+      { consentId: 'browser-a', tag: 'a2', ageMs: 4 * 365 * DAY },
+      { consentId: 'subject:acct-1', subjectId: 'acct-1', tag: 's', ageMs: 200 * DAY },
+    ]);
+    const id = await hold({ class: 'consent_ledger' });
+    expect(await callerWithoutHolds(true)).toBe(0);
+    expect(await callerWithoutHolds()).toBe(0);
+    expect(await purge()).toEqual({ rows: 0, done: true });
+    expect((await all()).every((r) => r.ip === '203.0.113.9' && r.userAgent !== null)).toBe(true);
+    expect(await all()).toHaveLength(3);
+    // A hold on a whole other class does not stop this one.
+    await database.db.execute(sql`update retention.holds set released_at = now(), released_by = 'legal@example.test' where id = ${id}`);
+    await hold({ class: 'server_logs' });
+    // The three IPs go, then a1 (superseded 4 years ago).
+    expect(await callerWithoutHolds()).toBe(4);
+    expect(await state()).toEqual([
+      ['browser-a', null],
+      ['subject:acct-1', null],
+    ]);
+  });
+});
+
+describe('consent alone: without retention.holds nothing is held', () => {
+  let alone: TestDatabase;
+  beforeAll(async () => {
+    alone = await testDatabase({ migrations: [consentMigrations] });
+  });
+  afterAll(() => alone?.close());
+
+  it('the function runs without the retention schema and ignores a caller-given held list', async () => {
+    expect(await regclass(alone, 'retention.holds')).toBeNull();
+    await alone.db.insert(consentRecords).values({
+      id: randomUUID(), consentId: 'c', subjectId: 'acct-1', action: 'grant', source: 'user', policyVersion: '2025-01-01',
+      categories: ['analytics'], ip: '203.0.113.9', userAgent: 'UA', createdAt: new Date(Date.now() - 100 * DAY),
+    });
+    const [row] = resultRows<{ n: number }>(await alone.db.execute(sql`select consent.purge_ledger(now(), now(), '{acct-1}', 10, false) as n`));
+    expect(Number(row!.n)).toBe(1);
+    expect((await alone.db.select().from(consentRecords))[0]).toMatchObject({ ip: null, userAgent: null });
   });
 });
 
