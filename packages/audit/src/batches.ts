@@ -30,7 +30,7 @@ export interface BatchOptions {
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
   /** Interned user agents kept per writer (the LRU's size). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (default) or, with false, by UNNEST. */
+  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default). */
   copy?: boolean | undefined;
   /**
    * The longest a buffered event may wait, in days (the server-log period plus one): an event
@@ -60,10 +60,10 @@ export class BatchWriter {
   constructor(options: BatchOptions, stats: { written: number; batches: number }) {
     this.#o = options;
     this.#stats = stats;
-    // On unless refused, where the client can COPY (postgres.js; PGlite cannot). The two faults of
-    // postgres.js 3 that kept it off (Nagle, a transaction cut by a lost connection crashing the
-    // process) are closed in @harakaflow/db's pools (see the README, "postgres.js 3 and COPY").
-    this.#copy = options.copy !== false && canCopy(options.db);
+    // Off unless asked for (see the README, "postgres.js 3 and COPY"): a COPY batch holds its
+    // connection for several round trips where UNNEST sends one statement, which a small pooler
+    // pool shared with the quota store felt (CI: 503 HF_QUOTA_UNAVAILABLE behind PgBouncer).
+    this.#copy = options.copy === true && canCopy(options.db);
     this.interned = new Interned(options.userAgentCacheSize);
     this.subjectKeys = new SubjectKeys(options.checkpointKeys);
   }

@@ -65,7 +65,7 @@ export interface WriterOptions {
   chainVersion?: ChainVersion | undefined;
   /** Interned user agents kept in the LRU (format 3). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (default) or, with false, by UNNEST (see README, "postgres.js 3 and COPY"). PGlite: always UNNEST. */
+  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default; see README, "postgres.js 3 and COPY"). PGlite: always UNNEST. */
   copy?: boolean | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;

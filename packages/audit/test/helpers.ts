@@ -44,7 +44,7 @@ export function writer(db: Database, overrides: Partial<WriterOptions> = {}): Au
     writeTimeoutMs: 5000,
     staleAfterMs: 60_000,
     logger: captureLogger(),
-    // The binary COPY path of format 3 (the default on Postgres, said here so the tests keep it).
+    // The package's tests exercise the binary COPY path of format 3 (off by default in the app).
     copy: true,
     ...overrides,
   });
