@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-/** What one purge batch is given. Periods are whole UTC days: `cutoff` is a UTC midnight or a plan's. */
+/** What one purge batch is given. `cutoff` is `now` minus the class's period (or a plan's): see retentionCutoff. */
 export interface RetentionBatch {
   /** Rows created before this are past their period. */
   cutoff: Date;
@@ -108,9 +108,14 @@ export async function subjectHolds(fastify: FastifyInstance, subjectId: string):
   return [...all.values()];
 }
 
-/** The cutoff of a period of `days` whole UTC days before `now`: the UTC midnight `days` days back. */
+/**
+ * The cutoff of a period of `days` days at `now`: `now` minus that many days (issue 30 item 3). A row
+ * created before it is past its period, so "up to 90 days" keeps none longer than 90 days (plus the
+ * time until the next run), where a UTC midnight kept rows up to a day longer. Day-partitioned
+ * classes keep the whole UTC days after the cutoff's day (today and the N - 1 days before it).
+ */
 export function retentionCutoff(now: Date, days: number): Date {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - days));
+  return new Date(now.getTime() - days * 86_400_000);
 }
 
 /** A `purgeBatch` from a function that removes up to `limit` rows and says how many (a dry run: how many would go). */

@@ -9,7 +9,7 @@
  * is killed leaves the lease to run out; the next run then resumes the killed one: same run id,
  * same cutoffs, the classes it finished skipped.
  */
-import { uuidv7, type RetentionClass, type SecurityEvent } from '@harakaflow/core';
+import { retentionCutoff, uuidv7, type RetentionClass, type SecurityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
@@ -52,17 +52,8 @@ export interface RunnerConfig {
   onClassFailed?: ((className: string) => void) | undefined;
 }
 
-const DAY_MS = 86_400_000;
-
-/**
- * The cutoff of a period of `days` days at `now`: `now` minus that many days (issue 30 item 3). A row
- * created before it is past its period, so "up to 90 days" keeps none longer than 90 days (plus the
- * time until the next run), where a UTC midnight kept rows up to a day longer. Day-partitioned
- * classes keep the whole UTC days after the cutoff's day (today and the N - 1 days before it).
- */
-export function periodCutoff(now: Date, days: number): Date {
-  return new Date(now.getTime() - days * DAY_MS);
-}
+/** The cutoff of a period (the rule lives in core, beside the classes it cuts). */
+export const periodCutoff = retentionCutoff;
 
 const errorCode = (error: unknown) => {
   const code = (error as { code?: unknown })?.code;
