@@ -1,12 +1,12 @@
 import { buildApp, ConfigError, parseConfig, type AppConfig } from '@harakaflow/api';
-import { captureLogs, testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, startSmtp, testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 export const CONSENT_SECRET = 'test-consent-secret-0123456789abcdef0123';
@@ -156,4 +156,18 @@ export async function startReceiver(status = 204) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received, close: () => server.close() };
+}
+
+/** The app sending mail to an SMTP server of this test's own; both closed when the test finishes. */
+export async function mailApp(database: TestDatabase, overrides: Partial<AppConfig> = {}) {
+  const smtp = await startSmtp();
+  onTestFinished(() => smtp.close());
+  const { app, logs } = await testApp(database, { smtpUrl: smtp.url, ...overrides });
+  onTestFinished(() => app.close());
+  return { app, logs, smtp };
+}
+
+/** Dispatches the notify outbox until a round sends nothing. */
+export async function dispatchAll(app: { notify: { dispatch(): Promise<number> } }): Promise<void> {
+  while ((await app.notify.dispatch()) > 0);
 }

@@ -4,11 +4,11 @@
 // Checked here with an Ed25519 verifier of the test's own (node:crypto and the published JWK), not
 // the package's code: what anyone holding the receipt and the JWK set can do.
 import { resultRows } from '@harakaflow/db';
-import { startSmtp, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
+import { testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ADMIN_KEY, mailsOf, signup, testApp, verifyByMail } from '../helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, mailsOf, signup, verifyByMail, dispatchAll, mailApp } from '../helpers.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -36,16 +36,8 @@ function receiptIn(text: string): Record<string, unknown> {
   return JSON.parse(/The signed erasure receipt, to check with our public keys \([^)]+\): (\{.*\})\r?$/m.exec(text)![1]!) as Record<string, unknown>;
 }
 
-async function smtpApp() {
-  const smtp = await startSmtp();
-  onTestFinished(() => smtp.close());
-  const { app } = await testApp(database, { smtpUrl: smtp.url });
-  onTestFinished(() => app.close());
-  return { app, smtp };
-}
-const drain = async (app: { notify: { dispatch(): Promise<number> } }) => {
-  while ((await app.notify.dispatch()) > 0);
-};
+const smtpApp = () => mailApp(database);
+const drain = dispatchAll;
 
 describe('an erasure receipt', () => {
   it('as the request view returns it, verifies with the JWK set alone; a contact deletion stays in the account’s list with it, and is emailed to the account', async () => {

@@ -7,7 +7,7 @@ import { resultRows } from '@harakaflow/db';
 import { startSmtp, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { mailsOf, signup, signupBody, testApp, verifyByMail } from '../helpers.js';
+import { mailsOf, signup, signupBody, testApp, verifyByMail, dispatchAll, mailApp } from '../helpers.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -18,17 +18,9 @@ afterAll(() => database.close());
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
 
-async function smtpApp(overrides = {}) {
-  const smtp = await startSmtp();
-  onTestFinished(() => smtp.close());
-  const { app } = await testApp(database, { smtpUrl: smtp.url, quotaFreeMessagesPerDay: 5, ...overrides });
-  onTestFinished(() => app.close());
-  return { app, smtp };
-}
+const smtpApp = (overrides = {}) => mailApp(database, { quotaFreeMessagesPerDay: 5, ...overrides });
 
-const drain = async (app: { notify: { dispatch(): Promise<number> } }) => {
-  while ((await app.notify.dispatch()) > 0);
-};
+const drain = dispatchAll;
 
 describe('names and business names', () => {
   it('refuse control characters, line separators and bidi overrides with 400 HF_VALIDATION_FAILED, at signup and in a correction', async () => {
