@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ADMIN_KEY, signup, testApp, verifyByMail } from './helpers.js';
+import { ADMIN_KEY, mailApp, signup, testApp, verifyByMail } from './helpers.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -23,13 +23,7 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = bearer(ADMIN_KEY);
 const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
 
-async function smtpApp(overrides = {}) {
-  const smtp = await startSmtp();
-  onTestFinished(() => smtp.close());
-  const { app, logs } = await testApp(database, { smtpUrl: smtp.url, quotaFreeMessagesPerDay: 5, ...overrides });
-  onTestFinished(() => app.close());
-  return { app, logs, smtp };
-}
+const smtpApp = (overrides = {}) => mailApp(database, { quotaFreeMessagesPerDay: 5, ...overrides });
 
 /** Until nothing is pending: this test's dispatching and the app's own loop (whose sends may be in flight) alike. */
 const drain = async (app: { notify: { dispatch(): Promise<number>; counts(): Promise<{ pending: number }> } }) => {

@@ -3,11 +3,11 @@
 // is theirs), in progress, extended with the reason, fulfilled with the link or the receipt, denied
 // with the reason. Against a real SMTP server.
 import { resultRows } from '@harakaflow/db';
-import { startSmtp, testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
+import { testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ADMIN_KEY, signup, testApp } from '../helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, mailApp, signup } from '../helpers.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -19,10 +19,7 @@ const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
 
 async function smtpApp() {
-  const smtp = await startSmtp();
-  onTestFinished(() => smtp.close());
-  const { app } = await testApp(database, { smtpUrl: smtp.url });
-  onTestFinished(() => app.close());
+  const { app, smtp } = await mailApp(database);
   const to = (address: string): Received[] => smtp.received.filter((m) => m.to.includes(address));
   /** Waits until `address` has received `n` messages; returns them all. */
   const mails = async (address: string, n: number) => {
