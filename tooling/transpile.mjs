@@ -8,14 +8,14 @@
 //
 //   node tooling/transpile.mjs [workspace-dir ...]     default: apps/api and what it depends on
 //
-// Progress goes to stderr; a file whose output is newer than its source is skipped.
+// Progress goes to stderr; a file whose output is newer than its source is skipped. `tooling/run.mjs`
+// (start and the hf-* CLIs) imports it: it checks the app's configuration before anything is built.
 import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const started = performance.now();
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Workspace packages: name → directory. */
 const workspace = new Map();
@@ -57,38 +57,51 @@ function sources(dir) {
   return out;
 }
 
-const asked = process.argv.slice(2);
-const targets = closure(asked.length ? asked : ['apps/api']);
-let total = 0;
-const stale = [];
-for (const dir of targets) {
-  const src = join(dir, 'src');
-  const files = sources(src);
-  total += files.length;
-  const changed = files.filter((file) => {
-    const out = join(dir, 'dist', relative(src, file).replace(/\.ts$/, '.js'));
-    return !existsSync(out) || statSync(out).mtimeMs < statSync(file).mtimeMs;
-  });
-  if (changed.length) stale.push({ dir, src, changed });
+/** The source files whose output is missing or older, per package, of these directories and what they need at run time. */
+export function staleSources(dirs) {
+  const targets = closure(dirs);
+  let total = 0;
+  const stale = [];
+  for (const dir of targets) {
+    const src = join(dir, 'src');
+    const files = sources(src);
+    total += files.length;
+    const changed = files.filter((file) => {
+      const out = join(dir, 'dist', relative(src, file).replace(/\.ts$/, '.js'));
+      return !existsSync(out) || statSync(out).mtimeMs < statSync(file).mtimeMs;
+    });
+    if (changed.length) stale.push({ dir, src, changed });
+  }
+  return { packages: targets.size, total, stale };
 }
-const written = stale.reduce((n, s) => n + s.changed.length, 0);
-if (written) {
-  process.stderr.write(`transpiling ${written} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`);
-  await Promise.all(
-    stale.map(async ({ dir, src, changed }) => {
-      await build({
-        entryPoints: changed,
-        outdir: join(dir, 'dist'),
-        outbase: src,
-        format: 'esm',
-        platform: 'node',
-        target: 'node20.19',
-        sourcemap: true,
-        bundle: false,
-        logLevel: 'warning',
-      });
-    }),
-  );
+
+/** Transpiles what `staleSources` found (nothing when it found nothing); progress on stderr. */
+export async function transpile({ packages, total, stale }, started = performance.now()) {
+  const written = stale.reduce((n, s) => n + s.changed.length, 0);
+  if (written) {
+    process.stderr.write(`transpiling ${written} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`);
+    await Promise.all(
+      stale.map(async ({ dir, src, changed }) => {
+        await build({
+          entryPoints: changed,
+          outdir: join(dir, 'dist'),
+          outbase: src,
+          format: 'esm',
+          platform: 'node',
+          target: 'node20.19',
+          sourcemap: true,
+          bundle: false,
+          logLevel: 'warning',
+        });
+      }),
+    );
+  }
+  const ms = Math.round(performance.now() - started);
+  process.stderr.write(`${written ? `transpiled ${written} of` : 'up to date:'} ${total} files of ${packages} packages in ${ms} ms\n`);
 }
-const ms = Math.round(performance.now() - started);
-process.stderr.write(`${written ? `transpiled ${written} of` : 'up to date:'} ${total} files of ${targets.size} packages in ${ms} ms\n`);
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const started = performance.now();
+  const asked = process.argv.slice(2);
+  await transpile(staleSources(asked.length ? asked : ['apps/api']), started);
+}

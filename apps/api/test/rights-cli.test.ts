@@ -54,7 +54,7 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
         DATA_RIGHTS_SIGNING_KEYS,
         DATA_RIGHTS_SUBJECT_KEY: c.secrets.dataRightsSubjectKey,
       },
-      timeout: 60_000,
+      timeout: 240_000, // a hang guard: tsx loads the whole app from source (tens of seconds when the 2 cores are shared)
     });
   };
 

@@ -35,6 +35,12 @@ const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
 };
+/** The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running app (naming its pid). */
+const open = (url: string | undefined, dataDir: string | undefined) =>
+  createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler }).catch((error: { code?: string; message?: string }) => {
+    if (!error?.code?.startsWith('HF_')) throw error;
+    return fail(`hf-audit: ${error.code}: ${error.message}`);
+  });
 
 // DATABASE_POOLER as the app reads it: `transaction` behind PgBouncer in transaction mode.
 const pooler = (process.env.DATABASE_POOLER?.trim() || 'none') as Pooler;
@@ -65,7 +71,7 @@ if (command === 'migrate-partitions') {
   const url = (process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL)?.trim() || undefined;
   const dataDir = givenDataDir(process.env);
   if (!url && !dataDir) fail(NO_DATABASE);
-  const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler });
+  const handle = await open(url, dataDir);
   const tty = process.stderr.isTTY;
   try {
     const result = await migratePartitions(handle.db, {
@@ -117,7 +123,7 @@ try {
   fail(`hf-audit: ${(error as Error).message}`);
 }
 
-const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler });
+const handle = await open(url, dataDir);
 try {
   const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
   const a = result.anchor;

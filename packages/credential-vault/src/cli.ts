@@ -31,6 +31,12 @@ const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
 };
+/** The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running app (naming its pid). */
+const open = (url: string | undefined, dataDir: string | undefined) =>
+  createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler }).catch((error: { code?: string; message?: string }) => {
+    if (!error?.code?.startsWith('HF_')) throw error;
+    return fail(`hf-vault: ${error.code}: ${error.message}`);
+  });
 
 let args: ReturnType<typeof parseArgs<{ options: { help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
 try {
@@ -73,7 +79,7 @@ const progress = (text: string) => {
 };
 const name = (r: UnreadableRecord) => `${r.id}\taccount ${r.accountId}\tnamespace ${r.namespace}\tsession ${r.sessionId}\tname ${r.name}\tKEK ${r.kekId}\t${r.code}`;
 
-const handle = await createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler });
+const handle = await open(url, dataDir);
 try {
   await migrate(handle.db, [vaultMigrations]);
   const store = new VaultStore(handle.db, keys!);

@@ -2,7 +2,7 @@
 import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
 import { createDatabase, migrate } from '@harakaflow/db';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,8 @@ function cli(args: string[], vaultKeys: string | undefined, where: { cwd?: strin
     cwd: where.cwd ?? cwd,
     env: { PATH: process.env.PATH ?? '', ...(dir === null ? {} : { DATA_DIR: dir }), ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}) },
     encoding: 'utf8',
-    timeout: 60_000,
+    // A hang guard: each spawn loads the sources through tsx and may open PGlite (tens of seconds when the 2 cores are shared).
+    timeout: 240_000,
   });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
@@ -58,7 +59,27 @@ describe('hf-vault', () => {
     await check.close();
     // Nothing secret in what it printed.
     for (const key of [K1, K2]) expect(status.out + status.err + rewrap.out + rewrap.err).not.toContain(key.split(':')[1]);
-  }, 120_000);
+  }, 300_000);
+
+  // Issue 31 item 6: PGlite takes one process; a CLI beside the running app would corrupt its data.
+  it('refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process\'s lock', async () => {
+    const pglite = join(dataDir, 'pglite');
+    const app = await createDatabase({ dataDir: pglite });
+    try {
+      const refused = cli(['status'], K2);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain('HF_DB_DATA_DIR_IN_USE');
+      expect(refused.err).toContain(pglite);
+      expect(refused.err).toContain(`process ${process.pid}`);
+    } finally {
+      await app.close();
+    }
+    expect(cli(['status'], K2)).toMatchObject({ code: 0 });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(pglite, 'harakaflow.lock'), JSON.stringify({ pid: Number(gone), started: 'ticks:1' }));
+    expect(cli(['status'], K2)).toMatchObject({ code: 0 });
+    expect(existsSync(join(pglite, 'harakaflow.lock'))).toBe(false);
+  }, 300_000);
 
   it('refuses to run without VAULT_KEYS or with a bad one, and names the usage', () => {
     expect(cli(['status'], undefined)).toMatchObject({ code: 2, err: expect.stringContaining('VAULT_KEYS is required') });
@@ -66,7 +87,7 @@ describe('hf-vault', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('base64 of exactly 32 bytes');
     expect(cli(['explode'], K1)).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-vault rewrap | status') });
-  });
+  }, 300_000);
 
   it('reads the development secrets and the PGlite data only from the DATA_DIR it is given, never from the directory it runs in', () => {
     // A stray .data/secrets.json in the working directory (another checkout, another app) is not
@@ -86,5 +107,5 @@ describe('hf-vault', () => {
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { Availability, gatedClient, type AvailabilityChange, type ProbeResult } from './availability.js';
 import { DatabaseError, invalidOption } from './errors.js';
 import { isConnectionLoss } from './pg-errors.js';
+import { lockDataDir, type DataDirLock } from './pglite-lock.js';
 import { isMajor3, noDelaySocketOption } from './socket.js';
 import { fetchTypesOnce, lostTransactionGuard } from './transactions.js';
 
@@ -20,7 +21,11 @@ export type Driver = 'pglite' | 'postgres';
 export interface DatabaseOptions {
   /** A `postgres://` URL. Unset: embedded PGlite. */
   url?: string | undefined;
-  /** PGlite only: directory that keeps the data across restarts. Unset: in memory. */
+  /**
+   * PGlite only: directory that keeps the data across restarts. Unset: in memory. Held by one
+   * process at a time (the lock file `harakaflow.lock` in it): another process, or another handle,
+   * opening it while it is open gets HF_DB_DATA_DIR_IN_USE naming the process.
+   */
   dataDir?: string | undefined;
   /** postgres.js only: pool size. Default 10. */
   max?: number | undefined;
@@ -86,13 +91,30 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       await client.end({ timeout: 5 });
     };
   } else {
-    if (dataDir) mkdirSync(dataDir, { recursive: true });
     // Loaded only when used: a replica on real Postgres does not carry PGlite (about 16 MB of RSS).
     const [{ PGlite }, { drizzle: drizzlePglite }] = await loadDriver('@electric-sql/pglite', () => Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]));
-    const client = await PGlite.create(dataDir ?? 'memory://');
+    let lock: DataDirLock | undefined;
+    if (dataDir) {
+      mkdirSync(dataDir, { recursive: true });
+      // One process at a time: a CLI beside the running app would corrupt the directory.
+      lock = lockDataDir(dataDir);
+    }
+    let client: InstanceType<typeof PGlite>;
+    try {
+      client = await PGlite.create(dataDir ?? 'memory://');
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
     db = drizzlePglite(client) as unknown as Database;
     driver = 'pglite';
-    end = () => client.close();
+    end = async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    };
   }
 
   let closed: Promise<void> | undefined;

@@ -79,7 +79,12 @@ export async function startSmtp(port = 0) {
   };
 }
 
-export async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+/**
+ * Waits until `check` holds, polling every 20 ms. `ms` is a hang guard, not a measurement: the
+ * default (60 s) is far beyond what any condition needs even with a second test run on the same
+ * 2 cores (issue 31 item 6); a test states the condition it waits for, never a fixed sleep.
+ */
+export async function until(check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error('condition not reached');
