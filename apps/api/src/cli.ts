@@ -7,6 +7,7 @@ import pino from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError } from './config.js';
 import { loadConfig } from './secrets.js';
+import { checkDatabases } from './startup.js';
 
 export function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
@@ -38,8 +39,18 @@ export async function cliApp(): Promise<FastifyInstance> {
     throw error;
   }
   const logger = pino({ level: 'error' }, pino.destination(2));
-  const app = await buildApp({ ...config, logLevel: 'error' }, { logger });
-  await app.ready();
+  let app;
+  try {
+    // A missing database, a refused connection or login: said with the fix, as `start` says it.
+    await checkDatabases(config);
+    app = await buildApp({ ...config, logLevel: 'error' }, { logger });
+    await app.ready();
+  } catch (error) {
+    // E.g. HF_DB_DATA_DIR_IN_USE: the running app holds the PGlite directory (its pid named).
+    const e = error as { code?: string; message?: string };
+    if (e?.code?.startsWith('HF_')) fail(`${e.code}: ${e.message}`, 1);
+    throw error;
+  }
   return app;
 }
 

@@ -144,8 +144,8 @@ export interface SecretSpec {
   key: keyof Secrets;
   /** What it is, for the README's configuration table. */
   meaning: string;
-  /** A fresh value for development. */
-  generate(): string;
+  /** A fresh value: kept in DATA_DIR/secrets.json in development, printed by `npx pnpm@10 secrets` for production (key ids say which). */
+  generate(purpose?: 'development' | 'production'): string;
   /** Why a value is unacceptable, or undefined. Must not quote the value. */
   check(value: string): string | undefined;
 }
@@ -169,6 +169,9 @@ function secretList(env: string, key: keyof Secrets, meaning: string): SecretSpe
   };
 }
 
+/** The id of a generated key: its purpose and the day it was made (`dev-2026-12-06`, `k-2026-12-06`), so a rotation's new key differs by date. */
+const keyId = (purpose: 'development' | 'production' = 'development') => `${purpose === 'production' ? 'k' : 'dev'}-${new Date().toISOString().slice(0, 10)}`;
+
 export const SECRET_SPECS: readonly SecretSpec[] = [
   {
     env: 'ADMIN_API_KEY',
@@ -186,7 +189,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     key: 'dataRightsSigningKeys',
     meaning:
       "Ed25519 keys of export manifests and erasure receipts: `id:base64-of-a-32-byte-seed`, comma-separated, the first signs; every one's public key is served at `/.well-known/harakaflow-signing-keys.json` (rotation: prepend a new one, keep the old ones listed)",
-    generate: () => generateSigningKey(`dev-${new Date().toISOString().slice(0, 10)}`),
+    generate: (purpose) => generateSigningKey(keyId(purpose)),
     check: (v) => {
       try {
         new SigningKeys(v);
@@ -209,7 +212,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     key: 'vaultKeys',
     meaning:
       'key-encryption keys of the credential vault: `id:base64-of-32-bytes`, comma-separated, the first active (rotation: prepend a new one, run `hf-vault rewrap`, remove the old one when `hf-vault status` shows 0)',
-    generate: () => `dev-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}`,
+    generate: (purpose) => `${keyId(purpose)}:${randomBytes(32).toString('base64')}`,
     check: (v) => {
       try {
         parseVaultKeys(v);
@@ -282,6 +285,18 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both, to serve https; neither, behind a TLS proxy)');
   const dkimSelector = given('NOTIFY_DKIM_SELECTOR');
   const dkimKey = given('NOTIFY_DKIM_KEY');
+  // Issue 31 item 3: production without SMTP_URL wrote every message to files nobody reads; it now
+  // says so at startup unless NOTIFY_TRANSPORT=eml states the files are intended.
+  const transport = given('NOTIFY_TRANSPORT');
+  const smtpUrl = given('SMTP_URL');
+  if (transport === 'smtp' && smtpUrl === undefined) problems.push('NOTIFY_TRANSPORT=smtp needs SMTP_URL (smtps://user:password@host:465)');
+  else if (transport === 'eml' && smtpUrl !== undefined) problems.push('NOTIFY_TRANSPORT=eml and SMTP_URL are both set: unset SMTP_URL to write .eml files, or NOTIFY_TRANSPORT to send through it');
+  else if (nodeEnv === 'production' && smtpUrl === undefined && transport === undefined) {
+    problems.push(
+      'SMTP_URL is required when NODE_ENV=production (smtps://user:password@host:465: account, request and policy notices are emailed); ' +
+        'set NOTIFY_TRANSPORT=eml instead if the .eml files written under DATA_DIR/outbox are what you want',
+    );
+  }
   if ((dkimSelector === undefined) !== (dkimKey === undefined)) problems.push('NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)');
   else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector)) problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);
   // Default: the address the server listens on (an unspecified address as localhost), over https

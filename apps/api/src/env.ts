@@ -386,8 +386,16 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     key: 'smtpUrl',
     shown: 'unset',
     meaning:
-      '`smtp://user:password@host:587` or `smtps://...:465`: notifications are sent through it (credentials in the URL; never logged or quoted). Unset: each message is written as an `.eml` file under `DATA_DIR/outbox`, and a startup log line names the folder',
+      '`smtp://user:password@host:587` or `smtps://...:465`: notifications are sent through it (credentials in the URL; never logged or quoted). Unset: each message is written as an `.eml` file under `DATA_DIR/outbox`, and a startup log line names the folder; with `NODE_ENV=production` that needs `NOTIFY_TRANSPORT=eml`',
     read: url(['smtp:', 'smtps:'], 'must be an smtp:// or smtps:// URL (credentials in it: smtps://user:password@host:465)'),
+  },
+  {
+    name: 'NOTIFY_TRANSPORT',
+    shown: '`smtp` with `SMTP_URL`, else `eml`',
+    meaning:
+      'how notifications leave: `smtp` (through `SMTP_URL`, required then) or `eml` (`.eml` files under `DATA_DIR/outbox`, no mail sent; refused with `SMTP_URL`). With `NODE_ENV=production` and no `SMTP_URL` startup stops unless this is `eml`: nobody would receive the messages the policy promises (§2, §6, §11) unless something else delivers those files',
+    // A refused value is unset, so its only problem is its own.
+    read: (t, problem) => (t === undefined || t === 'smtp' || t === 'eml' ? t : void problem(`must be smtp or eml (got ${quote(t)})`)),
   },
   {
     name: 'NOTIFY_FROM',
@@ -420,7 +428,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     name: 'OPENAPI_PUBLIC',
     key: 'openapiPublic',
     shown: '`0`',
-    meaning: '`1` serves the OpenAPI document (`/docs/json`) with `NODE_ENV=production` too; otherwise production answers 404 there (every route, the admin ones included, is listed in it). Outside production it is always served',
+    meaning: '`1` serves the API reference (`/docs`) and the OpenAPI document (`/docs/json`) with `NODE_ENV=production` too; otherwise production answers 404 there (every route, the admin ones included, is listed in it). Outside production it is always served',
     read: flag,
   },
   { name: 'RETENTION_MESSAGE_LOG_DAYS', shown: '`90`', meaning: "days the free plan's message log is kept (1 to 90, §4): a row goes at the first run after it is that many days old (a cutoff of now − N days, not a UTC midnight)", read: days(90, 90) },
@@ -473,4 +481,46 @@ export function configTable(secrets: readonly { env: string; meaning: string }[]
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const rows = [...ENV_VARIABLES.map((v) => [v.name, v.shown, v.meaning]), ...secrets.map((s) => [s.env, 'generated in development', s.meaning])];
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows.map(([name, shown, meaning]) => `| \`${name}\` | ${cell(shown!)} | ${cell(meaning!)} |`)].join('\n');
+}
+
+/** `text` as `# ` comment lines of at most `width` characters (a longer word stays whole). */
+export function commentLines(text: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '#';
+  // Markdown links read as their text in a comment.
+  for (const word of text.replace(/\[([^\]]+)\]\([^)]*\)/g, '$1').split(/\s+/).filter(Boolean)) {
+    if (line.length > 1 && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = '#';
+    }
+    line += ` ${word}`;
+  }
+  if (line.length > 1) lines.push(line);
+  return lines;
+}
+
+/**
+ * `apps/api/.env.example` (issue 31 item 3): every variable of ENV_VARIABLES, then every secret,
+ * each with its meaning and default, commented out (an empty value is unset, so each line may be
+ * uncommented and filled in alone). Re-render: `npx pnpm@10 secrets --env-example`; a test checks
+ * the committed file is this.
+ */
+export function envExample(secrets: readonly { env: string; meaning: string }[]): string {
+  const out = [
+    '# Every environment variable of the HarakaFlow API (apps/api), rendered from ENV_VARIABLES and',
+    '# SECRET_SPECS (apps/api/src/env.ts, config.ts) by `npx pnpm@10 secrets --env-example`: do not edit',
+    '# by hand. Unset or empty means the default. For production: `npx pnpm@10 secrets` prints a',
+    '# .env.production with fresh secrets.',
+    '',
+  ];
+  // A default shown as one literal (`3000`) is the example value; anything else is described.
+  const literal = (shown: string) => /^`([^`]*)`$/.exec(shown)?.[1];
+  for (const v of ENV_VARIABLES) {
+    const value = literal(v.shown);
+    out.push(...commentLines(`${v.meaning.replace(/`/g, '')}. Default: ${v.shown.replace(/`/g, '')}.`), `# ${v.name}=${value ?? ''}`, '');
+  }
+  for (const s of secrets) {
+    out.push(...commentLines(`${s.meaning.replace(/`/g, '')}. Required in production; generated in development (DATA_DIR/secrets.json).`), `# ${s.env}=`, '');
+  }
+  return out.join('\n');
 }

@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
-import { ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type Secrets } from './config.js';
+import { ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type SecretSpec, type Secrets } from './config.js';
+import { commentLines } from './env.js';
 import { redisCaProblem } from './redis.js';
 
 export const SECRETS_FILE = 'secrets.json';
@@ -15,8 +16,7 @@ export const SECRETS_FILE = 'secrets.json';
 export function loadConfig(env: Env, warn: (message: string) => void = () => {}): AppConfig {
   const { config, problems } = readConfig(env);
   const { secretValues, ...parsed } = config;
-  // Missing: not given at all (a secret given but invalid is already a problem of its own).
-  const missing = SECRET_SPECS.filter((spec) => secretValues[spec.env] === undefined && !env[spec.env]?.trim());
+  const missing = generatedSecrets(env, secretValues);
   // Every problem in one message (issue 13 item 6): values, missing secrets and files alike.
   if (parsed.env === 'production') problems.push(...missing.map((spec) => `${spec.env} is required when NODE_ENV=production`));
   if (parsed.tls) {
@@ -36,7 +36,7 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
 
   const values = { ...secretValues };
   if (missing.length) {
-    const file = resolve(parsed.dataDir, SECRETS_FILE);
+    const file = secretsFile(parsed.dataDir);
     const stored = readStored(file);
     let changed = false;
     for (const spec of missing) {
@@ -57,6 +57,56 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
 
   const secrets = Object.fromEntries(SECRET_SPECS.map((spec) => [spec.key, values[spec.env]])) as unknown as Secrets;
   return { ...parsed, secrets };
+}
+
+/** Where development secrets are kept: DATA_DIR/secrets.json, absolute. */
+export function secretsFile(dataDir: string): string {
+  return resolve(dataDir, SECRETS_FILE);
+}
+
+/**
+ * The secrets the environment does not give (a secret given but invalid is a problem of its own, not
+ * missing): outside production each is generated once and kept in `secretsFile`.
+ */
+export function generatedSecrets(env: Env, given: Partial<Record<string, string>> = {}): SecretSpec[] {
+  return SECRET_SPECS.filter((spec) => given[spec.env] === undefined && !env[spec.env]?.trim());
+}
+
+/**
+ * A complete `.env.production` (issue 31 item 3): NODE_ENV, a fresh value of every secret of
+ * SECRET_SPECS in its own required form (each spec's `generate`, checked by its own `check`: a
+ * spec whose generator fails its check throws here, not at the operator's first start), and the
+ * settings only the operator knows, commented out. Values are unquoted: `node --env-file`,
+ * `docker --env-file` and systemd's `EnvironmentFile` read them alike.
+ */
+export function productionEnv(now: Date = new Date()): string {
+  const lines = [
+    `# HarakaFlow API production settings, generated ${now.toISOString()} by \`npx pnpm@10 secrets\`.`,
+    '# Keep this file out of version control and readable only by the service (chmod 600).',
+    '# Each secret is fresh: keep a copy outside the database (AUDIT_CHECKPOINT_KEYS and',
+    '# DATA_RIGHTS_SUBJECT_KEY are needed to verify the audit log and to re-apply erasures after a restore).',
+    '# Every variable: apps/api/.env.example and the README\'s configuration table.',
+    '',
+    'NODE_ENV=production',
+    '',
+    '# Fill these in and uncomment them (SMTP_URL, or NOTIFY_TRANSPORT=eml):',
+    '# The https:// address people reach the API at: links in messages, the privacy centre\'s Origin check.',
+    '# PUBLIC_URL=https://api.example.com',
+    '# Postgres (unset: embedded PGlite under DATA_DIR, one replica only).',
+    '# DATABASE_URL=postgres://harakaflow:password@db.example.com:5432/harakaflow',
+    '# Mail (required in production): or NOTIFY_TRANSPORT=eml to write .eml files under DATA_DIR/outbox instead.',
+    '# SMTP_URL=smtps://user:password@smtp.example.com:465',
+    '# NOTIFY_TRANSPORT=eml',
+    '',
+  ];
+  for (const spec of SECRET_SPECS) {
+    const value = spec.generate('production');
+    const why = spec.check(value);
+    if (why) throw new Error(`${spec.env}: its generated value ${why}`);
+    if (/[\s#"'`$\\]/.test(value)) throw new Error(`${spec.env}: its generated value needs quoting in an env file`);
+    lines.push(...commentLines(spec.meaning), `${spec.env}=${value}`, '');
+  }
+  return lines.join('\n');
 }
 
 /** NOTIFY_DKIM_KEY: a PEM private key (newlines as \\n allowed), or the path of a file holding one; never quoted back. */

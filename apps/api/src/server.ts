@@ -1,33 +1,51 @@
 import { serializeError } from '@harakaflow/core';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
-import { buildApp } from './app.js';
 import { ConfigError } from './config.js';
 import { loggerOptions } from './logger.js';
 import { loadConfig } from './secrets.js';
+import { checkDatabases, databaseLabel, readyFacts, readyLines } from './startup.js';
 
 /** What `pnpm start` runs: config from the environment, migrations, listen, graceful shutdown. */
 const logger = pino(loggerOptions('info'));
+// On a terminal the startup is told in plain lines (issue 31 item 1); piped or collected, as JSON log lines.
+const plain = process.stdout.isTTY === true;
+const say = (message: string, fields: Record<string, unknown> = {}) => (plain ? process.stdout.write(`${message}\n`) : logger.info(fields, message));
+
+/** A refusal to start: one plain line on stderr, exit 1 (no stack: the message says what to fix). */
+function notStarted(message: string): never {
+  process.stderr.write(`HarakaFlow API not started: ${message}\n`);
+  process.exit(1);
+}
 
 let config;
 try {
-  config = loadConfig(process.env, (message) => logger.warn(message));
+  config = loadConfig(process.env, (message) => (plain ? process.stdout.write(`${message}\n`) : logger.warn(message)));
 } catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`HarakaFlow API not started: ${error.message}\n`);
-    process.exit(1);
-  }
+  if (error instanceof ConfigError) notStarted(error.message);
   throw error;
 }
 logger.level = config.logLevel;
 
 // What the first start spends its seconds on, said before it does (issue 28 item 2).
-logger.info(
+say(
+  config.databaseUrl
+    ? `HarakaFlow API starting: connecting to ${databaseLabel(config)} and applying migrations`
+    : 'HarakaFlow API starting: opening PGlite (created on the first start) and applying migrations',
   { database: config.databaseUrl ? 'postgres' : 'pglite', ...(config.databaseUrl ? {} : { dataDir: config.dataDir }) },
-  config.databaseUrl ? 'HarakaFlow API starting: connecting to Postgres and applying migrations' : 'HarakaFlow API starting: opening PGlite (created on the first start) and applying migrations',
 );
+// A missing database, a refused connection or login, an unknown host: said with the fix (issue 31 item 3).
+try {
+  await checkDatabases(config);
+} catch (error) {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('HF_DB_')) notStarted(`${(error as Error).message} (${code})`);
+  throw error;
+}
 let app;
 try {
+  // Loaded once the configuration is accepted: a refused setting is told before the app's modules load.
+  const { buildApp } = await import('./app.js');
   app = await buildApp(config, { logger });
 } catch (error) {
   logger.fatal({ err: serializeError(error) }, 'startup failed');
@@ -43,5 +61,10 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
 });
 
 const address = await app.listen({ port: config.port, host: config.host });
-const openapi = config.env !== 'production' || config.openapiPublic ? { openapi: `${address}/docs/json` } : {};
-logger.info({ database: app.database.driver, url: address, privacyCentre: `${address}/privacy`, ...openapi }, `HarakaFlow API ready on ${address}`);
+const facts = readyFacts(config, address, process.env);
+if (plain) process.stdout.write(`${readyLines(facts).join('\n')}\n`);
+else {
+  const openapi = facts.docs ? { openapi: `${address}/docs/json` } : {};
+  const { tryThis, ...rest } = facts;
+  logger.info({ ...rest, database: app.database.driver, databaseAt: facts.database, ...openapi, ...(tryThis ? { createAccount: tryThis[0] } : {}) }, `HarakaFlow API ready on ${address}`);
+}

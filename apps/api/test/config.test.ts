@@ -187,6 +187,7 @@ describe('loadConfig secrets', () => {
       loadConfig({ NODE_ENV: 'production' });
     } catch (error) {
       expect((error as ConfigError).problems).toEqual([
+        expect.stringMatching(/^SMTP_URL is required when NODE_ENV=production .*NOTIFY_TRANSPORT=eml/),
         expect.stringMatching(/^PUBLIC_URL is required when NODE_ENV=production/),
         'ADMIN_API_KEY is required when NODE_ENV=production',
         'CONSENT_SECRETS is required when NODE_ENV=production',
@@ -202,7 +203,7 @@ describe('loadConfig secrets', () => {
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`, DATA_RIGHTS_SUBJECT_KEY: SECRET, NOTIFY_UNSUBSCRIBE_SECRETS: SECRET, PUBLIC_URL: 'https://api.harakaflow.test', DATA_DIR: dataDir });
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`, DATA_RIGHTS_SUBJECT_KEY: SECRET, NOTIFY_UNSUBSCRIBE_SECRETS: SECRET, PUBLIC_URL: 'https://api.harakaflow.test', NOTIFY_TRANSPORT: 'eml', DATA_DIR: dataDir });
     expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();

@@ -298,7 +298,7 @@ describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS',
     browser = await launch();
     const port = await freePort();
     app = await startApp(
-      { ...secrets, NODE_ENV: 'production', DATA_DIR: dev.dataDir, PORT: String(port), PUBLIC_URL: `https://127.0.0.1:${port}`, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, DATA_RIGHTS_PURGE_AFTER_DAYS: '0' },
+      { ...secrets, NODE_ENV: 'production', DATA_DIR: dev.dataDir, PORT: String(port), PUBLIC_URL: `https://127.0.0.1:${port}`, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, DATA_RIGHTS_PURGE_AFTER_DAYS: '0', NOTIFY_TRANSPORT: 'eml' },
       'https',
     );
   }, 180_000);
