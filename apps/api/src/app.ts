@@ -9,6 +9,7 @@ import { JsonTooDeep } from './errors.js';
 import { AppLogController, lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
 import { setupMetrics } from './metrics.js';
 import { quotaRedis } from './redis.js';
+import { strictValidation } from './schema-types.js';
 import { trustProxyProblem } from './trust-proxy.js';
 import { APP_MIGRATIONS, registerWiring } from './wiring.js';
 
@@ -61,8 +62,10 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     childLoggerFactory: lazyChildLogger,
     // Fastify's per-request lines are built only when their level is enabled (logger.ts).
     logController: new AppLogController(),
-    // Unknown body properties are refused, not silently dropped.
+    // Unknown body properties are refused, not silently dropped; bodies, parameters and headers
+    // are not coerced to their declared types, the query string only is (schema-types.ts).
     ajv: { customOptions: { removeAdditional: false } },
+    ...strictValidation(),
   }) as unknown as FastifyInstance;
 
   const database =

@@ -12,7 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type { AuthRequirement } from './plugins/auth.js';
 
 /** Codes a route answers besides the common ones, by status. */
-export type RouteErrors = Partial<Record<400 | 401 | 403 | 404 | 406 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503, string[]>>;
+export type RouteErrors = Partial<Record<400 | 401 | 403 | 404 | 406 | 409 | 410 | 413 | 414 | 415 | 422 | 429 | 431 | 500 | 503, string[]>>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -87,9 +87,20 @@ export function documentErrors(app: FastifyInstance, options: { ageGatePrefixes?
     add(408, 'HF_REQUEST_TIMEOUT');
     add(500, 'HF_INTERNAL');
     add(503, 'HF_DATABASE_UNAVAILABLE');
+    // The edge (edge.ts), before any route is chosen: bytes that are not HTTP, headers (the request
+    // line with them) over Node's limit (issue 31 item 5).
+    add(400, 'HF_BAD_REQUEST');
+    add(431, 'HF_HEADERS_TOO_LARGE');
+    // A path parameter: a malformed percent-encoding, one over the router's length limit, or one
+    // (a dot segment, an encoded slash) that leads to no route.
+    if (/[:*]/.test(route.url)) {
+      add(400, 'HF_BAD_URL');
+      add(414, 'HF_URI_TOO_LONG');
+      add(404, 'HF_NOT_FOUND');
+    }
     // A body, where a method may carry one: its JSON, its size, its type.
     if (methods.some((m) => m !== 'GET')) {
-      add(400, 'HF_MALFORMED_JSON', 'HF_BAD_CONTENT_LENGTH', 'HF_BAD_REQUEST');
+      add(400, 'HF_MALFORMED_JSON', 'HF_BAD_CONTENT_LENGTH');
       add(413, 'HF_BODY_TOO_LARGE');
       add(415, 'HF_UNSUPPORTED_MEDIA_TYPE');
     }

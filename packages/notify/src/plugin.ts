@@ -130,7 +130,14 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
       // A link opened in a browser: a page with the button, never an unsubscribe on GET (mail scanners fetch links).
       scope.get<{ Querystring: { token: string } }>(
         `${prefix}/unsubscribe`,
-        { config, schema: { querystring, ...docs('The unsubscribe page: a button that posts the one-click form') } },
+        {
+          config,
+          schema: {
+            querystring,
+            ...docs('The unsubscribe page: a button that posts the one-click form'),
+            response: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+          },
+        },
         async (request, reply) => {
           const action = `${prefix}/unsubscribe?token=${encodeURIComponent(request.query.token)}`;
           return reply

@@ -57,7 +57,8 @@ const notificationRoutes: Routes = async (app) => {
   app.get(
     '/v1/admin/notifications',
     {
-      config: { auth: 'admin', ageGate: false },
+      // The package checks the cursor itself (a malformed one is its HF_NOTIFY_INVALID_FILTER).
+      config: { auth: 'admin', ageGate: false, errors: { 400: ['HF_NOTIFY_INVALID_FILTER'] } },
       schema: {
         tags: ['admin'],
         summary: 'The notification outbox, newest first (keyset pagination)',

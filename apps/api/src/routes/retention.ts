@@ -47,7 +47,7 @@ const retentionRoutes: Routes = async (app) => {
           required: ['reason'],
           properties: {
             subjectId: { type: 'string', minLength: 1, maxLength: 100 },
-            subject: { type: 'object', required: ['kind', 'accountId'], properties: { kind: { enum: ['account', 'contact'] }, accountId: { type: 'string', minLength: 1, maxLength: 100 }, phone: { type: 'string' } } },
+            subject: { type: 'object', required: ['kind', 'accountId'], additionalProperties: false, properties: { kind: { enum: ['account', 'contact'] }, accountId: { type: 'string', minLength: 1, maxLength: 100 }, phone: { type: 'string' } } },
             class: { type: 'string', minLength: 1, maxLength: 63 },
             reason: { type: 'string', minLength: 1, maxLength: 500 },
             until: { type: 'string', format: 'date-time' },

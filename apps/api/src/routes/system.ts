@@ -1,4 +1,5 @@
 import type { DatabaseHandle } from '@harakaflow/db';
+import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsync } from 'fastify';
 import { markVisitor } from '../analytics.js';
 
@@ -71,7 +72,29 @@ const system: FastifyPluginAsync<{ database: DatabaseHandle; secureCookies: bool
     },
   );
 
-  if (openapi) app.get('/docs/json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  if (openapi) await app.register(docs);
+};
+
+/**
+ * The reference a person reads (issue 31 item 1): Swagger UI at /docs, its assets served from
+ * this server by @fastify/swagger-ui (no CDN; no call to validator.swagger.io), the document itself
+ * at /docs/json (and /docs/yaml). Every one of its routes is public and hidden from the document.
+ * The page's CSP lets it load its own scripts and styles and fetch the document, nothing else;
+ * inline styles are allowed because Swagger UI applies some (Chromium refuses them otherwise:
+ * test/docs-ui.browser.test.ts), scripts stay 'self' only.
+ */
+const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const docs: FastifyPluginAsync = async (scope) => {
+  scope.addHook('onRoute', (route) => {
+    route.config = { auth: 'public', ageGate: false, ...route.config };
+  });
+  await scope.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: DOCS_CSP,
+    uiConfig: { validatorUrl: null, deepLinking: true },
+    theme: { title: 'HarakaFlow API' },
+  });
 };
 
 export default system;
