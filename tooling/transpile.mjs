@@ -60,15 +60,23 @@ function sources(dir) {
 /** The source files whose output is missing or older, per package, of these directories and what they need at run time. */
 export function staleSources(dirs) {
   const targets = closure(dirs);
+  // HF_RUN_STALE=<source>[,<source>...] (paths from the repository root): those count as changed
+  // whatever their times, so a test can ask for a build without touching files a second copy of the
+  // suite may be using.
+  const forced = new Set((process.env.HF_RUN_STALE ?? '').split(',').filter(Boolean).map((f) => resolve(root, f)));
   let total = 0;
   const stale = [];
   for (const dir of targets) {
     const src = join(dir, 'src');
     const files = sources(src);
     total += files.length;
+    // Times decide: a source newer than its output (or without one). A file copied in with its old
+    // time kept (rsync -a, cp -p, tar x) is not seen: `npx pnpm@10 build` (or removing that
+    // package's dist/) rebuilds it. Outputs keep the time they were written at, so the output of
+    // `npx pnpm@10 build` counts as current and a suite started after it rewrites nothing.
     const changed = files.filter((file) => {
       const out = join(dir, 'dist', relative(src, file).replace(/\.ts$/, '.js'));
-      return !existsSync(out) || statSync(out).mtimeMs < statSync(file).mtimeMs;
+      return forced.has(file) || !existsSync(out) || statSync(out).mtimeMs < statSync(file).mtimeMs;
     });
     if (changed.length) stale.push({ dir, src, changed });
   }

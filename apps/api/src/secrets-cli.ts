@@ -17,7 +17,7 @@ const USAGE = `usage: npx pnpm@10 secrets [--out FILE] [--env-example]
                    \`npx pnpm@10 --silent secrets > .env.production\`, or use --out
   --out FILE       write it to FILE (relative to the repository root), mode 0600; an existing FILE
                    is never overwritten (its secrets may be in use)
-  --env-example    re-render apps/api/.env.example (every variable, no values; with --out, to FILE)
+  --env-example    re-render apps/api/.env.example (every variable, no values; with --out, to a new FILE)
 
 Exit codes: 0 done, 1 the file could not be written, 2 usage.`;
 
@@ -36,18 +36,23 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-if (values['env-example']) {
-  // src/ and dist/ are both one level under apps/api.
-  const file = values.out ?? fileURLToPath(new URL('../.env.example', import.meta.url));
-  writeFileSync(file, envExample(SECRET_SPECS));
-  process.stderr.write(`wrote ${file}\n`);
-} else if (values.out !== undefined) {
+/** Writes a new file (never over one: a mixed-up `--out` must not destroy an env file in use), mode 0600. */
+function writeNew(file: string, text: string): void {
   try {
-    writeFileSync(values.out, productionEnv(), { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    fail(code === 'EEXIST' ? `${values.out} exists: not overwritten (its secrets may be in use); move it away first` : `${values.out} could not be written (${code ?? 'error'})`, 1);
+    fail(code === 'EEXIST' ? `${file} exists: not overwritten (its secrets may be in use); move it away first` : `${file} could not be written (${code ?? 'error'})`, 1);
   }
+}
+
+if (values['env-example']) {
+  if (values.out !== undefined) writeNew(values.out, envExample(SECRET_SPECS));
+  // The committed example itself (src/ and dist/ are both one level under apps/api): no secret in it.
+  else writeFileSync(fileURLToPath(new URL('../.env.example', import.meta.url)), envExample(SECRET_SPECS));
+  process.stderr.write(`wrote ${values.out ?? 'apps/api/.env.example'}\n`);
+} else if (values.out !== undefined) {
+  writeNew(values.out, productionEnv());
   process.stderr.write(`wrote ${values.out} (mode 0600): fill in PUBLIC_URL, SMTP_URL (or NOTIFY_TRANSPORT=eml) and DATABASE_URL, then start with \`node tooling/transpile.mjs && node --env-file=${values.out} apps/api/dist/server.js\`\n`);
 } else {
   process.stdout.write(productionEnv());

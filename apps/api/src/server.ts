@@ -18,6 +18,16 @@ function notStarted(message: string): never {
   process.exit(1);
 }
 
+/**
+ * A refusal whose message says what to fix and holds no secret: a configuration error, or one of the
+ * database package's HF_DB_* errors (built from the parsed host, port and database, never the URL).
+ */
+function refuseIfTold(error: unknown): void {
+  if (error instanceof ConfigError) notStarted(error.message);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('HF_DB_')) notStarted(`${(error as Error).message} (${code})`);
+}
+
 let config;
 try {
   config = loadConfig(process.env, (message) => (plain ? process.stdout.write(`${message}\n`) : logger.warn(message)));
@@ -38,8 +48,7 @@ say(
 try {
   await checkDatabases(config);
 } catch (error) {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('HF_DB_')) notStarted(`${(error as Error).message} (${code})`);
+  refuseIfTold(error);
   throw error;
 }
 let app;
@@ -48,6 +57,8 @@ try {
   const { buildApp } = await import('./app.js');
   app = await buildApp(config, { logger });
 } catch (error) {
+  // E.g. HF_DB_DATA_DIR_IN_USE (a CLI holds the PGlite directory) or a setting only the app checks.
+  refuseIfTold(error);
   logger.fatal({ err: serializeError(error) }, 'startup failed');
   process.exit(1);
 }

@@ -2,7 +2,7 @@
 // .env.production whose every value the app's own parser accepts; apps/api/.env.example is rendered
 // from ENV_VARIABLES; production without SMTP_URL refuses to start unless NOTIFY_TRANSPORT=eml.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,15 @@ describe('apps/api/.env.example', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toBe('');
     expect(readFileSync(file, 'utf8')).toBe(envExample(SECRET_SPECS));
+  });
+
+  it('--env-example --out never overwrites a file (a mixed-up command must not destroy an env file in use)', () => {
+    const target = join(mkdtempSync(join(tmpdir(), 'hf-example-')), '.env.production');
+    writeFileSync(target, 'ADMIN_API_KEY=in-use\n');
+    const run = secretsCli(['--out', target, '--env-example']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('exists: not overwritten');
+    expect(readFileSync(target, 'utf8')).toBe('ADMIN_API_KEY=in-use\n');
   });
 });
 

@@ -160,6 +160,22 @@ describe('src/server.ts and a database it cannot use', () => {
     expect(out).toMatch(new RegExp(`HarakaFlow API not started: database newuser_x does not exist on ${url.hostname.replace(/\./g, '\\.')}:${url.port || 5432}: create it .* or fix DATABASE_URL \\(HF_DB_DATABASE_MISSING\\)\n`));
   }, 60_000);
 
+  it('a PGlite directory another process holds (a CLI): says which process, plainly, exit 1', async () => {
+    const { createDatabase } = await import('@harakaflow/db');
+    const dataDir = tempDir();
+    const held = await createDatabase({ dataDir: join(dataDir, 'pglite') });
+    try {
+      const server = start({ DATA_DIR: dataDir }, false);
+      expect(await server.exited).toBe(1);
+      const out = server.output();
+      expect(out).toMatch(new RegExp(`HarakaFlow API not started: .*process ${process.pid}.* \\(HF_DB_DATA_DIR_IN_USE\\)\n`));
+      expect(out).not.toContain('startup failed');
+      expect(out).not.toMatch(/\n\s+at /);
+    } finally {
+      await held.close();
+    }
+  }, 60_000);
+
   it('production without SMTP_URL or NOTIFY_TRANSPORT=eml: not started, saying so', async () => {
     const server = start({ ...(parseEnv(productionEnv()) as Record<string, string>), DATA_DIR: tempDir(), PUBLIC_URL: 'https://api.harakaflow.test' }, false);
     expect(await server.exited).toBe(1);

@@ -1,7 +1,6 @@
 // Issue 31 item 2: `start` and the hf-* scripts (tooling/run.mjs) check the configuration before
 // anything is built, answer --help without building, and never rebuild for an environment change.
 import { execFile } from 'node:child_process';
-import { statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,23 +25,16 @@ const CLIS = [
   ['hf-retention', 'apps/api', 'retention-cli'],
 ] as const;
 
-/** Makes one output file older than its source for the length of `fn`: a build is then due. */
-async function withStale<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const { atime, mtime } = statSync(file);
-  utimesSync(file, new Date(0), new Date(0));
-  try {
-    return await fn();
-  } finally {
-    // Its content is the source's: the original time makes it current again.
-    utimesSync(file, atime, mtime);
-  }
-}
+/**
+ * Runs `fn` with one source counted as changed (HF_RUN_STALE, read by tooling/transpile.mjs): a
+ * build is then due, and no file is touched that a second copy of the suite may be using.
+ */
+const stale = (source: string) => ({ HF_RUN_STALE: source });
 
 describe('tooling/run.mjs', () => {
   it('answers --help of every CLI from its source, without building, as the CLI itself does', async () => {
     for (const [name, dir, entry = 'cli'] of CLIS) {
-      const dist = join(root, dir, 'dist', `${entry}.js`);
-      const help = await withStale(dist, () => node(['tooling/run.mjs', `${dir}/dist/${entry}.js`, '--help']));
+      const help = await node(['tooling/run.mjs', `${dir}/dist/${entry}.js`, '--help'], stale(`${dir}/src/${entry}.ts`));
       expect(help.code, help.err).toBe(0);
       expect(help.out).toMatch(new RegExp(`^usage: ${name}`));
       expect(help.err).not.toMatch(/transpil/);
@@ -57,10 +49,7 @@ describe('tooling/run.mjs', () => {
   }, 300_000);
 
   it('refuses a wrong production configuration before building anything, with the app\'s own messages', async () => {
-    // rights-cli.js is not what the server loads: a concurrent start is not disturbed.
-    const refused = await withStale(join(root, 'apps/api/dist/rights-cli.js'), () =>
-      node(['tooling/run.mjs', 'apps/api/dist/server.js'], { NODE_ENV: 'production', DATA_DIR: join(root, 'node_modules/.cache/hf-run-test') }),
-    );
+    const refused = await node(['tooling/run.mjs', 'apps/api/dist/server.js'], { NODE_ENV: 'production', DATA_DIR: join(root, 'node_modules/.cache/hf-run-test'), ...stale('apps/api/src/rights-cli.ts') });
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('HarakaFlow API not started: invalid configuration');
     expect(refused.err).toContain('ADMIN_API_KEY is required when NODE_ENV=production');
