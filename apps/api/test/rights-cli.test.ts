@@ -1,7 +1,7 @@
 // Issue 14 item 4: after a backup taken before a deletion is restored, `hf-rights reapply-erasures`
 // with the journal kept outside the backup erases the restored subject again, in every table.
 // And the queue from the command line. Real Postgres (the CLI is another process on the same database).
-import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { postgresUrl, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { execFile } from 'node:child_process';
@@ -74,7 +74,7 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
       for (const { s, t } of await tables()) await database.db.execute(sql.raw(`create table backup."${s}__${t}" as select * from "${s}"."${t}"`));
 
       const filed = (await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { kind: 'deletion', accountId, verification: 'signed letter' } })).json();
-      for (let i = 0; i < 200 && (await app.dataRights.get(filed.id)).status !== 'fulfilled'; i++) await new Promise((r) => setTimeout(r, 25));
+      await until(async () => (await app.dataRights.get(filed.id)).status === 'fulfilled');
       await app.audit.flush();
       expect(await dump()).not.toContain(accountId);
     } finally {

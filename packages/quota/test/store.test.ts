@@ -2,7 +2,7 @@
 // carries every key touched since the last one in one round trip (one pipeline, one statement) and
 // brings back the global counts; keys a replica does not know yet are read together, once.
 import { createDatabase, type Database } from '@harakaflow/db';
-import { postgresUrl, redisUrl, testDatabase, testRedis, type TestDatabase } from '@harakaflow/testing';
+import { postgresUrl, redisUrl, testDatabase, testRedis, until, type TestDatabase } from '@harakaflow/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { quotaMigrations } from '../src/index.js';
 import { KNOWN, Store, type StoreConfig } from '../src/store.js';
@@ -96,7 +96,7 @@ describe('when the store cannot be reached', () => {
     // Decisions meanwhile are the insurance limiter's (the plugin's); the store is probed, and
     // found again once it answers.
     await client.connect();
-    for (let i = 0; i < 200 && store.down; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => !store.down);
     expect(store.down).toBe(false);
     expect(await store.sync()).toBe(true);
     expect(await redis.client.exists(`${redis.prefix}anonymous.minute:ip:198.18.1.1`)).toBe(0); // nothing written twice, or at all

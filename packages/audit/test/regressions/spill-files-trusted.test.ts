@@ -2,7 +2,7 @@
 // line's own seq/hash, so a database user who rewrote an event and dropped one forged spill line
 // got `verify` to say intact; one malformed file stopped every later write and left sync events
 // hanging; the default directory was under the shared temp dir and never checked.
-import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { prepareKeys } from '@harakaflow/core';
 import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
@@ -124,7 +124,7 @@ describe('spill files are authenticated and linked before anything is inserted o
         const before = w.stats.spilled;
         for (let i = 0; i < 12; i++) w.append(securityInput(round * 12 + i));
         await w.flush().catch(() => undefined);
-        for (let wait = 0; w.stats.spilled === before && wait < 100; wait++) await new Promise((r) => setTimeout(r, 10));
+        await until(() => w.stats.spilled !== before);
       }
       await w.close();
       const sub = spillSubdirectory(dir);

@@ -5,7 +5,7 @@
 // fails is reported and retried after the interval, the counts are kept, and the next flush writes
 // them. The outage is a TCP proxy of the test's own, cut.
 import { createDatabase } from '@harakaflow/db';
-import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { postgresUrl, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quotaMigrations } from '../../src/index.js';
@@ -36,14 +36,14 @@ describe.skipIf(!postgresUrl)('the usage meter when the server ends its connecti
       await new Promise((r) => setTimeout(r, 300));
       await database.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`);
       expect(await slow).toBe('cut');
-      for (let i = 0; i < 40 && !errors.length; i++) await new Promise((r) => setTimeout(r, 50));
+      await until(() => errors.length > 0);
       expect(errors.length).toBeGreaterThanOrEqual(1); // reported to the plugin's logger, not thrown into the void
       meter.add(account, 'requests', 2);
       let usage: Record<string, number> = {};
-      for (let i = 0; i < 40 && usage.requests !== 5; i++) {
-        await new Promise((r) => setTimeout(r, 100));
+      await until(async () => {
         usage = await meter.usage(account, { from: '2000-01-01', to: '2999-12-31' }).catch(() => ({}));
-      }
+        return usage.requests === 5;
+      });
       expect(usage).toEqual({ requests: 5 });
       expect(unhandled).toEqual([]);
     } finally {
@@ -51,5 +51,5 @@ describe.skipIf(!postgresUrl)('the usage meter when the server ends its connecti
       await meter.close();
       await handle.close();
     }
-  }, 30_000);
+  });
 });
