@@ -95,7 +95,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     const [{ PGlite }, { drizzle: drizzlePglite }] = await loadDriver('@electric-sql/pglite', () => Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]));
     let lock: DataDirLock | undefined;
     if (dataDir) {
-      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // PGlite's files and the lock: this user only
       // One process at a time: a CLI beside the running app would corrupt the directory.
       lock = lockDataDir(dataDir);
     }
