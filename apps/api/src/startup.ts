@@ -5,20 +5,21 @@
  * secret's value: the admin key is named by the file that holds it (development) or the variable
  * (production); a database URL is shown without its password.
  */
-import { checkConnection } from '@harakaflow/db';
+import { checkConnection, describeDatabaseUrl } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import type { AppConfig, Env } from './config.js';
 import { generatedSecrets, secretsFile } from './secrets.js';
 
-/** The database in use, for a person: PGlite's directory, or Postgres as user@host:port/database (no password). */
+/**
+ * The database in use, for a person: PGlite's directory, or Postgres as user@host:port/database
+ * (no password), read by describeDatabaseUrl, the parse checkConnection uses: a URL it refuses (an
+ * unencoded @ / ? # in the password) is named by its variable only.
+ */
 export function databaseLabel(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>): string {
   if (!config.databaseUrl) return `PGlite in ${resolve(config.dataDir, 'pglite')}`;
   try {
-    const url = new URL(config.databaseUrl);
-    const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
-    return `Postgres ${user}${url.hostname || 'localhost'}:${url.port || '5432'}${decodeURIComponent(url.pathname) || '/'}`;
+    return `Postgres ${describeDatabaseUrl(config.databaseUrl, { name: 'DATABASE_URL' }).label}`;
   } catch {
-    // Several hosts (a,b:5432) are not one WHATWG URL; the variable's name is enough then.
     return 'Postgres (DATABASE_URL)';
   }
 }

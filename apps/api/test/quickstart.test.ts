@@ -152,6 +152,14 @@ describe('src/server.ts and a database it cannot use', () => {
     expect(out).toContain(`HarakaFlow API not started: connection refused on 127.0.0.1:${port} (database harakaflow): start Postgres there or fix the host and port in DATABASE_URL (HF_DB_CONNECTION_REFUSED)\n`);
   }, 60_000);
 
+  it('a password with an unencoded /: neither the starting line nor the refusal names any of it (once "connecting to Postgres app:12/<password>@...")', async () => {
+    const { freePort } = await import('@harakaflow/testing');
+    const out = await refused(`postgres://app:12/${PASSWORD}@127.0.0.1:${await freePort()}/hf`);
+    expect(out).toContain('HarakaFlow API starting: connecting to Postgres (DATABASE_URL) and applying migrations');
+    expect(out).toMatch(/HarakaFlow API not started: DATABASE_URL cannot be read as one URL: .*percent-encode .*: fix DATABASE_URL \(HF_DB_URL_INVALID\)\n/);
+    for (const piece of ['12/', 'pw-never', 'app:']) expect(out).not.toContain(piece);
+  }, 60_000);
+
   it.skipIf(!postgresUrl)('a database that does not exist on the real server: named with its host and port, exit 1', async () => {
     const url = new URL(postgresUrl!);
     url.password = PASSWORD;

@@ -1,8 +1,8 @@
 export { createDatabase, POOLERS } from './connect.js';
 export type { Database, DatabaseHandle, DatabaseOptions, Driver, Pooler } from './connect.js';
 export type { AvailabilityChange } from './availability.js';
-export { checkConnection } from './connection-check.js';
-export type { ConnectionCheckOptions } from './connection-check.js';
+export { checkConnection, describeDatabaseUrl } from './connection-check.js';
+export type { ConnectionCheckOptions, DatabaseUrlParts } from './connection-check.js';
 export { migrate } from './migrate.js';
 export type { MigrationResult, MigrationSet } from './migrate.js';
 export { DatabaseError } from './errors.js';

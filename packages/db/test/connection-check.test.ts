@@ -2,7 +2,10 @@
 // as an HF_DB_* error; the URL's password never appears (message, serialized error, String()).
 // Against the real Postgres of TEST_DATABASE_URL; the wrong password against a server of the
 // test's own that speaks the protocol's startup (the local Postgres trusts 127.0.0.1).
-import { checkConnection, DatabaseError } from '@harakaflow/db';
+// A password with an unencoded @ or / once became part of the host, port or database a message
+// named: such a URL is refused (HF_DB_URL_INVALID) before any parse, naming no part of it. The
+// property over random passwords is in apps/api/test/database-url.test.ts (fast-check lives there).
+import { checkConnection, DatabaseError, describeDatabaseUrl } from '@harakaflow/db';
 import { serializeError } from '@harakaflow/core';
 import { createServer, type Server } from 'node:net';
 import { freePort, postgresUrl } from '../../../tooling/testing/src/index.js';
@@ -79,6 +82,72 @@ describe('checkConnection', () => {
 
   it('refuses a URL that is not postgres:// before connecting', async () => {
     await expect(checkConnection(`mysql://app:${PASSWORD}@127.0.0.1/x`)).rejects.toMatchObject({ code: 'HF_DB_INVALID_OPTION', message: expect.not.stringContaining(PASSWORD) });
+  });
+
+  it('refuses a password with an unencoded @ (several hosts) without naming any of it', async () => {
+    const port = await freePort();
+    const url = `postgres://app:S3cr@tPW@127.0.0.1:${port},127.0.0.1:5998/hf`;
+    const e = await failure(url, 'DATABASE_URL');
+    expect(e.code).toBe('HF_DB_URL_INVALID');
+    for (const piece of ['S3cr', 'tPW', 'app:']) expect(e.message).not.toContain(piece);
+    expect(e.message).toMatch(/^DATABASE_URL cannot be read as one URL: .*percent-encode them in the password \(@ as %40, \/ as %2F.*: fix DATABASE_URL$/);
+    expect(e.cause).toBeUndefined();
+  });
+
+  it('refuses a password with an unencoded / (once the port 12 and the database S3cretPW@...)', async () => {
+    const e = await failure(`postgres://app:12/S3cretPW@127.0.0.1:${await freePort()}/hf`, 'DATABASE_URL');
+    expect(e.code).toBe('HF_DB_URL_INVALID');
+    for (const piece of ['S3cretPW', '12/', 'port 12', 'app']) expect(e.message).not.toContain(piece);
+  });
+
+  it('refuses ? and # before the last @, and a % that starts no escape; accepts the same passwords percent-encoded', async () => {
+    const port = await freePort();
+    for (const password of ['a?b-Secret', 'a#b-Secret', 'a%zz-Secret', 'a@b/c?d#e%f-Secret']) {
+      const e = await failure(`postgres://app:${password}@127.0.0.1:${port}/hf`, 'DATABASE_URL');
+      expect(e.code).toBe('HF_DB_URL_INVALID');
+      expect(e.message).not.toContain('Secret');
+      // Percent-encoded, the same password reaches the server (here: nothing listens).
+      const encoded = await failure(`postgres://app:${encodeURIComponent(password)}@127.0.0.1:${port}/hf`, 'DATABASE_URL');
+      expect(encoded.code).toBe('HF_DB_CONNECTION_REFUSED');
+      expect(encoded.message).toBe(`connection refused on 127.0.0.1:${port} (database hf): start Postgres there or fix the host and port in DATABASE_URL`);
+      expect(encoded.message).not.toContain('Secret');
+    }
+  });
+
+  describe('describeDatabaseUrl', () => {
+    it('reads user, hosts, ports and database as written, with the defaults, and a label without the password', () => {
+      expect(describeDatabaseUrl(`postgres://app:${PASSWORD}@db.internal:6543/harakaflow?sslmode=require`)).toEqual({
+        user: 'app',
+        host: 'db.internal',
+        port: 6543,
+        hosts: [{ host: 'db.internal', port: 6543 }],
+        database: 'harakaflow',
+        label: 'app@db.internal:6543/harakaflow',
+      });
+      expect(describeDatabaseUrl(`postgresql://a%40corp:${encodeURIComponent('p@ss/w?d#')}@h1,[::1]:5433/my%20db`)).toMatchObject({
+        user: 'a@corp',
+        host: 'h1',
+        port: 5432,
+        hosts: [
+          { host: 'h1', port: 5432 },
+          { host: '::1', port: 5433 },
+        ],
+        database: 'my db',
+        label: 'a@corp@h1:5432,[::1]:5433/my db',
+      });
+      expect(describeDatabaseUrl('postgres://')).toMatchObject({ user: undefined, host: 'localhost', port: 5432, database: undefined, label: 'localhost:5432/' });
+    });
+
+    it('refuses an ambiguous URL, a bad escape or a bad port as HF_DB_URL_INVALID, another scheme as HF_DB_INVALID_OPTION', () => {
+      for (const url of ['postgres://app:a@b@h/db', 'postgres://app:a/b@h/db', 'postgres://app:a?b@h/db', 'postgres://app:a#b@h/db', 'postgres://h/db?application_name=me@x', 'postgres://app:%g1@h/db', 'postgres://h:5x/db', 'postgres://h:70000/db']) {
+        expect(() => describeDatabaseUrl(url, { name: 'DATABASE_URL' }), url).toThrow(expect.objectContaining({ code: 'HF_DB_URL_INVALID', message: expect.stringMatching(/^DATABASE_URL .*: fix DATABASE_URL$/) }));
+      }
+      expect(() => describeDatabaseUrl(`mysql://app:${PASSWORD}@h/db`)).toThrow(expect.objectContaining({ code: 'HF_DB_INVALID_OPTION' }));
+    });
+
+    it('keeps a user, host or database that holds the password (postgres:postgres) in the label: it is shown on purpose', () => {
+      expect(describeDatabaseUrl('postgres://postgres:postgres@localhost/postgres').label).toBe('postgres@localhost:5432/postgres');
+    });
   });
 
   describe.skipIf(!postgresUrl)('against real Postgres', () => {
