@@ -21,9 +21,39 @@ const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
+/** Every process under `pid` (the server under `script` runs in a session of its own, out of its group). */
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' });
+  const parents = table.trim().split('\n').map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length; ) {
+    const parent = queue.shift()!;
+    for (const [child, of] of parents) {
+      if (of !== parent) continue;
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
 afterEach(() => {
-  // `script` and the server under it are one process group of their own (detached).
-  for (const child of children.splice(0)) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || !child.pid) continue;
+    const under = descendants(child.pid);
+    try {
+      process.kill(-child.pid, 'SIGKILL'); // the detached group: `script`, or the server itself
+    } catch {
+      // already gone
+    }
+    for (const pid of under) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
