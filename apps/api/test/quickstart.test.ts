@@ -156,9 +156,20 @@ describe('src/server.ts with its output piped', () => {
     const quickstart = /```sh\n([^`]*)```/.exec(readme)![1]!.split('\n');
     expect(quickstart[0]).toMatch(/^npx pnpm@10 install && npx pnpm@10 start /);
     expect(quickstart[3]).toMatch(/^# then open http:\/\/127\.0\.0\.1:3000\/privacy /);
-    expect(quickstart[4]).toMatch(/^npx pnpm@10 install && npx pnpm@10 test /);
+    expect(quickstart[4]).toMatch(/^# stop the API .*, then: npx pnpm@10 hf-audit verify /);
+    expect(quickstart[5]).toMatch(/^npx pnpm@10 install && npx pnpm@10 test /);
     const me = JSON.parse(sh(quickstart.slice(1, 3).join('\n').replaceAll('http://127.0.0.1:3000', ready.url!))) as { account: { email: string } };
     expect(me.account.email).toBe('ada@example.com');
+
+    // Its next line: the API stopped, `hf-audit verify` (the script runs tooling/run.mjs on the CLI
+    // with DATA_DIR) finds the chains of what was just done intact.
+    process.kill(children.at(-1)!.pid!, 'SIGTERM');
+    expect(await server.exited).toBe(0);
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const verify = spawnSync(process.execPath, ['tooling/run.mjs', 'packages/audit/dist/cli.js', 'verify'], { cwd: root, env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, encoding: 'utf8' });
+    expect(verify.status, verify.stderr).toBe(0);
+    // At least the account's creation and its /v1/me: events of this run, not an empty log.
+    expect(Number(/^audit chain intact: \d+ segment\(s\), (\d+) event\(s\)/m.exec(verify.stdout)?.[1])).toBeGreaterThanOrEqual(2);
   }, 180_000);
 });
 
