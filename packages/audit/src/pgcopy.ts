@@ -304,7 +304,7 @@ export interface CopyClient {
  * violation would hang the caller. postgres.js 4 fails the stream itself; whichever comes first wins.
  */
 export async function copyInto(client: CopyClient, statement: string, data: Uint8Array): Promise<void> {
-  const query = client.unsafe(statement) as ReturnType<CopyClient['unsafe']> & { reject?: (error: unknown) => unknown };
+  const query = client.unsafe(statement) as ReturnType<CopyClient['unsafe']> & { reject?: (error: unknown) => unknown; resolve?: (value: unknown) => unknown };
   let refuse: (error: unknown) => void = () => {};
   const refused = new Promise<never>((_, reject) => {
     refuse = reject;
@@ -315,6 +315,17 @@ export async function copyInto(client: CopyClient, statement: string, data: Uint
     query.reject = (error: unknown) => {
       refuse(error);
       return reject.call(query, error);
+    };
+  }
+  // The stream's errors are heard from the moment the driver makes it: a connection cut as the COPY
+  // starts fails the stream (a process.nextTick 'error') before this function's await has resumed to
+  // listen, which with no listener is an uncaught exception that ends the process (seen on
+  // postgres.js 4 under load). Heard here, it fails the copy like any refusal.
+  const resolve = query.resolve;
+  if (typeof resolve === 'function') {
+    query.resolve = (value: unknown) => {
+      if (value && typeof (value as Writable).on === 'function') (value as Writable).on('error', refuse);
+      return resolve.call(query, value);
     };
   }
   const stream = await Promise.race([query.writable(), refused]);

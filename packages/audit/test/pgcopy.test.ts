@@ -4,6 +4,7 @@
 import { pgbouncerAvailable, postgresUrl, testDatabase, testPgbouncer, type TestDatabase, type TestPgbouncer } from '@harakaflow/testing';
 import { createDatabase, isConnectionLoss } from '@harakaflow/db';
 import fc from 'fast-check';
+import { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyEncoder, CopyValueError, copyClient, copyInto, type CopyType } from '../src/pgcopy.js';
@@ -50,6 +51,37 @@ describe('CopyEncoder, alone', () => {
     expect(out.readInt16BE(out.length - 2)).toBe(-1);
     expect(enc.reset().rows).toBe(0);
     expect(enc.finish().length).toBe(21);
+  });
+});
+
+describe('copyInto, with a driver that fails the stream as it hands it over', () => {
+  // Found under load on postgres.js 4: a backend terminated as the COPY began. The driver resolved
+  // the query with its stream and failed that stream in the same turn; the stream's 'error' (a
+  // process.nextTick) came before copyInto's await resumed to listen: an uncaught exception, the
+  // process gone. Here the driver is a stand-in doing exactly that, so the order is certain.
+  it('fails the copy with the stream error, and nothing is left unheard', async () => {
+    const stream = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const query = {} as { resolve: (value: unknown) => void; reject: (error: unknown) => void; writable: () => Promise<Writable> };
+    const handed = new Promise<Writable>((resolve, reject) => Object.assign(query, { resolve, reject }));
+    query.writable = () => handed;
+    const uncaught: unknown[] = [];
+    const hear = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', hear);
+    try {
+      const copying = copyInto({ unsafe: () => query }, 'copy t (i4) from stdin (format binary)', new Uint8Array(8));
+      const cut = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      // As a socket's data callback does it: in one macrotask, after which Node runs the nextTick
+      // queue (the stream's 'error') before the promise jobs (copyInto resuming).
+      setImmediate(() => {
+        query.resolve(stream);
+        stream.destroy(cut);
+      });
+      await expect(copying).rejects.toBe(cut);
+      await new Promise((r) => setImmediate(r));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', hear);
+    }
   });
 });
 
