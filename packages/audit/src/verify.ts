@@ -111,7 +111,18 @@ interface Segment {
 
 const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
 
+/**
+ * Verifies in one snapshot (a read-only, repeatable-read transaction): the checkpoints, the events
+ * and the held copies as of one instant. Read in separate statements, a batch a live writer
+ * committed between the checkpoints and the events it extends read as events after the signed end
+ * of their segment: tampering reported where there is none. (On PGlite the app's queries wait for
+ * the transaction: it has one connection.)
+ */
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
+  return options.db.transaction((tx) => verifyInSnapshot({ ...options, db: tx as unknown as Database }), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+}
+
+async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   const { db, checkpointKeys, to } = options;
   const pageSize = options.pageSize ?? 5000;
   const result: VerifyResult = {
