@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expectDataDirRefused } from '@harakaflow/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-cli-lock-'));
@@ -35,10 +36,7 @@ describe('the app CLIs and the PGlite directory of a running app', () => {
     try {
       for (const [name, args] of [['rights', ['list']], ['notify', ['counts']], ['retention', ['run', '--dry-run']]] as const) {
         const refused = await cli(name, [...args]);
-        expect(refused.code, `hf-${name}: ${refused.err}`).toBe(1);
-        expect(refused.err).toContain('HF_DB_DATA_DIR_IN_USE');
-        expect(refused.err).toContain(pglite);
-        expect(refused.err).toContain(`process ${process.pid}`);
+        expectDataDirRefused(refused, pglite, 1, `hf-${name}: ${refused.err}`);
       }
     } finally {
       await app.close();

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expectDataDirRefused } from '@harakaflow/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { purgeServerLogs } from '../src/partitions.js';
@@ -82,11 +83,7 @@ describe('hf-audit verify', () => {
       const app = await createDatabase({ dataDir: pglite });
       try {
         await migrate(app.db, [auditMigrations]);
-        const refused = verify();
-        expect(refused.code).toBe(2);
-        expect(refused.err).toContain('HF_DB_DATA_DIR_IN_USE');
-        expect(refused.err).toContain(pglite);
-        expect(refused.err).toContain(`process ${process.pid}`);
+        expectDataDirRefused(verify(), pglite, 2);
       } finally {
         await app.close();
       }

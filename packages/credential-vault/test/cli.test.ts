@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expectDataDirRefused } from '@harakaflow/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
@@ -66,11 +67,7 @@ describe('hf-vault', () => {
     const pglite = join(dataDir, 'pglite');
     const app = await createDatabase({ dataDir: pglite });
     try {
-      const refused = cli(['status'], K2);
-      expect(refused.code).toBe(2);
-      expect(refused.err).toContain('HF_DB_DATA_DIR_IN_USE');
-      expect(refused.err).toContain(pglite);
-      expect(refused.err).toContain(`process ${process.pid}`);
+      expectDataDirRefused(cli(['status'], K2), pglite, 2);
     } finally {
       await app.close();
     }

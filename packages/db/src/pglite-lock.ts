@@ -212,13 +212,6 @@ function sameProcess(a: Holder, b: Holder): boolean {
   return a.pid === b.pid && a.started === b.started && a.host === b.host && a.boot === b.boot && a.pidns === b.pidns;
 }
 
-/** Where a holder runs when its pid cannot be checked from here, or null when it can. */
-function elsewhere(holder: Holder, me: Holder): string | null {
-  if (holder.host === undefined) return null; // the first format: judged by its pid, as it was then
-  if (holder.host !== me.host) return 'on another host';
-  return null;
-}
-
 /**
  * 'live', 'gone', or where it runs when that cannot be checked from here (then it counts as live).
  * Under this host name, a lock of an earlier boot, or of another PID namespace, names a process that
@@ -228,8 +221,8 @@ function elsewhere(holder: Holder, me: Holder): string | null {
  * supported (the README says so); another container (`docker compose run`, a second pod) has its own.
  */
 function judge(holder: Holder, me: Holder): string {
-  const where = elsewhere(holder, me);
-  if (where) return where;
+  // A lock of the first format (no host) is judged by its pid, as it was then.
+  if (holder.host !== undefined && holder.host !== me.host) return 'on another host';
   if (holder.boot && me.boot && holder.boot !== me.boot) return 'gone';
   if (holder.pidns && me.pidns && holder.pidns !== me.pidns) return 'gone';
   return alive(holder) ? 'live' : 'gone';

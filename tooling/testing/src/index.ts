@@ -15,3 +15,4 @@ export { backendPid, holdServer, pgbouncerAvailable, testPgbouncer } from './pgb
 export type { TestPgbouncer } from './pgbouncer.js';
 export { cli as redisCli, redisServersAvailable, replicated, startClusterRedis, startSentinelRedis, startTlsRedis } from './redis-servers.js';
 export type { ClusterRedis, RedisNode, SentinelRedis, Shard, TlsRedis } from './redis-servers.js';
+export { expectDataDirRefused } from './cli-refusal.js';
