@@ -75,6 +75,8 @@ export interface AppConfig {
   quotaAuthFailuresPerMinute: number;
   /** Prefix of the quota's keys in Redis or Postgres (QUOTA_KEY_PREFIX): several apps on one Redis. */
   quotaKeyPrefix: string;
+  /** QUOTA_STORE_TIMEOUT_MS: the most one quota store call may take, ms; undefined: the quota's default for its store. */
+  quotaStoreTimeoutMs: number | undefined;
   /** QUOTA_LEGACY_CLIENT_KEYS=1: bans also under raw `ip:` keys, for a rolling deploy from a version that stored them. */
   quotaLegacyClientKeys: boolean;
   /** QUOTA_LEGACY_ACCOUNT_KEYS=1: account bans also under the bare account id, for a rolling deploy from a version before `acct:` keys. */

@@ -315,6 +315,14 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     read: text('hf:quota:', /^[A-Za-z0-9:_.-]{1,64}$/, () => 'must be 1 to 64 letters, digits, ":", "_", "." or "-"'),
   },
   {
+    name: 'QUOTA_STORE_TIMEOUT_MS',
+    key: 'quotaStoreTimeoutMs',
+    shown: '`50` on Redis, `500` on Postgres',
+    meaning:
+      "how long one call to the quota store may take, ms. Past it, request limits are answered by each replica's insurance limiter (logged `HF_QUOTA_STORE_TIMEOUT`) and the message quota answers 503 `HF_QUOTA_UNAVAILABLE`; raise it for a managed Redis across zones or a loaded host",
+    read: (t, problem) => (t === undefined ? undefined : count(50, { max: 60_000, says: (n) => `must be a whole number of ms from 1 to 60000 (got ${n})` })(t, problem)),
+  },
+  {
     name: 'QUOTA_LEGACY_CLIENT_KEYS',
     key: 'quotaLegacyClientKeys',
     shown: '`0`',

@@ -141,6 +141,7 @@ export const WIRING: readonly WiringStep[] = [
       bans: { after: config.quotaBanAfter, windowSeconds: 600 },
       authFailures: { perMinute: config.quotaAuthFailuresPerMinute },
       keyPrefix: config.quotaKeyPrefix,
+      storeTimeoutMs: config.quotaStoreTimeoutMs,
       // Client IPs are stored only as a keyed hash, so the store names no IP (§6 erasure; see README).
       clientKeys: { secret: createHmac('sha256', config.secrets.dataRightsSubjectKey).update('harakaflow quota client keys').digest(), legacy: config.quotaLegacyClientKeys },
       accountKeys: { legacy: config.quotaLegacyAccountKeys },

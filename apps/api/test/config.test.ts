@@ -59,6 +59,7 @@ describe('parseConfig', () => {
       quotaBanAfter: 5,
       quotaAuthFailuresPerMinute: 10,
       quotaKeyPrefix: 'hf:quota:',
+      quotaStoreTimeoutMs: undefined,
       quotaLegacyClientKeys: false,
       quotaLegacyAccountKeys: false,
       requestTimeoutMs: 30_000,
@@ -71,8 +72,8 @@ describe('parseConfig', () => {
 
   it('reads the audit, webhook and quota settings', () => {
     expect(
-      parseConfig({ AUDIT_IP_MODE: 'keyed-hash', AUDIT_IP_HASH_KEY: 'k'.repeat(32), WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1', WEBHOOKS_ALLOW_HTTP: 'true', QUOTA_ANON_RPM: '3', QUOTA_BAN_AFTER: '2', QUOTA_LEGACY_CLIENT_KEYS: '1', DATA_DIR: '/srv/hf' }),
-    ).toMatchObject({ auditIpMode: 'keyed-hash', webhooksAllowPrivateDestinations: true, webhooksAllowHttp: true, quotaAnonRpm: 3, quotaBanAfter: 2, quotaLegacyClientKeys: true, auditSpillDir: join('/srv/hf', 'audit-spill') });
+      parseConfig({ AUDIT_IP_MODE: 'keyed-hash', AUDIT_IP_HASH_KEY: 'k'.repeat(32), WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1', WEBHOOKS_ALLOW_HTTP: 'true', QUOTA_ANON_RPM: '3', QUOTA_BAN_AFTER: '2', QUOTA_LEGACY_CLIENT_KEYS: '1', QUOTA_STORE_TIMEOUT_MS: '750', DATA_DIR: '/srv/hf' }),
+    ).toMatchObject({ quotaStoreTimeoutMs: 750, auditIpMode: 'keyed-hash', webhooksAllowPrivateDestinations: true, webhooksAllowHttp: true, quotaAnonRpm: 3, quotaBanAfter: 2, quotaLegacyClientKeys: true, auditSpillDir: join('/srv/hf', 'audit-spill') });
   });
 
   it.each([
@@ -83,6 +84,9 @@ describe('parseConfig', () => {
     ['MAX_JSON_DEPTH', '0'],
     ['MAX_JSON_DEPTH', '5000'],
     ['QUOTA_AUTH_FAILURES_PER_MINUTE', '0'],
+    ['QUOTA_STORE_TIMEOUT_MS', '0'],
+    ['QUOTA_STORE_TIMEOUT_MS', '60001'],
+    ['QUOTA_STORE_TIMEOUT_MS', '1.5'],
     ['MIGRATION_DATABASE_URL', 'mysql://x/y'],
     ['TLS_CERT_FILE', '/only/one.pem'],
     ['PORT', 'abc'],
