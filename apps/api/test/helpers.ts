@@ -43,6 +43,10 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     quotaAuthFailuresPerMinute: 1000,
     // Each test process its own keys, in a Redis other runs (and the benchmark) share.
     quotaKeyPrefix: `hf-test:${process.pid}:quota:`,
+    // A store call may take 500 ms (QUOTA_STORE_TIMEOUT_MS; Redis's default is 50): with a second
+    // suite beside this one on two cores, Redis calls outlasted 50 ms, the insurance limiter answered
+    // and the message quota refused with 503, as each must for a store it cannot reach in time.
+    quotaStoreTimeoutMs: 500,
     // At once: tests of the grace period set their own.
     dataRightsPurgeAfterDays: 0,
     notifyFrom: 'HarakaFlow <no-reply@harakaflow.test>',

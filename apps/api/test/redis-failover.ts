@@ -17,14 +17,9 @@ export function redisFromEnv(env: Record<string, string>): RedisSettings {
 /** Anonymous requests per minute per IP in these tests; bans come only from `quota.ban`. */
 export const LIMIT = 60;
 
-/**
- * An app on the Redis these variables name, its logs captured. Its store calls may take 500 ms
- * (QUOTA_STORE_TIMEOUT_MS, as for a managed Redis across zones) rather than the default 50: with a
- * second suite beside this one on two cores, a cluster call outlasted 50 ms and the message quota
- * answered 503 HF_QUOTA_UNAVAILABLE, as it must for a store it cannot reach in time.
- */
+/** An app on the Redis these variables name, its logs captured. */
 export function redisApp(database: TestDatabase, env: Record<string, string>, overrides: Partial<AppConfig> = {}) {
-  return testApp(database, { ...redisFromEnv(env), quotaAnonRpm: LIMIT, quotaBanAfter: 100_000, quotaStoreTimeoutMs: 500, ...overrides });
+  return testApp(database, { ...redisFromEnv(env), quotaAnonRpm: LIMIT, quotaBanAfter: 100_000, ...overrides });
 }
 
 const ping = (app: FastifyInstance, ip: string) => app.inject({ url: '/v1/ping', remoteAddress: ip }).then((r) => r.statusCode);

@@ -295,8 +295,8 @@ describe.each(drivers)('chain format 3 on %s', (name, server) => {
         appended.push(w.append(access(i, `acct-${i % 3}`, i % 4 ? CHROME : IPHONE)).event.id);
         if (i % 20 === 0) await new Promise((r) => setTimeout(r, 15));
       }
-      await new Promise((r) => setTimeout(r, 50));
-      expect(w.stats.spilled).toBeGreaterThan(0);
+      // Spilled once its failed batches have been retried (on a loaded machine, not within any fixed time).
+      await until(() => w.stats.spilled > 0);
       const { migrate } = await import('@harakaflow/db');
       await migrate(broken.db, [auditMigrations]);
       await flushUntilItHolds(w);

@@ -281,7 +281,7 @@ describe('counters written behind: two replicas over-admit within the README bou
   const LIMIT = 200;
   /**
    * One client's requests to two instances sharing a store, a few at a time on each for ~0.4 s
-   * (several flushes): admitted at least the limit (no replica refuses before the shared count
+   * (several flushes) and twice the limit at least (a loaded machine sends fewer a second): admitted at least the limit (no replica refuses before the shared count
    * reaches it) and at most the limit plus each replica's largest count not yet written and read
    * back (README: admitted ≤ limit + Σ unsynced), never twice the limit.
    */
@@ -293,7 +293,7 @@ describe('counters written behind: two replicas over-admit within the README bou
     let admitted = 0;
     const started = Date.now();
     let waves = 0;
-    while (Date.now() - started < 400 || waves < 20) {
+    while (Date.now() - started < 400 || waves * 8 < 2 * LIMIT) {
       waves++;
       const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 ? a : b, '/x', {}, ip).then((r) => r.statusCode)));
       admitted += codes.filter((c) => c === 200).length;
