@@ -27,6 +27,7 @@
 import type { Database } from '@harakaflow/db';
 import { withTimeout } from '@harakaflow/core';
 import type { Backend, BatchOp, Reading, Taken } from './backend.js';
+import { TakeCoalescer } from './coalesce.js';
 import { QuotaUnavailable } from './errors.js';
 import { MemoryBackend } from './memory-store.js';
 import { PostgresBackend } from './postgres-store.js';
@@ -126,6 +127,7 @@ export class Store {
    */
   unsyncedPeak = 0;
   readonly #backend: Backend;
+  readonly #takes = new TakeCoalescer();
   readonly #memory: MemoryBackend | null;
   readonly #config: StoreConfig;
   readonly #flushMs: number;
@@ -276,12 +278,20 @@ export class Store {
     return this.#enqueue(limit, { op: 'set', key, n, ms });
   }
 
-  /** Atomically `n` more within `max` (an exact limit): one call, awaited. */
+  /**
+   * Atomically `n` more within `max` (an exact limit), awaited. Concurrent takes of one key on this
+   * replica share calls (coalesce.ts): one in flight per key, the rest as one call for their sum.
+   */
   async take(limit: string, key: string, n: number, max: number, ms: number, failClosed: boolean): Promise<Taken> {
-    this.calls++;
-    if (this.#memory) return this.#memory.takeNow(key, n, max, ms);
+    if (this.#memory) {
+      this.calls++;
+      return this.#memory.takeNow(key, n, max, ms);
+    }
     try {
-      return await withTimeout(this.#backend.take(key, n, max, ms), this.#config.timeoutMs, storeTimedOut);
+      return await this.#takes.take(`${max}:${key}`, n, max, (sum) => {
+        this.calls++;
+        return withTimeout(this.#backend.take(key, sum, max, ms), this.#config.timeoutMs, storeTimedOut);
+      });
     } catch (error) {
       this.#lastError = error;
       this.#config.onStoreFailure?.(limit);

@@ -102,3 +102,47 @@ describe('when the store cannot be reached', () => {
     expect(await redis.client.exists(`${redis.prefix}anonymous.minute:ip:198.18.1.1`)).toBe(0); // nothing written twice, or at all
   });
 });
+
+describe('exact takes of one key, coalesced per replica (fifty concurrent sends of one account)', () => {
+  /**
+   * Two replicas, 50 concurrent takes each of one key whose limit is 20: exactly the limit is
+   * admitted across both, what the store holds is exactly the admitted sum, and each replica made
+   * a few calls, not one per take (before: 50 calls each, queued on one row or key past the
+   * store's timeout on a loaded machine). Mixed costs: admitted in arrival order while they fit.
+   */
+  async function coalesced(config: () => Promise<Partial<StoreConfig>>) {
+    const stores = [new Store({ kind: 'memory', timeoutMs: 5000, onFallback: () => { throw new Error('insurance'); }, ...(await config()) }), new Store({ kind: 'memory', timeoutMs: 5000, onFallback: () => { throw new Error('insurance'); }, ...(await config()) })];
+    onTestFinished(() => Promise.all(stores.map((s) => s.close())).then(() => undefined));
+    const key = `msgs:${process.pid}:${Math.random()}`;
+    const takes = stores.flatMap((s) => Array.from({ length: 50 }, () => s.take('free.messages', key, 1, 20, 86_400_000, true)));
+    const results = await Promise.all(takes);
+    expect(results.filter((r) => r.allowed)).toHaveLength(20);
+    // Each admitted take saw its own count, 1 to 20 across both replicas; each refused one a full key.
+    expect(results.filter((r) => r.allowed).map((r) => r.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results.filter((r) => !r.allowed).every((r) => r.count === 20)).toBe(true);
+    for (const s of stores) expect(s.calls).toBeLessThanOrEqual(10);
+
+    const mixed = `mixed:${process.pid}:${Math.random()}`;
+    const costs = Array.from({ length: 60 }, (_, i) => 1 + (i % 3));
+    const mixedResults = await Promise.all(costs.map((n, i) => stores[i % 2]!.take('free.messages', mixed, n, 40, 86_400_000, true)));
+    const admitted = mixedResults.reduce((sum, r, i) => sum + (r.allowed ? costs[i]! : 0), 0);
+    expect(admitted).toBeLessThanOrEqual(40);
+    expect(admitted).toBeGreaterThanOrEqual(38); // a take of 1 or 2 fits until the last two points
+    const held = await stores[0]!.take('free.messages', mixed, 0, 40, 86_400_000, true);
+    expect(held.count).toBe(admitted);
+  }
+
+  it.skipIf(!redisUrl)('Redis', async () => {
+    const redis = (await testRedis())!;
+    onTestFinished(() => redis.close());
+    await coalesced(async () => ({ kind: 'redis', redis: redis.client, keyPrefix: redis.prefix }));
+  });
+
+  it.skipIf(!postgresUrl)('Postgres', async () => {
+    await coalesced(async () => {
+      const pool = await createDatabase({ url: db.url, max: 4 });
+      onTestFinished(() => pool.close());
+      return { kind: 'postgres', db: pool.db };
+    });
+  });
+});
