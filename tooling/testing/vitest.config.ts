@@ -54,6 +54,8 @@ export default defineConfig({
     // Tests wait for what they need with `until` (@harakaflow/testing), never a fixed sleep.
     testTimeout: 120_000,
     setupFiles: [join(root, 'tooling/testing/src/setup.ts')],
+    // The JavaScript the tests' child processes run (CLIs, the server), transpiled once up front.
+    globalSetup: [join(root, 'tooling/testing/src/global-setup.ts')],
     hookTimeout: 120_000,
     // The summary reporter says why each skipped test was skipped, from the skip condition at the
     // test's (or its describe's) line: it needs the locations.

@@ -7,23 +7,23 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectDataDirRefused } from '@harakaflow/testing';
+import { expectDataDirRefused, fromDist } from '@harakaflow/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-cli-lock-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const pglite = join(dataDir, 'pglite');
 
-/** A CLI as `npx pnpm@10 hf-*` runs it, from the sources, on the app's PGlite under DATA_DIR (development: secrets generated there). */
+/** A CLI as `npx pnpm@10 hf-*` runs it (its transpiled JavaScript), on the app's PGlite under DATA_DIR (development: secrets generated there). */
 function cli(name: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL(`../src/${name}-cli.ts`, import.meta.url)), ...args],
+      [...fromDist(fileURLToPath(new URL(`../src/${name}-cli.ts`, import.meta.url))), ...args],
       {
         cwd: fileURLToPath(new URL('..', import.meta.url)),
         env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'error' },
-        timeout: 240_000, // a hang guard: tsx loads the whole app from source (tens of seconds when the 2 cores are shared)
+        timeout: 240_000, // a hang guard
       },
       (error, out, err) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
     );

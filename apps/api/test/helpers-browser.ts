@@ -1,7 +1,7 @@
 // The privacy centre's browser tests: the app started as `start` starts it (server.ts, its own
 // process, its own PGlite under a fresh DATA_DIR), driven by Debian's Chromium through
 // playwright-core. Without Chromium the tests skip, unless REQUIRE_SERVICES=1 (CI installs it).
-import { freePort, requireServices } from '@harakaflow/testing';
+import { freePort, fromDist, requireServices } from '@harakaflow/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -60,7 +60,7 @@ export interface RunningApp {
 export async function startApp(env: Record<string, string> = {}, scheme: 'http' | 'https' = 'http'): Promise<RunningApp> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hf-privacy-centre-'));
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, fromDist(join(apiDir, 'src/server.ts')), {
     cwd: apiDir,
     // Every request of these tests comes from 127.0.0.1: the anonymous rate limit is raised.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', QUOTA_ANON_RPM: '100000', ...env },

@@ -2,7 +2,7 @@
 // §11 policy notices, account deletion), one-click unsubscribe, operators' views, and no API key in
 // any message or log line.
 import { resultRows } from '@harakaflow/db';
-import { startSmtp, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
+import { fromDist, startSmtp, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -201,7 +201,7 @@ describe('operators', () => {
       new Promise<{ status: number; stdout: string; stderr: string }>((done) => {
         execFile(
           process.execPath,
-          ['--conditions=source', '--import', 'tsx', join(root, 'apps/api/src/notify-cli.ts'), ...args],
+          [...fromDist(join(root, 'apps/api/src/notify-cli.ts')), ...args],
           { env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-notify-cli-')), LOG_LEVEL: 'error', SMTP_URL: smtp.url }, cwd: join(root, 'apps/api'), encoding: 'utf8' },
           (error, stdout, stderr) => done({ status: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );

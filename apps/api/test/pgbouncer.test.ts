@@ -15,7 +15,7 @@
 // statements in general: packages/db/test/pooler.test.ts (postgres.js 3 and 4).
 import { APP_MIGRATIONS, parseConfig } from '@harakaflow/api';
 import { createDatabase, resultRows, type Database } from '@harakaflow/db';
-import { backendPid, captureLogs, holdServer, pgbouncerAvailable, postgresUrl, redisUrl, startSmtp, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '@harakaflow/testing';
+import { backendPid, captureLogs, fromDist, holdServer, pgbouncerAvailable, postgresUrl, redisUrl, startSmtp, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { execFile } from 'node:child_process';
@@ -213,7 +213,7 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('the app behind PgBouncer i
 
     const run = promisify(execFile);
     const cli = (pooler: string) =>
-      run(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'packages/audit/src/cli.ts'), 'verify'], {
+      run(process.execPath, [...fromDist(join(root, 'packages/audit/src/cli.ts')), 'verify'], {
         cwd: join(root, 'apps/api'),
         env: { ...process.env, DATABASE_URL: url, DATABASE_POOLER: pooler, AUDIT_CHECKPOINT_KEYS: testConfig().secrets.auditCheckpointKeys },
       });

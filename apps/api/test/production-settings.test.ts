@@ -1,6 +1,7 @@
 // Issue 31 item 3, "Production settings made for you": `npx pnpm@10 secrets` prints a complete
 // .env.production whose every value the app's own parser accepts; apps/api/.env.example is rendered
 // from ENV_VARIABLES; production without SMTP_URL refuses to start unless NOTIFY_TRANSPORT=eml.
+import { fromDist } from '@harakaflow/testing';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +17,9 @@ import { problemsOf } from './helpers.js';
 const api = fileURLToPath(new URL('..', import.meta.url));
 const PUBLIC_URL = 'https://api.harakaflow.test';
 
-/** The secrets CLI from its source, as `npx pnpm@10 secrets` runs it (minus the transpile). */
+/** The secrets CLI as `npx pnpm@10 secrets` runs it (its transpiled JavaScript). */
 function secretsCli(args: string[]) {
-  return spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(api, 'src/secrets-cli.ts'), ...args], { cwd: api, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  return spawnSync(process.execPath, [...fromDist(join(api, 'src/secrets-cli.ts')), ...args], { cwd: api, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 }
 
 /** A production environment from a generated file, with what the operator fills in. */

@@ -4,7 +4,7 @@
 // printed commands are run as printed. In production it prints no secret and no curl. Piped, the
 // same facts are fields of the JSON ready line. Item 3: a database it cannot reach is one plain
 // line with the fix and exit 1, without the URL's password.
-import { postgresUrl, until } from '@harakaflow/testing';
+import { fromDist, postgresUrl, until } from '@harakaflow/testing';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { productionEnv } from '../src/secrets.js';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
-const SERVER = ['--conditions=source', '--import', 'tsx', 'src/server.ts'];
+const SERVER = fromDist(join(cwd, 'src/server.ts'));
 const hasScript = spawnSync('script', ['--version']).status === 0;
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const children: ChildProcess[] = [];

@@ -4,7 +4,7 @@
 import { AuditWriter } from '@harakaflow/audit';
 import { prepareKeys } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';
-import { captureLogs, postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, fromDist, postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -101,7 +101,7 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
     await expiredLogs(account.id, 20_000);
     const root = fileURLToPath(new URL('../../..', import.meta.url));
     const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-kill-')), LOG_LEVEL: 'error', RETENTION_BATCH_SIZE: '200' };
-    const args = ['--conditions=source', '--import', 'tsx', join(root, 'apps/api/src/retention-cli.ts'), 'run', '--class', 'message_logs', '--json'];
+    const args = [...fromDist(join(root, 'apps/api/src/retention-cli.ts')), 'run', '--class', 'message_logs', '--json'];
 
     const child = spawn(process.execPath, args, { env: { ...env, RETENTION_BATCH_PAUSE_MS: '50' }, cwd: join(root, 'apps/api'), stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));

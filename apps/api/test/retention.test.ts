@@ -2,7 +2,7 @@
 // purged per plan by one run, legal holds through the admin routes, the admin's view, the CLI.
 import { loadConfig } from '@harakaflow/api';
 import { resultRows } from '@harakaflow/db';
-import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { fromDist, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -121,7 +121,7 @@ describe('§4 in the app', () => {
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
       execFile(
         process.execPath,
-        ['--conditions=source', '--import', 'tsx', join(root, 'apps/api/src/retention-cli.ts'), 'run', '--dry-run', '--class', 'message_logs', '--json'],
+        [...fromDist(join(root, 'apps/api/src/retention-cli.ts')), 'run', '--dry-run', '--class', 'message_logs', '--json'],
         { env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-cli-')), LOG_LEVEL: 'error' }, cwd: join(root, 'apps/api'), encoding: 'utf8' },
         (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );

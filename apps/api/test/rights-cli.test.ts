@@ -1,7 +1,7 @@
 // Issue 14 item 4: after a backup taken before a deletion is restored, `hf-rights reapply-erasures`
 // with the journal kept outside the backup erases the restored subject again, in every table.
 // And the queue from the command line. Real Postgres (the CLI is another process on the same database).
-import { postgresUrl, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
+import { fromDist, postgresUrl, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { execFile } from 'node:child_process';
@@ -38,8 +38,8 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
 
   const cli = (args: string[]) => {
     const c = testConfig();
-    // From the sources (no build needed): the `source` condition resolves the workspace packages' src.
-    return run(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+    // Its transpiled JavaScript (the suite's global setup makes it), as `npx pnpm@10 hf-rights` runs it.
+    return run(process.execPath, [...fromDist(CLI), ...args], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       env: {
         ...process.env,
@@ -54,7 +54,7 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
         DATA_RIGHTS_SIGNING_KEYS,
         DATA_RIGHTS_SUBJECT_KEY: c.secrets.dataRightsSubjectKey,
       },
-      timeout: 240_000, // a hang guard: tsx loads the whole app from source (tens of seconds when the 2 cores are shared)
+      timeout: 240_000, // a hang guard
     });
   };
 

@@ -1,7 +1,7 @@
 // The real entry point, as `pnpm start` runs it, in a child process: startup refusal in production,
 // SIGTERM shutdown, persistence across a restart on embedded PGlite (from the transpiled dist, as
 // `start` runs it), and real Postgres by DATABASE_URL (from the sources, under tsx).
-import { postgresUrl, testDatabase } from '@harakaflow/testing';
+import { fromDist, postgresUrl, testDatabase } from '@harakaflow/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ interface Server {
   exited: Promise<number | null>;
 }
 
-function start(env: Record<string, string>, args = ['--conditions=source', '--import', 'tsx', 'src/server.ts']): Server {
+function start(env: Record<string, string>, args = fromDist(join(cwd, 'src/server.ts'))): Server {
   const child = spawn(process.execPath, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },

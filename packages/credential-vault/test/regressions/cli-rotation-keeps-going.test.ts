@@ -3,6 +3,7 @@
 // with "VAULT_KEYS is required" because it did not read DATA_DIR/secrets.json as hf-audit does.
 import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
 import { createDatabase, migrate } from '@harakaflow/db';
+import { fromDist } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,11 +20,11 @@ const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], {
+  const result = spawnSync(process.execPath, [...fromDist(join(cwd, 'src/cli.ts')), ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
     encoding: 'utf8',
-    timeout: 240_000, // a hang guard: tsx and PGlite take tens of seconds when the 2 cores are shared
+    timeout: 240_000, // a hang guard: PGlite takes tens of seconds when the 2 cores are shared
   });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
