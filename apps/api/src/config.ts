@@ -63,6 +63,8 @@ export interface AppConfig {
   webhooksAllowPrivateDestinations: boolean;
   /** Deliver webhooks to http:// URLs (development and tests only). */
   webhooksAllowHttp: boolean;
+  /** WEBHOOKS_DISABLE_AFTER_DAYS: days of failing every attempt after which an endpoint is disabled (its deliveries held). */
+  webhooksDisableAfterDays: number;
   /** Anonymous requests per minute per client IP (IPv6 per /64). */
   quotaAnonRpm: number;
   /** Messages per day of the free plan. */

@@ -355,6 +355,14 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   },
   { name: 'WEBHOOKS_ALLOW_HTTP', key: 'webhooksAllowHttp', shown: '`0`', meaning: '`1` lets webhook endpoints be `http://`: development and tests only', read: flag },
   {
+    name: 'WEBHOOKS_DISABLE_AFTER_DAYS',
+    key: 'webhooksDisableAfterDays',
+    shown: '`5`',
+    meaning:
+      'days of failing every delivery attempt after which a webhook endpoint is disabled (1 to 30; a `410` answer disables it at once): its deliveries are held, not dropped, the account is emailed (`webhook.endpoint_disabled`), and `POST /v1/webhooks/endpoints/:id/enable` sends them',
+    read: count(5, { max: 30, says: (n) => `must be at most 30 days (held deliveries are kept 30 days; got ${n})` }),
+  },
+  {
     name: 'MINOR_ERASURE_DELAY_MS',
     key: 'minorErasureDelayMs',
     shown: '`0`',

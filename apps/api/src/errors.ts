@@ -18,6 +18,7 @@ export const EmailVerificationTooSoon = createError('HF_EMAIL_VERIFICATION_TOO_S
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);
 export const EndpointNotFound = createError('HF_WEBHOOK_ENDPOINT_NOT_FOUND', 'No such webhook endpoint', 404);
+export const DeliveryNotFound = createError('HF_WEBHOOK_DELIVERY_NOT_FOUND', 'No such webhook delivery', 404);
 export const WebhookNotConfigured = createError('HF_WEBHOOK_NOT_CONFIGURED', 'This inbound webhook is not configured on this server', 503);
 export const WebhookVerifyRefused = createError('HF_WEBHOOK_VERIFY_REFUSED', 'The verification request does not match', 403);
 /** U+0000 in a value stored as text or jsonb (Postgres cannot store it): a client error, never a 500. */

@@ -2,12 +2,13 @@
  * What the app tells people, through @harakaflow/notify: who an account's messages go to (and
  * whether that address is verified), who the policy notices go to, what a rights request's change
  * says to the account and to the address it came from, the job that asks accounts made before email
- * verification to verify, and the bridge that sends the rows an earlier version left in
- * `app.notifications`.
+ * verification to verify, the notice of a disabled webhook endpoint, and the bridge that sends the
+ * rows an earlier version left in `app.notifications`.
  */
 import { isFinal, type RightsRequest } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import type { Recipient } from '@harakaflow/notify';
+import type { DisabledEndpoint } from '@harakaflow/webhooks';
 import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { errorCodes } from '@harakaflow/core';
@@ -77,6 +78,31 @@ export function requestNotice(request: RightsRequest, keysUrl: string): { kind: 
     };
   }
   return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}` };
+}
+
+/**
+ * Issue 34 item 3: a disabled webhook endpoint is told to its account (`webhook.endpoint_disabled`),
+ * with what happened, how many deliveries wait and how to send them. The endpoint is named by its
+ * id and its URL's origin only: a path or query may carry the receiver's token, and the outbox
+ * keeps the data 30 days. One message per disabling (the key is the endpoint and the time).
+ */
+export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; accountId: string; data: Record<string, unknown>; dedupeKey: string } {
+  const base = `/v1/webhooks/endpoints/${e.id}`;
+  return {
+    kind: 'webhook.endpoint_disabled',
+    accountId: e.accountId,
+    data: {
+      endpointId: e.id,
+      endpointOrigin: new URL(e.url).origin,
+      reason: e.reason === 'gone' ? 'it answered 410 Gone, which asks for no more deliveries' : `every delivery attempt failed since ${e.failingSince ? day(e.failingSince.toISOString()) : 'several days'}`,
+      disabledAt: day(e.disabledAt.toISOString()),
+      held: e.held,
+      enablePath: `${base}/enable`,
+      deliveriesPath: `${base}/deliveries`,
+      recoverPath: `${base}/recover`,
+    },
+    dedupeKey: `webhook.endpoint_disabled:${e.id}:${e.disabledAt.getTime()}`,
+  };
 }
 
 /**

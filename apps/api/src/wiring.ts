@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, verificationCodeKey } from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import { splitSecrets, type AppConfig } from './config.js';
-import { addressVerified, askExistingAccountsToVerify, bridgeLegacyNotifications, notificationRecipient, policyRecipients, requestNotice, requesterNotice } from './notices.js';
+import { addressVerified, askExistingAccountsToVerify, bridgeLegacyNotifications, endpointDisabledNotice, notificationRecipient, policyRecipients, requestNotice, requesterNotice } from './notices.js';
 import { documentErrors } from './openapi.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
@@ -47,6 +47,7 @@ import privacyRoutes from './routes/privacy.js';
 import retentionRoutes from './routes/retention.js';
 import systemRoutes from './routes/system.js';
 import usageRoutes from './routes/usage.js';
+import webhookDeliveryRoutes from './routes/webhook-deliveries.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 import { accounts, notifications } from './schema.js';
 import { revokeAccountSessions, sessionCookieName } from './sessions.js';
@@ -227,11 +228,15 @@ export const WIRING: readonly WiringStep[] = [
     name: '@harakaflow/webhooks',
     migrations: webhooksMigrations,
     why: '§3: after the vault, where endpoint secrets live',
-    options: ({ config, database }) => ({
+    late: ['notify'],
+    options: ({ app, config, database }) => ({
       db: database.db,
       eventTypes: WEBHOOK_EVENT_TYPES,
       allowPrivateDestinations: config.webhooksAllowPrivateDestinations,
       allowHttp: config.webhooksAllowHttp,
+      disableAfterDays: config.webhooksDisableAfterDays,
+      // Issue 34 item 3: a disabled endpoint is an email to the account (a kind of its own), beside the audit event.
+      onEndpointDisabled: async (endpoint) => void (await app.notify.enqueue(endpointDisabledNotice(endpoint))),
     }),
   }),
   step(notify)({
@@ -362,6 +367,7 @@ export const WIRING: readonly WiringStep[] = [
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
   step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
+  step(webhookDeliveryRoutes)({ name: 'routes/webhook-deliveries', why: 'routes come after every plugin' }),
   step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(usageRoutes)({ name: 'routes/usage', why: 'routes come after every plugin' }),
   step(privacyRoutes)({

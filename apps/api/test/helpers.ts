@@ -1,9 +1,7 @@
 import { buildApp, ConfigError, parseConfig, type AppConfig } from '@harakaflow/api';
-import { captureLogs, startSmtp, testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
+import { captureLogs, startReceiver as startTestReceiver, startSmtp, testDatabase, until, type Answer, type Received, type TestDatabase } from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
@@ -146,21 +144,8 @@ export async function verifyByMail(app: FastifyInstance, smtp: { received: Recei
   if (verified.statusCode !== 200) throw new Error(`verification failed: ${verified.statusCode} ${verified.body}`);
 }
 
-/** A webhook receiver on 127.0.0.1 that records what it is sent and answers `status`. */
-export async function startReceiver(status = 204) {
-  const received: { headers: IncomingMessage['headers']; body: string }[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(status).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received, close: () => server.close() };
-}
+/** A webhook receiver on 127.0.0.1 that records what it is sent and answers `answer` (a status, or what each request gets). */
+export const startReceiver = (answer: Answer = 204) => startTestReceiver(answer);
 
 /** The app sending mail to an SMTP server of this test's own; both closed when the test finishes. */
 export async function mailApp(database: TestDatabase, overrides: Partial<AppConfig> = {}) {

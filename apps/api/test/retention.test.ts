@@ -46,6 +46,9 @@ describe('§4 in the app', () => {
     // A settled notification, a webhook delivery and a day of usage, all past their periods.
     await database.db.execute(sql`insert into notify.outbox (id, kind, account_id, address, data, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, 'quota.warning', ${free.id}, 'x@example.com', '{}'::jsonb, 'sent', 1, now(), ${ago(31)}::timestamptz)`);
     await database.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'delivered', 1, now(), ${ago(31)}::timestamptz)`);
+    // Held for an endpoint that stayed disabled (issue 34): the same class removes it in time; a pending one it leaves.
+    await database.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'held', 1, now(), ${ago(31)}::timestamptz)`);
+    await database.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'pending', 1, now() + interval '1 day', ${ago(31)}::timestamptz)`);
     await database.db.execute(sql`insert into quota.usage_daily (account_id, day, metric, count) values (${free.id}, ${ago(91).slice(0, 10)}::date, 'requests', 3)`);
 
     const hold = await app.inject({ method: 'POST', url: '/v1/admin/retention/holds', headers: admin, payload: { subject: { kind: 'account', accountId: held.id }, reason: 'dispute 2026-118' } });
@@ -65,7 +68,8 @@ describe('§4 in the app', () => {
     const byName = Object.fromEntries(result.classes.map((c) => [c.name, c]));
     expect(byName.message_logs).toMatchObject({ status: 'done', rows: 2 });
     expect(byName.notifications).toMatchObject({ status: 'done', rows: 1 });
-    expect(byName.webhook_deliveries).toMatchObject({ status: 'done', rows: 1 });
+    expect(byName.webhook_deliveries).toMatchObject({ status: 'done', rows: 2 });
+    expect(await rows(sql`select status from webhooks.deliveries where account_id = ${free.id}`)).toEqual([{ status: 'pending' }]);
     expect(byName.quota_usage).toMatchObject({ status: 'done', rows: 1 });
     // The audit log is young here: nothing past its 90 days (its day drops: packages/audit/test/partitions.test.ts).
     expect(byName.server_logs).toMatchObject({ status: 'done', rows: 0, partitions: 0 });

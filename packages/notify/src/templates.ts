@@ -144,6 +144,23 @@ export const KINDS: Record<string, KindSpec> = {
       ],
     }),
   },
+  // Issue 34 item 3: a webhook endpoint was disabled (a 410, or days of failures). It cannot be
+  // turned off (nothing may stop silently), and it names the endpoint's origin, which the account
+  // typed: it waits for a verified address (up to 30 days), as request updates do.
+  'webhook.endpoint_disabled': {
+    category: 'security',
+    unverified: { waitDays: 30 },
+    template: () => ({
+      subject: 'HarakaFlow: your webhook endpoint {{endpointOrigin}} was disabled',
+      blocks: [
+        greeting,
+        'We stopped sending webhooks to your endpoint {{endpointOrigin}} (id {{endpointId}}) on {{disabledAt}}: {{reason}}.',
+        'Nothing is lost: its {{held}} waiting deliveries are kept, and so are the events of the time it stays disabled, for 30 days each. Once the endpoint works again, enable it (POST {{enablePath}}) and they are sent.',
+        'Every attempt is in the delivery log (GET {{deliveriesPath}}); deliveries that failed for good can be queued again (POST {{recoverPath}} with {"since": "…"}).',
+        signature,
+      ],
+    }),
+  },
   'account.deletion.scheduled': {
     category: 'security',
     template: () => ({

@@ -48,7 +48,7 @@ const kindOf = (m: { headers: Record<string, string> }) => m.headers['x-harakafl
 const PHISH = 'Amina\r\n\r\nSECURITY ALERT: your account is locked.\nVerify now at https://evil.example/login\u202E';
 
 describe('an address that is not verified', () => {
-  it('gets security and policy notices without the account’s names; quota warnings and request updates wait, and go once it is verified', async () => {
+  it('gets security and policy notices without the account’s names; quota warnings, request updates and disabled endpoints wait, and go once it is verified', async () => {
     const { app, smtp } = await build();
     const a = randomUUID();
     people.set(a, { address: 'stranger@example.com', name: PHISH, businessName: 'Click https://evil.example now' });
@@ -57,6 +57,9 @@ describe('an address that is not verified', () => {
     await app.notify.enqueue({ kind: 'policy.upcoming', accountId: a, data: { version: 'v2', effectiveDate: '2027-01-01', policyUrl: 'https://harakaflow.test/privacy' } });
     await app.notify.enqueue({ kind: 'account.deletion.scheduled', accountId: a, data: { requestId: 'r2', purgeDate: 'p', cancelPath: '/c' } });
     await app.notify.enqueue({ kind: 'account.email.verification', accountId: a, data: { code: 'ABCD-2345', expiresAt: 'e', verifyPath: '/v1/account/email/verify' } });
+    // Issue 34: names the endpoint's origin, which the account typed: it waits like request updates.
+    const endpoint = { endpointId: 'e1', endpointOrigin: 'https://evil.example', reason: 'r', disabledAt: 'd', held: 2, enablePath: '/e', deliveriesPath: '/l', recoverPath: '/r' };
+    await app.notify.enqueue({ kind: 'webhook.endpoint_disabled', accountId: a, data: endpoint });
     await drain(app);
     expect(smtp.received.map(kindOf).sort()).toEqual(['account.deletion.scheduled', 'account.email.verification', 'policy.upcoming']);
     for (const m of smtp.received) {
@@ -69,15 +72,17 @@ describe('an address that is not verified', () => {
     expect(waiting).toEqual([
       { kind: 'privacy.request.updated', status: 'pending', attempts: 0, last_error: 'waiting for a verified address', later: true },
       { kind: 'quota.warning', status: 'pending', attempts: 0, last_error: 'waiting for a verified address', later: true },
+      { kind: 'webhook.endpoint_disabled', status: 'pending', attempts: 0, last_error: 'waiting for a verified address', later: true },
     ]);
     // Waiting for the account is no backlog: /health's and the metrics' pending count leaves them out.
     expect(await app.notify.counts()).toEqual({ pending: 0, failed: 0, bouncing: 0 });
 
     verified.add(a);
-    expect(await app.notify.releaseWaiting(a)).toBe(2);
+    expect(await app.notify.releaseWaiting(a)).toBe(3);
     await drain(app);
-    const late = smtp.received.filter((m) => ['quota.warning', 'privacy.request.updated'].includes(kindOf(m)!));
-    expect(late).toHaveLength(2);
+    const late = smtp.received.filter((m) => ['quota.warning', 'privacy.request.updated', 'webhook.endpoint_disabled'].includes(kindOf(m)!));
+    expect(late).toHaveLength(3);
+    expect(late.find((m) => kindOf(m) === 'webhook.endpoint_disabled')!.text).toContain('its 2 waiting deliveries are kept');
     // Verified: the names are shown again, each on one line (its line breaks and bidi override gone).
     for (const m of late) expect(m.text).toContain('Hello Amina SECURITY ALERT: your account is locked. Verify now at https://evil.example/login,');
     expect(await rows(sql`select 1 from notify.outbox where status = 'pending'`)).toEqual([]);

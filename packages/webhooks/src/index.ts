@@ -24,7 +24,12 @@ export type { SecretSlot, SecretStore, VaultLike } from './secret-store.js';
 export { send, USER_AGENT } from './send.js';
 export type { SendResult } from './send.js';
 export { EndpointInputError, WebhookService } from './service.js';
-export type { Endpoint, ServiceOptions } from './service.js';
+export type { DisabledEndpoint, Endpoint, ServiceOptions } from './service.js';
+export { ATTEMPTS_IN_DETAIL, ATTEMPTS_IN_LIST, DELIVERY_STATUSES, getDelivery, listDeliveries, webhookMessageId } from './delivery-log.js';
+export type { AttemptView, DeliveryDetail, DeliveryFilter, DeliveryStatus, DeliveryView } from './delivery-log.js';
+export { disableEndpoint, enableEndpoint, recoverEndpoint, resendDelivery } from './lifecycle.js';
+export { RESPONSE_EXCERPT_BYTES, responseExcerpt } from './excerpt.js';
+export { DeliveryNotResendable, InvalidQuery as InvalidDeliveryQuery } from './errors.js';
 export { attempts as webhookAttempts, deliveries as webhookDeliveries, endpoints as webhookEndpoints, seen as webhookSeen } from './schema.js';
 
 /** The webhooks package's migrations (schema `webhooks`). */

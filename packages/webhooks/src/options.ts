@@ -4,6 +4,7 @@ import type { DestinationPolicy } from './destination.js';
 import { invalidOption } from './errors.js';
 import { memoryReplayStore, postgresReplayStore, type ReplayStore } from './replay.js';
 import { vaultSecretStore, type SecretStore, type VaultLike } from './secret-store.js';
+import type { DisabledEndpoint } from './service.js';
 import { DEFAULT_TOLERANCE_SECONDS } from './standard.js';
 
 export interface WebhooksOptions {
@@ -27,6 +28,13 @@ export interface WebhooksOptions {
   hubReplayWindowSeconds?: number | undefined;
   /** Rotation overlap, ms. Default 24 h. */
   rotationOverlapMs?: number | undefined;
+  /** Days of failing every attempt after which an endpoint is disabled (its deliveries held). Default 5. */
+  disableAfterDays?: number | undefined;
+  /**
+   * Called once (across replicas) when an endpoint is disabled, after the `webhook.endpoint.disabled`
+   * security event: the app tells the account (an email). Its failure is logged, never the delivery's.
+   */
+  onEndpointDisabled?: ((endpoint: DisabledEndpoint) => void | Promise<void>) | undefined;
 }
 
 /** The options checked (HF_WEBHOOK_INVALID_OPTION naming the option); `vault`: the app's credential vault, if registered. */
@@ -38,6 +46,8 @@ export function resolveOptions(options: WebhooksOptions, vault: VaultLike | unde
   }
   const tolerance = integerOption(invalidOption, 'toleranceSeconds', options.toleranceSeconds, DEFAULT_TOLERANCE_SECONDS, 1, 3600);
   const hubWindow = integerOption(invalidOption, 'hubReplayWindowSeconds', options.hubReplayWindowSeconds, 86_400, 60);
+  const disableAfterDays = integerOption(invalidOption, 'disableAfterDays', options.disableAfterDays, 5, 1, 365);
+  if (options.onEndpointDisabled !== undefined && typeof options.onEndpointDisabled !== 'function') throw invalidOption('onEndpointDisabled', 'must be a function (endpoint) => void');
   let replay: ReplayStore;
   const choice = options.replayStore ?? 'postgres';
   if (choice === 'memory') replay = memoryReplayStore();
@@ -49,5 +59,5 @@ export function resolveOptions(options: WebhooksOptions, vault: VaultLike | unde
   if (!secrets && vault) secrets = vaultSecretStore(vault);
   if (!secrets) throw invalidOption('secrets', 'is required when @harakaflow/credential-vault is not registered (endpoint secrets are never stored in plaintext)');
   const policy: DestinationPolicy = { allowHttp: options.allowHttp ?? false, allowPrivate: options.allowPrivateDestinations ?? false };
-  return { db, eventTypes, tolerance, hubWindow, replay, replayInPostgres: choice === 'postgres', secrets, policy };
+  return { db, eventTypes, tolerance, hubWindow, disableAfterDays, replay, replayInPostgres: choice === 'postgres', secrets, policy };
 }

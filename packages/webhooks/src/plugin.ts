@@ -42,24 +42,37 @@ function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): boo
 }
 
 const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
-  const { db, eventTypes, tolerance, hubWindow, replay, replayInPostgres, secrets, policy } = resolveOptions(options, fastify.hasDecorator('vault') ? (fastify as FastifyInstance & { vault: VaultLike }).vault : undefined);
+  const { db, eventTypes, tolerance, hubWindow, disableAfterDays, replay, replayInPostgres, secrets, policy } = resolveOptions(options, fastify.hasDecorator('vault') ? (fastify as FastifyInstance & { vault: VaultLike }).vault : undefined);
 
   const reported = webhookMetrics(fastify, db);
+  let loop: DispatchLoop | undefined;
   const service = new WebhookService({
     db,
     secrets,
     policy,
     eventTypes,
+    disableAfterDays,
     rotationOverlapMs: options.rotationOverlapMs,
     onAttempt: (a) => reported.attempts.inc({ outcome: a.outcome }),
-    onDisabled: (e) => void securityEvent(fastify, undefined, { action: 'webhook.endpoint.disabled', resource: `webhook-endpoint:${e.id}`, subjectId: e.accountId, details: { reason: '410 Gone' } }),
+    onDisabled: async (e) => {
+      // Issue 34 item 3: loud, never silent. The audit event, then the app's notice (an email).
+      const reason = e.reason === 'gone' ? '410 Gone' : `failing for ${disableAfterDays} days`;
+      try {
+        await securityEvent(fastify, undefined, { action: 'webhook.endpoint.disabled', resource: `webhook-endpoint:${e.id}`, subjectId: e.accountId, details: { reason, held: e.held } });
+        await options.onEndpointDisabled?.(e);
+      } catch (error) {
+        fastify.log.error({ err: errorCodes(error) }, 'webhooks: could not report a disabled endpoint');
+      }
+    },
+    // A delivery queued again (resend, recover, enable) need not wait for the loop's interval.
+    onQueued: () => loop?.kick(),
   });
   fastify.decorate('webhooks', service);
   fastify.decorateRequest('webhook', null);
-  // §4 (contract 5b): settled deliveries and their attempts are kept 30 days; replay keys their window.
+  // §4 (contract 5b): settled and held deliveries and their attempts are kept 30 days; replay keys their window.
   registerRetentionClass(fastify, {
     name: 'webhook_deliveries',
-    policyClause: '§4 (service data): webhook deliveries and their attempts, 30 days after they were made',
+    policyClause: '§4 (service data): webhook deliveries (held ones too) and their attempts, 30 days after they were made',
     periodDays: 30,
     purgeBatch: purgeByCount((b) => service.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun)),
   });
@@ -183,7 +196,6 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   if (options.dispatch !== false) {
     const intervalMs = options.dispatch?.intervalMs ?? 1000;
     const batch = options.dispatch?.batch ?? 20;
-    let loop: DispatchLoop | undefined;
     fastify.addHook('onReady', async () => {
       loop = startDispatchLoop({ intervalMs, batch, dispatch: (n) => service.dispatch(n), onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'webhooks: dispatch failed') });
     });

@@ -15,13 +15,19 @@ export const endpoints = webhooksSchema.table(
     disabledReason: text('disabled_reason'),
     /** Until when the previous secret still signs (the overlap after a rotation). */
     previousSecretUntil: timestamp('previous_secret_until', { withTimezone: true, mode: 'date' }),
+    /** Since when every attempt has failed (null: the last one succeeded); past `disableAfterDays` the endpoint is disabled. */
+    failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [index('endpoints_account_idx').on(t.accountId)],
 );
 
-/** The outbox: one row per (event, endpoint). */
+/**
+ * The outbox: one row per (event, endpoint). Status `pending` (waiting or being sent), `delivered`,
+ * `failed` (every retry used), `held` (its endpoint is disabled: kept, sent once it is enabled
+ * again), `cancelled` (its endpoint was deleted).
+ */
 export const deliveries = webhooksSchema.table(
   'deliveries',
   {
@@ -45,6 +51,8 @@ export const deliveries = webhooksSchema.table(
     index('deliveries_failed_idx').on(t.createdAt).where(sql`${t.status} = 'failed'`),
     index('deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
     index('deliveries_account_idx').on(t.accountId),
+    // Enabling an endpoint releases its held deliveries; the metrics count them at every scrape.
+    index('deliveries_held_idx').on(t.endpointId).where(sql`${t.status} = 'held'`),
   ],
 );
 
@@ -59,6 +67,8 @@ export const attempts = webhooksSchema.table(
     /** An error code (ETIMEDOUT, HF_WEBHOOK_DESTINATION_REFUSED...), never a message or a body. */
     error: text('error'),
     durationMs: integer('duration_ms').notNull(),
+    /** At most 1 KiB of the endpoint's answer, as text, with the request's signatures and secrets removed; never a header. */
+    responseExcerpt: text('response_excerpt'),
   },
   (t) => [index('attempts_delivery_idx').on(t.deliveryId, t.attemptedAt)],
 );

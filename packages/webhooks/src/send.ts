@@ -1,23 +1,27 @@
 /**
  * One HTTP POST of a signed delivery: through the SSRF-checking lookup, 15 s timeout, no redirect
- * followed (a 3xx is a failed attempt), the response body read up to 64 KiB and discarded.
+ * followed (a 3xx is a failed attempt), the response body read up to 64 KiB; its first 4 KiB are
+ * handed back (`response`) for the delivery log's excerpt, the rest discarded.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { checkUrl, safeLookup, type DestinationPolicy } from './destination.js';
+import { RESPONSE_READ_BYTES } from './excerpt.js';
 
 export interface SendResult {
   statusCode: number | null;
   /** An error code when there was no HTTP answer (ETIMEDOUT, ECONNREFUSED, HF_WEBHOOK_DESTINATION_REFUSED...). */
   error: string | null;
   durationMs: number;
+  /** The start of the response body (at most 4 KiB), when there was one. */
+  response?: Buffer | undefined;
 }
 
 export const USER_AGENT = 'HarakaFlow-Webhooks/0.1';
 
 export function send(url: string, headers: Record<string, string>, body: string, policy: DestinationPolicy, timeoutMs = 15_000): Promise<SendResult> {
   const started = performance.now();
-  const done = (statusCode: number | null, error: string | null): SendResult => ({ statusCode, error, durationMs: Math.round(performance.now() - started) });
+  const done = (statusCode: number | null, error: string | null, response?: Buffer): SendResult => ({ statusCode, error, durationMs: Math.round(performance.now() - started), ...(response?.length ? { response } : {}) });
   let target: URL;
   try {
     target = checkUrl(url, policy);
@@ -43,13 +47,16 @@ export function send(url: string, headers: Record<string, string>, body: string,
       },
       (res) => {
         let read = 0;
+        const kept: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
+          if (read < RESPONSE_READ_BYTES) kept.push(chunk.subarray(0, RESPONSE_READ_BYTES - read));
           read += chunk.length;
           if (read > 65_536) res.destroy();
         });
-        res.on('end', () => finish(done(res.statusCode ?? null, null)));
-        res.on('close', () => finish(done(res.statusCode ?? null, null)));
-        res.on('error', () => finish(done(res.statusCode ?? null, null)));
+        const answered = () => finish(done(res.statusCode ?? null, null, Buffer.concat(kept)));
+        res.on('end', answered);
+        res.on('close', answered);
+        res.on('error', answered);
       },
     );
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));

@@ -1,24 +1,28 @@
 /**
- * Endpoints, the outbox and the dispatcher, on Postgres (schema `webhooks`).
+ * Endpoints, the outbox and the dispatcher, on Postgres (schema `webhooks`): the class the plugin
+ * decorates `fastify.webhooks` with, usable without Fastify.
  *
- * - emit() writes one delivery per subscribed endpoint; nothing is sent on the caller's path.
- * - dispatch() claims due deliveries with FOR UPDATE SKIP LOCKED and a lease (the claim moves
- *   next_attempt_at past the send timeout), so several replicas each deliver a message once, and a
- *   replica that dies mid-send releases its claim when the lease ends.
- * - Each attempt is recorded; 2xx delivers, 410 disables the endpoint and cancels what it had
- *   pending, anything else (3xx included: redirects are not followed) retries on RETRY_SCHEDULE_MS.
+ * - emit() writes one delivery per subscribed endpoint (held for a disabled one); nothing is sent
+ *   on the caller's path.
+ * - dispatch() sends a batch of due deliveries (dispatcher.ts): retries, and a 410 or every attempt
+ *   failing for `disableAfterDays` disables the endpoint and holds what it had pending (issue 34:
+ *   held, never cancelled; lifecycle.ts).
+ * - The delivery log, resend, recover and enable (delivery-log.ts, lifecycle.ts) are the account's:
+ *   each takes the account id, and another account's endpoint or delivery is not found.
  */
-import { claimDue, type Database } from '@harakaflow/db';
-import { and, asc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '@harakaflow/db';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
+import { getDelivery, listDeliveries, type DeliveryDetail, type DeliveryFilter, type DeliveryView } from './delivery-log.js';
 import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
-import { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
+import { dispatchBatch } from './dispatcher.js';
+import { EndpointInputError } from './errors.js';
+import { enableEndpoint, recoverEndpoint, resendDelivery, stillDisabled } from './lifecycle.js';
+import { deliveries, endpoints } from './schema.js';
 import type { SecretStore } from './secret-store.js';
 import { generateSecret } from './secrets.js';
-import { send, type SendResult } from './send.js';
-import { signWebhook } from './standard.js';
-import { attempts, deliveries, endpoints } from './schema.js';
-import { EndpointInputError } from './errors.js';
+import type { SendResult } from './send.js';
+import { accountDeliveries, contactDeliveries, eraseAccountDeliveries, eraseContactDeliveries, purgeDeliveries } from './subject-data.js';
 
 export interface Endpoint {
   id: string;
@@ -26,8 +30,23 @@ export interface Endpoint {
   events: string[];
   status: string;
   disabledReason: string | null;
+  /** Since when every attempt has failed; null when the last one succeeded. */
+  failingSince: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** An endpoint just disabled, for the account's notice (issue 34 item 3). */
+export interface DisabledEndpoint {
+  id: string;
+  accountId: string;
+  url: string;
+  /** `gone`: it answered 410; `failing`: every attempt failed for `disableAfterDays`. */
+  reason: 'gone' | 'failing';
+  disabledAt: Date;
+  failingSince: Date | null;
+  /** How many of its deliveries were held (kept for when it is enabled again). */
+  held: number;
 }
 
 export interface ServiceOptions {
@@ -40,11 +59,15 @@ export interface ServiceOptions {
   rotationOverlapMs?: number | undefined;
   sendTimeoutMs?: number | undefined;
   schedule?: readonly number[] | undefined;
+  /** Days of failing every attempt after which an endpoint is disabled. Default 5. */
+  disableAfterDays?: number | undefined;
   now?: () => Date;
   /** Called after every attempt (audit, metrics). */
   onAttempt?: ((info: { deliveryId: string; endpointId: string; accountId: string; result: SendResult; outcome: 'delivered' | 'retry' | 'failed' | 'gone' }) => void) | undefined;
-  /** Called when a 410 disables an endpoint. */
-  onDisabled?: ((endpoint: { id: string; accountId: string }) => void) | undefined;
+  /** Called once (across replicas) when an endpoint is disabled: by a 410, or after `disableAfterDays` of failures. */
+  onDisabled?: ((endpoint: DisabledEndpoint) => void | Promise<void>) | undefined;
+  /** Called when deliveries were queued again (resend, recover, enable): a dispatcher may start at once. */
+  onQueued?: (() => void) | undefined;
 }
 
 export { EndpointInputError };
@@ -102,162 +125,111 @@ export class WebhookService {
     return { secret, previousValidUntil: until };
   }
 
-  /** Deletes an endpoint, its secrets and its pending deliveries. */
+  /** Deletes an endpoint, its secrets, and cancels its pending and held deliveries (the log keeps them until their retention). */
   async remove(accountId: string, id: string): Promise<boolean> {
     const removed = await this.#o.db.delete(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id))).returning({ id: endpoints.id });
     if (!removed.length) return false;
-    await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint deleted' }).where(and(eq(deliveries.endpointId, id), eq(deliveries.status, 'pending')));
+    await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint deleted' }).where(and(eq(deliveries.endpointId, id), inArray(deliveries.status, ['pending', 'held'])));
     await this.#o.secrets.delete(accountId, id);
     return true;
   }
 
   /**
-   * Queues an event for every active endpoint of the account subscribed to its type. Returns how
-   * many. `options.db`: a transaction of the caller's, so the event is queued with the change it
-   * announces, or not at all (an outbox).
+   * Queues an event for every active endpoint of the account subscribed to its type, and holds it
+   * for every disabled one (sent once it is enabled). Returns how many deliveries. `options.db`: a
+   * transaction of the caller's, so the event is queued with the change it announces, or not at
+   * all (an outbox).
    */
   async emit(accountId: string, type: string, data: unknown, options: { db?: Database | undefined } = {}): Promise<number> {
     if (!this.#types.has(type)) throw new TypeError(`unknown webhook event type ${type}`);
     const db = options.db ?? this.#o.db;
-    const targets = (await db.select({ id: endpoints.id, events: endpoints.events }).from(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.status, 'active')))).filter(
-      (e) => e.events.includes(type) || e.events.includes('*'),
-    );
+    const targets = (
+      await db
+        .select({ id: endpoints.id, events: endpoints.events, status: endpoints.status })
+        .from(endpoints)
+        .where(and(eq(endpoints.accountId, accountId), inArray(endpoints.status, ['active', 'disabled'])))
+    ).filter((e) => e.events.includes(type) || e.events.includes('*'));
     if (!targets.length) return 0;
     const now = this.#now();
     const payload = JSON.stringify({ type, timestamp: now.toISOString(), data });
-    await db.insert(deliveries).values(targets.map((t) => ({ id: randomUUID(), endpointId: t.id, accountId, eventType: type, payload, nextAttemptAt: now })));
+    const rows = (held: ReadonlySet<string>) =>
+      targets.map((t) => ({ id: randomUUID(), endpointId: t.id, accountId, eventType: type, payload, nextAttemptAt: now, status: held.has(t.id) ? 'held' : 'pending' }));
+    const disabled = targets.filter((t) => t.status === 'disabled').map((t) => t.id);
+    if (!disabled.length) {
+      await db.insert(deliveries).values(rows(new Set()));
+    } else {
+      // Rare: held or pending is decided under a share lock on the disabled endpoints (lifecycle.ts).
+      await db.transaction(async (tx) => {
+        const t = tx as unknown as Database;
+        await t.insert(deliveries).values(rows(await stillDisabled(t, disabled)));
+      });
+    }
     return targets.length;
   }
 
-  /** Claims up to `limit` due deliveries and attempts each once. Returns how many were attempted. */
-  async dispatch(limit = 20): Promise<number> {
-    const now = this.#now();
-    const timeout = this.#o.sendTimeoutMs ?? 15_000;
-    // The lease: a claimed delivery is not due again before the send has surely ended.
-    const lease = new Date(now.getTime() + timeout * 2 + 5_000);
-    const claimed = await claimDue(this.#o.db, deliveries, { pending: 'pending', now, leaseUntil: lease, limit });
-    if (!claimed.length) return 0;
-    // One read of the batch's endpoints, and of each endpoint's secrets (a vault decryption each),
-    // however many of its deliveries the batch holds.
-    const ids = [...new Set(claimed.map((d) => d.endpointId))];
-    const rows = new Map((await this.#o.db.select().from(endpoints).where(inArray(endpoints.id, ids))).map((e) => [e.id, e]));
-    const secrets = new Map<string, Promise<string[]>>();
-    for (const e of rows.values()) if (e.status === 'active') secrets.set(e.id, this.#signingSecrets(e, now));
-    await Promise.all(claimed.map((d) => this.#attempt(d, rows.get(d.endpointId), secrets.get(d.endpointId))));
-    return claimed.length;
+  /** Claims up to `limit` due deliveries and attempts each once. Returns how many were attempted (dispatcher.ts). */
+  dispatch(limit = 20): Promise<number> {
+    return dispatchBatch(this.#o, this.#now, limit);
   }
 
-  /** The secrets that sign an endpoint's deliveries now: the current one, and the previous during the overlap. */
-  async #signingSecrets(endpoint: typeof endpoints.$inferSelect, now: Date): Promise<string[]> {
-    const list = [await this.#o.secrets.get(endpoint.accountId, endpoint.id, 'current')];
-    if (endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) list.push(await this.#o.secrets.get(endpoint.accountId, endpoint.id, 'previous'));
-    return list.filter((s): s is string => !!s);
+  /** A page of the account's endpoint's deliveries, newest first; null when the account has no such endpoint (delivery-log.ts). */
+  listDeliveries(accountId: string, endpointId: string, filter: DeliveryFilter = {}): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null } | null> {
+    return listDeliveries(this.#o.db, accountId, endpointId, filter, this.#types);
   }
 
-  async #attempt(d: typeof deliveries.$inferSelect, endpoint: typeof endpoints.$inferSelect | undefined, signing: Promise<string[]> | undefined): Promise<void> {
-    if (endpoint?.status === 'paused') {
-      // Held while its account is paused (a deletion in its grace period): tried again later, not lost.
-      await this.#o.db.update(deliveries).set({ nextAttemptAt: new Date(this.#now().getTime() + PAUSED_RETRY_MS) }).where(eq(deliveries.id, d.id));
-      return;
-    }
-    if (!endpoint || endpoint.status !== 'active' || !signing) {
-      await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint disabled or deleted' }).where(eq(deliveries.id, d.id));
-      return;
-    }
-    const now = this.#now();
-    let usable: string[] = [];
-    let secretError: string | null = null;
-    try {
-      usable = await signing;
-    } catch (error) {
-      // A secret that cannot be opened (a damaged record, a KEK gone) is a failed attempt with its
-      // code, on the retry schedule: never a delivery left pending with no attempt.
-      const code = (error as { code?: unknown }).code;
-      secretError = typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'HF_WEBHOOK_SECRET_UNAVAILABLE';
-    }
-    let result: SendResult;
-    if (secretError) {
-      result = { statusCode: null, error: secretError, durationMs: 0 };
-    } else if (!usable.length) {
-      result = { statusCode: null, error: 'HF_WEBHOOK_NO_SECRET', durationMs: 0 };
-    } else {
-      // The message id is the delivery id: the same on every retry, so receivers can de-duplicate.
-      const headers = signWebhook({ id: `msg_${d.id.replace(/-/g, '')}`, timestamp: now, payload: d.payload, secrets: usable });
-      result = await send(endpoint.url, { ...headers }, d.payload, this.#o.policy ?? {}, this.#o.sendTimeoutMs ?? 15_000);
-    }
-    await this.#o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs });
-    let outcome: 'delivered' | 'retry' | 'failed' | 'gone';
-    if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
-      outcome = 'delivered';
-      await this.#o.db.update(deliveries).set({ status: 'delivered', deliveredAt: this.#now(), lastStatusCode: result.statusCode, lastError: null }).where(eq(deliveries.id, d.id));
-    } else if (result.statusCode === 410) {
-      outcome = 'gone';
-      await this.#o.db.update(endpoints).set({ status: 'disabled', disabledReason: 'the endpoint answered 410 Gone', updatedAt: this.#now() }).where(eq(endpoints.id, endpoint.id));
-      await this.#o.db.update(deliveries).set({ status: 'cancelled', lastStatusCode: 410, lastError: 'endpoint gone' }).where(and(eq(deliveries.endpointId, endpoint.id), inArray(deliveries.status, ['pending'])));
-      this.#o.onDisabled?.({ id: endpoint.id, accountId: endpoint.accountId });
-    } else {
-      const delay = retryDelay(d.attempts, this.#o.schedule ?? RETRY_SCHEDULE_MS);
-      outcome = delay === null ? 'failed' : 'retry';
-      await this.#o.db
-        .update(deliveries)
-        .set(
-          delay === null
-            ? { status: 'failed', lastStatusCode: result.statusCode, lastError: result.error }
-            : { nextAttemptAt: new Date(now.getTime() + delay), lastStatusCode: result.statusCode, lastError: result.error },
-        )
-        .where(eq(deliveries.id, d.id));
-    }
-    this.#o.onAttempt?.({ deliveryId: d.id, endpointId: endpoint.id, accountId: d.accountId, result, outcome });
+  /** One of the account's deliveries with its payload and attempts; null when it has none by that id. */
+  getDelivery(accountId: string, id: string): Promise<DeliveryDetail | null> {
+    return getDelivery(this.#o.db, accountId, id);
+  }
+
+  /**
+   * Sends a delivered or failed delivery again: queued due now (held while its endpoint is
+   * disabled), same id and `webhook-id`, signed afresh when sent. Null when the account has no such
+   * delivery; HF_WEBHOOK_DELIVERY_NOT_RESENDABLE (409) when it is pending, held or cancelled.
+   */
+  async resend(accountId: string, id: string): Promise<DeliveryDetail | null> {
+    if (!(await resendDelivery(this.#o.db, accountId, id, this.#now()))) return null;
+    // Read as queued, before a dispatcher is woken to send it.
+    const queued = await getDelivery(this.#o.db, accountId, id);
+    this.#o.onQueued?.();
+    return queued;
+  }
+
+  /** Queues again every failed delivery of the account's endpoint created since `since`; null when the account has no such endpoint. */
+  async recover(accountId: string, endpointId: string, since: string | Date): Promise<{ queued: number; status: 'pending' | 'held' } | null> {
+    const done = await recoverEndpoint(this.#o.db, accountId, endpointId, since, this.#now());
+    if (done?.queued) this.#o.onQueued?.();
+    return done;
+  }
+
+  /** Enables the account's disabled endpoint and releases its held deliveries (due now); null when it has no such endpoint. */
+  async enable(accountId: string, id: string): Promise<{ endpoint: Endpoint; released: number } | null> {
+    const done = await enableEndpoint(this.#o.db, accountId, id, this.#now());
+    if (done?.released) this.#o.onQueued?.();
+    return done && { endpoint: view(done.endpoint), released: done.released };
   }
 
   /**
    * Retention (§4, class `webhook_deliveries`): deliveries settled (delivered, failed, cancelled)
-   * and created before `before`, with their attempts, `limit` at a time; held accounts' kept.
+   * or held, created before `before`, with their attempts, `limit` at a time; held accounts' kept.
    */
-  async purgeSettled(before: Date, limit: number, held: readonly string[] = [], dryRun = false): Promise<number> {
-    const where = and(
-      inArray(deliveries.status, ['delivered', 'failed', 'cancelled']),
-      sql`${deliveries.createdAt} < ${before.toISOString()}::timestamptz`,
-      held.length ? sql`${deliveries.accountId} not in (${sql.join(held.map((h) => sql`${h}`), sql`, `)})` : undefined,
-    );
-    if (dryRun) return Number((await this.#o.db.select({ n: sql<number>`count(*)::int` }).from(deliveries).where(where))[0]?.n ?? 0);
-    const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(where).limit(limit)).map((r) => r.id);
-    if (!ids.length) return 0;
-    await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, ids));
-    return (await this.#o.db.delete(deliveries).where(inArray(deliveries.id, ids)).returning({ id: deliveries.id })).length;
+  purgeSettled(before: Date, limit: number, held: readonly string[] = [], dryRun = false): Promise<number> {
+    return purgeDeliveries(this.#o.db, before, limit, held, dryRun);
   }
 
   /** A subject's endpoints and deliveries (personal-data export). */
   async exportAccount(accountId: string) {
-    return { endpoints: await this.list(accountId), deliveries: await this.#deliveriesWhere(eq(deliveries.accountId, accountId)) };
+    return { endpoints: await this.list(accountId), deliveries: await accountDeliveries(this.#o.db, accountId) };
   }
 
   /** The deliveries of an account whose payload names one contact's number (a contact's export). */
   async exportContact(accountId: string, phone: string) {
-    return { deliveries: await this.#deliveriesWhere(namingContact(accountId, phone)) };
+    return { deliveries: await contactDeliveries(this.#o.db, accountId, phone) };
   }
 
-  async #deliveriesWhere(where: SQL | undefined) {
-    const sent = await this.#o.db
-      .select({ id: deliveries.id, endpointId: deliveries.endpointId, eventType: deliveries.eventType, status: deliveries.status, attempts: deliveries.attempts, createdAt: deliveries.createdAt, deliveredAt: deliveries.deliveredAt, payload: deliveries.payload })
-      .from(deliveries)
-      .where(where)
-      .orderBy(asc(deliveries.createdAt));
-    return sent.map((d) => ({ ...d, payload: JSON.parse(d.payload) as unknown }));
-  }
-
-  /**
-   * Erases one contact's number from an account's deliveries: every delivery whose payload names it
-   * (as a JSON string) goes, with its attempts; the account's other deliveries stay.
-   */
-  async eraseContact(accountId: string, phone: string): Promise<number> {
-    const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(namingContact(accountId, phone))).map((r) => r.id);
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, chunk));
-      await this.#o.db.delete(deliveries).where(inArray(deliveries.id, chunk));
-    }
-    return ids.length;
+  /** Erases one contact's number from an account's deliveries (those naming it go, with their attempts). */
+  eraseContact(accountId: string, phone: string): Promise<number> {
+    return eraseContactDeliveries(this.#o.db, accountId, phone);
   }
 
   /**
@@ -276,24 +248,13 @@ export class WebhookService {
 
   /** Erases a subject's endpoints (and their secrets), deliveries and attempts. */
   async eraseAccount(accountId: string): Promise<number> {
-    const ids = (await this.#o.db.select({ id: deliveries.id }).from(deliveries).where(eq(deliveries.accountId, accountId))).map((r) => r.id);
-    for (let i = 0; i < ids.length; i += 1000) await this.#o.db.delete(attempts).where(inArray(attempts.deliveryId, ids.slice(i, i + 1000)));
-    const removedDeliveries = await this.#o.db.delete(deliveries).where(eq(deliveries.accountId, accountId)).returning({ id: deliveries.id });
+    const removedDeliveries = await eraseAccountDeliveries(this.#o.db, accountId);
     const removedEndpoints = await this.#o.db.delete(endpoints).where(eq(endpoints.accountId, accountId)).returning({ id: endpoints.id });
     for (const e of removedEndpoints) await this.#o.secrets.delete(accountId, e.id);
-    return removedDeliveries.length + removedEndpoints.length;
+    return removedDeliveries + removedEndpoints.length;
   }
 }
 
-/**
- * An account's deliveries whose payload names a contact's number as a JSON string. An E.164 number
- * is `+` and digits: nothing in it is a LIKE wildcard.
- */
-const namingContact = (accountId: string, phone: string) => and(eq(deliveries.accountId, accountId), like(deliveries.payload, `%${JSON.stringify(phone)}%`));
-
-/** How long a delivery of a paused endpoint waits before it is looked at again. */
-const PAUSED_RETRY_MS = 3_600_000;
-
 function view(row: typeof endpoints.$inferSelect): Endpoint {
-  return { id: row.id, url: row.url, events: row.events, status: row.status, disabledReason: row.disabledReason, createdAt: row.createdAt, updatedAt: row.updatedAt };
+  return { id: row.id, url: row.url, events: row.events, status: row.status, disabledReason: row.disabledReason, failingSince: row.failingSince, createdAt: row.createdAt, updatedAt: row.updatedAt };
 }

@@ -149,6 +149,11 @@ describe('options', () => {
       [{ toleranceSeconds: 0 }, 'toleranceSeconds'],
       [{ replayStore: 'disk' }, 'replayStore'],
       [{ secrets: undefined }, 'secrets'],
+      [{ disableAfterDays: 0 }, 'disableAfterDays'],
+      [{ disableAfterDays: 1.5 }, 'disableAfterDays'],
+      [{ disableAfterDays: 366 }, 'disableAfterDays'],
+      [{ disableAfterDays: '5' }, 'disableAfterDays'],
+      [{ onEndpointDisabled: 'email' }, 'onEndpointDisabled'],
     ] as const) {
       const instance = Fastify();
       await expect(instance.register(webhooks, { db: db.db, secrets: memorySecretStore(), dispatch: false, ...(bad as object) } as WebhooksOptions).ready()).rejects.toMatchObject({

@@ -50,6 +50,11 @@ it('moves pending, failed, the oldest pending age and attempts by outcome as del
   expect(await app.webhooks.dispatch()).toBe(1);
   expect(sink.value('harakaflow_webhook_attempts_total', { outcome: 'failed' })).toBe(1);
   expect(await read()).toEqual([1, 1]);
+  // Held for a disabled endpoint (issue 34): a gauge of its own, not pending.
+  expect(sink.value('harakaflow_webhook_deliveries_held')).toBe(0);
+  await db.db.execute(sql`update webhooks.deliveries set status = 'held' where status = 'pending'`);
+  expect(await read()).toEqual([0, 1]);
+  expect(sink.value('harakaflow_webhook_deliveries_held')).toBe(1);
   // No label names the account, the endpoint or its URL.
   expect(sink.lines().join('\n')).not.toMatch(/acct-1|127\.0\.0\.1|\/hook/);
 });

@@ -186,18 +186,23 @@ describe('endpoints and deliveries', () => {
     expect((await rows(sql`select count(*)::int as n from webhooks.attempts`))[0]).toEqual({ n: 8 });
   });
 
-  it('disables an endpoint that answers 410 and cancels what it had pending', async () => {
+  it('disables an endpoint that answers 410 and holds what it had pending (issue 34: nothing cancelled)', async () => {
     answer = () => ({ status: 410 });
-    const disabled: string[] = [];
-    const s = service({ onDisabled: (e) => disabled.push(e.id) });
+    const disabled: { id: string; reason: string; held: number }[] = [];
+    const s = service({ onDisabled: (e) => void disabled.push({ id: e.id, reason: e.reason, held: e.held }) });
     const { endpoint } = await s.create('acct-1', { url: `${base}/hook`, events: ['*'] });
     await s.emit('acct-1', 'message.accepted', { n: 1 });
     await s.emit('acct-1', 'message.accepted', { n: 2 });
     await s.dispatch(1);
-    expect(disabled).toEqual([endpoint.id]);
+    expect(disabled).toEqual([{ id: endpoint.id, reason: 'gone', held: 2 }]);
     expect((await s.list('acct-1'))[0]).toMatchObject({ status: 'disabled', disabledReason: expect.stringContaining('410') });
-    expect(await rows(sql`select status from webhooks.deliveries order by created_at`)).toEqual([{ status: 'cancelled' }, { status: 'cancelled' }]);
-    expect(await s.emit('acct-1', 'message.accepted', {})).toBe(0);
+    expect(await rows(sql`select status, last_status_code from webhooks.deliveries order by created_at`)).toEqual([
+      { status: 'held', last_status_code: 410 },
+      { status: 'held', last_status_code: null },
+    ]);
+    // Events while it is disabled are kept too, and nothing more is sent.
+    expect(await s.emit('acct-1', 'message.accepted', {})).toBe(1);
+    expect(await s.dispatch()).toBe(0);
     expect(received).toHaveLength(1);
   });
 

@@ -9,6 +9,8 @@ export type { CapturedLogs } from './logs.js';
 export { tcpProxy } from './proxy.js';
 export type { TcpProxy } from './proxy.js';
 export { startSmtp, until } from './smtp.js';
+export { startReceiver } from './receiver.js';
+export type { Answer, ReceivedRequest, Receiver, ReceiverAnswer } from './receiver.js';
 export type { Received } from './smtp.js';
 export { freePort } from './ports.js';
 export { backendPid, holdServer, pgbouncerAvailable, testPgbouncer } from './pgbouncer.js';

@@ -8,20 +8,21 @@ import type { Routes } from '../schema-types.js';
 
 export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated'] as const;
 
-const endpointSchema = {
+export const endpointSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
     url: { type: 'string' },
     events: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string' },
+    status: { type: 'string', description: 'active, disabled (by a 410 or days of failures: its deliveries are held), or paused (the account is being deleted)' },
     disabledReason: { type: ['string', 'null'] },
+    failingSince: { type: ['string', 'null'], description: 'since when every attempt has failed; null when the last one succeeded' },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
 } as const;
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
-const view = (e: Endpoint) => ({ ...e, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
+export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
+export const endpointView = (e: Endpoint) => ({ ...e, failingSince: e.failingSince?.toISOString() ?? null, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
 
 /**
  * Webhooks (policy §3): customers' endpoints (account-owned; another account's are "not found"),
@@ -56,7 +57,7 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
     async (request, reply) => {
       const { endpoint, secret } = await app.webhooks.create(owner(request), request.body);
       await audit(request, 'webhook.endpoint.created', endpoint.id);
-      return reply.code(201).send({ endpoint: view(endpoint), secret });
+      return reply.code(201).send({ endpoint: endpointView(endpoint), secret });
     },
   );
 
@@ -71,7 +72,7 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
         response: { 200: { type: 'object', properties: { endpoints: { type: 'array', items: endpointSchema } } } },
       },
     },
-    async (request) => ({ endpoints: (await app.webhooks.list(owner(request))).map(view) }),
+    async (request) => ({ endpoints: (await app.webhooks.list(owner(request))).map(endpointView) }),
   );
 
   app.post(
