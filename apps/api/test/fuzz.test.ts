@@ -73,5 +73,5 @@ describe('fuzzing every route', () => {
       { numRuns: Number(process.env.FUZZ_RUNS ?? 600) },
     );
     expect((await app.inject('/health/live')).statusCode).toBe(200); // alive
-  }, 120_000);
+  }, 600_000); // a hang guard, not a measurement
 });

@@ -195,7 +195,7 @@ describe('every answer of every operation is declared in /docs/json', () => {
     }
     expect(sent).toBeGreaterThan(1000);
     expect([...new Set(problems)]).toEqual([]);
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 
   it('for answers written before routing: headers or a request line over the limit, bytes that are not HTTP', async () => {
     const problems: string[] = [];
@@ -214,5 +214,5 @@ describe('every answer of every operation is declared in /docs/json', () => {
       }
     }
     expect([...new Set(problems)]).toEqual([]);
-  }, 120_000);
+  }, 600_000); // a hang guard, not a measurement
 });

@@ -30,7 +30,7 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
   let app: RunningApp;
   beforeAll(async () => {
     [browser, app] = await Promise.all([launch(), startApp()]);
-  }, 120_000);
+  }, 600_000); // a hang guard, not a measurement
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
@@ -301,7 +301,7 @@ describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS',
       { ...secrets, NODE_ENV: 'production', DATA_DIR: dev.dataDir, PORT: String(port), PUBLIC_URL: `https://127.0.0.1:${port}`, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, DATA_RIGHTS_PURGE_AFTER_DAYS: '0', NOTIFY_TRANSPORT: 'eml' },
       'https',
     );
-  }, 180_000);
+  }, 600_000); // a hang guard, not a measurement
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
@@ -344,7 +344,7 @@ describe.skipIf(!hasChromium)('the privacy centre and policy versions (§11)', (
   const apps: FastifyInstance[] = [];
   beforeAll(async () => {
     [browser, database] = await Promise.all([launch(), testDatabase()]);
-  }, 60_000);
+  }, 600_000); // a hang guard, not a measurement
   afterAll(async () => {
     await browser?.close();
     for (const a of apps) await a.close();

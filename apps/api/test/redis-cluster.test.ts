@@ -86,5 +86,5 @@ describe.skipIf(!redisServersAvailable)('quotas on a Redis Cluster', () => {
     expect((await servers.shards()).map((s) => s.primary.port)).toContain(victim.replica.port);
     await expectFailoverHeld(run, c, victim.replica.port);
     console.info(`cluster failover: quota shared again after ${run.sharedBackMs} ms (/health: ${[...new Set(run.health)].join(' then ')}); over-admitted per client (limit ${LIMIT}/min, ${run.rate} req/s per instance): ${run.overAdmitted.join(', ')}`);
-  }, 60_000);
+  }, 600_000); // a hang guard, not a measurement
 });

@@ -60,7 +60,7 @@ describe('hf-vault', () => {
     await check.close();
     // Nothing secret in what it printed.
     for (const key of [K1, K2]) expect(status.out + status.err + rewrap.out + rewrap.err).not.toContain(key.split(':')[1]);
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 
   // Issue 31 item 6: PGlite takes one process; a CLI beside the running app would corrupt its data.
   it('refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process\'s lock', async () => {
@@ -76,7 +76,7 @@ describe('hf-vault', () => {
     writeFileSync(join(pglite, 'harakaflow.lock'), JSON.stringify({ pid: Number(gone), started: 'ticks:1' }));
     expect(cli(['status'], K2)).toMatchObject({ code: 0 });
     expect(existsSync(join(pglite, 'harakaflow.lock'))).toBe(false);
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 
   it('refuses to run without VAULT_KEYS or with a bad one, and names the usage', () => {
     expect(cli(['status'], undefined)).toMatchObject({ code: 2, err: expect.stringContaining('VAULT_KEYS is required') });
@@ -84,7 +84,7 @@ describe('hf-vault', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('base64 of exactly 32 bytes');
     expect(cli(['explode'], K1)).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-vault rewrap | status') });
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 
   it('reads the development secrets and the PGlite data only from the DATA_DIR it is given, never from the directory it runs in', () => {
     // A stray .data/secrets.json in the working directory (another checkout, another app) is not
@@ -104,5 +104,5 @@ describe('hf-vault', () => {
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 });

@@ -46,7 +46,7 @@ describe('tooling/run.mjs', () => {
       const given = await node(['tooling/run.mjs', `${dir}/dist/cli.js`, '--help']);
       expect(given.out).toBe(own.out);
     }
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 
   it('refuses a wrong production configuration before building anything, with the app\'s own messages', async () => {
     const refused = await node(['tooling/run.mjs', 'apps/api/dist/server.js'], { NODE_ENV: 'production', DATA_DIR: join(root, 'node_modules/.cache/hf-run-test'), ...stale('apps/api/src/rights-cli.ts') });
@@ -54,7 +54,7 @@ describe('tooling/run.mjs', () => {
     expect(refused.err).toContain('HarakaFlow API not started: invalid configuration');
     expect(refused.err).toContain('ADMIN_API_KEY is required when NODE_ENV=production');
     expect(refused.err).not.toMatch(/transpil/);
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 
   it('does not rebuild for an environment change', async () => {
     // packages/quota and what it needs (core, db): none of the files the tests above make stale.
@@ -63,5 +63,5 @@ describe('tooling/run.mjs', () => {
       const again = await node(['tooling/transpile.mjs', 'packages/quota'], { NODE_ENV, DATABASE_URL: 'postgres://elsewhere/db' });
       expect(again.err).toMatch(/^up to date: \d+ files of \d+ packages/);
     }
-  }, 300_000);
+  }, 600_000); // a hang guard, not a measurement
 });
