@@ -49,6 +49,8 @@ export interface NotifierConfig {
   unsubscribeKeys: SigningKey[];
   /** The address messages sign off with (`{{privacyContact}}`); default DEFAULT_PRIVACY_CONTACT. */
   privacyContact?: string | undefined;
+  /** The Reply-To of every message (the app: the privacy mailbox, where an answer joins its request); unset: none. */
+  replyTo?: string | undefined;
   /** An account's address and names, or null (no such account: nothing is queued). */
   recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
   /**
@@ -203,6 +205,7 @@ export class Notifier {
         html: rendered.html,
         headers: { ...headers, 'X-HarakaFlow-Notification': row.kind },
         messageId: this.messageId(row.id),
+        ...(this.#c.replyTo ? { replyTo: this.#c.replyTo } : {}),
       });
     } catch (error) {
       // A template without its data, or enrich failing: retried like a temporary failure, then failed.

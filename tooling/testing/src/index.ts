@@ -16,3 +16,5 @@ export type { TestPgbouncer } from './pgbouncer.js';
 export { cli as redisCli, redisServersAvailable, replicated, startClusterRedis, startSentinelRedis, startTlsRedis } from './redis-servers.js';
 export type { ClusterRedis, RedisNode, SentinelRedis, Shard, TlsRedis } from './redis-servers.js';
 export { expectDataDirRefused } from './cli-refusal.js';
+export { dovecotAvailable, startDovecot } from './dovecot.js';
+export type { TestDovecot } from './dovecot.js';
