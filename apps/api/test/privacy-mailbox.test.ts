@@ -8,8 +8,9 @@ import { resultRows } from '@harakaflow/db';
 import { dovecotAvailable, startDovecot, testDatabase, until, type Received, type TestDatabase, type TestDovecot } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, mailApp } from './helpers.js';
+import { ADMIN_KEY, mailApp, problemsOf } from './helpers.js';
 
 let database: TestDatabase;
 let dovecot: TestDovecot;
@@ -37,7 +38,8 @@ async function mailboxApp(box: string) {
   const read = async () => {
     await app.privacyMailbox!.round();
     expect((await app.privacyMailbox!.round()).status).toBe('done');
-    while ((await app.notify.dispatch()) > 0);
+    // The app's own dispatcher may be sending some: wait until nothing is pending.
+    await until(async () => (await app.notify.dispatch(), (await rows(sql`select 1 from notify.outbox where status = 'pending'`)).length === 0));
   };
   const to = (address: string): Received[] => smtp.received.filter((m) => m.to.includes(address));
   return { app, logs, smtp, read, to };
@@ -123,7 +125,7 @@ describe.skipIf(!dovecotAvailable)('the privacy mailbox', () => {
     expect(raw.headers['content-security-policy']).toMatch(/^sandbox/);
     expect(raw.headers['x-content-type-options']).toBe('nosniff');
     expect(raw.body).toContain(body);
-    const nothing = await app.inject({ url: `/v1/admin/privacy/requests/${request!.id}/messages/${request!.id}`, headers: admin });
+    const nothing = await app.inject({ url: `/v1/admin/privacy/requests/${request!.id}/messages/${randomUUID()}`, headers: admin });
     expect(nothing.statusCode).toBe(404);
     expect(nothing.json().code).toBe('HF_DATA_RIGHTS_NOT_FOUND');
     const history = (await app.inject({ url: `/v1/admin/privacy/requests?limit=200`, headers: admin })).json().requests.find((r: { id: string }) => r.id === request!.id).history;
@@ -156,5 +158,23 @@ describe.skipIf(!dovecotAvailable)('the privacy mailbox', () => {
     await dovecot.append(letter(person, 'Access', 'I want a copy of my personal data.'), { mailbox: box });
     const { app } = await mailboxApp(box);
     await until(async () => (await requestsOf(app, person)).length === 1);
+  });
+});
+
+describe('PRIVACY_IMAP_URL', () => {
+  it('is checked at startup naming the variable, never quoting the URL; production needs TLS but to a loopback host', () => {
+    for (const bad of ['http://privacy:Hunter2-secret@mail.example.org/INBOX', 'imaps://mail.example.org/INBOX', 'imaps://privacy:Hunter2/secret@mail.example.org']) {
+      const problems = problemsOf({ PRIVACY_IMAP_URL: bad });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^PRIVACY_IMAP_URL /);
+      expect(problems.join(' ')).not.toMatch(/Hunter2|secret|mail\.example\.org/);
+    }
+    expect(problemsOf({ PRIVACY_IMAP_URL: 'imaps://privacy:Hunter2-secret@mail.example.org/INBOX', PRIVACY_IMAP_POLL_SECONDS: '30' })).toEqual([]);
+    expect(problemsOf({ PRIVACY_IMAP_POLL_SECONDS: '2' })).toEqual(['PRIVACY_IMAP_POLL_SECONDS must be from 5 to 3600 seconds (got 2)']);
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://api.example.org', NOTIFY_TRANSPORT: 'eml' };
+    expect(problemsOf({ ...production, PRIVACY_IMAP_URL: 'imap://privacy:Hunter2-secret@mail.example.org/INBOX' })).toContain(
+      'PRIVACY_IMAP_URL must be imaps:// in production (the mailbox password and the mail cross the network); imap:// is accepted only to a loopback host',
+    );
+    expect(problemsOf({ ...production, PRIVACY_IMAP_URL: 'imap://privacy:Hunter2-secret@127.0.0.1:1143/INBOX' }).filter((p) => p.startsWith('PRIVACY_IMAP'))).toEqual([]);
   });
 });

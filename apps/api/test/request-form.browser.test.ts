@@ -31,7 +31,6 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(`${app.url}/privacy/request`);
-    expect(await seriousViolations(page)).toEqual([]);
     const email = `amani.${Date.now()}@example.org`;
     await page.getByLabel('Your email address').fill(email);
     await page.getByLabel('What do you ask for?').selectOption('access');
@@ -46,7 +45,14 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     await page.getByLabel('The code').fill(code === '000000' ? '111111' : '000000');
     await page.getByRole('button', { name: 'Confirm my request' }).click();
     await page.getByText('That is not the code we sent for this request').waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    // axe runs in the page (a script): each page again, in a context with JavaScript (the pages have none of their own).
+    const checker = await browser.newContext();
+    const check = await checker.newPage();
+    for (const path of ['/privacy/request', `/privacy/request/${id}`]) {
+      await check.goto(`${app.url}${path}`);
+      expect(await seriousViolations(check), path).toEqual([]);
+    }
+    await checker.close();
 
     await page.getByLabel('The code').fill(code);
     await page.getByRole('button', { name: 'Confirm my request' }).click();

@@ -195,7 +195,7 @@ export class Intake {
   /**
    * Finishes codes claimed by a crashed attempt (a minute on), forgets the requests nobody
    * verified within `verifyWithinDays` (a form's never opened; a mailbox one expires with its
-   * request, checkDeadlines), and those verified or closed otherwise. Returns rows handled.
+   * request, checkDeadlines), and the codes of requests verified or closed otherwise. Returns rows handled.
    */
   async sweep(): Promise<number> {
     const now = this.#l.now();
@@ -215,7 +215,8 @@ export class Intake {
         and(
           isNull(verifications.pending),
           isNull(verifications.verifiedAt),
-          sql`not exists (select 1 from ${requests} r where r.id = ${verifications.requestId} and r.status = 'open' and r.verification is null)`,
+          // Only once its request exists: a mailbox request's row is written just before the request is filed.
+          sql`exists (select 1 from ${requests} r where r.id = ${verifications.requestId} and not (r.status = 'open' and r.verification is null))`,
         ),
       )
       .returning({ id: verifications.requestId });
@@ -276,8 +277,7 @@ export class Intake {
     const accountId = (await this.#l.c.accountByEmail?.(m.from)) ?? null;
     // Before the request (and its 'received' message): that message's code is made from this row when it is sent.
     if (!unanswered) await this.#expectCode(row.id, m.from, m.receivedAt);
-    await this.#seal(row.id, row.id, m.raw);
-    await this.#rights.file({
+    const filed = await this.#rights.file({
       id: row.id,
       receivedAt: m.receivedAt,
       kind,
@@ -288,8 +288,12 @@ export class Intake {
       replyTo: unanswered ? false : m.from,
       silent: unanswered !== null,
     });
-    await this.#db.update(messages).set({ requestId: row.id, unanswered, sealed: this.#l.c.evidence !== undefined }).where(eq(messages.id, row.id));
-    return { outcome: 'opened', requestId: row.id, unanswered };
+    // A second deletion of the same subject while one is open is that one (file answers it): the
+    // message joins it, and the code waits on it alone.
+    if (filed.id !== row.id) await this.#db.delete(verifications).where(and(eq(verifications.requestId, row.id), isNull(verifications.pending)));
+    await this.#seal(filed.id, row.id, m.raw);
+    await this.#db.update(messages).set({ requestId: filed.id, unanswered, sealed: this.#l.c.evidence !== undefined }).where(eq(messages.id, row.id));
+    return { outcome: filed.id === row.id ? 'opened' : 'attached', requestId: filed.id, unanswered };
   }
 
   async #seal(requestId: string, messageRowId: string, raw: Buffer): Promise<void> {

@@ -144,8 +144,13 @@ describe('a request made with an emailed code', () => {
     // A code matched and claimed, then the process died before filing the request.
     const { id: crashed } = await app.dataRights.intake.submit({ email: 'd@example.org', kind: 'restriction' });
     await database.db.execute(sql`update data_rights.verifications set verified_at = ${new Date(clock.t).toISOString()}::timestamptz where request_id = ${crashed}`);
+    // A mailbox request's code row, written just before its request is filed: a sweep then leaves it
+    // (a sweep once deleted it in that window, and the 'received' message went without its code).
+    const filing = randomUUID();
+    await database.db.execute(sql`insert into data_rights.verifications (request_id, address, received_at) values (${filing}, 'e@example.org', ${new Date(clock.t).toISOString()}::timestamptz)`);
     clock.t += 2 * 60_000;
     await app.dataRights.intake.sweep();
+    expect(await app.dataRights.intake.waitingAddress(filing)).toBe('e@example.org');
     expect(await app.dataRights.get(crashed)).toMatchObject({ id: crashed, kind: 'restriction', verification: expect.stringContaining('code') });
     expect(await app.dataRights.intake.waitingAddress(id)).toBe('c@example.org');
     clock.t += 31 * 86_400_000;
@@ -214,13 +219,16 @@ describe('a message read from the privacy mailbox', () => {
       throw new Error('not asked for a machine');
     });
     expect(auto).toMatchObject({ outcome: 'opened', unanswered: 'Auto-Submitted: auto-replied' });
-    const capped = await app.dataRights.intake.receive(message(), async () => 'past the answers of the day');
+    const capped = await app.dataRights.intake.receive(message({ subject: 'Objection', text: 'I object to the use of my data for marketing.' }), async () => 'past the answers of the day');
     expect(capped).toMatchObject({ outcome: 'opened', unanswered: 'past the answers of the day' });
     expect(told).toEqual([]);
     // No code waits for them: the request cannot send one.
     expect(await app.dataRights.intake.issueCode(auto.requestId!)).toBeNull();
     expect((await app.dataRights.get(capped.requestId!)).status).toBe('open');
     expect(await app.dataRights.intake.receive(message({ from: null }), async () => null)).toMatchObject({ outcome: 'no-sender', requestId: null });
+    // A second deletion from the same sender while the first is open is the first (one deletion per subject).
+    expect(await app.dataRights.intake.receive(message(), async () => null)).toMatchObject({ outcome: 'attached', requestId: auto.requestId });
+    expect((await rows(sql`select count(*)::int as n from data_rights.verifications`))[0]!.n).toBe(0);
     await app.close();
   });
 

@@ -17,7 +17,7 @@
  *   (`user@host:port/mailbox`). imapflow's own logger is off; its errors are logged by code only.
  */
 import { errorCodes } from '@harakaflow/core';
-import { takeLease, type Database } from '@harakaflow/db';
+import { releaseLease, takeLease, type Database } from '@harakaflow/db';
 import { and, eq } from 'drizzle-orm';
 import type { ImapFlow } from 'imapflow';
 import { randomUUID } from 'node:crypto';
@@ -71,6 +71,16 @@ export function describeImapUrl(url: string, name = 'the IMAP URL'): ImapUrlPart
   const mailbox = decode(parsed.pathname.replace(/^\/+/, '')) || 'INBOX';
   const label = `${user}@${host.includes(':') ? `[${host}]` : host}:${port}/${mailbox}`;
   return { host, port, secure, user, pass, mailbox, label: pass.length >= 4 ? label.split(pass).join('***') : label };
+}
+
+/**
+ * What the IMAP server answered, as far as it is safe to log: its response code (an atom such as
+ * AUTHENTICATIONFAILED or NONEXISTENT) or that the login failed, never its text.
+ */
+function imapAnswer(error: unknown): string | undefined {
+  const e = error as { serverResponseCode?: unknown; authenticationFailed?: unknown } | null;
+  if (typeof e?.serverResponseCode === 'string' && /^[A-Z][A-Z0-9-]{0,39}$/.test(e.serverResponseCode)) return e.serverResponseCode;
+  return e?.authenticationFailed === true ? 'AUTHENTICATIONFAILED' : undefined;
 }
 
 /** One message of the mailbox as the consumer gets it. */
@@ -209,7 +219,7 @@ export class MailboxReader {
       client = undefined;
       return { status: 'done', handled, more: uids.length > batch };
     } catch (error) {
-      this.#o.log.error({ err: errorCodes(error), mailbox: this.#url.label, handled }, 'mailbox: the round stopped; it runs again at the next interval');
+      this.#o.log.error({ err: errorCodes(error), imap: imapAnswer(error), mailbox: this.#url.label, handled }, 'mailbox: the round stopped; it runs again at the next interval');
       return { status: 'failed', handled, more: false };
     } finally {
       client?.close();
@@ -240,10 +250,11 @@ export class MailboxReader {
     this.#timer.unref();
   }
 
-  /** Stops the rounds; resolves once the round in progress has ended (after its current message). */
+  /** Stops the rounds; resolves once the round in progress has ended (after its current message) and the lease is given back, so another replica reads on at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
+    await releaseLease(this.#o.db, { table: mailboxes, key: mailboxes.name, id: this.#o.name, holder: this.#me }).catch(() => {});
   }
 }

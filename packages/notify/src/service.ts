@@ -203,7 +203,9 @@ export class Notifier {
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        headers: { ...headers, 'X-HarakaFlow-Notification': row.kind },
+        // RFC 3834: every message here is sent by a machine, so auto-responders do not answer it
+        // (an answer to a forged privacy request cannot start a loop of automatic mail, issue 32).
+        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'X-HarakaFlow-Notification': row.kind },
         messageId: this.messageId(row.id),
         ...(this.#c.replyTo ? { replyTo: this.#c.replyTo } : {}),
       });
