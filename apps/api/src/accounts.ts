@@ -103,6 +103,21 @@ export async function accountExists(db: Database, id: string): Promise<boolean> 
   return Boolean(row);
 }
 
+/**
+ * The account whose verified address `email` is (any case), not being deleted, or null (issue 32:
+ * a request made without the account's key, its address shown to be the person's by an emailed
+ * code, is about the account). An address nobody verified names no account.
+ */
+export async function accountByVerifiedEmail(db: Database, email: string): Promise<string | null> {
+  const address = email.toLowerCase();
+  const [row] = await db
+    .select({ id: accounts.id })
+    .from(accounts)
+    .where(and(sql`lower(${accounts.email}) = ${address}`, sql`lower(${accounts.verifiedEmail}) = ${address}`, isNull(accounts.deletionPendingAt)))
+    .limit(1);
+  return row?.id ?? null;
+}
+
 export interface PublicAccount {
   readonly id: string;
   readonly name: string;

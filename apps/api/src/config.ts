@@ -103,6 +103,12 @@ export interface AppConfig {
   publicUrl: string;
   /** PRIVACY_CONTACT: the privacy team's address (the policy's privacy@harakaflow.io): the page, the messages, the OpenAPI document. */
   privacyContact: string;
+  /** PRIVACY_IMAP_URL: the privacy mailbox read over IMAP (credentials in it: never logged); undefined: none read. */
+  privacyImapUrl: string | undefined;
+  /** PRIVACY_IMAP_POLL_SECONDS: between two reads of the privacy mailbox. */
+  privacyImapPollSeconds: number;
+  /** RETENTION_RIGHTS_REQUESTS_DAYS: a closed rights request (and its messages) is kept this long after its last change. */
+  retentionRightsRequestsDays: number;
   /** OPENAPI_PUBLIC=1: /docs/json is served in production too (always outside production). */
   openapiPublic: boolean;
   /** §4 retention, days: message logs per plan (free up to 90; pro and business up to 365), server logs (up to 90). */
@@ -300,6 +306,17 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
       'SMTP_URL is required when NODE_ENV=production (smtps://user:password@host:465: account, request and policy notices are emailed); ' +
         'set NOTIFY_TRANSPORT=eml instead if the .eml files written under DATA_DIR/outbox are what you want',
     );
+  }
+  // The privacy mailbox's password and mail cross the network: TLS (imaps://) in production, but to a loopback host.
+  const imapUrl = given('PRIVACY_IMAP_URL');
+  if (nodeEnv === 'production' && imapUrl !== undefined && /^imap:\/\//i.test(imapUrl)) {
+    let host = '';
+    try {
+      host = new URL(imapUrl).hostname;
+    } catch {
+      // its reader said why already
+    }
+    if (host && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(host)) problems.push('PRIVACY_IMAP_URL must be imaps:// in production (the mailbox password and the mail cross the network); imap:// is accepted only to a loopback host');
   }
   if ((dkimSelector === undefined) !== (dkimKey === undefined)) problems.push('NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)');
   else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector)) problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);

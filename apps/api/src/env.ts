@@ -6,6 +6,7 @@
  * public URL); the README's table is rendered from it (`configTable`, checked by a test), and the
  * tests' defaults are the table's. A new variable is one entry here.
  */
+import { describeImapUrl } from '@harakaflow/notify';
 import { isProxyEntry, trustTooWide } from './trust-proxy.js';
 
 /** Reads one variable's text (undefined when unset or empty); `problem` records why it is refused (the variable's name is prefixed). */
@@ -441,6 +442,30 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     read: text('privacy@harakaflow.io', /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/, (v) => `must be an email address such as privacy@harakaflow.io (got ${quote(v)})`),
   },
   {
+    name: 'PRIVACY_IMAP_URL',
+    key: 'privacyImapUrl',
+    shown: 'unset: no mailbox read',
+    meaning:
+      "the privacy mailbox, read over IMAP: `imaps://user:password@host/INBOX` (credentials in the URL, percent-encoded; never logged or quoted: messages name `user@host:port/mailbox`). Each new message opens a rights request (its kind read from its text, else `unclassified`), the clock running from its receipt; the sender is told, with the code that confirms it, unless a machine sent it or the sender had 3 answers that day; a reply joins its request. One replica reads at a time (a lease in `notify.mailboxes`). `imap://` (no TLS) only outside production or to a loopback host",
+    read: (t, problem) => {
+      if (t === undefined) return undefined;
+      try {
+        describeImapUrl(t, 'PRIVACY_IMAP_URL');
+      } catch (error) {
+        // describeImapUrl's messages name the variable and never a part of the URL.
+        problem((error as Error).message.replace(/^PRIVACY_IMAP_URL /, ''));
+      }
+      return t;
+    },
+  },
+  {
+    name: 'PRIVACY_IMAP_POLL_SECONDS',
+    key: 'privacyImapPollSeconds',
+    shown: '`60`',
+    meaning: 'seconds between two reads of the privacy mailbox (5 to 3600); a read that finds more than 100 new messages goes on at once',
+    read: count(60, { min: 5, max: 3600, says: (n) => `must be from 5 to 3600 seconds (got ${n})` }),
+  },
+  {
     name: 'OPENAPI_PUBLIC',
     key: 'openapiPublic',
     shown: '`0`',
@@ -450,6 +475,14 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'RETENTION_MESSAGE_LOG_DAYS', shown: '`90`', meaning: "days the free plan's message log is kept (1 to 90, §4): a row goes at the first run after it is that many days old (a cutoff of now − N days, not a UTC midnight)", read: days(90, 90) },
   { name: 'RETENTION_MESSAGE_LOG_DAYS_PRO', shown: '`180`', meaning: 'the same for the pro plan (1 to 365: "configurable on higher plans")', read: days(180, 365) },
   { name: 'RETENTION_MESSAGE_LOG_DAYS_BUSINESS', shown: '`365`', meaning: 'the same for the business plan (1 to 365)', read: days(365, 365) },
+  {
+    name: 'RETENTION_RIGHTS_REQUESTS_DAYS',
+    key: 'retentionRightsRequestsDays',
+    shown: '`1095`',
+    meaning:
+      'days a closed rights request (fulfilled, denied, canceled or expired) is kept after its last change, with the messages it came in by (sealed in the vault), as the proof that it was answered (30 to 3650, §4 and §6; retention class `rights_requests`); a restriction in force, an erasure a legal hold keeps, or an account on hold keeps its requests longer',
+    read: count(1095, { min: 30, max: 3650, says: (n) => `must be from 30 to 3650 days (got ${n})` }),
+  },
   {
     name: 'RETENTION_SERVER_LOG_DAYS',
     key: 'retentionServerLogDays',

@@ -38,3 +38,6 @@ export const IdempotencyKeyInProgress = createError('HF_IDEMPOTENCY_KEY_IN_PROGR
 export const ApiKeyNotFound = createError('HF_API_KEY_NOT_FOUND', 'No such live API key on this account', 404);
 export const ApiKeyLimit = createError('HF_API_KEY_LIMIT', 'An account holds at most %s live API keys: revoke one first', 409);
 export const ApiKeyLast = createError('HF_API_KEY_LAST', "This is the account's last live API key: create another before revoking it", 409);
+
+/** A request's message that is not kept (issue 32: GET /v1/admin/privacy/requests/:id/messages/:messageId). */
+export const MessageNotKept = createError('HF_DATA_RIGHTS_NOT_FOUND', 'No such message kept for this request', 404);

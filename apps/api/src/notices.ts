@@ -68,7 +68,9 @@ export function requestNotice(request: RightsRequest, keysUrl: string): { kind: 
   const accountDeletion = request.kind === 'deletion' && request.subject.kind === 'account';
   // Work starting says nothing new to the account that filed it (the receipt of the request did);
   // an account's deletion is told once, with its purge date, not also as received.
-  if ((request.status === 'in_progress' && !(accountDeletion && last?.event === 'purge-scheduled')) || (accountDeletion && request.status === 'open')) return null;
+  // (An account's deletion read from the privacy mailbox, not verified yet, is told as received:
+  // that message carries the code that confirms it, issue 32.)
+  if ((request.status === 'in_progress' && !(accountDeletion && last?.event === 'purge-scheduled')) || (accountDeletion && request.status === 'open' && request.verification !== null)) return null;
   if (accountDeletion && last?.event === 'purge-scheduled') {
     const purgeAt = /purge at (\S+)/.exec(last.note ?? '')?.[1] ?? request.dueAt;
     return {

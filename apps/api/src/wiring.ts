@@ -23,7 +23,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import { createHmac, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, verificationCodeKey } from './accounts.js';
+import { accountByVerifiedEmail, accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, verificationCodeKey } from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import { splitSecrets, type AppConfig } from './config.js';
 import { addressVerified, askExistingAccountsToVerify, bridgeLegacyNotifications, endpointDisabledNotice, notificationRecipient, policyRecipients, requestNotice, requesterNotice } from './notices.js';
@@ -35,6 +35,7 @@ import securityHeaders from './plugins/security-headers.js';
 import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import { redisUp, type QuotaRedis } from './redis.js';
 import { appRetentionClasses } from './retention.js';
+import rightsIntake, { requestCodeData } from './rights-intake.js';
 import accountRoutes from './routes/accounts.js';
 import keyRoutes from './routes/keys.js';
 import adminRoutes from './routes/admin.js';
@@ -44,6 +45,7 @@ import messageRoutes from './routes/messages.js';
 import notificationRoutes from './routes/notifications.js';
 import privacyCentre from './routes/privacy-centre.js';
 import privacyRoutes from './routes/privacy.js';
+import publicRequestRoutes from './routes/public-requests.js';
 import retentionRoutes from './routes/retention.js';
 import systemRoutes from './routes/system.js';
 import usageRoutes from './routes/usage.js';
@@ -98,6 +100,9 @@ const keysUrl = (config: AppConfig) => `${config.publicUrl}/.well-known/harakafl
 /** §8: every route under these needs a verified adult, unless its config says `ageGate: false`. */
 const AGE_GATE_PREFIXES = ['/v1'];
 const exportPlace = (name: string) => ({ namespace: 'data-rights', accountId: 'data-rights', sessionId: 'exports', name });
+/** Where a request's received messages are sealed (issue 32): data-rights' vault namespace, a session per request. */
+const EVIDENCE = { namespace: 'data-rights', accountId: 'data-rights' } as const;
+const evidencePlace = (requestId: string, name: string) => ({ ...EVIDENCE, sessionId: `request:${requestId}`, name });
 
 export const WIRING: readonly WiringStep[] = [
   step(swagger)({
@@ -253,6 +258,8 @@ export const WIRING: readonly WiringStep[] = [
       publicUrl: config.publicUrl,
       unsubscribeSecrets: splitSecrets(config.secrets.notifyUnsubscribeSecrets),
       privacyContact: config.privacyContact,
+      // An answer to any message reaches the privacy mailbox, where it joins its request's thread (issue 32).
+      replyTo: config.privacyContact,
       recipientOf: (accountId) => notificationRecipient(database.db, accountId),
       // Issue 30 item 6: an account's address gets little but its verification code until verified.
       addressVerified: (accountId, address) => addressVerified(database.db, accountId, address),
@@ -263,6 +270,9 @@ export const WIRING: readonly WiringStep[] = [
           const issued = await issueVerificationCode(database.db, verificationCodeKey(config.secrets.dataRightsSubjectKey), accountId, new Date());
           return issued ? { code: issued.code, expiresAt: `${issued.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` } : false;
         }
+        // The code of a request made without an API key (issue 32), made as its message is sent.
+        const code = await requestCodeData(app, config.publicUrl, kind, data);
+        if (code !== undefined) return code;
         if (kind !== 'privacy.request.updated' || data.status !== 'fulfilled' || typeof data.requestId !== 'string') return null;
         // The link itself (the admin's views never show it: issue 30 item 7).
         const link = await app.dataRights.exportLink(data.requestId).catch(() => null);
@@ -312,7 +322,9 @@ export const WIRING: readonly WiringStep[] = [
         // by email (§6) and webhook.
         if (!(await accountExists(database.db, accountId))) return;
         const notice = requestNotice(request, keysUrl(config));
-        if (notice) await app.notify.enqueue({ ...notice, accountId });
+        const sent = notice ? await app.notify.enqueue({ ...notice, accountId }) : null;
+        // A reply to it joins the request's thread in the privacy mailbox (issue 32).
+        if (sent) await app.dataRights.intake.recordSent(request.id, app.notify.messageId(sent));
         await app.webhooks.emit(accountId, 'privacy.request.updated', payload);
       },
       // Issue 30 items 8 and 9: the address a request came from is told of every step; an account's
@@ -326,14 +338,29 @@ export const WIRING: readonly WiringStep[] = [
       },
       onRequesterUpdate: async (request, address) => {
         if ('accountId' in request.subject && (await notificationRecipient(database.db, request.subject.accountId))?.address.toLowerCase() === address.toLowerCase()) return;
-        await app.notify.enqueue({ ...requesterNotice(request, keysUrl(config)), to: address });
+        const sent = await app.notify.enqueue({ ...requesterNotice(request, keysUrl(config)), to: address });
+        if (sent) await app.dataRights.intake.recordSent(request.id, app.notify.messageId(sent));
       },
       withdrawConsent: (accountId) => app.consentLedger.withdrawSubject(accountId),
+      // Issue 32: a request made without a key is about the account whose verified address it came from.
+      accountByEmail: (email) => accountByVerifiedEmail(database.db, email),
+      // The messages read from the privacy mailbox, sealed in the vault under their request.
+      evidence: {
+        put: async (requestId, name, value) => void (await app.vault.put(evidencePlace(requestId, name), value)),
+        get: async (requestId, name) => (await app.vault.get(evidencePlace(requestId, name)))?.value ?? null,
+        deleteAll: (requestId) => app.vault.deleteSession(EVIDENCE.accountId, `request:${requestId}`, EVIDENCE.namespace),
+      },
+      retainDays: config.retentionRightsRequestsDays,
       onAlert: async ({ action, request }) => {
         // An operator notification: no account.
         await database.db.insert(notifications).values({ id: randomUUID(), accountId: null, kind: action, payload: { requestId: request.id, kind: request.kind, dueAt: request.extendedDueAt ?? request.dueAt } });
       },
     }),
+  }),
+  step(rightsIntake)({
+    name: 'rights-intake',
+    why: '§6 (issue 32): the privacy mailbox read over IMAP (PRIVACY_IMAP_URL), after data-rights (its intake), notify (the answers) and quota (answers per sender)',
+    options: ({ config, database }) => ({ db: database.db, url: config.privacyImapUrl, pollSeconds: config.privacyImapPollSeconds }),
   }),
   step(retention)({
     name: '@harakaflow/retention',
@@ -379,6 +406,11 @@ export const WIRING: readonly WiringStep[] = [
     name: 'routes/privacy-centre',
     why: 'the page at /privacy, its no-JavaScript consent form and its sessions',
     options: ({ config, database }) => ({ db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secure(config)), secureCookies: secure(config), analyticsDefault: config.consentDefaultAnalytics, privacyContact: config.privacyContact }),
+  }),
+  step(publicRequestRoutes)({
+    name: 'routes/public-requests',
+    why: 'routes come after every plugin: requests without an account, their code, and the no-JavaScript form at /privacy/request',
+    options: ({ config }) => ({ origin: new URL(config.publicUrl).origin }),
   }),
   step(notificationRoutes)({ name: 'routes/notifications', why: 'routes come after every plugin' }),
   step(retentionRoutes)({ name: 'routes/retention', why: 'routes come after every plugin' }),

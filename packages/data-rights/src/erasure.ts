@@ -133,7 +133,7 @@ export class Erasures {
       await tx.update(erasureJobs).set({ status: 'done', completedAt, leaseUntil: null }).where(eq(erasureJobs.requestId, requestId));
       if (ref.kind === 'account') {
         // Every request about the account (and its contacts) keeps only its hash from now on.
-        await tx.update(requests).set({ accountId: null, phone: null, email: null, details: null, replyTo: null }).where(and(eq(requests.accountId, ref.accountId), sql`${requests.id} <> ${requestId}`));
+        await tx.update(requests).set({ accountId: null, phone: null, email: null, details: null, replyTo: null, contact: null }).where(and(eq(requests.accountId, ref.accountId), sql`${requests.id} <> ${requestId}`));
       }
     });
     // The receipt goes to the audit log without a subject: the log's events of the subject were
@@ -143,7 +143,7 @@ export class Erasures {
     // 30 item 8): the account id is the filer's, not the contact's; the number goes.
     const [done] = await this.#c.db
       .update(requests)
-      .set({ status: 'fulfilled', receipt, history: appendHistory({ status: 'fulfilled', at: completedAt.toISOString(), by: 'system', event: 'purged' }), accountId: ref.kind === 'contact' ? ref.accountId : null, phone: null, email: null, details: null, updatedAt: completedAt })
+      .set({ status: 'fulfilled', receipt, history: appendHistory({ status: 'fulfilled', at: completedAt.toISOString(), by: 'system', event: 'purged' }), accountId: ref.kind === 'contact' ? ref.accountId : null, phone: null, email: null, details: null, contact: null, updatedAt: completedAt })
       .where(eq(requests.id, requestId))
       .returning();
     // The receipt reaches the person (the filing account, or the address captured at the request, then erased).
@@ -173,10 +173,11 @@ export class Erasures {
         { status: 'open', at: at.toISOString(), by: 'admin', note: job.reason.slice(0, 500) },
         { status: 'in_progress', at: at.toISOString(), by: 'system', event: 'purge-scheduled', note: `purge at ${job.dueAt.toISOString()}` },
       ];
-      const row = await this.#l.insert({ kind: 'deletion', subject: ref, hash, status: 'in_progress', filedBy: 'admin', verification: 'reported by the age gate', history }, at);
+      // A fresh id: the insert always makes the row.
+      const row = (await this.#l.insert({ kind: 'deletion', subject: ref, hash, status: 'in_progress', filedBy: 'admin', verification: 'reported by the age gate', history }, at))!;
       id = row.id;
       await this.#c.db.insert(erasureJobs).values({ requestId: id, status: 'pending', dueAt: job.dueAt, progress: {} }).onConflictDoNothing();
-      await this.#l.event('data_rights.request.received', row!, { filedBy: 'admin', via: 'age-gate' });
+      await this.#l.event('data_rights.request.received', row, { filedBy: 'admin', via: 'age-gate' });
     } else if (existing.status === 'fulfilled') return;
     if (job.dueAt.getTime() <= this.#c.now()) await this.runDueErasures(id);
   }
@@ -231,9 +232,9 @@ export class Erasures {
         if (holdsCovering(handler, holds).length) continue;
         erased[handler.name] = (erased[handler.name] ?? 0) + (await handler.eraseSubject(ref)).erased;
       }
-      await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(eq(requests.subjectHash, hash));
+      await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null, contact: null }).where(eq(requests.subjectHash, hash));
       if (ref.kind === 'account') {
-        await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null }).where(eq(requests.accountId, ref.accountId));
+        await this.#c.db.update(requests).set({ accountId: null, phone: null, email: null, details: null, contact: null }).where(eq(requests.accountId, ref.accountId));
         await this.#c.db.delete(restrictions).where(eq(restrictions.accountId, ref.accountId));
       }
       await this.#c.record({ action: 'data_rights.erasure.reapplied', resource: `subject-hash:${hash}`, outcome: 'success', durability: 'sync' });

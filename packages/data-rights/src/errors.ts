@@ -14,6 +14,10 @@ export const Restricted = createError('HF_DATA_RIGHTS_RESTRICTED', 'Processing o
 export const ExportGone = createError('HF_DATA_RIGHTS_EXPORT_GONE', 'This export link was used or has expired', 410);
 export const ExportNotAcceptable = createError('HF_DATA_RIGHTS_NOT_ACCEPTABLE', 'Exports are served as application/json or application/zip', 406);
 export const ExportPageOnly = createError('HF_DATA_RIGHTS_EXPORT_PAGE', 'GET on an export link answers its download page (text/html) and changes nothing; POST the link to download the export', 406);
+/** The emailed code of a request made without an API key (issue 32): wrong (or no code waits for this id), expired, or tried 5 times. */
+export const CodeInvalid = createError('HF_DATA_RIGHTS_CODE_INVALID', 'This code is not the one we sent for this request, or no code waits for it: check it, or ask for a new one', 400);
+export const CodeExpired = createError('HF_DATA_RIGHTS_CODE_EXPIRED', 'This code has expired (a code works for 10 minutes): ask for a new one', 410);
+export const CodeAttempts = createError('HF_DATA_RIGHTS_CODE_ATTEMPTS', 'This code was tried 5 times and no longer works: ask for a new one', 410);
 export const invalidSigningKeys = (why: string) => Object.assign(new TypeError(`@harakaflow/data-rights: DATA_RIGHTS_SIGNING_KEYS ${why}`), { code: 'HF_DATA_RIGHTS_INVALID_KEYS' });
 
 /** Every code the package answers with (the README's errors table lists each). */
@@ -28,4 +32,7 @@ export const DATA_RIGHTS_ERROR_CODES = [
   'HF_DATA_RIGHTS_EXPORT_GONE',
   'HF_DATA_RIGHTS_NOT_ACCEPTABLE',
   'HF_DATA_RIGHTS_EXPORT_PAGE',
+  'HF_DATA_RIGHTS_CODE_INVALID',
+  'HF_DATA_RIGHTS_CODE_EXPIRED',
+  'HF_DATA_RIGHTS_CODE_ATTEMPTS',
 ] as const;

@@ -10,7 +10,7 @@ import { InvalidRequest, InvalidTransition } from './errors.js';
 import { exportsTable, requests } from './schema.js';
 import { canTransition, isFinal } from './states.js';
 import { exportToken } from './storage.js';
-import { REQUEST_KINDS, REQUEST_STATUSES, type Actor, type DataRightsConfig, type HistoryEntry, type ListFilter, type RequestKind, type RequestStatus, type RightsRequest } from './types.js';
+import { ALL_REQUEST_KINDS, REQUEST_STATUSES, type Actor, type DataRightsConfig, type HistoryEntry, type ListFilter, type RequestKind, type RequestStatus, type RightsRequest } from './types.js';
 
 export const DAY = 86_400_000;
 export type Row = typeof requests.$inferSelect;
@@ -56,6 +56,7 @@ export class Ledger {
       filedBy: row.filedBy,
       verification: row.verification,
       details: row.details,
+      ...(row.contact ? { contact: row.contact } : {}),
       receivedAt: row.receivedAt.toISOString(),
       dueAt: row.dueAt.toISOString(),
       history: row.history,
@@ -141,13 +142,13 @@ export class Ledger {
 
   /** A new request row (its id a UUIDv7 of `at`, due `dueDays` later). */
   async insert(
-    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; replyTo?: string | null | undefined; history: HistoryEntry[] },
+    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; replyTo?: string | null | undefined; contact?: string | null | undefined; history: HistoryEntry[]; id?: string | undefined },
     at: Date,
-  ): Promise<Row> {
+  ): Promise<Row | null> {
     const [row] = await this.c.db
       .insert(requests)
       .values({
-        id: uuidv7(at.getTime()),
+        id: r.id ?? uuidv7(at.getTime()),
         kind: r.kind,
         status: r.status,
         subjectKind: r.subject.kind,
@@ -159,13 +160,16 @@ export class Ledger {
         verification: r.verification,
         details: r.details ?? null,
         replyTo: r.replyTo ?? null,
+        contact: r.contact ?? null,
         receivedAt: at,
         dueAt: new Date(at.getTime() + this.c.dueDays * DAY),
         history: r.history,
-        updatedAt: at,
+        updatedAt: this.now(),
       })
+      // An id chosen by its intake, filed again (a crash between filing and recording it): the first stands.
+      .onConflictDoNothing({ target: requests.id })
       .returning();
-    return row!;
+    return row ?? null;
   }
 
   ref(row: Row): SubjectRef | null {
@@ -185,7 +189,7 @@ export class Ledger {
       where.push(eq(requests.status, filter.status));
     }
     if (filter.kind !== undefined) {
-      if (!REQUEST_KINDS.includes(filter.kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
+      if (!ALL_REQUEST_KINDS.includes(filter.kind)) throw new InvalidRequest(`kind must be one of ${ALL_REQUEST_KINDS.join(', ')}`);
       where.push(eq(requests.kind, filter.kind));
     }
     const due = sql`coalesce(${requests.extendedDueAt}, ${requests.dueAt})`;

@@ -8,7 +8,7 @@ import type { Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { requests } from './schema.js';
-import { REQUEST_KINDS, type RequestKind } from './types.js';
+import { ALL_REQUEST_KINDS, type RequestKind } from './types.js';
 
 const DAY = 86_400;
 /** Seconds: an hour, a day, then days up to past the 30-day clock (§6) and its extension. */
@@ -25,7 +25,7 @@ export async function openRequestCounts(db: Database, now: Date): Promise<Record
     .from(requests)
     .where(sql`${requests.status} in ('open', 'in_progress')`)
     .groupBy(requests.kind);
-  const out = Object.fromEntries(REQUEST_KINDS.map((k) => [k, { open: 0, overdue: 0 }])) as Record<RequestKind, { open: number; overdue: number }>;
+  const out = Object.fromEntries(ALL_REQUEST_KINDS.map((k) => [k, { open: 0, overdue: 0 }])) as Record<RequestKind, { open: number; overdue: number }>;
   for (const r of rows) if (out[r.kind]) out[r.kind] = { open: Number(r.open), overdue: Number(r.overdue) };
   return out;
 }

@@ -35,12 +35,21 @@ export interface DataRightsOptions {
   addressOf?: DataRightsConfig['addressOf'];
   onAlert?: DataRightsConfig['onAlert'];
   withdrawConsent?: DataRightsConfig['withdrawConsent'];
+  /** The account whose verified address this is: a request made with its code is about the account (issue 32). */
+  accountByEmail?: DataRightsConfig['accountByEmail'];
+  /** Where messages read from the privacy mailbox are kept sealed (the vault in the app); unset: not kept. */
+  evidence?: DataRightsConfig['evidence'];
+  /** Days a closed request is kept (its thread's messages with it) before retention deletes it: class `rights_requests`. Default 1095 (3 years). */
+  retainDays?: number | undefined;
   now?: (() => number) | undefined;
 }
 
 const bounded = (name: string, value: unknown, fallback: number, min: number, max: number): number => integerOption(invalidOption, name, value ?? undefined, fallback, min, max);
 
-type Checked = Pick<DataRightsConfig, 'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onRequesterUpdate' | 'addressOf' | 'onAlert' | 'withdrawConsent'>;
+type Checked = Pick<
+  DataRightsConfig,
+  'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onRequesterUpdate' | 'addressOf' | 'onAlert' | 'withdrawConsent' | 'accountByEmail' | 'evidence' | 'retainDays'
+>;
 
 /** The options checked (HF_DATA_RIGHTS_INVALID_OPTION naming the option): the service's part of its config, and the sweep's interval. */
 export function resolveOptions(options: DataRightsOptions): { config: Checked; sweepIntervalMs: number } {
@@ -51,6 +60,9 @@ export function resolveOptions(options: DataRightsOptions): { config: Checked; s
   const ks = options.keyStore;
   if (!ks || typeof ks.put !== 'function' || typeof ks.get !== 'function' || typeof ks.delete !== 'function') throw invalidOption('keyStore', 'must have put, get and delete');
   if (typeof options.accountExists !== 'function') throw invalidOption('accountExists', 'must be a function (accountId) => Promise<boolean>');
+  if (options.accountByEmail !== undefined && typeof options.accountByEmail !== 'function') throw invalidOption('accountByEmail', 'must be a function (email) => Promise<string | null>');
+  const ev = options.evidence;
+  if (ev !== undefined && (!ev || typeof ev.put !== 'function' || typeof ev.get !== 'function' || typeof ev.deleteAll !== 'function')) throw invalidOption('evidence', 'must have put, get and deleteAll');
   return {
     sweepIntervalMs: bounded('sweepIntervalMs', options.sweepIntervalMs, 60_000, 0, 86_400_000),
     config: {
@@ -72,6 +84,9 @@ export function resolveOptions(options: DataRightsOptions): { config: Checked; s
       addressOf: options.addressOf,
       onAlert: options.onAlert,
       withdrawConsent: options.withdrawConsent,
+      accountByEmail: options.accountByEmail,
+      evidence: ev,
+      retainDays: bounded('retainDays', options.retainDays, 1095, 30, 3650),
     },
   };
 }

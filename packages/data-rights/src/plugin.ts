@@ -1,8 +1,9 @@
-import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, securityEvent, subjectHolds, type SubjectHold, type SubjectRef } from '@harakaflow/core';
+import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, registerRetentionClass, securityEvent, subjectHolds, type SubjectHold, type SubjectRef } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import './fastify.js';
 import { dataRightsMetrics } from './metrics.js';
 import { resolveOptions, type DataRightsOptions } from './options.js';
+import { RIGHTS_REQUESTS_CLASS } from './retention.js';
 import { DataRights } from './service.js';
 
 /**
@@ -45,6 +46,13 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
   fastify.decorate('dataRights', service);
   registerPersonalDataHandler(fastify, service.personalData());
   registerRestrictionSource(fastify, (accountId) => service.isRestricted(accountId));
+  // §4, §6 (issue 32): a closed request, its thread's messages and their sealed copies, kept as proof for retainDays.
+  registerRetentionClass(fastify, {
+    name: RIGHTS_REQUESTS_CLASS,
+    policyClause: `§4, §6: privacy requests once closed, with the messages they came in by (sealed), kept ${o.config.retainDays} days as the proof that each was answered`,
+    periodDays: o.config.retainDays,
+    purgeBatch: (batch) => service.purgeClosed(batch),
+  });
 
   let running: Promise<void> | undefined;
   let again = false;
@@ -58,6 +66,7 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
       await service.runDueErasures();
       await service.releaseHeldErasures();
       await service.checkDeadlines();
+      await service.intake.sweep();
       await service.resumeExports();
       await service.sweepExports();
     })()

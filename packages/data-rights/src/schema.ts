@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import type { HistoryEntry, Receipt, RequestKind, RequestStatus } from './types.js';
+import { bigint, boolean, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { FilingKind, HistoryEntry, Receipt, RequestKind, RequestStatus } from './types.js';
 
 export const dataRights = pgSchema('data_rights');
 
@@ -32,6 +32,8 @@ export const requests = dataRights.table(
      * receipt reaches it after the account is gone. Erased once the request's last message is queued.
      */
     replyTo: text('reply_to'),
+    /** A phone number the requester gave (the public form, issue 32): kept for its own verification; erased with the identifiers. */
+    contact: text('contact'),
     /** self | admin (filed for an emailed request to privacy@) */
     filedBy: text('filed_by').$type<'self' | 'admin'>().notNull(),
     /** How the requester was verified: `api-key` for a request made with the account's key. Null: awaiting verification. */
@@ -147,4 +149,54 @@ export const exportChunks = dataRights.table(
     sealed: bytea('sealed').notNull(),
   },
   (t) => [primaryKey({ columns: [t.exportId, t.seq] })],
+);
+
+/**
+ * Requests made without an API key, waiting for the code emailed to their address (issue 32): a
+ * form's request before its code is entered (`pending`: what it asks), or a request read from the
+ * privacy mailbox (`pending` null: the request exists, unverified). The code is kept as an HMAC,
+ * works 10 minutes and 5 tries; a row goes once its request is verified, and expires with the
+ * request's verification window (`verifyWithinDays`). `verified_at`: claimed by the code that
+ * verified it, so a crash before the request is filed or verified is finished by the next sweep.
+ */
+export const verifications = dataRights.table(
+  'verifications',
+  {
+    requestId: uuid('request_id').primaryKey(),
+    address: text('address').notNull(),
+    pending: jsonb('pending').$type<{ kind: FilingKind; contact: string | null; details: string | null }>(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
+    codeHash: text('code_hash'),
+    codeExpiresAt: timestamp('code_expires_at', { withTimezone: true, mode: 'date' }),
+    attempts: integer('attempts').notNull().default(0),
+    codesSent: integer('codes_sent').notNull().default(0),
+    verifiedAt: timestamp('verified_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('verifications_received_idx').on(t.receivedAt)],
+);
+
+/**
+ * The messages of a request's thread (issue 32): those read from the privacy mailbox (`in`: its
+ * mailbox key `source`, once each; the raw message sealed in the evidence store) and the
+ * notifications sent about it (`out`), by Message-ID, so that a reply in the thread joins its
+ * request. A message no request could be opened for (no sender address) has `request_id` null.
+ */
+export const messages = dataRights.table(
+  'messages',
+  {
+    id: uuid('id').primaryKey(),
+    requestId: uuid('request_id'),
+    direction: text('direction').$type<'in' | 'out'>().notNull(),
+    /** Message-ID, lower-cased, without angle brackets. */
+    messageId: text('message_id'),
+    /** An inbound message's mailbox key (`name:uidvalidity:uid`). */
+    source: text('source'),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    size: integer('size'),
+    /** Why its sender was not answered (an automatic message, the daily limit), or null. */
+    unanswered: text('unanswered'),
+    /** Its raw copy is in the evidence store. */
+    sealed: boolean('sealed').notNull().default(false),
+  },
+  (t) => [uniqueIndex('messages_source_idx').on(t.source), index('messages_message_id_idx').on(t.messageId), index('messages_request_idx').on(t.requestId)],
 );

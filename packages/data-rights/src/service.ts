@@ -5,21 +5,23 @@
  * exports, restriction and the deadline alerts (deadlines.ts). The plugin wires it to the app;
  * workers and the CLI use it directly.
  */
-import type { PersonalDataHandler, SubjectRef } from '@harakaflow/core';
-import { uuidv7 } from '@harakaflow/core';
+import type { PersonalDataHandler, RetentionBatch, RetentionStep, SubjectRef } from '@harakaflow/core';
+import { isE164, uuidv7 } from '@harakaflow/core';
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { bundlePieces } from './bundle.js';
 import { checkDeadlines } from './deadlines.js';
 import { Erasures } from './erasure.js';
 import { AlreadyExtended, ExportGone, InvalidRequest, InvalidTransition, RequestNotFound, SubjectNotFound } from './errors.js';
 import { appendHistory, DAY, hasExport, Ledger, type Row } from './ledger.js';
+import { Intake } from './intake.js';
 import { liftRestriction } from './restriction.js';
 import { erasureJobs, requests, restrictions } from './schema.js';
 import { claimExport, exportToken, findExport, readExport, storeExport, sweepExports } from './storage.js';
 import { checkSubject, EMAIL_ADDRESS, subjectHash } from './subject.js';
 import { requestsPersonalData } from './personal-data.js';
+import { purgeClosedRequests } from './retention.js';
 import { zipFromRanges } from './zip.js';
-import { REQUEST_KINDS, type Actor, type DataRightsConfig, type FileInput, type ListFilter, type RightsRequest } from './types.js';
+import { REQUEST_KINDS, type Actor, type DataRightsConfig, type FileInput, type FilingKind, type ListFilter, type RightsRequest } from './types.js';
 
 export { uuidv7 } from '@harakaflow/core';
 
@@ -27,11 +29,14 @@ export class DataRights {
   readonly #c: DataRightsConfig;
   readonly #l: Ledger;
   readonly #erasures: Erasures;
+  /** Requests from people without an API key: the public form's codes and the privacy mailbox (issue 32). */
+  readonly intake: Intake;
 
   constructor(config: DataRightsConfig) {
     this.#c = config;
     this.#l = new Ledger(config);
     this.#erasures = new Erasures(this.#l);
+    this.intake = new Intake(this.#l, this);
   }
 
   /** The API's view of a request (issue 14 item 7's shape). */
@@ -96,8 +101,14 @@ export class DataRights {
 
   /** Files a request. A second open deletion of the same subject answers the first (idempotent). */
   async file(input: FileInput): Promise<RightsRequest> {
-    if (!REQUEST_KINDS.includes(input.kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
+    // `unclassified` only for a request that waits for the admin anyway (one read from the privacy mailbox).
+    if (!(REQUEST_KINDS as readonly string[]).includes(input.kind) && !(input.kind === 'unclassified' && input.verification === null)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
     const subject = checkSubject(input.subject);
+    if (input.contact != null && !isE164(input.contact)) throw new InvalidRequest('A contact is an E.164 phone number (+ and at most 15 digits)');
+    if (input.id !== undefined) {
+      const filed = await this.#l.row(input.id);
+      if (filed) return this.#l.view(filed);
+    }
     if (input.details != null && (typeof input.details !== 'string' || input.details.length > 2000)) throw new InvalidRequest('details is text of at most 2000 characters');
     if (input.verification !== null && (typeof input.verification !== 'string' || !input.verification.trim() || input.verification.length > 500)) {
       throw new InvalidRequest('verification says how the requester was verified, in at most 500 characters');
@@ -106,10 +117,12 @@ export class DataRights {
     // Who is told of every step besides the account (issue 30 items 8, 9): the address an emailed
     // request came from, or the account's own when it files its deletion (the receipt reaches it
     // after the account is gone).
-    const given = input.replyTo ?? (subject.kind === 'email' ? subject.email : null);
+    const given = input.replyTo === false ? null : (input.replyTo ?? (subject.kind === 'email' ? subject.email : null));
     if (given !== null && (typeof given !== 'string' || !EMAIL_ADDRESS.test(given))) throw new InvalidRequest('replyTo is an email address');
     const replyTo =
-      given !== null
+      input.replyTo === false
+        ? null
+        : given !== null
         ? given.toLowerCase()
         : input.kind === 'deletion' && subject.kind === 'account'
           ? ((await this.#c.addressOf?.(subject.accountId)) ?? null)
@@ -123,13 +136,17 @@ export class DataRights {
         .limit(1);
       if (existing) return this.#l.view(existing);
     }
-    const at = this.#l.now();
-    const row = await this.#l.insert({ ...input, subject, hash, replyTo, status: 'open', history: [{ status: 'open', at: at.toISOString(), by: input.filedBy }] }, at);
-    await this.#l.event('data_rights.request.received', row!, { filedBy: input.filedBy, verified: input.verification !== null });
-    await this.#l.notify(row!);
+    const now = this.#l.now();
+    // The clock runs from receipt (a message's arrival, a form's submission), never from the future.
+    const at = input.receivedAt && input.receivedAt.getTime() < now.getTime() ? input.receivedAt : now;
+    const row = await this.#l.insert({ ...input, subject, hash, replyTo, status: 'open', history: [{ status: 'open', at: now.toISOString(), by: input.filedBy }] }, at);
+    // Filed meanwhile under the id its intake chose: that one stands, told once.
+    if (!row) return this.#l.view((await this.#l.row(input.id!))!);
+    await this.#l.event('data_rights.request.received', row, { filedBy: input.filedBy, verified: input.verification !== null });
+    if (!input.silent) await this.#l.notify(row);
     // A request awaiting verification waits for the admin; the others start now. The account's own
     // request shows it its export link; one the admin filed does not (the person gets it by email).
-    return this.#l.view(input.verification === null ? row! : await this.#start(row!), undefined, input.filedBy === 'self');
+    return this.#l.view(input.verification === null ? row : await this.#start(row), undefined, input.filedBy === 'self');
   }
 
   /** What each kind does once the requester is verified. */
@@ -180,8 +197,8 @@ export class DataRights {
     return this.#l.move(row, 'fulfilled', 'system', {}, { event: 'export-ready', note: `link valid until ${expiresAt.toISOString()}` });
   }
 
-  /** An administrator records how an emailed request's requester was verified; the request starts. */
-  async verify(id: string, verification: string): Promise<RightsRequest> {
+  /** An administrator records how an emailed request's requester was verified (`self`: the requester entered the emailed code); the request starts. */
+  async verify(id: string, verification: string, by: 'admin' | 'self' = 'admin'): Promise<RightsRequest> {
     const row = await this.#l.row(id);
     if (!row) throw new RequestNotFound();
     if (typeof verification !== 'string' || !verification.trim() || verification.length > 500) throw new InvalidRequest('verification says how the requester was verified');
@@ -189,7 +206,7 @@ export class DataRights {
     const at = this.#l.now();
     const [verified] = await this.#c.db
       .update(requests)
-      .set({ verification, history: appendHistory({ status: row.status, at: at.toISOString(), by: 'admin', event: 'verified' }), updatedAt: at })
+      .set({ verification, history: appendHistory({ status: row.status, at: at.toISOString(), by, event: 'verified' }), updatedAt: at })
       .where(and(eq(requests.id, row.id), isNull(requests.verification)))
       .returning();
     if (!verified) throw new InvalidTransition(row.status, 'in_progress');
@@ -198,6 +215,26 @@ export class DataRights {
     // told it is being worked on (issue 30 item 9); the others were told by their move.
     if (started === verified) await this.#l.notify(started);
     return this.#l.view(started);
+  }
+
+  /**
+   * The admin gives an `unclassified` request (one read from the privacy mailbox) its kind: history
+   * `classified`, audited; a request already verified then starts as that kind does.
+   */
+  async classify(id: string, kind: FilingKind): Promise<RightsRequest> {
+    const row = await this.#l.row(id);
+    if (!row) throw new RequestNotFound();
+    if (!(REQUEST_KINDS as readonly string[]).includes(kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
+    if (row.kind !== 'unclassified' || row.status !== 'open') throw new InvalidTransition(`${row.status} (${row.kind})`, kind);
+    const at = this.#l.now();
+    const [classified] = await this.#c.db
+      .update(requests)
+      .set({ kind, history: appendHistory({ status: 'open', at: at.toISOString(), by: 'admin', event: 'classified', note: kind }), updatedAt: at })
+      .where(and(eq(requests.id, row.id), eq(requests.kind, 'unclassified'), eq(requests.status, 'open')))
+      .returning();
+    if (!classified) throw new InvalidTransition(`${row.status} (${row.kind})`, kind);
+    await this.#l.event('data_rights.request.classified', classified, { kind });
+    return this.#l.view(classified.verification === null ? classified : await this.#start(classified));
   }
 
   /** Cancels a request that has not been carried out; a deletion's account is restored. */
@@ -357,6 +394,11 @@ export class DataRights {
       .limit(20);
     for (const row of stuck) await this.#export(row);
     return stuck.length;
+  }
+
+  /** One batch of the `rights_requests` retention class: closed requests past their period, with their messages (retention.ts). */
+  purgeClosed(batch: RetentionBatch): Promise<RetentionStep> {
+    return purgeClosedRequests(this.#c, batch);
   }
 
   /** The data-rights package's own personal data (its requests about the subject). */

@@ -5,7 +5,14 @@ import type { ExportKeyStore } from './storage.js';
 
 /** The rights of policy §6, one kind of request each. */
 export const REQUEST_KINDS = ['access', 'portability', 'correction', 'deletion', 'restriction', 'objection', 'withdraw_consent'] as const;
-export type RequestKind = (typeof REQUEST_KINDS)[number];
+/**
+ * Every kind a request may have: those above, and `unclassified`, a request read from the privacy
+ * mailbox whose text does not make its kind clear (issue 32): the admin classifies it. Nobody files one.
+ */
+export const ALL_REQUEST_KINDS = [...REQUEST_KINDS, 'unclassified'] as const;
+export type RequestKind = (typeof ALL_REQUEST_KINDS)[number];
+/** A kind a request can be filed (or classified) as. */
+export type FilingKind = (typeof REQUEST_KINDS)[number];
 
 /** After the Data Rights Protocol's states. */
 export const REQUEST_STATUSES = ['open', 'in_progress', 'fulfilled', 'denied', 'canceled', 'expired'] as const;
@@ -48,6 +55,8 @@ export interface RightsRequest {
   filedBy: 'self' | 'admin';
   verification: string | null;
   details: string | null;
+  /** A phone number the requester gave (the public form), kept for its own verification (issue 32). */
+  contact?: string | undefined;
   receivedAt: string;
   dueAt: string;
   extendedDueAt?: string | undefined;
@@ -109,10 +118,24 @@ export interface DataRightsConfig {
   onAlert?: ((alert: { action: string; request: RightsRequest }) => Promise<void>) | undefined;
   /** Withdraws consent for the account (the consent package's withdrawal); returns records written. */
   withdrawConsent?: ((accountId: string) => Promise<number>) | undefined;
+  /** An account whose verified address this is (issue 32: a request made without the account's key is about it), or null. */
+  accountByEmail?: ((email: string) => Promise<string | null>) | undefined;
+  /** Where received messages are kept sealed, by request (the vault in the app); without it, none is kept. */
+  evidence?: EvidenceStore | undefined;
+  /** Days a closed request is kept before the retention class `rights_requests` deletes it. */
+  retainDays: number;
   /** Runs the jobs soon (the plugin's sweep); without it, due work waits for the next call. */
   kick?: (() => void) | undefined;
   /** A request was fulfilled, `ms` after it was received (the time-to-fulfil metric). */
   onFulfilled?: ((kind: RequestKind, ms: number) => void) | undefined;
+}
+
+/** Received messages, sealed at rest (the credential vault in the app), by request; erased with it. */
+export interface EvidenceStore {
+  put(requestId: string, name: string, value: Buffer): Promise<void>;
+  get(requestId: string, name: string): Promise<Buffer | null>;
+  /** Every message kept for the request; resolves to how many went. */
+  deleteAll(requestId: string): Promise<number>;
 }
 
 export interface FileInput {
@@ -122,8 +145,19 @@ export interface FileInput {
   /** How the requester was verified; null for an emailed request still to verify (admin only). */
   verification: string | null;
   details?: string | null | undefined;
-  /** The address to tell of every step (an emailed request's sender); an email subject's own when not given. */
-  replyTo?: string | null | undefined;
+  /**
+   * The address to tell of every step (an emailed request's sender); an email subject's own when
+   * not given; false: nobody (a message a machine sent, or a sender past its daily answers).
+   */
+  replyTo?: string | false | null | undefined;
+  /** A phone number the requester gave (E.164), kept on the request. */
+  contact?: string | null | undefined;
+  /** The request's id (a UUID), when its intake chose it: filing it again answers the request filed. */
+  id?: string | undefined;
+  /** When it was received, when before now (the 30-day clock runs from receipt). */
+  receivedAt?: Date | undefined;
+  /** Tell nobody that it was received (its later changes are told as usual). */
+  silent?: boolean | undefined;
 }
 
 export interface ListFilter {

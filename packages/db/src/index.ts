@@ -12,3 +12,5 @@ export { claimDue, retryDelay, startDispatchLoop } from './outbox.js';
 export type { ClaimOptions, DispatchLoop, OutboxTable } from './outbox.js';
 export { poolUse } from './pool-use.js';
 export type { PoolUse } from './pool-use.js';
+export { releaseLease, takeLease } from './lease.js';
+export type { LeaseOptions, LeaseTable } from './lease.js';

@@ -22,3 +22,7 @@ export { classify, fileTransport, smtpTransport } from './transport.js';
 export type { DkimOptions, OutgoingMessage, SendOutcome, Transport } from './transport.js';
 export { NOTIFY_ERROR_CODES, noticeTooLate } from './errors.js';
 export * as notifySchema from './schema.js';
+export { describeImapUrl, MailboxReader } from './mailbox.js';
+export type { ImapUrlParts, MailboxMessage, MailboxReaderOptions, RoundResult } from './mailbox.js';
+export { isAddress, readInbound } from './inbound.js';
+export type { InboundSummary } from './inbound.js';

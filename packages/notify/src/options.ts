@@ -23,6 +23,8 @@ export interface NotifyOptions {
   unsubscribeSecrets: string[];
   /** The privacy team's address, signing every message that signs off. Default `privacy@harakaflow.io` (the policy's). */
   privacyContact?: string | undefined;
+  /** The Reply-To of every message: an email address (the app: PRIVACY_CONTACT, so an answer reaches the privacy mailbox). Unset: none. */
+  replyTo?: string | undefined;
   recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
   enrich?: ConstructorParameters<typeof Notifier>[0]['enrich'];
   /** Is this the account's verified address (asked at send time)? Unset: every address is. */
@@ -52,6 +54,9 @@ export function resolveOptions(options: NotifyOptions): { db: Database; keepDays
   }
   if (options.privacyContact !== undefined && (typeof options.privacyContact !== 'string' || !/^[^\s@<>"]+@[^\s@<>"]+\.[A-Za-z]{2,}$/.test(options.privacyContact))) {
     throw invalidOption('privacyContact', 'must be an email address such as privacy@harakaflow.io');
+  }
+  if (options.replyTo !== undefined && (typeof options.replyTo !== 'string' || !/^[^\s@<>"]+@[^\s@<>"]+\.[A-Za-z]{2,}$/.test(options.replyTo))) {
+    throw invalidOption('replyTo', 'must be an email address such as privacy@harakaflow.io');
   }
   // The URL is checked for its form only: never quoted, it holds the credentials.
   if (options.smtpUrl !== undefined && (typeof options.smtpUrl !== 'string' || !SMTP_URL.test(options.smtpUrl))) throw invalidOption('smtpUrl', 'must be an smtp:// or smtps:// URL');

@@ -30,6 +30,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     publicUrl: options.publicUrl,
     unsubscribeKeys: prepareKeys(options.unsubscribeSecrets),
     privacyContact: options.privacyContact,
+    replyTo: options.replyTo,
     recipientOf: options.recipientOf,
     enrich: options.enrich,
     addressVerified: options.addressVerified,

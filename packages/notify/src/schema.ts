@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const notify = pgSchema('notify');
 
@@ -78,4 +78,22 @@ export const policyNotices = notify.table('policy_notices', {
   startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
   completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
   recipients: integer('recipients').notNull().default(0),
+});
+
+/**
+ * The mailboxes read over IMAP (`MailboxReader`): one row per mailbox name. `holder`/`until` are
+ * its reader's lease (one replica reads a mailbox at a time, @harakaflow/db's lease row);
+ * `uid_validity` and `last_uid` the high-water mark: every message up to `last_uid` of that
+ * UIDVALIDITY has been handed to the consumer. No message content is kept here.
+ */
+export const mailboxes = notify.table('mailboxes', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  until: timestamp('until', { withTimezone: true, mode: 'date' }).notNull(),
+  /** UIDVALIDITY (a 32-bit unsigned number) as text; null until the mailbox is first opened. */
+  uidValidity: text('uid_validity'),
+  lastUid: bigint('last_uid', { mode: 'number' }).notNull().default(0),
+  /** When a message was last handed over, and when the mailbox was last read without error. */
+  lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }),
+  lastPollAt: timestamp('last_poll_at', { withTimezone: true, mode: 'date' }),
 });

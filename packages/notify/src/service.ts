@@ -49,6 +49,8 @@ export interface NotifierConfig {
   unsubscribeKeys: SigningKey[];
   /** The address messages sign off with (`{{privacyContact}}`); default DEFAULT_PRIVACY_CONTACT. */
   privacyContact?: string | undefined;
+  /** The Reply-To of every message (the app: the privacy mailbox, where an answer joins its request); unset: none. */
+  replyTo?: string | undefined;
   /** An account's address and names, or null (no such account: nothing is queued). */
   recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
   /**
@@ -201,8 +203,11 @@ export class Notifier {
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        headers: { ...headers, 'X-HarakaFlow-Notification': row.kind },
+        // RFC 3834: every message here is sent by a machine, so auto-responders do not answer it
+        // (an answer to a forged privacy request cannot start a loop of automatic mail, issue 32).
+        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'X-HarakaFlow-Notification': row.kind },
         messageId: this.messageId(row.id),
+        ...(this.#c.replyTo ? { replyTo: this.#c.replyTo } : {}),
       });
     } catch (error) {
       // A template without its data, or enrich failing: retried like a temporary failure, then failed.

@@ -43,6 +43,8 @@ const KIND_LABELS: Record<string, string> = {
   restriction: 'restriction of processing',
   objection: 'objection',
   withdraw_consent: 'consent withdrawal',
+  // A request emailed to the privacy mailbox whose kind the text does not make clear (issue 32).
+  unclassified: 'privacy',
 };
 
 const greeting = 'Hello {{name}},';
@@ -59,7 +61,22 @@ function requestTemplate(data: Record<string, unknown>): Template {
     case 'open':
       return { subject: subject('was received'), blocks: [greeting, 'We received your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature] };
     // A request emailed to us (issue 30 item 9): nothing is done before we know it comes from you.
+    // With a code (issue 32: a request read from the privacy mailbox), how to confirm it.
     case 'unverified':
+      if (data.code) {
+        return {
+          subject: subject('was received: please confirm it is yours'),
+          blocks: [
+            greeting,
+            'We received your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6). Before we act on it, please confirm that it comes from you: enter this code on the page below before {{codeExpiresAt}}.',
+            '{{code}}',
+            { label: 'Confirm your request', href: '{{verifyUrl}}' },
+            'The code works for 10 minutes; the page sends a new one if it has expired. If you did not write to us, ignore this message: nothing is done without the code.',
+            ref,
+            signature,
+          ],
+        };
+      }
       return {
         subject: subject('was received: we need to confirm it is yours'),
         blocks: [greeting, 'We received your {{kindLabel}} request. Before we act on it we must confirm that it comes from you: we will write to you about how, and you can reply to this message. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature],
@@ -157,6 +174,24 @@ export const KINDS: Record<string, KindSpec> = {
         'We stopped sending webhooks to your endpoint {{endpointOrigin}} (id {{endpointId}}) on {{disabledAt}}: {{reason}}.',
         'Nothing is lost: its {{held}} waiting deliveries are kept, and so are the events of the time it stays disabled, for 30 days each. Once the endpoint works again, enable it (POST {{enablePath}}) and they are sent.',
         'Every attempt is in the delivery log (GET {{deliveriesPath}}); deliveries that failed for good can be queued again (POST {{recoverPath}} with {"since": "…"}).',
+        signature,
+      ],
+    }),
+  },
+  // The code that confirms a request made without an account (issue 32: the public form at
+  // /privacy/request, or a new code for a request read from the privacy mailbox). Made when the
+  // message is sent (the app's enrich), so the outbox never holds it. No name: nobody is known yet.
+  'privacy.request.code': {
+    category: 'security',
+    unverified: 'send',
+    template: () => ({
+      subject: 'HarakaFlow: your code to confirm your privacy request',
+      blocks: [
+        'Hello,',
+        'A {{kindLabel}} request about this address was made to HarakaFlow. To confirm that it comes from you, enter this code on the request page before {{expiresAt}} (it works for 10 minutes and 5 tries):',
+        '{{code}}',
+        { label: 'Enter the code', href: '{{verifyUrl}}' },
+        'If you did not ask, ignore this message: nothing is done without the code.',
         signature,
       ],
     }),

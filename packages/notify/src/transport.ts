@@ -20,6 +20,8 @@ export interface OutgoingMessage {
   /** Extra headers (List-Unsubscribe...). */
   headers: Record<string, string>;
   messageId: string;
+  /** Reply-To: where an answer goes (the privacy mailbox). */
+  replyTo?: string | undefined;
 }
 
 export type SendOutcome =
@@ -49,6 +51,7 @@ const mailOf = (m: OutgoingMessage) => ({
   html: m.html,
   headers: m.headers,
   messageId: m.messageId,
+  ...(m.replyTo ? { replyTo: m.replyTo } : {}),
   // The Date header: one clock, the dispatcher's.
   date: new Date(),
 });

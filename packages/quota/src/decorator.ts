@@ -3,8 +3,8 @@ import { securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthGate } from './auth-gate.js';
 import type { AppliedBan, BanBook } from './bans.js';
-import { policyField, rateLimitField, type LimitSpec } from './core.js';
-import { QuotaExceeded, unknownPlan } from './errors.js';
+import { POLICY_NAME, policyField, rateLimitField, type LimitSpec } from './core.js';
+import { invalidOption, QuotaExceeded, unknownPlan } from './errors.js';
 import type { QuotaDecorator } from './fastify.js';
 import type { Keys } from './keys.js';
 import { limitKey, refusal, resetMs, type Limits } from './limits.js';
@@ -74,6 +74,13 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
     async authFailed(request) {
       const client = clientOf(request);
       if (gate && client && !client.skip) await gate.failed(client.keys[0]!);
+    },
+    async take(spec, key, cost = 1) {
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption('take(spec)', 'names a limit with lower-case letters, digits, _, - or .');
+      const at = o.now();
+      const outcome = await limits.limiter(spec).consume(limitKey(spec, keys.named(key), at), positive('take(cost)', cost), true);
+      if (!outcome.allowed) metrics.refusals.inc({ limit: spec.name });
+      return { allowed: outcome.allowed, remaining: outcome.remaining, resetMs: resetMs(spec, outcome, at) };
     },
     clientKey: (request) => keys.client(request.ip),
     storeCalls: () => limits.calls(),

@@ -1,5 +1,6 @@
 /** What @harakaflow/quota adds to Fastify's types: `fastify.quota` and the routes' `config.quota`. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LimitSpec } from './core.js';
 import type { RouteQuota } from './options.js';
 
 export interface QuotaDecorator {
@@ -31,6 +32,12 @@ export interface QuotaDecorator {
    * gate's promise on its hot path. False says nothing; call authGate.
    */
   authClear(request: FastifyRequest): boolean;
+  /**
+   * Counts `cost` (default 1) of a limit under a key the caller names (a sender's address), outside
+   * any request: one exact, atomic store call; the key is stored as an HMAC (`nk:`), never as given.
+   * Never toward a ban. Fails closed: a store it cannot reach throws HF_QUOTA_UNAVAILABLE.
+   */
+  take(spec: LimitSpec, key: string, cost?: number): Promise<{ allowed: boolean; remaining: number; resetMs: number }>;
   /** The key quota stores a request's client under (`ipk:...` with a secret, else `ip:...`/`ip6:...`). */
   clientKey(request: FastifyRequest): string;
   /** Store calls made so far (every key of a flush, every exact call): tests and the benchmark count them. */

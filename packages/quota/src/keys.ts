@@ -4,7 +4,7 @@
  * Before issue 19 an account counted under its bare id, so an account id such as `ip:10.0.0.1`
  * shared its counters and bans with that client.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Memo } from './cache.js';
 import { clientKey } from './core.js';
 
@@ -35,6 +35,15 @@ export class Keys {
   /** The raw key of an IP while legacy client keys are read too, else undefined. */
   legacyClient(ip: string): string | undefined {
     return this.#legacyClients ? clientKey(ip) : undefined;
+  }
+
+  /**
+   * A key a caller names (an address a route limits, a sender): `nk:` and the first 128 bits of an
+   * HMAC of it (SHA-256 without a secret), so the store never holds it as given.
+   */
+  named(raw: string): string {
+    const mac = this.#secret === undefined ? createHash('sha256') : createHmac('sha256', this.#secret);
+    return `nk:${mac.update(`named:${raw}`).digest('base64url').slice(0, 22)}`;
   }
 
   /** An account's key. */

@@ -27,6 +27,13 @@ export interface RouteQuota {
   messages?: number;
   /** Refuse (503) instead of falling back to the in-memory insurance limiter when the store fails. */
   failClosed?: boolean;
+  /**
+   * Limits counted under a key of the route's own, read from the validated request (an address in
+   * its body: `(request) => request.body.email`), in preHandler: one exact, atomic store call per
+   * limit, refusing with 429 like any limit, never toward a ban (the key is no client). The key is
+   * stored as `nk:` and an HMAC of it (`clientKeys.secret`), never as given. undefined: not counted.
+   */
+  keyed?: { limits: LimitSpec[]; key: (request: FastifyRequest) => string | undefined };
 }
 
 export interface QuotaOptions {

@@ -137,6 +137,10 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     for (const spec of rq?.limits ?? []) {
       if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption(`config.quota.limits of ${route.url}`, 'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
     }
+    for (const spec of rq?.keyed?.limits ?? []) {
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption(`config.quota.keyed.limits of ${route.url}`, 'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
+    }
+    if (rq?.keyed && typeof rq.keyed.key !== 'function') throw invalidOption(`config.quota.keyed.key of ${route.url}`, 'must be a function (request) => string | undefined');
     const failClosed = rq?.failClosed ?? false;
     const anonymousSet = limits.prepare('anonymous', o.anonymousLimits, rq);
     const limitsHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -183,6 +187,19 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     // Route onRequest hooks run after every global one (authentication included), and before the
     // body is read: a refused request costs no parsing.
     route.onRequest = [...hookList(route.onRequest), limitsHook];
+    if (rq?.keyed?.limits.length) {
+      const { key } = rq.keyed;
+      // Never toward a ban: the key is not a client (a ban of it would refuse nobody).
+      const sets = rq.keyed.limits.map((spec) => limits.prepareExact({ ...spec, ban: false }));
+      const keyedHook = async (request: FastifyRequest, reply: FastifyReply) => {
+        const client = clientOf(request);
+        const raw = key(request);
+        if (!client || client.skip || typeof raw !== 'string' || raw === '') return;
+        const forms = [keys.named(raw)];
+        for (const set of sets) if (await limits.consumeExact(request, reply, forms, set, 1, failClosed)) return reply;
+      };
+      route.preHandler = [keyedHook, ...hookList(route.preHandler)];
+    }
     if (!rq?.messages) return;
     const cost = rq.messages;
     const messagesHook = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -10,8 +10,8 @@
  * same cutoffs, the classes it finished skipped.
  */
 import { retentionCutoff, uuidv7, type RetentionClass, type SecurityEvent } from '@harakaflow/core';
-import type { Database } from '@harakaflow/db';
-import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { releaseLease, takeLease, type Database } from '@harakaflow/db';
+import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { classRuns, holds, lease, runs } from './schema.js';
 
@@ -72,20 +72,13 @@ export class RetentionRunner {
     return new Date((this.#c.now ?? Date.now)());
   }
 
-  /** Takes or renews the lease; false when another runner holds it. */
-  async #lease(): Promise<boolean> {
-    const now = this.#now();
-    const until = new Date(now.getTime() + (this.#c.leaseMs ?? 120_000));
-    const got = await this.#c.db
-      .insert(lease)
-      .values({ id: 1, holder: this.#me, until })
-      .onConflictDoUpdate({ target: lease.id, set: { holder: this.#me, until }, where: or(eq(lease.holder, this.#me), lt(lease.until, now)) })
-      .returning({ holder: lease.holder });
-    return got[0]?.holder === this.#me;
+  /** Takes or renews the lease (@harakaflow/db's lease row); false when another runner holds it. */
+  #lease(): Promise<boolean> {
+    return takeLease(this.#c.db, { table: lease, key: lease.id, id: 1, holder: this.#me, now: this.#now(), ms: this.#c.leaseMs ?? 120_000 });
   }
 
-  async #release(): Promise<void> {
-    await this.#c.db.update(lease).set({ until: new Date(0) }).where(eq(lease.holder, this.#me));
+  #release(): Promise<void> {
+    return releaseLease(this.#c.db, { table: lease, key: lease.id, id: 1, holder: this.#me });
   }
 
   /** Runs every class (or `only`), or resumes a run that was killed. */

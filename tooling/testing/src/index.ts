@@ -19,3 +19,5 @@ export { cli as redisCli, redisServersAvailable, replicated, startClusterRedis, 
 export type { ClusterRedis, RedisNode, SentinelRedis, Shard, TlsRedis } from './redis-servers.js';
 export { expectDataDirRefused } from './cli-refusal.js';
 export { fromDist } from './from-dist.js';
+export { dovecotAvailable, startDovecot } from './dovecot.js';
+export type { TestDovecot } from './dovecot.js';

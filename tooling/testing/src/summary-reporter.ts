@@ -109,6 +109,7 @@ const NEEDS: [RegExp, string][] = [
   [/postgresUrl|\bserver\b|database\.url|onPostgres/, 'a real PostgreSQL: TEST_DATABASE_URL'],
   [/redisUrl|\bredis\b/, 'Redis: REDIS_URL'],
   [/chromium/i, 'Chromium (CHROMIUM_PATH, default /usr/bin/chromium)'],
+  [/dovecot/i, 'Dovecot (apt-get install -y dovecot-imapd): the IMAP server the privacy mailbox tests start'],
   [/wycheproof|knownFile|\bfile\b/i, 'a test vector file that is not present'],
 ];
 

@@ -53,6 +53,16 @@ function send(request: FastifyRequest, reply: FastifyReply, type: string, encode
 const compressNow = (body: Buffer) => (encoding: 'br' | 'gzip' | 'identity') =>
   encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }) : encoding === 'gzip' ? gzipSync(body) : body;
 
+/**
+ * A form post from this site's own pages: this site's Origin, or (a browser that sends none)
+ * Sec-Fetch-Site: same-origin. Nothing at all is refused too (issue 30 item 12: a request without
+ * Origin passed, and not every cross-site POST carries one).
+ */
+export function sameOriginForm(request: FastifyRequest, origin: string): boolean {
+  const given = request.headers.origin;
+  return given === undefined ? request.headers['sec-fetch-site'] === 'same-origin' : given === origin;
+}
+
 export interface PrivacyCentreOptions {
   db: Database;
   /** The site's own origin (PUBLIC_URL's): a state-changing request from the page must carry it. */
@@ -106,11 +116,8 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
     form.post<{ Body: Record<string, string> }>('/privacy/consent', page, async (request, reply) => {
-      // A cross-site form cannot decide for the visitor: this site's Origin, or (a browser that
-      // sends none) Sec-Fetch-Site: same-origin. Nothing at all is refused too (issue 30 item 12:
-      // a request without Origin passed, and not every cross-site POST carries one).
-      const origin = request.headers.origin;
-      if (origin === undefined ? request.headers['sec-fetch-site'] !== 'same-origin' : origin !== o.origin) throw new SessionCsrf();
+      // A cross-site form cannot decide for the visitor.
+      if (!sameOriginForm(request, o.origin)) throw new SessionCsrf();
       const choice = request.body?.analytics;
       if (choice !== 'granted' && choice !== 'denied') throw new InvalidConsentForm();
       await app.consentDecide(request, reply, { analytics: choice === 'granted' });

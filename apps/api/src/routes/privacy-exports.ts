@@ -19,11 +19,13 @@ const tokenParams = { type: 'object', required: ['token'], properties: { token: 
 // Audited and logged by the route's pattern, never the token.
 const linkConfig = { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } } as const;
 
-const html = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Text as HTML: the five characters that matter escaped. */
+export const html = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const when = (d: Date) =>
   `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })}, ${d.toISOString().slice(11, 16)} UTC`;
 
-function page(title: string, body: string): string {
+/** A page of the privacy centre's look: no script, its stylesheet only (the CSP allows nothing else). */
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -47,7 +49,7 @@ ${body}
 }
 
 /** The page's headers: the privacy centre's CSP, kept out of search engines; the API's referrer policy and no-store stay. */
-const asPage = (reply: FastifyReply, status: number) => reply.code(status).header('content-security-policy', PAGE_CSP).header('x-robots-tag', 'noindex, nofollow').type('text/html; charset=utf-8');
+export const asPage = (reply: FastifyReply, status: number) => reply.code(status).header('content-security-policy', PAGE_CSP).header('x-robots-tag', 'noindex, nofollow').type('text/html; charset=utf-8');
 
 /** Whether an Accept header names HTML itself (a browser's navigation does), not only through a wildcard. */
 const namesHtml = (accept: string | undefined) => accept !== undefined && /(^|,)\s*(text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);

@@ -1,4 +1,4 @@
-import { REQUEST_KINDS, REQUEST_STATUSES } from '@harakaflow/data-rights';
+import { ALL_REQUEST_KINDS, REQUEST_KINDS, REQUEST_STATUSES, type FilingKind } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
@@ -7,6 +7,7 @@ import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 import { jsonObject, type RouteErrors } from '../openapi.js';
 import exportRoutes from './privacy-exports.js';
+import requestMessageRoutes from './privacy-messages.js';
 import type { Routes } from '../schema-types.js';
 
 const historySchema = {
@@ -22,7 +23,8 @@ export const requestSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
-    kind: { enum: [...REQUEST_KINDS] },
+    // `unclassified`: read from the privacy mailbox, its kind not clear from its text (issue 32): the admin classifies it.
+    kind: { enum: [...ALL_REQUEST_KINDS] },
     status: { enum: [...REQUEST_STATUSES] },
     subject: {
       type: 'object',
@@ -31,6 +33,7 @@ export const requestSchema = {
     filedBy: { type: 'string' },
     verification: { type: ['string', 'null'] },
     details: { type: ['string', 'null'] },
+    contact: { type: 'string' },
     receivedAt: { type: 'string' },
     dueAt: { type: 'string' },
     extendedDueAt: { type: 'string' },
@@ -148,6 +151,8 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
 
   // The export link: GET a page that changes nothing, POST to download (issue 30 item 7).
   await app.register(exportRoutes);
+  // The messages a request came in by (issue 32): listed, and downloaded as they arrived, never rendered.
+  await app.register(requestMessageRoutes);
 
   app.post(
     '/v1/privacy/requests/:id/lift',
@@ -255,7 +260,7 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
           additionalProperties: false,
           properties: {
             status: { enum: [...REQUEST_STATUSES] },
-            kind: { enum: [...REQUEST_KINDS] },
+            kind: { enum: [...ALL_REQUEST_KINDS] },
             overdue: { type: 'boolean' },
             dueBefore: { type: 'string', format: 'date-time' },
             cursor: { type: 'string', maxLength: 100 },
@@ -299,6 +304,12 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
   );
   adminAction<{ reason: string }>('lift', 'Lift a restriction of processing in force, with the reason the account is told; audited', reasonBody('reason'), (id, b) =>
     app.dataRights.lift(id, 'admin', { reason: b.reason }),
+  );
+  adminAction<{ kind: FilingKind }>(
+    'classify',
+    'Give a request read from the privacy mailbox whose kind was not clear (`unclassified`) its kind; a verified one then starts',
+    { type: 'object', required: ['kind'], additionalProperties: false, properties: { kind: { enum: [...REQUEST_KINDS] } } },
+    (id, b) => app.dataRights.classify(id, b.kind),
   );
   adminAction<null>(
     'resend-export',

@@ -1,0 +1,93 @@
+// Issue 32 item 2: the public request form at /privacy/request, in Chromium with JavaScript off,
+// against the app started as `start` starts it, sending its mail to an SMTP server of this test's
+// own. A person without an account asks for a copy of their data, reads the code in the message,
+// enters it on the page and sees the request confirmed with its due date; a wrong code says so on
+// the page; a cross-site form post is refused; axe finds nothing serious.
+import { startSmtp, until, type Received } from '@harakaflow/testing';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, hasChromium, launch, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+
+describe.skipIf(!hasChromium)('the public request form in Chromium, without JavaScript', () => {
+  let browser: Browser;
+  let app: RunningApp;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    [browser, app] = await Promise.all([launch(), startApp({ SMTP_URL: smtp.url })]);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await smtp?.close();
+  });
+
+  const codeIn = async (to: string, count: number): Promise<string> => {
+    await until(() => smtp.received.filter((m: Received) => m.to.includes(to)).length >= count, 30_000);
+    return /^(\d{6})\r?$/m.exec(smtp.received.filter((m) => m.to.includes(to)).at(-1)!.text)![1]!;
+  };
+
+  it('takes a request from a person without an account, and opens it when the emailed code is entered', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/privacy/request`);
+    const email = `amani.${Date.now()}@example.org`;
+    await page.getByLabel('Your email address').fill(email);
+    await page.getByLabel('What do you ask for?').selectOption('access');
+    await page.getByLabel('Anything we should know (optional)').fill('<b>not bold</b> please');
+    await shot(page, 'request-form');
+    await page.getByRole('button', { name: 'Send me a code' }).click();
+    await page.getByRole('heading', { name: 'Confirm your request' }).waitFor();
+    const id = /\/privacy\/request\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+    const code = await codeIn(email, 1);
+
+    // A wrong code first: the page says so, and the form is there again.
+    await page.getByLabel('The code').fill(code === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Confirm my request' }).click();
+    await page.getByText('That is not the code we sent for this request').waitFor();
+    // axe runs in the page (a script): each page again, in a context with JavaScript (the pages have none of their own).
+    const checker = await browser.newContext();
+    const check = await checker.newPage();
+    for (const path of ['/privacy/request', `/privacy/request/${id}`]) {
+      await check.goto(`${app.url}${path}`);
+      expect(await seriousViolations(check), path).toEqual([]);
+    }
+    await checker.close();
+
+    await page.getByLabel('The code').fill(code);
+    await page.getByRole('button', { name: 'Confirm my request' }).click();
+    await page.getByRole('heading', { name: 'Your request is confirmed' }).waitFor();
+    await expect(page.getByText(id).isVisible()).resolves.toBe(true);
+    await expect(page.getByText(/We answer by \d{4}-\d{2}-\d{2}/).isVisible()).resolves.toBe(true);
+    await shot(page, 'request-form-confirmed');
+    // The page sets no cookie and ran no script.
+    expect(await context.cookies()).toEqual([]);
+    await context.close();
+  });
+
+  it('sends a new code from the page, and refuses a form posted from another site', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/privacy/request`);
+    const email = `baraka.${Date.now()}@example.org`;
+    await page.getByLabel('Your email address').fill(email);
+    await page.getByLabel('What do you ask for?').selectOption('deletion');
+    await page.getByRole('button', { name: 'Send me a code' }).click();
+    await page.getByRole('heading', { name: 'Confirm your request' }).waitFor();
+    await codeIn(email, 1);
+    await page.getByRole('button', { name: 'Send me a new code' }).click();
+    await page.getByText('A new code is on its way.').waitFor();
+    const second = await codeIn(email, 2);
+    await page.getByLabel('The code').fill(second);
+    await page.getByRole('button', { name: 'Confirm my request' }).click();
+    await page.getByRole('heading', { name: 'Your request is confirmed' }).waitFor();
+    await context.close();
+
+    // Another site's form: its own Origin, refused before anything is sent.
+    const before = smtp.received.length;
+    const forged = await call('POST', `${app.url}/privacy/request`, undefined, { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' });
+    expect(forged.status).toBe(403);
+    expect(forged.json.code).toBe('HF_AUTH_CSRF');
+    expect(smtp.received.length).toBe(before);
+  });
+});

@@ -1,0 +1,334 @@
+/**
+ * Requests from people without an API key (issue 32): a form's request, opened once the code
+ * emailed to its address is entered, and the messages read from the privacy mailbox, each opening
+ * a request (or joining its thread's), with the raw message sealed as evidence.
+ *
+ * Codes: six digits, kept as an HMAC (a key derived from `subjectKey`), 10 minutes, 5 tries; a try
+ * is counted in the statement that checks the tries left and the expiry, so concurrent guesses get
+ * no more than five between them; the comparison is constant-time; the code that matches claims
+ * the row (`verified_at`) before the request is filed or verified, and a crash in between is
+ * finished by the next sweep.
+ */
+import { uuidv7 } from '@harakaflow/core';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { classifyRequest } from './classify.js';
+import { CodeAttempts, CodeExpired, CodeInvalid, InvalidRequest, InvalidTransition } from './errors.js';
+import { DAY, type Ledger } from './ledger.js';
+import { messages, requests, verifications } from './schema.js';
+import type { DataRights } from './service.js';
+import { EMAIL_ADDRESS } from './subject.js';
+import { REQUEST_KINDS, type FilingKind, type RightsRequest } from './types.js';
+
+export const CODE_TTL_MS = 10 * 60_000;
+export const CODE_TRIES = 5;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const E164 = /^\+[1-9][0-9]{1,14}$/;
+/** What a request verified by its emailed code records as its verification. */
+export const CODE_VERIFICATION = 'a code emailed to the address, entered within 10 minutes';
+
+type Verification = typeof verifications.$inferSelect;
+
+/** A message read from the privacy mailbox, as the app hands it over (read by notify's readInbound). */
+export interface IncomingMessage {
+  /** Its mailbox key (`name:uidvalidity:uid`): each is taken once. */
+  source: string;
+  messageId: string | null;
+  /** In-Reply-To and References ids. */
+  thread: string[];
+  /** When the mailbox received it: the 30-day clock starts there. */
+  receivedAt: Date;
+  size: number;
+  raw: Buffer;
+  /** Its sender, or null (no valid From: no request can be opened). */
+  from: string | null;
+  subject: string;
+  text: string;
+  /** Why a machine seems to have sent it (nobody is answered), or null. */
+  automatic: string | null;
+}
+
+export type IntakeOutcome = { outcome: 'opened' | 'attached' | 'duplicate' | 'no-sender' | 'taken-before'; requestId: string | null; unanswered: string | null };
+
+export class Intake {
+  readonly #l: Ledger;
+  readonly #rights: DataRights;
+  readonly #codeKey: Buffer;
+
+  constructor(ledger: Ledger, rights: DataRights) {
+    this.#l = ledger;
+    this.#rights = rights;
+    this.#codeKey = createHmac('sha256', ledger.c.subjectKey).update('harakaflow data-rights request codes').digest();
+  }
+
+  get #db() {
+    return this.#l.c.db;
+  }
+
+  #digest(id: string, code: string): Buffer {
+    return createHmac('sha256', this.#codeKey).update(`${id}:${code}`).digest();
+  }
+
+  /**
+   * A form's request (`POST /v1/privacy/public-requests`): kept until its code is entered, then
+   * filed with the clock running from now. The answer is the same whoever the address belongs to.
+   */
+  async submit(input: { email: unknown; kind: unknown; contact?: unknown; details?: unknown }): Promise<{ id: string }> {
+    if (typeof input.email !== 'string' || input.email.length > 254 || !EMAIL_ADDRESS.test(input.email)) throw new InvalidRequest('email is an email address');
+    if (!(REQUEST_KINDS as readonly unknown[]).includes(input.kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
+    if (input.contact != null && (typeof input.contact !== 'string' || !E164.test(input.contact))) throw new InvalidRequest('A contact is an E.164 phone number (+ and at most 15 digits)');
+    if (input.details != null && (typeof input.details !== 'string' || input.details.length > 2000)) throw new InvalidRequest('details is text of at most 2000 characters');
+    const now = this.#l.now();
+    const id = uuidv7(now.getTime());
+    await this.#db.insert(verifications).values({
+      requestId: id,
+      address: input.email.toLowerCase(),
+      pending: { kind: input.kind as FilingKind, contact: (input.contact as string | undefined) ?? null, details: (input.details as string | undefined) || null },
+      receivedAt: now,
+    });
+    return { id };
+  }
+
+  /**
+   * A new code for a request waiting for one (a form's, or one read from the mailbox and not yet
+   * verified), made when its message is sent: the previous one stops working. Null when nothing
+   * waits for a code (verified, expired, unknown).
+   */
+  async issueCode(id: string): Promise<{ code: string; expiresAt: Date; address: string; kind: string } | null> {
+    if (typeof id !== 'string' || !UUID.test(id)) return null;
+    const now = this.#l.now();
+    const [row] = await this.#db.select().from(verifications).where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt)));
+    if (!row || row.receivedAt.getTime() <= now.getTime() - this.#l.c.verifyWithinDays * DAY) return null;
+    let kind: string = row.pending?.kind ?? '';
+    if (!row.pending) {
+      const request = await this.#l.row(id);
+      if (!request || request.status !== 'open' || request.verification !== null) return null;
+      kind = request.kind;
+    }
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
+    const [issued] = await this.#db
+      .update(verifications)
+      .set({ codeHash: this.#digest(id, code).toString('base64url'), codeExpiresAt: expiresAt, attempts: 0, codesSent: sql`${verifications.codesSent} + 1` })
+      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt)))
+      .returning({ address: verifications.address });
+    return issued ? { code, expiresAt, address: issued.address, kind } : null;
+  }
+
+  /** The address a request waiting for a code sends it to, or null (nothing waits): for the message that carries a new code, never shown. */
+  async waitingAddress(id: string): Promise<string | null> {
+    if (typeof id !== 'string' || !UUID.test(id)) return null;
+    const now = this.#l.now();
+    const [row] = await this.#db
+      .select({ address: verifications.address })
+      .from(verifications)
+      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), sql`${verifications.receivedAt} > ${new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY).toISOString()}::timestamptz`));
+    return row?.address ?? null;
+  }
+
+  /**
+   * The code entered: the request opens (a form's: filed, the clock running from its submission)
+   * or is verified (one read from the mailbox). HF_DATA_RIGHTS_CODE_INVALID (wrong, or no code
+   * waits for this id), _EXPIRED (10 minutes) or _ATTEMPTS (5 tries).
+   */
+  async confirm(id: string, code: unknown): Promise<RightsRequest> {
+    const typed = typeof code === 'string' ? code.replace(/[\s-]/g, '') : '';
+    if (typeof id !== 'string' || !UUID.test(id) || !/^\d{6}$/.test(typed)) throw new CodeInvalid();
+    const now = this.#l.now();
+    const [tried] = await this.#db
+      .update(verifications)
+      .set({ attempts: sql`${verifications.attempts} + 1` })
+      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), isNotNull(verifications.codeHash), sql`${verifications.attempts} < ${CODE_TRIES}`, sql`${verifications.codeExpiresAt} > ${now.toISOString()}::timestamptz`))
+      .returning();
+    if (!tried) {
+      const [row] = await this.#db.select().from(verifications).where(eq(verifications.requestId, id));
+      if (!row?.codeHash || row.verifiedAt) throw new CodeInvalid();
+      throw row.attempts >= CODE_TRIES ? new CodeAttempts() : new CodeExpired();
+    }
+    const expected = Buffer.from(tried.codeHash!, 'base64url');
+    const given = this.#digest(id, typed);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new CodeInvalid();
+    const [claimed] = await this.#db
+      .update(verifications)
+      .set({ verifiedAt: now })
+      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), eq(verifications.codeHash, tried.codeHash!)))
+      .returning();
+    if (!claimed) throw new CodeInvalid();
+    return this.#complete(claimed);
+  }
+
+  /** Files or verifies the request of a claimed row, then forgets the row (idempotent: the sweep finishes a crashed one). */
+  async #complete(row: Verification): Promise<RightsRequest> {
+    let done: RightsRequest;
+    if (row.pending) {
+      // Account holders are matched by their verified address: the request is then about the account.
+      const accountId = (await this.#l.c.accountByEmail?.(row.address)) ?? null;
+      done = await this.#rights.file({
+        id: row.requestId,
+        receivedAt: row.receivedAt,
+        kind: row.pending.kind,
+        subject: accountId ? { kind: 'account', accountId } : { kind: 'email', email: row.address },
+        filedBy: 'self',
+        verification: CODE_VERIFICATION,
+        details: row.pending.details,
+        contact: row.pending.contact,
+        replyTo: row.address,
+      });
+    } else {
+      try {
+        done = await this.#rights.verify(row.requestId, CODE_VERIFICATION, 'self');
+      } catch (error) {
+        // Verified meanwhile (by the admin, or the crashed attempt this sweep finishes): as it is.
+        if (!(error instanceof InvalidTransition)) throw error;
+        done = await this.#rights.get(row.requestId);
+      }
+    }
+    await this.#db.delete(verifications).where(eq(verifications.requestId, row.requestId));
+    return done;
+  }
+
+  /** A request read from the mailbox, not verified yet, will take a code sent to `address`. */
+  async #expectCode(requestId: string, address: string, receivedAt: Date): Promise<void> {
+    await this.#db.insert(verifications).values({ requestId, address, pending: null, receivedAt }).onConflictDoNothing();
+  }
+
+  /**
+   * Finishes codes claimed by a crashed attempt (a minute on), forgets the requests nobody
+   * verified within `verifyWithinDays` (a form's never opened; a mailbox one expires with its
+   * request, checkDeadlines), and the codes of requests verified or closed otherwise. Returns rows handled.
+   */
+  async sweep(): Promise<number> {
+    const now = this.#l.now();
+    const stuck = await this.#db
+      .select()
+      .from(verifications)
+      .where(and(isNotNull(verifications.verifiedAt), lt(verifications.verifiedAt, new Date(now.getTime() - 60_000))))
+      .limit(50);
+    for (const row of stuck) await this.#complete(row);
+    const expired = await this.#db
+      .delete(verifications)
+      .where(and(isNull(verifications.verifiedAt), lt(verifications.receivedAt, new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY))))
+      .returning({ id: verifications.requestId });
+    const settled = await this.#db
+      .delete(verifications)
+      .where(
+        and(
+          isNull(verifications.pending),
+          isNull(verifications.verifiedAt),
+          // Only once its request exists: a mailbox request's row is written just before the request is filed.
+          sql`exists (select 1 from ${requests} r where r.id = ${verifications.requestId} and not (r.status = 'open' and r.verification is null))`,
+        ),
+      )
+      .returning({ id: verifications.requestId });
+    return stuck.length + expired.length + settled.length;
+  }
+
+  /**
+   * A message read from the privacy mailbox, once per `source` (a crash half-way resumes): a reply
+   * in a request's thread joins it; a new message opens a request with the clock running from its
+   * receipt, its kind read from its subject and text, its sender told (with the code that confirms
+   * it) unless `mayAnswer` or `automatic` says not to. The raw message is sealed under its request.
+   */
+  async receive(m: IncomingMessage, mayAnswer: (address: string) => Promise<string | null>): Promise<IntakeOutcome> {
+    const [fresh] = await this.#db
+      .insert(messages)
+      .values({ id: uuidv7(m.receivedAt.getTime()), direction: 'in', messageId: m.messageId, source: m.source, at: m.receivedAt, size: m.size })
+      .onConflictDoNothing()
+      .returning();
+    const row = fresh ?? (await this.#db.select().from(messages).where(eq(messages.source, m.source)))[0]!;
+    // Recorded last in each path below: a row with either was taken to its end before.
+    if (row.requestId !== null || row.unanswered !== null) return { outcome: 'taken-before', requestId: row.requestId, unanswered: row.unanswered };
+    if (m.messageId) {
+      const [same] = await this.#db
+        .select({ requestId: messages.requestId })
+        .from(messages)
+        .where(and(eq(messages.messageId, m.messageId), eq(messages.direction, 'in'), isNotNull(messages.requestId), sql`${messages.id} <> ${row.id}`))
+        .limit(1);
+      if (same) {
+        await this.#db.update(messages).set({ requestId: same.requestId, unanswered: 'a copy of a message already received' }).where(eq(messages.id, row.id));
+        return { outcome: 'duplicate', requestId: same.requestId, unanswered: 'a copy of a message already received' };
+      }
+    }
+    const thread = m.thread.length ? await this.#threadRequest(m.thread) : null;
+    if (thread) {
+      await this.#seal(thread, row.id, m.raw);
+      const at = this.#l.now();
+      // The history entry and the message's record together: a crash leaves both or neither.
+      const joined = await this.#db.transaction(async (tx) => {
+        const [request] = await tx
+          .update(requests)
+          .set({ history: sql`${requests.history} || jsonb_build_array(jsonb_build_object('status', ${requests.status}, 'at', ${at.toISOString()}::text, 'by', 'self', 'event', 'message-received'))`, updatedAt: at })
+          .where(eq(requests.id, thread))
+          .returning();
+        await tx.update(messages).set({ requestId: thread, sealed: this.#l.c.evidence !== undefined }).where(eq(messages.id, row.id));
+        return request;
+      });
+      if (joined) await this.#l.event('data_rights.request.message', joined, { automatic: m.automatic !== null });
+      return { outcome: 'attached', requestId: thread, unanswered: null };
+    }
+    if (!m.from) {
+      await this.#db.update(messages).set({ unanswered: 'no valid From address: no request can be opened' }).where(eq(messages.id, row.id));
+      return { outcome: 'no-sender', requestId: null, unanswered: 'no valid From address' };
+    }
+    // Nobody is answered: a machine's message, or a sender past its answers for the day (the
+    // request is opened all the same; the admin sees why in the message's record).
+    const unanswered = m.automatic ?? (await mayAnswer(m.from));
+    const kind = classifyRequest(`${m.subject}\n${m.text}`);
+    const accountId = (await this.#l.c.accountByEmail?.(m.from)) ?? null;
+    // Before the request (and its 'received' message): that message's code is made from this row when it is sent.
+    if (!unanswered) await this.#expectCode(row.id, m.from, m.receivedAt);
+    const filed = await this.#rights.file({
+      id: row.id,
+      receivedAt: m.receivedAt,
+      kind,
+      subject: accountId ? { kind: 'account', accountId } : { kind: 'email', email: m.from },
+      filedBy: 'admin',
+      verification: null,
+      details: `Emailed to the privacy mailbox${m.subject ? `, subject: ${m.subject.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`,
+      replyTo: unanswered ? false : m.from,
+      silent: unanswered !== null,
+    });
+    // A second deletion of the same subject while one is open is that one (file answers it): the
+    // message joins it, and the code waits on it alone.
+    if (filed.id !== row.id) await this.#db.delete(verifications).where(and(eq(verifications.requestId, row.id), isNull(verifications.pending)));
+    await this.#seal(filed.id, row.id, m.raw);
+    await this.#db.update(messages).set({ requestId: filed.id, unanswered, sealed: this.#l.c.evidence !== undefined }).where(eq(messages.id, row.id));
+    return { outcome: filed.id === row.id ? 'opened' : 'attached', requestId: filed.id, unanswered };
+  }
+
+  async #seal(requestId: string, messageRowId: string, raw: Buffer): Promise<void> {
+    await this.#l.c.evidence?.put(requestId, `message-${messageRowId}`, raw);
+  }
+
+  /** The request of the newest message of the thread we know (a message received, or a notification sent). */
+  async #threadRequest(ids: string[]): Promise<string | null> {
+    const [hit] = await this.#db
+      .select({ requestId: messages.requestId })
+      .from(messages)
+      .innerJoin(requests, eq(requests.id, messages.requestId))
+      .where(inArray(messages.messageId, ids.slice(0, 50)))
+      .orderBy(desc(messages.at))
+      .limit(1);
+    return hit?.requestId ?? null;
+  }
+
+  /** A notification about the request was sent with this Message-ID: a reply to it joins the request. */
+  async recordSent(requestId: string, messageId: string): Promise<void> {
+    const id = messageId.replace(/^<|>$/g, '').toLowerCase();
+    await this.#db.insert(messages).values({ id: uuidv7(this.#l.now().getTime()), requestId, direction: 'out', messageId: id, at: this.#l.now() });
+  }
+
+  /** The messages of a request (the admin's view: ids, times, sizes, why unanswered; never their text). */
+  async messagesOf(requestId: string): Promise<{ id: string; direction: 'in' | 'out'; at: string; size: number | null; unanswered: string | null; sealed: boolean }[]> {
+    if (!(await this.#l.row(requestId))) return [];
+    const rows = await this.#db.select().from(messages).where(eq(messages.requestId, requestId)).orderBy(messages.at);
+    return rows.map((r) => ({ id: r.id, direction: r.direction, at: r.at.toISOString(), size: r.size, unanswered: r.unanswered, sealed: r.sealed }));
+  }
+
+  /** A received message's raw bytes, as it arrived (the admin downloads it: never rendered). */
+  async evidenceOf(requestId: string, messageRowId: string): Promise<Buffer | null> {
+    if (!UUID.test(requestId) || !UUID.test(messageRowId) || !this.#l.c.evidence) return null;
+    const [row] = await this.#db.select().from(messages).where(and(eq(messages.id, messageRowId), eq(messages.requestId, requestId), eq(messages.sealed, true)));
+    return row ? this.#l.c.evidence.get(requestId, `message-${row.id}`) : null;
+  }
+}
