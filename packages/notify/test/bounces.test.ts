@@ -3,13 +3,12 @@
 // received are handed to processBounceMessage, as the bounce mailbox's reader hands them, on the
 // file's test database (real Postgres with TEST_DATABASE_URL).
 import { createDatabase, resultRows } from '@harakaflow/db';
-import { postgresUrl, startSmtp, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { deliveryReport as report, postgresUrl, startSmtp, testDatabase, type SentMessage as Sent, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import notify, { notifyMigrations, type NotifyOptions, type Recipient } from '../src/index.js';
-import { report, type Sent } from './report-fixtures.js';
 
 let database: TestDatabase;
 let smtp: Awaited<ReturnType<typeof startSmtp>>;

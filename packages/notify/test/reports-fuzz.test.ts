@@ -3,13 +3,12 @@
 // values of their grammar (a status code, an SMTP code, a feedback type, an address); the processing
 // given the same never throws and never touches a message the report did not name.
 import { resultRows } from '@harakaflow/db';
-import { testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { DELIVERY_REPORTS as FIXTURES, deliveryReport as report, testDatabase, type SentMessage as Sent, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import notify, { notifyMigrations, parseReport, type DeliveryReport } from '../src/index.js';
-import { FIXTURES, report, type Sent } from './report-fixtures.js';
 
 const ADDRESS = /^[^\s@<>"(),;:[\]\\]{1,64}@[^\s@<>"(),;:[\]\\]{1,253}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -10,6 +10,8 @@ export { tcpProxy } from './proxy.js';
 export type { TcpProxy } from './proxy.js';
 export { startSmtp, until } from './smtp.js';
 export type { Received } from './smtp.js';
+export { DELIVERY_REPORTS, deliveryReport } from './delivery-reports.js';
+export type { DeliveryReportName, SentMessage } from './delivery-reports.js';
 export { freePort } from './ports.js';
 export { backendPid, holdServer, pgbouncerAvailable, testPgbouncer } from './pgbouncer.js';
 export type { TestPgbouncer } from './pgbouncer.js';
