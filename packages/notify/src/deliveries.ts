@@ -6,8 +6,8 @@
  * reach the account even when its mailbox does not take them.
  */
 import type { Database } from '@harakaflow/db';
-import { and, asc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
-import { deliveries, reports, type DeliveryOutcome } from './schema.js';
+import { and, asc, eq, inArray, isNotNull, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { deliveries, outbox, reports, type DeliveryOutcome } from './schema.js';
 import { KINDS } from './templates.js';
 
 type Delivery = typeof deliveries.$inferSelect;
@@ -154,13 +154,21 @@ export async function eraseDeliveries(db: Database, accountId: string | null, no
   return erased;
 }
 
-/** With their outbox rows (the retention purge): the records of these messages, but legal notices to an account (kept while it is). */
-export async function purgeDeliveries(db: Database, notificationIds: readonly string[]): Promise<void> {
-  if (!notificationIds.length) return;
+/**
+ * The retention purge: records of messages queued before `before` whose outbox row is gone (deleted
+ * by this purge, or by an earlier version's), but legal notices to an account, the account's record
+ * of the notices it was given (kept while it is). At most `limit`.
+ */
+export async function purgeDeliveries(db: Database, before: Date, limit: number): Promise<void> {
   const legal = Object.entries(KINDS)
     .filter(([, spec]) => spec.category === 'legal')
     .map(([kind]) => kind);
-  await db.delete(deliveries).where(and(inArray(deliveries.notificationId, [...notificationIds]), or(isNull(deliveries.accountId), sql`${deliveries.kind} not in (${sql.join(legal.map((k) => sql`${k}`), sql`, `)})`)));
+  const stale = db
+    .select({ id: deliveries.notificationId })
+    .from(deliveries)
+    .where(and(lt(deliveries.createdAt, before), or(isNull(deliveries.accountId), notInArray(deliveries.kind, legal)), sql`not exists (select 1 from ${outbox} where ${outbox.id} = ${deliveries.notificationId})`))
+    .limit(limit);
+  await db.delete(deliveries).where(inArray(deliveries.notificationId, stale));
 }
 
 /** The reports read about these messages (their erasure). */

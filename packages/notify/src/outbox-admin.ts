@@ -85,12 +85,17 @@ export async function purgeSettled(db: Database, before: Date, limit = 1000, hel
     .from(outbox)
     .where(where)
     .limit(limit);
-  if (!old.length) return 0;
+  if (!old.length) {
+    // Records whose outbox row an earlier version's purge deleted.
+    await purgeDeliveries(db, before, limit);
+    return 0;
+  }
   const ids = old.map((r) => r.id);
   await db.delete(attempts).where(inArray(attempts.notificationId, ids));
+  const purged = (await db.delete(outbox).where(inArray(outbox.id, ids)).returning({ id: outbox.id })).length;
   // Their delivery records go too, but a legal notice's to an account: the account's record of the notices it was given.
-  await purgeDeliveries(db, ids);
-  return (await db.delete(outbox).where(inArray(outbox.id, ids)).returning({ id: outbox.id })).length;
+  await purgeDeliveries(db, before, limit);
+  return purged;
 }
 
 /** Of these addresses, those marked (bouncing or complained), with their mark. */
