@@ -95,6 +95,8 @@ export interface AppConfig {
   dataRightsExportTtlHours: number;
   /** SMTP_URL: `smtp://` or `smtps://` with the credentials in it (never logged). Unset: `.eml` files under DATA_DIR/outbox. */
   smtpUrl: string | undefined;
+  /** NOTIFY_BOUNCE_IMAP_URL: the bounce mailbox read over IMAP (credentials in it: never logged); undefined: none read. */
+  notifyBounceImapUrl: string | undefined;
   /** NOTIFY_FROM: the From address of every message; its domain ends each Message-ID and signs DKIM. */
   notifyFrom: string;
   /** NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY (a PEM private key, or a path to one): DKIM signing, both or neither. */
@@ -248,6 +250,16 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
+/** An `imap://` URL (no TLS) to a host that is not loopback: refused in production (the mailbox password would cross the network in clear). */
+export function plainImapOffLoopback(url: string): boolean {
+  if (!/^imap:\/\//i.test(url)) return false;
+  try {
+    return !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(new URL(url).hostname);
+  } catch {
+    return false; // its reader said why already
+  }
+}
+
 export type ParsedConfig = Omit<AppConfig, 'secrets'> & { secretValues: Partial<Record<string, string>> };
 
 /** Parses everything but the secrets. Pure: no I/O. Throws a ConfigError listing every problem. */
@@ -307,16 +319,12 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
         'set NOTIFY_TRANSPORT=eml instead if the .eml files written under DATA_DIR/outbox are what you want',
     );
   }
-  // The privacy mailbox's password and mail cross the network: TLS (imaps://) in production, but to a loopback host.
-  const imapUrl = given('PRIVACY_IMAP_URL');
-  if (nodeEnv === 'production' && imapUrl !== undefined && /^imap:\/\//i.test(imapUrl)) {
-    let host = '';
-    try {
-      host = new URL(imapUrl).hostname;
-    } catch {
-      // its reader said why already
+  // The mailboxes' passwords and mail cross the network: TLS (imaps://) in production, but to a loopback host.
+  for (const name of ['PRIVACY_IMAP_URL', 'NOTIFY_BOUNCE_IMAP_URL']) {
+    const url = given(name);
+    if (nodeEnv === 'production' && url !== undefined && plainImapOffLoopback(url)) {
+      problems.push(`${name} must be imaps:// in production (the mailbox password and the mail cross the network); imap:// is accepted only to a loopback host`);
     }
-    if (host && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(host)) problems.push('PRIVACY_IMAP_URL must be imaps:// in production (the mailbox password and the mail cross the network); imap:// is accepted only to a loopback host');
   }
   if ((dkimSelector === undefined) !== (dkimKey === undefined)) problems.push('NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)');
   else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector)) problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);

@@ -428,6 +428,14 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'NOTIFY_DKIM_SELECTOR', shown: 'unset', meaning: 'DKIM signing, with `NOTIFY_DKIM_KEY` (both or neither): the selector', read: optional },
   { name: 'NOTIFY_DKIM_KEY', shown: 'unset', meaning: 'the DKIM private key: PEM (newlines as `\\n` allowed) or the path of a file holding one', read: optional },
   {
+    name: 'NOTIFY_BOUNCE_IMAP_URL',
+    key: 'notifyBounceImapUrl',
+    shown: 'unset: no bounce mailbox read',
+    meaning:
+      "the bounce mailbox, read over IMAP by one replica at a time: `imaps://user:password@host/INBOX` (credentials in the URL, percent-encoded; never logged or quoted). It must receive what comes back to `NOTIFY_FROM`'s address (the envelope sender) and the feedback loops' reports: a DSN (RFC 3464) or an abuse report (ARF) about a message sent here marks the address `bouncing` (5.x.x) or `complained`, records how the message went, and shows a §11 notice or a request's answer that did not arrive on the account's `GET /v1/me` (`notices`) and in the privacy centre. `imap://` (no TLS) only outside production or to a loopback host",
+    read: url(['imap:', 'imaps:'], 'must be an imaps:// (or imap://) URL: imaps://user:password@host/INBOX'),
+  },
+  {
     name: 'PUBLIC_URL',
     shown: '`http://$HOST:$PORT` (`https` with `TLS_CERT_FILE`); required (https) in production',
     meaning:

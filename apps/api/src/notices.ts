@@ -7,7 +7,7 @@
  */
 import { isFinal, type RightsRequest } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
-import type { Recipient } from '@harakaflow/notify';
+import type { AccountNotice, Recipient } from '@harakaflow/notify';
 import type { DisabledEndpoint } from '@harakaflow/webhooks';
 import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -177,4 +177,39 @@ export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, in
     timer.unref();
   });
   app.addHook('onClose', async () => clearInterval(timer));
+}
+
+/** Accounts whose notices one replica remembers at most (the oldest forgotten first), like the auth cache's keys. */
+const NOTICE_ENTRIES = 10_000;
+const NO_NOTICES: readonly AccountNotice[] = Object.freeze([]);
+
+/**
+ * Issue 34 item 4: the notices `GET /v1/me` carries (legal notices that bounced or drew a
+ * complaint, until acknowledged), read at most once per `ttlMs` per account on a replica
+ * (AUTH_CACHE_MS: the hot path reads memory, as it does for the key). A notice recorded on another
+ * replica appears within that time; one acknowledged here is forgotten here at once. The first read
+ * that returns a notice records it as shown (the account's export says so).
+ */
+export function noticeCache(app: Pick<FastifyInstance, 'notify'>, ttlMs: number) {
+  const entries = new Map<string, { until: number; notices: readonly AccountNotice[] }>();
+  return {
+    /** The notices remembered for the account, or undefined (then `load`). */
+    peek(accountId: string): readonly AccountNotice[] | undefined {
+      const hit = entries.get(accountId);
+      return hit && hit.until > Date.now() ? hit.notices : undefined;
+    },
+    async load(accountId: string): Promise<readonly AccountNotice[]> {
+      const read = await app.notify.notices(accountId, { markShown: true });
+      const notices = read.length ? Object.freeze(read.map((n) => Object.freeze(n))) : NO_NOTICES;
+      if (ttlMs > 0) {
+        entries.delete(accountId);
+        if (entries.size >= NOTICE_ENTRIES) entries.delete(entries.keys().next().value!);
+        entries.set(accountId, { until: Date.now() + ttlMs, notices });
+      }
+      return notices;
+    },
+    invalidate(accountId: string): void {
+      entries.delete(accountId);
+    },
+  };
 }

@@ -8,9 +8,10 @@
  */
 import { errorCodes } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
-import { MailboxReader, readInbound, type MailboxMessage } from '@harakaflow/notify';
+import { readInbound, type MailboxMessage, type MailboxReader } from '@harakaflow/notify';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { readMailbox } from './mailbox-reading.js';
 
 /** Answers (the 'received' message with its code) one sender address gets a day, at most: a forged sender cannot turn the mailbox into a mail cannon. */
 export const SENDER_ANSWERS_PER_DAY = 3;
@@ -89,23 +90,7 @@ export async function takeMessage(app: FastifyInstance, message: MailboxMessage)
 
 const rightsIntake: FastifyPluginAsync<RightsIntakeOptions> = async (app, o) => {
   if (!o.url) return;
-  const reader = new MailboxReader({
-    db: o.db,
-    url: o.url,
-    urlName: 'PRIVACY_IMAP_URL',
-    name: 'privacy',
-    intervalMs: o.pollSeconds * 1000,
-    log: app.log,
-    onMessage: (message) => takeMessage(app, message),
-  });
-  app.decorate('privacyMailbox', reader);
-  app.addHook('onReady', async () => {
-    app.log.info({ mailbox: reader.label }, 'privacy mailbox: read over IMAP, one replica at a time');
-    reader.start();
-  });
-  app.addHook('onClose', async () => {
-    await reader.stop().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'privacy mailbox: stopping failed'));
-  });
+  app.decorate('privacyMailbox', readMailbox(app, { db: o.db, url: o.url, urlName: 'PRIVACY_IMAP_URL', name: 'privacy', label: 'privacy mailbox', pollSeconds: o.pollSeconds, onMessage: (message) => takeMessage(app, message) }));
 };
 
 declare module 'fastify' {

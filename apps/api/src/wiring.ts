@@ -36,6 +36,7 @@ import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import { redisUp, type QuotaRedis } from './redis.js';
 import { appRetentionClasses } from './retention.js';
 import rightsIntake, { requestCodeData } from './rights-intake.js';
+import bounceIntake from './bounce-intake.js';
 import accountRoutes from './routes/accounts.js';
 import keyRoutes from './routes/keys.js';
 import adminRoutes from './routes/admin.js';
@@ -290,6 +291,12 @@ export const WIRING: readonly WiringStep[] = [
       registerPersonalDataHandler(app, messageLogPersonalData(database.db));
     },
   }),
+  step(bounceIntake)({
+    name: 'bounce-intake',
+    why: '§11, §6 (issue 34 item 4): the bounce mailbox read over IMAP (NOTIFY_BOUNCE_IMAP_URL), after notify, which records what each report says',
+    // notify's MailboxReader (issue 32), lease name `bounces`, polled as the privacy mailbox is.
+    options: ({ config, database }) => ({ db: database.db, url: config.notifyBounceImapUrl, pollSeconds: config.privacyImapPollSeconds }),
+  }),
   step(dataRights)({
     name: '@harakaflow/data-rights',
     migrations: dataRightsMigrations,
@@ -387,7 +394,8 @@ export const WIRING: readonly WiringStep[] = [
   step(accountRoutes)({
     name: 'routes/accounts',
     why: 'routes come after every plugin',
-    options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config), codeKey: verificationCodeKey(config.secrets.dataRightsSubjectKey) }),
+    // GET /v1/me's notices are read at most once per AUTH_CACHE_MS per account and replica, as the key is.
+    options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config), codeKey: verificationCodeKey(config.secrets.dataRightsSubjectKey), noticesCacheMs: config.authCacheMs }),
   }),
   step(keyRoutes)({ name: 'routes/keys', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),

@@ -134,6 +134,7 @@ describe('parseConfig', () => {
     ['QUOTA_KEY_PREFIX', 'has spaces'],
     ['QUOTA_LEGACY_CLIENT_KEYS', 'both'],
     ['SMTP_URL', 'http://mail.test'],
+    ['NOTIFY_BOUNCE_IMAP_URL', 'https://bounces:pw@mail.test/INBOX'],
     ['NOTIFY_FROM', 'nobody'],
     ['NOTIFY_DKIM_SELECTOR', 'sel'],
     ['PUBLIC_URL', 'ftp://x.test'],
@@ -181,6 +182,23 @@ describe('loadConfig: the DKIM key', () => {
         expect((error as ConfigError).problems.join('\n')).not.toMatch(/not-a-key-material|dkim-secret/);
       }
     }
+  });
+});
+
+describe('NOTIFY_BOUNCE_IMAP_URL (issue 34 item 4)', () => {
+  it('is read as given; its password is never quoted; production takes imaps://, or imap:// to loopback only', () => {
+    const url = 'imaps://bounces%40harakaflow.test:s3cret-Passw0rd@mail.harakaflow.test/INBOX';
+    expect(parseConfig({ NOTIFY_BOUNCE_IMAP_URL: url }).notifyBounceImapUrl).toBe(url);
+    expect(parseConfig({}).notifyBounceImapUrl).toBeUndefined();
+    const wrong = problemsOf({ NOTIFY_BOUNCE_IMAP_URL: 'pop3://bounces:s3cret-Passw0rd@mail.test' });
+    expect(wrong).toEqual([expect.stringMatching(/^NOTIFY_BOUNCE_IMAP_URL must be an imaps:\/\//)]);
+    expect(wrong.join()).not.toContain('s3cret');
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://api.harakaflow.test', NOTIFY_TRANSPORT: 'eml' };
+    const plain = problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: 'imap://bounces:s3cret-Passw0rd@mail.harakaflow.test/INBOX' });
+    expect(plain).toEqual([expect.stringMatching(/^NOTIFY_BOUNCE_IMAP_URL must be imaps:\/\/ in production/)]);
+    expect(plain.join()).not.toContain('s3cret');
+    expect(problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: 'imap://bounces:s3cret-Passw0rd@127.0.0.1:1143/INBOX' })).toEqual([]);
+    expect(problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: url })).toEqual([]);
   });
 });
 

@@ -131,6 +131,49 @@ async function showAccount(pending) {
   /** @type {HTMLInputElement} */ ($('profile-business')).value = account.businessName ?? '';
   $('rights').hidden = pending;
   await loadRequests();
+  await loadNotices();
+}
+
+// --- notices that did not arrive by email (issue 34 item 4) -----------------------------------
+
+const REASONS = /** @type {Record<string, string>} */ ({
+  bounced: 'your mail server sent it back',
+  complained: 'it was reported as spam',
+});
+const NOTICE_HINTS = /** @type {Record<string, string>} */ ({
+  'policy.upcoming': 'Our privacy policy is changing: the notice at the top of this page says when.',
+  'privacy.request.updated': 'It is about one of your requests: see "Your requests" below.',
+});
+
+/** The account's notices from GET /v1/me (the session cookie reaches it), each with a button that acknowledges it. */
+async function loadNotices() {
+  const res = await api('GET', '/v1/me');
+  const list = $('notices-list');
+  list.replaceChildren();
+  const notices = res.status === 200 && Array.isArray(res.json?.notices) ? res.json.notices : [];
+  for (const n of notices) {
+    const item = document.createElement('li');
+    const subject = document.createElement('strong');
+    subject.textContent = n.subject;
+    const said = document.createElement('p');
+    said.textContent = `Sent ${day(n.createdAt)}; ${REASONS[n.reason] ?? 'it did not arrive'}. ${NOTICE_HINTS[n.kind] ?? ''}`;
+    const ack = document.createElement('button');
+    ack.type = 'button';
+    ack.textContent = 'Mark as read';
+    ack.setAttribute('aria-label', `Mark as read: ${n.subject}`);
+    ack.addEventListener('click', () => void acknowledge(n.id));
+    item.append(subject, said, ack);
+    list.append(item);
+  }
+  $('notices').hidden = notices.length === 0;
+}
+
+/** @param {string} id */
+async function acknowledge(id) {
+  const res = await api('POST', `/v1/me/notices/${encodeURIComponent(id)}/ack`);
+  if (res.status !== 200) return say(`The notice could not be marked as read (${res.json?.code ?? res.status}).`);
+  say('Marked as read.');
+  await loadNotices();
 }
 
 async function signIn(/** @type {SubmitEvent} */ event) {

@@ -10,6 +10,8 @@ export const BadUnsubscribeLink = createError('HF_NOTIFY_UNSUBSCRIBE_INVALID', '
 /** A template whose data lacks a value: a failed send (retried, then failed), never an HTTP answer. */
 export const templateData = (kind: string, name: string) => Object.assign(new Error(`@harakaflow/notify: the ${kind} template needs ${name}`), { code: 'HF_NOTIFY_TEMPLATE_DATA' });
 export const InvalidFilter = createError('HF_NOTIFY_INVALID_FILTER', '%s', 400);
+/** Acknowledging a notice the account does not have (an app's route: `POST /v1/me/notices/:id/ack`). */
+export const NoticeNotFound = createError('HF_NOTIFY_NOTICE_NOT_FOUND', 'This account has no such notice', 404);
 
 /** Startup stops: a material policy version whose 14 days of notice can no longer be given (§11). */
 export const noticeTooLate = (version: string, days: number) =>
@@ -19,4 +21,4 @@ export const noticeTooLate = (version: string, days: number) =>
   );
 
 /** Every code the package answers with (the README's errors table lists each). */
-export const NOTIFY_ERROR_CODES = ['HF_NOTIFY_UNKNOWN_KIND', 'HF_NOTIFY_NOT_OPTIONAL', 'HF_NOTIFY_UNSUBSCRIBE_INVALID', 'HF_NOTIFY_TEMPLATE_DATA', 'HF_NOTIFY_INVALID_FILTER'] as const;
+export const NOTIFY_ERROR_CODES = ['HF_NOTIFY_UNKNOWN_KIND', 'HF_NOTIFY_NOT_OPTIONAL', 'HF_NOTIFY_UNSUBSCRIBE_INVALID', 'HF_NOTIFY_TEMPLATE_DATA', 'HF_NOTIFY_INVALID_FILTER', 'HF_NOTIFY_NOTICE_NOT_FOUND'] as const;

@@ -20,7 +20,12 @@ export { escapeHtml, KINDS, oneLine, render, unverifiedWaitMs } from './template
 export type { Block, Category, KindSpec, Rendered, Template, Unverified } from './templates.js';
 export { classify, fileTransport, smtpTransport } from './transport.js';
 export type { DkimOptions, OutgoingMessage, SendOutcome, Transport } from './transport.js';
-export { NOTIFY_ERROR_CODES, noticeTooLate } from './errors.js';
+export { NoticeNotFound, NOTIFY_ERROR_CODES, noticeTooLate } from './errors.js';
+export { COMPLAINT_TYPES } from './bounces.js';
+export type { BounceResult } from './bounces.js';
+export type { AccountNotice } from './deliveries.js';
+export { parseReport } from './reports.js';
+export type { DeliveryReport, DsnAction, DsnRecipient, ReturnedMessage } from './reports.js';
 export * as notifySchema from './schema.js';
 export { describeImapUrl, MailboxReader } from './mailbox.js';
 export type { ImapUrlParts, MailboxMessage, MailboxReaderOptions, RoundResult } from './mailbox.js';

@@ -39,6 +39,12 @@ export interface NotifyOptions {
   routes?: false | { prefix?: string; config?: FastifyContextConfig } | undefined;
   /** Settled notifications (sent, failed, suppressed) are deleted after this many days, checked hourly. Default 30; `false`: never here (a retention runner does it). */
   keepSettledDays?: number | false | undefined;
+  /**
+   * A report from the bounce mailbox that returns no message counts for the last message sent to
+   * the recipient it names within this many days; 0: only reports naming a message (its
+   * Message-ID or `X-HarakaFlow-Notification-Id`) count. Default 7.
+   */
+  reportRecipientDays?: number | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -63,6 +69,9 @@ export function resolveOptions(options: NotifyOptions): { db: Database; keepDays
   if (!options.transport && !options.smtpUrl && typeof options.outboxDir !== 'string') throw invalidOption('outboxDir', 'is required without smtpUrl or transport (where .eml files are written)');
   const keepDays = options.keepSettledDays ?? 30;
   if (keepDays !== false && (!Number.isInteger(keepDays) || keepDays < 1)) throw invalidOption('keepSettledDays', 'must be a whole number of days, or false');
+  if (options.reportRecipientDays !== undefined && (!Number.isInteger(options.reportRecipientDays) || options.reportRecipientDays < 0 || options.reportRecipientDays > 30)) {
+    throw invalidOption('reportRecipientDays', 'must be a whole number of days from 0 (only reports that name the message) to 30');
+  }
   const schedule = options.retrySchedule;
   if (schedule !== undefined && (!Array.isArray(schedule) || schedule.some((d) => !Number.isInteger(d) || d < 0))) throw invalidOption('retrySchedule', 'must be a list of delays in ms');
   return { db, keepDays, schedule };

@@ -2,7 +2,8 @@
 import type { Database } from '@harakaflow/db';
 import { and, count, desc, eq, inArray, lt, min, or, sql, type SQL } from 'drizzle-orm';
 import { InvalidFilter } from './errors.js';
-import { addresses, attempts, outbox } from './schema.js';
+import { purgeDeliveries } from './deliveries.js';
+import { addresses, attempts, outbox, reports } from './schema.js';
 import type { NotifierConfig } from './service.js';
 import type { NotificationStatus, NotificationView } from './types.js';
 import { addressesOf, normalizeAddress, WAITING_FOR_VERIFICATION } from './subject-data.js';
@@ -77,21 +78,30 @@ export async function outboxStats(db: Database, now: Date): Promise<{ pending: n
 export async function purgeSettled(db: Database, before: Date, limit = 1000, held: readonly string[] = [], dryRun = false): Promise<number> {
   const where = and(inArray(outbox.status, ['sent', 'failed', 'suppressed']), lt(outbox.createdAt, before), held.length ? sql`coalesce(${outbox.accountId}, '') not in (${sql.join(held.map((h) => sql`${h}`), sql`, `)})` : undefined);
   if (dryRun) return Number((await db.select({ n: count() }).from(outbox).where(where))[0]?.n ?? 0);
+  // Reports read before the cutoff (they name no one): one read again later is matched again, its steps idempotent.
+  await db.delete(reports).where(inArray(reports.key, db.select({ key: reports.key }).from(reports).where(lt(reports.receivedAt, before)).limit(limit)));
   const old = await db
     .select({ id: outbox.id })
     .from(outbox)
     .where(where)
     .limit(limit);
-  if (!old.length) return 0;
+  if (!old.length) {
+    // Records whose outbox row an earlier version's purge deleted.
+    await purgeDeliveries(db, before, limit);
+    return 0;
+  }
   const ids = old.map((r) => r.id);
   await db.delete(attempts).where(inArray(attempts.notificationId, ids));
-  return (await db.delete(outbox).where(inArray(outbox.id, ids)).returning({ id: outbox.id })).length;
+  const purged = (await db.delete(outbox).where(inArray(outbox.id, ids)).returning({ id: outbox.id })).length;
+  // Their delivery records go too, but a legal notice's to an account: the account's record of the notices it was given.
+  await purgeDeliveries(db, before, limit);
+  return purged;
 }
 
-/** Of these addresses, those marked bouncing. */
-export async function bouncingOf(db: Database, listed: string[]): Promise<Set<string>> {
-  if (!listed.length) return new Set();
-  return new Set((await db.select({ a: addresses.address }).from(addresses).where(inArray(addresses.address, listed))).map((r) => r.a));
+/** Of these addresses, those marked (bouncing or complained), with their mark. */
+export async function bouncingOf(db: Database, listed: string[]): Promise<Map<string, 'bouncing' | 'complained'>> {
+  if (!listed.length) return new Map();
+  return new Map((await db.select({ a: addresses.address, status: addresses.status }).from(addresses).where(inArray(addresses.address, listed))).map((r) => [r.a, r.status]));
 }
 
 /**
@@ -102,7 +112,7 @@ export async function retryFailed(c: Pick<NotifierConfig, 'db' | 'onQueued'>, no
   const failed = await c.db.select({ id: outbox.id, address: outbox.address }).from(outbox).where(eq(outbox.status, 'failed'));
   if (!failed.length) return 0;
   const bouncing = await bouncingOf(c.db, addressesOf(failed));
-  if (o.includeBouncing && bouncing.size) await c.db.delete(addresses).where(inArray(addresses.address, [...bouncing]));
+  if (o.includeBouncing && bouncing.size) await c.db.delete(addresses).where(inArray(addresses.address, [...bouncing.keys()]));
   const ids = failed.filter((r) => o.includeBouncing || !r.address || !bouncing.has(normalizeAddress(r.address))).map((r) => r.id);
   for (let i = 0; i < ids.length; i += 1000) {
     await c.db

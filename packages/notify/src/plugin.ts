@@ -35,6 +35,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     enrich: options.enrich,
     addressVerified: options.addressVerified,
     schedule,
+    reportRecipientDays: options.reportRecipientDays,
     now: options.now,
     log: fastify.log,
     onQueued: () => loop?.kick(),

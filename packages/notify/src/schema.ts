@@ -51,12 +51,18 @@ export const attempts = notify.table(
   (t) => [index('attempts_notification_idx').on(t.notificationId)],
 );
 
-/** Addresses a server refused for good (5xx): nothing more is sent to them until cleared. */
+/**
+ * Addresses a server refused for good (a 5xx at send time, or a DSN that came back later with a
+ * 5.x.x status: `bouncing`), or whose owner reported a message as abuse (an ARF report:
+ * `complained`). Optional kinds are not sent to them until cleared; required ones still are.
+ */
 export const addresses = notify.table('addresses', {
   address: text('address').primaryKey(),
-  status: text('status').$type<'bouncing'>().notNull(),
+  status: text('status').$type<'bouncing' | 'complained'>().notNull(),
   smtpCode: integer('smtp_code'),
   since: timestamp('since', { withTimezone: true, mode: 'date' }).notNull(),
+  /** The DSN's status code (`5.1.1`) when a report marked it; never the diagnostic text. */
+  dsnStatus: text('dsn_status'),
 });
 
 /** Per-account choices for optional kinds (quota warnings); no row: on. */
@@ -97,3 +103,61 @@ export const mailboxes = notify.table('mailboxes', {
   lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }),
   lastPollAt: timestamp('last_poll_at', { withTimezone: true, mode: 'date' }),
 });
+
+/** What became of a message after the relay (issue 34 item 4). */
+export type DeliveryOutcome = 'accepted' | 'delayed' | 'delivered' | 'bounced' | 'complained';
+
+/**
+ * One row per message handed to the relay: accepted (or refused for good at once), then what the
+ * reports read from the bounce mailbox said: delayed, delivered, bounced (the DSN's status code,
+ * `5.1.1`, or the SMTP reply code of a refusal), complained (the ARF feedback type). Never the
+ * diagnostic text, which may quote the address. A legal notice to an account that bounced or drew a
+ * complaint is also a notice shown to the account (`notice_reason`), until it acknowledges it. Rows
+ * of legal notices to an account are the account's record of the notices it was given (its export
+ * lists them) and stay while the account does; the others go with their outbox row.
+ */
+export const deliveries = notify.table(
+  'deliveries',
+  {
+    notificationId: uuid('notification_id').primaryKey(),
+    accountId: text('account_id'),
+    kind: text('kind').notNull(),
+    /** The subject as sent (one line, no body). */
+    subject: text('subject').notNull(),
+    /** When the message was queued. */
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** When the relay accepted it (null: refused at once). */
+    acceptedAt: timestamp('accepted_at', { withTimezone: true, mode: 'date' }),
+    outcome: text('outcome').$type<DeliveryOutcome>().notNull(),
+    /** When the outcome was learnt (the report's arrival, or the send). */
+    outcomeAt: timestamp('outcome_at', { withTimezone: true, mode: 'date' }).notNull(),
+    dsnStatus: text('dsn_status'),
+    smtpCode: integer('smtp_code'),
+    feedbackType: text('feedback_type'),
+    /** Set when a legal notice to an account did not reach it: the account is shown the notice. */
+    noticeReason: text('notice_reason').$type<'bounced' | 'complained'>(),
+    /** First returned by the API (`GET /v1/me`). */
+    shownAt: timestamp('shown_at', { withTimezone: true, mode: 'date' }),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('deliveries_account_idx').on(t.accountId), index('deliveries_open_notices_idx').on(t.accountId).where(sql`${t.noticeReason} is not null and ${t.acknowledgedAt} is null`)],
+);
+
+/**
+ * Reports read from the bounce mailbox that changed something, by the report's own Message-ID
+ * (else a digest of its bytes): the same report read twice does nothing the second time. Kept as
+ * long as the outbox keeps settled rows (30 days).
+ */
+export const reports = notify.table(
+  'reports',
+  {
+    key: text('key').primaryKey(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
+    type: text('type').$type<'dsn' | 'arf'>().notNull(),
+    outcome: text('outcome').$type<DeliveryOutcome>().notNull(),
+    notificationId: uuid('notification_id').notNull(),
+    /** How the report named the message: its Message-ID (or the kit's id header) in the returned original, or only its recipient. */
+    matchedBy: text('matched_by').$type<'message-id' | 'recipient'>().notNull(),
+  },
+  (t) => [index('reports_notification_idx').on(t.notificationId), index('reports_received_idx').on(t.receivedAt)],
+);

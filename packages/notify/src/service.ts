@@ -26,6 +26,8 @@ import { KINDS, render, unverifiedWaitMs } from './templates.js';
 import type { SendOutcome, Transport } from './transport.js';
 import { bouncingOf, listOutbox, outboxCounts, purgeSettled, retryFailed, type OutboxFilter } from './outbox-admin.js';
 import { schedulePolicyNotices } from './policy-notices.js';
+import { processBounce, type BounceResult } from './bounces.js';
+import { acknowledgeNotice, accountNotices, eraseDeliveries, forgetReports, recordSend, type AccountNotice } from './deliveries.js';
 import { addressesOf, eraseNotifications, exportNotifications, normalizeAddress, WAITING_FOR_VERIFICATION, type SubjectWhere } from './subject-data.js';
 
 export { NOTICE_DAYS } from './policy-notices.js';
@@ -71,6 +73,12 @@ export interface NotifierConfig {
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** A row was queued: the plugin runs a batch soon rather than at the next interval. */
   onQueued?: (() => void) | undefined;
+  /**
+   * A report read from the bounce mailbox that returns no message may name its recipient instead:
+   * it then counts for the last message sent to that address within this many days. 0: only
+   * reports that name a message (its Message-ID, or the kit's id header) count. Default 7.
+   */
+  reportRecipientDays?: number | undefined;
 }
 
 export interface EnqueueInput {
@@ -156,15 +164,20 @@ export class Notifier {
   }
 
 
-  async #attempt(row: Row, bouncing: Set<string>): Promise<void> {
+  async #attempt(row: Row, marked: Map<string, 'bouncing' | 'complained'>): Promise<void> {
     const spec = KINDS[row.kind];
     const started = Date.now();
+    // A bouncing or complaining address gets no more optional messages; security and legal ones are
+    // still tried (a legal notice that bounces again is shown to the account instead).
+    const mark = row.address ? marked.get(normalizeAddress(row.address)) : undefined;
     const suppressed = !row.address
       ? 'no address'
-      : bouncing.has(normalizeAddress(row.address))
-        ? 'the address is bouncing'
-        : !spec
-          ? 'unknown kind'
+      : !spec
+        ? 'unknown kind'
+        : spec.category === 'optional' && mark
+          ? mark === 'complained'
+            ? 'the address complained'
+            : 'the address is bouncing'
           : spec.category === 'optional' && row.accountId && !(await this.#enabled(row.accountId, row.kind))
             ? 'turned off by the account'
             : null;
@@ -183,6 +196,7 @@ export class Notifier {
       }
     }
     let outcome: SendOutcome;
+    let subject: string | null = null;
     try {
       const extra = await this.#c.enrich?.({ kind: row.kind, accountId: row.accountId, data: row.data });
       if (extra === false) return this.#settle(row, { status: 'suppressed', lastError: 'nothing to send any more' });
@@ -196,6 +210,7 @@ export class Notifier {
         data = { ...data, unsubscribeUrl: url };
       }
       const rendered = render(row.kind, this.#c.privacyContact ? { ...data, privacyContact: this.#c.privacyContact } : data);
+      subject = rendered.subject;
       outcome = await this.#c.transport.send({
         id: row.id,
         from: this.#c.from,
@@ -205,7 +220,9 @@ export class Notifier {
         html: rendered.html,
         // RFC 3834: every message here is sent by a machine, so auto-responders do not answer it
         // (an answer to a forged privacy request cannot start a loop of automatic mail, issue 32).
-        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'X-HarakaFlow-Notification': row.kind },
+        // The kind, and the outbox id: a report that returns the message's headers names it even
+        // when a relay replaced the Message-ID (issue 34 item 4).
+        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'X-HarakaFlow-Notification': row.kind, 'X-HarakaFlow-Notification-Id': row.id },
         messageId: this.messageId(row.id),
         ...(this.#c.replyTo ? { replyTo: this.#c.replyTo } : {}),
       });
@@ -216,6 +233,8 @@ export class Notifier {
     }
     const at = this.#now();
     await this.#c.db.insert(attempts).values({ id: randomUUID(), notificationId: row.id, attemptedAt: at, outcome: outcome.outcome, smtpCode: outcome.smtpCode, error: outcome.outcome === 'sent' ? null : outcome.error, durationMs: Date.now() - started });
+    // What the relay said, for the message's record (and a legal notice refused: shown to the account).
+    if (subject !== null && outcome.outcome !== 'temporary') await recordSend(this.#c.db, row, subject, at, { accepted: outcome.outcome === 'sent', smtpCode: outcome.smtpCode });
     if (outcome.outcome === 'sent') return this.#settle(row, { status: 'sent', providerMessageId: outcome.providerMessageId, lastError: null });
     if (outcome.outcome === 'permanent') {
       await this.#c.db
@@ -237,6 +256,8 @@ export class Notifier {
     const [after] = await this.#c.db.update(outbox).set({ ...set, settledAt: this.#now() }).where(eq(outbox.id, row.id)).returning({ erase: outbox.eraseAfterSend });
     if (after && !after.erase) return;
     await this.#c.db.delete(attempts).where(eq(attempts.notificationId, row.id));
+    await eraseDeliveries(this.#c.db, null, [row.id]);
+    await forgetReports(this.#c.db, [row.id]);
     if (!after) return;
     await this.#c.db.delete(outbox).where(eq(outbox.id, row.id));
     await this.#c.transport.forget?.([row.id]);
@@ -331,9 +352,32 @@ export class Notifier {
     return schedulePolicyNotices(this.#c, () => this.#now(), versions, recipients, o);
   }
 
-  /** A subject's notifications and preferences (personal-data export). */
+  /** A subject's notifications, preferences, bounce marks and delivery records: the legal notices it was given and how each went (personal-data export). */
   async exportSubject(where: SubjectWhere) {
     return exportNotifications(this.#c.db, where, 'accountId' in where ? await this.preferences(where.accountId) : {});
+  }
+
+  /**
+   * Reads one raw RFC 822 message from the bounce mailbox: a DSN (RFC 3464) or an abuse report (ARF,
+   * RFC 5965) about a message sent here is recorded (bounces.ts); anything else is ignored.
+   * Idempotent by the report's Message-ID. Throws only when the database does (read it again later).
+   */
+  processBounceMessage(raw: Buffer | Uint8Array, o: { receivedAt?: Date | undefined } = {}): Promise<BounceResult> {
+    return processBounce({ db: this.#c.db, domain: this.#domain, recipientDays: this.#c.reportRecipientDays ?? 7, now: () => this.#now() }, raw, o);
+  }
+
+  /**
+   * The account's legal notices that did not reach it (bounced, or reported as abuse) and that it
+   * has not acknowledged, oldest first (at most 100). `markShown`: recorded as shown now (the API
+   * answer that carries them).
+   */
+  notices(accountId: string, o: { markShown?: boolean } = {}): Promise<AccountNotice[]> {
+    return accountNotices(this.#c.db, accountId, this.#now(), o.markShown === true);
+  }
+
+  /** Acknowledges one of the account's notices: when (the first time, if again), or null when the account has no such notice. */
+  acknowledgeNotice(accountId: string, id: string): Promise<Date | null> {
+    return acknowledgeNotice(this.#c.db, accountId, id, this.#now());
   }
 
   /** Erases a subject's notifications, preferences and bounce marks (subject-data.ts). */

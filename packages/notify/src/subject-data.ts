@@ -1,6 +1,7 @@
 /** A subject's notifications: the personal-data export and erasure (contract item 5). */
 import type { Database } from '@harakaflow/db';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { eraseDeliveries, exportDeliveries, forgetReports } from './deliveries.js';
 import { addresses, attempts, outbox, preferences } from './schema.js';
 import type { NotifierConfig } from './service.js';
 
@@ -19,7 +20,11 @@ export const addressesOf = (rows: readonly { address: string | null }[]) => [...
 export const subjectRows = (where: { accountId: string } | { email: string }) =>
   'accountId' in where ? eq(outbox.accountId, where.accountId) : sql`lower(${outbox.address}) = ${normalizeAddress(where.email)}`;
 
-/** A subject's notifications and preferences (personal-data export). */
+/**
+ * A subject's notifications, preferences and bounce marks, and its delivery records: `legalNotices`
+ * (every legal notice it was sent and how it went, kept while the account is) and `deliveries`
+ * (the other messages still on record). Personal-data export.
+ */
 export async function exportNotifications(db: Database, where: SubjectWhere, prefs: Record<string, boolean>) {
   const rows = await db
     .select({ id: outbox.id, kind: outbox.kind, address: outbox.address, data: outbox.data, status: outbox.status, createdAt: outbox.createdAt, settledAt: outbox.settledAt })
@@ -27,8 +32,9 @@ export async function exportNotifications(db: Database, where: SubjectWhere, pre
     .where(subjectRows(where))
     .orderBy(asc(outbox.id));
   const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);
-  const bouncing = mine.length ? await db.select({ address: addresses.address, since: addresses.since }).from(addresses).where(inArray(addresses.address, mine)) : [];
-  return { notifications: rows, preferences: prefs, bouncing };
+  const bouncing = mine.length ? await db.select({ address: addresses.address, status: addresses.status, since: addresses.since, dsnStatus: addresses.dsnStatus }).from(addresses).where(inArray(addresses.address, mine)) : [];
+  const records = await exportDeliveries(db, 'accountId' in where ? where.accountId : null, rows.map((r) => r.id));
+  return { notifications: rows, preferences: prefs, bouncing, ...records };
 }
 
 /**
@@ -55,6 +61,9 @@ export async function eraseNotifications(c: Pick<NotifierConfig, 'db' | 'transpo
       .where(inArray(outbox.id, keep));
   }
   await c.transport.forget?.(remove);
+  // Delivery records: the account's all (its legal notices' too), an address's those of its messages.
+  erased += await eraseDeliveries(c.db, 'accountId' in where ? where.accountId : null, remove);
+  await forgetReports(c.db, remove);
   if ('accountId' in where) erased += (await c.db.delete(preferences).where(eq(preferences.accountId, where.accountId)).returning({ k: preferences.kind })).length;
   const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);
   if (mine.length) erased += (await c.db.delete(addresses).where(inArray(addresses.address, mine)).returning({ a: addresses.address })).length;

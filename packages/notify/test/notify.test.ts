@@ -105,7 +105,7 @@ describe('sending through SMTP', () => {
     ]);
   });
 
-  it('marks an address refused for good (550) as bouncing, stops, and sends nothing more to it until cleared', async () => {
+  it('marks an address refused for good (550) as bouncing, stops, and sends it nothing optional until cleared (required notices are still tried)', async () => {
     const smtp = await startSmtp();
     onTestFinished(() => smtp.close());
     const { app } = await build({ smtpUrl: smtp.url });
@@ -119,14 +119,20 @@ describe('sending through SMTP', () => {
     expect(smtp.received).toHaveLength(0);
     expect((await rows(sql`select status, attempts from notify.outbox where id = ${first}`))[0]).toMatchObject({ status: 'failed', attempts: 1 });
     expect(await rows(sql`select address, smtp_code from notify.addresses`)).toEqual([{ address: 'gone@example.com', smtp_code: 550 }]);
-    const second = (await app.notify.enqueue({ kind: 'policy.upcoming', accountId: a, data: { version: 'v', effectiveDate: 'd', policyUrl: 'https://x.test' } }))!;
+    const second = (await app.notify.enqueue(quota(a)))!;
     await drain(app);
     expect((await rows(sql`select status, last_error from notify.outbox where id = ${second}`))[0]).toMatchObject({ status: 'suppressed', last_error: 'the address is bouncing' });
-    expect(await app.notify.counts()).toEqual({ pending: 0, failed: 1, bouncing: 1 });
-    expect(await app.notify.retryFailed()).toBe(0); // still bouncing
-    expect(await app.notify.retryFailed({ includeBouncing: true })).toBe(1);
+    // Issue 34 item 4: a legal notice is still tried (and, refused again, shown to the account instead).
+    smtp.answers.push(550);
+    const third = (await app.notify.enqueue({ kind: 'policy.upcoming', accountId: a, data: { version: 'v', effectiveDate: 'd', policyUrl: 'https://x.test' } }))!;
     await drain(app);
-    expect(smtp.received).toHaveLength(1);
+    expect((await rows(sql`select status, attempts from notify.outbox where id = ${third}`))[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await app.notify.notices(a)).toMatchObject([{ id: third, kind: 'policy.upcoming', reason: 'bounced' }]);
+    expect(await app.notify.counts()).toEqual({ pending: 0, failed: 2, bouncing: 1 });
+    expect(await app.notify.retryFailed()).toBe(0); // still bouncing
+    expect(await app.notify.retryFailed({ includeBouncing: true })).toBe(2);
+    await drain(app);
+    expect(smtp.received).toHaveLength(2);
     expect(await app.notify.counts()).toEqual({ pending: 0, failed: 0, bouncing: 0 });
   });
 
@@ -277,11 +283,12 @@ describe('personal data', () => {
     expect(exported.notifications).toHaveLength(2);
     expect(exported.preferences).toEqual({ 'quota.warning': false });
     const result = await app.notify.eraseSubject({ accountId: a });
-    expect(result).toEqual({ erased: 2, kept: [{ count: 1, reason: expect.stringContaining('deleted once sent') }] });
+    // The sent warning, its delivery record and the preference.
+    expect(result).toEqual({ erased: 3, kept: [{ count: 1, reason: expect.stringContaining('deleted once sent') }] });
     expect(JSON.stringify(await rows(sql`select * from notify.outbox`))).toContain('erase@example.com');
     await drain(app);
     expect(transport.sent).toHaveLength(2);
-    for (const table of ['outbox', 'attempts', 'preferences', 'addresses']) expect(JSON.stringify(await rows(sql.raw(`select * from notify.${table}`))), table).not.toMatch(/erase@example\.com|Erase Me/);
+    for (const table of ['outbox', 'attempts', 'preferences', 'addresses', 'deliveries']) expect(JSON.stringify(await rows(sql.raw(`select * from notify.${table}`))), table).not.toMatch(/erase@example\.com|Erase Me/);
   });
 });
 

@@ -12,6 +12,8 @@ export { startSmtp, until } from './smtp.js';
 export { startReceiver } from './receiver.js';
 export type { Answer, ReceivedRequest, Receiver, ReceiverAnswer } from './receiver.js';
 export type { Received } from './smtp.js';
+export { DELIVERY_REPORTS, deliveryReport } from './delivery-reports.js';
+export type { DeliveryReportName, SentMessage } from './delivery-reports.js';
 export { freePort } from './ports.js';
 export { backendPid, holdServer, pgbouncerAvailable, testPgbouncer } from './pgbouncer.js';
 export type { TestPgbouncer } from './pgbouncer.js';

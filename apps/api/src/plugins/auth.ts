@@ -68,7 +68,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function acceptsSession(route: string | undefined): boolean {
   // Not an export link: its token is its credential, and its page's form POST (which carries no
   // CSRF token) must download for a person signed in to the page too.
-  return route !== undefined && ((route.startsWith('/v1/privacy/') && !route.startsWith('/v1/privacy/exports/')) || route === '/v1/consent' || route === '/v1/me');
+  return route !== undefined && ((route.startsWith('/v1/privacy/') && !route.startsWith('/v1/privacy/exports/')) || route === '/v1/consent' || route === '/v1/me' || route === '/v1/me/notices/:id/ack');
 }
 
 

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { askForVerification, confirmEmail, createAccount, emailVerified, NAME_PATTERN, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
 import { EmailAlreadyVerified, EmailCodeInvalid, EmailVerificationTooSoon } from '../errors.js';
+import { NoticeNotFound } from '@harakaflow/notify';
+import { noticeCache } from '../notices.js';
 import type { Routes } from '../schema-types.js';
 
 /** Where the verification message tells the person to send the code. */
@@ -27,11 +29,30 @@ const accountSchema = {
   },
 } as const;
 
+/**
+ * A legal notice that did not reach the account by email (issue 34 item 4): a §11 policy notice or
+ * a rights request's answer that bounced, or that the recipient reported as abuse. Shown on every
+ * `GET /v1/me` until acknowledged (`POST /v1/me/notices/:id/ack`).
+ */
+const noticeSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid', description: "the notification's id (acknowledge it with POST /v1/me/notices/:id/ack)" },
+    kind: { type: 'string', description: '`policy.upcoming` (§11) or `privacy.request.updated` (§6)' },
+    subject: { type: 'string', description: "the email's subject" },
+    createdAt: { type: 'string', format: 'date-time', description: 'when the email was written' },
+    reportedAt: { type: 'string', format: 'date-time', description: 'when it was learnt that it did not arrive' },
+    reason: { enum: ['bounced', 'complained'], description: '`bounced`: the mail server refused it or sent it back; `complained`: it was reported as abuse (spam)' },
+  },
+} as const;
+
 /** What /v1/me adds while the address is not verified: how to verify it (issue 30 item 6). */
 const VERIFY_HINT = Object.freeze({ verify: `POST ${VERIFY_EMAIL_PATH}`, resend: `POST ${RESEND_PATH}` });
 
 
-const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer }> = async (app, { db, secureCookies, codeKey }) => {
+const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; noticesCacheMs: number }> = async (app, { db, secureCookies, codeKey, noticesCacheMs }) => {
+  const notices = noticeCache(app, noticesCacheMs);
+
   app.post(
     '/v1/accounts',
     {
@@ -94,6 +115,11 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer }
                 description: 'present while the address is not verified: send the emailed code, or ask for a new one',
                 properties: { verify: { type: 'string' }, resend: { type: 'string' } },
               },
+              notices: {
+                type: 'array',
+                description: 'legal notices (§11 policy notices, answers to rights requests) whose email did not reach the account, oldest first, until acknowledged; always present, empty when none',
+                items: noticeSchema,
+              },
             },
           },
         },
@@ -102,7 +128,29 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer }
     async (request, reply) => {
       markVisitor(request, reply, secureCookies);
       const account = publicAccount(request.account!);
-      return account.emailVerified ? { account } : { account, emailVerification: VERIFY_HINT };
+      const shown = notices.peek(account.id) ?? (await notices.load(account.id));
+      return account.emailVerified ? { account, notices: shown } : { account, emailVerification: VERIFY_HINT, notices: shown };
+    },
+  );
+
+  app.post(
+    '/v1/me/notices/:id/ack',
+    {
+      config: { auth: 'account', errors: { 404: ['HF_NOTIFY_NOTICE_NOT_FOUND'] } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Acknowledge a notice of GET /v1/me: it is no longer shown (again: the same answer)',
+        security: [{ bearer: [] }],
+        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', format: 'uuid' } } },
+        response: { 200: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, acknowledgedAt: { type: 'string', format: 'date-time' } } } },
+      } as const,
+    },
+    async (request) => {
+      const accountId = request.account!.id;
+      const at = await app.notify.acknowledgeNotice(accountId, request.params.id);
+      if (!at) throw new NoticeNotFound();
+      notices.invalidate(accountId);
+      return { id: request.params.id.toLowerCase(), acknowledgedAt: at.toISOString() };
     },
   );
 
