@@ -4,9 +4,9 @@
  * - Due rows are claimed with FOR UPDATE SKIP LOCKED and a lease (the claim moves next_attempt_at
  *   past the send timeout), so several replicas each deliver a message once, and a replica that
  *   dies mid-send releases its claim when the lease ends.
- * - Each attempt is recorded with at most 1 KiB of the answer (signatures and secrets removed);
- *   2xx delivers; anything else (3xx included: redirects are not followed) retries on the schedule,
- *   then the delivery has failed.
+ * - Each attempt ends by the send's deadline and is recorded on its own, with at most 1 KiB of the
+ *   answer (signatures and secrets removed); 2xx delivers; anything else (3xx included: redirects
+ *   are not followed) retries on the schedule, then the delivery has failed.
  * - A 410, or every attempt failing for `disableAfterDays`, disables the endpoint and holds its
  *   pending deliveries (issue 34 item 3; lifecycle.ts): nothing is cancelled.
  */
@@ -45,7 +45,11 @@ export async function dispatchBatch(o: ServiceOptions, clock: () => Date, limit:
   const rows = new Map((await o.db.select().from(endpoints).where(inArray(endpoints.id, ids))).map((e) => [e.id, e]));
   const secrets = new Map<string, Promise<string[]>>();
   for (const e of rows.values()) if (e.status === 'active') secrets.set(e.id, signingSecrets(o, e, now));
-  await Promise.all(claimed.map((d) => attempt(o, clock, d, rows.get(d.endpointId), secrets.get(d.endpointId))));
+  // Each delivery is attempted and recorded on its own: one that fails to be recorded neither stops
+  // nor hides the others (every attempt is bounded by the send's deadline: send.ts).
+  const settled = await Promise.allSettled(claimed.map((d) => attempt(o, clock, d, rows.get(d.endpointId), secrets.get(d.endpointId))));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
   return claimed.length;
 }
 
