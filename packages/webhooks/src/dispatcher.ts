@@ -92,7 +92,7 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
   }
   const now = clock();
   const { result, redact } = await sendSigned(o, d, endpoint, signing, now);
-  await o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, responseExcerpt: responseExcerpt(result.response, redact) });
+  await o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, responseExcerpt: responseExcerpt(result.response, redact, { cut: result.error ? true : undefined }) });
   let outcome: 'delivered' | 'retry' | 'failed' | 'gone';
   if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
     outcome = 'delivered';
