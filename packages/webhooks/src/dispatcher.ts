@@ -6,12 +6,13 @@
  *   dies mid-send releases its claim when the lease ends.
  * - Each attempt ends by the send's deadline and is recorded on its own, with at most 1 KiB of the
  *   answer (signatures and secrets removed); 2xx delivers; anything else (3xx included: redirects
- *   are not followed) retries on the schedule, then the delivery has failed.
+ *   are not followed) retries on the schedule, then the delivery has failed: if the row is still
+ *   the claim this attempt made.
  * - A 410, or every attempt failing for `disableAfterDays`, disables the endpoint and holds its
  *   pending deliveries (issue 34 item 3; lifecycle.ts): nothing is cancelled.
  */
 import { claimDue } from '@harakaflow/db';
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { webhookMessageId } from './delivery-log.js';
 import { redactionsOf, responseExcerpt } from './excerpt.js';
@@ -113,7 +114,10 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
           ? { status: 'failed', lastStatusCode: result.statusCode, lastError: result.error }
           : { nextAttemptAt: new Date(now.getTime() + delay), lastStatusCode: result.statusCode, lastError: result.error },
       )
-      .where(eq(deliveries.id, d.id));
+      // Only the claim this attempt made (review L1): a row released meanwhile (its lease ended and
+      // another replica claimed it, or its endpoint was disabled and enabled) is not this attempt's
+      // to mark failed or to reschedule.
+      .where(and(eq(deliveries.id, d.id), eq(deliveries.status, 'pending'), eq(deliveries.attempts, d.attempts)));
     if (!OUR_FAILURE.test(result.error ?? '')) {
       const since = await noteFailure(o.db, endpoint.id, now);
       const cutoff = new Date(now.getTime() - (o.disableAfterDays ?? 5) * DAY_MS);
