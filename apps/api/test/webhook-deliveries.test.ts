@@ -170,7 +170,7 @@ describe('resend and recover', () => {
     const since = new Date(Date.now() - 86_400_000).toISOString();
     const done = await recover(since);
     expect(done.statusCode).toBe(202);
-    expect(done.json()).toEqual({ queued: 2, status: 'pending' });
+    expect(done.json()).toEqual({ queued: 2, remaining: 0, status: 'pending' });
     await until204(log, (d) => d.filter((x) => x.status === 'delivered').length === 2);
     // The two made since then went out; the older one did not.
     expect(receiver.received.map((r) => JSON.parse(r.body).data.n).sort()).toEqual([1, 2]);

@@ -4,14 +4,15 @@
  * - Due rows are claimed with FOR UPDATE SKIP LOCKED and a lease (the claim moves next_attempt_at
  *   past the send timeout), so several replicas each deliver a message once, and a replica that
  *   dies mid-send releases its claim when the lease ends.
- * - Each attempt is recorded with at most 1 KiB of the answer (signatures and secrets removed);
- *   2xx delivers; anything else (3xx included: redirects are not followed) retries on the schedule,
- *   then the delivery has failed.
+ * - Each attempt ends by the send's deadline and is recorded on its own, with at most 1 KiB of the
+ *   answer (signatures and secrets removed); 2xx delivers; anything else (3xx included: redirects
+ *   are not followed) retries on the schedule, then the delivery has failed: if the row is still
+ *   the claim this attempt made.
  * - A 410, or every attempt failing for `disableAfterDays`, disables the endpoint and holds its
  *   pending deliveries (issue 34 item 3; lifecycle.ts): nothing is cancelled.
  */
 import { claimDue } from '@harakaflow/db';
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { webhookMessageId } from './delivery-log.js';
 import { redactionsOf, responseExcerpt } from './excerpt.js';
@@ -45,7 +46,11 @@ export async function dispatchBatch(o: ServiceOptions, clock: () => Date, limit:
   const rows = new Map((await o.db.select().from(endpoints).where(inArray(endpoints.id, ids))).map((e) => [e.id, e]));
   const secrets = new Map<string, Promise<string[]>>();
   for (const e of rows.values()) if (e.status === 'active') secrets.set(e.id, signingSecrets(o, e, now));
-  await Promise.all(claimed.map((d) => attempt(o, clock, d, rows.get(d.endpointId), secrets.get(d.endpointId))));
+  // Each delivery is attempted and recorded on its own: one that fails to be recorded neither stops
+  // nor hides the others (every attempt is bounded by the send's deadline: send.ts).
+  const settled = await Promise.allSettled(claimed.map((d) => attempt(o, clock, d, rows.get(d.endpointId), secrets.get(d.endpointId))));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
   return claimed.length;
 }
 
@@ -88,7 +93,7 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
   }
   const now = clock();
   const { result, redact } = await sendSigned(o, d, endpoint, signing, now);
-  await o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, responseExcerpt: responseExcerpt(result.response, redact) });
+  await o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, responseExcerpt: responseExcerpt(result.response, redact, { cut: result.error ? true : undefined }) });
   let outcome: 'delivered' | 'retry' | 'failed' | 'gone';
   if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
     outcome = 'delivered';
@@ -109,7 +114,10 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
           ? { status: 'failed', lastStatusCode: result.statusCode, lastError: result.error }
           : { nextAttemptAt: new Date(now.getTime() + delay), lastStatusCode: result.statusCode, lastError: result.error },
       )
-      .where(eq(deliveries.id, d.id));
+      // Only the claim this attempt made (review L1): a row released meanwhile (its lease ended and
+      // another replica claimed it, or its endpoint was disabled and enabled) is not this attempt's
+      // to mark failed or to reschedule.
+      .where(and(eq(deliveries.id, d.id), eq(deliveries.status, 'pending'), eq(deliveries.attempts, d.attempts)));
     if (!OUR_FAILURE.test(result.error ?? '')) {
       const since = await noteFailure(o.db, endpoint.id, now);
       const cutoff = new Date(now.getTime() - (o.disableAfterDays ?? 5) * DAY_MS);

@@ -6,15 +6,22 @@
  *   transaction with its pending deliveries becoming `held`. The update is conditional on `active`,
  *   so of several replicas that see it fail, one disables it and tells the account.
  * - Held deliveries wait for the endpoint to be enabled again, or for their retention class.
- * - Enabling releases them, due at once; resend and recover queue delivered or failed ones again.
+ * - Enabling releases them; resend and recover queue delivered or failed ones again.
  *   A delivery queued again keeps its id, so its `webhook-id` is the same (receivers de-duplicate);
  *   it is signed afresh when sent, and starts the retry schedule again.
  * - Whatever chooses between `pending` and `held` for an endpoint reads its status under a share
  *   lock, and enabling changes it under the row lock: a delivery cannot be held just after its
  *   endpoint's held deliveries were released (it would wait until the retention purge).
+ * - Deliveries queued in bulk (recover, enable) are not all due now (security review M1): the
+ *   dispatcher claims the oldest due first across every account, so 50,000 rows due now would go
+ *   ahead of every other account's events. The first 20 are due at once, the rest one every 100 ms
+ *   (10 a second), oldest first, after any the account already has waiting: an account's bulk
+ *   requeues add about 10 deliveries a second to the queue however many it asks for, and another
+ *   account's event waits behind those already due only. A recover queues at most 1,000 a call and
+ *   says how many remain.
  */
-import type { Database } from '@harakaflow/db';
-import { and, eq, gte, inArray, isNotNull, lte, sql } from 'drizzle-orm';
+import { resultRows, type Database } from '@harakaflow/db';
+import { and, eq, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { isUuid, queryTime } from './delivery-log.js';
 import { DeliveryNotResendable, InvalidQuery } from './errors.js';
@@ -24,6 +31,43 @@ type EndpointRow = typeof endpoints.$inferSelect;
 
 /** A delivery queued again: due now (held while its endpoint is disabled), from the start of the retry schedule. */
 const requeued = (status: 'pending' | 'held', now: Date) => ({ status, attempts: 0, nextAttemptAt: now, lastError: null });
+
+/** Most deliveries one recover queues (the oldest first); the answer's `remaining` says how many more. */
+export const RECOVER_BATCH = 1000;
+/** Deliveries queued in bulk: the first this many are due at once (one batch of the dispatcher's)... */
+export const REQUEUE_AT_ONCE = 20;
+/** ...the rest one this many ms after the other (10 a second an account). */
+export const REQUEUE_SPACING_MS = 100;
+
+/**
+ * Queues again (as `status`, from the start of the retry schedule) the deliveries `where` selects,
+ * oldest first, at most `limit`: the first REQUEUE_AT_ONCE due at the start, the rest one
+ * REQUEUE_SPACING_MS after the other; the start is now, or just after the last delivery the account
+ * has waiting and not yet attempted, whichever is later (so calls in a row queue behind each other).
+ * One statement, counting the rows without returning them; each is checked against `where` again
+ * when it is updated (one that changed meanwhile is left as it is). Returns how many.
+ */
+async function requeueInTurn(tx: { execute: Database['execute'] }, accountId: string, where: SQL, status: 'pending' | 'held', now: Date, limit?: number): Promise<number> {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const spacing = sql.raw(`interval '${REQUEUE_SPACING_MS} milliseconds'`); // constants of ours, inlined
+  const result = await tx.execute(sql`
+    with chosen as (
+      select ${deliveries.id} as id, ${deliveries.createdAt} as created_at from ${deliveries}
+      where ${where} order by ${deliveries.createdAt}, ${deliveries.id} ${limit === undefined ? sql`` : sql`limit ${limit}`}
+      for update
+    ), numbered as (
+      select id, row_number() over (order by created_at, id) - 1 as n from chosen
+    ), start as (
+      select greatest(${at}, max(${deliveries.nextAttemptAt}) + ${spacing}) as at from ${deliveries}
+      where ${deliveries.accountId} = ${accountId} and ${deliveries.status} = 'pending' and ${deliveries.attempts} = 0
+    ), queued as (
+      update ${deliveries} set status = ${status}, attempts = 0, last_error = null, next_attempt_at = (select at from start) + greatest(numbered.n - ${sql.raw(String(REQUEUE_AT_ONCE - 1))}, 0)::float8 * ${spacing}
+      from numbered where ${deliveries.id} = numbered.id and ${where}
+      returning 1
+    )
+    select count(*)::int as n from queued`);
+  return Number(resultRows<{ n: number }>(result)[0]?.n ?? 0);
+}
 
 /** The claim's count given back: the row was looked at, not attempted. */
 const unclaimed = sql`greatest(${deliveries.attempts} - 1, 0)`;
@@ -95,8 +139,9 @@ export async function noteSuccess(db: Database, endpointId: string): Promise<voi
 
 /**
  * Enables the account's endpoint: a disabled one becomes active (its failure clock reset), and its
- * held deliveries are released, due now. A paused one (its account's deletion pending) stays paused.
- * Null when the account has no such endpoint.
+ * held deliveries are released (the first 20 due now, the rest spread out: requeueInTurn). A
+ * paused one (its account's deletion pending) stays paused. Null when the account has no such
+ * endpoint.
  */
 export async function enableEndpoint(db: Database, accountId: string, id: string, now: Date): Promise<{ endpoint: EndpointRow; released: number } | null> {
   if (!isUuid(id)) return null;
@@ -108,12 +153,8 @@ export async function enableEndpoint(db: Database, accountId: string, id: string
     if (found.status === 'disabled') {
       [endpoint = found] = await tx.update(endpoints).set({ status: 'active', disabledReason: null, failingSince: null, updatedAt: now }).where(eq(endpoints.id, id)).returning();
     }
-    const released = await tx
-      .update(deliveries)
-      .set(requeued('pending', now))
-      .where(and(eq(deliveries.endpointId, id), eq(deliveries.status, 'held')))
-      .returning({ id: deliveries.id });
-    return { endpoint, released: released.length };
+    const released = await requeueInTurn(tx, accountId, and(eq(deliveries.endpointId, id), eq(deliveries.status, 'held'))!, 'pending', now);
+    return { endpoint, released };
   });
 }
 
@@ -143,11 +184,12 @@ export async function resendDelivery(db: Database, accountId: string, id: string
 }
 
 /**
- * Queues again every failed delivery of the account's endpoint created at or after `since` (held if
- * the endpoint is disabled). Null when the account has no such endpoint; HF_WEBHOOK_INVALID_QUERY
- * for a `since` that is not a date-time or is in the future.
+ * Queues again the failed deliveries of the account's endpoint created at or after `since` (held if
+ * the endpoint is disabled), the oldest RECOVER_BATCH of them; `remaining`: how many more a next call
+ * would queue. Null when the account has no such endpoint; HF_WEBHOOK_INVALID_QUERY for a `since`
+ * that is not a date-time or is in the future.
  */
-export async function recoverEndpoint(db: Database, accountId: string, id: string, since: string | Date, now: Date): Promise<{ queued: number; status: 'pending' | 'held' } | null> {
+export async function recoverEndpoint(db: Database, accountId: string, id: string, since: string | Date, now: Date): Promise<{ queued: number; remaining: number; status: 'pending' | 'held' } | null> {
   const from = queryTime('since', since);
   if (from > now) throw new InvalidQuery('"since" is in the future');
   if (!isUuid(id)) return null;
@@ -155,11 +197,9 @@ export async function recoverEndpoint(db: Database, accountId: string, id: strin
     const [e] = await tx.select({ status: endpoints.status }).from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.accountId, accountId))).for('share');
     if (!e) return null;
     const status = queueStatus(e.status);
-    const rows = await tx
-      .update(deliveries)
-      .set(requeued(status, now))
-      .where(and(eq(deliveries.endpointId, id), eq(deliveries.accountId, accountId), eq(deliveries.status, 'failed'), gte(deliveries.createdAt, from)))
-      .returning({ id: deliveries.id });
-    return { queued: rows.length, status };
+    const failed = and(eq(deliveries.endpointId, id), eq(deliveries.accountId, accountId), eq(deliveries.status, 'failed'), gte(deliveries.createdAt, from))!;
+    const queued = await requeueInTurn(tx, accountId, failed, status, now, RECOVER_BATCH);
+    const [left] = await tx.select({ n: sql<number>`count(*)::int` }).from(deliveries).where(failed);
+    return { queued, remaining: Number(left?.n ?? 0), status };
   });
 }

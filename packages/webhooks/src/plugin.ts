@@ -55,10 +55,16 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     rotationOverlapMs: options.rotationOverlapMs,
     onAttempt: (a) => reported.attempts.inc({ outcome: a.outcome }),
     onDisabled: async (e) => {
-      // Issue 34 item 3: loud, never silent. The audit event, then the app's notice (an email).
+      // Issue 34 item 3: loud, never silent. The audit event, then the app's notice (an email), each
+      // tried on its own: a failing audit write does not cost the account its notice (review L3).
+      // Both come after the disabling commits: a crash in between loses them (README, threat model).
       const reason = e.reason === 'gone' ? '410 Gone' : `failing for ${disableAfterDays} days`;
       try {
         await securityEvent(fastify, undefined, { action: 'webhook.endpoint.disabled', resource: `webhook-endpoint:${e.id}`, subjectId: e.accountId, details: { reason, held: e.held } });
+      } catch (error) {
+        fastify.log.error({ err: errorCodes(error) }, 'webhooks: could not audit a disabled endpoint');
+      }
+      try {
         await options.onEndpointDisabled?.(e);
       } catch (error) {
         fastify.log.error({ err: errorCodes(error) }, 'webhooks: could not report a disabled endpoint');

@@ -1,7 +1,12 @@
 /**
- * One HTTP POST of a signed delivery: through the SSRF-checking lookup, 15 s timeout, no redirect
- * followed (a 3xx is a failed attempt), the response body read up to 64 KiB; its first 4 KiB are
- * handed back (`response`) for the delivery log's excerpt, the rest discarded.
+ * One HTTP POST of a signed delivery: through the SSRF-checking lookup, no redirect followed (a 3xx
+ * is a failed attempt), the response body read up to 64 KiB; its first 4 KiB are handed back
+ * (`response`) for the delivery log's excerpt, the rest discarded.
+ *
+ * `timeoutMs` (15 s) is the attempt's whole deadline: lookup, connect, request and the answer's
+ * body, from the call. A socket idle timeout alone let a receiver trickling a byte every few seconds
+ * hold one attempt for hours, past the dispatcher's claim lease (security review M4): at the
+ * deadline the socket is destroyed and the attempt is ETIMEDOUT, whatever was read by then.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -31,9 +36,12 @@ export function send(url: string, headers: Record<string, string>, body: string,
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
     let settled = false;
+    const kept: Buffer[] = [];
+    // Called from events only, after `deadline` below is set.
     const finish = (result: SendResult) => {
       if (!settled) {
         settled = true;
+        clearTimeout(deadline);
         resolve(result);
       }
     };
@@ -43,11 +51,9 @@ export function send(url: string, headers: Record<string, string>, body: string,
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
         lookup: safeLookup(policy) as never,
-        timeout: timeoutMs,
       },
       (res) => {
         let read = 0;
-        const kept: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
           if (read < RESPONSE_READ_BYTES) kept.push(chunk.subarray(0, RESPONSE_READ_BYTES - read));
           read += chunk.length;
@@ -59,7 +65,11 @@ export function send(url: string, headers: Record<string, string>, body: string,
         res.on('error', answered);
       },
     );
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    // The attempt ends at its deadline whatever the socket is doing (what was read by then kept for the log).
+    const deadline = setTimeout(() => {
+      finish(done(null, 'ETIMEDOUT', Buffer.concat(kept)));
+      req.destroy();
+    }, timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException & { code?: string }) => finish(done(null, typeof error.code === 'string' ? error.code : 'EREQUEST')));
     req.end(body);
   });

@@ -195,14 +195,18 @@ export class WebhookService {
     return queued;
   }
 
-  /** Queues again every failed delivery of the account's endpoint created since `since`; null when the account has no such endpoint. */
-  async recover(accountId: string, endpointId: string, since: string | Date): Promise<{ queued: number; status: 'pending' | 'held' } | null> {
+  /**
+   * Queues again the failed deliveries of the account's endpoint created since `since`, the oldest
+   * 1,000 a call, spread over time past the first 20 (lifecycle.ts); `remaining`: how many more a
+   * next call queues. Null when the account has no such endpoint.
+   */
+  async recover(accountId: string, endpointId: string, since: string | Date): Promise<{ queued: number; remaining: number; status: 'pending' | 'held' } | null> {
     const done = await recoverEndpoint(this.#o.db, accountId, endpointId, since, this.#now());
     if (done?.queued) this.#o.onQueued?.();
     return done;
   }
 
-  /** Enables the account's disabled endpoint and releases its held deliveries (due now); null when it has no such endpoint. */
+  /** Enables the account's disabled endpoint and releases its held deliveries (the first 20 due now, the rest spread: lifecycle.ts); null when it has no such endpoint. */
   async enable(accountId: string, id: string): Promise<{ endpoint: Endpoint; released: number } | null> {
     const done = await enableEndpoint(this.#o.db, accountId, id, this.#now());
     if (done?.released) this.#o.onQueued?.();

@@ -30,8 +30,14 @@ export async function purgeDeliveries(db: Database, before: Date, limit = 1000, 
   if (dryRun) return Number((await db.select({ n: sql<number>`count(*)::int` }).from(deliveries).where(where))[0]?.n ?? 0);
   const ids = (await db.select({ id: deliveries.id }).from(deliveries).where(where).limit(limit)).map((r) => r.id);
   if (!ids.length) return 0;
-  await db.delete(attempts).where(inArray(attempts.deliveryId, ids));
-  return (await db.delete(deliveries).where(inArray(deliveries.id, ids)).returning({ id: deliveries.id })).length;
+  // The delete checks the status again (security review L2): a row resent, recovered or released
+  // since it was read is pending now and stays, with its attempts. One transaction: no attempt
+  // outlives its delivery.
+  return db.transaction(async (tx) => {
+    const gone = (await tx.delete(deliveries).where(and(inArray(deliveries.id, ids), where)).returning({ id: deliveries.id })).map((r) => r.id);
+    if (gone.length) await tx.delete(attempts).where(inArray(attempts.deliveryId, gone));
+    return gone.length;
+  });
 }
 
 async function deliveriesWhere(db: Database, where: SQL | undefined) {

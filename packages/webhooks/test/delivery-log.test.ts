@@ -230,7 +230,7 @@ describe('resend and recover', () => {
     await expect(s.recover('acct-1', endpoint.id, new Date(Date.now() + 60_000))).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_QUERY' });
     await expect(s.recover('acct-1', endpoint.id, 'last week')).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_QUERY' });
     expect(await s.recover('acct-2', endpoint.id, '2026-06-02T00:00:00Z')).toBeNull();
-    expect(await s.recover('acct-1', endpoint.id, '2026-06-02T00:00:00Z')).toEqual({ queued: 2, status: 'pending' });
+    expect(await s.recover('acct-1', endpoint.id, '2026-06-02T00:00:00Z')).toEqual({ queued: 2, remaining: 0, status: 'pending' });
     receiver.received.length = 0;
     receiver.answer(204);
     await drain(s);

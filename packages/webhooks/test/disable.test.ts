@@ -191,6 +191,32 @@ describe('the plugin', () => {
     expect(logs.text()).not.toContain('user:pw');
     expect(await statuses()).toEqual(['held:1']);
   });
+
+  it('still tells the account when the audit write fails (security review L3)', async () => {
+    answer410();
+    const logs = captureLogs();
+    const app = Fastify({ logger: { level: 'info', stream: logs.stream } });
+    onTestFinished(() => app.close());
+    // The audit recorder's interface (@harakaflow/core), as @harakaflow/audit decorates it, with its store unreachable.
+    app.decorate('audit', { record: () => Promise.reject(Object.assign(new Error('audit store down at postgres://u:pw@db'), { code: 'ECONNREFUSED' })) });
+    const told: string[] = [];
+    await app.register(webhooks, {
+      db: db.db,
+      secrets: memorySecretStore(),
+      eventTypes: ['message.accepted'],
+      allowHttp: true,
+      allowPrivateDestinations: true,
+      dispatch: false,
+      onEndpointDisabled: (e) => void told.push(e.id),
+    });
+    await app.ready();
+    const { endpoint } = await app.webhooks.create('acct-1', { url: receiver.url, events: ['*'] });
+    await app.webhooks.emit('acct-1', 'message.accepted', {});
+    expect(await app.webhooks.dispatch()).toBe(1);
+    expect(told).toEqual([endpoint.id]);
+    expect(logs.text()).toContain('could not audit a disabled endpoint');
+    expect(logs.text()).not.toContain('u:pw');
+  });
 });
 
 describe.skipIf(!postgresUrl)('on real Postgres, across replicas', () => {

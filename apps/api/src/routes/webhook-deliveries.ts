@@ -132,17 +132,28 @@ const deliveryRoutes: Routes = async (app) => {
       config: { auth: 'account', quota: { limits: [DELIVERY_LIMITS.recover] }, errors: { 400: ['HF_WEBHOOK_INVALID_QUERY'], 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
       schema: {
         tags: ['webhooks'],
-        summary: 'Queue again every failed delivery of the endpoint created since a time (held while it is disabled)',
+        summary: 'Queue again the failed deliveries of the endpoint created since a time, the oldest 1,000 a call (held while it is disabled)',
+        description:
+          'The first 20 are due at once, the rest one every 100 ms after whatever the account already has waiting, so one account cannot hold up the others. `remaining`: how many failed deliveries since that time are still not queued; call again for them.',
         security: [{ bearer: [] }],
         params: idParams,
         body: { type: 'object', required: ['since'], additionalProperties: false, properties: { since: dateTime } },
-        response: { 202: { type: 'object', properties: { queued: { type: 'integer' }, status: { enum: ['pending', 'held'] } } } },
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              queued: { type: 'integer', description: 'queued by this call (at most 1,000, the oldest first)' },
+              remaining: { type: 'integer', description: 'failed deliveries since that time still not queued: call again' },
+              status: { enum: ['pending', 'held'] },
+            },
+          },
+        },
       } as const,
     },
     async (request, reply) => {
       const done = await app.webhooks.recover(owner(request), request.params.id, request.body.since);
       if (!done) throw new EndpointNotFound();
-      await audit(request, 'webhook.endpoint.recovered', `webhook-endpoint:${request.params.id}`, { since: request.body.since, queued: done.queued, status: done.status });
+      await audit(request, 'webhook.endpoint.recovered', `webhook-endpoint:${request.params.id}`, { since: request.body.since, queued: done.queued, remaining: done.remaining, status: done.status });
       return reply.code(202).send(done);
     },
   );
@@ -153,7 +164,7 @@ const deliveryRoutes: Routes = async (app) => {
       config: { auth: 'account', quota: { limits: [DELIVERY_LIMITS.enable] }, errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
       schema: {
         tags: ['webhooks'],
-        summary: 'Enable a disabled endpoint: its held deliveries are sent (due now)',
+        summary: 'Enable a disabled endpoint: its held deliveries are sent (the first 20 at once, the rest one every 100 ms)',
         security: [{ bearer: [] }],
         params: idParams,
         response: { 200: { type: 'object', properties: { endpoint: endpointSchema, released: { type: 'integer' } } } },
