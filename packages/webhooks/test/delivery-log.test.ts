@@ -1,35 +1,21 @@
 // Issue 34 items 1 and 2: the delivery log (every attempt, at most 1 KiB of the answer and never a
 // signature or secret; keyset pages; strict filters) and resend / recover (the same webhook-id,
 // a fresh timestamp and signature), on the core alone: no Fastify.
-import { startReceiver, testDatabase, type Receiver, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { memorySecretStore, RESPONSE_EXCERPT_BYTES, responseExcerpt, verifyWebhook, WebhookService, webhooksMigrations } from '../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { memorySecretStore, RESPONSE_EXCERPT_BYTES, responseExcerpt, verifyWebhook, WebhookService } from '../src/index.js';
+import { deliveryFixture } from './fixture.js';
 
-let db: TestDatabase;
-let receiver: Receiver;
-beforeAll(async () => {
-  db = await testDatabase({ migrations: [webhooksMigrations] });
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  receiver.close();
-  await db.close();
-});
-beforeEach(async () => {
-  receiver.received.length = 0;
-  receiver.answer(204);
-  await db.truncate('webhooks');
-});
+const fixture = deliveryFixture();
 afterEach(() => {
   vi.useRealTimers();
 });
 
 const service = (over: Partial<ConstructorParameters<typeof WebhookService>[0]> = {}) =>
-  new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted', 'quota.warning'], ...over });
+  new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted', 'quota.warning'], ...over });
 const rows = async (query: ReturnType<typeof sql>) => {
-  const r = (await db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
+  const r = (await fixture.db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
   return Array.isArray(r) ? r : r.rows;
 };
 async function drain(s: WebhookService) {
@@ -39,12 +25,12 @@ async function drain(s: WebhookService) {
 describe('the delivery log', () => {
   it('records each attempt with its status, duration and at most 1 KiB of the answer, never a signature or a secret', async () => {
     const s = service();
-    const { endpoint, secret } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
-    // A receiver that echoes the request (headers first), prints the secret, and pads past 1 KiB.
-    receiver.answer((r) => ({ status: 500, body: `${JSON.stringify(r.headers)} ${secret} ${secret.slice(6).replaceAll('/', '\\/')} ${'é'.repeat(3000)}` }));
+    const { endpoint, secret } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
+    // A fixture.receiver that echoes the request (headers first), prints the secret, and pads past 1 KiB.
+    fixture.receiver.answer((r) => ({ status: 500, body: `${JSON.stringify(r.headers)} ${secret} ${secret.slice(6).replaceAll('/', '\\/')} ${'é'.repeat(3000)}` }));
     await s.emit('acct-1', 'message.accepted', { n: 1 });
     await s.dispatch();
-    const signature = String(receiver.received[0]!.headers['webhook-signature']);
+    const signature = String(fixture.receiver.received[0]!.headers['webhook-signature']);
     const mac = signature.slice(3);
     const [attempt] = await rows(sql`select status_code, error, duration_ms, response_excerpt from webhooks.attempts`);
     expect(attempt).toMatchObject({ status_code: 500, error: null });
@@ -63,7 +49,7 @@ describe('the delivery log', () => {
     expect(log!.deliveries[0]).toMatchObject({
       event: 'message.accepted',
       status: 'pending',
-      webhookId: receiver.received[0]!.headers['webhook-id'],
+      webhookId: fixture.receiver.received[0]!.headers['webhook-id'],
       attemptCount: 1,
       attempts: [{ statusCode: 500, error: null, response: excerpt }],
     });
@@ -87,10 +73,10 @@ describe('the delivery log', () => {
 
   it('pages an endpoint newest first with an opaque cursor, exactly once each, to the microsecond', async () => {
     const s = service();
-    const { endpoint } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
+    const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     for (let i = 0; i < 7; i++) await s.emit('acct-1', i % 2 ? 'quota.warning' : 'message.accepted', { i });
     // Creation times one microsecond apart, and two equal: a millisecond cursor would skip or repeat.
-    await db.db.execute(sql`update webhooks.deliveries d set created_at = '2026-06-01T00:00:00Z'::timestamptz + make_interval(secs => least(x.n, 5) / 1000000.0)
+    await fixture.db.db.execute(sql`update webhooks.deliveries d set created_at = '2026-06-01T00:00:00Z'::timestamptz + make_interval(secs => least(x.n, 5) / 1000000.0)
       from (select id, (row_number() over (order by created_at))::int as n from webhooks.deliveries) x where x.id = d.id`);
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -110,13 +96,13 @@ describe('the delivery log', () => {
 
   it('filters by status, event and creation time; another account sees nothing', async () => {
     const s = service();
-    const { endpoint } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
-    receiver.answer((r) => ({ status: r.body.includes('"ok":true') ? 204 : 500 }));
+    const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
+    fixture.receiver.answer((r) => ({ status: r.body.includes('"ok":true') ? 204 : 500 }));
     await s.emit('acct-1', 'message.accepted', { ok: true });
     await s.emit('acct-1', 'quota.warning', { ok: false });
     await s.dispatch();
-    await db.db.execute(sql`update webhooks.deliveries set created_at = '2026-06-01T00:00:00Z' where event_type = 'message.accepted'`);
-    await db.db.execute(sql`update webhooks.deliveries set created_at = '2026-06-02T00:00:00Z' where event_type = 'quota.warning'`);
+    await fixture.db.db.execute(sql`update webhooks.deliveries set created_at = '2026-06-01T00:00:00Z' where event_type = 'message.accepted'`);
+    await fixture.db.db.execute(sql`update webhooks.deliveries set created_at = '2026-06-02T00:00:00Z' where event_type = 'quota.warning'`);
     const events = async (filter: Parameters<WebhookService['listDeliveries']>[2]) => (await s.listDeliveries('acct-1', endpoint.id, filter))!.deliveries.map((d) => d.event);
     expect(await events({ status: 'delivered' })).toEqual(['message.accepted']);
     expect(await events({ status: 'pending' })).toEqual(['quota.warning']);
@@ -137,7 +123,7 @@ describe('the delivery log', () => {
 
   it('refuses a filter or cursor it does not know with HF_WEBHOOK_INVALID_QUERY, before any query', async () => {
     const s = service();
-    const { endpoint } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
+    const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     const at = (t: string, id = '00000000-0000-4000-8000-000000000000') => Buffer.from(`${t}|${id}`).toString('base64url');
     const bad = [
       { status: 'lost' },
@@ -176,16 +162,16 @@ describe('resend and recover', () => {
     const t0 = Date.parse('2026-06-01T00:00:00Z');
     vi.setSystemTime(t0);
     const s = service();
-    const { secret } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
+    const { secret } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     await s.emit('acct-1', 'message.accepted', { m: 1 });
     await s.dispatch();
-    const [first] = receiver.received;
+    const [first] = fixture.receiver.received;
     const id = (await rows(sql`select id from webhooks.deliveries`))[0]!.id as string;
     vi.setSystemTime(t0 + 600_000);
     const resent = await s.resend('acct-1', id);
     expect(resent).toMatchObject({ id, status: 'pending', nextAttemptAt: new Date(t0 + 600_000).toISOString() });
     await s.dispatch();
-    const second = receiver.received[1]!;
+    const second = fixture.receiver.received[1]!;
     expect(second.headers['webhook-id']).toBe(first!.headers['webhook-id']);
     expect(second.body).toBe(first!.body);
     expect(Number(second.headers['webhook-timestamp']) - Number(first!.headers['webhook-timestamp'])).toBe(600);
@@ -197,31 +183,31 @@ describe('resend and recover', () => {
   });
 
   it('refuses to resend a pending, held or cancelled delivery (409), and finds no other account\'s', async () => {
-    receiver.answer(500);
+    fixture.receiver.answer(500);
     const s = service();
-    const { endpoint } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
+    const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     await s.emit('acct-1', 'message.accepted', {});
     const id = (await rows(sql`select id from webhooks.deliveries`))[0]!.id as string;
     await expect(s.resend('acct-1', id)).rejects.toMatchObject({ code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE', statusCode: 409 });
-    await db.db.execute(sql`update webhooks.deliveries set status = 'held'`);
+    await fixture.db.db.execute(sql`update webhooks.deliveries set status = 'held'`);
     await expect(s.resend('acct-1', id)).rejects.toMatchObject({ code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE', message: expect.stringContaining('held') });
     expect(await s.resend('acct-2', id)).toBeNull();
     expect(await s.resend('acct-1', '00000000-0000-4000-8000-000000000000')).toBeNull();
     expect(await s.remove('acct-1', endpoint.id)).toBe(true);
     expect(await rows(sql`select status from webhooks.deliveries`)).toEqual([{ status: 'cancelled' }]);
     await expect(s.resend('acct-1', id)).rejects.toMatchObject({ code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE' });
-    expect(receiver.received).toHaveLength(0);
+    expect(fixture.receiver.received).toHaveLength(0);
   });
 
   it('recovers every failed delivery created since a time, and only those', async () => {
-    receiver.answer(500);
+    fixture.receiver.answer(500);
     const s = service();
-    const { endpoint } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
+    const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     for (let day = 1; day <= 3; day++) await s.emit('acct-1', 'message.accepted', { day });
     await s.emit('acct-1', 'quota.warning', { delivered: true });
     // Three given up (their last retry), one delivered.
-    await db.db.execute(sql`update webhooks.deliveries set attempts = 7, created_at = ('2026-06-0' || (payload::jsonb -> 'data' ->> 'day') || 'T00:00:00Z')::timestamptz where event_type = 'message.accepted'`);
-    receiver.answer((r) => ({ status: r.body.includes('delivered') ? 200 : 500 }));
+    await fixture.db.db.execute(sql`update webhooks.deliveries set attempts = 7, created_at = ('2026-06-0' || (payload::jsonb -> 'data' ->> 'day') || 'T00:00:00Z')::timestamptz where event_type = 'message.accepted'`);
+    fixture.receiver.answer((r) => ({ status: r.body.includes('delivered') ? 200 : 500 }));
     await s.dispatch();
     expect((await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`))).toEqual([
       { status: 'delivered', n: 1 },
@@ -231,10 +217,10 @@ describe('resend and recover', () => {
     await expect(s.recover('acct-1', endpoint.id, 'last week')).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_QUERY' });
     expect(await s.recover('acct-2', endpoint.id, '2026-06-02T00:00:00Z')).toBeNull();
     expect(await s.recover('acct-1', endpoint.id, '2026-06-02T00:00:00Z')).toEqual({ queued: 2, remaining: 0, status: 'pending' });
-    receiver.received.length = 0;
-    receiver.answer(204);
+    fixture.receiver.received.length = 0;
+    fixture.receiver.answer(204);
     await drain(s);
-    expect(receiver.received.map((r) => JSON.parse(r.body).data.day).sort()).toEqual([2, 3]);
+    expect(fixture.receiver.received.map((r) => JSON.parse(r.body).data.day).sort()).toEqual([2, 3]);
     expect((await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`))).toEqual([
       { status: 'delivered', n: 3 },
       { status: 'failed', n: 1 },

@@ -3,12 +3,12 @@
 // case percent escapes), and a secret cut by the 4 KiB read slid into the kept 1 KiB once the
 // redactions before it had shortened the text. Now every form is derived, and any run of 16
 // characters from one of them is redacted; a form cut at the read's end is dropped.
-import { startReceiver, testDatabase, type Receiver, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { memorySecretStore, RESPONSE_EXCERPT_BYTES, responseExcerpt, WebhookService, webhooksMigrations } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { memorySecretStore, RESPONSE_EXCERPT_BYTES, responseExcerpt, WebhookService } from '../../src/index.js';
+import { deliveryFixture } from '../fixture.js';
 
 const RUN = 16;
 
@@ -107,23 +107,13 @@ describe('the excerpt redacts every form of the secret and the MAC', () => {
 });
 
 // The reviewer's construction, through the dispatcher and the 4 KiB read of a real answer.
-let db: TestDatabase;
-let receiver: Receiver;
-beforeAll(async () => {
-  db = await testDatabase({ migrations: [webhooksMigrations] });
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  receiver.close();
-  await db.close();
-});
-beforeEach(() => db.truncate('webhooks'));
+const fixture = deliveryFixture();
 
 describe('an answer with the secret where the read cuts it', () => {
   it('keeps no piece of the secret in the log when the read cuts its final "="', async () => {
-    const s = new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'] });
-    const { secret } = await s.create('acct-1', { url: receiver.url, events: ['*'] });
-    receiver.answer((req) => {
+    const s = new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'] });
+    const { secret } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
+    fixture.receiver.answer((req) => {
       const mac = String(req.headers['webhook-signature']).slice(3);
       // 91 copies of the MAC (4,004 bytes), filler, then the secret: byte 4,096 is its final '='.
       const head = mac.repeat(91);
@@ -131,8 +121,8 @@ describe('an answer with the secret where the read cuts it', () => {
     });
     await s.emit('acct-1', 'message.accepted', {});
     await s.dispatch();
-    expect(receiver.received).toHaveLength(1);
-    const rows = (await db.db.execute(sql`select response_excerpt from webhooks.attempts`)) as unknown as { response_excerpt: string }[] | { rows: { response_excerpt: string }[] };
+    expect(fixture.receiver.received).toHaveLength(1);
+    const rows = (await fixture.db.db.execute(sql`select response_excerpt from webhooks.attempts`)) as unknown as { response_excerpt: string }[] | { rows: { response_excerpt: string }[] };
     const [row] = Array.isArray(rows) ? rows : rows.rows;
     const excerpt = row!.response_excerpt;
     // The MACs went first: the secret's place is inside the kept 1 KiB.

@@ -3,25 +3,15 @@
 // account went ahead of every other account's events. Now a call queues the oldest 1,000 and says
 // how many remain; past the first 20 they are due one every 100 ms, after what the account already
 // has waiting, so another account's new event is claimed in the next batch.
-import { startReceiver, testDatabase, type Receiver, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { memorySecretStore, WebhookService, webhooksMigrations } from '../../src/index.js';
+import { expect, it } from 'vitest';
+import { memorySecretStore, WebhookService } from '../../src/index.js';
+import { deliveryFixture } from '../fixture.js';
 
-let db: TestDatabase;
-let receiver: Receiver;
-beforeAll(async () => {
-  db = await testDatabase({ migrations: [webhooksMigrations] });
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  receiver.close();
-  await db.close();
-});
-beforeEach(() => db.truncate('webhooks'));
+const fixture = deliveryFixture();
 
 const rows = async (query: ReturnType<typeof sql>) => {
-  const r = (await db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
+  const r = (await fixture.db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
   return Array.isArray(r) ? r : r.rows;
 };
 /** A time column as milliseconds since the epoch (the drivers hand timestamps back differently). */
@@ -30,11 +20,11 @@ const ms = (column: ReturnType<typeof sql>) => sql`round(extract(epoch from ${co
 it('queues the oldest 1,000 a call, spread out after the first 20, and says how many remain; another account goes first', async () => {
   const t0 = Date.parse('2026-11-01T00:00:00Z');
   let now = t0;
-  const s = new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'], now: () => new Date(now) });
-  const { endpoint } = await s.create('acct-big', { url: receiver.url, events: ['*'] });
-  await s.create('acct-other', { url: receiver.url, events: ['*'] });
+  const s = new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'], now: () => new Date(now) });
+  const { endpoint } = await s.create('acct-big', { url: fixture.receiver.url, events: ['*'] });
+  await s.create('acct-other', { url: fixture.receiver.url, events: ['*'] });
   // 2,500 deliveries that used their attempts, a second apart in creation.
-  await db.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+  await fixture.db.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at)
     select gen_random_uuid(), ${endpoint.id}, 'acct-big', 'message.accepted', '{"data":{"n":' || g || '}}', 'failed', 8, '2026-10-01T00:00:00Z', '2026-10-01T00:00:00Z'::timestamptz + g * interval '1 second'
     from generate_series(1, 2500) g`);
 
@@ -52,7 +42,7 @@ it('queues the oldest 1,000 a call, spread out after the first 20, and says how 
   await s.emit('acct-other', 'message.accepted', { other: true });
   expect(await s.dispatch(21)).toBe(21);
   expect(await rows(sql`select status from webhooks.deliveries where account_id = 'acct-other'`)).toEqual([{ status: 'delivered' }]);
-  expect(receiver.received.filter((r) => r.body.includes('"other":true'))).toHaveLength(1);
+  expect(fixture.receiver.received.filter((r) => r.body.includes('"other":true'))).toHaveLength(1);
 
   // A second call at once queues the next 1,000 behind the first call's, not beside them.
   const second = await s.recover('acct-big', endpoint.id, '2026-09-01T00:00:00Z');
@@ -66,10 +56,10 @@ it('queues the oldest 1,000 a call, spread out after the first 20, and says how 
 
 it('releases a large backlog of held deliveries the same way when the endpoint is enabled', async () => {
   const t0 = Date.parse('2026-11-01T00:00:00Z');
-  const s = new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'], now: () => new Date(t0) });
-  const { endpoint } = await s.create('acct-big', { url: receiver.url, events: ['*'] });
-  await db.db.execute(sql`update webhooks.endpoints set status = 'disabled'`);
-  await db.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, next_attempt_at, created_at)
+  const s = new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'], now: () => new Date(t0) });
+  const { endpoint } = await s.create('acct-big', { url: fixture.receiver.url, events: ['*'] });
+  await fixture.db.db.execute(sql`update webhooks.endpoints set status = 'disabled'`);
+  await fixture.db.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, next_attempt_at, created_at)
     select gen_random_uuid(), ${endpoint.id}, 'acct-big', 'message.accepted', '{}', 'held', '2026-10-01T00:00:00Z', '2026-10-01T00:00:00Z'::timestamptz + g * interval '1 second'
     from generate_series(1, 120) g`);
   expect(await s.enable('acct-big', endpoint.id)).toMatchObject({ released: 120 });
