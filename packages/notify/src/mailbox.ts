@@ -133,6 +133,9 @@ export interface RoundResult {
   more: boolean;
 }
 
+/** Rounds in a row a message may fail in before it is skipped (logged with its UID; left in the mailbox). */
+export const POISON_ROUNDS = 3;
+
 export class MailboxReader {
   readonly #o: MailboxReaderOptions;
   readonly #url: ImapUrlParts;
@@ -140,6 +143,8 @@ export class MailboxReader {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<RoundResult> | undefined;
   #stopped = false;
+  /** The message its consumer failed on last, and in how many rounds in a row. */
+  #failing: { validity: string; uid: number; rounds: number } | undefined;
 
   constructor(options: MailboxReaderOptions) {
     this.#o = options;
@@ -169,6 +174,7 @@ export class MailboxReader {
   async #round(): Promise<RoundResult> {
     let client: ImapFlow | undefined;
     let handled = 0;
+    let current: number | undefined;
     try {
       if (!(await this.#lease())) return { status: 'busy', handled, more: false };
       const [state] = await this.#o.db.select().from(mailboxes).where(eq(mailboxes.name, this.#o.name));
@@ -206,8 +212,17 @@ export class MailboxReader {
         if (got && got.source) {
           const size = got.size ?? got.source.length;
           const receivedAt = got.internalDate ? new Date(got.internalDate) : this.#now();
-          await this.#o.onMessage({ key: `${this.#o.name}:${validity}:${uid}`, uidValidity: validity, uid, receivedAt: Number.isNaN(receivedAt.getTime()) ? this.#now() : receivedAt, size, source: got.source, truncated: got.source.length < size });
-          handled++;
+          current = uid;
+          try {
+            await this.#o.onMessage({ key: `${this.#o.name}:${validity}:${uid}`, uidValidity: validity, uid, receivedAt: Number.isNaN(receivedAt.getTime()) ? this.#now() : receivedAt, size, source: got.source, truncated: got.source.length < size });
+            this.#failing = undefined;
+            handled++;
+          } catch (error) {
+            if (!this.#poisoned(validity, uid, error)) throw error;
+            // Skipped, not lost: it stays in the mailbox, named here for an operator to read by hand.
+            this.#o.log.error({ err: errorCodes(error), mailbox: u.label, uid, uidValidity: validity }, 'mailbox: a message its consumer cannot take was skipped (it stays in the mailbox)');
+          }
+          current = undefined;
         }
         // Moved only while this replica still holds the lease (another may have taken it over after a stall).
         if (!(await this.#mark(validity, uid, true))) return { status: 'failed', handled, more: true };
@@ -219,11 +234,25 @@ export class MailboxReader {
       client = undefined;
       return { status: 'done', handled, more: uids.length > batch };
     } catch (error) {
-      this.#o.log.error({ err: errorCodes(error), imap: imapAnswer(error), mailbox: this.#url.label, handled }, 'mailbox: the round stopped; it runs again at the next interval');
+      this.#o.log.error({ err: errorCodes(error), imap: imapAnswer(error), mailbox: this.#url.label, handled, uid: current ?? null }, 'mailbox: the round stopped; it runs again at the next interval');
       return { status: 'failed', handled, more: false };
     } finally {
       client?.close();
     }
+  }
+
+  /**
+   * Whether a message whose consumer failed is to be skipped rather than handed over again: one
+   * the database refuses as data (SQLSTATE class 22: a NUL, a bad encoding; a forged message can be
+   * made so) at once, any other after POISON_ROUNDS rounds in a row failed on it. Without this, one
+   * such message held the mark and every message after it, for good (security review of issue 34).
+   */
+  #poisoned(validity: string, uid: number, error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
+    const f = this.#failing;
+    this.#failing = f && f.validity === validity && f.uid === uid ? { ...f, rounds: f.rounds + 1 } : { validity, uid, rounds: 1 };
+    return this.#failing.rounds >= POISON_ROUNDS;
   }
 
   /** Moves the mark (and records the hand-over); false when this replica no longer holds the lease. */

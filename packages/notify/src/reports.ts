@@ -52,7 +52,8 @@ const ORIGINAL_TYPES = ['message/rfc822', 'text/rfc822-headers', 'message/global
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // One address: RFC 5321's sizes, one @, no spaces, brackets, quotes or separators (an
 // internationalised one, RFC 6533, passes: only ASCII delimiters are refused).
-const ADDRESS = /^[^\s@<>"(),;:[\]\\]{1,64}@[^\s@<>"(),;:[\]\\]{1,253}$/;
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const ADDRESS = /^[^\s@<>"(),;:[\]\\\x00-\x1f\x7f]{1,64}@[^\s@<>"(),;:[\]\\\x00-\x1f\x7f]{1,253}$/;
 
 /** Header-style fields, case-insensitive, each name's values in order (a name may repeat). */
 export type Fields = Map<string, string[]>;
@@ -116,7 +117,9 @@ export function smtpCodeOf(value: string | undefined): number | null {
 /** The id inside the first `<...>` of a Message-ID header (or the bare value), at most 250 characters. */
 export function messageIdOf(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const inside = /<([^<>\s]{1,250})>/.exec(value)?.[1] ?? (/^\s*([^<>\s]{1,250})\s*$/.exec(value)?.[1] ?? null);
+  // No control character (a NUL, which Postgres refuses in text, stopped the mailbox's reader).
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  const inside = /<([^<>\s\x00-\x1f\x7f]{1,250})>/.exec(value)?.[1] ?? (/^\s*([^<>\s\x00-\x1f\x7f]{1,250})\s*$/.exec(value)?.[1] ?? null);
   return inside;
 }
 
@@ -150,7 +153,8 @@ export function parseFeedbackReport(text: string): { feedbackType: string | null
 export function parseReturnedHeaders(text: string): ReturnedMessage {
   const headers = fieldGroups(text, 1)[0];
   const id = first(headers, 'x-harakaflow-notification-id')?.trim().toLowerCase();
-  const to = (headers?.get('to') ?? []).join(',').match(/[^\s<>",;:()[\]\\]+@[^\s<>",;:()[\]\\]+/g) ?? [];
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  const to = (headers?.get('to') ?? []).join(',').match(/[^\s<>",;:()[\]\\\x00-\x1f\x7f]+@[^\s<>",;:()[\]\\\x00-\x1f\x7f]+/g) ?? [];
   return {
     messageId: messageIdOf(first(headers, 'message-id')),
     notificationId: id !== undefined && UUID.test(id) ? id : null,

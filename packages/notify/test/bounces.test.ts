@@ -81,6 +81,17 @@ describe('delivery status notifications (RFC 3464)', () => {
     for (const table of ['deliveries', 'addresses', 'reports']) expect(JSON.stringify(await rows(sql.raw(`select * from notify.${table}`)))).not.toMatch(/User unknown|virtual/);
   });
 
+  it('a report with a NUL in its Message-ID or recipients is read without a database error (security review: it stopped the reader for good)', async () => {
+    const sent = await sendTo(policy);
+    const nul = (text: string) => Buffer.from(text.replace(/^(Message-I[Dd]: <)/m, '$1x\u0000').replace(/^(Final-Recipient: rfc822;\s*)/im, '$1nul\u0000'));
+    const dsn = nul(report('postfix-hard', sent).toString('utf8'));
+    expect(dsn.includes(0)).toBe(true);
+    // Matched by the returned message as before; the report's own id (with its NUL) is refused, so it is keyed by a digest.
+    await expect(app.notify.processBounceMessage(dsn)).resolves.toMatchObject({ status: 'recorded', matchedBy: 'message-id' });
+    const recipientOnly = Buffer.from(report('recipient-only', sent).toString('utf8').replace(sent.recipient, `a\u0000${sent.recipient}`));
+    await expect(app.notify.processBounceMessage(recipientOnly)).resolves.toMatchObject({ status: expect.stringMatching(/^(unmatched|ignored|recorded)$/) });
+  });
+
   it('stops optional messages to a bouncing address, and still tries required ones', async () => {
     const sent = await sendTo(quota);
     await app.notify.processBounceMessage(report('gmail-hard', sent));

@@ -90,6 +90,28 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
     expect(got).toEqual([1, 2]);
   });
 
+  it('skips a message its consumer cannot take (the database refusing it as data at once, any other failure after 3 rounds), naming its UID, and reads on', async () => {
+    const box = `Poison${Date.now()}`;
+    for (const n of [1, 2, 3]) await dovecot.append(note(n), { mailbox: box });
+    const got: number[] = [];
+    const { r, logs } = reader(box, [], {
+      onMessage: async (m) => {
+        // 1: what Postgres says of a NUL in text (a forged Message-ID); 2: fails every time.
+        if (m.uid === 1) throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+        if (m.uid === 2) throw Object.assign(new Error('cannot take it'), { code: 'HF_TEST_POISON' });
+        got.push(m.uid);
+      },
+    });
+    expect(await r.round()).toMatchObject({ status: 'failed', handled: 0 });
+    expect(await r.round()).toMatchObject({ status: 'failed', handled: 0 });
+    expect(got).toEqual([]);
+    expect(await r.round()).toMatchObject({ status: 'done', handled: 1 });
+    expect(got).toEqual([3]);
+    const skipped = logs.lines().filter((l) => String(l.msg).includes('was skipped'));
+    expect(skipped.map((l) => l.uid)).toEqual([1, 2]);
+    expect(logs.lines().filter((l) => String(l.msg).includes('the round stopped')).map((l) => l.uid)).toEqual([2, 2]);
+  });
+
   it('starts over when the mailbox gets a new UIDVALIDITY (the consumer skips what it has by key)', async () => {
     const box = `Moved${Date.now()}`;
     await dovecot.append(note(1), { mailbox: box });
