@@ -190,7 +190,7 @@ const NO_NOTICES: readonly AccountNotice[] = Object.freeze([]);
  * replica appears within that time; one acknowledged here is forgotten here at once. The first read
  * that returns a notice records it as shown (the account's export says so).
  */
-export function noticeCache(app: Pick<FastifyInstance, 'notify'>, ttlMs: number) {
+export function noticeCache(app: Pick<FastifyInstance, 'notify' | 'log'>, ttlMs: number) {
   const entries = new Map<string, { until: number; notices: readonly AccountNotice[] }>();
   return {
     /** The notices remembered for the account, or undefined (then `load`). */
@@ -199,7 +199,13 @@ export function noticeCache(app: Pick<FastifyInstance, 'notify'>, ttlMs: number)
       return hit && hit.until > Date.now() ? hit.notices : undefined;
     },
     async load(accountId: string): Promise<readonly AccountNotice[]> {
-      const read = await app.notify.notices(accountId, { markShown: true });
+      // GET /v1/me answers without them rather than 500 when they cannot be read (e.g. before the
+      // app role is granted notify.deliveries): logged, and read again at the next request.
+      const read = await app.notify.notices(accountId, { markShown: true }).catch((error: unknown) => {
+        app.log.error({ err: errorCodes(error) }, 'notices: the account\'s notices could not be read; answered without them');
+        return null;
+      });
+      if (read === null) return NO_NOTICES;
       const notices = read.length ? Object.freeze(read.map((n) => Object.freeze(n))) : NO_NOTICES;
       if (ttlMs > 0) {
         entries.delete(accountId);

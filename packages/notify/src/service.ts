@@ -14,7 +14,7 @@
  *   `unverified: 'send'`, never with the account's names; the others wait for the address to be
  *   verified (`releaseWaiting`), then are dropped (issue 30 item 6).
  */
-import { openValue, sealValue, uuidv7, type SigningKey } from '@harakaflow/core';
+import { errorCodes, openValue, sealValue, uuidv7, type SigningKey } from '@harakaflow/core';
 import { claimDue, retryDelay, type Database } from '@harakaflow/db';
 import { and, eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
@@ -234,7 +234,14 @@ export class Notifier {
     const at = this.#now();
     await this.#c.db.insert(attempts).values({ id: randomUUID(), notificationId: row.id, attemptedAt: at, outcome: outcome.outcome, smtpCode: outcome.smtpCode, error: outcome.outcome === 'sent' ? null : outcome.error, durationMs: Date.now() - started });
     // What the relay said, for the message's record (and a legal notice refused: shown to the account).
-    if (subject !== null && outcome.outcome !== 'temporary') await recordSend(this.#c.db, row, subject, at, { accepted: outcome.outcome === 'sent', smtpCode: outcome.smtpCode });
+    // Never allowed to fail the send after the relay took it: a row left pending would be sent again
+    // every lease (e.g. while the app role has no grant on notify.deliveries yet, or a database
+    // blip: security review of issue 34, M2). A record not written is logged, and only that is lost.
+    if (subject !== null && outcome.outcome !== 'temporary') {
+      await recordSend(this.#c.db, row, subject, at, { accepted: outcome.outcome === 'sent', smtpCode: outcome.smtpCode }).catch((error: unknown) =>
+        this.#c.log.error({ err: errorCodes(error), notification: row.id, kind: row.kind }, 'notify: the delivery record was not written; the message went'),
+      );
+    }
     if (outcome.outcome === 'sent') return this.#settle(row, { status: 'sent', providerMessageId: outcome.providerMessageId, lastError: null });
     if (outcome.outcome === 'permanent') {
       await this.#c.db

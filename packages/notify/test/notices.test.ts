@@ -168,3 +168,22 @@ describe('the export and erasure', () => {
     expect(await rows(sql`select id from notify.outbox where id in (${legal}, ${optional}, ${requester})`)).toEqual([]);
   });
 });
+
+describe('the delivery record not written (security review M2)', () => {
+  it('the message is sent once and settled all the same: a record that fails never sends it again', async () => {
+    const who = account();
+    // As before the app role is granted the table (or a database blip): the record cannot be written.
+    await database.db.execute(sql`alter table notify.deliveries rename to deliveries_away`);
+    try {
+      const id = (await app.notify.enqueue({ ...policy, accountId: who.id }))!;
+      const before = sent.length;
+      await drain();
+      clock += 10 * 60_000; // past any lease: a row left pending would be claimed again
+      await drain();
+      expect(sent.length - before).toBe(1);
+      expect(await rows(sql`select status from notify.outbox where id = ${id}`)).toEqual([{ status: 'sent' }]);
+    } finally {
+      await database.db.execute(sql`alter table notify.deliveries_away rename to deliveries`);
+    }
+  });
+});
