@@ -6,7 +6,6 @@
  * code that confirms it and the due date; nothing goes back to a machine's message, nor past
  * SENDER_ANSWERS_PER_DAY answers to one address a day (the request is opened all the same).
  */
-import { errorCodes } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { readInbound, type MailboxMessage, type MailboxReader } from '@harakaflow/notify';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';

@@ -85,7 +85,7 @@ describe('an address nobody has verified', () => {
     expect(wrong.json().code).toBe('HF_EMAIL_CODE_INVALID');
 
     await verifyByMail(app, smtp, account, apiKey);
-    expect((await app.inject({ url: '/v1/me', headers: bearer(apiKey) })).json()).toEqual({ account: expect.objectContaining({ emailVerified: true }) });
+    expect((await app.inject({ url: '/v1/me', headers: bearer(apiKey) })).json()).toEqual({ account: expect.objectContaining({ emailVerified: true }), notices: [] });
     await until(async () => {
       await drain(app);
       return mailsOf(smtp, 'privacy.request.updated', account.email).length === 2 && mailsOf(smtp, 'quota.warning', account.email).length === 2;
