@@ -3,11 +3,10 @@ import { createDatabase, migrate } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { expectDataDirRefused } from '@harakaflow/testing';
+import { fileURLToPath } from 'node:url';
+import { expectDataDirRefused, fromDist } from '@harakaflow/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { purgeServerLogs } from '../src/partitions.js';
@@ -17,7 +16,6 @@ const cwd = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /**
  * `where.dataDir: null` runs it without DATA_DIR; `where.cwd` from another directory. The tests that
@@ -25,11 +23,11 @@ const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
  */
 function cli(args: string[], env: Record<string, string> = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }, where: { cwd?: string; dataDir?: string | null } = {}) {
   const dir = where.dataDir === undefined ? dataDir : where.dataDir;
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', tsx, join(cwd, 'src/cli.ts'), ...args], {
+  const result = spawnSync(process.execPath, [...fromDist(join(cwd, 'src/cli.ts')), ...args], {
     cwd: where.cwd ?? cwd,
     env: { PATH: process.env.PATH ?? '', ...(dir === null ? {} : { DATA_DIR: dir }), ...env },
     encoding: 'utf8',
-    // A hang guard: each spawn loads the sources through tsx, and may open PGlite (seconds to tens of seconds when the 2 cores are shared).
+    // A hang guard: each spawn runs the transpiled JavaScript (the suite's global setup makes it) and may open PGlite (seconds to tens of seconds when the 2 cores are shared).
     timeout: 240_000,
   });
   return { code: result.status, out: result.stdout, err: result.stderr };

@@ -3,12 +3,11 @@ import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/crede
 import { createDatabase, migrate } from '@harakaflow/db';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { expectDataDirRefused } from '@harakaflow/testing';
+import { fileURLToPath } from 'node:url';
+import { expectDataDirRefused, fromDist } from '@harakaflow/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
@@ -17,16 +16,15 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** `where.dataDir: null` runs it without DATA_DIR; `where.cwd` from another directory. */
 function cli(args: string[], vaultKeys: string | undefined, where: { cwd?: string; dataDir?: string | null } = {}) {
   const dir = where.dataDir === undefined ? dataDir : where.dataDir;
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', tsx, join(cwd, 'src/cli.ts'), ...args], {
+  const result = spawnSync(process.execPath, [...fromDist(join(cwd, 'src/cli.ts')), ...args], {
     cwd: where.cwd ?? cwd,
     env: { PATH: process.env.PATH ?? '', ...(dir === null ? {} : { DATA_DIR: dir }), ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}) },
     encoding: 'utf8',
-    // A hang guard: each spawn loads the sources through tsx and may open PGlite (tens of seconds when the 2 cores are shared).
+    // A hang guard: each spawn runs the transpiled JavaScript (the suite's global setup makes it) and may open PGlite (tens of seconds when the 2 cores are shared).
     timeout: 240_000,
   });
   return { code: result.status, out: result.stdout, err: result.stderr };
