@@ -7,12 +7,14 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectDataDirRefused, fromDist } from '@harakaflow/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { expectDataDirRefused, fromDist, seedPglite } from '@harakaflow/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-cli-lock-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const pglite = join(dataDir, 'pglite');
+// The app's PGlite directory, already made (no initdb in every process that opens it first).
+beforeAll(() => seedPglite(pglite));
 
 /** A CLI as `npx pnpm@10 hf-*` runs it (its transpiled JavaScript), on the app's PGlite under DATA_DIR (development: secrets generated there). */
 function cli(name: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {

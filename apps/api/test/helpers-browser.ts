@@ -1,7 +1,7 @@
 // The privacy centre's browser tests: the app started as `start` starts it (server.ts, its own
 // process, its own PGlite under a fresh DATA_DIR), driven by Debian's Chromium through
 // playwright-core. Without Chromium the tests skip, unless REQUIRE_SERVICES=1 (CI installs it).
-import { freePort, fromDist, requireServices } from '@harakaflow/testing';
+import { freePort, fromDist, requireServices, seedPglite } from '@harakaflow/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -60,6 +60,8 @@ export interface RunningApp {
 export async function startApp(env: Record<string, string> = {}, scheme: 'http' | 'https' = 'http'): Promise<RunningApp> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hf-privacy-centre-'));
+  // A fresh DATA_DIR starts from a made PGlite directory (no initdb in every start); the quickstart's tests cover a first start.
+  if (!env.DATABASE_URL) await seedPglite(join(dataDir, 'pglite'));
   const child = spawn(process.execPath, fromDist(join(apiDir, 'src/server.ts')), {
     cwd: apiDir,
     // Every request of these tests comes from 127.0.0.1: the anonymous rate limit is raised.
@@ -107,7 +109,9 @@ export async function newAccount(url: string): Promise<{ id: string; email: stri
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  // A small copy, for the README (docs/images holds two, copied from here).
+  // A small copy, for the README (docs/images holds two, copied from here): only when asked
+  // (HF_README_SHOTS=1), as the viewport change and the second capture cost every run a second a shot.
+  if (!process.env.HF_README_SHOTS) return;
   const size = page.viewportSize();
   await page.setViewportSize({ width: 720, height: 820 });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.small.jpg`), type: 'jpeg', quality: 40 });

@@ -4,7 +4,7 @@
 // printed commands are run as printed. In production it prints no secret and no curl. Piped, the
 // same facts are fields of the JSON ready line. Item 3: a database it cannot reach is one plain
 // line with the fix and exit 1, without the URL's password.
-import { fromDist, postgresUrl, until } from '@harakaflow/testing';
+import { fromDist, postgresUrl, seedPglite, until } from '@harakaflow/testing';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,7 +125,9 @@ describe.skipIf(!hasScript || !hasCurl)('src/server.ts on a terminal', () => {
 
   it('in production: no secret value, the admin key named by its variable, no curl, no /docs (OPENAPI_PUBLIC unset)', async () => {
     const secrets = parseEnv(productionEnv()) as Record<string, string>;
-    const server = start({ ...secrets, DATA_DIR: tempDir(), PUBLIC_URL: 'https://api.harakaflow.test', NOTIFY_TRANSPORT: 'eml' }, true);
+    const dataDir = tempDir();
+    await seedPglite(join(dataDir, 'pglite')); // not a first start: the one above is
+    const server = start({ ...secrets, DATA_DIR: dataDir, PUBLIC_URL: 'https://api.harakaflow.test', NOTIFY_TRANSPORT: 'eml' }, true);
     const [, url] = await said(server, /HarakaFlow API ready on (http:\/\/127\.0\.0\.1:\d+)\n(?:.*\n)*? {2}mail .*\n/);
     const out = server.output();
     expect(out).toContain('  admin key       ADMIN_API_KEY from the environment\n');
@@ -212,6 +214,7 @@ describe('src/server.ts and a database it cannot use', () => {
   it('a PGlite directory another process holds (a CLI): says which process, plainly, exit 1', async () => {
     const { createDatabase } = await import('@harakaflow/db');
     const dataDir = tempDir();
+    await seedPglite(join(dataDir, 'pglite'));
     const held = await createDatabase({ dataDir: join(dataDir, 'pglite') });
     try {
       const server = start({ DATA_DIR: dataDir }, false);

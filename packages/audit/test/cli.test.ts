@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectDataDirRefused, fromDist } from '@harakaflow/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { expectDataDirRefused, fromDist, seedPglite } from '@harakaflow/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { purgeServerLogs } from '../src/partitions.js';
 import { CHECKPOINT_KEY, clock, KEYS, legacyMigrations, securityInput, writer } from './helpers.js';
@@ -15,6 +15,8 @@ import { CHECKPOINT_KEY, clock, KEYS, legacyMigrations, securityInput, writer } 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// The app's PGlite directory, already made (no initdb in every process that opens it first).
+beforeAll(() => seedPglite(join(dataDir, 'pglite')));
 
 
 /**
@@ -76,6 +78,7 @@ describe('hf-audit verify', () => {
   it('refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process\'s lock', async () => {
     const own = mkdtempSync(join(tmpdir(), 'hf-audit-cli-lock-'));
     const pglite = join(own, 'pglite');
+    await seedPglite(pglite);
     const verify = () => cli(['verify'], { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }, { dataDir: own });
     try {
       const app = await createDatabase({ dataDir: pglite });
@@ -148,6 +151,7 @@ describe('hf-audit migrate-partitions', () => {
     const now = new Date();
     const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - 100 * 86_400_000;
     const dir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-migrate-'));
+    await seedPglite(join(dir, 'pglite'));
     const env = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY, DATA_DIR: dir };
     const withLegacyDb = async <T>(fn: (db: Awaited<ReturnType<typeof createDatabase>>['db']) => Promise<T>) => {
       const handle = await createDatabase({ dataDir: join(dir, 'pglite') });

@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectDataDirRefused, fromDist } from '@harakaflow/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { expectDataDirRefused, fromDist, seedPglite } from '@harakaflow/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'hf-vault-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// The app's PGlite directory, already made (no initdb in every process that opens it first).
+beforeAll(() => seedPglite(join(dataDir, 'pglite')));
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
 

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { withTimeout } from '@harakaflow/core';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Availability, gatedClient, type AvailabilityChange, type ProbeResult } from './availability.js';
 import { DatabaseError, invalidOption } from './errors.js';
 import { isConnectionLoss } from './pg-errors.js';
@@ -27,6 +28,12 @@ export interface DatabaseOptions {
    * opening it while it is open gets HF_DB_DATA_DIR_IN_USE naming the process.
    */
   dataDir?: string | undefined;
+  /**
+   * PGlite only: a new database starts from this dump of a data directory (PGlite's
+   * `dumpDataDir()`, a tarball) instead of running initdb, which costs seconds. Ignored when
+   * `dataDir` already holds a database. For tests and seeding; the dump's content is trusted.
+   */
+  loadDataDir?: Blob | undefined;
   /** postgres.js only: pool size. Default 10. */
   max?: number | undefined;
   /** postgres.js only: `application_name` seen in `pg_stat_activity`. Default `harakaflow`. */
@@ -101,7 +108,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     }
     let client: InstanceType<typeof PGlite>;
     try {
-      client = await PGlite.create(dataDir ?? 'memory://');
+      const made = dataDir !== undefined && existsSync(join(dataDir, 'PG_VERSION'));
+      client = await PGlite.create(dataDir ?? 'memory://', options.loadDataDir && !made ? { loadDataDir: options.loadDataDir } : {});
     } catch (error) {
       lock?.release();
       throw error;

@@ -39,6 +39,32 @@ describe('createDatabase', () => {
     }
   });
 
+  it('starts a new PGlite database from loadDataDir (a dump), in memory and in a new dataDir; a dataDir that holds one ignores it', async () => {
+    const source = await createDatabase();
+    await source.db.execute(sql`create table numbers (n integer not null)`);
+    await source.db.insert(numbers).values({ n: 7 });
+    // The driver's own client dumps the directory (what the test suite's template is).
+    const client = (source.db as unknown as { $client: { dumpDataDir(c: 'none'): Promise<Blob> } }).$client;
+    const dump = await client.dumpDataDir('none');
+    await source.close();
+
+    const inMemory = await createDatabase({ loadDataDir: dump });
+    expect(await inMemory.db.select().from(numbers)).toEqual([{ n: 7 }]);
+    await inMemory.close();
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'hf-pglite-load-'));
+    try {
+      const first = await createDatabase({ dataDir, loadDataDir: dump });
+      await first.db.insert(numbers).values({ n: 8 });
+      await first.close();
+      const second = await createDatabase({ dataDir, loadDataDir: dump });
+      expect(await second.db.select().from(numbers).orderBy(numbers.n)).toEqual([{ n: 7 }, { n: 8 }]);
+      await second.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a closed database as not answering, and close is idempotent', async () => {
     const handle = await createDatabase();
     await handle.close();

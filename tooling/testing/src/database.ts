@@ -1,3 +1,4 @@
+import { pgliteDump } from './pglite-seed.js';
 import { createDatabase, migrate, type DatabaseHandle, type MigrationSet } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
@@ -37,7 +38,8 @@ export async function testDatabase(options: { migrations?: MigrationSet[]; max?:
       }
     };
   }
-  const handle = await createDatabase({ url, max: options.max ?? 5 });
+  // PGlite starts from the suite's made directory (pglite-seed.ts): no initdb in every test file.
+  const handle = await createDatabase({ url, max: options.max ?? 5, ...(url ? {} : { loadDataDir: await pgliteDump() }) });
   if (options.migrations?.length) await migrate(handle.db, options.migrations);
 
   let closed: Promise<void> | undefined;

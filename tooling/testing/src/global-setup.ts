@@ -4,6 +4,7 @@
  * to date). Test files only read it afterwards, so no test races a write.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pgliteTemplate } from './pglite-seed.js';
 
 interface Transpiler {
   staleSources(dirs: string[]): unknown;
@@ -18,6 +19,8 @@ export default function setup(): Promise<void> {
   return (shared[once] ??= (async () => {
     const url = pathToFileURL(fileURLToPath(new URL('../../transpile.mjs', import.meta.url))).href;
     const { staleSources, transpile } = (await import(url)) as Transpiler;
-    await transpile(staleSources(['apps/api']));
+    // And the PGlite directory the tests that start on a fresh DATA_DIR copy (pglite-seed.ts),
+    // made here so that no two test files wait on its initdb.
+    await Promise.all([transpile(staleSources(['apps/api'])), pgliteTemplate()]);
   })());
 }

@@ -23,3 +23,4 @@ export { expectDataDirRefused } from './cli-refusal.js';
 export { fromDist } from './from-dist.js';
 export { dovecotAvailable, startDovecot } from './dovecot.js';
 export type { TestDovecot } from './dovecot.js';
+export { pgliteDump, pgliteTemplate, seedPglite } from './pglite-seed.js';

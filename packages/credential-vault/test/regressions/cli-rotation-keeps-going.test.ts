@@ -3,7 +3,7 @@
 // with "VAULT_KEYS is required" because it did not read DATA_DIR/secrets.json as hf-audit does.
 import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
 import { createDatabase, migrate } from '@harakaflow/db';
-import { fromDist } from '@harakaflow/testing';
+import { fromDist, seedPglite } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +31,7 @@ function cli(args: string[], env: Record<string, string> = {}) {
 
 describe('hf-vault keeps going and reads keys as the app does', () => {
   it('rewrap goes past an unreadable record, names it, exits 1; after it is deleted a rerun exits 0', async () => {
+    await seedPglite(join(dataDir, 'pglite')); // made once per machine: no initdb here
     const handle = await createDatabase({ dataDir: join(dataDir, 'pglite') });
     await migrate(handle.db, [vaultMigrations]);
     const store = new VaultStore(handle.db, new LocalKeyProvider(K1));
