@@ -12,7 +12,8 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ImapFlow } from 'imapflow';
+// imapflow is loaded by the tests that start Dovecot, not by every file importing this package.
+import type { ImapFlow } from 'imapflow';
 import { freePort } from './ports.js';
 import { findProgram, startProcess, type StartedProcess } from './processes.js';
 import { requireServices } from './services.js';
@@ -120,6 +121,7 @@ export async function startDovecot(): Promise<TestDovecot> {
     }
   }
   const client = async <T>(work: (c: ImapFlow) => Promise<T>): Promise<T> => {
+    const { ImapFlow } = await import('imapflow');
     const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
     c.on('error', () => {});
     await c.connect();

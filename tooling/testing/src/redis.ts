@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisUrl } from './services.js';
 
 export interface TestRedis {
@@ -13,6 +13,7 @@ export interface TestRedis {
 /** A Redis connection for one test file, or undefined when REDIS_URL is unset (the test skips). */
 export async function testRedis(): Promise<TestRedis | undefined> {
   if (!redisUrl) return undefined;
+  const { Redis } = await import('ioredis'); // loaded by the files that use Redis only
   const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
   const prefix = `hf-test:${process.pid}:${randomBytes(4).toString('hex')}:`;

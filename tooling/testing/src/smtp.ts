@@ -1,5 +1,5 @@
 // A real SMTP server for tests (notify, the app): smtp-server on a loopback port.
-import { SMTPServer } from 'smtp-server';
+
 
 export interface Received {
   to: string[];
@@ -47,6 +47,8 @@ function headersOf(raw: string): Record<string, string> {
 export async function startSmtp(port = 0) {
   const received: Received[] = [];
   const answers: number[] = [];
+  // Loaded here, not with the package: every file that imports `until` would pay for it.
+  const { SMTPServer } = await import('smtp-server');
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
