@@ -7,22 +7,36 @@ const msOf = (id: string) => parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 
 describe('uuidv7', () => {
   it('carries the millisecond, the version and the variant', () => {
-    const ms = Date.UTC(2099, 0, 1); // later than any other id of this file, whatever the order
+    const ms = Date.UTC(2099, 0, 1);
     const id = uuidv7(ms);
     expect(id).toMatch(FORM);
     expect(msOf(id)).toBe(ms);
   });
 
-  it('sorts in the order made, within one millisecond and when the clock steps back (the export listed two notices of one millisecond out of order)', () => {
+  it('sorts in the order made within one millisecond (the export listed two notices of one millisecond out of order), and always carries the millisecond asked for', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 2, maxLength: 200 }), (steps) => {
         let ms = Date.UTC(2030, 0, 1) + Math.floor(Math.random() * 1e9);
-        const ids = steps.map((s) => uuidv7((ms += s)));
-        for (const id of ids) expect(id).toMatch(FORM);
-        expect([...ids].sort()).toEqual(ids);
-        expect(new Set(ids).size).toBe(ids.length);
+        const made = steps.map((s) => {
+          ms += s;
+          return { ms, id: uuidv7(ms) };
+        });
+        for (const { ms: at, id } of made) {
+          expect(id).toMatch(FORM);
+          expect(msOf(id)).toBe(at);
+        }
+        // Ids of non-decreasing milliseconds sort in the order made.
+        for (let i = 1; i < made.length; i++) if (made[i]!.ms >= made[i - 1]!.ms) expect(made[i]!.id > made[i - 1]!.id).toBe(true);
+        expect(new Set(made.map((m) => m.id)).size).toBe(made.length);
       }),
     );
+  });
+
+  it('an earlier millisecond after a later one (another caller\'s clock) gets an id of its own millisecond', () => {
+    const late = uuidv7(Date.UTC(2098, 0, 1));
+    const early = uuidv7(Date.UTC(2026, 11, 7));
+    expect(msOf(early)).toBe(Date.UTC(2026, 11, 7));
+    expect(early < late).toBe(true);
   });
 
   it('two ids of one millisecond are not neighbours a guess finds', () => {
