@@ -1,3 +1,4 @@
+import type { Subprocessor } from './subprocessors.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseVaultKeys } from '@harakaflow/credential-vault';
@@ -111,6 +112,10 @@ export interface AppConfig {
   privacyImapPollSeconds: number;
   /** RETENTION_RIGHTS_REQUESTS_DAYS: a closed rights request (and its messages) is kept this long after its last change. */
   retentionRightsRequestsDays: number;
+  /** SUBPROCESSORS_FILE: the operator's processor register (§5, §9), checked at startup; undefined: SUBPROCESSORS. */
+  subprocessors: Subprocessor[] | undefined;
+  /** SUBPROCESSOR_NOTICE_DAYS: a register change is announced to every account at least this many days before it takes effect (14 to 365). */
+  subprocessorNoticeDays: number;
   /** OPENAPI_PUBLIC=1: /docs/json is served in production too (always outside production). */
   openapiPublic: boolean;
   /** §4 retention, days: message logs per plan (free up to 90; pro and business up to 365), server logs (up to 90). */

@@ -8,6 +8,8 @@
  */
 import { describeImapUrl } from '@harakaflow/notify';
 import { isProxyEntry, trustTooWide } from './trust-proxy.js';
+import { readFileSync } from 'node:fs';
+import { checkRegister } from './subprocessors.js';
 
 /** Reads one variable's text (undefined when unset or empty); `problem` records why it is refused (the variable's name is prefixed). */
 export type Reader<T> = (text: string | undefined, problem: (why: string) => void) => T;
@@ -472,6 +474,34 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     shown: '`60`',
     meaning: 'seconds between two reads of the privacy mailbox (5 to 3600); a read that finds more than 100 new messages goes on at once',
     read: count(60, { min: 5, max: 3600, says: (n) => `must be from 5 to 3600 seconds (got ${n})` }),
+  },
+  {
+    name: 'SUBPROCESSORS_FILE',
+    key: 'subprocessors',
+    shown: 'unset: the register in `apps/api/src/subprocessors.ts`',
+    meaning:
+      'the processor register (§5, §9) as a JSON file: an array of providers, each `{ id, name, purpose, dataCategories, location, transfer: { mechanism: none | adequacy | scc | dpf, sccModule?, note? }, contractUrl, since, until? }` (days as YYYY-MM-DD). Served at `/privacy/subprocessors` and `GET /v1/privacy/subprocessors`, stated in every export; a provider that starts (`since`) or stops (`until`) on a later day is announced to every account by email. Checked at startup: every problem is named',
+    read: (t, problem) => {
+      if (t === undefined) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(t, 'utf8'));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        return void problem(code ? `cannot be read (${code}): ${quote(t)}` : `is not JSON: ${quote(t)}`);
+      }
+      const { register, problems } = checkRegister(parsed);
+      for (const why of problems.slice(0, 20)) problem(`${quote(t)}: ${why}`);
+      return problems.length ? undefined : register;
+    },
+  },
+  {
+    name: 'SUBPROCESSOR_NOTICE_DAYS',
+    key: 'subprocessorNoticeDays',
+    shown: '`30`',
+    meaning:
+      "days before a change of the processor register takes effect that every account is told (14 to 365; §11's 14 days at least): a change that can no longer be announced that early, and was not, stops the startup naming it",
+    read: count(30, { min: 14, max: 365, says: (n) => `must be from 14 to 365 days (got ${n})` }),
   },
   {
     name: 'OPENAPI_PUBLIC',

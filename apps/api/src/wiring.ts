@@ -46,6 +46,8 @@ import messageRoutes from './routes/messages.js';
 import notificationRoutes from './routes/notifications.js';
 import privacyCentre from './routes/privacy-centre.js';
 import privacyRoutes from './routes/privacy.js';
+import subprocessorRoutes from './routes/subprocessors.js';
+import { registerAnnouncements, SUBPROCESSORS } from './subprocessors.js';
 import publicRequestRoutes from './routes/public-requests.js';
 import retentionRoutes from './routes/retention.js';
 import systemRoutes from './routes/system.js';
@@ -280,6 +282,8 @@ export const WIRING: readonly WiringStep[] = [
         return link ? { exportUrl: `${config.publicUrl}${link.url}`, exportExpiresAt: link.expiresAt } : null;
       },
       policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
+      // §5, §9, §11 (issue 32 item 4): a provider that starts or stops is announced to every account.
+      announcements: { list: () => registerAnnouncements(config.subprocessors ?? SUBPROCESSORS, config.subprocessorNoticeDays, config.publicUrl), recipients: (after) => policyRecipients(database.db, after) },
       routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true }, errors: { 400: ['HF_NOTIFY_UNSUBSCRIBE_INVALID'] } } },
       // The retention runner purges settled notifications (class `notifications`).
       keepSettledDays: false,
@@ -418,7 +422,12 @@ export const WIRING: readonly WiringStep[] = [
   step(publicRequestRoutes)({
     name: 'routes/public-requests',
     why: 'routes come after every plugin: requests without an account, their code, and the no-JavaScript form at /privacy/request',
-    options: ({ config }) => ({ origin: new URL(config.publicUrl).origin }),
+    options: ({ config }) => ({ origin: new URL(config.publicUrl).origin, register: config.subprocessors ?? SUBPROCESSORS }),
+  }),
+  step(subprocessorRoutes)({
+    name: 'routes/subprocessors',
+    why: 'routes come after every plugin: the processor register (§5, §9), JSON and page',
+    options: ({ config }) => ({ register: config.subprocessors ?? SUBPROCESSORS, noticeDays: config.subprocessorNoticeDays }),
   }),
   step(notificationRoutes)({ name: 'routes/notifications', why: 'routes come after every plugin' }),
   step(retentionRoutes)({ name: 'routes/retention', why: 'routes come after every plugin' }),

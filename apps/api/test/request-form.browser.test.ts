@@ -5,16 +5,24 @@
 // the page; a cross-site form post is refused; axe finds nothing serious.
 import { startSmtp, until, type Received } from '@harakaflow/testing';
 import type { Browser } from 'playwright-core';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUBPROCESSORS } from '../src/subprocessors.js';
 import { call, hasChromium, launch, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
 
 describe.skipIf(!hasChromium)('the public request form in Chromium, without JavaScript', () => {
   let browser: Browser;
   let app: RunningApp;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  // The processor register (issue 32 item 4): HarakaFlow's, and a provider that starts in 40 days.
+  const startsOn = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
   beforeAll(async () => {
     smtp = await startSmtp();
-    [browser, app] = await Promise.all([launch(), startApp({ SMTP_URL: smtp.url })]);
+    const registerFile = join(mkdtempSync(join(tmpdir(), 'hf-register-')), 'subprocessors.json');
+    writeFileSync(registerFile, JSON.stringify([...SUBPROCESSORS, { id: 'sms-gateway', name: 'Example SMS Gateway Ltd', purpose: 'Sends one-time codes by SMS', dataCategories: ['phone number'], location: 'Kenya', transfer: { mechanism: 'none' }, contractUrl: 'https://example.com/dpa', since: startsOn }]));
+    [browser, app] = await Promise.all([launch(), startApp({ SMTP_URL: smtp.url, SUBPROCESSORS_FILE: registerFile })]);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -89,5 +97,27 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     expect(forged.status).toBe(403);
     expect(forged.json.code).toBe('HF_AUTH_CSRF');
     expect(smtp.received.length).toBe(before);
+  });
+
+  it('shows the processor register without JavaScript; an announced change links to an objection on the form', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/privacy/subprocessors`);
+    await page.getByRole('heading', { name: 'Our service providers' }).waitFor();
+    for (const p of SUBPROCESSORS) await expect(page.getByRole('rowheader', { name: p.name }).isVisible(), p.name).resolves.toBe(true);
+    // Not listed as a provider before it starts; announced, with its date.
+    await expect(page.getByRole('rowheader', { name: 'Example SMS Gateway Ltd' }).count()).resolves.toBe(0);
+    await expect(page.getByText(`From ${startsOn}, Example SMS Gateway Ltd (Kenya) will process phone number for us`).isVisible()).resolves.toBe(true);
+    await shot(page, 'subprocessors');
+    await page.getByRole('link', { name: 'Object to this change' }).click();
+    await page.getByRole('heading', { name: 'Make a privacy request' }).waitFor();
+    await expect(page.getByLabel('What do you ask for?').inputValue()).resolves.toBe('objection');
+    await expect(page.getByLabel('Anything we should know (optional)').inputValue()).resolves.toContain(`(subprocessors:sms-gateway:added:${startsOn}): From ${startsOn}, Example SMS Gateway Ltd`);
+    await context.close();
+    const checker = await browser.newContext();
+    const check = await checker.newPage();
+    await check.goto(`${app.url}/privacy/subprocessors`);
+    expect(await seriousViolations(check)).toEqual([]);
+    await checker.close();
   });
 });

@@ -14,10 +14,10 @@ export const InvalidFilter = createError('HF_NOTIFY_INVALID_FILTER', '%s', 400);
 export const NoticeNotFound = createError('HF_NOTIFY_NOTICE_NOT_FOUND', 'This account has no such notice', 404);
 
 /** Startup stops: a material policy version whose 14 days of notice can no longer be given (§11). */
-export const noticeTooLate = (version: string, days: number) =>
+export const noticeTooLate = (key: string, days: number, noticeDays = 14, what = 'material policy version') =>
   Object.assign(
-    new Error(`@harakaflow/notify: material policy version "${version}" takes effect in ${days.toFixed(1)} days and its notices were never sent; the policy (§11) promises at least 14 days' notice: move its effective date`),
-    { code: 'HF_NOTIFY_NOTICE_TOO_LATE', version },
+    new Error(`@harakaflow/notify: ${what} "${key}" takes effect in ${days.toFixed(1)} days and its notices were never sent; at least ${noticeDays} days' notice is promised (§11): move its effective date`),
+    { code: 'HF_NOTIFY_NOTICE_TOO_LATE', version: key },
   );
 
 /** Every code the package answers with (the README's errors table lists each). */

@@ -13,7 +13,7 @@ export const notifyMigrations: MigrationSet = {
 export default fp(plugin, { name: '@harakaflow/notify', fastify: '5.x' });
 export type { NotifyOptions } from './options.js';
 export { KEEP_UNTIL_SENT, NOTICE_DAYS, Notifier, NOTIFY_RETRY_SCHEDULE_MS, WAITING_FOR_VERIFICATION } from './service.js';
-export type { EnqueueInput, NotificationStatus, NotificationView, NotifierConfig, PolicyVersion, Recipient } from './service.js';
+export type { Announcement, EnqueueInput, NotificationStatus, NotificationView, NotifierConfig, PolicyVersion, Recipient } from './service.js';
 export { LEGACY_UNSUBSCRIBE_LINKS_UNTIL, UNSUBSCRIBE_LINK_DAYS } from './service.js';
 export { DEFAULT_PRIVACY_CONTACT } from './templates.js';
 export { escapeHtml, KINDS, oneLine, render, unverifiedWaitMs } from './templates.js';

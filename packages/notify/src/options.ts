@@ -2,7 +2,7 @@ import { checkDatabaseOption } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyContextConfig } from 'fastify';
 import { invalidOption } from './errors.js';
-import type { Notifier, PolicyVersion, Recipient } from './service.js';
+import type { Announcement, Notifier, PolicyVersion, Recipient } from './service.js';
 import type { DkimOptions, Transport } from './transport.js';
 
 export interface NotifyOptions {
@@ -35,6 +35,13 @@ export interface NotifyOptions {
   retrySchedule?: readonly number[] | undefined;
   /** §11 notices: the policy's versions, who to tell (paged by account id), the policy's URL. */
   policies?: { versions: readonly PolicyVersion[]; recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>; policyUrl: string; checkIntervalMs?: number } | undefined;
+  /**
+   * Other changes every account is told of before they take effect (a change of the processor
+   * register): the list is read at startup and every `checkIntervalMs` (default an hour); each
+   * announcement is queued once per account (see `Announcement`); one that can no longer be
+   * announced in time stops the startup.
+   */
+  announcements?: { list: () => readonly Announcement[]; recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>; checkIntervalMs?: number } | undefined;
   /** The unsubscribe routes: `false` for none. Default { prefix: '/v1/notifications' }; `config` goes on both routes. */
   routes?: false | { prefix?: string; config?: FastifyContextConfig } | undefined;
   /** Settled notifications (sent, failed, suppressed) are deleted after this many days, checked hourly. Default 30; `false`: never here (a retention runner does it). */

@@ -78,6 +78,19 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     });
   }
 
+  let announceTimer: NodeJS.Timeout | undefined;
+  if (options.announcements) {
+    const a = options.announcements;
+    const run = () => notifier.scheduleAnnouncements(a.list(), a.recipients);
+    fastify.addHook('onReady', async () => {
+      await run();
+      announceTimer = setInterval(() => {
+        run().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'notify: announcements failed'));
+      }, a.checkIntervalMs ?? 3_600_000);
+      announceTimer.unref();
+    });
+  }
+
   if (options.dispatch !== false) {
     const intervalMs = options.dispatch?.intervalMs ?? 1000;
     const batch = options.dispatch?.batch ?? 20;
@@ -101,6 +114,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   fastify.addHook('onClose', async () => {
     clearInterval(purgeTimer);
     clearInterval(policyTimer);
+    clearInterval(announceTimer);
     await loop?.stop();
     transport.close();
   });

@@ -25,12 +25,13 @@ export type { NotificationStatus, NotificationView, PolicyVersion, Recipient } f
 import { KINDS, render, unverifiedWaitMs } from './templates.js';
 import type { SendOutcome, Transport } from './transport.js';
 import { bouncingOf, listOutbox, outboxCounts, purgeSettled, retryFailed, type OutboxFilter } from './outbox-admin.js';
-import { schedulePolicyNotices } from './policy-notices.js';
+import { scheduleAnnouncements, schedulePolicyNotices, type Announcement } from './policy-notices.js';
 import { processBounce, type BounceResult } from './bounces.js';
 import { acknowledgeNotice, accountNotices, eraseDeliveries, forgetReports, recordSend, type AccountNotice } from './deliveries.js';
 import { addressesOf, eraseNotifications, exportNotifications, normalizeAddress, WAITING_FOR_VERIFICATION, type SubjectWhere } from './subject-data.js';
 
 export { NOTICE_DAYS } from './policy-notices.js';
+export type { Announcement } from './policy-notices.js';
 /** About 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h after each temporary failure; then failed. */
 export const NOTIFY_RETRY_SCHEDULE_MS: readonly number[] = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000];
 /** Kinds whose pending notices outlive their subject's erasure (sent, then deleted): they are about it. */
@@ -357,6 +358,11 @@ export class Notifier {
   /** §11's notices of an upcoming policy version, once per account and version (policy-notices.ts). */
   schedulePolicyNotices(versions: readonly PolicyVersion[], recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>, o: { policyUrl: string }): Promise<{ version: string; queued: number }[]> {
     return schedulePolicyNotices(this.#c, () => this.#now(), versions, recipients, o);
+  }
+
+  /** Changes every account is told of before they take effect (a register change, §11), once per account and key (policy-notices.ts). */
+  scheduleAnnouncements(announcements: readonly Announcement[], recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>): Promise<{ key: string; queued: number }[]> {
+    return scheduleAnnouncements(this.#c, () => this.#now(), announcements, recipients);
   }
 
   /** A subject's notifications, preferences, bounce marks and delivery records: the legal notices it was given and how each went (personal-data export). */

@@ -142,6 +142,22 @@ export const KINDS: Record<string, KindSpec> = {
       ],
     }),
   },
+  // §5, §9, §11: a provider of the processor register starts or stops (issue 32 item 4).
+  'subprocessors.upcoming': {
+    category: 'legal',
+    template: () => ({
+      subject: 'HarakaFlow service providers: a change on {{effectiveDate}}',
+      blocks: [
+        greeting,
+        'We are changing who processes personal data for us. {{change}}',
+        'This takes effect on {{effectiveDate}}, at least {{noticeDays}} days after this notice (privacy policy §5 and §11).',
+        { label: 'Read the register of our service providers', href: '{{registerUrl}}' },
+        'If you object to this change, tell us before that date: this link opens an objection request, which we answer within 30 days (§6).',
+        { label: 'Object to this change', href: '{{objectUrl}}' },
+        signature,
+      ],
+    }),
+  },
   // Sent to an account's address once it is verified (waiting up to the 30 days of §6); to an
   // emailed requester's address (no account) at once.
   'privacy.request.updated': { category: 'legal', unverified: { waitDays: 30 }, template: requestTemplate },

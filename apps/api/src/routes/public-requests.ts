@@ -13,13 +13,14 @@ import { sendRequestCode } from '../rights-intake.js';
 import { resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
 import type { Routes } from '../schema-types.js';
 import requestForm from './request-form.js';
+import type { Subprocessor } from '../subprocessors.js';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const E164 = '^\\+[1-9][0-9]{1,14}$';
 const accepted = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const QUOTA_503 = { 503: ['HF_QUOTA_UNAVAILABLE'] };
 
-const publicRequests: Routes<{ origin: string }> = async (app, { origin }) => {
+const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[] }> = async (app, { origin, register = [] }) => {
   app.post(
     '/v1/privacy/public-requests',
     {
@@ -88,7 +89,7 @@ const publicRequests: Routes<{ origin: string }> = async (app, { origin }) => {
     },
   );
 
-  await app.register(requestForm, { origin });
+  await app.register(requestForm, { origin, register });
 };
 
 export default publicRequests;

@@ -11,6 +11,7 @@ import { REQUEST_KINDS, type RightsRequest } from '@harakaflow/data-rights';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SessionCsrf } from '../errors.js';
 import { sendRequestCode } from '../rights-intake.js';
+import { objectionDetails, type Subprocessor } from '../subprocessors.js';
 import type { Routes } from '../schema-types.js';
 import { sameOriginForm } from './privacy-centre.js';
 import { asPage, html, page } from './privacy-exports.js';
@@ -72,13 +73,23 @@ const confirmed = (r: RightsRequest) =>
 <p>We answer by ${html(when(r.extendedDueAt ?? r.dueAt))}, and write to you at every step. Your reference: <strong>${html(r.id)}</strong>.</p>
 <p>Questions? Answer any of our messages, or write to the privacy team.</p>`;
 
-const requestForms: Routes<{ origin: string }> = async (app, { origin }) => {
+const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] }> = async (app, { origin, register = [] }) => {
   const pageConfig = { auth: 'public' as const, ageGate: false };
   const checked = (request: FastifyRequest) => {
     if (!sameOriginForm(request, origin)) throw new SessionCsrf();
   };
 
-  app.get('/privacy/request', { config: pageConfig, schema: { hide: true } }, async (_request, reply) => send(reply, 200, 'Make a privacy request', requestForm()));
+  // A link may choose the kind (`?kind=objection`) and name a change of the processor register it
+  // objects to (`&about=subprocessors:<change>`, from its notice): the details are then that change's
+  // own text, from the register, never text the link carries.
+  app.get<{ Querystring: { kind?: string; about?: string } }>('/privacy/request', { config: pageConfig, schema: { hide: true } }, async (request, reply) => {
+    const { kind, about } = request.query;
+    const values: Record<string, string> = {};
+    if (typeof kind === 'string' && (REQUEST_KINDS as readonly string[]).includes(kind)) values.kind = kind;
+    const details = typeof about === 'string' ? objectionDetails(register, about) : undefined;
+    if (details) Object.assign(values, { kind: 'objection', details });
+    return send(reply, 200, 'Make a privacy request', requestForm(values));
+  });
 
   app.get<{ Params: { id: string }; Querystring: { sent?: string } }>('/privacy/request/:id', { config: { ...pageConfig, audit: { path: 'route' } }, schema: { hide: true } }, async (request, reply) => {
     const { id } = request.params;
