@@ -101,9 +101,9 @@ const MECHANISMS: readonly TransferMechanism[] = ['none', 'adequacy', 'scc', 'dp
 const TEXT_MAX = 500;
 
 const isDay = (v: unknown): v is string => typeof v === 'string' && DAY.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
-/** One line of plain text: no control characters, line separators or bidi overrides (it is shown on a page and in mail). */
+/** One line of plain text: no control characters, line separators, bidi marks and overrides or invisible characters (it is shown on a page and in mail, where one name must not pass for another). */
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-const isText = (v: unknown, max = TEXT_MAX): v is string => typeof v === 'string' && v.trim() !== '' && v.length <= max && !/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(v);
+const isText = (v: unknown, max = TEXT_MAX): v is string => typeof v === 'string' && v.trim() !== '' && v.length <= max && !/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/.test(v);
 
 /**
  * Checks a register (the parsed JSON of SUBPROCESSORS_FILE): returns it typed, or the problems,
@@ -147,7 +147,8 @@ export function checkRegister(input: unknown): { register: Subprocessor[]; probl
     if (!isDay(e.since)) problems.push(`${at}: since must be a day, YYYY-MM-DD`);
     if (e.until !== undefined && (!isDay(e.until) || (isDay(e.since) && e.until <= e.since))) problems.push(`${at}: until must be a day (YYYY-MM-DD) after since`);
   });
-  return { register: problems.length ? [] : (input as Subprocessor[]), problems };
+  // The contract link as the URL parser reads it (what was checked), not as written.
+  return { register: problems.length ? [] : (input as Subprocessor[]).map((p) => ({ ...p, contractUrl: new URL(p.contractUrl).href })), problems };
 }
 
 /** A provider that starts or stops on a day: what is announced (once per account) before it takes effect. */

@@ -68,6 +68,13 @@ describe('the register as data', () => {
     expect(checkRegister({}).problems).toEqual(['must be a JSON array of providers']);
   });
 
+  it('keeps the contract link as the URL parser read it, and refuses invisible and bidi characters in text (one name passing for another)', () => {
+    expect(checkRegister([provider({ contractUrl: 'https://example.com/d\tpa\n' })]).register[0]!.contractUrl).toBe('https://example.com/dpa');
+    for (const name of ['Meta\u200f', 'Me\u200bta', '\u061cMeta', 'Meta\ufeff']) {
+      expect(checkRegister([provider({ name })]).problems, JSON.stringify(name)).toEqual(['entry 0 (sms-gateway): name must be one line of text (at most 500 characters)']);
+    }
+  });
+
   it('never throws on any JSON, and what it accepts is a register the page can show (property)', () => {
     const entry = fc.record(
       {
@@ -173,7 +180,9 @@ describe('change notices (§11)', () => {
     const first = await testApp(database, { smtpUrl: smtp.url });
     const accounts = [await signup(first.app), await signup(first.app)];
     await first.app.close();
-    const register = [...SUBPROCESSORS, provider({ id: 'sms', since: dayIn(40) }), { ...SUBPROCESSORS[4]!, until: dayIn(45) }];
+    // A provider that starts in 40 days, and analytics stopping in 45 (a register the startup's check accepts).
+    const register = [...SUBPROCESSORS.map((p) => (p.id === 'analytics' ? { ...p, until: dayIn(45) } : p)), provider({ id: 'sms', since: dayIn(40) })];
+    expect(checkRegister(register).problems).toEqual([]);
     const [one, two] = await Promise.all([testApp(database, { smtpUrl: smtp.url, subprocessors: register }), testApp(database, { smtpUrl: smtp.url, subprocessors: register })]);
     const restarted = await testApp(database, { smtpUrl: smtp.url, subprocessors: register });
     for (const { app } of [one, two, restarted]) {

@@ -78,6 +78,14 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     });
   }
 
+  // A kind added by this version that an older replica settled as unknown during the deploy is sent after all.
+  let reviveTimer: NodeJS.Timeout | undefined;
+  fastify.addHook('onReady', async () => {
+    const revive = () => notifier.reviveUnknownKinds().catch((error: unknown) => void fastify.log.error({ err: errorCodes(error) }, 'notify: reviving messages of kinds an older version did not know failed'));
+    await revive();
+    reviveTimer = setInterval(() => void revive(), 300_000);
+    reviveTimer.unref();
+  });
   let announceTimer: NodeJS.Timeout | undefined;
   if (options.announcements) {
     const a = options.announcements;
@@ -115,6 +123,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     clearInterval(purgeTimer);
     clearInterval(policyTimer);
     clearInterval(announceTimer);
+    clearInterval(reviveTimer);
     await loop?.stop();
     transport.close();
   });

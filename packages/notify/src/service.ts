@@ -16,7 +16,7 @@
  */
 import { errorCodes, openValue, sealValue, uuidv7, type SigningKey } from '@harakaflow/core';
 import { claimDue, retryDelay, type Database } from '@harakaflow/db';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { NotOptional, UnknownKind } from './errors.js';
 import { addresses, attempts, outbox, preferences } from './schema.js';
@@ -33,6 +33,11 @@ import { addressesOf, eraseNotifications, exportNotifications, normalizeAddress,
 export { NOTICE_DAYS } from './policy-notices.js';
 export type { Announcement } from './policy-notices.js';
 /** About 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h after each temporary failure; then failed. */
+/** What an older version wrote as the reason when it settled a message of a kind it did not know. */
+const UNKNOWN_KIND = 'unknown kind';
+/** The kinds this version renders (KINDS is fixed at load). */
+const KNOWN_KINDS = Object.keys(KINDS);
+
 export const NOTIFY_RETRY_SCHEDULE_MS: readonly number[] = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000];
 /** Kinds whose pending notices outlive their subject's erasure (sent, then deleted): they are about it. */
 export { KEEP_UNTIL_SENT } from './subject-data.js';
@@ -157,7 +162,9 @@ export class Notifier {
   /** Claims up to `limit` due notifications and attempts each once. Returns how many were attempted. */
   async dispatch(limit = 20): Promise<number> {
     const now = this.#now();
-    const claimed = await claimDue(this.#c.db, outbox, { pending: 'pending', now, leaseUntil: new Date(now.getTime() + (this.#c.leaseMs ?? 120_000)), limit });
+    // Only kinds this version can render: a kind a newer replica queued waits for a replica that
+    // knows it (during a rolling deploy, or after a rollback) instead of being settled here.
+    const claimed = await claimDue(this.#c.db, outbox, { pending: 'pending', now, leaseUntil: new Date(now.getTime() + (this.#c.leaseMs ?? 120_000)), limit, where: inArray(outbox.kind, KNOWN_KINDS) });
     if (!claimed.length) return 0;
     const bouncing = await bouncingOf(this.#c.db, addressesOf(claimed));
     await Promise.all(claimed.map((row) => this.#attempt(row, bouncing)));
@@ -174,7 +181,7 @@ export class Notifier {
     const suppressed = !row.address
       ? 'no address'
       : !spec
-        ? 'unknown kind'
+        ? UNKNOWN_KIND
         : spec.category === 'optional' && mark
           ? mark === 'complained'
             ? 'the address complained'
@@ -269,6 +276,21 @@ export class Notifier {
     if (!after) return;
     await this.#c.db.delete(outbox).where(eq(outbox.id, row.id));
     await this.#c.transport.forget?.([row.id]);
+  }
+
+  /**
+   * Messages an older version settled as `suppressed` because it did not know their kind (before
+   * it claimed only the kinds it knows), of a kind this version knows: due again. Run at startup
+   * and every few minutes, so a rolling deploy that adds a kind loses none of its messages.
+   */
+  async reviveUnknownKinds(): Promise<number> {
+    const revived = await this.#c.db
+      .update(outbox)
+      .set({ status: 'pending', lastError: null, settledAt: null, nextAttemptAt: this.#now() })
+      .where(and(eq(outbox.status, 'suppressed'), eq(outbox.lastError, UNKNOWN_KIND), inArray(outbox.kind, KNOWN_KINDS)))
+      .returning({ id: outbox.id });
+    if (revived.length) this.#c.onQueued?.();
+    return revived.length;
   }
 
   /**
