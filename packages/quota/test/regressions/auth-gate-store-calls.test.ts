@@ -56,7 +56,9 @@ describe('the authentication gate', () => {
     if (!redis) return context.skip();
     onTestFinished(() => redis.close());
     // The connected client itself: a lazy one is not ready, and the store would fall back to memory.
-    const shared = { store: 'redis' as const, redis: redis.client, keyPrefix: redis.prefix, clientKeys: { secret: 'a-shared-client-key-secret-0123456789' } };
+    // The store's timeout raised from 50 ms: on two cores shared with a second suite a Redis read
+    // outlasted it, and the insurance limiter (which has no shared count) let a good key through.
+    const shared = { store: 'redis' as const, redis: redis.client, keyPrefix: redis.prefix, clientKeys: { secret: 'a-shared-client-key-secret-0123456789' }, storeTimeoutMs: 2000 };
     const [a, b] = [await instance(shared), await instance(shared)];
     onTestFinished(async () => {
       await a.close();
