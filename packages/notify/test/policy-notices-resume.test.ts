@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { TEST_OPTIONS } from './helpers.js';
 import notify, { notifyMigrations, notifySchema, type Recipient } from '../src/index.js';
 
 let database: TestDatabase;
@@ -30,12 +31,9 @@ describe('policy notices resumed from what an earlier version stored', () => {
     const app = Fastify();
     await app.register(notify, {
       db: database.db,
-      from: 'HarakaFlow <no-reply@harakaflow.test>',
-      publicUrl: 'https://api.harakaflow.test',
-      unsubscribeSecrets: ['test-unsubscribe-secret-0123456789abcdef'],
+      ...TEST_OPTIONS,
       transport: { description: 'none', send: async () => ({ outcome: 'sent', smtpCode: 250, providerMessageId: null }), close: () => {} } as never,
-      dispatch: false,
-      policies: {
+        policies: {
         versions: [
           { version: 'baseline', publishedAt: '2025-01-01T00:00:00Z', effectiveAt: '2025-01-01T00:00:00Z', material: true },
           { version, publishedAt: new Date(Date.now() - 3_600_000).toISOString(), effectiveAt: effectiveAt.toISOString(), material: true },

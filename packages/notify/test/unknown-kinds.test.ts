@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { TEST_OPTIONS } from './helpers.js';
 import notify, { notifyMigrations, notifySchema } from '../src/index.js';
 
 let database: TestDatabase;
@@ -24,11 +25,8 @@ async function build() {
   const app = Fastify();
   await app.register(notify, {
     db: database.db,
-    from: 'HarakaFlow <no-reply@harakaflow.test>',
-    publicUrl: 'https://api.harakaflow.test',
-    unsubscribeSecrets: ['test-unsubscribe-secret-0123456789abcdef'],
+    ...TEST_OPTIONS,
     smtpUrl: smtp.url,
-    dispatch: false,
   });
   await app.ready();
   onTestFinished(() => app.close());
