@@ -64,39 +64,27 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     },
   });
 
+  // Work run at startup and then every `ms`: a startup run that throws stops the startup when
+  // `startup` is 'stops', else it is logged like the later runs.
+  const timers: NodeJS.Timeout[] = [];
+  const periodic = (what: string, ms: number, run: () => Promise<unknown>, startup: 'stops' | 'logged') => {
+    const logged = () => run().catch((error: unknown) => void fastify.log.error({ err: errorCodes(error) }, `notify: ${what} failed`));
+    fastify.addHook('onReady', async () => {
+      await (startup === 'stops' ? run() : logged());
+      timers.push(setInterval(() => void logged(), ms).unref());
+    });
+  };
+
   // §11: at startup (a notice that can no longer be given in time stops it), then every hour.
-  let policyTimer: NodeJS.Timeout | undefined;
   if (options.policies) {
     const p = options.policies;
-    const run = () => notifier.schedulePolicyNotices(p.versions, p.recipients, { policyUrl: p.policyUrl });
-    fastify.addHook('onReady', async () => {
-      await run();
-      policyTimer = setInterval(() => {
-        run().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'notify: policy notices failed'));
-      }, p.checkIntervalMs ?? 3_600_000);
-      policyTimer.unref();
-    });
+    periodic('policy notices', p.checkIntervalMs ?? 3_600_000, () => notifier.schedulePolicyNotices(p.versions, p.recipients, { policyUrl: p.policyUrl }), 'stops');
   }
-
   // A kind added by this version that an older replica settled as unknown during the deploy is sent after all.
-  let reviveTimer: NodeJS.Timeout | undefined;
-  fastify.addHook('onReady', async () => {
-    const revive = () => notifier.reviveUnknownKinds().catch((error: unknown) => void fastify.log.error({ err: errorCodes(error) }, 'notify: reviving messages of kinds an older version did not know failed'));
-    await revive();
-    reviveTimer = setInterval(() => void revive(), 300_000);
-    reviveTimer.unref();
-  });
-  let announceTimer: NodeJS.Timeout | undefined;
+  periodic('reviving messages of kinds an older version did not know', 300_000, () => notifier.reviveUnknownKinds(), 'logged');
   if (options.announcements) {
     const a = options.announcements;
-    const run = () => notifier.scheduleAnnouncements(a.list(), a.recipients);
-    fastify.addHook('onReady', async () => {
-      await run();
-      announceTimer = setInterval(() => {
-        run().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'notify: announcements failed'));
-      }, a.checkIntervalMs ?? 3_600_000);
-      announceTimer.unref();
-    });
+    periodic('announcements', a.checkIntervalMs ?? 3_600_000, () => notifier.scheduleAnnouncements(a.list(), a.recipients), 'stops');
   }
 
   if (options.dispatch !== false) {
@@ -121,9 +109,7 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   }
   fastify.addHook('onClose', async () => {
     clearInterval(purgeTimer);
-    clearInterval(policyTimer);
-    clearInterval(announceTimer);
-    clearInterval(reviveTimer);
+    for (const timer of timers) clearInterval(timer);
     await loop?.stop();
     transport.close();
   });
