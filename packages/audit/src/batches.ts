@@ -21,7 +21,7 @@ import { Interned } from './intern.js';
 import { addDays, ensureDayPartitions, isMissingPartition } from './partitions.js';
 import type { SegmentClose } from './spill.js';
 import { isNoTombstones, SubjectKeys, subjectCheck, type LateErasure, type Tombstoning } from './tombstones.js';
-import { canCopy, internKeys, writeCopy, writeUnnest, type Checkpoint } from './writes.js';
+import { internKeys, usesCopy, writeCopy, writeUnnest, type Checkpoint, type CopyMode } from './writes.js';
 
 export interface BatchOptions {
   db: Database;
@@ -30,8 +30,8 @@ export interface BatchOptions {
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
   /** Interned user agents kept per writer (the LRU's size). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default). */
-  copy?: boolean | undefined;
+  /** Format-3 batches on Postgres by binary COPY (true), by UNNEST (false), or COPY unless behind a transaction pooler ('auto', the default). */
+  copy?: CopyMode | undefined;
   /**
    * The longest a buffered event may wait, in days (the server-log period plus one): an event
    * older than that is inserted erased, whatever its subject, and tombstones older than it are
@@ -60,10 +60,7 @@ export class BatchWriter {
   constructor(options: BatchOptions, stats: { written: number; batches: number }) {
     this.#o = options;
     this.#stats = stats;
-    // Off unless asked for (see the README, "postgres.js 3 and COPY"): a COPY batch holds its
-    // connection for several round trips where UNNEST sends one statement, which a small pooler
-    // pool shared with the quota store felt (CI: 503 HF_QUOTA_UNAVAILABLE behind PgBouncer).
-    this.#copy = options.copy === true && canCopy(options.db);
+    this.#copy = usesCopy(options.db, options.copy);
     this.interned = new Interned(options.userAgentCacheSize);
     this.subjectKeys = new SubjectKeys(options.checkpointKeys);
   }

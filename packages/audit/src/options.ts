@@ -44,6 +44,13 @@ export interface AuditOptions {
    * lean row of issue 29: set it once every replica runs a version that reads it), or 1.
    */
   chainVersion?: 1 | 2 | 3 | undefined;
+  /**
+   * How format-3 batches are written on Postgres (postgres.js): `'auto'` (default) by binary COPY
+   * unless the pool is made for a transaction pooler (`prepare: false`, as `@harakaflow/db` makes
+   * it for `pooler: 'transaction'`), then by UNNEST; `true` always COPY; `false` always UNNEST.
+   * PGlite always UNNEST. README, "COPY or UNNEST".
+   */
+  copy?: boolean | 'auto' | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
   /**
@@ -73,7 +80,7 @@ export interface AuditOptions {
 }
 
 /** The writer's own settings pass through unchanged; the rest are the plugin's. */
-export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint' | 'chainVersion' | 'spillMaxBytes'> & {
+export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint' | 'chainVersion' | 'spillMaxBytes' | 'copy'> & {
   spillFull: 'drop-access' | 'fail-closed';
   db: Database;
   checkpointKeys: KeyObject[];
@@ -121,6 +128,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   if (options.spillDir !== false && (typeof options.spillDir !== 'string' || !options.spillDir)) {
     throw invalidOption('spillDir', 'is required: a directory path (spill files go in a 0700 subdirectory of it) or false to never spill');
   }
+  if (options.copy !== undefined && options.copy !== true && options.copy !== false && options.copy !== 'auto') throw invalidOption('copy', "must be true, false or 'auto'");
   if (options.chainVersion !== undefined && options.chainVersion !== 1 && options.chainVersion !== 2 && options.chainVersion !== 3) throw invalidOption('chainVersion', 'must be 1, 2 or 3');
   const spillFull = options.spillFull ?? 'drop-access';
   if (spillFull !== 'drop-access' && spillFull !== 'fail-closed') throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
@@ -148,6 +156,7 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     maxBuffered,
     spillDir: options.spillDir === false ? null : options.spillDir,
     chainVersion: options.chainVersion ?? 2,
+    copy: options.copy ?? 'auto',
     spillMaxBytes: positiveInteger('spillMaxBytes', options.spillMaxBytes, 1024 * 1024 * 1024),
     spillFull,
     retryBaseMs,

@@ -133,6 +133,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     logger: fastify.log,
     onCheckpoint: o.onCheckpoint,
     chainVersion: o.chainVersion,
+    copy: o.copy,
     spillMaxBytes: o.spillMaxBytes,
     userAgentCacheSize: o.userAgentCacheSize,
     // The longest a buffered event can wait: the server-log period plus a day (tombstones.ts).

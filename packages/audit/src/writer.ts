@@ -39,7 +39,7 @@ import { SpillFiles } from './spill-files.js';
 import type { Item, SegmentClose, SpillFile } from './spill.js';
 import { ERASURE_ACTION } from './store.js';
 import { addTombstones, isNoTombstones, pendingErasureRecords, type LateErasure } from './tombstones.js';
-import type { Checkpoint } from './writes.js';
+import type { Checkpoint, CopyMode } from './writes.js';
 
 export { checkpointMac, checkpointValid } from './checkpoints.js';
 
@@ -65,8 +65,8 @@ export interface WriterOptions {
   chainVersion?: ChainVersion | undefined;
   /** Interned user agents kept in the LRU (format 3). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (true) or UNNEST (default; see README, "postgres.js 3 and COPY"). PGlite: always UNNEST. */
-  copy?: boolean | undefined;
+  /** Format-3 batches on Postgres by binary COPY (true), UNNEST (false), or COPY unless the pool is made for a transaction pooler ('auto', default). PGlite: always UNNEST. */
+  copy?: CopyMode | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
   retryBaseMs: number;

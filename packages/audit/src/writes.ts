@@ -453,8 +453,24 @@ const dialect = new PgDialect();
 /** Reusable COPY encoders (one per batch in flight: a batch's bytes must outlive the next batch's encoding). */
 const encoders: CopyEncoder[] = [];
 
-/** Whether format-3 batches on this database go by COPY (postgres.js; PGlite has no COPY FROM STDIN). */
-export const canCopy = (db: Database): boolean => copyClient(db) !== null;
+/** How format-3 batches go on Postgres: binary COPY (true), UNNEST (false), or 'auto'. */
+export type CopyMode = boolean | 'auto';
+
+/**
+ * Whether format-3 batches on this database go by binary COPY. Only on postgres.js (PGlite has no
+ * COPY FROM STDIN). `'auto'` (the default): COPY unless the pool was made for a transaction pooler
+ * (`prepare: false`, what `@harakaflow/db` sets for `pooler: 'transaction'`). There the pooler's
+ * server connections are shared by every client, and a COPY batch holds one for its transaction's
+ * five round trips (begin, COPY, its data, the references and checkpoint, commit) where UNNEST
+ * sends one statement: with a small pool, other clients' short queries (the quota store's) waited
+ * behind the batches (README, "COPY or UNNEST").
+ */
+export function usesCopy(db: Database, mode: CopyMode = 'auto'): boolean {
+  const client = copyClient(db);
+  if (client === null || mode === false) return false;
+  if (mode === true) return true;
+  return (client as { options?: { prepare?: unknown } }).options?.prepare !== false;
+}
 
 /**
  * A batch of format-3 events by binary COPY, with its references and checkpoints, in one

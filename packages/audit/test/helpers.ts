@@ -44,7 +44,7 @@ export function writer(db: Database, overrides: Partial<WriterOptions> = {}): Au
     writeTimeoutMs: 5000,
     staleAfterMs: 60_000,
     logger: captureLogger(),
-    // The package's tests exercise the binary COPY path of format 3 (off by default in the app).
+    // The package's tests exercise the binary COPY path of format 3 (what 'auto' picks on Postgres without a transaction pooler).
     copy: true,
     ...overrides,
   });

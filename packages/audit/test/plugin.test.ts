@@ -204,6 +204,7 @@ describe('lifecycle and options', () => {
       [{ subject: 'acct' as never }, 'subject'],
       [{ spillDir: undefined as never }, 'spillDir'],
       [{ chainVersion: 4 as never }, 'chainVersion'],
+      [{ copy: 'yes' as never }, 'copy'],
     ];
     for (const [bad, name] of cases) {
       const app = Fastify();

@@ -124,7 +124,9 @@ async function auditVariant() {
   const app = bare();
   // The lean format of issue 29 (AUDIT_CHAIN_VERSION=2 measures the earlier one).
   const chainVersion = Number(process.env.AUDIT_CHAIN_VERSION ?? 3) as 1 | 2 | 3;
-  await app.register(audit, { db: handle.db, checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'], spillDir: false, chainVersion });
+  // Batches by binary COPY on Postgres (the default, 'auto'); BENCH_AUDIT_COPY=0 measures UNNEST.
+  const copy = process.env.BENCH_AUDIT_COPY === '0' ? false : 'auto';
+  await app.register(audit, { db: handle.db, checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'], spillDir: false, chainVersion, copy });
   return {
     app,
     headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' },
