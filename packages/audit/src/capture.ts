@@ -18,12 +18,16 @@ export const MAX_TEXT = 2048;
 // inside one column of one row, and the spill file and logs are JSON, which escapes it.
 // eslint-disable-next-line no-control-regex
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Any NUL or surrogate at all: a plain character class, one linear scan (most strings have none). */
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
 
 /** A captured string made storable and cut to `max` characters; null stays null. */
 export function cleanText(value: unknown, max = MAX_TEXT): string | null {
   if (typeof value !== 'string') return null;
   const cut = value.length > max ? value.slice(0, max) : value;
-  return cut.replace(UNSTORABLE, '\uFFFD');
+  // Every request cleans its user agent and path: the replace with its lookarounds only when a
+  // NUL or a surrogate is there to judge (issue 29: 0.5 µs of an access event before).
+  return SUSPECT.test(cut) ? cut.replace(UNSTORABLE, '\uFFFD') : cut;
 }
 
 /** Details made storable in jsonb: strings cleaned at every level, keys too. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT, parseDevice } from '../src/capture.js';
@@ -104,6 +105,21 @@ describe('cleanText and cleanDetails', () => {
     expect(cleanText('\uD83D\uDE00')).toBe('\uD83D\uDE00');
     expect(cleanText('abcdef', 3)).toBe('abc');
     expect(cleanText(42)).toBeNull();
+  });
+
+  it('gives what the full replacement gives for any string (the fast path skips it only when nothing is to replace)', () => {
+    // Strings of any UTF-16 code units (lone surrogates, pairs, NUL) and plain text.
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('a', '\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uD83D', '\uDE00') }), fc.string());
+    fc.assert(
+      fc.property(text, (s) => {
+        const expected = s.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+        expect(cleanText(s, 1_000_000)).toBe(expected);
+        // Whatever is kept is well-formed UTF-16 without NUL (what Postgres stores).
+        expect(cleanText(s, 1_000_000)!.includes('\u0000')).toBe(false);
+        expect(Buffer.from(cleanText(s, 1_000_000)!, 'utf8').toString('utf8')).toBe(cleanText(s, 1_000_000));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('cleans details at every level, keys included, and bounds them', () => {
