@@ -30,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'src/run.ts', 'src/rights.ts', 'src/profile.ts', 'src/soak.ts', '**/cli.ts', '**/*-cli.ts', '**/bin/**'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'src/run.ts', 'src/rights.ts', 'src/profile.ts', 'src/instructions.ts', 'src/soak.ts', '**/cli.ts', '**/*-cli.ts', '**/bin/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );
