@@ -1,11 +1,15 @@
 /**
  * The export bundle (issue 14 item 3): one JSON document `{ "parts": { "<handler>": ... },
- * "manifest": { ... } }`, parts first so it streams, the manifest last and signed. Written as a
+ * "article15": { ... }, "article15Html": "...", "manifest": { ... } }`, parts first so it streams,
+ * then the host's Article 15 statement and its page when it gives one (issue 32 item 5), the
+ * manifest last and signed. Written as a
  * stream of text pieces; a streamed part (an async iterable of records) is written record by
  * record, so no part is ever held whole in memory.
  */
 import { isRecordStream, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
 import { createHash } from 'node:crypto';
+import { article15Html, holdsData, isArticle15, type Article15Builder } from './article15.js';
+import { invalidOption } from './errors.js';
 import type { SigningKeys } from './signing.js';
 
 export interface ManifestPart {
@@ -23,6 +27,12 @@ export interface Manifest {
   subject: { kind: SubjectRef['kind'] };
   generatedAt: string;
   parts: ManifestPart[];
+  /**
+   * SHA-256 (hex) of the `article15` section's JSON text and of the `article15Html` page as they
+   * appear in the document (issue 32 item 5); absent when the host gives no statement, and in
+   * exports made before it.
+   */
+  article15?: { sha256: string; htmlSha256: string } | undefined;
   keyId: string;
   /** Ed25519 over the canonical JSON of the manifest without `keyId` and `signature`. */
   signature: string;
@@ -43,6 +53,8 @@ function jsonOf(value: unknown): string {
 export interface Mark {
   mark: 'start' | 'end';
   name: string;
+  /** The zip entry's file name; default `<name>.json`. */
+  file?: string | undefined;
 }
 
 /**
@@ -56,8 +68,11 @@ export async function* bundlePieces(
   handlers: readonly PersonalDataHandler[],
   keys: SigningKeys,
   now: () => Date,
+  article15?: Article15Builder,
 ): AsyncGenerator<string | Mark> {
   const parts: ManifestPart[] = [];
+  /** Per part: whether it holds anything (the Article 15 statement speaks only of those). */
+  const holds = new Map<string, boolean>();
   yield '{"parts":{';
   let first = true;
   for (const handler of handlers) {
@@ -78,16 +93,42 @@ export async function* bundlePieces(
         records++;
       }
       yield emit(']');
+      holds.set(handler.name, records > 0);
     } else {
-      yield emit(jsonOf(await part));
+      const value = await part;
+      yield emit(jsonOf(value));
       records = 1;
+      holds.set(handler.name, holdsData(value));
     }
     yield { mark: 'end', name: handler.name };
     parts.push({ name: handler.name, records, sha256: hash.digest('hex'), withheld: handler.withheld ?? null });
   }
-  const unsigned = { requestId, subject: { kind: ref.kind }, generatedAt: now().toISOString(), parts };
+  yield '}';
+  const generatedAt = now().toISOString();
+  let statement: Manifest['article15'];
+  if (article15) {
+    // Built once every part is written, so it speaks of the parts that hold records.
+    const classes = new Map(handlers.map((h) => [h.name, h.retentionClasses ?? []]));
+    const answer = await article15({ ref, parts: parts.map((p) => ({ name: p.name, records: p.records, holds: holds.get(p.name) ?? false, retentionClasses: classes.get(p.name) ?? [] })) });
+    if (!isArticle15(answer)) throw invalidOption('article15', 'returned something that is not an Article 15 statement');
+    const json = JSON.stringify(answer);
+    const html = article15Html(answer, generatedAt);
+    yield ',"article15":';
+    yield { mark: 'start', name: 'article15' };
+    yield json;
+    yield { mark: 'end', name: 'article15' };
+    // The page is its own JSON string body (article15Html escapes all a JSON string would), so the
+    // zip's article15.html is cut from the document like every other entry.
+    yield ',"article15Html":"';
+    yield { mark: 'start', name: 'article15Html', file: 'article15.html' };
+    yield html;
+    yield { mark: 'end', name: 'article15Html' };
+    yield '"';
+    statement = { sha256: createHash('sha256').update(json).digest('hex'), htmlSha256: createHash('sha256').update(html).digest('hex') };
+  }
+  const unsigned = { requestId, subject: { kind: ref.kind }, generatedAt, parts, ...(statement ? { article15: statement } : {}) };
   const manifest: Manifest = { ...unsigned, ...keys.sign(unsigned) };
-  yield '},"manifest":';
+  yield ',"manifest":';
   yield { mark: 'start', name: 'manifest' };
   yield JSON.stringify(manifest);
   yield { mark: 'end', name: 'manifest' };

@@ -39,6 +39,12 @@ export interface DataRightsOptions {
   accountByEmail?: DataRightsConfig['accountByEmail'];
   /** Where messages read from the privacy mailbox are kept sealed (the vault in the app); unset: not kept. */
   evidence?: DataRightsConfig['evidence'];
+  /**
+   * The Article 15 statement of each export (purposes, categories, recipients, retention, sources,
+   * transfers, rights), built by the host from its registries once the parts are written; it goes
+   * into the document and the zip (`article15.html`), hashed in the signed manifest. Unset: none.
+   */
+  article15?: DataRightsConfig['article15'];
   /** Days a closed request is kept (its thread's messages with it) before retention deletes it: class `rights_requests`. Default 1095 (3 years). */
   retainDays?: number | undefined;
   now?: (() => number) | undefined;
@@ -48,7 +54,7 @@ const bounded = (name: string, value: unknown, fallback: number, min: number, ma
 
 type Checked = Pick<
   DataRightsConfig,
-  'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onRequesterUpdate' | 'addressOf' | 'onAlert' | 'withdrawConsent' | 'accountByEmail' | 'evidence' | 'retainDays'
+  'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onRequesterUpdate' | 'addressOf' | 'onAlert' | 'withdrawConsent' | 'accountByEmail' | 'evidence' | 'retainDays' | 'article15'
 >;
 
 /** The options checked (HF_DATA_RIGHTS_INVALID_OPTION naming the option): the service's part of its config, and the sweep's interval. */
@@ -62,6 +68,7 @@ export function resolveOptions(options: DataRightsOptions): { config: Checked; s
   if (typeof options.accountExists !== 'function') throw invalidOption('accountExists', 'must be a function (accountId) => Promise<boolean>');
   if (options.accountByEmail !== undefined && typeof options.accountByEmail !== 'function') throw invalidOption('accountByEmail', 'must be a function (email) => Promise<string | null>');
   const ev = options.evidence;
+  if (options.article15 !== undefined && typeof options.article15 !== 'function') throw invalidOption('article15', 'must be a function ({ ref, parts }) => the Article 15 statement');
   if (ev !== undefined && (!ev || typeof ev.put !== 'function' || typeof ev.get !== 'function' || typeof ev.deleteAll !== 'function')) throw invalidOption('evidence', 'must have put, get and deleteAll');
   return {
     sweepIntervalMs: bounded('sweepIntervalMs', options.sweepIntervalMs, 60_000, 0, 86_400_000),
@@ -86,6 +93,7 @@ export function resolveOptions(options: DataRightsOptions): { config: Checked; s
       withdrawConsent: options.withdrawConsent,
       accountByEmail: options.accountByEmail,
       evidence: ev,
+      article15: options.article15,
       retainDays: bounded('retainDays', options.retainDays, 1095, 30, 3650),
     },
   };

@@ -193,7 +193,7 @@ export class DataRights {
     const id = uuidv7(at.getTime());
     const expiresAt = new Date(at.getTime() + this.#c.exportTtlHours * 3_600_000);
     const handlers = this.#c.handlers(ref.kind);
-    await storeExport(this.#c.db, this.#c.keyStore, { id, requestId: row.id, expiresAt, now: at }, bundlePieces(row.id, ref, handlers, this.#c.signingKeys, () => this.#l.now()));
+    await storeExport(this.#c.db, this.#c.keyStore, { id, requestId: row.id, expiresAt, now: at }, bundlePieces(row.id, ref, handlers, this.#c.signingKeys, () => this.#l.now(), this.#c.article15));
     return this.#l.move(row, 'fulfilled', 'system', {}, { event: 'export-ready', note: `link valid until ${expiresAt.toISOString()}` });
   }
 

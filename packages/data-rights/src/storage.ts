@@ -94,7 +94,7 @@ export async function storeExport(
   const layout: ZipEntry[] = [];
   for await (const piece of pieces) {
     if (typeof piece !== 'string') {
-      if (piece.mark === 'start') layout.push({ name: `${piece.name}.json`, start: size, end: size });
+      if (piece.mark === 'start') layout.push({ name: piece.file ?? `${piece.name}.json`, start: size, end: size });
       else layout.at(-1)!.end = size;
       continue;
     }

@@ -1,5 +1,6 @@
 import type { PersonalDataHandler, SecurityEvent, SubjectHold, SubjectKind, SubjectRef } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
+import type { Article15Builder } from './article15.js';
 import type { SigningKeys } from './signing.js';
 import type { ExportKeyStore } from './storage.js';
 
@@ -118,6 +119,8 @@ export interface DataRightsConfig {
   onAlert?: ((alert: { action: string; request: RightsRequest }) => Promise<void>) | undefined;
   /** Withdraws consent for the account (the consent package's withdrawal); returns records written. */
   withdrawConsent?: ((accountId: string) => Promise<number>) | undefined;
+  /** Builds each export's Article 15 statement (issue 32 item 5). */
+  article15?: Article15Builder | undefined;
   /** An account whose verified address this is (issue 32: a request made without the account's key is about it), or null. */
   accountByEmail?: ((email: string) => Promise<string | null>) | undefined;
   /** Where received messages are kept sealed, by request (the vault in the app); without it, none is kept. */
