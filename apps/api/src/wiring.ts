@@ -10,7 +10,7 @@ import swagger from '@fastify/swagger';
 import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import audit, { auditMigrations } from '@harakaflow/audit';
 import consent, { consentMigrations } from '@harakaflow/consent';
-import { registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
+import { registerPersonalDataHandler, registerRetentionClass, retentionClasses } from '@harakaflow/core';
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
 import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
 import type { DatabaseHandle, MigrationSet } from '@harakaflow/db';
@@ -47,6 +47,7 @@ import notificationRoutes from './routes/notifications.js';
 import privacyCentre from './routes/privacy-centre.js';
 import privacyRoutes from './routes/privacy.js';
 import subprocessorRoutes from './routes/subprocessors.js';
+import { article15Builder } from './article15.js';
 import { registerAnnouncements, SUBPROCESSORS } from './subprocessors.js';
 import publicRequestRoutes from './routes/public-requests.js';
 import retentionRoutes from './routes/retention.js';
@@ -353,6 +354,15 @@ export const WIRING: readonly WiringStep[] = [
         if (sent) await app.dataRights.intake.recordSent(request.id, app.notify.messageId(sent));
       },
       withdrawConsent: (accountId) => app.consentLedger.withdrawSubject(accountId),
+      // Issue 32 item 5: every export's Article 15 statement, from the policy's catalogues, the
+      // retention registry and the processor register (article15.ts).
+      article15: article15Builder({
+        controller: 'HarakaFlow',
+        privacyContact: config.privacyContact,
+        publicUrl: config.publicUrl,
+        register: config.subprocessors ?? SUBPROCESSORS,
+        retentionClasses: () => retentionClasses(app),
+      }),
       // Issue 32: a request made without a key is about the account whose verified address it came from.
       accountByEmail: (email) => accountByVerifiedEmail(database.db, email),
       // The messages read from the privacy mailbox, sealed in the vault under their request.
