@@ -19,6 +19,7 @@ export const MAX_TEXT = 2048;
 // eslint-disable-next-line no-control-regex
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** Any NUL or surrogate at all: a plain character class, one linear scan (most strings have none). */
+// eslint-disable-next-line no-control-regex
 const SUSPECT = /[\u0000\uD800-\uDFFF]/;
 
 /** A captured string made storable and cut to `max` characters; null stays null. */
