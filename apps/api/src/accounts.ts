@@ -103,6 +103,12 @@ export async function accountExists(db: Database, id: string): Promise<boolean> 
   return Boolean(row);
 }
 
+/** The account's plan (free, pro, business), or undefined when there is no such account. */
+export async function planOfAccount(db: Database, id: string): Promise<string | undefined> {
+  const [row] = await db.select({ plan: accounts.plan }).from(accounts).where(eq(accounts.id, id));
+  return row?.plan;
+}
+
 /**
  * The account whose verified address `email` is (any case), not being deleted, or null (issue 32:
  * a request made without the account's key, its address shown to be the person's by an emailed

@@ -7,7 +7,7 @@
  */
 import type { Article15, Article15Builder, Article15Item } from '@harakaflow/data-rights';
 import type { RetentionClass, SubjectKind } from '@harakaflow/core';
-import { describeTransfer, registerView, type Subprocessor } from './subprocessors.js';
+import { describeTransfer, type Subprocessor } from './subprocessors.js';
 
 /** §2 "How We Use Your Information", each line keyed. */
 export const PURPOSES = {
@@ -37,6 +37,7 @@ export interface HandlerData {
   purposes: Purpose[];
   /** Where its data comes from, per kind of subject (`account`: the person's own account; `contact`: a business's contact). */
   source: Partial<Record<SubjectKind, string>> & { account: string };
+  /** Classes its data is kept under beside those the handler names itself (what it keeps until the account goes: `deleted_accounts`). */
   retentionClasses?: string[];
 }
 
@@ -80,11 +81,14 @@ export const HANDLER_DATA: Record<string, HandlerData> = {
     categories: ['usage'],
     purposes: ['service'],
     source: { account: 'The webhook endpoints you registered, and our deliveries to them' },
+    // Deliveries go by their own class (the handler names it); endpoints stay until the account goes.
+    retentionClasses: ['deleted_accounts'],
   },
   vault: {
     categories: ['usage'],
     purposes: ['service'],
     source: { account: 'You, when you connected a WhatsApp session or stored a credential (kept encrypted)' },
+    retentionClasses: ['deleted_accounts'],
   },
   data_rights: {
     categories: ['communications'],
@@ -96,8 +100,12 @@ export const HANDLER_DATA: Record<string, HandlerData> = {
     categories: ['account'],
     purposes: ['legal'],
     source: { account: 'You, when you gave your date of birth at signup (§8: no one under 18)' },
+    retentionClasses: ['deleted_accounts'],
   },
 };
+
+/** Classes whose period counts from the account's deletion, not from when a row was made: stated without a number of days. */
+const UNTIL_DELETION = new Set(['deleted_accounts']);
 
 export interface Article15Settings {
   controller: string;
@@ -105,43 +113,63 @@ export interface Article15Settings {
   publicUrl: string;
   register: readonly Subprocessor[];
   retentionClasses: () => readonly RetentionClass[];
+  /** The plan of the account the subject belongs to (an account, or a contact's owner): the period of classes that differ by plan. */
+  planOf?: ((accountId: string) => Promise<string | undefined>) | undefined;
   handlers?: Record<string, HandlerData>;
-  now?: () => Date;
 }
 
 /** The builder data-rights calls for each export. */
 export function article15Builder(s: Article15Settings): Article15Builder {
   const handlers = s.handlers ?? HANDLER_DATA;
-  return ({ ref, parts }) => {
+  return async ({ ref, parts, generatedAt }) => {
     // Only what this export holds: an empty part says nothing about the person.
-    const held = parts.filter((p) => p.holds && handlers[p.name]).map((p) => p.name);
+    const held = parts.filter((p) => p.holds);
+    const described = held.filter((p) => handlers[p.name]).map((p) => p.name);
     const items = <K extends string>(catalogue: Record<K, string>, of: (h: HandlerData) => K[]): Article15Item[] =>
       (Object.keys(catalogue) as K[])
-        .map((key) => ({ key, text: catalogue[key], parts: held.filter((name) => of(handlers[name]!).includes(key)) }))
+        .map((key) => ({ key, text: catalogue[key], parts: described.filter((name) => of(handlers[name]!).includes(key)) }))
         .filter((i) => i.parts.length > 0);
+    const plan = 'accountId' in ref && s.planOf ? await s.planOf(ref.accountId) : undefined;
     const classes = new Map(s.retentionClasses().map((c) => [c.name, c]));
     const retention = new Map<string, string[]>();
-    for (const part of parts) {
-      if (!held.includes(part.name)) continue;
-      // The classes the handler names itself (the registry's), else those the app gives it here.
-      const named = part.retentionClasses.length ? part.retentionClasses : (handlers[part.name]!.retentionClasses ?? []);
-      for (const c of named) retention.set(c, [...(retention.get(c) ?? []), part.name]);
+    for (const part of held) {
+      // The classes the handler names itself (the registry's) and those the app adds for what it keeps until the account goes.
+      for (const c of new Set([...part.retentionClasses, ...(handlers[part.name]?.retentionClasses ?? [])])) retention.set(c, [...(retention.get(c) ?? []), part.name]);
     }
-    const day = (s.now?.() ?? new Date()).toISOString().slice(0, 10);
-    const { current } = registerView(s.register, day);
+    const day = generatedAt.slice(0, 10);
+    // Art. 15(1)(c) "have been or will be disclosed": providers in force, those that start later and those that ended.
+    const recipients = s.register.map((p) => ({
+      provider: p,
+      entry: {
+        name: p.name,
+        purpose: p.purpose,
+        dataCategories: [...p.dataCategories],
+        location: p.location,
+        ...(p.since > day ? { since: p.since } : {}),
+        ...(p.until && p.until <= day ? { until: p.until } : {}),
+      },
+    }));
     const privacy = `${s.publicUrl}/privacy`;
     const form = `${s.publicUrl}/privacy/request`;
     const statement: Article15 = {
       controller: { name: s.controller, contact: s.privacyContact },
       purposes: items(PURPOSES, (h) => h.purposes),
       categories: items(CATEGORIES, (h) => h.categories),
-      recipients: current.map((p) => ({ name: p.name, purpose: p.purpose, dataCategories: [...p.dataCategories], location: p.location })),
+      recipients: recipients.map((r) => r.entry),
       retention: [...retention].map(([name, of]) => {
         const c = classes.get(name);
-        return { class: name, policyClause: c?.policyClause ?? '§4', periodDays: c?.periodDays ?? null, parts: of };
+        // A class no purge is registered for in this deployment: said so, not given a period it does not have.
+        if (!c) return { class: name, policyClause: '§4: no purge of this class runs in this deployment; it is kept until it is deleted with the account', periodDays: null, parts: of };
+        const days = UNTIL_DELETION.has(name) ? null : ((plan !== undefined ? c.perPlanDays?.[plan] : undefined) ?? c.periodDays);
+        return { class: name, policyClause: c.policyClause, periodDays: days, parts: of };
       }),
-      sources: held.map((part) => ({ part, source: handlers[part]!.source[ref.kind] ?? handlers[part]!.source.account })),
-      transfers: current.filter((p) => p.transfer.mechanism !== 'none').map((p) => ({ recipient: p.name, location: p.location, safeguard: describeTransfer(p.transfer) })),
+      sources: held.map((part) => {
+        const h = handlers[part.name];
+        return { part: part.name, source: h ? (h.source[ref.kind] ?? h.source.account) : 'Described in the part itself' };
+      }),
+      transfers: recipients
+        .filter((r) => r.provider.transfer.mechanism !== 'none')
+        .map((r) => ({ recipient: r.provider.name, location: r.provider.location, safeguard: describeTransfer(r.provider.transfer) })),
       rights: [
         { right: 'Access', how: `Ask for a copy (this export) on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
         { right: 'Correction', how: `Correct your details on the privacy centre, ${privacy}, or ask by email to ${s.privacyContact}` },
@@ -156,5 +184,4 @@ export function article15Builder(s: Article15Settings): Article15Builder {
     };
     return statement;
   };
-
 }

@@ -23,7 +23,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import { createHmac, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accountByVerifiedEmail, accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, verificationCodeKey } from './accounts.js';
+import { accountByVerifiedEmail, accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, planOfAccount, verificationCodeKey } from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import { splitSecrets, type AppConfig } from './config.js';
 import { addressVerified, askExistingAccountsToVerify, bridgeLegacyNotifications, endpointDisabledNotice, notificationRecipient, policyRecipients, requestNotice, requesterNotice } from './notices.js';
@@ -362,6 +362,7 @@ export const WIRING: readonly WiringStep[] = [
         publicUrl: config.publicUrl,
         register: config.subprocessors ?? SUBPROCESSORS,
         retentionClasses: () => retentionClasses(app),
+        planOf: (accountId) => planOfAccount(database.db, accountId),
       }),
       // Issue 32: a request made without a key is about the account whose verified address it came from.
       accountByEmail: (email) => accountByVerifiedEmail(database.db, email),

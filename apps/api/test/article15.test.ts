@@ -5,9 +5,10 @@ import { personalDataHandlers, retentionClasses, type SubjectKind } from '@harak
 import { holdsData, signedManifestFields, verifySignature, type Article15, type Manifest } from '@harakaflow/data-rights';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES, HANDLER_DATA, PURPOSES } from '../src/article15.js';
-import { registerView, SUBPROCESSORS } from '../src/subprocessors.js';
+import { SUBPROCESSORS } from '../src/subprocessors.js';
 import { signup, testApp } from './helpers.js';
 
 let database: TestDatabase;
@@ -41,20 +42,23 @@ describe('the Article 15 statement of an export', () => {
       const byClass = new Map(s.retention.map((r) => [r.class, r]));
       expect(byClass.get('message_logs')).toEqual({ class: 'message_logs', policyClause: registry.get('message_logs')!.policyClause, periodDays: 60, parts: ['messages'] });
       expect(byClass.get('server_logs')).toMatchObject({ periodDays: 90, parts: ['audit'] });
-      expect(byClass.get('deleted_accounts')).toMatchObject({ parts: ['app'] });
+      // Kept until the account is deleted (then purged within the purge delay): no number of days that would read as a lifetime.
+      expect(byClass.get('deleted_accounts')).toMatchObject({ periodDays: null, parts: expect.arrayContaining(['app', 'age_gate']) });
       for (const r of s.retention) expect(r.parts.every((p) => held.includes(p)), r.class).toBe(true);
+      // Every part that holds data says how long it is kept, under a class the registry knows.
+      for (const part of held) expect(s.retention.some((r) => r.parts.includes(part)), part).toBe(true);
+      for (const r of s.retention) expect(registry.has(r.class), r.class).toBe(true);
       expect(s.retention.some((r) => r.class === 'webhook_deliveries')).toBe(false);
 
-      // Recipients and transfers: the register in force today, with each transfer's safeguard.
-      const current = registerView(SUBPROCESSORS, new Date().toISOString().slice(0, 10)).current;
-      expect(s.recipients.map((r) => r.name)).toEqual(current.map((p) => p.name));
-      expect(s.transfers.map((t) => t.recipient)).toEqual(current.filter((p) => p.transfer.mechanism !== 'none').map((p) => p.name));
+      // Recipients and transfers: the register (those that have received or will receive data), with each transfer's safeguard.
+      expect(s.recipients.map((r) => r.name)).toEqual(SUBPROCESSORS.map((p) => p.name));
+      expect(s.transfers.map((t) => t.recipient)).toEqual(SUBPROCESSORS.filter((p) => p.transfer.mechanism !== 'none').map((p) => p.name));
       expect(s.transfers.find((t) => t.recipient.startsWith('Meta'))!.safeguard).toMatch(/Data Privacy Framework/);
 
       // Purposes and categories: the policy's words, each naming the parts it applies to.
       expect(s.purposes.find((p) => p.key === 'service')).toMatchObject({ text: PURPOSES.service, parts: expect.arrayContaining(['app', 'messages']) });
       expect(s.categories.find((c) => c.key === 'technical')).toMatchObject({ text: CATEGORIES.technical, parts: expect.arrayContaining(['audit']) });
-      expect(s.sources.map((x) => x.part)).toEqual(held.filter((p) => HANDLER_DATA[p]));
+      expect(s.sources.map((x) => x.part)).toEqual(held);
       expect(s.rights.map((r) => r.right)).toEqual(['Access', 'Correction', 'Deletion', 'Portability', 'Restriction', 'Objection', 'Withdraw consent', 'Complaint']);
       expect(s.controller.contact).toBe('privacy@harakaflow.io');
       expect(JSON.stringify(s)).not.toContain(account.email);
@@ -65,6 +69,11 @@ describe('the Article 15 statement of an export', () => {
       const body = download.body;
       const section = body.slice(body.indexOf('"article15":') + '"article15":'.length, body.indexOf(',"article15Html":'));
       expect(doc.manifest.article15).toEqual({ sha256: createHash('sha256').update(section).digest('hex'), htmlSha256: createHash('sha256').update(doc.article15Html).digest('hex') });
+
+      // A pro account's message logs: the pro plan's period (180 days here), not the free plan's.
+      await database.db.execute(sql`update app.accounts set plan = 'pro' where id = ${account.id}::uuid`);
+      const pro = (await app.inject({ method: 'POST', url: await exportOf(), headers: { accept: 'application/json' } })).json() as { article15: Article15 };
+      expect(pro.article15.retention.find((r) => r.class === 'message_logs')!.periodDays).toBe(180);
 
       // The zip carries the page as article15.html, the same bytes.
       const zip = await app.inject({ method: 'POST', url: await exportOf(), headers: { accept: 'application/zip' } });

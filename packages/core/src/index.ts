@@ -13,6 +13,7 @@ export {
   isRestricted,
   personalDataHandlers,
   registerPersonalDataHandler,
+  RESERVED_HANDLER_NAMES,
   registerRestrictionSource,
   SUBJECT_KINDS,
   subjectAccountId,

@@ -98,6 +98,9 @@ function registry(fastify: FastifyInstance): PersonalDataHandler[] {
   return list;
 }
 
+/** Names an export uses for its own entries (`manifest.json`, `article15.json`, `article15.html`). */
+export const RESERVED_HANDLER_NAMES: readonly string[] = ['manifest', 'article15', 'article15Html'];
+
 function invalid(message: string): Error {
   return Object.assign(new Error(message), { code: 'HF_CORE_INVALID_HANDLER' });
 }
@@ -111,6 +114,8 @@ export function registerPersonalDataHandler(fastify: FastifyInstance, handler: P
   if (typeof handler?.name !== 'string' || !/^[a-z][a-z0-9_.-]{0,62}$/.test(handler.name)) {
     throw invalid('a personal-data handler needs a name of lower-case letters, digits, _, . or -');
   }
+  // An export's zip has an entry per part (`<name>.json`) beside these: a part may not take their names.
+  if (RESERVED_HANDLER_NAMES.includes(handler.name)) throw invalid(`"${handler.name}" is reserved (an export's own entry), choose another handler name`);
   if (typeof handler.exportSubject !== 'function' || typeof handler.eraseSubject !== 'function') {
     throw invalid(`personal-data handler "${handler.name}" needs exportSubject and eraseSubject`);
   }

@@ -68,6 +68,9 @@ describe('personal-data handler registry', () => {
       { name: 'x', identifiers: ['account'], exportSubject: async () => ({}) },
       { ...handler('x'), retentionClasses: 'message_logs' },
       { ...handler('x'), retentionClasses: [''] },
+      // An export's own entries: a part of that name would collide with them in the zip.
+      { ...handler('x'), name: 'manifest' },
+      { ...handler('x'), name: 'article15' },
     ];
     for (const h of bad) expect(() => registerPersonalDataHandler(app, h as never)).toThrow(expect.objectContaining({ code: 'HF_CORE_INVALID_HANDLER' }));
     expect(personalDataHandlers(app)).toEqual([]);

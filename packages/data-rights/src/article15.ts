@@ -26,8 +26,11 @@ export interface Article15 {
   purposes: Article15Item[];
   /** Art. 15(1)(b): the categories of data this export holds. */
   categories: Article15Item[];
-  /** Art. 15(1)(c): who receives it (the processor register in force on the day of the export). */
-  recipients: { name: string; purpose: string; dataCategories: string[]; location: string }[];
+  /**
+   * Art. 15(1)(c): who has received or will receive it (the processor register): `since` and
+   * `until` (YYYY-MM-DD) when the provider's service starts after, or ended before, the export.
+   */
+  recipients: { name: string; purpose: string; dataCategories: string[]; location: string; since?: string | undefined; until?: string | undefined }[];
   /** Art. 15(1)(d): how long each class of data in this export is kept (the retention registry). */
   retention: { class: string; policyClause: string; periodDays: number | null; parts: string[] }[];
   /** Art. 15(1)(g): where each part's data came from. */
@@ -48,6 +51,8 @@ export interface Article15 {
 export interface Article15Input {
   ref: SubjectRef;
   parts: readonly { name: string; records: number; holds: boolean; retentionClasses: readonly string[] }[];
+  /** When the export is made (ISO 8601): the day the statement speaks of. */
+  generatedAt: string;
 }
 
 /**
@@ -92,7 +97,7 @@ export function article15Html(s: Article15, generatedAt: string): string {
     `<h2>What kinds of data this export holds</h2>${list(s.categories.map((c) => `${escape(c.text)}${parts(c.parts)}`))}` +
     `<h2>How long each is kept</h2>${list(s.retention.map((r) => `${escape(r.class)}: ${escape(days(r.periodDays))}. ${escape(r.policyClause)}${parts(r.parts)}`))}` +
     `<h2>Where it came from</h2>${list(s.sources.map((x) => `${escape(x.part)}: ${escape(x.source)}`))}` +
-    `<h2>Who receives it</h2>${list(s.recipients.map((r) => `${escape(r.name)}, ${escape(r.location)}: ${escape(r.purpose)} (${r.dataCategories.map(escape).join(', ')})`))}` +
+    `<h2>Who receives it</h2>${list(s.recipients.map((r) => `${escape(r.name)}, ${escape(r.location)}: ${escape(r.purpose)} (${r.dataCategories.map(escape).join(', ')})${r.since ? `, from ${escape(r.since)}` : ''}${r.until ? `, until ${escape(r.until)}` : ''}`))}` +
     `<h2>Transfers abroad and their safeguards</h2>${list(s.transfers.map((t) => `${escape(t.recipient)}, ${escape(t.location)}: ${escape(t.safeguard)}`))}` +
     `<h2>Automated decisions</h2><p>${escape(s.automatedDecisions)}</p>` +
     `<h2>Your rights and how to use them</h2>${list(s.rights.map((r) => `<strong>${escape(r.right)}</strong>: ${escape(r.how)}`))}` +
@@ -102,30 +107,54 @@ export function article15Html(s: Article15, generatedAt: string): string {
 }
 
 const isText = (v: unknown): v is string => typeof v === 'string';
-const isTextList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isText);
+const texts = (v: unknown): string[] | null => (Array.isArray(v) && v.every(isText) ? [...v] : null);
+const each = <T>(v: unknown, one: (x: Record<string, unknown>) => T | null): T[] | null => {
+  if (!Array.isArray(v)) return null;
+  const out: T[] = [];
+  for (const x of v) {
+    const y = x !== null && typeof x === 'object' ? one(x as Record<string, unknown>) : null;
+    if (y === null) return null;
+    out.push(y);
+  }
+  return out;
+};
+const optionalText = (v: unknown): string | undefined | null => (v === undefined ? undefined : isText(v) ? v : null);
+
+/**
+ * A builder's answer as the statement, copied field by field (nothing else it carries reaches the
+ * signed document, and no getter or toJSON can make the JSON and the page differ), or null when it
+ * does not have the statement's shape.
+ */
+export function normalizeArticle15(v: unknown): Article15 | null {
+  if (v === null || typeof v !== 'object') return null;
+  const s = v as Record<string, unknown>;
+  const controller = s.controller as Record<string, unknown> | null | undefined;
+  if (!controller || typeof controller !== 'object' || !isText(controller.name) || !isText(controller.contact)) return null;
+  const item = (i: Record<string, unknown>) => {
+    const parts = texts(i.parts);
+    return isText(i.key) && isText(i.text) && parts ? { key: i.key, text: i.text, parts } : null;
+  };
+  const purposes = each(s.purposes, item);
+  const categories = each(s.categories, item);
+  const recipients = each(s.recipients, (r) => {
+    const dataCategories = texts(r.dataCategories);
+    const since = optionalText(r.since);
+    const until = optionalText(r.until);
+    if (!isText(r.name) || !isText(r.purpose) || !isText(r.location) || !dataCategories || since === null || until === null) return null;
+    return { name: r.name, purpose: r.purpose, dataCategories, location: r.location, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+  });
+  const retention = each(s.retention, (r) => {
+    const parts = texts(r.parts);
+    const days = r.periodDays;
+    if (!isText(r.class) || !isText(r.policyClause) || !parts || !(days === null || (typeof days === 'number' && Number.isInteger(days) && days >= 0))) return null;
+    return { class: r.class, policyClause: r.policyClause, periodDays: days as number | null, parts };
+  });
+  const sources = each(s.sources, (x) => (isText(x.part) && isText(x.source) ? { part: x.part, source: x.source } : null));
+  const transfers = each(s.transfers, (t) => (isText(t.recipient) && isText(t.location) && isText(t.safeguard) ? { recipient: t.recipient, location: t.location, safeguard: t.safeguard } : null));
+  const rights = each(s.rights, (r) => (isText(r.right) && isText(r.how) ? { right: r.right, how: r.how } : null));
+  if (!purposes || !categories || !recipients || !retention || !sources || !transfers || !rights || !isText(s.automatedDecisions)) return null;
+  return { controller: { name: controller.name, contact: controller.contact }, purposes, categories, recipients, retention, sources, transfers, rights, automatedDecisions: s.automatedDecisions };
+}
 
 /** Whether a builder's answer has the statement's shape (a host bug must not produce a broken export). */
-export function isArticle15(v: unknown): v is Article15 {
-  const s = v as Article15 | null;
-  const items = (x: unknown) => Array.isArray(x) && x.every((i: Article15Item) => i && isText(i.key) && isText(i.text) && isTextList(i.parts));
-  return (
-    !!s &&
-    typeof s === 'object' &&
-    !!s.controller &&
-    isText(s.controller.name) &&
-    isText(s.controller.contact) &&
-    items(s.purposes) &&
-    items(s.categories) &&
-    Array.isArray(s.recipients) &&
-    s.recipients.every((r) => r && isText(r.name) && isText(r.purpose) && isText(r.location) && isTextList(r.dataCategories)) &&
-    Array.isArray(s.retention) &&
-    s.retention.every((r) => r && isText(r.class) && isText(r.policyClause) && (r.periodDays === null || Number.isInteger(r.periodDays)) && isTextList(r.parts)) &&
-    Array.isArray(s.sources) &&
-    s.sources.every((x) => x && isText(x.part) && isText(x.source)) &&
-    Array.isArray(s.transfers) &&
-    s.transfers.every((t) => t && isText(t.recipient) && isText(t.location) && isText(t.safeguard)) &&
-    Array.isArray(s.rights) &&
-    s.rights.every((r) => r && isText(r.right) && isText(r.how)) &&
-    isText(s.automatedDecisions)
-  );
-}
+export const isArticle15 = (v: unknown): v is Article15 => normalizeArticle15(v) !== null;

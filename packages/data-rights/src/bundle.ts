@@ -8,7 +8,7 @@
  */
 import { isRecordStream, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
 import { createHash } from 'node:crypto';
-import { article15Html, holdsData, isArticle15, type Article15Builder } from './article15.js';
+import { article15Html, holdsData, normalizeArticle15, type Article15Builder } from './article15.js';
 import { invalidOption } from './errors.js';
 import type { SigningKeys } from './signing.js';
 
@@ -109,8 +109,10 @@ export async function* bundlePieces(
   if (article15) {
     // Built once every part is written, so it speaks of the parts that hold records.
     const classes = new Map(handlers.map((h) => [h.name, h.retentionClasses ?? []]));
-    const answer = await article15({ ref, parts: parts.map((p) => ({ name: p.name, records: p.records, holds: holds.get(p.name) ?? false, retentionClasses: classes.get(p.name) ?? [] })) });
-    if (!isArticle15(answer)) throw invalidOption('article15', 'returned something that is not an Article 15 statement');
+    const answer = normalizeArticle15(
+      await article15({ ref, generatedAt, parts: parts.map((p) => ({ name: p.name, records: p.records, holds: holds.get(p.name) ?? false, retentionClasses: classes.get(p.name) ?? [] })) }),
+    );
+    if (!answer) throw invalidOption('article15', 'returned something that is not an Article 15 statement');
     const json = JSON.stringify(answer);
     const html = article15Html(answer, generatedAt);
     yield ',"article15":';

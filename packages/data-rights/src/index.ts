@@ -17,7 +17,7 @@ export type { DataRightsConfig, FileInput, ListFilter } from './types.js';
 export { SigningKeys, generateSigningKey, verifySignature } from './signing.js';
 export type { PublicJwk, Signature } from './signing.js';
 export { signedManifestFields } from './bundle.js';
-export { article15Html, holdsData, isArticle15, type Article15, type Article15Builder, type Article15Input, type Article15Item } from './article15.js';
+export { article15Html, holdsData, isArticle15, normalizeArticle15, type Article15, type Article15Builder, type Article15Input, type Article15Item } from './article15.js';
 export type { Manifest, ManifestPart } from './bundle.js';
 export type { ExportKeyStore } from './storage.js';
 export { canTransition, isFinal } from './states.js';

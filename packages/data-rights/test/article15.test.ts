@@ -64,7 +64,7 @@ describe('the Article 15 statement in an export', () => {
       return statement();
     });
     const { doc, layout, entry } = await documentOf(pieces);
-    expect(asked).toEqual([{ ref: { kind: 'account', accountId: 'acct-1' }, parts: [{ name: 'messages', records: 2, holds: true, retentionClasses: ['message_logs'] }, { name: 'notify', records: 0, holds: false, retentionClasses: [] }, { name: 'webhooks', records: 1, holds: false, retentionClasses: [] }, { name: 'app', records: 1, holds: true, retentionClasses: [] }] }]);
+    expect(asked).toEqual([{ ref: { kind: 'account', accountId: 'acct-1' }, generatedAt: '2026-12-07T10:00:00.000Z', parts: [{ name: 'messages', records: 2, holds: true, retentionClasses: ['message_logs'] }, { name: 'notify', records: 0, holds: false, retentionClasses: [] }, { name: 'webhooks', records: 1, holds: false, retentionClasses: [] }, { name: 'app', records: 1, holds: true, retentionClasses: [] }] }]);
     expect(doc.article15).toEqual(statement());
     expect(layout.map((l) => l.name)).toEqual(['messages.json', 'notify.json', 'webhooks.json', 'app.json', 'article15.json', 'article15.html', 'manifest.json']);
     // The zip's entries are the exact bytes the manifest hashes.
@@ -88,12 +88,20 @@ describe('the Article 15 statement in an export', () => {
     expect(layout.map((l) => l.name)).toEqual(['messages.json', 'manifest.json']);
   });
 
+  it("writes only the statement's own fields: nothing else a builder returns reaches the signed document, and a toJSON cannot change it", async () => {
+    const extra = { ...statement(), secret: 'leak', toJSON: () => ({ forged: true }), recipients: [{ ...statement().recipients[0]!, internal: 'x' }] };
+    const { doc } = await documentOf(bundlePieces('req-4', { kind: 'account', accountId: 'acct-1' }, [handler('messages', [1])], keys, now, () => extra as unknown as Article15));
+    expect(doc.article15).toEqual(statement());
+  });
+
   it('fails the export (HF_DATA_RIGHTS_INVALID_OPTION) when the builder answers something else, never writing a broken statement', async () => {
-    for (const bad of [null, {}, { ...statement(), purposes: 'all' }, { ...statement(), retention: [{ class: 'x', policyClause: 'y', periodDays: 1.5, parts: [] }] }]) {
+    for (const bad of [null, {}, { ...statement(), purposes: 'all' }, { ...statement(), retention: [{ class: 'x', policyClause: 'y', periodDays: 1.5, parts: [] }] }, { ...statement(), recipients: [{ ...statement().recipients[0]!, since: 7 }] }, { ...statement(), sources: [null] }]) {
       const pieces = bundlePieces('req-3', { kind: 'account', accountId: 'acct-1' }, [handler('messages', [1])], keys, now, () => bad as Article15);
       await expect(documentOf(pieces)).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_OPTION' });
     }
     expect(isArticle15(statement())).toBe(true);
+    // A builder that throws fails the export the same way a failing handler does: nothing is stored.
+    await expect(documentOf(bundlePieces('req-5', { kind: 'account', accountId: 'acct-1' }, [handler('messages', [1])], keys, now, () => Promise.reject(new Error('registry down'))))).rejects.toThrow('registry down');
   });
 });
 
@@ -106,13 +114,23 @@ describe('holdsData', () => {
 
 describe('article15Html', () => {
   it('is its own JSON string body and shows no markup from any value, whatever the values hold', () => {
-    const text = fc.string({ unit: 'binary', maxLength: 40 });
+    // Any code units, lone surrogates and NUL included (fast-check's 'binary' unit leaves out half pairs).
+    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: fc.constantFrom('a', '<', '>', '"', "'", '&', '\\', '\u0000', '\u001f', '\u2028', '\uD800', '\uDC00', '\uD83D', '\uDE00'), maxLength: 30 }));
+    const item = fc.record({ key: text, text, parts: fc.array(text, { maxLength: 3 }) });
+    const whole = fc.record({
+      controller: fc.record({ name: text, contact: text }),
+      purposes: fc.array(item, { maxLength: 2 }),
+      categories: fc.array(item, { maxLength: 2 }),
+      recipients: fc.array(fc.record({ name: text, purpose: text, dataCategories: fc.array(text, { maxLength: 2 }), location: text, since: text, until: text }), { maxLength: 2 }),
+      retention: fc.array(fc.record({ class: text, policyClause: text, periodDays: fc.option(fc.nat()), parts: fc.array(text, { maxLength: 2 }) }), { maxLength: 2 }),
+      sources: fc.array(fc.record({ part: text, source: text }), { maxLength: 2 }),
+      transfers: fc.array(fc.record({ recipient: text, location: text, safeguard: text }), { maxLength: 2 }),
+      rights: fc.array(fc.record({ right: text, how: text }), { maxLength: 2 }),
+      automatedDecisions: text,
+    });
     fc.assert(
-      fc.property(text, text, text, (a, b, c) => {
-        const html = article15Html(
-          statement({ controller: { name: a, contact: b }, recipients: [{ name: c, purpose: a, dataCategories: [b, c], location: '<script>' }], sources: [{ part: c, source: `</li>${a}` }] }),
-          '2026-12-07T10:00:00.000Z',
-        );
+      fc.property(whole, (s) => {
+        const html = article15Html(s as Article15, '2026-12-07T10:00:00.000Z');
         expect(JSON.stringify(html)).toBe(`"${html}"`);
         expect(html).not.toContain('<script');
         // Every value's < is a reference: the only tags are the page's own.
