@@ -46,9 +46,9 @@ export interface AuditOptions {
   chainVersion?: 1 | 2 | 3 | undefined;
   /**
    * How format-3 batches are written on Postgres (postgres.js): `'auto'` (default) by binary COPY
-   * unless the pool is made for a transaction pooler (`prepare: false`, as `@harakaflow/db` makes
-   * it for `pooler: 'transaction'`), then by UNNEST; `true` always COPY; `false` always UNNEST.
-   * PGlite always UNNEST. README, "COPY or UNNEST".
+   * on a pool `@harakaflow/db` made, unless made for a transaction pooler (`pooler: 'transaction'`),
+   * else by UNNEST; `true` always COPY; `false` always UNNEST. PGlite always UNNEST. README, "COPY
+   * or UNNEST".
    */
   copy?: boolean | 'auto' | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */

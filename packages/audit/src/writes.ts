@@ -22,7 +22,7 @@
  * details of the record that states them are written in the same transaction.
  */
 import { canonicalJson } from '@harakaflow/core';
-import { resultRows, type Database } from '@harakaflow/db';
+import { isStreamSafe, resultRows, type Database } from '@harakaflow/db';
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { erasableFields, type AuditEvent } from './event.js';
@@ -458,18 +458,20 @@ export type CopyMode = boolean | 'auto';
 
 /**
  * Whether format-3 batches on this database go by binary COPY. Only on postgres.js (PGlite has no
- * COPY FROM STDIN). `'auto'` (the default): COPY unless the pool was made for a transaction pooler
- * (`prepare: false`, what `@harakaflow/db` sets for `pooler: 'transaction'`). There the pooler's
- * server connections are shared by every client, and a COPY batch holds one for its transaction's
- * five round trips (begin, COPY, its data, the references and checkpoint, commit) where UNNEST
- * sends one statement: with a small pool, other clients' short queries (the quota store's) waited
- * behind the batches (README, "COPY or UNNEST").
+ * COPY FROM STDIN). `'auto'` (the default): COPY on a pool `@harakaflow/db` made (isStreamSafe),
+ * unless it was made for a transaction pooler (`prepare: false`, `pooler: 'transaction'`). There
+ * the pooler's server connections are shared by every client, and a COPY batch holds one for at
+ * least five round trips (begin, COPY, its data, the references and checkpoint, commit; more for a
+ * retry or a tombstone lookup) where UNNEST sends one statement: with a small pool, other clients'
+ * short queries (the quota store's) waited behind the batches (README, "COPY or UNNEST").
  */
 export function usesCopy(db: Database, mode: CopyMode = 'auto'): boolean {
   const client = copyClient(db);
   if (client === null || mode === false) return false;
   if (mode === true) return true;
-  return (client as { options?: { prepare?: unknown } }).options?.prepare !== false;
+  // Only a pool @harakaflow/db made: one made elsewhere may leave Nagle's algorithm on (each COPY
+  // then waits 40 ms or more for a delayed ACK) or not be postgres.js at all.
+  return isStreamSafe(db) && (client as { options?: { prepare?: unknown } }).options?.prepare !== false;
 }
 
 /**

@@ -1,7 +1,9 @@
 // How format-3 batches go on Postgres (issue 29 item 2): binary COPY by default, UNNEST on a pool
 // made for a transaction pooler (its server connections are shared: a COPY batch holds one for
 // five round trips), and never COPY on PGlite.
-import { createDatabase } from '@harakaflow/db';
+import { createDatabase, type Database } from '@harakaflow/db';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { postgresUrl, testDatabase } from '@harakaflow/testing';
 import { describe, expect, it } from 'vitest';
 import { usesCopy } from '../src/writes.js';
@@ -22,6 +24,18 @@ describe('copy mode', () => {
       expect(usesCopy(direct!.db, false)).toBe(false);
     } finally {
       await Promise.all([direct, session, transaction].map((h) => h!.close()));
+    }
+  });
+
+  it.runIf(postgresUrl)("'auto': UNNEST on a postgres.js pool made elsewhere (its sockets may wait for delayed ACKs); true still forces COPY", async () => {
+    const client = postgres(postgresUrl!, { max: 1, onnotice: () => {} });
+    try {
+      const db = drizzle({ client }) as unknown as Database;
+      expect(usesCopy(db)).toBe(false);
+      expect(usesCopy(db, 'auto')).toBe(false);
+      expect(usesCopy(db, true)).toBe(true);
+    } finally {
+      await client.end({ timeout: 5 });
     }
   });
 

@@ -91,6 +91,9 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     const probes = probeConnection(() => postgres(url, { ...noDelaySocketOption(postgres as never), fetch_types: false, max: 1, prepare: false, backoff: () => 0, connect_timeout: PROBE_CONNECT_SECONDS, onnotice: () => {}, connection: { application_name: `${applicationName} probe` } }));
     availability = new Availability(probes.ping, options.onAvailability && safely(options.onAvailability));
     db = drizzlePostgres({ client: gatedClient(major3 ? lostTransactionGuard(client) : client, availability, major3 ? () => fetchTypesOnce(client) : undefined) }) as unknown as Database;
+    // Its sockets send at once (TCP_NODELAY) and a transaction cut by a lost connection is held
+    // until the driver rejects it: what a long COPY needs (isStreamSafe).
+    Object.defineProperty(db, STREAM_SAFE, { value: true });
     driver = 'postgres';
     end = async () => {
       availability?.close();
@@ -228,6 +231,18 @@ function probeConnection(open: () => Sql): { ping(timeoutMs: number): Promise<Pr
  *   table or held cursor: see the README's limits).
  */
 export type Pooler = 'none' | 'session' | 'transaction';
+
+const STREAM_SAFE = Symbol.for('@harakaflow/db.streamSafe');
+
+/**
+ * Whether `db` is a postgres.js pool this package made: its sockets have Nagle's algorithm off, so
+ * a COPY's short CopyDone does not wait 40 ms or more for a delayed ACK, and on postgres.js 3 a
+ * transaction cut by a lost connection fails its caller instead of throwing where nobody catches it
+ * (README, "postgres.js 3"). A pool made elsewhere has neither guarantee.
+ */
+export function isStreamSafe(db: unknown): boolean {
+  return typeof db === 'object' && db !== null && (db as Record<symbol, unknown>)[STREAM_SAFE] === true;
+}
 /** Every `pooler` value, for readers of a setting (DATABASE_POOLER). */
 export const POOLERS: readonly Pooler[] = ['none', 'session', 'transaction'];
 

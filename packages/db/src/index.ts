@@ -1,4 +1,4 @@
-export { createDatabase, POOLERS } from './connect.js';
+export { createDatabase, isStreamSafe, POOLERS } from './connect.js';
 export type { Database, DatabaseHandle, DatabaseOptions, Driver, Pooler } from './connect.js';
 export type { AvailabilityChange } from './availability.js';
 export { checkConnection, describeDatabaseUrl } from './connection-check.js';
