@@ -14,6 +14,7 @@ export type { ChainPosition, SpillFile } from './spill.js';
 export type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 export { checkpointKeyObjects } from './options.js';
 export type { AuditOptions } from './options.js';
+export type { CopyMode } from './writes.js';
 export { auditPersonalData, chainedRecorder, eraseSubject } from './plugin.js';
 export { migratePartitions } from './migrate-partitions.js';
 export type { MigratePartitionsOptions, MigratePartitionsResult } from './migrate-partitions.js';

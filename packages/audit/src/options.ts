@@ -5,7 +5,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IpMode } from './capture.js';
 import { invalidOption } from './errors.js';
-import type { Checkpoint } from './writes.js';
+import type { Checkpoint, CopyMode } from './writes.js';
 import type { WriterOptions } from './writer.js';
 
 export interface AuditOptions {
@@ -50,7 +50,7 @@ export interface AuditOptions {
    * else by UNNEST; `true` always COPY; `false` always UNNEST. PGlite always UNNEST. README, "COPY
    * or UNNEST".
    */
-  copy?: boolean | 'auto' | undefined;
+  copy?: CopyMode | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
   /**

@@ -99,7 +99,7 @@ function registry(fastify: FastifyInstance): PersonalDataHandler[] {
 }
 
 /** Names an export uses for its own entries (`manifest.json`, `article15.json`, `article15.html`). */
-export const RESERVED_HANDLER_NAMES: readonly string[] = ['manifest', 'article15', 'article15Html'];
+export const RESERVED_HANDLER_NAMES: readonly string[] = ['manifest', 'article15'];
 
 function invalid(message: string): Error {
   return Object.assign(new Error(message), { code: 'HF_CORE_INVALID_HANDLER' });

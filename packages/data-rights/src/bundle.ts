@@ -8,7 +8,7 @@
  */
 import { isRecordStream, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
 import { createHash } from 'node:crypto';
-import { article15Html, holdsData, normalizeArticle15, type Article15Builder } from './article15.js';
+import { article15Html, holdsData, normalizeArticle15, type Article15Builder, type Article15Input } from './article15.js';
 import { invalidOption } from './errors.js';
 import type { SigningKeys } from './signing.js';
 
@@ -71,13 +71,14 @@ export async function* bundlePieces(
   article15?: Article15Builder,
 ): AsyncGenerator<string | Mark> {
   const parts: ManifestPart[] = [];
-  /** Per part: whether it holds anything (the Article 15 statement speaks only of those). */
-  const holds = new Map<string, boolean>();
+  /** Each part as the Article 15 builder is told of it (whether it holds anything, its handler's classes). */
+  const described: Article15Input['parts'][number][] = [];
   yield '{"parts":{';
   let first = true;
   for (const handler of handlers) {
     const hash = createHash('sha256');
     let records = 0;
+    let holds: boolean;
     const emit = (text: string) => {
       hash.update(text);
       return text;
@@ -93,25 +94,23 @@ export async function* bundlePieces(
         records++;
       }
       yield emit(']');
-      holds.set(handler.name, records > 0);
+      holds = records > 0;
     } else {
       const value = await part;
       yield emit(jsonOf(value));
       records = 1;
-      holds.set(handler.name, holdsData(value));
+      holds = holdsData(value);
     }
     yield { mark: 'end', name: handler.name };
     parts.push({ name: handler.name, records, sha256: hash.digest('hex'), withheld: handler.withheld ?? null });
+    described.push({ name: handler.name, records, holds, retentionClasses: handler.retentionClasses ?? [] });
   }
   yield '}';
   const generatedAt = now().toISOString();
   let statement: Manifest['article15'];
   if (article15) {
     // Built once every part is written, so it speaks of the parts that hold records.
-    const classes = new Map(handlers.map((h) => [h.name, h.retentionClasses ?? []]));
-    const answer = normalizeArticle15(
-      await article15({ ref, generatedAt, parts: parts.map((p) => ({ name: p.name, records: p.records, holds: holds.get(p.name) ?? false, retentionClasses: classes.get(p.name) ?? [] })) }),
-    );
+    const answer = normalizeArticle15(await article15({ ref, generatedAt, parts: described }));
     if (!answer) throw invalidOption('article15', 'returned something that is not an Article 15 statement');
     const json = JSON.stringify(answer);
     const html = article15Html(answer, generatedAt);

@@ -7,10 +7,11 @@
 // every thread of the process counted (the audit writer's batches, GC), and the total is divided
 // by the requests. Needs valgrind (Debian's package). Nothing here is a test: figures go in notes.
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnVariant } from './spawn.js';
 
 const name = process.argv[2];
 const requests = Number(process.argv[3] ?? 3000);
@@ -22,17 +23,15 @@ const dir = fileURLToPath(new URL(`../../../.bench/instructions/${name}${tag}`, 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
-const serve = fileURLToPath(new URL('./serve.ts', import.meta.url));
-const child = spawn(
+const { child, url, headers } = await spawnVariant(name, [], [
   'valgrind',
-  ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'callgrind.out')}`, `--log-file=${join(dir, 'valgrind.log')}`, process.execPath, '--import', 'tsx', serve, name],
-  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } },
-);
-const { port, headers, path } = await new Promise<{ port: number; headers: Record<string, string>; path: string }>((resolve, reject) => {
-  child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string>; path: string }));
-  child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code} (see ${dir}/valgrind.log)`)));
-});
-const url = `http://127.0.0.1:${port}${path}`;
+  '--tool=callgrind',
+  '--instr-atstart=no',
+  '--separate-threads=yes',
+  '--smc-check=all-non-file',
+  `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+  `--log-file=${join(dir, 'valgrind.log')}`,
+]);
 const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
 const drive = async (amount: number) => {
   const result = await autocannon({ url, headers, connections: 8, amount, timeout: 60 });

@@ -19,9 +19,12 @@ try {
 /** The servers' core. */
 export const serverCore = cores - 1;
 
-/** Starts serve.ts for a variant (with extra node flags) and waits for the port it listens on. */
-export async function spawnVariant(name: string, nodeArgs: readonly string[] = []): Promise<{ child: ChildProcess; url: string; headers: Record<string, string> }> {
-  const args = [process.execPath, ...nodeArgs, '--import', 'tsx', fileURLToPath(new URL('./serve.ts', import.meta.url)), name];
+/**
+ * Starts serve.ts for a variant (with extra node flags, and under `launcher`, a command that runs
+ * node in its own process: valgrind) and waits for the port it listens on.
+ */
+export async function spawnVariant(name: string, nodeArgs: readonly string[] = [], launcher: readonly string[] = []): Promise<{ child: ChildProcess; url: string; headers: Record<string, string> }> {
+  const args = [...launcher, process.execPath, ...nodeArgs, '--import', 'tsx', fileURLToPath(new URL('./serve.ts', import.meta.url)), name];
   const child = spawn(pinned ? 'taskset' : args[0]!, pinned ? ['-c', String(serverCore), ...args] : args.slice(1), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
