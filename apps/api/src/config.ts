@@ -106,6 +106,8 @@ export interface AppConfig {
   publicUrl: string;
   /** PRIVACY_CONTACT: the privacy team's address (the policy's privacy@harakaflow.io): the page, the messages, the OpenAPI document. */
   privacyContact: string;
+  /** PRIVACY_WHATSAPP_NUMBER: the WhatsApp number people send their code to, proving their number (issue 32 item 3); undefined: none. */
+  privacyWhatsappNumber: string | undefined;
   /** PRIVACY_IMAP_URL: the privacy mailbox read over IMAP (credentials in it: never logged); undefined: none read. */
   privacyImapUrl: string | undefined;
   /** PRIVACY_IMAP_POLL_SECONDS: between two reads of the privacy mailbox. */

@@ -452,6 +452,17 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     read: text('privacy@harakaflow.io', /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/, (v) => `must be an email address such as privacy@harakaflow.io (got ${quote(v)})`),
   },
   {
+    name: 'PRIVACY_WHATSAPP_NUMBER',
+    key: 'privacyWhatsappNumber',
+    shown: 'unset: no number can be proved',
+    meaning:
+      "the service's WhatsApp number (E.164, e.g. `+254700000000`) that people send a code to from their own number, proving it is theirs before their request is passed to the businesses that hold it (issue 32 item 3; the code arrives through `POST /v1/webhooks/inbound/meta`, so META_APP_SECRET is needed too). Unset: `POST /v1/privacy/public-requests/:id/phone-code` answers 503 `HF_PRIVACY_WHATSAPP_NOT_CONFIGURED`",
+    read: (t, problem) => {
+      if (t !== undefined && !/^\+[1-9][0-9]{6,14}$/.test(t)) problem(`must be an E.164 number: + and 7 to 15 digits (got ${quote(t)})`);
+      return t;
+    },
+  },
+  {
     name: 'PRIVACY_IMAP_URL',
     key: 'privacyImapUrl',
     shown: 'unset: no mailbox read',

@@ -41,3 +41,13 @@ export const ApiKeyLast = createError('HF_API_KEY_LAST', "This is the account's 
 
 /** A request's message that is not kept (issue 32: GET /v1/admin/privacy/requests/:id/messages/:messageId). */
 export const MessageNotKept = createError('HF_DATA_RIGHTS_NOT_FOUND', 'No such message kept for this request', 404);
+
+/** Contacts' requests routed to the businesses that hold them (issue 32 item 3). */
+export const ContactRequestNotFound = createError('HF_PRIVACY_CONTACT_NOT_FOUND', 'No confirmed request about a phone number waits here', 404);
+export const ContactAlreadyProved = createError('HF_PRIVACY_CONTACT_PROVED', "This request's number is proved already: it was passed on", 409);
+export const WhatsappNotConfigured = createError('HF_PRIVACY_WHATSAPP_NOT_CONFIGURED', 'This server has no WhatsApp privacy number (PRIVACY_WHATSAPP_NUMBER) to prove a number with', 503);
+export const ForwardedNotFound = createError('HF_PRIVACY_FORWARDED_NOT_FOUND', 'No such forwarded request on this account', 404);
+export const ForwardedAnswered = createError('HF_PRIVACY_FORWARDED_ANSWERED', 'This forwarded request was answered already', 409);
+export const ForwardedNotErasable = createError('HF_PRIVACY_FORWARDED_NOT_ERASABLE', 'Only a deletion, an objection or a withdrawal of consent can be answered by erasing the contact', 409);
+/** Codes asked for one number past its hourly limit (Retry-After says when). */
+export const ContactCodeLimit = createError('HF_PRIVACY_CONTACT_CODE_LIMIT', 'Too many codes were asked for this number: try again later', 429);

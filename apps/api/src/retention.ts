@@ -8,9 +8,9 @@ import type { Database } from '@harakaflow/db';
 import { tableClass } from '@harakaflow/retention';
 import { sql } from 'drizzle-orm';
 import type { AppConfig } from './config.js';
-import { idempotencyKeys, messageLog } from './schema.js';
+import { contactRequests, idempotencyKeys, messageLog } from './schema.js';
 
-export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'retentionMessageLogDays' | 'dataRightsPurgeAfterDays'>): RetentionClass[] {
+export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'retentionMessageLogDays' | 'dataRightsPurgeAfterDays' | 'retentionRightsRequestsDays'>): RetentionClass[] {
   const days = config.retentionMessageLogDays;
   return [
     tableClass({
@@ -37,6 +37,24 @@ export function appRetentionClasses(db: Database, config: Pick<AppConfig, 'reten
       table: idempotencyKeys,
       key: idempotencyKeys.createdAt,
       time: idempotencyKeys.createdAt,
+    }),
+    // Issue 32 item 3: a contact's request (the number, the person's address, the businesses'
+    // answers) is proof it was answered, as rights requests are: kept RETENTION_RIGHTS_REQUESTS_DAYS
+    // after the person heard the last answer; one never proved, 30 days.
+    tableClass({
+      db,
+      name: 'contact_requests',
+      policyClause: "§4, §6: a contact's request passed to the businesses holding the number, RETENTION_RIGHTS_REQUESTS_DAYS after its last answer was told (30 days when the number was never proved)",
+      periodDays: config.retentionRightsRequestsDays,
+      table: contactRequests,
+      key: contactRequests.requestId,
+      time: contactRequests.createdAt,
+      expired: (b) => {
+        const unproved = new Date(b.cutoff.getTime() + Math.max(0, config.retentionRightsRequestsDays - 30) * 86_400_000);
+        return sql`(${contactRequests.provedAt} is null and ${contactRequests.createdAt} < ${unproved.toISOString()}::timestamptz)
+          or (${contactRequests.toldAt} < ${b.cutoff.toISOString()}::timestamptz and not exists (select 1 from app.forwarded_requests f where f.request_id = ${contactRequests.requestId}
+            and (f.person_told_at is null or f.person_told_at >= ${b.cutoff.toISOString()}::timestamptz)))`;
+      },
     }),
     {
       name: 'deleted_accounts',

@@ -37,6 +37,8 @@ import { redisUp, type QuotaRedis } from './redis.js';
 import { appRetentionClasses } from './retention.js';
 import rightsIntake, { requestCodeData } from './rights-intake.js';
 import bounceIntake from './bounce-intake.js';
+import { contactRequestsPlugin, proofCodeKey } from './contact-requests.js';
+import contactRequestRoutes from './routes/contact-requests.js';
 import accountRoutes from './routes/accounts.js';
 import keyRoutes from './routes/keys.js';
 import adminRoutes from './routes/admin.js';
@@ -306,6 +308,7 @@ export const WIRING: readonly WiringStep[] = [
     name: '@harakaflow/data-rights',
     migrations: dataRightsMigrations,
     why: '§6: after every plugin whose personal-data handler it composes, and after the vault (export keys), notify and webhooks (its updates)',
+    late: ['contactRequests'],
     options: ({ app, config, database }) => ({
       db: database.db,
       signingKeys: config.secrets.dataRightsSigningKeys,
@@ -329,6 +332,8 @@ export const WIRING: readonly WiringStep[] = [
       onUpdate: async (request, accountId) => {
         // A request's outcome may change what the account's key may do (erased, restored): forget it here.
         app.authCache.invalidate(accountId);
+        // A contact's erasure that answers a forwarded request (issue 32 item 3): its receipt goes to the person.
+        if (request.kind === 'deletion' && request.status === 'fulfilled' && request.subject.kind === 'contact') await app.contactRequests.erasureDone(request);
         const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
         // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
         // by email (§6) and webhook.
@@ -384,6 +389,18 @@ export const WIRING: readonly WiringStep[] = [
     why: '§6 (issue 32): the privacy mailbox read over IMAP (PRIVACY_IMAP_URL), after data-rights (its intake), notify (the answers) and quota (answers per sender)',
     options: ({ config, database }) => ({ db: database.db, url: config.privacyImapUrl, pollSeconds: config.privacyImapPollSeconds }),
   }),
+  step(contactRequestsPlugin)({
+    name: 'contact-requests',
+    why: '§1, §6 (issue 32 item 3): contacts\' requests passed to the accounts that hold their number, after data-rights (erasures), notify (the messages), webhooks (privacy.request.forwarded) and quota',
+    options: ({ config, database }) => ({
+      db: database.db,
+      codeKey: proofCodeKey(config.secrets.dataRightsSubjectKey),
+      whatsappNumber: config.privacyWhatsappNumber,
+      dueDays: config.dataRightsDueDays,
+      dueSoonDays: 7,
+      keysUrl: keysUrl(config),
+    }),
+  }),
   step(retention)({
     name: '@harakaflow/retention',
     migrations: retentionMigrations,
@@ -434,6 +451,10 @@ export const WIRING: readonly WiringStep[] = [
     name: 'routes/public-requests',
     why: 'routes come after every plugin: requests without an account, their code, and the no-JavaScript form at /privacy/request',
     options: ({ config }) => ({ origin: new URL(config.publicUrl).origin, register: config.subprocessors ?? SUBPROCESSORS }),
+  }),
+  step(contactRequestRoutes)({
+    name: 'routes/contact-requests',
+    why: 'routes come after every plugin: the WhatsApp code of a contact\'s request, and the forwarded requests accounts answer',
   }),
   step(subprocessorRoutes)({
     name: 'routes/subprocessors',

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBPROCESSORS } from '../src/subprocessors.js';
-import { call, hasChromium, launch, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+import { hubSignature } from '@harakaflow/webhooks';
+import { call, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+
+const META_APP_SECRET = 'browser-test-meta-secret-0123456789';
+const PRIVACY_WHATSAPP_NUMBER = '+254700000888';
 
 describe.skipIf(!hasChromium)('the public request form in Chromium, without JavaScript', () => {
   let browser: Browser;
@@ -22,7 +26,7 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     smtp = await startSmtp();
     const registerFile = join(mkdtempSync(join(tmpdir(), 'hf-register-')), 'subprocessors.json');
     writeFileSync(registerFile, JSON.stringify([...SUBPROCESSORS, { id: 'sms-gateway', name: 'Example SMS Gateway Ltd', purpose: 'Sends one-time codes by SMS', dataCategories: ['phone number'], location: 'Kenya', transfer: { mechanism: 'none' }, contractUrl: 'https://example.com/dpa', since: startsOn }]));
-    [browser, app] = await Promise.all([launch(), startApp({ SMTP_URL: smtp.url, SUBPROCESSORS_FILE: registerFile })]);
+    [browser, app] = await Promise.all([launch(), startApp({ SMTP_URL: smtp.url, SUBPROCESSORS_FILE: registerFile, META_APP_SECRET, PRIVACY_WHATSAPP_NUMBER })]);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -97,6 +101,50 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     expect(forged.status).toBe(403);
     expect(forged.json.code).toBe('HF_AUTH_CSRF');
     expect(smtp.received.length).toBe(before);
+  });
+
+  // Issue 32 item 3: a request about a phone number goes to the businesses that hold it once the
+  // person proves the number from WhatsApp (Meta's signed webhook brings the code).
+  it('proves a number with a WhatsApp code shown on the page, and says how many businesses the request went to', async () => {
+    const number = `+2547${String(process.pid % 10_000).padStart(4, '0')}${String(Date.now() % 100_000).padStart(5, '0')}`;
+    const holder = await newAccount(app.url);
+    const sent = await call('POST', `${app.url}/v1/messages`, { sessionId: 'wa-1', to: number, text: 'Karibu' }, { authorization: `Bearer ${holder.apiKey}` });
+    expect(sent.status).toBe(202);
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/privacy/request`);
+    const email = `zawadi.${Date.now()}@example.org`;
+    await page.getByLabel('Your email address').fill(email);
+    await page.getByLabel('What do you ask for?').selectOption('deletion');
+    await page.getByLabel('A phone number it is about (optional, as +254...)').fill(number);
+    await page.getByRole('button', { name: 'Send me a code' }).click();
+    await page.getByRole('heading', { name: 'Confirm your request' }).waitFor();
+    await page.getByLabel('The code').fill(await codeIn(email, 1));
+    await page.getByRole('button', { name: 'Confirm my request' }).click();
+    await page.getByRole('heading', { name: 'Your request is confirmed' }).waitFor();
+    await page.getByRole('link', { name: 'Prove the number with WhatsApp' }).click();
+    await page.getByRole('heading', { name: 'Prove your number' }).waitFor();
+    await page.getByRole('button', { name: 'Show me the code' }).click();
+    await page.getByRole('heading', { name: 'Send the code from your number' }).waitFor();
+    const code = (await page.getByText(/^HF-\d{6}$/).textContent())!.trim();
+    const link = await page.getByRole('link', { name: 'Open WhatsApp with the message written' }).getAttribute('href');
+    expect(link).toBe(`https://wa.me/${PRIVACY_WHATSAPP_NUMBER.slice(1)}?text=${code}`);
+    await shot(page, 'request-form-phone-code');
+
+    // The person sends it from WhatsApp: Meta's delivery, signed with the app secret.
+    const delivery = { object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messages: [{ id: `wamid.${Date.now()}`, from: number.slice(1), type: 'text', text: { body: code } }] } }] }] };
+    const hook = await call('POST', `${app.url}/v1/webhooks/inbound/meta`, delivery, { 'x-hub-signature-256': hubSignature(JSON.stringify(delivery), META_APP_SECRET) });
+    expect(hook.status).toBe(200);
+    await page.getByRole('link', { name: 'check here' }).click();
+    await page.getByText('We passed your request to the one business that holds data about this number.').waitFor();
+    const listed = await call('GET', `${app.url}/v1/privacy/forwarded`, undefined, { authorization: `Bearer ${holder.apiKey}` });
+    expect(listed.json.forwarded).toEqual([expect.objectContaining({ phone: number, kind: 'deletion', status: 'open' })]);
+    const checker = await browser.newContext();
+    const check = await checker.newPage();
+    await check.goto(page.url());
+    expect(await seriousViolations(check)).toEqual([]);
+    await checker.close();
+    await context.close();
   });
 
   it('shows the processor register without JavaScript; an announced change links to an objection on the form', async () => {

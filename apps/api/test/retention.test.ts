@@ -86,7 +86,7 @@ describe('§4 in the app', () => {
     expect((await rows(sql`select id from app.message_log`)).map((r) => r.id)).not.toContain(heldOld);
 
     const view = (await app.inject({ url: '/v1/admin/retention', headers: admin })).json();
-    expect(view.classes.map((c: { name: string }) => c.name).sort()).toEqual(['billing', 'consent_ledger', 'deleted_accounts', 'idempotency_keys', 'media', 'message_logs', 'notifications', 'quota_usage', 'rights_requests', 'server_logs', 'webhook_deliveries', 'webhook_replay']);
+    expect(view.classes.map((c: { name: string }) => c.name).sort()).toEqual(['billing', 'consent_ledger', 'contact_requests', 'deleted_accounts', 'idempotency_keys', 'media', 'message_logs', 'notifications', 'quota_usage', 'rights_requests', 'server_logs', 'webhook_deliveries', 'webhook_replay']);
     expect(view.classes.find((c: { name: string }) => c.name === 'message_logs')).toMatchObject({ clause: expect.stringContaining('§4'), periodDays: 90, perPlanDays: { pro: 180, business: 365 }, oldest: expect.any(String) });
     expect(view.holds).toEqual([]);
     expect(view.lastRun).toMatchObject({ status: 'done' });

@@ -212,6 +212,75 @@ export const KINDS: Record<string, KindSpec> = {
       ],
     }),
   },
+  // Issue 32 item 3: a contact's request, passed to an account whose data holds the number (it
+  // decides: HarakaFlow processes its contacts' data for it). Waits for a verified address, as
+  // request updates do: it names a person's number.
+  'privacy.request.forwarded': {
+    category: 'legal',
+    unverified: { waitDays: 30 },
+    template: () => ({
+      subject: 'HarakaFlow: a privacy request from one of your contacts, to answer by {{dueDate}}',
+      blocks: [
+        greeting,
+        'A person showed us that the WhatsApp number {{phone}} is theirs and made a {{kindLabel}} request about it. Your account holds data about this number, and you decide about your contacts’ data (HarakaFlow processes it for you), so the request is yours to answer. Please answer by {{dueDate}}.',
+        'Answer with one of your API keys: POST {{answerPath}}/fulfil when it is done (with a note the person reads), POST {{answerPath}}/deny with your reason, or POST {{answerPath}}/erase to have HarakaFlow erase this contact from your account’s data now (the person receives the signed receipt). Every request waiting for you: GET {{listPath}}.',
+        'The person learns your business name only if you choose to tell them ("disclose": true).',
+        'Forwarded request {{forwardedId}}.',
+        signature,
+      ],
+    }),
+  },
+  // To the person (issue 32 item 3): how many businesses their request about their number went to.
+  // No business is named: which accounts hold a number is theirs to tell.
+  'privacy.contact.forwarded': {
+    category: 'legal',
+    unverified: 'send',
+    template: (data) => ({
+      subject: 'HarakaFlow: your {{kindLabel}} request about {{phone}}',
+      blocks: [
+        'Hello,',
+        data.count === 0
+          ? 'Thank you for proving that {{phone}} is your number. No business using HarakaFlow holds data about this number, so there is nobody to pass your {{kindLabel}} request to.'
+          : data.count === 1
+            ? 'Thank you for proving that {{phone}} is your number. We passed your {{kindLabel}} request to the one business using HarakaFlow that holds data about this number. It decides about that data and has {{dueDays}} days to answer; we email you its answer.'
+            : 'Thank you for proving that {{phone}} is your number. We passed your {{kindLabel}} request to the {{count}} businesses using HarakaFlow that hold data about this number. Each decides about its own data and has {{dueDays}} days to answer; we email you each answer as it comes.',
+        'Request {{requestId}}.',
+        signature,
+      ],
+    }),
+  },
+  // To the person (issue 32 item 3): one business's answer. Its name only when it chose to give it.
+  'privacy.contact.outcome': {
+    category: 'legal',
+    unverified: 'send',
+    template: (data) => {
+      const who = data.business ? 'The business {{business}}' : 'One of the businesses we passed your request to';
+      const subject = 'HarakaFlow: an answer to your {{kindLabel}} request about {{phone}}';
+      const ref = 'Request {{requestId}}.';
+      if (data.outcome === 'erased') {
+        return {
+          subject,
+          blocks: [
+            'Hello,',
+            `${who} had us erase {{phone}} from its data. What each part of the service erased and kept: {{receipt}}`,
+            'The signed erasure receipt, to check with our public keys ({{keysUrl}}): {{receiptJson}}',
+            ref,
+            signature,
+          ],
+        };
+      }
+      if (data.outcome === 'denied') {
+        return {
+          subject,
+          blocks: ['Hello,', `${who} declined your {{kindLabel}} request. Its reason: {{note}}`, 'You may complain to the Office of the Data Protection Commissioner (Kenya).', ref, signature],
+        };
+      }
+      return {
+        subject,
+        blocks: ['Hello,', data.note ? `${who} says it has carried out your {{kindLabel}} request. Its note: {{note}}` : `${who} says it has carried out your {{kindLabel}} request.`, ref, signature],
+      };
+    },
+  },
   'account.deletion.scheduled': {
     category: 'security',
     template: () => ({

@@ -10,6 +10,7 @@
  */
 import { REQUEST_KINDS } from '@harakaflow/data-rights';
 import { sendRequestCode } from '../rights-intake.js';
+import { confirmRequest } from '../contact-requests.js';
 import { resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
 import type { Routes } from '../schema-types.js';
 import requestForm from './request-form.js';
@@ -60,13 +61,24 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
         params: idParams,
         body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 1, maxLength: 20 } } },
         response: {
-          200: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' }, status: { type: 'string' }, receivedAt: { type: 'string' }, dueAt: { type: 'string' } } },
+          200: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              kind: { type: 'string' },
+              status: { type: 'string' },
+              receivedAt: { type: 'string' },
+              dueAt: { type: 'string' },
+              // The request is about a phone number: the next step proves it (POST .../phone-code).
+              phoneProof: { type: 'boolean' },
+            },
+          },
         },
       } as const,
     },
     async (request) => {
-      const done = await app.dataRights.intake.confirm(request.params.id, request.body.code);
-      return { id: done.id, kind: done.kind, status: done.status, receivedAt: done.receivedAt, dueAt: done.extendedDueAt ?? done.dueAt };
+      const done = await confirmRequest(app, request.params.id, request.body.code);
+      return { id: done.id, kind: done.kind, status: done.status, receivedAt: done.receivedAt, dueAt: done.extendedDueAt ?? done.dueAt, phoneProof: done.contact !== undefined };
     },
   );
 

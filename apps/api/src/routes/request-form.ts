@@ -11,11 +11,12 @@ import { REQUEST_KINDS, type RightsRequest } from '@harakaflow/data-rights';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SessionCsrf } from '../errors.js';
 import { sendRequestCode } from '../rights-intake.js';
+import { confirmRequest, issueProof, maskPhone } from '../contact-requests.js';
 import { objectionDetails, type Subprocessor } from '../subprocessors.js';
 import type { Routes } from '../schema-types.js';
 import { sameOriginForm } from './privacy-centre.js';
 import { asPage, html, page } from './privacy-exports.js';
-import { resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
+import { resendQuota, SUBMIT_LIMITS, submitQuota, verifyQuota } from './public-request-limits.js';
 
 const KIND_NAMES: Record<(typeof REQUEST_KINDS)[number], string> = {
   access: 'A copy of my data (access)',
@@ -33,6 +34,7 @@ const field = (body: unknown, name: string): string => {
   const v = (body as Record<string, unknown> | null)?.[name];
   return typeof v === 'string' ? v.trim() : '';
 };
+const NO_PHONE_STEP = '<p>No confirmed request about a phone number waits here.</p>\n<p><a href="/privacy/request">Make a new request</a>.</p>';
 const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
 /** The headers of these pages: the privacy centre's CSP, `same-origin` referrers (a form POST then carries this site's Origin), never cached. */
@@ -70,8 +72,41 @@ function codeForm(id: string, notice?: string, error?: string): string {
 
 const confirmed = (r: RightsRequest) =>
   `<p class="status" role="status">Your request is confirmed.</p>
-<p>We answer by ${html(when(r.extendedDueAt ?? r.dueAt))}, and write to you at every step. Your reference: <strong>${html(r.id)}</strong>.</p>
+<p>We answer by ${html(when(r.extendedDueAt ?? r.dueAt))}, and write to you at every step. Your reference: <strong>${html(r.id)}</strong>.</p>${
+    r.contact
+      ? `
+<p>Your request is also about a phone number. The businesses that use HarakaFlow to message that number decide about their own data: we pass your request to each of them once you show us that the number is yours.</p>
+<p><a href="/privacy/request/${html(r.id)}/phone">Prove the number with WhatsApp</a></p>`
+      : ''
+  }
 <p>Questions? Answer any of our messages, or write to the privacy team.</p>`;
+
+/** The number's step (issue 32 item 3): proved and passed on, or a button that shows a code. */
+function phoneStep(id: string, state: { phone: string; proved: boolean; forwarded: number | null }, error?: string): string {
+  if (state.proved) {
+    const n = state.forwarded ?? 0;
+    return `<p class="status" role="status">The number ${html(maskPhone(state.phone))} is proved to be yours.</p>
+<p>${
+      n === 0
+        ? 'No business using HarakaFlow holds data about this number, so there was nobody to pass your request to. We have emailed you this.'
+        : n === 1
+          ? 'We passed your request to the one business that holds data about this number. It has 30 days to answer; we email you its answer.'
+          : `We passed your request to the ${n} businesses that hold data about this number. Each has 30 days to answer; we email you each answer.`
+    }</p>`;
+  }
+  return `${error ? `<p class="notice" role="alert">${html(error)}</p>
+` : ''}<p>To show that ${html(maskPhone(state.phone))} is your number, you will send us a short code from it with WhatsApp. We then pass your request to every business that holds data about that number.</p>
+<form method="post" action="/privacy/request/${html(id)}/phone">
+  <button type="submit">Show me the code</button>
+</form>`;
+}
+
+function codeToSend(id: string, issued: { code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }): string {
+  return `<p>From WhatsApp on ${html(issued.phone)}, send this message to <strong>${html(issued.sendTo)}</strong> before ${html(when(issued.expiresAt))}:</p>
+<p class="code"><strong>${html(issued.code)}</strong></p>
+<p><a href="${html(issued.whatsappUrl)}" rel="noreferrer">Open WhatsApp with the message written</a></p>
+<p>Only a message from that number counts. Once you have sent it, <a href="/privacy/request/${html(id)}/phone">check here</a>: we also email you when your request is passed on.</p>`;
+}
 
 const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] }> = async (app, { origin, register = [] }) => {
   const pageConfig = { auth: 'public' as const, ageGate: false };
@@ -97,6 +132,13 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
       return send(reply, 404, 'Nothing to confirm here', '<p>This request is not waiting for a code: it was confirmed already, or it was not confirmed in time.</p>\n<p><a href="/privacy/request">Make a new request</a>.</p>');
     }
     return send(reply, 200, 'Confirm your request', codeForm(id.toLowerCase(), request.query.sent === '1' ? 'A new code is on its way.' : undefined));
+  });
+
+  app.get<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: { limits: [SUBMIT_LIMITS.perIp] } }, schema: { hide: true } }, async (request, reply) => {
+    const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
+    const state = id ? await app.contactRequests.state(id) : null;
+    if (!state) return send(reply, 404, 'Nothing to prove here', NO_PHONE_STEP);
+    return send(reply, 200, 'Prove your number', phoneStep(id, state));
   });
 
   // The forms' posts: their own content-type parser, in this scope only.
@@ -126,7 +168,7 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
       const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
       if (!id) return send(reply, 404, 'Nothing to confirm here', '<p>This request is not waiting for a code.</p>\n<p><a href="/privacy/request">Make a new request</a>.</p>');
       try {
-        const done = await app.dataRights.intake.confirm(id, field(request.body, 'code'));
+        const done = await confirmRequest(app, id, field(request.body, 'code'));
         return send(reply, 200, 'Your request is confirmed', confirmed(done));
       } catch (error) {
         const code = (error as { code?: string }).code;
@@ -135,6 +177,22 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
           const why = code === 'HF_DATA_RIGHTS_CODE_EXPIRED' ? 'This code has expired (a code works for 10 minutes).' : 'This code was tried 5 times and no longer works.';
           return send(reply, 410, 'Confirm your request', codeForm(id, undefined, `${why} Ask for a new one below.`));
         }
+        throw error;
+      }
+    });
+
+    forms.post<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: { failClosed: true, limits: [SUBMIT_LIMITS.perIp] } }, schema: { hide: true } }, async (request, reply) => {
+      checked(request);
+      const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
+      const state = id ? await app.contactRequests.state(id) : null;
+      if (!state) return send(reply, 404, 'Nothing to prove here', NO_PHONE_STEP);
+      try {
+        return send(reply, 200, 'Send the code from your number', codeToSend(id, await issueProof(app, id, reply)));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'HF_PRIVACY_CONTACT_PROVED') return send(reply, 200, 'Prove your number', phoneStep(id, (await app.contactRequests.state(id))!));
+        if (code === 'HF_PRIVACY_CONTACT_CODE_LIMIT') return send(reply, 429, 'Prove your number', phoneStep(id, state, 'Too many codes were asked for this number in the last hour. Please try again later.'));
+        if (code === 'HF_PRIVACY_WHATSAPP_NOT_CONFIGURED') return send(reply, 503, 'Prove your number', phoneStep(id, state, 'Numbers cannot be proved on this server yet. Please write to the privacy team instead.'));
         throw error;
       }
     });

@@ -2,11 +2,15 @@ import { securityEvent } from '@harakaflow/core';
 import type { Endpoint } from '@harakaflow/webhooks';
 import type { FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { codeIn, textMessages } from '../contact-requests.js';
 import { EndpointNotFound, WebhookNotConfigured, WebhookVerifyRefused } from '../errors.js';
 import { NO_CONTENT } from '../openapi.js';
 import type { Routes } from '../schema-types.js';
 
-export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated'] as const;
+/** Codes matched per sending number an hour (messages past it are acknowledged and ignored). */
+export const INBOUND_CODE_LIMIT = { name: 'rights.contact.inbound', points: 20, duration: 3600 };
+
+export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated', 'privacy.request.forwarded'] as const;
 
 export const endpointSchema = {
   type: 'object',
@@ -160,6 +164,13 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
         outcome: 'success',
         details: { object: typeof body.object === 'string' ? body.object.slice(0, 64) : null, entries: Array.isArray(body.entry) ? body.entry.length : 0 },
       });
+      // Issue 32 item 3: a text message carrying a contact's code proves their number. Limited per
+      // number (the sender Meta reports); a failure releases the delivery for Meta's retry.
+      for (const m of textMessages(body)) {
+        if (!codeIn(m.text)) continue;
+        if (!(await app.quota.take(INBOUND_CODE_LIMIT, `rights-inbound:${m.phone}`)).allowed) continue;
+        await app.contactRequests.receiveMessage(m.phone, m.text, request);
+      }
       return { received: true };
     },
   );
