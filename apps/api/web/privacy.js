@@ -12,16 +12,68 @@ let account = null;
 /** @type {ReturnType<typeof setTimeout> | null} */
 let poll = null;
 
-const KIND_NAMES = /** @type {Record<string, string>} */ ({
-  access: 'A copy of my data',
-  portability: 'My data, portable',
-  correction: 'Correction',
-  deletion: 'Deletion of my account',
-  restriction: 'Restriction of processing',
-  objection: 'Objection',
-  withdraw_consent: 'Withdrawal of consent',
-});
-const STATUS_NAMES = /** @type {Record<string, string>} */ ({ open: 'Received', in_progress: 'In progress', fulfilled: 'Done', denied: 'Denied', canceled: 'Canceled', expired: 'Expired' });
+// Every word the script shows, in one place (the page's other words are in index.html): what a
+// catalogue per language will replace. `(code)` is an error's HF_ code or HTTP status.
+const TEXT = {
+  locale: 'en-GB',
+  kinds: /** @type {Record<string, string>} */ ({
+    access: 'A copy of my data',
+    portability: 'My data, portable',
+    correction: 'Correction',
+    deletion: 'Deletion of my account',
+    restriction: 'Restriction of processing',
+    objection: 'Objection',
+    withdraw_consent: 'Withdrawal of consent',
+  }),
+  statuses: /** @type {Record<string, string>} */ ({ open: 'Received', in_progress: 'In progress', fulfilled: 'Done', denied: 'Denied', canceled: 'Canceled', expired: 'Expired' }),
+  lifted: 'Lifted',
+  purgeOn: (/** @type {string} */ date) => `It will be deleted on ${date}.`,
+  policyChanges: (/** @type {string} */ date, /** @type {string} */ version) => `Our privacy policy changes on ${date} (version ${version}).`,
+  choiceFailed: (/** @type {string} */ code) => `Your choice could not be saved (${code}).`,
+  analyticsOn: 'Your choice is saved: analytics cookies are on.',
+  analyticsOff: 'Your choice is saved: analytics cookies are off.',
+  withdrawFailed: (/** @type {string} */ code) => `Your consent could not be withdrawn (${code}).`,
+  withdrawn: 'Your consent is withdrawn: analytics cookies are off and removed.',
+  noticeReasons: /** @type {Record<string, string>} */ ({
+    bounced: 'your mail server sent it back',
+    complained: 'it was reported as spam',
+  }),
+  noticeReasonUnknown: 'it did not arrive',
+  noticeHints: /** @type {Record<string, string>} */ ({
+    'policy.upcoming': 'Our privacy policy is changing: the notice at the top of this page says when.',
+    'privacy.request.updated': 'It is about one of your requests: see "Your requests" below.',
+  }),
+  noticeSent: (/** @type {string} */ date, /** @type {string} */ reason, /** @type {string} */ hint) => `Sent ${date}; ${reason}. ${hint}`,
+  markRead: 'Mark as read',
+  markReadLabel: (/** @type {string} */ subject) => `Mark as read: ${subject}`,
+  markReadFailed: (/** @type {string} */ code) => `The notice could not be marked as read (${code}).`,
+  markedRead: 'Marked as read.',
+  keyRefused: 'That API key was not accepted.',
+  signInFailed: (/** @type {string} */ code) => `Signing in failed (${code}).`,
+  signedIn: 'Signed in.',
+  signedOut: 'Signed out.',
+  fileFailed: (/** @type {string} */ code) => `The request could not be filed (${code}).`,
+  filed: (/** @type {string} */ kind, /** @type {string} */ date) => `${kind}: received. Due by ${date}.`,
+  download: 'Download',
+  downloadLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Download ${kind} (link valid until ${date})`,
+  lift: 'Lift restriction',
+  cancel: 'Cancel',
+  cancelDeletion: 'Cancel deletion',
+  erasureReceipt: (/** @type {number} */ erased, /** @type {string} */ date, /** @type {string} */ keyId) => `Erasure receipt: ${erased} record(s) erased, signed ${date} (key ${keyId}).`,
+  pendingDeletion: (/** @type {string} */ purge) => `Your account is due to be deleted. ${purge} Cancel it in the list below before then to keep it.`,
+  liftFailed: (/** @type {string} */ code) => `The restriction could not be lifted (${code}).`,
+  liftedSaid: 'The restriction is lifted: your data is processed again as the privacy policy describes.',
+  cancelFailed: (/** @type {string} */ code) => `The request could not be canceled (${code}).`,
+  canceled: 'Canceled.',
+  correctFailed: (/** @type {string} */ code) => `Your corrections could not be saved (${code}).`,
+  corrected: 'Corrections saved.',
+  notYourEmail: "That is not your account's email: nothing was deleted.",
+  deleteFailed: (/** @type {string} */ code) => `The deletion could not be requested (${code}).`,
+  deletionFiled: (/** @type {string} */ purge) => `Deletion requested: you are signed out. ${purge} Sign in again with your key before then to cancel it.`,
+};
+const KIND_NAMES = TEXT.kinds;
+/** An error's code for a sentence: the HF_ code of the one error shape, else the HTTP status. @param {{ status: number, json: any }} res */
+const codeOf = (res) => String(res.json?.code ?? res.status);
 
 /** @param {string} message */
 function say(message) {
@@ -54,13 +106,13 @@ async function api(method, url, body) {
 function purgeSentence(history) {
   for (const h of history ?? []) {
     const m = /purge at (\S+)/.exec(h.note ?? '');
-    if (m) return `It will be deleted on ${day(m[1])}.`;
+    if (m) return TEXT.purgeOn(day(m[1]));
   }
   return '';
 }
 
 /** @param {string | undefined | null} iso */
-const day = (iso) => (iso ? new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
+const day = (iso) => (iso ? new Date(iso).toLocaleDateString(TEXT.locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
 
 // --- consent ---------------------------------------------------------------------------------
 
@@ -75,16 +127,16 @@ async function loadConsent() {
   const upcoming = state.upcomingPolicy;
   if (upcoming && upcoming.material) {
     $('policy-notice').hidden = false;
-    $('policy-notice').textContent = `Our privacy policy changes on ${day(upcoming.effectiveAt)} (version ${upcoming.version}).`;
+    $('policy-notice').textContent = TEXT.policyChanges(day(upcoming.effectiveAt), upcoming.version);
   }
 }
 
 /** @param {boolean} analytics */
 async function decide(analytics) {
   const res = await api('PUT', '/v1/consent', { analytics });
-  if (res.status !== 200) return say(`Your choice could not be saved (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.choiceFailed(codeOf(res)));
   await counted();
-  say(analytics ? 'Your choice is saved: analytics cookies are on.' : 'Your choice is saved: analytics cookies are off.');
+  say(analytics ? TEXT.analyticsOn : TEXT.analyticsOff);
 }
 
 /** The page view, counted under the choice just made (HEAD /privacy sets the analytics cookie only when it is allowed). */
@@ -95,9 +147,9 @@ async function counted() {
 
 async function withdraw() {
   const res = await api('DELETE', '/v1/consent');
-  if (res.status !== 200) return say(`Your consent could not be withdrawn (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.withdrawFailed(codeOf(res)));
   await counted();
-  say('Your consent is withdrawn: analytics cookies are off and removed.');
+  say(TEXT.withdrawn);
 }
 
 // --- session ---------------------------------------------------------------------------------
@@ -136,15 +188,6 @@ async function showAccount(pending) {
 
 // --- notices that did not arrive by email (issue 34 item 4) -----------------------------------
 
-const REASONS = /** @type {Record<string, string>} */ ({
-  bounced: 'your mail server sent it back',
-  complained: 'it was reported as spam',
-});
-const NOTICE_HINTS = /** @type {Record<string, string>} */ ({
-  'policy.upcoming': 'Our privacy policy is changing: the notice at the top of this page says when.',
-  'privacy.request.updated': 'It is about one of your requests: see "Your requests" below.',
-});
-
 /** The account's notices from GET /v1/me (the session cookie reaches it), each with a button that acknowledges it. */
 async function loadNotices() {
   const res = await api('GET', '/v1/me');
@@ -156,11 +199,11 @@ async function loadNotices() {
     const subject = document.createElement('strong');
     subject.textContent = n.subject;
     const said = document.createElement('p');
-    said.textContent = `Sent ${day(n.createdAt)}; ${REASONS[n.reason] ?? 'it did not arrive'}. ${NOTICE_HINTS[n.kind] ?? ''}`;
+    said.textContent = TEXT.noticeSent(day(n.createdAt), TEXT.noticeReasons[n.reason] ?? TEXT.noticeReasonUnknown, TEXT.noticeHints[n.kind] ?? '');
     const ack = document.createElement('button');
     ack.type = 'button';
-    ack.textContent = 'Mark as read';
-    ack.setAttribute('aria-label', `Mark as read: ${n.subject}`);
+    ack.textContent = TEXT.markRead;
+    ack.setAttribute('aria-label', TEXT.markReadLabel(n.subject));
     ack.addEventListener('click', () => void acknowledge(n.id));
     item.append(subject, said, ack);
     list.append(item);
@@ -171,8 +214,8 @@ async function loadNotices() {
 /** @param {string} id */
 async function acknowledge(id) {
   const res = await api('POST', `/v1/me/notices/${encodeURIComponent(id)}/ack`);
-  if (res.status !== 200) return say(`The notice could not be marked as read (${res.json?.code ?? res.status}).`);
-  say('Marked as read.');
+  if (res.status !== 200) return say(TEXT.markReadFailed(codeOf(res)));
+  say(TEXT.markedRead);
   await loadNotices();
 }
 
@@ -182,8 +225,8 @@ async function signIn(/** @type {SubmitEvent} */ event) {
   const apiKey = input.value.trim();
   input.value = '';
   const res = await api('POST', '/v1/privacy/session', { apiKey });
-  if (res.status !== 201) return say(res.status === 401 ? 'That API key was not accepted.' : `Signing in failed (${res.json?.code ?? res.status}).`);
-  say('Signed in.');
+  if (res.status !== 201) return say(res.status === 401 ? TEXT.keyRefused : TEXT.signInFailed(codeOf(res)));
+  say(TEXT.signedIn);
   await loadSession();
   $('account-title').focus();
 }
@@ -192,7 +235,7 @@ async function signOut() {
   await api('DELETE', '/v1/privacy/session');
   csrf = null;
   account = null;
-  say('Signed out.');
+  say(TEXT.signedOut);
   showSignedOut();
 }
 
@@ -201,8 +244,8 @@ async function signOut() {
 /** @param {string} kind */
 async function file(kind) {
   const res = await api('POST', '/v1/privacy/requests', { kind });
-  if (res.status !== 202) return say(`The request could not be filed (${res.json?.code ?? res.status}).`);
-  say(`${KIND_NAMES[kind] ?? kind}: received. Due by ${day(res.json.dueAt)}.`);
+  if (res.status !== 202) return say(TEXT.fileFailed(codeOf(res)));
+  say(TEXT.filed(KIND_NAMES[kind] ?? kind, day(res.json.dueAt)));
   await loadRequests();
 }
 
@@ -224,7 +267,7 @@ async function loadRequests() {
     };
     const what = cell(KIND_NAMES[r.kind] ?? r.kind);
     const lifted = r.kind === 'restriction' && (r.history ?? []).some((/** @type {any} */ h) => h.event === 'lifted');
-    cell(lifted ? 'Lifted' : (STATUS_NAMES[r.status] ?? r.status));
+    cell(lifted ? TEXT.lifted : (TEXT.statuses[r.status] ?? r.status));
     cell(day(r.receivedAt));
     cell(day(r.extendedDueAt ?? r.dueAt));
     const action = cell('');
@@ -235,8 +278,8 @@ async function loadRequests() {
       form.action = r.export.url;
       const download = document.createElement('button');
       download.type = 'submit';
-      download.textContent = 'Download';
-      download.setAttribute('aria-label', `Download ${KIND_NAMES[r.kind] ?? r.kind} (link valid until ${day(r.export.expiresAt)})`);
+      download.textContent = TEXT.download;
+      download.setAttribute('aria-label', TEXT.downloadLabel(KIND_NAMES[r.kind] ?? r.kind, day(r.export.expiresAt)));
       form.append(download);
       // The link works once: the list is read again after the download starts.
       form.addEventListener('submit', () => void setTimeout(() => void loadRequests(), 2000));
@@ -245,7 +288,7 @@ async function loadRequests() {
     if (r.kind === 'restriction' && r.status === 'fulfilled' && !lifted) {
       const lift = document.createElement('button');
       lift.type = 'button';
-      lift.textContent = 'Lift restriction';
+      lift.textContent = TEXT.lift;
       lift.addEventListener('click', () => void liftRestriction(r.id));
       action.append(lift);
     }
@@ -254,21 +297,21 @@ async function loadRequests() {
       waiting = waiting || r.kind === 'access' || r.kind === 'portability';
       const cancel = document.createElement('button');
       cancel.type = 'button';
-      cancel.textContent = r.kind === 'deletion' ? 'Cancel deletion' : 'Cancel';
+      cancel.textContent = r.kind === 'deletion' ? TEXT.cancelDeletion : TEXT.cancel;
       cancel.addEventListener('click', () => void cancelRequest(r.id));
       action.append(cancel);
     }
     if (r.receipt) {
       const small = document.createElement('small');
       const erased = r.receipt.handlers.reduce((/** @type {number} */ n, /** @type {any} */ h) => n + (h.erased ?? 0), 0);
-      small.textContent = `Erasure receipt: ${erased} record(s) erased, signed ${day(r.receipt.completedAt)} (key ${r.receipt.keyId}).`;
+      small.textContent = TEXT.erasureReceipt(erased, day(r.receipt.completedAt), r.receipt.keyId);
       what.append(small);
     }
     body.append(row);
   }
   $('pending').hidden = !pendingDeletion;
   $('rights').hidden = Boolean(pendingDeletion);
-  if (pendingDeletion) $('pending-text').textContent = `Your account is due to be deleted. ${pendingDeletion.note} Cancel it in the list below before then to keep it.`;
+  if (pendingDeletion) $('pending-text').textContent = TEXT.pendingDeletion(pendingDeletion.note);
   if (poll) clearTimeout(poll);
   if (waiting) poll = setTimeout(() => void loadRequests(), 1500);
 }
@@ -276,16 +319,16 @@ async function loadRequests() {
 /** @param {string} id */
 async function liftRestriction(id) {
   const res = await api('POST', `/v1/privacy/requests/${id}/lift`);
-  if (res.status !== 200) return say(`The restriction could not be lifted (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.liftFailed(codeOf(res)));
   await loadRequests();
-  say('The restriction is lifted: your data is processed again as the privacy policy describes.');
+  say(TEXT.liftedSaid);
 }
 
 /** @param {string} id */
 async function cancelRequest(id) {
   const res = await api('POST', `/v1/privacy/requests/${id}/cancel`);
-  if (res.status !== 200) return say(`The request could not be canceled (${res.json?.code ?? res.status}).`);
-  say('Canceled.');
+  if (res.status !== 200) return say(TEXT.cancelFailed(codeOf(res)));
+  say(TEXT.canceled);
   await loadSession();
 }
 
@@ -294,22 +337,22 @@ async function saveProfile(/** @type {SubmitEvent} */ event) {
   const name = /** @type {HTMLInputElement} */ ($('profile-name')).value.trim();
   const business = /** @type {HTMLInputElement} */ ($('profile-business')).value.trim();
   const res = await api('PATCH', '/v1/privacy/profile', { name, businessName: business || null });
-  if (res.status !== 200) return say(`Your corrections could not be saved (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.correctFailed(codeOf(res)));
   account = res.json.account;
-  say('Corrections saved.');
+  say(TEXT.corrected);
   await loadRequests();
 }
 
 async function deleteAccount(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
   const typed = /** @type {HTMLInputElement} */ ($('delete-confirm')).value.trim().toLowerCase();
-  if (!account || typed !== account.email.toLowerCase()) return say("That is not your account's email: nothing was deleted.");
+  if (!account || typed !== account.email.toLowerCase()) return say(TEXT.notYourEmail);
   const res = await api('POST', '/v1/privacy/requests', { kind: 'deletion' });
-  if (res.status !== 202) return say(`The deletion could not be requested (${res.json?.code ?? res.status}).`);
+  if (res.status !== 202) return say(TEXT.deleteFailed(codeOf(res)));
   csrf = null;
   account = null;
   showSignedOut();
-  say(`Deletion requested: you are signed out. ${purgeSentence(res.json.history)} Sign in again with your key before then to cancel it.`);
+  say(TEXT.deletionFiled(purgeSentence(res.json.history)));
 }
 
 // --- wiring ----------------------------------------------------------------------------------
