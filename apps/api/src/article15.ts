@@ -20,6 +20,12 @@ export const PURPOSES = {
   legal: 'Comply with legal obligations',
 } as const;
 export type Purpose = keyof typeof PURPOSES;
+/**
+ * The uses an objection can name (issue 32 item 6; §6: "object to processing based on legitimate
+ * interests"): every §2 purpose but complying with the law, which is an obligation, not an interest.
+ * The admin weighs each objection; the list only says what it is about.
+ */
+export const OBJECTION_PURPOSES = ['service', 'billing', 'notifications', 'support', 'abuse', 'analytics'] as const satisfies readonly Purpose[];
 
 /** §1 "Information We Collect", each kind keyed. */
 export const CATEGORIES = {
