@@ -182,7 +182,7 @@ export function article15Builder(s: Article15Settings): Article15Builder {
         { right: 'Deletion', how: `Ask for deletion on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
         { right: 'Portability', how: `Ask for a portable copy (JSON or zip) on the privacy centre, ${privacy}, or by email to ${s.privacyContact}` },
         { right: 'Restriction', how: `Ask us to restrict processing on the privacy centre, ${privacy}, or by email to ${s.privacyContact}` },
-        { right: 'Objection', how: `Object to processing based on legitimate interests with the form at ${form} or by email to ${s.privacyContact}` },
+        { right: 'Objection', how: `Object to processing based on legitimate interests on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
         { right: 'Withdraw consent', how: `Withdraw consent (analytics cookies, for example) on the privacy centre, ${privacy}; it does not affect what was done before` },
         { right: 'Complaint', how: 'Complain to your data protection authority (in Kenya the Office of the Data Protection Commissioner)' },
       ],
