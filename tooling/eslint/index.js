@@ -26,7 +26,7 @@ export default tseslint.config(
     files: ['web/**/*.js'],
     languageOptions: {
       sourceType: 'module',
-      globals: Object.fromEntries(['document', 'window', 'navigator', 'location', 'fetch', 'setTimeout', 'clearTimeout', 'HTMLElement', 'HTMLInputElement', 'HTMLTableSectionElement', 'SubmitEvent'].map((name) => [name, 'readonly'])),
+      globals: Object.fromEntries(['document', 'window', 'navigator', 'location', 'fetch', 'setTimeout', 'clearTimeout', 'HTMLElement', 'HTMLInputElement', 'HTMLTableSectionElement', 'SubmitEvent', 'URL', 'Blob', 'atob', 'crypto', 'TextEncoder'].map((name) => [name, 'readonly'])),
     },
   },
   {

@@ -20,6 +20,12 @@ export const PURPOSES = {
   legal: 'Comply with legal obligations',
 } as const;
 export type Purpose = keyof typeof PURPOSES;
+/**
+ * The uses an objection can name (issue 32 item 6; §6: "object to processing based on legitimate
+ * interests"): every §2 purpose but complying with the law, which is an obligation, not an interest.
+ * The admin weighs each objection; the list only says what it is about.
+ */
+export const OBJECTION_PURPOSES = ['service', 'billing', 'notifications', 'support', 'abuse', 'analytics'] as const satisfies readonly Purpose[];
 
 /** §1 "Information We Collect", each kind keyed. */
 export const CATEGORIES = {
@@ -176,7 +182,7 @@ export function article15Builder(s: Article15Settings): Article15Builder {
         { right: 'Deletion', how: `Ask for deletion on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
         { right: 'Portability', how: `Ask for a portable copy (JSON or zip) on the privacy centre, ${privacy}, or by email to ${s.privacyContact}` },
         { right: 'Restriction', how: `Ask us to restrict processing on the privacy centre, ${privacy}, or by email to ${s.privacyContact}` },
-        { right: 'Objection', how: `Object to processing based on legitimate interests with the form at ${form} or by email to ${s.privacyContact}` },
+        { right: 'Objection', how: `Object to processing based on legitimate interests on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
         { right: 'Withdraw consent', how: `Withdraw consent (analytics cookies, for example) on the privacy centre, ${privacy}; it does not affect what was done before` },
         { right: 'Complaint', how: 'Complain to your data protection authority (in Kenya the Office of the Data Protection Commissioner)' },
       ],

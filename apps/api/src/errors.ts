@@ -24,6 +24,8 @@ export const WebhookVerifyRefused = createError('HF_WEBHOOK_VERIFY_REFUSED', 'Th
 /** U+0000 in a value stored as text or jsonb (Postgres cannot store it): a client error, never a 500. */
 export const NulRejected = createError('HF_VALIDATION_FAILED', '%s must not contain the character U+0000', 400);
 export const ReservedNamespace = createError('HF_VAULT_RESERVED_NAMESPACE', 'This session id is reserved; credentials live in sessions of your own', 400);
+/** A rights request whose fields do not go together (issue 32 item 6: `purpose` on a kind other than objection...). */
+export const RequestFieldsInvalid = createError('HF_VALIDATION_FAILED', '%s', 400);
 /** A JSON body nested deeper than MAX_JSON_DEPTH: refused before any recursive code sees it. */
 export const JsonTooDeep = createError('HF_VALIDATION_FAILED', 'The JSON body nests deeper than %s levels', 400);
 

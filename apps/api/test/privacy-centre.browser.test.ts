@@ -254,6 +254,137 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await context.close();
   });
 
+  it('links a signed-out visitor to the public request form, where every right can be asked for without an account', async () => {
+    const { context, page } = await visit();
+    const link = page.getByRole('region', { name: 'Your data' }).getByRole('link', { name: 'Make a privacy request with your email address' });
+    await link.waitFor();
+    expect(await link.getAttribute('href')).toBe('/privacy/request');
+    // Checking a receipt needs no account either (an erased account's receipt arrives by email).
+    await expect(page.getByRole('region', { name: 'Check a receipt' }).isVisible()).resolves.toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'signed-out');
+    await link.click();
+    await page.getByRole('heading', { name: 'Make a privacy request' }).waitFor();
+    const kinds = await page.getByLabel('What do you ask for?').locator('option').allTextContents();
+    expect(kinds).toEqual(expect.arrayContaining(['Object to a use of my data', 'Withdraw my consent']));
+    await context.close();
+  });
+
+  it('files an objection naming a use; withdraws the analytics consent by keyboard: off here at once, withdrawn in the ledger for every browser the account chose in', async () => {
+    const person = await newAccount(app.url);
+    const bearer = { authorization: `Bearer ${person.apiKey}` };
+    // Another browser where the person chose analytics while signed in (their API client, here).
+    const elsewhere = await call('PUT', `${app.url}/v1/consent`, { analytics: true }, bearer);
+    expect(elsewhere.status).toBe(200);
+    const { context, page } = await visit();
+    // This browser chose before signing in: its choice is in its cookie, not tied to the account.
+    await page.getByRole('button', { name: 'Accept analytics' }).click();
+    await page.getByText('Your choice is saved: analytics cookies are on.').waitFor();
+    expect(await cookieNames(context)).toContain('hf_aid');
+    const here = (await page.evaluate(async () => (await fetch('/v1/consent')).json())) as { consentId: string };
+    await signInOnPage(page, person);
+
+    // An objection: "something else" needs the person's words, then a §2 use with them.
+    const purpose = page.getByLabel('Which use of your data do you object to?');
+    await purpose.selectOption({ label: 'Something else (say what below)' });
+    await page.getByRole('button', { name: 'Send my objection' }).click();
+    await page.getByText('Say which use you object to in the box below.').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('objection-details');
+    await purpose.selectOption({ label: 'Analyze aggregate usage patterns to improve features and performance' });
+    await page.getByLabel('Why, or what else (needed for something else)').fill('I do not want my usage analysed');
+    await page.getByRole('button', { name: 'Send my objection' }).click();
+    await page.getByText('Your objection is received.').waitFor();
+    const objection = page.getByRole('row', { name: /Objection/ });
+    expect(await objection.textContent()).toContain('Objection to this use (§2, analytics): Analyze aggregate usage patterns to improve features and performance.');
+    expect(await objection.textContent()).toContain('Received');
+    expect(await page.getByRole('row').count()).toBe(2); // the header and the one objection: "something else" filed nothing
+
+    // The withdrawal, keyboard only: the radio, then Tab past the details to the button.
+    await page.getByLabel(/^Analytics cookies: off in this browser at once/).focus();
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Withdraw my consent');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'objection-withdrawal');
+    await page.keyboard.press('Enter');
+    await page.getByText('Your consent to analytics cookies is withdrawn').waitFor();
+    expect(await page.getByRole('row', { name: /Withdrawal of consent/ }).textContent()).toContain('Done');
+    expect(await cookieNames(context)).not.toContain('hf_aid');
+    await page.reload();
+    await page.waitForLoadState('networkidle');
+    expect(await cookieNames(context)).not.toContain('hf_aid');
+    expect(await page.evaluate(async () => ((await (await fetch('/v1/consent')).json()) as { categories: string[] }).categories)).toEqual(['essential']);
+
+    // The ledger, as the person's own export shows it: both browsers' choices end withdrawn.
+    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'access' }, bearer);
+    const link = (await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, bearer)).json.export.url as string;
+    const bundle = await call('POST', `${app.url}${link}`, undefined, { accept: 'application/json' });
+    const records = bundle.json.parts.consent.records as { consentId: string; action: string }[];
+    for (const id of [elsewhere.json.consentId as string, here.consentId]) {
+      const of = records.filter((r) => r.consentId === id).map((r) => r.action);
+      expect(of, id).toContain('withdraw');
+      expect(of.at(-1), id).toBe('withdraw');
+    }
+    await context.close();
+  });
+
+  it('downloads an erasure receipt as its signed JSON and checks it in the page with the published keys; a changed one fails, signed in or not', async () => {
+    const person = await newAccount(app.url);
+    const bearer = { authorization: `Bearer ${person.apiKey}` };
+    // A contact's deletion runs at once and stays in the account's list with its receipt.
+    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'deletion', contact: '+254711000042' }, bearer);
+    expect(filed.status).toBe(202);
+    let receipt: Record<string, unknown> & { keyId: string; handlers: { erased: number }[] } = undefined as never;
+    for (let i = 0; i < 200 && !receipt; i++) {
+      receipt = (await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, bearer)).json.receipt;
+      if (!receipt) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(receipt).toMatchObject({ requestId: filed.json.id, keyId: expect.any(String) });
+    const kids = ((await call('GET', `${app.url}/.well-known/harakaflow-signing-keys.json`)).json.keys as { kid: string }[]).map((k) => k.kid);
+    expect(kids).toContain(receipt.keyId);
+
+    const { context, page } = await visit();
+    await signInOnPage(page, person);
+    const row = page.getByRole('row', { name: /Deletion of a contact's data/ });
+    await row.getByRole('button', { name: /^Check the receipt of/ }).click();
+    await row.getByText(`Verified: signed with our key ${receipt.keyId}`).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /^Download the receipt of/ }).click()]);
+    expect(download.suggestedFilename()).toBe(`harakaflow-receipt-${filed.json.id}.json`);
+    const file = join(mkdtempSync(join(tmpdir(), 'hf-receipt-')), download.suggestedFilename());
+    await download.saveAs(file);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(receipt);
+
+    // The file, given back to the page.
+    const check = page.getByRole('region', { name: 'Check a receipt' });
+    const result = check.getByRole('status');
+    await check.getByLabel('A receipt file (JSON)').setInputFiles(file);
+    await check.getByRole('button', { name: 'Check receipt', exact: true }).click();
+    await result.getByText(`Verified: signed with our key ${receipt.keyId}`).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'receipt-checked');
+    // Changed after signing: one count, or the key it names.
+    const paste = async (text: string) => {
+      await check.getByLabel('Or paste the receipt').fill(text);
+      await check.getByRole('button', { name: 'Check receipt', exact: true }).click();
+      await page.waitForFunction(() => document.getElementById('check-result')?.textContent !== 'Checking…');
+      return result.textContent();
+    };
+    const changed = { ...receipt, handlers: receipt.handlers.map((h, i) => (i === 0 ? { ...h, erased: h.erased + 1 } : h)) };
+    expect(await paste(JSON.stringify(changed))).toBe(`Not verified: the signature does not match this receipt (key ${receipt.keyId}). It was changed after we signed it, or we did not sign it.`);
+    expect(await paste(JSON.stringify({ ...receipt, keyId: 'retired0' }))).toBe('Not verified: key retired0 is not one of our published keys.');
+    expect(await paste('{"hello": "world"}')).toBe('Not verified: this is not a signed receipt (a JSON document with keyId and signature).');
+    await context.close();
+
+    // Signed out, as someone holding the email whose line carries the receipt: pasted as it is.
+    const other = await visit();
+    const region = other.page.getByRole('region', { name: 'Check a receipt' });
+    await region.getByLabel('Or paste the receipt').fill(`The signed erasure receipt, to check with our public keys (${app.url}/.well-known/harakaflow-signing-keys.json): ${JSON.stringify(receipt)}`);
+    await region.getByRole('button', { name: 'Check receipt', exact: true }).click();
+    await region.getByRole('status').getByText(`Verified: signed with our key ${receipt.keyId}`).waitFor();
+    await other.context.close();
+  });
+
   it('deletes an account after typing its email: signed out, the key reaches only the privacy requests; signing in again shows the purge date and cancels it', async () => {
     const person = await newAccount(app.url);
     const { context, page } = await visit();

@@ -318,3 +318,79 @@ describe('restriction, correction and the admin queue', () => {
     }
   });
 });
+
+describe('an objection names the use, a withdrawal the consent (issue 32 item 6)', () => {
+  it('files an objection about a §2 use, with the policy’s words first and the person’s after; it waits for the admin', async () => {
+    const { app } = await testApp(database);
+    try {
+      const { apiKey } = await signup(app);
+      const filed = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection', purpose: 'analytics', details: 'I do not want my usage analysed' } });
+      expect(filed.statusCode, filed.body).toBe(202);
+      expect(filed.json()).toMatchObject({
+        kind: 'objection',
+        status: 'open',
+        details: 'Objection to this use (§2, analytics): Analyze aggregate usage patterns to improve features and performance.\nI do not want my usage analysed',
+      });
+      const other = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection', purpose: 'other', details: 'profiling for ads' } });
+      expect(other.json()).toMatchObject({ status: 'open', details: 'Objection to another use:\nprofiling for ads' });
+      // Without a purpose, as before: the details as given.
+      expect((await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection', details: 'no marketing' } })).json().details).toBe('no marketing');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('withdraws the analytics consent in the ledger; another consent is left to the admin and the ledger untouched', async () => {
+    const { app } = await testApp(database);
+    try {
+      const { account, apiKey } = await signup(app);
+      const auth = bearer(apiKey);
+      expect((await app.inject({ method: 'PUT', url: '/v1/consent', headers: auth, payload: { analytics: true } })).statusCode).toBe(200);
+      const actions = async () => ((await rowsOf(sql`select action from consent.records where subject_id = ${account.id} order by created_at`)) as { action: string }[]).map((r) => r.action);
+
+      const other = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'withdraw_consent', consent: 'other', details: 'sharing my data with Example Ltd' } });
+      expect(other.statusCode, other.body).toBe(202);
+      expect(other.json()).toMatchObject({ status: 'open', details: 'Withdrawal of another consent (not in the consent ledger):\nsharing my data with Example Ltd' });
+      expect(await actions()).toEqual(['grant']);
+      expect((await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${other.json().id}/fulfil`, headers: admin, payload: { note: 'no longer shared' } })).json().status).toBe('fulfilled');
+      expect(await actions()).toEqual(['grant']);
+
+      const analytics = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'withdraw_consent', consent: 'analytics' } });
+      expect(analytics.json()).toMatchObject({ status: 'fulfilled', details: 'Withdrawal of consent: analytics cookies (§7).' });
+      expect(analytics.json().history.at(-1)).toMatchObject({ event: 'consent-withdrawn', note: '1 ledger record(s)' });
+      expect(await actions()).toEqual(['grant', 'withdraw']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers fields that do not go together, unknown uses and consents, in the one shape (400 HF_VALIDATION_FAILED)', async () => {
+    const { app } = await testApp(database);
+    try {
+      const { apiKey } = await signup(app);
+      const bad = [
+        { kind: 'access', purpose: 'analytics' },
+        { kind: 'objection', purpose: 'legal' },
+        { kind: 'objection', purpose: 'marketing' },
+        { kind: 'objection', purpose: 'other' },
+        { kind: 'objection', purpose: 'other', details: '   ' },
+        { kind: 'objection', consent: 'analytics' },
+        { kind: 'withdraw_consent', consent: 'marketing' },
+        { kind: 'withdraw_consent', consent: 'other' },
+        { kind: 'withdraw_consent', consent: 'analytics', contact: '+254711000001' },
+        { kind: 'withdraw_consent', purpose: 'analytics' },
+        // Within the field's 2000 characters, but not with the first line before it.
+        { kind: 'objection', purpose: 'support', details: 'x'.repeat(1990) },
+      ];
+      for (const payload of bad) {
+        const r = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload });
+        expect(r.statusCode, JSON.stringify(payload)).toBe(400);
+        expect(r.json(), JSON.stringify(payload)).toMatchObject({ statusCode: 400, code: 'HF_VALIDATION_FAILED' });
+        expect(Object.keys(r.json()).sort()).toEqual(['code', 'error', 'message', 'statusCode']);
+      }
+      expect((await app.inject({ url: '/v1/privacy/requests', headers: bearer(apiKey) })).json().requests).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -12,16 +12,99 @@ let account = null;
 /** @type {ReturnType<typeof setTimeout> | null} */
 let poll = null;
 
-const KIND_NAMES = /** @type {Record<string, string>} */ ({
-  access: 'A copy of my data',
-  portability: 'My data, portable',
-  correction: 'Correction',
-  deletion: 'Deletion of my account',
-  restriction: 'Restriction of processing',
-  objection: 'Objection',
-  withdraw_consent: 'Withdrawal of consent',
-});
-const STATUS_NAMES = /** @type {Record<string, string>} */ ({ open: 'Received', in_progress: 'In progress', fulfilled: 'Done', denied: 'Denied', canceled: 'Canceled', expired: 'Expired' });
+// Every word the script shows, in one place (the page's other words are in index.html): what a
+// catalogue per language will replace. `(code)` is an error's HF_ code or HTTP status.
+const TEXT = {
+  locale: 'en-GB',
+  kinds: /** @type {Record<string, string>} */ ({
+    access: 'A copy of my data',
+    portability: 'My data, portable',
+    correction: 'Correction',
+    deletion: 'Deletion of my account',
+    restriction: 'Restriction of processing',
+    objection: 'Objection',
+    withdraw_consent: 'Withdrawal of consent',
+  }),
+  // A request about one of the account's contacts (filed through the API with `contact`).
+  contactDeletion: "Deletion of a contact's data",
+  aboutContact: (/** @type {string} */ kind) => `${kind} (about a contact)`,
+  statuses: /** @type {Record<string, string>} */ ({ open: 'Received', in_progress: 'In progress', fulfilled: 'Done', denied: 'Denied', canceled: 'Canceled', expired: 'Expired' }),
+  lifted: 'Lifted',
+  purgeOn: (/** @type {string} */ date) => `It will be deleted on ${date}.`,
+  policyChanges: (/** @type {string} */ date, /** @type {string} */ version) => `Our privacy policy changes on ${date} (version ${version}).`,
+  choiceFailed: (/** @type {string} */ code) => `Your choice could not be saved (${code}).`,
+  analyticsOn: 'Your choice is saved: analytics cookies are on.',
+  analyticsOff: 'Your choice is saved: analytics cookies are off.',
+  withdrawFailed: (/** @type {string} */ code) => `Your consent could not be withdrawn (${code}).`,
+  withdrawn: 'Your consent is withdrawn: analytics cookies are off and removed.',
+  noticeReasons: /** @type {Record<string, string>} */ ({
+    bounced: 'your mail server sent it back',
+    complained: 'it was reported as spam',
+  }),
+  noticeReasonUnknown: 'it did not arrive',
+  noticeHints: /** @type {Record<string, string>} */ ({
+    'policy.upcoming': 'Our privacy policy is changing: the notice at the top of this page says when.',
+    'privacy.request.updated': 'It is about one of your requests: see "Your requests" below.',
+  }),
+  noticeSent: (/** @type {string} */ date, /** @type {string} */ reason, /** @type {string} */ hint) => `Sent ${date}; ${reason}. ${hint}`,
+  markRead: 'Mark as read',
+  markReadLabel: (/** @type {string} */ subject) => `Mark as read: ${subject}`,
+  markReadFailed: (/** @type {string} */ code) => `The notice could not be marked as read (${code}).`,
+  markedRead: 'Marked as read.',
+  keyRefused: 'That API key was not accepted.',
+  signInFailed: (/** @type {string} */ code) => `Signing in failed (${code}).`,
+  signedIn: 'Signed in.',
+  signedOut: 'Signed out.',
+  fileFailed: (/** @type {string} */ code) => `The request could not be filed (${code}).`,
+  filed: (/** @type {string} */ kind, /** @type {string} */ date) => `${kind}: received. Due by ${date}.`,
+  download: 'Download',
+  downloadLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Download ${kind} (link valid until ${date})`,
+  lift: 'Lift restriction',
+  cancel: 'Cancel',
+  cancelDeletion: 'Cancel deletion',
+  erasureReceipt: (/** @type {number} */ erased, /** @type {string} */ date, /** @type {string} */ keyId) => `Erasure receipt: ${erased} record(s) erased, signed ${date} (key ${keyId}).`,
+  pendingDeletion: (/** @type {string} */ purge) => `Your account is due to be deleted. ${purge} Cancel it in the list below before then to keep it.`,
+  liftFailed: (/** @type {string} */ code) => `The restriction could not be lifted (${code}).`,
+  liftedSaid: 'The restriction is lifted: your data is processed again as the privacy policy describes.',
+  cancelFailed: (/** @type {string} */ code) => `The request could not be canceled (${code}).`,
+  canceled: 'Canceled.',
+  correctFailed: (/** @type {string} */ code) => `Your corrections could not be saved (${code}).`,
+  corrected: 'Corrections saved.',
+  notYourEmail: "That is not your account's email: nothing was deleted.",
+  deleteFailed: (/** @type {string} */ code) => `The deletion could not be requested (${code}).`,
+  deletionFiled: (/** @type {string} */ purge) => `Deletion requested: you are signed out. ${purge} Sign in again with your key before then to cancel it.`,
+  // Objection and withdrawal of consent (issue 32 item 6).
+  objectionSayWhat: 'Say which use you object to in the box below.',
+  objected: (/** @type {string} */ date) => `Your objection is received. We answer by ${date}.`,
+  withdrawalSayWhich: 'Say which consent you withdraw in the box below.',
+  analyticsWithdrawn: 'Your consent to analytics cookies is withdrawn: they are off in this browser, and withdrawn in our records of every browser where you chose while signed in.',
+  withdrawnHereOnly: (/** @type {string} */ code) => `Analytics cookies are off in this browser, but the request to withdraw your consent everywhere could not be filed (${code}). Try again.`,
+  withdrawalFiled: (/** @type {string} */ date) => `Your withdrawal is received. We answer by ${date}.`,
+  // Receipts: downloaded, and checked in this browser with the published keys.
+  downloadReceipt: 'Download receipt',
+  downloadReceiptLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Download the receipt of ${kind} of ${date}`,
+  checkReceipt: 'Check receipt',
+  checkReceiptLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Check the receipt of ${kind} of ${date}`,
+  receiptFile: (/** @type {string} */ id) => `harakaflow-receipt-${id}.json`,
+  checking: 'Checking…',
+  checkNothing: 'Choose a receipt file, or paste a receipt, first.',
+  verdicts: {
+    verified: (/** @type {string} */ keyId, /** @type {string} */ date) => `Verified: signed with our key ${keyId}; the erasure it describes was completed on ${date}.`,
+    mismatch: (/** @type {string} */ keyId) => `Not verified: the signature does not match this receipt (key ${keyId}). It was changed after we signed it, or we did not sign it.`,
+    unknownKey: (/** @type {string} */ keyId) => `Not verified: key ${keyId} is not one of our published keys.`,
+    notReceipt: 'Not verified: this is not a signed receipt (a JSON document with keyId and signature).',
+    noKeys: 'Not checked: our published keys could not be read. Try again later.',
+    unsupported: 'Not checked: this browser cannot check Ed25519 signatures. A current Chrome, Edge, Firefox or Safari can.',
+  },
+};
+const KIND_NAMES = TEXT.kinds;
+/** A request's name in the list: its kind, or what it is about when a contact is its subject. @param {any} r */
+function requestName(r) {
+  if (r.subject?.kind !== 'contact') return KIND_NAMES[r.kind] ?? r.kind;
+  return r.kind === 'deletion' ? TEXT.contactDeletion : TEXT.aboutContact(KIND_NAMES[r.kind] ?? r.kind);
+}
+/** An error's code for a sentence: the HF_ code of the one error shape, else the HTTP status. @param {{ status: number, json: any }} res */
+const codeOf = (res) => String(res.json?.code ?? res.status);
 
 /** @param {string} message */
 function say(message) {
@@ -54,13 +137,13 @@ async function api(method, url, body) {
 function purgeSentence(history) {
   for (const h of history ?? []) {
     const m = /purge at (\S+)/.exec(h.note ?? '');
-    if (m) return `It will be deleted on ${day(m[1])}.`;
+    if (m) return TEXT.purgeOn(day(m[1]));
   }
   return '';
 }
 
 /** @param {string | undefined | null} iso */
-const day = (iso) => (iso ? new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
+const day = (iso) => (iso ? new Date(iso).toLocaleDateString(TEXT.locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
 
 // --- consent ---------------------------------------------------------------------------------
 
@@ -75,16 +158,16 @@ async function loadConsent() {
   const upcoming = state.upcomingPolicy;
   if (upcoming && upcoming.material) {
     $('policy-notice').hidden = false;
-    $('policy-notice').textContent = `Our privacy policy changes on ${day(upcoming.effectiveAt)} (version ${upcoming.version}).`;
+    $('policy-notice').textContent = TEXT.policyChanges(day(upcoming.effectiveAt), upcoming.version);
   }
 }
 
 /** @param {boolean} analytics */
 async function decide(analytics) {
   const res = await api('PUT', '/v1/consent', { analytics });
-  if (res.status !== 200) return say(`Your choice could not be saved (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.choiceFailed(codeOf(res)));
   await counted();
-  say(analytics ? 'Your choice is saved: analytics cookies are on.' : 'Your choice is saved: analytics cookies are off.');
+  say(analytics ? TEXT.analyticsOn : TEXT.analyticsOff);
 }
 
 /** The page view, counted under the choice just made (HEAD /privacy sets the analytics cookie only when it is allowed). */
@@ -95,9 +178,9 @@ async function counted() {
 
 async function withdraw() {
   const res = await api('DELETE', '/v1/consent');
-  if (res.status !== 200) return say(`Your consent could not be withdrawn (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.withdrawFailed(codeOf(res)));
   await counted();
-  say('Your consent is withdrawn: analytics cookies are off and removed.');
+  say(TEXT.withdrawn);
 }
 
 // --- session ---------------------------------------------------------------------------------
@@ -136,15 +219,6 @@ async function showAccount(pending) {
 
 // --- notices that did not arrive by email (issue 34 item 4) -----------------------------------
 
-const REASONS = /** @type {Record<string, string>} */ ({
-  bounced: 'your mail server sent it back',
-  complained: 'it was reported as spam',
-});
-const NOTICE_HINTS = /** @type {Record<string, string>} */ ({
-  'policy.upcoming': 'Our privacy policy is changing: the notice at the top of this page says when.',
-  'privacy.request.updated': 'It is about one of your requests: see "Your requests" below.',
-});
-
 /** The account's notices from GET /v1/me (the session cookie reaches it), each with a button that acknowledges it. */
 async function loadNotices() {
   const res = await api('GET', '/v1/me');
@@ -156,11 +230,11 @@ async function loadNotices() {
     const subject = document.createElement('strong');
     subject.textContent = n.subject;
     const said = document.createElement('p');
-    said.textContent = `Sent ${day(n.createdAt)}; ${REASONS[n.reason] ?? 'it did not arrive'}. ${NOTICE_HINTS[n.kind] ?? ''}`;
+    said.textContent = TEXT.noticeSent(day(n.createdAt), TEXT.noticeReasons[n.reason] ?? TEXT.noticeReasonUnknown, TEXT.noticeHints[n.kind] ?? '');
     const ack = document.createElement('button');
     ack.type = 'button';
-    ack.textContent = 'Mark as read';
-    ack.setAttribute('aria-label', `Mark as read: ${n.subject}`);
+    ack.textContent = TEXT.markRead;
+    ack.setAttribute('aria-label', TEXT.markReadLabel(n.subject));
     ack.addEventListener('click', () => void acknowledge(n.id));
     item.append(subject, said, ack);
     list.append(item);
@@ -171,8 +245,8 @@ async function loadNotices() {
 /** @param {string} id */
 async function acknowledge(id) {
   const res = await api('POST', `/v1/me/notices/${encodeURIComponent(id)}/ack`);
-  if (res.status !== 200) return say(`The notice could not be marked as read (${res.json?.code ?? res.status}).`);
-  say('Marked as read.');
+  if (res.status !== 200) return say(TEXT.markReadFailed(codeOf(res)));
+  say(TEXT.markedRead);
   await loadNotices();
 }
 
@@ -182,8 +256,8 @@ async function signIn(/** @type {SubmitEvent} */ event) {
   const apiKey = input.value.trim();
   input.value = '';
   const res = await api('POST', '/v1/privacy/session', { apiKey });
-  if (res.status !== 201) return say(res.status === 401 ? 'That API key was not accepted.' : `Signing in failed (${res.json?.code ?? res.status}).`);
-  say('Signed in.');
+  if (res.status !== 201) return say(res.status === 401 ? TEXT.keyRefused : TEXT.signInFailed(codeOf(res)));
+  say(TEXT.signedIn);
   await loadSession();
   $('account-title').focus();
 }
@@ -192,7 +266,7 @@ async function signOut() {
   await api('DELETE', '/v1/privacy/session');
   csrf = null;
   account = null;
-  say('Signed out.');
+  say(TEXT.signedOut);
   showSignedOut();
 }
 
@@ -201,8 +275,8 @@ async function signOut() {
 /** @param {string} kind */
 async function file(kind) {
   const res = await api('POST', '/v1/privacy/requests', { kind });
-  if (res.status !== 202) return say(`The request could not be filed (${res.json?.code ?? res.status}).`);
-  say(`${KIND_NAMES[kind] ?? kind}: received. Due by ${day(res.json.dueAt)}.`);
+  if (res.status !== 202) return say(TEXT.fileFailed(codeOf(res)));
+  say(TEXT.filed(KIND_NAMES[kind] ?? kind, day(res.json.dueAt)));
   await loadRequests();
 }
 
@@ -222,9 +296,10 @@ async function loadRequests() {
       row.append(td);
       return td;
     };
-    const what = cell(KIND_NAMES[r.kind] ?? r.kind);
+    const name = requestName(r);
+    const what = cell(name);
     const lifted = r.kind === 'restriction' && (r.history ?? []).some((/** @type {any} */ h) => h.event === 'lifted');
-    cell(lifted ? 'Lifted' : (STATUS_NAMES[r.status] ?? r.status));
+    cell(lifted ? TEXT.lifted : (TEXT.statuses[r.status] ?? r.status));
     cell(day(r.receivedAt));
     cell(day(r.extendedDueAt ?? r.dueAt));
     const action = cell('');
@@ -235,8 +310,8 @@ async function loadRequests() {
       form.action = r.export.url;
       const download = document.createElement('button');
       download.type = 'submit';
-      download.textContent = 'Download';
-      download.setAttribute('aria-label', `Download ${KIND_NAMES[r.kind] ?? r.kind} (link valid until ${day(r.export.expiresAt)})`);
+      download.textContent = TEXT.download;
+      download.setAttribute('aria-label', TEXT.downloadLabel(name, day(r.export.expiresAt)));
       form.append(download);
       // The link works once: the list is read again after the download starts.
       form.addEventListener('submit', () => void setTimeout(() => void loadRequests(), 2000));
@@ -245,7 +320,7 @@ async function loadRequests() {
     if (r.kind === 'restriction' && r.status === 'fulfilled' && !lifted) {
       const lift = document.createElement('button');
       lift.type = 'button';
-      lift.textContent = 'Lift restriction';
+      lift.textContent = TEXT.lift;
       lift.addEventListener('click', () => void liftRestriction(r.id));
       action.append(lift);
     }
@@ -254,21 +329,41 @@ async function loadRequests() {
       waiting = waiting || r.kind === 'access' || r.kind === 'portability';
       const cancel = document.createElement('button');
       cancel.type = 'button';
-      cancel.textContent = r.kind === 'deletion' ? 'Cancel deletion' : 'Cancel';
+      cancel.textContent = r.kind === 'deletion' ? TEXT.cancelDeletion : TEXT.cancel;
       cancel.addEventListener('click', () => void cancelRequest(r.id));
       action.append(cancel);
+    }
+    if ((r.kind === 'objection' || r.kind === 'withdraw_consent') && r.details) {
+      // What it is about: the first line (the use or the consent it names).
+      const about = document.createElement('small');
+      about.textContent = String(r.details).split('\n')[0].slice(0, 300);
+      what.append(about);
     }
     if (r.receipt) {
       const small = document.createElement('small');
       const erased = r.receipt.handlers.reduce((/** @type {number} */ n, /** @type {any} */ h) => n + (h.erased ?? 0), 0);
-      small.textContent = `Erasure receipt: ${erased} record(s) erased, signed ${day(r.receipt.completedAt)} (key ${r.receipt.keyId}).`;
-      what.append(small);
+      small.textContent = TEXT.erasureReceipt(erased, day(r.receipt.completedAt), r.receipt.keyId);
+      const verdict = document.createElement('small');
+      verdict.setAttribute('role', 'status');
+      what.append(small, verdict);
+      const receipt = r.receipt;
+      const get = document.createElement('button');
+      get.type = 'button';
+      get.textContent = TEXT.downloadReceipt;
+      get.setAttribute('aria-label', TEXT.downloadReceiptLabel(name, day(receipt.completedAt)));
+      get.addEventListener('click', () => downloadReceipt(receipt, r.id));
+      const check = document.createElement('button');
+      check.type = 'button';
+      check.textContent = TEXT.checkReceipt;
+      check.setAttribute('aria-label', TEXT.checkReceiptLabel(name, day(receipt.completedAt)));
+      check.addEventListener('click', () => void showVerdict(verdict, receipt));
+      action.append(get, check);
     }
     body.append(row);
   }
   $('pending').hidden = !pendingDeletion;
   $('rights').hidden = Boolean(pendingDeletion);
-  if (pendingDeletion) $('pending-text').textContent = `Your account is due to be deleted. ${pendingDeletion.note} Cancel it in the list below before then to keep it.`;
+  if (pendingDeletion) $('pending-text').textContent = TEXT.pendingDeletion(pendingDeletion.note);
   if (poll) clearTimeout(poll);
   if (waiting) poll = setTimeout(() => void loadRequests(), 1500);
 }
@@ -276,16 +371,16 @@ async function loadRequests() {
 /** @param {string} id */
 async function liftRestriction(id) {
   const res = await api('POST', `/v1/privacy/requests/${id}/lift`);
-  if (res.status !== 200) return say(`The restriction could not be lifted (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.liftFailed(codeOf(res)));
   await loadRequests();
-  say('The restriction is lifted: your data is processed again as the privacy policy describes.');
+  say(TEXT.liftedSaid);
 }
 
 /** @param {string} id */
 async function cancelRequest(id) {
   const res = await api('POST', `/v1/privacy/requests/${id}/cancel`);
-  if (res.status !== 200) return say(`The request could not be canceled (${res.json?.code ?? res.status}).`);
-  say('Canceled.');
+  if (res.status !== 200) return say(TEXT.cancelFailed(codeOf(res)));
+  say(TEXT.canceled);
   await loadSession();
 }
 
@@ -294,22 +389,200 @@ async function saveProfile(/** @type {SubmitEvent} */ event) {
   const name = /** @type {HTMLInputElement} */ ($('profile-name')).value.trim();
   const business = /** @type {HTMLInputElement} */ ($('profile-business')).value.trim();
   const res = await api('PATCH', '/v1/privacy/profile', { name, businessName: business || null });
-  if (res.status !== 200) return say(`Your corrections could not be saved (${res.json?.code ?? res.status}).`);
+  if (res.status !== 200) return say(TEXT.correctFailed(codeOf(res)));
   account = res.json.account;
-  say('Corrections saved.');
+  say(TEXT.corrected);
   await loadRequests();
 }
 
 async function deleteAccount(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
   const typed = /** @type {HTMLInputElement} */ ($('delete-confirm')).value.trim().toLowerCase();
-  if (!account || typed !== account.email.toLowerCase()) return say("That is not your account's email: nothing was deleted.");
+  if (!account || typed !== account.email.toLowerCase()) return say(TEXT.notYourEmail);
   const res = await api('POST', '/v1/privacy/requests', { kind: 'deletion' });
-  if (res.status !== 202) return say(`The deletion could not be requested (${res.json?.code ?? res.status}).`);
+  if (res.status !== 202) return say(TEXT.deleteFailed(codeOf(res)));
   csrf = null;
   account = null;
   showSignedOut();
-  say(`Deletion requested: you are signed out. ${purgeSentence(res.json.history)} Sign in again with your key before then to cancel it.`);
+  say(TEXT.deletionFiled(purgeSentence(res.json.history)));
+}
+
+// --- objection and withdrawal of consent (issue 32 item 6) ----------------------------------
+
+async function object(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ ($('objection-form'));
+  const purpose = /** @type {HTMLSelectElement} */ ($('objection-purpose')).value;
+  const details = /** @type {HTMLTextAreaElement} */ ($('objection-details')).value.trim();
+  if (purpose === 'other' && !details) {
+    say(TEXT.objectionSayWhat);
+    return $('objection-details').focus();
+  }
+  const res = await api('POST', '/v1/privacy/requests', { kind: 'objection', purpose, ...(details ? { details } : {}) });
+  if (res.status !== 202) return say(TEXT.fileFailed(codeOf(res)));
+  form.reset();
+  say(TEXT.objected(day(res.json.dueAt)));
+  await loadRequests();
+}
+
+async function withdrawConsent(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ ($('withdrawal-form'));
+  const consent = /** @type {RadioNodeList} */ (form.elements.namedItem('consent')).value;
+  const details = /** @type {HTMLTextAreaElement} */ ($('withdrawal-details')).value.trim();
+  if (consent === 'other' && !details) {
+    say(TEXT.withdrawalSayWhich);
+    return $('withdrawal-details').focus();
+  }
+  if (consent === 'analytics') {
+    // This browser's own choice first (its cookie holds it, out of the ledger's reach): withdrawn
+    // and its cookies expired at once, recorded under the account; then the request withdraws
+    // every choice the account made, in the ledger.
+    const here = await api('DELETE', '/v1/consent');
+    if (here.status !== 200) return say(TEXT.withdrawFailed(codeOf(here)));
+    await counted();
+  }
+  const res = await api('POST', '/v1/privacy/requests', { kind: 'withdraw_consent', consent, ...(details ? { details } : {}) });
+  if (res.status !== 202) return say(consent === 'analytics' ? TEXT.withdrawnHereOnly(codeOf(res)) : TEXT.fileFailed(codeOf(res)));
+  form.reset();
+  say(consent === 'analytics' ? TEXT.analyticsWithdrawn : TEXT.withdrawalFiled(day(res.json.dueAt)));
+  await loadRequests();
+}
+
+// --- receipts: downloaded as signed, checked here with the published keys ---------------------
+
+const KEYS_URL = '/.well-known/harakaflow-signing-keys.json';
+
+/** The signed receipt as a file: its JSON exactly as the API gave it (the signature covers the values, not the spacing). */
+function downloadReceipt(/** @type {any} */ receipt, /** @type {string} */ id) {
+  const url = URL.createObjectURL(new Blob([`${JSON.stringify(receipt, null, 2)}\n`], { type: 'application/json' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = TEXT.receiptFile(id);
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * The text that was signed: @harakaflow/core's canonicalJson (keys sorted, no whitespace,
+ * undefined members left out, non-finite numbers as null), which every receipt's signature covers.
+ * @param {unknown} value
+ * @returns {string}
+ */
+function canonicalJson(value) {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      const record = /** @type {Record<string, unknown>} */ (value);
+      const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
+    }
+    default:
+      return 'null';
+  }
+}
+
+/** base64url to bytes; null when it is not base64url. @param {string} text */
+function base64url(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '='));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * Checks a receipt's Ed25519 signature with WebCrypto against the JWK set the app publishes (the
+ * key whose `kid` is its `keyId`), over the canonical JSON of the receipt without `keyId` and
+ * `signature`: what anyone can do with the published keys alone (README, "Checking a receipt").
+ * @param {unknown} receipt
+ * @returns {Promise<{ verdict: 'verified' | 'mismatch' | 'unknownKey' | 'notReceipt' | 'noKeys' | 'unsupported', keyId?: string }>}
+ */
+async function checkReceipt(receipt) {
+  if (!receipt || typeof receipt !== 'object' || Array.isArray(receipt)) return { verdict: 'notReceipt' };
+  const { keyId, signature, ...signed } = /** @type {Record<string, unknown>} */ (receipt);
+  if (typeof keyId !== 'string' || typeof signature !== 'string') return { verdict: 'notReceipt' };
+  /** @type {any[]} */
+  let keys;
+  try {
+    const res = await fetch(KEYS_URL, { credentials: 'omit', cache: 'no-cache' });
+    keys = res.ok ? (await res.json())?.keys : null;
+    if (!Array.isArray(keys)) return { verdict: 'noKeys', keyId };
+  } catch {
+    return { verdict: 'noKeys', keyId };
+  }
+  const jwk = keys.find((k) => k && k.kid === keyId && k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string');
+  if (!jwk) return { verdict: 'unknownKey', keyId };
+  const bytes = base64url(signature);
+  if (!bytes || bytes.length !== 64) return { verdict: 'mismatch', keyId };
+  /** @type {CryptoKey} */
+  let key;
+  try {
+    // Not in a secure context (plain http but to this machine), or a browser without Ed25519: said so, not "not verified".
+    key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']);
+  } catch {
+    return { verdict: 'unsupported', keyId };
+  }
+  const ok = await crypto.subtle.verify({ name: 'Ed25519' }, key, bytes, new TextEncoder().encode(canonicalJson(signed)));
+  return { verdict: ok ? 'verified' : 'mismatch', keyId };
+}
+
+/** The verdict as a sentence. @param {Awaited<ReturnType<typeof checkReceipt>>} result @param {any} receipt */
+function verdictText({ verdict, keyId = '' }, receipt) {
+  const v = TEXT.verdicts;
+  if (verdict === 'verified') return v.verified(keyId, day(receipt.completedAt));
+  if (verdict === 'mismatch') return v.mismatch(keyId);
+  if (verdict === 'unknownKey') return v.unknownKey(keyId);
+  return v[verdict];
+}
+
+/** @param {HTMLElement} where @param {unknown} receipt */
+async function showVerdict(where, receipt) {
+  where.textContent = TEXT.checking;
+  const result = await checkReceipt(receipt);
+  where.textContent = verdictText(result, receipt);
+}
+
+/**
+ * A receipt from a file or pasted text: the JSON itself, the JSON inside a longer text (the line
+ * of the email that carries it), or a request as the API shows it (its `receipt`).
+ * @param {string} text
+ * @returns {unknown}
+ */
+function receiptFrom(text) {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  for (const candidate of [text, start >= 0 && end > start ? text.slice(start, end + 1) : null]) {
+    if (candidate === null) continue;
+    try {
+      const value = JSON.parse(candidate);
+      return value && typeof value === 'object' && !Array.isArray(value) && value.receipt && typeof value.receipt === 'object' ? value.receipt : value;
+    } catch {
+      // not JSON: the next candidate
+    }
+  }
+  return undefined;
+}
+
+async function checkGiven(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const pasted = /** @type {HTMLTextAreaElement} */ ($('receipt-text')).value;
+  const file = /** @type {HTMLInputElement} */ ($('receipt-file')).files?.[0];
+  // Pasted text when there is some, else the file chosen.
+  const text = pasted.trim() ? pasted : file ? await file.text() : '';
+  if (!text.trim()) {
+    $('check-result').textContent = TEXT.checkNothing;
+    return;
+  }
+  await showVerdict($('check-result'), receiptFrom(text));
 }
 
 // --- wiring ----------------------------------------------------------------------------------
@@ -324,6 +597,11 @@ $('signin-form').addEventListener('submit', (e) => void signIn(/** @type {Submit
 $('signout').addEventListener('click', () => void signOut());
 $('profile-form').addEventListener('submit', (e) => void saveProfile(/** @type {SubmitEvent} */ (e)));
 $('delete-form').addEventListener('submit', (e) => void deleteAccount(/** @type {SubmitEvent} */ (e)));
+$('objection-form').addEventListener('submit', (e) => void object(/** @type {SubmitEvent} */ (e)));
+$('withdrawal-form').addEventListener('submit', (e) => void withdrawConsent(/** @type {SubmitEvent} */ (e)));
+$('check-form').addEventListener('submit', (e) => void checkGiven(/** @type {SubmitEvent} */ (e)));
+// Checking a receipt needs this script (WebCrypto): shown to everyone once it runs, signed in or not.
+$('check').hidden = false;
 for (const button of document.querySelectorAll('#rights [data-kind]')) {
   button.addEventListener('click', () => void file(/** @type {string} */ (/** @type {HTMLElement} */ (button).dataset.kind)));
 }

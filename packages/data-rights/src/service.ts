@@ -110,6 +110,9 @@ export class DataRights {
       if (filed) return this.#l.view(filed);
     }
     if (input.details != null && (typeof input.details !== 'string' || input.details.length > 2000)) throw new InvalidRequest('details is text of at most 2000 characters');
+    if (input.manual !== undefined && (typeof input.manual !== 'boolean' || (input.manual && (input.kind !== 'withdraw_consent' || input.verification === null)))) {
+      throw new InvalidRequest('manual is for a withdraw_consent request verified when filed');
+    }
     if (input.verification !== null && (typeof input.verification !== 'string' || !input.verification.trim() || input.verification.length > 500)) {
       throw new InvalidRequest('verification says how the requester was verified, in at most 500 characters');
     }
@@ -146,7 +149,8 @@ export class DataRights {
     if (!input.silent) await this.#l.notify(row);
     // A request awaiting verification waits for the admin; the others start now. The account's own
     // request shows it its export link; one the admin filed does not (the person gets it by email).
-    return this.#l.view(input.verification === null ? row : await this.#start(row), undefined, input.filedBy === 'self');
+    // A manual one (a consent outside the ledger) waits for the admin, as an objection does.
+    return this.#l.view(input.verification === null || input.manual ? row : await this.#start(row), undefined, input.filedBy === 'self');
   }
 
   /** What each kind does once the requester is verified. */

@@ -161,6 +161,12 @@ export interface FileInput {
   receivedAt?: Date | undefined;
   /** Tell nobody that it was received (its later changes are told as usual). */
   silent?: boolean | undefined;
+  /**
+   * A `withdraw_consent` of a consent the consent ledger does not hold (one given by email, say:
+   * policy §5 "with your consent"): `withdrawConsent` is not called, the request waits for the admin
+   * as an objection does. Only for a request verified when filed (issue 32 item 6).
+   */
+  manual?: boolean | undefined;
 }
 
 export interface ListFilter {

@@ -128,6 +128,27 @@ describe('filing and moving requests', () => {
     await app.close();
   });
 
+  it('withdraws consent through withdrawConsent, except a manual withdrawal (a consent outside the ledger), which waits for the admin', async () => {
+    const withdrawn: string[] = [];
+    const { app } = await build({ withdrawConsent: async (id) => (withdrawn.push(id), 2) });
+    const accountId = randomUUID();
+    const base = { kind: 'withdraw_consent' as const, subject: { kind: 'account' as const, accountId }, filedBy: 'self' as const, verification: 'api-key' };
+    const ledger = await app.dataRights.file(base);
+    expect(ledger.status).toBe('fulfilled');
+    expect(ledger.history.at(-1)).toMatchObject({ event: 'consent-withdrawn', note: '2 ledger record(s)' });
+    expect(withdrawn).toEqual([accountId]);
+    const manual = await app.dataRights.file({ ...base, manual: true, details: 'the consent to share my data with Example Ltd' });
+    expect(manual).toMatchObject({ status: 'open', details: 'the consent to share my data with Example Ltd' });
+    expect(withdrawn).toEqual([accountId]);
+    expect((await app.dataRights.fulfil(manual.id, 'no longer shared')).status).toBe('fulfilled');
+    expect(withdrawn).toEqual([accountId]);
+    // Only a withdrawal, only verified when filed (one verified later would start as any other).
+    await expect(app.dataRights.file({ ...base, kind: 'restriction', manual: true })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
+    await expect(app.dataRights.file({ ...base, filedBy: 'admin', verification: null, manual: true })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
+    await expect(app.dataRights.file({ ...base, manual: 'yes' as never })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
+    await app.close();
+  });
+
   it('extends once, by at most 60 days, with a reason', async () => {
     const { app, events } = await build();
     const r = await app.dataRights.file({ kind: 'objection', subject: { kind: 'account', accountId: randomUUID() }, filedBy: 'self', verification: 'api-key' });

@@ -15,10 +15,12 @@ import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { accountByApiKey, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
+import { OBJECTION_PURPOSES, PURPOSES } from '../article15.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
 import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
 import { jsonObject, NO_CONTENT } from '../openapi.js';
 import type { Routes } from '../schema-types.js';
+import { html } from './privacy-exports.js';
 
 const WEB = new URL('../../web/', import.meta.url);
 /** The CSP of the pages the app serves (this one, an export link's): no inline script or style, nothing third-party. */
@@ -76,7 +78,9 @@ export interface PrivacyCentreOptions {
 }
 
 const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
-  const template = readFileSync(new URL('index.html', WEB), 'utf8');
+  // The uses an objection can name, in the policy's words (§2): the same list the API accepts.
+  const purposes = OBJECTION_PURPOSES.map((p) => `<option value="${p}">${html(PURPOSES[p])}</option>`).join('');
+  const template = readFileSync(new URL('index.html', WEB), 'utf8').replace('{{objectionPurposes}}', () => purposes);
   const files: Record<string, Asset> = { 'privacy.js': asset('privacy.js', 'text/javascript; charset=utf-8'), 'privacy.css': asset('privacy.css', 'text/css; charset=utf-8') };
   const page = { config: { auth: 'public' as const, ageGate: false }, schema: { hide: true } };
 

@@ -6,6 +6,7 @@ import { NAME_PATTERN, publicAccount } from '../accounts.js';
 import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 import { jsonObject, type RouteErrors } from '../openapi.js';
+import { CONSENT_CHOICES, OBJECTION_CHOICES, requestDetails } from '../request-details.js';
 import exportRoutes from './privacy-exports.js';
 import requestMessageRoutes from './privacy-messages.js';
 import type { Routes } from '../schema-types.js';
@@ -95,21 +96,29 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
       config: { auth: 'account', errors: { ...REQUEST_ERRORS, 403: ['HF_DATA_RIGHTS_RESTRICTED'] } },
       schema: {
         tags: ['privacy'],
-        summary: 'File a rights request (§6) for the account, or for one of its contacts (an E.164 number)',
+        summary: 'File a rights request (§6) for the account, or for one of its contacts (an E.164 number); an objection may name the use it is about (`purpose`), a withdrawal the consent (`consent`)',
         security: [{ bearer: [] }],
         body: {
           type: 'object',
           required: ['kind'],
           additionalProperties: false,
-          properties: { kind: { enum: [...REQUEST_KINDS] }, contact: { type: 'string', pattern: E164 }, details: { type: 'string', maxLength: 2000 } },
+          properties: {
+            kind: { enum: [...REQUEST_KINDS] },
+            contact: { type: 'string', pattern: E164 },
+            details: { type: 'string', maxLength: 2000 },
+            // Issue 32 item 6: the §2 use an objection is about, the consent a withdrawal withdraws (request-details.ts).
+            purpose: { enum: [...OBJECTION_CHOICES] },
+            consent: { enum: [...CONSENT_CHOICES] },
+          },
         },
         response: { 202: requestSchema },
       } as const,
     },
     async (request, reply) => {
-      const { kind, contact, details } = request.body;
+      const { kind, contact } = request.body;
+      const { details, manual } = requestDetails(request.body);
       const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
-      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details: details ?? null });
+      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details, ...(manual ? { manual } : {}) });
       // A deletion signs the person out (its sessions are revoked with it): the page's cookie goes too.
       if (kind === 'deletion' && !contact && session && request.cookies[session.cookieName] !== undefined) reply.clearCookie(session.cookieName, sessionCookieOptions(session.secure));
       return reply.code(202).send(filed);
