@@ -43,4 +43,10 @@ CREATE INDEX "forwarded_requests_erasure_idx" ON "app"."forwarded_requests" USIN
 -- Which accounts hold a number (a contact's request is passed to each, issue 32 item 3). On a large
 -- message log, build it beforehand with CREATE INDEX CONCURRENTLY under this name: this then skips
 -- it instead of holding writes while it builds.
+-- One left INVALID by a failed CONCURRENTLY build would be skipped and never used: refused instead.
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'app' AND c.relname = 'message_log_to_idx' AND NOT i.indisvalid) THEN
+    RAISE EXCEPTION 'app.message_log_to_idx is invalid (a CREATE INDEX CONCURRENTLY that failed): drop it and build it again';
+  END IF;
+END $$;--> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "message_log_to_idx" ON "app"."message_log" USING btree ("to");

@@ -234,9 +234,11 @@ export class ContactRequests {
     const now = this.#now();
     const status = a.action === 'fulfil' ? 'fulfilled' : a.action === 'deny' ? 'denied' : 'erasing';
     const note = a.action === 'fulfil' ? (a.note?.trim() || null) : a.action === 'deny' ? a.reason.trim() : null;
+    // The erasure's id is chosen with the answer: a retry (the sweep, after a crash) files that same request.
+    const erasureRequestId = status === 'erasing' ? uuidv7(now.getTime()) : null;
     const [moved] = await this.#db
       .update(forwardedRequests)
-      .set({ status, answeredAt: now, note, disclose: a.disclose === true })
+      .set({ status, answeredAt: now, note, disclose: a.disclose === true, erasureRequestId })
       .where(and(eq(forwardedRequests.id, id), eq(forwardedRequests.accountId, accountId), eq(forwardedRequests.status, 'open')))
       .returning();
     if (!moved) return 'answered';
@@ -249,21 +251,35 @@ export class ContactRequests {
   /** Files the contact's deletion from the account's data (data-rights: erased now, a signed receipt). */
   async #erase(row: Forwarded): Promise<Forwarded> {
     const filed = await this.#app.dataRights.file({
+      id: row.erasureRequestId ?? undefined,
       kind: 'deletion',
       subject: { kind: 'contact', accountId: row.accountId, phone: row.phone },
       filedBy: 'self',
       verification: `the number proved by a WhatsApp message from it; forwarded request ${row.id}`,
       details: `forwarded request ${row.id}: the account chose to have the contact erased`,
     });
-    const [linked] = await this.#db.update(forwardedRequests).set({ erasureRequestId: filed.id }).where(eq(forwardedRequests.id, row.id)).returning();
-    // Erased already (a purge that ran at once): the receipt is there.
-    if (filed.status === 'fulfilled' && filed.receipt) return (await this.erasureDone(filed)) ?? linked!;
-    return linked!;
+    // An open deletion of the same contact answers for this one (data-rights files it once).
+    const linked = filed.id === row.erasureRequestId ? row : ((await this.#db.update(forwardedRequests).set({ erasureRequestId: filed.id }).where(eq(forwardedRequests.id, row.id)).returning())[0] ?? row);
+    // Done already (a purge that ran at once, or the request this one joined): settled here.
+    return (await this.erasureDone(filed)) ?? linked;
   }
 
-  /** A contact's deletion finished (data-rights' update): the forwarded request it answers is erased, its receipt told to the person. */
+  /**
+   * A contact's deletion ended (data-rights' update): the forwarded request it answers is erased,
+   * its receipt told to the person; one canceled or denied (by the admin, or the account's own
+   * cancel before the purge) puts the forwarded request back to `open`, for the account to answer again.
+   */
   async erasureDone(request: RightsRequest): Promise<Forwarded | null> {
-    if (request.kind !== 'deletion' || request.status !== 'fulfilled' || !request.receipt) return null;
+    if (request.kind !== 'deletion') return null;
+    if (request.status === 'canceled' || request.status === 'denied' || request.status === 'expired') {
+      const [reopened] = await this.#db
+        .update(forwardedRequests)
+        .set({ status: 'open', answeredAt: null, erasureRequestId: null, disclose: false })
+        .where(and(eq(forwardedRequests.erasureRequestId, request.id), eq(forwardedRequests.status, 'erasing')))
+        .returning();
+      return reopened ?? null;
+    }
+    if (request.status !== 'fulfilled' || !request.receipt) return null;
     const [row] = await this.#db
       .update(forwardedRequests)
       .set({ status: 'erased', receipt: request.receipt as unknown as Record<string, unknown> })
@@ -276,7 +292,7 @@ export class ContactRequests {
   async #tellOutcome(row: Forwarded): Promise<void> {
     const [contact] = await this.#db.select().from(contactRequests).where(eq(contactRequests.requestId, row.requestId));
     if (contact) {
-      const business = row.disclose ? await this.#businessName(row.accountId) : null;
+      const business = row.disclose ? (await this.#businessName(row.accountId)) || null : null;
       await this.#app.notify.enqueue({ kind: 'privacy.contact.outcome', to: contact.address, data: outcomeData(row, contact, business, this.#o.keysUrl), dedupeKey: `privacy.contact.outcome:${row.id}` });
     }
     await this.#db.update(forwardedRequests).set({ personToldAt: this.#now() }).where(eq(forwardedRequests.id, row.id));
@@ -284,7 +300,8 @@ export class ContactRequests {
 
   async #businessName(accountId: string): Promise<string> {
     const [a] = await this.#db.select({ name: accounts.name, businessName: accounts.businessName }).from(accounts).where(eq(accounts.id, accountId));
-    return a?.businessName || a?.name || 'A business';
+    // The business name the account gave, never a person's name; none given: not named.
+    return a?.businessName?.trim() || '';
   }
 
   /**
@@ -302,7 +319,7 @@ export class ContactRequests {
       .where(and(lt(contactRequests.provedAt, before), or(isNull(contactRequests.toldAt), and(isNotNull(forwardedRequests.id), isNull(forwardedRequests.accountToldAt)))))
       .limit(50);
     for (const { requestId } of unannounced) {
-      await this.announce(requestId);
+      await this.#each(requestId, () => this.announce(requestId));
       handled++;
     }
     const untold = await this.#db
@@ -311,7 +328,7 @@ export class ContactRequests {
       .where(and(inArray(forwardedRequests.status, ['fulfilled', 'denied', 'erased']), isNull(forwardedRequests.personToldAt), lt(forwardedRequests.answeredAt, before)))
       .limit(50);
     for (const row of untold) {
-      await this.#tellOutcome(row);
+      await this.#each(row.id, () => this.#tellOutcome(row));
       handled++;
     }
     const erasing = await this.#db
@@ -321,15 +338,24 @@ export class ContactRequests {
       .orderBy(asc(forwardedRequests.answeredAt))
       .limit(50);
     for (const row of erasing) {
-      if (!row.erasureRequestId) {
-        await this.#erase(row);
-      } else {
-        const request = await this.#app.dataRights.get(row.erasureRequestId).catch(() => null);
-        if (request) await this.erasureDone(request);
-      }
+      // One row's failure is logged and the others still run.
+      await this.#each(row.id, async () => {
+        const request = row.erasureRequestId ? await this.#app.dataRights.get(row.erasureRequestId).catch(() => null) : null;
+        // Never filed (a crash between the answer and the filing): filed now, under the id chosen with the answer.
+        if (!request) await this.#erase(row);
+        else await this.erasureDone(request);
+      });
       handled++;
     }
     return handled;
+  }
+
+  async #each(id: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.#app.log.error({ err: errorCodes(error), id }, 'privacy: a forwarded request could not be settled; retried in a minute');
+    }
   }
 
   /**
@@ -407,22 +433,26 @@ function outcomeData(r: Forwarded, c: Contact, business: string | null, keysUrl:
 }
 
 /** Meta's inbound payload: the text messages in it, each with its sender as E.164. Anything else is skipped. */
-export function textMessages(body: unknown): { phone: string; text: string }[] {
-  const out: { phone: string; text: string }[] = [];
+export function textMessages(body: unknown): { phone: string; text: string; to: string | null }[] {
+  const out: { phone: string; text: string; to: string | null }[] = [];
   const entries = (body as { entry?: unknown } | null)?.entry;
   if (!Array.isArray(entries)) return out;
   for (const entry of entries.slice(0, 50)) {
     const changes = (entry as { changes?: unknown } | null)?.changes;
     if (!Array.isArray(changes)) continue;
     for (const change of changes.slice(0, 50)) {
-      const messages = (change as { value?: { messages?: unknown } } | null)?.value?.messages;
+      const value = (change as { value?: { messages?: unknown; metadata?: { display_phone_number?: unknown } } } | null)?.value;
+      const messages = value?.messages;
       if (!Array.isArray(messages)) continue;
+      // The number it was sent to (digits; Meta may format it): which of the app's numbers received it.
+      const shown = value?.metadata?.display_phone_number;
+      const to = typeof shown === 'string' && /^[0-9 +()-]{1,32}$/.test(shown) ? `+${shown.replace(/\D/g, '')}` : null;
       for (const m of messages.slice(0, 100)) {
         const msg = m as { from?: unknown; type?: unknown; text?: { body?: unknown } } | null;
         if (msg?.type !== 'text' || typeof msg.from !== 'string' || typeof msg.text?.body !== 'string') continue;
         // Meta's wa_id: the number's digits, without the +.
         if (!/^[1-9][0-9]{1,14}$/.test(msg.from)) continue;
-        out.push({ phone: `+${msg.from}`, text: msg.text.body });
+        out.push({ phone: `+${msg.from}`, text: msg.text.body, to });
       }
     }
   }
@@ -437,12 +467,16 @@ export function textMessages(body: unknown): { phone: string; text: string }[] {
 export async function confirmRequest(app: FastifyInstance, id: string, code: unknown): Promise<RightsRequest> {
   const address = await app.dataRights.intake.waitingAddress(id);
   const done = await app.dataRights.intake.confirm(id, code);
-  if (done.contact && address) await app.contactRequests.open({ requestId: done.id, phone: done.contact, address, kind: done.kind });
+  if (done.contact && address && done.kind !== 'unclassified') await app.contactRequests.open({ requestId: done.id, phone: done.contact, address, kind: done.kind });
   return done;
 }
 
-/** Codes asked per number an hour (each is shown, not sent: the limit keeps a number from being tied to many requests). */
-export const PHONE_CODE_LIMIT = { name: 'rights.contact.number', points: 5, duration: 3600 };
+/**
+ * Codes asked an hour per request, and per number across requests (each is shown, not sent). The
+ * per-request count is the one a person meets; the per-number one is higher, so that others'
+ * requests naming a number (each confirmed from an address of its own) do not shut its owner out.
+ */
+export const PHONE_CODE_LIMITS = { perRequest: { name: 'rights.contact.request', points: 5, duration: 3600 }, perNumber: { name: 'rights.contact.number', points: 30, duration: 3600 } };
 
 /**
  * A WhatsApp code for a confirmed public request's number, as the page shows it: 503 without a
@@ -455,8 +489,9 @@ export async function issueProof(app: FastifyInstance, id: string, reply: Fastif
   const state = await app.contactRequests.state(id);
   if (!state) throw new ContactRequestNotFound();
   if (state.proved) throw new ContactAlreadyProved();
-  // quota stores the key as an HMAC, never the number.
-  const taken = await app.quota.take(PHONE_CODE_LIMIT, `rights-number:${state.phone}`);
+  // quota stores each key as an HMAC, never the number.
+  const perRequest = await app.quota.take(PHONE_CODE_LIMITS.perRequest, `rights-contact:${id}`);
+  const taken = perRequest.allowed ? await app.quota.take(PHONE_CODE_LIMITS.perNumber, `rights-number:${state.phone}`) : perRequest;
   if (!taken.allowed) {
     reply.header('retry-after', String(Math.max(1, Math.ceil(taken.resetMs / 1000))));
     throw new ContactCodeLimit();
@@ -478,11 +513,16 @@ export function runContactJobs(app: FastifyInstance, intervalMs = 60_000): void 
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     const tick = async () => {
-      try {
-        await app.contactRequests.sweep();
-        await app.contactRequests.checkDeadlines();
-      } catch (error) {
-        app.log.error({ err: errorCodes(error) }, 'privacy: the forwarded requests job failed');
+      // Each on its own: a failing sweep never keeps the deadline alerts from running.
+      for (const [job, run] of [
+        ['sweep', () => app.contactRequests.sweep()],
+        ['deadlines', () => app.contactRequests.checkDeadlines()],
+      ] as const) {
+        try {
+          await run();
+        } catch (error) {
+          app.log.error({ err: errorCodes(error), job }, 'privacy: the forwarded requests job failed');
+        }
       }
     };
     timer = setInterval(() => void tick(), intervalMs);

@@ -10,7 +10,7 @@ import swagger from '@fastify/swagger';
 import ageGate, { ageGateMigrations } from '@harakaflow/age-gate';
 import audit, { auditMigrations } from '@harakaflow/audit';
 import consent, { consentMigrations } from '@harakaflow/consent';
-import { registerPersonalDataHandler, registerRetentionClass, retentionClasses } from '@harakaflow/core';
+import { errorCodes, registerPersonalDataHandler, registerRetentionClass, retentionClasses } from '@harakaflow/core';
 import vault, { vaultMigrations } from '@harakaflow/credential-vault';
 import dataRights, { dataRightsMigrations } from '@harakaflow/data-rights';
 import type { DatabaseHandle, MigrationSet } from '@harakaflow/db';
@@ -333,7 +333,10 @@ export const WIRING: readonly WiringStep[] = [
         // A request's outcome may change what the account's key may do (erased, restored): forget it here.
         app.authCache.invalidate(accountId);
         // A contact's erasure that answers a forwarded request (issue 32 item 3): its receipt goes to the person.
-        if (request.kind === 'deletion' && request.status === 'fulfilled' && request.subject.kind === 'contact') await app.contactRequests.erasureDone(request);
+        // Its own failure is logged, never in the way of the account's notices below (the minute's sweep settles it).
+        if (request.kind === 'deletion' && request.subject.kind === 'contact') {
+          await app.contactRequests.erasureDone(request).catch((error: unknown) => app.log.error({ err: errorCodes(error), requestId: request.id }, 'privacy: a forwarded erasure could not be settled; the sweep retries'));
+        }
         const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
         // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
         // by email (§6) and webhook.

@@ -48,10 +48,10 @@ async function contactApp(overrides = {}) {
   };
   const phoneCode = (id: string, remoteAddress = '203.0.113.78') => app.inject({ method: 'POST', url: `/v1/privacy/public-requests/${id}/phone-code`, remoteAddress });
   /** Meta's delivery of one text message from `from` (E.164), signed unless `secret` says otherwise. */
-  const whatsapp = (from: string, text: string, secret = META_APP_SECRET) => {
+  const whatsapp = (from: string, text: string, secret = META_APP_SECRET, to = PRIVACY_NUMBER) => {
     const body = JSON.stringify({
       object: 'whatsapp_business_account',
-      entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: PRIVACY_NUMBER.slice(1) }, messages: [{ id: `wamid.${++n}.${Date.now()}`, from: from.slice(1), timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }],
+      entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: to.slice(1) }, messages: [{ id: `wamid.${++n}.${Date.now()}`, from: from.slice(1), timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }],
     });
     return app.inject({ method: 'POST', url: '/v1/webhooks/inbound/meta', payload: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': hubSignature(body, secret) } });
   };
@@ -102,6 +102,8 @@ describe("a contact's request, passed to the businesses that hold the number", (
       // Forged, from another number, or a wrong code: nothing is proved.
       expect((await whatsapp(number, code, 'another-secret-0123456789')).statusCode).toBe(401);
       expect((await whatsapp('+15550002222', code)).statusCode).toBe(200);
+      // The right number and code, sent to another of the Meta app's numbers: not the privacy number.
+      expect((await whatsapp(number, code, META_APP_SECRET, '+254700000111')).statusCode).toBe(200);
       const wrong = code.endsWith('0') ? `${code.slice(0, -1)}1` : `${code.slice(0, -1)}0`;
       expect((await whatsapp(number, wrong)).statusCode).toBe(200);
       expect((await state(id)).proved).toBe(false);
@@ -150,7 +152,7 @@ describe("a contact's request, passed to the businesses that hold the number", (
       expect(stranger.json().code).toBe('HF_PRIVACY_FORWARDED_NOT_FOUND');
       await until(async () => (await dispatchAll(app), mailsOf(smtp, 'privacy.contact.outcome', email).length === 1));
       const outcomeA = mailsOf(smtp, 'privacy.contact.outcome', email)[0]!;
-      expect(outcomeA.text).toContain('One of the businesses we passed your request to says it has carried out your deletion request. Its note: We removed you from our delivery list.');
+      expect(outcomeA.text).toContain('One of the businesses we passed your request to says it has carried out your deletion request. Its note, in its own words (not HarakaFlow’s): We removed you from our delivery list.');
       expect(outcomeA.text).not.toContain('Amani');
 
       // B has the service erase the contact, and gives its name: the person receives the signed receipt.
@@ -213,21 +215,50 @@ describe("a contact's request, passed to the businesses that hold the number", (
     expect(alerts).toHaveLength(1);
     expect(JSON.stringify(alerts)).not.toContain(number);
 
-    // Codes per number: 5 an hour (3 asked above), then 429 with Retry-After.
+    // Codes per request: 5 an hour, then 429 with Retry-After. Someone else's request naming the
+    // same number has its own count (a stranger cannot shut the owner out), and looking at the
+    // number's step never uses up codes.
     const other = await confirmed(address('achieng'), 'objection', number);
-    const codes = [await phoneCode(other), await phoneCode(other), await phoneCode(other)];
-    expect(codes.map((r) => r.statusCode)).toEqual([201, 201, 429]);
-    expect(codes[2]!.json().code).toBe('HF_PRIVACY_CONTACT_CODE_LIMIT');
-    expect(Number(codes[2]!.headers['retry-after'])).toBeGreaterThan(0);
+    const codes = [];
+    for (let i = 0; i < 6; i++) codes.push(await phoneCode(other));
+    expect(codes.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 201, 429]);
+    expect(codes[5]!.json().code).toBe('HF_PRIVACY_CONTACT_CODE_LIMIT');
+    expect(Number(codes[5]!.headers['retry-after'])).toBeGreaterThan(0);
+    const owner = await confirmed(address('owner'), 'deletion', number);
+    for (let i = 0; i < 12; i++) expect((await state(owner)).proved).toBe(false);
+    expect((await phoneCode(owner)).statusCode).toBe(201);
 
     // Retention (class contact_requests): a number never proved goes after 30 days; one passed on
     // stays while a business has not answered, however old.
-    await database.db.execute(sql`update app.contact_requests set created_at = now() - interval '31 days', told_at = now() - interval '4000 days' where request_id in (${id}, ${other})`);
+    await database.db.execute(sql`update app.contact_requests set created_at = now() - interval '31 days', told_at = now() - interval '4000 days' where request_id in (${id}, ${other}, ${owner})`);
     await app.retention.runner.run({ only: 'contact_requests' });
-    expect((await rows(sql`select request_id from app.contact_requests where request_id in (${id}, ${other})`)).map((r) => r.request_id)).toEqual([id]);
+    expect((await rows(sql`select request_id from app.contact_requests where request_id in (${id}, ${other}, ${owner})`)).map((r) => r.request_id)).toEqual([id]);
     await database.db.execute(sql`update app.forwarded_requests set status = 'denied', person_told_at = now() - interval '4000 days' where id = ${fa!.id}`);
     await app.retention.runner.run({ only: 'contact_requests' });
     expect(await rows(sql`select 1 from app.forwarded_requests where id = ${fa!.id}`)).toEqual([]);
+  });
+
+  it('puts a forwarded request back to open when its erasure is canceled, and files the erasure once under the id chosen with the answer', async () => {
+    const { app, smtp, confirmed, phoneCode, whatsapp } = await contactApp();
+    const number = phone();
+    const a = await holder(app, smtp, number, 'Duma Couriers');
+    const id = await confirmed(address('mwangi'), 'deletion', number);
+    await whatsapp(number, (await phoneCode(id)).json().code);
+    const [fa] = await forwardedOf(app, a.apiKey);
+    // The answer chooses the erasure's id; a data-rights deletion under it ends canceled (as the
+    // admin's cancel, or the account's own before the purge, would leave it).
+    await database.db.execute(sql`update app.forwarded_requests set status = 'erasing', answered_at = now(), erasure_request_id = ${fa!.id} where id = ${fa!.id}`);
+    const erased = await app.contactRequests.erasureDone({ ...(await app.dataRights.get(id)), id: fa!.id, kind: 'deletion', status: 'canceled' });
+    expect(erased).toMatchObject({ id: fa!.id, status: 'open', erasureRequestId: null, answeredAt: null });
+    const retry = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fa!.id}/erase`, headers: bearer(a.apiKey) });
+    expect(retry.statusCode, retry.body).toBe(202);
+    const erasureId = retry.json().erasureRequestId as string;
+    await until(async () => (await forwardedOf(app, a.apiKey))[0]!.status === 'erased');
+    // The sweep, run as after a crash, files nothing more: the one deletion, under the chosen id.
+    await database.db.execute(sql`update app.forwarded_requests set status = 'erasing', answered_at = now() - interval '2 minutes' where id = ${fa!.id}`);
+    await app.contactRequests.sweep();
+    expect((await forwardedOf(app, a.apiKey))[0]).toMatchObject({ status: 'erased', erasureRequestId: erasureId });
+    expect(await rows(sql`select id from data_rights.requests where kind = 'deletion' and subject_kind = 'contact' and account_id = ${a.account.id}`)).toEqual([{ id: erasureId }]);
   });
 
   it('answers 503 without a privacy number, 404 for a request about no number, and checks its bodies', async () => {
@@ -257,7 +288,7 @@ describe("reading Meta's payloads", () => {
       }),
     );
     const message = (from: unknown, type = 'text') => ({ entry: [{ changes: [{ value: { messages: [{ from, type, text: { body: 'HF-123456' } }] } }] }] });
-    expect(textMessages(message('254711000222'))).toEqual([{ phone: '+254711000222', text: 'HF-123456' }]);
+    expect(textMessages(message('254711000222'))).toEqual([{ phone: '+254711000222', text: 'HF-123456', to: null }]);
     expect(textMessages(message('+254711000222'))).toEqual([]);
     expect(textMessages(message('0711000222'))).toEqual([]);
     expect(textMessages(message('254711000222', 'image'))).toEqual([]);

@@ -132,7 +132,7 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     await shot(page, 'request-form-phone-code');
 
     // The person sends it from WhatsApp: Meta's delivery, signed with the app secret.
-    const delivery = { object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messages: [{ id: `wamid.${Date.now()}`, from: number.slice(1), type: 'text', text: { body: code } }] } }] }] };
+    const delivery = { object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'messages', value: { metadata: { display_phone_number: PRIVACY_WHATSAPP_NUMBER.slice(1) }, messages: [{ id: `wamid.${Date.now()}`, from: number.slice(1), type: 'text', text: { body: code } }] } }] }] };
     const hook = await call('POST', `${app.url}/v1/webhooks/inbound/meta`, delivery, { 'x-hub-signature-256': hubSignature(JSON.stringify(delivery), META_APP_SECRET) });
     expect(hook.status).toBe(200);
     await page.getByRole('link', { name: 'check here' }).click();

@@ -272,12 +272,12 @@ export const KINDS: Record<string, KindSpec> = {
       if (data.outcome === 'denied') {
         return {
           subject,
-          blocks: ['Hello,', `${who} declined your {{kindLabel}} request. Its reason: {{note}}`, 'You may complain to the Office of the Data Protection Commissioner (Kenya).', ref, signature],
+          blocks: ['Hello,', `${who} declined your {{kindLabel}} request. Its reason, in its own words (not HarakaFlow’s): {{note}}`, 'You may complain to the Office of the Data Protection Commissioner (Kenya).', ref, signature],
         };
       }
       return {
         subject,
-        blocks: ['Hello,', data.note ? `${who} says it has carried out your {{kindLabel}} request. Its note: {{note}}` : `${who} says it has carried out your {{kindLabel}} request.`, ref, signature],
+        blocks: ['Hello,', data.note ? `${who} says it has carried out your {{kindLabel}} request. Its note, in its own words (not HarakaFlow’s): {{note}}` : `${who} says it has carried out your {{kindLabel}} request.`, ref, signature],
       };
     },
   },

@@ -9,10 +9,8 @@ import type { FastifyRequest } from 'fastify';
 import { FORWARDED_STATUSES, forwardedView, issueProof, maskPhone } from '../contact-requests.js';
 import { ContactRequestNotFound, ForwardedAnswered, ForwardedNotErasable, ForwardedNotFound } from '../errors.js';
 import type { Routes } from '../schema-types.js';
-import { SUBMIT_LIMITS } from './public-request-limits.js';
+import { contactViewQuota, phoneCodeQuota } from './public-request-limits.js';
 
-/** Codes asked per client IP an hour (the form's submissions' limit). */
-const phoneCodeQuota = { failClosed: true, limits: [SUBMIT_LIMITS.perIp] };
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const forwardedSchema = {
@@ -67,7 +65,7 @@ const contactRequestRoutes: Routes = async (app) => {
   app.get(
     '/v1/privacy/public-requests/:id/contact',
     {
-      config: { auth: 'public', ageGate: false, quota: { limits: [SUBMIT_LIMITS.perIp] }, errors: { 404: ['HF_PRIVACY_CONTACT_NOT_FOUND'] } },
+      config: { auth: 'public', ageGate: false, quota: contactViewQuota, errors: { 404: ['HF_PRIVACY_CONTACT_NOT_FOUND'] } },
       schema: { tags: ['privacy'], summary: "Where the number's proof stands: proved, and how many businesses the request was passed to", params: idParams, response: { 200: stateSchema } } as const,
     },
     async (request) => {

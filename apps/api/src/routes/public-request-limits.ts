@@ -20,3 +20,12 @@ const requestKey = (request: FastifyRequest) => `rights-request:${(request.param
 export const submitQuota = { failClosed: true, limits: [SUBMIT_LIMITS.perIp], keyed: { limits: [SUBMIT_LIMITS.perAddress], key: addressKey } };
 export const verifyQuota = { failClosed: true, limits: [CODE_LIMITS.perIp] };
 export const resendQuota = { failClosed: true, limits: [SUBMIT_LIMITS.perIp], keyed: { limits: [CODE_LIMITS.perRequest], key: requestKey } };
+
+/**
+ * A contact's request (issue 32 item 3): WhatsApp codes asked per client IP an hour (each request
+ * and each number have their own counts too), and looks at the number's step (the status route,
+ * the page) per client IP, a count of their own so that checking never uses up the codes.
+ */
+export const CONTACT_LIMITS = { codesPerIp: { name: 'rights.contact.ip', points: 20, duration: 3600 }, viewsPerIp: { name: 'rights.contact.view', points: 240, duration: 3600 } };
+export const phoneCodeQuota = { failClosed: true, limits: [CONTACT_LIMITS.codesPerIp] };
+export const contactViewQuota = { limits: [CONTACT_LIMITS.viewsPerIp] };

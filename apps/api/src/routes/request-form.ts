@@ -16,7 +16,7 @@ import { objectionDetails, type Subprocessor } from '../subprocessors.js';
 import type { Routes } from '../schema-types.js';
 import { sameOriginForm } from './privacy-centre.js';
 import { asPage, html, page } from './privacy-exports.js';
-import { resendQuota, SUBMIT_LIMITS, submitQuota, verifyQuota } from './public-request-limits.js';
+import { contactViewQuota, phoneCodeQuota, resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
 
 const KIND_NAMES: Record<(typeof REQUEST_KINDS)[number], string> = {
   access: 'A copy of my data (access)',
@@ -134,7 +134,7 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
     return send(reply, 200, 'Confirm your request', codeForm(id.toLowerCase(), request.query.sent === '1' ? 'A new code is on its way.' : undefined));
   });
 
-  app.get<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: { limits: [SUBMIT_LIMITS.perIp] } }, schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: contactViewQuota }, schema: { hide: true } }, async (request, reply) => {
     const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
     const state = id ? await app.contactRequests.state(id) : null;
     if (!state) return send(reply, 404, 'Nothing to prove here', NO_PHONE_STEP);
@@ -181,7 +181,7 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
       }
     });
 
-    forms.post<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: { failClosed: true, limits: [SUBMIT_LIMITS.perIp] } }, schema: { hide: true } }, async (request, reply) => {
+    forms.post<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: phoneCodeQuota }, schema: { hide: true } }, async (request, reply) => {
       checked(request);
       const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
       const state = id ? await app.contactRequests.state(id) : null;

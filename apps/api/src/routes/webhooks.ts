@@ -166,8 +166,10 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
       });
       // Issue 32 item 3: a text message carrying a contact's code proves their number. Limited per
       // number (the sender Meta reports); a failure releases the delivery for Meta's retry.
+      const number = app.contactRequests.whatsappNumber;
       for (const m of textMessages(body)) {
-        if (!codeIn(m.text)) continue;
+        // Only a message to the privacy number itself: the Meta app may carry other numbers too.
+        if (!number || m.to !== number || !codeIn(m.text)) continue;
         if (!(await app.quota.take(INBOUND_CODE_LIMIT, `rights-inbound:${m.phone}`)).allowed) continue;
         await app.contactRequests.receiveMessage(m.phone, m.text, request);
       }
