@@ -6,6 +6,7 @@ import { NAME_PATTERN, publicAccount } from '../accounts.js';
 import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 import { jsonObject, type RouteErrors } from '../openapi.js';
+import { askedLanguage, PAGE_LANGUAGES } from '../languages.js';
 import exportRoutes from './privacy-exports.js';
 import requestMessageRoutes from './privacy-messages.js';
 import type { Routes } from '../schema-types.js';
@@ -34,6 +35,8 @@ export const requestSchema = {
     verification: { type: ['string', 'null'] },
     details: { type: ['string', 'null'] },
     contact: { type: 'string' },
+    // The language its messages are written in (issue 32 item 7): `en`, `sw`; absent: none chosen (English).
+    lang: { type: 'string' },
     receivedAt: { type: 'string' },
     dueAt: { type: 'string' },
     extendedDueAt: { type: 'string' },
@@ -101,7 +104,14 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
           type: 'object',
           required: ['kind'],
           additionalProperties: false,
-          properties: { kind: { enum: [...REQUEST_KINDS] }, contact: { type: 'string', pattern: E164 }, details: { type: 'string', maxLength: 2000 } },
+          properties: {
+            kind: { enum: [...REQUEST_KINDS] },
+            contact: { type: 'string', pattern: E164 },
+            details: { type: 'string', maxLength: 2000 },
+            // Issue 32 item 7: the language of the messages about it; without it, the Accept-Language
+            // header's when one is sent (the privacy centre's browser), else none (English).
+            lang: { enum: [...PAGE_LANGUAGES] },
+          },
         },
         response: { 202: requestSchema },
       } as const,
@@ -109,7 +119,7 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     async (request, reply) => {
       const { kind, contact, details } = request.body;
       const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
-      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details: details ?? null });
+      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details: details ?? null, lang: askedLanguage(request, request.body.lang) });
       // A deletion signs the person out (its sessions are revoked with it): the page's cookie goes too.
       if (kind === 'deletion' && !contact && session && request.cookies[session.cookieName] !== undefined) reply.clearCookie(session.cookieName, sessionCookieOptions(session.secure));
       return reply.code(202).send(filed);
@@ -233,16 +243,18 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
             // Issue 30 item 9: the address the request came from, told of every step (an email
             // subject's own address when not given); kept until the request's last message is queued.
             replyTo: { type: 'string', minLength: 3, maxLength: 320 },
+            // Issue 32 item 7: the language the person wrote in, for every message about it (default English).
+            lang: { enum: [...PAGE_LANGUAGES] },
           },
         },
         response: { 202: requestSchema },
       } as const,
     },
     async (request, reply) => {
-      const { kind, accountId, email, contact, verification, details, replyTo } = request.body;
+      const { kind, accountId, email, contact, verification, details, replyTo, lang } = request.body;
       const subject =
         accountId && contact ? { kind: 'contact', accountId, phone: contact } : accountId && !email ? { kind: 'account', accountId } : email && !accountId && !contact ? { kind: 'email', email } : null;
-      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null, replyTo: replyTo ?? null });
+      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null, replyTo: replyTo ?? null, lang: lang ?? null });
       return reply.code(202).send(filed);
     },
   );
