@@ -199,7 +199,7 @@ export class ContactRequests {
     }
     const [contact] = await this.#db.select().from(contactRequests).where(and(eq(contactRequests.requestId, requestId), isNotNull(contactRequests.provedAt), isNull(contactRequests.toldAt)));
     if (contact) {
-      await this.#app.notify.enqueue({ kind: 'privacy.contact.forwarded', to: contact.address, data: personData(contact, this.#o.dueDays), dedupeKey: `privacy.contact.forwarded:${requestId}` });
+      await this.#app.notify.enqueue({ kind: 'privacy.contact.forwarded', to: contact.address, lang: contact.lang, data: personData(contact, this.#o.dueDays), dedupeKey: `privacy.contact.forwarded:${requestId}` });
       await this.#db.update(contactRequests).set({ toldAt: this.#now() }).where(eq(contactRequests.requestId, requestId));
     }
   }
@@ -293,7 +293,7 @@ export class ContactRequests {
     const [contact] = await this.#db.select().from(contactRequests).where(eq(contactRequests.requestId, row.requestId));
     if (contact) {
       const business = row.disclose ? (await this.#businessName(row.accountId)) || null : null;
-      await this.#app.notify.enqueue({ kind: 'privacy.contact.outcome', to: contact.address, data: outcomeData(row, contact, business, this.#o.keysUrl), dedupeKey: `privacy.contact.outcome:${row.id}` });
+      await this.#app.notify.enqueue({ kind: 'privacy.contact.outcome', to: contact.address, lang: contact.lang, data: outcomeData(row, contact, business, this.#o.keysUrl), dedupeKey: `privacy.contact.outcome:${row.id}` });
     }
     await this.#db.update(forwardedRequests).set({ personToldAt: this.#now() }).where(eq(forwardedRequests.id, row.id));
   }
@@ -409,7 +409,7 @@ function accountData(r: Forwarded): Record<string, unknown> {
 }
 
 function personData(c: Contact, dueDays: number): Record<string, unknown> {
-  return { requestId: c.requestId, kind: c.kind, phone: maskPhone(c.phone), count: c.forwarded ?? 0, dueDays, lang: c.lang ?? 'en' };
+  return { requestId: c.requestId, kind: c.kind, phone: maskPhone(c.phone), count: c.forwarded ?? 0, dueDays };
 }
 
 function outcomeData(r: Forwarded, c: Contact, business: string | null, keysUrl: string): Record<string, unknown> {
@@ -421,10 +421,10 @@ function outcomeData(r: Forwarded, c: Contact, business: string | null, keysUrl:
     outcome: r.status,
     note: r.note ?? '',
     business: business ?? '',
-    lang: c.lang ?? 'en',
     ...(r.status === 'erased' && receipt
       ? {
-          receipt: (receipt.handlers ?? []).map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; '),
+          // notify writes the summary from its parts, in the message's language.
+          receiptParts: (receipt.handlers ?? []).map((h) => ({ part: h.name, erased: h.erased, kept: h.kept, ...(h.keptReason ? { keptReason: h.keptReason } : {}) })),
           receiptJson: JSON.stringify(r.receipt),
           keysUrl,
         }
@@ -464,10 +464,11 @@ export function textMessages(body: unknown): { phone: string; text: string; to: 
  * waits for its WhatsApp proof, with the address the person hears at (taken before the code is
  * used: the request forgets it once final).
  */
-export async function confirmRequest(app: FastifyInstance, id: string, code: unknown): Promise<RightsRequest> {
+export async function confirmRequest(app: FastifyInstance, id: string, code: unknown, o: { lang?: string | null | undefined } = {}): Promise<RightsRequest> {
   const address = await app.dataRights.intake.waitingAddress(id);
-  const done = await app.dataRights.intake.confirm(id, code);
-  if (done.contact && address && done.kind !== 'unclassified') await app.contactRequests.open({ requestId: done.id, phone: done.contact, address, kind: done.kind });
+  const done = await app.dataRights.intake.confirm(id, code, o);
+  // The person hears every step in the language the request was made in.
+  if (done.contact && address && done.kind !== 'unclassified') await app.contactRequests.open({ requestId: done.id, phone: done.contact, address, kind: done.kind, lang: done.lang ?? null });
   return done;
 }
 

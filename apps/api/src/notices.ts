@@ -13,6 +13,7 @@ import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { errorCodes } from '@harakaflow/core';
 import { accountsToAsk, askForVerification, emailVerified } from './accounts.js';
+import { languageOfTag } from './languages.js';
 import { queueVerification } from './routes/accounts.js';
 import { accounts, notifications } from './schema.js';
 
@@ -40,10 +41,23 @@ export async function policyRecipients(db: Database, after: string | null): Prom
 
 const day = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
-/** A request's change as `privacy.request.updated` data: due date, reason, the receipt (summary and signed JSON). */
+/**
+ * A request's change as `privacy.request.updated` data: due date, reason, the receipt (its parts,
+ * each written by notify in the message's language, and the signed JSON). No English words: a
+ * reason is the one an admin gave (or the system's note), and a restriction the account lifted
+ * itself says so by `liftedBy`, not by a note.
+ */
 function updateData(request: RightsRequest, keysUrl: string): Record<string, unknown> {
   const last = request.history.at(-1);
-  const receipt = request.receipt?.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; ');
+  const reason = last?.event === 'extended' ? request.extensionReason : last?.event === 'lifted' && last.by === 'self' ? undefined : last?.note;
+  const receipt = request.receipt && {
+    receiptParts: request.receipt.handlers.map((h) => ({ part: h.name, erased: h.erased, kept: h.kept, ...(h.keptReason ? { keptReason: h.keptReason } : {}) })),
+    // The summary as replicas of the previous version show it (English; this version writes it from the parts).
+    receipt: request.receipt.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; '),
+    // The receipt as signed (issue 30 item 8): checked with the published keys alone.
+    receiptJson: JSON.stringify(request.receipt),
+    keysUrl,
+  };
   return {
     requestId: request.id,
     kind: request.kind,
@@ -51,9 +65,9 @@ function updateData(request: RightsRequest, keysUrl: string): Record<string, unk
     event: last?.event ?? null,
     verified: request.verification !== null,
     dueDate: day(request.extendedDueAt ?? request.dueAt),
-    reason: (last?.event === 'extended' ? request.extensionReason : last?.note) ?? 'none was given',
-    // The receipt as signed (issue 30 item 8): checked with the published keys alone.
-    ...(receipt ? { receipt, receiptJson: JSON.stringify(request.receipt), keysUrl } : {}),
+    ...(reason ? { reason } : {}),
+    ...(last?.event === 'lifted' ? { liftedBy: last.by } : {}),
+    ...receipt,
   };
 }
 
@@ -63,7 +77,7 @@ function updateData(request: RightsRequest, keysUrl: string): Record<string, unk
  * extended with the reason, fulfilled with the link or the receipt, denied with the reason). One per
  * change (the dedupe key counts the history); null for a change that says nothing new.
  */
-export function requestNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string } | null {
+export function requestNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string; lang: string | null } | null {
   const last = request.history.at(-1);
   const accountDeletion = request.kind === 'deletion' && request.subject.kind === 'account';
   // Work starting says nothing new to the account that filed it (the receipt of the request did);
@@ -77,9 +91,10 @@ export function requestNotice(request: RightsRequest, keysUrl: string): { kind: 
       kind: 'account.deletion.scheduled',
       data: { requestId: request.id, purgeDate: day(purgeAt), cancelPath: `/v1/privacy/requests/${request.id}/cancel` },
       dedupeKey: `account.deletion.scheduled:${request.id}`,
+      lang: languageOfTag(request.lang),
     };
   }
-  return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}` };
+  return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}`, lang: languageOfTag(request.lang) };
 }
 
 /**
@@ -96,6 +111,9 @@ export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; acc
     data: {
       endpointId: e.id,
       endpointOrigin: new URL(e.url).origin,
+      // Why, as notify's texts say it in each language; `reason`, in English, for replicas of the previous version.
+      cause: e.reason === 'gone' ? 'gone' : 'failing',
+      ...(e.failingSince ? { failingSince: day(e.failingSince.toISOString()) } : {}),
       reason: e.reason === 'gone' ? 'it answered 410 Gone, which asks for no more deliveries' : `every delivery attempt failed since ${e.failingSince ? day(e.failingSince.toISOString()) : 'several days'}`,
       disabledAt: day(e.disabledAt.toISOString()),
       held: e.held,
@@ -113,8 +131,14 @@ export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; acc
  * reason, fulfilled with the link or the signed receipt, denied with the reason, canceled, expired.
  * Its last one is deleted from the outbox once sent (the address kept for it alone).
  */
-export function requesterNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string; eraseAfterSend: boolean } {
-  return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}:requester`, eraseAfterSend: isFinal(request.status) };
+export function requesterNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string; eraseAfterSend: boolean; lang: string | null } {
+  return {
+    kind: 'privacy.request.updated',
+    data: updateData(request, keysUrl),
+    dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}:requester`,
+    eraseAfterSend: isFinal(request.status),
+    lang: languageOfTag(request.lang),
+  };
 }
 
 /**
@@ -162,7 +186,7 @@ export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, in
       const data =
         row.kind === 'quota.warning'
           ? { ...p, percent: Math.round(Number(p.threshold) * 100) }
-          : { requestId: p.requestId, kind: p.kind, status: p.status, event: null, dueDate: typeof p.dueAt === 'string' ? day(p.dueAt) : 'soon', reason: 'none was given' };
+          : { requestId: p.requestId, kind: p.kind, status: p.status, event: null, dueDate: typeof p.dueAt === 'string' ? day(p.dueAt) : 'soon' };
       await app.notify.enqueue({ kind: row.kind, accountId: row.accountId!, data, dedupeKey: `app.notifications:${row.id}` });
     }
     if (rows.length) await db.update(notifications).set({ sentAt: new Date() }).where(inArray(notifications.id, rows.map((r) => r.id)));

@@ -59,9 +59,9 @@ export async function requestCodeData(app: FastifyInstance, publicUrl: string, k
   return undefined;
 }
 
-/** Queues a request's code message to `address`; a reply to it joins the request's thread. */
-export async function sendRequestCode(app: FastifyInstance, id: string, address: string): Promise<void> {
-  const sent = await app.notify.enqueue({ kind: 'privacy.request.code', to: address, data: { requestId: id }, dedupeKey: `privacy.request.code:${id}:${Date.now()}` });
+/** Queues a request's code message to `address`, in `lang` (the request's; null: English); a reply to it joins the request's thread. */
+export async function sendRequestCode(app: FastifyInstance, id: string, address: string, lang: string | null): Promise<void> {
+  const sent = await app.notify.enqueue({ kind: 'privacy.request.code', to: address, data: { requestId: id }, dedupeKey: `privacy.request.code:${id}:${Date.now()}`, lang });
   if (sent) await app.dataRights.intake.recordSent(id, app.notify.messageId(sent));
 }
 

@@ -10,6 +10,7 @@
  * entries), checked at startup like every other setting.
  */
 import type { Announcement } from '@harakaflow/notify';
+import { plainText, type PageLanguage } from './languages.js';
 
 /** How personal data may leave Kenya and the EEA to this provider (§9). */
 export type TransferMechanism = 'none' | 'adequacy' | 'scc' | 'dpf';
@@ -215,7 +216,14 @@ export function registerAnnouncements(register: readonly Subprocessor[], noticeD
     effectiveAt: new Date(`${c.effectiveDate}T00:00:00Z`),
     noticeDays,
     what: 'the processor register change',
+    // The change by its parts, which each language's text puts in its own sentence (issue 32 item
+    // 7); `change`, the English sentence, for replicas of the previous version.
     data: {
+      changeType: c.change,
+      providerName: c.provider.name,
+      providerLocation: c.provider.location,
+      dataCategories: c.provider.dataCategories.join(', '),
+      purpose: c.provider.purpose,
       change: describeChange(c),
       effectiveDate: c.effectiveDate,
       noticeDays: String(noticeDays),
@@ -225,8 +233,13 @@ export function registerAnnouncements(register: readonly Subprocessor[], noticeD
   }));
 }
 
-/** The change an objection link names, as the text the request carries; undefined when the register has no such change. */
-export function objectionDetails(register: readonly Subprocessor[], about: string): string | undefined {
-  const change = registerChanges(register).find((c) => objectionKey(c) === about);
-  return change && `I object to this change of your service providers (${objectionKey(change)}): ${describeChange(change)}`;
+/**
+ * The change an objection link names, as the text the request carries, in the form's language (a
+ * whole sentence per kind of change); undefined when the register has no such change.
+ */
+export function objectionDetails(register: readonly Subprocessor[], about: string, lang: PageLanguage = 'en'): string | undefined {
+  const c = registerChanges(register).find((change) => objectionKey(change) === about);
+  if (!c) return undefined;
+  const values = { key: objectionKey(c), effectiveDate: c.effectiveDate, providerName: c.provider.name, providerLocation: c.provider.location, dataCategories: c.provider.dataCategories.join(', '), purpose: c.provider.purpose };
+  return plainText(lang, c.change === 'added' ? 'form.objection.added' : 'form.objection.removed', values);
 }

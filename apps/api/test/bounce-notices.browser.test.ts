@@ -35,7 +35,7 @@ describe.skipIf(!hasChromium)('notices that did not arrive, in the privacy centr
     expect((await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'restriction' }, bearer)).status).toBe(202);
     await until(async () => (await call('GET', `${app.url}/v1/me`, undefined, bearer)).json.notices.length > 0);
     const [notice] = (await call('GET', `${app.url}/v1/me`, undefined, bearer)).json.notices as { id: string; subject: string; reason: string }[];
-    expect(notice).toMatchObject({ reason: 'bounced', subject: 'HarakaFlow: your restriction of processing request was received' });
+    expect(notice).toMatchObject({ reason: 'bounced', subject: 'HarakaFlow: we received your request (restriction of the processing of your data)' });
 
     const context = await browser.newContext();
     const page = await context.newPage();

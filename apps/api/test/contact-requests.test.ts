@@ -152,7 +152,7 @@ describe("a contact's request, passed to the businesses that hold the number", (
       expect(stranger.json().code).toBe('HF_PRIVACY_FORWARDED_NOT_FOUND');
       await until(async () => (await dispatchAll(app), mailsOf(smtp, 'privacy.contact.outcome', email).length === 1));
       const outcomeA = mailsOf(smtp, 'privacy.contact.outcome', email)[0]!;
-      expect(outcomeA.text).toContain('One of the businesses we passed your request to says it has carried out your deletion request. Its note, in its own words (not HarakaFlow’s): We removed you from our delivery list.');
+      expect(outcomeA.text).toContain('One of the businesses we passed your request to says it has carried out your request. Its note, in its own words (not HarakaFlow’s): We removed you from our delivery list.');
       expect(outcomeA.text).not.toContain('Amani');
 
       // B has the service erase the contact, and gives its name: the person receives the signed receipt.

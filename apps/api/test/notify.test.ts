@@ -94,7 +94,7 @@ describe('privacy requests (§6) and account deletion', () => {
       return smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated').length >= 2;
     });
     const [received, ready] = smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated');
-    expect(received!.headers.subject).toBe('HarakaFlow: your access request was received');
+    expect(received!.headers.subject).toBe('HarakaFlow: we received your request (access to your data)');
     expect(received!.text).toMatch(/We answer by \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
     expect(ready!.headers.subject).toBe('HarakaFlow: your data export is ready');
     const url = /https:\/\/api\.harakaflow\.test(\/v1\/privacy\/exports\/[A-Za-z0-9_-]+)/.exec(ready!.text)![1]!;

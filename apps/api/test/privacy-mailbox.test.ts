@@ -64,7 +64,7 @@ describe.skipIf(!dovecotAvailable)('the privacy mailbox', () => {
     expect(request!.receivedAt).toBe(new Date(Math.floor(receivedAt.getTime() / 1000) * 1000).toISOString());
     expect(Date.parse(request!.dueAt) - Date.parse(request!.receivedAt)).toBe(30 * 86_400_000);
     const [received] = to(person);
-    expect(received!.headers.subject).toBe('HarakaFlow: your deletion request was received: please confirm it is yours');
+    expect(received!.headers.subject).toBe('HarakaFlow: please confirm your request (deletion of your data)');
     expect(received!.headers['reply-to']).toBe('privacy@harakaflow.io');
     expect(received!.text).toContain(`We answer by ${request!.dueAt.slice(0, 10)}`);
     expect(received!.text).toContain(`https://api.harakaflow.test/privacy/request/${request!.id}`);

@@ -51,7 +51,7 @@ describe('a request without an account', () => {
     const mail = smtp.received.find((m) => m.to.includes(email))!;
     expect(mail.headers.subject).toBe('HarakaFlow: your code to confirm your privacy request');
     expect(mail.text).toContain(`https://api.harakaflow.test/privacy/request/${id}`);
-    expect(mail.text).toContain('access request');
+    expect(mail.text).toContain('A request about this address was made to HarakaFlow: access to your data.');
     expect(JSON.stringify(await rows(sql`select data from notify.outbox`))).not.toContain(code);
     const ok = await verify(id, code);
     expect(ok.statusCode, ok.body).toBe(200);

@@ -147,6 +147,48 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     await context.close();
   });
 
+  // Issue 32 item 7: a browser set to Swahili (Kenya) gets the form in Swahili, the switch's link
+  // gives English and that choice stays through the form's posts; the code comes in Swahili when
+  // the form was in Swahili.
+  it('answers a Swahili browser in Swahili, switches to English by a link, and keeps the choice through its posts', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false, locale: 'sw-KE' });
+    const page = await context.newPage();
+    await page.goto(`${app.url}/privacy/request`);
+    await page.getByRole('heading', { name: 'Tuma ombi kuhusu data yako' }).waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('sw');
+    const email = `wanjiku.${Date.now()}@example.org`;
+    await page.getByLabel('Anwani yako ya barua pepe').fill(email);
+    await page.getByLabel('Unaomba nini?').selectOption('deletion');
+    await shot(page, 'request-form-sw');
+    await page.getByRole('button', { name: 'Nitumie msimbo' }).click();
+    await page.getByRole('heading', { name: 'Thibitisha ombi lako' }).waitFor();
+    await codeIn(email, 1);
+    const mail = smtp.received.filter((m) => m.to.includes(email)).at(-1)!;
+    expect(mail.headers['content-language']).toBe('sw');
+    expect(mail.headers.subject).toBe('HarakaFlow: msimbo wa kuthibitisha ombi lako kuhusu faragha');
+
+    // The switch: English, by its own name; then the code page's posts stay in English.
+    await page.getByRole('link', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Confirm your request' }).waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    await page.getByRole('button', { name: 'Send me a new code' }).click();
+    await page.getByText('A new code is on its way.').waitFor();
+    // The request was asked in Swahili: its new code is too.
+    const second = await codeIn(email, 2);
+    expect(smtp.received.filter((m) => m.to.includes(email)).at(-1)!.headers['content-language']).toBe('sw');
+    await page.getByLabel('The code').fill(second === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Confirm my request' }).click();
+    await page.getByText('That is not the code we sent for this request').waitFor();
+    await context.close();
+
+    const checker = await browser.newContext({ locale: 'sw-KE' });
+    const check = await checker.newPage();
+    await check.goto(`${app.url}/privacy/request`);
+    expect(await check.locator('html').getAttribute('lang')).toBe('sw');
+    expect(await seriousViolations(check)).toEqual([]);
+    await checker.close();
+  });
+
   it('shows the processor register without JavaScript; an announced change links to an objection on the form', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

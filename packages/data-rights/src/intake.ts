@@ -17,7 +17,7 @@ import { CodeAttempts, CodeExpired, CodeInvalid, InvalidRequest, InvalidTransiti
 import { DAY, type Ledger } from './ledger.js';
 import { messages, requests, verifications } from './schema.js';
 import type { DataRights } from './service.js';
-import { EMAIL_ADDRESS } from './subject.js';
+import { checkLanguage, EMAIL_ADDRESS } from './subject.js';
 import { REQUEST_KINDS, type FilingKind, type RightsRequest } from './types.js';
 
 export const CODE_TTL_MS = 10 * 60_000;
@@ -73,17 +73,18 @@ export class Intake {
    * A form's request (`POST /v1/privacy/public-requests`): kept until its code is entered, then
    * filed with the clock running from now. The answer is the same whoever the address belongs to.
    */
-  async submit(input: { email: unknown; kind: unknown; contact?: unknown; details?: unknown }): Promise<{ id: string }> {
+  async submit(input: { email: unknown; kind: unknown; contact?: unknown; details?: unknown; lang?: unknown }): Promise<{ id: string }> {
     if (typeof input.email !== 'string' || input.email.length > 254 || !EMAIL_ADDRESS.test(input.email)) throw new InvalidRequest('email is an email address');
     if (!(REQUEST_KINDS as readonly unknown[]).includes(input.kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
     if (input.contact != null && (typeof input.contact !== 'string' || !E164.test(input.contact))) throw new InvalidRequest('A contact is an E.164 phone number (+ and at most 15 digits)');
     if (input.details != null && (typeof input.details !== 'string' || input.details.length > 2000)) throw new InvalidRequest('details is text of at most 2000 characters');
+    const lang = checkLanguage(input.lang);
     const now = this.#l.now();
     const id = uuidv7(now.getTime());
     await this.#db.insert(verifications).values({
       requestId: id,
       address: input.email.toLowerCase(),
-      pending: { kind: input.kind as FilingKind, contact: (input.contact as string | undefined) ?? null, details: (input.details as string | undefined) || null },
+      pending: { kind: input.kind as FilingKind, contact: (input.contact as string | undefined) ?? null, details: (input.details as string | undefined) || null, ...(lang ? { lang } : {}) },
       receivedAt: now,
     });
     return { id };
@@ -117,23 +118,35 @@ export class Intake {
 
   /** The address a request waiting for a code sends it to, or null (nothing waits): for the message that carries a new code, never shown. */
   async waitingAddress(id: string): Promise<string | null> {
+    return (await this.waiting(id))?.address ?? null;
+  }
+
+  /**
+   * A request waiting for a code: the address the code goes to, and the language it was asked in
+   * (the form's; a request read from the mailbox: its own, if one was recorded), or null (nothing waits).
+   */
+  async waiting(id: string): Promise<{ address: string; lang: string | null } | null> {
     if (typeof id !== 'string' || !UUID.test(id)) return null;
     const now = this.#l.now();
     const [row] = await this.#db
-      .select({ address: verifications.address })
+      .select({ address: verifications.address, pending: verifications.pending, lang: requests.lang })
       .from(verifications)
+      .leftJoin(requests, eq(requests.id, verifications.requestId))
       .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), sql`${verifications.receivedAt} > ${new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY).toISOString()}::timestamptz`));
-    return row?.address ?? null;
+    return row ? { address: row.address, lang: row.pending?.lang ?? row.lang ?? null } : null;
   }
 
   /**
    * The code entered: the request opens (a form's: filed, the clock running from its submission)
    * or is verified (one read from the mailbox). HF_DATA_RIGHTS_CODE_INVALID (wrong, or no code
-   * waits for this id), _EXPIRED (10 minutes) or _ATTEMPTS (5 tries).
+   * waits for this id), _EXPIRED (10 minutes) or _ATTEMPTS (5 tries). `lang`: the language of the
+   * page it was entered on, kept for a request read from the mailbox that has none yet (a form's
+   * keeps the one it was filled in).
    */
-  async confirm(id: string, code: unknown): Promise<RightsRequest> {
+  async confirm(id: string, code: unknown, o: { lang?: unknown } = {}): Promise<RightsRequest> {
     const typed = typeof code === 'string' ? code.replace(/[\s-]/g, '') : '';
     if (typeof id !== 'string' || !UUID.test(id) || !/^\d{6}$/.test(typed)) throw new CodeInvalid();
+    const lang = checkLanguage(o.lang);
     const now = this.#l.now();
     const [tried] = await this.#db
       .update(verifications)
@@ -154,6 +167,8 @@ export class Intake {
       .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), eq(verifications.codeHash, tried.codeHash!)))
       .returning();
     if (!claimed) throw new CodeInvalid();
+    // Before it is verified: the message that says so is written in it.
+    if (lang && !claimed.pending) await this.#db.update(requests).set({ lang }).where(and(eq(requests.id, id), isNull(requests.lang)));
     return this.#complete(claimed);
   }
 
@@ -172,6 +187,7 @@ export class Intake {
         verification: CODE_VERIFICATION,
         details: row.pending.details,
         contact: row.pending.contact,
+        lang: row.pending.lang ?? null,
         replyTo: row.address,
       });
     } else {

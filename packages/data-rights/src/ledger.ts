@@ -57,6 +57,7 @@ export class Ledger {
       verification: row.verification,
       details: row.details,
       ...(row.contact ? { contact: row.contact } : {}),
+      ...(row.lang ? { lang: row.lang } : {}),
       receivedAt: row.receivedAt.toISOString(),
       dueAt: row.dueAt.toISOString(),
       history: row.history,
@@ -142,7 +143,7 @@ export class Ledger {
 
   /** A new request row (its id a UUIDv7 of `at`, due `dueDays` later). */
   async insert(
-    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; replyTo?: string | null | undefined; contact?: string | null | undefined; history: HistoryEntry[]; id?: string | undefined },
+    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; replyTo?: string | null | undefined; contact?: string | null | undefined; lang?: string | null | undefined; history: HistoryEntry[]; id?: string | undefined },
     at: Date,
   ): Promise<Row | null> {
     const [row] = await this.c.db
@@ -161,6 +162,7 @@ export class Ledger {
         details: r.details ?? null,
         replyTo: r.replyTo ?? null,
         contact: r.contact ?? null,
+        lang: r.lang ?? null,
         receivedAt: at,
         dueAt: new Date(at.getTime() + this.c.dueDays * DAY),
         history: r.history,

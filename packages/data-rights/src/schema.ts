@@ -34,6 +34,12 @@ export const requests = dataRights.table(
     replyTo: text('reply_to'),
     /** A phone number the requester gave (the public form, issue 32): kept for its own verification; erased with the identifiers. */
     contact: text('contact'),
+    /**
+     * The language the requester asked in (issue 32 item 7: a BCP 47 tag such as `sw`, from the
+     * form's or the page's Accept-Language or switch), for the messages about the request; null
+     * (requests of earlier versions too): none chosen.
+     */
+    lang: text('lang'),
     /** self | admin (filed for an emailed request to privacy@) */
     filedBy: text('filed_by').$type<'self' | 'admin'>().notNull(),
     /** How the requester was verified: `api-key` for a request made with the account's key. Null: awaiting verification. */
@@ -164,7 +170,8 @@ export const verifications = dataRights.table(
   {
     requestId: uuid('request_id').primaryKey(),
     address: text('address').notNull(),
-    pending: jsonb('pending').$type<{ kind: FilingKind; contact: string | null; details: string | null }>(),
+    /** `lang`: the language the form was filled in (absent in rows of earlier versions: none). */
+    pending: jsonb('pending').$type<{ kind: FilingKind; contact: string | null; details: string | null; lang?: string | null }>(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
     codeHash: text('code_hash'),
     codeExpiresAt: timestamp('code_expires_at', { withTimezone: true, mode: 'date' }),

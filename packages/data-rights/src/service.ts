@@ -17,7 +17,7 @@ import { Intake } from './intake.js';
 import { liftRestriction } from './restriction.js';
 import { erasureJobs, requests, restrictions } from './schema.js';
 import { claimExport, exportToken, findExport, readExport, storeExport, sweepExports } from './storage.js';
-import { checkSubject, EMAIL_ADDRESS, subjectHash } from './subject.js';
+import { checkLanguage, checkSubject, EMAIL_ADDRESS, subjectHash } from './subject.js';
 import { requestsPersonalData } from './personal-data.js';
 import { purgeClosedRequests } from './retention.js';
 import { zipFromRanges } from './zip.js';
@@ -105,6 +105,7 @@ export class DataRights {
     if (!(REQUEST_KINDS as readonly string[]).includes(input.kind) && !(input.kind === 'unclassified' && input.verification === null)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
     const subject = checkSubject(input.subject);
     if (input.contact != null && !isE164(input.contact)) throw new InvalidRequest('A contact is an E.164 phone number (+ and at most 15 digits)');
+    const lang = checkLanguage(input.lang);
     if (input.id !== undefined) {
       const filed = await this.#l.row(input.id);
       if (filed) return this.#l.view(filed);
@@ -142,7 +143,7 @@ export class DataRights {
     const now = this.#l.now();
     // The clock runs from receipt (a message's arrival, a form's submission), never from the future.
     const at = input.receivedAt && input.receivedAt.getTime() < now.getTime() ? input.receivedAt : now;
-    const row = await this.#l.insert({ ...input, subject, hash, replyTo, status: 'open', history: [{ status: 'open', at: now.toISOString(), by: input.filedBy }] }, at);
+    const row = await this.#l.insert({ ...input, subject, hash, replyTo, lang, status: 'open', history: [{ status: 'open', at: now.toISOString(), by: input.filedBy }] }, at);
     // Filed meanwhile under the id its intake chose: that one stands, told once.
     if (!row) return this.#l.view((await this.#l.row(input.id!))!);
     await this.#l.event('data_rights.request.received', row, { filedBy: input.filedBy, verified: input.verification !== null });

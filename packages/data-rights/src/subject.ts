@@ -8,6 +8,16 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 /** An email address as requests take it (a subject's, or the address to tell, `replyTo`). */
 export const EMAIL_ADDRESS = EMAIL;
 
+/** A language tag as requests keep it (`sw`, `sw-KE`, `en`): RFC 5646's language and up to three subtags. */
+const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$/i;
+
+/** A request's language from outside (null: none), lower case; HF_DATA_RIGHTS_INVALID_REQUEST for anything but a tag. */
+export function checkLanguage(lang: unknown): string | null {
+  if (lang === null || lang === undefined) return null;
+  if (typeof lang !== 'string' || !LANGUAGE_TAG.test(lang)) throw new InvalidRequest('lang is a language tag such as sw or en');
+  return lang.toLowerCase();
+}
+
 /** Checks a subject reference from outside (a route body, the CLI): HF_DATA_RIGHTS_INVALID_REQUEST. */
 export function checkSubject(ref: unknown): SubjectRef {
   const r = ref as Partial<{ kind: string; accountId: string; phone: string; email: string }> | null;

@@ -58,6 +58,8 @@ export interface RightsRequest {
   details: string | null;
   /** A phone number the requester gave (the public form), kept for its own verification (issue 32). */
   contact?: string | undefined;
+  /** The language the requester asked in (issue 32 item 7), for the messages about the request; absent: none chosen. */
+  lang?: string | undefined;
   receivedAt: string;
   dueAt: string;
   extendedDueAt?: string | undefined;
@@ -155,6 +157,11 @@ export interface FileInput {
   replyTo?: string | false | null | undefined;
   /** A phone number the requester gave (E.164), kept on the request. */
   contact?: string | null | undefined;
+  /**
+   * The language the requester asked in, a BCP 47 tag (`sw`, `en`): the app writes the messages
+   * about the request in it. Kept as given (lower case); this package does not read it.
+   */
+  lang?: string | null | undefined;
   /** The request's id (a UUID), when its intake chose it: filing it again answers the request filed. */
   id?: string | undefined;
   /** When it was received, when before now (the 30-day clock runs from receipt). */

@@ -16,7 +16,9 @@ export { KEEP_UNTIL_SENT, NOTICE_DAYS, Notifier, NOTIFY_RETRY_SCHEDULE_MS, WAITI
 export type { Announcement, EnqueueInput, NotificationStatus, NotificationView, NotifierConfig, PolicyVersion, Recipient } from './service.js';
 export { LEGACY_UNSUBSCRIBE_LINKS_UNTIL, UNSUBSCRIBE_LINK_DAYS } from './service.js';
 export { DEFAULT_PRIVACY_CONTACT } from './templates.js';
-export { escapeHtml, KINDS, oneLine, render, unverifiedWaitMs } from './templates.js';
+export { escapeHtml, KINDS, NO_BUSINESS_NAME, NO_NAME, oneLine, render, unverifiedWaitMs } from './templates.js';
+export { CATALOGUES, DEFAULT_LANGUAGE, isLanguage, LANGUAGES, languageOf, negotiateLanguage, parseAcceptLanguage, placeholdersOf, preferredLanguage } from './languages.js';
+export type { Catalogue, Language, MessageKey } from './languages.js';
 export type { Block, Category, KindSpec, Rendered, Template, Unverified } from './templates.js';
 export { classify, fileTransport, smtpTransport } from './transport.js';
 export type { DkimOptions, OutgoingMessage, SendOutcome, Transport } from './transport.js';

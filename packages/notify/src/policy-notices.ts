@@ -5,6 +5,8 @@ import { noticeTooLate } from './errors.js';
 import { outbox, policyNotices } from './schema.js';
 import type { NotifierConfig } from './service.js';
 import type { PolicyVersion, Recipient } from './types.js';
+import { isLanguage } from './languages.js';
+import { NO_BUSINESS_NAME, NO_NAME } from './templates.js';
 
 const DAY = 86_400_000;
 /** §11: material changes are announced at least this long before they take effect. */
@@ -65,7 +67,8 @@ export async function scheduleAnnouncements(
           kind: a.kind,
           accountId: r.accountId,
           address: r.address,
-          data: { name: r.name || 'there', businessName: r.businessName || 'your account', ...a.data },
+          data: { name: r.name || NO_NAME, businessName: r.businessName || NO_BUSINESS_NAME, ...a.data },
+          lang: isLanguage(r.lang) ? r.lang : null,
           dedupeKey: `${a.kind}:${a.key}:${r.accountId}`,
           nextAttemptAt: now,
           createdAt: now,

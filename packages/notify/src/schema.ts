@@ -8,7 +8,8 @@ export const notify = pgSchema('notify');
  * message is settled and the retention period ends (30 days, retention class `notify.outbox`);
  * never the rendered body. `dedupe_key` makes a notice exactly-once across replicas (a policy
  * notice per account and version). `erase_after_send`: the subject was erased while this notice
- * about the erasure was pending; it is deleted once it is settled.
+ * about the erasure was pending; it is deleted once it is settled. `lang`: the language it is
+ * written in, chosen when it is queued (null: English).
  */
 export const outbox = notify.table(
   'outbox',
@@ -27,6 +28,8 @@ export const outbox = notify.table(
     providerMessageId: text('provider_message_id'),
     lastError: text('last_error'),
     eraseAfterSend: boolean('erase_after_send').notNull().default(false),
+    /** The language it is written in (issue 32 item 7), chosen when queued; null (rows of earlier versions too): English. */
+    lang: text('lang'),
   },
   (t) => [
     uniqueIndex('outbox_dedupe_idx').on(t.dedupeKey),

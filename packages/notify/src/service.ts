@@ -22,7 +22,8 @@ import { NotOptional, UnknownKind } from './errors.js';
 import { addresses, attempts, outbox, preferences } from './schema.js';
 import type { NotificationStatus, NotificationView, PolicyVersion, Recipient } from './types.js';
 export type { NotificationStatus, NotificationView, PolicyVersion, Recipient } from './types.js';
-import { KINDS, render, unverifiedWaitMs } from './templates.js';
+import { KINDS, NO_BUSINESS_NAME, NO_NAME, render, unverifiedWaitMs } from './templates.js';
+import { isLanguage } from './languages.js';
 import type { SendOutcome, Transport } from './transport.js';
 import { bouncingOf, listOutbox, outboxCounts, purgeSettled, retryFailed, type OutboxFilter } from './outbox-admin.js';
 import { scheduleAnnouncements, schedulePolicyNotices, type Announcement } from './policy-notices.js';
@@ -97,6 +98,12 @@ export interface EnqueueInput {
   dedupeKey?: string | undefined;
   /** Delete the row once it is settled (sent or given up): a message to an address kept for it alone (an erasure receipt). */
   eraseAfterSend?: boolean | undefined;
+  /**
+   * The language to write it in (one of LANGUAGES: the one the person chose where they asked, e.g.
+   * a request's). Unset: the recipient's (`recipientOf`'s `lang`), else English. A code without a
+   * catalogue counts as unset.
+   */
+  lang?: string | null | undefined;
 }
 
 export { WAITING_FOR_VERIFICATION } from './subject-data.js';
@@ -139,6 +146,7 @@ export class Notifier {
       recipient = input.to ? { ...found, address: input.to } : found;
     }
     if (!recipient?.address) return null;
+    const lang = [input.lang, recipient.lang].find(isLanguage) ?? null;
     const now = this.#now();
     const [row] = await this.#c.db
       .insert(outbox)
@@ -147,7 +155,9 @@ export class Notifier {
         kind: input.kind,
         accountId: input.accountId ?? null,
         address: recipient.address,
-        data: { name: recipient.name || 'there', businessName: recipient.businessName || 'your account', ...input.data },
+        // NO_NAME and NO_BUSINESS_NAME: what replicas of the previous version greet with; read as no name.
+        data: { name: recipient.name || NO_NAME, businessName: recipient.businessName || NO_BUSINESS_NAME, ...input.data },
+        lang,
         dedupeKey: input.dedupeKey ?? null,
         nextAttemptAt: now,
         createdAt: now,
@@ -210,14 +220,14 @@ export class Notifier {
       if (extra === false) return this.#settle(row, { status: 'suppressed', lastError: 'nothing to send any more' });
       const headers: Record<string, string> = {};
       let data = { ...row.data, ...extra };
-      if (!verified) data = { ...data, name: 'there', businessName: 'your account' };
+      if (!verified) data = { ...data, name: NO_NAME, businessName: NO_BUSINESS_NAME };
       if (spec!.category === 'optional' && row.accountId) {
         const url = this.unsubscribeUrl(row.accountId, row.kind);
         headers['List-Unsubscribe'] = `<${url}>`;
         headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
         data = { ...data, unsubscribeUrl: url };
       }
-      const rendered = render(row.kind, this.#c.privacyContact ? { ...data, privacyContact: this.#c.privacyContact } : data);
+      const rendered = render(row.kind, this.#c.privacyContact ? { ...data, privacyContact: this.#c.privacyContact } : data, row.lang);
       subject = rendered.subject;
       outcome = await this.#c.transport.send({
         id: row.id,
@@ -230,7 +240,8 @@ export class Notifier {
         // (an answer to a forged privacy request cannot start a loop of automatic mail, issue 32).
         // The kind, and the outbox id: a report that returns the message's headers names it even
         // when a relay replaced the Message-ID (issue 34 item 4).
-        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'X-HarakaFlow-Notification': row.kind, 'X-HarakaFlow-Notification-Id': row.id },
+        // Content-Language (RFC 3282): the language the message is written in (issue 32 item 7).
+        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'Content-Language': rendered.lang, 'X-HarakaFlow-Notification': row.kind, 'X-HarakaFlow-Notification-Id': row.id },
         messageId: this.messageId(row.id),
         ...(this.#c.replyTo ? { replyTo: this.#c.replyTo } : {}),
       });

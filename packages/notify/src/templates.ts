@@ -1,22 +1,29 @@
 /**
- * Kinds and their templates. A template is text with `{{name}}` placeholders, the same for both
- * parts of a message: the plain-text part gets the values as they are, the HTML part gets every
- * value escaped (and links' targets escaped as attributes), so a business name cannot inject markup.
+ * Kinds and their templates. A template names texts of the language catalogues (languages.ts,
+ * messages/*.ts): a subject and paragraphs, links and bare values, each text with `{{name}}`
+ * placeholders. The same template serves both parts of a message in every language: the plain-text
+ * part gets the values as they are, the HTML part gets every value escaped (and links' targets
+ * escaped as attributes), so a business name cannot inject markup.
  * Every value is put on one line first (oneLine: control characters, line and paragraph separators
  * become a space, bidi overrides and isolates go), so a name cannot start a paragraph of its own
  * ("SECURITY ALERT ... Verify now at https://...", issue 30 item 6); subjects are one line too. A
  * placeholder the data lacks fails the render.
+ *
+ * Adding a kind: its texts in every catalogue (messages/en.ts says how), then its KindSpec in KINDS
+ * below, choosing a text per case where the sentence changes with the data.
  */
 import { templateData } from './errors.js';
+import { CATALOGUES, DEFAULT_LANGUAGE, languageOf, type Language, type MessageKey } from './languages.js';
 
 /** Security and legal notices cannot be turned off; optional ones honour the account's preference. */
 export type Category = 'security' | 'legal' | 'optional';
 
-/** A paragraph, or a link (label and target). */
-export type Block = string | { label: string; href: string };
+/** A paragraph (a catalogue text), a link (a text as its label, a target), or a bare value that no language changes (a code). */
+export type Block = MessageKey | { label: MessageKey; href: string } | { value: string };
 
+/** What a message says, by catalogue key: the same in every language. */
 export interface Template {
-  subject: string;
+  subject: MessageKey;
   blocks: Block[];
 }
 
@@ -33,164 +40,192 @@ export interface KindSpec {
   unverified?: Unverified | undefined;
   /** The template for this notification's data (a kind may have variants, e.g. per request status). */
   template(data: Record<string, unknown>): Template;
+  /**
+   * Values made from the data in the message's language (`text` fills a catalogue text with values):
+   * a list written from its items, never a sentence from pieces.
+   */
+  values?: ((data: Record<string, unknown>, text: (key: MessageKey, values: Record<string, unknown>) => string) => Record<string, unknown>) | undefined;
 }
 
-const KIND_LABELS: Record<string, string> = {
-  access: 'access',
-  portability: 'data export (portability)',
-  correction: 'correction',
-  deletion: 'deletion',
-  restriction: 'restriction of processing',
-  objection: 'objection',
-  withdraw_consent: 'consent withdrawal',
+/** The texts of what a rights request asks for (`{{kindLabel}}`). */
+const KIND_LABELS: Record<string, MessageKey> = {
+  access: 'request.kind.access',
+  portability: 'request.kind.portability',
+  correction: 'request.kind.correction',
+  deletion: 'request.kind.deletion',
+  restriction: 'request.kind.restriction',
+  objection: 'request.kind.objection',
+  withdraw_consent: 'request.kind.withdraw_consent',
   // A request emailed to the privacy mailbox whose kind the text does not make clear (issue 32).
-  unclassified: 'privacy',
+  unclassified: 'request.kind.unclassified',
 };
 
-const greeting = 'Hello {{name}},';
 /** The policy's contact address (§6, §8, §12): the `privacyContact` option replaces it (the app's PRIVACY_CONTACT). */
 export const DEFAULT_PRIVACY_CONTACT = 'privacy@harakaflow.io';
-const signature = 'HarakaFlow privacy team ({{privacyContact}})';
+
+/**
+ * What rows queued before messages had languages carry, and still carry for replicas of that
+ * version (which greet `Hello {{name}},`), when the recipient has no name or business name: read
+ * as none, so every language greets nobody in its own words.
+ */
+export const NO_NAME = 'there';
+export const NO_BUSINESS_NAME = 'your account';
+
+const given = (value: unknown) => (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
+const named = (data: Record<string, unknown>) => given(data.name) && data.name !== NO_NAME;
+const hasBusiness = (data: Record<string, unknown>) => given(data.businessName) && data.businessName !== NO_BUSINESS_NAME;
+const hello = (data: Record<string, unknown>): MessageKey => (named(data) ? 'common.greeting' : 'common.greetingAnonymous');
+const SIGNATURE: MessageKey = 'common.signature';
+const REF: MessageKey = 'common.requestRef';
 
 /** What each status of a rights request says (§6). `extended` is an extension of its due date. */
 function requestTemplate(data: Record<string, unknown>): Template {
-  const subject = (s: string) => `HarakaFlow: your {{kindLabel}} request ${s}`;
-  const ref = 'Request {{requestId}}.';
+  const greeting = hello(data);
   const step = data.event === 'extended' ? 'extended' : data.event === 'lifted' ? 'lifted' : data.status === 'open' && data.verified === false ? 'unverified' : data.status === 'open' && data.event === 'verified' ? 'in_progress' : data.status;
   switch (step) {
     case 'open':
-      return { subject: subject('was received'), blocks: [greeting, 'We received your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature] };
+      return { subject: 'privacy.request.updated.received.subject', blocks: [greeting, 'privacy.request.updated.received', REF, SIGNATURE] };
     // A request emailed to us (issue 30 item 9): nothing is done before we know it comes from you.
     // With a code (issue 32: a request read from the privacy mailbox), how to confirm it.
     case 'unverified':
       if (data.code) {
         return {
-          subject: subject('was received: please confirm it is yours'),
+          subject: 'privacy.request.updated.confirmWithCode.subject',
           blocks: [
             greeting,
-            'We received your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6). Before we act on it, please confirm that it comes from you: enter this code on the page below before {{codeExpiresAt}}.',
-            '{{code}}',
-            { label: 'Confirm your request', href: '{{verifyUrl}}' },
-            'The code works for 10 minutes; the page sends a new one if it has expired. If you did not write to us, ignore this message: nothing is done without the code.',
-            ref,
-            signature,
+            'privacy.request.updated.confirmWithCode',
+            { value: '{{code}}' },
+            { label: 'privacy.request.updated.confirmWithCode.link', href: '{{verifyUrl}}' },
+            'privacy.request.updated.confirmWithCode.help',
+            REF,
+            SIGNATURE,
           ],
         };
       }
-      return {
-        subject: subject('was received: we need to confirm it is yours'),
-        blocks: [greeting, 'We received your {{kindLabel}} request. Before we act on it we must confirm that it comes from you: we will write to you about how, and you can reply to this message. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature],
-      };
+      return { subject: 'privacy.request.updated.mustConfirm.subject', blocks: [greeting, 'privacy.request.updated.mustConfirm', REF, SIGNATURE] };
     case 'in_progress':
-      return { subject: subject('is in progress'), blocks: [greeting, 'We are working on your {{kindLabel}} request. We answer by {{dueDate}} (within 30 days, privacy policy §6).', ref, signature] };
-    // A restriction of processing ended (issue 30 item 10), by the account or by us with a reason.
+      return { subject: 'privacy.request.updated.inProgress.subject', blocks: [greeting, 'privacy.request.updated.inProgress', REF, SIGNATURE] };
+    // A restriction of processing ended (issue 30 item 10): by the account itself, or by us with a
+    // reason. (A row queued before `liftedBy` existed carries the reason either way.)
     case 'lifted':
       return {
-        subject: 'HarakaFlow: the restriction of processing of your account is lifted',
-        blocks: [greeting, 'The restriction of processing of your account is lifted: from now on your data is processed again as the privacy policy describes (§6). The reason: {{reason}}', 'You can ask for a new restriction at any time.', ref, signature],
+        subject: 'privacy.request.updated.lifted.subject',
+        blocks: [greeting, data.liftedBy === 'self' || !given(data.reason) ? 'privacy.request.updated.lifted.byYou' : 'privacy.request.updated.lifted.byUs', 'privacy.request.updated.lifted.again', REF, SIGNATURE],
       };
     case 'extended':
-      return { subject: subject('needs more time'), blocks: [greeting, 'We need more time for your {{kindLabel}} request. The new due date is {{dueDate}}. The reason: {{reason}}', ref, signature] };
+      return { subject: 'privacy.request.updated.extended.subject', blocks: [greeting, given(data.reason) ? 'privacy.request.updated.extended' : 'privacy.request.updated.extended.noReason', REF, SIGNATURE] };
     case 'fulfilled':
       if (data.exportUrl) {
         return {
-          subject: 'HarakaFlow: your data export is ready',
-          blocks: [greeting, 'The export you asked for is ready. The link works once, until {{exportExpiresAt}}.', { label: 'Download your data', href: '{{exportUrl}}' }, ref, signature],
+          subject: 'privacy.request.updated.exportReady.subject',
+          blocks: [greeting, 'privacy.request.updated.exportReady', { label: 'privacy.request.updated.exportReady.link', href: '{{exportUrl}}' }, REF, SIGNATURE],
         };
       }
+      // The signed receipt itself (issue 30 item 8): the person can check it with the published keys alone.
       if (data.receipt && data.receiptJson) {
-        // The signed receipt itself (issue 30 item 8): the person can check it with the published keys alone.
-        return {
-          subject: subject('is done'),
-          blocks: [greeting, 'Your {{kindLabel}} request is done. What each part of the service erased and kept: {{receipt}}', 'The signed erasure receipt, to check with our public keys ({{keysUrl}}): {{receiptJson}}', ref, signature],
-        };
+        return { subject: 'privacy.request.updated.done.subject', blocks: [greeting, 'privacy.request.updated.done.receipt', 'privacy.request.updated.done.signedReceipt', REF, SIGNATURE] };
       }
-      if (data.receipt) return { subject: subject('is done'), blocks: [greeting, 'Your {{kindLabel}} request is done. What each part of the service erased and kept: {{receipt}}', ref, signature] };
-      return { subject: subject('is done'), blocks: [greeting, 'Your {{kindLabel}} request is done.', ref, signature] };
+      if (data.receipt) return { subject: 'privacy.request.updated.done.subject', blocks: [greeting, 'privacy.request.updated.done.receipt', REF, SIGNATURE] };
+      return { subject: 'privacy.request.updated.done.subject', blocks: [greeting, 'privacy.request.updated.done', REF, SIGNATURE] };
     case 'denied':
-      return { subject: subject('was declined'), blocks: [greeting, 'We could not carry out your {{kindLabel}} request. The reason: {{reason}}', 'You may complain to the Office of the Data Protection Commissioner (Kenya).', ref, signature] };
+      return {
+        subject: 'privacy.request.updated.denied.subject',
+        blocks: [greeting, given(data.reason) ? 'privacy.request.updated.denied' : 'privacy.request.updated.denied.noReason', 'privacy.request.updated.denied.complain', REF, SIGNATURE],
+      };
     case 'canceled':
-      return { subject: subject('was cancelled'), blocks: [greeting, 'Your {{kindLabel}} request was cancelled.', ref, signature] };
+      return { subject: 'privacy.request.updated.canceled.subject', blocks: [greeting, 'privacy.request.updated.canceled', REF, SIGNATURE] };
     default:
-      return { subject: subject('expired'), blocks: [greeting, 'Your {{kindLabel}} request expired: it was not verified within 30 days.', ref, signature] };
+      return { subject: 'privacy.request.updated.expired.subject', blocks: [greeting, 'privacy.request.updated.expired', REF, SIGNATURE] };
   }
+}
+
+/**
+ * An erasure receipt's summary in the message's language, from `receiptParts` (per part of the
+ * service: `{ part, erased, kept, keptReason? }`): each part a text of its own, joined by "; ".
+ * Without them (a row queued before), the `receipt` the row carries.
+ */
+function receiptValues(data: Record<string, unknown>, text: (key: MessageKey, values: Record<string, unknown>) => string): Record<string, unknown> {
+  if (!Array.isArray(data.receiptParts)) return {};
+  const parts = (data.receiptParts as unknown[]).filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null);
+  return {
+    receipt: parts
+      .map((p) =>
+        !Number(p.kept)
+          ? text('privacy.request.updated.receipt.part', p)
+          : given(p.keptReason)
+            ? text('privacy.request.updated.receipt.partKept', { ...p, reason: p.keptReason })
+            : text('privacy.request.updated.receipt.partKeptByLaw', p),
+      )
+      .join('; '),
+  };
 }
 
 export const KINDS: Record<string, KindSpec> = {
   'quota.warning': {
     category: 'optional',
-    template: () => ({
-      subject: 'HarakaFlow: {{percent}}% of your {{quota}} limit used',
-      blocks: [
-        greeting,
-        '{{businessName}} has used {{used}} of its {{limit}} ({{quota}}). The limit resets at {{resetAt}}; past it, requests are refused with HTTP 429 until then.',
-        'You receive this because quota warnings are on for your account.',
-        { label: 'Stop quota warnings', href: '{{unsubscribeUrl}}' },
-      ],
+    template: (data) => ({
+      subject: 'quota.warning.subject',
+      blocks: [hello(data), hasBusiness(data) ? 'quota.warning.used' : 'quota.warning.usedAnonymous', 'quota.warning.why', { label: 'quota.warning.stop', href: '{{unsubscribeUrl}}' }],
     }),
   },
   'policy.upcoming': {
     category: 'legal',
-    template: () => ({
-      subject: 'HarakaFlow privacy policy: changes take effect on {{effectiveDate}}',
-      blocks: [
-        greeting,
-        'We are changing our privacy policy. Version {{version}} takes effect on {{effectiveDate}}, at least 14 days after this notice (privacy policy §11).',
-        { label: 'Read the new policy', href: '{{policyUrl}}' },
-        'If you keep using HarakaFlow after that date, you accept the new version. If you do not, you can export your data or delete your account before then.',
-        signature,
-      ],
+    template: (data) => ({
+      subject: 'policy.upcoming.subject',
+      blocks: [hello(data), 'policy.upcoming.change', { label: 'policy.upcoming.read', href: '{{policyUrl}}' }, 'policy.upcoming.accept', SIGNATURE],
     }),
   },
-  // §5, §9, §11: a provider of the processor register starts or stops (issue 32 item 4).
+  // §5, §9, §11: a provider of the processor register starts or stops (issue 32 item 4). The
+  // change by its parts (`changeType`, `providerName`...); a row queued before, as `change`.
   'subprocessors.upcoming': {
     category: 'legal',
-    template: () => ({
-      subject: 'HarakaFlow service providers: a change on {{effectiveDate}}',
+    template: (data) => ({
+      subject: 'subprocessors.upcoming.subject',
       blocks: [
-        greeting,
-        'We are changing who processes personal data for us. {{change}}',
-        'This takes effect on {{effectiveDate}}, at least {{noticeDays}} days after this notice (privacy policy §5 and §11).',
-        { label: 'Read the register of our service providers', href: '{{registerUrl}}' },
-        'If you object to this change, tell us before that date: this link opens an objection request, which we answer within 30 days (§6).',
-        { label: 'Object to this change', href: '{{objectUrl}}' },
-        signature,
+        hello(data),
+        data.changeType === 'added' ? 'subprocessors.upcoming.added' : data.changeType === 'removed' ? 'subprocessors.upcoming.removed' : 'subprocessors.upcoming.described',
+        'subprocessors.upcoming.effect',
+        { label: 'subprocessors.upcoming.register', href: '{{registerUrl}}' },
+        'subprocessors.upcoming.objection',
+        { label: 'subprocessors.upcoming.object', href: '{{objectUrl}}' },
+        SIGNATURE,
       ],
     }),
   },
   // Sent to an account's address once it is verified (waiting up to the 30 days of §6); to an
   // emailed requester's address (no account) at once.
-  'privacy.request.updated': { category: 'legal', unverified: { waitDays: 30 }, template: requestTemplate },
+  'privacy.request.updated': { category: 'legal', unverified: { waitDays: 30 }, template: requestTemplate, values: receiptValues },
   // The one message an address gets before it is verified, besides security and policy notices.
-  // Never the account's name (anyone can type any name at signup): the greeting is "Hello there,".
+  // Never the account's name (anyone can type any name at signup): the anonymous greeting.
   'account.email.verification': {
     category: 'security',
     unverified: 'send',
-    template: () => ({
-      subject: 'HarakaFlow: confirm your email address',
-      blocks: [
-        greeting,
-        'This address was given for a HarakaFlow account. To confirm it is yours, send this code with the account’s API key (POST {{verifyPath}}, {"code": "…"}) before {{expiresAt}}:',
-        '{{code}}',
-        'Until the address is confirmed we send it nothing but this code, security notices and notices of changes to our privacy policy. If you did not sign up, ignore this message.',
-        signature,
-      ],
+    template: (data) => ({
+      subject: 'account.email.verification.subject',
+      blocks: [hello(data), 'account.email.verification.code', { value: '{{code}}' }, 'account.email.verification.until', SIGNATURE],
     }),
   },
   // Issue 34 item 3: a webhook endpoint was disabled (a 410, or days of failures). It cannot be
   // turned off (nothing may stop silently), and it names the endpoint's origin, which the account
-  // typed: it waits for a verified address (up to 30 days), as request updates do.
+  // typed: it waits for a verified address (up to 30 days), as request updates do. Why, by
+  // `cause` (`gone`, or `failing` since `failingSince`); a row queued before, as `reason`.
   'webhook.endpoint_disabled': {
     category: 'security',
     unverified: { waitDays: 30 },
-    template: () => ({
-      subject: 'HarakaFlow: your webhook endpoint {{endpointOrigin}} was disabled',
+    template: (data) => ({
+      subject: 'webhook.endpoint_disabled.subject',
       blocks: [
-        greeting,
-        'We stopped sending webhooks to your endpoint {{endpointOrigin}} (id {{endpointId}}) on {{disabledAt}}: {{reason}}.',
-        'Nothing is lost: its {{held}} waiting deliveries are kept, and so are the events of the time it stays disabled, for 30 days each. Once the endpoint works again, enable it (POST {{enablePath}}) and they are sent.',
-        'Every attempt is in the delivery log (GET {{deliveriesPath}}); deliveries that failed for good can be queued again (POST {{recoverPath}} with {"since": "…"}).',
-        signature,
+        hello(data),
+        data.cause === 'gone'
+          ? 'webhook.endpoint_disabled.gone'
+          : data.cause === 'failing'
+            ? given(data.failingSince)
+              ? 'webhook.endpoint_disabled.failing'
+              : 'webhook.endpoint_disabled.failingDays'
+            : 'webhook.endpoint_disabled.described',
+        'webhook.endpoint_disabled.held',
+        'webhook.endpoint_disabled.log',
+        SIGNATURE,
       ],
     }),
   },
@@ -201,15 +236,8 @@ export const KINDS: Record<string, KindSpec> = {
     category: 'security',
     unverified: 'send',
     template: () => ({
-      subject: 'HarakaFlow: your code to confirm your privacy request',
-      blocks: [
-        'Hello,',
-        'A {{kindLabel}} request about this address was made to HarakaFlow. To confirm that it comes from you, enter this code on the request page before {{expiresAt}} (it works for 10 minutes and 5 tries):',
-        '{{code}}',
-        { label: 'Enter the code', href: '{{verifyUrl}}' },
-        'If you did not ask, ignore this message: nothing is done without the code.',
-        signature,
-      ],
+      subject: 'privacy.request.code.subject',
+      blocks: ['common.greetingAnonymous', 'privacy.request.code.code', { value: '{{code}}' }, { label: 'privacy.request.code.link', href: '{{verifyUrl}}' }, 'privacy.request.code.ignore', SIGNATURE],
     }),
   },
   // Issue 32 item 3: a contact's request, passed to an account whose data holds the number (it
@@ -218,16 +246,9 @@ export const KINDS: Record<string, KindSpec> = {
   'privacy.request.forwarded': {
     category: 'legal',
     unverified: { waitDays: 30 },
-    template: () => ({
-      subject: 'HarakaFlow: a privacy request from one of your contacts, to answer by {{dueDate}}',
-      blocks: [
-        greeting,
-        'A person showed us that the WhatsApp number {{phone}} is theirs and made a {{kindLabel}} request about it. Your account holds data about this number, and you decide about your contacts’ data (HarakaFlow processes it for you), so the request is yours to answer. Please answer by {{dueDate}}.',
-        'Answer with one of your API keys: POST {{answerPath}}/fulfil when it is done (with a note the person reads), POST {{answerPath}}/deny with your reason, or POST {{answerPath}}/erase to have HarakaFlow erase this contact from your account’s data now (the person receives the signed receipt). Every request waiting for you: GET {{listPath}}.',
-        'The person learns your business name only if you choose to tell them ("disclose": true).',
-        'Forwarded request {{forwardedId}}.',
-        signature,
-      ],
+    template: (data) => ({
+      subject: 'privacy.request.forwarded.subject',
+      blocks: [hello(data), 'privacy.request.forwarded.asked', 'privacy.request.forwarded.answer', 'privacy.request.forwarded.disclose', 'privacy.request.forwarded.ref', SIGNATURE],
     }),
   },
   // To the person (issue 32 item 3): how many businesses their request about their number went to.
@@ -236,62 +257,52 @@ export const KINDS: Record<string, KindSpec> = {
     category: 'legal',
     unverified: 'send',
     template: (data) => ({
-      subject: 'HarakaFlow: your {{kindLabel}} request about {{phone}}',
+      subject: 'privacy.contact.forwarded.subject',
       blocks: [
-        'Hello,',
-        data.count === 0
-          ? 'Thank you for proving that {{phone}} is your number. No business using HarakaFlow holds data about this number, so there is nobody to pass your {{kindLabel}} request to.'
-          : data.count === 1
-            ? 'Thank you for proving that {{phone}} is your number. We passed your {{kindLabel}} request to the one business using HarakaFlow that holds data about this number. It decides about that data and has {{dueDays}} days to answer; we email you its answer.'
-            : 'Thank you for proving that {{phone}} is your number. We passed your {{kindLabel}} request to the {{count}} businesses using HarakaFlow that hold data about this number. Each decides about its own data and has {{dueDays}} days to answer; we email you each answer as it comes.',
-        'Request {{requestId}}.',
-        signature,
+        'common.greetingAnonymous',
+        data.count === 0 ? 'privacy.contact.forwarded.none' : data.count === 1 ? 'privacy.contact.forwarded.one' : 'privacy.contact.forwarded.many',
+        REF,
+        SIGNATURE,
       ],
     }),
   },
-  // To the person (issue 32 item 3): one business's answer. Its name only when it chose to give it.
+  // To the person (issue 32 item 3): one business's answer, its note or reason marked as its own
+  // words; its name only when it chose to give it.
   'privacy.contact.outcome': {
     category: 'legal',
     unverified: 'send',
+    values: receiptValues,
     template: (data) => {
-      const who = data.business ? 'The business {{business}}' : 'One of the businesses we passed your request to';
-      const subject = 'HarakaFlow: an answer to your {{kindLabel}} request about {{phone}}';
-      const ref = 'Request {{requestId}}.';
+      const named = given(data.business);
+      const tail: Block[] = [REF, SIGNATURE];
       if (data.outcome === 'erased') {
         return {
-          subject,
-          blocks: [
-            'Hello,',
-            `${who} had us erase {{phone}} from its data. What each part of the service erased and kept: {{receipt}}`,
-            'The signed erasure receipt, to check with our public keys ({{keysUrl}}): {{receiptJson}}',
-            ref,
-            signature,
-          ],
+          subject: 'privacy.contact.outcome.subject',
+          blocks: ['common.greetingAnonymous', named ? 'privacy.contact.outcome.erased.named' : 'privacy.contact.outcome.erased', 'privacy.request.updated.done.signedReceipt', ...tail],
         };
       }
       if (data.outcome === 'denied') {
         return {
-          subject,
-          blocks: ['Hello,', `${who} declined your {{kindLabel}} request. Its reason, in its own words (not HarakaFlow’s): {{note}}`, 'You may complain to the Office of the Data Protection Commissioner (Kenya).', ref, signature],
+          subject: 'privacy.contact.outcome.subject',
+          blocks: ['common.greetingAnonymous', named ? 'privacy.contact.outcome.denied.named' : 'privacy.contact.outcome.denied', 'privacy.contact.outcome.complain', ...tail],
         };
       }
+      const noted = given(data.note);
       return {
-        subject,
-        blocks: ['Hello,', data.note ? `${who} says it has carried out your {{kindLabel}} request. Its note, in its own words (not HarakaFlow’s): {{note}}` : `${who} says it has carried out your {{kindLabel}} request.`, ref, signature],
+        subject: 'privacy.contact.outcome.subject',
+        blocks: [
+          'common.greetingAnonymous',
+          named ? (noted ? 'privacy.contact.outcome.fulfilled.named.note' : 'privacy.contact.outcome.fulfilled.named') : noted ? 'privacy.contact.outcome.fulfilled.note' : 'privacy.contact.outcome.fulfilled',
+          ...tail,
+        ],
       };
     },
   },
   'account.deletion.scheduled': {
     category: 'security',
-    template: () => ({
-      subject: 'HarakaFlow: your account will be deleted on {{purgeDate}}',
-      blocks: [
-        greeting,
-        'We received a request to delete the account of {{businessName}}. Its API keys are suspended now, and on {{purgeDate}} its data is erased (privacy policy §4), except what the law makes us keep, which the erasure receipt lists.',
-        'Changed your mind? Cancel before then with one of the account’s API keys: POST {{cancelPath}}.',
-        'Request {{requestId}}.',
-        signature,
-      ],
+    template: (data) => ({
+      subject: 'account.deletion.scheduled.subject',
+      blocks: [hello(data), hasBusiness(data) ? 'account.deletion.scheduled.when' : 'account.deletion.scheduled.whenAnonymous', 'account.deletion.scheduled.cancel', REF, SIGNATURE],
     }),
   },
 };
@@ -340,21 +351,35 @@ export interface Rendered {
   subject: string;
   text: string;
   html: string;
+  /** The language it is written in (its `Content-Language`). */
+  lang: Language;
 }
 
-/** Renders a kind's template with `data` into a subject and both parts. */
-export function render(kind: string, data: Record<string, unknown>): Rendered {
+/**
+ * Renders a kind's template with `data` into a subject and both parts, in `lang` (one of
+ * LANGUAGES; anything else, or none, is English).
+ */
+export function render(kind: string, data: Record<string, unknown>, lang: unknown = DEFAULT_LANGUAGE): Rendered {
   const spec = KINDS[kind];
   if (!spec) throw templateData(kind, 'a known kind');
-  const values = { privacyContact: DEFAULT_PRIVACY_CONTACT, ...data, kindLabel: KIND_LABELS[String(data.kind)] ?? String(data.kind ?? '') };
+  const language = languageOf(lang);
+  const texts = CATALOGUES[language];
+  const label = KIND_LABELS[String(data.kind)];
+  let values: Record<string, unknown> = { privacyContact: DEFAULT_PRIVACY_CONTACT, ...data, kindLabel: label ? texts[label] : String(data.kind ?? '') };
+  if (spec.values) values = { ...values, ...spec.values(values, (key, v) => fill(texts[key], v, kind, (s) => s)) };
   const template = spec.template(values);
+  const part = (b: Block, escape: (s: string) => string) =>
+    typeof b === 'string' ? fill(texts[b], values, kind, escape) : 'value' in b ? fill(b.value, values, kind, escape) : { label: fill(texts[b.label], values, kind, escape), href: fill(b.href, values, kind, escape) };
   const plain = (s: string) => s;
-  const subject = oneLine(fill(template.subject, values, kind, plain)).slice(0, 200);
-  const text = template.blocks.map((b) => (typeof b === 'string' ? fill(b, values, kind, plain) : `${fill(b.label, values, kind, plain)}: ${fill(b.href, values, kind, plain)}`)).join('\n\n');
+  const subject = oneLine(fill(texts[template.subject], values, kind, plain)).slice(0, 200);
+  const text = template.blocks
+    .map((b) => part(b, plain))
+    .map((p) => (typeof p === 'string' ? p : `${p.label}: ${p.href}`))
+    .join('\n\n');
   const html = [
-    '<!doctype html><html><head><meta charset="utf-8"></head><body>',
-    ...template.blocks.map((b) => (typeof b === 'string' ? `<p>${fill(b, values, kind, escapeHtml)}</p>` : `<p><a href="${fill(b.href, values, kind, escapeHtml)}">${fill(b.label, values, kind, escapeHtml)}</a></p>`)),
+    `<!doctype html><html lang="${language}"><head><meta charset="utf-8"></head><body>`,
+    ...template.blocks.map((b) => part(b, escapeHtml)).map((p) => (typeof p === 'string' ? `<p>${p}</p>` : `<p><a href="${p.href}">${p.label}</a></p>`)),
     '</body></html>',
   ].join('\n');
-  return { subject, text: `${text}\n`, html };
+  return { subject, text: `${text}\n`, html, lang: language };
 }

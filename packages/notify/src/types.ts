@@ -5,6 +5,8 @@ export interface Recipient {
   address: string;
   name?: string | null | undefined;
   businessName?: string | null | undefined;
+  /** The language the account chose for its messages (one of LANGUAGES), if it did: a message queued without one is written in it. */
+  lang?: string | null | undefined;
 }
 
 export interface PolicyVersion {

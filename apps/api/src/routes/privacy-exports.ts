@@ -24,10 +24,14 @@ export const html = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.cha
 const when = (d: Date) =>
   `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })}, ${d.toISOString().slice(11, 16)} UTC`;
 
-/** A page of the privacy centre's look: no script, its stylesheet only (the CSP allows nothing else). */
-export function page(title: string, body: string): string {
+/**
+ * A page of the privacy centre's look: no script, its stylesheet only (the CSP allows nothing else).
+ * `lang`: the language it is written in (`<html lang>`, default English); `nav`: HTML put under the
+ * brand (the public form's language switch).
+ */
+export function page(title: string, body: string, o: { lang?: string; nav?: string } = {}): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${html(o.lang ?? 'en')}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -38,7 +42,7 @@ export function page(title: string, body: string): string {
 <body>
 <header>
   <p class="brand">HarakaFlow</p>
-  <h1>${html(title)}</h1>
+${o.nav ? `  ${o.nav}\n` : ''}  <h1>${html(title)}</h1>
 </header>
 <main id="main">
 ${body}

@@ -7,6 +7,7 @@ import { sessionCookieOptions } from '../sessions.js';
 import { accounts } from '../schema.js';
 import { jsonObject, type RouteErrors } from '../openapi.js';
 import { CONSENT_CHOICES, OBJECTION_CHOICES, requestDetails } from '../request-details.js';
+import { askedLanguage, PAGE_LANGUAGES } from '../languages.js';
 import exportRoutes from './privacy-exports.js';
 import requestMessageRoutes from './privacy-messages.js';
 import type { Routes } from '../schema-types.js';
@@ -35,6 +36,8 @@ export const requestSchema = {
     verification: { type: ['string', 'null'] },
     details: { type: ['string', 'null'] },
     contact: { type: 'string' },
+    // The language its messages are written in (issue 32 item 7): `en`, `sw`; absent: none chosen (English).
+    lang: { type: 'string' },
     receivedAt: { type: 'string' },
     dueAt: { type: 'string' },
     extendedDueAt: { type: 'string' },
@@ -109,6 +112,9 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
             // Issue 32 item 6: the §2 use an objection is about, the consent a withdrawal withdraws (request-details.ts).
             purpose: { enum: [...OBJECTION_CHOICES] },
             consent: { enum: [...CONSENT_CHOICES] },
+            // Issue 32 item 7: the language of the messages about it; without it, the Accept-Language
+            // header's when one is sent (the privacy centre's browser), else none (English).
+            lang: { enum: [...PAGE_LANGUAGES] },
           },
         },
         response: { 202: requestSchema },
@@ -118,7 +124,7 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
       const { kind, contact } = request.body;
       const { details, manual } = requestDetails(request.body);
       const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
-      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details, ...(manual ? { manual } : {}) });
+      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details, lang: askedLanguage(request, request.body.lang), ...(manual ? { manual } : {}) });
       // A deletion signs the person out (its sessions are revoked with it): the page's cookie goes too.
       if (kind === 'deletion' && !contact && session && request.cookies[session.cookieName] !== undefined) reply.clearCookie(session.cookieName, sessionCookieOptions(session.secure));
       return reply.code(202).send(filed);
@@ -242,16 +248,18 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
             // Issue 30 item 9: the address the request came from, told of every step (an email
             // subject's own address when not given); kept until the request's last message is queued.
             replyTo: { type: 'string', minLength: 3, maxLength: 320 },
+            // Issue 32 item 7: the language the person wrote in, for every message about it (default English).
+            lang: { enum: [...PAGE_LANGUAGES] },
           },
         },
         response: { 202: requestSchema },
       } as const,
     },
     async (request, reply) => {
-      const { kind, accountId, email, contact, verification, details, replyTo } = request.body;
+      const { kind, accountId, email, contact, verification, details, replyTo, lang } = request.body;
       const subject =
         accountId && contact ? { kind: 'contact', accountId, phone: contact } : accountId && !email ? { kind: 'account', accountId } : email && !accountId && !contact ? { kind: 'email', email } : null;
-      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null, replyTo: replyTo ?? null });
+      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null, replyTo: replyTo ?? null, lang: lang ?? null });
       return reply.code(202).send(filed);
     },
   );

@@ -6,9 +6,11 @@
  * belongs to: an account holder's verified address makes the request the account's, and only the
  * person who reads that mailbox learns it. Limited per client IP (the route's limits) and per
  * address (quota's keyed limits: the address is stored as an HMAC). The no-JavaScript form at
- * `/privacy/request` is request-form.ts.
+ * `/privacy/request` is request-form.ts. The code and every message about the request are written
+ * in the body's `lang`, else the Accept-Language header's when one is sent (issue 32 item 7).
  */
 import { REQUEST_KINDS } from '@harakaflow/data-rights';
+import { askedLanguage, languageOfTag, PAGE_LANGUAGES } from '../languages.js';
 import { sendRequestCode } from '../rights-intake.js';
 import { confirmRequest } from '../contact-requests.js';
 import { resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
@@ -39,14 +41,18 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
             // A phone number the request is about: kept on the request for its own verification.
             contact: { type: 'string', pattern: E164 },
             details: { type: 'string', maxLength: 2000 },
+            // Issue 32 item 7: the language of the code and of every message about the request;
+            // without it, the Accept-Language header's (when sent), else English.
+            lang: { enum: [...PAGE_LANGUAGES] },
           },
         },
         response: { 202: accepted },
       } as const,
     },
     async (request, reply) => {
-      const { id } = await app.dataRights.intake.submit(request.body);
-      await sendRequestCode(app, id, request.body.email.toLowerCase());
+      const lang = askedLanguage(request, request.body.lang);
+      const { id } = await app.dataRights.intake.submit({ ...request.body, lang });
+      await sendRequestCode(app, id, request.body.email.toLowerCase(), lang);
       return reply.code(202).send({ id });
     },
   );
@@ -77,7 +83,8 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
       } as const,
     },
     async (request) => {
-      const done = await confirmRequest(app, request.params.id, request.body.code);
+      // A request read from the mailbox without a language takes this one's Accept-Language, if sent.
+      const done = await confirmRequest(app, request.params.id, request.body.code, { lang: askedLanguage(request) });
       return { id: done.id, kind: done.kind, status: done.status, receivedAt: done.receivedAt, dueAt: done.extendedDueAt ?? done.dueAt, phoneProof: done.contact !== undefined };
     },
   );
@@ -95,8 +102,8 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
       } as const,
     },
     async (request, reply) => {
-      const address = await app.dataRights.intake.waitingAddress(request.params.id);
-      if (address) await sendRequestCode(app, request.params.id, address);
+      const waiting = await app.dataRights.intake.waiting(request.params.id);
+      if (waiting) await sendRequestCode(app, request.params.id, waiting.address, languageOfTag(waiting.lang) ?? askedLanguage(request));
       return reply.code(202).send({ id: request.params.id });
     },
   );

@@ -6,10 +6,17 @@
  * code is entered (its POST confirms; `/code` sends a new one). Every value shown is escaped; every
  * POST must come from this site (its Origin, or Sec-Fetch-Site: same-origin), as the consent form's.
  * The same limits as the JSON routes (a refusal there answers the one JSON error shape).
+ *
+ * In English and Swahili (issue 32 item 7): every text from the app's catalogues (languages.ts),
+ * the page's language from `?lang=` or the forms' hidden `lang` (a choice made on the switch, kept
+ * through the POSTs and redirects), else from Accept-Language; `<html lang>`, Content-Language and
+ * `Vary: Accept-Language`. The request is kept with the page's language: its code and every
+ * message about it are written in it.
  */
 import { REQUEST_KINDS, type RightsRequest } from '@harakaflow/data-rights';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SessionCsrf } from '../errors.js';
+import { isPageLanguage, languageOfTag, languageSwitch, pageLanguage, pageText, plainText, varyByLanguage, type PageKey, type PageLanguage } from '../languages.js';
 import { sendRequestCode } from '../rights-intake.js';
 import { confirmRequest, issueProof, maskPhone } from '../contact-requests.js';
 import { objectionDetails, type Subprocessor } from '../subprocessors.js';
@@ -18,14 +25,14 @@ import { sameOriginForm } from './privacy-centre.js';
 import { asPage, html, page } from './privacy-exports.js';
 import { contactViewQuota, phoneCodeQuota, resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
 
-const KIND_NAMES: Record<(typeof REQUEST_KINDS)[number], string> = {
-  access: 'A copy of my data (access)',
-  portability: 'My data in a portable format',
-  correction: 'Correct my data',
-  deletion: 'Delete my data',
-  restriction: 'Restrict the processing of my data',
-  objection: 'Object to a use of my data',
-  withdraw_consent: 'Withdraw my consent',
+const KIND_NAMES: Record<(typeof REQUEST_KINDS)[number], PageKey> = {
+  access: 'form.kind.access',
+  portability: 'form.kind.portability',
+  correction: 'form.kind.correction',
+  deletion: 'form.kind.deletion',
+  restriction: 'form.kind.restriction',
+  objection: 'form.kind.objection',
+  withdraw_consent: 'form.kind.withdraw_consent',
 };
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 const E164 = /^\+[1-9][0-9]{1,14}$/;
@@ -34,79 +41,101 @@ const field = (body: unknown, name: string): string => {
   const v = (body as Record<string, unknown> | null)?.[name];
   return typeof v === 'string' ? v.trim() : '';
 };
-const NO_PHONE_STEP = '<p>No confirmed request about a phone number waits here.</p>\n<p><a href="/privacy/request">Make a new request</a>.</p>';
 const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
-/** The headers of these pages: the privacy centre's CSP, `same-origin` referrers (a form POST then carries this site's Origin), never cached. */
-const send = (reply: FastifyReply, status: number, title: string, body: string) =>
-  asPage(reply, status).header('referrer-policy', 'same-origin').header('cache-control', 'no-store').send(page(title, body));
+/**
+ * The language of one of these pages (issue 32 item 7): `lang` the one it is written in; `chosen`
+ * when a link or the form chose it (`?lang=`, the forms' hidden `lang`): it is then carried by the
+ * forms, their redirects and links; otherwise the browser's Accept-Language decides again each time.
+ */
+interface Lang {
+  lang: PageLanguage;
+  chosen: boolean;
+}
+const langOf = (request: FastifyRequest, chosen: unknown): Lang => ({ lang: pageLanguage(request, chosen), chosen: isPageLanguage(chosen) });
+/** The forms' hidden field that keeps a chosen language through their POSTs. */
+const keep = (l: Lang) => (l.chosen ? `\n  <input type="hidden" name="lang" value="${l.lang}">` : '');
+/** `path` with the chosen language in its query (and `query`'s other values). */
+const withLang = (path: string, l: Lang | PageLanguage | null, query: Record<string, string> = {}) => {
+  const lang = typeof l === 'string' ? l : l?.chosen ? l.lang : null;
+  const q = new URLSearchParams({ ...query, ...(lang ? { lang } : {}) }).toString();
+  return q ? `${path}?${q}` : path;
+};
 
-function requestForm(values: Record<string, string> = {}, error?: string): string {
-  const options = REQUEST_KINDS.map((k) => `<option value="${k}"${values.kind === k ? ' selected' : ''}>${html(KIND_NAMES[k])}</option>`).join('');
-  return `${error ? `<p class="notice" role="alert">${html(error)}</p>\n` : ''}<p>No account, or no API key at hand? Ask here. We send a six-digit code to your email address, and the request is made when you enter it. If it is the verified address of a HarakaFlow account, the request is about that account. We answer within 30 days (privacy policy §6).</p>
-<form method="post" action="/privacy/request">
-  <label for="email">Your email address</label>
+/**
+ * The headers of these pages: the privacy centre's CSP, `same-origin` referrers (a form POST then
+ * carries this site's Origin), never cached; `Vary: Accept-Language`. `switchTo`: this page in
+ * another language (a GET), for the switch; none where a page has no address of its own.
+ */
+const send = (reply: FastifyReply, status: number, l: Lang, title: PageKey, body: string, switchTo?: (lang: PageLanguage) => string) =>
+  varyByLanguage(asPage(reply, status))
+    .header('referrer-policy', 'same-origin')
+    .header('cache-control', 'no-store')
+    .header('content-language', l.lang)
+    .send(page(plainText(l.lang, title), body, { lang: l.lang, nav: switchTo ? languageSwitch(l.lang, switchTo) : undefined }));
+
+function requestForm(l: Lang, values: Record<string, string> = {}, error?: PageKey): string {
+  const t = (key: PageKey) => pageText(l.lang, key);
+  const options = REQUEST_KINDS.map((k) => `<option value="${k}"${values.kind === k ? ' selected' : ''}>${t(KIND_NAMES[k])}</option>`).join('');
+  return `${error ? `<p class="notice" role="alert">${t(error)}</p>\n` : ''}<p>${t('form.intro')}</p>
+<form method="post" action="/privacy/request">${keep(l)}
+  <label for="email">${t('form.email')}</label>
   <input id="email" name="email" type="email" required maxlength="254" autocomplete="email" value="${html(values.email ?? '')}">
-  <label for="kind">What do you ask for?</label>
+  <label for="kind">${t('form.kind')}</label>
   <select id="kind" name="kind" required>${options}</select>
-  <label for="contact">A phone number it is about (optional, as +254...)</label>
+  <label for="contact">${t('form.contact')}</label>
   <input id="contact" name="contact" type="tel" maxlength="16" autocomplete="tel" value="${html(values.contact ?? '')}">
-  <label for="details">Anything we should know (optional)</label>
+  <label for="details">${t('form.details')}</label>
   <textarea id="details" name="details" maxlength="2000" rows="4">${html(values.details ?? '')}</textarea>
-  <button type="submit">Send me a code</button>
+  <button type="submit">${t('form.submit')}</button>
 </form>
-<p>Have an API key? The <a href="/privacy">privacy centre</a> does all of this at once.</p>`;
+<p>${pageText(l.lang, 'form.centre', {}, '/privacy')}</p>`;
 }
 
-function codeForm(id: string, notice?: string, error?: string): string {
-  return `${error ? `<p class="notice" role="alert">${html(error)}</p>\n` : ''}${notice ? `<p class="status" role="status">${html(notice)}</p>\n` : ''}<p>We sent a six-digit code to the address you gave (it can take a minute to arrive). It works for 10 minutes and 5 tries.</p>
-<form method="post" action="/privacy/request/${id}">
-  <label for="code">The code</label>
+function codeForm(l: Lang, id: string, notice?: PageKey, error?: PageKey): string {
+  const t = (key: PageKey) => pageText(l.lang, key);
+  return `${error ? `<p class="notice" role="alert">${t(error)}</p>\n` : ''}${notice ? `<p class="status" role="status">${t(notice)}</p>\n` : ''}<p>${t('code.intro')}</p>
+<form method="post" action="/privacy/request/${id}">${keep(l)}
+  <label for="code">${t('code.code')}</label>
   <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7" spellcheck="false">
-  <button type="submit">Confirm my request</button>
+  <button type="submit">${t('code.submit')}</button>
 </form>
-<form method="post" action="/privacy/request/${id}/code">
-  <button type="submit" class="link">Send me a new code</button>
+<form method="post" action="/privacy/request/${id}/code">${keep(l)}
+  <button type="submit" class="link">${t('code.resend')}</button>
 </form>`;
 }
 
-const confirmed = (r: RightsRequest) =>
-  `<p class="status" role="status">Your request is confirmed.</p>
-<p>We answer by ${html(when(r.extendedDueAt ?? r.dueAt))}, and write to you at every step. Your reference: <strong>${html(r.id)}</strong>.</p>${
-    r.contact
-      ? `
-<p>Your request is also about a phone number. The businesses that use HarakaFlow to message that number decide about their own data: we pass your request to each of them once you show us that the number is yours.</p>
-<p><a href="/privacy/request/${html(r.id)}/phone">Prove the number with WhatsApp</a></p>`
-      : ''
+const gone = (l: Lang) => `<p>${pageText(l.lang, 'gone.body')}</p>\n<p>${pageText(l.lang, 'gone.again', {}, withLang('/privacy/request', l))}</p>`;
+
+const confirmed = (l: Lang, r: RightsRequest) =>
+  `<p class="status" role="status">${pageText(l.lang, 'confirmed.status')}</p>
+<p>${pageText(l.lang, 'confirmed.due', { dueDate: when(r.extendedDueAt ?? r.dueAt), id: r.id })}</p>${
+    r.contact ? `\n<p>${pageText(l.lang, 'confirmed.phone')}</p>\n<p>${pageText(l.lang, 'confirmed.phone.link', {}, withLang(`/privacy/request/${r.id}/phone`, l))}</p>` : ''
   }
-<p>Questions? Answer any of our messages, or write to the privacy team.</p>`;
+<p>${pageText(l.lang, 'confirmed.questions')}</p>`;
 
 /** The number's step (issue 32 item 3): proved and passed on, or a button that shows a code. */
-function phoneStep(id: string, state: { phone: string; proved: boolean; forwarded: number | null }, error?: string): string {
+function phoneStep(l: Lang, id: string, state: { phone: string; proved: boolean; forwarded: number | null }, error?: PageKey): string {
+  const phone = maskPhone(state.phone);
   if (state.proved) {
     const n = state.forwarded ?? 0;
-    return `<p class="status" role="status">The number ${html(maskPhone(state.phone))} is proved to be yours.</p>
-<p>${
-      n === 0
-        ? 'No business using HarakaFlow holds data about this number, so there was nobody to pass your request to. We have emailed you this.'
-        : n === 1
-          ? 'We passed your request to the one business that holds data about this number. It has 30 days to answer; we email you its answer.'
-          : `We passed your request to the ${n} businesses that hold data about this number. Each has 30 days to answer; we email you each answer.`
-    }</p>`;
+    const told = n === 0 ? 'phone.forwarded.none' : n === 1 ? 'phone.forwarded.one' : 'phone.forwarded.many';
+    return `<p class="status" role="status">${pageText(l.lang, 'phone.proved', { phone })}</p>\n<p>${pageText(l.lang, told, { count: String(n) })}</p>`;
   }
-  return `${error ? `<p class="notice" role="alert">${html(error)}</p>
-` : ''}<p>To show that ${html(maskPhone(state.phone))} is your number, you will send us a short code from it with WhatsApp. We then pass your request to every business that holds data about that number.</p>
-<form method="post" action="/privacy/request/${html(id)}/phone">
-  <button type="submit">Show me the code</button>
+  return `${error ? `<p class="notice" role="alert">${pageText(l.lang, error)}</p>\n` : ''}<p>${pageText(l.lang, 'phone.intro', { phone })}</p>
+<form method="post" action="/privacy/request/${html(id)}/phone">${keep(l)}
+  <button type="submit">${pageText(l.lang, 'phone.show')}</button>
 </form>`;
 }
 
-function codeToSend(id: string, issued: { code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }): string {
-  return `<p>From WhatsApp on ${html(issued.phone)}, send this message to <strong>${html(issued.sendTo)}</strong> before ${html(when(issued.expiresAt))}:</p>
+function codeToSend(l: Lang, id: string, issued: { code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }): string {
+  return `<p>${pageText(l.lang, 'send.how', { phone: issued.phone, sendTo: issued.sendTo, expiresAt: when(issued.expiresAt) })}</p>
 <p class="code"><strong>${html(issued.code)}</strong></p>
-<p><a href="${html(issued.whatsappUrl)}" rel="noreferrer">Open WhatsApp with the message written</a></p>
-<p>Only a message from that number counts. Once you have sent it, <a href="/privacy/request/${html(id)}/phone">check here</a>: we also email you when your request is passed on.</p>`;
+<p>${pageText(l.lang, 'send.open', {}, issued.whatsappUrl)}</p>
+<p>${pageText(l.lang, 'send.check', {}, withLang(`/privacy/request/${id}/phone`, l))}</p>`;
 }
+
+const phoneGone = (l: Lang) => `<p>${pageText(l.lang, 'phone.gone.body')}</p>\n<p>${pageText(l.lang, 'gone.again', {}, withLang('/privacy/request', l))}</p>`;
 
 const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] }> = async (app, { origin, register = [] }) => {
   const pageConfig = { auth: 'public' as const, ageGate: false };
@@ -116,29 +145,35 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
 
   // A link may choose the kind (`?kind=objection`) and name a change of the processor register it
   // objects to (`&about=subprocessors:<change>`, from its notice): the details are then that change's
-  // own text, from the register, never text the link carries.
-  app.get<{ Querystring: { kind?: string; about?: string } }>('/privacy/request', { config: pageConfig, schema: { hide: true } }, async (request, reply) => {
+  // own text, from the register, never text the link carries; and the language (`&lang=sw`).
+  app.get<{ Querystring: { kind?: string; about?: string; lang?: string } }>('/privacy/request', { config: pageConfig, schema: { hide: true } }, async (request, reply) => {
     const { kind, about } = request.query;
+    const l = langOf(request, request.query.lang);
     const values: Record<string, string> = {};
     if (typeof kind === 'string' && (REQUEST_KINDS as readonly string[]).includes(kind)) values.kind = kind;
-    const details = typeof about === 'string' ? objectionDetails(register, about) : undefined;
+    const details = typeof about === 'string' ? objectionDetails(register, about, l.lang) : undefined;
     if (details) Object.assign(values, { kind: 'objection', details });
-    return send(reply, 200, 'Make a privacy request', requestForm(values));
+    // The switch keeps what the link chose (a kind, a change) and changes the language only.
+    const kept: Record<string, string> = { ...(values.kind ? { kind: values.kind } : {}), ...(details ? { about: about! } : {}) };
+    return send(reply, 200, l, 'form.title', requestForm(l, values), (lang) => withLang('/privacy/request', lang, kept));
   });
 
-  app.get<{ Params: { id: string }; Querystring: { sent?: string } }>('/privacy/request/:id', { config: { ...pageConfig, audit: { path: 'route' } }, schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { sent?: string; lang?: string } }>('/privacy/request/:id', { config: { ...pageConfig, audit: { path: 'route' } }, schema: { hide: true } }, async (request, reply) => {
     const { id } = request.params;
+    const l = langOf(request, request.query.lang);
     if (!UUID.test(id) || !(await app.dataRights.intake.waitingAddress(id))) {
-      return send(reply, 404, 'Nothing to confirm here', '<p>This request is not waiting for a code: it was confirmed already, or it was not confirmed in time.</p>\n<p><a href="/privacy/request">Make a new request</a>.</p>');
+      return send(reply, 404, l, 'gone.title', gone(l), (lang) => withLang('/privacy/request', lang));
     }
-    return send(reply, 200, 'Confirm your request', codeForm(id.toLowerCase(), request.query.sent === '1' ? 'A new code is on its way.' : undefined));
+    const path = `/privacy/request/${id.toLowerCase()}`;
+    return send(reply, 200, l, 'code.title', codeForm(l, id.toLowerCase(), request.query.sent === '1' ? 'code.sent' : undefined), (lang) => withLang(path, lang));
   });
 
-  app.get<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: contactViewQuota }, schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { lang?: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: contactViewQuota }, schema: { hide: true } }, async (request, reply) => {
+    const l = langOf(request, request.query.lang);
     const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
     const state = id ? await app.contactRequests.state(id) : null;
-    if (!state) return send(reply, 404, 'Nothing to prove here', NO_PHONE_STEP);
-    return send(reply, 200, 'Prove your number', phoneStep(id, state));
+    if (!state) return send(reply, 404, l, 'phone.gone.title', phoneGone(l), (lang) => withLang('/privacy/request', lang));
+    return send(reply, 200, l, 'phone.title', phoneStep(l, id, state), (lang) => withLang(`/privacy/request/${id}/phone`, lang));
   });
 
   // The forms' posts: their own content-type parser, in this scope only.
@@ -149,60 +184,67 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
 
     forms.post('/privacy/request', { config: { ...pageConfig, quota: submitQuota }, schema: { hide: true } }, async (request, reply) => {
       checked(request);
+      const l = langOf(request, field(request.body, 'lang'));
       const values = { email: field(request.body, 'email'), kind: field(request.body, 'kind'), contact: field(request.body, 'contact'), details: field(request.body, 'details').slice(0, 2000) };
-      const problem = !EMAIL.test(values.email)
-        ? 'Please give an email address: the code goes there.'
+      const problem: PageKey | null = !EMAIL.test(values.email)
+        ? 'form.error.email'
         : !(REQUEST_KINDS as readonly string[]).includes(values.kind)
-          ? 'Please choose what you ask for.'
+          ? 'form.error.kind'
           : values.contact && !E164.test(values.contact)
-            ? 'Please write the phone number as + and the country code, then the number (at most 15 digits), or leave it empty.'
+            ? 'form.error.contact'
             : null;
-      if (problem) return send(reply, 400, 'Make a privacy request', requestForm(values, problem));
-      const { id } = await app.dataRights.intake.submit({ email: values.email, kind: values.kind, contact: values.contact || null, details: values.details || null });
-      await sendRequestCode(app, id, values.email.toLowerCase());
-      return reply.redirect(`/privacy/request/${id}`, 303);
+      if (problem) return send(reply, 400, l, 'form.title', requestForm(l, values, problem), (lang) => withLang('/privacy/request', lang));
+      // The request is written in the page's language: its code, and every message about it.
+      const { id } = await app.dataRights.intake.submit({ email: values.email, kind: values.kind, contact: values.contact || null, details: values.details || null, lang: l.lang });
+      await sendRequestCode(app, id, values.email.toLowerCase(), l.lang);
+      return reply.redirect(withLang(`/privacy/request/${id}`, l), 303);
     });
 
     forms.post<{ Params: { id: string } }>('/privacy/request/:id', { config: { ...pageConfig, audit: { path: 'route' }, quota: verifyQuota }, schema: { hide: true } }, async (request, reply) => {
       checked(request);
+      const l = langOf(request, field(request.body, 'lang'));
       const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
-      if (!id) return send(reply, 404, 'Nothing to confirm here', '<p>This request is not waiting for a code.</p>\n<p><a href="/privacy/request">Make a new request</a>.</p>');
+      if (!id) return send(reply, 404, l, 'gone.title', gone(l), (lang) => withLang('/privacy/request', lang));
+      const again = (lang: PageLanguage) => withLang(`/privacy/request/${id}`, lang);
       try {
-        const done = await confirmRequest(app, id, field(request.body, 'code'));
-        return send(reply, 200, 'Your request is confirmed', confirmed(done));
+        // A request read from the mailbox takes the language of the page its code is entered on.
+        const done = await confirmRequest(app, id, field(request.body, 'code'), { lang: l.lang });
+        return send(reply, 200, l, 'confirmed.title', confirmed(l, done));
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === 'HF_DATA_RIGHTS_CODE_INVALID') return send(reply, 400, 'Confirm your request', codeForm(id, undefined, 'That is not the code we sent for this request. Check it, or ask for a new one.'));
-        if (code === 'HF_DATA_RIGHTS_CODE_EXPIRED' || code === 'HF_DATA_RIGHTS_CODE_ATTEMPTS') {
-          const why = code === 'HF_DATA_RIGHTS_CODE_EXPIRED' ? 'This code has expired (a code works for 10 minutes).' : 'This code was tried 5 times and no longer works.';
-          return send(reply, 410, 'Confirm your request', codeForm(id, undefined, `${why} Ask for a new one below.`));
-        }
+        if (code === 'HF_DATA_RIGHTS_CODE_INVALID') return send(reply, 400, l, 'code.title', codeForm(l, id, undefined, 'code.error.invalid'), again);
+        if (code === 'HF_DATA_RIGHTS_CODE_EXPIRED') return send(reply, 410, l, 'code.title', codeForm(l, id, undefined, 'code.error.expired'), again);
+        if (code === 'HF_DATA_RIGHTS_CODE_ATTEMPTS') return send(reply, 410, l, 'code.title', codeForm(l, id, undefined, 'code.error.attempts'), again);
         throw error;
       }
     });
 
     forms.post<{ Params: { id: string } }>('/privacy/request/:id/phone', { config: { ...pageConfig, audit: { path: 'route' }, quota: phoneCodeQuota }, schema: { hide: true } }, async (request, reply) => {
       checked(request);
+      const l = langOf(request, field(request.body, 'lang'));
       const id = UUID.test(request.params.id) ? request.params.id.toLowerCase() : '';
       const state = id ? await app.contactRequests.state(id) : null;
-      if (!state) return send(reply, 404, 'Nothing to prove here', NO_PHONE_STEP);
+      const back = (lang: PageLanguage) => withLang(`/privacy/request/${id}/phone`, lang);
+      if (!state) return send(reply, 404, l, 'phone.gone.title', phoneGone(l), (lang) => withLang('/privacy/request', lang));
       try {
-        return send(reply, 200, 'Send the code from your number', codeToSend(id, await issueProof(app, id, reply)));
+        return send(reply, 200, l, 'send.title', codeToSend(l, id, await issueProof(app, id, reply)));
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === 'HF_PRIVACY_CONTACT_PROVED') return send(reply, 200, 'Prove your number', phoneStep(id, (await app.contactRequests.state(id))!));
-        if (code === 'HF_PRIVACY_CONTACT_CODE_LIMIT') return send(reply, 429, 'Prove your number', phoneStep(id, state, 'Too many codes were asked for this number in the last hour. Please try again later.'));
-        if (code === 'HF_PRIVACY_WHATSAPP_NOT_CONFIGURED') return send(reply, 503, 'Prove your number', phoneStep(id, state, 'Numbers cannot be proved on this server yet. Please write to the privacy team instead.'));
+        if (code === 'HF_PRIVACY_CONTACT_PROVED') return send(reply, 200, l, 'phone.title', phoneStep(l, id, (await app.contactRequests.state(id))!), back);
+        if (code === 'HF_PRIVACY_CONTACT_CODE_LIMIT') return send(reply, 429, l, 'phone.title', phoneStep(l, id, state, 'phone.error.limit'), back);
+        if (code === 'HF_PRIVACY_WHATSAPP_NOT_CONFIGURED') return send(reply, 503, l, 'phone.title', phoneStep(l, id, state, 'phone.error.off'), back);
         throw error;
       }
     });
 
     forms.post<{ Params: { id: string } }>('/privacy/request/:id/code', { config: { ...pageConfig, audit: { path: 'route' }, quota: resendQuota }, schema: { hide: true } }, async (request, reply) => {
       checked(request);
+      const l = langOf(request, field(request.body, 'lang'));
       const id = request.params.id;
-      const address = UUID.test(id) ? await app.dataRights.intake.waitingAddress(id) : null;
-      if (address) await sendRequestCode(app, id.toLowerCase(), address);
-      return reply.redirect(`/privacy/request/${encodeURIComponent(id)}?sent=1`, 303);
+      const waiting = UUID.test(id) ? await app.dataRights.intake.waiting(id) : null;
+      // In the language the request was asked in; one read from the mailbox without one: this page's.
+      if (waiting) await sendRequestCode(app, id.toLowerCase(), waiting.address, languageOfTag(waiting.lang) ?? l.lang);
+      return reply.redirect(withLang(`/privacy/request/${encodeURIComponent(id)}`, l, { sent: '1' }), 303);
     });
   });
 };

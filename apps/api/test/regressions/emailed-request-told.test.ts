@@ -52,16 +52,16 @@ describe('a request the admin filed from an email', () => {
     const person = 'wanjiru.no-account@example.org';
     const id = await file(app, { kind: 'access', email: person });
     const [received] = await mails(person, 1);
-    expect(received!.headers.subject).toBe('HarakaFlow: your access request was received: we need to confirm it is yours');
+    expect(received!.headers.subject).toBe('HarakaFlow: we received your request and must confirm it is yours (access to your data)');
     expect(received!.text).toContain(`Request ${id}.`);
     await act(app, id, 'extend', { days: 20, reason: 'we are checking your identity by post' });
     const extended = (await mails(person, 2))[1]!;
-    expect(extended.headers.subject).toBe('HarakaFlow: your access request needs more time');
+    expect(extended.headers.subject).toBe('HarakaFlow: we need more time for your request (access to your data)');
     expect(extended.text).toContain('The reason: we are checking your identity by post');
     await act(app, id, 'verify', { verification: 'replied from the address with the reference we sent' });
     const all = await mails(person, 4);
     // Both queued at once: either may arrive first.
-    expect(subjects(all).slice(2).sort()).toEqual(['HarakaFlow: your access request is in progress', 'HarakaFlow: your data export is ready']);
+    expect(subjects(all).slice(2).sort()).toEqual(['HarakaFlow: your data export is ready', 'HarakaFlow: your request is in progress (access to your data)']);
     expect(all.find((m) => m.headers.subject === 'HarakaFlow: your data export is ready')!.text).toMatch(/https:\/\/api\.harakaflow\.test\/v1\/privacy\/exports\/[A-Za-z0-9_-]+/);
     // Its last message queued, the request no longer keeps the address to tell.
     await until(async () => (await rows(sql`select reply_to from data_rights.requests where id = ${id}`))[0]!.reply_to === null);
@@ -77,9 +77,9 @@ describe('a request the admin filed from an email', () => {
     await act(app, id, 'deny', { reason: 'we do not profile anyone; nothing to stop' });
     const all = await mails(person, 3);
     expect(subjects(all)).toEqual([
-      'HarakaFlow: your objection request was received: we need to confirm it is yours',
-      'HarakaFlow: your objection request is in progress',
-      'HarakaFlow: your objection request was declined',
+      'HarakaFlow: we received your request and must confirm it is yours (objection to a use of your data)',
+      'HarakaFlow: your request is in progress (objection to a use of your data)',
+      'HarakaFlow: your request was declined (objection to a use of your data)',
     ]);
     expect(all[2]!.text).toContain('The reason: we do not profile anyone; nothing to stop');
   });
@@ -89,8 +89,8 @@ describe('a request the admin filed from an email', () => {
     const person = 'njeri.erase-me@example.org';
     const id = await file(app, { kind: 'deletion', email: person, verification: 'replied from the address' });
     const all = await mails(person, 3);
-    expect(subjects(all).sort()).toEqual(['HarakaFlow: your deletion request is done', 'HarakaFlow: your deletion request is in progress', 'HarakaFlow: your deletion request was received']);
-    expect(all.find((m) => m.headers.subject === 'HarakaFlow: your deletion request is done')!.text).toContain(`"requestId":"${id}"`);
+    expect(subjects(all).sort()).toEqual(['HarakaFlow: we received your request (deletion of your data)', 'HarakaFlow: your request is done (deletion of your data)', 'HarakaFlow: your request is in progress (deletion of your data)']);
+    expect(all.find((m) => m.headers.subject === 'HarakaFlow: your request is done (deletion of your data)')!.text).toContain(`"requestId":"${id}"`);
     // A hang guard, not a measurement: under a second suite a send can fail once and wait for its retry (a minute).
     await until(async () => (await app.notify.dispatch(), (await rows(sql`select 1 from notify.outbox where lower(address) = ${person}`)).length === 0), 600_000);
     expect(JSON.stringify(await rows(sql`select * from data_rights.requests where id = ${id}`))).not.toContain(person);
@@ -103,7 +103,7 @@ describe('a request the admin filed from an email', () => {
     const id = await file(app, { kind: 'objection', accountId: account.id, replyTo: lawyer, verification: 'signed letter on file' });
     await act(app, id, 'fulfil', { note: 'marketing off' });
     const all = await mails(lawyer, 2);
-    expect(subjects(all).sort()).toEqual(['HarakaFlow: your objection request is done', 'HarakaFlow: your objection request was received']);
+    expect(subjects(all).sort()).toEqual(['HarakaFlow: we received your request (objection to a use of your data)', 'HarakaFlow: your request is done (objection to a use of your data)']);
     // Not a word of the account's in a message to another address.
     expect(all.map((m) => m.text).join('')).toContain('Hello there,');
     const bad = await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'objection', accountId: account.id, replyTo: 'not an address' } });

@@ -64,8 +64,8 @@ describe('an erasure receipt', () => {
     expect(listed).toBeDefined();
     expect(verifyReceipt(listed.receipt, jwks)).toBe(true);
 
-    await until(async () => (await drain(app), mailsOf(smtp, 'privacy.request.updated', account.email).some((m) => m.headers.subject === 'HarakaFlow: your deletion request is done')));
-    const mail = mailsOf(smtp, 'privacy.request.updated', account.email).find((m) => m.headers.subject === 'HarakaFlow: your deletion request is done')!;
+    await until(async () => (await drain(app), mailsOf(smtp, 'privacy.request.updated', account.email).some((m) => m.headers.subject === 'HarakaFlow: your request is done (deletion of your data)')));
+    const mail = mailsOf(smtp, 'privacy.request.updated', account.email).find((m) => m.headers.subject === 'HarakaFlow: your request is done (deletion of your data)')!;
     expect(mail.text).toContain('https://api.harakaflow.test/.well-known/harakaflow-signing-keys.json');
     expect(receiptIn(mail.text)).toEqual(view.receipt);
     expect(verifyReceipt(receiptIn(mail.text), jwks)).toBe(true);
@@ -79,7 +79,7 @@ describe('an erasure receipt', () => {
     const filed = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'deletion' } });
     expect(filed.statusCode).toBe(202);
     const id = filed.json().id as string;
-    const done = () => mailsOf(smtp, 'privacy.request.updated', account.email).find((m) => m.headers.subject === 'HarakaFlow: your deletion request is done');
+    const done = () => mailsOf(smtp, 'privacy.request.updated', account.email).find((m) => m.headers.subject === 'HarakaFlow: your request is done (deletion of your data)');
     await until(async () => (await drain(app), done() !== undefined));
     // The scheduled notice, then the receipt: the deletion no longer ends on "scheduled".
     expect(mailsOf(smtp, 'account.deletion.scheduled', account.email)).toHaveLength(1);

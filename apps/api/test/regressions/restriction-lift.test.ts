@@ -3,7 +3,7 @@
 // the admin lifts one with a reason (`POST /v1/admin/privacy/requests/:id/lift`); both audited and
 // notified, and messages flow again.
 import { resultRows } from '@harakaflow/db';
-import { KINDS } from '@harakaflow/notify';
+import { render } from '@harakaflow/notify';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -71,9 +71,15 @@ describe('lifting a restriction', () => {
     expect(lifts.map((d) => d.requestId).sort()).toEqual([first, second].sort());
     const byAdminData = lifts.find((d) => d.requestId === second)!;
     expect(byAdminData.reason).toBe('processing is lawful again: the dispute is settled');
-    // What the email says: the restriction is lifted, and why.
-    const message = KINDS['privacy.request.updated']!.template(byAdminData as unknown as Record<string, unknown>);
+    // What the email says: the restriction is lifted, and why (the admin's reason), or that the
+    // account lifted it (no note of ours in its words: issue 32 item 7).
+    const message = render('privacy.request.updated', byAdminData as unknown as Record<string, unknown>);
     expect(message.subject).toBe('HarakaFlow: the restriction of processing of your account is lifted');
-    expect(message.blocks.join(' ')).toContain('The reason: {{reason}}');
+    expect(message.text).toContain('The reason: processing is lawful again: the dispute is settled');
+    const bySelfData = lifts.find((d) => d.requestId === first)! as unknown as Record<string, unknown>;
+    expect(bySelfData).toMatchObject({ liftedBy: 'self' });
+    expect(bySelfData.reason).toBeUndefined();
+    expect(render('privacy.request.updated', bySelfData).text).toContain('You lifted the restriction of processing of your account');
+    expect(render('privacy.request.updated', bySelfData, 'sw').text).toContain('Umeondoa uzuiaji wa uchakataji wa data ya akaunti yako');
   });
 });

@@ -90,7 +90,7 @@ describe('an address nobody has verified', () => {
       await drain(app);
       return mailsOf(smtp, 'privacy.request.updated', account.email).length === 2 && mailsOf(smtp, 'quota.warning', account.email).length === 2;
     });
-    expect(mailsOf(smtp, 'privacy.request.updated', account.email).map((m) => m.headers.subject).sort()).toEqual(['HarakaFlow: your access request was received', 'HarakaFlow: your data export is ready']);
+    expect(mailsOf(smtp, 'privacy.request.updated', account.email).map((m) => m.headers.subject).sort()).toEqual(['HarakaFlow: we received your request (access to your data)', 'HarakaFlow: your data export is ready']);
     const again = await app.inject({ method: 'POST', url: '/v1/account/email/verification', headers: bearer(apiKey) });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('HF_EMAIL_ALREADY_VERIFIED');

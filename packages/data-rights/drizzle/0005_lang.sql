@@ -1,0 +1,1 @@
+ALTER TABLE "data_rights"."requests" ADD COLUMN "lang" text;

@@ -1,0 +1,1 @@
+ALTER TABLE "notify"."outbox" ADD COLUMN "lang" text;
