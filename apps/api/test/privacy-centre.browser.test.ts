@@ -457,7 +457,7 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.getByRole('button', { name: 'Tuma pingamizi langu' }).click();
     await page.getByText('Pingamizi lako limepokelewa.').waitFor();
     await page.getByRole('row', { name: /Pingamizi/ }).waitFor();
-    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Ombi', 'Hali', 'Lilipokelewa', 'Tarehe ya mwisho', 'Hatua']);
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Ombi', 'Hali', 'Tarehe ya kupokelewa', 'Tarehe ya mwisho', 'Hatua']);
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'swahili-signed-in');
     expect(errors).toEqual([]);
