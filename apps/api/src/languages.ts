@@ -32,17 +32,22 @@ export function languageOf(tag: string | undefined): Language | undefined {
 
 /**
  * The best supported language of an `Accept-Language` header (RFC 9110 §12.5.4): the highest q
- * (`q=0` excludes; a malformed q counts as 0), the earlier on a tie; `*` is English. English when
+ * (`q=0` excludes; a malformed q counts as 0), the earlier on a tie; `*` any language not named,
+ * English first. English when
  * nothing matches.
  */
 export function fromAcceptLanguage(header: string | undefined): Language {
-  let best: { language: Language; q: number } | undefined;
-  for (const part of (header ?? '').split(',')) {
+  const ranges = (header ?? '').split(',').map((part) => {
     const [tag = '', ...params] = part.split(';').map((s) => s.trim());
-    const qParam = params.find((p) => /^q\s*=/i.test(p));
-    const qText = qParam?.replace(/^q\s*=\s*/i, '');
+    const qText = params.find((p) => /^q\s*=/i.test(p))?.replace(/^q\s*=\s*/i, '');
     const q = qText === undefined ? 1 : /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(qText) ? Number(qText) : 0;
-    const language = tag === '*' ? 'en' : languageOf(tag);
+    return { tag, q };
+  });
+  const named = new Set(ranges.map((r) => languageOf(r.tag)));
+  let best: { language: Language; q: number } | undefined;
+  for (const { tag, q } of ranges) {
+    // `*`: any language the header does not name (English first).
+    const language = tag === '*' ? LANGUAGES.find((l) => !named.has(l)) : languageOf(tag);
     if (!language || q <= 0) continue;
     if (!best || q > best.q) best = { language, q };
   }

@@ -78,6 +78,9 @@ describe('Accept-Language', () => {
     ['en, sw', 'en'],
     ['sw;q=1.5, en;q=0.1', 'en'],
     ['fr', 'en'],
+    ['fr, *;q=0.5', 'en'],
+    ['en;q=0, *', 'sw'],
+    ['sw;q=0.2, *;q=0.5', 'en'],
     ['', 'en'],
     [undefined, 'en'],
   ])('%s → %s', (header, language) => {
