@@ -4,12 +4,13 @@
  * emails' are @harakaflow/notify's, in the same languages (a language here is one notify writes).
  *
  * A page's language: the one a link or the form chose (`?lang=sw`, the forms' hidden `lang`),
- * else the browser's `Accept-Language` (`sw`, `sw-KE`, `sw-TZ`: Swahili; anything else English).
+ * else the one chosen on the privacy centre's switch (its `hf_lang` cookie), else the browser's `Accept-Language` (`sw`, `sw-KE`, `sw-TZ`: Swahili; anything else English).
  * A request's: the same for the form and the privacy centre; for an API client, the body's `lang`,
  * else its `Accept-Language` when it sends one, else none (English, or the account's preference).
  */
 import { isLanguage, negotiateLanguage, type Language } from '@harakaflow/notify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LANGUAGE_COOKIE } from './centre-languages.js';
 import { en } from './messages/en.js';
 import { sw } from './messages/sw.js';
 
@@ -28,7 +29,10 @@ export const isPageLanguage = (value: unknown): value is PageLanguage => typeof 
 
 /** The language a page answers in: `chosen` (a link's or a form's) when it is one of ours, else the request's Accept-Language. */
 export function pageLanguage(request: FastifyRequest, chosen?: unknown): PageLanguage {
-  return isPageLanguage(chosen) ? chosen : negotiateLanguage(request.headers['accept-language'], PAGE_LANGUAGES, 'en');
+  if (isPageLanguage(chosen)) return chosen;
+  // The choice made on the privacy centre's switch (its `hf_lang` cookie, Path=/privacy) holds here too.
+  const remembered = (request.cookies as Record<string, string | undefined> | undefined)?.[LANGUAGE_COOKIE];
+  return isPageLanguage(remembered) ? remembered : negotiateLanguage(request.headers['accept-language'], PAGE_LANGUAGES, 'en');
 }
 
 /**

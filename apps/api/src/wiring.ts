@@ -59,6 +59,7 @@ import webhookDeliveryRoutes from './routes/webhook-deliveries.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 import { accounts, notifications } from './schema.js';
 import { revokeAccountSessions, sessionCookieName } from './sessions.js';
+import { LANGUAGE_COOKIE } from './centre-languages.js';
 
 /** What a step's options are made from. */
 export interface WiringContext {
@@ -203,7 +204,7 @@ export const WIRING: readonly WiringStep[] = [
       secrets: splitSecrets(config.secrets.consentSecrets),
       db: database.db,
       policies: config.policyVersions ?? POLICY_VERSIONS,
-      cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential', [sessionCookieName(secure(config))]: 'essential' },
+      cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential', [sessionCookieName(secure(config))]: 'essential', [LANGUAGE_COOKIE]: 'essential' },
       defaultAnalytics: config.consentDefaultAnalytics,
       secure: secure(config),
       routePrefix: '/v1/consent',

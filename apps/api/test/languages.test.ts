@@ -67,6 +67,16 @@ describe('the catalogue of the form', () => {
 });
 
 describe('the public request form', () => {
+  it("follows the language chosen on the privacy centre's switch (its hf_lang cookie) over Accept-Language, and a link's choice over both", async () => {
+    const { app } = await formApp();
+    const remembered = await app.inject({ url: '/privacy/request', headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=sw' } });
+    expect(htmlLang(remembered.body)).toBe('sw');
+    const linked = await app.inject({ url: '/privacy/request?lang=en', headers: { 'accept-language': 'sw', cookie: 'hf_lang=sw' } });
+    expect(htmlLang(linked.body)).toBe('en');
+    const unknown = await app.inject({ url: '/privacy/request', headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=fr' } });
+    expect(htmlLang(unknown.body)).toBe('en');
+  });
+
   it('answers Swahili for sw-KE,en;q=0.5 and English for en-GB, says so (html lang, Content-Language, Vary), and offers the other by a plain link', async () => {
     const { app } = await formApp();
     const sw = await app.inject({ url: '/privacy/request', headers: { 'accept-language': 'sw-KE,en;q=0.5' } });

@@ -37,7 +37,8 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
   });
 
   async function visit(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext(options);
+    // English unless a test asks for another language (the page follows Accept-Language, issue 32 item 7).
+    const context = await browser.newContext({ locale: 'en-GB', ...options });
     const page = await context.newPage();
     const thirdParty: string[] = [];
     page.on('request', (r) => {
@@ -96,7 +97,7 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const panel = page.getByRole('region', { name: 'Cookie preferences' });
     await expect(panel.isVisible()).resolves.toBe(true);
     await expect(page.getByLabel('Analytics (counting visits, first-party only)').isChecked()).resolves.toBe(true);
-    await expect(page.getByLabel('Essential (always on: sign-in, your cookie choice, security)').isDisabled()).resolves.toBe(true);
+    await expect(page.getByLabel('Essential (always on: sign-in, your cookie choice, your language, security)').isDisabled()).resolves.toBe(true);
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'preferences');
     await page.getByRole('button', { name: 'Withdraw consent' }).click();
@@ -410,6 +411,56 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.getByRole('button', { name: 'Cancel deletion' }).click();
     await page.getByText('Canceled.').waitFor();
     expect((await call('GET', `${app.url}/v1/me`, undefined, { authorization: `Bearer ${person.apiKey}` })).status).toBe(200);
+    await context.close();
+  });
+
+  it('speaks Swahili to a sw-KE browser, switches to English and back (remembered), and works signed in, in Swahili', async () => {
+    const person = await newAccount(app.url);
+    const { context, page } = await visit({ locale: 'sw-KE' });
+    // A CSP refusal (of the texts' data block, say) is a console error; a script error a page error.
+    const errors: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && /Content Security Policy/i.test(m.text()) && errors.push(m.text())));
+    page.on('pageerror', (e) => void errors.push(e.message));
+    await page.reload();
+    expect(await page.getAttribute('html', 'lang')).toBe('sw');
+    await page.getByRole('heading', { level: 1, name: 'Kituo cha faragha' }).waitFor();
+    await expect(page.getByRole('region', { name: 'Vidakuzi kwenye tovuti hii' }).isVisible()).resolves.toBe(true);
+    // The script ran with its Swahili texts: it shows "Check a receipt", and answers a choice in Swahili.
+    await page.getByRole('heading', { name: 'Kagua risiti' }).waitFor();
+    await page.getByRole('button', { name: 'Kataa vidakuzi vya takwimu' }).click();
+    await page.getByText('Uamuzi wako umehifadhiwa: vidakuzi vya takwimu vimezimwa.').waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'swahili');
+
+    // The switch: English, remembered in hf_lang over the browser's language; then back.
+    await page.getByRole('navigation', { name: 'Lugha' }).getByRole('link', { name: 'English' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Privacy centre' }).waitFor();
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await page.goto(`${app.url}/privacy`);
+    await page.getByRole('heading', { level: 1, name: 'Privacy centre' }).waitFor();
+    expect((await context.cookies()).find((c) => c.name === 'hf_lang')).toMatchObject({ value: 'en', path: '/privacy', sameSite: 'Lax', httpOnly: true });
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'Kiswahili' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Kituo cha faragha' }).waitFor();
+
+    // Signed in, in Swahili: a restriction and an objection filed, dates in Swahili (sw-KE).
+    await page.getByLabel('Ufunguo wa API').fill(person.apiKey);
+    await page.getByRole('button', { name: 'Ingia', exact: true }).click();
+    await page.getByText(`Umeingia kama ${person.email}`).waitFor();
+    await page.getByRole('button', { name: 'Zuia uchakataji' }).click();
+    await page.getByText(/^Ombi lako \(Kuzuia uchakataji\) limepokelewa\. Tutajibu kufikia \d+ \p{L}+ \d{4}\.$/u).waitFor();
+    const today = new Date().toLocaleDateString('sw-KE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    const row = page.getByRole('row', { name: /Kuzuia uchakataji/ });
+    expect(await row.textContent()).toContain(today);
+    expect(today).not.toMatch(/January|February|March|April|May|June|July|August|September|October|November|December/);
+    await page.getByLabel('Unapinga matumizi gani ya data yako?').selectOption({ label: 'Kuchanganua mienendo ya jumla ya matumizi ili kuboresha vipengele na utendaji' });
+    await page.getByRole('button', { name: 'Tuma pingamizi langu' }).click();
+    await page.getByText('Pingamizi lako limepokelewa.').waitFor();
+    await page.getByRole('row', { name: /Pingamizi/ }).waitFor();
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Ombi', 'Hali', 'Tarehe ya kupokelewa', 'Tarehe ya mwisho', 'Hatua']);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot(page, 'swahili-signed-in');
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

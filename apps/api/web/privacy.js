@@ -12,96 +12,27 @@ let account = null;
 /** @type {ReturnType<typeof setTimeout> | null} */
 let poll = null;
 
-// Every word the script shows, in one place (the page's other words are in index.html): what a
-// catalogue per language will replace. `(code)` is an error's HF_ code or HTTP status.
-const TEXT = {
-  locale: 'en-GB',
-  kinds: /** @type {Record<string, string>} */ ({
-    access: 'A copy of my data',
-    portability: 'My data, portable',
-    correction: 'Correction',
-    deletion: 'Deletion of my account',
-    restriction: 'Restriction of processing',
-    objection: 'Objection',
-    withdraw_consent: 'Withdrawal of consent',
-  }),
-  // A request about one of the account's contacts (filed through the API with `contact`).
-  contactDeletion: "Deletion of a contact's data",
-  aboutContact: (/** @type {string} */ kind) => `${kind} (about a contact)`,
-  statuses: /** @type {Record<string, string>} */ ({ open: 'Received', in_progress: 'In progress', fulfilled: 'Done', denied: 'Denied', canceled: 'Canceled', expired: 'Expired' }),
-  lifted: 'Lifted',
-  purgeOn: (/** @type {string} */ date) => `It will be deleted on ${date}.`,
-  policyChanges: (/** @type {string} */ date, /** @type {string} */ version) => `Our privacy policy changes on ${date} (version ${version}).`,
-  choiceFailed: (/** @type {string} */ code) => `Your choice could not be saved (${code}).`,
-  analyticsOn: 'Your choice is saved: analytics cookies are on.',
-  analyticsOff: 'Your choice is saved: analytics cookies are off.',
-  withdrawFailed: (/** @type {string} */ code) => `Your consent could not be withdrawn (${code}).`,
-  withdrawn: 'Your consent is withdrawn: analytics cookies are off and removed.',
-  noticeReasons: /** @type {Record<string, string>} */ ({
-    bounced: 'your mail server sent it back',
-    complained: 'it was reported as spam',
-  }),
-  noticeReasonUnknown: 'it did not arrive',
-  noticeHints: /** @type {Record<string, string>} */ ({
-    'policy.upcoming': 'Our privacy policy is changing: the notice at the top of this page says when.',
-    'privacy.request.updated': 'It is about one of your requests: see "Your requests" below.',
-  }),
-  noticeSent: (/** @type {string} */ date, /** @type {string} */ reason, /** @type {string} */ hint) => `Sent ${date}; ${reason}. ${hint}`,
-  markRead: 'Mark as read',
-  markReadLabel: (/** @type {string} */ subject) => `Mark as read: ${subject}`,
-  markReadFailed: (/** @type {string} */ code) => `The notice could not be marked as read (${code}).`,
-  markedRead: 'Marked as read.',
-  keyRefused: 'That API key was not accepted.',
-  signInFailed: (/** @type {string} */ code) => `Signing in failed (${code}).`,
-  signedIn: 'Signed in.',
-  signedOut: 'Signed out.',
-  fileFailed: (/** @type {string} */ code) => `The request could not be filed (${code}).`,
-  filed: (/** @type {string} */ kind, /** @type {string} */ date) => `${kind}: received. Due by ${date}.`,
-  download: 'Download',
-  downloadLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Download ${kind} (link valid until ${date})`,
-  lift: 'Lift restriction',
-  cancel: 'Cancel',
-  cancelDeletion: 'Cancel deletion',
-  erasureReceipt: (/** @type {number} */ erased, /** @type {string} */ date, /** @type {string} */ keyId) => `Erasure receipt: ${erased} record(s) erased, signed ${date} (key ${keyId}).`,
-  pendingDeletion: (/** @type {string} */ purge) => `Your account is due to be deleted. ${purge} Cancel it in the list below before then to keep it.`,
-  liftFailed: (/** @type {string} */ code) => `The restriction could not be lifted (${code}).`,
-  liftedSaid: 'The restriction is lifted: your data is processed again as the privacy policy describes.',
-  cancelFailed: (/** @type {string} */ code) => `The request could not be canceled (${code}).`,
-  canceled: 'Canceled.',
-  correctFailed: (/** @type {string} */ code) => `Your corrections could not be saved (${code}).`,
-  corrected: 'Corrections saved.',
-  notYourEmail: "That is not your account's email: nothing was deleted.",
-  deleteFailed: (/** @type {string} */ code) => `The deletion could not be requested (${code}).`,
-  deletionFiled: (/** @type {string} */ purge) => `Deletion requested: you are signed out. ${purge} Sign in again with your key before then to cancel it.`,
-  // Objection and withdrawal of consent (issue 32 item 6).
-  objectionSayWhat: 'Say which use you object to in the box below.',
-  objected: (/** @type {string} */ date) => `Your objection is received. We answer by ${date}.`,
-  withdrawalSayWhich: 'Say which consent you withdraw in the box below.',
-  analyticsWithdrawn: 'Your consent to analytics cookies is withdrawn: they are off in this browser, and withdrawn in our records of every browser where you chose while signed in.',
-  withdrawnHereOnly: (/** @type {string} */ code) => `Analytics cookies are off in this browser, but the request to withdraw your consent everywhere could not be filed (${code}). Try again.`,
-  withdrawalFiled: (/** @type {string} */ date) => `Your withdrawal is received. We answer by ${date}.`,
-  // Receipts: downloaded, and checked in this browser with the published keys.
-  downloadReceipt: 'Download receipt',
-  downloadReceiptLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Download the receipt of ${kind} of ${date}`,
-  checkReceipt: 'Check receipt',
-  checkReceiptLabel: (/** @type {string} */ kind, /** @type {string} */ date) => `Check the receipt of ${kind} of ${date}`,
-  receiptFile: (/** @type {string} */ id) => `harakaflow-receipt-${id}.json`,
-  checking: 'Checking…',
-  checkNothing: 'Choose a receipt file, or paste a receipt, first.',
-  verdicts: {
-    verified: (/** @type {string} */ keyId, /** @type {string} */ date) => `Verified: signed with our key ${keyId}; the erasure it describes was completed on ${date}.`,
-    mismatch: (/** @type {string} */ keyId) => `Not verified: the signature does not match this receipt (key ${keyId}). It was changed after we signed it, or we did not sign it.`,
-    unknownKey: (/** @type {string} */ keyId) => `Not verified: key ${keyId} is not one of our published keys.`,
-    notReceipt: 'Not verified: this is not a signed receipt (a JSON document with keyId and signature).',
-    noKeys: 'Not checked: our published keys could not be read. Try again later.',
-    unsupported: 'Not checked: this browser cannot check Ed25519 signatures. A current Chrome, Edge, Firefox or Safari can.',
-  },
-};
-const KIND_NAMES = TEXT.kinds;
+// Every word the script shows comes from the page's language catalogue (web/i18n/<language>.json,
+// its `js.` keys): the server puts it in the page as a JSON data block (`#text`), whole sentences
+// with `{name}` placeholders, filled here and never assembled from translated parts. `{code}` is an
+// error's HF_ code or HTTP status.
+/** @type {Record<string, string>} */
+const TEXT = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('text')).textContent ?? '{}');
+/**
+ * A catalogue text with its placeholders filled (the key itself when the catalogue lacks it: the
+ * catalogue tests make sure it does not).
+ * @param {string} key
+ * @param {Record<string, string | number>} [values]
+ */
+function t(key, values = {}) {
+  return (TEXT[key] ?? key).replace(/\{([A-Za-z]+)\}/g, (whole, /** @type {string} */ name) => (name in values ? String(values[name]) : whole));
+}
+/** A kind's name, or the raw kind when the catalogue has none. @param {string} kind */
+const kindName = (kind) => TEXT[`kind.${kind}`] ?? kind;
 /** A request's name in the list: its kind, or what it is about when a contact is its subject. @param {any} r */
 function requestName(r) {
-  if (r.subject?.kind !== 'contact') return KIND_NAMES[r.kind] ?? r.kind;
-  return r.kind === 'deletion' ? TEXT.contactDeletion : TEXT.aboutContact(KIND_NAMES[r.kind] ?? r.kind);
+  if (r.subject?.kind !== 'contact') return kindName(r.kind);
+  return TEXT[`contactKind.${r.kind}`] ?? kindName(r.kind);
 }
 /** An error's code for a sentence: the HF_ code of the one error shape, else the HTTP status. @param {{ status: number, json: any }} res */
 const codeOf = (res) => String(res.json?.code ?? res.status);
@@ -133,17 +64,17 @@ async function api(method, url, body) {
   return { status: res.status, json };
 }
 
-/** The purge date a deletion's history states ("purge at <ISO time>"), as a sentence. @param {any[] | undefined} history */
-function purgeSentence(history) {
+/** The purge date a deletion's history states ("purge at <ISO time>"), as a date in the page's language ('' when none). @param {any[] | undefined} history */
+function purgeDate(history) {
   for (const h of history ?? []) {
     const m = /purge at (\S+)/.exec(h.note ?? '');
-    if (m) return TEXT.purgeOn(day(m[1]));
+    if (m) return day(m[1]);
   }
   return '';
 }
 
 /** @param {string | undefined | null} iso */
-const day = (iso) => (iso ? new Date(iso).toLocaleDateString(TEXT.locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
+const day = (iso) => (iso ? new Date(iso).toLocaleDateString(t('locale'), { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
 
 // --- consent ---------------------------------------------------------------------------------
 
@@ -158,16 +89,16 @@ async function loadConsent() {
   const upcoming = state.upcomingPolicy;
   if (upcoming && upcoming.material) {
     $('policy-notice').hidden = false;
-    $('policy-notice').textContent = TEXT.policyChanges(day(upcoming.effectiveAt), upcoming.version);
+    $('policy-notice').textContent = t('policyChanges', { date: day(upcoming.effectiveAt), version: upcoming.version });
   }
 }
 
 /** @param {boolean} analytics */
 async function decide(analytics) {
   const res = await api('PUT', '/v1/consent', { analytics });
-  if (res.status !== 200) return say(TEXT.choiceFailed(codeOf(res)));
+  if (res.status !== 200) return say(t('choiceFailed', { code: codeOf(res) }));
   await counted();
-  say(analytics ? TEXT.analyticsOn : TEXT.analyticsOff);
+  say(analytics ? t('analyticsOn') : t('analyticsOff'));
 }
 
 /** The page view, counted under the choice just made (HEAD /privacy sets the analytics cookie only when it is allowed). */
@@ -178,9 +109,9 @@ async function counted() {
 
 async function withdraw() {
   const res = await api('DELETE', '/v1/consent');
-  if (res.status !== 200) return say(TEXT.withdrawFailed(codeOf(res)));
+  if (res.status !== 200) return say(t('withdrawFailed', { code: codeOf(res) }));
   await counted();
-  say(TEXT.withdrawn);
+  say(t('withdrawn'));
 }
 
 // --- session ---------------------------------------------------------------------------------
@@ -230,11 +161,11 @@ async function loadNotices() {
     const subject = document.createElement('strong');
     subject.textContent = n.subject;
     const said = document.createElement('p');
-    said.textContent = TEXT.noticeSent(day(n.createdAt), TEXT.noticeReasons[n.reason] ?? TEXT.noticeReasonUnknown, TEXT.noticeHints[n.kind] ?? '');
+    said.textContent = [t(`noticeSent.${n.reason === 'bounced' || n.reason === 'complained' ? n.reason : 'unknown'}`, { date: day(n.createdAt) }), TEXT[`noticeHint.${n.kind}`] ?? ''].join(' ').trim();
     const ack = document.createElement('button');
     ack.type = 'button';
-    ack.textContent = TEXT.markRead;
-    ack.setAttribute('aria-label', TEXT.markReadLabel(n.subject));
+    ack.textContent = t('markRead');
+    ack.setAttribute('aria-label', t('markReadLabel', { subject: n.subject }));
     ack.addEventListener('click', () => void acknowledge(n.id));
     item.append(subject, said, ack);
     list.append(item);
@@ -245,8 +176,8 @@ async function loadNotices() {
 /** @param {string} id */
 async function acknowledge(id) {
   const res = await api('POST', `/v1/me/notices/${encodeURIComponent(id)}/ack`);
-  if (res.status !== 200) return say(TEXT.markReadFailed(codeOf(res)));
-  say(TEXT.markedRead);
+  if (res.status !== 200) return say(t('markReadFailed', { code: codeOf(res) }));
+  say(t('markedRead'));
   await loadNotices();
 }
 
@@ -256,8 +187,8 @@ async function signIn(/** @type {SubmitEvent} */ event) {
   const apiKey = input.value.trim();
   input.value = '';
   const res = await api('POST', '/v1/privacy/session', { apiKey });
-  if (res.status !== 201) return say(res.status === 401 ? TEXT.keyRefused : TEXT.signInFailed(codeOf(res)));
-  say(TEXT.signedIn);
+  if (res.status !== 201) return say(res.status === 401 ? t('keyRefused') : t('signInFailed', { code: codeOf(res) }));
+  say(t('signedIn'));
   await loadSession();
   $('account-title').focus();
 }
@@ -266,7 +197,7 @@ async function signOut() {
   await api('DELETE', '/v1/privacy/session');
   csrf = null;
   account = null;
-  say(TEXT.signedOut);
+  say(t('signedOut'));
   showSignedOut();
 }
 
@@ -275,8 +206,8 @@ async function signOut() {
 /** @param {string} kind */
 async function file(kind) {
   const res = await api('POST', '/v1/privacy/requests', { kind });
-  if (res.status !== 202) return say(TEXT.fileFailed(codeOf(res)));
-  say(TEXT.filed(KIND_NAMES[kind] ?? kind, day(res.json.dueAt)));
+  if (res.status !== 202) return say(t('fileFailed', { code: codeOf(res) }));
+  say(t('filed', { kind: kindName(kind), date: day(res.json.dueAt) }));
   await loadRequests();
 }
 
@@ -299,7 +230,7 @@ async function loadRequests() {
     const name = requestName(r);
     const what = cell(name);
     const lifted = r.kind === 'restriction' && (r.history ?? []).some((/** @type {any} */ h) => h.event === 'lifted');
-    cell(lifted ? TEXT.lifted : (TEXT.statuses[r.status] ?? r.status));
+    cell(lifted ? t('lifted') : (TEXT[`status.${r.status}`] ?? r.status));
     cell(day(r.receivedAt));
     cell(day(r.extendedDueAt ?? r.dueAt));
     const action = cell('');
@@ -310,8 +241,8 @@ async function loadRequests() {
       form.action = r.export.url;
       const download = document.createElement('button');
       download.type = 'submit';
-      download.textContent = TEXT.download;
-      download.setAttribute('aria-label', TEXT.downloadLabel(name, day(r.export.expiresAt)));
+      download.textContent = t('download');
+      download.setAttribute('aria-label', t('downloadLabel', { kind: name, date: day(r.export.expiresAt) }));
       form.append(download);
       // The link works once: the list is read again after the download starts.
       form.addEventListener('submit', () => void setTimeout(() => void loadRequests(), 2000));
@@ -320,16 +251,16 @@ async function loadRequests() {
     if (r.kind === 'restriction' && r.status === 'fulfilled' && !lifted) {
       const lift = document.createElement('button');
       lift.type = 'button';
-      lift.textContent = TEXT.lift;
+      lift.textContent = t('lift');
       lift.addEventListener('click', () => void liftRestriction(r.id));
       action.append(lift);
     }
-    if (r.kind === 'deletion' && (r.status === 'open' || r.status === 'in_progress')) pendingDeletion = { request: r, note: purgeSentence(r.history) };
+    if (r.kind === 'deletion' && (r.status === 'open' || r.status === 'in_progress')) pendingDeletion = { request: r, date: purgeDate(r.history) };
     if (r.status === 'open' || r.status === 'in_progress') {
       waiting = waiting || r.kind === 'access' || r.kind === 'portability';
       const cancel = document.createElement('button');
       cancel.type = 'button';
-      cancel.textContent = r.kind === 'deletion' ? TEXT.cancelDeletion : TEXT.cancel;
+      cancel.textContent = r.kind === 'deletion' ? t('cancelDeletion') : t('cancel');
       cancel.addEventListener('click', () => void cancelRequest(r.id));
       action.append(cancel);
     }
@@ -342,20 +273,20 @@ async function loadRequests() {
     if (r.receipt) {
       const small = document.createElement('small');
       const erased = r.receipt.handlers.reduce((/** @type {number} */ n, /** @type {any} */ h) => n + (h.erased ?? 0), 0);
-      small.textContent = TEXT.erasureReceipt(erased, day(r.receipt.completedAt), r.receipt.keyId);
+      small.textContent = t('erasureReceipt', { count: erased, date: day(r.receipt.completedAt), keyId: r.receipt.keyId });
       const verdict = document.createElement('small');
       verdict.setAttribute('role', 'status');
       what.append(small, verdict);
       const receipt = r.receipt;
       const get = document.createElement('button');
       get.type = 'button';
-      get.textContent = TEXT.downloadReceipt;
-      get.setAttribute('aria-label', TEXT.downloadReceiptLabel(name, day(receipt.completedAt)));
+      get.textContent = t('downloadReceipt');
+      get.setAttribute('aria-label', t('downloadReceiptLabel', { kind: name, date: day(receipt.completedAt) }));
       get.addEventListener('click', () => downloadReceipt(receipt, r.id));
       const check = document.createElement('button');
       check.type = 'button';
-      check.textContent = TEXT.checkReceipt;
-      check.setAttribute('aria-label', TEXT.checkReceiptLabel(name, day(receipt.completedAt)));
+      check.textContent = t('checkReceipt');
+      check.setAttribute('aria-label', t('checkReceiptLabel', { kind: name, date: day(receipt.completedAt) }));
       check.addEventListener('click', () => void showVerdict(verdict, receipt));
       action.append(get, check);
     }
@@ -363,7 +294,7 @@ async function loadRequests() {
   }
   $('pending').hidden = !pendingDeletion;
   $('rights').hidden = Boolean(pendingDeletion);
-  if (pendingDeletion) $('pending-text').textContent = TEXT.pendingDeletion(pendingDeletion.note);
+  if (pendingDeletion) $('pending-text').textContent = (pendingDeletion.date ? t('pendingDeletion', { date: pendingDeletion.date }) : t('pendingDeletionUndated'));
   if (poll) clearTimeout(poll);
   if (waiting) poll = setTimeout(() => void loadRequests(), 1500);
 }
@@ -371,16 +302,16 @@ async function loadRequests() {
 /** @param {string} id */
 async function liftRestriction(id) {
   const res = await api('POST', `/v1/privacy/requests/${id}/lift`);
-  if (res.status !== 200) return say(TEXT.liftFailed(codeOf(res)));
+  if (res.status !== 200) return say(t('liftFailed', { code: codeOf(res) }));
   await loadRequests();
-  say(TEXT.liftedSaid);
+  say(t('liftedSaid'));
 }
 
 /** @param {string} id */
 async function cancelRequest(id) {
   const res = await api('POST', `/v1/privacy/requests/${id}/cancel`);
-  if (res.status !== 200) return say(TEXT.cancelFailed(codeOf(res)));
-  say(TEXT.canceled);
+  if (res.status !== 200) return say(t('cancelFailed', { code: codeOf(res) }));
+  say(t('canceled'));
   await loadSession();
 }
 
@@ -389,22 +320,23 @@ async function saveProfile(/** @type {SubmitEvent} */ event) {
   const name = /** @type {HTMLInputElement} */ ($('profile-name')).value.trim();
   const business = /** @type {HTMLInputElement} */ ($('profile-business')).value.trim();
   const res = await api('PATCH', '/v1/privacy/profile', { name, businessName: business || null });
-  if (res.status !== 200) return say(TEXT.correctFailed(codeOf(res)));
+  if (res.status !== 200) return say(t('correctFailed', { code: codeOf(res) }));
   account = res.json.account;
-  say(TEXT.corrected);
+  say(t('corrected'));
   await loadRequests();
 }
 
 async function deleteAccount(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
   const typed = /** @type {HTMLInputElement} */ ($('delete-confirm')).value.trim().toLowerCase();
-  if (!account || typed !== account.email.toLowerCase()) return say(TEXT.notYourEmail);
+  if (!account || typed !== account.email.toLowerCase()) return say(t('notYourEmail'));
   const res = await api('POST', '/v1/privacy/requests', { kind: 'deletion' });
-  if (res.status !== 202) return say(TEXT.deleteFailed(codeOf(res)));
+  if (res.status !== 202) return say(t('deleteFailed', { code: codeOf(res) }));
   csrf = null;
   account = null;
   showSignedOut();
-  say(TEXT.deletionFiled(purgeSentence(res.json.history)));
+  const purge = purgeDate(res.json.history);
+  say(purge ? t('deletionFiled', { date: purge }) : t('deletionFiledUndated'));
 }
 
 // --- objection and withdrawal of consent (issue 32 item 6) ----------------------------------
@@ -415,13 +347,13 @@ async function object(/** @type {SubmitEvent} */ event) {
   const purpose = /** @type {HTMLSelectElement} */ ($('objection-purpose')).value;
   const details = /** @type {HTMLTextAreaElement} */ ($('objection-details')).value.trim();
   if (purpose === 'other' && !details) {
-    say(TEXT.objectionSayWhat);
+    say(t('objectionSayWhat'));
     return $('objection-details').focus();
   }
   const res = await api('POST', '/v1/privacy/requests', { kind: 'objection', purpose, ...(details ? { details } : {}) });
-  if (res.status !== 202) return say(TEXT.fileFailed(codeOf(res)));
+  if (res.status !== 202) return say(t('fileFailed', { code: codeOf(res) }));
   form.reset();
-  say(TEXT.objected(day(res.json.dueAt)));
+  say(t('objected', { date: day(res.json.dueAt) }));
   await loadRequests();
 }
 
@@ -431,7 +363,7 @@ async function withdrawConsent(/** @type {SubmitEvent} */ event) {
   const consent = /** @type {RadioNodeList} */ (form.elements.namedItem('consent')).value;
   const details = /** @type {HTMLTextAreaElement} */ ($('withdrawal-details')).value.trim();
   if (consent === 'other' && !details) {
-    say(TEXT.withdrawalSayWhich);
+    say(t('withdrawalSayWhich'));
     return $('withdrawal-details').focus();
   }
   if (consent === 'analytics') {
@@ -439,13 +371,13 @@ async function withdrawConsent(/** @type {SubmitEvent} */ event) {
     // and its cookies expired at once, recorded under the account; then the request withdraws
     // every choice the account made, in the ledger.
     const here = await api('DELETE', '/v1/consent');
-    if (here.status !== 200) return say(TEXT.withdrawFailed(codeOf(here)));
+    if (here.status !== 200) return say(t('withdrawFailed', { code: codeOf(here) }));
     await counted();
   }
   const res = await api('POST', '/v1/privacy/requests', { kind: 'withdraw_consent', consent, ...(details ? { details } : {}) });
-  if (res.status !== 202) return say(consent === 'analytics' ? TEXT.withdrawnHereOnly(codeOf(res)) : TEXT.fileFailed(codeOf(res)));
+  if (res.status !== 202) return say(consent === 'analytics' ? t('withdrawnHereOnly', { code: codeOf(res) }) : t('fileFailed', { code: codeOf(res) }));
   form.reset();
-  say(consent === 'analytics' ? TEXT.analyticsWithdrawn : TEXT.withdrawalFiled(day(res.json.dueAt)));
+  say(consent === 'analytics' ? t('analyticsWithdrawn') : t('withdrawalFiled', { date: day(res.json.dueAt) }));
   await loadRequests();
 }
 
@@ -458,7 +390,7 @@ function downloadReceipt(/** @type {any} */ receipt, /** @type {string} */ id) {
   const url = URL.createObjectURL(new Blob([`${JSON.stringify(receipt, null, 2)}\n`], { type: 'application/json' }));
   const link = document.createElement('a');
   link.href = url;
-  link.download = TEXT.receiptFile(id);
+  link.download = t('receiptFile', { id });
   link.hidden = true;
   document.body.append(link);
   link.click();
@@ -537,16 +469,12 @@ async function checkReceipt(receipt) {
 
 /** The verdict as a sentence. @param {Awaited<ReturnType<typeof checkReceipt>>} result @param {any} receipt */
 function verdictText({ verdict, keyId = '' }, receipt) {
-  const v = TEXT.verdicts;
-  if (verdict === 'verified') return v.verified(keyId, day(receipt.completedAt));
-  if (verdict === 'mismatch') return v.mismatch(keyId);
-  if (verdict === 'unknownKey') return v.unknownKey(keyId);
-  return v[verdict];
+  return t(`verdict.${verdict}`, { keyId, date: verdict === 'verified' ? day(receipt.completedAt) : '' });
 }
 
 /** @param {HTMLElement} where @param {unknown} receipt */
 async function showVerdict(where, receipt) {
-  where.textContent = TEXT.checking;
+  where.textContent = t('checking');
   const result = await checkReceipt(receipt);
   where.textContent = verdictText(result, receipt);
 }
@@ -579,7 +507,7 @@ async function checkGiven(/** @type {SubmitEvent} */ event) {
   // Pasted text when there is some, else the file chosen.
   const text = pasted.trim() ? pasted : file ? await file.text() : '';
   if (!text.trim()) {
-    $('check-result').textContent = TEXT.checkNothing;
+    $('check-result').textContent = t('checkNothing');
     return;
   }
   await showVerdict($('check-result'), receiptFrom(text));

@@ -7,6 +7,13 @@
  * own (`script-src 'self'`, no inline script or style, nothing third-party). The banner also works
  * without JavaScript: a plain form `POST /privacy/consent` (`analytics=granted|denied`), answered
  * 303 to `/privacy`, recorded in the consent ledger exactly as the JSON routes record.
+ *
+ * Languages (issue 32 item 7): English and Swahili. index.html's words are `{{t:key}}` markers,
+ * filled at startup from each language's catalogue (web/i18n, HTML-escaped; `**strong**`,
+ * `*emphasis*`, `[text](/path)` and `{name}` placeholders are the only markup a text carries), so
+ * each language has its own template; the script's texts travel in the page as a JSON data block
+ * (not executed, so `script-src 'self'` is untouched). `?lang=en|sw` (the page's switch) chooses and
+ * is remembered in `hf_lang`; else `Accept-Language` decides.
  */
 import type { Database } from '@harakaflow/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -15,9 +22,10 @@ import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { accountByApiKey, publicAccount } from '../accounts.js';
 import { markVisitor } from '../analytics.js';
-import { OBJECTION_PURPOSES, PURPOSES } from '../article15.js';
+import { OBJECTION_PURPOSES } from '../article15.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
 import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
+import { catalogue, fromAcceptLanguage, LANGUAGE_COOKIE, LANGUAGES, languageOf, type Language } from '../centre-languages.js';
 import { jsonObject, NO_CONTENT } from '../openapi.js';
 import type { Routes } from '../schema-types.js';
 import { html } from './privacy-exports.js';
@@ -43,10 +51,10 @@ function asset(name: string, type: string): Asset {
  * Sends `body` in the best encoding the request accepts: `encoded` gives the bytes of each (the
  * assets' precompressed buffers, or the page compressed now).
  */
-function send(request: FastifyRequest, reply: FastifyReply, type: string, encoded: (encoding: 'br' | 'gzip' | 'identity') => Buffer): FastifyReply {
+function send(request: FastifyRequest, reply: FastifyReply, type: string, encoded: (encoding: 'br' | 'gzip' | 'identity') => Buffer, vary = 'accept-encoding'): FastifyReply {
   const accept = String(request.headers['accept-encoding'] ?? '');
   const encoding = /\bbr\b/.test(accept) ? 'br' : /\bgzip\b/.test(accept) ? 'gzip' : 'identity';
-  reply.header('vary', 'accept-encoding').type(type);
+  reply.header('vary', vary).type(type);
   if (encoding !== 'identity') reply.header('content-encoding', encoding);
   return reply.send(encoded(encoding));
 }
@@ -54,6 +62,27 @@ function send(request: FastifyRequest, reply: FastifyReply, type: string, encode
 /** The page's HTML, compressed per request (it carries the visitor's state): a fast brotli level. */
 const compressNow = (body: Buffer) => (encoding: 'br' | 'gzip' | 'identity') =>
   encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }) : encoding === 'gzip' ? gzipSync(body) : body;
+
+/**
+ * A catalogue text as HTML: escaped, then its only markup (`**strong**`, `*emphasis*`, a
+ * `[link](/same-site/path)`) made elements and its `{name}` placeholders filled with the HTML
+ * `values` give.
+ */
+export function markup(text: string, values: Record<string, string> = {}): string {
+  return html(text)
+    .replace(/\[([^\]]+)\]\((\/[^)\s]*)\)/g, '<a href="$2">$1</a>')
+    .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
+    .replace(/\*(.+?)\*/g, '<em>$1</em>')
+    .replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** The language of a request to the page: `?lang=` (the switch), the `hf_lang` cookie, else `Accept-Language`. */
+export function pageLanguage(request: FastifyRequest): { language: Language; chosen: boolean } {
+  const asked = (request.query as { lang?: unknown } | undefined)?.lang;
+  const chosen = typeof asked === 'string' ? LANGUAGES.find((l) => l === asked) : undefined;
+  if (chosen) return { language: chosen, chosen: true };
+  return { language: languageOf(request.cookies[LANGUAGE_COOKIE]) ?? fromAcceptLanguage(request.headers['accept-language']), chosen: false };
+}
 
 /**
  * A form post from this site's own pages: this site's Origin, or (a browser that sends none)
@@ -78,9 +107,29 @@ export interface PrivacyCentreOptions {
 }
 
 const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
-  // The uses an objection can name, in the policy's words (§2): the same list the API accepts.
-  const purposes = OBJECTION_PURPOSES.map((p) => `<option value="${p}">${html(PURPOSES[p])}</option>`).join('');
-  const template = readFileSync(new URL('index.html', WEB), 'utf8').replace('{{objectionPurposes}}', () => purposes);
+  const source = readFileSync(new URL('index.html', WEB), 'utf8');
+  const contact = html(o.privacyContact ?? 'privacy@harakaflow.io');
+  /** index.html in one language: every `{{t:key}}` from its catalogue (a key it lacks stops the start). */
+  const render = (language: Language): string => {
+    const texts = catalogue(language);
+    const text = (key: string) => {
+      const value = texts[key];
+      if (value === undefined) throw new Error(`web/i18n/${language}.json has no "${key}"`);
+      return markup(value, { email: '<span id="account-email"></span>', contact: `<a href="mailto:${contact}">${contact}</a>` });
+    };
+    // The uses an objection can name (§2, the list the API accepts), in this language's words.
+    const purposes = OBJECTION_PURPOSES.map((p) => `<option value="${p}">${text(`page.purpose.${p}`)}</option>`).join('');
+    // The script's texts: a JSON data block (`<` escaped, so nothing in it can close the element).
+    const script = Object.fromEntries([['locale', texts.locale], ...Object.entries(texts).flatMap(([k, v]) => (k.startsWith('js.') ? [[k.slice(3), v]] : []))]);
+    return source
+      .replace('{{scriptText}}', () => JSON.stringify(script).replace(/</g, '\\u003c'))
+      .replace('{{objectionPurposes}}', () => purposes)
+      .replace('{{analyticsText}}', () => text(`page.banner.analytics.${o.analyticsDefault}`))
+      .replace('{{lang}}', language)
+      .replace(/\{\{current\.(\w+)\}\}/g, (_, l: string) => (l === language ? 'aria-current="true"' : ''))
+      .replace(/\{\{t:([\w.]+)\}\}/g, (_, key: string) => text(key));
+  };
+  const templates = Object.fromEntries(LANGUAGES.map((l) => [l, render(l)])) as Record<Language, string>;
   const files: Record<string, Asset> = { 'privacy.js': asset('privacy.js', 'text/javascript; charset=utf-8'), 'privacy.css': asset('privacy.css', 'text/css; charset=utf-8') };
   const page = { config: { auth: 'public' as const, ageGate: false }, schema: { hide: true } };
 
@@ -90,20 +139,21 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
     const state = request.consent;
     const decided = state.source === 'user' && !state.needsReacceptance;
     const gpc = state.source === 'gpc' || request.headers['sec-gpc'] === '1';
-    const html = template
+    const { language, chosen } = pageLanguage(request);
+    // The switch's choice, remembered: a preference the visitor asked for (strictly necessary, no consent).
+    if (chosen) reply.setCookie(LANGUAGE_COOKIE, language, { path: '/privacy', sameSite: 'lax', httpOnly: true, secure: o.secureCookies, maxAge: 365 * 24 * 3600 });
+    const html = templates[language]
       .replaceAll('{{decided}}', String(decided))
       .replaceAll('{{gpc}}', String(gpc))
       .replaceAll('{{bannerHidden}}', decided ? 'hidden' : '')
       .replaceAll('{{gpcHidden}}', gpc ? '' : 'hidden')
-      .replaceAll('{{noscriptHidden}}', decided ? '' : 'hidden')
-      .replaceAll('{{privacyContact}}', o.privacyContact ?? 'privacy@harakaflow.io')
-      .replaceAll('{{analyticsDefault}}', o.analyticsDefault === 'denied' ? 'off until you choose' : 'on unless you refuse them: the policy lets you opt out, at any time');
+      .replaceAll('{{noscriptHidden}}', decided ? '' : 'hidden');
     // A page view is the analytics event: counted under the visitor's choice only.
     markVisitor(request, reply, o.secureCookies);
     // same-origin, not the API's no-referrer: with no-referrer a browser sends `Origin: null` on the
     // page's own form POST, and the Origin check below could not tell it from a cross-site one.
-    reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').header('referrer-policy', 'same-origin');
-    return send(request, reply, 'text/html; charset=utf-8', compressNow(Buffer.from(html)));
+    reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').header('referrer-policy', 'same-origin').header('content-language', language);
+    return send(request, reply, 'text/html; charset=utf-8', compressNow(Buffer.from(html)), 'accept-encoding, accept-language, cookie');
   });
 
   app.get<{ Params: { file: string } }>('/privacy/assets/:file', page, async (request, reply) => {
