@@ -24,12 +24,15 @@ async function read(query = '', headers: Record<string, string> = admin) {
 }
 
 describe('GET /v1/audit/events', () => {
-  it('is for the admin principal only: 401 anonymous, 403 for a customer', async () => {
-    const { apiKey } = await signup(app);
+  it("is the admin's, and a customer's own trail only (issue 33 item 4, audit-trail.test.ts): 401 anonymous, 403 for another subject", async () => {
+    const { account, apiKey } = await signup(app);
     expect((await read('', {})).statusCode).toBe(401);
-    const customer = await read('', { authorization: `Bearer ${apiKey}` });
-    expect(customer.statusCode).toBe(403);
-    expect(customer.json().code).toBe('HF_AUTH_FORBIDDEN');
+    const other = await read(`?subjectId=${ADMIN_KEY.length}`, { authorization: `Bearer ${apiKey}` });
+    expect(other.statusCode).toBe(403);
+    expect(other.json().code).toBe('HF_AUTH_FORBIDDEN');
+    const own = await read('', { authorization: `Bearer ${apiKey}` });
+    expect(own.statusCode).toBe(200);
+    expect((own.json() as Page).events.every((e) => e.subjectId === account.id)).toBe(true);
   });
 
   it('shows access events with IP (through the trusted proxy), device and subject, and audits each read', async () => {

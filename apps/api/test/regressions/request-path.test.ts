@@ -73,7 +73,11 @@ describe('the auth cache on the request path', () => {
       expect(admin.statusCode).toBe(403);
       expect(admin.json().code).toBe('HF_AUTH_FORBIDDEN');
       expect((await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBe(200);
-      expect((await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(403);
+      expect((await app.inject({ url: '/v1/admin/privacy/requests', headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(403);
+      // The audit log answers the account its own trail only (issue 33 item 4), never the admin's view.
+      const own = await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${apiKey}` } });
+      expect(own.statusCode).toBe(200);
+      expect((own.json() as { events: { subjectId: string | null }[] }).events.every((e) => e.subjectId === account.id)).toBe(true);
     }
   });
 
