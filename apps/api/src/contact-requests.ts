@@ -114,7 +114,7 @@ export class ContactRequests {
     return this.#o.whatsappNumber;
   }
 
-  /** A confirmed form request about a number waits for its proof (idempotent). */
+  /** A form request about a number waits for its proof (idempotent); written as its code is entered. */
   async open(input: { requestId: string; phone: string; address: string; kind: string; lang?: string | null | undefined }): Promise<void> {
     await this.#db
       .insert(contactRequests)
@@ -124,7 +124,11 @@ export class ContactRequests {
 
   /** The request's contact step as its page shows it, or null (no such request about a number). */
   async state(requestId: string): Promise<{ phone: string; proved: boolean; forwarded: number | null; codeExpiresAt: Date | null } | null> {
-    const [row] = await this.#db.select().from(contactRequests).where(eq(contactRequests.requestId, requestId));
+    // Only once its request exists: the row is written just before the emailed code is entered.
+    const [row] = await this.#db
+      .select()
+      .from(contactRequests)
+      .where(and(eq(contactRequests.requestId, requestId), sql`exists (select 1 from data_rights.requests r where r.id = ${contactRequests.requestId})`));
     return row ? { phone: row.phone, proved: row.provedAt !== null, forwarded: row.forwarded, codeExpiresAt: row.codeExpiresAt } : null;
   }
 
@@ -465,11 +469,12 @@ export function textMessages(body: unknown): { phone: string; text: string; to: 
  * used: the request forgets it once final).
  */
 export async function confirmRequest(app: FastifyInstance, id: string, code: unknown, o: { lang?: string | null | undefined } = {}): Promise<RightsRequest> {
-  const address = await app.dataRights.intake.waitingAddress(id);
-  const done = await app.dataRights.intake.confirm(id, code, o);
-  // The person hears every step in the language the request was made in.
-  if (done.contact && address && done.kind !== 'unclassified') await app.contactRequests.open({ requestId: done.id, phone: done.contact, address, kind: done.kind, lang: done.lang ?? null });
-  return done;
+  // Written before the code is used (idempotent), so no crash between the two loses the number's
+  // step; it counts only once its request exists (state()). The person hears every step in the
+  // language the request was made in.
+  const waiting = await app.dataRights.intake.waiting(id);
+  if (waiting?.contact && waiting.kind) await app.contactRequests.open({ requestId: id.toLowerCase(), phone: waiting.contact, address: waiting.address, kind: waiting.kind, lang: waiting.lang });
+  return app.dataRights.intake.confirm(id, code, o);
 }
 
 /**

@@ -261,6 +261,21 @@ describe("a contact's request, passed to the businesses that hold the number", (
     expect(await rows(sql`select id from data_rights.requests where kind = 'deletion' and subject_kind = 'contact' and account_id = ${a.account.id}`)).toEqual([{ id: erasureId }]);
   });
 
+  it("keeps the number's step through a crash between the emailed code and the step's own row, and shows it only once the request exists", async () => {
+    const { app, smtp, state } = await contactApp();
+    const email = address('kiprono');
+    const { id } = (await app.inject({ method: 'POST', url: '/v1/privacy/public-requests', payload: { email, kind: 'deletion', contact: phone() }, remoteAddress: '203.0.113.80' })).json();
+    await until(async () => (await app.notify.dispatch(), mailsOf(smtp, 'privacy.request.code', email).length > 0));
+    const code = /^(\d{6})\r?$/m.exec(mailsOf(smtp, 'privacy.request.code', email).at(-1)!.text)![1]!;
+    // A wrong code: nothing is filed, and there is no step to show.
+    const wrong = await app.inject({ method: 'POST', url: `/v1/privacy/public-requests/${id}/verify`, payload: { code: code === '000000' ? '111111' : '000000' } });
+    expect(wrong.statusCode).toBe(400);
+    expect((await app.inject({ url: `/v1/privacy/public-requests/${id}/contact` })).statusCode).toBe(404);
+    // The request filed with nothing after it (as a crash right after the code leaves it): the step is there.
+    await app.dataRights.intake.confirm(id, code);
+    expect(await state(id)).toMatchObject({ proved: false, forwarded: null });
+  });
+
   it('answers 503 without a privacy number, 404 for a request about no number, and checks its bodies', async () => {
     const { app, confirmed, phoneCode } = await contactApp({ privacyWhatsappNumber: undefined });
     const id = await confirmed(address('wanjiku'), 'deletion', phone());

@@ -123,9 +123,10 @@ export class Intake {
 
   /**
    * A request waiting for a code: the address the code goes to, and the language it was asked in
-   * (the form's; a request read from the mailbox: its own, if one was recorded), or null (nothing waits).
+   * (the form's; a request read from the mailbox: its own, if one was recorded), with a form's kind
+   * and contact (null for one read from the mailbox), or null (nothing waits).
    */
-  async waiting(id: string): Promise<{ address: string; lang: string | null } | null> {
+  async waiting(id: string): Promise<{ address: string; lang: string | null; kind: FilingKind | null; contact: string | null } | null> {
     if (typeof id !== 'string' || !UUID.test(id)) return null;
     const now = this.#l.now();
     const [row] = await this.#db
@@ -133,7 +134,8 @@ export class Intake {
       .from(verifications)
       .leftJoin(requests, eq(requests.id, verifications.requestId))
       .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), sql`${verifications.receivedAt} > ${new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY).toISOString()}::timestamptz`));
-    return row ? { address: row.address, lang: row.pending?.lang ?? row.lang ?? null } : null;
+    // A form's request also says what it asks and the number it is about (kept until its code is entered).
+    return row ? { address: row.address, lang: row.pending?.lang ?? row.lang ?? null, kind: row.pending?.kind ?? null, contact: row.pending?.contact ?? null } : null;
   }
 
   /**

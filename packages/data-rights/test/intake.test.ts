@@ -269,17 +269,17 @@ describe('the language a request was asked in (issue 32 item 7)', () => {
   it('is kept from the form to the request, from the page a mailbox request is confirmed on, and from a filing; a tag only', async () => {
     const { app } = await build();
     const { id } = await app.dataRights.intake.submit({ email: 'amani@example.org', kind: 'access', lang: 'SW' });
-    expect(await app.dataRights.intake.waiting(id)).toEqual({ address: 'amani@example.org', lang: 'sw' });
+    expect(await app.dataRights.intake.waiting(id)).toEqual({ address: 'amani@example.org', lang: 'sw', kind: 'access', contact: null });
     const form = await app.dataRights.intake.confirm(id, (await app.dataRights.intake.issueCode(id))!.code, { lang: 'en' });
     // The form's own language stands: the page's is for a request that has none.
     expect(form.lang).toBe('sw');
     // A form of an earlier version (no lang in what it waits with): none.
     const older = await app.dataRights.intake.submit({ email: 'old@example.org', kind: 'access' });
-    expect(await app.dataRights.intake.waiting(older.id)).toEqual({ address: 'old@example.org', lang: null });
+    expect(await app.dataRights.intake.waiting(older.id)).toEqual({ address: 'old@example.org', lang: null, kind: 'access', contact: null });
     expect((await app.dataRights.intake.confirm(older.id, (await app.dataRights.intake.issueCode(older.id))!.code)).lang).toBeUndefined();
 
     const mailed = await app.dataRights.intake.receive(message(), async () => null);
-    expect(await app.dataRights.intake.waiting(mailed.requestId!)).toEqual({ address: 'njeri@example.org', lang: null });
+    expect(await app.dataRights.intake.waiting(mailed.requestId!)).toEqual({ address: 'njeri@example.org', lang: null, kind: null, contact: null });
     const verified = await app.dataRights.intake.confirm(mailed.requestId!, (await app.dataRights.intake.issueCode(mailed.requestId!))!.code, { lang: 'sw' });
     expect(verified.lang).toBe('sw');
     expect((await app.dataRights.get(mailed.requestId!)).lang).toBe('sw');
