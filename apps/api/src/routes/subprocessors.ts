@@ -11,7 +11,6 @@
  * switch), else the `hf_lang` cookie, else Accept-Language; `<html lang>`, Content-Language, and
  * `Vary: Accept-Language, Cookie` (shared caches keep it a while).
  */
-import type { FastifyRequest } from 'fastify';
 import { isPageLanguage, languageSwitch, pageLanguage, pageText, plainText, type PageKey, type PageLanguage } from '../languages.js';
 import type { Routes } from '../schema-types.js';
 import { registerChanges, registerView, type RegisterChange, type Subprocessor } from '../subprocessors.js';
@@ -62,7 +61,6 @@ const changeIn = (lang: PageLanguage, c: RegisterChange) =>
     dataCategories: c.provider.dataCategories.join(', '),
     purpose: c.provider.purpose,
   });
-
 
 function registerPage(register: readonly Subprocessor[], noticeDays: number, now: Date, lang: PageLanguage, chosen: PageLanguage | null): string {
   const t = (key: PageKey, values?: Record<string, string>) => pageText(lang, key, values);
@@ -127,7 +125,7 @@ const subprocessorRoutes: Routes<{ register: readonly Subprocessor[]; noticeDays
     },
   );
 
-  app.get<{ Querystring: { lang?: string } }>('/privacy/subprocessors', { config: { auth: 'public', ageGate: false }, schema: { hide: true } }, async (request: FastifyRequest<{ Querystring: { lang?: string } }>, reply) => {
+  app.get<{ Querystring: { lang?: string } }>('/privacy/subprocessors', { config: { auth: 'public', ageGate: false }, schema: { hide: true } }, async (request, reply) => {
     const chosen = isPageLanguage(request.query.lang) ? request.query.lang : null;
     const lang = pageLanguage(request, chosen);
     return asPage(reply, 200)
