@@ -171,6 +171,54 @@ describe('GET /v1/privacy/subprocessors and /privacy/subprocessors', () => {
   });
 });
 
+describe('the register page in English and Swahili (issue 32 item 7)', () => {
+  it('answers in the language of Accept-Language (sw-KE: Swahili, en-GB: English), the hf_lang cookie or its ?lang= switch; the register\'s data as written', async () => {
+    const register = [
+      provider({ id: 'now', name: 'Duka <b>Hosting</b>', transfer: { mechanism: 'scc', sccModule: 2, note: 'Operator note & more' }, until: dayIn(90) }),
+      provider({ id: 'next', name: 'Next Hosting', since: dayIn(60) }),
+    ];
+    const { app } = await testApp(database, { subprocessors: register });
+    onTestFinished(() => app.close());
+    const htmlLang = (body: string) => /<html lang="([^"]+)">/.exec(body)?.[1];
+
+    const sw = await app.inject({ url: '/privacy/subprocessors', headers: { 'accept-language': 'sw-KE,en;q=0.5' } });
+    expect(sw.statusCode).toBe(200);
+    expect(htmlLang(sw.body)).toBe('sw');
+    expect(sw.headers['content-language']).toBe('sw');
+    expect(sw.headers.vary).toMatch(/accept-language/i);
+    expect(sw.headers.vary).toMatch(/cookie/i);
+    expect(sw.body).toContain('<h1>Watoa huduma wetu</h1>');
+    expect(sw.body).toContain('<th scope="col">Mtoa huduma</th>');
+    expect(sw.body).toContain('<h2>Mabadiliko yaliyotangazwa</h2>');
+    // A change: one whole Swahili sentence, the register's values in it as written (escaped).
+    expect(sw.body).toContain(`Kuanzia ${dayIn(60)}, Next Hosting (Kenya) itachakata phone number kwa niaba yetu, kwa madhumuni haya: Sends one-time codes by SMS.`);
+    expect(sw.body).toContain('>Pinga mabadiliko haya</a>');
+    expect(sw.body).toContain('Duka &#60;b&#62;Hosting&#60;/b&#62;');
+    expect(sw.body).toContain('Vifungu vya Kawaida vya Mkataba (Standard Contractual Clauses, moduli 2). Operator note &#38; more');
+    expect(sw.body).toContain(`2025-01-01 hadi ${dayIn(90)}`);
+    expect(sw.body).not.toContain('Announced changes');
+    expect(sw.body).toContain('<a href="/privacy/subprocessors?lang=en" lang="en" hreflang="en">English</a>');
+    expect(sw.body).not.toMatch(/<script|<style|\sstyle=|\son[a-z]+=/i);
+
+    const en = await app.inject({ url: '/privacy/subprocessors', headers: { 'accept-language': 'en-GB' } });
+    expect(htmlLang(en.body)).toBe('en');
+    expect(en.headers['content-language']).toBe('en');
+    expect(en.body).toContain('<h1>Our service providers</h1>');
+    expect(en.body).toContain(`From ${dayIn(60)}, Next Hosting (Kenya) will process phone number for us: Sends one-time codes by SMS.`);
+    expect(en.body).toContain(`2025-01-01 to ${dayIn(90)}`);
+    expect(en.body).toContain('Standard Contractual Clauses (module 2). Operator note &#38; more');
+
+    // The switch wins over the cookie and the header, and its objection links and centre link carry it.
+    const chosen = await app.inject({ url: '/privacy/subprocessors?lang=sw', headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=en' } });
+    expect(htmlLang(chosen.body)).toBe('sw');
+    expect(chosen.body).toContain(`/privacy/request?kind=objection&amp;about=subprocessors%3Anext%3Aadded%3A${dayIn(60)}&amp;lang=sw`);
+    expect(chosen.body).toContain('<a href="/privacy?lang=sw">Kituo cha faragha</a>');
+    expect(htmlLang((await app.inject({ url: '/privacy/subprocessors?lang=en', headers: { 'accept-language': 'sw' } })).body)).toBe('en');
+    expect(htmlLang((await app.inject({ url: '/privacy/subprocessors', headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=sw' } })).body)).toBe('sw');
+    expect(htmlLang((await app.inject({ url: '/privacy/subprocessors?lang=%3Cb%3E', headers: { 'accept-language': 'sw' } })).body)).toBe('sw');
+  });
+});
+
 describe('change notices (§11)', () => {
   const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
 

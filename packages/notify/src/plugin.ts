@@ -10,8 +10,8 @@ import { BadUnsubscribeLink } from './errors.js';
 import './fastify.js';
 import { notifyMetrics } from './metrics.js';
 import { resolveOptions, type NotifyOptions } from './options.js';
-import { fromDomain, Notifier } from './service.js';
-import { escapeHtml } from './templates.js';
+import { fromDomain, Notifier, UNSUBSCRIBE_LINK_DAYS } from './service.js';
+import { doneBody, invalidBody, questionBody, sendPage, unsubscribeLanguage, wantsHtml } from './unsubscribe-page.js';
 import { fileTransport, smtpTransport } from './transport.js';
 
 /** OpenAPI's tag and summary, for an app that documents its routes with @fastify/swagger. */
@@ -120,26 +120,37 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     await fastify.register(async (scope) => {
       // RFC 8058: the one-click POST is form-encoded (`List-Unsubscribe=One-Click`); its body is not needed.
       scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, body, done) => done(null, body));
-      // The token in the query: longer than a path parameter may be, and RFC 8058 allows it there.
-      const querystring = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 600 } } } as const;
-      scope.post<{ Querystring: { token: string } }>(
+      // The token in the query: longer than a path parameter may be, and RFC 8058 allows it there;
+      // `lang`, the language the page's switch chose (issue 32 item 7; anything else: Accept-Language).
+      const querystring = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 600 }, lang: { type: 'string', maxLength: 35 } } } as const;
+      scope.post<{ Querystring: { token: string; lang?: string } }>(
         `${prefix}/unsubscribe`,
         {
           config,
           schema: {
             querystring,
             ...docs('One-click unsubscribe (RFC 8058) from an optional kind of notification'),
-            response: { 200: { type: 'object', properties: { unsubscribed: { type: 'boolean' }, kind: { type: 'string' } } } },
+            response: {
+              200: {
+                description: 'Unsubscribed: JSON, or a page saying so for a browser (its Accept names text/html: the page\'s button)',
+                content: { 'application/json': { schema: { type: 'object', properties: { unsubscribed: { type: 'boolean' }, kind: { type: 'string' } } } }, 'text/html': { schema: { type: 'string' } } },
+              },
+            },
           },
         },
-        async (request) => {
+        async (request, reply) => {
           const done = await notifier.unsubscribe(request.query.token);
+          // The page's button (a browser asks for HTML) is answered with a page, in the page's language.
+          if (wantsHtml(request.headers.accept)) {
+            const { lang } = unsubscribeLanguage(request);
+            return done ? sendPage(reply, 200, lang, 'unsubscribe.done.title', doneBody(lang)) : sendPage(reply, 400, lang, 'unsubscribe.invalid.title', invalidBody(lang, UNSUBSCRIBE_LINK_DAYS));
+          }
           if (!done) throw new BadUnsubscribeLink();
           return { unsubscribed: true, kind: done.kind };
         },
       );
       // A link opened in a browser: a page with the button, never an unsubscribe on GET (mail scanners fetch links).
-      scope.get<{ Querystring: { token: string } }>(
+      scope.get<{ Querystring: { token: string; lang?: string } }>(
         `${prefix}/unsubscribe`,
         {
           config,
@@ -150,12 +161,11 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
           },
         },
         async (request, reply) => {
-          const action = `${prefix}/unsubscribe?token=${encodeURIComponent(request.query.token)}`;
-          return reply
-            .type('text/html; charset=utf-8')
-            .send(
-              `<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body><form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><p>Stop these optional HarakaFlow notifications? Security and legal notices are always sent.</p><button type="submit">Unsubscribe</button></form></body></html>`,
-            );
+          // In the language of the switch (kept by the form's action) or the browser's (issue 32 item 7).
+          const { lang, chosen } = unsubscribeLanguage(request);
+          const link = (query: Record<string, string>) => `${prefix}/unsubscribe?${new URLSearchParams({ token: request.query.token, ...query }).toString()}`;
+          const action = link(chosen ? { lang } : {});
+          return sendPage(reply, 200, lang, 'unsubscribe.page.title', questionBody(lang, action), (l) => link({ lang: l }));
         },
       );
     });

@@ -246,6 +246,66 @@ describe('preferences and one-click unsubscribe (RFC 8058)', () => {
     await expect(app.notify.setPreference(a, 'nope', false)).rejects.toMatchObject({ code: 'HF_NOTIFY_UNKNOWN_KIND' });
     await expect(app.notify.enqueue({ kind: 'nope' })).rejects.toMatchObject({ code: 'HF_NOTIFY_UNKNOWN_KIND' });
   });
+
+  // Issue 32 item 7: the pages a person reaches from the link, in English and Swahili.
+  it('shows its pages in the language of Accept-Language (sw-KE: Swahili, en-GB: English) or of its ?lang= switch, which the button keeps; the button is answered with a page', async () => {
+    const { app } = await build({ transport: nullTransport() });
+    const htmlLang = (body: string) => /<html lang="([^"]+)">/.exec(body)?.[1];
+    const a = randomUUID();
+    const url = new URL(app.notify.unsubscribeUrl(a, 'quota.warning'));
+    const path = `${url.pathname}${url.search}`;
+    const token = url.searchParams.get('token')!;
+
+    const sw = await app.inject({ url: path, headers: { 'accept-language': 'sw-KE,en;q=0.5' } });
+    expect(sw.statusCode).toBe(200);
+    expect(htmlLang(sw.body)).toBe('sw');
+    expect(sw.headers['content-language']).toBe('sw');
+    expect(sw.headers.vary).toMatch(/accept-language/i);
+    expect(sw.body).toContain('<h1>Jiondoe kwenye arifa</h1>');
+    expect(sw.body).toContain('<button type="submit">Jiondoe</button>');
+    expect(sw.body).not.toContain('Unsubscribe</button>');
+    expect(sw.body).not.toMatch(/<script|<style|\sstyle=|\son[a-z]+=/i);
+    // The switch: English by its own name, this page in English; the form posts the link itself (no language chosen).
+    expect(sw.body).toContain(`<a href="/v1/notifications/unsubscribe?token=${token}&amp;lang=en" lang="en" hreflang="en">English</a>`);
+    expect(sw.body).toContain(`action="/v1/notifications/unsubscribe?token=${token}"`);
+
+    const en = await app.inject({ url: path, headers: { 'accept-language': 'en-GB' } });
+    expect(htmlLang(en.body)).toBe('en');
+    expect(en.headers['content-language']).toBe('en');
+    expect(en.body).toContain('<h1>Unsubscribe</h1>');
+    expect(en.body).toContain('Stop these optional HarakaFlow notifications? Security and legal notices are always sent.');
+    expect(htmlLang((await app.inject({ url: path })).body)).toBe('en');
+
+    // ?lang= wins over the header, and the form's action keeps it for the answer.
+    const chosen = await app.inject({ url: `${path}&lang=sw`, headers: { 'accept-language': 'en-GB' } });
+    expect(htmlLang(chosen.body)).toBe('sw');
+    expect(chosen.body).toContain(`action="/v1/notifications/unsubscribe?token=${token}&amp;lang=sw"`);
+    expect(htmlLang((await app.inject({ url: `${path}&lang=en`, headers: { 'accept-language': 'sw' } })).body)).toBe('en');
+    // A choice it does not know: the header decides; nothing of it is echoed.
+    const unknown = await app.inject({ url: `${path}&lang=%3Cb%3E`, headers: { 'accept-language': 'sw' } });
+    expect(htmlLang(unknown.body)).toBe('sw');
+    expect(unknown.body).not.toContain('<b>');
+
+    // The button (a browser's Accept names HTML): a page in the chosen language; a client's one-click POST stays JSON.
+    const form = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': 'en-GB' };
+    const done = await app.inject({ method: 'POST', url: `${path}&lang=sw`, headers: form, payload: 'List-Unsubscribe=One-Click' });
+    expect(done.statusCode).toBe(200);
+    expect(htmlLang(done.body)).toBe('sw');
+    expect(done.headers['content-language']).toBe('sw');
+    expect(done.body).toContain('<h1>Umejiondoa</h1>');
+    expect(await app.notify.preferences(a)).toEqual({ 'quota.warning': false });
+    const doneEn = await app.inject({ method: 'POST', url: path, headers: form, payload: 'List-Unsubscribe=One-Click' });
+    expect(doneEn.body).toContain('<h1>You are unsubscribed</h1>');
+    const bad = await app.inject({ method: 'POST', url: '/v1/notifications/unsubscribe?token=garbage', headers: { ...form, 'accept-language': 'sw-KE' }, payload: 'List-Unsubscribe=One-Click' });
+    expect(bad.statusCode).toBe(400);
+    expect(htmlLang(bad.body)).toBe('sw');
+    expect(bad.body).toContain('<h1>Kiungo hiki hakifanyi kazi tena</h1>');
+    expect(bad.body).toContain('siku 90');
+    const badEn = await app.inject({ method: 'POST', url: '/v1/notifications/unsubscribe?token=garbage', headers: form, payload: 'List-Unsubscribe=One-Click' });
+    expect(badEn.body).toContain('<h1>This link no longer works</h1>');
+    const client = await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'sw' }, payload: 'List-Unsubscribe=One-Click' });
+    expect(client.json()).toEqual({ unsubscribed: true, kind: 'quota.warning' });
+  });
 });
 
 describe('without SMTP: .eml files', () => {

@@ -1,5 +1,6 @@
 /**
- * The English texts of the public request form (`/privacy/request`, issue 32 item 7); the emails'
+ * The English texts of the public pages (issue 32 item 7): the request form (`/privacy/request`),
+ * the export link's page and the processor register's (`/privacy/subprocessors`); the emails'
  * texts are @harakaflow/notify's catalogues. Every other language has exactly these keys (the
  * `PageCatalogue` type makes a missing or extra one a compile error; test/languages.test.ts checks
  * the same at run time, with each text's placeholders and markup).
@@ -71,4 +72,38 @@ export const en = {
   'send.how': 'From WhatsApp on {{phone}}, send this message to <strong>{{sendTo}}</strong> before {{expiresAt}}:',
   'send.open': '<link>Open WhatsApp with the message written</link>',
   'send.check': 'Only a message from that number counts. Once you have sent it, <link>check here</link>: we also email you when your request is passed on.',
+
+  // The export link's page (issue 30 item 7): its download buttons, and the page of a used or expired link.
+  'export.title': 'Your data export',
+  'export.ready': 'Your copy of your HarakaFlow data is ready (about {{size}} MB). The link downloads it <strong>once</strong>, until {{expiresAt}}; after the download it is deleted from our servers.',
+  'export.json': 'Download my data (JSON)',
+  'export.zip': 'Download my data (zip)',
+  'export.note': 'Opening this page does not use the link up: only a button does. If the download is interrupted, ask for a new copy from the <link>privacy centre</link>.',
+  'export.gone.title': 'This link no longer works',
+  'export.gone.body': 'This download link was already used, or it has expired: each link downloads your data once, for a limited time.',
+  'export.gone.again': 'You can ask for a new copy from the <link>privacy centre</link>.',
+
+  // The processor register's page (issue 32 item 4): the page's own words; the register's data (names, purposes, categories, locations, notes) stays as the operator wrote it.
+  'register.title': 'Our service providers',
+  'register.intro': 'These service providers process personal data on our behalf (privacy policy §5), bound by contract to use it only to provide their service to us. Where data leaves the country it was collected in, the safeguard is named (§9).',
+  'register.provider': 'Provider',
+  'register.purpose': 'Purpose',
+  'register.data': 'Data',
+  'register.location': 'Location',
+  'register.transfer': 'Transfer safeguard',
+  'register.contract': 'Contract',
+  'register.since': 'Since',
+  'register.terms': 'Terms',
+  'register.period': '{{since}} to {{until}}',
+  'register.transfer.none': 'No transfer: processed where it was collected',
+  'register.transfer.adequacy': 'Adequacy decision',
+  'register.transfer.scc': 'Standard Contractual Clauses (module {{module}})',
+  'register.transfer.dpf': 'EU-U.S. Data Privacy Framework',
+  'register.changes': 'Announced changes',
+  'register.change.added': 'From {{effectiveDate}}, {{providerName}} ({{providerLocation}}) will process {{dataCategories}} for us: {{purpose}}.',
+  'register.change.removed': 'From {{effectiveDate}}, {{providerName}} will no longer process data for us.',
+  'register.object': 'Object to this change',
+  'register.noChange': 'No change is announced.',
+  'register.notice': 'Every account is told of a change by email at least {{noticeDays}} days before it takes effect. The same register as JSON: <link>/v1/privacy/subprocessors</link>.',
+  'register.centre': '<link>The privacy centre</link>',
 } as const;

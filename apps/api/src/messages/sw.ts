@@ -1,7 +1,9 @@
 /**
- * The Swahili texts of the public request form (issue 32 item 7): the same keys, placeholders and
- * markup as en.ts, written for their meaning in Kenyan usage ("ombi" a request, "data yako" your
- * data, "futa" delete, "uchakataji" processing, "msimbo" a code). HarakaFlow, API and +254 stay.
+ * The Swahili texts of the public pages (issue 32 item 7: the request form, the export link's page,
+ * the processor register's): the same keys, placeholders and markup as en.ts, written for their
+ * meaning in Kenyan usage ("ombi" a request, "data yako" your data, "futa" delete, "uchakataji"
+ * processing, "msimbo" a code, "kiungo" a link, "pakua" download, "mtoa huduma" a provider).
+ * HarakaFlow, API, JSON, zip, +254 and the names of legal instruments (in parentheses) stay.
  */
 import type { PageCatalogue } from '../languages.js';
 
@@ -67,4 +69,36 @@ export const sw: PageCatalogue = {
   'send.how': 'Kutoka WhatsApp kwenye {{phone}}, tuma ujumbe huu kwa <strong>{{sendTo}}</strong> kabla ya {{expiresAt}}:',
   'send.open': '<link>Fungua WhatsApp na ujumbe ukiwa umeandikwa tayari</link>',
   'send.check': 'Ujumbe kutoka kwa nambari hiyo pekee ndio unaohesabiwa. Ukishautuma, <link>angalia hapa</link>: pia tutakutumia barua pepe ombi lako litakapopelekwa.',
+
+  'export.title': 'Nakala ya data yako',
+  'export.ready': 'Nakala ya data yako ya HarakaFlow iko tayari (takriban MB {{size}}). Kiungo hiki kinaipakua <strong>mara moja tu</strong>, hadi {{expiresAt}}; baada ya kupakuliwa, inafutwa kwenye seva zetu.',
+  'export.json': 'Pakua data yangu (JSON)',
+  'export.zip': 'Pakua data yangu (zip)',
+  'export.note': 'Kufungua ukurasa huu hakutumii kiungo: ni kitufe pekee kinachokitumia. Upakuaji ukikatizwa, omba nakala mpya kwenye <link>kituo cha faragha</link>.',
+  'export.gone.title': 'Kiungo hiki hakifanyi kazi tena',
+  'export.gone.body': 'Kiungo hiki cha kupakua kimeshatumika, au muda wake umekwisha: kila kiungo kinapakua data yako mara moja tu, kwa muda maalum.',
+  'export.gone.again': 'Unaweza kuomba nakala mpya kwenye <link>kituo cha faragha</link>.',
+
+  'register.title': 'Watoa huduma wetu',
+  'register.intro': 'Watoa huduma hawa huchakata data binafsi kwa niaba yetu (sera ya faragha §5), na wamefungwa na mkataba kuitumia tu kutupa huduma yao. Data inapotoka nje ya nchi ilipokusanywa, kinga inayoilinda imetajwa (§9).',
+  'register.provider': 'Mtoa huduma',
+  'register.purpose': 'Madhumuni',
+  'register.data': 'Aina za data',
+  'register.location': 'Mahali',
+  'register.transfer': 'Kinga ya uhamishaji wa data',
+  'register.contract': 'Mkataba',
+  'register.since': 'Tangu',
+  'register.terms': 'Masharti',
+  'register.period': '{{since}} hadi {{until}}',
+  'register.transfer.none': 'Hakuna uhamishaji: inachakatwa pale ilipokusanywa',
+  'register.transfer.adequacy': 'Uamuzi kwamba nchi hiyo ina ulinzi wa kutosha (adequacy decision)',
+  'register.transfer.scc': 'Vifungu vya Kawaida vya Mkataba (Standard Contractual Clauses, moduli {{module}})',
+  'register.transfer.dpf': 'Mfumo wa Faragha ya Data kati ya EU na Marekani (EU-U.S. Data Privacy Framework)',
+  'register.changes': 'Mabadiliko yaliyotangazwa',
+  'register.change.added': 'Kuanzia {{effectiveDate}}, {{providerName}} ({{providerLocation}}) itachakata {{dataCategories}} kwa niaba yetu, kwa madhumuni haya: {{purpose}}.',
+  'register.change.removed': 'Kuanzia {{effectiveDate}}, {{providerName}} haitachakata tena data kwa niaba yetu.',
+  'register.object': 'Pinga mabadiliko haya',
+  'register.noChange': 'Hakuna mabadiliko yaliyotangazwa.',
+  'register.notice': 'Kila akaunti hujulishwa kuhusu mabadiliko kwa barua pepe angalau siku {{noticeDays}} kabla hayajaanza kutumika. Orodha hiyo hiyo kwa JSON: <link>/v1/privacy/subprocessors</link>.',
+  'register.centre': '<link>Kituo cha faragha</link>',
 };

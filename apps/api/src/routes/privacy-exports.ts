@@ -6,12 +6,18 @@
  * `Accept: application/zip`), or the form's `format`. The page is a plain form POST: no script, the
  * privacy centre's CSP (`form-action 'self'`, styles from /privacy/assets only), the API's
  * `Referrer-Policy: no-referrer` (its stylesheet request must not carry the token) and `no-store`.
+ *
+ * In English and Swahili (issue 32 item 7), as the public form: the page's texts from the app's
+ * catalogues (languages.ts), its language from `?lang=` (the switch), else Accept-Language;
+ * `<html lang>`, Content-Language and `Vary: Accept-Language`. The download itself is the same in
+ * every language; an API client's 406 stays the one JSON error shape.
  */
 import { ExportGone, ExportNotAcceptable, ExportPageOnly } from '@harakaflow/data-rights';
 import { errorResponse } from '../openapi.js';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import type { Routes, SchemaTypes } from '../schema-types.js';
+import { isPageLanguage, languageSwitch, pageLanguage, pageText, plainText, varyByLanguage, type PageLanguage } from '../languages.js';
 import { PAGE_CSP } from './privacy-centre.js';
 
 const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 100 } } } as const;
@@ -21,8 +27,9 @@ const linkConfig = { auth: 'public', ageGate: false, audit: { path: 'route' }, q
 
 /** Text as HTML: the five characters that matter escaped. */
 export const html = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const when = (d: Date) =>
-  `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })}, ${d.toISOString().slice(11, 16)} UTC`;
+/** A moment in the page's language: `7 December 2026, 20:50 UTC`, `7 Desemba 2026, 20:50 UTC`. */
+const when = (d: Date, lang: PageLanguage) =>
+  `${d.toLocaleDateString(lang === 'sw' ? 'sw-KE' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })}, ${d.toISOString().slice(11, 16)} UTC`;
 
 /**
  * A page of the privacy centre's look: no script, its stylesheet only (the CSP allows nothing else).
@@ -82,29 +89,34 @@ const exportRoutes: Routes = async (app) => {
     async (request, reply) => {
       if (!takesHtml(request.headers.accept)) throw new ExportPageOnly();
       const found = await app.dataRights.peekExport(request.params.token);
+      // The page's language: the switch's `?lang=` (the link in the email has none), else the browser's.
+      const chosen = (request.query as { lang?: unknown } | undefined)?.lang;
+      const lang = pageLanguage(request, chosen);
+      // The privacy centre in the language chosen here (the centre remembers a choice, never a guess).
+      const centre = isPageLanguage(chosen) ? `/privacy?lang=${lang}` : '/privacy';
+      // The switch: this page (the link's own path, its token with it) in the other language.
+      const self = `/v1/privacy/exports/${encodeURIComponent(request.params.token)}`;
+      const send = (status: number, title: 'export.title' | 'export.gone.title', body: string) =>
+        varyByLanguage(asPage(reply, status))
+          .header('content-language', lang)
+          .send(page(plainText(lang, title), body, { lang, nav: languageSwitch(lang, (l) => `${self}?lang=${l}`) }));
       if (!found) {
         // A person's browser gets a page; a scanner or a client that did not ask for HTML, the one error shape.
         if (!namesHtml(request.headers.accept)) throw new ExportGone();
-        return asPage(reply, 410).send(
-          page(
-            'This link no longer works',
-            '<p>This download link was already used, or it has expired: each link downloads your data once, for a limited time.</p>\n<p>You can ask for a new copy from the <a href="/privacy">privacy centre</a>.</p>',
-          ),
-        );
+        return send(410, 'export.gone.title', `<p>${pageText(lang, 'export.gone.body')}</p>\n<p>${pageText(lang, 'export.gone.again', {}, centre)}</p>`);
       }
       const megabytes = Math.max(0.1, Math.round(found.size / 100_000) / 10);
-      return asPage(reply, 200).send(
-        page(
-          'Your data export',
-          `<p>Your copy of your HarakaFlow data is ready (about ${megabytes} MB). The link downloads it <strong>once</strong>, until ${html(when(found.expiresAt))}; after the download it is deleted from our servers.</p>
+      return send(
+        200,
+        'export.title',
+        `<p>${pageText(lang, 'export.ready', { size: String(megabytes), expiresAt: when(found.expiresAt, lang) })}</p>
 <form method="post">
   <div class="row">
-    <button type="submit" name="format" value="json">Download my data (JSON)</button>
-    <button type="submit" name="format" value="zip">Download my data (zip)</button>
+    <button type="submit" name="format" value="json">${pageText(lang, 'export.json')}</button>
+    <button type="submit" name="format" value="zip">${pageText(lang, 'export.zip')}</button>
   </div>
 </form>
-<p>Opening this page does not use the link up: only a button does. If the download is interrupted, ask for a new copy from the <a href="/privacy">privacy centre</a>.</p>`,
-        ),
+<p>${pageText(lang, 'export.note', {}, centre)}</p>`,
       );
     },
   );

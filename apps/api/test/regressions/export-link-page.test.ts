@@ -103,6 +103,59 @@ describe('an export link', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/privacy/exports/not-a-token' })).statusCode).toBe(410);
   });
 
+  // Issue 32 item 7: the page a person reaches from the email, in English and Swahili.
+  it('shows its page, and the used or expired one, in the language of Accept-Language (sw-KE: Swahili, en-GB: English) or of its ?lang= switch', async () => {
+    const { app } = await testApp(database);
+    onTestFinished(() => app.close());
+    const { apiKey } = await signup(app);
+    const { url, token } = await exportOf(app, apiKey);
+    const path = new URL(url, 'https://api.harakaflow.test').pathname;
+    const htmlLang = (body: string) => /<html lang="([^"]+)">/.exec(body)?.[1];
+    const browser = (language: string) => ({ accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': language });
+
+    const sw = await app.inject({ url: path, headers: browser('sw-KE,en;q=0.5') });
+    expect(sw.statusCode).toBe(200);
+    expect(htmlLang(sw.body)).toBe('sw');
+    expect(sw.headers['content-language']).toBe('sw');
+    expect(sw.headers.vary).toMatch(/accept-language/i);
+    expect(sw.body).toContain('<h1>Nakala ya data yako</h1>');
+    expect(sw.body).toContain('<button type="submit" name="format" value="json">Pakua data yangu (JSON)</button>');
+    expect(sw.body).toMatch(/hadi \d{1,2} [A-Z][a-z]+ 20\d\d, \d\d:\d\d UTC/);
+    expect(sw.body).not.toContain('Download my data');
+    // The switch: this page in English (a GET: it spends nothing); the CSP, no-referrer and no-store as before.
+    expect(sw.body).toContain(`<a href="/v1/privacy/exports/${token}?lang=en" lang="en" hreflang="en">English</a>`);
+    expect(sw.body).toContain('<a href="/privacy">kituo cha faragha</a>');
+    expect(sw.headers['content-security-policy']).toBe(PAGE_CSP);
+    expect(sw.headers['referrer-policy']).toBe('no-referrer');
+    expect(sw.body).not.toMatch(/<script|<style|\sstyle=|\son[a-z]+=/i);
+
+    const en = await app.inject({ url: path, headers: browser('en-GB') });
+    expect(htmlLang(en.body)).toBe('en');
+    expect(en.headers['content-language']).toBe('en');
+    expect(en.body).toContain('<h1>Your data export</h1>');
+    expect(en.body).toContain('Download my data (zip)');
+
+    // ?lang= wins over the header; the privacy centre's link then carries the choice.
+    const chosen = await app.inject({ url: `${path}?lang=sw`, headers: browser('en-GB') });
+    expect(htmlLang(chosen.body)).toBe('sw');
+    expect(chosen.body).toContain('<a href="/privacy?lang=sw">kituo cha faragha</a>');
+    expect(htmlLang((await app.inject({ url: `${path}?lang=en`, headers: browser('sw') })).body)).toBe('en');
+    expect(htmlLang((await app.inject({ url: `${path}?lang=%3Cb%3E`, headers: browser('sw') })).body)).toBe('sw');
+
+    // Downloaded (the button posts to the page's own address, ?lang= and all): the used link's page, in both.
+    expect((await app.inject({ method: 'POST', url: `${path}?lang=sw`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'format=json' })).statusCode).toBe(200);
+    const gone = await app.inject({ url: path, headers: browser('sw-KE') });
+    expect(gone.statusCode).toBe(410);
+    expect(htmlLang(gone.body)).toBe('sw');
+    expect(gone.headers['content-language']).toBe('sw');
+    expect(gone.body).toContain('<h1>Kiungo hiki hakifanyi kazi tena</h1>');
+    const goneEn = await app.inject({ url: path, headers: browser('en-GB') });
+    expect(goneEn.body).toContain('<h1>This link no longer works</h1>');
+    expect(htmlLang((await app.inject({ url: `${path}?lang=en`, headers: browser('sw-KE') })).body)).toBe('en');
+    // A client that did not ask for HTML: the one error shape, whatever its language.
+    expect((await app.inject({ url: path, headers: { 'accept-language': 'sw' } })).json().code).toBe('HF_DATA_RIGHTS_EXPORT_GONE');
+  });
+
   it("never appears in the admin's views; the admin sends it to the person again, and it still works for them", async () => {
     const { app } = await testApp(database);
     onTestFinished(() => app.close());

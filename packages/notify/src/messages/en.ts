@@ -138,4 +138,14 @@ export const en = {
   'privacy.contact.outcome.complain': 'You may complain to the Office of the Data Protection Commissioner (Kenya).',
   'privacy.contact.outcome.erased': 'One of the businesses we passed your request to had us erase {{phone}} from its data. What each part of the service erased and kept: {{receipt}}',
   'privacy.contact.outcome.erased.named': 'The business {{business}} had us erase {{phone}} from its data. What each part of the service erased and kept: {{receipt}}',
+
+  // The one-click unsubscribe pages (a link in a message opened in a browser): not messages, the same catalogue.
+  'unsubscribe.page.languages': 'Language',
+  'unsubscribe.page.title': 'Unsubscribe',
+  'unsubscribe.page.question': 'Stop these optional HarakaFlow notifications? Security and legal notices are always sent.',
+  'unsubscribe.page.button': 'Unsubscribe',
+  'unsubscribe.done.title': 'You are unsubscribed',
+  'unsubscribe.done.body': 'You will no longer get these optional HarakaFlow notifications. Security and legal notices are still sent.',
+  'unsubscribe.invalid.title': 'This link no longer works',
+  'unsubscribe.invalid.body': 'This unsubscribe link is not valid, or it has expired (a link works for {{days}} days). Use the link in a more recent message.',
 } as const;

@@ -122,4 +122,13 @@ export const sw: Catalogue = {
   'privacy.contact.outcome.complain': 'Unaweza kuwasilisha malalamiko kwa Ofisi ya Kamishna wa Ulinzi wa Data (Kenya).',
   'privacy.contact.outcome.erased': 'Mojawapo ya biashara tulizopelekea ombi lako imetuagiza tufute {{phone}} kwenye data yake. Kile ambacho kila sehemu ya huduma ilifuta na kubakiza: {{receipt}}',
   'privacy.contact.outcome.erased.named': 'Biashara {{business}} imetuagiza tufute {{phone}} kwenye data yake. Kile ambacho kila sehemu ya huduma ilifuta na kubakiza: {{receipt}}',
+
+  'unsubscribe.page.languages': 'Lugha',
+  'unsubscribe.page.title': 'Jiondoe kwenye arifa',
+  'unsubscribe.page.question': 'Ungependa kuacha kupokea arifa hizi za hiari za HarakaFlow? Arifa za usalama na za kisheria hutumwa kila wakati.',
+  'unsubscribe.page.button': 'Jiondoe',
+  'unsubscribe.done.title': 'Umejiondoa',
+  'unsubscribe.done.body': 'Hutapokea tena arifa hizi za hiari za HarakaFlow. Arifa za usalama na za kisheria bado zitatumwa.',
+  'unsubscribe.invalid.title': 'Kiungo hiki hakifanyi kazi tena',
+  'unsubscribe.invalid.body': 'Kiungo hiki cha kujiondoa si sahihi, au muda wake umekwisha (kiungo hufanya kazi kwa siku {{days}}). Tumia kiungo kilicho katika ujumbe wa karibuni zaidi.',
 };
