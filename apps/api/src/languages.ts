@@ -51,8 +51,8 @@ export function languageOfTag(tag: unknown): PageLanguage | null {
   return isPageLanguage(primary) ? primary : null;
 }
 
-/** A page that depends on Accept-Language says so to caches. */
-export const varyByLanguage = (reply: FastifyReply) => reply.header('vary', 'Accept-Language');
+/** A page that depends on Accept-Language (and the hf_lang cookie) says so to caches. */
+export const varyByLanguage = (reply: FastifyReply) => reply.header('vary', 'Accept-Language, Cookie');
 
 /** Text as HTML: the five characters that matter escaped. */
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -374,7 +374,12 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const changed = { ...receipt, handlers: receipt.handlers.map((h, i) => (i === 0 ? { ...h, erased: h.erased + 1 } : h)) };
     expect(await paste(JSON.stringify(changed))).toBe(`Not verified: the signature does not match this receipt (key ${receipt.keyId}). It was changed after we signed it, or we did not sign it.`);
     expect(await paste(JSON.stringify({ ...receipt, keyId: 'retired0' }))).toBe('Not verified: key retired0 is not one of our published keys.');
-    expect(await paste('{"hello": "world"}')).toBe('Not verified: this is not a signed receipt (a JSON document with keyId and signature).');
+    const notReceipt = 'Not verified: this is not a signed erasure receipt (a JSON document with requestId, subjectHash, completedAt, handlers, keyId and signature).';
+    expect(await paste('{"hello": "world"}')).toBe(notReceipt);
+    // A genuine receipt inside a wrapper that claims other counts is not taken for the receipt (review).
+    expect(await paste(JSON.stringify({ receipt, handlers: [{ name: 'everything', erased: 999, kept: 0 }] }))).toBe(notReceipt);
+    // A verified receipt says what the signature covers: the request, the subject's hash, each part's counts.
+    expect(await paste(JSON.stringify(receipt))).toContain(`What the signature covers: request ${receipt.requestId}, subject ${receipt.subjectHash}; ${receipt.handlers.map((h) => `${h.name}: ${h.erased} erased, ${h.kept} kept`).join('; ')}.`);
     await context.close();
 
     // Signed out, as someone holding the email whose line carries the receipt: pasted as it is.

@@ -427,8 +427,30 @@ function canonicalJson(value) {
 /** base64url to bytes; null when it is not base64url. @param {string} text */
 function base64url(text) {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '='));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  try {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '='));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    // A length no base64 has (4k + 1): not a signature.
+    return null;
+  }
+}
+
+/**
+ * An erasure receipt's shape (data-rights' Receipt): the same key signs export manifests, so a
+ * signature alone does not make a document a receipt.
+ * @param {Record<string, unknown>} signed
+ */
+function isReceiptShape(signed) {
+  const handlers = signed.handlers;
+  return (
+    typeof signed.requestId === 'string' &&
+    typeof signed.subjectHash === 'string' &&
+    typeof signed.completedAt === 'string' &&
+    !Number.isNaN(Date.parse(signed.completedAt)) &&
+    Array.isArray(handlers) &&
+    handlers.every((h) => h && typeof h === 'object' && typeof h.name === 'string' && Number.isInteger(h.erased) && Number.isInteger(h.kept))
+  );
 }
 
 /**
@@ -441,7 +463,7 @@ function base64url(text) {
 async function checkReceipt(receipt) {
   if (!receipt || typeof receipt !== 'object' || Array.isArray(receipt)) return { verdict: 'notReceipt' };
   const { keyId, signature, ...signed } = /** @type {Record<string, unknown>} */ (receipt);
-  if (typeof keyId !== 'string' || typeof signature !== 'string') return { verdict: 'notReceipt' };
+  if (typeof keyId !== 'string' || typeof signature !== 'string' || !isReceiptShape(signed)) return { verdict: 'notReceipt' };
   /** @type {any[]} */
   let keys;
   try {
@@ -467,15 +489,28 @@ async function checkReceipt(receipt) {
   return { verdict: ok ? 'verified' : 'mismatch', keyId };
 }
 
-/** The verdict as a sentence. @param {Awaited<ReturnType<typeof checkReceipt>>} result @param {any} receipt */
+/**
+ * The verdict as a sentence; a verified one also says what it covers (the request, the subject's
+ * hash, each part's counts), so that the words around a pasted receipt cannot claim more.
+ * @param {Awaited<ReturnType<typeof checkReceipt>>} result @param {any} receipt
+ */
 function verdictText({ verdict, keyId = '' }, receipt) {
-  return t(`verdict.${verdict}`, { keyId, date: verdict === 'verified' ? day(receipt.completedAt) : '' });
+  const said = t(`verdict.${verdict}`, { keyId, date: verdict === 'verified' ? day(receipt.completedAt) : '' });
+  if (verdict !== 'verified') return said;
+  const parts = receipt.handlers.map((/** @type {any} */ h) => t('verdict.part', { name: h.name, erased: String(h.erased), kept: String(h.kept) })).join('; ');
+  return `${said} ${t('verdict.covers', { requestId: receipt.requestId, subjectHash: receipt.subjectHash, parts })}`;
 }
 
 /** @param {HTMLElement} where @param {unknown} receipt */
 async function showVerdict(where, receipt) {
   where.textContent = t('checking');
-  const result = await checkReceipt(receipt);
+  let result;
+  try {
+    result = await checkReceipt(receipt);
+  } catch {
+    // Anything the check could not take is not verified: never a "Checking…" left on screen.
+    result = /** @type {const} */ ({ verdict: 'mismatch' });
+  }
   where.textContent = verdictText(result, receipt);
 }
 
@@ -492,7 +527,9 @@ function receiptFrom(text) {
     if (candidate === null) continue;
     try {
       const value = JSON.parse(candidate);
-      return value && typeof value === 'object' && !Array.isArray(value) && value.receipt && typeof value.receipt === 'object' ? value.receipt : value;
+      // A request as the API shows it (its own fields, no signature of its own) carries its receipt.
+      const isRequest = value && typeof value === 'object' && !Array.isArray(value) && !('signature' in value) && typeof value.id === 'string' && typeof value.status === 'string';
+      return isRequest && value.receipt && typeof value.receipt === 'object' ? value.receipt : value;
     } catch {
       // not JSON: the next candidate
     }
