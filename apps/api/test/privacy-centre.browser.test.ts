@@ -336,7 +336,7 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     // A contact's deletion runs at once and stays in the account's list with its receipt.
     const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'deletion', contact: '+254711000042' }, bearer);
     expect(filed.status).toBe(202);
-    let receipt: Record<string, unknown> & { keyId: string; handlers: { erased: number }[] } = undefined as never;
+    let receipt: Record<string, unknown> & { keyId: string; requestId: string; subjectHash: string; handlers: { name: string; erased: number; kept: number }[] } = undefined as never;
     for (let i = 0; i < 200 && !receipt; i++) {
       receipt = (await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, bearer)).json.receipt;
       if (!receipt) await new Promise((r) => setTimeout(r, 100));
