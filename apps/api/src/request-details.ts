@@ -34,6 +34,7 @@ export function requestDetails({ kind, contact, details, purpose, consent }: Req
   if (consent !== undefined && contact !== undefined) throw new RequestFieldsInvalid('consent is about the account itself: it does not go with contact');
   const own = details?.trim() || null;
   if ((purpose === 'other' || consent === 'other') && !own) throw new RequestFieldsInvalid('with "other", details say which');
+  // The page shows these first lines in its own language (web/privacy.js, aboutLine): change both together.
   const head =
     purpose === undefined
       ? consent === undefined

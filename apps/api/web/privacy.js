@@ -265,9 +265,9 @@ async function loadRequests() {
       action.append(cancel);
     }
     if ((r.kind === 'objection' || r.kind === 'withdraw_consent') && r.details) {
-      // What it is about: the first line (the use or the consent it names).
+      // What it is about: the first line (the use or the consent it names), in the page's language.
       const about = document.createElement('small');
-      about.textContent = String(r.details).split('\n')[0].slice(0, 300);
+      about.textContent = aboutLine(String(r.details).split('\n')[0]);
       what.append(about);
     }
     if (r.receipt) {
@@ -396,6 +396,24 @@ function downloadReceipt(/** @type {any} */ receipt, /** @type {string} */ id) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * The first line of an objection's or a withdrawal's details in the page's language: the API
+ * writes it in English for the privacy team (request-details.ts); the use is named by its id, and
+ * its words are the objection form's own option. Any other line (the person's words) as it is.
+ * @param {string} line
+ */
+function aboutLine(line) {
+  const use = /^Objection to this use \(§2, ([a-z]+)\): /.exec(line);
+  if (use) {
+    const option = /** @type {HTMLOptionElement | null} */ (document.querySelector(`#objection-purpose option[value="${use[1]}"]`));
+    if (option) return t('about.objection', { purpose: option.textContent ?? '' });
+  }
+  if (line === 'Objection to another use:') return t('about.objectionOther');
+  if (line === 'Withdrawal of consent: analytics cookies (§7).') return t('about.withdrawAnalytics');
+  if (line === 'Withdrawal of another consent (not in the consent ledger):') return t('about.withdrawOther');
+  return line.slice(0, 300);
 }
 
 /**
