@@ -6,11 +6,11 @@
  */
 import { negotiateLanguage } from '@harakaflow/notify';
 import { readFileSync } from 'node:fs';
+import { PAGE_LANGUAGES, type PageLanguage } from './languages.js';
 
-export const LANGUAGES = ['en', 'sw'] as const;
-export type Language = (typeof LANGUAGES)[number];
-/** The remembered choice: a strictly necessary preference (catalogued essential), Path=/privacy. */
-export const LANGUAGE_COOKIE = 'hf_lang';
+/** The page's languages: the app's (languages.ts), one list for the page, the form and the emails. */
+export const LANGUAGES = PAGE_LANGUAGES;
+export type Language = PageLanguage;
 
 export type Catalogue = Record<string, string>;
 
@@ -23,12 +23,6 @@ export function catalogue(language: Language): Catalogue {
 /** `{name}` placeholders (and link targets, which the page's markup carries) in a text: what both catalogues must agree on. */
 export function placeholders(text: string): string[] {
   return [...text.matchAll(/\{[A-Za-z]+\}|\]\([^)\s]*\)/g)].map((m) => m[0]).sort();
-}
-
-/** A supported language named by a tag (`sw`, `sw-KE`, `EN-gb`), else undefined. */
-export function languageOf(tag: string | undefined): Language | undefined {
-  const primary = tag?.trim().toLowerCase().split('-')[0];
-  return LANGUAGES.find((l) => l === primary);
 }
 
 /** The best supported language of an `Accept-Language` header: notify's reading of it (RFC 9110 §12.5.4, RFC 4647), English when nothing matches. */

@@ -24,11 +24,14 @@
  * Never logged: the number, the address, the code, a note. The audit log gets ids and counts.
  */
 import { errorCodes, securityEvent, uuidv7 } from '@harakaflow/core';
-import type { RightsRequest } from '@harakaflow/data-rights';
+import type { Receipt, RightsRequest } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ContactAlreadyProved, ContactCodeLimit, ContactRequestNotFound, WhatsappNotConfigured } from './errors.js';
+import { utcMinute } from './dates.js';
+import { everyInterval } from './jobs.js';
+import { receiptParts } from './notices.js';
 import fp from 'fastify-plugin';
 import { createHmac, randomInt } from 'node:crypto';
 import { accounts, contactRequests, forwardedRequests, messageLog, notifications } from './schema.js';
@@ -133,33 +136,32 @@ export class ContactRequests {
   }
 
   /**
-   * A new code for the request's number (the previous one stops working): `missing` (no request
-   * about a number waits here), `proved` (done already), else the code, to show on the page only.
+   * A new code for the request's number, `phone` as its state() gave it (the previous code stops
+   * working): `missing` (no request about a number waits here), `proved` (done already), else the
+   * code, to show on the page only.
    */
-  async issueCode(requestId: string): Promise<{ code: string; phone: string; expiresAt: Date } | 'missing' | 'proved'> {
+  async issueCode(requestId: string, phone: string): Promise<{ code: string; phone: string; expiresAt: Date } | 'missing' | 'proved'> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = new Date(this.#now().getTime() + PROOF_TTL_MS);
-    const [row] = await this.#db.select({ phone: contactRequests.phone, provedAt: contactRequests.provedAt }).from(contactRequests).where(eq(contactRequests.requestId, requestId));
-    if (!row) return 'missing';
-    if (row.provedAt) return 'proved';
     const [issued] = await this.#db
       .update(contactRequests)
-      .set({ codeHash: digest(this.#o.codeKey, row.phone, code), codeExpiresAt: expiresAt })
-      .where(and(eq(contactRequests.requestId, requestId), isNull(contactRequests.provedAt)))
+      .set({ codeHash: digest(this.#o.codeKey, phone, code), codeExpiresAt: expiresAt })
+      .where(and(eq(contactRequests.requestId, requestId), eq(contactRequests.phone, phone), isNull(contactRequests.provedAt)))
       .returning({ phone: contactRequests.phone });
-    return issued ? { code: `HF-${code}`, phone: issued.phone, expiresAt } : 'proved';
+    if (issued) return { code: `HF-${code}`, phone: issued.phone, expiresAt };
+    // Proved (or gone) since its state was read.
+    const [row] = await this.#db.select({ provedAt: contactRequests.provedAt }).from(contactRequests).where(eq(contactRequests.requestId, requestId));
+    return row ? 'proved' : 'missing';
   }
 
   /**
-   * A text message from `phone` (E.164) to the privacy number: when it carries the code of a request
-   * waiting for that number, the number is proved and the request forwarded. Returns the request
-   * id, or null (no code, no match, expired).
+   * The code (its six digits, `codeIn`) a text message from `phone` (E.164) to the privacy number
+   * carried: when it is the code of a request waiting for that number, the number is proved and the
+   * request forwarded. Returns the request id, or null (no match, expired).
    */
-  async receiveMessage(phone: string, text: string, request?: FastifyRequest): Promise<string | null> {
-    const m = codeIn(text);
-    if (!m) return null;
+  async receiveMessage(phone: string, code: string, request?: FastifyRequest): Promise<string | null> {
     const now = this.#now();
-    const hash = digest(this.#o.codeKey, phone, m);
+    const hash = digest(this.#o.codeKey, phone, code);
     const done = await this.#db.transaction(async (tx) => {
       const waiting = and(eq(contactRequests.phone, phone), isNull(contactRequests.provedAt), eq(contactRequests.codeHash, hash), sql`${contactRequests.codeExpiresAt} > ${now.toISOString()}::timestamptz`);
       // One request per code: two waiting for the number with the same code (one in a million) prove the older one.
@@ -394,7 +396,6 @@ export class ContactRequests {
   }
 }
 
-const day = (d: Date) => `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 
 /** The `privacy.request.forwarded` webhook event's data: what the account must answer, and how. */
 function webhookData(r: Forwarded) {
@@ -406,7 +407,7 @@ function accountData(r: Forwarded): Record<string, unknown> {
     forwardedId: r.id,
     kind: r.kind,
     phone: r.phone,
-    dueDate: day(r.dueAt),
+    dueDate: utcMinute(r.dueAt),
     answerPath: `/v1/privacy/forwarded/${r.id}`,
     listPath: '/v1/privacy/forwarded',
   };
@@ -417,7 +418,7 @@ function personData(c: Contact, dueDays: number): Record<string, unknown> {
 }
 
 function outcomeData(r: Forwarded, c: Contact, business: string | null, keysUrl: string): Record<string, unknown> {
-  const receipt = r.receipt as { handlers?: { name: string; erased: number; kept: number; keptReason?: string }[] } | null;
+  const receipt = r.receipt as Receipt | null;
   return {
     requestId: c.requestId,
     kind: r.kind,
@@ -428,7 +429,7 @@ function outcomeData(r: Forwarded, c: Contact, business: string | null, keysUrl:
     ...(r.status === 'erased' && receipt
       ? {
           // notify writes the summary from its parts, in the message's language.
-          receiptParts: (receipt.handlers ?? []).map((h) => ({ part: h.name, erased: h.erased, kept: h.kept, ...(h.keptReason ? { keptReason: h.keptReason } : {}) })),
+          receiptParts: receiptParts(receipt),
           receiptJson: JSON.stringify(r.receipt),
           keysUrl,
         }
@@ -502,7 +503,7 @@ export async function issueProof(app: FastifyInstance, id: string, reply: Fastif
     reply.header('retry-after', String(Math.max(1, Math.ceil(taken.resetMs / 1000))));
     throw new ContactCodeLimit();
   }
-  const issued = await app.contactRequests.issueCode(id);
+  const issued = await app.contactRequests.issueCode(id, state.phone);
   if (issued === 'missing') throw new ContactRequestNotFound();
   if (issued === 'proved') throw new ContactAlreadyProved();
   return {
@@ -516,9 +517,10 @@ export async function issueProof(app: FastifyInstance, id: string, reply: Fastif
 
 /** The minute's jobs: announcements and outcomes a crash left, and the deadline alerts. */
 export function runContactJobs(app: FastifyInstance, intervalMs = 60_000): void {
-  let timer: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    const tick = async () => {
+  everyInterval(
+    app,
+    intervalMs,
+    async () => {
       // Each on its own: a failing sweep never keeps the deadline alerts from running.
       for (const [job, run] of [
         ['sweep', () => app.contactRequests.sweep()],
@@ -530,11 +532,9 @@ export function runContactJobs(app: FastifyInstance, intervalMs = 60_000): void 
           app.log.error({ err: errorCodes(error), job }, 'privacy: the forwarded requests job failed');
         }
       }
-    };
-    timer = setInterval(() => void tick(), intervalMs);
-    timer.unref();
-  });
-  app.addHook('onClose', async () => clearInterval(timer));
+    },
+    { atStartup: false },
+  );
 }
 
 declare module 'fastify' {

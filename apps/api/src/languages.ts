@@ -10,11 +10,12 @@
  */
 import { isLanguage, negotiateLanguage, type Language } from '@harakaflow/notify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { LANGUAGE_COOKIE } from './centre-languages.js';
 import { en } from './messages/en.js';
 import { sw } from './messages/sw.js';
 
 export type PageKey = keyof typeof en;
+/** A language chosen on the privacy centre's switch, remembered for its pages and the form: a strictly necessary preference (catalogued essential), Path=/privacy. */
+export const LANGUAGE_COOKIE = 'hf_lang';
 /** A language's texts of the pages: every key, nothing else. */
 export type PageCatalogue = { readonly [K in PageKey]: string };
 

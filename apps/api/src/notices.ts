@@ -5,7 +5,7 @@
  * verification to verify, the notice of a disabled webhook endpoint, and the bridge that sends the
  * rows an earlier version left in `app.notifications`.
  */
-import { isFinal, type RightsRequest } from '@harakaflow/data-rights';
+import { isFinal, type Receipt, type RightsRequest } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import type { AccountNotice, Recipient } from '@harakaflow/notify';
 import type { DisabledEndpoint } from '@harakaflow/webhooks';
@@ -16,6 +16,8 @@ import { accountsToAsk, askForVerification, emailVerified } from './accounts.js'
 import { languageOfTag } from './languages.js';
 import { queueVerification } from './routes/accounts.js';
 import { accounts, notifications } from './schema.js';
+import { utcMinute } from './dates.js';
+import { everyInterval } from './jobs.js';
 
 /** An account's address and names, for its messages; null when it no longer exists. */
 export async function notificationRecipient(db: Database, accountId: string): Promise<Recipient | null> {
@@ -39,7 +41,11 @@ export async function policyRecipients(db: Database, after: string | null): Prom
     .limit(500);
 }
 
-const day = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+
+/** A receipt's parts as notify writes its summary, each in the message's language (`receiptParts`). */
+export function receiptParts(receipt: Pick<Receipt, 'handlers'>): Record<string, unknown>[] {
+  return receipt.handlers.map((h) => ({ part: h.name, erased: h.erased, kept: h.kept, ...(h.keptReason ? { keptReason: h.keptReason } : {}) }));
+}
 
 /**
  * A request's change as `privacy.request.updated` data: due date, reason, the receipt (its parts,
@@ -51,7 +57,7 @@ function updateData(request: RightsRequest, keysUrl: string): Record<string, unk
   const last = request.history.at(-1);
   const reason = last?.event === 'extended' ? request.extensionReason : last?.event === 'lifted' && last.by === 'self' ? undefined : last?.note;
   const receipt = request.receipt && {
-    receiptParts: request.receipt.handlers.map((h) => ({ part: h.name, erased: h.erased, kept: h.kept, ...(h.keptReason ? { keptReason: h.keptReason } : {}) })),
+    receiptParts: receiptParts(request.receipt),
     // The summary as replicas of the previous version show it (English; this version writes it from the parts).
     receipt: request.receipt.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; '),
     // The receipt as signed (issue 30 item 8): checked with the published keys alone.
@@ -64,7 +70,7 @@ function updateData(request: RightsRequest, keysUrl: string): Record<string, unk
     status: request.status,
     event: last?.event ?? null,
     verified: request.verification !== null,
-    dueDate: day(request.extendedDueAt ?? request.dueAt),
+    dueDate: utcMinute(request.extendedDueAt ?? request.dueAt),
     ...(reason ? { reason } : {}),
     ...(last?.event === 'lifted' ? { liftedBy: last.by } : {}),
     ...receipt,
@@ -89,7 +95,7 @@ export function requestNotice(request: RightsRequest, keysUrl: string): { kind: 
     const purgeAt = /purge at (\S+)/.exec(last.note ?? '')?.[1] ?? request.dueAt;
     return {
       kind: 'account.deletion.scheduled',
-      data: { requestId: request.id, purgeDate: day(purgeAt), cancelPath: `/v1/privacy/requests/${request.id}/cancel` },
+      data: { requestId: request.id, purgeDate: utcMinute(purgeAt), cancelPath: `/v1/privacy/requests/${request.id}/cancel` },
       dedupeKey: `account.deletion.scheduled:${request.id}`,
       lang: languageOfTag(request.lang),
     };
@@ -113,9 +119,9 @@ export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; acc
       endpointOrigin: new URL(e.url).origin,
       // Why, as notify's texts say it in each language; `reason`, in English, for replicas of the previous version.
       cause: e.reason === 'gone' ? 'gone' : 'failing',
-      ...(e.failingSince ? { failingSince: day(e.failingSince.toISOString()) } : {}),
-      reason: e.reason === 'gone' ? 'it answered 410 Gone, which asks for no more deliveries' : `every delivery attempt failed since ${e.failingSince ? day(e.failingSince.toISOString()) : 'several days'}`,
-      disabledAt: day(e.disabledAt.toISOString()),
+      ...(e.failingSince ? { failingSince: utcMinute(e.failingSince) } : {}),
+      reason: e.reason === 'gone' ? 'it answered 410 Gone, which asks for no more deliveries' : `every delivery attempt failed since ${e.failingSince ? utcMinute(e.failingSince) : 'several days'}`,
+      disabledAt: utcMinute(e.disabledAt),
       held: e.held,
       enablePath: `${base}/enable`,
       deliveriesPath: `${base}/deliveries`,
@@ -158,14 +164,8 @@ export function askExistingAccountsToVerify(app: FastifyInstance, db: Database, 
       if (page.length < 500) return;
     }
   };
-  let timer: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    const tick = () => run().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: asking accounts to verify their address failed'));
-    await tick();
-    timer = setInterval(tick, intervalMs);
-    timer.unref();
-  });
-  app.addHook('onClose', async () => clearInterval(timer));
+  const tick = () => run().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: asking accounts to verify their address failed'));
+  everyInterval(app, intervalMs, tick, { atStartup: true });
 }
 
 /**
@@ -186,21 +186,17 @@ export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, in
       const data =
         row.kind === 'quota.warning'
           ? { ...p, percent: Math.round(Number(p.threshold) * 100) }
-          : { requestId: p.requestId, kind: p.kind, status: p.status, event: null, dueDate: typeof p.dueAt === 'string' ? day(p.dueAt) : 'soon' };
+          : { requestId: p.requestId, kind: p.kind, status: p.status, event: null, dueDate: typeof p.dueAt === 'string' ? utcMinute(p.dueAt) : 'soon' };
       await app.notify.enqueue({ kind: row.kind, accountId: row.accountId!, data, dedupeKey: `app.notifications:${row.id}` });
     }
     if (rows.length) await db.update(notifications).set({ sentAt: new Date() }).where(inArray(notifications.id, rows.map((r) => r.id)));
     return rows.length;
   };
-  let timer: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    const tick = () =>
-      run().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: handing app.notifications rows to notify failed'));
-    await tick();
-    timer = setInterval(tick, intervalMs);
-    timer.unref();
-  });
-  app.addHook('onClose', async () => clearInterval(timer));
+  const tick = () => run().then(
+    () => undefined,
+    (error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: handing app.notifications rows to notify failed'),
+  );
+  everyInterval(app, intervalMs, tick, { atStartup: true });
 }
 
 /** Accounts whose notices one replica remembers at most (the oldest forgotten first), like the auth cache's keys. */

@@ -11,6 +11,7 @@ import { readInbound, type MailboxMessage, type MailboxReader } from '@harakaflo
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { readMailbox } from './mailbox-reading.js';
+import { utcMinute } from './dates.js';
 
 /** Answers (the 'received' message with its code) one sender address gets a day, at most: a forged sender cannot turn the mailbox into a mail cannon. */
 export const SENDER_ANSWERS_PER_DAY = 3;
@@ -35,7 +36,6 @@ async function senderAnswers(app: FastifyInstance, address: string): Promise<str
   }
 }
 
-const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 /** The page where a request made without a key is confirmed (a new code asked for there). */
 export const requestPage = (publicUrl: string, id: string) => `${publicUrl}/privacy/request/${id}`;
 
@@ -50,11 +50,11 @@ export async function requestCodeData(app: FastifyInstance, publicUrl: string, k
   if (typeof id !== 'string') return undefined;
   if (kind === 'privacy.request.code') {
     const issued = await app.dataRights.intake.issueCode(id);
-    return issued ? { code: issued.code, kind: issued.kind, expiresAt: utc(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) } : false;
+    return issued ? { code: issued.code, kind: issued.kind, expiresAt: utcMinute(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) } : false;
   }
   if (kind === 'privacy.request.updated' && data.status === 'open' && data.verified === false && data.event !== 'extended') {
     const issued = await app.dataRights.intake.issueCode(id);
-    return issued ? { code: issued.code, codeExpiresAt: utc(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) } : null;
+    return issued ? { code: issued.code, codeExpiresAt: utcMinute(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) } : null;
   }
   return undefined;
 }

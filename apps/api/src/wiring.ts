@@ -38,6 +38,7 @@ import { appRetentionClasses } from './retention.js';
 import rightsIntake, { requestCodeData } from './rights-intake.js';
 import bounceIntake from './bounce-intake.js';
 import { contactRequestsPlugin, proofCodeKey } from './contact-requests.js';
+import { utcMinute } from './dates.js';
 import contactRequestRoutes from './routes/contact-requests.js';
 import accountRoutes from './routes/accounts.js';
 import keyRoutes from './routes/keys.js';
@@ -59,7 +60,7 @@ import webhookDeliveryRoutes from './routes/webhook-deliveries.js';
 import webhookRoutes, { WEBHOOK_EVENT_TYPES } from './routes/webhooks.js';
 import { accounts, notifications } from './schema.js';
 import { revokeAccountSessions, sessionCookieName } from './sessions.js';
-import { LANGUAGE_COOKIE } from './centre-languages.js';
+import { LANGUAGE_COOKIE } from './languages.js';
 
 /** What a step's options are made from. */
 export interface WiringContext {
@@ -275,7 +276,7 @@ export const WIRING: readonly WiringStep[] = [
         // The verification code is made as its message is sent: it is in the message only (false: verified meanwhile).
         if (kind === 'account.email.verification' && accountId) {
           const issued = await issueVerificationCode(database.db, verificationCodeKey(config.secrets.dataRightsSubjectKey), accountId, new Date());
-          return issued ? { code: issued.code, expiresAt: `${issued.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` } : false;
+          return issued ? { code: issued.code, expiresAt: utcMinute(issued.expiresAt) } : false;
         }
         // The code of a request made without an API key (issue 32), made as its message is sent.
         const code = await requestCodeData(app, config.publicUrl, kind, data);

@@ -25,7 +25,8 @@ import { markVisitor } from '../analytics.js';
 import { OBJECTION_PURPOSES } from '../article15.js';
 import { AuthInvalid, InvalidConsentForm, SessionCsrf } from '../errors.js';
 import { createSession, csrfToken, revokeSession, sessionCookieOptions, SESSION_TTL_MS } from '../sessions.js';
-import { catalogue, fromAcceptLanguage, LANGUAGE_COOKIE, LANGUAGES, languageOf, type Language } from '../centre-languages.js';
+import { catalogue, LANGUAGES, type Language } from '../centre-languages.js';
+import { isPageLanguage, LANGUAGE_COOKIE, pageLanguage as languageOfPage } from '../languages.js';
 import { jsonObject, NO_CONTENT } from '../openapi.js';
 import type { Routes } from '../schema-types.js';
 import { html } from './privacy-exports.js';
@@ -79,9 +80,7 @@ export function markup(text: string, values: Record<string, string> = {}): strin
 /** The language of a request to the page: `?lang=` (the switch), the `hf_lang` cookie, else `Accept-Language`. */
 export function pageLanguage(request: FastifyRequest): { language: Language; chosen: boolean } {
   const asked = (request.query as { lang?: unknown } | undefined)?.lang;
-  const chosen = typeof asked === 'string' ? LANGUAGES.find((l) => l === asked) : undefined;
-  if (chosen) return { language: chosen, chosen: true };
-  return { language: languageOf(request.cookies[LANGUAGE_COOKIE]) ?? fromAcceptLanguage(request.headers['accept-language']), chosen: false };
+  return { language: languageOfPage(request, asked), chosen: isPageLanguage(asked) };
 }
 
 /**

@@ -16,6 +16,7 @@
 import { REQUEST_KINDS, type RightsRequest } from '@harakaflow/data-rights';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SessionCsrf } from '../errors.js';
+import { utcMinute } from '../dates.js';
 import { isPageLanguage, languageOfTag, languageSwitch, pageLanguage, pageText, plainText, varyByLanguage, type PageKey, type PageLanguage } from '../languages.js';
 import { sendRequestCode } from '../rights-intake.js';
 import { confirmRequest, issueProof, maskPhone } from '../contact-requests.js';
@@ -41,7 +42,6 @@ const field = (body: unknown, name: string): string => {
   const v = (body as Record<string, unknown> | null)?.[name];
   return typeof v === 'string' ? v.trim() : '';
 };
-const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
 /**
  * The language of one of these pages (issue 32 item 7): `lang` the one it is written in; `chosen`
@@ -109,7 +109,7 @@ const gone = (l: Lang) => `<p>${pageText(l.lang, 'gone.body')}</p>\n<p>${pageTex
 
 const confirmed = (l: Lang, r: RightsRequest) =>
   `<p class="status" role="status">${pageText(l.lang, 'confirmed.status')}</p>
-<p>${pageText(l.lang, 'confirmed.due', { dueDate: when(r.extendedDueAt ?? r.dueAt), id: r.id })}</p>${
+<p>${pageText(l.lang, 'confirmed.due', { dueDate: utcMinute(r.extendedDueAt ?? r.dueAt), id: r.id })}</p>${
     r.contact ? `\n<p>${pageText(l.lang, 'confirmed.phone')}</p>\n<p>${pageText(l.lang, 'confirmed.phone.link', {}, withLang(`/privacy/request/${r.id}/phone`, l))}</p>` : ''
   }
 <p>${pageText(l.lang, 'confirmed.questions')}</p>`;
@@ -129,7 +129,7 @@ function phoneStep(l: Lang, id: string, state: { phone: string; proved: boolean;
 }
 
 function codeToSend(l: Lang, id: string, issued: { code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }): string {
-  return `<p>${pageText(l.lang, 'send.how', { phone: issued.phone, sendTo: issued.sendTo, expiresAt: when(issued.expiresAt) })}</p>
+  return `<p>${pageText(l.lang, 'send.how', { phone: issued.phone, sendTo: issued.sendTo, expiresAt: utcMinute(issued.expiresAt) })}</p>
 <p class="code"><strong>${html(issued.code)}</strong></p>
 <p>${pageText(l.lang, 'send.open', {}, issued.whatsappUrl)}</p>
 <p>${pageText(l.lang, 'send.check', {}, withLang(`/privacy/request/${id}/phone`, l))}</p>`;

@@ -169,9 +169,10 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
       const number = app.contactRequests.whatsappNumber;
       for (const m of textMessages(body)) {
         // Only a message to the privacy number itself: the Meta app may carry other numbers too.
-        if (!number || m.to !== number || !codeIn(m.text)) continue;
+        const code = codeIn(m.text);
+        if (!number || m.to !== number || !code) continue;
         if (!(await app.quota.take(INBOUND_CODE_LIMIT, `rights-inbound:${m.phone}`)).allowed) continue;
-        await app.contactRequests.receiveMessage(m.phone, m.text, request);
+        await app.contactRequests.receiveMessage(m.phone, code, request);
       }
       return { received: true };
     },
