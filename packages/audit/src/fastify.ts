@@ -1,7 +1,8 @@
 import type { SecurityEvent } from '@harakaflow/core';
 import type { AuditEvent } from './event.js';
 import type { EventQuery } from './store.js';
-import type { VerifyResult } from './verify.js';
+import type { HeadSigner, IntegrateResult, ProofResult, TreeHead } from './tree.js';
+import type { VerifyOptions, VerifyResult } from './verify.js';
 import type { AuditWriter } from './writer.js';
 
 /** `fastify.audit`: security events outside a request, queries, verification. */
@@ -11,13 +12,23 @@ export interface AuditRecorder {
   /** Events newest first, keyset-paginated. */
   query(query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }>;
   /** Verifies the hash chains of a range of UTC days. */
-  verify(options?: { from?: string; to?: string }): Promise<VerifyResult>;
+  verify(options?: Omit<VerifyOptions, 'db' | 'checkpointKeys'>): Promise<VerifyResult>;
   /** Resolves once every event recorded so far is committed. */
   flush(): Promise<void>;
   /** Events waiting in memory, bytes waiting on disk, access events dropped since the last declared gap, and whether the spill directory is full. */
   health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean; writeFailures: number; oldestPendingMs: number };
   /** This instance's writer (its chain name, buffer and counters). */
   writer: AuditWriter;
+  /** The Merkle tree over every writer's events (issue 33): heads, proofs, and a run now. */
+  tree: {
+    /** What signs heads (null: heads unsigned). */
+    signer: HeadSigner | null;
+    /** Flushes this writer, then appends every committed event to the tree and signs the head (null: another replica holds the tree now). */
+    integrate(): Promise<IntegrateResult | null>;
+    head(): Promise<TreeHead | null>;
+    /** An event's inclusion proof in the latest signed head. */
+    prove(id: string): Promise<ProofResult>;
+  };
 }
 
 /** `request.audit`: security events that carry the request's context (id, route, IP, device, subject). */

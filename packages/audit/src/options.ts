@@ -5,6 +5,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IpMode } from './capture.js';
 import { invalidOption } from './errors.js';
+import type { HeadSigner } from './tree.js';
 import type { Checkpoint, CopyMode } from './writes.js';
 import type { WriterOptions } from './writer.js';
 
@@ -77,6 +78,16 @@ export interface AuditOptions {
    * as old removed. 7 to 3650; default 90. `false`: no class (another purge owns the log).
    */
   retentionDays?: number | false | undefined;
+  /**
+   * Signs the Merkle tree's heads as C2SP checkpoints (issue 33): `AuditSigningKeys` (note.ts),
+   * made from `AUDIT_SIGNING_KEYS`. Unset: the tree is still built and proofs served, but its
+   * heads are unsigned (HMAC checkpoints only); set it.
+   */
+  signer?: HeadSigner | null | undefined;
+  /** How often this replica appends committed events to the tree and signs its head, ms (one replica at a time). Default 10 000; false: never (another process does). */
+  treeIntervalMs?: number | false | undefined;
+  /** Hears each newly signed head (a C2SP signed note): send it to witnesses. */
+  onTreeHead?: ((head: { size: number; root: Buffer; note: string }) => void | Promise<void>) | undefined;
 }
 
 /** The writer's own settings pass through unchanged; the rest are the plugin's. */
@@ -94,6 +105,9 @@ export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs
   concurrency: number;
   userAgentCacheSize: number;
   retentionDays: number | false;
+  signer: HeadSigner | null;
+  treeIntervalMs: number | false;
+  onTreeHead: ((head: { size: number; root: Buffer; note: string }) => void | Promise<void>) | undefined;
 };
 
 const IP_MODES: readonly IpMode[] = ['full', 'truncated', 'keyed-hash'];
@@ -133,6 +147,9 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   const spillFull = options.spillFull ?? 'drop-access';
   if (spillFull !== 'drop-access' && spillFull !== 'fail-closed') throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
   if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');
+  if (options.onTreeHead !== undefined && typeof options.onTreeHead !== 'function') throw invalidOption('onTreeHead', 'must be a function');
+  const signer = options.signer ?? null;
+  if (signer !== null && (typeof signer !== 'object' || typeof signer.signNote !== 'function' || typeof signer.origin !== 'string')) throw invalidOption('signer', 'must be AuditSigningKeys (or an object with origin and signNote)');
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
   const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 5000);
   if (retryMaxMs < retryBaseMs) throw invalidOption('retryMaxMs', 'must not be less than retryBaseMs');
@@ -166,5 +183,8 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     userAgentCacheSize: positiveInteger('userAgentCacheSize', options.userAgentCacheSize, 1000),
     onCheckpoint: options.onCheckpoint,
     retentionDays: options.retentionDays === false ? false : positiveInteger('retentionDays', options.retentionDays, 90, 3650),
+    signer,
+    treeIntervalMs: options.treeIntervalMs === false ? false : positiveInteger('treeIntervalMs', options.treeIntervalMs, 10_000, 3_600_000),
+    onTreeHead: options.onTreeHead,
   };
 }

@@ -19,6 +19,7 @@ import { pgErrorCode, resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { createHash, randomUUID } from 'node:crypto';
 import { AuditPurgeTooRecent } from './errors.js';
+import { keepTreeLeaves } from './tree.js';
 import { pgArray } from './pg-array.js';
 
 export type EventsLayout = 'partitioned' | 'unpartitioned';
@@ -134,6 +135,7 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
   if (layout === 'unpartitioned') {
     const rows = await o.db.transaction(async (tx) => {
       const t = tx as unknown as Database;
+      for (const d of await treeDaysBefore(t, o.beforeDay)) await keepTreeLeaves(t, d);
       const [row] = resultRows<{ purged: number; days: string[] | string | null }>(
         await t.execute(sql`select purged, days::text[] as days from audit.purge_days_before(${o.beforeDay}::date, ${o.limit}::int)`),
       );
@@ -160,6 +162,8 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
     // A drop takes the table's strongest lock for a moment: it queues behind a long read rather
     // than stalling every writer behind it, and fails (retried by the next run) if it waits long.
     await t.execute(sql.raw(`set local lock_timeout = ${timeout}`));
+    // The leaf hashes the Merkle tree's proofs still need from that day (issue 33), in the same transaction.
+    await keepTreeLeaves(t, day);
     const [row] = resultRows<{ n: string | null }>(await t.execute(sql`select audit.drop_day_partition(${day}::date)::text as n`));
     await signHeldDays(t, o.checkpointKeys, [day]);
     await advanceHorizon(t, o.checkpointKeys, addDays(day, 1));
@@ -183,6 +187,14 @@ function textArray(v: string[] | string | null | undefined): string[] {
   if (!v) return [];
   if (Array.isArray(v)) return v;
   return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+}
+
+/** The days before `day` whose events are still stored and in the tree (the unpartitioned layout deletes them in batches). */
+async function treeDaysBefore(db: Database, day: string): Promise<string[]> {
+  return resultRows<{ day: string }>(
+    await db.execute(sql`select distinct r.day::text as day from audit.tree_ranges r where r.day < ${day}::date
+      and r.day >= coalesce((select h.day from audit.horizon h where h.id), '-infinity'::date) order by 1`),
+  ).map((r) => r.day);
 }
 
 async function checkpointsBefore(db: Database, day: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { registerPersonalDataHandler, registerRetentionClass, type PersonalDataHandler, type SecurityEvent } from '@harakaflow/core';
+import { errorCodes, registerPersonalDataHandler, registerRetentionClass, type PersonalDataHandler, type SecurityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT } from './capture.js';
@@ -11,6 +11,7 @@ import { prepareSpillDirectory } from './spill.js';
 import { isNoTombstones, purgeTombstones } from './tombstones.js';
 import { ERASURE_ACTION, eraseEvents, idsDigest, queryEvents, subjectEventIds, subjectEvents } from './store.js';
 import { randomUUID } from 'node:crypto';
+import { integrate, proveEvent, readTreeHead, TreeReader, TreeUnavailable, type EventProof, type IntegrateResult } from './tree.js';
 import { verifyChain } from './verify.js';
 import { AuditWriter } from './writer.js';
 
@@ -100,7 +101,20 @@ export function auditPersonalData(db: Database, writer: AuditWriter): PersonalDa
     withheld: 'chain internals: hashes, personal digests and their salts',
     async *exportSubject(ref) {
       await writer.flush();
-      for await (const event of subjectEvents(db, (ref as { accountId: string }).accountId)) yield exported(event);
+      // Each event with its inclusion proof in the latest signed head (issue 33 item 2): the
+      // subject can check it with the public keys alone, after an erasure too (proofs.md).
+      const reader = new TreeReader(db);
+      const head = await readTreeHead(db).catch(() => null);
+      for await (const event of subjectEvents(db, (ref as { accountId: string }).accountId)) {
+        let proof: EventProof | null = null;
+        try {
+          const found = await proveEvent(db, event.id, reader, head);
+          if (found.state === 'found') proof = found.proof;
+        } catch (error) {
+          if (!(error instanceof TreeUnavailable)) throw error;
+        }
+        yield { ...exported(event), proof };
+      }
     },
     async eraseSubject(ref) {
       return { erased: await eraseSubject(db, writer, (ref as { accountId: string }).accountId) };
@@ -198,6 +212,15 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     },
     query: (q) => queryEvents(o.db, q),
     verify: (v = {}) => verifyChain({ db: o.db, checkpointKeys: o.checkpointKeys, ...v }),
+    tree: {
+      signer: o.signer,
+      integrate: async () => {
+        await writer.flush();
+        return integrateNow();
+      },
+      head: () => readTreeHead(o.db),
+      prove: (id) => proveEvent(o.db, id),
+    },
     flush: () => writer.flush(),
     health: () => writer.health,
     writer,
@@ -277,7 +300,42 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
       oldest: () => oldestEvent(o.db),
     });
   }
-  fastify.addHook('onClose', () => writer.close());
+  // The Merkle tree (issue 33): this replica appends what the writers committed and signs the head,
+  // one replica at a time (a row lock); each new signed head goes to onTreeHead (witnesses).
+  let integrating: Promise<IntegrateResult | null> | null = null;
+  function integrateNow(): Promise<IntegrateResult | null> {
+    integrating ??= (async () => {
+      try {
+        for (;;) {
+          const r = await integrate({ db: o.db, checkpointKeys: o.checkpointKeys, signer: o.signer });
+          if (r?.note && o.onTreeHead) await o.onTreeHead({ size: r.size, root: r.root, note: r.note });
+          // A run appends at most its budget: go on while there is more.
+          if (!r || r.appended < 50_000) return r;
+        }
+      } finally {
+        integrating = null;
+      }
+    })();
+    return integrating;
+  }
+  let treeTimer: NodeJS.Timeout | null = null;
+  if (o.treeIntervalMs !== false) {
+    const every = o.treeIntervalMs;
+    const tick = () => {
+      integrateNow()
+        .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'audit: the Merkle tree was not extended; the next run tries again'))
+        .finally(() => {
+          if (treeTimer) treeTimer = setTimeout(tick, every).unref();
+        });
+    };
+    treeTimer = setTimeout(tick, every).unref();
+  }
+  fastify.addHook('onClose', async () => {
+    if (treeTimer) clearTimeout(treeTimer);
+    treeTimer = null;
+    await writer.close();
+    await integrating?.catch(() => null);
+  });
 };
 
 export default audit;

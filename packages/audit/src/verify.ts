@@ -40,7 +40,21 @@ import { eventProblem, genesisHash, type AuditEvent } from './event.js';
 export { eventProblem } from './event.js';
 import { addDays, HELD_RELEASE_ACTION, heldDays, heldDayValid, readHorizon } from './partitions.js';
 import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, heldReleased, linkOf, listCheckpoints, securityRecords, type Checkpoint } from './store.js';
+import { readTreeHead } from './tree.js';
+import { checkTree, type HeadOpener, type TreeCheck, type TreeProblem, type TreeProblemReason } from './tree-verify.js';
 import { checkpointValid } from './writer.js';
+
+/** The horizon the latest signed tree head names (public keys alone), trusted as signed. */
+async function signedHorizon(db: Database, open: HeadOpener): Promise<{ day: string; valid: boolean } | null> {
+  const head = await readTreeHead(db);
+  if (!head?.note) return null;
+  try {
+    const day = open(head.note).extensions.find((l) => l.startsWith('horizon '))?.slice(8);
+    return day ? { day, valid: true } : null;
+  } catch {
+    return null; // checkTree reports the head
+  }
+}
 
 export type ProblemReason =
   | 'modified'
@@ -54,7 +68,8 @@ export type ProblemReason =
   | 'held-missing'
   | 'held-mismatch'
   | 'held-unsigned'
-  | 'held-release-unrecorded';
+  | 'held-release-unrecorded'
+  | TreeProblemReason;
 
 export interface ChainProblem {
   writer: string;
@@ -87,6 +102,12 @@ export interface VerifyResult {
    * dropped days' records they are checked against, and the copies released since (their ids and hashes).
    */
   held: { events: number; days: number; released: number };
+  /**
+   * The Merkle tree checked against its latest signed head (issue 33), when verifier keys were
+   * given: the head's size, key and horizon, the leaves recomputed from events and those taken
+   * from kept hashes, and the witness's size and whether the tree extends it. Null otherwise.
+   */
+  tree: TreeCheck | null;
 }
 
 export interface VerifyOptions {
@@ -97,6 +118,15 @@ export interface VerifyOptions {
   /** Last UTC day, inclusive. */
   to?: string | undefined;
   pageSize?: number | undefined;
+  /**
+   * Opens a signed tree head under the public keys given (note.ts `headOpener`): the Merkle tree is
+   * then checked against its latest signed head. With no `checkpointKeys` (an empty list), verify
+   * runs on public keys alone: the checks that need the HMAC key (segment checkpoints, the horizon's
+   * and the held days' signatures) are left to the tree, and the horizon is the signed head's.
+   */
+  openHead?: HeadOpener | undefined;
+  /** A signed head a witness kept (C2SP note, as served): the tree must extend it (needs `openHead`). */
+  witness?: string | undefined;
 }
 
 interface Segment {
@@ -127,10 +157,13 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   const pageSize = options.pageSize ?? 5000;
   const result: VerifyResult = {
     ok: true, segments: 0, events: 0, problems: [], gaps: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] },
-    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 },
+    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 }, tree: null,
   };
+  // Public keys alone: no HMAC check; the signed tree head covers the segments and names the horizon.
+  const hmac = checkpointKeys.length > 0;
+  if (!hmac && !options.openHead) throw new TypeError('verify needs checkpoint keys, or public keys (openHead), or both');
   // Days before a valid horizon were purged on purpose: start there, anchored at each writer's last checkpoint before it.
-  const horizon = await readHorizon(db, checkpointKeys);
+  const horizon = hmac ? await readHorizon(db, checkpointKeys) : await signedHorizon(db, options.openHead!);
   if (horizon && !horizon.valid) {
     result.problems.push({ writer: '', day: horizon.day, reason: 'horizon-mismatch', seq: null, id: null, detail: 'the retention horizon is not signed by any key given: days before it may have been deleted by hand' });
   }
@@ -139,7 +172,7 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   const anchors = new Map<string, Checkpoint>();
   if (anchored) {
     result.anchor = { kind: 'horizon', horizon: horizon!.day, writers: [] };
-    for (const c of await listCheckpoints(db, undefined, addDays(horizon!.day, -1))) {
+    for (const c of hmac ? await listCheckpoints(db, undefined, addDays(horizon!.day, -1)) : []) {
       if (!checkpointValid(checkpointKeys, c)) continue;
       const seen = anchors.get(c.writer);
       if (!seen || seen.day < c.day) anchors.set(c.writer, c);
@@ -151,7 +184,7 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   const records = new Map<string, AuditEvent>();
   const marks = new Map((await listCheckpoints(db, from, to)).map((c) => [segmentKey(c.writer, c.day), c]));
   result.checkpoints.total = marks.size;
-  for (const c of marks.values()) if (checkpointValid(checkpointKeys, c)) result.checkpoints.valid++;
+  if (hmac) for (const c of marks.values()) if (checkpointValid(checkpointKeys, c)) result.checkpoints.valid++;
   const segments = new Map<string, Segment>();
   /** Per writer: its current segment, and what the next segment's first event must link to. */
   const writers = new Map<string, { current: Segment; nextLink: string | null }>();
@@ -196,7 +229,8 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   }
 
   const close = (s: Segment) => {
-    if (s.failed) return;
+    // Without the HMAC key the checkpoints prove nothing: the signed tree covers each segment's events.
+    if (s.failed || !hmac) return;
     const c = marks.get(segmentKey(s.writer, s.day));
     checkSegmentEnd(s, c, checkpointKeys, problem);
   };
@@ -208,7 +242,8 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
       result.events++;
       let w = writers.get(e.writer);
       if (!w || w.current.day !== e.day) {
-        const first = anchored ? (anchors.get(e.writer)?.lastHash ?? genesisHash(e.writer)) : from ? null : genesisHash(e.writer);
+        // On public keys alone an anchor cannot be trusted: a writer's first kept link is left to the tree.
+        const first = anchored ? (hmac ? (anchors.get(e.writer)?.lastHash ?? genesisHash(e.writer)) : null) : from ? null : genesisHash(e.writer);
         const link = w ? (marks.get(segmentKey(w.current.writer, w.current.day))?.lastHash ?? w.current.last?.hash ?? null) : first;
         if (w) close(w.current);
         const key = segmentKey(e.writer, e.day);
@@ -289,13 +324,18 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   for (const w of writers.values()) close(w.current);
   await checkErasures();
   // Checkpoints whose segment has no event left at all.
-  for (const [key, c] of marks) {
+  for (const [key, c] of hmac ? marks : new Map<string, Checkpoint>()) {
     if (segments.has(key)) continue;
     const s: Segment = { writer: c.writer, day: c.day, count: 0, last: null, failed: false, seen: new Map() };
     segments.set(key, s);
     checkSegmentEnd(s, c, checkpointKeys, problem);
   }
   await checkHeld(db, checkpointKeys, pageSize, horizon?.valid ? horizon.day : null, result);
+  if (options.openHead) {
+    const found: TreeProblem[] = [];
+    result.tree = await checkTree(db, options.openHead, options.witness ?? null, found);
+    for (const p of found) result.problems.push({ writer: p.writer, day: p.day, reason: p.reason, seq: p.seq, id: null, detail: p.detail });
+  }
   result.segments = segments.size;
   result.problems.sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
   result.ok = result.problems.length === 0;
@@ -353,7 +393,9 @@ async function checkHeld(db: Database, keys: readonly SigningKey[], pageSize: nu
   for (const r of records) {
     const found = days.get(r.day) ?? { count: 0, digest: createHash('sha256'), sep: '' };
     days.delete(r.day);
-    if (r.mac === null) held('held-unsigned', r.day, "the record of this day's held copies is not signed: the day was dropped outside a retention run of this version (or its signature was removed); the next run signs it if its copies still match");
+    if (!keys.length) {
+      // Public keys alone: the record's signature cannot be checked; the copies still are, against it.
+    } else if (r.mac === null) held('held-unsigned', r.day, "the record of this day's held copies is not signed: the day was dropped outside a retention run of this version (or its signature was removed); the next run signs it if its copies still match");
     else if (!heldDayValid(keys, r)) held('held-mismatch', r.day, "the record of this day's held copies is not signed by any key given");
     if (found.count < r.count) held('held-missing', r.day, `the record counts ${r.count} held copies; ${found.count} are here (held or released)`);
     else if (found.count > r.count || found.digest.digest('hex') !== r.idsSha256) held('held-mismatch', r.day, `the held copies do not match their record (${found.count} here, ${r.count} recorded; ids or hashes differ)`);

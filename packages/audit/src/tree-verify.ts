@@ -1,0 +1,219 @@
+/**
+ * Checks the audit log's Merkle tree (tree.ts) against its latest signed head, with public keys
+ * only: every leaf is recomputed from the stored events' chain hashes, in the tree's order, and the
+ * root must be the signed one. Leaves of days before the signed horizon (dropped by retention) are
+ * taken from the nodes and leaf hashes kept for them; anywhere else a missing event is reported.
+ * With a witness's head (an older signed note), the tree's first leaves must still hash to the
+ * witness's root, and a consistency proof between the two sizes must verify.
+ */
+import { resultRows, type Database } from '@harakaflow/db';
+import { sql } from 'drizzle-orm';
+import { EMPTY_ROOT, Frontier, leafHash, verifyConsistency } from './merkle.js';
+import { BLOCK, readTreeHead, TreeReader, TreeUnavailable } from './tree.js';
+
+/** Opens a signed head (a C2SP checkpoint) under the verifier keys given; throws when it does not verify. */
+export type HeadOpener = (note: string) => { size: number; root: Buffer; extensions: string[]; keyName?: string };
+
+export type TreeProblemReason = 'tree-unsigned' | 'tree-mismatch' | 'tree-missing' | 'witness-mismatch';
+
+export interface TreeProblem {
+  reason: TreeProblemReason;
+  writer: string;
+  day: string;
+  seq: number | null;
+  detail: string;
+}
+
+export interface TreeCheck {
+  /** The signed head checked: its size, key and horizon (null when none verified). */
+  size: number | null;
+  keyName: string | null;
+  horizon: string | null;
+  /** Leaves recomputed from stored events, and leaves covered by kept hashes and nodes (dropped days). */
+  leaves: number;
+  kept: number;
+  witness: { size: number; consistent: boolean } | null;
+}
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const bytes = (v: unknown): Buffer => Buffer.from(v as Uint8Array);
+
+export async function checkTree(db: Database, open: HeadOpener, witnessNote: string | null, problems: TreeProblem[]): Promise<TreeCheck> {
+  const result: TreeCheck = { size: null, keyName: null, horizon: null, leaves: 0, kept: 0, witness: null };
+  const fail = (reason: TreeProblemReason, detail: string, at?: { writer: string; day: string; seq: number | null }) =>
+    problems.push({ reason, writer: at?.writer ?? '', day: at?.day ?? '', seq: at?.seq ?? null, detail });
+  const head = await readTreeHead(db);
+  if (!head?.note) {
+    fail('tree-unsigned', 'the audit tree has no signed head (no AUDIT_SIGNING_KEYS yet, or its note was removed)');
+    return result;
+  }
+  let signed: ReturnType<HeadOpener>;
+  try {
+    signed = open(head.note);
+  } catch (error) {
+    fail('tree-unsigned', `the latest tree head does not verify under the keys given: ${(error as Error).message}`);
+    return result;
+  }
+  result.size = signed.size;
+  result.keyName = signed.keyName ?? null;
+  const horizon = signed.extensions.find((l) => l.startsWith('horizon '))?.slice(8) ?? null;
+  result.horizon = horizon;
+
+  let witness: { size: number; root: Buffer } | null = null;
+  if (witnessNote !== null) {
+    try {
+      const w = open(witnessNote);
+      witness = { size: w.size, root: w.root };
+    } catch (error) {
+      fail('witness-mismatch', `the witness's head does not verify under the keys given: ${(error as Error).message}`);
+      return result;
+    }
+    result.witness = { size: witness.size, consistent: false };
+    if (witness.size > signed.size) {
+      fail('witness-mismatch', `a witness kept a head of ${witness.size} leaves; the database's latest signed head has ${signed.size}: history was cut back`);
+      return result;
+    }
+  }
+
+  const n = signed.size;
+  const frontier = new Frontier();
+  let rootAtWitness: Buffer | null = witness?.size === 0 ? EMPTY_ROOT : null;
+  const atWitness = () => {
+    if (witness && frontier.size === witness.size) rootAtWitness = frontier.root();
+  };
+  const kept = new Map<number, Map<number, Buffer>>();
+  const keptLeaf = async (i: number): Promise<Buffer | undefined> => {
+    const block = Math.floor(i / BLOCK);
+    if (!kept.has(block)) {
+      if (kept.size > 64) kept.clear();
+      const rows = resultRows<{ idx: string; hash: unknown }>(await db.execute(sql`select idx::text as idx, hash from audit.tree_leaves where idx >= ${block * BLOCK} and idx < ${block * BLOCK + BLOCK}`));
+      kept.set(block, new Map(rows.map((r) => [Number(r.idx), bytes(r.hash)])));
+    }
+    return kept.get(block)!.get(i);
+  };
+  const node = async (level: number, index: number): Promise<Buffer | null> => {
+    const [row] = resultRows<{ hash: unknown }>(await db.execute(sql`select hash from audit.tree_nodes where level = ${level} and idx = ${index}`));
+    return row ? bytes(row.hash) : null;
+  };
+  /** Leaves [a, b) of a dropped day: the largest kept nodes that fit, else kept leaf hashes. */
+  const appendDropped = async (a: number, b: number, at: { writer: string; day: string; seq: number }): Promise<boolean> => {
+    while (a < b) {
+      let level = 0;
+      while (a % 2 ** (level + 1) === 0 && a + 2 ** (level + 1) <= b) level++;
+      // Never across the witness's size: its root is needed there.
+      while (level > 0 && witness && a < witness.size && witness.size < a + 2 ** level) level--;
+      let done = false;
+      for (let l = level; l >= 8; l--) {
+        const h = await node(l, a / 2 ** l);
+        if (h) {
+          frontier.appendNode(l, h);
+          result.kept += 2 ** l;
+          a += 2 ** l;
+          done = true;
+          break;
+        }
+      }
+      if (!done) {
+        const h = await keptLeaf(a);
+        if (!h) {
+          fail('tree-missing', `leaf ${a} of the tree belongs to a day dropped by retention, and neither its hash nor a node over it was kept`, at);
+          return false;
+        }
+        frontier.append(h);
+        result.kept++;
+        a++;
+      }
+      atWitness();
+    }
+    return true;
+  };
+
+  let pending: { a: number; b: number; at: { writer: string; day: string; seq: number } } | null = null;
+  const flushDropped = async (): Promise<boolean> => {
+    const p = pending!;
+    pending = null;
+    return appendDropped(p.a, p.b, p.at);
+  };
+  for (let next = 0; next < n; ) {
+    const page = resultRows<{ start: string; writer: string; day: string; first_seq: number; count: number; first_id: string; last_id: string }>(
+      await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
+        from audit.tree_ranges where start >= ${next} and start < ${n} order by start limit 1000`),
+    );
+    if (!page.length || Number(page[0]!.start) !== next) {
+      fail('tree-missing', `leaves from ${next} to ${page.length ? Number(page[0]!.start) - 1 : n - 1} belong to no range: the tree's index of events was changed`);
+      return result;
+    }
+    // One read per segment in the page: its events between the page's first and last ids.
+    const bySegment = new Map<string, { writer: string; day: string; first: string; last: string; hashes?: Map<number, Buffer> }>();
+    for (const r of page) {
+      const key = `${r.writer}\u0000${r.day}`;
+      const s = bySegment.get(key);
+      if (!s) bySegment.set(key, { writer: r.writer, day: r.day, first: r.first_id, last: r.last_id });
+      else {
+        if (r.first_id < s.first) s.first = r.first_id;
+        if (r.last_id > s.last) s.last = r.last_id;
+      }
+    }
+    for (const s of bySegment.values()) {
+      const rows = resultRows<{ seq: number; hash: unknown }>(
+        await db.execute(sql`select e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash from audit.events e
+          where e.day = ${s.day}::date and e.id between ${s.first || ZERO_UUID}::uuid and ${s.last}::uuid
+            and (e.writer = ${s.writer} or e.writer_id = (select w.id from audit.writers w where w.name = ${s.writer}))`),
+      );
+      s.hashes = new Map(rows.map((r) => [Number(r.seq), bytes(r.hash)]));
+    }
+    for (const r of page) {
+      const start = Number(r.start);
+      if (start !== next) {
+        fail('tree-missing', `leaves from ${next} to ${start - 1} belong to no range: the tree's index of events was changed`);
+        return result;
+      }
+      const count = Math.min(Number(r.count), n - start);
+      const hashes = bySegment.get(`${r.writer}\u0000${r.day}`)!.hashes!;
+      const dropped = horizon !== null && r.day < horizon;
+      for (let i = 0; i < count; i++) {
+        const seq = Number(r.first_seq) + i;
+        const h = hashes.get(seq);
+        if (!h) {
+          if (!dropped) {
+            fail('tree-missing', `an event the signed tree holds is gone (seq ${seq}), in a day the signed horizon keeps`, { writer: r.writer, day: r.day, seq });
+            return result;
+          }
+          // Consecutive dropped leaves (across ranges too) go as one stretch: the largest kept nodes fit it.
+          if (pending && pending.b === start + i) pending.b++;
+          else {
+            if (pending && !(await flushDropped())) return result;
+            pending = { a: start + i, b: start + i + 1, at: { writer: r.writer, day: r.day, seq } };
+          }
+          continue;
+        }
+        if (pending && !(await flushDropped())) return result;
+        frontier.append(leafHash(h));
+        result.leaves++;
+        atWitness();
+      }
+      next = start + count;
+    }
+  }
+  if (pending && !(await flushDropped())) return result;
+  if (!frontier.root().equals(signed.root)) {
+    fail('tree-mismatch', `the events the tree holds do not hash to the signed root of ${n} leaves: an event's hash, its order, or the tree's index of events was changed`);
+    return result;
+  }
+  if (witness) {
+    let consistent = rootAtWitness !== null && (rootAtWitness as Buffer).equals(witness.root);
+    if (!consistent) fail('witness-mismatch', `the first ${witness.size} leaves no longer hash to the root a witness kept: history before it was rewritten`);
+    else {
+      try {
+        const proof = await new TreeReader(db).consistency(witness.size, n);
+        consistent = verifyConsistency(witness.size, n, witness.root, signed.root, proof);
+      } catch (error) {
+        if (!(error instanceof TreeUnavailable)) throw error;
+        consistent = false;
+      }
+      if (!consistent) fail('witness-mismatch', `no consistency proof from the witness's ${witness.size} leaves to the signed ${n} holds: the stored nodes were changed`);
+    }
+    result.witness = { size: witness.size, consistent };
+  }
+  return result;
+}

@@ -1,0 +1,274 @@
+// The audit log's Merkle tree (issue 33 items 1 to 3) on PGlite and real Postgres: every event is
+// a leaf of a signed head, and its proof verifies with a verifier written here from RFC 6962 (not
+// the package's merkle.ts); before and after its subject's erasure, and across a day partition
+// dropped by retention. Public keys alone verify the database, and a history rewritten by someone
+// holding every key is caught against a head a witness kept.
+import { resultRows } from '@harakaflow/db';
+import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { sql } from 'drizzle-orm';
+import { createHash, generateKeyPairSync, sign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditMigrations } from '../src/index.js';
+import { purgeServerLogs } from '../src/partitions.js';
+import { eraseSubject } from '../src/plugin.js';
+import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof, type HeadSigner } from '../src/tree.js';
+import type { HeadOpener } from '../src/tree-verify.js';
+import { verifyChain } from '../src/verify.js';
+import { checkpointMac } from '../src/checkpoints.js';
+import { clock, flushUntilItHolds, KEYS, retentionHoldsMigrations, securityInput, writer } from './helpers.js';
+
+const DAY = 86_400_000;
+
+/* ---- An RFC 6962 verifier written from the RFC for this test (section 2.1.1 and 2.1.3) ---- */
+const sha256 = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+/** The root an audit path leads to: RFC 6962's PATH recursion run backwards (the path lists the deepest sibling first). */
+function rootFromPath(leaf: Buffer, m: number, n: number, path: Buffer[]): Buffer | null {
+  if (n === 1) return path.length === 0 ? leaf : null;
+  if (path.length === 0) return null;
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  const top = path[path.length - 1]!;
+  const rest = path.slice(0, -1);
+  if (m < k) {
+    const left = rootFromPath(leaf, m, k, rest);
+    return left && sha256(Buffer.from([1]), left, top);
+  }
+  const right = rootFromPath(leaf, m - k, n - k, rest);
+  return right && sha256(Buffer.from([1]), top, right);
+}
+/** Checks a proof as an outsider would: the leaf from the event's hash, the path to the root, the root and size signed in the checkpoint. */
+function outsiderVerifies(p: EventProof, publicKey: KeyObject): boolean {
+  const leaf = sha256(Buffer.from([0]), Buffer.from(p.hash, 'hex'));
+  if (leaf.toString('base64') !== p.leafHash) return false;
+  const root = rootFromPath(leaf, p.leafIndex, p.treeSize, p.proof.map((x) => Buffer.from(x, 'base64')));
+  if (!root || root.toString('base64') !== p.rootHash) return false;
+  // The checkpoint: origin, size, root, then a blank line and "— name base64(keyid || signature)".
+  const [body, sigs] = p.checkpoint!.split('\n\n');
+  const lines = body!.split('\n');
+  if (lines[1] !== String(p.treeSize) || lines[2] !== p.rootHash) return false;
+  const sig = Buffer.from(sigs!.trim().split(' ')[2]!, 'base64').subarray(4);
+  return edVerify(null, Buffer.from(`${body}\n`), publicKey, sig);
+}
+
+/* ---- A signer made in the test: Ed25519 over a C2SP signed note ---- */
+function testSigner(origin = 'audit.test.example/log') {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const keyId = sha256(Buffer.from(`${origin}\n`), Buffer.from([1]), raw).subarray(0, 4);
+  const signer: HeadSigner = {
+    origin,
+    signNote: (text) => `${text}\n— ${origin} ${Buffer.concat([keyId, sign(null, Buffer.from(text), privateKey)]).toString('base64')}\n`,
+  };
+  const open: HeadOpener = (note) => {
+    const [body, sigs] = note.split('\n\n');
+    const sig = Buffer.from(sigs!.trim().split(' ')[2]!, 'base64');
+    if (!sig.subarray(0, 4).equals(keyId) || !edVerify(null, Buffer.from(`${body}\n`), publicKey, sig.subarray(4))) throw new Error('bad signature');
+    const lines = body!.split('\n');
+    return { size: Number(lines[1]), root: Buffer.from(lines[2]!, 'base64'), extensions: lines.slice(3), keyName: origin };
+  };
+  return { signer, open, publicKey };
+}
+
+const drivers = [
+  ['PGlite', undefined],
+  ['Postgres', postgresUrl],
+] as const;
+
+describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
+  const skip = name === 'Postgres' && !server;
+  const open: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of open) await db.close();
+  });
+  const fresh = async () => {
+    const db = await testDatabase({ migrations: [auditMigrations, retentionHoldsMigrations], serverUrl: server });
+    open.push(db);
+    return db;
+  };
+  const ids = async (db: TestDatabase, where = sql`true`) => resultRows<{ id: string }>(await db.db.execute(sql`select id::text as id from audit.events where ${where} order by id`)).map((x) => x.id);
+
+  it.skipIf(skip)('every event of formats 2 and 3, of two writers, is a leaf of the signed head: each proof verifies for an outsider, and public keys alone verify the log', async () => {
+    const db = await fresh();
+    const { signer, open: openHead, publicKey } = testSigner();
+    const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
+    const w2 = writer(db.db, { writer: 'w2', chainVersion: 2, copy: false });
+    for (let i = 0; i < 300; i++) {
+      w1.append(securityInput(i, i % 3 ? 'acct-1' : null));
+      if (i % 2) w2.append(securityInput(i, 'acct-2'));
+    }
+    await w1.flush();
+    await w2.flush();
+    const first = await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    expect(first).toMatchObject({ appended: 450, size: 450 });
+    expect(first!.note).toMatch(/^audit\.test\.example\/log\n450\n[A-Za-z0-9+/]{43}=\n\n— /);
+    // Nothing new: no new leaf, no new signature.
+    expect(await integrate({ db: db.db, checkpointKeys: KEYS, signer })).toMatchObject({ appended: 0, note: null });
+
+    const all = await ids(db);
+    expect(all).toHaveLength(450);
+    // Every event, through one reader (as an export proves a subject's events).
+    const reader = new TreeReader(db.db);
+    for (const id of all) {
+      const r = await proveEvent(db.db, id, reader);
+      expect(r.state).toBe('found');
+      if (r.state === 'found') expect(outsiderVerifies(r.proof, publicKey)).toBe(true);
+    }
+    // A proof changed anywhere fails for the outsider.
+    const r = await proveEvent(db.db, all[123]!);
+    if (r.state !== 'found') throw new Error('no proof');
+    const bent = { ...r.proof, proof: r.proof.proof.map((p, i) => (i === 2 ? Buffer.alloc(32, 7).toString('base64') : p)) };
+    expect(outsiderVerifies(bent, publicKey)).toBe(false);
+    expect(outsiderVerifies({ ...r.proof, leafIndex: r.proof.leafIndex + 1 }, publicKey)).toBe(false);
+
+    // Unknown ids, and events not yet in the head.
+    expect(await proveEvent(db.db, '0190f1c2-0000-7000-8000-000000000000')).toEqual({ state: 'missing' });
+    expect(await proveEvent(db.db, 'not-an-id')).toEqual({ state: 'missing' });
+    w1.append(securityInput(999));
+    await w1.flush();
+    const late = (await ids(db)).find((id) => !all.includes(id))!;
+    expect(await proveEvent(db.db, late)).toEqual({ state: 'pending' });
+    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    expect((await proveEvent(db.db, late)).state).toBe('found');
+
+    // Public keys alone: no HMAC key at all.
+    const pk = await verifyChain({ db: db.db, checkpointKeys: [], openHead });
+    expect(pk.problems).toEqual([]);
+    expect(pk.tree).toMatchObject({ size: 451, leaves: 451, kept: 0 });
+    // And with both.
+    expect((await verifyChain({ db: db.db, checkpointKeys: KEYS, openHead })).ok).toBe(true);
+
+    // A leaf's event truncated from its segment's end: HMAC verify sees it by the checkpoint; public keys by the tree.
+    await w1.close();
+    await w2.close();
+    await db.db.execute(sql`delete from audit.events where id = ${late}::uuid`);
+    const cut = await verifyChain({ db: db.db, checkpointKeys: [], openHead });
+    expect(cut.problems).toContainEqual(expect.objectContaining({ reason: 'tree-missing', writer: 'w1' }));
+    // An event's stored hash changed along with its fields cannot be hidden from the tree either.
+    const unsigned = await verifyChain({ db: db.db, checkpointKeys: [], openHead: () => { throw new Error('unknown key'); } });
+    expect(unsigned.problems).toContainEqual(expect.objectContaining({ reason: 'tree-unsigned' }));
+  });
+
+  it.skipIf(skip)('a proof fetched before an erasure and one fetched after both verify: leaves are over the salted digest', async () => {
+    const db = await fresh();
+    const { signer, publicKey } = testSigner();
+    const w = writer(db.db, { writer: 'w1', chainVersion: 3 });
+    for (let i = 0; i < 40; i++) w.append(securityInput(i, i % 2 ? 'acct-gone' : 'acct-stays'));
+    await w.flush();
+    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    const target = (await ids(db, sql`subject_id = 'acct-gone'`))[5]!;
+    const before = await proveEvent(db.db, target);
+    expect(await eraseSubject(db.db, w, 'acct-gone')).toBe(20);
+    expect(await ids(db, sql`subject_id = 'acct-gone'`)).toEqual([]);
+    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    const after = await proveEvent(db.db, target);
+    if (before.state !== 'found' || after.state !== 'found') throw new Error('no proof');
+    expect(outsiderVerifies(before.proof, publicKey)).toBe(true);
+    expect(outsiderVerifies(after.proof, publicKey)).toBe(true);
+    expect(after.proof.leafHash).toBe(before.proof.leafHash);
+    // The erasure record was appended: the tree grew, and the old proof is for a smaller head.
+    expect(after.proof.treeSize).toBeGreaterThan(before.proof.treeSize);
+    await w.close();
+  });
+
+  it.skipIf(skip)('a day partition dropped by retention: the kept events still prove, and the whole tree still verifies on public keys', async () => {
+    const db = await fresh();
+    const { signer, open: openHead, publicKey } = testSigner();
+    const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+    const days: string[] = [];
+    // Three days, 100 days back; each day 200 events of w1 and 150 of w2, integrated day by day (so
+    // blocks of 256 leaves straddle the days), the last day's tail in a second run.
+    const c1 = clock(new Date(today - 100 * DAY + 3_600_000).toISOString());
+    const c2 = clock(new Date(today - 100 * DAY + 3_700_000).toISOString());
+    const w1 = writer(db.db, { writer: 'w1', chainVersion: 3, now: c1.now });
+    const w2 = writer(db.db, { writer: 'w2', chainVersion: 3, now: c2.now });
+    for (let d = 0; d < 3; d++) {
+      days.push(c1.now().toISOString().slice(0, 10));
+      for (let i = 0; i < 200; i++) w1.append(securityInput(d * 1000 + i, 'acct-1'));
+      for (let i = 0; i < 150; i++) w2.append(securityInput(d * 1000 + i, null));
+      await flushUntilItHolds(w1);
+      await flushUntilItHolds(w2);
+      await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+      c1.advance(DAY);
+      c2.advance(DAY);
+    }
+    await w1.close();
+    await w2.close();
+    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    const size = (await readTreeHead(db.db))!.size;
+    expect(size).toBe(1050);
+    // An event of day 2 whose 256-leaf block also holds day 1's leaves: its proof needs day 1's hashes.
+    const kept = await ids(db, sql`day = ${days[1]!}::date`);
+    const proofsBefore = new Map<string, EventProof>();
+    const sample = kept.filter((_, i) => i % 5 === 0 || i < 10);
+    for (const id of sample) {
+      const r = await proveEvent(db.db, id);
+      if (r.state === 'found') proofsBefore.set(id, r.proof);
+    }
+    expect(proofsBefore.size).toBe(sample.length);
+
+    // Retention drops day 1 (its events are gone), the tree is not touched.
+    const step = await purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[1]!, limit: 5000, dryRun: false });
+    expect(step).toMatchObject({ partitions: 1 });
+    // Day 1's leaves that share a block with day 2's were kept (leaves 256 to 349), no others.
+    expect(resultRows(await db.db.execute(sql`select count(*)::int as n, min(idx)::int as lo, max(idx)::int as hi from audit.tree_leaves`))).toEqual([{ n: 94, lo: 256, hi: 349 }]);
+    expect(await ids(db, sql`day = ${days[0]!}::date`)).toEqual([]);
+    // The next head names the horizon; every kept event still proves, against it too.
+    const after = await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    expect(after!.note).toContain(`\nhorizon ${days[1]}\n`);
+    for (const id of sample) {
+      const r = await proveEvent(db.db, id);
+      if (r.state !== 'found') throw new Error(`no proof for ${id}`);
+      expect(outsiderVerifies(r.proof, publicKey)).toBe(true);
+      expect(outsiderVerifies(proofsBefore.get(id)!, publicKey)).toBe(true);
+    }
+    const pk = await verifyChain({ db: db.db, checkpointKeys: [], openHead });
+    expect(pk.problems).toEqual([]);
+    expect(pk.tree).toMatchObject({ horizon: days[1], leaves: 700 });
+    expect(pk.tree!.kept).toBe(350);
+    // A kept day deleted by hand is no purge: the signed horizon keeps it.
+    await db.db.execute(sql`delete from audit.events where day = ${days[2]!}::date and seq = 7`);
+    expect((await verifyChain({ db: db.db, checkpointKeys: [], openHead })).problems).toContainEqual(expect.objectContaining({ reason: 'tree-missing', day: days[2] }));
+  });
+
+  it.skipIf(skip)('a history cut back by someone holding every key passes their re-signed head, and is caught against a witness copy', async () => {
+    const db = await fresh();
+    const { signer, open: openHead } = testSigner();
+    const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
+    const w2 = writer(db.db, { writer: 'w2', chainVersion: 3 });
+    for (let i = 0; i < 10; i++) w1.append(securityInput(i, 'acct-1'));
+    for (let i = 0; i < 10; i++) w2.append(securityInput(i, 'acct-2'));
+    await w1.flush();
+    await w2.flush();
+    const witnessed = (await integrate({ db: db.db, checkpointKeys: KEYS, signer }))!.note!;
+    for (let i = 10; i < 15; i++) w2.append(securityInput(i, 'acct-2'));
+    await w1.close();
+    await w2.close();
+    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    expect((await verifyChain({ db: db.db, checkpointKeys: [], openHead, witness: witnessed })).problems).toEqual([]);
+
+    // The attacker removes w1's last three events, re-signs its checkpoint with the HMAC key...
+    await db.db.execute(sql`delete from audit.events e using audit.writers w where w.id = e.writer_id and w.name = 'w1' and e.seq >= 7`);
+    const lastRow = resultRows<{ hash: string; day: string }>(
+      await db.db.execute(sql`select encode(e.hash_bytes, 'hex') as hash, e.day::text as day from audit.events e join audit.writers w on w.id = e.writer_id where w.name = 'w1' and e.seq = 6`),
+    )[0]!;
+    const checkpoint = { writer: 'w1', day: lastRow.day, count: 7, lastHash: lastRow.hash, closed: true };
+    await db.db.execute(sql`update audit.checkpoints set count = 7, last_hash = ${lastRow.hash}, closed = true, mac = ${checkpointMac(KEYS, checkpoint)} where writer = 'w1'`);
+    expect((await verifyChain({ db: db.db, checkpointKeys: KEYS })).ok).toBe(true);
+    // ...and rebuilds and re-signs the tree with the signing key.
+    await db.db.execute(sql`delete from audit.tree_ranges`);
+    await db.db.execute(sql`delete from audit.tree_segments`);
+    await db.db.execute(sql`delete from audit.tree_nodes`);
+    await db.db.execute(sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null`);
+    expect(await integrate({ db: db.db, checkpointKeys: KEYS, signer })).toMatchObject({ size: 22 });
+    expect((await verifyChain({ db: db.db, checkpointKeys: [], openHead })).ok).toBe(true);
+    // The witness kept the head of 20 leaves: the database no longer extends it.
+    const caught = await verifyChain({ db: db.db, checkpointKeys: [], openHead, witness: witnessed });
+    expect(caught.ok).toBe(false);
+    expect(caught.problems).toContainEqual(expect.objectContaining({ reason: 'witness-mismatch' }));
+    expect(caught.tree!.witness).toEqual({ size: 20, consistent: false });
+  });
+});
