@@ -374,21 +374,22 @@ export interface EventProof {
   checkpoint: string | null;
 }
 
-export type ProofResult = { state: 'found'; proof: EventProof } | { state: 'pending' } | { state: 'missing' };
+/** `subjectId`: whom the event is about now (null once erased), for the caller's access check; not part of the proof. */
+export type ProofResult = { state: 'found'; proof: EventProof; subjectId: string | null } | { state: 'pending'; subjectId: string | null } | { state: 'missing' };
 
 /** The UTC day a UUIDv7's time falls in. */
 const dayOfId = (id: string) => new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toISOString().slice(0, 10);
 
-async function eventLeaf(db: Database, id: string): Promise<{ writer: string; day: string; seq: number; hash: Buffer } | null> {
+async function eventLeaf(db: Database, id: string): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
   const find = async (near: boolean) =>
-    resultRows<{ writer: string; day: string; seq: number; hash: unknown }>(
-      await db.execute(sql`select coalesce(e.writer, w.name) as writer, e.day::text as day, e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash
+    resultRows<{ writer: string; day: string; seq: number; hash: unknown; subject_id: string | null }>(
+      await db.execute(sql`select coalesce(e.writer, w.name) as writer, e.day::text as day, e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash, e.subject_id
         from audit.events e left join audit.writers w on w.id = e.writer_id
         where e.id = ${id}::uuid ${near ? sql`and e.day between ${dayOfId(id)}::date - 1 and ${dayOfId(id)}::date + 1` : sql``} limit 1`),
     )[0];
   // Ids carry their time: the day is near it, unless the event waited long (a spill replayed later).
   const row = (await find(true)) ?? (await find(false));
-  return row ? { writer: row.writer, day: row.day, seq: Number(row.seq), hash: bytes(row.hash) } : null;
+  return row ? { writer: row.writer, day: row.day, seq: Number(row.seq), hash: bytes(row.hash), subjectId: row.subject_id } : null;
 }
 
 /**
@@ -401,14 +402,15 @@ export async function proveEvent(db: Database, id: string, reader = new TreeRead
   const e = await eventLeaf(db, id.toLowerCase());
   if (!e) return { state: 'missing' };
   const h = head === undefined ? await readTreeHead(db) : head;
-  if (!h) return { state: 'pending' };
+  if (!h) return { state: 'pending', subjectId: e.subjectId };
   const size = h.note !== null && h.noteSize !== null ? h.noteSize : h.size;
   const index = await leafIndex(db, e);
-  if (index === null || index >= size) return { state: 'pending' };
+  if (index === null || index >= size) return { state: 'pending', subjectId: e.subjectId };
   const root = size === h.size ? h.root : await reader.range(0, size, size);
   const proof = await reader.inclusion(index, size);
   return {
     state: 'found',
+    subjectId: e.subjectId,
     proof: {
       id: id.toLowerCase(),
       hash: e.hash.toString('hex'),

@@ -130,7 +130,7 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
     w1.append(securityInput(999));
     await w1.flush();
     const late = (await ids(db)).find((id) => !all.includes(id))!;
-    expect(await proveEvent(db.db, late)).toEqual({ state: 'pending' });
+    expect(await proveEvent(db.db, late)).toEqual({ state: 'pending', subjectId: 'acct-1' });
     await integrate({ db: db.db, checkpointKeys: KEYS, signer });
     expect((await proveEvent(db.db, late)).state).toBe('found');
 

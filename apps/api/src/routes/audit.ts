@@ -1,5 +1,5 @@
 import { AuditInvalidQuery, type AuditEvent } from '@harakaflow/audit';
-import { AuthForbidden } from '../errors.js';
+import { AuditEventNotFound, AuditProofPending, AuditSigningDisabled, AuthForbidden } from '../errors.js';
 import type { Routes } from '../schema-types.js';
 
 
@@ -102,6 +102,78 @@ const auditRoutes: Routes = async (app) => {
       });
       const page = await app.audit.query({ subjectId, action: q.action, from, to, limit: q.limit, cursor: q.cursor, ...(own === null ? {} : { exceptActions: OPERATOR_ONLY_ACTIONS }) });
       return { events: page.events.map(view), nextCursor: page.nextCursor };
+    },
+  );
+
+  // Issue 33: the Merkle tree's latest signed head, to anyone (C2SP checkpoint, text/plain), and an
+  // event's inclusion proof in it for the admin or the account the event is about.
+  app.get(
+    '/v1/audit/checkpoint',
+    {
+      config: { auth: 'public', ageGate: false, errors: { 404: ['HF_AUDIT_SIGNING_DISABLED'] } },
+      schema: {
+        tags: ['admin', 'accounts'],
+        summary: "The audit log's latest signed tree head: a C2SP checkpoint (signed note), checkable with /.well-known/harakaflow-audit-keys.txt",
+        description:
+          'origin, tree size and base64 root hash (RFC 6962), `horizon YYYY-MM-DD` when retention has dropped days (the days before it may be missing from the events), a blank line, then one Ed25519 signature line per key. Give it to witnesses; `hf-audit verify --witness FILE` checks that the log still extends it. 404 HF_AUDIT_SIGNING_DISABLED when AUDIT_SIGNING_KEYS is unset.',
+        response: { 200: { type: 'string', description: 'The signed note' } },
+      },
+    },
+    async (_request, reply) => {
+      if (!app.audit.tree.signer) throw new AuditSigningDisabled();
+      let head = await app.audit.tree.head();
+      // No signed head yet (a new log, before the first run): make one now.
+      if (!head?.note) {
+        await app.audit.tree.integrate();
+        head = await app.audit.tree.head();
+      }
+      if (!head?.note) throw new AuditSigningDisabled();
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(head.note);
+    },
+  );
+
+  app.get(
+    '/v1/audit/events/:id/proof',
+    {
+      config: { auth: 'any', ageGate: false, errors: { 404: ['HF_AUDIT_EVENT_NOT_FOUND'], 409: ['HF_AUDIT_PROOF_PENDING'] } },
+      schema: {
+        tags: ['admin', 'accounts'],
+        summary: "An audit event's inclusion proof (RFC 6962) in the latest signed tree head: for the admin, or the account the event is about",
+        description:
+          "The leaf is SHA-256(0x00 || the event's 32-byte chain hash); the chain hash covers the salted digest of the personal fields, not the fields, so a proof keeps verifying after the subject is erased. `proof` is the audit path, deepest sibling first; `checkpoint` the signed note of `treeSize` and `rootHash` (null when heads are not signed). Another account's event, or one erased from the account's trail, is 404. An event newer than the latest head is 409 HF_AUDIT_PROOF_PENDING (heads are signed every 10 s).",
+        security: [{ bearer: [] }],
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              hash: { type: 'string' },
+              leafIndex: { type: 'integer' },
+              treeSize: { type: 'integer' },
+              leafHash: { type: 'string' },
+              rootHash: { type: 'string' },
+              proof: { type: 'array', items: { type: 'string' } },
+              checkpoint: nullableString,
+            },
+          },
+        },
+      } as const,
+    },
+    async (request, reply) => {
+      const own = request.principal?.kind === 'account' ? request.principal.id : null;
+      let found = await app.audit.tree.prove(request.params.id);
+      // Not another account's, nor one whose subject was erased: the same answer as no event at all.
+      if (found.state === 'missing' || (own !== null && found.subjectId !== own)) throw new AuditEventNotFound();
+      if (found.state === 'pending') {
+        await app.audit.tree.integrate();
+        found = await app.audit.tree.prove(request.params.id);
+      }
+      if (found.state !== 'found') {
+        reply.header('retry-after', '10');
+        throw new AuditProofPending();
+      }
+      return found.proof;
     },
   );
 };
