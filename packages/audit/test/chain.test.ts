@@ -35,7 +35,7 @@ describe('verifyChain', () => {
   it('passes an untouched log and counts what it checked', async () => {
     await tenEvents();
     const result = await verify();
-    expect(result).toEqual({ ok: true, segments: 1, events: 10, problems: [], gaps: [], checkpoints: { total: 1, valid: 1 }, erasures: { recorded: 0, incomplete: [] }, anchor: { kind: 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 } });
+    expect(result).toEqual({ ok: true, segments: 1, events: 10, problems: [], gaps: [], checkpoints: { total: 1, valid: 1 }, erasures: { recorded: 0, incomplete: [] }, anchor: { kind: 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 }, tree: null });
     const checkpoint = await readCheckpoint(db.db, 'w1', '2026-03-01');
     expect(checkpoint).toMatchObject({ count: 10, closed: true });
   });
