@@ -8,6 +8,29 @@ export const AuditInvalidQuery = createError('HF_AUDIT_INVALID_QUERY', '%s', 400
 /** Server-log retention asked to purge a day of the last week (never done, however configured; the SQL functions refuse it too). */
 export const AuditPurgeTooRecent = createError('HF_AUDIT_PURGE_TOO_RECENT', 'audit days before %s are too recent to purge: the last 7 days are always kept', 400);
 
+/** Why a checkpoint note was refused (issue 33): public API, with HF_AUDIT_NOTE_INVALID. */
+export type NoteProblem = 'malformed' | 'unsigned' | 'unknown-key' | 'bad-signature' | 'origin-mismatch';
+
+/** A signed checkpoint that does not open (note.ts `openCheckpoint`): `reason` says why, the message never quotes the note. */
+export class AuditNoteError extends Error {
+  readonly code = 'HF_AUDIT_NOTE_INVALID';
+  readonly reason: NoteProblem;
+  constructor(reason: NoteProblem, why: string) {
+    super(`@harakaflow/audit: checkpoint note ${reason}: ${why}`);
+    this.name = 'AuditNoteError';
+    this.reason = reason;
+  }
+}
+
+/** AUDIT_SIGNING_KEYS, a log origin or a verifier key file that cannot be used: names the entry, never key material. */
+export class AuditKeysError extends TypeError {
+  readonly code = 'HF_AUDIT_INVALID_KEYS';
+  constructor(why: string) {
+    super(`@harakaflow/audit: ${why}`);
+    this.name = 'AuditKeysError';
+  }
+}
+
 import { optionErrors } from '@harakaflow/core';
 
 export const invalidOption = optionErrors('@harakaflow/audit', 'HF_AUDIT_INVALID_OPTION');

@@ -29,6 +29,12 @@ export type { Checkpoint, EventQuery } from './store.js';
 export { purgeTombstones } from './tombstones.js';
 export { eventProblem, verifyChain } from './verify.js';
 export type { ChainProblem, ProblemReason, VerifyOptions, VerifyResult } from './verify.js';
+// Issue 33: signed checkpoints (C2SP signed notes), their keys and the verifier key files.
+export { AuditSigningKeys, checkpointBody, generateAuditSigningKey, isKeyName, MAX_NOTE_BYTES, MAX_SIGNATURES, noteKeyId, openCheckpoint, openNote, parseVerifierKey, parseVerifierKeys } from './note.js';
+export type { AuditJwk, NoteVerifier, OpenedCheckpoint, OpenedNote } from './note.js';
+export { loadVerifierKeys, MAX_KEY_FILE_BYTES } from './cli-keys.js';
+export { AuditKeysError, AuditNoteError } from './errors.js';
+export type { NoteProblem } from './errors.js';
 export { AuditWriter, checkpointMac, checkpointValid } from './writer.js';
 export type { WriterOptions } from './writer.js';
 

@@ -70,6 +70,8 @@ export type { LoggedError } from './errors.js';
 export { hookList } from './hooks.js';
 export { givenDataDir, readSecret } from './secrets-file.js';
 export type { FoundSecret } from './secrets-file.js';
+export { ED25519_KEY_ID, ed25519PublicBytes, ed25519PublicKey, generateEd25519Key, parseEd25519Keys } from './ed25519.js';
+export type { Ed25519Key } from './ed25519.js';
 export { uuidv7 } from './ids.js';
 export { randomCopy, randomView } from './random.js';
 export { withTimeout } from './timeout.js';

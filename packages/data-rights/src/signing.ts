@@ -4,13 +4,9 @@
  * DATA_RIGHTS_SIGNING_KEYS is `id:base64(32-byte seed)[,id:seed...]`: the first signs; every one's
  * public key is published (`publicKeys()`, served as a JWK set), so a retired key still verifies.
  */
-import { canonicalJson } from '@harakaflow/core';
-import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { canonicalJson, generateEd25519Key, parseEd25519Keys } from '@harakaflow/core';
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { invalidSigningKeys } from './errors.js';
-
-// PKCS#8 DER of an Ed25519 private key is this prefix, then the 32-byte seed (RFC 8410).
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface PublicJwk {
   kty: 'OKP';
@@ -31,18 +27,8 @@ export class SigningKeys {
   readonly #keys: { id: string; privateKey: KeyObject; publicKey: KeyObject }[];
 
   constructor(text: string) {
-    if (typeof text !== 'string' || !text.trim()) throw invalidSigningKeys('is empty');
-    const seen = new Set<string>();
-    this.#keys = text.split(',').map((entry, i) => {
-      const [id, seed, ...rest] = entry.trim().split(':');
-      if (!id || !KEY_ID.test(id) || rest.length) throw invalidSigningKeys(`entry ${i + 1} is not id:base64-seed`);
-      if (seen.has(id)) throw invalidSigningKeys(`names key "${id}" twice`);
-      seen.add(id);
-      const raw = Buffer.from(seed ?? '', 'base64');
-      if (raw.length !== 32) throw invalidSigningKeys(`key "${id}" is not 32 bytes of base64`);
-      const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
-      return { id, privateKey, publicKey: createPublicKey(privateKey) };
-    });
+    // The list's syntax and its errors are shared with AUDIT_SIGNING_KEYS (@harakaflow/core, ed25519.ts).
+    this.#keys = parseEd25519Keys(text, invalidSigningKeys);
   }
 
   /** Signs the canonical JSON of `value` with the first key. */
@@ -69,5 +55,5 @@ export function verifySignature(value: unknown, signature: string, jwk: PublicJw
 
 /** A new key entry for DATA_RIGHTS_SIGNING_KEYS. */
 export function generateSigningKey(id = `k${Date.now().toString(36)}`): string {
-  return `${id}:${randomBytes(32).toString('base64')}`;
+  return generateEd25519Key(id);
 }
