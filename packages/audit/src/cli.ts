@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+ * hf-audit verify --public-key FILE [--witness FILE]
  * hf-audit migrate-partitions [--batch-size N] [--drop-legacy]
  *
  * Verifies the audit hash chains and their signed checkpoints. Exit 0 when intact; 1 when not,
@@ -17,12 +18,22 @@ import { createDatabase, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migratePartitions } from './migrate-partitions.js';
+import { readFileSync, statSync } from 'node:fs';
+import { loadVerifierKeys } from './cli-keys.js';
+import { MAX_NOTE_BYTES, openCheckpoint, type NoteVerifier } from './note.js';
 import { checkpointKeyObjects } from './options.js';
+import { readTreeHead } from './tree.js';
 import { verifyChain } from './verify.js';
 
 const USAGE = `usage: hf-audit verify [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+       hf-audit verify --public-key FILE [--witness FILE]
        hf-audit migrate-partitions [--batch-size N] [--drop-legacy]
-  verify: check the audit log's hash chains and signed checkpoints
+  verify: check the audit log's hash chains and signed checkpoints (HMAC: AUDIT_CHECKPOINT_KEYS)
+  verify --public-key FILE: check the whole log with public keys alone (no secret): the Merkle tree
+    against its latest signed head, every event against its hash; FILE is the served
+    /.well-known/harakaflow-audit-keys.txt (verifier keys) or .json (JWK set)
+  --witness FILE: a signed head a witness kept (as GET /v1/audit/checkpoint served it): the log
+    must extend it (a consistency proof between the two sizes)
   migrate-partitions: move an unpartitioned audit log into day partitions, in batches, while the
     app runs (resumable: run it again after an interruption); the old table is kept as
     audit.events_legacy unless --drop-legacy
@@ -51,6 +62,8 @@ const OPTIONS = {
   to: { type: 'string' },
   'batch-size': { type: 'string' },
   'drop-legacy': { type: 'boolean' },
+  'public-key': { type: 'string' },
+  witness: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
@@ -102,36 +115,77 @@ for (const [name, day] of [['--from', from], ['--to', to]] as const) {
   }
 }
 if (from && to && from > to) fail('hf-audit: --from is after --to');
+const publicKeyFile = parsed!.values['public-key'];
+const witnessFile = parsed!.values.witness;
+if (witnessFile !== undefined && publicKeyFile === undefined) fail("hf-audit: --witness needs --public-key (the witness's head is checked with the served keys)");
+if (publicKeyFile !== undefined && (from || to)) fail('hf-audit: --public-key checks the whole log (its tree spans every day): leave out --from and --to');
+let verifiers: NoteVerifier[] | null = null;
+let witness: string | undefined;
+if (publicKeyFile !== undefined) {
+  try {
+    verifiers = loadVerifierKeys(publicKeyFile);
+  } catch (error) {
+    fail(`hf-audit: --public-key ${publicKeyFile}: ${(error as Error).message}`);
+  }
+  if (witnessFile !== undefined) {
+    try {
+      if (statSync(witnessFile).size > MAX_NOTE_BYTES) fail(`hf-audit: --witness ${witnessFile}: larger than a signed note may be`);
+      witness = readFileSync(witnessFile, 'utf8');
+      openCheckpoint(witness, verifiers!);
+    } catch (error) {
+      fail(`hf-audit: --witness ${witnessFile}: ${(error as Error).message}`);
+    }
+  }
+}
 
 const dataDir = givenDataDir(process.env);
 const url = process.env.DATABASE_URL?.trim() || undefined;
 if (!url && !dataDir) fail(NO_DATABASE);
-// The keys as the app reads them: the environment, else the development file (the same reader as hf-vault's).
-let found: ReturnType<typeof readSecret>;
-try {
-  found = readSecret('AUDIT_CHECKPOINT_KEYS', process.env, dataDir);
-} catch (error) {
-  fail(`hf-audit: ${(error as Error).message}`);
-}
-if (!found!) fail('hf-audit: AUDIT_CHECKPOINT_KEYS is required (the checkpoint HMAC keys, comma-separated)');
-const keysText = found!.value;
-process.stderr.write(`hf-audit: AUDIT_CHECKPOINT_KEYS from ${found!.source}\n`);
-let keys: ReturnType<typeof checkpointKeyObjects>;
-try {
-  keys = checkpointKeyObjects(keysText.split(',').map((k) => k.trim()), 'AUDIT_CHECKPOINT_KEYS');
-} catch (error) {
-  fail(`hf-audit: ${(error as Error).message}`);
-}
+// The keys as the app reads them: the environment, else the development file (the same reader as
+// hf-vault's). With --public-key, no secret is read at all.
+let found: ReturnType<typeof readSecret> = null;
+let keys: ReturnType<typeof checkpointKeyObjects> = [];
+if (!verifiers) {
+  try {
+    found = readSecret('AUDIT_CHECKPOINT_KEYS', process.env, dataDir);
+  } catch (error) {
+    fail(`hf-audit: ${(error as Error).message}`);
+  }
+  if (!found) fail('hf-audit: AUDIT_CHECKPOINT_KEYS is required (the checkpoint HMAC keys, comma-separated), or give --public-key');
+  process.stderr.write(`hf-audit: AUDIT_CHECKPOINT_KEYS from ${found!.source}\n`);
+  try {
+    keys = checkpointKeyObjects(found!.value.split(',').map((k) => k.trim()), 'AUDIT_CHECKPOINT_KEYS');
+  } catch (error) {
+    fail(`hf-audit: ${(error as Error).message}`);
+  }
+} else process.stderr.write(`hf-audit: public keys only, from ${publicKeyFile} (${verifiers.length} key(s))\n`);
 
 const handle = await open(url, dataDir);
 try {
-  const result = await verifyChain({ db: handle.db, checkpointKeys: keys!, from, to });
+  const openHead = verifiers ? (note: string) => openCheckpoint(note, verifiers!) : undefined;
+  if (openHead) {
+    // A head no key given signed: the wrong keys (or no head yet), not tampering: exit 2.
+    const head = await readTreeHead(handle.db);
+    if (!head?.note) fail("hf-audit: the audit log has no signed tree head yet (the app signs one every 10 s once AUDIT_SIGNING_KEYS is set)");
+    try {
+      openHead(head!.note!);
+    } catch (error) {
+      const reason = (error as { reason?: string }).reason;
+      if (reason === 'unknown-key' || reason === 'origin-mismatch') fail(`hf-audit: the latest tree head is not signed by any key in ${publicKeyFile}: the keys are probably wrong (${(error as Error).message})`);
+    }
+  }
+  const result = await verifyChain({ db: handle.db, checkpointKeys: keys, from, to, openHead, witness });
   const a = result.anchor;
   const range = `${a.kind === 'horizon' ? a.horizon : (from ?? 'the first day')} to ${to ?? 'the last day'}`;
   if (a.kind === 'horizon') {
     const writers = a.writers.map((w) => `${w.writer} at its checkpoint of ${w.day} (${w.count} events)`).join(', ');
     process.stdout.write(`anchored at the retention horizon ${a.horizon} (every day before it was purged on purpose)${writers ? `: ${writers}` : ''}; writers that began later at their genesis\n`);
   } else if (a.kind === 'genesis') process.stdout.write("anchored at each writer's genesis (nothing purged)\n");
+  const t = result.tree;
+  if (t?.size !== null && t !== null) {
+    process.stdout.write(`tree head: ${t.size} leaves signed by ${t.keyName}${t.horizon ? `, horizon ${t.horizon}` : ''}; ${t.leaves} leaf(s) recomputed from events, ${t.kept} from hashes kept for dropped days\n`);
+    if (t.witness) process.stdout.write(`witness head of ${t.witness.size} leaves: ${t.witness.consistent ? 'the log extends it (consistency proof verified)' : 'NOT extended by the log'}\n`);
+  }
   else process.stdout.write(`anchored at ${from}: the first segment of each writer is not linked to the days before it\n`);
   for (const g of result.gaps) {
     process.stdout.write(`declared gap: writer ${g.writer} dropped ${g.count} access event(s) between ${g.from} and ${g.to} (spill directory full; event ${g.id})\n`);
@@ -141,7 +195,7 @@ try {
   }
   // No checkpoint at all verifies with these keys while there are some: the keys are wrong, not
   // the log (a false tamper alarm otherwise). Exit 2, a configuration error.
-  if (!result.ok && result.checkpoints.total > 0 && result.checkpoints.valid === 0) {
+  if (!verifiers && !result.ok && result.checkpoints.total > 0 && result.checkpoints.valid === 0) {
     process.stderr.write(`hf-audit: none of the ${result.checkpoints.total} checkpoint(s) verifies with the AUDIT_CHECKPOINT_KEYS given (from ${found!.source}): the keys are probably wrong\n`);
     process.exitCode = 2;
   } else if (result.ok) {

@@ -6,9 +6,10 @@
 import { resultRows } from '@harakaflow/db';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
-import { createHash, generateKeyPairSync, sign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
+import { AuditSigningKeys, generateAuditSigningKey, openCheckpoint } from '../src/note.js';
 import { purgeServerLogs } from '../src/partitions.js';
 import { eraseSubject } from '../src/plugin.js';
 import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof, type HeadSigner } from '../src/tree.js';
@@ -54,23 +55,13 @@ function outsiderVerifies(p: EventProof, publicKey: KeyObject): boolean {
   return edVerify(null, Buffer.from(`${body}\n`), publicKey, sig);
 }
 
-/* ---- A signer made in the test: Ed25519 over a C2SP signed note ---- */
+/* ---- The package's signer (AUDIT_SIGNING_KEYS); the outsider checks with the served JWK alone ---- */
 function testSigner(origin = 'audit.test.example/log') {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  const keyId = sha256(Buffer.from(`${origin}\n`), Buffer.from([1]), raw).subarray(0, 4);
-  const signer: HeadSigner = {
-    origin,
-    signNote: (text) => `${text}\n— ${origin} ${Buffer.concat([keyId, sign(null, Buffer.from(text), privateKey)]).toString('base64')}\n`,
-  };
-  const open: HeadOpener = (note) => {
-    const [body, sigs] = note.split('\n\n');
-    const sig = Buffer.from(sigs!.trim().split(' ')[2]!, 'base64');
-    if (!sig.subarray(0, 4).equals(keyId) || !edVerify(null, Buffer.from(`${body}\n`), publicKey, sig.subarray(4))) throw new Error('bad signature');
-    const lines = body!.split('\n');
-    return { size: Number(lines[1]), root: Buffer.from(lines[2]!, 'base64'), extensions: lines.slice(3), keyName: origin };
-  };
-  return { signer, open, publicKey };
+  const signer = new AuditSigningKeys(generateAuditSigningKey('t1'), origin);
+  const open: HeadOpener = (note) => openCheckpoint(note, signer.verifiers());
+  const jwk = signer.jwks().keys[0]!;
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+  return { signer: signer as HeadSigner, open, publicKey };
 }
 
 const drivers = [
