@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { expectDataDirRefused, fromDist, seedPglite } from '@harakaflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
+import { AuditSigningKeys, generateAuditSigningKey } from '../src/note.js';
 import { purgeServerLogs } from '../src/partitions.js';
+import { integrate } from '../src/tree.js';
 import { CHECKPOINT_KEY, clock, KEYS, legacyMigrations, securityInput, writer } from './helpers.js';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
@@ -191,6 +193,81 @@ describe('hf-audit migrate-partitions', () => {
       expect(verified.out).toContain('intact: 2 segment(s), 4 event(s)');
     } finally {
       legacy.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000); // a hang guard, not a measurement
+});
+
+describe('hf-audit verify --public-key (issue 33)', () => {
+  it('checks the whole log with the served keys alone (no secret in its environment), refuses other keys with exit 2, and catches a cut-back history against a witness head', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hf-audit-cli-pk-'));
+    try {
+      await seedPglite(join(dir, 'pglite'));
+      const keys = new AuditSigningKeys(generateAuditSigningKey('k1'), 'cli.test/audit');
+      const other = new AuditSigningKeys(generateAuditSigningKey('k2'), 'cli.test/audit');
+      const at = async <T>(fn: (db: Awaited<ReturnType<typeof createDatabase>>['db']) => Promise<T>) => {
+        const handle = await createDatabase({ dataDir: join(dir, 'pglite') });
+        try {
+          return await fn(handle.db);
+        } finally {
+          await handle.close();
+        }
+      };
+      const witnessed = await at(async (db) => {
+        await migrate(db, [auditMigrations]);
+        const w1 = writer(db, { writer: 'w1', chainVersion: 3, copy: false });
+        const w2 = writer(db, { writer: 'w2', chainVersion: 3, copy: false });
+        for (let i = 0; i < 10; i++) w1.append(securityInput(i));
+        for (let i = 0; i < 10; i++) w2.append(securityInput(i));
+        await w1.flush();
+        await w2.flush();
+        const head = await integrate({ db, checkpointKeys: KEYS, signer: keys });
+        for (let i = 10; i < 15; i++) w2.append(securityInput(i));
+        await w1.close();
+        await w2.close();
+        await integrate({ db, checkpointKeys: KEYS, signer: keys });
+        return head!.note!;
+      });
+      const txt = join(dir, 'keys.txt');
+      const json = join(dir, 'keys.json');
+      const wrong = join(dir, 'other.txt');
+      const witness = join(dir, 'witness.txt');
+      writeFileSync(txt, `# the served file\n${keys.verifierKeys().join('\n')}\n`);
+      writeFileSync(json, JSON.stringify(keys.jwks()));
+      writeFileSync(wrong, `${other.verifierKeys().join('\n')}\n`);
+      writeFileSync(witness, witnessed);
+      const run = (args: string[]) => cli(args, {}, { dataDir: dir });
+
+      const byText = run(['verify', '--public-key', txt]);
+      expect(byText.err).toContain('public keys only');
+      expect(byText).toMatchObject({ code: 0 });
+      expect(byText.out).toContain('tree head: 25 leaves signed by cli.test/audit');
+      expect(byText.out).toContain('intact');
+      expect(run(['verify', '--public-key', json])).toMatchObject({ code: 0 });
+      const byOther = run(['verify', '--public-key', wrong]);
+      expect(byOther.code).toBe(2);
+      expect(byOther.err).toContain('not signed by any key');
+      expect(run(['verify', '--public-key', txt, '--witness', witness]).out).toContain('witness head of 20 leaves: the log extends it');
+      expect(run(['verify', '--witness', witness]).code).toBe(2);
+      expect(run(['verify', '--public-key', txt, '--from', '2026-01-01']).code).toBe(2);
+      expect(run(['verify', '--public-key', join(dir, 'absent.txt')]).code).toBe(2);
+
+      // Someone holding every key drops w1's last events, re-signs its checkpoint, rebuilds and re-signs the tree.
+      await at(async (db) => {
+        await db.execute(sql`delete from audit.events e using audit.writers w where w.id = e.writer_id and w.name = 'w1' and e.seq >= 7`);
+        await db.execute(sql`delete from audit.tree_ranges`);
+        await db.execute(sql`delete from audit.tree_segments`);
+        await db.execute(sql`delete from audit.tree_nodes`);
+        await db.execute(sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null`);
+        await db.execute(sql`update audit.checkpoints set count = 7 where writer = 'w1'`);
+        await integrate({ db, checkpointKeys: KEYS, signer: keys });
+      });
+      expect(run(['verify', '--public-key', txt])).toMatchObject({ code: 0 });
+      const caught = run(['verify', '--public-key', txt, '--witness', witness]);
+      expect(caught.code).toBe(1);
+      expect(caught.out).toContain('witness-mismatch');
+      expect(caught.out).toContain('NOT extended by the log');
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000); // a hang guard, not a measurement
