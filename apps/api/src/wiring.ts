@@ -44,6 +44,8 @@ import accountRoutes from './routes/accounts.js';
 import keyRoutes from './routes/keys.js';
 import adminRoutes from './routes/admin.js';
 import auditRoutes from './routes/audit.js';
+import auditWitnessRoutes from './routes/audit-witnesses.js';
+import { WITNESS_EVENT, witnessPublisher } from './audit-witnesses.js';
 import credentialRoutes from './routes/credentials.js';
 import messageRoutes from './routes/messages.js';
 import notificationRoutes from './routes/notifications.js';
@@ -182,9 +184,13 @@ export const WIRING: readonly WiringStep[] = [
     name: '@harakaflow/audit',
     migrations: auditMigrations,
     why: '§1, §3, §4: before the other packages, so their security events (core.securityEvent) reach it',
-    options: ({ config, database }) => ({
+    options: ({ app, config, database }) => ({
       db: database.db,
       checkpointKeys: splitSecrets(config.secrets.auditCheckpointKeys),
+      // Issue 33: the Merkle tree's heads signed as C2SP checkpoints (null: unsigned, HMAC only), each
+      // new one queued for the witnesses through the webhook outbox (registered after this step; read when a head comes).
+      signer: config.auditSigningKeys,
+      onTreeHead: witnessPublisher(app).publish,
       ipMode: config.auditIpMode,
       ipHashKey: config.auditIpHashKey,
       spillDir: resolve(config.auditSpillDir),
@@ -244,7 +250,8 @@ export const WIRING: readonly WiringStep[] = [
     late: ['notify'],
     options: ({ app, config, database }) => ({
       db: database.db,
-      eventTypes: WEBHOOK_EVENT_TYPES,
+      // Accounts subscribe to WEBHOOK_EVENT_TYPES; audit.checkpoint goes to the witnesses only (their own owner).
+      eventTypes: [...WEBHOOK_EVENT_TYPES, WITNESS_EVENT],
       allowPrivateDestinations: config.webhooksAllowPrivateDestinations,
       allowHttp: config.webhooksAllowHttp,
       disableAfterDays: config.webhooksDisableAfterDays,
@@ -438,6 +445,7 @@ export const WIRING: readonly WiringStep[] = [
   step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
+  step(auditWitnessRoutes)({ name: 'routes/audit-witnesses', why: 'routes come after every plugin (issue 33 item 3: the admin registers the witnesses of the signed tree heads)' }),
   step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
   step(webhookDeliveryRoutes)({ name: 'routes/webhook-deliveries', why: 'routes come after every plugin' }),
   step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
