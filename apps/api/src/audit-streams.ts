@@ -130,23 +130,32 @@ export class AuditStreams {
     const now = Date.now();
     if (input.from && !(input.from.getTime() <= now)) throw new AuditStreamInvalidFrom();
     const mine = owner.kind === 'admin' ? isNull(auditStreams.accountId) : eq(auditStreams.accountId, owner.id);
-    const [held] = await this.#db.select({ n: count() }).from(auditStreams).where(mine);
-    if ((held?.n ?? 0) >= MAX_STREAMS) throw new AuditStreamLimit(MAX_STREAMS);
     const id = randomUUID();
     const secret = generateSecret();
     await this.#app.vault.put(place(id), Buffer.from(secret, 'utf8'));
-    const [stream] = await this.#db
-      .insert(auditStreams)
-      .values({
-        id,
-        accountId: owner.kind === 'admin' ? null : owner.id,
-        url: url.href,
-        format: input.format,
-        // The cursor is an id floor: ids are UUIDv7, made in time order (a `from` a second early: an id is made as its event is chained).
-        cursor: uuidv7Floor(input.from ? input.from.getTime() - 1000 : now),
-        erasureCursor: uuidv7Floor(now),
-      })
-      .returning();
+    // Counted and inserted under a transaction lock of the owner's: two registrations at once cannot make a sixth.
+    const stream = await this.#db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`hf-audit-streams:${owner.kind === 'admin' ? 'admin' : owner.id}`}))`);
+      const [held] = await tx.select({ n: count() }).from(auditStreams).where(mine);
+      if ((held?.n ?? 0) >= MAX_STREAMS) return null;
+      const [row] = await tx
+        .insert(auditStreams)
+        .values({
+          id,
+          accountId: owner.kind === 'admin' ? null : owner.id,
+          url: url.href,
+          format: input.format,
+          // The cursor is an id floor: ids are UUIDv7, made in time order (a `from` a second early: an id is made as its event is chained).
+          cursor: uuidv7Floor(input.from ? input.from.getTime() - 1000 : now),
+          erasureCursor: uuidv7Floor(now),
+        })
+        .returning();
+      return row!;
+    });
+    if (!stream) {
+      await this.#app.vault.delete(place(id));
+      throw new AuditStreamLimit(MAX_STREAMS);
+    }
     await securityEvent(this.#app, request, {
       action: 'audit.stream.created',
       resource: `audit-stream:${id}`,
@@ -154,7 +163,7 @@ export class AuditStreams {
       details: { streamId: id, format: input.format, host: url.host, scope: owner.kind === 'admin' ? 'all' : 'own', from: input.from?.toISOString() ?? null },
       durability: 'sync',
     });
-    return { stream: stream!, secret };
+    return { stream, secret };
   }
 
   /** The owner's streams (the admin: every stream), oldest first. */
@@ -175,6 +184,14 @@ export class AuditStreams {
       durability: 'sync',
     });
     return true;
+  }
+
+  /** An ending stream's last step: the row, its delivered-id log and its secret go (audited, under no subject: the account is erased). */
+  async #end(s: AuditStream): Promise<number> {
+    await this.#db.delete(auditStreams).where(eq(auditStreams.id, s.id));
+    await this.#forget(s.id);
+    await securityEvent(this.#app, undefined, { action: 'audit.stream.deleted', resource: `audit-stream:${s.id}`, outcome: 'success', details: { streamId: s.id, reason: 'account-erased' } });
+    return 0;
   }
 
   async #forget(id: string): Promise<void> {
@@ -218,6 +235,8 @@ export class AuditStreams {
   /** One stream's turn: returns the events delivered. */
   async #run(s: AuditStream, settleMs: number): Promise<number> {
     const now = Date.now();
+    // An erased account's stream that could not be told within a week (its receiver keeps failing) goes all the same.
+    if (s.status === 'ending' && s.endingAt && now - s.endingAt.getTime() > ENDING_MAX_MS) return this.#end(s);
     const before = uuidv7Floor(now - settleMs);
     const erasures = await this.#erasures(s, before, now);
     const events =
@@ -231,12 +250,8 @@ export class AuditStreams {
         : [];
     const idle = this.#o.intervalSeconds > 0 ? this.#o.intervalSeconds * 1000 : 5_000;
     if (!erasures.deletions.length && !events.length) {
-      if (s.status === 'ending' && s.endingAt && ((erasures.cursor >= uuidv7Floor(s.endingAt.getTime() + ENDING_GRACE_MS) && !erasures.more) || now - s.endingAt.getTime() > ENDING_MAX_MS)) {
-        await this.#db.delete(auditStreams).where(eq(auditStreams.id, s.id));
-        await this.#forget(s.id);
-        await securityEvent(this.#app, undefined, { action: 'audit.stream.deleted', resource: `audit-stream:${s.id}`, outcome: 'success', details: { streamId: s.id, reason: 'account-erased' } });
-        return 0;
-      }
+      // Every erasure record up to a while after the account's erasure was looked at: nothing more is owed.
+      if (s.status === 'ending' && s.endingAt && erasures.cursor >= uuidv7Floor(s.endingAt.getTime() + ENDING_GRACE_MS) && !erasures.more) return this.#end(s);
       await this.#db
         .update(auditStreams)
         .set({ attempts: 0, erasureCursor: erasures.cursor, nextAttemptAt: new Date(now + idle) })
