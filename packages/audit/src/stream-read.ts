@@ -8,7 +8,6 @@ import type { Database } from '@harakaflow/db';
 import { and, asc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import { AuditInvalidQuery } from './errors.js';
 import type { AuditEvent } from './event.js';
-import { uuidv7Floor } from './ids.js';
 import { events } from './schema.js';
 import { selectEvents } from './store.js';
 
