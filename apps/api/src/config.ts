@@ -56,6 +56,8 @@ export interface AppConfig {
   auditSpillMaxMb: number;
   /** What happens when it is full: drop access events (declared as a gap) or refuse requests with 503. */
   auditSpillFull: 'drop-access' | 'fail-closed';
+  /** Seconds between runs of the audit streams' delivery job (AUDIT_STREAMS_INTERVAL_SECONDS); 0: none. */
+  auditStreamsIntervalSeconds: number;
   /** Meta's app secret: verifies POST /v1/webhooks/inbound/meta (X-Hub-Signature-256). Unset: that route answers 503. */
   metaAppSecret: string | undefined;
   /** The token Meta echoes when it checks the callback URL (GET /v1/webhooks/inbound/meta). */

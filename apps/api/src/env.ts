@@ -298,6 +298,13 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
       'when it is full: `drop-access` (access events are counted and dropped, security events kept; once the database is back one chained `audit.gap` event declares the count and time range, and `hf-audit verify` reports a declared gap, not tampering) or `fail-closed` (requests answer 503 `HF_AUDIT_UNAVAILABLE` while it is full)',
     read: oneOf(['drop-access', 'fail-closed'], 'drop-access'),
   },
+  {
+    name: 'AUDIT_STREAMS_INTERVAL_SECONDS',
+    key: 'auditStreamsIntervalSeconds',
+    shown: '`5`',
+    meaning: 'seconds between runs of the audit streams\' delivery job (issue 33 item 5; every replica runs it, each stream is sent by one at a time); `0`: none (no stream is sent)',
+    read: fromZero(5, 3600, 'seconds', 'none'),
+  },
   { name: 'QUOTA_ANON_RPM', key: 'quotaAnonRpm', shown: '`60`', meaning: 'anonymous requests per minute per client IP (IPv6 per /64)', read: count(60) },
   { name: 'QUOTA_FREE_RPM', key: 'quotaFreeRpm', shown: '`60`', meaning: 'requests per minute of the free plan (pro 600, business 3000)', read: count(60) },
   { name: 'QUOTA_FREE_MESSAGES_PER_DAY', key: 'quotaFreeMessagesPerDay', shown: '`100`', meaning: 'messages per day of the free plan (pro 10,000, business 100,000)', read: count(100) },

@@ -59,3 +59,10 @@ export const ForwardedAnswered = createError('HF_PRIVACY_FORWARDED_ANSWERED', 'T
 export const ForwardedNotErasable = createError('HF_PRIVACY_FORWARDED_NOT_ERASABLE', 'Only a deletion, an objection or a withdrawal of consent can be answered by erasing the contact', 409);
 /** Codes asked for one number past its hourly limit (Retry-After says when). */
 export const ContactCodeLimit = createError('HF_PRIVACY_CONTACT_CODE_LIMIT', 'Too many codes were asked for this number: try again later', 429);
+
+/** Audit streams to a customer's SIEM (issue 33 item 5, routes/audit-streams.ts). */
+export const AuditStreamNotFound = createError('HF_AUDIT_STREAM_NOT_FOUND', 'No such audit stream', 404);
+export const AuditStreamLimit = createError('HF_AUDIT_STREAM_LIMIT', 'At most %s audit streams: delete one first', 409);
+/** The destination's own problem, never the URL: "must be https", "not a public address"... */
+export const AuditStreamInvalidUrl = createError('HF_AUDIT_STREAM_INVALID_URL', 'The stream destination is refused: %s', 400);
+export const AuditStreamInvalidFrom = createError('HF_AUDIT_STREAM_INVALID_FROM', '"from" must be a time in the past', 400);

@@ -46,6 +46,8 @@ import adminRoutes from './routes/admin.js';
 import auditRoutes from './routes/audit.js';
 import auditWitnessRoutes from './routes/audit-witnesses.js';
 import { WITNESS_EVENT, witnessPublisher } from './audit-witnesses.js';
+import auditStreamRoutes from './routes/audit-streams.js';
+import { auditStreamsPlugin } from './audit-streams.js';
 import credentialRoutes from './routes/credentials.js';
 import messageRoutes from './routes/messages.js';
 import notificationRoutes from './routes/notifications.js';
@@ -413,6 +415,17 @@ export const WIRING: readonly WiringStep[] = [
       keysUrl: keysUrl(config),
     }),
   }),
+  step(auditStreamsPlugin)({
+    name: 'audit-streams',
+    why: '§1, §3 (issue 33 item 5): accounts\' trails and the admin\'s log sent to their SIEMs, after audit (what it reads), the vault (its secrets) and data-rights (an erased account\'s streams end)',
+    options: ({ config, database }) => ({
+      db: database.db,
+      // The webhooks' destination policy: https and public addresses only, unless the same settings allow otherwise.
+      policy: { allowHttp: config.webhooksAllowHttp, allowPrivate: config.webhooksAllowPrivateDestinations },
+      intervalSeconds: config.auditStreamsIntervalSeconds,
+      retentionDays: config.retentionServerLogDays,
+    }),
+  }),
   step(retention)({
     name: '@harakaflow/retention',
     migrations: retentionMigrations,
@@ -446,6 +459,7 @@ export const WIRING: readonly WiringStep[] = [
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
   step(auditWitnessRoutes)({ name: 'routes/audit-witnesses', why: 'routes come after every plugin (issue 33 item 3: the admin registers the witnesses of the signed tree heads)' }),
+  step(auditStreamRoutes)({ name: 'routes/audit-streams', why: 'routes come after every plugin' }),
   step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
   step(webhookDeliveryRoutes)({ name: 'routes/webhook-deliveries', why: 'routes come after every plugin' }),
   step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),

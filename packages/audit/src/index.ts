@@ -27,6 +27,8 @@ export { checkpoints as auditCheckpoints, events as auditEvents, heldDays as aud
 export { ERASURE_ACTION, eraseEvents, idsDigest, pgArray, queryEvents, writeBatch } from './store.js';
 export type { Checkpoint, EventQuery } from './store.js';
 export { purgeTombstones } from './tombstones.js';
+export { eventsAfter, uuidv7Floor, uuidv7Time } from './stream-read.js';
+export type { EventsAfterQuery } from './stream-read.js';
 export { eventProblem, verifyChain } from './verify.js';
 export type { ChainProblem, ProblemReason, VerifyOptions, VerifyResult } from './verify.js';
 // Issue 33: signed checkpoints (C2SP signed notes), their keys and the verifier key files.

@@ -61,7 +61,7 @@ function selection(t: EventTable) {
 }
 
 /** `select <every column as AuditEvent> from <t> left join <its interned values>`. */
-function selectEvents(db: Database, t: EventTable) {
+export function selectEvents(db: Database, t: EventTable) {
   return db
     .select(selection(t))
     .from(t as typeof events)

@@ -16,7 +16,7 @@ export { generateSecret, MIN_SECRET_BYTES, prepareSecret, prepareSecrets, SECRET
 export type { PreparedSecret } from './secrets.js';
 export { assertWebhook, DEFAULT_TOLERANCE_SECONDS, signWebhook, verifyWebhook } from './standard.js';
 export type { HeaderBag, Secrets, SignInput, VerifyOptions, VerifyResult, WebhookHeaders } from './standard.js';
-export { checkUrl, DestinationError, isPublicAddress, safeLookup } from './destination.js';
+export { checkResolved, checkUrl, DestinationError, isPublicAddress, safeLookup } from './destination.js';
 export type { DestinationPolicy } from './destination.js';
 export { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
 export { LEGACY_VAULT_SESSION, memorySecretStore, vaultSecretStore, VAULT_NAMESPACE, VAULT_SESSION } from './secret-store.js';

@@ -24,7 +24,8 @@ export interface SendResult {
 
 export const USER_AGENT = 'HarakaFlow-Webhooks/0.1';
 
-export function send(url: string, headers: Record<string, string>, body: string, policy: DestinationPolicy, timeoutMs = 15_000): Promise<SendResult> {
+/** `contentType`: the body's media type (`application/json`; an audit stream sends `application/x-ndjson`). */
+export function send(url: string, headers: Record<string, string>, body: string, policy: DestinationPolicy, timeoutMs = 15_000, contentType = 'application/json'): Promise<SendResult> {
   const started = performance.now();
   const done = (statusCode: number | null, error: string | null, response?: Buffer): SendResult => ({ statusCode, error, durationMs: Math.round(performance.now() - started), ...(response?.length ? { response } : {}) });
   let target: URL;
@@ -49,7 +50,7 @@ export function send(url: string, headers: Record<string, string>, body: string,
       target,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
+        headers: { ...headers, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
         lookup: safeLookup(policy) as never,
       },
       (res) => {
