@@ -1,17 +1,17 @@
 // The audit log's Merkle tree (issue 33 items 1 to 3) on PGlite and real Postgres: every event is
-// a leaf of a signed head, and its proof verifies with a verifier written here from RFC 6962 (not
-// the package's merkle.ts); before and after its subject's erasure, and across a day partition
+// a leaf of a signed head, and its proof verifies with a verifier written from RFC 6962 apart from
+// the package's merkle.ts (@harakaflow/testing's rfc6962.ts); before and after its subject's erasure, and across a day partition
 // dropped by retention. Public keys alone verify the database, and a history rewritten by someone
 // holding every key is caught against a head a witness kept.
 import { resultRows } from '@harakaflow/db';
-import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { outsiderVerifies, postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
-import { createHash, createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { AuditSigningKeys, generateAuditSigningKey, openCheckpoint } from '../src/note.js';
 import { purgeServerLogs } from '../src/partitions.js';
-import { eraseSubject } from '../src/plugin.js';
+import { auditPersonalData, eraseSubject } from '../src/plugin.js';
 import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof, type HeadSigner } from '../src/tree.js';
 import type { HeadOpener } from '../src/tree-verify.js';
 import { verifyChain } from '../src/verify.js';
@@ -19,41 +19,6 @@ import { checkpointMac } from '../src/checkpoints.js';
 import { clock, flushUntilItHolds, KEYS, retentionHoldsMigrations, securityInput, writer } from './helpers.js';
 
 const DAY = 86_400_000;
-
-/* ---- An RFC 6962 verifier written from the RFC for this test (section 2.1.1 and 2.1.3) ---- */
-const sha256 = (...parts: Uint8Array[]) => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
-/** The root an audit path leads to: RFC 6962's PATH recursion run backwards (the path lists the deepest sibling first). */
-function rootFromPath(leaf: Buffer, m: number, n: number, path: Buffer[]): Buffer | null {
-  if (n === 1) return path.length === 0 ? leaf : null;
-  if (path.length === 0) return null;
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  const top = path[path.length - 1]!;
-  const rest = path.slice(0, -1);
-  if (m < k) {
-    const left = rootFromPath(leaf, m, k, rest);
-    return left && sha256(Buffer.from([1]), left, top);
-  }
-  const right = rootFromPath(leaf, m - k, n - k, rest);
-  return right && sha256(Buffer.from([1]), top, right);
-}
-/** Checks a proof as an outsider would: the leaf from the event's hash, the path to the root, the root and size signed in the checkpoint. */
-function outsiderVerifies(p: EventProof, publicKey: KeyObject): boolean {
-  const leaf = sha256(Buffer.from([0]), Buffer.from(p.hash, 'hex'));
-  if (leaf.toString('base64') !== p.leafHash) return false;
-  const root = rootFromPath(leaf, p.leafIndex, p.treeSize, p.proof.map((x) => Buffer.from(x, 'base64')));
-  if (!root || root.toString('base64') !== p.rootHash) return false;
-  // The checkpoint: origin, size, root, then a blank line and "— name base64(keyid || signature)".
-  const [body, sigs] = p.checkpoint!.split('\n\n');
-  const lines = body!.split('\n');
-  if (lines[1] !== String(p.treeSize) || lines[2] !== p.rootHash) return false;
-  const sig = Buffer.from(sigs!.trim().split(' ')[2]!, 'base64').subarray(4);
-  return edVerify(null, Buffer.from(`${body}\n`), publicKey, sig);
-}
 
 /* ---- The package's signer (AUDIT_SIGNING_KEYS); the outsider checks with the served JWK alone ---- */
 function testSigner(origin = 'audit.test.example/log') {
@@ -152,6 +117,11 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
     await integrate({ db: db.db, checkpointKeys: KEYS, signer });
     const target = (await ids(db, sql`subject_id = 'acct-gone'`))[5]!;
     const before = await proveEvent(db.db, target);
+    // The subject's export carries each event's proof (issue 33 item 2).
+    const exported: { id: string; proof: EventProof | null }[] = [];
+    for await (const item of auditPersonalData(db.db, w).exportSubject!({ accountId: 'acct-gone' })) exported.push(item as { id: string; proof: EventProof | null });
+    expect(exported).toHaveLength(20);
+    for (const item of exported) expect(item.proof && outsiderVerifies(item.proof, publicKey)).toBe(true);
     expect(await eraseSubject(db.db, w, 'acct-gone')).toBe(20);
     expect(await ids(db, sql`subject_id = 'acct-gone'`)).toEqual([]);
     await integrate({ db: db.db, checkpointKeys: KEYS, signer });

@@ -24,3 +24,5 @@ export { fromDist } from './from-dist.js';
 export { dovecotAvailable, startDovecot } from './dovecot.js';
 export type { TestDovecot } from './dovecot.js';
 export { pgliteDump, pgliteTemplate, seedPglite } from './pglite-seed.js';
+export { outsiderVerifies, rootFromPath } from './rfc6962.js';
+export type { ServedProof } from './rfc6962.js';
