@@ -15,6 +15,8 @@ export const EmailCodeInvalid = createError('HF_EMAIL_CODE_INVALID', 'The code i
 export const EmailAlreadyVerified = createError('HF_EMAIL_ALREADY_VERIFIED', "The account's email address is already verified", 409);
 /** A new verification message less than a minute after the last one (Retry-After says when). */
 export const EmailVerificationTooSoon = createError('HF_EMAIL_VERIFICATION_TOO_SOON', 'A verification message was sent less than a minute ago', 429);
+/** The audit log's public keys asked of a server without AUDIT_SIGNING_KEYS (issue 33: optional in production for a release). */
+export const AuditSigningDisabled = createError('HF_AUDIT_SIGNING_DISABLED', 'This server does not sign audit checkpoints (AUDIT_SIGNING_KEYS is not set)', 404);
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);
 export const EndpointNotFound = createError('HF_WEBHOOK_ENDPOINT_NOT_FOUND', 'No such webhook endpoint', 404);

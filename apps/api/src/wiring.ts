@@ -44,6 +44,7 @@ import accountRoutes from './routes/accounts.js';
 import keyRoutes from './routes/keys.js';
 import adminRoutes from './routes/admin.js';
 import auditRoutes from './routes/audit.js';
+import auditKeyRoutes from './routes/audit-keys.js';
 import credentialRoutes from './routes/credentials.js';
 import messageRoutes from './routes/messages.js';
 import notificationRoutes from './routes/notifications.js';
@@ -438,6 +439,11 @@ export const WIRING: readonly WiringStep[] = [
   step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
+  step(auditKeyRoutes)({
+    name: 'routes/audit-keys',
+    why: "routes come after every plugin: the audit log's public keys at /.well-known (issue 33), public",
+    options: ({ config }) => ({ keys: config.auditSigningKeys }),
+  }),
   step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
   step(webhookDeliveryRoutes)({ name: 'routes/webhook-deliveries', why: 'routes come after every plugin' }),
   step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
