@@ -2,7 +2,7 @@ import type { Subprocessor } from './subprocessors.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseVaultKeys } from '@harakaflow/credential-vault';
-import type { AuditOptions } from '@harakaflow/audit';
+import { AuditSigningKeys, generateAuditSigningKey, isKeyName, type AuditOptions } from '@harakaflow/audit';
 import type { PolicyVersionInput } from '@harakaflow/consent';
 import { generateSigningKey, SigningKeys } from '@harakaflow/data-rights';
 import { ENV_VARIABLES, isUrl } from './env.js';
@@ -135,6 +135,10 @@ export interface AppConfig {
   retentionBatchPauseMs: number;
   /** The privacy policy's versions (tests replace them); default POLICY_VERSIONS. */
   policyVersions?: PolicyVersionInput[] | undefined;
+  /** AUDIT_LOG_ORIGIN: the audit log's name, the first line of its signed checkpoints and its signing keys' key name (default `<PUBLIC_URL's host>/audit`). */
+  auditLogOrigin: string;
+  /** AUDIT_SIGNING_KEYS with the origin (issue 33): the Ed25519 keys of signed checkpoints; null: unset in production, checkpoints HMAC-only (for this release). */
+  auditSigningKeys: AuditSigningKeys | null;
   /** The audit writer's sizes and timings, for tests and the soak (no environment variable): smaller batches and bounds make an outage's spill test-sized. */
   auditTuning?: Partial<Pick<AuditOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'retryBaseMs' | 'retryMaxMs' | 'spillMaxBytes'>> | undefined;
   secrets: Secrets;
@@ -157,6 +161,8 @@ export interface Secrets {
   dataRightsSubjectKey: string;
   /** HMAC secrets of one-click unsubscribe links, comma-separated: the first signs, all verify. */
   notifyUnsubscribeSecrets: string;
+  /** Ed25519 keys of the audit log's signed checkpoints: `id:base64-seed`, comma-separated, the first signs. Optional in production for one release (issue 33). */
+  auditSigningKeys?: string | undefined;
 }
 
 export interface SecretSpec {
@@ -169,6 +175,12 @@ export interface SecretSpec {
   generate(purpose?: 'development' | 'production'): string;
   /** Why a value is unacceptable, or undefined. Must not quote the value. */
   check(value: string): string | undefined;
+  /**
+   * Set for a secret production may run without (for a release, while operators adopt it): unset
+   * there, the app starts and warns once with `code` and `warning`, and the secret stays undefined.
+   * Outside production it is generated like any other.
+   */
+  optionalInProduction?: { code: string; warning: string; shown: string };
 }
 
 /** The entries of a comma-separated secret list, trimmed, empty ones dropped: the one splitter (issue 19 item 7). */
@@ -244,6 +256,29 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
       }
     },
   },
+  {
+    env: 'AUDIT_SIGNING_KEYS',
+    key: 'auditSigningKeys',
+    meaning:
+      "Ed25519 keys that sign the audit log's checkpoints as C2SP signed notes (issue 33): `id:base64-of-a-32-byte-seed`, comma-separated, the first signs; every one's public key is served at `/.well-known/harakaflow-audit-keys.txt` (signed-note verifier keys, key name `AUDIT_LOG_ORIGIN`) and `/.well-known/harakaflow-audit-keys.json` (JWK set), and `hf-audit verify --public-key FILE` checks the log with either file (rotation: prepend a new one, keep the old ones listed)",
+    generate: (purpose) => generateAuditSigningKey(keyId(purpose)),
+    check: (v) => {
+      try {
+        new AuditSigningKeys(v, 'origin');
+        return undefined;
+      } catch (error) {
+        // AuditSigningKeys names the bad entry, never its key material.
+        return (error as Error).message.replace(/^.*AUDIT_SIGNING_KEYS /, 'is invalid: ');
+      }
+    },
+    optionalInProduction: {
+      code: 'HF_AUDIT_SIGNING_KEYS_UNSET',
+      warning:
+        'AUDIT_SIGNING_KEYS is not set: audit checkpoints are HMAC-only (no signed notes, no /.well-known/harakaflow-audit-keys.*, no hf-audit verify --public-key). ' +
+        'Set it (npx pnpm@10 secrets prints one); it will be required in production in the next release',
+      shown: 'generated in development; optional in production for this release (unset: a startup warning, `HF_AUDIT_SIGNING_KEYS_UNSET`, and HMAC-only checkpoints)',
+    },
+  },
 ];
 
 export class ConfigError extends Error {
@@ -258,6 +293,25 @@ export class ConfigError extends Error {
 
 
 export type Env = Record<string, string | undefined>;
+
+/** A URL's host (with its port when not the default), or undefined when it is not a URL. */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** AUDIT_SIGNING_KEYS' keys under the log's origin; null when unset (or when either is invalid: that is reported as a problem already). */
+export function auditSigningKeys(value: string | undefined, origin: string): AuditSigningKeys | null {
+  if (value === undefined) return null;
+  try {
+    return new AuditSigningKeys(value, origin);
+  } catch {
+    return null;
+  }
+}
 
 /** An `imap://` URL (no TLS) to a host that is not loopback: refused in production (the mailbox password would cross the network in clear). */
 export function plainImapOffLoopback(url: string): boolean {
@@ -346,6 +400,12 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   else if (!isUrl(publicUrl, ['http:', 'https:'])) problems.push(`PUBLIC_URL must be an http(s) URL, the API's address as people reach it (got ${JSON.stringify(publicUrl)})`);
   else if (nodeEnv === 'production' && !publicUrl.startsWith('https:')) problems.push('PUBLIC_URL must be https:// in production (links in messages, RFC 8058 one-click unsubscribe)');
 
+  // The audit log's origin (issue 33): its signed checkpoints' first line and its keys' name. The
+  // default follows PUBLIC_URL's host, so a changed PUBLIC_URL changes it: production sets it.
+  const givenOrigin = given('AUDIT_LOG_ORIGIN');
+  const auditLogOrigin = givenOrigin ?? `${hostOf(publicUrl) ?? 'localhost'}/audit`;
+  if (!isKeyName(auditLogOrigin)) problems.push(`AUDIT_LOG_ORIGIN must be a signed-note key name such as api.example.com/audit: no spaces, no "+" (got ${JSON.stringify(auditLogOrigin)})`);
+
   const secretValues: Partial<Record<string, string>> = {};
   for (const spec of SECRET_SPECS) {
     const v = value(spec.env);
@@ -361,6 +421,8 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     auditSpillDir: given('AUDIT_SPILL_DIR') ?? join(fields.dataDir as string, 'audit-spill'),
     notifyDkim: dkimSelector !== undefined && dkimKey !== undefined ? { selector: dkimSelector, key: dkimKey } : undefined,
     publicUrl: publicUrl.replace(/\/+$/, ''),
+    auditLogOrigin,
+    auditSigningKeys: auditSigningKeys(secretValues.AUDIT_SIGNING_KEYS, auditLogOrigin),
     retentionMessageLogDays: { free: read.RETENTION_MESSAGE_LOG_DAYS as number, pro: read.RETENTION_MESSAGE_LOG_DAYS_PRO as number, business: read.RETENTION_MESSAGE_LOG_DAYS_BUSINESS as number },
     secretValues,
   } as ParsedConfig;

@@ -289,6 +289,13 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
       'the audit chain format new events are written in: `2` (path, resource and details are personal fields, erased with the subject), `3` (the lean row of issue 29: bytea hashes, interned user agents, routes and writers, batches by binary COPY; set it once every replica runs a version that reads it) or `1` while replicas of a version before issue 12 still run `verify` during a rolling upgrade (every format is always verified)',
     read: (t, problem) => Number(chainVersion(t, problem)) as 1 | 2 | 3,
   },
+  {
+    name: 'AUDIT_LOG_ORIGIN',
+    shown: "`PUBLIC_URL`'s host, then `/audit`",
+    meaning:
+      "the audit log's name (issue 33): the first line of its signed checkpoints and the key name of `AUDIT_SIGNING_KEYS` in the served verifier keys; a signed-note key name (no spaces, no `+`), e.g. `api.example.com/audit`. Set it in production and keep it: a changed origin (the default follows `PUBLIC_URL`) gives new key IDs, and earlier checkpoints verify only with the earlier verifier keys",
+    read: optional,
+  },
   { name: 'AUDIT_SPILL_MAX_MB', key: 'auditSpillMaxMb', shown: '`1024`', meaning: 'the most the spill directory holds', read: count(1024) },
   {
     name: 'AUDIT_SPILL_FULL',
@@ -581,10 +588,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   },
 ];
 
+/** A secret as the README's table and `.env.example` show it (a SecretSpec's public part). */
+export interface SecretRow {
+  env: string;
+  meaning: string;
+  /** Set when production may run without it (its default column says what happens then). */
+  optionalInProduction?: { shown: string } | undefined;
+}
+
 /** The README's configuration table: every variable of ENV_VARIABLES, then every secret. */
-export function configTable(secrets: readonly { env: string; meaning: string }[]): string {
+export function configTable(secrets: readonly SecretRow[]): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
-  const rows = [...ENV_VARIABLES.map((v) => [v.name, v.shown, v.meaning]), ...secrets.map((s) => [s.env, 'generated in development', s.meaning])];
+  const rows = [...ENV_VARIABLES.map((v) => [v.name, v.shown, v.meaning]), ...secrets.map((s) => [s.env, s.optionalInProduction?.shown ?? 'generated in development', s.meaning])];
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows.map(([name, shown, meaning]) => `| \`${name}\` | ${cell(shown!)} | ${cell(meaning!)} |`)].join('\n');
 }
 
@@ -610,7 +625,7 @@ export function commentLines(text: string, width = 100): string[] {
  * uncommented and filled in alone). Re-render: `npx pnpm@10 secrets --env-example`; a test checks
  * the committed file is this.
  */
-export function envExample(secrets: readonly { env: string; meaning: string }[]): string {
+export function envExample(secrets: readonly SecretRow[]): string {
   const out = [
     '# Every environment variable of the HarakaFlow API (apps/api), rendered from ENV_VARIABLES and',
     '# SECRET_SPECS (apps/api/src/env.ts, config.ts) by `npx pnpm@10 secrets --env-example`: do not edit',
@@ -625,7 +640,8 @@ export function envExample(secrets: readonly { env: string; meaning: string }[])
     out.push(...commentLines(`${v.meaning.replace(/`/g, '')}. Default: ${v.shown.replace(/`/g, '')}.`), `# ${v.name}=${value ?? ''}`, '');
   }
   for (const s of secrets) {
-    out.push(...commentLines(`${s.meaning.replace(/`/g, '')}. Required in production; generated in development (DATA_DIR/secrets.json).`), `# ${s.env}=`, '');
+    const when = s.optionalInProduction ? `${s.optionalInProduction.shown.replace(/^generated in development/, 'Generated in development (DATA_DIR/secrets.json)')}.` : 'Required in production; generated in development (DATA_DIR/secrets.json).';
+    out.push(...commentLines(`${s.meaning.replace(/`/g, '')}. ${when.replace(/`/g, '')}`), `# ${s.env}=`, '');
   }
   return out.join('\n');
 }

@@ -15,14 +15,14 @@ export const EmailCodeInvalid = createError('HF_EMAIL_CODE_INVALID', 'The code i
 export const EmailAlreadyVerified = createError('HF_EMAIL_ALREADY_VERIFIED', "The account's email address is already verified", 409);
 /** A new verification message less than a minute after the last one (Retry-After says when). */
 export const EmailVerificationTooSoon = createError('HF_EMAIL_VERIFICATION_TOO_SOON', 'A verification message was sent less than a minute ago', 429);
+/** The audit log's public keys asked of a server without AUDIT_SIGNING_KEYS (issue 33: optional in production for a release). */
+export const AuditSigningDisabled = createError('HF_AUDIT_SIGNING_DISABLED', 'This server does not sign audit checkpoints (AUDIT_SIGNING_KEYS is not set)', 404);
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);
 /** Issue 33: an audit event that does not exist, or is not about the account asking (never 403: that would tell it exists). */
 export const AuditEventNotFound = createError('HF_AUDIT_EVENT_NOT_FOUND', 'No such audit event in your trail', 404);
 /** The event is newer than the latest signed tree head; Retry-After says when to ask again. */
 export const AuditProofPending = createError('HF_AUDIT_PROOF_PENDING', 'The event is not in a signed tree head yet: ask again in a few seconds', 409);
-/** No AUDIT_SIGNING_KEYS: tree heads are not signed (the HMAC checkpoints only). */
-export const AuditSigningDisabled = createError('HF_AUDIT_SIGNING_DISABLED', 'The audit log does not sign tree heads on this server (AUDIT_SIGNING_KEYS is not set)', 404);
 export const EndpointNotFound = createError('HF_WEBHOOK_ENDPOINT_NOT_FOUND', 'No such webhook endpoint', 404);
 export const DeliveryNotFound = createError('HF_WEBHOOK_DELIVERY_NOT_FOUND', 'No such webhook delivery', 404);
 export const WebhookNotConfigured = createError('HF_WEBHOOK_NOT_CONFIGURED', 'This inbound webhook is not configured on this server', 503);

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
-import { ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type SecretSpec, type Secrets } from './config.js';
+import { auditSigningKeys, ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type SecretSpec, type Secrets } from './config.js';
 import { commentLines } from './env.js';
 import { redisCaProblem } from './redis.js';
 
@@ -13,12 +13,16 @@ export const SECRETS_FILE = 'secrets.json';
  * the variable. Elsewhere a missing secret is generated once and kept in DATA_DIR/secrets.json
  * (mode 0600) so restarts keep sessions, cookies and keys valid; `warn` is told which ones.
  */
-export function loadConfig(env: Env, warn: (message: string) => void = () => {}): AppConfig {
+export function loadConfig(env: Env, warn: (message: string, code?: string) => void = () => {}): AppConfig {
   const { config, problems } = readConfig(env);
   const { secretValues, ...parsed } = config;
-  const missing = generatedSecrets(env, secretValues);
+  const production = parsed.env === 'production';
+  // In production nothing is generated: a required secret missing is a problem, an optional one (a
+  // release's grace, e.g. AUDIT_SIGNING_KEYS) stays unset and is warned about once, by its code.
+  const unset = generatedSecrets(env, secretValues);
+  const missing = production ? [] : unset;
   // Every problem in one message (issue 13 item 6): values, missing secrets and files alike.
-  if (parsed.env === 'production') problems.push(...missing.map((spec) => `${spec.env} is required when NODE_ENV=production`));
+  if (production) problems.push(...unset.filter((spec) => !spec.optionalInProduction).map((spec) => `${spec.env} is required when NODE_ENV=production`));
   if (parsed.tls) {
     const why = tlsProblem(parsed.tls);
     if (why) problems.push(why);
@@ -33,6 +37,9 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
     else parsed.notifyDkim = { ...parsed.notifyDkim, key: read.pem };
   }
   if (problems.length) throw new ConfigError(problems);
+  if (production) {
+    for (const spec of unset) if (spec.optionalInProduction) warn(`${spec.optionalInProduction.warning} (${spec.optionalInProduction.code})`, spec.optionalInProduction.code);
+  }
 
   const values = { ...secretValues };
   if (missing.length) {
@@ -56,7 +63,7 @@ export function loadConfig(env: Env, warn: (message: string) => void = () => {})
   }
 
   const secrets = Object.fromEntries(SECRET_SPECS.map((spec) => [spec.key, values[spec.env]])) as unknown as Secrets;
-  return { ...parsed, secrets };
+  return { ...parsed, auditSigningKeys: auditSigningKeys(values.AUDIT_SIGNING_KEYS, parsed.auditLogOrigin), secrets };
 }
 
 /** Where development secrets are kept: DATA_DIR/secrets.json, absolute. */

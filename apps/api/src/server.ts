@@ -30,7 +30,7 @@ function refuseIfTold(error: unknown): void {
 
 let config;
 try {
-  config = loadConfig(process.env, (message) => (plain ? process.stdout.write(`${message}\n`) : logger.warn(message)));
+  config = loadConfig(process.env, (message, code) => (plain ? process.stdout.write(`${message}\n`) : logger.warn(code ? { code } : {}, message)));
 } catch (error) {
   if (error instanceof ConfigError) notStarted(error.message);
   throw error;

@@ -48,6 +48,7 @@ import auditWitnessRoutes from './routes/audit-witnesses.js';
 import { WITNESS_EVENT, witnessPublisher } from './audit-witnesses.js';
 import auditStreamRoutes from './routes/audit-streams.js';
 import { auditStreamsPlugin } from './audit-streams.js';
+import auditKeyRoutes from './routes/audit-keys.js';
 import credentialRoutes from './routes/credentials.js';
 import messageRoutes from './routes/messages.js';
 import notificationRoutes from './routes/notifications.js';
@@ -460,6 +461,11 @@ export const WIRING: readonly WiringStep[] = [
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
   step(auditWitnessRoutes)({ name: 'routes/audit-witnesses', why: 'routes come after every plugin (issue 33 item 3: the admin registers the witnesses of the signed tree heads)' }),
   step(auditStreamRoutes)({ name: 'routes/audit-streams', why: 'routes come after every plugin' }),
+  step(auditKeyRoutes)({
+    name: 'routes/audit-keys',
+    why: "routes come after every plugin: the audit log's public keys at /.well-known (issue 33), public",
+    options: ({ config }) => ({ keys: config.auditSigningKeys }),
+  }),
   step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
   step(webhookDeliveryRoutes)({ name: 'routes/webhook-deliveries', why: 'routes come after every plugin' }),
   step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),

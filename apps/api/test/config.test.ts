@@ -115,6 +115,9 @@ describe('parseConfig', () => {
     ['AUDIT_CHECKPOINT_KEYS', 'short'],
     ['DATA_RIGHTS_SIGNING_KEYS', 'k1:short'],
     ['DATA_RIGHTS_SIGNING_KEYS', 'no-colon'],
+    ['AUDIT_SIGNING_KEYS', 'k1:short'],
+    ['AUDIT_SIGNING_KEYS', 'no-colon'],
+    ['AUDIT_LOG_ORIGIN', 'has space'],
     ['DATA_RIGHTS_SUBJECT_KEY', 'short'],
     ['DATA_RIGHTS_DUE_DAYS', '31'],
     ['DATA_RIGHTS_DUE_DAYS', '0'],
@@ -239,7 +242,7 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS');
+    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS');
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });
@@ -254,6 +257,7 @@ describe('loadConfig secrets', () => {
       DATA_RIGHTS_SIGNING_KEYS: first.secrets.dataRightsSigningKeys,
       DATA_RIGHTS_SUBJECT_KEY: first.secrets.dataRightsSubjectKey,
       VAULT_KEYS: first.secrets.vaultKeys,
+      AUDIT_SIGNING_KEYS: first.secrets.auditSigningKeys,
     });
   });
 

@@ -1,4 +1,5 @@
 import { buildApp, ConfigError, parseConfig, type AppConfig } from '@harakaflow/api';
+import { AuditSigningKeys } from '@harakaflow/audit';
 import { captureLogs, startReceiver as startTestReceiver, startSmtp, testDatabase, until, type Answer, type Received, type TestDatabase } from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +16,10 @@ export const VAULT_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** A fixed Ed25519 seed: tests verify signatures against the published key. */
 export const DATA_RIGHTS_SIGNING_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
+/** A fixed Ed25519 seed for the audit log's signed checkpoints (issue 33), under the tests' origin. */
+export const AUDIT_SIGNING_KEYS = `test-audit:${Buffer.alloc(32, 8).toString('base64')}`;
+export const AUDIT_LOG_ORIGIN = 'api.harakaflow.test/audit';
 
 /** The configuration table's defaults (apps/api/src/env.ts), as a server with no environment would have them. */
 const { secretValues: _unused, ...DEFAULTS } = parseConfig({ NODE_ENV: 'test' });
@@ -51,6 +56,9 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     publicUrl: 'https://api.harakaflow.test',
     // Runs only when a test asks.
     retentionIntervalMinutes: 0,
+    // Signed checkpoints, as development has them (generated there).
+    auditLogOrigin: AUDIT_LOG_ORIGIN,
+    auditSigningKeys: new AuditSigningKeys(AUDIT_SIGNING_KEYS, AUDIT_LOG_ORIGIN),
     secrets: {
       adminApiKey: ADMIN_KEY,
       consentSecrets: CONSENT_SECRET,
@@ -60,6 +68,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       dataRightsSigningKeys: DATA_RIGHTS_SIGNING_KEYS,
       dataRightsSubjectKey: 'test-data-rights-subject-key-0123456789abcdef',
       notifyUnsubscribeSecrets: 'test-notify-unsubscribe-0123456789abcdef',
+      auditSigningKeys: AUDIT_SIGNING_KEYS,
     },
     ...overrides,
   };
