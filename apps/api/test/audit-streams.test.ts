@@ -5,11 +5,10 @@
 // least once from a cursor, backfilled from `from`, never carrying a field erased before it went,
 // and a deletion record for what an erasure reached after it went.
 import { eraseSubject } from '@harakaflow/audit';
-import { testDatabase, until, vectorsFile, type Receiver, type TestDatabase } from '@harakaflow/testing';
+import { standardWebhookVerifies, testDatabase, until, vectorsFile, type Receiver, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiActivity, deletionObject, DELETION_TYPE, eventLine, ndjson, toEcs, toOcsf, type StreamEvent } from '../src/audit-stream-format.js';
@@ -20,20 +19,8 @@ const admin = bearer(ADMIN_KEY);
 type Line = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Event = { id: string; action: string; subjectId: string | null; occurredAt: string };
 
-/** Standard Webhooks, written here from the specification: HMAC-SHA256 over `id.timestamp.body`, base64, "v1,"; any signature of the list. */
-function verifies(secret: string, headers: Record<string, string | string[] | undefined>, body: string): boolean {
-  const id = headers['webhook-id'];
-  const timestamp = headers['webhook-timestamp'];
-  const signatures = headers['webhook-signature'];
-  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string') return false;
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
-  return signatures.split(' ').some((s) => {
-    const [version, value] = s.split(',');
-    const given = Buffer.from(value ?? '', 'base64');
-    return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
-  });
-}
+/** Standard Webhooks, written from the specification apart from the webhooks package (@harakaflow/testing). */
+const verifies = standardWebhookVerifies;
 
 let database: TestDatabase;
 let app: FastifyInstance;

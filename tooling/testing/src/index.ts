@@ -26,3 +26,4 @@ export type { TestDovecot } from './dovecot.js';
 export { pgliteDump, pgliteTemplate, seedPglite } from './pglite-seed.js';
 export { outsiderVerifies, rootFromPath } from './rfc6962.js';
 export type { ServedProof } from './rfc6962.js';
+export { standardWebhookVerifies } from './standard-webhooks.js';
