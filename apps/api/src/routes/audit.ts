@@ -116,7 +116,7 @@ const auditRoutes: Routes = async (app) => {
         summary: "The audit log's latest signed tree head: a C2SP checkpoint (signed note), checkable with /.well-known/harakaflow-audit-keys.txt",
         description:
           'origin, tree size and base64 root hash (RFC 6962), `horizon YYYY-MM-DD` when retention has dropped days (the days before it may be missing from the events), a blank line, then one Ed25519 signature line per key. Give it to witnesses; `hf-audit verify --witness FILE` checks that the log still extends it. 404 HF_AUDIT_SIGNING_DISABLED when AUDIT_SIGNING_KEYS is unset.',
-        response: { 200: { type: 'string', description: 'The signed note' } },
+        response: { 200: { description: 'The signed note (C2SP tlog-checkpoint)', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },
     },
     async (_request, reply) => {
