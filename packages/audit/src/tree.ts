@@ -113,6 +113,7 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
         order by c.day, c.writer limit 500`),
     ).map((r): Pending => ({ writer: r.writer, day: r.day, count: Number(r.count), included: Number(r.included), lastId: r.last_id }));
 
+    const staleDay = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
     const nodes: { level: number; index: number; hash: Buffer }[] = [];
     const onNode = (level: number, index: number, hash: Buffer) => {
       if (level >= BLOCK_LEVEL) nodes.push({ level, index, hash });
@@ -136,10 +137,16 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
         );
         let stop = rows.length < want;
         for (const r of rows) {
-          // A hole (not committed yet, or lost): this segment waits there.
+          // A hole (not committed yet, or lost): this segment waits there, until its day is two
+          // days gone (a lost spill file never fills it; verify reports it as missing), then goes on after it.
           if (Number(r.seq) !== expected) {
-            stop = true;
-            break;
+            if (Number(r.seq) > expected && p.day < staleDay) {
+              expected = Number(r.seq);
+              range = null;
+            } else {
+              stop = true;
+              break;
+            }
           }
           const hash = bytes(r.hash);
           if (hash.length !== 32) {
