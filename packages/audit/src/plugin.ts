@@ -98,7 +98,7 @@ export function auditPersonalData(db: Database, writer: AuditWriter): PersonalDa
     identifiers: ['account'],
     // A legal hold on the subject for this class keeps its events' personal fields through an erasure.
     retentionClasses: ['server_logs'],
-    withheld: 'chain internals: hashes, personal digests and their salts',
+    withheld: 'chain internals: personal digests and their salts (each event comes with its chain hash and inclusion proof)',
     async *exportSubject(ref) {
       await writer.flush();
       // Each event with its inclusion proof in the latest signed head (issue 33 item 2): the
