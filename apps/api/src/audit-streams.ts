@@ -4,14 +4,16 @@
  * signed like webhook deliveries (Standard Webhooks, a whsec_ secret kept in the vault).
  *
  * At least once, through the stream row as its own outbox: a job claims due streams (FOR UPDATE
- * SKIP LOCKED, then a lease in `next_attempt_at`, so one replica sends a stream at a time), reads
+ * SKIP LOCKED, then a lease in `next_attempt_at`, so one replica sends a stream at a time; each
+ * stream leased anew and read anew when its turn comes, only if the lease is still the claim's, and
+ * its cursors written after the POST only while that lease holds), reads
  * the next page after the stream's cursor from the audit log at that moment (an event erased
  * before it goes out goes out erased), POSTs it, and moves the cursor only on a 2xx; a failure is
  * retried with backoff, the same page read again. Events are read only once older than `settleMs`
  * (ids are made as batches are chained, and a batch commits within seconds), so a batch committed
  * late does not fall behind a cursor that already passed it.
  *
- * Erasure: every event delivered with a subject is remembered (`app.audit_stream_sent`, pruned
+ * Erasure: every event delivered with a subject is remembered before its POST (`app.audit_stream_sent`, pruned
  * with the server-log period). Each erasure record (`audit.subject.erased`, with its erasure id and
  * id range) is looked at once it has been applied (its first event carries its id): the delivered
  * events it erased are named in a deletion record, sent before the stream's next events, and
@@ -221,7 +223,16 @@ export class AuditStreams {
         .where(inArray(auditStreams.id, due))
         .returning();
       if (!claimed.length) return delivered;
-      for (const stream of claimed) {
+      for (const mine of claimed) {
+        // The streams are run one after another (each up to a 15 s POST): by its turn a stream's
+        // lease may have run out and another turn taken it. Leased anew, only if still ours, and
+        // read anew (its cursors as they are now, not as claimed): else it is not ours to send.
+        const [stream] = await this.#db
+          .update(auditStreams)
+          .set({ nextAttemptAt: new Date(Date.now() + LEASE_MS) })
+          .where(and(eq(auditStreams.id, mine.id), eq(auditStreams.nextAttemptAt, mine.nextAttemptAt)))
+          .returning();
+        if (!stream) continue;
         try {
           delivered += await this.#run(stream, o.settleMs ?? this.#o.settleMs ?? 15_000);
         } catch (error) {
@@ -238,6 +249,8 @@ export class AuditStreams {
     // An erased account's stream that could not be told within a week (its receiver keeps failing) goes all the same.
     if (s.status === 'ending' && s.endingAt && now - s.endingAt.getTime() > ENDING_MAX_MS) return this.#end(s);
     const before = uuidv7Floor(now - settleMs);
+    // The stream's cursors are written only while this turn holds it (the lease it took).
+    const held = and(eq(auditStreams.id, s.id), eq(auditStreams.nextAttemptAt, s.nextAttemptAt));
     const erasures = await this.#erasures(s, before, now);
     const events =
       s.status === 'active'
@@ -255,7 +268,7 @@ export class AuditStreams {
       await this.#db
         .update(auditStreams)
         .set({ attempts: 0, erasureCursor: erasures.cursor, nextAttemptAt: new Date(now + idle) })
-        .where(eq(auditStreams.id, s.id));
+        .where(held);
       return 0;
     }
     const secret = (await this.#app.vault.get(place(s.id)))?.value.toString('utf8');
@@ -265,6 +278,11 @@ export class AuditStreams {
     // anew with other content (an erasure in between) is another message.
     const messageId = `audit_${createHash('sha256').update(`${s.id}\n`).update(body).digest('base64url').slice(0, 32)}`;
     const headers = signWebhook({ id: messageId, timestamp: new Date(now), payload: body, secrets: secret });
+    // The delivered-id log is written before the POST, not after: an erasure looked at while the
+    // POST is in flight (by another turn) finds what this one is sending. An id logged for a POST
+    // that fails is at worst named by a deletion record the receiver has nothing for.
+    const sent = events.filter((e) => e.subjectId !== null).map((e) => ({ streamId: s.id, eventId: e.id, day: e.day }));
+    for (const part of chunks(sent, 1000)) await this.#db.insert(auditStreamSent).values(part).onConflictDoNothing();
     const result = await send(s.url, headers, body, this.#o.policy, SEND_TIMEOUT_MS, 'application/x-ndjson');
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     if (!ok) {
@@ -272,7 +290,7 @@ export class AuditStreams {
       await this.#db
         .update(auditStreams)
         .set({ nextAttemptAt: new Date(now + delay), lastAttemptAt: new Date(now), lastErrorStatus: result.statusCode, lastErrorCode: result.error, failingSince: sql`coalesce(${auditStreams.failingSince}, now())` })
-        .where(eq(auditStreams.id, s.id));
+        .where(held);
       await securityEvent(this.#app, undefined, {
         action: 'audit.stream.delivery_failed',
         resource: `audit-stream:${s.id}`,
@@ -284,10 +302,9 @@ export class AuditStreams {
     }
     const last = events.at(-1);
     const announced = erasures.deletions.flatMap((d) => d.ids);
-    const sent = events.filter((e) => e.subjectId !== null).map((e) => ({ streamId: s.id, eventId: e.id, day: e.day }));
     const full = events.length === STREAM_PAGE || erasures.more;
     await this.#db.transaction(async (tx) => {
-      await tx
+      const moved = await tx
         .update(auditStreams)
         .set({
           cursor: last?.id ?? s.cursor,
@@ -299,8 +316,10 @@ export class AuditStreams {
           lastAttemptAt: new Date(now),
           failingSince: null,
         })
-        .where(eq(auditStreams.id, s.id));
-      for (const part of chunks(sent, 1000)) await tx.insert(auditStreamSent).values(part).onConflictDoNothing();
+        .where(held)
+        .returning({ id: auditStreams.id });
+      // Another turn holds the stream now (its cursors are its own): this page is sent again at worst.
+      if (!moved.length) return;
       for (const part of chunks(announced, 1000)) await tx.delete(auditStreamSent).where(and(eq(auditStreamSent.streamId, s.id), inArray(auditStreamSent.eventId, part)));
     });
     return events.length;
