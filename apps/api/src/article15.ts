@@ -68,6 +68,11 @@ export const HANDLER_DATA: Record<string, HandlerData> = {
     purposes: ['abuse', 'legal'],
     source: { account: 'Collected automatically from each request made with your account or its keys' },
   },
+  audit_streams: {
+    categories: ['technical'],
+    purposes: ['service'],
+    source: { account: 'You, when you registered a destination for your audit trail (issue 33: the addresses your events are sent to)' },
+  },
   consent: {
     categories: ['technical'],
     purposes: ['legal'],
