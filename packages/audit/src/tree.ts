@@ -27,6 +27,7 @@ import type { SigningKey } from '@harakaflow/core';
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, nodeHash, rootOf, splitPoint } from './merkle.js';
+import { checkpointValid } from './checkpoints.js';
 import { readHorizon } from './partitions.js';
 import { pgArray } from './pg-array.js';
 
@@ -106,12 +107,27 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
     const frontier = Frontier.fromBytes(Number(state.size), bytes(state.frontier));
     const horizon = await readHorizon(tx, o.checkpointKeys);
     const validHorizon = horizon?.valid ? horizon.day : null;
-    const pending = resultRows<{ writer: string; day: string; count: number; included: number; last_id: string | null }>(
-      await tx.execute(sql`select c.writer, c.day::text as day, c.count, coalesce(s.included, 0) as included, s.last_id::text as last_id
-        from audit.checkpoints c left join audit.tree_segments s on s.writer = c.writer and s.day = c.day
-        where c.count > coalesce(s.included, 0) and (${horizon?.day ?? null}::date is null or c.day >= ${horizon?.day ?? null}::date)
-        order by c.day, c.writer limit 500`),
-    ).map((r): Pending => ({ writer: r.writer, day: r.day, count: Number(r.count), included: Number(r.included), lastId: r.last_id }));
+    // Only segments whose checkpoint verifies under the HMAC keys: a row written by hand (a count
+    // bumped, a writer run under another key) must not be signed into the tree. Read in pages
+    // (oldest day first) until the budget is spent: segments that never complete (forged, or
+    // stuck) must not hold the rest out. Days before the horizon only when its HMAC holds.
+    const pending: Pending[] = [];
+    for (let cursor: { day: string; writer: string } | null = null; ; ) {
+      type Row = { writer: string; day: string; count: number; last_hash: string; closed: boolean; mac: string; included: number; last_id: string | null };
+      const page: Row[] = resultRows<Row>(
+        await tx.execute(sql`select c.writer, c.day::text as day, c.count, c.last_hash, c.closed, c.mac, coalesce(s.included, 0) as included, s.last_id::text as last_id
+          from audit.checkpoints c left join audit.tree_segments s on s.writer = c.writer and s.day = c.day
+          where c.count > coalesce(s.included, 0) and (${validHorizon}::date is null or c.day >= ${validHorizon}::date)
+            ${cursor ? sql`and (c.day, c.writer) > (${cursor.day}::date, ${cursor.writer})` : sql``}
+          order by c.day, c.writer limit 500`),
+      );
+      for (const r of page) {
+        if (!checkpointValid(o.checkpointKeys, { writer: r.writer, day: r.day, count: Number(r.count), lastHash: r.last_hash, closed: r.closed === true || (r.closed as unknown) === 't', mac: r.mac })) continue;
+        pending.push({ writer: r.writer, day: r.day, count: Number(r.count), included: Number(r.included), lastId: r.last_id });
+      }
+      if (page.length < 500) break;
+      cursor = { day: page[page.length - 1]!.day, writer: page[page.length - 1]!.writer };
+    }
 
     const staleDay = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
     const nodes: { level: number; index: number; hash: Buffer }[] = [];
