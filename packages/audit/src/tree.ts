@@ -404,14 +404,17 @@ export type ProofResult = { state: 'found'; proof: EventProof; subjectId: string
 const dayOfId = (id: string) => new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toISOString().slice(0, 10);
 
 async function eventLeaf(db: Database, id: string): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
+  // An id whose time reads past the year 9999 (a v4 UUID, say) has no day Postgres reads ('+010889-08'): no near day then.
+  const day = dayOfId(id);
+  const near = /^\d{4}-\d{2}-\d{2}$/.test(day);
   const find = async (near: boolean) =>
     resultRows<{ writer: string; day: string; seq: number; hash: unknown; subject_id: string | null }>(
       await db.execute(sql`select coalesce(e.writer, w.name) as writer, e.day::text as day, e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash, e.subject_id
         from audit.events e left join audit.writers w on w.id = e.writer_id
-        where e.id = ${id}::uuid ${near ? sql`and e.day between ${dayOfId(id)}::date - 1 and ${dayOfId(id)}::date + 1` : sql``} limit 1`),
+        where e.id = ${id}::uuid ${near ? sql`and e.day between ${day}::date - 1 and ${day}::date + 1` : sql``} limit 1`),
     )[0];
   // Ids carry their time: the day is near it, unless the event waited long (a spill replayed later).
-  const row = (await find(true)) ?? (await find(false));
+  const row = (near ? await find(true) : undefined) ?? (await find(false));
   return row ? { writer: row.writer, day: row.day, seq: Number(row.seq), hash: bytes(row.hash), subjectId: row.subject_id } : null;
 }
 
