@@ -230,7 +230,7 @@ const rangeRow = (r: { start: string; writer: string; day: string; first_seq: nu
 async function rangesOver(db: Database, lo: number, hi: number): Promise<RangeRow[]> {
   return resultRows<Parameters<typeof rangeRow>[0]>(
     await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
-      from audit.tree_ranges where start >= coalesce((select max(start) from audit.tree_ranges where start <= ${lo}), 0) and start < ${hi} order by start`),
+      from audit.tree_ranges where start >= coalesce((select max(start) from audit.tree_ranges where start <= ${lo}), 0) and start < ${hi} order by tree_ranges.start`),
   ).map(rangeRow);
 }
 
@@ -346,7 +346,7 @@ export async function keepTreeLeaves(db: Database, day: string): Promise<number>
   if (!head?.size) return 0;
   const own = resultRows<Parameters<typeof rangeRow>[0]>(
     await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
-      from audit.tree_ranges where day = ${day}::date order by start`),
+      from audit.tree_ranges where day = ${day}::date order by tree_ranges.start`),
   ).map(rangeRow);
   if (!own.length) return 0;
   const blocks = new Set<number>();
