@@ -155,7 +155,9 @@ export function parseVerifierKeys(text: string): NoteVerifier[] {
       } catch (error) {
         throw new AuditKeysError(`${at}: ${(error as Error).message.replace(/^@harakaflow\/audit: /, '')}`);
       }
-      if (Buffer.from(verifier.vkey.slice(verifier.vkey.lastIndexOf('+') + 1), 'base64').subarray(1).toString('base64url') !== k.x) {
+      // The key is after the second '+' (after the name and the key ID): base64 has '+' among its letters.
+      const v = verifier.vkey;
+      if (Buffer.from(v.slice(v.indexOf('+', v.indexOf('+') + 1) + 1), 'base64').subarray(1).toString('base64url') !== k.x) {
         throw new AuditKeysError(`${at} has a "vkey" of another key than its "x"`);
       }
       found.push(verifier);

@@ -137,7 +137,7 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
   for (let next = 0; next < n; ) {
     const page = resultRows<{ start: string; writer: string; day: string; first_seq: number; count: number; first_id: string; last_id: string }>(
       await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
-        from audit.tree_ranges where start >= ${next} and start < ${n} order by start limit 1000`),
+        from audit.tree_ranges where start >= ${next} and start < ${n} order by tree_ranges.start limit 1000`), // the column: 'order by start' sorts the text output
     );
     if (!page.length || Number(page[0]!.start) !== next) {
       fail('tree-missing', `leaves from ${next} to ${page.length ? Number(page[0]!.start) - 1 : n - 1} belong to no range: the tree's index of events was changed`);

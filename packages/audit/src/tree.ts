@@ -27,6 +27,7 @@ import type { SigningKey } from '@harakaflow/core';
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, nodeHash, rootOf, splitPoint } from './merkle.js';
+import { checkpointValid } from './checkpoints.js';
 import { readHorizon } from './partitions.js';
 import { pgArray } from './pg-array.js';
 
@@ -106,12 +107,27 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
     const frontier = Frontier.fromBytes(Number(state.size), bytes(state.frontier));
     const horizon = await readHorizon(tx, o.checkpointKeys);
     const validHorizon = horizon?.valid ? horizon.day : null;
-    const pending = resultRows<{ writer: string; day: string; count: number; included: number; last_id: string | null }>(
-      await tx.execute(sql`select c.writer, c.day::text as day, c.count, coalesce(s.included, 0) as included, s.last_id::text as last_id
-        from audit.checkpoints c left join audit.tree_segments s on s.writer = c.writer and s.day = c.day
-        where c.count > coalesce(s.included, 0) and (${horizon?.day ?? null}::date is null or c.day >= ${horizon?.day ?? null}::date)
-        order by c.day, c.writer limit 500`),
-    ).map((r): Pending => ({ writer: r.writer, day: r.day, count: Number(r.count), included: Number(r.included), lastId: r.last_id }));
+    // Only segments whose checkpoint verifies under the HMAC keys: a row written by hand (a count
+    // bumped, a writer run under another key) must not be signed into the tree. Read in pages
+    // (oldest day first) until the budget is spent: segments that never complete (forged, or
+    // stuck) must not hold the rest out. Days before the horizon only when its HMAC holds.
+    const pending: Pending[] = [];
+    for (let cursor: { day: string; writer: string } | null = null; ; ) {
+      type Row = { writer: string; day: string; count: number; last_hash: string; closed: boolean; mac: string; included: number; last_id: string | null };
+      const page: Row[] = resultRows<Row>(
+        await tx.execute(sql`select c.writer, c.day::text as day, c.count, c.last_hash, c.closed, c.mac, coalesce(s.included, 0) as included, s.last_id::text as last_id
+          from audit.checkpoints c left join audit.tree_segments s on s.writer = c.writer and s.day = c.day
+          where c.count > coalesce(s.included, 0) and (${validHorizon}::date is null or c.day >= ${validHorizon}::date)
+            ${cursor ? sql`and (c.day, c.writer) > (${cursor.day}::date, ${cursor.writer})` : sql``}
+          order by c.day, c.writer limit 500`),
+      );
+      for (const r of page) {
+        if (!checkpointValid(o.checkpointKeys, { writer: r.writer, day: r.day, count: Number(r.count), lastHash: r.last_hash, closed: r.closed === true || (r.closed as unknown) === 't', mac: r.mac })) continue;
+        pending.push({ writer: r.writer, day: r.day, count: Number(r.count), included: Number(r.included), lastId: r.last_id });
+      }
+      if (page.length < 500) break;
+      cursor = { day: page[page.length - 1]!.day, writer: page[page.length - 1]!.writer };
+    }
 
     const staleDay = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
     const nodes: { level: number; index: number; hash: Buffer }[] = [];
@@ -214,7 +230,7 @@ const rangeRow = (r: { start: string; writer: string; day: string; first_seq: nu
 async function rangesOver(db: Database, lo: number, hi: number): Promise<RangeRow[]> {
   return resultRows<Parameters<typeof rangeRow>[0]>(
     await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
-      from audit.tree_ranges where start >= coalesce((select max(start) from audit.tree_ranges where start <= ${lo}), 0) and start < ${hi} order by start`),
+      from audit.tree_ranges where start >= coalesce((select max(start) from audit.tree_ranges where start <= ${lo}), 0) and start < ${hi} order by tree_ranges.start`),
   ).map(rangeRow);
 }
 
@@ -330,7 +346,7 @@ export async function keepTreeLeaves(db: Database, day: string): Promise<number>
   if (!head?.size) return 0;
   const own = resultRows<Parameters<typeof rangeRow>[0]>(
     await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
-      from audit.tree_ranges where day = ${day}::date order by start`),
+      from audit.tree_ranges where day = ${day}::date order by tree_ranges.start`),
   ).map(rangeRow);
   if (!own.length) return 0;
   const blocks = new Set<number>();
@@ -388,14 +404,17 @@ export type ProofResult = { state: 'found'; proof: EventProof; subjectId: string
 const dayOfId = (id: string) => new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toISOString().slice(0, 10);
 
 async function eventLeaf(db: Database, id: string): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
+  // An id whose time reads past the year 9999 (a v4 UUID, say) has no day Postgres reads ('+010889-08'): no near day then.
+  const day = dayOfId(id);
+  const near = /^\d{4}-\d{2}-\d{2}$/.test(day);
   const find = async (near: boolean) =>
     resultRows<{ writer: string; day: string; seq: number; hash: unknown; subject_id: string | null }>(
       await db.execute(sql`select coalesce(e.writer, w.name) as writer, e.day::text as day, e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash, e.subject_id
         from audit.events e left join audit.writers w on w.id = e.writer_id
-        where e.id = ${id}::uuid ${near ? sql`and e.day between ${dayOfId(id)}::date - 1 and ${dayOfId(id)}::date + 1` : sql``} limit 1`),
+        where e.id = ${id}::uuid ${near ? sql`and e.day between ${day}::date - 1 and ${day}::date + 1` : sql``} limit 1`),
     )[0];
   // Ids carry their time: the day is near it, unless the event waited long (a spill replayed later).
-  const row = (await find(true)) ?? (await find(false));
+  const row = (near ? await find(true) : undefined) ?? (await find(false));
   return row ? { writer: row.writer, day: row.day, seq: Number(row.seq), hash: bytes(row.hash), subjectId: row.subject_id } : null;
 }
 

@@ -1,5 +1,5 @@
 // hf-audit as a process, against a PGlite data directory as the app keeps it.
-import { createDatabase, migrate } from '@harakaflow/db';
+import { createDatabase, migrate, resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { expectDataDirRefused, fromDist, seedPglite } from '@harakaflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
+import { checkpointMac } from '../src/checkpoints.js';
 import { AuditSigningKeys, generateAuditSigningKey } from '../src/note.js';
 import { purgeServerLogs } from '../src/partitions.js';
 import { integrate } from '../src/tree.js';
@@ -259,7 +260,12 @@ describe('hf-audit verify --public-key (issue 33)', () => {
         await db.execute(sql`delete from audit.tree_segments`);
         await db.execute(sql`delete from audit.tree_nodes`);
         await db.execute(sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null`);
-        await db.execute(sql`update audit.checkpoints set count = 7 where writer = 'w1'`);
+        // The checkpoint re-signed with the HMAC key they hold (the integrator takes only checkpoints that verify).
+        const last = resultRows<{ hash: string; day: string }>(
+          await db.execute(sql`select encode(e.hash_bytes, 'hex') as hash, e.day::text as day from audit.events e join audit.writers w on w.id = e.writer_id where w.name = 'w1' and e.seq = 6`),
+        )[0]!;
+        const mac = checkpointMac(KEYS, { writer: 'w1', day: last.day, count: 7, lastHash: last.hash, closed: true });
+        await db.execute(sql`update audit.checkpoints set count = 7, last_hash = ${last.hash}, closed = true, mac = ${mac} where writer = 'w1'`);
         await integrate({ db, checkpointKeys: KEYS, signer: keys });
       });
       expect(run(['verify', '--public-key', txt])).toMatchObject({ code: 0 });
