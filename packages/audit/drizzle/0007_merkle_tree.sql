@@ -8,6 +8,8 @@ CREATE TABLE "audit"."tree_state" (
 	"root" bytea NOT NULL,
 	"note" text,
 	"note_size" bigint,
+	"ranges_count" bigint DEFAULT 0 NOT NULL,
+	"ranges_hash" bytea DEFAULT sha256(''::bytea) NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -18,8 +18,7 @@ import { createDatabase, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migratePartitions } from './migrate-partitions.js';
-import { readFileSync, statSync } from 'node:fs';
-import { loadVerifierKeys } from './cli-keys.js';
+import { loadVerifierKeys, readSmallFile } from './cli-keys.js';
 import { MAX_NOTE_BYTES, openCheckpoint, type NoteVerifier } from './note.js';
 import { checkpointKeyObjects } from './options.js';
 import { readTreeHead } from './tree.js';
@@ -129,11 +128,10 @@ if (publicKeyFile !== undefined) {
   }
   if (witnessFile !== undefined) {
     try {
-      if (statSync(witnessFile).size > MAX_NOTE_BYTES) fail(`hf-audit: --witness ${witnessFile}: larger than a signed note may be`);
-      witness = readFileSync(witnessFile, 'utf8');
+      witness = new TextDecoder('utf-8', { fatal: true }).decode(readSmallFile(witnessFile, MAX_NOTE_BYTES, `--witness ${witnessFile}`, 'a signed note is smaller'));
       openCheckpoint(witness, verifiers!);
     } catch (error) {
-      fail(`hf-audit: --witness ${witnessFile}: ${(error as Error).message}`);
+      fail(`hf-audit: --witness: ${(error as Error).message}`);
     }
   }
 }

@@ -9,7 +9,7 @@
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { EMPTY_ROOT, Frontier, leafHash, verifyConsistency } from './merkle.js';
-import { BLOCK, readTreeHead, TreeReader, TreeUnavailable } from './tree.js';
+import { BLOCK, NO_RANGES, parseRangesLine, rangeLink, readTreeHead, TreeReader, TreeUnavailable } from './tree.js';
 
 /** Opens a signed head (a C2SP checkpoint) under the verifier keys given; throws when it does not verify. */
 export type HeadOpener = (note: string) => { size: number; root: Buffer; extensions: string[]; keyName?: string };
@@ -134,11 +134,24 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
     pending = null;
     return appendDropped(p.a, p.b, p.at);
   };
+  // The index of events is the database's: the signed head commits to it (its `ranges` line), so a
+  // range relabelled as a dropped day, moved or cut is caught even where the root still holds.
+  const signedRanges = parseRangesLine(signed.extensions);
+  let chain: Buffer = NO_RANGES;
+  let chainCount = 0;
   for (let next = 0; next < n; ) {
     const page = resultRows<{ start: string; writer: string; day: string; first_seq: number; count: number; first_id: string; last_id: string }>(
       await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
         from audit.tree_ranges where start >= ${next} and start < ${n} order by tree_ranges.start limit 1000`), // the column: 'order by start' sorts the text output
     );
+    // At most about 200,000 leaves a page (at least one range): memory stays bounded when a run appended long ranges.
+    for (let i = 0, leaves = 0; i < page.length; i++) {
+      leaves += Number(page[i]!.count);
+      if (leaves > 200_000 && i > 0) {
+        page.length = i;
+        break;
+      }
+    }
     if (!page.length || Number(page[0]!.start) !== next) {
       fail('tree-missing', `leaves from ${next} to ${page.length ? Number(page[0]!.start) - 1 : n - 1} belong to no range: the tree's index of events was changed`);
       return result;
@@ -164,6 +177,8 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
     }
     for (const r of page) {
       const start = Number(r.start);
+      chain = rangeLink(chain, { start, writer: r.writer, day: r.day, firstSeq: Number(r.first_seq), count: Number(r.count) });
+      chainCount++;
       if (start !== next) {
         fail('tree-missing', `leaves from ${next} to ${start - 1} belong to no range: the tree's index of events was changed`);
         return result;
@@ -196,6 +211,10 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
     }
   }
   if (pending && !(await flushDropped())) return result;
+  if (!signedRanges || signedRanges.count !== chainCount || !signedRanges.hash.equals(chain)) {
+    fail('tree-mismatch', "the tree's index of events (audit.tree_ranges: which events are which leaves, and their days) is not the one the signed head commits to");
+    return result;
+  }
   if (!frontier.root().equals(signed.root)) {
     fail('tree-mismatch', `the events the tree holds do not hash to the signed root of ${n} leaves: an event's hash, its order, or the tree's index of events was changed`);
     return result;

@@ -26,6 +26,7 @@
 import type { SigningKey } from '@harakaflow/core';
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
 import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, nodeHash, rootOf, splitPoint } from './merkle.js';
 import { checkpointValid } from './checkpoints.js';
 import { readHorizon } from './partitions.js';
@@ -71,8 +72,28 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (v: unknown): Buffer => (typeof v === 'string' ? Buffer.from(v.replace(/^\\x/, ''), 'hex') : Buffer.from(v as Uint8Array));
 
 /** The body of a C2SP checkpoint (origin, size, base64 root, extension lines). */
-export function headBody(origin: string, size: number, root: Uint8Array, horizon: string | null): string {
-  return `${origin}\n${size}\n${Buffer.from(root).toString('base64')}\n${horizon ? `horizon ${horizon}\n` : ''}`;
+export function headBody(origin: string, size: number, root: Uint8Array, horizon: string | null, ranges: { count: number; hash: Uint8Array }): string {
+  return `${origin}\n${size}\n${Buffer.from(root).toString('base64')}\n${horizon ? `horizon ${horizon}\n` : ''}ranges ${ranges.count} ${Buffer.from(ranges.hash).toString('base64')}\n`;
+}
+
+/** The empty chain of ranges. */
+export const NO_RANGES: Buffer = createHash('sha256').digest();
+
+/**
+ * The chain over the tree's index of events (`audit.tree_ranges`, in tree order), which every signed
+ * head commits to (`ranges <count> <base64>`): SHA-256(previous || JSON[start, writer, day,
+ * first seq, count] "\n"). Without it a range's day, which says whether its events may be missing
+ * (a day before the horizon), would be the database's word (review of issue 33).
+ */
+export function rangeLink(previous: Uint8Array, r: { start: number; writer: string; day: string; firstSeq: number; count: number }): Buffer {
+  return createHash('sha256').update(previous).update(`${JSON.stringify([r.start, r.writer, r.day, r.firstSeq, r.count])}\n`).digest();
+}
+
+/** The `ranges` extension line of a signed head. */
+export function parseRangesLine(extensions: readonly string[]): { count: number; hash: Buffer } | null {
+  const line = extensions.find((l) => l.startsWith('ranges '));
+  const m = line ? /^ranges (0|[1-9]\d{0,15}) ([A-Za-z0-9+/]{43}=)$/.exec(line) : null;
+  return m ? { count: Number(m[1]), hash: Buffer.from(m[2]!, 'base64') } : null;
 }
 
 /** The tree's state row: size, root and the latest signed note. */
@@ -100,13 +121,14 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
   const budget = o.maxLeaves ?? 50_000;
   return o.db.transaction(async (txn) => {
     const tx = txn as unknown as Database;
-    const [state] = resultRows<{ size: string; frontier: unknown; note: string | null; note_size: string | null }>(
-      await tx.execute(sql`select size::text as size, frontier, note, note_size::text as note_size from audit.tree_state where id for update skip locked`),
+    const [state] = resultRows<{ size: string; frontier: unknown; note: string | null; note_size: string | null; ranges_count: string; ranges_hash: unknown }>(
+      await tx.execute(sql`select size::text as size, frontier, note, note_size::text as note_size, ranges_count::text as ranges_count, ranges_hash from audit.tree_state where id for update skip locked`),
     );
     if (!state) return null;
     const frontier = Frontier.fromBytes(Number(state.size), bytes(state.frontier));
     const horizon = await readHorizon(tx, o.checkpointKeys);
-    const validHorizon = horizon?.valid ? horizon.day : null;
+    // A horizon is signed only when its HMAC holds and it leaves the last week (no purge reaches it).
+    const validHorizon = horizon?.valid && horizon.day <= new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10) ? horizon.day : null;
     // Only segments whose checkpoint verifies under the HMAC keys: a row written by hand (a count
     // bumped, a writer run under another key) must not be signed into the tree. Read in pages
     // (oldest day first) until the budget is spent: segments that never complete (forged, or
@@ -183,7 +205,12 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
     }
 
     const root = frontier.root();
-    const body = o.signer ? headBody(o.signer.origin, frontier.size, root, validHorizon) : null;
+    const chain = { count: Number(state.ranges_count), hash: bytes(state.ranges_hash) };
+    for (const r of ranges) {
+      chain.hash = rangeLink(chain.hash, r);
+      chain.count++;
+    }
+    const body = o.signer ? headBody(o.signer.origin, frontier.size, root, validHorizon, chain) : null;
     // Sign when the tree grew, when the horizon moved, or when nothing signed the current size yet.
     const stale = body !== null && (appended > 0 || state.note === null || Number(state.note_size) !== frontier.size || !state.note.startsWith(body));
     const note = stale ? o.signer!.signNote(body) : null;
@@ -203,7 +230,8 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
         on conflict do nothing`);
     }
     await tx.execute(sql`update audit.tree_state set size = ${frontier.size}, frontier = decode(${hex(frontier.bytes())}, 'hex'), root = decode(${hex(root)}, 'hex'),
-      note = coalesce(${note}, note), note_size = case when ${note}::text is null then note_size else ${frontier.size} end, updated_at = now() where id`);
+      note = coalesce(${note}, note), note_size = case when ${note}::text is null then note_size else ${frontier.size} end,
+      ranges_count = ${chain.count}, ranges_hash = decode(${hex(chain.hash)}, 'hex'), updated_at = now() where id`);
     if (note) {
       await tx.execute(sql`insert into audit.tree_heads (hour, size, root, note) values (date_trunc('hour', now()), ${frontier.size}, decode(${hex(root)}, 'hex'), ${note})
         on conflict (hour) do update set size = excluded.size, root = excluded.root, note = excluded.note where audit.tree_heads.size <= excluded.size`);
@@ -235,11 +263,12 @@ async function rangesOver(db: Database, lo: number, hi: number): Promise<RangeRo
 }
 
 /** The chain hashes of one range's events still stored, by seq. */
-async function rangeHashes(db: Database, r: { writer: string; day: string; firstId: string; lastId: string }): Promise<Map<number, Buffer>> {
+async function rangeHashes(db: Database, r: { writer: string; day: string; firstId: string; lastId: string }, seqs?: { from: number; to: number }): Promise<Map<number, Buffer>> {
   const rows = resultRows<{ seq: number; hash: unknown }>(
     await db.execute(sql`select e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash from audit.events e
       where e.day = ${r.day}::date and e.id between ${r.firstId}::uuid and ${r.lastId}::uuid
-        and (e.writer = ${r.writer} or e.writer_id = (select w.id from audit.writers w where w.name = ${r.writer}))`),
+        and (e.writer = ${r.writer} or e.writer_id = (select w.id from audit.writers w where w.name = ${r.writer}))
+        ${seqs ? sql`and e.seq between ${seqs.from} and ${seqs.to}` : sql``}`),
   );
   return new Map(rows.map((row) => [Number(row.seq), bytes(row.hash)]));
 }
@@ -279,7 +308,10 @@ export class TreeReader {
   async #readBlock(lo: number, hi: number): Promise<Buffer[]> {
     const out = new Array<Buffer | undefined>(hi - lo).fill(undefined);
     for (const r of await rangesOver(this.#db, lo, hi)) {
-      const hashes = await rangeHashes(this.#db, r);
+      // Only the block's part of the range (a range may hold 50,000 events).
+      const from = Math.max(lo, r.start);
+      const to = Math.min(hi, r.start + r.count) - 1;
+      const hashes = await rangeHashes(this.#db, r, { from: r.firstSeq + (from - r.start), to: r.firstSeq + (to - r.start) });
       for (let i = Math.max(lo, r.start); i < Math.min(hi, r.start + r.count); i++) {
         const h = hashes.get(r.firstSeq + (i - r.start));
         if (h) out[i - lo] = leafHash(h);

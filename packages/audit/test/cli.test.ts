@@ -250,6 +250,8 @@ describe('hf-audit verify --public-key (issue 33)', () => {
       expect(byOther.err).toContain('not signed by any key');
       expect(run(['verify', '--public-key', txt, '--witness', witness]).out).toContain('witness head of 20 leaves: the log extends it');
       expect(run(['verify', '--witness', witness]).code).toBe(2);
+      // A device or a FIFO is refused at once, never read without end or waited on.
+      expect(run(['verify', '--public-key', txt, '--witness', '/dev/zero'])).toMatchObject({ code: 2, err: expect.stringContaining('not a file') });
       expect(run(['verify', '--public-key', txt, '--from', '2026-01-01']).code).toBe(2);
       expect(run(['verify', '--public-key', join(dir, 'absent.txt')]).code).toBe(2);
 
@@ -259,7 +261,7 @@ describe('hf-audit verify --public-key (issue 33)', () => {
         await db.execute(sql`delete from audit.tree_ranges`);
         await db.execute(sql`delete from audit.tree_segments`);
         await db.execute(sql`delete from audit.tree_nodes`);
-        await db.execute(sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null`);
+        await db.execute(sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null, ranges_count = 0, ranges_hash = sha256(''::bytea)`);
         // The checkpoint re-signed with the HMAC key they hold (the integrator takes only checkpoints that verify).
         const last = resultRows<{ hash: string; day: string }>(
           await db.execute(sql`select encode(e.hash_bytes, 'hex') as hash, e.day::text as day from audit.events e join audit.writers w on w.id = e.writer_id where w.name = 'w1' and e.seq = 6`),
