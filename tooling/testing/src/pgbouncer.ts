@@ -197,19 +197,24 @@ export async function backendPid(db: Database): Promise<number> {
  * function that ends them.
  */
 export async function holdServer(db: Database, pid: number, most: number): Promise<() => Promise<void>> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const open: Promise<unknown>[] = [];
-  const done = async () => {
-    release();
-    await Promise.all(open);
-  };
-  for (let i = 0; i < most; i++) {
-    let seen!: (pid: number) => void;
-    const ran = new Promise<number>((resolve) => (seen = resolve));
-    open.push(db.transaction(async (tx) => (seen(await backendPid(tx as unknown as Database)), released)));
-    if ((await ran) === pid) return done;
+  // The apps' own background work (outbox, retention, the audit tree's integrator) may hold `pid` at
+  // that moment: then every transaction lands elsewhere. Let them go, and try again a few times.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const open: Promise<unknown>[] = [];
+    const done = async () => {
+      release();
+      await Promise.all(open);
+    };
+    for (let i = 0; i < most; i++) {
+      let seen!: (pid: number) => void;
+      const ran = new Promise<number>((resolve) => (seen = resolve));
+      open.push(db.transaction(async (tx) => (seen(await backendPid(tx as unknown as Database)), released)));
+      if ((await ran) === pid) return done;
+    }
+    await done();
+    await new Promise((r) => setTimeout(r, 50));
   }
-  await done();
   throw new Error(`no transaction ran on server ${pid}`);
 }
