@@ -26,8 +26,8 @@ export interface AuditRecorder {
     /** Flushes this writer, then appends every committed event to the tree and signs the head (null: another replica holds the tree now). */
     integrate(): Promise<IntegrateResult | null>;
     head(): Promise<TreeHead | null>;
-    /** An event's inclusion proof in the latest signed head. */
-    prove(id: string): Promise<ProofResult>;
+    /** An event's inclusion proof in the latest signed head; with `only`, another subject's event reads as `missing`. */
+    prove(id: string, only?: { subjectId: string }): Promise<ProofResult>;
   };
 }
 

@@ -219,7 +219,7 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
         return integrateNow();
       },
       head: () => readTreeHead(o.db),
-      prove: (id) => proveEvent(o.db, id),
+      prove: (id, only) => proveEvent(o.db, id, undefined, undefined, only),
     },
     flush: () => writer.flush(),
     health: () => writer.health,

@@ -455,10 +455,11 @@ async function eventLeaf(db: Database, id: string): Promise<{ writer: string; da
  * signed): `missing` when no such event is stored, `pending` while it is not in that head yet
  * (integrated every `treeIntervalMs`). `reader` may be shared to prove many events (an export).
  */
-export async function proveEvent(db: Database, id: string, reader = new TreeReader(db), head?: TreeHead | null): Promise<ProofResult> {
+export async function proveEvent(db: Database, id: string, reader = new TreeReader(db), head?: TreeHead | null, only?: { subjectId: string }): Promise<ProofResult> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return { state: 'missing' };
   const e = await eventLeaf(db, id.toLowerCase());
-  if (!e) return { state: 'missing' };
+  // `only`: another subject's event reads as no event, before any proof work (no timing tells it exists).
+  if (!e || (only && e.subjectId !== only.subjectId)) return { state: 'missing' };
   const h = head === undefined ? await readTreeHead(db) : head;
   if (!h) return { state: 'pending', subjectId: e.subjectId };
   const size = h.note !== null && h.noteSize !== null ? h.noteSize : h.size;

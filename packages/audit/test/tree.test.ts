@@ -81,6 +81,11 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
     expect(outsiderVerifies(bent, publicKey)).toBe(false);
     expect(outsiderVerifies({ ...r.proof, leafIndex: r.proof.leafIndex + 1 }, publicKey)).toBe(false);
 
+    // Scoped to a subject: another subject's event reads as no event at all.
+    const ofTwo = resultRows<{ id: string }>(await db.db.execute(sql`select id::text as id from audit.events where subject_id = 'acct-2' limit 1`))[0]!.id;
+    expect((await proveEvent(db.db, ofTwo, undefined, undefined, { subjectId: 'acct-2' })).state).toBe('found');
+    expect(await proveEvent(db.db, ofTwo, undefined, undefined, { subjectId: 'acct-1' })).toEqual({ state: 'missing' });
+
     // Unknown ids, and events not yet in the head.
     expect(await proveEvent(db.db, '0190f1c2-0000-7000-8000-000000000000')).toEqual({ state: 'missing' });
     expect(await proveEvent(db.db, 'not-an-id')).toEqual({ state: 'missing' });

@@ -162,12 +162,13 @@ const auditRoutes: Routes = async (app) => {
     },
     async (request, reply) => {
       const own = request.principal?.kind === 'account' ? request.principal.id : null;
-      let found = await app.audit.tree.prove(request.params.id);
+      const only = own === null ? undefined : { subjectId: own };
+      let found = await app.audit.tree.prove(request.params.id, only);
       // Not another account's, nor one whose subject was erased: the same answer as no event at all.
       if (found.state === 'missing' || (own !== null && found.subjectId !== own)) throw new AuditEventNotFound();
       if (found.state === 'pending') {
         await app.audit.tree.integrate();
-        found = await app.audit.tree.prove(request.params.id);
+        found = await app.audit.tree.prove(request.params.id, only);
       }
       if (found.state !== 'found') {
         reply.header('retry-after', '10');
