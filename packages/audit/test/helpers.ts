@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditWriter, type WriterLogger, type WriterOptions } from '../src/writer.js';
+import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { createPublicKey } from 'node:crypto';
+import { auditMigrations } from '../src/index.js';
+import { AuditSigningKeys, generateAuditSigningKey, openCheckpoint } from '../src/note.js';
+import type { HeadSigner } from '../src/tree.js';
+import type { HeadOpener } from '../src/tree-verify.js';
 
 export const CHECKPOINT_KEY = 'audit-checkpoint-key-0123456789abcdef0123';
 export const KEYS = prepareKeys([CHECKPOINT_KEY]);
@@ -111,4 +117,30 @@ export async function releaseHold(db: Database, w: AuditWriter | null, id: strin
   // A release is set once (retention's migration 0001): a row already released by hand stays as it is.
   await db.execute(sql`update retention.holds set released_at = now(), released_by = 'test' where id = ${id}::uuid and released_at is null`);
   if (w) await w.append({ kind: 'security', action: 'retention.hold.released', resource: `retention-hold:${id}`, subjectId, outcome: 'success', details: { class: null, by: 'test' } }, true).committed;
+}
+
+/** A signer of tree heads with the package's keys (AUDIT_SIGNING_KEYS), its opener, and its public key as an outsider holds it (from the JWK alone). */
+export function treeSigner(origin = 'audit.test.example/log') {
+  const signer = new AuditSigningKeys(generateAuditSigningKey('t1'), origin);
+  const open: HeadOpener = (note) => openCheckpoint(note, signer.verifiers());
+  const jwk = signer.jwks().keys[0]!;
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+  return { signer: signer as HeadSigner, open, publicKey };
+}
+
+/** The two drivers a database test runs on, and a new migrated database per call, closed after the file. */
+export const DRIVERS = [
+  ['PGlite', undefined],
+  ['Postgres', postgresUrl],
+] as const;
+export function freshDatabases(server: string | undefined, afterAllHook: (fn: () => Promise<void>) => void): () => Promise<TestDatabase> {
+  const open: TestDatabase[] = [];
+  afterAllHook(async () => {
+    for (const db of open) await db.close();
+  });
+  return async () => {
+    const db = await testDatabase({ migrations: [auditMigrations, retentionHoldsMigrations], serverUrl: server });
+    open.push(db);
+    return db;
+  };
 }

@@ -4,52 +4,26 @@
 // dropped by retention. Public keys alone verify the database, and a history rewritten by someone
 // holding every key is caught against a head a witness kept.
 import { resultRows } from '@harakaflow/db';
-import { outsiderVerifies, postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import { outsiderVerifies, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
-import { createPublicKey } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditMigrations } from '../src/index.js';
-import { AuditSigningKeys, generateAuditSigningKey, openCheckpoint } from '../src/note.js';
 import { purgeServerLogs } from '../src/partitions.js';
 import { auditPersonalData, eraseSubject } from '../src/plugin.js';
-import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof, type HeadSigner } from '../src/tree.js';
-import type { HeadOpener } from '../src/tree-verify.js';
+import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof } from '../src/tree.js';
 import { verifyChain } from '../src/verify.js';
 import { checkpointMac } from '../src/checkpoints.js';
-import { clock, flushUntilItHolds, KEYS, retentionHoldsMigrations, securityInput, writer } from './helpers.js';
+import { clock, DRIVERS, flushUntilItHolds, freshDatabases, KEYS, securityInput, treeSigner, writer } from './helpers.js';
 
 const DAY = 86_400_000;
 
-/* ---- The package's signer (AUDIT_SIGNING_KEYS); the outsider checks with the served JWK alone ---- */
-function testSigner(origin = 'audit.test.example/log') {
-  const signer = new AuditSigningKeys(generateAuditSigningKey('t1'), origin);
-  const open: HeadOpener = (note) => openCheckpoint(note, signer.verifiers());
-  const jwk = signer.jwks().keys[0]!;
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
-  return { signer: signer as HeadSigner, open, publicKey };
-}
-
-const drivers = [
-  ['PGlite', undefined],
-  ['Postgres', postgresUrl],
-] as const;
-
-describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
+describe.each(DRIVERS)('the audit Merkle tree on %s', (name, server) => {
   const skip = name === 'Postgres' && !server;
-  const open: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of open) await db.close();
-  });
-  const fresh = async () => {
-    const db = await testDatabase({ migrations: [auditMigrations, retentionHoldsMigrations], serverUrl: server });
-    open.push(db);
-    return db;
-  };
+  const fresh = freshDatabases(server, afterAll);
   const ids = async (db: TestDatabase, where = sql`true`) => resultRows<{ id: string }>(await db.db.execute(sql`select id::text as id from audit.events where ${where} order by id`)).map((x) => x.id);
 
   it.skipIf(skip)('every event of formats 2 and 3, of two writers, is a leaf of the signed head: each proof verifies for an outsider, and public keys alone verify the log', async () => {
     const db = await fresh();
-    const { signer, open: openHead, publicKey } = testSigner();
+    const { signer, open: openHead, publicKey } = treeSigner();
     const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
     const w2 = writer(db.db, { writer: 'w2', chainVersion: 2, copy: false });
     for (let i = 0; i < 300; i++) {
@@ -116,7 +90,7 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
 
   it.skipIf(skip)('a hole in a segment holds its later events out of the tree while the day is recent, and is stepped over two days on', async () => {
     const db = await fresh();
-    const { signer, open: openHead } = testSigner();
+    const { signer, open: openHead } = treeSigner();
     const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
     for (const [name, daysAgo] of [['recent', 0], ['old', 5]] as const) {
       const c = clock(new Date(today - daysAgo * DAY + 3_600_000).toISOString());
@@ -145,7 +119,7 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
 
   it.skipIf(skip)('a proof fetched before an erasure and one fetched after both verify: leaves are over the salted digest', async () => {
     const db = await fresh();
-    const { signer, publicKey } = testSigner();
+    const { signer, publicKey } = treeSigner();
     const w = writer(db.db, { writer: 'w1', chainVersion: 3 });
     for (let i = 0; i < 40; i++) w.append(securityInput(i, i % 2 ? 'acct-gone' : 'acct-stays'));
     await w.flush();
@@ -173,7 +147,7 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
 
   it.skipIf(skip)('a day partition dropped by retention: the kept events still prove, and the whole tree still verifies on public keys', async () => {
     const db = await fresh();
-    const { signer, open: openHead, publicKey } = testSigner();
+    const { signer, open: openHead, publicKey } = treeSigner();
     const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
     const days: string[] = [];
     // Three days, 100 days back; each day 200 events of w1 and 150 of w2, integrated day by day (so
@@ -233,7 +207,7 @@ describe.each(drivers)('the audit Merkle tree on %s', (name, server) => {
 
   it.skipIf(skip)('a history cut back by someone holding every key passes their re-signed head, and is caught against a witness copy', async () => {
     const db = await fresh();
-    const { signer, open: openHead } = testSigner();
+    const { signer, open: openHead } = treeSigner();
     const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
     const w2 = writer(db.db, { writer: 'w2', chainVersion: 3 });
     for (let i = 0; i < 10; i++) w1.append(securityInput(i, 'acct-1'));

@@ -17,42 +17,20 @@
 //    the report; the test stays failing as the record.)
 import { prepareKeys } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';
-import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
+import type { TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditMigrations } from '../../src/index.js';
 import { leafHash } from '../../src/merkle.js';
-import { AuditSigningKeys, generateAuditSigningKey, openCheckpoint } from '../../src/note.js';
 import { purgeServerLogs } from '../../src/partitions.js';
-import { integrate, proveEvent, type HeadSigner } from '../../src/tree.js';
-import type { HeadOpener } from '../../src/tree-verify.js';
+import { integrate, proveEvent } from '../../src/tree.js';
 import { verifyChain } from '../../src/verify.js';
-import { clock, flushUntilItHolds, KEYS, retentionHoldsMigrations, securityInput, writer } from '../helpers.js';
+import { clock, DRIVERS, flushUntilItHolds, freshDatabases, KEYS, securityInput, treeSigner, writer } from '../helpers.js';
 
 const DAY = 86_400_000;
 
-function testSigner() {
-  const signer = new AuditSigningKeys(generateAuditSigningKey('t1'), 'audit.test.example/log');
-  const open: HeadOpener = (note) => openCheckpoint(note, signer.verifiers());
-  return { signer: signer as HeadSigner, open };
-}
-
-const drivers = [
-  ['PGlite', undefined],
-  ['Postgres', postgresUrl],
-] as const;
-
-describe.each(drivers)('the Merkle tree against a database-only attacker on %s', (name, server) => {
+describe.each(DRIVERS)('the Merkle tree against a database-only attacker on %s', (name, server) => {
   const skip = name === 'Postgres' && !server;
-  const open: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of open) await db.close();
-  });
-  const fresh = async () => {
-    const db = await testDatabase({ migrations: [auditMigrations, retentionHoldsMigrations], serverUrl: server });
-    open.push(db);
-    return db;
-  };
+  const fresh = freshDatabases(server, afterAll);
   const idsOf = async (db: TestDatabase, writerName: string) =>
     resultRows<{ id: string }>(
       await db.db.execute(sql`select e.id::text as id from audit.events e left join audit.writers w on w.id = e.writer_id
@@ -61,7 +39,7 @@ describe.each(drivers)('the Merkle tree against a database-only attacker on %s',
 
   it.skipIf(skip)('events written under a key that is not the log\'s (a forged checkpoint) are never signed into the tree', async () => {
     const db = await fresh();
-    const { signer } = testSigner();
+    const { signer } = treeSigner();
     const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
     for (let i = 0; i < 5; i++) w1.append(securityInput(i));
     await w1.close();
@@ -85,7 +63,7 @@ describe.each(drivers)('the Merkle tree against a database-only attacker on %s',
 
   it.skipIf(skip)('500 segments that never complete do not freeze the tree', async () => {
     const db = await fresh();
-    const { signer } = testSigner();
+    const { signer } = treeSigner();
     const yesterday = new Date(Date.now() - DAY).toISOString().slice(0, 10);
     // Checkpoint rows claiming events that are not there (forged, or a segment that never fills).
     await db.db.execute(sql`insert into audit.checkpoints (writer, day, count, last_hash, closed, mac)
@@ -99,7 +77,7 @@ describe.each(drivers)('the Merkle tree against a database-only attacker on %s',
 
   it.skipIf(skip)('a horizon moved by hand (its HMAC fails) does not stop the integrator', async () => {
     const db = await fresh();
-    const { signer } = testSigner();
+    const { signer } = treeSigner();
     await db.db.execute(sql`insert into audit.horizon (id, day, mac) values (true, '2999-01-01', 'forged')
       on conflict (id) do update set day = excluded.day, mac = excluded.mac`);
     const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
@@ -113,7 +91,7 @@ describe.each(drivers)('the Merkle tree against a database-only attacker on %s',
 
   it.skipIf(skip)('a kept day\'s events deleted, with their ranges relabelled as a dropped day and their leaf hashes planted in tree_leaves, are caught on public keys', async () => {
     const db = await fresh();
-    const { signer, open: openHead } = testSigner();
+    const { signer, open: openHead } = treeSigner();
     const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
     const c1 = clock(new Date(today - 100 * DAY + 3_600_000).toISOString());
     const c2 = clock(new Date(today - 100 * DAY + 3_700_000).toISOString());
