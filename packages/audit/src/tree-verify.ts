@@ -9,7 +9,7 @@
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { EMPTY_ROOT, Frontier, leafHash, verifyConsistency } from './merkle.js';
-import { BLOCK, NO_RANGES, parseRangesLine, rangeLink, readTreeHead, TreeReader, TreeUnavailable } from './tree.js';
+import { BLOCK, bytes, NO_RANGES, parseRangesLine, rangeLink, readTreeHead, TreeReader, TreeUnavailable } from './tree.js';
 
 /** Opens a signed head (a C2SP checkpoint) under the verifier keys given; throws when it does not verify. */
 export type HeadOpener = (note: string) => { size: number; root: Buffer; extensions: string[]; keyName?: string };
@@ -36,7 +36,6 @@ export interface TreeCheck {
 }
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const bytes = (v: unknown): Buffer => Buffer.from(v as Uint8Array);
 
 export async function checkTree(db: Database, open: HeadOpener, witnessNote: string | null, problems: TreeProblem[]): Promise<TreeCheck> {
   const result: TreeCheck = { size: null, keyName: null, horizon: null, leaves: 0, kept: 0, witness: null };

@@ -27,6 +27,7 @@ import type { SigningKey } from '@harakaflow/core';
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
+import { uuidv7Ms } from './ids.js';
 import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, nodeHash, rootOf, splitPoint } from './merkle.js';
 import { checkpointValid } from './checkpoints.js';
 import { readHorizon } from './partitions.js';
@@ -69,7 +70,8 @@ export interface IntegrateResult {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const bytes = (v: unknown): Buffer => (typeof v === 'string' ? Buffer.from(v.replace(/^\\x/, ''), 'hex') : Buffer.from(v as Uint8Array));
+/** A bytea as either driver returns it (Buffer, Uint8Array, or `\\x` hex text). */
+export const bytes = (v: unknown): Buffer => (typeof v === 'string' ? Buffer.from(v.replace(/^\\x/, ''), 'hex') : Buffer.from(v as Uint8Array));
 
 /** The body of a C2SP checkpoint (origin, size, base64 root, extension lines). */
 export function headBody(origin: string, size: number, root: Uint8Array, horizon: string | null, ranges: { count: number; hash: Uint8Array }): string {
@@ -433,7 +435,7 @@ export interface EventProof {
 export type ProofResult = { state: 'found'; proof: EventProof; subjectId: string | null } | { state: 'pending'; subjectId: string | null } | { state: 'missing' };
 
 /** The UTC day a UUIDv7's time falls in. */
-const dayOfId = (id: string) => new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toISOString().slice(0, 10);
+const dayOfId = (id: string) => new Date(uuidv7Ms(id)).toISOString().slice(0, 10);
 
 async function eventLeaf(db: Database, id: string): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
   // An id whose time reads past the year 9999 (a v4 UUID, say) has no day Postgres reads ('+010889-08'): no near day then.

@@ -11,7 +11,7 @@ import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testin
 import { createPublicKey } from 'node:crypto';
 import { auditMigrations } from '../src/index.js';
 import { AuditSigningKeys, generateAuditSigningKey, openCheckpoint } from '../src/note.js';
-import type { HeadSigner } from '../src/tree.js';
+import { integrate, type HeadSigner } from '../src/tree.js';
 import type { HeadOpener } from '../src/tree-verify.js';
 
 export const CHECKPOINT_KEY = 'audit-checkpoint-key-0123456789abcdef0123';
@@ -143,4 +143,32 @@ export function freshDatabases(server: string | undefined, afterAllHook: (fn: ()
     open.push(db);
     return db;
   };
+}
+
+/**
+ * `days` consecutive UTC days from 100 days back, written by w1 and w2 (format 3) with `perDay`
+ * events each a day (of `subjects`), integrated into the tree day by day (so 256-leaf blocks
+ * straddle the days), the last writes in one more run. The days written.
+ */
+export async function integratedDays(db: Database, signer: HeadSigner, o: { days: number; perDay: [number, number]; subjects?: [string | null, string | null] }): Promise<string[]> {
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  const c1 = clock(new Date(today - 100 * 86_400_000 + 3_600_000).toISOString());
+  const c2 = clock(new Date(today - 100 * 86_400_000 + 3_700_000).toISOString());
+  const w1 = writer(db, { writer: 'w1', chainVersion: 3, now: c1.now });
+  const w2 = writer(db, { writer: 'w2', chainVersion: 3, now: c2.now });
+  const days: string[] = [];
+  for (let d = 0; d < o.days; d++) {
+    days.push(c1.now().toISOString().slice(0, 10));
+    for (let i = 0; i < o.perDay[0]; i++) w1.append(o.subjects ? securityInput(d * 1000 + i, o.subjects[0]) : securityInput(d * 1000 + i));
+    for (let i = 0; i < o.perDay[1]; i++) w2.append(o.subjects ? securityInput(d * 1000 + i, o.subjects[1]) : securityInput(d * 1000 + i));
+    await flushUntilItHolds(w1);
+    await flushUntilItHolds(w2);
+    await integrate({ db, checkpointKeys: KEYS, signer });
+    c1.advance(86_400_000);
+    c2.advance(86_400_000);
+  }
+  await w1.close();
+  await w2.close();
+  await integrate({ db, checkpointKeys: KEYS, signer });
+  return days;
 }

@@ -12,7 +12,7 @@ import { auditPersonalData, eraseSubject } from '../src/plugin.js';
 import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof } from '../src/tree.js';
 import { verifyChain } from '../src/verify.js';
 import { checkpointMac } from '../src/checkpoints.js';
-import { clock, DRIVERS, flushUntilItHolds, freshDatabases, KEYS, securityInput, treeSigner, writer } from './helpers.js';
+import { clock, DRIVERS, flushUntilItHolds, freshDatabases, integratedDays, KEYS, securityInput, treeSigner, writer } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -148,27 +148,9 @@ describe.each(DRIVERS)('the audit Merkle tree on %s', (name, server) => {
   it.skipIf(skip)('a day partition dropped by retention: the kept events still prove, and the whole tree still verifies on public keys', async () => {
     const db = await fresh();
     const { signer, open: openHead, publicKey } = treeSigner();
-    const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-    const days: string[] = [];
     // Three days, 100 days back; each day 200 events of w1 and 150 of w2, integrated day by day (so
     // blocks of 256 leaves straddle the days), the last day's tail in a second run.
-    const c1 = clock(new Date(today - 100 * DAY + 3_600_000).toISOString());
-    const c2 = clock(new Date(today - 100 * DAY + 3_700_000).toISOString());
-    const w1 = writer(db.db, { writer: 'w1', chainVersion: 3, now: c1.now });
-    const w2 = writer(db.db, { writer: 'w2', chainVersion: 3, now: c2.now });
-    for (let d = 0; d < 3; d++) {
-      days.push(c1.now().toISOString().slice(0, 10));
-      for (let i = 0; i < 200; i++) w1.append(securityInput(d * 1000 + i, 'acct-1'));
-      for (let i = 0; i < 150; i++) w2.append(securityInput(d * 1000 + i, null));
-      await flushUntilItHolds(w1);
-      await flushUntilItHolds(w2);
-      await integrate({ db: db.db, checkpointKeys: KEYS, signer });
-      c1.advance(DAY);
-      c2.advance(DAY);
-    }
-    await w1.close();
-    await w2.close();
-    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    const days = await integratedDays(db.db, signer, { days: 3, perDay: [200, 150], subjects: ['acct-1', null] });
     const size = (await readTreeHead(db.db))!.size;
     expect(size).toBe(1050);
     // An event of day 2 whose 256-leaf block also holds day 1's leaves: its proof needs day 1's hashes.

@@ -24,7 +24,7 @@ import { leafHash } from '../../src/merkle.js';
 import { purgeServerLogs } from '../../src/partitions.js';
 import { integrate, proveEvent } from '../../src/tree.js';
 import { verifyChain } from '../../src/verify.js';
-import { clock, DRIVERS, flushUntilItHolds, freshDatabases, KEYS, securityInput, treeSigner, writer } from '../helpers.js';
+import { DRIVERS, freshDatabases, integratedDays, KEYS, securityInput, treeSigner, writer } from '../helpers.js';
 
 const DAY = 86_400_000;
 
@@ -92,25 +92,7 @@ describe.each(DRIVERS)('the Merkle tree against a database-only attacker on %s',
   it.skipIf(skip)('a kept day\'s events deleted, with their ranges relabelled as a dropped day and their leaf hashes planted in tree_leaves, are caught on public keys', async () => {
     const db = await fresh();
     const { signer, open: openHead } = treeSigner();
-    const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-    const c1 = clock(new Date(today - 100 * DAY + 3_600_000).toISOString());
-    const c2 = clock(new Date(today - 100 * DAY + 3_700_000).toISOString());
-    const w1 = writer(db.db, { writer: 'w1', chainVersion: 3, now: c1.now });
-    const w2 = writer(db.db, { writer: 'w2', chainVersion: 3, now: c2.now });
-    const days: string[] = [];
-    for (let d = 0; d < 2; d++) {
-      days.push(c1.now().toISOString().slice(0, 10));
-      for (let i = 0; i < 200; i++) w1.append(securityInput(d * 1000 + i));
-      for (let i = 0; i < 100; i++) w2.append(securityInput(d * 1000 + i));
-      await flushUntilItHolds(w1);
-      await flushUntilItHolds(w2);
-      await integrate({ db: db.db, checkpointKeys: KEYS, signer });
-      c1.advance(DAY);
-      c2.advance(DAY);
-    }
-    await w1.close();
-    await w2.close();
-    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+    const days = await integratedDays(db.db, signer, { days: 2, perDay: [200, 100] });
     await purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[1]!, limit: 5000, dryRun: false });
     expect((await integrate({ db: db.db, checkpointKeys: KEYS, signer }))!.note).toContain(`\nhorizon ${days[1]}\n`);
     expect((await verifyChain({ db: db.db, checkpointKeys: [], openHead })).problems).toEqual([]);
