@@ -171,7 +171,10 @@ describe.each([2, 3] as const)("an account's own trail, chain format %i", (audit
         const body = res.json() as Page & { code?: string };
         if (res.statusCode === 200) expect(body.events.every((e) => e.subjectId === a.account.id)).toBe(true);
         else expect(body.code).toMatch(/^HF_/);
-        expect(res.body).not.toContain(b.account.id);
+        // Nothing of the other account, but the account's own reads record the action filter it typed
+        // (a UUID that starts with a letter is a valid action name): those details are its own words.
+        const shown = res.statusCode === 200 ? body.events.map((e) => (e.action === 'audit.events.read' ? { ...e, details: null } : e)) : body;
+        expect(JSON.stringify(shown)).not.toContain(b.account.id);
       }),
       { numRuns: 150 },
     );
