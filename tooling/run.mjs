@@ -74,7 +74,12 @@ function usageOf(file) {
  */
 async function checkConfig(prefix) {
   const bundle = await build({
-    stdin: { contents: "export { loadConfig } from './src/secrets.ts'; export { ConfigError } from './src/config.ts';", resolveDir: app, loader: 'ts', sourcefile: 'config-check.ts' },
+    stdin: {
+      contents: "export { loadConfig } from './src/secrets.ts'; export { ConfigError } from './src/config.ts';",
+      resolveDir: app,
+      loader: 'ts',
+      sourcefile: 'config-check.ts',
+    },
     bundle: true,
     write: false,
     format: 'esm',
@@ -89,7 +94,12 @@ async function checkConfig(prefix) {
           b.onResolve({ filter: /^[^./]/ }, async (a) => {
             if (a.path.startsWith('@harakaflow/') || a.pluginData === 'resolving') return undefined;
             if (a.path.startsWith('node:')) return { path: a.path, external: true };
-            const found = await b.resolve(a.path, { kind: a.kind, resolveDir: a.resolveDir, importer: a.importer, pluginData: 'resolving' });
+            const found = await b.resolve(a.path, {
+              kind: a.kind,
+              resolveDir: a.resolveDir,
+              importer: a.importer,
+              pluginData: 'resolving',
+            });
             if (found.errors.length) return { errors: found.errors };
             return { path: found.external ? found.path : pathToFileURL(found.path).href, external: true };
           });

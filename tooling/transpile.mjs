@@ -50,7 +50,8 @@ function sources(dir) {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) out.push(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts'))
+        out.push(path);
     }
   };
   if (existsSync(dir)) walk(dir);
@@ -63,7 +64,12 @@ export function staleSources(dirs) {
   // HF_RUN_STALE=<source>[,<source>...] (paths from the repository root): those count as changed
   // whatever their times, so a test can ask for a build without touching files a second copy of the
   // suite may be using.
-  const forced = new Set((process.env.HF_RUN_STALE ?? '').split(',').filter(Boolean).map((f) => resolve(root, f)));
+  const forced = new Set(
+    (process.env.HF_RUN_STALE ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((f) => resolve(root, f)),
+  );
   let total = 0;
   const stale = [];
   for (const dir of targets) {
@@ -87,7 +93,9 @@ export function staleSources(dirs) {
 export async function transpile({ packages, total, stale }, started = performance.now()) {
   const written = stale.reduce((n, s) => n + s.changed.length, 0);
   if (written) {
-    process.stderr.write(`transpiling ${written} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`);
+    process.stderr.write(
+      `transpiling ${written} changed files of ${stale.length} packages with esbuild (type-checking is \`npx pnpm@10 typecheck\`)...\n`,
+    );
     await Promise.all(
       stale.map(async ({ dir, src, changed }) => {
         await build({
@@ -105,7 +113,9 @@ export async function transpile({ packages, total, stale }, started = performanc
     );
   }
   const ms = Math.round(performance.now() - started);
-  process.stderr.write(`${written ? `transpiled ${written} of` : 'up to date:'} ${total} files of ${packages} packages in ${ms} ms\n`);
+  process.stderr.write(
+    `${written ? `transpiled ${written} of` : 'up to date:'} ${total} files of ${packages} packages in ${ms} ms\n`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -18,7 +18,12 @@ const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
     .filter((entry) => entry.isDirectory() && existsSync(join(root, group, entry.name, 'test')))
     .map((entry) => ({
       extends: true as const,
-      test: { name: entry.name, root: join(root, group, entry.name), include: ['test/**/*.test.ts'], ...(ISOLATED.has(entry.name) ? { isolate: true } : {}) },
+      test: {
+        name: entry.name,
+        root: join(root, group, entry.name),
+        include: ['test/**/*.test.ts'],
+        ...(ISOLATED.has(entry.name) ? { isolate: true } : {}),
+      },
     })),
 );
 // @harakaflow/db accepts postgres.js 3.x (the lockfile's) and 4.x (what npm installs today, with
@@ -27,13 +32,23 @@ const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
 projects.push({
   extends: true as const,
   // The files that reach Postgres through postgres.js (connect.test is PGlite's but for one case, which driver.test covers).
-  test: { name: 'db (postgres 4)', root: join(root, 'packages/db'), include: ['test/{driver,migrate,pooler,pool-use}.test.ts'], env: { HF_POSTGRES_MAJOR: '4' } },
+  test: {
+    name: 'db (postgres 4)',
+    root: join(root, 'packages/db'),
+    include: ['test/{driver,migrate,pooler,pool-use}.test.ts'],
+    env: { HF_POSTGRES_MAJOR: '4' },
+  },
   resolve: { alias: { postgres: join(root, 'packages/db/node_modules/postgres-v4/src/index.js') } },
 } as (typeof projects)[number]);
 // The audit writer's binary COPY reaches postgres.js' stream internals, which differ between the majors.
 projects.push({
   extends: true as const,
-  test: { name: 'audit (postgres 4)', root: join(root, 'packages/audit'), include: ['test/pgcopy.test.ts'], env: { HF_POSTGRES_MAJOR: '4' } },
+  test: {
+    name: 'audit (postgres 4)',
+    root: join(root, 'packages/audit'),
+    include: ['test/pgcopy.test.ts'],
+    env: { HF_POSTGRES_MAJOR: '4' },
+  },
   resolve: { alias: { postgres: join(root, 'packages/db/node_modules/postgres-v4/src/index.js') } },
 } as (typeof projects)[number]);
 

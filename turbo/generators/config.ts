@@ -19,14 +19,42 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
   plop.setGenerator('package', {
     description: 'A new @harakaflow package: a Fastify 5 plugin with its core, tests and README',
     prompts: [
-      { type: 'input', name: 'name', message: 'Package name, without @harakaflow/ (kebab-case):', validate: (v: string) => NAME.test(v) || 'lower-case letters, digits and -' },
-      { type: 'input', name: 'description', message: 'One line: what it does', validate: (v: string) => v.trim().length > 0 || 'say what it does' },
+      {
+        type: 'input',
+        name: 'name',
+        message: 'Package name, without @harakaflow/ (kebab-case):',
+        validate: (v: string) => NAME.test(v) || 'lower-case letters, digits and -',
+      },
+      {
+        type: 'input',
+        name: 'description',
+        message: 'One line: what it does',
+        validate: (v: string) => v.trim().length > 0 || 'say what it does',
+      },
       { type: 'input', name: 'clause', message: 'The privacy policy clause it keeps (e.g. §5):', default: '§?' },
-      { type: 'confirm', name: 'stores', message: 'Does it store data in Postgres (a schema, migrations, a personal-data handler)?', default: true },
+      {
+        type: 'confirm',
+        name: 'stores',
+        message: 'Does it store data in Postgres (a schema, migrations, a personal-data handler)?',
+        default: true,
+      },
     ],
     actions: (answers) => {
       const stores = answers?.stores === true || answers?.stores === 'true';
-      const files = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'eslint.config.js', 'README.md', 'LICENSE', 'src/index.ts', 'src/options.ts', 'src/errors.ts', 'src/fastify.ts', 'src/plugin.ts', 'test/plugin.test.ts'];
+      const files = [
+        'package.json',
+        'tsconfig.json',
+        'tsconfig.build.json',
+        'eslint.config.js',
+        'README.md',
+        'LICENSE',
+        'src/index.ts',
+        'src/options.ts',
+        'src/errors.ts',
+        'src/fastify.ts',
+        'src/plugin.ts',
+        'test/plugin.test.ts',
+      ];
       if (stores) files.push('src/schema.ts', 'drizzle.config.ts');
       return [
         ...files.map((file) => ({
@@ -35,7 +63,8 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
           templateFile: `templates/package/${file}.hbs`,
           data: { stores },
         })),
-        () => `packages/${String(answers?.name)} written. Next: npx pnpm@10 install${stores ? `, write src/schema.ts, then npx pnpm@10 --filter @harakaflow/${String(answers?.name)} db:generate` : ''}, then add a check to tooling/testing/src/package-checks.ts (verify:packages fails without one).`,
+        () =>
+          `packages/${String(answers?.name)} written. Next: npx pnpm@10 install${stores ? `, write src/schema.ts, then npx pnpm@10 --filter @harakaflow/${String(answers?.name)} db:generate` : ''}, then add a check to tooling/testing/src/package-checks.ts (verify:packages fails without one).`,
       ];
     },
   });

@@ -74,7 +74,9 @@ export async function createAccount(
         .insert(accounts)
         .values({ id: randomUUID(), name: input.name, email: input.email, businessName: input.businessName ?? null })
         .returning();
-      await tx.insert(apiKeys).values({ id: randomUUID(), accountId: account!.id, keyHash: key.hash, prefix: key.prefix });
+      await tx
+        .insert(apiKeys)
+        .values({ id: randomUUID(), accountId: account!.id, keyHash: key.hash, prefix: key.prefix });
       const requestedAt = new Date();
       await tx.insert(emailVerifications).values({ accountId: account!.id, email: account!.email, requestedAt });
       await alongside?.(tx as unknown as Database, account!);
@@ -87,7 +89,11 @@ export async function createAccount(
 }
 
 /** The account owning an unrevoked key, or null. `digestHex` is its SHA-256 (hashApiKey) when the caller has it. */
-export async function accountByApiKey(db: Database, key: string, digestHex: string = hashApiKey(key)): Promise<Account | null> {
+export async function accountByApiKey(
+  db: Database,
+  key: string,
+  digestHex: string = hashApiKey(key),
+): Promise<Account | null> {
   if (!looksLikeApiKey(key)) return null;
   const rows = await db
     .select({ account: accounts })
@@ -119,7 +125,13 @@ export async function accountByVerifiedEmail(db: Database, email: string): Promi
   const [row] = await db
     .select({ id: accounts.id })
     .from(accounts)
-    .where(and(sql`lower(${accounts.email}) = ${address}`, sql`lower(${accounts.verifiedEmail}) = ${address}`, isNull(accounts.deletionPendingAt)))
+    .where(
+      and(
+        sql`lower(${accounts.email}) = ${address}`,
+        sql`lower(${accounts.verifiedEmail}) = ${address}`,
+        isNull(accounts.deletionPendingAt),
+      ),
+    )
     .limit(1);
   return row?.id ?? null;
 }
@@ -166,20 +178,37 @@ export function appPersonalData(db: Database): PersonalDataHandler {
       const subjectId = (ref as { accountId: string }).accountId;
       const [account] = await db.select().from(accounts).where(eq(accounts.id, subjectId));
       const sent = await db
-        .select({ kind: notifications.kind, payload: notifications.payload, createdAt: notifications.createdAt, sentAt: notifications.sentAt })
+        .select({
+          kind: notifications.kind,
+          payload: notifications.payload,
+          createdAt: notifications.createdAt,
+          sentAt: notifications.sentAt,
+        })
         .from(notifications)
         .where(eq(notifications.accountId, subjectId));
       if (!account) return { account: null, apiKeys: [], notifications: sent };
       const keys = await db
-        .select({ prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt })
+        .select({
+          prefix: apiKeys.prefix,
+          createdAt: apiKeys.createdAt,
+          revokedAt: apiKeys.revokedAt,
+          lastUsedAt: apiKeys.lastUsedAt,
+        })
         .from(apiKeys)
         .where(eq(apiKeys.accountId, subjectId));
-      return { account: { ...publicAccount(account), plan: account.plan, emailVerifiedAt: account.emailVerifiedAt }, apiKeys: keys, notifications: sent };
+      return {
+        account: { ...publicAccount(account), plan: account.plan, emailVerifiedAt: account.emailVerifiedAt },
+        apiKeys: keys,
+        notifications: sent,
+      };
     },
     async eraseSubject(ref) {
       const subjectId = (ref as { accountId: string }).accountId;
       // API keys go with the account (ON DELETE CASCADE).
-      const sent = await db.delete(notifications).where(eq(notifications.accountId, subjectId)).returning({ id: notifications.id });
+      const sent = await db
+        .delete(notifications)
+        .where(eq(notifications.accountId, subjectId))
+        .returning({ id: notifications.id });
       const deleted = await db.delete(accounts).where(eq(accounts.id, subjectId)).returning({ id: accounts.id });
       return { erased: deleted.length + sent.length };
     },
@@ -199,7 +228,9 @@ const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** Is the account's address the one it verified (any case)? */
 export function emailVerified(account: Pick<Account, 'email' | 'verifiedEmail'>): boolean {
-  return typeof account.verifiedEmail === 'string' && account.verifiedEmail.toLowerCase() === account.email.toLowerCase();
+  return (
+    typeof account.verifiedEmail === 'string' && account.verifiedEmail.toLowerCase() === account.email.toLowerCase()
+  );
 }
 
 /** The HMAC key of verification codes, derived from a server secret (the secret itself signs nothing here). */
@@ -207,7 +238,8 @@ export function verificationCodeKey(secret: string | Buffer): Buffer {
   return createHmac('sha256', secret).update('harakaflow email verification codes').digest();
 }
 
-const codeDigest = (key: Buffer, accountId: string, code: string) => createHmac('sha256', key).update(`${accountId}:${code}`).digest();
+const codeDigest = (key: Buffer, accountId: string, code: string) =>
+  createHmac('sha256', key).update(`${accountId}:${code}`).digest();
 
 /** A code as typed: case, spaces and dashes ignored; O read as 0, I and L as 1 (Crockford's base32). */
 export function normalizeCode(input: string): string {
@@ -221,15 +253,28 @@ const iso = (d: Date) => sql`${d.toISOString()}::timestamptz`;
  * job that asks existing accounts), at most once a minute: when (the message's dedupe key), or how
  * long until it may be asked again.
  */
-export async function askForVerification(db: Database, account: Pick<Account, 'id' | 'email'>, now: Date): Promise<{ requestedAt: Date } | { retryAfterMs: number }> {
+export async function askForVerification(
+  db: Database,
+  account: Pick<Account, 'id' | 'email'>,
+  now: Date,
+): Promise<{ requestedAt: Date } | { retryAfterMs: number }> {
   const [asked] = await db
     .insert(emailVerifications)
     .values({ accountId: account.id, email: account.email, requestedAt: now })
-    .onConflictDoUpdate({ target: emailVerifications.accountId, set: { email: account.email, requestedAt: now }, setWhere: sql`${emailVerifications.requestedAt} <= ${iso(new Date(now.getTime() - EMAIL_CODE_RESEND_MS))}` })
+    .onConflictDoUpdate({
+      target: emailVerifications.accountId,
+      set: { email: account.email, requestedAt: now },
+      setWhere: sql`${emailVerifications.requestedAt} <= ${iso(new Date(now.getTime() - EMAIL_CODE_RESEND_MS))}`,
+    })
     .returning({ requestedAt: emailVerifications.requestedAt });
   if (asked) return { requestedAt: asked.requestedAt };
-  const [last] = await db.select({ requestedAt: emailVerifications.requestedAt }).from(emailVerifications).where(eq(emailVerifications.accountId, account.id));
-  return { retryAfterMs: Math.max(1000, (last?.requestedAt.getTime() ?? now.getTime()) + EMAIL_CODE_RESEND_MS - now.getTime()) };
+  const [last] = await db
+    .select({ requestedAt: emailVerifications.requestedAt })
+    .from(emailVerifications)
+    .where(eq(emailVerifications.accountId, account.id));
+  return {
+    retryAfterMs: Math.max(1000, (last?.requestedAt.getTime() ?? now.getTime()) + EMAIL_CODE_RESEND_MS - now.getTime()),
+  };
 }
 
 /**
@@ -237,13 +282,26 @@ export async function askForVerification(db: Database, account: Pick<Account, 'i
  * message only, never in the outbox); the previous code stops working. Null when there is nothing
  * to verify any more (verified meanwhile, or the account gone).
  */
-export async function issueVerificationCode(db: Database, key: Buffer, accountId: string, now: Date): Promise<{ code: string; expiresAt: Date } | null> {
-  const [account] = await db.select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail }).from(accounts).where(eq(accounts.id, accountId));
+export async function issueVerificationCode(
+  db: Database,
+  key: Buffer,
+  accountId: string,
+  now: Date,
+): Promise<{ code: string; expiresAt: Date } | null> {
+  const [account] = await db
+    .select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
   if (!account || emailVerified(account)) return null;
   let code = '';
   for (let i = 0; i < 8; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
   const expiresAt = new Date(now.getTime() + EMAIL_CODE_TTL_MS);
-  const set = { email: account.email, codeHash: codeDigest(key, accountId, code).toString('base64url'), expiresAt, attempts: 0 };
+  const set = {
+    email: account.email,
+    codeHash: codeDigest(key, accountId, code).toString('base64url'),
+    expiresAt,
+    attempts: 0,
+  };
   await db
     .insert(emailVerifications)
     .values({ accountId, requestedAt: now, ...set })
@@ -257,17 +315,34 @@ export async function issueVerificationCode(db: Database, key: Buffer, accountId
  * counted before the comparison, in the statement that checks the tries left and the expiry, so
  * concurrent guesses get no more than EMAIL_CODE_TRIES between them.
  */
-export async function confirmEmail(db: Database, key: Buffer, accountId: string, input: string, now: Date): Promise<'verified' | 'already' | 'invalid'> {
-  const [account] = await db.select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail }).from(accounts).where(eq(accounts.id, accountId));
+export async function confirmEmail(
+  db: Database,
+  key: Buffer,
+  accountId: string,
+  input: string,
+  now: Date,
+): Promise<'verified' | 'already' | 'invalid'> {
+  const [account] = await db
+    .select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
   if (!account) return 'invalid';
   if (emailVerified(account)) return 'already';
   const [pending] = await db
     .update(emailVerifications)
     .set({ attempts: sql`${emailVerifications.attempts} + 1` })
-    .where(and(eq(emailVerifications.accountId, accountId), sql`${emailVerifications.codeHash} is not null`, sql`${emailVerifications.attempts} < ${EMAIL_CODE_TRIES}`, sql`${emailVerifications.expiresAt} > ${iso(now)}`))
+    .where(
+      and(
+        eq(emailVerifications.accountId, accountId),
+        sql`${emailVerifications.codeHash} is not null`,
+        sql`${emailVerifications.attempts} < ${EMAIL_CODE_TRIES}`,
+        sql`${emailVerifications.expiresAt} > ${iso(now)}`,
+      ),
+    )
     .returning();
   if (!pending) return 'invalid';
-  if (!digestEquals(Buffer.from(pending.codeHash!, 'base64url'), codeDigest(key, accountId, normalizeCode(input)))) return 'invalid';
+  if (!digestEquals(Buffer.from(pending.codeHash!, 'base64url'), codeDigest(key, accountId, normalizeCode(input))))
+    return 'invalid';
   return db.transaction(async (tx) => {
     const [done] = await tx
       .update(accounts)
@@ -286,7 +361,13 @@ export async function accountsToAsk(db: Database, limit = 500): Promise<Pick<Acc
     .select({ id: accounts.id, email: accounts.email })
     .from(accounts)
     .leftJoin(emailVerifications, eq(emailVerifications.accountId, accounts.id))
-    .where(and(isNull(emailVerifications.accountId), isNull(accounts.deletionPendingAt), or(isNull(accounts.verifiedEmail), sql`lower(${accounts.verifiedEmail}) <> lower(${accounts.email})`)))
+    .where(
+      and(
+        isNull(emailVerifications.accountId),
+        isNull(accounts.deletionPendingAt),
+        or(isNull(accounts.verifiedEmail), sql`lower(${accounts.verifiedEmail}) <> lower(${accounts.email})`),
+      ),
+    )
     .orderBy(asc(accounts.id))
     .limit(limit);
 }
@@ -301,7 +382,9 @@ const MESSAGE_PAGE = 250;
  */
 export function messageLogPersonalData(db: Database): PersonalDataHandler {
   const scope = (ref: SubjectRef) =>
-    ref.kind === 'contact' ? and(eq(messageLog.accountId, ref.accountId), eq(messageLog.to, ref.phone)) : eq(messageLog.accountId, (ref as { accountId: string }).accountId);
+    ref.kind === 'contact'
+      ? and(eq(messageLog.accountId, ref.accountId), eq(messageLog.to, ref.phone))
+      : eq(messageLog.accountId, (ref as { accountId: string }).accountId);
   return {
     name: 'messages',
     identifiers: ['account', 'contact'],
@@ -313,13 +396,24 @@ export function messageLogPersonalData(db: Database): PersonalDataHandler {
       let after: { at: string; id: string } | undefined;
       for (;;) {
         const page = await db
-          .select({ id: messageLog.id, sessionId: messageLog.sessionId, to: messageLog.to, chars: messageLog.chars, createdAt: messageLog.createdAt, at: sql<string>`${messageLog.createdAt}::text` })
+          .select({
+            id: messageLog.id,
+            sessionId: messageLog.sessionId,
+            to: messageLog.to,
+            chars: messageLog.chars,
+            createdAt: messageLog.createdAt,
+            at: sql<string>`${messageLog.createdAt}::text`,
+          })
           .from(messageLog)
           // `created_at >= last` first, so each page is a range scan of the (account_id, created_at)
           // index from where the last one stopped, not a scan from the start.
           .where(
             after
-              ? and(scope(ref), sql`${messageLog.createdAt} >= ${after.at}::timestamptz`, or(sql`${messageLog.createdAt} > ${after.at}::timestamptz`, gt(messageLog.id, after.id)))
+              ? and(
+                  scope(ref),
+                  sql`${messageLog.createdAt} >= ${after.at}::timestamptz`,
+                  or(sql`${messageLog.createdAt} > ${after.at}::timestamptz`, gt(messageLog.id, after.id)),
+                )
               : scope(ref),
           )
           .orderBy(asc(messageLog.createdAt), asc(messageLog.id))
@@ -332,7 +426,11 @@ export function messageLogPersonalData(db: Database): PersonalDataHandler {
     },
     async eraseSubject(ref) {
       // Counted in the database: 100,000 rows are not sent back to be counted here.
-      const [row] = resultRows<{ n: number }>(await db.execute(sql`with gone as (delete from ${messageLog} where ${scope(ref)} returning 1) select count(*)::int as n from gone`));
+      const [row] = resultRows<{ n: number }>(
+        await db.execute(
+          sql`with gone as (delete from ${messageLog} where ${scope(ref)} returning 1) select count(*)::int as n from gone`,
+        ),
+      );
       return { erased: Number(row?.n ?? 0) };
     },
   };

@@ -27,7 +27,11 @@ export interface ApiKeyView {
 }
 
 /** The account owning an unrevoked key, with the key's id and last use; null for any other token. `digestHex` is its SHA-256. */
-export async function resolveApiKey(db: Database, token: string, digestHex: string): Promise<{ account: Account; keyId: string; lastUsedAt: Date | null } | null> {
+export async function resolveApiKey(
+  db: Database,
+  token: string,
+  digestHex: string,
+): Promise<{ account: Account; keyId: string; lastUsedAt: Date | null } | null> {
   if (!looksLikeApiKey(token)) return null;
   const [row] = await db
     .select({ account: accounts, keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
@@ -43,7 +47,12 @@ export async function recordKeyUse(db: Database, keyId: string, now = new Date()
   await db
     .update(apiKeys)
     .set({ lastUsedAt: now })
-    .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - KEY_USE_RESOLUTION_MS)))));
+    .where(
+      and(
+        eq(apiKeys.id, keyId),
+        or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - KEY_USE_RESOLUTION_MS))),
+      ),
+    );
 }
 
 /** The account's live keys, oldest first. */
@@ -62,10 +71,21 @@ async function lockAccount(tx: Database, accountId: string): Promise<boolean> {
 }
 
 const liveCount = async (tx: Database, accountId: string) =>
-  Number((await tx.select({ n: count() }).from(apiKeys).where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt))))[0]?.n ?? 0);
+  Number(
+    (
+      await tx
+        .select({ n: count() })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)))
+    )[0]?.n ?? 0,
+  );
 
 /** A new key for the account, or 'limit' when it already holds MAX_API_KEYS live keys. */
-export async function createApiKey(db: Database, accountId: string, now = new Date()): Promise<(ApiKeyView & { key: string }) | 'limit'> {
+export async function createApiKey(
+  db: Database,
+  accountId: string,
+  now = new Date(),
+): Promise<(ApiKeyView & { key: string }) | 'limit'> {
   return db.transaction(async (tx) => {
     const t = tx as unknown as Database;
     if (!(await lockAccount(t, accountId))) throw new Error('no such account');
@@ -78,11 +98,19 @@ export async function createApiKey(db: Database, accountId: string, now = new Da
 }
 
 /** Revokes one of the account's live keys: 'revoked', 'not-found' (not a live key of this account) or 'last' (its only live key). */
-export async function revokeApiKey(db: Database, accountId: string, keyId: string, now = new Date()): Promise<'revoked' | 'not-found' | 'last'> {
+export async function revokeApiKey(
+  db: Database,
+  accountId: string,
+  keyId: string,
+  now = new Date(),
+): Promise<'revoked' | 'not-found' | 'last'> {
   return db.transaction(async (tx) => {
     const t = tx as unknown as Database;
     if (!(await lockAccount(t, accountId))) return 'not-found' as const;
-    const [key] = await t.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)));
+    const [key] = await t
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)));
     if (!key) return 'not-found' as const;
     if ((await liveCount(t, accountId)) <= 1) return 'last' as const;
     await t.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, keyId));

@@ -49,7 +49,13 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     // §3 "encryption of data in transit": TLS in the app itself when both files are configured
     // (checked at startup by loadConfig); otherwise at a proxy listed in TRUST_PROXY.
     ...(config.tls
-      ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...timeouts.serverOptions } }
+      ? {
+          https: {
+            cert: readFileSync(config.tls.certFile),
+            key: readFileSync(config.tls.keyFile),
+            ...timeouts.serverOptions,
+          },
+        }
       : { http: timeouts.serverOptions }),
     requestTimeout: timeouts.requestTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
@@ -76,7 +82,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       pooler: config.databasePooler,
       // Queries are refused at once (503) while Postgres is unreachable, and flow again at the first probe that answers.
       onAvailability: ({ up, since, codes }) => {
-        if (!up) return void logRef.current?.warn({ err: { codes } }, 'database unavailable: queries answer 503 until it is back');
+        if (!up)
+          return void logRef.current?.warn(
+            { err: { codes } },
+            'database unavailable: queries answer 503 until it is back',
+          );
         logRef.current?.info({ awayMs: Date.now() - since.getTime() }, 'database available again');
         // The audit log's backlog goes now, not when its writer's backoff (up to 5 s) ends.
         if (app.hasDecorator('audit')) app.audit.flush().catch(() => {});
@@ -89,7 +99,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   const defaultJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (jsonDeeperThan(body as string, config.maxJsonDepth)) return done(new JsonTooDeep(String(config.maxJsonDepth)), undefined);
+    if (jsonDeeperThan(body as string, config.maxJsonDepth))
+      return done(new JsonTooDeep(String(config.maxJsonDepth)), undefined);
     void defaultJson(request, body as string, done);
   });
   app.decorate('database', database);

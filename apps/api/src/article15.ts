@@ -25,7 +25,14 @@ export type Purpose = keyof typeof PURPOSES;
  * interests"): every §2 purpose but complying with the law, which is an obligation, not an interest.
  * The admin weighs each objection; the list only says what it is about.
  */
-export const OBJECTION_PURPOSES = ['service', 'billing', 'notifications', 'support', 'abuse', 'analytics'] as const satisfies readonly Purpose[];
+export const OBJECTION_PURPOSES = [
+  'service',
+  'billing',
+  'notifications',
+  'support',
+  'abuse',
+  'analytics',
+] as const satisfies readonly Purpose[];
 
 /** §1 "Information We Collect", each kind keyed. */
 export const CATEGORIES = {
@@ -71,7 +78,10 @@ export const HANDLER_DATA: Record<string, HandlerData> = {
   audit_streams: {
     categories: ['technical'],
     purposes: ['service'],
-    source: { account: 'You, when you registered a destination for your audit trail (issue 33: the addresses your events are sent to)' },
+    source: {
+      account:
+        'You, when you registered a destination for your audit trail (issue 33: the addresses your events are sent to)',
+    },
   },
   consent: {
     categories: ['technical'],
@@ -104,7 +114,11 @@ export const HANDLER_DATA: Record<string, HandlerData> = {
   data_rights: {
     categories: ['communications'],
     purposes: ['legal'],
-    source: { account: 'Your privacy requests, by the privacy centre, the form or email', contact: 'Your privacy requests', email: 'Your privacy requests, by the form or email' },
+    source: {
+      account: 'Your privacy requests, by the privacy centre, the form or email',
+      contact: 'Your privacy requests',
+      email: 'Your privacy requests, by the form or email',
+    },
     retentionClasses: ['rights_requests'],
   },
   age_gate: {
@@ -138,14 +152,19 @@ export function article15Builder(s: Article15Settings): Article15Builder {
     const described = held.filter((p) => handlers[p.name]).map((p) => p.name);
     const items = <K extends string>(catalogue: Record<K, string>, of: (h: HandlerData) => K[]): Article15Item[] =>
       (Object.keys(catalogue) as K[])
-        .map((key) => ({ key, text: catalogue[key], parts: described.filter((name) => of(handlers[name]!).includes(key)) }))
+        .map((key) => ({
+          key,
+          text: catalogue[key],
+          parts: described.filter((name) => of(handlers[name]!).includes(key)),
+        }))
         .filter((i) => i.parts.length > 0);
     const plan = 'accountId' in ref && s.planOf ? await s.planOf(ref.accountId) : undefined;
     const classes = new Map(s.retentionClasses().map((c) => [c.name, c]));
     const retention = new Map<string, string[]>();
     for (const part of held) {
       // The classes the handler names itself (the registry's) and those the app adds for what it keeps until the account goes.
-      for (const c of new Set([...part.retentionClasses, ...(handlers[part.name]?.retentionClasses ?? [])])) retention.set(c, [...(retention.get(c) ?? []), part.name]);
+      for (const c of new Set([...part.retentionClasses, ...(handlers[part.name]?.retentionClasses ?? [])]))
+        retention.set(c, [...(retention.get(c) ?? []), part.name]);
     }
     const day = generatedAt.slice(0, 10);
     // Art. 15(1)(c) "have been or will be disclosed": providers in force, those that start later and those that ended.
@@ -170,28 +189,69 @@ export function article15Builder(s: Article15Settings): Article15Builder {
       retention: [...retention].map(([name, of]) => {
         const c = classes.get(name);
         // A class no purge is registered for in this deployment: said so, not given a period it does not have.
-        if (!c) return { class: name, policyClause: '§4: no purge of this class runs in this deployment; it is kept until it is deleted with the account', periodDays: null, parts: of };
-        const days = UNTIL_DELETION.has(name) ? null : ((plan !== undefined ? c.perPlanDays?.[plan] : undefined) ?? c.periodDays);
+        if (!c)
+          return {
+            class: name,
+            policyClause:
+              '§4: no purge of this class runs in this deployment; it is kept until it is deleted with the account',
+            periodDays: null,
+            parts: of,
+          };
+        const days = UNTIL_DELETION.has(name)
+          ? null
+          : ((plan !== undefined ? c.perPlanDays?.[plan] : undefined) ?? c.periodDays);
         return { class: name, policyClause: c.policyClause, periodDays: days, parts: of };
       }),
       sources: held.map((part) => {
         const h = handlers[part.name];
-        return { part: part.name, source: h ? (h.source[ref.kind] ?? h.source.account) : 'Described in the part itself' };
+        return {
+          part: part.name,
+          source: h ? (h.source[ref.kind] ?? h.source.account) : 'Described in the part itself',
+        };
       }),
       transfers: recipients
         .filter((r) => r.provider.transfer.mechanism !== 'none')
-        .map((r) => ({ recipient: r.provider.name, location: r.provider.location, safeguard: describeTransfer(r.provider.transfer) })),
+        .map((r) => ({
+          recipient: r.provider.name,
+          location: r.provider.location,
+          safeguard: describeTransfer(r.provider.transfer),
+        })),
       rights: [
-        { right: 'Access', how: `Ask for a copy (this export) on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
-        { right: 'Correction', how: `Correct your details on the privacy centre, ${privacy}, or ask by email to ${s.privacyContact}` },
-        { right: 'Deletion', how: `Ask for deletion on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
-        { right: 'Portability', how: `Ask for a portable copy (JSON or zip) on the privacy centre, ${privacy}, or by email to ${s.privacyContact}` },
-        { right: 'Restriction', how: `Ask us to restrict processing on the privacy centre, ${privacy}, or by email to ${s.privacyContact}` },
-        { right: 'Objection', how: `Object to processing based on legitimate interests on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}` },
-        { right: 'Withdraw consent', how: `Withdraw consent (analytics cookies, for example) on the privacy centre, ${privacy}; it does not affect what was done before` },
-        { right: 'Complaint', how: 'Complain to your data protection authority (in Kenya the Office of the Data Protection Commissioner)' },
+        {
+          right: 'Access',
+          how: `Ask for a copy (this export) on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}`,
+        },
+        {
+          right: 'Correction',
+          how: `Correct your details on the privacy centre, ${privacy}, or ask by email to ${s.privacyContact}`,
+        },
+        {
+          right: 'Deletion',
+          how: `Ask for deletion on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}`,
+        },
+        {
+          right: 'Portability',
+          how: `Ask for a portable copy (JSON or zip) on the privacy centre, ${privacy}, or by email to ${s.privacyContact}`,
+        },
+        {
+          right: 'Restriction',
+          how: `Ask us to restrict processing on the privacy centre, ${privacy}, or by email to ${s.privacyContact}`,
+        },
+        {
+          right: 'Objection',
+          how: `Object to processing based on legitimate interests on the privacy centre, ${privacy}, with the form at ${form}, or by email to ${s.privacyContact}`,
+        },
+        {
+          right: 'Withdraw consent',
+          how: `Withdraw consent (analytics cookies, for example) on the privacy centre, ${privacy}; it does not affect what was done before`,
+        },
+        {
+          right: 'Complaint',
+          how: 'Complain to your data protection authority (in Kenya the Office of the Data Protection Commissioner)',
+        },
       ],
-      automatedDecisions: 'None: no decision with legal or similarly significant effects is made about you by automated means alone (quotas and abuse limits refuse requests for a while, never decide about you).',
+      automatedDecisions:
+        'None: no decision with legal or similarly significant effects is made about you by automated means alone (quotas and abuse limits refuse requests for a while, never decide about you).',
     };
     return statement;
   };

@@ -23,7 +23,23 @@ export const DELETION_TYPE = 'harakaflow.audit.deleted';
 /** The event's fields a line may carry: what a stream reads (an `AuditEvent` has more). */
 export type StreamEvent = Pick<
   AuditEvent,
-  'id' | 'occurredAt' | 'kind' | 'action' | 'resource' | 'outcome' | 'requestId' | 'method' | 'route' | 'path' | 'status' | 'durationMs' | 'subjectId' | 'ip' | 'userAgent' | 'details' | 'erasedAt'
+  | 'id'
+  | 'occurredAt'
+  | 'kind'
+  | 'action'
+  | 'resource'
+  | 'outcome'
+  | 'requestId'
+  | 'method'
+  | 'route'
+  | 'path'
+  | 'status'
+  | 'durationMs'
+  | 'subjectId'
+  | 'ip'
+  | 'userAgent'
+  | 'details'
+  | 'erasedAt'
 >;
 
 /** Account Change (3001): actions on the account itself, its keys, its credentials and its consent. */
@@ -71,7 +87,8 @@ function securityApiActivity(action: string): { id: number; name: string } {
   const v = verb(action);
   if (/^(created|granted|placed|applied|issued|added|registered|received)$/.test(v)) return { id: 1, name: 'Create' };
   if (/^(read|exported|viewed|listed)$/.test(v)) return { id: 2, name: 'Read' };
-  if (/^(updated|changed|rotated|recovered|enabled|disabled|resent|released|lifted)$/.test(v)) return { id: 3, name: 'Update' };
+  if (/^(updated|changed|rotated|recovered|enabled|disabled|resent|released|lifted)$/.test(v))
+    return { id: 3, name: 'Update' };
   if (/^(deleted|revoked|erased|withdrawn|purged|removed)$/.test(v)) return { id: 4, name: 'Delete' };
   return { id: 99, name: 'Other' };
 }
@@ -86,7 +103,8 @@ function accountActivity(action: string): { id: number; name: string } {
   return { id: 99, name: 'Other' };
 }
 
-export const isAccountChange = (e: Pick<StreamEvent, 'kind' | 'action'>) => e.kind === 'security' && ACCOUNT_CHANGE_PREFIXES.some((p) => e.action.startsWith(p));
+export const isAccountChange = (e: Pick<StreamEvent, 'kind' | 'action'>) =>
+  e.kind === 'security' && ACCOUNT_CHANGE_PREFIXES.some((p) => e.action.startsWith(p));
 
 /** success, failure or unknown: a security event's outcome, an access event's status (< 400 succeeded). */
 export function outcomeOf(e: Pick<StreamEvent, 'kind' | 'outcome' | 'status'>): 'success' | 'failure' | 'unknown' {
@@ -96,16 +114,27 @@ export function outcomeOf(e: Pick<StreamEvent, 'kind' | 'outcome' | 'status'>): 
   return 'unknown';
 }
 
-const OCSF_STATUS = { success: { id: 1, name: 'Success' }, failure: { id: 2, name: 'Failure' }, unknown: { id: 0, name: 'Unknown' } } as const;
+const OCSF_STATUS = {
+  success: { id: 1, name: 'Success' },
+  failure: { id: 2, name: 'Failure' },
+  unknown: { id: 0, name: 'Unknown' },
+} as const;
 
 /** The IP as an address, or (a keyed hash in `keyed-hash` mode) as an opaque id. */
-const address = (ip: string | null) => (ip === null ? { ip: null, other: null } : isIP(ip) ? { ip, other: null } : { ip: null, other: ip });
+const address = (ip: string | null) =>
+  ip === null ? { ip: null, other: null } : isIP(ip) ? { ip, other: null } : { ip: null, other: ip };
 
 /** One event as an OCSF object. */
 export function toOcsf(e: StreamEvent): Record<string, unknown> {
   const account = isAccountChange(e);
-  const cls = account ? { uid: 3001, name: 'Account Change', category: 3, categoryName: 'Identity & Access Management' } : { uid: 6003, name: 'API Activity', category: 6, categoryName: 'Application Activity' };
-  const activity = account ? accountActivity(e.action) : e.kind === 'access' ? apiActivity(e.method) : securityApiActivity(e.action);
+  const cls = account
+    ? { uid: 3001, name: 'Account Change', category: 3, categoryName: 'Identity & Access Management' }
+    : { uid: 6003, name: 'API Activity', category: 6, categoryName: 'Application Activity' };
+  const activity = account
+    ? accountActivity(e.action)
+    : e.kind === 'access'
+      ? apiActivity(e.method)
+      : securityApiActivity(e.action);
   const status = OCSF_STATUS[outcomeOf(e)];
   const { ip, other } = address(e.ip);
   const user = e.subjectId === null ? null : { uid: e.subjectId };
@@ -125,14 +154,24 @@ export function toOcsf(e: StreamEvent): Record<string, unknown> {
     status_detail: e.kind === 'security' ? e.outcome : null,
     duration: typeof e.durationMs === 'number' ? Math.round(e.durationMs) : null,
     metadata: { version: OCSF_VERSION, uid: e.id, product: PRODUCT, log_name: 'audit', correlation_uid: e.requestId },
-    api: { operation: e.kind === 'access' ? (e.method && e.route ? `${e.method} ${e.route}` : e.method) : e.action, request: { uid: e.requestId } },
+    api: {
+      operation: e.kind === 'access' ? (e.method && e.route ? `${e.method} ${e.route}` : e.method) : e.action,
+      request: { uid: e.requestId },
+    },
     http_request: { http_method: e.method, url: { path: e.path }, user_agent: e.userAgent },
     http_response: { code: e.status },
     src_endpoint: { ip, uid: other },
     actor: { user },
     // Account Change names the account changed: the event's subject.
     user: account ? user : null,
-    unmapped: { action: e.action, kind: e.kind, route: e.route, resource: e.resource, details: raw(e.details), erased_at: e.erasedAt?.toISOString() ?? null },
+    unmapped: {
+      action: e.action,
+      kind: e.kind,
+      route: e.route,
+      resource: e.resource,
+      details: raw(e.details),
+      erased_at: e.erasedAt?.toISOString() ?? null,
+    },
   })!;
 }
 
@@ -160,7 +199,16 @@ export function toEcs(e: StreamEvent): Record<string, unknown> {
     source: { ip, address: other },
     user_agent: { original: e.userAgent },
     user: { id: e.subjectId },
-    harakaflow: { audit: { kind: e.kind, route: e.route, resource: e.resource, outcome: e.outcome, details: raw(e.details), erased_at: e.erasedAt?.toISOString() ?? null } },
+    harakaflow: {
+      audit: {
+        kind: e.kind,
+        route: e.route,
+        resource: e.resource,
+        outcome: e.outcome,
+        details: raw(e.details),
+        erased_at: e.erasedAt?.toISOString() ?? null,
+      },
+    },
   })!;
 }
 
@@ -182,14 +230,24 @@ export function deletionObject(d: DeletionRecord, format: StreamFormat): Record<
   const common = { type: DELETION_TYPE, erasureId: d.erasureId, ids: [...d.ids] };
   return format === 'ocsf'
     ? { ...common, time: d.at.getTime(), metadata: { version: OCSF_VERSION, product: PRODUCT } }
-    : { ...common, '@timestamp': d.at.toISOString(), ecs: { version: ECS_VERSION }, event: { kind: 'event', action: DELETION_TYPE, dataset: 'harakaflow.audit' } };
+    : {
+        ...common,
+        '@timestamp': d.at.toISOString(),
+        ecs: { version: ECS_VERSION },
+        event: { kind: 'event', action: DELETION_TYPE, dataset: 'harakaflow.audit' },
+      };
 }
 
 /** The event's line (JSON: no raw line break inside, whatever the strings hold). */
-export const eventLine = (e: StreamEvent, format: StreamFormat): string => JSON.stringify(format === 'ocsf' ? toOcsf(e) : toEcs(e));
+export const eventLine = (e: StreamEvent, format: StreamFormat): string =>
+  JSON.stringify(format === 'ocsf' ? toOcsf(e) : toEcs(e));
 
 /** A POST's body: deletion records first, then events, each line ending with "\n". */
-export function ndjson(format: StreamFormat, deletions: readonly DeletionRecord[], events: readonly StreamEvent[]): string {
+export function ndjson(
+  format: StreamFormat,
+  deletions: readonly DeletionRecord[],
+  events: readonly StreamEvent[],
+): string {
   let body = '';
   for (const d of deletions) body += `${JSON.stringify(deletionObject(d, format))}\n`;
   for (const e of events) body += `${eventLine(e, format)}\n`;

@@ -23,7 +23,14 @@
 import { auditEvents, ERASURE_ACTION, eventsAfter, uuidv7Floor, type AuditEvent } from '@harakaflow/audit';
 import { errorCodes, registerPersonalDataHandler, securityEvent, type SubjectRef } from '@harakaflow/core';
 import { retryDelay, type Database } from '@harakaflow/db';
-import { checkResolved, checkUrl, generateSecret, send, signWebhook, type DestinationPolicy } from '@harakaflow/webhooks';
+import {
+  checkResolved,
+  checkUrl,
+  generateSecret,
+  send,
+  signWebhook,
+  type DestinationPolicy,
+} from '@harakaflow/webhooks';
 import { and, asc, count, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -53,7 +60,12 @@ const ERASURE_WAIT_MS = 3_600_000;
 const ENDING_GRACE_MS = 10 * 60_000;
 const ENDING_MAX_MS = 7 * 86_400_000;
 /** Where secrets live: the vault's namespace of their own, not under the account (the vault's erasure of an account must not take an ending stream's secret). */
-const place = (streamId: string) => ({ namespace: 'audit-streams', accountId: 'audit-streams', sessionId: 'streams', name: streamId });
+const place = (streamId: string) => ({
+  namespace: 'audit-streams',
+  accountId: 'audit-streams',
+  sessionId: 'streams',
+  name: streamId,
+});
 
 export type StreamOwner = { kind: 'admin' } | { kind: 'account'; id: string };
 export type AuditStream = typeof auditStreams.$inferSelect;
@@ -103,7 +115,8 @@ function refusal(error: unknown): Error {
   return new AuditStreamInvalidUrl(why);
 }
 
-const chunks = <T>(list: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+const chunks = <T>(list: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 export class AuditStreams {
   readonly #app: FastifyInstance;
@@ -121,7 +134,11 @@ export class AuditStreams {
   }
 
   /** Registers a stream: its row and its secret (returned once, kept in the vault). */
-  async create(owner: StreamOwner, input: { url: string; format: StreamFormat; from?: Date | undefined }, request?: FastifyRequest): Promise<{ stream: AuditStream; secret: string }> {
+  async create(
+    owner: StreamOwner,
+    input: { url: string; format: StreamFormat; from?: Date | undefined },
+    request?: FastifyRequest,
+  ): Promise<{ stream: AuditStream; secret: string }> {
     let url: URL;
     try {
       url = checkUrl(input.url, this.#o.policy);
@@ -137,7 +154,9 @@ export class AuditStreams {
     await this.#app.vault.put(place(id), Buffer.from(secret, 'utf8'));
     // Counted and inserted under a transaction lock of the owner's: two registrations at once cannot make a sixth.
     const stream = await this.#db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`hf-audit-streams:${owner.kind === 'admin' ? 'admin' : owner.id}`}))`);
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtext(${`hf-audit-streams:${owner.kind === 'admin' ? 'admin' : owner.id}`}))`,
+      );
       const [held] = await tx.select({ n: count() }).from(auditStreams).where(mine);
       if ((held?.n ?? 0) >= MAX_STREAMS) return null;
       const [row] = await tx
@@ -162,7 +181,13 @@ export class AuditStreams {
       action: 'audit.stream.created',
       resource: `audit-stream:${id}`,
       outcome: 'success',
-      details: { streamId: id, format: input.format, host: url.host, scope: owner.kind === 'admin' ? 'all' : 'own', from: input.from?.toISOString() ?? null },
+      details: {
+        streamId: id,
+        format: input.format,
+        host: url.host,
+        scope: owner.kind === 'admin' ? 'all' : 'own',
+        from: input.from?.toISOString() ?? null,
+      },
       durability: 'sync',
     });
     return { stream, secret };
@@ -170,12 +195,19 @@ export class AuditStreams {
 
   /** The owner's streams (the admin: every stream), oldest first. */
   list(owner: StreamOwner): Promise<AuditStream[]> {
-    return this.#db.select().from(auditStreams).where(this.#owned(owner)).orderBy(asc(auditStreams.createdAt), asc(auditStreams.id));
+    return this.#db
+      .select()
+      .from(auditStreams)
+      .where(this.#owned(owner))
+      .orderBy(asc(auditStreams.createdAt), asc(auditStreams.id));
   }
 
   /** Deletes a stream of the owner's (the admin: any), its delivered-id log and its secret; false when there is none. */
   async remove(owner: StreamOwner, id: string, request?: FastifyRequest): Promise<boolean> {
-    const [gone] = await this.#db.delete(auditStreams).where(and(eq(auditStreams.id, id), this.#owned(owner))).returning();
+    const [gone] = await this.#db
+      .delete(auditStreams)
+      .where(and(eq(auditStreams.id, id), this.#owned(owner)))
+      .returning();
     if (!gone) return false;
     await this.#forget(id);
     await securityEvent(this.#app, request, {
@@ -192,7 +224,12 @@ export class AuditStreams {
   async #end(s: AuditStream): Promise<number> {
     await this.#db.delete(auditStreams).where(eq(auditStreams.id, s.id));
     await this.#forget(s.id);
-    await securityEvent(this.#app, undefined, { action: 'audit.stream.deleted', resource: `audit-stream:${s.id}`, outcome: 'success', details: { streamId: s.id, reason: 'account-erased' } });
+    await securityEvent(this.#app, undefined, {
+      action: 'audit.stream.deleted',
+      resource: `audit-stream:${s.id}`,
+      outcome: 'success',
+      details: { streamId: s.id, reason: 'account-erased' },
+    });
     return 0;
   }
 
@@ -237,7 +274,10 @@ export class AuditStreams {
           delivered += await this.#run(stream, o.settleMs ?? this.#o.settleMs ?? 15_000);
         } catch (error) {
           // The lease runs out and the stream is due again; never the URL, the secret or a driver's message.
-          this.#app.log.error({ err: errorCodes(error), streamId: stream.id }, 'audit streams: a stream could not be sent; it is tried again');
+          this.#app.log.error(
+            { err: errorCodes(error), streamId: stream.id },
+            'audit streams: a stream could not be sent; it is tried again',
+          );
         }
       }
     }
@@ -264,7 +304,13 @@ export class AuditStreams {
     const idle = this.#o.intervalSeconds > 0 ? this.#o.intervalSeconds * 1000 : 5_000;
     if (!erasures.deletions.length && !events.length) {
       // Every erasure record up to a while after the account's erasure was looked at: nothing more is owed.
-      if (s.status === 'ending' && s.endingAt && erasures.cursor >= uuidv7Floor(s.endingAt.getTime() + ENDING_GRACE_MS) && !erasures.more) return this.#end(s);
+      if (
+        s.status === 'ending' &&
+        s.endingAt &&
+        erasures.cursor >= uuidv7Floor(s.endingAt.getTime() + ENDING_GRACE_MS) &&
+        !erasures.more
+      )
+        return this.#end(s);
       await this.#db
         .update(auditStreams)
         .set({ attempts: 0, erasureCursor: erasures.cursor, nextAttemptAt: new Date(now + idle) })
@@ -272,7 +318,8 @@ export class AuditStreams {
       return 0;
     }
     const secret = (await this.#app.vault.get(place(s.id)))?.value.toString('utf8');
-    if (!secret) throw Object.assign(new Error('audit stream secret missing'), { code: 'HF_AUDIT_STREAM_SECRET_MISSING' });
+    if (!secret)
+      throw Object.assign(new Error('audit stream secret missing'), { code: 'HF_AUDIT_STREAM_SECRET_MISSING' });
     const body = ndjson(s.format, erasures.deletions, events);
     // The same page sent again is the same message id (receivers de-duplicate); a page read
     // anew with other content (an erasure in between) is another message.
@@ -286,16 +333,30 @@ export class AuditStreams {
     const result = await send(s.url, headers, body, this.#o.policy, SEND_TIMEOUT_MS, 'application/x-ndjson');
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     if (!ok) {
-      const delay = retryDelay(Math.min(s.attempts, STREAM_RETRY_MS.length), STREAM_RETRY_MS) ?? STREAM_RETRY_MS.at(-1)!;
+      const delay =
+        retryDelay(Math.min(s.attempts, STREAM_RETRY_MS.length), STREAM_RETRY_MS) ?? STREAM_RETRY_MS.at(-1)!;
       await this.#db
         .update(auditStreams)
-        .set({ nextAttemptAt: new Date(now + delay), lastAttemptAt: new Date(now), lastErrorStatus: result.statusCode, lastErrorCode: result.error, failingSince: sql`coalesce(${auditStreams.failingSince}, now())` })
+        .set({
+          nextAttemptAt: new Date(now + delay),
+          lastAttemptAt: new Date(now),
+          lastErrorStatus: result.statusCode,
+          lastErrorCode: result.error,
+          failingSince: sql`coalesce(${auditStreams.failingSince}, now())`,
+        })
         .where(held);
       await securityEvent(this.#app, undefined, {
         action: 'audit.stream.delivery_failed',
         resource: `audit-stream:${s.id}`,
         outcome: 'failure',
-        details: { streamId: s.id, host: hostOf(s.url), status: result.statusCode, error: result.error, attempts: s.attempts, events: events.length },
+        details: {
+          streamId: s.id,
+          host: hostOf(s.url),
+          status: result.statusCode,
+          error: result.error,
+          attempts: s.attempts,
+          events: events.length,
+        },
         ...(s.accountId === null ? {} : { subjectId: s.accountId }),
       });
       return 0;
@@ -320,7 +381,10 @@ export class AuditStreams {
         .returning({ id: auditStreams.id });
       // Another turn holds the stream now (its cursors are its own): this page is sent again at worst.
       if (!moved.length) return;
-      for (const part of chunks(announced, 1000)) await tx.delete(auditStreamSent).where(and(eq(auditStreamSent.streamId, s.id), inArray(auditStreamSent.eventId, part)));
+      for (const part of chunks(announced, 1000))
+        await tx
+          .delete(auditStreamSent)
+          .where(and(eq(auditStreamSent.streamId, s.id), inArray(auditStreamSent.eventId, part)));
     });
     return events.length;
   }
@@ -330,7 +394,11 @@ export class AuditStreams {
    * settle bound), each once applied, naming the events this stream delivered that it erased.
    * `cursor`: how far the records were looked at; `more`: some are left for the next turn.
    */
-  async #erasures(s: AuditStream, before: string, now: number): Promise<{ deletions: DeletionRecord[]; cursor: string; more: boolean }> {
+  async #erasures(
+    s: AuditStream,
+    before: string,
+    now: number,
+  ): Promise<{ deletions: DeletionRecord[]; cursor: string; more: boolean }> {
     const deletions: DeletionRecord[] = [];
     let cursor = s.erasureCursor;
     let budget = DELETIONS_PER_POST;
@@ -343,7 +411,8 @@ export class AuditStreams {
       if (erasureId && firstId && lastId) {
         const applied = await this.#applied(firstId, erasureId);
         // Recorded, not yet applied (its transaction runs after the record): wait for it, within reason.
-        if (applied === 'pending' && now - r.occurredAt.getTime() < ERASURE_WAIT_MS) return { deletions, cursor, more: true };
+        if (applied === 'pending' && now - r.occurredAt.getTime() < ERASURE_WAIT_MS)
+          return { deletions, cursor, more: true };
         if (applied === 'yes') {
           const ids = await this.#named(s.id, firstId, lastId, erasureId, budget);
           for (const part of chunks(ids, IDS_PER_RECORD)) deletions.push({ erasureId, ids: part, at: r.occurredAt });
@@ -360,7 +429,11 @@ export class AuditStreams {
 
   /** Has the erasure been applied (its first event tagged with it)? */
   async #applied(firstId: string, erasureId: string): Promise<'yes' | 'pending' | 'no'> {
-    const [row] = await this.#db.select({ erasedBy: auditEvents.erasedBy }).from(auditEvents).where(eq(auditEvents.id, firstId)).limit(1);
+    const [row] = await this.#db
+      .select({ erasedBy: auditEvents.erasedBy })
+      .from(auditEvents)
+      .where(eq(auditEvents.id, firstId))
+      .limit(1);
     if (!row) return 'no';
     if (row.erasedBy === erasureId) return 'yes';
     return row.erasedBy === null ? 'pending' : 'no';
@@ -371,8 +444,18 @@ export class AuditStreams {
     const rows = await this.#db
       .select({ id: auditStreamSent.eventId })
       .from(auditStreamSent)
-      .innerJoin(auditEvents, and(eq(auditEvents.id, auditStreamSent.eventId), eq(auditEvents.day, auditStreamSent.day)))
-      .where(and(eq(auditStreamSent.streamId, streamId), gte(auditStreamSent.eventId, firstId), lte(auditStreamSent.eventId, lastId), eq(auditEvents.erasedBy, erasureId)))
+      .innerJoin(
+        auditEvents,
+        and(eq(auditEvents.id, auditStreamSent.eventId), eq(auditEvents.day, auditStreamSent.day)),
+      )
+      .where(
+        and(
+          eq(auditStreamSent.streamId, streamId),
+          gte(auditStreamSent.eventId, firstId),
+          lte(auditStreamSent.eventId, lastId),
+          eq(auditEvents.erasedBy, erasureId),
+        ),
+      )
       .orderBy(asc(auditStreamSent.eventId))
       .limit(limit);
     return rows.map((r) => r.id);
@@ -383,8 +466,17 @@ export class AuditStreams {
     const floor = uuidv7Floor(now - (this.#o.retentionDays + 1) * 86_400_000);
     let pruned = 0;
     for (const { id } of await this.#db.select({ id: auditStreams.id }).from(auditStreams)) {
-      const old = this.#db.select({ eventId: auditStreamSent.eventId }).from(auditStreamSent).where(and(eq(auditStreamSent.streamId, id), lt(auditStreamSent.eventId, floor))).limit(limit);
-      pruned += (await this.#db.delete(auditStreamSent).where(and(eq(auditStreamSent.streamId, id), inArray(auditStreamSent.eventId, old))).returning({ id: auditStreamSent.eventId })).length;
+      const old = this.#db
+        .select({ eventId: auditStreamSent.eventId })
+        .from(auditStreamSent)
+        .where(and(eq(auditStreamSent.streamId, id), lt(auditStreamSent.eventId, floor)))
+        .limit(limit);
+      pruned += (
+        await this.#db
+          .delete(auditStreamSent)
+          .where(and(eq(auditStreamSent.streamId, id), inArray(auditStreamSent.eventId, old)))
+          .returning({ id: auditStreamSent.eventId })
+      ).length;
     }
     return pruned;
   }
@@ -437,7 +529,14 @@ function streamsPersonalData(streams: AuditStreams) {
     withheld: 'signing secrets; destinations without their query string',
     async exportSubject(ref: SubjectRef) {
       const accountId = (ref as { accountId: string }).accountId;
-      return { streams: (await streams.list({ kind: 'account', id: accountId })).map((s) => ({ id: s.id, url: shownUrl(s.url), format: s.format, createdAt: s.createdAt.toISOString() })) };
+      return {
+        streams: (await streams.list({ kind: 'account', id: accountId })).map((s) => ({
+          id: s.id,
+          url: shownUrl(s.url),
+          format: s.format,
+          createdAt: s.createdAt.toISOString(),
+        })),
+      };
     },
     async eraseSubject(ref: SubjectRef) {
       return { erased: await streams.endAccount((ref as { accountId: string }).accountId) };

@@ -32,7 +32,10 @@ export interface SignedHead {
  * a head that comes sooner waits, and is replaced by a newer one, until then (the last is never lost
  * while the process runs).
  */
-export function witnessPublisher(app: FastifyInstance, everyMs = WITNESS_EVERY_MS): { publish(head: SignedHead): Promise<void> } {
+export function witnessPublisher(
+  app: FastifyInstance,
+  everyMs = WITNESS_EVERY_MS,
+): { publish(head: SignedHead): Promise<void> } {
   let last = 0;
   let waiting: SignedHead | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -44,12 +47,21 @@ export function witnessPublisher(app: FastifyInstance, everyMs = WITNESS_EVERY_M
     async publish(head) {
       if (Date.now() - last >= everyMs && !timer) return send(head);
       waiting = head;
-      timer ??= setTimeout(() => {
-        timer = null;
-        const next = waiting;
-        waiting = null;
-        if (next) send(next).catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'audit: a tree head was not queued for the witnesses; the next one will be'));
-      }, Math.max(0, everyMs - (Date.now() - last))).unref();
+      timer ??= setTimeout(
+        () => {
+          timer = null;
+          const next = waiting;
+          waiting = null;
+          if (next)
+            send(next).catch((error: unknown) =>
+              app.log.error(
+                { err: errorCodes(error) },
+                'audit: a tree head was not queued for the witnesses; the next one will be',
+              ),
+            );
+        },
+        Math.max(0, everyMs - (Date.now() - last)),
+      ).unref();
     },
   };
 }

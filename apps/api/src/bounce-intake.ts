@@ -37,14 +37,33 @@ export interface BounceIntakeOptions {
 export async function takeBounce(app: Pick<FastifyInstance, 'notify' | 'log'>, message: BounceMessage): Promise<void> {
   const result = await app.notify.processBounceMessage(message.source, { receivedAt: message.receivedAt });
   app.log.info(
-    { status: result.status, report: result.type ?? null, outcome: result.outcome ?? null, notification: result.notificationId ?? null, matchedBy: result.matchedBy ?? null, reason: result.reason ?? null, truncated: message.truncated === true },
+    {
+      status: result.status,
+      report: result.type ?? null,
+      outcome: result.outcome ?? null,
+      notification: result.notificationId ?? null,
+      matchedBy: result.matchedBy ?? null,
+      reason: result.reason ?? null,
+      truncated: message.truncated === true,
+    },
     'bounce mailbox: message read',
   );
 }
 
 const bounceIntake: FastifyPluginAsync<BounceIntakeOptions> = async (app, o) => {
   if (!o.url) return;
-  app.decorate('bounceMailbox', readMailbox(app, { db: o.db, url: o.url, urlName: 'NOTIFY_BOUNCE_IMAP_URL', name: 'bounces', label: 'bounce mailbox', pollSeconds: o.pollSeconds, onMessage: (message) => takeBounce(app, message) }));
+  app.decorate(
+    'bounceMailbox',
+    readMailbox(app, {
+      db: o.db,
+      url: o.url,
+      urlName: 'NOTIFY_BOUNCE_IMAP_URL',
+      name: 'bounces',
+      label: 'bounce mailbox',
+      pollSeconds: o.pollSeconds,
+      onMessage: (message) => takeBounce(app, message),
+    }),
+  );
 };
 
 declare module 'fastify' {

@@ -15,10 +15,17 @@ export function fail(message: string, code = 2): never {
 }
 
 /** Parses the arguments (usage and exit 2 on a bad one; --help prints it). */
-export function cliArgs<O extends NonNullable<ParseArgsConfig['options']>>(usage: string, options: O, commands: readonly string[]) {
+export function cliArgs<O extends NonNullable<ParseArgsConfig['options']>>(
+  usage: string,
+  options: O,
+  commands: readonly string[],
+) {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (error) {
     return fail(`${(error as Error).message}\n\n${usage}`);
   }

@@ -140,7 +140,14 @@ export interface AppConfig {
   /** AUDIT_SIGNING_KEYS with the origin (issue 33): the Ed25519 keys of signed checkpoints; null: unset in production, checkpoints HMAC-only (for this release). */
   auditSigningKeys: AuditSigningKeys | null;
   /** The audit writer's sizes and timings, for tests and the soak (no environment variable): smaller batches and bounds make an outage's spill test-sized. */
-  auditTuning?: Partial<Pick<AuditOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'retryBaseMs' | 'retryMaxMs' | 'spillMaxBytes'>> | undefined;
+  auditTuning?:
+    | Partial<
+        Pick<
+          AuditOptions,
+          'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'retryBaseMs' | 'retryMaxMs' | 'spillMaxBytes'
+        >
+      >
+    | undefined;
   secrets: Secrets;
 }
 
@@ -185,7 +192,10 @@ export interface SecretSpec {
 
 /** The entries of a comma-separated secret list, trimmed, empty ones dropped: the one splitter (issue 19 item 7). */
 export function splitSecrets(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A comma-separated list of HMAC secrets (rotation: the first signs, all verify). */
@@ -203,7 +213,8 @@ function secretList(env: string, key: keyof Secrets, meaning: string): SecretSpe
 }
 
 /** The id of a generated key: its purpose and the day it was made (`dev-2026-12-06`, `k-2026-12-06`), so a rotation's new key differs by date. */
-const keyId = (purpose: 'development' | 'production' = 'development') => `${purpose === 'production' ? 'k' : 'dev'}-${new Date().toISOString().slice(0, 10)}`;
+const keyId = (purpose: 'development' | 'production' = 'development') =>
+  `${purpose === 'production' ? 'k' : 'dev'}-${new Date().toISOString().slice(0, 10)}`;
 
 export const SECRET_SPECS: readonly SecretSpec[] = [
   {
@@ -213,10 +224,26 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     generate: () => `hf_admin_${randomBytes(32).toString('base64url')}`,
     check: (v) => (v.length < 32 ? 'must be at least 32 characters' : undefined),
   },
-  secretList('CONSENT_SECRETS', 'consentSecrets', 'comma-separated HMAC secrets (≥ 32 characters each) of the consent cookie; the first signs, all verify (rotation: prepend the new one)'),
-  secretList('AGE_GATE_SECRETS', 'ageGateSecrets', "comma-separated HMAC secrets (≥ 32 characters each) of the age gate's block cookie"),
-  secretList('AUDIT_CHECKPOINT_KEYS', 'auditCheckpointKeys', "comma-separated HMAC keys (≥ 32 characters each) that sign the audit log's checkpoints; the first signs, all verify. Keep a copy outside the database: `hf-audit verify` needs it"),
-  secretList('NOTIFY_UNSUBSCRIBE_SECRETS', 'notifyUnsubscribeSecrets', 'HMAC secrets (≥ 32 characters, comma-separated, the first signs) of one-click unsubscribe links'),
+  secretList(
+    'CONSENT_SECRETS',
+    'consentSecrets',
+    'comma-separated HMAC secrets (≥ 32 characters each) of the consent cookie; the first signs, all verify (rotation: prepend the new one)',
+  ),
+  secretList(
+    'AGE_GATE_SECRETS',
+    'ageGateSecrets',
+    "comma-separated HMAC secrets (≥ 32 characters each) of the age gate's block cookie",
+  ),
+  secretList(
+    'AUDIT_CHECKPOINT_KEYS',
+    'auditCheckpointKeys',
+    "comma-separated HMAC keys (≥ 32 characters each) that sign the audit log's checkpoints; the first signs, all verify. Keep a copy outside the database: `hf-audit verify` needs it",
+  ),
+  secretList(
+    'NOTIFY_UNSUBSCRIBE_SECRETS',
+    'notifyUnsubscribeSecrets',
+    'HMAC secrets (≥ 32 characters, comma-separated, the first signs) of one-click unsubscribe links',
+  ),
   {
     env: 'DATA_RIGHTS_SIGNING_KEYS',
     key: 'dataRightsSigningKeys',
@@ -236,7 +263,8 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   {
     env: 'DATA_RIGHTS_SUBJECT_KEY',
     key: 'dataRightsSubjectKey',
-    meaning: 'HMAC key (≥ 32 characters) of the subject hashes kept after an erasure; keep a copy outside the database: re-applying erasures after a restore needs it',
+    meaning:
+      'HMAC key (≥ 32 characters) of the subject hashes kept after an erasure; keep a copy outside the database: re-applying erasures after a restore needs it',
     generate: () => randomBytes(32).toString('base64url'),
     check: (v) => (v.length < 32 ? 'must be at least 32 characters' : undefined),
   },
@@ -276,7 +304,8 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
       warning:
         'AUDIT_SIGNING_KEYS is not set: audit checkpoints are HMAC-only (no signed notes, no /.well-known/harakaflow-audit-keys.*, no hf-audit verify --public-key). ' +
         'Set it (npx pnpm@10 secrets prints one); it will be required in production in the next release',
-      shown: 'generated in development; optional in production for this release (unset: a startup warning, `HF_AUDIT_SIGNING_KEYS_UNSET`, and HMAC-only checkpoints)',
+      shown:
+        'generated in development; optional in production for this release (unset: a startup warning, `HF_AUDIT_SIGNING_KEYS_UNSET`, and HMAC-only checkpoints)',
     },
   },
 ];
@@ -290,7 +319,6 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
-
 
 export type Env = Record<string, string | undefined>;
 
@@ -355,27 +383,43 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
 
   // What several variables make together.
   const nodeEnv = fields.env as Environment;
-  if (given('MIGRATION_DATABASE_URL') !== undefined && given('DATABASE_URL') === undefined && isUrl(given('MIGRATION_DATABASE_URL')!, ['postgres:', 'postgresql:'])) {
+  if (
+    given('MIGRATION_DATABASE_URL') !== undefined &&
+    given('DATABASE_URL') === undefined &&
+    isUrl(given('MIGRATION_DATABASE_URL')!, ['postgres:', 'postgresql:'])
+  ) {
     problems.push('MIGRATION_DATABASE_URL needs DATABASE_URL (the embedded PGlite has one role)');
   }
-  if (fields.databasePooler !== 'none' && given('DATABASE_URL') === undefined) problems.push('DATABASE_POOLER needs DATABASE_URL (the embedded PGlite has no pooler in front of it)');
+  if (fields.databasePooler !== 'none' && given('DATABASE_URL') === undefined)
+    problems.push('DATABASE_POOLER needs DATABASE_URL (the embedded PGlite has no pooler in front of it)');
   const auditIpHashKey = given('AUDIT_IP_HASH_KEY');
-  if ((fields.auditIpMode === 'keyed-hash' && auditIpHashKey === undefined) || (auditIpHashKey !== undefined && auditIpHashKey.length < 32)) {
+  if (
+    (fields.auditIpMode === 'keyed-hash' && auditIpHashKey === undefined) ||
+    (auditIpHashKey !== undefined && auditIpHashKey.length < 32)
+  ) {
     problems.push('AUDIT_IP_HASH_KEY must be a secret of at least 32 characters when AUDIT_IP_MODE=keyed-hash');
   }
   problems.push(...redisProblems(fields as unknown as AppConfig));
   const certFile = given('TLS_CERT_FILE');
   const keyFile = given('TLS_KEY_FILE');
-  if (fields.metricsPort !== undefined && fields.metricsPort !== 0 && fields.metricsPort === fields.port) problems.push('METRICS_PORT must differ from PORT (metrics have a listener of their own, never the API\'s)');
-  if ((certFile === undefined) !== (keyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both, to serve https; neither, behind a TLS proxy)');
+  if (fields.metricsPort !== undefined && fields.metricsPort !== 0 && fields.metricsPort === fields.port)
+    problems.push("METRICS_PORT must differ from PORT (metrics have a listener of their own, never the API's)");
+  if ((certFile === undefined) !== (keyFile === undefined))
+    problems.push(
+      'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both, to serve https; neither, behind a TLS proxy)',
+    );
   const dkimSelector = given('NOTIFY_DKIM_SELECTOR');
   const dkimKey = given('NOTIFY_DKIM_KEY');
   // Issue 31 item 3: production without SMTP_URL wrote every message to files nobody reads; it now
   // says so at startup unless NOTIFY_TRANSPORT=eml states the files are intended.
   const transport = given('NOTIFY_TRANSPORT');
   const smtpUrl = given('SMTP_URL');
-  if (transport === 'smtp' && smtpUrl === undefined) problems.push('NOTIFY_TRANSPORT=smtp needs SMTP_URL (smtps://user:password@host:465)');
-  else if (transport === 'eml' && smtpUrl !== undefined) problems.push('NOTIFY_TRANSPORT=eml and SMTP_URL are both set: unset SMTP_URL to write .eml files, or NOTIFY_TRANSPORT to send through it');
+  if (transport === 'smtp' && smtpUrl === undefined)
+    problems.push('NOTIFY_TRANSPORT=smtp needs SMTP_URL (smtps://user:password@host:465)');
+  else if (transport === 'eml' && smtpUrl !== undefined)
+    problems.push(
+      'NOTIFY_TRANSPORT=eml and SMTP_URL are both set: unset SMTP_URL to write .eml files, or NOTIFY_TRANSPORT to send through it',
+    );
   else if (nodeEnv === 'production' && smtpUrl === undefined && transport === undefined) {
     problems.push(
       'SMTP_URL is required when NODE_ENV=production (smtps://user:password@host:465: account, request and policy notices are emailed); ' +
@@ -386,25 +430,46 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
   for (const name of ['PRIVACY_IMAP_URL', 'NOTIFY_BOUNCE_IMAP_URL']) {
     const url = given(name);
     if (nodeEnv === 'production' && url !== undefined && plainImapOffLoopback(url)) {
-      problems.push(`${name} must be imaps:// in production (the mailbox password and the mail cross the network); imap:// is accepted only to a loopback host`);
+      problems.push(
+        `${name} must be imaps:// in production (the mailbox password and the mail cross the network); imap:// is accepted only to a loopback host`,
+      );
     }
   }
-  if ((dkimSelector === undefined) !== (dkimKey === undefined)) problems.push('NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)');
-  else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector)) problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);
+  if ((dkimSelector === undefined) !== (dkimKey === undefined))
+    problems.push(
+      'NOTIFY_DKIM_SELECTOR and NOTIFY_DKIM_KEY must be set together (both to sign with DKIM, neither not to)',
+    );
+  else if (dkimSelector !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(dkimSelector))
+    problems.push(`NOTIFY_DKIM_SELECTOR must be a DNS label (got ${JSON.stringify(dkimSelector)})`);
   // Default: the address the server listens on (an unspecified address as localhost), over https
   // when it serves TLS itself. The privacy centre checks each state-changing request's Origin against it.
   const host = fields.host as string;
-  const listenHost = host === '0.0.0.0' || host === '::' || !/^[A-Za-z0-9.:-]+$/.test(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const listenHost =
+    host === '0.0.0.0' || host === '::' || !/^[A-Za-z0-9.:-]+$/.test(host)
+      ? 'localhost'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
   const publicUrl = given('PUBLIC_URL') ?? `${certFile ? 'https' : 'http'}://${listenHost}:${fields.port as number}`;
-  if (nodeEnv === 'production' && given('PUBLIC_URL') === undefined) problems.push('PUBLIC_URL is required when NODE_ENV=production (the https:// address people reach the API at: links in messages)');
-  else if (!isUrl(publicUrl, ['http:', 'https:'])) problems.push(`PUBLIC_URL must be an http(s) URL, the API's address as people reach it (got ${JSON.stringify(publicUrl)})`);
-  else if (nodeEnv === 'production' && !publicUrl.startsWith('https:')) problems.push('PUBLIC_URL must be https:// in production (links in messages, RFC 8058 one-click unsubscribe)');
+  if (nodeEnv === 'production' && given('PUBLIC_URL') === undefined)
+    problems.push(
+      'PUBLIC_URL is required when NODE_ENV=production (the https:// address people reach the API at: links in messages)',
+    );
+  else if (!isUrl(publicUrl, ['http:', 'https:']))
+    problems.push(
+      `PUBLIC_URL must be an http(s) URL, the API's address as people reach it (got ${JSON.stringify(publicUrl)})`,
+    );
+  else if (nodeEnv === 'production' && !publicUrl.startsWith('https:'))
+    problems.push('PUBLIC_URL must be https:// in production (links in messages, RFC 8058 one-click unsubscribe)');
 
   // The audit log's origin (issue 33): its signed checkpoints' first line and its keys' name. The
   // default follows PUBLIC_URL's host, so a changed PUBLIC_URL changes it: production sets it.
   const givenOrigin = given('AUDIT_LOG_ORIGIN');
   const auditLogOrigin = givenOrigin ?? `${hostOf(publicUrl) ?? 'localhost'}/audit`;
-  if (!isKeyName(auditLogOrigin)) problems.push(`AUDIT_LOG_ORIGIN must be a signed-note key name such as api.example.com/audit: no spaces, no "+" (got ${JSON.stringify(auditLogOrigin)})`);
+  if (!isKeyName(auditLogOrigin))
+    problems.push(
+      `AUDIT_LOG_ORIGIN must be a signed-note key name such as api.example.com/audit: no spaces, no "+" (got ${JSON.stringify(auditLogOrigin)})`,
+    );
 
   const secretValues: Partial<Record<string, string>> = {};
   for (const spec of SECRET_SPECS) {
@@ -419,11 +484,16 @@ export function readConfig(env: Env): { config: ParsedConfig; problems: string[]
     ...fields,
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     auditSpillDir: given('AUDIT_SPILL_DIR') ?? join(fields.dataDir as string, 'audit-spill'),
-    notifyDkim: dkimSelector !== undefined && dkimKey !== undefined ? { selector: dkimSelector, key: dkimKey } : undefined,
+    notifyDkim:
+      dkimSelector !== undefined && dkimKey !== undefined ? { selector: dkimSelector, key: dkimKey } : undefined,
     publicUrl: publicUrl.replace(/\/+$/, ''),
     auditLogOrigin,
     auditSigningKeys: auditSigningKeys(secretValues.AUDIT_SIGNING_KEYS, auditLogOrigin),
-    retentionMessageLogDays: { free: read.RETENTION_MESSAGE_LOG_DAYS as number, pro: read.RETENTION_MESSAGE_LOG_DAYS_PRO as number, business: read.RETENTION_MESSAGE_LOG_DAYS_BUSINESS as number },
+    retentionMessageLogDays: {
+      free: read.RETENTION_MESSAGE_LOG_DAYS as number,
+      pro: read.RETENTION_MESSAGE_LOG_DAYS_PRO as number,
+      business: read.RETENTION_MESSAGE_LOG_DAYS_BUSINESS as number,
+    },
     secretValues,
   } as ParsedConfig;
   return { config, problems };

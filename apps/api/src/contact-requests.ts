@@ -56,7 +56,8 @@ type Contact = typeof contactRequests.$inferSelect;
 export function proofCodeKey(secret: string | Buffer): Buffer {
   return createHmac('sha256', secret).update('harakaflow contact proof codes').digest();
 }
-const digest = (key: Buffer, phone: string, code: string) => createHmac('sha256', key).update(`${phone}:${code}`).digest('base64url');
+const digest = (key: Buffer, phone: string, code: string) =>
+  createHmac('sha256', key).update(`${phone}:${code}`).digest('base64url');
 
 /** A number as the page shows it: the country code and the last three digits. */
 export function maskPhone(phone: string): string {
@@ -94,7 +95,10 @@ export interface ContactRequestsOptions {
   now?: () => number;
 }
 
-type Answer = { action: 'fulfil'; note?: string | undefined; disclose?: boolean | undefined } | { action: 'deny'; reason: string; disclose?: boolean | undefined } | { action: 'erase'; disclose?: boolean | undefined };
+type Answer =
+  | { action: 'fulfil'; note?: string | undefined; disclose?: boolean | undefined }
+  | { action: 'deny'; reason: string; disclose?: boolean | undefined }
+  | { action: 'erase'; disclose?: boolean | undefined };
 
 export class ContactRequests {
   readonly #app: FastifyInstance;
@@ -118,21 +122,43 @@ export class ContactRequests {
   }
 
   /** A form request about a number waits for its proof (idempotent); written as its code is entered. */
-  async open(input: { requestId: string; phone: string; address: string; kind: string; lang?: string | null | undefined }): Promise<void> {
+  async open(input: {
+    requestId: string;
+    phone: string;
+    address: string;
+    kind: string;
+    lang?: string | null | undefined;
+  }): Promise<void> {
     await this.#db
       .insert(contactRequests)
-      .values({ requestId: input.requestId, phone: input.phone, address: input.address.toLowerCase(), kind: input.kind, lang: input.lang ?? null, createdAt: this.#now() })
+      .values({
+        requestId: input.requestId,
+        phone: input.phone,
+        address: input.address.toLowerCase(),
+        kind: input.kind,
+        lang: input.lang ?? null,
+        createdAt: this.#now(),
+      })
       .onConflictDoNothing();
   }
 
   /** The request's contact step as its page shows it, or null (no such request about a number). */
-  async state(requestId: string): Promise<{ phone: string; proved: boolean; forwarded: number | null; codeExpiresAt: Date | null } | null> {
+  async state(
+    requestId: string,
+  ): Promise<{ phone: string; proved: boolean; forwarded: number | null; codeExpiresAt: Date | null } | null> {
     // Only once its request exists: the row is written just before the emailed code is entered.
     const [row] = await this.#db
       .select()
       .from(contactRequests)
-      .where(and(eq(contactRequests.requestId, requestId), sql`exists (select 1 from data_rights.requests r where r.id = ${contactRequests.requestId})`));
-    return row ? { phone: row.phone, proved: row.provedAt !== null, forwarded: row.forwarded, codeExpiresAt: row.codeExpiresAt } : null;
+      .where(
+        and(
+          eq(contactRequests.requestId, requestId),
+          sql`exists (select 1 from data_rights.requests r where r.id = ${contactRequests.requestId})`,
+        ),
+      );
+    return row
+      ? { phone: row.phone, proved: row.provedAt !== null, forwarded: row.forwarded, codeExpiresAt: row.codeExpiresAt }
+      : null;
   }
 
   /**
@@ -140,17 +166,29 @@ export class ContactRequests {
    * working): `missing` (no request about a number waits here), `proved` (done already), else the
    * code, to show on the page only.
    */
-  async issueCode(requestId: string, phone: string): Promise<{ code: string; phone: string; expiresAt: Date } | 'missing' | 'proved'> {
+  async issueCode(
+    requestId: string,
+    phone: string,
+  ): Promise<{ code: string; phone: string; expiresAt: Date } | 'missing' | 'proved'> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = new Date(this.#now().getTime() + PROOF_TTL_MS);
     const [issued] = await this.#db
       .update(contactRequests)
       .set({ codeHash: digest(this.#o.codeKey, phone, code), codeExpiresAt: expiresAt })
-      .where(and(eq(contactRequests.requestId, requestId), eq(contactRequests.phone, phone), isNull(contactRequests.provedAt)))
+      .where(
+        and(
+          eq(contactRequests.requestId, requestId),
+          eq(contactRequests.phone, phone),
+          isNull(contactRequests.provedAt),
+        ),
+      )
       .returning({ phone: contactRequests.phone });
     if (issued) return { code: `HF-${code}`, phone: issued.phone, expiresAt };
     // Proved (or gone) since its state was read.
-    const [row] = await this.#db.select({ provedAt: contactRequests.provedAt }).from(contactRequests).where(eq(contactRequests.requestId, requestId));
+    const [row] = await this.#db
+      .select({ provedAt: contactRequests.provedAt })
+      .from(contactRequests)
+      .where(eq(contactRequests.requestId, requestId));
     return row ? 'proved' : 'missing';
   }
 
@@ -163,9 +201,19 @@ export class ContactRequests {
     const now = this.#now();
     const hash = digest(this.#o.codeKey, phone, code);
     const done = await this.#db.transaction(async (tx) => {
-      const waiting = and(eq(contactRequests.phone, phone), isNull(contactRequests.provedAt), eq(contactRequests.codeHash, hash), sql`${contactRequests.codeExpiresAt} > ${now.toISOString()}::timestamptz`);
+      const waiting = and(
+        eq(contactRequests.phone, phone),
+        isNull(contactRequests.provedAt),
+        eq(contactRequests.codeHash, hash),
+        sql`${contactRequests.codeExpiresAt} > ${now.toISOString()}::timestamptz`,
+      );
       // One request per code: two waiting for the number with the same code (one in a million) prove the older one.
-      const [hit] = await tx.select({ requestId: contactRequests.requestId }).from(contactRequests).where(waiting).orderBy(asc(contactRequests.createdAt)).limit(1);
+      const [hit] = await tx
+        .select({ requestId: contactRequests.requestId })
+        .from(contactRequests)
+        .where(waiting)
+        .orderBy(asc(contactRequests.createdAt))
+        .limit(1);
       if (!hit) return null;
       const [proved] = await tx
         .update(contactRequests)
@@ -180,15 +228,38 @@ export class ContactRequests {
         .innerJoin(accounts, eq(accounts.id, messageLog.accountId))
         .where(and(eq(messageLog.to, phone), isNull(accounts.deletionPendingAt)));
       const dueAt = new Date(now.getTime() + this.#o.dueDays * DAY);
-      const rows = holders.map((h) => ({ id: uuidv7(now.getTime()), requestId: proved.requestId, accountId: h.accountId, phone, kind: proved.kind, status: 'open' as const, dueAt, createdAt: now }));
-      const written = rows.length ? await tx.insert(forwardedRequests).values(rows).onConflictDoNothing().returning() : [];
-      await tx.update(contactRequests).set({ forwarded: written.length }).where(eq(contactRequests.requestId, proved.requestId));
+      const rows = holders.map((h) => ({
+        id: uuidv7(now.getTime()),
+        requestId: proved.requestId,
+        accountId: h.accountId,
+        phone,
+        kind: proved.kind,
+        status: 'open' as const,
+        dueAt,
+        createdAt: now,
+      }));
+      const written = rows.length
+        ? await tx.insert(forwardedRequests).values(rows).onConflictDoNothing().returning()
+        : [];
+      await tx
+        .update(contactRequests)
+        .set({ forwarded: written.length })
+        .where(eq(contactRequests.requestId, proved.requestId));
       // The webhook event with the row: both or neither.
-      for (const r of written) await this.#app.webhooks.emit(r.accountId, 'privacy.request.forwarded', webhookData(r), { db: tx as unknown as Database });
+      for (const r of written)
+        await this.#app.webhooks.emit(r.accountId, 'privacy.request.forwarded', webhookData(r), {
+          db: tx as unknown as Database,
+        });
       return { requestId: proved.requestId, forwarded: written.length };
     });
     if (!done) return null;
-    await securityEvent(this.#app, request, { action: 'privacy.contact.proved', resource: `rights-request:${done.requestId}`, outcome: 'success', details: { forwarded: done.forwarded }, durability: 'sync' });
+    await securityEvent(this.#app, request, {
+      action: 'privacy.contact.proved',
+      resource: `rights-request:${done.requestId}`,
+      outcome: 'success',
+      details: { forwarded: done.forwarded },
+      durability: 'sync',
+    });
     await this.announce(done.requestId);
     return done.requestId;
   }
@@ -200,22 +271,57 @@ export class ContactRequests {
       .from(forwardedRequests)
       .where(and(eq(forwardedRequests.requestId, requestId), isNull(forwardedRequests.accountToldAt)));
     for (const r of pending) {
-      await this.#app.notify.enqueue({ kind: 'privacy.request.forwarded', accountId: r.accountId, data: accountData(r), dedupeKey: `privacy.request.forwarded:${r.id}` });
-      await this.#db.update(forwardedRequests).set({ accountToldAt: this.#now() }).where(eq(forwardedRequests.id, r.id));
+      await this.#app.notify.enqueue({
+        kind: 'privacy.request.forwarded',
+        accountId: r.accountId,
+        data: accountData(r),
+        dedupeKey: `privacy.request.forwarded:${r.id}`,
+      });
+      await this.#db
+        .update(forwardedRequests)
+        .set({ accountToldAt: this.#now() })
+        .where(eq(forwardedRequests.id, r.id));
     }
-    const [contact] = await this.#db.select().from(contactRequests).where(and(eq(contactRequests.requestId, requestId), isNotNull(contactRequests.provedAt), isNull(contactRequests.toldAt)));
+    const [contact] = await this.#db
+      .select()
+      .from(contactRequests)
+      .where(
+        and(
+          eq(contactRequests.requestId, requestId),
+          isNotNull(contactRequests.provedAt),
+          isNull(contactRequests.toldAt),
+        ),
+      );
     if (contact) {
-      await this.#app.notify.enqueue({ kind: 'privacy.contact.forwarded', to: contact.address, lang: contact.lang, data: personData(contact, this.#o.dueDays), dedupeKey: `privacy.contact.forwarded:${requestId}` });
-      await this.#db.update(contactRequests).set({ toldAt: this.#now() }).where(eq(contactRequests.requestId, requestId));
+      await this.#app.notify.enqueue({
+        kind: 'privacy.contact.forwarded',
+        to: contact.address,
+        lang: contact.lang,
+        data: personData(contact, this.#o.dueDays),
+        dedupeKey: `privacy.contact.forwarded:${requestId}`,
+      });
+      await this.#db
+        .update(contactRequests)
+        .set({ toldAt: this.#now() })
+        .where(eq(contactRequests.requestId, requestId));
     }
   }
 
   /** The account's forwarded requests, newest first, `limit` at a time (`cursor`: the last id of the previous page). */
-  async list(accountId: string, filter: { status?: ForwardedStatus | undefined; cursor?: string | undefined; limit: number }): Promise<{ forwarded: Forwarded[]; nextCursor: string | null }> {
+  async list(
+    accountId: string,
+    filter: { status?: ForwardedStatus | undefined; cursor?: string | undefined; limit: number },
+  ): Promise<{ forwarded: Forwarded[]; nextCursor: string | null }> {
     const rows = await this.#db
       .select()
       .from(forwardedRequests)
-      .where(and(eq(forwardedRequests.accountId, accountId), filter.status ? eq(forwardedRequests.status, filter.status) : undefined, filter.cursor ? lt(forwardedRequests.id, filter.cursor) : undefined))
+      .where(
+        and(
+          eq(forwardedRequests.accountId, accountId),
+          filter.status ? eq(forwardedRequests.status, filter.status) : undefined,
+          filter.cursor ? lt(forwardedRequests.id, filter.cursor) : undefined,
+        ),
+      )
       .orderBy(desc(forwardedRequests.id))
       .limit(filter.limit + 1);
     const page = rows.slice(0, filter.limit);
@@ -223,7 +329,10 @@ export class ContactRequests {
   }
 
   async get(accountId: string, id: string): Promise<Forwarded | null> {
-    const [row] = await this.#db.select().from(forwardedRequests).where(and(eq(forwardedRequests.id, id), eq(forwardedRequests.accountId, accountId)));
+    const [row] = await this.#db
+      .select()
+      .from(forwardedRequests)
+      .where(and(eq(forwardedRequests.id, id), eq(forwardedRequests.accountId, accountId)));
     return row ?? null;
   }
 
@@ -232,23 +341,39 @@ export class ContactRequests {
    * (answered before), `not-erasable` (erase on a kind it would defeat), else the row as it now is.
    * A fulfilment or a denial is told to the person at once; an erasure once its receipt exists.
    */
-  async answer(accountId: string, id: string, a: Answer, request?: FastifyRequest): Promise<Forwarded | 'missing' | 'answered' | 'not-erasable'> {
+  async answer(
+    accountId: string,
+    id: string,
+    a: Answer,
+    request?: FastifyRequest,
+  ): Promise<Forwarded | 'missing' | 'answered' | 'not-erasable'> {
     const row = await this.get(accountId, id);
     if (!row) return 'missing';
     if (row.status !== 'open') return 'answered';
     if (a.action === 'erase' && !ERASABLE_KINDS.includes(row.kind)) return 'not-erasable';
     const now = this.#now();
     const status = a.action === 'fulfil' ? 'fulfilled' : a.action === 'deny' ? 'denied' : 'erasing';
-    const note = a.action === 'fulfil' ? (a.note?.trim() || null) : a.action === 'deny' ? a.reason.trim() : null;
+    const note = a.action === 'fulfil' ? a.note?.trim() || null : a.action === 'deny' ? a.reason.trim() : null;
     // The erasure's id is chosen with the answer: a retry (the sweep, after a crash) files that same request.
     const erasureRequestId = status === 'erasing' ? uuidv7(now.getTime()) : null;
     const [moved] = await this.#db
       .update(forwardedRequests)
       .set({ status, answeredAt: now, note, disclose: a.disclose === true, erasureRequestId })
-      .where(and(eq(forwardedRequests.id, id), eq(forwardedRequests.accountId, accountId), eq(forwardedRequests.status, 'open')))
+      .where(
+        and(
+          eq(forwardedRequests.id, id),
+          eq(forwardedRequests.accountId, accountId),
+          eq(forwardedRequests.status, 'open'),
+        ),
+      )
       .returning();
     if (!moved) return 'answered';
-    await securityEvent(this.#app, request, { action: `privacy.forwarded.${status === 'erasing' ? 'erase' : a.action}`, resource: `forwarded-request:${id}`, outcome: 'success', durability: 'sync' });
+    await securityEvent(this.#app, request, {
+      action: `privacy.forwarded.${status === 'erasing' ? 'erase' : a.action}`,
+      resource: `forwarded-request:${id}`,
+      outcome: 'success',
+      durability: 'sync',
+    });
     if (status === 'erasing') return this.#erase(moved);
     await this.#tellOutcome(moved);
     return moved;
@@ -265,7 +390,16 @@ export class ContactRequests {
       details: `forwarded request ${row.id}: the account chose to have the contact erased`,
     });
     // An open deletion of the same contact answers for this one (data-rights files it once).
-    const linked = filed.id === row.erasureRequestId ? row : ((await this.#db.update(forwardedRequests).set({ erasureRequestId: filed.id }).where(eq(forwardedRequests.id, row.id)).returning())[0] ?? row);
+    const linked =
+      filed.id === row.erasureRequestId
+        ? row
+        : ((
+            await this.#db
+              .update(forwardedRequests)
+              .set({ erasureRequestId: filed.id })
+              .where(eq(forwardedRequests.id, row.id))
+              .returning()
+          )[0] ?? row);
     // Done already (a purge that ran at once, or the request this one joined): settled here.
     return (await this.erasureDone(filed)) ?? linked;
   }
@@ -299,13 +433,22 @@ export class ContactRequests {
     const [contact] = await this.#db.select().from(contactRequests).where(eq(contactRequests.requestId, row.requestId));
     if (contact) {
       const business = row.disclose ? (await this.#businessName(row.accountId)) || null : null;
-      await this.#app.notify.enqueue({ kind: 'privacy.contact.outcome', to: contact.address, lang: contact.lang, data: outcomeData(row, contact, business, this.#o.keysUrl), dedupeKey: `privacy.contact.outcome:${row.id}` });
+      await this.#app.notify.enqueue({
+        kind: 'privacy.contact.outcome',
+        to: contact.address,
+        lang: contact.lang,
+        data: outcomeData(row, contact, business, this.#o.keysUrl),
+        dedupeKey: `privacy.contact.outcome:${row.id}`,
+      });
     }
     await this.#db.update(forwardedRequests).set({ personToldAt: this.#now() }).where(eq(forwardedRequests.id, row.id));
   }
 
   async #businessName(accountId: string): Promise<string> {
-    const [a] = await this.#db.select({ name: accounts.name, businessName: accounts.businessName }).from(accounts).where(eq(accounts.id, accountId));
+    const [a] = await this.#db
+      .select({ name: accounts.name, businessName: accounts.businessName })
+      .from(accounts)
+      .where(eq(accounts.id, accountId));
     // The business name the account gave, never a person's name; none given: not named.
     return a?.businessName?.trim() || '';
   }
@@ -322,7 +465,15 @@ export class ContactRequests {
       .selectDistinct({ requestId: contactRequests.requestId })
       .from(contactRequests)
       .leftJoin(forwardedRequests, eq(forwardedRequests.requestId, contactRequests.requestId))
-      .where(and(lt(contactRequests.provedAt, before), or(isNull(contactRequests.toldAt), and(isNotNull(forwardedRequests.id), isNull(forwardedRequests.accountToldAt)))))
+      .where(
+        and(
+          lt(contactRequests.provedAt, before),
+          or(
+            isNull(contactRequests.toldAt),
+            and(isNotNull(forwardedRequests.id), isNull(forwardedRequests.accountToldAt)),
+          ),
+        ),
+      )
       .limit(50);
     for (const { requestId } of unannounced) {
       await this.#each(requestId, () => this.announce(requestId));
@@ -331,7 +482,13 @@ export class ContactRequests {
     const untold = await this.#db
       .select()
       .from(forwardedRequests)
-      .where(and(inArray(forwardedRequests.status, ['fulfilled', 'denied', 'erased']), isNull(forwardedRequests.personToldAt), lt(forwardedRequests.answeredAt, before)))
+      .where(
+        and(
+          inArray(forwardedRequests.status, ['fulfilled', 'denied', 'erased']),
+          isNull(forwardedRequests.personToldAt),
+          lt(forwardedRequests.answeredAt, before),
+        ),
+      )
       .limit(50);
     for (const row of untold) {
       await this.#each(row.id, () => this.#tellOutcome(row));
@@ -346,7 +503,9 @@ export class ContactRequests {
     for (const row of erasing) {
       // One row's failure is logged and the others still run.
       await this.#each(row.id, async () => {
-        const request = row.erasureRequestId ? await this.#app.dataRights.get(row.erasureRequestId).catch(() => null) : null;
+        const request = row.erasureRequestId
+          ? await this.#app.dataRights.get(row.erasureRequestId).catch(() => null)
+          : null;
         // Never filed (a crash between the answer and the filing): filed now, under the id chosen with the answer.
         if (!request) await this.#erase(row);
         else await this.erasureDone(request);
@@ -360,7 +519,10 @@ export class ContactRequests {
     try {
       await work();
     } catch (error) {
-      this.#app.log.error({ err: errorCodes(error), id }, 'privacy: a forwarded request could not be settled; retried in a minute');
+      this.#app.log.error(
+        { err: errorCodes(error), id },
+        'privacy: a forwarded request could not be settled; retried in a minute',
+      );
     }
   }
 
@@ -374,7 +536,14 @@ export class ContactRequests {
     const soon = await this.#db
       .update(forwardedRequests)
       .set({ dueSoonAlertedAt: at })
-      .where(and(open, isNull(forwardedRequests.dueSoonAlertedAt), lte(forwardedRequests.dueAt, new Date(at.getTime() + this.#o.dueSoonDays * DAY)), sql`${forwardedRequests.dueAt} > ${at.toISOString()}::timestamptz`))
+      .where(
+        and(
+          open,
+          isNull(forwardedRequests.dueSoonAlertedAt),
+          lte(forwardedRequests.dueAt, new Date(at.getTime() + this.#o.dueSoonDays * DAY)),
+          sql`${forwardedRequests.dueAt} > ${at.toISOString()}::timestamptz`,
+        ),
+      )
       .returning();
     const late = await this.#db
       .update(forwardedRequests)
@@ -387,19 +556,43 @@ export class ContactRequests {
     ] as const) {
       for (const r of rows) {
         // An operator notification (no account), as data-rights' alerts are.
-        await this.#db.insert(notifications).values({ id: uuidv7(at.getTime()), accountId: null, kind, payload: { forwardedId: r.id, requestId: r.requestId, accountId: r.accountId, kind: r.kind, dueAt: r.dueAt.toISOString() } });
-        await securityEvent(this.#app, undefined, { action: kind, resource: `forwarded-request:${r.id}`, outcome: 'failure', details: { accountId: r.accountId, dueAt: r.dueAt.toISOString() } });
-        this.#app.log.warn({ forwardedId: r.id, requestId: r.requestId, kind: r.kind, dueAt: r.dueAt.toISOString(), alert: kind }, `privacy: forwarded request ${kind.endsWith('overdue') ? 'overdue' : 'due within days'}`);
+        await this.#db.insert(notifications).values({
+          id: uuidv7(at.getTime()),
+          accountId: null,
+          kind,
+          payload: {
+            forwardedId: r.id,
+            requestId: r.requestId,
+            accountId: r.accountId,
+            kind: r.kind,
+            dueAt: r.dueAt.toISOString(),
+          },
+        });
+        await securityEvent(this.#app, undefined, {
+          action: kind,
+          resource: `forwarded-request:${r.id}`,
+          outcome: 'failure',
+          details: { accountId: r.accountId, dueAt: r.dueAt.toISOString() },
+        });
+        this.#app.log.warn(
+          { forwardedId: r.id, requestId: r.requestId, kind: r.kind, dueAt: r.dueAt.toISOString(), alert: kind },
+          `privacy: forwarded request ${kind.endsWith('overdue') ? 'overdue' : 'due within days'}`,
+        );
       }
     }
     return { dueSoon: soon.length, overdue: late.length };
   }
 }
 
-
 /** The `privacy.request.forwarded` webhook event's data: what the account must answer, and how. */
 function webhookData(r: Forwarded) {
-  return { forwardedId: r.id, kind: r.kind, phone: r.phone, dueAt: r.dueAt.toISOString(), receivedAt: r.createdAt.toISOString() };
+  return {
+    forwardedId: r.id,
+    kind: r.kind,
+    phone: r.phone,
+    dueAt: r.dueAt.toISOString(),
+    receivedAt: r.createdAt.toISOString(),
+  };
 }
 
 function accountData(r: Forwarded): Record<string, unknown> {
@@ -446,7 +639,8 @@ export function textMessages(body: unknown): { phone: string; text: string; to: 
     const changes = (entry as { changes?: unknown } | null)?.changes;
     if (!Array.isArray(changes)) continue;
     for (const change of changes.slice(0, 50)) {
-      const value = (change as { value?: { messages?: unknown; metadata?: { display_phone_number?: unknown } } } | null)?.value;
+      const value = (change as { value?: { messages?: unknown; metadata?: { display_phone_number?: unknown } } } | null)
+        ?.value;
       const messages = value?.messages;
       if (!Array.isArray(messages)) continue;
       // The number it was sent to (digits; Meta may format it): which of the app's numbers received it.
@@ -469,12 +663,24 @@ export function textMessages(body: unknown): { phone: string; text: string; to: 
  * waits for its WhatsApp proof, with the address the person hears at (taken before the code is
  * used: the request forgets it once final).
  */
-export async function confirmRequest(app: FastifyInstance, id: string, code: unknown, o: { lang?: string | null | undefined } = {}): Promise<RightsRequest> {
+export async function confirmRequest(
+  app: FastifyInstance,
+  id: string,
+  code: unknown,
+  o: { lang?: string | null | undefined } = {},
+): Promise<RightsRequest> {
   // Written before the code is used (idempotent), so no crash between the two loses the number's
   // step; it counts only once its request exists (state()). The person hears every step in the
   // language the request was made in.
   const waiting = await app.dataRights.intake.waiting(id);
-  if (waiting?.contact && waiting.kind) await app.contactRequests.open({ requestId: id.toLowerCase(), phone: waiting.contact, address: waiting.address, kind: waiting.kind, lang: waiting.lang });
+  if (waiting?.contact && waiting.kind)
+    await app.contactRequests.open({
+      requestId: id.toLowerCase(),
+      phone: waiting.contact,
+      address: waiting.address,
+      kind: waiting.kind,
+      lang: waiting.lang,
+    });
   return app.dataRights.intake.confirm(id, code, o);
 }
 
@@ -483,14 +689,21 @@ export async function confirmRequest(app: FastifyInstance, id: string, code: unk
  * per-request count is the one a person meets; the per-number one is higher, so that others'
  * requests naming a number (each confirmed from an address of its own) do not shut its owner out.
  */
-export const PHONE_CODE_LIMITS = { perRequest: { name: 'rights.contact.request', points: 5, duration: 3600 }, perNumber: { name: 'rights.contact.number', points: 30, duration: 3600 } };
+export const PHONE_CODE_LIMITS = {
+  perRequest: { name: 'rights.contact.request', points: 5, duration: 3600 },
+  perNumber: { name: 'rights.contact.number', points: 30, duration: 3600 },
+};
 
 /**
  * A WhatsApp code for a confirmed public request's number, as the page shows it: 503 without a
  * privacy number, 404 without such a request, 409 once proved, 429 past the number's hourly limit
  * (Retry-After set), 503 HF_QUOTA_UNAVAILABLE when its store is out of reach (fail closed).
  */
-export async function issueProof(app: FastifyInstance, id: string, reply: FastifyReply): Promise<{ code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }> {
+export async function issueProof(
+  app: FastifyInstance,
+  id: string,
+  reply: FastifyReply,
+): Promise<{ code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }> {
   const to = app.contactRequests.whatsappNumber;
   if (!to) throw new WhatsappNotConfigured();
   const state = await app.contactRequests.state(id);
@@ -498,7 +711,9 @@ export async function issueProof(app: FastifyInstance, id: string, reply: Fastif
   if (state.proved) throw new ContactAlreadyProved();
   // quota stores each key as an HMAC, never the number.
   const perRequest = await app.quota.take(PHONE_CODE_LIMITS.perRequest, `rights-contact:${id}`);
-  const taken = perRequest.allowed ? await app.quota.take(PHONE_CODE_LIMITS.perNumber, `rights-number:${state.phone}`) : perRequest;
+  const taken = perRequest.allowed
+    ? await app.quota.take(PHONE_CODE_LIMITS.perNumber, `rights-number:${state.phone}`)
+    : perRequest;
   if (!taken.allowed) {
     reply.header('retry-after', String(Math.max(1, Math.ceil(taken.resetMs / 1000))));
     throw new ContactCodeLimit();

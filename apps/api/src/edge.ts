@@ -20,7 +20,11 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
         ? [414, 'HF_URI_TOO_LONG', 'A path parameter is too long']
         : [400, 'HF_BAD_REQUEST', 'The request cannot be routed'];
   request.log.info({ code, statusCode: status }, 'request refused');
-  void reply.code(status).headers({ ...EDGE_HEADERS, 'x-request-id': request.id }).type('application/json; charset=utf-8').send(errorBody(status, code, message));
+  void reply
+    .code(status)
+    .headers({ ...EDGE_HEADERS, 'x-request-id': request.id })
+    .type('application/json; charset=utf-8')
+    .send(errorBody(status, code, message));
 }
 
 /**
@@ -44,7 +48,10 @@ export function clientErrorHandler(newId: () => string, log: (obj: object, msg: 
           ? [431, 'HF_HEADERS_TOO_LARGE', 'The request headers are too large']
           : [400, 'HF_BAD_REQUEST', 'The request is not valid HTTP'];
     const id = newId();
-    log({ code, statusCode: status, parserCode: typeof error.code === 'string' ? error.code : undefined, reqId: id }, 'client error');
+    log(
+      { code, statusCode: status, parserCode: typeof error.code === 'string' ? error.code : undefined, reqId: id },
+      'client error',
+    );
     const body = JSON.stringify(errorBody(status, code, message));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
@@ -67,7 +74,12 @@ export interface Timeouts {
  * `keepAliveTimeout` is longer than the 60 s idle timeout of common load balancers, so the proxy,
  * not the app, closes an idle connection (no request lost to a close race).
  */
-export function serverTimeouts(t: Timeouts): Pick<FastifyServerOptions, 'requestTimeout' | 'keepAliveTimeout' | 'connectionTimeout'> & { serverOptions: Record<string, number> } {
+export function serverTimeouts(t: Timeouts): Pick<
+  FastifyServerOptions,
+  'requestTimeout' | 'keepAliveTimeout' | 'connectionTimeout'
+> & {
+  serverOptions: Record<string, number>;
+} {
   const headersTimeout = Math.min(10_000, t.requestTimeoutMs);
   return {
     requestTimeout: t.requestTimeoutMs,

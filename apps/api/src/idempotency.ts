@@ -32,8 +32,18 @@ export function parseIdempotencyKey(header: string | string[]): string {
 /** SHA-256 over the body with its keys sorted: the same message however its JSON was written. */
 export function bodyFingerprint(body: unknown): string {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(canonical(body ?? null))).digest('hex');
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(body ?? null)))
+    .digest('hex');
 }
 
 const kKey = Symbol('idempotency key');
@@ -47,8 +57,17 @@ type Tagged = FastifyRequest & { [kKey]?: Tag | undefined };
  * a request that committed nothing.
  */
 export function idempotencyHooks(db: Database) {
-  const pending = (tag: { accountId: string; key: string }) => and(eq(idempotencyKeys.accountId, tag.accountId), eq(idempotencyKeys.key, tag.key), eq(idempotencyKeys.status, 'pending'));
-  async function claim(accountId: string, key: string, fingerprint: string): Promise<{ status: number; body: unknown } | null> {
+  const pending = (tag: { accountId: string; key: string }) =>
+    and(
+      eq(idempotencyKeys.accountId, tag.accountId),
+      eq(idempotencyKeys.key, tag.key),
+      eq(idempotencyKeys.status, 'pending'),
+    );
+  async function claim(
+    accountId: string,
+    key: string,
+    fingerprint: string,
+  ): Promise<{ status: number; body: unknown } | null> {
     const now = Date.now();
     // One statement claims a new key, or one past its 24 hours (a new key again); a key in use is left as it is.
     const claimed = await db
@@ -61,7 +80,10 @@ export function idempotencyHooks(db: Database) {
       })
       .returning({ key: idempotencyKeys.key });
     if (claimed.length) return null;
-    const [row] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key)));
+    const [row] = await db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key)));
     if (!row) return claim(accountId, key, fingerprint); // its failed first attempt dropped it meanwhile
     if (row.fingerprint !== fingerprint) throw new IdempotencyKeyReused();
     if (row.status === 'done') return { status: row.responseStatus ?? 200, body: row.responseBody };
@@ -69,7 +91,14 @@ export function idempotencyHooks(db: Database) {
       const taken = await db
         .update(idempotencyKeys)
         .set({ createdAt: sql`now()` })
-        .where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key), eq(idempotencyKeys.status, 'pending'), eq(idempotencyKeys.createdAt, row.createdAt)))
+        .where(
+          and(
+            eq(idempotencyKeys.accountId, accountId),
+            eq(idempotencyKeys.key, key),
+            eq(idempotencyKeys.status, 'pending'),
+            eq(idempotencyKeys.createdAt, row.createdAt),
+          ),
+        )
         .returning({ key: idempotencyKeys.key });
       if (taken.length) return null;
     }
@@ -95,7 +124,11 @@ export function idempotencyHooks(db: Database) {
       // by another, the change must not commit, or a retry would make it twice. Throwing rolls the
       // route's transaction back.
       if (tag.released) throw new IdempotencyKeyInProgress();
-      const done = await tx.update(idempotencyKeys).set({ status: 'done', responseStatus: status, responseBody: body }).where(pending(tag)).returning({ key: idempotencyKeys.key });
+      const done = await tx
+        .update(idempotencyKeys)
+        .set({ status: 'done', responseStatus: status, responseBody: body })
+        .where(pending(tag))
+        .returning({ key: idempotencyKeys.key });
       if (!done.length) throw new IdempotencyKeyInProgress();
       tag.completed = true;
     },

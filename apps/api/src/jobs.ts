@@ -5,7 +5,12 @@ import type { FastifyInstance } from 'fastify';
  * once at startup too with `atStartup`. `tick` handles its own errors: a job logs what failed and
  * runs again at the next interval.
  */
-export function everyInterval(app: FastifyInstance, intervalMs: number, tick: () => Promise<void>, o: { atStartup: boolean }): void {
+export function everyInterval(
+  app: FastifyInstance,
+  intervalMs: number,
+  tick: () => Promise<void>,
+  o: { atStartup: boolean },
+): void {
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     if (o.atStartup) await tick();

@@ -22,18 +22,24 @@ export type PageCatalogue = { readonly [K in PageKey]: string };
 /** The pages' languages, the default first: each also a language of notify's catalogues (the type says so). */
 export const PAGE_LANGUAGES = ['en', 'sw'] as const satisfies readonly Language[];
 export type PageLanguage = (typeof PAGE_LANGUAGES)[number];
-export const PAGE_CATALOGUES: Readonly<Record<PageLanguage, PageCatalogue>> = Object.freeze({ en: Object.freeze({ ...en }), sw: Object.freeze({ ...sw }) });
+export const PAGE_CATALOGUES: Readonly<Record<PageLanguage, PageCatalogue>> = Object.freeze({
+  en: Object.freeze({ ...en }),
+  sw: Object.freeze({ ...sw }),
+});
 /** Each language by its own name (the switch shows them so: a reader finds theirs whatever the page's). */
 export const LANGUAGE_NAMES: Readonly<Record<PageLanguage, string>> = { en: 'English', sw: 'Kiswahili' };
 
-export const isPageLanguage = (value: unknown): value is PageLanguage => typeof value === 'string' && (PAGE_LANGUAGES as readonly string[]).includes(value) && isLanguage(value);
+export const isPageLanguage = (value: unknown): value is PageLanguage =>
+  typeof value === 'string' && (PAGE_LANGUAGES as readonly string[]).includes(value) && isLanguage(value);
 
 /** The language a page answers in: `chosen` (a link's or a form's) when it is one of ours, else the request's Accept-Language. */
 export function pageLanguage(request: FastifyRequest, chosen?: unknown): PageLanguage {
   if (isPageLanguage(chosen)) return chosen;
   // The choice made on the privacy centre's switch (its `hf_lang` cookie, Path=/privacy) holds here too.
   const remembered = (request.cookies as Record<string, string | undefined> | undefined)?.[LANGUAGE_COOKIE];
-  return isPageLanguage(remembered) ? remembered : negotiateLanguage(request.headers['accept-language'], PAGE_LANGUAGES, 'en');
+  return isPageLanguage(remembered)
+    ? remembered
+    : negotiateLanguage(request.headers['accept-language'], PAGE_LANGUAGES, 'en');
 }
 
 /**
@@ -77,7 +83,9 @@ export function pageText(lang: PageLanguage, key: PageKey, values: Record<string
 
 /** A page text as plain text (a title, a value the page escapes itself), its values filled. */
 export function plainText(lang: PageLanguage, key: PageKey, values: Record<string, string> = {}): string {
-  return PAGE_CATALOGUES[lang][key].replace(/<\/?(?:link|strong)>/g, '').replace(/\{\{([a-zA-Z][a-zA-Z0-9]*)\}\}/g, (_, name: string) => values[name] ?? '');
+  return PAGE_CATALOGUES[lang][key]
+    .replace(/<\/?(?:link|strong)>/g, '')
+    .replace(/\{\{([a-zA-Z][a-zA-Z0-9]*)\}\}/g, (_, name: string) => values[name] ?? '');
 }
 
 /**
@@ -86,7 +94,9 @@ export function plainText(lang: PageLanguage, key: PageKey, values: Record<strin
  */
 export function languageSwitch(lang: PageLanguage, hrefOf: (lang: PageLanguage) => string): string {
   const items = PAGE_LANGUAGES.map((l) =>
-    l === lang ? `<span lang="${l}" aria-current="true">${escape(LANGUAGE_NAMES[l])}</span>` : `<a href="${escape(hrefOf(l))}" lang="${l}" hreflang="${l}">${escape(LANGUAGE_NAMES[l])}</a>`,
+    l === lang
+      ? `<span lang="${l}" aria-current="true">${escape(LANGUAGE_NAMES[l])}</span>`
+      : `<a href="${escape(hrefOf(l))}" lang="${l}" hreflang="${l}">${escape(LANGUAGE_NAMES[l])}</a>`,
   );
   return `<nav class="languages" aria-label="${escape(PAGE_CATALOGUES[lang]['nav.languages'])}">${items.join(' · ')}</nav>`;
 }

@@ -35,9 +35,17 @@ export function loggerOptions(level: string): LoggerOptions {
       error: serializeError,
       // The query string can carry tokens: log the path only.
       // A route whose path carries a secret (config.audit.path = 'route') is logged by its pattern.
-      req: (req: { method: string; url: string; id: string; routeOptions?: { url?: string; config?: { audit?: { path?: string } } } }) => ({
+      req: (req: {
+        method: string;
+        url: string;
+        id: string;
+        routeOptions?: { url?: string; config?: { audit?: { path?: string } } };
+      }) => ({
         method: req.method,
-        path: req.routeOptions?.config?.audit?.path === 'route' && req.routeOptions.url ? req.routeOptions.url : req.url.split('?', 1)[0],
+        path:
+          req.routeOptions?.config?.audit?.path === 'route' && req.routeOptions.url
+            ? req.routeOptions.url
+            : req.url.split('?', 1)[0],
         id: req.id,
       }),
     },
@@ -116,7 +124,8 @@ export function lazyChildLogger(
   bindings: Bindings,
   options: ChildLoggerOptions,
 ): FastifyBaseLogger {
-  if (typeof (parent as Partial<LevelLogger>).isLevelEnabled !== 'function' || options.level !== undefined) return parent.child(bindings, options);
+  if (typeof (parent as Partial<LevelLogger>).isLevelEnabled !== 'function' || options.level !== undefined)
+    return parent.child(bindings, options);
   return new LazyChildLogger(parent as LevelLogger, bindings, options) as unknown as FastifyBaseLogger;
 }
 
@@ -137,7 +146,12 @@ export class AppLogController extends LogController {
     if (enabledFor(request.log, 'info')) super.incomingRequest(request, reply, metadata);
   }
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
     if (enabledFor(reply.log, error ? 'error' : 'info')) super.requestCompleted(error, request, reply, metadata);
   }
 }

@@ -22,13 +22,23 @@ export interface MailboxReading {
 }
 
 export function readMailbox(app: FastifyInstance, o: MailboxReading): MailboxReader {
-  const reader = new MailboxReader({ db: o.db, url: o.url, urlName: o.urlName, name: o.name, intervalMs: o.pollSeconds * 1000, log: app.log, onMessage: o.onMessage });
+  const reader = new MailboxReader({
+    db: o.db,
+    url: o.url,
+    urlName: o.urlName,
+    name: o.name,
+    intervalMs: o.pollSeconds * 1000,
+    log: app.log,
+    onMessage: o.onMessage,
+  });
   app.addHook('onReady', async () => {
     app.log.info({ mailbox: reader.label }, `${o.label}: read over IMAP, one replica at a time`);
     reader.start();
   });
   app.addHook('onClose', async () => {
-    await reader.stop().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, `${o.label}: stopping failed`));
+    await reader
+      .stop()
+      .catch((error: unknown) => app.log.error({ err: errorCodes(error) }, `${o.label}: stopping failed`));
   });
   return reader;
 }

@@ -59,7 +59,11 @@ export function requestMetrics(sink: MetricsSink) {
     let statuses = methods.get(request.method);
     if (!statuses) methods.set(request.method, (statuses = []));
     const status = reply.statusCode;
-    const child = (statuses[status] ??= durations.labels({ route: options.url ?? UNMATCHED, method: request.method, status }));
+    const child = (statuses[status] ??= durations.labels({
+      route: options.url ?? UNMATCHED,
+      method: request.method,
+      status,
+    }));
     child.observe(reply.elapsedTime / 1000);
     done();
   };
@@ -81,16 +85,40 @@ function fromTotal(read: () => number | undefined) {
 function auditMetrics(app: FastifyInstance, sink: MetricsSink): void {
   const health = () => (app.hasDecorator('audit') ? app.audit.health() : undefined);
   const stats = () => (app.hasDecorator('audit') ? app.audit.writer.stats : undefined);
-  sink.gauge({ name: 'harakaflow_audit_backlog_events', help: 'Audit events waiting in memory to be written (not yet committed or spilled)', collect: (g) => g.set(health()?.backlog ?? 0) });
-  sink.gauge({ name: 'harakaflow_audit_spilled_bytes', help: 'Bytes of audit events spilled to local files while Postgres was away, waiting to be replayed', collect: (g) => g.set(health()?.spilledBytes ?? 0) });
-  sink.gauge({ name: 'harakaflow_audit_oldest_pending_seconds', help: 'Age of the oldest audit event not yet committed (0 when none)', collect: (g) => g.set((health()?.oldestPendingMs ?? 0) / 1000) });
-  sink.counter({ name: 'harakaflow_audit_dropped_events_total', help: 'Access events dropped because the spill directory was full while Postgres was away (declared as a gap in the chain)', collect: fromTotal(() => stats()?.dropped) });
-  sink.counter({ name: 'harakaflow_audit_write_failures_total', help: 'Audit batch writes that failed (retried with backoff, then spilled)', collect: fromTotal(() => health()?.writeFailures) });
+  sink.gauge({
+    name: 'harakaflow_audit_backlog_events',
+    help: 'Audit events waiting in memory to be written (not yet committed or spilled)',
+    collect: (g) => g.set(health()?.backlog ?? 0),
+  });
+  sink.gauge({
+    name: 'harakaflow_audit_spilled_bytes',
+    help: 'Bytes of audit events spilled to local files while Postgres was away, waiting to be replayed',
+    collect: (g) => g.set(health()?.spilledBytes ?? 0),
+  });
+  sink.gauge({
+    name: 'harakaflow_audit_oldest_pending_seconds',
+    help: 'Age of the oldest audit event not yet committed (0 when none)',
+    collect: (g) => g.set((health()?.oldestPendingMs ?? 0) / 1000),
+  });
+  sink.counter({
+    name: 'harakaflow_audit_dropped_events_total',
+    help: 'Access events dropped because the spill directory was full while Postgres was away (declared as a gap in the chain)',
+    collect: fromTotal(() => stats()?.dropped),
+  });
+  sink.counter({
+    name: 'harakaflow_audit_write_failures_total',
+    help: 'Audit batch writes that failed (retried with backoff, then spilled)',
+    collect: fromTotal(() => health()?.writeFailures),
+  });
 }
 
 function poolMetrics(sink: MetricsSink, database: DatabaseHandle): void {
   const use = poolUse(database);
-  sink.gauge({ name: 'harakaflow_db_pool_size', help: 'Connections the database pool may open (PGlite: 1)', collect: (g) => g.set(use().size) });
+  sink.gauge({
+    name: 'harakaflow_db_pool_size',
+    help: 'Connections the database pool may open (PGlite: 1)',
+    collect: (g) => g.set(use().size),
+  });
   sink.gauge({
     name: 'harakaflow_db_operations_in_flight',
     help: 'Statements and transactions sent to the database and not yet settled; above the pool size, work waits for a connection',
@@ -99,7 +127,9 @@ function poolMetrics(sink: MetricsSink, database: DatabaseHandle): void {
 }
 
 const json = (res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}) =>
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers })
+    .end(JSON.stringify(body));
 
 /** Binds the sink (before the plugins register), adds the app's own metrics and the listener (started when the app is ready). */
 export function setupMetrics(app: FastifyInstance, config: AppConfig, database: DatabaseHandle): MetricsEndpoint {
@@ -109,21 +139,38 @@ export function setupMetrics(app: FastifyInstance, config: AppConfig, database: 
     collectFailures.inc({ metric });
     if (Date.now() - (lastLogged.get(metric) ?? 0) < 60_000) return;
     lastLogged.set(metric, Date.now());
-    app.log.warn({ metric, err: serializeError(error) }, 'metrics: a metric could not be read at scrape time; it keeps its last value');
+    app.log.warn(
+      { metric, err: serializeError(error) },
+      'metrics: a metric could not be read at scrape time; it keeps its last value',
+    );
   });
   bindMetrics(app, sink);
   const m = metrics(app);
-  const collectFailures = m.counter({ name: 'harakaflow_metrics_collect_failures_total', help: 'Scrapes at which a metric could not be read (a database query failed); it kept its last value', labelNames: ['metric'] });
+  const collectFailures = m.counter({
+    name: 'harakaflow_metrics_collect_failures_total',
+    help: 'Scrapes at which a metric could not be read (a database query failed); it kept its last value',
+    labelNames: ['metric'],
+  });
   app.addHook('onResponse', requestMetrics(m));
   auditMetrics(app, m);
   poolMetrics(m, database);
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path !== '/metrics') return json(res, 404, errorBody(404, 'HF_NOT_FOUND', 'Only GET /metrics is served on this port'));
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { ...errorBody(405, 'HF_METHOD_NOT_ALLOWED', 'Metrics are read with GET'), error: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
+    if (path !== '/metrics')
+      return json(res, 404, errorBody(404, 'HF_NOT_FOUND', 'Only GET /metrics is served on this port'));
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return json(
+        res,
+        405,
+        { ...errorBody(405, 'HF_METHOD_NOT_ALLOWED', 'Metrics are read with GET'), error: 'Method Not Allowed' },
+        { allow: 'GET, HEAD' },
+      );
     registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text),
+      (text) =>
+        res
+          .writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' })
+          .end(req.method === 'HEAD' ? undefined : text),
       (error: unknown) => {
         app.log.error({ err: serializeError(error) }, 'metrics: the scrape failed');
         json(res, 500, errorBody(500, 'HF_INTERNAL', 'The metrics could not be rendered'));
@@ -140,9 +187,15 @@ export function setupMetrics(app: FastifyInstance, config: AppConfig, database: 
       await once(server, 'listening');
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'unknown';
-      throw Object.assign(new Error(`METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort} (${code})`), { code: 'HF_METRICS_LISTEN_FAILED', cause: error });
+      throw Object.assign(new Error(`METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort} (${code})`), {
+        code: 'HF_METRICS_LISTEN_FAILED',
+        cause: error,
+      });
     }
-    app.log.info({ port: (server.address() as AddressInfo).port }, 'metrics: Prometheus text at GET /metrics on its own port');
+    app.log.info(
+      { port: (server.address() as AddressInfo).port },
+      'metrics: Prometheus text at GET /metrics on its own port',
+    );
   });
   app.addHook('onClose', async () => {
     if (!server.listening) return;

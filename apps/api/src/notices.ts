@@ -21,30 +21,48 @@ import { everyInterval } from './jobs.js';
 
 /** An account's address and names, for its messages; null when it no longer exists. */
 export async function notificationRecipient(db: Database, accountId: string): Promise<Recipient | null> {
-  const [row] = await db.select({ address: accounts.email, name: accounts.name, businessName: accounts.businessName }).from(accounts).where(eq(accounts.id, accountId));
+  const [row] = await db
+    .select({ address: accounts.email, name: accounts.name, businessName: accounts.businessName })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
   return row ?? null;
 }
 
 /** Is `address` the account's address, and verified (issue 30 item 6)? Asked by notify at send time. */
 export async function addressVerified(db: Database, accountId: string, address: string): Promise<boolean> {
-  const [row] = await db.select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail }).from(accounts).where(eq(accounts.id, accountId));
+  const [row] = await db
+    .select({ email: accounts.email, verifiedEmail: accounts.verifiedEmail })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
   return !!row && emailVerified(row) && row.email.toLowerCase() === address.toLowerCase();
 }
 
 /** §11: every account with an email, not being deleted, 500 at a time in id order. */
-export async function policyRecipients(db: Database, after: string | null): Promise<({ accountId: string } & Recipient)[]> {
+export async function policyRecipients(
+  db: Database,
+  after: string | null,
+): Promise<({ accountId: string } & Recipient)[]> {
   return db
-    .select({ accountId: accounts.id, address: accounts.email, name: accounts.name, businessName: accounts.businessName })
+    .select({
+      accountId: accounts.id,
+      address: accounts.email,
+      name: accounts.name,
+      businessName: accounts.businessName,
+    })
     .from(accounts)
     .where(and(isNull(accounts.deletionPendingAt), after === null ? undefined : gt(accounts.id, after)))
     .orderBy(asc(accounts.id))
     .limit(500);
 }
 
-
 /** A receipt's parts as notify writes its summary, each in the message's language (`receiptParts`). */
 export function receiptParts(receipt: Pick<Receipt, 'handlers'>): Record<string, unknown>[] {
-  return receipt.handlers.map((h) => ({ part: h.name, erased: h.erased, kept: h.kept, ...(h.keptReason ? { keptReason: h.keptReason } : {}) }));
+  return receipt.handlers.map((h) => ({
+    part: h.name,
+    erased: h.erased,
+    kept: h.kept,
+    ...(h.keptReason ? { keptReason: h.keptReason } : {}),
+  }));
 }
 
 /**
@@ -55,11 +73,18 @@ export function receiptParts(receipt: Pick<Receipt, 'handlers'>): Record<string,
  */
 function updateData(request: RightsRequest, keysUrl: string): Record<string, unknown> {
   const last = request.history.at(-1);
-  const reason = last?.event === 'extended' ? request.extensionReason : last?.event === 'lifted' && last.by === 'self' ? undefined : last?.note;
+  const reason =
+    last?.event === 'extended'
+      ? request.extensionReason
+      : last?.event === 'lifted' && last.by === 'self'
+        ? undefined
+        : last?.note;
   const receipt = request.receipt && {
     receiptParts: receiptParts(request.receipt),
     // The summary as replicas of the previous version show it (English; this version writes it from the parts).
-    receipt: request.receipt.handlers.map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`).join('; '),
+    receipt: request.receipt.handlers
+      .map((h) => `${h.name}: ${h.erased} erased${h.kept ? `, ${h.kept} kept (${h.keptReason ?? 'kept by law'})` : ''}`)
+      .join('; '),
     // The receipt as signed (issue 30 item 8): checked with the published keys alone.
     receiptJson: JSON.stringify(request.receipt),
     keysUrl,
@@ -83,24 +108,40 @@ function updateData(request: RightsRequest, keysUrl: string): Record<string, unk
  * extended with the reason, fulfilled with the link or the receipt, denied with the reason). One per
  * change (the dedupe key counts the history); null for a change that says nothing new.
  */
-export function requestNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string; lang: string | null } | null {
+export function requestNotice(
+  request: RightsRequest,
+  keysUrl: string,
+): { kind: string; data: Record<string, unknown>; dedupeKey: string; lang: string | null } | null {
   const last = request.history.at(-1);
   const accountDeletion = request.kind === 'deletion' && request.subject.kind === 'account';
   // Work starting says nothing new to the account that filed it (the receipt of the request did);
   // an account's deletion is told once, with its purge date, not also as received.
   // (An account's deletion read from the privacy mailbox, not verified yet, is told as received:
   // that message carries the code that confirms it, issue 32.)
-  if ((request.status === 'in_progress' && !(accountDeletion && last?.event === 'purge-scheduled')) || (accountDeletion && request.status === 'open' && request.verification !== null)) return null;
+  if (
+    (request.status === 'in_progress' && !(accountDeletion && last?.event === 'purge-scheduled')) ||
+    (accountDeletion && request.status === 'open' && request.verification !== null)
+  )
+    return null;
   if (accountDeletion && last?.event === 'purge-scheduled') {
     const purgeAt = /purge at (\S+)/.exec(last.note ?? '')?.[1] ?? request.dueAt;
     return {
       kind: 'account.deletion.scheduled',
-      data: { requestId: request.id, purgeDate: utcMinute(purgeAt), cancelPath: `/v1/privacy/requests/${request.id}/cancel` },
+      data: {
+        requestId: request.id,
+        purgeDate: utcMinute(purgeAt),
+        cancelPath: `/v1/privacy/requests/${request.id}/cancel`,
+      },
       dedupeKey: `account.deletion.scheduled:${request.id}`,
       lang: languageOfTag(request.lang),
     };
   }
-  return { kind: 'privacy.request.updated', data: updateData(request, keysUrl), dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}`, lang: languageOfTag(request.lang) };
+  return {
+    kind: 'privacy.request.updated',
+    data: updateData(request, keysUrl),
+    dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}`,
+    lang: languageOfTag(request.lang),
+  };
 }
 
 /**
@@ -109,7 +150,12 @@ export function requestNotice(request: RightsRequest, keysUrl: string): { kind: 
  * id and its URL's origin only: a path or query may carry the receiver's token, and the outbox
  * keeps the data 30 days. One message per disabling (the key is the endpoint and the time).
  */
-export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; accountId: string; data: Record<string, unknown>; dedupeKey: string } {
+export function endpointDisabledNotice(e: DisabledEndpoint): {
+  kind: string;
+  accountId: string;
+  data: Record<string, unknown>;
+  dedupeKey: string;
+} {
   const base = `/v1/webhooks/endpoints/${e.id}`;
   return {
     kind: 'webhook.endpoint_disabled',
@@ -120,7 +166,10 @@ export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; acc
       // Why, as notify's texts say it in each language; `reason`, in English, for replicas of the previous version.
       cause: e.reason === 'gone' ? 'gone' : 'failing',
       ...(e.failingSince ? { failingSince: utcMinute(e.failingSince) } : {}),
-      reason: e.reason === 'gone' ? 'it answered 410 Gone, which asks for no more deliveries' : `every delivery attempt failed since ${e.failingSince ? utcMinute(e.failingSince) : 'several days'}`,
+      reason:
+        e.reason === 'gone'
+          ? 'it answered 410 Gone, which asks for no more deliveries'
+          : `every delivery attempt failed since ${e.failingSince ? utcMinute(e.failingSince) : 'several days'}`,
       disabledAt: utcMinute(e.disabledAt),
       held: e.held,
       enablePath: `${base}/enable`,
@@ -137,7 +186,10 @@ export function endpointDisabledNotice(e: DisabledEndpoint): { kind: string; acc
  * reason, fulfilled with the link or the signed receipt, denied with the reason, canceled, expired.
  * Its last one is deleted from the outbox once sent (the address kept for it alone).
  */
-export function requesterNotice(request: RightsRequest, keysUrl: string): { kind: string; data: Record<string, unknown>; dedupeKey: string; eraseAfterSend: boolean; lang: string | null } {
+export function requesterNotice(
+  request: RightsRequest,
+  keysUrl: string,
+): { kind: string; data: Record<string, unknown>; dedupeKey: string; eraseAfterSend: boolean; lang: string | null } {
   return {
     kind: 'privacy.request.updated',
     data: updateData(request, keysUrl),
@@ -164,7 +216,10 @@ export function askExistingAccountsToVerify(app: FastifyInstance, db: Database, 
       if (page.length < 500) return;
     }
   };
-  const tick = () => run().catch((error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: asking accounts to verify their address failed'));
+  const tick = () =>
+    run().catch((error: unknown) =>
+      app.log.error({ err: errorCodes(error) }, 'notify: asking accounts to verify their address failed'),
+    );
   everyInterval(app, intervalMs, tick, { atStartup: true });
 }
 
@@ -178,7 +233,13 @@ export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, in
     const rows = await db
       .select()
       .from(notifications)
-      .where(and(isNull(notifications.sentAt), isNotNull(notifications.accountId), inArray(notifications.kind, ['quota.warning', 'privacy.request.updated'])))
+      .where(
+        and(
+          isNull(notifications.sentAt),
+          isNotNull(notifications.accountId),
+          inArray(notifications.kind, ['quota.warning', 'privacy.request.updated']),
+        ),
+      )
       .orderBy(asc(notifications.createdAt))
       .limit(500);
     for (const row of rows) {
@@ -186,16 +247,38 @@ export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, in
       const data =
         row.kind === 'quota.warning'
           ? { ...p, percent: Math.round(Number(p.threshold) * 100) }
-          : { requestId: p.requestId, kind: p.kind, status: p.status, event: null, dueDate: typeof p.dueAt === 'string' ? utcMinute(p.dueAt) : 'soon' };
-      await app.notify.enqueue({ kind: row.kind, accountId: row.accountId!, data, dedupeKey: `app.notifications:${row.id}` });
+          : {
+              requestId: p.requestId,
+              kind: p.kind,
+              status: p.status,
+              event: null,
+              dueDate: typeof p.dueAt === 'string' ? utcMinute(p.dueAt) : 'soon',
+            };
+      await app.notify.enqueue({
+        kind: row.kind,
+        accountId: row.accountId!,
+        data,
+        dedupeKey: `app.notifications:${row.id}`,
+      });
     }
-    if (rows.length) await db.update(notifications).set({ sentAt: new Date() }).where(inArray(notifications.id, rows.map((r) => r.id)));
+    if (rows.length)
+      await db
+        .update(notifications)
+        .set({ sentAt: new Date() })
+        .where(
+          inArray(
+            notifications.id,
+            rows.map((r) => r.id),
+          ),
+        );
     return rows.length;
   };
-  const tick = () => run().then(
-    () => undefined,
-    (error: unknown) => app.log.error({ err: errorCodes(error) }, 'notify: handing app.notifications rows to notify failed'),
-  );
+  const tick = () =>
+    run().then(
+      () => undefined,
+      (error: unknown) =>
+        app.log.error({ err: errorCodes(error) }, 'notify: handing app.notifications rows to notify failed'),
+    );
   everyInterval(app, intervalMs, tick, { atStartup: true });
 }
 
@@ -222,7 +305,10 @@ export function noticeCache(app: Pick<FastifyInstance, 'notify' | 'log'>, ttlMs:
       // GET /v1/me answers without them rather than 500 when they cannot be read (e.g. before the
       // app role is granted notify.deliveries): logged, and read again at the next request.
       const read = await app.notify.notices(accountId, { markShown: true }).catch((error: unknown) => {
-        app.log.error({ err: errorCodes(error) }, 'notices: the account\'s notices could not be read; answered without them');
+        app.log.error(
+          { err: errorCodes(error) },
+          "notices: the account's notices could not be read; answered without them",
+        );
         return null;
       });
       if (read === null) return NO_NOTICES;

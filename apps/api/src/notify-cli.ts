@@ -14,7 +14,16 @@ const USAGE = `usage: hf-notify <command> [options]
 Environment: DATABASE_URL (unset: the app's embedded database under DATA_DIR) and the app's other
 settings, as for the API. Exit codes: 0 done, 1 failed, 2 usage.`;
 
-const { command, values } = cliArgs(USAGE, { status: { type: 'string' }, kind: { type: 'string' }, failed: { type: 'boolean' }, 'include-bouncing': { type: 'boolean' } }, ['list', 'counts', 'retry']);
+const { command, values } = cliArgs(
+  USAGE,
+  {
+    status: { type: 'string' },
+    kind: { type: 'string' },
+    failed: { type: 'boolean' },
+    'include-bouncing': { type: 'boolean' },
+  },
+  ['list', 'counts', 'retry'],
+);
 const v = values as { status?: string; kind?: string; failed?: boolean; 'include-bouncing'?: boolean; json?: boolean };
 if (command === 'retry' && !v.failed) fail(`retry needs --failed (what to queue again)\n\n${USAGE}`);
 const app = await cliApp();
@@ -30,7 +39,17 @@ await runCli(app, async () => {
         all.push(...page.notifications);
         cursor = page.nextCursor ?? undefined;
       } while (cursor && all.length < 1000);
-      print(all, all.map((n) => ({ id: n.id, kind: n.kind, status: n.status, attempts: n.attempts, created: n.createdAt.slice(0, 19), error: n.lastError ?? '' })));
+      print(
+        all,
+        all.map((n) => ({
+          id: n.id,
+          kind: n.kind,
+          status: n.status,
+          attempts: n.attempts,
+          created: n.createdAt.slice(0, 19),
+          error: n.lastError ?? '',
+        })),
+      );
       break;
     }
     case 'counts': {

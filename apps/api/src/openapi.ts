@@ -12,7 +12,9 @@ import { STATUS_CODES } from 'node:http';
 import type { AuthRequirement } from './plugins/auth.js';
 
 /** Codes a route answers besides the common ones, by status. */
-export type RouteErrors = Partial<Record<400 | 401 | 403 | 404 | 406 | 409 | 410 | 413 | 414 | 415 | 422 | 429 | 431 | 500 | 503, string[]>>;
+export type RouteErrors = Partial<
+  Record<400 | 401 | 403 | 404 | 406 | 409 | 410 | 413 | 414 | 415 | 422 | 429 | 431 | 500 | 503, string[]>
+>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,12 +23,16 @@ declare module 'fastify' {
   }
 }
 
-
 /** A 204's documentation (and its serializer: nothing). */
 export const NO_CONTENT = { description: 'No Content', type: 'null' } as const;
 
 /** A JSON object documented by its description only: every property is serialized as it is. */
-export const jsonObject = (description: string, properties: Record<string, unknown> = {}) => ({ description, type: 'object', properties, additionalProperties: true });
+export const jsonObject = (description: string, properties: Record<string, unknown> = {}) => ({
+  description,
+  type: 'object',
+  properties,
+  additionalProperties: true,
+});
 
 /** The one error shape, with the codes this response can carry. */
 export function errorResponse(status: number, codes: string[]): Record<string, unknown> {
@@ -70,10 +76,19 @@ export function documentErrors(app: FastifyInstance, options: { ageGatePrefixes?
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = ([] as string[]).concat(route.method);
     if (methods.every((m) => m === 'HEAD')) return;
-    const schema = (route.schema ??= {}) as Record<string, unknown> & { hide?: boolean; response?: Record<string, unknown> };
+    const schema = (route.schema ??= {}) as Record<string, unknown> & {
+      hide?: boolean;
+      response?: Record<string, unknown>;
+    };
     for (const method of methods) seen.push({ method, url: route.url, hidden: schema.hide === true });
     if (schema.hide) return;
-    const config = (route.config ?? {}) as { auth?: AuthRequirement; quota?: unknown; errors?: RouteErrors; ageGate?: boolean; pendingDeletion?: boolean };
+    const config = (route.config ?? {}) as {
+      auth?: AuthRequirement;
+      quota?: unknown;
+      errors?: RouteErrors;
+      ageGate?: boolean;
+      pendingDeletion?: boolean;
+    };
     const auth = config.auth ?? 'account';
     const codes = new Map<number, Set<string>>();
     const add = (status: number, ...list: string[]) => {
@@ -122,7 +137,9 @@ export function documentErrors(app: FastifyInstance, options: { ageGatePrefixes?
     }
     // The age gate (§8): a subject not verified, on the routes it protects; a restricted account on
     // those and wherever it shows its key, public routes too.
-    const gated = config.ageGate === true || (config.ageGate !== false && (options.ageGatePrefixes ?? []).some((p) => route.url.startsWith(p)));
+    const gated =
+      config.ageGate === true ||
+      (config.ageGate !== false && (options.ageGatePrefixes ?? []).some((p) => route.url.startsWith(p)));
     if (gated) add(403, 'HF_AGE_GATE_REQUIRED');
     if (gated || auth !== 'admin') add(403, 'HF_AGE_GATE_RESTRICTED');
     for (const [status, list] of Object.entries(config.errors ?? {})) add(Number(status), ...(list ?? []));

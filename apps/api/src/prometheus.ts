@@ -5,7 +5,16 @@
  * a bound child's: about 450 ns, paid by every request for the latency histogram; this one is
  * a bucket search and three additions.)
  */
-import type { Counter, CounterSpec, Gauge, GaugeSpec, Histogram, HistogramSpec, Labels, MetricsSink } from '@harakaflow/core';
+import type {
+  Counter,
+  CounterSpec,
+  Gauge,
+  GaugeSpec,
+  Histogram,
+  HistogramSpec,
+  Labels,
+  MetricsSink,
+} from '@harakaflow/core';
 import { Counter as PromCounter, Gauge as PromGauge, type LabelValues, type Metric, type Registry } from 'prom-client';
 
 type Values = Record<string, string | number>;
@@ -13,7 +22,12 @@ type Values = Record<string, string | number>;
 /** A collect that fails leaves the metric as it was, and is reported (counted, logged). */
 export type CollectFailed = (metric: string, error: unknown) => void;
 
-function guarded<T>(name: string, collect: ((m: T) => void | Promise<void>) | undefined, metric: () => T, failed: CollectFailed) {
+function guarded<T>(
+  name: string,
+  collect: ((m: T) => void | Promise<void>) | undefined,
+  metric: () => T,
+  failed: CollectFailed,
+) {
   if (!collect) return undefined;
   return async () => {
     try {
@@ -42,7 +56,12 @@ export class BucketHistogram {
   readonly #labelNames: readonly string[];
   readonly #series = new Map<string, Series>();
 
-  constructor(spec: { name: string; help: string; labelNames?: readonly string[] | undefined; buckets: readonly number[] }) {
+  constructor(spec: {
+    name: string;
+    help: string;
+    labelNames?: readonly string[] | undefined;
+    buckets: readonly number[];
+  }) {
     this.name = spec.name;
     this.help = spec.help;
     this.#bounds = [...spec.buckets];
@@ -58,9 +77,19 @@ export class BucketHistogram {
       if (v === undefined) throw new TypeError(`metrics: ${this.name} needs label ${l}`);
       key += `${String(v)}\u0000`;
     }
-    if (Object.keys(given).length !== this.#labelNames.length) throw new TypeError(`metrics: ${this.name} takes labels [${this.#labelNames.join(', ')}]`);
+    if (Object.keys(given).length !== this.#labelNames.length)
+      throw new TypeError(`metrics: ${this.name} takes labels [${this.#labelNames.join(', ')}]`);
     let s = this.#series.get(key);
-    if (!s) this.#series.set(key, (s = { labels: Object.fromEntries(this.#labelNames.map((l) => [l, String(given[l])])), counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 }));
+    if (!s)
+      this.#series.set(
+        key,
+        (s = {
+          labels: Object.fromEntries(this.#labelNames.map((l) => [l, String(given[l])])),
+          counts: new Float64Array(this.#bounds.length + 1),
+          sum: 0,
+          count: 0,
+        }),
+      );
     return s;
   }
 
@@ -99,7 +128,13 @@ export function prometheusSink(registry: Registry, failed: CollectFailed): Metri
   return {
     counter<L extends string>(spec: CounterSpec<L>): Counter<L> {
       const collect = guarded(spec.name, spec.collect, () => handle, failed);
-      const c = new PromCounter({ name: spec.name, help: spec.help, labelNames: [...(spec.labelNames ?? [])], registers: [registry], ...(collect ? { collect } : {}) });
+      const c = new PromCounter({
+        name: spec.name,
+        help: spec.help,
+        labelNames: [...(spec.labelNames ?? [])],
+        registers: [registry],
+        ...(collect ? { collect } : {}),
+      });
       const handle: Counter<L> = {
         inc: (labels?: Labels<L>, by = 1) => (labels ? c.inc(labels as LabelValues<L>, by) : c.inc(by)),
         labels: (labels) => c.labels(labels as LabelValues<L>),
@@ -108,7 +143,13 @@ export function prometheusSink(registry: Registry, failed: CollectFailed): Metri
     },
     gauge<L extends string>(spec: GaugeSpec<L>): Gauge<L> {
       const collect = guarded(spec.name, spec.collect, () => handle, failed);
-      const g = new PromGauge({ name: spec.name, help: spec.help, labelNames: [...(spec.labelNames ?? [])], registers: [registry], ...(collect ? { collect } : {}) });
+      const g = new PromGauge({
+        name: spec.name,
+        help: spec.help,
+        labelNames: [...(spec.labelNames ?? [])],
+        registers: [registry],
+        ...(collect ? { collect } : {}),
+      });
       const handle: Gauge<L> = {
         set: (value: number, labels?: Labels<L>) => (labels ? g.set(labels as LabelValues<L>, value) : g.set(value)),
         labels: (labels) => g.labels(labels as LabelValues<L>),

@@ -38,7 +38,8 @@ export type QuotaRedis = Redis | Cluster;
 export const reconnectDelay = (times: number): number => Math.min(times * 50, 500);
 
 /** Is Redis configured at all (a URL, sentinels or cluster nodes)? */
-export const redisConfigured = (s: RedisSettings): boolean => s.redisUrl !== undefined || s.redisSentinels !== undefined || s.redisClusterNodes !== undefined;
+export const redisConfigured = (s: RedisSettings): boolean =>
+  s.redisUrl !== undefined || s.redisSentinels !== undefined || s.redisClusterNodes !== undefined;
 
 interface UrlParts {
   host: string;
@@ -59,9 +60,10 @@ function urlParts(url: string): UrlParts | string {
     return 'must be a redis:// or rediss:// URL';
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return 'must be a redis:// or rediss:// URL';
-  if (u.search || u.hash) return 'must not carry query options or a fragment (the REDIS_* variables configure the connection)';
+  if (u.search || u.hash)
+    return 'must not carry query options or a fragment (the REDIS_* variables configure the connection)';
   const path = u.pathname.replace(/^\//, '');
-  if (!/^\d{0,2}$/.test(path)) return "path must be a database number (e.g. /0), or nothing";
+  if (!/^\d{0,2}$/.test(path)) return 'path must be a database number (e.g. /0), or nothing';
   const decode = (s: string) => (s === '' ? undefined : decodeURIComponent(s));
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -79,25 +81,40 @@ function urlParts(url: string): UrlParts | string {
  */
 export function redisProblems(s: RedisSettings): string[] {
   const problems: string[] = [];
-  if (s.redisSentinels && s.redisClusterNodes) problems.push('REDIS_SENTINELS and REDIS_CLUSTER_NODES cannot be set together (Sentinel or Cluster, not both)');
-  if (s.redisSentinels && s.redisSentinelName === undefined) problems.push('REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the name the sentinels monitor)');
-  if (s.redisSentinelName !== undefined && !s.redisSentinels) problems.push('REDIS_SENTINEL_NAME needs REDIS_SENTINELS');
+  if (s.redisSentinels && s.redisClusterNodes)
+    problems.push('REDIS_SENTINELS and REDIS_CLUSTER_NODES cannot be set together (Sentinel or Cluster, not both)');
+  if (s.redisSentinels && s.redisSentinelName === undefined)
+    problems.push('REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the name the sentinels monitor)');
+  if (s.redisSentinelName !== undefined && !s.redisSentinels)
+    problems.push('REDIS_SENTINEL_NAME needs REDIS_SENTINELS');
   const parts = s.redisUrl === undefined ? undefined : urlParts(s.redisUrl);
   if (typeof parts === 'string') {
     // An unparseable or wrong-scheme URL is already REDIS_URL's own problem.
     if (!parts.startsWith('must be a redis')) problems.push(`REDIS_URL ${parts}`);
     return problems;
   }
-  if (s.redisTlsCaFile !== undefined && !parts?.tls) problems.push('REDIS_TLS_CA_FILE needs a rediss:// REDIS_URL (its scheme asks for TLS, in Sentinel and Cluster modes too)');
+  if (s.redisTlsCaFile !== undefined && !parts?.tls)
+    problems.push(
+      'REDIS_TLS_CA_FILE needs a rediss:// REDIS_URL (its scheme asks for TLS, in Sentinel and Cluster modes too)',
+    );
   if (!parts) return problems;
-  if (s.redisSentinels && s.redisSentinelName !== undefined && (parts.host !== s.redisSentinelName || parts.port !== undefined)) {
-    problems.push("REDIS_URL's host must be REDIS_SENTINEL_NAME, without a port, when REDIS_SENTINELS is set: the sentinels say where the primary is, the URL gives its credentials, database and TLS (e.g. rediss://:password@<name>/0)");
+  if (
+    s.redisSentinels &&
+    s.redisSentinelName !== undefined &&
+    (parts.host !== s.redisSentinelName || parts.port !== undefined)
+  ) {
+    problems.push(
+      "REDIS_URL's host must be REDIS_SENTINEL_NAME, without a port, when REDIS_SENTINELS is set: the sentinels say where the primary is, the URL gives its credentials, database and TLS (e.g. rediss://:password@<name>/0)",
+    );
   }
   if (s.redisClusterNodes) {
-    if (parts.db !== 0) problems.push("REDIS_URL's database must be 0 with REDIS_CLUSTER_NODES (a cluster has only database 0)");
+    if (parts.db !== 0)
+      problems.push("REDIS_URL's database must be 0 with REDIS_CLUSTER_NODES (a cluster has only database 0)");
     const port = parts.port ?? 6379;
     if (!s.redisClusterNodes.some((n) => n.host === parts.host && n.port === port)) {
-      problems.push("REDIS_URL's host and port must be one of REDIS_CLUSTER_NODES when that is set: the list says where the nodes are, the URL gives their credentials and TLS");
+      problems.push(
+        "REDIS_URL's host and port must be one of REDIS_CLUSTER_NODES when that is set: the list says where the nodes are, the URL gives their credentials and TLS",
+      );
     }
   }
   return problems;
@@ -115,7 +132,7 @@ export function redisCaProblem(file: string): string | null {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('not PEM');
     createSecureContext({ ca: pem });
   } catch {
-    return 'REDIS_TLS_CA_FILE is not a PEM certificate (the CA that signed the Redis server\'s certificate)';
+    return "REDIS_TLS_CA_FILE is not a PEM certificate (the CA that signed the Redis server's certificate)";
   }
   return null;
 }
@@ -134,7 +151,10 @@ export function clientPlan(s: RedisSettings, ca?: string): ClientPlan | undefine
   if (typeof parts === 'string') throw new TypeError(`REDIS_URL ${parts}`);
   // The system's CAs and the private one: Node's `ca` replaces its default list, so both are given.
   const tls = parts?.tls ? (ca ? { ca: [...rootCertificates, ca] } : {}) : undefined;
-  const auth = { ...(parts?.username ? { username: parts.username } : {}), ...(parts?.password ? { password: parts.password } : {}) };
+  const auth = {
+    ...(parts?.username ? { username: parts.username } : {}),
+    ...(parts?.password ? { password: parts.password } : {}),
+  };
   // Requests never wait for Redis: a command while it is away fails at once (the quota's insurance
   // limiter answers), and a dead address is given up on after 2 s instead of ioredis' 10.
   const common: RedisOptions = {
@@ -221,7 +241,11 @@ export async function quotaRedis(app: FastifyInstance, s: RedisSettings): Promis
     new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STARTUP_WAIT_MS))),
   ]);
   clearTimeout(timer);
-  if (!connected) app.log.warn({ err: errorCodes(last) }, 'quota: Redis is not reachable at startup; limits are per instance until it is');
+  if (!connected)
+    app.log.warn(
+      { err: errorCodes(last) },
+      'quota: Redis is not reachable at startup; limits are per instance until it is',
+    );
   return redis;
 }
 
@@ -262,7 +286,8 @@ export async function redisUp(redis: QuotaRedis, ms = 1000): Promise<boolean> {
   const left = Math.max(1, ms - (Date.now() - started));
   const timedOut = () => new Error('redis probe timed out');
   try {
-    if (redis.isCluster) return /cluster_state:ok/.test(await withTimeout((redis as Cluster).cluster('INFO'), left, timedOut));
+    if (redis.isCluster)
+      return /cluster_state:ok/.test(await withTimeout((redis as Cluster).cluster('INFO'), left, timedOut));
     return (await withTimeout((redis as Redis).ping(), left, timedOut)) === 'PONG';
   } catch {
     return false;

@@ -27,13 +27,20 @@ export interface RequestFields {
 }
 
 /** The details to file, and whether the request is a manual withdrawal; a field on the wrong kind is 400 HF_VALIDATION_FAILED. */
-export function requestDetails({ kind, contact, details, purpose, consent }: RequestFields): { details: string | null; manual: boolean } {
-  if (purpose !== undefined && kind !== 'objection') throw new RequestFieldsInvalid('purpose names the use an objection is about: it goes with kind "objection" only');
-  if (consent !== undefined && kind !== 'withdraw_consent') throw new RequestFieldsInvalid('consent names the consent withdrawn: it goes with kind "withdraw_consent" only');
+export function requestDetails({ kind, contact, details, purpose, consent }: RequestFields): {
+  details: string | null;
+  manual: boolean;
+} {
+  if (purpose !== undefined && kind !== 'objection')
+    throw new RequestFieldsInvalid('purpose names the use an objection is about: it goes with kind "objection" only');
+  if (consent !== undefined && kind !== 'withdraw_consent')
+    throw new RequestFieldsInvalid('consent names the consent withdrawn: it goes with kind "withdraw_consent" only');
   // The consent ledger holds the account's own choices, not a contact's.
-  if (consent !== undefined && contact !== undefined) throw new RequestFieldsInvalid('consent is about the account itself: it does not go with contact');
+  if (consent !== undefined && contact !== undefined)
+    throw new RequestFieldsInvalid('consent is about the account itself: it does not go with contact');
   const own = details?.trim() || null;
-  if ((purpose === 'other' || consent === 'other') && !own) throw new RequestFieldsInvalid('with "other", details say which');
+  if ((purpose === 'other' || consent === 'other') && !own)
+    throw new RequestFieldsInvalid('with "other", details say which');
   // The page shows these first lines in its own language (web/privacy.js, aboutLine): change both together.
   const head =
     purpose === undefined
@@ -46,6 +53,9 @@ export function requestDetails({ kind, contact, details, purpose, consent }: Req
         ? 'Objection to another use:'
         : `Objection to this use (§2, ${purpose}): ${PURPOSES[purpose]}.`;
   const text = head === null ? own : own === null ? head : `${head}\n${own}`;
-  if (text !== null && text.length > MAX_DETAILS) throw new RequestFieldsInvalid(`details is at most ${MAX_DETAILS - (head?.length ?? 0) - 1} characters with this ${purpose === undefined ? 'consent' : 'purpose'}`);
+  if (text !== null && text.length > MAX_DETAILS)
+    throw new RequestFieldsInvalid(
+      `details is at most ${MAX_DETAILS - (head?.length ?? 0) - 1} characters with this ${purpose === undefined ? 'consent' : 'purpose'}`,
+    );
   return { details: text, manual: consent === 'other' };
 }

@@ -18,7 +18,9 @@ const print = printer(v.json);
 
 await runCli(app, async () => {
   if (v.class && !(await app.retention.status()).classes.some((c) => c.name === v.class)) {
-    throw Object.assign(new Error(`no retention class is named ${JSON.stringify(v.class)}`), { code: 'HF_RETENTION_UNKNOWN_CLASS' });
+    throw Object.assign(new Error(`no retention class is named ${JSON.stringify(v.class)}`), {
+      code: 'HF_RETENTION_UNKNOWN_CLASS',
+    });
   }
   // Progress per class on a terminal (stderr, so --json output stays clean), one line each.
   const tty = process.stderr.isTTY && !v.json;
@@ -30,12 +32,25 @@ await runCli(app, async () => {
       ? (c) => {
           if (current !== null && current !== c.name) process.stderr.write('\n');
           current = c.name;
-          process.stderr.write(`\r${c.name}: ${c.rows} row(s)${c.partitions ? `, ${c.partitions} partition(s)` : ''}${v['dry-run'] ? ' would go' : ' removed'}`);
+          process.stderr.write(
+            `\r${c.name}: ${c.rows} row(s)${c.partitions ? `, ${c.partitions} partition(s)` : ''}${v['dry-run'] ? ' would go' : ' removed'}`,
+          );
         }
       : undefined,
   });
   if (tty && current !== null) process.stderr.write('\n');
-  const classes = result.classes.map((c) => ({ name: c.name, cutoff: c.cutoff, rows: c.rows, partitions: c.partitions, status: c.status, ...(c.error ? { error: c.error } : {}) }));
+  const classes = result.classes.map((c) => ({
+    name: c.name,
+    cutoff: c.cutoff,
+    rows: c.rows,
+    partitions: c.partitions,
+    status: c.status,
+    ...(c.error ? { error: c.error } : {}),
+  }));
   print({ dryRun: result.dryRun, status: result.status, classes }, classes);
-  if (result.status !== 'done') throw Object.assign(new Error(result.status === 'busy' ? 'another retention run is in progress' : 'a class failed (see its error)'), { code: result.status === 'busy' ? 'HF_RETENTION_BUSY' : 'HF_RETENTION_FAILED' });
+  if (result.status !== 'done')
+    throw Object.assign(
+      new Error(result.status === 'busy' ? 'another retention run is in progress' : 'a class failed (see its error)'),
+      { code: result.status === 'busy' ? 'HF_RETENTION_BUSY' : 'HF_RETENTION_FAILED' },
+    );
 });

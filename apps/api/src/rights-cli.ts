@@ -26,12 +26,30 @@ DATA_RIGHTS_SIGNING_KEYS and the app's other secrets, as for the API. Exit codes
 
 const { command, args, values } = cliArgs(
   USAGE,
-  { status: { type: 'string' }, kind: { type: 'string' }, overdue: { type: 'boolean' }, days: { type: 'string' }, reason: { type: 'string' }, note: { type: 'string' }, journal: { type: 'string' } },
+  {
+    status: { type: 'string' },
+    kind: { type: 'string' },
+    overdue: { type: 'boolean' },
+    days: { type: 'string' },
+    reason: { type: 'string' },
+    note: { type: 'string' },
+    journal: { type: 'string' },
+  },
   ['list', 'show', 'extend', 'fulfil', 'deny', 'resend-export', 'lift', 'export-journal', 'reapply-erasures'],
 );
-const v = values as { status?: string; kind?: string; overdue?: boolean; days?: string; reason?: string; note?: string; journal?: string; json?: boolean };
+const v = values as {
+  status?: string;
+  kind?: string;
+  overdue?: boolean;
+  days?: string;
+  reason?: string;
+  note?: string;
+  journal?: string;
+  json?: boolean;
+};
 const id = args[0];
-if (['show', 'extend', 'fulfil', 'deny', 'resend-export', 'lift'].includes(command) && !id) fail(`${command} needs a request id\n\n${USAGE}`);
+if (['show', 'extend', 'fulfil', 'deny', 'resend-export', 'lift'].includes(command) && !id)
+  fail(`${command} needs a request id\n\n${USAGE}`);
 const app = await cliApp();
 const print = printer(v.json);
 
@@ -46,9 +64,12 @@ const row = (r: RightsRequest) => ({
 
 /** The subjects a restored database holds: every account, and every contact of every account's message log. */
 async function* restoredSubjects(): AsyncGenerator<SubjectRef> {
-  const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, string>>(await app.database.db.execute(query));
-  for (const { id: accountId } of await rows(sql`select id::text as id from app.accounts`)) yield { kind: 'account', accountId: accountId! };
-  for (const r of await rows(sql`select distinct account_id::text as account_id, "to" from app.message_log`)) yield { kind: 'contact', accountId: r.account_id!, phone: r.to! };
+  const rows = async (query: ReturnType<typeof sql>) =>
+    resultRows<Record<string, string>>(await app.database.db.execute(query));
+  for (const { id: accountId } of await rows(sql`select id::text as id from app.accounts`))
+    yield { kind: 'account', accountId: accountId! };
+  for (const r of await rows(sql`select distinct account_id::text as account_id, "to" from app.message_log`))
+    yield { kind: 'contact', accountId: r.account_id!, phone: r.to! };
 }
 
 await runCli(app, async () => {
@@ -58,7 +79,13 @@ await runCli(app, async () => {
       const all: RightsRequest[] = [];
       let cursor: string | undefined;
       do {
-        const page = await rights.list({ status: v.status as never, kind: v.kind as never, overdue: v.overdue, cursor, limit: 200 });
+        const page = await rights.list({
+          status: v.status as never,
+          kind: v.kind as never,
+          overdue: v.overdue,
+          cursor,
+          limit: 200,
+        });
         all.push(...page.requests);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);

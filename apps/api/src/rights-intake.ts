@@ -45,23 +45,53 @@ export const requestPage = (publicUrl: string, id: string) => `${publicUrl}/priv
  * nothing waits for a code any more: suppressed), and the 'received' message of a request read
  * from the mailbox (its code, when it takes one). undefined: not such a message.
  */
-export async function requestCodeData(app: FastifyInstance, publicUrl: string, kind: string, data: Record<string, unknown>): Promise<Record<string, unknown> | false | null | undefined> {
+export async function requestCodeData(
+  app: FastifyInstance,
+  publicUrl: string,
+  kind: string,
+  data: Record<string, unknown>,
+): Promise<Record<string, unknown> | false | null | undefined> {
   const id = data.requestId;
   if (typeof id !== 'string') return undefined;
   if (kind === 'privacy.request.code') {
     const issued = await app.dataRights.intake.issueCode(id);
-    return issued ? { code: issued.code, kind: issued.kind, expiresAt: utcMinute(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) } : false;
+    return issued
+      ? {
+          code: issued.code,
+          kind: issued.kind,
+          expiresAt: utcMinute(issued.expiresAt),
+          verifyUrl: requestPage(publicUrl, id),
+        }
+      : false;
   }
-  if (kind === 'privacy.request.updated' && data.status === 'open' && data.verified === false && data.event !== 'extended') {
+  if (
+    kind === 'privacy.request.updated' &&
+    data.status === 'open' &&
+    data.verified === false &&
+    data.event !== 'extended'
+  ) {
     const issued = await app.dataRights.intake.issueCode(id);
-    return issued ? { code: issued.code, codeExpiresAt: utcMinute(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) } : null;
+    return issued
+      ? { code: issued.code, codeExpiresAt: utcMinute(issued.expiresAt), verifyUrl: requestPage(publicUrl, id) }
+      : null;
   }
   return undefined;
 }
 
 /** Queues a request's code message to `address`, in `lang` (the request's; null: English); a reply to it joins the request's thread. */
-export async function sendRequestCode(app: FastifyInstance, id: string, address: string, lang: string | null): Promise<void> {
-  const sent = await app.notify.enqueue({ kind: 'privacy.request.code', to: address, data: { requestId: id }, dedupeKey: `privacy.request.code:${id}:${Date.now()}`, lang });
+export async function sendRequestCode(
+  app: FastifyInstance,
+  id: string,
+  address: string,
+  lang: string | null,
+): Promise<void> {
+  const sent = await app.notify.enqueue({
+    kind: 'privacy.request.code',
+    to: address,
+    data: { requestId: id },
+    dedupeKey: `privacy.request.code:${id}:${Date.now()}`,
+    lang,
+  });
   if (sent) await app.dataRights.intake.recordSent(id, app.notify.messageId(sent));
 }
 
@@ -84,12 +114,31 @@ export async function takeMessage(app: FastifyInstance, message: MailboxMessage)
     (address) => senderAnswers(app, address),
   );
   // Never the sender or the subject: the request id and what was done.
-  app.log.info({ requestId: outcome.requestId, outcome: outcome.outcome, answered: outcome.unanswered === null, truncated: message.truncated }, 'privacy mailbox: message taken');
+  app.log.info(
+    {
+      requestId: outcome.requestId,
+      outcome: outcome.outcome,
+      answered: outcome.unanswered === null,
+      truncated: message.truncated,
+    },
+    'privacy mailbox: message taken',
+  );
 }
 
 const rightsIntake: FastifyPluginAsync<RightsIntakeOptions> = async (app, o) => {
   if (!o.url) return;
-  app.decorate('privacyMailbox', readMailbox(app, { db: o.db, url: o.url, urlName: 'PRIVACY_IMAP_URL', name: 'privacy', label: 'privacy mailbox', pollSeconds: o.pollSeconds, onMessage: (message) => takeMessage(app, message) }));
+  app.decorate(
+    'privacyMailbox',
+    readMailbox(app, {
+      db: o.db,
+      url: o.url,
+      urlName: 'PRIVACY_IMAP_URL',
+      name: 'privacy',
+      label: 'privacy mailbox',
+      pollSeconds: o.pollSeconds,
+      onMessage: (message) => takeMessage(app, message),
+    }),
+  );
 };
 
 declare module 'fastify' {

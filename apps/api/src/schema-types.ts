@@ -1,5 +1,11 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import type { FastifyPluginAsync, FastifyPluginOptions, FastifyServerOptions, FastifyTypeProvider, RawServerDefault } from 'fastify';
+import type {
+  FastifyPluginAsync,
+  FastifyPluginOptions,
+  FastifyServerOptions,
+  FastifyTypeProvider,
+  RawServerDefault,
+} from 'fastify';
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 
 /**
@@ -15,7 +21,11 @@ export interface SchemaTypes extends FastifyTypeProvider {
 }
 
 /** A plugin of routes whose request parts are typed from their schemas. */
-export type Routes<Options extends FastifyPluginOptions = Record<never, never>> = FastifyPluginAsync<Options, RawServerDefault, SchemaTypes>;
+export type Routes<Options extends FastifyPluginOptions = Record<never, never>> = FastifyPluginAsync<
+  Options,
+  RawServerDefault,
+  SchemaTypes
+>;
 
 /** What Fastify hands a validator compiler for one part of one route. */
 interface RouteSchemaDefinition {
@@ -24,7 +34,10 @@ interface RouteSchemaDefinition {
   url: string;
   httpPart?: string;
 }
-type ValidatorBuilder = (externalSchemas: Record<string, unknown>, options?: { customOptions?: Record<string, unknown> }) => (route: RouteSchemaDefinition) => unknown;
+type ValidatorBuilder = (
+  externalSchemas: Record<string, unknown>,
+  options?: { customOptions?: Record<string, unknown> },
+) => (route: RouteSchemaDefinition) => unknown;
 
 /**
  * Validation without type coercion (issue 31 item 5): Fastify's default Ajv has `coerceTypes:
@@ -44,5 +57,13 @@ export function strictValidation(): Pick<FastifyServerOptions, 'schemaController
     const query = pool(externalSchemas, { ...options, customOptions: { ...custom, coerceTypes: 'array' } });
     return (route) => (route.httpPart === 'querystring' ? query(route) : asSent(route));
   };
-  return { schemaController: { compilersFactory: { buildValidator: buildValidator as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] } } };
+  return {
+    schemaController: {
+      compilersFactory: {
+        buildValidator: buildValidator as unknown as NonNullable<
+          NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+        >['buildValidator'],
+      },
+    },
+  };
 }

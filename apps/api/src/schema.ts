@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, date, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /** The app's own tables live in schema `app` (ARCHITECTURE.md, contract item 4). */
 export const app = pgSchema('app');
@@ -101,7 +114,12 @@ export const notifications = app.table(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [index('notifications_unsent_idx').on(t.createdAt).where(sql`${t.sentAt} is null`), index('notifications_account_idx').on(t.accountId)],
+  (t) => [
+    index('notifications_unsent_idx')
+      .on(t.createdAt)
+      .where(sql`${t.sentAt} is null`),
+    index('notifications_account_idx').on(t.accountId),
+  ],
 );
 
 /**
@@ -180,7 +198,12 @@ export const contactRequests = app.table(
     toldAt: timestamp('told_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('contact_requests_phone_idx').on(t.phone).where(sql`${t.provedAt} is null`), index('contact_requests_created_idx').on(t.createdAt)],
+  (t) => [
+    index('contact_requests_phone_idx')
+      .on(t.phone)
+      .where(sql`${t.provedAt} is null`),
+    index('contact_requests_created_idx').on(t.createdAt),
+  ],
 );
 
 /**
@@ -223,7 +246,9 @@ export const forwardedRequests = app.table(
   (t) => [
     uniqueIndex('forwarded_requests_request_account_key').on(t.requestId, t.accountId),
     index('forwarded_requests_account_idx').on(t.accountId, t.id),
-    index('forwarded_requests_open_idx').on(t.dueAt).where(sql`${t.status} in ('open', 'erasing')`),
+    index('forwarded_requests_open_idx')
+      .on(t.dueAt)
+      .where(sql`${t.status} in ('open', 'erasing')`),
     index('forwarded_requests_erasure_idx').on(t.erasureRequestId),
   ],
 );

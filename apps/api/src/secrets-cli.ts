@@ -28,7 +28,9 @@ function fail(message: string, code: number): never {
 
 let values: { out?: string; 'env-example'?: boolean; help?: boolean };
 try {
-  ({ values } = parseArgs({ options: { out: { type: 'string' }, 'env-example': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  ({ values } = parseArgs({
+    options: { out: { type: 'string' }, 'env-example': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  }));
 } catch (error) {
   fail(`${(error as Error).message}\n\n${USAGE}`, 2);
 }
@@ -42,7 +44,12 @@ function writeNew(file: string, text: string): void {
     writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    fail(code === 'EEXIST' ? `${file} exists: not overwritten (its secrets may be in use); move it away first` : `${file} could not be written (${code ?? 'error'})`, 1);
+    fail(
+      code === 'EEXIST'
+        ? `${file} exists: not overwritten (its secrets may be in use); move it away first`
+        : `${file} could not be written (${code ?? 'error'})`,
+      1,
+    );
   }
 }
 
@@ -53,7 +60,9 @@ if (values['env-example']) {
   process.stderr.write(`wrote ${values.out ?? 'apps/api/.env.example'}\n`);
 } else if (values.out !== undefined) {
   writeNew(values.out, productionEnv());
-  process.stderr.write(`wrote ${values.out} (mode 0600): fill in PUBLIC_URL, SMTP_URL (or NOTIFY_TRANSPORT=eml) and DATABASE_URL, then start with \`node tooling/transpile.mjs && node --env-file=${values.out} apps/api/dist/server.js\`\n`);
+  process.stderr.write(
+    `wrote ${values.out} (mode 0600): fill in PUBLIC_URL, SMTP_URL (or NOTIFY_TRANSPORT=eml) and DATABASE_URL, then start with \`node tooling/transpile.mjs && node --env-file=${values.out} apps/api/dist/server.js\`\n`,
+  );
 } else {
   process.stdout.write(productionEnv());
 }

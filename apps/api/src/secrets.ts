@@ -2,7 +2,16 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
-import { auditSigningKeys, ConfigError, SECRET_SPECS, readConfig, type AppConfig, type Env, type SecretSpec, type Secrets } from './config.js';
+import {
+  auditSigningKeys,
+  ConfigError,
+  SECRET_SPECS,
+  readConfig,
+  type AppConfig,
+  type Env,
+  type SecretSpec,
+  type Secrets,
+} from './config.js';
 import { commentLines } from './env.js';
 import { redisCaProblem } from './redis.js';
 
@@ -22,7 +31,12 @@ export function loadConfig(env: Env, warn: (message: string, code?: string) => v
   const unset = generatedSecrets(env, secretValues);
   const missing = production ? [] : unset;
   // Every problem in one message (issue 13 item 6): values, missing secrets and files alike.
-  if (production) problems.push(...unset.filter((spec) => !spec.optionalInProduction).map((spec) => `${spec.env} is required when NODE_ENV=production`));
+  if (production)
+    problems.push(
+      ...unset
+        .filter((spec) => !spec.optionalInProduction)
+        .map((spec) => `${spec.env} is required when NODE_ENV=production`),
+    );
   if (parsed.tls) {
     const why = tlsProblem(parsed.tls);
     if (why) problems.push(why);
@@ -38,7 +52,12 @@ export function loadConfig(env: Env, warn: (message: string, code?: string) => v
   }
   if (problems.length) throw new ConfigError(problems);
   if (production) {
-    for (const spec of unset) if (spec.optionalInProduction) warn(`${spec.optionalInProduction.warning} (${spec.optionalInProduction.code})`, spec.optionalInProduction.code);
+    for (const spec of unset)
+      if (spec.optionalInProduction)
+        warn(
+          `${spec.optionalInProduction.warning} (${spec.optionalInProduction.code})`,
+          spec.optionalInProduction.code,
+        );
   }
 
   const values = { ...secretValues };
@@ -92,12 +111,12 @@ export function productionEnv(now: Date = new Date()): string {
     '# Keep this file out of version control and readable only by the service (chmod 600).',
     '# Each secret is fresh: keep a copy outside the database (AUDIT_CHECKPOINT_KEYS and',
     '# DATA_RIGHTS_SUBJECT_KEY are needed to verify the audit log and to re-apply erasures after a restore).',
-    '# Every variable: apps/api/.env.example and the README\'s configuration table.',
+    "# Every variable: apps/api/.env.example and the README's configuration table.",
     '',
     'NODE_ENV=production',
     '',
     '# Fill these in and uncomment them (SMTP_URL, or NOTIFY_TRANSPORT=eml):',
-    '# The https:// address people reach the API at: links in messages, the privacy centre\'s Origin check.',
+    "# The https:// address people reach the API at: links in messages, the privacy centre's Origin check.",
     '# PUBLIC_URL=https://api.example.com',
     '# Postgres (unset: embedded PGlite under DATA_DIR, one replica only).',
     '# DATABASE_URL=postgres://harakaflow:password@db.example.com:5432/harakaflow',
@@ -123,7 +142,9 @@ export function dkimKey(value: string): { pem: string } | { problem: string } {
     try {
       pem = readFileSync(value, 'utf8');
     } catch (error) {
-      return { problem: `NOTIFY_DKIM_KEY is neither a PEM private key nor a readable file (${(error as { code?: string }).code ?? 'error'})` };
+      return {
+        problem: `NOTIFY_DKIM_KEY is neither a PEM private key nor a readable file (${(error as { code?: string }).code ?? 'error'})`,
+      };
     }
   }
   try {

@@ -10,7 +10,8 @@ import { checkDatabases, databaseLabel, readyFacts, readyLines } from './startup
 const logger = pino(loggerOptions('info'));
 // On a terminal the startup is told in plain lines (issue 31 item 1); piped or collected, as JSON log lines.
 const plain = process.stdout.isTTY === true;
-const say = (message: string, fields: Record<string, unknown> = {}) => (plain ? process.stdout.write(`${message}\n`) : logger.info(fields, message));
+const say = (message: string, fields: Record<string, unknown> = {}) =>
+  plain ? process.stdout.write(`${message}\n`) : logger.info(fields, message);
 
 /** A refusal to start: one plain line on stderr, exit 1 (no stack: the message says what to fix). */
 function notStarted(message: string): never {
@@ -30,7 +31,9 @@ function refuseIfTold(error: unknown): void {
 
 let config;
 try {
-  config = loadConfig(process.env, (message, code) => (plain ? process.stdout.write(`${message}\n`) : logger.warn(code ? { code } : {}, message)));
+  config = loadConfig(process.env, (message, code) =>
+    plain ? process.stdout.write(`${message}\n`) : logger.warn(code ? { code } : {}, message),
+  );
 } catch (error) {
   if (error instanceof ConfigError) notStarted(error.message);
   throw error;
@@ -77,5 +80,14 @@ if (plain) process.stdout.write(`${readyLines(facts).join('\n')}\n`);
 else {
   const openapi = facts.docs ? { openapi: `${address}/docs/json` } : {};
   const { tryThis, ...rest } = facts;
-  logger.info({ ...rest, database: app.database.driver, databaseAt: facts.database, ...openapi, ...(tryThis ? { createAccount: tryThis[0] } : {}) }, `HarakaFlow API ready on ${address}`);
+  logger.info(
+    {
+      ...rest,
+      database: app.database.driver,
+      databaseAt: facts.database,
+      ...openapi,
+      ...(tryThis ? { createAccount: tryThis[0] } : {}),
+    },
+    `HarakaFlow API ready on ${address}`,
+  );
 }

@@ -37,12 +37,28 @@ export function csrfValid(token: string, presented: unknown): boolean {
 export const sessionCookieName = (production: boolean) => (production ? '__Host-hf_session' : 'hf_session');
 
 /** The session cookie's attributes, set and cleared alike (a `__Host-` cookie is only cleared with the same Secure and Path). */
-export const sessionCookieOptions = (secure: boolean) => ({ path: '/', httpOnly: true, sameSite: 'strict' as const, secure });
+export const sessionCookieOptions = (secure: boolean) => ({
+  path: '/',
+  httpOnly: true,
+  sameSite: 'strict' as const,
+  secure,
+});
 
-export async function createSession(db: Database, accountId: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+export async function createSession(
+  db: Database,
+  accountId: string,
+  now = new Date(),
+): Promise<{ token: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-  await db.insert(sessions).values({ id: uuidv7(now.getTime()), accountId, tokenHash: hash(token), createdAt: now, expiresAt, lastSeenAt: now });
+  await db.insert(sessions).values({
+    id: uuidv7(now.getTime()),
+    accountId,
+    tokenHash: hash(token),
+    createdAt: now,
+    expiresAt,
+    lastSeenAt: now,
+  });
   return { token, expiresAt };
 }
 
@@ -53,23 +69,39 @@ export async function sessionAccount(db: Database, token: string, now = new Date
     .select({ account: accounts, id: sessions.id, lastSeenAt: sessions.lastSeenAt })
     .from(sessions)
     .innerJoin(accounts, eq(accounts.id, sessions.accountId))
-    .where(and(eq(sessions.tokenHash, hash(token)), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, new Date(now.getTime() - SESSION_IDLE_MS))))
+    .where(
+      and(
+        eq(sessions.tokenHash, hash(token)),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+        gt(sessions.lastSeenAt, new Date(now.getTime() - SESSION_IDLE_MS)),
+      ),
+    )
     .limit(1);
   if (!row) return null;
   if (now.getTime() - row.lastSeenAt.getTime() >= TOUCH_AFTER_MS) {
-    await db.update(sessions).set({ lastSeenAt: now }).where(and(eq(sessions.id, row.id), lt(sessions.lastSeenAt, now)));
+    await db
+      .update(sessions)
+      .set({ lastSeenAt: now })
+      .where(and(eq(sessions.id, row.id), lt(sessions.lastSeenAt, now)));
   }
   return row.account;
 }
 
 export async function revokeSession(db: Database, token: string): Promise<void> {
   if (!TOKEN.test(token)) return;
-  await db.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.tokenHash, hash(token)), isNull(sessions.revokedAt)));
+  await db
+    .update(sessions)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(sessions.tokenHash, hash(token)), isNull(sessions.revokedAt)));
 }
 
 /** Every session of an account (its deletion was requested, or one of its keys revoked). */
 export async function revokeAccountSessions(db: Database, accountId: string): Promise<number> {
-  const rows = await db.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.accountId, accountId), isNull(sessions.revokedAt))).returning({ id: sessions.id });
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(sessions.accountId, accountId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
   return rows.length;
 }
-

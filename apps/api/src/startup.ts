@@ -30,7 +30,8 @@ export function databaseLabel(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>
  * database, host, port and the fix, never the password.
  */
 export async function checkDatabases(config: Pick<AppConfig, 'databaseUrl' | 'migrationDatabaseUrl'>): Promise<void> {
-  if (config.migrationDatabaseUrl) await checkConnection(config.migrationDatabaseUrl, { name: 'MIGRATION_DATABASE_URL' });
+  if (config.migrationDatabaseUrl)
+    await checkConnection(config.migrationDatabaseUrl, { name: 'MIGRATION_DATABASE_URL' });
   if (config.databaseUrl) await checkConnection(config.databaseUrl, { name: 'DATABASE_URL' });
 }
 
@@ -87,6 +88,11 @@ export function readyLines(facts: ReadyFacts): string[] {
     row('admin key', facts.adminKey),
     row('mail', facts.mail),
   ];
-  if (facts.tryThis) lines.push('', 'Create an account, then call /v1/me with the apiKey it answers:', ...facts.tryThis.map((line) => `  ${line}`));
+  if (facts.tryThis)
+    lines.push(
+      '',
+      'Create an account, then call /v1/me with the apiKey it answers:',
+      ...facts.tryThis.map((line) => `  ${line}`),
+    );
   return lines;
 }

@@ -58,7 +58,13 @@ export const SUBPROCESSORS: Subprocessor[] = [
     id: 'hosting',
     name: 'Cloud hosting provider (compute, PostgreSQL, Redis, backups)',
     purpose: 'Runs the API and keeps its database, quotas and backups (infrastructure, §5)',
-    dataCategories: ['account details', 'contact phone numbers', 'message logs', 'technical data (IP address, user agent)', 'encrypted credentials'],
+    dataCategories: [
+      'account details',
+      'contact phone numbers',
+      'message logs',
+      'technical data (IP address, user agent)',
+      'encrypted credentials',
+    ],
     location: 'European Union (Frankfurt)',
     transfer: { mechanism: 'none' },
     contractUrl: 'https://harakaflow.io/legal/dpa/hosting',
@@ -67,7 +73,8 @@ export const SUBPROCESSORS: Subprocessor[] = [
   {
     id: 'mail-relay',
     name: 'Transactional email relay',
-    purpose: 'Delivers the messages the service sends: verification codes, security and policy notices, answers to privacy requests',
+    purpose:
+      'Delivers the messages the service sends: verification codes, security and policy notices, answers to privacy requests',
     dataCategories: ['email address', 'message content of notices'],
     location: 'European Union',
     transfer: { mechanism: 'none' },
@@ -101,10 +108,18 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const MECHANISMS: readonly TransferMechanism[] = ['none', 'adequacy', 'scc', 'dpf'];
 const TEXT_MAX = 500;
 
-const isDay = (v: unknown): v is string => typeof v === 'string' && DAY.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
+const isDay = (v: unknown): v is string =>
+  typeof v === 'string' &&
+  DAY.test(v) &&
+  !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
+  new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
 /** One line of plain text: no control characters, line separators, bidi marks and overrides or invisible characters (it is shown on a page and in mail, where one name must not pass for another). */
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-const isText = (v: unknown, max = TEXT_MAX): v is string => typeof v === 'string' && v.trim() !== '' && v.length <= max && !/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/.test(v);
+const isText = (v: unknown, max = TEXT_MAX): v is string =>
+  typeof v === 'string' &&
+  v.trim() !== '' &&
+  v.length <= max &&
+  !/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/.test(v);
 
 /**
  * Checks a register (the parsed JSON of SUBPROCESSORS_FILE): returns it typed, or the problems,
@@ -116,27 +131,49 @@ export function checkRegister(input: unknown): { register: Subprocessor[]; probl
   if (!Array.isArray(input)) return { register: [], problems: ['must be a JSON array of providers'] };
   if (input.length > 200) return { register: [], problems: [`holds ${input.length} providers: at most 200`] };
   const seen = new Set<string>();
-  const allowed = new Set(['id', 'name', 'purpose', 'dataCategories', 'location', 'transfer', 'contractUrl', 'since', 'until']);
+  const allowed = new Set([
+    'id',
+    'name',
+    'purpose',
+    'dataCategories',
+    'location',
+    'transfer',
+    'contractUrl',
+    'since',
+    'until',
+  ]);
   input.forEach((raw: unknown, i) => {
     const e = raw as Record<string, unknown> | null;
     const at = `entry ${i}${e && typeof e.id === 'string' && ID.test(e.id) ? ` (${e.id})` : ''}`;
     if (typeof e !== 'object' || e === null || Array.isArray(e)) return void problems.push(`${at}: must be an object`);
-    for (const key of Object.keys(e)) if (!allowed.has(key)) problems.push(`${at}: unknown field ${JSON.stringify(key.slice(0, 40))}`);
-    if (typeof e.id !== 'string' || !ID.test(e.id)) problems.push(`${at}: id must be lower-case letters, digits and - (at most 63)`);
+    for (const key of Object.keys(e))
+      if (!allowed.has(key)) problems.push(`${at}: unknown field ${JSON.stringify(key.slice(0, 40))}`);
+    if (typeof e.id !== 'string' || !ID.test(e.id))
+      problems.push(`${at}: id must be lower-case letters, digits and - (at most 63)`);
     else if (seen.has(e.id)) problems.push(`${at}: id is used twice`);
     else seen.add(e.id);
-    for (const key of ['name', 'purpose', 'location'] as const) if (!isText(e[key])) problems.push(`${at}: ${key} must be one line of text (at most ${TEXT_MAX} characters)`);
-    if (!Array.isArray(e.dataCategories) || !e.dataCategories.length || e.dataCategories.length > 30 || !e.dataCategories.every((c) => isText(c, 100))) {
+    for (const key of ['name', 'purpose', 'location'] as const)
+      if (!isText(e[key])) problems.push(`${at}: ${key} must be one line of text (at most ${TEXT_MAX} characters)`);
+    if (
+      !Array.isArray(e.dataCategories) ||
+      !e.dataCategories.length ||
+      e.dataCategories.length > 30 ||
+      !e.dataCategories.every((c) => isText(c, 100))
+    ) {
       problems.push(`${at}: dataCategories must list 1 to 30 categories, each one line of at most 100 characters`);
     }
     const t = e.transfer as Record<string, unknown> | null | undefined;
     if (typeof t !== 'object' || t === null || !MECHANISMS.includes(t.mechanism as TransferMechanism)) {
       problems.push(`${at}: transfer.mechanism must be one of ${MECHANISMS.join(', ')}`);
     } else {
-      if (t.mechanism === 'scc' && ![1, 2, 3, 4].includes(t.sccModule as number)) problems.push(`${at}: transfer.sccModule must be 1, 2, 3 or 4 with mechanism scc`);
-      if (t.mechanism !== 'scc' && t.sccModule !== undefined) problems.push(`${at}: transfer.sccModule is for mechanism scc only`);
+      if (t.mechanism === 'scc' && ![1, 2, 3, 4].includes(t.sccModule as number))
+        problems.push(`${at}: transfer.sccModule must be 1, 2, 3 or 4 with mechanism scc`);
+      if (t.mechanism !== 'scc' && t.sccModule !== undefined)
+        problems.push(`${at}: transfer.sccModule is for mechanism scc only`);
       if (t.note !== undefined && !isText(t.note)) problems.push(`${at}: transfer.note must be one line of text`);
-      for (const key of Object.keys(t)) if (!['mechanism', 'sccModule', 'note'].includes(key)) problems.push(`${at}: unknown field transfer.${key.slice(0, 40)}`);
+      for (const key of Object.keys(t))
+        if (!['mechanism', 'sccModule', 'note'].includes(key))
+          problems.push(`${at}: unknown field transfer.${key.slice(0, 40)}`);
     }
     let url: URL | null = null;
     try {
@@ -144,12 +181,19 @@ export function checkRegister(input: unknown): { register: Subprocessor[]; probl
     } catch {
       url = null;
     }
-    if (!url || url.protocol !== 'https:' || url.username || url.password) problems.push(`${at}: contractUrl must be an https URL without credentials`);
+    if (!url || url.protocol !== 'https:' || url.username || url.password)
+      problems.push(`${at}: contractUrl must be an https URL without credentials`);
     if (!isDay(e.since)) problems.push(`${at}: since must be a day, YYYY-MM-DD`);
-    if (e.until !== undefined && (!isDay(e.until) || (isDay(e.since) && e.until <= e.since))) problems.push(`${at}: until must be a day (YYYY-MM-DD) after since`);
+    if (e.until !== undefined && (!isDay(e.until) || (isDay(e.since) && e.until <= e.since)))
+      problems.push(`${at}: until must be a day (YYYY-MM-DD) after since`);
   });
   // The contract link as the URL parser reads it (what was checked), not as written.
-  return { register: problems.length ? [] : (input as Subprocessor[]).map((p) => ({ ...p, contractUrl: new URL(p.contractUrl).href })), problems };
+  return {
+    register: problems.length
+      ? []
+      : (input as Subprocessor[]).map((p) => ({ ...p, contractUrl: new URL(p.contractUrl).href })),
+    problems,
+  };
 }
 
 /** A provider that starts or stops on a day: what is announced (once per account) before it takes effect. */
@@ -166,7 +210,8 @@ export function registerChanges(register: readonly Subprocessor[]): RegisterChan
   const changes: RegisterChange[] = [];
   for (const p of register) {
     changes.push({ key: `${p.id}:added:${p.since}`, change: 'added', effectiveDate: p.since, provider: p });
-    if (p.until) changes.push({ key: `${p.id}:removed:${p.until}`, change: 'removed', effectiveDate: p.until, provider: p });
+    if (p.until)
+      changes.push({ key: `${p.id}:removed:${p.until}`, change: 'removed', effectiveDate: p.until, provider: p });
   }
   return changes.sort((a, b) => a.effectiveDate.localeCompare(b.effectiveDate) || a.key.localeCompare(b.key));
 }
@@ -209,7 +254,11 @@ export const objectionKey = (c: Pick<RegisterChange, 'key'>) => `subprocessors:$
  * account and change, at least `noticeDays` before it takes effect, with a link to the register
  * and one that opens an objection request about that change.
  */
-export function registerAnnouncements(register: readonly Subprocessor[], noticeDays: number, publicUrl: string): Announcement[] {
+export function registerAnnouncements(
+  register: readonly Subprocessor[],
+  noticeDays: number,
+  publicUrl: string,
+): Announcement[] {
   return registerChanges(register).map((c) => ({
     key: objectionKey(c),
     kind: 'subprocessors.upcoming',
@@ -237,9 +286,20 @@ export function registerAnnouncements(register: readonly Subprocessor[], noticeD
  * The change an objection link names, as the text the request carries, in the form's language (a
  * whole sentence per kind of change); undefined when the register has no such change.
  */
-export function objectionDetails(register: readonly Subprocessor[], about: string, lang: PageLanguage = 'en'): string | undefined {
+export function objectionDetails(
+  register: readonly Subprocessor[],
+  about: string,
+  lang: PageLanguage = 'en',
+): string | undefined {
   const c = registerChanges(register).find((change) => objectionKey(change) === about);
   if (!c) return undefined;
-  const values = { key: objectionKey(c), effectiveDate: c.effectiveDate, providerName: c.provider.name, providerLocation: c.provider.location, dataCategories: c.provider.dataCategories.join(', '), purpose: c.provider.purpose };
+  const values = {
+    key: objectionKey(c),
+    effectiveDate: c.effectiveDate,
+    providerName: c.provider.name,
+    providerLocation: c.provider.location,
+    dataCategories: c.provider.dataCategories.join(', '),
+    purpose: c.provider.purpose,
+  };
   return plainText(lang, c.change === 'added' ? 'form.objection.added' : 'form.objection.removed', values);
 }

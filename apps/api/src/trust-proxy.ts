@@ -36,7 +36,9 @@ function ipv6Value(address: string): bigint {
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
     const n = dotted[1]!.split('.').map(Number);
-    text = text.slice(0, -dotted[1]!.length) + `${((n[0]! << 8) | n[1]!).toString(16)}:${((n[2]! << 8) | n[3]!).toString(16)}`;
+    text =
+      text.slice(0, -dotted[1]!.length) +
+      `${((n[0]! << 8) | n[1]!).toString(16)}:${((n[2]! << 8) | n[3]!).toString(16)}`;
   }
   const [head, tail] = text.split('::') as [string, string | undefined];
   const left = head ? head.split(':') : [];
@@ -52,7 +54,9 @@ function ipv6Value(address: string): bigint {
  */
 export function trustTooWide(entries: readonly string[]): { what: string; entries: string[] } | null {
   const explicit = entries.filter((e) => !PROXY_NAMES.has(e));
-  const ranges = explicit.map((e) => ({ entry: e, range: addressRange(e) })).sort((a, b) => (a.range[0] < b.range[0] ? -1 : a.range[0] > b.range[0] ? 1 : 0));
+  const ranges = explicit
+    .map((e) => ({ entry: e, range: addressRange(e) }))
+    .sort((a, b) => (a.range[0] < b.range[0] ? -1 : a.range[0] > b.range[0] ? 1 : 0));
   const merged: [bigint, bigint][] = [];
   for (const { range } of ranges) {
     const last = merged[merged.length - 1];
@@ -69,8 +73,13 @@ export function trustTooWide(entries: readonly string[]): { what: string; entrie
     v6 += end - start + 1n - mapped;
   }
   const wide = (test: (r: [bigint, bigint]) => boolean) => ranges.filter((r) => test(r.range)).map((r) => r.entry);
-  if (v4 > MAX_IPV4) return { what: `${v4} IPv4 addresses, at most 2^24`, entries: wide(([s, e]) => e >= MAPPED_START && s <= MAPPED_END) };
-  if (v6 > MAX_IPV6) return { what: `more than 2^96 IPv6 addresses`, entries: wide(([s, e]) => e < MAPPED_START || s > MAPPED_END) };
+  if (v4 > MAX_IPV4)
+    return {
+      what: `${v4} IPv4 addresses, at most 2^24`,
+      entries: wide(([s, e]) => e >= MAPPED_START && s <= MAPPED_END),
+    };
+  if (v6 > MAX_IPV6)
+    return { what: `more than 2^96 IPv6 addresses`, entries: wide(([s, e]) => e < MAPPED_START || s > MAPPED_END) };
   return null;
 }
 
@@ -99,8 +108,10 @@ export function trustProxyProblem(value: unknown): string | undefined {
     return `trustProxy must be false or a list of proxy addresses or CIDRs, as TRUST_PROXY gives (got ${Array.isArray(value) ? 'a list that is empty or not of strings' : typeof value === 'function' ? 'a function' : JSON.stringify(value)})`;
   }
   const bad = value.filter((e: string) => !isProxyEntry(e));
-  if (bad.length) return `trustProxy entries must be proxy addresses or CIDRs (or loopback, linklocal, uniquelocal), never a blanket value; bad: ${JSON.stringify(bad)}`;
+  if (bad.length)
+    return `trustProxy entries must be proxy addresses or CIDRs (or loopback, linklocal, uniquelocal), never a blanket value; bad: ${JSON.stringify(bad)}`;
   const wide = trustTooWide(value as string[]);
-  if (wide) return `trustProxy trusts too many addresses together (${wide.what}): a set that wide lets any client choose its IP; entries: ${JSON.stringify(wide.entries)}`;
+  if (wide)
+    return `trustProxy trusts too many addresses together (${wide.what}): a set that wide lets any client choose its IP; entries: ${JSON.stringify(wide.entries)}`;
   return undefined;
 }

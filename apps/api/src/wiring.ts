@@ -23,10 +23,27 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, Fastif
 import { createHmac, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accountByVerifiedEmail, accountExists, appPersonalData, issueVerificationCode, messageLogPersonalData, planOfAccount, verificationCodeKey } from './accounts.js';
+import {
+  accountByVerifiedEmail,
+  accountExists,
+  appPersonalData,
+  issueVerificationCode,
+  messageLogPersonalData,
+  planOfAccount,
+  verificationCodeKey,
+} from './accounts.js';
 import { ANALYTICS_COOKIE } from './analytics.js';
 import { splitSecrets, type AppConfig } from './config.js';
-import { addressVerified, askExistingAccountsToVerify, bridgeLegacyNotifications, endpointDisabledNotice, notificationRecipient, policyRecipients, requestNotice, requesterNotice } from './notices.js';
+import {
+  addressVerified,
+  askExistingAccountsToVerify,
+  bridgeLegacyNotifications,
+  endpointDisabledNotice,
+  notificationRecipient,
+  policyRecipients,
+  requestNotice,
+  requesterNotice,
+} from './notices.js';
 import { documentErrors } from './openapi.js';
 import auth from './plugins/auth.js';
 import errorShape from './plugins/error-shape.js';
@@ -98,7 +115,8 @@ export interface WiringStep {
  * the options' type first, so the options' object literal is checked against it as written.)
  */
 function step<O extends FastifyPluginOptions>(plugin: FastifyPluginAsync<O> | FastifyPluginCallback<O>) {
-  return (s: Omit<WiringStep, 'plugin' | 'options'> & { options?: (w: WiringContext) => O }): WiringStep => ({ ...s, plugin }) as WiringStep;
+  return (s: Omit<WiringStep, 'plugin' | 'options'> & { options?: (w: WiringContext) => O }): WiringStep =>
+    ({ ...s, plugin }) as WiringStep;
 }
 
 /** The app's own migrations (schema `app`). */
@@ -112,7 +130,12 @@ const secure = (config: AppConfig) => config.env === 'production';
 const keysUrl = (config: AppConfig) => `${config.publicUrl}/.well-known/harakaflow-signing-keys.json`;
 /** §8: every route under these needs a verified adult, unless its config says `ageGate: false`. */
 const AGE_GATE_PREFIXES = ['/v1'];
-const exportPlace = (name: string) => ({ namespace: 'data-rights', accountId: 'data-rights', sessionId: 'exports', name });
+const exportPlace = (name: string) => ({
+  namespace: 'data-rights',
+  accountId: 'data-rights',
+  sessionId: 'exports',
+  name,
+});
 /** Where a request's received messages are sealed (issue 32): data-rights' vault namespace, a session per request. */
 const EVIDENCE = { namespace: 'data-rights', accountId: 'data-rights' } as const;
 const evidencePlace = (requestId: string, name: string) => ({ ...EVIDENCE, sessionId: `request:${requestId}`, name });
@@ -120,7 +143,7 @@ const evidencePlace = (requestId: string, name: string) => ({ ...EVIDENCE, sessi
 export const WIRING: readonly WiringStep[] = [
   step(swagger)({
     name: '@fastify/swagger',
-    why: 'first: it records every route declared after it; documentErrors then adds each operation\'s security and error responses from its config',
+    why: "first: it records every route declared after it; documentErrors then adds each operation's security and error responses from its config",
     options: ({ config }) => ({
       openapi: {
         openapi: '3.1.0',
@@ -132,17 +155,36 @@ export const WIRING: readonly WiringStep[] = [
         },
         components: {
           securitySchemes: {
-            bearer: { type: 'http', scheme: 'bearer', description: 'an account API key (hf_live_...) or the admin key' },
-            session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(secure(config)), description: 'the privacy centre session; state-changing requests also need x-csrf-token' },
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'an account API key (hf_live_...) or the admin key',
+            },
+            session: {
+              type: 'apiKey',
+              in: 'cookie',
+              name: sessionCookieName(secure(config)),
+              description: 'the privacy centre session; state-changing requests also need x-csrf-token',
+            },
           },
         },
       },
     }),
     then: ({ app }) => documentErrors(app, { ageGatePrefixes: AGE_GATE_PREFIXES }),
   }),
-  step(errorShape)({ name: 'error-shape', why: 'before any plugin that can fail a request: every error, theirs included, answers in the one shape' }),
-  step(securityHeaders)({ name: 'security-headers', options: ({ config }) => ({ production: secure(config) }), why: 'early: every answer carries the headers, refusals by later plugins too' }),
-  step(inputGuard)({ name: 'input-guard', why: 'before quota and auth: malformed input is refused before it costs a store or database call' }),
+  step(errorShape)({
+    name: 'error-shape',
+    why: 'before any plugin that can fail a request: every error, theirs included, answers in the one shape',
+  }),
+  step(securityHeaders)({
+    name: 'security-headers',
+    options: ({ config }) => ({ production: secure(config) }),
+    why: 'early: every answer carries the headers, refusals by later plugins too',
+  }),
+  step(inputGuard)({
+    name: 'input-guard',
+    why: 'before quota and auth: malformed input is refused before it costs a store or database call',
+  }),
   step(quota)({
     name: '@harakaflow/quota',
     migrations: quotaMigrations,
@@ -162,12 +204,27 @@ export const WIRING: readonly WiringStep[] = [
       keyPrefix: config.quotaKeyPrefix,
       storeTimeoutMs: config.quotaStoreTimeoutMs,
       // Client IPs are stored only as a keyed hash, so the store names no IP (§6 erasure; see README).
-      clientKeys: { secret: createHmac('sha256', config.secrets.dataRightsSubjectKey).update('harakaflow quota client keys').digest(), legacy: config.quotaLegacyClientKeys },
+      clientKeys: {
+        secret: createHmac('sha256', config.secrets.dataRightsSubjectKey)
+          .update('harakaflow quota client keys')
+          .digest(),
+        legacy: config.quotaLegacyClientKeys,
+      },
       accountKeys: { legacy: config.quotaLegacyAccountKeys },
       onWarning: async (accountId, info) => {
-        const payload = { quota: info.quota, threshold: info.threshold, used: info.used, limit: info.limit, resetAt: info.resetAt.toISOString() };
+        const payload = {
+          quota: info.quota,
+          threshold: info.threshold,
+          used: info.used,
+          limit: info.limit,
+          resetAt: info.resetAt.toISOString(),
+        };
         // The "rate limit warning" notification of policy §2: an email (an optional kind), and the account's webhooks.
-        await app.notify.enqueue({ kind: 'quota.warning', accountId, data: { ...payload, percent: Math.round(info.threshold * 100) } });
+        await app.notify.enqueue({
+          kind: 'quota.warning',
+          accountId,
+          data: { ...payload, percent: Math.round(info.threshold * 100) },
+        });
         await app.webhooks.emit(accountId, 'quota.warning', payload);
       },
     }),
@@ -180,7 +237,11 @@ export const WIRING: readonly WiringStep[] = [
       adminApiKey: config.secrets.adminApiKey,
       session: { cookieName: sessionCookieName(secure(config)), origin: new URL(config.publicUrl).origin },
       cacheMs: config.authCacheMs,
-      guard: { gate: (request, reply) => app.quota.authGate(request, reply), failed: (request) => app.quota.authFailed(request), clear: (request) => app.quota.authClear(request) },
+      guard: {
+        gate: (request, reply) => app.quota.authGate(request, reply),
+        failed: (request) => app.quota.authFailed(request),
+        clear: (request) => app.quota.authClear(request),
+      },
     }),
   }),
   step(audit)({
@@ -205,7 +266,10 @@ export const WIRING: readonly WiringStep[] = [
       ...config.auditTuning,
     }),
   }),
-  step(cookie)({ name: '@fastify/cookie', why: 'before consent, age-gate and the sessions, which read and set cookies' }),
+  step(cookie)({
+    name: '@fastify/cookie',
+    why: 'before consent, age-gate and the sessions, which read and set cookies',
+  }),
   step(consent)({
     name: '@harakaflow/consent',
     migrations: consentMigrations,
@@ -214,7 +278,12 @@ export const WIRING: readonly WiringStep[] = [
       secrets: splitSecrets(config.secrets.consentSecrets),
       db: database.db,
       policies: config.policyVersions ?? POLICY_VERSIONS,
-      cookies: { [ANALYTICS_COOKIE]: 'analytics', hf_age_block: 'essential', [sessionCookieName(secure(config))]: 'essential', [LANGUAGE_COOKIE]: 'essential' },
+      cookies: {
+        [ANALYTICS_COOKIE]: 'analytics',
+        hf_age_block: 'essential',
+        [sessionCookieName(secure(config))]: 'essential',
+        [LANGUAGE_COOKIE]: 'essential',
+      },
       defaultAnalytics: config.consentDefaultAnalytics,
       secure: secure(config),
       routePrefix: '/v1/consent',
@@ -225,7 +294,7 @@ export const WIRING: readonly WiringStep[] = [
   step(ageGate)({
     name: '@harakaflow/age-gate',
     migrations: ageGateMigrations,
-    why: '§8: before the /v1 routes it protects; a minor\'s erasure runs through data-rights\' job (registered later, reached at run time)',
+    why: "§8: before the /v1 routes it protects; a minor's erasure runs through data-rights' job (registered later, reached at run time)",
     late: ['dataRights'],
     options: ({ app, config, database }) => ({
       db: database.db,
@@ -272,7 +341,9 @@ export const WIRING: readonly WiringStep[] = [
       smtpUrl: config.smtpUrl,
       outboxDir: join(config.dataDir, 'outbox'),
       from: config.notifyFrom,
-      dkim: config.notifyDkim ? { keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key } : undefined,
+      dkim: config.notifyDkim
+        ? { keySelector: config.notifyDkim.selector, privateKey: config.notifyDkim.key }
+        : undefined,
       publicUrl: config.publicUrl,
       unsubscribeSecrets: splitSecrets(config.secrets.notifyUnsubscribeSecrets),
       privacyContact: config.privacyContact,
@@ -285,21 +356,43 @@ export const WIRING: readonly WiringStep[] = [
       enrich: async ({ kind, accountId, data }) => {
         // The verification code is made as its message is sent: it is in the message only (false: verified meanwhile).
         if (kind === 'account.email.verification' && accountId) {
-          const issued = await issueVerificationCode(database.db, verificationCodeKey(config.secrets.dataRightsSubjectKey), accountId, new Date());
+          const issued = await issueVerificationCode(
+            database.db,
+            verificationCodeKey(config.secrets.dataRightsSubjectKey),
+            accountId,
+            new Date(),
+          );
           return issued ? { code: issued.code, expiresAt: utcMinute(issued.expiresAt) } : false;
         }
         // The code of a request made without an API key (issue 32), made as its message is sent.
         const code = await requestCodeData(app, config.publicUrl, kind, data);
         if (code !== undefined) return code;
-        if (kind !== 'privacy.request.updated' || data.status !== 'fulfilled' || typeof data.requestId !== 'string') return null;
+        if (kind !== 'privacy.request.updated' || data.status !== 'fulfilled' || typeof data.requestId !== 'string')
+          return null;
         // The link itself (the admin's views never show it: issue 30 item 7).
         const link = await app.dataRights.exportLink(data.requestId).catch(() => null);
         return link ? { exportUrl: `${config.publicUrl}${link.url}`, exportExpiresAt: link.expiresAt } : null;
       },
-      policies: { versions: config.policyVersions ?? POLICY_VERSIONS, recipients: (after) => policyRecipients(database.db, after), policyUrl: `${config.publicUrl}/privacy` },
+      policies: {
+        versions: config.policyVersions ?? POLICY_VERSIONS,
+        recipients: (after) => policyRecipients(database.db, after),
+        policyUrl: `${config.publicUrl}/privacy`,
+      },
       // §5, §9, §11 (issue 32 item 4): a provider that starts or stops is announced to every account.
-      announcements: { list: () => registerAnnouncements(config.subprocessors ?? SUBPROCESSORS, config.subprocessorNoticeDays, config.publicUrl), recipients: (after) => policyRecipients(database.db, after) },
-      routes: { config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true }, errors: { 400: ['HF_NOTIFY_UNSUBSCRIBE_INVALID'] } } },
+      announcements: {
+        list: () =>
+          registerAnnouncements(config.subprocessors ?? SUBPROCESSORS, config.subprocessorNoticeDays, config.publicUrl),
+        recipients: (after) => policyRecipients(database.db, after),
+      },
+      routes: {
+        config: {
+          auth: 'public',
+          ageGate: false,
+          audit: { path: 'route' },
+          quota: { failClosed: true },
+          errors: { 400: ['HF_NOTIFY_UNSUBSCRIBE_INVALID'] },
+        },
+      },
       // The retention runner purges settled notifications (class `notifications`).
       keepSettledDays: false,
     }),
@@ -314,7 +407,11 @@ export const WIRING: readonly WiringStep[] = [
     name: 'bounce-intake',
     why: '§11, §6 (issue 34 item 4): the bounce mailbox read over IMAP (NOTIFY_BOUNCE_IMAP_URL), after notify, which records what each report says',
     // notify's MailboxReader (issue 32), lease name `bounces`, polled as the privacy mailbox is.
-    options: ({ config, database }) => ({ db: database.db, url: config.notifyBounceImapUrl, pollSeconds: config.privacyImapPollSeconds }),
+    options: ({ config, database }) => ({
+      db: database.db,
+      url: config.notifyBounceImapUrl,
+      pollSeconds: config.privacyImapPollSeconds,
+    }),
   }),
   step(dataRights)({
     name: '@harakaflow/data-rights',
@@ -335,7 +432,10 @@ export const WIRING: readonly WiringStep[] = [
       purgeAfterDays: config.dataRightsPurgeAfterDays,
       exportTtlHours: config.dataRightsExportTtlHours,
       onPendingDeletion: async (accountId, pending) => {
-        await database.db.update(accounts).set({ deletionPendingAt: pending ? new Date() : null }).where(eq(accounts.id, accountId));
+        await database.db
+          .update(accounts)
+          .set({ deletionPendingAt: pending ? new Date() : null })
+          .where(eq(accounts.id, accountId));
         // Requesting deletion signs the person out of the privacy centre everywhere.
         if (pending) await revokeAccountSessions(database.db, accountId);
         app.authCache.invalidate(accountId);
@@ -347,9 +447,21 @@ export const WIRING: readonly WiringStep[] = [
         // A contact's erasure that answers a forwarded request (issue 32 item 3): its receipt goes to the person.
         // Its own failure is logged, never in the way of the account's notices below (the minute's sweep settles it).
         if (request.kind === 'deletion' && request.subject.kind === 'contact') {
-          await app.contactRequests.erasureDone(request).catch((error: unknown) => app.log.error({ err: errorCodes(error), requestId: request.id }, 'privacy: a forwarded erasure could not be settled; the sweep retries'));
+          await app.contactRequests
+            .erasureDone(request)
+            .catch((error: unknown) =>
+              app.log.error(
+                { err: errorCodes(error), requestId: request.id },
+                'privacy: a forwarded erasure could not be settled; the sweep retries',
+              ),
+            );
         }
-        const payload = { requestId: request.id, kind: request.kind, status: request.status, dueAt: request.extendedDueAt ?? request.dueAt };
+        const payload = {
+          requestId: request.id,
+          kind: request.kind,
+          status: request.status,
+          dueAt: request.extendedDueAt ?? request.dueAt,
+        };
         // The requester's own account is told of every change (issue 14 item 6), unless it is gone:
         // by email (§6) and webhook.
         if (!(await accountExists(database.db, accountId))) return;
@@ -366,10 +478,17 @@ export const WIRING: readonly WiringStep[] = [
       // not have that person sent the deletion's receipt.
       addressOf: async (accountId) => {
         const recipient = await notificationRecipient(database.db, accountId);
-        return recipient && (await addressVerified(database.db, accountId, recipient.address)) ? recipient.address : null;
+        return recipient && (await addressVerified(database.db, accountId, recipient.address))
+          ? recipient.address
+          : null;
       },
       onRequesterUpdate: async (request, address) => {
-        if ('accountId' in request.subject && (await notificationRecipient(database.db, request.subject.accountId))?.address.toLowerCase() === address.toLowerCase()) return;
+        if (
+          'accountId' in request.subject &&
+          (await notificationRecipient(database.db, request.subject.accountId))?.address.toLowerCase() ===
+            address.toLowerCase()
+        )
+          return;
         const sent = await app.notify.enqueue({ ...requesterNotice(request, keysUrl(config)), to: address });
         if (sent) await app.dataRights.intake.recordSent(request.id, app.notify.messageId(sent));
       },
@@ -390,23 +509,33 @@ export const WIRING: readonly WiringStep[] = [
       evidence: {
         put: async (requestId, name, value) => void (await app.vault.put(evidencePlace(requestId, name), value)),
         get: async (requestId, name) => (await app.vault.get(evidencePlace(requestId, name)))?.value ?? null,
-        deleteAll: (requestId) => app.vault.deleteSession(EVIDENCE.accountId, `request:${requestId}`, EVIDENCE.namespace),
+        deleteAll: (requestId) =>
+          app.vault.deleteSession(EVIDENCE.accountId, `request:${requestId}`, EVIDENCE.namespace),
       },
       retainDays: config.retentionRightsRequestsDays,
       onAlert: async ({ action, request }) => {
         // An operator notification: no account.
-        await database.db.insert(notifications).values({ id: randomUUID(), accountId: null, kind: action, payload: { requestId: request.id, kind: request.kind, dueAt: request.extendedDueAt ?? request.dueAt } });
+        await database.db.insert(notifications).values({
+          id: randomUUID(),
+          accountId: null,
+          kind: action,
+          payload: { requestId: request.id, kind: request.kind, dueAt: request.extendedDueAt ?? request.dueAt },
+        });
       },
     }),
   }),
   step(rightsIntake)({
     name: 'rights-intake',
     why: '§6 (issue 32): the privacy mailbox read over IMAP (PRIVACY_IMAP_URL), after data-rights (its intake), notify (the answers) and quota (answers per sender)',
-    options: ({ config, database }) => ({ db: database.db, url: config.privacyImapUrl, pollSeconds: config.privacyImapPollSeconds }),
+    options: ({ config, database }) => ({
+      db: database.db,
+      url: config.privacyImapUrl,
+      pollSeconds: config.privacyImapPollSeconds,
+    }),
   }),
   step(contactRequestsPlugin)({
     name: 'contact-requests',
-    why: '§1, §6 (issue 32 item 3): contacts\' requests passed to the accounts that hold their number, after data-rights (erasures), notify (the messages), webhooks (privacy.request.forwarded) and quota',
+    why: "§1, §6 (issue 32 item 3): contacts' requests passed to the accounts that hold their number, after data-rights (erasures), notify (the messages), webhooks (privacy.request.forwarded) and quota",
     options: ({ config, database }) => ({
       db: database.db,
       codeKey: proofCodeKey(config.secrets.dataRightsSubjectKey),
@@ -418,7 +547,7 @@ export const WIRING: readonly WiringStep[] = [
   }),
   step(auditStreamsPlugin)({
     name: 'audit-streams',
-    why: '§1, §3 (issue 33 item 5): accounts\' trails and the admin\'s log sent to their SIEMs, after audit (what it reads), the vault (its secrets) and data-rights (an erased account\'s streams end)',
+    why: "§1, §3 (issue 33 item 5): accounts' trails and the admin's log sent to their SIEMs, after audit (what it reads), the vault (its secrets) and data-rights (an erased account's streams end)",
     options: ({ config, database }) => ({
       db: database.db,
       // The webhooks' destination policy: https and public addresses only, unless the same settings allow otherwise.
@@ -430,8 +559,13 @@ export const WIRING: readonly WiringStep[] = [
   step(retention)({
     name: '@harakaflow/retention',
     migrations: retentionMigrations,
-    why: '§4: after every package that registers a retention class; the app\'s own classes follow it',
-    options: ({ config, database }) => ({ db: database.db, intervalMinutes: config.retentionIntervalMinutes, batchSize: config.retentionBatchSize, pauseMs: config.retentionBatchPauseMs }),
+    why: "§4: after every package that registers a retention class; the app's own classes follow it",
+    options: ({ config, database }) => ({
+      db: database.db,
+      intervalMinutes: config.retentionIntervalMinutes,
+      batchSize: config.retentionBatchSize,
+      pauseMs: config.retentionBatchPauseMs,
+    }),
     then: ({ app, config, database }) => {
       for (const spec of appRetentionClasses(database.db, config)) registerRetentionClass(app, spec);
     },
@@ -453,53 +587,96 @@ export const WIRING: readonly WiringStep[] = [
     name: 'routes/accounts',
     why: 'routes come after every plugin',
     // GET /v1/me's notices are read at most once per AUTH_CACHE_MS per account and replica, as the key is.
-    options: ({ config, database }) => ({ db: database.db, secureCookies: secure(config), codeKey: verificationCodeKey(config.secrets.dataRightsSubjectKey), noticesCacheMs: config.authCacheMs }),
+    options: ({ config, database }) => ({
+      db: database.db,
+      secureCookies: secure(config),
+      codeKey: verificationCodeKey(config.secrets.dataRightsSubjectKey),
+      noticesCacheMs: config.authCacheMs,
+    }),
   }),
-  step(keyRoutes)({ name: 'routes/keys', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
-  step(adminRoutes)({ name: 'routes/admin', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
+  step(keyRoutes)({
+    name: 'routes/keys',
+    why: 'routes come after every plugin',
+    options: ({ database }) => ({ db: database.db }),
+  }),
+  step(adminRoutes)({
+    name: 'routes/admin',
+    why: 'routes come after every plugin',
+    options: ({ database }) => ({ db: database.db }),
+  }),
   step(credentialRoutes)({ name: 'routes/credentials', why: 'routes come after every plugin' }),
   step(auditRoutes)({ name: 'routes/audit', why: 'routes come after every plugin' }),
-  step(auditWitnessRoutes)({ name: 'routes/audit-witnesses', why: 'routes come after every plugin (issue 33 item 3: the admin registers the witnesses of the signed tree heads)' }),
+  step(auditWitnessRoutes)({
+    name: 'routes/audit-witnesses',
+    why: 'routes come after every plugin (issue 33 item 3: the admin registers the witnesses of the signed tree heads)',
+  }),
   step(auditStreamRoutes)({ name: 'routes/audit-streams', why: 'routes come after every plugin' }),
   step(auditKeyRoutes)({
     name: 'routes/audit-keys',
     why: "routes come after every plugin: the audit log's public keys at /.well-known (issue 33), public",
     options: ({ config }) => ({ keys: config.auditSigningKeys }),
   }),
-  step(webhookRoutes)({ name: 'routes/webhooks', why: 'routes come after every plugin', options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }) }),
+  step(webhookRoutes)({
+    name: 'routes/webhooks',
+    why: 'routes come after every plugin',
+    options: ({ config }) => ({ metaAppSecret: config.metaAppSecret, metaVerifyToken: config.metaVerifyToken }),
+  }),
   step(webhookDeliveryRoutes)({ name: 'routes/webhook-deliveries', why: 'routes come after every plugin' }),
-  step(messageRoutes)({ name: 'routes/messages', why: 'routes come after every plugin', options: ({ database }) => ({ db: database.db }) }),
+  step(messageRoutes)({
+    name: 'routes/messages',
+    why: 'routes come after every plugin',
+    options: ({ database }) => ({ db: database.db }),
+  }),
   step(usageRoutes)({ name: 'routes/usage', why: 'routes come after every plugin' }),
   step(privacyRoutes)({
     name: 'routes/privacy',
     why: 'routes come after every plugin',
-    options: ({ config, database }) => ({ db: database.db, session: { cookieName: sessionCookieName(secure(config)), secure: secure(config) } }),
+    options: ({ config, database }) => ({
+      db: database.db,
+      session: { cookieName: sessionCookieName(secure(config)), secure: secure(config) },
+    }),
   }),
   step(privacyCentre)({
     name: 'routes/privacy-centre',
     why: 'the page at /privacy, its no-JavaScript consent form and its sessions',
-    options: ({ config, database }) => ({ db: database.db, origin: new URL(config.publicUrl).origin, cookieName: sessionCookieName(secure(config)), secureCookies: secure(config), analyticsDefault: config.consentDefaultAnalytics, privacyContact: config.privacyContact }),
+    options: ({ config, database }) => ({
+      db: database.db,
+      origin: new URL(config.publicUrl).origin,
+      cookieName: sessionCookieName(secure(config)),
+      secureCookies: secure(config),
+      analyticsDefault: config.consentDefaultAnalytics,
+      privacyContact: config.privacyContact,
+    }),
   }),
   step(publicRequestRoutes)({
     name: 'routes/public-requests',
     why: 'routes come after every plugin: requests without an account, their code, and the no-JavaScript form at /privacy/request',
-    options: ({ config }) => ({ origin: new URL(config.publicUrl).origin, register: config.subprocessors ?? SUBPROCESSORS }),
+    options: ({ config }) => ({
+      origin: new URL(config.publicUrl).origin,
+      register: config.subprocessors ?? SUBPROCESSORS,
+    }),
   }),
   step(contactRequestRoutes)({
     name: 'routes/contact-requests',
-    why: 'routes come after every plugin: the WhatsApp code of a contact\'s request, and the forwarded requests accounts answer',
+    why: "routes come after every plugin: the WhatsApp code of a contact's request, and the forwarded requests accounts answer",
   }),
   step(subprocessorRoutes)({
     name: 'routes/subprocessors',
     why: 'routes come after every plugin: the processor register (§5, §9), JSON and page',
-    options: ({ config }) => ({ register: config.subprocessors ?? SUBPROCESSORS, noticeDays: config.subprocessorNoticeDays }),
+    options: ({ config }) => ({
+      register: config.subprocessors ?? SUBPROCESSORS,
+      noticeDays: config.subprocessorNoticeDays,
+    }),
   }),
   step(notificationRoutes)({ name: 'routes/notifications', why: 'routes come after every plugin' }),
   step(retentionRoutes)({ name: 'routes/retention', why: 'routes come after every plugin' }),
 ];
 
 /** Every migration set the app applies, in order: the app's own, then each step's in table order. */
-export const APP_MIGRATIONS: readonly MigrationSet[] = [appMigrations, ...WIRING.flatMap((s) => (s.migrations ? [s.migrations] : []))];
+export const APP_MIGRATIONS: readonly MigrationSet[] = [
+  appMigrations,
+  ...WIRING.flatMap((s) => (s.migrations ? [s.migrations] : [])),
+];
 
 /** Registers every step in order, then checks that what the steps' callbacks reach later is there. */
 export async function registerWiring(w: WiringContext, steps: readonly WiringStep[] = WIRING): Promise<void> {
@@ -509,7 +686,8 @@ export async function registerWiring(w: WiringContext, steps: readonly WiringSte
   }
   for (const s of steps) {
     for (const name of s.late ?? []) {
-      if (!w.app.hasDecorator(name)) throw new Error(`wiring: ${s.name}'s callbacks use app.${name}, which no later step registered`);
+      if (!w.app.hasDecorator(name))
+        throw new Error(`wiring: ${s.name}'s callbacks use app.${name}, which no later step registered`);
     }
   }
 }

@@ -55,7 +55,11 @@ describe('the signup gate', () => {
 
   it('refuses an impossible date with 400 HF_AGE_GATE_INVALID_DATE', async () => {
     const { app } = await testApp(database);
-    const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ dateOfBirth: '2005-02-30' }) });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: signupBody({ dateOfBirth: '2005-02-30' }),
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().code).toBe('HF_AGE_GATE_INVALID_DATE');
     await app.close();
@@ -65,7 +69,9 @@ describe('the signup gate', () => {
     const { app, logs } = await testApp(database);
     const { account } = await signup(app, { dateOfBirth: '1984-07-23' });
     await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ dateOfBirth: childDate() }) });
-    const [verification] = (await rowsOf(sql`select method, minimum_age, verified_at from age_gate.subjects where subject_id = ${account.id}`)) as {
+    const [verification] = (await rowsOf(
+      sql`select method, minimum_age, verified_at from age_gate.subjects where subject_id = ${account.id}`,
+    )) as {
       method: string;
       minimum_age: number;
     }[];
@@ -79,7 +85,8 @@ describe('the signup gate', () => {
     const { app } = await testApp(database);
     const { apiKey } = await signup(app);
     expect((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(200);
-    for (const url of ['/v1/ping', '/v1/consent', '/health', '/docs/json']) expect((await app.inject(url)).statusCode).toBe(200);
+    for (const url of ['/v1/ping', '/v1/consent', '/health', '/docs/json'])
+      expect((await app.inject(url)).statusCode).toBe(200);
     // An account with no verification record (made before the gate, or by another path) is refused.
     await database.db.execute(sql`delete from age_gate.subjects`);
     const again = await testApp(database);
@@ -95,7 +102,9 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
     const { account, apiKey } = await signup(app);
     const url = `/v1/admin/accounts/${account.id}/minor`;
     expect((await app.inject({ method: 'POST', url })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(
+      403,
+    );
     const unknown = await app.inject({
       method: 'POST',
       url: '/v1/admin/accounts/00000000-0000-4000-8000-000000000000/minor',
@@ -110,9 +119,21 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
     const { app } = await testApp(database);
     const { account, apiKey } = await signup(app);
     const auth = { authorization: `Bearer ${apiKey}` };
-    expect((await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false }, headers: auth })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false }, headers: auth }))
+        .statusCode,
+    ).toBe(200);
     expect(await rowsOf(sql`select 1 from consent.records where subject_id = ${account.id}`)).toHaveLength(1);
-    expect((await app.inject({ method: 'PUT', url: '/v1/whatsapp/sessions/wa-1/credentials/creds', payload: { value: { k: 'v' } }, headers: auth })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'PUT',
+          url: '/v1/whatsapp/sessions/wa-1/credentials/creds',
+          payload: { value: { k: 'v' } },
+          headers: auth,
+        })
+      ).statusCode,
+    ).toBe(200);
 
     const report = await app.inject({
       method: 'POST',
@@ -121,7 +142,11 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
       payload: { reason: 'parent wrote to privacy@' },
     });
     expect(report.statusCode).toBe(200);
-    expect(report.json()).toMatchObject({ subjectId: account.id, status: 'done', counts: { app: 1, consent: 1, age_gate: 1, vault: 1 } });
+    expect(report.json()).toMatchObject({
+      subjectId: account.id,
+      status: 'done',
+      counts: { app: 1, consent: 1, age_gate: 1, vault: 1 },
+    });
 
     expect((await app.inject({ url: '/v1/me', headers: auth })).statusCode).toBe(401);
     expect(await rowsOf(sql`select 1 from app.accounts where id = ${account.id}`)).toHaveLength(0);
@@ -131,7 +156,11 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
     expect(JSON.stringify(await dumpAll())).not.toContain(account.email);
 
     // Idempotent: a second report answers with the same record.
-    const again = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const again = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/accounts/${account.id}/minor`,
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(again.json()).toEqual(report.json());
     await app.close();
   });
@@ -139,7 +168,11 @@ describe('POST /v1/admin/accounts/:id/minor', () => {
   it('with a delay, answers 403 HF_AGE_GATE_RESTRICTED until the erasure runs', async () => {
     const { app } = await testApp(database, { minorErasureDelayMs: 3_600_000 });
     const { account, apiKey } = await signup(app);
-    const report = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const report = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/accounts/${account.id}/minor`,
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(report.json()).toMatchObject({ status: 'pending', counts: null });
     for (const url of ['/v1/me', '/v1/ping']) {
       const response = await app.inject({ url, headers: { authorization: `Bearer ${apiKey}` } });

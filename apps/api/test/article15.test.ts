@@ -2,7 +2,13 @@
 // app's registries: the retention registry's classes of the parts that hold records, the processor
 // register in force, the policy's purposes and categories, the sources and the rights.
 import { personalDataHandlers, retentionClasses, type SubjectKind } from '@harakaflow/core';
-import { holdsData, signedManifestFields, verifySignature, type Article15, type Manifest } from '@harakaflow/data-rights';
+import {
+  holdsData,
+  signedManifestFields,
+  verifySignature,
+  type Article15,
+  type Manifest,
+} from '@harakaflow/data-rights';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -23,14 +29,35 @@ describe('the Article 15 statement of an export', () => {
     try {
       const { account, apiKey } = await signup(app);
       const auth = { authorization: `Bearer ${apiKey}` };
-      expect((await app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload: { sessionId: 'wa-1', to: '+254711000001', text: 'hello' } })).statusCode).toBe(202);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/messages',
+            headers: auth,
+            payload: { sessionId: 'wa-1', to: '+254711000001', text: 'hello' },
+          })
+        ).statusCode,
+      ).toBe(202);
       const exportOf = async () => {
-        const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })).json();
-        return (await app.inject({ url: `/v1/privacy/requests/${filed.id}`, headers: auth })).json().export.url as string;
+        const filed = (
+          await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })
+        ).json();
+        return (await app.inject({ url: `/v1/privacy/requests/${filed.id}`, headers: auth })).json().export
+          .url as string;
       };
-      const download = await app.inject({ method: 'POST', url: await exportOf(), headers: { accept: 'application/json' } });
+      const download = await app.inject({
+        method: 'POST',
+        url: await exportOf(),
+        headers: { accept: 'application/json' },
+      });
       expect(download.statusCode).toBe(200);
-      const doc = download.json() as { parts: Record<string, unknown>; article15: Article15; article15Html: string; manifest: Manifest };
+      const doc = download.json() as {
+        parts: Record<string, unknown>;
+        article15: Article15;
+        article15Html: string;
+        manifest: Manifest;
+      };
       const s = doc.article15;
       const held = doc.manifest.parts.map((p) => p.name).filter((name) => holdsData(doc.parts[name]));
       expect(held).toEqual(expect.arrayContaining(['app', 'messages', 'audit']));
@@ -40,26 +67,59 @@ describe('the Article 15 statement of an export', () => {
       // Retention from the registry: the configured period, the class's own policy clause, only classes of parts with records.
       const registry = new Map(retentionClasses(app).map((c) => [c.name, c]));
       const byClass = new Map(s.retention.map((r) => [r.class, r]));
-      expect(byClass.get('message_logs')).toEqual({ class: 'message_logs', policyClause: registry.get('message_logs')!.policyClause, periodDays: 60, parts: ['messages'] });
+      expect(byClass.get('message_logs')).toEqual({
+        class: 'message_logs',
+        policyClause: registry.get('message_logs')!.policyClause,
+        periodDays: 60,
+        parts: ['messages'],
+      });
       expect(byClass.get('server_logs')).toMatchObject({ periodDays: 90, parts: ['audit'] });
       // Kept until the account is deleted (then purged within the purge delay): no number of days that would read as a lifetime.
-      expect(byClass.get('deleted_accounts')).toMatchObject({ periodDays: null, parts: expect.arrayContaining(['app', 'age_gate']) });
-      for (const r of s.retention) expect(r.parts.every((p) => held.includes(p)), r.class).toBe(true);
+      expect(byClass.get('deleted_accounts')).toMatchObject({
+        periodDays: null,
+        parts: expect.arrayContaining(['app', 'age_gate']),
+      });
+      for (const r of s.retention)
+        expect(
+          r.parts.every((p) => held.includes(p)),
+          r.class,
+        ).toBe(true);
       // Every part that holds data says how long it is kept, under a class the registry knows.
-      for (const part of held) expect(s.retention.some((r) => r.parts.includes(part)), part).toBe(true);
+      for (const part of held)
+        expect(
+          s.retention.some((r) => r.parts.includes(part)),
+          part,
+        ).toBe(true);
       for (const r of s.retention) expect(registry.has(r.class), r.class).toBe(true);
       expect(s.retention.some((r) => r.class === 'webhook_deliveries')).toBe(false);
 
       // Recipients and transfers: the register (those that have received or will receive data), with each transfer's safeguard.
       expect(s.recipients.map((r) => r.name)).toEqual(SUBPROCESSORS.map((p) => p.name));
-      expect(s.transfers.map((t) => t.recipient)).toEqual(SUBPROCESSORS.filter((p) => p.transfer.mechanism !== 'none').map((p) => p.name));
+      expect(s.transfers.map((t) => t.recipient)).toEqual(
+        SUBPROCESSORS.filter((p) => p.transfer.mechanism !== 'none').map((p) => p.name),
+      );
       expect(s.transfers.find((t) => t.recipient.startsWith('Meta'))!.safeguard).toMatch(/Data Privacy Framework/);
 
       // Purposes and categories: the policy's words, each naming the parts it applies to.
-      expect(s.purposes.find((p) => p.key === 'service')).toMatchObject({ text: PURPOSES.service, parts: expect.arrayContaining(['app', 'messages']) });
-      expect(s.categories.find((c) => c.key === 'technical')).toMatchObject({ text: CATEGORIES.technical, parts: expect.arrayContaining(['audit']) });
+      expect(s.purposes.find((p) => p.key === 'service')).toMatchObject({
+        text: PURPOSES.service,
+        parts: expect.arrayContaining(['app', 'messages']),
+      });
+      expect(s.categories.find((c) => c.key === 'technical')).toMatchObject({
+        text: CATEGORIES.technical,
+        parts: expect.arrayContaining(['audit']),
+      });
       expect(s.sources.map((x) => x.part)).toEqual(held);
-      expect(s.rights.map((r) => r.right)).toEqual(['Access', 'Correction', 'Deletion', 'Portability', 'Restriction', 'Objection', 'Withdraw consent', 'Complaint']);
+      expect(s.rights.map((r) => r.right)).toEqual([
+        'Access',
+        'Correction',
+        'Deletion',
+        'Portability',
+        'Restriction',
+        'Objection',
+        'Withdraw consent',
+        'Complaint',
+      ]);
       expect(s.controller.contact).toBe('privacy@harakaflow.io');
       expect(JSON.stringify(s)).not.toContain(account.email);
 
@@ -67,12 +127,20 @@ describe('the Article 15 statement of an export', () => {
       const keys = (await app.inject('/.well-known/harakaflow-signing-keys.json')).json().keys;
       expect(verifySignature(signedManifestFields(doc.manifest), doc.manifest.signature, keys[0])).toBe(true);
       const body = download.body;
-      const section = body.slice(body.indexOf('"article15":') + '"article15":'.length, body.indexOf(',"article15Html":'));
-      expect(doc.manifest.article15).toEqual({ sha256: createHash('sha256').update(section).digest('hex'), htmlSha256: createHash('sha256').update(doc.article15Html).digest('hex') });
+      const section = body.slice(
+        body.indexOf('"article15":') + '"article15":'.length,
+        body.indexOf(',"article15Html":'),
+      );
+      expect(doc.manifest.article15).toEqual({
+        sha256: createHash('sha256').update(section).digest('hex'),
+        htmlSha256: createHash('sha256').update(doc.article15Html).digest('hex'),
+      });
 
       // A pro account's message logs: the pro plan's period (180 days here), not the free plan's.
       await database.db.execute(sql`update app.accounts set plan = 'pro' where id = ${account.id}::uuid`);
-      const pro = (await app.inject({ method: 'POST', url: await exportOf(), headers: { accept: 'application/json' } })).json() as { article15: Article15 };
+      const pro = (
+        await app.inject({ method: 'POST', url: await exportOf(), headers: { accept: 'application/json' } })
+      ).json() as { article15: Article15 };
       expect(pro.article15.retention.find((r) => r.class === 'message_logs')!.periodDays).toBe(180);
 
       // The zip carries the page as article15.html, the same bytes.
@@ -92,8 +160,14 @@ describe('the Article 15 statement of an export', () => {
       const registered = new Set(kinds.flatMap((k) => personalDataHandlers(app, k).map((h) => h.name)));
       expect([...registered].sort()).toEqual(Object.keys(HANDLER_DATA).sort());
       for (const [name, data] of Object.entries(HANDLER_DATA)) {
-        expect(data.categories.every((c) => c in CATEGORIES), name).toBe(true);
-        expect(data.purposes.every((p) => p in PURPOSES), name).toBe(true);
+        expect(
+          data.categories.every((c) => c in CATEGORIES),
+          name,
+        ).toBe(true);
+        expect(
+          data.purposes.every((p) => p in PURPOSES),
+          name,
+        ).toBe(true);
         // A class the app names for a handler exists in the registry.
         for (const c of data.retentionClasses ?? []) expect(retentionClasses(app).map((r) => r.name)).toContain(c);
       }

@@ -5,7 +5,14 @@
 // receive the signed heads through the webhook outbox, signed, and a head a witness kept verifies
 // the log.
 import { openCheckpoint, parseVerifierKeys } from '@harakaflow/audit';
-import { outsiderVerifies, standardWebhookVerifies, startReceiver, testDatabase, until, type TestDatabase } from '@harakaflow/testing';
+import {
+  outsiderVerifies,
+  standardWebhookVerifies,
+  startReceiver,
+  testDatabase,
+  until,
+  type TestDatabase,
+} from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +32,8 @@ afterAll(async () => {
   await database?.close();
 });
 
-const servedKeys = async () => parseVerifierKeys((await app.inject({ url: '/.well-known/harakaflow-audit-keys.txt' })).body);
+const servedKeys = async () =>
+  parseVerifierKeys((await app.inject({ url: '/.well-known/harakaflow-audit-keys.txt' })).body);
 const servedPublicKey = async () => {
   const jwk = (await app.inject({ url: '/.well-known/harakaflow-audit-keys.json' })).json().keys[0];
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
@@ -49,7 +57,10 @@ describe('the signed tree head and inclusion proofs', () => {
     const b = await signup(app);
     expect((await app.inject({ url: '/v1/me', headers: bearer(a.apiKey) })).statusCode).toBe(200);
     await app.audit.flush();
-    const own = (await app.inject({ url: '/v1/audit/events?limit=5', headers: bearer(a.apiKey) })).json().events as { id: string; subjectId: string }[];
+    const own = (await app.inject({ url: '/v1/audit/events?limit=5', headers: bearer(a.apiKey) })).json().events as {
+      id: string;
+      subjectId: string;
+    }[];
     expect(own.length).toBeGreaterThan(0);
     const id = own[0]!.id;
     // Not yet in a signed head: the route runs the integrator once, then answers.
@@ -65,7 +76,10 @@ describe('the signed tree head and inclusion proofs', () => {
     const theirs = await app.inject({ url: `/v1/audit/events/${id}/proof`, headers: bearer(b.apiKey) });
     expect(theirs.statusCode).toBe(404);
     expect(theirs.json()).toMatchObject({ code: 'HF_AUDIT_EVENT_NOT_FOUND' });
-    const unknown = await app.inject({ url: '/v1/audit/events/0190f1c2-0000-7000-8000-000000000000/proof', headers: admin });
+    const unknown = await app.inject({
+      url: '/v1/audit/events/0190f1c2-0000-7000-8000-000000000000/proof',
+      headers: admin,
+    });
     expect(unknown.json()).toMatchObject({ statusCode: 404, code: 'HF_AUDIT_EVENT_NOT_FOUND' });
     expect((await app.inject({ url: '/v1/audit/events/not-a-uuid/proof', headers: admin })).statusCode).toBe(400);
     expect((await app.inject({ url: `/v1/audit/events/${id}/proof` })).statusCode).toBe(401);
@@ -77,22 +91,47 @@ describe('witnesses', () => {
     const receiver = await startReceiver(204);
     try {
       const { apiKey } = await signup(app);
-      expect((await app.inject({ method: 'POST', url: '/v1/audit/witnesses', headers: bearer(apiKey), payload: { url: receiver.url } })).statusCode).toBe(403);
-      const created = await app.inject({ method: 'POST', url: '/v1/audit/witnesses', headers: admin, payload: { url: receiver.url } });
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/audit/witnesses',
+            headers: bearer(apiKey),
+            payload: { url: receiver.url },
+          })
+        ).statusCode,
+      ).toBe(403);
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/audit/witnesses',
+        headers: admin,
+        payload: { url: receiver.url },
+      });
       expect(created.statusCode, created.body).toBe(201);
       const { witness, secret } = created.json() as { witness: { id: string; events: string[] }; secret: string };
       expect(secret).toMatch(/^whsec_/);
       expect(witness.events).toEqual(['audit.checkpoint']);
-      expect((await app.inject({ url: '/v1/audit/witnesses', headers: admin })).json().witnesses.map((w: { id: string }) => w.id)).toEqual([witness.id]);
-      expect(JSON.stringify((await app.inject({ url: '/v1/audit/witnesses', headers: admin })).json())).not.toContain(secret);
+      expect(
+        (await app.inject({ url: '/v1/audit/witnesses', headers: admin }))
+          .json()
+          .witnesses.map((w: { id: string }) => w.id),
+      ).toEqual([witness.id]);
+      expect(JSON.stringify((await app.inject({ url: '/v1/audit/witnesses', headers: admin })).json())).not.toContain(
+        secret,
+      );
       // No account sees the witness among its webhook endpoints.
-      expect((await app.inject({ url: '/v1/webhooks/endpoints', headers: bearer(apiKey) })).json().endpoints).toEqual([]);
+      expect((await app.inject({ url: '/v1/webhooks/endpoints', headers: bearer(apiKey) })).json().endpoints).toEqual(
+        [],
+      );
 
       // The current head went at registration; it arrives signed.
       await until(async () => (await app.webhooks.dispatch()) >= 0 && receiver.received.length > 0);
       const delivery = receiver.received[0]!;
       expect(standardWebhookVerifies(secret, delivery.headers as Record<string, string>, delivery.body)).toBe(true);
-      const sent = JSON.parse(delivery.body) as { type: string; data: { treeSize: number; rootHash: string; checkpoint: string } };
+      const sent = JSON.parse(delivery.body) as {
+        type: string;
+        data: { treeSize: number; rootHash: string; checkpoint: string };
+      };
       expect(sent.type).toBe('audit.checkpoint');
       const keys = await servedKeys();
       const kept = openCheckpoint(sent.data.checkpoint, keys);
@@ -102,13 +141,20 @@ describe('witnesses', () => {
       // The log grows; the witness's head still verifies it, with public keys alone.
       expect((await app.inject({ url: '/v1/me', headers: bearer(apiKey) })).statusCode).toBe(200);
       await app.audit.tree.integrate();
-      const checked = await app.audit.verify({ openHead: (note: string) => openCheckpoint(note, keys), witness: sent.data.checkpoint });
+      const checked = await app.audit.verify({
+        openHead: (note: string) => openCheckpoint(note, keys),
+        witness: sent.data.checkpoint,
+      });
       expect(checked.problems).toEqual([]);
       expect(checked.tree!.witness).toEqual({ size: kept.size, consistent: true });
       expect(checked.tree!.size).toBeGreaterThan(kept.size);
 
-      expect((await app.inject({ method: 'DELETE', url: `/v1/audit/witnesses/${witness.id}`, headers: admin })).statusCode).toBe(204);
-      expect((await app.inject({ method: 'DELETE', url: `/v1/audit/witnesses/${witness.id}`, headers: admin })).json()).toMatchObject({ code: 'HF_WEBHOOK_ENDPOINT_NOT_FOUND' });
+      expect(
+        (await app.inject({ method: 'DELETE', url: `/v1/audit/witnesses/${witness.id}`, headers: admin })).statusCode,
+      ).toBe(204);
+      expect(
+        (await app.inject({ method: 'DELETE', url: `/v1/audit/witnesses/${witness.id}`, headers: admin })).json(),
+      ).toMatchObject({ code: 'HF_WEBHOOK_ENDPOINT_NOT_FOUND' });
     } finally {
       receiver.close();
     }

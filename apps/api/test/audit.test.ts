@@ -37,13 +37,27 @@ describe('GET /v1/audit/events', () => {
 
   it('shows access events with IP (through the trusted proxy), device and subject, and audits each read', async () => {
     const { account, apiKey } = await signup(app);
-    const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
-    await app.inject({ url: '/v1/me?debug=token-in-query', remoteAddress: '10.0.0.5', headers: { authorization: `Bearer ${apiKey}`, 'x-forwarded-for': '203.0.113.44', 'user-agent': ua } });
+    const ua =
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+    await app.inject({
+      url: '/v1/me?debug=token-in-query',
+      remoteAddress: '10.0.0.5',
+      headers: { authorization: `Bearer ${apiKey}`, 'x-forwarded-for': '203.0.113.44', 'user-agent': ua },
+    });
     const res = await read(`?subjectId=${account.id}`);
     expect(res.statusCode).toBe(200);
     const page = res.json() as Page;
     const me = page.events.find((e) => e.route === '/v1/me');
-    expect(me).toMatchObject({ kind: 'access', path: '/v1/me', status: 200, ip: '203.0.113.44', browserName: 'Chrome', osName: 'Windows', deviceType: 'desktop', subjectId: account.id });
+    expect(me).toMatchObject({
+      kind: 'access',
+      path: '/v1/me',
+      status: 200,
+      ip: '203.0.113.44',
+      browserName: 'Chrome',
+      osName: 'Windows',
+      deviceType: 'desktop',
+      subjectId: account.id,
+    });
     expect(me).not.toHaveProperty('personalSalt');
     expect(JSON.stringify(page)).not.toContain('token-in-query');
 
@@ -75,7 +89,12 @@ describe('GET /v1/audit/events', () => {
     const { account, apiKey } = await signup(app);
     await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } });
     await app.audit.flush();
-    const report = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: admin, payload: {} });
+    const report = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/accounts/${account.id}/minor`,
+      headers: admin,
+      payload: {},
+    });
     expect(report.statusCode).toBe(200);
     expect(report.json().counts).toHaveProperty('audit');
     const left = ((await read(`?subjectId=${account.id}`)).json() as Page).events;

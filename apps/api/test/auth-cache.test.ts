@@ -15,7 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-const me = (app: Awaited<ReturnType<typeof testApp>>['app'], apiKey: string) => app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } });
+const me = (app: Awaited<ReturnType<typeof testApp>>['app'], apiKey: string) =>
+  app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } });
 
 describe('AUTH_CACHE_MS', () => {
   it('a deletion requested on one replica takes effect there at once, and on another within its cache time', async () => {
@@ -28,14 +29,19 @@ describe('AUTH_CACHE_MS', () => {
     const { apiKey } = await signup(a);
     expect((await me(a, apiKey)).statusCode).toBe(200);
     expect((await me(b, apiKey)).statusCode).toBe(200); // b has the key cached now
-    const filed = await a.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { authorization: `Bearer ${apiKey}` }, payload: { kind: 'deletion' } });
+    const filed = await a.inject({
+      method: 'POST',
+      url: '/v1/privacy/requests',
+      headers: { authorization: `Bearer ${apiKey}` },
+      payload: { kind: 'deletion' },
+    });
     expect(filed.statusCode).toBe(202);
     // The replica that changed it: at once.
     expect((await me(a, apiKey)).json().code).toBe('HF_DATA_RIGHTS_PENDING_DELETION');
     // The other: its cached answer until it expires (5 s here), then the new one.
     expect((await me(b, apiKey)).statusCode).toBe(200);
     let code = '';
-    for (const started = Date.now(); code !== 'HF_DATA_RIGHTS_PENDING_DELETION' && Date.now() - started < 15_000; ) {
+    for (const started = Date.now(); code !== 'HF_DATA_RIGHTS_PENDING_DELETION' && Date.now() - started < 15_000;) {
       code = (await me(b, apiKey)).json().code ?? '';
       if (code !== 'HF_DATA_RIGHTS_PENDING_DELETION') await new Promise((r) => setTimeout(r, 200));
     }
@@ -58,14 +64,22 @@ describe('AUTH_CACHE_MS', () => {
     expect((await me(cached, wrong)).statusCode).toBe(401);
     expect((await me(cached, second.apiKey)).statusCode).toBe(200);
     // A correction by the account itself is forgotten by its replica when answered.
-    const patched = await cached.inject({ method: 'PATCH', url: '/v1/privacy/profile', headers: { authorization: `Bearer ${second.apiKey}` }, payload: { name: 'Amina W. Otieno' } });
+    const patched = await cached.inject({
+      method: 'PATCH',
+      url: '/v1/privacy/profile',
+      headers: { authorization: `Bearer ${second.apiKey}` },
+      payload: { name: 'Amina W. Otieno' },
+    });
     expect(patched.statusCode).toBe(200);
     expect((await me(cached, second.apiKey)).json().account.name).toBe('Amina W. Otieno');
   });
 
   it('refuses a bad AUTH_CACHE_MS, naming it', () => {
     for (const value of ['-1', 'soon', '60001']) {
-      expect(() => loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-auth-cache-')), AUTH_CACHE_MS: value }), value).toThrow(expect.objectContaining({ problems: [expect.stringContaining('AUTH_CACHE_MS')] }));
+      expect(
+        () => loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-auth-cache-')), AUTH_CACHE_MS: value }),
+        value,
+      ).toThrow(expect.objectContaining({ problems: [expect.stringContaining('AUTH_CACHE_MS')] }));
     }
     expect(loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-auth-cache-')) }).authCacheMs).toBe(1000);
   });

@@ -6,7 +6,16 @@
 import { startSmtp, until } from '@harakaflow/testing';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+import {
+  call,
+  hasChromium,
+  launch,
+  newAccount,
+  seriousViolations,
+  shot,
+  startApp,
+  type RunningApp,
+} from './helpers-browser.js';
 
 describe.skipIf(!hasChromium)('notices that did not arrive, in the privacy centre', () => {
   let browser: Browser;
@@ -25,7 +34,8 @@ describe.skipIf(!hasChromium)('notices that did not arrive, in the privacy centr
   it('lists a request answer that bounced, and marks it as read', async () => {
     const person = await newAccount(app.url);
     const bearer = { authorization: `Bearer ${person.apiKey}` };
-    const mailTo = (kind: string) => smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === kind && m.to.includes(person.email));
+    const mailTo = (kind: string) =>
+      smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === kind && m.to.includes(person.email));
     // The address verified as a person would: request answers go to a verified address only.
     await until(() => mailTo('account.email.verification').length > 0);
     const code = /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(mailTo('account.email.verification')[0]!.text)![1]!;
@@ -34,8 +44,15 @@ describe.skipIf(!hasChromium)('notices that did not arrive, in the privacy centr
     smtp.answers.push(550);
     expect((await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'restriction' }, bearer)).status).toBe(202);
     await until(async () => (await call('GET', `${app.url}/v1/me`, undefined, bearer)).json.notices.length > 0);
-    const [notice] = (await call('GET', `${app.url}/v1/me`, undefined, bearer)).json.notices as { id: string; subject: string; reason: string }[];
-    expect(notice).toMatchObject({ reason: 'bounced', subject: 'HarakaFlow: we received your request (restriction of the processing of your data)' });
+    const [notice] = (await call('GET', `${app.url}/v1/me`, undefined, bearer)).json.notices as {
+      id: string;
+      subject: string;
+      reason: string;
+    }[];
+    expect(notice).toMatchObject({
+      reason: 'bounced',
+      subject: 'HarakaFlow: we received your request (restriction of the processing of your data)',
+    });
 
     const context = await browser.newContext();
     const page = await context.newPage();

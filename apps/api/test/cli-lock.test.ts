@@ -36,7 +36,11 @@ describe('the app CLIs and the PGlite directory of a running app', () => {
   it('refuse it while the app holds it, naming the directory and the pid (exit 1)', async () => {
     const app = await createDatabase({ dataDir: pglite });
     try {
-      for (const [name, args] of [['rights', ['list']], ['notify', ['counts']], ['retention', ['run', '--dry-run']]] as const) {
+      for (const [name, args] of [
+        ['rights', ['list']],
+        ['notify', ['counts']],
+        ['retention', ['run', '--dry-run']],
+      ] as const) {
         const refused = await cli(name, [...args]);
         expectDataDirRefused(refused, pglite, 1, `hf-${name}: ${refused.err}`);
       }
@@ -46,7 +50,9 @@ describe('the app CLIs and the PGlite directory of a running app', () => {
   }, 600_000);
 
   it('work once it is closed, and take over the lock a dead process left', async () => {
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     mkdirSync(pglite, { recursive: true });
     writeFileSync(join(pglite, 'harakaflow.lock'), JSON.stringify({ pid: Number(gone), started: 'ticks:1' }));
     const counts = await cli('notify', ['counts', '--json']);

@@ -1,4 +1,12 @@
-import { configTable, ConfigError, ENV_VARIABLES, loadConfig, parseConfig, SECRET_SPECS, SECRETS_FILE } from '@harakaflow/api';
+import {
+  configTable,
+  ConfigError,
+  ENV_VARIABLES,
+  loadConfig,
+  parseConfig,
+  SECRET_SPECS,
+  SECRETS_FILE,
+} from '@harakaflow/api';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,8 +80,27 @@ describe('parseConfig', () => {
 
   it('reads the audit, webhook and quota settings', () => {
     expect(
-      parseConfig({ AUDIT_IP_MODE: 'keyed-hash', AUDIT_IP_HASH_KEY: 'k'.repeat(32), WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1', WEBHOOKS_ALLOW_HTTP: 'true', QUOTA_ANON_RPM: '3', QUOTA_BAN_AFTER: '2', QUOTA_LEGACY_CLIENT_KEYS: '1', QUOTA_STORE_TIMEOUT_MS: '750', DATA_DIR: '/srv/hf' }),
-    ).toMatchObject({ quotaStoreTimeoutMs: 750, auditIpMode: 'keyed-hash', webhooksAllowPrivateDestinations: true, webhooksAllowHttp: true, quotaAnonRpm: 3, quotaBanAfter: 2, quotaLegacyClientKeys: true, auditSpillDir: join('/srv/hf', 'audit-spill') });
+      parseConfig({
+        AUDIT_IP_MODE: 'keyed-hash',
+        AUDIT_IP_HASH_KEY: 'k'.repeat(32),
+        WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS: '1',
+        WEBHOOKS_ALLOW_HTTP: 'true',
+        QUOTA_ANON_RPM: '3',
+        QUOTA_BAN_AFTER: '2',
+        QUOTA_LEGACY_CLIENT_KEYS: '1',
+        QUOTA_STORE_TIMEOUT_MS: '750',
+        DATA_DIR: '/srv/hf',
+      }),
+    ).toMatchObject({
+      quotaStoreTimeoutMs: 750,
+      auditIpMode: 'keyed-hash',
+      webhooksAllowPrivateDestinations: true,
+      webhooksAllowHttp: true,
+      quotaAnonRpm: 3,
+      quotaBanAfter: 2,
+      quotaLegacyClientKeys: true,
+      auditSpillDir: join('/srv/hf', 'audit-spill'),
+    });
   });
 
   it.each([
@@ -170,13 +197,24 @@ describe('parseConfig', () => {
 
 describe('loadConfig: the DKIM key', () => {
   it('takes a PEM or a file holding one, and names NOTIFY_DKIM_KEY, never quoting it, when it is neither', () => {
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
     const file = join(dataDir, 'dkim.pem');
     writeFileSync(file, pem);
-    expect(loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: file }).notifyDkim).toEqual({ selector: 'hf', key: pem });
-    expect(loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: pem.replace(/\n/g, '\\n') }).notifyDkim?.key).toBe(pem);
-    for (const bad of ['-----BEGIN PRIVATE KEY-----\\nnot-a-key-material-xyz\\n-----END PRIVATE KEY-----', '/nonexistent/dkim-secret.pem']) {
+    expect(loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: file }).notifyDkim).toEqual({
+      selector: 'hf',
+      key: pem,
+    });
+    expect(
+      loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: pem.replace(/\n/g, '\\n') })
+        .notifyDkim?.key,
+    ).toBe(pem);
+    for (const bad of [
+      '-----BEGIN PRIVATE KEY-----\\nnot-a-key-material-xyz\\n-----END PRIVATE KEY-----',
+      '/nonexistent/dkim-secret.pem',
+    ]) {
       try {
         loadConfig({ DATA_DIR: dataDir, NOTIFY_DKIM_SELECTOR: 'hf', NOTIFY_DKIM_KEY: bad });
         expect.unreachable();
@@ -197,10 +235,15 @@ describe('NOTIFY_BOUNCE_IMAP_URL (issue 34 item 4)', () => {
     expect(wrong).toEqual([expect.stringMatching(/^NOTIFY_BOUNCE_IMAP_URL must be an imaps:\/\//)]);
     expect(wrong.join()).not.toContain('s3cret');
     const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://api.harakaflow.test', NOTIFY_TRANSPORT: 'eml' };
-    const plain = problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: 'imap://bounces:s3cret-Passw0rd@mail.harakaflow.test/INBOX' });
+    const plain = problemsOf({
+      ...production,
+      NOTIFY_BOUNCE_IMAP_URL: 'imap://bounces:s3cret-Passw0rd@mail.harakaflow.test/INBOX',
+    });
     expect(plain).toEqual([expect.stringMatching(/^NOTIFY_BOUNCE_IMAP_URL must be imaps:\/\/ in production/)]);
     expect(plain.join()).not.toContain('s3cret');
-    expect(problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: 'imap://bounces:s3cret-Passw0rd@127.0.0.1:1143/INBOX' })).toEqual([]);
+    expect(
+      problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: 'imap://bounces:s3cret-Passw0rd@127.0.0.1:1143/INBOX' }),
+    ).toEqual([]);
     expect(problemsOf({ ...production, NOTIFY_BOUNCE_IMAP_URL: url })).toEqual([]);
   });
 });
@@ -228,7 +271,20 @@ describe('loadConfig secrets', () => {
 
   it('starts in production with its secrets given, writing nothing to disk', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-config-'));
-    const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: SECRET, CONSENT_SECRETS: `${SECRET},${SECRET}x`, AGE_GATE_SECRETS: SECRET, AUDIT_CHECKPOINT_KEYS: SECRET, VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`, DATA_RIGHTS_SUBJECT_KEY: SECRET, NOTIFY_UNSUBSCRIBE_SECRETS: SECRET, PUBLIC_URL: 'https://api.harakaflow.test', NOTIFY_TRANSPORT: 'eml', DATA_DIR: dataDir });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      ADMIN_API_KEY: SECRET,
+      CONSENT_SECRETS: `${SECRET},${SECRET}x`,
+      AGE_GATE_SECRETS: SECRET,
+      AUDIT_CHECKPOINT_KEYS: SECRET,
+      VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+      DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`,
+      DATA_RIGHTS_SUBJECT_KEY: SECRET,
+      NOTIFY_UNSUBSCRIBE_SECRETS: SECRET,
+      PUBLIC_URL: 'https://api.harakaflow.test',
+      NOTIFY_TRANSPORT: 'eml',
+      DATA_DIR: dataDir,
+    });
     expect(config.secrets.consentSecrets).toBe(`${SECRET},${SECRET}x`);
     expect(config.secrets.adminApiKey).toBe(SECRET);
     expect(() => statSync(join(dataDir, SECRETS_FILE))).toThrow();
@@ -242,7 +298,9 @@ describe('loadConfig secrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS');
+    expect(warnings[0]).toContain(
+      'ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS',
+    );
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
     const second = loadConfig({ DATA_DIR: dataDir });

@@ -12,7 +12,10 @@ afterAll(() => database.close());
 const cookieNames = (headers: Record<string, unknown>) =>
   [headers['set-cookie'] ?? []].flat().map((h) => String(h).slice(0, String(h).indexOf('=')));
 const consentCookie = (headers: Record<string, unknown>) => {
-  const found = [headers['set-cookie'] ?? []].flat().map(String).find((h) => h.startsWith('hf_consent='));
+  const found = [headers['set-cookie'] ?? []]
+    .flat()
+    .map(String)
+    .find((h) => h.startsWith('hf_consent='));
   return found?.slice(0, found.indexOf(';'));
 };
 
@@ -21,8 +24,12 @@ describe('consent in the reference app', () => {
     const { app } = await testApp(database);
     const { apiKey } = await signup(app);
     expect(cookieNames((await app.inject('/v1/ping')).headers)).toEqual(['hf_aid']);
-    expect(cookieNames((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } })).headers)).toEqual(['hf_aid']);
-    expect(cookieNames((await app.inject({ url: '/v1/ping', headers: { cookie: 'hf_aid=known' } })).headers)).toEqual([]);
+    expect(
+      cookieNames((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } })).headers),
+    ).toEqual(['hf_aid']);
+    expect(cookieNames((await app.inject({ url: '/v1/ping', headers: { cookie: 'hf_aid=known' } })).headers)).toEqual(
+      [],
+    );
     await app.close();
   });
 
@@ -32,7 +39,9 @@ describe('consent in the reference app', () => {
     await denied.app.close();
 
     const { app } = await testApp(database);
-    expect(cookieNames((await app.inject({ url: '/v1/ping', headers: { 'sec-gpc': '1' } })).headers)).not.toContain('hf_aid');
+    expect(cookieNames((await app.inject({ url: '/v1/ping', headers: { 'sec-gpc': '1' } })).headers)).not.toContain(
+      'hf_aid',
+    );
 
     const put = await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false } });
     expect(put.statusCode).toBe(200);
@@ -47,11 +56,25 @@ describe('consent in the reference app', () => {
     const { app } = await testApp(database);
     const state = await app.inject('/v1/consent');
     expect(state.statusCode).toBe(200);
-    expect(state.json()).toMatchObject({ categories: ['essential', 'analytics'], source: 'default', policyVersion: '2026-04-20' });
+    expect(state.json()).toMatchObject({
+      categories: ['essential', 'analytics'],
+      source: 'default',
+      policyVersion: '2026-04-20',
+    });
     const bad = await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: 'yes' } });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ statusCode: 400, code: 'HF_CONSENT_INVALID_BODY', error: 'Bad Request', message: expect.any(String) });
-    const malformed = await app.inject({ method: 'PUT', url: '/v1/consent', payload: '{', headers: { 'content-type': 'application/json' } });
+    expect(bad.json()).toEqual({
+      statusCode: 400,
+      code: 'HF_CONSENT_INVALID_BODY',
+      error: 'Bad Request',
+      message: expect.any(String),
+    });
+    const malformed = await app.inject({
+      method: 'PUT',
+      url: '/v1/consent',
+      payload: '{',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.json().code).toBe('HF_CONSENT_INVALID_BODY');
     expect((await app.inject('/.well-known/gpc.json')).json()).toEqual({ gpc: true, lastUpdate: '2026-04-20' });
     await app.close();

@@ -22,12 +22,14 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 const PRIVACY_NUMBER = '+254700000999';
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 let n = 0;
 const address = (who: string) => `${who}.${process.pid}.${Date.now()}.${++n}@example.org`;
 /** A number of this run's own: tests beside each other never share one. */
-const phone = () => `+2547${String(process.pid % 10_000).padStart(4, '0')}${String(Date.now() % 10_000).padStart(4, '0')}${++n % 10}`;
+const phone = () =>
+  `+2547${String(process.pid % 10_000).padStart(4, '0')}${String(Date.now() % 10_000).padStart(4, '0')}${++n % 10}`;
 
 async function contactApp(overrides = {}) {
   const { app, smtp, logs } = await mailApp(database, { privacyWhatsappNumber: PRIVACY_NUMBER, ...overrides });
@@ -38,24 +40,62 @@ async function contactApp(overrides = {}) {
   };
   /** A public request about `contact`, confirmed by its emailed code. */
   const confirmed = async (email: string, kind: string, contact: string) => {
-    const res = await app.inject({ method: 'POST', url: '/v1/privacy/public-requests', payload: { email, kind, contact }, remoteAddress: '203.0.113.77' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/privacy/public-requests',
+      payload: { email, kind, contact },
+      remoteAddress: '203.0.113.77',
+    });
     expect(res.statusCode, res.body).toBe(202);
     const { id } = res.json();
-    const ok = await app.inject({ method: 'POST', url: `/v1/privacy/public-requests/${id}/verify`, payload: { code: await codeFor(email) } });
+    const ok = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/public-requests/${id}/verify`,
+      payload: { code: await codeFor(email) },
+    });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json().phoneProof).toBe(true);
     return id as string;
   };
-  const phoneCode = (id: string, remoteAddress = '203.0.113.78') => app.inject({ method: 'POST', url: `/v1/privacy/public-requests/${id}/phone-code`, remoteAddress });
+  const phoneCode = (id: string, remoteAddress = '203.0.113.78') =>
+    app.inject({ method: 'POST', url: `/v1/privacy/public-requests/${id}/phone-code`, remoteAddress });
   /** Meta's delivery of one text message from `from` (E.164), signed unless `secret` says otherwise. */
   const whatsapp = (from: string, text: string, secret = META_APP_SECRET, to = PRIVACY_NUMBER) => {
     const body = JSON.stringify({
       object: 'whatsapp_business_account',
-      entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: to.slice(1) }, messages: [{ id: `wamid.${++n}.${Date.now()}`, from: from.slice(1), timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }],
+      entry: [
+        {
+          id: 'waba',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: to.slice(1) },
+                messages: [
+                  {
+                    id: `wamid.${++n}.${Date.now()}`,
+                    from: from.slice(1),
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: 'text',
+                    text: { body: text },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     });
-    return app.inject({ method: 'POST', url: '/v1/webhooks/inbound/meta', payload: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': hubSignature(body, secret) } });
+    return app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/inbound/meta',
+      payload: body,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': hubSignature(body, secret) },
+    });
   };
-  const state = async (id: string) => (await app.inject({ url: `/v1/privacy/public-requests/${id}/contact`, remoteAddress: '203.0.113.79' })).json();
+  const state = async (id: string) =>
+    (await app.inject({ url: `/v1/privacy/public-requests/${id}/contact`, remoteAddress: '203.0.113.79' })).json();
   return { app, smtp, logs, confirmed, phoneCode, whatsapp, state };
 }
 
@@ -63,7 +103,12 @@ async function contactApp(overrides = {}) {
 async function holder(app: FastifyInstance, smtp: { received: Received[] }, to: string, businessName: string) {
   const { account, apiKey } = await signup(app, { businessName });
   await verifyByMail(app, smtp, account, apiKey);
-  const sent = await app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(apiKey), payload: { sessionId: 'wa-1', to, text: 'Your parcel is on its way' } });
+  const sent = await app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: bearer(apiKey),
+    payload: { sessionId: 'wa-1', to, text: 'Your parcel is on its way' },
+  });
   expect(sent.statusCode, sent.body).toBe(202);
   return { account, apiKey };
 }
@@ -71,7 +116,16 @@ async function holder(app: FastifyInstance, smtp: { received: Received[] }, to: 
 const forwardedOf = async (app: FastifyInstance, apiKey: string) => {
   const res = await app.inject({ url: '/v1/privacy/forwarded', headers: bearer(apiKey) });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json().forwarded as { id: string; status: string; phone: string; kind: string; dueAt: string; receivedAt: string; receipt: Record<string, unknown> | null; note: string | null }[];
+  return res.json().forwarded as {
+    id: string;
+    status: string;
+    phone: string;
+    kind: string;
+    dueAt: string;
+    receivedAt: string;
+    receipt: Record<string, unknown> | null;
+    note: string | null;
+  }[];
 };
 
 describe("a contact's request, passed to the businesses that hold the number", () => {
@@ -83,12 +137,21 @@ describe("a contact's request, passed to the businesses that hold the number", (
       const a = await holder(app, smtp, number, 'Amani Deliveries');
       const b = await holder(app, smtp, number, 'Baraka Foods');
       const c = await holder(app, smtp, '+15550001111', 'Unrelated Ltd');
-      const hook = await app.inject({ method: 'POST', url: '/v1/webhooks/endpoints', headers: bearer(a.apiKey), payload: { url: receiver.url, events: ['privacy.request.forwarded'] } });
+      const hook = await app.inject({
+        method: 'POST',
+        url: '/v1/webhooks/endpoints',
+        headers: bearer(a.apiKey),
+        payload: { url: receiver.url, events: ['privacy.request.forwarded'] },
+      });
       expect(hook.statusCode, hook.body).toBe(201);
 
       const email = address('njeri');
       const id = await confirmed(email, 'deletion', number);
-      expect(await state(id)).toEqual({ phone: expect.stringMatching(/^\+254•+\d{3}$/), proved: false, forwarded: null });
+      expect(await state(id)).toEqual({
+        phone: expect.stringMatching(/^\+254•+\d{3}$/),
+        proved: false,
+        forwarded: null,
+      });
 
       const issued = await phoneCode(id);
       expect(issued.statusCode, issued.body).toBe(201);
@@ -97,7 +160,9 @@ describe("a contact's request, passed to the businesses that hold the number", (
       expect(sendTo).toBe(PRIVACY_NUMBER);
       expect(whatsappUrl).toBe(`https://wa.me/${PRIVACY_NUMBER.slice(1)}?text=${code}`);
       expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(29 * 60_000);
-      expect(JSON.stringify(await rows(sql`select * from app.contact_requests where request_id = ${id}`))).not.toContain(code.slice(3));
+      expect(
+        JSON.stringify(await rows(sql`select * from app.contact_requests where request_id = ${id}`)),
+      ).not.toContain(code.slice(3));
 
       // Forged, from another number, or a wrong code: nothing is proved.
       expect((await whatsapp(number, code, 'another-secret-0123456789')).statusCode).toBe(401);
@@ -128,8 +193,17 @@ describe("a contact's request, passed to the businesses that hold the number", (
         return receiver.received.some((r) => r.body.includes('privacy.request.forwarded'));
       });
       const event = JSON.parse(receiver.received.find((r) => r.body.includes('privacy.request.forwarded'))!.body);
-      expect(event).toMatchObject({ type: 'privacy.request.forwarded', data: { forwardedId: fa!.id, kind: 'deletion', phone: number } });
-      await until(async () => (await dispatchAll(app), mailsOf(smtp, 'privacy.contact.forwarded', email).length === 1 && mailsOf(smtp, 'privacy.request.forwarded', b.account.email).length === 1));
+      expect(event).toMatchObject({
+        type: 'privacy.request.forwarded',
+        data: { forwardedId: fa!.id, kind: 'deletion', phone: number },
+      });
+      await until(
+        async () => (
+          await dispatchAll(app),
+          mailsOf(smtp, 'privacy.contact.forwarded', email).length === 1 &&
+            mailsOf(smtp, 'privacy.request.forwarded', b.account.email).length === 1
+        ),
+      );
       const told = mailsOf(smtp, 'privacy.contact.forwarded', email)[0]!;
       expect(told.text).toContain('the 2 businesses');
       expect(told.text).not.toContain('Amani');
@@ -141,31 +215,63 @@ describe("a contact's request, passed to the businesses that hold the number", (
       expect(mailsOf(smtp, 'privacy.request.forwarded', c.account.email)).toEqual([]);
 
       // A fulfils with a note, without its name; a second answer, or another account, is refused.
-      const fulfil = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fa!.id}/fulfil`, headers: bearer(a.apiKey), payload: { note: 'We removed you from our delivery list.' } });
+      const fulfil = await app.inject({
+        method: 'POST',
+        url: `/v1/privacy/forwarded/${fa!.id}/fulfil`,
+        headers: bearer(a.apiKey),
+        payload: { note: 'We removed you from our delivery list.' },
+      });
       expect(fulfil.statusCode, fulfil.body).toBe(200);
       expect(fulfil.json()).toMatchObject({ status: 'fulfilled', note: 'We removed you from our delivery list.' });
-      const twice = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fa!.id}/deny`, headers: bearer(a.apiKey), payload: { reason: 'no' } });
+      const twice = await app.inject({
+        method: 'POST',
+        url: `/v1/privacy/forwarded/${fa!.id}/deny`,
+        headers: bearer(a.apiKey),
+        payload: { reason: 'no' },
+      });
       expect(twice.statusCode).toBe(409);
       expect(twice.json().code).toBe('HF_PRIVACY_FORWARDED_ANSWERED');
-      const stranger = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fb!.id}/fulfil`, headers: bearer(c.apiKey), payload: {} });
+      const stranger = await app.inject({
+        method: 'POST',
+        url: `/v1/privacy/forwarded/${fb!.id}/fulfil`,
+        headers: bearer(c.apiKey),
+        payload: {},
+      });
       expect(stranger.statusCode).toBe(404);
       expect(stranger.json().code).toBe('HF_PRIVACY_FORWARDED_NOT_FOUND');
       await until(async () => (await dispatchAll(app), mailsOf(smtp, 'privacy.contact.outcome', email).length === 1));
       const outcomeA = mailsOf(smtp, 'privacy.contact.outcome', email)[0]!;
-      expect(outcomeA.text).toContain('One of the businesses we passed your request to says it has carried out your request. Its note, in its own words (not HarakaFlow’s): We removed you from our delivery list.');
+      expect(outcomeA.text).toContain(
+        'One of the businesses we passed your request to says it has carried out your request. Its note, in its own words (not HarakaFlow’s): We removed you from our delivery list.',
+      );
       expect(outcomeA.text).not.toContain('Amani');
 
       // B has the service erase the contact, and gives its name: the person receives the signed receipt.
-      const erase = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fb!.id}/erase`, headers: bearer(b.apiKey), payload: { disclose: true } });
+      const erase = await app.inject({
+        method: 'POST',
+        url: `/v1/privacy/forwarded/${fb!.id}/erase`,
+        headers: bearer(b.apiKey),
+        payload: { disclose: true },
+      });
       expect(erase.statusCode, erase.body).toBe(202);
       expect(erase.json().status).toMatch(/^(erasing|erased)$/);
       await until(async () => (await forwardedOf(app, b.apiKey))[0]!.status === 'erased');
       const [erased] = await forwardedOf(app, b.apiKey);
-      expect(await rows(sql`select 1 from app.message_log where account_id = ${b.account.id} and "to" = ${number}`)).toEqual([]);
-      expect(await rows(sql`select 1 from app.message_log where account_id = ${a.account.id} and "to" = ${number}`)).toHaveLength(1);
+      expect(
+        await rows(sql`select 1 from app.message_log where account_id = ${b.account.id} and "to" = ${number}`),
+      ).toEqual([]);
+      expect(
+        await rows(sql`select 1 from app.message_log where account_id = ${a.account.id} and "to" = ${number}`),
+      ).toHaveLength(1);
       const { signature, keyId, ...signed } = erased!.receipt as { signature: string; keyId: string };
       const keys = (await app.inject('/.well-known/harakaflow-signing-keys.json')).json().keys;
-      expect(verifySignature(signed, signature, keys.find((k: { kid: string }) => k.kid === keyId))).toBe(true);
+      expect(
+        verifySignature(
+          signed,
+          signature,
+          keys.find((k: { kid: string }) => k.kid === keyId),
+        ),
+      ).toBe(true);
       await until(async () => (await dispatchAll(app), mailsOf(smtp, 'privacy.contact.outcome', email).length === 2));
       const outcomeB = mailsOf(smtp, 'privacy.contact.outcome', email)[1]!;
       expect(outcomeB.text).toContain('The business Baraka Foods had us erase');
@@ -186,7 +292,9 @@ describe("a contact's request, passed to the businesses that hold the number", (
 
     // An expired code proves nothing.
     const first = (await phoneCode(id)).json().code as string;
-    await database.db.execute(sql`update app.contact_requests set code_expires_at = now() - interval '1 second' where request_id = ${id}`);
+    await database.db.execute(
+      sql`update app.contact_requests set code_expires_at = now() - interval '1 second' where request_id = ${id}`,
+    );
     await whatsapp(number, first);
     expect((await state(id)).proved).toBe(false);
 
@@ -201,17 +309,30 @@ describe("a contact's request, passed to the businesses that hold the number", (
     expect(await state(id)).toMatchObject({ proved: true, forwarded: 1 });
 
     const [fa] = await forwardedOf(app, a.apiKey);
-    const erase = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fa!.id}/erase`, headers: bearer(a.apiKey) });
+    const erase = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/forwarded/${fa!.id}/erase`,
+      headers: bearer(a.apiKey),
+    });
     expect(erase.statusCode).toBe(409);
     expect(erase.json().code).toBe('HF_PRIVACY_FORWARDED_NOT_ERASABLE');
-    const empty = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fa!.id}/deny`, headers: bearer(a.apiKey), payload: { reason: '   ' } });
+    const empty = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/forwarded/${fa!.id}/deny`,
+      headers: bearer(a.apiKey),
+      payload: { reason: '   ' },
+    });
     expect(empty.statusCode).toBe(400);
 
     // Overdue: one alert across runs (the row is marked in the statement that finds it).
-    await database.db.execute(sql`update app.forwarded_requests set due_at = now() - interval '1 minute' where id = ${fa!.id}`);
+    await database.db.execute(
+      sql`update app.forwarded_requests set due_at = now() - interval '1 minute' where id = ${fa!.id}`,
+    );
     const [one, two] = await Promise.all([app.contactRequests.checkDeadlines(), app.contactRequests.checkDeadlines()]);
     expect(one.overdue + two.overdue).toBe(1);
-    const alerts = await rows(sql`select payload from app.notifications where kind = 'privacy.forwarded.overdue' and payload->>'forwardedId' = ${fa!.id}`);
+    const alerts = await rows(
+      sql`select payload from app.notifications where kind = 'privacy.forwarded.overdue' and payload->>'forwardedId' = ${fa!.id}`,
+    );
     expect(alerts).toHaveLength(1);
     expect(JSON.stringify(alerts)).not.toContain(number);
 
@@ -230,10 +351,18 @@ describe("a contact's request, passed to the businesses that hold the number", (
 
     // Retention (class contact_requests): a number never proved goes after 30 days; one passed on
     // stays while a business has not answered, however old.
-    await database.db.execute(sql`update app.contact_requests set created_at = now() - interval '31 days', told_at = now() - interval '4000 days' where request_id in (${id}, ${other}, ${owner})`);
+    await database.db.execute(
+      sql`update app.contact_requests set created_at = now() - interval '31 days', told_at = now() - interval '4000 days' where request_id in (${id}, ${other}, ${owner})`,
+    );
     await app.retention.runner.run({ only: 'contact_requests' });
-    expect((await rows(sql`select request_id from app.contact_requests where request_id in (${id}, ${other}, ${owner})`)).map((r) => r.request_id)).toEqual([id]);
-    await database.db.execute(sql`update app.forwarded_requests set status = 'denied', person_told_at = now() - interval '4000 days' where id = ${fa!.id}`);
+    expect(
+      (
+        await rows(sql`select request_id from app.contact_requests where request_id in (${id}, ${other}, ${owner})`)
+      ).map((r) => r.request_id),
+    ).toEqual([id]);
+    await database.db.execute(
+      sql`update app.forwarded_requests set status = 'denied', person_told_at = now() - interval '4000 days' where id = ${fa!.id}`,
+    );
     await app.retention.runner.run({ only: 'contact_requests' });
     expect(await rows(sql`select 1 from app.forwarded_requests where id = ${fa!.id}`)).toEqual([]);
   });
@@ -247,28 +376,56 @@ describe("a contact's request, passed to the businesses that hold the number", (
     const [fa] = await forwardedOf(app, a.apiKey);
     // The answer chooses the erasure's id; a data-rights deletion under it ends canceled (as the
     // admin's cancel, or the account's own before the purge, would leave it).
-    await database.db.execute(sql`update app.forwarded_requests set status = 'erasing', answered_at = now(), erasure_request_id = ${fa!.id} where id = ${fa!.id}`);
-    const erased = await app.contactRequests.erasureDone({ ...(await app.dataRights.get(id)), id: fa!.id, kind: 'deletion', status: 'canceled' });
+    await database.db.execute(
+      sql`update app.forwarded_requests set status = 'erasing', answered_at = now(), erasure_request_id = ${fa!.id} where id = ${fa!.id}`,
+    );
+    const erased = await app.contactRequests.erasureDone({
+      ...(await app.dataRights.get(id)),
+      id: fa!.id,
+      kind: 'deletion',
+      status: 'canceled',
+    });
     expect(erased).toMatchObject({ id: fa!.id, status: 'open', erasureRequestId: null, answeredAt: null });
-    const retry = await app.inject({ method: 'POST', url: `/v1/privacy/forwarded/${fa!.id}/erase`, headers: bearer(a.apiKey) });
+    const retry = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/forwarded/${fa!.id}/erase`,
+      headers: bearer(a.apiKey),
+    });
     expect(retry.statusCode, retry.body).toBe(202);
     const erasureId = retry.json().erasureRequestId as string;
     await until(async () => (await forwardedOf(app, a.apiKey))[0]!.status === 'erased');
     // The sweep, run as after a crash, files nothing more: the one deletion, under the chosen id.
-    await database.db.execute(sql`update app.forwarded_requests set status = 'erasing', answered_at = now() - interval '2 minutes' where id = ${fa!.id}`);
+    await database.db.execute(
+      sql`update app.forwarded_requests set status = 'erasing', answered_at = now() - interval '2 minutes' where id = ${fa!.id}`,
+    );
     await app.contactRequests.sweep();
     expect((await forwardedOf(app, a.apiKey))[0]).toMatchObject({ status: 'erased', erasureRequestId: erasureId });
-    expect(await rows(sql`select id from data_rights.requests where kind = 'deletion' and subject_kind = 'contact' and account_id = ${a.account.id}`)).toEqual([{ id: erasureId }]);
+    expect(
+      await rows(
+        sql`select id from data_rights.requests where kind = 'deletion' and subject_kind = 'contact' and account_id = ${a.account.id}`,
+      ),
+    ).toEqual([{ id: erasureId }]);
   });
 
   it("keeps the number's step through a crash between the emailed code and the step's own row, and shows it only once the request exists", async () => {
     const { app, smtp, state } = await contactApp();
     const email = address('kiprono');
-    const { id } = (await app.inject({ method: 'POST', url: '/v1/privacy/public-requests', payload: { email, kind: 'deletion', contact: phone() }, remoteAddress: '203.0.113.80' })).json();
+    const { id } = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/privacy/public-requests',
+        payload: { email, kind: 'deletion', contact: phone() },
+        remoteAddress: '203.0.113.80',
+      })
+    ).json();
     await until(async () => (await app.notify.dispatch(), mailsOf(smtp, 'privacy.request.code', email).length > 0));
     const code = /^(\d{6})\r?$/m.exec(mailsOf(smtp, 'privacy.request.code', email).at(-1)!.text)![1]!;
     // A wrong code: nothing is filed, and there is no step to show.
-    const wrong = await app.inject({ method: 'POST', url: `/v1/privacy/public-requests/${id}/verify`, payload: { code: code === '000000' ? '111111' : '000000' } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/public-requests/${id}/verify`,
+      payload: { code: code === '000000' ? '111111' : '000000' },
+    });
     expect(wrong.statusCode).toBe(400);
     expect((await app.inject({ url: `/v1/privacy/public-requests/${id}/contact` })).statusCode).toBe(404);
     // The request filed with nothing after it (as a crash right after the code leaves it): the step is there.
@@ -282,7 +439,9 @@ describe("a contact's request, passed to the businesses that hold the number", (
     const off = await phoneCode(id);
     expect(off.statusCode).toBe(503);
     expect(off.json().code).toBe('HF_PRIVACY_WHATSAPP_NOT_CONFIGURED');
-    const missing = await app.inject({ url: '/v1/privacy/public-requests/0190a0a0-0000-7000-8000-000000000000/contact' });
+    const missing = await app.inject({
+      url: '/v1/privacy/public-requests/0190a0a0-0000-7000-8000-000000000000/contact',
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe('HF_PRIVACY_CONTACT_NOT_FOUND');
     const { apiKey } = await signup(app);
@@ -302,7 +461,9 @@ describe("reading Meta's payloads", () => {
         }
       }),
     );
-    const message = (from: unknown, type = 'text') => ({ entry: [{ changes: [{ value: { messages: [{ from, type, text: { body: 'HF-123456' } }] } }] }] });
+    const message = (from: unknown, type = 'text') => ({
+      entry: [{ changes: [{ value: { messages: [{ from, type, text: { body: 'HF-123456' } }] } }] }],
+    });
     expect(textMessages(message('254711000222'))).toEqual([{ phone: '+254711000222', text: 'HF-123456', to: null }]);
     expect(textMessages(message('+254711000222'))).toEqual([]);
     expect(textMessages(message('0711000222'))).toEqual([]);
@@ -316,9 +477,11 @@ describe("reading Meta's payloads", () => {
     expect(codeIn('HF-1234567')).toBeNull();
     expect(codeIn('XHF-123456')).toBeNull();
     expect(codeIn('123456')).toBeNull();
-    fc.assert(fc.property(fc.string(), (s) => {
-      const found = codeIn(s);
-      expect(found === null || /^\d{6}$/.test(found)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const found = codeIn(s);
+        expect(found === null || /^\d{6}$/.test(found)).toBe(true);
+      }),
+    );
   });
 });

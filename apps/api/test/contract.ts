@@ -34,7 +34,9 @@ export function checkResponsesAgainstDocument(app: FastifyInstance): void {
   const validators = new Map<string, ValidateFunction | null>();
   const validatorFor = (key: string, schema: Schema | undefined): ValidateFunction | null => {
     if (!validators.has(key)) {
-      const refs = JSON.parse(JSON.stringify(schema ?? null).replaceAll('"#/components/', '"openapi#/components/')) as Schema | null;
+      const refs = JSON.parse(
+        JSON.stringify(schema ?? null).replaceAll('"#/components/', '"openapi#/components/'),
+      ) as Schema | null;
       validators.set(key, refs ? ajv.compile(refs) : null);
     }
     return validators.get(key)!;
@@ -50,7 +52,10 @@ export function checkResponsesAgainstDocument(app: FastifyInstance): void {
     const operation = doc.paths?.[path]?.[request.method.toLowerCase()];
     if (!operation) return payload; // hidden from the document (schema.hide), or not a route of the app
     const status = reply.statusCode;
-    const declared = operation.responses?.[String(status)] ?? operation.responses?.[`${String(status)[0]}XX`] ?? operation.responses?.default;
+    const declared =
+      operation.responses?.[String(status)] ??
+      operation.responses?.[`${String(status)[0]}XX`] ??
+      operation.responses?.default;
     const where = `${request.method} ${url} ${status}`;
     if (!declared) {
       violations.push(`${where}: the document declares no ${status} response`);
@@ -66,7 +71,8 @@ export function checkResponsesAgainstDocument(app: FastifyInstance): void {
     const validate = validatorFor(`${request.method} ${path} ${status}`, schema);
     const body: unknown = JSON.parse(payload);
     const code = (body as { code?: unknown } | null)?.code;
-    if (validate && !validate(body)) violations.push(`${where}${typeof code === 'string' ? ` ${code}` : ''}: ${ajv.errorsText(validate.errors)}`);
+    if (validate && !validate(body))
+      violations.push(`${where}${typeof code === 'string' ? ` ${code}` : ''}: ${ajv.errorsText(validate.errors)}`);
     return payload;
   });
 }

@@ -28,7 +28,15 @@ async function failureTexts(url: string): Promise<{ code: string; texts: string[
   const cause = error.cause as (Error & Record<string, unknown>) | undefined;
   return {
     code: error.code,
-    texts: [error.message, String(error), error.stack ?? '', JSON.stringify(serializeError(error)), String(cause?.message), String(cause?.stack), cause ? JSON.stringify({ ...cause }) : ''],
+    texts: [
+      error.message,
+      String(error),
+      error.stack ?? '',
+      JSON.stringify(serializeError(error)),
+      String(cause?.message),
+      String(cause?.stack),
+      cause ? JSON.stringify({ ...cause }) : '',
+    ],
   };
 }
 
@@ -46,25 +54,58 @@ describe('databaseLabel', () => {
 
 describe('checkConnection with the reproductions of the review', () => {
   it('S3cr@tPW (once "no answer from tPW@127.0.0.1:5999") and 12/S3cretPW (once "unknown host app (database S3cretPW@..., port 12)"): HF_DB_URL_INVALID naming none of it', async () => {
-    for (const url of [`postgres://app:S3cr@tPW@127.0.0.1:${port},127.0.0.1:5998/hf`, `postgres://app:12/S3cretPW@127.0.0.1:${port}/hf`]) {
+    for (const url of [
+      `postgres://app:S3cr@tPW@127.0.0.1:${port},127.0.0.1:5998/hf`,
+      `postgres://app:12/S3cretPW@127.0.0.1:${port}/hf`,
+    ]) {
       const { code, texts } = await failureTexts(url);
       expect(code).toBe('HF_DB_URL_INVALID');
-      for (const text of texts) for (const piece of ['S3cr', 'tPW', 'port 12', 'app:']) expect(text).not.toContain(piece);
+      for (const text of texts)
+        for (const piece of ['S3cr', 'tPW', 'port 12', 'app:']) expect(text).not.toContain(piece);
     }
   });
 });
 
 // Characters that end or split a URL's userinfo, escapes good and bad, unicode, and plain letters.
 const piece = fc.oneof(
-  fc.constantFrom('@', '/', '?', '#', ':', '%', '%4', '%40', '%zz', '%2F', ',', '[', ']', '\\', ' ', 'é', '日本', '🔑', '\u00a0'),
+  fc.constantFrom(
+    '@',
+    '/',
+    '?',
+    '#',
+    ':',
+    '%',
+    '%4',
+    '%40',
+    '%zz',
+    '%2F',
+    ',',
+    '[',
+    ']',
+    '\\',
+    ' ',
+    'é',
+    '日本',
+    '🔑',
+    '\u00a0',
+  ),
   // No control characters: WHATWG URL drops tabs and newlines, and no one types the others.
-  fc.string({ unit: 'grapheme', maxLength: 3 }).filter((s) => [...s].every((c) => c.codePointAt(0)! >= 0x20 && c !== '\u007f')),
+  fc
+    .string({ unit: 'grapheme', maxLength: 3 })
+    .filter((s) => [...s].every((c) => c.codePointAt(0)! >= 0x20 && c !== '\u007f')),
   fc.stringMatching(/^[a-z]{1,4}$/),
 );
 // 12 characters, a letter that is no hex digit (G-Z: a % before it starts no escape) then a digit,
 // six times: a run no message, stack frame or path holds by chance.
-const marker = fc.array(fc.tuple(fc.constantFrom(...'GHJKLMNPQRSTUVWXYZ'), fc.integer({ min: 0, max: 9 })), { minLength: 6, maxLength: 6 }).map((pairs) => pairs.map(([l, d]) => `${l}${d}`).join(''));
-const password = fc.tuple(fc.array(piece, { maxLength: 4 }), marker, fc.array(piece, { maxLength: 4 })).map(([before, marker, after]) => ({ marker, password: `${before.join('')}${marker}${after.join('')}` }));
+const marker = fc
+  .array(fc.tuple(fc.constantFrom(...'GHJKLMNPQRSTUVWXYZ'), fc.integer({ min: 0, max: 9 })), {
+    minLength: 6,
+    maxLength: 6,
+  })
+  .map((pairs) => pairs.map(([l, d]) => `${l}${d}`).join(''));
+const password = fc
+  .tuple(fc.array(piece, { maxLength: 4 }), marker, fc.array(piece, { maxLength: 4 }))
+  .map(([before, marker, after]) => ({ marker, password: `${before.join('')}${marker}${after.join('')}` }));
 
 /**
  * The pieces of `secret` found in `text`: the whole of it, and every substring of 4 or more

@@ -39,7 +39,12 @@ describe('/docs', () => {
         expect(res.rawPayload.length, resolved.pathname).toBeGreaterThan(0);
       }
       // The scripts the page loads are the three of Swagger UI, from /docs/static.
-      expect(assets.filter((a) => a.endsWith('.js')).map((a) => new URL(a, `http://api.test${url}`).pathname).sort()).toEqual([
+      expect(
+        assets
+          .filter((a) => a.endsWith('.js'))
+          .map((a) => new URL(a, `http://api.test${url}`).pathname)
+          .sort(),
+      ).toEqual([
         '/docs/static/swagger-initializer.js',
         '/docs/static/swagger-ui-bundle.js',
         '/docs/static/swagger-ui-standalone-preset.js',
@@ -50,11 +55,17 @@ describe('/docs', () => {
   it('loads scripts, styles and the document from this server only (CSP), and asks no validator elsewhere', async () => {
     const page = await app.inject('/docs');
     const csp = String(page.headers['content-security-policy']);
-    const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+    const directives = Object.fromEntries(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
     expect(directives['default-src']).toEqual(["'none'"]);
     expect(directives['script-src']).toEqual(["'self'"]);
     expect(directives['connect-src']).toEqual(["'self'"]);
-    for (const [name, values] of Object.entries(directives)) for (const v of values as string[]) expect(v, `${name} ${v}`).toMatch(/^'[a-z-]+'$|^data:$/);
+    for (const [name, values] of Object.entries(directives))
+      for (const v of values as string[]) expect(v, `${name} ${v}`).toMatch(/^'[a-z-]+'$|^data:$/);
     const init = await app.inject('/docs/static/swagger-initializer.js');
     expect(init.headers['content-type']).toMatch(/javascript/);
     expect(init.body).toContain('validatorUrl: null');
@@ -76,7 +87,14 @@ describe('/docs', () => {
   it('is not served in production, assets included, unless OPENAPI_PUBLIC=1', async () => {
     const { app: production } = await testApp(database, { env: 'production' });
     onTestFinished(() => production.close());
-    for (const url of ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-initializer.js']) {
+    for (const url of [
+      '/docs',
+      '/docs/',
+      '/docs/json',
+      '/docs/yaml',
+      '/docs/static/swagger-ui-bundle.js',
+      '/docs/static/swagger-initializer.js',
+    ]) {
       const res = await production.inject(url);
       expect(res.statusCode, url).toBe(404);
       expect(res.json().code).toBe('HF_NOT_FOUND');

@@ -16,7 +16,9 @@ beforeAll(async () => {
   ({ app } = await testApp(database));
   ({ apiKey } = await signup(app));
   const doc = app.swagger() as { paths: Record<string, Record<string, unknown>> };
-  routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+  routes = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
+  );
 });
 afterAll(async () => {
   await app.close();
@@ -25,22 +27,69 @@ afterAll(async () => {
 
 const segment = fc.oneof(
   fc.string({ maxLength: 40 }).map(encodeURIComponent),
-  fc.constantFrom('..', '%00', '%E0%A4%A', '%2F', 'a'.repeat(150), '__proto__', 'constructor', '+254700000000', '550e8400-e29b-41d4-a716-446655440000', 'webhook-endpoints'),
+  fc.constantFrom(
+    '..',
+    '%00',
+    '%E0%A4%A',
+    '%2F',
+    'a'.repeat(150),
+    '__proto__',
+    'constructor',
+    '+254700000000',
+    '550e8400-e29b-41d4-a716-446655440000',
+    'webhook-endpoints',
+  ),
 );
 const headerValue = fc.string({ maxLength: 60 }).filter((s) => /^[\x20-\x7e]*$/.test(s));
 const body = fc.oneof(
   fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 200 }),
-  fc.constantFrom('', '{', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', `{"value":${'['.repeat(100)}${']'.repeat(100)}}`, '{"a":"\\u0000"}', 'null', '[]'),
-  fc.record({ name: fc.string(), email: fc.string(), dateOfBirth: fc.string(), url: fc.webUrl(), events: fc.array(fc.string()), to: fc.string(), text: fc.string(), sessionId: fc.string(), value: fc.jsonValue(), analytics: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.constantFrom(
+    '',
+    '{',
+    '{"__proto__":{"x":1}}',
+    '{"constructor":{"prototype":{}}}',
+    `{"value":${'['.repeat(100)}${']'.repeat(100)}}`,
+    '{"a":"\\u0000"}',
+    'null',
+    '[]',
+  ),
+  fc
+    .record(
+      {
+        name: fc.string(),
+        email: fc.string(),
+        dateOfBirth: fc.string(),
+        url: fc.webUrl(),
+        events: fc.array(fc.string()),
+        to: fc.string(),
+        text: fc.string(),
+        sessionId: fc.string(),
+        value: fc.jsonValue(),
+        analytics: fc.anything(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
 );
 const request = fc.record({
   route: fc.nat(),
   params: fc.array(segment, { minLength: 4, maxLength: 4 }),
-  randomPath: fc.option(fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => `/${s.join('/')}`), { freq: 5 }),
+  randomPath: fc.option(
+    fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => `/${s.join('/')}`),
+    { freq: 5 },
+  ),
   query: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 30 }), { maxKeys: 4 }),
   auth: fc.constantFrom('none', 'account', 'admin', 'garbage'),
-  contentType: fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', 'APPLICATION/JSON'),
+  contentType: fc.constantFrom(
+    undefined,
+    'application/json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=latin1',
+    'multipart/form-data; boundary=x',
+    'APPLICATION/JSON',
+  ),
   headers: fc.dictionary(fc.stringMatching(/^x-[a-z]{1,10}$/), headerValue, { maxKeys: 3 }),
   body: fc.option(body, { freq: 4 }),
 });
@@ -60,7 +109,12 @@ describe('fuzzing every route', () => {
         if (r.auth === 'garbage') headers.authorization = 'Bearer \x7e\x21garbage';
         if (r.contentType) headers['content-type'] = r.contentType;
         const method = route.method as 'GET' | 'POST' | 'PUT' | 'DELETE';
-        const response = await app.inject({ method, url: `${path}${query ? `?${query}` : ''}`, headers, ...(r.body !== null && method !== 'GET' ? { payload: r.body } : {}) });
+        const response = await app.inject({
+          method,
+          url: `${path}${query ? `?${query}` : ''}`,
+          headers,
+          ...(r.body !== null && method !== 'GET' ? { payload: r.body } : {}),
+        });
         const where = `${method} ${path} -> ${response.statusCode} ${response.body.slice(0, 200)}`;
         expect(response.statusCode, where).toBeLessThan(500);
         if (response.statusCode >= 400) {

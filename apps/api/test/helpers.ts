@@ -1,6 +1,15 @@
 import { buildApp, ConfigError, parseConfig, type AppConfig } from '@harakaflow/api';
 import { AuditSigningKeys } from '@harakaflow/audit';
-import { captureLogs, startReceiver as startTestReceiver, startSmtp, testDatabase, until, type Answer, type Received, type TestDatabase } from '@harakaflow/testing';
+import {
+  captureLogs,
+  startReceiver as startTestReceiver,
+  startSmtp,
+  testDatabase,
+  until,
+  type Answer,
+  type Received,
+  type TestDatabase,
+} from '@harakaflow/testing';
 import { checkResponsesAgainstDocument } from './contract.js';
 import type { FastifyInstance } from 'fastify';
 import { tmpdir } from 'node:os';
@@ -129,7 +138,12 @@ export function signupBody(overrides: Record<string, unknown> = {}) {
 }
 
 export async function signup(app: FastifyInstance, overrides: Record<string, unknown> = {}, remoteAddress?: string) {
-  const response = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(overrides), ...(remoteAddress ? { remoteAddress } : {}) });
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/accounts',
+    payload: signupBody(overrides),
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
   if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
   return response.json() as { account: { id: string; email: string }; apiKey: string };
 }
@@ -143,13 +157,25 @@ export function mailsOf(smtp: { received: Received[] }, kind: string, to: string
  * Verifies an account's address as a person would (issue 30 item 6): waits for the verification
  * message at the SMTP capture, reads the code in it, and sends it with the account's key.
  */
-export async function verifyByMail(app: FastifyInstance, smtp: { received: Received[] }, account: { email: string }, apiKey: string): Promise<void> {
+export async function verifyByMail(
+  app: FastifyInstance,
+  smtp: { received: Received[] },
+  account: { email: string },
+  apiKey: string,
+): Promise<void> {
   await until(async () => {
     await app.notify.dispatch();
     return mailsOf(smtp, 'account.email.verification', account.email).length > 0;
   });
-  const code = /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(mailsOf(smtp, 'account.email.verification', account.email).at(-1)!.text)![1]!;
-  const verified = await app.inject({ method: 'POST', url: '/v1/account/email/verify', headers: { authorization: `Bearer ${apiKey}` }, payload: { code } });
+  const code = /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(
+    mailsOf(smtp, 'account.email.verification', account.email).at(-1)!.text,
+  )![1]!;
+  const verified = await app.inject({
+    method: 'POST',
+    url: '/v1/account/email/verify',
+    headers: { authorization: `Bearer ${apiKey}` },
+    payload: { code },
+  });
   if (verified.statusCode !== 200) throw new Error(`verification failed: ${verified.statusCode} ${verified.body}`);
 }
 

@@ -37,10 +37,21 @@ describe('error shape', () => {
     ['an empty JSON body', '', 'application/json', 400, 'HF_MALFORMED_JSON'],
     ['a __proto__ key', '{"__proto__": {"admin": true}}', 'application/json', 400, 'HF_MALFORMED_JSON'],
     ['an unsupported media type', 'name=x', 'application/x-www-form-urlencoded', 415, 'HF_UNSUPPORTED_MEDIA_TYPE'],
-    ['a body over 1 MiB', JSON.stringify({ name: 'x'.repeat(1024 * 1024) }), 'application/json', 413, 'HF_BODY_TOO_LARGE'],
+    [
+      'a body over 1 MiB',
+      JSON.stringify({ name: 'x'.repeat(1024 * 1024) }),
+      'application/json',
+      413,
+      'HF_BODY_TOO_LARGE',
+    ],
   ])('refuses %s with a coded error', async (_name, payload, contentType, status, code) => {
     const { app: a } = await app();
-    const response = await a.inject({ method: 'POST', url: '/v1/accounts', payload, headers: { 'content-type': contentType } });
+    const response = await a.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload,
+      headers: { 'content-type': contentType },
+    });
     expect(response.statusCode).toBe(status);
     expect(response.json()).toEqual(errorShape(status, code));
     await a.close();
@@ -92,7 +103,9 @@ describe('accounts and authentication', () => {
     expect(apiKey).toMatch(/^hf_[A-Za-z0-9_-]{43}$/);
     expect(response.body).not.toContain('1987-11-23');
 
-    const dump = JSON.stringify(await database.db.execute(sql`select a.*, k.* from app.accounts a join app.api_keys k on k.account_id = a.id`));
+    const dump = JSON.stringify(
+      await database.db.execute(sql`select a.*, k.* from app.accounts a join app.api_keys k on k.account_id = a.id`),
+    );
     expect(dump).not.toContain(apiKey);
     expect(dump).not.toContain('1987-11-23');
     expect(dump).not.toContain('1987');
@@ -106,7 +119,11 @@ describe('accounts and authentication', () => {
   it('refuses a duplicate email whatever its case with 409', async () => {
     const { app: a } = await app();
     const { account } = await signup(a);
-    const again = await a.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ email: account.email.toUpperCase() }) });
+    const again = await a.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: signupBody({ email: account.email.toUpperCase() }),
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json()).toEqual(errorShape(409, 'HF_ACCOUNT_EXISTS'));
     await a.close();
@@ -134,7 +151,9 @@ describe('accounts and authentication', () => {
     const response = await a.inject({ method: 'POST', url: '/v1/accounts', payload });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual(errorShape(400, 'HF_VALIDATION_FAILED'));
-    const rows = (await database.db.execute(sql`select 1 from app.accounts where email = ${String(payload.email)}`)) as unknown as unknown[] | { rows: unknown[] };
+    const rows = (await database.db.execute(
+      sql`select 1 from app.accounts where email = ${String(payload.email)}`,
+    )) as unknown as unknown[] | { rows: unknown[] };
     expect(Array.isArray(rows) ? rows : rows.rows).toHaveLength(0);
     await a.close();
   });
@@ -157,18 +176,24 @@ describe('accounts and authentication', () => {
     const { app: a } = await app();
     const { apiKey } = await signup(a);
     expect((await a.inject('/v1/ping')).json()).toEqual({ ok: true });
-    expect((await a.inject({ url: '/v1/ping', headers: { authorization: `Bearer ${apiKey}` } })).json()).toEqual({ ok: true });
+    expect((await a.inject({ url: '/v1/ping', headers: { authorization: `Bearer ${apiKey}` } })).json()).toEqual({
+      ok: true,
+    });
     expect((await a.inject({ url: '/v1/ping', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
     await a.close();
   });
 
   it('reserves admin routes to the admin principal', async () => {
     const { app: a } = await app({}, (instance) => {
-      instance.get('/v1/admin/probe', { config: { auth: 'admin', ageGate: false } }, async (request) => ({ principal: request.principal }));
+      instance.get('/v1/admin/probe', { config: { auth: 'admin', ageGate: false } }, async (request) => ({
+        principal: request.principal,
+      }));
     });
     const { apiKey } = await signup(a);
     expect((await a.inject('/v1/admin/probe')).statusCode).toBe(401);
-    expect((await a.inject({ url: '/v1/admin/probe', headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(403);
+    expect(
+      (await a.inject({ url: '/v1/admin/probe', headers: { authorization: `Bearer ${apiKey}` } })).statusCode,
+    ).toBe(403);
     const admin = await a.inject({ url: '/v1/admin/probe', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(admin.statusCode).toBe(200);
     expect(admin.json()).toEqual({ principal: { kind: 'admin', id: 'admin' } });
@@ -177,13 +202,21 @@ describe('accounts and authentication', () => {
 
   it('keeps the API key, the authorization header and the birth date out of the logs', async () => {
     const { app: a, logs } = await app();
-    const response = await a.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ dateOfBirth: '1979-03-08' }) });
+    const response = await a.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: signupBody({ dateOfBirth: '1979-03-08' }),
+    });
     const { apiKey } = response.json();
-    await a.inject({ url: '/v1/me?session=secret-query-token', headers: { authorization: `Bearer ${apiKey}`, cookie: 'sid=cookie-secret' } });
+    await a.inject({
+      url: '/v1/me?session=secret-query-token',
+      headers: { authorization: `Bearer ${apiKey}`, cookie: 'sid=cookie-secret' },
+    });
     await a.inject({ url: '/v1/me', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     const text = logs.text();
     expect(text).toContain('request completed');
-    for (const secret of [apiKey, ADMIN_KEY, '1979-03-08', 'cookie-secret', 'secret-query-token']) expect(text).not.toContain(secret);
+    for (const secret of [apiKey, ADMIN_KEY, '1979-03-08', 'cookie-secret', 'secret-query-token'])
+      expect(text).not.toContain(secret);
     await a.close();
   });
 });
@@ -195,16 +228,28 @@ describe('client address and proxies', () => {
 
   it('ignores X-Forwarded-For by default', async () => {
     const { app: a } = await app({}, probe);
-    const response = await a.inject({ url: '/ip', headers: { 'x-forwarded-for': '203.0.113.9' }, remoteAddress: '198.51.100.1' });
+    const response = await a.inject({
+      url: '/ip',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+      remoteAddress: '198.51.100.1',
+    });
     expect(response.json()).toEqual({ ip: '198.51.100.1' });
     await a.close();
   });
 
   it('believes X-Forwarded-For only from a trusted proxy', async () => {
     const { app: a } = await app({ trustProxy: ['10.0.0.0/8'] }, probe);
-    const trusted = await a.inject({ url: '/ip', headers: { 'x-forwarded-for': '203.0.113.9' }, remoteAddress: '10.1.2.3' });
+    const trusted = await a.inject({
+      url: '/ip',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+      remoteAddress: '10.1.2.3',
+    });
     expect(trusted.json()).toEqual({ ip: '203.0.113.9' });
-    const untrusted = await a.inject({ url: '/ip', headers: { 'x-forwarded-for': '203.0.113.9' }, remoteAddress: '198.51.100.1' });
+    const untrusted = await a.inject({
+      url: '/ip',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+      remoteAddress: '198.51.100.1',
+    });
     expect(untrusted.json()).toEqual({ ip: '198.51.100.1' });
     await a.close();
   });
@@ -215,7 +260,13 @@ describe('health and documentation', () => {
     const own = await testDatabase();
     const { app: a } = await testApp(own);
     // Issue 13 item 15 added the database and the audit backlog to the body.
-    expect((await a.inject('/health')).json()).toEqual({ status: 'ok', database: 'up', quota: 'up', audit: { backlog: expect.any(Number), spilledBytes: 0, dropped: 0 }, notifications: { pending: expect.any(Number), failed: expect.any(Number), bouncing: expect.any(Number) } });
+    expect((await a.inject('/health')).json()).toEqual({
+      status: 'ok',
+      database: 'up',
+      quota: 'up',
+      audit: { backlog: expect.any(Number), spilledBytes: 0, dropped: 0 },
+      notifications: { pending: expect.any(Number), failed: expect.any(Number), bouncing: expect.any(Number) },
+    });
     await own.close();
     const down = await a.inject('/health');
     expect(down.statusCode).toBe(503);
@@ -232,7 +283,9 @@ describe('health and documentation', () => {
     const doc = response.json();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/v1/ping', '/v1/accounts', '/v1/me']));
-    expect(doc.paths['/v1/accounts'].post.requestBody.content['application/json'].schema.required).toContain('dateOfBirth');
+    expect(doc.paths['/v1/accounts'].post.requestBody.content['application/json'].schema.required).toContain(
+      'dateOfBirth',
+    );
     await a.close();
   });
 });

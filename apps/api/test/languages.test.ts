@@ -21,7 +21,8 @@ afterAll(() => database.close());
 
 const ORIGIN = 'https://api.harakaflow.test';
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 let n = 0;
 const address = (who: string) => `${who}.${process.pid}.${Date.now()}.${++n}@example.org`;
 const ip = () => `198.51.100.${(n % 200) + 1}`;
@@ -39,7 +40,13 @@ async function formApp() {
   };
   const codeIn = (m: Received) => /^(\d{6})\r?$/m.exec(m.text)![1]!;
   const post = (url: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url, headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: new URLSearchParams(form).toString(), remoteAddress: ip() });
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      payload: new URLSearchParams(form).toString(),
+      remoteAddress: ip(),
+    });
   return { app, smtp, logs, mails, codeIn, post };
 }
 
@@ -55,7 +62,9 @@ describe('the catalogue of the form', () => {
       for (const key of keys) {
         const text = texts[key];
         expect(typeof text === 'string' && text.trim().length > 0, `${lang} ${key} is empty`).toBe(true);
-        expect(placeholdersOf(text as string).sort(), `${lang} ${key}`).toEqual(placeholdersOf(PAGE_CATALOGUES.en[key]).sort());
+        expect(placeholdersOf(text as string).sort(), `${lang} ${key}`).toEqual(
+          placeholdersOf(PAGE_CATALOGUES.en[key]).sort(),
+        );
         expect(markup(text as string), `${lang} ${key}`).toEqual(markup(PAGE_CATALOGUES.en[key]));
         expect(text, `${lang} ${key}: only <link> and <strong>`).not.toMatch(/<(?!\/?(link|strong)>)/);
       }
@@ -69,11 +78,20 @@ describe('the catalogue of the form', () => {
 describe('the public request form', () => {
   it("follows the language chosen on the privacy centre's switch (its hf_lang cookie) over Accept-Language, and a link's choice over both", async () => {
     const { app } = await formApp();
-    const remembered = await app.inject({ url: '/privacy/request', headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=sw' } });
+    const remembered = await app.inject({
+      url: '/privacy/request',
+      headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=sw' },
+    });
     expect(htmlLang(remembered.body)).toBe('sw');
-    const linked = await app.inject({ url: '/privacy/request?lang=en', headers: { 'accept-language': 'sw', cookie: 'hf_lang=sw' } });
+    const linked = await app.inject({
+      url: '/privacy/request?lang=en',
+      headers: { 'accept-language': 'sw', cookie: 'hf_lang=sw' },
+    });
     expect(htmlLang(linked.body)).toBe('en');
-    const unknown = await app.inject({ url: '/privacy/request', headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=fr' } });
+    const unknown = await app.inject({
+      url: '/privacy/request',
+      headers: { 'accept-language': 'en-GB', cookie: 'hf_lang=fr' },
+    });
     expect(htmlLang(unknown.body)).toBe('en');
   });
 
@@ -91,7 +109,9 @@ describe('the public request form', () => {
     expect(sw.body).toContain('<a href="/privacy">Kituo cha faragha</a>');
     expect(sw.body).not.toContain('Your email address');
     // The switch: English by its own name, a link to this page in English; Swahili marked as current.
-    expect(sw.body).toContain('<nav class="languages" aria-label="Lugha"><a href="/privacy/request?lang=en" lang="en" hreflang="en">English</a> · <span lang="sw" aria-current="true">Kiswahili</span></nav>');
+    expect(sw.body).toContain(
+      '<nav class="languages" aria-label="Lugha"><a href="/privacy/request?lang=en" lang="en" hreflang="en">English</a> · <span lang="sw" aria-current="true">Kiswahili</span></nav>',
+    );
     // Nothing chosen: no hidden field (the browser's language decides again next time).
     expect(sw.body).not.toContain('name="lang"');
 
@@ -104,26 +124,44 @@ describe('the public request form', () => {
     expect(htmlLang((await app.inject('/privacy/request')).body)).toBe('en');
 
     // The switch wins over the header, and keeps what a link chose (the kind).
-    const switched = await app.inject({ url: '/privacy/request?kind=deletion&lang=en', headers: { 'accept-language': 'sw-KE' } });
+    const switched = await app.inject({
+      url: '/privacy/request?kind=deletion&lang=en',
+      headers: { 'accept-language': 'sw-KE' },
+    });
     expect(htmlLang(switched.body)).toBe('en');
     expect(switched.body).toContain('<option value="deletion" selected>Delete my data</option>');
     expect(switched.body).toContain('<input type="hidden" name="lang" value="en">');
     expect(switched.body).toContain('href="/privacy/request?kind=deletion&#38;lang=sw"');
-    const back = await app.inject({ url: '/privacy/request?kind=deletion&lang=sw', headers: { 'accept-language': 'en' } });
+    const back = await app.inject({
+      url: '/privacy/request?kind=deletion&lang=sw',
+      headers: { 'accept-language': 'en' },
+    });
     expect(htmlLang(back.body)).toBe('sw');
     expect(back.body).toContain('<option value="deletion" selected>Futa data yangu</option>');
   });
 
   it('never fails on a header or a choice it cannot read: English, escaped, and always en or sw (property)', async () => {
     const { app } = await formApp();
-    for (const url of ['/privacy/request?lang=%3Cscript%3E', '/privacy/request?lang=fr', '/privacy/request?lang=sw&lang=en', '/privacy/request?lang=']) {
+    for (const url of [
+      '/privacy/request?lang=%3Cscript%3E',
+      '/privacy/request?lang=fr',
+      '/privacy/request?lang=sw&lang=en',
+      '/privacy/request?lang=',
+    ]) {
       const res = await app.inject({ url, headers: { 'accept-language': 'en' } });
       expect(res.statusCode, url).toBe(200);
       expect(htmlLang(res.body), url).toBe('en');
       expect(res.body).not.toContain('<script>');
     }
     // Header values a client can send (no control characters: Node refuses those before the app).
-    const header = fc.oneof(fc.stringMatching(/^[ -~]{0,200}$/), fc.array(fc.constantFrom('sw', 'sw-KE', 'en-GB', 'fr', '*', ';q=0', ';q=0.5', ',', ';', '=', 'q', ' '), { maxLength: 30 }).map((a) => a.join('')));
+    const header = fc.oneof(
+      fc.stringMatching(/^[ -~]{0,200}$/),
+      fc
+        .array(fc.constantFrom('sw', 'sw-KE', 'en-GB', 'fr', '*', ';q=0', ';q=0.5', ',', ';', '=', 'q', ' '), {
+          maxLength: 30,
+        })
+        .map((a) => a.join('')),
+    );
     await fc.assert(
       fc.asyncProperty(header, async (h) => {
         const res = await app.inject({ url: '/privacy/request', headers: { 'accept-language': h } });
@@ -140,15 +178,29 @@ describe('the public request form', () => {
     const bad = await post('/privacy/request', { email: 'nope', kind: 'access' }, { 'accept-language': 'sw' });
     expect(bad.statusCode).toBe(400);
     expect(htmlLang(bad.body)).toBe('sw');
-    expect(bad.body).toContain('<p class="notice" role="alert">Tafadhali weka anwani ya barua pepe: msimbo utatumwa huko.</p>');
-    const phone = await post('/privacy/request', { email: address('x'), kind: 'access', contact: '0711', lang: 'sw' }, { 'accept-language': 'en' });
+    expect(bad.body).toContain(
+      '<p class="notice" role="alert">Tafadhali weka anwani ya barua pepe: msimbo utatumwa huko.</p>',
+    );
+    const phone = await post(
+      '/privacy/request',
+      { email: address('x'), kind: 'access', contact: '0711', lang: 'sw' },
+      { 'accept-language': 'en' },
+    );
     expect(htmlLang(phone.body)).toBe('sw');
     expect(phone.body).toContain('Tafadhali andika nambari ya simu');
     expect(phone.body).toContain('<input type="hidden" name="lang" value="sw">');
-    const english = await post('/privacy/request', { email: address('y'), kind: 'nothing' }, { 'accept-language': 'en-GB' });
+    const english = await post(
+      '/privacy/request',
+      { email: address('y'), kind: 'nothing' },
+      { 'accept-language': 'en-GB' },
+    );
     expect(english.body).toContain('Please choose what you ask for.');
     // A choice it does not know is no choice: the header decides; never a 500.
-    const unknown = await post('/privacy/request', { email: 'nope', kind: 'access', lang: '<b>' }, { 'accept-language': 'sw-TZ' });
+    const unknown = await post(
+      '/privacy/request',
+      { email: 'nope', kind: 'access', lang: '<b>' },
+      { 'accept-language': 'sw-TZ' },
+    );
     expect(unknown.statusCode).toBe(400);
     expect(htmlLang(unknown.body)).toBe('sw');
     expect(unknown.body).not.toContain('<b>');
@@ -158,7 +210,11 @@ describe('the public request form', () => {
     const { app, mails, codeIn, post } = await formApp();
     const email = address('wanjiru');
     // The switch chose Swahili, whatever the browser says.
-    const sent = await post('/privacy/request', { email, kind: 'objection', details: 'Sitaki matangazo', lang: 'sw' }, { 'accept-language': 'en-GB' });
+    const sent = await post(
+      '/privacy/request',
+      { email, kind: 'objection', details: 'Sitaki matangazo', lang: 'sw' },
+      { 'accept-language': 'en-GB' },
+    );
     expect(sent.statusCode, sent.body).toBe(303);
     const page = sent.headers.location!;
     expect(page).toMatch(/^\/privacy\/request\/[0-9a-f-]{36}\?lang=sw$/);
@@ -172,11 +228,16 @@ describe('the public request form', () => {
     expect(code!.headers['x-harakaflow-notification']).toBe('privacy.request.code');
     expect(code!.headers['content-language']).toBe('sw');
     expect(code!.headers.subject).toBe('HarakaFlow: msimbo wa kuthibitisha ombi lako kuhusu faragha');
-    expect(code!.text).toContain('HarakaFlow imepokea ombi kuhusu anwani hii ya barua pepe: kupinga matumizi fulani ya data yako.');
+    expect(code!.text).toContain(
+      'HarakaFlow imepokea ombi kuhusu anwani hii ya barua pepe: kupinga matumizi fulani ya data yako.',
+    );
     expect(code!.html).toContain('<html lang="sw">');
 
     // A wrong code: the Swahili error; a new code: redirected in Swahili, sent in Swahili.
-    const wrong = await post(`/privacy/request/${id}`, { code: codeIn(code!) === '000000' ? '111111' : '000000', lang: 'sw' });
+    const wrong = await post(`/privacy/request/${id}`, {
+      code: codeIn(code!) === '000000' ? '111111' : '000000',
+      lang: 'sw',
+    });
     expect(wrong.statusCode).toBe(400);
     expect(wrong.body).toContain('Huo si msimbo tuliotuma kwa ombi hili.');
     const resent = await post(`/privacy/request/${id}/code`, { lang: 'sw' });
@@ -192,18 +253,30 @@ describe('the public request form', () => {
     expect(done.body).toContain(`Nambari yako ya kumbukumbu: <strong>${id}</strong>.`);
 
     // The request keeps its language: the admin sees it, and the answers go in it.
-    const view = (await app.inject({ url: '/v1/admin/privacy/requests?limit=200', headers: admin })).json().requests.find((r: { id: string }) => r.id === id);
+    const view = (await app.inject({ url: '/v1/admin/privacy/requests?limit=200', headers: admin }))
+      .json()
+      .requests.find((r: { id: string }) => r.id === id);
     expect(view).toMatchObject({ id, kind: 'objection', lang: 'sw' });
-    const denied = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/deny`, headers: admin, payload: { reason: 'hatutumii data yako kwa matangazo' } });
+    const denied = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/privacy/requests/${id}/deny`,
+      headers: admin,
+      payload: { reason: 'hatutumii data yako kwa matangazo' },
+    });
     expect(denied.statusCode, denied.body).toBe(200);
     // Two codes, then received and declined (an objection waits for the admin: no "in progress").
     const all = await mails(email, 4);
     const told = all.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated');
     expect(told.map((m) => m.headers['content-language'])).toEqual(['sw', 'sw']);
-    expect(told.map((m) => m.headers.subject).sort()).toEqual(['HarakaFlow: ombi lako limekataliwa (kupinga matumizi fulani ya data yako)', 'HarakaFlow: tumepokea ombi lako (kupinga matumizi fulani ya data yako)']);
+    expect(told.map((m) => m.headers.subject).sort()).toEqual([
+      'HarakaFlow: ombi lako limekataliwa (kupinga matumizi fulani ya data yako)',
+      'HarakaFlow: tumepokea ombi lako (kupinga matumizi fulani ya data yako)',
+    ]);
     const declined = told.find((m) => m.headers.subject!.startsWith('HarakaFlow: ombi lako limekataliwa'))!;
     expect(declined.text).toMatch(/^Habari,\r?\n/);
-    expect(declined.text).toContain('Hatukuweza kutekeleza ombi lako: kupinga matumizi fulani ya data yako. Sababu: hatutumii data yako kwa matangazo');
+    expect(declined.text).toContain(
+      'Hatukuweza kutekeleza ombi lako: kupinga matumizi fulani ya data yako. Sababu: hatutumii data yako kwa matangazo',
+    );
     expect(declined.text).toContain('Unaweza kuwasilisha malalamiko kwa Ofisi ya Kamishna wa Ulinzi wa Data (Kenya).');
     expect(declined.text).toContain(`Nambari ya ombi: ${id}.`);
     expect(declined.text).not.toMatch(/\b(Hello|request|reason)\b/);
@@ -212,12 +285,15 @@ describe('the public request form', () => {
   it('writes in English to a person whose browser asked for English, and the JSON route follows Accept-Language or its body', async () => {
     const { app, mails, post } = await formApp();
     const email = address('john');
-    expect((await post('/privacy/request', { email, kind: 'access' }, { 'accept-language': 'en-GB,sw;q=0.3' })).statusCode).toBe(303);
+    expect(
+      (await post('/privacy/request', { email, kind: 'access' }, { 'accept-language': 'en-GB,sw;q=0.3' })).statusCode,
+    ).toBe(303);
     const [code] = await mails(email, 1);
     expect(code!.headers['content-language']).toBe('en');
     expect(code!.headers.subject).toBe('HarakaFlow: your code to confirm your privacy request');
 
-    const submit = (body: object, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/v1/privacy/public-requests', payload: body, headers, remoteAddress: ip() });
+    const submit = (body: object, headers: Record<string, string> = {}) =>
+      app.inject({ method: 'POST', url: '/v1/privacy/public-requests', payload: body, headers, remoteAddress: ip() });
     const cases: [object, Record<string, string>, string, string | null][] = [
       [{ kind: 'access' }, { 'accept-language': 'sw-KE,en;q=0.5' }, 'sw', 'sw'],
       [{ kind: 'access', lang: 'en' }, { 'accept-language': 'sw' }, 'en', 'en'],
@@ -242,7 +318,18 @@ describe('the public request form', () => {
     const { app, mails, codeIn, post } = await formApp();
     const person = address('mailbox');
     const taken = await app.dataRights.intake.receive(
-      { source: `privacy:1:${n}`, messageId: `${n}.${Date.now()}@mail.example.org`, thread: [], receivedAt: new Date(), size: 10, raw: Buffer.from('x'), from: person, subject: 'Futa data yangu', text: 'Please delete my data.', automatic: null },
+      {
+        source: `privacy:1:${n}`,
+        messageId: `${n}.${Date.now()}@mail.example.org`,
+        thread: [],
+        receivedAt: new Date(),
+        size: 10,
+        raw: Buffer.from('x'),
+        from: person,
+        subject: 'Futa data yangu',
+        text: 'Please delete my data.',
+        automatic: null,
+      },
       async () => null,
     );
     const id = taken.requestId!;
@@ -257,7 +344,9 @@ describe('the public request form', () => {
     expect(done.body).toContain('Ombi lako limethibitishwa.');
     const next = (await mails(person, 2))[1]!;
     expect(next.headers['content-language']).toBe('sw');
-    expect(next.headers.subject).toMatch(/^HarakaFlow: (tunashughulikia ombi lako|tumepokea ombi lako) \(kufuta data yako\)$/);
+    expect(next.headers.subject).toMatch(
+      /^HarakaFlow: (tunashughulikia ombi lako|tumepokea ombi lako) \(kufuta data yako\)$/,
+    );
     expect((await app.dataRights.get(id)).lang).toBe('sw');
   });
 });

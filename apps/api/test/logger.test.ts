@@ -25,7 +25,11 @@ describe('lazyChildLogger', () => {
   it('writes enabled lines with the request bindings and the redaction of the parent', async () => {
     const logs = captureLogs();
     const parent = pino({ level: 'info', redact: ['*.apiKey'] }, logs.stream);
-    const app = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, logController: new LogController({ disableRequestLogging: true }) });
+    const app = Fastify({
+      loggerInstance: parent,
+      childLoggerFactory: lazyChildLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+    });
     app.get('/', async (request) => {
       request.log.debug('not written');
       request.log.warn({ body: { apiKey: 'hf_secret' } }, 'written');
@@ -42,7 +46,11 @@ describe('lazyChildLogger', () => {
   it('honours a route log level by building the child at once', async () => {
     const logs = captureLogs();
     const parent = pino({ level: 'warn' }, logs.stream);
-    const app = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, logController: new LogController({ disableRequestLogging: true }) });
+    const app = Fastify({
+      loggerInstance: parent,
+      childLoggerFactory: lazyChildLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+    });
     app.get('/', { logLevel: 'debug' }, async (request) => {
       request.log.debug('route debug');
       return { ok: true };
@@ -58,7 +66,11 @@ describe('AppLogController', () => {
     const logs = captureLogs();
     const parent = pino({ level }, logs.stream);
     const child = vi.spyOn(parent, 'child');
-    const server = Fastify({ loggerInstance: parent, childLoggerFactory: lazyChildLogger, logController: new AppLogController() });
+    const server = Fastify({
+      loggerInstance: parent,
+      childLoggerFactory: lazyChildLogger,
+      logController: new AppLogController(),
+    });
     server.get('/', routeLevel ? { logLevel: routeLevel } : {}, async () => ({ ok: true }));
     return { server, logs, child };
   };

@@ -21,7 +21,8 @@ afterAll(() => database.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = bearer(ADMIN_KEY);
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 
 const smtpApp = (overrides = {}) => mailApp(database, { quotaFreeMessagesPerDay: 5, ...overrides });
 
@@ -39,10 +40,23 @@ describe('quota warnings (§2)', () => {
     const { account, apiKey } = await signup(app, { businessName: '<img src=x onerror=alert(1)> Ltd' });
     // Quota warnings go to a verified address only (issue 30 item 6).
     await verifyByMail(app, smtp, account, apiKey);
-    for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(apiKey), payload: { sessionId: 'wa-1', to: '+254711000001', text: 'hi' } })).statusCode).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/messages',
+            headers: bearer(apiKey),
+            payload: { sessionId: 'wa-1', to: '+254711000001', text: 'hi' },
+          })
+        ).statusCode,
+      ).toBe(202);
     await drain(app);
     const warnings = smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'quota.warning');
-    expect(warnings.map((m) => m.headers.subject).sort()).toEqual(['HarakaFlow: 100% of your free.messages limit used', 'HarakaFlow: 80% of your free.messages limit used']);
+    expect(warnings.map((m) => m.headers.subject).sort()).toEqual([
+      'HarakaFlow: 100% of your free.messages limit used',
+      'HarakaFlow: 80% of your free.messages limit used',
+    ]);
     expect(warnings.every((m) => m.to[0] === account.email)).toBe(true);
     // An HTML-injection attempt in the business name arrives escaped.
     expect(warnings[0]!.html).toContain('&lt;img src=x onerror=alert(1)&gt; Ltd');
@@ -50,16 +64,37 @@ describe('quota warnings (§2)', () => {
     const link = /^<(.+)>$/.exec(warnings[0]!.headers['list-unsubscribe']!)![1]!;
     expect(link.startsWith('https://api.harakaflow.test/v1/notifications/unsubscribe?token=')).toBe(true);
     const { pathname, search } = new URL(link);
-    const post = await app.inject({ method: 'POST', url: `${pathname}${search}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    const post = await app.inject({
+      method: 'POST',
+      url: `${pathname}${search}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(post.statusCode).toBe(200);
-    expect((await app.inject({ url: '/v1/notifications/preferences', headers: bearer(apiKey) })).json()).toEqual({ preferences: { 'quota.warning': false } });
+    expect((await app.inject({ url: '/v1/notifications/preferences', headers: bearer(apiKey) })).json()).toEqual({
+      preferences: { 'quota.warning': false },
+    });
     // The token is recorded by its route pattern, never its value.
     await app.audit.flush();
     const token = new URL(link).searchParams.get('token')!;
     expect(JSON.stringify(await rows(sql`select path, route from audit.events`))).not.toContain(token);
     // Back on, through the account's own route; a legal kind cannot be turned off.
-    expect((await app.inject({ method: 'PATCH', url: '/v1/notifications/preferences', headers: bearer(apiKey), payload: { 'quota.warning': true } })).json()).toEqual({ preferences: { 'quota.warning': true } });
-    const refused = await app.inject({ method: 'PATCH', url: '/v1/notifications/preferences', headers: bearer(apiKey), payload: { 'policy.upcoming': false } });
+    expect(
+      (
+        await app.inject({
+          method: 'PATCH',
+          url: '/v1/notifications/preferences',
+          headers: bearer(apiKey),
+          payload: { 'quota.warning': true },
+        })
+      ).json(),
+    ).toEqual({ preferences: { 'quota.warning': true } });
+    const refused = await app.inject({
+      method: 'PATCH',
+      url: '/v1/notifications/preferences',
+      headers: bearer(apiKey),
+      payload: { 'policy.upcoming': false },
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().code).toBe('HF_VALIDATION_FAILED');
   });
@@ -70,14 +105,18 @@ describe('quota warnings (§2)', () => {
     // A quota warning goes to a verified address only (issue 30 item 6).
     await verifyByMail(app, smtp, account, apiKey);
     const id = randomUUID();
-    await database.db.execute(sql`insert into app.notifications (id, account_id, kind, payload, created_at) values (${id}, ${account.id}, 'quota.warning', ${JSON.stringify({ quota: 'free.minute', threshold: 0.8, used: 48, limit: 60, resetAt: '2026-12-01T12:00:00.000Z' })}::jsonb, now())`);
+    await database.db.execute(
+      sql`insert into app.notifications (id, account_id, kind, payload, created_at) values (${id}, ${account.id}, 'quota.warning', ${JSON.stringify({ quota: 'free.minute', threshold: 0.8, used: 48, limit: 60, resetAt: '2026-12-01T12:00:00.000Z' })}::jsonb, now())`,
+    );
     const { app: second } = await testApp(database, { smtpUrl: `smtp://127.0.0.1:${smtp.port}` });
     onTestFinished(() => second.close());
     await drain(app);
     await drain(second);
     const got = smtp.received.filter((m) => m.headers.subject === 'HarakaFlow: 80% of your free.minute limit used');
     expect(got).toHaveLength(1);
-    expect((await rows(sql`select sent_at is not null as handed from app.notifications where id = ${id}`))[0]).toEqual({ handed: true });
+    expect((await rows(sql`select sent_at is not null as handed from app.notifications where id = ${id}`))[0]).toEqual({
+      handed: true,
+    });
   });
 });
 
@@ -87,13 +126,22 @@ describe('privacy requests (§6) and account deletion', () => {
     const { account, apiKey } = await signup(app);
     // Request updates (the export link above all) go to a verified address only (issue 30 item 6).
     await verifyByMail(app, smtp, account, apiKey);
-    const filed = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'access' } });
+    const filed = await app.inject({
+      method: 'POST',
+      url: '/v1/privacy/requests',
+      headers: bearer(apiKey),
+      payload: { kind: 'access' },
+    });
     expect(filed.statusCode).toBe(202);
     await until(async () => {
       await app.notify.dispatch();
-      return smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated').length >= 2;
+      return (
+        smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated').length >= 2
+      );
     });
-    const [received, ready] = smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated');
+    const [received, ready] = smtp.received.filter(
+      (m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated',
+    );
     expect(received!.headers.subject).toBe('HarakaFlow: we received your request (access to your data)');
     expect(received!.text).toMatch(/We answer by \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
     expect(ready!.headers.subject).toBe('HarakaFlow: your data export is ready');
@@ -109,15 +157,26 @@ describe('privacy requests (§6) and account deletion', () => {
   it('tells the account its deletion date and how to cancel; the notice goes even though the purge follows', async () => {
     const { app, smtp } = await smtpApp({ dataRightsPurgeAfterDays: 7 });
     const { account, apiKey } = await signup(app, { name: 'Njeri' });
-    const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'deletion' } })).json();
+    const filed = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/privacy/requests',
+        headers: bearer(apiKey),
+        payload: { kind: 'deletion' },
+      })
+    ).json();
     await drain(app);
     const notice = smtp.received.find((m) => m.headers['x-harakaflow-notification'] === 'account.deletion.scheduled')!;
     expect(notice.to).toEqual([account.email]);
-    expect(notice.headers.subject).toMatch(/^HarakaFlow: your account will be deleted on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+    expect(notice.headers.subject).toMatch(
+      /^HarakaFlow: your account will be deleted on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/,
+    );
     expect(notice.text).toContain(`POST /v1/privacy/requests/${filed.id}/cancel`);
     expect(notice.headers['list-unsubscribe']).toBeUndefined();
     // Only that notice: "received" is not sent as well for an account's deletion.
-    expect(smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated')).toHaveLength(0);
+    expect(
+      smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'privacy.request.updated'),
+    ).toHaveLength(0);
   });
 });
 
@@ -129,10 +188,23 @@ describe('policy notices (§11)', () => {
     const accounts = [await signup(app), await signup(app), await signup(app)];
     await app.close();
     const versions = [
-      { version: '2025-01-01', publishedAt: '2025-01-01T00:00:00Z', effectiveAt: '2025-01-01T00:00:00Z', material: true },
-      { version: 'upcoming', publishedAt: new Date(Date.now() - 3_600_000).toISOString(), effectiveAt: new Date(Date.now() + 15 * 86_400_000).toISOString(), material: true },
+      {
+        version: '2025-01-01',
+        publishedAt: '2025-01-01T00:00:00Z',
+        effectiveAt: '2025-01-01T00:00:00Z',
+        material: true,
+      },
+      {
+        version: 'upcoming',
+        publishedAt: new Date(Date.now() - 3_600_000).toISOString(),
+        effectiveAt: new Date(Date.now() + 15 * 86_400_000).toISOString(),
+        material: true,
+      },
     ];
-    const [one, two] = await Promise.all([testApp(database, { smtpUrl: smtp.url, policyVersions: versions }), testApp(database, { smtpUrl: smtp.url, policyVersions: versions })]);
+    const [one, two] = await Promise.all([
+      testApp(database, { smtpUrl: smtp.url, policyVersions: versions }),
+      testApp(database, { smtpUrl: smtp.url, policyVersions: versions }),
+    ]);
     await Promise.all([drain(one.app), drain(two.app)]);
     await one.app.close();
     await two.app.close();
@@ -140,16 +212,32 @@ describe('policy notices (§11)', () => {
     await drain(restarted.app);
     await restarted.app.close();
     const notices = smtp.received.filter((m) => m.headers['x-harakaflow-notification'] === 'policy.upcoming');
-    for (const { account } of accounts) expect(notices.filter((m) => m.to[0] === account.email), account.email).toHaveLength(1);
+    for (const { account } of accounts)
+      expect(
+        notices.filter((m) => m.to[0] === account.email),
+        account.email,
+      ).toHaveLength(1);
     expect(notices[0]!.text).toContain('https://api.harakaflow.test/privacy');
   });
 
   it('stops startup when a material version would get less than 14 days of notice', async () => {
     const soon = [
-      { version: '2025-01-01', publishedAt: '2025-01-01T00:00:00Z', effectiveAt: '2025-01-01T00:00:00Z', material: true },
-      { version: 'too-soon', publishedAt: new Date().toISOString(), effectiveAt: new Date(Date.now() + 10 * 86_400_000).toISOString(), material: true },
+      {
+        version: '2025-01-01',
+        publishedAt: '2025-01-01T00:00:00Z',
+        effectiveAt: '2025-01-01T00:00:00Z',
+        material: true,
+      },
+      {
+        version: 'too-soon',
+        publishedAt: new Date().toISOString(),
+        effectiveAt: new Date(Date.now() + 10 * 86_400_000).toISOString(),
+        material: true,
+      },
     ];
-    await expect(testApp(database, { policyVersions: soon })).rejects.toMatchObject({ message: expect.stringContaining('"too-soon"') });
+    await expect(testApp(database, { policyVersions: soon })).rejects.toMatchObject({
+      message: expect.stringContaining('"too-soon"'),
+    });
   });
 });
 
@@ -161,10 +249,32 @@ describe('without SMTP_URL: .eml files, and no secret anywhere', () => {
     const { apiKey } = await signup(app);
     // The address verified with the code in its .eml, so the quota warnings and the request's receipt are written too.
     await drain(app);
-    const code = readdirSync(join(dataDir, 'outbox')).map((f) => /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(readFileSync(join(dataDir, 'outbox', f), 'utf8'))?.[1]).find(Boolean)!;
-    expect((await app.inject({ method: 'POST', url: '/v1/account/email/verify', headers: bearer(apiKey), payload: { code } })).statusCode).toBe(200);
-    for (let i = 0; i < 5; i++) await app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(apiKey), payload: { sessionId: 'wa-1', to: '+254711000002', text: 'hi' } });
-    await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection', details: 'no profiling' } });
+    const code = readdirSync(join(dataDir, 'outbox'))
+      .map((f) => /^([0-9A-Z]{4}-[0-9A-Z]{4})\r?$/m.exec(readFileSync(join(dataDir, 'outbox', f), 'utf8'))?.[1])
+      .find(Boolean)!;
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/account/email/verify',
+          headers: bearer(apiKey),
+          payload: { code },
+        })
+      ).statusCode,
+    ).toBe(200);
+    for (let i = 0; i < 5; i++)
+      await app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: bearer(apiKey),
+        payload: { sessionId: 'wa-1', to: '+254711000002', text: 'hi' },
+      });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/privacy/requests',
+      headers: bearer(apiKey),
+      payload: { kind: 'objection', details: 'no profiling' },
+    });
     await drain(app);
     const folder = join(dataDir, 'outbox');
     const files = readdirSync(folder).filter((f) => f.endsWith('.eml'));
@@ -183,13 +293,23 @@ describe('operators', () => {
     // Its verification code sent first: the refusal below is for the notice.
     await drain(app);
     smtp.answers.push(550);
-    await app.notify.enqueue({ kind: 'policy.upcoming', accountId: account.id, data: { version: 'v', effectiveDate: '2027-01-01', policyUrl: 'https://x.test' } });
+    await app.notify.enqueue({
+      kind: 'policy.upcoming',
+      accountId: account.id,
+      data: { version: 'v', effectiveDate: '2027-01-01', policyUrl: 'https://x.test' },
+    });
     await drain(app);
     const list = (await app.inject({ url: '/v1/admin/notifications?status=failed', headers: admin })).json();
     expect(list.notifications).toHaveLength(1);
-    expect(list.notifications[0]).toMatchObject({ kind: 'policy.upcoming', status: 'failed', lastError: 'EENVELOPE 550' });
+    expect(list.notifications[0]).toMatchObject({
+      kind: 'policy.upcoming',
+      status: 'failed',
+      lastError: 'EENVELOPE 550',
+    });
     expect((await app.inject({ url: '/v1/admin/notifications?status=lost', headers: admin })).statusCode).toBe(400);
-    expect((await app.inject({ url: '/v1/admin/notifications', headers: bearer('hf_live_nope') })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v1/admin/notifications', headers: bearer('hf_live_nope') })).statusCode).toBe(
+      401,
+    );
     const health = (await app.inject('/health')).json();
     expect(health.notifications).toMatchObject({ failed: expect.any(Number), bouncing: expect.any(Number) });
     expect(health.notifications.bouncing).toBeGreaterThanOrEqual(1);
@@ -202,8 +322,19 @@ describe('operators', () => {
         execFile(
           process.execPath,
           [...fromDist(join(root, 'apps/api/src/notify-cli.ts')), ...args],
-          { env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-notify-cli-')), LOG_LEVEL: 'error', SMTP_URL: smtp.url }, cwd: join(root, 'apps/api'), encoding: 'utf8' },
-          (error, stdout, stderr) => done({ status: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          {
+            env: {
+              ...process.env,
+              DATABASE_URL: database.url,
+              DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-notify-cli-')),
+              LOG_LEVEL: 'error',
+              SMTP_URL: smtp.url,
+            },
+            cwd: join(root, 'apps/api'),
+            encoding: 'utf8',
+          },
+          (error, stdout, stderr) =>
+            done({ status: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
     expect((await cli('retry')).status).toBe(2);

@@ -11,10 +11,29 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, signup, testApp } from './helpers.js';
 
-type Schema = { type?: string | string[]; enum?: unknown[]; const?: unknown; format?: string; pattern?: string; minLength?: number; minimum?: number; properties?: Record<string, Schema>; required?: string[]; items?: Schema };
+type Schema = {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  pattern?: string;
+  minLength?: number;
+  minimum?: number;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+};
 type Parameter = { in: 'path' | 'query' | 'header'; name: string; required?: boolean; schema?: Schema };
-type Response = { description: string; content?: Record<string, { schema?: { properties?: { code?: { enum?: string[] } } } }> };
-type Operation = { security?: unknown[]; parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: Schema }> }; responses: Record<string, Response> };
+type Response = {
+  description: string;
+  content?: Record<string, { schema?: { properties?: { code?: { enum?: string[] } } } }>;
+};
+type Operation = {
+  security?: unknown[];
+  parameters?: Parameter[];
+  requestBody?: { content?: Record<string, { schema?: Schema }> };
+  responses: Record<string, Response>;
+};
 type Doc = { paths: Record<string, Record<string, Operation>> };
 
 let database: TestDatabase;
@@ -58,9 +77,21 @@ function valid(s: Schema | undefined): unknown {
 /** Values of the wrong JSON type for a schema (none of the types it allows). */
 function wrongTypes(s: Schema | undefined): unknown[] {
   const allowed = types(s);
-  const candidates: [string, unknown][] = [['string', 'true'], ['string', '10'], ['integer', 10], ['number', 1.5], ['boolean', true], ['boolean', false], ['null', null], ['object', {}], ['array', ['x']]];
+  const candidates: [string, unknown][] = [
+    ['string', 'true'],
+    ['string', '10'],
+    ['integer', 10],
+    ['number', 1.5],
+    ['boolean', true],
+    ['boolean', false],
+    ['null', null],
+    ['object', {}],
+    ['array', ['x']],
+  ];
   if (allowed.length === 0) return s?.enum || s?.const !== undefined ? [12345, true, null] : [];
-  return candidates.filter(([t]) => !allowed.includes(t) && !(t === 'integer' && allowed.includes('number'))).map(([, v]) => v);
+  return candidates
+    .filter(([t]) => !allowed.includes(t) && !(t === 'integer' && allowed.includes('number')))
+    .map(([, v]) => v);
 }
 
 /** Query values a schema of this type refuses (a query value is always a string). */
@@ -74,7 +105,16 @@ function wrongQuery(s: Schema | undefined): string[] {
   return values;
 }
 
-const PARAMS = ['x', '..', '%00', '%E0%A4%A', '%zz', 'p'.repeat(300), '550e8400-e29b-41d4-a716-446655440000', '__proto__'];
+const PARAMS = [
+  'x',
+  '..',
+  '%00',
+  '%E0%A4%A',
+  '%zz',
+  'p'.repeat(300),
+  '550e8400-e29b-41d4-a716-446655440000',
+  '__proto__',
+];
 
 interface Probe {
   label: string;
@@ -91,22 +131,35 @@ function probes(op: Operation, method: string): Probe[] {
   const pathParams = params.filter((p) => p.in === 'path');
   const queryParams = params.filter((p) => p.in === 'query');
   const goodPath = Object.fromEntries(pathParams.map((p) => [p.name, encodeURIComponent(String(valid(p.schema)))]));
-  const goodQuery = new URLSearchParams(queryParams.filter((p) => p.required).map((p) => [p.name, String(valid(p.schema))])).toString();
+  const goodQuery = new URLSearchParams(
+    queryParams.filter((p) => p.required).map((p) => [p.name, String(valid(p.schema))]),
+  ).toString();
   const bodySchema = op.requestBody?.content?.['application/json']?.schema;
   const list: Probe[] = [{ label: 'as it is' }];
   // The path: each parameter bad in turn (malformed encoding, too long, NUL, a dot segment...).
-  for (const p of pathParams) for (const v of PARAMS) list.push({ label: `path ${p.name}=${v.slice(0, 20)}`, path: { ...goodPath, [p.name]: v } });
+  for (const p of pathParams)
+    for (const v of PARAMS)
+      list.push({ label: `path ${p.name}=${v.slice(0, 20)}`, path: { ...goodPath, [p.name]: v } });
   // The query: each parameter with values of the wrong type or out of its range, repeated, unknown ones, and a URL far too long.
   for (const p of queryParams) {
-    for (const v of wrongQuery(p.schema)) list.push({ label: `query ${p.name}=${v.slice(0, 20)}`, query: `${goodQuery}&${encodeURIComponent(p.name)}=${v === '%00' ? v : encodeURIComponent(v)}` });
-    list.push({ label: `query ${p.name} twice`, query: `${goodQuery}&${p.name}=${encodeURIComponent(String(valid(p.schema)))}&${p.name}=${encodeURIComponent(String(valid(p.schema)))}` });
+    for (const v of wrongQuery(p.schema))
+      list.push({
+        label: `query ${p.name}=${v.slice(0, 20)}`,
+        query: `${goodQuery}&${encodeURIComponent(p.name)}=${v === '%00' ? v : encodeURIComponent(v)}`,
+      });
+    list.push({
+      label: `query ${p.name} twice`,
+      query: `${goodQuery}&${p.name}=${encodeURIComponent(String(valid(p.schema)))}&${p.name}=${encodeURIComponent(String(valid(p.schema)))}`,
+    });
   }
   list.push({ label: 'an unknown query parameter', query: `${goodQuery}&unknownField=1` });
   list.push({ label: 'a malformed percent-encoding in the query', query: `${goodQuery}&a=%E0%A4%A` });
   list.push({ label: 'an oversized query', query: `${goodQuery}&q=${'q'.repeat(20_000)}` });
-  for (const p of params.filter((x) => x.in === 'header')) list.push({ label: `header ${p.name}`, headers: { [p.name]: 'x'.repeat(400) } });
+  for (const p of params.filter((x) => x.in === 'header'))
+    list.push({ label: `header ${p.name}`, headers: { [p.name]: 'x'.repeat(400) } });
   // The body, whatever the method: JSON of wrong types, unknown and missing fields, bad JSON, other media types, too large.
-  const json = (label: string, value: unknown) => list.push({ label, payload: JSON.stringify(value), contentType: 'application/json' });
+  const json = (label: string, value: unknown) =>
+    list.push({ label, payload: JSON.stringify(value), contentType: 'application/json' });
   if (bodySchema) {
     const good = valid(bodySchema) as Record<string, unknown> | null;
     for (const [name, s] of Object.entries(bodySchema.properties ?? {})) {
@@ -121,35 +174,63 @@ function probes(op: Operation, method: string): Probe[] {
   for (const v of ['x', 1, true, null, [], [{}]]) json(`body ${JSON.stringify(v)}`, v);
   list.push({ label: 'bad JSON', payload: '{"a":', contentType: 'application/json' });
   list.push({ label: 'empty JSON', payload: '', contentType: 'application/json' });
-  list.push({ label: 'JSON nested too deep', payload: `${'['.repeat(200)}${']'.repeat(200)}`, contentType: 'application/json' });
+  list.push({
+    label: 'JSON nested too deep',
+    payload: `${'['.repeat(200)}${']'.repeat(200)}`,
+    contentType: 'application/json',
+  });
   list.push({ label: 'a prototype-poisoning body', payload: '{"__proto__":{"x":1}}', contentType: 'application/json' });
-  for (const type of ['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/json; charset=latin1'])
+  for (const type of [
+    'text/plain',
+    'application/xml',
+    'multipart/form-data; boundary=x',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=latin1',
+  ])
     list.push({ label: `content-type ${type}`, payload: 'a=1', contentType: type });
-  list.push({ label: 'a body over the limit', payload: Buffer.alloc(1024 * 1024 + 10, 0x20), contentType: 'application/json' });
+  list.push({
+    label: 'a body over the limit',
+    payload: Buffer.alloc(1024 * 1024 + 10, 0x20),
+    contentType: 'application/json',
+  });
   // GET and DELETE are sent the bodies too: a client may send one.
   void method;
   return list;
 }
 
 /** What the operation declares for this answer, or why it does not. */
-function undeclared(op: Operation, res: { statusCode: number; headers: Record<string, unknown>; body: string }): string | null {
+function undeclared(
+  op: Operation,
+  res: { statusCode: number; headers: Record<string, unknown>; body: string },
+): string | null {
   const declared = op.responses[String(res.statusCode)];
   if (!declared) return `status ${res.statusCode} is not declared`;
-  const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const type = String(res.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   if (!res.body) return null;
-  if (!declared.content?.[type]) return `${res.statusCode} ${type} is not declared (declared: ${Object.keys(declared.content ?? {}).join(', ') || 'no body'})`;
+  if (!declared.content?.[type])
+    return `${res.statusCode} ${type} is not declared (declared: ${Object.keys(declared.content ?? {}).join(', ') || 'no body'})`;
   if (type !== 'application/json' || res.statusCode < 400) return null;
   // An error in the one shape names its code; a route's own body for a status (/health's 503) has none.
   const code = (JSON.parse(res.body) as { code?: unknown } | null)?.code;
   if (code === undefined) return null;
   const codes = declared.content[type]!.schema?.properties?.code?.enum;
   if (!codes) return `${res.statusCode} declares no codes (code.enum), answered ${String(code)}`;
-  return codes.includes(code as string) ? null : `${res.statusCode} ${String(code)} is not declared (declared: ${codes.join(', ')})`;
+  return codes.includes(code as string)
+    ? null
+    : `${res.statusCode} ${String(code)} is not declared (declared: ${codes.join(', ')})`;
 }
 
 function url(template: string, probe: Probe, op: Operation): string {
-  const path = template.replace(/\{([^}]+)\}/g, (_m, name: string) => probe.path?.[name] ?? encodeURIComponent(String(valid(op.parameters?.find((p) => p.name === name)?.schema))));
-  const required = new URLSearchParams((op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => [p.name, String(valid(p.schema))])).toString();
+  const path = template.replace(
+    /\{([^}]+)\}/g,
+    (_m, name: string) =>
+      probe.path?.[name] ?? encodeURIComponent(String(valid(op.parameters?.find((p) => p.name === name)?.schema))),
+  );
+  const required = new URLSearchParams(
+    (op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => [p.name, String(valid(p.schema))]),
+  ).toString();
   const query = probe.query ?? required;
   return query ? `${path}?${query}` : path;
 }
@@ -165,14 +246,19 @@ function raw(request: string): Promise<{ statusCode: number; headers: Record<str
       const text = Buffer.concat(chunks).toString('latin1');
       const [head = '', body = ''] = text.split('\r\n\r\n');
       const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       resolve({ statusCode: Number(statusLine.split(' ')[1]), headers, body });
     });
     socket.end(request);
   });
 }
 
-const operations = () => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+  );
 
 describe('every answer of every operation is declared in /docs/json', () => {
   it('for the fuzz’s classes of bad request', async () => {
@@ -182,12 +268,30 @@ describe('every answer of every operation is declared in /docs/json', () => {
     let sent = 0;
     for (const { path, method, op } of ops) {
       // The credential the operation takes: the account's key, or the admin's where that one is refused.
-      const probeAuth = async (authorization: string) => (await app.inject({ method: method as InjectOptions['method'], url: url(path, { label: '' }, op), headers: { authorization } })).json() as { code?: string };
-      const admin = op.security?.length !== 0 && (await probeAuth(`Bearer ${apiKey}`).catch(() => ({}) as { code?: string })).code === 'HF_AUTH_FORBIDDEN';
+      const probeAuth = async (authorization: string) =>
+        (
+          await app.inject({
+            method: method as InjectOptions['method'],
+            url: url(path, { label: '' }, op),
+            headers: { authorization },
+          })
+        ).json() as { code?: string };
+      const admin =
+        op.security?.length !== 0 &&
+        (await probeAuth(`Bearer ${apiKey}`).catch(() => ({}) as { code?: string })).code === 'HF_AUTH_FORBIDDEN';
       const authorization = op.security?.length === 0 ? undefined : `Bearer ${admin ? ADMIN_KEY : apiKey}`;
       for (const probe of probes(op, method)) {
-        const headers: Record<string, string> = { ...(authorization ? { authorization } : {}), ...(probe.contentType ? { 'content-type': probe.contentType } : {}), ...probe.headers };
-        const res: LightMyRequestResponse = await app.inject({ method: method as InjectOptions['method'], url: url(path, probe, op), headers, ...(probe.payload !== undefined ? { payload: probe.payload } : {}) });
+        const headers: Record<string, string> = {
+          ...(authorization ? { authorization } : {}),
+          ...(probe.contentType ? { 'content-type': probe.contentType } : {}),
+          ...probe.headers,
+        };
+        const res: LightMyRequestResponse = await app.inject({
+          method: method as InjectOptions['method'],
+          url: url(path, probe, op),
+          headers,
+          ...(probe.payload !== undefined ? { payload: probe.payload } : {}),
+        });
         sent++;
         const problem = undeclared(op, res);
         if (problem) problems.push(`${method} ${path} (${probe.label}): ${problem}`);

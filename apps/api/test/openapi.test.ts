@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkResponsesAgainstDocument, openapiPath, takeViolations } from './contract.js';
 import { ADMIN_KEY, signup, signupBody, testApp } from './helpers.js';
 
-type Operation = { security?: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: { properties?: { code?: { enum?: string[] } } } }> }> };
+type Operation = {
+  security?: unknown[];
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, { schema: { properties?: { code?: { enum?: string[] } } } }> }
+  >;
+};
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 let database: TestDatabase;
@@ -38,8 +44,16 @@ function declared(method: string, url: string, status: number): string[] {
 /** An error answered by the app is in the document: its status, its code, the one shape. */
 function conforms(method: string, url: string, response: LightMyRequestResponse) {
   const body = response.json() as Record<string, unknown>;
-  expect(body).toMatchObject({ statusCode: response.statusCode, code: expect.stringMatching(/^HF_/), error: expect.any(String), message: expect.any(String) });
-  expect(declared(method, url, response.statusCode), `${method} ${url} ${response.statusCode} declares ${String(body.code)}`).toContain(body.code);
+  expect(body).toMatchObject({
+    statusCode: response.statusCode,
+    code: expect.stringMatching(/^HF_/),
+    error: expect.any(String),
+    message: expect.any(String),
+  });
+  expect(
+    declared(method, url, response.statusCode),
+    `${method} ${url} ${response.statusCode} declares ${String(body.code)}`,
+  ).toContain(body.code);
 }
 
 describe('the OpenAPI document', () => {
@@ -56,8 +70,13 @@ describe('the OpenAPI document', () => {
       expect(op, `${method} ${url} is in the document`).toBeDefined();
       expect(Array.isArray(op!.security), `${method} ${url} declares its security`).toBe(true);
       // Error responses in the one shape, with their codes (a route's own 503, such as /health's, aside).
-      const errors = Object.entries(op!.responses).filter(([status, r]) => Number(status) >= 400 && /HF_[A-Z_]+/.test(r.description));
-      expect(errors.map(([status]) => status), `${method} ${url} documents its error responses`).toEqual(expect.arrayContaining(['400', '408']));
+      const errors = Object.entries(op!.responses).filter(
+        ([status, r]) => Number(status) >= 400 && /HF_[A-Z_]+/.test(r.description),
+      );
+      expect(
+        errors.map(([status]) => status),
+        `${method} ${url} documents its error responses`,
+      ).toEqual(expect.arrayContaining(['400', '408']));
     }
     // Public routes need nothing; admin routes need the bearer key.
     expect(operation('GET', '/health')!.security).toEqual([]);
@@ -72,24 +91,47 @@ describe('the OpenAPI document', () => {
     expect(bad.statusCode).toBe(400);
     conforms('POST', '/v1/accounts', bad);
     const { apiKey, account } = await signup(app);
-    const taken = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ email: account.email }), remoteAddress: '198.51.100.40' });
+    const taken = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: signupBody({ email: account.email }),
+      remoteAddress: '198.51.100.40',
+    });
     expect(taken.statusCode).toBe(409);
     conforms('POST', '/v1/accounts', taken);
-    const minor = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ dateOfBirth: `${new Date().getUTCFullYear() - 10}-01-01` }), remoteAddress: '198.51.100.41' });
+    const minor = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: signupBody({ dateOfBirth: `${new Date().getUTCFullYear() - 10}-01-01` }),
+      remoteAddress: '198.51.100.41',
+    });
     expect(minor.statusCode).toBe(403);
     conforms('POST', '/v1/accounts', minor);
-    const badKey = await app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'bad key with spaces\u0001' }, payload: {} });
+    const badKey = await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'bad key with spaces\u0001' },
+      payload: {},
+    });
     expect(badKey.statusCode).toBe(400);
     conforms('POST', '/v1/messages', badKey);
     const admin = documentedRoutes(app).find((r) => r.url.startsWith('/v1/admin') && r.method === 'GET');
     expect(admin).toBeDefined();
-    const forbidden = await app.inject({ url: admin!.url.replace(/:[A-Za-z0-9_]+/g, 'x'), headers: { authorization: `Bearer ${apiKey}` } });
+    const forbidden = await app.inject({
+      url: admin!.url.replace(/:[A-Za-z0-9_]+/g, 'x'),
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     expect(forbidden.statusCode).toBe(403);
     conforms('GET', admin!.url, forbidden);
-    const wrongKey = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer hf_live_${'x'.repeat(40)}` } });
+    const wrongKey = await app.inject({
+      url: '/v1/me',
+      headers: { authorization: `Bearer hf_live_${'x'.repeat(40)}` },
+    });
     expect(wrongKey.statusCode).toBe(401);
     conforms('GET', '/v1/me', wrongKey);
-    expect((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBeLessThan(500);
+    expect(
+      (await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode,
+    ).toBeLessThan(500);
   });
 });
 
@@ -100,10 +142,15 @@ describe('the check every app test runs under', () => {
     documentErrors(instance);
     instance.get<{ Querystring: { answer?: string } }>(
       '/thing',
-      { config: { auth: 'public', quota: false }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
+      {
+        config: { auth: 'public', quota: false },
+        schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+      },
       async (request, reply) => {
-        if (request.query.answer === 'conflict') return reply.code(409).send({ statusCode: 409, code: 'HF_THING_BUSY', error: 'Conflict', message: 'busy' });
-        if (request.query.answer === 'invalid') return reply.code(400).send({ statusCode: 400, code: 'HF_THING_ODD', error: 'Bad Request', message: 'odd' });
+        if (request.query.answer === 'conflict')
+          return reply.code(409).send({ statusCode: 409, code: 'HF_THING_BUSY', error: 'Conflict', message: 'busy' });
+        if (request.query.answer === 'invalid')
+          return reply.code(400).send({ statusCode: 400, code: 'HF_THING_ODD', error: 'Bad Request', message: 'odd' });
         return { ok: true };
       },
     );
@@ -115,7 +162,9 @@ describe('the check every app test runs under', () => {
       await instance.inject('/thing?answer=conflict');
       expect(takeViolations()).toEqual(['GET /thing 409: the document declares no 409 response']);
       await instance.inject('/thing?answer=invalid');
-      expect(takeViolations()).toEqual([expect.stringMatching(/^GET \/thing 400 HF_THING_ODD: data\/code must be equal to one of the allowed values/)]);
+      expect(takeViolations()).toEqual([
+        expect.stringMatching(/^GET \/thing 400 HF_THING_ODD: data\/code must be equal to one of the allowed values/),
+      ]);
     } finally {
       await instance.close();
     }

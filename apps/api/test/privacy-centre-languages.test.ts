@@ -22,7 +22,8 @@ describe('the catalogues', () => {
   it('have exactly the same keys, none empty, the same placeholders and links per key', () => {
     expect(Object.keys(sw).sort()).toEqual(Object.keys(en).sort());
     for (const language of LANGUAGES) {
-      for (const [key, value] of Object.entries(catalogue(language))) expect(value.trim(), `${language}: ${key}`).not.toBe('');
+      for (const [key, value] of Object.entries(catalogue(language)))
+        expect(value.trim(), `${language}: ${key}`).not.toBe('');
     }
     for (const key of Object.keys(en)) expect(placeholders(sw[key] ?? ''), key).toEqual(placeholders(en[key]!));
     // Emphasis and strong markers too: the same markup in both.
@@ -38,16 +39,28 @@ describe('the catalogues', () => {
     for (const p of OBJECTION_PURPOSES) expect(en, p).toHaveProperty([`page.purpose.${p}`]);
     for (const d of ['denied', 'granted']) expect(en).toHaveProperty([`page.banner.analytics.${d}`]);
     const script = web('privacy.js');
-    const keys = [...script.matchAll(/\bt\('([\w.]+)'/g)].map((m) => m[1]!).filter((k) => !['li', 'strong', 'p', 'button', 'tr', 'td', 'form', 'small', 'a'].includes(k));
+    const keys = [...script.matchAll(/\bt\('([\w.]+)'/g)]
+      .map((m) => m[1]!)
+      .filter((k) => !['li', 'strong', 'p', 'button', 'tr', 'td', 'form', 'small', 'a'].includes(k));
     expect(keys.length).toBeGreaterThan(40);
     for (const key of keys) expect(en, key).toHaveProperty([key === 'locale' ? key : `js.${key}`]);
     // The keys the script makes from a value: every kind, status and verdict.
-    for (const kind of ['access', 'portability', 'correction', 'deletion', 'restriction', 'objection', 'withdraw_consent']) {
+    for (const kind of [
+      'access',
+      'portability',
+      'correction',
+      'deletion',
+      'restriction',
+      'objection',
+      'withdraw_consent',
+    ]) {
       expect(en).toHaveProperty([`js.kind.${kind}`]);
       expect(en).toHaveProperty([`js.contactKind.${kind}`]);
     }
-    for (const status of ['open', 'in_progress', 'fulfilled', 'denied', 'canceled', 'expired']) expect(en).toHaveProperty([`js.status.${status}`]);
-    for (const verdict of ['verified', 'mismatch', 'unknownKey', 'notReceipt', 'noKeys', 'unsupported']) expect(en).toHaveProperty([`js.verdict.${verdict}`]);
+    for (const status of ['open', 'in_progress', 'fulfilled', 'denied', 'canceled', 'expired'])
+      expect(en).toHaveProperty([`js.status.${status}`]);
+    for (const verdict of ['verified', 'mismatch', 'unknownKey', 'notReceipt', 'noKeys', 'unsupported'])
+      expect(en).toHaveProperty([`js.verdict.${verdict}`]);
     for (const reason of ['bounced', 'complained', 'unknown']) expect(en).toHaveProperty([`js.noticeSent.${reason}`]);
   });
 
@@ -90,7 +103,8 @@ describe('Accept-Language', () => {
 
 describe('/privacy in the language chosen', () => {
   const under = appForFile();
-  const get = (headers: Record<string, string>, url = '/privacy') => under.app.inject({ url, headers: { 'accept-encoding': 'identity', ...headers } });
+  const get = (headers: Record<string, string>, url = '/privacy') =>
+    under.app.inject({ url, headers: { 'accept-encoding': 'identity', ...headers } });
 
   it('answers Swahili for sw-KE, English for en-GB and for sw;q=0, en, with Vary and Content-Language', async () => {
     const sw = await get({ 'accept-language': 'sw-KE,en;q=0.5' });
@@ -98,7 +112,9 @@ describe('/privacy in the language chosen', () => {
     expect(sw.body).toContain('<html lang="sw">');
     expect(sw.body).toContain('<h1>Kituo cha faragha</h1>');
     expect(sw.headers['content-language']).toBe('sw');
-    expect(String(sw.headers.vary).toLowerCase().split(/,\s*/)).toEqual(expect.arrayContaining(['accept-encoding', 'accept-language', 'cookie']));
+    expect(String(sw.headers.vary).toLowerCase().split(/,\s*/)).toEqual(
+      expect.arrayContaining(['accept-encoding', 'accept-language', 'cookie']),
+    );
     // The script's texts, Swahili, as a JSON data block; the objection's uses in Swahili.
     const block = /<script type="application\/json" id="text">(.*?)<\/script>/.exec(sw.body)![1]!;
     expect(JSON.parse(block)).toMatchObject({ locale: 'sw-KE', signedIn: 'Umeingia.' });

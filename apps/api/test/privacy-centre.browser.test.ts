@@ -14,7 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { testApp } from './helpers.js';
-import { call, cookieNames, devSecrets, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+import {
+  call,
+  cookieNames,
+  devSecrets,
+  hasChromium,
+  launch,
+  newAccount,
+  seriousViolations,
+  shot,
+  startApp,
+  type RunningApp,
+} from './helpers-browser.js';
 
 /** Signs `person` in from the page's form, as a person would. */
 async function signInOnPage(page: Page, person: { email: string; apiKey: string }): Promise<void> {
@@ -36,7 +47,9 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await app?.stop();
   });
 
-  async function visit(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
+  async function visit(
+    options: Parameters<Browser['newContext']>[0] = {},
+  ): Promise<{ context: BrowserContext; page: Page }> {
     // English unless a test asks for another language (the page follows Accept-Language, issue 32 item 7).
     const context = await browser.newContext({ locale: 'en-GB', ...options });
     const page = await context.newPage();
@@ -53,7 +66,10 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const context0 = await browser.newContext();
     const first = await context0.newPage();
     let bytes = 0;
-    first.on('requestfinished', (r) => void r.sizes().then((z) => (bytes += z.responseBodySize + z.responseHeadersSize)));
+    first.on(
+      'requestfinished',
+      (r) => void r.sizes().then((z) => (bytes += z.responseBodySize + z.responseHeadersSize)),
+    );
     await first.goto(`${app.url}/privacy`, { waitUntil: 'networkidle' });
     await new Promise((r) => setTimeout(r, 100));
     // The whole page, compressed, headers included.
@@ -97,7 +113,9 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const panel = page.getByRole('region', { name: 'Cookie preferences' });
     await expect(panel.isVisible()).resolves.toBe(true);
     await expect(page.getByLabel('Analytics (counting visits, first-party only)').isChecked()).resolves.toBe(true);
-    await expect(page.getByLabel('Essential (always on: sign-in, your cookie choice, your language, security)').isDisabled()).resolves.toBe(true);
+    await expect(
+      page.getByLabel('Essential (always on: sign-in, your cookie choice, your language, security)').isDisabled(),
+    ).resolves.toBe(true);
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'preferences');
     await page.getByRole('button', { name: 'Withdraw consent' }).click();
@@ -152,7 +170,11 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Refuse analytics');
     await page.keyboard.press('Enter');
     await page.getByText('Your choice is saved: analytics cookies are off.').waitFor();
-    expect(await page.evaluate(async () => ((await (await fetch('/v1/consent')).json()) as { categories: string[] }).categories)).toEqual(['essential']);
+    expect(
+      await page.evaluate(
+        async () => ((await (await fetch('/v1/consent')).json()) as { categories: string[] }).categories,
+      ),
+    ).toEqual(['essential']);
     await context.close();
   });
 
@@ -161,7 +183,11 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const { context, page } = await visit();
     await signInOnPage(page, person);
     // The key is nowhere the page keeps things, and the session cookie is out of the script's reach.
-    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain(person.apiKey);
+    expect(
+      await page.evaluate(
+        () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie,
+      ),
+    ).not.toContain(person.apiKey);
     expect(await page.evaluate(() => document.cookie)).not.toContain('hf_session');
     const session = (await context.cookies()).find((c) => c.name === 'hf_session');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
@@ -173,7 +199,18 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     expect(await page.evaluate(async () => (await fetch('/v1/me')).status)).toBe(200);
     expect(await page.evaluate(async () => (await fetch('/v1/usage')).status)).toBe(401);
     // A state-changing request without the CSRF token is refused.
-    expect(await page.evaluate(async () => (await fetch('/v1/privacy/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":"access"}' })).status)).toBe(403);
+    expect(
+      await page.evaluate(
+        async () =>
+          (
+            await fetch('/v1/privacy/requests', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: '{"kind":"access"}',
+            })
+          ).status,
+      ),
+    ).toBe(403);
 
     // Corrections at once.
     await page.getByLabel('Name', { exact: true }).fill('Amina W. Otieno');
@@ -189,7 +226,10 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'hf-download-')), download.suggestedFilename());
     await download.saveAs(file);
     expect(download.suggestedFilename()).toMatch(/^harakaflow-export-.+\.json$/);
-    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { parts: Record<string, unknown>; manifest: { parts: { name: string }[]; signature: string } };
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as {
+      parts: Record<string, unknown>;
+      manifest: { parts: { name: string }[]; signature: string };
+    };
     const names = bundle.manifest.parts.map((p) => p.name);
     expect(names).toEqual(expect.arrayContaining(EXPECTED_PARTS));
     expect(names.sort()).toEqual(Object.keys(bundle.parts).sort());
@@ -198,9 +238,14 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await context.close();
   });
 
-  it("opens an export link as a page that changes nothing, however often it is fetched; its button downloads the data once", async () => {
+  it('opens an export link as a page that changes nothing, however often it is fetched; its button downloads the data once', async () => {
     const person = await newAccount(app.url);
-    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'access' }, { authorization: `Bearer ${person.apiKey}` });
+    const filed = await call(
+      'POST',
+      `${app.url}/v1/privacy/requests`,
+      { kind: 'access' },
+      { authorization: `Bearer ${person.apiKey}` },
+    );
     expect(filed.status).toBe(202);
     const url = `${app.url}${(await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, { authorization: `Bearer ${person.apiKey}` })).json.export.url}`;
     // What a mail scanner, an unfurler or a prefetch does: HEAD and GET, again and again.
@@ -213,11 +258,16 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'export-link');
     await page.reload();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download my data (JSON)' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download my data (JSON)' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/^harakaflow-export-.+\.json$/);
     const file = join(mkdtempSync(join(tmpdir(), 'hf-download-')), download.suggestedFilename());
     await download.saveAs(file);
-    expect((JSON.parse(readFileSync(file, 'utf8')) as { manifest: { signature: string } }).manifest.signature).toEqual(expect.any(String));
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { manifest: { signature: string } }).manifest.signature).toEqual(
+      expect.any(String),
+    );
     // Used: the page says so, and offers the way to a new copy.
     await page.reload();
     await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();
@@ -226,12 +276,20 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
 
   it('works without JavaScript on the export link page: a plain form post downloads', async () => {
     const person = await newAccount(app.url);
-    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'portability' }, { authorization: `Bearer ${person.apiKey}` });
+    const filed = await call(
+      'POST',
+      `${app.url}/v1/privacy/requests`,
+      { kind: 'portability' },
+      { authorization: `Bearer ${person.apiKey}` },
+    );
     const url = `${app.url}${(await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, { authorization: `Bearer ${person.apiKey}` })).json.export.url}`;
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(url);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download my data (zip)' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download my data (zip)' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/^harakaflow-export-.+\.zip$/);
     await context.close();
   });
@@ -243,7 +301,13 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.getByRole('button', { name: 'Restrict processing' }).click();
     const lift = page.getByRole('button', { name: 'Lift restriction' });
     await lift.waitFor();
-    const send = () => call('POST', `${app.url}/v1/messages`, { sessionId: 'wa-1', to: '+254711000009', text: 'hi' }, { authorization: `Bearer ${person.apiKey}` });
+    const send = () =>
+      call(
+        'POST',
+        `${app.url}/v1/messages`,
+        { sessionId: 'wa-1', to: '+254711000009', text: 'hi' },
+        { authorization: `Bearer ${person.apiKey}` },
+      );
     expect((await send()).json.code).toBe('HF_DATA_RIGHTS_RESTRICTED');
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'restricted');
@@ -257,7 +321,9 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
 
   it('links a signed-out visitor to the public request form, where every right can be asked for without an account', async () => {
     const { context, page } = await visit();
-    const link = page.getByRole('region', { name: 'Your data' }).getByRole('link', { name: 'Make a privacy request with your email address' });
+    const link = page
+      .getByRole('region', { name: 'Your data' })
+      .getByRole('link', { name: 'Make a privacy request with your email address' });
     await link.waitFor();
     expect(await link.getAttribute('href')).toBe('/privacy/request');
     // Checking a receipt needs no account either (an erased account's receipt arrives by email).
@@ -296,7 +362,9 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.getByRole('button', { name: 'Send my objection' }).click();
     await page.getByText('Your objection is received.').waitFor();
     const objection = page.getByRole('row', { name: /Objection/ });
-    expect(await objection.textContent()).toContain('Objection to this use: Analyze aggregate usage patterns to improve features and performance');
+    expect(await objection.textContent()).toContain(
+      'Objection to this use: Analyze aggregate usage patterns to improve features and performance',
+    );
     expect(await objection.textContent()).toContain('Received');
     expect(await page.getByRole('row').count()).toBe(2); // the header and the one objection: "something else" filed nothing
 
@@ -315,11 +383,16 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.reload();
     await page.waitForLoadState('networkidle');
     expect(await cookieNames(context)).not.toContain('hf_aid');
-    expect(await page.evaluate(async () => ((await (await fetch('/v1/consent')).json()) as { categories: string[] }).categories)).toEqual(['essential']);
+    expect(
+      await page.evaluate(
+        async () => ((await (await fetch('/v1/consent')).json()) as { categories: string[] }).categories,
+      ),
+    ).toEqual(['essential']);
 
     // The ledger, as the person's own export shows it: both browsers' choices end withdrawn.
     const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'access' }, bearer);
-    const link = (await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, bearer)).json.export.url as string;
+    const link = (await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, bearer)).json.export
+      .url as string;
     const bundle = await call('POST', `${app.url}${link}`, undefined, { accept: 'application/json' });
     const records = bundle.json.parts.consent.records as { consentId: string; action: string }[];
     for (const id of [elsewhere.json.consentId as string, here.consentId]) {
@@ -334,15 +407,27 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const person = await newAccount(app.url);
     const bearer = { authorization: `Bearer ${person.apiKey}` };
     // A contact's deletion runs at once and stays in the account's list with its receipt.
-    const filed = await call('POST', `${app.url}/v1/privacy/requests`, { kind: 'deletion', contact: '+254711000042' }, bearer);
+    const filed = await call(
+      'POST',
+      `${app.url}/v1/privacy/requests`,
+      { kind: 'deletion', contact: '+254711000042' },
+      bearer,
+    );
     expect(filed.status).toBe(202);
-    let receipt: Record<string, unknown> & { keyId: string; requestId: string; subjectHash: string; handlers: { name: string; erased: number; kept: number }[] } = undefined as never;
+    let receipt: Record<string, unknown> & {
+      keyId: string;
+      requestId: string;
+      subjectHash: string;
+      handlers: { name: string; erased: number; kept: number }[];
+    } = undefined as never;
     for (let i = 0; i < 200 && !receipt; i++) {
       receipt = (await call('GET', `${app.url}/v1/privacy/requests/${filed.json.id}`, undefined, bearer)).json.receipt;
       if (!receipt) await new Promise((r) => setTimeout(r, 100));
     }
     expect(receipt).toMatchObject({ requestId: filed.json.id, keyId: expect.any(String) });
-    const kids = ((await call('GET', `${app.url}/.well-known/harakaflow-signing-keys.json`)).json.keys as { kid: string }[]).map((k) => k.kid);
+    const kids = (
+      (await call('GET', `${app.url}/.well-known/harakaflow-signing-keys.json`)).json.keys as { kid: string }[]
+    ).map((k) => k.kid);
     expect(kids).toContain(receipt.keyId);
 
     const { context, page } = await visit();
@@ -350,7 +435,10 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const row = page.getByRole('row', { name: /Deletion of a contact's data/ });
     await row.getByRole('button', { name: /^Check the receipt of/ }).click();
     await row.getByText(`Verified: signed with our key ${receipt.keyId}`).waitFor();
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /^Download the receipt of/ }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: /^Download the receipt of/ }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe(`harakaflow-receipt-${filed.json.id}.json`);
     const file = join(mkdtempSync(join(tmpdir(), 'hf-receipt-')), download.suggestedFilename());
     await download.saveAs(file);
@@ -371,21 +459,37 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
       await page.waitForFunction(() => document.getElementById('check-result')?.textContent !== 'Checking…');
       return result.textContent();
     };
-    const changed = { ...receipt, handlers: receipt.handlers.map((h, i) => (i === 0 ? { ...h, erased: h.erased + 1 } : h)) };
-    expect(await paste(JSON.stringify(changed))).toBe(`Not verified: the signature does not match this receipt (key ${receipt.keyId}). It was changed after we signed it, or we did not sign it.`);
-    expect(await paste(JSON.stringify({ ...receipt, keyId: 'retired0' }))).toBe('Not verified: key retired0 is not one of our published keys.');
-    const notReceipt = 'Not verified: this is not a signed erasure receipt (a JSON document with requestId, subjectHash, completedAt, handlers, keyId and signature).';
+    const changed = {
+      ...receipt,
+      handlers: receipt.handlers.map((h, i) => (i === 0 ? { ...h, erased: h.erased + 1 } : h)),
+    };
+    expect(await paste(JSON.stringify(changed))).toBe(
+      `Not verified: the signature does not match this receipt (key ${receipt.keyId}). It was changed after we signed it, or we did not sign it.`,
+    );
+    expect(await paste(JSON.stringify({ ...receipt, keyId: 'retired0' }))).toBe(
+      'Not verified: key retired0 is not one of our published keys.',
+    );
+    const notReceipt =
+      'Not verified: this is not a signed erasure receipt (a JSON document with requestId, subjectHash, completedAt, handlers, keyId and signature).';
     expect(await paste('{"hello": "world"}')).toBe(notReceipt);
     // A genuine receipt inside a wrapper that claims other counts is not taken for the receipt (review).
-    expect(await paste(JSON.stringify({ receipt, handlers: [{ name: 'everything', erased: 999, kept: 0 }] }))).toBe(notReceipt);
+    expect(await paste(JSON.stringify({ receipt, handlers: [{ name: 'everything', erased: 999, kept: 0 }] }))).toBe(
+      notReceipt,
+    );
     // A verified receipt says what the signature covers: the request, the subject's hash, each part's counts.
-    expect(await paste(JSON.stringify(receipt))).toContain(`What the signature covers: request ${receipt.requestId}, subject ${receipt.subjectHash}; ${receipt.handlers.map((h) => `${h.name}: ${h.erased} erased, ${h.kept} kept`).join('; ')}.`);
+    expect(await paste(JSON.stringify(receipt))).toContain(
+      `What the signature covers: request ${receipt.requestId}, subject ${receipt.subjectHash}; ${receipt.handlers.map((h) => `${h.name}: ${h.erased} erased, ${h.kept} kept`).join('; ')}.`,
+    );
     await context.close();
 
     // Signed out, as someone holding the email whose line carries the receipt: pasted as it is.
     const other = await visit();
     const region = other.page.getByRole('region', { name: 'Check a receipt' });
-    await region.getByLabel('Or paste the receipt').fill(`The signed erasure receipt, to check with our public keys (${app.url}/.well-known/harakaflow-signing-keys.json): ${JSON.stringify(receipt)}`);
+    await region
+      .getByLabel('Or paste the receipt')
+      .fill(
+        `The signed erasure receipt, to check with our public keys (${app.url}/.well-known/harakaflow-signing-keys.json): ${JSON.stringify(receipt)}`,
+      );
     await region.getByRole('button', { name: 'Check receipt', exact: true }).click();
     await region.getByRole('status').getByText(`Verified: signed with our key ${receipt.keyId}`).waitFor();
     await other.context.close();
@@ -415,7 +519,9 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await shot(page, 'pending-deletion');
     await page.getByRole('button', { name: 'Cancel deletion' }).click();
     await page.getByText('Canceled.').waitFor();
-    expect((await call('GET', `${app.url}/v1/me`, undefined, { authorization: `Bearer ${person.apiKey}` })).status).toBe(200);
+    expect(
+      (await call('GET', `${app.url}/v1/me`, undefined, { authorization: `Bearer ${person.apiKey}` })).status,
+    ).toBe(200);
     await context.close();
   });
 
@@ -424,7 +530,10 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     const { context, page } = await visit({ locale: 'sw-KE' });
     // A CSP refusal (of the texts' data block, say) is a console error; a script error a page error.
     const errors: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && /Content Security Policy/i.test(m.text()) && errors.push(m.text())));
+    page.on(
+      'console',
+      (m) => void (m.type() === 'error' && /Content Security Policy/i.test(m.text()) && errors.push(m.text())),
+    );
     page.on('pageerror', (e) => void errors.push(e.message));
     await page.reload();
     expect(await page.getAttribute('html', 'lang')).toBe('sw');
@@ -443,7 +552,12 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.goto(`${app.url}/privacy`);
     await page.getByRole('heading', { level: 1, name: 'Privacy centre' }).waitFor();
-    expect((await context.cookies()).find((c) => c.name === 'hf_lang')).toMatchObject({ value: 'en', path: '/privacy', sameSite: 'Lax', httpOnly: true });
+    expect((await context.cookies()).find((c) => c.name === 'hf_lang')).toMatchObject({
+      value: 'en',
+      path: '/privacy',
+      sameSite: 'Lax',
+      httpOnly: true,
+    });
     expect(await seriousViolations(page)).toEqual([]);
     await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'Kiswahili' }).click();
     await page.getByRole('heading', { level: 1, name: 'Kituo cha faragha' }).waitFor();
@@ -453,20 +567,37 @@ describe.skipIf(!hasChromium)('the privacy centre in Chromium', () => {
     await page.getByRole('button', { name: 'Ingia', exact: true }).click();
     await page.getByText(`Umeingia kama ${person.email}`).waitFor();
     await page.getByRole('button', { name: 'Zuia uchakataji' }).click();
-    await page.getByText(/^Ombi lako \(Kuzuia uchakataji\) limepokelewa\. Tutajibu kufikia \d+ \p{L}+ \d{4}\.$/u).waitFor();
-    const today = new Date().toLocaleDateString('sw-KE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    await page
+      .getByText(/^Ombi lako \(Kuzuia uchakataji\) limepokelewa\. Tutajibu kufikia \d+ \p{L}+ \d{4}\.$/u)
+      .waitFor();
+    const today = new Date().toLocaleDateString('sw-KE', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      timeZone: 'UTC',
+    });
     const row = page.getByRole('row', { name: /Kuzuia uchakataji/ });
     expect(await row.textContent()).toContain(today);
     expect(today).not.toMatch(/January|February|March|April|May|June|July|August|September|October|November|December/);
-    await page.getByLabel('Unapinga matumizi gani ya data yako?').selectOption({ label: 'Kuchanganua mienendo ya jumla ya matumizi ili kuboresha vipengele na utendaji' });
+    await page
+      .getByLabel('Unapinga matumizi gani ya data yako?')
+      .selectOption({ label: 'Kuchanganua mienendo ya jumla ya matumizi ili kuboresha vipengele na utendaji' });
     await page.getByRole('button', { name: 'Tuma pingamizi langu' }).click();
     await page.getByText('Pingamizi lako limepokelewa.').waitFor();
     await page.getByRole('row', { name: /Pingamizi/ }).waitFor();
     // What it objects to, in Swahili too (the API's first line is English, for the privacy team).
     const objected = (await page.getByRole('row', { name: /Pingamizi/ }).textContent()) ?? '';
-    expect(objected).toContain('Pingamizi kuhusu matumizi haya: Kuchanganua mienendo ya jumla ya matumizi ili kuboresha vipengele na utendaji');
+    expect(objected).toContain(
+      'Pingamizi kuhusu matumizi haya: Kuchanganua mienendo ya jumla ya matumizi ili kuboresha vipengele na utendaji',
+    );
     expect(objected).not.toContain('Objection to this use');
-    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Ombi', 'Hali', 'Tarehe ya kupokelewa', 'Tarehe ya mwisho', 'Hatua']);
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual([
+      'Ombi',
+      'Hali',
+      'Tarehe ya kupokelewa',
+      'Tarehe ya mwisho',
+      'Hatua',
+    ]);
     expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'swahili-signed-in');
     expect(errors).toEqual([]);
@@ -481,7 +612,27 @@ describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS',
     const dir = mkdtempSync(join(tmpdir(), 'hf-privacy-tls-'));
     const certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     // Production needs every secret in the environment: a development instance makes them first.
     const dev = await startApp();
     await dev.stop();
@@ -489,7 +640,17 @@ describe.skipIf(!hasChromium)('the privacy centre in production mode, over TLS',
     browser = await launch();
     const port = await freePort();
     app = await startApp(
-      { ...secrets, NODE_ENV: 'production', DATA_DIR: dev.dataDir, PORT: String(port), PUBLIC_URL: `https://127.0.0.1:${port}`, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, DATA_RIGHTS_PURGE_AFTER_DAYS: '0', NOTIFY_TRANSPORT: 'eml' },
+      {
+        ...secrets,
+        NODE_ENV: 'production',
+        DATA_DIR: dev.dataDir,
+        PORT: String(port),
+        PUBLIC_URL: `https://127.0.0.1:${port}`,
+        TLS_CERT_FILE: certFile,
+        TLS_KEY_FILE: keyFile,
+        DATA_RIGHTS_PURGE_AFTER_DAYS: '0',
+        NOTIFY_TRANSPORT: 'eml',
+      },
       'https',
     );
   }, 600_000); // a hang guard, not a measurement
@@ -543,7 +704,9 @@ describe.skipIf(!hasChromium)('the privacy centre and policy versions (§11)', (
   });
   const DAY = 86_400_000;
   const iso = (t: number) => new Date(t).toISOString();
-  async function serve(policyVersions: { version: string; publishedAt: string; effectiveAt: string; material: boolean }[]) {
+  async function serve(
+    policyVersions: { version: string; publishedAt: string; effectiveAt: string; material: boolean }[],
+  ) {
     const { app } = await testApp(database, { policyVersions });
     apps.push(app);
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -551,20 +714,38 @@ describe.skipIf(!hasChromium)('the privacy centre and policy versions (§11)', (
   }
 
   it('announces an upcoming material version with its effective date, and asks again once it is in force', async () => {
-    const base = [{ version: '2025-01-01', publishedAt: '2025-01-01T00:00:00Z', effectiveAt: '2025-01-01T00:00:00Z', material: true }];
+    const base = [
+      {
+        version: '2025-01-01',
+        publishedAt: '2025-01-01T00:00:00Z',
+        effectiveAt: '2025-01-01T00:00:00Z',
+        material: true,
+      },
+    ];
     const now = Date.now();
-    const upcoming = await serve([...base, { version: 'next', publishedAt: iso(now - DAY), effectiveAt: iso(now + 20 * DAY), material: true }]);
+    const upcoming = await serve([
+      ...base,
+      { version: 'next', publishedAt: iso(now - DAY), effectiveAt: iso(now + 20 * DAY), material: true },
+    ]);
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${upcoming}/privacy`);
-    const date = new Date(now + 20 * DAY).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    const date = new Date(now + 20 * DAY).toLocaleDateString('en-GB', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      timeZone: 'UTC',
+    });
     await page.getByText(`Our privacy policy changes on ${date}`).waitFor();
     await page.getByRole('button', { name: 'Refuse analytics' }).click();
     await page.getByText('Your choice is saved').waitFor();
     expect(await seriousViolations(page)).toEqual([]);
 
     // The same visitor (same cookie jar), once a material version decided after their choice is in force.
-    const inForce = await serve([...base, { version: 'now', publishedAt: iso(now - 20 * DAY), effectiveAt: iso(now - 60_000), material: true }]);
+    const inForce = await serve([
+      ...base,
+      { version: 'now', publishedAt: iso(now - 20 * DAY), effectiveAt: iso(now - 60_000), material: true },
+    ]);
     const cookies = await context.cookies(upcoming);
     await context.addCookies(cookies.map((c) => ({ ...c, domain: undefined, path: undefined, url: inForce })));
     await page.goto(`${inForce}/privacy`);

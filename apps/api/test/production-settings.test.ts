@@ -19,7 +19,11 @@ const PUBLIC_URL = 'https://api.harakaflow.test';
 
 /** The secrets CLI as `npx pnpm@10 secrets` runs it (its transpiled JavaScript). */
 function secretsCli(args: string[]) {
-  return spawnSync(process.execPath, [...fromDist(join(api, 'src/secrets-cli.ts')), ...args], { cwd: api, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  return spawnSync(process.execPath, [...fromDist(join(api, 'src/secrets-cli.ts')), ...args], {
+    cwd: api,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
 }
 
 /** A production environment from a generated file, with what the operator fills in. */
@@ -48,7 +52,8 @@ describe('npx pnpm@10 secrets', () => {
 
   it('gives what the app accepts in production once PUBLIC_URL and SMTP_URL are filled in (loadConfig, writing nothing)', () => {
     const file = productionEnv();
-    for (const name of ['PUBLIC_URL', 'DATABASE_URL', 'SMTP_URL', 'NOTIFY_TRANSPORT']) expect(file).toMatch(new RegExp(`^# ${name}=\\S+$`, 'm'));
+    for (const name of ['PUBLIC_URL', 'DATABASE_URL', 'SMTP_URL', 'NOTIFY_TRANSPORT'])
+      expect(file).toMatch(new RegExp(`^# ${name}=\\S+$`, 'm'));
     const env = productionFrom(file, { PUBLIC_URL, SMTP_URL: 'smtps://mailer:mail-password@smtp.harakaflow.test:465' });
     const config = loadConfig(env);
     expect(config.env).toBe('production');
@@ -70,7 +75,10 @@ describe('npx pnpm@10 secrets', () => {
         return (error as ConfigError).problems;
       }
     })();
-    expect(problems).toEqual([expect.stringMatching(/^SMTP_URL is required when NODE_ENV=production/), expect.stringMatching(/^PUBLIC_URL is required/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^SMTP_URL is required when NODE_ENV=production/),
+      expect.stringMatching(/^PUBLIC_URL is required/),
+    ]);
   });
 
   it('--out writes the file with mode 0600 and never overwrites one', () => {
@@ -91,19 +99,28 @@ describe('npx pnpm@10 secrets', () => {
 });
 
 /** The variable lines of .env.example: the last line of each block (a comment line may start with NAME= too). */
-const assignments = (text: string) => text.split('\n\n').map((block) => block.trim().split('\n').at(-1)!).filter((line) => /^# [A-Z_]+=/.test(line));
+const assignments = (text: string) =>
+  text
+    .split('\n\n')
+    .map((block) => block.trim().split('\n').at(-1)!)
+    .filter((line) => /^# [A-Z_]+=/.test(line));
 
 describe('apps/api/.env.example', () => {
   it('is the committed rendering of ENV_VARIABLES and SECRET_SPECS (re-render: npx pnpm@10 secrets --env-example)', () => {
     const committed = readFileSync(join(api, '.env.example'), 'utf8');
     expect(committed).toBe(envExample(SECRET_SPECS));
-    expect(assignments(committed).map((line) => /^# ([A-Z_]+)=/.exec(line)![1])).toEqual([...ENV_VARIABLES.map((v) => v.name), ...SECRET_SPECS.map((s) => s.env)]);
+    expect(assignments(committed).map((line) => /^# ([A-Z_]+)=/.exec(line)![1])).toEqual([
+      ...ENV_VARIABLES.map((v) => v.name),
+      ...SECRET_SPECS.map((s) => s.env),
+    ]);
     // Every line a comment or blank: copied as .env it changes nothing until a line is uncommented.
     expect(Object.keys(parseEnv(committed))).toEqual([]);
   });
 
   it('each line, uncommented alone, is accepted by the app (the example values are valid)', () => {
-    const lines = assignments(readFileSync(join(api, '.env.example'), 'utf8')).filter((line) => /^# [A-Z_]+=./.test(line));
+    const lines = assignments(readFileSync(join(api, '.env.example'), 'utf8')).filter((line) =>
+      /^# [A-Z_]+=./.test(line),
+    );
     expect(lines).toContain('# PORT=3000');
     for (const line of lines) {
       const env = parseEnv(line.slice(2)) as Record<string, string>;
@@ -146,7 +163,9 @@ describe('NOTIFY_TRANSPORT and SMTP_URL in production', () => {
       'SMTP_URL is required when NODE_ENV=production (smtps://user:password@host:465: account, request and policy notices are emailed); set NOTIFY_TRANSPORT=eml instead if the .eml files written under DATA_DIR/outbox are what you want',
     ]);
     const dataDir = mkdtempSync(join(tmpdir(), 'hf-eml-'));
-    expect(loadConfig({ ...secrets(), PUBLIC_URL, NOTIFY_TRANSPORT: 'eml', DATA_DIR: dataDir }).smtpUrl).toBeUndefined();
+    expect(
+      loadConfig({ ...secrets(), PUBLIC_URL, NOTIFY_TRANSPORT: 'eml', DATA_DIR: dataDir }).smtpUrl,
+    ).toBeUndefined();
   });
 
   it('outside production .eml files stay the default without NOTIFY_TRANSPORT', () => {
@@ -155,11 +174,20 @@ describe('NOTIFY_TRANSPORT and SMTP_URL in production', () => {
   });
 
   it('refuses a transport that contradicts SMTP_URL, or an unknown one, without quoting the URL', () => {
-    expect(problemsOf({ NOTIFY_TRANSPORT: 'smtp' })).toEqual(['NOTIFY_TRANSPORT=smtp needs SMTP_URL (smtps://user:password@host:465)']);
-    const both = problemsOf({ NOTIFY_TRANSPORT: 'eml', SMTP_URL: 'smtps://mailer:mail-password@smtp.harakaflow.test:465' });
-    expect(both).toEqual(['NOTIFY_TRANSPORT=eml and SMTP_URL are both set: unset SMTP_URL to write .eml files, or NOTIFY_TRANSPORT to send through it']);
+    expect(problemsOf({ NOTIFY_TRANSPORT: 'smtp' })).toEqual([
+      'NOTIFY_TRANSPORT=smtp needs SMTP_URL (smtps://user:password@host:465)',
+    ]);
+    const both = problemsOf({
+      NOTIFY_TRANSPORT: 'eml',
+      SMTP_URL: 'smtps://mailer:mail-password@smtp.harakaflow.test:465',
+    });
+    expect(both).toEqual([
+      'NOTIFY_TRANSPORT=eml and SMTP_URL are both set: unset SMTP_URL to write .eml files, or NOTIFY_TRANSPORT to send through it',
+    ]);
     expect(both.join()).not.toContain('mail-password');
     expect(problemsOf({ NOTIFY_TRANSPORT: 'pigeon' })).toEqual(['NOTIFY_TRANSPORT must be smtp or eml (got "pigeon")']);
-    expect(problemsOf({ NOTIFY_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mailer:mail-password@smtp.harakaflow.test:587' })).toEqual([]);
+    expect(
+      problemsOf({ NOTIFY_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mailer:mail-password@smtp.harakaflow.test:587' }),
+    ).toEqual([]);
   });
 });

@@ -7,9 +7,19 @@ import { prometheusSink } from '../src/prometheus.js';
 it('renders a histogram exactly as prom-client does for the same observations, labels escaped', async () => {
   const ours = new Registry();
   const theirs = new Registry();
-  const spec = { name: 'harakaflow_wait_seconds', help: 'How long it waited', labelNames: ['route', 'status'] as const, buckets: [0.01, 0.1, 1] };
+  const spec = {
+    name: 'harakaflow_wait_seconds',
+    help: 'How long it waited',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.01, 0.1, 1],
+  };
   const h = prometheusSink(ours, () => {}).histogram(spec);
-  const reference = new Histogram({ ...spec, labelNames: [...spec.labelNames], buckets: [...spec.buckets], registers: [theirs] });
+  const reference = new Histogram({
+    ...spec,
+    labelNames: [...spec.labelNames],
+    buckets: [...spec.buckets],
+    registers: [theirs],
+  });
   const bound = h.labels({ route: '/v1/a/"quoted"\\', status: 200 });
   for (const v of [0.005, 0.01, 0.05, 0.5, 3]) {
     bound.observe(v);

@@ -3,12 +3,31 @@
 // touches one key, so none is refused with CROSSSLOT; the primary serving the test's clients is
 // SIGKILLed while requests flow: limits keep answering, the ban survives, over-admission is measured.
 import { redisReplayStore } from '@harakaflow/webhooks';
-import { redisCli, redisServersAvailable, replicated, startClusterRedis, testDatabase, until, type CapturedLogs, type ClusterRedis, type Shard, type TestDatabase } from '@harakaflow/testing';
+import {
+  redisCli,
+  redisServersAvailable,
+  replicated,
+  startClusterRedis,
+  testDatabase,
+  until,
+  type CapturedLogs,
+  type ClusterRedis,
+  type Shard,
+  type TestDatabase,
+} from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, signup } from './helpers.js';
-import { expectFailoverHeld, expectShared, freshIp, LIMIT, quotaHealth, runThroughFailover, threeApps } from './redis-failover.js';
+import {
+  expectFailoverHeld,
+  expectShared,
+  freshIp,
+  LIMIT,
+  quotaHealth,
+  runThroughFailover,
+  threeApps,
+} from './redis-failover.js';
 
 describe.skipIf(!redisServersAvailable)('quotas on a Redis Cluster', () => {
   let servers: ClusterRedis;
@@ -19,7 +38,10 @@ describe.skipIf(!redisServersAvailable)('quotas on a Redis Cluster', () => {
 
   beforeAll(async () => {
     [servers, database] = await Promise.all([startClusterRedis(), testDatabase()]);
-    ({ apps: [a, b, c], logs } = await threeApps(database, { REDIS_CLUSTER_NODES: servers.list }, { quotaFreeMessagesPerDay: 2 }));
+    ({
+      apps: [a, b, c],
+      logs,
+    } = await threeApps(database, { REDIS_CLUSTER_NODES: servers.list }, { quotaFreeMessagesPerDay: 2 }));
   });
   afterAll(async () => {
     await Promise.all([a, b, c].map((app) => app?.close()));
@@ -38,17 +60,41 @@ describe.skipIf(!redisServersAvailable)('quotas on a Redis Cluster', () => {
     const ip = freshIp();
     const { account, apiKey } = await signup(a, {}, ip);
     const headers = { authorization: `Bearer ${apiKey}` };
-    const send = () => a.inject({ method: 'POST', url: '/v1/messages', headers, payload: { sessionId: 's1', to: '+254700000002', text: 'hi' }, remoteAddress: ip });
+    const send = () =>
+      a.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers,
+        payload: { sessionId: 's1', to: '+254700000002', text: 'hi' },
+        remoteAddress: ip,
+      });
     expect([(await send()).statusCode, (await send()).statusCode, (await send()).statusCode]).toEqual([202, 202, 429]);
-    expect((await a.inject({ url: '/v1/usage', headers, remoteAddress: ip })).json()).toMatchObject({ messages: { perDay: { used: 2 } } });
-    expect((await a.inject({ url: '/v1/usage', headers: { authorization: 'Bearer hf_live_wrong' }, remoteAddress: ip })).statusCode).toBe(401);
+    expect((await a.inject({ url: '/v1/usage', headers, remoteAddress: ip })).json()).toMatchObject({
+      messages: { perDay: { used: 2 } },
+    });
+    expect(
+      (await a.inject({ url: '/v1/usage', headers: { authorization: 'Bearer hf_live_wrong' }, remoteAddress: ip }))
+        .statusCode,
+    ).toBe(401);
     await a.quota.ban(`ip:${ip}`, 60, 'test');
     expect((await a.inject({ url: '/v1/usage', headers, remoteAddress: ip })).statusCode).toBe(403);
     await a.quota.unban(`ip:${ip}`);
     await a.quota.ban(account.id, 60, 'test');
-    const onShards = async () => (await Promise.all(servers.nodes.map((n) => redisCli(n.port, ['--scan', '--pattern', `*${account.id}*`]).catch(() => '')))).join('').trim();
+    const onShards = async () =>
+      (
+        await Promise.all(
+          servers.nodes.map((n) => redisCli(n.port, ['--scan', '--pattern', `*${account.id}*`]).catch(() => '')),
+        )
+      )
+        .join('')
+        .trim();
     expect(await onShards()).not.toBe('');
-    const filed = await a.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { kind: 'deletion', accountId: account.id, verification: 'letter' } });
+    const filed = await a.inject({
+      method: 'POST',
+      url: '/v1/admin/privacy/requests',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { kind: 'deletion', accountId: account.id, verification: 'letter' },
+    });
     expect(filed.statusCode).toBeLessThan(300);
     await until(async () => (await onShards()) === '');
     expect(a.quota.storeCalls() - before).toBeGreaterThan(10);
@@ -60,7 +106,10 @@ describe.skipIf(!redisServersAvailable)('quotas on a Redis Cluster', () => {
   });
 
   it("keeps the webhooks' replay claims on the cluster (SET NX PX, one key each)", async () => {
-    const client = new Cluster(servers.list.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { lazyConnect: true });
+    const client = new Cluster(
+      servers.list.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })),
+      { lazyConnect: true },
+    );
     await client.connect();
     try {
       const store = redisReplayStore(client, `hf-test:${process.pid}:seen:`);
@@ -85,6 +134,8 @@ describe.skipIf(!redisServersAvailable)('quotas on a Redis Cluster', () => {
     });
     expect((await servers.shards()).map((s) => s.primary.port)).toContain(victim.replica.port);
     await expectFailoverHeld(run, c, victim.replica.port);
-    console.info(`cluster failover: quota shared again after ${run.sharedBackMs} ms (/health: ${[...new Set(run.health)].join(' then ')}); over-admitted per client (limit ${LIMIT}/min, ${run.rate} req/s per instance): ${run.overAdmitted.join(', ')}`);
+    console.info(
+      `cluster failover: quota shared again after ${run.sharedBackMs} ms (/health: ${[...new Set(run.health)].join(' then ')}); over-admitted per client (limit ${LIMIT}/min, ${run.rate} req/s per instance): ${run.overAdmitted.join(', ')}`,
+    );
   }, 600_000); // a hang guard, not a measurement
 });

@@ -11,7 +11,13 @@ import { testApp, testConfig } from './helpers.js';
 /** The Redis part of the configuration as the app reads it from these variables. */
 export function redisFromEnv(env: Record<string, string>): RedisSettings {
   const c = parseConfig({ NODE_ENV: 'test', ...env });
-  return { redisUrl: c.redisUrl, redisTlsCaFile: c.redisTlsCaFile, redisSentinels: c.redisSentinels, redisSentinelName: c.redisSentinelName, redisClusterNodes: c.redisClusterNodes };
+  return {
+    redisUrl: c.redisUrl,
+    redisTlsCaFile: c.redisTlsCaFile,
+    redisSentinels: c.redisSentinels,
+    redisSentinelName: c.redisSentinelName,
+    redisClusterNodes: c.redisClusterNodes,
+  };
 }
 
 /** Anonymous requests per minute per IP in these tests; bans come only from `quota.ban`. */
@@ -22,15 +28,21 @@ export function redisApp(database: TestDatabase, env: Record<string, string>, ov
   return testApp(database, { ...redisFromEnv(env), quotaAnonRpm: LIMIT, quotaBanAfter: 100_000, ...overrides });
 }
 
-const ping = (app: FastifyInstance, ip: string) => app.inject({ url: '/v1/ping', remoteAddress: ip }).then((r) => r.statusCode);
-export const quotaHealth = async (app: FastifyInstance) => ((await app.inject('/health')).json() as { quota: string }).quota;
+const ping = (app: FastifyInstance, ip: string) =>
+  app.inject({ url: '/v1/ping', remoteAddress: ip }).then((r) => r.statusCode);
+export const quotaHealth = async (app: FastifyInstance) =>
+  ((await app.inject('/health')).json() as { quota: string }).quota;
 
 let ipSeq = 0;
 /** An IP no other test of this process used. */
 export const freshIp = () => `198.18.${(process.pid + ipSeq) % 250}.${++ipSeq % 250}`;
 
 /** Three apps on the Redis these variables name: two that share clients, and a third that sees none before a failover (nothing cached). */
-export async function threeApps(database: TestDatabase, env: Record<string, string>, overrides: Partial<AppConfig> = {}) {
+export async function threeApps(
+  database: TestDatabase,
+  env: Record<string, string>,
+  overrides: Partial<AppConfig> = {},
+) {
   const made = await Promise.all([0, 1, 2].map(() => redisApp(database, env, overrides)));
   return { apps: made.map((m) => m.app) as [FastifyInstance, FastifyInstance, FastifyInstance], logs: made[0]!.logs };
 }
@@ -84,8 +96,10 @@ interface FailoverRun {
 const remaining = (header: unknown) => Number(/;r=(\d+)/.exec(String(header))?.[1] ?? -1);
 
 /** Which store keys a client's limit and ban live under (a cluster test picks clients on the shard it kills). */
-const limitKey = (app: FastifyInstance, ip: string) => `${testConfig().quotaKeyPrefix}anonymous.minute:${app.quota.clientKey({ ip } as never)}`;
-export const banKey = (app: FastifyInstance, ip: string) => `${testConfig().quotaKeyPrefix}bans:${app.quota.clientKey({ ip } as never)}`;
+const limitKey = (app: FastifyInstance, ip: string) =>
+  `${testConfig().quotaKeyPrefix}anonymous.minute:${app.quota.clientKey({ ip } as never)}`;
+export const banKey = (app: FastifyInstance, ip: string) =>
+  `${testConfig().quotaKeyPrefix}bans:${app.quota.clientKey({ ip } as never)}`;
 
 /** `pick`: keep only clients whose store key (of their limit or their ban) it accepts. */
 type Pick = (key: string) => boolean;
@@ -145,7 +159,11 @@ export async function runThroughFailover(
   // Beside the requests: /health on both instances, and whether a new client is counted once for both.
   const watch = (async () => {
     while (running) {
-      const [ha, hb, shared] = await Promise.all([quotaHealth(a), quotaHealth(b), sharedBackMs < 0 ? counted(a, b, o.pick) : true]);
+      const [ha, hb, shared] = await Promise.all([
+        quotaHealth(a),
+        quotaHealth(b),
+        sharedBackMs < 0 ? counted(a, b, o.pick) : true,
+      ]);
       health.push(ha);
       bothUp = ha === 'up' && hb === 'up';
       if (healthBackMs < 0 && health.includes('down') && bothUp) healthBackMs = Date.now() - started;
@@ -182,7 +200,15 @@ export async function runThroughFailover(
   // default (a parallel run failed here with CI beside it).
   await until(() => synced(a, b), 300_000);
   for (const ip of clients) expect([await ping(a, ip), await ping(b, ip)]).toEqual([429, 429]);
-  return { healthBackMs, sharedBackMs, overAdmitted: admitted, codes, health, rate: Math.round((rounds * 1000) / sharedBackMs), banned };
+  return {
+    healthBackMs,
+    sharedBackMs,
+    overAdmitted: admitted,
+    codes,
+    health,
+    rate: Math.round((rounds * 1000) / sharedBackMs),
+    banned,
+  };
 }
 
 /**
@@ -191,7 +217,11 @@ export async function runThroughFailover(
  * its own limit per client, and the ban in the promoted replica, refused by `fresh` (an instance that
  * never saw the client; its first calls after the failover may outlast the store timeout).
  */
-export async function expectFailoverHeld(run: FailoverRun, fresh: FastifyInstance, promotedPort: number): Promise<void> {
+export async function expectFailoverHeld(
+  run: FailoverRun,
+  fresh: FastifyInstance,
+  promotedPort: number,
+): Promise<void> {
   expect([...run.codes].filter((code) => ![200, 403, 429].includes(code))).toEqual([]);
   for (const n of run.overAdmitted) {
     expect(n).toBeGreaterThan(0);

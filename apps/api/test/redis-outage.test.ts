@@ -16,9 +16,17 @@ describe.skipIf(!redisUrl)('the quota store through a Redis outage', () => {
 
   beforeAll(async () => {
     const target = new URL(redisUrl!);
-    [database, proxy] = await Promise.all([testDatabase(), tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })]);
+    [database, proxy] = await Promise.all([
+      testDatabase(),
+      tcpProxy({ host: target.hostname, port: Number(target.port || 6379) }),
+    ]);
     const limits = { quotaAnonRpm: 10 };
-    [a, b] = (await Promise.all([testApp(database, { redisUrl: proxy.through(redisUrl!), ...limits }), testApp(database, { redisUrl, ...limits })])).map((m) => m.app) as [FastifyInstance, FastifyInstance];
+    [a, b] = (
+      await Promise.all([
+        testApp(database, { redisUrl: proxy.through(redisUrl!), ...limits }),
+        testApp(database, { redisUrl, ...limits }),
+      ])
+    ).map((m) => m.app) as [FastifyInstance, FastifyInstance];
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
@@ -97,4 +105,3 @@ describe.skipIf(!redisUrl)('the quota store through a Redis outage', () => {
     }
   });
 });
-

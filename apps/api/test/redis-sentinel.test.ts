@@ -2,10 +2,28 @@
 // REDIS_SENTINEL_NAME): one primary, one replica and three redis-sentinel of the test's own. The
 // primary is SIGKILLed while requests flow: limits keep answering (the insurance limiter
 // meanwhile), the ban survives on the promoted replica, and the over-admission is measured.
-import { freePort, redisServersAvailable, replicated, startSentinelRedis, testDatabase, type SentinelRedis, type TestDatabase, until } from '@harakaflow/testing';
+import {
+  freePort,
+  redisServersAvailable,
+  replicated,
+  startSentinelRedis,
+  testDatabase,
+  type SentinelRedis,
+  type TestDatabase,
+  until,
+} from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFailoverHeld, expectShared, freshIp, LIMIT, quotaHealth, redisApp, runThroughFailover, threeApps } from './redis-failover.js';
+import {
+  expectFailoverHeld,
+  expectShared,
+  freshIp,
+  LIMIT,
+  quotaHealth,
+  redisApp,
+  runThroughFailover,
+  threeApps,
+} from './redis-failover.js';
 
 describe.skipIf(!redisServersAvailable)('quotas on Redis through Sentinel', () => {
   let servers: SentinelRedis;
@@ -42,7 +60,9 @@ describe.skipIf(!redisServersAvailable)('quotas on Redis through Sentinel', () =
     // The sentinel asked may not be the one that ran the failover: it learns of it from the others'
     // hello messages, a second or two later on a loaded machine (a run read the old primary's port).
     await until(async () => (await servers.primaryPort()) === servers.replica.port, 120_000);
-    console.info(`sentinel failover: quota shared again after ${run.sharedBackMs} ms, /health up after ${run.healthBackMs} ms; over-admitted per client (limit ${LIMIT}/min, ${run.rate} req/s per instance): ${run.overAdmitted.join(', ')}`);
+    console.info(
+      `sentinel failover: quota shared again after ${run.sharedBackMs} ms, /health up after ${run.healthBackMs} ms; over-admitted per client (limit ${LIMIT}/min, ${run.rate} req/s per instance): ${run.overAdmitted.join(', ')}`,
+    );
   }, 600_000); // a hang guard, not a measurement
 
   it('every sentinel unreachable at startup: the app starts anyway, /health says quota down, requests are answered', async () => {

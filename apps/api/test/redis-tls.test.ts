@@ -1,6 +1,12 @@
 // Issue 28 item 4: quotas on a TLS-only Redis (`rediss://`) whose certificate a private CA signed
 // (REDIS_TLS_CA_FILE): a redis-server with --tls-port and a CA and certificate made by this test.
-import { redisServersAvailable, startTlsRedis, testDatabase, type TestDatabase, type TlsRedis } from '@harakaflow/testing';
+import {
+  redisServersAvailable,
+  startTlsRedis,
+  testDatabase,
+  type TestDatabase,
+  type TlsRedis,
+} from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisCaProblem } from '../src/redis.js';
@@ -23,7 +29,10 @@ describe.skipIf(!redisServersAvailable)('quotas on Redis over TLS with a private
   it('starts from REDIS_URL=rediss://... and REDIS_TLS_CA_FILE: two instances share limits and bans; /health says quota up', async () => {
     expect(redisCaProblem(server.caFile)).toBeNull();
     const env = { REDIS_URL: server.url, REDIS_TLS_CA_FILE: server.caFile };
-    const [a, b] = (await Promise.all([redisApp(database, env), redisApp(database, env)])).map((m) => m.app) as [FastifyInstance, FastifyInstance];
+    const [a, b] = (await Promise.all([redisApp(database, env), redisApp(database, env)])).map((m) => m.app) as [
+      FastifyInstance,
+      FastifyInstance,
+    ];
     apps.push(a, b);
     expect(await quotaHealth(a)).toBe('up');
     await expectShared(a, b);

@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBPROCESSORS } from '../src/subprocessors.js';
 import { hubSignature } from '@harakaflow/webhooks';
-import { call, hasChromium, launch, newAccount, seriousViolations, shot, startApp, type RunningApp } from './helpers-browser.js';
+import {
+  call,
+  hasChromium,
+  launch,
+  newAccount,
+  seriousViolations,
+  shot,
+  startApp,
+  type RunningApp,
+} from './helpers-browser.js';
 
 const META_APP_SECRET = 'browser-test-meta-secret-0123456789';
 const PRIVACY_WHATSAPP_NUMBER = '+254700000888';
@@ -25,8 +34,26 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
   beforeAll(async () => {
     smtp = await startSmtp();
     const registerFile = join(mkdtempSync(join(tmpdir(), 'hf-register-')), 'subprocessors.json');
-    writeFileSync(registerFile, JSON.stringify([...SUBPROCESSORS, { id: 'sms-gateway', name: 'Example SMS Gateway Ltd', purpose: 'Sends one-time codes by SMS', dataCategories: ['phone number'], location: 'Kenya', transfer: { mechanism: 'none' }, contractUrl: 'https://example.com/dpa', since: startsOn }]));
-    [browser, app] = await Promise.all([launch(), startApp({ SMTP_URL: smtp.url, SUBPROCESSORS_FILE: registerFile, META_APP_SECRET, PRIVACY_WHATSAPP_NUMBER })]);
+    writeFileSync(
+      registerFile,
+      JSON.stringify([
+        ...SUBPROCESSORS,
+        {
+          id: 'sms-gateway',
+          name: 'Example SMS Gateway Ltd',
+          purpose: 'Sends one-time codes by SMS',
+          dataCategories: ['phone number'],
+          location: 'Kenya',
+          transfer: { mechanism: 'none' },
+          contractUrl: 'https://example.com/dpa',
+          since: startsOn,
+        },
+      ]),
+    );
+    [browser, app] = await Promise.all([
+      launch(),
+      startApp({ SMTP_URL: smtp.url, SUBPROCESSORS_FILE: registerFile, META_APP_SECRET, PRIVACY_WHATSAPP_NUMBER }),
+    ]);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -97,7 +124,10 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
 
     // Another site's form: its own Origin, refused before anything is sent.
     const before = smtp.received.length;
-    const forged = await call('POST', `${app.url}/privacy/request`, undefined, { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' });
+    const forged = await call('POST', `${app.url}/privacy/request`, undefined, {
+      origin: 'https://evil.example',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(forged.status).toBe(403);
     expect(forged.json.code).toBe('HF_AUTH_CSRF');
     expect(smtp.received.length).toBe(before);
@@ -108,7 +138,12 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
   it('proves a number with a WhatsApp code shown on the page, and says how many businesses the request went to', async () => {
     const number = `+2547${String(process.pid % 10_000).padStart(4, '0')}${String(Date.now() % 100_000).padStart(5, '0')}`;
     const holder = await newAccount(app.url);
-    const sent = await call('POST', `${app.url}/v1/messages`, { sessionId: 'wa-1', to: number, text: 'Karibu' }, { authorization: `Bearer ${holder.apiKey}` });
+    const sent = await call(
+      'POST',
+      `${app.url}/v1/messages`,
+      { sessionId: 'wa-1', to: number, text: 'Karibu' },
+      { authorization: `Bearer ${holder.apiKey}` },
+    );
     expect(sent.status).toBe(202);
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
@@ -132,13 +167,35 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     await shot(page, 'request-form-phone-code');
 
     // The person sends it from WhatsApp: Meta's delivery, signed with the app secret.
-    const delivery = { object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'messages', value: { metadata: { display_phone_number: PRIVACY_WHATSAPP_NUMBER.slice(1) }, messages: [{ id: `wamid.${Date.now()}`, from: number.slice(1), type: 'text', text: { body: code } }] } }] }] };
-    const hook = await call('POST', `${app.url}/v1/webhooks/inbound/meta`, delivery, { 'x-hub-signature-256': hubSignature(JSON.stringify(delivery), META_APP_SECRET) });
+    const delivery = {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'waba',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                metadata: { display_phone_number: PRIVACY_WHATSAPP_NUMBER.slice(1) },
+                messages: [{ id: `wamid.${Date.now()}`, from: number.slice(1), type: 'text', text: { body: code } }],
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const hook = await call('POST', `${app.url}/v1/webhooks/inbound/meta`, delivery, {
+      'x-hub-signature-256': hubSignature(JSON.stringify(delivery), META_APP_SECRET),
+    });
     expect(hook.status).toBe(200);
     await page.getByRole('link', { name: 'check here' }).click();
     await page.getByText('We passed your request to the one business that holds data about this number.').waitFor();
-    const listed = await call('GET', `${app.url}/v1/privacy/forwarded`, undefined, { authorization: `Bearer ${holder.apiKey}` });
-    expect(listed.json.forwarded).toEqual([expect.objectContaining({ phone: number, kind: 'deletion', status: 'open' })]);
+    const listed = await call('GET', `${app.url}/v1/privacy/forwarded`, undefined, {
+      authorization: `Bearer ${holder.apiKey}`,
+    });
+    expect(listed.json.forwarded).toEqual([
+      expect.objectContaining({ phone: number, kind: 'deletion', status: 'open' }),
+    ]);
     const checker = await browser.newContext();
     const check = await checker.newPage();
     await check.goto(page.url());
@@ -194,15 +251,20 @@ describe.skipIf(!hasChromium)('the public request form in Chromium, without Java
     const page = await context.newPage();
     await page.goto(`${app.url}/privacy/subprocessors`);
     await page.getByRole('heading', { name: 'Our service providers' }).waitFor();
-    for (const p of SUBPROCESSORS) await expect(page.getByRole('rowheader', { name: p.name }).isVisible(), p.name).resolves.toBe(true);
+    for (const p of SUBPROCESSORS)
+      await expect(page.getByRole('rowheader', { name: p.name }).isVisible(), p.name).resolves.toBe(true);
     // Not listed as a provider before it starts; announced, with its date.
     await expect(page.getByRole('rowheader', { name: 'Example SMS Gateway Ltd' }).count()).resolves.toBe(0);
-    await expect(page.getByText(`From ${startsOn}, Example SMS Gateway Ltd (Kenya) will process phone number for us`).isVisible()).resolves.toBe(true);
+    await expect(
+      page.getByText(`From ${startsOn}, Example SMS Gateway Ltd (Kenya) will process phone number for us`).isVisible(),
+    ).resolves.toBe(true);
     await shot(page, 'subprocessors');
     await page.getByRole('link', { name: 'Object to this change' }).click();
     await page.getByRole('heading', { name: 'Make a privacy request' }).waitFor();
     await expect(page.getByLabel('What do you ask for?').inputValue()).resolves.toBe('objection');
-    await expect(page.getByLabel('Anything we should know (optional)').inputValue()).resolves.toContain(`(subprocessors:sms-gateway:added:${startsOn}): From ${startsOn}, Example SMS Gateway Ltd`);
+    await expect(page.getByLabel('Anything we should know (optional)').inputValue()).resolves.toContain(
+      `(subprocessors:sms-gateway:added:${startsOn}): From ${startsOn}, Example SMS Gateway Ltd`,
+    );
     await context.close();
     const checker = await browser.newContext();
     const check = await checker.newPage();

@@ -22,7 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 
-const rows = async <T = Record<string, unknown>>(query: ReturnType<typeof sql>) => resultRows<T>(await database.db.execute(query));
+const rows = async <T = Record<string, unknown>>(query: ReturnType<typeof sql>) =>
+  resultRows<T>(await database.db.execute(query));
 const count = async (query: ReturnType<typeof sql>) => Number((await rows<{ n: string }>(query))[0]!.n);
 
 /** Expired message logs of one account, `daysAgo` days old, inserted in one statement. */
@@ -35,7 +36,9 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
   it('two runners beside two serving replicas: every row and day goes once, no deadlock, the chains intact', async () => {
     const { app: a } = await testApp(database, { retentionBatchSize: 500 });
     onTestFinished(() => a.close());
-    const b = await buildApp(testConfig({ databaseUrl: database.url, retentionBatchSize: 500 }), { logStream: captureLogs().stream });
+    const b = await buildApp(testConfig({ databaseUrl: database.url, retentionBatchSize: 500 }), {
+      logStream: captureLogs().stream,
+    });
     onTestFinished(() => b.close());
     await b.ready();
     const account = (await signup(a)).account;
@@ -44,16 +47,28 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
     const start = Date.now() - 100 * DAY;
     let now = start;
     const seed = new AuditWriter({
-      db: database.db, writer: 'seed', checkpointKeys: prepareKeys(testConfig().secrets.auditCheckpointKeys.split(',')), batchSize: 500, flushIntervalMs: 5,
-      maxBuffered: 10_000, spillDir: null, retryBaseMs: 5, retryMaxMs: 50, writeTimeoutMs: 10_000, staleAfterMs: 60_000,
-      logger: { warn: () => {}, error: () => {} }, now: () => new Date(now),
+      db: database.db,
+      writer: 'seed',
+      checkpointKeys: prepareKeys(testConfig().secrets.auditCheckpointKeys.split(',')),
+      batchSize: 500,
+      flushIntervalMs: 5,
+      maxBuffered: 10_000,
+      spillDir: null,
+      retryBaseMs: 5,
+      retryMaxMs: 50,
+      writeTimeoutMs: 10_000,
+      staleAfterMs: 60_000,
+      logger: { warn: () => {}, error: () => {} },
+      now: () => new Date(now),
     });
     for (let d = 0; d < 4; d++) {
       for (let i = 0; i < 300; i++) seed.append({ kind: 'security', action: 'test.seeded', subjectId: account.id });
       now += DAY;
     }
     await seed.close();
-    const oldDays = await count(sql`select count(distinct day)::text as n from audit.events where day < (now() at time zone 'utc')::date - 90`);
+    const oldDays = await count(
+      sql`select count(distinct day)::text as n from audit.events where day < (now() at time zone 'utc')::date - 90`,
+    );
     expect(oldDays).toBe(4);
 
     // Both replicas serve (each request an access event, batched by their writers) while both run.
@@ -71,25 +86,37 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
       return served;
     })();
     const results: Awaited<ReturnType<typeof a.retention.runner.run>>[] = [];
-    for (let round = 0; round < 3; round++) results.push(...(await Promise.all([a.retention.runner.run(), b.retention.runner.run()])));
+    for (let round = 0; round < 3; round++)
+      results.push(...(await Promise.all([a.retention.runner.run(), b.retention.runner.run()])));
     serving = false;
     expect(await load).toBeGreaterThan(0);
 
     expect(results.map((r) => r.status)).not.toContain('failed');
-    const sum = (name: string, field: 'rows' | 'partitions') => results.flatMap((r) => r.classes).filter((c) => c.name === name).reduce((t, c) => t + c[field], 0);
+    const sum = (name: string, field: 'rows' | 'partitions') =>
+      results
+        .flatMap((r) => r.classes)
+        .filter((c) => c.name === name)
+        .reduce((t, c) => t + c[field], 0);
     expect(sum('message_logs', 'rows')).toBe(3000);
     expect(sum('server_logs', 'partitions')).toBeGreaterThanOrEqual(4);
     expect(sum('server_logs', 'rows')).toBe(1200);
     expect(await count(sql`select count(*)::text as n from app.message_log`)).toBe(0);
-    expect(await count(sql`select count(*)::text as n from audit.events where day < (now() at time zone 'utc')::date - 90`)).toBe(0);
+    expect(
+      await count(sql`select count(*)::text as n from audit.events where day < (now() at time zone 'utc')::date - 90`),
+    ).toBe(0);
     await a.audit.flush();
     await b.audit.flush();
     const verified = await a.audit.verify();
     expect(verified.problems).toEqual([]);
     expect(verified.anchor).toMatchObject({ kind: 'horizon', writers: [expect.objectContaining({ writer: 'seed' })] });
     // One proof per class that removed something: no purge ran twice.
-    const proofs = await rows<{ cls: string; n: string }>(sql`select details->>'class' as cls, count(*)::text as n from audit.events where action = 'retention.purged' and (details->>'rows')::int > 0 group by 1`);
-    expect(Object.fromEntries(proofs.map((p) => [p.cls, Number(p.n)]))).toMatchObject({ message_logs: 1, server_logs: 1 });
+    const proofs = await rows<{ cls: string; n: string }>(
+      sql`select details->>'class' as cls, count(*)::text as n from audit.events where action = 'retention.purged' and (details->>'rows')::int > 0 group by 1`,
+    );
+    expect(Object.fromEntries(proofs.map((p) => [p.cls, Number(p.n)]))).toMatchObject({
+      message_logs: 1,
+      server_logs: 1,
+    });
   });
 
   it('a run killed with SIGKILL mid-class is resumed by the next run, which finishes it', async () => {
@@ -100,14 +127,26 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
     await database.db.execute(sql`delete from app.message_log`);
     await expiredLogs(account.id, 20_000);
     const root = fileURLToPath(new URL('../../..', import.meta.url));
-    const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-kill-')), LOG_LEVEL: 'error', RETENTION_BATCH_SIZE: '200' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: database.url,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-kill-')),
+      LOG_LEVEL: 'error',
+      RETENTION_BATCH_SIZE: '200',
+    };
     const args = [...fromDist(join(root, 'apps/api/src/retention-cli.ts')), 'run', '--class', 'message_logs', '--json'];
 
-    const child = spawn(process.execPath, args, { env: { ...env, RETENTION_BATCH_PAUSE_MS: '50' }, cwd: join(root, 'apps/api'), stdio: 'ignore' });
+    const child = spawn(process.execPath, args, {
+      env: { ...env, RETENTION_BATCH_PAUSE_MS: '50' },
+      cwd: join(root, 'apps/api'),
+      stdio: 'ignore',
+    });
     const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
     // Killed once a few batches are in (and saved), well before the class is done.
-    for (const started = Date.now(); ; ) {
-      const [progress] = await rows<{ n: number }>(sql`select rows as n from retention.class_runs where class = 'message_logs' and status = 'running'`);
+    for (const started = Date.now(); ;) {
+      const [progress] = await rows<{ n: number }>(
+        sql`select rows as n from retention.class_runs where class = 'message_logs' and status = 'running'`,
+      );
       if (progress && progress.n >= 600) break;
       if (Date.now() - started > 120_000) throw new Error('the run never got going');
       await new Promise((r) => setTimeout(r, 50));
@@ -117,12 +156,20 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
     const leftAfterKill = await count(sql`select count(*)::text as n from app.message_log`);
     expect(leftAfterKill).toBeGreaterThan(0);
     expect(leftAfterKill).toBeLessThan(20_000);
-    expect(await rows(sql`select status from retention.runs where started_at >= ${since}::timestamptz`)).toEqual([{ status: 'running' }]);
+    expect(await rows(sql`select status from retention.runs where started_at >= ${since}::timestamptz`)).toEqual([
+      { status: 'running' },
+    ]);
 
     // The killed runner's lease would run out in two minutes: end it now, as time would.
     await database.db.execute(sql`update retention.lease set until = now() - interval '1 second'`);
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, args, { env, cwd: join(root, 'apps/api'), encoding: 'utf8' }, (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      execFile(
+        process.execPath,
+        args,
+        { env, cwd: join(root, 'apps/api'), encoding: 'utf8' },
+        (error, stdout, stderr) =>
+          done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
     });
     expect(out.code, out.stderr).toBe(0);
     const [resumed] = JSON.parse(out.stdout).classes;
@@ -133,6 +180,8 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
     expect(resumed.rows).toBeLessThanOrEqual(20_000);
     expect(await count(sql`select count(*)::text as n from app.message_log`)).toBe(0);
     // The same run, resumed and finished: one run in the history.
-    expect(await rows(sql`select status from retention.runs where started_at >= ${since}::timestamptz`)).toEqual([{ status: 'done' }]);
+    expect(await rows(sql`select status from retention.runs where started_at >= ${since}::timestamptz`)).toEqual([
+      { status: 'done' },
+    ]);
   });
 });

@@ -20,13 +20,16 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 
 async function logAt(accountId: string, daysAgo: number) {
   const id = randomUUID();
-  await database.db.execute(sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at) values (${id}, ${accountId}::uuid, 'wa-1', '+254711000001', 5, ${ago(daysAgo)}::timestamptz)`);
+  await database.db.execute(
+    sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at) values (${id}, ${accountId}::uuid, 'wa-1', '+254711000001', 5, ${ago(daysAgo)}::timestamptz)`,
+  );
   return id;
 }
 
@@ -44,14 +47,29 @@ describe('§4 in the app', () => {
     const proOld = await logAt(pro.id, 200);
     const heldOld = await logAt(held.id, 100);
     // A settled notification, a webhook delivery and a day of usage, all past their periods.
-    await database.db.execute(sql`insert into notify.outbox (id, kind, account_id, address, data, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, 'quota.warning', ${free.id}, 'x@example.com', '{}'::jsonb, 'sent', 1, now(), ${ago(31)}::timestamptz)`);
-    await database.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'delivered', 1, now(), ${ago(31)}::timestamptz)`);
+    await database.db.execute(
+      sql`insert into notify.outbox (id, kind, account_id, address, data, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, 'quota.warning', ${free.id}, 'x@example.com', '{}'::jsonb, 'sent', 1, now(), ${ago(31)}::timestamptz)`,
+    );
+    await database.db.execute(
+      sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'delivered', 1, now(), ${ago(31)}::timestamptz)`,
+    );
     // Held for an endpoint that stayed disabled (issue 34): the same class removes it in time; a pending one it leaves.
-    await database.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'held', 1, now(), ${ago(31)}::timestamptz)`);
-    await database.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'pending', 1, now() + interval '1 day', ${ago(31)}::timestamptz)`);
-    await database.db.execute(sql`insert into quota.usage_daily (account_id, day, metric, count) values (${free.id}, ${ago(91).slice(0, 10)}::date, 'requests', 3)`);
+    await database.db.execute(
+      sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'held', 1, now(), ${ago(31)}::timestamptz)`,
+    );
+    await database.db.execute(
+      sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at) values (${randomUUID()}, ${randomUUID()}, ${free.id}, 'message.sent', '{}', 'pending', 1, now() + interval '1 day', ${ago(31)}::timestamptz)`,
+    );
+    await database.db.execute(
+      sql`insert into quota.usage_daily (account_id, day, metric, count) values (${free.id}, ${ago(91).slice(0, 10)}::date, 'requests', 3)`,
+    );
 
-    const hold = await app.inject({ method: 'POST', url: '/v1/admin/retention/holds', headers: admin, payload: { subject: { kind: 'account', accountId: held.id }, reason: 'dispute 2026-118' } });
+    const hold = await app.inject({
+      method: 'POST',
+      url: '/v1/admin/retention/holds',
+      headers: admin,
+      payload: { subject: { kind: 'account', accountId: held.id }, reason: 'dispute 2026-118' },
+    });
     expect(hold.statusCode).toBe(201);
     expect(hold.json()).toMatchObject({ id: expect.any(String), subjectId: held.id, createdBy: 'admin' });
     for (const [payload, code] of [
@@ -69,7 +87,9 @@ describe('§4 in the app', () => {
     expect(byName.message_logs).toMatchObject({ status: 'done', rows: 2 });
     expect(byName.notifications).toMatchObject({ status: 'done', rows: 1 });
     expect(byName.webhook_deliveries).toMatchObject({ status: 'done', rows: 2 });
-    expect(await rows(sql`select status from webhooks.deliveries where account_id = ${free.id}`)).toEqual([{ status: 'pending' }]);
+    expect(await rows(sql`select status from webhooks.deliveries where account_id = ${free.id}`)).toEqual([
+      { status: 'pending' },
+    ]);
     expect(byName.quota_usage).toMatchObject({ status: 'done', rows: 1 });
     // The audit log is young here: nothing past its 90 days (its day drops: packages/audit/test/partitions.test.ts).
     expect(byName.server_logs).toMatchObject({ status: 'done', rows: 0, partitions: 0 });
@@ -80,20 +100,50 @@ describe('§4 in the app', () => {
     expect(left).not.toContain(proOld);
 
     // Released, the held account's row goes at the next run.
-    expect((await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${hold.json().id}`, headers: admin })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${hold.json().id}`, headers: admin })).json().code).toBe('HF_RETENTION_HOLD_NOT_FOUND');
+    expect(
+      (await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${hold.json().id}`, headers: admin }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${hold.json().id}`, headers: admin })
+      ).json().code,
+    ).toBe('HF_RETENTION_HOLD_NOT_FOUND');
     await app.retention.runner.run({ only: 'message_logs' });
     expect((await rows(sql`select id from app.message_log`)).map((r) => r.id)).not.toContain(heldOld);
 
     const view = (await app.inject({ url: '/v1/admin/retention', headers: admin })).json();
-    expect(view.classes.map((c: { name: string }) => c.name).sort()).toEqual(['billing', 'consent_ledger', 'contact_requests', 'deleted_accounts', 'idempotency_keys', 'media', 'message_logs', 'notifications', 'quota_usage', 'rights_requests', 'server_logs', 'webhook_deliveries', 'webhook_replay']);
-    expect(view.classes.find((c: { name: string }) => c.name === 'message_logs')).toMatchObject({ clause: expect.stringContaining('§4'), periodDays: 90, perPlanDays: { pro: 180, business: 365 }, oldest: expect.any(String) });
+    expect(view.classes.map((c: { name: string }) => c.name).sort()).toEqual([
+      'billing',
+      'consent_ledger',
+      'contact_requests',
+      'deleted_accounts',
+      'idempotency_keys',
+      'media',
+      'message_logs',
+      'notifications',
+      'quota_usage',
+      'rights_requests',
+      'server_logs',
+      'webhook_deliveries',
+      'webhook_replay',
+    ]);
+    expect(view.classes.find((c: { name: string }) => c.name === 'message_logs')).toMatchObject({
+      clause: expect.stringContaining('§4'),
+      periodDays: 90,
+      perPlanDays: { pro: 180, business: 365 },
+      oldest: expect.any(String),
+    });
     expect(view.holds).toEqual([]);
     expect(view.lastRun).toMatchObject({ status: 'done' });
-    expect((await app.inject({ url: '/v1/admin/retention', headers: { authorization: 'Bearer hf_nope' } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ url: '/v1/admin/retention', headers: { authorization: 'Bearer hf_nope' } })).statusCode,
+    ).toBe(401);
     // The proof of each purge, and of the hold.
     await app.audit.flush();
-    const actions = (await rows(sql`select action from audit.events where action like 'retention.%'`)).map((r) => r.action);
+    const actions = (await rows(sql`select action from audit.events where action like 'retention.%'`)).map(
+      (r) => r.action,
+    );
     expect(actions.filter((a) => a === 'retention.purged').length).toBeGreaterThanOrEqual(4);
     expect(actions).toContain('retention.hold.placed');
     expect(actions).toContain('retention.hold.released');
@@ -111,7 +161,10 @@ describe('§4 in the app', () => {
       ['RETENTION_INTERVAL_MINUTES', '-1'],
     ];
     for (const [name, value] of bad) {
-      expect(() => loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-')), [name]: value }), `${name}=${value}`).toThrow(expect.objectContaining({ problems: [expect.stringContaining(name)] }));
+      expect(
+        () => loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-')), [name]: value }),
+        `${name}=${value}`,
+      ).toThrow(expect.objectContaining({ problems: [expect.stringContaining(name)] }));
     }
   });
 
@@ -125,14 +178,43 @@ describe('§4 in the app', () => {
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
       execFile(
         process.execPath,
-        [...fromDist(join(root, 'apps/api/src/retention-cli.ts')), 'run', '--dry-run', '--class', 'message_logs', '--json'],
-        { env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-cli-')), LOG_LEVEL: 'error' }, cwd: join(root, 'apps/api'), encoding: 'utf8' },
-        (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        [
+          ...fromDist(join(root, 'apps/api/src/retention-cli.ts')),
+          'run',
+          '--dry-run',
+          '--class',
+          'message_logs',
+          '--json',
+        ],
+        {
+          env: {
+            ...process.env,
+            DATABASE_URL: database.url,
+            DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-ret-cli-')),
+            LOG_LEVEL: 'error',
+          },
+          cwd: join(root, 'apps/api'),
+          encoding: 'utf8',
+        },
+        (error, stdout, stderr) =>
+          done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
     expect(out.code, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ dryRun: true, status: 'done', classes: [{ name: 'message_logs', cutoff: expect.any(String), rows: expect.any(Number), partitions: 0, status: 'dry-run' }] });
+    expect(JSON.parse(out.stdout)).toEqual({
+      dryRun: true,
+      status: 'done',
+      classes: [
+        {
+          name: 'message_logs',
+          cutoff: expect.any(String),
+          rows: expect.any(Number),
+          partitions: 0,
+          status: 'dry-run',
+        },
+      ],
+    });
     expect(JSON.parse(out.stdout).classes[0].rows).toBeGreaterThanOrEqual(1);
-    expect((await rows(sql`select id from app.message_log where id = ${old}::uuid`))).toHaveLength(1);
+    expect(await rows(sql`select id from app.message_log where id = ${old}::uuid`)).toHaveLength(1);
   });
 });

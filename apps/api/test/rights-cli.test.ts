@@ -67,13 +67,27 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
       accountId = account.id;
       email = account.email;
       const auth = { authorization: `Bearer ${apiKey}` };
-      for (const to of ['+254722000001', '+254722000002']) await app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload: { sessionId: 'wa', to, text: 'x' } });
+      for (const to of ['+254722000001', '+254722000002'])
+        await app.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: auth,
+          payload: { sessionId: 'wa', to, text: 'x' },
+        });
       await app.audit.flush();
       // The backup, taken before the deletion: a copy of every table.
       await database.db.execute(sql`create schema backup`);
-      for (const { s, t } of await tables()) await database.db.execute(sql.raw(`create table backup."${s}__${t}" as select * from "${s}"."${t}"`));
+      for (const { s, t } of await tables())
+        await database.db.execute(sql.raw(`create table backup."${s}__${t}" as select * from "${s}"."${t}"`));
 
-      const filed = (await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { kind: 'deletion', accountId, verification: 'signed letter' } })).json();
+      const filed = (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/admin/privacy/requests',
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+          payload: { kind: 'deletion', accountId, verification: 'signed letter' },
+        })
+      ).json();
       await until(async () => (await app.dataRights.get(filed.id)).status === 'fulfilled');
       await app.audit.flush();
       expect(await dump()).not.toContain(accountId);
@@ -93,7 +107,9 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
       for (const { s, t } of list) {
         await tx.execute(sql.raw(`delete from "${s}"."${t}"`));
         // OVERRIDING SYSTEM VALUE, as pg_dump --inserts writes it: identity columns (audit's interned ids) keep their values.
-        await tx.execute(sql.raw(`insert into "${s}"."${t}" overriding system value select * from backup."${s}__${t}"`));
+        await tx.execute(
+          sql.raw(`insert into "${s}"."${t}" overriding system value select * from backup."${s}__${t}"`),
+        );
       }
     });
     expect(await dump()).toContain(accountId);
@@ -104,7 +120,8 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
     expect(result.matched).toBe(1);
     expect(result.erased.messages).toBe(2);
     const after = await dump();
-    for (const needle of [accountId, email, 'Restored Person', '+254722000001']) expect(after, needle).not.toContain(needle);
+    for (const needle of [accountId, email, 'Restored Person', '+254722000001'])
+      expect(after, needle).not.toContain(needle);
     await database.db.execute(sql`drop schema backup cascade`);
   }, 600_000); // a hang guard: each step is a CLI process (tens of seconds on two loaded cores)
 
@@ -113,16 +130,30 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
     let id: string;
     try {
       const { apiKey } = await signup(app);
-      id = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { authorization: `Bearer ${apiKey}` }, payload: { kind: 'objection' } })).json().id;
+      id = (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/privacy/requests',
+          headers: { authorization: `Bearer ${apiKey}` },
+          payload: { kind: 'objection' },
+        })
+      ).json().id;
     } finally {
       await app.close();
     }
     const listed = JSON.parse((await cli(['list', '--kind', 'objection', '--json'])).stdout) as { id: string }[];
     expect(listed.map((r) => r.id)).toContain(id);
     expect((await cli(['list'])).stdout).toContain(id);
-    expect(JSON.parse((await cli(['extend', id, '--days', '14', '--reason', 'volume', '--json'])).stdout).extensionReason).toBe('volume');
-    expect(JSON.parse((await cli(['deny', id, '--reason', 'manifestly unfounded', '--json'])).stdout).status).toBe('denied');
-    await expect(cli(['deny', id, '--reason', 'twice'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('HF_DATA_RIGHTS_INVALID_TRANSITION') });
+    expect(
+      JSON.parse((await cli(['extend', id, '--days', '14', '--reason', 'volume', '--json'])).stdout).extensionReason,
+    ).toBe('volume');
+    expect(JSON.parse((await cli(['deny', id, '--reason', 'manifestly unfounded', '--json'])).stdout).status).toBe(
+      'denied',
+    );
+    await expect(cli(['deny', id, '--reason', 'twice'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('HF_DATA_RIGHTS_INVALID_TRANSITION'),
+    });
     await expect(cli(['frobnicate'])).rejects.toMatchObject({ code: 2 });
     await expect(cli(['show'])).rejects.toMatchObject({ code: 2 });
   }, 600_000); // a hang guard: each step is a CLI process (tens of seconds on two loaded cores)
@@ -137,9 +168,20 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
     try {
       const { apiKey } = await signup(app);
       const auth = { authorization: `Bearer ${apiKey}` };
-      id = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })).json().id;
-      token = ((await app.inject({ url: `/v1/privacy/requests/${id}`, headers: auth })).json().export.url as string).split('/').pop()!;
-      restriction = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'restriction' } })).json().id;
+      id = (
+        await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })
+      ).json().id;
+      token = ((await app.inject({ url: `/v1/privacy/requests/${id}`, headers: auth })).json().export.url as string)
+        .split('/')
+        .pop()!;
+      restriction = (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/privacy/requests',
+          headers: auth,
+          payload: { kind: 'restriction' },
+        })
+      ).json().id;
     } finally {
       await app.close();
     }
@@ -152,7 +194,12 @@ describe.skipIf(!postgresUrl)('hf-rights', () => {
     expect(resent).not.toContain(token);
     expect(JSON.parse(resent).history.at(-1)).toMatchObject({ by: 'admin', event: 'export-resent' });
     await expect(cli(['lift', restriction])).rejects.toMatchObject({ code: 2 });
-    expect(JSON.parse((await cli(['lift', restriction, '--reason', 'settled', '--json'])).stdout).history.at(-1)).toMatchObject({ by: 'admin', event: 'lifted', note: 'settled' });
-    await expect(cli(['lift', restriction, '--reason', 'again'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('HF_DATA_RIGHTS_INVALID_TRANSITION') });
+    expect(
+      JSON.parse((await cli(['lift', restriction, '--reason', 'settled', '--json'])).stdout).history.at(-1),
+    ).toMatchObject({ by: 'admin', event: 'lifted', note: 'settled' });
+    await expect(cli(['lift', restriction, '--reason', 'again'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('HF_DATA_RIGHTS_INVALID_TRANSITION'),
+    });
   }, 600_000); // a hang guard: each step is a CLI process (tens of seconds on two loaded cores)
 });

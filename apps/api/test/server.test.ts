@@ -70,7 +70,10 @@ describe('src/server.ts', () => {
 
   it('runs as `npx pnpm@10 start` runs it (transpiled, then dist/server.js) on PGlite under DATA_DIR, says what it does, shuts down on SIGTERM, and keeps its data across a restart', async () => {
     // What `start` runs first (issue 28 item 2): esbuild, file by file, no type-check.
-    const transpile = spawn(process.execPath, [join(cwd, '../../tooling/transpile.mjs')], { cwd: join(cwd, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const transpile = spawn(process.execPath, [join(cwd, '../../tooling/transpile.mjs')], {
+      cwd: join(cwd, '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let said = '';
     transpile.stderr.on('data', (chunk) => (said += chunk));
     expect(await new Promise((resolve) => transpile.on('exit', resolve))).toBe(0);
@@ -79,7 +82,9 @@ describe('src/server.ts', () => {
     const dataDir = tempDir();
     const first = start({ DATA_DIR: dataDir }, compiled);
     const url = await listening(first);
-    expect(first.output()).toContain('ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS not set');
+    expect(first.output()).toContain(
+      'ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS not set',
+    );
     expect(first.output()).toContain('HarakaFlow API starting: opening PGlite');
     expect(first.output()).toMatch(/HarakaFlow API ready on http:\/\/127\.0\.0\.1:\d+/);
     expect(first.output()).toContain(`"privacyCentre":"${url}/privacy"`);
@@ -106,17 +111,21 @@ describe('src/server.ts', () => {
     expect(await second.exited).toBe(0);
   }, 600_000); // a hang guard, not a measurement
 
-  it.skipIf(!postgresUrl)('runs on real Postgres when DATABASE_URL is set', async () => {
-    const database = await testDatabase();
-    try {
-      const server = start({ DATA_DIR: tempDir(), DATABASE_URL: database.url! });
-      const url = await listening(server);
-      expect(server.output()).toMatch(/"database":"postgres".*HarakaFlow API ready/);
-      expect((await fetch(`${url}/health`)).status).toBe(200);
-      server.child.kill('SIGTERM');
-      expect(await server.exited).toBe(0);
-    } finally {
-      await database.close();
-    }
-  }, 600_000); // a hang guard, not a measurement
+  it.skipIf(!postgresUrl)(
+    'runs on real Postgres when DATABASE_URL is set',
+    async () => {
+      const database = await testDatabase();
+      try {
+        const server = start({ DATA_DIR: tempDir(), DATABASE_URL: database.url! });
+        const url = await listening(server);
+        expect(server.output()).toMatch(/"database":"postgres".*HarakaFlow API ready/);
+        expect((await fetch(`${url}/health`)).status).toBe(200);
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      } finally {
+        await database.close();
+      }
+    },
+    600_000,
+  ); // a hang guard, not a measurement
 });

@@ -11,11 +11,21 @@ import { appForFile, testConfig } from './helpers.js';
 const under = appForFile();
 
 describe('the wiring table', () => {
-  it('yields the migrations: the app\'s own, then each step\'s in table order, each once', () => {
+  it("yields the migrations: the app's own, then each step's in table order, each once", () => {
     const fromTable = WIRING.flatMap((s) => (s.migrations ? [s.migrations] : []));
     expect(APP_MIGRATIONS).toEqual([appMigrations, ...fromTable]);
     expect(new Set(APP_MIGRATIONS.map((m) => m.name)).size).toBe(APP_MIGRATIONS.length);
-    expect(fromTable.map((m) => m.name)).toEqual(['quota', 'audit', 'consent', 'age_gate', 'vault', 'webhooks', 'notify', 'data_rights', 'retention']);
+    expect(fromTable.map((m) => m.name)).toEqual([
+      'quota',
+      'audit',
+      'consent',
+      'age_gate',
+      'vault',
+      'webhooks',
+      'notify',
+      'data_rights',
+      'retention',
+    ]);
   });
 
   it('is the registration order of the built app', () => {
@@ -34,10 +44,17 @@ describe('the wiring table', () => {
     expect(listed).toEqual(WIRING.map((s) => s.name));
   });
 
-  it('fails at boot when a step\'s callbacks need a plugin that no later step registers', async () => {
+  it("fails at boot when a step's callbacks need a plugin that no later step registers", async () => {
     const instance = Fastify({ logger: false });
-    const step = { name: 'needs-notify', plugin: fp(async () => {}), why: 'a test step whose callbacks use app.notify', late: ['notify'] };
-    await expect(registerWiring({ app: instance, config: testConfig(), database: under.database, redis: undefined }, [step])).rejects.toThrow(/needs-notify's callbacks use app\.notify/);
+    const step = {
+      name: 'needs-notify',
+      plugin: fp(async () => {}),
+      why: 'a test step whose callbacks use app.notify',
+      late: ['notify'],
+    };
+    await expect(
+      registerWiring({ app: instance, config: testConfig(), database: under.database, redis: undefined }, [step]),
+    ).rejects.toThrow(/needs-notify's callbacks use app\.notify/);
     await instance.close();
   });
 });

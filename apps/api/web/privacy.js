@@ -25,7 +25,9 @@ const TEXT = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('tex
  * @param {Record<string, string | number>} [values]
  */
 function t(key, values = {}) {
-  return (TEXT[key] ?? key).replace(/\{([A-Za-z]+)\}/g, (whole, /** @type {string} */ name) => (name in values ? String(values[name]) : whole));
+  return (TEXT[key] ?? key).replace(/\{([A-Za-z]+)\}/g, (whole, /** @type {string} */ name) =>
+    name in values ? String(values[name]) : whole,
+  );
 }
 /** A kind's name, or the raw kind when the catalogue has none. @param {string} kind */
 const kindName = (kind) => TEXT[`kind.${kind}`] ?? kind;
@@ -53,7 +55,12 @@ async function api(method, url, body) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (csrf && method !== 'GET') headers['x-csrf-token'] = csrf;
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
   const text = await res.text();
   let json = null;
   try {
@@ -74,7 +81,10 @@ function purgeDate(history) {
 }
 
 /** @param {string | undefined | null} iso */
-const day = (iso) => (iso ? new Date(iso).toLocaleDateString(t('locale'), { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : '');
+const day = (iso) =>
+  iso
+    ? new Date(iso).toLocaleDateString(t('locale'), { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+    : '';
 
 // --- consent ---------------------------------------------------------------------------------
 
@@ -161,7 +171,14 @@ async function loadNotices() {
     const subject = document.createElement('strong');
     subject.textContent = n.subject;
     const said = document.createElement('p');
-    said.textContent = [t(`noticeSent.${n.reason === 'bounced' || n.reason === 'complained' ? n.reason : 'unknown'}`, { date: day(n.createdAt) }), TEXT[`noticeHint.${n.kind}`] ?? ''].join(' ').trim();
+    said.textContent = [
+      t(`noticeSent.${n.reason === 'bounced' || n.reason === 'complained' ? n.reason : 'unknown'}`, {
+        date: day(n.createdAt),
+      }),
+      TEXT[`noticeHint.${n.kind}`] ?? '',
+    ]
+      .join(' ')
+      .trim();
     const ack = document.createElement('button');
     ack.type = 'button';
     ack.textContent = t('markRead');
@@ -255,7 +272,8 @@ async function loadRequests() {
       lift.addEventListener('click', () => void liftRestriction(r.id));
       action.append(lift);
     }
-    if (r.kind === 'deletion' && (r.status === 'open' || r.status === 'in_progress')) pendingDeletion = { request: r, date: purgeDate(r.history) };
+    if (r.kind === 'deletion' && (r.status === 'open' || r.status === 'in_progress'))
+      pendingDeletion = { request: r, date: purgeDate(r.history) };
     if (r.status === 'open' || r.status === 'in_progress') {
       waiting = waiting || r.kind === 'access' || r.kind === 'portability';
       const cancel = document.createElement('button');
@@ -272,8 +290,15 @@ async function loadRequests() {
     }
     if (r.receipt) {
       const small = document.createElement('small');
-      const erased = r.receipt.handlers.reduce((/** @type {number} */ n, /** @type {any} */ h) => n + (h.erased ?? 0), 0);
-      small.textContent = t('erasureReceipt', { count: erased, date: day(r.receipt.completedAt), keyId: r.receipt.keyId });
+      const erased = r.receipt.handlers.reduce(
+        (/** @type {number} */ n, /** @type {any} */ h) => n + (h.erased ?? 0),
+        0,
+      );
+      small.textContent = t('erasureReceipt', {
+        count: erased,
+        date: day(r.receipt.completedAt),
+        keyId: r.receipt.keyId,
+      });
       const verdict = document.createElement('small');
       verdict.setAttribute('role', 'status');
       what.append(small, verdict);
@@ -294,7 +319,10 @@ async function loadRequests() {
   }
   $('pending').hidden = !pendingDeletion;
   $('rights').hidden = Boolean(pendingDeletion);
-  if (pendingDeletion) $('pending-text').textContent = (pendingDeletion.date ? t('pendingDeletion', { date: pendingDeletion.date }) : t('pendingDeletionUndated'));
+  if (pendingDeletion)
+    $('pending-text').textContent = pendingDeletion.date
+      ? t('pendingDeletion', { date: pendingDeletion.date })
+      : t('pendingDeletionUndated');
   if (poll) clearTimeout(poll);
   if (waiting) poll = setTimeout(() => void loadRequests(), 1500);
 }
@@ -350,7 +378,11 @@ async function object(/** @type {SubmitEvent} */ event) {
     say(t('objectionSayWhat'));
     return $('objection-details').focus();
   }
-  const res = await api('POST', '/v1/privacy/requests', { kind: 'objection', purpose, ...(details ? { details } : {}) });
+  const res = await api('POST', '/v1/privacy/requests', {
+    kind: 'objection',
+    purpose,
+    ...(details ? { details } : {}),
+  });
   if (res.status !== 202) return say(t('fileFailed', { code: codeOf(res) }));
   form.reset();
   say(t('objected', { date: day(res.json.dueAt) }));
@@ -374,8 +406,15 @@ async function withdrawConsent(/** @type {SubmitEvent} */ event) {
     if (here.status !== 200) return say(t('withdrawFailed', { code: codeOf(here) }));
     await counted();
   }
-  const res = await api('POST', '/v1/privacy/requests', { kind: 'withdraw_consent', consent, ...(details ? { details } : {}) });
-  if (res.status !== 202) return say(consent === 'analytics' ? t('withdrawnHereOnly', { code: codeOf(res) }) : t('fileFailed', { code: codeOf(res) }));
+  const res = await api('POST', '/v1/privacy/requests', {
+    kind: 'withdraw_consent',
+    consent,
+    ...(details ? { details } : {}),
+  });
+  if (res.status !== 202)
+    return say(
+      consent === 'analytics' ? t('withdrawnHereOnly', { code: codeOf(res) }) : t('fileFailed', { code: codeOf(res) }),
+    );
   form.reset();
   say(consent === 'analytics' ? t('analyticsWithdrawn') : t('withdrawalFiled', { date: day(res.json.dueAt) }));
   await loadRequests();
@@ -407,7 +446,9 @@ function downloadReceipt(/** @type {any} */ receipt, /** @type {string} */ id) {
 function aboutLine(line) {
   const use = /^Objection to this use \(§2, ([a-z]+)\): /.exec(line);
   if (use) {
-    const option = /** @type {HTMLOptionElement | null} */ (document.querySelector(`#objection-purpose option[value="${use[1]}"]`));
+    const option = /** @type {HTMLOptionElement | null} */ (
+      document.querySelector(`#objection-purpose option[value="${use[1]}"]`)
+    );
     if (option) return t('about.objection', { purpose: option.textContent ?? '' });
   }
   if (line === 'Objection to another use:') return t('about.objectionOther');
@@ -434,7 +475,9 @@ function canonicalJson(value) {
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
       const record = /** @type {Record<string, unknown>} */ (value);
-      const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+      const keys = Object.keys(record)
+        .filter((k) => record[k] !== undefined)
+        .sort();
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
     }
     default:
@@ -446,7 +489,12 @@ function canonicalJson(value) {
 function base64url(text) {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
   try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '='));
+    const binary = atob(
+      text
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(text.length / 4) * 4, '='),
+    );
     return Uint8Array.from(binary, (c) => c.charCodeAt(0));
   } catch {
     // A length no base64 has (4k + 1): not a signature.
@@ -467,7 +515,14 @@ function isReceiptShape(signed) {
     typeof signed.completedAt === 'string' &&
     !Number.isNaN(Date.parse(signed.completedAt)) &&
     Array.isArray(handlers) &&
-    handlers.every((h) => h && typeof h === 'object' && typeof h.name === 'string' && Number.isInteger(h.erased) && Number.isInteger(h.kept))
+    handlers.every(
+      (h) =>
+        h &&
+        typeof h === 'object' &&
+        typeof h.name === 'string' &&
+        Number.isInteger(h.erased) &&
+        Number.isInteger(h.kept),
+    )
   );
 }
 
@@ -481,7 +536,8 @@ function isReceiptShape(signed) {
 async function checkReceipt(receipt) {
   if (!receipt || typeof receipt !== 'object' || Array.isArray(receipt)) return { verdict: 'notReceipt' };
   const { keyId, signature, ...signed } = /** @type {Record<string, unknown>} */ (receipt);
-  if (typeof keyId !== 'string' || typeof signature !== 'string' || !isReceiptShape(signed)) return { verdict: 'notReceipt' };
+  if (typeof keyId !== 'string' || typeof signature !== 'string' || !isReceiptShape(signed))
+    return { verdict: 'notReceipt' };
   /** @type {any[]} */
   let keys;
   try {
@@ -491,7 +547,9 @@ async function checkReceipt(receipt) {
   } catch {
     return { verdict: 'noKeys', keyId };
   }
-  const jwk = keys.find((k) => k && k.kid === keyId && k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string');
+  const jwk = keys.find(
+    (k) => k && k.kid === keyId && k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string',
+  );
   if (!jwk) return { verdict: 'unknownKey', keyId };
   const bytes = base64url(signature);
   if (!bytes || bytes.length !== 64) return { verdict: 'mismatch', keyId };
@@ -499,11 +557,18 @@ async function checkReceipt(receipt) {
   let key;
   try {
     // Not in a secure context (plain http but to this machine), or a browser without Ed25519: said so, not "not verified".
-    key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']);
+    key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, [
+      'verify',
+    ]);
   } catch {
     return { verdict: 'unsupported', keyId };
   }
-  const ok = await crypto.subtle.verify({ name: 'Ed25519' }, key, bytes, new TextEncoder().encode(canonicalJson(signed)));
+  const ok = await crypto.subtle.verify(
+    { name: 'Ed25519' },
+    key,
+    bytes,
+    new TextEncoder().encode(canonicalJson(signed)),
+  );
   return { verdict: ok ? 'verified' : 'mismatch', keyId };
 }
 
@@ -515,7 +580,9 @@ async function checkReceipt(receipt) {
 function verdictText({ verdict, keyId = '' }, receipt) {
   const said = t(`verdict.${verdict}`, { keyId, date: verdict === 'verified' ? day(receipt.completedAt) : '' });
   if (verdict !== 'verified') return said;
-  const parts = receipt.handlers.map((/** @type {any} */ h) => t('verdict.part', { name: h.name, erased: String(h.erased), kept: String(h.kept) })).join('; ');
+  const parts = receipt.handlers
+    .map((/** @type {any} */ h) => t('verdict.part', { name: h.name, erased: String(h.erased), kept: String(h.kept) }))
+    .join('; ');
   return `${said} ${t('verdict.covers', { requestId: receipt.requestId, subjectHash: receipt.subjectHash, parts })}`;
 }
 
@@ -546,7 +613,13 @@ function receiptFrom(text) {
     try {
       const value = JSON.parse(candidate);
       // A request as the API shows it (its own fields, no signature of its own) carries its receipt.
-      const isRequest = value && typeof value === 'object' && !Array.isArray(value) && !('signature' in value) && typeof value.id === 'string' && typeof value.status === 'string';
+      const isRequest =
+        value &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        !('signature' in value) &&
+        typeof value.id === 'string' &&
+        typeof value.status === 'string';
       return isRequest && value.receipt && typeof value.receipt === 'object' ? value.receipt : value;
     } catch {
       // not JSON: the next candidate
@@ -586,7 +659,10 @@ $('check-form').addEventListener('submit', (e) => void checkGiven(/** @type {Sub
 // Checking a receipt needs this script (WebCrypto): shown to everyone once it runs, signed in or not.
 $('check').hidden = false;
 for (const button of document.querySelectorAll('#rights [data-kind]')) {
-  button.addEventListener('click', () => void file(/** @type {string} */ (/** @type {HTMLElement} */ (button).dataset.kind)));
+  button.addEventListener(
+    'click',
+    () => void file(/** @type {string} */ (/** @type {HTMLElement} */ (button).dataset.kind)),
+  );
 }
 $('open-preferences').addEventListener('click', () => {
   $('preferences').hidden = false;

@@ -61,7 +61,10 @@ export function evaluateAge(dateOfBirth: unknown, options: AgeOptions = {}): Age
   const today = calendarDate(now, timeZone);
 
   // Born in the future (in the zone's calendar): not a date of birth.
-  if (birth.year > today.year || (birth.year === today.year && (birth.month > today.month || (birth.month === today.month && birth.day > today.day)))) {
+  if (
+    birth.year > today.year ||
+    (birth.year === today.year && (birth.month > today.month || (birth.month === today.month && birth.day > today.day)))
+  ) {
     throw new InvalidDate();
   }
 

@@ -8,10 +8,18 @@ import { optionErrors } from '@harakaflow/core';
  */
 const NEUTRAL = 'We cannot create an account with the details provided.';
 
-export const InvalidDate = createError('HF_AGE_GATE_INVALID_DATE', 'dateOfBirth must be a real calendar date, written YYYY-MM-DD', 400);
+export const InvalidDate = createError(
+  'HF_AGE_GATE_INVALID_DATE',
+  'dateOfBirth must be a real calendar date, written YYYY-MM-DD',
+  400,
+);
 export const NotEligible = createError('HF_AGE_GATE_NOT_ELIGIBLE', NEUTRAL, 403);
 export const Blocked = createError('HF_AGE_GATE_BLOCKED', NEUTRAL, 403);
-export const VerificationRequired = createError('HF_AGE_GATE_REQUIRED', 'This route needs an account whose age has been verified', 403);
+export const VerificationRequired = createError(
+  'HF_AGE_GATE_REQUIRED',
+  'This route needs an account whose age has been verified',
+  403,
+);
 export const Restricted = createError('HF_AGE_GATE_RESTRICTED', 'This account is restricted', 403);
 
 export const invalidOption = optionErrors('@harakaflow/age-gate', 'HF_AGE_GATE_INVALID_OPTION');

@@ -49,7 +49,11 @@ export interface AgeGateOptions {
 export interface MinorErasure {
   /** Erases the subject by `dueAt`, idempotently; when it is due now, resolves once done. */
   schedule(subjectId: string, job: { dueAt: Date; reason: string }): Promise<void>;
-  state(subjectId: string): Promise<{ status: 'pending' | 'running' | 'done'; completedAt: Date | null; counts: Record<string, number> | null } | null>;
+  state(subjectId: string): Promise<{
+    status: 'pending' | 'running' | 'done';
+    completedAt: Date | null;
+    counts: Record<string, number> | null;
+  } | null>;
 }
 
 export const DEFAULTS = {
@@ -81,7 +85,8 @@ export function resolveOptions(o: AgeGateOptions): Resolved {
   }
   const countries = new Map<string, number>();
   for (const [code, min] of Object.entries(o.countries ?? {})) {
-    if (!/^[A-Z]{2}$/.test(code)) throw invalidOption(`countries.${code}`, 'must be an ISO 3166-1 alpha-2 code in capitals');
+    if (!/^[A-Z]{2}$/.test(code))
+      throw invalidOption(`countries.${code}`, 'must be an ISO 3166-1 alpha-2 code in capitals');
     countries.set(code, age(`countries.${code}`, min));
   }
   const timeZone = o.timeZone ?? DEFAULTS.timeZone;
@@ -96,7 +101,8 @@ export function resolveOptions(o: AgeGateOptions): Resolved {
     return v;
   };
   const leap = o.leapDayBirthday ?? DEFAULTS.leapDayBirthday;
-  if (leap !== 'march-1' && leap !== 'february-28') throw invalidOption('leapDayBirthday', 'must be march-1 or february-28');
+  if (leap !== 'march-1' && leap !== 'february-28')
+    throw invalidOption('leapDayBirthday', 'must be march-1 or february-28');
   const prefixes = o.protectPrefixes ?? [];
   if (!Array.isArray(prefixes) || prefixes.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
     throw invalidOption('protectPrefixes', 'must be an array of paths starting with /');
@@ -127,6 +133,7 @@ export function resolveOptions(o: AgeGateOptions): Resolved {
 function checkErasure(value: unknown): MinorErasure | undefined {
   if (value === undefined) return undefined;
   const e = value as Partial<MinorErasure> | null;
-  if (!e || typeof e.schedule !== 'function' || typeof e.state !== 'function') throw invalidOption('erasure', 'must be { schedule, state }');
+  if (!e || typeof e.schedule !== 'function' || typeof e.state !== 'function')
+    throw invalidOption('erasure', 'must be { schedule, state }');
   return e as MinorErasure;
 }

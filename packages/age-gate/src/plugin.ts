@@ -1,4 +1,14 @@
-import { accountSubject, cookieValues, errorCodes, openValue, personalDataHandlers, prepareKeys, registerPersonalDataHandler, sealValue, securityEvent } from '@harakaflow/core';
+import {
+  accountSubject,
+  cookieValues,
+  errorCodes,
+  openValue,
+  personalDataHandlers,
+  prepareKeys,
+  registerPersonalDataHandler,
+  sealValue,
+  securityEvent,
+} from '@harakaflow/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { and, eq, gt } from 'drizzle-orm';
@@ -23,7 +33,11 @@ import {
 const STALE_CLAIM_MS = 10 * 60_000;
 const STATUS_CACHE_CAP = 10_000;
 
-function refusal(s: SubjectStatus, request: FastifyRequest, protects: (request: FastifyRequest) => boolean): Error | undefined {
+function refusal(
+  s: SubjectStatus,
+  request: FastifyRequest,
+  protects: (request: FastifyRequest) => boolean,
+): Error | undefined {
   if (s.restricted) return new Restricted();
   return !s.verified && protects(request) ? new VerificationRequired() : undefined;
 }
@@ -103,7 +117,11 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
     const country = o.country?.(request)?.toUpperCase();
     const minimumAge = (country && o.countries.get(country)) || o.minimumAge;
     // Throws HF_AGE_GATE_INVALID_DATE; the date itself goes nowhere from here.
-    const { eligible } = evaluateAge(dateOfBirth, { timeZone: o.timeZone, minimumAge, leapDayBirthday: o.leapDayBirthday });
+    const { eligible } = evaluateAge(dateOfBirth, {
+      timeZone: o.timeZone,
+      minimumAge,
+      leapDayBirthday: o.leapDayBirthday,
+    });
     if (!eligible) {
       const expires = Math.floor(Date.now() / 1000) + o.blockSeconds;
       // The value is base64url, "~" and ".": cookie-safe as it is. reply.header appends Set-Cookie.
@@ -114,7 +132,10 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
       );
       if (o.ipBlockSeconds !== false) {
         const expiresAt = new Date(Date.now() + o.ipBlockSeconds * 1000);
-        await o.db.insert(ipBlocks).values({ ipHash: ipHash(request.ip), expiresAt }).onConflictDoUpdate({ target: ipBlocks.ipHash, set: { expiresAt } });
+        await o.db
+          .insert(ipBlocks)
+          .values({ ipHash: ipHash(request.ip), expiresAt })
+          .onConflictDoUpdate({ target: ipBlocks.ipHash, set: { expiresAt } });
       }
       await securityEvent(fastify, request, { action: 'age_gate.refused', outcome: 'denied', details: { minimumAge } });
       throw new NotEligible();
@@ -135,13 +156,22 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
           counts[handler.name] = (await handler.eraseSubject(accountSubject(id))).erased;
         } catch (error) {
           failed = true;
-          fastify.log.error({ err: errorCodes(error), handler: handler.name }, 'age gate: erasure step failed; it will be retried');
+          fastify.log.error(
+            { err: errorCodes(error), handler: handler.name },
+            'age gate: erasure step failed; it will be retried',
+          );
         }
       }
       // A failed step leaves the job claimed; it is claimed again once stale, and every handler is idempotent.
       if (failed) continue;
       await completeErasure(o.db, id, counts, new Date());
-      await securityEvent(fastify, undefined, { action: 'age_gate.minor_erased', subjectId: id, outcome: 'success', details: { counts }, durability: 'sync' });
+      await securityEvent(fastify, undefined, {
+        action: 'age_gate.minor_erased',
+        subjectId: id,
+        outcome: 'success',
+        details: { counts },
+        durability: 'sync',
+      });
     }
   }
   const sweep = (subjectId?: string) => (sweeping ??= runDueErasures(subjectId).finally(() => (sweeping = undefined)));
@@ -168,7 +198,13 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
       if (state?.status === 'done' && report.status !== 'done') {
         await completeErasure(o.db, subjectId, state.counts ?? {}, state.completedAt ?? new Date());
         // As with the gate's own job: the record of the erasure stays under the (restricted) account id.
-        await securityEvent(fastify, undefined, { action: 'age_gate.minor_erased', subjectId, outcome: 'success', details: { counts: state.counts }, durability: 'sync' });
+        await securityEvent(fastify, undefined, {
+          action: 'age_gate.minor_erased',
+          subjectId,
+          outcome: 'success',
+          details: { counts: state.counts },
+          durability: 'sync',
+        });
       }
       return {
         subjectId,
@@ -218,9 +254,17 @@ const ageGate: FastifyPluginAsync<AgeGateOptions> = async (fastify, options) => 
   // Resume erasures a crash interrupted, then look again every sweepIntervalMs.
   let timer: NodeJS.Timeout | undefined;
   fastify.addHook('onReady', async () => {
-    void sweep().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'age gate: erasure sweep failed'));
+    void sweep().catch((error: unknown) =>
+      fastify.log.error({ err: errorCodes(error) }, 'age gate: erasure sweep failed'),
+    );
     if (o.sweepIntervalMs > 0) {
-      timer = setInterval(() => void sweep().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'age gate: erasure sweep failed')), o.sweepIntervalMs);
+      timer = setInterval(
+        () =>
+          void sweep().catch((error: unknown) =>
+            fastify.log.error({ err: errorCodes(error) }, 'age gate: erasure sweep failed'),
+          ),
+        o.sweepIntervalMs,
+      );
       timer.unref();
     }
   });

@@ -22,11 +22,17 @@ export async function recordVerification(db: Database, subjectId: string, v: Ver
   await db
     .insert(subjects)
     .values({ subjectId, verifiedAt: v.verifiedAt, method: v.method, minimumAge: v.minimumAge })
-    .onConflictDoUpdate({ target: subjects.subjectId, set: { verifiedAt: v.verifiedAt, method: v.method, minimumAge: v.minimumAge } });
+    .onConflictDoUpdate({
+      target: subjects.subjectId,
+      set: { verifiedAt: v.verifiedAt, method: v.method, minimumAge: v.minimumAge },
+    });
 }
 
 export async function subjectStatus(db: Database, subjectId: string): Promise<SubjectStatus> {
-  const [row] = await db.select({ verifiedAt: subjects.verifiedAt, restrictedAt: subjects.restrictedAt }).from(subjects).where(eq(subjects.subjectId, subjectId));
+  const [row] = await db
+    .select({ verifiedAt: subjects.verifiedAt, restrictedAt: subjects.restrictedAt })
+    .from(subjects)
+    .where(eq(subjects.subjectId, subjectId));
   return { verified: Boolean(row?.verifiedAt), restricted: Boolean(row?.restrictedAt) };
 }
 
@@ -40,10 +46,20 @@ export async function restrictAndSchedule(
     await tx
       .insert(subjects)
       .values({ subjectId, restrictedAt: report.at })
-      .onConflictDoUpdate({ target: subjects.subjectId, set: { restrictedAt: sql`coalesce(${subjects.restrictedAt}, excluded.restricted_at)` } });
+      .onConflictDoUpdate({
+        target: subjects.subjectId,
+        set: { restrictedAt: sql`coalesce(${subjects.restrictedAt}, excluded.restricted_at)` },
+      });
     await tx
       .insert(erasures)
-      .values({ subjectId, reportedAt: report.at, reportedBy: report.reportedBy, reason: report.reason, dueAt: report.dueAt, status: 'pending' })
+      .values({
+        subjectId,
+        reportedAt: report.at,
+        reportedBy: report.reportedBy,
+        reason: report.reason,
+        dueAt: report.dueAt,
+        status: 'pending',
+      })
       .onConflictDoNothing();
   });
 }
@@ -51,7 +67,10 @@ export async function restrictAndSchedule(
 /** Claims due erasures (pending, or running but abandoned by a crashed worker). Safe across replicas. */
 export async function claimDue(db: Database, now: Date, staleAfterMs: number, subjectId?: string): Promise<string[]> {
   const stale = new Date(now.getTime() - staleAfterMs);
-  const due = or(and(eq(erasures.status, 'pending'), lte(erasures.dueAt, now)), and(eq(erasures.status, 'running'), lte(erasures.claimedAt, stale)));
+  const due = or(
+    and(eq(erasures.status, 'pending'), lte(erasures.dueAt, now)),
+    and(eq(erasures.status, 'running'), lte(erasures.claimedAt, stale)),
+  );
   // One UPDATE claims atomically: two replicas never claim the same row at the same time.
   const rows = await db
     .update(erasures)
@@ -61,7 +80,12 @@ export async function claimDue(db: Database, now: Date, staleAfterMs: number, su
   return rows.map((r) => r.subjectId);
 }
 
-export async function completeErasure(db: Database, subjectId: string, counts: Record<string, number>, at: Date): Promise<void> {
+export async function completeErasure(
+  db: Database,
+  subjectId: string,
+  counts: Record<string, number>,
+  at: Date,
+): Promise<void> {
   await db.update(erasures).set({ status: 'done', completedAt: at, counts }).where(eq(erasures.subjectId, subjectId));
 }
 
@@ -83,7 +107,9 @@ export function ageGatePersonalData(db: Database): PersonalDataHandler {
       const subjectId = (ref as { accountId: string }).accountId;
       const [row] = await db.select().from(subjects).where(eq(subjects.subjectId, subjectId));
       return {
-        verification: row?.verifiedAt ? { verifiedAt: row.verifiedAt.toISOString(), method: row.method, minimumAge: row.minimumAge } : null,
+        verification: row?.verifiedAt
+          ? { verifiedAt: row.verifiedAt.toISOString(), method: row.method, minimumAge: row.minimumAge }
+          : null,
         restrictedAt: row?.restrictedAt?.toISOString() ?? null,
       };
     },
@@ -103,7 +129,13 @@ export function ageGatePersonalData(db: Database): PersonalDataHandler {
       return {
         erased: restricted.length + deleted.length,
         kept: keptCount
-          ? [{ count: keptCount, reason: 'the restriction marker and erasure record of a reported minor (policy §8): an opaque id, dates and counts that prove the erasure and keep the account refused' }]
+          ? [
+              {
+                count: keptCount,
+                reason:
+                  'the restriction marker and erasure record of a reported minor (policy §8): an opaque id, dates and counts that prove the erasure and keep the account refused',
+              },
+            ]
           : [],
       };
     },

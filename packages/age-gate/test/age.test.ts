@@ -28,13 +28,21 @@ describe('evaluateAge: the boundary table', () => {
   });
 
   it('can put the common-year birthday of 29 February births on 28 February', () => {
-    expect(evaluateAge('2008-02-29', { now: at('2026-02-28T12:00:00Z'), leapDayBirthday: 'february-28' }).eligible).toBe(true);
-    expect(evaluateAge('2008-02-29', { now: at('2026-02-27T12:00:00Z'), leapDayBirthday: 'february-28' }).eligible).toBe(false);
+    expect(
+      evaluateAge('2008-02-29', { now: at('2026-02-28T12:00:00Z'), leapDayBirthday: 'february-28' }).eligible,
+    ).toBe(true);
+    expect(
+      evaluateAge('2008-02-29', { now: at('2026-02-27T12:00:00Z'), leapDayBirthday: 'february-28' }).eligible,
+    ).toBe(false);
   });
 
   it('takes another minimum age', () => {
     expect(evaluateAge('2007-06-15', { now: at('2026-06-16T00:00:00Z'), minimumAge: 19 }).eligible).toBe(true);
-    expect(evaluateAge('2008-06-15', { now: at('2026-06-16T00:00:00Z'), minimumAge: 19 })).toEqual({ eligible: false, age: 18, minimumAge: 19 });
+    expect(evaluateAge('2008-06-15', { now: at('2026-06-16T00:00:00Z'), minimumAge: 19 })).toEqual({
+      eligible: false,
+      age: 18,
+      minimumAge: 19,
+    });
   });
 });
 
@@ -60,7 +68,9 @@ describe('evaluateAge: invalid input is HF_AGE_GATE_INVALID_DATE', () => {
     [null],
     [undefined],
   ])('%j', (input) => {
-    expect(() => evaluateAge(input, { now: at('2026-06-15T12:00:00Z') })).toThrow(expect.objectContaining({ code: 'HF_AGE_GATE_INVALID_DATE', statusCode: 400 }));
+    expect(() => evaluateAge(input, { now: at('2026-06-15T12:00:00Z') })).toThrow(
+      expect.objectContaining({ code: 'HF_AGE_GATE_INVALID_DATE', statusCode: 400 }),
+    );
   });
 
   it('accepts 2000-02-29 (a century leap year) and exactly 120 years', () => {

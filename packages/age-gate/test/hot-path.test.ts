@@ -56,10 +56,28 @@ describe('route protection, decided only when it matters', () => {
     await app.ageGate.reportMinor('minor', { reason: 'test', reportedBy: 'test' });
     const expected: Record<string, Record<string, number | string>> = {
       // subject:        protected, declared before, opted out, elsewhere, unknown under the prefix
-      none: { '/v1/things': 'HF_AGE_GATE_REQUIRED', '/v1/early': 'HF_AGE_GATE_REQUIRED', '/v1/open': 200, '/elsewhere': 200, '/v1/nothing-here': 404 },
+      none: {
+        '/v1/things': 'HF_AGE_GATE_REQUIRED',
+        '/v1/early': 'HF_AGE_GATE_REQUIRED',
+        '/v1/open': 200,
+        '/elsewhere': 200,
+        '/v1/nothing-here': 404,
+      },
       adult: { '/v1/things': 200, '/v1/early': 200, '/v1/open': 200, '/elsewhere': 200, '/v1/nothing-here': 404 },
-      unverified: { '/v1/things': 'HF_AGE_GATE_REQUIRED', '/v1/early': 'HF_AGE_GATE_REQUIRED', '/v1/open': 200, '/elsewhere': 200, '/v1/nothing-here': 404 },
-      minor: { '/v1/things': 'HF_AGE_GATE_RESTRICTED', '/v1/early': 'HF_AGE_GATE_RESTRICTED', '/v1/open': 'HF_AGE_GATE_RESTRICTED', '/elsewhere': 'HF_AGE_GATE_RESTRICTED', '/v1/nothing-here': 'HF_AGE_GATE_RESTRICTED' },
+      unverified: {
+        '/v1/things': 'HF_AGE_GATE_REQUIRED',
+        '/v1/early': 'HF_AGE_GATE_REQUIRED',
+        '/v1/open': 200,
+        '/elsewhere': 200,
+        '/v1/nothing-here': 404,
+      },
+      minor: {
+        '/v1/things': 'HF_AGE_GATE_RESTRICTED',
+        '/v1/early': 'HF_AGE_GATE_RESTRICTED',
+        '/v1/open': 'HF_AGE_GATE_RESTRICTED',
+        '/elsewhere': 'HF_AGE_GATE_RESTRICTED',
+        '/v1/nothing-here': 'HF_AGE_GATE_RESTRICTED',
+      },
     };
     // Twice: the first answers from a lookup, the second from the cache.
     for (let pass = 0; pass < 2; pass++) {
@@ -82,7 +100,9 @@ describe('status lookups', () => {
     const { db, counter } = counted(database.db);
     const app = await gate({ db, statusCacheMs: 1000 });
     const burst = async () => {
-      const responses = await Promise.all(Array.from({ length: 20 }, () => app.inject({ url: '/v1/things', headers: { 'x-subject': 'adult' } })));
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () => app.inject({ url: '/v1/things', headers: { 'x-subject': 'adult' } })),
+      );
       expect(responses.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
     };
     counter.selects = 0;

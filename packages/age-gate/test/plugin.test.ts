@@ -49,11 +49,15 @@ async function gateApp(options: Partial<AgeGateOptions> = {}, failingHandler = f
       return { erased: 3 };
     },
   });
-  app.post<{ Body: { dateOfBirth: unknown; subject?: string } }>('/signup', { config: { ageGate: false } }, async (request, reply) => {
-    const verification = await app.ageGate.screen(request, reply, request.body.dateOfBirth);
-    if (request.body.subject) await app.ageGate.recordVerification(database.db, request.body.subject, verification);
-    return { verified: true, minimumAge: verification.minimumAge };
-  });
+  app.post<{ Body: { dateOfBirth: unknown; subject?: string } }>(
+    '/signup',
+    { config: { ageGate: false } },
+    async (request, reply) => {
+      const verification = await app.ageGate.screen(request, reply, request.body.dateOfBirth);
+      if (request.body.subject) await app.ageGate.recordVerification(database.db, request.body.subject, verification);
+      return { verified: true, minimumAge: verification.minimumAge };
+    },
+  );
   app.get('/v1/things', async () => ({ ok: true }));
   app.get('/v1/open', { config: { ageGate: false } }, async () => ({ ok: true }));
   app.get('/elsewhere', async () => ({ ok: true }));
@@ -65,7 +69,10 @@ const signup = (app: FastifyInstance, dateOfBirth: unknown, headers: Record<stri
   app.inject({ method: 'POST', url: '/signup', payload: { dateOfBirth, subject }, headers });
 
 const blockCookie = (headers: Record<string, unknown>) => {
-  const found = [headers['set-cookie'] ?? []].flat().map(String).find((h) => h.startsWith('hf_age_block='));
+  const found = [headers['set-cookie'] ?? []]
+    .flat()
+    .map(String)
+    .find((h) => h.startsWith('hf_age_block='));
   return found?.slice(0, found.indexOf(';'));
 };
 
@@ -76,10 +83,15 @@ describe('the neutral screen', () => {
     expect(adult.statusCode).toBe(200);
     const child = await signup(app, CHILD);
     expect(child.statusCode).toBe(403);
-    expect(child.json()).toMatchObject({ code: 'HF_AGE_GATE_NOT_ELIGIBLE', message: 'We cannot create an account with the details provided.' });
+    expect(child.json()).toMatchObject({
+      code: 'HF_AGE_GATE_NOT_ELIGIBLE',
+      message: 'We cannot create an account with the details provided.',
+    });
     expect(child.json().message).toMatch(NEUTRAL);
     expect(child.body).not.toMatch(/18|eighteen|adult|minor|old enough/i);
-    expect([child.headers['set-cookie']].flat()).toEqual([expect.stringMatching(/^hf_age_block=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Strict$/)]);
+    expect([child.headers['set-cookie']].flat()).toEqual([
+      expect.stringMatching(/^hf_age_block=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Strict$/),
+    ]);
     await app.close();
   });
 
@@ -106,10 +118,25 @@ describe('the neutral screen', () => {
     await off.app.close();
 
     const { app } = await gateApp({ ipBlockSeconds: 3600 });
-    await app.inject({ method: 'POST', url: '/signup', payload: { dateOfBirth: CHILD }, remoteAddress: '198.51.100.4' });
-    const sameIp = await app.inject({ method: 'POST', url: '/signup', payload: { dateOfBirth: ADULT }, remoteAddress: '198.51.100.4' });
+    await app.inject({
+      method: 'POST',
+      url: '/signup',
+      payload: { dateOfBirth: CHILD },
+      remoteAddress: '198.51.100.4',
+    });
+    const sameIp = await app.inject({
+      method: 'POST',
+      url: '/signup',
+      payload: { dateOfBirth: ADULT },
+      remoteAddress: '198.51.100.4',
+    });
     expect(sameIp.json().code).toBe('HF_AGE_GATE_BLOCKED');
-    const otherIp = await app.inject({ method: 'POST', url: '/signup', payload: { dateOfBirth: ADULT }, remoteAddress: '198.51.100.5' });
+    const otherIp = await app.inject({
+      method: 'POST',
+      url: '/signup',
+      payload: { dateOfBirth: ADULT },
+      remoteAddress: '198.51.100.5',
+    });
     expect(otherIp.statusCode).toBe(200);
     const stored = JSON.stringify(await database.db.execute('select * from age_gate.ip_blocks' as never));
     expect(stored).not.toContain('198.51.100.4');
@@ -126,7 +153,10 @@ describe('the neutral screen', () => {
   });
 
   it('applies a per-country minimum age', async () => {
-    const { app } = await gateApp({ countries: { KR: 19 }, country: (request) => request.headers['x-country'] as string | undefined });
+    const { app } = await gateApp({
+      countries: { KR: 19 },
+      country: (request) => request.headers['x-country'] as string | undefined,
+    });
     const now = new Date();
     const eighteen = `${now.getUTCFullYear() - 18}-01-01`;
     expect((await signup(app, eighteen)).statusCode).toBe(200);
@@ -140,7 +170,9 @@ describe('route protection', () => {
     const { app } = await gateApp();
     await signup(app, ADULT, {}, 'verified-1');
     expect((await app.inject('/v1/things')).json().code).toBe('HF_AGE_GATE_REQUIRED');
-    expect((await app.inject({ url: '/v1/things', headers: { 'x-subject': 'never-verified' } })).json().code).toBe('HF_AGE_GATE_REQUIRED');
+    expect((await app.inject({ url: '/v1/things', headers: { 'x-subject': 'never-verified' } })).json().code).toBe(
+      'HF_AGE_GATE_REQUIRED',
+    );
     expect((await app.inject({ url: '/v1/things', headers: { 'x-subject': 'verified-1' } })).statusCode).toBe(200);
     expect((await app.inject('/v1/open')).statusCode).toBe(200);
     expect((await app.inject('/elsewhere')).statusCode).toBe(200);
@@ -173,7 +205,9 @@ describe('a minor discovered later', () => {
     const { app, erased } = await gateApp({ eraseAfterMs: 3_600_000 });
     const report = await app.ageGate.reportMinor('kid-2', { reason: 'found', reportedBy: 'support' });
     expect(report).toMatchObject({ status: 'pending', dueAt: '2026-06-01T01:00:00.000Z', counts: null });
-    expect((await app.inject({ url: '/elsewhere', headers: { 'x-subject': 'kid-2' } })).json().code).toBe('HF_AGE_GATE_RESTRICTED');
+    expect((await app.inject({ url: '/elsewhere', headers: { 'x-subject': 'kid-2' } })).json().code).toBe(
+      'HF_AGE_GATE_RESTRICTED',
+    );
     await app.ageGate.runDueErasures();
     expect(erased).toEqual([]);
     vi.setSystemTime(new Date('2026-06-01T01:00:01Z'));
@@ -215,7 +249,9 @@ describe('registration', () => {
     [{ eraseAfterMs: -1 }, 'eraseAfterMs'],
   ])('refuses %j naming the option', async (bad, option) => {
     const app = Fastify();
-    await expect(app.register(ageGate, { db: database.db, secrets: [SECRET], ...bad } as never).ready()).rejects.toMatchObject({
+    await expect(
+      app.register(ageGate, { db: database.db, secrets: [SECRET], ...bad } as never).ready(),
+    ).rejects.toMatchObject({
       code: 'HF_AGE_GATE_INVALID_OPTION',
       message: expect.stringContaining(`"${option}"`),
     });

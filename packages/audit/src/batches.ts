@@ -108,7 +108,8 @@ export class BatchWriter {
       else if (i.chainVersion === 3) {
         // A format-3 event read back from a spill file: its bytes again (chain.ts checked it).
         const e = Event3.fromView(i);
-        if (!e) throw Object.assign(new Error('audit: a format-3 event is malformed'), { code: 'HF_AUDIT_MALFORMED_EVENT' });
+        if (!e)
+          throw Object.assign(new Error('audit: a format-3 event is malformed'), { code: 'HF_AUDIT_MALFORMED_EVENT' });
         v3.push(e);
       } else legacy.push(i);
     }
@@ -121,7 +122,9 @@ export class BatchWriter {
       },
       () => undefined,
     );
-    await withTimeout(stored, this.#o.writeTimeoutMs, () => Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
+    await withTimeout(stored, this.#o.writeTimeoutMs, () =>
+      Object.assign(new Error('audit write timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }),
+    );
     this.#stats.written += legacy.length + v3.length;
     this.#stats.batches++;
     if (this.#o.onCheckpoint) for (const c of marks) this.#o.onCheckpoint(c);
@@ -132,7 +135,12 @@ export class BatchWriter {
    * days ahead of the newest one written, so midnight never waits on DDL; and on an insert into a
    * day with no partition (an old spill file, a clock far ahead), that day, then once more.
    */
-  async #store(legacy: readonly AuditEvent[], v3: readonly Event3[], marks: readonly Checkpoint[], idempotent: boolean): Promise<LateErasure[]> {
+  async #store(
+    legacy: readonly AuditEvent[],
+    v3: readonly Event3[],
+    marks: readonly Checkpoint[],
+    idempotent: boolean,
+  ): Promise<LateErasure[]> {
     let newest = '';
     let oldest = '';
     for (const rows of [legacy, v3]) {
@@ -146,9 +154,14 @@ export class BatchWriter {
       await ensureDayPartitions(this.#o.db, newest, through);
       this.#partitionsThrough = through;
     }
-    const ids = v3.length ? { interned: this.interned, found: await this.interned.resolve(this.#o.db, internKeys(v3, this.interned)) } : null;
+    const ids = v3.length
+      ? { interned: this.interned, found: await this.interned.resolve(this.#o.db, internKeys(v3, this.interned)) }
+      : null;
     let tombstones: Tombstoning | null = this.#tombstoning(legacy, v3);
-    const once = () => (this.#copy && ids && !legacy.length ? writeCopy(this.#o.db, v3, marks, ids, idempotent, tombstones) : writeUnnest(this.#o.db, legacy, v3, marks, ids, tombstones));
+    const once = () =>
+      this.#copy && ids && !legacy.length
+        ? writeCopy(this.#o.db, v3, marks, ids, idempotent, tombstones)
+        : writeUnnest(this.#o.db, legacy, v3, marks, ids, tombstones);
     const attempt = async (): Promise<LateErasure[]> => {
       try {
         return await once();

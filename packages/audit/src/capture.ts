@@ -90,7 +90,13 @@ export interface Device {
   deviceType: DeviceType;
 }
 
-const UNKNOWN: Device = Object.freeze({ browserName: null, browserVersion: null, osName: null, osVersion: null, deviceType: 'unknown' });
+const UNKNOWN: Device = Object.freeze({
+  browserName: null,
+  browserVersion: null,
+  osName: null,
+  osVersion: null,
+  deviceType: 'unknown',
+});
 const TYPES = new Set<string>(['desktop', 'mobile', 'tablet', 'bot']);
 
 const short = (value: string | undefined) => (value ? cleanText(value, 64) : null);

@@ -9,7 +9,17 @@
  * - A clock stepping back over midnight never reopens a closed segment: earlier times stay in the
  *   current day.
  */
-import { CURRENT_CHAIN_VERSION, eventHash, eventProblem, genesisHash, personalDigest, utcDay, type AuditEvent, type AuditEventInput, type ChainVersion } from './event.js';
+import {
+  CURRENT_CHAIN_VERSION,
+  eventHash,
+  eventProblem,
+  genesisHash,
+  personalDigest,
+  utcDay,
+  type AuditEvent,
+  type AuditEventInput,
+  type ChainVersion,
+} from './event.js';
 import { Event3 } from './format3.js';
 import { uuidGenerator, uuidv7 } from './ids.js';
 import { randomView } from '@harakaflow/core';
@@ -83,7 +93,16 @@ export class Chain {
     }
     if (this.#version === 3) {
       // The id carries the event's millisecond (or, after the clock stepped back, the last id's).
-      const event = new Event3(input, uuidGenerator.hex(ms), ms, this.writer, this.#day!, this.#seq, salt(), this.#prevText);
+      const event = new Event3(
+        input,
+        uuidGenerator.hex(ms),
+        ms,
+        this.writer,
+        this.#day!,
+        this.#seq,
+        salt(),
+        this.#prevText,
+      );
       this.#prevText = event.hash;
       this.#seq++;
       this.lastEvent = event;
@@ -159,7 +178,8 @@ export function chainProblem(file: SpillFile, start: number, after: ChainPositio
     const item = file.items[i]!;
     if (item.writer !== file.writer) return 'an item belongs to another writer';
     if ('close' in item) {
-      if (item.day !== day || item.count !== seq + 1 || item.lastHash !== hash) return 'a segment end does not match the events before it';
+      if (item.day !== day || item.count !== seq + 1 || item.lastHash !== hash)
+        return 'a segment end does not match the events before it';
       continue;
     }
     if (eventProblem(item)) return 'an event does not match its hash';

@@ -22,7 +22,9 @@ export function checkpointValid(keys: readonly SigningKey[], c: Checkpoint): boo
 }
 
 /** Where a batch leaves one segment: an event's position, or the segment's close. */
-export type SegmentMark = { writer: string; day: string } & ({ close: true; count: number; lastHash: string } | { close?: undefined; seq: number; readonly hash: string });
+export type SegmentMark = { writer: string; day: string } & (
+  { close: true; count: number; lastHash: string } | { close?: undefined; seq: number; readonly hash: string }
+);
 
 /**
  * The signed checkpoints a batch commits: the batch's last position in each segment it touches,

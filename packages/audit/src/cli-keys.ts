@@ -27,7 +27,8 @@ export function readSmallFile(path: string, maxBytes: number, at: string, why: s
     if (!stat.isFile()) throw new AuditKeysError(`${at} is not a file`);
     const bytes = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
     let length = 0;
-    for (let n; length < bytes.length && (n = readSync(fd, bytes, length, bytes.length - length, null)) > 0; ) length += n;
+    for (let n; length < bytes.length && (n = readSync(fd, bytes, length, bytes.length - length, null)) > 0;)
+      length += n;
     if (length > maxBytes) throw new AuditKeysError(`${at} is over ${Math.round(maxBytes / 1024)} kB: ${why}`);
     return bytes.subarray(0, length);
   } catch (error) {

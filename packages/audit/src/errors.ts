@@ -2,11 +2,19 @@
 import createError from '@fastify/error';
 
 /** A sync-durability event could not be committed: the caller must not go on (fail closed). */
-export const AuditUnavailable = createError('HF_AUDIT_UNAVAILABLE', 'The audit log could not record this action; it was not performed', 503);
+export const AuditUnavailable = createError(
+  'HF_AUDIT_UNAVAILABLE',
+  'The audit log could not record this action; it was not performed',
+  503,
+);
 /** GET /v1/audit/events (queryEvents): a bad filter or cursor. */
 export const AuditInvalidQuery = createError('HF_AUDIT_INVALID_QUERY', '%s', 400);
 /** Server-log retention asked to purge a day of the last week (never done, however configured; the SQL functions refuse it too). */
-export const AuditPurgeTooRecent = createError('HF_AUDIT_PURGE_TOO_RECENT', 'audit days before %s are too recent to purge: the last 7 days are always kept', 400);
+export const AuditPurgeTooRecent = createError(
+  'HF_AUDIT_PURGE_TOO_RECENT',
+  'audit days before %s are too recent to purge: the last 7 days are always kept',
+  400,
+);
 
 /** Why a checkpoint note was refused (issue 33): public API, with HF_AUDIT_NOTE_INVALID. */
 export type NoteProblem = 'malformed' | 'unsigned' | 'unknown-key' | 'bad-signature' | 'origin-mismatch';

@@ -107,7 +107,9 @@ export { canonicalJson };
 // crypto.hash (Node 20.12+) is the one-shot form: no Hash object per call, about twice as fast for
 // inputs this small, and audit hashes twice per event on the request path.
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-const sha256: (text: string) => string = oneShot ? (text) => oneShot('sha256', text, 'hex') : (text) => createHash('sha256').update(text).digest('hex');
+const sha256: (text: string) => string = oneShot
+  ? (text) => oneShot('sha256', text, 'hex')
+  : (text) => createHash('sha256').update(text).digest('hex');
 
 /** The hash a writer's first segment links to: fixed per writer, so a chain cannot be spliced onto another. */
 export function genesisHash(writer: string): string {
@@ -120,15 +122,30 @@ export type PersonalFields = Pick<AuditEvent, 'subjectId' | 'ip' | 'userAgent' |
 /** The salted digest that stands for an event's personal fields in its hash. */
 export function personalDigest(salt: string, version: number, e: PersonalFields): string {
   if (version === 1) return sha256(salt + JSON.stringify([e.subjectId, e.ip, e.userAgent]));
-  return sha256(salt + JSON.stringify([e.subjectId, e.ip, e.userAgent, e.path, e.resource, e.details === null || e.details === undefined ? null : canonicalJson(e.details)]));
+  return sha256(
+    salt +
+      JSON.stringify([
+        e.subjectId,
+        e.ip,
+        e.userAgent,
+        e.path,
+        e.resource,
+        e.details === null || e.details === undefined ? null : canonicalJson(e.details),
+      ]),
+  );
 }
 
 /** The fields erasure nulls in an event of this version (v1 hashes path, resource and details in clear). */
 export function erasableFields(version: number): readonly (keyof PersonalFields)[] {
-  return version === 1 ? ['subjectId', 'ip', 'userAgent'] : ['subjectId', 'ip', 'userAgent', 'path', 'resource', 'details'];
+  return version === 1
+    ? ['subjectId', 'ip', 'userAgent']
+    : ['subjectId', 'ip', 'userAgent', 'path', 'resource', 'details'];
 }
 
-type Chained = Omit<AuditEvent, 'hash' | 'seq' | 'day' | 'erasedAt' | 'erasedBy' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'>;
+type Chained = Omit<
+  AuditEvent,
+  'hash' | 'seq' | 'day' | 'erasedAt' | 'erasedBy' | 'personalSalt' | 'subjectId' | 'ip' | 'userAgent'
+>;
 
 /**
  * Everything of an event that the chain covers except the personal fields, in a fixed order. All
@@ -199,7 +216,8 @@ export function eventProblem(e: AuditEvent, link?: string | null): string | null
   if (version === 3) return eventProblem3(e, link ?? (e.prevHash || null));
   if (version !== 1 && version !== 2) return `unknown chain version ${String(version)}`;
   if (e.personalSalt !== null) {
-    if (personalDigest(e.personalSalt, version, e) !== e.personalDigest) return 'personal fields do not match their digest';
+    if (personalDigest(e.personalSalt, version, e) !== e.personalDigest)
+      return 'personal fields do not match their digest';
   } else if (e.erasedAt === null || erasableFields(version).some((f) => e[f] !== null)) {
     return 'salt removed without an erasure';
   }
@@ -213,6 +231,12 @@ export function utcDay(time: Date): string {
 }
 
 /** The payload a checkpoint's HMAC covers. */
-export function checkpointPayload(writer: string, day: string, count: number, lastHash: string, closed: boolean): string {
+export function checkpointPayload(
+  writer: string,
+  day: string,
+  count: number,
+  lastHash: string,
+  closed: boolean,
+): string {
   return canonicalJson([CHAIN_VERSION, 'checkpoint', writer, day, count, lastHash, closed]);
 }

@@ -16,7 +16,14 @@ export interface AuditRecorder {
   /** Resolves once every event recorded so far is committed. */
   flush(): Promise<void>;
   /** Events waiting in memory, bytes waiting on disk, access events dropped since the last declared gap, and whether the spill directory is full. */
-  health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean; writeFailures: number; oldestPendingMs: number };
+  health(): {
+    backlog: number;
+    spilledBytes: number;
+    dropped: number;
+    full: boolean;
+    writeFailures: number;
+    oldestPendingMs: number;
+  };
   /** This instance's writer (its chain name, buffer and counters). */
   writer: AuditWriter;
   /** The Merkle tree over every writer's events (issue 33): heads, proofs, and a run now. */

@@ -34,7 +34,9 @@ import { uuidBytes } from './ids.js';
 type HashFn = (algorithm: string, data: string, encoding: 'hex') => string;
 const oneShot = (crypto as unknown as { hash?: HashFn }).hash;
 /** SHA-256 of a layout, in hex (crypto.hash where Node has it: no Hash object per call). */
-const sha256: (layout: string) => string = oneShot ? (layout) => oneShot('sha256', layout, 'hex') : (layout) => crypto.createHash('sha256').update(layout).digest('hex');
+const sha256: (layout: string) => string = oneShot
+  ? (layout) => oneShot('sha256', layout, 'hex')
+  : (layout) => crypto.createHash('sha256').update(layout).digest('hex');
 
 /** The fields the digest and the hash cover, as format 3 reads them. */
 export interface Fields3 {
@@ -65,7 +67,9 @@ const n = (x: number | null | undefined): string => (x == null ? '-' : f(String(
 
 /** The salted digest of the personal fields (layout P), hex; `salt` is 16 bytes in hex. */
 export function personalDigest3(salt: string, e: Fields3): string {
-  return sha256(`${salt}\x03${f(e.subjectId)}${f(e.ip)}${f(e.userAgent)}${f(e.path)}${f(e.resource)}${f(e.detailsJson)}`);
+  return sha256(
+    `${salt}\x03${f(e.subjectId)}${f(e.ip)}${f(e.userAgent)}${f(e.path)}${f(e.resource)}${f(e.detailsJson)}`,
+  );
 }
 
 /** The event's link in its chain (layout C), hex; `prev` and `digest` are hex. */
@@ -78,10 +82,13 @@ export function eventHash3(prev: string, e: Fields3, digest: string): string {
 const HEX32 = /^[0-9a-f]{64}$/;
 const HEX16 = /^[0-9a-f]{32}$/;
 /** A 32-byte hash's hex text, or null when it is not that. */
-const hash32 = (text: string | null | undefined): string | null => (typeof text === 'string' && HEX32.test(text) ? text : null);
-const salt16 = (text: string | null | undefined): string | null => (typeof text === 'string' && HEX16.test(text) ? text : null);
+const hash32 = (text: string | null | undefined): string | null =>
+  typeof text === 'string' && HEX32.test(text) ? text : null;
+const salt16 = (text: string | null | undefined): string | null =>
+  typeof text === 'string' && HEX16.test(text) ? text : null;
 /** A UUID's text from the hex of its 16 bytes. */
-const uuidOfHex = (h: string): string => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+const uuidOfHex = (h: string): string =>
+  `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 
 /**
  * A format-3 event as the writer holds it: the caller's input, its chain position, and its id,
@@ -104,14 +111,29 @@ export class Event3 implements Fields3 {
   readonly prev: string;
   #uuid: string | null = null;
 
-  constructor(input: AuditEventInput, idHex: string, occurredMs: number, writer: string, day: string, seq: number, salt: string, prev: string, detailsJson?: string | null) {
+  constructor(
+    input: AuditEventInput,
+    idHex: string,
+    occurredMs: number,
+    writer: string,
+    day: string,
+    seq: number,
+    salt: string,
+    prev: string,
+    detailsJson?: string | null,
+  ) {
     this.input = input;
     this.idHex = idHex;
     this.occurredMs = occurredMs;
     this.writer = writer;
     this.day = day;
     this.seq = seq;
-    this.detailsJson = detailsJson !== undefined ? detailsJson : input.details === null || input.details === undefined ? null : canonicalJson(input.details);
+    this.detailsJson =
+      detailsJson !== undefined
+        ? detailsJson
+        : input.details === null || input.details === undefined
+          ? null
+          : canonicalJson(input.details);
     this.salt = salt;
     this.prev = prev;
     this.digest = personalDigest3(salt, this);
@@ -286,7 +308,15 @@ export function eventProblem3(e: AuditEvent, link: string | null): string | null
     // A stored digest (a spilled event) must agree.
     if (e.personalDigest && e.personalDigest !== digest) return 'personal fields do not match their digest';
   } else {
-    if (e.erasedAt === null || e.subjectId !== null || e.ip !== null || e.userAgent !== null || e.path !== null || e.resource !== null || e.details !== null) {
+    if (
+      e.erasedAt === null ||
+      e.subjectId !== null ||
+      e.ip !== null ||
+      e.userAgent !== null ||
+      e.path !== null ||
+      e.resource !== null ||
+      e.details !== null
+    ) {
       return 'salt removed without an erasure';
     }
     digest = hash32(e.personalDigest);
@@ -294,6 +324,9 @@ export function eventProblem3(e: AuditEvent, link: string | null): string | null
   }
   const prev = hash32(link);
   if (!prev) return 'no link to check the event hash against';
-  if (eventHash3(prev, fields, digest) !== e.hash) return link === e.prevHash && e.prevHash ? 'fields do not match the event hash' : 'fields do not match the event hash, or it does not link to the event before it';
+  if (eventHash3(prev, fields, digest) !== e.hash)
+    return link === e.prevHash && e.prevHash
+      ? 'fields do not match the event hash'
+      : 'fields do not match the event hash, or it does not link to the event before it';
   return null;
 }

@@ -83,7 +83,10 @@ export function uuidText(bytes: Uint8Array, offset = 0): string {
 
 /** The 16 bytes of a UUID in text form (with or without hyphens), or null when it is not one. */
 export function uuidBytes(text: string): Buffer | null {
-  const hex = text.length === 36 && text[8] === '-' && text[13] === '-' && text[18] === '-' && text[23] === '-' ? text.slice(0, 8) + text.slice(9, 13) + text.slice(14, 18) + text.slice(19, 23) + text.slice(24) : text;
+  const hex =
+    text.length === 36 && text[8] === '-' && text[13] === '-' && text[18] === '-' && text[23] === '-'
+      ? text.slice(0, 8) + text.slice(9, 13) + text.slice(14, 18) + text.slice(19, 23) + text.slice(24)
+      : text;
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) return null;
   return Buffer.from(hex, 'hex');
 }

@@ -56,7 +56,8 @@ export class Frontier {
   constructor(size = 0, hashes: Buffer[] = []) {
     let bits = 0;
     for (let n = size; n > 0; n = half(n)) if (odd(n)) bits++;
-    if (!Number.isSafeInteger(size) || size < 0 || bits !== hashes.length) throw new RangeError(`a frontier of ${size} leaves holds ${bits} hashes, not ${hashes.length}`);
+    if (!Number.isSafeInteger(size) || size < 0 || bits !== hashes.length)
+      throw new RangeError(`a frontier of ${size} leaves holds ${bits} hashes, not ${hashes.length}`);
     this.size = size;
     this.hashes = hashes;
   }
@@ -172,10 +173,17 @@ export async function consistencyProof(first: number, second: number, range: Sub
   return proof;
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
 /** RFC 9162 2.1.3.2: does `proof` lead leaf `index`'s hash to `root` in a tree of `size` leaves? */
-export function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+export function verifyInclusion(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) return false;
   let fn = index;
   let sn = size - 1;
@@ -184,10 +192,11 @@ export function verifyInclusion(leaf: Uint8Array, index: number, size: number, p
     if (sn === 0) return false;
     if (odd(fn) || fn === sn) {
       r = nodeHash(p, r);
-      if (!odd(fn)) while (!odd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
+      if (!odd(fn))
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
     } else r = nodeHash(r, p);
     fn = half(fn);
     sn = half(sn);
@@ -196,7 +205,13 @@ export function verifyInclusion(leaf: Uint8Array, index: number, size: number, p
 }
 
 /** RFC 9162 2.1.4.2: is the tree of `second` leaves (root `secondRoot`) an extension of the tree of `first` (root `firstRoot`)? */
-export function verifyConsistency(first: number, second: number, firstRoot: Uint8Array, secondRoot: Uint8Array, proof: readonly Uint8Array[]): boolean {
+export function verifyConsistency(
+  first: number,
+  second: number,
+  firstRoot: Uint8Array,
+  secondRoot: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
   if (!(Number.isSafeInteger(first) && Number.isSafeInteger(second) && first >= 0 && first <= second)) return false;
   if (first === second) return proof.length === 0 && same(firstRoot, secondRoot);
   if (first === 0) return proof.length === 0;
@@ -215,10 +230,11 @@ export function verifyConsistency(first: number, second: number, firstRoot: Uint
     if (odd(fn) || fn === sn) {
       fr = nodeHash(c, fr);
       sr = nodeHash(c, sr);
-      if (!odd(fn)) while (!odd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
+      if (!odd(fn))
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
     } else sr = nodeHash(sr, c);
     fn = half(fn);
     sn = half(sn);

@@ -49,33 +49,61 @@ const TRIGGERS = [
 
 const one = <T>(result: unknown): T | undefined => resultRows<T>(result)[0];
 
-export async function migratePartitions(db: Database, o: MigratePartitionsOptions = {}): Promise<MigratePartitionsResult> {
+export async function migratePartitions(
+  db: Database,
+  o: MigratePartitionsOptions = {},
+): Promise<MigratePartitionsResult> {
   const batchSize = o.batchSize ?? 10_000;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw Object.assign(new RangeError('batchSize must be an integer from 1 to 100000'), { code: 'HF_AUDIT_INVALID_OPTION' });
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
+    throw Object.assign(new RangeError('batchSize must be an integer from 1 to 100000'), {
+      code: 'HF_AUDIT_INVALID_OPTION',
+    });
   const now = o.now ?? (() => new Date());
   if ((await eventsLayout(db)) === 'partitioned') return { status: 'already', copied: 0, legacyKept: false };
 
   // 1. The target, its days, the mirror triggers and the progress row: idempotent, so a rerun passes through.
   await db.transaction(async (tx) => {
     const t = tx as unknown as Database;
-    if (!one<{ r: string | null }>(await t.execute(sql`select to_regclass('audit.events_partitioned')::text as r`))?.r) {
+    if (
+      !one<{ r: string | null }>(await t.execute(sql`select to_regclass('audit.events_partitioned')::text as r`))?.r
+    ) {
       await t.execute(sql`select audit.hf_create_partitioned_events('events_partitioned')`);
     }
     const today = now().toISOString().slice(0, 10);
-    const oldest = one<{ day: string | null }>(await t.execute(sql`select day::text as day from audit.events order by id limit 1`))?.day ?? today;
+    const oldest =
+      one<{ day: string | null }>(await t.execute(sql`select day::text as day from audit.events order by id limit 1`))
+        ?.day ?? today;
     for (let from = addDays(oldest, -1); from <= addDays(today, 3); from = addDays(from, 366)) {
       const through = addDays(from, 365);
-      await ensureDayPartitions(t, from, through < addDays(today, 3) ? through : addDays(today, 3), 'events_partitioned');
+      await ensureDayPartitions(
+        t,
+        from,
+        through < addDays(today, 3) ? through : addDays(today, 3),
+        'events_partitioned',
+      );
     }
     for (const [name, event, ref] of TRIGGERS) {
-      const exists = one<{ n: number }>(await t.execute(sql`select count(*)::int as n from pg_trigger where tgrelid = 'audit.events'::regclass and tgname = ${name}`));
-      if (!exists?.n) await t.execute(sql.raw(`CREATE TRIGGER ${name} AFTER ${event} ON audit.events REFERENCING ${ref} FOR EACH STATEMENT EXECUTE FUNCTION audit.${name}()`));
+      const exists = one<{ n: number }>(
+        await t.execute(
+          sql`select count(*)::int as n from pg_trigger where tgrelid = 'audit.events'::regclass and tgname = ${name}`,
+        ),
+      );
+      if (!exists?.n)
+        await t.execute(
+          sql.raw(
+            `CREATE TRIGGER ${name} AFTER ${event} ON audit.events REFERENCING ${ref} FOR EACH STATEMENT EXECUTE FUNCTION audit.${name}()`,
+          ),
+        );
     }
     await t.execute(sql`insert into audit.partition_migration (id) values (true) on conflict (id) do nothing`);
   });
 
   // 2. Batches in id order, each committed with its progress mark.
-  let copied = Number(one<{ copied: string }>(await db.execute(sql`select copied::text as copied from audit.partition_migration where id`))?.copied ?? 0);
+  let copied = Number(
+    one<{ copied: string }>(
+      await db.execute(sql`select copied::text as copied from audit.partition_migration where id`),
+    )?.copied ?? 0,
+  );
   for (let batches = 0; ; batches++) {
     if (o.maxBatches !== undefined && batches >= o.maxBatches) return { status: 'partial', copied, legacyKept: true };
     const n = await copyBatch(db, batchSize);
@@ -90,7 +118,7 @@ export async function migratePartitions(db: Database, o: MigratePartitionsOption
     const t = tx as unknown as Database;
     await t.execute(sql.raw(`set local lock_timeout = ${timeout}`));
     await t.execute(sql`lock table audit.events in access exclusive mode`);
-    for (let n = batchSize; n === batchSize; ) {
+    for (let n = batchSize; n === batchSize;) {
       n = await copyBatch(t, batchSize);
       copied += n;
     }
@@ -107,10 +135,15 @@ export async function migratePartitions(db: Database, o: MigratePartitionsOption
 async function copyBatch(db: Database, batchSize: number): Promise<number> {
   return db.transaction(async (tx) => {
     const t = tx as unknown as Database;
-    const mark = one<{ last: string | null }>(await t.execute(sql`select last_id::text as last from audit.partition_migration where id for update`))?.last ?? null;
+    const mark =
+      one<{ last: string | null }>(
+        await t.execute(sql`select last_id::text as last from audit.partition_migration where id for update`),
+      )?.last ?? null;
     const after = mark ? sql`where id > ${mark}::uuid` : sql``;
     const span = one<{ first: string | null; last: string | null }>(
-      await t.execute(sql`select min(day)::text as first, max(day)::text as last from (select day from audit.events ${after} order by id limit ${batchSize}) b`),
+      await t.execute(
+        sql`select min(day)::text as first, max(day)::text as last from (select day from audit.events ${after} order by id limit ${batchSize}) b`,
+      ),
     );
     if (!span?.first) return 0;
     await ensureDayPartitions(t, span.first, span.last!, 'events_partitioned');
@@ -120,7 +153,10 @@ async function copyBatch(db: Database, batchSize: number): Promise<number> {
         select count(*)::int as n, (select id::text from b order by id desc limit 1) as last from b`),
     );
     const n = row?.n ?? 0;
-    if (n) await t.execute(sql`update audit.partition_migration set last_id = ${row!.last}::uuid, copied = copied + ${n} where id`);
+    if (n)
+      await t.execute(
+        sql`update audit.partition_migration set last_id = ${row!.last}::uuid, copied = copied + ${n} where id`,
+      );
     return n;
   });
 }

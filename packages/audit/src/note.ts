@@ -27,7 +27,8 @@ const ED25519 = 0x01; // the signature type byte of signed-note's Ed25519 keys
 // Control characters (every one below U+0020 but newline, so CR too) and lone UTF-16 surrogates,
 // which are not UTF-8 text: a note holding either is malformed.
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
-const NOT_NOTE_TEXT = /[\u0000-\u0009\u000b-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NOT_NOTE_TEXT =
+  /[\u0000-\u0009\u000b-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // signed-note: key names have no Unicode space and no plus. `\s` is Unicode's White_Space plus
 // U+FEFF; U+0085 is White_Space too (Go's unicode.IsSpace), not in `\s`.
 const NOT_IN_NAME = /[\s\u0085+]/;
@@ -74,12 +75,23 @@ export interface OpenedCheckpoint {
 
 /** Is `name` a signed-note key name: non-empty UTF-8 text without spaces, plus signs or control characters? */
 export function isKeyName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && Buffer.byteLength(name) <= 1024 && !NOT_IN_NAME.test(name) && !NOT_NOTE_TEXT.test(name);
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    Buffer.byteLength(name) <= 1024 &&
+    !NOT_IN_NAME.test(name) &&
+    !NOT_NOTE_TEXT.test(name)
+  );
 }
 
 /** key ID = SHA-256(key name || 0x0A || 0x01 || 32-byte public key)[:4], big-endian. */
 export function noteKeyId(name: string, publicKey: Uint8Array): number {
-  return createHash('sha256').update(name, 'utf8').update(Buffer.from([0x0a, ED25519])).update(publicKey).digest().readUInt32BE(0);
+  return createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.from([0x0a, ED25519]))
+    .update(publicKey)
+    .digest()
+    .readUInt32BE(0);
 }
 
 const hex8 = (id: number) => id.toString(16).padStart(8, '0');
@@ -90,7 +102,11 @@ const canonicalBase64 = (text: string): Buffer | null => {
   return bytes.toString('base64') === text ? bytes : null;
 };
 
-function ed25519Verifier(name: string, publicBytes: Buffer, publicKey: KeyObject = ed25519PublicKey(publicBytes)): NoteVerifier {
+function ed25519Verifier(
+  name: string,
+  publicBytes: Buffer,
+  publicKey: KeyObject = ed25519PublicKey(publicBytes),
+): NoteVerifier {
   const keyId = noteKeyId(name, publicBytes);
   const vkey = `${name}+${hex8(keyId)}+${Buffer.concat([Buffer.from([ED25519]), publicBytes]).toString('base64')}`;
   return {
@@ -120,9 +136,10 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   if (!isKeyName(name)) throw bad('has no valid key name');
   if (!/^[0-9a-f]{8}$/i.test(id)) throw bad('has no 8-digit hex key ID');
   const key = canonicalBase64(vkey.slice(second + 1));
-  if (!key || key.length !== 33 || key[0] !== ED25519) throw bad('is not an Ed25519 key (type 0x01 and 32 bytes, base64)');
+  if (!key || key.length !== 33 || key[0] !== ED25519)
+    throw bad('is not an Ed25519 key (type 0x01 and 32 bytes, base64)');
   const verifier = ed25519Verifier(name, key.subarray(1));
-  if (verifier.keyId !== Number.parseInt(id, 16)) throw bad('has a key ID that is not its key\'s');
+  if (verifier.keyId !== Number.parseInt(id, 16)) throw bad("has a key ID that is not its key's");
   return verifier;
 }
 
@@ -146,9 +163,12 @@ export function parseVerifierKeys(text: string): NoteVerifier[] {
     keys.forEach((jwk: unknown, i) => {
       const k = (jwk ?? {}) as Partial<Record<keyof AuditJwk, unknown>>;
       const at = `key ${i + 1} of the JWK set`;
-      if (k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string') throw new AuditKeysError(`${at} is not an Ed25519 key (kty OKP, crv Ed25519, x)`);
-      if ((k.alg !== undefined && k.alg !== 'EdDSA') || (k.use !== undefined && k.use !== 'sig')) throw new AuditKeysError(`${at} is not for EdDSA signatures`);
-      if (typeof k.vkey !== 'string') throw new AuditKeysError(`${at} has no "vkey" (its signed-note verifier key, which names the log)`);
+      if (k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string')
+        throw new AuditKeysError(`${at} is not an Ed25519 key (kty OKP, crv Ed25519, x)`);
+      if ((k.alg !== undefined && k.alg !== 'EdDSA') || (k.use !== undefined && k.use !== 'sig'))
+        throw new AuditKeysError(`${at} is not for EdDSA signatures`);
+      if (typeof k.vkey !== 'string')
+        throw new AuditKeysError(`${at} has no "vkey" (its signed-note verifier key, which names the log)`);
       let verifier: NoteVerifier;
       try {
         verifier = parseVerifierKey(k.vkey);
@@ -157,7 +177,11 @@ export function parseVerifierKeys(text: string): NoteVerifier[] {
       }
       // The key is after the second '+' (after the name and the key ID): base64 has '+' among its letters.
       const v = verifier.vkey;
-      if (Buffer.from(v.slice(v.indexOf('+', v.indexOf('+') + 1) + 1), 'base64').subarray(1).toString('base64url') !== k.x) {
+      if (
+        Buffer.from(v.slice(v.indexOf('+', v.indexOf('+') + 1) + 1), 'base64')
+          .subarray(1)
+          .toString('base64url') !== k.x
+      ) {
         throw new AuditKeysError(`${at} has a "vkey" of another key than its "x"`);
       }
       found.push(verifier);
@@ -187,13 +211,25 @@ export function parseVerifierKeys(text: string): NoteVerifier[] {
 
 /** The note text of a checkpoint: origin, decimal tree size, base64 root hash, extension lines, each ending in a newline. */
 export function checkpointBody(origin: string, size: number, root: Uint8Array, extensions: string[] = []): string {
-  if (!isKeyName(origin)) throw new AuditNoteError('malformed', 'the origin must be a key name (non-empty, no spaces, no "+", no control characters)');
-  if (!Number.isSafeInteger(size) || size < 0) throw new AuditNoteError('malformed', 'the tree size must be a whole number from 0');
-  if (!(root instanceof Uint8Array) || root.length !== 32) throw new AuditNoteError('malformed', 'the root hash must be 32 bytes');
+  if (!isKeyName(origin))
+    throw new AuditNoteError(
+      'malformed',
+      'the origin must be a key name (non-empty, no spaces, no "+", no control characters)',
+    );
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new AuditNoteError('malformed', 'the tree size must be a whole number from 0');
+  if (!(root instanceof Uint8Array) || root.length !== 32)
+    throw new AuditNoteError('malformed', 'the root hash must be 32 bytes');
   for (const line of extensions) {
-    if (typeof line !== 'string' || !line || line.includes('\n') || NOT_NOTE_TEXT.test(line)) throw new AuditNoteError('malformed', 'an extension line must be non-empty text without newlines or control characters');
+    if (typeof line !== 'string' || !line || line.includes('\n') || NOT_NOTE_TEXT.test(line))
+      throw new AuditNoteError(
+        'malformed',
+        'an extension line must be non-empty text without newlines or control characters',
+      );
   }
-  return [origin, String(size), Buffer.from(root).toString('base64'), ...extensions].map((line) => `${line}\n`).join('');
+  return [origin, String(size), Buffer.from(root).toString('base64'), ...extensions]
+    .map((line) => `${line}\n`)
+    .join('');
 }
 
 /**
@@ -206,7 +242,10 @@ export class AuditSigningKeys {
   readonly #keys: (Ed25519Key & { verifier: NoteVerifier })[];
 
   constructor(text: string, origin: string) {
-    if (!isKeyName(origin)) throw new AuditKeysError('the audit log origin must be a key name: non-empty, no spaces, no "+", no control characters');
+    if (!isKeyName(origin))
+      throw new AuditKeysError(
+        'the audit log origin must be a key name: non-empty, no spaces, no "+", no control characters',
+      );
     this.origin = origin;
     this.#keys = parseEd25519Keys(text, (why) => new AuditKeysError(`AUDIT_SIGNING_KEYS ${why}`)).map((key) => ({
       ...key,
@@ -222,14 +261,18 @@ export class AuditSigningKeys {
   /** Signs a note text (every line ending in a newline) with the first key: the whole signed note. */
   signNote(text: string): string {
     if (typeof text !== 'string' || !text.endsWith('\n') || NOT_NOTE_TEXT.test(text)) {
-      throw new AuditNoteError('malformed', 'a note text is UTF-8 ending in a newline, without control characters but newlines');
+      throw new AuditNoteError(
+        'malformed',
+        'a note text is UTF-8 ending in a newline, without control characters but newlines',
+      );
     }
     const key = this.#keys[0]!;
     const signature = sign(null, Buffer.from(text, 'utf8'), key.privateKey);
     const id = Buffer.alloc(4);
     id.writeUInt32BE(key.verifier.keyId);
     const note = `${text}\n${SIGNATURE_PREFIX}${this.origin} ${Buffer.concat([id, signature]).toString('base64')}\n`;
-    if (Buffer.byteLength(note) > MAX_NOTE_BYTES) throw new AuditNoteError('malformed', `a signed note is at most ${MAX_NOTE_BYTES} bytes`);
+    if (Buffer.byteLength(note) > MAX_NOTE_BYTES)
+      throw new AuditNoteError('malformed', `a signed note is at most ${MAX_NOTE_BYTES} bytes`);
     return note;
   }
 
@@ -241,7 +284,15 @@ export class AuditSigningKeys {
   /** Every key as a JWK set (served at `/.well-known/harakaflow-audit-keys.json`). */
   jwks(): { keys: AuditJwk[] } {
     return {
-      keys: this.#keys.map((k) => ({ kty: 'OKP', crv: 'Ed25519', x: k.publicBytes.toString('base64url'), kid: k.id, use: 'sig', alg: 'EdDSA', vkey: k.verifier.vkey })),
+      keys: this.#keys.map((k) => ({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: k.publicBytes.toString('base64url'),
+        kid: k.id,
+        use: 'sig',
+        alg: 'EdDSA',
+        vkey: k.verifier.vkey,
+      })),
     };
   }
 
@@ -271,7 +322,10 @@ export interface OpenedNote {
 export function openNote(note: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
   return total(() => {
     const parsed = parseNote(note);
-    return { text: parsed.text, signers: checkSignatures(parsed, verifiers).map((v) => ({ keyName: v.name, keyId: hex8(v.keyId) })) };
+    return {
+      text: parsed.text,
+      signers: checkSignatures(parsed, verifiers).map((v) => ({ keyName: v.name, keyId: hex8(v.keyId) })),
+    };
   });
 }
 
@@ -320,7 +374,8 @@ function parseNote(input: string | Uint8Array): ParsedNote {
       throw malformed('it is not UTF-8');
     }
   } else throw malformed('it is not text');
-  if (note.length > MAX_NOTE_BYTES || Buffer.byteLength(note) > MAX_NOTE_BYTES) throw malformed(`it is over ${MAX_NOTE_BYTES} bytes`);
+  if (note.length > MAX_NOTE_BYTES || Buffer.byteLength(note) > MAX_NOTE_BYTES)
+    throw malformed(`it is over ${MAX_NOTE_BYTES} bytes`);
   if (NOT_NOTE_TEXT.test(note)) throw malformed('it holds a control character (CR included) or is not UTF-8');
 
   // The text ends at the last blank line; what follows is signature lines, each ending in a newline.
@@ -342,7 +397,8 @@ function parseNote(input: string | Uint8Array): ParsedNote {
     const space = rest.indexOf(' ');
     const name = space < 0 ? '' : rest.slice(0, space);
     const bytes = space < 0 ? null : canonicalBase64(rest.slice(space + 1));
-    if (!isKeyName(name) || !bytes || bytes.length < 5) throw malformed('a signature line is not "— <key name> <base64 key ID and signature>"');
+    if (!isKeyName(name) || !bytes || bytes.length < 5)
+      throw malformed('a signature line is not "— <key name> <base64 key ID and signature>"');
     return { name, keyId: bytes.readUInt32BE(0), signature: bytes.subarray(4) };
   });
   return { text, message: Buffer.from(text, 'utf8'), signatures };
@@ -369,9 +425,11 @@ function checkSignatures(note: ParsedNote, verifiers: readonly NoteVerifier[]): 
 function parseBody(text: string): Omit<OpenedCheckpoint, 'keyName' | 'keyId'> {
   const malformed = (why: string) => new AuditNoteError('malformed', why);
   const lines = text.slice(0, -1).split('\n');
-  if (lines.length < 3 || lines.some((line) => !line)) throw malformed('a checkpoint is an origin, a tree size and a root hash, on non-empty lines');
+  if (lines.length < 3 || lines.some((line) => !line))
+    throw malformed('a checkpoint is an origin, a tree size and a root hash, on non-empty lines');
   const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]];
-  if (!SIZE.test(size) || !Number.isSafeInteger(Number(size))) throw malformed('its tree size is not a decimal number without leading zeros');
+  if (!SIZE.test(size) || !Number.isSafeInteger(Number(size)))
+    throw malformed('its tree size is not a decimal number without leading zeros');
   const hash = canonicalBase64(root);
   if (!hash || hash.length !== 32) throw malformed('its root hash is not 32 bytes of base64');
   return { origin, size: Number(size), root: hash, extensions };

@@ -1,5 +1,11 @@
 /** Options of the audit plugin: types, defaults and the checks that run at registration. */
-import { checkDatabaseOption, checkSubjectOption, integerOption, prepareKeys, type SubjectResolver } from '@harakaflow/core';
+import {
+  checkDatabaseOption,
+  checkSubjectOption,
+  integerOption,
+  prepareKeys,
+  type SubjectResolver,
+} from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -91,7 +97,21 @@ export interface AuditOptions {
 }
 
 /** The writer's own settings pass through unchanged; the rest are the plugin's. */
-export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs' | 'maxBuffered' | 'spillDir' | 'retryBaseMs' | 'retryMaxMs' | 'writeTimeoutMs' | 'staleAfterMs' | 'onCheckpoint' | 'chainVersion' | 'spillMaxBytes' | 'copy'> & {
+export type ResolvedOptions = Pick<
+  WriterOptions,
+  | 'batchSize'
+  | 'flushIntervalMs'
+  | 'maxBuffered'
+  | 'spillDir'
+  | 'retryBaseMs'
+  | 'retryMaxMs'
+  | 'writeTimeoutMs'
+  | 'staleAfterMs'
+  | 'onCheckpoint'
+  | 'chainVersion'
+  | 'spillMaxBytes'
+  | 'copy'
+> & {
   spillFull: 'drop-access' | 'fail-closed';
   db: Database;
   checkpointKeys: KeyObject[];
@@ -112,7 +132,8 @@ export type ResolvedOptions = Pick<WriterOptions, 'batchSize' | 'flushIntervalMs
 
 const IP_MODES: readonly IpMode[] = ['full', 'truncated', 'keyed-hash'];
 
-const positiveInteger = (name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number => integerOption(invalidOption, name, value, fallback, 1, max);
+const positiveInteger = (name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number =>
+  integerOption(invalidOption, name, value, fallback, 1, max);
 
 /** Checks the checkpoint keys (also used by the CLI and verifyChain). */
 export function checkpointKeyObjects(keys: unknown, option = 'checkpointKeys'): KeyObject[] {
@@ -136,24 +157,45 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
   if (options.skip !== undefined && (!Array.isArray(options.skip) || options.skip.some((s) => typeof s !== 'string'))) {
     throw invalidOption('skip', 'must be a list of paths or route patterns');
   }
-  if (options.writerId !== undefined && (typeof options.writerId !== 'string' || !/^[\w.:-]{1,100}$/.test(options.writerId))) {
+  if (
+    options.writerId !== undefined &&
+    (typeof options.writerId !== 'string' || !/^[\w.:-]{1,100}$/.test(options.writerId))
+  ) {
     throw invalidOption('writerId', 'must be 1 to 100 letters, digits, or . _ : -');
   }
   if (options.spillDir !== false && (typeof options.spillDir !== 'string' || !options.spillDir)) {
-    throw invalidOption('spillDir', 'is required: a directory path (spill files go in a 0700 subdirectory of it) or false to never spill');
+    throw invalidOption(
+      'spillDir',
+      'is required: a directory path (spill files go in a 0700 subdirectory of it) or false to never spill',
+    );
   }
-  if (options.copy !== undefined && options.copy !== true && options.copy !== false && options.copy !== 'auto') throw invalidOption('copy', "must be true, false or 'auto'");
-  if (options.chainVersion !== undefined && options.chainVersion !== 1 && options.chainVersion !== 2 && options.chainVersion !== 3) throw invalidOption('chainVersion', 'must be 1, 2 or 3');
+  if (options.copy !== undefined && options.copy !== true && options.copy !== false && options.copy !== 'auto')
+    throw invalidOption('copy', "must be true, false or 'auto'");
+  if (
+    options.chainVersion !== undefined &&
+    options.chainVersion !== 1 &&
+    options.chainVersion !== 2 &&
+    options.chainVersion !== 3
+  )
+    throw invalidOption('chainVersion', 'must be 1, 2 or 3');
   const spillFull = options.spillFull ?? 'drop-access';
-  if (spillFull !== 'drop-access' && spillFull !== 'fail-closed') throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
-  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalidOption('onCheckpoint', 'must be a function');
-  if (options.onTreeHead !== undefined && typeof options.onTreeHead !== 'function') throw invalidOption('onTreeHead', 'must be a function');
+  if (spillFull !== 'drop-access' && spillFull !== 'fail-closed')
+    throw invalidOption('spillFull', "must be 'drop-access' or 'fail-closed'");
+  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function')
+    throw invalidOption('onCheckpoint', 'must be a function');
+  if (options.onTreeHead !== undefined && typeof options.onTreeHead !== 'function')
+    throw invalidOption('onTreeHead', 'must be a function');
   const signer = options.signer ?? null;
-  if (signer !== null && (typeof signer !== 'object' || typeof signer.signNote !== 'function' || typeof signer.origin !== 'string')) throw invalidOption('signer', 'must be AuditSigningKeys (or an object with origin and signNote)');
+  if (
+    signer !== null &&
+    (typeof signer !== 'object' || typeof signer.signNote !== 'function' || typeof signer.origin !== 'string')
+  )
+    throw invalidOption('signer', 'must be AuditSigningKeys (or an object with origin and signNote)');
   const retryBaseMs = positiveInteger('retryBaseMs', options.retryBaseMs, 100);
   const retryMaxMs = positiveInteger('retryMaxMs', options.retryMaxMs, 5000);
   if (retryMaxMs < retryBaseMs) throw invalidOption('retryMaxMs', 'must not be less than retryBaseMs');
-  if (typeof options.retentionDays === 'number' && options.retentionDays < 7) throw invalidOption('retentionDays', 'must be at least 7 (the last week of the log is never purged) or false');
+  if (typeof options.retentionDays === 'number' && options.retentionDays < 7)
+    throw invalidOption('retentionDays', 'must be at least 7 (the last week of the log is never purged) or false');
   const batchSize = positiveInteger('batchSize', options.batchSize, 1000, 10_000);
   const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered, 10_000);
   if (maxBuffered < batchSize) throw invalidOption('maxBuffered', 'must not be less than batchSize');
@@ -166,7 +208,11 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     ipMode,
     ipHashKey,
     subject: checkSubjectOption(options.subject, invalidOption),
-    writerId: options.writerId ?? `${hostname().replace(/[^\w.-]/g, '_').slice(0, 60)}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    writerId:
+      options.writerId ??
+      `${hostname()
+        .replace(/[^\w.-]/g, '_')
+        .slice(0, 60)}-${process.pid}-${randomBytes(4).toString('hex')}`,
     batchSize,
     concurrency: positiveInteger('concurrency', options.concurrency, 2, 16),
     flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 250),
@@ -182,9 +228,13 @@ export function resolveOptions(options: AuditOptions): ResolvedOptions {
     staleAfterMs: positiveInteger('staleAfterMs', options.staleAfterMs, 60_000),
     userAgentCacheSize: positiveInteger('userAgentCacheSize', options.userAgentCacheSize, 1000),
     onCheckpoint: options.onCheckpoint,
-    retentionDays: options.retentionDays === false ? false : positiveInteger('retentionDays', options.retentionDays, 90, 3650),
+    retentionDays:
+      options.retentionDays === false ? false : positiveInteger('retentionDays', options.retentionDays, 90, 3650),
     signer,
-    treeIntervalMs: options.treeIntervalMs === false ? false : positiveInteger('treeIntervalMs', options.treeIntervalMs, 10_000, 3_600_000),
+    treeIntervalMs:
+      options.treeIntervalMs === false
+        ? false
+        : positiveInteger('treeIntervalMs', options.treeIntervalMs, 10_000, 3_600_000),
     onTreeHead: options.onTreeHead,
   };
 }

@@ -26,19 +26,29 @@ export type EventsLayout = 'partitioned' | 'unpartitioned';
 
 const DAY_MS = 86_400_000;
 /** The UTC day `days` after `day` (YYYY-MM-DD). */
-export const addDays = (day: string, days: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+export const addDays = (day: string, days: number): string =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
 export async function eventsLayout(db: Database): Promise<EventsLayout> {
   const [row] = resultRows<{ relkind: string }>(
-    await db.execute(sql`select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'audit' and c.relname = 'events'`),
+    await db.execute(
+      sql`select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'audit' and c.relname = 'events'`,
+    ),
   );
   return row?.relkind === 'p' ? 'partitioned' : 'unpartitioned';
 }
 
 /** Creates the missing day partitions of [first, last] (a no-op on the unpartitioned layout); how many it created. */
-export async function ensureDayPartitions(db: Database, first: string, last: string, parent: 'events' | 'events_partitioned' = 'events'): Promise<number> {
+export async function ensureDayPartitions(
+  db: Database,
+  first: string,
+  last: string,
+  parent: 'events' | 'events_partitioned' = 'events',
+): Promise<number> {
   try {
-    const [row] = resultRows<{ n: number }>(await db.execute(sql`select audit.ensure_day_partitions(${first}::date, ${last}::date, ${parent}) as n`));
+    const [row] = resultRows<{ n: number }>(
+      await db.execute(sql`select audit.ensure_day_partitions(${first}::date, ${last}::date, ${parent}) as n`),
+    );
     return Number(row?.n ?? 0);
   } catch (error) {
     // A database whose audit schema predates migration 0002 (unpartitioned, no such function).
@@ -46,8 +56,6 @@ export async function ensureDayPartitions(db: Database, first: string, last: str
     throw error;
   }
 }
-
-
 
 /** The days that have a partition, oldest first. */
 export async function dayPartitions(db: Database): Promise<string[]> {
@@ -59,7 +67,9 @@ export async function dayPartitions(db: Database): Promise<string[]> {
 }
 
 /** True when `error` is an insert into a day that has no partition. */
-export const isMissingPartition = (error: unknown): boolean => pgErrorCode(error) === '23514' && /partition/i.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message));
+export const isMissingPartition = (error: unknown): boolean =>
+  pgErrorCode(error) === '23514' &&
+  /partition/i.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message));
 
 const HORIZON = 'hf-audit-horizon';
 
@@ -69,8 +79,13 @@ export function horizonMac(keys: readonly SigningKey[], day: string): string {
 }
 
 /** The retention horizon (days before it were purged on purpose), and whether its signature holds under `keys`. */
-export async function readHorizon(db: Database, keys: readonly SigningKey[]): Promise<{ day: string; valid: boolean } | null> {
-  const [row] = resultRows<{ day: string; mac: string }>(await db.execute(sql`select day::text as day, mac from audit.horizon where id`));
+export async function readHorizon(
+  db: Database,
+  keys: readonly SigningKey[],
+): Promise<{ day: string; valid: boolean } | null> {
+  const [row] = resultRows<{ day: string; mac: string }>(
+    await db.execute(sql`select day::text as day, mac from audit.horizon where id`),
+  );
   if (!row) return null;
   return { day: row.day, valid: openValue(HORIZON, `${row.day}.${row.mac}`, keys, Infinity) !== null };
 }
@@ -128,7 +143,9 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
   const layout = await eventsLayout(o.db);
   const timeout = Math.max(1, Math.trunc(o.lockTimeoutMs ?? 5000));
   if (o.dryRun) {
-    const [row] = resultRows<{ n: string }>(await o.db.execute(sql`select count(*)::text as n from audit.events where day < ${o.beforeDay}::date`));
+    const [row] = resultRows<{ n: string }>(
+      await o.db.execute(sql`select count(*)::text as n from audit.events where day < ${o.beforeDay}::date`),
+    );
     const partitions = layout === 'partitioned' ? (await dayPartitions(o.db)).filter((d) => d < o.beforeDay).length : 0;
     return { rows: Number(row?.n ?? 0), partitions, done: true };
   }
@@ -137,7 +154,9 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
       const t = tx as unknown as Database;
       for (const d of await treeDaysBefore(t, o.beforeDay)) await keepTreeLeaves(t, d);
       const [row] = resultRows<{ purged: number; days: string[] | string | null }>(
-        await t.execute(sql`select purged, days::text[] as days from audit.purge_days_before(${o.beforeDay}::date, ${o.limit}::int)`),
+        await t.execute(
+          sql`select purged, days::text[] as days from audit.purge_days_before(${o.beforeDay}::date, ${o.limit}::int)`,
+        ),
       );
       await signHeldDays(t, o.checkpointKeys, textArray(row?.days));
       const n = Number(row?.purged ?? 0);
@@ -164,7 +183,9 @@ export async function purgeServerLogs(o: ServerLogPurge): Promise<{ rows: number
     await t.execute(sql.raw(`set local lock_timeout = ${timeout}`));
     // The leaf hashes the Merkle tree's proofs still need from that day (issue 33), in the same transaction.
     await keepTreeLeaves(t, day);
-    const [row] = resultRows<{ n: string | null }>(await t.execute(sql`select audit.drop_day_partition(${day}::date)::text as n`));
+    const [row] = resultRows<{ n: string | null }>(
+      await t.execute(sql`select audit.drop_day_partition(${day}::date)::text as n`),
+    );
     await signHeldDays(t, o.checkpointKeys, [day]);
     await advanceHorizon(t, o.checkpointKeys, addDays(day, 1));
     return Number(row?.n ?? 0);
@@ -186,7 +207,10 @@ async function finishPurge(o: ServerLogPurge): Promise<void> {
 function textArray(v: string[] | string | null | undefined): string[] {
   if (!v) return [];
   if (Array.isArray(v)) return v;
-  return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+  return v
+    .replace(/^\{|\}$/g, '')
+    .split(',')
+    .filter(Boolean);
 }
 
 /** The days before `day` whose events are still stored and in the tree (the unpartitioned layout deletes them in batches). */
@@ -229,7 +253,9 @@ export function heldDayValid(keys: readonly SigningKey[], r: HeldDay): boolean {
 /** Every day's record of its held copies, oldest first. */
 export async function heldDays(db: Database): Promise<HeldDay[]> {
   const rows = resultRows<{ day: string; count: string | number; ids_sha256: string; mac: string | null }>(
-    await db.execute(sql`select day::text as day, count::text as count, ids_sha256, mac from audit.held_days order by day`),
+    await db.execute(
+      sql`select day::text as day, count::text as count, ids_sha256, mac from audit.held_days order by day`,
+    ),
   );
   return rows.map((r) => ({ day: r.day, count: Number(r.count), idsSha256: r.ids_sha256, mac: r.mac }));
 }
@@ -238,7 +264,9 @@ export async function heldDays(db: Database): Promise<HeldDay[]> {
 async function signHeldDays(db: Database, keys: readonly SigningKey[], days: readonly string[]): Promise<void> {
   if (!days.length) return;
   const rows = resultRows<{ day: string; count: string | number; ids_sha256: string }>(
-    await db.execute(sql`select day::text as day, count::text as count, ids_sha256 from audit.held_days where day = any(${pgArray(days, (d) => d)}::date[]) and mac is null`),
+    await db.execute(
+      sql`select day::text as day, count::text as count, ids_sha256 from audit.held_days where day = any(${pgArray(days, (d) => d)}::date[]) and mac is null`,
+    ),
   );
   for (const r of rows) {
     const record = { day: r.day, count: Number(r.count), idsSha256: r.ids_sha256 };
@@ -258,7 +286,11 @@ async function signHeldDays(db: Database, keys: readonly SigningKey[], days: rea
 export async function releaseHeldCopies(db: Database, record: ChainedRecorder, subjectId?: string): Promise<number> {
   let ids: string[];
   try {
-    ids = resultRows<{ id: string }>(await db.execute(sql`select id::text as id from audit.releasable_held_copies(${subjectId ?? null}::text) order by id`)).map((r) => r.id);
+    ids = resultRows<{ id: string }>(
+      await db.execute(
+        sql`select id::text as id from audit.releasable_held_copies(${subjectId ?? null}::text) order by id`,
+      ),
+    ).map((r) => r.id);
   } catch (error) {
     // A database whose audit schema predates migration 0004 has no held copies of this kind to release.
     if (pgErrorCode(error) === '42883') return 0;
@@ -268,8 +300,21 @@ export async function releaseHeldCopies(db: Database, record: ChainedRecorder, s
   for (let i = 0; i < ids.length; i += 10_000) {
     const chunk = ids.slice(i, i + 10_000);
     const releaseId = randomUUID();
-    await record({ action: HELD_RELEASE_ACTION, details: { releaseId, count: chunk.length, firstId: chunk[0]!, lastId: chunk.at(-1)!, idsSha256: createHash('sha256').update(chunk.join('\n')).digest('hex') } });
-    const [row] = resultRows<{ n: number }>(await db.execute(sql`select audit.release_held_copies(${releaseId}::uuid, ${pgArray(chunk, (id) => id)}::uuid[]) as n`));
+    await record({
+      action: HELD_RELEASE_ACTION,
+      details: {
+        releaseId,
+        count: chunk.length,
+        firstId: chunk[0]!,
+        lastId: chunk.at(-1)!,
+        idsSha256: createHash('sha256').update(chunk.join('\n')).digest('hex'),
+      },
+    });
+    const [row] = resultRows<{ n: number }>(
+      await db.execute(
+        sql`select audit.release_held_copies(${releaseId}::uuid, ${pgArray(chunk, (id) => id)}::uuid[]) as n`,
+      ),
+    );
     released += Number(row?.n ?? 0);
   }
   return released;
@@ -281,15 +326,29 @@ export async function releaseHeldCopies(db: Database, record: ChainedRecorder, s
  * them, and under a chained `audit.held.adopted` event naming the days, so an adoption is on the
  * record too. A record whose copies do not match stays unsigned, and verify reports it.
  */
-export async function adoptHeldDays(db: Database, keys: readonly SigningKey[], record: ChainedRecorder): Promise<string[]> {
-  const rows = resultRows<{ day: string; count: string | number; ids_sha256: string; n: string | number; now_sha256: string }>(
+export async function adoptHeldDays(
+  db: Database,
+  keys: readonly SigningKey[],
+  record: ChainedRecorder,
+): Promise<string[]> {
+  const rows = resultRows<{
+    day: string;
+    count: string | number;
+    ids_sha256: string;
+    n: string | number;
+    now_sha256: string;
+  }>(
     await db.execute(sql`select r.day::text as day, r.count::text as count, r.ids_sha256, s.n::text as n, s.ids_sha256 as now_sha256
       from audit.held_days r cross join lateral audit.held_day_state(r.day) s where r.mac is null order by r.day`),
   );
   const matching = rows.filter((r) => Number(r.count) === Number(r.n) && r.ids_sha256 === r.now_sha256);
   if (!matching.length) return [];
   await record({ action: HELD_ADOPT_ACTION, details: { days: matching.map((r) => r.day), count: matching.length } });
-  await signHeldDays(db, keys, matching.map((r) => r.day));
+  await signHeldDays(
+    db,
+    keys,
+    matching.map((r) => r.day),
+  );
   return matching.map((r) => r.day);
 }
 
@@ -306,6 +365,8 @@ export async function purgeUserAgents(db: Database): Promise<number> {
 
 /** The oldest event's time (admin view), on either layout. */
 export async function oldestEvent(db: Database): Promise<Date | null> {
-  const [row] = resultRows<{ at: string | Date | null }>(await db.execute(sql`select occurred_at as at from audit.events order by id limit 1`));
+  const [row] = resultRows<{ at: string | Date | null }>(
+    await db.execute(sql`select occurred_at as at from audit.events order by id limit 1`),
+  );
   return row?.at ? new Date(row.at) : null;
 }

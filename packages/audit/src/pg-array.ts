@@ -17,4 +17,5 @@ export function pgArray<T>(rows: readonly T[], get: (row: T) => string | null | 
 }
 
 /** A bytea element of pgArray: `\x` and the hex of the bytes. */
-export const byteaText = (b: Uint8Array | null | undefined): string | null => (b ? `\\x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}` : null);
+export const byteaText = (b: Uint8Array | null | undefined): string | null =>
+  b ? `\\x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}` : null;

@@ -13,7 +13,8 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 
-export type CopyType = 'int2' | 'int4' | 'int8' | 'float8' | 'bool' | 'bytea' | 'text' | 'uuid' | 'date' | 'timestamptz' | 'jsonb';
+export type CopyType =
+  'int2' | 'int4' | 'int8' | 'float8' | 'bool' | 'bytea' | 'text' | 'uuid' | 'date' | 'timestamptz' | 'jsonb';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Postgres' epoch, 2000-01-01T00:00:00Z, in Unix milliseconds. */
@@ -97,7 +98,8 @@ export class CopyEncoder {
   }
 
   int2(v: number): this {
-    if (!Number.isInteger(v) || v < -32_768 || v > 32_767) throw new CopyValueError('int2', 'is not an integer from -32768 to 32767');
+    if (!Number.isInteger(v) || v < -32_768 || v > 32_767)
+      throw new CopyValueError('int2', 'is not an integer from -32768 to 32767');
     this.#reserve(6);
     this.#buf.writeInt32BE(2, this.#off);
     this.#buf.writeInt16BE(v, this.#off + 4);
@@ -106,7 +108,8 @@ export class CopyEncoder {
   }
 
   int4(v: number): this {
-    if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647) throw new CopyValueError('int4', 'is not a 32-bit integer');
+    if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647)
+      throw new CopyValueError('int4', 'is not a 32-bit integer');
     this.#reserve(8);
     this.#buf.writeInt32BE(4, this.#off);
     this.#buf.writeInt32BE(v, this.#off + 4);
@@ -196,7 +199,8 @@ export class CopyEncoder {
     this.#buf.writeInt32BE(16, this.#off);
     if (typeof v === 'string') {
       if (!UUID_TEXT.test(v)) throw new CopyValueError('uuid', 'is not a UUID');
-      const hex = v.length === 36 ? v.slice(0, 8) + v.slice(9, 13) + v.slice(14, 18) + v.slice(19, 23) + v.slice(24) : v;
+      const hex =
+        v.length === 36 ? v.slice(0, 8) + v.slice(9, 13) + v.slice(14, 18) + v.slice(19, 23) + v.slice(24) : v;
       this.#buf.write(hex, this.#off + 4, 16, 'hex');
     } else {
       if (!(v instanceof Uint8Array) || v.length !== 16) throw new CopyValueError('uuid', 'is not 16 bytes');
@@ -214,7 +218,8 @@ export class CopyEncoder {
       const m = DATE_TEXT.exec(v);
       const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
       // Date.UTC rolls 2026-02-30 over into March: refuse what does not round-trip.
-      if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v) throw new CopyValueError('date', 'is not a YYYY-MM-DD day');
+      if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v)
+        throw new CopyValueError('date', 'is not a YYYY-MM-DD day');
       unixDays = ms / DAY_MS;
     }
     return this.#int4Field(unixDays - PG_EPOCH_MS / DAY_MS, 'date');
@@ -234,7 +239,8 @@ export class CopyEncoder {
   }
 
   #int4Field(v: number, type: CopyType): this {
-    if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647) throw new CopyValueError(type, 'is out of range');
+    if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647)
+      throw new CopyValueError(type, 'is out of range');
     this.#reserve(8);
     this.#buf.writeInt32BE(4, this.#off);
     this.#buf.writeInt32BE(v, this.#off + 4);
@@ -246,17 +252,28 @@ export class CopyEncoder {
   value(type: CopyType, v: unknown): this {
     if (v === null || v === undefined) return this.nil();
     switch (type) {
-      case 'int2': return this.int2(v as number);
-      case 'int4': return this.int4(v as number);
-      case 'int8': return this.int8(v as number | bigint);
-      case 'float8': return this.float8(v as number);
-      case 'bool': return this.bool(v as boolean);
-      case 'bytea': return this.bytea(v as Uint8Array);
-      case 'text': return this.text(v as string);
-      case 'uuid': return this.uuid(v as Uint8Array | string);
-      case 'date': return this.date(v as string | number);
-      case 'timestamptz': return this.timestamptz(v as Date | number);
-      case 'jsonb': return this.jsonb(v as string);
+      case 'int2':
+        return this.int2(v as number);
+      case 'int4':
+        return this.int4(v as number);
+      case 'int8':
+        return this.int8(v as number | bigint);
+      case 'float8':
+        return this.float8(v as number);
+      case 'bool':
+        return this.bool(v as boolean);
+      case 'bytea':
+        return this.bytea(v as Uint8Array);
+      case 'text':
+        return this.text(v as string);
+      case 'uuid':
+        return this.uuid(v as Uint8Array | string);
+      case 'date':
+        return this.date(v as string | number);
+      case 'timestamptz':
+        return this.timestamptz(v as Date | number);
+      case 'jsonb':
+        return this.jsonb(v as string);
     }
   }
 
@@ -265,7 +282,8 @@ export class CopyEncoder {
    * encoder as it was before the call (no half-written tuple).
    */
   row(values: readonly unknown[]): this {
-    if (values.length !== this.types.length) throw new TypeError(`a COPY row needs ${this.types.length} values, got ${values.length}`);
+    if (values.length !== this.types.length)
+      throw new TypeError(`a COPY row needs ${this.types.length} values, got ${values.length}`);
     const off = this.#off;
     const rows = this.#rows;
     try {
@@ -304,7 +322,10 @@ export interface CopyClient {
  * violation would hang the caller. postgres.js 4 fails the stream itself; whichever comes first wins.
  */
 export async function copyInto(client: CopyClient, statement: string, data: Uint8Array): Promise<void> {
-  const query = client.unsafe(statement) as ReturnType<CopyClient['unsafe']> & { reject?: (error: unknown) => unknown; resolve?: (value: unknown) => unknown };
+  const query = client.unsafe(statement) as ReturnType<CopyClient['unsafe']> & {
+    reject?: (error: unknown) => unknown;
+    resolve?: (value: unknown) => unknown;
+  };
   let refuse: (error: unknown) => void = () => {};
   const refused = new Promise<never>((_, reject) => {
     refuse = reject;
@@ -334,7 +355,13 @@ export async function copyInto(client: CopyClient, statement: string, data: Uint
 }
 
 /** A postgres.js client able to COPY, from a Database made by `@harakaflow/db`, or null (PGlite). */
-export function copyClient(db: unknown): (CopyClient & { begin<T>(fn: (sql: CopyClient & { unsafe(statement: string, parameters?: unknown[]): Promise<unknown> }) => Promise<T>): Promise<T> }) | null {
+export function copyClient(db: unknown):
+  | (CopyClient & {
+      begin<T>(
+        fn: (sql: CopyClient & { unsafe(statement: string, parameters?: unknown[]): Promise<unknown> }) => Promise<T>,
+      ): Promise<T>;
+    })
+  | null {
   const client = (db as { $client?: unknown } | null)?.$client as Record<string, unknown> | undefined;
   if (!client || typeof client.begin !== 'function' || typeof client.unsafe !== 'function') return null;
   // PGlite's client has neither begin nor unsafe (it has query and transaction).

@@ -1,4 +1,10 @@
-import { errorCodes, registerPersonalDataHandler, registerRetentionClass, type PersonalDataHandler, type SecurityEvent } from '@harakaflow/core';
+import {
+  errorCodes,
+  registerPersonalDataHandler,
+  registerRetentionClass,
+  type PersonalDataHandler,
+  type SecurityEvent,
+} from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { captureIp, cleanDetails, cleanText, deviceParser, MAX_USER_AGENT } from './capture.js';
@@ -6,12 +12,26 @@ import type { AuditEvent, AuditEventInput } from './event.js';
 import { AuditUnavailable, invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
-import { oldestEvent, purgeServerLogs, releaseHeldCopies, serverLogsBeforeDay, type ChainedRecorder } from './partitions.js';
+import {
+  oldestEvent,
+  purgeServerLogs,
+  releaseHeldCopies,
+  serverLogsBeforeDay,
+  type ChainedRecorder,
+} from './partitions.js';
 import { prepareSpillDirectory } from './spill.js';
 import { isNoTombstones, purgeTombstones } from './tombstones.js';
 import { ERASURE_ACTION, eraseEvents, idsDigest, queryEvents, subjectEventIds, subjectEvents } from './store.js';
 import { randomUUID } from 'node:crypto';
-import { integrate, proveEvent, readTreeHead, TreeReader, TreeUnavailable, type EventProof, type IntegrateResult } from './tree.js';
+import {
+  integrate,
+  proveEvent,
+  readTreeHead,
+  TreeReader,
+  TreeUnavailable,
+  type EventProof,
+  type IntegrateResult,
+} from './tree.js';
 import { verifyChain } from './verify.js';
 import { AuditWriter } from './writer.js';
 
@@ -23,7 +43,8 @@ function checkEvent(event: SecurityEvent): void {
   if (!event || typeof event.action !== 'string' || event.action.length > 100 || !ACTION.test(event.action)) {
     throw invalidOption('record(event).action', 'must be a dotted lower-case name such as "vault.secret.read"');
   }
-  if (event.outcome !== undefined && !OUTCOMES.has(event.outcome)) throw invalidOption('record(event).outcome', 'must be success, failure or denied');
+  if (event.outcome !== undefined && !OUTCOMES.has(event.outcome))
+    throw invalidOption('record(event).outcome', 'must be success, failure or denied');
 }
 
 /** What a subject's events look like in an export: everything but the chain internals. */
@@ -78,7 +99,13 @@ export async function eraseSubject(db: Database, writer: AuditWriter, subjectId:
   const list = await subjectEventIds(db, subjectId);
   if (!list.length) return released;
   const erasureId = randomUUID();
-  const details = { erasureId, count: list.length, firstId: list[0]!.id, lastId: list.at(-1)!.id, idsSha256: idsDigest(list.map((e) => e.id)) };
+  const details = {
+    erasureId,
+    count: list.length,
+    firstId: list[0]!.id,
+    lastId: list.at(-1)!.id,
+    idsSha256: idsDigest(list.map((e) => e.id)),
+  };
   await writer.append({ kind: 'security', action: ERASURE_ACTION, outcome: 'success', details }, true).committed;
   return released + (await eraseEvents(db, subjectId, list, erasureId));
 }
@@ -98,7 +125,8 @@ export function auditPersonalData(db: Database, writer: AuditWriter): PersonalDa
     identifiers: ['account'],
     // A legal hold on the subject for this class keeps its events' personal fields through an erasure.
     retentionClasses: ['server_logs'],
-    withheld: 'chain internals: personal digests and their salts (each event comes with its chain hash and inclusion proof)',
+    withheld:
+      'chain internals: personal digests and their salts (each event comes with its chain hash and inclusion proof)',
     async *exportSubject(ref) {
       await writer.flush();
       // Each event with its inclusion proof in the latest signed head (issue 33 item 2): the
@@ -128,7 +156,10 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     // Startup fails here, naming the directory, when it is not safe (owned by another user, writable by others).
     const { path, legacyFiles } = await prepareSpillDirectory(o.spillDir);
     if (legacyFiles) {
-      fastify.log.warn({ legacyFiles, directory: o.spillDir, spillDirectory: path }, 'audit: spill files of an earlier, unauthenticated format are not replayed; let a replica of the earlier version replay them, or inspect and remove them');
+      fastify.log.warn(
+        { legacyFiles, directory: o.spillDir, spillDirectory: path },
+        'audit: spill files of an earlier, unauthenticated format are not replayed; let a replica of the earlier version replay them, or inspect and remove them',
+      );
     }
   }
   const writer = new AuditWriter({
@@ -161,7 +192,8 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
   // Routes whose URL carries a secret record their pattern instead (config.audit.path = 'route').
   const patternOnly = new Set<string>();
   fastify.addHook('onRoute', (route) => {
-    if ((route.config as { audit?: { path?: string } } | undefined)?.audit?.path === 'route') patternOnly.add(route.url);
+    if ((route.config as { audit?: { path?: string } } | undefined)?.audit?.path === 'route')
+      patternOnly.add(route.url);
   });
 
   /** The request's share of every event: who, from where, with what. */
@@ -177,7 +209,10 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
       requestId: cleanText(request.id, 200),
       method: request.method,
       route: route ?? null,
-      path: route !== undefined && patternOnly.size && patternOnly.has(route) ? route : cleanText(q === -1 ? url : url.slice(0, q)),
+      path:
+        route !== undefined && patternOnly.size && patternOnly.has(route)
+          ? route
+          : cleanText(q === -1 ? url : url.slice(0, q)),
       subjectId: o.subject(request) ?? null,
       ip,
       ipInvalid: invalid,
@@ -277,13 +312,21 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     const retentionDays = o.retentionDays;
     registerRetentionClass(fastify, {
       name: 'server_logs',
-      policyClause: '§4: server logs, up to 90 days (the audit log: access and security events share one chain per writer and day)',
+      policyClause:
+        '§4: server logs, up to 90 days (the audit log: access and security events share one chain per writer and day)',
       periodDays: o.retentionDays,
       async purgeBatch(b) {
         // Today and the N - 1 whole days before it stay (issue 30 item 3): no kept event is older than
         // N days. The held subjects are not taken from the batch: the database reads the holds.
         const beforeDay = serverLogsBeforeDay(b.cutoff);
-        const step = await purgeServerLogs({ db: o.db, checkpointKeys: o.checkpointKeys, beforeDay, limit: b.limit, dryRun: b.dryRun, record: chainedRecorder(writer) });
+        const step = await purgeServerLogs({
+          db: o.db,
+          checkpointKeys: o.checkpointKeys,
+          beforeDay,
+          limit: b.limit,
+          dryRun: b.dryRun,
+          record: chainedRecorder(writer),
+        });
         // This replica's spill files last written before that day hold only events of days that went.
         if (step.done && !b.dryRun) {
           step.rows += await writer.purgeSpillBefore(new Date(`${beforeDay}T00:00:00Z`));
@@ -323,7 +366,12 @@ const audit: FastifyPluginAsync<AuditOptions> = async (fastify, options) => {
     const every = o.treeIntervalMs;
     const tick = () => {
       integrateNow()
-        .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'audit: the Merkle tree was not extended; the next run tries again'))
+        .catch((error: unknown) =>
+          fastify.log.error(
+            { err: errorCodes(error) },
+            'audit: the Merkle tree was not extended; the next run tries again',
+          ),
+        )
         .finally(() => {
           if (treeTimer) treeTimer = setTimeout(tick, every).unref();
         });

@@ -78,7 +78,13 @@ async function replayFile(ctx: ReplayContext, name: string, tails: Map<string, C
   const events = file.items.filter((i): i is AuditEvent => !('close' in i));
   // What of the file is stored already (a write that committed after it timed out): the same
   // events with the same hashes, or the file is not what was written.
-  const stored = await timed(ctx, storedHashes(ctx.db, events.map((e) => e.id)));
+  const stored = await timed(
+    ctx,
+    storedHashes(
+      ctx.db,
+      events.map((e) => e.id),
+    ),
+  );
   let start = 0;
   let position = file.after;
   for (const item of file.items) {
@@ -87,12 +93,15 @@ async function replayFile(ctx: ReplayContext, name: string, tails: Map<string, C
     position = { id: item.id, hash: item.hash, day: item.day, seq: item.seq };
     start++;
   }
-  if (events.some((e, i) => i >= start && stored.has(e.id) && stored.get(e.id) !== e.hash)) return { reject: 'an event of the file is stored with another hash' };
+  if (events.some((e, i) => i >= start && stored.has(e.id) && stored.get(e.id) !== e.hash))
+    return { reject: 'an event of the file is stored with another hash' };
   // The anchor: the file's first item follows an event that is stored, or that the file replayed
   // just before ended with, or (no predecessor) the writer's genesis.
   if (start === 0 && file.after) {
     const tail = tails.get(file.writer);
-    const linked = (tail && tail.id === file.after.id && tail.hash === file.after.hash) || (await timed(ctx, storedHashes(ctx.db, [file.after.id]))).get(file.after.id) === file.after.hash;
+    const linked =
+      (tail && tail.id === file.after.id && tail.hash === file.after.hash) ||
+      (await timed(ctx, storedHashes(ctx.db, [file.after.id]))).get(file.after.id) === file.after.hash;
     if (!linked) return { defer: 'does not link onto the stored chain: the event it follows is not stored' };
   }
   const problem = chainProblem(file, start, position);
@@ -107,12 +116,20 @@ async function replayFile(ctx: ReplayContext, name: string, tails: Map<string, C
 }
 
 const timed = <T>(ctx: ReplayContext, read: Promise<T>) =>
-  withTimeout(read, ctx.timeoutMs, () => Object.assign(new Error('audit replay read timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
+  withTimeout(read, ctx.timeoutMs, () =>
+    Object.assign(new Error('audit replay read timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }),
+  );
 
 /** Moves a file aside, logs it and records it in the chain (once: the file is gone from the directory). */
 async function reject(ctx: ReplayContext, name: string, reason: string): Promise<void> {
   if (!(await ctx.files.reject(name))) return; // another replica dealt with it
   ctx.stats.rejected++;
   ctx.logger.error({ code: SPILL_REJECTED, file: name, reason }, 'audit: spill file rejected and moved to rejected/');
-  ctx.record({ kind: 'security', action: 'audit.spill.rejected', outcome: 'failure', resource: `spill-file:${name}`, details: { code: SPILL_REJECTED, file: name, reason } });
+  ctx.record({
+    kind: 'security',
+    action: 'audit.spill.rejected',
+    outcome: 'failure',
+    resource: `spill-file:${name}`,
+    details: { code: SPILL_REJECTED, file: name, reason },
+  });
 }

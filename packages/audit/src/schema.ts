@@ -1,5 +1,21 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, date, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  date,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /** bytea (format 3's hashes, digests and salts): a Buffer from either driver (PGlite gives a Uint8Array). */
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -22,51 +38,51 @@ export const auditSchema = pgSchema('audit');
  * a segment's first event (`prev_hash_bytes`): verify takes every other link from the row before.
  */
 const eventColumns = {
-    id: uuid('id').notNull(),
-    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
-    // NULL in format-3 rows (writer_id); NOT NULL relaxed by 0003.
-    writer: text('writer'),
-    day: date('day', { mode: 'string' }).notNull(),
-    seq: integer('seq').notNull(),
-    // NULL in format-3 access events (`access`, `http.request`); NOT NULL relaxed by 0003.
-    kind: text('kind'),
-    action: text('action'),
-    resource: text('resource'),
-    outcome: text('outcome'),
-    requestId: text('request_id'),
-    method: text('method'),
-    route: text('route'),
-    path: text('path'),
-    status: smallint('status'),
-    durationMs: doublePrecision('duration_ms'),
-    subjectId: text('subject_id'),
-    ip: text('ip'),
-    ipInvalid: boolean('ip_invalid').notNull().default(false),
-    userAgent: text('user_agent'),
-    browserName: text('browser_name'),
-    browserVersion: text('browser_version'),
-    osName: text('os_name'),
-    osVersion: text('os_version'),
-    deviceType: text('device_type'),
-    details: jsonb('details'),
-    personalSalt: text('personal_salt'),
-    // Formats 1 and 2 (hex and base64 text); NULL in format 3, NOT NULL relaxed by 0003.
-    personalDigest: text('personal_digest'),
-    prevHash: text('prev_hash'),
-    hash: text('hash'),
-    erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
-    // Added by issue 12 (nullable or defaulted, so replicas of the earlier version keep writing):
-    // the chain format (rows written before carry 1), and the erasure that emptied the row.
-    chainVersion: smallint('chain_version').notNull().default(1),
-    erasedBy: text('erased_by'),
-    // Added by issue 29 (format 3; nullable, so replicas of the earlier version keep writing):
-    hashBytes: bytea('hash_bytes'),
-    personalDigestBytes: bytea('personal_digest_bytes'),
-    personalSaltBytes: bytea('personal_salt_bytes'),
-    prevHashBytes: bytea('prev_hash_bytes'),
-    userAgentId: integer('user_agent_id'),
-    routeId: integer('route_id'),
-    writerId: integer('writer_id'),
+  id: uuid('id').notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
+  // NULL in format-3 rows (writer_id); NOT NULL relaxed by 0003.
+  writer: text('writer'),
+  day: date('day', { mode: 'string' }).notNull(),
+  seq: integer('seq').notNull(),
+  // NULL in format-3 access events (`access`, `http.request`); NOT NULL relaxed by 0003.
+  kind: text('kind'),
+  action: text('action'),
+  resource: text('resource'),
+  outcome: text('outcome'),
+  requestId: text('request_id'),
+  method: text('method'),
+  route: text('route'),
+  path: text('path'),
+  status: smallint('status'),
+  durationMs: doublePrecision('duration_ms'),
+  subjectId: text('subject_id'),
+  ip: text('ip'),
+  ipInvalid: boolean('ip_invalid').notNull().default(false),
+  userAgent: text('user_agent'),
+  browserName: text('browser_name'),
+  browserVersion: text('browser_version'),
+  osName: text('os_name'),
+  osVersion: text('os_version'),
+  deviceType: text('device_type'),
+  details: jsonb('details'),
+  personalSalt: text('personal_salt'),
+  // Formats 1 and 2 (hex and base64 text); NULL in format 3, NOT NULL relaxed by 0003.
+  personalDigest: text('personal_digest'),
+  prevHash: text('prev_hash'),
+  hash: text('hash'),
+  erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
+  // Added by issue 12 (nullable or defaulted, so replicas of the earlier version keep writing):
+  // the chain format (rows written before carry 1), and the erasure that emptied the row.
+  chainVersion: smallint('chain_version').notNull().default(1),
+  erasedBy: text('erased_by'),
+  // Added by issue 29 (format 3; nullable, so replicas of the earlier version keep writing):
+  hashBytes: bytea('hash_bytes'),
+  personalDigestBytes: bytea('personal_digest_bytes'),
+  personalSaltBytes: bytea('personal_salt_bytes'),
+  prevHashBytes: bytea('prev_hash_bytes'),
+  userAgentId: integer('user_agent_id'),
+  routeId: integer('route_id'),
+  writerId: integer('writer_id'),
 };
 
 /**
@@ -76,18 +92,18 @@ const eventColumns = {
  * keeps the earlier, unpartitioned layout (primary key `id`) until an operator runs
  * `hf-audit migrate-partitions`; every query here works on both.
  */
-export const events = auditSchema.table(
-  'events',
-  eventColumns,
-  (t) => [
-    primaryKey({ columns: [t.id, t.day] }),
-    // Ids are UUIDv7 carrying occurred_at's millisecond and made in chain order by each writer: the
-    // primary key is also the time index and the chain order. Access events (the bulk) touch one
-    // more index only when they have a subject; security events are few and indexed by action.
-    index('events_subject_idx').on(t.subjectId, t.id).where(sql`${t.subjectId} is not null`),
-    index('events_security_action_idx').on(t.action, t.id).where(sql`${t.kind} = 'security'`),
-  ],
-);
+export const events = auditSchema.table('events', eventColumns, (t) => [
+  primaryKey({ columns: [t.id, t.day] }),
+  // Ids are UUIDv7 carrying occurred_at's millisecond and made in chain order by each writer: the
+  // primary key is also the time index and the chain order. Access events (the bulk) touch one
+  // more index only when they have a subject; security events are few and indexed by action.
+  index('events_subject_idx')
+    .on(t.subjectId, t.id)
+    .where(sql`${t.subjectId} is not null`),
+  index('events_security_action_idx')
+    .on(t.action, t.id)
+    .where(sql`${t.kind} = 'security'`),
+]);
 
 /**
  * The signed end of each chain segment (writer, UTC day): count and last hash, with an HMAC that
@@ -116,10 +132,16 @@ export const checkpoints = auditSchema.table(
  */
 export const heldEvents = auditSchema.table(
   'held_events',
-  { ...eventColumns, id: uuid('id').primaryKey(), heldAt: timestamp('held_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow() },
+  {
+    ...eventColumns,
+    id: uuid('id').primaryKey(),
+    heldAt: timestamp('held_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
   (t) => [
     index('held_events_subject_idx').on(t.subjectId, t.id),
-    index('held_events_user_agent_idx').on(t.userAgentId).where(sql`${t.userAgentId} is not null`),
+    index('held_events_user_agent_idx')
+      .on(t.userAgentId)
+      .where(sql`${t.userAgentId} is not null`),
     index('held_events_day_idx').on(t.day, t.id),
   ],
 );
@@ -173,7 +195,9 @@ export const userAgents = auditSchema.table(
     osVersion: text('os_version'),
     deviceType: text('device_type'),
     firstSeen: timestamp('first_seen', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-    lastSeen: date('last_seen', { mode: 'string' }).notNull().default(sql`(now() at time zone 'utc')::date`),
+    lastSeen: date('last_seen', { mode: 'string' })
+      .notNull()
+      .default(sql`(now() at time zone 'utc')::date`),
   },
   (t) => [uniqueIndex('user_agents_user_agent_key').on(t.userAgent)],
 );

@@ -29,7 +29,8 @@ export class SpillFiles {
   /** The writer's subdirectory, created and checked once (spill.ts); what waits there already counts against the cap. */
   directory(): Promise<string> {
     this.#ready ??= prepareSpillDirectory(this.#dir).then(async (d) => {
-      for (const f of await this.#names(d.path)) this.bytes += (await stat(join(d.path, f)).catch(() => ({ size: 0 }))).size;
+      for (const f of await this.#names(d.path))
+        this.bytes += (await stat(join(d.path, f)).catch(() => ({ size: 0 }))).size;
       return d.path;
     });
     this.#ready.catch(() => (this.#ready = null));

@@ -66,12 +66,15 @@ export async function prepareSpillDirectory(dir: string): Promise<{ path: string
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await mkdir(path, { mode: 0o700 });
   } catch (error) {
-    if ((error as { code?: string }).code !== 'EEXIST') throw new SpillDirectoryError(path, `cannot be created (${(error as { code?: string }).code ?? 'error'})`);
+    if ((error as { code?: string }).code !== 'EEXIST')
+      throw new SpillDirectoryError(path, `cannot be created (${(error as { code?: string }).code ?? 'error'})`);
   }
   const stats = await lstat(path);
   if (!stats.isDirectory()) throw new SpillDirectoryError(path, 'is not a directory (a link or a file stands there)');
-  if (typeof process.getuid === 'function' && stats.uid !== process.getuid()) throw new SpillDirectoryError(path, `is owned by another user (uid ${stats.uid})`);
-  if (stats.mode & 0o022) throw new SpillDirectoryError(path, `is group- or world-writable (mode ${(stats.mode & 0o777).toString(8)})`);
+  if (typeof process.getuid === 'function' && stats.uid !== process.getuid())
+    throw new SpillDirectoryError(path, `is owned by another user (uid ${stats.uid})`);
+  if (stats.mode & 0o022)
+    throw new SpillDirectoryError(path, `is group- or world-writable (mode ${(stats.mode & 0o777).toString(8)})`);
   if (stats.mode & 0o077) await chmod(path, 0o700);
   let legacyFiles = 0;
   try {
@@ -89,7 +92,14 @@ function mac(key: SigningKey, header: object, body: string): Buffer {
 /** The text of a spill file, authenticated with the first checkpoint key. */
 export function encodeSpill(file: SpillFile, keys: readonly SigningKey[]): string {
   // U+2028/2029 are valid in JSON but are line breaks to some readers: escape them too.
-  const body = file.items.map((item) => JSON.stringify(item).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')).join('\n') + '\n';
+  const body =
+    file.items
+      .map((item) =>
+        JSON.stringify(item)
+          .replace(/\u2028/g, '\\u2028')
+          .replace(/\u2029/g, '\\u2029'),
+      )
+      .join('\n') + '\n';
   const header = { hfAuditSpill: FORMAT, writer: file.writer, count: file.items.length, after: file.after };
   return `${body}${JSON.stringify({ ...header, mac: mac(keys[0]!, header, body).toString('base64url') })}\n`;
 }
@@ -102,7 +112,9 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 function position(v: unknown): ChainPosition | null | undefined {
   if (v === null) return null;
   const p = v as ChainPosition;
-  return p && isString(p.id) && isString(p.hash) && isString(p.day) && Number.isInteger(p.seq) ? { id: p.id, hash: p.hash, day: p.day, seq: p.seq } : undefined;
+  return p && isString(p.id) && isString(p.hash) && isString(p.day) && Number.isInteger(p.seq)
+    ? { id: p.id, hash: p.hash, day: p.day, seq: p.seq }
+    : undefined;
 }
 
 /** An item read back from JSON, with every field of the type the chain expects, or null. */
@@ -117,13 +129,42 @@ function revive(value: unknown): Item | null {
   const occurredAt = isString(v.occurredAt) ? new Date(v.occurredAt) : null;
   if (!occurredAt || Number.isNaN(occurredAt.getTime())) return null;
   const strings = ['id', 'writer', 'day', 'kind', 'action', 'personalDigest', 'prevHash', 'hash'] as const;
-  const nullableStrings = ['resource', 'outcome', 'requestId', 'method', 'route', 'path', 'subjectId', 'ip', 'userAgent', 'browserName', 'browserVersion', 'osName', 'osVersion', 'deviceType', 'personalSalt'] as const;
+  const nullableStrings = [
+    'resource',
+    'outcome',
+    'requestId',
+    'method',
+    'route',
+    'path',
+    'subjectId',
+    'ip',
+    'userAgent',
+    'browserName',
+    'browserVersion',
+    'osName',
+    'osVersion',
+    'deviceType',
+    'personalSalt',
+  ] as const;
   if (!strings.every((k) => isString(v[k])) || !nullableStrings.every((k) => isNullableString(v[k]))) return null;
-  if (!DAY.test(v.day as string) || !Number.isInteger(v.seq) || (v.seq as number) < 0 || typeof v.ipInvalid !== 'boolean') return null;
+  if (
+    !DAY.test(v.day as string) ||
+    !Number.isInteger(v.seq) ||
+    (v.seq as number) < 0 ||
+    typeof v.ipInvalid !== 'boolean'
+  )
+    return null;
   if (!isNullableNumber(v.status) || !isNullableNumber(v.durationMs)) return null;
   const chainVersion = v.chainVersion ?? 1;
   if (chainVersion !== 1 && chainVersion !== 2 && chainVersion !== 3) return null;
-  return { ...(v as unknown as AuditEvent), details: v.details ?? null, occurredAt, erasedAt: null, erasedBy: null, chainVersion };
+  return {
+    ...(v as unknown as AuditEvent),
+    details: v.details ?? null,
+    occurredAt,
+    erasedAt: null,
+    erasedBy: null,
+    chainVersion,
+  };
 }
 
 /** Reads a spill file: the items and their claimed position, or why it cannot be trusted. */
@@ -137,12 +178,20 @@ export function decodeSpill(text: string, keys: readonly SigningKey[]): SpillFil
   } catch {
     return { error: 'the trailer is not JSON (truncated, or not a spill file of this version)' };
   }
-  if (!trailer || trailer.hfAuditSpill !== FORMAT || !isString(trailer.writer) || !Number.isInteger(trailer.count) || !isString(trailer.mac)) return { error: 'no valid trailer' };
+  if (
+    !trailer ||
+    trailer.hfAuditSpill !== FORMAT ||
+    !isString(trailer.writer) ||
+    !Number.isInteger(trailer.count) ||
+    !isString(trailer.mac)
+  )
+    return { error: 'no valid trailer' };
   const after = position(trailer.after);
   if (after === undefined) return { error: 'the trailer names no valid chain position' };
   const header = { hfAuditSpill: FORMAT, writer: trailer.writer, count: trailer.count, after };
   const given = Buffer.from(trailer.mac, 'base64url');
-  if (given.length !== 32 || !keys.some((key) => timingSafeEqual(mac(key, header, body), given))) return { error: 'the MAC does not verify under any checkpoint key' };
+  if (given.length !== 32 || !keys.some((key) => timingSafeEqual(mac(key, header, body), given)))
+    return { error: 'the MAC does not verify under any checkpoint key' };
   const lines = body.split('\n').slice(0, -1);
   if (lines.length !== trailer.count) return { error: 'the item count does not match' };
   const items: Item[] = [];

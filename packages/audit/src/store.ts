@@ -13,7 +13,15 @@ import type { AuditEvent } from './event.js';
 import { personalDigestOf } from './format3.js';
 import { uuidv7Floor } from './ids.js';
 import { pgArray } from './pg-array.js';
-import { checkpoints, events, heldEvents as heldTable, heldReleased as heldReleasedTable, routes, userAgents, writers } from './schema.js';
+import {
+  checkpoints,
+  events,
+  heldEvents as heldTable,
+  heldReleased as heldReleasedTable,
+  routes,
+  userAgents,
+  writers,
+} from './schema.js';
 import { writeUnnest, type Checkpoint } from './writes.js';
 
 export type { Checkpoint } from './writes.js';
@@ -23,7 +31,8 @@ type EventTable = typeof events | typeof heldTable;
 
 /** The columns of an event as `AuditEvent`, any format (the tables it joins: see `from`). */
 function selection(t: EventTable) {
-  const viaRoute = (own: AnyColumn, interned: AnyColumn) => sql<string | null>`case when ${t.routeId} is null then ${own} else nullif(${interned}, '') end`;
+  const viaRoute = (own: AnyColumn, interned: AnyColumn) =>
+    sql<string | null>`case when ${t.routeId} is null then ${own} else nullif(${interned}, '') end`;
   return {
     id: t.id,
     occurredAt: t.occurredAt,
@@ -74,8 +83,15 @@ export function selectEvents(db: Database, t: EventTable) {
  * Writes events (formats 1 and 2) and upserts checkpoints in one statement (writes.ts has every
  * form; this one is kept for callers of the package's earlier API).
  */
-export async function writeBatch(db: Database, batch: readonly AuditEvent[], marks: readonly Checkpoint[]): Promise<void> {
-  if (batch.some((e) => e.chainVersion === 3)) throw Object.assign(new TypeError('writeBatch takes format 1 and 2 events; the writer writes format 3'), { code: 'HF_AUDIT_INVALID_OPTION' });
+export async function writeBatch(
+  db: Database,
+  batch: readonly AuditEvent[],
+  marks: readonly Checkpoint[],
+): Promise<void> {
+  if (batch.some((e) => e.chainVersion === 3))
+    throw Object.assign(new TypeError('writeBatch takes format 1 and 2 events; the writer writes format 3'), {
+      code: 'HF_AUDIT_INVALID_OPTION',
+    });
   await writeUnnest(db, batch, [], marks, null);
 }
 
@@ -102,7 +118,10 @@ const CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]
  * costs an index range scan however deep it is, and events written meanwhile never shift a page.
  * A time range also bounds the id, a second early, so the primary key serves it.
  */
-export async function queryEvents(db: Database, query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+export async function queryEvents(
+  db: Database,
+  query: EventQuery,
+): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const { statement, limit } = eventsStatement(db, query);
   const rows = (await statement) as AuditEvent[];
   const page = rows.slice(0, limit);
@@ -113,23 +132,33 @@ export async function queryEvents(db: Database, query: EventQuery): Promise<{ ev
 /** The statement queryEvents runs (one more row than `limit`, to tell whether a next page exists), checked: tests EXPLAIN it. */
 export function eventsStatement(db: Database, query: EventQuery) {
   const limit = query.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new AuditInvalidQuery('"limit" must be an integer from 1 to 500');
-  for (const [name, value] of [['from', query.from], ['to', query.to]] as const) {
-    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))) throw new AuditInvalidQuery(`"${name}" must be a valid date`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    throw new AuditInvalidQuery('"limit" must be an integer from 1 to 500');
+  for (const [name, value] of [
+    ['from', query.from],
+    ['to', query.to],
+  ] as const) {
+    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime())))
+      throw new AuditInvalidQuery(`"${name}" must be a valid date`);
   }
   const where: SQL[] = [];
   if (query.subjectId !== undefined) where.push(eq(events.subjectId, query.subjectId));
   if (query.action !== undefined) {
     // Security events have their own (partial) action index; access events are all http.request
     // (a format-3 access event keeps neither: its NULL kind says what it is).
-    if (query.action === 'http.request') where.push(sql`(${events.kind} is null or (${events.kind} = 'access' and ${events.action} = 'http.request'))`);
+    if (query.action === 'http.request')
+      where.push(sql`(${events.kind} is null or (${events.kind} = 'access' and ${events.action} = 'http.request'))`);
     else where.push(eq(events.action, query.action), eq(events.kind, 'security'));
   }
   if (query.exceptActions !== undefined) {
     const except = query.exceptActions;
-    if (!Array.isArray(except) || except.length > 50 || except.some((a) => typeof a !== 'string' || !a)) throw new AuditInvalidQuery('"exceptActions" must be a list of at most 50 action names');
+    if (!Array.isArray(except) || except.length > 50 || except.some((a) => typeof a !== 'string' || !a))
+      throw new AuditInvalidQuery('"exceptActions" must be a list of at most 50 action names');
     // A format-3 access event has a NULL action (and kind): kept, never compared.
-    if (except.length) where.push(sql`(${events.kind} is distinct from 'security' or ${events.action} is null or not (${inArray(events.action, except as string[])}))`);
+    if (except.length)
+      where.push(
+        sql`(${events.kind} is distinct from 'security' or ${events.action} is null or not (${inArray(events.action, except as string[])}))`,
+      );
   }
   if (query.from) {
     where.push(gte(events.occurredAt, sql`${query.from.toISOString()}::timestamptz`));
@@ -154,7 +183,13 @@ export function eventsStatement(db: Database, query: EventQuery) {
  * Events in id order (each writer's chain order), within a range of days, after `afterId`, one
  * page at a time (verification). The day range also bounds the id, with a day of slack either side.
  */
-export function eventsPage(db: Database, afterId: string | null, limit: number, from?: string, to?: string): Promise<AuditEvent[]> {
+export function eventsPage(
+  db: Database,
+  afterId: string | null,
+  limit: number,
+  from?: string,
+  to?: string,
+): Promise<AuditEvent[]> {
   const where: SQL[] = [];
   if (afterId) where.push(sql`${events.id} > ${afterId}::uuid`);
   if (from) {
@@ -174,14 +209,28 @@ export function eventsPage(db: Database, afterId: string | null, limit: number, 
 /** Every checkpoint within [from, to]. */
 export function listCheckpoints(db: Database, from?: string, to?: string): Promise<Checkpoint[]> {
   return db
-    .select({ writer: checkpoints.writer, day: checkpoints.day, count: checkpoints.count, lastHash: checkpoints.lastHash, closed: checkpoints.closed, mac: checkpoints.mac })
+    .select({
+      writer: checkpoints.writer,
+      day: checkpoints.day,
+      count: checkpoints.count,
+      lastHash: checkpoints.lastHash,
+      closed: checkpoints.closed,
+      mac: checkpoints.mac,
+    })
     .from(checkpoints)
     .where(and(from ? gte(checkpoints.day, from) : undefined, to ? sql`${checkpoints.day} <= ${to}` : undefined));
 }
 
 export async function readCheckpoint(db: Database, writer: string, day: string): Promise<Checkpoint | null> {
   const [row] = await db
-    .select({ writer: checkpoints.writer, day: checkpoints.day, count: checkpoints.count, lastHash: checkpoints.lastHash, closed: checkpoints.closed, mac: checkpoints.mac })
+    .select({
+      writer: checkpoints.writer,
+      day: checkpoints.day,
+      count: checkpoints.count,
+      lastHash: checkpoints.lastHash,
+      closed: checkpoints.closed,
+      mac: checkpoints.mac,
+    })
     .from(checkpoints)
     .where(and(eq(checkpoints.writer, writer), eq(checkpoints.day, day)));
   return row ?? null;
@@ -193,14 +242,21 @@ export async function* subjectEvents(db: Database, subjectId: string, pageSize =
   yield* subjectPages(db, heldTable, subjectId, pageSize);
 }
 
-async function* subjectPages(db: Database, table: EventTable, subjectId: string, pageSize: number): AsyncGenerator<AuditEvent> {
+async function* subjectPages(
+  db: Database,
+  table: EventTable,
+  subjectId: string,
+  pageSize: number,
+): AsyncGenerator<AuditEvent> {
   // Keyset pages on the (subject_id, id) index: an export of 100,000 events holds one page at a time.
   // Small pages: a page outlives a young-generation collection or two while it is written out, and
   // what survives is promoted; 1,000-event pages grew the old generation (and RSS) by 30 MB.
   let after: string | undefined;
   for (;;) {
     const page = (await selectEvents(db, table)
-      .where(after === undefined ? eq(table.subjectId, subjectId) : and(eq(table.subjectId, subjectId), gt(table.id, after)))
+      .where(
+        after === undefined ? eq(table.subjectId, subjectId) : and(eq(table.subjectId, subjectId), gt(table.id, after)),
+      )
       .orderBy(asc(table.id))
       .limit(pageSize)) as AuditEvent[];
     yield* page;
@@ -237,7 +293,10 @@ export async function storedHashes(db: Database, ids: readonly string[]): Promis
 }
 
 /** The ids of a subject's events not yet erased, in id order. */
-export async function subjectEventIds(db: Database, subjectId: string): Promise<{ id: string; chainVersion: number }[]> {
+export async function subjectEventIds(
+  db: Database,
+  subjectId: string,
+): Promise<{ id: string; chainVersion: number }[]> {
   return db
     .select({ id: events.id, chainVersion: events.chainVersion })
     .from(events)
@@ -257,15 +316,31 @@ export { idsDigest } from './tombstones.js';
  * count (retention then purges a user agent nothing references). `erasedBy` names the erasure
  * record (an `audit.subject.erased` event) that covers them.
  */
-export async function eraseEvents(db: Database, subjectId: string, list: readonly { id: string; chainVersion: number }[], erasedBy: string): Promise<number> {
+export async function eraseEvents(
+  db: Database,
+  subjectId: string,
+  list: readonly { id: string; chainVersion: number }[],
+  erasedBy: string,
+): Promise<number> {
   let erased = 0;
   await db.transaction(async (tx) => {
     const t = tx as unknown as Database;
     for (const version of [1, 2]) {
       const ids = list.filter((e) => (version === 1 ? e.chainVersion === 1 : e.chainVersion === 2)).map((e) => e.id);
-      const set = version === 1
-        ? { subjectId: null, ip: null, userAgent: null, personalSalt: null, erasedAt: sql`now()`, erasedBy }
-        : { subjectId: null, ip: null, userAgent: null, path: null, resource: null, details: null, personalSalt: null, erasedAt: sql`now()`, erasedBy };
+      const set =
+        version === 1
+          ? { subjectId: null, ip: null, userAgent: null, personalSalt: null, erasedAt: sql`now()`, erasedBy }
+          : {
+              subjectId: null,
+              ip: null,
+              userAgent: null,
+              path: null,
+              resource: null,
+              details: null,
+              personalSalt: null,
+              erasedAt: sql`now()`,
+              erasedBy,
+            };
       for (let i = 0; i < ids.length; i += 5000) {
         const rows = await tx
           .update(events)
@@ -278,26 +353,59 @@ export async function eraseEvents(db: Database, subjectId: string, list: readonl
     // Held copies are not touched here (issue 30 item 1): the app role cannot change them; they go
     // whole once no hold keeps them (`releaseHeldCopies`, which the plugin's eraseSubject calls).
     const v3 = list.filter((e) => e.chainVersion === 3).map((e) => e.id);
-    for (let i = 0; i < v3.length; i += 5000) erased += await eraseV3(t, events, subjectId, v3.slice(i, i + 5000), erasedBy);
+    for (let i = 0; i < v3.length; i += 5000)
+      erased += await eraseV3(t, events, subjectId, v3.slice(i, i + 5000), erasedBy);
   });
   return erased;
 }
 
 /** Erases format-3 rows of `table` (those of `ids`, or every one of the subject's): how many. */
-async function eraseV3(db: Database, table: typeof events, subjectId: string, ids: readonly string[] | null, erasedBy: string): Promise<number> {
+async function eraseV3(
+  db: Database,
+  table: typeof events,
+  subjectId: string,
+  ids: readonly string[] | null,
+  erasedBy: string,
+): Promise<number> {
   // Locked first (FOR UPDATE cannot reach through the outer joins), then read with their interned values.
-  const where = and(eq(table.subjectId, subjectId), eq(table.chainVersion, 3), isNull(table.erasedAt), ids ? inArray(table.id, ids as string[]) : undefined);
-  const locked = await db.select({ id: table.id }).from(table as typeof events).where(where).for('update');
+  const where = and(
+    eq(table.subjectId, subjectId),
+    eq(table.chainVersion, 3),
+    isNull(table.erasedAt),
+    ids ? inArray(table.id, ids as string[]) : undefined,
+  );
+  const locked = await db
+    .select({ id: table.id })
+    .from(table as typeof events)
+    .where(where)
+    .for('update');
   if (!locked.length) return 0;
-  const rows = (await selectEvents(db, table).where(and(where, inArray(table.id, locked.map((r) => r.id))))) as AuditEvent[];
+  const rows = (await selectEvents(db, table).where(
+    and(
+      where,
+      inArray(
+        table.id,
+        locked.map((r) => r.id),
+      ),
+    ),
+  )) as AuditEvent[];
   if (!rows.length) return 0;
   const refs = await db
     .select({ id: events.id, userAgentId: events.userAgentId, writerId: events.writerId, day: events.day })
     .from(events)
-    .where(and(inArray(events.id, rows.map((r) => r.id)), sql`${events.userAgentId} is not null`));
+    .where(
+      and(
+        inArray(
+          events.id,
+          rows.map((r) => r.id),
+        ),
+        sql`${events.userAgentId} is not null`,
+      ),
+    );
   const digests = rows.map((r) => personalDigestOf(r));
   // A row whose salt cannot give its digest was tampered with: it is erased all the same, and verify reports it.
-  const updated = await db.execute(sql`update audit.events e set subject_id = null, ip = null, user_agent_id = null, path = null, resource = null, details = null,
+  const updated =
+    await db.execute(sql`update audit.events e set subject_id = null, ip = null, user_agent_id = null, path = null, resource = null, details = null,
       personal_salt_bytes = null, personal_digest_bytes = coalesce(d.digest, e.personal_digest_bytes), erased_at = now(), erased_by = ${erasedBy}
     from unnest(${pgArray(rows, (r) => r.id)}::uuid[], ${pgArray(digests, (d) => (d ? `\\x${d}` : null))}::bytea[]) as d(id, digest)
     where e.id = d.id and e.subject_id = ${subjectId} returning e.id`);
@@ -323,17 +431,37 @@ export async function erasureRecords(db: Database, erasureIds: readonly string[]
 }
 
 /** Security events of `action` whose `details[key]` is one of `values` (the records of erasures, releases...). */
-export async function securityRecords(db: Database, action: string, key: string, values: readonly string[]): Promise<AuditEvent[]> {
+export async function securityRecords(
+  db: Database,
+  action: string,
+  key: string,
+  values: readonly string[],
+): Promise<AuditEvent[]> {
   if (!values.length) return [];
-  return (await selectEvents(db, events).where(and(eq(events.action, action), eq(events.kind, 'security'), inArray(sql`${events.details}->>${key}`, values as string[])))) as AuditEvent[];
+  return (await selectEvents(db, events).where(
+    and(
+      eq(events.action, action),
+      eq(events.kind, 'security'),
+      inArray(sql`${events.details}->>${key}`, values as string[]),
+    ),
+  )) as AuditEvent[];
 }
 
 /** Held copies that went when their holds ended (`audit.held_released`), in id order, a page at a time. */
-export async function* heldReleased(db: Database, pageSize = 5000): AsyncGenerator<{ id: string; day: string; hash: string; releaseId: string; releasedAt: Date }> {
+export async function* heldReleased(
+  db: Database,
+  pageSize = 5000,
+): AsyncGenerator<{ id: string; day: string; hash: string; releaseId: string; releasedAt: Date }> {
   let after: string | undefined;
   for (;;) {
     const page = await db
-      .select({ id: heldReleasedTable.id, day: heldReleasedTable.day, hash: heldReleasedTable.hash, releaseId: heldReleasedTable.releaseId, releasedAt: heldReleasedTable.releasedAt })
+      .select({
+        id: heldReleasedTable.id,
+        day: heldReleasedTable.day,
+        hash: heldReleasedTable.hash,
+        releaseId: heldReleasedTable.releaseId,
+        releasedAt: heldReleasedTable.releasedAt,
+      })
       .from(heldReleasedTable)
       .where(after === undefined ? undefined : gt(heldReleasedTable.id, after))
       .orderBy(asc(heldReleasedTable.id))
@@ -354,7 +482,14 @@ export async function linkOf(db: Database, e: AuditEvent): Promise<string | null
     .select({ hash: sql<string>`coalesce(${events.hash}, encode(${events.hashBytes}, 'hex'))` })
     .from(events)
     .leftJoin(writers, eq(writers.id, events.writerId))
-    .where(and(eq(events.day, e.day), eq(events.seq, e.seq - 1), sql`coalesce(${events.writer}, ${writers.name}) = ${e.writer}`, lt(events.id, e.id)))
+    .where(
+      and(
+        eq(events.day, e.day),
+        eq(events.seq, e.seq - 1),
+        sql`coalesce(${events.writer}, ${writers.name}) = ${e.writer}`,
+        lt(events.id, e.id),
+      ),
+    )
     .orderBy(desc(events.id))
     .limit(1);
   return row?.hash ?? null;

@@ -41,7 +41,8 @@ export const uuidv7Time = (id: string): number => parseInt(id.slice(0, 8) + id.s
  */
 export async function eventsAfter(db: Database, q: EventsAfterQuery): Promise<AuditEvent[]> {
   if (!UUID.test(q.after) || !UUID.test(q.before)) throw new AuditInvalidQuery('"after" and "before" must be UUIDs');
-  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new AuditInvalidQuery('"limit" must be an integer from 1 to 1000');
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000)
+    throw new AuditInvalidQuery('"limit" must be an integer from 1 to 1000');
   const where: SQL[] = [sql`${events.id} > ${q.after}::uuid`, sql`${events.id} < ${q.before}::uuid`];
   where.push(gte(events.day, new Date(Math.max(0, uuidv7Time(q.after) - DAY_MS)).toISOString().slice(0, 10)));
   if (q.subjectId !== undefined) where.push(eq(events.subjectId, q.subjectId));
@@ -49,10 +50,12 @@ export async function eventsAfter(db: Database, q: EventsAfterQuery): Promise<Au
   const except = q.exceptActions ?? [];
   if (except.length > 50) throw new AuditInvalidQuery('"exceptActions" must be a list of at most 50 action names');
   // A format-3 access event has a NULL action (and kind): kept, never compared (as queryEvents).
-  if (except.length) where.push(sql`(${events.kind} is distinct from 'security' or ${events.action} is null or not (${inArray(events.action, except as string[])}))`);
+  if (except.length)
+    where.push(
+      sql`(${events.kind} is distinct from 'security' or ${events.action} is null or not (${inArray(events.action, except as string[])}))`,
+    );
   return (await selectEvents(db, events)
     .where(and(...where))
     .orderBy(asc(events.id))
     .limit(q.limit)) as AuditEvent[];
 }
-

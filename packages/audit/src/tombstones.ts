@@ -111,7 +111,10 @@ export class ErasePlan {
 }
 
 /** The plan from what the lookup found (null: nothing of the batch is erased). */
-export function erasePlan(found: readonly { tombstone: string; erased_ms: number | string }[], t: Tombstoning): ErasePlan | null {
+export function erasePlan(
+  found: readonly { tombstone: string; erased_ms: number | string }[],
+  t: Tombstoning,
+): ErasePlan | null {
   const subjects = new Map<string, number>();
   if (found.length && t.check) {
     const byKey = new Map<string, string>();
@@ -144,7 +147,14 @@ export interface LateErasure {
 
 export function lateErasure(erasureId: string, ids: readonly string[]): LateErasure {
   const sorted = [...ids].sort();
-  return { erasureId, count: sorted.length, firstId: sorted[0]!, lastId: sorted.at(-1)!, idsSha256: idsDigest(sorted), atInsert: true };
+  return {
+    erasureId,
+    count: sorted.length,
+    firstId: sorted[0]!,
+    lastId: sorted.at(-1)!,
+    idsSha256: idsDigest(sorted),
+    atInsert: true,
+  };
 }
 
 /** The row that keeps a late erasure's record until it is appended (in the batch's transaction). */
@@ -155,7 +165,12 @@ export function lateErasureRow(late: LateErasure, writer: string): SQL {
 /** A database without migration 0005 (a test at an earlier layout): no tombstone can exist there. */
 export const isNoTombstones = (error: unknown): boolean => {
   const code = pgErrorCode(error);
-  return (code === '42883' || code === '42P01') && /tombstone|late_erasures/i.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message));
+  return (
+    (code === '42883' || code === '42P01') &&
+    /tombstone|late_erasures/i.test(
+      String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message),
+    )
+  );
 };
 
 /**
@@ -182,6 +197,8 @@ export async function pendingErasureRecords(db: Database, olderThanMs: number): 
 
 /** Purges tombstones and late-erasure rows older than `keepDays` days (at least 8). How many tombstones went. */
 export async function purgeTombstones(db: Database, keepDays: number): Promise<number> {
-  const [row] = resultRows<{ n: number }>(await db.execute(sql`select audit.purge_subject_tombstones(${keepDays}::int4) as n`));
+  const [row] = resultRows<{ n: number }>(
+    await db.execute(sql`select audit.purge_subject_tombstones(${keepDays}::int4) as n`),
+  );
   return Number(row?.n ?? 0);
 }

@@ -9,7 +9,16 @@
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { EMPTY_ROOT, Frontier, leafHash, verifyConsistency } from './merkle.js';
-import { BLOCK, bytes, NO_RANGES, parseRangesLine, rangeLink, readTreeHead, TreeReader, TreeUnavailable } from './tree.js';
+import {
+  BLOCK,
+  bytes,
+  NO_RANGES,
+  parseRangesLine,
+  rangeLink,
+  readTreeHead,
+  TreeReader,
+  TreeUnavailable,
+} from './tree.js';
 
 /** Opens a signed head (a C2SP checkpoint) under the verifier keys given; throws when it does not verify. */
 export type HeadOpener = (note: string) => { size: number; root: Buffer; extensions: string[]; keyName?: string };
@@ -37,7 +46,12 @@ export interface TreeCheck {
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-export async function checkTree(db: Database, open: HeadOpener, witnessNote: string | null, problems: TreeProblem[]): Promise<TreeCheck> {
+export async function checkTree(
+  db: Database,
+  open: HeadOpener,
+  witnessNote: string | null,
+  problems: TreeProblem[],
+): Promise<TreeCheck> {
   const result: TreeCheck = { size: null, keyName: null, horizon: null, leaves: 0, kept: 0, witness: null };
   const fail = (reason: TreeProblemReason, detail: string, at?: { writer: string; day: string; seq: number | null }) =>
     problems.push({ reason, writer: at?.writer ?? '', day: at?.day ?? '', seq: at?.seq ?? null, detail });
@@ -69,7 +83,10 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
     }
     result.witness = { size: witness.size, consistent: false };
     if (witness.size > signed.size) {
-      fail('witness-mismatch', `a witness kept a head of ${witness.size} leaves; the database's latest signed head has ${signed.size}: history was cut back`);
+      fail(
+        'witness-mismatch',
+        `a witness kept a head of ${witness.size} leaves; the database's latest signed head has ${signed.size}: history was cut back`,
+      );
       return result;
     }
   }
@@ -85,17 +102,27 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
     const block = Math.floor(i / BLOCK);
     if (!kept.has(block)) {
       if (kept.size > 64) kept.clear();
-      const rows = resultRows<{ idx: string; hash: unknown }>(await db.execute(sql`select idx::text as idx, hash from audit.tree_leaves where idx >= ${block * BLOCK} and idx < ${block * BLOCK + BLOCK}`));
+      const rows = resultRows<{ idx: string; hash: unknown }>(
+        await db.execute(
+          sql`select idx::text as idx, hash from audit.tree_leaves where idx >= ${block * BLOCK} and idx < ${block * BLOCK + BLOCK}`,
+        ),
+      );
       kept.set(block, new Map(rows.map((r) => [Number(r.idx), bytes(r.hash)])));
     }
     return kept.get(block)!.get(i);
   };
   const node = async (level: number, index: number): Promise<Buffer | null> => {
-    const [row] = resultRows<{ hash: unknown }>(await db.execute(sql`select hash from audit.tree_nodes where level = ${level} and idx = ${index}`));
+    const [row] = resultRows<{ hash: unknown }>(
+      await db.execute(sql`select hash from audit.tree_nodes where level = ${level} and idx = ${index}`),
+    );
     return row ? bytes(row.hash) : null;
   };
   /** Leaves [a, b) of a dropped day: the largest kept nodes that fit, else kept leaf hashes. */
-  const appendDropped = async (a: number, b: number, at: { writer: string; day: string; seq: number }): Promise<boolean> => {
+  const appendDropped = async (
+    a: number,
+    b: number,
+    at: { writer: string; day: string; seq: number },
+  ): Promise<boolean> => {
     while (a < b) {
       let level = 0;
       while (a % 2 ** (level + 1) === 0 && a + 2 ** (level + 1) <= b) level++;
@@ -115,7 +142,11 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
       if (!done) {
         const h = await keptLeaf(a);
         if (!h) {
-          fail('tree-missing', `leaf ${a} of the tree belongs to a day dropped by retention, and neither its hash nor a node over it was kept`, at);
+          fail(
+            'tree-missing',
+            `leaf ${a} of the tree belongs to a day dropped by retention, and neither its hash nor a node over it was kept`,
+            at,
+          );
           return false;
         }
         frontier.append(h);
@@ -138,8 +169,16 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
   const signedRanges = parseRangesLine(signed.extensions);
   let chain: Buffer = NO_RANGES;
   let chainCount = 0;
-  for (let next = 0; next < n; ) {
-    const page = resultRows<{ start: string; writer: string; day: string; first_seq: number; count: number; first_id: string; last_id: string }>(
+  for (let next = 0; next < n;) {
+    const page = resultRows<{
+      start: string;
+      writer: string;
+      day: string;
+      first_seq: number;
+      count: number;
+      first_id: string;
+      last_id: string;
+    }>(
       await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
         from audit.tree_ranges where start >= ${next} and start < ${n} order by tree_ranges.start limit 1000`), // the column: 'order by start' sorts the text output
     );
@@ -152,11 +191,17 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
       }
     }
     if (!page.length || Number(page[0]!.start) !== next) {
-      fail('tree-missing', `leaves from ${next} to ${page.length ? Number(page[0]!.start) - 1 : n - 1} belong to no range: the tree's index of events was changed`);
+      fail(
+        'tree-missing',
+        `leaves from ${next} to ${page.length ? Number(page[0]!.start) - 1 : n - 1} belong to no range: the tree's index of events was changed`,
+      );
       return result;
     }
     // One read per segment in the page: its events between the page's first and last ids.
-    const bySegment = new Map<string, { writer: string; day: string; first: string; last: string; hashes?: Map<number, Buffer> }>();
+    const bySegment = new Map<
+      string,
+      { writer: string; day: string; first: string; last: string; hashes?: Map<number, Buffer> }
+    >();
     for (const r of page) {
       const key = `${r.writer}\u0000${r.day}`;
       const s = bySegment.get(key);
@@ -176,10 +221,19 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
     }
     for (const r of page) {
       const start = Number(r.start);
-      chain = rangeLink(chain, { start, writer: r.writer, day: r.day, firstSeq: Number(r.first_seq), count: Number(r.count) });
+      chain = rangeLink(chain, {
+        start,
+        writer: r.writer,
+        day: r.day,
+        firstSeq: Number(r.first_seq),
+        count: Number(r.count),
+      });
       chainCount++;
       if (start !== next) {
-        fail('tree-missing', `leaves from ${next} to ${start - 1} belong to no range: the tree's index of events was changed`);
+        fail(
+          'tree-missing',
+          `leaves from ${next} to ${start - 1} belong to no range: the tree's index of events was changed`,
+        );
         return result;
       }
       const count = Math.min(Number(r.count), n - start);
@@ -190,7 +244,11 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
         const h = hashes.get(seq);
         if (!h) {
           if (!dropped) {
-            fail('tree-missing', `an event the signed tree holds is gone (seq ${seq}), in a day the signed horizon keeps`, { writer: r.writer, day: r.day, seq });
+            fail(
+              'tree-missing',
+              `an event the signed tree holds is gone (seq ${seq}), in a day the signed horizon keeps`,
+              { writer: r.writer, day: r.day, seq },
+            );
             return result;
           }
           // Consecutive dropped leaves (across ranges too) go as one stretch: the largest kept nodes fit it.
@@ -211,16 +269,26 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
   }
   if (pending && !(await flushDropped())) return result;
   if (!signedRanges || signedRanges.count !== chainCount || !signedRanges.hash.equals(chain)) {
-    fail('tree-mismatch', "the tree's index of events (audit.tree_ranges: which events are which leaves, and their days) is not the one the signed head commits to");
+    fail(
+      'tree-mismatch',
+      "the tree's index of events (audit.tree_ranges: which events are which leaves, and their days) is not the one the signed head commits to",
+    );
     return result;
   }
   if (!frontier.root().equals(signed.root)) {
-    fail('tree-mismatch', `the events the tree holds do not hash to the signed root of ${n} leaves: an event's hash, its order, or the tree's index of events was changed`);
+    fail(
+      'tree-mismatch',
+      `the events the tree holds do not hash to the signed root of ${n} leaves: an event's hash, its order, or the tree's index of events was changed`,
+    );
     return result;
   }
   if (witness) {
     let consistent = rootAtWitness !== null && (rootAtWitness as Buffer).equals(witness.root);
-    if (!consistent) fail('witness-mismatch', `the first ${witness.size} leaves no longer hash to the root a witness kept: history before it was rewritten`);
+    if (!consistent)
+      fail(
+        'witness-mismatch',
+        `the first ${witness.size} leaves no longer hash to the root a witness kept: history before it was rewritten`,
+      );
     else {
       try {
         const proof = await new TreeReader(db).consistency(witness.size, n);
@@ -229,7 +297,11 @@ export async function checkTree(db: Database, open: HeadOpener, witnessNote: str
         if (!(error instanceof TreeUnavailable)) throw error;
         consistent = false;
       }
-      if (!consistent) fail('witness-mismatch', `no consistency proof from the witness's ${witness.size} leaves to the signed ${n} holds: the stored nodes were changed`);
+      if (!consistent)
+        fail(
+          'witness-mismatch',
+          `no consistency proof from the witness's ${witness.size} leaves to the signed ${n} holds: the stored nodes were changed`,
+        );
     }
     result.witness = { size: witness.size, consistent };
   }

@@ -28,7 +28,16 @@ import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { uuidv7Ms } from './ids.js';
-import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, nodeHash, rootOf, splitPoint } from './merkle.js';
+import {
+  consistencyProof,
+  EMPTY_ROOT,
+  Frontier,
+  inclusionProof,
+  leafHash,
+  nodeHash,
+  rootOf,
+  splitPoint,
+} from './merkle.js';
 import { checkpointValid } from './checkpoints.js';
 import { readHorizon } from './partitions.js';
 import { pgArray } from './pg-array.js';
@@ -71,10 +80,17 @@ export interface IntegrateResult {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** A bytea as either driver returns it (Buffer, Uint8Array, or `\\x` hex text). */
-export const bytes = (v: unknown): Buffer => (typeof v === 'string' ? Buffer.from(v.replace(/^\\x/, ''), 'hex') : Buffer.from(v as Uint8Array));
+export const bytes = (v: unknown): Buffer =>
+  typeof v === 'string' ? Buffer.from(v.replace(/^\\x/, ''), 'hex') : Buffer.from(v as Uint8Array);
 
 /** The body of a C2SP checkpoint (origin, size, base64 root, extension lines). */
-export function headBody(origin: string, size: number, root: Uint8Array, horizon: string | null, ranges: { count: number; hash: Uint8Array }): string {
+export function headBody(
+  origin: string,
+  size: number,
+  root: Uint8Array,
+  horizon: string | null,
+  ranges: { count: number; hash: Uint8Array },
+): string {
   return `${origin}\n${size}\n${Buffer.from(root).toString('base64')}\n${horizon ? `horizon ${horizon}\n` : ''}ranges ${ranges.count} ${Buffer.from(ranges.hash).toString('base64')}\n`;
 }
 
@@ -87,8 +103,14 @@ export const NO_RANGES: Buffer = createHash('sha256').digest();
  * first seq, count] "\n"). Without it a range's day, which says whether its events may be missing
  * (a day before the horizon), would be the database's word (review of issue 33).
  */
-export function rangeLink(previous: Uint8Array, r: { start: number; writer: string; day: string; firstSeq: number; count: number }): Buffer {
-  return createHash('sha256').update(previous).update(`${JSON.stringify([r.start, r.writer, r.day, r.firstSeq, r.count])}\n`).digest();
+export function rangeLink(
+  previous: Uint8Array,
+  r: { start: number; writer: string; day: string; firstSeq: number; count: number },
+): Buffer {
+  return createHash('sha256')
+    .update(previous)
+    .update(`${JSON.stringify([r.start, r.writer, r.day, r.firstSeq, r.count])}\n`)
+    .digest();
 }
 
 /** The `ranges` extension line of a signed head. */
@@ -101,10 +123,17 @@ export function parseRangesLine(extensions: readonly string[]): { count: number;
 /** The tree's state row: size, root and the latest signed note. */
 export async function readTreeHead(db: Database): Promise<TreeHead | null> {
   const [row] = resultRows<{ size: string; root: unknown; note: string | null; note_size: string | null }>(
-    await db.execute(sql`select size::text as size, root, note, note_size::text as note_size from audit.tree_state where id`),
+    await db.execute(
+      sql`select size::text as size, root, note, note_size::text as note_size from audit.tree_state where id`,
+    ),
   );
   if (!row) return null;
-  return { size: Number(row.size), root: bytes(row.root), note: row.note, noteSize: row.note_size === null ? null : Number(row.note_size) };
+  return {
+    size: Number(row.size),
+    root: bytes(row.root),
+    note: row.note,
+    noteSize: row.note_size === null ? null : Number(row.note_size),
+  };
 }
 
 interface Pending {
@@ -123,21 +152,42 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
   const budget = o.maxLeaves ?? 50_000;
   return o.db.transaction(async (txn) => {
     const tx = txn as unknown as Database;
-    const [state] = resultRows<{ size: string; frontier: unknown; note: string | null; note_size: string | null; ranges_count: string; ranges_hash: unknown }>(
-      await tx.execute(sql`select size::text as size, frontier, note, note_size::text as note_size, ranges_count::text as ranges_count, ranges_hash from audit.tree_state where id for update skip locked`),
+    const [state] = resultRows<{
+      size: string;
+      frontier: unknown;
+      note: string | null;
+      note_size: string | null;
+      ranges_count: string;
+      ranges_hash: unknown;
+    }>(
+      await tx.execute(
+        sql`select size::text as size, frontier, note, note_size::text as note_size, ranges_count::text as ranges_count, ranges_hash from audit.tree_state where id for update skip locked`,
+      ),
     );
     if (!state) return null;
     const frontier = Frontier.fromBytes(Number(state.size), bytes(state.frontier));
     const horizon = await readHorizon(tx, o.checkpointKeys);
     // A horizon is signed only when its HMAC holds and it leaves the last week (no purge reaches it).
-    const validHorizon = horizon?.valid && horizon.day <= new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10) ? horizon.day : null;
+    const validHorizon =
+      horizon?.valid && horizon.day <= new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10)
+        ? horizon.day
+        : null;
     // Only segments whose checkpoint verifies under the HMAC keys: a row written by hand (a count
     // bumped, a writer run under another key) must not be signed into the tree. Read in pages
     // (oldest day first) until the budget is spent: segments that never complete (forged, or
     // stuck) must not hold the rest out. Days before the horizon only when its HMAC holds.
     const pending: Pending[] = [];
-    for (let cursor: { day: string; writer: string } | null = null; ; ) {
-      type Row = { writer: string; day: string; count: number; last_hash: string; closed: boolean; mac: string; included: number; last_id: string | null };
+    for (let cursor: { day: string; writer: string } | null = null; ;) {
+      type Row = {
+        writer: string;
+        day: string;
+        count: number;
+        last_hash: string;
+        closed: boolean;
+        mac: string;
+        included: number;
+        last_id: string | null;
+      };
       const page: Row[] = resultRows<Row>(
         await tx.execute(sql`select c.writer, c.day::text as day, c.count, c.last_hash, c.closed, c.mac, coalesce(s.included, 0) as included, s.last_id::text as last_id
           from audit.checkpoints c left join audit.tree_segments s on s.writer = c.writer and s.day = c.day
@@ -146,8 +196,24 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
           order by c.day, c.writer limit 500`),
       );
       for (const r of page) {
-        if (!checkpointValid(o.checkpointKeys, { writer: r.writer, day: r.day, count: Number(r.count), lastHash: r.last_hash, closed: r.closed === true || (r.closed as unknown) === 't', mac: r.mac })) continue;
-        pending.push({ writer: r.writer, day: r.day, count: Number(r.count), included: Number(r.included), lastId: r.last_id });
+        if (
+          !checkpointValid(o.checkpointKeys, {
+            writer: r.writer,
+            day: r.day,
+            count: Number(r.count),
+            lastHash: r.last_hash,
+            closed: r.closed === true || (r.closed as unknown) === 't',
+            mac: r.mac,
+          })
+        )
+          continue;
+        pending.push({
+          writer: r.writer,
+          day: r.day,
+          count: Number(r.count),
+          included: Number(r.included),
+          lastId: r.last_id,
+        });
       }
       if (page.length < 500) break;
       cursor = { day: page[page.length - 1]!.day, writer: page[page.length - 1]!.writer };
@@ -158,7 +224,15 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
     const onNode = (level: number, index: number, hash: Buffer) => {
       if (level >= BLOCK_LEVEL) nodes.push({ level, index, hash });
     };
-    const ranges: { start: number; writer: string; day: string; firstSeq: number; count: number; firstId: string; lastId: string }[] = [];
+    const ranges: {
+      start: number;
+      writer: string;
+      day: string;
+      firstSeq: number;
+      count: number;
+      firstId: string;
+      lastId: string;
+    }[] = [];
     const progress: { writer: string; day: string; included: number; lastId: string }[] = [];
     let appended = 0;
     for (const p of pending) {
@@ -193,7 +267,18 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
             stop = true;
             break;
           }
-          if (!range) ranges.push((range = { start: frontier.size, writer: p.writer, day: p.day, firstSeq: expected, count: 0, firstId: r.id, lastId: r.id }));
+          if (!range)
+            ranges.push(
+              (range = {
+                start: frontier.size,
+                writer: p.writer,
+                day: p.day,
+                firstSeq: expected,
+                count: 0,
+                firstId: r.id,
+                lastId: r.id,
+              }),
+            );
           frontier.append(leafHash(hash), onNode);
           range.count++;
           range.lastId = r.id;
@@ -214,7 +299,12 @@ export async function integrate(o: IntegrateOptions): Promise<IntegrateResult | 
     }
     const body = o.signer ? headBody(o.signer.origin, frontier.size, root, validHorizon, chain) : null;
     // Sign when the tree grew, when the horizon moved, or when nothing signed the current size yet.
-    const stale = body !== null && (appended > 0 || state.note === null || Number(state.note_size) !== frontier.size || !state.note.startsWith(body));
+    const stale =
+      body !== null &&
+      (appended > 0 ||
+        state.note === null ||
+        Number(state.note_size) !== frontier.size ||
+        !state.note.startsWith(body));
     const note = stale ? o.signer!.signNote(body) : null;
     if (!appended && !note) return { appended: 0, size: frontier.size, root, note: null };
 
@@ -252,8 +342,22 @@ interface RangeRow {
   lastId: string;
 }
 
-const rangeRow = (r: { start: string; writer: string; day: string; first_seq: number; count: number; first_id: string; last_id: string }): RangeRow => ({
-  start: Number(r.start), writer: r.writer, day: r.day, firstSeq: Number(r.first_seq), count: Number(r.count), firstId: r.first_id, lastId: r.last_id,
+const rangeRow = (r: {
+  start: string;
+  writer: string;
+  day: string;
+  first_seq: number;
+  count: number;
+  first_id: string;
+  last_id: string;
+}): RangeRow => ({
+  start: Number(r.start),
+  writer: r.writer,
+  day: r.day,
+  firstSeq: Number(r.first_seq),
+  count: Number(r.count),
+  firstId: r.first_id,
+  lastId: r.last_id,
 });
 
 /** The ranges that hold leaves of [lo, hi), in tree order. */
@@ -265,7 +369,11 @@ async function rangesOver(db: Database, lo: number, hi: number): Promise<RangeRo
 }
 
 /** The chain hashes of one range's events still stored, by seq. */
-async function rangeHashes(db: Database, r: { writer: string; day: string; firstId: string; lastId: string }, seqs?: { from: number; to: number }): Promise<Map<number, Buffer>> {
+async function rangeHashes(
+  db: Database,
+  r: { writer: string; day: string; firstId: string; lastId: string },
+  seqs?: { from: number; to: number },
+): Promise<Map<number, Buffer>> {
   const rows = resultRows<{ seq: number; hash: unknown }>(
     await db.execute(sql`select e.seq, coalesce(e.hash_bytes, decode(e.hash, 'hex')) as hash from audit.events e
       where e.day = ${r.day}::date and e.id between ${r.firstId}::uuid and ${r.lastId}::uuid
@@ -313,14 +421,21 @@ export class TreeReader {
       // Only the block's part of the range (a range may hold 50,000 events).
       const from = Math.max(lo, r.start);
       const to = Math.min(hi, r.start + r.count) - 1;
-      const hashes = await rangeHashes(this.#db, r, { from: r.firstSeq + (from - r.start), to: r.firstSeq + (to - r.start) });
+      const hashes = await rangeHashes(this.#db, r, {
+        from: r.firstSeq + (from - r.start),
+        to: r.firstSeq + (to - r.start),
+      });
       for (let i = Math.max(lo, r.start); i < Math.min(hi, r.start + r.count); i++) {
         const h = hashes.get(r.firstSeq + (i - r.start));
         if (h) out[i - lo] = leafHash(h);
       }
     }
     if (out.some((h) => !h)) {
-      const kept = resultRows<{ idx: string; hash: unknown }>(await this.#db.execute(sql`select idx::text as idx, hash from audit.tree_leaves where idx >= ${lo} and idx < ${hi}`));
+      const kept = resultRows<{ idx: string; hash: unknown }>(
+        await this.#db.execute(
+          sql`select idx::text as idx, hash from audit.tree_leaves where idx >= ${lo} and idx < ${hi}`,
+        ),
+      );
       for (const k of kept) if (!out[Number(k.idx) - lo]) out[Number(k.idx) - lo] = bytes(k.hash);
     }
     const missing = out.findIndex((h) => !h);
@@ -331,7 +446,9 @@ export class TreeReader {
   async #node(level: number, index: number): Promise<Buffer | null> {
     const key = `${level}/${index}`;
     if (!this.#nodes.has(key)) {
-      const [row] = resultRows<{ hash: unknown }>(await this.#db.execute(sql`select hash from audit.tree_nodes where level = ${level} and idx = ${index}`));
+      const [row] = resultRows<{ hash: unknown }>(
+        await this.#db.execute(sql`select hash from audit.tree_nodes where level = ${level} and idx = ${index}`),
+      );
       if (this.#nodes.size > 100_000) this.#nodes.clear();
       this.#nodes.set(key, row ? bytes(row.hash) : null);
     }
@@ -432,12 +549,18 @@ export interface EventProof {
 }
 
 /** `subjectId`: whom the event is about now (null once erased), for the caller's access check; not part of the proof. */
-export type ProofResult = { state: 'found'; proof: EventProof; subjectId: string | null } | { state: 'pending'; subjectId: string | null } | { state: 'missing' };
+export type ProofResult =
+  | { state: 'found'; proof: EventProof; subjectId: string | null }
+  | { state: 'pending'; subjectId: string | null }
+  | { state: 'missing' };
 
 /** The UTC day a UUIDv7's time falls in. */
 const dayOfId = (id: string) => new Date(uuidv7Ms(id)).toISOString().slice(0, 10);
 
-async function eventLeaf(db: Database, id: string): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
+async function eventLeaf(
+  db: Database,
+  id: string,
+): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
   // An id whose time reads past the year 9999 (a v4 UUID, say) has no day Postgres reads ('+010889-08'): no near day then.
   const day = dayOfId(id);
   const near = /^\d{4}-\d{2}-\d{2}$/.test(day);
@@ -449,7 +572,9 @@ async function eventLeaf(db: Database, id: string): Promise<{ writer: string; da
     )[0];
   // Ids carry their time: the day is near it, unless the event waited long (a spill replayed later).
   const row = (near ? await find(true) : undefined) ?? (await find(false));
-  return row ? { writer: row.writer, day: row.day, seq: Number(row.seq), hash: bytes(row.hash), subjectId: row.subject_id } : null;
+  return row
+    ? { writer: row.writer, day: row.day, seq: Number(row.seq), hash: bytes(row.hash), subjectId: row.subject_id }
+    : null;
 }
 
 /**
@@ -457,7 +582,13 @@ async function eventLeaf(db: Database, id: string): Promise<{ writer: string; da
  * signed): `missing` when no such event is stored, `pending` while it is not in that head yet
  * (integrated every `treeIntervalMs`). `reader` may be shared to prove many events (an export).
  */
-export async function proveEvent(db: Database, id: string, reader = new TreeReader(db), head?: TreeHead | null, only?: { subjectId: string }): Promise<ProofResult> {
+export async function proveEvent(
+  db: Database,
+  id: string,
+  reader = new TreeReader(db),
+  head?: TreeHead | null,
+  only?: { subjectId: string },
+): Promise<ProofResult> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return { state: 'missing' };
   const e = await eventLeaf(db, id.toLowerCase());
   // `only`: another subject's event reads as no event, before any proof work (no timing tells it exists).

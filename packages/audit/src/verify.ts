@@ -39,7 +39,17 @@ import { eventProblem, genesisHash, type AuditEvent } from './event.js';
 
 export { eventProblem } from './event.js';
 import { addDays, HELD_RELEASE_ACTION, heldDays, heldDayValid, readHorizon } from './partitions.js';
-import { ERASURE_ACTION, erasureRecords, eventsPage, heldEvents, heldReleased, linkOf, listCheckpoints, securityRecords, type Checkpoint } from './store.js';
+import {
+  ERASURE_ACTION,
+  erasureRecords,
+  eventsPage,
+  heldEvents,
+  heldReleased,
+  linkOf,
+  listCheckpoints,
+  securityRecords,
+  type Checkpoint,
+} from './store.js';
 import { readTreeHead } from './tree.js';
 import { checkTree, type HeadOpener, type TreeCheck, type TreeProblem, type TreeProblemReason } from './tree-verify.js';
 import { checkpointValid } from './writer.js';
@@ -49,7 +59,9 @@ async function signedHorizon(db: Database, open: HeadOpener): Promise<{ day: str
   const head = await readTreeHead(db);
   if (!head?.note) return null;
   try {
-    const day = open(head.note).extensions.find((l) => l.startsWith('horizon '))?.slice(8);
+    const day = open(head.note)
+      .extensions.find((l) => l.startsWith('horizon '))
+      ?.slice(8);
     return day ? { day, valid: true } : null;
   } catch {
     return null; // checkTree reports the head
@@ -96,7 +108,11 @@ export interface VerifyResult {
    * Where the chains were anchored: `genesis` (nothing purged, or a range was given), or the
    * retention horizon, with each writer's checkpoint before it that its chain resumes from.
    */
-  anchor: { kind: 'genesis' | 'range' | 'horizon'; horizon: string | null; writers: { writer: string; day: string; count: number }[] };
+  anchor: {
+    kind: 'genesis' | 'range' | 'horizon';
+    horizon: string | null;
+    writers: { writer: string; day: string; count: number }[];
+  };
   /**
    * Copies of held subjects' events kept past their day (each checked against its own hash), the
    * dropped days' records they are checked against, and the copies released since (their ids and hashes).
@@ -149,23 +165,42 @@ const segmentKey = (writer: string, day: string) => `${writer}\u0000${day}`;
  * the transaction: it has one connection.)
  */
 export async function verifyChain(options: VerifyOptions): Promise<VerifyResult> {
-  return options.db.transaction((tx) => verifyInSnapshot({ ...options, db: tx as unknown as Database }), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  return options.db.transaction((tx) => verifyInSnapshot({ ...options, db: tx as unknown as Database }), {
+    isolationLevel: 'repeatable read',
+    accessMode: 'read only',
+  });
 }
 
 async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   const { db, checkpointKeys, to } = options;
   const pageSize = options.pageSize ?? 5000;
   const result: VerifyResult = {
-    ok: true, segments: 0, events: 0, problems: [], gaps: [], checkpoints: { total: 0, valid: 0 }, erasures: { recorded: 0, incomplete: [] },
-    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 }, tree: null,
+    ok: true,
+    segments: 0,
+    events: 0,
+    problems: [],
+    gaps: [],
+    checkpoints: { total: 0, valid: 0 },
+    erasures: { recorded: 0, incomplete: [] },
+    anchor: { kind: options.from ? 'range' : 'genesis', horizon: null, writers: [] },
+    held: { events: 0, days: 0, released: 0 },
+    tree: null,
   };
   // Public keys alone: no HMAC check; the signed tree head covers the segments and names the horizon.
   const hmac = checkpointKeys.length > 0;
-  if (!hmac && !options.openHead) throw new TypeError('verify needs checkpoint keys, or public keys (openHead), or both');
+  if (!hmac && !options.openHead)
+    throw new TypeError('verify needs checkpoint keys, or public keys (openHead), or both');
   // Days before a valid horizon were purged on purpose: start there, anchored at each writer's last checkpoint before it.
   const horizon = hmac ? await readHorizon(db, checkpointKeys) : await signedHorizon(db, options.openHead!);
   if (horizon && !horizon.valid) {
-    result.problems.push({ writer: '', day: horizon.day, reason: 'horizon-mismatch', seq: null, id: null, detail: 'the retention horizon is not signed by any key given: days before it may have been deleted by hand' });
+    result.problems.push({
+      writer: '',
+      day: horizon.day,
+      reason: 'horizon-mismatch',
+      seq: null,
+      id: null,
+      detail: 'the retention horizon is not signed by any key given: days before it may have been deleted by hand',
+    });
   }
   const anchored = Boolean(horizon?.valid && (!options.from || options.from <= horizon.day));
   const from = anchored ? horizon!.day : options.from;
@@ -177,7 +212,9 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
       const seen = anchors.get(c.writer);
       if (!seen || seen.day < c.day) anchors.set(c.writer, c);
     }
-    result.anchor.writers = [...anchors.values()].map((c) => ({ writer: c.writer, day: c.day, count: c.count })).sort((a, b) => a.writer.localeCompare(b.writer));
+    result.anchor.writers = [...anchors.values()]
+      .map((c) => ({ writer: c.writer, day: c.day, count: c.count }))
+      .sort((a, b) => a.writer.localeCompare(b.writer));
   }
   /** Per erasure id: what the erased events carrying it add up to, in id order. */
   const erased = new Map<string, { count: number; first: AuditEvent; last: string; digest: Hash; sep: string }>();
@@ -198,32 +235,45 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
     result.problems.push({ writer: e.writer, day: e.day, reason: 'erasure-unrecorded', seq: e.seq, id: e.id, detail });
   };
   /** Does the verified range hold every event from `first` to `last` (ids carry their time)? */
-  const covers = (first: string, last: string) => (!from || utcDayOfId(first) >= from) && (!to || utcDayOfId(last) <= to);
+  const covers = (first: string, last: string) =>
+    (!from || utcDayOfId(first) >= from) && (!to || utcDayOfId(last) <= to);
   async function checkErasures(): Promise<void> {
     const outside = [...erased.keys()].filter((id) => !records.has(id));
     for (const r of await erasureRecords(db, outside)) records.set((r.details as { erasureId: string }).erasureId, r);
     for (const [id, t] of erased) {
       const record = records.get(id);
-      const stated = record?.details as { count?: unknown; firstId?: unknown; lastId?: unknown; idsSha256?: unknown } | null | undefined;
+      const stated = record?.details as
+        { count?: unknown; firstId?: unknown; lastId?: unknown; idsSha256?: unknown } | null | undefined;
       if (!record || !stated) {
         report(t.first, 'its erasure id names no erasure record');
         continue;
       }
-      if (record.personalSalt === null || eventProblem(record, record.chainVersion === 3 ? await linkOf(db, record) : undefined)) {
+      if (
+        record.personalSalt === null ||
+        eventProblem(record, record.chainVersion === 3 ? await linkOf(db, record) : undefined)
+      ) {
         report(t.first, 'its erasure record does not verify');
         continue;
       }
       const firstId = String(stated.firstId);
       const lastId = String(stated.lastId);
-      if (t.first.id < firstId || t.last > lastId || t.count > Number(stated.count)) report(t.first, 'outside the range its erasure record states');
-      else if (covers(firstId, lastId) && (t.count !== stated.count || t.first.id !== firstId || t.last !== lastId || t.digest.digest('hex') !== stated.idsSha256)) {
+      if (t.first.id < firstId || t.last > lastId || t.count > Number(stated.count))
+        report(t.first, 'outside the range its erasure record states');
+      else if (
+        covers(firstId, lastId) &&
+        (t.count !== stated.count ||
+          t.first.id !== firstId ||
+          t.last !== lastId ||
+          t.digest.digest('hex') !== stated.idsSha256)
+      ) {
         report(t.first, 'the erased events do not match their erasure record (count, range or digest)');
       }
     }
     for (const [id, record] of records) {
       if (erased.has(id)) continue;
       const stated = record.details as { firstId?: unknown; lastId?: unknown; count?: unknown } | null;
-      if (stated && Number(stated.count) > 0 && covers(String(stated.firstId), String(stated.lastId))) result.erasures.incomplete.push(id);
+      if (stated && Number(stated.count) > 0 && covers(String(stated.firstId), String(stated.lastId)))
+        result.erasures.incomplete.push(id);
     }
     result.erasures.recorded = records.size;
   }
@@ -235,7 +285,7 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
     checkSegmentEnd(s, c, checkpointKeys, problem);
   };
 
-  for (let afterId: string | null = null; ; ) {
+  for (let afterId: string | null = null; ;) {
     const page = await eventsPage(db, afterId, pageSize, from, to);
     if (!page.length) break;
     for (const e of page) {
@@ -243,8 +293,16 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
       let w = writers.get(e.writer);
       if (!w || w.current.day !== e.day) {
         // On public keys alone an anchor cannot be trusted: a writer's first kept link is left to the tree.
-        const first = anchored ? (hmac ? (anchors.get(e.writer)?.lastHash ?? genesisHash(e.writer)) : null) : from ? null : genesisHash(e.writer);
-        const link = w ? (marks.get(segmentKey(w.current.writer, w.current.day))?.lastHash ?? w.current.last?.hash ?? null) : first;
+        const first = anchored
+          ? hmac
+            ? (anchors.get(e.writer)?.lastHash ?? genesisHash(e.writer))
+            : null
+          : from
+            ? null
+            : genesisHash(e.writer);
+        const link = w
+          ? (marks.get(segmentKey(w.current.writer, w.current.day))?.lastHash ?? w.current.last?.hash ?? null)
+          : first;
         if (w) close(w.current);
         const key = segmentKey(e.writer, e.day);
         if (segments.has(key)) {
@@ -265,7 +323,8 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
         if (e.erasedBy === null) report(e, 'no erasure record names this event');
         else {
           let t = erased.get(e.erasedBy);
-          if (!t) erased.set(e.erasedBy, (t = { count: 0, first: e, last: e.id, digest: createHash('sha256'), sep: '' }));
+          if (!t)
+            erased.set(e.erasedBy, (t = { count: 0, first: e, last: e.id, digest: createHash('sha256'), sep: '' }));
           t.digest.update(t.sep + e.id);
           t.sep = '\n';
           t.count++;
@@ -274,7 +333,14 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
       }
       if (e.action === 'audit.gap' && e.kind === 'security' && e.details) {
         const d = e.details as { count?: unknown; from?: unknown; to?: unknown };
-        result.gaps.push({ writer: e.writer, day: e.day, id: e.id, count: Number(d.count), from: String(d.from), to: String(d.to) });
+        result.gaps.push({
+          writer: e.writer,
+          day: e.day,
+          id: e.id,
+          count: Number(d.count),
+          from: String(d.from),
+          to: String(d.to),
+        });
       }
       if (e.action === ERASURE_ACTION && e.kind === 'security') {
         const id = (e.details as { erasureId?: unknown } | null)?.erasureId;
@@ -285,7 +351,8 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
       if (e.chainVersion === 3 && !e.prevHash) {
         // Format 3 past a segment's first event: the link is the row before it.
         if (e.seq !== s.count) {
-          if (e.seq > s.count) problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
+          if (e.seq > s.count)
+            problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
           else problem(s, 'reordered', `seq ${e.seq} found where seq ${s.count} belongs`, e);
           continue;
         }
@@ -305,12 +372,14 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
         continue;
       }
       if (e.seq !== s.count) {
-        if (e.seq > s.count && (expected === null || e.prevHash !== expected)) problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
+        if (e.seq > s.count && (expected === null || e.prevHash !== expected))
+          problem(s, 'missing', `seq ${s.count} to ${e.seq - 1} missing`, { seq: s.count, id: null });
         else problem(s, 'reordered', `seq ${e.seq} found where seq ${s.count} belongs`, e);
         continue;
       }
       if (expected !== null && e.prevHash !== expected) {
-        if (s.seen.has(e.prevHash)) problem(s, 'reordered', `links to seq ${s.seen.get(e.prevHash)}, not to the event before it`, e);
+        if (s.seen.has(e.prevHash))
+          problem(s, 'reordered', `links to seq ${s.seen.get(e.prevHash)}, not to the event before it`, e);
         else if (!s.last) problem(s, 'segment-missing', 'the first event links to a segment that is not there', e);
         else problem(s, 'modified', 'does not link to the event before it', e);
         continue;
@@ -334,10 +403,13 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
   if (options.openHead) {
     const found: TreeProblem[] = [];
     result.tree = await checkTree(db, options.openHead, options.witness ?? null, found);
-    for (const p of found) result.problems.push({ writer: p.writer, day: p.day, reason: p.reason, seq: p.seq, id: null, detail: p.detail });
+    for (const p of found)
+      result.problems.push({ writer: p.writer, day: p.day, reason: p.reason, seq: p.seq, id: null, detail: p.detail });
   }
   result.segments = segments.size;
-  result.problems.sort((a, b) => (a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer)));
+  result.problems.sort((a, b) =>
+    a.writer === b.writer ? a.day.localeCompare(b.day) : a.writer.localeCompare(b.writer),
+  );
   result.ok = result.problems.length === 0;
   return result;
 }
@@ -349,9 +421,19 @@ async function verifyInSnapshot(options: VerifyOptions): Promise<VerifyResult> {
  * is reported. A released copy must be covered by a chained release record while that record's day
  * is still kept (before the horizon it went with its day).
  */
-async function checkHeld(db: Database, keys: readonly SigningKey[], pageSize: number, horizon: string | null, result: VerifyResult): Promise<void> {
-  const held = (reason: ProblemReason, day: string, detail: string, e?: { id: string; seq: number | null; writer: string }) =>
-    result.problems.push({ writer: e?.writer ?? '', day, reason, seq: e?.seq ?? null, id: e?.id ?? null, detail });
+async function checkHeld(
+  db: Database,
+  keys: readonly SigningKey[],
+  pageSize: number,
+  horizon: string | null,
+  result: VerifyResult,
+): Promise<void> {
+  const held = (
+    reason: ProblemReason,
+    day: string,
+    detail: string,
+    e?: { id: string; seq: number | null; writer: string },
+  ) => result.problems.push({ writer: e?.writer ?? '', day, reason, seq: e?.seq ?? null, id: e?.id ?? null, detail });
   const days = new Map<string, { count: number; digest: Hash; sep: string }>();
   const add = (day: string, id: string, hash: string) => {
     let d = days.get(day);
@@ -395,23 +477,58 @@ async function checkHeld(db: Database, keys: readonly SigningKey[], pageSize: nu
     days.delete(r.day);
     if (!keys.length) {
       // Public keys alone: the record's signature cannot be checked; the copies still are, against it.
-    } else if (r.mac === null) held('held-unsigned', r.day, "the record of this day's held copies is not signed: the day was dropped outside a retention run of this version (or its signature was removed); the next run signs it if its copies still match");
-    else if (!heldDayValid(keys, r)) held('held-mismatch', r.day, "the record of this day's held copies is not signed by any key given");
-    if (found.count < r.count) held('held-missing', r.day, `the record counts ${r.count} held copies; ${found.count} are here (held or released)`);
-    else if (found.count > r.count || found.digest.digest('hex') !== r.idsSha256) held('held-mismatch', r.day, `the held copies do not match their record (${found.count} here, ${r.count} recorded; ids or hashes differ)`);
+    } else if (r.mac === null)
+      held(
+        'held-unsigned',
+        r.day,
+        "the record of this day's held copies is not signed: the day was dropped outside a retention run of this version (or its signature was removed); the next run signs it if its copies still match",
+      );
+    else if (!heldDayValid(keys, r))
+      held('held-mismatch', r.day, "the record of this day's held copies is not signed by any key given");
+    if (found.count < r.count)
+      held(
+        'held-missing',
+        r.day,
+        `the record counts ${r.count} held copies; ${found.count} are here (held or released)`,
+      );
+    else if (found.count > r.count || found.digest.digest('hex') !== r.idsSha256)
+      held(
+        'held-mismatch',
+        r.day,
+        `the held copies do not match their record (${found.count} here, ${r.count} recorded; ids or hashes differ)`,
+      );
   }
   for (const [day, d] of days) held('held-mismatch', day, `${d.count} held copies of a day that has no record`);
-  const stated = new Map((await securityRecords(db, HELD_RELEASE_ACTION, 'releaseId', [...releases.keys()])).map((e) => [String((e.details as { releaseId?: unknown }).releaseId), e]));
+  const stated = new Map(
+    (await securityRecords(db, HELD_RELEASE_ACTION, 'releaseId', [...releases.keys()])).map((e) => [
+      String((e.details as { releaseId?: unknown }).releaseId),
+      e,
+    ]),
+  );
   for (const [id, t] of releases) {
     const record = stated.get(id);
     if (!record) {
       // Its record went with its day (past the horizon); otherwise copies went with no release on record.
-      if (!horizon || t.last.toISOString().slice(0, 10) >= horizon) held('held-release-unrecorded', t.day, `${t.count} held copies went under release ${id}, which no chained audit.held.released event records`);
+      if (!horizon || t.last.toISOString().slice(0, 10) >= horizon)
+        held(
+          'held-release-unrecorded',
+          t.day,
+          `${t.count} held copies went under release ${id}, which no chained audit.held.released event records`,
+        );
       continue;
     }
     const details = record.details as { count?: unknown } | null;
-    if (record.personalSalt === null || eventProblem(record, record.chainVersion === 3 ? await linkOf(db, record) : undefined)) held('held-release-unrecorded', t.day, `the record of release ${id} does not verify`);
-    else if (t.count > Number(details?.count)) held('held-release-unrecorded', t.day, `${t.count} held copies went under release ${id}, which states ${String(details?.count)}`);
+    if (
+      record.personalSalt === null ||
+      eventProblem(record, record.chainVersion === 3 ? await linkOf(db, record) : undefined)
+    )
+      held('held-release-unrecorded', t.day, `the record of release ${id} does not verify`);
+    else if (t.count > Number(details?.count))
+      held(
+        'held-release-unrecorded',
+        t.day,
+        `${t.count} held copies went under release ${id}, which states ${String(details?.count)}`,
+      );
   }
 }
 
@@ -427,8 +544,15 @@ function checkSegmentEnd(
   problem: (s: Segment, reason: ProblemReason, detail: string, e?: { seq: number; id: string | null }) => void,
 ): void {
   if (!c) problem(s, 'checkpoint-missing', 'the segment has no checkpoint');
-  else if (!checkpointValid(keys, c)) problem(s, 'checkpoint-mismatch', 'the checkpoint signature is not valid under any key');
-  else if (c.count > s.count) problem(s, 'missing', `the checkpoint counts ${c.count} events; ${s.count} are here`, { seq: s.count, id: null });
-  else if (c.count < s.count) problem(s, 'checkpoint-mismatch', `${s.count - c.count} event(s) after the signed end of the segment`, { seq: c.count, id: null });
-  else if (s.last && c.lastHash !== s.last.hash) problem(s, 'checkpoint-mismatch', 'the segment was rewritten: its last hash is not the signed one', s.last);
+  else if (!checkpointValid(keys, c))
+    problem(s, 'checkpoint-mismatch', 'the checkpoint signature is not valid under any key');
+  else if (c.count > s.count)
+    problem(s, 'missing', `the checkpoint counts ${c.count} events; ${s.count} are here`, { seq: s.count, id: null });
+  else if (c.count < s.count)
+    problem(s, 'checkpoint-mismatch', `${s.count - c.count} event(s) after the signed end of the segment`, {
+      seq: c.count,
+      id: null,
+    });
+  else if (s.last && c.lastHash !== s.last.hash)
+    problem(s, 'checkpoint-mismatch', 'the segment was rewritten: its last hash is not the signed one', s.last);
 }

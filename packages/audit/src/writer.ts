@@ -170,7 +170,9 @@ export class AuditWriter {
     this.#nowMs = now ? () => now().getTime() : Date.now;
     this.#concurrency = options.concurrency ?? 2;
     this.#chain = new Chain(options.writer, options.chainVersion);
-    this.#files = options.spillDir ? new SpillFiles(options.spillDir, options.checkpointKeys, options.spillMaxBytes) : null;
+    this.#files = options.spillDir
+      ? new SpillFiles(options.spillDir, options.checkpointKeys, options.spillMaxBytes)
+      : null;
     this.#batches = new BatchWriter({ ...options, onErased: (records) => this.#recordErasures(records) }, this.stats);
   }
 
@@ -199,7 +201,9 @@ export class AuditWriter {
    * that stopped before appending it), written more than `olderThanMs` ago. How many.
    */
   async recordPendingErasures(olderThanMs = 60_000): Promise<number> {
-    const pending = await withTimeout(pendingErasureRecords(this.#o.db, olderThanMs), this.#o.writeTimeoutMs, () => Object.assign(new Error('audit read timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }));
+    const pending = await withTimeout(pendingErasureRecords(this.#o.db, olderThanMs), this.#o.writeTimeoutMs, () =>
+      Object.assign(new Error('audit read timed out'), { code: 'HF_AUDIT_WRITE_TIMEOUT' }),
+    );
     this.#recordErasures(pending);
     return pending.length;
   }
@@ -234,7 +238,14 @@ export class AuditWriter {
    * disk, access events dropped and not yet declared, batch writes that failed (since start), and
    * the age of the oldest event not yet committed (in memory or spilled; 0 when none).
    */
-  get health(): { backlog: number; spilledBytes: number; dropped: number; full: boolean; writeFailures: number; oldestPendingMs: number } {
+  get health(): {
+    backlog: number;
+    spilledBytes: number;
+    dropped: number;
+    full: boolean;
+    writeFailures: number;
+    oldestPendingMs: number;
+  } {
     const oldest = Math.min(this.#oldestQueued(), this.#spilledSince ?? Infinity);
     return {
       backlog: this.buffered,
@@ -262,7 +273,11 @@ export class AuditWriter {
   async start(): Promise<void> {
     // Erasure records a stopped writer could not append (not awaited: the database may be away).
     this.recordPendingErasures().catch((error: unknown) => {
-      if (!isNoTombstones(error)) this.#o.logger.warn({ err: errorCodes(error) }, 'audit: pending erasure records not checked; the next start or retention run does it');
+      if (!isNoTombstones(error))
+        this.#o.logger.warn(
+          { err: errorCodes(error) },
+          'audit: pending erasure records not checked; the next start or retention run does it',
+        );
     });
     if (!this.#files) return;
     try {
@@ -293,7 +308,9 @@ export class AuditWriter {
   appendAccess(input: AuditEventInput): boolean {
     if (this.#full) {
       const at = this.#now();
-      this.#gap = this.#gap ? { count: this.#gap.count + 1, from: this.#gap.from, to: at } : { count: 1, from: at, to: at };
+      this.#gap = this.#gap
+        ? { count: this.#gap.count + 1, from: this.#gap.from, to: at }
+        : { count: 1, from: at, to: at };
       this.stats.dropped++;
       return false;
     }
@@ -326,7 +343,15 @@ export class AuditWriter {
 
   #enqueue(input: AuditEventInput): QueuedEvent {
     if (this.#closing) throw new AuditUnavailable();
-    const entry: QueuedEvent = { input, ms: this.#nowMs(), order: this.#ordinal++, sealed: null, closed: null, prev: null, attempted: false };
+    const entry: QueuedEvent = {
+      input,
+      ms: this.#nowMs(),
+      order: this.#ordinal++,
+      sealed: null,
+      closed: null,
+      prev: null,
+      attempted: false,
+    };
     this.#queue.push(entry);
     return entry;
   }
@@ -413,10 +438,15 @@ export class AuditWriter {
       const firstEvent = batch.find((q): q is QueuedEvent => !q.close);
       this.#inFlight.set(first, firstEvent ? firstEvent.ms : Infinity);
       this.#inFlightItems += batch.length;
-      this.#batches.write(batchItems(batch), batch.some((q) => q.attempted)).then(
-        () => this.#settled(batch, first, null),
-        (error: unknown) => this.#settled(batch, first, error ?? new Error('write failed')),
-      );
+      this.#batches
+        .write(
+          batchItems(batch),
+          batch.some((q) => q.attempted),
+        )
+        .then(
+          () => this.#settled(batch, first, null),
+          (error: unknown) => this.#settled(batch, first, error ?? new Error('write failed')),
+        );
     }
     // What is left (a partial batch) goes when the interval elapses.
     this.#armTimer();
@@ -446,7 +476,10 @@ export class AuditWriter {
   #recovered(): void {
     if (this.#full && this.#files && this.#files.bytes < this.#files.maxBytes) {
       this.#full = false;
-      this.#o.logger.warn({ spilledBytes: this.#files.bytes }, 'audit: spill directory below its cap; access events recorded again');
+      this.#o.logger.warn(
+        { spilledBytes: this.#files.bytes },
+        'audit: spill directory below its cap; access events recorded again',
+      );
     }
     if (!this.#full && !this.#closing) this.#declareGap();
   }
@@ -456,7 +489,17 @@ export class AuditWriter {
     if (!this.#gap) return;
     const gap = this.#gap;
     this.#gap = null;
-    this.append({ kind: 'security', action: 'audit.gap', outcome: 'failure', details: { count: gap.count, from: gap.from.toISOString(), to: gap.to.toISOString(), reason: 'the spill directory was full while the database was unavailable' } });
+    this.append({
+      kind: 'security',
+      action: 'audit.gap',
+      outcome: 'failure',
+      details: {
+        count: gap.count,
+        from: gap.from.toISOString(),
+        to: gap.to.toISOString(),
+        reason: 'the spill directory was full while the database was unavailable',
+      },
+    });
   }
 
   #take(entry: QueuedEvent): Waiter | undefined {
@@ -504,12 +547,16 @@ export class AuditWriter {
   #failed(error: unknown): void {
     this.#failures++;
     this.stats.failedBatches++;
-    this.#o.logger.error({ err: errorCodes(error), buffered: this.buffered, attempt: this.#failures }, 'audit: write failed; retrying');
+    this.#o.logger.error(
+      { err: errorCodes(error), buffered: this.buffered, attempt: this.#failures },
+      'audit: write failed; retrying',
+    );
     const flushes = this.#flushes;
     this.#flushes = [];
     for (const f of flushes) f.waiter.reject(new AuditUnavailable());
     // A sync event waiting in the queue fails closed now, not when the database is back.
-    if (this.#waiters.size) for (const item of this.#queue) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
+    if (this.#waiters.size)
+      for (const item of this.#queue) if (!item.close) this.#take(item)?.reject(new AuditUnavailable());
     this.#warnIfStale();
     if (this.#closing) {
       this.#checkIdle();
@@ -527,7 +574,8 @@ export class AuditWriter {
   /** Past the memory bound while the database fails: the oldest half goes to disk. */
   #spillExcess(): boolean {
     // Only with nothing in flight: a file's first item then follows an event already committed or spilled.
-    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#files || this.#inFlight.size || this.#full) return false;
+    if (this.#queue.length <= this.#o.maxBuffered || this.#busy || !this.#files || this.#inFlight.size || this.#full)
+      return false;
     this.#busy = true;
     void this.#spill(this.#queue.length - Math.floor(this.#o.maxBuffered / 2)).finally(() => {
       this.#busy = false;
@@ -575,7 +623,8 @@ export class AuditWriter {
       // A file holds at most a batch: the directory fills up to its cap file by file, and a
       // replay writes a file as one batch.
       let run = 1;
-      while (run < left && run < this.#o.batchSize && this.#queue[run]!.order === this.#queue[run - 1]!.order + 1) run++;
+      while (run < left && run < this.#o.batchSize && this.#queue[run]!.order === this.#queue[run - 1]!.order + 1)
+        run++;
       if (!(await this.#spillRun(this.#files, run, force))) return;
       left -= run;
     }
@@ -598,7 +647,10 @@ export class AuditWriter {
       // Full: what is queued stays in memory; new access events are dropped and counted until
       // writes succeed again (appendAccess); security events are still kept.
       this.#full = true;
-      this.#o.logger.error({ code: 'HF_AUDIT_SPILL_FULL', spilledBytes: files.bytes, maxBytes: files.maxBytes }, 'audit: spill directory full; access events are dropped and counted until the database is back');
+      this.#o.logger.error(
+        { code: 'HF_AUDIT_SPILL_FULL', spilledBytes: files.bytes, maxBytes: files.maxBytes },
+        'audit: spill directory full; access events are dropped and counted until the database is back',
+      );
       return false;
     }
     // Only append() touched the queue meanwhile, at its end: the spilled items are still its head.
@@ -608,14 +660,19 @@ export class AuditWriter {
     const firstEvent = items.find((q): q is QueuedEvent => !q.close);
     if (firstEvent && this.#spilledSince === null) this.#spilledSince = firstEvent.ms;
     this.stats.spilled += items.filter((i) => !i.close).length;
-    this.#o.logger.warn({ spilled: items.length, file: written.name }, 'audit: database unavailable; events spilled to disk');
+    this.#o.logger.warn(
+      { spilled: items.length, file: written.name },
+      'audit: database unavailable; events spilled to disk',
+    );
     return true;
   }
 
   /** Resolves once every event appended so far is committed; rejects if a write fails first. */
   flush(): Promise<void> {
     if (this.#ordinal === 0 || (this.#pendingFloor() === Infinity && !this.#spilledPending())) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => this.#flushes.push({ through: this.#ordinal - 1, waiter: { resolve, reject } }));
+    const done = new Promise<void>((resolve, reject) =>
+      this.#flushes.push({ through: this.#ordinal - 1, waiter: { resolve, reject } }),
+    );
     this.#kick(true);
     return done;
   }
@@ -629,7 +686,13 @@ export class AuditWriter {
       // declaration reaches the database or the spill with the rest (issue 28 item 6).
       this.#declareGap();
       this.#sealThrough(Infinity);
-      if (this.#chain.open > 0) this.#queue.push({ ...this.#chain.close(), order: this.#ordinal++, prev: this.#chain.lastEvent, attempted: false });
+      if (this.#chain.open > 0)
+        this.#queue.push({
+          ...this.#chain.close(),
+          order: this.#ordinal++,
+          prev: this.#chain.lastEvent,
+          attempted: false,
+        });
       this.#closing = true;
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
@@ -648,7 +711,8 @@ export class AuditWriter {
       // At shutdown the cap gives way: what is chained in memory (at most maxBuffered events past
       // it, and the gap declaration) goes to disk rather than being lost.
       if (this.#queue.length) await this.#spill(this.#queue.length, true);
-      if (this.#queue.length) this.#o.logger.error({ lost: this.#queue.length }, 'audit: events could be neither written nor spilled');
+      if (this.#queue.length)
+        this.#o.logger.error({ lost: this.#queue.length }, 'audit: events could be neither written nor spilled');
       for (const [, w] of this.#waiters) w.reject(new AuditUnavailable());
       this.#waiters.clear();
       for (const f of this.#flushes) f.waiter.reject(new AuditUnavailable());

@@ -30,7 +30,15 @@ import type { Event3 } from './format3.js';
 import { routeKey, type Interned, type InternKeys, type LookedUp } from './intern.js';
 import { pgArray } from './pg-array.js';
 import { copyClient, copyInto, CopyEncoder } from './pgcopy.js';
-import { erasePlan, lateErasure, lateErasureRow, tombstoneLookup, type ErasePlan, type LateErasure, type Tombstoning } from './tombstones.js';
+import {
+  erasePlan,
+  lateErasure,
+  lateErasureRow,
+  tombstoneLookup,
+  type ErasePlan,
+  type LateErasure,
+  type Tombstoning,
+} from './tombstones.js';
 
 export interface Checkpoint {
   writer: string;
@@ -121,7 +129,8 @@ export function internKeys(rows: readonly Event3[], interned: Interned): InternK
       lastAgent = ua;
       if (interned.userAgent(ua, today) === undefined) keys.userAgents.add(ua);
     }
-    if ((i.method != null || i.route != null) && interned.routeId(i.method ?? null, i.route ?? null) === undefined) keys.routes.add(routeKey(i.method ?? null, i.route ?? null));
+    if ((i.method != null || i.route != null) && interned.routeId(i.method ?? null, i.route ?? null) === undefined)
+      keys.routes.add(routeKey(i.method ?? null, i.route ?? null));
     if (e.writer !== lastWriter && interned.writer((lastWriter = e.writer)) === undefined) keys.writers.add(e.writer);
   }
   return keys;
@@ -153,15 +162,42 @@ function idsOf(e: Event3, ids: BatchIds, today: number): Ids3 {
     }
   }
   const hasRoute = i.method != null || i.route != null;
-  const route = hasRoute ? (interned.routeId(i.method ?? null, i.route ?? null) ?? found.routes.get(routeKey(i.method ?? null, i.route ?? null))) : null;
+  const route = hasRoute
+    ? (interned.routeId(i.method ?? null, i.route ?? null) ??
+      found.routes.get(routeKey(i.method ?? null, i.route ?? null)))
+    : null;
   const writer = interned.writer(e.writer) ?? found.writers.get(e.writer);
-  if (userAgent === undefined || route === undefined || writer === undefined) throw new Error('audit: an interned value was not looked up');
+  if (userAgent === undefined || route === undefined || writer === undefined)
+    throw new Error('audit: an interned value was not looked up');
   return { userAgent, route, writer };
 }
 
 const V3_COLUMNS = [
-  'id', 'occurred_at', 'day', 'seq', 'kind', 'action', 'resource', 'outcome', 'request_id', 'method', 'route', 'path', 'status', 'duration_ms',
-  'subject_id', 'ip', 'ip_invalid', 'details', 'chain_version', 'hash_bytes', 'personal_salt_bytes', 'prev_hash_bytes', 'user_agent_id', 'route_id', 'writer_id',
+  'id',
+  'occurred_at',
+  'day',
+  'seq',
+  'kind',
+  'action',
+  'resource',
+  'outcome',
+  'request_id',
+  'method',
+  'route',
+  'path',
+  'status',
+  'duration_ms',
+  'subject_id',
+  'ip',
+  'ip_invalid',
+  'details',
+  'chain_version',
+  'hash_bytes',
+  'personal_salt_bytes',
+  'prev_hash_bytes',
+  'user_agent_id',
+  'route_id',
+  'writer_id',
 ] as const;
 const V3_LIST = V3_COLUMNS.map((c) => `"${c}"`).join(', ');
 /** With the erasure columns: a batch some of whose events are inserted erased (the digest stored, as erasure stores it). */
@@ -177,7 +213,8 @@ type Refs = Map<string, { day: string; writer: number; counts: Map<number, numbe
 /** The references of a batch as rows (user agent, day, writer, events). */
 function refRows(refs: Refs): { userAgent: number; day: string; writer: number; events: number }[] {
   const rows: { userAgent: number; day: string; writer: number; events: number }[] = [];
-  for (const { day, writer, counts } of refs.values()) for (const [userAgent, events] of counts) rows.push({ userAgent, day, writer, events });
+  for (const { day, writer, counts } of refs.values())
+    for (const [userAgent, events] of counts) rows.push({ userAgent, day, writer, events });
   return rows;
 }
 
@@ -194,7 +231,13 @@ const digestView = Buffer.alloc(32);
  * it names go in erased: subject, IP, user agent, path, resource, details and salt NULL, the
  * digest stored, `erased_at` and `erased_by` set (and no reference to their user agent counted).
  */
-export function encodeCopy(encoder: CopyEncoder, rows: readonly Event3[], interned: BatchIds, refs: Refs | null, plan: ErasePlan | null = null): Buffer {
+export function encodeCopy(
+  encoder: CopyEncoder,
+  rows: readonly Event3[],
+  interned: BatchIds,
+  refs: Refs | null,
+  plan: ErasePlan | null = null,
+): Buffer {
   lastAgent = null; // ids are looked up afresh for each batch (a new day may have new ones)
   encoder.reset();
   const today = Math.floor(Date.now() / DAY_MS);
@@ -220,7 +263,12 @@ export function encodeCopy(encoder: CopyEncoder, rows: readonly Event3[], intern
     const access = impliedAccess(e);
     // One write for the bytes of the id, the salt and the hash.
     scratch.write(e.idHex + e.salt + e.hash, 0, 'hex');
-    encoder.tuple(plan ? V3_ERASING_COLUMNS : V3_COLUMNS.length).uuid(idView).timestamptz(e.occurredMs).date(dayNumber).int4(e.seq);
+    encoder
+      .tuple(plan ? V3_ERASING_COLUMNS : V3_COLUMNS.length)
+      .uuid(idView)
+      .timestamptz(e.occurredMs)
+      .date(dayNumber)
+      .int4(e.seq);
     if (access) encoder.nil().nil();
     else encoder.text(i.kind).text(i.action);
     if (gone) encoder.nil();
@@ -282,7 +330,11 @@ function v3Arrays(rows: readonly Event3[], interned: BatchIds, plan: ErasePlan |
   const gone = plan ? rows.map((e) => plan.erases(e.input.subjectId, e.occurredMs)) : null;
   /** A personal field: NULL in an event inserted erased. */
   const own = <T>(i: number, v: T): T | null => (gone !== null && gone[i] ? null : v);
-  const col = (type: string, get: (e: Event3, i: number) => string | null | undefined) => sql`${pgArray(rows.map((e, i) => [e, i] as const), ([e, i]) => get(e, i))}::${sql.raw(type)}[]`;
+  const col = (type: string, get: (e: Event3, i: number) => string | null | undefined) =>
+    sql`${pgArray(
+      rows.map((e, i) => [e, i] as const),
+      ([e, i]) => get(e, i),
+    )}::${sql.raw(type)}[]`;
   const arrays = [
     col('uuid', (e) => e.id),
     col('timestamptz', (e) => new Date(e.occurredMs).toISOString()),
@@ -338,7 +390,9 @@ function checkpointUpsert(marks: readonly Checkpoint[], where: SQL | null = null
     where audit.checkpoints.count < excluded.count or (audit.checkpoints.count = excluded.count and excluded.closed and not audit.checkpoints.closed)`;
 }
 
-const REFS_CONFLICT = sql.raw(`on conflict (user_agent_id, day, writer_id) do update set events = audit.user_agent_refs.events + excluded.events`);
+const REFS_CONFLICT = sql.raw(
+  `on conflict (user_agent_id, day, writer_id) do update set events = audit.user_agent_refs.events + excluded.events`,
+);
 
 /** The references counted in JavaScript (a first attempt: every row is inserted). */
 function refsUpsert(refs: Refs): SQL {
@@ -356,7 +410,12 @@ const REFS_FROM_INSERTED = sql`refs as (insert into audit.user_agent_refs (user_
  * `with <ctes> <tail>`, the tail being the checkpoints' upsert (or nothing to upsert); with `tail`,
  * the upsert is one more CTE (`where`: its guard) and `tail` is what the statement returns.
  */
-function withCheckpoints(ctes: readonly SQL[], marks: readonly Checkpoint[], tail: SQL | null = null, where: SQL | null = null): SQL {
+function withCheckpoints(
+  ctes: readonly SQL[],
+  marks: readonly Checkpoint[],
+  tail: SQL | null = null,
+  where: SQL | null = null,
+): SQL {
   if (!tail) {
     const upsert = marks.length ? checkpointUpsert(marks, where) : sql`select 1`;
     return ctes.length ? sql`with ${sql.join(ctes as SQL[], sql`, `)} ${upsert}` : upsert;
@@ -380,19 +439,32 @@ const GUARD = sql` where not exists (select 1 from erased)`;
  * writes nothing (and returns the tombstones found) if it finds any; `plan`: the events it names
  * go in erased, and the statement returns the ids of those it inserted.
  */
-function unnestStatement(legacy: readonly AuditEvent[], v3: readonly Event3[], marks: readonly Checkpoint[], interned: BatchIds | null, guard: SQL | null, plan: ErasePlan | null): SQL {
+function unnestStatement(
+  legacy: readonly AuditEvent[],
+  v3: readonly Event3[],
+  marks: readonly Checkpoint[],
+  interned: BatchIds | null,
+  guard: SQL | null,
+  plan: ErasePlan | null,
+): SQL {
   const where = guard ? GUARD : sql``;
   const ctes: SQL[] = [];
   if (guard) ctes.push(sql`erased as materialized (${guard})`);
   if (legacy.length) {
     const columns = plan ? LEGACY_ERASING : LEGACY_COLUMNS;
-    const rows = plan ? legacy.map((e) => (plan.erases(e.subjectId, e.occurredAt.getTime()) ? erasedLegacy(e, plan) : e)) : legacy;
+    const rows = plan
+      ? legacy.map((e) => (plan.erases(e.subjectId, e.occurredAt.getTime()) ? erasedLegacy(e, plan) : e))
+      : legacy;
     const arrays = columns.map(([, type, get]) => sql`${pgArray(rows, get)}::${sql.raw(type)}[]`);
-    ctes.push(sql`legacy as (insert into audit.events (${plan ? LEGACY_ERASING_LIST : LEGACY_LIST}) select * from unnest(${sql.join(arrays, sql`, `)})${where} on conflict do nothing returning ${sql.raw(plan ? 'id, erased_by' : '1')})`);
+    ctes.push(
+      sql`legacy as (insert into audit.events (${plan ? LEGACY_ERASING_LIST : LEGACY_LIST}) select * from unnest(${sql.join(arrays, sql`, `)})${where} on conflict do nothing returning ${sql.raw(plan ? 'id, erased_by' : '1')})`,
+    );
   }
   if (v3.length) {
     if (!interned) throw new Error('audit: format-3 rows need their interned values');
-    ctes.push(sql`inserted as (insert into audit.events (${sql.raw(plan ? V3_ERASING_LIST : V3_LIST)}) select * from unnest(${sql.join(v3Arrays(v3, interned, plan), sql`, `)})${where} on conflict do nothing returning ${sql.raw(plan ? 'id, erased_by, ' : '')}user_agent_id, day, writer_id)`);
+    ctes.push(
+      sql`inserted as (insert into audit.events (${sql.raw(plan ? V3_ERASING_LIST : V3_LIST)}) select * from unnest(${sql.join(v3Arrays(v3, interned, plan), sql`, `)})${where} on conflict do nothing returning ${sql.raw(plan ? 'id, erased_by, ' : '')}user_agent_id, day, writer_id)`,
+    );
     ctes.push(REFS_FROM_INSERTED);
   }
   let tail: SQL | null = null;
@@ -407,7 +479,8 @@ function unnestStatement(legacy: readonly AuditEvent[], v3: readonly Event3[], m
 }
 
 /** The writer a batch's events name (the late-erasure row's, for an operator reading it). */
-const writerOf = (legacy: readonly AuditEvent[], v3: readonly Event3[]): string => legacy[0]?.writer ?? v3[0]?.writer ?? '';
+const writerOf = (legacy: readonly AuditEvent[], v3: readonly Event3[]): string =>
+  legacy[0]?.writer ?? v3[0]?.writer ?? '';
 
 /** Keeps the record of the events a batch inserted erased, in the batch's transaction; its details for the writer to append. */
 async function keepLate(db: Database, plan: ErasePlan, ids: readonly string[], writer: string): Promise<LateErasure[]> {
@@ -428,13 +501,25 @@ async function keepLate(db: Database, plan: ErasePlan, ids: readonly string[], w
  * in a transaction: the lookup (its lock held until the commit), the statement with those events
  * inserted erased, and the late erasure's row. Returns the erasure records to append.
  */
-export async function writeUnnest(db: Database, legacy: readonly AuditEvent[], v3: readonly Event3[], marks: readonly Checkpoint[], interned: BatchIds | null, tombstones: Tombstoning | null = null): Promise<LateErasure[]> {
+export async function writeUnnest(
+  db: Database,
+  legacy: readonly AuditEvent[],
+  v3: readonly Event3[],
+  marks: readonly Checkpoint[],
+  interned: BatchIds | null,
+  tombstones: Tombstoning | null = null,
+): Promise<LateErasure[]> {
   if (!tombstones || (!tombstones.check && !tombstones.old)) {
     await db.execute(unnestStatement(legacy, v3, marks, interned, null, null));
     return [];
   }
   const t = tombstones;
-  if (!t.old && resultRows<Found>(await db.execute(unnestStatement(legacy, v3, marks, interned, tombstoneLookup(t.check!), null))).length === 0) return [];
+  if (
+    !t.old &&
+    resultRows<Found>(await db.execute(unnestStatement(legacy, v3, marks, interned, tombstoneLookup(t.check!), null)))
+      .length === 0
+  )
+    return [];
   return db.transaction(async (tx) => {
     const d = tx as unknown as Database;
     const plan = erasePlan(t.check ? resultRows<Found>(await d.execute(tombstoneLookup(t.check))) : [], t);
@@ -442,7 +527,9 @@ export async function writeUnnest(db: Database, legacy: readonly AuditEvent[], v
       await d.execute(unnestStatement(legacy, v3, marks, interned, null, null));
       return [];
     }
-    const ids = resultRows<{ id: string }>(await d.execute(unnestStatement(legacy, v3, marks, interned, null, plan))).map((r) => r.id);
+    const ids = resultRows<{ id: string }>(
+      await d.execute(unnestStatement(legacy, v3, marks, interned, null, plan)),
+    ).map((r) => r.id);
     return keepLate(d, plan, ids, writerOf(legacy, v3));
   });
 }
@@ -482,7 +569,14 @@ export function usesCopy(db: Database, mode: CopyMode = 'auto'): boolean {
  * the batch is encoded again with those events erased (and their late erasure's row written).
  * Returns the erasure records to append.
  */
-export async function writeCopy(db: Database, rows: readonly Event3[], marks: readonly Checkpoint[], interned: BatchIds, idempotent: boolean, tombstones: Tombstoning | null = null): Promise<LateErasure[]> {
+export async function writeCopy(
+  db: Database,
+  rows: readonly Event3[],
+  marks: readonly Checkpoint[],
+  interned: BatchIds,
+  idempotent: boolean,
+  tombstones: Tombstoning | null = null,
+): Promise<LateErasure[]> {
   const client = copyClient(db)!;
   const encoder = encoders.pop() ?? new CopyEncoder([], 256 * 1024);
   try {
@@ -508,7 +602,11 @@ export async function writeCopy(db: Database, rows: readonly Event3[], marks: re
       if (idempotent) {
         await tx.unsafe(`create temp table ${STAGE} (like audit.events) on commit drop`, []);
         await copyInto(tx, `copy ${STAGE} (${list}) from stdin (format binary)`, data);
-        ctes.push(sql.raw(`inserted as (insert into audit.events (${list}) select ${list} from ${STAGE} on conflict do nothing returning ${plan ? 'id, erased_by, ' : ''}user_agent_id, day, writer_id)`));
+        ctes.push(
+          sql.raw(
+            `inserted as (insert into audit.events (${list}) select ${list} from ${STAGE} on conflict do nothing returning ${plan ? 'id, erased_by, ' : ''}user_agent_id, day, writer_id)`,
+          ),
+        );
         ctes.push(REFS_FROM_INSERTED);
         if (plan) tail = sql`select id::text as id from inserted where erased_by is not null`;
       } else {

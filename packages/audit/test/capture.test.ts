@@ -37,20 +37,34 @@ describe('captureIp', () => {
 
 describe('parseDevice', () => {
   it('names browser, OS and device type', () => {
-    expect(parseDevice('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36')).toMatchObject({
+    expect(
+      parseDevice(
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+      ),
+    ).toMatchObject({
       browserName: 'Chrome',
       browserVersion: '120.0.0.0',
       osName: 'Windows',
       deviceType: 'desktop',
     });
-    expect(parseDevice('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1')).toMatchObject({
+    expect(
+      parseDevice(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+      ),
+    ).toMatchObject({
       browserName: 'Safari',
       osName: 'iOS',
       osVersion: '17.0',
       deviceType: 'mobile',
     });
-    expect(parseDevice('Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1').deviceType).toBe('tablet');
-    expect(parseDevice('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)').deviceType).toBe('bot');
+    expect(
+      parseDevice(
+        'Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1',
+      ).deviceType,
+    ).toBe('tablet');
+    expect(parseDevice('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)').deviceType).toBe(
+      'bot',
+    );
     expect(parseDevice('curl/8.4.0').deviceType).toBe('unknown');
     expect(parseDevice(null)).toMatchObject({ browserName: null, deviceType: 'unknown' });
     expect(parseDevice('')).toMatchObject({ deviceType: 'unknown' });
@@ -109,11 +123,18 @@ describe('cleanText and cleanDetails', () => {
 
   it('gives what the full replacement gives for any string (the fast path skips it only when nothing is to replace)', () => {
     // Strings of any UTF-16 code units (lone surrogates, pairs, NUL) and plain text.
-    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('a', '\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uD83D', '\uDE00') }), fc.string());
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('a', '\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uD83D', '\uDE00') }),
+      fc.string(),
+    );
     fc.assert(
       fc.property(text, (s) => {
         // eslint-disable-next-line no-control-regex
-        const expected = s.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+        const expected = s.replace(
+          /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+          '\uFFFD',
+        );
         expect(cleanText(s, 1_000_000)).toBe(expected);
         // Whatever is kept is well-formed UTF-16 without NUL (what Postgres stores).
         expect(cleanText(s, 1_000_000)!.includes('\u0000')).toBe(false);
@@ -127,7 +148,9 @@ describe('cleanText and cleanDetails', () => {
     expect(cleanDetails({ 'k\u0000': ['v\u0000', 1, Infinity, { deep: 'x\u0000' }], u: undefined })).toEqual({
       'k\uFFFD': ['v\uFFFD', 1, null, { deep: 'x\uFFFD' }],
     });
-    expect((cleanDetails({ list: Array.from({ length: 500 }, (_, i) => i) }) as { list: number[] }).list).toHaveLength(100);
+    expect((cleanDetails({ list: Array.from({ length: 500 }, (_, i) => i) }) as { list: number[] }).list).toHaveLength(
+      100,
+    );
     let deep: unknown = 'bottom';
     for (let i = 0; i < 20; i++) deep = { deep };
     expect(JSON.stringify(cleanDetails(deep))).not.toContain('bottom');

@@ -16,7 +16,8 @@ beforeAll(async () => {
 afterAll(() => db.close());
 beforeEach(() => db.truncate('audit'));
 
-const verify = (extra: { from?: string; to?: string } = {}) => verifyChain({ db: db.db, checkpointKeys: KEYS, ...extra });
+const verify = (extra: { from?: string; to?: string } = {}) =>
+  verifyChain({ db: db.db, checkpointKeys: KEYS, ...extra });
 const run = (query: ReturnType<typeof sql>) => db.db.execute(query);
 
 /** Ten events in one segment of writer w1 on 2026-03-01, closed. */
@@ -35,7 +36,18 @@ describe('verifyChain', () => {
   it('passes an untouched log and counts what it checked', async () => {
     await tenEvents();
     const result = await verify();
-    expect(result).toEqual({ ok: true, segments: 1, events: 10, problems: [], gaps: [], checkpoints: { total: 1, valid: 1 }, erasures: { recorded: 0, incomplete: [] }, anchor: { kind: 'genesis', horizon: null, writers: [] }, held: { events: 0, days: 0, released: 0 }, tree: null });
+    expect(result).toEqual({
+      ok: true,
+      segments: 1,
+      events: 10,
+      problems: [],
+      gaps: [],
+      checkpoints: { total: 1, valid: 1 },
+      erasures: { recorded: 0, incomplete: [] },
+      anchor: { kind: 'genesis', horizon: null, writers: [] },
+      held: { events: 0, days: 0, released: 0 },
+      tree: null,
+    });
     const checkpoint = await readCheckpoint(db.db, 'w1', '2026-03-01');
     expect(checkpoint).toMatchObject({ count: 10, closed: true });
   });
@@ -51,7 +63,12 @@ describe('verifyChain', () => {
   it('names a modified personal field (a changed IP)', async () => {
     const rows = await tenEvents();
     await run(sql`update audit.events set ip = '198.51.100.1' where seq = 2`);
-    expect((await verify()).problems[0]).toMatchObject({ reason: 'modified', seq: 2, id: rows[2]!.id, detail: 'personal fields do not match their digest' });
+    expect((await verify()).problems[0]).toMatchObject({
+      reason: 'modified',
+      seq: 2,
+      id: rows[2]!.id,
+      detail: 'personal fields do not match their digest',
+    });
   });
 
   it('names a deleted event', async () => {
@@ -65,7 +82,12 @@ describe('verifyChain', () => {
     await run(sql`update audit.events set seq = -1 where seq = 5`);
     await run(sql`update audit.events set seq = 5 where seq = 6`);
     await run(sql`update audit.events set seq = 6 where seq = -1`);
-    expect((await verify()).problems[0]).toMatchObject({ reason: 'reordered', seq: 6, id: rows[5]!.id, detail: 'seq 6 found where seq 5 belongs' });
+    expect((await verify()).problems[0]).toMatchObject({
+      reason: 'reordered',
+      seq: 6,
+      id: rows[5]!.id,
+      detail: 'seq 6 found where seq 5 belongs',
+    });
   });
 
   it('detects a truncated tail through the checkpoint', async () => {
@@ -81,7 +103,9 @@ describe('verifyChain', () => {
     for (const row of rows.slice(5)) {
       const forged = { ...row, prevHash: prev, action: row.seq === 5 ? 'test.forged' : row.action };
       forged.hash = eventHash(forged);
-      await run(sql`update audit.events set action = ${forged.action}, prev_hash = ${forged.prevHash}, hash = ${forged.hash} where id = ${row.id}`);
+      await run(
+        sql`update audit.events set action = ${forged.action}, prev_hash = ${forged.prevHash}, hash = ${forged.hash} where id = ${row.id}`,
+      );
       prev = forged.hash;
     }
     const result = await verify();
@@ -102,13 +126,20 @@ describe('verifyChain', () => {
     const rotated = prepareKeys(['new-checkpoint-key-0123456789abcdef01234', CHECKPOINT_KEY]);
     expect((await verifyChain({ db: db.db, checkpointKeys: rotated })).ok).toBe(true);
     const without = prepareKeys(['new-checkpoint-key-0123456789abcdef01234']);
-    expect((await verifyChain({ db: db.db, checkpointKeys: without })).problems[0]).toMatchObject({ reason: 'checkpoint-mismatch' });
+    expect((await verifyChain({ db: db.db, checkpointKeys: without })).problems[0]).toMatchObject({
+      reason: 'checkpoint-mismatch',
+    });
   });
 
   it('segments the chain by UTC day, closes each day, links the days, and finds a deleted day', async () => {
     const c = clock('2026-03-01T23:59:59.000Z');
     const w = writer(db.db, { now: c.now });
-    for (const day of ['2026-03-01T23:59:59.500Z', '2026-03-02T00:00:00.100Z', '2026-03-02T12:00:00.000Z', '2026-03-03T08:00:00.000Z']) {
+    for (const day of [
+      '2026-03-01T23:59:59.500Z',
+      '2026-03-02T00:00:00.100Z',
+      '2026-03-02T12:00:00.000Z',
+      '2026-03-03T08:00:00.000Z',
+    ]) {
       c.set(day);
       w.append(securityInput(1));
       await w.flush();
@@ -140,7 +171,11 @@ describe('personal-data handler', () => {
     const w = writer(db.db, { now: c.now });
     for (let i = 0; i < 6; i++) w.append(securityInput(i, i % 2 ? 'acct-erase' : 'acct-keep'));
     const handler = auditPersonalData(db.db, w);
-    const exported = (await collectExport(handler.exportSubject(accountSubject('acct-erase')))) as { ip: string; userAgent: string; action: string }[];
+    const exported = (await collectExport(handler.exportSubject(accountSubject('acct-erase')))) as {
+      ip: string;
+      userAgent: string;
+      action: string;
+    }[];
     expect(exported).toHaveLength(3);
     expect(exported[0]).toMatchObject({ ip: '203.0.113.7', userAgent: 'Mozilla/5.0 test', action: 'test.event' });
 
@@ -157,6 +192,9 @@ describe('personal-data handler', () => {
 
     // Erasure is a permitted change; restoring different values afterwards is not.
     await run(sql`update audit.events set ip = '198.51.100.9' where erased_at is not null`);
-    expect((await verify()).problems[0]).toMatchObject({ reason: 'modified', detail: 'salt removed without an erasure' });
+    expect((await verify()).problems[0]).toMatchObject({
+      reason: 'modified',
+      detail: 'salt removed without an erasure',
+    });
   });
 });

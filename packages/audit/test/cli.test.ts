@@ -21,12 +21,15 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 // The app's PGlite directory, already made (no initdb in every process that opens it first).
 beforeAll(() => seedPglite(join(dataDir, 'pglite')));
 
-
 /**
  * `where.dataDir: null` runs it without DATA_DIR; `where.cwd` from another directory. The tests that
  * spawn it allow 300 s: a hang guard, not a measurement (issue 31 item 6: 40 s was seen under load).
  */
-function cli(args: string[], env: Record<string, string> = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }, where: { cwd?: string; dataDir?: string | null } = {}) {
+function cli(
+  args: string[],
+  env: Record<string, string> = { AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY },
+  where: { cwd?: string; dataDir?: string | null } = {},
+) {
   const dir = where.dataDir === undefined ? dataDir : where.dataDir;
   const result = spawnSync(process.execPath, [...fromDist(join(cwd, 'src/cli.ts')), ...args], {
     cwd: where.cwd ?? cwd,
@@ -65,7 +68,9 @@ describe('hf-audit verify', () => {
     expect(ok.out).toContain('intact: 3 segment(s), 6 event(s)');
 
     await withDb(async (db) => {
-      const rows = (await db.execute(sql`select id from audit.events where day = '2026-04-02' and seq = 1`)) as unknown as { rows: { id: string }[] };
+      const rows = (await db.execute(
+        sql`select id from audit.events where day = '2026-04-02' and seq = 1`,
+      )) as unknown as { rows: { id: string }[] };
       tampered = rows.rows[0]!.id;
       await db.execute(sql`update audit.events set outcome = 'failure' where id = ${tampered}`);
     });
@@ -78,7 +83,7 @@ describe('hf-audit verify', () => {
   }, 600_000); // a hang guard, not a measurement
 
   // Issue 31 item 6: PGlite takes one process; a CLI beside the running app would corrupt its data.
-  it('refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process\'s lock', async () => {
+  it("refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process's lock", async () => {
     const own = mkdtempSync(join(tmpdir(), 'hf-audit-cli-lock-'));
     const pglite = join(own, 'pglite');
     await seedPglite(pglite);
@@ -92,7 +97,9 @@ describe('hf-audit verify', () => {
         await app.close();
       }
       expect(verify()).toMatchObject({ code: 0 });
-      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+        encoding: 'utf8',
+      }).stdout;
       writeFileSync(join(pglite, 'harakaflow.lock'), JSON.stringify({ pid: Number(gone), started: 'ticks:1' }));
       expect(verify()).toMatchObject({ code: 0 });
       expect(existsSync(join(pglite, 'harakaflow.lock'))).toBe(false);
@@ -107,7 +114,10 @@ describe('hf-audit verify', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'hf-audit-cwd-'));
     try {
       mkdirSync(join(elsewhere, '.data'));
-      writeFileSync(join(elsewhere, '.data', 'secrets.json'), JSON.stringify({ AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }));
+      writeFileSync(
+        join(elsewhere, '.data', 'secrets.json'),
+        JSON.stringify({ AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }),
+      );
       for (const command of [['verify'], ['migrate-partitions']]) {
         const run = cli(command, {}, { cwd: elsewhere, dataDir: null });
         expect(run.code).toBe(2);
@@ -127,7 +137,10 @@ describe('hf-audit verify', () => {
     writeFileSync(join(dataDir, 'secrets.json'), JSON.stringify({ AUDIT_CHECKPOINT_KEYS: CHECKPOINT_KEY }));
     expect(cli(['verify', '--to', '2026-04-01'], {})).toMatchObject({ code: 0 });
     rmSync(join(dataDir, 'secrets.json'));
-    expect(cli(['verify'], {})).toMatchObject({ code: 2, err: expect.stringContaining('AUDIT_CHECKPOINT_KEYS is required') });
+    expect(cli(['verify'], {})).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('AUDIT_CHECKPOINT_KEYS is required'),
+    });
     expect(cli(['verify'], { AUDIT_CHECKPOINT_KEYS: 'short' })).toMatchObject({ code: 2 });
     expect(cli(['check'])).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-audit verify') });
     expect(cli(['verify', '--from', '2026-02-30'])).toMatchObject({ code: 2 });
@@ -185,7 +198,8 @@ describe('hf-audit migrate-partitions', () => {
       expect(cli(['migrate-partitions'], env).out).toContain('already partitioned');
       const beforeDay = new Date(start + 2 * 86_400_000).toISOString().slice(0, 10);
       await withLegacyDb(async (db) => {
-        for (let done = false; !done; ) done = (await purgeServerLogs({ db, checkpointKeys: KEYS, beforeDay, limit: 100, dryRun: false })).done;
+        for (let done = false; !done;)
+          done = (await purgeServerLogs({ db, checkpointKeys: KEYS, beforeDay, limit: 100, dryRun: false })).done;
       });
       const verified = cli(['verify'], env);
       expect(verified).toMatchObject({ code: 0 });
@@ -248,26 +262,39 @@ describe('hf-audit verify --public-key (issue 33)', () => {
       const byOther = run(['verify', '--public-key', wrong]);
       expect(byOther.code).toBe(2);
       expect(byOther.err).toContain('not signed by any key');
-      expect(run(['verify', '--public-key', txt, '--witness', witness]).out).toContain('witness head of 20 leaves: the log extends it');
+      expect(run(['verify', '--public-key', txt, '--witness', witness]).out).toContain(
+        'witness head of 20 leaves: the log extends it',
+      );
       expect(run(['verify', '--witness', witness]).code).toBe(2);
       // A device or a FIFO is refused at once, never read without end or waited on.
-      expect(run(['verify', '--public-key', txt, '--witness', '/dev/zero'])).toMatchObject({ code: 2, err: expect.stringContaining('not a file') });
+      expect(run(['verify', '--public-key', txt, '--witness', '/dev/zero'])).toMatchObject({
+        code: 2,
+        err: expect.stringContaining('not a file'),
+      });
       expect(run(['verify', '--public-key', txt, '--from', '2026-01-01']).code).toBe(2);
       expect(run(['verify', '--public-key', join(dir, 'absent.txt')]).code).toBe(2);
 
       // Someone holding every key drops w1's last events, re-signs its checkpoint, rebuilds and re-signs the tree.
       await at(async (db) => {
-        await db.execute(sql`delete from audit.events e using audit.writers w where w.id = e.writer_id and w.name = 'w1' and e.seq >= 7`);
+        await db.execute(
+          sql`delete from audit.events e using audit.writers w where w.id = e.writer_id and w.name = 'w1' and e.seq >= 7`,
+        );
         await db.execute(sql`delete from audit.tree_ranges`);
         await db.execute(sql`delete from audit.tree_segments`);
         await db.execute(sql`delete from audit.tree_nodes`);
-        await db.execute(sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null, ranges_count = 0, ranges_hash = sha256(''::bytea)`);
+        await db.execute(
+          sql`update audit.tree_state set size = 0, frontier = '\\x'::bytea, root = sha256(''::bytea), note = null, note_size = null, ranges_count = 0, ranges_hash = sha256(''::bytea)`,
+        );
         // The checkpoint re-signed with the HMAC key they hold (the integrator takes only checkpoints that verify).
         const last = resultRows<{ hash: string; day: string }>(
-          await db.execute(sql`select encode(e.hash_bytes, 'hex') as hash, e.day::text as day from audit.events e join audit.writers w on w.id = e.writer_id where w.name = 'w1' and e.seq = 6`),
+          await db.execute(
+            sql`select encode(e.hash_bytes, 'hex') as hash, e.day::text as day from audit.events e join audit.writers w on w.id = e.writer_id where w.name = 'w1' and e.seq = 6`,
+          ),
         )[0]!;
         const mac = checkpointMac(KEYS, { writer: 'w1', day: last.day, count: 7, lastHash: last.hash, closed: true });
-        await db.execute(sql`update audit.checkpoints set count = 7, last_hash = ${last.hash}, closed = true, mac = ${mac} where writer = 'w1'`);
+        await db.execute(
+          sql`update audit.checkpoints set count = 7, last_hash = ${last.hash}, closed = true, mac = ${mac} where writer = 'w1'`,
+        );
         await integrate({ db, checkpointKeys: KEYS, signer: keys });
       });
       expect(run(['verify', '--public-key', txt])).toMatchObject({ code: 0 });

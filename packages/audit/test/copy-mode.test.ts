@@ -9,35 +9,43 @@ import { describe, expect, it } from 'vitest';
 import { usesCopy } from '../src/writes.js';
 
 describe('copy mode', () => {
-  it.runIf(postgresUrl)("'auto': COPY on Postgres directly or through a session pooler, UNNEST through a transaction pooler; true and false force it", async () => {
-    // postgres.js connects lazily: nothing here opens a connection.
-    const [direct, session, transaction] = await Promise.all(
-      (['none', 'session', 'transaction'] as const).map((pooler) => createDatabase({ url: postgresUrl, max: 1, pooler })),
-    );
-    try {
-      expect(usesCopy(direct!.db)).toBe(true);
-      expect(usesCopy(direct!.db, 'auto')).toBe(true);
-      expect(usesCopy(session!.db)).toBe(true);
-      expect(usesCopy(transaction!.db)).toBe(false);
-      expect(usesCopy(transaction!.db, 'auto')).toBe(false);
-      expect(usesCopy(transaction!.db, true)).toBe(true);
-      expect(usesCopy(direct!.db, false)).toBe(false);
-    } finally {
-      await Promise.all([direct, session, transaction].map((h) => h!.close()));
-    }
-  });
+  it.runIf(postgresUrl)(
+    "'auto': COPY on Postgres directly or through a session pooler, UNNEST through a transaction pooler; true and false force it",
+    async () => {
+      // postgres.js connects lazily: nothing here opens a connection.
+      const [direct, session, transaction] = await Promise.all(
+        (['none', 'session', 'transaction'] as const).map((pooler) =>
+          createDatabase({ url: postgresUrl, max: 1, pooler }),
+        ),
+      );
+      try {
+        expect(usesCopy(direct!.db)).toBe(true);
+        expect(usesCopy(direct!.db, 'auto')).toBe(true);
+        expect(usesCopy(session!.db)).toBe(true);
+        expect(usesCopy(transaction!.db)).toBe(false);
+        expect(usesCopy(transaction!.db, 'auto')).toBe(false);
+        expect(usesCopy(transaction!.db, true)).toBe(true);
+        expect(usesCopy(direct!.db, false)).toBe(false);
+      } finally {
+        await Promise.all([direct, session, transaction].map((h) => h!.close()));
+      }
+    },
+  );
 
-  it.runIf(postgresUrl)("'auto': UNNEST on a postgres.js pool made elsewhere (its sockets may wait for delayed ACKs); true still forces COPY", async () => {
-    const client = postgres(postgresUrl!, { max: 1, onnotice: () => {} });
-    try {
-      const db = drizzle({ client }) as unknown as Database;
-      expect(usesCopy(db)).toBe(false);
-      expect(usesCopy(db, 'auto')).toBe(false);
-      expect(usesCopy(db, true)).toBe(true);
-    } finally {
-      await client.end({ timeout: 5 });
-    }
-  });
+  it.runIf(postgresUrl)(
+    "'auto': UNNEST on a postgres.js pool made elsewhere (its sockets may wait for delayed ACKs); true still forces COPY",
+    async () => {
+      const client = postgres(postgresUrl!, { max: 1, onnotice: () => {} });
+      try {
+        const db = drizzle({ client }) as unknown as Database;
+        expect(usesCopy(db)).toBe(false);
+        expect(usesCopy(db, 'auto')).toBe(false);
+        expect(usesCopy(db, true)).toBe(true);
+      } finally {
+        await client.end({ timeout: 5 });
+      }
+    },
+  );
 
   it('PGlite: UNNEST whatever is asked (it has no COPY FROM STDIN)', async () => {
     const pglite = await testDatabase({ serverUrl: undefined });

@@ -19,7 +19,8 @@ afterAll(() => db.close());
 beforeEach(() => db.truncate('audit'));
 
 async function ids(): Promise<string[]> {
-  const result = (await db.db.execute(sql`select id from audit.events order by id`)) as unknown as { id: string }[] | { rows: { id: string }[] };
+  const result = (await db.db.execute(sql`select id from audit.events order by id`)) as unknown as
+    { id: string }[] | { rows: { id: string }[] };
   return (Array.isArray(result) ? result : result.rows).map((r) => r.id);
 }
 
@@ -70,7 +71,8 @@ describe('when the database fails', () => {
     await expect(committed).rejects.toMatchObject({ code: 'HF_AUDIT_UNAVAILABLE', statusCode: 503 });
     await migrate(broken.db, [auditMigrations]);
     await w.flush();
-    const rows = (await broken.db.execute(sql`select id from audit.events`)) as unknown as { id: string }[] | { rows: { id: string }[] };
+    const rows = (await broken.db.execute(sql`select id from audit.events`)) as unknown as
+      { id: string }[] | { rows: { id: string }[] };
     expect((Array.isArray(rows) ? rows : rows.rows).map((r) => r.id)).toEqual([event.id]);
     await w.close();
   });
@@ -78,7 +80,15 @@ describe('when the database fails', () => {
   it('retries with backoff, spills past the memory bound, replays on recovery: nothing lost, nothing twice', async () => {
     const dir = spillDir();
     const logger = captureLogger();
-    const w = writer(broken.db, { batchSize: 10, maxBuffered: 40, spillDir: dir, retryBaseMs: 5, retryMaxMs: 10, logger, staleAfterMs: 1 });
+    const w = writer(broken.db, {
+      batchSize: 10,
+      maxBuffered: 40,
+      spillDir: dir,
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+      logger,
+      staleAfterMs: 1,
+    });
     const appended: string[] = [];
     for (let i = 0; i < 200; i++) {
       appended.push(w.append(securityInput(i)).event.id);
@@ -92,7 +102,10 @@ describe('when the database fails', () => {
     const files = readdirSync(spillSubdirectory(dir));
     expect(files.length).toBeGreaterThan(0);
     // One JSON document per line, however hostile the content.
-    for (const line of readFileSync(join(spillSubdirectory(dir), files[0]!), 'utf8').trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of readFileSync(join(spillSubdirectory(dir), files[0]!), 'utf8')
+      .trim()
+      .split('\n'))
+      expect(() => JSON.parse(line)).not.toThrow();
     expect(logger.lines.some((l) => l.level === 'warn' && l.msg.includes('getting old'))).toBe(true);
     expect(JSON.stringify(logger.lines)).not.toContain('203.0.113.7');
 
@@ -100,7 +113,8 @@ describe('when the database fails', () => {
     // A write already under way when the schema appeared may still fail: flush until it holds.
     await flushUntilItHolds(w);
     await w.close();
-    const result = (await broken.db.execute(sql`select id from audit.events`)) as unknown as { id: string }[] | { rows: { id: string }[] };
+    const result = (await broken.db.execute(sql`select id from audit.events`)) as unknown as
+      { id: string }[] | { rows: { id: string }[] };
     const stored = (Array.isArray(result) ? result : result.rows).map((r) => r.id);
     expect(stored.length).toBe(200);
     expect(new Set(stored)).toEqual(new Set(appended));
@@ -120,7 +134,8 @@ describe('when the database fails', () => {
     next.append(securityInput(99));
     await next.flush();
     await next.close();
-    const result = (await broken.db.execute(sql`select id from audit.events where writer = 'w-old'`)) as unknown as { id: string }[] | { rows: { id: string }[] };
+    const result = (await broken.db.execute(sql`select id from audit.events where writer = 'w-old'`)) as unknown as
+      { id: string }[] | { rows: { id: string }[] };
     expect(new Set((Array.isArray(result) ? result : result.rows).map((r) => r.id))).toEqual(new Set(appended));
     expect((await verifyChain({ db: broken.db, checkpointKeys: KEYS })).ok).toBe(true);
   });
@@ -132,7 +147,14 @@ describe.skipIf(!postgresUrl)('Postgres going away mid-stream (real server)', ()
     const admin = postgres(postgresUrl!, { max: 1, onnotice: () => {} });
     const own = await createDatabase({ url: db.url, max: 2 });
     const dir = spillDir();
-    const w = writer(own.db, { batchSize: 20, maxBuffered: 100, spillDir: dir, retryBaseMs: 10, retryMaxMs: 50, writeTimeoutMs: 2000 });
+    const w = writer(own.db, {
+      batchSize: 20,
+      maxBuffered: 100,
+      spillDir: dir,
+      retryBaseMs: 10,
+      retryMaxMs: 50,
+      writeTimeoutMs: 2000,
+    });
     const appended: string[] = [];
     const stream = async (n: number) => {
       for (let i = 0; i < n; i++) {
@@ -150,7 +172,9 @@ describe.skipIf(!postgresUrl)('Postgres going away mid-stream (real server)', ()
       await w.flush();
       // The outage: no new connections, and every existing one cut.
       await admin.unsafe(`alter database "${name}" allow_connections false`);
-      await admin.unsafe(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
+      await admin.unsafe(
+        `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`,
+      );
       const during = w.append(securityInput(-1), true);
       appended.push(during.event.id);
       await expect(during.committed).rejects.toMatchObject({ code: 'HF_AUDIT_UNAVAILABLE' });

@@ -33,7 +33,11 @@ export function captureLogger(): Captured {
 /** A clock tests move by hand. */
 export function clock(start: string) {
   let now = new Date(start).getTime();
-  return { now: () => new Date(now), advance: (ms: number) => void (now += ms), set: (iso: string) => void (now = new Date(iso).getTime()) };
+  return {
+    now: () => new Date(now),
+    advance: (ms: number) => void (now += ms),
+    set: (iso: string) => void (now = new Date(iso).getTime()),
+  };
 }
 
 export function writer(db: Database, overrides: Partial<WriterOptions> = {}): AuditWriter {
@@ -87,7 +91,9 @@ export function legacyMigrations(): MigrationSet & { remove(): void } {
   const folder = fileURLToPath(new URL('../drizzle', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'hf-audit-legacy-'));
   mkdirSync(join(dir, 'meta'));
-  const journal = JSON.parse(readFileSync(join(folder, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string; idx: number }[] };
+  const journal = JSON.parse(readFileSync(join(folder, 'meta/_journal.json'), 'utf8')) as {
+    entries: { tag: string; idx: number }[];
+  };
   journal.entries = journal.entries.filter((e) => e.idx < 2);
   writeFileSync(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
   for (const e of journal.entries) copyFileSync(join(folder, `${e.tag}.sql`), join(dir, `${e.tag}.sql`));
@@ -98,10 +104,17 @@ export function legacyMigrations(): MigrationSet & { remove(): void } {
  * `@harakaflow/retention`'s migrations, from the repository (this package does not depend on it):
  * the audit log's retention functions read the legal holds from its `retention.holds`.
  */
-export const retentionHoldsMigrations: MigrationSet = { name: 'retention', folder: fileURLToPath(new URL('../../retention/drizzle', import.meta.url)) };
+export const retentionHoldsMigrations: MigrationSet = {
+  name: 'retention',
+  folder: fileURLToPath(new URL('../../retention/drizzle', import.meta.url)),
+};
 
 /** Places a legal hold as `@harakaflow/retention` stores it (on a subject, a class, or both); its id. */
-export async function placeHold(db: Database, subjectId: string | null, o: { className?: string; until?: Date } = {}): Promise<string> {
+export async function placeHold(
+  db: Database,
+  subjectId: string | null,
+  o: { className?: string; until?: Date } = {},
+): Promise<string> {
   const id = randomUUID();
   await db.execute(sql`insert into retention.holds (id, subject_id, class, reason, until, created_by, created_at)
     values (${id}::uuid, ${subjectId}, ${o.className ?? null}, 'test hold', ${o.until?.toISOString() ?? null}::timestamptz, 'test', now())`);
@@ -113,10 +126,28 @@ export async function placeHold(db: Database, subjectId: string | null, o: { cla
  * `retention.hold.released` event (through `w`, committed). With `w` null, only the row changes
  * (as a role that can update the table but not sign the chain would release it).
  */
-export async function releaseHold(db: Database, w: AuditWriter | null, id: string, subjectId: string | null): Promise<void> {
+export async function releaseHold(
+  db: Database,
+  w: AuditWriter | null,
+  id: string,
+  subjectId: string | null,
+): Promise<void> {
   // A release is set once (retention's migration 0001): a row already released by hand stays as it is.
-  await db.execute(sql`update retention.holds set released_at = now(), released_by = 'test' where id = ${id}::uuid and released_at is null`);
-  if (w) await w.append({ kind: 'security', action: 'retention.hold.released', resource: `retention-hold:${id}`, subjectId, outcome: 'success', details: { class: null, by: 'test' } }, true).committed;
+  await db.execute(
+    sql`update retention.holds set released_at = now(), released_by = 'test' where id = ${id}::uuid and released_at is null`,
+  );
+  if (w)
+    await w.append(
+      {
+        kind: 'security',
+        action: 'retention.hold.released',
+        resource: `retention-hold:${id}`,
+        subjectId,
+        outcome: 'success',
+        details: { class: null, by: 'test' },
+      },
+      true,
+    ).committed;
 }
 
 /** A signer of tree heads with the package's keys (AUDIT_SIGNING_KEYS), its opener, and its public key as an outsider holds it (from the JWK alone). */
@@ -133,7 +164,10 @@ export const DRIVERS = [
   ['PGlite', undefined],
   ['Postgres', postgresUrl],
 ] as const;
-export function freshDatabases(server: string | undefined, afterAllHook: (fn: () => Promise<void>) => void): () => Promise<TestDatabase> {
+export function freshDatabases(
+  server: string | undefined,
+  afterAllHook: (fn: () => Promise<void>) => void,
+): () => Promise<TestDatabase> {
   const open: TestDatabase[] = [];
   afterAllHook(async () => {
     for (const db of open) await db.close();
@@ -150,7 +184,11 @@ export function freshDatabases(server: string | undefined, afterAllHook: (fn: ()
  * events each a day (of `subjects`), integrated into the tree day by day (so 256-leaf blocks
  * straddle the days), the last writes in one more run. The days written.
  */
-export async function integratedDays(db: Database, signer: HeadSigner, o: { days: number; perDay: [number, number]; subjects?: [string | null, string | null] }): Promise<string[]> {
+export async function integratedDays(
+  db: Database,
+  signer: HeadSigner,
+  o: { days: number; perDay: [number, number]; subjects?: [string | null, string | null] },
+): Promise<string[]> {
   const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
   const c1 = clock(new Date(today - 100 * 86_400_000 + 3_600_000).toISOString());
   const c2 = clock(new Date(today - 100 * 86_400_000 + 3_700_000).toISOString());
@@ -159,8 +197,10 @@ export async function integratedDays(db: Database, signer: HeadSigner, o: { days
   const days: string[] = [];
   for (let d = 0; d < o.days; d++) {
     days.push(c1.now().toISOString().slice(0, 10));
-    for (let i = 0; i < o.perDay[0]; i++) w1.append(o.subjects ? securityInput(d * 1000 + i, o.subjects[0]) : securityInput(d * 1000 + i));
-    for (let i = 0; i < o.perDay[1]; i++) w2.append(o.subjects ? securityInput(d * 1000 + i, o.subjects[1]) : securityInput(d * 1000 + i));
+    for (let i = 0; i < o.perDay[0]; i++)
+      w1.append(o.subjects ? securityInput(d * 1000 + i, o.subjects[0]) : securityInput(d * 1000 + i));
+    for (let i = 0; i < o.perDay[1]; i++)
+      w2.append(o.subjects ? securityInput(d * 1000 + i, o.subjects[1]) : securityInput(d * 1000 + i));
     await flushUntilItHolds(w1);
     await flushUntilItHolds(w2);
     await integrate({ db, checkpointKeys: KEYS, signer });

@@ -18,13 +18,26 @@ async function build(options: Partial<AuditOptions> = {}, server: FastifyServerO
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const account = request.headers['x-account'];
-    if (typeof account === 'string') (request as unknown as { principal: unknown }).principal = { kind: 'account', id: account };
+    if (typeof account === 'string')
+      (request as unknown as { principal: unknown }).principal = { kind: 'account', id: account };
   });
-  await app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: false, flushIntervalMs: 5, ...options });
+  await app.register(audit, {
+    db: db.db,
+    checkpointKeys: [CHECKPOINT_KEY],
+    spillDir: false,
+    flushIntervalMs: 5,
+    ...options,
+  });
   app.get('/health', async () => ({ ok: true }));
   app.get('/things/:id', async () => ({ ok: true }));
   app.post('/things/:id/read', async (request) => {
-    await request.audit.record({ action: 'thing.secret.read', resource: 'thing:1', outcome: 'success', details: { name: 'api' }, durability: 'sync' });
+    await request.audit.record({
+      action: 'thing.secret.read',
+      resource: 'thing:1',
+      outcome: 'success',
+      details: { name: 'api' },
+      durability: 'sync',
+    });
     return { ok: true };
   });
   await app.ready();
@@ -40,8 +53,12 @@ async function events(app: FastifyInstance): Promise<AuditEvent[]> {
 describe('access events', () => {
   it('records one event per request with route, path without query, status, duration, subject and device', async () => {
     const app = await build();
-    const ua = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-    const res = await app.inject({ url: '/things/42?token=secret-token-value', headers: { 'user-agent': ua, 'x-account': 'acct-7' } });
+    const ua =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+    const res = await app.inject({
+      url: '/things/42?token=secret-token-value',
+      headers: { 'user-agent': ua, 'x-account': 'acct-7' },
+    });
     expect(res.statusCode).toBe(200);
     await app.inject({ url: '/health' });
     await app.inject({ url: '/nowhere' });
@@ -77,7 +94,11 @@ describe('access events', () => {
 
   it('never stores a spoofed X-Forwarded-For from an untrusted peer', async () => {
     const app = await build();
-    await app.inject({ url: '/things/1', remoteAddress: '198.51.100.20', headers: { 'x-forwarded-for': '203.0.113.99' } });
+    await app.inject({
+      url: '/things/1',
+      remoteAddress: '198.51.100.20',
+      headers: { 'x-forwarded-for': '203.0.113.99' },
+    });
     const [e] = await events(app);
     expect(e!.ip).toBe('198.51.100.20');
   });
@@ -85,9 +106,21 @@ describe('access events', () => {
   it('takes the client from X-Forwarded-For when the proxy is trusted', async () => {
     const app = await build({}, { trustProxy: '10.0.0.0/8' });
     await app.inject({ url: '/things/1', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': '203.0.113.99' } });
-    await app.inject({ url: '/things/1', remoteAddress: '198.51.100.20', headers: { 'x-forwarded-for': '203.0.113.99' } });
-    await app.inject({ url: '/things/1', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': '::ffff:203.0.113.5' } });
-    await app.inject({ url: '/things/1', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': '2001:db8::1:2:3:4' } });
+    await app.inject({
+      url: '/things/1',
+      remoteAddress: '198.51.100.20',
+      headers: { 'x-forwarded-for': '203.0.113.99' },
+    });
+    await app.inject({
+      url: '/things/1',
+      remoteAddress: '10.1.2.3',
+      headers: { 'x-forwarded-for': '::ffff:203.0.113.5' },
+    });
+    await app.inject({
+      url: '/things/1',
+      remoteAddress: '10.1.2.3',
+      headers: { 'x-forwarded-for': '2001:db8::1:2:3:4' },
+    });
     await app.inject({ url: '/things/1', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': 'not-an-ip' } });
     const list = await events(app);
     expect(list.map((e) => [e.ip, e.ipInvalid])).toEqual([
@@ -122,7 +155,8 @@ describe('access events', () => {
     expect(list[0]!.userAgent).toHaveLength(512);
     expect(list[0]!.userAgent!.startsWith('evil\r\n{"level":50')).toBe(true);
     expect(list[0]!.userAgent).toContain('\uFFFDnul');
-    const count = (await db.db.execute(sql`select count(*)::int as n from audit.events`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+    const count = (await db.db.execute(sql`select count(*)::int as n from audit.events`)) as unknown as
+      { n: number }[] | { rows: { n: number }[] };
     expect((Array.isArray(count) ? count : count.rows)[0]!.n).toBe(2);
     for (const line of logs.lines()) expect(line).not.toContain('forged"}');
   });
@@ -131,11 +165,22 @@ describe('access events', () => {
 describe('security events', () => {
   it('request.audit.record carries the request context; sync waits for the commit', async () => {
     const app = await build({ access: false });
-    const res = await app.inject({ method: 'POST', url: '/things/1/read', headers: { 'x-account': 'acct-1', 'user-agent': 'curl/8' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/things/1/read',
+      headers: { 'x-account': 'acct-1', 'user-agent': 'curl/8' },
+    });
     expect(res.statusCode).toBe(200);
     const { events: list } = await app.audit.query({ action: 'thing.secret.read', limit: 10 });
     expect(list).toHaveLength(1); // committed before the response, without a flush
-    expect(list[0]).toMatchObject({ kind: 'security', resource: 'thing:1', outcome: 'success', subjectId: 'acct-1', route: '/things/:id/read', details: { name: 'api' } });
+    expect(list[0]).toMatchObject({
+      kind: 'security',
+      resource: 'thing:1',
+      outcome: 'success',
+      subjectId: 'acct-1',
+      route: '/things/:id/read',
+      details: { name: 'api' },
+    });
   });
 
   it('fastify.audit.record works outside a request, and core.securityEvent routes to it', async () => {
@@ -160,7 +205,14 @@ describe('security events', () => {
     const broken = await testDatabase(); // no audit schema
     onTestFinished(() => broken.close());
     const app = Fastify();
-    await app.register(audit, { db: broken.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: false, access: false, retryBaseMs: 1000, retryMaxMs: 1000 });
+    await app.register(audit, {
+      db: broken.db,
+      checkpointKeys: [CHECKPOINT_KEY],
+      spillDir: false,
+      access: false,
+      retryBaseMs: 1000,
+      retryMaxMs: 1000,
+    });
     let ran = false;
     app.get('/secret', async (request) => {
       await request.audit.record({ action: 'vault.secret.read', durability: 'sync' });
@@ -178,13 +230,21 @@ describe('security events', () => {
 describe('lifecycle and options', () => {
   it('flushes everything on close', async () => {
     const app = Fastify();
-    await app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: false, flushIntervalMs: 60_000, batchSize: 1000 });
+    await app.register(audit, {
+      db: db.db,
+      checkpointKeys: [CHECKPOINT_KEY],
+      spillDir: false,
+      flushIntervalMs: 60_000,
+      batchSize: 1000,
+    });
     app.get('/x', async () => 'x');
     for (let i = 0; i < 25; i++) await app.inject('/x');
     await app.close();
-    const count = (await db.db.execute(sql`select count(*)::int as n from audit.events`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+    const count = (await db.db.execute(sql`select count(*)::int as n from audit.events`)) as unknown as
+      { n: number }[] | { rows: { n: number }[] };
     expect((Array.isArray(count) ? count : count.rows)[0]!.n).toBe(25);
-    const closed = (await db.db.execute(sql`select closed, count from audit.checkpoints`)) as unknown as { closed: boolean; count: number }[] | { rows: { closed: boolean; count: number }[] };
+    const closed = (await db.db.execute(sql`select closed, count from audit.checkpoints`)) as unknown as
+      { closed: boolean; count: number }[] | { rows: { closed: boolean; count: number }[] };
     expect(Array.isArray(closed) ? closed : closed.rows).toEqual([{ closed: true, count: 25 }]);
   });
 
@@ -208,7 +268,9 @@ describe('lifecycle and options', () => {
     ];
     for (const [bad, name] of cases) {
       const app = Fastify();
-      await expect(app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: false, ...bad }).ready()).rejects.toMatchObject({
+      await expect(
+        app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: false, ...bad }).ready(),
+      ).rejects.toMatchObject({
         code: 'HF_AUDIT_INVALID_OPTION',
         message: expect.stringContaining(`"${name}"`),
       });

@@ -27,7 +27,12 @@ function nodes(plan: PlanNode): PlanNode[] {
 
 /** Partitions scanned whole that had anything to read (an empty partition, a day made ahead, may be "scanned": it has no page). */
 const seqScans = (plan: PlanNode) =>
-  nodes(plan).filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name']?.startsWith('events_') && (n['Shared Hit Blocks'] ?? 0) + (n['Shared Read Blocks'] ?? 0) > 0);
+  nodes(plan).filter(
+    (n) =>
+      n['Node Type'] === 'Seq Scan' &&
+      n['Relation Name']?.startsWith('events_') &&
+      (n['Shared Hit Blocks'] ?? 0) + (n['Shared Read Blocks'] ?? 0) > 0,
+  );
 
 /** EXPLAIN (ANALYZE, BUFFERS) of the statement `queryEvents` runs for `q`. */
 async function explain(db: TestDatabase, q: EventQuery): Promise<{ plan: PlanNode; text: string }> {
@@ -37,7 +42,8 @@ async function explain(db: TestDatabase, q: EventQuery): Promise<{ plan: PlanNod
     const v = params[Number(n) - 1];
     return typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
   });
-  const result = (await db.db.execute(sql.raw(`explain (analyze, buffers, format json) ${inlined}`))) as unknown as { 'QUERY PLAN': [{ Plan: PlanNode }] }[] | { rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] };
+  const result = (await db.db.execute(sql.raw(`explain (analyze, buffers, format json) ${inlined}`))) as unknown as
+    { 'QUERY PLAN': [{ Plan: PlanNode }] }[] | { rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] };
   const rows = Array.isArray(result) ? result : result.rows;
   const plan = rows[0]!['QUERY PLAN'][0].Plan;
   return { plan, text: JSON.stringify(plan) };
@@ -54,7 +60,8 @@ describe.skipIf(!postgresUrl)("a subject's trail on real Postgres", () => {
     const first = new Date(today - (DAYS - 4) * 86_400_000).toISOString().slice(0, 10);
     const last = new Date(today + 3 * 86_400_000).toISOString().slice(0, 10);
     await db.db.execute(sql`select audit.ensure_day_partitions(${first}::date, ${last}::date)`);
-    await db.db.execute(sql.raw(`
+    await db.db.execute(
+      sql.raw(`
       insert into audit.events (id, occurred_at, writer, day, seq, kind, action, subject_id, hash, personal_digest, prev_hash)
       select (lpad(to_hex((extract(epoch from t) * 1000)::bigint), 12, '0') || '7' || substr(md5(g::text), 1, 3) || '8' || substr(md5(g::text), 4, 15))::uuid,
              t, 'w-bulk', (t at time zone 'utc')::date, g,
@@ -65,7 +72,8 @@ describe.skipIf(!postgresUrl)("a subject's trail on real Postgres", () => {
       from generate_series(1, ${DAYS * PER_DAY}) as g,
            lateral (select '${first}'::timestamptz + (g::float8 / ${PER_DAY}) * interval '1 day' as t) as x
       where t < '${last}'::timestamptz
-    `));
+    `),
+    );
     await db.db.execute(sql`analyze audit.events`);
   }, 120_000);
   afterAll(() => db?.close());
@@ -93,7 +101,9 @@ describe.skipIf(!postgresUrl)("a subject's trail on real Postgres", () => {
     ] satisfies EventQuery[]) {
       const { plan, text } = await explain(db, q);
       expect(seqScans(plan), `${JSON.stringify(q)}: ${text.slice(0, 1500)}`).toEqual([]);
-      expect((plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0), JSON.stringify(q)).toBeLessThan(DAYS * 10);
+      expect((plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0), JSON.stringify(q)).toBeLessThan(
+        DAYS * 10,
+      );
     }
   });
 
@@ -109,7 +119,9 @@ describe.skipIf(!postgresUrl)("a subject's trail on real Postgres", () => {
     }
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort().reverse()).toEqual(seen);
-    const stored = (await db.db.execute(sql`select count(*)::int as n from audit.events where subject_id = 'acct-target'`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+    const stored = (await db.db.execute(
+      sql`select count(*)::int as n from audit.events where subject_id = 'acct-target'`,
+    )) as unknown as { n: number }[] | { rows: { n: number }[] };
     expect(seen).toHaveLength((Array.isArray(stored) ? stored : stored.rows)[0]!.n);
   });
 });
@@ -130,13 +142,30 @@ describe('exceptActions', () => {
       await w.close();
     }
     const all = await queryEvents(db.db, { subjectId: 'acct-x' });
-    expect(all.events.map((e) => e.action).sort()).toEqual(['consent.granted', 'consent.granted', 'http.request', 'http.request', 'retention.hold.placed', 'retention.hold.placed']);
-    const own = await queryEvents(db.db, { subjectId: 'acct-x', exceptActions: ['retention.hold.placed', 'http.request'] });
+    expect(all.events.map((e) => e.action).sort()).toEqual([
+      'consent.granted',
+      'consent.granted',
+      'http.request',
+      'http.request',
+      'retention.hold.placed',
+      'retention.hold.placed',
+    ]);
+    const own = await queryEvents(db.db, {
+      subjectId: 'acct-x',
+      exceptActions: ['retention.hold.placed', 'http.request'],
+    });
     // 'http.request' names access events, which are never left out.
-    expect(own.events.map((e) => e.action).sort()).toEqual(['consent.granted', 'consent.granted', 'http.request', 'http.request']);
+    expect(own.events.map((e) => e.action).sort()).toEqual([
+      'consent.granted',
+      'consent.granted',
+      'http.request',
+      'http.request',
+    ]);
     expect((await queryEvents(db.db, { subjectId: 'acct-x', exceptActions: [] })).events).toHaveLength(6);
     for (const bad of [[''], Array.from({ length: 51 }, (_, i) => `a.${i}`), 'retention.hold.placed', [1]]) {
-      await expect(queryEvents(db.db, { subjectId: 'acct-x', exceptActions: bad as string[] })).rejects.toMatchObject({ code: 'HF_AUDIT_INVALID_QUERY' });
+      await expect(queryEvents(db.db, { subjectId: 'acct-x', exceptActions: bad as string[] })).rejects.toMatchObject({
+        code: 'HF_AUDIT_INVALID_QUERY',
+      });
     }
   });
 });

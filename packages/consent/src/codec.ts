@@ -64,14 +64,22 @@ export interface Decoded {
 }
 
 /** Verifies and parses a cookie value. Never throws; null means "no decision". */
-export function decodeDecision(value: unknown, name: string, secrets: readonly Secret[], nowSeconds: number): Decoded | null {
+export function decodeDecision(
+  value: unknown,
+  name: string,
+  secrets: readonly Secret[],
+  nowSeconds: number,
+): Decoded | null {
   const opened = openValue(name, value, secrets, MAX_COOKIE_VALUE);
   if (!opened) return null;
   const { payload, stale } = opened;
 
   const fields = payload.split('~');
   if (fields.length !== 8 || fields[0] !== '1') return null;
-  const [, id, categoriesText, version, decidedText, expiresText, sourceLetter, gpcText] = fields as [string, ...string[]];
+  const [, id, categoriesText, version, decidedText, expiresText, sourceLetter, gpcText] = fields as [
+    string,
+    ...string[],
+  ];
   if (!ID_PATTERN.test(id!) || !VERSION_PATTERN.test(version!)) return null;
   if (!NUMBER_PATTERN.test(decidedText!) || !NUMBER_PATTERN.test(expiresText!)) return null;
   const source = SOURCES[sourceLetter!];
@@ -144,11 +152,16 @@ export function hasCookie(header: string, name: string): boolean {
 function mostRestrictive(found: readonly Decoded[]): Decoded {
   if (found.length === 1) return found[0]!;
   const newestFirst = [...found].sort((a, b) => b.decision.decidedAt - a.decision.decidedAt);
-  const granted = newestFirst[0]!.decision.categories.filter((c) => found.every((d) => d.decision.categories.includes(c)));
+  const granted = newestFirst[0]!.decision.categories.filter((c) =>
+    found.every((d) => d.decision.categories.includes(c)),
+  );
   const gpc = found.every((d) => d.decision.gpc);
   const exact = newestFirst.find((d) => d.decision.categories.length === granted.length);
   const chosen = exact ?? newestFirst[0]!;
-  return { decision: { ...chosen.decision, categories: granted, gpc: chosen.decision.gpc && gpc }, stale: chosen.stale };
+  return {
+    decision: { ...chosen.decision, categories: granted, gpc: chosen.decision.gpc && gpc },
+    stale: chosen.stale,
+  };
 }
 
 /**
@@ -193,7 +206,12 @@ export type DecisionReader = (
  * search misses: such a cookie then counts, as a refusal only). Duplicates of the current name
  * are still searched for in the raw header: the parser keeps only the first.
  */
-export function decisionReader(name: string, secrets: readonly Secret[], cache?: VerifiedCookies, legacy?: LegacyCookies): DecisionReader {
+export function decisionReader(
+  name: string,
+  secrets: readonly Secret[],
+  cache?: VerifiedCookies,
+  legacy?: LegacyCookies,
+): DecisionReader {
   const current = new CookieMarker(name);
   const legacyMarkers = legacy ? legacy.names.map((n) => new CookieMarker(n)) : [];
   return (parsed, rawHeader, nowSeconds, cookies) => {
@@ -204,9 +222,13 @@ export function decisionReader(name: string, secrets: readonly Secret[], cache?:
     }
     if (!legacyPresent) {
       if (parsed === undefined) return null;
-      if (current.atMostOnce(rawHeader)) return cache ? cache.decode(parsed, name, secrets, nowSeconds) : decodeDecision(parsed, name, secrets, nowSeconds);
+      if (current.atMostOnce(rawHeader))
+        return cache
+          ? cache.decode(parsed, name, secrets, nowSeconds)
+          : decodeDecision(parsed, name, secrets, nowSeconds);
     }
-    const decode = (value: string, cookie: string) => (cache ? cache.decode(value, cookie, secrets, nowSeconds) : decodeDecision(value, cookie, secrets, nowSeconds));
+    const decode = (value: string, cookie: string) =>
+      cache ? cache.decode(value, cookie, secrets, nowSeconds) : decodeDecision(value, cookie, secrets, nowSeconds);
     const found: Decoded[] = [];
     for (const value of cookieValues(rawHeader, name)) {
       const decoded = decode(value, name);
@@ -215,7 +237,8 @@ export function decisionReader(name: string, secrets: readonly Secret[], cache?:
     for (const old of legacyPresent ?? []) {
       for (const value of cookieValues(rawHeader, old.name)) {
         const decoded = decode(value, old.name);
-        if (decoded && !legacy!.nonEssential.every((c) => decoded.decision.categories.includes(c))) found.push({ decision: decoded.decision, stale: true });
+        if (decoded && !legacy!.nonEssential.every((c) => decoded.decision.categories.includes(c)))
+          found.push({ decision: decoded.decision, stale: true });
       }
     }
     return found.length ? mostRestrictive(found) : null;
@@ -289,5 +312,10 @@ export class VerifiedCookies {
 function slotOf(value: string): number {
   const n = value.length;
   if (n < 4) return -1 - n;
-  return ((((value.charCodeAt(n - 1) & 0x7f) * 128 + (value.charCodeAt(n - 2) & 0x7f)) * 128 + (value.charCodeAt(n - 3) & 0x7f)) * 128) + (value.charCodeAt(n - 4) & 0x7f);
+  return (
+    (((value.charCodeAt(n - 1) & 0x7f) * 128 + (value.charCodeAt(n - 2) & 0x7f)) * 128 +
+      (value.charCodeAt(n - 3) & 0x7f)) *
+      128 +
+    (value.charCodeAt(n - 4) & 0x7f)
+  );
 }

@@ -22,7 +22,11 @@ declare module 'fastify' {
      * strictly (HF_CONSENT_INVALID_BODY), appended to the ledger, the cookie issued, the cookies
      * of refused categories expired.
      */
-    consentDecide(request: FastifyRequest, reply: FastifyReply, decisions: Record<string, boolean>): Promise<ConsentState>;
+    consentDecide(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      decisions: Record<string, boolean>,
+    ): Promise<ConsentState>;
   }
   interface FastifyRequest {
     /** This request's consent: categories, source, policy version, re-acceptance, `allows(category)`. Computed on first use. */

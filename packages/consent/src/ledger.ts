@@ -63,7 +63,10 @@ export class ConsentLedger {
   /** The consent ids a subject ever decided under. */
   async consentIdsOf(subjectId: string): Promise<string[]> {
     await this.flush();
-    const rows = await this.#db.selectDistinct({ consentId: records.consentId }).from(records).where(eq(records.subjectId, subjectId));
+    const rows = await this.#db
+      .selectDistinct({ consentId: records.consentId })
+      .from(records)
+      .where(eq(records.subjectId, subjectId));
     return rows.map((r) => r.consentId);
   }
 
@@ -153,7 +156,8 @@ export function consentPersonalData(db: Database, ledger: ConsentLedger): Person
       await ledger.flush();
       // The one way past the append-only trigger (drizzle/0002): a least-privilege role holds
       // EXECUTE on it and no DELETE on the table.
-      const result = (await db.execute(sql`select consent.erase_subject(${subjectId}) as erased`)) as unknown as { erased: number }[] | { rows: { erased: number }[] };
+      const result = (await db.execute(sql`select consent.erase_subject(${subjectId}) as erased`)) as unknown as
+        { erased: number }[] | { rows: { erased: number }[] };
       const row = Array.isArray(result) ? result[0] : result.rows[0];
       return { erased: Number(row?.erased ?? 0) };
     },

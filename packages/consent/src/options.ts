@@ -86,9 +86,11 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
 
 export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   const o = options as Partial<ConsentOptions>;
-  if (!Array.isArray(o.secrets) || o.secrets.length === 0) throw invalidOption('secrets', 'must be a non-empty array of strings');
+  if (!Array.isArray(o.secrets) || o.secrets.length === 0)
+    throw invalidOption('secrets', 'must be a non-empty array of strings');
   o.secrets.forEach((s, i) => {
-    if (typeof s !== 'string' || s.length < 32) throw invalidOption(`secrets[${i}]`, 'must be a string of at least 32 characters');
+    if (typeof s !== 'string' || s.length < 32)
+      throw invalidOption(`secrets[${i}]`, 'must be a string of at least 32 characters');
   });
   const db = checkDatabaseOption(o.db, invalidOption);
   const policies = checkPolicies(o.policies);
@@ -110,10 +112,19 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
   };
   const secure = bool('secure', o.secure, DEFAULTS.secure);
   const cookieName = o.cookieName ?? (secure ? DEFAULTS.secureCookieName : DEFAULTS.cookieName);
-  if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) throw invalidOption('cookieName', 'must be a valid cookie name');
-  if (/^__(Host|Secure)-/i.test(cookieName) && !secure) throw invalidOption('cookieName', 'with a __Host- or __Secure- prefix needs secure: true (browsers refuse it otherwise)');
-  const legacyCookieNames = o.legacyCookieNames ?? (cookieName === DEFAULTS.secureCookieName ? [DEFAULTS.cookieName] : []);
-  if (!Array.isArray(legacyCookieNames) || legacyCookieNames.some((n) => typeof n !== 'string' || !COOKIE_NAME.test(n) || n === cookieName)) {
+  if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName))
+    throw invalidOption('cookieName', 'must be a valid cookie name');
+  if (/^__(Host|Secure)-/i.test(cookieName) && !secure)
+    throw invalidOption(
+      'cookieName',
+      'with a __Host- or __Secure- prefix needs secure: true (browsers refuse it otherwise)',
+    );
+  const legacyCookieNames =
+    o.legacyCookieNames ?? (cookieName === DEFAULTS.secureCookieName ? [DEFAULTS.cookieName] : []);
+  if (
+    !Array.isArray(legacyCookieNames) ||
+    legacyCookieNames.some((n) => typeof n !== 'string' || !COOKIE_NAME.test(n) || n === cookieName)
+  ) {
     throw invalidOption('legacyCookieNames', 'must be a list of valid cookie names other than cookieName');
   }
 
@@ -135,15 +146,26 @@ export function resolveOptions(options: ConsentOptions): ResolvedOptions {
     if (!allowed.includes(value as T)) throw invalidOption(name, `must be one of ${allowed.join(', ')}`);
     return value as T;
   };
-  const defaultAnalytics = oneOf('defaultAnalytics', o.defaultAnalytics, ['granted', 'denied'], DEFAULTS.defaultAnalytics);
-  const unknownCookies = oneOf('unknownCookies', o.unknownCookies, ['block', 'allow', 'essential'], DEFAULTS.unknownCookies);
+  const defaultAnalytics = oneOf(
+    'defaultAnalytics',
+    o.defaultAnalytics,
+    ['granted', 'denied'],
+    DEFAULTS.defaultAnalytics,
+  );
+  const unknownCookies = oneOf(
+    'unknownCookies',
+    o.unknownCookies,
+    ['block', 'allow', 'essential'],
+    DEFAULTS.unknownCookies,
+  );
 
   const maxAgeDays = o.maxAgeDays ?? DEFAULTS.maxAgeDays;
   if (typeof maxAgeDays !== 'number' || !(maxAgeDays > 0) || maxAgeDays > 400) {
     throw invalidOption('maxAgeDays', 'must be a number of days from 1 to 400 (browsers cap cookies at 400)');
   }
   const prefix = o.routePrefix ?? DEFAULTS.routePrefix;
-  if (prefix !== false && (typeof prefix !== 'string' || !prefix.startsWith('/'))) throw invalidOption('routePrefix', 'must start with / or be false');
+  if (prefix !== false && (typeof prefix !== 'string' || !prefix.startsWith('/')))
+    throw invalidOption('routePrefix', 'must start with / or be false');
   const wellKnown = o.gpcWellKnown ?? false;
   if (wellKnown !== false && !/^\d{4}-\d{2}-\d{2}$/.test(wellKnown?.lastUpdate ?? '')) {
     throw invalidOption('gpcWellKnown.lastUpdate', 'must be a YYYY-MM-DD date');

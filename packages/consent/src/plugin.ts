@@ -1,7 +1,14 @@
 import { registerPersonalDataHandler, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { decisionReader, encodeDecision, hasCookie, prepareSecrets, VerifiedCookies, type ConsentDecision } from './codec.js';
+import {
+  decisionReader,
+  encodeDecision,
+  hasCookie,
+  prepareSecrets,
+  VerifiedCookies,
+  type ConsentDecision,
+} from './codec.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
@@ -57,15 +64,29 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     const r = request as ConsentRequest;
     if (r[kEvaluation]) return r[kEvaluation];
     const now = Date.now();
-    const decoded = decisionOf(request.cookies?.[o.cookieName], request.headers.cookie, Math.floor(now / 1000), request.cookies);
+    const decoded = decisionOf(
+      request.cookies?.[o.cookieName],
+      request.headers.cookie,
+      Math.floor(now / 1000),
+      request.cookies,
+    );
     const evaluation = evaluate(
-      { decision: decoded?.decision ?? null, gpc: request.headers['sec-gpc'] === '1', status: status(now), subject: o.subject(request) },
+      {
+        decision: decoded?.decision ?? null,
+        gpc: request.headers['sec-gpc'] === '1',
+        status: status(now),
+        subject: o.subject(request),
+      },
       settings,
     );
     return (r[kEvaluation] = { ...evaluation, stale: decoded?.stale ?? false });
   }
 
-  function entry(request: FastifyRequest, decision: Pick<ConsentDecision, 'id' | 'categories' | 'version' | 'source'>, action: LedgerAction) {
+  function entry(
+    request: FastifyRequest,
+    decision: Pick<ConsentDecision, 'id' | 'categories' | 'version' | 'source'>,
+    action: LedgerAction,
+  ) {
     return {
       consentId: decision.id,
       subjectId: o.subject(request),
@@ -80,7 +101,12 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     };
   }
 
-  function newDecision(request: FastifyRequest, granted: string[], source: ConsentDecision['source'], gpc: boolean): ConsentDecision {
+  function newDecision(
+    request: FastifyRequest,
+    granted: string[],
+    source: ConsentDecision['source'],
+    gpc: boolean,
+  ): ConsentDecision {
     const nowS = Math.floor(Date.now() / 1000);
     return {
       id: evaluationOf(request).decision?.id ?? newConsentId(),
@@ -102,7 +128,10 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
     await ledger.append(entry(request, decision, action));
     r[kIssue] = decision;
     r[kEvaluation] = {
-      ...evaluate({ decision, gpc: request.headers['sec-gpc'] === '1', status: status(Date.now()), subject: o.subject(request) }, settings),
+      ...evaluate(
+        { decision, gpc: request.headers['sec-gpc'] === '1', status: status(Date.now()), subject: o.subject(request) },
+        settings,
+      ),
       stale: false,
     };
     void securityEvent(fastify, request, {
@@ -183,7 +212,12 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
       );
       // The decision now lives under the current name: the host's own legacy cookie goes.
       const raw = request.headers.cookie;
-      if (legacy && raw) for (const name of legacy.names) if (hasCookie(raw, name)) cookies.push(serialize(name, '', { path: '/', maxAge: 0, secure: o.secure, httpOnly: true, sameSite: 'lax' }));
+      if (legacy && raw)
+        for (const name of legacy.names)
+          if (hasCookie(raw, name))
+            cookies.push(
+              serialize(name, '', { path: '/', maxAge: 0, secure: o.secure, httpOnly: true, sameSite: 'lax' }),
+            );
     }
     if (cookies.length) {
       const { kept, removed } = filterSetCookies(cookies, (name) => allowsCookie(evaluation, name), now);
@@ -200,9 +234,26 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
       const ids = await ledger.consentIdsOf(subjectId);
       const policyVersion = status(Date.now()).current.version;
       for (const consentId of ids) {
-        await ledger.append({ consentId, subjectId, action: 'withdraw', source: 'user', policyVersion, categories: [], ip: undefined, userAgent: undefined, at: new Date() });
+        await ledger.append({
+          consentId,
+          subjectId,
+          action: 'withdraw',
+          source: 'user',
+          policyVersion,
+          categories: [],
+          ip: undefined,
+          userAgent: undefined,
+          at: new Date(),
+        });
       }
-      if (ids.length) await securityEvent(fastify, undefined, { action: 'consent.withdrawn', subjectId, outcome: 'success', details: { consentIds: ids.length, via: 'data-rights' }, durability: 'sync' });
+      if (ids.length)
+        await securityEvent(fastify, undefined, {
+          action: 'consent.withdrawn',
+          subjectId,
+          outcome: 'success',
+          details: { consentIds: ids.length, via: 'data-rights' },
+          durability: 'sync',
+        });
       return ids.length;
     },
   });
@@ -211,7 +262,11 @@ const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => 
   // §4 (contract 5b): IPs and user agents 90 days, decisions while current and 3 years after.
   registerRetentionClass(fastify, consentRetentionClass(o.db));
   const ctx = { o, ledger, evaluationOf, decide };
-  fastify.decorate('consentDecide', async (request: FastifyRequest, reply: FastifyReply, decisions: Record<string, boolean>) => (await decideFromBody(ctx, request, reply, decisions)).state);
+  fastify.decorate(
+    'consentDecide',
+    async (request: FastifyRequest, reply: FastifyReply, decisions: Record<string, boolean>) =>
+      (await decideFromBody(ctx, request, reply, decisions)).state,
+  );
   consentRoutes(fastify, ctx);
 };
 

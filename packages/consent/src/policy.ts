@@ -30,7 +30,8 @@ export const NOTICE_DAYS = 14;
 
 /** Checks and sorts the configured versions (by effective date). Throws at registration. */
 export function checkPolicies(input: unknown): PolicyVersion[] {
-  if (!Array.isArray(input) || input.length === 0) throw invalidOption('policies', 'must be a non-empty array of policy versions');
+  if (!Array.isArray(input) || input.length === 0)
+    throw invalidOption('policies', 'must be a non-empty array of policy versions');
   const seen = new Set<string>();
   const versions = input.map((entry: PolicyVersionInput, i) => {
     const at = `policies[${i}]`;

@@ -31,7 +31,8 @@ const stateSchema = {
 // Body errors found before the handler (not JSON, wrong content type, too large) are this route's
 // HF_CONSENT_INVALID_BODY too; anything else goes on to the app's error handler.
 function bodyErrors(error: FastifyError, _request: FastifyRequest, _reply: FastifyReply) {
-  if (error.code?.startsWith('FST_ERR_CTP_')) throw new InvalidBody(error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body too large' : 'not a JSON object');
+  if (error.code?.startsWith('FST_ERR_CTP_'))
+    throw new InvalidBody(error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body too large' : 'not a JSON object');
   throw error;
 }
 
@@ -42,7 +43,8 @@ function bodyErrors(error: FastifyError, _request: FastifyRequest, _reply: Fasti
  */
 export async function decideFromBody(ctx: ConsentContext, request: FastifyRequest, reply: FastifyReply, body: unknown) {
   const { o } = ctx;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidBody('expected a JSON object such as {"analytics": false}');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new InvalidBody('expected a JSON object such as {"analytics": false}');
   const entries = Object.entries(body as Record<string, unknown>);
   if (!entries.length) throw new InvalidBody('name at least one category');
   for (const [key, value] of entries) {
@@ -59,7 +61,12 @@ export async function decideFromBody(ctx: ConsentContext, request: FastifyReques
 }
 
 /** Expires the cookies the browser sent of each non-essential category not in `granted`. */
-function expireRefused(ctx: ConsentContext, request: FastifyRequest, reply: FastifyReply, granted: readonly string[]): void {
+function expireRefused(
+  ctx: ConsentContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  granted: readonly string[],
+): void {
   for (const [name, entry] of ctx.o.catalogue) {
     if (entry.category !== 'essential' && !granted.includes(entry.category) && request.cookies?.[name] !== undefined) {
       reply.clearCookie(name, { path: entry.path, ...(entry.domain ? { domain: entry.domain } : {}) });
@@ -73,7 +80,15 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
     const body = { gpc: true, lastUpdate: o.gpcWellKnown.lastUpdate };
     fastify.get(
       '/.well-known/gpc.json',
-      { config: { ...o.routeConfig }, schema: { summary: 'Global Privacy Control support (the GPC spec\'s well-known resource)', response: { 200: { type: 'object', properties: { gpc: { type: 'boolean' }, lastUpdate: { type: 'string' } } } } } },
+      {
+        config: { ...o.routeConfig },
+        schema: {
+          summary: "Global Privacy Control support (the GPC spec's well-known resource)",
+          response: {
+            200: { type: 'object', properties: { gpc: { type: 'boolean' }, lastUpdate: { type: 'string' } } },
+          },
+        },
+      },
       async () => body,
     );
   }
@@ -92,7 +107,12 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
       schema: {
         tags: ['consent'],
         summary: 'This visitor’s consent state and the cookie catalogue',
-        response: { 200: { type: 'object', properties: { ...stateSchema.properties, catalogue: { type: 'object', additionalProperties: true } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { ...stateSchema.properties, catalogue: { type: 'object', additionalProperties: true } },
+          },
+        },
       },
     },
     async (request) => ({ ...ctx.evaluationOf(request).state.toJSON(), catalogue }),
@@ -119,7 +139,11 @@ export function consentRoutes(fastify: FastifyInstance, ctx: ConsentContext): vo
     o.routePrefix,
     {
       config: { ...o.routeConfig },
-      schema: { tags: ['consent'], summary: 'Withdraw every non-essential category and expire their cookies', response: { 200: stateSchema } },
+      schema: {
+        tags: ['consent'],
+        summary: 'Withdraw every non-essential category and expire their cookies',
+        response: { 200: stateSchema },
+      },
     },
     async (request, reply) => {
       const evaluation = await ctx.decide(request, [], 'withdraw');

@@ -28,8 +28,12 @@ export const records = consentSchema.table(
     index('records_subject_idx').on(t.subjectId, t.createdAt),
     index('records_consent_idx').on(t.consentId, t.createdAt),
     // Continued use is acceptance recorded once per subject and version, across every replica.
-    uniqueIndex('records_continued_use_once').on(t.subjectId, t.policyVersion).where(sql`action = 'continued-use'`),
+    uniqueIndex('records_continued_use_once')
+      .on(t.subjectId, t.policyVersion)
+      .where(sql`action = 'continued-use'`),
     // Rows whose IP or user agent retention has yet to erase (migration 0003, class consent_ledger).
-    index('records_personal_created_idx').on(t.createdAt).where(sql`ip IS NOT NULL OR user_agent IS NOT NULL`),
+    index('records_personal_created_idx')
+      .on(t.createdAt)
+      .where(sql`ip IS NOT NULL OR user_agent IS NOT NULL`),
   ],
 );

@@ -100,7 +100,8 @@ describe('VerifiedCookies', () => {
     const cache = new VerifiedCookies(2);
     expect(cache.decode(valid + 'x', NAME, [SECRET], NOW)).toBeNull();
     expect(cache.size).toBe(0);
-    for (let i = 0; i < 5; i++) cache.decode(encodeDecision({ ...decision, decidedAt: NOW - i }, NAME, SECRET), NAME, [SECRET], NOW);
+    for (let i = 0; i < 5; i++)
+      cache.decode(encodeDecision({ ...decision, decidedAt: NOW - i }, NAME, SECRET), NAME, [SECRET], NOW);
     expect(cache.size).toBe(2);
   });
 });

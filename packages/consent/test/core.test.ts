@@ -34,10 +34,17 @@ describe('policy versions', () => {
 
   it('refuses a material change with less than 14 days of notice (HF_CONSENT_NOTICE_PERIOD)', () => {
     expect(() =>
-      checkPolicies([base, { version: 'v2', publishedAt: '2026-05-01T00:00:00Z', effectiveAt: '2026-05-14T23:59:59Z', material: true }]),
+      checkPolicies([
+        base,
+        { version: 'v2', publishedAt: '2026-05-01T00:00:00Z', effectiveAt: '2026-05-14T23:59:59Z', material: true },
+      ]),
     ).toThrow(expect.objectContaining({ code: 'HF_CONSENT_NOTICE_PERIOD' }));
-    expect(() => checkPolicies([base, { version: 'v2', publishedAt: '2026-05-01', effectiveAt: '2026-05-15', material: true }])).not.toThrow();
-    expect(() => checkPolicies([base, { version: 'v2', publishedAt: '2026-05-01', effectiveAt: '2026-05-02', material: false }])).not.toThrow();
+    expect(() =>
+      checkPolicies([base, { version: 'v2', publishedAt: '2026-05-01', effectiveAt: '2026-05-15', material: true }]),
+    ).not.toThrow();
+    expect(() =>
+      checkPolicies([base, { version: 'v2', publishedAt: '2026-05-01', effectiveAt: '2026-05-02', material: false }]),
+    ).not.toThrow();
   });
 
   it.each([
@@ -48,7 +55,9 @@ describe('policy versions', () => {
     [[{ ...base, material: 'yes' }], 'policies[0].material'],
     [[{ ...base, effectiveAt: '2024-01-01' }], 'policies[0].effectiveAt'],
   ])('refuses %j naming %s', (policies, option) => {
-    expect(() => checkPolicies(policies)).toThrow(expect.objectContaining({ code: 'HF_CONSENT_INVALID_OPTION', message: expect.stringContaining(`"${option}"`) }));
+    expect(() => checkPolicies(policies)).toThrow(
+      expect.objectContaining({ code: 'HF_CONSENT_INVALID_OPTION', message: expect.stringContaining(`"${option}"`) }),
+    );
   });
 
   it('tells the current version, the material change in force and the upcoming notice', () => {

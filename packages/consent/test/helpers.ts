@@ -7,7 +7,9 @@ export const SECRET = 'consent-secret-0123456789abcdef0123456789';
 export const OLD_SECRET = 'consent-older-0123456789abcdef0123456789';
 export { consentMigrations };
 
-export const POLICIES = [{ version: '2025-01-01', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true }];
+export const POLICIES = [
+  { version: '2025-01-01', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true },
+];
 
 /** Bare Fastify + @fastify/cookie + consent, and routes that set an analytics cookie and an unknown one. */
 export async function consentApp(

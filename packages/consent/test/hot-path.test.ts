@@ -3,7 +3,14 @@
 // check that it still answers exactly what the plain definitions answer.
 import cookie from '@fastify/cookie';
 import { CookieMarker, decisionReader, hasCookie } from '../src/codec.js';
-import { decisionFromRequest, decodeDecision, encodeDecision, prepareSecrets, VerifiedCookies, type ConsentDecision } from '@harakaflow/consent';
+import {
+  decisionFromRequest,
+  decodeDecision,
+  encodeDecision,
+  prepareSecrets,
+  VerifiedCookies,
+  type ConsentDecision,
+} from '@harakaflow/consent';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +33,8 @@ const hasCookieBefore = (header: string, name: string) => {
   const marker = `${name}=`;
   return header.startsWith(marker) || header.includes(`; ${marker}`) || header.includes(`;${marker}`);
 };
-const atMostOnceBefore = (header: string, name: string) => header.indexOf(`${name}=`) === header.lastIndexOf(`${name}=`);
+const atMostOnceBefore = (header: string, name: string) =>
+  header.indexOf(`${name}=`) === header.lastIndexOf(`${name}=`);
 
 // Headers made of the pieces that matter: the names, one a suffix of the other, "=", ";" and spaces.
 const piece = fc.constantFrom('hf_consent', '__Host-hf_consent', 'x', '=', ';', ' ', 'v', '__Host-', 'hf_consent=');
@@ -82,15 +90,21 @@ describe('VerifiedCookies', () => {
   it('answers what decodeDecision answers, whatever the sequence, within its capacity', () => {
     const value = fc.constantFrom(...valid, ...sameSlot, valid[0]!.slice(0, -1), 'abc', '');
     fc.assert(
-      fc.property(fc.array(fc.tuple(value, fc.constantFrom('hf_consent', 'other'), fc.constantFrom(0, 0, 0, 1, 43_200)), { maxLength: 40 }), fc.integer({ min: 1, max: 3 }), (steps, capacity) => {
-        const cache = new VerifiedCookies(capacity);
-        let now = NOW;
-        for (const [v, name, later] of steps) {
-          now += later; // time only moves on, past the values' expiry at times
-          expect(cache.decode(v, name, keys, now)).toEqual(decodeDecision(v, name, keys, now));
-          expect(cache.size).toBeLessThanOrEqual(capacity);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(value, fc.constantFrom('hf_consent', 'other'), fc.constantFrom(0, 0, 0, 1, 43_200)), {
+          maxLength: 40,
+        }),
+        fc.integer({ min: 1, max: 3 }),
+        (steps, capacity) => {
+          const cache = new VerifiedCookies(capacity);
+          let now = NOW;
+          for (const [v, name, later] of steps) {
+            now += later; // time only moves on, past the values' expiry at times
+            expect(cache.decode(v, name, keys, now)).toEqual(decodeDecision(v, name, keys, now));
+            expect(cache.size).toBeLessThanOrEqual(capacity);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -109,8 +123,10 @@ describe('decisionReader', () => {
     await app.register(cookie);
     await app.ready();
     const legacy = { names: ['hf_consent'], nonEssential: ['analytics'] };
-    const host = (i: number, granted: boolean) => encodeDecision(decision(NOW - i, granted ? ['analytics'] : []), '__Host-hf_consent', SECRET);
-    const old = (i: number, granted: boolean) => encodeDecision(decision(NOW - i, granted ? ['analytics'] : []), 'hf_consent', SECRET);
+    const host = (i: number, granted: boolean) =>
+      encodeDecision(decision(NOW - i, granted ? ['analytics'] : []), '__Host-hf_consent', SECRET);
+    const old = (i: number, granted: boolean) =>
+      encodeDecision(decision(NOW - i, granted ? ['analytics'] : []), 'hf_consent', SECRET);
     const entry = fc.oneof(
       fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()).map(([i, g]) => `__Host-hf_consent=${host(i, g)}`),
       fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()).map(([i, g]) => `hf_consent=${old(i, g)}`),
@@ -121,7 +137,9 @@ describe('decisionReader', () => {
       fc.property(fc.array(entry, { maxLength: 5 }), (entries) => {
         const raw = entries.join('; ');
         const parsed = app.parseCookie(raw);
-        expect(reader(parsed['__Host-hf_consent'], raw, NOW, parsed)).toEqual(decisionFromRequest(parsed['__Host-hf_consent'], raw, '__Host-hf_consent', keys, NOW, undefined, legacy));
+        expect(reader(parsed['__Host-hf_consent'], raw, NOW, parsed)).toEqual(
+          decisionFromRequest(parsed['__Host-hf_consent'], raw, '__Host-hf_consent', keys, NOW, undefined, legacy),
+        );
       }),
       { numRuns: 500 },
     );

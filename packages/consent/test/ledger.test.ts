@@ -20,7 +20,10 @@ const rows = () => database.db.select().from(consentRecords).orderBy(asc(consent
 
 /** An app whose subject is the `x-subject` header (stands in for an authenticated account). */
 function subjectApp(options = {}) {
-  return consentApp(database, { subject: (request: FastifyRequest) => request.headers['x-subject'] as string | undefined, ...options });
+  return consentApp(database, {
+    subject: (request: FastifyRequest) => request.headers['x-subject'] as string | undefined,
+    ...options,
+  });
 }
 
 async function flush(app: FastifyInstance) {
@@ -71,7 +74,12 @@ describe('the consent ledger', () => {
 
   it('is append-only in the database itself: UPDATE and DELETE are refused', async () => {
     const app = await subjectApp();
-    await app.inject({ method: 'PUT', url: '/consent', payload: { analytics: true }, headers: { 'x-subject': 'acct-2' } });
+    await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      payload: { analytics: true },
+      headers: { 'x-subject': 'acct-2' },
+    });
     await app.close();
     await expect(database.db.update(consentRecords).set({ categories: [] })).rejects.toThrow();
     await expect(database.db.delete(consentRecords)).rejects.toThrow();
@@ -80,9 +88,24 @@ describe('the consent ledger', () => {
 
   it('exports and erases one subject’s rows through the personal-data handler, and only theirs', async () => {
     const app = await subjectApp();
-    await app.inject({ method: 'PUT', url: '/consent', payload: { analytics: true }, headers: { 'x-subject': 'acct-3' } });
-    await app.inject({ method: 'PUT', url: '/consent', payload: { analytics: false }, headers: { 'x-subject': 'acct-3' } });
-    await app.inject({ method: 'PUT', url: '/consent', payload: { analytics: true }, headers: { 'x-subject': 'acct-4' } });
+    await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      payload: { analytics: true },
+      headers: { 'x-subject': 'acct-3' },
+    });
+    await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      payload: { analytics: false },
+      headers: { 'x-subject': 'acct-3' },
+    });
+    await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      payload: { analytics: true },
+      headers: { 'x-subject': 'acct-4' },
+    });
     await app.close();
     const { ConsentLedger } = await import('@harakaflow/consent');
     const handler = consentPersonalData(database.db, new ConsentLedger(database.db, app.log));
@@ -107,21 +130,41 @@ describe('policy changes (§11) with fake time', () => {
     const { headers } = await app.inject({ method: 'PUT', url: '/consent', payload: { analytics: true } });
     const cookie = consentCookieOf(headers)!;
 
-    expect((await app.inject({ url: '/consent', headers: { cookie } })).json()).toMatchObject({ upcomingPolicy: null, policyVersion: 'v1' });
+    expect((await app.inject({ url: '/consent', headers: { cookie } })).json()).toMatchObject({
+      upcomingPolicy: null,
+      policyVersion: 'v1',
+    });
 
     vi.setSystemTime(new Date('2026-05-02T00:00:00Z'));
     const notice = (await app.inject({ url: '/consent', headers: { cookie } })).json();
-    expect(notice).toMatchObject({ needsReacceptance: false, categories: ['essential', 'analytics'], upcomingPolicy: { version: 'v2', effectiveAt: '2026-05-15T00:00:00.000Z' } });
+    expect(notice).toMatchObject({
+      needsReacceptance: false,
+      categories: ['essential', 'analytics'],
+      upcomingPolicy: { version: 'v2', effectiveAt: '2026-05-15T00:00:00.000Z' },
+    });
 
     vi.setSystemTime(new Date('2026-05-15T00:00:00Z'));
     const after = await app.inject({ url: '/page', headers: { cookie } });
-    expect(after.json().consent).toMatchObject({ needsReacceptance: true, categories: ['essential'], upcomingPolicy: null });
+    expect(after.json().consent).toMatchObject({
+      needsReacceptance: true,
+      categories: ['essential'],
+      upcomingPolicy: null,
+    });
     expect([after.headers['set-cookie']].flat().some((h) => String(h).startsWith('hf_aid='))).toBe(false);
 
     // An authenticated subject keeps using the service: acceptance recorded once, however many requests.
     for (let i = 0; i < 3; i++) await app.inject({ url: '/page', headers: { cookie, 'x-subject': 'acct-9' } });
-    const reaccepted = await app.inject({ method: 'PUT', url: '/consent', payload: { analytics: true }, headers: { cookie, 'x-subject': 'acct-9' } });
-    expect(reaccepted.json()).toMatchObject({ needsReacceptance: false, policyVersion: 'v2', categories: ['essential', 'analytics'] });
+    const reaccepted = await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      payload: { analytics: true },
+      headers: { cookie, 'x-subject': 'acct-9' },
+    });
+    expect(reaccepted.json()).toMatchObject({
+      needsReacceptance: false,
+      policyVersion: 'v2',
+      categories: ['essential', 'analytics'],
+    });
     await flush(app);
     // Time is frozen, so rows share timestamps: compare them sorted.
     expect((await rows()).map((r) => [r.action, r.policyVersion, r.subjectId]).sort()).toEqual([
@@ -145,7 +188,9 @@ describe.skipIf(!postgresUrl)('across replicas on real Postgres', () => {
     await Promise.all([flush(a), flush(b)]);
     const recorded = await database.db.select().from(consentRecords).where(eq(consentRecords.subjectId, 'acct-r'));
     expect(recorded.map((r) => r.action)).toEqual(['continued-use']);
-    const count = (await database.db.execute(sql`select count(*)::int as n from consent.records`)) as unknown as { n: number }[];
+    const count = (await database.db.execute(sql`select count(*)::int as n from consent.records`)) as unknown as {
+      n: number;
+    }[];
     expect(count[0]!.n).toBe(1);
   });
 });

@@ -13,7 +13,11 @@ beforeAll(async () => {
 afterAll(() => database.close());
 beforeEach(() => database.truncate('consent'));
 
-async function decide(app: Awaited<ReturnType<typeof consentApp>>, body: unknown, headers: Record<string, string> = {}) {
+async function decide(
+  app: Awaited<ReturnType<typeof consentApp>>,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const response = await app.inject({ method: 'PUT', url: '/consent', payload: body as object, headers });
   expect(response.statusCode).toBe(200);
   return { response, cookie: consentCookieOf(response.headers)! };
@@ -24,7 +28,11 @@ describe('enforcement at the edge', () => {
     const app = await consentApp(database);
     const response = await app.inject('/page');
     expect(setCookieNames(response.headers).sort()).toEqual(['hf_aid', 'hf_session']);
-    expect(response.json().consent).toMatchObject({ categories: ['essential', 'analytics'], source: 'default', needsReacceptance: false });
+    expect(response.json().consent).toMatchObject({
+      categories: ['essential', 'analytics'],
+      source: 'default',
+      needsReacceptance: false,
+    });
     await app.close();
   });
 
@@ -69,7 +77,9 @@ describe('enforcement at the edge', () => {
       instance.get('/forget', async (_request, reply) => reply.clearCookie('hf_aid').send({}));
     });
     const response = await app.inject('/forget');
-    expect([response.headers['set-cookie']].flat()).toEqual([expect.stringMatching(/^hf_aid=; Max-Age=0;.*Expires=Thu, 01 Jan 1970/)]);
+    expect([response.headers['set-cookie']].flat()).toEqual([
+      expect.stringMatching(/^hf_aid=; Max-Age=0;.*Expires=Thu, 01 Jan 1970/),
+    ]);
     await app.close();
   });
 });
@@ -79,14 +89,19 @@ describe('decisions over HTTP', () => {
     const app = await consentApp(database);
     const { response, cookie: refused } = await decide(app, { analytics: false });
     expect(response.json()).toMatchObject({ categories: ['essential'], source: 'user', policyVersion: '2025-01-01' });
-    expect([response.headers['set-cookie']].flat()).toEqual([expect.stringMatching(/^hf_consent=[^;]+; Max-Age=1572(4799|4800); Path=\/; HttpOnly; SameSite=Lax$/)]); // 182 days, less a second when the clock ticks between the decision and its cookie
+    expect([response.headers['set-cookie']].flat()).toEqual([
+      expect.stringMatching(/^hf_consent=[^;]+; Max-Age=1572(4799|4800); Path=\/; HttpOnly; SameSite=Lax$/),
+    ]); // 182 days, less a second when the clock ticks between the decision and its cookie
     const page = await app.inject({ url: '/page', headers: { cookie: refused } });
     expect(setCookieNames(page.headers)).toEqual(['hf_session']);
     const state = await app.inject({ url: '/consent', headers: { cookie: refused } });
     expect(state.json()).toMatchObject({
       categories: ['essential'],
       source: 'user',
-      catalogue: { categories: ['essential', 'analytics'], cookies: { hf_aid: 'analytics', hf_session: 'essential', hf_consent: 'essential' } },
+      catalogue: {
+        categories: ['essential', 'analytics'],
+        cookies: { hf_aid: 'analytics', hf_session: 'essential', hf_consent: 'essential' },
+      },
     });
     await app.close();
   });
@@ -94,7 +109,11 @@ describe('decisions over HTTP', () => {
   it('withdraws: every non-essential category off, catalogued non-essential cookies already set expired', async () => {
     const app = await consentApp(database);
     const { cookie: granted } = await decide(app, { analytics: true });
-    const response = await app.inject({ method: 'DELETE', url: '/consent', headers: { cookie: `${granted}; hf_aid=visitor-1; hf_session=s1` } });
+    const response = await app.inject({
+      method: 'DELETE',
+      url: '/consent',
+      headers: { cookie: `${granted}; hf_aid=visitor-1; hf_session=s1` },
+    });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ categories: ['essential'], source: 'user' });
     const headers = [response.headers['set-cookie']].flat() as string[];
@@ -107,12 +126,22 @@ describe('decisions over HTTP', () => {
   it('refusing with PUT expires the refused category’s cookies the browser holds; granting leaves them', async () => {
     const app = await consentApp(database);
     const { cookie: granted } = await decide(app, { analytics: true });
-    const refuse = await app.inject({ method: 'PUT', url: '/consent', headers: { cookie: `${granted}; hf_aid=visitor-1; hf_session=s1` }, payload: { analytics: false } });
+    const refuse = await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      headers: { cookie: `${granted}; hf_aid=visitor-1; hf_session=s1` },
+      payload: { analytics: false },
+    });
     expect(refuse.statusCode).toBe(200);
     const headers = [refuse.headers['set-cookie']].flat() as string[];
     expect(headers.find((h) => h.startsWith('hf_aid='))).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/);
     expect(headers.some((h) => h.startsWith('hf_session='))).toBe(false);
-    const grant = await app.inject({ method: 'PUT', url: '/consent', headers: { cookie: `${granted}; hf_aid=visitor-1` }, payload: { analytics: true } });
+    const grant = await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      headers: { cookie: `${granted}; hf_aid=visitor-1` },
+      payload: { analytics: true },
+    });
     expect(([grant.headers['set-cookie']].flat() as string[]).some((h) => h.startsWith('hf_aid='))).toBe(false);
     await app.close();
   });
@@ -128,7 +157,12 @@ describe('decisions over HTTP', () => {
     ['a __proto__ key', '{"__proto__": {"analytics": true}}', 'application/json'],
   ])('refuses %s with 400 HF_CONSENT_INVALID_BODY and records nothing', async (_name, payload, contentType) => {
     const app = await consentApp(database);
-    const response = await app.inject({ method: 'PUT', url: '/consent', payload, headers: { 'content-type': contentType } });
+    const response = await app.inject({
+      method: 'PUT',
+      url: '/consent',
+      payload,
+      headers: { 'content-type': contentType },
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ statusCode: 400, code: 'HF_CONSENT_INVALID_BODY' });
     expect(response.headers['set-cookie']).toBeUndefined();
@@ -154,7 +188,20 @@ describe('decisions over HTTP', () => {
 describe('hostile Cookie headers mean "no decision", never an error', () => {
   const forged = (decision: object) =>
     'hf_consent=' +
-    encodeDecision({ id: 'BBBBBBBBBBBBBBBBBBBBBB', categories: [], version: '2025-01-01', decidedAt: 1, expiresAt: 4e9, source: 'user', gpc: false, ...decision }, 'hf_consent', 'not-the-secret-0123456789abcdef012345');
+    encodeDecision(
+      {
+        id: 'BBBBBBBBBBBBBBBBBBBBBB',
+        categories: [],
+        version: '2025-01-01',
+        decidedAt: 1,
+        expiresAt: 4e9,
+        source: 'user',
+        gpc: false,
+        ...decision,
+      },
+      'hf_consent',
+      'not-the-secret-0123456789abcdef012345',
+    );
 
   it.each([
     ['=__Host-x=evil'],
@@ -182,7 +229,10 @@ describe('hostile Cookie headers mean "no decision", never an error', () => {
   it('with duplicate consent cookies, a forged one cannot displace a valid refusal', async () => {
     const app = await consentApp(database);
     const { cookie: refused } = await decide(app, { analytics: false });
-    for (const header of [`${refused}; ${forged({ categories: ['analytics'] })}`, `${forged({ categories: ['analytics'] })}; ${refused}`]) {
+    for (const header of [
+      `${refused}; ${forged({ categories: ['analytics'] })}`,
+      `${forged({ categories: ['analytics'] })}; ${refused}`,
+    ]) {
       const response = await app.inject({ url: '/page', headers: { cookie: header } });
       expect(response.statusCode).toBe(200);
       expect(setCookieNames(response.headers)).not.toContain('hf_aid');
@@ -223,7 +273,11 @@ describe('Global Privacy Control', () => {
   it('honours an explicit grant made after the signal was seen', async () => {
     const app = await consentApp(database);
     const first = await app.inject({ url: '/page', headers: { 'sec-gpc': '1' } });
-    const { cookie: granted } = await decide(app, { analytics: true }, { 'sec-gpc': '1', cookie: consentCookieOf(first.headers)! });
+    const { cookie: granted } = await decide(
+      app,
+      { analytics: true },
+      { 'sec-gpc': '1', cookie: consentCookieOf(first.headers)! },
+    );
     const response = await app.inject({ url: '/page', headers: { 'sec-gpc': '1', cookie: granted } });
     expect(setCookieNames(response.headers)).toContain('hf_aid');
     expect(response.json().consent).toMatchObject({ source: 'user', categories: ['essential', 'analytics'] });
@@ -253,7 +307,11 @@ describe('registration', () => {
   ])('refuses %j naming the option', async (bad, option) => {
     const app = Fastify();
     await app.register(cookie);
-    const base = { secrets: [SECRET], db: database.db, policies: [{ version: 'v1', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true }] };
+    const base = {
+      secrets: [SECRET],
+      db: database.db,
+      policies: [{ version: 'v1', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true }],
+    };
     await expect(app.register(consent, { ...base, ...bad } as never).ready()).rejects.toMatchObject({
       code: 'HF_CONSENT_INVALID_OPTION',
       message: expect.stringContaining(`"${option}"`),
@@ -264,7 +322,13 @@ describe('registration', () => {
   it('needs @fastify/cookie registered first', async () => {
     const app = Fastify();
     await expect(
-      app.register(consent, { secrets: [SECRET], db: database.db, policies: [{ version: 'v1', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true }] }).ready(),
+      app
+        .register(consent, {
+          secrets: [SECRET],
+          db: database.db,
+          policies: [{ version: 'v1', publishedAt: '2025-01-01', effectiveAt: '2025-01-01', material: true }],
+        })
+        .ready(),
     ).rejects.toThrow(/@fastify\/cookie/);
   });
 });

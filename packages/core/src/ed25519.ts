@@ -45,7 +45,10 @@ export function ed25519PublicBytes(key: KeyObject): Buffer {
 
 /** An Ed25519 public key from its 32 bytes. */
 export function ed25519PublicKey(bytes: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(bytes).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(bytes).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 /** A new `id:seed` entry for a key list. */

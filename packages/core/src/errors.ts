@@ -29,18 +29,36 @@ export interface LoggedError {
  * passes through.
  */
 export function serializeError(error: unknown): LoggedError | { codes: string[] } {
-  if (error && typeof error === 'object' && !(error instanceof Error) && Array.isArray((error as { codes?: unknown }).codes)) {
+  if (
+    error &&
+    typeof error === 'object' &&
+    !(error instanceof Error) &&
+    Array.isArray((error as { codes?: unknown }).codes)
+  ) {
     // Already summarized (errorCodes, or this function applied once more by the logger's own
     // serializer): keep its known fields, nothing else.
     const e = error as Partial<LoggedError> & { codes: unknown[] };
     const codes = e.codes.filter((c): c is string => typeof c === 'string');
     if (typeof e.type !== 'string') return { codes };
-    return { type: e.type, codes, ...(typeof e.statusCode === 'number' ? { statusCode: e.statusCode } : {}), ...(Array.isArray(e.stack) ? { stack: e.stack.filter((l) => typeof l === 'string' && /^at /.test(l)) } : {}) };
+    return {
+      type: e.type,
+      codes,
+      ...(typeof e.statusCode === 'number' ? { statusCode: e.statusCode } : {}),
+      ...(Array.isArray(e.stack) ? { stack: e.stack.filter((l) => typeof l === 'string' && /^at /.test(l)) } : {}),
+    };
   }
-  const summary: LoggedError = { type: error instanceof Error ? error.constructor.name : typeof error, codes: errorCodes(error).codes };
+  const summary: LoggedError = {
+    type: error instanceof Error ? error.constructor.name : typeof error,
+    codes: errorCodes(error).codes,
+  };
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && Number.isInteger(status)) summary.statusCode = status;
   const stack = (error as { stack?: unknown } | null)?.stack;
-  if (typeof stack === 'string') summary.stack = stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 12).map((line) => line.trim());
+  if (typeof stack === 'string')
+    summary.stack = stack
+      .split('\n')
+      .filter((line) => /^\s+at /.test(line))
+      .slice(0, 12)
+      .map((line) => line.trim());
   return summary;
 }

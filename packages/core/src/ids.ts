@@ -26,6 +26,9 @@ export function uuidv7(ms: number): string {
   } else last = next;
   const randA = Number(last >> 62n);
   const randB = last & ((1n << 62n) - 1n);
-  const h = ms.toString(16).padStart(12, '0') + (0x7000 | randA).toString(16).padStart(4, '0') + ((2n << 62n) | randB).toString(16);
+  const h =
+    ms.toString(16).padStart(12, '0') +
+    (0x7000 | randA).toString(16).padStart(4, '0') +
+    ((2n << 62n) | randB).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

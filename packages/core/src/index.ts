@@ -18,7 +18,14 @@ export {
   SUBJECT_KINDS,
   subjectAccountId,
 } from './personal-data.js';
-export type { AccountPersonalDataHandler, ErasureResult, PersonalDataHandler, RestrictionSource, SubjectKind, SubjectRef } from './personal-data.js';
+export type {
+  AccountPersonalDataHandler,
+  ErasureResult,
+  PersonalDataHandler,
+  RestrictionSource,
+  SubjectKind,
+  SubjectRef,
+} from './personal-data.js';
 
 export { defaultSubject } from './subject.js';
 export type { Principal, SubjectResolver } from './subject.js';
@@ -70,14 +77,46 @@ export type { LoggedError } from './errors.js';
 export { hookList } from './hooks.js';
 export { givenDataDir, readSecret } from './secrets-file.js';
 export type { FoundSecret } from './secrets-file.js';
-export { ED25519_KEY_ID, ed25519PublicBytes, ed25519PublicKey, generateEd25519Key, parseEd25519Keys } from './ed25519.js';
+export {
+  ED25519_KEY_ID,
+  ed25519PublicBytes,
+  ed25519PublicKey,
+  generateEd25519Key,
+  parseEd25519Keys,
+} from './ed25519.js';
 export type { Ed25519Key } from './ed25519.js';
 export { uuidv7 } from './ids.js';
 export { randomCopy, randomView } from './random.js';
 export { withTimeout } from './timeout.js';
-export { heldSubjects, purgeByCount, registerHoldSource, registerRetentionClass, registerSubjectHoldSource, retentionClasses, retentionCutoff, subjectHolds } from './retention.js';
-export type { HoldSource, RetentionBatch, RetentionClass, RetentionStep, SubjectHold, SubjectHoldSource } from './retention.js';
+export {
+  heldSubjects,
+  purgeByCount,
+  registerHoldSource,
+  registerRetentionClass,
+  registerSubjectHoldSource,
+  retentionClasses,
+  retentionCutoff,
+  subjectHolds,
+} from './retention.js';
+export type {
+  HoldSource,
+  RetentionBatch,
+  RetentionClass,
+  RetentionStep,
+  SubjectHold,
+  SubjectHoldSource,
+} from './retention.js';
 export { bindMetrics, cachedFor, gaugesFrom, metrics, metricsBound, SCRAPE_CACHE_MS } from './metrics.js';
-export type { Counter, CounterSpec, Gauge, GaugeSpec, Histogram, HistogramSpec, Labels, MetricSpec, MetricsSink } from './metrics.js';
+export type {
+  Counter,
+  CounterSpec,
+  Gauge,
+  GaugeSpec,
+  Histogram,
+  HistogramSpec,
+  Labels,
+  MetricSpec,
+  MetricsSink,
+} from './metrics.js';
 export { memoryMetrics } from './metrics-memory.js';
 export type { MemoryMetrics } from './metrics-memory.js';

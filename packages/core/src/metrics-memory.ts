@@ -30,16 +30,32 @@ export function memoryMetrics(): MemoryMetrics {
   const keyOf = (e: Entry, labels: Record<string, string | number> | undefined) => {
     const given = labels ?? {};
     for (const l of e.labelNames) if (given[l] === undefined) throw new TypeError(`metrics: label ${l} missing`);
-    for (const l of Object.keys(given)) if (!e.labelNames.includes(l)) throw new TypeError(`metrics: label ${l} is not one of [${e.labelNames.join(', ')}]`);
+    for (const l of Object.keys(given))
+      if (!e.labelNames.includes(l))
+        throw new TypeError(`metrics: label ${l} is not one of [${e.labelNames.join(', ')}]`);
     return e.labelNames.map((l) => `${l}=${JSON.stringify(String(given[l]))}`).join(',');
   };
   const series = (e: Entry, labels: Record<string, string | number> | undefined) => {
     const key = keyOf(e, labels);
     let s = e.series.get(key);
-    if (!s) e.series.set(key, (s = { labels: Object.fromEntries(e.labelNames.map((l) => [l, String(labels![l])])), value: 0, sum: 0, buckets: e.bounds.map(() => 0) }));
+    if (!s)
+      e.series.set(
+        key,
+        (s = {
+          labels: Object.fromEntries(e.labelNames.map((l) => [l, String(labels![l])])),
+          value: 0,
+          sum: 0,
+          buckets: e.bounds.map(() => 0),
+        }),
+      );
     return s;
   };
-  const add = (name: string, kind: Entry['kind'], labelNames: readonly string[] | undefined, bounds: readonly number[] = []) => {
+  const add = (
+    name: string,
+    kind: Entry['kind'],
+    labelNames: readonly string[] | undefined,
+    bounds: readonly number[] = [],
+  ) => {
     if (entries.has(name)) throw new Error(`metrics: ${name} made twice`);
     const e: Entry = { kind, labelNames: labelNames ?? [], bounds, series: new Map() };
     entries.set(name, e);
@@ -51,7 +67,11 @@ export function memoryMetrics(): MemoryMetrics {
     for (let i = 0; i < bounds.length; i++) if (v <= bounds[i]!) s.buckets[i]!++;
   };
   return {
-    counter<L extends string>(spec: { name: string; labelNames?: readonly L[] | undefined; collect?: ((c: Counter<L>) => void | Promise<void>) | undefined }): Counter<L> {
+    counter<L extends string>(spec: {
+      name: string;
+      labelNames?: readonly L[] | undefined;
+      collect?: ((c: Counter<L>) => void | Promise<void>) | undefined;
+    }): Counter<L> {
       const e = add(spec.name, 'counter', spec.labelNames);
       const inc = (labels: Labels<L> | undefined, by = 1) => {
         if (!(by >= 0)) throw new TypeError('metrics: a counter only goes up');
@@ -61,14 +81,22 @@ export function memoryMetrics(): MemoryMetrics {
       e.collect = spec.collect && (() => spec.collect!(c));
       return c;
     },
-    gauge<L extends string>(spec: { name: string; labelNames?: readonly L[] | undefined; collect?: ((g: Gauge<L>) => void | Promise<void>) | undefined }): Gauge<L> {
+    gauge<L extends string>(spec: {
+      name: string;
+      labelNames?: readonly L[] | undefined;
+      collect?: ((g: Gauge<L>) => void | Promise<void>) | undefined;
+    }): Gauge<L> {
       const e = add(spec.name, 'gauge', spec.labelNames);
       const set = (value: number, labels?: Labels<L>) => void (series(e, labels).value = value);
       const g: Gauge<L> = { set, labels: (labels) => ({ set: (v) => set(v, labels) }) };
       e.collect = spec.collect && (() => spec.collect!(g));
       return g;
     },
-    histogram<L extends string>(spec: { name: string; labelNames?: readonly L[] | undefined; buckets: readonly number[] }): Histogram<L> {
+    histogram<L extends string>(spec: {
+      name: string;
+      labelNames?: readonly L[] | undefined;
+      buckets: readonly number[];
+    }): Histogram<L> {
       const e = add(spec.name, 'histogram', spec.labelNames, spec.buckets);
       return {
         observe: (v, labels) => observe(series(e, labels), e.bounds, v),
@@ -92,7 +120,13 @@ export function memoryMetrics(): MemoryMetrics {
     },
     lines() {
       const out: string[] = [];
-      for (const [name, e] of entries) for (const s of e.series.values()) out.push(`${name}{${Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}} ${s.value}`);
+      for (const [name, e] of entries)
+        for (const s of e.series.values())
+          out.push(
+            `${name}{${Object.entries(s.labels)
+              .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+              .join(',')}} ${s.value}`,
+          );
       return out.sort();
     },
   };

@@ -65,11 +65,22 @@ const LABEL = /^[a-z][a-z0-9_]{0,49}$/;
 const invalid = (why: string) => Object.assign(new TypeError(`metrics: ${why}`), { code: 'HF_CORE_INVALID_METRIC' });
 
 function check(spec: MetricSpec<string> & { buckets?: readonly number[] }, kind: string): void {
-  if (typeof spec?.name !== 'string' || !NAME.test(spec.name)) throw invalid(`a metric's name is harakaflow_ and lower-case letters, digits and _ (got ${JSON.stringify(spec?.name)})`);
+  if (typeof spec?.name !== 'string' || !NAME.test(spec.name))
+    throw invalid(
+      `a metric's name is harakaflow_ and lower-case letters, digits and _ (got ${JSON.stringify(spec?.name)})`,
+    );
   if (typeof spec.help !== 'string' || !spec.help) throw invalid(`${spec.name} needs its help text`);
-  if (kind === 'counter' && !spec.name.endsWith('_total')) throw invalid(`${spec.name}: a counter's name ends in _total`);
-  for (const l of spec.labelNames ?? []) if (!LABEL.test(l) || (kind === 'histogram' && l === 'le')) throw invalid(`${spec.name}: label name ${JSON.stringify(l)} is not allowed`);
-  if (kind === 'histogram' && (!Array.isArray(spec.buckets) || !spec.buckets.length || spec.buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= spec.buckets![i - 1]!)))) {
+  if (kind === 'counter' && !spec.name.endsWith('_total'))
+    throw invalid(`${spec.name}: a counter's name ends in _total`);
+  for (const l of spec.labelNames ?? [])
+    if (!LABEL.test(l) || (kind === 'histogram' && l === 'le'))
+      throw invalid(`${spec.name}: label name ${JSON.stringify(l)} is not allowed`);
+  if (
+    kind === 'histogram' &&
+    (!Array.isArray(spec.buckets) ||
+      !spec.buckets.length ||
+      spec.buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= spec.buckets![i - 1]!)))
+  ) {
     throw invalid(`${spec.name} needs buckets: finite upper bounds, ascending`);
   }
 }
@@ -96,9 +107,21 @@ const handedNoop = new WeakSet<object>();
  * that package's metrics silently unreported.
  */
 export function bindMetrics(fastify: FastifyInstance, sink: MetricsSink): void {
-  if (!sink || typeof sink.counter !== 'function' || typeof sink.gauge !== 'function' || typeof sink.histogram !== 'function') throw invalid('bindMetrics needs a sink with counter, gauge and histogram');
-  if (sinks.has(fastify.server)) throw Object.assign(new Error('metrics: a sink is bound to this app already'), { code: 'HF_CORE_METRICS_BOUND_TWICE' });
-  if (handedNoop.has(fastify.server)) throw Object.assign(new Error('metrics: bind the sink before registering the plugins that report metrics'), { code: 'HF_CORE_METRICS_BOUND_LATE' });
+  if (
+    !sink ||
+    typeof sink.counter !== 'function' ||
+    typeof sink.gauge !== 'function' ||
+    typeof sink.histogram !== 'function'
+  )
+    throw invalid('bindMetrics needs a sink with counter, gauge and histogram');
+  if (sinks.has(fastify.server))
+    throw Object.assign(new Error('metrics: a sink is bound to this app already'), {
+      code: 'HF_CORE_METRICS_BOUND_TWICE',
+    });
+  if (handedNoop.has(fastify.server))
+    throw Object.assign(new Error('metrics: bind the sink before registering the plugins that report metrics'), {
+      code: 'HF_CORE_METRICS_BOUND_LATE',
+    });
   sinks.set(fastify.server, { sink, made: new Map() });
 }
 
@@ -115,13 +138,18 @@ export function metricsBound(fastify: FastifyInstance): boolean {
 export function metrics(fastify: FastifyInstance): MetricsSink {
   const bound = sinks.get(fastify.server);
   if (!bound) handedNoop.add(fastify.server);
-  const make = <T>(kind: 'counter' | 'gauge' | 'histogram', spec: MetricSpec<string> & { buckets?: readonly number[] }, create: (sink: MetricsSink) => T): T => {
+  const make = <T>(
+    kind: 'counter' | 'gauge' | 'histogram',
+    spec: MetricSpec<string> & { buckets?: readonly number[] },
+    create: (sink: MetricsSink) => T,
+  ): T => {
     check(spec, kind);
     if (!bound) return create(NOOP_METRICS);
     const labels = (spec.labelNames ?? []).join(',');
     const before = bound.made.get(spec.name);
     if (before) {
-      if (before.kind !== kind || before.labels !== labels) throw invalid(`${spec.name} is already a ${before.kind} with labels [${before.labels}]`);
+      if (before.kind !== kind || before.labels !== labels)
+        throw invalid(`${spec.name} is already a ${before.kind} with labels [${before.labels}]`);
       return before.metric as T;
     }
     const metric = create(bound.sink);
@@ -148,7 +176,11 @@ export const SCRAPE_CACHE_MS = 1000;
  * gauges read from the database at scrape time, so several scrapers, or several gauges of one
  * query, cost one query per period.
  */
-export function cachedFor<T>(ms: number, load: () => Promise<T>, now: () => number = () => Date.now()): () => Promise<T> {
+export function cachedFor<T>(
+  ms: number,
+  load: () => Promise<T>,
+  now: () => number = () => Date.now(),
+): () => Promise<T> {
   let held: { at: number; value: Promise<T> } | undefined;
   return () => {
     const t = now();

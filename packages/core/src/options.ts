@@ -21,7 +21,8 @@ export function checkSubjectOption(value: unknown, invalid: OptionError): Subjec
 
 /** Checks a `db` option: a drizzle PgDatabase (PGlite or postgres.js). */
 export function checkDatabaseOption<T>(value: T, invalid: OptionError): NonNullable<T> {
-  if (!value || typeof (value as { select?: unknown }).select !== 'function') throw invalid('db', 'must be a drizzle PgDatabase');
+  if (!value || typeof (value as { select?: unknown }).select !== 'function')
+    throw invalid('db', 'must be a drizzle PgDatabase');
   return value as NonNullable<T>;
 }
 
@@ -29,10 +30,24 @@ export function checkDatabaseOption<T>(value: T, invalid: OptionError): NonNulla
  * Checks a whole-number option (issue 19 item 7: one checker instead of a copy per package):
  * `undefined` gives `fallback`; anything else must be an integer from `min` to `max`.
  */
-export function integerOption(invalid: OptionError, name: string, value: unknown, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function integerOption(
+  invalid: OptionError,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = value === undefined ? fallback : value;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw invalid(name, max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'must be a positive integer' : `must be an integer of at least ${min}`) : `must be an integer from ${min} to ${max}`);
+    throw invalid(
+      name,
+      max === Number.MAX_SAFE_INTEGER
+        ? min === 1
+          ? 'must be a positive integer'
+          : `must be an integer of at least ${min}`
+        : `must be an integer from ${min} to ${max}`,
+    );
   }
   return v;
 }

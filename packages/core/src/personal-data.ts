@@ -76,7 +76,6 @@ export function subjectAccountId(ref: SubjectRef): string | undefined {
 /** A subject of an account. */
 export const accountSubject = (accountId: string): SubjectRef => ({ kind: 'account', accountId });
 
-
 function adopt(handler: PersonalDataHandler | AccountPersonalDataHandler): PersonalDataHandler {
   if (handler.identifiers !== undefined) return handler;
   const legacy = handler;
@@ -109,17 +108,26 @@ function invalid(message: string): Error {
 export function registerPersonalDataHandler(fastify: FastifyInstance, handler: PersonalDataHandler): void;
 /** A handler of the first contract (account ids), registered as an account-only handler. */
 export function registerPersonalDataHandler(fastify: FastifyInstance, handler: AccountPersonalDataHandler): void;
-export function registerPersonalDataHandler(fastify: FastifyInstance, handler: PersonalDataHandler | AccountPersonalDataHandler): void {
+export function registerPersonalDataHandler(
+  fastify: FastifyInstance,
+  handler: PersonalDataHandler | AccountPersonalDataHandler,
+): void {
   const list = registry(fastify);
   if (typeof handler?.name !== 'string' || !/^[a-z][a-z0-9_.-]{0,62}$/.test(handler.name)) {
     throw invalid('a personal-data handler needs a name of lower-case letters, digits, _, . or -');
   }
   // An export's zip has an entry per part (`<name>.json`) beside these: a part may not take their names.
-  if (RESERVED_HANDLER_NAMES.includes(handler.name)) throw invalid(`"${handler.name}" is reserved (an export's own entry), choose another handler name`);
+  if (RESERVED_HANDLER_NAMES.includes(handler.name))
+    throw invalid(`"${handler.name}" is reserved (an export's own entry), choose another handler name`);
   if (typeof handler.exportSubject !== 'function' || typeof handler.eraseSubject !== 'function') {
     throw invalid(`personal-data handler "${handler.name}" needs exportSubject and eraseSubject`);
   }
-  if (handler.identifiers !== undefined && (!Array.isArray(handler.identifiers) || !handler.identifiers.length || handler.identifiers.some((k) => !SUBJECT_KINDS.includes(k)))) {
+  if (
+    handler.identifiers !== undefined &&
+    (!Array.isArray(handler.identifiers) ||
+      !handler.identifiers.length ||
+      handler.identifiers.some((k) => !SUBJECT_KINDS.includes(k)))
+  ) {
     throw invalid(`personal-data handler "${handler.name}" has identifiers other than ${SUBJECT_KINDS.join(', ')}`);
   }
   const classes = (handler as PersonalDataHandler).retentionClasses;
@@ -163,7 +171,11 @@ export async function isRestricted(fastify: FastifyInstance, accountId: string):
 
 /** Whether a handler's export is a stream of records rather than one value. */
 export function isRecordStream(part: unknown): part is AsyncIterable<unknown> {
-  return typeof part === 'object' && part !== null && typeof (part as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+  return (
+    typeof part === 'object' &&
+    part !== null &&
+    typeof (part as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  );
 }
 
 /** A handler's export as one value: a stream's records gathered into an array (small parts, tests). */

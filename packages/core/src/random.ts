@@ -15,7 +15,8 @@ let pool = Buffer.alloc(0);
 let at = 0;
 
 function take(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > BLOCK) throw new RangeError(`random bytes are drawn 1 to ${BLOCK} at a time`);
+  if (!Number.isInteger(n) || n < 1 || n > BLOCK)
+    throw new RangeError(`random bytes are drawn 1 to ${BLOCK} at a time`);
   if (at + n > pool.length) {
     pool = randomBytes(BLOCK);
     at = 0;

@@ -52,13 +52,25 @@ const holdSources = new WeakMap<object, HoldSource[]>();
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 export function registerRetentionClass(fastify: FastifyInstance, spec: RetentionClass): void {
-  if (typeof spec?.name !== 'string' || !NAME.test(spec.name)) throw Object.assign(new TypeError('a retention class needs a name of lower-case letters, digits and _'), { code: 'HF_CORE_INVALID_RETENTION_CLASS' });
-  if (typeof spec.policyClause !== 'string' || !spec.policyClause) throw Object.assign(new TypeError(`retention class "${spec.name}" needs its policy clause`), { code: 'HF_CORE_INVALID_RETENTION_CLASS' });
+  if (typeof spec?.name !== 'string' || !NAME.test(spec.name))
+    throw Object.assign(new TypeError('a retention class needs a name of lower-case letters, digits and _'), {
+      code: 'HF_CORE_INVALID_RETENTION_CLASS',
+    });
+  if (typeof spec.policyClause !== 'string' || !spec.policyClause)
+    throw Object.assign(new TypeError(`retention class "${spec.name}" needs its policy clause`), {
+      code: 'HF_CORE_INVALID_RETENTION_CLASS',
+    });
   const days = [spec.periodDays, ...Object.values(spec.perPlanDays ?? {})];
-  if (days.some((d) => d !== null && (!Number.isInteger(d) || d < 1))) throw Object.assign(new TypeError(`retention class "${spec.name}" needs periods of whole days (at least 1)`), { code: 'HF_CORE_INVALID_RETENTION_CLASS' });
+  if (days.some((d) => d !== null && (!Number.isInteger(d) || d < 1)))
+    throw Object.assign(new TypeError(`retention class "${spec.name}" needs periods of whole days (at least 1)`), {
+      code: 'HF_CORE_INVALID_RETENTION_CLASS',
+    });
   let map = classes.get(fastify.server);
   if (!map) classes.set(fastify.server, (map = new Map()));
-  if (map.has(spec.name)) throw Object.assign(new Error(`retention class "${spec.name}" is registered twice`), { code: 'HF_CORE_DUPLICATE_RETENTION_CLASS' });
+  if (map.has(spec.name))
+    throw Object.assign(new Error(`retention class "${spec.name}" is registered twice`), {
+      code: 'HF_CORE_DUPLICATE_RETENTION_CLASS',
+    });
   map.set(spec.name, spec);
 }
 
@@ -104,7 +116,8 @@ export function registerSubjectHoldSource(fastify: FastifyInstance, source: Subj
 /** The holds that cover `subjectId`, from every source (none registered: none). */
 export async function subjectHolds(fastify: FastifyInstance, subjectId: string): Promise<SubjectHold[]> {
   const all = new Map<string, SubjectHold>();
-  for (const source of subjectHoldSources.get(fastify.server) ?? []) for (const hold of await source(subjectId)) all.set(hold.id, hold);
+  for (const source of subjectHoldSources.get(fastify.server) ?? [])
+    for (const hold of await source(subjectId)) all.set(hold.id, hold);
   return [...all.values()];
 }
 
@@ -119,7 +132,9 @@ export function retentionCutoff(now: Date, days: number): Date {
 }
 
 /** A `purgeBatch` from a function that removes up to `limit` rows and says how many (a dry run: how many would go). */
-export function purgeByCount(purge: (batch: RetentionBatch) => Promise<number>): NonNullable<RetentionClass['purgeBatch']> {
+export function purgeByCount(
+  purge: (batch: RetentionBatch) => Promise<number>,
+): NonNullable<RetentionClass['purgeBatch']> {
   return async (batch) => {
     const rows = await purge(batch);
     return { rows, done: batch.dryRun || rows < batch.limit };

@@ -19,7 +19,11 @@ export function givenDataDir(env: Record<string, string | undefined>): string | 
 }
 
 /** `name` from `env`, else from `<dataDir>/secrets.json` when a dataDir is given; null when neither has it. Throws a plain Error when the file is not JSON. */
-export function readSecret(name: string, env: Record<string, string | undefined>, dataDir: string | undefined): FoundSecret | null {
+export function readSecret(
+  name: string,
+  env: Record<string, string | undefined>,
+  dataDir: string | undefined,
+): FoundSecret | null {
   const fromEnv = env[name]?.trim();
   if (fromEnv) return { value: fromEnv, source: 'the environment' };
   if (dataDir === undefined) return null;
@@ -32,5 +36,7 @@ export function readSecret(name: string, env: Record<string, string | undefined>
     throw new Error(`${join(dataDir, 'secrets.json')} is not valid JSON`);
   }
   const value = (parsed as Record<string, unknown> | null)?.[name];
-  return typeof value === 'string' && value.trim() ? { value: value.trim(), source: join(dataDir, 'secrets.json') } : null;
+  return typeof value === 'string' && value.trim()
+    ? { value: value.trim(), source: join(dataDir, 'secrets.json') }
+    : null;
 }

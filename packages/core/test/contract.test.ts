@@ -38,7 +38,9 @@ describe('personal-data handler registry', () => {
   it('refuses the same name twice', () => {
     const app = Fastify();
     registerPersonalDataHandler(app, handler('audit'));
-    expect(() => registerPersonalDataHandler(app, handler('audit'))).toThrow(expect.objectContaining({ code: 'HF_CORE_DUPLICATE_HANDLER' }));
+    expect(() => registerPersonalDataHandler(app, handler('audit'))).toThrow(
+      expect.objectContaining({ code: 'HF_CORE_DUPLICATE_HANDLER' }),
+    );
   });
 
   it('adopts a handler of the first contract (account ids) as an account-only handler', async () => {
@@ -72,7 +74,10 @@ describe('personal-data handler registry', () => {
       { ...handler('x'), name: 'manifest' },
       { ...handler('x'), name: 'article15' },
     ];
-    for (const h of bad) expect(() => registerPersonalDataHandler(app, h as never)).toThrow(expect.objectContaining({ code: 'HF_CORE_INVALID_HANDLER' }));
+    for (const h of bad)
+      expect(() => registerPersonalDataHandler(app, h as never)).toThrow(
+        expect.objectContaining({ code: 'HF_CORE_INVALID_HANDLER' }),
+      );
     expect(personalDataHandlers(app)).toEqual([]);
   });
 
@@ -90,9 +95,17 @@ describe('holds by subject', () => {
   it('gathers every source’s holds on a subject once each, per app (none registered: none)', async () => {
     const app = Fastify();
     expect(await subjectHolds(app, 'a1')).toEqual([]);
-    registerSubjectHoldSource(app, async (id) => (id === 'a1' ? [{ id: 'h1', class: 'message_logs', reason: 'dispute' }] : []));
-    registerSubjectHoldSource(app, async () => [{ id: 'h1', class: 'message_logs', reason: 'dispute' }, { id: 'h2', class: null, reason: 'court order' }]);
-    expect(await subjectHolds(app, 'a1')).toEqual([{ id: 'h1', class: 'message_logs', reason: 'dispute' }, { id: 'h2', class: null, reason: 'court order' }]);
+    registerSubjectHoldSource(app, async (id) =>
+      id === 'a1' ? [{ id: 'h1', class: 'message_logs', reason: 'dispute' }] : [],
+    );
+    registerSubjectHoldSource(app, async () => [
+      { id: 'h1', class: 'message_logs', reason: 'dispute' },
+      { id: 'h2', class: null, reason: 'court order' },
+    ]);
+    expect(await subjectHolds(app, 'a1')).toEqual([
+      { id: 'h1', class: 'message_logs', reason: 'dispute' },
+      { id: 'h2', class: null, reason: 'court order' },
+    ]);
     expect(await subjectHolds(Fastify(), 'a1')).toEqual([]);
     // A handler names the classes a hold on them keeps through an erasure.
     registerPersonalDataHandler(app, { ...handler('messages'), retentionClasses: ['message_logs'] });
@@ -116,8 +129,10 @@ describe('the restriction flag', () => {
 
 describe('isE164', () => {
   it('accepts + and 2 to 15 digits without a leading zero, and nothing else', () => {
-    for (const ok of ['+14155550123', '+447911123456', '+2547001', '+123456789012345']) expect(isE164(ok), ok).toBe(true);
-    for (const bad of ['14155550123', '+0123456789', '+1', '+1234567890123456', '+1 415 555', '+1-415', '', null, 5]) expect(isE164(bad), String(bad)).toBe(false);
+    for (const ok of ['+14155550123', '+447911123456', '+2547001', '+123456789012345'])
+      expect(isE164(ok), ok).toBe(true);
+    for (const bad of ['14155550123', '+0123456789', '+1', '+1234567890123456', '+1 415 555', '+1-415', '', null, 5])
+      expect(isE164(bad), String(bad)).toBe(false);
   });
 });
 
@@ -135,7 +150,10 @@ describe('securityEvent', () => {
     const app = Fastify();
     const info = vi.spyOn(app.log, 'info');
     await securityEvent(app, undefined, { action: 'consent.granted', outcome: 'success' });
-    expect(info).toHaveBeenCalledWith(expect.objectContaining({ securityEvent: expect.objectContaining({ action: 'consent.granted' }) }), 'consent.granted');
+    expect(info).toHaveBeenCalledWith(
+      expect.objectContaining({ securityEvent: expect.objectContaining({ action: 'consent.granted' }) }),
+      'consent.granted',
+    );
   });
 
   it('goes to fastify.audit when it is decorated, and propagates a sync failure', async () => {
@@ -146,7 +164,9 @@ describe('securityEvent', () => {
     app.decorate('audit', { record });
     await securityEvent(app, undefined, { action: 'vault.secret.read' });
     expect(record).toHaveBeenCalledOnce();
-    await expect(securityEvent(app, undefined, { action: 'vault.secret.read', durability: 'sync' })).rejects.toThrow('commit failed');
+    await expect(securityEvent(app, undefined, { action: 'vault.secret.read', durability: 'sync' })).rejects.toThrow(
+      'commit failed',
+    );
   });
 });
 

@@ -26,13 +26,14 @@ describe('uuidv7', () => {
           expect(msOf(id)).toBe(at);
         }
         // Ids of non-decreasing milliseconds sort in the order made.
-        for (let i = 1; i < made.length; i++) if (made[i]!.ms >= made[i - 1]!.ms) expect(made[i]!.id > made[i - 1]!.id).toBe(true);
+        for (let i = 1; i < made.length; i++)
+          if (made[i]!.ms >= made[i - 1]!.ms) expect(made[i]!.id > made[i - 1]!.id).toBe(true);
         expect(new Set(made.map((m) => m.id)).size).toBe(made.length);
       }),
     );
   });
 
-  it('an earlier millisecond after a later one (another caller\'s clock) gets an id of its own millisecond', () => {
+  it("an earlier millisecond after a later one (another caller's clock) gets an id of its own millisecond", () => {
     const late = uuidv7(Date.UTC(2098, 0, 1));
     const early = uuidv7(Date.UTC(2026, 11, 7));
     expect(msOf(early)).toBe(Date.UTC(2026, 11, 7));

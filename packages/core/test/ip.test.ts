@@ -14,7 +14,18 @@ describe('normalizeIp', () => {
     expect(normalizeIp('fe80::1%eth0')).toBe('fe80::1');
   });
   it('refuses anything that is not an address', () => {
-    for (const bad of ['', 'localhost', '1.2.3', '1.2.3.256', '192.0.2.1, 10.0.0.1', '192.0.2.1\r\nX: y', '::g', undefined, 42, 'a'.repeat(100)]) {
+    for (const bad of [
+      '',
+      'localhost',
+      '1.2.3',
+      '1.2.3.256',
+      '192.0.2.1, 10.0.0.1',
+      '192.0.2.1\r\nX: y',
+      '::g',
+      undefined,
+      42,
+      'a'.repeat(100),
+    ]) {
       expect(normalizeIp(bad)).toBeNull();
     }
   });

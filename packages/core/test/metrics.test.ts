@@ -19,9 +19,14 @@ describe('metrics(fastify)', () => {
       [{ name: 'harakaflow_things', help: 'x' }, /_total/],
       [{ name: 'harakaflow_things_total', help: 'x', labelNames: ['Route'] }, /label name/],
     ];
-    for (const [spec, message] of bad) expect(() => m.counter(spec as never)).toThrow(expect.objectContaining({ code: 'HF_CORE_INVALID_METRIC', message: expect.stringMatching(message) }));
+    for (const [spec, message] of bad)
+      expect(() => m.counter(spec as never)).toThrow(
+        expect.objectContaining({ code: 'HF_CORE_INVALID_METRIC', message: expect.stringMatching(message) }),
+      );
     expect(() => m.histogram({ name: 'harakaflow_wait_seconds', help: 'x', buckets: [1, 0.5] })).toThrow(/ascending/);
-    expect(() => m.histogram({ name: 'harakaflow_wait_seconds', help: 'x', labelNames: ['le'], buckets: [1] })).toThrow(/label name/);
+    expect(() => m.histogram({ name: 'harakaflow_wait_seconds', help: 'x', labelNames: ['le'], buckets: [1] })).toThrow(
+      /label name/,
+    );
   });
 
   it('hands the bound sink to every encapsulation context of the app, and not to another app', async () => {
@@ -41,10 +46,14 @@ describe('metrics(fastify)', () => {
   it('refuses a sink bound after a package asked (its metrics would go unreported), or bound twice', () => {
     const late = Fastify();
     metrics(late);
-    expect(() => bindMetrics(late, memoryMetrics())).toThrow(expect.objectContaining({ code: 'HF_CORE_METRICS_BOUND_LATE' }));
+    expect(() => bindMetrics(late, memoryMetrics())).toThrow(
+      expect.objectContaining({ code: 'HF_CORE_METRICS_BOUND_LATE' }),
+    );
     const twice = Fastify();
     bindMetrics(twice, memoryMetrics());
-    expect(() => bindMetrics(twice, memoryMetrics())).toThrow(expect.objectContaining({ code: 'HF_CORE_METRICS_BOUND_TWICE' }));
+    expect(() => bindMetrics(twice, memoryMetrics())).toThrow(
+      expect.objectContaining({ code: 'HF_CORE_METRICS_BOUND_TWICE' }),
+    );
   });
 
   it('gives the same metric for the same name, kind and labels; another kind or labels is an error', () => {
@@ -54,8 +63,12 @@ describe('metrics(fastify)', () => {
     const a = metrics(app).counter({ name: 'harakaflow_same_total', help: 'x', labelNames: ['k'] });
     const b = metrics(app).counter({ name: 'harakaflow_same_total', help: 'x', labelNames: ['k'] });
     expect(b).toBe(a);
-    expect(() => metrics(app).gauge({ name: 'harakaflow_same_total', help: 'x', labelNames: ['k'] })).toThrow(/already a counter/);
-    expect(() => metrics(app).counter({ name: 'harakaflow_same_total', help: 'x', labelNames: ['j'] })).toThrow(/labels \[k\]/);
+    expect(() => metrics(app).gauge({ name: 'harakaflow_same_total', help: 'x', labelNames: ['k'] })).toThrow(
+      /already a counter/,
+    );
+    expect(() => metrics(app).counter({ name: 'harakaflow_same_total', help: 'x', labelNames: ['j'] })).toThrow(
+      /labels \[k\]/,
+    );
   });
 });
 
@@ -98,7 +111,10 @@ describe('cachedFor and gaugesFrom', () => {
       () => now,
     );
     const sink = memoryMetrics();
-    gaugesFrom(sink, load, { pending: { name: 'harakaflow_p', help: 'x' }, failed: { name: 'harakaflow_f', help: 'x' } });
+    gaugesFrom(sink, load, {
+      pending: { name: 'harakaflow_p', help: 'x' },
+      failed: { name: 'harakaflow_f', help: 'x' },
+    });
     await sink.collect();
     expect(loads).toBe(1);
     expect([sink.value('harakaflow_p'), sink.value('harakaflow_f')]).toEqual([1, 2]);

@@ -3,8 +3,15 @@ import { errorCodes, serializeError } from '../src/index.js';
 
 describe('serializeError: the one error serializer for logs', () => {
   it('keeps name, codes of the error and its causes, status and stack frames; never the message or other fields', () => {
-    const driver = Object.assign(new Error('insert into app.accounts ... params: amina@example.com,Otieno Logistics'), { code: '23505', detail: 'Key (email)=(amina@example.com) exists', parameters: ['amina@example.com'] });
-    const wrapped = Object.assign(new TypeError('Failed query: insert ... params: amina@example.com', { cause: driver }), { code: 'HF_X', statusCode: 500 });
+    const driver = Object.assign(new Error('insert into app.accounts ... params: amina@example.com,Otieno Logistics'), {
+      code: '23505',
+      detail: 'Key (email)=(amina@example.com) exists',
+      parameters: ['amina@example.com'],
+    });
+    const wrapped = Object.assign(
+      new TypeError('Failed query: insert ... params: amina@example.com', { cause: driver }),
+      { code: 'HF_X', statusCode: 500 },
+    );
     const logged = serializeError(wrapped);
     expect(logged).toMatchObject({ type: 'TypeError', codes: ['HF_X', '23505'], statusCode: 500 });
     expect((logged as { stack: string[] }).stack.every((l) => l.startsWith('at '))).toBe(true);

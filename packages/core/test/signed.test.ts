@@ -23,7 +23,9 @@ describe('openValue', () => {
       expect(others).toHaveLength(3);
       for (const other of others) {
         // The same bytes: a lenient decoder cannot tell them apart.
-        expect(Buffer.from(other.slice(other.lastIndexOf('.') + 1), 'base64url')).toEqual(Buffer.from(sealed.slice(sealed.lastIndexOf('.') + 1), 'base64url'));
+        expect(Buffer.from(other.slice(other.lastIndexOf('.') + 1), 'base64url')).toEqual(
+          Buffer.from(sealed.slice(sealed.lastIndexOf('.') + 1), 'base64url'),
+        );
         expect(openValue('hf-test', other, keys), other).toBeNull();
       }
     }
@@ -32,6 +34,7 @@ describe('openValue', () => {
   it('still refuses the wrong name, a wrong length and junk, without throwing', () => {
     const sealed = sealValue('hf-test', 'p', keys[0]!);
     expect(openValue('hf-other', sealed, keys)).toBeNull();
-    for (const bad of [sealed.slice(0, -1), `${sealed}A`, `${sealed.slice(0, -1)}=`, '.', '', 'p.', 42, undefined]) expect(openValue('hf-test', bad, keys)).toBeNull();
+    for (const bad of [sealed.slice(0, -1), `${sealed}A`, `${sealed.slice(0, -1)}=`, '.', '', 'p.', 42, undefined])
+      expect(openValue('hf-test', bad, keys)).toBeNull();
   });
 });

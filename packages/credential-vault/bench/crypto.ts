@@ -25,7 +25,9 @@ const rates: number[] = [];
 for (let i = 0; i < 5; i++) rates.push(await roundTrips(1000));
 rates.sort((a, b) => a - b);
 const median = Math.round(rates[2]!);
-console.log(`credential-vault: seal+open of 1 KiB, local keyring, one thread: ${median.toLocaleString('en')} round trips/s (median of 5 x 1 s; goal >= 50,000)`);
+console.log(
+  `credential-vault: seal+open of 1 KiB, local keyring, one thread: ${median.toLocaleString('en')} round trips/s (median of 5 x 1 s; goal >= 50,000)`,
+);
 
 // The machine: the same loop in one worker thread per core, at once, summed (a server runs one
 // process per core). Reported beside the single-thread figure, not instead of it.
@@ -43,7 +45,9 @@ console.log(`credential-vault: seal+open of 1 KiB, local keyring, one thread: ${
     }),
   );
   const total = Math.round(counts.reduce((a, b) => a + b, 0) / (ms / 1000));
-  console.log(`credential-vault: seal+open of 1 KiB, ${workers} threads (one per core): ${total.toLocaleString('en')} round trips/s in all`);
+  console.log(
+    `credential-vault: seal+open of 1 KiB, ${workers} threads (one per core): ${total.toLocaleString('en')} round trips/s in all`,
+  );
 }
 
 // keys.set of a 100-key Signal batch, then keys.get of it, through the auth-state adapter against
@@ -55,7 +59,9 @@ console.log(`credential-vault: seal+open of 1 KiB, local keyring, one thread: ${
   await migrate(handle.db, [vaultMigrations]);
   const store = new VaultStore(handle.db, keys);
   const { state } = await useVaultAuthState(store, { accountId: 'bench', sessionId: `s-${Date.now()}` });
-  const batch = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), { public: randomBytes(32), private: randomBytes(32) }]));
+  const batch = Object.fromEntries(
+    Array.from({ length: 100 }, (_, i) => [String(i), { public: randomBytes(32), private: randomBytes(32) }]),
+  );
   const ids = Object.keys(batch);
   const times = { set: [] as number[], get: [] as number[] };
   for (let i = 0; i < 12; i++) {

@@ -18,7 +18,11 @@ export const randomBytesPooled = randomCopy;
 
 export const freshNonce = (): Buffer => randomBytesPooled(NONCE_BYTES);
 
-export function encrypt(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): { nonce: Buffer; ciphertext: Buffer; tag: Buffer } {
+export function encrypt(
+  key: Buffer,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): { nonce: Buffer; ciphertext: Buffer; tag: Buffer } {
   if (key.length !== KEY_BYTES) throw new RangeError('AES-256-GCM needs a 32-byte key');
   const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
@@ -28,7 +32,13 @@ export function encrypt(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): { 
 }
 
 /** Decrypts and authenticates, or throws HF_VAULT_DECRYPT_FAILED. Never returns unauthenticated bytes. */
-export function decrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad: Uint8Array): Buffer {
+export function decrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array,
+): Buffer {
   if (key.length !== KEY_BYTES || nonce.length !== NONCE_BYTES || tag.length !== TAG_BYTES) throw decryptFailed();
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });

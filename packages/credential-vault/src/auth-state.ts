@@ -13,7 +13,10 @@ import type { VaultStore } from './store.js';
 export const BufferJSON = {
   replacer(_key: string, value: unknown): unknown {
     if (Buffer.isBuffer(value) || value instanceof Uint8Array || (value as { type?: unknown })?.type === 'Buffer') {
-      const bytes = Buffer.isBuffer(value) || value instanceof Uint8Array ? Buffer.from(value) : Buffer.from((value as { data: number[] }).data);
+      const bytes =
+        Buffer.isBuffer(value) || value instanceof Uint8Array
+          ? Buffer.from(value)
+          : Buffer.from((value as { data: number[] }).data);
       return { type: 'Buffer', data: bytes.toString('base64') };
     }
     return value;
@@ -71,7 +74,11 @@ export async function useVaultAuthState<Creds = Record<string, unknown>>(
       creds,
       keys: {
         async get(type, ids) {
-          const found = await vault.getMany(accountId, sessionId, ids.map((id) => keyName(type, id)));
+          const found = await vault.getMany(
+            accountId,
+            sessionId,
+            ids.map((id) => keyName(type, id)),
+          );
           const out: Record<string, SignalKeyData> = {};
           for (const id of ids) {
             const bytes = found.get(keyName(type, id));
@@ -83,7 +90,10 @@ export async function useVaultAuthState<Creds = Record<string, unknown>>(
           const entries: { name: string; value: Buffer | null }[] = [];
           for (const [type, values] of Object.entries(data)) {
             for (const [id, value] of Object.entries(values ?? {})) {
-              entries.push({ name: keyName(type, id), value: value === null || value === undefined ? null : encodeJson(value) });
+              entries.push({
+                name: keyName(type, id),
+                value: value === null || value === undefined ? null : encodeJson(value),
+              });
             }
           }
           await vault.putMany(accountId, sessionId, entries);

@@ -33,10 +33,12 @@ const fail = (message: string): never => {
 };
 /** The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running app (naming its pid). */
 const open = (url: string | undefined, dataDir: string | undefined) =>
-  createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler }).catch((error: { code?: string; message?: string }) => {
-    if (!error?.code?.startsWith('HF_')) throw error;
-    return fail(`hf-vault: ${error.code}: ${error.message}`);
-  });
+  createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler }).catch(
+    (error: { code?: string; message?: string }) => {
+      if (!error?.code?.startsWith('HF_')) throw error;
+      return fail(`hf-vault: ${error.code}: ${error.message}`);
+    },
+  );
 
 let args: ReturnType<typeof parseArgs<{ options: { help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
 try {
@@ -49,11 +51,16 @@ if (args!.values.help) {
   process.exit(0);
 }
 const [command, ...rest] = args!.positionals;
-if ((command !== 'rewrap' && command !== 'status' && command !== 'move-session') || (command === 'move-session' ? rest.length !== 3 : rest.length !== 0)) fail(USAGE);
+if (
+  (command !== 'rewrap' && command !== 'status' && command !== 'move-session') ||
+  (command === 'move-session' ? rest.length !== 3 : rest.length !== 0)
+)
+  fail(USAGE);
 
 const dataDir = givenDataDir(process.env);
 const url = process.env.DATABASE_URL?.trim() || undefined;
-if (!url && !dataDir) fail("hf-vault: set DATABASE_URL, or DATA_DIR to the app's data directory (its PGlite and development secrets)");
+if (!url && !dataDir)
+  fail("hf-vault: set DATABASE_URL, or DATA_DIR to the app's data directory (its PGlite and development secrets)");
 // DATABASE_POOLER as the app reads it: `transaction` behind PgBouncer in transaction mode.
 const pooler = (process.env.DATABASE_POOLER?.trim() || 'none') as Pooler;
 if (!POOLERS.includes(pooler)) fail(`hf-vault: DATABASE_POOLER must be ${POOLERS.join(', ')}`);
@@ -63,7 +70,10 @@ try {
 } catch (error) {
   fail(`hf-vault: ${(error as Error).message}`);
 }
-if (!found!) fail(`hf-vault: VAULT_KEYS is required (id:base64-of-32-bytes, comma-separated, the first active): set it, or set DATA_DIR to the data directory of an app run once in development (its secrets.json holds one)`);
+if (!found!)
+  fail(
+    `hf-vault: VAULT_KEYS is required (id:base64-of-32-bytes, comma-separated, the first active): set it, or set DATA_DIR to the data directory of an app run once in development (its secrets.json holds one)`,
+  );
 let keys: LocalKeyProvider;
 try {
   keys = new LocalKeyProvider(found!.value);
@@ -77,7 +87,8 @@ const tty = process.stderr.isTTY === true;
 const progress = (text: string) => {
   if (tty) process.stderr.write(`\r${text}`);
 };
-const name = (r: UnreadableRecord) => `${r.id}\taccount ${r.accountId}\tnamespace ${r.namespace}\tsession ${r.sessionId}\tname ${r.name}\tKEK ${r.kekId}\t${r.code}`;
+const name = (r: UnreadableRecord) =>
+  `${r.id}\taccount ${r.accountId}\tnamespace ${r.namespace}\tsession ${r.sessionId}\tname ${r.name}\tKEK ${r.kekId}\t${r.code}`;
 
 const handle = await open(url, dataDir);
 try {
@@ -92,7 +103,9 @@ try {
       progress(`moved ${moved}`);
       if (batch.remaining === 0 || batch.moved === 0) {
         if (tty) process.stderr.write('\n');
-        process.stdout.write(`moved ${moved} record(s) from session ${from} to ${namespace}/${sessionId}; ${batch.remaining} left\n`);
+        process.stdout.write(
+          `moved ${moved} record(s) from session ${from} to ${namespace}/${sessionId}; ${batch.remaining} left\n`,
+        );
         if (batch.remaining) process.exitCode = 1;
         break;
       }
@@ -100,7 +113,7 @@ try {
   } else if (command === 'status') {
     const counts = await store.status();
     const unreadable: UnreadableRecord[] = [];
-    for (let after: string | null = null, checked = 0; ; ) {
+    for (let after: string | null = null, checked = 0; ;) {
       const batch = await store.checkBatch(500, after);
       unreadable.push(...batch.unreadable);
       checked += batch.checked;
@@ -114,7 +127,14 @@ try {
     for (const id of ids) {
       const n = counts[id] ?? 0;
       const bad = unreadable.filter((r) => r.kekId === id).length;
-      const note = id === keys!.activeKeyId ? ' (active)' : !keys!.has(id) ? ' (NOT in VAULT_KEYS: these records cannot be read)' : n === 0 ? ' (no records: can be removed)' : '';
+      const note =
+        id === keys!.activeKeyId
+          ? ' (active)'
+          : !keys!.has(id)
+            ? ' (NOT in VAULT_KEYS: these records cannot be read)'
+            : n === 0
+              ? ' (no records: can be removed)'
+              : '';
       process.stdout.write(`${id}\t${n}${note}${bad ? `\t${bad} unreadable` : ''}\n`);
     }
     if (unreadable.length) {
@@ -126,7 +146,7 @@ try {
     const total = Object.entries(before).reduce((n, [id, c]) => (id === keys!.activeKeyId ? n : n + c), 0);
     let done = 0;
     const unreadable: UnreadableRecord[] = [];
-    for (let after: string | null = null; ; ) {
+    for (let after: string | null = null; ;) {
       const batch = await store.rewrapBatch(200, after);
       done += batch.rewrapped;
       unreadable.push(...batch.unreadable);
@@ -136,18 +156,29 @@ try {
     }
     if (tty) process.stderr.write('\n');
     const after = await store.status();
-    process.stdout.write(`rewrapped ${done} record(s) to ${keys!.activeKeyId}; records per KEK: ${JSON.stringify(after)}\n`);
+    process.stdout.write(
+      `rewrapped ${done} record(s) to ${keys!.activeKeyId}; records per KEK: ${JSON.stringify(after)}\n`,
+    );
     if (unreadable.length) {
       // Never a value: where each record is, so the operator can restore or delete it, then rerun.
-      process.stdout.write(`${unreadable.length} record(s) could not be unwrapped and were left as they are:\n${unreadable.map(name).join('\n')}\n`);
+      process.stdout.write(
+        `${unreadable.length} record(s) could not be unwrapped and were left as they are:\n${unreadable.map(name).join('\n')}\n`,
+      );
     }
-    const left = Object.entries(after).filter(([id, n]) => id !== keys!.activeKeyId && n > 0 && keys!.has(id)).reduce((n, [, c]) => n + c, 0);
+    const left = Object.entries(after)
+      .filter(([id, n]) => id !== keys!.activeKeyId && n > 0 && keys!.has(id))
+      .reduce((n, [, c]) => n + c, 0);
     const missing = Object.entries(after).filter(([id, n]) => id !== keys!.activeKeyId && n > 0 && !keys!.has(id));
-    if (missing.length) process.stdout.write(`records under a KEK not in VAULT_KEYS (cannot be re-wrapped): ${JSON.stringify(Object.fromEntries(missing))}\n`);
+    if (missing.length)
+      process.stdout.write(
+        `records under a KEK not in VAULT_KEYS (cannot be re-wrapped): ${JSON.stringify(Object.fromEntries(missing))}\n`,
+      );
     if (unreadable.length || left > unreadable.length || missing.length) process.exitCode = 1;
   }
 } catch (error) {
-  process.stderr.write(`hf-vault: ${(error as { code?: string }).code ?? 'error'}: the vault tables could not be read or written\n`);
+  process.stderr.write(
+    `hf-vault: ${(error as { code?: string }).code ?? 'error'}: the vault tables could not be read or written\n`,
+  );
   process.exitCode = 1;
 } finally {
   await handle.close();

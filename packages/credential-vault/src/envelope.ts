@@ -87,7 +87,8 @@ export function parse(blob: Uint8Array): Envelope {
   let at = 4 + idLength;
   const wrappedLength = b.readUInt16BE(at);
   at += 2;
-  if (wrappedLength < 1 || wrappedLength > MAX_WRAPPED || b.length < at + wrappedLength + NONCE_BYTES + TAG_BYTES) throw decryptFailed();
+  if (wrappedLength < 1 || wrappedLength > MAX_WRAPPED || b.length < at + wrappedLength + NONCE_BYTES + TAG_BYTES)
+    throw decryptFailed();
   const wrapped = b.subarray(at, (at += wrappedLength));
   const nonce = b.subarray(at, (at += NONCE_BYTES));
   const tag = b.subarray(at, (at += TAG_BYTES));

@@ -13,7 +13,12 @@ const Base = VaultError as unknown as ErrorConstructor;
 /** A stored record cannot be opened: it is damaged or was moved (500: nothing about why). */
 export const DecryptFailed = createError('HF_VAULT_DECRYPT_FAILED', 'HF_VAULT_DECRYPT_FAILED', 500, Base);
 /** The KEK that wrapped a record is not in the keyring (503: the service lacks a key, the record may be fine). */
-export const KeyUnavailable = createError('HF_VAULT_KEY_UNAVAILABLE', 'The key that encrypted this record is not in the keyring', 503, Base);
+export const KeyUnavailable = createError(
+  'HF_VAULT_KEY_UNAVAILABLE',
+  'The key that encrypted this record is not in the keyring',
+  503,
+  Base,
+);
 
 /**
  * A write the database refused. The driver's error is not kept (its message quotes the statement's
@@ -24,7 +29,12 @@ export const StoreFailed = createError('HF_VAULT_STORE_FAILED', 'The vault could
 export const decryptFailed = () => new DecryptFailed();
 export const keyUnavailable = () => new KeyUnavailable();
 /** The key-encryption keys given are unusable: a startup error (a TypeError), never an answer to a request. */
-export const InvalidKeys = createError('HF_VAULT_INVALID_KEYS', '@harakaflow/credential-vault: VAULT_KEYS %s', 500, TypeError);
+export const InvalidKeys = createError(
+  'HF_VAULT_INVALID_KEYS',
+  '@harakaflow/credential-vault: VAULT_KEYS %s',
+  500,
+  TypeError,
+);
 export const invalidKeys = (why: string) => new InvalidKeys(why);
 
 /** A plugin option is missing or invalid: a startup error naming the option (HF_VAULT_INVALID_OPTION). */

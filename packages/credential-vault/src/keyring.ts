@@ -22,15 +22,20 @@ export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Parses VAULT_KEYS: `id:base64-of-32-bytes` entries, comma-separated, the first one active. */
 export function parseVaultKeys(text: string): Map<string, Buffer> {
   const keys = new Map<string, Buffer>();
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (!entries.length) throw invalidKeys('is empty');
   entries.forEach((entry, i) => {
     const colon = entry.indexOf(':');
     const id = entry.slice(0, colon);
-    if (colon <= 0 || !KEY_ID.test(id)) throw invalidKeys(`entry ${i + 1} must be id:base64 with an id of letters, digits, . _ -`);
+    if (colon <= 0 || !KEY_ID.test(id))
+      throw invalidKeys(`entry ${i + 1} must be id:base64 with an id of letters, digits, . _ -`);
     const b64 = entry.slice(colon + 1);
     const key = Buffer.from(b64, 'base64');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || key.length !== KEY_BYTES) throw invalidKeys(`entry "${id}" must be the base64 of exactly 32 bytes`);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || key.length !== KEY_BYTES)
+      throw invalidKeys(`entry "${id}" must be the base64 of exactly 32 bytes`);
     if (keys.has(id)) throw invalidKeys(`has the id "${id}" twice`);
     keys.set(id, key);
   });

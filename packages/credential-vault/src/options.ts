@@ -14,6 +14,7 @@ export interface VaultOptions {
 export function resolveOptions(options: VaultOptions): { db: Database; keys: KeyProvider } {
   const db = checkDatabaseOption(options.db, invalidOption);
   if (typeof options.keys === 'string') return { db, keys: new LocalKeyProvider(options.keys) };
-  if (options.keys && typeof options.keys.wrap === 'function' && typeof options.keys.unwrap === 'function') return { db, keys: options.keys };
+  if (options.keys && typeof options.keys.wrap === 'function' && typeof options.keys.unwrap === 'function')
+    return { db, keys: options.keys };
   throw invalidOption('keys', 'must be a KeyProvider or VAULT_KEYS text');
 }

@@ -12,7 +12,15 @@ export function vaultPersonalData(vault: VaultStore): PersonalDataHandler {
     withheld: 'secret values: records are listed by namespace, session, name and dates only',
     async exportSubject(ref) {
       const names = await vault.list((ref as { accountId: string }).accountId);
-      return { records: names.map((n) => ({ namespace: n.namespace, sessionId: n.sessionId, name: n.name, createdAt: n.createdAt.toISOString(), updatedAt: n.updatedAt.toISOString() })) };
+      return {
+        records: names.map((n) => ({
+          namespace: n.namespace,
+          sessionId: n.sessionId,
+          name: n.name,
+          createdAt: n.createdAt.toISOString(),
+          updatedAt: n.updatedAt.toISOString(),
+        })),
+      };
     },
     async eraseSubject(ref) {
       return { erased: await vault.deleteAccount((ref as { accountId: string }).accountId) };

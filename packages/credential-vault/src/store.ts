@@ -13,11 +13,18 @@ import { secrets } from './schema.js';
 
 const ns = (namespace: string | undefined) => {
   const n = namespace ?? DEFAULT_NAMESPACE;
-  if (!NAMESPACE_PATTERN.test(n)) throw new TypeError(`@harakaflow/credential-vault: namespace must match ${NAMESPACE_PATTERN}`);
+  if (!NAMESPACE_PATTERN.test(n))
+    throw new TypeError(`@harakaflow/credential-vault: namespace must match ${NAMESPACE_PATTERN}`);
   return n;
 };
 /** The where clause of one record's place. */
-const at = (place: RecordPlace) => and(eq(secrets.namespace, ns(place.namespace)), eq(secrets.accountId, place.accountId), eq(secrets.sessionId, place.sessionId), eq(secrets.name, place.name));
+const at = (place: RecordPlace) =>
+  and(
+    eq(secrets.namespace, ns(place.namespace)),
+    eq(secrets.accountId, place.accountId),
+    eq(secrets.sessionId, place.sessionId),
+    eq(secrets.name, place.name),
+  );
 
 /** Rows per INSERT: 7 parameters a row, far below Postgres' 65,534 (issue 13 item 9). */
 const ROWS_PER_STATEMENT = 1000;
@@ -58,7 +65,11 @@ export class VaultStore {
   readonly #onOpenFailed: ((code: OpenFailure) => void) | undefined;
 
   /** `onOpenFailed`: a record read for a caller (get, getMany, move) did not open. */
-  constructor(db: Database, keys: KeyProvider, hooks: { onOpenFailed?: ((code: OpenFailure) => void) | undefined } = {}) {
+  constructor(
+    db: Database,
+    keys: KeyProvider,
+    hooks: { onOpenFailed?: ((code: OpenFailure) => void) | undefined } = {},
+  ) {
     this.#db = db;
     this.keys = keys;
     this.#onOpenFailed = hooks.onOpenFailed;
@@ -82,39 +93,72 @@ export class VaultStore {
   }
 
   /** Writes and deletes (null) many records of one session in one transaction (namespace: default `whatsapp`). */
-  async putMany(accountId: string, sessionId: string, entries: { name: string; value: Uint8Array | null }[], namespace?: string): Promise<void> {
+  async putMany(
+    accountId: string,
+    sessionId: string,
+    entries: { name: string; value: Uint8Array | null }[],
+    namespace?: string,
+  ): Promise<void> {
     if (!entries.length) return;
     const n = ns(namespace);
     const writes = await Promise.all(
-      entries.filter((e) => e.value !== null).map((e) => this.#row({ namespace: n, accountId, sessionId, name: e.name }, e.value!)),
+      entries
+        .filter((e) => e.value !== null)
+        .map((e) => this.#row({ namespace: n, accountId, sessionId, name: e.name }, e.value!)),
     );
     const deletes = entries.filter((e) => e.value === null).map((e) => e.name);
     // Any size, in chunks, all in one transaction: every entry is written, or none.
     await writing(() =>
       this.#db.transaction(async (tx) => {
-        for (let i = 0; i < writes.length; i += ROWS_PER_STATEMENT) await this.#upsert(tx as unknown as Database, writes.slice(i, i + ROWS_PER_STATEMENT));
+        for (let i = 0; i < writes.length; i += ROWS_PER_STATEMENT)
+          await this.#upsert(tx as unknown as Database, writes.slice(i, i + ROWS_PER_STATEMENT));
         for (let i = 0; i < deletes.length; i += ROWS_PER_STATEMENT * 5) {
-          await tx.delete(secrets).where(and(eq(secrets.namespace, n), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId), inArray(secrets.name, deletes.slice(i, i + ROWS_PER_STATEMENT * 5))));
+          await tx
+            .delete(secrets)
+            .where(
+              and(
+                eq(secrets.namespace, n),
+                eq(secrets.accountId, accountId),
+                eq(secrets.sessionId, sessionId),
+                inArray(secrets.name, deletes.slice(i, i + ROWS_PER_STATEMENT * 5)),
+              ),
+            );
         }
       }),
     );
   }
 
   async get(place: RecordPlace): Promise<{ value: Buffer; updatedAt: Date } | null> {
-    const [row] = await this.#db.select({ ciphertext: secrets.ciphertext, updatedAt: secrets.updatedAt }).from(secrets).where(at(place));
+    const [row] = await this.#db
+      .select({ ciphertext: secrets.ciphertext, updatedAt: secrets.updatedAt })
+      .from(secrets)
+      .where(at(place));
     if (!row) return null;
     return { value: await this.#open(row.ciphertext, place), updatedAt: row.updatedAt };
   }
 
-  async getMany(accountId: string, sessionId: string, names: string[], namespace?: string): Promise<Map<string, Buffer>> {
+  async getMany(
+    accountId: string,
+    sessionId: string,
+    names: string[],
+    namespace?: string,
+  ): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
     if (!names.length) return out;
     const n = ns(namespace);
     const rows = await this.#db
       .select({ name: secrets.name, ciphertext: secrets.ciphertext })
       .from(secrets)
-      .where(and(eq(secrets.namespace, n), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId), inArray(secrets.name, names)));
-    for (const row of rows) out.set(row.name, await this.#open(row.ciphertext, { namespace: n, accountId, sessionId, name: row.name }));
+      .where(
+        and(
+          eq(secrets.namespace, n),
+          eq(secrets.accountId, accountId),
+          eq(secrets.sessionId, sessionId),
+          inArray(secrets.name, names),
+        ),
+      );
+    for (const row of rows)
+      out.set(row.name, await this.#open(row.ciphertext, { namespace: n, accountId, sessionId, name: row.name }));
     return out;
   }
 
@@ -147,23 +191,55 @@ export class VaultStore {
    * that kept its records in the default namespace before namespaces existed. Rerun until
    * `remaining` is 0; each record moves in its own transaction.
    */
-  async moveSession(fromSession: string, to: { namespace: string; sessionId: string }, batchSize = 200): Promise<{ moved: number; remaining: number }> {
+  async moveSession(
+    fromSession: string,
+    to: { namespace: string; sessionId: string },
+    batchSize = 200,
+  ): Promise<{ moved: number; remaining: number }> {
     const where = and(eq(secrets.namespace, DEFAULT_NAMESPACE), eq(secrets.sessionId, fromSession));
-    const rows = await this.#db.select({ accountId: secrets.accountId, name: secrets.name }).from(secrets).where(where).limit(batchSize);
+    const rows = await this.#db
+      .select({ accountId: secrets.accountId, name: secrets.name })
+      .from(secrets)
+      .where(where)
+      .limit(batchSize);
     let moved = 0;
     for (const row of rows) {
-      if (await this.move({ accountId: row.accountId, sessionId: fromSession, name: row.name }, { namespace: to.namespace, accountId: row.accountId, sessionId: to.sessionId, name: row.name })) moved++;
+      if (
+        await this.move(
+          { accountId: row.accountId, sessionId: fromSession, name: row.name },
+          { namespace: to.namespace, accountId: row.accountId, sessionId: to.sessionId, name: row.name },
+        )
+      )
+        moved++;
     }
     const [left] = await this.#db.select({ n: count() }).from(secrets).where(where);
     return { moved, remaining: Number(left?.n ?? 0) };
   }
 
   /** Names (never values) of an account's records, in every namespace, or of one session of a namespace. */
-  async list(accountId: string, sessionId?: string, namespace?: string): Promise<(StoredName & { sessionId: string })[]> {
+  async list(
+    accountId: string,
+    sessionId?: string,
+    namespace?: string,
+  ): Promise<(StoredName & { sessionId: string })[]> {
     return this.#db
-      .select({ namespace: secrets.namespace, sessionId: secrets.sessionId, name: secrets.name, createdAt: secrets.createdAt, updatedAt: secrets.updatedAt })
+      .select({
+        namespace: secrets.namespace,
+        sessionId: secrets.sessionId,
+        name: secrets.name,
+        createdAt: secrets.createdAt,
+        updatedAt: secrets.updatedAt,
+      })
       .from(secrets)
-      .where(sessionId === undefined ? eq(secrets.accountId, accountId) : and(eq(secrets.namespace, ns(namespace)), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId)))
+      .where(
+        sessionId === undefined
+          ? eq(secrets.accountId, accountId)
+          : and(
+              eq(secrets.namespace, ns(namespace)),
+              eq(secrets.accountId, accountId),
+              eq(secrets.sessionId, sessionId),
+            ),
+      )
       .orderBy(asc(secrets.namespace), asc(secrets.sessionId), asc(secrets.name));
   }
 
@@ -171,7 +247,9 @@ export class VaultStore {
   async deleteSession(accountId: string, sessionId: string, namespace?: string): Promise<number> {
     const rows = await this.#db
       .delete(secrets)
-      .where(and(eq(secrets.namespace, ns(namespace)), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId)))
+      .where(
+        and(eq(secrets.namespace, ns(namespace)), eq(secrets.accountId, accountId), eq(secrets.sessionId, sessionId)),
+      )
       .returning({ id: secrets.id });
     return rows.length;
   }
@@ -197,12 +275,22 @@ export class VaultStore {
    * a KEK not in the keyring are not touched (hf-vault status counts them). Idempotent: each row is
    * updated only if its ciphertext is still the one read, so a concurrent write is never overwritten.
    */
-  async rewrapBatch(batchSize = 500, afterId: string | null = null): Promise<{ rewrapped: number; remaining: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
+  async rewrapBatch(
+    batchSize = 500,
+    afterId: string | null = null,
+  ): Promise<{ rewrapped: number; remaining: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
     const active = this.keys.activeKeyId;
-    const kekIds = (await this.#db.selectDistinct({ kekId: secrets.kekId }).from(secrets).where(ne(secrets.kekId, active)))
+    const kekIds = (
+      await this.#db.selectDistinct({ kekId: secrets.kekId }).from(secrets).where(ne(secrets.kekId, active))
+    )
       .map((r) => r.kekId)
       .filter((id) => this.keys.has(id));
-    const rows = kekIds.length ? await this.#page(and(inArray(secrets.kekId, kekIds), afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined), batchSize) : [];
+    const rows = kekIds.length
+      ? await this.#page(
+          and(inArray(secrets.kekId, kekIds), afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined),
+          batchSize,
+        )
+      : [];
     let rewrapped = 0;
     const unreadable: UnreadableRecord[] = [];
     for (const row of rows) {
@@ -222,15 +310,26 @@ export class VaultStore {
       );
       rewrapped += updated.length;
     }
-    const [left] = await this.#db.select({ n: count() }).from(secrets).where(kekIds.length ? inArray(secrets.kekId, kekIds) : sql`false`);
-    return { rewrapped, remaining: Number(left?.n ?? 0), unreadable, lastId: rows.length === batchSize ? rows.at(-1)!.id : null };
+    const [left] = await this.#db
+      .select({ n: count() })
+      .from(secrets)
+      .where(kekIds.length ? inArray(secrets.kekId, kekIds) : sql`false`);
+    return {
+      rewrapped,
+      remaining: Number(left?.n ?? 0),
+      unreadable,
+      lastId: rows.length === batchSize ? rows.at(-1)!.id : null,
+    };
   }
 
   /**
    * Opens up to `batchSize` records after `afterId` (id order) and returns those that do not open:
    * damaged, or under a KEK not in the keyring. For `hf-vault status`; the values are discarded.
    */
-  async checkBatch(batchSize = 500, afterId: string | null = null): Promise<{ checked: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
+  async checkBatch(
+    batchSize = 500,
+    afterId: string | null = null,
+  ): Promise<{ checked: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
     const rows = await this.#page(afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined, batchSize);
     const unreadable: UnreadableRecord[] = [];
     for (const row of rows) {
@@ -245,7 +344,15 @@ export class VaultStore {
 
   #page(where: ReturnType<typeof and> | undefined, limit: number) {
     return this.#db
-      .select({ id: secrets.id, kekId: secrets.kekId, namespace: secrets.namespace, accountId: secrets.accountId, sessionId: secrets.sessionId, name: secrets.name, ciphertext: secrets.ciphertext })
+      .select({
+        id: secrets.id,
+        kekId: secrets.kekId,
+        namespace: secrets.namespace,
+        accountId: secrets.accountId,
+        sessionId: secrets.sessionId,
+        name: secrets.name,
+        ciphertext: secrets.ciphertext,
+      })
       .from(secrets)
       .where(where)
       .orderBy(asc(secrets.id))
@@ -255,25 +362,51 @@ export class VaultStore {
   async #row(place: RecordPlace, value: Uint8Array) {
     const namespace = ns(place.namespace);
     const ciphertext = await seal(value, { ...place, namespace }, this.keys);
-    return { id: randomUUID(), namespace, accountId: place.accountId, sessionId: place.sessionId, name: place.name, ciphertext, kekId: keyIdOf(ciphertext), updatedAt: new Date() };
+    return {
+      id: randomUUID(),
+      namespace,
+      accountId: place.accountId,
+      sessionId: place.sessionId,
+      name: place.name,
+      ciphertext,
+      kekId: keyIdOf(ciphertext),
+      updatedAt: new Date(),
+    };
   }
 
   #upsert(db: Database, rows: (typeof secrets.$inferInsert)[]) {
-    return db
-      .insert(secrets)
-      .values(rows)
-      // The one unique index, (account, session, name) (schema.ts says why). A row of another
-      // namespace at the same session and name is never overwritten (setWhere): nothing is returned.
-      .onConflictDoUpdate({
-        target: [secrets.accountId, secrets.sessionId, secrets.name],
-        set: { ciphertext: sql`excluded.ciphertext`, kekId: sql`excluded.kek_id`, updatedAt: sql`excluded.updated_at` },
-        setWhere: sql`${secrets.namespace} = excluded.namespace`,
-      })
-      .returning({ updatedAt: secrets.updatedAt });
+    return (
+      db
+        .insert(secrets)
+        .values(rows)
+        // The one unique index, (account, session, name) (schema.ts says why). A row of another
+        // namespace at the same session and name is never overwritten (setWhere): nothing is returned.
+        .onConflictDoUpdate({
+          target: [secrets.accountId, secrets.sessionId, secrets.name],
+          set: {
+            ciphertext: sql`excluded.ciphertext`,
+            kekId: sql`excluded.kek_id`,
+            updatedAt: sql`excluded.updated_at`,
+          },
+          setWhere: sql`${secrets.namespace} = excluded.namespace`,
+        })
+        .returning({ updatedAt: secrets.updatedAt })
+    );
   }
 }
 
-function unreadableOf(row: { id: string; kekId: string; namespace: string; accountId: string; sessionId: string; name: string }, error: unknown): UnreadableRecord {
+function unreadableOf(
+  row: { id: string; kekId: string; namespace: string; accountId: string; sessionId: string; name: string },
+  error: unknown,
+): UnreadableRecord {
   const code = (error as { code?: unknown }).code;
-  return { id: row.id, kekId: row.kekId, namespace: row.namespace, accountId: row.accountId, sessionId: row.sessionId, name: row.name, code: typeof code === 'string' ? code : 'HF_VAULT_DECRYPT_FAILED' };
+  return {
+    id: row.id,
+    kekId: row.kekId,
+    namespace: row.namespace,
+    accountId: row.accountId,
+    sessionId: row.sessionId,
+    name: row.name,
+    code: typeof code === 'string' ? code : 'HF_VAULT_DECRYPT_FAILED',
+  };
 }

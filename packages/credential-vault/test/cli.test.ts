@@ -18,13 +18,16 @@ beforeAll(() => seedPglite(join(dataDir, 'pglite')));
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
 
-
 /** `where.dataDir: null` runs it without DATA_DIR; `where.cwd` from another directory. */
 function cli(args: string[], vaultKeys: string | undefined, where: { cwd?: string; dataDir?: string | null } = {}) {
   const dir = where.dataDir === undefined ? dataDir : where.dataDir;
   const result = spawnSync(process.execPath, [...fromDist(join(cwd, 'src/cli.ts')), ...args], {
     cwd: where.cwd ?? cwd,
-    env: { PATH: process.env.PATH ?? '', ...(dir === null ? {} : { DATA_DIR: dir }), ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(dir === null ? {} : { DATA_DIR: dir }),
+      ...(vaultKeys ? { VAULT_KEYS: vaultKeys } : {}),
+    },
     encoding: 'utf8',
     // A hang guard: each spawn runs the transpiled JavaScript (the suite's global setup makes it) and may open PGlite (tens of seconds when the 2 cores are shared).
     timeout: 240_000,
@@ -37,7 +40,8 @@ describe('hf-vault', () => {
     const handle = await createDatabase({ dataDir: join(dataDir, 'pglite') });
     await migrate(handle.db, [vaultMigrations]);
     const store = new VaultStore(handle.db, new LocalKeyProvider(K1));
-    for (let i = 0; i < 450; i++) await store.put({ accountId: 'a', sessionId: 's', name: `pre-key-${i}` }, Buffer.from(`v${i}`));
+    for (let i = 0; i < 450; i++)
+      await store.put({ accountId: 'a', sessionId: 's', name: `pre-key-${i}` }, Buffer.from(`v${i}`));
     await handle.close();
 
     const status = cli(['status'], `${K2},${K1}`);
@@ -56,14 +60,23 @@ describe('hf-vault', () => {
     expect(after.out).not.toContain('NOT in VAULT_KEYS');
 
     const check = await createDatabase({ dataDir: join(dataDir, 'pglite') });
-    expect((await new VaultStore(check.db, new LocalKeyProvider(K2)).get({ accountId: 'a', sessionId: 's', name: 'pre-key-449' }))?.value.toString()).toBe('v449');
+    expect(
+      (
+        await new VaultStore(check.db, new LocalKeyProvider(K2)).get({
+          accountId: 'a',
+          sessionId: 's',
+          name: 'pre-key-449',
+        })
+      )?.value.toString(),
+    ).toBe('v449');
     await check.close();
     // Nothing secret in what it printed.
-    for (const key of [K1, K2]) expect(status.out + status.err + rewrap.out + rewrap.err).not.toContain(key.split(':')[1]);
+    for (const key of [K1, K2])
+      expect(status.out + status.err + rewrap.out + rewrap.err).not.toContain(key.split(':')[1]);
   }, 600_000); // a hang guard, not a measurement
 
   // Issue 31 item 6: PGlite takes one process; a CLI beside the running app would corrupt its data.
-  it('refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process\'s lock', async () => {
+  it("refuses the PGlite directory a running app holds (naming it and the pid), works once it is closed, and takes over a dead process's lock", async () => {
     const pglite = join(dataDir, 'pglite');
     const app = await createDatabase({ dataDir: pglite });
     try {
@@ -72,18 +85,26 @@ describe('hf-vault', () => {
       await app.close();
     }
     expect(cli(['status'], K2)).toMatchObject({ code: 0 });
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     writeFileSync(join(pglite, 'harakaflow.lock'), JSON.stringify({ pid: Number(gone), started: 'ticks:1' }));
     expect(cli(['status'], K2)).toMatchObject({ code: 0 });
     expect(existsSync(join(pglite, 'harakaflow.lock'))).toBe(false);
   }, 600_000); // a hang guard, not a measurement
 
   it('refuses to run without VAULT_KEYS or with a bad one, and names the usage', () => {
-    expect(cli(['status'], undefined)).toMatchObject({ code: 2, err: expect.stringContaining('VAULT_KEYS is required') });
+    expect(cli(['status'], undefined)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('VAULT_KEYS is required'),
+    });
     const bad = cli(['status'], 'k1:short');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('base64 of exactly 32 bytes');
-    expect(cli(['explode'], K1)).toMatchObject({ code: 2, err: expect.stringContaining('usage: hf-vault rewrap | status') });
+    expect(cli(['explode'], K1)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('usage: hf-vault rewrap | status'),
+    });
   }, 600_000); // a hang guard, not a measurement
 
   it('reads the development secrets and the PGlite data only from the DATA_DIR it is given, never from the directory it runs in', () => {

@@ -20,7 +20,17 @@ describe('the vault plugin', () => {
     await app.vault.put({ accountId: 'subj', sessionId: 'wa', name: 'creds' }, Buffer.from('plaintext-value'));
     const handler = personalDataHandlers(app).find((h) => h.name === 'vault')!;
     const exported = await handler.exportSubject(accountSubject('subj'));
-    expect(exported).toEqual({ records: [{ namespace: 'whatsapp', sessionId: 'wa', name: 'creds', createdAt: expect.any(String), updatedAt: expect.any(String) }] });
+    expect(exported).toEqual({
+      records: [
+        {
+          namespace: 'whatsapp',
+          sessionId: 'wa',
+          name: 'creds',
+          createdAt: expect.any(String),
+          updatedAt: expect.any(String),
+        },
+      ],
+    });
     expect(JSON.stringify(exported)).not.toContain('plaintext-value');
     expect(await handler.eraseSubject(accountSubject('subj'))).toEqual({ erased: 1 });
     expect(await app.vault.list('subj')).toEqual([]);
@@ -33,7 +43,10 @@ describe('the vault plugin', () => {
     [{ keys: 'k1:short' }, 'HF_VAULT_INVALID_KEYS', 'base64 of exactly 32 bytes'],
   ])('refuses %j at registration', async (bad, code, text) => {
     const app = Fastify();
-    await expect(app.register(vault, { db: database.db, ...bad } as never).ready()).rejects.toMatchObject({ code, message: expect.stringContaining(text) });
+    await expect(app.register(vault, { db: database.db, ...bad } as never).ready()).rejects.toMatchObject({
+      code,
+      message: expect.stringContaining(text),
+    });
     await app.close();
   });
 });

@@ -1,4 +1,10 @@
-import { LocalKeyProvider, useVaultAuthState, vaultMigrations, vaultSecrets, VaultStore } from '@harakaflow/credential-vault';
+import {
+  LocalKeyProvider,
+  useVaultAuthState,
+  vaultMigrations,
+  vaultSecrets,
+  VaultStore,
+} from '@harakaflow/credential-vault';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +35,11 @@ describe('VaultStore', () => {
     expect((await vault.list('acct-1', 'wa-1')).map((n) => n.name)).toEqual(['creds', 'pre-key-1']);
     const dump = JSON.stringify(await database.db.select().from(vaultSecrets));
     expect(dump).not.toContain('very-secret-noise-key-material');
-    expect(Buffer.from(JSON.stringify((await database.db.select().from(vaultSecrets)).map((r) => r.ciphertext.toString('latin1')))).includes('very-secret')).toBe(false);
+    expect(
+      Buffer.from(
+        JSON.stringify((await database.db.select().from(vaultSecrets)).map((r) => r.ciphertext.toString('latin1'))),
+      ).includes('very-secret'),
+    ).toBe(false);
     expect(await vault.delete(place)).toBe(true);
     expect(await vault.delete(place)).toBe(false);
     expect(await vault.deleteSession('acct-1', 'wa-1')).toBe(1);
@@ -87,7 +97,11 @@ describe('useVaultAuthState (the useMultiFileAuthState contract)', () => {
   const initCreds = () => ({
     noiseKey: { private: randomBytes(32), public: randomBytes(32) },
     signedIdentityKey: { private: randomBytes(32), public: randomBytes(32) },
-    signedPreKey: { keyPair: { private: randomBytes(32), public: randomBytes(32) }, signature: new Uint8Array(randomBytes(64)), keyId: 1 },
+    signedPreKey: {
+      keyPair: { private: randomBytes(32), public: randomBytes(32) },
+      signature: new Uint8Array(randomBytes(64)),
+      keyId: 1,
+    },
     registrationId: 4242,
     advSecretKey: randomBytes(32).toString('base64'),
     me: undefined as { id: string } | undefined,
@@ -103,19 +117,29 @@ describe('useVaultAuthState (the useMultiFileAuthState contract)', () => {
     expect(second.state.creds.me).toEqual({ id: '254700000001@s.whatsapp.net' });
     expect(Buffer.isBuffer(second.state.creds.noiseKey.private)).toBe(true);
     expect(second.state.creds.noiseKey.private.equals(first.state.creds.noiseKey.private)).toBe(true);
-    expect(Buffer.from(second.state.creds.signedPreKey.signature as Uint8Array).equals(Buffer.from(first.state.creds.signedPreKey.signature))).toBe(true);
+    expect(
+      Buffer.from(second.state.creds.signedPreKey.signature as Uint8Array).equals(
+        Buffer.from(first.state.creds.signedPreKey.signature),
+      ),
+    ).toBe(true);
   });
 
   it('sets and gets Signal keys by type and id, and deletes on null', async () => {
     const vault = store();
     const { state } = await useVaultAuthState(vault, { accountId: 'a', sessionId: 's', initCreds });
-    const preKeys = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [String(i + 1), { public: randomBytes(32), private: randomBytes(32) }]));
+    const preKeys = Object.fromEntries(
+      Array.from({ length: 5 }, (_, i) => [String(i + 1), { public: randomBytes(32), private: randomBytes(32) }]),
+    );
     const session = { '254700000001.0': randomBytes(200) };
     await state.keys.set({ 'pre-key': preKeys, session });
     const got = await state.keys.get('pre-key', ['1', '3', '99']);
     expect(Object.keys(got)).toEqual(['1', '3']);
     expect((got['3'] as { private: Buffer }).private.equals(preKeys['3']!.private)).toBe(true);
-    expect(((await state.keys.get('session', ['254700000001.0']))['254700000001.0'] as unknown as Buffer).equals(session['254700000001.0'])).toBe(true);
+    expect(
+      ((await state.keys.get('session', ['254700000001.0']))['254700000001.0'] as unknown as Buffer).equals(
+        session['254700000001.0'],
+      ),
+    ).toBe(true);
     await state.keys.set({ 'pre-key': { '1': null, '2': null } });
     expect(Object.keys(await state.keys.get('pre-key', ['1', '2', '3']))).toEqual(['3']);
   });
@@ -126,20 +150,36 @@ describe.skipIf(!postgresUrl)('concurrent writers on real Postgres', () => {
     const vault = store();
     await Promise.all(
       Array.from({ length: 20 }, (_, w) =>
-        vault.putMany('acct-c', 'wa-c', Array.from({ length: 10 }, (_, i) => ({ name: `w${w}-k${i}`, value: Buffer.from(`${w}:${i}`) }))),
+        vault.putMany(
+          'acct-c',
+          'wa-c',
+          Array.from({ length: 10 }, (_, i) => ({ name: `w${w}-k${i}`, value: Buffer.from(`${w}:${i}`) })),
+        ),
       ),
     );
     const names = await vault.list('acct-c', 'wa-c');
     expect(names).toHaveLength(200);
-    const all = await vault.getMany('acct-c', 'wa-c', names.map((n) => n.name));
+    const all = await vault.getMany(
+      'acct-c',
+      'wa-c',
+      names.map((n) => n.name),
+    );
     expect(all.get('w13-k7')?.toString()).toBe('13:7');
   });
 
   it('leave exactly one readable row when 20 writers race on one name', async () => {
     const vault = store();
-    await Promise.all(Array.from({ length: 20 }, (_, w) => vault.put({ accountId: 'acct-r', sessionId: 'wa-r', name: 'creds' }, Buffer.from(`writer ${w}`))));
-    const rows = await database.db.execute(sql`select count(*)::int as n from vault.secrets where account_id = 'acct-r'`);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, w) =>
+        vault.put({ accountId: 'acct-r', sessionId: 'wa-r', name: 'creds' }, Buffer.from(`writer ${w}`)),
+      ),
+    );
+    const rows = await database.db.execute(
+      sql`select count(*)::int as n from vault.secrets where account_id = 'acct-r'`,
+    );
     expect((rows as unknown as { n: number }[])[0]!.n).toBe(1);
-    expect((await vault.get({ accountId: 'acct-r', sessionId: 'wa-r', name: 'creds' }))?.value.toString()).toMatch(/^writer \d+$/);
+    expect((await vault.get({ accountId: 'acct-r', sessionId: 'wa-r', name: 'creds' }))?.value.toString()).toMatch(
+      /^writer \d+$/,
+    );
   });
 });

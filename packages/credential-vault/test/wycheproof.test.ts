@@ -23,8 +23,12 @@ interface Group {
 
 const file = vectorsFile('wycheproof/aes_gcm_test.json');
 const groups: Group[] = file ? JSON.parse(readFileSync(file, 'utf8')).testGroups : [];
-const supported = groups.filter((g) => g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128).flatMap((g) => g.tests);
-const others = groups.filter((g) => !(g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128)).flatMap((g) => g.tests);
+const supported = groups
+  .filter((g) => g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128)
+  .flatMap((g) => g.tests);
+const others = groups
+  .filter((g) => !(g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128))
+  .flatMap((g) => g.tests);
 const hex = (s: string) => Buffer.from(s, 'hex');
 
 describe.skipIf(!file)('AES-256-GCM against Wycheproof', () => {
@@ -36,7 +40,9 @@ describe.skipIf(!file)('AES-256-GCM against Wycheproof', () => {
   it('decrypts every valid case of the supported sizes to the expected message', () => {
     const valid = supported.filter((t) => t.result === 'valid');
     for (const t of valid) {
-      expect(decrypt(hex(t.key), hex(t.iv), hex(t.ct), hex(t.tag), hex(t.aad)).toString('hex'), `tcId ${t.tcId}`).toBe(t.msg);
+      expect(decrypt(hex(t.key), hex(t.iv), hex(t.ct), hex(t.tag), hex(t.aad)).toString('hex'), `tcId ${t.tcId}`).toBe(
+        t.msg,
+      );
     }
   });
 

@@ -30,7 +30,14 @@ export interface Article15 {
    * Art. 15(1)(c): who has received or will receive it (the processor register): `since` and
    * `until` (YYYY-MM-DD) when the provider's service starts after, or ended before, the export.
    */
-  recipients: { name: string; purpose: string; dataCategories: string[]; location: string; since?: string | undefined; until?: string | undefined }[];
+  recipients: {
+    name: string;
+    purpose: string;
+    dataCategories: string[];
+    location: string;
+    since?: string | undefined;
+    until?: string | undefined;
+  }[];
   /** Art. 15(1)(d): how long each class of data in this export is kept (the retention registry). */
   retention: { class: string; policyClause: string; periodDays: number | null; parts: string[] }[];
   /** Art. 15(1)(g): where each part's data came from. */
@@ -64,7 +71,9 @@ export function holdsData(value: unknown, depth = 0): boolean {
   if (value === null || value === undefined) return false;
   if (typeof value !== 'object') return true;
   if (depth >= 3) return true;
-  return Array.isArray(value) ? value.some((v) => holdsData(v, depth + 1)) : Object.values(value).some((v) => holdsData(v, depth + 1));
+  return Array.isArray(value)
+    ? value.some((v) => holdsData(v, depth + 1))
+    : Object.values(value).some((v) => holdsData(v, depth + 1));
 }
 
 export type Article15Builder = (input: Article15Input) => Article15 | Promise<Article15>;
@@ -73,7 +82,8 @@ export type Article15Builder = (input: Article15Input) => Article15 | Promise<Ar
 // needs escaped, as character references: the HTML text is then its own JSON string body, so the
 // zip entry is cut from the stored document byte for byte (the JSON `article15Html` holds the same).
 // eslint-disable-next-line no-control-regex
-const ESCAPE = /[&<>"'\\\u0000-\u001f\u007f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ESCAPE =
+  /[&<>"'\\\u0000-\u001f\u007f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const escape = (text: string): string =>
   text.replace(ESCAPE, (c) => {
     const code = c.charCodeAt(0);
@@ -81,7 +91,8 @@ const escape = (text: string): string =>
     return code >= 0xd800 && code <= 0xdfff ? '&#xfffd;' : `&#${code};`;
   });
 
-const list = (items: readonly string[]) => (items.length ? `<ul>${items.map((i) => `<li>${i}</li>`).join('')}</ul>` : '<p>None.</p>');
+const list = (items: readonly string[]) =>
+  items.length ? `<ul>${items.map((i) => `<li>${i}</li>`).join('')}</ul>` : '<p>None.</p>';
 const parts = (names: readonly string[]) => (names.length ? ` <small>(${names.map(escape).join(', ')})</small>` : '');
 
 /**
@@ -102,7 +113,8 @@ export function article15Html(s: Article15, generatedAt: string): string {
     `<h2>Automated decisions</h2><p>${escape(s.automatedDecisions)}</p>` +
     `<h2>Your rights and how to use them</h2>${list(s.rights.map((r) => `<strong>${escape(r.right)}</strong>: ${escape(r.how)}`))}` +
     `</body></html>`;
-  if (JSON.stringify(html) !== `"${html}"`) throw new Error('article15Html: the page holds a character a JSON string escapes');
+  if (JSON.stringify(html) !== `"${html}"`)
+    throw new Error('article15Html: the page holds a character a JSON string escapes');
   return html;
 }
 
@@ -129,7 +141,8 @@ export function normalizeArticle15(v: unknown): Article15 | null {
   if (v === null || typeof v !== 'object') return null;
   const s = v as Record<string, unknown>;
   const controller = s.controller as Record<string, unknown> | null | undefined;
-  if (!controller || typeof controller !== 'object' || !isText(controller.name) || !isText(controller.contact)) return null;
+  if (!controller || typeof controller !== 'object' || !isText(controller.name) || !isText(controller.contact))
+    return null;
   const item = (i: Record<string, unknown>) => {
     const parts = texts(i.parts);
     return isText(i.key) && isText(i.text) && parts ? { key: i.key, text: i.text, parts } : null;
@@ -140,20 +153,67 @@ export function normalizeArticle15(v: unknown): Article15 | null {
     const dataCategories = texts(r.dataCategories);
     const since = optionalText(r.since);
     const until = optionalText(r.until);
-    if (!isText(r.name) || !isText(r.purpose) || !isText(r.location) || !dataCategories || since === null || until === null) return null;
-    return { name: r.name, purpose: r.purpose, dataCategories, location: r.location, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+    if (
+      !isText(r.name) ||
+      !isText(r.purpose) ||
+      !isText(r.location) ||
+      !dataCategories ||
+      since === null ||
+      until === null
+    )
+      return null;
+    return {
+      name: r.name,
+      purpose: r.purpose,
+      dataCategories,
+      location: r.location,
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
+    };
   });
   const retention = each(s.retention, (r) => {
     const parts = texts(r.parts);
     const days = r.periodDays;
-    if (!isText(r.class) || !isText(r.policyClause) || !parts || !(days === null || (typeof days === 'number' && Number.isInteger(days) && days >= 0))) return null;
+    if (
+      !isText(r.class) ||
+      !isText(r.policyClause) ||
+      !parts ||
+      !(days === null || (typeof days === 'number' && Number.isInteger(days) && days >= 0))
+    )
+      return null;
     return { class: r.class, policyClause: r.policyClause, periodDays: days as number | null, parts };
   });
-  const sources = each(s.sources, (x) => (isText(x.part) && isText(x.source) ? { part: x.part, source: x.source } : null));
-  const transfers = each(s.transfers, (t) => (isText(t.recipient) && isText(t.location) && isText(t.safeguard) ? { recipient: t.recipient, location: t.location, safeguard: t.safeguard } : null));
+  const sources = each(s.sources, (x) =>
+    isText(x.part) && isText(x.source) ? { part: x.part, source: x.source } : null,
+  );
+  const transfers = each(s.transfers, (t) =>
+    isText(t.recipient) && isText(t.location) && isText(t.safeguard)
+      ? { recipient: t.recipient, location: t.location, safeguard: t.safeguard }
+      : null,
+  );
   const rights = each(s.rights, (r) => (isText(r.right) && isText(r.how) ? { right: r.right, how: r.how } : null));
-  if (!purposes || !categories || !recipients || !retention || !sources || !transfers || !rights || !isText(s.automatedDecisions)) return null;
-  return { controller: { name: controller.name, contact: controller.contact }, purposes, categories, recipients, retention, sources, transfers, rights, automatedDecisions: s.automatedDecisions };
+  if (
+    !purposes ||
+    !categories ||
+    !recipients ||
+    !retention ||
+    !sources ||
+    !transfers ||
+    !rights ||
+    !isText(s.automatedDecisions)
+  )
+    return null;
+  return {
+    controller: { name: controller.name, contact: controller.contact },
+    purposes,
+    categories,
+    recipients,
+    retention,
+    sources,
+    transfers,
+    rights,
+    automatedDecisions: s.automatedDecisions,
+  };
 }
 
 /** Whether a builder's answer has the statement's shape (a host bug must not produce a broken export). */

@@ -8,7 +8,13 @@
  */
 import { isRecordStream, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
 import { createHash } from 'node:crypto';
-import { article15Html, holdsData, normalizeArticle15, type Article15Builder, type Article15Input } from './article15.js';
+import {
+  article15Html,
+  holdsData,
+  normalizeArticle15,
+  type Article15Builder,
+  type Article15Input,
+} from './article15.js';
 import { invalidOption } from './errors.js';
 import type { SigningKeys } from './signing.js';
 
@@ -125,9 +131,18 @@ export async function* bundlePieces(
     yield html;
     yield { mark: 'end', name: 'article15Html' };
     yield '"';
-    statement = { sha256: createHash('sha256').update(json).digest('hex'), htmlSha256: createHash('sha256').update(html).digest('hex') };
+    statement = {
+      sha256: createHash('sha256').update(json).digest('hex'),
+      htmlSha256: createHash('sha256').update(html).digest('hex'),
+    };
   }
-  const unsigned = { requestId, subject: { kind: ref.kind }, generatedAt, parts, ...(statement ? { article15: statement } : {}) };
+  const unsigned = {
+    requestId,
+    subject: { kind: ref.kind },
+    generatedAt,
+    parts,
+    ...(statement ? { article15: statement } : {}),
+  };
   const manifest: Manifest = { ...unsigned, ...keys.sign(unsigned) };
   yield ',"manifest":';
   yield { mark: 'start', name: 'manifest' };

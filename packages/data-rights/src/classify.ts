@@ -9,13 +9,27 @@ import type { FilingKind } from './types.js';
 
 const GAP = '[^.!?\\n]{0,60}';
 const PHRASES: Record<FilingKind, RegExp> = {
-  withdraw_consent: new RegExp(`\\b(withdraw|withdrawing|revoke|revoking|retract)\\b${GAP}\\bconsent\\b|\\bconsent\\b${GAP}\\b(withdraw|withdrawn|revoked?)\\b`),
-  deletion: new RegExp(`\\b(delete|deletion|erase|erasure|remove|wipe|forget)\\b${GAP}\\b(data|account|information|details|number|me|everything|records?)\\b|\\bright to (be forgotten|erasure)\\b|\\bclose my account\\b`),
-  portability: new RegExp(`\\bportab(le|ility)\\b|\\bmachine[- ]readable\\b|\\b(transfer|port|move)\\b${GAP}\\bmy (data|information)\\b${GAP}\\b(to|another)\\b`),
-  access: new RegExp(`\\b(access|copy)\\b${GAP}\\b(my|personal) (data|information|details)\\b|\\bsubject access\\b|\\bdsar\\b|\\bwhat (personal )?(data|information) (do )?you (hold|have|keep|store)\\b`),
-  correction: new RegExp(`\\b(correct|rectify|rectification|update|fix)\\b${GAP}\\b(my|the) (name|email|address|details|data|information|number|spelling)\\b|\\b(inaccurate|incorrect|wrong|outdated) (data|information|details|name|address)\\b`),
-  restriction: new RegExp(`\\brestrict(ion|ing)?\\b${GAP}\\b(processing|use)\\b|\\b(pause|suspend|freeze)\\b${GAP}\\bprocessing\\b`),
-  objection: new RegExp(`\\bobject(ion|ing)?\\b${GAP}\\b(processing|marketing|profiling|use|using)\\b|\\bstop (using|processing) my\\b|\\bopt[- ]?out\\b`),
+  withdraw_consent: new RegExp(
+    `\\b(withdraw|withdrawing|revoke|revoking|retract)\\b${GAP}\\bconsent\\b|\\bconsent\\b${GAP}\\b(withdraw|withdrawn|revoked?)\\b`,
+  ),
+  deletion: new RegExp(
+    `\\b(delete|deletion|erase|erasure|remove|wipe|forget)\\b${GAP}\\b(data|account|information|details|number|me|everything|records?)\\b|\\bright to (be forgotten|erasure)\\b|\\bclose my account\\b`,
+  ),
+  portability: new RegExp(
+    `\\bportab(le|ility)\\b|\\bmachine[- ]readable\\b|\\b(transfer|port|move)\\b${GAP}\\bmy (data|information)\\b${GAP}\\b(to|another)\\b`,
+  ),
+  access: new RegExp(
+    `\\b(access|copy)\\b${GAP}\\b(my|personal) (data|information|details)\\b|\\bsubject access\\b|\\bdsar\\b|\\bwhat (personal )?(data|information) (do )?you (hold|have|keep|store)\\b`,
+  ),
+  correction: new RegExp(
+    `\\b(correct|rectify|rectification|update|fix)\\b${GAP}\\b(my|the) (name|email|address|details|data|information|number|spelling)\\b|\\b(inaccurate|incorrect|wrong|outdated) (data|information|details|name|address)\\b`,
+  ),
+  restriction: new RegExp(
+    `\\brestrict(ion|ing)?\\b${GAP}\\b(processing|use)\\b|\\b(pause|suspend|freeze)\\b${GAP}\\bprocessing\\b`,
+  ),
+  objection: new RegExp(
+    `\\bobject(ion|ing)?\\b${GAP}\\b(processing|marketing|profiling|use|using)\\b|\\bstop (using|processing) my\\b|\\bopt[- ]?out\\b`,
+  ),
 };
 
 /** The one kind the text asks for, or `unclassified` (none, or more than one). */

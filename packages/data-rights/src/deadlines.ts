@@ -12,7 +12,13 @@ export async function checkDeadlines(l: Ledger): Promise<{ dueSoon: number; over
   const unverified = await l.c.db
     .select()
     .from(requests)
-    .where(and(eq(requests.status, 'open'), isNull(requests.verification), lte(requests.receivedAt, new Date(at.getTime() - l.c.verifyWithinDays * DAY))));
+    .where(
+      and(
+        eq(requests.status, 'open'),
+        isNull(requests.verification),
+        lte(requests.receivedAt, new Date(at.getTime() - l.c.verifyWithinDays * DAY)),
+      ),
+    );
   let expired = 0;
   for (const row of unverified) {
     try {
@@ -27,16 +33,30 @@ export async function checkDeadlines(l: Ledger): Promise<{ dueSoon: number; over
   const soon = await l.c.db
     .update(requests)
     .set({ dueSoonAlertedAt: at })
-    .where(and(open, isNull(requests.dueSoonAlertedAt), sql`${due} <= ${ts(new Date(at.getTime() + l.c.dueSoonDays * DAY))}`, sql`${due} > ${ts(at)}`))
+    .where(
+      and(
+        open,
+        isNull(requests.dueSoonAlertedAt),
+        sql`${due} <= ${ts(new Date(at.getTime() + l.c.dueSoonDays * DAY))}`,
+        sql`${due} > ${ts(at)}`,
+      ),
+    )
     .returning();
-  const late = await l.c.db.update(requests).set({ overdueAlertedAt: at }).where(and(open, isNull(requests.overdueAlertedAt), sql`${due} <= ${ts(at)}`)).returning();
+  const late = await l.c.db
+    .update(requests)
+    .set({ overdueAlertedAt: at })
+    .where(and(open, isNull(requests.overdueAlertedAt), sql`${due} <= ${ts(at)}`))
+    .returning();
   for (const [action, rows] of [
     ['data_rights.request.due_soon', soon],
     ['data_rights.request.overdue', late],
   ] as const) {
     for (const row of rows) {
       await l.event(action, row, { dueAt: effectiveDue(row).toISOString() }, 'failure');
-      l.c.log.warn({ requestId: row.id, kind: row.kind, dueAt: effectiveDue(row).toISOString(), alert: action }, `data rights: request ${action === 'data_rights.request.overdue' ? 'overdue' : 'due within days'}`);
+      l.c.log.warn(
+        { requestId: row.id, kind: row.kind, dueAt: effectiveDue(row).toISOString(), alert: action },
+        `data rights: request ${action === 'data_rights.request.overdue' ? 'overdue' : 'due within days'}`,
+      );
       await l.c.onAlert?.({ action, request: await l.view(row) });
     }
   }

@@ -27,10 +27,12 @@ export function holdsCovering(handler: PersonalDataHandler, holds: readonly Subj
 }
 
 /** What the receipt says of data kept under holds: each hold, its class and its reason. */
-export const heldReason = (holds: readonly SubjectHold[]): string => holds.map((h) => `legal hold ${h.id}${h.class ? ` on ${h.class}` : ''}: ${h.reason}`).join('; ');
+export const heldReason = (holds: readonly SubjectHold[]): string =>
+  holds.map((h) => `legal hold ${h.id}${h.class ? ` on ${h.class}` : ''}: ${h.reason}`).join('; ');
 
 /** The holds as the receipt and the table keep them (nothing else a source may attach). */
-export const holdRecords = (holds: readonly SubjectHold[]): SubjectHold[] => holds.map((h) => ({ id: h.id, class: h.class, reason: h.reason }));
+export const holdRecords = (holds: readonly SubjectHold[]): SubjectHold[] =>
+  holds.map((h) => ({ id: h.id, class: h.class, reason: h.reason }));
 
 /**
  * The records a handler holds about the subject, counted as an export counts them (the manifest's
@@ -49,7 +51,8 @@ const PAGE = 100;
 
 const refOf = (row: HeldRow): SubjectRef | null => {
   if (row.subjectKind === 'account' && row.accountId) return { kind: 'account', accountId: row.accountId };
-  if (row.subjectKind === 'contact' && row.accountId && row.phone) return { kind: 'contact', accountId: row.accountId, phone: row.phone };
+  if (row.subjectKind === 'contact' && row.accountId && row.phone)
+    return { kind: 'contact', accountId: row.accountId, phone: row.phone };
   if (row.subjectKind === 'email' && row.email) return { kind: 'email', email: row.email };
   return null;
 };
@@ -85,7 +88,9 @@ export class HeldErasures {
 
   /** A handler erased after all (the hold went before a resumed job reached it): nothing kept. */
   async forget(requestId: string, handler: string): Promise<void> {
-    await this.#l.c.db.delete(heldErasures).where(and(eq(heldErasures.requestId, requestId), eq(heldErasures.handler, handler)));
+    await this.#l.c.db
+      .delete(heldErasures)
+      .where(and(eq(heldErasures.requestId, requestId), eq(heldErasures.handler, handler)));
   }
 
   /**
@@ -103,7 +108,11 @@ export class HeldErasures {
       const page = await this.#l.c.db
         .select()
         .from(heldErasures)
-        .where(after ? sql`(${heldErasures.requestId}, ${heldErasures.handler}) > (${after.requestId}::uuid, ${after.handler})` : undefined)
+        .where(
+          after
+            ? sql`(${heldErasures.requestId}, ${heldErasures.handler}) > (${after.requestId}::uuid, ${after.handler})`
+            : undefined,
+        )
         .orderBy(asc(heldErasures.requestId), asc(heldErasures.handler))
         .limit(PAGE);
       released += await this.#releasePage(page);
@@ -141,7 +150,16 @@ export class HeldErasures {
           const note = `${row.handler}: ${erased} record(s) erased, kept until legal hold ${ids} was released`;
           await c.db
             .update(requests)
-            .set({ history: appendHistory({ status: request.status, at: this.#l.now().toISOString(), by: 'system', event: 'hold-released', note }), updatedAt: this.#l.now() })
+            .set({
+              history: appendHistory({
+                status: request.status,
+                at: this.#l.now().toISOString(),
+                by: 'system',
+                event: 'hold-released',
+                note,
+              }),
+              updatedAt: this.#l.now(),
+            })
             .where(eq(requests.id, row.requestId));
         }
         await c.record({
@@ -154,7 +172,10 @@ export class HeldErasures {
         released++;
       } catch (error) {
         // The lease runs out and the part is tried again at a later sweep.
-        c.log.error({ err: errorCodes(error), requestId: row.requestId, handler: row.handler }, 'data rights: erasing data a released hold kept failed; it will be retried');
+        c.log.error(
+          { err: errorCodes(error), requestId: row.requestId, handler: row.handler },
+          'data rights: erasing data a released hold kept failed; it will be retried',
+        );
       }
     }
     return released;

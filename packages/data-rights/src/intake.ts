@@ -48,7 +48,11 @@ export interface IncomingMessage {
   automatic: string | null;
 }
 
-export type IntakeOutcome = { outcome: 'opened' | 'attached' | 'duplicate' | 'no-sender' | 'taken-before'; requestId: string | null; unanswered: string | null };
+export type IntakeOutcome = {
+  outcome: 'opened' | 'attached' | 'duplicate' | 'no-sender' | 'taken-before';
+  requestId: string | null;
+  unanswered: string | null;
+};
 
 export class Intake {
   readonly #l: Ledger;
@@ -73,18 +77,33 @@ export class Intake {
    * A form's request (`POST /v1/privacy/public-requests`): kept until its code is entered, then
    * filed with the clock running from now. The answer is the same whoever the address belongs to.
    */
-  async submit(input: { email: unknown; kind: unknown; contact?: unknown; details?: unknown; lang?: unknown }): Promise<{ id: string }> {
-    if (typeof input.email !== 'string' || input.email.length > 254 || !EMAIL_ADDRESS.test(input.email)) throw new InvalidRequest('email is an email address');
-    if (!(REQUEST_KINDS as readonly unknown[]).includes(input.kind)) throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
-    if (input.contact != null && (typeof input.contact !== 'string' || !E164.test(input.contact))) throw new InvalidRequest('A contact is an E.164 phone number (+ and at most 15 digits)');
-    if (input.details != null && (typeof input.details !== 'string' || input.details.length > 2000)) throw new InvalidRequest('details is text of at most 2000 characters');
+  async submit(input: {
+    email: unknown;
+    kind: unknown;
+    contact?: unknown;
+    details?: unknown;
+    lang?: unknown;
+  }): Promise<{ id: string }> {
+    if (typeof input.email !== 'string' || input.email.length > 254 || !EMAIL_ADDRESS.test(input.email))
+      throw new InvalidRequest('email is an email address');
+    if (!(REQUEST_KINDS as readonly unknown[]).includes(input.kind))
+      throw new InvalidRequest(`kind must be one of ${REQUEST_KINDS.join(', ')}`);
+    if (input.contact != null && (typeof input.contact !== 'string' || !E164.test(input.contact)))
+      throw new InvalidRequest('A contact is an E.164 phone number (+ and at most 15 digits)');
+    if (input.details != null && (typeof input.details !== 'string' || input.details.length > 2000))
+      throw new InvalidRequest('details is text of at most 2000 characters');
     const lang = checkLanguage(input.lang);
     const now = this.#l.now();
     const id = uuidv7(now.getTime());
     await this.#db.insert(verifications).values({
       requestId: id,
       address: input.email.toLowerCase(),
-      pending: { kind: input.kind as FilingKind, contact: (input.contact as string | undefined) ?? null, details: (input.details as string | undefined) || null, ...(lang ? { lang } : {}) },
+      pending: {
+        kind: input.kind as FilingKind,
+        contact: (input.contact as string | undefined) ?? null,
+        details: (input.details as string | undefined) || null,
+        ...(lang ? { lang } : {}),
+      },
       receivedAt: now,
     });
     return { id };
@@ -98,7 +117,10 @@ export class Intake {
   async issueCode(id: string): Promise<{ code: string; expiresAt: Date; address: string; kind: string } | null> {
     if (typeof id !== 'string' || !UUID.test(id)) return null;
     const now = this.#l.now();
-    const [row] = await this.#db.select().from(verifications).where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt)));
+    const [row] = await this.#db
+      .select()
+      .from(verifications)
+      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt)));
     if (!row || row.receivedAt.getTime() <= now.getTime() - this.#l.c.verifyWithinDays * DAY) return null;
     let kind: string = row.pending?.kind ?? '';
     if (!row.pending) {
@@ -110,7 +132,12 @@ export class Intake {
     const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
     const [issued] = await this.#db
       .update(verifications)
-      .set({ codeHash: this.#digest(id, code).toString('base64url'), codeExpiresAt: expiresAt, attempts: 0, codesSent: sql`${verifications.codesSent} + 1` })
+      .set({
+        codeHash: this.#digest(id, code).toString('base64url'),
+        codeExpiresAt: expiresAt,
+        attempts: 0,
+        codesSent: sql`${verifications.codesSent} + 1`,
+      })
       .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt)))
       .returning({ address: verifications.address });
     return issued ? { code, expiresAt, address: issued.address, kind } : null;
@@ -126,16 +153,31 @@ export class Intake {
    * (the form's; a request read from the mailbox: its own, if one was recorded), with a form's kind
    * and contact (null for one read from the mailbox), or null (nothing waits).
    */
-  async waiting(id: string): Promise<{ address: string; lang: string | null; kind: FilingKind | null; contact: string | null } | null> {
+  async waiting(
+    id: string,
+  ): Promise<{ address: string; lang: string | null; kind: FilingKind | null; contact: string | null } | null> {
     if (typeof id !== 'string' || !UUID.test(id)) return null;
     const now = this.#l.now();
     const [row] = await this.#db
       .select({ address: verifications.address, pending: verifications.pending, lang: requests.lang })
       .from(verifications)
       .leftJoin(requests, eq(requests.id, verifications.requestId))
-      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), sql`${verifications.receivedAt} > ${new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY).toISOString()}::timestamptz`));
+      .where(
+        and(
+          eq(verifications.requestId, id),
+          isNull(verifications.verifiedAt),
+          sql`${verifications.receivedAt} > ${new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY).toISOString()}::timestamptz`,
+        ),
+      );
     // A form's request also says what it asks and the number it is about (kept until its code is entered).
-    return row ? { address: row.address, lang: row.pending?.lang ?? row.lang ?? null, kind: row.pending?.kind ?? null, contact: row.pending?.contact ?? null } : null;
+    return row
+      ? {
+          address: row.address,
+          lang: row.pending?.lang ?? row.lang ?? null,
+          kind: row.pending?.kind ?? null,
+          contact: row.pending?.contact ?? null,
+        }
+      : null;
   }
 
   /**
@@ -153,7 +195,15 @@ export class Intake {
     const [tried] = await this.#db
       .update(verifications)
       .set({ attempts: sql`${verifications.attempts} + 1` })
-      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), isNotNull(verifications.codeHash), sql`${verifications.attempts} < ${CODE_TRIES}`, sql`${verifications.codeExpiresAt} > ${now.toISOString()}::timestamptz`))
+      .where(
+        and(
+          eq(verifications.requestId, id),
+          isNull(verifications.verifiedAt),
+          isNotNull(verifications.codeHash),
+          sql`${verifications.attempts} < ${CODE_TRIES}`,
+          sql`${verifications.codeExpiresAt} > ${now.toISOString()}::timestamptz`,
+        ),
+      )
       .returning();
     if (!tried) {
       const [row] = await this.#db.select().from(verifications).where(eq(verifications.requestId, id));
@@ -166,11 +216,21 @@ export class Intake {
     const [claimed] = await this.#db
       .update(verifications)
       .set({ verifiedAt: now })
-      .where(and(eq(verifications.requestId, id), isNull(verifications.verifiedAt), eq(verifications.codeHash, tried.codeHash!)))
+      .where(
+        and(
+          eq(verifications.requestId, id),
+          isNull(verifications.verifiedAt),
+          eq(verifications.codeHash, tried.codeHash!),
+        ),
+      )
       .returning();
     if (!claimed) throw new CodeInvalid();
     // Before it is verified: the message that says so is written in it.
-    if (lang && !claimed.pending) await this.#db.update(requests).set({ lang }).where(and(eq(requests.id, id), isNull(requests.lang)));
+    if (lang && !claimed.pending)
+      await this.#db
+        .update(requests)
+        .set({ lang })
+        .where(and(eq(requests.id, id), isNull(requests.lang)));
     return this.#complete(claimed);
   }
 
@@ -207,7 +267,10 @@ export class Intake {
 
   /** A request read from the mailbox, not verified yet, will take a code sent to `address`. */
   async #expectCode(requestId: string, address: string, receivedAt: Date): Promise<void> {
-    await this.#db.insert(verifications).values({ requestId, address, pending: null, receivedAt }).onConflictDoNothing();
+    await this.#db
+      .insert(verifications)
+      .values({ requestId, address, pending: null, receivedAt })
+      .onConflictDoNothing();
   }
 
   /**
@@ -225,7 +288,12 @@ export class Intake {
     for (const row of stuck) await this.#complete(row);
     const expired = await this.#db
       .delete(verifications)
-      .where(and(isNull(verifications.verifiedAt), lt(verifications.receivedAt, new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY))))
+      .where(
+        and(
+          isNull(verifications.verifiedAt),
+          lt(verifications.receivedAt, new Date(now.getTime() - this.#l.c.verifyWithinDays * DAY)),
+        ),
+      )
       .returning({ id: verifications.requestId });
     const settled = await this.#db
       .delete(verifications)
@@ -250,20 +318,38 @@ export class Intake {
   async receive(m: IncomingMessage, mayAnswer: (address: string) => Promise<string | null>): Promise<IntakeOutcome> {
     const [fresh] = await this.#db
       .insert(messages)
-      .values({ id: uuidv7(m.receivedAt.getTime()), direction: 'in', messageId: m.messageId, source: m.source, at: m.receivedAt, size: m.size })
+      .values({
+        id: uuidv7(m.receivedAt.getTime()),
+        direction: 'in',
+        messageId: m.messageId,
+        source: m.source,
+        at: m.receivedAt,
+        size: m.size,
+      })
       .onConflictDoNothing()
       .returning();
     const row = fresh ?? (await this.#db.select().from(messages).where(eq(messages.source, m.source)))[0]!;
     // Recorded last in each path below: a row with either was taken to its end before.
-    if (row.requestId !== null || row.unanswered !== null) return { outcome: 'taken-before', requestId: row.requestId, unanswered: row.unanswered };
+    if (row.requestId !== null || row.unanswered !== null)
+      return { outcome: 'taken-before', requestId: row.requestId, unanswered: row.unanswered };
     if (m.messageId) {
       const [same] = await this.#db
         .select({ requestId: messages.requestId })
         .from(messages)
-        .where(and(eq(messages.messageId, m.messageId), eq(messages.direction, 'in'), isNotNull(messages.requestId), sql`${messages.id} <> ${row.id}`))
+        .where(
+          and(
+            eq(messages.messageId, m.messageId),
+            eq(messages.direction, 'in'),
+            isNotNull(messages.requestId),
+            sql`${messages.id} <> ${row.id}`,
+          ),
+        )
         .limit(1);
       if (same) {
-        await this.#db.update(messages).set({ requestId: same.requestId, unanswered: 'a copy of a message already received' }).where(eq(messages.id, row.id));
+        await this.#db
+          .update(messages)
+          .set({ requestId: same.requestId, unanswered: 'a copy of a message already received' })
+          .where(eq(messages.id, row.id));
         return { outcome: 'duplicate', requestId: same.requestId, unanswered: 'a copy of a message already received' };
       }
     }
@@ -275,17 +361,26 @@ export class Intake {
       const joined = await this.#db.transaction(async (tx) => {
         const [request] = await tx
           .update(requests)
-          .set({ history: sql`${requests.history} || jsonb_build_array(jsonb_build_object('status', ${requests.status}, 'at', ${at.toISOString()}::text, 'by', 'self', 'event', 'message-received'))`, updatedAt: at })
+          .set({
+            history: sql`${requests.history} || jsonb_build_array(jsonb_build_object('status', ${requests.status}, 'at', ${at.toISOString()}::text, 'by', 'self', 'event', 'message-received'))`,
+            updatedAt: at,
+          })
           .where(eq(requests.id, thread))
           .returning();
-        await tx.update(messages).set({ requestId: thread, sealed: this.#l.c.evidence !== undefined }).where(eq(messages.id, row.id));
+        await tx
+          .update(messages)
+          .set({ requestId: thread, sealed: this.#l.c.evidence !== undefined })
+          .where(eq(messages.id, row.id));
         return request;
       });
       if (joined) await this.#l.event('data_rights.request.message', joined, { automatic: m.automatic !== null });
       return { outcome: 'attached', requestId: thread, unanswered: null };
     }
     if (!m.from) {
-      await this.#db.update(messages).set({ unanswered: 'no valid From address: no request can be opened' }).where(eq(messages.id, row.id));
+      await this.#db
+        .update(messages)
+        .set({ unanswered: 'no valid From address: no request can be opened' })
+        .where(eq(messages.id, row.id));
       return { outcome: 'no-sender', requestId: null, unanswered: 'no valid From address' };
     }
     // Nobody is answered: a machine's message, or a sender past its answers for the day (the
@@ -308,9 +403,15 @@ export class Intake {
     });
     // A second deletion of the same subject while one is open is that one (file answers it): the
     // message joins it, and the code waits on it alone.
-    if (filed.id !== row.id) await this.#db.delete(verifications).where(and(eq(verifications.requestId, row.id), isNull(verifications.pending)));
+    if (filed.id !== row.id)
+      await this.#db
+        .delete(verifications)
+        .where(and(eq(verifications.requestId, row.id), isNull(verifications.pending)));
     await this.#seal(filed.id, row.id, m.raw);
-    await this.#db.update(messages).set({ requestId: filed.id, unanswered, sealed: this.#l.c.evidence !== undefined }).where(eq(messages.id, row.id));
+    await this.#db
+      .update(messages)
+      .set({ requestId: filed.id, unanswered, sealed: this.#l.c.evidence !== undefined })
+      .where(eq(messages.id, row.id));
     return { outcome: filed.id === row.id ? 'opened' : 'attached', requestId: filed.id, unanswered };
   }
 
@@ -333,20 +434,41 @@ export class Intake {
   /** A notification about the request was sent with this Message-ID: a reply to it joins the request. */
   async recordSent(requestId: string, messageId: string): Promise<void> {
     const id = messageId.replace(/^<|>$/g, '').toLowerCase();
-    await this.#db.insert(messages).values({ id: uuidv7(this.#l.now().getTime()), requestId, direction: 'out', messageId: id, at: this.#l.now() });
+    await this.#db
+      .insert(messages)
+      .values({ id: uuidv7(this.#l.now().getTime()), requestId, direction: 'out', messageId: id, at: this.#l.now() });
   }
 
   /** The messages of a request (the admin's view: ids, times, sizes, why unanswered; never their text). */
-  async messagesOf(requestId: string): Promise<{ id: string; direction: 'in' | 'out'; at: string; size: number | null; unanswered: string | null; sealed: boolean }[]> {
+  async messagesOf(requestId: string): Promise<
+    {
+      id: string;
+      direction: 'in' | 'out';
+      at: string;
+      size: number | null;
+      unanswered: string | null;
+      sealed: boolean;
+    }[]
+  > {
     if (!(await this.#l.row(requestId))) return [];
     const rows = await this.#db.select().from(messages).where(eq(messages.requestId, requestId)).orderBy(messages.at);
-    return rows.map((r) => ({ id: r.id, direction: r.direction, at: r.at.toISOString(), size: r.size, unanswered: r.unanswered, sealed: r.sealed }));
+    return rows.map((r) => ({
+      id: r.id,
+      direction: r.direction,
+      at: r.at.toISOString(),
+      size: r.size,
+      unanswered: r.unanswered,
+      sealed: r.sealed,
+    }));
   }
 
   /** A received message's raw bytes, as it arrived (the admin downloads it: never rendered). */
   async evidenceOf(requestId: string, messageRowId: string): Promise<Buffer | null> {
     if (!UUID.test(requestId) || !UUID.test(messageRowId) || !this.#l.c.evidence) return null;
-    const [row] = await this.#db.select().from(messages).where(and(eq(messages.id, messageRowId), eq(messages.requestId, requestId), eq(messages.sealed, true)));
+    const [row] = await this.#db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.id, messageRowId), eq(messages.requestId, requestId), eq(messages.sealed, true)));
     return row ? this.#l.c.evidence.get(requestId, `message-${row.id}`) : null;
   }
 }

@@ -10,12 +10,25 @@ import { InvalidRequest, InvalidTransition } from './errors.js';
 import { exportsTable, requests } from './schema.js';
 import { canTransition, isFinal } from './states.js';
 import { exportToken } from './storage.js';
-import { ALL_REQUEST_KINDS, REQUEST_STATUSES, type Actor, type DataRightsConfig, type HistoryEntry, type ListFilter, type RequestKind, type RequestStatus, type RightsRequest } from './types.js';
+import {
+  ALL_REQUEST_KINDS,
+  REQUEST_STATUSES,
+  type Actor,
+  type DataRightsConfig,
+  type HistoryEntry,
+  type ListFilter,
+  type RequestKind,
+  type RequestStatus,
+  type RightsRequest,
+} from './types.js';
 
 export const DAY = 86_400_000;
 export type Row = typeof requests.$inferSelect;
 /** Per handler: what it erased, what it kept and why; `holds`: kept under legal holds (held.ts). */
-export type ErasureProgress = Record<string, { erased: number; kept: { count: number; reason: string }[]; holds?: SubjectHold[] | undefined }>;
+export type ErasureProgress = Record<
+  string,
+  { erased: number; kept: { count: number; reason: string }[]; holds?: SubjectHold[] | undefined }
+>;
 
 /**
  * Appends to a request's history in the statement that writes it (`history || entry`), never by
@@ -72,7 +85,9 @@ export class Ledger {
       const file = files ? files.get(row.id) : (await this.exportsOf([row.id])).get(row.id);
       if (file && !file.downloadedAt && file.expiresAt > this.now()) {
         const token = links ? await exportToken(this.c.keyStore, file.id) : null;
-        out.export = token ? { url: `/v1/privacy/exports/${token}`, expiresAt: file.expiresAt.toISOString() } : { expiresAt: file.expiresAt.toISOString() };
+        out.export = token
+          ? { url: `/v1/privacy/exports/${token}`, expiresAt: file.expiresAt.toISOString() }
+          : { expiresAt: file.expiresAt.toISOString() };
       }
     }
     return out;
@@ -82,7 +97,12 @@ export class Ledger {
   async exportsOf(requestIds: string[]): Promise<Map<string, ExportFile>> {
     if (!requestIds.length) return new Map();
     const rows = await this.c.db
-      .select({ requestId: exportsTable.requestId, id: exportsTable.id, expiresAt: exportsTable.expiresAt, downloadedAt: exportsTable.downloadedAt })
+      .select({
+        requestId: exportsTable.requestId,
+        id: exportsTable.id,
+        expiresAt: exportsTable.expiresAt,
+        downloadedAt: exportsTable.downloadedAt,
+      })
       .from(exportsTable)
       .where(inArray(exportsTable.requestId, requestIds));
     return new Map(rows.map((r) => [r.requestId, r]));
@@ -94,9 +114,21 @@ export class Ledger {
     return row ?? null;
   }
 
-  async event(action: string, row: Row, details: Record<string, unknown> = {}, outcome: SecurityEvent['outcome'] = 'success'): Promise<void> {
+  async event(
+    action: string,
+    row: Row,
+    details: Record<string, unknown> = {},
+    outcome: SecurityEvent['outcome'] = 'success',
+  ): Promise<void> {
     // The subject id goes to the audit log for an account or its contact (never the phone number or email).
-    await this.c.record({ action, resource: `privacy-request:${row.id}`, subjectId: row.accountId ?? undefined, outcome, details: { kind: row.kind, status: row.status, ...details }, durability: 'sync' });
+    await this.c.record({
+      action,
+      resource: `privacy-request:${row.id}`,
+      subjectId: row.accountId ?? undefined,
+      outcome,
+      details: { kind: row.kind, status: row.status, ...details },
+      durability: 'sync',
+    });
   }
 
   /**
@@ -115,20 +147,33 @@ export class Ledger {
     if (!(row.accountId && this.c.onUpdate) && !(row.replyTo && this.c.onRequesterUpdate)) return;
     const view = await this.view(row);
     if (row.accountId && this.c.onUpdate) await tell('update', () => this.c.onUpdate!(view, row.accountId!));
-    if (row.replyTo && this.c.onRequesterUpdate) await tell('requester', () => this.c.onRequesterUpdate!(view, row.replyTo!));
-    if (row.replyTo && isFinal(row.status)) await this.c.db.update(requests).set({ replyTo: null }).where(eq(requests.id, row.id));
+    if (row.replyTo && this.c.onRequesterUpdate)
+      await tell('requester', () => this.c.onRequesterUpdate!(view, row.replyTo!));
+    if (row.replyTo && isFinal(row.status))
+      await this.c.db.update(requests).set({ replyTo: null }).where(eq(requests.id, row.id));
   }
 
   /**
    * Moves a request, checked (no `fulfilled` → `open`), in one statement that also checks the
    * status it moves from, so two replicas cannot both move it. Audited with sync durability.
    */
-  async move(row: Row, to: RequestStatus, by: Actor, extra: Partial<Row> = {}, entry: Partial<HistoryEntry> = {}): Promise<Row> {
+  async move(
+    row: Row,
+    to: RequestStatus,
+    by: Actor,
+    extra: Partial<Row> = {},
+    entry: Partial<HistoryEntry> = {},
+  ): Promise<Row> {
     if (!canTransition(row.status, to)) throw new InvalidTransition(row.status, to);
     const at = this.now();
     const [moved] = await this.c.db
       .update(requests)
-      .set({ ...extra, status: to, history: appendHistory({ status: to, at: at.toISOString(), by, ...entry }), updatedAt: at })
+      .set({
+        ...extra,
+        status: to,
+        history: appendHistory({ status: to, at: at.toISOString(), by, ...entry }),
+        updatedAt: at,
+      })
       .where(and(eq(requests.id, row.id), eq(requests.status, row.status)))
       .returning();
     if (!moved) {
@@ -143,7 +188,20 @@ export class Ledger {
 
   /** A new request row (its id a UUIDv7 of `at`, due `dueDays` later). */
   async insert(
-    r: { kind: RequestKind; subject: SubjectRef; hash: string; status: RequestStatus; filedBy: 'self' | 'admin'; verification: string | null; details?: string | null | undefined; replyTo?: string | null | undefined; contact?: string | null | undefined; lang?: string | null | undefined; history: HistoryEntry[]; id?: string | undefined },
+    r: {
+      kind: RequestKind;
+      subject: SubjectRef;
+      hash: string;
+      status: RequestStatus;
+      filedBy: 'self' | 'admin';
+      verification: string | null;
+      details?: string | null | undefined;
+      replyTo?: string | null | undefined;
+      contact?: string | null | undefined;
+      lang?: string | null | undefined;
+      history: HistoryEntry[];
+      id?: string | undefined;
+    },
     at: Date,
   ): Promise<Row | null> {
     const [row] = await this.c.db
@@ -176,7 +234,8 @@ export class Ledger {
 
   ref(row: Row): SubjectRef | null {
     if (row.subjectKind === 'account' && row.accountId) return { kind: 'account', accountId: row.accountId };
-    if (row.subjectKind === 'contact' && row.accountId && row.phone) return { kind: 'contact', accountId: row.accountId, phone: row.phone };
+    if (row.subjectKind === 'contact' && row.accountId && row.phone)
+      return { kind: 'contact', accountId: row.accountId, phone: row.phone };
     if (row.subjectKind === 'email' && row.email) return { kind: 'email', email: row.email };
     return null;
   }
@@ -187,11 +246,13 @@ export class Ledger {
     const where: SQL[] = [];
     if (filter.accountId !== undefined) where.push(eq(requests.accountId, filter.accountId));
     if (filter.status !== undefined) {
-      if (!REQUEST_STATUSES.includes(filter.status)) throw new InvalidRequest(`status must be one of ${REQUEST_STATUSES.join(', ')}`);
+      if (!REQUEST_STATUSES.includes(filter.status))
+        throw new InvalidRequest(`status must be one of ${REQUEST_STATUSES.join(', ')}`);
       where.push(eq(requests.status, filter.status));
     }
     if (filter.kind !== undefined) {
-      if (!ALL_REQUEST_KINDS.includes(filter.kind)) throw new InvalidRequest(`kind must be one of ${ALL_REQUEST_KINDS.join(', ')}`);
+      if (!ALL_REQUEST_KINDS.includes(filter.kind))
+        throw new InvalidRequest(`kind must be one of ${ALL_REQUEST_KINDS.join(', ')}`);
       where.push(eq(requests.kind, filter.kind));
     }
     const due = sql`coalesce(${requests.extendedDueAt}, ${requests.dueAt})`;

@@ -50,26 +50,58 @@ export interface DataRightsOptions {
   now?: (() => number) | undefined;
 }
 
-const bounded = (name: string, value: unknown, fallback: number, min: number, max: number): number => integerOption(invalidOption, name, value ?? undefined, fallback, min, max);
+const bounded = (name: string, value: unknown, fallback: number, min: number, max: number): number =>
+  integerOption(invalidOption, name, value ?? undefined, fallback, min, max);
 
 type Checked = Pick<
   DataRightsConfig,
-  'db' | 'signingKeys' | 'subjectKey' | 'keyStore' | 'dueDays' | 'purgeAfterDays' | 'exportTtlHours' | 'dueSoonDays' | 'verifyWithinDays' | 'leaseMs' | 'now' | 'accountExists' | 'onPendingDeletion' | 'onUpdate' | 'onRequesterUpdate' | 'addressOf' | 'onAlert' | 'withdrawConsent' | 'accountByEmail' | 'evidence' | 'retainDays' | 'article15'
+  | 'db'
+  | 'signingKeys'
+  | 'subjectKey'
+  | 'keyStore'
+  | 'dueDays'
+  | 'purgeAfterDays'
+  | 'exportTtlHours'
+  | 'dueSoonDays'
+  | 'verifyWithinDays'
+  | 'leaseMs'
+  | 'now'
+  | 'accountExists'
+  | 'onPendingDeletion'
+  | 'onUpdate'
+  | 'onRequesterUpdate'
+  | 'addressOf'
+  | 'onAlert'
+  | 'withdrawConsent'
+  | 'accountByEmail'
+  | 'evidence'
+  | 'retainDays'
+  | 'article15'
 >;
 
 /** The options checked (HF_DATA_RIGHTS_INVALID_OPTION naming the option): the service's part of its config, and the sweep's interval. */
 export function resolveOptions(options: DataRightsOptions): { config: Checked; sweepIntervalMs: number } {
   const db = checkDatabaseOption(options.db, invalidOption);
-  const signingKeys = options.signingKeys instanceof SigningKeys ? options.signingKeys : new SigningKeys(options.signingKeys);
+  const signingKeys =
+    options.signingKeys instanceof SigningKeys ? options.signingKeys : new SigningKeys(options.signingKeys);
   const subjectKey = typeof options.subjectKey === 'string' ? Buffer.from(options.subjectKey) : options.subjectKey;
-  if (!Buffer.isBuffer(subjectKey) || subjectKey.length < 32) throw invalidOption('subjectKey', 'must be at least 32 bytes');
+  if (!Buffer.isBuffer(subjectKey) || subjectKey.length < 32)
+    throw invalidOption('subjectKey', 'must be at least 32 bytes');
   const ks = options.keyStore;
-  if (!ks || typeof ks.put !== 'function' || typeof ks.get !== 'function' || typeof ks.delete !== 'function') throw invalidOption('keyStore', 'must have put, get and delete');
-  if (typeof options.accountExists !== 'function') throw invalidOption('accountExists', 'must be a function (accountId) => Promise<boolean>');
-  if (options.accountByEmail !== undefined && typeof options.accountByEmail !== 'function') throw invalidOption('accountByEmail', 'must be a function (email) => Promise<string | null>');
+  if (!ks || typeof ks.put !== 'function' || typeof ks.get !== 'function' || typeof ks.delete !== 'function')
+    throw invalidOption('keyStore', 'must have put, get and delete');
+  if (typeof options.accountExists !== 'function')
+    throw invalidOption('accountExists', 'must be a function (accountId) => Promise<boolean>');
+  if (options.accountByEmail !== undefined && typeof options.accountByEmail !== 'function')
+    throw invalidOption('accountByEmail', 'must be a function (email) => Promise<string | null>');
   const ev = options.evidence;
-  if (options.article15 !== undefined && typeof options.article15 !== 'function') throw invalidOption('article15', 'must be a function ({ ref, parts }) => the Article 15 statement');
-  if (ev !== undefined && (!ev || typeof ev.put !== 'function' || typeof ev.get !== 'function' || typeof ev.deleteAll !== 'function')) throw invalidOption('evidence', 'must have put, get and deleteAll');
+  if (options.article15 !== undefined && typeof options.article15 !== 'function')
+    throw invalidOption('article15', 'must be a function ({ ref, parts }) => the Article 15 statement');
+  if (
+    ev !== undefined &&
+    (!ev || typeof ev.put !== 'function' || typeof ev.get !== 'function' || typeof ev.deleteAll !== 'function')
+  )
+    throw invalidOption('evidence', 'must have put, get and deleteAll');
   return {
     sweepIntervalMs: bounded('sweepIntervalMs', options.sweepIntervalMs, 60_000, 0, 86_400_000),
     config: {

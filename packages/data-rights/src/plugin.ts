@@ -1,4 +1,15 @@
-import { errorCodes, heldSubjects, personalDataHandlers, registerPersonalDataHandler, registerRestrictionSource, registerRetentionClass, securityEvent, subjectHolds, type SubjectHold, type SubjectRef } from '@harakaflow/core';
+import {
+  errorCodes,
+  heldSubjects,
+  personalDataHandlers,
+  registerPersonalDataHandler,
+  registerRestrictionSource,
+  registerRetentionClass,
+  securityEvent,
+  subjectHolds,
+  type SubjectHold,
+  type SubjectRef,
+} from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import './fastify.js';
 import { dataRightsMetrics } from './metrics.js';
@@ -18,7 +29,8 @@ async function holdsOf(fastify: FastifyInstance, ref: SubjectRef): Promise<Subje
   const classes = new Set(personalDataHandlers(fastify, ref.kind).flatMap((h) => h.retentionClasses ?? []));
   for (const c of classes) {
     if (found.some((h) => h.class === c || h.class === null)) continue;
-    if ((await heldSubjects(fastify, c)).includes(ref.accountId)) found.push({ id: `hold-source:${c}`, class: c, reason: 'a legal hold (its source gives no details)' });
+    if ((await heldSubjects(fastify, c)).includes(ref.accountId))
+      found.push({ id: `hold-source:${c}`, class: c, reason: 'a legal hold (its source gives no details)' });
   }
   return found;
 }
@@ -35,7 +47,8 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
     ...o.config,
     handlers: (kind) => personalDataHandlers(fastify, kind),
     // §4 legal holds (core's registry; @harakaflow/retention is one source): a held account's purge waits.
-    isHeld: async (ref) => ref.kind !== 'email' && (await heldSubjects(fastify, 'deleted_accounts')).includes(ref.accountId),
+    isHeld: async (ref) =>
+      ref.kind !== 'email' && (await heldSubjects(fastify, 'deleted_accounts')).includes(ref.accountId),
     // A hold on a class keeps, through the erasure, the data of the handlers that name it (issue 30 item 2).
     holdsOf: (ref) => holdsOf(fastify, ref),
     record: (event) => securityEvent(fastify, undefined, event),
@@ -70,7 +83,9 @@ const dataRightsPlugin: FastifyPluginAsync<DataRightsOptions> = async (fastify, 
       await service.resumeExports();
       await service.sweepExports();
     })()
-      .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'data rights: a job failed; it runs again at the next sweep'))
+      .catch((error: unknown) =>
+        fastify.log.error({ err: errorCodes(error) }, 'data rights: a job failed; it runs again at the next sweep'),
+      )
       .finally(() => {
         running = undefined;
         if (again && !closing) {

@@ -25,18 +25,34 @@ export function isLifted(row: Row): boolean {
  * force (not a restriction, not fulfilled, already lifted) is refused, and a concurrent lift of the
  * same request finds it already lifted (409).
  */
-export async function liftRestriction(l: Ledger, row: Row, by: Exclude<Actor, 'system'>, reason: string | undefined): Promise<Row> {
+export async function liftRestriction(
+  l: Ledger,
+  row: Row,
+  by: Exclude<Actor, 'system'>,
+  reason: string | undefined,
+): Promise<Row> {
   if (row.kind !== 'restriction') throw new InvalidRequest('only a restriction request can be lifted');
-  if (by === 'admin' && (typeof reason !== 'string' || !reason.trim() || reason.length > 2000)) throw new InvalidRequest('an administrator lifting a restriction gives the reason');
-  if (row.status !== 'fulfilled' || !row.accountId || isLifted(row)) throw new InvalidTransition(isLifted(row) ? 'fulfilled (lifted)' : row.status, 'lifted');
+  if (by === 'admin' && (typeof reason !== 'string' || !reason.trim() || reason.length > 2000))
+    throw new InvalidRequest('an administrator lifting a restriction gives the reason');
+  if (row.status !== 'fulfilled' || !row.accountId || isLifted(row))
+    throw new InvalidTransition(isLifted(row) ? 'fulfilled (lifted)' : row.status, 'lifted');
   const accountId = row.accountId;
   const at = l.now();
   const note = by === 'admin' ? reason!.trim() : 'lifted at the account holder’s request';
   const lifted = await l.c.db.transaction(async (tx) => {
     const marked = await tx
       .update(requests)
-      .set({ history: appendHistory({ status: 'fulfilled', at: at.toISOString(), by, event: 'lifted', note }), updatedAt: at })
-      .where(and(or(eq(requests.id, row.id), and(eq(requests.accountId, accountId), eq(requests.kind, 'restriction'))), eq(requests.status, 'fulfilled'), sql`not ${LIFTED}`))
+      .set({
+        history: appendHistory({ status: 'fulfilled', at: at.toISOString(), by, event: 'lifted', note }),
+        updatedAt: at,
+      })
+      .where(
+        and(
+          or(eq(requests.id, row.id), and(eq(requests.accountId, accountId), eq(requests.kind, 'restriction'))),
+          eq(requests.status, 'fulfilled'),
+          sql`not ${LIFTED}`,
+        ),
+      )
       .returning();
     const mine = marked.find((r) => r.id === row.id);
     // Lifted meanwhile by another call: nothing of this transaction stays.

@@ -13,9 +13,17 @@ import type { DataRightsConfig } from './types.js';
 export const RIGHTS_REQUESTS_CLASS = 'rights_requests';
 
 /** The closed requests past `batch.cutoff` (by their last change), up to `batch.limit`, deleted (or counted on a dry run). */
-export async function purgeClosedRequests(c: Pick<DataRightsConfig, 'db' | 'evidence'>, batch: RetentionBatch): Promise<RetentionStep> {
+export async function purgeClosedRequests(
+  c: Pick<DataRightsConfig, 'db' | 'evidence'>,
+  batch: RetentionBatch,
+): Promise<RetentionStep> {
   // Accounts under a legal hold (every class, or this one): their requests stay.
-  const held = batch.heldSubjects.length ? sql`(${requests.accountId} is null or ${requests.accountId}::text not in (${sql.join(batch.heldSubjects.map((s) => sql`${s}`), sql`, `)}))` : undefined;
+  const held = batch.heldSubjects.length
+    ? sql`(${requests.accountId} is null or ${requests.accountId}::text not in (${sql.join(
+        batch.heldSubjects.map((s) => sql`${s}`),
+        sql`, `,
+      )}))`
+    : undefined;
   const due = await c.db
     .select({ id: requests.id })
     .from(requests)

@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import type { FilingKind, HistoryEntry, Receipt, RequestKind, RequestStatus } from './types.js';
 
 export const dataRights = pgSchema('data_rights');
@@ -58,7 +71,9 @@ export const requests = dataRights.table(
   },
   (t) => [
     index('requests_account_idx').on(t.accountId, t.id),
-    index('requests_open_due_idx').on(t.dueAt).where(sql`${t.status} in ('open', 'in_progress')`),
+    index('requests_open_due_idx')
+      .on(t.dueAt)
+      .where(sql`${t.status} in ('open', 'in_progress')`),
     index('requests_status_idx').on(t.status, t.id),
   ],
 );
@@ -78,10 +93,25 @@ export const erasureJobs = dataRights.table(
     leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
     attempts: integer('attempts').notNull().default(0),
     /** handler name → what it erased and kept, written as each handler finishes. */
-    progress: jsonb('progress').$type<Record<string, { erased: number; kept: { count: number; reason: string }[]; holds?: { id: string; class: string | null; reason: string }[] | undefined }>>().notNull(),
+    progress: jsonb('progress')
+      .$type<
+        Record<
+          string,
+          {
+            erased: number;
+            kept: { count: number; reason: string }[];
+            holds?: { id: string; class: string | null; reason: string }[] | undefined;
+          }
+        >
+      >()
+      .notNull(),
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [index('erasure_jobs_due_idx').on(t.dueAt).where(sql`${t.status} <> 'done'`)],
+  (t) => [
+    index('erasure_jobs_due_idx')
+      .on(t.dueAt)
+      .where(sql`${t.status} <> 'done'`),
+  ],
 );
 
 /**
@@ -171,7 +201,12 @@ export const verifications = dataRights.table(
     requestId: uuid('request_id').primaryKey(),
     address: text('address').notNull(),
     /** `lang`: the language the form was filled in (absent in rows of earlier versions: none). */
-    pending: jsonb('pending').$type<{ kind: FilingKind; contact: string | null; details: string | null; lang?: string | null }>(),
+    pending: jsonb('pending').$type<{
+      kind: FilingKind;
+      contact: string | null;
+      details: string | null;
+      lang?: string | null;
+    }>(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
     codeHash: text('code_hash'),
     codeExpiresAt: timestamp('code_expires_at', { withTimezone: true, mode: 'date' }),
@@ -205,5 +240,9 @@ export const messages = dataRights.table(
     /** Its raw copy is in the evidence store. */
     sealed: boolean('sealed').notNull().default(false),
   },
-  (t) => [uniqueIndex('messages_source_idx').on(t.source), index('messages_message_id_idx').on(t.messageId), index('messages_request_idx').on(t.requestId)],
+  (t) => [
+    uniqueIndex('messages_source_idx').on(t.source),
+    index('messages_message_id_idx').on(t.messageId),
+    index('messages_request_idx').on(t.requestId),
+  ],
 );

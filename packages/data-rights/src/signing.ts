@@ -34,12 +34,24 @@ export class SigningKeys {
   /** Signs the canonical JSON of `value` with the first key. */
   sign(value: unknown): Signature {
     const key = this.#keys[0]!;
-    return { keyId: key.id, signature: sign(null, Buffer.from(canonicalJson(value)), key.privateKey).toString('base64url') };
+    return {
+      keyId: key.id,
+      signature: sign(null, Buffer.from(canonicalJson(value)), key.privateKey).toString('base64url'),
+    };
   }
 
   /** Every key's public half, as a JWK set (RFC 8037). */
   publicKeys(): { keys: PublicJwk[] } {
-    return { keys: this.#keys.map((k) => ({ ...(k.publicKey.export({ format: 'jwk' }) as { x: string }), kty: 'OKP', crv: 'Ed25519', kid: k.id, use: 'sig', alg: 'EdDSA' })) };
+    return {
+      keys: this.#keys.map((k) => ({
+        ...(k.publicKey.export({ format: 'jwk' }) as { x: string }),
+        kty: 'OKP',
+        crv: 'Ed25519',
+        kid: k.id,
+        use: 'sig',
+        alg: 'EdDSA',
+      })),
+    };
   }
 }
 

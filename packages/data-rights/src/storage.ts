@@ -90,7 +90,15 @@ export async function storeExport(
   };
   // Chunks reference the export row; it is inserted first with an expiry in the past, so an
   // unfinished export is never served, then given its real expiry once complete.
-  await db.insert(exportsTable).values({ id: input.id, requestId: input.requestId, tokenHash: tokenHash(token), size: 0, chunks: 0, createdAt: input.now, expiresAt: new Date(0) });
+  await db.insert(exportsTable).values({
+    id: input.id,
+    requestId: input.requestId,
+    tokenHash: tokenHash(token),
+    size: 0,
+    chunks: 0,
+    createdAt: input.now,
+    expiresAt: new Date(0),
+  });
   const layout: ZipEntry[] = [];
   for await (const piece of pieces) {
     if (typeof piece !== 'string') {
@@ -108,7 +116,7 @@ export async function storeExport(
     }
     const bytes = Buffer.from(piece);
     size += bytes.length;
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       if (used === CHUNK_BYTES) await flush();
       const n = bytes.copy(buffer, used, at, Math.min(bytes.length, at + CHUNK_BYTES - used));
       used += n;
@@ -118,7 +126,10 @@ export async function storeExport(
   }
   if (used || seq === 0) await flush();
   await insertQueued();
-  await db.update(exportsTable).set({ size, chunks: seq, layout, expiresAt: input.expiresAt }).where(eq(exportsTable.id, input.id));
+  await db
+    .update(exportsTable)
+    .set({ size, chunks: seq, layout, expiresAt: input.expiresAt })
+    .where(eq(exportsTable.id, input.id));
   return { id: input.id, token, expiresAt: input.expiresAt, size };
 }
 
@@ -129,12 +140,22 @@ export async function exportToken(keys: ExportKeyStore, exportId: string): Promi
 }
 
 /** The live export a token opens, read and not claimed (the download page); null: unknown, used, expired or unfinished. */
-export async function findExport(db: Database, token: string, now: Date): Promise<{ requestId: string; expiresAt: Date; size: number } | null> {
+export async function findExport(
+  db: Database,
+  token: string,
+  now: Date,
+): Promise<{ requestId: string; expiresAt: Date; size: number } | null> {
   if (typeof token !== 'string' || token.length > 100) return null;
   const [row] = await db
     .select({ requestId: exportsTable.requestId, expiresAt: exportsTable.expiresAt, size: exportsTable.size })
     .from(exportsTable)
-    .where(and(eq(exportsTable.tokenHash, tokenHash(token)), isNull(exportsTable.downloadedAt), gt(exportsTable.expiresAt, now)));
+    .where(
+      and(
+        eq(exportsTable.tokenHash, tokenHash(token)),
+        isNull(exportsTable.downloadedAt),
+        gt(exportsTable.expiresAt, now),
+      ),
+    );
   return row ?? null;
 }
 
@@ -142,18 +163,38 @@ export async function findExport(db: Database, token: string, now: Date): Promis
  * Claims the export a token opens, once: the row is marked downloaded in the same statement that
  * finds it, so two concurrent downloads cannot both succeed. Null: unknown, used or expired.
  */
-export async function claimExport(db: Database, token: string, now: Date): Promise<{ id: string; requestId: string; chunks: number; size: number; layout: ZipEntry[] | null } | null> {
+export async function claimExport(
+  db: Database,
+  token: string,
+  now: Date,
+): Promise<{ id: string; requestId: string; chunks: number; size: number; layout: ZipEntry[] | null } | null> {
   if (typeof token !== 'string' || token.length > 100) return null;
   const [row] = await db
     .update(exportsTable)
     .set({ downloadedAt: now })
-    .where(and(eq(exportsTable.tokenHash, tokenHash(token)), isNull(exportsTable.downloadedAt), gt(exportsTable.expiresAt, now)))
-    .returning({ id: exportsTable.id, requestId: exportsTable.requestId, chunks: exportsTable.chunks, size: exportsTable.size, layout: exportsTable.layout });
+    .where(
+      and(
+        eq(exportsTable.tokenHash, tokenHash(token)),
+        isNull(exportsTable.downloadedAt),
+        gt(exportsTable.expiresAt, now),
+      ),
+    )
+    .returning({
+      id: exportsTable.id,
+      requestId: exportsTable.requestId,
+      chunks: exportsTable.chunks,
+      size: exportsTable.size,
+      layout: exportsTable.layout,
+    });
   return row ?? null;
 }
 
 /** The claimed export's plaintext, chunk by chunk; then the bundle and its key are deleted. */
-export async function* readExport(db: Database, keys: ExportKeyStore, claimed: { id: string; chunks: number }): AsyncGenerator<Buffer> {
+export async function* readExport(
+  db: Database,
+  keys: ExportKeyStore,
+  claimed: { id: string; chunks: number },
+): AsyncGenerator<Buffer> {
   const record = await keys.get(claimed.id);
   try {
     if (!record) return;
@@ -168,7 +209,8 @@ export async function* readExport(db: Database, keys: ExportKeyStore, claimed: {
         .orderBy(asc(exportChunks.seq));
       for (let seq = first; seq < last; seq++) {
         const row = rows[seq - first];
-        if (row?.seq !== seq) throw Object.assign(new Error('an export chunk is missing'), { code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
+        if (row?.seq !== seq)
+          throw Object.assign(new Error('an export chunk is missing'), { code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
         yield open(dataKey, claimed.id, seq, Buffer.from(row.sealed, 'base64'));
       }
     }

@@ -5,7 +5,15 @@ import type { SigningKeys } from './signing.js';
 import type { ExportKeyStore } from './storage.js';
 
 /** The rights of policy §6, one kind of request each. */
-export const REQUEST_KINDS = ['access', 'portability', 'correction', 'deletion', 'restriction', 'objection', 'withdraw_consent'] as const;
+export const REQUEST_KINDS = [
+  'access',
+  'portability',
+  'correction',
+  'deletion',
+  'restriction',
+  'objection',
+  'withdraw_consent',
+] as const;
 /**
  * Every kind a request may have: those above, and `unclassified`, a request read from the privacy
  * mailbox whose text does not make its kind clear (issue 32): the admin classifies it. Nobody files one.
@@ -35,7 +43,13 @@ export interface HistoryEntry {
 export type ReceiptHold = { id: string; class: string | null; reason: string };
 
 /** One handler's line of a receipt: what it erased, what it kept and why (`holds`: kept under a legal hold, erased when released). */
-export type ReceiptHandler = { name: string; erased: number; kept: number; keptReason?: string | undefined; holds?: ReceiptHold[] | undefined };
+export type ReceiptHandler = {
+  name: string;
+  erased: number;
+  kept: number;
+  keptReason?: string | undefined;
+  holds?: ReceiptHold[] | undefined;
+};
 
 /** What an erasure did, per handler, signed with Ed25519 over its canonical JSON. */
 export interface Receipt {
@@ -52,7 +66,11 @@ export interface RightsRequest {
   id: string;
   kind: RequestKind;
   status: RequestStatus;
-  subject: { kind: 'account'; accountId: string } | { kind: 'contact'; accountId: string; phone: string } | { kind: 'email'; email: string } | { kind: SubjectRef['kind']; erased: true };
+  subject:
+    | { kind: 'account'; accountId: string }
+    | { kind: 'contact'; accountId: string; phone: string }
+    | { kind: 'email'; email: string }
+    | { kind: SubjectRef['kind']; erased: true };
   filedBy: 'self' | 'admin';
   verification: string | null;
   details: string | null;

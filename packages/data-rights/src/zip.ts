@@ -72,7 +72,15 @@ function descriptor(crc: number, size: number, zip64: boolean): Buffer {
 }
 
 /** A central header: sizes and offset that do not fit (or all, when forced) go to a zip64 field. */
-function centralHeader(name: Buffer, t: { time: number; date: number }, crc: number, size: number, offset: number, zip64: boolean, force: boolean): Buffer {
+function centralHeader(
+  name: Buffer,
+  t: { time: number; date: number },
+  crc: number,
+  size: number,
+  offset: number,
+  zip64: boolean,
+  force: boolean,
+): Buffer {
   const bigOffset = force || offset >= MAX;
   const values = [...(zip64 ? [size, size] : []), ...(bigOffset ? [offset] : [])];
   const extra = values.length ? zip64Extra(values) : Buffer.alloc(0);
@@ -128,7 +136,12 @@ function endOfDirectory(count: number, size: number, offset: number, force: bool
  * entry of 4 GiB or more, or one that starts past 4 GiB, is written in zip64 form (its size is known
  * from the layout before its header is written); `forceZip64` writes every entry so (tests).
  */
-export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: readonly ZipEntry[], at: Date, forceZip64 = false): AsyncGenerator<Buffer> {
+export async function* zipFromRanges(
+  document: AsyncIterable<Buffer>,
+  entries: readonly ZipEntry[],
+  at: Date,
+  forceZip64 = false,
+): AsyncGenerator<Buffer> {
   const t = dosTime(at);
   const central: Buffer[] = [];
   let written = 0;
@@ -176,7 +189,10 @@ export async function* zipFromRanges(document: AsyncIterable<Buffer>, entries: r
     }
     position += chunk.length;
   }
-  if (index < entries.length) throw Object.assign(new Error('the stored export ended before its last part'), { code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
+  if (index < entries.length)
+    throw Object.assign(new Error('the stored export ended before its last part'), {
+      code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED',
+    });
   const directory = Buffer.concat(central);
   const directoryOffset = written;
   yield emit(directory);

@@ -22,10 +22,21 @@ describe.skipIf(!postgresUrl)('a purge whose replica is killed', () => {
   it('is finished by another replica, each handler run once to its end, with one receipt', async () => {
     const accountId = randomUUID();
     const child = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      const proc = execFile(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url)), database.url!, accountId], {
-        cwd: fileURLToPath(new URL('..', import.meta.url)),
-        timeout: 60_000,
-      });
+      const proc = execFile(
+        process.execPath,
+        [
+          '--conditions=source',
+          '--import',
+          'tsx',
+          fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url)),
+          database.url!,
+          accountId,
+        ],
+        {
+          cwd: fileURLToPath(new URL('..', import.meta.url)),
+          timeout: 60_000,
+        },
+      );
       proc.on('exit', (code, signal) => resolve({ code, signal }));
     });
     expect(child.signal).toBe('SIGKILL');
@@ -38,7 +49,12 @@ describe.skipIf(!postgresUrl)('a purge whose replica is killed', () => {
     const app = Fastify();
     app.decorate('audit', { record: async (e: { action: string }) => void events.push(e.action) });
     for (const name of ['first', 'second']) {
-      registerPersonalDataHandler(app, { name, identifiers: ['account'], exportSubject: async () => ({}), eraseSubject: async () => (calls.push(name), { erased: 2 }) });
+      registerPersonalDataHandler(app, {
+        name,
+        identifiers: ['account'],
+        exportSubject: async () => ({}),
+        eraseSubject: async () => (calls.push(name), { erased: 2 }),
+      });
     }
     await app.register(dataRights, {
       db: database.db,
@@ -55,7 +71,9 @@ describe.skipIf(!postgresUrl)('a purge whose replica is killed', () => {
     expect(calls).toEqual(['second']);
     const [request] = await rows(sql`select status, receipt from data_rights.requests`);
     expect(request).toMatchObject({ status: 'fulfilled' });
-    expect((request!.receipt as { handlers: { name: string; erased: number }[] }).handlers.map((h) => [h.name, h.erased])).toEqual([
+    expect(
+      (request!.receipt as { handlers: { name: string; erased: number }[] }).handlers.map((h) => [h.name, h.erased]),
+    ).toEqual([
       ['first', 4],
       ['second', 2],
       ['data_rights', 0],

@@ -1,5 +1,19 @@
-import { registerHoldSource, registerPersonalDataHandler, type PersonalDataHandler, type SubjectRef } from '@harakaflow/core';
-import dataRights, { canTransition, dataRightsMigrations, isFinal, REQUEST_STATUSES, signedManifestFields, verifySignature, type DataRightsOptions, type Manifest } from '@harakaflow/data-rights';
+import {
+  registerHoldSource,
+  registerPersonalDataHandler,
+  type PersonalDataHandler,
+  type SubjectRef,
+} from '@harakaflow/core';
+import dataRights, {
+  canTransition,
+  dataRightsMigrations,
+  isFinal,
+  REQUEST_STATUSES,
+  signedManifestFields,
+  verifySignature,
+  type DataRightsOptions,
+  type Manifest,
+} from '@harakaflow/data-rights';
 import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
@@ -26,9 +40,15 @@ afterAll(() => database.close());
 beforeEach(() => database.truncate('data_rights'));
 
 /** A fake package: rows per subject in memory, a stream for large parts, a crash on demand. */
-function fakeHandler(name: string, identifiers: PersonalDataHandler['identifiers'], rows: Map<string, number>, opts: { failOnce?: boolean; kept?: number } = {}): PersonalDataHandler {
+function fakeHandler(
+  name: string,
+  identifiers: PersonalDataHandler['identifiers'],
+  rows: Map<string, number>,
+  opts: { failOnce?: boolean; kept?: number } = {},
+): PersonalDataHandler {
   let fail = opts.failOnce ?? false;
-  const key = (ref: SubjectRef) => (ref.kind === 'contact' ? `${ref.accountId}|${ref.phone}` : ref.kind === 'account' ? ref.accountId : ref.email);
+  const key = (ref: SubjectRef) =>
+    ref.kind === 'contact' ? `${ref.accountId}|${ref.phone}` : ref.kind === 'account' ? ref.accountId : ref.email;
   return {
     name,
     identifiers,
@@ -66,13 +86,19 @@ async function build(options: Partial<DataRightsOptions> = {}, handlers: Persona
   const logs = captureLogs();
   const app = Fastify({ logger: { stream: logs.stream, level: 'warn' } });
   // Security events reach the audit plugin when there is one; here, a recorder with its decorator.
-  app.decorate('audit', { record: async (e: { action: string; details?: Record<string, unknown> }) => void events.push(e) });
+  app.decorate('audit', {
+    record: async (e: { action: string; details?: Record<string, unknown> }) => void events.push(e),
+  });
   for (const h of handlers) registerPersonalDataHandler(app, h);
   await app.register(dataRights, {
     db: database.db,
     signingKeys: `k1:${SEED}`,
     subjectKey: 'subject-key-0123456789abcdef0123456789',
-    keyStore: { put: async (n, v) => void keys.set(n, v), get: async (n) => keys.get(n) ?? null, delete: async (n) => void keys.delete(n) },
+    keyStore: {
+      put: async (n, v) => void keys.set(n, v),
+      get: async (n) => keys.get(n) ?? null,
+      delete: async (n) => void keys.delete(n),
+    },
     accountExists: async (id) => !id.startsWith('00000000'),
     sweepIntervalMs: 0,
     purgeAfterDays: 7,
@@ -103,13 +129,28 @@ describe('filing and moving requests', () => {
   it('files with a 30-day due date, a history, and an audit event per transition; a bad move is 409', async () => {
     const { app, events } = await build();
     const accountId = randomUUID();
-    const r = await app.dataRights.file({ kind: 'objection', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key', details: 'direct marketing' });
-    expect(r).toMatchObject({ kind: 'objection', status: 'open', subject: { kind: 'account', accountId }, receivedAt: '2026-06-01T10:00:00.000Z', dueAt: '2026-07-01T10:00:00.000Z' });
+    const r = await app.dataRights.file({
+      kind: 'objection',
+      subject: { kind: 'account', accountId },
+      filedBy: 'self',
+      verification: 'api-key',
+      details: 'direct marketing',
+    });
+    expect(r).toMatchObject({
+      kind: 'objection',
+      status: 'open',
+      subject: { kind: 'account', accountId },
+      receivedAt: '2026-06-01T10:00:00.000Z',
+      dueAt: '2026-07-01T10:00:00.000Z',
+    });
     expect(r.history).toEqual([{ status: 'open', at: '2026-06-01T10:00:00.000Z', by: 'self' }]);
     const done = await app.dataRights.fulfil(r.id, 'processing stopped');
     expect(done.status).toBe('fulfilled');
     expect(done.history.map((h) => h.status)).toEqual(['open', 'fulfilled']);
-    await expect(app.dataRights.cancel(r.id, 'self')).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_TRANSITION', statusCode: 409 });
+    await expect(app.dataRights.cancel(r.id, 'self')).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_TRANSITION',
+      statusCode: 409,
+    });
     expect(events.map((e) => e.action)).toEqual(['data_rights.request.received', 'data_rights.request.fulfilled']);
     await app.close();
   });
@@ -118,12 +159,27 @@ describe('filing and moving requests', () => {
     const { app } = await build();
     const accountId = randomUUID();
     const base = { filedBy: 'self' as const, verification: 'api-key' };
-    await expect(app.dataRights.file({ ...base, kind: 'erase-everything' as never, subject: { kind: 'account', accountId } })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
-    await expect(app.dataRights.file({ ...base, kind: 'access', subject: { kind: 'contact', accountId, phone: '0712345678' } })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST' });
-    await expect(app.dataRights.file({ ...base, kind: 'access', subject: { kind: 'account', accountId: 'not-a-uuid' } })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST' });
-    await expect(app.dataRights.file({ ...base, kind: 'access', subject: { kind: 'account', accountId: '00000000-0000-4000-8000-000000000000' } })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_SUBJECT_NOT_FOUND', statusCode: 404 });
+    await expect(
+      app.dataRights.file({ ...base, kind: 'erase-everything' as never, subject: { kind: 'account', accountId } }),
+    ).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
+    await expect(
+      app.dataRights.file({ ...base, kind: 'access', subject: { kind: 'contact', accountId, phone: '0712345678' } }),
+    ).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST' });
+    await expect(
+      app.dataRights.file({ ...base, kind: 'access', subject: { kind: 'account', accountId: 'not-a-uuid' } }),
+    ).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST' });
+    await expect(
+      app.dataRights.file({
+        ...base,
+        kind: 'access',
+        subject: { kind: 'account', accountId: '00000000-0000-4000-8000-000000000000' },
+      }),
+    ).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_SUBJECT_NOT_FOUND', statusCode: 404 });
     const r = await app.dataRights.file({ ...base, kind: 'objection', subject: { kind: 'account', accountId } });
-    await expect(app.dataRights.get(r.id, randomUUID())).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_NOT_FOUND', statusCode: 404 });
+    await expect(app.dataRights.get(r.id, randomUUID())).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_NOT_FOUND',
+      statusCode: 404,
+    });
     await expect(app.dataRights.get('nope')).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_NOT_FOUND' });
     await app.close();
   });
@@ -132,30 +188,61 @@ describe('filing and moving requests', () => {
     const withdrawn: string[] = [];
     const { app } = await build({ withdrawConsent: async (id) => (withdrawn.push(id), 2) });
     const accountId = randomUUID();
-    const base = { kind: 'withdraw_consent' as const, subject: { kind: 'account' as const, accountId }, filedBy: 'self' as const, verification: 'api-key' };
+    const base = {
+      kind: 'withdraw_consent' as const,
+      subject: { kind: 'account' as const, accountId },
+      filedBy: 'self' as const,
+      verification: 'api-key',
+    };
     const ledger = await app.dataRights.file(base);
     expect(ledger.status).toBe('fulfilled');
     expect(ledger.history.at(-1)).toMatchObject({ event: 'consent-withdrawn', note: '2 ledger record(s)' });
     expect(withdrawn).toEqual([accountId]);
-    const manual = await app.dataRights.file({ ...base, manual: true, details: 'the consent to share my data with Example Ltd' });
+    const manual = await app.dataRights.file({
+      ...base,
+      manual: true,
+      details: 'the consent to share my data with Example Ltd',
+    });
     expect(manual).toMatchObject({ status: 'open', details: 'the consent to share my data with Example Ltd' });
     expect(withdrawn).toEqual([accountId]);
     expect((await app.dataRights.fulfil(manual.id, 'no longer shared')).status).toBe('fulfilled');
     expect(withdrawn).toEqual([accountId]);
     // Only a withdrawal, only verified when filed (one verified later would start as any other).
-    await expect(app.dataRights.file({ ...base, kind: 'restriction', manual: true })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
-    await expect(app.dataRights.file({ ...base, filedBy: 'admin', verification: null, manual: true })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
-    await expect(app.dataRights.file({ ...base, manual: 'yes' as never })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
+    await expect(app.dataRights.file({ ...base, kind: 'restriction', manual: true })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_REQUEST',
+      statusCode: 400,
+    });
+    await expect(
+      app.dataRights.file({ ...base, filedBy: 'admin', verification: null, manual: true }),
+    ).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
+    await expect(app.dataRights.file({ ...base, manual: 'yes' as never })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_REQUEST',
+      statusCode: 400,
+    });
     await app.close();
   });
 
   it('extends once, by at most 60 days, with a reason', async () => {
     const { app, events } = await build();
-    const r = await app.dataRights.file({ kind: 'objection', subject: { kind: 'account', accountId: randomUUID() }, filedBy: 'self', verification: 'api-key' });
-    await expect(app.dataRights.extend(r.id, 61, 'complex')).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST' });
+    const r = await app.dataRights.file({
+      kind: 'objection',
+      subject: { kind: 'account', accountId: randomUUID() },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
+    await expect(app.dataRights.extend(r.id, 61, 'complex')).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_REQUEST',
+    });
     const extended = await app.dataRights.extend(r.id, 60, 'the request covers ten years of records');
-    expect(extended).toMatchObject({ dueAt: '2026-07-01T10:00:00.000Z', extendedDueAt: '2026-08-30T10:00:00.000Z', extensionReason: 'the request covers ten years of records' });
-    await expect(app.dataRights.extend(r.id, 5, 'again')).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_ALREADY_EXTENDED', statusCode: 409 });
+    expect(extended).toMatchObject({
+      dueAt: '2026-07-01T10:00:00.000Z',
+      extendedDueAt: '2026-08-30T10:00:00.000Z',
+      extensionReason: 'the request covers ten years of records',
+    });
+    await expect(app.dataRights.extend(r.id, 5, 'again')).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_ALREADY_EXTENDED',
+      statusCode: 409,
+    });
     expect(events.filter((e) => e.action === 'data_rights.request.extended')).toHaveLength(1);
     await app.close();
   });
@@ -166,9 +253,23 @@ describe('filing and moving requests', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       clock.t += 1000;
-      ids.push((await app.dataRights.file({ kind: i % 2 ? 'objection' : 'correction', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' })).id);
+      ids.push(
+        (
+          await app.dataRights.file({
+            kind: i % 2 ? 'objection' : 'correction',
+            subject: { kind: 'account', accountId: a },
+            filedBy: 'self',
+            verification: 'api-key',
+          })
+        ).id,
+      );
     }
-    await app.dataRights.file({ kind: 'objection', subject: { kind: 'account', accountId: randomUUID() }, filedBy: 'self', verification: 'api-key' });
+    await app.dataRights.file({
+      kind: 'objection',
+      subject: { kind: 'account', accountId: randomUUID() },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     const first = await app.dataRights.list({ accountId: a, limit: 2 });
     expect(first.requests.map((r) => r.id)).toEqual([ids[4], ids[3]]);
     const second = await app.dataRights.list({ accountId: a, limit: 2, cursor: first.nextCursor! });
@@ -176,7 +277,9 @@ describe('filing and moving requests', () => {
     const last = await app.dataRights.list({ accountId: a, limit: 2, cursor: second.nextCursor! });
     expect(last).toEqual({ requests: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
     expect((await app.dataRights.list({ kind: 'objection' })).requests).toHaveLength(3);
-    await expect(app.dataRights.list({ cursor: 'garbage!' })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST' });
+    await expect(app.dataRights.list({ cursor: 'garbage!' })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_REQUEST',
+    });
     await app.close();
   });
 });
@@ -186,12 +289,29 @@ describe('deletion', () => {
     const accountId = randomUUID();
     const rows = new Map([[accountId, 3]]);
     const secrets = new Map([[accountId, 2]]);
-    const { app, events, pending, clock } = await build({}, [fakeHandler('rows', ['account', 'contact'], rows), fakeHandler('secrets', ['account'], secrets, { kept: 1 })]);
-    const r = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+    const { app, events, pending, clock } = await build({}, [
+      fakeHandler('rows', ['account', 'contact'], rows),
+      fakeHandler('secrets', ['account'], secrets, { kept: 1 }),
+    ]);
+    const r = await app.dataRights.file({
+      kind: 'deletion',
+      subject: { kind: 'account', accountId },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     expect(r.status).toBe('in_progress');
     expect(pending.get(accountId)).toBe(true);
     // A second deletion request answers the first (idempotent).
-    expect((await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' })).id).toBe(r.id);
+    expect(
+      (
+        await app.dataRights.file({
+          kind: 'deletion',
+          subject: { kind: 'account', accountId },
+          filedBy: 'self',
+          verification: 'api-key',
+        })
+      ).id,
+    ).toBe(r.id);
     expect(await app.dataRights.runDueErasures()).toBe(0); // not due yet
     expect(rows.get(accountId)).toBe(3);
     clock.t += 7 * 86_400_000;
@@ -206,7 +326,9 @@ describe('deletion', () => {
       { name: 'data_rights', erased: 0, kept: 1, keptReason: expect.stringContaining('keyed hash') },
     ]);
     const jwk = app.dataRights.publicKeys().keys[0]!;
-    const [{ receipt }] = rowsOf<{ receipt: Record<string, unknown> }>(await database.db.execute(sql`select receipt from data_rights.requests where id = ${r.id}`)) as [{ receipt: Record<string, unknown> }];
+    const [{ receipt }] = rowsOf<{ receipt: Record<string, unknown> }>(
+      await database.db.execute(sql`select receipt from data_rights.requests where id = ${r.id}`),
+    ) as [{ receipt: Record<string, unknown> }];
     const { keyId, signature, ...signed } = receipt as { keyId: string; signature: string };
     expect(keyId).toBe('k1');
     expect(verifySignature(signed, signature, jwk)).toBe(true);
@@ -226,7 +348,12 @@ describe('deletion', () => {
     const { app, events, clock } = await build({}, [fakeHandler('rows', ['account'], rows)]);
     // Any hold source (core's registry): @harakaflow/retention's in the app.
     registerHoldSource(app, async (className) => (className === 'deleted_accounts' ? [...held] : []));
-    const r = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+    const r = await app.dataRights.file({
+      kind: 'deletion',
+      subject: { kind: 'account', accountId },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     clock.t += 7 * 86_400_000;
     expect(await app.dataRights.runDueErasures()).toBe(0);
     clock.t += 3_700_000;
@@ -249,7 +376,12 @@ describe('deletion', () => {
     const accountId = randomUUID();
     const rows = new Map([[accountId, 1]]);
     const { app, pending, clock } = await build({}, [fakeHandler('rows', ['account'], rows)]);
-    const r = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+    const r = await app.dataRights.file({
+      kind: 'deletion',
+      subject: { kind: 'account', accountId },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     const canceled = await app.dataRights.cancel(r.id, 'self', accountId);
     expect(canceled.status).toBe('canceled');
     expect(pending.get(accountId)).toBe(false);
@@ -265,18 +397,37 @@ describe('deletion', () => {
     const second = new Map([[accountId, 5]]);
     let firstCalls = 0;
     const counting = fakeHandler('first', ['account'], first);
-    const wrapped: PersonalDataHandler = { ...counting, eraseSubject: (ref) => (firstCalls++, counting.eraseSubject(ref)) };
-    const { app, events, clock } = await build({ purgeAfterDays: 0, leaseMs: 1000 }, [wrapped, fakeHandler('second', ['account'], second, { failOnce: true })]);
-    const r = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+    const wrapped: PersonalDataHandler = {
+      ...counting,
+      eraseSubject: (ref) => (firstCalls++, counting.eraseSubject(ref)),
+    };
+    const { app, events, clock } = await build({ purgeAfterDays: 0, leaseMs: 1000 }, [
+      wrapped,
+      fakeHandler('second', ['account'], second, { failOnce: true }),
+    ]);
+    const r = await app.dataRights.file({
+      kind: 'deletion',
+      subject: { kind: 'account', accountId },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     // The purge runs at once and fails at the second handler: the request stays in progress.
     const id = r.id;
     expect(r.status).toBe('in_progress');
     await until(() => !first.has(accountId));
-    await until(async () => rowsOf<{ n: number }>(await database.db.execute(sql`select attempts as n from data_rights.erasure_jobs where status = 'running'`)).length === 1);
+    await until(
+      async () =>
+        rowsOf<{ n: number }>(
+          await database.db.execute(sql`select attempts as n from data_rights.erasure_jobs where status = 'running'`),
+        ).length === 1,
+    );
     await app.close();
     expect(second.get(accountId)).toBe(5);
     // Another replica takes the job over once the lease runs out.
-    const other = await build({ purgeAfterDays: 0, leaseMs: 1000 }, [wrapped, fakeHandler('second', ['account'], second)]);
+    const other = await build({ purgeAfterDays: 0, leaseMs: 1000 }, [
+      wrapped,
+      fakeHandler('second', ['account'], second),
+    ]);
     other.clock.t = clock.t;
     expect(await other.app.dataRights.runDueErasures()).toBe(0); // the lease still holds
     other.clock.t += 2000;
@@ -299,8 +450,16 @@ describe('deletion', () => {
       [`${a}|+254700000002`, 3],
       [a, 9],
     ]);
-    const { app, pending } = await build({}, [fakeHandler('rows', ['account', 'contact'], rows), fakeHandler('accountonly', ['account'], new Map([[a, 1]]))]);
-    const filed = await app.dataRights.file({ kind: 'deletion', subject: { kind: 'contact', accountId: a, phone: '+254700000001' }, filedBy: 'self', verification: 'api-key' });
+    const { app, pending } = await build({}, [
+      fakeHandler('rows', ['account', 'contact'], rows),
+      fakeHandler('accountonly', ['account'], new Map([[a, 1]])),
+    ]);
+    const filed = await app.dataRights.file({
+      kind: 'deletion',
+      subject: { kind: 'contact', accountId: a, phone: '+254700000001' },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     await until(async () => (await app.dataRights.get(filed.id)).status === 'fulfilled');
     const r = await app.dataRights.get(filed.id);
     expect(r.receipt!.handlers.map((h) => h.name)).toEqual(['rows', 'data_rights']);
@@ -316,15 +475,32 @@ describe('exports', () => {
   it('streams every part into an encrypted bundle with a signed manifest, downloadable once', async () => {
     const a = randomUUID();
     const big = new Map([[a, 2500]]);
-    const { app, keys, events } = await build({}, [fakeHandler('rows', ['account'], big), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Amina' }), eraseSubject: async () => ({ erased: 0 }) }]);
-    const r = await app.dataRights.file({ kind: 'access', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
+    const { app, keys, events } = await build({}, [
+      fakeHandler('rows', ['account'], big),
+      {
+        name: 'profile',
+        identifiers: ['account'],
+        exportSubject: async () => ({ name: 'Amina' }),
+        eraseSubject: async () => ({ erased: 0 }),
+      },
+    ]);
+    const r = await app.dataRights.file({
+      kind: 'access',
+      subject: { kind: 'account', accountId: a },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     expect(r.status).toBe('fulfilled');
     expect(r.export!.url).toMatch(/^\/v1\/privacy\/exports\/[A-Za-z0-9_-]{43}$/);
     const token = r.export!.url!.split('/').pop()!;
     // At rest: ciphertext only, and not the token.
-    const dump = JSON.stringify(rowsOf(await database.db.execute(sql`select encode(sealed, 'hex') as s from data_rights.export_chunks`)));
+    const dump = JSON.stringify(
+      rowsOf(await database.db.execute(sql`select encode(sealed, 'hex') as s from data_rights.export_chunks`)),
+    );
     expect(dump).not.toContain(Buffer.from('Amina').toString('hex'));
-    expect(JSON.stringify(rowsOf(await database.db.execute(sql`select * from data_rights.exports`)))).not.toContain(token);
+    expect(JSON.stringify(rowsOf(await database.db.execute(sql`select * from data_rights.exports`)))).not.toContain(
+      token,
+    );
     expect(keys.size).toBe(1);
 
     const got = await app.dataRights.download(token);
@@ -342,9 +518,15 @@ describe('exports', () => {
     ]);
     // Each part's hash is over its text in the document; the manifest's signature verifies with the public key.
     const { createHash } = await import('node:crypto');
-    expect(doc.manifest.parts[1]!.sha256).toBe(createHash('sha256').update(JSON.stringify(doc.parts.profile)).digest('hex'));
-    expect(doc.manifest.parts[0]!.sha256).toBe(createHash('sha256').update(JSON.stringify(doc.parts.rows)).digest('hex'));
-    expect(verifySignature(signedManifestFields(doc.manifest), doc.manifest.signature, app.dataRights.publicKeys().keys[0]!)).toBe(true);
+    expect(doc.manifest.parts[1]!.sha256).toBe(
+      createHash('sha256').update(JSON.stringify(doc.parts.profile)).digest('hex'),
+    );
+    expect(doc.manifest.parts[0]!.sha256).toBe(
+      createHash('sha256').update(JSON.stringify(doc.parts.rows)).digest('hex'),
+    );
+    expect(
+      verifySignature(signedManifestFields(doc.manifest), doc.manifest.signature, app.dataRights.publicKeys().keys[0]!),
+    ).toBe(true);
     // Once: then gone, and its key shredded.
     expect(await app.dataRights.download(token)).toBeNull();
     expect(keys.size).toBe(0);
@@ -357,8 +539,21 @@ describe('exports', () => {
     const a = randomUUID();
     // A part (one record of 1.4 MB) larger than many stored chunks (32 KiB, read 16 a statement) crosses their boundaries whole.
     const blob = 'é'.repeat(700_000);
-    const { app } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 3000]])), { name: 'profile', identifiers: ['account'], exportSubject: async () => ({ name: 'Zawadi', blob }), eraseSubject: async () => ({ erased: 0 }) }]);
-    const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
+    const { app } = await build({}, [
+      fakeHandler('rows', ['account'], new Map([[a, 3000]])),
+      {
+        name: 'profile',
+        identifiers: ['account'],
+        exportSubject: async () => ({ name: 'Zawadi', blob }),
+        eraseSubject: async () => ({ erased: 0 }),
+      },
+    ]);
+    const r = await app.dataRights.file({
+      kind: 'portability',
+      subject: { kind: 'account', accountId: a },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     const got = await app.dataRights.download(r.export!.url!.split('/').pop()!, 'zip');
     expect(got!.format).toBe('zip');
     const chunks: Buffer[] = [];
@@ -374,7 +569,9 @@ describe('exports', () => {
           file.openReadStream(entry as never, (e, stream) => {
             if (e || !stream) return reject(e);
             const parts: Buffer[] = [];
-            stream.on('data', (c: Buffer) => parts.push(c)).on('end', () => (found.set(entry.fileName, Buffer.concat(parts)), file.readEntry()));
+            stream
+              .on('data', (c: Buffer) => parts.push(c))
+              .on('end', () => (found.set(entry.fileName, Buffer.concat(parts)), file.readEntry()));
           }),
         );
         file.on('end', () => resolve(found));
@@ -385,18 +582,33 @@ describe('exports', () => {
     expect([...entries.keys()]).toEqual(['rows.json', 'profile.json', 'data_rights.json', 'manifest.json']);
     const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as Manifest;
     const { createHash } = await import('node:crypto');
-    for (const part of manifest.parts) expect(createHash('sha256').update(entries.get(`${part.name}.json`)!).digest('hex'), part.name).toBe(part.sha256);
+    for (const part of manifest.parts)
+      expect(
+        createHash('sha256')
+          .update(entries.get(`${part.name}.json`)!)
+          .digest('hex'),
+        part.name,
+      ).toBe(part.sha256);
     expect((JSON.parse(entries.get('rows.json')!.toString()) as unknown[]).length).toBe(3000);
     expect(JSON.parse(entries.get('profile.json')!.toString())).toEqual({ name: 'Zawadi', blob });
-    expect(verifySignature(signedManifestFields(manifest), manifest.signature, app.dataRights.publicKeys().keys[0]!)).toBe(true);
+    expect(
+      verifySignature(signedManifestFields(manifest), manifest.signature, app.dataRights.publicKeys().keys[0]!),
+    ).toBe(true);
     await app.close();
   });
 
   it('refuses to serve a bundle with a chunk missing (HF_DATA_RIGHTS_EXPORT_DAMAGED), and still deletes it', async () => {
     const a = randomUUID();
     const { app, keys } = await build({}, [fakeHandler('rows', ['account'], new Map([[a, 40_000]]))]);
-    const r = await app.dataRights.file({ kind: 'access', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
-    const [{ id, chunks }] = resultRows<{ id: string; chunks: number }>(await database.db.execute(sql`select id, chunks from data_rights.exports where request_id = ${r.id}`)) as [{ id: string; chunks: number }];
+    const r = await app.dataRights.file({
+      kind: 'access',
+      subject: { kind: 'account', accountId: a },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
+    const [{ id, chunks }] = resultRows<{ id: string; chunks: number }>(
+      await database.db.execute(sql`select id, chunks from data_rights.exports where request_id = ${r.id}`),
+    ) as [{ id: string; chunks: number }];
     expect(chunks).toBeGreaterThan(16); // more than one statement's worth
     await database.db.execute(sql`delete from data_rights.export_chunks where export_id = ${id} and seq = 17`);
     const got = await app.dataRights.download(r.export!.url!.split('/').pop()!);
@@ -406,14 +618,21 @@ describe('exports', () => {
     }).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
     expect(read).toHaveLength(17); // every chunk before the gap, none after
     expect(keys.size).toBe(0);
-    expect(resultRows(await database.db.execute(sql`select 1 from data_rights.exports where id = ${id}`))).toHaveLength(0);
+    expect(resultRows(await database.db.execute(sql`select 1 from data_rights.exports where id = ${id}`))).toHaveLength(
+      0,
+    );
     await app.close();
   });
 
   it('refuses an expired or unknown token', async () => {
     const a = randomUUID();
     const { app, clock } = await build({ exportTtlHours: 1 }, [fakeHandler('rows', ['account'], new Map([[a, 1]]))]);
-    const r = await app.dataRights.file({ kind: 'portability', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
+    const r = await app.dataRights.file({
+      kind: 'portability',
+      subject: { kind: 'account', accountId: a },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
     const token = r.export!.url!.split('/').pop()!;
     clock.t += 3_600_001;
     expect(await app.dataRights.download(token)).toBeNull();
@@ -430,8 +649,18 @@ describe('deadlines', () => {
     const two = await build();
     const alerts: string[] = [];
     const a = randomUUID();
-    const r = await one.app.dataRights.file({ kind: 'objection', subject: { kind: 'account', accountId: a }, filedBy: 'self', verification: 'api-key' });
-    const emailed = await one.app.dataRights.file({ kind: 'access', subject: { kind: 'email', email: 'someone@example.org' }, filedBy: 'admin', verification: null });
+    const r = await one.app.dataRights.file({
+      kind: 'objection',
+      subject: { kind: 'account', accountId: a },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
+    const emailed = await one.app.dataRights.file({
+      kind: 'access',
+      subject: { kind: 'email', email: 'someone@example.org' },
+      filedBy: 'admin',
+      verification: null,
+    });
     expect(emailed.status).toBe('open');
     for (const b of [one, two]) b.clock.t += 24 * 86_400_000;
     const results = await Promise.all([one.app.dataRights.checkDeadlines(), two.app.dataRights.checkDeadlines()]);
@@ -442,10 +671,28 @@ describe('deadlines', () => {
     expect(later.reduce((n, x) => n + x.expired, 0)).toBe(1);
     expect((await one.app.dataRights.get(emailed.id)).status).toBe('expired');
     expect((await one.app.dataRights.get(r.id)).status).toBe('open');
-    for (const b of [one, two]) alerts.push(...b.events.filter((e) => e.action.startsWith('data_rights.request.due_soon') || e.action.startsWith('data_rights.request.overdue')).map((e) => e.action));
-    expect(alerts.sort()).toEqual(['data_rights.request.due_soon', 'data_rights.request.due_soon', 'data_rights.request.overdue']);
+    for (const b of [one, two])
+      alerts.push(
+        ...b.events
+          .filter(
+            (e) =>
+              e.action.startsWith('data_rights.request.due_soon') || e.action.startsWith('data_rights.request.overdue'),
+          )
+          .map((e) => e.action),
+      );
+    expect(alerts.sort()).toEqual([
+      'data_rights.request.due_soon',
+      'data_rights.request.due_soon',
+      'data_rights.request.overdue',
+    ]);
     // The operator is told once per alert too, whichever instance raised it.
-    expect([...one.alerts, ...two.alerts].sort()).toEqual([`data_rights.request.due_soon ${emailed.id}`, `data_rights.request.due_soon ${r.id}`, `data_rights.request.overdue ${r.id}`].sort());
+    expect([...one.alerts, ...two.alerts].sort()).toEqual(
+      [
+        `data_rights.request.due_soon ${emailed.id}`,
+        `data_rights.request.due_soon ${r.id}`,
+        `data_rights.request.overdue ${r.id}`,
+      ].sort(),
+    );
     await Promise.all([one.app.close(), two.app.close()]);
   });
 });

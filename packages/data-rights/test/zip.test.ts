@@ -25,7 +25,8 @@ async function* inChunks(bytes: Buffer, size: number): AsyncGenerator<Buffer> {
 
 async function zipOf(bytes: Buffer, entries: ZipEntry[], chunk: number, forceZip64: boolean): Promise<Buffer> {
   const out: Buffer[] = [];
-  for await (const b of zipFromRanges(inChunks(bytes, chunk), entries, new Date('2026-12-01T12:00:00Z'), forceZip64)) out.push(b);
+  for await (const b of zipFromRanges(inChunks(bytes, chunk), entries, new Date('2026-12-01T12:00:00Z'), forceZip64))
+    out.push(b);
   return Buffer.concat(out);
 }
 
@@ -41,7 +42,9 @@ async function unzip(zip: Buffer): Promise<Map<string, Buffer>> {
           if (e || !stream) return reject(e);
           const parts: Buffer[] = [];
           stream.on('error', reject);
-          stream.on('data', (c: Buffer) => parts.push(c)).on('end', () => (found.set(entry.fileName, Buffer.concat(parts)), file.readEntry()));
+          stream
+            .on('data', (c: Buffer) => parts.push(c))
+            .on('end', () => (found.set(entry.fileName, Buffer.concat(parts)), file.readEntry()));
         }),
       );
       file.on('end', () => resolve(found));
@@ -57,7 +60,10 @@ describe('the zip writer', () => {
   it('writes each part as an entry of exactly its bytes, in classic or zip64 form, whatever the chunking', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_]{0,11}$/), fc.string({ unit: 'grapheme', maxLength: 300 })), { minLength: 1, maxLength: 5, selector: ([name]) => name }),
+        fc.uniqueArray(
+          fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_]{0,11}$/), fc.string({ unit: 'grapheme', maxLength: 300 })),
+          { minLength: 1, maxLength: 5, selector: ([name]) => name },
+        ),
         fc.integer({ min: 1, max: 97 }),
         fc.boolean(),
         async (parts, chunk, forceZip64) => {
@@ -66,7 +72,10 @@ describe('the zip writer', () => {
           expect(zip.includes(ZIP64_END)).toBe(forceZip64);
           const got = await unzip(zip);
           expect([...got.keys()]).toEqual(entries.map((e) => e.name));
-          for (const e of entries) expect(createHash('sha256').update(got.get(e.name)!).digest('hex')).toBe(createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex'));
+          for (const e of entries)
+            expect(createHash('sha256').update(got.get(e.name)!).digest('hex')).toBe(
+              createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex'),
+            );
         },
       ),
       { numRuns: 150 },
@@ -74,7 +83,12 @@ describe('the zip writer', () => {
   });
 
   it('stops with HF_DATA_RIGHTS_EXPORT_DAMAGED when the document ends before its last part', async () => {
-    const { bytes, entries } = documentOf([['a', '"x"'], ['b', '"yy"']]);
-    await expect(zipOf(bytes.subarray(0, entries[1]!.start + 1), entries, 8, false)).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED' });
+    const { bytes, entries } = documentOf([
+      ['a', '"x"'],
+      ['b', '"yy"'],
+    ]);
+    await expect(zipOf(bytes.subarray(0, entries[1]!.start + 1), entries, 8, false)).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_EXPORT_DAMAGED',
+    });
   });
 });

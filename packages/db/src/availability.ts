@@ -53,9 +53,13 @@ export class Availability {
 
   /** The error a refused query rejects with. */
   unavailable(): DatabaseError {
-    return new DatabaseError('HF_DB_UNAVAILABLE', '@harakaflow/db: the database cannot be reached; queries are refused until it answers again', {
-      cause: Object.assign(new Error('database unavailable'), { code: this.#codes[0] ?? 'ECONNREFUSED' }),
-    });
+    return new DatabaseError(
+      'HF_DB_UNAVAILABLE',
+      '@harakaflow/db: the database cannot be reached; queries are refused until it answers again',
+      {
+        cause: Object.assign(new Error('database unavailable'), { code: this.#codes[0] ?? 'ECONNREFUSED' }),
+      },
+    );
   }
 
   /** A query failed: a connection-class error is confirmed by a probe before the gate closes. */
@@ -105,19 +109,24 @@ export class Availability {
 
   #schedule(): void {
     if (this.#closed || this.#up || this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#probe(PROBE_TIMEOUT_MS).then((result) => {
-        if (result === 'up') this.succeeded();
-        else this.#schedule();
-      });
-    }, PROBE_EVERY_MS * (0.5 + Math.random()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        void this.#probe(PROBE_TIMEOUT_MS).then((result) => {
+          if (result === 'up') this.succeeded();
+          else this.#schedule();
+        });
+      },
+      PROBE_EVERY_MS * (0.5 + Math.random()),
+    );
     this.#timer.unref();
   }
 }
 
 /** A query refused at the gate: rejects when awaited, and like a postgres.js query has `values()`. */
-function refused(error: () => Error): PromiseLike<never> & { values(): unknown; catch: Promise<never>['catch']; finally: Promise<never>['finally'] } {
+function refused(
+  error: () => Error,
+): PromiseLike<never> & { values(): unknown; catch: Promise<never>['catch']; finally: Promise<never>['finally'] } {
   const settle = () => Promise.reject(error());
   const refusal = {
     then: (ok?: (v: never) => unknown, fail?: (e: unknown) => unknown) => settle().then(ok, fail),
@@ -159,7 +168,10 @@ export function gatedClient<T extends object>(client: T, availability: Availabil
     const original = (client as Record<string, Fn>)[name];
     if (typeof original !== 'function') continue;
     gated[name] = (...args: unknown[]) => {
-      if (!availability.up) return name === 'unsafe' ? refused(() => availability.unavailable()) : Promise.reject(availability.unavailable());
+      if (!availability.up)
+        return name === 'unsafe'
+          ? refused(() => availability.unavailable())
+          : Promise.reject(availability.unavailable());
       const result = original(...args);
       if (result instanceof Promise) {
         inFlight++;

@@ -76,7 +76,9 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   let end: () => Promise<void>;
   let availability: Availability | undefined;
   if (url) {
-    const [driverModule, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () => Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]));
+    const [driverModule, { drizzle: drizzlePostgres }] = await loadDriver('postgres', () =>
+      Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]),
+    );
     const postgres = driverModule.default;
     const major3 = isMajor3(postgres as never);
     const sockets = noDelaySocketOption(postgres as never);
@@ -88,9 +90,26 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       ...RECONNECT,
       ...pooled,
     });
-    const probes = probeConnection(() => postgres(url, { ...noDelaySocketOption(postgres as never), fetch_types: false, max: 1, prepare: false, backoff: () => 0, connect_timeout: PROBE_CONNECT_SECONDS, onnotice: () => {}, connection: { application_name: `${applicationName} probe` } }));
+    const probes = probeConnection(() =>
+      postgres(url, {
+        ...noDelaySocketOption(postgres as never),
+        fetch_types: false,
+        max: 1,
+        prepare: false,
+        backoff: () => 0,
+        connect_timeout: PROBE_CONNECT_SECONDS,
+        onnotice: () => {},
+        connection: { application_name: `${applicationName} probe` },
+      }),
+    );
     availability = new Availability(probes.ping, options.onAvailability && safely(options.onAvailability));
-    db = drizzlePostgres({ client: gatedClient(major3 ? lostTransactionGuard(client) : client, availability, major3 ? () => fetchTypesOnce(client) : undefined) }) as unknown as Database;
+    db = drizzlePostgres({
+      client: gatedClient(
+        major3 ? lostTransactionGuard(client) : client,
+        availability,
+        major3 ? () => fetchTypesOnce(client) : undefined,
+      ),
+    }) as unknown as Database;
     // Its sockets send at once (TCP_NODELAY) and a transaction cut by a lost connection is held
     // until the driver rejects it: what a long COPY needs (isStreamSafe).
     Object.defineProperty(db, STREAM_SAFE, { value: true });
@@ -102,7 +121,9 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     };
   } else {
     // Loaded only when used: a replica on real Postgres does not carry PGlite (about 16 MB of RSS).
-    const [{ PGlite }, { drizzle: drizzlePglite }] = await loadDriver('@electric-sql/pglite', () => Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]));
+    const [{ PGlite }, { drizzle: drizzlePglite }] = await loadDriver('@electric-sql/pglite', () =>
+      Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]),
+    );
     let lock: DataDirLock | undefined;
     if (dataDir) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // PGlite's files and the lock: this user only
@@ -112,7 +133,10 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     let client: InstanceType<typeof PGlite>;
     try {
       const made = dataDir !== undefined && existsSync(join(dataDir, 'PG_VERSION'));
-      client = await PGlite.create(dataDir ?? 'memory://', options.loadDataDir && !made ? { loadDataDir: options.loadDataDir } : {});
+      client = await PGlite.create(
+        dataDir ?? 'memory://',
+        options.loadDataDir && !made ? { loadDataDir: options.loadDataDir } : {},
+      );
     } catch (error) {
       lock?.release();
       throw error;
@@ -198,7 +222,9 @@ function probeConnection(open: () => Sql): { ping(timeoutMs: number): Promise<Pr
     async ping(timeoutMs) {
       const c = (client ??= open());
       try {
-        await withTimeout(Promise.resolve(c.unsafe('select 1')), timeoutMs, () => Object.assign(new Error('ping timed out'), { code: TIMED_OUT }));
+        await withTimeout(Promise.resolve(c.unsafe('select 1')), timeoutMs, () =>
+          Object.assign(new Error('ping timed out'), { code: TIMED_OUT }),
+        );
         return 'up';
       } catch (error) {
         drop(c);
@@ -247,7 +273,8 @@ export function isStreamSafe(db: unknown): boolean {
 export const POOLERS: readonly Pooler[] = ['none', 'session', 'transaction'];
 
 function poolerOptions(pooler: Pooler = 'none'): { prepare?: false } {
-  if (!POOLERS.includes(pooler)) throw invalidOption('pooler', `must be ${POOLERS.join(', ')} (got ${JSON.stringify(pooler)})`);
+  if (!POOLERS.includes(pooler))
+    throw invalidOption('pooler', `must be ${POOLERS.join(', ')} (got ${JSON.stringify(pooler)})`);
   return pooler === 'transaction' ? { prepare: false } : {};
 }
 
@@ -259,8 +286,15 @@ async function loadDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(name)) {
-      throw new DatabaseError('HF_DB_DRIVER_MISSING', `@harakaflow/db: the driver ${name} is not installed (npm install ${name}); it is an optional peer dependency`, { cause: error });
+    if (
+      (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes(name)
+    ) {
+      throw new DatabaseError(
+        'HF_DB_DRIVER_MISSING',
+        `@harakaflow/db: the driver ${name} is not installed (npm install ${name}); it is an optional peer dependency`,
+        { cause: error },
+      );
     }
     throw error;
   }

@@ -49,13 +49,16 @@ const SCHEME = /^postgres(?:ql)?:\/\//;
  * that is not a number. Those messages name no part of the URL.
  */
 export function describeDatabaseUrl(url: string, options: { name?: string | undefined } = {}): DatabaseUrlParts {
-  if (typeof url !== 'string' || !SCHEME.test(url)) throw invalidOption('url', 'must start with postgres:// or postgresql://');
+  if (typeof url !== 'string' || !SCHEME.test(url))
+    throw invalidOption('url', 'must start with postgres:// or postgresql://');
   const name = options.name ?? 'the database URL';
   const invalid = (why: string) => new DatabaseError('HF_DB_URL_INVALID', `${name} ${why}: fix ${name}`);
   const rest = url.slice(url.indexOf('://') + 3);
   const at = rest.lastIndexOf('@');
   if (at >= 0 && /[@/?#]/.test(rest.slice(0, at))) {
-    throw invalid('cannot be read as one URL: its user name or password holds an unencoded @, /, ? or #; percent-encode them in the password (@ as %40, / as %2F, ? as %3F, # as %23, % as %25)');
+    throw invalid(
+      'cannot be read as one URL: its user name or password holds an unencoded @, /, ? or #; percent-encode them in the password (@ as %40, / as %2F, ? as %3F, # as %23, % as %25)',
+    );
   }
   const end = rest.search(/[/?#]/);
   const authority = end < 0 ? rest : rest.slice(0, end);
@@ -63,7 +66,9 @@ export function describeDatabaseUrl(url: string, options: { name?: string | unde
     try {
       return decodeURIComponent(text);
     } catch {
-      throw invalid('has a % that does not start a percent-encoded character; percent-encode % as %25 (and @ / ? # in the password as %40 %2F %3F %23)');
+      throw invalid(
+        'has a % that does not start a percent-encoded character; percent-encode % as %25 (and @ / ? # in the password as %40 %2F %3F %23)',
+      );
     }
   };
   const secrets = at >= 0 ? userinfoSecrets(authority.slice(0, at)) : [];
@@ -72,7 +77,12 @@ export function describeDatabaseUrl(url: string, options: { name?: string | unde
   const userRaw = at >= 0 ? authority.slice(0, at).split(':')[0]! : '';
   const hosts = (at >= 0 ? authority.slice(at + 1) : authority).split(',').map((entry) => {
     const m = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(entry)!;
-    const port = m[2] === undefined || m[2] === '' ? 5432 : /^\d{1,5}$/.test(m[2]) && Number(m[2]) <= 65535 ? Number(m[2]) : undefined;
+    const port =
+      m[2] === undefined || m[2] === ''
+        ? 5432
+        : /^\d{1,5}$/.test(m[2]) && Number(m[2]) <= 65535
+          ? Number(m[2])
+          : undefined;
     if (port === undefined) throw invalid('has a port that is not a number from 0 to 65535');
     const host = decode(m[1]!.replace(/^\[(.*)\]$/, '$1'));
     return { host: host || 'localhost', port };
@@ -81,7 +91,11 @@ export function describeDatabaseUrl(url: string, options: { name?: string | unde
   const user = userRaw ? decode(userRaw) : undefined;
   const database = path ? decode(path) : undefined;
   const where = hosts.map((h) => `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`).join(',');
-  const label = scrub(`${user === undefined ? '' : `${user}@`}${where}/${database ?? ''}`, secrets, [user, database, ...hosts.map((h) => h.host)]);
+  const label = scrub(`${user === undefined ? '' : `${user}@`}${where}/${database ?? ''}`, secrets, [
+    user,
+    database,
+    ...hosts.map((h) => h.host),
+  ]);
   return { user, host: hosts[0]!.host, port: hosts[0]!.port, hosts, database, label };
 }
 
@@ -115,7 +129,9 @@ function urlSecrets(url: string): string[] {
  * holds: the message names that part anyway. A backstop: messages are built from parsed parts.
  */
 function scrub(text: string, secrets: readonly string[], shown: readonly (string | undefined)[]): string {
-  const hide = secrets.filter((s) => s.length >= 4 && !shown.some((part) => part?.includes(s))).sort((a, b) => b.length - a.length);
+  const hide = secrets
+    .filter((s) => s.length >= 4 && !shown.some((part) => part?.includes(s)))
+    .sort((a, b) => b.length - a.length);
   let out = text;
   for (const secret of hide) out = out.split(secret).join('***');
   return out;
@@ -146,21 +162,38 @@ export async function checkConnection(url: string, options: ConnectionCheckOptio
   const postgres = await import('postgres').then(
     (m) => m.default,
     (error: unknown) => {
-      throw new DatabaseError('HF_DB_DRIVER_MISSING', '@harakaflow/db: the driver postgres is not installed (npm install postgres); it is an optional peer dependency', { cause: error });
+      throw new DatabaseError(
+        'HF_DB_DRIVER_MISSING',
+        '@harakaflow/db: the driver postgres is not installed (npm install postgres); it is an optional peer dependency',
+        { cause: error },
+      );
     },
   );
   let sql: ReturnType<typeof postgres>;
   try {
-    sql = postgres(url, { max: 1, fetch_types: false, prepare: false, connect_timeout: timeoutSeconds, onnotice: () => {}, connection: { application_name: 'harakaflow check' } });
+    sql = postgres(url, {
+      max: 1,
+      fetch_types: false,
+      prepare: false,
+      connect_timeout: timeoutSeconds,
+      onnotice: () => {},
+      connection: { application_name: 'harakaflow check' },
+    });
   } catch (error) {
     // postgres.js parses the URL here (a bad port, bad escapes); its message may quote the URL.
-    throw new DatabaseError('HF_DB_CONNECT_FAILED', `${name} cannot be parsed as a Postgres URL: fix ${name}`, { cause: scrubError(error, secrets, shown) });
+    throw new DatabaseError('HF_DB_CONNECT_FAILED', `${name} cannot be parsed as a Postgres URL: fix ${name}`, {
+      cause: scrubError(error, secrets, shown),
+    });
   }
   try {
     // The driver's own connect_timeout covers connecting; this covers a server that accepts and then says nothing.
-    await withTimeout(Promise.resolve(sql.unsafe('select 1')), (timeoutSeconds + 1) * 1000, () => Object.assign(new Error('no answer'), { code: 'CONNECT_TIMEOUT' }));
+    await withTimeout(Promise.resolve(sql.unsafe('select 1')), (timeoutSeconds + 1) * 1000, () =>
+      Object.assign(new Error('no answer'), { code: 'CONNECT_TIMEOUT' }),
+    );
   } catch (error) {
-    throw connectionFailure(scrubError(error, secrets, shown), target(sql), name, timeoutSeconds, (message) => scrub(message, secrets, shown));
+    throw connectionFailure(scrubError(error, secrets, shown), target(sql), name, timeoutSeconds, (message) =>
+      scrub(message, secrets, shown),
+    );
   } finally {
     await sql.end({ timeout: 0 }).catch(() => {});
   }
@@ -168,7 +201,9 @@ export async function checkConnection(url: string, options: ConnectionCheckOptio
 
 /** What postgres.js parsed from the URL (and PGHOST, PGPORT...); 3.x and 4.x keep it on `options`. */
 function target(sql: unknown): Target {
-  const o = ((sql as { options?: Partial<Record<keyof Target, unknown>> }).options ?? {}) as Partial<Record<keyof Target, unknown>>;
+  const o = ((sql as { options?: Partial<Record<keyof Target, unknown>> }).options ?? {}) as Partial<
+    Record<keyof Target, unknown>
+  >;
   const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : v === undefined ? [] : [v as T]);
   return {
     host: list<string>(o.host).map(String),
@@ -180,11 +215,22 @@ function target(sql: unknown): Target {
 }
 
 /** The HF_DB_* error of a failed first connection, naming what was tried and the fix; `clean` scrubs its message. */
-function connectionFailure(error: unknown, target: Target, name: string, timeoutSeconds: number, clean: (message: string) => string): DatabaseError {
+function connectionFailure(
+  error: unknown,
+  target: Target,
+  name: string,
+  timeoutSeconds: number,
+  clean: (message: string) => string,
+): DatabaseError {
   const e = error as { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown };
   const code = typeof e.code === 'string' ? e.code : 'unknown';
   // The address the driver tried (several hosts: the one that failed), else the first of the URL.
-  const host = typeof e.address === 'string' ? e.address : typeof e.hostname === 'string' ? e.hostname : (target.host[0] ?? 'localhost');
+  const host =
+    typeof e.address === 'string'
+      ? e.address
+      : typeof e.hostname === 'string'
+        ? e.hostname
+        : (target.host[0] ?? 'localhost');
   const port = typeof e.port === 'number' ? e.port : (target.port[target.host.indexOf(host)] ?? target.port[0] ?? 5432);
   const where = target.path ? `the socket ${target.path}` : `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const database = JSON.stringify(target.database).slice(1, -1);
@@ -192,22 +238,43 @@ function connectionFailure(error: unknown, target: Target, name: string, timeout
   const fail = (hfCode: string, message: string) => new DatabaseError(hfCode, clean(message), { cause: error });
   switch (code) {
     case '3D000':
-      return fail('HF_DB_DATABASE_MISSING', `database ${database} does not exist on ${where}: create it (createdb -h ${host} -p ${port} -U ${user} ${database}) or fix ${name}`);
+      return fail(
+        'HF_DB_DATABASE_MISSING',
+        `database ${database} does not exist on ${where}: create it (createdb -h ${host} -p ${port} -U ${user} ${database}) or fix ${name}`,
+      );
     case '28P01':
-      return fail('HF_DB_AUTH_FAILED', `password authentication failed for user ${user} (database ${database} on ${where}): fix the user or password in ${name}`);
+      return fail(
+        'HF_DB_AUTH_FAILED',
+        `password authentication failed for user ${user} (database ${database} on ${where}): fix the user or password in ${name}`,
+      );
     case '28000':
-      return fail('HF_DB_AUTH_FAILED', `user ${user} may not connect to database ${database} on ${where} (no such role, or pg_hba.conf refuses it): create the role, allow it in pg_hba.conf, or fix ${name}`);
+      return fail(
+        'HF_DB_AUTH_FAILED',
+        `user ${user} may not connect to database ${database} on ${where} (no such role, or pg_hba.conf refuses it): create the role, allow it in pg_hba.conf, or fix ${name}`,
+      );
     case 'ECONNREFUSED':
-      return fail('HF_DB_CONNECTION_REFUSED', `connection refused on ${where} (database ${database}): start Postgres there or fix the host and port in ${name}`);
+      return fail(
+        'HF_DB_CONNECTION_REFUSED',
+        `connection refused on ${where} (database ${database}): start Postgres there or fix the host and port in ${name}`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return fail('HF_DB_HOST_UNKNOWN', `unknown host ${host} (database ${database}, port ${port}): fix the host in ${name}`);
+      return fail(
+        'HF_DB_HOST_UNKNOWN',
+        `unknown host ${host} (database ${database}, port ${port}): fix the host in ${name}`,
+      );
     case 'CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
-      return fail('HF_DB_CONNECT_TIMEOUT', `no answer from ${where} within ${timeoutSeconds} s (database ${database}): check that Postgres runs there and a firewall lets the connection through, or fix ${name}`);
+      return fail(
+        'HF_DB_CONNECT_TIMEOUT',
+        `no answer from ${where} within ${timeoutSeconds} s (database ${database}): check that Postgres runs there and a firewall lets the connection through, or fix ${name}`,
+      );
     default:
-      return fail('HF_DB_CONNECT_FAILED', `cannot connect to database ${database} on ${where} (${code}): check ${name}`);
+      return fail(
+        'HF_DB_CONNECT_FAILED',
+        `cannot connect to database ${database} on ${where} (${code}): check ${name}`,
+      );
   }
 }
 
@@ -220,7 +287,9 @@ function scrubError(error: unknown, secrets: readonly string[], shown: readonly 
     if (typeof e.stack === 'string') e.stack = scrub(e.stack, secrets, shown);
   } catch {
     // A read-only message: replaced by a plain error that keeps the code.
-    return Object.assign(new Error('the driver failed (message withheld: it may quote the URL)'), { code: (error as { code?: unknown }).code });
+    return Object.assign(new Error('the driver failed (message withheld: it may quote the URL)'), {
+      code: (error as { code?: unknown }).code,
+    });
   }
   return error;
 }

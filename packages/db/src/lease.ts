@@ -33,13 +33,20 @@ export async function takeLease<T extends LeaseTable>(db: Database, o: LeaseOpti
   const got = await db
     .insert(o.table)
     .values({ [keyName]: o.id, holder: o.holder, until } as never)
-    .onConflictDoUpdate({ target: o.key, set: { holder: o.holder, until } as never, where: or(eq(o.table.holder, o.holder), lt(o.table.until, o.now)) })
+    .onConflictDoUpdate({
+      target: o.key,
+      set: { holder: o.holder, until } as never,
+      where: or(eq(o.table.holder, o.holder), lt(o.table.until, o.now)),
+    })
     .returning({ holder: o.table.holder });
   return got[0]?.holder === o.holder;
 }
 
 /** Gives the lease back (it runs out now), if this holder has it. */
-export async function releaseLease<T extends LeaseTable>(db: Database, o: Pick<LeaseOptions<T>, 'table' | 'key' | 'id' | 'holder'>): Promise<void> {
+export async function releaseLease<T extends LeaseTable>(
+  db: Database,
+  o: Pick<LeaseOptions<T>, 'table' | 'key' | 'id' | 'holder'>,
+): Promise<void> {
   await db
     .update(o.table)
     .set({ until: new Date(0) } as never)

@@ -51,7 +51,9 @@ export async function migrate(db: Database, sets: readonly MigrationSet[]): Prom
     try {
       files = readMigrationFiles({ migrationsFolder: set.folder });
     } catch (cause) {
-      throw new DatabaseError('HF_DB_MIGRATIONS_NOT_FOUND', `migrations of "${set.name}" not found in ${set.folder}`, { cause });
+      throw new DatabaseError('HF_DB_MIGRATIONS_NOT_FOUND', `migrations of "${set.name}" not found in ${set.folder}`, {
+        cause,
+      });
     }
     let table = journals.get(set.name);
     if (!table) journals.set(set.name, (table = journalTable(set.name)));

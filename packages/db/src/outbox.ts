@@ -29,11 +29,17 @@ export interface ClaimOptions {
 }
 
 /** Claims due rows (oldest due first), counting the attempt; returns them as they now are. */
-export async function claimDue<T extends OutboxTable>(db: Database, table: T, o: ClaimOptions): Promise<T['$inferSelect'][]> {
+export async function claimDue<T extends OutboxTable>(
+  db: Database,
+  table: T,
+  o: ClaimOptions,
+): Promise<T['$inferSelect'][]> {
   const due = db
     .select({ id: table.id })
     .from(table as PgTable)
-    .where(and(eq(table.status, o.pending), sql`${table.nextAttemptAt} <= ${o.now.toISOString()}::timestamptz`, o.where))
+    .where(
+      and(eq(table.status, o.pending), sql`${table.nextAttemptAt} <= ${o.now.toISOString()}::timestamptz`, o.where),
+    )
     .orderBy(asc(table.nextAttemptAt))
     .limit(o.limit)
     .for('update', { skipLocked: true });
@@ -46,7 +52,11 @@ export async function claimDue<T extends OutboxTable>(db: Database, table: T, o:
 }
 
 /** The delay before the next attempt after `attempts` failed ones, or null when none is left. */
-export function retryDelay(attempts: number, schedule: readonly number[], random: () => number = Math.random): number | null {
+export function retryDelay(
+  attempts: number,
+  schedule: readonly number[],
+  random: () => number = Math.random,
+): number | null {
   if (attempts < 1 || attempts > schedule.length) return null;
   const base = schedule[attempts - 1]!;
   return Math.round(base + base * 0.1 * random());
@@ -60,7 +70,12 @@ export interface DispatchLoop {
 }
 
 /** Runs `dispatch(batch)` again and again: at once after a full batch, else after `intervalMs`. */
-export function startDispatchLoop(o: { intervalMs: number; batch: number; dispatch: (batch: number) => Promise<number>; onError: (error: unknown) => void }): DispatchLoop {
+export function startDispatchLoop(o: {
+  intervalMs: number;
+  batch: number;
+  dispatch: (batch: number) => Promise<number>;
+  onError: (error: unknown) => void;
+}): DispatchLoop {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;

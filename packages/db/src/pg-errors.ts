@@ -16,7 +16,9 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   if (pgErrorCode(error) !== '23505') return false;
   if (!constraint) return true;
   for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const name = (e as { constraint_name?: unknown; constraint?: unknown }).constraint_name ?? (e as { constraint?: unknown }).constraint;
+    const name =
+      (e as { constraint_name?: unknown; constraint?: unknown }).constraint_name ??
+      (e as { constraint?: unknown }).constraint;
     if (name === constraint) return true;
     e = (e as { cause?: unknown }).cause;
   }
@@ -24,7 +26,18 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 }
 
 /** Driver codes of a connection that could not be made or was lost (postgres.js, Node's net), and the gate's refusal (availability.ts). */
-const CONNECTION_CODES = new Set(['HF_DB_UNAVAILABLE', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+const CONNECTION_CODES = new Set([
+  'HF_DB_UNAVAILABLE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
 
 /**
  * True when a query failed because the database could not be reached, or went away under it
@@ -33,7 +46,8 @@ const CONNECTION_CODES = new Set(['HF_DB_UNAVAILABLE', 'ECONNREFUSED', 'ECONNRES
  */
 export function isConnectionLoss(error: unknown): boolean {
   const sqlState = pgErrorCode(error);
-  if (sqlState && (sqlState.startsWith('08') || sqlState === '57P01' || sqlState === '57P02' || sqlState === '57P03')) return true;
+  if (sqlState && (sqlState.startsWith('08') || sqlState === '57P01' || sqlState === '57P02' || sqlState === '57P03'))
+    return true;
   for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;

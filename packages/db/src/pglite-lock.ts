@@ -66,7 +66,10 @@ export function lockDataDir(dir: string, hooks: LockHooks = {}): DataDirLock {
     if (holder && state !== 'gone') throw inUse(dir, file, holder, state, me);
     // Stale (its process is gone) or unreadable: taken over, unless it changed meanwhile.
     if (attempt >= 3) {
-      throw new DatabaseError('HF_DB_DATA_DIR_IN_USE', `the PGlite data directory ${dir} could not be locked: ${file} keeps changing (another process is taking it)`);
+      throw new DatabaseError(
+        'HF_DB_DATA_DIR_IN_USE',
+        `the PGlite data directory ${dir} could not be locked: ${file} keeps changing (another process is taking it)`,
+      );
     }
     removeStale(dir, file, text, me, record, hooks);
   }
@@ -123,17 +126,30 @@ function removeStale(dir: string, file: string, stale: string, me: Holder, recor
     const text = readText(claim);
     if (text === null) {
       // Its claimant finished between our attempt and our read: this level again (bounded, as the lock's own loop is).
-      if (++vanished > 3) throw new DatabaseError('HF_DB_DATA_DIR_IN_USE', `the PGlite data directory ${dir} could not be locked: ${file} keeps changing (another process is taking it)`);
+      if (++vanished > 3)
+        throw new DatabaseError(
+          'HF_DB_DATA_DIR_IN_USE',
+          `the PGlite data directory ${dir} could not be locked: ${file} keeps changing (another process is taking it)`,
+        );
       level--;
       continue;
     }
     const claimant = parse(text);
     const state = claimant ? judge(claimant, me) : 'gone';
     if (!claimant || state === 'gone') continue; // abandoned: the next level
-    const where = state === 'live' ? 'try again' : `it runs ${state} (host ${claimant.host ?? '?'}): whether it still runs cannot be checked from here; once it is known to be stopped, remove ${claim} by hand`;
-    throw new DatabaseError('HF_DB_DATA_DIR_IN_USE', `the PGlite data directory ${dir} is being taken over by process ${claimant.pid} (claim ${claim}): ${where}`);
+    const where =
+      state === 'live'
+        ? 'try again'
+        : `it runs ${state} (host ${claimant.host ?? '?'}): whether it still runs cannot be checked from here; once it is known to be stopped, remove ${claim} by hand`;
+    throw new DatabaseError(
+      'HF_DB_DATA_DIR_IN_USE',
+      `the PGlite data directory ${dir} is being taken over by process ${claimant.pid} (claim ${claim}): ${where}`,
+    );
   }
-  throw new DatabaseError('HF_DB_DATA_DIR_IN_USE', `the PGlite data directory ${dir} could not be locked: the takeover of its stale lock ${file} was abandoned too often (files ${base}.*); remove them by hand`);
+  throw new DatabaseError(
+    'HF_DB_DATA_DIR_IN_USE',
+    `the PGlite data directory ${dir} could not be locked: the takeover of its stale lock ${file} was abandoned too often (files ${base}.*); remove them by hand`,
+  );
 }
 
 /** Writes `text` to `path` whole, unless `path` exists (false). */
@@ -183,7 +199,12 @@ function parse(text: string): Holder | null {
   try {
     const value = JSON.parse(text) as Partial<Holder>;
     const optional = (v: unknown) => v === undefined || typeof v === 'string';
-    return Number.isInteger(value.pid) && (value.pid as number) > 0 && typeof value.started === 'string' && optional(value.host) && optional(value.boot) && optional(value.pidns)
+    return Number.isInteger(value.pid) &&
+      (value.pid as number) > 0 &&
+      typeof value.started === 'string' &&
+      optional(value.host) &&
+      optional(value.boot) &&
+      optional(value.pidns)
       ? (value as Holder)
       : null;
   } catch {
@@ -192,7 +213,11 @@ function parse(text: string): Holder | null {
 }
 
 function whoAmI(): Holder {
-  const me: Holder = { pid: process.pid, started: startTime(process.pid) ?? `ms:${Math.round(Date.now() - process.uptime() * 1000)}`, host: hostname() };
+  const me: Holder = {
+    pid: process.pid,
+    started: startTime(process.pid) ?? `ms:${Math.round(Date.now() - process.uptime() * 1000)}`,
+    host: hostname(),
+  };
   const boot = readOptional(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
   const pidns = readOptional(() => readlinkSync('/proc/self/ns/pid'));
   if (boot) me.boot = boot;
@@ -235,7 +260,9 @@ function inUse(dir: string, file: string, holder: Holder, state: string, me: Hol
       `the PGlite data directory ${dir} is in use by process ${holder.pid} on host ${holder.host ?? '?'} (lock file ${file}), which runs ${state}: whether it still runs cannot be checked from here (host ${me.host}). PGlite takes one process at a time: stop that process first, or, once it is known to be stopped, remove ${file} by hand`,
     );
   }
-  const since = holder.started.startsWith('ms:') ? `, started ${new Date(Number(holder.started.slice(3))).toISOString()}` : '';
+  const since = holder.started.startsWith('ms:')
+    ? `, started ${new Date(Number(holder.started.slice(3))).toISOString()}`
+    : '';
   return new DatabaseError(
     'HF_DB_DATA_DIR_IN_USE',
     `the PGlite data directory ${dir} is in use by process ${holder.pid}${since} (lock file ${file}): PGlite takes one process at a time; stop that process first, or use DATABASE_URL (Postgres) to share the data`,

@@ -28,7 +28,8 @@ const trackers = new WeakMap<object, () => PoolUse>();
 /** A reader of the pool's use; wraps the handle's client on the first call for it. */
 export function poolUse(handle: DatabaseHandle): () => PoolUse {
   const client = (handle.db as unknown as { $client?: Record<string, unknown> }).$client;
-  if (!client || (typeof client !== 'object' && typeof client !== 'function')) return () => ({ size: handle.driver === 'pglite' ? 1 : 0, inFlight: 0 });
+  if (!client || (typeof client !== 'object' && typeof client !== 'function'))
+    return () => ({ size: handle.driver === 'pglite' ? 1 : 0, inFlight: 0 });
   const known = trackers.get(client);
   if (known) return known;
   // postgres.js: the availability gate already watches every statement and transaction; it counts them.

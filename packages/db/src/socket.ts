@@ -21,7 +21,9 @@ interface SocketTarget {
  * takes the hosts of a multi-host URL in turn, as postgres.js does. Unix sockets (`host=/dir`) are
  * connected as they are: Nagle does not apply to them.
  */
-export function noDelaySocketOption(postgres: (options: Record<string, unknown>) => unknown): { socket?: (options: SocketTarget) => net.Socket } {
+export function noDelaySocketOption(postgres: (options: Record<string, unknown>) => unknown): {
+  socket?: (options: SocketTarget) => net.Socket;
+} {
   if (!isMajor3(postgres)) return {};
   let attempt = 0;
   return {
@@ -49,7 +51,10 @@ const majors = new WeakMap<object, boolean>();
 export function isMajor3(postgres: (options: Record<string, unknown>) => unknown): boolean {
   let known = majors.get(postgres);
   if (known === undefined) {
-    const probe = postgres({ host: '127.0.0.1', port: 9, max: 1, onnotice: () => {} }) as { options?: object; end?: (o: object) => Promise<unknown> };
+    const probe = postgres({ host: '127.0.0.1', port: 9, max: 1, onnotice: () => {} }) as {
+      options?: object;
+      end?: (o: object) => Promise<unknown>;
+    };
     known = typeof probe.options === 'object' && probe.options !== null && !('onread' in probe.options);
     void probe.end?.({ timeout: 0 })?.catch(() => {});
     majors.set(postgres, known);

@@ -78,7 +78,9 @@ describe('createDatabase', () => {
       code: 'HF_DB_INVALID_OPTION',
       message: expect.stringContaining('"url"'),
     });
-    await expect(createDatabase({ url: 'postgres://x/y', max: 0 })).rejects.toMatchObject({ code: 'HF_DB_INVALID_OPTION' });
+    await expect(createDatabase({ url: 'postgres://x/y', max: 0 })).rejects.toMatchObject({
+      code: 'HF_DB_INVALID_OPTION',
+    });
   });
 
   it('answers ping false, without throwing, when the server is unreachable', async () => {

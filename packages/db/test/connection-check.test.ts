@@ -38,7 +38,13 @@ async function failure(url: string, name?: string): Promise<DatabaseError> {
   expect(error).toBeInstanceOf(DatabaseError);
   const e = error as DatabaseError;
   // The password nowhere: message, serialized (what a log line holds), String(), the cause's message.
-  for (const text of [e.message, JSON.stringify(serializeError(e)), String(e), String((e.cause as Error | undefined)?.message)]) expect(text).not.toContain(PASSWORD);
+  for (const text of [
+    e.message,
+    JSON.stringify(serializeError(e)),
+    String(e),
+    String((e.cause as Error | undefined)?.message),
+  ])
+    expect(text).not.toContain(PASSWORD);
   return e;
 }
 
@@ -64,24 +70,36 @@ describe('checkConnection', () => {
     const port = await refusingLogin();
     const e = await failure(`postgres://app:${PASSWORD}@127.0.0.1:${port}/harakaflow`, 'DATABASE_URL');
     expect(e.code).toBe('HF_DB_AUTH_FAILED');
-    expect(e.message).toBe(`password authentication failed for user app (database harakaflow on 127.0.0.1:${port}): fix the user or password in DATABASE_URL`);
+    expect(e.message).toBe(
+      `password authentication failed for user app (database harakaflow on 127.0.0.1:${port}): fix the user or password in DATABASE_URL`,
+    );
   });
 
   it('names a closed port: connection refused on host:port, with the database', async () => {
     const port = await freePort();
     const e = await failure(`postgres://app:${PASSWORD}@127.0.0.1:${port}/harakaflow`, 'DATABASE_URL');
     expect(e.code).toBe('HF_DB_CONNECTION_REFUSED');
-    expect(e.message).toBe(`connection refused on 127.0.0.1:${port} (database harakaflow): start Postgres there or fix the host and port in DATABASE_URL`);
+    expect(e.message).toBe(
+      `connection refused on 127.0.0.1:${port} (database harakaflow): start Postgres there or fix the host and port in DATABASE_URL`,
+    );
   });
 
   it('names a host that does not resolve', async () => {
-    const e = await failure(`postgres://app:${PASSWORD}@no-such-host.invalid:5433/harakaflow`, 'MIGRATION_DATABASE_URL');
+    const e = await failure(
+      `postgres://app:${PASSWORD}@no-such-host.invalid:5433/harakaflow`,
+      'MIGRATION_DATABASE_URL',
+    );
     expect(e.code).toBe('HF_DB_HOST_UNKNOWN');
-    expect(e.message).toBe('unknown host no-such-host.invalid (database harakaflow, port 5433): fix the host in MIGRATION_DATABASE_URL');
+    expect(e.message).toBe(
+      'unknown host no-such-host.invalid (database harakaflow, port 5433): fix the host in MIGRATION_DATABASE_URL',
+    );
   });
 
   it('refuses a URL that is not postgres:// before connecting', async () => {
-    await expect(checkConnection(`mysql://app:${PASSWORD}@127.0.0.1/x`)).rejects.toMatchObject({ code: 'HF_DB_INVALID_OPTION', message: expect.not.stringContaining(PASSWORD) });
+    await expect(checkConnection(`mysql://app:${PASSWORD}@127.0.0.1/x`)).rejects.toMatchObject({
+      code: 'HF_DB_INVALID_OPTION',
+      message: expect.not.stringContaining(PASSWORD),
+    });
   });
 
   it('refuses a password with an unencoded @ (several hosts) without naming any of it', async () => {
@@ -90,7 +108,9 @@ describe('checkConnection', () => {
     const e = await failure(url, 'DATABASE_URL');
     expect(e.code).toBe('HF_DB_URL_INVALID');
     for (const piece of ['S3cr', 'tPW', 'app:']) expect(e.message).not.toContain(piece);
-    expect(e.message).toMatch(/^DATABASE_URL cannot be read as one URL: .*percent-encode them in the password \(@ as %40, \/ as %2F.*: fix DATABASE_URL$/);
+    expect(e.message).toMatch(
+      /^DATABASE_URL cannot be read as one URL: .*percent-encode them in the password \(@ as %40, \/ as %2F.*: fix DATABASE_URL$/,
+    );
     expect(e.cause).toBeUndefined();
   });
 
@@ -107,9 +127,14 @@ describe('checkConnection', () => {
       expect(e.code).toBe('HF_DB_URL_INVALID');
       expect(e.message).not.toContain('Secret');
       // Percent-encoded, the same password reaches the server (here: nothing listens).
-      const encoded = await failure(`postgres://app:${encodeURIComponent(password)}@127.0.0.1:${port}/hf`, 'DATABASE_URL');
+      const encoded = await failure(
+        `postgres://app:${encodeURIComponent(password)}@127.0.0.1:${port}/hf`,
+        'DATABASE_URL',
+      );
       expect(encoded.code).toBe('HF_DB_CONNECTION_REFUSED');
-      expect(encoded.message).toBe(`connection refused on 127.0.0.1:${port} (database hf): start Postgres there or fix the host and port in DATABASE_URL`);
+      expect(encoded.message).toBe(
+        `connection refused on 127.0.0.1:${port} (database hf): start Postgres there or fix the host and port in DATABASE_URL`,
+      );
       expect(encoded.message).not.toContain('Secret');
     }
   });
@@ -124,7 +149,9 @@ describe('checkConnection', () => {
         database: 'harakaflow',
         label: 'app@db.internal:6543/harakaflow',
       });
-      expect(describeDatabaseUrl(`postgresql://a%40corp:${encodeURIComponent('p@ss/w?d#')}@h1,[::1]:5433/my%20db`)).toMatchObject({
+      expect(
+        describeDatabaseUrl(`postgresql://a%40corp:${encodeURIComponent('p@ss/w?d#')}@h1,[::1]:5433/my%20db`),
+      ).toMatchObject({
         user: 'a@corp',
         host: 'h1',
         port: 5432,
@@ -135,18 +162,42 @@ describe('checkConnection', () => {
         database: 'my db',
         label: 'a@corp@h1:5432,[::1]:5433/my db',
       });
-      expect(describeDatabaseUrl('postgres://')).toMatchObject({ user: undefined, host: 'localhost', port: 5432, database: undefined, label: 'localhost:5432/' });
+      expect(describeDatabaseUrl('postgres://')).toMatchObject({
+        user: undefined,
+        host: 'localhost',
+        port: 5432,
+        database: undefined,
+        label: 'localhost:5432/',
+      });
     });
 
     it('refuses an ambiguous URL, a bad escape or a bad port as HF_DB_URL_INVALID, another scheme as HF_DB_INVALID_OPTION', () => {
-      for (const url of ['postgres://app:a@b@h/db', 'postgres://app:a/b@h/db', 'postgres://app:a?b@h/db', 'postgres://app:a#b@h/db', 'postgres://h/db?application_name=me@x', 'postgres://app:%g1@h/db', 'postgres://h:5x/db', 'postgres://h:70000/db']) {
-        expect(() => describeDatabaseUrl(url, { name: 'DATABASE_URL' }), url).toThrow(expect.objectContaining({ code: 'HF_DB_URL_INVALID', message: expect.stringMatching(/^DATABASE_URL .*: fix DATABASE_URL$/) }));
+      for (const url of [
+        'postgres://app:a@b@h/db',
+        'postgres://app:a/b@h/db',
+        'postgres://app:a?b@h/db',
+        'postgres://app:a#b@h/db',
+        'postgres://h/db?application_name=me@x',
+        'postgres://app:%g1@h/db',
+        'postgres://h:5x/db',
+        'postgres://h:70000/db',
+      ]) {
+        expect(() => describeDatabaseUrl(url, { name: 'DATABASE_URL' }), url).toThrow(
+          expect.objectContaining({
+            code: 'HF_DB_URL_INVALID',
+            message: expect.stringMatching(/^DATABASE_URL .*: fix DATABASE_URL$/),
+          }),
+        );
       }
-      expect(() => describeDatabaseUrl(`mysql://app:${PASSWORD}@h/db`)).toThrow(expect.objectContaining({ code: 'HF_DB_INVALID_OPTION' }));
+      expect(() => describeDatabaseUrl(`mysql://app:${PASSWORD}@h/db`)).toThrow(
+        expect.objectContaining({ code: 'HF_DB_INVALID_OPTION' }),
+      );
     });
 
     it('keeps a user, host or database that holds the password (postgres:postgres) in the label: it is shown on purpose', () => {
-      expect(describeDatabaseUrl('postgres://postgres:postgres@localhost/postgres').label).toBe('postgres@localhost:5432/postgres');
+      expect(describeDatabaseUrl('postgres://postgres:postgres@localhost/postgres').label).toBe(
+        'postgres@localhost:5432/postgres',
+      );
     });
   });
 
@@ -161,13 +212,19 @@ describe('checkConnection', () => {
     it('names a database that does not exist on host:port (3D000), with the fix', async () => {
       const e = await failure(variant(postgresUrl!, { database: 'newuser_x' }), 'DATABASE_URL');
       expect(e.code).toBe('HF_DB_DATABASE_MISSING');
-      expect(e.message).toMatch(new RegExp(`^database newuser_x does not exist on ${where.replace(/\./g, '\\.')}: create it \\(createdb .*newuser_x\\) or fix DATABASE_URL$`));
+      expect(e.message).toMatch(
+        new RegExp(
+          `^database newuser_x does not exist on ${where.replace(/\./g, '\\.')}: create it \\(createdb .*newuser_x\\) or fix DATABASE_URL$`,
+        ),
+      );
     });
 
     it('names a role the server refuses (28000)', async () => {
       const e = await failure(variant(postgresUrl!, { user: 'no_such_role_31' }), 'DATABASE_URL');
       expect(e.code).toBe('HF_DB_AUTH_FAILED');
-      expect(e.message).toContain(`user no_such_role_31 may not connect to database ${decodeURIComponent(server.pathname.slice(1))} on ${where}`);
+      expect(e.message).toContain(
+        `user no_such_role_31 may not connect to database ${decodeURIComponent(server.pathname.slice(1))} on ${where}`,
+      );
       expect(e.message).toContain('fix DATABASE_URL');
     });
   });

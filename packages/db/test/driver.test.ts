@@ -5,7 +5,13 @@
 // an outage, createDatabase's handle answers its first ping once the server is back, whatever the
 // driver's reconnection backoff has grown to meanwhile.
 import { errorCodes } from '@harakaflow/core';
-import { createDatabase, isConnectionLoss, resultRows, type AvailabilityChange, type DatabaseHandle } from '@harakaflow/db';
+import {
+  createDatabase,
+  isConnectionLoss,
+  resultRows,
+  type AvailabilityChange,
+  type DatabaseHandle,
+} from '@harakaflow/db';
 import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import { bigint, boolean, customType, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +36,9 @@ describe.skipIf(!postgresUrl)('values through postgres.js', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await testDatabase();
-    await database.db.execute(sql`create table kinds (id integer primary key, at timestamptz not null, local timestamp, flag boolean not null, data jsonb, raw bytea, big bigint, tags text[])`);
+    await database.db.execute(
+      sql`create table kinds (id integer primary key, at timestamptz not null, local timestamp, flag boolean not null, data jsonb, raw bytea, big bigint, tags text[])`,
+    );
   });
   afterAll(() => database?.close());
 
@@ -45,7 +53,16 @@ describe.skipIf(!postgresUrl)('values through postgres.js', () => {
 
   it('round-trips dates, booleans, JSON, bytes, bigints and arrays through the query builder', async () => {
     const at = new Date('2026-03-29T01:30:00.123Z'); // a daylight-saving night in Europe
-    const row = { id: 1, at, local: new Date('2026-12-31T23:59:59.000Z'), flag: false, data: { a: [1, 'b', null], nested: { ok: true } }, raw: Buffer.from([0, 255, 10, 13]), big: 2 ** 52, tags: ['x', 'y,z', '"q"'] };
+    const row = {
+      id: 1,
+      at,
+      local: new Date('2026-12-31T23:59:59.000Z'),
+      flag: false,
+      data: { a: [1, 'b', null], nested: { ok: true } },
+      raw: Buffer.from([0, 255, 10, 13]),
+      big: 2 ** 52,
+      tags: ['x', 'y,z', '"q"'],
+    };
     await database.db.insert(kinds).values(row);
     const [back] = await database.db.select().from(kinds).where(eq(kinds.id, 1));
     expect(back).toEqual(row);
@@ -85,7 +102,11 @@ describe.skipIf(!postgresUrl)('after an outage', () => {
     let handle: DatabaseHandle | undefined;
     try {
       const changes: AvailabilityChange[] = [];
-      handle = await createDatabase({ url: proxy.through(database.url!), max: 3, onAvailability: (change) => changes.push(change) });
+      handle = await createDatabase({
+        url: proxy.through(database.url!),
+        max: 3,
+        onAvailability: (change) => changes.push(change),
+      });
       const query = () => handle!.db.execute(sql`select 1 as one`);
       await query();
       expect(await handle.ping(1000)).toBe(true);
@@ -93,13 +114,20 @@ describe.skipIf(!postgresUrl)('after an outage', () => {
       // to grow: by default it reaches 5 to 20 s after a dozen failed attempts.
       proxy.cut({ stopped: true });
       for (let round = 0; round < 20; round++) {
-        await Promise.all(Array.from({ length: 3 }, () => Promise.race([query().catch(() => undefined), new Promise((r) => setTimeout(r, 150))])));
+        await Promise.all(
+          Array.from({ length: 3 }, () =>
+            Promise.race([query().catch(() => undefined), new Promise((r) => setTimeout(r, 150))]),
+          ),
+        );
         expect(await handle.ping(150)).toBe(false);
       }
       // Known down: a query is refused at once by the gate (HF_DB_UNAVAILABLE, a connection-loss
       // code), not held by the driver until the server is back.
       expect(handle.available).toBe(false);
-      const refused = await query().then(() => null, (error: unknown) => error);
+      const refused = await query().then(
+        () => null,
+        (error: unknown) => error,
+      );
       expect(isConnectionLoss(refused)).toBe(true);
       expect(JSON.stringify(errorCodes(refused).codes)).toContain('HF_DB_UNAVAILABLE');
       expect(changes.map((c) => c.up)).toEqual([false]);
@@ -110,7 +138,14 @@ describe.skipIf(!postgresUrl)('after an outage', () => {
       expect(changes.map((c) => c.up)).toEqual([false, true]);
       // The pool's own connections come back by themselves (backoff capped at 2 s).
       let back = false;
-      await until(async () => (back = await query().then(() => true, () => false)), 15_000).catch(() => {});
+      await until(
+        async () =>
+          (back = await query().then(
+            () => true,
+            () => false,
+          )),
+        15_000,
+      ).catch(() => {});
       expect(back).toBe(true);
     } finally {
       await handle?.close();

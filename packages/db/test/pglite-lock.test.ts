@@ -3,7 +3,17 @@
 import { createDatabase } from '@harakaflow/db';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -28,7 +38,6 @@ function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(child.stdout);
 }
-
 
 /** This process's lock record as another process reads it ({ pid, started, host, boot?, pidns? }). */
 function myRecord(): Record<string, unknown> {
@@ -63,7 +72,9 @@ try {
 }
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -93,7 +104,10 @@ describe('the PGlite data directory lock', () => {
     // Created for this user only, as is the lock.
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(lockOf(dir)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(lockOf(dir), 'utf8'))).toMatchObject({ pid: process.pid, started: expect.any(String) });
+    expect(JSON.parse(readFileSync(lockOf(dir), 'utf8'))).toMatchObject({
+      pid: process.pid,
+      started: expect.any(String),
+    });
     const refused = await createDatabase({ dataDir: dir }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: 'DatabaseError', code: 'HF_DB_DATA_DIR_IN_USE' });
     expect((refused as Error).message).toContain(dir);
@@ -116,7 +130,12 @@ describe('the PGlite data directory lock', () => {
       const holder = JSON.parse(readFileSync(lockOf(dir), 'utf8')) as { pid: number; started: string };
       const copy = newDir();
       writeFileSync(lockOf(copy), JSON.stringify(holder));
-      expect(() => lockDataDir(copy)).toThrow(expect.objectContaining({ code: 'HF_DB_DATA_DIR_IN_USE', message: expect.stringContaining(`process ${process.pid}`) }));
+      expect(() => lockDataDir(copy)).toThrow(
+        expect.objectContaining({
+          code: 'HF_DB_DATA_DIR_IN_USE',
+          message: expect.stringContaining(`process ${process.pid}`),
+        }),
+      );
       // It stays the holder's.
       expect(JSON.parse(readFileSync(lockOf(copy), 'utf8'))).toEqual(holder);
     } finally {
@@ -163,7 +182,9 @@ describe('the PGlite data directory lock', () => {
 lockDataDir(${JSON.stringify(dir)});
 process.stdout.write('locked\\n');
 process.exit(0);`;
-    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.stderr.on('data', (chunk) => (out += chunk));
@@ -187,7 +208,10 @@ process.exit(0);`;
     writeFileSync(go, '');
     const firstOutcome = await first.outcome();
     try {
-      expect([firstOutcome, secondOutcome].filter((o) => o === 'locked'), `${firstOutcome}\n${secondOutcome}`).toHaveLength(1);
+      expect(
+        [firstOutcome, secondOutcome].filter((o) => o === 'locked'),
+        `${firstOutcome}\n${secondOutcome}`,
+      ).toHaveLength(1);
       expect(firstOutcome).toBe('locked');
       expect(secondOutcome).toContain('refused HF_DB_DATA_DIR_IN_USE');
       expect(secondOutcome).toContain(`being taken over by process ${first.pid}`);
@@ -202,7 +226,8 @@ process.exit(0);`;
   it('goes past a takeover claim its crashed claimant left, and is refused while a live one holds it', () => {
     const mine = myRecord();
     const stale = JSON.stringify({ ...mine, pid: deadPid(), started: 'ticks:1' });
-    const claim = (dir: string, level: number) => `${lockOf(dir)}.takeover.${createHash('sha256').update(stale).digest('hex').slice(0, 16)}.${level}`;
+    const claim = (dir: string, level: number) =>
+      `${lockOf(dir)}.takeover.${createHash('sha256').update(stale).digest('hex').slice(0, 16)}.${level}`;
 
     const abandoned = newDir();
     writeFileSync(lockOf(abandoned), stale);
@@ -216,7 +241,12 @@ process.exit(0);`;
     const busy = newDir();
     writeFileSync(lockOf(busy), stale);
     writeFileSync(claim(busy, 0), JSON.stringify(mine));
-    expect(() => lockDataDir(busy)).toThrow(expect.objectContaining({ code: 'HF_DB_DATA_DIR_IN_USE', message: expect.stringContaining(`being taken over by process ${process.pid}`) }));
+    expect(() => lockDataDir(busy)).toThrow(
+      expect.objectContaining({
+        code: 'HF_DB_DATA_DIR_IN_USE',
+        message: expect.stringContaining(`being taken over by process ${process.pid}`),
+      }),
+    );
     expect(readFileSync(lockOf(busy), 'utf8')).toBe(stale);
   });
 
@@ -227,7 +257,11 @@ process.exit(0);`;
   it('refuses the lock of a process on another host, whatever its pid here, naming it and the file to remove by hand', () => {
     const mine = myRecord();
     const gone = deadPid();
-    const others: Record<string, unknown>[] = [{ ...mine, pid: gone, host: 'app-container-7' }, { ...mine, pid: 1, host: 'app-container-7' }, { ...mine, pid: process.pid, host: 'app-container-7' }];
+    const others: Record<string, unknown>[] = [
+      { ...mine, pid: gone, host: 'app-container-7' },
+      { ...mine, pid: 1, host: 'app-container-7' },
+      { ...mine, pid: process.pid, host: 'app-container-7' },
+    ];
     for (const other of others) {
       const dir = newDir();
       const text = JSON.stringify(other);
@@ -250,7 +284,8 @@ process.exit(0);`;
     // restart): gone, even with a pid that is alive here (pid 1 of the new namespace), so taken over.
     const restarts: Record<string, unknown>[] = [];
     if (mine.boot) restarts.push({ ...mine, pid: process.pid, boot: '00000000-0000-4000-8000-000000000000' });
-    if (mine.pidns) restarts.push({ ...mine, pid: process.pid, pidns: 'pid:[1]' }, { ...mine, pid: 1, pidns: 'pid:[1]' });
+    if (mine.pidns)
+      restarts.push({ ...mine, pid: process.pid, pidns: 'pid:[1]' }, { ...mine, pid: 1, pidns: 'pid:[1]' });
     for (const earlier of restarts) {
       const dir = newDir();
       writeFileSync(lockOf(dir), JSON.stringify(earlier));
@@ -269,7 +304,12 @@ process.exit(0);`;
     // A lock of the first format ({ pid, started }) is judged by its pid, as before: live refused, gone taken over.
     const first = newDir();
     writeFileSync(lockOf(first), JSON.stringify({ pid: process.pid, started: mine.started }));
-    expect(() => lockDataDir(first)).toThrow(expect.objectContaining({ code: 'HF_DB_DATA_DIR_IN_USE', message: expect.stringContaining(`process ${process.pid} (lock file`) }));
+    expect(() => lockDataDir(first)).toThrow(
+      expect.objectContaining({
+        code: 'HF_DB_DATA_DIR_IN_USE',
+        message: expect.stringContaining(`process ${process.pid} (lock file`),
+      }),
+    );
     writeFileSync(lockOf(first), JSON.stringify({ pid: gone, started: mine.started }));
     lockDataDir(first).release();
     expect(existsSync(lockOf(first))).toBe(false);

@@ -50,7 +50,10 @@ it('counts statements waiting for, or running on, a connection until they settle
   const statements = [
     database.db.execute(sql`select pg_sleep(0.3)`).then(() => 'slept'),
     database.db.execute(sql`select pg_sleep(0.3)`).then(() => 'slept'),
-    database.db.execute(sql`select * from no_such_table`).then(() => 'ran', () => 'failed'),
+    database.db.execute(sql`select * from no_such_table`).then(
+      () => 'ran',
+      () => 'failed',
+    ),
   ];
   await until(() => use().inFlight >= 3);
   tx.release();

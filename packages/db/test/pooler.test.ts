@@ -8,7 +8,17 @@ import { createDatabase, resultRows, type Database, type DatabaseHandle } from '
 import { eq, sql } from 'drizzle-orm';
 import { integer, pgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendPid, holdServer, pgbouncerAvailable, postgresUrl, testDatabase, testPgbouncer, until, type TestDatabase, type TestPgbouncer } from '../../../tooling/testing/src/index.js';
+import {
+  backendPid,
+  holdServer,
+  pgbouncerAvailable,
+  postgresUrl,
+  testDatabase,
+  testPgbouncer,
+  until,
+  type TestDatabase,
+  type TestPgbouncer,
+} from '../../../tooling/testing/src/index.js';
 
 describe('the pooler option', () => {
   it('is none, session or transaction; anything else is a coded TypeError naming it', async () => {
@@ -67,7 +77,10 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('through PgBouncer in trans
       // A failure shows as an error (postgres.js 4: "prepared statement ... does not exist") or as
       // a hang (postgres.js 3.4: the retried statement stalls its pipeline); a hang is told by a
       // deadline far past what the same queries take with pooler 'transaction' (milliseconds).
-      const settled = await Promise.race([Promise.allSettled(queries), new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000).unref())]);
+      const settled = await Promise.race([
+        Promise.allSettled(queries),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000).unref()),
+      ]);
       return { held: first.pid, settled };
     } finally {
       await release();
@@ -80,10 +93,18 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('through PgBouncer in trans
     try {
       const { settled } = await heldServerRun(a, b);
       const answered = settled?.filter((s) => s.status === 'fulfilled').length ?? 0;
-      expect(answered, JSON.stringify(settled?.map((s) => (s.status === 'rejected' ? String((s.reason as Error).message) : 'ok')) ?? 'no answer within 1 s')).toBeLessThan(3);
+      expect(
+        answered,
+        JSON.stringify(
+          settled?.map((s) => (s.status === 'rejected' ? String((s.reason as Error).message) : 'ok')) ??
+            'no answer within 1 s',
+        ),
+      ).toBeLessThan(3);
     } finally {
       // Ended at once: close() would give a hung query its 5 s of grace.
-      await (a.db as unknown as { $client: { end(o: { timeout: number }): Promise<void> } }).$client.end({ timeout: 0 });
+      await (a.db as unknown as { $client: { end(o: { timeout: number }): Promise<void> } }).$client.end({
+        timeout: 0,
+      });
       await Promise.all([a.close(), b.close()]);
     }
   });
@@ -99,7 +120,8 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('through PgBouncer in trans
       for (const row of rows as Pid[]) expect(row.pid).not.toBe(held);
 
       // Transactions too: the second one's commit runs on another server than the first one's.
-      const write = (n: number) => a.db.transaction(async (tx) => (await tx.insert(written).values({ n }), backendPid(tx as unknown as Database)));
+      const write = (n: number) =>
+        a.db.transaction(async (tx) => (await tx.insert(written).values({ n }), backendPid(tx as unknown as Database)));
       const first = await write(1);
       const release = await holdServer(b.db, first, bouncer.poolSize - 1);
       try {
@@ -135,7 +157,9 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('through PgBouncer in trans
         }
       });
       await Promise.all(work);
-      expect(resultRows<{ n: number }>(await pools[1]!.db.execute(sql`select n from counter where id = ${1}`))[0]!.n).toBe(20);
+      expect(
+        resultRows<{ n: number }>(await pools[1]!.db.execute(sql`select n from counter where id = ${1}`))[0]!.n,
+      ).toBe(20);
       const name = new URL(url).pathname.slice(1);
       // Idle client connections stay linked to PgBouncer; server connections never outnumber the pool.
       await until(async () => (await bouncer.pool(name)).clients > bouncer.poolSize);

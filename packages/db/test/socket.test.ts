@@ -36,8 +36,33 @@ async function closedPort(): Promise<number> {
  */
 async function tlsInFront() {
   const dir = mkdtempSync(join(tmpdir(), 'hf-pg-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
-  const context = tls.createSecureContext({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  const context = tls.createSecureContext({
+    key: readFileSync(join(dir, 'key.pem')),
+    cert: readFileSync(join(dir, 'cert.pem')),
+  });
   const servernames: (string | false)[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -47,7 +72,9 @@ async function tlsInFront() {
       if (request.length !== 8 || request.readInt32BE(4) !== 80877103) return client.destroy();
       client.write('S');
       const secure = new tls.TLSSocket(client, { isServer: true, secureContext: context });
-      secure.once('secure', () => servernames.push((secure as tls.TLSSocket & { servername: string | false }).servername));
+      secure.once('secure', () =>
+        servernames.push((secure as tls.TLSSocket & { servername: string | false }).servername),
+      );
       const upstream = net.connect(Number(target!.port || 5432), target!.hostname);
       sockets.add(upstream);
       secure.pipe(upstream).pipe(secure);
@@ -84,7 +111,10 @@ describe('TCP_NODELAY on postgres.js 3 (socket factory)', () => {
   it('takes the hosts of a multi-host URL in turn and sends a Unix socket path as it is', () => {
     const { socket } = noDelaySocketOption(postgres3 as never);
     const seen: unknown[] = [];
-    const connect = vi.spyOn(net.Socket.prototype, 'connect').mockImplementation(function (this: net.Socket, ...args: unknown[]) {
+    const connect = vi.spyOn(net.Socket.prototype, 'connect').mockImplementation(function (
+      this: net.Socket,
+      ...args: unknown[]
+    ) {
       seen.push(args);
       return this;
     } as never);
@@ -93,28 +123,39 @@ describe('TCP_NODELAY on postgres.js 3 (socket factory)', () => {
     socket!(options);
     socket!(options);
     socket!({ host: ['x'], port: [5432], path: '/run/postgresql/.s.PGSQL.5432' });
-    expect(seen).toEqual([[5433, 'a.example'], [5434, 'b.example'], [5433, 'a.example'], ['/run/postgresql/.s.PGSQL.5432']]);
+    expect(seen).toEqual([
+      [5433, 'a.example'],
+      [5434, 'b.example'],
+      [5433, 'a.example'],
+      ['/run/postgresql/.s.PGSQL.5432'],
+    ]);
     expect(first).toMatchObject({ host: 'a.example', port: 5433 });
     connect.mockRestore();
   });
 
-  it.skipIf(!postgresUrl)('opens the pool and the health probe with TCP_NODELAY, and queries work through them', async () => {
-    const noDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
-    const handle = await createDatabase({ url: postgresUrl, max: 2 });
-    try {
-      expect(await handle.db.execute(sql`select 1 as one`)).toEqual([{ one: 1 }]);
-      expect(await handle.ping()).toBe(true);
-      // postgres.js 3 never calls setNoDelay itself: these calls are the factory's, one per socket (pool, probe).
-      const enabled = noDelay.mock.calls.filter(([on]) => on === true).length;
-      expect(enabled).toBeGreaterThanOrEqual(2);
-    } finally {
-      await handle.close();
-    }
-  });
+  it.skipIf(!postgresUrl)(
+    'opens the pool and the health probe with TCP_NODELAY, and queries work through them',
+    async () => {
+      const noDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
+      const handle = await createDatabase({ url: postgresUrl, max: 2 });
+      try {
+        expect(await handle.db.execute(sql`select 1 as one`)).toEqual([{ one: 1 }]);
+        expect(await handle.ping()).toBe(true);
+        // postgres.js 3 never calls setNoDelay itself: these calls are the factory's, one per socket (pool, probe).
+        const enabled = noDelay.mock.calls.filter(([on]) => on === true).length;
+        expect(enabled).toBeGreaterThanOrEqual(2);
+      } finally {
+        await handle.close();
+      }
+    },
+  );
 
   it.skipIf(!postgresUrl)('fails over to the next host of a multi-host URL', async () => {
     const dead = await closedPort();
-    const handle = await createDatabase({ url: via(`127.0.0.1:${dead},${target!.hostname}:${target!.port || 5432}`), max: 1 });
+    const handle = await createDatabase({
+      url: via(`127.0.0.1:${dead},${target!.hostname}:${target!.port || 5432}`),
+      max: 1,
+    });
     try {
       expect(await handle.db.execute(sql`select 2 as two`)).toEqual([{ two: 2 }]);
     } finally {
@@ -122,16 +163,21 @@ describe('TCP_NODELAY on postgres.js 3 (socket factory)', () => {
     }
   });
 
-  it.skipIf(!postgresUrl)('upgrades to TLS on its own socket, sending the host name (SNI) as postgres.js does', async () => {
-    const front = await tlsInFront();
-    const handle = await createDatabase({ url: via(`localhost:${front.port}`, '?sslmode=require'), max: 1 });
-    try {
-      expect(await handle.db.execute(sql`select ssl from pg_stat_ssl where pid = pg_backend_pid()`)).toEqual([{ ssl: false }]); // plaintext between the front and Postgres
-      expect(front.servernames.length).toBeGreaterThanOrEqual(1);
-      expect(front.servernames.every((name) => name === 'localhost')).toBe(true);
-    } finally {
-      await handle.close();
-      await front.close();
-    }
-  });
+  it.skipIf(!postgresUrl)(
+    'upgrades to TLS on its own socket, sending the host name (SNI) as postgres.js does',
+    async () => {
+      const front = await tlsInFront();
+      const handle = await createDatabase({ url: via(`localhost:${front.port}`, '?sslmode=require'), max: 1 });
+      try {
+        expect(await handle.db.execute(sql`select ssl from pg_stat_ssl where pid = pg_backend_pid()`)).toEqual([
+          { ssl: false },
+        ]); // plaintext between the front and Postgres
+        expect(front.servernames.length).toBeGreaterThanOrEqual(1);
+        expect(front.servernames.every((name) => name === 'localhost')).toBe(true);
+      } finally {
+        await handle.close();
+        await front.close();
+      }
+    },
+  );
 });

@@ -14,7 +14,10 @@ describe.skipIf(!postgresUrl)('a transaction cut by a lost connection', () => {
   const name = `hf-tx-${randomUUID().slice(0, 8)}`;
   let handle: DatabaseHandle;
   let admin: postgres.Sql;
-  type Client = { begin<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>; unsafe(q: string): Promise<unknown[]> };
+  type Client = {
+    begin<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+    unsafe(q: string): Promise<unknown[]>;
+  };
   let client: Client;
 
   beforeAll(async () => {
@@ -38,7 +41,9 @@ describe.skipIf(!postgresUrl)('a transaction cut by a lost connection', () => {
     });
     // Terminate once the sleep runs (polled, not timed).
     for (;;) {
-      const [row] = backend ? await admin`select count(*)::int as n from pg_stat_activity where pid = ${backend} and query like 'select pg_sleep%'` : [{ n: 0 }];
+      const [row] = backend
+        ? await admin`select count(*)::int as n from pg_stat_activity where pid = ${backend} and query like 'select pg_sleep%'`
+        : [{ n: 0 }];
       if (row!.n === 1) break;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -92,10 +97,12 @@ describe.skipIf(!postgresUrl)('a transaction cut by a lost connection', () => {
     });
     expect(isConnectionLoss(error)).toBe(true);
     await servesAgain();
-    const plain = await client.begin(async (tx) => {
-      await tx.unsafe('select 1');
-      throw new Error('a plain failure');
-    }).catch((e: unknown) => e);
+    const plain = await client
+      .begin(async (tx) => {
+        await tx.unsafe('select 1');
+        throw new Error('a plain failure');
+      })
+      .catch((e: unknown) => e);
     expect((plain as Error).message).toBe('a plain failure');
     expect(await servesAgain()).toEqual([{ one: 1 }]);
   });

@@ -51,36 +51,60 @@ export interface BounceContext {
   now: () => Date;
 }
 
-type OutboxRow = Pick<typeof outbox.$inferSelect, 'id' | 'kind' | 'accountId' | 'address' | 'data' | 'status' | 'createdAt' | 'settledAt'>;
-const outboxColumns = { id: outbox.id, kind: outbox.kind, accountId: outbox.accountId, address: outbox.address, data: outbox.data, status: outbox.status, createdAt: outbox.createdAt, settledAt: outbox.settledAt };
+type OutboxRow = Pick<
+  typeof outbox.$inferSelect,
+  'id' | 'kind' | 'accountId' | 'address' | 'data' | 'status' | 'createdAt' | 'settledAt'
+>;
+const outboxColumns = {
+  id: outbox.id,
+  kind: outbox.kind,
+  accountId: outbox.accountId,
+  address: outbox.address,
+  data: outbox.data,
+  status: outbox.status,
+  createdAt: outbox.createdAt,
+  settledAt: outbox.settledAt,
+};
 
 const SEVERITY: Record<string, number> = { failed: 3, delayed: 2, delivered: 1, relayed: 1, expanded: 1 };
 
 /** The recipient block about `address`, else the most severe one. */
 function blockFor(recipients: readonly DsnRecipient[], address: string | null): DsnRecipient | undefined {
-  const mine = address ? recipients.find((r) => r.finalRecipient === address || r.originalRecipient === address) : undefined;
+  const mine = address
+    ? recipients.find((r) => r.finalRecipient === address || r.originalRecipient === address)
+    : undefined;
   return mine ?? [...recipients].sort((a, b) => (SEVERITY[b.action ?? ''] ?? 0) - (SEVERITY[a.action ?? ''] ?? 0))[0];
 }
 
 /** What a DSN's block says happened; null when it says nothing usable. Hard: 5.x.x (or a failure that names no class). */
-function dsnOutcome(block: DsnRecipient | undefined): { outcome: 'bounced' | 'delayed' | 'delivered'; hard: boolean } | null {
+function dsnOutcome(
+  block: DsnRecipient | undefined,
+): { outcome: 'bounced' | 'delayed' | 'delivered'; hard: boolean } | null {
   if (!block) return null;
   const klass = block.status?.[0] ?? (block.smtpCode === null ? null : String(block.smtpCode)[0]!);
   const action = block.action ?? (klass === '5' || klass === '4' ? 'failed' : klass === '2' ? 'delivered' : null);
   if (action === 'failed') return { outcome: 'bounced', hard: klass !== '4' };
   if (action === 'delayed') return { outcome: 'delayed', hard: false };
-  if (action === 'delivered' || action === 'relayed' || action === 'expanded') return { outcome: 'delivered', hard: false };
+  if (action === 'delivered' || action === 'relayed' || action === 'expanded')
+    return { outcome: 'delivered', hard: false };
   return null;
 }
 
 /** The addresses a report names as the message's recipient. */
 function namedRecipients(report: DeliveryReport): string[] {
-  const named = report.type === 'dsn' ? report.recipients.flatMap((r) => [r.finalRecipient, r.originalRecipient]) : report.recipients;
+  const named =
+    report.type === 'dsn'
+      ? report.recipients.flatMap((r) => [r.finalRecipient, r.originalRecipient])
+      : report.recipients;
   return [...new Set([...named, ...(report.original?.to ?? [])].filter((a): a is string => !!a))].slice(0, 100);
 }
 
 /** The message the report is about, and how it was named; or why none. */
-async function match(c: BounceContext, report: DeliveryReport, at: Date): Promise<{ id: string; row: OutboxRow | null; by: 'message-id' | 'recipient' } | { reason: string }> {
+async function match(
+  c: BounceContext,
+  report: DeliveryReport,
+  at: Date,
+): Promise<{ id: string; row: OutboxRow | null; by: 'message-id' | 'recipient' } | { reason: string }> {
   const original = report.original;
   const id = notificationIdOf(original?.messageId ?? null, c.domain) ?? original?.notificationId ?? null;
   if (id) {
@@ -94,10 +118,21 @@ async function match(c: BounceContext, report: DeliveryReport, at: Date): Promis
   const [row] = await c.db
     .select(outboxColumns)
     .from(outbox)
-    .where(and(sql`lower(${outbox.address}) in (${sql.join(named.map((a) => sql`${a}`), sql`, `)})`, eq(outbox.status, 'sent'), gte(outbox.settledAt, since)))
+    .where(
+      and(
+        sql`lower(${outbox.address}) in (${sql.join(
+          named.map((a) => sql`${a}`),
+          sql`, `,
+        )})`,
+        eq(outbox.status, 'sent'),
+        gte(outbox.settledAt, since),
+      ),
+    )
     .orderBy(desc(outbox.settledAt))
     .limit(1);
-  return row ? { id: row.id, row, by: 'recipient' } : { reason: `no message was sent to the address it names in the last ${c.recipientDays} days` };
+  return row
+    ? { id: row.id, row, by: 'recipient' }
+    : { reason: `no message was sent to the address it names in the last ${c.recipientDays} days` };
 }
 
 /** A subject for a message sent before subjects were recorded: rendered from its data, else its kind. */
@@ -110,7 +145,11 @@ function subjectOf(row: OutboxRow): string {
 }
 
 /** Reads one raw message from the bounce mailbox and records what it says (see the file's comment). Throws only when the database does. */
-export async function processBounce(c: BounceContext, raw: Buffer | Uint8Array, o: { receivedAt?: Date | undefined } = {}): Promise<BounceResult> {
+export async function processBounce(
+  c: BounceContext,
+  raw: Buffer | Uint8Array,
+  o: { receivedAt?: Date | undefined } = {},
+): Promise<BounceResult> {
   const report = await parseReport(raw);
   if (!report) return { status: 'ignored', reason: 'not a delivery status notification or feedback report' };
   const key = reportKey(report, raw);
@@ -129,12 +168,26 @@ export async function processBounce(c: BounceContext, raw: Buffer | Uint8Array, 
     reported = { outcome: said.outcome, at, dsnStatus: block!.status, smtpCode: block!.smtpCode, feedbackType: null };
     hard = said.hard;
   } else {
-    if (!report.feedbackType || !COMPLAINT_TYPES.includes(report.feedbackType)) return { status: 'ignored', type: 'arf', reason: `feedback type ${report.feedbackType ?? 'missing'} is not a complaint` };
+    if (!report.feedbackType || !COMPLAINT_TYPES.includes(report.feedbackType))
+      return {
+        status: 'ignored',
+        type: 'arf',
+        reason: `feedback type ${report.feedbackType ?? 'missing'} is not a complaint`,
+      };
     reported = { outcome: 'complained', at, dsnStatus: null, smtpCode: null, feedbackType: report.feedbackType };
   }
   const row = found.row;
   const recorded = await recordReport(c.db, found.id, reported, () =>
-    row ? { notificationId: row.id, accountId: row.accountId, kind: row.kind, subject: subjectOf(row), createdAt: row.createdAt, acceptedAt: row.status === 'sent' ? row.settledAt : null } : null,
+    row
+      ? {
+          notificationId: row.id,
+          accountId: row.accountId,
+          kind: row.kind,
+          subject: subjectOf(row),
+          createdAt: row.createdAt,
+          acceptedAt: row.status === 'sent' ? row.settledAt : null,
+        }
+      : null,
   );
   if (!recorded) return { status: 'unmatched', type: report.type, reason: 'the message is no longer on record' };
   // The address it was sent to (while the outbox keeps it): optional kinds stop going there.
@@ -142,10 +195,33 @@ export async function processBounce(c: BounceContext, raw: Buffer | Uint8Array, 
     await c.db
       .insert(addresses)
       .values({ address, status: 'complained', smtpCode: null, since: at, dsnStatus: null })
-      .onConflictDoUpdate({ target: addresses.address, set: { status: 'complained', since: at }, setWhere: sql`${addresses.status} <> 'complained'` });
+      .onConflictDoUpdate({
+        target: addresses.address,
+        set: { status: 'complained', since: at },
+        setWhere: sql`${addresses.status} <> 'complained'`,
+      });
   } else if (address && reported.outcome === 'bounced' && hard) {
-    await c.db.insert(addresses).values({ address, status: 'bouncing', smtpCode: reported.smtpCode, since: at, dsnStatus: reported.dsnStatus }).onConflictDoNothing();
+    await c.db
+      .insert(addresses)
+      .values({ address, status: 'bouncing', smtpCode: reported.smtpCode, since: at, dsnStatus: reported.dsnStatus })
+      .onConflictDoNothing();
   }
-  await c.db.insert(reports).values({ key, receivedAt: at, type: report.type, outcome: reported.outcome, notificationId: found.id, matchedBy: found.by }).onConflictDoNothing();
-  return { status: 'recorded', type: report.type, outcome: reported.outcome, notificationId: found.id, matchedBy: found.by };
+  await c.db
+    .insert(reports)
+    .values({
+      key,
+      receivedAt: at,
+      type: report.type,
+      outcome: reported.outcome,
+      notificationId: found.id,
+      matchedBy: found.by,
+    })
+    .onConflictDoNothing();
+  return {
+    status: 'recorded',
+    type: report.type,
+    outcome: reported.outcome,
+    notificationId: found.id,
+    matchedBy: found.by,
+  };
 }

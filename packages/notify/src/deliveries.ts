@@ -45,13 +45,34 @@ export interface SentRow {
  * legal one to an account). A message sent again (`retryFailed`) starts over as accepted; a notice
  * already shown stays until acknowledged.
  */
-export async function recordSend(db: Database, row: SentRow, subject: string, at: Date, result: { accepted: boolean; smtpCode: number | null }): Promise<void> {
+export async function recordSend(
+  db: Database,
+  row: SentRow,
+  subject: string,
+  at: Date,
+  result: { accepted: boolean; smtpCode: number | null },
+): Promise<void> {
   const outcome: DeliveryOutcome = result.accepted ? 'accepted' : 'bounced';
-  const values = { acceptedAt: result.accepted ? at : null, outcome, outcomeAt: at, dsnStatus: null, smtpCode: result.smtpCode, feedbackType: null, subject };
+  const values = {
+    acceptedAt: result.accepted ? at : null,
+    outcome,
+    outcomeAt: at,
+    dsnStatus: null,
+    smtpCode: result.smtpCode,
+    feedbackType: null,
+    subject,
+  };
   const notice = !result.accepted && row.accountId && isLegal(row.kind) ? ({ noticeReason: 'bounced' } as const) : {};
   await db
     .insert(deliveries)
-    .values({ notificationId: row.id, accountId: row.accountId, kind: row.kind, createdAt: row.createdAt, ...values, ...notice })
+    .values({
+      notificationId: row.id,
+      accountId: row.accountId,
+      kind: row.kind,
+      createdAt: row.createdAt,
+      ...values,
+      ...notice,
+    })
     .onConflictDoUpdate({ target: deliveries.notificationId, set: { ...values, ...notice } });
 }
 
@@ -69,7 +90,15 @@ export interface ReportedOutcome {
  * becomes a notice. `base` makes the row for a message sent before deliveries were recorded.
  * Idempotent: the same report applied twice leaves the same row.
  */
-export async function recordReport(db: Database, id: string, reported: ReportedOutcome, base: () => Omit<Delivery, 'outcome' | 'outcomeAt' | 'dsnStatus' | 'smtpCode' | 'feedbackType' | 'noticeReason' | 'shownAt' | 'acknowledgedAt'> | null): Promise<Delivery | null> {
+export async function recordReport(
+  db: Database,
+  id: string,
+  reported: ReportedOutcome,
+  base: () => Omit<
+    Delivery,
+    'outcome' | 'outcomeAt' | 'dsnStatus' | 'smtpCode' | 'feedbackType' | 'noticeReason' | 'shownAt' | 'acknowledgedAt'
+  > | null,
+): Promise<Delivery | null> {
   let [row] = await db.select().from(deliveries).where(eq(deliveries.notificationId, id));
   if (!row) {
     const made = base();
@@ -82,9 +111,20 @@ export async function recordReport(db: Database, id: string, reported: ReportedO
     row ??= (await db.select().from(deliveries).where(eq(deliveries.notificationId, id)))[0];
     if (!row) return null;
   }
-  const reason = (reported.outcome === 'bounced' || reported.outcome === 'complained') && row.accountId && isLegal(row.kind) ? reported.outcome : null;
+  const reason =
+    (reported.outcome === 'bounced' || reported.outcome === 'complained') && row.accountId && isLegal(row.kind)
+      ? reported.outcome
+      : null;
   const set = {
-    ...(RANK[reported.outcome] >= RANK[row.outcome] ? { outcome: reported.outcome, outcomeAt: reported.at, dsnStatus: reported.dsnStatus, smtpCode: reported.smtpCode, feedbackType: reported.feedbackType } : {}),
+    ...(RANK[reported.outcome] >= RANK[row.outcome]
+      ? {
+          outcome: reported.outcome,
+          outcomeAt: reported.at,
+          dsnStatus: reported.dsnStatus,
+          smtpCode: reported.smtpCode,
+          feedbackType: reported.feedbackType,
+        }
+      : {}),
     ...(reason && !row.noticeReason ? { noticeReason: reason } : {}),
   };
   if (!Object.keys(set).length) return row;
@@ -96,23 +136,49 @@ export async function recordReport(db: Database, id: string, reported: ReportedO
  * The account's notices not yet acknowledged, oldest first. With `markShown` those never shown are
  * marked shown now (what the export reports as "shown in the API").
  */
-export async function accountNotices(db: Database, accountId: string, now: Date, markShown = false): Promise<AccountNotice[]> {
+export async function accountNotices(
+  db: Database,
+  accountId: string,
+  now: Date,
+  markShown = false,
+): Promise<AccountNotice[]> {
   const rows = await db
     .select()
     .from(deliveries)
-    .where(and(eq(deliveries.accountId, accountId), isNotNull(deliveries.noticeReason), isNull(deliveries.acknowledgedAt)))
+    .where(
+      and(eq(deliveries.accountId, accountId), isNotNull(deliveries.noticeReason), isNull(deliveries.acknowledgedAt)),
+    )
     .orderBy(asc(deliveries.outcomeAt), asc(deliveries.notificationId))
     .limit(100);
   const unseen = rows.filter((r) => !r.shownAt).map((r) => r.notificationId);
-  if (markShown && unseen.length) await db.update(deliveries).set({ shownAt: now }).where(and(inArray(deliveries.notificationId, unseen), isNull(deliveries.shownAt)));
-  return rows.map((r) => ({ id: r.notificationId, kind: r.kind, subject: r.subject, createdAt: r.createdAt.toISOString(), reportedAt: r.outcomeAt.toISOString(), reason: r.noticeReason! }));
+  if (markShown && unseen.length)
+    await db
+      .update(deliveries)
+      .set({ shownAt: now })
+      .where(and(inArray(deliveries.notificationId, unseen), isNull(deliveries.shownAt)));
+  return rows.map((r) => ({
+    id: r.notificationId,
+    kind: r.kind,
+    subject: r.subject,
+    createdAt: r.createdAt.toISOString(),
+    reportedAt: r.outcomeAt.toISOString(),
+    reason: r.noticeReason!,
+  }));
 }
 
 /** Acknowledges one of the account's notices; when it was acknowledged (again: the first time), or null when it has no such notice. */
 export async function acknowledgeNotice(db: Database, accountId: string, id: string, now: Date): Promise<Date | null> {
   if (typeof id !== 'string' || !UUID.test(id)) return null;
-  const mine = and(eq(deliveries.notificationId, id.toLowerCase()), eq(deliveries.accountId, accountId), isNotNull(deliveries.noticeReason));
-  const [done] = await db.update(deliveries).set({ acknowledgedAt: now, shownAt: sql`coalesce(${deliveries.shownAt}, ${now.toISOString()}::timestamptz)` }).where(and(mine, isNull(deliveries.acknowledgedAt))).returning({ at: deliveries.acknowledgedAt });
+  const mine = and(
+    eq(deliveries.notificationId, id.toLowerCase()),
+    eq(deliveries.accountId, accountId),
+    isNotNull(deliveries.noticeReason),
+  );
+  const [done] = await db
+    .update(deliveries)
+    .set({ acknowledgedAt: now, shownAt: sql`coalesce(${deliveries.shownAt}, ${now.toISOString()}::timestamptz)` })
+    .where(and(mine, isNull(deliveries.acknowledgedAt)))
+    .returning({ at: deliveries.acknowledgedAt });
   if (done?.at) return done.at;
   const [before] = await db.select({ at: deliveries.acknowledgedAt }).from(deliveries).where(mine);
   return before?.at ?? null;
@@ -139,17 +205,38 @@ const exported = (r: Delivery) => ({
  * complained, shown in the API and acknowledged), `deliveries` (the other messages still on record).
  */
 export async function exportDeliveries(db: Database, accountId: string | null, notificationIds: readonly string[]) {
-  const where = or(accountId ? eq(deliveries.accountId, accountId) : undefined, notificationIds.length ? inArray(deliveries.notificationId, [...notificationIds]) : undefined);
+  const where = or(
+    accountId ? eq(deliveries.accountId, accountId) : undefined,
+    notificationIds.length ? inArray(deliveries.notificationId, [...notificationIds]) : undefined,
+  );
   const rows = where ? await db.select().from(deliveries).where(where).orderBy(asc(deliveries.notificationId)) : [];
-  return { legalNotices: rows.filter((r) => isLegal(r.kind)).map(exported), deliveries: rows.filter((r) => !isLegal(r.kind)).map(exported) };
+  return {
+    legalNotices: rows.filter((r) => isLegal(r.kind)).map(exported),
+    deliveries: rows.filter((r) => !isLegal(r.kind)).map(exported),
+  };
 }
 
 /** Deletes the delivery records of these messages, and with `accountId` every one of the account's (its erasure). */
-export async function eraseDeliveries(db: Database, accountId: string | null, notificationIds: readonly string[]): Promise<number> {
+export async function eraseDeliveries(
+  db: Database,
+  accountId: string | null,
+  notificationIds: readonly string[],
+): Promise<number> {
   let erased = 0;
-  if (accountId) erased += (await db.delete(deliveries).where(eq(deliveries.accountId, accountId)).returning({ id: deliveries.notificationId })).length;
+  if (accountId)
+    erased += (
+      await db
+        .delete(deliveries)
+        .where(eq(deliveries.accountId, accountId))
+        .returning({ id: deliveries.notificationId })
+    ).length;
   for (let i = 0; i < notificationIds.length; i += 1000) {
-    erased += (await db.delete(deliveries).where(inArray(deliveries.notificationId, notificationIds.slice(i, i + 1000))).returning({ id: deliveries.notificationId })).length;
+    erased += (
+      await db
+        .delete(deliveries)
+        .where(inArray(deliveries.notificationId, notificationIds.slice(i, i + 1000)))
+        .returning({ id: deliveries.notificationId })
+    ).length;
   }
   return erased;
 }
@@ -166,12 +253,19 @@ export async function purgeDeliveries(db: Database, before: Date, limit: number)
   const stale = db
     .select({ id: deliveries.notificationId })
     .from(deliveries)
-    .where(and(lt(deliveries.createdAt, before), or(isNull(deliveries.accountId), notInArray(deliveries.kind, legal)), sql`not exists (select 1 from ${outbox} where ${outbox.id} = ${deliveries.notificationId})`))
+    .where(
+      and(
+        lt(deliveries.createdAt, before),
+        or(isNull(deliveries.accountId), notInArray(deliveries.kind, legal)),
+        sql`not exists (select 1 from ${outbox} where ${outbox.id} = ${deliveries.notificationId})`,
+      ),
+    )
     .limit(limit);
   await db.delete(deliveries).where(inArray(deliveries.notificationId, stale));
 }
 
 /** The reports read about these messages (their erasure). */
 export async function forgetReports(db: Database, notificationIds: readonly string[]): Promise<void> {
-  for (let i = 0; i < notificationIds.length; i += 1000) await db.delete(reports).where(inArray(reports.notificationId, notificationIds.slice(i, i + 1000)));
+  for (let i = 0; i < notificationIds.length; i += 1000)
+    await db.delete(reports).where(inArray(reports.notificationId, notificationIds.slice(i, i + 1000)));
 }

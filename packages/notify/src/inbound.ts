@@ -22,12 +22,15 @@ export interface InboundSummary {
 }
 
 // RFC 5321's limits and one @; no spaces, angle brackets or quotes.
-const ADDRESS = /^[^\s@<>"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const ADDRESS =
+  /^[^\s@<>"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 /** Local parts that bounces and machines send from. */
 const MACHINE_SENDERS = /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+-.].*)?$/i;
 
-const ids = (value: string | undefined): string[] => (value?.match(/<[^<>\s]{1,998}>/g) ?? []).map((id) => id.slice(1, -1).toLowerCase());
-const header = (headers: Header[], name: string): string | undefined => headers.find((h) => h.key === name)?.value.trim();
+const ids = (value: string | undefined): string[] =>
+  (value?.match(/<[^<>\s]{1,998}>/g) ?? []).map((id) => id.slice(1, -1).toLowerCase());
+const header = (headers: Header[], name: string): string | undefined =>
+  headers.find((h) => h.key === name)?.value.trim();
 
 /** Is `value` one email address as a sender may be told (RFC 5321 sizes, a dotted domain)? */
 export function isAddress(value: unknown): value is string {
@@ -42,13 +45,16 @@ function fromAddress(from: Address | undefined): string | null {
 /** Why a message must get no automatic answer, or null. */
 function automaticReason(headers: Header[], from: string | null): string | null {
   const auto = header(headers, 'auto-submitted');
-  if (auto !== undefined && auto.split(';')[0]!.trim().toLowerCase() !== 'no') return `Auto-Submitted: ${auto.split(';')[0]!.trim().slice(0, 40)}`;
+  if (auto !== undefined && auto.split(';')[0]!.trim().toLowerCase() !== 'no')
+    return `Auto-Submitted: ${auto.split(';')[0]!.trim().slice(0, 40)}`;
   const type = (header(headers, 'content-type') ?? '').toLowerCase();
-  if (/^multipart\/report\b/.test(type) || /^message\/(delivery-status|disposition-notification)\b/.test(type)) return 'a delivery or read report';
+  if (/^multipart\/report\b/.test(type) || /^message\/(delivery-status|disposition-notification)\b/.test(type))
+    return 'a delivery or read report';
   const precedence = header(headers, 'precedence')?.toLowerCase();
   if (precedence === 'bulk' || precedence === 'junk' || precedence === 'list') return `Precedence: ${precedence}`;
   if (header(headers, 'list-id') !== undefined) return 'mailing-list mail (List-Id)';
-  if (header(headers, 'x-autoreply') !== undefined || header(headers, 'x-autorespond') !== undefined) return 'an auto-reply';
+  if (header(headers, 'x-autoreply') !== undefined || header(headers, 'x-autorespond') !== undefined)
+    return 'an auto-reply';
   if (header(headers, 'return-path') === '<>') return 'a bounce (empty Return-Path)';
   if (from === null) return 'no valid From address';
   if (MACHINE_SENDERS.test(from.split('@')[0]!)) return 'a machine sender';
@@ -59,7 +65,10 @@ function automaticReason(headers: Header[], from: string | null): string | null 
  * Reads a raw RFC 822 message. Never throws for a malformed one: what cannot be read is empty
  * (a message postal-mime refuses outright is read as having no headers).
  */
-export async function readInbound(raw: Buffer | Uint8Array, options: { maxText?: number } = {}): Promise<InboundSummary> {
+export async function readInbound(
+  raw: Buffer | Uint8Array,
+  options: { maxText?: number } = {},
+): Promise<InboundSummary> {
   const maxText = options.maxText ?? 20_000;
   let mail: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
@@ -70,5 +79,12 @@ export async function readInbound(raw: Buffer | Uint8Array, options: { maxText?:
   const from = fromAddress(mail.from);
   const messageId = ids(mail.messageId)[0] ?? null;
   const thread = [...new Set([...ids(mail.inReplyTo), ...ids(mail.references).reverse()])].slice(0, 50);
-  return { from, subject: (mail.subject ?? '').slice(0, 500), messageId, thread, automatic: automaticReason(mail.headers, from), text: (mail.text ?? '').slice(0, maxText) };
+  return {
+    from,
+    subject: (mail.subject ?? '').slice(0, 500),
+    messageId,
+    thread,
+    automatic: automaticReason(mail.headers, from),
+    text: (mail.text ?? '').slice(0, maxText),
+  };
 }

@@ -12,12 +12,36 @@ export const notifyMigrations: MigrationSet = {
 
 export default fp(plugin, { name: '@harakaflow/notify', fastify: '5.x' });
 export type { NotifyOptions } from './options.js';
-export { KEEP_UNTIL_SENT, NOTICE_DAYS, Notifier, NOTIFY_RETRY_SCHEDULE_MS, WAITING_FOR_VERIFICATION } from './service.js';
-export type { Announcement, EnqueueInput, NotificationStatus, NotificationView, NotifierConfig, PolicyVersion, Recipient } from './service.js';
+export {
+  KEEP_UNTIL_SENT,
+  NOTICE_DAYS,
+  Notifier,
+  NOTIFY_RETRY_SCHEDULE_MS,
+  WAITING_FOR_VERIFICATION,
+} from './service.js';
+export type {
+  Announcement,
+  EnqueueInput,
+  NotificationStatus,
+  NotificationView,
+  NotifierConfig,
+  PolicyVersion,
+  Recipient,
+} from './service.js';
 export { LEGACY_UNSUBSCRIBE_LINKS_UNTIL, UNSUBSCRIBE_LINK_DAYS } from './service.js';
 export { DEFAULT_PRIVACY_CONTACT } from './templates.js';
 export { escapeHtml, KINDS, NO_BUSINESS_NAME, NO_NAME, oneLine, render, unverifiedWaitMs } from './templates.js';
-export { CATALOGUES, DEFAULT_LANGUAGE, isLanguage, LANGUAGES, languageOf, negotiateLanguage, parseAcceptLanguage, placeholdersOf, preferredLanguage } from './languages.js';
+export {
+  CATALOGUES,
+  DEFAULT_LANGUAGE,
+  isLanguage,
+  LANGUAGES,
+  languageOf,
+  negotiateLanguage,
+  parseAcceptLanguage,
+  placeholdersOf,
+  preferredLanguage,
+} from './languages.js';
 export type { Catalogue, Language, MessageKey } from './languages.js';
 export type { Block, Category, KindSpec, Rendered, Template, Unverified } from './templates.js';
 export { classify, fileTransport, smtpTransport } from './transport.js';

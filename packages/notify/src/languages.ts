@@ -23,7 +23,10 @@ export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = 'en';
 
 /** Each language's texts. Read-only: a text changed at run time would change messages already promised. */
-export const CATALOGUES: Readonly<Record<Language, Catalogue>> = Object.freeze({ en: Object.freeze({ ...en }), sw: Object.freeze({ ...sw }) });
+export const CATALOGUES: Readonly<Record<Language, Catalogue>> = Object.freeze({
+  en: Object.freeze({ ...en }),
+  sw: Object.freeze({ ...sw }),
+});
 
 export function isLanguage(value: unknown): value is Language {
   return typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);

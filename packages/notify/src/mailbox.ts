@@ -35,7 +35,8 @@ export interface ImapUrlParts {
   label: string;
 }
 
-const invalidUrl = (name: string, why: string) => Object.assign(new TypeError(`${name} ${why}`), { code: 'HF_NOTIFY_INVALID_OPTION' });
+const invalidUrl = (name: string, why: string) =>
+  Object.assign(new TypeError(`${name} ${why}`), { code: 'HF_NOTIFY_INVALID_OPTION' });
 
 /**
  * Reads `imaps://user:password@host[:993]/MAILBOX` (or `imap://`, port 143, plain: loopback and
@@ -43,11 +44,16 @@ const invalidUrl = (name: string, why: string) => Object.assign(new TypeError(`$
  * name `name` (the variable) and never any part of the URL but its scheme.
  */
 export function describeImapUrl(url: string, name = 'the IMAP URL'): ImapUrlParts {
-  if (typeof url !== 'string' || !/^imaps?:\/\//i.test(url)) throw invalidUrl(name, 'must be an imaps:// (or imap://) URL: imaps://user:password@host/INBOX');
+  if (typeof url !== 'string' || !/^imaps?:\/\//i.test(url))
+    throw invalidUrl(name, 'must be an imaps:// (or imap://) URL: imaps://user:password@host/INBOX');
   const rest = url.slice(url.indexOf('://') + 3);
   const at = rest.lastIndexOf('@');
   if (at < 0) throw invalidUrl(name, 'must carry the mailbox user and password: imaps://user:password@host/INBOX');
-  if (/[/?#]/.test(rest.slice(0, at))) throw invalidUrl(name, 'cannot be read as one URL: percent-encode @ / ? # in the user name or password (%40 %2F %3F %23)');
+  if (/[/?#]/.test(rest.slice(0, at)))
+    throw invalidUrl(
+      name,
+      'cannot be read as one URL: percent-encode @ / ? # in the user name or password (%40 %2F %3F %23)',
+    );
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -64,7 +70,8 @@ export function describeImapUrl(url: string, name = 'the IMAP URL'): ImapUrlPart
   const secure = parsed.protocol.toLowerCase() === 'imaps:';
   const user = decode(parsed.username);
   const pass = decode(parsed.password);
-  if (!user || !pass) throw invalidUrl(name, 'must carry the mailbox user and password: imaps://user:password@host/INBOX');
+  if (!user || !pass)
+    throw invalidUrl(name, 'must carry the mailbox user and password: imaps://user:password@host/INBOX');
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) throw invalidUrl(name, 'must name a host');
   const port = parsed.port ? Number(parsed.port) : secure ? 993 : 143;
@@ -79,7 +86,8 @@ export function describeImapUrl(url: string, name = 'the IMAP URL'): ImapUrlPart
  */
 function imapAnswer(error: unknown): string | undefined {
   const e = error as { serverResponseCode?: unknown; authenticationFailed?: unknown } | null;
-  if (typeof e?.serverResponseCode === 'string' && /^[A-Z][A-Z0-9-]{0,39}$/.test(e.serverResponseCode)) return e.serverResponseCode;
+  if (typeof e?.serverResponseCode === 'string' && /^[A-Z][A-Z0-9-]{0,39}$/.test(e.serverResponseCode))
+    return e.serverResponseCode;
   return e?.authenticationFailed === true ? 'AUTHENTICATIONFAILED' : undefined;
 }
 
@@ -120,7 +128,11 @@ export interface MailboxReaderOptions {
   tls?: { ca?: string | Buffer | undefined; rejectUnauthorized?: boolean | undefined } | undefined;
   /** Seconds to wait for the server. Default 30. */
   timeoutSeconds?: number | undefined;
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  log: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
   now?: (() => number) | undefined;
 }
 
@@ -149,7 +161,8 @@ export class MailboxReader {
   constructor(options: MailboxReaderOptions) {
     this.#o = options;
     this.#url = describeImapUrl(options.url, options.urlName);
-    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(options.name)) throw invalidUrl('name', 'must be lower-case letters, digits, _ or - (the mailbox row)');
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(options.name))
+      throw invalidUrl('name', 'must be lower-case letters, digits, _ or - (the mailbox row)');
   }
 
   /** `user@host:port/mailbox`, never the password. */
@@ -162,7 +175,14 @@ export class MailboxReader {
   }
 
   #lease(): Promise<boolean> {
-    return takeLease(this.#o.db, { table: mailboxes, key: mailboxes.name, id: this.#o.name, holder: this.#me, now: this.#now(), ms: this.#o.leaseMs ?? 300_000 });
+    return takeLease(this.#o.db, {
+      table: mailboxes,
+      key: mailboxes.name,
+      id: this.#o.name,
+      holder: this.#me,
+      now: this.#now(),
+      ms: this.#o.leaseMs ?? 300_000,
+    });
   }
 
   /** One round now (or the one in progress): lease, read, hand over, move the mark. Never throws. */
@@ -200,27 +220,49 @@ export class MailboxReader {
       const box = await client.mailboxOpen(u.mailbox, { readOnly: true });
       const validity = String(box.uidValidity);
       let last = state?.uidValidity === validity ? state.lastUid : 0;
-      if (state?.uidValidity && state.uidValidity !== validity) this.#o.log.warn({ mailbox: u.label, from: state.uidValidity, to: validity }, 'mailbox: UIDVALIDITY changed; every message is read again (the consumer skips those it has)');
+      if (state?.uidValidity && state.uidValidity !== validity)
+        this.#o.log.warn(
+          { mailbox: u.label, from: state.uidValidity, to: validity },
+          'mailbox: UIDVALIDITY changed; every message is read again (the consumer skips those it has)',
+        );
       if (state?.uidValidity !== validity) await this.#mark(validity, 0);
-      const found = box.exists === 0 || box.uidNext - 1 <= last ? [] : ((await client.search({ uid: `${last + 1}:*` }, { uid: true })) || []);
+      const found =
+        box.exists === 0 || box.uidNext - 1 <= last
+          ? []
+          : (await client.search({ uid: `${last + 1}:*` }, { uid: true })) || [];
       const uids = found.filter((uid) => uid > last).sort((a, b) => a - b);
       const batch = this.#o.batch ?? 100;
       const max = this.#o.maxBytes ?? 10 * 1024 * 1024;
       for (const uid of uids.slice(0, batch)) {
         if (this.#stopped) break;
-        const got = await client.fetchOne(String(uid), { uid: true, size: true, internalDate: true, source: { maxLength: max } }, { uid: true });
+        const got = await client.fetchOne(
+          String(uid),
+          { uid: true, size: true, internalDate: true, source: { maxLength: max } },
+          { uid: true },
+        );
         if (got && got.source) {
           const size = got.size ?? got.source.length;
           const receivedAt = got.internalDate ? new Date(got.internalDate) : this.#now();
           current = uid;
           try {
-            await this.#o.onMessage({ key: `${this.#o.name}:${validity}:${uid}`, uidValidity: validity, uid, receivedAt: Number.isNaN(receivedAt.getTime()) ? this.#now() : receivedAt, size, source: got.source, truncated: got.source.length < size });
+            await this.#o.onMessage({
+              key: `${this.#o.name}:${validity}:${uid}`,
+              uidValidity: validity,
+              uid,
+              receivedAt: Number.isNaN(receivedAt.getTime()) ? this.#now() : receivedAt,
+              size,
+              source: got.source,
+              truncated: got.source.length < size,
+            });
             this.#failing = undefined;
             handled++;
           } catch (error) {
             if (!this.#poisoned(validity, uid, error)) throw error;
             // Skipped, not lost: it stays in the mailbox, named here for an operator to read by hand.
-            this.#o.log.error({ err: errorCodes(error), mailbox: u.label, uid, uidValidity: validity }, 'mailbox: a message its consumer cannot take was skipped (it stays in the mailbox)');
+            this.#o.log.error(
+              { err: errorCodes(error), mailbox: u.label, uid, uidValidity: validity },
+              'mailbox: a message its consumer cannot take was skipped (it stays in the mailbox)',
+            );
           }
           current = undefined;
         }
@@ -229,12 +271,18 @@ export class MailboxReader {
         last = uid;
         if (!(await this.#lease())) return { status: 'busy', handled, more: true };
       }
-      await this.#o.db.update(mailboxes).set({ lastPollAt: this.#now() }).where(and(eq(mailboxes.name, this.#o.name), eq(mailboxes.holder, this.#me)));
+      await this.#o.db
+        .update(mailboxes)
+        .set({ lastPollAt: this.#now() })
+        .where(and(eq(mailboxes.name, this.#o.name), eq(mailboxes.holder, this.#me)));
       await client.logout().catch(() => {});
       client = undefined;
       return { status: 'done', handled, more: uids.length > batch };
     } catch (error) {
-      this.#o.log.error({ err: errorCodes(error), imap: imapAnswer(error), mailbox: this.#url.label, handled, uid: current ?? null }, 'mailbox: the round stopped; it runs again at the next interval');
+      this.#o.log.error(
+        { err: errorCodes(error), imap: imapAnswer(error), mailbox: this.#url.label, handled, uid: current ?? null },
+        'mailbox: the round stopped; it runs again at the next interval',
+      );
       return { status: 'failed', handled, more: false };
     } finally {
       client?.close();
@@ -251,7 +299,8 @@ export class MailboxReader {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
     const f = this.#failing;
-    this.#failing = f && f.validity === validity && f.uid === uid ? { ...f, rounds: f.rounds + 1 } : { validity, uid, rounds: 1 };
+    this.#failing =
+      f && f.validity === validity && f.uid === uid ? { ...f, rounds: f.rounds + 1 } : { validity, uid, rounds: 1 };
     return this.#failing.rounds >= POISON_ROUNDS;
   }
 
@@ -284,6 +333,8 @@ export class MailboxReader {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
-    await releaseLease(this.#o.db, { table: mailboxes, key: mailboxes.name, id: this.#o.name, holder: this.#me }).catch(() => {});
+    await releaseLease(this.#o.db, { table: mailboxes, key: mailboxes.name, id: this.#o.name, holder: this.#me }).catch(
+      () => {},
+    );
   }
 }

@@ -3,7 +3,13 @@
  * policy-notice job (at startup, then hourly), the one-click unsubscribe routes (RFC 8058), and
  * the package's personal-data handler.
  */
-import { errorCodes, prepareKeys, purgeByCount, registerPersonalDataHandler, registerRetentionClass } from '@harakaflow/core';
+import {
+  errorCodes,
+  prepareKeys,
+  purgeByCount,
+  registerPersonalDataHandler,
+  registerRetentionClass,
+} from '@harakaflow/core';
 import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { BadUnsubscribeLink } from './errors.js';
@@ -20,8 +26,12 @@ const docs = (summary: string) => ({ tags: ['notifications'], summary }) as obje
 const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   const { db, keepDays, schedule } = resolveOptions(options);
 
-  const dkim = options.dkim ? { ...options.dkim, domainName: options.dkim.domainName ?? fromDomain(options.from) } : undefined;
-  const transport = options.transport ?? (options.smtpUrl ? smtpTransport(options.smtpUrl, { dkim }) : fileTransport(options.outboxDir!, { dkim }));
+  const dkim = options.dkim
+    ? { ...options.dkim, domainName: options.dkim.domainName ?? fromDomain(options.from) }
+    : undefined;
+  const transport =
+    options.transport ??
+    (options.smtpUrl ? smtpTransport(options.smtpUrl, { dkim }) : fileTransport(options.outboxDir!, { dkim }));
   let loop: DispatchLoop | undefined;
   const notifier = new Notifier({
     db,
@@ -56,7 +66,8 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     identifiers: ['account', 'email'],
     // A legal hold on the subject for this class keeps its notifications through an erasure.
     retentionClasses: ['notifications'],
-    exportSubject: (ref) => notifier.exportSubject(ref.kind === 'email' ? { email: ref.email } : { accountId: ref.accountId }),
+    exportSubject: (ref) =>
+      notifier.exportSubject(ref.kind === 'email' ? { email: ref.email } : { accountId: ref.accountId }),
     eraseSubject: async (ref) => {
       // A contact's number is never in a notification: nothing of theirs here.
       if (ref.kind === 'contact') return { erased: 0 };
@@ -68,7 +79,8 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   // `startup` is 'stops', else it is logged like the later runs.
   const timers: NodeJS.Timeout[] = [];
   const periodic = (what: string, ms: number, run: () => Promise<unknown>, startup: 'stops' | 'logged') => {
-    const logged = () => run().catch((error: unknown) => void fastify.log.error({ err: errorCodes(error) }, `notify: ${what} failed`));
+    const logged = () =>
+      run().catch((error: unknown) => void fastify.log.error({ err: errorCodes(error) }, `notify: ${what} failed`));
     fastify.addHook('onReady', async () => {
       await (startup === 'stops' ? run() : logged());
       timers.push(setInterval(() => void logged(), ms).unref());
@@ -78,21 +90,47 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
   // §11: at startup (a notice that can no longer be given in time stops it), then every hour.
   if (options.policies) {
     const p = options.policies;
-    periodic('policy notices', p.checkIntervalMs ?? 3_600_000, () => notifier.schedulePolicyNotices(p.versions, p.recipients, { policyUrl: p.policyUrl }), 'stops');
+    periodic(
+      'policy notices',
+      p.checkIntervalMs ?? 3_600_000,
+      () => notifier.schedulePolicyNotices(p.versions, p.recipients, { policyUrl: p.policyUrl }),
+      'stops',
+    );
   }
   // A kind added by this version that an older replica settled as unknown during the deploy is sent after all.
-  periodic('reviving messages of kinds an older version did not know', 300_000, () => notifier.reviveUnknownKinds(), 'logged');
+  periodic(
+    'reviving messages of kinds an older version did not know',
+    300_000,
+    () => notifier.reviveUnknownKinds(),
+    'logged',
+  );
   if (options.announcements) {
     const a = options.announcements;
-    periodic('announcements', a.checkIntervalMs ?? 3_600_000, () => notifier.scheduleAnnouncements(a.list(), a.recipients), 'stops');
+    periodic(
+      'announcements',
+      a.checkIntervalMs ?? 3_600_000,
+      () => notifier.scheduleAnnouncements(a.list(), a.recipients),
+      'stops',
+    );
   }
 
   if (options.dispatch !== false) {
     const intervalMs = options.dispatch?.intervalMs ?? 1000;
     const batch = options.dispatch?.batch ?? 20;
     fastify.addHook('onReady', async () => {
-      if (!options.transport) fastify.log.info({ transport: transport.description }, options.smtpUrl ? 'notify: sending through SMTP' : `notify: no SMTP_URL; messages are written as .eml files in ${options.outboxDir}`);
-      loop = startDispatchLoop({ intervalMs, batch, dispatch: (n) => notifier.dispatch(n), onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'notify: dispatch failed') });
+      if (!options.transport)
+        fastify.log.info(
+          { transport: transport.description },
+          options.smtpUrl
+            ? 'notify: sending through SMTP'
+            : `notify: no SMTP_URL; messages are written as .eml files in ${options.outboxDir}`,
+        );
+      loop = startDispatchLoop({
+        intervalMs,
+        batch,
+        dispatch: (n) => notifier.dispatch(n),
+        onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'notify: dispatch failed'),
+      });
     });
   }
   // The outbox keeps a settled message's address and data no longer than keepSettledDays (§4).
@@ -103,7 +141,13 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
       while ((await notifier.purgeSettled(before)) === 1000);
     };
     fastify.addHook('onReady', async () => {
-      purgeTimer = setInterval(() => purge().catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'notify: purging settled notifications failed')), 3_600_000);
+      purgeTimer = setInterval(
+        () =>
+          purge().catch((error: unknown) =>
+            fastify.log.error({ err: errorCodes(error) }, 'notify: purging settled notifications failed'),
+          ),
+        3_600_000,
+      );
       purgeTimer.unref();
     });
   }
@@ -119,10 +163,21 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
     const config = options.routes?.config ?? {};
     await fastify.register(async (scope) => {
       // RFC 8058: the one-click POST is form-encoded (`List-Unsubscribe=One-Click`); its body is not needed.
-      scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, body, done) => done(null, body));
+      scope.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string', bodyLimit: 1024 },
+        (_request, body, done) => done(null, body),
+      );
       // The token in the query: longer than a path parameter may be, and RFC 8058 allows it there;
       // `lang`, the language the page's switch chose (issue 32 item 7; anything else: Accept-Language).
-      const querystring = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 600 }, lang: { type: 'string', maxLength: 35 } } } as const;
+      const querystring = {
+        type: 'object',
+        required: ['token'],
+        properties: {
+          token: { type: 'string', minLength: 1, maxLength: 600 },
+          lang: { type: 'string', maxLength: 35 },
+        },
+      } as const;
       scope.post<{ Querystring: { token: string; lang?: string } }>(
         `${prefix}/unsubscribe`,
         {
@@ -132,8 +187,17 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
             ...docs('One-click unsubscribe (RFC 8058) from an optional kind of notification'),
             response: {
               200: {
-                description: 'Unsubscribed: JSON, or a page saying so for a browser (its Accept names text/html: the page\'s button)',
-                content: { 'application/json': { schema: { type: 'object', properties: { unsubscribed: { type: 'boolean' }, kind: { type: 'string' } } } }, 'text/html': { schema: { type: 'string' } } },
+                description:
+                  "Unsubscribed: JSON, or a page saying so for a browser (its Accept names text/html: the page's button)",
+                content: {
+                  'application/json': {
+                    schema: {
+                      type: 'object',
+                      properties: { unsubscribed: { type: 'boolean' }, kind: { type: 'string' } },
+                    },
+                  },
+                  'text/html': { schema: { type: 'string' } },
+                },
               },
             },
           },
@@ -143,7 +207,9 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
           // The page's button (a browser asks for HTML) is answered with a page, in the page's language.
           if (wantsHtml(request.headers.accept)) {
             const { lang } = unsubscribeLanguage(request);
-            return done ? sendPage(reply, 200, lang, 'unsubscribe.done.title', doneBody(lang)) : sendPage(reply, 400, lang, 'unsubscribe.invalid.title', invalidBody(lang, UNSUBSCRIBE_LINK_DAYS));
+            return done
+              ? sendPage(reply, 200, lang, 'unsubscribe.done.title', doneBody(lang))
+              : sendPage(reply, 400, lang, 'unsubscribe.invalid.title', invalidBody(lang, UNSUBSCRIBE_LINK_DAYS));
           }
           if (!done) throw new BadUnsubscribeLink();
           return { unsubscribed: true, kind: done.kind };
@@ -163,9 +229,12 @@ const plugin: FastifyPluginAsync<NotifyOptions> = async (fastify, options) => {
         async (request, reply) => {
           // In the language of the switch (kept by the form's action) or the browser's (issue 32 item 7).
           const { lang, chosen } = unsubscribeLanguage(request);
-          const link = (query: Record<string, string>) => `${prefix}/unsubscribe?${new URLSearchParams({ token: request.query.token, ...query }).toString()}`;
+          const link = (query: Record<string, string>) =>
+            `${prefix}/unsubscribe?${new URLSearchParams({ token: request.query.token, ...query }).toString()}`;
           const action = link(chosen ? { lang } : {});
-          return sendPage(reply, 200, lang, 'unsubscribe.page.title', questionBody(lang, action), (l) => link({ lang: l }));
+          return sendPage(reply, 200, lang, 'unsubscribe.page.title', questionBody(lang, action), (l) =>
+            link({ lang: l }),
+          );
         },
       );
     });

@@ -52,8 +52,12 @@ export async function scheduleAnnouncements(
     if (state?.completedAt) continue;
     if (!state) {
       const days = (a.effectiveAt.getTime() - now.getTime()) / DAY;
-      if (days < Math.max(NOTICE_DAYS, a.noticeDays)) throw noticeTooLate(a.key, days, Math.max(NOTICE_DAYS, a.noticeDays), a.what);
-      await c.db.insert(policyNotices).values({ version: a.key, effectiveAt: a.effectiveAt, startedAt: now }).onConflictDoNothing();
+      if (days < Math.max(NOTICE_DAYS, a.noticeDays))
+        throw noticeTooLate(a.key, days, Math.max(NOTICE_DAYS, a.noticeDays), a.what);
+      await c.db
+        .insert(policyNotices)
+        .values({ version: a.key, effectiveAt: a.effectiveAt, startedAt: now })
+        .onConflictDoNothing();
     }
     let queued = 0;
     let after: string | null = null;
@@ -73,7 +77,8 @@ export async function scheduleAnnouncements(
           nextAttemptAt: now,
           createdAt: now,
         }));
-      if (rows.length) queued += (await c.db.insert(outbox).values(rows).onConflictDoNothing().returning({ id: outbox.id })).length;
+      if (rows.length)
+        queued += (await c.db.insert(outbox).values(rows).onConflictDoNothing().returning({ id: outbox.id })).length;
       after = page.at(-1)!.accountId;
     }
     await c.db
@@ -98,10 +103,21 @@ export async function schedulePolicyNotices(
   o: { policyUrl: string },
 ): Promise<{ version: string; queued: number }[]> {
   const now = clock();
-  const sorted = [...versions].map((v) => ({ ...v, publishedAt: new Date(v.publishedAt), effectiveAt: new Date(v.effectiveAt) })).sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime());
+  const sorted = [...versions]
+    .map((v) => ({ ...v, publishedAt: new Date(v.publishedAt), effectiveAt: new Date(v.effectiveAt) }))
+    .sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime());
   const announcements = sorted
     .slice(1)
     .filter((v) => v.material && v.publishedAt <= now)
-    .map((v) => ({ key: v.version, kind: 'policy.upcoming', effectiveAt: v.effectiveAt, noticeDays: NOTICE_DAYS, data: { version: v.version, effectiveDate: v.effectiveAt.toISOString().slice(0, 10), policyUrl: o.policyUrl } }));
-  return (await scheduleAnnouncements(c, clock, announcements, recipients)).map(({ key, queued }) => ({ version: key, queued }));
+    .map((v) => ({
+      key: v.version,
+      kind: 'policy.upcoming',
+      effectiveAt: v.effectiveAt,
+      noticeDays: NOTICE_DAYS,
+      data: { version: v.version, effectiveDate: v.effectiveAt.toISOString().slice(0, 10), policyUrl: o.policyUrl },
+    }));
+  return (await scheduleAnnouncements(c, clock, announcements, recipients)).map(({ key, queued }) => ({
+    version: key,
+    queued,
+  }));
 }

@@ -38,7 +38,13 @@ export interface ReturnedMessage {
 
 export type DeliveryReport =
   | { type: 'dsn'; messageId: string | null; recipients: DsnRecipient[]; original: ReturnedMessage | null }
-  | { type: 'arf'; messageId: string | null; feedbackType: string | null; recipients: string[]; original: ReturnedMessage | null };
+  | {
+      type: 'arf';
+      messageId: string | null;
+      feedbackType: string | null;
+      recipients: string[];
+      original: ReturnedMessage | null;
+    };
 
 /** Limits: a report is small; anything past these is not read. */
 const MAX_PART_CHARS = 64 * 1024;
@@ -98,7 +104,13 @@ const first = (fields: Fields | undefined, name: string): string | undefined => 
 /** `rfc822; User@Example.org` (or `<...>`, or no type) → `user@example.org`; null when it is not one address. */
 export function addressOf(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const bare = value.replace(/^[A-Za-z0-9-]{1,32}\s*;/, '').replace(/\([^()]*\)/g, '').trim().replace(/^<(.*)>$/, '$1').trim().toLowerCase();
+  const bare = value
+    .replace(/^[A-Za-z0-9-]{1,32}\s*;/, '')
+    .replace(/\([^()]*\)/g, '')
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .trim()
+    .toLowerCase();
   return ADDRESS.test(bare) ? bare : null;
 }
 
@@ -119,7 +131,10 @@ export function messageIdOf(value: string | undefined): string | null {
   if (value === undefined) return null;
   // No control character (a NUL, which Postgres refuses in text, stopped the mailbox's reader).
   // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-  const inside = /<([^<>\s\x00-\x1f\x7f]{1,250})>/.exec(value)?.[1] ?? (/^\s*([^<>\s\x00-\x1f\x7f]{1,250})\s*$/.exec(value)?.[1] ?? null);
+  const inside =
+    /<([^<>\s\x00-\x1f\x7f]{1,250})>/.exec(value)?.[1] ??
+    /^\s*([^<>\s\x00-\x1f\x7f]{1,250})\s*$/.exec(value)?.[1] ??
+    null;
   return inside;
 }
 
@@ -128,7 +143,9 @@ export function parseDeliveryStatus(text: string): DsnRecipient[] {
   const recipients: DsnRecipient[] = [];
   for (const block of fieldGroups(text)) {
     if (!block.has('final-recipient') && !block.has('original-recipient')) continue;
-    const action = first(block, 'action')?.split(/[\s(;]/)[0]?.toLowerCase();
+    const action = first(block, 'action')
+      ?.split(/[\s(;]/)[0]
+      ?.toLowerCase();
     recipients.push({
       finalRecipient: addressOf(first(block, 'final-recipient')),
       originalRecipient: addressOf(first(block, 'original-recipient')),
@@ -144,9 +161,14 @@ export function parseDeliveryStatus(text: string): DsnRecipient[] {
 /** A feedback report's fields (RFC 5965 §3.5): its type and the recipients it names. */
 export function parseFeedbackReport(text: string): { feedbackType: string | null; recipients: string[] } {
   const fields = fieldGroups(text, 1)[0];
-  const type = first(fields, 'feedback-type')?.split(/[\s(;]/)[0]?.toLowerCase();
+  const type = first(fields, 'feedback-type')
+    ?.split(/[\s(;]/)[0]
+    ?.toLowerCase();
   const recipients = (fields?.get('original-rcpt-to') ?? []).map(addressOf).filter((a): a is string => a !== null);
-  return { feedbackType: type !== undefined && /^[a-z][a-z0-9-]{0,31}$/.test(type) ? type : null, recipients: [...new Set(recipients)].slice(0, MAX_RECIPIENTS) };
+  return {
+    feedbackType: type !== undefined && /^[a-z][a-z0-9-]{0,31}$/.test(type) ? type : null,
+    recipients: [...new Set(recipients)].slice(0, MAX_RECIPIENTS),
+  };
 }
 
 /** The returned message's header section: its Message-ID, the kit's id header and its To addresses. */
@@ -154,7 +176,9 @@ export function parseReturnedHeaders(text: string): ReturnedMessage {
   const headers = fieldGroups(text, 1)[0];
   const id = first(headers, 'x-harakaflow-notification-id')?.trim().toLowerCase();
   // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-  const to = (headers?.get('to') ?? []).join(',').match(/[^\s<>",;:()[\]\\\x00-\x1f\x7f]+@[^\s<>",;:()[\]\\\x00-\x1f\x7f]+/g) ?? [];
+  const to =
+    (headers?.get('to') ?? []).join(',').match(/[^\s<>",;:()[\]\\\x00-\x1f\x7f]+@[^\s<>",;:()[\]\\\x00-\x1f\x7f]+/g) ??
+    [];
   return {
     messageId: messageIdOf(first(headers, 'message-id')),
     notificationId: id !== undefined && UUID.test(id) ? id : null,
@@ -164,7 +188,9 @@ export function parseReturnedHeaders(text: string): ReturnedMessage {
 
 const decoder = new TextDecoder('utf-8');
 const textOf = (content: ArrayBuffer | Uint8Array | string): string =>
-  typeof content === 'string' ? content.slice(0, MAX_PART_CHARS) : decoder.decode((content instanceof Uint8Array ? content : new Uint8Array(content)).subarray(0, MAX_PART_CHARS));
+  typeof content === 'string'
+    ? content.slice(0, MAX_PART_CHARS)
+    : decoder.decode((content instanceof Uint8Array ? content : new Uint8Array(content)).subarray(0, MAX_PART_CHARS));
 
 /**
  * Reads a raw message as a delivery report: a DSN (its recipients' actions and codes) or a
@@ -173,7 +199,12 @@ const textOf = (content: ArrayBuffer | Uint8Array | string): string =>
  */
 export async function parseReport(raw: Buffer | Uint8Array): Promise<DeliveryReport | null> {
   try {
-    const mail = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer', maxNestingDepth: 20, maxPartCount: 500, maxRfc822NestingDepth: 0 });
+    const mail = await PostalMime.parse(raw, {
+      attachmentEncoding: 'arraybuffer',
+      maxNestingDepth: 20,
+      maxPartCount: 500,
+      maxRfc822NestingDepth: 0,
+    });
     const parts = mail.attachments ?? [];
     const returned = parts.find((p) => ORIGINAL_TYPES.includes(p.mimeType));
     const original = returned ? parseReturnedHeaders(textOf(returned.content)) : null;
@@ -183,7 +214,12 @@ export async function parseReport(raw: Buffer | Uint8Array): Promise<DeliveryRep
       const text = textOf(dsn.content);
       // No message returned: Gmail's per-message block still names it (X-Original-Message-ID).
       const named = original ? null : messageIdOf(first(fieldGroups(text, 1)[0], 'x-original-message-id'));
-      return { type: 'dsn', messageId, recipients: parseDeliveryStatus(text), original: original ?? (named ? { messageId: named, notificationId: null, to: [] } : null) };
+      return {
+        type: 'dsn',
+        messageId,
+        recipients: parseDeliveryStatus(text),
+        original: original ?? (named ? { messageId: named, notificationId: null, to: [] } : null),
+      };
     }
     const feedback = parts.find((p) => p.mimeType === 'message/feedback-report');
     if (feedback) {

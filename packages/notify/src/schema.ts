@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 export const notify = pgSchema('notify');
 
@@ -33,7 +45,9 @@ export const outbox = notify.table(
   },
   (t) => [
     uniqueIndex('outbox_dedupe_idx').on(t.dedupeKey),
-    index('outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('outbox_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
     index('outbox_account_idx').on(t.accountId),
     index('outbox_status_idx').on(t.status, t.id),
   ],
@@ -143,7 +157,12 @@ export const deliveries = notify.table(
     shownAt: timestamp('shown_at', { withTimezone: true, mode: 'date' }),
     acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [index('deliveries_account_idx').on(t.accountId), index('deliveries_open_notices_idx').on(t.accountId).where(sql`${t.noticeReason} is not null and ${t.acknowledgedAt} is null`)],
+  (t) => [
+    index('deliveries_account_idx').on(t.accountId),
+    index('deliveries_open_notices_idx')
+      .on(t.accountId)
+      .where(sql`${t.noticeReason} is not null and ${t.acknowledgedAt} is null`),
+  ],
 );
 
 /**

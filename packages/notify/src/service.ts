@@ -28,8 +28,22 @@ import type { SendOutcome, Transport } from './transport.js';
 import { bouncingOf, listOutbox, outboxCounts, purgeSettled, retryFailed, type OutboxFilter } from './outbox-admin.js';
 import { scheduleAnnouncements, schedulePolicyNotices, type Announcement } from './policy-notices.js';
 import { processBounce, type BounceResult } from './bounces.js';
-import { acknowledgeNotice, accountNotices, eraseDeliveries, forgetReports, recordSend, type AccountNotice } from './deliveries.js';
-import { addressesOf, eraseNotifications, exportNotifications, normalizeAddress, WAITING_FOR_VERIFICATION, type SubjectWhere } from './subject-data.js';
+import {
+  acknowledgeNotice,
+  accountNotices,
+  eraseDeliveries,
+  forgetReports,
+  recordSend,
+  type AccountNotice,
+} from './deliveries.js';
+import {
+  addressesOf,
+  eraseNotifications,
+  exportNotifications,
+  normalizeAddress,
+  WAITING_FOR_VERIFICATION,
+  type SubjectWhere,
+} from './subject-data.js';
 
 export { NOTICE_DAYS } from './policy-notices.js';
 export type { Announcement } from './policy-notices.js';
@@ -39,13 +53,13 @@ const UNKNOWN_KIND = 'unknown kind';
 /** The kinds this version renders (KINDS is fixed at load). */
 const KNOWN_KINDS = Object.keys(KINDS);
 
-export const NOTIFY_RETRY_SCHEDULE_MS: readonly number[] = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000];
+export const NOTIFY_RETRY_SCHEDULE_MS: readonly number[] = [
+  60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
+];
 /** Kinds whose pending notices outlive their subject's erasure (sent, then deleted): they are about it. */
 export { KEEP_UNTIL_SENT } from './subject-data.js';
 
 type Row = typeof outbox.$inferSelect;
-
-
 
 export interface NotifierConfig {
   db: Database;
@@ -66,7 +80,13 @@ export interface NotifierConfig {
    * More template data at send time (links and codes that must not sit in the outbox, such as an
    * export's link or a verification code); `false`: nothing to send any more (suppressed).
    */
-  enrich?: ((row: { kind: string; accountId: string | null; data: Record<string, unknown> }) => Promise<Record<string, unknown> | null | false>) | undefined;
+  enrich?:
+    | ((row: {
+        kind: string;
+        accountId: string | null;
+        data: Record<string, unknown>;
+      }) => Promise<Record<string, unknown> | null | false>)
+    | undefined;
   /**
    * Is this the account's verified address? Asked at send time for every message to an account.
    * Unset: every address counts as verified. A message to an address given without an account
@@ -107,7 +127,6 @@ export interface EnqueueInput {
 }
 
 export { WAITING_FOR_VERIFICATION } from './subject-data.js';
-
 
 /** The domain of a From address (`HarakaFlow <no-reply@harakaflow.com>` → `harakaflow.com`): Message-IDs end with it, DKIM signs for it. */
 export const fromDomain = (from: string) => /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'harakaflow.invalid';
@@ -156,7 +175,11 @@ export class Notifier {
         accountId: input.accountId ?? null,
         address: recipient.address,
         // NO_NAME and NO_BUSINESS_NAME: what replicas of the previous version greet with; read as no name.
-        data: { name: recipient.name || NO_NAME, businessName: recipient.businessName || NO_BUSINESS_NAME, ...input.data },
+        data: {
+          name: recipient.name || NO_NAME,
+          businessName: recipient.businessName || NO_BUSINESS_NAME,
+          ...input.data,
+        },
         lang,
         dedupeKey: input.dedupeKey ?? null,
         nextAttemptAt: now,
@@ -174,13 +197,18 @@ export class Notifier {
     const now = this.#now();
     // Only kinds this version can render: a kind a newer replica queued waits for a replica that
     // knows it (during a rolling deploy, or after a rollback) instead of being settled here.
-    const claimed = await claimDue(this.#c.db, outbox, { pending: 'pending', now, leaseUntil: new Date(now.getTime() + (this.#c.leaseMs ?? 120_000)), limit, where: inArray(outbox.kind, KNOWN_KINDS) });
+    const claimed = await claimDue(this.#c.db, outbox, {
+      pending: 'pending',
+      now,
+      leaseUntil: new Date(now.getTime() + (this.#c.leaseMs ?? 120_000)),
+      limit,
+      where: inArray(outbox.kind, KNOWN_KINDS),
+    });
     if (!claimed.length) return 0;
     const bouncing = await bouncingOf(this.#c.db, addressesOf(claimed));
     await Promise.all(claimed.map((row) => this.#attempt(row, bouncing)));
     return claimed.length;
   }
-
 
   async #attempt(row: Row, marked: Map<string, 'bouncing' | 'complained'>): Promise<void> {
     const spec = KINDS[row.kind];
@@ -201,15 +229,20 @@ export class Notifier {
             : null;
     if (suppressed) return this.#settle(row, { status: 'suppressed', lastError: suppressed });
     // Issue 30 item 6: an address nobody has shown to be theirs gets no text the account wrote.
-    const verified = !row.accountId || !this.#c.addressVerified || (await this.#c.addressVerified(row.accountId, row.address!));
+    const verified =
+      !row.accountId || !this.#c.addressVerified || (await this.#c.addressVerified(row.accountId, row.address!));
     if (!verified) {
       const waitMs = unverifiedWaitMs(spec!);
       if (waitMs !== null) {
         const until = row.createdAt.getTime() + waitMs;
         // Its subject erased meanwhile: the address will never be verified; it goes now (the row with it).
-        if (row.eraseAfterSend || until <= this.#now().getTime()) return this.#settle(row, { status: 'suppressed', lastError: 'the address was not verified' });
+        if (row.eraseAfterSend || until <= this.#now().getTime())
+          return this.#settle(row, { status: 'suppressed', lastError: 'the address was not verified' });
         // Not an attempt: the claim's count is given back, and the row sleeps until its wait ends (releaseWaiting wakes it).
-        await this.#c.db.update(outbox).set({ nextAttemptAt: new Date(until), attempts: row.attempts - 1, lastError: WAITING_FOR_VERIFICATION }).where(eq(outbox.id, row.id));
+        await this.#c.db
+          .update(outbox)
+          .set({ nextAttemptAt: new Date(until), attempts: row.attempts - 1, lastError: WAITING_FOR_VERIFICATION })
+          .where(eq(outbox.id, row.id));
         return;
       }
     }
@@ -227,7 +260,11 @@ export class Notifier {
         headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
         data = { ...data, unsubscribeUrl: url };
       }
-      const rendered = render(row.kind, this.#c.privacyContact ? { ...data, privacyContact: this.#c.privacyContact } : data, row.lang);
+      const rendered = render(
+        row.kind,
+        this.#c.privacyContact ? { ...data, privacyContact: this.#c.privacyContact } : data,
+        row.lang,
+      );
       subject = rendered.subject;
       outcome = await this.#c.transport.send({
         id: row.id,
@@ -241,45 +278,83 @@ export class Notifier {
         // The kind, and the outbox id: a report that returns the message's headers names it even
         // when a relay replaced the Message-ID (issue 34 item 4).
         // Content-Language (RFC 3282): the language the message is written in (issue 32 item 7).
-        headers: { ...headers, 'Auto-Submitted': 'auto-generated', 'Content-Language': rendered.lang, 'X-HarakaFlow-Notification': row.kind, 'X-HarakaFlow-Notification-Id': row.id },
+        headers: {
+          ...headers,
+          'Auto-Submitted': 'auto-generated',
+          'Content-Language': rendered.lang,
+          'X-HarakaFlow-Notification': row.kind,
+          'X-HarakaFlow-Notification-Id': row.id,
+        },
         messageId: this.messageId(row.id),
         ...(this.#c.replyTo ? { replyTo: this.#c.replyTo } : {}),
       });
     } catch (error) {
       // A template without its data, or enrich failing: retried like a temporary failure, then failed.
       const code = (error as { code?: unknown }).code;
-      outcome = { outcome: 'temporary', smtpCode: null, error: typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'HF_NOTIFY_RENDER_FAILED' };
+      outcome = {
+        outcome: 'temporary',
+        smtpCode: null,
+        error: typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'HF_NOTIFY_RENDER_FAILED',
+      };
     }
     const at = this.#now();
-    await this.#c.db.insert(attempts).values({ id: randomUUID(), notificationId: row.id, attemptedAt: at, outcome: outcome.outcome, smtpCode: outcome.smtpCode, error: outcome.outcome === 'sent' ? null : outcome.error, durationMs: Date.now() - started });
+    await this.#c.db.insert(attempts).values({
+      id: randomUUID(),
+      notificationId: row.id,
+      attemptedAt: at,
+      outcome: outcome.outcome,
+      smtpCode: outcome.smtpCode,
+      error: outcome.outcome === 'sent' ? null : outcome.error,
+      durationMs: Date.now() - started,
+    });
     // What the relay said, for the message's record (and a legal notice refused: shown to the account).
     // Never allowed to fail the send after the relay took it: a row left pending would be sent again
     // every lease (e.g. while the app role has no grant on notify.deliveries yet, or a database
     // blip: security review of issue 34, M2). A record not written is logged, and only that is lost.
     if (subject !== null && outcome.outcome !== 'temporary') {
-      await recordSend(this.#c.db, row, subject, at, { accepted: outcome.outcome === 'sent', smtpCode: outcome.smtpCode }).catch((error: unknown) =>
-        this.#c.log.error({ err: errorCodes(error), notification: row.id, kind: row.kind }, 'notify: the delivery record was not written; the message went'),
+      await recordSend(this.#c.db, row, subject, at, {
+        accepted: outcome.outcome === 'sent',
+        smtpCode: outcome.smtpCode,
+      }).catch((error: unknown) =>
+        this.#c.log.error(
+          { err: errorCodes(error), notification: row.id, kind: row.kind },
+          'notify: the delivery record was not written; the message went',
+        ),
       );
     }
-    if (outcome.outcome === 'sent') return this.#settle(row, { status: 'sent', providerMessageId: outcome.providerMessageId, lastError: null });
+    if (outcome.outcome === 'sent')
+      return this.#settle(row, { status: 'sent', providerMessageId: outcome.providerMessageId, lastError: null });
     if (outcome.outcome === 'permanent') {
       await this.#c.db
         .insert(addresses)
         .values({ address: normalizeAddress(row.address!), status: 'bouncing', smtpCode: outcome.smtpCode, since: at })
         .onConflictDoUpdate({ target: addresses.address, set: { smtpCode: outcome.smtpCode, since: at } });
-      this.#c.log.warn({ notification: row.id, kind: row.kind, smtpCode: outcome.smtpCode }, 'notify: the server refused the address for good; it is marked bouncing');
+      this.#c.log.warn(
+        { notification: row.id, kind: row.kind, smtpCode: outcome.smtpCode },
+        'notify: the server refused the address for good; it is marked bouncing',
+      );
       return this.#settle(row, { status: 'failed', lastError: outcome.error });
     }
     const delay = retryDelay(row.attempts, this.#schedule);
     if (delay === null) return this.#settle(row, { status: 'failed', lastError: outcome.error });
-    await this.#c.db.update(outbox).set({ nextAttemptAt: new Date(at.getTime() + delay), lastError: outcome.error }).where(eq(outbox.id, row.id));
+    await this.#c.db
+      .update(outbox)
+      .set({ nextAttemptAt: new Date(at.getTime() + delay), lastError: outcome.error })
+      .where(eq(outbox.id, row.id));
   }
 
   /** A final state; a notice kept past its subject's erasure is deleted once settled. */
-  async #settle(row: Row, set: { status: NotificationStatus; lastError: string | null; providerMessageId?: string | null }): Promise<void> {
+  async #settle(
+    row: Row,
+    set: { status: NotificationStatus; lastError: string | null; providerMessageId?: string | null },
+  ): Promise<void> {
     // The flag is read back, not taken from the claimed copy: the subject may have been erased
     // while this message was being sent (and the row itself deleted, when it was not kept).
-    const [after] = await this.#c.db.update(outbox).set({ ...set, settledAt: this.#now() }).where(eq(outbox.id, row.id)).returning({ erase: outbox.eraseAfterSend });
+    const [after] = await this.#c.db
+      .update(outbox)
+      .set({ ...set, settledAt: this.#now() })
+      .where(eq(outbox.id, row.id))
+      .returning({ erase: outbox.eraseAfterSend });
     if (after && !after.erase) return;
     await this.#c.db.delete(attempts).where(eq(attempts.notificationId, row.id));
     await eraseDeliveries(this.#c.db, null, [row.id]);
@@ -298,7 +373,9 @@ export class Notifier {
     const revived = await this.#c.db
       .update(outbox)
       .set({ status: 'pending', lastError: null, settledAt: null, nextAttemptAt: this.#now() })
-      .where(and(eq(outbox.status, 'suppressed'), eq(outbox.lastError, UNKNOWN_KIND), inArray(outbox.kind, KNOWN_KINDS)))
+      .where(
+        and(eq(outbox.status, 'suppressed'), eq(outbox.lastError, UNKNOWN_KIND), inArray(outbox.kind, KNOWN_KINDS)),
+      )
       .returning({ id: outbox.id });
     if (revived.length) this.#c.onQueued?.();
     return revived.length;
@@ -311,7 +388,13 @@ export class Notifier {
     const woken = await this.#c.db
       .update(outbox)
       .set({ nextAttemptAt: this.#now(), lastError: null })
-      .where(and(eq(outbox.accountId, accountId), eq(outbox.status, 'pending'), eq(outbox.lastError, WAITING_FOR_VERIFICATION)))
+      .where(
+        and(
+          eq(outbox.accountId, accountId),
+          eq(outbox.status, 'pending'),
+          eq(outbox.lastError, WAITING_FOR_VERIFICATION),
+        ),
+      )
       .returning({ id: outbox.id });
     if (woken.length) this.#c.onQueued?.();
     return woken.length;
@@ -325,7 +408,11 @@ export class Notifier {
   /** A one-click link for the kind, signed, working for UNSUBSCRIBE_LINK_DAYS from now (its expiry is in what is signed). */
   unsubscribeUrl(accountId: string, kind: string): string {
     const expires = Math.floor(this.#now().getTime() / 1000) + UNSUBSCRIBE_LINK_DAYS * 86_400;
-    const token = sealValue(UNSUBSCRIBE, Buffer.from(JSON.stringify([accountId, kind, expires])).toString('base64url'), this.#c.unsubscribeKeys[0]!);
+    const token = sealValue(
+      UNSUBSCRIBE,
+      Buffer.from(JSON.stringify([accountId, kind, expires])).toString('base64url'),
+      this.#c.unsubscribeKeys[0]!,
+    );
     return `${this.#c.publicUrl.replace(/\/+$/, '')}/v1/notifications/unsubscribe?token=${token}`;
   }
 
@@ -339,18 +426,31 @@ export class Notifier {
     } catch {
       return null;
     }
-    if (!Array.isArray(parsed) || (parsed.length !== 2 && parsed.length !== 3) || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string' || KINDS[parsed[1]]?.category !== 'optional') return null;
+    if (
+      !Array.isArray(parsed) ||
+      (parsed.length !== 2 && parsed.length !== 3) ||
+      typeof parsed[0] !== 'string' ||
+      typeof parsed[1] !== 'string' ||
+      KINDS[parsed[1]]?.category !== 'optional'
+    )
+      return null;
     // [accountId, kind, expires (Unix seconds)]; an undated link (sent before links were dated)
     // only until LEGACY_UNSUBSCRIBE_LINKS_UNTIL.
     const now = this.#now().getTime();
-    const live = parsed.length === 3 ? Number.isSafeInteger(parsed[2]) && now < (parsed[2] as number) * 1000 : now < LEGACY_UNSUBSCRIBE_LINKS_UNTIL;
+    const live =
+      parsed.length === 3
+        ? Number.isSafeInteger(parsed[2]) && now < (parsed[2] as number) * 1000
+        : now < LEGACY_UNSUBSCRIBE_LINKS_UNTIL;
     if (!live) return null;
     await this.setPreference(parsed[0], parsed[1], false);
     return { accountId: parsed[0], kind: parsed[1] };
   }
 
   async #enabled(accountId: string, kind: string): Promise<boolean> {
-    const [row] = await this.#c.db.select({ enabled: preferences.enabled }).from(preferences).where(and(eq(preferences.accountId, accountId), eq(preferences.kind, kind)));
+    const [row] = await this.#c.db
+      .select({ enabled: preferences.enabled })
+      .from(preferences)
+      .where(and(eq(preferences.accountId, accountId), eq(preferences.kind, kind)));
     return row?.enabled ?? true;
   }
 
@@ -370,7 +470,10 @@ export class Notifier {
     if (!spec) throw new UnknownKind(JSON.stringify(kind));
     if (spec.category !== 'optional') throw new NotOptional(kind);
     const at = this.#now();
-    await this.#c.db.insert(preferences).values({ accountId, kind, enabled, updatedAt: at }).onConflictDoUpdate({ target: [preferences.accountId, preferences.kind], set: { enabled, updatedAt: at } });
+    await this.#c.db
+      .insert(preferences)
+      .values({ accountId, kind, enabled, updatedAt: at })
+      .onConflictDoUpdate({ target: [preferences.accountId, preferences.kind], set: { enabled, updatedAt: at } });
   }
 
   /** Queues failed notifications again (`hf-notify retry --failed`; outbox-admin.ts). Returns how many. */
@@ -389,12 +492,19 @@ export class Notifier {
   }
 
   /** §11's notices of an upcoming policy version, once per account and version (policy-notices.ts). */
-  schedulePolicyNotices(versions: readonly PolicyVersion[], recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>, o: { policyUrl: string }): Promise<{ version: string; queued: number }[]> {
+  schedulePolicyNotices(
+    versions: readonly PolicyVersion[],
+    recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>,
+    o: { policyUrl: string },
+  ): Promise<{ version: string; queued: number }[]> {
     return schedulePolicyNotices(this.#c, () => this.#now(), versions, recipients, o);
   }
 
   /** Changes every account is told of before they take effect (a register change, §11), once per account and key (policy-notices.ts). */
-  scheduleAnnouncements(announcements: readonly Announcement[], recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>): Promise<{ key: string; queued: number }[]> {
+  scheduleAnnouncements(
+    announcements: readonly Announcement[],
+    recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>,
+  ): Promise<{ key: string; queued: number }[]> {
     return scheduleAnnouncements(this.#c, () => this.#now(), announcements, recipients);
   }
 
@@ -409,7 +519,11 @@ export class Notifier {
    * Idempotent by the report's Message-ID. Throws only when the database does (read it again later).
    */
   processBounceMessage(raw: Buffer | Uint8Array, o: { receivedAt?: Date | undefined } = {}): Promise<BounceResult> {
-    return processBounce({ db: this.#c.db, domain: this.#domain, recipientDays: this.#c.reportRecipientDays ?? 7, now: () => this.#now() }, raw, o);
+    return processBounce(
+      { db: this.#c.db, domain: this.#domain, recipientDays: this.#c.reportRecipientDays ?? 7, now: () => this.#now() },
+      raw,
+      o,
+    );
   }
 
   /**

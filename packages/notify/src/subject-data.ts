@@ -15,10 +15,19 @@ export type SubjectWhere = { accountId: string } | { email: string };
 
 export const normalizeAddress = (a: string) => a.trim().toLowerCase();
 /** The distinct addresses of some rows, as `notify.addresses` keys them. */
-export const addressesOf = (rows: readonly { address: string | null }[]) => [...new Set(rows.map((r) => r.address).filter((a): a is string => !!a).map(normalizeAddress))];
+export const addressesOf = (rows: readonly { address: string | null }[]) => [
+  ...new Set(
+    rows
+      .map((r) => r.address)
+      .filter((a): a is string => !!a)
+      .map(normalizeAddress),
+  ),
+];
 /** A subject's rows: an account's, or those sent to an email address. */
 export const subjectRows = (where: { accountId: string } | { email: string }) =>
-  'accountId' in where ? eq(outbox.accountId, where.accountId) : sql`lower(${outbox.address}) = ${normalizeAddress(where.email)}`;
+  'accountId' in where
+    ? eq(outbox.accountId, where.accountId)
+    : sql`lower(${outbox.address}) = ${normalizeAddress(where.email)}`;
 
 /**
  * A subject's notifications, preferences and bounce marks, and its delivery records: `legalNotices`
@@ -27,13 +36,35 @@ export const subjectRows = (where: { accountId: string } | { email: string }) =>
  */
 export async function exportNotifications(db: Database, where: SubjectWhere, prefs: Record<string, boolean>) {
   const rows = await db
-    .select({ id: outbox.id, kind: outbox.kind, address: outbox.address, data: outbox.data, status: outbox.status, createdAt: outbox.createdAt, settledAt: outbox.settledAt })
+    .select({
+      id: outbox.id,
+      kind: outbox.kind,
+      address: outbox.address,
+      data: outbox.data,
+      status: outbox.status,
+      createdAt: outbox.createdAt,
+      settledAt: outbox.settledAt,
+    })
     .from(outbox)
     .where(subjectRows(where))
     .orderBy(asc(outbox.id));
   const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);
-  const bouncing = mine.length ? await db.select({ address: addresses.address, status: addresses.status, since: addresses.since, dsnStatus: addresses.dsnStatus }).from(addresses).where(inArray(addresses.address, mine)) : [];
-  const records = await exportDeliveries(db, 'accountId' in where ? where.accountId : null, rows.map((r) => r.id));
+  const bouncing = mine.length
+    ? await db
+        .select({
+          address: addresses.address,
+          status: addresses.status,
+          since: addresses.since,
+          dsnStatus: addresses.dsnStatus,
+        })
+        .from(addresses)
+        .where(inArray(addresses.address, mine))
+    : [];
+  const records = await exportDeliveries(
+    db,
+    'accountId' in where ? where.accountId : null,
+    rows.map((r) => r.id),
+  );
   return { notifications: rows, preferences: prefs, bouncing, ...records };
 }
 
@@ -42,8 +73,14 @@ export async function exportNotifications(db: Database, where: SubjectWhere, pre
  * erasure itself (KEEP_UNTIL_SENT) is kept, flagged, and deleted once it is sent: it is reported
  * as kept, with the reason.
  */
-export async function eraseNotifications(c: Pick<NotifierConfig, 'db' | 'transport'>, where: SubjectWhere): Promise<{ erased: number; kept: { count: number; reason: string }[] }> {
-  const rows = await c.db.select({ id: outbox.id, kind: outbox.kind, status: outbox.status, address: outbox.address }).from(outbox).where(subjectRows(where));
+export async function eraseNotifications(
+  c: Pick<NotifierConfig, 'db' | 'transport'>,
+  where: SubjectWhere,
+): Promise<{ erased: number; kept: { count: number; reason: string }[] }> {
+  const rows = await c.db
+    .select({ id: outbox.id, kind: outbox.kind, status: outbox.status, address: outbox.address })
+    .from(outbox)
+    .where(subjectRows(where));
   const keep = rows.filter((r) => r.status === 'pending' && KEEP_UNTIL_SENT.includes(r.kind)).map((r) => r.id);
   const remove = rows.filter((r) => !keep.includes(r.id)).map((r) => r.id);
   let erased = 0;
@@ -57,15 +94,32 @@ export async function eraseNotifications(c: Pick<NotifierConfig, 'db' | 'transpo
   if (keep.length) {
     await c.db
       .update(outbox)
-      .set({ eraseAfterSend: true, nextAttemptAt: sql`case when ${outbox.lastError} = ${WAITING_FOR_VERIFICATION} then ${outbox.createdAt} else ${outbox.nextAttemptAt} end`, lastError: sql`case when ${outbox.lastError} = ${WAITING_FOR_VERIFICATION} then null else ${outbox.lastError} end` })
+      .set({
+        eraseAfterSend: true,
+        nextAttemptAt: sql`case when ${outbox.lastError} = ${WAITING_FOR_VERIFICATION} then ${outbox.createdAt} else ${outbox.nextAttemptAt} end`,
+        lastError: sql`case when ${outbox.lastError} = ${WAITING_FOR_VERIFICATION} then null else ${outbox.lastError} end`,
+      })
       .where(inArray(outbox.id, keep));
   }
   await c.transport.forget?.(remove);
   // Delivery records: the account's all (its legal notices' too), an address's those of its messages.
   erased += await eraseDeliveries(c.db, 'accountId' in where ? where.accountId : null, remove);
   await forgetReports(c.db, remove);
-  if ('accountId' in where) erased += (await c.db.delete(preferences).where(eq(preferences.accountId, where.accountId)).returning({ k: preferences.kind })).length;
+  if ('accountId' in where)
+    erased += (
+      await c.db
+        .delete(preferences)
+        .where(eq(preferences.accountId, where.accountId))
+        .returning({ k: preferences.kind })
+    ).length;
   const mine = 'email' in where ? [normalizeAddress(where.email)] : addressesOf(rows);
-  if (mine.length) erased += (await c.db.delete(addresses).where(inArray(addresses.address, mine)).returning({ a: addresses.address })).length;
-  return { erased, kept: keep.length ? [{ count: keep.length, reason: 'notify: notices about this request, not yet sent; deleted once sent' }] : [] };
+  if (mine.length)
+    erased += (await c.db.delete(addresses).where(inArray(addresses.address, mine)).returning({ a: addresses.address }))
+      .length;
+  return {
+    erased,
+    kept: keep.length
+      ? [{ count: keep.length, reason: 'notify: notices about this request, not yet sent; deleted once sent' }]
+      : [],
+  };
 }

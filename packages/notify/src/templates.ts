@@ -44,7 +44,12 @@ export interface KindSpec {
    * Values made from the data in the message's language (`text` fills a catalogue text with values):
    * a list written from its items, never a sentence from pieces.
    */
-  values?: ((data: Record<string, unknown>, text: (key: MessageKey, values: Record<string, unknown>) => string) => Record<string, unknown>) | undefined;
+  values?:
+    | ((
+        data: Record<string, unknown>,
+        text: (key: MessageKey, values: Record<string, unknown>) => string,
+      ) => Record<string, unknown>)
+    | undefined;
 }
 
 /** The texts of what a rights request asks for (`{{kindLabel}}`). */
@@ -71,20 +76,35 @@ export const DEFAULT_PRIVACY_CONTACT = 'privacy@harakaflow.io';
 export const NO_NAME = 'there';
 export const NO_BUSINESS_NAME = 'your account';
 
-const given = (value: unknown) => (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
+const given = (value: unknown) =>
+  (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
 const named = (data: Record<string, unknown>) => given(data.name) && data.name !== NO_NAME;
-const hasBusiness = (data: Record<string, unknown>) => given(data.businessName) && data.businessName !== NO_BUSINESS_NAME;
-const hello = (data: Record<string, unknown>): MessageKey => (named(data) ? 'common.greeting' : 'common.greetingAnonymous');
+const hasBusiness = (data: Record<string, unknown>) =>
+  given(data.businessName) && data.businessName !== NO_BUSINESS_NAME;
+const hello = (data: Record<string, unknown>): MessageKey =>
+  named(data) ? 'common.greeting' : 'common.greetingAnonymous';
 const SIGNATURE: MessageKey = 'common.signature';
 const REF: MessageKey = 'common.requestRef';
 
 /** What each status of a rights request says (§6). `extended` is an extension of its due date. */
 function requestTemplate(data: Record<string, unknown>): Template {
   const greeting = hello(data);
-  const step = data.event === 'extended' ? 'extended' : data.event === 'lifted' ? 'lifted' : data.status === 'open' && data.verified === false ? 'unverified' : data.status === 'open' && data.event === 'verified' ? 'in_progress' : data.status;
+  const step =
+    data.event === 'extended'
+      ? 'extended'
+      : data.event === 'lifted'
+        ? 'lifted'
+        : data.status === 'open' && data.verified === false
+          ? 'unverified'
+          : data.status === 'open' && data.event === 'verified'
+            ? 'in_progress'
+            : data.status;
   switch (step) {
     case 'open':
-      return { subject: 'privacy.request.updated.received.subject', blocks: [greeting, 'privacy.request.updated.received', REF, SIGNATURE] };
+      return {
+        subject: 'privacy.request.updated.received.subject',
+        blocks: [greeting, 'privacy.request.updated.received', REF, SIGNATURE],
+      };
     // A request emailed to us (issue 30 item 9): nothing is done before we know it comes from you.
     // With a code (issue 32: a request read from the privacy mailbox), how to confirm it.
     case 'unverified':
@@ -102,40 +122,96 @@ function requestTemplate(data: Record<string, unknown>): Template {
           ],
         };
       }
-      return { subject: 'privacy.request.updated.mustConfirm.subject', blocks: [greeting, 'privacy.request.updated.mustConfirm', REF, SIGNATURE] };
+      return {
+        subject: 'privacy.request.updated.mustConfirm.subject',
+        blocks: [greeting, 'privacy.request.updated.mustConfirm', REF, SIGNATURE],
+      };
     case 'in_progress':
-      return { subject: 'privacy.request.updated.inProgress.subject', blocks: [greeting, 'privacy.request.updated.inProgress', REF, SIGNATURE] };
+      return {
+        subject: 'privacy.request.updated.inProgress.subject',
+        blocks: [greeting, 'privacy.request.updated.inProgress', REF, SIGNATURE],
+      };
     // A restriction of processing ended (issue 30 item 10): by the account itself, or by us with a
     // reason. (A row queued before `liftedBy` existed carries the reason either way.)
     case 'lifted':
       return {
         subject: 'privacy.request.updated.lifted.subject',
-        blocks: [greeting, data.liftedBy === 'self' || !given(data.reason) ? 'privacy.request.updated.lifted.byYou' : 'privacy.request.updated.lifted.byUs', 'privacy.request.updated.lifted.again', REF, SIGNATURE],
+        blocks: [
+          greeting,
+          data.liftedBy === 'self' || !given(data.reason)
+            ? 'privacy.request.updated.lifted.byYou'
+            : 'privacy.request.updated.lifted.byUs',
+          'privacy.request.updated.lifted.again',
+          REF,
+          SIGNATURE,
+        ],
       };
     case 'extended':
-      return { subject: 'privacy.request.updated.extended.subject', blocks: [greeting, given(data.reason) ? 'privacy.request.updated.extended' : 'privacy.request.updated.extended.noReason', REF, SIGNATURE] };
+      return {
+        subject: 'privacy.request.updated.extended.subject',
+        blocks: [
+          greeting,
+          given(data.reason) ? 'privacy.request.updated.extended' : 'privacy.request.updated.extended.noReason',
+          REF,
+          SIGNATURE,
+        ],
+      };
     case 'fulfilled':
       if (data.exportUrl) {
         return {
           subject: 'privacy.request.updated.exportReady.subject',
-          blocks: [greeting, 'privacy.request.updated.exportReady', { label: 'privacy.request.updated.exportReady.link', href: '{{exportUrl}}' }, REF, SIGNATURE],
+          blocks: [
+            greeting,
+            'privacy.request.updated.exportReady',
+            { label: 'privacy.request.updated.exportReady.link', href: '{{exportUrl}}' },
+            REF,
+            SIGNATURE,
+          ],
         };
       }
       // The signed receipt itself (issue 30 item 8): the person can check it with the published keys alone.
       if (data.receipt && data.receiptJson) {
-        return { subject: 'privacy.request.updated.done.subject', blocks: [greeting, 'privacy.request.updated.done.receipt', 'privacy.request.updated.done.signedReceipt', REF, SIGNATURE] };
+        return {
+          subject: 'privacy.request.updated.done.subject',
+          blocks: [
+            greeting,
+            'privacy.request.updated.done.receipt',
+            'privacy.request.updated.done.signedReceipt',
+            REF,
+            SIGNATURE,
+          ],
+        };
       }
-      if (data.receipt) return { subject: 'privacy.request.updated.done.subject', blocks: [greeting, 'privacy.request.updated.done.receipt', REF, SIGNATURE] };
-      return { subject: 'privacy.request.updated.done.subject', blocks: [greeting, 'privacy.request.updated.done', REF, SIGNATURE] };
+      if (data.receipt)
+        return {
+          subject: 'privacy.request.updated.done.subject',
+          blocks: [greeting, 'privacy.request.updated.done.receipt', REF, SIGNATURE],
+        };
+      return {
+        subject: 'privacy.request.updated.done.subject',
+        blocks: [greeting, 'privacy.request.updated.done', REF, SIGNATURE],
+      };
     case 'denied':
       return {
         subject: 'privacy.request.updated.denied.subject',
-        blocks: [greeting, given(data.reason) ? 'privacy.request.updated.denied' : 'privacy.request.updated.denied.noReason', 'privacy.request.updated.denied.complain', REF, SIGNATURE],
+        blocks: [
+          greeting,
+          given(data.reason) ? 'privacy.request.updated.denied' : 'privacy.request.updated.denied.noReason',
+          'privacy.request.updated.denied.complain',
+          REF,
+          SIGNATURE,
+        ],
       };
     case 'canceled':
-      return { subject: 'privacy.request.updated.canceled.subject', blocks: [greeting, 'privacy.request.updated.canceled', REF, SIGNATURE] };
+      return {
+        subject: 'privacy.request.updated.canceled.subject',
+        blocks: [greeting, 'privacy.request.updated.canceled', REF, SIGNATURE],
+      };
     default:
-      return { subject: 'privacy.request.updated.expired.subject', blocks: [greeting, 'privacy.request.updated.expired', REF, SIGNATURE] };
+      return {
+        subject: 'privacy.request.updated.expired.subject',
+        blocks: [greeting, 'privacy.request.updated.expired', REF, SIGNATURE],
+      };
   }
 }
 
@@ -144,9 +220,14 @@ function requestTemplate(data: Record<string, unknown>): Template {
  * service: `{ part, erased, kept, keptReason? }`): each part a text of its own, joined by "; ".
  * Without them (a row queued before), the `receipt` the row carries.
  */
-function receiptValues(data: Record<string, unknown>, text: (key: MessageKey, values: Record<string, unknown>) => string): Record<string, unknown> {
+function receiptValues(
+  data: Record<string, unknown>,
+  text: (key: MessageKey, values: Record<string, unknown>) => string,
+): Record<string, unknown> {
   if (!Array.isArray(data.receiptParts)) return {};
-  const parts = (data.receiptParts as unknown[]).filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null);
+  const parts = (data.receiptParts as unknown[]).filter(
+    (p): p is Record<string, unknown> => typeof p === 'object' && p !== null,
+  );
   return {
     receipt: parts
       .map((p) =>
@@ -165,14 +246,25 @@ export const KINDS: Record<string, KindSpec> = {
     category: 'optional',
     template: (data) => ({
       subject: 'quota.warning.subject',
-      blocks: [hello(data), hasBusiness(data) ? 'quota.warning.used' : 'quota.warning.usedAnonymous', 'quota.warning.why', { label: 'quota.warning.stop', href: '{{unsubscribeUrl}}' }],
+      blocks: [
+        hello(data),
+        hasBusiness(data) ? 'quota.warning.used' : 'quota.warning.usedAnonymous',
+        'quota.warning.why',
+        { label: 'quota.warning.stop', href: '{{unsubscribeUrl}}' },
+      ],
     }),
   },
   'policy.upcoming': {
     category: 'legal',
     template: (data) => ({
       subject: 'policy.upcoming.subject',
-      blocks: [hello(data), 'policy.upcoming.change', { label: 'policy.upcoming.read', href: '{{policyUrl}}' }, 'policy.upcoming.accept', SIGNATURE],
+      blocks: [
+        hello(data),
+        'policy.upcoming.change',
+        { label: 'policy.upcoming.read', href: '{{policyUrl}}' },
+        'policy.upcoming.accept',
+        SIGNATURE,
+      ],
     }),
   },
   // §5, §9, §11: a provider of the processor register starts or stops (issue 32 item 4). The
@@ -183,7 +275,11 @@ export const KINDS: Record<string, KindSpec> = {
       subject: 'subprocessors.upcoming.subject',
       blocks: [
         hello(data),
-        data.changeType === 'added' ? 'subprocessors.upcoming.added' : data.changeType === 'removed' ? 'subprocessors.upcoming.removed' : 'subprocessors.upcoming.described',
+        data.changeType === 'added'
+          ? 'subprocessors.upcoming.added'
+          : data.changeType === 'removed'
+            ? 'subprocessors.upcoming.removed'
+            : 'subprocessors.upcoming.described',
         'subprocessors.upcoming.effect',
         { label: 'subprocessors.upcoming.register', href: '{{registerUrl}}' },
         'subprocessors.upcoming.objection',
@@ -194,7 +290,12 @@ export const KINDS: Record<string, KindSpec> = {
   },
   // Sent to an account's address once it is verified (waiting up to the 30 days of §6); to an
   // emailed requester's address (no account) at once.
-  'privacy.request.updated': { category: 'legal', unverified: { waitDays: 30 }, template: requestTemplate, values: receiptValues },
+  'privacy.request.updated': {
+    category: 'legal',
+    unverified: { waitDays: 30 },
+    template: requestTemplate,
+    values: receiptValues,
+  },
   // The one message an address gets before it is verified, besides security and policy notices.
   // Never the account's name (anyone can type any name at signup): the anonymous greeting.
   'account.email.verification': {
@@ -202,7 +303,13 @@ export const KINDS: Record<string, KindSpec> = {
     unverified: 'send',
     template: (data) => ({
       subject: 'account.email.verification.subject',
-      blocks: [hello(data), 'account.email.verification.code', { value: '{{code}}' }, 'account.email.verification.until', SIGNATURE],
+      blocks: [
+        hello(data),
+        'account.email.verification.code',
+        { value: '{{code}}' },
+        'account.email.verification.until',
+        SIGNATURE,
+      ],
     }),
   },
   // Issue 34 item 3: a webhook endpoint was disabled (a 410, or days of failures). It cannot be
@@ -237,7 +344,14 @@ export const KINDS: Record<string, KindSpec> = {
     unverified: 'send',
     template: () => ({
       subject: 'privacy.request.code.subject',
-      blocks: ['common.greetingAnonymous', 'privacy.request.code.code', { value: '{{code}}' }, { label: 'privacy.request.code.link', href: '{{verifyUrl}}' }, 'privacy.request.code.ignore', SIGNATURE],
+      blocks: [
+        'common.greetingAnonymous',
+        'privacy.request.code.code',
+        { value: '{{code}}' },
+        { label: 'privacy.request.code.link', href: '{{verifyUrl}}' },
+        'privacy.request.code.ignore',
+        SIGNATURE,
+      ],
     }),
   },
   // Issue 32 item 3: a contact's request, passed to an account whose data holds the number (it
@@ -248,7 +362,14 @@ export const KINDS: Record<string, KindSpec> = {
     unverified: { waitDays: 30 },
     template: (data) => ({
       subject: 'privacy.request.forwarded.subject',
-      blocks: [hello(data), 'privacy.request.forwarded.asked', 'privacy.request.forwarded.answer', 'privacy.request.forwarded.disclose', 'privacy.request.forwarded.ref', SIGNATURE],
+      blocks: [
+        hello(data),
+        'privacy.request.forwarded.asked',
+        'privacy.request.forwarded.answer',
+        'privacy.request.forwarded.disclose',
+        'privacy.request.forwarded.ref',
+        SIGNATURE,
+      ],
     }),
   },
   // To the person (issue 32 item 3): how many businesses their request about their number went to.
@@ -260,7 +381,11 @@ export const KINDS: Record<string, KindSpec> = {
       subject: 'privacy.contact.forwarded.subject',
       blocks: [
         'common.greetingAnonymous',
-        data.count === 0 ? 'privacy.contact.forwarded.none' : data.count === 1 ? 'privacy.contact.forwarded.one' : 'privacy.contact.forwarded.many',
+        data.count === 0
+          ? 'privacy.contact.forwarded.none'
+          : data.count === 1
+            ? 'privacy.contact.forwarded.one'
+            : 'privacy.contact.forwarded.many',
         REF,
         SIGNATURE,
       ],
@@ -278,13 +403,23 @@ export const KINDS: Record<string, KindSpec> = {
       if (data.outcome === 'erased') {
         return {
           subject: 'privacy.contact.outcome.subject',
-          blocks: ['common.greetingAnonymous', named ? 'privacy.contact.outcome.erased.named' : 'privacy.contact.outcome.erased', 'privacy.request.updated.done.signedReceipt', ...tail],
+          blocks: [
+            'common.greetingAnonymous',
+            named ? 'privacy.contact.outcome.erased.named' : 'privacy.contact.outcome.erased',
+            'privacy.request.updated.done.signedReceipt',
+            ...tail,
+          ],
         };
       }
       if (data.outcome === 'denied') {
         return {
           subject: 'privacy.contact.outcome.subject',
-          blocks: ['common.greetingAnonymous', named ? 'privacy.contact.outcome.denied.named' : 'privacy.contact.outcome.denied', 'privacy.contact.outcome.complain', ...tail],
+          blocks: [
+            'common.greetingAnonymous',
+            named ? 'privacy.contact.outcome.denied.named' : 'privacy.contact.outcome.denied',
+            'privacy.contact.outcome.complain',
+            ...tail,
+          ],
         };
       }
       const noted = given(data.note);
@@ -292,7 +427,13 @@ export const KINDS: Record<string, KindSpec> = {
         subject: 'privacy.contact.outcome.subject',
         blocks: [
           'common.greetingAnonymous',
-          named ? (noted ? 'privacy.contact.outcome.fulfilled.named.note' : 'privacy.contact.outcome.fulfilled.named') : noted ? 'privacy.contact.outcome.fulfilled.note' : 'privacy.contact.outcome.fulfilled',
+          named
+            ? noted
+              ? 'privacy.contact.outcome.fulfilled.named.note'
+              : 'privacy.contact.outcome.fulfilled.named'
+            : noted
+              ? 'privacy.contact.outcome.fulfilled.note'
+              : 'privacy.contact.outcome.fulfilled',
           ...tail,
         ],
       };
@@ -302,7 +443,13 @@ export const KINDS: Record<string, KindSpec> = {
     category: 'security',
     template: (data) => ({
       subject: 'account.deletion.scheduled.subject',
-      blocks: [hello(data), hasBusiness(data) ? 'account.deletion.scheduled.when' : 'account.deletion.scheduled.whenAnonymous', 'account.deletion.scheduled.cancel', REF, SIGNATURE],
+      blocks: [
+        hello(data),
+        hasBusiness(data) ? 'account.deletion.scheduled.when' : 'account.deletion.scheduled.whenAnonymous',
+        'account.deletion.scheduled.cancel',
+        REF,
+        SIGNATURE,
+      ],
     }),
   },
 };
@@ -328,7 +475,10 @@ export function oneLine(value: string): string {
 }
 
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /** The values a template may show: strings and numbers as they are, dates as ISO dates. */
@@ -365,11 +515,19 @@ export function render(kind: string, data: Record<string, unknown>, lang: unknow
   const language = languageOf(lang);
   const texts = CATALOGUES[language];
   const label = KIND_LABELS[String(data.kind)];
-  let values: Record<string, unknown> = { privacyContact: DEFAULT_PRIVACY_CONTACT, ...data, kindLabel: label ? texts[label] : String(data.kind ?? '') };
+  let values: Record<string, unknown> = {
+    privacyContact: DEFAULT_PRIVACY_CONTACT,
+    ...data,
+    kindLabel: label ? texts[label] : String(data.kind ?? ''),
+  };
   if (spec.values) values = { ...values, ...spec.values(values, (key, v) => fill(texts[key], v, kind, (s) => s)) };
   const template = spec.template(values);
   const part = (b: Block, escape: (s: string) => string) =>
-    typeof b === 'string' ? fill(texts[b], values, kind, escape) : 'value' in b ? fill(b.value, values, kind, escape) : { label: fill(texts[b.label], values, kind, escape), href: fill(b.href, values, kind, escape) };
+    typeof b === 'string'
+      ? fill(texts[b], values, kind, escape)
+      : 'value' in b
+        ? fill(b.value, values, kind, escape)
+        : { label: fill(texts[b.label], values, kind, escape), href: fill(b.href, values, kind, escape) };
   const plain = (s: string) => s;
   const subject = oneLine(fill(texts[template.subject], values, kind, plain)).slice(0, 200);
   const text = template.blocks
@@ -378,7 +536,9 @@ export function render(kind: string, data: Record<string, unknown>, lang: unknow
     .join('\n\n');
   const html = [
     `<!doctype html><html lang="${language}"><head><meta charset="utf-8"></head><body>`,
-    ...template.blocks.map((b) => part(b, escapeHtml)).map((p) => (typeof p === 'string' ? `<p>${p}</p>` : `<p><a href="${p.href}">${p.label}</a></p>`)),
+    ...template.blocks
+      .map((b) => part(b, escapeHtml))
+      .map((p) => (typeof p === 'string' ? `<p>${p}</p>` : `<p><a href="${p.href}">${p.label}</a></p>`)),
     '</body></html>',
   ].join('\n');
   return { subject, text: `${text}\n`, html, lang: language };

@@ -62,7 +62,8 @@ export function classify(error: unknown): SendOutcome {
   const smtpCode = typeof e?.responseCode === 'number' ? e.responseCode : null;
   const code = typeof e?.code === 'string' && /^[A-Z0-9_]{1,32}$/.test(e.code) ? e.code : 'ESEND';
   // Authentication failing is the operator's configuration, not the address: never a bounce.
-  if (smtpCode !== null && smtpCode >= 500 && smtpCode < 600 && code !== 'EAUTH') return { outcome: 'permanent', smtpCode, error: `${code} ${smtpCode}` };
+  if (smtpCode !== null && smtpCode >= 500 && smtpCode < 600 && code !== 'EAUTH')
+    return { outcome: 'permanent', smtpCode, error: `${code} ${smtpCode}` };
   return { outcome: 'temporary', smtpCode, error: smtpCode === null ? code : `${code} ${smtpCode}` };
 }
 
@@ -72,7 +73,10 @@ function queuedAs(response: unknown): string | null {
   return m ? m[1]! : null;
 }
 
-export function smtpTransport(url: string, o: { dkim?: DkimOptions | undefined; timeoutMs?: number | undefined } = {}): Transport {
+export function smtpTransport(
+  url: string,
+  o: { dkim?: DkimOptions | undefined; timeoutMs?: number | undefined } = {},
+): Transport {
   const parsed = new URL(url);
   const timeout = o.timeoutMs ?? 30_000;
   const transporter = nodemailer.createTransport({
@@ -92,7 +96,11 @@ export function smtpTransport(url: string, o: { dkim?: DkimOptions | undefined; 
       try {
         const info = (await transporter.sendMail(mailOf(message))) as { response?: unknown };
         const code = typeof info.response === 'string' ? Number(info.response.slice(0, 3)) : NaN;
-        return { outcome: 'sent', providerMessageId: queuedAs(info.response), smtpCode: Number.isInteger(code) ? code : null };
+        return {
+          outcome: 'sent',
+          providerMessageId: queuedAs(info.response),
+          smtpCode: Number.isInteger(code) ? code : null,
+        };
       } catch (error) {
         return classify(error);
       }
@@ -103,7 +111,12 @@ export function smtpTransport(url: string, o: { dkim?: DkimOptions | undefined; 
 
 /** Writes each message as `<id>.eml` (0600) in `folder` (0700): what would have been sent. */
 export function fileTransport(folder: string, o: { dkim?: DkimOptions | undefined } = {}): Transport {
-  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', ...(o.dkim ? { dkim: o.dkim } : {}) } as never);
+  const builder = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: 'unix',
+    ...(o.dkim ? { dkim: o.dkim } : {}),
+  } as never);
   let ready: Promise<void> | undefined;
   return {
     description: `.eml files in ${folder}`,
@@ -119,7 +132,14 @@ export function fileTransport(folder: string, o: { dkim?: DkimOptions | undefine
         return { outcome: 'sent', providerMessageId: null, smtpCode: null };
       } catch (error) {
         ready = undefined;
-        return { outcome: 'temporary', smtpCode: null, error: typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code).slice(0, 32) : 'EWRITE' };
+        return {
+          outcome: 'temporary',
+          smtpCode: null,
+          error:
+            typeof (error as { code?: unknown }).code === 'string'
+              ? String((error as { code: string }).code).slice(0, 32)
+              : 'EWRITE',
+        };
       }
     },
     async forget(ids) {

@@ -7,7 +7,15 @@
  * script, no style (the app's CSP applies as it is).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CATALOGUES, DEFAULT_LANGUAGE, isLanguage, LANGUAGES, negotiateLanguage, type Language, type MessageKey } from './languages.js';
+import {
+  CATALOGUES,
+  DEFAULT_LANGUAGE,
+  isLanguage,
+  LANGUAGES,
+  negotiateLanguage,
+  type Language,
+  type MessageKey,
+} from './languages.js';
 import { escapeHtml } from './templates.js';
 
 /** Each language by its own name (a reader finds theirs whatever the page's). */
@@ -25,13 +33,21 @@ const text = (lang: Language, key: MessageKey, values: Record<string, string> = 
   escapeHtml(CATALOGUES[lang][key].replace(/\{\{([a-zA-Z][a-zA-Z0-9]*)\}\}/g, (_, name: string) => values[name] ?? ''));
 
 /** Whether an Accept header names HTML itself (a browser's form submission does). */
-export const wantsHtml = (accept: string | undefined) => accept !== undefined && /(^|,)\s*(text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);
+export const wantsHtml = (accept: string | undefined) =>
+  accept !== undefined && /(^|,)\s*(text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);
 
 /**
  * One page: `title` and `body` (HTML, already escaped) in `lang`; `switchTo(l)`, this page in `l`
  * (the GET page only: the answer to a POST has no address of its own).
  */
-export function sendPage(reply: FastifyReply, status: number, lang: Language, title: MessageKey, body: string, switchTo?: (l: Language) => string) {
+export function sendPage(
+  reply: FastifyReply,
+  status: number,
+  lang: Language,
+  title: MessageKey,
+  body: string,
+  switchTo?: (l: Language) => string,
+) {
   const nav = switchTo
     ? `<nav aria-label="${text(lang, 'unsubscribe.page.languages')}">${LANGUAGES.map((l) => (l === lang ? `<span lang="${l}" aria-current="true">${NAMES[l]}</span>` : `<a href="${escapeHtml(switchTo(l))}" lang="${l}" hreflang="${l}">${NAMES[l]}</a>`)).join(' · ')}</nav>`
     : '';
@@ -51,4 +67,5 @@ export const questionBody = (lang: Language, action: string) =>
   `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><p>${text(lang, 'unsubscribe.page.question')}</p><button type="submit">${text(lang, 'unsubscribe.page.button')}</button></form>`;
 
 export const doneBody = (lang: Language) => `<p>${text(lang, 'unsubscribe.done.body')}</p>`;
-export const invalidBody = (lang: Language, days: number) => `<p>${text(lang, 'unsubscribe.invalid.body', { days: String(days) })}</p>`;
+export const invalidBody = (lang: Language, days: number) =>
+  `<p>${text(lang, 'unsubscribe.invalid.body', { days: String(days) })}</p>`;

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeImapUrl, isAddress, readInbound } from '../src/index.js';
 
-const mail = (headers: string, body = 'Please delete my data.') => Buffer.from(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n${body}\r\n`);
+const mail = (headers: string, body = 'Please delete my data.') =>
+  Buffer.from(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n${body}\r\n`);
 
 describe('readInbound', () => {
   it('reads the sender, subject, Message-ID, thread and text of a person’s message', async () => {
@@ -16,7 +17,14 @@ Message-ID: <abc@mail.example.org>
 In-Reply-To: <note-1@harakaflow.test>
 References: <first@mail.example.org> <note-1@harakaflow.test>`),
     );
-    expect(read).toEqual({ from: 'wanjiru@example.org', subject: 'Futa data yangu', messageId: 'abc@mail.example.org', thread: ['note-1@harakaflow.test', 'first@mail.example.org'], automatic: null, text: 'Please delete my data.\n' });
+    expect(read).toEqual({
+      from: 'wanjiru@example.org',
+      subject: 'Futa data yangu',
+      messageId: 'abc@mail.example.org',
+      thread: ['note-1@harakaflow.test', 'first@mail.example.org'],
+      automatic: null,
+      text: 'Please delete my data.\n',
+    });
   });
 
   it.each([
@@ -34,7 +42,9 @@ References: <first@mail.example.org> <note-1@harakaflow.test>`),
 
   it('answers a person who says Auto-Submitted: no, and not a bounce address or a missing sender', async () => {
     expect((await readInbound(mail('From: a@example.org\nAuto-Submitted: no\nSubject: x'))).automatic).toBeNull();
-    expect((await readInbound(mail('From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered'))).automatic).toBe('a machine sender');
+    expect((await readInbound(mail('From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered'))).automatic).toBe(
+      'a machine sender',
+    );
     const nobody = await readInbound(mail('Subject: who?'));
     expect(nobody).toMatchObject({ from: null, automatic: 'no valid From address' });
     expect((await readInbound(mail('From: not an address\nSubject: x'))).from).toBeNull();
@@ -64,13 +74,27 @@ References: <first@mail.example.org> <note-1@harakaflow.test>`),
 describe('describeImapUrl', () => {
   it('reads the parts and shows the password nowhere', () => {
     const u = describeImapUrl('imaps://privacy%40harakaflow.io:s3cr%2Ft-Pa55@mail.example.org/Privacy%20Requests');
-    expect(u).toMatchObject({ host: 'mail.example.org', port: 993, secure: true, user: 'privacy@harakaflow.io', pass: 's3cr/t-Pa55', mailbox: 'Privacy Requests' });
+    expect(u).toMatchObject({
+      host: 'mail.example.org',
+      port: 993,
+      secure: true,
+      user: 'privacy@harakaflow.io',
+      pass: 's3cr/t-Pa55',
+      mailbox: 'Privacy Requests',
+    });
     expect(u.label).toBe('privacy@harakaflow.io@mail.example.org:993/Privacy Requests');
     expect(describeImapUrl('imap://u:password@127.0.0.1:1143').mailbox).toBe('INBOX');
   });
 
   it('refuses a bad URL naming the variable, never a part of the URL', () => {
-    for (const bad of ['http://u:Hunter2secret@host/INBOX', 'imaps://host/INBOX', 'imaps://user@host', 'imaps://u:Hunter2/secret@host/INBOX', 'imaps://u:Hunter2%zzsecret@host', 'imaps://u:Hunter2secret@/INBOX']) {
+    for (const bad of [
+      'http://u:Hunter2secret@host/INBOX',
+      'imaps://host/INBOX',
+      'imaps://user@host',
+      'imaps://u:Hunter2/secret@host/INBOX',
+      'imaps://u:Hunter2%zzsecret@host',
+      'imaps://u:Hunter2secret@/INBOX',
+    ]) {
       let message = '';
       try {
         describeImapUrl(bad, 'PRIVACY_IMAP_URL');

@@ -11,7 +11,19 @@ import Fastify from 'fastify';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import notify, { CATALOGUES, KINDS, LANGUAGES, negotiateLanguage, notifyMigrations, parseAcceptLanguage, placeholdersOf, preferredLanguage, render, type MessageKey, type Recipient } from '../src/index.js';
+import notify, {
+  CATALOGUES,
+  KINDS,
+  LANGUAGES,
+  negotiateLanguage,
+  notifyMigrations,
+  parseAcceptLanguage,
+  placeholdersOf,
+  preferredLanguage,
+  render,
+  type MessageKey,
+  type Recipient,
+} from '../src/index.js';
 import { TEST_OPTIONS } from './helpers.js';
 
 const KEYS = Object.keys(CATALOGUES.en) as MessageKey[];
@@ -27,9 +39,14 @@ describe('the catalogues', () => {
         const text = texts[key];
         expect(typeof text === 'string' && text.trim().length > 0, `${lang} ${key} is empty`).toBe(true);
         expect(text, `${lang} ${key}: no spaces around it`).toBe((text as string).trim());
-        expect(sorted(placeholdersOf(text as string)), `${lang} ${key}: its placeholders`).toEqual(sorted(placeholdersOf(CATALOGUES.en[key])));
+        expect(sorted(placeholdersOf(text as string)), `${lang} ${key}: its placeholders`).toEqual(
+          sorted(placeholdersOf(CATALOGUES.en[key])),
+        );
         // Only {{name}} placeholders: a stray brace would be sent as it is.
-        expect((text as string).replace(/\{\{[a-zA-Z][a-zA-Z0-9]*\}\}/g, '').replace(/\{"[a-z]+": "…"\}/g, ''), `${lang} ${key}`).not.toMatch(/[{}]/);
+        expect(
+          (text as string).replace(/\{\{[a-zA-Z][a-zA-Z0-9]*\}\}/g, '').replace(/\{"[a-z]+": "…"\}/g, ''),
+          `${lang} ${key}`,
+        ).not.toMatch(/[{}]/);
       }
     }
   });
@@ -45,7 +62,12 @@ describe('the catalogues', () => {
         const text = CATALOGUES[lang][key];
         for (const m of text.matchAll(/\{\{kindLabel\}\}/g)) {
           const [before, after] = [text.slice(0, m.index), text.slice(m.index + '{{kindLabel}}'.length)];
-          expect(before.endsWith('(') ? after.startsWith(')') : before.endsWith(': ') && (after === '' || after.startsWith('.')), `${lang} ${key}`).toBe(true);
+          expect(
+            before.endsWith('(')
+              ? after.startsWith(')')
+              : before.endsWith(': ') && (after === '' || after.startsWith('.')),
+            `${lang} ${key}`,
+          ).toBe(true);
         }
       }
     }
@@ -58,14 +80,55 @@ describe('the catalogues', () => {
 });
 
 // Every case of every kind, with every value its texts need: the cases a template chooses between.
-const base = { name: 'Amina', businessName: 'Amina Shop', privacyContact: 'privacy@harakaflow.test', requestId: 'r-1', kind: 'access', dueDate: '2027-01-31 10:00 UTC' };
+const base = {
+  name: 'Amina',
+  businessName: 'Amina Shop',
+  privacyContact: 'privacy@harakaflow.test',
+  requestId: 'r-1',
+  kind: 'access',
+  dueDate: '2027-01-31 10:00 UTC',
+};
 const CASES: Record<string, Record<string, unknown>[]> = {
-  'quota.warning': [{ quota: 'free.minute', percent: 80, used: 48, limit: 60, resetAt: 'r', unsubscribeUrl: 'https://u.test' }, { businessName: 'your account', quota: 'q', percent: 1, used: 1, limit: 2, resetAt: 'r', unsubscribeUrl: 'https://u.test' }],
+  'quota.warning': [
+    { quota: 'free.minute', percent: 80, used: 48, limit: 60, resetAt: 'r', unsubscribeUrl: 'https://u.test' },
+    {
+      businessName: 'your account',
+      quota: 'q',
+      percent: 1,
+      used: 1,
+      limit: 2,
+      resetAt: 'r',
+      unsubscribeUrl: 'https://u.test',
+    },
+  ],
   'policy.upcoming': [{ version: 'v2', effectiveDate: '2027-01-01', policyUrl: 'https://p.test' }],
   'subprocessors.upcoming': [
-    { changeType: 'added', effectiveDate: 'd', providerName: 'P', providerLocation: 'Kenya', dataCategories: 'phone number', purpose: 'SMS', noticeDays: '30', registerUrl: 'https://r.test', objectUrl: 'https://o.test' },
-    { changeType: 'removed', effectiveDate: 'd', providerName: 'P', noticeDays: '30', registerUrl: 'https://r.test', objectUrl: 'https://o.test' },
-    { change: 'From d, P will no longer process data for us.', effectiveDate: 'd', noticeDays: '30', registerUrl: 'https://r.test', objectUrl: 'https://o.test' },
+    {
+      changeType: 'added',
+      effectiveDate: 'd',
+      providerName: 'P',
+      providerLocation: 'Kenya',
+      dataCategories: 'phone number',
+      purpose: 'SMS',
+      noticeDays: '30',
+      registerUrl: 'https://r.test',
+      objectUrl: 'https://o.test',
+    },
+    {
+      changeType: 'removed',
+      effectiveDate: 'd',
+      providerName: 'P',
+      noticeDays: '30',
+      registerUrl: 'https://r.test',
+      objectUrl: 'https://o.test',
+    },
+    {
+      change: 'From d, P will no longer process data for us.',
+      effectiveDate: 'd',
+      noticeDays: '30',
+      registerUrl: 'https://r.test',
+      objectUrl: 'https://o.test',
+    },
   ],
   'privacy.request.updated': [
     { status: 'open', event: null, verified: true },
@@ -78,7 +141,18 @@ const CASES: Record<string, Record<string, unknown>[]> = {
     { status: 'open', event: 'extended', reason: 'many records' },
     { status: 'open', event: 'extended' },
     { status: 'fulfilled', exportUrl: 'https://x.test', exportExpiresAt: 'e' },
-    { status: 'fulfilled', kind: 'deletion', receipt: 'legacy', receiptParts: [{ part: 'audit', erased: 3, kept: 0 }, { part: 'consent', erased: 1, kept: 2, keptReason: 'ledger' }, { part: 'messages', erased: 0, kept: 1 }], receiptJson: '{}', keysUrl: 'https://k.test' },
+    {
+      status: 'fulfilled',
+      kind: 'deletion',
+      receipt: 'legacy',
+      receiptParts: [
+        { part: 'audit', erased: 3, kept: 0 },
+        { part: 'consent', erased: 1, kept: 2, keptReason: 'ledger' },
+        { part: 'messages', erased: 0, kept: 1 },
+      ],
+      receiptJson: '{}',
+      keysUrl: 'https://k.test',
+    },
     { status: 'fulfilled', kind: 'deletion', receipt: 'audit: 3 erased' },
     { status: 'fulfilled' },
     { status: 'denied', reason: 'not found' },
@@ -88,28 +162,98 @@ const CASES: Record<string, Record<string, unknown>[]> = {
   ],
   'account.email.verification': [{ name: 'there', code: 'ABCD', expiresAt: 'e', verifyPath: '/v' }],
   'webhook.endpoint_disabled': [
-    { cause: 'gone', endpointOrigin: 'https://h.test', endpointId: 'e1', disabledAt: 'd', held: 3, enablePath: '/e', deliveriesPath: '/d', recoverPath: '/r' },
-    { cause: 'failing', failingSince: 'f', endpointOrigin: 'https://h.test', endpointId: 'e1', disabledAt: 'd', held: 3, enablePath: '/e', deliveriesPath: '/d', recoverPath: '/r' },
-    { cause: 'failing', endpointOrigin: 'https://h.test', endpointId: 'e1', disabledAt: 'd', held: 3, enablePath: '/e', deliveriesPath: '/d', recoverPath: '/r' },
-    { reason: 'it answered 410 Gone', endpointOrigin: 'https://h.test', endpointId: 'e1', disabledAt: 'd', held: 3, enablePath: '/e', deliveriesPath: '/d', recoverPath: '/r' },
+    {
+      cause: 'gone',
+      endpointOrigin: 'https://h.test',
+      endpointId: 'e1',
+      disabledAt: 'd',
+      held: 3,
+      enablePath: '/e',
+      deliveriesPath: '/d',
+      recoverPath: '/r',
+    },
+    {
+      cause: 'failing',
+      failingSince: 'f',
+      endpointOrigin: 'https://h.test',
+      endpointId: 'e1',
+      disabledAt: 'd',
+      held: 3,
+      enablePath: '/e',
+      deliveriesPath: '/d',
+      recoverPath: '/r',
+    },
+    {
+      cause: 'failing',
+      endpointOrigin: 'https://h.test',
+      endpointId: 'e1',
+      disabledAt: 'd',
+      held: 3,
+      enablePath: '/e',
+      deliveriesPath: '/d',
+      recoverPath: '/r',
+    },
+    {
+      reason: 'it answered 410 Gone',
+      endpointOrigin: 'https://h.test',
+      endpointId: 'e1',
+      disabledAt: 'd',
+      held: 3,
+      enablePath: '/e',
+      deliveriesPath: '/d',
+      recoverPath: '/r',
+    },
   ],
   'privacy.request.code': [{ code: '123456', expiresAt: 'e', verifyUrl: 'https://v.test' }],
   // Issue 32 item 3: contacts' requests routed to the businesses that hold the number.
-  'privacy.request.forwarded': [{ forwardedId: 'f', kind: 'deletion', phone: '+254711000222', dueDate: 'd', answerPath: '/v1/privacy/forwarded/f', listPath: '/v1/privacy/forwarded' }],
-  'privacy.contact.forwarded': [0, 1, 2].map((count) => ({ requestId: 'r', kind: 'access', phone: '+254•••222', count, dueDays: 30 })),
+  'privacy.request.forwarded': [
+    {
+      forwardedId: 'f',
+      kind: 'deletion',
+      phone: '+254711000222',
+      dueDate: 'd',
+      answerPath: '/v1/privacy/forwarded/f',
+      listPath: '/v1/privacy/forwarded',
+    },
+  ],
+  'privacy.contact.forwarded': [0, 1, 2].map((count) => ({
+    requestId: 'r',
+    kind: 'access',
+    phone: '+254•••222',
+    count,
+    dueDays: 30,
+  })),
   'privacy.contact.outcome': [
-    ...[{ outcome: 'fulfilled' }, { outcome: 'fulfilled', note: 'done' }, { outcome: 'fulfilled', business: 'Duka' }, { outcome: 'fulfilled', note: 'done', business: 'Duka' }],
-    ...[{ outcome: 'denied', note: 'no' }, { outcome: 'denied', note: 'no', business: 'Duka' }],
-    ...[{ outcome: 'erased' }, { outcome: 'erased', business: 'Duka' }].map((o) => ({ ...o, receiptParts: [{ part: 'messages', erased: 2, kept: 0 }], receiptJson: '{}', keysUrl: 'https://k.test' })),
+    ...[
+      { outcome: 'fulfilled' },
+      { outcome: 'fulfilled', note: 'done' },
+      { outcome: 'fulfilled', business: 'Duka' },
+      { outcome: 'fulfilled', note: 'done', business: 'Duka' },
+    ],
+    ...[
+      { outcome: 'denied', note: 'no' },
+      { outcome: 'denied', note: 'no', business: 'Duka' },
+    ],
+    ...[{ outcome: 'erased' }, { outcome: 'erased', business: 'Duka' }].map((o) => ({
+      ...o,
+      receiptParts: [{ part: 'messages', erased: 2, kept: 0 }],
+      receiptJson: '{}',
+      keysUrl: 'https://k.test',
+    })),
   ].map((o) => ({ requestId: 'r', kind: 'deletion', phone: '+254•••222', note: '', business: '', ...o })),
-  'account.deletion.scheduled': [{ purgeDate: 'p', cancelPath: '/c' }, { businessName: 'your account', purgeDate: 'p', cancelPath: '/c' }],
+  'account.deletion.scheduled': [
+    { purgeDate: 'p', cancelPath: '/c' },
+    { businessName: 'your account', purgeDate: 'p', cancelPath: '/c' },
+  ],
 };
 
 describe('every kind, in every language', () => {
   it('renders each of its cases, with different words in each language, and uses every text of the catalogues', () => {
     expect(sorted(Object.keys(CASES))).toEqual(sorted(Object.keys(KINDS)));
     // The unsubscribe pages' texts are the pages' (test/notify.test.ts renders each in both languages).
-    const used = new Set<string>(Object.keys(CATALOGUES.en).filter((k) => k.startsWith('request.kind.') || k.startsWith('unsubscribe.')));
+    const used = new Set<string>(
+      Object.keys(CATALOGUES.en).filter((k) => k.startsWith('request.kind.') || k.startsWith('unsubscribe.')),
+    );
     for (const [kind, cases] of Object.entries(CASES)) {
       for (const data of cases) {
         const values: Record<string, unknown> = { ...base, ...data };
@@ -128,18 +272,36 @@ describe('every kind, in every language', () => {
         expect(sw.text, kind).not.toBe(en.text);
         expect(sw.html).toContain('<html lang="sw">');
         // The same values in both: a code, a link, the request's id.
-        for (const v of [values.code, values.verifyUrl, values.exportUrl, values.requestId].filter((x) => typeof x === 'string' && en.text.includes(x))) expect(sw.text).toContain(v);
+        for (const v of [values.code, values.verifyUrl, values.exportUrl, values.requestId].filter(
+          (x) => typeof x === 'string' && en.text.includes(x),
+        ))
+          expect(sw.text).toContain(v);
       }
     }
     expect(KEYS.filter((k) => !used.has(k))).toEqual([]);
   });
 
   it('writes what a request asks for in the message’s language, and a receipt’s parts each in a sentence of that language', () => {
-    const receipt = { ...base, kind: 'deletion', status: 'fulfilled', receipt: 'audit: 3 erased', receiptParts: [{ part: 'audit', erased: 3, kept: 0 }, { part: 'consent', erased: 1, kept: 2, keptReason: 'ledger' }], receiptJson: '{"a":1}', keysUrl: 'https://k.test' };
+    const receipt = {
+      ...base,
+      kind: 'deletion',
+      status: 'fulfilled',
+      receipt: 'audit: 3 erased',
+      receiptParts: [
+        { part: 'audit', erased: 3, kept: 0 },
+        { part: 'consent', erased: 1, kept: 2, keptReason: 'ledger' },
+      ],
+      receiptJson: '{"a":1}',
+      keysUrl: 'https://k.test',
+    };
     const sw = render('privacy.request.updated', receipt, 'sw');
     expect(sw.subject).toBe('HarakaFlow: ombi lako limetekelezwa (kufuta data yako)');
-    expect(sw.text).toContain('Kila sehemu ya huduma ilichofuta na ilichohifadhi: audit: imefuta rekodi 3; consent: imefuta rekodi 1, imehifadhi rekodi 2 (ledger)');
-    expect(render('privacy.request.updated', receipt, 'en').text).toContain('What each part of the service erased and kept: audit: 3 erased; consent: 1 erased, 2 kept (ledger)');
+    expect(sw.text).toContain(
+      'Kila sehemu ya huduma ilichofuta na ilichohifadhi: audit: imefuta rekodi 3; consent: imefuta rekodi 1, imehifadhi rekodi 2 (ledger)',
+    );
+    expect(render('privacy.request.updated', receipt, 'en').text).toContain(
+      'What each part of the service erased and kept: audit: 3 erased; consent: 1 erased, 2 kept (ledger)',
+    );
     // A row queued before `receiptParts`: the summary it carries, as it is.
     const { receiptParts: _parts, ...legacy } = receipt;
     expect(render('privacy.request.updated', legacy, 'en').text).toContain('erased and kept: audit: 3 erased');
@@ -149,14 +311,21 @@ describe('every kind, in every language', () => {
     const data = { ...base, status: 'open', verified: true };
     const en = render('privacy.request.updated', data);
     expect(en.subject).toBe('HarakaFlow: we received your request (access to your data)');
-    for (const lang of [null, undefined, 'fr', 'SW', 'sw-KE', 42, {}]) expect(render('privacy.request.updated', data, lang)).toEqual(en);
+    for (const lang of [null, undefined, 'fr', 'SW', 'sw-KE', 42, {}])
+      expect(render('privacy.request.updated', data, lang)).toEqual(en);
   });
 
   it('greets nobody by name in any language when no name is known (the marks rows carry for the previous version)', () => {
     const data = { ...base, name: 'there', businessName: 'your account', purgeDate: 'p', cancelPath: '/c' };
-    expect(render('account.deletion.scheduled', data, 'en').text).toMatch(/^Hello there,\n\nWe received a request to delete your account\./);
-    expect(render('account.deletion.scheduled', data, 'sw').text).toMatch(/^Habari,\n\nTumepokea ombi la kufuta akaunti yako\./);
-    expect(render('account.deletion.scheduled', { ...data, name: 'Wanjiru', businessName: 'Duka la Wanjiru' }, 'sw').text).toMatch(/^Habari Wanjiru,\n\nTumepokea ombi la kufuta akaunti ya Duka la Wanjiru\./);
+    expect(render('account.deletion.scheduled', data, 'en').text).toMatch(
+      /^Hello there,\n\nWe received a request to delete your account\./,
+    );
+    expect(render('account.deletion.scheduled', data, 'sw').text).toMatch(
+      /^Habari,\n\nTumepokea ombi la kufuta akaunti yako\./,
+    );
+    expect(
+      render('account.deletion.scheduled', { ...data, name: 'Wanjiru', businessName: 'Duka la Wanjiru' }, 'sw').text,
+    ).toMatch(/^Habari Wanjiru,\n\nTumepokea ombi la kufuta akaunti ya Duka la Wanjiru\./);
   });
 });
 
@@ -193,10 +362,23 @@ describe('Accept-Language', () => {
   });
 
   it('never throws and always answers a language of the catalogues, whatever the header (property)', () => {
-    const range = fc.oneof(fc.constantFrom('sw', 'sw-KE', 'sw-TZ', 'en', 'en-GB', 'fr', '*', 'SW-ke', ''), fc.stringMatching(/^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8}){0,2}$/), fc.string({ maxLength: 12 }));
-    const q = fc.oneof(fc.constant(''), fc.constantFrom(';q=0', ';q=1', ';q=0.5', ';q=1.000', ';q=', ';q=1.5', ';Q=0.2', ' ; q=0.9'), fc.string({ maxLength: 8 }).map((s) => `;${s}`));
+    const range = fc.oneof(
+      fc.constantFrom('sw', 'sw-KE', 'sw-TZ', 'en', 'en-GB', 'fr', '*', 'SW-ke', ''),
+      fc.stringMatching(/^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8}){0,2}$/),
+      fc.string({ maxLength: 12 }),
+    );
+    const q = fc.oneof(
+      fc.constant(''),
+      fc.constantFrom(';q=0', ';q=1', ';q=0.5', ';q=1.000', ';q=', ';q=1.5', ';Q=0.2', ' ; q=0.9'),
+      fc.string({ maxLength: 8 }).map((s) => `;${s}`),
+    );
     const header = fc.oneof(
-      fc.array(fc.tuple(range, q).map(([r, w]) => r + w), { maxLength: 40 }).map((parts) => parts.join(',')),
+      fc
+        .array(
+          fc.tuple(range, q).map(([r, w]) => r + w),
+          { maxLength: 40 },
+        )
+        .map((parts) => parts.join(',')),
       fc.string({ maxLength: 2000 }),
       fc.string({ unit: 'binary', maxLength: 300 }),
     );
@@ -207,20 +389,29 @@ describe('Accept-Language', () => {
       { numRuns: 2000 },
     );
     fc.assert(
-      fc.property(fc.anything().filter((h) => typeof h !== 'string'), (h) => {
-        expect(preferredLanguage(h)).toBe('en');
-      }),
+      fc.property(
+        fc.anything().filter((h) => typeof h !== 'string'),
+        (h) => {
+          expect(preferredLanguage(h)).toBe('en');
+        },
+      ),
     );
   });
 
   it('answers Swahili whenever a Swahili range outweighs every other (property)', () => {
     const weight = fc.integer({ min: 1, max: 999 }).map((n) => n / 1000);
     fc.assert(
-      fc.property(fc.constantFrom('sw', 'sw-KE', 'sw-TZ'), weight, fc.array(fc.tuple(fc.constantFrom('en', 'en-GB', 'fr', '*', 'de-DE'), weight), { maxLength: 6 }), fc.nat(6), (sw, top, others, at) => {
-        const rest = others.map(([r, w]) => `${r};q=${Math.min(w, top - 0.001).toFixed(3)}`);
-        rest.splice(Math.min(at, rest.length), 0, `${sw};q=${top.toFixed(3)}`);
-        expect(preferredLanguage(rest.join(', '))).toBe('sw');
-      }),
+      fc.property(
+        fc.constantFrom('sw', 'sw-KE', 'sw-TZ'),
+        weight,
+        fc.array(fc.tuple(fc.constantFrom('en', 'en-GB', 'fr', '*', 'de-DE'), weight), { maxLength: 6 }),
+        fc.nat(6),
+        (sw, top, others, at) => {
+          const rest = others.map(([r, w]) => `${r};q=${Math.min(w, top - 0.001).toFixed(3)}`);
+          rest.splice(Math.min(at, rest.length), 0, `${sw};q=${top.toFixed(3)}`);
+          expect(preferredLanguage(rest.join(', '))).toBe('sw');
+        },
+      ),
     );
   });
 });
@@ -238,7 +429,12 @@ describe('the language of a message, through the outbox', () => {
     const smtp = await startSmtp();
     onTestFinished(() => smtp.close());
     const app = Fastify();
-    await app.register(notify, { db: database.db, ...TEST_OPTIONS, smtpUrl: smtp.url, recipientOf: async (id) => people.get(id) ?? null });
+    await app.register(notify, {
+      db: database.db,
+      ...TEST_OPTIONS,
+      smtpUrl: smtp.url,
+      recipientOf: async (id) => people.get(id) ?? null,
+    });
     await app.ready();
     onTestFinished(() => app.close());
     const drain = async () => {
@@ -251,18 +447,52 @@ describe('the language of a message, through the outbox', () => {
     const { app, smtp, drain } = await build();
     const account = randomUUID();
     people.set(account, { address: 'wanjiru@example.test', name: 'Wanjiru', businessName: 'Duka', lang: 'sw' });
-    const request = { requestId: 'r-7', kind: 'deletion', status: 'open', verified: true, dueDate: '2027-01-31 10:00 UTC' };
-    const chosen = await app.notify.enqueue({ kind: 'privacy.request.updated', to: 'asked@example.test', data: request, lang: 'sw' });
-    const theirs = await app.notify.enqueue({ kind: 'privacy.request.updated', accountId: account, data: { ...request, requestId: 'r-8' } });
-    const overridden = await app.notify.enqueue({ kind: 'privacy.request.updated', accountId: account, data: { ...request, requestId: 'r-9' }, lang: 'en' });
-    const unknown = await app.notify.enqueue({ kind: 'privacy.request.updated', to: 'other@example.test', data: { ...request, requestId: 'r-10' }, lang: 'fr' });
-    const stored = resultRows<{ id: string; lang: string | null }>(await database.db.execute(sql`select id, lang from notify.outbox`));
-    expect(Object.fromEntries(stored.map((r) => [r.id, r.lang]))).toEqual({ [chosen!]: 'sw', [theirs!]: 'sw', [overridden!]: 'en', [unknown!]: null });
+    const request = {
+      requestId: 'r-7',
+      kind: 'deletion',
+      status: 'open',
+      verified: true,
+      dueDate: '2027-01-31 10:00 UTC',
+    };
+    const chosen = await app.notify.enqueue({
+      kind: 'privacy.request.updated',
+      to: 'asked@example.test',
+      data: request,
+      lang: 'sw',
+    });
+    const theirs = await app.notify.enqueue({
+      kind: 'privacy.request.updated',
+      accountId: account,
+      data: { ...request, requestId: 'r-8' },
+    });
+    const overridden = await app.notify.enqueue({
+      kind: 'privacy.request.updated',
+      accountId: account,
+      data: { ...request, requestId: 'r-9' },
+      lang: 'en',
+    });
+    const unknown = await app.notify.enqueue({
+      kind: 'privacy.request.updated',
+      to: 'other@example.test',
+      data: { ...request, requestId: 'r-10' },
+      lang: 'fr',
+    });
+    const stored = resultRows<{ id: string; lang: string | null }>(
+      await database.db.execute(sql`select id, lang from notify.outbox`),
+    );
+    expect(Object.fromEntries(stored.map((r) => [r.id, r.lang]))).toEqual({
+      [chosen!]: 'sw',
+      [theirs!]: 'sw',
+      [overridden!]: 'en',
+      [unknown!]: null,
+    });
     await drain();
     const sent = (id: string) => smtp.received.find((m) => m.headers['x-harakaflow-notification-id'] === id)!;
     expect(sent(chosen!).headers.subject).toBe('HarakaFlow: tumepokea ombi lako (kufuta data yako)');
     expect(sent(chosen!).headers['content-language']).toBe('sw');
-    expect(sent(chosen!).text).toMatch(/^Habari,\r?\n\r?\nTumepokea ombi lako: kufuta data yako\. Tutakujibu kufikia 2027-01-31 10:00 UTC/);
+    expect(sent(chosen!).text).toMatch(
+      /^Habari,\r?\n\r?\nTumepokea ombi lako: kufuta data yako\. Tutakujibu kufikia 2027-01-31 10:00 UTC/,
+    );
     expect(sent(chosen!).html).toContain('<html lang="sw">');
     expect(sent(theirs!).text).toMatch(/^Habari Wanjiru,/);
     expect(sent(overridden!).headers.subject).toBe('HarakaFlow: we received your request (deletion of your data)');
@@ -272,7 +502,12 @@ describe('the language of a message, through the outbox', () => {
 
   it('sends a row queued before languages (no lang) in English', async () => {
     const { app, smtp, drain } = await build();
-    const id = (await app.notify.enqueue({ kind: 'privacy.request.code', to: 'old@example.test', data: { kind: 'access', code: '123456', expiresAt: 'e', verifyUrl: 'https://v.test' }, lang: 'sw' }))!;
+    const id = (await app.notify.enqueue({
+      kind: 'privacy.request.code',
+      to: 'old@example.test',
+      data: { kind: 'access', code: '123456', expiresAt: 'e', verifyUrl: 'https://v.test' },
+      lang: 'sw',
+    }))!;
     await database.db.execute(sql`update notify.outbox set lang = null where id = ${id}`);
     await drain();
     expect(smtp.received[0]!.headers.subject).toBe('HarakaFlow: your code to confirm your privacy request');

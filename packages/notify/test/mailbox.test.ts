@@ -2,7 +2,15 @@
 // message handed over once, in UID order, by one reader at a time across replicas; the mark
 // survives a restart, a new UIDVALIDITY starts it over, a consumer that fails gets the message again;
 // the password is in no log line.
-import { captureLogs, dovecotAvailable, startDovecot, testDatabase, until, type TestDatabase, type TestDovecot } from '@harakaflow/testing';
+import {
+  captureLogs,
+  dovecotAvailable,
+  startDovecot,
+  testDatabase,
+  until,
+  type TestDatabase,
+  type TestDovecot,
+} from '@harakaflow/testing';
 import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
@@ -21,7 +29,8 @@ afterAll(async () => {
 });
 beforeEach(() => database.truncate('notify'));
 
-const note = (n: number, from = 'person@example.org') => `From: ${from}\r\nSubject: message ${n}\r\nMessage-ID: <m${n}.${Date.now()}@example.org>\r\n\r\nBody ${n}.\r\n`;
+const note = (n: number, from = 'person@example.org') =>
+  `From: ${from}\r\nSubject: message ${n}\r\nMessage-ID: <m${n}.${Date.now()}@example.org>\r\n\r\nBody ${n}.\r\n`;
 
 function reader(mailbox: string, got: MailboxMessage[], over: Partial<MailboxReaderOptions> = {}) {
   const logs = captureLogs();
@@ -41,7 +50,10 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
     const box = `Box${Date.now()}`;
     const got: MailboxMessage[] = [];
     const at = new Date('2026-11-30T09:15:00Z');
-    const uids = [await dovecot.append(note(1), { mailbox: box, date: at }), await dovecot.append(note(2), { mailbox: box })];
+    const uids = [
+      await dovecot.append(note(1), { mailbox: box, date: at }),
+      await dovecot.append(note(2), { mailbox: box }),
+    ];
     const first = reader(box, got);
     expect(await first.r.round()).toEqual({ status: 'done', handled: 2, more: false });
     expect(got.map((m) => m.uid)).toEqual(uids);
@@ -67,7 +79,9 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
     expect(rounds.map((r) => r.status).sort()).toEqual(['busy', 'done']);
     expect(got).toHaveLength(6);
     expect(new Set(got.map((m) => m.key)).size).toBe(6);
-    const [row] = resultRows<{ last_uid: string; holder: string }>(await database.db.execute(sql`select last_uid::text, holder from notify.mailboxes`));
+    const [row] = resultRows<{ last_uid: string; holder: string }>(
+      await database.db.execute(sql`select last_uid::text, holder from notify.mailboxes`),
+    );
     expect(Number(row!.last_uid)).toBe(Math.max(...got.map((m) => m.uid)));
   });
 
@@ -84,7 +98,11 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
       },
     });
     expect(await r.round()).toMatchObject({ status: 'failed', handled: 1 });
-    expect(logs.lines().some((l) => String(l.msg).includes('the round stopped') && JSON.stringify(l.err).includes('ECONNREFUSED'))).toBe(true);
+    expect(
+      logs
+        .lines()
+        .some((l) => String(l.msg).includes('the round stopped') && JSON.stringify(l.err).includes('ECONNREFUSED')),
+    ).toBe(true);
     fail = false;
     expect(await r.round()).toMatchObject({ status: 'done', handled: 1 });
     expect(got).toEqual([1, 2]);
@@ -97,7 +115,8 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
     const { r, logs } = reader(box, [], {
       onMessage: async (m) => {
         // 1: what Postgres says of a NUL in text (a forged Message-ID); 2: fails every time.
-        if (m.uid === 1) throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+        if (m.uid === 1)
+          throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
         if (m.uid === 2) throw Object.assign(new Error('cannot take it'), { code: 'HF_TEST_POISON' });
         got.push(m.uid);
       },
@@ -109,7 +128,12 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
     expect(got).toEqual([3]);
     const skipped = logs.lines().filter((l) => String(l.msg).includes('was skipped'));
     expect(skipped.map((l) => l.uid)).toEqual([1, 2]);
-    expect(logs.lines().filter((l) => String(l.msg).includes('the round stopped')).map((l) => l.uid)).toEqual([2, 2]);
+    expect(
+      logs
+        .lines()
+        .filter((l) => String(l.msg).includes('the round stopped'))
+        .map((l) => l.uid),
+    ).toEqual([2, 2]);
   });
 
   it('starts over when the mailbox gets a new UIDVALIDITY (the consumer skips what it has by key)', async () => {
@@ -135,7 +159,11 @@ describe.skipIf(!dovecotAvailable)('MailboxReader', () => {
     expect(got[0]!.source.length).toBe(1000);
     expect(got[0]!.size).toBeGreaterThan(5000);
 
-    const wrong = reader('INBOX', [], { url: dovecot.url.replace(encodeURIComponent(dovecot.password), 'Wrong-Hunter2-pass'), name: 'wrong', timeoutSeconds: 5 });
+    const wrong = reader('INBOX', [], {
+      url: dovecot.url.replace(encodeURIComponent(dovecot.password), 'Wrong-Hunter2-pass'),
+      name: 'wrong',
+      timeoutSeconds: 5,
+    });
     expect(await wrong.r.round()).toMatchObject({ status: 'failed' });
     const missing = reader('INBOX', [], { url: dovecot.urlOf('No-Such-Box'), name: 'missing' });
     expect(await missing.r.round()).toMatchObject({ status: 'failed' });

@@ -24,7 +24,9 @@ beforeAll(async () => {
     description: 'test relay',
     send: async (m: OutgoingMessage): Promise<SendOutcome> => {
       sent.push(m);
-      return refuse.has(m.to) ? { outcome: 'permanent', smtpCode: 550, error: 'EENVELOPE 550' } : { outcome: 'sent', providerMessageId: null, smtpCode: 250 };
+      return refuse.has(m.to)
+        ? { outcome: 'permanent', smtpCode: 550, error: 'EENVELOPE 550' }
+        : { outcome: 'sent', providerMessageId: null, smtpCode: 250 };
     },
     close: () => {},
   };
@@ -46,13 +48,23 @@ afterAll(async () => {
 });
 beforeEach(() => database.truncate('notify'));
 
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 const drain = async () => {
   while ((await app.notify.dispatch()) > 0);
 };
-const policy = { kind: 'policy.upcoming', data: { version: '2027-01-01', effectiveDate: '2027-01-01', policyUrl: 'https://harakaflow.test/privacy' } };
-const request = { kind: 'privacy.request.updated', data: { requestId: 'r1', kind: 'access', status: 'open', dueDate: '2027-01-06' } };
-const quota = { kind: 'quota.warning', data: { quota: 'free.minute', percent: 80, used: 48, limit: 60, resetAt: '2026-12-01T12:01:00Z' } };
+const policy = {
+  kind: 'policy.upcoming',
+  data: { version: '2027-01-01', effectiveDate: '2027-01-01', policyUrl: 'https://harakaflow.test/privacy' },
+};
+const request = {
+  kind: 'privacy.request.updated',
+  data: { requestId: 'r1', kind: 'access', status: 'open', dueDate: '2027-01-06' },
+};
+const quota = {
+  kind: 'quota.warning',
+  data: { quota: 'free.minute', percent: 80, used: 48, limit: 60, resetAt: '2026-12-01T12:01:00Z' },
+};
 
 function account(): { id: string; address: string } {
   const id = randomUUID();
@@ -97,22 +109,37 @@ describe('notices shown to the account', () => {
     await drain();
     clock += 60_000;
     await app.notify.processBounceMessage(dsn(policyId, a.address), { receivedAt: new Date(clock) });
-    expect(await app.notify.notices(a.id)).toEqual([{ id: policyId, kind: 'policy.upcoming', subject: 'HarakaFlow privacy policy: changes take effect on 2027-01-01', createdAt: '2026-12-07T10:00:00.000Z', reportedAt: '2026-12-07T10:01:00.000Z', reason: 'bounced' }]);
-    expect((await rows(sql`select shown_at from notify.deliveries where notification_id = ${policyId}`))[0]).toEqual({ shown_at: null });
+    expect(await app.notify.notices(a.id)).toEqual([
+      {
+        id: policyId,
+        kind: 'policy.upcoming',
+        subject: 'HarakaFlow privacy policy: changes take effect on 2027-01-01',
+        createdAt: '2026-12-07T10:00:00.000Z',
+        reportedAt: '2026-12-07T10:01:00.000Z',
+        reason: 'bounced',
+      },
+    ]);
+    expect((await rows(sql`select shown_at from notify.deliveries where notification_id = ${policyId}`))[0]).toEqual({
+      shown_at: null,
+    });
     clock += 60_000;
     await app.notify.notices(a.id, { markShown: true });
     clock += 60_000;
     await app.notify.notices(a.id, { markShown: true });
-    const shown = (await rows(sql`select shown_at from notify.deliveries where notification_id = ${policyId}`))[0]!.shown_at;
+    const shown = (await rows(sql`select shown_at from notify.deliveries where notification_id = ${policyId}`))[0]!
+      .shown_at;
     expect(new Date(shown as string).toISOString()).toBe('2026-12-07T10:02:00.000Z');
     // Another account cannot acknowledge it, nor can anything that is not a notice.
     expect(await app.notify.acknowledgeNotice(account().id, policyId)).toBeNull();
     expect(await app.notify.acknowledgeNotice(a.id, requestId)).toBeNull(); // accepted: not a notice
-    for (const bad of ['', 'not-a-uuid', `${policyId}'`, '00000000-0000-0000-0000-000000000000']) expect(await app.notify.acknowledgeNotice(a.id, bad)).toBeNull();
+    for (const bad of ['', 'not-a-uuid', `${policyId}'`, '00000000-0000-0000-0000-000000000000'])
+      expect(await app.notify.acknowledgeNotice(a.id, bad)).toBeNull();
     const acknowledged = await app.notify.acknowledgeNotice(a.id, policyId);
     expect(acknowledged?.toISOString()).toBe('2026-12-07T10:03:00.000Z');
     clock += 60_000;
-    expect((await app.notify.acknowledgeNotice(a.id, policyId.toUpperCase()))?.toISOString()).toBe('2026-12-07T10:03:00.000Z');
+    expect((await app.notify.acknowledgeNotice(a.id, policyId.toUpperCase()))?.toISOString()).toBe(
+      '2026-12-07T10:03:00.000Z',
+    );
     expect(await app.notify.notices(a.id)).toEqual([]);
   });
 
@@ -142,15 +169,35 @@ describe('the export and erasure', () => {
     await app.notify.acknowledgeNotice(a.id, bounced);
     const exported = await app.notify.exportSubject({ accountId: a.id });
     expect(exported.legalNotices).toEqual([
-      expect.objectContaining({ id: accepted, kind: 'policy.upcoming', outcome: 'accepted', acceptedByRelayAt: expect.any(Date), shownInApi: null }),
-      expect.objectContaining({ id: bounced, kind: 'privacy.request.updated', outcome: 'bounced', dsnStatus: '5.1.1', shownInApi: { reason: 'bounced', shownAt: expect.any(Date), acknowledgedAt: expect.any(Date) } }),
+      expect.objectContaining({
+        id: accepted,
+        kind: 'policy.upcoming',
+        outcome: 'accepted',
+        acceptedByRelayAt: expect.any(Date),
+        shownInApi: null,
+      }),
+      expect.objectContaining({
+        id: bounced,
+        kind: 'privacy.request.updated',
+        outcome: 'bounced',
+        dsnStatus: '5.1.1',
+        shownInApi: { reason: 'bounced', shownAt: expect.any(Date), acknowledgedAt: expect.any(Date) },
+      }),
     ]);
-    expect(exported.deliveries).toEqual([expect.objectContaining({ id: warning, kind: 'quota.warning', outcome: 'accepted' })]);
-    expect(exported.bouncing).toEqual([{ address: a.address, status: 'bouncing', since: expect.any(Date), dsnStatus: '5.1.1' }]);
+    expect(exported.deliveries).toEqual([
+      expect.objectContaining({ id: warning, kind: 'quota.warning', outcome: 'accepted' }),
+    ]);
+    expect(exported.bouncing).toEqual([
+      { address: a.address, status: 'bouncing', since: expect.any(Date), dsnStatus: '5.1.1' },
+    ]);
     // The same records for the address as a subject.
-    expect((await app.notify.exportSubject({ email: a.address.toUpperCase() })).legalNotices.map((n) => n.id)).toEqual([accepted, bounced]);
+    expect((await app.notify.exportSubject({ email: a.address.toUpperCase() })).legalNotices.map((n) => n.id)).toEqual([
+      accepted,
+      bounced,
+    ]);
     await app.notify.eraseSubject({ accountId: a.id });
-    for (const table of ['deliveries', 'reports', 'addresses']) expect(await rows(sql.raw(`select * from notify.${table}`)), table).toEqual([]);
+    for (const table of ['deliveries', 'reports', 'addresses'])
+      expect(await rows(sql.raw(`select * from notify.${table}`)), table).toEqual([]);
   });
 
   it('the retention purge keeps legal notices to an account (the record of notice), and takes the rest and old reports', async () => {
@@ -162,7 +209,9 @@ describe('the export and erasure', () => {
     await app.notify.processBounceMessage(dsn(legal, a.address));
     clock += 31 * 86_400_000;
     expect(await app.notify.purgeSettled(new Date(clock - 30 * 86_400_000))).toBe(3);
-    expect((await rows(sql`select notification_id from notify.deliveries`)).map((r) => r.notification_id)).toEqual([legal]);
+    expect((await rows(sql`select notification_id from notify.deliveries`)).map((r) => r.notification_id)).toEqual([
+      legal,
+    ]);
     expect(await rows(sql`select * from notify.reports`)).toEqual([]);
     expect((await app.notify.exportSubject({ accountId: a.id })).legalNotices.map((n) => n.id)).toEqual([legal]);
     expect(await rows(sql`select id from notify.outbox where id in (${legal}, ${optional}, ${requester})`)).toEqual([]);

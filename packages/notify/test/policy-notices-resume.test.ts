@@ -17,26 +17,57 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 
 describe('policy notices resumed from what an earlier version stored', () => {
   it('queue only the accounts not yet told, under the same keys, and complete the run', async () => {
     await database.truncate('notify');
     const effectiveAt = new Date(Date.now() + 20 * 86_400_000);
     const version = `v-${randomUUID().slice(0, 8)}`;
-    const people: ({ accountId: string } & Recipient)[] = ['a', 'b', 'c'].map((n) => ({ accountId: `acct-${n}`, address: `${n}@example.com`, name: n, businessName: `${n} Ltd` }));
+    const people: ({ accountId: string } & Recipient)[] = ['a', 'b', 'c'].map((n) => ({
+      accountId: `acct-${n}`,
+      address: `${n}@example.com`,
+      name: n,
+      businessName: `${n} Ltd`,
+    }));
     // The earlier version started the run and queued the first account's notice, then stopped.
-    await database.db.insert(notifySchema.policyNotices).values({ version, effectiveAt, startedAt: new Date(Date.now() - 60_000) });
-    await database.db.insert(notifySchema.outbox).values({ id: randomUUID(), kind: 'policy.upcoming', accountId: 'acct-a', address: 'a@example.com', data: {}, dedupeKey: `policy.upcoming:${version}:acct-a`, nextAttemptAt: new Date(), createdAt: new Date() });
+    await database.db
+      .insert(notifySchema.policyNotices)
+      .values({ version, effectiveAt, startedAt: new Date(Date.now() - 60_000) });
+    await database.db.insert(notifySchema.outbox).values({
+      id: randomUUID(),
+      kind: 'policy.upcoming',
+      accountId: 'acct-a',
+      address: 'a@example.com',
+      data: {},
+      dedupeKey: `policy.upcoming:${version}:acct-a`,
+      nextAttemptAt: new Date(),
+      createdAt: new Date(),
+    });
     const app = Fastify();
     await app.register(notify, {
       db: database.db,
       ...TEST_OPTIONS,
-      transport: { description: 'none', send: async () => ({ outcome: 'sent', smtpCode: 250, providerMessageId: null }), close: () => {} } as never,
-        policies: {
+      transport: {
+        description: 'none',
+        send: async () => ({ outcome: 'sent', smtpCode: 250, providerMessageId: null }),
+        close: () => {},
+      } as never,
+      policies: {
         versions: [
-          { version: 'baseline', publishedAt: '2025-01-01T00:00:00Z', effectiveAt: '2025-01-01T00:00:00Z', material: true },
-          { version, publishedAt: new Date(Date.now() - 3_600_000).toISOString(), effectiveAt: effectiveAt.toISOString(), material: true },
+          {
+            version: 'baseline',
+            publishedAt: '2025-01-01T00:00:00Z',
+            effectiveAt: '2025-01-01T00:00:00Z',
+            material: true,
+          },
+          {
+            version,
+            publishedAt: new Date(Date.now() - 3_600_000).toISOString(),
+            effectiveAt: effectiveAt.toISOString(),
+            material: true,
+          },
         ],
         recipients: async (after) => people.filter((p) => after === null || p.accountId > after),
         policyUrl: 'https://api.harakaflow.test/privacy',
@@ -44,8 +75,12 @@ describe('policy notices resumed from what an earlier version stored', () => {
     });
     await app.ready();
     onTestFinished(() => app.close());
-    expect(await rows(sql`select dedupe_key from notify.outbox order by dedupe_key`)).toEqual(['a', 'b', 'c'].map((n) => ({ dedupe_key: `policy.upcoming:${version}:acct-${n}` })));
-    const [state] = await rows(sql`select recipients, completed_at from notify.policy_notices where version = ${version}`);
+    expect(await rows(sql`select dedupe_key from notify.outbox order by dedupe_key`)).toEqual(
+      ['a', 'b', 'c'].map((n) => ({ dedupe_key: `policy.upcoming:${version}:acct-${n}` })),
+    );
+    const [state] = await rows(
+      sql`select recipients, completed_at from notify.policy_notices where version = ${version}`,
+    );
     expect(state).toMatchObject({ recipients: 2 });
     expect(state!.completed_at).not.toBeNull();
   });

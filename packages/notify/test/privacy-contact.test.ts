@@ -4,7 +4,12 @@
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import notify, { DEFAULT_PRIVACY_CONTACT, notifyMigrations, type NotifyOptions, type OutgoingMessage } from '../src/index.js';
+import notify, {
+  DEFAULT_PRIVACY_CONTACT,
+  notifyMigrations,
+  type NotifyOptions,
+  type OutgoingMessage,
+} from '../src/index.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -22,13 +27,21 @@ async function sendOne(options: Partial<NotifyOptions> = {}): Promise<OutgoingMe
     from: 'HarakaFlow <no-reply@harakaflow.test>',
     publicUrl: 'https://api.harakaflow.test',
     unsubscribeSecrets: ['test-unsubscribe-secret-0123456789abcdef'],
-    transport: { description: 'memory', send: async (m) => (sent.push(m), { outcome: 'sent' as const, providerMessageId: null, smtpCode: 250 }), close: () => {} },
+    transport: {
+      description: 'memory',
+      send: async (m) => (sent.push(m), { outcome: 'sent' as const, providerMessageId: null, smtpCode: 250 }),
+      close: () => {},
+    },
     dispatch: false,
     ...options,
   });
   await app.ready();
   onTestFinished(() => app.close());
-  await app.notify.enqueue({ kind: 'privacy.request.updated', to: 'person@example.com', data: { kind: 'access', status: 'open', requestId: 'req-1', dueDate: '2027-01-06' } });
+  await app.notify.enqueue({
+    kind: 'privacy.request.updated',
+    to: 'person@example.com',
+    data: { kind: 'access', status: 'open', requestId: 'req-1', dueDate: '2027-01-06' },
+  });
   while ((await app.notify.dispatch()) > 0);
   expect(sent).toHaveLength(1);
   return sent[0]!;
@@ -47,6 +60,8 @@ describe('the address messages sign off with', () => {
     const message = await sendOne({ privacyContact: 'dpo@example.test' });
     expect(message.text).toContain('HarakaFlow privacy team (dpo@example.test)');
     expect(message.text).not.toContain('privacy@harakaflow');
-    await expect(sendOne({ privacyContact: 'not an address' })).rejects.toMatchObject({ code: 'HF_NOTIFY_INVALID_OPTION' });
+    await expect(sendOne({ privacyContact: 'not an address' })).rejects.toMatchObject({
+      code: 'HF_NOTIFY_INVALID_OPTION',
+    });
   });
 });

@@ -3,7 +3,13 @@
 // values of their grammar (a status code, an SMTP code, a feedback type, an address); the processing
 // given the same never throws and never touches a message the report did not name.
 import { resultRows } from '@harakaflow/db';
-import { DELIVERY_REPORTS as FIXTURES, deliveryReport as report, testDatabase, type SentMessage as Sent, type TestDatabase } from '@harakaflow/testing';
+import {
+  DELIVERY_REPORTS as FIXTURES,
+  deliveryReport as report,
+  testDatabase,
+  type SentMessage as Sent,
+  type TestDatabase,
+} from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -38,7 +44,17 @@ function checkShape(r: DeliveryReport | null): void {
 const sample: Sent = {
   id: '01939a4e-1b2c-7d3e-8f40-5a6b7c8d9e0f',
   recipient: 'amina@example.org',
-  raw: ['From: HarakaFlow <no-reply@harakaflow.test>', 'To: amina@example.org', 'Subject: HarakaFlow privacy policy: changes take effect on 2027-01-01', 'X-HarakaFlow-Notification-Id: 01939a4e-1b2c-7d3e-8f40-5a6b7c8d9e0f', 'Message-ID: <01939a4e-1b2c-7d3e-8f40-5a6b7c8d9e0f@harakaflow.test>', 'Content-Type: text/plain', '', 'Hello Amina,', ''].join('\r\n'),
+  raw: [
+    'From: HarakaFlow <no-reply@harakaflow.test>',
+    'To: amina@example.org',
+    'Subject: HarakaFlow privacy policy: changes take effect on 2027-01-01',
+    'X-HarakaFlow-Notification-Id: 01939a4e-1b2c-7d3e-8f40-5a6b7c8d9e0f',
+    'Message-ID: <01939a4e-1b2c-7d3e-8f40-5a6b7c8d9e0f@harakaflow.test>',
+    'Content-Type: text/plain',
+    '',
+    'Hello Amina,',
+    '',
+  ].join('\r\n'),
 };
 
 /** What reports are made of: their fields, boundaries, folding, and what breaks parsers. */
@@ -85,7 +101,9 @@ const piece = fc.oneof(
 const mutated = fc
   .record({
     name: fc.constantFrom(...FIXTURES),
-    edits: fc.array(fc.record({ at: fc.nat(), cut: fc.nat({ max: 200 }), insert: fc.array(piece, { maxLength: 4 }) }), { maxLength: 8 }),
+    edits: fc.array(fc.record({ at: fc.nat(), cut: fc.nat({ max: 200 }), insert: fc.array(piece, { maxLength: 4 }) }), {
+      maxLength: 8,
+    }),
   })
   .map(({ name, edits }) => {
     let text = report(name, sample).toString('utf8');
@@ -98,7 +116,9 @@ const mutated = fc
 
 describe('the report parser', () => {
   it('reads every fixture as its kind', async () => {
-    const kinds = await Promise.all(FIXTURES.map(async (name) => (await parseReport(report(name, sample)))?.type ?? null));
+    const kinds = await Promise.all(
+      FIXTURES.map(async (name) => (await parseReport(report(name, sample)))?.type ?? null),
+    );
     expect(kinds).toEqual(['dsn', 'dsn', 'dsn', 'dsn', 'dsn', 'dsn', 'arf', 'arf', null]);
   });
 
@@ -129,7 +149,11 @@ describe('processing what anyone sends', () => {
     app = Fastify();
     await app.register(notify, {
       db: database.db,
-      transport: { description: 'test relay', send: async () => ({ outcome: 'sent', providerMessageId: null, smtpCode: 250 }), close: () => {} },
+      transport: {
+        description: 'test relay',
+        send: async () => ({ outcome: 'sent', providerMessageId: null, smtpCode: 250 }),
+        close: () => {},
+      },
       from: 'HarakaFlow <no-reply@harakaflow.test>',
       publicUrl: 'https://api.harakaflow.test',
       unsubscribeSecrets: ['test-unsubscribe-secret-0123456789abcdef'],
@@ -143,23 +167,41 @@ describe('processing what anyone sends', () => {
   });
 
   it('never throws, and what it records is about the one message sent, with codes only', async () => {
-    const id = (await app.notify.enqueue({ kind: 'policy.upcoming', to: sample.recipient, data: { version: 'v', effectiveDate: 'd', policyUrl: 'https://x.test' } }))!;
+    const id = (await app.notify.enqueue({
+      kind: 'policy.upcoming',
+      to: sample.recipient,
+      data: { version: 'v', effectiveDate: 'd', policyUrl: 'https://x.test' },
+    }))!;
     while ((await app.notify.dispatch()) > 0);
-    const mutatedAboutIt = fc.tuple(mutated, fc.boolean()).map(([raw, keep]) => (keep ? Buffer.from(raw.toString('utf8').replaceAll(sample.id, id)) : raw));
+    const mutatedAboutIt = fc
+      .tuple(mutated, fc.boolean())
+      .map(([raw, keep]) => (keep ? Buffer.from(raw.toString('utf8').replaceAll(sample.id, id)) : raw));
     const seen = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(mutatedAboutIt, fc.uint8Array({ maxLength: 2048 }).map((b) => Buffer.from(b))), async (raw) => {
-        const result = await app.notify.processBounceMessage(raw);
-        expect(['recorded', 'duplicate', 'unmatched', 'ignored']).toContain(result.status);
-        seen.add(result.status);
-        if (result.status === 'recorded') expect(result.notificationId).toBe(id);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          mutatedAboutIt,
+          fc.uint8Array({ maxLength: 2048 }).map((b) => Buffer.from(b)),
+        ),
+        async (raw) => {
+          const result = await app.notify.processBounceMessage(raw);
+          expect(['recorded', 'duplicate', 'unmatched', 'ignored']).toContain(result.status);
+          seen.add(result.status);
+          if (result.status === 'recorded') expect(result.notificationId).toBe(id);
+        },
+      ),
       { numRuns: 120 },
     );
     // The property met reports that counted, and ones that did not.
     expect([...seen].sort()).toEqual(expect.arrayContaining(['ignored', 'recorded']));
-    const rows = resultRows<Record<string, unknown>>(await database.db.execute(sql`select notification_id from notify.deliveries union all select notification_id from notify.reports`));
+    const rows = resultRows<Record<string, unknown>>(
+      await database.db.execute(
+        sql`select notification_id from notify.deliveries union all select notification_id from notify.reports`,
+      ),
+    );
     expect(new Set(rows.map((r) => r.notification_id))).toEqual(new Set([id]));
-    expect(JSON.stringify(resultRows(await database.db.execute(sql`select * from notify.deliveries`)))).not.toMatch(/User unknown|does not exist|Mailbox full/);
+    expect(JSON.stringify(resultRows(await database.db.execute(sql`select * from notify.deliveries`)))).not.toMatch(
+      /User unknown|does not exist|Mailbox full/,
+    );
   });
 });

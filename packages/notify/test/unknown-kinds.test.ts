@@ -33,8 +33,17 @@ async function build() {
   return { app, smtp };
 }
 
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
-const data = { name: 'Amina', businessName: 'Otieno Logistics', change: 'From 2027-03-01, Example SMS Gateway Ltd will process phone number for us.', effectiveDate: '2027-03-01', noticeDays: '30', registerUrl: 'https://api.harakaflow.test/privacy/subprocessors', objectUrl: 'https://api.harakaflow.test/privacy/request?kind=objection' };
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
+const data = {
+  name: 'Amina',
+  businessName: 'Otieno Logistics',
+  change: 'From 2027-03-01, Example SMS Gateway Ltd will process phone number for us.',
+  effectiveDate: '2027-03-01',
+  noticeDays: '30',
+  registerUrl: 'https://api.harakaflow.test/privacy/subprocessors',
+  objectUrl: 'https://api.harakaflow.test/privacy/request?kind=objection',
+};
 const row = (kind: string, over: Partial<typeof notifySchema.outbox.$inferInsert> = {}) => ({
   id: randomUUID(),
   kind,
@@ -53,19 +62,38 @@ describe('kinds a replica does not know', () => {
     const future = row('a.kind.of.a.later.version');
     await database.db.insert(notifySchema.outbox).values(future);
     expect(await app.notify.dispatch()).toBe(0);
-    expect(await rows(sql`select status, attempts, settled_at, last_error from notify.outbox where id = ${future.id}`)).toEqual([{ status: 'pending', attempts: 0, settled_at: null, last_error: null }]);
+    expect(
+      await rows(sql`select status, attempts, settled_at, last_error from notify.outbox where id = ${future.id}`),
+    ).toEqual([{ status: 'pending', attempts: 0, settled_at: null, last_error: null }]);
     expect(smtp.received).toEqual([]);
   });
 
   it('what an older version settled as an unknown kind is sent once a replica knows the kind (at startup); unknown ones stay as they are', async () => {
     const settledAt = new Date(Date.now() - 30_000);
-    const lost = row('subprocessors.upcoming', { status: 'suppressed', lastError: 'unknown kind', settledAt, attempts: 1 });
-    const stillUnknown = row('a.kind.of.a.later.version', { status: 'suppressed', lastError: 'unknown kind', settledAt, attempts: 1 });
-    const optedOut = row('quota.warning', { status: 'suppressed', lastError: 'the address complained', settledAt, attempts: 1 });
+    const lost = row('subprocessors.upcoming', {
+      status: 'suppressed',
+      lastError: 'unknown kind',
+      settledAt,
+      attempts: 1,
+    });
+    const stillUnknown = row('a.kind.of.a.later.version', {
+      status: 'suppressed',
+      lastError: 'unknown kind',
+      settledAt,
+      attempts: 1,
+    });
+    const optedOut = row('quota.warning', {
+      status: 'suppressed',
+      lastError: 'the address complained',
+      settledAt,
+      attempts: 1,
+    });
     await database.db.insert(notifySchema.outbox).values([lost, stillUnknown, optedOut]);
     const { app, smtp } = await build(); // its onReady revives
     while ((await app.notify.dispatch()) > 0);
-    expect(smtp.received.map((m) => [m.to[0], m.headers['x-harakaflow-notification']])).toEqual([['amina@example.com', 'subprocessors.upcoming']]);
+    expect(smtp.received.map((m) => [m.to[0], m.headers['x-harakaflow-notification']])).toEqual([
+      ['amina@example.com', 'subprocessors.upcoming'],
+    ]);
     const after = await rows(sql`select id, status, last_error from notify.outbox order by id`);
     expect(after).toEqual(
       expect.arrayContaining([

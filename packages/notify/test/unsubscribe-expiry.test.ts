@@ -27,14 +27,23 @@ async function build(start: number) {
     from: 'HarakaFlow <no-reply@harakaflow.test>',
     publicUrl: 'https://api.harakaflow.test',
     unsubscribeSecrets: [SECRET],
-    transport: { description: 'null', send: async () => ({ outcome: 'sent' as const, providerMessageId: null, smtpCode: 250 }), close: () => {} },
+    transport: {
+      description: 'null',
+      send: async () => ({ outcome: 'sent' as const, providerMessageId: null, smtpCode: 250 }),
+      close: () => {},
+    },
     dispatch: false,
     now: () => clock.now,
   });
   await app.ready();
   onTestFinished(() => app.close());
   const post = (token: string) =>
-    app.inject({ method: 'POST', url: `/v1/notifications/unsubscribe?token=${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    app.inject({
+      method: 'POST',
+      url: `/v1/notifications/unsubscribe?token=${token}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
   return { app, clock, post };
 }
 
@@ -62,7 +71,11 @@ describe('unsubscribe links expire', () => {
     expect(new Date(LEGACY_UNSUBSCRIBE_LINKS_UNTIL).toISOString()).toBe('2027-03-07T00:00:00.000Z');
     const account = randomUUID();
     // What the previous version signed: [accountId, kind], no date.
-    const legacy = sealValue('hf-unsubscribe', Buffer.from(JSON.stringify([account, 'quota.warning'])).toString('base64url'), prepareKeys([SECRET])[0]!);
+    const legacy = sealValue(
+      'hf-unsubscribe',
+      Buffer.from(JSON.stringify([account, 'quota.warning'])).toString('base64url'),
+      prepareKeys([SECRET])[0]!,
+    );
 
     const after = await build(LEGACY_UNSUBSCRIBE_LINKS_UNTIL);
     expect((await after.post(legacy)).json()).toMatchObject({ statusCode: 400, code: 'HF_NOTIFY_UNSUBSCRIBE_INVALID' });
@@ -76,7 +89,11 @@ describe('unsubscribe links expire', () => {
     const { post } = await build(Date.parse('2027-01-01T00:00:00Z'));
     const key = prepareKeys([SECRET])[0]!;
     for (const expires of ['9999999999', 1e300, null, 9_999_999_999.5]) {
-      const token = sealValue('hf-unsubscribe', Buffer.from(JSON.stringify([randomUUID(), 'quota.warning', expires])).toString('base64url'), key);
+      const token = sealValue(
+        'hf-unsubscribe',
+        Buffer.from(JSON.stringify([randomUUID(), 'quota.warning', expires])).toString('base64url'),
+        key,
+      );
       expect((await post(token)).statusCode, String(expires)).toBe(400);
     }
   });

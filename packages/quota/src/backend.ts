@@ -23,7 +23,10 @@ export interface Taken extends Reading {
  * `add`: n more on the key (its window of `ms` starts when the key is created; n = 0 reads it and
  * starts the window). `get`: the key, or null. `set`: the key's count is n for `ms` (a ban).
  */
-export type BatchOp = { op: 'add'; key: string; n: number; ms: number } | { op: 'get'; key: string } | { op: 'set'; key: string; n: number; ms: number };
+export type BatchOp =
+  | { op: 'add'; key: string; n: number; ms: number }
+  | { op: 'get'; key: string }
+  | { op: 'set'; key: string; n: number; ms: number };
 
 export interface Backend {
   /**

@@ -26,7 +26,8 @@ export class ExpiringSet {
   }
 
   set(key: string, until: number): void {
-    if (this.#until.delete(key) === false && this.#until.size >= this.#max) this.#until.delete(this.#until.keys().next().value!);
+    if (this.#until.delete(key) === false && this.#until.size >= this.#max)
+      this.#until.delete(this.#until.keys().next().value!);
     this.#until.set(key, until);
   }
 
@@ -49,7 +50,8 @@ export class Memo<V> {
   }
 
   set(key: string, value: V): V {
-    if (this.#values.size >= this.#max && !this.#values.has(key)) this.#values.delete(this.#values.keys().next().value!);
+    if (this.#values.size >= this.#max && !this.#values.has(key))
+      this.#values.delete(this.#values.keys().next().value!);
     this.#values.set(key, value);
     return value;
   }

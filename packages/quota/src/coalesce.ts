@@ -80,7 +80,12 @@ export class TakeCoalescer {
         // alone, in order; every other take of the batch is refused at what the key holds now.
         let count = taken.count - sum;
         const admitted = new Set(fit);
-        for (const w of batch) w.resolve(admitted.has(w) ? { allowed: true, count: (count += w.n), ttlMs: taken.ttlMs } : { allowed: false, count: taken.count, ttlMs: taken.ttlMs });
+        for (const w of batch)
+          w.resolve(
+            admitted.has(w)
+              ? { allowed: true, count: (count += w.n), ttlMs: taken.ttlMs }
+              : { allowed: false, count: taken.count, ttlMs: taken.ttlMs },
+          );
         return;
       }
       // Refused: the whole batch decided again from what the key holds, admitted in order while they fit.

@@ -86,7 +86,12 @@ export function rateLimitField(name: string, remaining: number, resetSeconds: nu
 }
 
 /** Thresholds (fractions, e.g. 0.8 and 1) crossed by moving from `before` to `after` points of `points`. */
-export function crossedThresholds(thresholds: readonly number[], points: number, before: number, after: number): number[] {
+export function crossedThresholds(
+  thresholds: readonly number[],
+  points: number,
+  before: number,
+  after: number,
+): number[] {
   return thresholds.filter((t) => {
     const mark = Math.ceil(t * points);
     return before < mark && after >= mark;
@@ -94,7 +99,12 @@ export function crossedThresholds(thresholds: readonly number[], points: number,
 }
 
 /** Whether moving from `before` to `after` points of `points` crosses one of the thresholds (no allocation: the hot path asks). */
-export function crossesThreshold(thresholds: readonly number[], points: number, before: number, after: number): boolean {
+export function crossesThreshold(
+  thresholds: readonly number[],
+  points: number,
+  before: number,
+  after: number,
+): boolean {
   for (let i = 0; i < thresholds.length; i++) {
     const mark = Math.ceil(thresholds[i]! * points);
     if (before < mark && after >= mark) return true;
@@ -110,7 +120,9 @@ export function banDuration(durations: readonly number[], nth: number): number {
 /** An allow-list of IPs and CIDRs, parsed once. */
 export function ipMatcher(entries: readonly string[]): (ip: string | null) => boolean {
   const ranges = entries.map((entry) => {
-    const range = entry.includes('/') ? ipaddr.parseCIDR(entry) : ([ipaddr.parse(entry), entry.includes(':') ? 128 : 32] as [ipaddr.IPv4 | ipaddr.IPv6, number]);
+    const range = entry.includes('/')
+      ? ipaddr.parseCIDR(entry)
+      : ([ipaddr.parse(entry), entry.includes(':') ? 128 : 32] as [ipaddr.IPv4 | ipaddr.IPv6, number]);
     return range;
   });
   return (ip) => {

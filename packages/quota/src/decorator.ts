@@ -30,7 +30,21 @@ export interface DecoratorParts {
 }
 
 export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
-  const { fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf, metrics } = p;
+  const {
+    fastify,
+    o,
+    keys,
+    book,
+    gate,
+    meter,
+    limits,
+    planSpecs,
+    messageLimit,
+    audited,
+    banTarget,
+    clientOf,
+    metrics,
+  } = p;
   return {
     async ban(key, seconds, reason) {
       const forms = keys.banKeys(key);
@@ -40,7 +54,12 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
     async unban(key) {
       const forms = keys.allForms(key);
       await book.lift(forms);
-      await securityEvent(fastify, undefined, { action: 'quota.ban.lifted', ...banTarget(forms[0]!), outcome: 'success', durability: 'sync' });
+      await securityEvent(fastify, undefined, {
+        action: 'quota.ban.lifted',
+        ...banTarget(forms[0]!),
+        outcome: 'success',
+        durability: 'sync',
+      });
     },
     usage: (accountId, range) => meter.usage(accountId, range),
     meter: (accountId, metric, n = 1) => meter.add(accountId, metric, n),
@@ -51,7 +70,12 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
       const message = messageLimit(plan);
       for (const spec of [...planSpecs.get(plan)!, message]) {
         const state = await limits.state(spec, limitKey(spec, keys.account(accountId), at), spec === message);
-        list.push({ name: spec.name, limit: spec.points, used: state ? Math.min(state.consumed, spec.points) : 0, resetAt: state ? new Date(at + resetMs(spec, state, at)) : null });
+        list.push({
+          name: spec.name,
+          limit: spec.points,
+          used: state ? Math.min(state.consumed, spec.points) : 0,
+          resetAt: state ? new Date(at + resetMs(spec, state, at)) : null,
+        });
       }
       return { plan, limits: list };
     },
@@ -64,7 +88,13 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
       reply.header('RateLimit', rateLimitField(gate.spec.name, 0, answer.msBeforeNext / 1000));
       metrics.refusals.inc({ limit: gate.spec.name });
       await audited(client.keys[0]!, await book.violation(client.keys), gate.spec.name, request);
-      refusal(reply, new QuotaExceeded(`too many failed authentications: the limit of ${gate.spec.points} per ${gate.spec.duration} s is used up`), answer.msBeforeNext);
+      refusal(
+        reply,
+        new QuotaExceeded(
+          `too many failed authentications: the limit of ${gate.spec.points} per ${gate.spec.duration} s is used up`,
+        ),
+        answer.msBeforeNext,
+      );
       return true;
     },
     authClear(request) {
@@ -76,9 +106,12 @@ export function quotaDecorator(p: DecoratorParts): QuotaDecorator {
       if (gate && client && !client.skip) await gate.failed(client.keys[0]!);
     },
     async take(spec, key, cost = 1) {
-      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption('take(spec)', 'names a limit with lower-case letters, digits, _, - or .');
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name))
+        throw invalidOption('take(spec)', 'names a limit with lower-case letters, digits, _, - or .');
       const at = o.now();
-      const outcome = await limits.limiter(spec).consume(limitKey(spec, keys.named(key), at), positive('take(cost)', cost), true);
+      const outcome = await limits
+        .limiter(spec)
+        .consume(limitKey(spec, keys.named(key), at), positive('take(cost)', cost), true);
       if (!outcome.allowed) metrics.refusals.inc({ limit: spec.name });
       return { allowed: outcome.allowed, remaining: outcome.remaining, resetMs: resetMs(spec, outcome, at) };
     },

@@ -8,14 +8,30 @@ import type { ConsumeHooks } from './limits.js';
 import type { QuotaOptions } from './options.js';
 import type { Warnings } from './warnings.js';
 
-export function quotaEvents(fastify: FastifyInstance, book: BanBook, warnings: Warnings, onWarning: QuotaOptions['onWarning'], metrics: QuotaMetrics, thresholds: readonly number[]) {
+export function quotaEvents(
+  fastify: FastifyInstance,
+  book: BanBook,
+  warnings: Warnings,
+  onWarning: QuotaOptions['onWarning'],
+  metrics: QuotaMetrics,
+  thresholds: readonly number[],
+) {
   /** How a ban's key appears in the audit log: an account's id, never a client's IP. */
-  const banTarget = (key: string) => (key.startsWith('acct:') ? { resource: `account:${key.slice(5)}`, subjectId: key.slice(5) } : { resource: 'client-ip', subjectId: undefined });
+  const banTarget = (key: string) =>
+    key.startsWith('acct:')
+      ? { resource: `account:${key.slice(5)}`, subjectId: key.slice(5) }
+      : { resource: 'client-ip', subjectId: undefined };
   /** A ban applied (if any), counted under the limit that led to it, and audited. */
   const audited = async (key: string, ban: AppliedBan | null, limit: string, request?: FastifyRequest) => {
     if (!ban) return;
     metrics.bans.inc({ limit });
-    await securityEvent(fastify, request, { action: 'quota.ban.applied', ...banTarget(key), outcome: 'success', details: { ...ban }, durability: 'sync' });
+    await securityEvent(fastify, request, {
+      action: 'quota.ban.applied',
+      ...banTarget(key),
+      outcome: 'success',
+      details: { ...ban },
+      durability: 'sync',
+    });
   };
   const hooks: ConsumeHooks = {
     async refused(spec, forms, request) {
@@ -26,7 +42,13 @@ export function quotaEvents(fastify: FastifyInstance, book: BanBook, warnings: W
     crosses: (points, before, after) => crossesThreshold(thresholds, points, before, after),
     async used(spec, subject, before, outcome, request) {
       for (const info of await warnings.due(subject, spec, before, outcome)) {
-        await securityEvent(fastify, request, { action: 'quota.warning', resource: spec.name, outcome: 'success', subjectId: subject, details: { threshold: info.threshold, used: info.used, limit: info.limit } });
+        await securityEvent(fastify, request, {
+          action: 'quota.warning',
+          resource: spec.name,
+          outcome: 'success',
+          subjectId: subject,
+          details: { threshold: info.threshold, used: info.used, limit: info.limit },
+        });
         await onWarning?.(subject, info);
       }
     },

@@ -17,7 +17,10 @@ export interface QuotaDecorator {
   /** Counts usage of a metric outside the request hooks. */
   meter(accountId: string, metric: string, n?: number): void;
   /** The limits and current state of an account (for GET /v1/usage). */
-  status(accountId: string, plan: string): Promise<{ plan: string; limits: { name: string; limit: number; used: number; resetAt: Date | null }[] }>;
+  status(
+    accountId: string,
+    plan: string,
+  ): Promise<{ plan: string; limits: { name: string; limit: number; used: number; resetAt: Date | null }[] }>;
   /**
    * Before a presented credential is looked up: answers 429 (and returns true) when the client IP
    * has used up its failed authentications, counting the refusal toward a ban like any other limit.

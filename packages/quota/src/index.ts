@@ -4,16 +4,38 @@ import { fileURLToPath } from 'node:url';
 import './fastify.js';
 import quota from './plugin.js';
 
-export { banDuration, bansOn, clientKey, crossedThresholds, DAY_SECONDS, DEFAULT_PLANS, ipMatcher, isCalendarDay, msToUtcMidnight, planLimits, POLICY_NAME, policyField, rateLimitField, utcDayOf } from './core.js';
+export {
+  banDuration,
+  bansOn,
+  clientKey,
+  crossedThresholds,
+  DAY_SECONDS,
+  DEFAULT_PLANS,
+  ipMatcher,
+  isCalendarDay,
+  msToUtcMidnight,
+  planLimits,
+  POLICY_NAME,
+  policyField,
+  rateLimitField,
+  utcDayOf,
+} from './core.js';
 export type { LimitSpec, Plan } from './core.js';
 export { QuotaBanned, QuotaExceeded, QuotaUnavailable } from './errors.js';
 export type { QuotaDecorator } from './fastify.js';
 export type { QuotaOptions, RouteQuota, WarningInfo } from './options.js';
-export { rateLimits as quotaRateLimits, usageDaily as quotaUsageDaily, warningsSent as quotaWarnings } from './schema.js';
+export {
+  rateLimits as quotaRateLimits,
+  usageDaily as quotaUsageDaily,
+  warningsSent as quotaWarnings,
+} from './schema.js';
 export type { Outcome, StoreKind } from './store.js';
 
 /** The quota package's migrations (schema `quota`). */
-export const quotaMigrations: MigrationSet = { name: 'quota', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
+export const quotaMigrations: MigrationSet = {
+  name: 'quota',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
 
 export const harakaflowQuota = fp(quota, { name: '@harakaflow/quota', fastify: '5.x' });
 export default harakaflowQuota;

@@ -23,7 +23,9 @@ export class Keys {
 
   /** A raw client key (`ip:...`/`ip6:...`) as stored: keyed when there is a secret. */
   stored(raw: string): string {
-    return this.#secret === undefined ? raw : `ipk:${createHmac('sha256', this.#secret).update(raw).digest('base64url').slice(0, 22)}`;
+    return this.#secret === undefined
+      ? raw
+      : `ipk:${createHmac('sha256', this.#secret).update(raw).digest('base64url').slice(0, 22)}`;
   }
 
   /** The stored key of a request's IP. */
@@ -62,7 +64,8 @@ export class Keys {
    * bare id while legacy).
    */
   banKeys(key: string): string[] {
-    if (key.startsWith('ip:') || key.startsWith('ip6:')) return this.#legacyClients ? [this.stored(key), key] : [this.stored(key)];
+    if (key.startsWith('ip:') || key.startsWith('ip6:'))
+      return this.#legacyClients ? [this.stored(key), key] : [this.stored(key)];
     if (key.startsWith('ipk:')) return [key];
     const id = key.startsWith('acct:') ? key.slice(5) : key;
     return this.#legacyAccounts ? [this.account(id), id] : [this.account(id)];

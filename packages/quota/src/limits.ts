@@ -59,18 +59,30 @@ function dayOf(at: number): string {
 }
 
 /** The key a limit counts under: a day-scale limit's carries the UTC day, so it resets at midnight. */
-export const limitKey = (spec: LimitSpec, key: string, at: number) => (isCalendarDay(spec) ? `${key}|${dayOf(at)}` : key);
+export const limitKey = (spec: LimitSpec, key: string, at: number) =>
+  isCalendarDay(spec) ? `${key}|${dayOf(at)}` : key;
 /** When a limit's window ends, ms from `at`: midnight UTC for day-scale limits. */
-export const resetMs = (spec: LimitSpec, outcome: { msBeforeNext: number }, at: number) => (isCalendarDay(spec) ? msToUtcMidnight(at) : outcome.msBeforeNext);
+export const resetMs = (spec: LimitSpec, outcome: { msBeforeNext: number }, at: number) =>
+  isCalendarDay(spec) ? msToUtcMidnight(at) : outcome.msBeforeNext;
 
 /** Sends a refusal in the one error shape, with `retryAfter` in the body and `Retry-After` as a header. */
-export function refusal(reply: FastifyReply, error: { statusCode: number; code: string; message: string }, ms: number): FastifyReply {
+export function refusal(
+  reply: FastifyReply,
+  error: { statusCode: number; code: string; message: string },
+  ms: number,
+): FastifyReply {
   const retryAfter = Math.max(1, Math.ceil(ms / 1000));
   return reply
     .code(error.statusCode)
     .header('Retry-After', String(retryAfter))
     .type('application/json; charset=utf-8')
-    .send({ statusCode: error.statusCode, code: error.code, error: error.statusCode === 429 ? 'Too Many Requests' : 'Forbidden', message: error.message, retryAfter });
+    .send({
+      statusCode: error.statusCode,
+      code: error.code,
+      error: error.statusCode === 429 ? 'Too Many Requests' : 'Forbidden',
+      message: error.message,
+      retryAfter,
+    });
 }
 
 export interface ConsumeHooks {
@@ -152,7 +164,17 @@ export class Limits {
     if (!p) {
       const specs = [...base, ...(routeId ? route!.limits! : [])];
       const calendar = specs.map(isCalendarDay);
-      this.#prepared.set(id, (p = { specs, counters: specs.map((s) => this.counter(s)), calendar, anyCalendar: calendar.includes(true), policy: policyField(specs), fields: specs.map(fieldStart) }));
+      this.#prepared.set(
+        id,
+        (p = {
+          specs,
+          counters: specs.map((s) => this.counter(s)),
+          calendar,
+          anyCalendar: calendar.includes(true),
+          policy: policyField(specs),
+          fields: specs.map(fieldStart),
+        }),
+      );
     }
     return p;
   }
@@ -161,7 +183,11 @@ export class Limits {
   prepareExact(spec: LimitSpec): PreparedExact {
     const id = `${spec.name}:${spec.points}:${spec.duration}`;
     let p = this.#exact.get(id);
-    if (!p) this.#exact.set(id, (p = { specs: [spec], limiter: this.limiter(spec), policy: policyField([spec]), fields: [fieldStart(spec)] }));
+    if (!p)
+      this.#exact.set(
+        id,
+        (p = { specs: [spec], limiter: this.limiter(spec), policy: policyField([spec]), fields: [fieldStart(spec)] }),
+      );
     return p;
   }
 
@@ -171,7 +197,15 @@ export class Limits {
    * known here, else a promise. A fail-closed list that cannot reach the store throws
    * HF_QUOTA_UNAVAILABLE. `warnSubject`: the account whose warnings the limits raise, if any.
    */
-  consumeAll(request: FastifyRequest, reply: FastifyReply, forms: string[], set: Prepared, cost: number, failClosed: boolean, warnSubject?: string): boolean | Promise<boolean> {
+  consumeAll(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    forms: string[],
+    set: Prepared,
+    cost: number,
+    failClosed: boolean,
+    warnSubject?: string,
+  ): boolean | Promise<boolean> {
     const at = set.anyCalendar ? this.#now() : 0;
     const now = Date.now();
     const r = this.#decide(set, forms[0]!, cost, at, now, failClosed, false);
@@ -179,7 +213,15 @@ export class Limits {
     return this.#settle(request, reply, forms, set, cost, at, now, r, warnSubject);
   }
 
-  async #afterRead(request: FastifyRequest, reply: FastifyReply, forms: string[], set: Prepared, cost: number, failClosed: boolean, warnSubject: string | undefined): Promise<boolean> {
+  async #afterRead(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    forms: string[],
+    set: Prepared,
+    cost: number,
+    failClosed: boolean,
+    warnSubject: string | undefined,
+  ): Promise<boolean> {
     for (let round = 0; ; round++) {
       await this.#store.wait(ENTRIES, set.counters.length);
       const at = set.anyCalendar ? this.#now() : 0;
@@ -190,7 +232,17 @@ export class Limits {
     }
   }
 
-  #settle(request: FastifyRequest, reply: FastifyReply, forms: string[], set: Prepared, cost: number, at: number, now: number, r: number, warnSubject: string | undefined): boolean | Promise<boolean> {
+  #settle(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    forms: string[],
+    set: Prepared,
+    cost: number,
+    at: number,
+    now: number,
+    r: number,
+    warnSubject: string | undefined,
+  ): boolean | Promise<boolean> {
     if (r === ADMITTED) return this.#admitted(request, reply, set, cost, at, now, warnSubject);
     if (r === UNAVAILABLE) throw this.#store.unavailable(this.#unavailable);
     const warned = warnSubject === undefined ? null : this.#crossed(set, 0, at, now);
@@ -213,7 +265,16 @@ export class Limits {
       const after = view + cost;
       if (e && after > e.seen) e.seen = after;
       if (this.hooks!.crosses(points, before, after)) {
-        (warned ??= []).push({ spec: specs[i]!, before, outcome: { allowed: cost > 0, consumed: after, remaining: Math.max(0, points - after), msBeforeNext: this.#resetOf(set, i, at, now) } });
+        (warned ??= []).push({
+          spec: specs[i]!,
+          before,
+          outcome: {
+            allowed: cost > 0,
+            consumed: after,
+            remaining: Math.max(0, points - after),
+            msBeforeNext: this.#resetOf(set, i, at, now),
+          },
+        });
       }
     }
     return warned;
@@ -224,7 +285,15 @@ export class Limits {
    * one when all have room. Returns ADMITTED, the index of the limit that refuses, WAIT (a key not
    * known yet: read it first) or UNAVAILABLE (fail-closed, the store cannot answer).
    */
-  #decide(set: Prepared, key: string, cost: number, at: number, now: number, failClosed: boolean, insure: boolean): number {
+  #decide(
+    set: Prepared,
+    key: string,
+    cost: number,
+    at: number,
+    now: number,
+    failClosed: boolean,
+    insure: boolean,
+  ): number {
     const store = this.#store;
     const { counters, specs } = set;
     const n = counters.length;
@@ -277,12 +346,23 @@ export class Limits {
   /** When limit i's window ends, ms from now (scratch of the last decision). */
   #resetOf(set: Prepared, i: number, at: number, now: number): number {
     if (set.calendar[i]) return msToUtcMidnight(at);
-    if (INSURED[i]) return this.#store.insurance.get(set.counters[i]!.prefix + ENTRIES[i]!.key, now)?.ttlMs ?? set.counters[i]!.durationMs;
+    if (INSURED[i])
+      return (
+        this.#store.insurance.get(set.counters[i]!.prefix + ENTRIES[i]!.key, now)?.ttlMs ?? set.counters[i]!.durationMs
+      );
     const e = ENTRIES[i]!;
     return e.resetAt === Number.POSITIVE_INFINITY ? -1 : Math.max(0, e.resetAt - now);
   }
 
-  #admitted(request: FastifyRequest, reply: FastifyReply, set: Prepared, cost: number, at: number, now: number, warnSubject: string | undefined): boolean | Promise<boolean> {
+  #admitted(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    set: Prepared,
+    cost: number,
+    at: number,
+    now: number,
+    warnSubject: string | undefined,
+  ): boolean | Promise<boolean> {
     const specs = set.specs;
     let tightest = 0;
     let tightestLeft = 0;
@@ -307,29 +387,55 @@ export class Limits {
     return false;
   }
 
-  async #refused(request: FastifyRequest, reply: FastifyReply, forms: string[], set: Prepared | PreparedExact, i: number, reset: number, warnSubject?: string, warned?: Warned[] | null): Promise<boolean> {
+  async #refused(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    forms: string[],
+    set: Prepared | PreparedExact,
+    i: number,
+    reset: number,
+    warnSubject?: string,
+    warned?: Warned[] | null,
+  ): Promise<boolean> {
     if (warned) await this.#warn(request, warnSubject!, warned);
     const spec = set.specs[i]!;
     this.#write(request, reply, set, i, 0, reset);
     await this.hooks!.refused(spec, forms, request);
-    refusal(reply, new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`), reset);
+    refusal(
+      reply,
+      new QuotaExceeded(`the ${spec.name} limit of ${spec.points} per ${spec.duration} s is used up`),
+      reset,
+    );
     return true;
   }
 
   /** Consumes `cost` of an exact limit (one atomic store call): as consumeAll, always a promise. */
-  async consumeExact(request: FastifyRequest, reply: FastifyReply, forms: string[], set: PreparedExact, cost: number, failClosed: boolean, warnSubject?: string): Promise<boolean> {
+  async consumeExact(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    forms: string[],
+    set: PreparedExact,
+    cost: number,
+    failClosed: boolean,
+    warnSubject?: string,
+  ): Promise<boolean> {
     const spec = set.specs[0];
     const at = this.#now();
     const outcome = await set.limiter.consume(limitKey(spec, forms[0]!, at), cost, failClosed);
     const reset = resetMs(spec, outcome, at);
     if (!outcome.allowed) return this.#refused(request, reply, forms, set, 0, reset);
-    if (warnSubject !== undefined) await this.hooks!.used(spec, warnSubject, outcome.consumed - cost, { ...outcome, msBeforeNext: reset }, request);
+    if (warnSubject !== undefined)
+      await this.hooks!.used(spec, warnSubject, outcome.consumed - cost, { ...outcome, msBeforeNext: reset }, request);
     this.#write(request, reply, set, 0, outcome.remaining, reset);
     return false;
   }
 
   /** A limit's use for `status()`: the count as this replica sees it (a key it does not know is read first). */
-  async state(spec: LimitSpec, key: string, exact: boolean): Promise<{ consumed: number; msBeforeNext: number } | null> {
+  async state(
+    spec: LimitSpec,
+    key: string,
+    exact: boolean,
+  ): Promise<{ consumed: number; msBeforeNext: number } | null> {
     if (exact) return this.limiter(spec).get(key);
     const store = this.#store;
     const c = this.counter(spec);
@@ -359,14 +465,24 @@ export class Limits {
    * The request's RateLimit-Policy (every policy that applied to it) and RateLimit (the tightest)
    * fields. Header names in lower case, as Fastify stores them (no conversion per request).
    */
-  #write(request: FastifyRequest, reply: FastifyReply, set: Prepared | PreparedExact, i: number, remaining: number, resetMs: number): void {
+  #write(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    set: Prepared | PreparedExact,
+    i: number,
+    remaining: number,
+    resetMs: number,
+  ): void {
     const holder = request as unknown as Record<symbol, Fields | null>;
     const fields = holder[this.#fields];
     const spec = set.specs[i]!;
     if (!fields) {
       holder[this.#fields] = { specs: set.specs, shared: true, spec, field: set.fields[i]!, remaining, resetMs };
       reply.header('ratelimit-policy', set.policy);
-      reply.header('ratelimit', `${set.fields[i]!}${remaining > 0 ? remaining : 0};t=${resetMs > 0 ? Math.ceil(resetMs / 1000) : 0}`);
+      reply.header(
+        'ratelimit',
+        `${set.fields[i]!}${remaining > 0 ? remaining : 0};t=${resetMs > 0 ? Math.ceil(resetMs / 1000) : 0}`,
+      );
       return;
     }
     for (const s of set.specs) {
@@ -384,6 +500,9 @@ export class Limits {
       fields.resetMs = resetMs;
     }
     reply.header('ratelimit-policy', fields.specs.length === set.specs.length ? set.policy : policyField(fields.specs));
-    reply.header('ratelimit', `${fields.field}${fields.remaining > 0 ? fields.remaining : 0};t=${fields.resetMs > 0 ? Math.ceil(fields.resetMs / 1000) : 0}`);
+    reply.header(
+      'ratelimit',
+      `${fields.field}${fields.remaining > 0 ? fields.remaining : 0};t=${fields.resetMs > 0 ? Math.ceil(fields.resetMs / 1000) : 0}`,
+    );
   }
 }

@@ -69,7 +69,9 @@ export class MemoryBackend implements Backend {
   }
 
   batchNow(ops: readonly BatchOp[]): (Reading | null)[] {
-    return ops.map((o) => (o.op === 'add' ? this.add(o.key, o.n, o.ms) : o.op === 'set' ? this.set(o.key, o.n, o.ms) : this.get(o.key)));
+    return ops.map((o) =>
+      o.op === 'add' ? this.add(o.key, o.n, o.ms) : o.op === 'set' ? this.set(o.key, o.n, o.ms) : this.get(o.key),
+    );
   }
 
   batch(ops: readonly BatchOp[]): Promise<(Reading | null)[]> {

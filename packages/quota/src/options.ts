@@ -132,18 +132,26 @@ export interface Resolved {
 
 export const positive = (name: string, value: unknown): number => integerOption(invalidOption, name, value, Number.NaN);
 
-const defaultPlanOf = (request: FastifyRequest) => (request as FastifyRequest & { account?: { plan?: string } | null }).account?.plan;
+const defaultPlanOf = (request: FastifyRequest) =>
+  (request as FastifyRequest & { account?: { plan?: string } | null }).account?.plan;
 
 export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8Array): Resolved {
   const kind = options.store ?? 'memory';
-  if (!['memory', 'postgres', 'redis'].includes(kind)) throw invalidOption('store', "must be 'memory', 'postgres' or 'redis'");
-  const db = options.db === undefined && kind !== 'postgres' ? undefined : checkDatabaseOption(options.db, invalidOption);
-  if (kind === 'redis' && (!options.redis || typeof (options.redis as { set?: unknown }).set !== 'function')) throw invalidOption('redis', 'must be an ioredis client when store is redis');
+  if (!['memory', 'postgres', 'redis'].includes(kind))
+    throw invalidOption('store', "must be 'memory', 'postgres' or 'redis'");
+  const db =
+    options.db === undefined && kind !== 'postgres' ? undefined : checkDatabaseOption(options.db, invalidOption);
+  if (kind === 'redis' && (!options.redis || typeof (options.redis as { set?: unknown }).set !== 'function'))
+    throw invalidOption('redis', 'must be an ioredis client when store is redis');
   const plans = options.plans ?? DEFAULT_PLANS;
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw invalidOption('now', 'must be a function returning ms since the epoch');
   for (const [name, plan] of Object.entries(plans)) {
-    if (!POLICY_NAME.test(name)) throw invalidOption(`plans.${name}`, 'names a plan with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
+    if (!POLICY_NAME.test(name))
+      throw invalidOption(
+        `plans.${name}`,
+        'names a plan with lower-case letters, digits, _, - or . (it is a RateLimit policy name)',
+      );
     positive(`plans.${name}.requestsPerMinute`, plan.requestsPerMinute);
     positive(`plans.${name}.messagesPerDay`, plan.messagesPerDay);
     if (plan.requestsPerSecond !== undefined) positive(`plans.${name}.requestsPerSecond`, plan.requestsPerSecond);
@@ -153,7 +161,8 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
   positive('anonymous.requestsPerMinute', anonymous.requestsPerMinute);
   if (anonymous.requestsPerSecond !== undefined) positive('anonymous.requestsPerSecond', anonymous.requestsPerSecond);
   const thresholds = options.thresholds ?? [0.8, 1];
-  if (thresholds.some((t) => typeof t !== 'number' || !(t > 0 && t <= 1))) throw invalidOption('thresholds', 'must be fractions in (0, 1]');
+  if (thresholds.some((t) => typeof t !== 'number' || !(t > 0 && t <= 1)))
+    throw invalidOption('thresholds', 'must be fractions in (0, 1]');
   const durations = options.bans?.durations ?? [60, 900, 3600, 86_400];
   durations.forEach((d, i) => positive(`bans.durations[${i}]`, d));
   let allowIp: (ip: string | null) => boolean = () => false;
@@ -165,7 +174,10 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
     }
   }
   const secret = options.clientKeys?.secret;
-  if (options.clientKeys !== undefined && (typeof secret === 'string' ? secret.length < 16 : !(secret instanceof Uint8Array) || secret.length < 16)) {
+  if (
+    options.clientKeys !== undefined &&
+    (typeof secret === 'string' ? secret.length < 16 : !(secret instanceof Uint8Array) || secret.length < 16)
+  ) {
     throw invalidOption('clientKeys.secret', 'must be a string or bytes of at least 16');
   }
   const keySecret = secret ?? (kind === 'memory' ? randomSecret() : undefined);
@@ -176,16 +188,27 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
     plans,
     now,
     anonymousLimits: [
-      ...(anonymous.requestsPerSecond ? [{ name: 'anonymous.second', points: anonymous.requestsPerSecond, duration: 1 }] : []),
+      ...(anonymous.requestsPerSecond
+        ? [{ name: 'anonymous.second', points: anonymous.requestsPerSecond, duration: 1 }]
+        : []),
       { name: 'anonymous.minute', points: anonymous.requestsPerMinute, duration: 60 },
     ],
     subject: checkSubjectOption(options.subject, invalidOption),
     planOf: options.planOf ?? defaultPlanOf,
     thresholds,
-    bans: { after: integerOption(invalidOption, 'bans.after', options.bans?.after, 5), windowSeconds: integerOption(invalidOption, 'bans.windowSeconds', options.bans?.windowSeconds, 600), durations },
+    bans: {
+      after: integerOption(invalidOption, 'bans.after', options.bans?.after, 5),
+      windowSeconds: integerOption(invalidOption, 'bans.windowSeconds', options.bans?.windowSeconds, 600),
+      durations,
+    },
     // Postgres is reached through the app's own pool, where a statement queues behind the app's
     // queries (50 concurrent sends of one account took ~100 ms there): a budget to match.
-    storeTimeoutMs: integerOption(invalidOption, 'storeTimeoutMs', options.storeTimeoutMs, kind === 'postgres' ? 500 : 50),
+    storeTimeoutMs: integerOption(
+      invalidOption,
+      'storeTimeoutMs',
+      options.storeTimeoutMs,
+      kind === 'postgres' ? 500 : 50,
+    ),
     flushMs: integerOption(invalidOption, 'flushMs', options.flushMs, 50),
     flushIncrements: integerOption(invalidOption, 'flushIncrements', options.flushIncrements, 500),
     banCheckMs: integerOption(invalidOption, 'banCheckIntervalMs', options.banCheckIntervalMs, 1000),
@@ -196,6 +219,13 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
     keySecret,
     legacyClientKeys: options.clientKeys?.legacy === true && keySecret !== undefined,
     legacyAccountKeys: options.accountKeys?.legacy === true,
-    authFailures: options.authFailures === false ? null : { name: 'auth.failures', points: integerOption(invalidOption, 'authFailures.perMinute', options.authFailures?.perMinute, 10), duration: 60 },
+    authFailures:
+      options.authFailures === false
+        ? null
+        : {
+            name: 'auth.failures',
+            points: integerOption(invalidOption, 'authFailures.perMinute', options.authFailures?.perMinute, 10),
+            duration: 60,
+          },
   };
 }

@@ -34,20 +34,55 @@ export function registerQuotaData(fastify: FastifyInstance, d: QuotaData): void 
       periodDays: 90,
       purgeBatch: async (b) => {
         const day = b.cutoff.toISOString().slice(0, 10);
-        const usageWhere = and(lt(usageDaily.day, day), b.heldSubjects.length ? notInArray(usageDaily.accountId, [...b.heldSubjects]) : undefined);
-        const warnWhere = and(sql`${warningsSent.periodEnd} < ${b.cutoff.toISOString()}::timestamptz`, b.heldSubjects.length ? notInArray(warningsSent.subject, [...b.heldSubjects]) : undefined);
+        const usageWhere = and(
+          lt(usageDaily.day, day),
+          b.heldSubjects.length ? notInArray(usageDaily.accountId, [...b.heldSubjects]) : undefined,
+        );
+        const warnWhere = and(
+          sql`${warningsSent.periodEnd} < ${b.cutoff.toISOString()}::timestamptz`,
+          b.heldSubjects.length ? notInArray(warningsSent.subject, [...b.heldSubjects]) : undefined,
+        );
         if (b.dryRun) {
           const n = async (q: Promise<{ n: number }[]>) => Number((await q)[0]?.n ?? 0);
-          return { rows: (await n(store.select({ n: sql<number>`count(*)::int` }).from(usageDaily).where(usageWhere))) + (await n(store.select({ n: sql<number>`count(*)::int` }).from(warningsSent).where(warnWhere))), done: true };
+          return {
+            rows:
+              (await n(
+                store
+                  .select({ n: sql<number>`count(*)::int` })
+                  .from(usageDaily)
+                  .where(usageWhere),
+              )) +
+              (await n(
+                store
+                  .select({ n: sql<number>`count(*)::int` })
+                  .from(warningsSent)
+                  .where(warnWhere),
+              )),
+            done: true,
+          };
         }
         // The usage table's key is (account, day, metric): a batch deletes by that key.
-        const victims = store.select({ a: usageDaily.accountId, d: usageDaily.day, m: usageDaily.metric }).from(usageDaily).where(usageWhere).limit(b.limit);
-        const usage = (await store.delete(usageDaily).where(sql`(${usageDaily.accountId}, ${usageDaily.day}, ${usageDaily.metric}) in (${victims})`).returning({ a: usageDaily.accountId })).length;
+        const victims = store
+          .select({ a: usageDaily.accountId, d: usageDaily.day, m: usageDaily.metric })
+          .from(usageDaily)
+          .where(usageWhere)
+          .limit(b.limit);
+        const usage = (
+          await store
+            .delete(usageDaily)
+            .where(sql`(${usageDaily.accountId}, ${usageDaily.day}, ${usageDaily.metric}) in (${victims})`)
+            .returning({ a: usageDaily.accountId })
+        ).length;
         const left = b.limit - usage;
         let warnings = 0;
         if (left > 0) {
           const keys = store.select({ s: warningsSent.subject }).from(warningsSent).where(warnWhere).limit(left);
-          warnings = (await store.delete(warningsSent).where(and(warnWhere, inArray(warningsSent.subject, keys))).returning({ s: warningsSent.subject })).length;
+          warnings = (
+            await store
+              .delete(warningsSent)
+              .where(and(warnWhere, inArray(warningsSent.subject, keys)))
+              .returning({ s: warningsSent.subject })
+          ).length;
         }
         return { rows: usage + warnings, done: usage + warnings < b.limit };
       },
@@ -69,7 +104,13 @@ export function registerQuotaData(fastify: FastifyInstance, d: QuotaData): void 
     async eraseSubject(ref) {
       const accountId = (ref as { accountId: string }).accountId;
       let erased = await d.meter.erase(accountId);
-      if (d.db) erased += (await d.db.delete(warningsSent).where(eq(warningsSent.subject, accountId)).returning({ s: warningsSent.subject })).length;
+      if (d.db)
+        erased += (
+          await d.db
+            .delete(warningsSent)
+            .where(eq(warningsSent.subject, accountId))
+            .returning({ s: warningsSent.subject })
+        ).length;
       const forms = d.keys.allForms(accountId);
       await d.bans.erase(forms);
       const at = d.now();

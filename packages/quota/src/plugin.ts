@@ -45,27 +45,46 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const m = quotaMetrics(fastify);
   let lastFallbackLog = 0;
   const store = new Store({
-    kind: o.kind, db: o.db, redis: o.redis, timeoutMs: o.storeTimeoutMs, keyPrefix: options.keyPrefix, flushMs: o.flushMs, flushIncrements: o.flushIncrements,
+    kind: o.kind,
+    db: o.db,
+    redis: o.redis,
+    timeoutMs: o.storeTimeoutMs,
+    keyPrefix: options.keyPrefix,
+    flushMs: o.flushMs,
+    flushIncrements: o.flushIncrements,
     onStoreFailure: (limit) => m.storeFailures.inc({ limit }),
     onFallback: (limit, error) => {
       m.insuranceAnswers.inc({ limit });
       if (Date.now() - lastFallbackLog < 10_000) return;
       lastFallbackLog = Date.now();
-      fastify.log.warn({ limit, err: errorCodes(error) }, 'quota: store failed; the in-memory insurance limiter answers');
+      fastify.log.warn(
+        { limit, err: errorCodes(error) },
+        'quota: store failed; the in-memory insurance limiter answers',
+      );
     },
   });
   const limits = new Limits(store, o.now, FIELDS);
   const keys = new Keys(o.keySecret, o.legacyClientKeys, o.legacyAccountKeys);
   const huge = 1_000_000;
   const book = new BanBook({
-    ...o.bans, checkMs: o.banCheckMs, bans: limits.limiter({ name: 'bans', points: 1, duration: 1 }),
-    violations: limits.limiter({ name: 'violations', points: huge, duration: o.bans.windowSeconds }), level: limits.limiter({ name: 'ban-level', points: huge, duration: 7 * 86_400 }),
+    ...o.bans,
+    checkMs: o.banCheckMs,
+    bans: limits.limiter({ name: 'bans', points: 1, duration: 1 }),
+    violations: limits.limiter({ name: 'violations', points: huge, duration: o.bans.windowSeconds }),
+    level: limits.limiter({ name: 'ban-level', points: huge, duration: 7 * 86_400 }),
   });
   const gate = o.authFailures ? new AuthGate(o.authFailures, limits.limiter(o.authFailures), o.banCheckMs) : null;
-  const meter = new UsageMeter(o.db, o.meterFlushMs, (error) => fastify.log.warn({ err: errorCodes(error) }, 'quota: usage counters not written; kept for the next flush'));
+  const meter = new UsageMeter(o.db, o.meterFlushMs, (error) =>
+    fastify.log.warn({ err: errorCodes(error) }, 'quota: usage counters not written; kept for the next flush'),
+  );
   const warnings = new Warnings(o.db, o.thresholds, o.now);
   const planSpecs = new Map(Object.entries(o.plans).map(([name, plan]) => [name, planLimits(name, plan)]));
-  const messageLimits = new Map(Object.entries(o.plans).map(([plan, p]) => [plan, { name: `${plan}.messages`, points: p.messagesPerDay, duration: 86_400 } as LimitSpec]));
+  const messageLimits = new Map(
+    Object.entries(o.plans).map(([plan, p]) => [
+      plan,
+      { name: `${plan}.messages`, points: p.messagesPerDay, duration: 86_400 } as LimitSpec,
+    ]),
+  );
   const messageLimit = (plan: string): LimitSpec => messageLimits.get(plan)!;
   fastify.decorateRequest(CLIENT, null);
   fastify.decorateRequest(FIELDS, null);
@@ -79,13 +98,17 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   };
   // An account's keys and a client's, made once per id or address (the hot path allocates nothing for them).
   const accounts = new Memo<string[]>(10_000);
-  const accountForms = (id: string) => accounts.get(id) ?? accounts.set(id, [keys.account(id), ...(keys.legacyAccount(id) === undefined ? [] : [id])]);
+  const accountForms = (id: string) =>
+    accounts.get(id) ?? accounts.set(id, [keys.account(id), ...(keys.legacyAccount(id) === undefined ? [] : [id])]);
   const clients = new Memo<Client>(10_000);
   const clientFor = (ip: string): Client => {
     let client = clients.get(ip);
     if (client === undefined) {
       const raw = keys.legacyClient(ip);
-      client = clients.set(ip, { keys: raw === undefined ? [keys.client(ip)] : [keys.client(ip), raw], skip: o.allowIp(ip) });
+      client = clients.set(ip, {
+        keys: raw === undefined ? [keys.client(ip)] : [keys.client(ip), raw],
+        skip: o.allowIp(ip),
+      });
     }
     return client;
   };
@@ -107,7 +130,10 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const route = `${request.method} ${request.routeOptions.url}`;
     if (told.has(route) || told.size > 1000) return;
     told.add(route);
-    fastify.log.error({ route }, 'quota: this route was declared before @harakaflow/quota was registered, so it has no limits; register quota before declaring routes');
+    fastify.log.error(
+      { route },
+      'quota: this route was declared before @harakaflow/quota was registered, so it has no limits; register quota before declaring routes',
+    );
   };
 
   // The IP ban comes first, on every request but the skipped paths (/health), before authentication:
@@ -119,7 +145,8 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     if (o.skip.has(q === -1 ? url : url.slice(0, q))) return done();
     const client = clientFor(request.ip);
     (request as unknown as Record<symbol, Client>)[CLIENT] = client;
-    if (look() && !request.is404 && !(request.routeOptions.config as unknown as Record<symbol, unknown>)[SEEN]) unlimited(request);
+    if (look() && !request.is404 && !(request.routeOptions.config as unknown as Record<symbol, unknown>)[SEEN])
+      unlimited(request);
     if (client.skip) return done();
     const ms = book.check(client.keys);
     if (typeof ms === 'number') return ms > 0 ? void banned(reply, ms) : done();
@@ -135,12 +162,24 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     if (config === false || o.skip.has(route.url)) return;
     const rq = config || undefined;
     for (const spec of rq?.limits ?? []) {
-      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption(`config.quota.limits of ${route.url}`, 'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name))
+        throw invalidOption(
+          `config.quota.limits of ${route.url}`,
+          'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)',
+        );
     }
     for (const spec of rq?.keyed?.limits ?? []) {
-      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name)) throw invalidOption(`config.quota.keyed.limits of ${route.url}`, 'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)');
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name))
+        throw invalidOption(
+          `config.quota.keyed.limits of ${route.url}`,
+          'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)',
+        );
     }
-    if (rq?.keyed && typeof rq.keyed.key !== 'function') throw invalidOption(`config.quota.keyed.key of ${route.url}`, 'must be a function (request) => string | undefined');
+    if (rq?.keyed && typeof rq.keyed.key !== 'function')
+      throw invalidOption(
+        `config.quota.keyed.key of ${route.url}`,
+        'must be a function (request) => string | undefined',
+      );
     const failClosed = rq?.failClosed ?? false;
     const anonymousSet = limits.prepare('anonymous', o.anonymousLimits, rq);
     const limitsHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -148,7 +187,8 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!client || client.skip) return done();
       try {
         const id = o.subject(request);
-        if (id === undefined) return settle(limits.consumeAll(request, reply, client.keys, anonymousSet, 1, failClosed), done);
+        if (id === undefined)
+          return settle(limits.consumeAll(request, reply, client.keys, anonymousSet, 1, failClosed), done);
         if (o.allowAccounts.has(id)) return done();
         const forms = accountForms(id);
         const ms = book.check(forms);
@@ -156,7 +196,9 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
           if (ms > 0) return void banned(reply, ms);
           return settle(accountLimits(request, reply, id, forms), done);
         }
-        ms.then((left) => (left > 0 ? void banned(reply, left) : settle(accountLimits(request, reply, id, forms), done))).catch(done);
+        ms.then((left) =>
+          left > 0 ? void banned(reply, left) : settle(accountLimits(request, reply, id, forms), done),
+        ).catch(done);
       } catch (error) {
         done(error as Error);
       }
@@ -173,7 +215,12 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       return set;
     };
     /** The account's plan limits (and the route's own): admitted requests are metered. */
-    const accountLimits = (request: FastifyRequest, reply: FastifyReply, id: string, forms: string[]): boolean | Promise<boolean> => {
+    const accountLimits = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      id: string,
+      forms: string[],
+    ): boolean | Promise<boolean> => {
       const result = limits.consumeAll(request, reply, forms, planSet(o.planOf(request) ?? 'free'), 1, failClosed, id);
       if (result === false) meter.add(id, 'requests');
       else if (result !== true) {
@@ -208,15 +255,51 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
       if (!client || client.skip || id === undefined || o.allowAccounts.has(id)) return;
       const plan = o.planOf(request) ?? 'free';
       if (!o.plans[plan]) throw unknownPlan('the request', plan);
-      if (await limits.consumeExact(request, reply, accountForms(id), limits.prepareExact(messageLimit(plan)), cost, failClosed, id)) return reply;
+      if (
+        await limits.consumeExact(
+          request,
+          reply,
+          accountForms(id),
+          limits.prepareExact(messageLimit(plan)),
+          cost,
+          failClosed,
+          id,
+        )
+      )
+        return reply;
       meter.add(id, 'messages', cost);
     };
     route.preHandler = [messagesHook, ...hookList(route.preHandler)];
   });
 
-  const decorator = quotaDecorator({ fastify, o, keys, book, gate, meter, limits, planSpecs, messageLimit, audited, banTarget, clientOf, metrics: m });
+  const decorator = quotaDecorator({
+    fastify,
+    o,
+    keys,
+    book,
+    gate,
+    meter,
+    limits,
+    planSpecs,
+    messageLimit,
+    audited,
+    banTarget,
+    clientOf,
+    metrics: m,
+  });
   fastify.decorate('quota', decorator);
-  registerQuotaData(fastify, { db: o.db, meter, bans: book, keys, limits, now: o.now, accountSpecs: () => [...[...planSpecs.values()].flat().map((spec) => ({ spec, exact: false })), ...[...messageLimits.values()].map((spec) => ({ spec, exact: true }))] });
+  registerQuotaData(fastify, {
+    db: o.db,
+    meter,
+    bans: book,
+    keys,
+    limits,
+    now: o.now,
+    accountSpecs: () => [
+      ...[...planSpecs.values()].flat().map((spec) => ({ spec, exact: false })),
+      ...[...messageLimits.values()].map((spec) => ({ spec, exact: true })),
+    ],
+  });
   fastify.addHook('onClose', async () => {
     await meter.close();
     await store.close();

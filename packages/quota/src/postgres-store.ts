@@ -28,8 +28,12 @@ function textArray(values: readonly string[]): string {
 
 type Row = { key: string; points: number | string; ttl: number | string | null };
 /** Rows of a result on either driver (postgres.js: an array; PGlite: `{ rows }`). */
-const resultRows = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-const reading = (row: Row): Reading => ({ count: Number(row.points), ttlMs: row.ttl === null ? -1 : Math.max(0, Number(row.ttl)) });
+const resultRows = <T>(result: unknown): T[] =>
+  (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+const reading = (row: Row): Reading => ({
+  count: Number(row.points),
+  ttlMs: row.ttl === null ? -1 : Math.max(0, Number(row.ttl)),
+});
 
 /** Rows an hour past their window are deleted this often (as rate-limiter-flexible did). */
 const CLEANUP_MS = 5 * 60_000;
@@ -41,7 +45,9 @@ export class PostgresBackend implements Backend {
   constructor(db: Database) {
     this.#db = db;
     this.#cleanup = setInterval(() => {
-      this.#db.execute(sql`delete from quota.rate_limits where expire < now() - interval '1 hour'`).catch(() => undefined);
+      this.#db
+        .execute(sql`delete from quota.rate_limits where expire < now() - interval '1 hour'`)
+        .catch(() => undefined);
     }, CLEANUP_MS);
     this.#cleanup.unref();
   }
@@ -116,7 +122,8 @@ export class PostgresBackend implements Backend {
   }
 
   async del(keys: readonly string[]): Promise<void> {
-    if (keys.length) await this.#db.execute(sql`delete from quota.rate_limits where key = any(${textArray(keys)}::text[])`);
+    if (keys.length)
+      await this.#db.execute(sql`delete from quota.rate_limits where key = any(${textArray(keys)}::text[])`);
   }
 
   close(): void {

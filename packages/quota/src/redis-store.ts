@@ -50,7 +50,8 @@ interface Client {
   ping(): Promise<string>;
 }
 
-const notReady = () => Object.assign(new Error('quota store: Redis is not connected'), { code: 'HF_QUOTA_STORE_NOT_READY' });
+const notReady = () =>
+  Object.assign(new Error('quota store: Redis is not connected'), { code: 'HF_QUOTA_STORE_NOT_READY' });
 
 const CRC16 = (() => {
   const table = new Uint16Array(256);

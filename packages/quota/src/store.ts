@@ -573,13 +573,32 @@ export class GuardedLimiter {
 
   /** `cost` more if it stays within the limit (atomic); a refusal adds nothing and is an outcome, not an error. */
   async consume(key: string, cost: number, failClosed = false): Promise<Outcome> {
-    const r = await this.#store.take(this.name, this.#prefix + key, cost, this.points, this.duration * 1000, failClosed);
-    return { allowed: r.allowed, consumed: r.count, remaining: Math.max(0, this.points - r.count), msBeforeNext: r.ttlMs };
+    const r = await this.#store.take(
+      this.name,
+      this.#prefix + key,
+      cost,
+      this.points,
+      this.duration * 1000,
+      failClosed,
+    );
+    return {
+      allowed: r.allowed,
+      consumed: r.count,
+      remaining: Math.max(0, this.points - r.count),
+      msBeforeNext: r.ttlMs,
+    };
   }
 
   async get(key: string): Promise<Outcome | null> {
     const r = await this.#store.read(this.name, this.#prefix + key);
-    return r ? { allowed: r.count <= this.points, consumed: r.count, remaining: Math.max(0, this.points - r.count), msBeforeNext: r.ttlMs } : null;
+    return r
+      ? {
+          allowed: r.count <= this.points,
+          consumed: r.count,
+          remaining: Math.max(0, this.points - r.count),
+          msBeforeNext: r.ttlMs,
+        }
+      : null;
   }
 
   /** Blocks a key for `seconds` (its count set past the limit, as rate-limiter-flexible's block did). */

@@ -72,7 +72,10 @@ export class UsageMeter {
       await this.#db
         .insert(usageDaily)
         .values(rows)
-        .onConflictDoUpdate({ target: [usageDaily.accountId, usageDaily.day, usageDaily.metric], set: { count: sql`${usageDaily.count} + excluded.count` } });
+        .onConflictDoUpdate({
+          target: [usageDaily.accountId, usageDaily.day, usageDaily.metric],
+          set: { count: sql`${usageDaily.count} + excluded.count` },
+        });
     } catch (error) {
       for (const [key, n] of batch) this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
       this.#arm(); // tried again after the interval, with what came meanwhile
@@ -100,7 +103,9 @@ export class UsageMeter {
   async erase(accountId: string): Promise<number> {
     for (const key of [...this.#pending.keys()]) if (key.startsWith(`${accountId}\u0000`)) this.#pending.delete(key);
     if (!this.#db) return 0;
-    return (await this.#db.delete(usageDaily).where(eq(usageDaily.accountId, accountId)).returning({ day: usageDaily.day })).length;
+    return (
+      await this.#db.delete(usageDaily).where(eq(usageDaily.accountId, accountId)).returning({ day: usageDaily.day })
+    ).length;
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,13 @@ export class Warnings {
     const due: WarningInfo[] = [];
     for (const threshold of crossed) {
       if (await this.#claim(subjectId, spec.name, threshold, periodEnd)) {
-        due.push({ quota: spec.name, threshold, used: Math.min(outcome.consumed, spec.points), limit: spec.points, resetAt: periodEnd });
+        due.push({
+          quota: spec.name,
+          threshold,
+          used: Math.min(outcome.consumed, spec.points),
+          limit: spec.points,
+          resetAt: periodEnd,
+        });
       }
     }
     return due;

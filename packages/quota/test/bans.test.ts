@@ -11,7 +11,11 @@ function book(checkMs = 1000) {
   const violations = new GuardedLimiter('violations', 1_000_000, 600, store);
   const level = new GuardedLimiter('ban-level', 1_000_000, 7 * 86_400, store);
   const calls = () => store.calls;
-  return { b: new BanBook({ bans, violations, level, after: 3, windowSeconds: 600, durations: [60, 900], checkMs }), bans, calls };
+  return {
+    b: new BanBook({ bans, violations, level, after: 3, windowSeconds: 600, durations: [60, 900], checkMs }),
+    bans,
+    calls,
+  };
 }
 
 describe('BanBook', () => {
@@ -79,7 +83,16 @@ describe('BanBook', () => {
     const store = new Store(config);
     const bans = new GuardedLimiter('bans-small', 1, 1, store);
     const other = new GuardedLimiter('v-small', 1_000_000, 600, store);
-    const b = new BanBook({ bans, violations: other, level: other, after: 1, windowSeconds: 600, durations: [60], checkMs: 10_000, cacheSize: 100 });
+    const b = new BanBook({
+      bans,
+      violations: other,
+      level: other,
+      after: 1,
+      windowSeconds: 600,
+      durations: [60],
+      checkMs: 10_000,
+      cacheSize: 100,
+    });
     for (let i = 0; i < 150; i++) await b.remainingMs(`acct:${i}`);
     let known = 0;
     for (let i = 0; i < 150; i++) if (b.cached(`acct:${i}`) === 0) known++;

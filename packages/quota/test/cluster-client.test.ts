@@ -8,7 +8,11 @@ import { expect, it, onTestFinished } from 'vitest';
 import quota from '../src/index.js';
 
 it('accepts an ioredis Cluster as the redis store; unreachable, the insurance limiter answers', async () => {
-  const cluster = new Cluster([{ host: '127.0.0.1', port: await freePort() }], { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => null });
+  const cluster = new Cluster([{ host: '127.0.0.1', port: await freePort() }], {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: () => null,
+  });
   cluster.on('error', () => {});
   const logs = captureLogs();
   const app = Fastify({ logger: { level: 'warn', stream: logs.stream } });

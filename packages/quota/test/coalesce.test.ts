@@ -15,14 +15,24 @@ describe('coalesced exact takes', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 30 }),
-        fc.array(fc.record({ replica: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 1, max: 5 }), delay: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 60 }),
+        fc.array(
+          fc.record({
+            replica: fc.integer({ min: 0, max: 2 }),
+            n: fc.integer({ min: 1, max: 5 }),
+            delay: fc.integer({ min: 0, max: 3 }),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
         fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 8 }),
         async (max, takes, latencies) => {
           const backend = new MemoryBackend();
           const replicas = [new TakeCoalescer(), new TakeCoalescer(), new TakeCoalescer()];
           let calls = 0;
-          const call = (n: number): Promise<Taken> => turns(latencies[calls++ % latencies.length]!).then(() => backend.take('k', n, max, 60_000));
-          const results = await Promise.all(takes.map(async (t) => (await turns(t.delay), replicas[t.replica]!.take('k', t.n, max, call))));
+          const call = (n: number): Promise<Taken> =>
+            turns(latencies[calls++ % latencies.length]!).then(() => backend.take('k', n, max, 60_000));
+          const results = await Promise.all(
+            takes.map(async (t) => (await turns(t.delay), replicas[t.replica]!.take('k', t.n, max, call))),
+          );
           const admitted = results.reduce((sum, r, i) => sum + (r.allowed ? takes[i]!.n : 0), 0);
           const held = (await backend.take('k', 0, max, 60_000)).count;
           expect(held).toBe(admitted);

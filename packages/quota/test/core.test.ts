@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { banDuration, clientKey, crossedThresholds, ipMatcher, planLimits, policyField, rateLimitField } from '../src/core.js';
+import {
+  banDuration,
+  clientKey,
+  crossedThresholds,
+  ipMatcher,
+  planLimits,
+  policyField,
+  rateLimitField,
+} from '../src/core.js';
 
 describe('clientKey', () => {
   it('keys IPv4 by address, IPv4-mapped IPv6 as IPv4, and IPv6 by its /64', () => {
@@ -14,7 +22,9 @@ describe('clientKey', () => {
 
 describe('header fields (draft-ietf-httpapi-ratelimit-headers)', () => {
   it('lists every policy and the tightest limit', () => {
-    expect(policyField(planLimits('free', { requestsPerMinute: 60, messagesPerDay: 100, requestsPerSecond: 5 }))).toBe('"free.second";q=5;w=1, "free.minute";q=60;w=60');
+    expect(policyField(planLimits('free', { requestsPerMinute: 60, messagesPerDay: 100, requestsPerSecond: 5 }))).toBe(
+      '"free.second";q=5;w=1, "free.minute";q=60;w=60',
+    );
     expect(rateLimitField('free.minute', 12, 30.2)).toBe('"free.minute";r=12;t=31');
     expect(rateLimitField('free.minute', -3, -1)).toBe('"free.minute";r=0;t=0');
   });

@@ -16,9 +16,18 @@ afterAll(() => db.close());
 
 const SECRET = 'keyed-test-secret-0123456789abcdef';
 
-async function app(store: 'memory' | 'postgres', keyPrefix = `keyed-${store}-${Date.now()}:`): Promise<FastifyInstance> {
+async function app(
+  store: 'memory' | 'postgres',
+  keyPrefix = `keyed-${store}-${Date.now()}:`,
+): Promise<FastifyInstance> {
   const server = Fastify();
-  await server.register(quota, { store, db: db.db, anonymous: { requestsPerMinute: 1000 }, clientKeys: { secret: SECRET }, keyPrefix });
+  await server.register(quota, {
+    store,
+    db: db.db,
+    anonymous: { requestsPerMinute: 1000 },
+    clientKeys: { secret: SECRET },
+    keyPrefix,
+  });
   server.post(
     '/ask',
     {
@@ -26,7 +35,10 @@ async function app(store: 'memory' | 'postgres', keyPrefix = `keyed-${store}-${D
         quota: {
           failClosed: true,
           limits: [{ name: 'ask.ip', points: 5, duration: 3600 }],
-          keyed: { limits: [{ name: 'ask.address', points: 2, duration: 3600 }], key: (request) => (request.body as { email?: string } | null)?.email?.toLowerCase() },
+          keyed: {
+            limits: [{ name: 'ask.address', points: 2, duration: 3600 }],
+            key: (request) => (request.body as { email?: string } | null)?.email?.toLowerCase(),
+          },
         },
       },
     },
@@ -40,7 +52,8 @@ describe('keyed route limits', () => {
   for (const store of ['memory', 'postgres'] as const) {
     it(`count each address apart from the client's own limit, on ${store}`, async () => {
       const server = await app(store);
-      const ask = (email: string, remoteAddress = '203.0.113.1') => server.inject({ method: 'POST', url: '/ask', payload: { email }, remoteAddress });
+      const ask = (email: string, remoteAddress = '203.0.113.1') =>
+        server.inject({ method: 'POST', url: '/ask', payload: { email }, remoteAddress });
       expect((await ask('Amina@example.org')).statusCode).toBe(200);
       expect((await ask('amina@example.org', '198.51.100.7')).statusCode).toBe(200);
       const refused = await ask('amina@example.org', '198.51.100.8');
@@ -51,9 +64,13 @@ describe('keyed route limits', () => {
       for (const n of [1, 2, 3, 4]) expect((await ask(`other${n}@example.org`)).statusCode).toBe(200);
       expect((await ask('other5@example.org')).statusCode).toBe(429);
       // A body without the key is not counted by it.
-      expect((await server.inject({ method: 'POST', url: '/ask', payload: {}, remoteAddress: '192.0.2.1' })).statusCode).toBe(200);
+      expect(
+        (await server.inject({ method: 'POST', url: '/ask', payload: {}, remoteAddress: '192.0.2.1' })).statusCode,
+      ).toBe(200);
       if (store === 'postgres') {
-        const keys = resultRows<{ key: string }>(await db.db.execute(sql`select key from quota.rate_limits`)).map((r) => r.key);
+        const keys = resultRows<{ key: string }>(await db.db.execute(sql`select key from quota.rate_limits`)).map(
+          (r) => r.key,
+        );
         expect(keys.some((k) => k.includes('ask.address:nk:'))).toBe(true);
         expect(keys.join(' ')).not.toMatch(/amina|example\.org|203\.0\.113/i);
       }
@@ -64,7 +81,13 @@ describe('keyed route limits', () => {
   it('refuse a keyed limit named against the policy-name rules at declaration', async () => {
     const server = Fastify();
     await server.register(quota, { store: 'memory' });
-    expect(() => server.post('/x', { config: { quota: { keyed: { limits: [{ name: 'Bad Name', points: 1, duration: 60 }], key: () => 'k' } } } }, async () => ({}))).toThrow(/HF_QUOTA_INVALID_OPTION|keyed/);
+    expect(() =>
+      server.post(
+        '/x',
+        { config: { quota: { keyed: { limits: [{ name: 'Bad Name', points: 1, duration: 60 }], key: () => 'k' } } } },
+        async () => ({}),
+      ),
+    ).toThrow(/HF_QUOTA_INVALID_OPTION|keyed/);
     await server.close();
   });
 });
@@ -79,9 +102,13 @@ describe('take', () => {
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? one : two).quota.take(limit, key)));
     expect(answers.filter((a) => a.allowed)).toHaveLength(3);
     expect(answers.find((a) => !a.allowed)!.resetMs).toBeGreaterThan(0);
-    const keys = resultRows<{ key: string }>(await db.db.execute(sql`select key from quota.rate_limits where key like ${'%answers.sender%'}`)).map((r) => r.key);
+    const keys = resultRows<{ key: string }>(
+      await db.db.execute(sql`select key from quota.rate_limits where key like ${'%answers.sender%'}`),
+    ).map((r) => r.key);
     expect(keys.join(' ')).not.toContain('example.org');
-    await expect(one.quota.take({ name: 'Not A Name', points: 1, duration: 60 }, key)).rejects.toMatchObject({ code: 'HF_QUOTA_INVALID_OPTION' });
+    await expect(one.quota.take({ name: 'Not A Name', points: 1, duration: 60 }, key)).rejects.toMatchObject({
+      code: 'HF_QUOTA_INVALID_OPTION',
+    });
     await one.close();
     await two.close();
   });

@@ -13,14 +13,22 @@ beforeAll(async () => {
 afterAll(() => db.close());
 beforeEach(() => db.truncate('quota'));
 
-const plans = { free: { requestsPerMinute: 5, messagesPerDay: 3 }, pro: { requestsPerMinute: 50, messagesPerDay: 100, requestsPerSecond: 20 } };
+const plans = {
+  free: { requestsPerMinute: 5, messagesPerDay: 3 },
+  pro: { requestsPerMinute: 50, messagesPerDay: 100, requestsPerSecond: 20 },
+};
 
 async function app(options: Partial<QuotaOptions> = {}, server: { trustProxy?: boolean | string } = {}) {
   const logs = captureLogs();
   const instance = Fastify({ logger: { level: 'info', stream: logs.stream }, ...server });
   instance.decorateRequest('principal', null);
   instance.decorateRequest('account', null);
-  await instance.register(quota, { plans, anonymous: { requestsPerMinute: 3 }, bans: { after: 3, windowSeconds: 600, durations: [60, 900] }, ...options });
+  await instance.register(quota, {
+    plans,
+    anonymous: { requestsPerMinute: 3 },
+    bans: { after: 3, windowSeconds: 600, durations: [60, 900] },
+    ...options,
+  });
   // Authentication after quota, as in the app: onRequest, so the IP ban check runs before it.
   instance.addHook('onRequest', async (request) => {
     const id = request.headers['x-account'];
@@ -32,14 +40,26 @@ async function app(options: Partial<QuotaOptions> = {}, server: { trustProxy?: b
   instance.get('/health', async () => ({ ok: true }));
   instance.get('/x', async () => ({ ok: true }));
   instance.get('/free', { config: { quota: false } }, async () => ({ ok: true }));
-  instance.post('/messages', { config: { quota: { messages: 1 } }, schema: { body: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1 } } } } }, async () => ({ sent: true }));
-  instance.post('/login', { config: { quota: { failClosed: true, limits: [{ name: 'login.minute', points: 2, duration: 60 }] } } }, async () => ({ ok: true }));
+  instance.post(
+    '/messages',
+    {
+      config: { quota: { messages: 1 } },
+      schema: { body: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1 } } } },
+    },
+    async () => ({ sent: true }),
+  );
+  instance.post(
+    '/login',
+    { config: { quota: { failClosed: true, limits: [{ name: 'login.minute', points: 2, duration: 60 }] } } },
+    async () => ({ ok: true }),
+  );
   await instance.ready();
   onTestFinished(() => instance.close());
   return { instance, logs };
 }
 
-const get = (a: FastifyInstance, url: string, headers: Record<string, string> = {}, remoteAddress = '203.0.113.7') => a.inject({ url, headers, remoteAddress });
+const get = (a: FastifyInstance, url: string, headers: Record<string, string> = {}, remoteAddress = '203.0.113.7') =>
+  a.inject({ url, headers, remoteAddress });
 
 describe('limits and responses', () => {
   it('sends RateLimit-Policy and RateLimit on limited routes, and a 429 with Retry-After and retryAfter past the limit', async () => {
@@ -54,7 +74,13 @@ describe('limits and responses', () => {
     expect(refused.statusCode).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     const body = refused.json();
-    expect(body).toEqual({ statusCode: 429, code: 'HF_QUOTA_EXCEEDED', error: 'Too Many Requests', message: expect.stringContaining('anonymous.minute'), retryAfter: Number(refused.headers['retry-after']) });
+    expect(body).toEqual({
+      statusCode: 429,
+      code: 'HF_QUOTA_EXCEEDED',
+      error: 'Too Many Requests',
+      message: expect.stringContaining('anonymous.minute'),
+      retryAfter: Number(refused.headers['retry-after']),
+    });
     expect((await get(instance, '/health')).statusCode).toBe(200);
     expect((await get(instance, '/free')).headers['ratelimit-policy']).toBeUndefined();
   });
@@ -62,14 +88,16 @@ describe('limits and responses', () => {
   it('is not bypassed by rotating X-Forwarded-For from an untrusted peer', async () => {
     const { instance } = await app();
     const codes = [];
-    for (let i = 0; i < 6; i++) codes.push((await get(instance, '/x', { 'x-forwarded-for': `198.51.100.${i}` })).statusCode);
+    for (let i = 0; i < 6; i++)
+      codes.push((await get(instance, '/x', { 'x-forwarded-for': `198.51.100.${i}` })).statusCode);
     expect(codes).toEqual([200, 200, 200, 429, 429, 429]);
   });
 
   it('groups IPv6 clients by /64 and keys IPv4-mapped addresses as IPv4', async () => {
     const { instance } = await app();
     const codes = [];
-    for (let i = 1; i <= 4; i++) codes.push((await get(instance, '/x', {}, `2001:db8:1:2::${i.toString(16)}`)).statusCode);
+    for (let i = 1; i <= 4; i++)
+      codes.push((await get(instance, '/x', {}, `2001:db8:1:2::${i.toString(16)}`)).statusCode);
     expect(codes).toEqual([200, 200, 200, 429]);
     expect((await get(instance, '/x', {}, '2001:db8:1:3::1')).statusCode).toBe(200);
     await get(instance, '/x', {}, '198.51.100.9');
@@ -87,7 +115,8 @@ describe('limits and responses', () => {
     expect(pro.headers['ratelimit-policy']).toBe('"pro.second";q=20;w=1, "pro.minute";q=50;w=60');
     // The login route adds its own 2/minute; its refusals give the plan's minute back.
     const a = { 'x-account': 'acct-login', 'x-plan': 'pro' };
-    for (let i = 0; i < 4; i++) await instance.inject({ method: 'POST', url: '/login', headers: a, remoteAddress: '203.0.113.50' });
+    for (let i = 0; i < 4; i++)
+      await instance.inject({ method: 'POST', url: '/login', headers: a, remoteAddress: '203.0.113.50' });
     const status = await instance.quota.status('acct-login', 'pro');
     expect(status.limits.find((l) => l.name === 'pro.minute')!.used).toBe(2);
   });
@@ -97,7 +126,10 @@ describe('limits and responses', () => {
     const a = { 'x-account': 'acct-msg', 'content-type': 'application/json' };
     expect((await instance.inject({ method: 'POST', url: '/messages', headers: a, payload: {} })).statusCode).toBe(400); // not counted
     const codes = [];
-    for (let i = 0; i < 4; i++) codes.push((await instance.inject({ method: 'POST', url: '/messages', headers: a, payload: { text: 'hi' } })).statusCode);
+    for (let i = 0; i < 4; i++)
+      codes.push(
+        (await instance.inject({ method: 'POST', url: '/messages', headers: a, payload: { text: 'hi' } })).statusCode,
+      );
     expect(codes).toEqual([200, 200, 200, 429]);
     const day = new Date().toISOString().slice(0, 10);
     expect(await instance.quota.usage('acct-msg', { from: day, to: day })).toEqual({ requests: 5, messages: 3 });
@@ -121,7 +153,11 @@ describe('limits and responses', () => {
 describe('warnings', () => {
   it('warns once per threshold per period, to the hook and the audit trail', async () => {
     const seen: [string, WarningInfo][] = [];
-    const { instance, logs } = await app({ store: 'postgres', db: db.db, onWarning: (s, info) => void seen.push([s, info]) });
+    const { instance, logs } = await app({
+      store: 'postgres',
+      db: db.db,
+      onWarning: (s, info) => void seen.push([s, info]),
+    });
     for (let i = 0; i < 8; i++) await get(instance, '/x', { 'x-account': 'acct-w' });
     expect(seen.map(([s, i]) => [s, i.quota, i.threshold, i.used, i.limit])).toEqual([
       ['acct-w', 'free.minute', 0.8, 4, 5],
@@ -132,23 +168,34 @@ describe('warnings', () => {
 });
 
 describe('warnings across replicas', () => {
-  it.skipIf(!redisUrl)('sends one warning per threshold and period when two instances share the store and the database', async () => {
-    const redis = (await testRedis())!;
-    onTestFinished(() => redis.close());
-    const seen: string[] = [];
-    const options = { store: 'redis' as const, redis: redis.client, keyPrefix: redis.prefix, db: db.db, storeTimeoutMs: 2000, onWarning: (_: string, info: WarningInfo) => void seen.push(`${info.quota}@${info.threshold}`) };
-    const { instance: a } = await app(options);
-    const { instance: b } = await app(options);
-    // Concurrently, four on each: each replica counts its own (and whatever the other had written
-    // when it read the key) and crosses 80% of 5; both claim that warning, one wins.
-    await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 ? a : b, '/x', { 'x-account': 'acct-shared' })));
-    // Once both have written their counts, each reads 8 of 5: a jump past 100% that no replica
-    // crossed request by request still warns, once (on the next request, refused).
-    await a.quota.sync();
-    await b.quota.sync();
-    for (const instance of [a, b]) expect((await get(instance, '/x', { 'x-account': 'acct-shared' })).statusCode).toBe(429);
-    expect(seen.sort()).toEqual(['free.minute@0.8', 'free.minute@1']);
-  });
+  it.skipIf(!redisUrl)(
+    'sends one warning per threshold and period when two instances share the store and the database',
+    async () => {
+      const redis = (await testRedis())!;
+      onTestFinished(() => redis.close());
+      const seen: string[] = [];
+      const options = {
+        store: 'redis' as const,
+        redis: redis.client,
+        keyPrefix: redis.prefix,
+        db: db.db,
+        storeTimeoutMs: 2000,
+        onWarning: (_: string, info: WarningInfo) => void seen.push(`${info.quota}@${info.threshold}`),
+      };
+      const { instance: a } = await app(options);
+      const { instance: b } = await app(options);
+      // Concurrently, four on each: each replica counts its own (and whatever the other had written
+      // when it read the key) and crosses 80% of 5; both claim that warning, one wins.
+      await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 ? a : b, '/x', { 'x-account': 'acct-shared' })));
+      // Once both have written their counts, each reads 8 of 5: a jump past 100% that no replica
+      // crossed request by request still warns, once (on the next request, refused).
+      await a.quota.sync();
+      await b.quota.sync();
+      for (const instance of [a, b])
+        expect((await get(instance, '/x', { 'x-account': 'acct-shared' })).statusCode).toBe(429);
+      expect(seen.sort()).toEqual(['free.minute@0.8', 'free.minute@1']);
+    },
+  );
 });
 
 describe('bans', () => {
@@ -174,7 +221,10 @@ describe('bans', () => {
   it('lets operators ban and unban accounts, and never limits the allow-list', async () => {
     const { instance } = await app({ allowList: { ips: ['198.51.100.0/24'], accounts: ['acct-vip'] } });
     await instance.quota.ban('acct-bad', 120, 'abuse report');
-    expect((await get(instance, '/x', { 'x-account': 'acct-bad' })).json()).toMatchObject({ code: 'HF_QUOTA_BANNED', retryAfter: 120 });
+    expect((await get(instance, '/x', { 'x-account': 'acct-bad' })).json()).toMatchObject({
+      code: 'HF_QUOTA_BANNED',
+      retryAfter: 120,
+    });
     await instance.quota.unban('acct-bad');
     expect((await get(instance, '/x', { 'x-account': 'acct-bad' })).statusCode).toBe(200);
     for (let i = 0; i < 20; i++) expect((await get(instance, '/x', {}, '198.51.100.40')).statusCode).toBe(200);
@@ -183,27 +233,39 @@ describe('bans', () => {
 });
 
 describe('store failures', () => {
-  it.skipIf(!redisUrl)('falls back to the insurance limiter (logged), or refuses 503 where the limit is fail-closed', async () => {
-    const redis = (await testRedis())!;
-    onTestFinished(() => redis.close());
-    // The app's own connection, which the test cuts; the helper's stays up to clean up.
-    const own = redis.client.duplicate();
-    const { instance, logs } = await app({ store: 'redis', redis: own, storeTimeoutMs: 50, keyPrefix: redis.prefix });
-    expect((await get(instance, '/x')).statusCode).toBe(200);
-    own.disconnect(); // the store goes away
-    const codes = [];
-    for (let i = 0; i < 5; i++) codes.push((await get(instance, '/x', {}, '203.0.113.77')).statusCode);
-    expect(codes).toEqual([200, 200, 200, 429, 429]); // the insurance limiter keeps the same limit
-    expect(logs.lines().some((l) => String(l.msg).includes('insurance limiter'))).toBe(true);
-    const login = await instance.inject({ method: 'POST', url: '/login', headers: { 'x-account': 'acct-fc' }, remoteAddress: '203.0.113.78' });
-    expect(login.json()).toMatchObject({ statusCode: 503, code: 'HF_QUOTA_UNAVAILABLE' });
-  });
+  it.skipIf(!redisUrl)(
+    'falls back to the insurance limiter (logged), or refuses 503 where the limit is fail-closed',
+    async () => {
+      const redis = (await testRedis())!;
+      onTestFinished(() => redis.close());
+      // The app's own connection, which the test cuts; the helper's stays up to clean up.
+      const own = redis.client.duplicate();
+      const { instance, logs } = await app({ store: 'redis', redis: own, storeTimeoutMs: 50, keyPrefix: redis.prefix });
+      expect((await get(instance, '/x')).statusCode).toBe(200);
+      own.disconnect(); // the store goes away
+      const codes = [];
+      for (let i = 0; i < 5; i++) codes.push((await get(instance, '/x', {}, '203.0.113.77')).statusCode);
+      expect(codes).toEqual([200, 200, 200, 429, 429]); // the insurance limiter keeps the same limit
+      expect(logs.lines().some((l) => String(l.msg).includes('insurance limiter'))).toBe(true);
+      const login = await instance.inject({
+        method: 'POST',
+        url: '/login',
+        headers: { 'x-account': 'acct-fc' },
+        remoteAddress: '203.0.113.78',
+      });
+      expect(login.json()).toMatchObject({ statusCode: 503, code: 'HF_QUOTA_UNAVAILABLE' });
+    },
+  );
 });
 
 describe('options', () => {
   it('refuses bad options with HF_QUOTA_* codes', async () => {
     const cases: [Partial<QuotaOptions>, string, string][] = [
-      [{ plans: { free: { requestsPerMinute: -1, messagesPerDay: 1 } } }, 'HF_QUOTA_INVALID_OPTION', 'plans.free.requestsPerMinute'],
+      [
+        { plans: { free: { requestsPerMinute: -1, messagesPerDay: 1 } } },
+        'HF_QUOTA_INVALID_OPTION',
+        'plans.free.requestsPerMinute',
+      ],
       [{ anonymous: { requestsPerMinute: 0 } }, 'HF_QUOTA_INVALID_OPTION', 'anonymous.requestsPerMinute'],
       [{ store: 'disk' as never }, 'HF_QUOTA_INVALID_OPTION', 'store'],
       [{ store: 'redis' }, 'HF_QUOTA_INVALID_OPTION', 'redis'],
@@ -214,7 +276,10 @@ describe('options', () => {
     ];
     for (const [bad, code, name] of cases) {
       const instance = Fastify();
-      await expect(instance.register(quota, { plans, ...bad }).ready(), name).rejects.toMatchObject({ code, message: expect.stringContaining(`"${name}"`) });
+      await expect(instance.register(quota, { plans, ...bad }).ready(), name).rejects.toMatchObject({
+        code,
+        message: expect.stringContaining(`"${name}"`),
+      });
       await instance.close();
     }
   });
@@ -229,7 +294,14 @@ describe('options', () => {
 
 describe('atomicity: 100 parallel consumes of a 10-point exact limit let exactly 10 through', () => {
   const limiter = (kind: 'memory' | 'postgres' | 'redis', name: string, extra: object) => {
-    const store = new Store({ kind, timeoutMs: 5000, onFallback: () => { throw new Error('fallback'); }, ...extra });
+    const store = new Store({
+      kind,
+      timeoutMs: 5000,
+      onFallback: () => {
+        throw new Error('fallback');
+      },
+      ...extra,
+    });
     onTestFinished(() => store.close());
     return new GuardedLimiter(name, 10, 60, store);
   };
@@ -262,8 +334,20 @@ describe('two instances sharing Redis', () => {
     });
     const ip = `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
     // Two connections, one key space; a replica re-checks a client it found clean after banCheckIntervalMs.
-    const { instance: a } = await app({ store: 'redis', redis: r1.client, storeTimeoutMs: 2000, keyPrefix: r1.prefix, banCheckIntervalMs: 1 });
-    const { instance: b } = await app({ store: 'redis', redis: r2.client, storeTimeoutMs: 2000, keyPrefix: r1.prefix, banCheckIntervalMs: 1 });
+    const { instance: a } = await app({
+      store: 'redis',
+      redis: r1.client,
+      storeTimeoutMs: 2000,
+      keyPrefix: r1.prefix,
+      banCheckIntervalMs: 1,
+    });
+    const { instance: b } = await app({
+      store: 'redis',
+      redis: r2.client,
+      storeTimeoutMs: 2000,
+      keyPrefix: r1.prefix,
+      banCheckIntervalMs: 1,
+    });
     const codes = [];
     for (let i = 0; i < 6; i++) {
       const instance = i % 2 ? a : b;
@@ -286,7 +370,11 @@ describe('counters written behind: two replicas over-admit within the README bou
    * back (README: admitted ≤ limit + Σ unsynced), never twice the limit.
    */
   async function overAdmission(shared: () => Promise<Partial<QuotaOptions>>) {
-    const limits = { anonymous: { requestsPerMinute: LIMIT }, bans: { after: 1_000_000, windowSeconds: 600, durations: [60] }, storeTimeoutMs: 2000 };
+    const limits = {
+      anonymous: { requestsPerMinute: LIMIT },
+      bans: { after: 1_000_000, windowSeconds: 600, durations: [60] },
+      storeTimeoutMs: 2000,
+    };
     const { instance: a } = await app({ ...(await shared()), ...limits });
     const { instance: b } = await app({ ...(await shared()), ...limits });
     const ip = `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
@@ -295,13 +383,17 @@ describe('counters written behind: two replicas over-admit within the README bou
     let waves = 0;
     while (Date.now() - started < 400 || waves * 8 < 2 * LIMIT) {
       waves++;
-      const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 ? a : b, '/x', {}, ip).then((r) => r.statusCode)));
+      const codes = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => get(i % 2 ? a : b, '/x', {}, ip).then((r) => r.statusCode)),
+      );
       admitted += codes.filter((c) => c === 200).length;
       expect(codes.every((c) => c === 200 || c === 429)).toBe(true);
       await new Promise((r) => setTimeout(r, 5));
     }
     const bound = LIMIT + a.quota.unsyncedPeak() + b.quota.unsyncedPeak();
-    console.info(`over-admission across two replicas (${waves * 8} requests): ${admitted - LIMIT} over a limit of ${LIMIT}; bound ${bound - LIMIT} (unsynced peaks ${a.quota.unsyncedPeak()} + ${b.quota.unsyncedPeak()})`);
+    console.info(
+      `over-admission across two replicas (${waves * 8} requests): ${admitted - LIMIT} over a limit of ${LIMIT}; bound ${bound - LIMIT} (unsynced peaks ${a.quota.unsyncedPeak()} + ${b.quota.unsyncedPeak()})`,
+    );
     expect(admitted).toBeGreaterThanOrEqual(LIMIT);
     expect(admitted).toBeLessThanOrEqual(bound);
     expect(admitted).toBeLessThanOrEqual(2 * LIMIT);
@@ -337,7 +429,13 @@ describe('client keys: the store holds no IP address', () => {
     const redis = (await testRedis())!;
     onTestFinished(() => redis.close());
     const ip = ipOf();
-    const { instance } = await app({ store: 'redis', redis: redis.client, storeTimeoutMs: 2000, keyPrefix: redis.prefix, clientKeys: { secret } });
+    const { instance } = await app({
+      store: 'redis',
+      redis: redis.client,
+      storeTimeoutMs: 2000,
+      keyPrefix: redis.prefix,
+      clientKeys: { secret },
+    });
     for (let i = 0; i < 7; i++) await get(instance, '/x', {}, ip); // 3 allowed, 3 refused (ban), then banned
     expect((await get(instance, '/x', {}, ip)).statusCode).toBe(403);
     await instance.quota.authFailed({ ip } as never);
@@ -358,38 +456,46 @@ describe('client keys: the store holds no IP address', () => {
     const { instance } = await app({ store: 'postgres', db: pool.db, storeTimeoutMs: 5000, clientKeys: { secret } });
     for (let i = 0; i < 6; i++) await get(instance, '/x', {}, ip);
     expect((await get(instance, '/x', {}, ip)).statusCode).toBe(403);
-    const rows = resultRows<{ key: string }>(await db.db.execute(sql`select key from quota.rate_limits`)).map((r) => r.key);
+    const rows = resultRows<{ key: string }>(await db.db.execute(sql`select key from quota.rate_limits`)).map(
+      (r) => r.key,
+    );
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((k) => k.includes('ipk:') && !k.includes(ip))).toBe(true);
   });
 
-  it.skipIf(!redisUrl)('with legacy keys, old replicas (raw keys) and new ones honour each other’s bans during a rolling deploy', async () => {
-    const r1 = (await testRedis())!;
-    const r2 = (await testRedis())!;
-    onTestFinished(async () => {
-      await r1.close();
-      await r2.close();
-    });
-    const common = { store: 'redis' as const, storeTimeoutMs: 2000, keyPrefix: r1.prefix, banCheckIntervalMs: 1 };
-    const { instance: old } = await app({ ...common, redis: r1.client });
-    const { instance: next } = await app({ ...common, redis: r2.client, clientKeys: { secret, legacy: true } });
-    const { instance: keyedOnly } = await app({ ...common, redis: r2.client, clientKeys: { secret } });
-    const a = ipOf();
-    for (let i = 0; i < 6; i++) await get(old, '/x', {}, a); // the old replica bans a under ip:a
-    expect((await get(old, '/x', {}, a)).statusCode).toBe(403);
-    expect((await get(next, '/x', {}, a)).statusCode).toBe(403);
-    expect((await get(keyedOnly, '/x', {}, a)).statusCode).toBe(200); // why legacy exists: keyed-only reads no raw ban
-    const b = ipOf();
-    for (let i = 0; i < 6; i++) await get(next, '/x', {}, b); // the new replica bans b under both forms
-    expect((await get(next, '/x', {}, b)).statusCode).toBe(403);
-    expect((await get(old, '/x', {}, b)).statusCode).toBe(403);
-    expect((await get(keyedOnly, '/x', {}, b)).statusCode).toBe(403);
-  });
+  it.skipIf(!redisUrl)(
+    'with legacy keys, old replicas (raw keys) and new ones honour each other’s bans during a rolling deploy',
+    async () => {
+      const r1 = (await testRedis())!;
+      const r2 = (await testRedis())!;
+      onTestFinished(async () => {
+        await r1.close();
+        await r2.close();
+      });
+      const common = { store: 'redis' as const, storeTimeoutMs: 2000, keyPrefix: r1.prefix, banCheckIntervalMs: 1 };
+      const { instance: old } = await app({ ...common, redis: r1.client });
+      const { instance: next } = await app({ ...common, redis: r2.client, clientKeys: { secret, legacy: true } });
+      const { instance: keyedOnly } = await app({ ...common, redis: r2.client, clientKeys: { secret } });
+      const a = ipOf();
+      for (let i = 0; i < 6; i++) await get(old, '/x', {}, a); // the old replica bans a under ip:a
+      expect((await get(old, '/x', {}, a)).statusCode).toBe(403);
+      expect((await get(next, '/x', {}, a)).statusCode).toBe(403);
+      expect((await get(keyedOnly, '/x', {}, a)).statusCode).toBe(200); // why legacy exists: keyed-only reads no raw ban
+      const b = ipOf();
+      for (let i = 0; i < 6; i++) await get(next, '/x', {}, b); // the new replica bans b under both forms
+      expect((await get(next, '/x', {}, b)).statusCode).toBe(403);
+      expect((await get(old, '/x', {}, b)).statusCode).toBe(403);
+      expect((await get(keyedOnly, '/x', {}, b)).statusCode).toBe(403);
+    },
+  );
 
   it('refuses a secret shorter than 16 bytes', async () => {
     for (const bad of ['short', new Uint8Array(8), 42 as never]) {
       const instance = Fastify();
-      await expect(instance.register(quota, { plans, clientKeys: { secret: bad } }).ready()).rejects.toMatchObject({ code: 'HF_QUOTA_INVALID_OPTION', message: expect.stringContaining('"clientKeys.secret"') });
+      await expect(instance.register(quota, { plans, clientKeys: { secret: bad } }).ready()).rejects.toMatchObject({
+        code: 'HF_QUOTA_INVALID_OPTION',
+        message: expect.stringContaining('"clientKeys.secret"'),
+      });
       await instance.close();
     }
   });

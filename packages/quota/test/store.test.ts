@@ -20,7 +20,17 @@ type Counted = { config: Partial<StoreConfig>; trips: () => number };
 
 async function replicas(make: () => Promise<Counted>) {
   const made = [await make(), await make()];
-  const stores = made.map((m) => new Store({ kind: 'memory', timeoutMs: 5000, onFallback: () => { throw new Error('insurance'); }, ...m.config }));
+  const stores = made.map(
+    (m) =>
+      new Store({
+        kind: 'memory',
+        timeoutMs: 5000,
+        onFallback: () => {
+          throw new Error('insurance');
+        },
+        ...m.config,
+      }),
+  );
   onTestFinished(() => Promise.all(stores.map((s) => s.close())).then(() => undefined));
   const counters = stores.map((s) => s.counter('anonymous.minute', 1000, 60));
   const entries = stores.map((s, r) => KEYS.map((k) => s.entry(counters[r]!, k, Date.now())));
@@ -58,7 +68,10 @@ describe('a flush: every key touched, one round trip, the global counts back', (
       onTestFinished(() => client.disconnect());
       let trips = 0;
       const pipeline = client.pipeline.bind(client);
-      client.pipeline = ((...args: Parameters<typeof pipeline>) => (trips++, pipeline(...args))) as typeof client.pipeline;
+      client.pipeline = ((...args: Parameters<typeof pipeline>) => (
+        trips++,
+        pipeline(...args)
+      )) as typeof client.pipeline;
       return { config: { kind: 'redis', redis: client, keyPrefix: redis.prefix }, trips: () => trips };
     });
   });
@@ -86,7 +99,14 @@ describe('when the store cannot be reached', () => {
     onTestFinished(() => redis.close());
     const client = redis.client.duplicate(); // not connected yet: every call fails at once
     onTestFinished(() => client.disconnect());
-    const store = new Store({ kind: 'redis', redis: client, keyPrefix: redis.prefix, timeoutMs: 1000, flushMs: 10, onFallback: () => {} });
+    const store = new Store({
+      kind: 'redis',
+      redis: client,
+      keyPrefix: redis.prefix,
+      timeoutMs: 1000,
+      flushMs: 10,
+      onFallback: () => {},
+    });
     onTestFinished(() => store.close());
     const counter = store.counter('anonymous.minute', 10, 60);
     const e = store.entry(counter, 'ip:198.18.1.1', Date.now());
@@ -111,20 +131,46 @@ describe('exact takes of one key, coalesced per replica (fifty concurrent sends 
    * store's timeout on a loaded machine). Mixed costs: admitted in arrival order while they fit.
    */
   async function coalesced(config: () => Promise<Partial<StoreConfig>>) {
-    const stores = [new Store({ kind: 'memory', timeoutMs: 5000, onFallback: () => { throw new Error('insurance'); }, ...(await config()) }), new Store({ kind: 'memory', timeoutMs: 5000, onFallback: () => { throw new Error('insurance'); }, ...(await config()) })];
+    const stores = [
+      new Store({
+        kind: 'memory',
+        timeoutMs: 5000,
+        onFallback: () => {
+          throw new Error('insurance');
+        },
+        ...(await config()),
+      }),
+      new Store({
+        kind: 'memory',
+        timeoutMs: 5000,
+        onFallback: () => {
+          throw new Error('insurance');
+        },
+        ...(await config()),
+      }),
+    ];
     onTestFinished(() => Promise.all(stores.map((s) => s.close())).then(() => undefined));
     const key = `msgs:${process.pid}:${Math.random()}`;
-    const takes = stores.flatMap((s) => Array.from({ length: 50 }, () => s.take('free.messages', key, 1, 20, 86_400_000, true)));
+    const takes = stores.flatMap((s) =>
+      Array.from({ length: 50 }, () => s.take('free.messages', key, 1, 20, 86_400_000, true)),
+    );
     const results = await Promise.all(takes);
     expect(results.filter((r) => r.allowed)).toHaveLength(20);
     // Each admitted take saw its own count, 1 to 20 across both replicas; each refused one a full key.
-    expect(results.filter((r) => r.allowed).map((r) => r.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(
+      results
+        .filter((r) => r.allowed)
+        .map((r) => r.count)
+        .sort((x, y) => x - y),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(results.filter((r) => !r.allowed).every((r) => r.count === 20)).toBe(true);
     for (const s of stores) expect(s.calls).toBeLessThanOrEqual(10);
 
     const mixed = `mixed:${process.pid}:${Math.random()}`;
     const costs = Array.from({ length: 60 }, (_, i) => 1 + (i % 3));
-    const mixedResults = await Promise.all(costs.map((n, i) => stores[i % 2]!.take('free.messages', mixed, n, 40, 86_400_000, true)));
+    const mixedResults = await Promise.all(
+      costs.map((n, i) => stores[i % 2]!.take('free.messages', mixed, n, 40, 86_400_000, true)),
+    );
     const admitted = mixedResults.reduce((sum, r, i) => sum + (r.allowed ? costs[i]! : 0), 0);
     expect(admitted).toBeLessThanOrEqual(40);
     expect(admitted).toBeGreaterThanOrEqual(38); // a take of 1 or 2 fits until the last two points

@@ -42,8 +42,15 @@ const checkpointKey = randomBytes(32).toString('base64url');
 const app = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'apps/api/src/server.ts')], {
   cwd: join(root, 'apps/api'),
   env: {
-    ...process.env, DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-bench-retention-')),
-    LOG_LEVEL: 'warn', RETENTION_INTERVAL_MINUTES: '0', QUOTA_ANON_RPM: '100000000', AUDIT_CHECKPOINT_KEYS: checkpointKey,
+    ...process.env,
+    DATABASE_URL: database.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-bench-retention-')),
+    LOG_LEVEL: 'warn',
+    RETENTION_INTERVAL_MINUTES: '0',
+    QUOTA_ANON_RPM: '100000000',
+    AUDIT_CHECKPOINT_KEYS: checkpointKey,
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -62,12 +69,22 @@ function get(path: string): Promise<number> {
 }
 
 async function post(path: string, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
 for (let i = 0; ; i++) {
-  if (await get('/health').then((s) => s === 200, () => false)) break;
+  if (
+    await get('/health').then(
+      (s) => s === 200,
+      () => false,
+    )
+  )
+    break;
   if (i > 600) throw new Error('the app did not start');
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -88,13 +105,15 @@ function pinger() {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const t = performance.now();
       sent++;
-      const p: Promise<void> = get('/v1/ping').then(
-        (status) => {
-          if (status === 200) latencies.push(performance.now() - t);
-          else failures++;
-        },
-        () => void failures++,
-      ).finally(() => inFlight.delete(p));
+      const p: Promise<void> = get('/v1/ping')
+        .then(
+          (status) => {
+            if (status === 200) latencies.push(performance.now() - t);
+            else failures++;
+          },
+          () => void failures++,
+        )
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
   })();
@@ -111,11 +130,21 @@ function pinger() {
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-const signup = await post('/v1/accounts', { name: 'Bench Owner', email: `bench.${Date.now()}@example.com`, businessName: 'Bench Ltd', dateOfBirth: '1990-01-01' });
+const signup = await post('/v1/accounts', {
+  name: 'Bench Owner',
+  email: `bench.${Date.now()}@example.com`,
+  businessName: 'Bench Ltd',
+  dateOfBirth: '1990-01-01',
+});
 if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`);
 const accountId = (signup.json.account as { id: string }).id;
 
-const messageLog = pgSchema('app').table('message_log', { id: uuid('id'), accountId: uuid('account_id'), sessionId: text('session_id'), createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }) });
+const messageLog = pgSchema('app').table('message_log', {
+  id: uuid('id'),
+  accountId: uuid('account_id'),
+  sessionId: text('session_id'),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }),
+});
 async function seedLogs(n: number) {
   await db.execute(sql`truncate app.message_log`);
   for (let done = 0; done < n; done += 200_000) {
@@ -139,7 +168,18 @@ const results: Record<string, unknown>[] = [];
 const purger = (pauseMs: number) =>
   new RetentionRunner({
     db,
-    classes: () => [tableClass({ db, name: 'message_logs', policyClause: '§4 (bench)', periodDays: 90, table: messageLog, key: messageLog.id, time: messageLog.createdAt, subject: messageLog.accountId })],
+    classes: () => [
+      tableClass({
+        db,
+        name: 'message_logs',
+        policyClause: '§4 (bench)',
+        periodDays: 90,
+        table: messageLog,
+        key: messageLog.id,
+        time: messageLog.createdAt,
+        subject: messageLog.accountId,
+      }),
+    ],
     heldSubjects: async () => [],
     record: async () => {},
     batchSize: 5000,
@@ -160,8 +200,18 @@ for (const pauseMs of PAUSES) {
   const busy = await p.stop();
   const removed = run.classes[0]?.rows ?? 0;
   if (removed !== ROWS) throw new Error(`expected ${ROWS} rows purged, got ${removed}`);
-  results.push({ pauseMs, rows: removed, seconds: round(seconds), rowsPerSecond: Math.round(removed / seconds), quiet: { p50: round(calm.p50), p99: round(calm.p99) }, purging: { p50: round(busy.p50), p99: round(busy.p99), requests: busy.requests, failures: busy.failures }, p99Ratio: round(busy.p99 / calm.p99) });
-  console.log(`retention: pause ${pauseMs} ms: ${removed} rows in ${round(seconds)} s (${Math.round(removed / seconds)} rows/s); ping p99 ${round(busy.p99)} ms purging vs ${round(calm.p99)} ms quiet (${round(busy.p99 / calm.p99)}×)`);
+  results.push({
+    pauseMs,
+    rows: removed,
+    seconds: round(seconds),
+    rowsPerSecond: Math.round(removed / seconds),
+    quiet: { p50: round(calm.p50), p99: round(calm.p99) },
+    purging: { p50: round(busy.p50), p99: round(busy.p99), requests: busy.requests, failures: busy.failures },
+    p99Ratio: round(busy.p99 / calm.p99),
+  });
+  console.log(
+    `retention: pause ${pauseMs} ms: ${removed} rows in ${round(seconds)} s (${Math.round(removed / seconds)} rows/s); ping p99 ${round(busy.p99)} ms purging vs ${round(calm.p99)} ms quiet (${round(busy.p99 / calm.p99)}×)`,
+  );
 }
 
 // One audit day partition of 1,000,000 events, 120 days back, dropped whole.
@@ -179,12 +229,29 @@ const beforeDay = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOStr
 await db.execute(sql`insert into retention.holds (id, subject_id, reason, created_by, created_at)
   values ('00000000-0000-4000-8000-00000000b0b0', 'held-subject', 'bench', 'bench', now()) on conflict (id) do nothing`);
 const t = performance.now();
-const step = await purgeServerLogs({ db, checkpointKeys: prepareKeys([checkpointKey]), beforeDay, limit: 5000, dryRun: false });
+const step = await purgeServerLogs({
+  db,
+  checkpointKeys: prepareKeys([checkpointKey]),
+  beforeDay,
+  limit: 5000,
+  dryRun: false,
+});
 const dropMs = performance.now() - t;
-const held = Number(resultRows<{ n: string }>(await db.execute(sql`select count(*)::text as n from audit.held_events`))[0]!.n);
-console.log(`retention: drop of one audit day partition with ${step.rows} events (${held} held copies made first): ${round(dropMs)} ms`);
+const held = Number(
+  resultRows<{ n: string }>(await db.execute(sql`select count(*)::text as n from audit.held_events`))[0]!.n,
+);
+console.log(
+  `retention: drop of one audit day partition with ${step.rows} events (${held} held copies made first): ${round(dropMs)} ms`,
+);
 
-const report = { date: new Date().toISOString(), node: process.version, rows: ROWS, offeredPingsPerSecond: RATE, messageLogs: results, auditDayDrop: { events: step.rows, heldCopies: held, ms: round(dropMs) } };
+const report = {
+  date: new Date().toISOString(),
+  node: process.version,
+  rows: ROWS,
+  offeredPingsPerSecond: RATE,
+  messageLogs: results,
+  auditDayDrop: { events: step.rows, heldCopies: held, ms: round(dropMs) },
+};
 mkdirSync(`${root}.bench`, { recursive: true });
 writeFileSync(`${root}.bench/retention.json`, JSON.stringify(report, null, 2) + '\n');
 app.kill('SIGTERM');

@@ -31,39 +31,86 @@ const view = (r: typeof holds.$inferSelect): Hold => ({
 
 export class Holds {
   constructor(
-    private readonly o: { db: Database; classNames: () => string[]; record: (event: SecurityEvent) => Promise<void>; now: () => number },
+    private readonly o: {
+      db: Database;
+      classNames: () => string[];
+      record: (event: SecurityEvent) => Promise<void>;
+      now: () => number;
+    },
   ) {}
 
   #active(now: Date) {
     return and(isNull(holds.releasedAt), or(isNull(holds.until), gt(holds.until, now)));
   }
 
-  async place(input: { subjectId?: string | undefined; class?: string | undefined; reason: string; until?: string | Date | undefined }, by: string): Promise<Hold> {
+  async place(
+    input: {
+      subjectId?: string | undefined;
+      class?: string | undefined;
+      reason: string;
+      until?: string | Date | undefined;
+    },
+    by: string,
+  ): Promise<Hold> {
     if (!input.subjectId && !input.class) throw new InvalidHold('a hold names a subjectId, a class, or both');
     if (typeof input.reason !== 'string' || !input.reason.trim()) throw new InvalidHold('a hold needs its reason');
-    if (input.class !== undefined && !this.o.classNames().includes(input.class)) throw new UnknownClass(JSON.stringify(input.class));
+    if (input.class !== undefined && !this.o.classNames().includes(input.class))
+      throw new UnknownClass(JSON.stringify(input.class));
     const now = new Date(this.o.now());
     const until = input.until === undefined ? null : new Date(input.until);
-    if (until && (Number.isNaN(until.getTime()) || until <= now)) throw new InvalidHold('until must be a date in the future');
+    if (until && (Number.isNaN(until.getTime()) || until <= now))
+      throw new InvalidHold('until must be a date in the future');
     const [row] = await this.o.db
       .insert(holds)
-      .values({ id: uuidv7(now.getTime()), subjectId: input.subjectId ?? null, className: input.class ?? null, reason: input.reason.trim(), until, createdBy: by, createdAt: now })
+      .values({
+        id: uuidv7(now.getTime()),
+        subjectId: input.subjectId ?? null,
+        className: input.class ?? null,
+        reason: input.reason.trim(),
+        until,
+        createdBy: by,
+        createdAt: now,
+      })
       .returning();
-    await this.o.record({ action: 'retention.hold.placed', resource: `retention-hold:${row!.id}`, subjectId: input.subjectId, outcome: 'success', durability: 'sync', details: { class: input.class ?? null, until: until?.toISOString() ?? null, by } });
+    await this.o.record({
+      action: 'retention.hold.placed',
+      resource: `retention-hold:${row!.id}`,
+      subjectId: input.subjectId,
+      outcome: 'success',
+      durability: 'sync',
+      details: { class: input.class ?? null, until: until?.toISOString() ?? null, by },
+    });
     return view(row!);
   }
 
   async release(id: string, by: string): Promise<Hold> {
     const now = new Date(this.o.now());
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new HoldNotFound();
-    const [row] = await this.o.db.update(holds).set({ releasedAt: now, releasedBy: by }).where(and(eq(holds.id, id), this.#active(now))).returning();
+    const [row] = await this.o.db
+      .update(holds)
+      .set({ releasedAt: now, releasedBy: by })
+      .where(and(eq(holds.id, id), this.#active(now)))
+      .returning();
     if (!row) throw new HoldNotFound();
-    await this.o.record({ action: 'retention.hold.released', resource: `retention-hold:${id}`, subjectId: row.subjectId ?? undefined, outcome: 'success', durability: 'sync', details: { class: row.className, by } });
+    await this.o.record({
+      action: 'retention.hold.released',
+      resource: `retention-hold:${id}`,
+      subjectId: row.subjectId ?? undefined,
+      outcome: 'success',
+      durability: 'sync',
+      details: { class: row.className, by },
+    });
     return view(row);
   }
 
   async list(): Promise<Hold[]> {
-    return (await this.o.db.select().from(holds).where(this.#active(new Date(this.o.now()))).orderBy(desc(holds.createdAt))).map(view);
+    return (
+      await this.o.db
+        .select()
+        .from(holds)
+        .where(this.#active(new Date(this.o.now())))
+        .orderBy(desc(holds.createdAt))
+    ).map(view);
   }
 
   /**

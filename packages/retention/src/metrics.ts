@@ -8,7 +8,10 @@ import { cachedFor, metrics, SCRAPE_CACHE_MS } from '@harakaflow/core';
 import type { FastifyInstance } from 'fastify';
 import type { RetentionRunner } from './runner.js';
 
-export function retentionMetrics(fastify: FastifyInstance, lastFinished: () => ReturnType<RetentionRunner['lastFinished']>) {
+export function retentionMetrics(
+  fastify: FastifyInstance,
+  lastFinished: () => ReturnType<RetentionRunner['lastFinished']>,
+) {
   const m = metrics(fastify);
   const finished = cachedFor(SCRAPE_CACHE_MS, lastFinished);
   m.gauge({
@@ -22,7 +25,15 @@ export function retentionMetrics(fastify: FastifyInstance, lastFinished: () => R
     },
   });
   return {
-    rowsPurged: m.counter({ name: 'harakaflow_retention_rows_purged_total', help: 'Rows removed by retention purges run in this replica, by class', labelNames: ['class'] }),
-    classFailures: m.counter({ name: 'harakaflow_retention_class_failures_total', help: "Retention classes whose purge failed in this replica's runs, by class", labelNames: ['class'] }),
+    rowsPurged: m.counter({
+      name: 'harakaflow_retention_rows_purged_total',
+      help: 'Rows removed by retention purges run in this replica, by class',
+      labelNames: ['class'],
+    }),
+    classFailures: m.counter({
+      name: 'harakaflow_retention_class_failures_total',
+      help: "Retention classes whose purge failed in this replica's runs, by class",
+      labelNames: ['class'],
+    }),
   };
 }

@@ -3,7 +3,14 @@
  * source every purge consults (core's registry), and the schedule: a run every `intervalMinutes`
  * (with up to 10% jitter, so replicas do not all try at once; the lease lets one through).
  */
-import { errorCodes, heldSubjects, registerHoldSource, registerSubjectHoldSource, retentionClasses, securityEvent } from '@harakaflow/core';
+import {
+  errorCodes,
+  heldSubjects,
+  registerHoldSource,
+  registerSubjectHoldSource,
+  retentionClasses,
+  securityEvent,
+} from '@harakaflow/core';
 import type { FastifyPluginAsync } from 'fastify';
 import './fastify.js';
 import type { RetentionDecorator } from './fastify.js';
@@ -21,7 +28,14 @@ const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) =>
   registerSubjectHoldSource(fastify, (subjectId) => holds.holdsOn(subjectId));
   const reported = retentionMetrics(fastify, () => runner.lastFinished());
   const runner = new RetentionRunner({
-    db, classes: () => retentionClasses(fastify), heldSubjects: (c) => heldSubjects(fastify, c), record, batchSize, pauseMs, leaseMs, now,
+    db,
+    classes: () => retentionClasses(fastify),
+    heldSubjects: (c) => heldSubjects(fastify, c),
+    record,
+    batchSize,
+    pauseMs,
+    leaseMs,
+    now,
     onPurged: (name, rows) => reported.rowsPurged.inc({ class: name }, rows),
     onClassFailed: (name) => reported.classFailures.inc({ class: name }),
   });
@@ -33,7 +47,13 @@ const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) =>
       const classes = [];
       for (const c of retentionClasses(fastify)) {
         const oldest = c.oldest ? await c.oldest().catch(() => null) : null;
-        classes.push({ name: c.name, clause: c.policyClause, periodDays: c.periodDays, perPlanDays: { ...c.perPlanDays }, oldest: oldest?.toISOString() ?? null });
+        classes.push({
+          name: c.name,
+          clause: c.policyClause,
+          periodDays: c.periodDays,
+          perPlanDays: { ...c.perPlanDays },
+          oldest: oldest?.toISOString() ?? null,
+        });
       }
       return { classes, holds: await holds.list(), lastRun: await runner.lastRun() };
     },
@@ -45,15 +65,26 @@ const plugin: FastifyPluginAsync<RetentionOptions> = async (fastify, options) =>
     let closing = false;
     const next = () => {
       if (closing) return;
-      timer = setTimeout(() => {
-        running = runner
-          .run()
-          .then((r) => {
-            if (r.status === 'failed') fastify.log.error({ classes: r.classes.filter((c) => c.status === 'failed').map((c) => ({ name: c.name, error: c.error })) }, 'retention: classes failed');
-          })
-          .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'retention: the run failed'))
-          .finally(next);
-      }, interval * 60_000 * (1 + Math.random() * 0.1));
+      timer = setTimeout(
+        () => {
+          running = runner
+            .run()
+            .then((r) => {
+              if (r.status === 'failed')
+                fastify.log.error(
+                  {
+                    classes: r.classes
+                      .filter((c) => c.status === 'failed')
+                      .map((c) => ({ name: c.name, error: c.error })),
+                  },
+                  'retention: classes failed',
+                );
+            })
+            .catch((error: unknown) => fastify.log.error({ err: errorCodes(error) }, 'retention: the run failed'))
+            .finally(next);
+        },
+        interval * 60_000 * (1 + Math.random() * 0.1),
+      );
       timer.unref();
     };
     fastify.addHook('onReady', async () => next());

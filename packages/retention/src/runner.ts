@@ -74,7 +74,14 @@ export class RetentionRunner {
 
   /** Takes or renews the lease (@harakaflow/db's lease row); false when another runner holds it. */
   #lease(): Promise<boolean> {
-    return takeLease(this.#c.db, { table: lease, key: lease.id, id: 1, holder: this.#me, now: this.#now(), ms: this.#c.leaseMs ?? 120_000 });
+    return takeLease(this.#c.db, {
+      table: lease,
+      key: lease.id,
+      id: 1,
+      holder: this.#me,
+      now: this.#now(),
+      ms: this.#c.leaseMs ?? 120_000,
+    });
   }
 
   #release(): Promise<void> {
@@ -82,7 +89,13 @@ export class RetentionRunner {
   }
 
   /** Runs every class (or `only`), or resumes a run that was killed. */
-  async run(o: { dryRun?: boolean | undefined; only?: string | undefined; onProgress?: ((outcome: ClassOutcome) => void) | undefined } = {}): Promise<RunResult> {
+  async run(
+    o: {
+      dryRun?: boolean | undefined;
+      only?: string | undefined;
+      onProgress?: ((outcome: ClassOutcome) => void) | undefined;
+    } = {},
+  ): Promise<RunResult> {
     const dryRun = o.dryRun ?? false;
     const all = this.#c.classes();
     const selected = o.only ? all.filter((c) => c.name === o.only) : all;
@@ -95,11 +108,24 @@ export class RetentionRunner {
       /** What a killed run's class in progress had removed already: the resumed class counts on from there. */
       const partial = new Map<string, { rows: number; partitions: number }>();
       if (!dryRun) {
-        const [killed] = await this.#c.db.select().from(runs).where(and(eq(runs.status, 'running'), isNull(runs.finishedAt))).orderBy(asc(runs.startedAt)).limit(1);
+        const [killed] = await this.#c.db
+          .select()
+          .from(runs)
+          .where(and(eq(runs.status, 'running'), isNull(runs.finishedAt)))
+          .orderBy(asc(runs.startedAt))
+          .limit(1);
         runId = killed?.id ?? uuidv7(now.getTime());
         if (!killed) await this.#c.db.insert(runs).values({ id: runId, startedAt: now, status: 'running' });
         for (const r of await this.#c.db.select().from(classRuns).where(eq(classRuns.runId, runId))) {
-          if (r.status !== 'running') finished.set(r.className, { name: r.className, cutoff: r.cutoff.toISOString(), rows: r.rows, partitions: r.partitions, status: r.status as ClassOutcome['status'], error: r.error ?? undefined });
+          if (r.status !== 'running')
+            finished.set(r.className, {
+              name: r.className,
+              cutoff: r.cutoff.toISOString(),
+              rows: r.rows,
+              partitions: r.partitions,
+              status: r.status as ClassOutcome['status'],
+              error: r.error ?? undefined,
+            });
           else partial.set(r.className, { rows: r.rows, partitions: r.partitions });
         }
       }
@@ -113,22 +139,45 @@ export class RetentionRunner {
         outcomes.push(await this.#runClass(spec, runId, dryRun, o.onProgress, partial.get(spec.name)));
       }
       const failed = outcomes.some((c) => c.status === 'failed');
-      if (runId) await this.#c.db.update(runs).set({ status: failed ? 'failed' : 'done', finishedAt: this.#now() }).where(eq(runs.id, runId));
+      if (runId)
+        await this.#c.db
+          .update(runs)
+          .set({ status: failed ? 'failed' : 'done', finishedAt: this.#now() })
+          .where(eq(runs.id, runId));
       return { runId, dryRun, status: failed ? 'failed' : 'done', classes: outcomes };
     } finally {
       await this.#release();
     }
   }
 
-  async #runClass(spec: RetentionClass, runId: string | null, dryRun: boolean, onProgress?: (outcome: ClassOutcome) => void, resumed?: { rows: number; partitions: number }): Promise<ClassOutcome> {
+  async #runClass(
+    spec: RetentionClass,
+    runId: string | null,
+    dryRun: boolean,
+    onProgress?: (outcome: ClassOutcome) => void,
+    resumed?: { rows: number; partitions: number },
+  ): Promise<ClassOutcome> {
     const now = this.#now();
     const started = Date.now();
-    if (spec.periodDays === null || !spec.purgeBatch) return { name: spec.name, cutoff: null, rows: 0, partitions: 0, status: 'skipped' };
+    if (spec.periodDays === null || !spec.purgeBatch)
+      return { name: spec.name, cutoff: null, rows: 0, partitions: 0, status: 'skipped' };
     const cutoff = periodCutoff(now, spec.periodDays);
-    const outcome: ClassOutcome = { name: spec.name, cutoff: cutoff.toISOString(), rows: resumed?.rows ?? 0, partitions: resumed?.partitions ?? 0, status: dryRun ? 'dry-run' : 'done' };
+    const outcome: ClassOutcome = {
+      name: spec.name,
+      cutoff: cutoff.toISOString(),
+      rows: resumed?.rows ?? 0,
+      partitions: resumed?.partitions ?? 0,
+      status: dryRun ? 'dry-run' : 'done',
+    };
     const save = async (status: 'running' | ClassOutcome['status']) => {
       if (!runId) return;
-      const values = { rows: outcome.rows, partitions: outcome.partitions, status: status as 'running', error: outcome.error ?? null, updatedAt: this.#now() };
+      const values = {
+        rows: outcome.rows,
+        partitions: outcome.partitions,
+        status: status as 'running',
+        error: outcome.error ?? null,
+        updatedAt: this.#now(),
+      };
       await this.#c.db
         .insert(classRuns)
         .values({ runId, className: spec.name, cutoff, ...values })
@@ -141,7 +190,9 @@ export class RetentionRunner {
         return outcome;
       }
       const heldSubjects = await this.#c.heldSubjects(spec.name);
-      const planCutoffs = new Map(Object.entries(spec.perPlanDays ?? {}).map(([plan, days]) => [plan, periodCutoff(now, days)]));
+      const planCutoffs = new Map(
+        Object.entries(spec.perPlanDays ?? {}).map(([plan, days]) => [plan, periodCutoff(now, days)]),
+      );
       const limit = this.#c.batchSize ?? 5000;
       for (;;) {
         const step = await spec.purgeBatch({ cutoff, planCutoffs, limit, dryRun, heldSubjects });
@@ -152,12 +203,25 @@ export class RetentionRunner {
         onProgress?.(outcome);
         if (dryRun || step.done) break;
         if (this.#c.pauseMs) await new Promise((r) => setTimeout(r, this.#c.pauseMs));
-        if (!(await this.#lease())) throw Object.assign(new Error('the retention lease was lost'), { code: 'HF_RETENTION_LEASE_LOST' });
+        if (!(await this.#lease()))
+          throw Object.assign(new Error('the retention lease was lost'), { code: 'HF_RETENTION_LEASE_LOST' });
         await save('running');
       }
       if (dryRun) return outcome;
       await save('done');
-      await this.#c.record({ action: 'retention.purged', resource: `retention-class:${spec.name}`, outcome: 'success', durability: 'sync', details: { class: spec.name, cutoff: outcome.cutoff, rows: outcome.rows, partitions: outcome.partitions, durationMs: Date.now() - started } });
+      await this.#c.record({
+        action: 'retention.purged',
+        resource: `retention-class:${spec.name}`,
+        outcome: 'success',
+        durability: 'sync',
+        details: {
+          class: spec.name,
+          cutoff: outcome.cutoff,
+          rows: outcome.rows,
+          partitions: outcome.partitions,
+          durationMs: Date.now() - started,
+        },
+      });
       return outcome;
     } catch (error) {
       outcome.status = 'failed';
@@ -166,7 +230,13 @@ export class RetentionRunner {
       // One class failing never skips the next: it is reported, and the run says so.
       await save('failed').catch(() => undefined);
       await this.#c
-        .record({ action: 'retention.failed', resource: `retention-class:${spec.name}`, outcome: 'failure', durability: 'sync', details: { class: spec.name, cutoff: outcome.cutoff, rows: outcome.rows, error: outcome.error } })
+        .record({
+          action: 'retention.failed',
+          resource: `retention-class:${spec.name}`,
+          outcome: 'failure',
+          durability: 'sync',
+          details: { class: spec.name, cutoff: outcome.cutoff, rows: outcome.rows, error: outcome.error },
+        })
         .catch(() => undefined);
       return outcome;
     }
@@ -176,7 +246,14 @@ export class RetentionRunner {
     const [row] = await this.#c.db
       .select({ id: holds.id })
       .from(holds)
-      .where(and(eq(holds.className, className), isNull(holds.subjectId), isNull(holds.releasedAt), or(isNull(holds.until), gt(holds.until, now))))
+      .where(
+        and(
+          eq(holds.className, className),
+          isNull(holds.subjectId),
+          isNull(holds.releasedAt),
+          or(isNull(holds.until), gt(holds.until, now)),
+        ),
+      )
       .limit(1);
     return Boolean(row);
   }
@@ -188,12 +265,25 @@ export class RetentionRunner {
       .from(runs)
       .where(isNotNull(runs.finishedAt))
       .groupBy(runs.status);
-    return Object.fromEntries(rows.filter((r) => r.at && (r.status === 'done' || r.status === 'failed')).map((r) => [r.status, new Date(r.at)]));
+    return Object.fromEntries(
+      rows.filter((r) => r.at && (r.status === 'done' || r.status === 'failed')).map((r) => [r.status, new Date(r.at)]),
+    );
   }
 
   /** The most recent run that changed anything (for the admin's view). */
   async lastRun(): Promise<{ id: string; startedAt: string; finishedAt: string | null; status: string } | null> {
-    const [row] = await this.#c.db.select().from(runs).orderBy(sql`${runs.startedAt} desc`).limit(1);
-    return row ? { id: row.id, startedAt: row.startedAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null, status: row.status } : null;
+    const [row] = await this.#c.db
+      .select()
+      .from(runs)
+      .orderBy(sql`${runs.startedAt} desc`)
+      .limit(1);
+    return row
+      ? {
+          id: row.id,
+          startedAt: row.startedAt.toISOString(),
+          finishedAt: row.finishedAt?.toISOString() ?? null,
+          status: row.status,
+        }
+      : null;
   }
 }

@@ -17,7 +17,11 @@ export const holds = retention.table(
     releasedBy: text('released_by'),
     releasedAt: timestamp('released_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [index('holds_active_idx').on(t.className).where(sql`released_at is null`)],
+  (t) => [
+    index('holds_active_idx')
+      .on(t.className)
+      .where(sql`released_at is null`),
+  ],
 );
 
 /** One row: who runs retention now, until when (a lease renewed after every batch). */

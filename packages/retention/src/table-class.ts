@@ -34,7 +34,11 @@ export function tableClass(o: TableClassOptions): RetentionClass {
         return { rows: Number(row?.n ?? 0), done: true };
       }
       const victims = db.select({ k: key }).from(table).where(where(batch)).limit(batch.limit);
-      const gone = resultRows<{ n: number }>(await db.execute(sql`with gone as (delete from ${table} where ${key} in (${victims}) returning 1) select count(*)::int as n from gone`));
+      const gone = resultRows<{ n: number }>(
+        await db.execute(
+          sql`with gone as (delete from ${table} where ${key} in (${victims}) returning 1) select count(*)::int as n from gone`,
+        ),
+      );
       const rows = gone[0]?.n ?? 0;
       return { rows, done: rows < batch.limit };
     },

@@ -93,7 +93,8 @@ export function queryTime(name: string, value: string | Date): Date {
     if (m && day!.getUTCMonth() === Number(m[2]) - 1 && day!.getUTCDate() === Number(m[3])) at = new Date(value);
   }
   const year = at.getUTCFullYear();
-  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999) throw new InvalidQuery(`"${name}" must be an ISO 8601 date-time with its offset, between 1970 and 9999`);
+  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999)
+    throw new InvalidQuery(`"${name}" must be an ISO 8601 date-time with its offset, between 1970 and 9999`);
   return at;
 }
 
@@ -109,7 +110,8 @@ function decodeCursor(cursor: string): { at: string; id: string } {
   const [at = '', id = '', ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   // The date must be a real one (a 30 February would reach Postgres and fail there).
   const ms = CURSOR_TIME.test(at) ? new Date(`${at.slice(0, 23)}Z`) : null;
-  if (rest.length || !ms || Number.isNaN(ms.getTime()) || ms.toISOString() !== `${at.slice(0, 23)}Z` || !isUuid(id)) throw refused();
+  if (rest.length || !ms || Number.isNaN(ms.getTime()) || ms.toISOString() !== `${at.slice(0, 23)}Z` || !isUuid(id))
+    throw refused();
   return { at, id };
 }
 
@@ -133,7 +135,11 @@ function view(d: Omit<Row, 'payload'>, found: { list: AttemptView[]; count: numb
 }
 
 /** The latest `perDelivery` attempts of each delivery (oldest first), and how many each has in all: one statement. */
-async function attemptsOf(db: Database, ids: string[], perDelivery: number): Promise<Map<string, { list: AttemptView[]; count: number }>> {
+async function attemptsOf(
+  db: Database,
+  ids: string[],
+  perDelivery: number,
+): Promise<Map<string, { list: AttemptView[]; count: number }>> {
   const found = new Map<string, { list: AttemptView[]; count: number }>();
   if (!ids.length) return found;
   const ranked = db
@@ -144,16 +150,28 @@ async function attemptsOf(db: Database, ids: string[], perDelivery: number): Pro
       error: attempts.error,
       durationMs: attempts.durationMs,
       response: attempts.responseExcerpt,
-      n: sql<number>`(row_number() over (partition by ${attempts.deliveryId} order by ${attempts.attemptedAt} desc, ${attempts.id} desc))::int`.as('n'),
+      n: sql<number>`(row_number() over (partition by ${attempts.deliveryId} order by ${attempts.attemptedAt} desc, ${attempts.id} desc))::int`.as(
+        'n',
+      ),
       total: sql<number>`(count(*) over (partition by ${attempts.deliveryId}))::int`.as('total'),
     })
     .from(attempts)
     .where(inArray(attempts.deliveryId, ids))
     .as('ranked');
-  const rows = await db.select().from(ranked).where(lte(ranked.n, perDelivery)).orderBy(asc(ranked.deliveryId), desc(ranked.n));
+  const rows = await db
+    .select()
+    .from(ranked)
+    .where(lte(ranked.n, perDelivery))
+    .orderBy(asc(ranked.deliveryId), desc(ranked.n));
   for (const r of rows) {
     const entry = found.get(r.deliveryId) ?? { list: [], count: Number(r.total) };
-    entry.list.push({ attemptedAt: new Date(r.attemptedAt).toISOString(), statusCode: r.statusCode, error: r.error, durationMs: r.durationMs, response: r.response });
+    entry.list.push({
+      attemptedAt: new Date(r.attemptedAt).toISOString(),
+      statusCode: r.statusCode,
+      error: r.error,
+      durationMs: r.durationMs,
+      response: r.response,
+    });
     found.set(r.deliveryId, entry);
   }
   return found;
@@ -161,13 +179,16 @@ async function attemptsOf(db: Database, ids: string[], perDelivery: number): Pro
 
 /** The filter checked: HF_WEBHOOK_INVALID_QUERY for anything it does not know. */
 function checkFilter(filter: DeliveryFilter, eventTypes: ReadonlySet<string>) {
-  if (filter.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(filter.status)) throw new InvalidQuery(`"status" must be one of ${DELIVERY_STATUSES.join(', ')}`);
-  if (filter.event !== undefined && !eventTypes.has(filter.event)) throw new InvalidQuery(`"event" must be one of ${[...eventTypes].join(', ')}`);
+  if (filter.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(filter.status))
+    throw new InvalidQuery(`"status" must be one of ${DELIVERY_STATUSES.join(', ')}`);
+  if (filter.event !== undefined && !eventTypes.has(filter.event))
+    throw new InvalidQuery(`"event" must be one of ${[...eventTypes].join(', ')}`);
   const from = filter.from === undefined ? undefined : queryTime('from', filter.from);
   const to = filter.to === undefined ? undefined : queryTime('to', filter.to);
   if (from && to && from > to) throw new InvalidQuery('"from" is after "to"');
   const limit = filter.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new InvalidQuery('"limit" must be a whole number from 1 to 100');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new InvalidQuery('"limit" must be a whole number from 1 to 100');
   const cursor = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
   return { from, to, limit, cursor };
 }
@@ -185,14 +206,18 @@ export async function listDeliveries(
 ): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null } | null> {
   const f = checkFilter(filter, eventTypes);
   if (!isUuid(endpointId)) return null;
-  const [owned] = await db.select({ id: endpoints.id }).from(endpoints).where(and(eq(endpoints.id, endpointId), eq(endpoints.accountId, accountId)));
+  const [owned] = await db
+    .select({ id: endpoints.id })
+    .from(endpoints)
+    .where(and(eq(endpoints.id, endpointId), eq(endpoints.accountId, accountId)));
   if (!owned) return null;
   const where: SQL[] = [eq(deliveries.endpointId, endpointId), eq(deliveries.accountId, accountId)];
   if (filter.status !== undefined) where.push(eq(deliveries.status, filter.status));
   if (filter.event !== undefined) where.push(eq(deliveries.eventType, filter.event));
   if (f.from) where.push(gte(deliveries.createdAt, f.from));
   if (f.to) where.push(lt(deliveries.createdAt, f.to));
-  if (f.cursor) where.push(sql`(${deliveries.createdAt}, ${deliveries.id}) < (${f.cursor.at}::timestamptz, ${f.cursor.id}::uuid)`);
+  if (f.cursor)
+    where.push(sql`(${deliveries.createdAt}, ${deliveries.id}) < (${f.cursor.at}::timestamptz, ${f.cursor.id}::uuid)`);
   const { payload: _payload, ...columns } = getTableColumns(deliveries);
   const rows = await db
     .select({ ...columns, at: creationTime })
@@ -201,15 +226,25 @@ export async function listDeliveries(
     .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
     .limit(f.limit + 1);
   const page = rows.slice(0, f.limit);
-  const found = await attemptsOf(db, page.map((d) => d.id), ATTEMPTS_IN_LIST);
+  const found = await attemptsOf(
+    db,
+    page.map((d) => d.id),
+    ATTEMPTS_IN_LIST,
+  );
   const last = page.at(-1);
-  return { deliveries: page.map((d) => view(d, found.get(d.id))), nextCursor: rows.length > f.limit && last ? encodeCursor(last.at, last.id) : null };
+  return {
+    deliveries: page.map((d) => view(d, found.get(d.id))),
+    nextCursor: rows.length > f.limit && last ? encodeCursor(last.at, last.id) : null,
+  };
 }
 
 /** One delivery of the account, with its payload and latest attempts; null when the account has none by that id. */
 export async function getDelivery(db: Database, accountId: string, id: string): Promise<DeliveryDetail | null> {
   if (!isUuid(id)) return null;
-  const [d] = await db.select().from(deliveries).where(and(eq(deliveries.id, id), eq(deliveries.accountId, accountId)));
+  const [d] = await db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.id, id), eq(deliveries.accountId, accountId)));
   if (!d) return null;
   const found = await attemptsOf(db, [d.id], ATTEMPTS_IN_DETAIL);
   return { ...view(d, found.get(d.id)), payload: JSON.parse(d.payload) as unknown };

@@ -68,12 +68,17 @@ export function checkUrl(text: unknown, policy: DestinationPolicy = {}): URL {
   } catch {
     throw new DestinationError('not a URL');
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) throw new DestinationError('must be https');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp))
+    throw new DestinationError('must be https');
   if (url.username || url.password) throw new DestinationError('credentials in the URL are not allowed');
   if (!url.hostname) throw new DestinationError('no host');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && !policy.allowPrivate && !isPublicAddress(host)) throw new DestinationError('not a public address');
-  if (!isIP(host) && !policy.allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || !host.includes('.'))) {
+  if (
+    !isIP(host) &&
+    !policy.allowPrivate &&
+    (host === 'localhost' || host.endsWith('.localhost') || !host.includes('.'))
+  ) {
     throw new DestinationError('not a public host name');
   }
   return url;
@@ -92,7 +97,12 @@ export function safeLookup(policy: DestinationPolicy = {}) {
       const list = addresses as LookupAddress[];
       if (!list.length) return callback(Object.assign(new Error('no address'), { code: 'ENOTFOUND' }), '');
       if (!policy.allowPrivate && list.some((a) => !isPublicAddress(a.address))) {
-        return callback(Object.assign(new DestinationError(`${hostname} resolves to a non-public address`), { errno: 0 }) as NodeJS.ErrnoException, '');
+        return callback(
+          Object.assign(new DestinationError(`${hostname} resolves to a non-public address`), {
+            errno: 0,
+          }) as NodeJS.ErrnoException,
+          '',
+        );
       }
       if (options.all) return callback(null, list);
       callback(null, list[0]!.address, list[0]!.family);
@@ -105,6 +115,10 @@ export function checkResolved(url: URL, policy: DestinationPolicy = {}): Promise
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    safeLookup(policy)(host, { all: true }, (error) => (error ? reject(error instanceof DestinationError ? error : new DestinationError(`${host} does not resolve`)) : resolve()));
+    safeLookup(policy)(host, { all: true }, (error) =>
+      error
+        ? reject(error instanceof DestinationError ? error : new DestinationError(`${host} does not resolve`))
+        : resolve(),
+    );
   });
 }

@@ -48,7 +48,9 @@ export async function dispatchBatch(o: ServiceOptions, clock: () => Date, limit:
   for (const e of rows.values()) if (e.status === 'active') secrets.set(e.id, signingSecrets(o, e, now));
   // Each delivery is attempted and recorded on its own: one that fails to be recorded neither stops
   // nor hides the others (every attempt is bounded by the send's deadline: send.ts).
-  const settled = await Promise.allSettled(claimed.map((d) => attempt(o, clock, d, rows.get(d.endpointId), secrets.get(d.endpointId))));
+  const settled = await Promise.allSettled(
+    claimed.map((d) => attempt(o, clock, d, rows.get(d.endpointId), secrets.get(d.endpointId))),
+  );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return claimed.length;
@@ -57,12 +59,19 @@ export async function dispatchBatch(o: ServiceOptions, clock: () => Date, limit:
 /** The secrets that sign an endpoint's deliveries now: the current one, and the previous during the overlap. */
 async function signingSecrets(o: ServiceOptions, endpoint: EndpointRow, now: Date): Promise<string[]> {
   const list = [await o.secrets.get(endpoint.accountId, endpoint.id, 'current')];
-  if (endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) list.push(await o.secrets.get(endpoint.accountId, endpoint.id, 'previous'));
+  if (endpoint.previousSecretUntil && endpoint.previousSecretUntil > now)
+    list.push(await o.secrets.get(endpoint.accountId, endpoint.id, 'previous'));
   return list.filter((s): s is string => !!s);
 }
 
 /** Signs and sends one delivery, or records why it could not be (its secret unreadable); with what to keep out of the log. */
-async function sendSigned(o: ServiceOptions, d: DeliveryRow, endpoint: EndpointRow, signing: Promise<string[]>, now: Date): Promise<{ result: SendResult; redact: string[] }> {
+async function sendSigned(
+  o: ServiceOptions,
+  d: DeliveryRow,
+  endpoint: EndpointRow,
+  signing: Promise<string[]>,
+  now: Date,
+): Promise<{ result: SendResult; redact: string[] }> {
   let usable: string[];
   try {
     usable = await signing;
@@ -70,7 +79,14 @@ async function sendSigned(o: ServiceOptions, d: DeliveryRow, endpoint: EndpointR
     // A secret that cannot be opened (a damaged record, a KEK gone) is a failed attempt with its
     // code, on the retry schedule: never a delivery left pending with no attempt.
     const code = (error as { code?: unknown }).code;
-    return { result: { statusCode: null, error: typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'HF_WEBHOOK_SECRET_UNAVAILABLE', durationMs: 0 }, redact: [] };
+    return {
+      result: {
+        statusCode: null,
+        error: typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'HF_WEBHOOK_SECRET_UNAVAILABLE',
+        durationMs: 0,
+      },
+      redact: [],
+    };
   }
   if (!usable.length) return { result: { statusCode: null, error: 'HF_WEBHOOK_NO_SECRET', durationMs: 0 }, redact: [] };
   // The message id is the delivery id: the same on every retry and resend, so receivers can
@@ -80,11 +96,20 @@ async function sendSigned(o: ServiceOptions, d: DeliveryRow, endpoint: EndpointR
   return { result, redact: redactionsOf(usable, headers['webhook-signature']) };
 }
 
-async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, endpoint: EndpointRow | undefined, signing: Promise<string[]> | undefined): Promise<void> {
+async function attempt(
+  o: ServiceOptions,
+  clock: () => Date,
+  d: DeliveryRow,
+  endpoint: EndpointRow | undefined,
+  signing: Promise<string[]> | undefined,
+): Promise<void> {
   if (endpoint?.status === 'paused') {
     // Waiting while its account is paused (a deletion in its grace period): looked at again later,
     // not lost, and the claim not counted as an attempt.
-    await o.db.update(deliveries).set({ nextAttemptAt: new Date(clock().getTime() + PAUSED_RETRY_MS), attempts: d.attempts - 1 }).where(eq(deliveries.id, d.id));
+    await o.db
+      .update(deliveries)
+      .set({ nextAttemptAt: new Date(clock().getTime() + PAUSED_RETRY_MS), attempts: d.attempts - 1 })
+      .where(eq(deliveries.id, d.id));
     return;
   }
   if (!endpoint || endpoint.status !== 'active' || !signing) {
@@ -93,16 +118,30 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
   }
   const now = clock();
   const { result, redact } = await sendSigned(o, d, endpoint, signing, now);
-  await o.db.insert(attempts).values({ id: randomUUID(), deliveryId: d.id, attemptedAt: now, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, responseExcerpt: responseExcerpt(result.response, redact, { cut: result.error ? true : undefined }) });
+  await o.db.insert(attempts).values({
+    id: randomUUID(),
+    deliveryId: d.id,
+    attemptedAt: now,
+    statusCode: result.statusCode,
+    error: result.error,
+    durationMs: result.durationMs,
+    responseExcerpt: responseExcerpt(result.response, redact, { cut: result.error ? true : undefined }),
+  });
   let outcome: 'delivered' | 'retry' | 'failed' | 'gone';
   if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
     outcome = 'delivered';
-    await o.db.update(deliveries).set({ status: 'delivered', deliveredAt: clock(), lastStatusCode: result.statusCode, lastError: null }).where(eq(deliveries.id, d.id));
+    await o.db
+      .update(deliveries)
+      .set({ status: 'delivered', deliveredAt: clock(), lastStatusCode: result.statusCode, lastError: null })
+      .where(eq(deliveries.id, d.id));
     if (endpoint.failingSince) await noteSuccess(o.db, endpoint.id);
   } else if (result.statusCode === 410) {
     outcome = 'gone';
     // The endpoint asked for nothing more: disabled, and this delivery held with the rest.
-    await o.db.update(deliveries).set({ lastStatusCode: 410, lastError: 'endpoint gone' }).where(eq(deliveries.id, d.id));
+    await o.db
+      .update(deliveries)
+      .set({ lastStatusCode: 410, lastError: 'endpoint gone' })
+      .where(eq(deliveries.id, d.id));
     await disable(o, endpoint, 'gone', now);
   } else {
     const delay = retryDelay(d.attempts, o.schedule ?? RETRY_SCHEDULE_MS);
@@ -112,7 +151,11 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
       .set(
         delay === null
           ? { status: 'failed', lastStatusCode: result.statusCode, lastError: result.error }
-          : { nextAttemptAt: new Date(now.getTime() + delay), lastStatusCode: result.statusCode, lastError: result.error },
+          : {
+              nextAttemptAt: new Date(now.getTime() + delay),
+              lastStatusCode: result.statusCode,
+              lastError: result.error,
+            },
       )
       // Only the claim this attempt made (review L1): a row released meanwhile (its lease ended and
       // another replica claimed it, or its endpoint was disabled and enabled) is not this attempt's
@@ -127,9 +170,24 @@ async function attempt(o: ServiceOptions, clock: () => Date, d: DeliveryRow, end
   o.onAttempt?.({ deliveryId: d.id, endpointId: endpoint.id, accountId: d.accountId, result, outcome });
 }
 
-async function disable(o: ServiceOptions, endpoint: EndpointRow, reason: DisabledEndpoint['reason'], now: Date, failingBefore?: Date): Promise<void> {
-  const text = reason === 'gone' ? 'the endpoint answered 410 Gone' : `every attempt failed for ${o.disableAfterDays ?? 5} days`;
+async function disable(
+  o: ServiceOptions,
+  endpoint: EndpointRow,
+  reason: DisabledEndpoint['reason'],
+  now: Date,
+  failingBefore?: Date,
+): Promise<void> {
+  const text =
+    reason === 'gone' ? 'the endpoint answered 410 Gone' : `every attempt failed for ${o.disableAfterDays ?? 5} days`;
   const done = await disableEndpoint(o.db, endpoint.id, text, now, failingBefore);
   if (!done) return; // not active any more: another replica disabled it (and told the account)
-  await o.onDisabled?.({ id: endpoint.id, accountId: endpoint.accountId, url: endpoint.url, reason, disabledAt: now, failingSince: done.endpoint.failingSince, held: done.held });
+  await o.onDisabled?.({
+    id: endpoint.id,
+    accountId: endpoint.accountId,
+    url: endpoint.url,
+    reason,
+    disabledAt: now,
+    failingSince: done.endpoint.failingSince,
+    held: done.held,
+  });
 }

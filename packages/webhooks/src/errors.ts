@@ -42,35 +42,58 @@ export class WebhookError extends Error {
   declare readonly statusCode: number;
   constructor(code: WebhookErrorCode, detail?: string) {
     super(detail ? `${MESSAGES[code]}: ${detail}` : MESSAGES[code]);
-    Object.defineProperties(this, { code: { value: code, enumerable: true }, statusCode: { value: code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401, enumerable: true } });
+    Object.defineProperties(this, {
+      code: { value: code, enumerable: true },
+      statusCode: { value: code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401, enumerable: true },
+    });
     this.name = 'WebhookError';
   }
 }
 // @fastify/error types its Base as ErrorConstructor (callable too); a class is what it needs at run time.
 const Base = WebhookError as unknown as ErrorConstructor;
-const verification = (code: WebhookErrorCode) => createError(code, `${MESSAGES[code]}%s`, code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401, Base);
+const verification = (code: WebhookErrorCode) =>
+  createError(code, `${MESSAGES[code]}%s`, code === 'HF_WEBHOOK_BAD_SECRET' ? 500 : 401, Base);
 
 export const MissingHeader = verification('HF_WEBHOOK_MISSING_HEADER');
 export const BadSignature = verification('HF_WEBHOOK_BAD_SIGNATURE');
 export const TimestampOutOfRange = verification('HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE');
 export const BadSecret = verification('HF_WEBHOOK_BAD_SECRET');
 export const DuplicateHeader = verification('HF_WEBHOOK_DUPLICATE_HEADER');
-const BY_CODE = { HF_WEBHOOK_MISSING_HEADER: MissingHeader, HF_WEBHOOK_BAD_SIGNATURE: BadSignature, HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE: TimestampOutOfRange, HF_WEBHOOK_BAD_SECRET: BadSecret, HF_WEBHOOK_DUPLICATE_HEADER: DuplicateHeader };
+const BY_CODE = {
+  HF_WEBHOOK_MISSING_HEADER: MissingHeader,
+  HF_WEBHOOK_BAD_SIGNATURE: BadSignature,
+  HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE: TimestampOutOfRange,
+  HF_WEBHOOK_BAD_SECRET: BadSecret,
+  HF_WEBHOOK_DUPLICATE_HEADER: DuplicateHeader,
+};
 
 /** The verification failure of `code`, with an optional detail that names no secret. */
-export function webhookError(code: WebhookErrorCode, detail?: string): Error & { code: WebhookErrorCode; statusCode: number } {
+export function webhookError(
+  code: WebhookErrorCode,
+  detail?: string,
+): Error & { code: WebhookErrorCode; statusCode: number } {
   return new BY_CODE[code](detail ? `: ${detail}` : '') as Error & { code: WebhookErrorCode; statusCode: number };
 }
 
 /** An outbound destination refused by the SSRF checks (400). */
-export const DestinationError = createError('HF_WEBHOOK_DESTINATION_REFUSED', 'Webhook destination refused: %s', 400, Base);
+export const DestinationError = createError(
+  'HF_WEBHOOK_DESTINATION_REFUSED',
+  'Webhook destination refused: %s',
+  400,
+  Base,
+);
 /** An endpoint's input is not acceptable (400). */
 export const EndpointInputError = createError('HF_WEBHOOK_INVALID_ENDPOINT', '%s', 400, Base);
 
 /** The delivery log: a status, event, time or cursor it does not know, `from` after `to`, a `since` in the future (400). */
 export const InvalidQuery = createError('HF_WEBHOOK_INVALID_QUERY', 'Invalid delivery query: %s', 400, Base);
 /** Only a delivered or failed delivery can be sent again: a pending or held one is on its way, a cancelled one has no endpoint (409). */
-export const DeliveryNotResendable = createError('HF_WEBHOOK_DELIVERY_NOT_RESENDABLE', 'This delivery cannot be sent again: %s', 409, Base);
+export const DeliveryNotResendable = createError(
+  'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE',
+  'This delivery cannot be sent again: %s',
+  409,
+  Base,
+);
 
 /** An inbound delivery with this id is being processed by another request (409): retry later. */
 export const InProgress = createError('HF_WEBHOOK_IN_PROGRESS', 'This delivery is being processed; retry later', 409);

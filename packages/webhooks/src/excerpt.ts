@@ -38,7 +38,13 @@ interface Forms {
 /** The spellings an echo may give one encoded form: as is, JSON's `\/`, percent-encoded (either case), `+` read as a space. */
 function spellings(form: string): string[] {
   const percent = encodeURIComponent(form);
-  return [form, form.replaceAll('/', '\\/'), percent, percent.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), form.replaceAll('+', ' ')];
+  return [
+    form,
+    form.replaceAll('/', '\\/'),
+    percent,
+    percent.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    form.replaceAll('+', ' '),
+  ];
 }
 
 /** Every form of each value (a `whsec_` secret, bare base64, a MAC, or any string) an echo may contain. */
@@ -90,7 +96,7 @@ function redact(text: string, forms: Forms): string {
   mark(exact, text);
   mark(folded, asciiLower(text));
   let out = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (!marked[i]) {
       out += text[i++];
       continue;
@@ -129,7 +135,11 @@ function cutUtf8(text: string, max: number): string {
  * hold it), cut to 1 KiB. `cut`: the body is not whole (the read stopped at 4 KiB, or the
  * deadline); by default, when it has 4 KiB or more. Null for an empty body.
  */
-export function responseExcerpt(body: Uint8Array | null | undefined, secrets: readonly string[] = [], options: { cut?: boolean | undefined } = {}): string | null {
+export function responseExcerpt(
+  body: Uint8Array | null | undefined,
+  secrets: readonly string[] = [],
+  options: { cut?: boolean | undefined } = {},
+): string | null {
   if (!body?.length) return null;
   const forms = formsOf(secrets);
   let text = new TextDecoder('utf-8').decode(body.subarray(0, RESPONSE_READ_BYTES));

@@ -33,15 +33,23 @@ export function verifyHubSignature(
   secrets: string | Uint8Array | readonly (string | Uint8Array)[],
 ): HubVerifyResult {
   const list = (Array.isArray(secrets) ? secrets : [secrets]) as (string | Uint8Array)[];
-  if (!list.length || list.some((s) => (typeof s === 'string' ? s.length === 0 : !(s instanceof Uint8Array) || s.length === 0))) {
+  if (
+    !list.length ||
+    list.some((s) => (typeof s === 'string' ? s.length === 0 : !(s instanceof Uint8Array) || s.length === 0))
+  ) {
     return { ok: false, code: 'HF_WEBHOOK_BAD_SECRET' };
   }
   if (typeof signatureHeader !== 'string') return { ok: false, code: 'HF_WEBHOOK_MISSING_HEADER' };
   const match = HEADER.exec(signatureHeader);
-  if (!match) return { ok: false, code: signatureHeader.startsWith('sha256=') ? 'HF_WEBHOOK_BAD_SIGNATURE' : 'HF_WEBHOOK_MISSING_HEADER' };
+  if (!match)
+    return {
+      ok: false,
+      code: signatureHeader.startsWith('sha256=') ? 'HF_WEBHOOK_BAD_SIGNATURE' : 'HF_WEBHOOK_MISSING_HEADER',
+    };
   const given = Buffer.from(match[1]!, 'hex');
   let matched = false;
-  for (const secret of list) matched = timingSafeEqual(createHmac('sha256', keyOf(secret)).update(payload).digest(), given) || matched;
+  for (const secret of list)
+    matched = timingSafeEqual(createHmac('sha256', keyOf(secret)).update(payload).digest(), given) || matched;
   return matched ? { ok: true } : { ok: false, code: 'HF_WEBHOOK_BAD_SIGNATURE' };
 }
 

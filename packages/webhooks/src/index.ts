@@ -19,21 +19,42 @@ export type { HeaderBag, Secrets, SignInput, VerifyOptions, VerifyResult, Webhoo
 export { checkResolved, checkUrl, DestinationError, isPublicAddress, safeLookup } from './destination.js';
 export type { DestinationPolicy } from './destination.js';
 export { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
-export { LEGACY_VAULT_SESSION, memorySecretStore, vaultSecretStore, VAULT_NAMESPACE, VAULT_SESSION } from './secret-store.js';
+export {
+  LEGACY_VAULT_SESSION,
+  memorySecretStore,
+  vaultSecretStore,
+  VAULT_NAMESPACE,
+  VAULT_SESSION,
+} from './secret-store.js';
 export type { SecretSlot, SecretStore, VaultLike } from './secret-store.js';
 export { send, USER_AGENT } from './send.js';
 export type { SendResult } from './send.js';
 export { EndpointInputError, WebhookService } from './service.js';
 export type { DisabledEndpoint, Endpoint, ServiceOptions } from './service.js';
-export { ATTEMPTS_IN_DETAIL, ATTEMPTS_IN_LIST, DELIVERY_STATUSES, getDelivery, listDeliveries, webhookMessageId } from './delivery-log.js';
+export {
+  ATTEMPTS_IN_DETAIL,
+  ATTEMPTS_IN_LIST,
+  DELIVERY_STATUSES,
+  getDelivery,
+  listDeliveries,
+  webhookMessageId,
+} from './delivery-log.js';
 export type { AttemptView, DeliveryDetail, DeliveryFilter, DeliveryStatus, DeliveryView } from './delivery-log.js';
 export { disableEndpoint, enableEndpoint, recoverEndpoint, resendDelivery } from './lifecycle.js';
 export { RESPONSE_EXCERPT_BYTES, responseExcerpt } from './excerpt.js';
 export { DeliveryNotResendable, InvalidQuery as InvalidDeliveryQuery } from './errors.js';
-export { attempts as webhookAttempts, deliveries as webhookDeliveries, endpoints as webhookEndpoints, seen as webhookSeen } from './schema.js';
+export {
+  attempts as webhookAttempts,
+  deliveries as webhookDeliveries,
+  endpoints as webhookEndpoints,
+  seen as webhookSeen,
+} from './schema.js';
 
 /** The webhooks package's migrations (schema `webhooks`). */
-export const webhooksMigrations: MigrationSet = { name: 'webhooks', folder: fileURLToPath(new URL('../drizzle', import.meta.url)) };
+export const webhooksMigrations: MigrationSet = {
+  name: 'webhooks',
+  folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+};
 export { InProgress } from './errors.js';
 export type { InboundRouteConfig, InboundWebhook } from './fastify.js';
 export type { WebhooksOptions } from './options.js';

@@ -30,7 +30,12 @@ import { deliveries, endpoints } from './schema.js';
 type EndpointRow = typeof endpoints.$inferSelect;
 
 /** A delivery queued again: due now (held while its endpoint is disabled), from the start of the retry schedule. */
-const requeued = (status: 'pending' | 'held', now: Date) => ({ status, attempts: 0, nextAttemptAt: now, lastError: null });
+const requeued = (status: 'pending' | 'held', now: Date) => ({
+  status,
+  attempts: 0,
+  nextAttemptAt: now,
+  lastError: null,
+});
 
 /** Most deliveries one recover queues (the oldest first); the answer's `remaining` says how many more. */
 export const RECOVER_BATCH = 1000;
@@ -47,7 +52,14 @@ export const REQUEUE_SPACING_MS = 100;
  * One statement, counting the rows without returning them; each is checked against `where` again
  * when it is updated (one that changed meanwhile is left as it is). Returns how many.
  */
-async function requeueInTurn(tx: { execute: Database['execute'] }, accountId: string, where: SQL, status: 'pending' | 'held', now: Date, limit?: number): Promise<number> {
+async function requeueInTurn(
+  tx: { execute: Database['execute'] },
+  accountId: string,
+  where: SQL,
+  status: 'pending' | 'held',
+  now: Date,
+  limit?: number,
+): Promise<number> {
   const at = sql`${now.toISOString()}::timestamptz`;
   const spacing = sql.raw(`interval '${REQUEUE_SPACING_MS} milliseconds'`); // constants of ours, inlined
   const result = await tx.execute(sql`
@@ -73,19 +85,32 @@ async function requeueInTurn(tx: { execute: Database['execute'] }, accountId: st
 const unclaimed = sql`greatest(${deliveries.attempts} - 1, 0)`;
 
 /** What a disabled endpoint's deliveries become. */
-const queueStatus = (endpointStatus: string): 'pending' | 'held' => (endpointStatus === 'disabled' ? 'held' : 'pending');
+const queueStatus = (endpointStatus: string): 'pending' | 'held' =>
+  endpointStatus === 'disabled' ? 'held' : 'pending';
 
 /**
  * Disables an active endpoint and holds its pending deliveries (those being sent right now too: one
  * that succeeds is recorded delivered, one that fails is held at its next claim). `failingBefore`:
  * only if it has been failing since then. Null when it was not active (another replica was first).
  */
-export async function disableEndpoint(db: Database, endpointId: string, reason: string, now: Date, failingBefore?: Date): Promise<{ endpoint: EndpointRow; held: number } | null> {
+export async function disableEndpoint(
+  db: Database,
+  endpointId: string,
+  reason: string,
+  now: Date,
+  failingBefore?: Date,
+): Promise<{ endpoint: EndpointRow; held: number } | null> {
   return db.transaction(async (tx) => {
     const [endpoint] = await tx
       .update(endpoints)
       .set({ status: 'disabled', disabledReason: reason, updatedAt: now })
-      .where(and(eq(endpoints.id, endpointId), eq(endpoints.status, 'active'), failingBefore ? lte(endpoints.failingSince, failingBefore) : undefined))
+      .where(
+        and(
+          eq(endpoints.id, endpointId),
+          eq(endpoints.status, 'active'),
+          failingBefore ? lte(endpoints.failingSince, failingBefore) : undefined,
+        ),
+      )
       .returning();
     if (!endpoint) return null;
     const held = await tx
@@ -101,12 +126,24 @@ export async function disableEndpoint(db: Database, endpointId: string, reason: 
  * A claimed delivery whose endpoint was not active when the batch read it: held if the endpoint is
  * disabled, cancelled if it was deleted, due again at once if it was enabled meanwhile.
  */
-export async function settleInactive(db: Database, d: { id: string; endpointId: string }, now: Date): Promise<'held' | 'cancelled' | 'due'> {
+export async function settleInactive(
+  db: Database,
+  d: { id: string; endpointId: string },
+  now: Date,
+): Promise<'held' | 'cancelled' | 'due'> {
   return db.transaction(async (tx) => {
-    const [e] = await tx.select({ status: endpoints.status }).from(endpoints).where(eq(endpoints.id, d.endpointId)).for('share');
+    const [e] = await tx
+      .select({ status: endpoints.status })
+      .from(endpoints)
+      .where(eq(endpoints.id, d.endpointId))
+      .for('share');
     const outcome = !e ? 'cancelled' : e.status === 'disabled' ? 'held' : 'due';
     const set: PgUpdateSetSource<typeof deliveries> =
-      outcome === 'cancelled' ? { status: 'cancelled', lastError: 'endpoint deleted' } : outcome === 'held' ? { status: 'held', attempts: unclaimed } : { nextAttemptAt: now, attempts: unclaimed };
+      outcome === 'cancelled'
+        ? { status: 'cancelled', lastError: 'endpoint deleted' }
+        : outcome === 'held'
+          ? { status: 'held', attempts: unclaimed }
+          : { nextAttemptAt: now, attempts: unclaimed };
     await tx.update(deliveries).set(set).where(eq(deliveries.id, d.id));
     return outcome;
   });
@@ -134,7 +171,10 @@ export async function noteFailure(db: Database, endpointId: string, now: Date): 
 
 /** A success ends the endpoint's run of failures. */
 export async function noteSuccess(db: Database, endpointId: string): Promise<void> {
-  await db.update(endpoints).set({ failingSince: null }).where(and(eq(endpoints.id, endpointId), isNotNull(endpoints.failingSince)));
+  await db
+    .update(endpoints)
+    .set({ failingSince: null })
+    .where(and(eq(endpoints.id, endpointId), isNotNull(endpoints.failingSince)));
 }
 
 /**
@@ -143,17 +183,36 @@ export async function noteSuccess(db: Database, endpointId: string): Promise<voi
  * paused one (its account's deletion pending) stays paused. Null when the account has no such
  * endpoint.
  */
-export async function enableEndpoint(db: Database, accountId: string, id: string, now: Date): Promise<{ endpoint: EndpointRow; released: number } | null> {
+export async function enableEndpoint(
+  db: Database,
+  accountId: string,
+  id: string,
+  now: Date,
+): Promise<{ endpoint: EndpointRow; released: number } | null> {
   if (!isUuid(id)) return null;
   return db.transaction(async (tx) => {
-    const [found] = await tx.select().from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.accountId, accountId))).for('update');
+    const [found] = await tx
+      .select()
+      .from(endpoints)
+      .where(and(eq(endpoints.id, id), eq(endpoints.accountId, accountId)))
+      .for('update');
     if (!found) return null;
     if (found.status === 'paused') return { endpoint: found, released: 0 };
     let endpoint = found;
     if (found.status === 'disabled') {
-      [endpoint = found] = await tx.update(endpoints).set({ status: 'active', disabledReason: null, failingSince: null, updatedAt: now }).where(eq(endpoints.id, id)).returning();
+      [endpoint = found] = await tx
+        .update(endpoints)
+        .set({ status: 'active', disabledReason: null, failingSince: null, updatedAt: now })
+        .where(eq(endpoints.id, id))
+        .returning();
     }
-    const released = await requeueInTurn(tx, accountId, and(eq(deliveries.endpointId, id), eq(deliveries.status, 'held'))!, 'pending', now);
+    const released = await requeueInTurn(
+      tx,
+      accountId,
+      and(eq(deliveries.endpointId, id), eq(deliveries.status, 'held'))!,
+      'pending',
+      now,
+    );
     return { endpoint, released };
   });
 }
@@ -163,7 +222,12 @@ export async function enableEndpoint(db: Database, accountId: string, id: string
  * disabled). Null when the account has no such delivery; HF_WEBHOOK_DELIVERY_NOT_RESENDABLE (409)
  * when it is pending, held or cancelled, or its endpoint was deleted.
  */
-export async function resendDelivery(db: Database, accountId: string, id: string, now: Date): Promise<'pending' | 'held' | null> {
+export async function resendDelivery(
+  db: Database,
+  accountId: string,
+  id: string,
+  now: Date,
+): Promise<'pending' | 'held' | null> {
   if (!isUuid(id)) return null;
   return db.transaction(async (tx) => {
     const [d] = await tx
@@ -174,8 +238,13 @@ export async function resendDelivery(db: Database, accountId: string, id: string
     if (!d) return null;
     if (d.status === 'pending') throw new DeliveryNotResendable('it is pending: it is being sent already');
     if (d.status === 'held') throw new DeliveryNotResendable('it is held: it is sent when its endpoint is enabled');
-    if (d.status !== 'delivered' && d.status !== 'failed') throw new DeliveryNotResendable(`it is ${d.status} (its endpoint was deleted)`);
-    const [e] = await tx.select({ status: endpoints.status }).from(endpoints).where(eq(endpoints.id, d.endpointId)).for('share');
+    if (d.status !== 'delivered' && d.status !== 'failed')
+      throw new DeliveryNotResendable(`it is ${d.status} (its endpoint was deleted)`);
+    const [e] = await tx
+      .select({ status: endpoints.status })
+      .from(endpoints)
+      .where(eq(endpoints.id, d.endpointId))
+      .for('share');
     if (!e) throw new DeliveryNotResendable('its endpoint was deleted');
     const status = queueStatus(e.status);
     await tx.update(deliveries).set(requeued(status, now)).where(eq(deliveries.id, id));
@@ -189,17 +258,35 @@ export async function resendDelivery(db: Database, accountId: string, id: string
  * would queue. Null when the account has no such endpoint; HF_WEBHOOK_INVALID_QUERY for a `since`
  * that is not a date-time or is in the future.
  */
-export async function recoverEndpoint(db: Database, accountId: string, id: string, since: string | Date, now: Date): Promise<{ queued: number; remaining: number; status: 'pending' | 'held' } | null> {
+export async function recoverEndpoint(
+  db: Database,
+  accountId: string,
+  id: string,
+  since: string | Date,
+  now: Date,
+): Promise<{ queued: number; remaining: number; status: 'pending' | 'held' } | null> {
   const from = queryTime('since', since);
   if (from > now) throw new InvalidQuery('"since" is in the future');
   if (!isUuid(id)) return null;
   return db.transaction(async (tx) => {
-    const [e] = await tx.select({ status: endpoints.status }).from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.accountId, accountId))).for('share');
+    const [e] = await tx
+      .select({ status: endpoints.status })
+      .from(endpoints)
+      .where(and(eq(endpoints.id, id), eq(endpoints.accountId, accountId)))
+      .for('share');
     if (!e) return null;
     const status = queueStatus(e.status);
-    const failed = and(eq(deliveries.endpointId, id), eq(deliveries.accountId, accountId), eq(deliveries.status, 'failed'), gte(deliveries.createdAt, from))!;
+    const failed = and(
+      eq(deliveries.endpointId, id),
+      eq(deliveries.accountId, accountId),
+      eq(deliveries.status, 'failed'),
+      gte(deliveries.createdAt, from),
+    )!;
     const queued = await requeueInTurn(tx, accountId, failed, status, now, RECOVER_BATCH);
-    const [left] = await tx.select({ n: sql<number>`count(*)::int` }).from(deliveries).where(failed);
+    const [left] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(deliveries)
+      .where(failed);
     return { queued, remaining: Number(left?.n ?? 0), status };
   });
 }

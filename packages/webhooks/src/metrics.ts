@@ -14,7 +14,10 @@ import { deliveries } from './schema.js';
  * oldest waiting one has waited, ms (0: none). One statement; the held count is a subquery of its
  * own so that it reads the held partial index.
  */
-export async function outboxStats(db: Database, now: Date): Promise<{ pending: number; failed: number; held: number; oldestPendingMs: number }> {
+export async function outboxStats(
+  db: Database,
+  now: Date,
+): Promise<{ pending: number; failed: number; held: number; oldestPendingMs: number }> {
   const [row] = await db
     .select({
       pending: sql<number>`count(*) filter (where ${deliveries.status} = 'pending')::int`,
@@ -25,7 +28,12 @@ export async function outboxStats(db: Database, now: Date): Promise<{ pending: n
     .from(deliveries)
     .where(inArray(deliveries.status, ['pending', 'failed']));
   const oldest = row?.oldest ? new Date(row.oldest).getTime() : null;
-  return { pending: Number(row?.pending ?? 0), failed: Number(row?.failed ?? 0), held: Number(row?.held ?? 0), oldestPendingMs: oldest === null ? 0 : Math.max(0, now.getTime() - oldest) };
+  return {
+    pending: Number(row?.pending ?? 0),
+    failed: Number(row?.failed ?? 0),
+    held: Number(row?.held ?? 0),
+    oldestPendingMs: oldest === null ? 0 : Math.max(0, now.getTime() - oldest),
+  };
 }
 
 export function webhookMetrics(fastify: FastifyInstance, db: Database) {
@@ -35,12 +43,28 @@ export function webhookMetrics(fastify: FastifyInstance, db: Database) {
     return { pending: s.pending, failed: s.failed, held: s.held, oldest: s.oldestPendingMs / 1000 };
   });
   gaugesFrom(m, stats, {
-    pending: { name: 'harakaflow_webhook_deliveries_pending', help: 'Webhook deliveries waiting to be sent or retried (every replica)' },
-    failed: { name: 'harakaflow_webhook_deliveries_failed', help: 'Webhook deliveries given up after every retry, still on record (kept 30 days)' },
-    held: { name: 'harakaflow_webhook_deliveries_held', help: 'Webhook deliveries held for a disabled endpoint, sent once it is enabled (kept 30 days)' },
-    oldest: { name: 'harakaflow_webhook_oldest_pending_seconds', help: 'How long the oldest waiting webhook delivery has waited (0 when none waits)' },
+    pending: {
+      name: 'harakaflow_webhook_deliveries_pending',
+      help: 'Webhook deliveries waiting to be sent or retried (every replica)',
+    },
+    failed: {
+      name: 'harakaflow_webhook_deliveries_failed',
+      help: 'Webhook deliveries given up after every retry, still on record (kept 30 days)',
+    },
+    held: {
+      name: 'harakaflow_webhook_deliveries_held',
+      help: 'Webhook deliveries held for a disabled endpoint, sent once it is enabled (kept 30 days)',
+    },
+    oldest: {
+      name: 'harakaflow_webhook_oldest_pending_seconds',
+      help: 'How long the oldest waiting webhook delivery has waited (0 when none waits)',
+    },
   });
   return {
-    attempts: m.counter({ name: 'harakaflow_webhook_attempts_total', help: 'Webhook delivery attempts by this replica, by outcome: delivered, retry, failed (given up), gone (410)', labelNames: ['outcome'] }),
+    attempts: m.counter({
+      name: 'harakaflow_webhook_attempts_total',
+      help: 'Webhook delivery attempts by this replica, by outcome: delivered, retry, failed (given up), gone (410)',
+      labelNames: ['outcome'],
+    }),
   };
 }

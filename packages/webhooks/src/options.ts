@@ -41,13 +41,24 @@ export interface WebhooksOptions {
 export function resolveOptions(options: WebhooksOptions, vault: VaultLike | undefined) {
   const db = checkDatabaseOption(options.db, invalidOption);
   const eventTypes = options.eventTypes ?? [];
-  if (!Array.isArray(eventTypes) || eventTypes.some((t) => typeof t !== 'string' || !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(t))) {
+  if (
+    !Array.isArray(eventTypes) ||
+    eventTypes.some((t) => typeof t !== 'string' || !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(t))
+  ) {
     throw invalidOption('eventTypes', 'must be a list of dotted lower-case names such as "message.accepted"');
   }
-  const tolerance = integerOption(invalidOption, 'toleranceSeconds', options.toleranceSeconds, DEFAULT_TOLERANCE_SECONDS, 1, 3600);
+  const tolerance = integerOption(
+    invalidOption,
+    'toleranceSeconds',
+    options.toleranceSeconds,
+    DEFAULT_TOLERANCE_SECONDS,
+    1,
+    3600,
+  );
   const hubWindow = integerOption(invalidOption, 'hubReplayWindowSeconds', options.hubReplayWindowSeconds, 86_400, 60);
   const disableAfterDays = integerOption(invalidOption, 'disableAfterDays', options.disableAfterDays, 5, 1, 365);
-  if (options.onEndpointDisabled !== undefined && typeof options.onEndpointDisabled !== 'function') throw invalidOption('onEndpointDisabled', 'must be a function (endpoint) => void');
+  if (options.onEndpointDisabled !== undefined && typeof options.onEndpointDisabled !== 'function')
+    throw invalidOption('onEndpointDisabled', 'must be a function (endpoint) => void');
   let replay: ReplayStore;
   const choice = options.replayStore ?? 'postgres';
   if (choice === 'memory') replay = memoryReplayStore();
@@ -57,7 +68,24 @@ export function resolveOptions(options: WebhooksOptions, vault: VaultLike | unde
 
   let secrets = options.secrets;
   if (!secrets && vault) secrets = vaultSecretStore(vault);
-  if (!secrets) throw invalidOption('secrets', 'is required when @harakaflow/credential-vault is not registered (endpoint secrets are never stored in plaintext)');
-  const policy: DestinationPolicy = { allowHttp: options.allowHttp ?? false, allowPrivate: options.allowPrivateDestinations ?? false };
-  return { db, eventTypes, tolerance, hubWindow, disableAfterDays, replay, replayInPostgres: choice === 'postgres', secrets, policy };
+  if (!secrets)
+    throw invalidOption(
+      'secrets',
+      'is required when @harakaflow/credential-vault is not registered (endpoint secrets are never stored in plaintext)',
+    );
+  const policy: DestinationPolicy = {
+    allowHttp: options.allowHttp ?? false,
+    allowPrivate: options.allowPrivateDestinations ?? false,
+  };
+  return {
+    db,
+    eventTypes,
+    tolerance,
+    hubWindow,
+    disableAfterDays,
+    replay,
+    replayInPostgres: choice === 'postgres',
+    secrets,
+    policy,
+  };
 }

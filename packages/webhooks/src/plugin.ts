@@ -8,9 +8,23 @@
  * parameters, or a type no parser takes), the verifier runs first. A replay is acknowledged with
  * 200 and `{ duplicate: true }` without running the handler, and audited.
  */
-import { errorCodes, hookList, registerPersonalDataHandler, purgeByCount, registerRetentionClass, securityEvent } from '@harakaflow/core';
+import {
+  errorCodes,
+  hookList,
+  registerPersonalDataHandler,
+  purgeByCount,
+  registerRetentionClass,
+  securityEvent,
+} from '@harakaflow/core';
 import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
-import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import {
+  errorCodes as fastifyErrors,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify';
 import { inArray, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -42,7 +56,11 @@ function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): boo
 }
 
 const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => {
-  const { db, eventTypes, tolerance, hubWindow, disableAfterDays, replay, replayInPostgres, secrets, policy } = resolveOptions(options, fastify.hasDecorator('vault') ? (fastify as FastifyInstance & { vault: VaultLike }).vault : undefined);
+  const { db, eventTypes, tolerance, hubWindow, disableAfterDays, replay, replayInPostgres, secrets, policy } =
+    resolveOptions(
+      options,
+      fastify.hasDecorator('vault') ? (fastify as FastifyInstance & { vault: VaultLike }).vault : undefined,
+    );
 
   const reported = webhookMetrics(fastify, db);
   let loop: DispatchLoop | undefined;
@@ -60,7 +78,12 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
       // Both come after the disabling commits: a crash in between loses them (README, threat model).
       const reason = e.reason === 'gone' ? '410 Gone' : `failing for ${disableAfterDays} days`;
       try {
-        await securityEvent(fastify, undefined, { action: 'webhook.endpoint.disabled', resource: `webhook-endpoint:${e.id}`, subjectId: e.accountId, details: { reason, held: e.held } });
+        await securityEvent(fastify, undefined, {
+          action: 'webhook.endpoint.disabled',
+          resource: `webhook-endpoint:${e.id}`,
+          subjectId: e.accountId,
+          details: { reason, held: e.held },
+        });
       } catch (error) {
         fastify.log.error({ err: errorCodes(error) }, 'webhooks: could not audit a disabled endpoint');
       }
@@ -78,7 +101,8 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   // §4 (contract 5b): settled and held deliveries and their attempts are kept 30 days; replay keys their window.
   registerRetentionClass(fastify, {
     name: 'webhook_deliveries',
-    policyClause: '§4 (service data): webhook deliveries (held ones too) and their attempts, 30 days after they were made',
+    policyClause:
+      '§4 (service data): webhook deliveries (held ones too) and their attempts, 30 days after they were made',
     periodDays: 30,
     purgeBatch: purgeByCount((b) => service.purgeSettled(b.cutoff, b.limit, b.heldSubjects, b.dryRun)),
   });
@@ -90,7 +114,18 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
       periodDays: 1,
       purgeBatch: async (b) => {
         const expired = sql`${seen.expiresAt} < now()`;
-        if (b.dryRun) return { rows: Number((await db.select({ n: sql<number>`count(*)::int` }).from(seen).where(expired))[0]?.n ?? 0), done: true };
+        if (b.dryRun)
+          return {
+            rows: Number(
+              (
+                await db
+                  .select({ n: sql<number>`count(*)::int` })
+                  .from(seen)
+                  .where(expired)
+              )[0]?.n ?? 0,
+            ),
+            done: true,
+          };
         const keys = db.select({ key: seen.key }).from(seen).where(expired).limit(b.limit);
         const rows = (await db.delete(seen).where(inArray(seen.key, keys)).returning({ key: seen.key })).length;
         return { rows, done: rows < b.limit };
@@ -104,9 +139,14 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     // A legal hold on the subject for this class keeps its deliveries (and endpoints) through an erasure.
     retentionClasses: ['webhook_deliveries'],
     withheld: 'endpoint signing secrets (kept in the vault, never exported)',
-    exportSubject: (ref) => (ref.kind === 'contact' ? service.exportContact(ref.accountId, ref.phone) : service.exportAccount((ref as { accountId: string }).accountId)),
+    exportSubject: (ref) =>
+      ref.kind === 'contact'
+        ? service.exportContact(ref.accountId, ref.phone)
+        : service.exportAccount((ref as { accountId: string }).accountId),
     eraseSubject: async (ref) =>
-      ref.kind === 'contact' ? { erased: await service.eraseContact(ref.accountId, ref.phone) } : { erased: await service.eraseAccount((ref as { accountId: string }).accountId) },
+      ref.kind === 'contact'
+        ? { erased: await service.eraseContact(ref.accountId, ref.phone) }
+        : { erased: await service.eraseAccount((ref as { accountId: string }).accountId) },
   });
 
   // Inbound: hooks only on the routes that ask for them, made when the route is declared (its URL
@@ -114,7 +154,10 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config as { webhook?: InboundRouteConfig } | undefined)?.webhook;
     if (!config) return;
-    if ((config.scheme !== 'standard' && config.scheme !== 'meta') || !(Array.isArray(config.secrets) || typeof config.secrets === 'function')) {
+    if (
+      (config.scheme !== 'standard' && config.scheme !== 'meta') ||
+      !(Array.isArray(config.secrets) || typeof config.secrets === 'function')
+    ) {
       throw invalidOption(`config.webhook of ${route.url}`, "must be { scheme: 'standard' | 'meta', secrets }");
     }
     const limit = route.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 1_048_576;
@@ -158,7 +201,12 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
   }
 
   async function refuse(request: FastifyRequest, url: string, code: WebhookErrorCode): Promise<never> {
-    await securityEvent(fastify, request, { action: 'webhook.inbound.refused', resource: url, outcome: 'denied', details: { code } });
+    await securityEvent(fastify, request, {
+      action: 'webhook.inbound.refused',
+      resource: url,
+      outcome: 'denied',
+      details: { code },
+    });
     throw webhookError(code);
   }
 
@@ -172,7 +220,12 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
         (request as FastifyRequest & { [CLAIM]?: { key: string; windowMs: number } })[CLAIM] = { key, windowMs };
         return;
       }
-      await securityEvent(fastify, request, { action: 'webhook.inbound.duplicate', resource: url, outcome: 'success', details: { scheme: webhook.scheme, state } });
+      await securityEvent(fastify, request, {
+        action: 'webhook.inbound.duplicate',
+        resource: url,
+        outcome: 'success',
+        details: { scheme: webhook.scheme, state },
+      });
       if (state === 'processing') throw new InProgress();
       return reply.code(200).send({ duplicate: true });
     };
@@ -203,7 +256,12 @@ const plugin: FastifyPluginAsync<WebhooksOptions> = async (fastify, options) => 
     const intervalMs = options.dispatch?.intervalMs ?? 1000;
     const batch = options.dispatch?.batch ?? 20;
     fastify.addHook('onReady', async () => {
-      loop = startDispatchLoop({ intervalMs, batch, dispatch: (n) => service.dispatch(n), onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'webhooks: dispatch failed') });
+      loop = startDispatchLoop({
+        intervalMs,
+        batch,
+        dispatch: (n) => service.dispatch(n),
+        onError: (error) => fastify.log.error({ err: errorCodes(error) }, 'webhooks: dispatch failed'),
+      });
     });
     fastify.addHook('onClose', async () => {
       await loop?.stop();

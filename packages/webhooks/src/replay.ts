@@ -53,14 +53,21 @@ export function postgresReplayStore(db: Database, now: () => Date = () => new Da
       const claimed = await db
         .insert(seen)
         .values({ key, state: 'processing', expiresAt: expires })
-        .onConflictDoUpdate({ target: seen.key, set: { state: 'processing', expiresAt: expires }, setWhere: sql`${seen.expiresAt} <= ${at.toISOString()}::timestamptz` })
+        .onConflictDoUpdate({
+          target: seen.key,
+          set: { state: 'processing', expiresAt: expires },
+          setWhere: sql`${seen.expiresAt} <= ${at.toISOString()}::timestamptz`,
+        })
         .returning({ key: seen.key });
       if (claimed.length) return 'new';
       const [row] = await db.select({ state: seen.state }).from(seen).where(eq(seen.key, key));
       return row?.state === 'done' ? 'done' : 'processing';
     },
     async complete(key, ttlMs) {
-      await db.update(seen).set({ state: 'done', expiresAt: new Date(now().getTime() + ttlMs) }).where(eq(seen.key, key));
+      await db
+        .update(seen)
+        .set({ state: 'done', expiresAt: new Date(now().getTime() + ttlMs) })
+        .where(eq(seen.key, key));
     },
     async release(key) {
       await db.delete(seen).where(eq(seen.key, key));

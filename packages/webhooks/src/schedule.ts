@@ -5,9 +5,15 @@ import { retryDelay as sharedRetryDelay } from '@harakaflow/db';
  * failure (the Standard Webhooks schedule), each with up to 10% jitter so retries of many
  * deliveries do not arrive together. After the last, the delivery has failed for good.
  */
-export const RETRY_SCHEDULE_MS: readonly number[] = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+export const RETRY_SCHEDULE_MS: readonly number[] = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+];
 
 /** The delay before the next attempt after `attempts` failed attempts, or null when none is left (@harakaflow/db's, shared by every outbox). */
-export function retryDelay(attempts: number, schedule: readonly number[] = RETRY_SCHEDULE_MS, random: () => number = Math.random): number | null {
+export function retryDelay(
+  attempts: number,
+  schedule: readonly number[] = RETRY_SCHEDULE_MS,
+  random: () => number = Math.random,
+): number | null {
   return sharedRetryDelay(attempts, schedule, random);
 }

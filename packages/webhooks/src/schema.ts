@@ -46,13 +46,19 @@ export const deliveries = webhooksSchema.table(
     deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
-    index('deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('deliveries_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
     // The metrics count the deliveries given up at every scrape: without a table scan.
-    index('deliveries_failed_idx').on(t.createdAt).where(sql`${t.status} = 'failed'`),
+    index('deliveries_failed_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'failed'`),
     index('deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
     index('deliveries_account_idx').on(t.accountId),
     // Enabling an endpoint releases its held deliveries; the metrics count them at every scrape.
-    index('deliveries_held_idx').on(t.endpointId).where(sql`${t.status} = 'held'`),
+    index('deliveries_held_idx')
+      .on(t.endpointId)
+      .where(sql`${t.status} = 'held'`),
   ],
 );
 

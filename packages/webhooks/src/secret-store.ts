@@ -37,8 +37,17 @@ export const LEGACY_VAULT_SESSION = 'webhook-endpoints';
 
 export function vaultSecretStore(vault: VaultLike): SecretStore {
   const name = (endpointId: string, slot: SecretSlot) => `${endpointId}.${slot}`;
-  const place = (accountId: string, endpointId: string, slot: SecretSlot): Place => ({ namespace: VAULT_NAMESPACE, accountId, sessionId: VAULT_SESSION, name: name(endpointId, slot) });
-  const legacy = (accountId: string, endpointId: string, slot: SecretSlot): Place => ({ accountId, sessionId: LEGACY_VAULT_SESSION, name: name(endpointId, slot) });
+  const place = (accountId: string, endpointId: string, slot: SecretSlot): Place => ({
+    namespace: VAULT_NAMESPACE,
+    accountId,
+    sessionId: VAULT_SESSION,
+    name: name(endpointId, slot),
+  });
+  const legacy = (accountId: string, endpointId: string, slot: SecretSlot): Place => ({
+    accountId,
+    sessionId: LEGACY_VAULT_SESSION,
+    name: name(endpointId, slot),
+  });
   return {
     async put(accountId, endpointId, slot, secret) {
       await vault.put(place(accountId, endpointId, slot), Buffer.from(secret, 'utf8'));

@@ -36,7 +36,8 @@ export function prepareSecret(secret: string | PreparedSecret): PreparedSecret {
   const body = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   if (!body || !BASE64.test(body)) throw webhookError('HF_WEBHOOK_BAD_SECRET', 'not base64');
   const bytes = Buffer.from(body, 'base64');
-  if (bytes.length < MIN_SECRET_BYTES) throw webhookError('HF_WEBHOOK_BAD_SECRET', `shorter than ${MIN_SECRET_BYTES} bytes`);
+  if (bytes.length < MIN_SECRET_BYTES)
+    throw webhookError('HF_WEBHOOK_BAD_SECRET', `shorter than ${MIN_SECRET_BYTES} bytes`);
   const result = Object.freeze({ key: createSecretKey(bytes) });
   if (prepared.size > 1000) prepared.clear(); // bounded: secrets are few, but never let this grow
   prepared.set(secret, result);
@@ -44,7 +45,9 @@ export function prepareSecret(secret: string | PreparedSecret): PreparedSecret {
 }
 
 /** One or several secrets (rotation), each prepared; at least one. */
-export function prepareSecrets(secrets: string | PreparedSecret | readonly (string | PreparedSecret)[]): PreparedSecret[] {
+export function prepareSecrets(
+  secrets: string | PreparedSecret | readonly (string | PreparedSecret)[],
+): PreparedSecret[] {
   const list = Array.isArray(secrets) ? secrets : [secrets];
   if (!list.length) throw webhookError('HF_WEBHOOK_BAD_SECRET', 'no secret given');
   return list.map((s) => prepareSecret(s as string | PreparedSecret));

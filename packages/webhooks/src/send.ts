@@ -25,9 +25,21 @@ export interface SendResult {
 export const USER_AGENT = 'HarakaFlow-Webhooks/0.1';
 
 /** `contentType`: the body's media type (`application/json`; an audit stream sends `application/x-ndjson`). */
-export function send(url: string, headers: Record<string, string>, body: string, policy: DestinationPolicy, timeoutMs = 15_000, contentType = 'application/json'): Promise<SendResult> {
+export function send(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  policy: DestinationPolicy,
+  timeoutMs = 15_000,
+  contentType = 'application/json',
+): Promise<SendResult> {
   const started = performance.now();
-  const done = (statusCode: number | null, error: string | null, response?: Buffer): SendResult => ({ statusCode, error, durationMs: Math.round(performance.now() - started), ...(response?.length ? { response } : {}) });
+  const done = (statusCode: number | null, error: string | null, response?: Buffer): SendResult => ({
+    statusCode,
+    error,
+    durationMs: Math.round(performance.now() - started),
+    ...(response?.length ? { response } : {}),
+  });
   let target: URL;
   try {
     target = checkUrl(url, policy);
@@ -50,7 +62,12 @@ export function send(url: string, headers: Record<string, string>, body: string,
       target,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
+        headers: {
+          ...headers,
+          'content-type': contentType,
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': USER_AGENT,
+        },
         lookup: safeLookup(policy) as never,
       },
       (res) => {
@@ -71,7 +88,9 @@ export function send(url: string, headers: Record<string, string>, body: string,
       finish(done(null, 'ETIMEDOUT', Buffer.concat(kept)));
       req.destroy();
     }, timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException & { code?: string }) => finish(done(null, typeof error.code === 'string' ? error.code : 'EREQUEST')));
+    req.on('error', (error: NodeJS.ErrnoException & { code?: string }) =>
+      finish(done(null, typeof error.code === 'string' ? error.code : 'EREQUEST')),
+    );
     req.end(body);
   });
 }

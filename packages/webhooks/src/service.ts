@@ -13,7 +13,13 @@
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import { getDelivery, listDeliveries, type DeliveryDetail, type DeliveryFilter, type DeliveryView } from './delivery-log.js';
+import {
+  getDelivery,
+  listDeliveries,
+  type DeliveryDetail,
+  type DeliveryFilter,
+  type DeliveryView,
+} from './delivery-log.js';
 import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
 import { dispatchBatch } from './dispatcher.js';
 import { EndpointInputError } from './errors.js';
@@ -22,7 +28,13 @@ import { deliveries, endpoints } from './schema.js';
 import type { SecretStore } from './secret-store.js';
 import { generateSecret } from './secrets.js';
 import type { SendResult } from './send.js';
-import { accountDeliveries, contactDeliveries, eraseAccountDeliveries, eraseContactDeliveries, purgeDeliveries } from './subject-data.js';
+import {
+  accountDeliveries,
+  contactDeliveries,
+  eraseAccountDeliveries,
+  eraseContactDeliveries,
+  purgeDeliveries,
+} from './subject-data.js';
 
 export interface Endpoint {
   id: string;
@@ -63,7 +75,15 @@ export interface ServiceOptions {
   disableAfterDays?: number | undefined;
   now?: () => Date;
   /** Called after every attempt (audit, metrics). */
-  onAttempt?: ((info: { deliveryId: string; endpointId: string; accountId: string; result: SendResult; outcome: 'delivered' | 'retry' | 'failed' | 'gone' }) => void) | undefined;
+  onAttempt?:
+    | ((info: {
+        deliveryId: string;
+        endpointId: string;
+        accountId: string;
+        result: SendResult;
+        outcome: 'delivered' | 'retry' | 'failed' | 'gone';
+      }) => void)
+    | undefined;
   /** Called once (across replicas) when an endpoint is disabled: by a 410, or after `disableAfterDays` of failures. */
   onDisabled?: ((endpoint: DisabledEndpoint) => void | Promise<void>) | undefined;
   /** Called when deliveries were queued again (resend, recover, enable): a dispatcher may start at once. */
@@ -86,20 +106,29 @@ export class WebhookService {
   }
 
   #checkEvents(events: unknown): string[] {
-    if (!Array.isArray(events) || !events.length || events.length > 50) throw new EndpointInputError('"events" must list 1 to 50 event types');
+    if (!Array.isArray(events) || !events.length || events.length > 50)
+      throw new EndpointInputError('"events" must list 1 to 50 event types');
     for (const e of events) {
-      if (e !== '*' && !this.#types.has(e as string)) throw new EndpointInputError(`"events": unknown event type (known: ${[...this.#types].join(', ')}, or *)`);
+      if (e !== '*' && !this.#types.has(e as string))
+        throw new EndpointInputError(`"events": unknown event type (known: ${[...this.#types].join(', ')}, or *)`);
     }
     return [...new Set(events as string[])];
   }
 
   /** A new endpoint and its secret, which is returned once and stored only in the secret store. */
-  async create(accountId: string, input: { url: string; events: string[] }): Promise<{ endpoint: Endpoint; secret: string }> {
+  async create(
+    accountId: string,
+    input: { url: string; events: string[] },
+  ): Promise<{ endpoint: Endpoint; secret: string }> {
     const url = checkUrl(input.url, this.#o.policy);
     await checkResolved(url, this.#o.policy);
     const events = this.#checkEvents(input.events);
-    const [{ n } = { n: 0 }] = await this.#o.db.select({ n: sql<number>`count(*)::int` }).from(endpoints).where(eq(endpoints.accountId, accountId));
-    if (n >= MAX_ENDPOINTS_PER_ACCOUNT) throw new EndpointInputError(`at most ${MAX_ENDPOINTS_PER_ACCOUNT} endpoints per account`);
+    const [{ n } = { n: 0 }] = await this.#o.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(endpoints)
+      .where(eq(endpoints.accountId, accountId));
+    if (n >= MAX_ENDPOINTS_PER_ACCOUNT)
+      throw new EndpointInputError(`at most ${MAX_ENDPOINTS_PER_ACCOUNT} endpoints per account`);
     const id = randomUUID();
     const secret = generateSecret();
     await this.#o.secrets.put(accountId, id, 'current', secret);
@@ -108,28 +137,44 @@ export class WebhookService {
   }
 
   async list(accountId: string): Promise<Endpoint[]> {
-    const rows = await this.#o.db.select().from(endpoints).where(eq(endpoints.accountId, accountId)).orderBy(asc(endpoints.createdAt));
+    const rows = await this.#o.db
+      .select()
+      .from(endpoints)
+      .where(eq(endpoints.accountId, accountId))
+      .orderBy(asc(endpoints.createdAt));
     return rows.map(view);
   }
 
   /** A new secret; the old one keeps signing (both signatures on every delivery) for the overlap. */
   async rotate(accountId: string, id: string): Promise<{ secret: string; previousValidUntil: Date } | null> {
-    const [row] = await this.#o.db.select().from(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id)));
+    const [row] = await this.#o.db
+      .select()
+      .from(endpoints)
+      .where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id)));
     if (!row) return null;
     const old = await this.#o.secrets.get(accountId, id, 'current');
     const secret = generateSecret();
     const until = new Date(this.#now().getTime() + (this.#o.rotationOverlapMs ?? 86_400_000));
     if (old) await this.#o.secrets.put(accountId, id, 'previous', old);
     await this.#o.secrets.put(accountId, id, 'current', secret);
-    await this.#o.db.update(endpoints).set({ previousSecretUntil: until, updatedAt: this.#now() }).where(eq(endpoints.id, id));
+    await this.#o.db
+      .update(endpoints)
+      .set({ previousSecretUntil: until, updatedAt: this.#now() })
+      .where(eq(endpoints.id, id));
     return { secret, previousValidUntil: until };
   }
 
   /** Deletes an endpoint, its secrets, and cancels its pending and held deliveries (the log keeps them until their retention). */
   async remove(accountId: string, id: string): Promise<boolean> {
-    const removed = await this.#o.db.delete(endpoints).where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id))).returning({ id: endpoints.id });
+    const removed = await this.#o.db
+      .delete(endpoints)
+      .where(and(eq(endpoints.accountId, accountId), eq(endpoints.id, id)))
+      .returning({ id: endpoints.id });
     if (!removed.length) return false;
-    await this.#o.db.update(deliveries).set({ status: 'cancelled', lastError: 'endpoint deleted' }).where(and(eq(deliveries.endpointId, id), inArray(deliveries.status, ['pending', 'held'])));
+    await this.#o.db
+      .update(deliveries)
+      .set({ status: 'cancelled', lastError: 'endpoint deleted' })
+      .where(and(eq(deliveries.endpointId, id), inArray(deliveries.status, ['pending', 'held'])));
     await this.#o.secrets.delete(accountId, id);
     return true;
   }
@@ -140,7 +185,12 @@ export class WebhookService {
    * transaction of the caller's, so the event is queued with the change it announces, or not at
    * all (an outbox).
    */
-  async emit(accountId: string, type: string, data: unknown, options: { db?: Database | undefined } = {}): Promise<number> {
+  async emit(
+    accountId: string,
+    type: string,
+    data: unknown,
+    options: { db?: Database | undefined } = {},
+  ): Promise<number> {
     if (!this.#types.has(type)) throw new TypeError(`unknown webhook event type ${type}`);
     const db = options.db ?? this.#o.db;
     const targets = (
@@ -153,7 +203,15 @@ export class WebhookService {
     const now = this.#now();
     const payload = JSON.stringify({ type, timestamp: now.toISOString(), data });
     const rows = (held: ReadonlySet<string>) =>
-      targets.map((t) => ({ id: randomUUID(), endpointId: t.id, accountId, eventType: type, payload, nextAttemptAt: now, status: held.has(t.id) ? 'held' : 'pending' }));
+      targets.map((t) => ({
+        id: randomUUID(),
+        endpointId: t.id,
+        accountId,
+        eventType: type,
+        payload,
+        nextAttemptAt: now,
+        status: held.has(t.id) ? 'held' : 'pending',
+      }));
     const disabled = targets.filter((t) => t.status === 'disabled').map((t) => t.id);
     if (!disabled.length) {
       await db.insert(deliveries).values(rows(new Set()));
@@ -173,7 +231,11 @@ export class WebhookService {
   }
 
   /** A page of the account's endpoint's deliveries, newest first; null when the account has no such endpoint (delivery-log.ts). */
-  listDeliveries(accountId: string, endpointId: string, filter: DeliveryFilter = {}): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null } | null> {
+  listDeliveries(
+    accountId: string,
+    endpointId: string,
+    filter: DeliveryFilter = {},
+  ): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null } | null> {
     return listDeliveries(this.#o.db, accountId, endpointId, filter, this.#types);
   }
 
@@ -200,7 +262,11 @@ export class WebhookService {
    * 1,000 a call, spread over time past the first 20 (lifecycle.ts); `remaining`: how many more a
    * next call queues. Null when the account has no such endpoint.
    */
-  async recover(accountId: string, endpointId: string, since: string | Date): Promise<{ queued: number; remaining: number; status: 'pending' | 'held' } | null> {
+  async recover(
+    accountId: string,
+    endpointId: string,
+    since: string | Date,
+  ): Promise<{ queued: number; remaining: number; status: 'pending' | 'held' } | null> {
     const done = await recoverEndpoint(this.#o.db, accountId, endpointId, since, this.#now());
     if (done?.queued) this.#o.onQueued?.();
     return done;
@@ -253,12 +319,24 @@ export class WebhookService {
   /** Erases a subject's endpoints (and their secrets), deliveries and attempts. */
   async eraseAccount(accountId: string): Promise<number> {
     const removedDeliveries = await eraseAccountDeliveries(this.#o.db, accountId);
-    const removedEndpoints = await this.#o.db.delete(endpoints).where(eq(endpoints.accountId, accountId)).returning({ id: endpoints.id });
+    const removedEndpoints = await this.#o.db
+      .delete(endpoints)
+      .where(eq(endpoints.accountId, accountId))
+      .returning({ id: endpoints.id });
     for (const e of removedEndpoints) await this.#o.secrets.delete(accountId, e.id);
     return removedDeliveries + removedEndpoints.length;
   }
 }
 
 function view(row: typeof endpoints.$inferSelect): Endpoint {
-  return { id: row.id, url: row.url, events: row.events, status: row.status, disabledReason: row.disabledReason, failingSince: row.failingSince, createdAt: row.createdAt, updatedAt: row.updatedAt };
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.events,
+    status: row.status,
+    disabledReason: row.disabledReason,
+    failingSince: row.failingSince,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }

@@ -55,15 +55,17 @@ function checkId(id: unknown): id is string {
 export function signWebhook(input: SignInput): WebhookHeaders {
   if (!checkId(input.id)) throw new TypeError('webhook id must be 1 to 256 characters without ".", "," or spaces');
   const seconds = input.timestamp instanceof Date ? Math.floor(input.timestamp.getTime() / 1000) : input.timestamp;
-  if (!Number.isSafeInteger(seconds) || seconds < 0) throw new TypeError('webhook timestamp must be whole Unix seconds');
+  if (!Number.isSafeInteger(seconds) || seconds < 0)
+    throw new TypeError('webhook timestamp must be whole Unix seconds');
   const timestamp = String(seconds);
-  const signatures = prepareSecrets(input.secrets).map((s) => `v1,${mac(s.key, input.id, timestamp, input.payload).toString('base64')}`);
+  const signatures = prepareSecrets(input.secrets).map(
+    (s) => `v1,${mac(s.key, input.id, timestamp, input.payload).toString('base64')}`,
+  );
   return { 'webhook-id': input.id, 'webhook-timestamp': timestamp, 'webhook-signature': signatures.join(' ') };
 }
 
 export type VerifyResult =
-  | { ok: true; id: string; timestamp: number }
-  | { ok: false; code: WebhookErrorCode; message: string };
+  { ok: true; id: string; timestamp: number } | { ok: false; code: WebhookErrorCode; message: string };
 
 export interface VerifyOptions {
   /** Seconds a timestamp may be away from now, either way. Default 300. */
@@ -76,18 +78,30 @@ export interface VerifyOptions {
 export type HeaderBag = Record<string, string | string[] | undefined> | Headers;
 
 function header(headers: HeaderBag, name: string): string | undefined {
-  const value = typeof (headers as Headers).get === 'function' ? ((headers as Headers).get(name) ?? undefined) : (headers as Record<string, string | string[] | undefined>)[name];
+  const value =
+    typeof (headers as Headers).get === 'function'
+      ? ((headers as Headers).get(name) ?? undefined)
+      : (headers as Record<string, string | string[] | undefined>)[name];
   // A repeated header is ambiguous: refuse rather than pick one.
   return typeof value === 'string' && value.length <= MAX_HEADER ? value : undefined;
 }
 
-const fail = (code: WebhookErrorCode, detail?: string): VerifyResult => ({ ok: false, code, message: webhookError(code, detail).message });
+const fail = (code: WebhookErrorCode, detail?: string): VerifyResult => ({
+  ok: false,
+  code,
+  message: webhookError(code, detail).message,
+});
 
 /**
  * Verifies a delivery: the raw body exactly as received, its headers (Node's lower-cased object or
  * a fetch `Headers`), and the endpoint's secret(s). Never throws on malformed input.
  */
-export function verifyWebhook(payload: string | Uint8Array, headers: HeaderBag, secrets: Secrets, options: VerifyOptions = {}): VerifyResult {
+export function verifyWebhook(
+  payload: string | Uint8Array,
+  headers: HeaderBag,
+  secrets: Secrets,
+  options: VerifyOptions = {},
+): VerifyResult {
   let keys: PreparedSecret[];
   try {
     keys = prepareSecrets(secrets);
@@ -100,7 +114,8 @@ export function verifyWebhook(payload: string | Uint8Array, headers: HeaderBag, 
   if (id === undefined || timestamp === undefined || signature === undefined) return fail('HF_WEBHOOK_MISSING_HEADER');
   // A repeated header reaches us joined: ambiguous, so refused rather than parsed (no valid value
   // of any of the three holds ", "). Servers that see the raw header list count them as well.
-  if (id.includes(JOINED) || timestamp.includes(JOINED) || signature.includes(JOINED)) return fail('HF_WEBHOOK_DUPLICATE_HEADER');
+  if (id.includes(JOINED) || timestamp.includes(JOINED) || signature.includes(JOINED))
+    return fail('HF_WEBHOOK_DUPLICATE_HEADER');
   if (!checkId(id)) return fail('HF_WEBHOOK_MISSING_HEADER', 'webhook-id is malformed');
   if (!TIMESTAMP.test(timestamp)) return fail('HF_WEBHOOK_MISSING_HEADER', 'webhook-timestamp is not Unix seconds');
   const seconds = Number(timestamp);
@@ -128,7 +143,12 @@ export function verifyWebhook(payload: string | Uint8Array, headers: HeaderBag, 
 }
 
 /** verifyWebhook that throws the WebhookError instead of returning it. */
-export function assertWebhook(payload: string | Uint8Array, headers: HeaderBag, secrets: Secrets, options?: VerifyOptions): { id: string; timestamp: number } {
+export function assertWebhook(
+  payload: string | Uint8Array,
+  headers: HeaderBag,
+  secrets: Secrets,
+  options?: VerifyOptions,
+): { id: string; timestamp: number } {
   const result = verifyWebhook(payload, headers, secrets, options);
   if (!result.ok) throw webhookError(result.code);
   return { id: result.id, timestamp: result.timestamp };

@@ -4,7 +4,13 @@
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { memorySecretStore, RESPONSE_EXCERPT_BYTES, responseExcerpt, verifyWebhook, WebhookService } from '../src/index.js';
+import {
+  memorySecretStore,
+  RESPONSE_EXCERPT_BYTES,
+  responseExcerpt,
+  verifyWebhook,
+  WebhookService,
+} from '../src/index.js';
 import { deliveryFixture } from './fixture.js';
 
 const fixture = deliveryFixture();
@@ -13,9 +19,16 @@ afterEach(() => {
 });
 
 const service = (over: Partial<ConstructorParameters<typeof WebhookService>[0]> = {}) =>
-  new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted', 'quota.warning'], ...over });
+  new WebhookService({
+    db: fixture.db.db,
+    secrets: memorySecretStore(),
+    policy: { allowHttp: true, allowPrivate: true },
+    eventTypes: ['message.accepted', 'quota.warning'],
+    ...over,
+  });
 const rows = async (query: ReturnType<typeof sql>) => {
-  const r = (await fixture.db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
+  const r = (await fixture.db.db.execute(query)) as unknown as
+    Record<string, unknown>[] | { rows: Record<string, unknown>[] };
   return Array.isArray(r) ? r : r.rows;
 };
 async function drain(s: WebhookService) {
@@ -27,7 +40,10 @@ describe('the delivery log', () => {
     const s = service();
     const { endpoint, secret } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     // A fixture.receiver that echoes the request (headers first), prints the secret, and pads past 1 KiB.
-    fixture.receiver.answer((r) => ({ status: 500, body: `${JSON.stringify(r.headers)} ${secret} ${secret.slice(6).replaceAll('/', '\\/')} ${'é'.repeat(3000)}` }));
+    fixture.receiver.answer((r) => ({
+      status: 500,
+      body: `${JSON.stringify(r.headers)} ${secret} ${secret.slice(6).replaceAll('/', '\\/')} ${'é'.repeat(3000)}`,
+    }));
     await s.emit('acct-1', 'message.accepted', { n: 1 });
     await s.dispatch();
     const signature = String(fixture.receiver.received[0]!.headers['webhook-signature']);
@@ -41,8 +57,13 @@ describe('the delivery log', () => {
     expect(excerpt).toContain('"webhook-id"');
     expect(excerpt).toContain('[redacted]');
     // Nowhere in the package's tables: not the signature, its MAC, the secret or its base64 part.
-    const everything = JSON.stringify([await rows(sql`select * from webhooks.attempts`), await rows(sql`select * from webhooks.deliveries`), await rows(sql`select * from webhooks.endpoints`)]);
-    for (const value of [signature, mac, secret, secret.slice(6), secret.slice(6).replaceAll('/', '\\/')]) expect(everything).not.toContain(value);
+    const everything = JSON.stringify([
+      await rows(sql`select * from webhooks.attempts`),
+      await rows(sql`select * from webhooks.deliveries`),
+      await rows(sql`select * from webhooks.endpoints`),
+    ]);
+    for (const value of [signature, mac, secret, secret.slice(6), secret.slice(6).replaceAll('/', '\\/')])
+      expect(everything).not.toContain(value);
 
     const log = await s.listDeliveries('acct-1', endpoint.id);
     expect(log!.deliveries).toHaveLength(1);
@@ -60,14 +81,23 @@ describe('the delivery log', () => {
     // Secrets and MACs are base64 (the one such string in "[redacted]" left out).
     const secret = fc.stringMatching(/^[A-Za-z0-9+/]{8,44}$/).filter((s) => s !== 'redacted');
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(secret, { maxLength: 3 }), fc.uint8Array({ maxLength: 3000 }), (before, secrets, after) => {
-        // Any bytes around the secrets, which an echo would put anywhere.
-        const body = Buffer.concat([before, Buffer.from(secrets.join(' ')), after]);
-        const excerpt = responseExcerpt(body, secrets);
-        if (!body.length) return excerpt === null;
-        const text = excerpt!;
-        return Buffer.byteLength(text) <= RESPONSE_EXCERPT_BYTES && !text.includes('\u0000') && secrets.every((s) => !text.includes(s));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.array(secret, { maxLength: 3 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        (before, secrets, after) => {
+          // Any bytes around the secrets, which an echo would put anywhere.
+          const body = Buffer.concat([before, Buffer.from(secrets.join(' ')), after]);
+          const excerpt = responseExcerpt(body, secrets);
+          if (!body.length) return excerpt === null;
+          const text = excerpt!;
+          return (
+            Buffer.byteLength(text) <= RESPONSE_EXCERPT_BYTES &&
+            !text.includes('\u0000') &&
+            secrets.every((s) => !text.includes(s))
+          );
+        },
+      ),
     );
   });
 
@@ -76,7 +106,8 @@ describe('the delivery log', () => {
     const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     for (let i = 0; i < 7; i++) await s.emit('acct-1', i % 2 ? 'quota.warning' : 'message.accepted', { i });
     // Creation times one microsecond apart, and two equal: a millisecond cursor would skip or repeat.
-    await fixture.db.db.execute(sql`update webhooks.deliveries d set created_at = '2026-06-01T00:00:00Z'::timestamptz + make_interval(secs => least(x.n, 5) / 1000000.0)
+    await fixture.db.db
+      .execute(sql`update webhooks.deliveries d set created_at = '2026-06-01T00:00:00Z'::timestamptz + make_interval(secs => least(x.n, 5) / 1000000.0)
       from (select id, (row_number() over (order by created_at))::int as n from webhooks.deliveries) x where x.id = d.id`);
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -90,7 +121,9 @@ describe('the delivery log', () => {
     } while (cursor);
     expect(pages).toBe(4);
     expect(new Set(seen).size).toBe(7);
-    const order = (await rows(sql`select id from webhooks.deliveries order by created_at desc, id desc`)).map((r) => r.id);
+    const order = (await rows(sql`select id from webhooks.deliveries order by created_at desc, id desc`)).map(
+      (r) => r.id,
+    );
     expect(seen).toEqual(order);
   });
 
@@ -101,16 +134,24 @@ describe('the delivery log', () => {
     await s.emit('acct-1', 'message.accepted', { ok: true });
     await s.emit('acct-1', 'quota.warning', { ok: false });
     await s.dispatch();
-    await fixture.db.db.execute(sql`update webhooks.deliveries set created_at = '2026-06-01T00:00:00Z' where event_type = 'message.accepted'`);
-    await fixture.db.db.execute(sql`update webhooks.deliveries set created_at = '2026-06-02T00:00:00Z' where event_type = 'quota.warning'`);
-    const events = async (filter: Parameters<WebhookService['listDeliveries']>[2]) => (await s.listDeliveries('acct-1', endpoint.id, filter))!.deliveries.map((d) => d.event);
+    await fixture.db.db.execute(
+      sql`update webhooks.deliveries set created_at = '2026-06-01T00:00:00Z' where event_type = 'message.accepted'`,
+    );
+    await fixture.db.db.execute(
+      sql`update webhooks.deliveries set created_at = '2026-06-02T00:00:00Z' where event_type = 'quota.warning'`,
+    );
+    const events = async (filter: Parameters<WebhookService['listDeliveries']>[2]) =>
+      (await s.listDeliveries('acct-1', endpoint.id, filter))!.deliveries.map((d) => d.event);
     expect(await events({ status: 'delivered' })).toEqual(['message.accepted']);
     expect(await events({ status: 'pending' })).toEqual(['quota.warning']);
     expect(await events({ status: 'failed' })).toEqual([]);
     expect(await events({ event: 'quota.warning' })).toEqual(['quota.warning']);
     expect(await events({ from: '2026-06-01T12:00:00Z' })).toEqual(['quota.warning']);
     expect(await events({ to: '2026-06-02T00:00:00Z' })).toEqual(['message.accepted']);
-    expect(await events({ from: '2026-06-01T00:00:00+00:00', to: '2026-06-03T00:00:00Z' })).toEqual(['quota.warning', 'message.accepted']);
+    expect(await events({ from: '2026-06-01T00:00:00+00:00', to: '2026-06-03T00:00:00Z' })).toEqual([
+      'quota.warning',
+      'message.accepted',
+    ]);
     // Another account: the endpoint and its deliveries are not found, as unknown ones are.
     const mine = (await s.listDeliveries('acct-1', endpoint.id))!.deliveries[0]!;
     expect(await s.listDeliveries('acct-2', endpoint.id)).toBeNull();
@@ -118,13 +159,18 @@ describe('the delivery log', () => {
     expect(await s.listDeliveries('acct-1', '00000000-0000-4000-8000-000000000000')).toBeNull();
     expect(await s.getDelivery('acct-1', 'not-a-uuid')).toBeNull();
     const one = await s.getDelivery('acct-1', mine.id);
-    expect(one).toMatchObject({ id: mine.id, payload: { type: 'quota.warning', data: { ok: false } }, attempts: [{ statusCode: 500 }] });
+    expect(one).toMatchObject({
+      id: mine.id,
+      payload: { type: 'quota.warning', data: { ok: false } },
+      attempts: [{ statusCode: 500 }],
+    });
   });
 
   it('refuses a filter or cursor it does not know with HF_WEBHOOK_INVALID_QUERY, before any query', async () => {
     const s = service();
     const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
-    const at = (t: string, id = '00000000-0000-4000-8000-000000000000') => Buffer.from(`${t}|${id}`).toString('base64url');
+    const at = (t: string, id = '00000000-0000-4000-8000-000000000000') =>
+      Buffer.from(`${t}|${id}`).toString('base64url');
     const bad = [
       { status: 'lost' },
       { event: 'message.deleted' },
@@ -142,7 +188,11 @@ describe('the delivery log', () => {
       { cursor: at('2026-06-01T00:00:00.000000Z', "x' or 1=1 --") },
       { cursor: `${at('2026-06-01T00:00:00.000000Z')}${Buffer.from('|x').toString('base64url')}` },
     ];
-    for (const filter of bad) await expect(s.listDeliveries('acct-1', endpoint.id, filter), JSON.stringify(filter)).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_QUERY', statusCode: 400 });
+    for (const filter of bad)
+      await expect(s.listDeliveries('acct-1', endpoint.id, filter), JSON.stringify(filter)).rejects.toMatchObject({
+        code: 'HF_WEBHOOK_INVALID_QUERY',
+        statusCode: 400,
+      });
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 200 }), async (cursor) => {
         const outcome = await s.listDeliveries('acct-1', endpoint.id, { cursor }).then(
@@ -177,20 +227,33 @@ describe('resend and recover', () => {
     expect(Number(second.headers['webhook-timestamp']) - Number(first!.headers['webhook-timestamp'])).toBe(600);
     expect(second.headers['webhook-signature']).not.toBe(first!.headers['webhook-signature']);
     // The receiver's Standard Webhooks check: the resend verifies now; the first would be refused now (too old).
-    expect(verifyWebhook(second.body, second.headers, secret, { now: t0 + 600_000 })).toEqual({ ok: true, id: first!.headers['webhook-id'], timestamp: (t0 + 600_000) / 1000 });
-    expect(verifyWebhook(first!.body, first!.headers, secret, { now: t0 + 600_000 })).toMatchObject({ ok: false, code: 'HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE' });
+    expect(verifyWebhook(second.body, second.headers, secret, { now: t0 + 600_000 })).toEqual({
+      ok: true,
+      id: first!.headers['webhook-id'],
+      timestamp: (t0 + 600_000) / 1000,
+    });
+    expect(verifyWebhook(first!.body, first!.headers, secret, { now: t0 + 600_000 })).toMatchObject({
+      ok: false,
+      code: 'HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE',
+    });
     expect(await s.getDelivery('acct-1', id)).toMatchObject({ status: 'delivered', attemptCount: 2 });
   });
 
-  it('refuses to resend a pending, held or cancelled delivery (409), and finds no other account\'s', async () => {
+  it("refuses to resend a pending, held or cancelled delivery (409), and finds no other account's", async () => {
     fixture.receiver.answer(500);
     const s = service();
     const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     await s.emit('acct-1', 'message.accepted', {});
     const id = (await rows(sql`select id from webhooks.deliveries`))[0]!.id as string;
-    await expect(s.resend('acct-1', id)).rejects.toMatchObject({ code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE', statusCode: 409 });
+    await expect(s.resend('acct-1', id)).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE',
+      statusCode: 409,
+    });
     await fixture.db.db.execute(sql`update webhooks.deliveries set status = 'held'`);
-    await expect(s.resend('acct-1', id)).rejects.toMatchObject({ code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE', message: expect.stringContaining('held') });
+    await expect(s.resend('acct-1', id)).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE',
+      message: expect.stringContaining('held'),
+    });
     expect(await s.resend('acct-2', id)).toBeNull();
     expect(await s.resend('acct-1', '00000000-0000-4000-8000-000000000000')).toBeNull();
     expect(await s.remove('acct-1', endpoint.id)).toBe(true);
@@ -206,22 +269,36 @@ describe('resend and recover', () => {
     for (let day = 1; day <= 3; day++) await s.emit('acct-1', 'message.accepted', { day });
     await s.emit('acct-1', 'quota.warning', { delivered: true });
     // Three given up (their last retry), one delivered.
-    await fixture.db.db.execute(sql`update webhooks.deliveries set attempts = 7, created_at = ('2026-06-0' || (payload::jsonb -> 'data' ->> 'day') || 'T00:00:00Z')::timestamptz where event_type = 'message.accepted'`);
+    await fixture.db.db.execute(
+      sql`update webhooks.deliveries set attempts = 7, created_at = ('2026-06-0' || (payload::jsonb -> 'data' ->> 'day') || 'T00:00:00Z')::timestamptz where event_type = 'message.accepted'`,
+    );
     fixture.receiver.answer((r) => ({ status: r.body.includes('delivered') ? 200 : 500 }));
     await s.dispatch();
-    expect((await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`))).toEqual([
+    expect(
+      await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`),
+    ).toEqual([
       { status: 'delivered', n: 1 },
       { status: 'failed', n: 3 },
     ]);
-    await expect(s.recover('acct-1', endpoint.id, new Date(Date.now() + 60_000))).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_QUERY' });
-    await expect(s.recover('acct-1', endpoint.id, 'last week')).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_QUERY' });
+    await expect(s.recover('acct-1', endpoint.id, new Date(Date.now() + 60_000))).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_INVALID_QUERY',
+    });
+    await expect(s.recover('acct-1', endpoint.id, 'last week')).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_INVALID_QUERY',
+    });
     expect(await s.recover('acct-2', endpoint.id, '2026-06-02T00:00:00Z')).toBeNull();
-    expect(await s.recover('acct-1', endpoint.id, '2026-06-02T00:00:00Z')).toEqual({ queued: 2, remaining: 0, status: 'pending' });
+    expect(await s.recover('acct-1', endpoint.id, '2026-06-02T00:00:00Z')).toEqual({
+      queued: 2,
+      remaining: 0,
+      status: 'pending',
+    });
     fixture.receiver.received.length = 0;
     fixture.receiver.answer(204);
     await drain(s);
     expect(fixture.receiver.received.map((r) => JSON.parse(r.body).data.day).sort()).toEqual([2, 3]);
-    expect((await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`))).toEqual([
+    expect(
+      await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`),
+    ).toEqual([
       { status: 'delivered', n: 3 },
       { status: 'failed', n: 1 },
     ]);

@@ -19,12 +19,22 @@ afterEach(() => {
 const DAY = 86_400_000;
 const local = { allowHttp: true, allowPrivate: true };
 const service = (over: Partial<ConstructorParameters<typeof WebhookService>[0]> = {}) =>
-  new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: local, eventTypes: ['message.accepted'], ...over });
+  new WebhookService({
+    db: fixture.db.db,
+    secrets: memorySecretStore(),
+    policy: local,
+    eventTypes: ['message.accepted'],
+    ...over,
+  });
 const rows = async (query: ReturnType<typeof sql>) => {
-  const r = (await fixture.db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
+  const r = (await fixture.db.db.execute(query)) as unknown as
+    Record<string, unknown>[] | { rows: Record<string, unknown>[] };
   return Array.isArray(r) ? r : r.rows;
 };
-const statuses = async () => (await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`)).map((r) => `${String(r.status)}:${String(r.n)}`);
+const statuses = async () =>
+  (await rows(sql`select status, count(*)::int as n from webhooks.deliveries group by status order by status`)).map(
+    (r) => `${String(r.status)}:${String(r.n)}`,
+  );
 
 describe('disabling', () => {
   it('disables an endpoint failing every attempt for disableAfterDays, once, holding its deliveries; a success resets the clock', async () => {
@@ -57,9 +67,22 @@ describe('disabling', () => {
     vi.setSystemTime(t0 + 8 * DAY);
     await s.emit('acct-1', 'message.accepted', { n: 5 });
     await s.dispatch();
-    expect((await s.list('acct-1'))[0]).toMatchObject({ status: 'disabled', disabledReason: 'every attempt failed for 5 days' });
+    expect((await s.list('acct-1'))[0]).toMatchObject({
+      status: 'disabled',
+      disabledReason: 'every attempt failed for 5 days',
+    });
     // Held: the three that were failing (3, 4 and 5); 1 and 2 went out on day 3.
-    expect(told).toEqual([{ id: endpoint.id, accountId: 'acct-1', url: fixture.receiver.url, reason: 'failing', disabledAt: new Date(t0 + 8 * DAY), failingSince: new Date(t0 + 3 * DAY), held: 3 }]);
+    expect(told).toEqual([
+      {
+        id: endpoint.id,
+        accountId: 'acct-1',
+        url: fixture.receiver.url,
+        reason: 'failing',
+        disabledAt: new Date(t0 + 8 * DAY),
+        failingSince: new Date(t0 + 3 * DAY),
+        held: 3,
+      },
+    ]);
     expect(await statuses()).toEqual(['delivered:2', 'held:3']);
     // Nothing is sent while disabled, and new events wait with the rest.
     const sent = fixture.receiver.received.length;
@@ -73,10 +96,18 @@ describe('disabling', () => {
     fixture.receiver.answer(204);
     expect(await s.enable('acct-2', endpoint.id)).toBeNull();
     const enabled = await s.enable('acct-1', endpoint.id);
-    expect(enabled).toMatchObject({ released: 4, endpoint: { status: 'active', disabledReason: null, failingSince: null } });
+    expect(enabled).toMatchObject({
+      released: 4,
+      endpoint: { status: 'active', disabledReason: null, failingSince: null },
+    });
     while ((await s.dispatch()) > 0);
     expect(await statuses()).toEqual(['delivered:6']);
-    expect(fixture.receiver.received.slice(sent).map((r) => JSON.parse(r.body).data.n).sort()).toEqual([3, 4, 5, 6]);
+    expect(
+      fixture.receiver.received
+        .slice(sent)
+        .map((r) => JSON.parse(r.body).data.n)
+        .sort(),
+    ).toEqual([3, 4, 5, 6]);
     expect(told).toHaveLength(1);
   });
 
@@ -103,7 +134,9 @@ describe('disabling', () => {
     await s.emit('acct-1', 'message.accepted', { n: 1 });
     await fixture.db.db.execute(sql`update webhooks.endpoints set status = 'disabled'`);
     expect(await s.dispatch()).toBe(1);
-    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([{ status: 'held', attempts: 0 }]);
+    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([
+      { status: 'held', attempts: 0 },
+    ]);
     expect(fixture.receiver.received).toHaveLength(0);
     await s.remove('acct-1', endpoint.id);
     expect(await rows(sql`select status from webhooks.deliveries`)).toEqual([{ status: 'cancelled' }]);
@@ -118,7 +151,9 @@ describe('disabling', () => {
       await s.dispatch();
       await fixture.db.db.execute(sql`update webhooks.deliveries set next_attempt_at = now()`);
     }
-    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([{ status: 'pending', attempts: 0 }]);
+    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([
+      { status: 'pending', attempts: 0 },
+    ]);
     await s.pauseAccount('acct-1', false);
     await s.dispatch();
     expect(await statuses()).toEqual(['delivered:1']);
@@ -133,7 +168,8 @@ describe('disabling', () => {
     await s.dispatch(1);
     expect(await statuses()).toEqual(['held:2']);
     await fixture.db.db.execute(sql`update webhooks.deliveries set created_at = now() - interval '31 days'`);
-    await fixture.db.db.execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, next_attempt_at, created_at)
+    await fixture.db.db
+      .execute(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, next_attempt_at, created_at)
       values (gen_random_uuid(), gen_random_uuid(), 'acct-1', 'message.accepted', '{}', 'pending', now(), now() - interval '31 days')`);
     const cutoff = new Date(Date.now() - 30 * DAY);
     expect(await s.purgeSettled(cutoff, 100, [], true)).toBe(2);
@@ -172,7 +208,9 @@ describe('the plugin', () => {
     await app.webhooks.emit('acct-1', 'message.accepted', {});
     expect(await app.webhooks.dispatch()).toBe(1);
     expect(told).toEqual([endpoint.id]);
-    const event = (logs.lines() as { securityEvent?: { action: string } }[]).find((l) => l.securityEvent?.action === 'webhook.endpoint.disabled');
+    const event = (logs.lines() as { securityEvent?: { action: string } }[]).find(
+      (l) => l.securityEvent?.action === 'webhook.endpoint.disabled',
+    );
     expect(event?.securityEvent).toMatchObject({ subjectId: 'acct-1', details: { reason: '410 Gone', held: 1 } });
     expect(logs.text()).toContain('ECONNREFUSED');
     expect(logs.text()).not.toContain('user:pw');
@@ -185,7 +223,10 @@ describe('the plugin', () => {
     const app = Fastify({ logger: { level: 'info', stream: logs.stream } });
     onTestFinished(() => app.close());
     // The audit recorder's interface (@harakaflow/core), as @harakaflow/audit decorates it, with its store unreachable.
-    app.decorate('audit', { record: () => Promise.reject(Object.assign(new Error('audit store down at postgres://u:pw@db'), { code: 'ECONNREFUSED' })) });
+    app.decorate('audit', {
+      record: () =>
+        Promise.reject(Object.assign(new Error('audit store down at postgres://u:pw@db'), { code: 'ECONNREFUSED' })),
+    });
     const told: string[] = [];
     await app.register(webhooks, {
       db: fixture.db.db,
@@ -214,8 +255,20 @@ describe.skipIf(!postgresUrl)('on real Postgres, across replicas', () => {
     const two = await createDatabase({ url: fixture.db.url, max: 4 });
     onTestFinished(() => Promise.all([one.close(), two.close()]).then(() => undefined));
     const told: string[] = [];
-    const a = new WebhookService({ db: one.db, secrets, policy: local, eventTypes: ['message.accepted'], onDisabled: (e) => void told.push(`a:${e.held}`) });
-    const b = new WebhookService({ db: two.db, secrets, policy: local, eventTypes: ['message.accepted'], onDisabled: (e) => void told.push(`b:${e.held}`) });
+    const a = new WebhookService({
+      db: one.db,
+      secrets,
+      policy: local,
+      eventTypes: ['message.accepted'],
+      onDisabled: (e) => void told.push(`a:${e.held}`),
+    });
+    const b = new WebhookService({
+      db: two.db,
+      secrets,
+      policy: local,
+      eventTypes: ['message.accepted'],
+      onDisabled: (e) => void told.push(`b:${e.held}`),
+    });
     await a.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     for (let i = 0; i < 40; i++) await a.emit('acct-1', 'message.accepted', { i });
     await Promise.all([a.dispatch(20), b.dispatch(20)]);
@@ -229,14 +282,28 @@ describe.skipIf(!postgresUrl)('on real Postgres, across replicas', () => {
     const s = service();
     const { endpoint } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     await fixture.db.db.execute(sql`update webhooks.endpoints set status = 'disabled'`);
-    const enabler = new WebhookService({ db: other.db, secrets: memorySecretStore(), policy: local, eventTypes: ['message.accepted'] });
+    const enabler = new WebhookService({
+      db: other.db,
+      secrets: memorySecretStore(),
+      policy: local,
+      eventTypes: ['message.accepted'],
+    });
     let enabled: Promise<{ released: number } | null> | undefined;
     // The event is queued in a transaction of the caller's (as POST /v1/messages does), still open
     // when the endpoint is enabled on another connection: enabling must wait for it.
     await fixture.db.db.transaction(async (tx) => {
-      expect(await s.emit('acct-1', 'message.accepted', { late: true }, { db: tx as unknown as typeof fixture.db.db })).toBe(1);
+      expect(
+        await s.emit('acct-1', 'message.accepted', { late: true }, { db: tx as unknown as typeof fixture.db.db }),
+      ).toBe(1);
       enabled = enabler.enable('acct-1', endpoint.id);
-      await until(async () => (await rows(sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%webhooks%'`))[0]!.n === 1);
+      await until(
+        async () =>
+          (
+            await rows(
+              sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%webhooks%'`,
+            )
+          )[0]!.n === 1,
+      );
     });
     expect(await enabled).toMatchObject({ released: 1 });
     expect(await statuses()).toEqual(['pending:1']);

@@ -1,7 +1,15 @@
 import { captureLogs, testDatabase, testRedis, type TestDatabase } from '@harakaflow/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import webhooks, { generateSecret, hubSignature, memorySecretStore, redisReplayStore, signWebhook, webhooksMigrations, type WebhooksOptions } from '../src/index.js';
+import webhooks, {
+  generateSecret,
+  hubSignature,
+  memorySecretStore,
+  redisReplayStore,
+  signWebhook,
+  webhooksMigrations,
+  type WebhooksOptions,
+} from '../src/index.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -18,7 +26,13 @@ let failNext = false;
 async function app(options: Partial<WebhooksOptions> = {}) {
   const logs = captureLogs();
   const instance = Fastify({ logger: { level: 'info', stream: logs.stream }, bodyLimit: 4096 });
-  await instance.register(webhooks, { db: db.db, secrets: memorySecretStore(), dispatch: false, replayStore: 'postgres', ...options });
+  await instance.register(webhooks, {
+    db: db.db,
+    secrets: memorySecretStore(),
+    dispatch: false,
+    replayStore: 'postgres',
+    ...options,
+  });
   instance.post('/hooks/std', { config: { webhook: { scheme: 'standard', secrets: [SECRET] } } }, async (request) => {
     if (failNext) {
       failNext = false;
@@ -27,10 +41,14 @@ async function app(options: Partial<WebhooksOptions> = {}) {
     sideEffects.push(request.body);
     return { ok: true, id: request.webhook!.id };
   });
-  instance.post('/hooks/meta', { config: { webhook: { scheme: 'meta', secrets: () => [META_SECRET] } } }, async (request) => {
-    sideEffects.push(request.body);
-    return { ok: true };
-  });
+  instance.post(
+    '/hooks/meta',
+    { config: { webhook: { scheme: 'meta', secrets: () => [META_SECRET] } } },
+    async (request) => {
+      sideEffects.push(request.body);
+      return { ok: true };
+    },
+  );
   instance.post('/plain', async (request) => ({ body: request.body, webhook: request.webhook }));
   await instance.ready();
   onTestFinished(() => instance.close());
@@ -44,9 +62,21 @@ beforeEach(() => {
 
 let counter = 0;
 function delivery(body = JSON.stringify({ type: 'message.status', n: ++counter })) {
-  return { body, headers: { ...signWebhook({ id: `msg_${process.pid}_${counter}_${Date.now()}`, timestamp: new Date(), payload: body, secrets: SECRET }), 'content-type': 'application/json' } };
+  return {
+    body,
+    headers: {
+      ...signWebhook({
+        id: `msg_${process.pid}_${counter}_${Date.now()}`,
+        timestamp: new Date(),
+        payload: body,
+        secrets: SECRET,
+      }),
+      'content-type': 'application/json',
+    },
+  };
 }
-const post = (a: FastifyInstance, url: string, d: { body: string; headers: Record<string, string> }) => a.inject({ method: 'POST', url, payload: d.body, headers: d.headers });
+const post = (a: FastifyInstance, url: string, d: { body: string; headers: Record<string, string> }) =>
+  a.inject({ method: 'POST', url, payload: d.body, headers: d.headers });
 
 describe('inbound Standard Webhooks', () => {
   it('verifies the raw bytes, then parses them for the handler', async () => {
@@ -64,10 +94,24 @@ describe('inbound Standard Webhooks', () => {
     const tampered = await post(instance, '/hooks/std', { ...d, body: d.body.replace('"n":', '"n" :') });
     expect(tampered.statusCode).toBe(401);
     expect(tampered.json()).toMatchObject({ statusCode: 401, code: 'HF_WEBHOOK_BAD_SIGNATURE' });
-    const missing = await instance.inject({ method: 'POST', url: '/hooks/std', payload: d.body, headers: { 'content-type': 'application/json' } });
+    const missing = await instance.inject({
+      method: 'POST',
+      url: '/hooks/std',
+      payload: d.body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(missing.json()).toMatchObject({ statusCode: 401, code: 'HF_WEBHOOK_MISSING_HEADER' });
-    const old = signWebhook({ id: 'msg_old', timestamp: Math.floor(Date.now() / 1000) - 301, payload: d.body, secrets: SECRET });
-    expect((await post(instance, '/hooks/std', { body: d.body, headers: { ...old, 'content-type': 'application/json' } })).json().code).toBe('HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE');
+    const old = signWebhook({
+      id: 'msg_old',
+      timestamp: Math.floor(Date.now() / 1000) - 301,
+      payload: d.body,
+      secrets: SECRET,
+    });
+    expect(
+      (
+        await post(instance, '/hooks/std', { body: d.body, headers: { ...old, 'content-type': 'application/json' } })
+      ).json().code,
+    ).toBe('HF_WEBHOOK_TIMESTAMP_OUT_OF_RANGE');
     expect(sideEffects).toEqual([]);
     expect(logs.lines().some((l) => l.msg === 'webhook.inbound.refused')).toBe(true);
     expect(logs.text()).not.toContain(SECRET.slice(6));
@@ -75,11 +119,33 @@ describe('inbound Standard Webhooks', () => {
 
   it('runs the verifier first whatever the Content-Type says', async () => {
     const { instance } = await app();
-    for (const type of ['Application/JSON', 'application/json; charset=utf-8', 'APPLICATION/JSON ; charset=UTF-8', 'application/json\t', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+    for (const type of [
+      'Application/JSON',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON ; charset=UTF-8',
+      'application/json\t',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/octet-stream',
+    ]) {
       const d = delivery();
-      const forged = await instance.inject({ method: 'POST', url: '/hooks/std', payload: d.body, headers: { ...d.headers, 'content-type': type, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` } });
+      const forged = await instance.inject({
+        method: 'POST',
+        url: '/hooks/std',
+        payload: d.body,
+        headers: {
+          ...d.headers,
+          'content-type': type,
+          'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}`,
+        },
+      });
       expect(forged.statusCode, type).toBe(401);
-      const genuine = await instance.inject({ method: 'POST', url: '/hooks/std', payload: d.body, headers: { ...d.headers, 'content-type': type } });
+      const genuine = await instance.inject({
+        method: 'POST',
+        url: '/hooks/std',
+        payload: d.body,
+        headers: { ...d.headers, 'content-type': type },
+      });
       expect([200, 415], type).toContain(genuine.statusCode);
     }
     expect(sideEffects.length).toBeGreaterThanOrEqual(3); // the JSON variants reached the handler, verified
@@ -133,9 +199,18 @@ describe('inbound X-Hub-Signature-256 (Meta)', () => {
     const { instance } = await app();
     const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: String(++counter) }] });
     const headers = { 'content-type': 'application/json', 'x-hub-signature-256': hubSignature(body, META_SECRET) };
-    expect((await instance.inject({ method: 'POST', url: '/hooks/meta', payload: body, headers })).statusCode).toBe(200);
-    expect((await instance.inject({ method: 'POST', url: '/hooks/meta', payload: body, headers })).json()).toEqual({ duplicate: true });
-    const forged = await instance.inject({ method: 'POST', url: '/hooks/meta', payload: body, headers: { ...headers, 'x-hub-signature-256': hubSignature(body, 'another-secret') } });
+    expect((await instance.inject({ method: 'POST', url: '/hooks/meta', payload: body, headers })).statusCode).toBe(
+      200,
+    );
+    expect((await instance.inject({ method: 'POST', url: '/hooks/meta', payload: body, headers })).json()).toEqual({
+      duplicate: true,
+    });
+    const forged = await instance.inject({
+      method: 'POST',
+      url: '/hooks/meta',
+      payload: body,
+      headers: { ...headers, 'x-hub-signature-256': hubSignature(body, 'another-secret') },
+    });
     expect(forged.json()).toMatchObject({ statusCode: 401, code: 'HF_WEBHOOK_BAD_SIGNATURE' });
     expect(sideEffects).toHaveLength(1);
   });
@@ -156,7 +231,16 @@ describe('options', () => {
       [{ onEndpointDisabled: 'email' }, 'onEndpointDisabled'],
     ] as const) {
       const instance = Fastify();
-      await expect(instance.register(webhooks, { db: db.db, secrets: memorySecretStore(), dispatch: false, ...(bad as object) } as WebhooksOptions).ready()).rejects.toMatchObject({
+      await expect(
+        instance
+          .register(webhooks, {
+            db: db.db,
+            secrets: memorySecretStore(),
+            dispatch: false,
+            ...(bad as object),
+          } as WebhooksOptions)
+          .ready(),
+      ).rejects.toMatchObject({
         code: 'HF_WEBHOOK_INVALID_OPTION',
         message: expect.stringContaining(`"${name}"`),
       });

@@ -24,7 +24,14 @@ it('moves pending, failed, the oldest pending age and attempts by outcome as del
   const app = Fastify();
   bindMetrics(app, sink);
   onTestFinished(() => app.close());
-  await app.register(webhooks, { db: db.db, secrets: memorySecretStore(), eventTypes: ['quota.warning'], allowHttp: true, allowPrivateDestinations: true, dispatch: false });
+  await app.register(webhooks, {
+    db: db.db,
+    secrets: memorySecretStore(),
+    eventTypes: ['quota.warning'],
+    allowHttp: true,
+    allowPrivateDestinations: true,
+    dispatch: false,
+  });
   await app.ready();
   // The clock moved past the scrape cache at each read, instead of waiting for it.
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -37,7 +44,10 @@ it('moves pending, failed, the oldest pending age and attempts by outcome as del
   expect(await read()).toEqual([0, 0]);
   expect(sink.value('harakaflow_webhook_oldest_pending_seconds')).toBe(0);
 
-  await app.webhooks.create('acct-1', { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, events: ['quota.warning'] });
+  await app.webhooks.create('acct-1', {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    events: ['quota.warning'],
+  });
   await app.webhooks.emit('acct-1', 'quota.warning', { n: 1 });
   await app.webhooks.emit('acct-1', 'quota.warning', { n: 2 });
   expect(await app.webhooks.dispatch()).toBe(2);
@@ -46,7 +56,9 @@ it('moves pending, failed, the oldest pending age and attempts by outcome as del
   expect(sink.value('harakaflow_webhook_oldest_pending_seconds')).toBeGreaterThan(0);
 
   // Every retry but the last used up: the next failure gives one up.
-  await db.db.execute(sql`update webhooks.deliveries set attempts = 7, next_attempt_at = now() where payload like '%"n":1%'`);
+  await db.db.execute(
+    sql`update webhooks.deliveries set attempts = 7, next_attempt_at = now() where payload like '%"n":1%'`,
+  );
   expect(await app.webhooks.dispatch()).toBe(1);
   expect(sink.value('harakaflow_webhook_attempts_total', { outcome: 'failed' })).toBe(1);
   expect(await read()).toEqual([1, 1]);

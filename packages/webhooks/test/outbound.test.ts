@@ -6,7 +6,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkUrl, DestinationError, safeLookup } from '../src/destination.js';
-import { memorySecretStore, RETRY_SCHEDULE_MS, verifyWebhook, WebhookService, webhooksMigrations } from '../src/index.js';
+import {
+  memorySecretStore,
+  RETRY_SCHEDULE_MS,
+  verifyWebhook,
+  WebhookService,
+  webhooksMigrations,
+} from '../src/index.js';
 import { send } from '../src/send.js';
 
 let db: TestDatabase;
@@ -17,7 +23,9 @@ interface Received {
   body: string;
 }
 const received: Received[] = [];
-let answer: (req: IncomingMessage) => { status: number; headers?: Record<string, string>; delayMs?: number } = () => ({ status: 204 });
+let answer: (req: IncomingMessage) => { status: number; headers?: Record<string, string>; delayMs?: number } = () => ({
+  status: 204,
+});
 
 beforeAll(async () => {
   db = await testDatabase({ migrations: [webhooksMigrations] });
@@ -52,7 +60,13 @@ afterEach(() => {
 
 const local = { allowHttp: true, allowPrivate: true };
 const service = (over: Partial<ConstructorParameters<typeof WebhookService>[0]> = {}) =>
-  new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: local, eventTypes: ['message.accepted', 'quota.warning'], ...over });
+  new WebhookService({
+    db: db.db,
+    secrets: memorySecretStore(),
+    policy: local,
+    eventTypes: ['message.accepted', 'quota.warning'],
+    ...over,
+  });
 const rows = async (query: ReturnType<typeof sql>) => {
   const r = (await db.db.execute(query)) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
   return Array.isArray(r) ? r : r.rows;
@@ -86,14 +100,19 @@ describe('destinations (SSRF)', () => {
 
   it('refuses a host name that resolves to loopback or a private address, at connection time', async () => {
     for (const host of ['localhost', hostname()]) {
-      const error = await new Promise<Error | null>((resolve) => safeLookup({})(host, { all: true }, (e) => resolve(e)));
+      const error = await new Promise<Error | null>((resolve) =>
+        safeLookup({})(host, { all: true }, (e) => resolve(e)),
+      );
       expect(error, host).toBeInstanceOf(DestinationError);
     }
     // The socket's own lookup refuses it, so nothing is connected to.
     const port = (server.address() as { port: number }).port;
     const before = received.length;
     const result = await send(`https://${hostname()}:${port}/x`, {}, '{}', {});
-    expect(result).toMatchObject({ statusCode: null, error: expect.stringMatching(/HF_WEBHOOK_DESTINATION_REFUSED|not a public host/) });
+    expect(result).toMatchObject({
+      statusCode: null,
+      error: expect.stringMatching(/HF_WEBHOOK_DESTINATION_REFUSED|not a public host/),
+    });
     expect(received.length).toBe(before);
   });
 
@@ -129,10 +148,17 @@ describe('endpoints and deliveries', () => {
 
   it('refuses bad endpoint input with HF_WEBHOOK_INVALID_ENDPOINT or HF_WEBHOOK_DESTINATION_REFUSED', async () => {
     const s = service({ policy: {} });
-    await expect(s.create('a', { url: 'https://127.0.0.1/x', events: ['message.accepted'] })).rejects.toMatchObject({ code: 'HF_WEBHOOK_DESTINATION_REFUSED', statusCode: 400 });
+    await expect(s.create('a', { url: 'https://127.0.0.1/x', events: ['message.accepted'] })).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_DESTINATION_REFUSED',
+      statusCode: 400,
+    });
     const open = service();
-    await expect(open.create('a', { url: `${base}/x`, events: [] })).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_ENDPOINT' });
-    await expect(open.create('a', { url: `${base}/x`, events: ['nope'] })).rejects.toMatchObject({ code: 'HF_WEBHOOK_INVALID_ENDPOINT' });
+    await expect(open.create('a', { url: `${base}/x`, events: [] })).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_INVALID_ENDPOINT',
+    });
+    await expect(open.create('a', { url: `${base}/x`, events: ['nope'] })).rejects.toMatchObject({
+      code: 'HF_WEBHOOK_INVALID_ENDPOINT',
+    });
   });
 
   it('signs with the new and the old secret during the overlap after a rotation, then with the new only', async () => {
@@ -195,7 +221,10 @@ describe('endpoints and deliveries', () => {
     await s.emit('acct-1', 'message.accepted', { n: 2 });
     await s.dispatch(1);
     expect(disabled).toEqual([{ id: endpoint.id, reason: 'gone', held: 2 }]);
-    expect((await s.list('acct-1'))[0]).toMatchObject({ status: 'disabled', disabledReason: expect.stringContaining('410') });
+    expect((await s.list('acct-1'))[0]).toMatchObject({
+      status: 'disabled',
+      disabledReason: expect.stringContaining('410'),
+    });
     expect(await rows(sql`select status, last_status_code from webhooks.deliveries order by created_at`)).toEqual([
       { status: 'held', last_status_code: 410 },
       { status: 'held', last_status_code: null },
@@ -212,7 +241,9 @@ describe('endpoints and deliveries', () => {
     await s.create('acct-1', { url: `${base}/hook`, events: ['*'] });
     await s.emit('acct-1', 'message.accepted', {});
     await s.dispatch();
-    expect(await rows(sql`select status_code, error from webhooks.attempts`)).toEqual([{ status_code: null, error: 'ETIMEDOUT' }]);
+    expect(await rows(sql`select status_code, error from webhooks.attempts`)).toEqual([
+      { status_code: null, error: 'ETIMEDOUT' },
+    ]);
     expect((await rows(sql`select status from webhooks.deliveries`))[0]).toEqual({ status: 'pending' });
   });
 
@@ -225,7 +256,9 @@ describe('endpoints and deliveries', () => {
     await s.dispatch();
     const exported = await s.exportAccount('acct-1');
     expect(exported.endpoints).toHaveLength(1);
-    expect(exported.deliveries).toMatchObject([{ eventType: 'message.accepted', status: 'delivered', payload: { data: { messageId: 'm1' } } }]);
+    expect(exported.deliveries).toMatchObject([
+      { eventType: 'message.accepted', status: 'delivered', payload: { data: { messageId: 'm1' } } },
+    ]);
     expect(JSON.stringify(exported)).not.toContain('whsec_');
     expect(await s.eraseAccount('acct-1')).toBe(2);
     expect(await secrets.get('acct-1', endpoint.id, 'current')).toBeNull();

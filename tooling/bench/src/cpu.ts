@@ -11,7 +11,9 @@ const statPath = `/proc/self/task/${process.pid}/stat`;
 /** Ticks per second of /proc's utime and stime (getconf CLK_TCK; Linux's USER_HZ is 100). */
 const ticksPerSecond = (() => {
   try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const value = Number(
+      execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
     return Number.isFinite(value) && value > 0 ? value : 100;
   } catch {
     return 100;

@@ -23,19 +23,25 @@ const dir = fileURLToPath(new URL(`../../../.bench/instructions/${name}${tag}`, 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
-const { child, url, headers } = await spawnVariant(name, [], [
-  'valgrind',
-  '--tool=callgrind',
-  '--instr-atstart=no',
-  '--separate-threads=yes',
-  '--smc-check=all-non-file',
-  `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
-  `--log-file=${join(dir, 'valgrind.log')}`,
-]);
-const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
+const { child, url, headers } = await spawnVariant(
+  name,
+  [],
+  [
+    'valgrind',
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    '--smc-check=all-non-file',
+    `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+    `--log-file=${join(dir, 'valgrind.log')}`,
+  ],
+);
+const control = (...args: string[]) =>
+  execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
 const drive = async (amount: number) => {
   const result = await autocannon({ url, headers, connections: 8, amount, timeout: 60 });
-  if (result.non2xx || result.errors || result.timeouts) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+  if (result.non2xx || result.errors || result.timeouts)
+    throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
 };
 
 await drive(warmup);
@@ -63,4 +69,6 @@ for (const file of readdirSync(dir).filter((f) => f.startsWith('callgrind.out'))
 }
 if (!total) throw new Error(`no callgrind dump of the measured run in ${dir}`);
 const per = (n: number) => Math.round(n / requests).toLocaleString('en');
-console.log(`${name}: ${per(main)} instructions per request on the main thread, ${per(total)} every thread (${requests} requests after ${warmup} of warm-up)`);
+console.log(
+  `${name}: ${per(main)} instructions per request on the main thread, ${per(total)} every thread (${requests} requests after ${warmup} of warm-up)`,
+);

@@ -39,7 +39,10 @@ const before = await cpu();
 const result = await autocannon({ url, headers, connections, duration: seconds });
 const after = await cpu();
 const micros = after.cpuMicros - before.cpuMicros;
-const mainMicros = after.mainThreadCpuMicros !== null && before.mainThreadCpuMicros !== null ? after.mainThreadCpuMicros - before.mainThreadCpuMicros : null;
+const mainMicros =
+  after.mainThreadCpuMicros !== null && before.mainThreadCpuMicros !== null
+    ? after.mainThreadCpuMicros - before.mainThreadCpuMicros
+    : null;
 await new Promise<void>((resolve) => {
   child.once('exit', () => resolve());
   child.disconnect();
@@ -62,11 +65,17 @@ const file = readdirSync(dir)
   .filter((f) => f.endsWith('.cpuprofile'))
   .sort()[0];
 if (!file) throw new Error('no profile written');
-const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number };
+const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+};
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const keyOf = ({ functionName, url: source, lineNumber }: Node['callFrame']) => `${functionName || '(anonymous)'} ${source ? `${basename(source)}:${lineNumber + 1}` : ''}`.trim();
+const keyOf = ({ functionName, url: source, lineNumber }: Node['callFrame']) =>
+  `${functionName || '(anonymous)'} ${source ? `${basename(source)}:${lineNumber + 1}` : ''}`.trim();
 // Only the samples of the measured run (not start-up, module loading, warm-up or shutdown), so the
 // figures are per request served: both clocks are CLOCK_MONOTONIC in µs.
 const self = new Map<string, number>();
@@ -96,8 +105,10 @@ for (let i = 0; i < profile.samples.length; i++) {
 }
 const perRequest = (t: number) => `${(t / requests).toFixed(3)} µs/request`;
 console.log(`main thread, measured run only: ${perRequest(total)} sampled (non-idle); top ${top} frames by self time:`);
-for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${((t / total) * 100).toFixed(1).padStart(5)}%  ${perRequest(t).padStart(18)}  ${key}`);
+for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`  ${((t / total) * 100).toFixed(1).padStart(5)}%  ${perRequest(t).padStart(18)}  ${key}`);
 if (matches.length) {
   console.log('PROFILE_MATCH, time under matching frames (their callees included):');
-  for (const [m, t] of inclusive) console.log(`  ${((t / total) * 100).toFixed(1).padStart(5)}%  ${perRequest(t).padStart(18)}  ${m}`);
+  for (const [m, t] of inclusive)
+    console.log(`  ${((t / total) * 100).toFixed(1).padStart(5)}%  ${perRequest(t).padStart(18)}  ${m}`);
 }

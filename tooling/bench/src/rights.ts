@@ -15,8 +15,14 @@ import { sql } from 'drizzle-orm';
 const ROWS = Number(process.env.BENCH_RIGHTS_ROWS ?? 100_000);
 const [, , mode, seededAccount, seededKey] = process.argv;
 const { buildApp, parseConfig } = await import('@harakaflow/api');
-const dataDir = mode === 'measure' ? process.env.BENCH_RIGHTS_DATA_DIR! : mkdtempSync(join(tmpdir(), 'hf-bench-rights-'));
-const { secretValues: _ignored, ...parsed } = parseConfig({ DATABASE_URL: process.env.DATABASE_URL, LOG_LEVEL: 'warn', DATA_DIR: dataDir, DATA_RIGHTS_PURGE_AFTER_DAYS: '0' });
+const dataDir =
+  mode === 'measure' ? process.env.BENCH_RIGHTS_DATA_DIR! : mkdtempSync(join(tmpdir(), 'hf-bench-rights-'));
+const { secretValues: _ignored, ...parsed } = parseConfig({
+  DATABASE_URL: process.env.DATABASE_URL,
+  LOG_LEVEL: 'warn',
+  DATA_DIR: dataDir,
+  DATA_RIGHTS_PURGE_AFTER_DAYS: '0',
+});
 const app = await buildApp({
   ...parsed,
   quotaAnonRpm: 100_000_000,
@@ -41,7 +47,11 @@ if (mode !== 'measure') {
   // Seeding, in this process: the account, message-log rows in one statement, audit events through
   // the writer as requests make them. Then a fresh process measures, so its memory is the export's
   // and the purge's, not what seeding left behind.
-  const signup = await app.inject({ method: 'POST', url: '/v1/accounts', payload: { name: 'Bench Person', email: `bench-${Date.now()}@example.com`, dateOfBirth: '1990-01-01' } });
+  const signup = await app.inject({
+    method: 'POST',
+    url: '/v1/accounts',
+    payload: { name: 'Bench Person', email: `bench-${Date.now()}@example.com`, dateOfBirth: '1990-01-01' },
+  });
   const { account, apiKey } = signup.json() as { account: { id: string }; apiKey: string };
   await db.execute(sql`insert into app.message_log (id, account_id, session_id, "to", chars, created_at)
     select gen_random_uuid(), ${account.id}::uuid, 'wa-bench', '+2547' || lpad((g % 10000000)::text, 8, '0'), 42, now() - (g || ' seconds')::interval
@@ -63,7 +73,12 @@ if (mode !== 'measure') {
   const here = fileURLToPath(import.meta.url);
   const compiled = join(here, '../../dist/rights-measure.mjs');
   mkdirSync(join(compiled, '..'), { recursive: true });
-  writeFileSync(compiled, transpileModule(readFileSync(here, 'utf8'), { compilerOptions: { module: ModuleKind.ESNext, target: ScriptTarget.ES2023 } }).outputText);
+  writeFileSync(
+    compiled,
+    transpileModule(readFileSync(here, 'utf8'), {
+      compilerOptions: { module: ModuleKind.ESNext, target: ScriptTarget.ES2023 },
+    }).outputText,
+  );
   // BENCH_RIGHTS_NODE_ARGS: flags for the measuring process (--max-old-space-size=96 shows the export fits a small heap).
   const nodeArgs = process.env.BENCH_RIGHTS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, compiled, 'measure', account.id, apiKey], {
@@ -75,12 +90,20 @@ if (mode !== 'measure') {
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`the measuring process exited with ${code}`);
   const measured = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, Record<string, number>>;
-  const report = { date: new Date().toISOString(), node: process.version, database: process.env.DATABASE_URL ? 'postgres' : 'pglite', rows: { messageLog: ROWS, auditEvents: ROWS }, ...measured };
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    database: process.env.DATABASE_URL ? 'postgres' : 'pglite',
+    rows: { messageLog: ROWS, auditEvents: ROWS },
+    ...measured,
+  };
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   process.stderr.write(`(measured by ${compiled})\n`);
   mkdirSync(`${root}.bench`, { recursive: true });
   writeFileSync(`${root}.bench/rights.json`, JSON.stringify(report, null, 2) + '\n');
-  console.log(`\nrights: export and purge of an account with ${ROWS} message-log rows and ${ROWS} audit events (${report.database}); RSS of a fresh app process`);
+  console.log(
+    `\nrights: export and purge of an account with ${ROWS} message-log rows and ${ROWS} audit events (${report.database}); RSS of a fresh app process`,
+  );
   console.table(measured);
 } else {
   let peak = process.memoryUsage().rss;
@@ -90,13 +113,19 @@ if (mode !== 'measure') {
 
   // Export: filed, built, encrypted and stored, then downloaded over HTTP and counted as it arrives.
   let t = performance.now();
-  const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })).json() as { id: string; export?: { url: string } };
+  const filed = (
+    await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'access' } })
+  ).json() as { id: string; export?: { url: string } };
   const built = (performance.now() - t) / 1000;
   // The download is read by a process of its own, as a person's browser would be: its buffers are
   // not the server's memory.
   const downloader = spawn(
     process.execPath,
-    ['-e', `require('node:http').get(process.argv[1], (res) => { if (res.statusCode !== 200) process.exit(2); let n = 0; res.on('data', (c) => (n += c.length)); res.on('end', () => console.log(n)); }).on('error', () => process.exit(3))`, `${base}${filed.export!.url}`],
+    [
+      '-e',
+      `require('node:http').get(process.argv[1], (res) => { if (res.statusCode !== 200) process.exit(2); let n = 0; res.on('data', (c) => (n += c.length)); res.on('end', () => console.log(n)); }).on('error', () => process.exit(3))`,
+      `${base}${filed.export!.url}`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let downloaded = '';
@@ -110,16 +139,28 @@ if (mode !== 'measure') {
   // Purge: at once, through every handler.
   peak = process.memoryUsage().rss;
   t = performance.now();
-  const deletion = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'deletion' } })).json() as { id: string };
+  const deletion = (
+    await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: auth, payload: { kind: 'deletion' } })
+  ).json() as { id: string };
   const rights = (app as unknown as { dataRights: { get(id: string): Promise<{ status: string }> } }).dataRights;
   while ((await rights.get(deletion.id)).status !== 'fulfilled') await new Promise((r) => setTimeout(r, 50));
   const purgeSeconds = (performance.now() - t) / 1000;
   clearInterval(sampler);
-  const left = resultRows<{ n: number }>(await db.execute(sql`select count(*)::int as n from app.message_log where account_id = ${seededAccount}::uuid`));
+  const left = resultRows<{ n: number }>(
+    await db.execute(sql`select count(*)::int as n from app.message_log where account_id = ${seededAccount}::uuid`),
+  );
   await app.close();
   const result = {
-    export: { seconds: Number(exportSeconds.toFixed(2)), builtSeconds: Number(built.toFixed(2)), megabytes: Number((bytes / 1e6).toFixed(1)), startRssMb: mb(startRss), peakRssMb: mb(exportPeak) },
+    export: {
+      seconds: Number(exportSeconds.toFixed(2)),
+      builtSeconds: Number(built.toFixed(2)),
+      megabytes: Number((bytes / 1e6).toFixed(1)),
+      startRssMb: mb(startRss),
+      peakRssMb: mb(exportPeak),
+    },
     purge: { seconds: Number(purgeSeconds.toFixed(2)), peakRssMb: mb(peak), messageLogLeft: left[0]!.n },
   };
-  process.stdout.write(`${JSON.stringify({ ...result, heap: { maxOldSpace: process.env.BENCH_RIGHTS_NODE_ARGS ?? 'default' } })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ...result, heap: { maxOldSpace: process.env.BENCH_RIGHTS_NODE_ARGS ?? 'default' } })}\n`,
+  );
 }

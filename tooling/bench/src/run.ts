@@ -21,7 +21,8 @@ const processes = Math.max(1, Number(process.env.BENCH_PROCESSES ?? 3));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const only = process.env.BENCH_VARIANTS?.split(',').map((s) => s.trim());
 // A variant's peer is measured whenever the variant is.
-const wanted = only && new Set([...only, ...variants.filter((v) => only.includes(v.name) && v.peer).map((v) => v.peer!)]);
+const wanted =
+  only && new Set([...only, ...variants.filter((v) => only.includes(v.name) && v.peer).map((v) => v.peer!)]);
 const selected = variants.filter((v) => v.name === 'bare' || !wanted || wanted.has(v.name));
 
 /** One server process of a variant. */
@@ -115,20 +116,25 @@ function cpuMicros(target: Proc): Promise<CpuReading> {
 let idle: (() => Promise<number>) | null = null;
 async function drive(variant: Running, seconds: number, target: Proc = variant.procs[0]!) {
   const before = await cpuMicros(target);
-  const result = Object.assign(await autocannon({ url: target.url, headers: target.headers, connections, duration: seconds }), {
-    capacity: 0,
-    cpuPerRequest: 0,
-    mainCpuPerRequest: null as number | null,
-  });
+  const result = Object.assign(
+    await autocannon({ url: target.url, headers: target.headers, connections, duration: seconds }),
+    {
+      capacity: 0,
+      cpuPerRequest: 0,
+      mainCpuPerRequest: null as number | null,
+    },
+  );
   const after = await cpuMicros(target);
   const requests = result.requests.total;
   result.capacity = requests / ((after.cpuMicros - before.cpuMicros) / 1e6);
   result.cpuPerRequest = (after.cpuMicros - before.cpuMicros) / requests;
-  if (after.mainThreadCpuMicros !== null && before.mainThreadCpuMicros !== null) result.mainCpuPerRequest = (after.mainThreadCpuMicros - before.mainThreadCpuMicros) / requests;
+  if (after.mainThreadCpuMicros !== null && before.mainThreadCpuMicros !== null)
+    result.mainCpuPerRequest = (after.mainThreadCpuMicros - before.mainThreadCpuMicros) / requests;
   // Its leftovers (batches, Postgres work) settle before anyone else is measured.
   await quiesce(target, idle);
   // autocannon reports latency in whole milliseconds at this rate; keep its numbers as they are.
-  if (result.non2xx || result.errors) throw new Error(`${variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  if (result.non2xx || result.errors)
+    throw new Error(`${variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return result;
 }
 
@@ -155,7 +161,9 @@ try {
     const probe = await createDatabase({ url: process.env.DATABASE_URL, max: 1 });
     closeIdle = () => probe.close();
     idle = async () => {
-      const rows = (await probe.db.execute(sql`select count(*)::int as n from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() and backend_type = 'client backend'`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+      const rows = (await probe.db.execute(
+        sql`select count(*)::int as n from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() and backend_type = 'client backend'`,
+      )) as unknown as { n: number }[] | { rows: { n: number }[] };
       return (Array.isArray(rows) ? rows : rows.rows)[0]?.n ?? 0;
     };
   }
@@ -173,8 +181,12 @@ try {
     for (const target of order) {
       const pair = round % 2 === 0 ? [bareTarget!, target] : [target, bareTarget!];
       // Bare's process turns at another pace than the variant's: every pairing of processes comes up.
-      const proc = (t: Running) => t.procs[(t === bareTarget ? round : round + Math.floor(round / t.procs.length)) % t.procs.length]!;
-      const [first, second] = [await drive(pair[0]!, duration, proc(pair[0]!)), await drive(pair[1]!, duration, proc(pair[1]!))];
+      const proc = (t: Running) =>
+        t.procs[(t === bareTarget ? round : round + Math.floor(round / t.procs.length)) % t.procs.length]!;
+      const [first, second] = [
+        await drive(pair[0]!, duration, proc(pair[0]!)),
+        await drive(pair[1]!, duration, proc(pair[1]!)),
+      ];
       for (const [t, result] of [
         [pair[0]!, first],
         [pair[1]!, second],
@@ -198,7 +210,10 @@ try {
 }
 
 /** "Ahead of a peer": a higher median ratio, and higher in at least 4 of 5 paired rounds (the same share of however many ran). */
-function versusPeer(name: string, peer: string | undefined): { ahead: boolean; roundsAhead: number; rounds: number } | null {
+function versusPeer(
+  name: string,
+  peer: string | undefined,
+): { ahead: boolean; roundsAhead: number; rounds: number } | null {
   if (!peer) return null;
   const mine = ratios.get(name);
   const theirs = ratios.get(peer);
@@ -242,10 +257,14 @@ const report = {
     processesPerVariant: processes,
     roundsRun,
     tolerance: TOLERANCE,
-    quiesce: 'after every run: the variant flushes its background work (audit batches) and Postgres has no active client query',
-    statistic: 'ratioToBare = median over rounds of (requests per server CPU-second) / (the same for the adjacent bare run)',
+    quiesce:
+      'after every run: the variant flushes its background work (audit batches) and Postgres has no active client query',
+    statistic:
+      'ratioToBare = median over rounds of (requests per server CPU-second) / (the same for the adjacent bare run)',
     cpu: 'cpuMicrosPerRequest = median over measured runs of the server process CPU (process.cpuUsage: user + system, every thread) / requests; mainThreadCpuMicrosPerRequest = the same for the main thread alone (/proc/self/task/<pid>/stat utime + stime), null without /proc',
-    database: process.env.DATABASE_URL ? 'postgres' : 'pglite', redis: Boolean(process.env.REDIS_URL) },
+    database: process.env.DATABASE_URL ? 'postgres' : 'pglite',
+    redis: Boolean(process.env.REDIS_URL),
+  },
   variants: rows,
 };
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -256,8 +275,20 @@ console.log(
   `\nGET /v1/ping, ${connections} connections, ${rounds} rounds of ${duration}s runs, each paired with a bare run; ratio = median of paired capacity ratios (requests per server CPU-second), ` +
     `node ${process.version}, ${report.cpus} cpus${pinned ? ', servers pinned to the last core' : ''}`,
 );
-console.table(rows.map(({ rounds: _r, vsPeer, ...row }) => ({ ...row, vsPeer: vsPeer ? `${vsPeer.ahead ? 'ahead' : 'not ahead'} (${vsPeer.roundsAhead}/${vsPeer.rounds})` : '' })));
-if (noisy) console.log(`NOISY: bare-again stayed ${rows.find((r) => r.name === 'bare-again')?.ratioToBare} after ${roundsRun} rounds (more than ±${TOLERANCE} from 1): do not read these ratios as figures.`);
-else if (!running.some((t) => t.name === 'bare-again')) console.log(`no bare-again in this run (BENCH_VARIANTS): its noise is unknown; ${roundsRun} round(s).`);
-else console.log(`bare-again within ±${TOLERANCE} of 1 after ${roundsRun} round(s)${pinnedServices.length ? `; ${pinnedServices.join(' and ')} pinned to the servers' core` : ''}.`);
+console.table(
+  rows.map(({ rounds: _r, vsPeer, ...row }) => ({
+    ...row,
+    vsPeer: vsPeer ? `${vsPeer.ahead ? 'ahead' : 'not ahead'} (${vsPeer.roundsAhead}/${vsPeer.rounds})` : '',
+  })),
+);
+if (noisy)
+  console.log(
+    `NOISY: bare-again stayed ${rows.find((r) => r.name === 'bare-again')?.ratioToBare} after ${roundsRun} rounds (more than ±${TOLERANCE} from 1): do not read these ratios as figures.`,
+  );
+else if (!running.some((t) => t.name === 'bare-again'))
+  console.log(`no bare-again in this run (BENCH_VARIANTS): its noise is unknown; ${roundsRun} round(s).`);
+else
+  console.log(
+    `bare-again within ±${TOLERANCE} of 1 after ${roundsRun} round(s)${pinnedServices.length ? `; ${pinnedServices.join(' and ')} pinned to the servers' core` : ''}.`,
+  );
 console.log('written to .bench/latest.json');

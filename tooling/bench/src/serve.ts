@@ -20,7 +20,11 @@ process.on('message', (message) => {
     // thread's share is reported beside it, where /proc lets us read it (null elsewhere).
     const { user, system } = process.cpuUsage();
     // atMicros: CLOCK_MONOTONIC, the clock of --cpu-prof's timestamps (profile.ts keeps the samples between two readings).
-    process.send!({ cpuMicros: user + system, mainThreadCpuMicros: mainThreadCpuMicros(), atMicros: Number(process.hrtime.bigint() / 1000n) });
+    process.send!({
+      cpuMicros: user + system,
+      mainThreadCpuMicros: mainThreadCpuMicros(),
+      atMicros: Number(process.hrtime.bigint() / 1000n),
+    });
   }
   // After each of its runs: background work (an audit backlog) finished before anyone else is measured.
   if (message === 'quiesce') {
@@ -28,5 +32,8 @@ process.on('message', (message) => {
   }
 });
 process.on('disconnect', () => {
-  void app.close().then(() => close?.()).finally(() => process.exit(0));
+  void app
+    .close()
+    .then(() => close?.())
+    .finally(() => process.exit(0));
 });

@@ -86,7 +86,8 @@ async function start(r: Replica): Promise<void> {
   r.child = child;
   r.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${r.name} exited while starting (see ${join(work, `${r.name}.log`)})`);
+    if (child.exitCode !== null)
+      throw new Error(`${r.name} exited while starting (see ${join(work, `${r.name}.log`)})`);
     const ok = await fetch(`http://127.0.0.1:${r.port}/health/ready`, { signal: AbortSignal.timeout(1000) }).then(
       (res) => res.ok,
       () => false,
@@ -103,7 +104,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const replicas: Replica[] = [];
 for (const name of ['replica-a', 'replica-b']) {
-  replicas.push({ name, port: await freePort(), spillDir: join(work, `spill-${name}`), child: null, up: false, exited: Promise.resolve() });
+  replicas.push({
+    name,
+    port: await freePort(),
+    spillDir: join(work, `spill-${name}`),
+    child: null,
+    up: false,
+    exited: Promise.resolve(),
+  });
 }
 // One after the other: the first runs the migrations and writes the development secrets both share.
 for (const r of replicas) await start(r);
@@ -125,7 +133,13 @@ interface Sample {
 const samples: Sample[] = [];
 const base = (r: Replica) => `http://127.0.0.1:${r.port}`;
 
-async function call(r: Replica, kind: Kind, path: string, init: RequestInit = {}, extra: Partial<Sample> = {}): Promise<Sample> {
+async function call(
+  r: Replica,
+  kind: Kind,
+  path: string,
+  init: RequestInit = {},
+  extra: Partial<Sample> = {},
+): Promise<Sample> {
   const at = now();
   const started = performance.now();
   let status = 0;
@@ -140,7 +154,8 @@ async function call(r: Replica, kind: Kind, path: string, init: RequestInit = {}
     status = 0; // refused, reset or timed out
   }
   const sample: Sample = { kind, replica: r.name, at, ms: performance.now() - started, status, requestId, ...extra };
-  if (kind.startsWith('message') && status === 202) sample.messageId = (body as { messageId?: string } | null)?.messageId;
+  if (kind.startsWith('message') && status === 202)
+    sample.messageId = (body as { messageId?: string } | null)?.messageId;
   samples.push(sample);
   return sample;
 }
@@ -155,7 +170,11 @@ for (let i = 0; i < 6; i++) {
   const res = await fetch(`${base(r)}/v1/accounts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `Soak ${i}`, email: `soak-${i}-${process.pid}@example.com`, dateOfBirth: '1990-01-01' }),
+    body: JSON.stringify({
+      name: `Soak ${i}`,
+      email: `soak-${i}-${process.pid}@example.com`,
+      dateOfBirth: '1990-01-01',
+    }),
   });
   if (res.status !== 201) throw new Error(`account not created: ${res.status}`);
   const created = (await res.json()) as { account: { id: string }; apiKey: string };
@@ -183,7 +202,11 @@ function fire(): void {
   else if (roll < 0.55) void call(r, 'me', '/v1/me', { headers: auth });
   else if (roll < 0.75) {
     const key = randomUUID();
-    const init = { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ sessionId: 'soak', to: '+254700000001', text: `hello ${key}` }) };
+    const init = {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ sessionId: 'soak', to: '+254700000001', text: `hello ${key}` }),
+    };
     const first = call(r, 'message', '/v1/messages', init, { key, account: account.id });
     // A client retrying: a quarter of the keys again on the other replica, half of those at once.
     if (Math.random() < 0.25) {
@@ -191,7 +214,11 @@ function fire(): void {
       else void first.then(() => call(other(r), 'message-again', '/v1/messages', init, { key, account: account.id }));
     }
   } else if (roll < 0.85) {
-    void call(r, 'consent', '/v1/consent', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ analytics: Math.random() < 0.5 }) });
+    void call(r, 'consent', '/v1/consent', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ analytics: Math.random() < 0.5 }),
+    });
   } else void call(r, 'credential', '/v1/whatsapp/sessions/soak/credentials/creds', { headers: auth });
 }
 
@@ -219,7 +246,12 @@ let spillAtKill: string[] = [];
 let restartedAt = -1;
 let pgRestartedAt = -1;
 let pgBackAt = -1;
-const spillFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ndjson')) : []);
+const spillFiles = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.ndjson'))
+    : [];
 
 await sleep(seconds * 333);
 phase('before');
@@ -239,19 +271,38 @@ let pgRestarted = true;
 try {
   // Asynchronously: the load goes on while Postgres is down.
   if (process.env.SOAK_PG_RESTART) await promisify(exec)(process.env.SOAK_PG_RESTART);
-  else await promisify(execFile)('pg_ctlcluster', ['--skip-systemctl-redirect', readdirSync('/etc/postgresql')[0]!, 'main', 'restart']);
+  else
+    await promisify(execFile)('pg_ctlcluster', [
+      '--skip-systemctl-redirect',
+      readdirSync('/etc/postgresql')[0]!,
+      'main',
+      'restart',
+    ]);
 } catch {
   pgRestarted = false;
 }
 // Back when both replicas answer ready again.
 for (let i = 0; i < 300; i++) {
-  const ready = await Promise.all(replicas.map((r) => fetch(`${base(r)}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((res) => res.ok, () => false)));
+  const ready = await Promise.all(
+    replicas.map((r) =>
+      fetch(`${base(r)}/health/ready`, { signal: AbortSignal.timeout(1000) }).then(
+        (res) => res.ok,
+        () => false,
+      ),
+    ),
+  );
   if (ready.every(Boolean)) break;
   await sleep(100);
 }
 pgBackAt = now();
 phase('postgres-restart');
-check('postgres restarted', pgRestarted, pgRestarted ? `restarted at ${pgRestartedAt} ms, replicas ready again ${pgBackAt - pgRestartedAt} ms later` : 'the restart command failed (set SOAK_PG_RESTART)');
+check(
+  'postgres restarted',
+  pgRestarted,
+  pgRestarted
+    ? `restarted at ${pgRestartedAt} ms, replicas ready again ${pgBackAt - pgRestartedAt} ms later`
+    : 'the restart command failed (set SOAK_PG_RESTART)',
+);
 
 await sleep(Math.max(0, loadEnd - now()));
 clearInterval(ticker);
@@ -271,7 +322,9 @@ const ok2xx = samples.filter((s) => s.status >= 200 && s.status < 300 && s.reque
 const ids = ok2xx.map((s) => s.requestId!);
 const counts = new Map<string, number>();
 for (let i = 0; i < ids.length; i += 5000) {
-  const rows = await sql<{ request_id: string; n: number }[]>`select request_id, count(*)::int as n from audit.events where coalesce(kind, 'access') = 'access' and request_id = any(${ids.slice(i, i + 5000)}) group by request_id`;
+  const rows = await sql<
+    { request_id: string; n: number }[]
+  >`select request_id, count(*)::int as n from audit.events where coalesce(kind, 'access') = 'access' and request_id = any(${ids.slice(i, i + 5000)}) group by request_id`;
   for (const row of rows) counts.set(row.request_id, row.n);
 }
 const missing = ok2xx.filter((s) => !counts.has(s.requestId!));
@@ -287,9 +340,19 @@ check(
 );
 
 const reads = ok2xx.filter((s) => s.kind === 'credential');
-const secured = new Set((await sql<{ request_id: string }[]>`select request_id from audit.events where action = 'vault.secret.read' and request_id = any(${reads.map((s) => s.requestId!)})`).map((r) => r.request_id));
+const secured = new Set(
+  (
+    await sql<
+      { request_id: string }[]
+    >`select request_id from audit.events where action = 'vault.secret.read' and request_id = any(${reads.map((s) => s.requestId!)})`
+  ).map((r) => r.request_id),
+);
 const unsecured = reads.filter((s) => !secured.has(s.requestId!)).length;
-check('every sync security event stored', unsecured === 0, `${reads.length} credential reads answered 200, ${unsecured} without their vault.secret.read event`);
+check(
+  'every sync security event stored',
+  unsecured === 0,
+  `${reads.length} credential reads answered 200, ${unsecured} without their vault.secret.read event`,
+);
 
 const spillLeft = [...spillFiles(victim.spillDir), ...spillFiles(replicas[1]!.spillDir)];
 const rejected = spillLeft.filter((f) => f.includes('rejected'));
@@ -303,8 +366,17 @@ const byKey = new Map<string, Set<string>>();
 for (const s of samples) if (s.messageId && s.key) byKey.set(s.key, (byKey.get(s.key) ?? new Set()).add(s.messageId));
 const disagreeing = [...byKey.values()].filter((set) => set.size > 1).length;
 const logged = await sql<{ id: string; account_id: string }[]>`select id, account_id from app.message_log`;
-const keyed = new Set((await sql<{ id: string }[]>`select response_body->>'messageId' as id from app.idempotency_keys where status = 'done' and response_body ? 'messageId'`).map((r) => r.id));
-const pending = (await sql<{ pending: number }[]>`select count(*)::int as pending from app.idempotency_keys where status = 'pending'`)[0]?.pending ?? 0;
+const keyed = new Set(
+  (
+    await sql<
+      { id: string }[]
+    >`select response_body->>'messageId' as id from app.idempotency_keys where status = 'done' and response_body ? 'messageId'`
+  ).map((r) => r.id),
+);
+const pending =
+  (
+    await sql<{ pending: number }[]>`select count(*)::int as pending from app.idempotency_keys where status = 'pending'`
+  )[0]?.pending ?? 0;
 const unkeyed = logged.filter((m) => !keyed.has(m.id)).length;
 check(
   'no message accepted twice',
@@ -314,16 +386,27 @@ check(
 const perAccount = new Map<string, number>();
 for (const m of logged) perAccount.set(m.account_id, (perAccount.get(m.account_id) ?? 0) + 1);
 const most = Math.max(0, ...perAccount.values());
-check('no account past its messages per day', most <= MESSAGES_PER_DAY, `most messages accepted for one account: ${most} (limit ${MESSAGES_PER_DAY} across both replicas)`);
+check(
+  'no account past its messages per day',
+  most <= MESSAGES_PER_DAY,
+  `most messages accepted for one account: ${most} (limit ${MESSAGES_PER_DAY} across both replicas)`,
+);
 await sql.end();
 
 const fiveHundreds = samples.filter((s) => s.status === 500).length;
-check('no 500 answered', fiveHundreds === 0, `${fiveHundreds} of ${samples.length} requests answered 500 (a database restart answers 503 HF_DATABASE_UNAVAILABLE)`);
+check(
+  'no 500 answered',
+  fiveHundreds === 0,
+  `${fiveHundreds} of ${samples.length} requests answered 500 (a database restart answers 503 HF_DATABASE_UNAVAILABLE)`,
+);
 
 let verify = '';
 let verified = false;
 try {
-  verify = execFileSync(process.execPath, [auditCli, 'verify'], { env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir }, encoding: 'utf8' });
+  verify = execFileSync(process.execPath, [auditCli, 'verify'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir },
+    encoding: 'utf8',
+  });
   verified = true;
 } catch (error) {
   verify = String((error as { stdout?: string }).stdout ?? '') + String((error as { stderr?: string }).stderr ?? '');
@@ -333,23 +416,61 @@ check('hf-audit verify intact', verified, verify.trim().split('\n').slice(-1)[0]
 // --- summary ---------------------------------------------------------------------------------------
 const pct = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10 : null;
+  return sorted.length
+    ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10
+    : null;
 };
 const byPhase = phases.map((p) => {
   const inside = samples.filter((s) => s.at >= p.from && s.at < p.to);
   const ok = inside.filter((s) => s.status >= 200 && s.status < 300);
-  return { phase: p.name, fromMs: p.from, toMs: p.to, requests: inside.length, ok: ok.length, refused4xx: inside.filter((s) => s.status >= 400 && s.status < 500).length, failed: inside.filter((s) => s.status === 0 || s.status >= 500).length, p50Ms: pct(ok.map((s) => s.ms), 50), p99Ms: pct(ok.map((s) => s.ms), 99) };
+  return {
+    phase: p.name,
+    fromMs: p.from,
+    toMs: p.to,
+    requests: inside.length,
+    ok: ok.length,
+    refused4xx: inside.filter((s) => s.status >= 400 && s.status < 500).length,
+    failed: inside.filter((s) => s.status === 0 || s.status >= 500).length,
+    p50Ms: pct(
+      ok.map((s) => s.ms),
+      50,
+    ),
+    p99Ms: pct(
+      ok.map((s) => s.ms),
+      99,
+    ),
+  };
 });
 const summary = {
   date: new Date().toISOString(),
   seconds,
   rate,
   requests: samples.length,
-  faults: { killAt, restartedAt, spillFilesAtKill: spillAtKill.length, postgresRestartAt: pgRestartedAt, postgresBackAt: pgBackAt },
-  audit: { responses2xx: ok2xx.length, missing: missing.length, excusedInKillWindow: excused.length, duplicated: twice.length },
+  faults: {
+    killAt,
+    restartedAt,
+    spillFilesAtKill: spillAtKill.length,
+    postgresRestartAt: pgRestartedAt,
+    postgresBackAt: pgBackAt,
+  },
+  audit: {
+    responses2xx: ok2xx.length,
+    missing: missing.length,
+    excusedInKillWindow: excused.length,
+    duplicated: twice.length,
+  },
   phases: byPhase,
   // Per kind of request, how many answered each status (0: refused, reset or timed out).
-  statuses: Object.fromEntries([...new Set(samples.map((s) => s.kind))].map((kind) => [kind, Object.fromEntries([...new Set(samples.filter((s) => s.kind === kind).map((s) => s.status))].sort().map((st) => [st, samples.filter((s) => s.kind === kind && s.status === st).length]))])),
+  statuses: Object.fromEntries(
+    [...new Set(samples.map((s) => s.kind))].map((kind) => [
+      kind,
+      Object.fromEntries(
+        [...new Set(samples.filter((s) => s.kind === kind).map((s) => s.status))]
+          .sort()
+          .map((st) => [st, samples.filter((s) => s.kind === kind && s.status === st).length]),
+      ),
+    ]),
+  ),
   checks,
   ok: checks.every((c) => c.ok),
 };
@@ -358,7 +479,11 @@ writeFileSync(join(root, '.bench/soak.json'), `${JSON.stringify(summary, null, 2
 console.table(byPhase);
 console.log('statuses per kind:', JSON.stringify(summary.statuses));
 for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
-console.log(summary.ok ? 'soak passed; written to .bench/soak.json' : `soak FAILED (logs kept in ${work}); written to .bench/soak.json`);
+console.log(
+  summary.ok
+    ? 'soak passed; written to .bench/soak.json'
+    : `soak FAILED (logs kept in ${work}); written to .bench/soak.json`,
+);
 
 await soakDatabase.close().catch(() => undefined);
 if (summary.ok) rmSync(work, { recursive: true, force: true });

@@ -23,15 +23,29 @@ export const serverCore = cores - 1;
  * Starts serve.ts for a variant (with extra node flags, and under `launcher`, a command that runs
  * node in its own process: valgrind) and waits for the port it listens on.
  */
-export async function spawnVariant(name: string, nodeArgs: readonly string[] = [], launcher: readonly string[] = []): Promise<{ child: ChildProcess; url: string; headers: Record<string, string> }> {
-  const args = [...launcher, process.execPath, ...nodeArgs, '--import', 'tsx', fileURLToPath(new URL('./serve.ts', import.meta.url)), name];
+export async function spawnVariant(
+  name: string,
+  nodeArgs: readonly string[] = [],
+  launcher: readonly string[] = [],
+): Promise<{ child: ChildProcess; url: string; headers: Record<string, string> }> {
+  const args = [
+    ...launcher,
+    process.execPath,
+    ...nodeArgs,
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./serve.ts', import.meta.url)),
+    name,
+  ];
   const child = spawn(pinned ? 'taskset' : args[0]!, pinned ? ['-c', String(serverCore), ...args] : args.slice(1), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
-  const { port, headers, path } = await new Promise<{ port: number; headers: Record<string, string>; path: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string>; path: string }));
-    child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
-  });
+  const { port, headers, path } = await new Promise<{ port: number; headers: Record<string, string>; path: string }>(
+    (resolve, reject) => {
+      child.once('message', (m) => resolve(m as { port: number; headers: Record<string, string>; path: string }));
+      child.once('exit', (code) => reject(new Error(`variant ${name} exited with ${code}`)));
+    },
+  );
   return { child, url: `http://127.0.0.1:${port}${path}`, headers };
 }

@@ -12,7 +12,13 @@ export interface Variant {
   name: string;
   /** The peer variant it is compared with: the library a user would pick instead. */
   peer?: string | undefined;
-  setup(): Promise<{ app: FastifyInstance; headers?: Record<string, string>; path?: string; close?: () => Promise<void>; quiesce?: () => Promise<void> }>;
+  setup(): Promise<{
+    app: FastifyInstance;
+    headers?: Record<string, string>;
+    path?: string;
+    close?: () => Promise<void>;
+    quiesce?: () => Promise<void>;
+  }>;
 }
 
 const pingSchema = { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } as const;
@@ -43,19 +49,22 @@ async function stack(redis = false): Promise<FastifyInstance> {
     AUDIT_CHAIN_VERSION: process.env.AUDIT_CHAIN_VERSION ?? '3',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-bench-')),
   });
-  return buildApp({
-    ...parsed,
-    secrets: {
-      adminApiKey: 'bench-admin-key-0123456789abcdef0123456789',
-      consentSecrets: CONSENT_SECRET,
-      ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
-      vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
-      auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
-      dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
-      dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
-      notifyUnsubscribeSecrets: 'bench-notify-unsubscribe-0123456789abcdef',
+  return buildApp(
+    {
+      ...parsed,
+      secrets: {
+        adminApiKey: 'bench-admin-key-0123456789abcdef0123456789',
+        consentSecrets: CONSENT_SECRET,
+        ageGateSecrets: 'bench-age-gate-secret-0123456789abcdef012',
+        vaultKeys: `bench:${Buffer.alloc(32, 1).toString('base64')}`,
+        auditCheckpointKeys: 'bench-audit-checkpoint-0123456789abcdef0',
+        dataRightsSigningKeys: `bench:${Buffer.alloc(32, 2).toString('base64')}`,
+        dataRightsSubjectKey: 'bench-data-rights-subject-key-0123456789ab',
+        notifyUnsubscribeSecrets: 'bench-notify-unsubscribe-0123456789abcdef',
+      },
     },
-  }, process.env.DATABASE_URL ? { database: (await database(4)).handle } : {});
+    process.env.DATABASE_URL ? { database: (await database(4)).handle } : {},
+  );
 }
 
 /** A returning visitor of the stack: the analytics cookie already set, so the response sets none (steady state). */
@@ -93,7 +102,15 @@ async function consentVariant() {
   // never keeps it.
   const name = '__Host-hf_consent';
   const value = encodeDecision(
-    { id: 'benchbenchbenchbench00', categories: [], version: 'v1', decidedAt: now, expiresAt: now + 86_400, source: 'user', gpc: false },
+    {
+      id: 'benchbenchbenchbench00',
+      categories: [],
+      version: 'v1',
+      decidedAt: now,
+      expiresAt: now + 86_400,
+      source: 'user',
+      gpc: false,
+    },
     name,
     CONSENT_SECRET,
   );
@@ -105,7 +122,11 @@ async function ageGateVariant() {
   const { default: ageGate, ageGateMigrations, recordVerification } = await import('@harakaflow/age-gate');
   const { handle, migrate } = await database();
   await migrate(handle.db, [ageGateMigrations]);
-  await recordVerification(handle.db, 'bench-subject', { verifiedAt: new Date(), method: 'self-declared', minimumAge: 18 });
+  await recordVerification(handle.db, 'bench-subject', {
+    verifiedAt: new Date(),
+    method: 'self-declared',
+    minimumAge: 18,
+  });
   const app = bare();
   await app.register(ageGate, {
     db: handle.db,
@@ -126,10 +147,19 @@ async function auditVariant() {
   const chainVersion = Number(process.env.AUDIT_CHAIN_VERSION ?? 3) as 1 | 2 | 3;
   // Batches by binary COPY on Postgres (the default, 'auto'); BENCH_AUDIT_COPY=0 measures UNNEST.
   const copy = process.env.BENCH_AUDIT_COPY === '0' ? false : 'auto';
-  await app.register(audit, { db: handle.db, checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'], spillDir: false, chainVersion, copy });
+  await app.register(audit, {
+    db: handle.db,
+    checkpointKeys: ['bench-audit-checkpoint-0123456789abcdef0'],
+    spillDir: false,
+    chainVersion,
+    copy,
+  });
   return {
     app,
-    headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' },
+    headers: {
+      'user-agent':
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+    },
     close: () => handle.close(),
     // Its batches flushed before the next variant is measured: no write of this one lands in another's window.
     quiesce: () => app.audit.flush(),
@@ -142,7 +172,13 @@ async function quotaVariant(store: 'memory' | 'redis') {
   // The plugin adds its limits to routes declared after it: register it first, then the route.
   const app = Fastify({ logger: false });
   const redis = store === 'redis' ? await redisClient() : undefined;
-  if (redis) await app.register(quota, { store: 'redis', redis, anonymous: { requestsPerMinute: 100_000_000 }, keyPrefix: `hf:bench:${process.pid}:` });
+  if (redis)
+    await app.register(quota, {
+      store: 'redis',
+      redis,
+      anonymous: { requestsPerMinute: 100_000_000 },
+      keyPrefix: `hf:bench:${process.pid}:`,
+    });
   else await app.register(quota, { anonymous: { requestsPerMinute: 100_000_000 } });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
   return { app, close: async () => redis?.disconnect() };
@@ -169,7 +205,11 @@ async function peerRateLimit(store: 'memory' | 'redis') {
   const { default: rateLimit } = await import('@fastify/rate-limit');
   const app = Fastify({ logger: false });
   const redis = store === 'redis' ? await redisClient() : undefined;
-  await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, ...(redis ? { redis, nameSpace: `hf-bench-peer-${process.pid}-` } : {}) });
+  await app.register(rateLimit, {
+    max: 100_000_000,
+    timeWindow: 60_000,
+    ...(redis ? { redis, nameSpace: `hf-bench-peer-${process.pid}-` } : {}),
+  });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
   return { app, close: async () => redis?.disconnect() };
 }
@@ -182,7 +222,8 @@ async function peerRateLimit(store: 'memory' | 'redis') {
 function signedCookiePing(app: FastifyInstance): Record<string, string> {
   app.addHook('onRequest', (request, _reply, done) => {
     const raw = request.cookies.pref;
-    if (raw === undefined || !request.unsignCookie(raw).valid) return done(new Error('bench: the signed cookie did not verify'));
+    if (raw === undefined || !request.unsignCookie(raw).valid)
+      return done(new Error('bench: the signed cookie did not verify'));
     done();
   });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
@@ -216,7 +257,12 @@ async function peerStack() {
   const redis = await redisClient();
   await app.register(helmet);
   await app.register(cookie, { secret: CONSENT_SECRET });
-  await app.register(rateLimit, { max: 100_000_000, timeWindow: 60_000, redis, nameSpace: `hf-bench-peer-stack-${process.pid}-` });
+  await app.register(rateLimit, {
+    max: 100_000_000,
+    timeWindow: 60_000,
+    redis,
+    nameSpace: `hf-bench-peer-stack-${process.pid}-`,
+  });
   const headers = signedCookiePing(app);
   return { app, headers, close: async () => redis.disconnect() };
 }
@@ -231,7 +277,9 @@ export const variants: Variant[] = [
   { name: 'audit', peer: 'peer-pino-log', setup: auditVariant },
   { name: 'quota-memory', peer: 'peer-rate-limit', setup: () => quotaVariant('memory') },
   // Only when REDIS_URL is set: the limits in Redis, one round trip per request.
-  ...(process.env.REDIS_URL ? [{ name: 'quota-redis', peer: 'peer-rate-limit-redis', setup: () => quotaVariant('redis') }] : []),
+  ...(process.env.REDIS_URL
+    ? [{ name: 'quota-redis', peer: 'peer-rate-limit-redis', setup: () => quotaVariant('redis') }]
+    : []),
   { name: 'peer-pino-log', setup: peerPinoLog },
   { name: 'peer-rate-limit', setup: () => peerRateLimit('memory') },
   ...(process.env.REDIS_URL ? [{ name: 'peer-rate-limit-redis', setup: () => peerRateLimit('redis') }] : []),
@@ -243,10 +291,19 @@ export const variants: Variant[] = [
     name: 'stack-account',
     setup: async () => {
       const app = await stack(true);
-      const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: { name: 'Bench', email: `bench.${process.pid}.${Date.now()}@example.com`, dateOfBirth: '1990-01-01' } });
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/accounts',
+        payload: { name: 'Bench', email: `bench.${process.pid}.${Date.now()}@example.com`, dateOfBirth: '1990-01-01' },
+      });
       if (created.statusCode !== 201) throw new Error(`stack-account: signup answered ${created.statusCode}`);
       const apiKey = (created.json() as { apiKey: string }).apiKey;
-      return { app, path: '/v1/me', headers: { authorization: `Bearer ${apiKey}`, cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
+      return {
+        app,
+        path: '/v1/me',
+        headers: { authorization: `Bearer ${apiKey}`, cookie: 'hf_aid=returning-visitor' },
+        quiesce: () => app.audit.flush(),
+      };
     },
   },
   // A client without a cookie jar is a new visitor on every request: each response mints hf_aid.

@@ -13,7 +13,8 @@ const total = () => {
 
 describe('parseStatTicks', () => {
   it('reads utime + stime after a command name holding spaces and parentheses', () => {
-    const line = '4242 (node (bench) x) R 1 4242 4242 0 -1 4194304 2171 0 0 0 517 38 0 0 20 0 7 0 25506 745713664 10045 18446744073709551615';
+    const line =
+      '4242 (node (bench) x) R 1 4242 4242 0 -1 4194304 2171 0 0 0 517 38 0 0 20 0 7 0 25506 745713664 10045 18446744073709551615';
     expect(parseStatTicks(line)).toBe(555);
   });
 

@@ -18,7 +18,9 @@ export interface TestDatabase extends DatabaseHandle {
  * A fresh database for one test file: with TEST_DATABASE_URL, a new database on that server,
  * dropped by close(); without it, an in-memory PGlite. Call it in beforeAll, close in afterAll.
  */
-export async function testDatabase(options: { migrations?: MigrationSet[]; max?: number; serverUrl?: string | undefined } = {}): Promise<TestDatabase> {
+export async function testDatabase(
+  options: { migrations?: MigrationSet[]; max?: number; serverUrl?: string | undefined } = {},
+): Promise<TestDatabase> {
   let url: string | undefined;
   let drop: (() => Promise<void>) | undefined;
   // Benchmarks pass DATABASE_URL here; tests use TEST_DATABASE_URL.
@@ -39,7 +41,11 @@ export async function testDatabase(options: { migrations?: MigrationSet[]; max?:
     };
   }
   // PGlite starts from the suite's made directory (pglite-seed.ts): no initdb in every test file.
-  const handle = await createDatabase({ url, max: options.max ?? 5, ...(url ? {} : { loadDataDir: await pgliteDump() }) });
+  const handle = await createDatabase({
+    url,
+    max: options.max ?? 5,
+    ...(url ? {} : { loadDataDir: await pgliteDump() }),
+  });
   if (options.migrations?.length) await migrate(handle.db, options.migrations);
 
   let closed: Promise<void> | undefined;

@@ -9,7 +9,17 @@
  */
 import { readFileSync } from 'node:fs';
 
-export const DELIVERY_REPORTS = ['postfix-hard', 'postfix-delayed', 'exim-hard', 'gmail-hard', 'gmail-no-original', 'recipient-only', 'arf-abuse', 'arf-redacted', 'auto-reply'] as const;
+export const DELIVERY_REPORTS = [
+  'postfix-hard',
+  'postfix-delayed',
+  'exim-hard',
+  'gmail-hard',
+  'gmail-no-original',
+  'recipient-only',
+  'arf-abuse',
+  'arf-redacted',
+  'auto-reply',
+] as const;
 export type DeliveryReportName = (typeof DELIVERY_REPORTS)[number];
 
 export interface SentMessage {
@@ -25,7 +35,11 @@ const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n');
 const headerSection = (raw: string) => raw.slice(0, raw.search(/\r?\n\r?\n/));
 
 /** The fixture, filled in for `sent` (the kit's domain is `harakaflow.test` unless told). */
-export function deliveryReport(name: DeliveryReportName, sent: SentMessage, o: { domain?: string; replace?: [string | RegExp, string][] } = {}): Buffer {
+export function deliveryReport(
+  name: DeliveryReportName,
+  sent: SentMessage,
+  o: { domain?: string; replace?: [string | RegExp, string][] } = {},
+): Buffer {
   const domain = o.domain ?? 'harakaflow.test';
   const headers = headerSection(sent.raw);
   let text = crlf(readFileSync(new URL(`../fixtures/reports/${name}.eml`, import.meta.url), 'utf8'))
@@ -39,6 +53,10 @@ export function deliveryReport(name: DeliveryReportName, sent: SentMessage, o: {
   // The report's own Message-ID (its first header section's), one per message reported on, as a
   // relay's would be: a report is read once by it, so two tests on one database must not share it.
   const end = text.search(/\r\n\r\n/);
-  text = text.slice(0, end).replace(/^(Message-I[Dd]: <)([^@>]+)@/m, (_, head: string, local: string) => `${head}${local}.${sent.id}@`) + text.slice(end);
+  text =
+    text
+      .slice(0, end)
+      .replace(/^(Message-I[Dd]: <)([^@>]+)@/m, (_, head: string, local: string) => `${head}${local}.${sent.id}@`) +
+    text.slice(end);
   return Buffer.from(text);
 }

@@ -75,7 +75,11 @@ export async function startDovecot(): Promise<TestDovecot> {
     await chmod(dir, 0o755);
     await chown(join(dir, 'mail'), mailUser.uid, mailUser.gid);
   }
-  await writeFile(join(dir, 'users'), `${user}:{PLAIN}${password}:${mailUser.uid}:${mailUser.gid}::${join(dir, 'mail', user)}::\n`, { mode: 0o644 });
+  await writeFile(
+    join(dir, 'users'),
+    `${user}:{PLAIN}${password}:${mailUser.uid}:${mailUser.gid}::${join(dir, 'mail', user)}::\n`,
+    { mode: 0o644 },
+  );
   let started: StartedProcess | undefined;
   let port = 0;
   for (let attempt = 0; attempt < 3 && !started; attempt++) {
@@ -109,7 +113,8 @@ export async function startDovecot(): Promise<TestDovecot> {
       started = await startProcess(binary, ['-F', '-c', join(dir, 'dovecot.conf')], {
         cwd: dir,
         ready: () => answers(port),
-        tail: async () => (await readFile(join(dir, 'dovecot.log'), 'utf8').catch(() => '(no log)')).split('\n').slice(-6).join(' | '),
+        tail: async () =>
+          (await readFile(join(dir, 'dovecot.log'), 'utf8').catch(() => '(no log)')).split('\n').slice(-6).join(' | '),
         name: `dovecot on port ${port}`,
       });
     } catch (error) {
@@ -122,7 +127,14 @@ export async function startDovecot(): Promise<TestDovecot> {
   }
   const client = async <T>(work: (c: ImapFlow) => Promise<T>): Promise<T> => {
     const { ImapFlow } = await import('imapflow');
-    const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      auth: { user, pass: password },
+      logger: false,
+      disableAutoIdle: true,
+    });
     c.on('error', () => {});
     await c.connect();
     try {
@@ -136,12 +148,18 @@ export async function startDovecot(): Promise<TestDovecot> {
     user,
     password,
     url: `imap://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/INBOX`,
-    urlOf: (mailbox) => `imap://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(mailbox)}`,
+    urlOf: (mailbox) =>
+      `imap://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(mailbox)}`,
     append: (raw, options = {}) =>
       client(async (c) => {
         const box = options.mailbox ?? 'INBOX';
         if (box !== 'INBOX') await c.mailboxCreate(box).catch(() => {});
-        const done = await c.append(box, typeof raw === 'string' ? Buffer.from(raw.replace(/\r?\n/g, '\r\n')) : raw, [], options.date);
+        const done = await c.append(
+          box,
+          typeof raw === 'string' ? Buffer.from(raw.replace(/\r?\n/g, '\r\n')) : raw,
+          [],
+          options.date,
+        );
         if (!done || done.uid === undefined) throw new Error('dovecot: APPEND did not say the UID');
         return done.uid;
       }),

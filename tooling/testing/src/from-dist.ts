@@ -14,6 +14,9 @@ export function fromDist(source: string): string[] {
   const at = source.lastIndexOf(marker);
   if (at < 0 || !source.endsWith('.ts')) throw new Error(`fromDist: ${source} is not a file under a package's src/`);
   const built = `${source.slice(0, at)}${sep}dist${sep}${source.slice(at + marker.length, -3)}.js`;
-  if (!existsSync(built)) throw new Error(`fromDist: ${built} is missing: the suite's global setup transpiles it (run the tests through the root vitest config)`);
+  if (!existsSync(built))
+    throw new Error(
+      `fromDist: ${built} is missing: the suite's global setup transpiles it (run the tests through the root vitest config)`,
+    );
   return ['--enable-source-maps', built];
 }

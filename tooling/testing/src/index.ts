@@ -17,7 +17,14 @@ export type { DeliveryReportName, SentMessage } from './delivery-reports.js';
 export { freePort } from './ports.js';
 export { backendPid, holdServer, pgbouncerAvailable, testPgbouncer } from './pgbouncer.js';
 export type { TestPgbouncer } from './pgbouncer.js';
-export { cli as redisCli, redisServersAvailable, replicated, startClusterRedis, startSentinelRedis, startTlsRedis } from './redis-servers.js';
+export {
+  cli as redisCli,
+  redisServersAvailable,
+  replicated,
+  startClusterRedis,
+  startSentinelRedis,
+  startTlsRedis,
+} from './redis-servers.js';
 export type { ClusterRedis, RedisNode, SentinelRedis, Shard, TlsRedis } from './redis-servers.js';
 export { expectDataDirRefused } from './cli-refusal.js';
 export { fromDist } from './from-dist.js';

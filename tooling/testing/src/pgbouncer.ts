@@ -52,7 +52,9 @@ export interface TestPgbouncer {
 
 /** The uid and gid of a system user, from /etc/passwd (PgBouncer will not run as root: it switches to this user). */
 function systemUser(name: string): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) throw new Error(`pgbouncer: running as root, and there is no user "${name}" to run it as`);
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -87,7 +89,11 @@ function handle(url: string, poolSize: number, close: () => Promise<void>): Test
       const row = (await adminShow(url, 'pools')).find((r) => r.database === database);
       if (!row) return { clients: 0, waiting: 0, servers: 0 };
       const n = (k: string) => Number(row[k] ?? 0);
-      return { clients: n('cl_active') + n('cl_waiting'), waiting: n('cl_waiting'), servers: n('sv_active') + n('sv_idle') + n('sv_used') + n('sv_tested') + n('sv_login') };
+      return {
+        clients: n('cl_active') + n('cl_waiting'),
+        waiting: n('cl_waiting'),
+        servers: n('sv_active') + n('sv_idle') + n('sv_used') + n('sv_tested') + n('sv_login'),
+      };
     },
     close,
   };
@@ -105,7 +111,8 @@ export async function testPgbouncer(options: { serverUrl: string; poolSize?: num
   const user = decodeURIComponent(server.username) || 'postgres';
   if (pgbouncerUrl) {
     const config = new Map((await adminShow(pgbouncerUrl, 'config')).map((r) => [String(r.key), String(r.value)]));
-    if (config.get('pool_mode') !== 'transaction') throw new Error(`PGBOUNCER_URL: pool_mode is ${config.get('pool_mode')}, the tests need transaction`);
+    if (config.get('pool_mode') !== 'transaction')
+      throw new Error(`PGBOUNCER_URL: pool_mode is ${config.get('pool_mode')}, the tests need transaction`);
     return handle(pgbouncerUrl, Number(config.get('default_pool_size')), async () => {});
   }
   // Thrown here, not at import: every test file imports this module through the index.
@@ -141,7 +148,11 @@ export async function testPgbouncer(options: { serverUrl: string; poolSize?: num
     ].join('\n');
     await writeFile(join(dir, 'pgbouncer.ini'), `${ini}\n`);
     // The password PgBouncer gives the server for this user (none with the test server's trust auth).
-    await writeFile(join(dir, 'users.txt'), `"${user.replace(/"/g, '""')}" "${decodeURIComponent(server.password).replace(/"/g, '""')}"\n`, { mode: 0o600 });
+    await writeFile(
+      join(dir, 'users.txt'),
+      `"${user.replace(/"/g, '""')}" "${decodeURIComponent(server.password).replace(/"/g, '""')}"\n`,
+      { mode: 0o600 },
+    );
     if (asRoot) {
       const { uid, gid } = systemUser('nobody');
       for (const file of ['', 'pgbouncer.ini', 'users.txt']) chownSync(join(dir, file), uid, gid);

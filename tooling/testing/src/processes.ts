@@ -10,7 +10,10 @@ import { until } from './smtp.js';
 
 /** The first `program` in `dirs`, then on the PATH; undefined when there is none. */
 export function findProgram(program: string, dirs: readonly string[] = []): string | undefined {
-  return [...dirs, ...(process.env.PATH ?? '').split(delimiter)].filter(Boolean).map((dir) => join(dir, program)).find((file) => existsSync(file));
+  return [...dirs, ...(process.env.PATH ?? '').split(delimiter)]
+    .filter(Boolean)
+    .map((dir) => join(dir, program))
+    .find((file) => existsSync(file));
 }
 
 const live = new Set<ChildProcess>();
@@ -34,13 +37,24 @@ export interface StartedProcess {
 export async function startProcess(
   program: string,
   args: string[],
-  options: { cwd: string; ready: () => Promise<boolean>; tail: () => string | Promise<string>; stderr?: (chunk: string) => void; name?: string },
+  options: {
+    cwd: string;
+    ready: () => Promise<boolean>;
+    tail: () => string | Promise<string>;
+    stderr?: (chunk: string) => void;
+    name?: string;
+  },
 ): Promise<StartedProcess> {
-  const child = spawn(program, args, { cwd: options.cwd, stdio: ['ignore', 'ignore', options.stderr ? 'pipe' : 'ignore'] });
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    stdio: ['ignore', 'ignore', options.stderr ? 'pipe' : 'ignore'],
+  });
   if (options.stderr) child.stderr!.setEncoding('utf8').on('data', options.stderr);
   live.add(child);
   let gone = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), (gone = true), resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => (live.delete(child), (gone = true), resolve())),
+  );
   const started: StartedProcess = {
     child,
     get gone() {

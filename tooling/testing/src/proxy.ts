@@ -47,7 +47,8 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
     client.pipe(upstream);
     upstream.pipe(client);
   };
-  const listen = (server: Server, port: number) => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  const listen = (server: Server, port: number) =>
+    new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
   let server = createServer(accept);
   await listen(server, 0);
   const port = (server.address() as { port: number }).port;

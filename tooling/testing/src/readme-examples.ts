@@ -54,7 +54,11 @@ export function extractExamples(markdown: string, readme: string): Example[] {
     const fence = open[1]!;
     const words = open[2]!.trim().split(/\s+/);
     let end = i + 1;
-    while (end < lines.length && !new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`).test(lines[end]!)) end++;
+    while (
+      end < lines.length &&
+      !new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`).test(lines[end]!)
+    )
+      end++;
     if (/^(ts|typescript)$/i.test(words[0] ?? '') && !words.slice(1).includes('fragment')) {
       examples.push({ readme, line: i + 2, code: lines.slice(i + 1, end).join('\n') });
     }
@@ -80,7 +84,8 @@ function compilerOptions(root: string): ts.CompilerOptions {
   const base = ts.readConfigFile(join(root, 'tsconfig.base.json'), (f) => readFileSync(f, 'utf8'));
   if (base.error) throw new Error(ts.flattenDiagnosticMessageText(base.error.messageText, '\n'));
   const { options, errors } = ts.convertCompilerOptionsFromJson(base.config.compilerOptions, root);
-  if (errors.length) throw new Error(errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('\n'));
+  if (errors.length)
+    throw new Error(errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('\n'));
   return {
     ...options,
     noEmit: true,
@@ -96,7 +101,11 @@ function compilerOptions(root: string): ts.CompilerOptions {
 
 /** Where an example is compiled: a file of apps/api (ES module), so it resolves what the app installs. */
 const virtualPath = (root: string, example: Example, index: number) =>
-  join(root, 'apps/api/.readme-examples', `${example.readme.replace(/[/\\]/g, '_').replace(/\.md$/i, '')}-${example.line}-${index}.ts`);
+  join(
+    root,
+    'apps/api/.readme-examples',
+    `${example.readme.replace(/[/\\]/g, '_').replace(/\.md$/i, '')}-${example.line}-${index}.ts`,
+  );
 
 /**
  * Type errors of the examples, each as "README:line:column: message" with the README's own line;
@@ -128,10 +137,13 @@ export function typecheckExamples(examples: Example[], root = repositoryRoot): s
     }
     for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
       const at = d.start === undefined ? { line: 0, character: 0 } : source.getLineAndCharacterOfPosition(d.start);
-      problems.push(`${example.readme}:${example.line + at.line}:${at.character + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      problems.push(
+        `${example.readme}:${example.line + at.line}:${at.character + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+      );
     }
   }
-  for (const d of program.getOptionsDiagnostics()) problems.push(`options: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  for (const d of program.getOptionsDiagnostics())
+    problems.push(`options: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
   return problems;
 }
 
@@ -142,6 +154,9 @@ export function transpileExample(example: Example): string {
     fileName: 'example.ts',
     reportDiagnostics: true,
   });
-  if (diagnostics?.length) throw new Error(`${example.readme}:${example.line}: ${ts.flattenDiagnosticMessageText(diagnostics[0]!.messageText, '\n')}`);
+  if (diagnostics?.length)
+    throw new Error(
+      `${example.readme}:${example.line}: ${ts.flattenDiagnosticMessageText(diagnostics[0]!.messageText, '\n')}`,
+    );
   return outputText;
 }

@@ -36,7 +36,8 @@ export async function startReceiver(answer: Answer = 204): Promise<Receiver> {
     req.on('end', () => {
       const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       received.push(request);
-      const a = typeof current === 'number' ? { status: current } : typeof current === 'function' ? current(request) : current;
+      const a =
+        typeof current === 'number' ? { status: current } : typeof current === 'function' ? current(request) : current;
       res.writeHead(a.status, a.headers).end(a.body);
     });
   });

@@ -26,7 +26,10 @@ const missing = PROGRAMS.filter((p) => !findProgram(p));
  */
 export const redisServersAvailable = missing.length === 0 || requireServices;
 const installed = () => {
-  if (missing.length) throw new Error(`${missing.join(', ')} is not installed (apt-get install redis-server redis-sentinel redis-tools openssl)`);
+  if (missing.length)
+    throw new Error(
+      `${missing.join(', ')} is not installed (apt-get install redis-server redis-sentinel redis-tools openssl)`,
+    );
 };
 
 export interface RedisNode {
@@ -40,11 +43,19 @@ type Tls = { caFile: string } | undefined;
 
 /** One redis-cli command against 127.0.0.1:port: its output, trimmed. */
 export async function cli(port: number, args: string[], tls?: Tls): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args], { timeout: 5000 });
+  const { stdout } = await run(
+    'redis-cli',
+    ['-h', '127.0.0.1', '-p', String(port), ...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args],
+    { timeout: 5000 },
+  );
   return stdout.trim();
 }
 
-const answers = (port: number, tls?: Tls) => cli(port, ['ping'], tls).then((out) => out === 'PONG', () => false);
+const answers = (port: number, tls?: Tls) =>
+  cli(port, ['ping'], tls).then(
+    (out) => out === 'PONG',
+    () => false,
+  );
 
 /** A group of servers in temporary directories, closed together. */
 class Group {
@@ -58,8 +69,19 @@ class Group {
   }
 
   /** Starts `program` with `args` in `dir` and waits until `ready` (or fails with its log's tail when it exits first). */
-  async start(program: string, args: string[], dir: string, port: number, ready: () => Promise<boolean>): Promise<RedisNode> {
-    const started = await startProcess(program, args, { cwd: dir, ready, tail: () => this.#tail(dir), name: `${program} on port ${port}` });
+  async start(
+    program: string,
+    args: string[],
+    dir: string,
+    port: number,
+    ready: () => Promise<boolean>,
+  ): Promise<RedisNode> {
+    const started = await startProcess(program, args, {
+      cwd: dir,
+      ready,
+      tail: () => this.#tail(dir),
+      name: `${program} on port ${port}`,
+    });
     this.#started.push(started);
     return { port, kill: () => started.stop('SIGKILL') };
   }
@@ -75,11 +97,46 @@ class Group {
 }
 
 /** A redis-server on a free port in its own directory: no persistence, loopback only, a replica's first sync at once (not after 5 s). */
-async function redisServer(group: Group, extra: string[] = [], tls?: Tls & { certFile: string; keyFile: string }, port?: number): Promise<RedisNode> {
+async function redisServer(
+  group: Group,
+  extra: string[] = [],
+  tls?: Tls & { certFile: string; keyFile: string },
+  port?: number,
+): Promise<RedisNode> {
   const dir = await group.dir();
   port ??= await freePort();
-  const ports = tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no'] : ['--port', String(port)];
-  const args = [...ports, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', 'redis.log', '--repl-diskless-sync-delay', '0', ...extra];
+  const ports = tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        tls.certFile,
+        '--tls-key-file',
+        tls.keyFile,
+        '--tls-ca-cert-file',
+        tls.caFile,
+        '--tls-auth-clients',
+        'no',
+      ]
+    : ['--port', String(port)];
+  const args = [
+    ...ports,
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--logfile',
+    'redis.log',
+    '--repl-diskless-sync-delay',
+    '0',
+    ...extra,
+  ];
   return group.start('redis-server', args, dir, port, () => answers(port, tls));
 }
 
@@ -99,11 +156,54 @@ export async function startTlsRedis(): Promise<TlsRedis> {
     const dir = await group.dir();
     const f = (name: string) => join(dir, name);
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    await run('openssl', ['req', '-x509', '-new', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=HarakaFlow test CA']);
-    await run('openssl', ['req', '-new', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-new',
+      ...ec,
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=HarakaFlow test CA',
+    ]);
+    await run('openssl', [
+      'req',
+      '-new',
+      ...ec,
+      '-keyout',
+      f('server.key'),
+      '-out',
+      f('server.csr'),
+      '-subj',
+      '/CN=127.0.0.1',
+    ]);
     await writeFile(f('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-    await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('san.cnf')]);
-    const node = await redisServer(group, [], { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') });
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      f('server.csr'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('server.pem'),
+      '-days',
+      '2',
+      '-extfile',
+      f('san.cnf'),
+    ]);
+    const node = await redisServer(group, [], {
+      caFile: f('ca.pem'),
+      certFile: f('server.pem'),
+      keyFile: f('server.key'),
+    });
     return { url: `rediss://127.0.0.1:${node.port}`, caFile: f('ca.pem'), close: () => group.close() };
   } catch (error) {
     await group.close();
@@ -111,7 +211,10 @@ export async function startTlsRedis(): Promise<TlsRedis> {
   }
 }
 
-const info = async (port: number, section: string) => Object.fromEntries((await cli(port, ['info', section])).split(/\r?\n/).map((l) => l.split(':', 2) as [string, string]));
+const info = async (port: number, section: string) =>
+  Object.fromEntries(
+    (await cli(port, ['info', section])).split(/\r?\n/).map((l) => l.split(':', 2) as [string, string]),
+  );
 
 /** Waits until `replica` has every write `primary` had when this was called (poll, not sleep). */
 export async function replicated(primary: number, replica: number): Promise<void> {
@@ -171,8 +274,16 @@ export async function startSentinelRedis(name = 'hfprimary'): Promise<SentinelRe
       }
       return true;
     }, 20_000);
-    const primaryPort = async () => Number((await cli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name])).split(/\r?\n/)[1]);
-    return { name, primary, replica, list: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','), primaryPort, close: () => group.close() };
+    const primaryPort = async () =>
+      Number((await cli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name])).split(/\r?\n/)[1]);
+    return {
+      name,
+      primary,
+      replica,
+      list: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+      primaryPort,
+      close: () => group.close(),
+    };
   } catch (error) {
     await group.close();
     throw error;
@@ -212,14 +323,29 @@ export async function startClusterRedis(): Promise<ClusterRedis> {
   installed();
   const group = new Group();
   try {
-    const extra = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'];
+    const extra = [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '1000',
+      '--cluster-replica-validity-factor',
+      '0',
+    ];
     // Twelve distinct free ports, taken one after another: each node's and its cluster bus port
     // (given explicitly: by default the bus is port + 10000, past 65535 for much of the ephemeral range).
     const ports = new Set<number>();
     while (ports.size < 12) ports.add(await freePort());
     const [data, bus] = [[...ports].slice(0, 6), [...ports].slice(6)];
-    const nodes = await Promise.all(data.map((port, i) => redisServer(group, [...extra, '--cluster-port', String(bus[i])], undefined, port)));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+    const nodes = await Promise.all(
+      data.map((port, i) => redisServer(group, [...extra, '--cluster-port', String(bus[i])], undefined, port)),
+    );
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { timeout: 30_000 },
+    );
     // Ready once every node sees the whole cluster and every replica is in sync with its primary.
     const ready = async (port: number) => {
       if (!(await cli(port, ['cluster', 'info'])).includes('cluster_state:ok')) return false;
@@ -231,15 +357,23 @@ export async function startClusterRedis(): Promise<ClusterRedis> {
     const shards = async (): Promise<Shard[]> => {
       // Asked of the first node that answers (a test may have killed some).
       let text: string | undefined;
-      for (const n of nodes) if ((text = await cli(n.port, ['cluster', 'nodes']).catch(() => undefined)) !== undefined) break;
-      const lines = (text ?? '').split(/\r?\n/).filter(Boolean).map((l) => l.split(' '));
+      for (const n of nodes)
+        if ((text = await cli(n.port, ['cluster', 'nodes']).catch(() => undefined)) !== undefined) break;
+      const lines = (text ?? '')
+        .split(/\r?\n/)
+        .filter(Boolean)
+        .map((l) => l.split(' '));
       // <id> <ip:port@cport> <flags> <primary id> <ping> <pong> <epoch> <link> <slot ranges...>
       const portOf = (l: string[]) => Number(/:(\d+)@/.exec(l[1]!)![1]);
       return lines
         .filter((l) => l[2]!.includes('master') && !l[2]!.includes('fail') && l.length > 8)
         .map((l) => {
           const replica = lines.find((r) => r[3] === l[0] && !r[2]!.includes('fail'));
-          const ranges = l.slice(8).filter((r) => /^\d/.test(r)).map((r) => r.split('-').map(Number)).map(([from, to]) => [from!, to ?? from!] as [number, number]);
+          const ranges = l
+            .slice(8)
+            .filter((r) => /^\d/.test(r))
+            .map((r) => r.split('-').map(Number))
+            .map(([from, to]) => [from!, to ?? from!] as [number, number]);
           return {
             primary: byPort.get(portOf(l))!,
             replica: byPort.get(replica ? portOf(replica) : -1)!,

@@ -27,7 +27,10 @@ if (unknown.length) {
 /** pnpm as this script was started with it (npm_execpath inside a pnpm script), else npx pnpm@10. */
 function pnpm(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const execPath = process.env.npm_execpath;
-  const [command, argv] = execPath && /pnpm/.test(execPath) ? [process.execPath, [execPath, ...args]] : ['npx', ['--yes', 'pnpm@10', ...args]];
+  const [command, argv] =
+    execPath && /pnpm/.test(execPath)
+      ? [process.execPath, [execPath, ...args]]
+      : ['npx', ['--yes', 'pnpm@10', ...args]];
   return new Promise((done, fail) => {
     const child = spawn(command, argv, { cwd: root, env, stdio: 'inherit' });
     child.on('error', fail);
@@ -51,8 +54,11 @@ try {
   process.exit(1);
 }
 rmSync(listing, { force: true });
-process.stdout.write(`\n${dryRun ? 'would publish' : 'publishing'} (changeset publish skips a version the registry already has):\n`);
-for (const p of packages) process.stdout.write(`  ${p.name}@${p.version}  ${p.files} files, ${(p.bytes / 1024).toFixed(1)} kB packed\n`);
+process.stdout.write(
+  `\n${dryRun ? 'would publish' : 'publishing'} (changeset publish skips a version the registry already has):\n`,
+);
+for (const p of packages)
+  process.stdout.write(`  ${p.name}@${p.version}  ${p.files} files, ${(p.bytes / 1024).toFixed(1)} kB packed\n`);
 if (dryRun) {
   process.stdout.write('dry run: nothing was published\n');
   process.exit(0);

@@ -46,7 +46,12 @@ export interface ServedProof {
 export function outsiderVerifies(p: ServedProof, publicKey: KeyObject): boolean {
   const leaf = sha256(Buffer.from([0]), Buffer.from(p.hash, 'hex'));
   if (leaf.toString('base64') !== p.leafHash || !p.checkpoint) return false;
-  const root = rootFromPath(leaf, p.leafIndex, p.treeSize, p.proof.map((x) => Buffer.from(x, 'base64')));
+  const root = rootFromPath(
+    leaf,
+    p.leafIndex,
+    p.treeSize,
+    p.proof.map((x) => Buffer.from(x, 'base64')),
+  );
   if (!root || root.toString('base64') !== p.rootHash) return false;
   const [body, sigs] = p.checkpoint.split('\n\n');
   const lines = body!.split('\n');

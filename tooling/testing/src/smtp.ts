@@ -1,6 +1,5 @@
 // A real SMTP server for tests (notify, the app): smtp-server on a loopback port.
 
-
 export interface Received {
   to: string[];
   raw: string;
@@ -12,7 +11,10 @@ export interface Received {
 
 /** Undoes quoted-printable (soft breaks, =XX) as RFC 2045 §6.7 writes it. */
 function unQuote(s: string): string {
-  return Buffer.from(s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  return Buffer.from(
+    s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
 }
 
 function partOf(raw: string, type: string): string {
@@ -24,7 +26,8 @@ function partOf(raw: string, type: string): string {
   const body = rest.slice(headerEnd).replace(/^\r?\n\r?\n/, '');
   const end = body.search(/\r?\n--/);
   const content = end < 0 ? body : body.slice(0, end);
-  if (/Content-Transfer-Encoding: base64/i.test(head)) return Buffer.from(content.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (/Content-Transfer-Encoding: base64/i.test(head))
+    return Buffer.from(content.replace(/\s+/g, ''), 'base64').toString('utf8');
   if (/Content-Transfer-Encoding: quoted-printable/i.test(head)) return unQuote(content);
   return content;
 }
@@ -58,14 +61,22 @@ export async function startSmtp(port = 0) {
     onRcptTo(_address, _session, callback) {
       const code = answers.shift() ?? 250;
       if (code < 400) return callback();
-      callback(Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code }));
+      callback(
+        Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code }),
+      );
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, headers: headersOf(raw), text: partOf(raw, 'text/plain'), html: partOf(raw, 'text/html') });
+        received.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          headers: headersOf(raw),
+          text: partOf(raw, 'text/plain'),
+          html: partOf(raw, 'text/html'),
+        });
         callback(null, `OK: queued as Q${received.length}`);
       });
     },

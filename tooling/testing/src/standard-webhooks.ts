@@ -5,7 +5,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * HMAC-SHA256 over `id.timestamp.body` with the base64 key after `whsec_`, base64, "v1,"; any
  * signature of the space-separated list.
  */
-export function standardWebhookVerifies(secret: string, headers: Record<string, string | string[] | undefined>, body: string): boolean {
+export function standardWebhookVerifies(
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+): boolean {
   const id = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
   const signatures = headers['webhook-signature'];

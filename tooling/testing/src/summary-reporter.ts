@@ -69,7 +69,9 @@ export default class SummaryReporter implements Reporter {
         const condition = argument(lines[i]!, /\bif \(/);
         if (condition) {
           const comment = /\/\/\s*(.+)$/.exec(lines[i]!)?.[1];
-          return comment ? `${explain(condition.text, 'if', lines)} (${comment.trim()})` : explain(condition.text, 'if', lines);
+          return comment
+            ? `${explain(condition.text, 'if', lines)} (${comment.trim()})`
+            : explain(condition.text, 'if', lines);
         }
       }
     }
@@ -105,7 +107,10 @@ function argument(line: string, opening: RegExp): { text: string; kind: string }
 /** What the services the tests need are called in a skip condition, and how to provide them. */
 const NEEDS: [RegExp, string][] = [
   [/pgbouncer/i, 'PgBouncer (the pgbouncer binary, or PGBOUNCER_URL)'],
-  [/redisServersAvailable/, 'redis-server, redis-sentinel, redis-cli and openssl (the TLS, Sentinel and Cluster servers)'],
+  [
+    /redisServersAvailable/,
+    'redis-server, redis-sentinel, redis-cli and openssl (the TLS, Sentinel and Cluster servers)',
+  ],
   [/postgresUrl|\bserver\b|database\.url|onPostgres/, 'a real PostgreSQL: TEST_DATABASE_URL'],
   [/redisUrl|\bredis\b/, 'Redis: REDIS_URL'],
   [/chromium/i, 'Chromium (CHROMIUM_PATH, default /usr/bin/chromium)'],
@@ -116,7 +121,9 @@ const NEEDS: [RegExp, string][] = [
 function explain(condition: string, kind: string, lines: string[]): string {
   // A bare name (`skipIf(skip)`): what it was set to, `const skip = ...;` in the same file.
   const name = /^!?([A-Za-z_$][\w$]*)$/.exec(condition)?.[1];
-  const set = name ? lines.map((l) => new RegExp(`\\b(?:const|let) ${name} = (.+?);?$`).exec(l)?.[1]).find(Boolean) : undefined;
+  const set = name
+    ? lines.map((l) => new RegExp(`\\b(?:const|let) ${name} = (.+?);?$`).exec(l)?.[1]).find(Boolean)
+    : undefined;
   const meaning = set ? `${condition} ${set}` : condition;
   const needs = NEEDS.filter(([pattern]) => pattern.test(meaning)).map(([, what]) => what);
   const written = `${kind}(${condition})${set ? `, ${name} = ${set}` : ''}`;

@@ -34,7 +34,16 @@
  * VERIFY_LISTING=file writes what a publish would send there (name, version, files, bytes), for `release`.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,13 +88,23 @@ let npmCache = '';
  */
 let cacheFilled = false;
 const npm = (args: string[], cwd: string) =>
-  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', cacheFilled ? '--prefer-offline' : '--prefer-online'], {
-    cwd,
-    maxBuffer: 1 << 24,
-    timeout: 300_000,
-    // The flag above decides; a prefer-offline or offline setting of the caller's is not inherited.
-    env: { ...process.env, npm_config_cache: npmCache, npm_config_prefer_offline: undefined, npm_config_prefer_online: undefined, npm_config_offline: undefined },
-  });
+  run(
+    'npm',
+    [...args, '--no-audit', '--no-fund', '--loglevel=error', cacheFilled ? '--prefer-offline' : '--prefer-online'],
+    {
+      cwd,
+      maxBuffer: 1 << 24,
+      timeout: 300_000,
+      // The flag above decides; a prefer-offline or offline setting of the caller's is not inherited.
+      env: {
+        ...process.env,
+        npm_config_cache: npmCache,
+        npm_config_prefer_offline: undefined,
+        npm_config_prefer_online: undefined,
+        npm_config_offline: undefined,
+      },
+    },
+  );
 
 /** What a published manifest must hold; the problems, empty when none. */
 export function manifestProblems(m: Manifest): string[] {
@@ -122,11 +141,15 @@ interface Packed1 {
 const NOT_PUBLISHED: [RegExp, string][] = [
   [/(^|\/)(test|tests|__tests__|bench|fixtures)\//, 'tests or benchmarks'],
   [/\.(test|spec|bench)\.[cm]?[jt]sx?$/, 'tests or benchmarks'],
-  [/(^|\/)\.env(\.|$)|(^|\/)\.npmrc$|(^|\/)secrets\.json$|\.(pem|key|p12|pfx)$|(^|\/)id_(rsa|ed25519|ecdsa)/, 'a secret or key file'],
+  [
+    /(^|\/)\.env(\.|$)|(^|\/)\.npmrc$|(^|\/)secrets\.json$|\.(pem|key|p12|pfx)$|(^|\/)id_(rsa|ed25519|ecdsa)/,
+    'a secret or key file',
+  ],
   [/\.tsbuildinfo$|(^|\/)\.data\//, 'build or runtime state'],
 ];
 /** Text in a published file that is a credential, not code. */
-const SECRET_TEXT = /-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bxox[abp]-[0-9A-Za-z-]{10,}|\bgh[pousr]_[0-9A-Za-z]{36}\b|\bnpm_[0-9A-Za-z]{36}\b/;
+const SECRET_TEXT =
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bxox[abp]-[0-9A-Za-z-]{10,}|\bgh[pousr]_[0-9A-Za-z]{36}\b|\bnpm_[0-9A-Za-z]{36}\b/;
 
 /**
  * What a publish would send, checked (`release --dry-run` runs this through verify:packages): the
@@ -140,26 +163,32 @@ async function pack(dir: string, into: string): Promise<Packed1> {
   const { stdout: text } = await run('tar', ['-xOzf', tarball, 'package/package.json']);
   const { stdout: list } = await run('tar', ['-tzf', tarball]);
   const manifest = JSON.parse(text) as Manifest;
-  const files = list.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  const files = list
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
   for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']) {
     if (!files.includes(must)) throw new Error(`the tarball lacks ${must}`);
   }
   for (const [path, conditions] of Object.entries(manifest.exports ?? {})) {
     for (const [condition, target] of Object.entries(conditions)) {
-      if (!files.includes(target.replace(/^\.\//, ''))) throw new Error(`the tarball lacks ${target} (exports["${path}"].${condition})`);
+      if (!files.includes(target.replace(/^\.\//, '')))
+        throw new Error(`the tarball lacks ${target} (exports["${path}"].${condition})`);
     }
   }
   for (const [pattern, what] of NOT_PUBLISHED) {
     const found = files.find((f) => pattern.test(f));
     if (found) throw new Error(`the tarball ships ${what}: ${found}`);
   }
-  for (const bin of Object.values(manifest.bin ?? {})) if (!files.includes(bin.replace(/^\.\//, ''))) throw new Error(`the tarball lacks its bin ${bin}`);
+  for (const bin of Object.values(manifest.bin ?? {}))
+    if (!files.includes(bin.replace(/^\.\//, ''))) throw new Error(`the tarball lacks its bin ${bin}`);
   const contents = join(into, `${manifest.name.replace('@harakaflow/', '')}-contents`);
   mkdirSync(contents);
   await run('tar', ['-xzf', tarball, '-C', contents]);
   for (const file of files) {
     if (!/\.([cm]?[jt]s|json|md|sql|txt|map)$|(^|\/)LICENSE$/.test(file) && !file.startsWith('bin/')) continue;
-    if (SECRET_TEXT.test(readFileSync(join(contents, 'package', file), 'utf8'))) throw new Error(`the tarball's ${file} holds a private key or a token`);
+    if (SECRET_TEXT.test(readFileSync(join(contents, 'package', file), 'utf8')))
+      throw new Error(`the tarball's ${file} holds a private key or a token`);
   }
   const readme = readFileSync(join(contents, 'package', 'README.md'), 'utf8');
   rmSync(contents, { recursive: true, force: true });
@@ -169,13 +198,20 @@ async function pack(dir: string, into: string): Promise<Packed1> {
 /** A scratch project holding only fastify, then the tarballs given, installed with a plain `npm install`. */
 async function scratch(dir: string, fastify: string, tarballs: Iterable<string>): Promise<void> {
   mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: { fastify } }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: { fastify } }, null, 2),
+  );
   await npm(['install', ...tarballs], dir);
 }
 
 async function runScript(dir: string, file: string, script: string, env: Record<string, string> = {}): Promise<void> {
   writeFileSync(join(dir, file), `${script}\nprocess.stdout.write('ok');\n`);
-  const { stdout } = await run(process.execPath, [file], { cwd: dir, timeout: 120_000, env: { ...process.env, ...env } });
+  const { stdout } = await run(process.execPath, [file], {
+    cwd: dir,
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
   if (stdout.trim() !== 'ok') throw new Error(`${file} did not finish: ${stdout.slice(0, 500)}`);
 }
 
@@ -212,19 +248,36 @@ async function runExample(dir: string, name: string, readme: string, databaseUrl
   const example = extractExamples(readme, 'README.md')[0];
   if (!example) return false;
   const values = exampleEnv();
-  const unknown = [...example.code.matchAll(/process\.env\.([A-Za-z0-9_]+)/g)].map((m) => m[1]!).filter((k) => !(k in values) && !EXAMPLE_UNSET.includes(k));
-  if (unknown.length) throw new Error(`its README example reads ${[...new Set(unknown)].join(', ')}: give it a value in verify-packages (exampleEnv) or list it in EXAMPLE_UNSET`);
+  const unknown = [...example.code.matchAll(/process\.env\.([A-Za-z0-9_]+)/g)]
+    .map((m) => m[1]!)
+    .filter((k) => !(k in values) && !EXAMPLE_UNSET.includes(k));
+  if (unknown.length)
+    throw new Error(
+      `its README example reads ${[...new Set(unknown)].join(', ')}: give it a value in verify-packages (exampleEnv) or list it in EXAMPLE_UNSET`,
+    );
   const env: NodeJS.ProcessEnv = { ...process.env, ...values };
   for (const key of EXAMPLE_UNSET) delete env[key];
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const file = `${name.replace('@harakaflow/', '')}-readme-example.mjs`;
   writeFileSync(join(dir, file), transpileExample(example));
   try {
-    await run(process.execPath, [file], { cwd: dir, env, timeout: EXAMPLE_DEADLINE_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 24 });
+    await run(process.execPath, [file], {
+      cwd: dir,
+      env,
+      timeout: EXAMPLE_DEADLINE_MS,
+      killSignal: 'SIGKILL',
+      maxBuffer: 1 << 24,
+    });
   } catch (error) {
     const e = error as Error & { killed?: boolean; signal?: string | null; stderr?: string };
     const where = `its README example (README.md line ${example.line}${databaseUrl ? ', on Postgres' : ', on PGlite'})`;
-    if (e.killed || e.signal === 'SIGKILL') throw Object.assign(new Error(`${where} did not exit within ${EXAMPLE_DEADLINE_MS / 1000} s: it leaves something open (a pool, a server, a timer)`), { stderr: e.stderr });
+    if (e.killed || e.signal === 'SIGKILL')
+      throw Object.assign(
+        new Error(
+          `${where} did not exit within ${EXAMPLE_DEADLINE_MS / 1000} s: it leaves something open (a pool, a server, a timer)`,
+        ),
+        { stderr: e.stderr },
+      );
     throw Object.assign(new Error(`${where} failed`), { stderr: e.stderr });
   }
   return true;
@@ -232,7 +285,8 @@ async function runExample(dir: string, name: string, readme: string, databaseUrl
 
 type Packed = Map<string, Packed1>;
 const fastifyRange = (packed: Packed) => packed.get('@harakaflow/core')!.manifest.peerDependencies!.fastify!;
-const pgliteRange = (packed: Packed) => packed.get('@harakaflow/db')!.manifest.peerDependencies!['@electric-sql/pglite']!;
+const pgliteRange = (packed: Packed) =>
+  packed.get('@harakaflow/db')!.manifest.peerDependencies!['@electric-sql/pglite']!;
 
 async function verify(name: string, packed: Packed, work: string): Promise<void> {
   const check = CHECKS[name];
@@ -251,7 +305,8 @@ async function verify(name: string, packed: Packed, work: string): Promise<void>
   const dir = join(work, name.replace('@harakaflow/', ''));
   await scratch(dir, fastifyRange(packed), tarballs.values());
   for (const driver of ['@electric-sql/pglite', 'postgres']) {
-    if (existsSync(join(dir, 'node_modules', driver))) throw new Error(`installing it alone brought the database driver ${driver}`);
+    if (existsSync(join(dir, 'node_modules', driver)))
+      throw new Error(`installing it alone brought the database driver ${driver}`);
   }
   await runScript(dir, 'import.mjs', check.withoutDriver ?? `await import('${name}');`);
   const readme = packed.get(name)!.readme;
@@ -259,7 +314,10 @@ async function verify(name: string, packed: Packed, work: string): Promise<void>
   const server = process.env.TEST_DATABASE_URL?.trim();
   if (check.script || hasExample) {
     // postgres.js too when the example runs on the server: a user who gives DATABASE_URL installs it.
-    await npm(['install', `@electric-sql/pglite@${pgliteRange(packed)}`, ...(hasExample && server ? ['postgres'] : [])], dir);
+    await npm(
+      ['install', `@electric-sql/pglite@${pgliteRange(packed)}`, ...(hasExample && server ? ['postgres'] : [])],
+      dir,
+    );
   }
   if (check.script) await runScript(dir, 'check.mjs', check.script);
   if (!hasExample) return;
@@ -284,13 +342,23 @@ async function verify(name: string, packed: Packed, work: string): Promise<void>
  */
 async function verifyAll(names: string[], packed: Packed, work: string): Promise<string> {
   const dir = join(work, 'all-together');
-  await scratch(dir, fastifyRange(packed), [...packed.values()].map((p) => p.tarball));
+  await scratch(
+    dir,
+    fastifyRange(packed),
+    [...packed.values()].map((p) => p.tarball),
+  );
   for (const name of names) {
-    await runScript(dir, `${name.replace('@harakaflow/', '')}-import.mjs`, CHECKS[name]!.withoutDriver ?? `await import('${name}');`);
+    await runScript(
+      dir,
+      `${name.replace('@harakaflow/', '')}-import.mjs`,
+      CHECKS[name]!.withoutDriver ?? `await import('${name}');`,
+    );
   }
   await npm(['install', `@electric-sql/pglite@${pgliteRange(packed)}`, 'postgres'], dir);
   cacheFilled = true;
-  const driver = JSON.parse(readFileSync(join(dir, 'node_modules/postgres/package.json'), 'utf8')) as { version: string };
+  const driver = JSON.parse(readFileSync(join(dir, 'node_modules/postgres/package.json'), 'utf8')) as {
+    version: string;
+  };
   const server = process.env.TEST_DATABASE_URL?.trim();
   for (const name of names) {
     const check = CHECKS[name]!;
@@ -301,9 +369,11 @@ async function verifyAll(names: string[], packed: Packed, work: string): Promise
     // A database of its own on the server (dropped by close()), which the script opens with the registry's driver.
     const database = await testDatabase({ serverUrl: server, max: 1 });
     try {
-      await runScript(dir, `${tag}-check.mjs`, check.script, { CHECK_DATABASE_URL: database.url! }).catch((error: Error) => {
-        throw new Error(`${name} on Postgres through postgres@${driver.version}: ${error.message}`, { cause: error });
-      });
+      await runScript(dir, `${tag}-check.mjs`, check.script, { CHECK_DATABASE_URL: database.url! }).catch(
+        (error: Error) => {
+          throw new Error(`${name} on Postgres through postgres@${driver.version}: ${error.message}`, { cause: error });
+        },
+      );
     } finally {
       await database.close();
     }
@@ -314,8 +384,12 @@ async function verifyAll(names: string[], packed: Packed, work: string): Promise
 }
 
 async function main(): Promise<void> {
-  const only = process.env.PACKAGES?.split(',').map((p) => p.trim()).filter(Boolean);
-  const dirs = readdirSync(join(root, 'packages')).map((d) => join(root, 'packages', d)).filter((d) => existsSync(join(d, 'package.json')));
+  const only = process.env.PACKAGES?.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const dirs = readdirSync(join(root, 'packages'))
+    .map((d) => join(root, 'packages', d))
+    .filter((d) => existsSync(join(d, 'package.json')));
   const work = mkdtempSync(join(tmpdir(), 'hf-verify-packages-'));
   const tarballDir = join(work, 'tarballs');
   mkdirSync(tarballDir);
@@ -325,7 +399,9 @@ async function main(): Promise<void> {
   const results: { name: string; error?: string; ms: number; note?: string }[] = [];
   try {
     // Every package is packed (siblings are needed beside one another), then checked.
-    const manifests = dirs.map((d) => [d, JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as Manifest] as const).filter(([, m]) => !m.private);
+    const manifests = dirs
+      .map((d) => [d, JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as Manifest] as const)
+      .filter(([, m]) => !m.private);
     const packErrors = new Map<string, string>();
     await Promise.all(
       manifests.map(async ([d, m]) => {
@@ -339,7 +415,9 @@ async function main(): Promise<void> {
         }
       }),
     );
-    const names = manifests.map(([, m]) => m.name).filter((n) => !only || only.some((o) => n.endsWith(`/${o}`) || n === o));
+    const names = manifests
+      .map(([, m]) => m.name)
+      .filter((n) => !only || only.some((o) => n.endsWith(`/${o}`) || n === o));
     const ALL = '(all together)';
     // The whole set first, alone (when every package is asked for and packed): its install fills
     // this run's empty cache, which the single installs after it then revalidate, not download again.
@@ -349,11 +427,16 @@ async function main(): Promise<void> {
         const started = Date.now();
         try {
           if (packErrors.has(name)) throw new Error(packErrors.get(name));
-          const note = name === ALL ? await verifyAll(names, packed, work) : (await verify(name, packed, work), undefined);
+          const note =
+            name === ALL ? await verifyAll(names, packed, work) : (await verify(name, packed, work), undefined);
           results.push({ name, ms: Date.now() - started, ...(note ? { note } : {}) });
         } catch (error) {
           const e = error as Error & { stderr?: string };
-          results.push({ name, error: `${e.message.split('\n')[0]}${e.stderr ? `\n    ${e.stderr.trim().split('\n').slice(-6).join('\n    ')}` : ''}`, ms: Date.now() - started });
+          results.push({
+            name,
+            error: `${e.message.split('\n')[0]}${e.stderr ? `\n    ${e.stderr.trim().split('\n').slice(-6).join('\n    ')}` : ''}`,
+            ms: Date.now() - started,
+          });
         }
       }
     };
@@ -361,7 +444,12 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: Number(process.env.VERIFY_CONCURRENCY ?? 3) }, () => worker()));
     // What a publish would send, for `release` (VERIFY_LISTING names the file).
     if (process.env.VERIFY_LISTING) {
-      const listing = [...packed.values()].map((p) => ({ name: p.manifest.name, version: p.manifest.version, files: p.files.length, bytes: statSync(p.tarball).size }));
+      const listing = [...packed.values()].map((p) => ({
+        name: p.manifest.name,
+        version: p.manifest.version,
+        files: p.files.length,
+        bytes: statSync(p.tarball).size,
+      }));
       writeFileSync(process.env.VERIFY_LISTING, JSON.stringify(listing.sort((a, b) => a.name.localeCompare(b.name))));
     }
   } finally {
@@ -369,7 +457,10 @@ async function main(): Promise<void> {
     else process.stdout.write(`kept ${work}\n`);
   }
   results.sort((a, b) => a.name.localeCompare(b.name));
-  for (const r of results) process.stdout.write(`${r.error ? 'FAIL' : 'ok  '} ${r.name} (${(r.ms / 1000).toFixed(1)} s${r.note ? `, ${r.note}` : ''})${r.error ? `: ${r.error}` : ''}\n`);
+  for (const r of results)
+    process.stdout.write(
+      `${r.error ? 'FAIL' : 'ok  '} ${r.name} (${(r.ms / 1000).toFixed(1)} s${r.note ? `, ${r.note}` : ''})${r.error ? `: ${r.error}` : ''}\n`,
+    );
   const failed = results.filter((r) => r.error).length;
   process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
   process.exitCode = failed ? 1 : 0;

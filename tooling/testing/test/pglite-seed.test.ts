@@ -16,7 +16,13 @@ describe('seedPglite', () => {
     expect(existsSync(join(dir, 'harakaflow.lock'))).toBe(false);
     const db = await PGlite.create(dir);
     try {
-      expect((await db.query<{ n: number }>(`select count(*)::int as n from pg_namespace where nspname not like 'pg_%' and nspname <> 'information_schema'`)).rows).toEqual([{ n: 1 }]); // public only
+      expect(
+        (
+          await db.query<{ n: number }>(
+            `select count(*)::int as n from pg_namespace where nspname not like 'pg_%' and nspname <> 'information_schema'`,
+          )
+        ).rows,
+      ).toEqual([{ n: 1 }]); // public only
       await db.exec('create table t (x int); insert into t values (1)');
     } finally {
       await db.close();

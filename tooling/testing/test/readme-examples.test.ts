@@ -4,7 +4,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allExamples, extractExamples, mainExample, readmeFiles, repositoryRoot, transpileExample, typecheckExamples } from '../src/readme-examples.js';
+import {
+  allExamples,
+  extractExamples,
+  mainExample,
+  readmeFiles,
+  repositoryRoot,
+  transpileExample,
+  typecheckExamples,
+} from '../src/readme-examples.js';
 
 const fence = '```';
 
@@ -40,11 +48,21 @@ describe('extractExamples', () => {
 
 describe('typecheckExamples', () => {
   it('reports an error at its README line, strict, and resolves the workspace packages and what an app installs', () => {
-    const good = { readme: 'probe/README.md', line: 10, code: "import Fastify from 'fastify';\nimport { createDatabase } from '@harakaflow/db';\nconst app = Fastify();\nconst handle = await createDatabase({ url: process.env.DATABASE_URL });\nawait handle.close();\nawait app.close();\n" };
-    const bad = { readme: 'probe/README.md', line: 20, code: "import { createDatabase } from '@harakaflow/db';\n\nconst secret: string = process.env.SECRET;\nawait createDatabase({ url: 42 });\n" };
+    const good = {
+      readme: 'probe/README.md',
+      line: 10,
+      code: "import Fastify from 'fastify';\nimport { createDatabase } from '@harakaflow/db';\nconst app = Fastify();\nconst handle = await createDatabase({ url: process.env.DATABASE_URL });\nawait handle.close();\nawait app.close();\n",
+    };
+    const bad = {
+      readme: 'probe/README.md',
+      line: 20,
+      code: "import { createDatabase } from '@harakaflow/db';\n\nconst secret: string = process.env.SECRET;\nawait createDatabase({ url: 42 });\n",
+    };
     const problems = typecheckExamples([good, bad]);
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^probe\/README\.md:22:7: Type 'string \| undefined' is not assignable to type 'string'/);
+    expect(problems[0]).toMatch(
+      /^probe\/README\.md:22:7: Type 'string \| undefined' is not assignable to type 'string'/,
+    );
     expect(problems[1]).toMatch(/^probe\/README\.md:23:/);
   }, 600_000); // a hang guard, not a measurement
 
@@ -60,19 +78,23 @@ describe('typecheckExamples', () => {
 describe('the package READMEs', () => {
   const packagesDir = join(repositoryRoot, 'packages');
   const packages = readdirSync(packagesDir).filter((d) => existsSync(join(packagesDir, d, 'package.json')));
-  it.each(packages)('%s: its README opens with a complete program that uses the package and closes what it opens', (dir) => {
-    const example = mainExample(join(packagesDir, dir));
-    // core has no plugin to show: its README documents functions, with no ```ts program.
-    if (dir === 'core') return expect(example).toBeUndefined();
-    expect(example, `packages/${dir}/README.md has no complete \`\`\`ts block`).toBeDefined();
-    expect(example!.code).toMatch(new RegExp(`from '@harakaflow/${dir}'`));
-    // A program that opens a database or a Fastify app closes it, or the process never exits.
-    if (/createDatabase\(/.test(example!.code)) expect(example!.code).toMatch(/await (close|handle\.close|database\.close)\(\)/);
-    if (/Fastify\(\)/.test(example!.code)) expect(example!.code).toMatch(/await app\.close\(\)/);
-    // Secrets come from the environment and are checked, never asserted with `!`.
-    expect(example!.code).not.toMatch(/process\.env\.[A-Z_]+!/);
-    expect(transpileExample(example!)).not.toMatch(/: string\b/);
-  });
+  it.each(packages)(
+    '%s: its README opens with a complete program that uses the package and closes what it opens',
+    (dir) => {
+      const example = mainExample(join(packagesDir, dir));
+      // core has no plugin to show: its README documents functions, with no ```ts program.
+      if (dir === 'core') return expect(example).toBeUndefined();
+      expect(example, `packages/${dir}/README.md has no complete \`\`\`ts block`).toBeDefined();
+      expect(example!.code).toMatch(new RegExp(`from '@harakaflow/${dir}'`));
+      // A program that opens a database or a Fastify app closes it, or the process never exits.
+      if (/createDatabase\(/.test(example!.code))
+        expect(example!.code).toMatch(/await (close|handle\.close|database\.close)\(\)/);
+      if (/Fastify\(\)/.test(example!.code)) expect(example!.code).toMatch(/await app\.close\(\)/);
+      // Secrets come from the environment and are checked, never asserted with `!`.
+      expect(example!.code).not.toMatch(/process\.env\.[A-Z_]+!/);
+      expect(transpileExample(example!)).not.toMatch(/: string\b/);
+    },
+  );
 });
 
 describe('the root README, "Installing one package"', () => {
@@ -84,7 +106,14 @@ describe('the root README, "Installing one package"', () => {
   const manifests = new Map(
     readdirSync(join(repositoryRoot, 'packages'))
       .filter((d) => existsSync(join(repositoryRoot, 'packages', d, 'package.json')))
-      .map((d) => JSON.parse(readFileSync(join(repositoryRoot, 'packages', d, 'package.json'), 'utf8')) as { name: string; private?: boolean; dependencies?: Record<string, string> })
+      .map(
+        (d) =>
+          JSON.parse(readFileSync(join(repositoryRoot, 'packages', d, 'package.json'), 'utf8')) as {
+            name: string;
+            private?: boolean;
+            dependencies?: Record<string, string>;
+          },
+      )
       .filter((m) => !m.private)
       .map((m) => [m.name.replace('@harakaflow/', ''), m] as const),
   );
@@ -104,11 +133,22 @@ describe('the root README, "Installing one package"', () => {
   it('names, for every package, exactly the sibling tarballs it needs', () => {
     const listed = new Map<string, Set<string>>();
     for (const row of section.split('\n').filter((l) => l.startsWith('| `@harakaflow/'))) {
-      const [names, tarballs] = row.split('|').slice(1, 3).map((cell) => cell.trim());
+      const [names, tarballs] = row
+        .split('|')
+        .slice(1, 3)
+        .map((cell) => cell.trim());
       const packages = [...names!.matchAll(/`(?:@harakaflow\/)?([a-z-]+)`/g)].map((m) => m[1]!);
       for (const name of packages) {
         expect(listed.has(name), `${name} is in two rows`).toBe(false);
-        listed.set(name, new Set(tarballs!.split(',').map((t) => t.trim().replace(/^\(?all at.*$/, '')).map((t) => (t === 'the package' ? name : t))));
+        listed.set(
+          name,
+          new Set(
+            tarballs!
+              .split(',')
+              .map((t) => t.trim().replace(/^\(?all at.*$/, ''))
+              .map((t) => (t === 'the package' ? name : t)),
+          ),
+        );
       }
     }
     expect([...listed.keys()].sort()).toEqual([...manifests.keys()].sort());

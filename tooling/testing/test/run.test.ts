@@ -9,10 +9,16 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-function node(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+function node(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 240_000 }, (error, out, err) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
+    execFile(
+      process.execPath,
+      args,
+      { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 240_000 },
+      (error, out, err) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out, err }),
     );
   });
 }
@@ -34,7 +40,10 @@ const stale = (source: string) => ({ HF_RUN_STALE: source });
 describe('tooling/run.mjs', () => {
   it('answers --help of every CLI from its source, without building, as the CLI itself does', async () => {
     for (const [name, dir, entry = 'cli'] of CLIS) {
-      const help = await node(['tooling/run.mjs', `${dir}/dist/${entry}.js`, '--help'], stale(`${dir}/src/${entry}.ts`));
+      const help = await node(
+        ['tooling/run.mjs', `${dir}/dist/${entry}.js`, '--help'],
+        stale(`${dir}/src/${entry}.ts`),
+      );
       expect(help.code, help.err).toBe(0);
       expect(help.out).toMatch(new RegExp(`^usage: ${name}`));
       expect(help.err).not.toMatch(/transpil/);
@@ -48,8 +57,12 @@ describe('tooling/run.mjs', () => {
     }
   }, 600_000); // a hang guard, not a measurement
 
-  it('refuses a wrong production configuration before building anything, with the app\'s own messages', async () => {
-    const refused = await node(['tooling/run.mjs', 'apps/api/dist/server.js'], { NODE_ENV: 'production', DATA_DIR: join(root, 'node_modules/.cache/hf-run-test'), ...stale('apps/api/src/rights-cli.ts') });
+  it("refuses a wrong production configuration before building anything, with the app's own messages", async () => {
+    const refused = await node(['tooling/run.mjs', 'apps/api/dist/server.js'], {
+      NODE_ENV: 'production',
+      DATA_DIR: join(root, 'node_modules/.cache/hf-run-test'),
+      ...stale('apps/api/src/rights-cli.ts'),
+    });
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('HarakaFlow API not started: invalid configuration');
     expect(refused.err).toContain('ADMIN_API_KEY is required when NODE_ENV=production');
@@ -60,7 +73,10 @@ describe('tooling/run.mjs', () => {
     // packages/quota and what it needs (core, db): none of the files the tests above make stale.
     await node(['tooling/transpile.mjs', 'packages/quota']);
     for (const NODE_ENV of ['production', 'development', 'test']) {
-      const again = await node(['tooling/transpile.mjs', 'packages/quota'], { NODE_ENV, DATABASE_URL: 'postgres://elsewhere/db' });
+      const again = await node(['tooling/transpile.mjs', 'packages/quota'], {
+        NODE_ENV,
+        DATABASE_URL: 'postgres://elsewhere/db',
+      });
       expect(again.err).toMatch(/^up to date: \d+ files of \d+ packages/);
     }
   }, 600_000); // a hang guard, not a measurement

@@ -26,7 +26,8 @@ describe('testDatabase', () => {
     await handle.db.execute(sql`create table s.t (n int)`);
     await handle.db.execute(sql`insert into s.t values (1), (2)`);
     await handle.truncate('s');
-    const result = (await handle.db.execute(sql`select count(*)::int as n from s.t`)) as unknown as { n: number }[] | { rows: { n: number }[] };
+    const result = (await handle.db.execute(sql`select count(*)::int as n from s.t`)) as unknown as
+      { n: number }[] | { rows: { n: number }[] };
     expect((Array.isArray(result) ? result : result.rows)[0]!.n).toBe(0);
     await handle.close();
   });

@@ -68,9 +68,14 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function acceptsSession(route: string | undefined): boolean {
   // Not an export link: its token is its credential, and its page's form POST (which carries no
   // CSRF token) must download for a person signed in to the page too.
-  return route !== undefined && ((route.startsWith('/v1/privacy/') && !route.startsWith('/v1/privacy/exports/')) || route === '/v1/consent' || route === '/v1/me' || route === '/v1/me/notices/:id/ack');
+  return (
+    route !== undefined &&
+    ((route.startsWith('/v1/privacy/') && !route.startsWith('/v1/privacy/exports/')) ||
+      route === '/v1/consent' ||
+      route === '/v1/me' ||
+      route === '/v1/me/notices/:id/ack')
+  );
 }
-
 
 /**
  * `Authorization: Bearer <key>`: an account's API key, or ADMIN_API_KEY for the admin principal
@@ -121,7 +126,13 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
       // Cookies are parsed later (@fastify/cookie); the first value, as a parser would keep. The
       // cookie header is looked at first: request.routeOptions builds an object on every read.
       const cookies = request.headers.cookie;
-      const token = session && cookies !== undefined && cookies.includes(session.cookieName) && acceptsSession(request.routeOptions.url) ? cookieValues(cookies, session.cookieName)[0] : undefined;
+      const token =
+        session &&
+        cookies !== undefined &&
+        cookies.includes(session.cookieName) &&
+        acceptsSession(request.routeOptions.url)
+          ? cookieValues(cookies, session.cookieName)[0]
+          : undefined;
       if (token === undefined) return done(authorize(request));
       fromSession(request, token).then(
         (refusal) => done(refusal ?? authorize(request)),
@@ -133,7 +144,8 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     const credential = bearer(header);
     // A key this replica resolved within AUTH_CACHE_MS, from a client with no failed attempt known:
     // answered from memory, no promise on the path.
-    if (credential && (!guard || guard.clear?.(request)) && fromCache(request, credential)) return done(authorize(request));
+    if (credential && (!guard || guard.clear?.(request)) && fromCache(request, credential))
+      return done(authorize(request));
     if (!guard) {
       authenticate(request, reply, credential).then(
         () => done(authorize(request)),
@@ -169,7 +181,11 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
   async function fromSession(request: FastifyRequest, token: string): Promise<Error | undefined> {
     const account = await sessionAccount(db, token);
     if (!account) return undefined;
-    if (!SAFE.has(request.method) && (request.headers.origin !== session!.origin || !csrfValid(token, request.headers['x-csrf-token']))) return new SessionCsrf();
+    if (
+      !SAFE.has(request.method) &&
+      (request.headers.origin !== session!.origin || !csrfValid(token, request.headers['x-csrf-token']))
+    )
+      return new SessionCsrf();
     request.account = account;
     request.principal = { kind: 'account', id: account.id };
     return undefined;
@@ -195,7 +211,9 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     if (!found) return null;
     const now = Date.now();
     if (!found.lastUsedAt || now - found.lastUsedAt.getTime() >= KEY_USE_RESOLUTION_MS) {
-      recordKeyUse(db, found.keyId, new Date(now)).catch((error: unknown) => app.log.warn({ err: errorCodes(error) }, "auth: a key's last use was not recorded"));
+      recordKeyUse(db, found.keyId, new Date(now)).catch((error: unknown) =>
+        app.log.warn({ err: errorCodes(error) }, "auth: a key's last use was not recorded"),
+      );
     }
     return found.account;
   }
@@ -209,7 +227,11 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     forget(c.key);
     if (account && generation === started) {
       if (cache.size >= CACHE_ENTRIES) forget(cache.keys().next().value!);
-      cache.set(c.key, { account, principal: Object.freeze({ kind: 'account', id: account.id }), until: Date.now() + cacheMs });
+      cache.set(c.key, {
+        account,
+        principal: Object.freeze({ kind: 'account', id: account.id }),
+        until: Date.now() + cacheMs,
+      });
       let keys = byAccount.get(account.id);
       if (!keys) byAccount.set(account.id, (keys = new Set()));
       keys.add(c.key);

@@ -59,13 +59,16 @@ export function toErrorBody(error: FastifyError): ErrorBody {
   if (error.validation) return errorBody(400, 'HF_VALIDATION_FAILED', error.message);
   const known = error.code ? FASTIFY[error.code] : undefined;
   if (known) return errorBody(...known);
-  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+  const status =
+    typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
   if (status >= 500) {
     // 503s the packages raise on purpose (a store down, fail-closed) keep their code and message.
     if (status === 503 && error.code?.startsWith('HF_')) return errorBody(503, error.code, error.message);
-    if (status === 500 && error.code && Object.hasOwn(KEPT_500, error.code)) return errorBody(500, error.code, KEPT_500[error.code]!);
+    if (status === 500 && error.code && Object.hasOwn(KEPT_500, error.code))
+      return errorBody(500, error.code, KEPT_500[error.code]!);
     // The database restarting or failing over: the request may be retried (Retry-After), not a bug.
-    if (isConnectionLoss(error)) return errorBody(503, DATABASE_UNAVAILABLE, 'The database cannot be reached right now; retry shortly');
+    if (isConnectionLoss(error))
+      return errorBody(503, DATABASE_UNAVAILABLE, 'The database cannot be reached right now; retry shortly');
     return errorBody(500, 'HF_INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs');
   }
   if (error.code?.startsWith('HF_')) return errorBody(status, error.code, error.message);

@@ -1,7 +1,14 @@
 import { securityEvent } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyInstance } from 'fastify';
-import { askForVerification, confirmEmail, createAccount, emailVerified, NAME_PATTERN, publicAccount } from '../accounts.js';
+import {
+  askForVerification,
+  confirmEmail,
+  createAccount,
+  emailVerified,
+  NAME_PATTERN,
+  publicAccount,
+} from '../accounts.js';
 import { markVisitor } from '../analytics.js';
 import { EmailAlreadyVerified, EmailCodeInvalid, EmailVerificationTooSoon } from '../errors.js';
 import { NoticeNotFound } from '@harakaflow/notify';
@@ -13,8 +20,17 @@ export const VERIFY_EMAIL_PATH = '/v1/account/email/verify';
 const RESEND_PATH = '/v1/account/email/verification';
 
 /** Queues the verification message asked for at `requestedAt` (once per asking, across replicas). */
-export async function queueVerification(app: Pick<FastifyInstance, 'notify'>, accountId: string, requestedAt: Date): Promise<void> {
-  await app.notify.enqueue({ kind: 'account.email.verification', accountId, data: { verifyPath: VERIFY_EMAIL_PATH }, dedupeKey: `account.email.verification:${accountId}:${requestedAt.getTime()}` });
+export async function queueVerification(
+  app: Pick<FastifyInstance, 'notify'>,
+  accountId: string,
+  requestedAt: Date,
+): Promise<void> {
+  await app.notify.enqueue({
+    kind: 'account.email.verification',
+    accountId,
+    data: { verifyPath: VERIFY_EMAIL_PATH },
+    dedupeKey: `account.email.verification:${accountId}:${requestedAt.getTime()}`,
+  });
 }
 
 const accountSchema = {
@@ -23,7 +39,11 @@ const accountSchema = {
     id: { type: 'string', format: 'uuid' },
     name: { type: 'string' },
     email: { type: 'string' },
-    emailVerified: { type: 'boolean', description: 'the account showed `email` to be its own (a code sent there); until then it receives only the verification message, security notices and policy notices' },
+    emailVerified: {
+      type: 'boolean',
+      description:
+        'the account showed `email` to be its own (a code sent there); until then it receives only the verification message, security notices and policy notices',
+    },
     businessName: { type: ['string', 'null'] },
     createdAt: { type: 'string', format: 'date-time' },
   },
@@ -37,29 +57,50 @@ const accountSchema = {
 const noticeSchema = {
   type: 'object',
   properties: {
-    id: { type: 'string', format: 'uuid', description: "the notification's id (acknowledge it with POST /v1/me/notices/:id/ack)" },
+    id: {
+      type: 'string',
+      format: 'uuid',
+      description: "the notification's id (acknowledge it with POST /v1/me/notices/:id/ack)",
+    },
     kind: { type: 'string', description: '`policy.upcoming` (§11) or `privacy.request.updated` (§6)' },
     subject: { type: 'string', description: "the email's subject" },
     createdAt: { type: 'string', format: 'date-time', description: 'when the email was written' },
     reportedAt: { type: 'string', format: 'date-time', description: 'when it was learnt that it did not arrive' },
-    reason: { enum: ['bounced', 'complained'], description: '`bounced`: the mail server refused it or sent it back; `complained`: it was reported as abuse (spam)' },
+    reason: {
+      enum: ['bounced', 'complained'],
+      description:
+        '`bounced`: the mail server refused it or sent it back; `complained`: it was reported as abuse (spam)',
+    },
   },
 } as const;
 
 /** What /v1/me adds while the address is not verified: how to verify it (issue 30 item 6). */
 const VERIFY_HINT = Object.freeze({ verify: `POST ${VERIFY_EMAIL_PATH}`, resend: `POST ${RESEND_PATH}` });
 
-
-const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; noticesCacheMs: number }> = async (app, { db, secureCookies, codeKey, noticesCacheMs }) => {
+const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; noticesCacheMs: number }> = async (
+  app,
+  { db, secureCookies, codeKey, noticesCacheMs },
+) => {
   const notices = noticeCache(app, noticesCacheMs);
 
   app.post(
     '/v1/accounts',
     {
-      config: { auth: 'public', ageGate: false, quota: { failClosed: true }, errors: { 400: ['HF_AGE_GATE_INVALID_DATE'], 403: ['HF_AGE_GATE_NOT_ELIGIBLE', 'HF_AGE_GATE_BLOCKED'], 409: ['HF_ACCOUNT_EXISTS'], 503: ['HF_QUOTA_UNAVAILABLE'] } },
+      config: {
+        auth: 'public',
+        ageGate: false,
+        quota: { failClosed: true },
+        errors: {
+          400: ['HF_AGE_GATE_INVALID_DATE'],
+          403: ['HF_AGE_GATE_NOT_ELIGIBLE', 'HF_AGE_GATE_BLOCKED'],
+          409: ['HF_ACCOUNT_EXISTS'],
+          503: ['HF_QUOTA_UNAVAILABLE'],
+        },
+      },
       schema: {
         tags: ['accounts'],
-        summary: 'Create an account (18+; the date of birth is checked, never stored); the API key is in this response only',
+        summary:
+          'Create an account (18+; the date of birth is checked, never stored); the API key is in this response only',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -85,8 +126,10 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; 
       const { name, email, businessName, dateOfBirth } = request.body;
       // The gate runs before anything is stored: an under-age answer leaves no account, only the block.
       const verification = await app.ageGate.screen(request, reply, dateOfBirth);
-      const created = await createAccount(db, { name: name.trim(), email: email.trim(), businessName: businessName?.trim() }, (tx, account) =>
-        app.ageGate.recordVerification(tx, account.id, verification),
+      const created = await createAccount(
+        db,
+        { name: name.trim(), email: email.trim(), businessName: businessName?.trim() },
+        (tx, account) => app.ageGate.recordVerification(tx, account.id, verification),
       );
       // The signup belongs to the new account: its audit event carries the account as subject, so
       // the account's erasure reaches it (the IP it signed up from included).
@@ -117,7 +160,8 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; 
               },
               notices: {
                 type: 'array',
-                description: 'legal notices (§11 policy notices, answers to rights requests) whose email did not reach the account, oldest first, until acknowledged; always present, empty when none',
+                description:
+                  'legal notices (§11 policy notices, answers to rights requests) whose email did not reach the account, oldest first, until acknowledged; always present, empty when none',
                 items: noticeSchema,
               },
             },
@@ -129,7 +173,9 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; 
       markVisitor(request, reply, secureCookies);
       const account = publicAccount(request.account!);
       const shown = notices.peek(account.id) ?? (await notices.load(account.id));
-      return account.emailVerified ? { account, notices: shown } : { account, emailVerification: VERIFY_HINT, notices: shown };
+      return account.emailVerified
+        ? { account, notices: shown }
+        : { account, emailVerification: VERIFY_HINT, notices: shown };
     },
   );
 
@@ -141,8 +187,21 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; 
         tags: ['accounts'],
         summary: 'Acknowledge a notice of GET /v1/me: it is no longer shown (again: the same answer)',
         security: [{ bearer: [] }],
-        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', format: 'uuid' } } },
-        response: { 200: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, acknowledgedAt: { type: 'string', format: 'date-time' } } } },
+        params: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: { type: 'string', format: 'uuid' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              id: { type: 'string', format: 'uuid' },
+              acknowledgedAt: { type: 'string', format: 'date-time' },
+            },
+          },
+        },
       } as const,
     },
     async (request) => {
@@ -159,12 +218,21 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; 
   app.post(
     RESEND_PATH,
     {
-      config: { auth: 'account', errors: { 409: ['HF_EMAIL_ALREADY_VERIFIED'], 429: ['HF_EMAIL_VERIFICATION_TOO_SOON'] } },
+      config: {
+        auth: 'account',
+        errors: { 409: ['HF_EMAIL_ALREADY_VERIFIED'], 429: ['HF_EMAIL_VERIFICATION_TOO_SOON'] },
+      },
       schema: {
         tags: ['accounts'],
-        summary: "Send a new verification code to the account's address (at most once a minute; the previous code stops working)",
+        summary:
+          "Send a new verification code to the account's address (at most once a minute; the previous code stops working)",
         security: [{ bearer: [] }],
-        response: { 202: { type: 'object', properties: { email: { type: 'string' }, requestedAt: { type: 'string', format: 'date-time' } } } },
+        response: {
+          202: {
+            type: 'object',
+            properties: { email: { type: 'string' }, requestedAt: { type: 'string', format: 'date-time' } },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -186,16 +254,26 @@ const accounts: Routes<{ db: Database; secureCookies: boolean; codeKey: Buffer; 
       config: { auth: 'account', errors: { 400: ['HF_EMAIL_CODE_INVALID'], 409: ['HF_EMAIL_ALREADY_VERIFIED'] } },
       schema: {
         tags: ['accounts'],
-        summary: "Verify the account's address with the code emailed to it (24 hours, 5 tries); the messages that waited for it are sent",
+        summary:
+          "Verify the account's address with the code emailed to it (24 hours, 5 tries); the messages that waited for it are sent",
         security: [{ bearer: [] }],
-        body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 8, maxLength: 12, pattern: '^[A-Za-z0-9 -]+$' } } },
+        body: {
+          type: 'object',
+          required: ['code'],
+          additionalProperties: false,
+          properties: { code: { type: 'string', minLength: 8, maxLength: 12, pattern: '^[A-Za-z0-9 -]+$' } },
+        },
         response: { 200: { type: 'object', properties: { account: accountSchema } } },
       } as const,
     },
     async (request) => {
       const account = request.account!;
       const outcome = await confirmEmail(db, codeKey, account.id, request.body.code, new Date());
-      await securityEvent(app, request, { action: 'account.email.verify', resource: `account:${account.id}`, outcome: outcome === 'verified' ? 'success' : 'failure' });
+      await securityEvent(app, request, {
+        action: 'account.email.verify',
+        resource: `account:${account.id}`,
+        outcome: outcome === 'verified' ? 'success' : 'failure',
+      });
       if (outcome === 'already') throw new EmailAlreadyVerified();
       if (outcome === 'invalid') throw new EmailCodeInvalid();
       app.authCache.invalidate(account.id);

@@ -38,7 +38,10 @@ const admin: Routes<{ db: Database }> = async (app, { db }) => {
       // A repeated report of an already erased account answers with the erasure record (idempotent).
       const previously = await app.ageGate.status(id);
       if (!previously.restricted && !(await accountExists(db, id))) throw new AccountNotFound();
-      return app.ageGate.reportMinor(id, { reason: request.body?.reason ?? 'reported by an administrator', reportedBy: 'admin' });
+      return app.ageGate.reportMinor(id, {
+        reason: request.body?.reason ?? 'reported by an administrator',
+        reportedBy: 'admin',
+      });
     },
   );
 };

@@ -28,12 +28,20 @@ const auditKeyRoutes: Routes<AuditKeyRoutesOptions> = async (app, { keys }) => {
       schema: {
         tags: ['audit'],
         summary: "The audit log's Ed25519 public keys as C2SP signed-note verifier keys, one a line",
-        response: { 200: { description: '`<origin>+<hex key ID>+<base64 key>` lines', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        response: {
+          200: {
+            description: '`<origin>+<hex key ID>+<base64 key>` lines',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
     async (_request, reply) => {
       if (!keys) throw new AuditSigningDisabled();
-      return reply.header('cache-control', CACHE).type('text/plain; charset=utf-8').send(`${keys.verifierKeys().join('\n')}\n`);
+      return reply
+        .header('cache-control', CACHE)
+        .type('text/plain; charset=utf-8')
+        .send(`${keys.verifierKeys().join('\n')}\n`);
     },
   );
 
@@ -44,7 +52,11 @@ const auditKeyRoutes: Routes<AuditKeyRoutesOptions> = async (app, { keys }) => {
       schema: {
         tags: ['audit'],
         summary: "The audit log's Ed25519 public keys as a JWK set, each with its signed-note verifier key (`vkey`)",
-        response: { 200: jsonObject('A JWK set', { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } }) },
+        response: {
+          200: jsonObject('A JWK set', {
+            keys: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          }),
+        },
       },
     },
     async (_request, reply) => {

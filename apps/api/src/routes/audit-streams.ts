@@ -11,11 +11,23 @@ const streamSchema = {
   properties: {
     id: { type: 'string' },
     accountId: nullableString,
-    scope: { type: 'string', enum: ['own', 'all'], description: "own: the account's trail; all: every event (the admin's)" },
+    scope: {
+      type: 'string',
+      enum: ['own', 'all'],
+      description: "own: the account's trail; all: every event (the admin's)",
+    },
     url: { type: 'string', description: 'the destination, its query string shown as ?…' },
     format: { type: 'string', enum: [...STREAM_FORMATS] },
-    status: { type: 'string', enum: ['active', 'failing', 'ending'], description: 'failing: the last attempt failed (retried with backoff); ending: its account was erased (deletion records only, then it goes)' },
-    cursor: { type: 'string', description: 'the id of the last event delivered (or the floor the stream started from)' },
+    status: {
+      type: 'string',
+      enum: ['active', 'failing', 'ending'],
+      description:
+        'failing: the last attempt failed (retried with backoff); ending: its account was erased (deletion records only, then it goes)',
+    },
+    cursor: {
+      type: 'string',
+      description: 'the id of the last event delivered (or the floor the stream started from)',
+    },
     delivered: { type: 'integer' },
     lastDeliveryAt: nullableString,
     lastAttemptAt: nullableString,
@@ -29,7 +41,8 @@ const streamSchema = {
 } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 
-const ownerOf = (request: FastifyRequest): StreamOwner => (request.principal?.kind === 'account' ? { kind: 'account', id: request.principal.id } : { kind: 'admin' });
+const ownerOf = (request: FastifyRequest): StreamOwner =>
+  request.principal?.kind === 'account' ? { kind: 'account', id: request.principal.id } : { kind: 'admin' };
 
 /**
  * Audit streams (issue 33 item 5): an account's trail (what `GET /v1/audit/events` answers its
@@ -40,10 +53,18 @@ const auditStreamRoutes: Routes = async (app) => {
   app.post(
     '/v1/audit/streams',
     {
-      config: { auth: 'any', ageGate: false, errors: { 400: ['HF_AUDIT_STREAM_INVALID_URL', 'HF_AUDIT_STREAM_INVALID_FROM'], 409: ['HF_AUDIT_STREAM_LIMIT'] } },
+      config: {
+        auth: 'any',
+        ageGate: false,
+        errors: {
+          400: ['HF_AUDIT_STREAM_INVALID_URL', 'HF_AUDIT_STREAM_INVALID_FROM'],
+          409: ['HF_AUDIT_STREAM_LIMIT'],
+        },
+      },
       schema: {
         tags: ['admin', 'accounts'],
-        summary: 'Register a stream of audit events to an HTTPS destination; its whsec_ signing secret is in this answer only',
+        summary:
+          'Register a stream of audit events to an HTTPS destination; its whsec_ signing secret is in this answer only',
         description: `An account's stream carries the events \`GET /v1/audit/events\` answers its key; the admin's, every event. JSON lines (application/x-ndjson) in OCSF 1.3.0 or ECS, signed with Standard Webhooks headers, at least once, from \`from\` (a time in the past) or from now. At most ${MAX_STREAMS} streams an account (and for the admin).`,
         security: [{ bearer: [] }],
         body: {
@@ -62,7 +83,11 @@ const auditStreamRoutes: Routes = async (app) => {
     },
     async (request, reply) => {
       const { url, format, from } = request.body;
-      const { stream, secret } = await app.auditStreams.create(ownerOf(request), { url, format, from: from ? new Date(from) : undefined }, request);
+      const { stream, secret } = await app.auditStreams.create(
+        ownerOf(request),
+        { url, format, from: from ? new Date(from) : undefined },
+        request,
+      );
       return reply.code(201).send({ stream: streamView(stream), secret });
     },
   );
@@ -73,7 +98,8 @@ const auditStreamRoutes: Routes = async (app) => {
       config: { auth: 'any', ageGate: false },
       schema: {
         tags: ['admin', 'accounts'],
-        summary: "The account's audit streams (the admin: every stream) with their delivery status, never their secrets",
+        summary:
+          "The account's audit streams (the admin: every stream) with their delivery status, never their secrets",
         security: [{ bearer: [] }],
         response: { 200: { type: 'object', properties: { streams: { type: 'array', items: streamSchema } } } },
       },
@@ -94,7 +120,8 @@ const auditStreamRoutes: Routes = async (app) => {
       } as const,
     },
     async (request, reply) => {
-      if (!(await app.auditStreams.remove(ownerOf(request), request.params.id, request))) throw new AuditStreamNotFound();
+      if (!(await app.auditStreams.remove(ownerOf(request), request.params.id, request)))
+        throw new AuditStreamNotFound();
       return reply.code(204).send();
     },
   );

@@ -2,7 +2,6 @@ import { AuditInvalidQuery, type AuditEvent } from '@harakaflow/audit';
 import { AuditEventNotFound, AuditProofPending, AuditSigningDisabled, AuthForbidden } from '../errors.js';
 import type { Routes } from '../schema-types.js';
 
-
 const nullableString = { type: ['string', 'null'] } as const;
 const eventSchema = {
   type: 'object',
@@ -36,7 +35,11 @@ const eventSchema = {
   },
 } as const;
 
-const view = (e: AuditEvent) => ({ ...e, occurredAt: e.occurredAt.toISOString(), erasedAt: e.erasedAt?.toISOString() ?? null });
+const view = (e: AuditEvent) => ({
+  ...e,
+  occurredAt: e.occurredAt.toISOString(),
+  erasedAt: e.erasedAt?.toISOString() ?? null,
+});
 
 /**
  * Security actions an account's own trail leaves out: the operator's records about it, not its own
@@ -62,7 +65,8 @@ const auditRoutes: Routes = async (app) => {
       config: { auth: 'any', ageGate: false, errors: { 400: ['HF_AUDIT_INVALID_QUERY'] } },
       schema: {
         tags: ['admin', 'accounts'],
-        summary: "Audit events, newest first: every event for the admin, an account's own events for its key (the read is audited)",
+        summary:
+          "Audit events, newest first: every event for the admin, an account's own events for its key (the read is audited)",
         description:
           "The admin principal reads every event and may filter by `subjectId`. An account's API key reads the events about that account only (its requests, credential reads, consent changes, privacy-centre sign-ins, rights requests, bans, its own reads of this list), without the operator's legal-hold records; a `subjectId` other than the account's own is refused with 403 HF_AUTH_FORBIDDEN. Events of an erased subject are no longer the account's (their subject is erased with them).",
         security: [{ bearer: [] }],
@@ -80,7 +84,10 @@ const auditRoutes: Routes = async (app) => {
           },
         },
         response: {
-          200: { type: 'object', properties: { events: { type: 'array', items: eventSchema }, nextCursor: nullableString } },
+          200: {
+            type: 'object',
+            properties: { events: { type: 'array', items: eventSchema }, nextCursor: nullableString },
+          },
         },
       } as const,
     },
@@ -97,10 +104,25 @@ const auditRoutes: Routes = async (app) => {
         action: 'audit.events.read',
         resource: 'audit.events',
         outcome: 'success',
-        details: { scope: own === null ? 'all' : 'own', bySubject: q.subjectId !== undefined, action: q.action ?? null, from: q.from ?? null, to: q.to ?? null, page: q.cursor ? 'next' : 'first' },
+        details: {
+          scope: own === null ? 'all' : 'own',
+          bySubject: q.subjectId !== undefined,
+          action: q.action ?? null,
+          from: q.from ?? null,
+          to: q.to ?? null,
+          page: q.cursor ? 'next' : 'first',
+        },
         durability: 'sync',
       });
-      const page = await app.audit.query({ subjectId, action: q.action, from, to, limit: q.limit, cursor: q.cursor, ...(own === null ? {} : { exceptActions: OPERATOR_ONLY_ACTIONS }) });
+      const page = await app.audit.query({
+        subjectId,
+        action: q.action,
+        from,
+        to,
+        limit: q.limit,
+        cursor: q.cursor,
+        ...(own === null ? {} : { exceptActions: OPERATOR_ONLY_ACTIONS }),
+      });
       return { events: page.events.map(view), nextCursor: page.nextCursor };
     },
   );
@@ -113,10 +135,16 @@ const auditRoutes: Routes = async (app) => {
       config: { auth: 'public', ageGate: false, errors: { 404: ['HF_AUDIT_SIGNING_DISABLED'] } },
       schema: {
         tags: ['admin', 'accounts'],
-        summary: "The audit log's latest signed tree head: a C2SP checkpoint (signed note), checkable with /.well-known/harakaflow-audit-keys.txt",
+        summary:
+          "The audit log's latest signed tree head: a C2SP checkpoint (signed note), checkable with /.well-known/harakaflow-audit-keys.txt",
         description:
           'origin, tree size and base64 root hash (RFC 6962), `horizon YYYY-MM-DD` when retention has dropped days (the days before it may be missing from the events), a blank line, then one Ed25519 signature line per key. Give it to witnesses; `hf-audit verify --witness FILE` checks that the log still extends it. 404 HF_AUDIT_SIGNING_DISABLED when AUDIT_SIGNING_KEYS is unset.',
-        response: { 200: { description: 'The signed note (C2SP tlog-checkpoint)', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        response: {
+          200: {
+            description: 'The signed note (C2SP tlog-checkpoint)',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
     async (_request, reply) => {
@@ -135,10 +163,15 @@ const auditRoutes: Routes = async (app) => {
   app.get(
     '/v1/audit/events/:id/proof',
     {
-      config: { auth: 'any', ageGate: false, errors: { 404: ['HF_AUDIT_EVENT_NOT_FOUND'], 409: ['HF_AUDIT_PROOF_PENDING'] } },
+      config: {
+        auth: 'any',
+        ageGate: false,
+        errors: { 404: ['HF_AUDIT_EVENT_NOT_FOUND'], 409: ['HF_AUDIT_PROOF_PENDING'] },
+      },
       schema: {
         tags: ['admin', 'accounts'],
-        summary: "An audit event's inclusion proof (RFC 6962) in the latest signed tree head: for the admin, or the account the event is about",
+        summary:
+          "An audit event's inclusion proof (RFC 6962) in the latest signed tree head: for the admin, or the account the event is about",
         description:
           "The leaf is SHA-256(0x00 || the event's 32-byte chain hash); the chain hash covers the salted digest of the personal fields, not the fields, so a proof keeps verifying after the subject is erased. `proof` is the audit path, deepest sibling first; `checkpoint` the signed note of `treeSize` and `rootHash` (null when heads are not signed). Another account's event, or one erased from the account's trail, is 404. An event newer than the latest head is 409 HF_AUDIT_PROOF_PENDING (heads are signed every 10 s).",
         security: [{ bearer: [] }],

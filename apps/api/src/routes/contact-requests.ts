@@ -11,7 +11,6 @@ import { ContactRequestNotFound, ForwardedAnswered, ForwardedNotErasable, Forwar
 import type { Routes } from '../schema-types.js';
 import { contactViewQuota, phoneCodeQuota } from './public-request-limits.js';
 
-
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const forwardedSchema = {
   type: 'object',
@@ -29,9 +28,15 @@ const forwardedSchema = {
     receipt: { type: ['object', 'null'], additionalProperties: true },
   },
 } as const;
-const stateSchema = { type: 'object', properties: { phone: { type: 'string' }, proved: { type: 'boolean' }, forwarded: { type: ['integer', 'null'] } } } as const;
+const stateSchema = {
+  type: 'object',
+  properties: { phone: { type: 'string' }, proved: { type: 'boolean' }, forwarded: { type: ['integer', 'null'] } },
+} as const;
 const ANSWER_ERRORS = { 404: ['HF_PRIVACY_FORWARDED_NOT_FOUND'], 409: ['HF_PRIVACY_FORWARDED_ANSWERED'] };
-const disclose = { type: 'boolean', description: 'true: the person is told the business name of this account' } as const;
+const disclose = {
+  type: 'boolean',
+  description: 'true: the person is told the business name of this account',
+} as const;
 
 const contactRequestRoutes: Routes = async (app) => {
   const owner = (request: FastifyRequest) => request.account!.id;
@@ -44,7 +49,12 @@ const contactRequestRoutes: Routes = async (app) => {
         ageGate: false,
         audit: { path: 'route' },
         quota: phoneCodeQuota,
-        errors: { 404: ['HF_PRIVACY_CONTACT_NOT_FOUND'], 409: ['HF_PRIVACY_CONTACT_PROVED'], 429: ['HF_PRIVACY_CONTACT_CODE_LIMIT'], 503: ['HF_PRIVACY_WHATSAPP_NOT_CONFIGURED', 'HF_QUOTA_UNAVAILABLE'] },
+        errors: {
+          404: ['HF_PRIVACY_CONTACT_NOT_FOUND'],
+          409: ['HF_PRIVACY_CONTACT_PROVED'],
+          429: ['HF_PRIVACY_CONTACT_CODE_LIMIT'],
+          503: ['HF_PRIVACY_WHATSAPP_NOT_CONFIGURED', 'HF_QUOTA_UNAVAILABLE'],
+        },
       },
       schema: {
         tags: ['privacy'],
@@ -54,7 +64,13 @@ const contactRequestRoutes: Routes = async (app) => {
         response: {
           201: {
             type: 'object',
-            properties: { code: { type: 'string' }, sendTo: { type: 'string' }, phone: { type: 'string' }, expiresAt: { type: 'string' }, whatsappUrl: { type: 'string' } },
+            properties: {
+              code: { type: 'string' },
+              sendTo: { type: 'string' },
+              phone: { type: 'string' },
+              expiresAt: { type: 'string' },
+              whatsappUrl: { type: 'string' },
+            },
           },
         },
       } as const,
@@ -65,8 +81,18 @@ const contactRequestRoutes: Routes = async (app) => {
   app.get(
     '/v1/privacy/public-requests/:id/contact',
     {
-      config: { auth: 'public', ageGate: false, quota: contactViewQuota, errors: { 404: ['HF_PRIVACY_CONTACT_NOT_FOUND'] } },
-      schema: { tags: ['privacy'], summary: "Where the number's proof stands: proved, and how many businesses the request was passed to", params: idParams, response: { 200: stateSchema } } as const,
+      config: {
+        auth: 'public',
+        ageGate: false,
+        quota: contactViewQuota,
+        errors: { 404: ['HF_PRIVACY_CONTACT_NOT_FOUND'] },
+      },
+      schema: {
+        tags: ['privacy'],
+        summary: "Where the number's proof stands: proved, and how many businesses the request was passed to",
+        params: idParams,
+        response: { 200: stateSchema },
+      } as const,
     },
     async (request) => {
       const state = await app.contactRequests.state(request.params.id.toLowerCase());
@@ -81,19 +107,36 @@ const contactRequestRoutes: Routes = async (app) => {
       config: { auth: 'account', pendingDeletion: true },
       schema: {
         tags: ['privacy'],
-        summary: 'The requests of contacts whose number this account holds, passed on by the service: each to answer by its due date (newest first)',
+        summary:
+          'The requests of contacts whose number this account holds, passed on by the service: each to answer by its due date (newest first)',
         security: [{ bearer: [] }],
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { enum: [...FORWARDED_STATUSES] }, cursor: { type: 'string', format: 'uuid' }, limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          properties: {
+            status: { enum: [...FORWARDED_STATUSES] },
+            cursor: { type: 'string', format: 'uuid' },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
         },
-        response: { 200: { type: 'object', properties: { forwarded: { type: 'array', items: forwardedSchema }, nextCursor: { type: ['string', 'null'] } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              forwarded: { type: 'array', items: forwardedSchema },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          },
+        },
       } as const,
     },
     async (request) => {
       const q = request.query;
-      const page = await app.contactRequests.list(owner(request), { status: q.status, cursor: q.cursor, limit: q.limit ?? 50 });
+      const page = await app.contactRequests.list(owner(request), {
+        status: q.status,
+        cursor: q.cursor,
+        limit: q.limit ?? 50,
+      });
       return { forwarded: page.forwarded.map(forwardedView), nextCursor: page.nextCursor };
     },
   );
@@ -102,7 +145,13 @@ const contactRequestRoutes: Routes = async (app) => {
     '/v1/privacy/forwarded/:id',
     {
       config: { auth: 'account', pendingDeletion: true, errors: { 404: ['HF_PRIVACY_FORWARDED_NOT_FOUND'] } },
-      schema: { tags: ['privacy'], summary: 'One forwarded request', security: [{ bearer: [] }], params: idParams, response: { 200: forwardedSchema } } as const,
+      schema: {
+        tags: ['privacy'],
+        summary: 'One forwarded request',
+        security: [{ bearer: [] }],
+        params: idParams,
+        response: { 200: forwardedSchema },
+      } as const,
     },
     async (request) => {
       const row = await app.contactRequests.get(owner(request), request.params.id.toLowerCase());
@@ -127,11 +176,23 @@ const contactRequestRoutes: Routes = async (app) => {
         summary: 'The request was carried out: the person is told, with the note (plain text)',
         security: [{ bearer: [] }],
         params: idParams,
-        body: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, disclose } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { note: { type: 'string', maxLength: 2000 }, disclose },
+        },
         response: { 200: forwardedSchema },
       } as const,
     },
-    async (request) => answered(await app.contactRequests.answer(owner(request), request.params.id.toLowerCase(), { action: 'fulfil', note: request.body?.note, disclose: request.body?.disclose }, request)),
+    async (request) =>
+      answered(
+        await app.contactRequests.answer(
+          owner(request),
+          request.params.id.toLowerCase(),
+          { action: 'fulfil', note: request.body?.note, disclose: request.body?.disclose },
+          request,
+        ),
+      ),
   );
 
   app.post(
@@ -143,27 +204,57 @@ const contactRequestRoutes: Routes = async (app) => {
         summary: 'The request is refused, with its reason: the person is told, and of their right to complain',
         security: [{ bearer: [] }],
         params: idParams,
-        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' }, disclose } },
+        body: {
+          type: 'object',
+          required: ['reason'],
+          additionalProperties: false,
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' }, disclose },
+        },
         response: { 200: forwardedSchema },
       } as const,
     },
-    async (request) => answered(await app.contactRequests.answer(owner(request), request.params.id.toLowerCase(), { action: 'deny', reason: request.body.reason, disclose: request.body.disclose }, request)),
+    async (request) =>
+      answered(
+        await app.contactRequests.answer(
+          owner(request),
+          request.params.id.toLowerCase(),
+          { action: 'deny', reason: request.body.reason, disclose: request.body.disclose },
+          request,
+        ),
+      ),
   );
 
   app.post(
     '/v1/privacy/forwarded/:id/erase',
     {
-      config: { auth: 'account', pendingDeletion: true, errors: { ...ANSWER_ERRORS, 409: ['HF_PRIVACY_FORWARDED_ANSWERED', 'HF_PRIVACY_FORWARDED_NOT_ERASABLE'] } },
+      config: {
+        auth: 'account',
+        pendingDeletion: true,
+        errors: { ...ANSWER_ERRORS, 409: ['HF_PRIVACY_FORWARDED_ANSWERED', 'HF_PRIVACY_FORWARDED_NOT_ERASABLE'] },
+      },
       schema: {
         tags: ['privacy'],
-        summary: "The service erases the contact from this account's data now: status `erasing`, then `erased` with the signed receipt, which the person receives",
+        summary:
+          "The service erases the contact from this account's data now: status `erasing`, then `erased` with the signed receipt, which the person receives",
         security: [{ bearer: [] }],
         params: idParams,
         body: { type: ['object', 'null'], additionalProperties: false, properties: { disclose } },
         response: { 202: forwardedSchema },
       } as const,
     },
-    async (request, reply) => reply.code(202).send(answered(await app.contactRequests.answer(owner(request), request.params.id.toLowerCase(), { action: 'erase', disclose: request.body?.disclose }, request))),
+    async (request, reply) =>
+      reply
+        .code(202)
+        .send(
+          answered(
+            await app.contactRequests.answer(
+              owner(request),
+              request.params.id.toLowerCase(),
+              { action: 'erase', disclose: request.body?.disclose },
+              request,
+            ),
+          ),
+        ),
   );
 };
 

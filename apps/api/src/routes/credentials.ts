@@ -13,13 +13,16 @@ const RESERVED_SESSIONS: ReadonlySet<string> = new Set([LEGACY_VAULT_SESSION]);
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } as const;
 const sessionParams = { type: 'object', required: ['sessionId'], properties: { sessionId: ID } } as const;
-const recordParams = { type: 'object', required: ['sessionId', 'name'], properties: { sessionId: ID, name: ID } } as const;
+const recordParams = {
+  type: 'object',
+  required: ['sessionId', 'name'],
+  properties: { sessionId: ID, name: ID },
+} as const;
 
 // The API stores the JSON it is given and returns it unchanged: plain JSON, not Baileys' BufferJSON
 // (whose reviver would turn a client's {type:'Buffer'} object into bytes).
 const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 const decodeJson = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
-
 
 /**
  * WhatsApp session credentials in the vault (policy §3). Only the owning account reaches its records:
@@ -41,7 +44,11 @@ const credentials: Routes = async (app) => {
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       // The value is sealed before it is stored: it may hold any character.
-      config: { auth: 'account', nulAllowed: ['value'], errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 503: ['HF_VAULT_STORE_FAILED'] } },
+      config: {
+        auth: 'account',
+        nulAllowed: ['value'],
+        errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 503: ['HF_VAULT_STORE_FAILED'] },
+      },
       schema: {
         tags: ['credentials'],
         summary: 'Store a credential (any JSON), encrypted',
@@ -54,7 +61,10 @@ const credentials: Routes = async (app) => {
     async (request) => {
       const { sessionId, name } = request.params;
       await audit(request, 'vault.secret.write', `${sessionId}/${name}`);
-      const { updatedAt } = await app.vault.put({ accountId: owner(request), sessionId, name }, encodeJson(request.body.value));
+      const { updatedAt } = await app.vault.put(
+        { accountId: owner(request), sessionId, name },
+        encodeJson(request.body.value),
+      );
       return { name, updatedAt: updatedAt.toISOString() };
     },
   );
@@ -62,13 +72,23 @@ const credentials: Routes = async (app) => {
   app.get(
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
-      config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'], 500: ['HF_VAULT_DECRYPT_FAILED'], 503: ['HF_VAULT_KEY_UNAVAILABLE'] } },
+      config: {
+        auth: 'account',
+        errors: {
+          400: ['HF_VAULT_RESERVED_NAMESPACE'],
+          404: ['HF_VAULT_NOT_FOUND'],
+          500: ['HF_VAULT_DECRYPT_FAILED'],
+          503: ['HF_VAULT_KEY_UNAVAILABLE'],
+        },
+      },
       schema: {
         tags: ['credentials'],
         summary: 'Read a credential',
         security: [{ bearer: [] }],
         params: recordParams,
-        response: { 200: { type: 'object', properties: { name: { type: 'string' }, value: {}, updatedAt: { type: 'string' } } } },
+        response: {
+          200: { type: 'object', properties: { name: { type: 'string' }, value: {}, updatedAt: { type: 'string' } } },
+        },
       } as const,
     },
     async (request) => {
@@ -84,7 +104,13 @@ const credentials: Routes = async (app) => {
     '/v1/whatsapp/sessions/:sessionId/credentials/:name',
     {
       config: { auth: 'account', errors: { 400: ['HF_VAULT_RESERVED_NAMESPACE'], 404: ['HF_VAULT_NOT_FOUND'] } },
-      schema: { tags: ['credentials'], summary: 'Delete a credential', security: [{ bearer: [] }], params: recordParams, response: { 204: NO_CONTENT } } as const,
+      schema: {
+        tags: ['credentials'],
+        summary: 'Delete a credential',
+        security: [{ bearer: [] }],
+        params: recordParams,
+        response: { 204: NO_CONTENT },
+      } as const,
     },
     async (request, reply) => {
       const { sessionId, name } = request.params;

@@ -22,19 +22,37 @@ const keySchema = {
   type: 'object',
   properties: {
     id: { type: 'string', format: 'uuid' },
-    prefix: { type: 'string', description: 'the first 10 characters of the key: enough to tell keys apart, not to use one' },
+    prefix: {
+      type: 'string',
+      description: 'the first 10 characters of the key: enough to tell keys apart, not to use one',
+    },
     createdAt: { type: 'string', format: 'date-time' },
-    lastUsedAt: { type: ['string', 'null'], format: 'date-time', description: 'the last request it authenticated, to the minute; null: never used' },
+    lastUsedAt: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description: 'the last request it authenticated, to the minute; null: never used',
+    },
   },
 } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 
-const view = (k: ApiKeyView) => ({ id: k.id, prefix: k.prefix, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null });
+const view = (k: ApiKeyView) => ({
+  id: k.id,
+  prefix: k.prefix,
+  createdAt: k.createdAt.toISOString(),
+  lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+});
 
 const keyRoutes: Routes<{ db: Database }> = async (app, { db }) => {
   const owner = (request: FastifyRequest) => request.account!.id;
   const audit = (request: FastifyRequest, action: string, id: string) =>
-    securityEvent(app, request, { action, resource: `api-key:${id}`, subjectId: owner(request), outcome: 'success', durability: 'sync' });
+    securityEvent(app, request, {
+      action,
+      resource: `api-key:${id}`,
+      subjectId: owner(request),
+      outcome: 'success',
+      durability: 'sync',
+    });
 
   app.post(
     '/v1/keys',
@@ -44,14 +62,25 @@ const keyRoutes: Routes<{ db: Database }> = async (app, { db }) => {
         tags: ['keys'],
         summary: `Create an API key (at most ${MAX_API_KEYS} live per account); the key is in this answer only`,
         security: [{ bearer: [] }],
-        response: { 201: { type: 'object', properties: { ...keySchema.properties, apiKey: { type: 'string', description: 'the key itself: shown once, never stored' } } } },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              ...keySchema.properties,
+              apiKey: { type: 'string', description: 'the key itself: shown once, never stored' },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
       const created = await createApiKey(db, owner(request));
       if (created === 'limit') throw new ApiKeyLimit(String(MAX_API_KEYS));
       await audit(request, 'api_key.created', created.id);
-      return reply.code(201).header('cache-control', 'no-store').send({ ...view(created), apiKey: created.key });
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ ...view(created), apiKey: created.key });
     },
   );
 
@@ -75,7 +104,8 @@ const keyRoutes: Routes<{ db: Database }> = async (app, { db }) => {
       config: { auth: 'account', errors: { 404: ['HF_API_KEY_NOT_FOUND'], 409: ['HF_API_KEY_LAST'] } },
       schema: {
         tags: ['keys'],
-        summary: "Revoke an API key: refused at once here, within AUTH_CACHE_MS on other replicas; the account's privacy-centre sessions end; not its last key",
+        summary:
+          "Revoke an API key: refused at once here, within AUTH_CACHE_MS on other replicas; the account's privacy-centre sessions end; not its last key",
         security: [{ bearer: [] }],
         params: idParams,
         response: { 204: NO_CONTENT },

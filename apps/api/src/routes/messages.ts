@@ -21,7 +21,17 @@ const messageRoutes: Routes<{ db: Database }> = async (app, { db }) => {
       // Each accepted message counts against the plan's messages per day (after validation).
       // Fail-closed: with the quota store unreachable the send is refused (503), so the day limit
       // holds across replicas; the in-memory insurance limiter would let each replica count alone.
-      config: { auth: 'account', quota: { messages: 1, failClosed: true }, errors: { 400: ['HF_IDEMPOTENCY_KEY_INVALID'], 403: ['HF_DATA_RIGHTS_RESTRICTED'], 409: ['HF_IDEMPOTENCY_KEY_IN_PROGRESS'], 422: ['HF_IDEMPOTENCY_KEY_REUSED'], 503: ['HF_QUOTA_UNAVAILABLE'] } },
+      config: {
+        auth: 'account',
+        quota: { messages: 1, failClosed: true },
+        errors: {
+          400: ['HF_IDEMPOTENCY_KEY_INVALID'],
+          403: ['HF_DATA_RIGHTS_RESTRICTED'],
+          409: ['HF_IDEMPOTENCY_KEY_IN_PROGRESS'],
+          422: ['HF_IDEMPOTENCY_KEY_REUSED'],
+          503: ['HF_QUOTA_UNAVAILABLE'],
+        },
+      },
       preValidation: idempotency.preValidation,
       onSend: idempotency.onSend,
       schema: {
@@ -40,7 +50,12 @@ const messageRoutes: Routes<{ db: Database }> = async (app, { db }) => {
             text: { type: 'string', minLength: 1, maxLength: 4096, pattern: '\\S' },
           },
         },
-        response: { 202: { type: 'object', properties: { messageId: { type: 'string' }, status: { type: 'string' }, acceptedAt: { type: 'string' } } } },
+        response: {
+          202: {
+            type: 'object',
+            properties: { messageId: { type: 'string' }, status: { type: 'string' }, acceptedAt: { type: 'string' } },
+          },
+        },
       } as const,
     },
     async (request, reply) => {
@@ -54,9 +69,17 @@ const messageRoutes: Routes<{ db: Database }> = async (app, { db }) => {
       // twice, and never accepted without its webhook.
       const answer = await db.transaction(async (transaction) => {
         const tx = transaction as unknown as Database;
-        const [row] = await tx.insert(messageLog).values({ id, accountId, sessionId, to, chars: [...text].length }).returning({ createdAt: messageLog.createdAt });
+        const [row] = await tx
+          .insert(messageLog)
+          .values({ id, accountId, sessionId, to, chars: [...text].length })
+          .returning({ createdAt: messageLog.createdAt });
         const acceptedAt = row!.createdAt.toISOString();
-        await app.webhooks.emit(accountId, 'message.accepted', { messageId: id, sessionId, to, acceptedAt }, { db: tx });
+        await app.webhooks.emit(
+          accountId,
+          'message.accepted',
+          { messageId: id, sessionId, to, acceptedAt },
+          { db: tx },
+        );
         const body = { messageId: id, status: 'accepted', acceptedAt };
         await idempotency.complete(request, tx, 202, body);
         return body;

@@ -4,7 +4,10 @@ import type { Routes } from '../schema-types.js';
 const optionalKinds = Object.entries(KINDS)
   .filter(([, spec]) => spec.category === 'optional')
   .map(([kind]) => kind);
-const preferencesSchema = { type: 'object', properties: { preferences: { type: 'object', additionalProperties: { type: 'boolean' } } } } as const;
+const preferencesSchema = {
+  type: 'object',
+  properties: { preferences: { type: 'object', additionalProperties: { type: 'boolean' } } },
+} as const;
 const notificationSchema = {
   type: 'object',
   properties: {
@@ -30,7 +33,15 @@ const notificationSchema = {
 const notificationRoutes: Routes = async (app) => {
   app.get(
     '/v1/notifications/preferences',
-    { config: { auth: 'account' }, schema: { tags: ['notifications'], summary: 'Which optional notifications the account receives', security: [{ bearer: [] }], response: { 200: preferencesSchema } } },
+    {
+      config: { auth: 'account' },
+      schema: {
+        tags: ['notifications'],
+        summary: 'Which optional notifications the account receives',
+        security: [{ bearer: [] }],
+        response: { 200: preferencesSchema },
+      },
+    },
     async (request) => ({ preferences: await app.notify.preferences(request.account!.id) }),
   );
 
@@ -43,13 +54,19 @@ const notificationRoutes: Routes = async (app) => {
         tags: ['notifications'],
         summary: 'Turn optional notifications (quota warnings) on or off',
         security: [{ bearer: [] }],
-        body: { type: 'object', minProperties: 1, additionalProperties: false, properties: Object.fromEntries(optionalKinds.map((k) => [k, { type: 'boolean' }])) },
+        body: {
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: false,
+          properties: Object.fromEntries(optionalKinds.map((k) => [k, { type: 'boolean' }])),
+        },
         response: { 200: preferencesSchema },
       },
     },
     async (request) => {
       const accountId = request.account!.id;
-      for (const [kind, enabled] of Object.entries(request.body)) await app.notify.setPreference(accountId, kind, enabled);
+      for (const [kind, enabled] of Object.entries(request.body))
+        await app.notify.setPreference(accountId, kind, enabled);
       return { preferences: await app.notify.preferences(accountId) };
     },
   );
@@ -73,7 +90,15 @@ const notificationRoutes: Routes = async (app) => {
             limit: { type: 'integer', minimum: 1, maximum: 200 },
           },
         },
-        response: { 200: { type: 'object', properties: { notifications: { type: 'array', items: notificationSchema }, nextCursor: { type: ['string', 'null'] } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              notifications: { type: 'array', items: notificationSchema },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          },
+        },
       } as const,
     },
     async (request) => app.notify.list(request.query),

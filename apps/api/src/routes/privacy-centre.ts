@@ -33,7 +33,8 @@ import { html } from './privacy-exports.js';
 
 const WEB = new URL('../../web/', import.meta.url);
 /** The CSP of the pages the app serves (this one, an export link's): no inline script or style, nothing third-party. */
-export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 interface Asset {
   type: string;
@@ -45,14 +46,26 @@ interface Asset {
 
 function asset(name: string, type: string): Asset {
   const identity = readFileSync(new URL(name, WEB));
-  return { type, identity, gzip: gzipSync(identity, { level: 9 }), br: brotliCompressSync(identity), etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 16)}"` };
+  return {
+    type,
+    identity,
+    gzip: gzipSync(identity, { level: 9 }),
+    br: brotliCompressSync(identity),
+    etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 16)}"`,
+  };
 }
 
 /**
  * Sends `body` in the best encoding the request accepts: `encoded` gives the bytes of each (the
  * assets' precompressed buffers, or the page compressed now).
  */
-function send(request: FastifyRequest, reply: FastifyReply, type: string, encoded: (encoding: 'br' | 'gzip' | 'identity') => Buffer, vary = 'accept-encoding'): FastifyReply {
+function send(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  encoded: (encoding: 'br' | 'gzip' | 'identity') => Buffer,
+  vary = 'accept-encoding',
+): FastifyReply {
   const accept = String(request.headers['accept-encoding'] ?? '');
   const encoding = /\bbr\b/.test(accept) ? 'br' : /\bgzip\b/.test(accept) ? 'gzip' : 'identity';
   reply.header('vary', vary).type(type);
@@ -62,7 +75,11 @@ function send(request: FastifyRequest, reply: FastifyReply, type: string, encode
 
 /** The page's HTML, compressed per request (it carries the visitor's state): a fast brotli level. */
 const compressNow = (body: Buffer) => (encoding: 'br' | 'gzip' | 'identity') =>
-  encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }) : encoding === 'gzip' ? gzipSync(body) : body;
+  encoding === 'br'
+    ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } })
+    : encoding === 'gzip'
+      ? gzipSync(body)
+      : body;
 
 /**
  * A catalogue text as HTML: escaped, then its only markup (`**strong**`, `*emphasis*`, a
@@ -114,12 +131,20 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
     const text = (key: string) => {
       const value = texts[key];
       if (value === undefined) throw new Error(`web/i18n/${language}.json has no "${key}"`);
-      return markup(value, { email: '<span id="account-email"></span>', contact: `<a href="mailto:${contact}">${contact}</a>` });
+      return markup(value, {
+        email: '<span id="account-email"></span>',
+        contact: `<a href="mailto:${contact}">${contact}</a>`,
+      });
     };
     // The uses an objection can name (§2, the list the API accepts), in this language's words.
-    const purposes = OBJECTION_PURPOSES.map((p) => `<option value="${p}">${text(`page.purpose.${p}`)}</option>`).join('');
+    const purposes = OBJECTION_PURPOSES.map((p) => `<option value="${p}">${text(`page.purpose.${p}`)}</option>`).join(
+      '',
+    );
     // The script's texts: a JSON data block (`<` escaped, so nothing in it can close the element).
-    const script = Object.fromEntries([['locale', texts.locale], ...Object.entries(texts).flatMap(([k, v]) => (k.startsWith('js.') ? [[k.slice(3), v]] : []))]);
+    const script = Object.fromEntries([
+      ['locale', texts.locale],
+      ...Object.entries(texts).flatMap(([k, v]) => (k.startsWith('js.') ? [[k.slice(3), v]] : [])),
+    ]);
     return source
       .replace('{{scriptText}}', () => JSON.stringify(script).replace(/</g, '\\u003c'))
       .replace('{{objectionPurposes}}', () => purposes)
@@ -129,7 +154,10 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       .replace(/\{\{t:([\w.]+)\}\}/g, (_, key: string) => text(key));
   };
   const templates = Object.fromEntries(LANGUAGES.map((l) => [l, render(l)])) as Record<Language, string>;
-  const files: Record<string, Asset> = { 'privacy.js': asset('privacy.js', 'text/javascript; charset=utf-8'), 'privacy.css': asset('privacy.css', 'text/css; charset=utf-8') };
+  const files: Record<string, Asset> = {
+    'privacy.js': asset('privacy.js', 'text/javascript; charset=utf-8'),
+    'privacy.css': asset('privacy.css', 'text/css; charset=utf-8'),
+  };
   const page = { config: { auth: 'public' as const, ageGate: false }, schema: { hide: true } };
 
   app.get('/', page, async (_request, reply) => reply.redirect('/privacy', 302));
@@ -140,7 +168,14 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
     const gpc = state.source === 'gpc' || request.headers['sec-gpc'] === '1';
     const { language, chosen } = pageLanguage(request);
     // The switch's choice, remembered: a preference the visitor asked for (strictly necessary, no consent).
-    if (chosen) reply.setCookie(LANGUAGE_COOKIE, language, { path: '/privacy', sameSite: 'lax', httpOnly: true, secure: o.secureCookies, maxAge: 365 * 24 * 3600 });
+    if (chosen)
+      reply.setCookie(LANGUAGE_COOKIE, language, {
+        path: '/privacy',
+        sameSite: 'lax',
+        httpOnly: true,
+        secure: o.secureCookies,
+        maxAge: 365 * 24 * 3600,
+      });
     const html = templates[language]
       .replaceAll('{{decided}}', String(decided))
       .replaceAll('{{gpc}}', String(gpc))
@@ -151,23 +186,40 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
     markVisitor(request, reply, o.secureCookies);
     // same-origin, not the API's no-referrer: with no-referrer a browser sends `Origin: null` on the
     // page's own form POST, and the Origin check below could not tell it from a cross-site one.
-    reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').header('referrer-policy', 'same-origin').header('content-language', language);
-    return send(request, reply, 'text/html; charset=utf-8', compressNow(Buffer.from(html)), 'accept-encoding, accept-language, cookie');
+    reply
+      .header('content-security-policy', PAGE_CSP)
+      .header('cache-control', 'no-cache')
+      .header('referrer-policy', 'same-origin')
+      .header('content-language', language);
+    return send(
+      request,
+      reply,
+      'text/html; charset=utf-8',
+      compressNow(Buffer.from(html)),
+      'accept-encoding, accept-language, cookie',
+    );
   });
 
   app.get<{ Params: { file: string } }>('/privacy/assets/:file', page, async (request, reply) => {
     const found = files[request.params.file];
     if (!found) return reply.callNotFound();
-    reply.header('etag', found.etag).header('cache-control', 'public, max-age=300').header('content-security-policy', PAGE_CSP);
+    reply
+      .header('etag', found.etag)
+      .header('cache-control', 'public, max-age=300')
+      .header('content-security-policy', PAGE_CSP);
     if (request.headers['if-none-match'] === found.etag) return reply.code(304).send();
     return send(request, reply, found.type, (encoding) => found[encoding]);
   });
 
   // The no-JavaScript banner. Its own content-type parser, in this plugin's scope only.
   await app.register(async (form) => {
-    form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
+    form.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 1024 },
+      (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      },
+    );
     form.post<{ Body: Record<string, string> }>('/privacy/consent', page, async (request, reply) => {
       // A cross-site form cannot decide for the visitor.
       if (!sameOriginForm(request, o.origin)) throw new SessionCsrf();
@@ -185,9 +237,21 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       config: { auth: 'public', ageGate: false, errors: { 403: ['HF_AUTH_CSRF'] } },
       schema: {
         tags: ['privacy'],
-        summary: "Sign in to the privacy centre: an account's API key for a session cookie (HttpOnly, SameSite=Strict) and its CSRF token",
-        response: { 201: jsonObject('The session: its account, CSRF token, expiry and whether a deletion is pending', { csrfToken: { type: 'string' }, expiresAt: { type: 'string' }, deletionPending: { type: 'boolean' } }) },
-        body: { type: 'object', required: ['apiKey'], additionalProperties: false, properties: { apiKey: { type: 'string', minLength: 1, maxLength: 512 } } },
+        summary:
+          "Sign in to the privacy centre: an account's API key for a session cookie (HttpOnly, SameSite=Strict) and its CSRF token",
+        response: {
+          201: jsonObject('The session: its account, CSRF token, expiry and whether a deletion is pending', {
+            csrfToken: { type: 'string' },
+            expiresAt: { type: 'string' },
+            deletionPending: { type: 'boolean' },
+          }),
+        },
+        body: {
+          type: 'object',
+          required: ['apiKey'],
+          additionalProperties: false,
+          properties: { apiKey: { type: 'string', minLength: 1, maxLength: 512 } },
+        },
       } as const,
     },
     async (request, reply) => {
@@ -203,7 +267,12 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       request.principal = { kind: 'account', id: account.id };
       void request.audit.record({ action: 'privacy.session.created', outcome: 'success', subjectId: account.id });
       reply.setCookie(o.cookieName, token, { ...sessionCookieOptions(o.secureCookies), maxAge: SESSION_TTL_MS / 1000 });
-      return reply.code(201).send({ account: publicAccount(account), csrfToken: csrfToken(token), expiresAt: expiresAt.toISOString(), deletionPending: account.deletionPendingAt !== null });
+      return reply.code(201).send({
+        account: publicAccount(account),
+        csrfToken: csrfToken(token),
+        expiresAt: expiresAt.toISOString(),
+        deletionPending: account.deletionPendingAt !== null,
+      });
     },
   );
 
@@ -215,18 +284,34 @@ const privacyCentre: Routes<PrivacyCentreOptions> = async (app, o) => {
       schema: {
         tags: ['privacy'],
         summary: "The signed-in account and the session's CSRF token (send it as x-csrf-token)",
-        response: { 200: jsonObject('The signed-in account', { csrfToken: { type: ['string', 'null'] }, deletionPending: { type: 'boolean' } }) },
+        response: {
+          200: jsonObject('The signed-in account', {
+            csrfToken: { type: ['string', 'null'] },
+            deletionPending: { type: 'boolean' },
+          }),
+        },
       },
     },
     async (request) => {
       const token = sessionToken(request);
-      return { account: publicAccount(request.account!), csrfToken: token ? csrfToken(token) : null, deletionPending: request.account!.deletionPendingAt !== null };
+      return {
+        account: publicAccount(request.account!),
+        csrfToken: token ? csrfToken(token) : null,
+        deletionPending: request.account!.deletionPendingAt !== null,
+      };
     },
   );
 
   app.delete(
     '/v1/privacy/session',
-    { config: { auth: 'account', pendingDeletion: true }, schema: { tags: ['privacy'], summary: 'Sign out: the session is revoked and its cookie expired', response: { 204: NO_CONTENT } } },
+    {
+      config: { auth: 'account', pendingDeletion: true },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Sign out: the session is revoked and its cookie expired',
+        response: { 204: NO_CONTENT },
+      },
+    },
     async (request, reply) => {
       const token = sessionToken(request);
       if (token) await revokeSession(o.db, token);

@@ -17,10 +17,22 @@ import { errorResponse } from '../openapi.js';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import type { Routes, SchemaTypes } from '../schema-types.js';
-import { isPageLanguage, languageSwitch, pageLanguage, pageText, plainText, varyByLanguage, type PageLanguage } from '../languages.js';
+import {
+  isPageLanguage,
+  languageSwitch,
+  pageLanguage,
+  pageText,
+  plainText,
+  varyByLanguage,
+  type PageLanguage,
+} from '../languages.js';
 import { PAGE_CSP } from './privacy-centre.js';
 
-const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 100 } } } as const;
+const tokenParams = {
+  type: 'object',
+  required: ['token'],
+  properties: { token: { type: 'string', maxLength: 100 } },
+} as const;
 // The token is the credential: no key needed (a contact or an emailed requester has none).
 // Audited and logged by the route's pattern, never the token.
 const linkConfig = { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: { failClosed: true } } as const;
@@ -60,13 +72,20 @@ ${body}
 }
 
 /** The page's headers: the privacy centre's CSP, kept out of search engines; the API's referrer policy and no-store stay. */
-export const asPage = (reply: FastifyReply, status: number) => reply.code(status).header('content-security-policy', PAGE_CSP).header('x-robots-tag', 'noindex, nofollow').type('text/html; charset=utf-8');
+export const asPage = (reply: FastifyReply, status: number) =>
+  reply
+    .code(status)
+    .header('content-security-policy', PAGE_CSP)
+    .header('x-robots-tag', 'noindex, nofollow')
+    .type('text/html; charset=utf-8');
 
 /** Whether an Accept header names HTML itself (a browser's navigation does), not only through a wildcard. */
-const namesHtml = (accept: string | undefined) => accept !== undefined && /(^|,)\s*(text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);
+const namesHtml = (accept: string | undefined) =>
+  accept !== undefined && /(^|,)\s*(text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);
 
 /** Whether an Accept header takes an HTML page (no header, `*\/*`, `text/*`, `text/html`, XHTML). */
-const takesHtml = (accept: string | undefined) => accept === undefined || /(^|,)\s*(\*\/\*|text\/\*|text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);
+const takesHtml = (accept: string | undefined) =>
+  accept === undefined || /(^|,)\s*(\*\/\*|text\/\*|text\/html|application\/xhtml\+xml)\s*(;|,|$)/i.test(accept);
 
 const exportRoutes: Routes = async (app) => {
   app.get(
@@ -75,13 +94,18 @@ const exportRoutes: Routes = async (app) => {
       config: { ...linkConfig, errors: { 406: ['HF_DATA_RIGHTS_EXPORT_PAGE'], 410: ['HF_DATA_RIGHTS_EXPORT_GONE'] } },
       schema: {
         tags: ['privacy'],
-        summary: 'The page of an export link: its download buttons (a form that POSTs the link). GET and HEAD change nothing; an API client POSTs the link itself',
+        summary:
+          'The page of an export link: its download buttons (a form that POSTs the link). GET and HEAD change nothing; an API client POSTs the link itself',
         params: tokenParams,
         response: {
           200: { description: 'The download page', content: { 'text/html': { schema: { type: 'string' } } } },
           410: {
-            description: 'The link was used or has expired: a page saying so for a browser (Accept names text/html), else the error HF_DATA_RIGHTS_EXPORT_GONE',
-            content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: errorResponse(410, ['HF_DATA_RIGHTS_EXPORT_GONE']) } },
+            description:
+              'The link was used or has expired: a page saying so for a browser (Accept names text/html), else the error HF_DATA_RIGHTS_EXPORT_GONE',
+            content: {
+              'text/html': { schema: { type: 'string' } },
+              'application/json': { schema: errorResponse(410, ['HF_DATA_RIGHTS_EXPORT_GONE']) },
+            },
           },
         },
       } as const,
@@ -103,7 +127,11 @@ const exportRoutes: Routes = async (app) => {
       if (!found) {
         // A person's browser gets a page; a scanner or a client that did not ask for HTML, the one error shape.
         if (!namesHtml(request.headers.accept)) throw new ExportGone();
-        return send(410, 'export.gone.title', `<p>${pageText(lang, 'export.gone.body')}</p>\n<p>${pageText(lang, 'export.gone.again', {}, centre)}</p>`);
+        return send(
+          410,
+          'export.gone.title',
+          `<p>${pageText(lang, 'export.gone.body')}</p>\n<p>${pageText(lang, 'export.gone.again', {}, centre)}</p>`,
+        );
       }
       const megabytes = Math.max(0.1, Math.round(found.size / 100_000) / 10);
       return send(
@@ -123,16 +151,24 @@ const exportRoutes: Routes = async (app) => {
 
   // The download. Its own scope: the page's form posts application/x-www-form-urlencoded.
   await app.register(async (scope) => {
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 1024 },
+      (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      },
+    );
     scope.withTypeProvider<SchemaTypes>().post(
       '/v1/privacy/exports/:token',
       {
-        config: { ...linkConfig, errors: { 406: ['HF_DATA_RIGHTS_NOT_ACCEPTABLE'], 410: ['HF_DATA_RIGHTS_EXPORT_GONE'] } },
+        config: {
+          ...linkConfig,
+          errors: { 406: ['HF_DATA_RIGHTS_NOT_ACCEPTABLE'], 410: ['HF_DATA_RIGHTS_EXPORT_GONE'] },
+        },
         schema: {
           tags: ['privacy'],
-          summary: 'Download an export once (the link of an access or portability request); then it is deleted. Breaking change: GET downloaded before; it now answers the download page',
+          summary:
+            'Download an export once (the link of an access or portability request); then it is deleted. Breaking change: GET downloaded before; it now answers the download page',
           params: tokenParams,
           body: {
             type: ['object', 'null'],
@@ -142,8 +178,12 @@ const exportRoutes: Routes = async (app) => {
           },
           response: {
             200: {
-              description: 'The export: one signed JSON document, or a zip with an entry per part and manifest.json (Accept: application/zip, or format=zip)',
-              content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } } },
+              description:
+                'The export: one signed JSON document, or a zip with an entry per part and manifest.json (Accept: application/zip, or format=zip)',
+              content: {
+                'application/json': { schema: { type: 'object', additionalProperties: true } },
+                'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } },
+              },
             },
           },
         } as const,
@@ -156,14 +196,17 @@ const exportRoutes: Routes = async (app) => {
           // Accept picks: JSON (the default, and for */*) or a zip with an entry per part.
           const accept = request.headers.accept ?? '*/*';
           zip = /(^|,)\s*application\/zip/i.test(accept) && !/(^|,)\s*application\/json/i.test(accept);
-          if (!zip && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/i.test(accept)) throw new ExportNotAcceptable();
+          if (!zip && !/(^|,)\s*(application\/json|application\/\*|\*\/\*)/i.test(accept))
+            throw new ExportNotAcceptable();
         }
         const found = await app.dataRights.download(request.params.token, zip ? 'zip' : 'json');
         if (!found) throw new ExportGone();
         const file = `harakaflow-export-${found.requestId}.${found.format}`;
         reply.header('content-disposition', `attachment; filename="${file}"`);
         if (found.size !== null) reply.header('content-length', String(found.size));
-        return reply.type(found.format === 'zip' ? 'application/zip' : 'application/json; charset=utf-8').send(Readable.from(found.body));
+        return reply
+          .type(found.format === 'zip' ? 'application/zip' : 'application/json; charset=utf-8')
+          .send(Readable.from(found.body));
       },
     );
   });

@@ -17,7 +17,8 @@ const requestMessages: Routes = async (app) => {
       config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
       schema: {
         tags: ['admin'],
-        summary: "A request's messages: those it came in by or that joined its thread (`in`), and the notifications sent about it (`out`); ids, times, sizes, why unanswered",
+        summary:
+          "A request's messages: those it came in by or that joined its thread (`in`), and the notifications sent about it (`out`); ids, times, sizes, why unanswered",
         security: [{ bearer: [] }],
         params,
         response: {
@@ -26,7 +27,17 @@ const requestMessages: Routes = async (app) => {
             properties: {
               messages: {
                 type: 'array',
-                items: { type: 'object', properties: { id: { type: 'string' }, direction: { enum: ['in', 'out'] }, at: { type: 'string' }, size: { type: ['integer', 'null'] }, unanswered: { type: ['string', 'null'] }, sealed: { type: 'boolean' } } },
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    direction: { enum: ['in', 'out'] },
+                    at: { type: 'string' },
+                    size: { type: ['integer', 'null'] },
+                    unanswered: { type: ['string', 'null'] },
+                    sealed: { type: 'boolean' },
+                  },
+                },
               },
             },
           },
@@ -45,19 +56,34 @@ const requestMessages: Routes = async (app) => {
       config: { auth: 'admin', ageGate: false, errors: REQUEST_ERRORS },
       schema: {
         tags: ['admin'],
-        summary: 'A received message as it arrived (message/rfc822, an attachment, never rendered): the evidence of what was asked; audited',
+        summary:
+          'A received message as it arrived (message/rfc822, an attachment, never rendered): the evidence of what was asked; audited',
         security: [{ bearer: [] }],
-        params: { type: 'object', required: ['id', 'messageId'], properties: { id: { type: 'string', format: 'uuid' }, messageId: { type: 'string', format: 'uuid' } } },
-        response: { 200: { description: 'The raw message', content: { 'message/rfc822': { schema: { type: 'string' } } } } },
+        params: {
+          type: 'object',
+          required: ['id', 'messageId'],
+          properties: { id: { type: 'string', format: 'uuid' }, messageId: { type: 'string', format: 'uuid' } },
+        },
+        response: {
+          200: { description: 'The raw message', content: { 'message/rfc822': { schema: { type: 'string' } } } },
+        },
       } as const,
     },
     async (request, reply) => {
       const raw = await app.dataRights.intake.evidenceOf(request.params.id, request.params.messageId);
       if (!raw) throw new MessageNotKept();
-      void request.audit.record({ action: 'data_rights.request.message.read', resource: `privacy-request:${request.params.id}`, outcome: 'success', details: { message: request.params.messageId } });
+      void request.audit.record({
+        action: 'data_rights.request.message.read',
+        resource: `privacy-request:${request.params.id}`,
+        outcome: 'success',
+        details: { message: request.params.messageId },
+      });
       return reply
         .type('message/rfc822')
-        .header('content-disposition', `attachment; filename="request-${request.params.id}-${request.params.messageId}.eml"`)
+        .header(
+          'content-disposition',
+          `attachment; filename="request-${request.params.id}-${request.params.messageId}.eml"`,
+        )
         .header('content-security-policy', "sandbox; default-src 'none'")
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-store')

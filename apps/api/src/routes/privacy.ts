@@ -16,7 +16,13 @@ const historySchema = {
   type: 'array',
   items: {
     type: 'object',
-    properties: { status: { type: 'string' }, at: { type: 'string' }, by: { type: 'string' }, event: { type: 'string' }, note: { type: 'string' } },
+    properties: {
+      status: { type: 'string' },
+      at: { type: 'string' },
+      by: { type: 'string' },
+      event: { type: 'string' },
+      note: { type: 'string' },
+    },
   },
 } as const;
 
@@ -30,7 +36,13 @@ export const requestSchema = {
     status: { enum: [...REQUEST_STATUSES] },
     subject: {
       type: 'object',
-      properties: { kind: { type: 'string' }, accountId: { type: 'string' }, phone: { type: 'string' }, email: { type: 'string' }, erased: { type: 'boolean' } },
+      properties: {
+        kind: { type: 'string' },
+        accountId: { type: 'string' },
+        phone: { type: 'string' },
+        email: { type: 'string' },
+        erased: { type: 'boolean' },
+      },
     },
     filedBy: { type: 'string' },
     verification: { type: ['string', 'null'] },
@@ -57,7 +69,16 @@ export const requestSchema = {
         completedAt: { type: 'string' },
         handlers: {
           type: 'array',
-          items: { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, erased: { type: 'integer' }, kept: { type: 'integer' }, keptReason: { type: 'string' } } },
+          items: {
+            type: 'object',
+            additionalProperties: true,
+            properties: {
+              name: { type: 'string' },
+              erased: { type: 'integer' },
+              kept: { type: 'integer' },
+              keptReason: { type: 'string' },
+            },
+          },
         },
         keyId: { type: 'string' },
         signature: { type: 'string' },
@@ -66,7 +87,10 @@ export const requestSchema = {
   },
 } as const;
 
-const listSchema = { type: 'object', properties: { requests: { type: 'array', items: requestSchema }, nextCursor: { type: ['string', 'null'] } } } as const;
+const listSchema = {
+  type: 'object',
+  properties: { requests: { type: 'array', items: requestSchema }, nextCursor: { type: ['string', 'null'] } },
+} as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const E164 = '^\\+[1-9][0-9]{1,14}$';
 // The grace period of a deletion: these routes still answer the account's keys (issue 14 item 4).
@@ -90,7 +114,10 @@ declare module 'fastify' {
  * contacts, follows them, cancels them, downloads its export once; it corrects its profile at
  * once. The admin files requests sent by email to privacy@ and answers the queue.
  */
-const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secure: boolean } }> = async (app, { db, session }) => {
+const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secure: boolean } }> = async (
+  app,
+  { db, session },
+) => {
   const owner = (request: FastifyRequest) => request.account!.id;
 
   app.post(
@@ -99,7 +126,8 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
       config: { auth: 'account', errors: { ...REQUEST_ERRORS, 403: ['HF_DATA_RIGHTS_RESTRICTED'] } },
       schema: {
         tags: ['privacy'],
-        summary: 'File a rights request (§6) for the account, or for one of its contacts (an E.164 number); an objection may name the use it is about (`purpose`), a withdrawal the consent (`consent`)',
+        summary:
+          'File a rights request (§6) for the account, or for one of its contacts (an E.164 number); an objection may name the use it is about (`purpose`), a withdrawal the consent (`consent`)',
         security: [{ bearer: [] }],
         body: {
           type: 'object',
@@ -123,10 +151,21 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     async (request, reply) => {
       const { kind, contact } = request.body;
       const { details, manual } = requestDetails(request.body);
-      const subject = contact ? { kind: 'contact' as const, accountId: owner(request), phone: contact } : { kind: 'account' as const, accountId: owner(request) };
-      const filed = await app.dataRights.file({ kind, subject, filedBy: 'self', verification: 'api-key', details, lang: askedLanguage(request, request.body.lang), ...(manual ? { manual } : {}) });
+      const subject = contact
+        ? { kind: 'contact' as const, accountId: owner(request), phone: contact }
+        : { kind: 'account' as const, accountId: owner(request) };
+      const filed = await app.dataRights.file({
+        kind,
+        subject,
+        filedBy: 'self',
+        verification: 'api-key',
+        details,
+        lang: askedLanguage(request, request.body.lang),
+        ...(manual ? { manual } : {}),
+      });
       // A deletion signs the person out (its sessions are revoked with it): the page's cookie goes too.
-      if (kind === 'deletion' && !contact && session && request.cookies[session.cookieName] !== undefined) reply.clearCookie(session.cookieName, sessionCookieOptions(session.secure));
+      if (kind === 'deletion' && !contact && session && request.cookies[session.cookieName] !== undefined)
+        reply.clearCookie(session.cookieName, sessionCookieOptions(session.secure));
       return reply.code(202).send(filed);
     },
   );
@@ -139,7 +178,11 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
         tags: ['privacy'],
         summary: "The account's own requests, newest first",
         security: [{ bearer: [] }],
-        querystring: { type: 'object', additionalProperties: false, properties: { cursor: { type: 'string', maxLength: 100 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { cursor: { type: 'string', maxLength: 100 } },
+        },
         response: { 200: listSchema },
       } as const,
     },
@@ -150,7 +193,13 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     '/v1/privacy/requests/:id',
     {
       config: whilePending,
-      schema: { tags: ['privacy'], summary: 'A request: status, due date, export link, erasure receipt', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } } as const,
+      schema: {
+        tags: ['privacy'],
+        summary: 'A request: status, due date, export link, erasure receipt',
+        security: [{ bearer: [] }],
+        params: idParams,
+        response: { 200: requestSchema },
+      } as const,
     },
     async (request) => app.dataRights.get(request.params.id, owner(request)),
   );
@@ -159,7 +208,13 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     '/v1/privacy/requests/:id/cancel',
     {
       config: whilePending,
-      schema: { tags: ['privacy'], summary: 'Cancel a request not yet carried out; canceling a deletion restores the account', security: [{ bearer: [] }], params: idParams, response: { 200: requestSchema } } as const,
+      schema: {
+        tags: ['privacy'],
+        summary: 'Cancel a request not yet carried out; canceling a deletion restores the account',
+        security: [{ bearer: [] }],
+        params: idParams,
+        response: { 200: requestSchema },
+      } as const,
     },
     async (request) => app.dataRights.cancel(request.params.id, 'self', owner(request)),
   );
@@ -175,7 +230,8 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
       config: { auth: 'account', errors: REQUEST_ERRORS },
       schema: {
         tags: ['privacy'],
-        summary: 'Lift a restriction of processing in force (the account’s own fulfilled restriction request); audited, and the account is told',
+        summary:
+          'Lift a restriction of processing in force (the account’s own fulfilled restriction request); audited, and the account is told',
         security: [{ bearer: [] }],
         params: idParams,
         response: { 200: requestSchema },
@@ -190,20 +246,33 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
       config: { auth: 'account' },
       schema: {
         tags: ['privacy'],
-        summary: 'Correct the profile at once (§6 right to correction); recorded as a fulfilled correction request. An email change goes through the admin.',
+        summary:
+          'Correct the profile at once (§6 right to correction); recorded as a fulfilled correction request. An email change goes through the admin.',
         security: [{ bearer: [] }],
         body: {
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
           // As at signup: visible text on one line (issue 30 item 6).
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200, pattern: NAME_PATTERN }, businessName: { type: ['string', 'null'], maxLength: 200, pattern: NAME_PATTERN } },
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200, pattern: NAME_PATTERN },
+            businessName: { type: ['string', 'null'], maxLength: 200, pattern: NAME_PATTERN },
+          },
         },
         response: {
           200: {
             type: 'object',
             properties: {
-              account: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, businessName: { type: ['string', 'null'] }, createdAt: { type: 'string' } } },
+              account: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  name: { type: 'string' },
+                  email: { type: 'string' },
+                  businessName: { type: ['string', 'null'] },
+                  createdAt: { type: 'string' },
+                },
+              },
               request: requestSchema,
             },
           },
@@ -214,15 +283,32 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
       const changes: { name?: string; businessName?: string | null } = {};
       if (request.body.name !== undefined) changes.name = request.body.name;
       if (request.body.businessName !== undefined) changes.businessName = request.body.businessName;
-      const [account] = await db.update(accounts).set(changes).where(eq(accounts.id, owner(request))).returning();
+      const [account] = await db
+        .update(accounts)
+        .set(changes)
+        .where(eq(accounts.id, owner(request)))
+        .returning();
       app.authCache.invalidate(owner(request));
       const recorded = await app.dataRights.recordCorrection(owner(request), Object.keys(changes));
       return { account: publicAccount(account!), request: recorded };
     },
   );
 
-  app.get('/.well-known/harakaflow-signing-keys.json', { config: { auth: 'public', ageGate: false }, schema: { tags: ['privacy'], summary: 'The Ed25519 public keys of export manifests and erasure receipts (JWK set)', response: { 200: jsonObject('A JWK set', { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } }) } } }, async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=3600').send(app.dataRights.publicKeys()),
+  app.get(
+    '/.well-known/harakaflow-signing-keys.json',
+    {
+      config: { auth: 'public', ageGate: false },
+      schema: {
+        tags: ['privacy'],
+        summary: 'The Ed25519 public keys of export manifests and erasure receipts (JWK set)',
+        response: {
+          200: jsonObject('A JWK set', {
+            keys: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          }),
+        },
+      },
+    },
+    async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').send(app.dataRights.publicKeys()),
   );
 
   // The admin's side: requests emailed to privacy@, and the queue with its deadlines.
@@ -258,8 +344,22 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     async (request, reply) => {
       const { kind, accountId, email, contact, verification, details, replyTo, lang } = request.body;
       const subject =
-        accountId && contact ? { kind: 'contact', accountId, phone: contact } : accountId && !email ? { kind: 'account', accountId } : email && !accountId && !contact ? { kind: 'email', email } : null;
-      const filed = await app.dataRights.file({ kind, subject: subject as never, filedBy: 'admin', verification: verification ?? null, details: details ?? null, replyTo: replyTo ?? null, lang: lang ?? null });
+        accountId && contact
+          ? { kind: 'contact', accountId, phone: contact }
+          : accountId && !email
+            ? { kind: 'account', accountId }
+            : email && !accountId && !contact
+              ? { kind: 'email', email }
+              : null;
+      const filed = await app.dataRights.file({
+        kind,
+        subject: subject as never,
+        filedBy: 'admin',
+        verification: verification ?? null,
+        details: details ?? null,
+        replyTo: replyTo ?? null,
+        lang: lang ?? null,
+      });
       return reply.code(202).send(filed);
     },
   );
@@ -289,43 +389,93 @@ const privacyRoutes: Routes<{ db: Database; session?: { cookieName: string; secu
     },
     async (request) => {
       const q = request.query;
-      return app.dataRights.list({ status: q.status, kind: q.kind, overdue: q.overdue, dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined, cursor: q.cursor, limit: q.limit });
+      return app.dataRights.list({
+        status: q.status,
+        kind: q.kind,
+        overdue: q.overdue,
+        dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined,
+        cursor: q.cursor,
+        limit: q.limit,
+      });
     },
   );
 
-  const adminAction = <B extends object | null>(path: string, summary: string, body: object, act: (id: string, body: B) => Promise<unknown>, errors: RouteErrors = {}) =>
+  const adminAction = <B extends object | null>(
+    path: string,
+    summary: string,
+    body: object,
+    act: (id: string, body: B) => Promise<unknown>,
+    errors: RouteErrors = {},
+  ) =>
     app.post<{ Params: { id: string }; Body: B }>(
       `/v1/admin/privacy/requests/:id/${path}`,
       {
         config: { auth: 'admin', ageGate: false, errors: { ...REQUEST_ERRORS, ...errors } },
-        schema: { tags: ['admin'], summary, security: [{ bearer: [] }], params: idParams, body, response: { 200: requestSchema } },
+        schema: {
+          tags: ['admin'],
+          summary,
+          security: [{ bearer: [] }],
+          params: idParams,
+          body,
+          response: { 200: requestSchema },
+        },
       },
       async (request) => act(request.params.id, request.body as B),
     );
-  const reasonBody = (field: string) => ({ type: 'object', required: [field], additionalProperties: false, properties: { [field]: { type: 'string', minLength: 1, maxLength: 2000 } } });
+  const reasonBody = (field: string) => ({
+    type: 'object',
+    required: [field],
+    additionalProperties: false,
+    properties: { [field]: { type: 'string', minLength: 1, maxLength: 2000 } },
+  });
   adminAction<{ days: number; reason: string }>(
     'extend',
     'Extend the deadline once, by at most 60 days, with the reason the requester is told',
-    { type: 'object', required: ['days', 'reason'], additionalProperties: false, properties: { days: { type: 'integer', minimum: 1, maximum: 60 }, reason: { type: 'string', minLength: 1, maxLength: 2000 } } },
+    {
+      type: 'object',
+      required: ['days', 'reason'],
+      additionalProperties: false,
+      properties: {
+        days: { type: 'integer', minimum: 1, maximum: 60 },
+        reason: { type: 'string', minLength: 1, maxLength: 2000 },
+      },
+    },
     (id, b) => app.dataRights.extend(id, b.days, b.reason),
   );
-  adminAction<{ reason: string }>('deny', 'Deny a request, with the reason', reasonBody('reason'), (id, b) => app.dataRights.deny(id, b.reason));
+  adminAction<{ reason: string }>('deny', 'Deny a request, with the reason', reasonBody('reason'), (id, b) =>
+    app.dataRights.deny(id, b.reason),
+  );
   adminAction<{ note?: string }>(
     'fulfil',
     'Mark a request handled outside the kit (an objection, an email correction) as fulfilled',
-    { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } } },
+    {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } },
+    },
     (id, b) => app.dataRights.fulfil(id, b?.note),
   );
-  adminAction<{ verification: string }>('verify', 'Record how the requester of an emailed request was verified; the request starts', reasonBody('verification'), (id, b) =>
-    app.dataRights.verify(id, b.verification),
+  adminAction<{ verification: string }>(
+    'verify',
+    'Record how the requester of an emailed request was verified; the request starts',
+    reasonBody('verification'),
+    (id, b) => app.dataRights.verify(id, b.verification),
   );
-  adminAction<{ reason: string }>('lift', 'Lift a restriction of processing in force, with the reason the account is told; audited', reasonBody('reason'), (id, b) =>
-    app.dataRights.lift(id, 'admin', { reason: b.reason }),
+  adminAction<{ reason: string }>(
+    'lift',
+    'Lift a restriction of processing in force, with the reason the account is told; audited',
+    reasonBody('reason'),
+    (id, b) => app.dataRights.lift(id, 'admin', { reason: b.reason }),
   );
   adminAction<{ kind: FilingKind }>(
     'classify',
     'Give a request read from the privacy mailbox whose kind was not clear (`unclassified`) its kind; a verified one then starts',
-    { type: 'object', required: ['kind'], additionalProperties: false, properties: { kind: { enum: [...REQUEST_KINDS] } } },
+    {
+      type: 'object',
+      required: ['kind'],
+      additionalProperties: false,
+      properties: { kind: { enum: [...REQUEST_KINDS] } },
+    },
     (id, b) => app.dataRights.classify(id, b.kind),
   );
   adminAction<null>(

@@ -23,14 +23,23 @@ const E164 = '^\\+[1-9][0-9]{1,14}$';
 const accepted = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const QUOTA_503 = { 503: ['HF_QUOTA_UNAVAILABLE'] };
 
-const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[] }> = async (app, { origin, register = [] }) => {
+const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[] }> = async (
+  app,
+  { origin, register = [] },
+) => {
   app.post(
     '/v1/privacy/public-requests',
     {
-      config: { auth: 'public', ageGate: false, quota: submitQuota, errors: { 400: ['HF_DATA_RIGHTS_INVALID_REQUEST'], ...QUOTA_503 } },
+      config: {
+        auth: 'public',
+        ageGate: false,
+        quota: submitQuota,
+        errors: { 400: ['HF_DATA_RIGHTS_INVALID_REQUEST'], ...QUOTA_503 },
+      },
       schema: {
         tags: ['privacy'],
-        summary: 'A rights request without an account: a six-digit code goes to `email` (10 minutes, 5 tries); the request opens when it is entered. The same answer whoever the address belongs to',
+        summary:
+          'A rights request without an account: a six-digit code goes to `email` (10 minutes, 5 tries); the request opens when it is entered. The same answer whoever the address belongs to',
         body: {
           type: 'object',
           required: ['email', 'kind'],
@@ -60,12 +69,29 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
   app.post(
     '/v1/privacy/public-requests/:id/verify',
     {
-      config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: verifyQuota, errors: { 400: ['HF_DATA_RIGHTS_CODE_INVALID', 'HF_DATA_RIGHTS_INVALID_REQUEST'], 404: ['HF_DATA_RIGHTS_SUBJECT_NOT_FOUND'], 410: ['HF_DATA_RIGHTS_CODE_EXPIRED', 'HF_DATA_RIGHTS_CODE_ATTEMPTS'], ...QUOTA_503 } },
+      config: {
+        auth: 'public',
+        ageGate: false,
+        audit: { path: 'route' },
+        quota: verifyQuota,
+        errors: {
+          400: ['HF_DATA_RIGHTS_CODE_INVALID', 'HF_DATA_RIGHTS_INVALID_REQUEST'],
+          404: ['HF_DATA_RIGHTS_SUBJECT_NOT_FOUND'],
+          410: ['HF_DATA_RIGHTS_CODE_EXPIRED', 'HF_DATA_RIGHTS_CODE_ATTEMPTS'],
+          ...QUOTA_503,
+        },
+      },
       schema: {
         tags: ['privacy'],
-        summary: 'Enter the emailed code: the request opens (or, read from the privacy mailbox, is confirmed), its 30 days running from when it was received',
+        summary:
+          'Enter the emailed code: the request opens (or, read from the privacy mailbox, is confirmed), its 30 days running from when it was received',
         params: idParams,
-        body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 1, maxLength: 20 } } },
+        body: {
+          type: 'object',
+          required: ['code'],
+          additionalProperties: false,
+          properties: { code: { type: 'string', minLength: 1, maxLength: 20 } },
+        },
         response: {
           200: {
             type: 'object',
@@ -85,7 +111,14 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
     async (request) => {
       // A request read from the mailbox without a language takes this one's Accept-Language, if sent.
       const done = await confirmRequest(app, request.params.id, request.body.code, { lang: askedLanguage(request) });
-      return { id: done.id, kind: done.kind, status: done.status, receivedAt: done.receivedAt, dueAt: done.extendedDueAt ?? done.dueAt, phoneProof: done.contact !== undefined };
+      return {
+        id: done.id,
+        kind: done.kind,
+        status: done.status,
+        receivedAt: done.receivedAt,
+        dueAt: done.extendedDueAt ?? done.dueAt,
+        phoneProof: done.contact !== undefined,
+      };
     },
   );
 
@@ -95,7 +128,8 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
       config: { auth: 'public', ageGate: false, audit: { path: 'route' }, quota: resendQuota, errors: QUOTA_503 },
       schema: {
         tags: ['privacy'],
-        summary: 'Send a new code for a request waiting for one (the previous code stops working); 202 whether or not one waits',
+        summary:
+          'Send a new code for a request waiting for one (the previous code stops working); 202 whether or not one waits',
         params: idParams,
         body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
         response: { 202: accepted },
@@ -103,7 +137,13 @@ const publicRequests: Routes<{ origin: string; register?: readonly Subprocessor[
     },
     async (request, reply) => {
       const waiting = await app.dataRights.intake.waiting(request.params.id);
-      if (waiting) await sendRequestCode(app, request.params.id, waiting.address, languageOfTag(waiting.lang) ?? askedLanguage(request));
+      if (waiting)
+        await sendRequestCode(
+          app,
+          request.params.id,
+          waiting.address,
+          languageOfTag(waiting.lang) ?? askedLanguage(request),
+        );
       return reply.code(202).send({ id: request.params.id });
     },
   );

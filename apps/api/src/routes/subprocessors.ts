@@ -11,7 +11,15 @@
  * switch), else the `hf_lang` cookie, else Accept-Language; `<html lang>`, Content-Language, and
  * `Vary: Accept-Language, Cookie` (shared caches keep it a while).
  */
-import { isPageLanguage, languageSwitch, pageLanguage, pageText, plainText, type PageKey, type PageLanguage } from '../languages.js';
+import {
+  isPageLanguage,
+  languageSwitch,
+  pageLanguage,
+  pageText,
+  plainText,
+  type PageKey,
+  type PageLanguage,
+} from '../languages.js';
 import type { Routes } from '../schema-types.js';
 import { registerChanges, registerView, type RegisterChange, type Subprocessor } from '../subprocessors.js';
 import { asPage, html, page } from './privacy-exports.js';
@@ -29,7 +37,11 @@ const provider = {
     transfer: {
       type: 'object',
       required: ['mechanism'],
-      properties: { mechanism: { enum: ['none', 'adequacy', 'scc', 'dpf'] }, sccModule: { type: 'integer', minimum: 1, maximum: 4 }, note: { type: 'string' } },
+      properties: {
+        mechanism: { enum: ['none', 'adequacy', 'scc', 'dpf'] },
+        sccModule: { type: 'integer', minimum: 1, maximum: 4 },
+        note: { type: 'string' },
+      },
     },
     contractUrl: { type: 'string', format: 'uri' },
     since: day,
@@ -62,7 +74,13 @@ const changeIn = (lang: PageLanguage, c: RegisterChange) =>
     purpose: c.provider.purpose,
   });
 
-function registerPage(register: readonly Subprocessor[], noticeDays: number, now: Date, lang: PageLanguage, chosen: PageLanguage | null): string {
+function registerPage(
+  register: readonly Subprocessor[],
+  noticeDays: number,
+  now: Date,
+  lang: PageLanguage,
+  chosen: PageLanguage | null,
+): string {
   const t = (key: PageKey, values?: Record<string, string>) => pageText(lang, key, values);
   const { current } = registerView(register, today(now));
   const upcoming = registerChanges(register).filter((c) => c.effectiveDate > today(now));
@@ -77,7 +95,19 @@ function registerPage(register: readonly Subprocessor[], noticeDays: number, now
   const changes = upcoming.length
     ? `<ul>\n${upcoming.map((c) => `<li>${changeIn(lang, c)} <a href="/privacy/request?kind=objection&amp;about=${encodeURIComponent(`subprocessors:${c.key}`)}${chosen ? `&amp;lang=${chosen}` : ''}">${t('register.object')}</a></li>`).join('\n')}\n</ul>`
     : `<p>${t('register.noChange')}</p>`;
-  const heads = (['register.provider', 'register.purpose', 'register.data', 'register.location', 'register.transfer', 'register.contract', 'register.since'] as const).map((k) => `<th scope="col">${t(k)}</th>`).join('');
+  const heads = (
+    [
+      'register.provider',
+      'register.purpose',
+      'register.data',
+      'register.location',
+      'register.transfer',
+      'register.contract',
+      'register.since',
+    ] as const
+  )
+    .map((k) => `<th scope="col">${t(k)}</th>`)
+    .join('');
   return `<p>${t('register.intro')}</p>
 <div class="table"><table>
 <thead><tr>${heads}</tr></thead>
@@ -91,14 +121,18 @@ ${changes}
 <p>${pageText(lang, 'register.centre', {}, chosen ? `/privacy?lang=${chosen}` : '/privacy')}</p>`;
 }
 
-const subprocessorRoutes: Routes<{ register: readonly Subprocessor[]; noticeDays: number; now?: () => Date }> = async (app, { register, noticeDays, now = () => new Date() }) => {
+const subprocessorRoutes: Routes<{ register: readonly Subprocessor[]; noticeDays: number; now?: () => Date }> = async (
+  app,
+  { register, noticeDays, now = () => new Date() },
+) => {
   app.get(
     '/v1/privacy/subprocessors',
     {
       config: { auth: 'public', ageGate: false },
       schema: {
         tags: ['privacy'],
-        summary: 'The processor register (§5, §9): the providers that process personal data for HarakaFlow today, and the changes announced for later days',
+        summary:
+          'The processor register (§5, §9): the providers that process personal data for HarakaFlow today, and the changes announced for later days',
         response: {
           200: {
             type: 'object',
@@ -109,7 +143,16 @@ const subprocessorRoutes: Routes<{ register: readonly Subprocessor[]; noticeDays
               subprocessors: { type: 'array', items: provider },
               upcoming: {
                 type: 'array',
-                items: { type: 'object', required: ['change', 'effectiveDate', 'id', 'name'], properties: { change: { enum: ['added', 'removed'] }, effectiveDate: day, id: { type: 'string' }, name: { type: 'string' } } },
+                items: {
+                  type: 'object',
+                  required: ['change', 'effectiveDate', 'id', 'name'],
+                  properties: {
+                    change: { enum: ['added', 'removed'] },
+                    effectiveDate: day,
+                    id: { type: 'string' },
+                    name: { type: 'string' },
+                  },
+                },
               },
             },
           },
@@ -125,16 +168,27 @@ const subprocessorRoutes: Routes<{ register: readonly Subprocessor[]; noticeDays
     },
   );
 
-  app.get<{ Querystring: { lang?: string } }>('/privacy/subprocessors', { config: { auth: 'public', ageGate: false }, schema: { hide: true } }, async (request, reply) => {
-    const chosen = isPageLanguage(request.query.lang) ? request.query.lang : null;
-    const lang = pageLanguage(request, chosen);
-    return asPage(reply, 200)
-      .header('cache-control', 'public, max-age=300')
-      // The language follows the header and the hf_lang cookie (Path=/privacy): a cache keeps one copy per both.
-      .header('vary', 'Accept-Language, Cookie')
-      .header('content-language', lang)
-      .send(page(plainText(lang, 'register.title'), registerPage(register, noticeDays, now(), lang, chosen), { lang, nav: languageSwitch(lang, (l) => `/privacy/subprocessors?lang=${l}`) }));
-  });
+  app.get<{ Querystring: { lang?: string } }>(
+    '/privacy/subprocessors',
+    { config: { auth: 'public', ageGate: false }, schema: { hide: true } },
+    async (request, reply) => {
+      const chosen = isPageLanguage(request.query.lang) ? request.query.lang : null;
+      const lang = pageLanguage(request, chosen);
+      return (
+        asPage(reply, 200)
+          .header('cache-control', 'public, max-age=300')
+          // The language follows the header and the hf_lang cookie (Path=/privacy): a cache keeps one copy per both.
+          .header('vary', 'Accept-Language, Cookie')
+          .header('content-language', lang)
+          .send(
+            page(plainText(lang, 'register.title'), registerPage(register, noticeDays, now(), lang, chosen), {
+              lang,
+              nav: languageSwitch(lang, (l) => `/privacy/subprocessors?lang=${l}`),
+            }),
+          )
+      );
+    },
+  );
 };
 
 export default subprocessorRoutes;

@@ -1,6 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 
-const limitSchema = { type: 'object', properties: { limit: { type: 'integer' }, used: { type: 'integer' }, remaining: { type: 'integer' }, resetAt: { type: ['string', 'null'] } } } as const;
+const limitSchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer' },
+    used: { type: 'integer' },
+    remaining: { type: 'integer' },
+    resetAt: { type: ['string', 'null'] },
+  },
+} as const;
 
 /** GET /v1/usage: the account's plan, today's usage and where it stands against its limits (policy §2). */
 const usageRoutes: FastifyPluginAsync = async (app) => {
@@ -32,7 +40,12 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
       const { limits } = await app.quota.status(account.id, account.plan);
       const view = (name: string) => {
         const l = limits.find((x) => x.name === name)!;
-        return { limit: l.limit, used: l.used, remaining: Math.max(0, l.limit - l.used), resetAt: l.resetAt?.toISOString() ?? null };
+        return {
+          limit: l.limit,
+          used: l.used,
+          remaining: Math.max(0, l.limit - l.used),
+          resetAt: l.resetAt?.toISOString() ?? null,
+        };
       };
       return {
         plan: account.plan,

@@ -30,10 +30,20 @@ const deliveryProperties = {
   lastStatusCode: { type: ['integer', 'null'] },
   lastError: nullableString,
   attemptCount: { type: 'integer' },
-  attempts: { type: 'array', items: attemptSchema, description: 'the latest attempts, oldest first (10 in a list, 100 for one delivery)' },
+  attempts: {
+    type: 'array',
+    items: attemptSchema,
+    description: 'the latest attempts, oldest first (10 in a list, 100 for one delivery)',
+  },
 } as const;
 const deliverySchema = { type: 'object', properties: deliveryProperties } as const;
-const deliveryDetailSchema = { type: 'object', properties: { ...deliveryProperties, payload: { description: 'the event as signed and sent: { type, timestamp, data }' } } } as const;
+const deliveryDetailSchema = {
+  type: 'object',
+  properties: {
+    ...deliveryProperties,
+    payload: { description: 'the event as signed and sent: { type, timestamp, data }' },
+  },
+} as const;
 
 /**
  * Route limits per account (@harakaflow/quota), beside the plan's: sending again costs the
@@ -59,7 +69,10 @@ const deliveryRoutes: Routes = async (app) => {
   app.get(
     '/v1/webhooks/endpoints/:id/deliveries',
     {
-      config: { auth: 'account', errors: { 400: ['HF_WEBHOOK_INVALID_QUERY'], 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
+      config: {
+        auth: 'account',
+        errors: { 400: ['HF_WEBHOOK_INVALID_QUERY'], 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] },
+      },
       schema: {
         tags: ['webhooks'],
         summary: "The endpoint's deliveries, newest first, with their attempts (keyset pagination: nextCursor)",
@@ -77,7 +90,12 @@ const deliveryRoutes: Routes = async (app) => {
             limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
           },
         },
-        response: { 200: { type: 'object', properties: { deliveries: { type: 'array', items: deliverySchema }, nextCursor: nullableString } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { deliveries: { type: 'array', items: deliverySchema }, nextCursor: nullableString },
+          },
+        },
       } as const,
     },
     async (request) => {
@@ -109,10 +127,15 @@ const deliveryRoutes: Routes = async (app) => {
   app.post(
     '/v1/webhooks/deliveries/:id/resend',
     {
-      config: { auth: 'account', quota: { limits: [DELIVERY_LIMITS.resend] }, errors: { 404: ['HF_WEBHOOK_DELIVERY_NOT_FOUND'], 409: ['HF_WEBHOOK_DELIVERY_NOT_RESENDABLE'] } },
+      config: {
+        auth: 'account',
+        quota: { limits: [DELIVERY_LIMITS.resend] },
+        errors: { 404: ['HF_WEBHOOK_DELIVERY_NOT_FOUND'], 409: ['HF_WEBHOOK_DELIVERY_NOT_RESENDABLE'] },
+      },
       schema: {
         tags: ['webhooks'],
-        summary: 'Send a delivered or failed delivery again: the same webhook-id, a fresh timestamp and signature (held while its endpoint is disabled)',
+        summary:
+          'Send a delivered or failed delivery again: the same webhook-id, a fresh timestamp and signature (held while its endpoint is disabled)',
         security: [{ bearer: [] }],
         params: idParams,
         response: { 202: { type: 'object', properties: { delivery: deliveryDetailSchema } } },
@@ -121,7 +144,10 @@ const deliveryRoutes: Routes = async (app) => {
     async (request, reply) => {
       const queued = await app.webhooks.resend(owner(request), request.params.id);
       if (!queued) throw new DeliveryNotFound();
-      await audit(request, 'webhook.delivery.resent', `webhook-delivery:${queued.id}`, { endpointId: queued.endpointId, status: queued.status });
+      await audit(request, 'webhook.delivery.resent', `webhook-delivery:${queued.id}`, {
+        endpointId: queued.endpointId,
+        status: queued.status,
+      });
       return reply.code(202).send(detail(queued));
     },
   );
@@ -129,10 +155,15 @@ const deliveryRoutes: Routes = async (app) => {
   app.post(
     '/v1/webhooks/endpoints/:id/recover',
     {
-      config: { auth: 'account', quota: { limits: [DELIVERY_LIMITS.recover] }, errors: { 400: ['HF_WEBHOOK_INVALID_QUERY'], 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
+      config: {
+        auth: 'account',
+        quota: { limits: [DELIVERY_LIMITS.recover] },
+        errors: { 400: ['HF_WEBHOOK_INVALID_QUERY'], 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] },
+      },
       schema: {
         tags: ['webhooks'],
-        summary: 'Queue again the failed deliveries of the endpoint created since a time, the oldest 1,000 a call (held while it is disabled)',
+        summary:
+          'Queue again the failed deliveries of the endpoint created since a time, the oldest 1,000 a call (held while it is disabled)',
         description:
           'The first 20 are due at once, the rest one every 100 ms after whatever the account already has waiting, so one account cannot hold up the others. `remaining`: how many failed deliveries since that time are still not queued; call again for them.',
         security: [{ bearer: [] }],
@@ -143,7 +174,10 @@ const deliveryRoutes: Routes = async (app) => {
             type: 'object',
             properties: {
               queued: { type: 'integer', description: 'queued by this call (at most 1,000, the oldest first)' },
-              remaining: { type: 'integer', description: 'failed deliveries since that time still not queued: call again' },
+              remaining: {
+                type: 'integer',
+                description: 'failed deliveries since that time still not queued: call again',
+              },
               status: { enum: ['pending', 'held'] },
             },
           },
@@ -153,7 +187,12 @@ const deliveryRoutes: Routes = async (app) => {
     async (request, reply) => {
       const done = await app.webhooks.recover(owner(request), request.params.id, request.body.since);
       if (!done) throw new EndpointNotFound();
-      await audit(request, 'webhook.endpoint.recovered', `webhook-endpoint:${request.params.id}`, { since: request.body.since, queued: done.queued, remaining: done.remaining, status: done.status });
+      await audit(request, 'webhook.endpoint.recovered', `webhook-endpoint:${request.params.id}`, {
+        since: request.body.since,
+        queued: done.queued,
+        remaining: done.remaining,
+        status: done.status,
+      });
       return reply.code(202).send(done);
     },
   );
@@ -161,10 +200,15 @@ const deliveryRoutes: Routes = async (app) => {
   app.post(
     '/v1/webhooks/endpoints/:id/enable',
     {
-      config: { auth: 'account', quota: { limits: [DELIVERY_LIMITS.enable] }, errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
+      config: {
+        auth: 'account',
+        quota: { limits: [DELIVERY_LIMITS.enable] },
+        errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] },
+      },
       schema: {
         tags: ['webhooks'],
-        summary: 'Enable a disabled endpoint: its held deliveries are sent (the first 20 at once, the rest one every 100 ms)',
+        summary:
+          'Enable a disabled endpoint: its held deliveries are sent (the first 20 at once, the rest one every 100 ms)',
         security: [{ bearer: [] }],
         params: idParams,
         response: { 200: { type: 'object', properties: { endpoint: endpointSchema, released: { type: 'integer' } } } },
@@ -173,7 +217,10 @@ const deliveryRoutes: Routes = async (app) => {
     async (request) => {
       const done = await app.webhooks.enable(owner(request), request.params.id);
       if (!done) throw new EndpointNotFound();
-      await audit(request, 'webhook.endpoint.enabled', `webhook-endpoint:${request.params.id}`, { released: done.released, status: done.endpoint.status });
+      await audit(request, 'webhook.endpoint.enabled', `webhook-endpoint:${request.params.id}`, {
+        released: done.released,
+        status: done.endpoint.status,
+      });
       return { endpoint: endpointView(done.endpoint), released: done.released };
     },
   );

@@ -10,7 +10,12 @@ import type { Routes } from '../schema-types.js';
 /** Codes matched per sending number an hour (messages past it are acknowledged and ignored). */
 export const INBOUND_CODE_LIMIT = { name: 'rights.contact.inbound', points: 20, duration: 3600 };
 
-export const WEBHOOK_EVENT_TYPES = ['message.accepted', 'quota.warning', 'privacy.request.updated', 'privacy.request.forwarded'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'message.accepted',
+  'quota.warning',
+  'privacy.request.updated',
+  'privacy.request.forwarded',
+] as const;
 
 export const endpointSchema = {
   type: 'object',
@@ -18,22 +23,41 @@ export const endpointSchema = {
     id: { type: 'string' },
     url: { type: 'string' },
     events: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string', description: 'active, disabled (by a 410 or days of failures: its deliveries are held), or paused (the account is being deleted)' },
+    status: {
+      type: 'string',
+      description:
+        'active, disabled (by a 410 or days of failures: its deliveries are held), or paused (the account is being deleted)',
+    },
     disabledReason: { type: ['string', 'null'] },
-    failingSince: { type: ['string', 'null'], description: 'since when every attempt has failed; null when the last one succeeded' },
+    failingSince: {
+      type: ['string', 'null'],
+      description: 'since when every attempt has failed; null when the last one succeeded',
+    },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
 } as const;
-export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
-export const endpointView = (e: Endpoint) => ({ ...e, failingSince: e.failingSince?.toISOString() ?? null, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', format: 'uuid' } },
+} as const;
+export const endpointView = (e: Endpoint) => ({
+  ...e,
+  failingSince: e.failingSince?.toISOString() ?? null,
+  createdAt: e.createdAt.toISOString(),
+  updatedAt: e.updatedAt.toISOString(),
+});
 
 /**
  * Webhooks (policy §3): customers' endpoints (account-owned; another account's are "not found"),
  * with a whsec_ secret shown once and kept in the credential vault; and Meta's inbound webhook,
  * verified with META_APP_SECRET before its body is parsed.
  */
-const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken: string | undefined }> = async (app, { metaAppSecret, metaVerifyToken }) => {
+const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken: string | undefined }> = async (
+  app,
+  { metaAppSecret, metaVerifyToken },
+) => {
   const owner = (request: FastifyRequest) => request.account!.id;
   const audit = (request: FastifyRequest, action: string, id: string) =>
     securityEvent(app, request, { action, resource: `webhook-endpoint:${id}`, outcome: 'success', durability: 'sync' });
@@ -88,7 +112,12 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
         summary: 'A new secret; deliveries carry signatures for the new and the old one for 24 h',
         security: [{ bearer: [] }],
         params: idParams,
-        response: { 200: { type: 'object', properties: { secret: { type: 'string' }, previousSecretValidUntil: { type: 'string' } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { secret: { type: 'string' }, previousSecretValidUntil: { type: 'string' } },
+          },
+        },
       } as const,
     },
     async (request) => {
@@ -103,7 +132,13 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
     '/v1/webhooks/endpoints/:id',
     {
       config: { auth: 'account', errors: { 404: ['HF_WEBHOOK_ENDPOINT_NOT_FOUND'] } },
-      schema: { tags: ['webhooks'], summary: 'Delete an endpoint, its secrets and its pending deliveries', security: [{ bearer: [] }], params: idParams, response: { 204: NO_CONTENT } } as const,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Delete an endpoint, its secrets and its pending deliveries',
+        security: [{ bearer: [] }],
+        params: idParams,
+        response: { 204: NO_CONTENT },
+      } as const,
     },
     async (request, reply) => {
       if (!(await app.webhooks.remove(owner(request), request.params.id))) throw new EndpointNotFound();
@@ -116,14 +151,24 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
   app.get(
     '/v1/webhooks/inbound/meta',
     {
-      config: { auth: 'public', ageGate: false, errors: { 403: ['HF_WEBHOOK_VERIFY_REFUSED'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] } },
+      config: {
+        auth: 'public',
+        ageGate: false,
+        errors: { 403: ['HF_WEBHOOK_VERIFY_REFUSED'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] },
+      },
       schema: {
         tags: ['webhooks'],
         summary: "Meta's callback verification (hub.challenge)",
-        response: { 200: { description: 'hub.challenge, echoed', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        response: {
+          200: { description: 'hub.challenge, echoed', content: { 'text/plain': { schema: { type: 'string' } } } },
+        },
         querystring: {
           type: 'object',
-          properties: { 'hub.mode': { type: 'string', maxLength: 32 }, 'hub.verify_token': { type: 'string', maxLength: 256 }, 'hub.challenge': { type: 'string', maxLength: 256 } },
+          properties: {
+            'hub.mode': { type: 'string', maxLength: 32 },
+            'hub.verify_token': { type: 'string', maxLength: 256 },
+            'hub.challenge': { type: 'string', maxLength: 256 },
+          },
         },
       } as const,
     },
@@ -146,12 +191,18 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
         auth: 'public',
         ageGate: false,
         ...(metaAppSecret ? { webhook: { scheme: 'meta' as const, secrets: [metaAppSecret] } } : {}),
-        errors: { 401: ['HF_WEBHOOK_MISSING_HEADER', 'HF_WEBHOOK_BAD_SIGNATURE', 'HF_WEBHOOK_DUPLICATE_HEADER'], 409: ['HF_WEBHOOK_IN_PROGRESS'], 503: ['HF_WEBHOOK_NOT_CONFIGURED'] },
+        errors: {
+          401: ['HF_WEBHOOK_MISSING_HEADER', 'HF_WEBHOOK_BAD_SIGNATURE', 'HF_WEBHOOK_DUPLICATE_HEADER'],
+          409: ['HF_WEBHOOK_IN_PROGRESS'],
+          503: ['HF_WEBHOOK_NOT_CONFIGURED'],
+        },
       },
       schema: {
         tags: ['webhooks'],
         summary: "Meta's WhatsApp Cloud API webhook, verified by X-Hub-Signature-256 (META_APP_SECRET)",
-        response: { 200: { type: 'object', properties: { received: { type: 'boolean' }, duplicate: { type: 'boolean' } } } },
+        response: {
+          200: { type: 'object', properties: { received: { type: 'boolean' }, duplicate: { type: 'boolean' } } },
+        },
       },
     },
     async (request) => {
@@ -162,7 +213,10 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
         action: 'webhook.inbound.received',
         resource: 'meta',
         outcome: 'success',
-        details: { object: typeof body.object === 'string' ? body.object.slice(0, 64) : null, entries: Array.isArray(body.entry) ? body.entry.length : 0 },
+        details: {
+          object: typeof body.object === 'string' ? body.object.slice(0, 64) : null,
+          entries: Array.isArray(body.entry) ? body.entry.length : 0,
+        },
       });
       // Issue 32 item 3: a text message carrying a contact's code proves their number. Limited per
       // number (the sender Meta reports); a failure releases the delivery for Meta's retry.

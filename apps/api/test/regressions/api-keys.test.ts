@@ -23,9 +23,17 @@ afterAll(async () => {
 
 const bearer = (apiKey: string) => ({ authorization: `Bearer ${apiKey}` });
 const me = (on: FastifyInstance, apiKey: string) => on.inject({ url: '/v1/me', headers: bearer(apiKey) });
-const create = (on: FastifyInstance, apiKey: string) => on.inject({ method: 'POST', url: '/v1/keys', headers: bearer(apiKey) });
-const list = async (on: FastifyInstance, apiKey: string) => (await on.inject({ url: '/v1/keys', headers: bearer(apiKey) })).json().keys as { id: string; prefix: string; createdAt: string; lastUsedAt: string | null }[];
-const revoke = (on: FastifyInstance, apiKey: string, id: string) => on.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: bearer(apiKey) });
+const create = (on: FastifyInstance, apiKey: string) =>
+  on.inject({ method: 'POST', url: '/v1/keys', headers: bearer(apiKey) });
+const list = async (on: FastifyInstance, apiKey: string) =>
+  (await on.inject({ url: '/v1/keys', headers: bearer(apiKey) })).json().keys as {
+    id: string;
+    prefix: string;
+    createdAt: string;
+    lastUsedAt: string | null;
+  }[];
+const revoke = (on: FastifyInstance, apiKey: string, id: string) =>
+  on.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: bearer(apiKey) });
 
 describe('an account’s API keys', () => {
   it('creates a key shown once, lists id, prefix, created and last used, never a key or its digest', async () => {
@@ -33,7 +41,13 @@ describe('an account’s API keys', () => {
     const created = await create(app, apiKey);
     expect(created.statusCode).toBe(201);
     const body = created.json();
-    expect(body).toEqual({ id: expect.any(String), prefix: body.apiKey.slice(0, 10), createdAt: expect.any(String), lastUsedAt: null, apiKey: expect.stringMatching(/^hf_[A-Za-z0-9_-]{43}$/) });
+    expect(body).toEqual({
+      id: expect.any(String),
+      prefix: body.apiKey.slice(0, 10),
+      createdAt: expect.any(String),
+      lastUsedAt: null,
+      apiKey: expect.stringMatching(/^hf_[A-Za-z0-9_-]{43}$/),
+    });
     expect(created.headers['cache-control']).toBe('no-store');
     expect((await me(app, body.apiKey)).statusCode).toBe(200);
 
@@ -71,8 +85,15 @@ describe('an account’s API keys', () => {
     // Both replicas have the key cached.
     expect((await me(app, second.apiKey)).statusCode).toBe(200);
     expect((await me(other, second.apiKey)).statusCode).toBe(200);
-    const signIn = await app.inject({ method: 'POST', url: '/v1/privacy/session', headers: { origin: ORIGIN }, payload: { apiKey: second.apiKey } });
-    const cookie = String(([] as string[]).concat(signIn.headers['set-cookie'] as string[]).find((c) => c.startsWith('hf_session='))).split(';')[0]!;
+    const signIn = await app.inject({
+      method: 'POST',
+      url: '/v1/privacy/session',
+      headers: { origin: ORIGIN },
+      payload: { apiKey: second.apiKey },
+    });
+    const cookie = String(
+      ([] as string[]).concat(signIn.headers['set-cookie'] as string[]).find((c) => c.startsWith('hf_session=')),
+    ).split(';')[0]!;
     expect((await app.inject({ url: '/v1/privacy/session', headers: { cookie } })).statusCode).toBe(200);
 
     expect((await revoke(app, apiKey, second.id)).statusCode).toBe(204);
@@ -95,13 +116,22 @@ describe('an account’s API keys', () => {
     const [only] = await list(app, apiKey);
     const last = await revoke(app, apiKey, only!.id);
     expect(last.statusCode).toBe(409);
-    expect(last.json()).toMatchObject({ code: 'HF_API_KEY_LAST', statusCode: 409, error: expect.any(String), message: expect.any(String) });
+    expect(last.json()).toMatchObject({
+      code: 'HF_API_KEY_LAST',
+      statusCode: 409,
+      error: expect.any(String),
+      message: expect.any(String),
+    });
     expect((await me(app, apiKey)).statusCode).toBe(200);
 
     const second = (await create(app, apiKey)).json() as { id: string; apiKey: string };
     const [a, b] = await Promise.all([revoke(app, apiKey, only!.id), revoke(app, second.apiKey, second.id)]);
     expect([a.statusCode, b.statusCode].sort()).toEqual([204, 409]);
-    const live = resultRows<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from app.api_keys where account_id = ${account.id}::uuid and revoked_at is null`));
+    const live = resultRows<{ n: number }>(
+      await database.db.execute(
+        sql`select count(*)::int as n from app.api_keys where account_id = ${account.id}::uuid and revoked_at is null`,
+      ),
+    );
     expect(Number(live[0]!.n)).toBe(1);
   });
 
@@ -115,13 +145,26 @@ describe('an account’s API keys', () => {
       expect(res.statusCode, id).toBe(404);
       expect(res.json().code).toBe('HF_API_KEY_NOT_FOUND');
     }
-    expect((await revoke(app, mine.apiKey, 'not-a-uuid')).json()).toMatchObject({ statusCode: 400, code: 'HF_VALIDATION_FAILED' });
+    expect((await revoke(app, mine.apiKey, 'not-a-uuid')).json()).toMatchObject({
+      statusCode: 400,
+      code: 'HF_VALIDATION_FAILED',
+    });
     expect((await me(app, theirs.apiKey)).statusCode).toBe(200);
     // A privacy-centre session is not a key: it cannot list, mint or revoke keys.
-    const signIn = await app.inject({ method: 'POST', url: '/v1/privacy/session', headers: { origin: ORIGIN }, payload: { apiKey: mine.apiKey } });
-    const cookie = String(([] as string[]).concat(signIn.headers['set-cookie'] as string[]).find((c) => c.startsWith('hf_session='))).split(';')[0]!;
+    const signIn = await app.inject({
+      method: 'POST',
+      url: '/v1/privacy/session',
+      headers: { origin: ORIGIN },
+      payload: { apiKey: mine.apiKey },
+    });
+    const cookie = String(
+      ([] as string[]).concat(signIn.headers['set-cookie'] as string[]).find((c) => c.startsWith('hf_session=')),
+    ).split(';')[0]!;
     const csrf = signIn.json().csrfToken as string;
     expect((await app.inject({ url: '/v1/keys', headers: { cookie } })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/v1/keys', headers: { cookie, origin: ORIGIN, 'x-csrf-token': csrf } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/keys', headers: { cookie, origin: ORIGIN, 'x-csrf-token': csrf } }))
+        .statusCode,
+    ).toBe(401);
   });
 });

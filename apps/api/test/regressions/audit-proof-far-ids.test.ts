@@ -21,8 +21,15 @@ afterAll(async () => {
 describe('an inclusion proof asked for an id no event can have', () => {
   it('is 404 HF_AUDIT_EVENT_NOT_FOUND, not a 500, for the account and the admin', async () => {
     const { apiKey } = await signup(app);
-    for (const id of ['f0000000-0000-4000-8000-000000000000', 'ffffffff-ffff-7fff-bfff-ffffffffffff', 'e677d21f-dc00-7000-8000-000000000000']) {
-      const res = await app.inject({ url: `/v1/audit/events/${id}/proof`, headers: { authorization: `Bearer ${apiKey}` } });
+    for (const id of [
+      'f0000000-0000-4000-8000-000000000000',
+      'ffffffff-ffff-7fff-bfff-ffffffffffff',
+      'e677d21f-dc00-7000-8000-000000000000',
+    ]) {
+      const res = await app.inject({
+        url: `/v1/audit/events/${id}/proof`,
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
       expect(res.statusCode, `${id}: ${res.body}`).toBe(404);
       expect(res.json().code).toBe('HF_AUDIT_EVENT_NOT_FOUND');
     }

@@ -72,15 +72,28 @@ let other: AuditStreams;
 beforeAll(async () => {
   database = await testDatabase();
   ({ app } = await testApp(database, { auditStreamsIntervalSeconds: 0 }));
-  other = new AuditStreams(app, { db: database.db, policy: { allowHttp: true, allowPrivate: true }, intervalSeconds: 0, retentionDays: 30 });
+  other = new AuditStreams(app, {
+    db: database.db,
+    policy: { allowHttp: true, allowPrivate: true },
+    intervalSeconds: 0,
+    retentionDays: 30,
+  });
 });
 afterAll(async () => {
   await app?.close();
   await database?.close();
 });
 
-const cursorOf = async (id: string) => (await database.db.select({ cursor: auditStreams.cursor }).from(auditStreams).where(eq(auditStreams.id, id)))[0]!.cursor;
-const linesOf = (bodies: string[]): Line[] => bodies.flatMap((b) => b.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line));
+const cursorOf = async (id: string) =>
+  (await database.db.select({ cursor: auditStreams.cursor }).from(auditStreams).where(eq(auditStreams.id, id)))[0]!
+    .cursor;
+const linesOf = (bodies: string[]): Line[] =>
+  bodies.flatMap((b) =>
+    b
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Line),
+  );
 
 async function quiet(stream: string) {
   for (let round = 0; round < 20; round++) {
@@ -94,12 +107,25 @@ describe('an audit stream turn that outlives its lease', () => {
   it('never leaves an erasure of events it was sending unannounced', async () => {
     const r = await holdingReceiver();
     try {
-      const res = await app.inject({ method: 'POST', url: '/v1/audit/streams', headers: admin, payload: { url: r.url, format: 'ecs' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/audit/streams',
+        headers: admin,
+        payload: { url: r.url, format: 'ecs' },
+      });
       expect(res.statusCode, res.body).toBe(201);
       const streamId = res.json().stream.id as string;
       const c = await signup(app);
       const ip = '198.51.100.77';
-      expect((await app.inject({ url: '/v1/me', remoteAddress: ip, headers: { authorization: `Bearer ${c.apiKey}`, 'user-agent': 'Victim-Browser/1.0' } })).statusCode).toBe(200);
+      expect(
+        (
+          await app.inject({
+            url: '/v1/me',
+            remoteAddress: ip,
+            headers: { authorization: `Bearer ${c.apiKey}`, 'user-agent': 'Victim-Browser/1.0' },
+          })
+        ).statusCode,
+      ).toBe(200);
       await app.audit.flush();
 
       // Replica 1 reads C's events (not erased yet) and POSTs them: the receiver holds the answer.
@@ -122,7 +148,9 @@ describe('an audit stream turn that outlives its lease', () => {
       await quiet(streamId);
 
       const lines = linesOf(r.bodies);
-      const carriedC = lines.filter((l) => l.type !== DELETION_TYPE && l.user?.id === c.account.id).map((l) => l.event.id as string);
+      const carriedC = lines
+        .filter((l) => l.type !== DELETION_TYPE && l.user?.id === c.account.id)
+        .map((l) => l.event.id as string);
       expect(carriedC.length).toBeGreaterThan(0);
       const named = new Set(lines.filter((l) => l.type === DELETION_TYPE).flatMap((l) => l.ids as string[]));
       // Every event that went out with C's personal fields is named by a deletion record.
@@ -135,7 +163,12 @@ describe('an audit stream turn that outlives its lease', () => {
   it("never moves a stream's cursor backwards", async () => {
     const r = await holdingReceiver();
     try {
-      const res = await app.inject({ method: 'POST', url: '/v1/audit/streams', headers: admin, payload: { url: r.url, format: 'ocsf' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/audit/streams',
+        headers: admin,
+        payload: { url: r.url, format: 'ocsf' },
+      });
       expect(res.statusCode, res.body).toBe(201);
       const streamId = res.json().stream.id as string;
       const d = await signup(app);
@@ -169,14 +202,21 @@ describe('an audit stream turn that outlives its lease', () => {
     const r = await holdingReceiver();
     try {
       const make = async (url: string) => {
-        const res = await app.inject({ method: 'POST', url: '/v1/audit/streams', headers: admin, payload: { url, format: 'ocsf' } });
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/audit/streams',
+          headers: admin,
+          payload: { url, format: 'ocsf' },
+        });
         expect(res.statusCode, res.body).toBe(201);
         return res.json().stream.id as string;
       };
       // Oldest due first: the slow stream is claimed ahead of the other in one batch.
       const slowId = await make(slow.url);
       const id = await make(r.url);
-      await database.db.execute(sql`update app.audit_streams set next_attempt_at = now() + interval '1 hour' where id not in (${slowId}, ${id})`);
+      await database.db.execute(
+        sql`update app.audit_streams set next_attempt_at = now() + interval '1 hour' where id not in (${slowId}, ${id})`,
+      );
       await database.db.execute(sql`update app.audit_streams set next_attempt_at = '2000-01-01' where id = ${slowId}`);
       await database.db.execute(sql`update app.audit_streams set next_attempt_at = '2000-01-02' where id = ${id}`);
       const e = await signup(app);

@@ -16,7 +16,8 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-const count = async (query: ReturnType<typeof sql>) => Number(resultRows<{ n: number }>(await database.db.execute(query))[0]!.n);
+const count = async (query: ReturnType<typeof sql>) =>
+  Number(resultRows<{ n: number }>(await database.db.execute(query))[0]!.n);
 
 describe('a class-scoped legal hold and the account’s own deletion', () => {
   it('keeps the held message logs and server logs, erases the rest, lists each hold in the receipt, and erases the kept rows at each release', async () => {
@@ -24,11 +25,25 @@ describe('a class-scoped legal hold and the account’s own deletion', () => {
     onTestFinished(() => app.close());
     const { account, apiKey } = await signup(app, { name: 'Held Person' });
     for (const to of ['+254733000001', '+254733000002']) {
-      expect((await app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}` }, payload: { sessionId: 'wa-1', to, text: 'hi' } })).statusCode).toBe(202);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/messages',
+            headers: { authorization: `Bearer ${apiKey}` },
+            payload: { sessionId: 'wa-1', to, text: 'hi' },
+          })
+        ).statusCode,
+      ).toBe(202);
     }
     await app.audit.flush();
     const place = async (className: string, reason: string) => {
-      const res = await app.inject({ method: 'POST', url: '/v1/admin/retention/holds', headers: admin, payload: { subject: { kind: 'account', accountId: account.id }, class: className, reason } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/admin/retention/holds',
+        headers: admin,
+        payload: { subject: { kind: 'account', accountId: account.id }, class: className, reason },
+      });
       expect(res.statusCode).toBe(201);
       return res.json().id as string;
     };
@@ -38,26 +53,59 @@ describe('a class-scoped legal hold and the account’s own deletion', () => {
     expect(events).toBeGreaterThan(0);
 
     // Purged at once in tests (DATA_RIGHTS_PURGE_AFTER_DAYS=0).
-    const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: { authorization: `Bearer ${apiKey}` }, payload: { kind: 'deletion' } })).json();
+    const filed = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/privacy/requests',
+        headers: { authorization: `Bearer ${apiKey}` },
+        payload: { kind: 'deletion' },
+      })
+    ).json();
     await until(async () => (await app.dataRights.get(filed.id)).status === 'fulfilled');
     const done = await app.dataRights.get(filed.id);
     const line = (name: string) => done.receipt!.handlers.find((h) => h.name === name)!;
-    expect(line('messages')).toMatchObject({ erased: 0, kept: 2, holds: [{ id: messagesHold, class: 'message_logs', reason: 'dispute 2026-301: message records' }] });
+    expect(line('messages')).toMatchObject({
+      erased: 0,
+      kept: 2,
+      holds: [{ id: messagesHold, class: 'message_logs', reason: 'dispute 2026-301: message records' }],
+    });
     expect(line('messages').keptReason).toContain(`legal hold ${messagesHold} on message_logs: dispute 2026-301`);
-    expect(line('audit')).toMatchObject({ erased: 0, holds: [{ id: logsHold, class: 'server_logs', reason: 'regulator inquiry 77' }] });
+    expect(line('audit')).toMatchObject({
+      erased: 0,
+      holds: [{ id: logsHold, class: 'server_logs', reason: 'regulator inquiry 77' }],
+    });
     expect(line('audit').kept).toBeGreaterThan(0);
     expect(line('app').erased).toBeGreaterThan(0);
     // The account is gone; what the holds name is still there.
     expect(await count(sql`select count(*)::int as n from app.accounts where id = ${account.id}`)).toBe(0);
     expect(await count(sql`select count(*)::int as n from app.message_log where account_id = ${account.id}`)).toBe(2);
-    expect(await count(sql`select count(*)::int as n from audit.events where subject_id = ${account.id}`)).toBeGreaterThanOrEqual(events);
+    expect(
+      await count(sql`select count(*)::int as n from audit.events where subject_id = ${account.id}`),
+    ).toBeGreaterThanOrEqual(events);
 
     // One hold released: its class goes (at the next sweep), the other stays.
-    expect((await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${messagesHold}`, headers: admin })).statusCode).toBe(200);
-    await until(async () => (await app.dataRights.releaseHeldErasures(), (await count(sql`select count(*)::int as n from app.message_log where account_id = ${account.id}`)) === 0));
-    expect(await count(sql`select count(*)::int as n from audit.events where subject_id = ${account.id}`)).toBeGreaterThan(0);
-    expect((await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${logsHold}`, headers: admin })).statusCode).toBe(200);
-    await until(async () => (await app.dataRights.releaseHeldErasures(), (await count(sql`select count(*)::int as n from audit.events where subject_id = ${account.id}`)) === 0));
+    expect(
+      (await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${messagesHold}`, headers: admin }))
+        .statusCode,
+    ).toBe(200);
+    await until(
+      async () => (
+        await app.dataRights.releaseHeldErasures(),
+        (await count(sql`select count(*)::int as n from app.message_log where account_id = ${account.id}`)) === 0
+      ),
+    );
+    expect(
+      await count(sql`select count(*)::int as n from audit.events where subject_id = ${account.id}`),
+    ).toBeGreaterThan(0);
+    expect(
+      (await app.inject({ method: 'DELETE', url: `/v1/admin/retention/holds/${logsHold}`, headers: admin })).statusCode,
+    ).toBe(200);
+    await until(
+      async () => (
+        await app.dataRights.releaseHeldErasures(),
+        (await count(sql`select count(*)::int as n from audit.events where subject_id = ${account.id}`)) === 0
+      ),
+    );
     const history = (await app.dataRights.get(filed.id)).history.filter((h) => h.event === 'hold-released');
     expect(history.map((h) => h.note?.split(':')[0]).sort()).toEqual(['audit', 'messages']);
     expect(await count(sql`select count(*)::int as n from data_rights.held_erasures`)).toBe(0);

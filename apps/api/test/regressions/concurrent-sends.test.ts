@@ -23,7 +23,16 @@ async function concurrentSends(overrides: Partial<AppConfig>) {
     const { apiKey } = await signup(app);
     const headers = { authorization: `Bearer ${apiKey}` };
     const codes = await Promise.all(
-      Array.from({ length: SENDS }, (_, i) => app.inject({ method: 'POST', url: '/v1/messages', headers, payload: { sessionId: 's1', to: '+254700000002', text: `hi ${i}` } }).then((r) => r.statusCode)),
+      Array.from({ length: SENDS }, (_, i) =>
+        app
+          .inject({
+            method: 'POST',
+            url: '/v1/messages',
+            headers,
+            payload: { sessionId: 's1', to: '+254700000002', text: `hi ${i}` },
+          })
+          .then((r) => r.statusCode),
+      ),
     );
     const counts: Record<number, number> = {};
     for (const code of codes) counts[code] = (counts[code] ?? 0) + 1;

@@ -10,7 +10,14 @@ describe('configuration problems, all at once', () => {
   it('names every missing production secret together with every bad value and the TLS files', () => {
     let error: unknown;
     try {
-      loadConfig({ NODE_ENV: 'production', PORT: 'abc', QUOTA_BAN_AFTER: '0', TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem', DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-cfg-')) });
+      loadConfig({
+        NODE_ENV: 'production',
+        PORT: 'abc',
+        QUOTA_BAN_AFTER: '0',
+        TLS_CERT_FILE: '/nonexistent/cert.pem',
+        TLS_KEY_FILE: '/nonexistent/key.pem',
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-cfg-')),
+      });
     } catch (e) {
       error = e;
     }
@@ -20,7 +27,8 @@ describe('configuration problems, all at once', () => {
     expect(problems.some((p) => p.startsWith('QUOTA_BAN_AFTER'))).toBe(true);
     expect(problems.some((p) => p.startsWith('TLS_CERT_FILE cannot be read'))).toBe(true);
     // A secret optional in production for a release (AUDIT_SIGNING_KEYS, issue 33) is warned about, not refused.
-    for (const spec of SECRET_SPECS.filter((s) => !s.optionalInProduction)) expect(problems).toContain(`${spec.env} is required when NODE_ENV=production`);
+    for (const spec of SECRET_SPECS.filter((s) => !s.optionalInProduction))
+      expect(problems).toContain(`${spec.env} is required when NODE_ENV=production`);
     expect(problems.filter((p) => p.startsWith('AUDIT_SIGNING_KEYS'))).toEqual([]);
   });
 

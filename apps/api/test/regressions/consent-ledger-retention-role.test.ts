@@ -49,12 +49,19 @@ describe.skipIf(!postgresUrl)('the consent_ledger class under the least-privileg
           ($2, 'c-young', 'grant', 'user', 'v1', '{analytics}', '203.0.113.2', 'UA young', now() - interval '89 days')`,
         [old, young],
       );
-      for (const statement of [`update consent.records set ip = null, user_agent = null where id = '${old}'`, `delete from consent.records where id = '${old}'`]) {
+      for (const statement of [
+        `update consent.records set ip = null, user_agent = null where id = '${old}'`,
+        `delete from consent.records where id = '${old}'`,
+      ]) {
         await expect(client.unsafe(statement), statement).rejects.toMatchObject({ code: '42501' });
       }
       // Its own dates cannot make the function erase sooner.
-      await client.unsafe(`select consent.purge_ledger(now() + interval '1 day', now() + interval '1 day', '{}', 10, false)`);
-      const rows = await client.unsafe(`select id, ip, user_agent from consent.records where consent_id in ('c-old', 'c-young') order by created_at`);
+      await client.unsafe(
+        `select consent.purge_ledger(now() + interval '1 day', now() + interval '1 day', '{}', 10, false)`,
+      );
+      const rows = await client.unsafe(
+        `select id, ip, user_agent from consent.records where consent_id in ('c-old', 'c-young') order by created_at`,
+      );
       expect(rows.map((r) => [r.id, r.ip, r.user_agent])).toEqual([
         [old, null, null],
         [young, '203.0.113.2', 'UA young'],
@@ -74,7 +81,9 @@ describe.skipIf(!postgresUrl)('the consent_ledger class under the least-privileg
       const result = await app.retention.runner.run({ only: 'consent_ledger' });
       expect(result.status).toBe('done');
       expect(result.classes).toEqual([expect.objectContaining({ name: 'consent_ledger', status: 'done', rows: 1 })]);
-      const [row] = resultRows<{ ip: string | null }>(await database.db.execute(sql`select ip from consent.records where consent_id = 'c-run'`));
+      const [row] = resultRows<{ ip: string | null }>(
+        await database.db.execute(sql`select ip from consent.records where consent_id = 'c-run'`),
+      );
       expect(row!.ip).toBeNull();
     } finally {
       await app.close();

@@ -17,14 +17,24 @@ describe('errors of a lost database connection', () => {
     const closed = Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
     for (const cause of [refused, shutdown, closed, Object.assign(new Error('x'), { code: '08006' })]) {
       const wrapped = new DrizzleQueryError('select 1', [], cause);
-      for (const error of [cause, wrapped]) expect(toErrorBody(error as never)).toEqual({ statusCode: 503, code: 'HF_DATABASE_UNAVAILABLE', error: 'Service Unavailable', message: expect.any(String) });
+      for (const error of [cause, wrapped])
+        expect(toErrorBody(error as never)).toEqual({
+          statusCode: 503,
+          code: 'HF_DATABASE_UNAVAILABLE',
+          error: 'Service Unavailable',
+          message: expect.any(String),
+        });
     }
     // A failed query of another kind (a unique violation that escaped, a syntax error) is still ours to fix.
     for (const code of ['23505', '42601', 'ENOENT', undefined]) {
-      expect(toErrorBody(new DrizzleQueryError('select 1', [], Object.assign(new Error('x'), { code })) as never).code).toBe('HF_INTERNAL');
+      expect(
+        toErrorBody(new DrizzleQueryError('select 1', [], Object.assign(new Error('x'), { code })) as never).code,
+      ).toBe('HF_INTERNAL');
     }
     // The message never carries the driver's (which may quote parameters).
-    expect(JSON.stringify(toErrorBody(new DrizzleQueryError('select $1', ['secret-value'], refused) as never))).not.toMatch(/secret-value|ECONNREFUSED|127\.0\.0\.1/);
+    expect(
+      JSON.stringify(toErrorBody(new DrizzleQueryError('select $1', ['secret-value'], refused) as never)),
+    ).not.toMatch(/secret-value|ECONNREFUSED|127\.0\.0\.1/);
   });
 });
 
@@ -39,17 +49,32 @@ describe.skipIf(!postgresUrl)('requests while the database is cut', () => {
     const target = new URL(database.url!);
     const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const logs = captureLogs();
-    const app = await buildApp(testConfig({ databaseUrl: proxy.through(database.url!), authCacheMs: 0 }), { logStream: logs.stream });
+    const app = await buildApp(testConfig({ databaseUrl: proxy.through(database.url!), authCacheMs: 0 }), {
+      logStream: logs.stream,
+    });
     try {
       await app.ready();
       const { apiKey } = await signup(app);
       const send = () =>
-        app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}` }, payload: { sessionId: 's1', to: '+254700000001', text: 'hi' } });
+        app.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: { authorization: `Bearer ${apiKey}` },
+          payload: { sessionId: 's1', to: '+254700000001', text: 'hi' },
+        });
       expect((await send()).statusCode).toBe(202);
       proxy.cut();
-      for (const response of [await send(), await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } })]) {
+      for (const response of [
+        await send(),
+        await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } }),
+      ]) {
         expect(response.statusCode).toBe(503);
-        expect(response.json()).toEqual({ statusCode: 503, code: 'HF_DATABASE_UNAVAILABLE', error: 'Service Unavailable', message: expect.any(String) });
+        expect(response.json()).toEqual({
+          statusCode: 503,
+          code: 'HF_DATABASE_UNAVAILABLE',
+          error: 'Service Unavailable',
+          message: expect.any(String),
+        });
         expect(response.headers['retry-after']).toBe('1');
       }
       await proxy.restore();

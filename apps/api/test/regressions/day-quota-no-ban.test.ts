@@ -15,7 +15,13 @@ describe('the day message quota', () => {
     try {
       const { apiKey } = await signup(app);
       const headers = { authorization: `Bearer ${apiKey}` };
-      const send = () => app.inject({ method: 'POST', url: '/v1/messages', headers, payload: { sessionId: 's1', to: '+254700000002', text: 'hi' } });
+      const send = () =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers,
+          payload: { sessionId: 's1', to: '+254700000002', text: 'hi' },
+        });
       expect((await send()).statusCode).toBe(202);
       expect((await send()).statusCode).toBe(202);
       for (let i = 0; i < 20; i++) expect((await send()).statusCode).toBe(429);
@@ -23,7 +29,12 @@ describe('the day message quota', () => {
       const usage = await app.inject({ url: '/v1/usage', headers });
       expect(usage.statusCode).toBe(200);
       const midnight = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`).getTime() + 86_400_000;
-      expect(usage.json().messages.perDay).toMatchObject({ limit: 2, used: 2, remaining: 0, resetAt: new Date(midnight).toISOString() });
+      expect(usage.json().messages.perDay).toMatchObject({
+        limit: 2,
+        used: 2,
+        remaining: 0,
+        resetAt: new Date(midnight).toISOString(),
+      });
     } finally {
       await app.close();
     }

@@ -52,11 +52,27 @@ describe('the OpenAPI document in production', () => {
 describe('the no-JavaScript consent form', () => {
   it('needs this site’s Origin, or Sec-Fetch-Site: same-origin when the browser sends none', async () => {
     const app = await appWith();
-    const count = async () => Number(resultRows<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from consent.records`))[0]!.n);
+    const count = async () =>
+      Number(
+        resultRows<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from consent.records`))[0]!.n,
+      );
     const form = (headers: Record<string, string>) =>
-      app.inject({ method: 'POST', url: '/privacy/consent', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: 'analytics=granted' });
+      app.inject({
+        method: 'POST',
+        url: '/privacy/consent',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        payload: 'analytics=granted',
+      });
     const before = await count();
-    const refused: Record<string, string>[] = [{}, { origin: 'null' }, { origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { 'sec-fetch-site': 'none' }, { origin: 'null', 'sec-fetch-site': 'same-origin' }];
+    const refused: Record<string, string>[] = [
+      {},
+      { origin: 'null' },
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'none' },
+      { origin: 'null', 'sec-fetch-site': 'same-origin' },
+    ];
     for (const headers of refused) {
       const res = await form(headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(403);
@@ -79,7 +95,10 @@ describe('PRIVACY_CONTACT', () => {
     const page = await app.inject({ url: '/privacy', headers: { 'accept-encoding': 'identity' } });
     expect(page.body).toContain('<a href="mailto:privacy@harakaflow.io">privacy@harakaflow.io</a>');
     expect(page.body).not.toContain('harakaflow.com');
-    expect((await app.inject('/docs/json')).json().info.contact).toEqual({ name: 'HarakaFlow privacy team', email: 'privacy@harakaflow.io' });
+    expect((await app.inject('/docs/json')).json().info.contact).toEqual({
+      name: 'HarakaFlow privacy team',
+      email: 'privacy@harakaflow.io',
+    });
   });
 
   it('is one setting: another address replaces it everywhere; a value that is not an address is refused', async () => {
@@ -89,6 +108,7 @@ describe('PRIVACY_CONTACT', () => {
     expect(page.body).not.toContain('privacy@harakaflow');
     expect((await app.inject('/docs/json')).json().info.contact.email).toBe('dpo@example.test');
     expect(parseConfig({ PRIVACY_CONTACT: 'dpo@example.test' }).privacyContact).toBe('dpo@example.test');
-    for (const bad of ['privacy', 'a@b', '<x@y.io>', 'x@y.io"><script>']) expect(problemsOf({ PRIVACY_CONTACT: bad }), bad).toEqual([expect.stringContaining('PRIVACY_CONTACT')]);
+    for (const bad of ['privacy', 'a@b', '<x@y.io>', 'x@y.io"><script>'])
+      expect(problemsOf({ PRIVACY_CONTACT: bad }), bad).toEqual([expect.stringContaining('PRIVACY_CONTACT')]);
   });
 });

@@ -16,7 +16,8 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 
 async function smtpApp() {
   const { app, smtp } = await mailApp(database);
@@ -33,7 +34,12 @@ async function smtpApp() {
 }
 
 async function act(app: FastifyInstance, id: string, action: string, payload: object) {
-  const res = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/${action}`, headers: admin, payload });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/admin/privacy/requests/${id}/${action}`,
+    headers: admin,
+    payload,
+  });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
 }
@@ -52,7 +58,9 @@ describe('a request the admin filed from an email', () => {
     const person = 'wanjiru.no-account@example.org';
     const id = await file(app, { kind: 'access', email: person });
     const [received] = await mails(person, 1);
-    expect(received!.headers.subject).toBe('HarakaFlow: we received your request and must confirm it is yours (access to your data)');
+    expect(received!.headers.subject).toBe(
+      'HarakaFlow: we received your request and must confirm it is yours (access to your data)',
+    );
     expect(received!.text).toContain(`Request ${id}.`);
     await act(app, id, 'extend', { days: 20, reason: 'we are checking your identity by post' });
     const extended = (await mails(person, 2))[1]!;
@@ -61,10 +69,17 @@ describe('a request the admin filed from an email', () => {
     await act(app, id, 'verify', { verification: 'replied from the address with the reference we sent' });
     const all = await mails(person, 4);
     // Both queued at once: either may arrive first.
-    expect(subjects(all).slice(2).sort()).toEqual(['HarakaFlow: your data export is ready', 'HarakaFlow: your request is in progress (access to your data)']);
-    expect(all.find((m) => m.headers.subject === 'HarakaFlow: your data export is ready')!.text).toMatch(/https:\/\/api\.harakaflow\.test\/v1\/privacy\/exports\/[A-Za-z0-9_-]+/);
+    expect(subjects(all).slice(2).sort()).toEqual([
+      'HarakaFlow: your data export is ready',
+      'HarakaFlow: your request is in progress (access to your data)',
+    ]);
+    expect(all.find((m) => m.headers.subject === 'HarakaFlow: your data export is ready')!.text).toMatch(
+      /https:\/\/api\.harakaflow\.test\/v1\/privacy\/exports\/[A-Za-z0-9_-]+/,
+    );
     // Its last message queued, the request no longer keeps the address to tell.
-    await until(async () => (await rows(sql`select reply_to from data_rights.requests where id = ${id}`))[0]!.reply_to === null);
+    await until(
+      async () => (await rows(sql`select reply_to from data_rights.requests where id = ${id}`))[0]!.reply_to === null,
+    );
   });
 
   it('tells it a request is received, then in progress once confirmed, then denied with the reason', async () => {
@@ -89,10 +104,22 @@ describe('a request the admin filed from an email', () => {
     const person = 'njeri.erase-me@example.org';
     const id = await file(app, { kind: 'deletion', email: person, verification: 'replied from the address' });
     const all = await mails(person, 3);
-    expect(subjects(all).sort()).toEqual(['HarakaFlow: we received your request (deletion of your data)', 'HarakaFlow: your request is done (deletion of your data)', 'HarakaFlow: your request is in progress (deletion of your data)']);
-    expect(all.find((m) => m.headers.subject === 'HarakaFlow: your request is done (deletion of your data)')!.text).toContain(`"requestId":"${id}"`);
+    expect(subjects(all).sort()).toEqual([
+      'HarakaFlow: we received your request (deletion of your data)',
+      'HarakaFlow: your request is done (deletion of your data)',
+      'HarakaFlow: your request is in progress (deletion of your data)',
+    ]);
+    expect(
+      all.find((m) => m.headers.subject === 'HarakaFlow: your request is done (deletion of your data)')!.text,
+    ).toContain(`"requestId":"${id}"`);
     // A hang guard, not a measurement: under a second suite a send can fail once and wait for its retry (a minute).
-    await until(async () => (await app.notify.dispatch(), (await rows(sql`select 1 from notify.outbox where lower(address) = ${person}`)).length === 0), 600_000);
+    await until(
+      async () => (
+        await app.notify.dispatch(),
+        (await rows(sql`select 1 from notify.outbox where lower(address) = ${person}`)).length === 0
+      ),
+      600_000,
+    );
     expect(JSON.stringify(await rows(sql`select * from data_rights.requests where id = ${id}`))).not.toContain(person);
   }, 600_000); // a hang guard, not a measurement
 
@@ -100,13 +127,26 @@ describe('a request the admin filed from an email', () => {
     const { app, mails } = await smtpApp();
     const { account } = await signup(app);
     const lawyer = 'advocate.for-the-account@example.org';
-    const id = await file(app, { kind: 'objection', accountId: account.id, replyTo: lawyer, verification: 'signed letter on file' });
+    const id = await file(app, {
+      kind: 'objection',
+      accountId: account.id,
+      replyTo: lawyer,
+      verification: 'signed letter on file',
+    });
     await act(app, id, 'fulfil', { note: 'marketing off' });
     const all = await mails(lawyer, 2);
-    expect(subjects(all).sort()).toEqual(['HarakaFlow: we received your request (objection to a use of your data)', 'HarakaFlow: your request is done (objection to a use of your data)']);
+    expect(subjects(all).sort()).toEqual([
+      'HarakaFlow: we received your request (objection to a use of your data)',
+      'HarakaFlow: your request is done (objection to a use of your data)',
+    ]);
     // Not a word of the account's in a message to another address.
     expect(all.map((m) => m.text).join('')).toContain('Hello there,');
-    const bad = await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'objection', accountId: account.id, replyTo: 'not an address' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/admin/privacy/requests',
+      headers: admin,
+      payload: { kind: 'objection', accountId: account.id, replyTo: 'not an address' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('HF_DATA_RIGHTS_INVALID_REQUEST');
   });

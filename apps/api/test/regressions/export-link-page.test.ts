@@ -20,12 +20,16 @@ afterAll(() => database.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = bearer(ADMIN_KEY);
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
 
 async function exportOf(app: FastifyInstance, apiKey: string, kind: 'access' | 'portability' = 'access') {
-  const filed = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind } })).json();
+  const filed = (
+    await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind } })
+  ).json();
   expect(filed.status).toBe('fulfilled');
-  const url = (await app.inject({ url: `/v1/privacy/requests/${filed.id}`, headers: bearer(apiKey) })).json().export.url as string;
+  const url = (await app.inject({ url: `/v1/privacy/requests/${filed.id}`, headers: bearer(apiKey) })).json().export
+    .url as string;
   return { id: filed.id as string, url, token: url.split('/').pop()! };
 }
 
@@ -39,7 +43,11 @@ describe('an export link', () => {
     const head = await app.inject({ method: 'HEAD', url });
     expect(head.statusCode).toBe(200);
     expect(head.headers['content-type']).toMatch(/^text\/html/);
-    for (const headers of [{}, { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', purpose: 'prefetch' }, { 'user-agent': 'Slackbot-LinkExpanding 1.0' }]) {
+    for (const headers of [
+      {},
+      { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', purpose: 'prefetch' },
+      { 'user-agent': 'Slackbot-LinkExpanding 1.0' },
+    ]) {
       const page = await app.inject({ url, headers });
       expect(page.statusCode).toBe(200);
       expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -59,7 +67,12 @@ describe('an export link', () => {
     expect(json.json()).toMatchObject({ statusCode: 406, code: 'HF_DATA_RIGHTS_EXPORT_PAGE' });
 
     // The page's button: a form post, the format chosen by the button.
-    const download = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html,*/*;q=0.8' }, payload: 'format=json' });
+    const download = await app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html,*/*;q=0.8' },
+      payload: 'format=json',
+    });
     expect(download.statusCode).toBe(200);
     expect(download.headers['content-type']).toMatch(/^application\/json/);
     expect(download.headers['content-disposition']).toMatch(/^attachment; filename="harakaflow-export-.+\.json"$/);
@@ -86,7 +99,12 @@ describe('an export link', () => {
     const refused = await app.inject({ method: 'POST', url: first.url, headers: { accept: 'text/html' } });
     expect(refused.statusCode).toBe(406);
     expect(refused.json().code).toBe('HF_DATA_RIGHTS_NOT_ACCEPTABLE');
-    const badForm = await app.inject({ method: 'POST', url: first.url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'format=tar' });
+    const badForm = await app.inject({
+      method: 'POST',
+      url: first.url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'format=tar',
+    });
     expect(badForm.statusCode).toBe(400);
     expect(badForm.json().code).toBe('HF_VALIDATION_FAILED');
     const zip = await app.inject({ method: 'POST', url: first.url, headers: { accept: 'application/zip' } });
@@ -94,7 +112,12 @@ describe('an export link', () => {
     expect(zip.headers['content-type']).toBe('application/zip');
     expect(zip.rawPayload.subarray(0, 4).readUInt32LE(0)).toBe(0x04034b50);
     const second = await exportOf(app, apiKey);
-    const viaButton = await app.inject({ method: 'POST', url: second.url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'format=zip' });
+    const viaButton = await app.inject({
+      method: 'POST',
+      url: second.url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'format=zip',
+    });
     expect(viaButton.headers['content-type']).toBe('application/zip');
     const third = await exportOf(app, apiKey);
     const plain = await app.inject({ method: 'POST', url: third.url });
@@ -111,7 +134,10 @@ describe('an export link', () => {
     const { url, token } = await exportOf(app, apiKey);
     const path = new URL(url, 'https://api.harakaflow.test').pathname;
     const htmlLang = (body: string) => /<html lang="([^"]+)">/.exec(body)?.[1];
-    const browser = (language: string) => ({ accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': language });
+    const browser = (language: string) => ({
+      accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+      'accept-language': language,
+    });
 
     const sw = await app.inject({ url: path, headers: browser('sw-KE,en;q=0.5') });
     expect(sw.statusCode).toBe(200);
@@ -143,7 +169,16 @@ describe('an export link', () => {
     expect(htmlLang((await app.inject({ url: `${path}?lang=%3Cb%3E`, headers: browser('sw') })).body)).toBe('sw');
 
     // Downloaded (the button posts to the page's own address, ?lang= and all): the used link's page, in both.
-    expect((await app.inject({ method: 'POST', url: `${path}?lang=sw`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'format=json' })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: `${path}?lang=sw`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: 'format=json',
+        })
+      ).statusCode,
+    ).toBe(200);
     const gone = await app.inject({ url: path, headers: browser('sw-KE') });
     expect(gone.statusCode).toBe(410);
     expect(htmlLang(gone.body)).toBe('sw');
@@ -153,7 +188,9 @@ describe('an export link', () => {
     expect(goneEn.body).toContain('<h1>This link no longer works</h1>');
     expect(htmlLang((await app.inject({ url: `${path}?lang=en`, headers: browser('sw-KE') })).body)).toBe('en');
     // A client that did not ask for HTML: the one error shape, whatever its language.
-    expect((await app.inject({ url: path, headers: { 'accept-language': 'sw' } })).json().code).toBe('HF_DATA_RIGHTS_EXPORT_GONE');
+    expect((await app.inject({ url: path, headers: { 'accept-language': 'sw' } })).json().code).toBe(
+      'HF_DATA_RIGHTS_EXPORT_GONE',
+    );
   });
 
   it("never appears in the admin's views; the admin sends it to the person again, and it still works for them", async () => {
@@ -168,26 +205,63 @@ describe('an export link', () => {
     expect(listed.export).toEqual({ expiresAt: expect.any(String) });
     expect(JSON.stringify(await app.dataRights.get(id))).not.toContain(token);
 
-    const before = await rows(sql`select data from notify.outbox where account_id = ${account.id} and kind = 'privacy.request.updated'`);
-    const resent = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/resend-export`, headers: admin });
+    const before = await rows(
+      sql`select data from notify.outbox where account_id = ${account.id} and kind = 'privacy.request.updated'`,
+    );
+    const resent = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/privacy/requests/${id}/resend-export`,
+      headers: admin,
+    });
     expect(resent.statusCode).toBe(200);
     expect(resent.body).not.toContain(token);
     expect(resent.json().history.at(-1)).toMatchObject({ by: 'admin', event: 'export-resent' });
-    const after = await rows(sql`select data from notify.outbox where account_id = ${account.id} and kind = 'privacy.request.updated'`);
+    const after = await rows(
+      sql`select data from notify.outbox where account_id = ${account.id} and kind = 'privacy.request.updated'`,
+    );
     expect(after.length).toBe(before.length + 1);
     // The outbox holds no link: it is read when the message is sent.
     expect(JSON.stringify(after)).not.toContain(token);
     expect(await app.dataRights.exportLink(id)).toEqual({ url, expiresAt: expect.any(String) });
     await app.audit.flush();
-    expect((await rows(sql`select action from audit.events where action = 'data_rights.export.resent'`)).length).toBe(1);
+    expect((await rows(sql`select action from audit.events where action = 'data_rights.export.resent'`)).length).toBe(
+      1,
+    );
 
     // The person downloads it; then there is nothing to send (410), and a request without an export is 400.
     expect((await app.inject({ method: 'POST', url })).statusCode).toBe(200);
-    const late = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/resend-export`, headers: admin });
+    const late = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/privacy/requests/${id}/resend-export`,
+      headers: admin,
+    });
     expect(late.statusCode).toBe(410);
     expect(late.json().code).toBe('HF_DATA_RIGHTS_EXPORT_GONE');
-    const objection = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection' } })).json();
-    expect((await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${objection.id}/resend-export`, headers: admin })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/resend-export`, headers: bearer(apiKey) })).statusCode).toBe(403);
+    const objection = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/privacy/requests',
+        headers: bearer(apiKey),
+        payload: { kind: 'objection' },
+      })
+    ).json();
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: `/v1/admin/privacy/requests/${objection.id}/resend-export`,
+          headers: admin,
+        })
+      ).statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: `/v1/admin/privacy/requests/${id}/resend-export`,
+          headers: bearer(apiKey),
+        })
+      ).statusCode,
+    ).toBe(403);
   });
 });

@@ -25,7 +25,11 @@ describe.skipIf(!postgresUrl)('health while the database is cut', () => {
       for (let i = 0; i < 20; i++) await app.inject('/v1/ping'); // access events that cannot be written
       const health = await app.inject('/health');
       expect(health.statusCode).toBe(503);
-      expect(health.json()).toMatchObject({ status: 'unavailable', database: 'down', audit: { backlog: expect.any(Number) } });
+      expect(health.json()).toMatchObject({
+        status: 'unavailable',
+        database: 'down',
+        audit: { backlog: expect.any(Number) },
+      });
       expect(health.json().audit.backlog).toBeGreaterThan(0);
       expect((await app.inject('/health/ready')).statusCode).toBe(503);
       expect((await app.inject('/health/live')).statusCode).toBe(200);

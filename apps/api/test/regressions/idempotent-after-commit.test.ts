@@ -48,7 +48,12 @@ beforeAll(async () => {
     const reply = earlyReply;
     earlyReply = null;
     if (reply) {
-      void reply.code(503).send({ statusCode: 503, code: 'HF_DATABASE_UNAVAILABLE', error: 'Service Unavailable', message: 'answered early' });
+      void reply.code(503).send({
+        statusCode: 503,
+        code: 'HF_DATABASE_UNAVAILABLE',
+        error: 'Service Unavailable',
+        message: 'answered early',
+      });
       // Time for the answer's onSend hooks to run up to the key's release (no I/O before it). Not
       // until the response has finished: on PGlite (one connection) the release's delete waits for
       // this transaction, which would then wait for it.
@@ -62,17 +67,28 @@ afterAll(async () => {
   await database.close();
 });
 
-const rows = async (query: ReturnType<typeof sql>) => Number(resultRows<{ n: string }>(await database.db.execute(query))[0]!.n);
+const rows = async (query: ReturnType<typeof sql>) =>
+  Number(resultRows<{ n: string }>(await database.db.execute(query))[0]!.n);
 
 describe('a send whose answer is lost after it committed', () => {
   it('is replayed on retry with the same key: one message, one webhook delivery', async () => {
     const { account, apiKey } = await signup(app);
     const receiver = await startReceiver(200);
-    const hook = await app.inject({ method: 'POST', url: '/v1/webhooks/endpoints', headers: { authorization: `Bearer ${apiKey}` }, payload: { url: receiver.url, events: ['message.accepted'] } });
+    const hook = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/endpoints',
+      headers: { authorization: `Bearer ${apiKey}` },
+      payload: { url: receiver.url, events: ['message.accepted'] },
+    });
     receiver.close();
     expect(hook.statusCode).toBe(201);
     const send = () =>
-      app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'order-42' }, payload: { sessionId: 'wa-1', to: '+254711000001', text: 'Habari' } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'order-42' },
+        payload: { sessionId: 'wa-1', to: '+254711000001', text: 'Habari' },
+      });
     failNext = true;
     const lost = await send();
     expect(lost.statusCode).toBe(503);
@@ -80,18 +96,35 @@ describe('a send whose answer is lost after it committed', () => {
     const retry = await send();
     expect(retry.statusCode).toBe(202);
     expect(retry.headers['idempotent-replayed']).toBe('true');
-    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
-    expect(retry.json().messageId).toBe(resultRows<{ id: string }>(await database.db.execute(sql`select id::text from app.message_log where account_id = ${account.id}::uuid`))[0]!.id);
-    expect(await rows(sql`select count(*)::text as n from webhooks.deliveries where account_id = ${account.id}`)).toBe(1);
+    expect(
+      await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`),
+    ).toBe(1);
+    expect(retry.json().messageId).toBe(
+      resultRows<{ id: string }>(
+        await database.db.execute(sql`select id::text from app.message_log where account_id = ${account.id}::uuid`),
+      )[0]!.id,
+    );
+    expect(await rows(sql`select count(*)::text as n from webhooks.deliveries where account_id = ${account.id}`)).toBe(
+      1,
+    );
   });
 
   it('a send that fails before it commits leaves no message and no key: the retry is sent once', async () => {
     const { account, apiKey } = await signup(app);
     // Refused before the transaction (an invalid recipient).
-    const restricted = await app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'bad-body' }, payload: { sessionId: 'wa-1', to: 'not-a-number', text: 'x' } });
+    const restricted = await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'bad-body' },
+      payload: { sessionId: 'wa-1', to: 'not-a-number', text: 'x' },
+    });
     expect(restricted.statusCode).toBe(400);
-    expect(await rows(sql`select count(*)::text as n from app.idempotency_keys where account_id = ${account.id}::uuid`)).toBe(0);
-    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+    expect(
+      await rows(sql`select count(*)::text as n from app.idempotency_keys where account_id = ${account.id}::uuid`),
+    ).toBe(0);
+    expect(
+      await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`),
+    ).toBe(0);
   });
 
   it('a send whose claim was dropped before it committed commits nothing: the retry sends it once (found by the soak on 2 cores)', async () => {
@@ -101,15 +134,24 @@ describe('a send whose answer is lost after it committed', () => {
     // retry sent it again (242 messages for 240 keys, 41 of 40 for one account).
     const { account, apiKey } = await signup(app);
     const send = () =>
-      app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'early-1' }, payload: { sessionId: 'wa-1', to: '+254711000002', text: 'Habari' } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'early-1' },
+        payload: { sessionId: 'wa-1', to: '+254711000002', text: 'Habari' },
+      });
     dropClaim = 'early-1';
     const first = await send();
     expect(first.statusCode).toBe(409);
     expect(first.json().code).toBe('HF_IDEMPOTENCY_KEY_IN_PROGRESS');
-    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+    expect(
+      await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`),
+    ).toBe(0);
     const retry = await send();
     expect(retry.statusCode).toBe(202);
-    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
+    expect(
+      await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`),
+    ).toBe(1);
   });
 
   it('a send answered early while its handler still runs commits nothing: the retry sends it once', async () => {
@@ -118,7 +160,12 @@ describe('a send whose answer is lost after it committed', () => {
     // the message; the retry, finding no key, sent it a second time.
     const { account, apiKey } = await signup(app);
     const send = () =>
-      app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'early-2' }, payload: { sessionId: 'wa-1', to: '+254711000003', text: 'Habari' } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'early-2' },
+        payload: { sessionId: 'wa-1', to: '+254711000003', text: 'Habari' },
+      });
     answerEarly = 'early-2';
     const first = await send();
     // The early 503, or (on PGlite, whose one connection holds the early answer's onSend until the
@@ -126,10 +173,14 @@ describe('a send whose answer is lost after it committed', () => {
     expect([503, 409]).toContain(first.statusCode);
     // The handler goes on after the answer: give it time to commit (or roll back).
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(0);
+    expect(
+      await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`),
+    ).toBe(0);
     const retry = await send();
     expect(retry.statusCode).toBe(202);
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
-    expect(await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`)).toBe(1);
+    expect(
+      await rows(sql`select count(*)::text as n from app.message_log where account_id = ${account.id}::uuid`),
+    ).toBe(1);
   });
 });

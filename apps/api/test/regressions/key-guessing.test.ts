@@ -39,7 +39,8 @@ describe('key guessing is limited per client IP', () => {
     const { apiKey } = await signup(app, {}, '198.51.100.200');
     const before = selects;
     const statuses: number[] = [];
-    for (let i = 0; i < 300; i++) statuses.push((await guess('198.51.100.7', `hf_live_${randomBytes(24).toString('base64url')}`)).statusCode);
+    for (let i = 0; i < 300; i++)
+      statuses.push((await guess('198.51.100.7', `hf_live_${randomBytes(24).toString('base64url')}`)).statusCode);
     expect(selects - before).toBeLessThanOrEqual(10);
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses[10]).toBe(429);
@@ -54,7 +55,8 @@ describe('key guessing is limited per client IP', () => {
 
   it('the admin key is guarded the same way', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 300; i++) statuses.push((await guess('198.51.100.9', randomBytes(32).toString('hex'))).statusCode);
+    for (let i = 0; i < 300; i++)
+      statuses.push((await guess('198.51.100.9', randomBytes(32).toString('hex'))).statusCode);
     expect(statuses.filter((s) => s === 401)).toHaveLength(10);
     const limited = statuses[10]!;
     expect(limited).toBe(429);

@@ -47,8 +47,22 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
       const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody() });
       expect(created.statusCode).toBe(201);
       const { account, apiKey } = created.json();
-      expect((await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false }, headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(200);
-      const erased = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: {} });
+      expect(
+        (
+          await app.inject({
+            method: 'PUT',
+            url: '/v1/consent',
+            payload: { analytics: false },
+            headers: { authorization: `Bearer ${apiKey}` },
+          })
+        ).statusCode,
+      ).toBe(200);
+      const erased = await app.inject({
+        method: 'POST',
+        url: `/v1/admin/accounts/${account.id}/minor`,
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        payload: {},
+      });
       expect(erased.statusCode).toBe(200);
       // audit: the signup's event is the account's too now (it carries the new account as subject),
       // and so is the data-rights request the report files.
@@ -58,14 +72,26 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
     }
   });
 
-  it('writes, erases and purges format-3 audit events (COPY, interned user agents, a replay\'s staging table) as the role', async () => {
-    const app = await buildApp(testConfig({ databaseUrl: roleUrl, migrationDatabaseUrl: database.url, auditChainVersion: 3 }));
+  it("writes, erases and purges format-3 audit events (COPY, interned user agents, a replay's staging table) as the role", async () => {
+    const app = await buildApp(
+      testConfig({ databaseUrl: roleUrl, migrationDatabaseUrl: database.url, auditChainVersion: 3 }),
+    );
     try {
       await app.ready();
-      const created = await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody(), headers: { 'user-agent': 'Agent/least-privilege' } });
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/accounts',
+        payload: signupBody(),
+        headers: { 'user-agent': 'Agent/least-privilege' },
+      });
       expect(created.statusCode).toBe(201);
       const { account } = created.json();
-      const erased = await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: {} });
+      const erased = await app.inject({
+        method: 'POST',
+        url: `/v1/admin/accounts/${account.id}/minor`,
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        payload: {},
+      });
       expect(erased.statusCode).toBe(200);
       await app.audit.flush();
       expect(await app.audit.verify()).toMatchObject({ ok: true });
@@ -74,7 +100,9 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
     }
     const client = postgres(roleUrl, { max: 1, onnotice: () => {} });
     try {
-      const [row] = await client.unsafe(`select count(*)::int as n from audit.events where chain_version = 3 and hash_bytes is not null`);
+      const [row] = await client.unsafe(
+        `select count(*)::int as n from audit.events where chain_version = 3 and hash_bytes is not null`,
+      );
       expect(row!.n).toBeGreaterThan(0);
       expect((await client.unsafe(`select audit.purge_user_agents() as n`))[0]!.n).toBe(0); // every agent was seen today
       await client.begin(async (tx) => {
@@ -89,22 +117,39 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
   it('cannot UPDATE, DELETE or TRUNCATE the ledger, nor get around it with the old GUC, nor change the schema', async () => {
     const client = postgres(roleUrl, { max: 1, onnotice: () => {} });
     try {
-      for (const statement of ['update consent.records set categories = \'{}\'', 'delete from consent.records', 'truncate consent.records', 'drop table app.accounts', 'alter table consent.records disable trigger all']) {
+      for (const statement of [
+        "update consent.records set categories = '{}'",
+        'delete from consent.records',
+        'truncate consent.records',
+        'drop table app.accounts',
+        'alter table consent.records disable trigger all',
+      ]) {
         await expect(client.unsafe(statement), statement).rejects.toMatchObject({ code: '42501' });
       }
-      await expect(client.begin(async (tx) => {
-        await tx.unsafe(`select set_config('consent.allow_erase', 'on', true)`);
-        await tx.unsafe('delete from consent.records');
-      })).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        client.begin(async (tx) => {
+          await tx.unsafe(`select set_config('consent.allow_erase', 'on', true)`);
+          await tx.unsafe('delete from consent.records');
+        }),
+      ).rejects.toMatchObject({ code: '42501' });
       expect((await client.unsafe(`select consent.erase_subject('nobody') as n`))[0]).toEqual({ n: 0 });
       // The audit log's days: created and (past the last week) dropped only through its functions.
       const today = new Date().toISOString().slice(0, 10);
       const part = `events_${today.replaceAll('-', '')}`;
-      for (const statement of [`drop table audit.${part}`, `delete from audit.events`, `alter table audit.events detach partition audit.${part}`, `select audit.hf_swap_partitioned_events('events', false)`]) {
+      for (const statement of [
+        `drop table audit.${part}`,
+        `delete from audit.events`,
+        `alter table audit.events detach partition audit.${part}`,
+        `select audit.hf_swap_partitioned_events('events', false)`,
+      ]) {
         await expect(client.unsafe(statement), statement).rejects.toMatchObject({ code: '42501' });
       }
-      await expect(client.unsafe(`select audit.drop_day_partition(current_date - 1, '{}')`)).rejects.toThrow(/too recent/);
-      expect((await client.unsafe(`select audit.ensure_day_partitions(current_date, current_date + 5) as n`))[0]!.n).toBeGreaterThan(0);
+      await expect(client.unsafe(`select audit.drop_day_partition(current_date - 1, '{}')`)).rejects.toThrow(
+        /too recent/,
+      );
+      expect(
+        (await client.unsafe(`select audit.ensure_day_partitions(current_date, current_date + 5) as n`))[0]!.n,
+      ).toBeGreaterThan(0);
     } finally {
       await client.end();
     }
@@ -116,7 +161,9 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
   // verified `ok: true`. Now the functions read the holds themselves, the copies and their records
   // are read-only to the role, and verify checks the copies against the signed record of their day.
   it('cannot destroy legally held audit records: no UPDATE or DELETE of held copies, no held list or release date taken from the caller', async () => {
-    const app = await buildApp(testConfig({ databaseUrl: roleUrl, migrationDatabaseUrl: database.url, retentionServerLogDays: 10 }));
+    const app = await buildApp(
+      testConfig({ databaseUrl: roleUrl, migrationDatabaseUrl: database.url, retentionServerLogDays: 10 }),
+    );
     const client = postgres(roleUrl, { max: 1, onnotice: () => {} });
     try {
       await app.ready();
@@ -124,10 +171,22 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
       // Three days of events 20 days back (one of the held account's a day), by a writer with the
       // app's checkpoint key, written as the tables' owner.
       const DAY = 86_400_000;
-      let now = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) - 20 * DAY + 3_600_000;
+      let now =
+        Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) - 20 * DAY + 3_600_000;
       const seed = new AuditWriter({
-        db: database.db, writer: `seed-${held}`, checkpointKeys: prepareKeys([AUDIT_KEY]), batchSize: 100, flushIntervalMs: 5, maxBuffered: 1000, spillDir: null,
-        retryBaseMs: 5, retryMaxMs: 50, writeTimeoutMs: 10_000, staleAfterMs: 60_000, logger: { warn: () => {}, error: () => {} }, now: () => new Date(now),
+        db: database.db,
+        writer: `seed-${held}`,
+        checkpointKeys: prepareKeys([AUDIT_KEY]),
+        batchSize: 100,
+        flushIntervalMs: 5,
+        maxBuffered: 1000,
+        spillDir: null,
+        retryBaseMs: 5,
+        retryMaxMs: 50,
+        writeTimeoutMs: 10_000,
+        staleAfterMs: 60_000,
+        logger: { warn: () => {}, error: () => {} },
+        now: () => new Date(now),
       });
       const days: string[] = [];
       for (let d = 0; d < 3; d++) {
@@ -137,9 +196,17 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
         now += DAY;
       }
       await seed.close();
-      const hold = await app.inject({ method: 'POST', url: '/v1/admin/retention/holds', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { subjectId: held, reason: 'litigation 2026-77' } });
+      const hold = await app.inject({
+        method: 'POST',
+        url: '/v1/admin/retention/holds',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        payload: { subjectId: held, reason: 'litigation 2026-77' },
+      });
       expect(hold.statusCode).toBe(201);
-      const heldCopies = async () => Number((await client.unsafe(`select count(*)::int as n from audit.held_events where subject_id = $1`, [held]))[0]!.n);
+      const heldCopies = async () =>
+        Number(
+          (await client.unsafe(`select count(*)::int as n from audit.held_events where subject_id = $1`, [held]))[0]!.n,
+        );
 
       // An expired day dropped before the runner, saying nobody is held: the held events are copied all the same.
       await client.unsafe(`select audit.drop_day_partition($1::date, '{}'::text[])`, [days[0]!]);
@@ -147,7 +214,9 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
       // Every held copy "released" with a date far ahead and nobody held: nothing goes.
       expect((await client.unsafe(`select audit.release_held_events('2999-01-01', '{}'::text[]) as n`))[0]!.n).toBe(0);
       // Nor without a chained release record.
-      await expect(client.unsafe(`select audit.release_held_copies(gen_random_uuid(), array(select id from audit.held_events))`)).rejects.toMatchObject({ code: '55000' });
+      await expect(
+        client.unsafe(`select audit.release_held_copies(gen_random_uuid(), array(select id from audit.held_events))`),
+      ).rejects.toMatchObject({ code: '55000' });
       expect(await heldCopies()).toBe(1);
       // The copies, the released copies' traces and the days' records cannot be changed by the role.
       for (const statement of [
@@ -166,7 +235,10 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
       // The next real run drops the other expired days (copying the held events), signs what the
       // early drop recorded, and verify checks every copy against its day's signed record.
       const run = await app.retention.runner.run({ only: 'server_logs' });
-      expect(run, JSON.stringify(run.classes)).toMatchObject({ status: 'done', classes: [{ name: 'server_logs', status: 'done' }] });
+      expect(run, JSON.stringify(run.classes)).toMatchObject({
+        status: 'done',
+        classes: [{ name: 'server_logs', status: 'done' }],
+      });
       expect(await heldCopies()).toBe(3);
       await app.audit.flush();
       const verified = await app.audit.verify();
@@ -181,6 +253,8 @@ describe.skipIf(!postgresUrl)('a least-privilege DATABASE_URL role', () => {
 
   it('a config with MIGRATION_DATABASE_URL but no DATABASE_URL is refused', async () => {
     const { parseConfig } = await import('../../src/index.js');
-    expect(() => parseConfig({ MIGRATION_DATABASE_URL: 'postgres://owner@db/x' })).toThrow(/MIGRATION_DATABASE_URL needs DATABASE_URL/);
+    expect(() => parseConfig({ MIGRATION_DATABASE_URL: 'postgres://owner@db/x' })).toThrow(
+      /MIGRATION_DATABASE_URL needs DATABASE_URL/,
+    );
   });
 });

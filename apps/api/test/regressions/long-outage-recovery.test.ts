@@ -14,7 +14,15 @@
 // reaches the database with the spill at the next start.
 import { verifyChain } from '@harakaflow/audit';
 import { resultRows } from '@harakaflow/db';
-import { captureLogs, postgresUrl, tcpProxy, testDatabase, until, type TcpProxy, type TestDatabase } from '@harakaflow/testing';
+import {
+  captureLogs,
+  postgresUrl,
+  tcpProxy,
+  testDatabase,
+  until,
+  type TcpProxy,
+  type TestDatabase,
+} from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -35,138 +43,155 @@ function filesUnder(dir: string): string[] {
 
 // Both chain formats: 2 (the default) and 3 (issue 29: lean rows, batches by binary COPY, events
 // chained when a batch or a spill file takes them).
-describe.skipIf(!postgresUrl).each([2, 3] as const)('a long Postgres outage, then Postgres back (chain format %i)', (chainVersion) => {
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let spillDir: string;
-  beforeAll(async () => {
-    database = await testDatabase();
-    const target = new URL(database.url!);
-    proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  });
-  afterAll(async () => {
-    await proxy?.close();
-    await database?.close();
-  });
-  // A failed case must not leave the next one without its database.
-  afterEach(() => proxy.restore());
+describe.skipIf(!postgresUrl).each([2, 3] as const)(
+  'a long Postgres outage, then Postgres back (chain format %i)',
+  (chainVersion) => {
+    let database: TestDatabase;
+    let proxy: TcpProxy;
+    let spillDir: string;
+    beforeAll(async () => {
+      database = await testDatabase();
+      const target = new URL(database.url!);
+      proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      await database?.close();
+    });
+    // A failed case must not leave the next one without its database.
+    afterEach(() => proxy.restore());
 
-  const start = () =>
-    buildApp(
-      testConfig({
-        databaseUrl: proxy.through(database.url!),
-        auditSpillDir: spillDir,
-        auditChainVersion: chainVersion,
-        // Small bounds: the spill holds two or three files of 10 events, then access events are dropped.
-        auditTuning: { batchSize: 10, maxBuffered: 20, flushIntervalMs: 20, retryBaseMs: 50, spillMaxBytes: 24 * 1024 },
-      }),
-      { logStream: captureLogs().stream },
-    );
-  const health = async (app: FastifyInstance) => {
-    const response = await app.inject('/health');
-    return { code: response.statusCode, body: response.json<Health>() };
-  };
-  /** /health once the audit log has caught up (status ok, nothing in memory), or its last answer after 60 s. */
-  const caughtUp = async (app: FastifyInstance) => {
-    let body = (await health(app)).body;
-    await until(async () => (body = (await health(app)).body).status === 'ok' && body.audit.backlog === 0, 60_000).catch(() => {});
-    return body;
-  };
-  /** Anonymous pings (an access event each) until the audit log has dropped at least `drops`; how many were answered. */
-  const loadUntilDropped = async (app: FastifyInstance, drops: number) => {
-    let answered = 0;
-    for (let i = 0; i < 5000; i++) {
-      const response = await app.inject('/v1/ping');
-      expect(response.statusCode).toBe(200);
-      answered++;
-      if (i % 10 === 9) {
-        const { code, body } = await health(app);
-        expect(code).toBe(503);
-        expect(body.database).toBe('down');
-        if (body.audit.dropped >= drops) {
-          expect(body.audit.spilledBytes).toBeGreaterThan(0);
-          return { answered, dropped: body.audit.dropped };
+    const start = () =>
+      buildApp(
+        testConfig({
+          databaseUrl: proxy.through(database.url!),
+          auditSpillDir: spillDir,
+          auditChainVersion: chainVersion,
+          // Small bounds: the spill holds two or three files of 10 events, then access events are dropped.
+          auditTuning: {
+            batchSize: 10,
+            maxBuffered: 20,
+            flushIntervalMs: 20,
+            retryBaseMs: 50,
+            spillMaxBytes: 24 * 1024,
+          },
+        }),
+        { logStream: captureLogs().stream },
+      );
+    const health = async (app: FastifyInstance) => {
+      const response = await app.inject('/health');
+      return { code: response.statusCode, body: response.json<Health>() };
+    };
+    /** /health once the audit log has caught up (status ok, nothing in memory), or its last answer after 60 s. */
+    const caughtUp = async (app: FastifyInstance) => {
+      let body = (await health(app)).body;
+      await until(
+        async () => (body = (await health(app)).body).status === 'ok' && body.audit.backlog === 0,
+        60_000,
+      ).catch(() => {});
+      return body;
+    };
+    /** Anonymous pings (an access event each) until the audit log has dropped at least `drops`; how many were answered. */
+    const loadUntilDropped = async (app: FastifyInstance, drops: number) => {
+      let answered = 0;
+      for (let i = 0; i < 5000; i++) {
+        const response = await app.inject('/v1/ping');
+        expect(response.statusCode).toBe(200);
+        answered++;
+        if (i % 10 === 9) {
+          const { code, body } = await health(app);
+          expect(code).toBe(503);
+          expect(body.database).toBe('down');
+          if (body.audit.dropped >= drops) {
+            expect(body.audit.spilledBytes).toBeGreaterThan(0);
+            return { answered, dropped: body.audit.dropped };
+          }
         }
       }
-    }
-    throw new Error('the audit log never dropped an event');
-  };
-  const stored = async () => {
-    const rows = resultRows<{ action: string; writer: string; seq: number; details: unknown }>(
-      // Format 3 keeps an access event's action implied (NULL) and its writer interned.
-      await database.db.execute(sql`select coalesce(e.action, 'http.request') as action, coalesce(e.writer, w.name) as writer, e.seq, e.details
+      throw new Error('the audit log never dropped an event');
+    };
+    const stored = async () => {
+      const rows = resultRows<{ action: string; writer: string; seq: number; details: unknown }>(
+        // Format 3 keeps an access event's action implied (NULL) and its writer interned.
+        await database.db
+          .execute(sql`select coalesce(e.action, 'http.request') as action, coalesce(e.writer, w.name) as writer, e.seq, e.details
         from audit.events e left join audit.writers w on w.id = e.writer_id order by 2, e.day, e.seq`),
-    );
-    return { access: rows.filter((r) => r.action === 'http.request'), gaps: rows.filter((r) => r.action === 'audit.gap'), rows };
-  };
+      );
+      return {
+        access: rows.filter((r) => r.action === 'http.request'),
+        gaps: rows.filter((r) => r.action === 'audit.gap'),
+        rows,
+      };
+    };
 
-  it('answers up at the first probe, writes the backlog, replays the spill, declares the gap, and leaves no file', async () => {
-    spillDir = mkdtempSync(join(tmpdir(), 'hf-outage-'));
-    const app = await start();
-    try {
-      await app.ready();
-      expect((await health(app)).body).toMatchObject({ status: 'ok', database: 'up' });
-      const before = (await stored()).access.length;
+    it('answers up at the first probe, writes the backlog, replays the spill, declares the gap, and leaves no file', async () => {
+      spillDir = mkdtempSync(join(tmpdir(), 'hf-outage-'));
+      const app = await start();
+      try {
+        await app.ready();
+        expect((await health(app)).body).toMatchObject({ status: 'ok', database: 'up' });
+        const before = (await stored()).access.length;
 
-      proxy.cut({ stopped: true });
-      const { answered, dropped } = await loadUntilDropped(app, 8);
-      await proxy.restore();
+        proxy.cut({ stopped: true });
+        const { answered, dropped } = await loadUntilDropped(app, 8);
+        await proxy.restore();
 
-      // The first probe once Postgres accepts connections again.
-      const first = await health(app);
-      expect(first.code).toBe(200);
-      expect(first.body.database).toBe('up');
+        // The first probe once Postgres accepts connections again.
+        const first = await health(app);
+        expect(first.code).toBe(200);
+        expect(first.body.database).toBe('up');
 
-      // Then, by itself: backlog written, spill replayed, gap declared.
-      const now = await caughtUp(app);
-      expect(now).toMatchObject({ status: 'ok', database: 'up', audit: { backlog: 0, spilledBytes: 0, dropped: 0 } });
-      expect(filesUnder(spillDir)).toEqual([]);
+        // Then, by itself: backlog written, spill replayed, gap declared.
+        const now = await caughtUp(app);
+        expect(now).toMatchObject({ status: 'ok', database: 'up', audit: { backlog: 0, spilledBytes: 0, dropped: 0 } });
+        expect(filesUnder(spillDir)).toEqual([]);
 
-      const { access, gaps, rows } = await stored();
-      // Every answered ping is stored, but those dropped; the gap declares exactly those, once.
-      expect(access.length - before).toBe(answered - dropped);
-      expect(gaps).toHaveLength(1);
-      expect(gaps[0]!.details).toMatchObject({ count: dropped });
-      // In the chain the gap follows every access event of the outage (replayed from the spill or
-      // written from memory): it is declared once they are committed.
-      const chain = rows.filter((r) => r.writer === gaps[0]!.writer);
-      expect(chain.at(-1)).toMatchObject({ action: 'audit.gap' });
-      await app.close();
-      expect((await verifyChain({ db: database.db, checkpointKeys: [AUDIT_KEY] })).ok).toBe(true);
-    } finally {
-      await app.close();
-      rmSync(spillDir, { recursive: true, force: true });
-    }
-  }, 600_000); // a hang guard, not a measurement
+        const { access, gaps, rows } = await stored();
+        // Every answered ping is stored, but those dropped; the gap declares exactly those, once.
+        expect(access.length - before).toBe(answered - dropped);
+        expect(gaps).toHaveLength(1);
+        expect(gaps[0]!.details).toMatchObject({ count: dropped });
+        // In the chain the gap follows every access event of the outage (replayed from the spill or
+        // written from memory): it is declared once they are committed.
+        const chain = rows.filter((r) => r.writer === gaps[0]!.writer);
+        expect(chain.at(-1)).toMatchObject({ action: 'audit.gap' });
+        await app.close();
+        expect((await verifyChain({ db: database.db, checkpointKeys: [AUDIT_KEY] })).ok).toBe(true);
+      } finally {
+        await app.close();
+        rmSync(spillDir, { recursive: true, force: true });
+      }
+    }, 600_000); // a hang guard, not a measurement
 
-  it('declares a gap still pending at shutdown: at close, reaching the database with the spill at the next start', async () => {
-    spillDir = mkdtempSync(join(tmpdir(), 'hf-outage-'));
-    await database.truncate('audit');
-    const first = await start();
-    let second: FastifyInstance | undefined;
-    try {
-      await first.ready();
-      proxy.cut({ stopped: true });
-      const { answered, dropped } = await loadUntilDropped(first, 5);
-      // SIGTERM while Postgres is still away: nothing chained may be lost, and the drops must be declared.
-      await first.close();
-      expect(filesUnder(spillDir).length).toBeGreaterThan(0);
-      await proxy.restore();
+    it('declares a gap still pending at shutdown: at close, reaching the database with the spill at the next start', async () => {
+      spillDir = mkdtempSync(join(tmpdir(), 'hf-outage-'));
+      await database.truncate('audit');
+      const first = await start();
+      let second: FastifyInstance | undefined;
+      try {
+        await first.ready();
+        proxy.cut({ stopped: true });
+        const { answered, dropped } = await loadUntilDropped(first, 5);
+        // SIGTERM while Postgres is still away: nothing chained may be lost, and the drops must be declared.
+        await first.close();
+        expect(filesUnder(spillDir).length).toBeGreaterThan(0);
+        await proxy.restore();
 
-      second = await start();
-      await second.ready();
-      const body = await caughtUp(second);
-      expect(body).toMatchObject({ status: 'ok', audit: { spilledBytes: 0, dropped: 0 } });
-      expect(filesUnder(spillDir)).toEqual([]);
-      const { access, gaps } = await stored();
-      expect(access.length).toBe(answered - dropped);
-      expect(gaps.map((g) => (g.details as { count: number }).count)).toEqual([dropped]);
-      await second.close();
-      expect((await verifyChain({ db: database.db, checkpointKeys: [AUDIT_KEY] })).ok).toBe(true);
-    } finally {
-      await first.close();
-      await second?.close();
-      rmSync(spillDir, { recursive: true, force: true });
-    }
-  }, 600_000); // a hang guard, not a measurement
-});
+        second = await start();
+        await second.ready();
+        const body = await caughtUp(second);
+        expect(body).toMatchObject({ status: 'ok', audit: { spilledBytes: 0, dropped: 0 } });
+        expect(filesUnder(spillDir)).toEqual([]);
+        const { access, gaps } = await stored();
+        expect(access.length).toBe(answered - dropped);
+        expect(gaps.map((g) => (g.details as { count: number }).count)).toEqual([dropped]);
+        await second.close();
+        expect((await verifyChain({ db: database.db, checkpointKeys: [AUDIT_KEY] })).ok).toBe(true);
+      } finally {
+        await first.close();
+        await second?.close();
+        rmSync(spillDir, { recursive: true, force: true });
+      }
+    }, 600_000); // a hang guard, not a measurement
+  },
+);

@@ -31,7 +31,12 @@ describe('bodies are not coerced', () => {
     expect(row!.name).toBe('Amina Otieno');
     expect(row!.businessName).toBe('Otieno Logistics');
     // As sent, a string is still taken.
-    const ok = await app.inject({ method: 'PATCH', url: '/v1/privacy/profile', headers: auth, payload: { name: 'Amina W. Otieno' } });
+    const ok = await app.inject({
+      method: 'PATCH',
+      url: '/v1/privacy/profile',
+      headers: auth,
+      payload: { name: 'Amina W. Otieno' },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().account.name).toBe('Amina W. Otieno');
   });
@@ -41,17 +46,36 @@ describe('bodies are not coerced', () => {
     const { apiKey } = await signup(app);
     const auth = { authorization: `Bearer ${apiKey}` };
     for (const value of [null, 'false', 0, '']) {
-      refused(await app.inject({ method: 'PATCH', url: '/v1/notifications/preferences', headers: auth, payload: { 'quota.warning': value } }));
+      refused(
+        await app.inject({
+          method: 'PATCH',
+          url: '/v1/notifications/preferences',
+          headers: auth,
+          payload: { 'quota.warning': value },
+        }),
+      );
     }
-    expect((await app.inject({ url: '/v1/notifications/preferences', headers: auth })).json().preferences['quota.warning']).toBe(true);
-    const off = await app.inject({ method: 'PATCH', url: '/v1/notifications/preferences', headers: auth, payload: { 'quota.warning': false } });
+    expect(
+      (await app.inject({ url: '/v1/notifications/preferences', headers: auth })).json().preferences['quota.warning'],
+    ).toBe(true);
+    const off = await app.inject({
+      method: 'PATCH',
+      url: '/v1/notifications/preferences',
+      headers: auth,
+      payload: { 'quota.warning': false },
+    });
     expect(off.statusCode).toBe(200);
     expect(off.json().preferences['quota.warning']).toBe(false);
   });
 
   it('an admin’s reason refuses numbers and booleans: the request is not denied, the account not erased', async () => {
     const { app, database } = under;
-    const filed = await app.inject({ method: 'POST', url: '/v1/admin/privacy/requests', headers: admin, payload: { kind: 'access', email: 'someone@example.com' } });
+    const filed = await app.inject({
+      method: 'POST',
+      url: '/v1/admin/privacy/requests',
+      headers: admin,
+      payload: { kind: 'access', email: 'someone@example.com' },
+    });
     expect(filed.statusCode).toBe(202);
     const id = filed.json().id as string;
     for (const [path, payload] of [
@@ -62,24 +86,59 @@ describe('bodies are not coerced', () => {
       ['verify', { verification: 1 }],
       ['fulfil', { note: 0 }],
     ] as const) {
-      refused(await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/${path}`, headers: admin, payload }));
+      refused(
+        await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${id}/${path}`, headers: admin, payload }),
+      );
     }
-    expect((await app.inject({ url: `/v1/admin/privacy/requests?kind=access`, headers: admin })).json().requests.find((r: { id: string }) => r.id === id).status).toBe('open');
+    expect(
+      (await app.inject({ url: `/v1/admin/privacy/requests?kind=access`, headers: admin }))
+        .json()
+        .requests.find((r: { id: string }) => r.id === id).status,
+    ).toBe('open');
 
     const { account, apiKey } = await signup(app);
-    for (const reason of [42, false]) refused(await app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/minor`, headers: admin, payload: { reason } }));
+    for (const reason of [42, false])
+      refused(
+        await app.inject({
+          method: 'POST',
+          url: `/v1/admin/accounts/${account.id}/minor`,
+          headers: admin,
+          payload: { reason },
+        }),
+      );
     expect(await database.db.select().from(accounts).where(eq(accounts.id, account.id))).toHaveLength(1);
     expect((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(200);
 
-    refused(await app.inject({ method: 'POST', url: '/v1/admin/retention/holds', headers: admin, payload: { class: 'server_logs', reason: 7 } }));
+    refused(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/admin/retention/holds',
+        headers: admin,
+        payload: { class: 'server_logs', reason: 7 },
+      }),
+    );
     // An unknown field is refused in a nested object too.
-    refused(await app.inject({ method: 'POST', url: '/v1/admin/retention/holds', headers: admin, payload: { subject: { kind: 'account', accountId: account.id, note: 'x' }, reason: 'dispute' } }));
+    refused(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/admin/retention/holds',
+        headers: admin,
+        payload: { subject: { kind: 'account', accountId: account.id, note: 'x' }, reason: 'dispute' },
+      }),
+    );
   });
 
   it('a string where a list is declared is not made a list of one', async () => {
     const { app } = under;
     const { apiKey } = await signup(app);
-    refused(await app.inject({ method: 'POST', url: '/v1/webhooks/endpoints', headers: { authorization: `Bearer ${apiKey}` }, payload: { url: 'http://127.0.0.1:9/hook', events: '*' } }));
+    refused(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/webhooks/endpoints',
+        headers: { authorization: `Bearer ${apiKey}` },
+        payload: { url: 'http://127.0.0.1:9/hook', events: '*' },
+      }),
+    );
   });
 });
 
@@ -88,19 +147,32 @@ describe('the query keeps the coercion its declared types need', () => {
     const { app } = under;
     const ok = await app.inject({ url: '/v1/admin/privacy/requests?limit=10&overdue=false', headers: admin });
     expect(ok.statusCode).toBe(200);
-    for (const query of ['limit=abc', 'limit=1.5', 'limit=1&limit=2', 'overdue=maybe', 'limit=0']) refused(await app.inject({ url: `/v1/admin/privacy/requests?${query}`, headers: admin }));
+    for (const query of ['limit=abc', 'limit=1.5', 'limit=1&limit=2', 'overdue=maybe', 'limit=0'])
+      refused(await app.inject({ url: `/v1/admin/privacy/requests?${query}`, headers: admin }));
   });
 });
 
 describe('strictValidation, alone', () => {
   const app = Fastify({ ...strictValidation(), ajv: { customOptions: { removeAdditional: false } } });
   afterAll(() => app.close());
-  app.post<{ Body: { n: number; flag?: boolean }; Querystring: { n?: number; list?: string[] }; Params: { id: string } }>(
+  app.post<{
+    Body: { n: number; flag?: boolean };
+    Querystring: { n?: number; list?: string[] };
+    Params: { id: string };
+  }>(
     '/thing/:id',
     {
       schema: {
-        body: { type: 'object', required: ['n'], additionalProperties: false, properties: { n: { type: 'integer' }, flag: { type: 'boolean' } } },
-        querystring: { type: 'object', properties: { n: { type: 'integer' }, list: { type: 'array', items: { type: 'string' } } } },
+        body: {
+          type: 'object',
+          required: ['n'],
+          additionalProperties: false,
+          properties: { n: { type: 'integer' }, flag: { type: 'boolean' } },
+        },
+        querystring: {
+          type: 'object',
+          properties: { n: { type: 'integer' }, list: { type: 'array', items: { type: 'string' } } },
+        },
         params: { type: 'object', properties: { id: { type: 'string', maxLength: 5 } } },
       },
     },
@@ -109,8 +181,13 @@ describe('strictValidation, alone', () => {
 
   it('validates bodies as sent, coerces declared query types, and keeps the server’s Ajv options', async () => {
     const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
-    expect((await post('/thing/a', { n: 1, flag: true })).json()).toEqual({ body: { n: 1, flag: true }, query: {}, id: 'a' });
-    for (const body of [{ n: '1' }, { n: 1, flag: 'true' }, { n: 1, flag: null }, { n: [1] }]) expect((await post('/thing/a', body)).statusCode, JSON.stringify(body)).toBe(400);
+    expect((await post('/thing/a', { n: 1, flag: true })).json()).toEqual({
+      body: { n: 1, flag: true },
+      query: {},
+      id: 'a',
+    });
+    for (const body of [{ n: '1' }, { n: 1, flag: 'true' }, { n: 1, flag: null }, { n: [1] }])
+      expect((await post('/thing/a', body)).statusCode, JSON.stringify(body)).toBe(400);
     // removeAdditional: false, from the server's options: an unknown field is refused, not dropped.
     expect((await post('/thing/a', { n: 1, extra: 1 })).statusCode).toBe(400);
     expect((await post('/thing/a?n=10&list=x', { n: 1 })).json().query).toEqual({ n: 10, list: ['x'] });

@@ -36,7 +36,11 @@ describe('every answer carries its request id and the API headers', () => {
     // Wrong keys until the client is banned (3 failures, then refusals that count toward the ban).
     let code = '';
     for (let i = 0; i < 100 && code !== 'HF_QUOTA_BANNED'; i++) {
-      const r = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer hf_${randomBytes(32).toString('base64url')}` }, remoteAddress: ip });
+      const r = await app.inject({
+        url: '/v1/me',
+        headers: { authorization: `Bearer hf_${randomBytes(32).toString('base64url')}` },
+        remoteAddress: ip,
+      });
       code = (r.json() as { code?: string }).code ?? '';
     }
     expect(code).toBe('HF_QUOTA_BANNED');
@@ -72,12 +76,19 @@ describe('the auth cache on the request path', () => {
       const admin = await me(ADMIN_KEY);
       expect(admin.statusCode).toBe(403);
       expect(admin.json().code).toBe('HF_AUTH_FORBIDDEN');
-      expect((await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBe(200);
-      expect((await app.inject({ url: '/v1/admin/privacy/requests', headers: { authorization: `Bearer ${apiKey}` } })).statusCode).toBe(403);
+      expect(
+        (await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode,
+      ).toBe(200);
+      expect(
+        (await app.inject({ url: '/v1/admin/privacy/requests', headers: { authorization: `Bearer ${apiKey}` } }))
+          .statusCode,
+      ).toBe(403);
       // The audit log answers the account its own trail only (issue 33 item 4), never the admin's view.
       const own = await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${apiKey}` } });
       expect(own.statusCode).toBe(200);
-      expect((own.json() as { events: { subjectId: string | null }[] }).events.every((e) => e.subjectId === account.id)).toBe(true);
+      expect(
+        (own.json() as { events: { subjectId: string | null }[] }).events.every((e) => e.subjectId === account.id),
+      ).toBe(true);
     }
   });
 
@@ -91,18 +102,38 @@ describe('the auth cache on the request path', () => {
     await database.db.execute(sql`update app.api_keys set revoked_at = now() where account_id = ${account.id}::uuid`);
     expect((await me()).statusCode).toBe(200);
     // An admin read changes nothing: the cache keeps answering.
-    expect((await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode,
+    ).toBe(200);
     expect((await me()).statusCode).toBe(200);
     // Any state-changing admin request, even one that finds nothing, empties it once answered.
-    const missing = await app.inject({ method: 'POST', url: '/v1/admin/accounts/00000000-0000-4000-8000-000000000000/minor', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: {} });
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/v1/admin/accounts/00000000-0000-4000-8000-000000000000/minor',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: {},
+    });
     expect(missing.statusCode).toBe(404);
     expect((await me()).statusCode).toBe(401);
   });
 
   it('publicAccount: one frozen view per account row, a new row a new view', () => {
-    const row = { id: '0190f0f0-0000-7000-8000-000000000001', name: 'Amina', email: 'a@example.com', businessName: null, createdAt: new Date('2026-01-02T03:04:05.006Z') } as unknown as Account;
+    const row = {
+      id: '0190f0f0-0000-7000-8000-000000000001',
+      name: 'Amina',
+      email: 'a@example.com',
+      businessName: null,
+      createdAt: new Date('2026-01-02T03:04:05.006Z'),
+    } as unknown as Account;
     const view = publicAccount(row);
-    expect(view).toEqual({ id: row.id, name: 'Amina', email: 'a@example.com', emailVerified: false, businessName: null, createdAt: '2026-01-02T03:04:05.006Z' });
+    expect(view).toEqual({
+      id: row.id,
+      name: 'Amina',
+      email: 'a@example.com',
+      emailVerified: false,
+      businessName: null,
+      createdAt: '2026-01-02T03:04:05.006Z',
+    });
     expect(Object.isFrozen(view)).toBe(true);
     expect(publicAccount(row)).toBe(view);
     const corrected = { ...row, name: 'Amina W.' } as Account;
@@ -118,7 +149,19 @@ describe('bearerToken', () => {
   it('takes the token after the scheme in any case, and nothing malformed', () => {
     const key = `hf_${'k'.repeat(43)}`;
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) expect(bearerToken(`${scheme} ${key}`)).toBe(key);
-    for (const bad of ['', 'Bearer', 'Bearer ', `Bearer  ${key}`, `Bearer ${key} `, `Bearer ${key}\n`, `Basic ${key}`, `Bearer${key}`, `Bearer ${'x'.repeat(513)}`, `Bearer a b`, `Bearer é`]) {
+    for (const bad of [
+      '',
+      'Bearer',
+      'Bearer ',
+      `Bearer  ${key}`,
+      `Bearer ${key} `,
+      `Bearer ${key}\n`,
+      `Basic ${key}`,
+      `Bearer${key}`,
+      `Bearer ${'x'.repeat(513)}`,
+      `Bearer a b`,
+      `Bearer é`,
+    ]) {
       expect(bearerToken(bad), JSON.stringify(bad)).toBeNull();
     }
     expect(bearerToken(`Bearer ${'x'.repeat(512)}`)).toBe('x'.repeat(512));
@@ -126,7 +169,14 @@ describe('bearerToken', () => {
 
   it('agrees with the match-array parser on any header', () => {
     const scheme = fc.constantFrom('Bearer ', 'bearer ', 'BEARER ', 'Bearer  ', 'Basic ', 'Bearer', '');
-    const token = fc.oneof(fc.string({ maxLength: 600 }), fc.stringMatching(/^[\x21-\x7e]{0,520}$/), fc.string({ unit: 'binary', maxLength: 40 }));
-    fc.assert(fc.property(scheme, token, (s, t) => bearerToken(s + t) === reference(s + t)), { numRuns: 2000 });
+    const token = fc.oneof(
+      fc.string({ maxLength: 600 }),
+      fc.stringMatching(/^[\x21-\x7e]{0,520}$/),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(scheme, token, (s, t) => bearerToken(s + t) === reference(s + t)),
+      { numRuns: 2000 },
+    );
   });
 });

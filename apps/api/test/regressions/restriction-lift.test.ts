@@ -18,8 +18,15 @@ afterAll(() => database.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = bearer(ADMIN_KEY);
-const rows = async (query: ReturnType<typeof sql>) => resultRows<Record<string, unknown>>(await database.db.execute(query));
-const send = (app: FastifyInstance, apiKey: string) => app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(apiKey), payload: { sessionId: 'wa-1', to: '+254711000009', text: 'hi' } });
+const rows = async (query: ReturnType<typeof sql>) =>
+  resultRows<Record<string, unknown>>(await database.db.execute(query));
+const send = (app: FastifyInstance, apiKey: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: bearer(apiKey),
+    payload: { sessionId: 'wa-1', to: '+254711000009', text: 'hi' },
+  });
 
 describe('lifting a restriction', () => {
   it('by the account and by the admin with a reason: messages flow again, each lift audited and told to the account', async () => {
@@ -28,7 +35,14 @@ describe('lifting a restriction', () => {
     const { account, apiKey } = await signup(app);
     const other = await signup(app);
     const restrict = async () => {
-      const r = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'restriction' } })).json();
+      const r = (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/privacy/requests',
+          headers: bearer(apiKey),
+          payload: { kind: 'restriction' },
+        })
+      ).json();
       expect(r.status).toBe('fulfilled');
       expect((await send(app, apiKey)).json().code).toBe('HF_DATA_RIGHTS_RESTRICTED');
       return r.id as string;
@@ -36,38 +50,93 @@ describe('lifting a restriction', () => {
 
     const first = await restrict();
     // What the account had before: cancel and deny refuse a restriction in force.
-    expect((await app.inject({ method: 'POST', url: `/v1/privacy/requests/${first}/cancel`, headers: bearer(apiKey) })).statusCode).toBe(409);
+    expect(
+      (await app.inject({ method: 'POST', url: `/v1/privacy/requests/${first}/cancel`, headers: bearer(apiKey) }))
+        .statusCode,
+    ).toBe(409);
     // Another account's request is not found.
-    const theirs = await app.inject({ method: 'POST', url: `/v1/privacy/requests/${first}/lift`, headers: bearer(other.apiKey) });
+    const theirs = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/requests/${first}/lift`,
+      headers: bearer(other.apiKey),
+    });
     expect(theirs.statusCode).toBe(404);
     expect(theirs.json().code).toBe('HF_DATA_RIGHTS_NOT_FOUND');
-    const lifted = await app.inject({ method: 'POST', url: `/v1/privacy/requests/${first}/lift`, headers: bearer(apiKey) });
+    const lifted = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/requests/${first}/lift`,
+      headers: bearer(apiKey),
+    });
     expect(lifted.statusCode).toBe(200);
     expect(lifted.json().history.at(-1)).toMatchObject({ status: 'fulfilled', by: 'self', event: 'lifted' });
     expect((await send(app, apiKey)).statusCode).toBe(202);
-    const twice = await app.inject({ method: 'POST', url: `/v1/privacy/requests/${first}/lift`, headers: bearer(apiKey) });
+    const twice = await app.inject({
+      method: 'POST',
+      url: `/v1/privacy/requests/${first}/lift`,
+      headers: bearer(apiKey),
+    });
     expect(twice.statusCode).toBe(409);
     expect(twice.json().code).toBe('HF_DATA_RIGHTS_INVALID_TRANSITION');
 
     const second = await restrict();
-    const noReason = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${second}/lift`, headers: admin, payload: {} });
+    const noReason = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/privacy/requests/${second}/lift`,
+      headers: admin,
+      payload: {},
+    });
     expect(noReason.statusCode).toBe(400);
     expect(noReason.json().code).toBe('HF_VALIDATION_FAILED');
-    expect((await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${second}/lift`, headers: bearer(apiKey), payload: { reason: 'x' } })).statusCode).toBe(403);
-    const byAdmin = await app.inject({ method: 'POST', url: `/v1/admin/privacy/requests/${second}/lift`, headers: admin, payload: { reason: 'processing is lawful again: the dispute is settled' } });
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: `/v1/admin/privacy/requests/${second}/lift`,
+          headers: bearer(apiKey),
+          payload: { reason: 'x' },
+        })
+      ).statusCode,
+    ).toBe(403);
+    const byAdmin = await app.inject({
+      method: 'POST',
+      url: `/v1/admin/privacy/requests/${second}/lift`,
+      headers: admin,
+      payload: { reason: 'processing is lawful again: the dispute is settled' },
+    });
     expect(byAdmin.statusCode).toBe(200);
-    expect(byAdmin.json().history.at(-1)).toMatchObject({ by: 'admin', event: 'lifted', note: 'processing is lawful again: the dispute is settled' });
+    expect(byAdmin.json().history.at(-1)).toMatchObject({
+      by: 'admin',
+      event: 'lifted',
+      note: 'processing is lawful again: the dispute is settled',
+    });
     expect((await send(app, apiKey)).statusCode).toBe(202);
     // Only a restriction lifts.
-    const objection = (await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: bearer(apiKey), payload: { kind: 'objection' } })).json();
-    expect((await app.inject({ method: 'POST', url: `/v1/privacy/requests/${objection.id}/lift`, headers: bearer(apiKey) })).json().code).toBe('HF_DATA_RIGHTS_INVALID_REQUEST');
+    const objection = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/privacy/requests',
+        headers: bearer(apiKey),
+        payload: { kind: 'objection' },
+      })
+    ).json();
+    expect(
+      (
+        await app.inject({ method: 'POST', url: `/v1/privacy/requests/${objection.id}/lift`, headers: bearer(apiKey) })
+      ).json().code,
+    ).toBe('HF_DATA_RIGHTS_INVALID_REQUEST');
 
     // Audited, and the account told of each (an email and a webhook event, as every change).
     await app.audit.flush();
     const audited = await rows(sql`select resource from audit.events where action = 'data_rights.restriction.lifted'`);
-    expect(audited.map((e) => e.resource).sort()).toEqual([`privacy-request:${first}`, `privacy-request:${second}`].sort());
-    const told = await rows(sql`select data from notify.outbox where account_id = ${account.id} and kind = 'privacy.request.updated'`);
-    const lifts = told.map((t) => t.data as { requestId: string; event: string | null; reason: string }).filter((d) => d.event === 'lifted');
+    expect(audited.map((e) => e.resource).sort()).toEqual(
+      [`privacy-request:${first}`, `privacy-request:${second}`].sort(),
+    );
+    const told = await rows(
+      sql`select data from notify.outbox where account_id = ${account.id} and kind = 'privacy.request.updated'`,
+    );
+    const lifts = told
+      .map((t) => t.data as { requestId: string; event: string | null; reason: string })
+      .filter((d) => d.event === 'lifted');
     expect(lifts.map((d) => d.requestId).sort()).toEqual([first, second].sort());
     const byAdminData = lifts.find((d) => d.requestId === second)!;
     expect(byAdminData.reason).toBe('processing is lawful again: the dispute is settled');
@@ -79,7 +148,11 @@ describe('lifting a restriction', () => {
     const bySelfData = lifts.find((d) => d.requestId === first)! as unknown as Record<string, unknown>;
     expect(bySelfData).toMatchObject({ liftedBy: 'self' });
     expect(bySelfData.reason).toBeUndefined();
-    expect(render('privacy.request.updated', bySelfData).text).toContain('You lifted the restriction of processing of your account');
-    expect(render('privacy.request.updated', bySelfData, 'sw').text).toContain('Umeondoa uzuiaji wa uchakataji wa data ya akaunti yako');
+    expect(render('privacy.request.updated', bySelfData).text).toContain(
+      'You lifted the restriction of processing of your account',
+    );
+    expect(render('privacy.request.updated', bySelfData, 'sw').text).toContain(
+      'Umeondoa uzuiaji wa uchakataji wa data ya akaunti yako',
+    );
   });
 });

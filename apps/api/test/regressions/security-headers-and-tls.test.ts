@@ -28,12 +28,25 @@ describe('security headers', () => {
         await app.inject('/v1/ping'),
         await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody() }),
         await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${apiKey}` } }),
-        await app.inject({ method: 'PUT', url: '/v1/whatsapp/sessions/s1/credentials/creds', headers: { authorization: `Bearer ${apiKey}` }, payload: { value: { k: 1 } } }),
-        await app.inject({ url: '/v1/whatsapp/sessions/s1/credentials/creds', headers: { authorization: `Bearer ${apiKey}` } }),
+        await app.inject({
+          method: 'PUT',
+          url: '/v1/whatsapp/sessions/s1/credentials/creds',
+          headers: { authorization: `Bearer ${apiKey}` },
+          payload: { value: { k: 1 } },
+        }),
+        await app.inject({
+          url: '/v1/whatsapp/sessions/s1/credentials/creds',
+          headers: { authorization: `Bearer ${apiKey}` },
+        }),
         await app.inject({ url: '/v1/usage', headers: { authorization: `Bearer ${apiKey}` } }),
         await app.inject({ url: '/v1/audit/events', headers: { authorization: `Bearer ${ADMIN_KEY}` } }),
         await app.inject('/nope'),
-        await app.inject({ method: 'POST', url: '/v1/accounts', payload: '{bad', headers: { 'content-type': 'application/json' } }),
+        await app.inject({
+          method: 'POST',
+          url: '/v1/accounts',
+          payload: '{bad',
+          headers: { 'content-type': 'application/json' },
+        }),
       ];
       for (const r of responses) {
         const where = `${r.statusCode} ${r.body.slice(0, 60)}`;
@@ -75,7 +88,9 @@ describe('security headers', () => {
     expect(securityHeaderValues(false)['strict-transport-security']).toBeUndefined();
     // A route that chooses its own caching or framing keeps its choice.
     const { app } = await testApp(database, {}, (a) => {
-      a.get('/own-headers', { config: { auth: 'public' } }, async (_request, reply) => reply.header('cache-control', 'public, max-age=60').header('x-frame-options', 'SAMEORIGIN').send({ ok: true }));
+      a.get('/own-headers', { config: { auth: 'public' } }, async (_request, reply) =>
+        reply.header('cache-control', 'public, max-age=60').header('x-frame-options', 'SAMEORIGIN').send({ ok: true }),
+      );
     });
     try {
       const r = await app.inject('/own-headers');
@@ -97,7 +112,15 @@ describe('security headers', () => {
         ...setCookies(ping.headers),
         ...setCookies((await app.inject({ method: 'PUT', url: '/v1/consent', payload: { analytics: false } })).headers),
         ...setCookies((await app.inject({ url: '/v1/ping', headers: { 'sec-gpc': '1' } })).headers),
-        ...setCookies((await app.inject({ method: 'POST', url: '/v1/accounts', payload: signupBody({ dateOfBirth: '2015-01-01' }) })).headers),
+        ...setCookies(
+          (
+            await app.inject({
+              method: 'POST',
+              url: '/v1/accounts',
+              payload: signupBody({ dateOfBirth: '2015-01-01' }),
+            })
+          ).headers,
+        ),
       ];
       expect(cookies.length).toBeGreaterThanOrEqual(3);
       for (const c of cookies) expect(c, c.slice(0, 20)).toMatch(/; Secure/);
@@ -108,7 +131,9 @@ describe('security headers', () => {
 
   it('X-Forwarded-Proto is believed only from a trusted proxy', async () => {
     const protocolRoute = (app: Awaited<ReturnType<typeof testApp>>['app']) => {
-      app.get('/proto', { config: { auth: 'public', ageGate: false } }, async (request) => ({ protocol: request.protocol }));
+      app.get('/proto', { config: { auth: 'public', ageGate: false } }, async (request) => ({
+        protocol: request.protocol,
+      }));
     };
     const untrusted = await testApp(database, {}, protocolRoute);
     const trusted = await testApp(database, { trustProxy: ['127.0.0.1'] }, protocolRoute);
@@ -126,7 +151,27 @@ describe('TLS in the app', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hf-tls-'));
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
 
   it('serves https with TLS_CERT_FILE and TLS_KEY_FILE', async () => {
     const app = await buildApp(testConfig({ tls: { certFile, keyFile } }), { database });
@@ -137,7 +182,9 @@ describe('TLS in the app', () => {
         const req = httpsRequest({ host: '127.0.0.1', port, path: '/v1/ping', rejectUnauthorized: false }, (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, hsts: res.headers['strict-transport-security'] }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body, hsts: res.headers['strict-transport-security'] }),
+          );
         });
         req.on('error', reject);
         req.end();
@@ -151,8 +198,12 @@ describe('TLS in the app', () => {
 
   it('refuses one file without the other, unreadable files and a key that is not PEM, naming the variable', () => {
     const base = { DATA_DIR: mkdtempSync(join(tmpdir(), 'hf-tls-data-')) };
-    expect(() => loadConfig({ ...base, TLS_CERT_FILE: certFile })).toThrow(/TLS_CERT_FILE and TLS_KEY_FILE must be set together/);
-    expect(() => loadConfig({ ...base, TLS_CERT_FILE: join(dir, 'missing.pem'), TLS_KEY_FILE: keyFile })).toThrow(/TLS_CERT_FILE cannot be read \(ENOENT\)/);
+    expect(() => loadConfig({ ...base, TLS_CERT_FILE: certFile })).toThrow(
+      /TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
+    );
+    expect(() => loadConfig({ ...base, TLS_CERT_FILE: join(dir, 'missing.pem'), TLS_KEY_FILE: keyFile })).toThrow(
+      /TLS_CERT_FILE cannot be read \(ENOENT\)/,
+    );
     const notPem = join(dir, 'not.pem');
     writeFileSync(notPem, 'secret-looking-text-0123456789');
     let message = '';

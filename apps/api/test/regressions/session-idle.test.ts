@@ -22,17 +22,35 @@ afterAll(async () => {
 
 async function signIn() {
   const { account, apiKey } = await signup(app);
-  const res = await app.inject({ method: 'POST', url: '/v1/privacy/session', headers: { origin: ORIGIN }, payload: { apiKey } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/privacy/session',
+    headers: { origin: ORIGIN },
+    payload: { apiKey },
+  });
   expect(res.statusCode).toBe(201);
-  const cookie = String(([] as string[]).concat(res.headers['set-cookie'] as string[]).find((c) => c.startsWith('hf_session='))).split(';')[0]!;
+  const cookie = String(
+    ([] as string[]).concat(res.headers['set-cookie'] as string[]).find((c) => c.startsWith('hf_session=')),
+  ).split(';')[0]!;
   return { accountId: account.id, cookie };
 }
 
 /** Pretends the session's last request was `minutes` ago. */
 const idleFor = (accountId: string, minutes: number) =>
-  database.db.execute(sql`update app.sessions set last_seen_at = now() - make_interval(mins => ${minutes}) where account_id = ${accountId}::uuid`);
+  database.db.execute(
+    sql`update app.sessions set last_seen_at = now() - make_interval(mins => ${minutes}) where account_id = ${accountId}::uuid`,
+  );
 const lastSeen = async (accountId: string) =>
-  new Date(1000 * Number(resultRows<{ s: number }>(await database.db.execute(sql`select extract(epoch from last_seen_at)::float8 as s from app.sessions where account_id = ${accountId}::uuid`))[0]!.s));
+  new Date(
+    1000 *
+      Number(
+        resultRows<{ s: number }>(
+          await database.db.execute(
+            sql`select extract(epoch from last_seen_at)::float8 as s from app.sessions where account_id = ${accountId}::uuid`,
+          ),
+        )[0]!.s,
+      ),
+  );
 
 describe('privacy-centre sessions end after 30 minutes idle', () => {
   it('a session idle for 31 minutes is over; the 12-hour expiry has not come', async () => {

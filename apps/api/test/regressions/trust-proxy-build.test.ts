@@ -14,9 +14,27 @@ afterAll(() => database.close());
 
 describe('buildApp checks trustProxy itself', () => {
   it('refuses what TRUST_PROXY refuses, and what it cannot even spell, with HF_CONFIG_INVALID', async () => {
-    const refused: unknown[] = [true, 1, 2, '*', '0.0.0.0/0', () => true, [], ['*'], ['0.0.0.0/0'], ['0.0.0.0/1', '128.0.0.0/1'], ['::/0'], ['10.0.0.1', 7], null, undefined];
+    const refused: unknown[] = [
+      true,
+      1,
+      2,
+      '*',
+      '0.0.0.0/0',
+      () => true,
+      [],
+      ['*'],
+      ['0.0.0.0/0'],
+      ['0.0.0.0/1', '128.0.0.0/1'],
+      ['::/0'],
+      ['10.0.0.1', 7],
+      null,
+      undefined,
+    ];
     for (const trustProxy of refused) {
-      await expect(buildApp(testConfig({ trustProxy: trustProxy as AppConfig['trustProxy'] }), { database }), String(trustProxy)).rejects.toMatchObject({
+      await expect(
+        buildApp(testConfig({ trustProxy: trustProxy as AppConfig['trustProxy'] }), { database }),
+        String(trustProxy),
+      ).rejects.toMatchObject({
         code: 'HF_CONFIG_INVALID',
         problems: [expect.stringMatching(/^trustProxy /)],
       });
@@ -29,9 +47,19 @@ describe('buildApp checks trustProxy itself', () => {
       try {
         app.get('/ip', { config: { auth: 'public', ageGate: false } }, async (request) => ({ ip: request.ip }));
         await app.ready();
-        const ip = (await app.inject({ url: '/ip', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.5' } })).json().ip;
+        const ip = (
+          await app.inject({ url: '/ip', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.5' } })
+        ).json().ip;
         expect(ip).toBe(trustProxy ? '203.0.113.5' : '127.0.0.1');
-        expect((await app.inject({ url: '/ip', remoteAddress: '198.51.100.1', headers: { 'x-forwarded-for': '203.0.113.5' } })).json().ip).toBe('198.51.100.1');
+        expect(
+          (
+            await app.inject({
+              url: '/ip',
+              remoteAddress: '198.51.100.1',
+              headers: { 'x-forwarded-for': '203.0.113.5' },
+            })
+          ).json().ip,
+        ).toBe('198.51.100.1');
       } finally {
         await app.close();
       }

@@ -15,7 +15,14 @@ const refused = (value: string) => {
 
 describe('TRUST_PROXY refuses sets of entries that together trust too much', () => {
   it('refuses a /0 split into halves or quarters, naming the entries', () => {
-    for (const value of ['0.0.0.0/1,128.0.0.0/1,::/1,8000::/1', '0.0.0.0/1,128.0.0.0/1', '::/1,8000::/1', '0.0.0.0/2,64.0.0.0/2,128.0.0.0/2,192.0.0.0/2', '10.0.0.0/7', '11.0.0.0/8,12.0.0.0/8']) {
+    for (const value of [
+      '0.0.0.0/1,128.0.0.0/1,::/1,8000::/1',
+      '0.0.0.0/1,128.0.0.0/1',
+      '::/1,8000::/1',
+      '0.0.0.0/2,64.0.0.0/2,128.0.0.0/2,192.0.0.0/2',
+      '10.0.0.0/7',
+      '11.0.0.0/8,12.0.0.0/8',
+    ]) {
       const message = refused(value);
       expect(message, value).toMatch(/TRUST_PROXY trusts too many addresses/);
       expect(message, value).toContain(value.split(',')[0]);
@@ -30,9 +37,17 @@ describe('TRUST_PROXY refuses sets of entries that together trust too much', () 
   });
 
   it('counts overlapping entries once and keeps what real deployments use', () => {
-    expect(parseConfig({ TRUST_PROXY: '10.0.0.0/8,10.1.0.0/16,10.0.0.1' }).trustProxy).toEqual(['10.0.0.0/8', '10.1.0.0/16', '10.0.0.1']);
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.0/8,10.1.0.0/16,10.0.0.1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '10.1.0.0/16',
+      '10.0.0.1',
+    ]);
     expect(parseConfig({ TRUST_PROXY: '2001:db8::/33,2001:db8:8000::/33' }).trustProxy).toHaveLength(2);
-    expect(parseConfig({ TRUST_PROXY: 'loopback,linklocal,uniquelocal' }).trustProxy).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+    expect(parseConfig({ TRUST_PROXY: 'loopback,linklocal,uniquelocal' }).trustProxy).toEqual([
+      'loopback',
+      'linklocal',
+      'uniquelocal',
+    ]);
     expect(parseConfig({ TRUST_PROXY: '2600::/32' }).trustProxy).toEqual(['2600::/32']);
     expect(refused('2600::/31')).toMatch(/IPv6/);
   });

@@ -42,7 +42,9 @@ describe('erasure is recorded in the chain', () => {
     const w = writer(db.db);
     for (let i = 0; i < 3; i++) w.append(credentialRead('acct-reader'));
     await w.close();
-    await run(sql`update audit.events set erased_at = now(), subject_id = null, ip = null, user_agent = null, path = null, resource = null, details = null, personal_salt = null where action = 'vault.secret.read'`);
+    await run(
+      sql`update audit.events set erased_at = now(), subject_id = null, ip = null, user_agent = null, path = null, resource = null, details = null, personal_salt = null where action = 'vault.secret.read'`,
+    );
     const result = await verify();
     expect(result.ok).toBe(false);
     expect(result.problems.filter((p) => p.reason === 'erasure-unrecorded')).toHaveLength(3);
@@ -76,7 +78,9 @@ describe('erasure is recorded in the chain', () => {
     await w.close();
     const [record] = (await eventsPage(db.db, null, 100)).filter((e) => e.action === 'audit.subject.erased');
     const erasureId = (record!.details as { erasureId: string }).erasureId;
-    await run(sql`update audit.events set erased_at = now(), erased_by = ${erasureId}, subject_id = null, ip = null, user_agent = null, path = null, resource = null, details = null, personal_salt = null where subject_id = 'acct-victim'`);
+    await run(
+      sql`update audit.events set erased_at = now(), erased_by = ${erasureId}, subject_id = null, ip = null, user_agent = null, path = null, resource = null, details = null, personal_salt = null where subject_id = 'acct-victim'`,
+    );
     const result = await verify();
     expect(result.problems).toMatchObject([{ reason: 'erasure-unrecorded' }]);
   });
@@ -85,8 +89,12 @@ describe('erasure is recorded in the chain', () => {
     const w = writer(db.db);
     w.append(credentialRead('acct-x'));
     await w.close();
-    await run(sql`update audit.events set erased_at = now(), erased_by = 'made-up', subject_id = null, ip = null, user_agent = null, path = null, resource = null, details = null, personal_salt = null`);
-    expect((await verify()).problems).toMatchObject([{ reason: 'erasure-unrecorded', detail: 'its erasure id names no erasure record' }]);
+    await run(
+      sql`update audit.events set erased_at = now(), erased_by = 'made-up', subject_id = null, ip = null, user_agent = null, path = null, resource = null, details = null, personal_salt = null`,
+    );
+    expect((await verify()).problems).toMatchObject([
+      { reason: 'erasure-unrecorded', detail: 'its erasure id names no erasure record' },
+    ]);
   });
 });
 
@@ -97,7 +105,16 @@ describe('erasure removes path, resource and details (chain format 2); version-1
     await auditPersonalData(db.db, w).eraseSubject(accountSubject('acct-phone'));
     await w.close();
     const [erased] = (await eventsPage(db.db, null, 100)).filter((e) => e.action === 'vault.secret.read');
-    expect(erased).toMatchObject({ chainVersion: 2, subjectId: null, ip: null, userAgent: null, path: null, resource: null, details: null, route: '/v1/whatsapp/sessions/:sessionId/credentials/:name' });
+    expect(erased).toMatchObject({
+      chainVersion: 2,
+      subjectId: null,
+      ip: null,
+      userAgent: null,
+      path: null,
+      resource: null,
+      details: null,
+      route: '/v1/whatsapp/sessions/:sessionId/credentials/:name',
+    });
     const raw = JSON.stringify(await eventsPage(db.db, null, 100));
     expect(raw).not.toContain('254799999999');
     expect((await verify()).ok).toBe(true);
@@ -113,7 +130,12 @@ describe('erasure removes path, resource and details (chain format 2); version-1
     expect(await auditPersonalData(db.db, next).eraseSubject(accountSubject('acct-v1'))).toEqual({ erased: 2 });
     await Promise.all([old.close(), next.close()]);
     const rows = (await eventsPage(db.db, null, 100)).filter((e) => e.action === 'vault.secret.read');
-    expect(rows.find((e) => e.writer === 'w-v1')).toMatchObject({ chainVersion: 1, subjectId: null, ip: null, path: PATH });
+    expect(rows.find((e) => e.writer === 'w-v1')).toMatchObject({
+      chainVersion: 1,
+      subjectId: null,
+      ip: null,
+      path: PATH,
+    });
     expect(rows.find((e) => e.writer === 'w-v2')).toMatchObject({ chainVersion: 2, subjectId: null, path: null });
     expect((await verify()).problems).toEqual([]);
   });

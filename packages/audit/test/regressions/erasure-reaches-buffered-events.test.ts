@@ -38,13 +38,24 @@ const event = (subjectId: string, i: number) => ({
   details: { session: subjectId, i },
 });
 
-const rows = async <T = Record<string, unknown>>(db: Database, query: ReturnType<typeof sql>) => resultRows<T>(await db.execute(query));
-const row = async (db: Database, id: string) => (await rows(db, sql`select * from audit.events where id = ${id}::uuid`))[0]!;
+const rows = async <T = Record<string, unknown>>(db: Database, query: ReturnType<typeof sql>) =>
+  resultRows<T>(await db.execute(query));
+const row = async (db: Database, id: string) =>
+  (await rows(db, sql`select * from audit.events where id = ${id}::uuid`))[0]!;
 /** Which columns of a stored row are set: an event inserted erased must look exactly like one erased in place. */
-const shape = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'prev_hash' && k !== 'prev_hash_bytes').map(([k, v]) => [k, v === null ? null : 'set']));
+const shape = (r: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(r)
+      .filter(([k]) => k !== 'prev_hash' && k !== 'prev_hash_bytes')
+      .map(([k, v]) => [k, v === null ? null : 'set']),
+  );
 const verify = (db: Database) => verifyChain({ db, checkpointKeys: KEYS });
 const everything = async (db: Database) => JSON.stringify(await rows(db, sql`select * from audit.events`));
-const records = (db: Database) => rows<{ details: Record<string, unknown> }>(db, sql`select details from audit.events where action = 'audit.subject.erased' order by id`);
+const records = (db: Database) =>
+  rows<{ details: Record<string, unknown> }>(
+    db,
+    sql`select details from audit.events where action = 'audit.subject.erased' order by id`,
+  );
 
 const cases = [
   { name: 'PGlite, format 2 (UNNEST)', server: undefined, chainVersion: 2 as const, copy: false },
@@ -64,130 +75,188 @@ describe.each(cases)('erasure reaches events written after it: $name', ({ name, 
   beforeEach(async () => {
     if (!skip) await db.truncate('audit');
   });
-  const make = (d: Database, overrides: Parameters<typeof writer>[1] = {}) => writer(d, { chainVersion, copy, ...overrides });
+  const make = (d: Database, overrides: Parameters<typeof writer>[1] = {}) =>
+    writer(d, { chainVersion, copy, ...overrides });
   /** A replica whose events stay in its queue until it is told to flush. */
   const replica = (d: Database, name: string) => make(d, { writer: name, flushIntervalMs: 600_000, batchSize: 1000 });
 
-  it.skipIf(skip)("an event in another replica's queue when its subject is erased is stored erased, like one erased in place; the chain verifies", async () => {
-    const eraser = make(db.db, { writer: 'eraser' });
-    const stored = eraser.append(event(GONE, 1)).event.id;
-    await eraser.flush();
-    const b = replica(db.db, 'replica-b');
-    const held = b.append(event(GONE, 2)).event.id;
-    const kept = b.append(event(OTHER, 3)).event.id;
-    expect(b.buffered).toBe(2); // held in the queue across the erasure
-
-    expect(await eraseSubject(db.db, eraser, GONE)).toBe(1);
-    await b.flush();
-    await b.flush(); // the record of what it inserted erased
-    await Promise.all([b.close(), eraser.close()]);
-
-    const late = await row(db.db, held);
-    expect(late).toMatchObject({ subject_id: null, ip: null, path: null, resource: null, details: null });
-    expect(late.erased_at).not.toBeNull();
-    expect(shape(late)).toEqual(shape(await row(db.db, stored)));
-    expect(await everything(db.db)).not.toContain(GONE);
-    expect(await row(db.db, kept)).toMatchObject({ subject_id: OTHER });
-    const [, record] = await records(db.db);
-    expect(record!.details).toMatchObject({ erasureId: late.erased_by, count: 1, firstId: held, lastId: held, atInsert: true });
-    expect(await verify(db.db)).toMatchObject({ ok: true, problems: [], erasures: { recorded: 2, incomplete: [] } });
-  });
-
-  it.skipIf(skip)('a batch whose first write failed and that is retried after the erasure stores its events erased', async () => {
-    const late = await testDatabase({ serverUrl: server }); // no audit schema yet: the first write fails
-    try {
-      const b = make(late.db, { writer: 'replica-b', retryBaseMs: 600_000, retryMaxMs: 600_000, logger: captureLogger() });
-      const held = b.append(event(GONE, 1)).event.id;
-      await expect(b.flush()).rejects.toMatchObject({ code: 'HF_AUDIT_UNAVAILABLE' });
-      expect(b.stats.failedBatches).toBe(1);
-      await migrate(late.db, [auditMigrations]);
-      const eraser = make(late.db, { writer: 'eraser' });
-      expect(await eraseSubject(late.db, eraser, GONE)).toBe(0); // nothing of it stored yet
-      await b.flush(); // the retry (rows possibly stored are skipped: the staging table with copy: true)
-      await b.flush();
-      await Promise.all([b.close(), eraser.close()]);
-      expect(await row(late.db, held)).toMatchObject({ subject_id: null, ip: null, path: null, resource: null, details: null });
-      expect(await everything(late.db)).not.toContain(GONE);
-      expect(await verify(late.db)).toMatchObject({ ok: true, problems: [] });
-    } finally {
-      await late.close();
-    }
-  });
-
-  it.skipIf(skip)('events in a spill file when their subject is erased are stored erased when it is replayed', async () => {
-    const broken = await testDatabase({ serverUrl: server }); // no audit schema: everything is spilled
-    const dir = mkdtempSync(join(tmpdir(), 'hf-audit-tombstone-spill-'));
-    try {
-      const offline = make(broken.db, { writer: 'spiller', batchSize: 3, spillDir: dir, retryBaseMs: 5, retryMaxMs: 10, logger: captureLogger() });
-      const ids = [0, 1, 2, 3].map((i) => offline.append(event(i % 2 ? OTHER : GONE, i)).event.id);
-      await offline.close();
-      const spilled = () => readdirSync(spillSubdirectory(dir)).filter((f) => f.endsWith('.ndjson'));
-      expect(spilled().length).toBeGreaterThan(0);
-
+  it.skipIf(skip)(
+    "an event in another replica's queue when its subject is erased is stored erased, like one erased in place; the chain verifies",
+    async () => {
       const eraser = make(db.db, { writer: 'eraser' });
-      expect(await eraseSubject(db.db, eraser, GONE)).toBe(0);
-      const replayer = make(db.db, { writer: 'replayer', spillDir: dir, logger: captureLogger() });
-      await replayer.start();
-      await until(() => spilled().length === 0);
-      await replayer.flush();
-      await Promise.all([replayer.close(), eraser.close()]);
+      const stored = eraser.append(event(GONE, 1)).event.id;
+      await eraser.flush();
+      const b = replica(db.db, 'replica-b');
+      const held = b.append(event(GONE, 2)).event.id;
+      const kept = b.append(event(OTHER, 3)).event.id;
+      expect(b.buffered).toBe(2); // held in the queue across the erasure
 
-      for (const id of [ids[0]!, ids[2]!]) expect(await row(db.db, id)).toMatchObject({ subject_id: null, ip: null, path: null, resource: null, details: null });
-      for (const id of [ids[1]!, ids[3]!]) expect(await row(db.db, id)).toMatchObject({ subject_id: OTHER });
+      expect(await eraseSubject(db.db, eraser, GONE)).toBe(1);
+      await b.flush();
+      await b.flush(); // the record of what it inserted erased
+      await Promise.all([b.close(), eraser.close()]);
+
+      const late = await row(db.db, held);
+      expect(late).toMatchObject({ subject_id: null, ip: null, path: null, resource: null, details: null });
+      expect(late.erased_at).not.toBeNull();
+      expect(shape(late)).toEqual(shape(await row(db.db, stored)));
       expect(await everything(db.db)).not.toContain(GONE);
+      expect(await row(db.db, kept)).toMatchObject({ subject_id: OTHER });
+      const [, record] = await records(db.db);
+      expect(record!.details).toMatchObject({
+        erasureId: late.erased_by,
+        count: 1,
+        firstId: held,
+        lastId: held,
+        atInsert: true,
+      });
+      expect(await verify(db.db)).toMatchObject({ ok: true, problems: [], erasures: { recorded: 2, incomplete: [] } });
+    },
+  );
+
+  it.skipIf(skip)(
+    'a batch whose first write failed and that is retried after the erasure stores its events erased',
+    async () => {
+      const late = await testDatabase({ serverUrl: server }); // no audit schema yet: the first write fails
+      try {
+        const b = make(late.db, {
+          writer: 'replica-b',
+          retryBaseMs: 600_000,
+          retryMaxMs: 600_000,
+          logger: captureLogger(),
+        });
+        const held = b.append(event(GONE, 1)).event.id;
+        await expect(b.flush()).rejects.toMatchObject({ code: 'HF_AUDIT_UNAVAILABLE' });
+        expect(b.stats.failedBatches).toBe(1);
+        await migrate(late.db, [auditMigrations]);
+        const eraser = make(late.db, { writer: 'eraser' });
+        expect(await eraseSubject(late.db, eraser, GONE)).toBe(0); // nothing of it stored yet
+        await b.flush(); // the retry (rows possibly stored are skipped: the staging table with copy: true)
+        await b.flush();
+        await Promise.all([b.close(), eraser.close()]);
+        expect(await row(late.db, held)).toMatchObject({
+          subject_id: null,
+          ip: null,
+          path: null,
+          resource: null,
+          details: null,
+        });
+        expect(await everything(late.db)).not.toContain(GONE);
+        expect(await verify(late.db)).toMatchObject({ ok: true, problems: [] });
+      } finally {
+        await late.close();
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    'events in a spill file when their subject is erased are stored erased when it is replayed',
+    async () => {
+      const broken = await testDatabase({ serverUrl: server }); // no audit schema: everything is spilled
+      const dir = mkdtempSync(join(tmpdir(), 'hf-audit-tombstone-spill-'));
+      try {
+        const offline = make(broken.db, {
+          writer: 'spiller',
+          batchSize: 3,
+          spillDir: dir,
+          retryBaseMs: 5,
+          retryMaxMs: 10,
+          logger: captureLogger(),
+        });
+        const ids = [0, 1, 2, 3].map((i) => offline.append(event(i % 2 ? OTHER : GONE, i)).event.id);
+        await offline.close();
+        const spilled = () => readdirSync(spillSubdirectory(dir)).filter((f) => f.endsWith('.ndjson'));
+        expect(spilled().length).toBeGreaterThan(0);
+
+        const eraser = make(db.db, { writer: 'eraser' });
+        expect(await eraseSubject(db.db, eraser, GONE)).toBe(0);
+        const replayer = make(db.db, { writer: 'replayer', spillDir: dir, logger: captureLogger() });
+        await replayer.start();
+        await until(() => spilled().length === 0);
+        await replayer.flush();
+        await Promise.all([replayer.close(), eraser.close()]);
+
+        for (const id of [ids[0]!, ids[2]!])
+          expect(await row(db.db, id)).toMatchObject({
+            subject_id: null,
+            ip: null,
+            path: null,
+            resource: null,
+            details: null,
+          });
+        for (const id of [ids[1]!, ids[3]!]) expect(await row(db.db, id)).toMatchObject({ subject_id: OTHER });
+        expect(await everything(db.db)).not.toContain(GONE);
+        expect(await verify(db.db)).toMatchObject({ ok: true, problems: [] });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await broken.close();
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    'a record its writer could not append (it stopped first) is appended by the next one; until then verify says so',
+    async () => {
+      const eraser = make(db.db, { writer: 'eraser' });
+      const b = replica(db.db, 'replica-b');
+      const held = b.append(event(GONE, 1)).event.id;
+      await eraseSubject(db.db, eraser, GONE);
+      await b.close(); // writes the batch while closing: the record cannot be queued any more
+      await eraser.flush();
+      expect(await row(db.db, held)).toMatchObject({ subject_id: null });
+      expect((await verify(db.db)).problems).toMatchObject([{ reason: 'erasure-unrecorded', id: held }]);
+      expect(await eraser.recordPendingErasures(0)).toBe(1);
+      await eraser.close();
       expect(await verify(db.db)).toMatchObject({ ok: true, problems: [] });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await broken.close();
-    }
-  });
+    },
+  );
 
-  it.skipIf(skip)('a record its writer could not append (it stopped first) is appended by the next one; until then verify says so', async () => {
-    const eraser = make(db.db, { writer: 'eraser' });
-    const b = replica(db.db, 'replica-b');
-    const held = b.append(event(GONE, 1)).event.id;
-    await eraseSubject(db.db, eraser, GONE);
-    await b.close(); // writes the batch while closing: the record cannot be queued any more
-    await eraser.flush();
-    expect(await row(db.db, held)).toMatchObject({ subject_id: null });
-    expect((await verify(db.db)).problems).toMatchObject([{ reason: 'erasure-unrecorded', id: held }]);
-    expect(await eraser.recordPendingErasures(0)).toBe(1);
-    await eraser.close();
-    expect(await verify(db.db)).toMatchObject({ ok: true, problems: [] });
-  });
+  it.skipIf(skip)(
+    'keeps no subject id in a tombstone; events after the erasure are new and kept; old tombstones are purged (8 days at least)',
+    async () => {
+      const eraser = make(db.db, { writer: 'eraser' });
+      await eraseSubject(db.db, eraser, GONE);
+      const tombstones = await rows<{ key: Uint8Array }>(db.db, sql`select key from audit.subject_tombstones`);
+      expect(tombstones).toHaveLength(1);
+      expect(Buffer.from(tombstones[0]!.key).length).toBe(32);
+      expect(Buffer.from(tombstones[0]!.key).toString('latin1')).not.toContain(GONE);
+      // An event of the subject made after its erasure (the record of a minor's erasure names the account) stays as written.
+      const after = eraser.append(event(GONE, 9)).event.id;
+      await eraser.close();
+      expect(await row(db.db, after)).toMatchObject({ subject_id: GONE });
 
-  it.skipIf(skip)('keeps no subject id in a tombstone; events after the erasure are new and kept; old tombstones are purged (8 days at least)', async () => {
-    const eraser = make(db.db, { writer: 'eraser' });
-    await eraseSubject(db.db, eraser, GONE);
-    const tombstones = await rows<{ key: Uint8Array }>(db.db, sql`select key from audit.subject_tombstones`);
-    expect(tombstones).toHaveLength(1);
-    expect(Buffer.from(tombstones[0]!.key).length).toBe(32);
-    expect(Buffer.from(tombstones[0]!.key).toString('latin1')).not.toContain(GONE);
-    // An event of the subject made after its erasure (the record of a minor's erasure names the account) stays as written.
-    const after = eraser.append(event(GONE, 9)).event.id;
-    await eraser.close();
-    expect(await row(db.db, after)).toMatchObject({ subject_id: GONE });
+      await db.db.execute(sql`update audit.subject_tombstones set erased_at = now() - interval '9 days'`);
+      expect(await purgeTombstones(db.db, 1)).toBe(1); // asked for 1 day, kept 8: the 9-day-old one goes
+      await db.db.execute(
+        sql`insert into audit.subject_tombstones (key, erased_at) values ('\\x00', now() - interval '7 days')`,
+      );
+      expect(await purgeTombstones(db.db, 1)).toBe(0);
+      expect(await purgeTombstones(db.db, 91)).toBe(0);
+    },
+  );
 
-    await db.db.execute(sql`update audit.subject_tombstones set erased_at = now() - interval '9 days'`);
-    expect(await purgeTombstones(db.db, 1)).toBe(1); // asked for 1 day, kept 8: the 9-day-old one goes
-    await db.db.execute(sql`insert into audit.subject_tombstones (key, erased_at) values ('\\x00', now() - interval '7 days')`);
-    expect(await purgeTombstones(db.db, 1)).toBe(0);
-    expect(await purgeTombstones(db.db, 91)).toBe(0);
-  });
-
-  it.skipIf(skip)('an event that waited longer than the longest wait is inserted erased whatever its subject', async () => {
-    const c = clock(new Date(Date.now() - 2 * 86_400_000).toISOString());
-    const w = make(db.db, { writer: 'slow', now: c.now, tombstoneDays: 1, flushIntervalMs: 600_000, batchSize: 1000 });
-    const old = w.append(event(OTHER, 1)).event.id;
-    c.set(new Date().toISOString());
-    const fresh = w.append(event(OTHER, 2)).event.id;
-    await w.flush();
-    await w.flush();
-    await w.close();
-    expect(await row(db.db, old)).toMatchObject({ subject_id: null, ip: null, path: null });
-    expect(await row(db.db, fresh)).toMatchObject({ subject_id: OTHER });
-    expect(await verify(db.db)).toMatchObject({ ok: true, problems: [] });
-  });
+  it.skipIf(skip)(
+    'an event that waited longer than the longest wait is inserted erased whatever its subject',
+    async () => {
+      const c = clock(new Date(Date.now() - 2 * 86_400_000).toISOString());
+      const w = make(db.db, {
+        writer: 'slow',
+        now: c.now,
+        tombstoneDays: 1,
+        flushIntervalMs: 600_000,
+        batchSize: 1000,
+      });
+      const old = w.append(event(OTHER, 1)).event.id;
+      c.set(new Date().toISOString());
+      const fresh = w.append(event(OTHER, 2)).event.id;
+      await w.flush();
+      await w.flush();
+      await w.close();
+      expect(await row(db.db, old)).toMatchObject({ subject_id: null, ip: null, path: null });
+      expect(await row(db.db, fresh)).toMatchObject({ subject_id: OTHER });
+      expect(await verify(db.db)).toMatchObject({ ok: true, problems: [] });
+    },
+  );
 });
 
 describe.skipIf(!postgresUrl)('a tombstone and the batches of other replicas (Postgres)', () => {

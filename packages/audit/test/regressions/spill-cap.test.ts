@@ -19,13 +19,30 @@ beforeEach(async () => {
 });
 afterEach(() => broken.close());
 
-const access = (i: number) => ({ kind: 'access' as const, action: 'http.request', method: 'GET', route: '/x', path: `/x/${i}`, status: 200, ip: '203.0.113.7', userAgent: 'test' });
+const access = (i: number) => ({
+  kind: 'access' as const,
+  action: 'http.request',
+  method: 'GET',
+  route: '/x',
+  path: `/x/${i}`,
+  status: 200,
+  ip: '203.0.113.7',
+  userAgent: 'test',
+});
 const dir = () => mkdtempSync(join(tmpdir(), 'hf-audit-cap-'));
 
 describe('a bounded spill directory', () => {
   it('drops access events past the cap, keeps security events, and declares the gap in the chain', async () => {
     const logger = captureLogger();
-    const w = writer(broken.db, { batchSize: 10, maxBuffered: 20, spillDir: dir(), spillMaxBytes: 20_000, retryBaseMs: 5, retryMaxMs: 10, logger });
+    const w = writer(broken.db, {
+      batchSize: 10,
+      maxBuffered: 20,
+      spillDir: dir(),
+      spillMaxBytes: 20_000,
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+      logger,
+    });
     let kept = 0;
     for (let i = 0; i < 600; i++) {
       if (w.appendAccess(access(i))) kept++;
@@ -54,9 +71,19 @@ describe('a bounded spill directory', () => {
     expect(w.health).toMatchObject({ full: false, dropped: 0, spilledBytes: 0 });
   });
 
-  it("fail-closed: requests are answered 503 HF_AUDIT_UNAVAILABLE while it is full; /health is not", async () => {
+  it('fail-closed: requests are answered 503 HF_AUDIT_UNAVAILABLE while it is full; /health is not', async () => {
     const app = Fastify();
-    await app.register(audit, { db: broken.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: dir(), spillMaxBytes: 5_000, spillFull: 'fail-closed', batchSize: 10, maxBuffered: 10, retryBaseMs: 5, retryMaxMs: 10 });
+    await app.register(audit, {
+      db: broken.db,
+      checkpointKeys: [CHECKPOINT_KEY],
+      spillDir: dir(),
+      spillMaxBytes: 5_000,
+      spillFull: 'fail-closed',
+      batchSize: 10,
+      maxBuffered: 10,
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+    });
     app.get('/x', async () => ({ ok: true }));
     app.get('/health', async () => ({ ok: true }));
     await app.ready();

@@ -6,11 +6,32 @@ import { testDatabase, until, type TestDatabase } from '@harakaflow/testing';
 import { prepareKeys } from '@harakaflow/core';
 import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import audit, { auditMigrations, decodeSpill, encodeSpill, eventHash, personalDigest, prepareSpillDirectory, spillSubdirectory, verifyChain, type AuditEvent } from '../../src/index.js';
+import audit, {
+  auditMigrations,
+  decodeSpill,
+  encodeSpill,
+  eventHash,
+  personalDigest,
+  prepareSpillDirectory,
+  spillSubdirectory,
+  verifyChain,
+  type AuditEvent,
+} from '../../src/index.js';
 import { eventsPage } from '../../src/store.js';
 import { captureLogger, CHECKPOINT_KEY, flushUntilItHolds, KEYS, securityInput, writer } from '../helpers.js';
 
@@ -43,11 +64,14 @@ describe('spill files are authenticated and linked before anything is inserted o
     const forged: AuditEvent = { ...last, details: { i: 'forged' } };
     forged.personalDigest = personalDigest(forged.personalSalt!, forged.chainVersion, forged);
     forged.hash = eventHash(forged);
-    await run(sql`update audit.events set details = ${JSON.stringify(forged.details)}::jsonb, personal_digest = ${forged.personalDigest}, hash = ${forged.hash} where id = ${last.id}::uuid`);
+    await run(
+      sql`update audit.events set details = ${JSON.stringify(forged.details)}::jsonb, personal_digest = ${forged.personalDigest}, hash = ${forged.hash} where id = ${last.id}::uuid`,
+    );
     expect((await verify()).ok).toBe(false);
     // ... and drops a spill line that signs the forged end (where the earlier version read files, and where this one does).
     const dir = newDir();
-    const line = JSON.stringify({ close: true, writer: last.writer, day: last.day, count: 10, lastHash: forged.hash }) + '\n';
+    const line =
+      JSON.stringify({ close: true, writer: last.writer, day: last.day, count: 10, lastHash: forged.hash }) + '\n';
     mkdirSync(spillSubdirectory(dir), { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, 'audit-0-forged.ndjson'), line);
     writeFileSync(join(spillSubdirectory(dir), 'audit-0-forged.ndjson'), line);
@@ -80,7 +104,10 @@ describe('spill files are authenticated and linked before anything is inserted o
       const decoded = decodeSpill(text, KEYS);
       if ('error' in decoded) throw new Error(decoded.error);
       writeFileSync(join(sub, name!), text.replace('"resource":"thing:2"', '"resource":"thing:X"'));
-      writeFileSync(join(sub, 'audit-1-other-key.ndjson'), encodeSpill(decoded, prepareKeys(['another-checkpoint-key-0123456789abcdef'])));
+      writeFileSync(
+        join(sub, 'audit-1-other-key.ndjson'),
+        encodeSpill(decoded, prepareKeys(['another-checkpoint-key-0123456789abcdef'])),
+      );
       const replayer = writer(db.db, { writer: 'w-r2', spillDir: dir });
       replayer.append(securityInput(1));
       await replayer.flush();
@@ -88,7 +115,12 @@ describe('spill files are authenticated and linked before anything is inserted o
       const stored = await eventsPage(db.db, null, 100);
       expect(stored.filter((e) => e.writer === 'w-edit')).toEqual([]);
       expect(readdirSync(join(sub, 'rejected')).sort()).toEqual([name!, 'audit-1-other-key.ndjson'].sort());
-      expect(stored.filter((e) => e.action === 'audit.spill.rejected').map((e) => (e.details as { reason: string }).reason).sort()).toEqual([
+      expect(
+        stored
+          .filter((e) => e.action === 'audit.spill.rejected')
+          .map((e) => (e.details as { reason: string }).reason)
+          .sort(),
+      ).toEqual([
         'the MAC does not verify under any checkpoint key',
         'the MAC does not verify under any checkpoint key',
       ]);
@@ -103,7 +135,10 @@ describe('spill files are authenticated and linked before anything is inserted o
     writeFileSync(join(sub, 'audit-0-malformed.ndjson'), '{"truncated":');
     const w = writer(db.db, { writer: 'w-after', spillDir: dir });
     const sync = w.append(securityInput(1), true);
-    await Promise.race([sync.committed, new Promise((_, reject) => setTimeout(() => reject(new Error('the sync event hung')), 5000))]);
+    await Promise.race([
+      sync.committed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the sync event hung')), 5000)),
+    ]);
     w.append(securityInput(2));
     await w.flush();
     await w.close();
@@ -170,27 +205,42 @@ describe('the spill directory', () => {
     const writable = newDir();
     mkdirSync(spillSubdirectory(writable));
     chmodSync(spillSubdirectory(writable), 0o777);
-    await expect(prepareSpillDirectory(writable)).rejects.toMatchObject({ code: 'HF_AUDIT_SPILL_DIRECTORY', message: expect.stringContaining(spillSubdirectory(writable)) });
+    await expect(prepareSpillDirectory(writable)).rejects.toMatchObject({
+      code: 'HF_AUDIT_SPILL_DIRECTORY',
+      message: expect.stringContaining(spillSubdirectory(writable)),
+    });
     const app = Fastify();
-    await expect(app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: writable }).ready()).rejects.toMatchObject({ code: 'HF_AUDIT_SPILL_DIRECTORY' });
+    await expect(
+      app.register(audit, { db: db.db, checkpointKeys: [CHECKPOINT_KEY], spillDir: writable }).ready(),
+    ).rejects.toMatchObject({ code: 'HF_AUDIT_SPILL_DIRECTORY' });
     await app.close();
 
     const linked = newDir();
     symlinkSync(newDir(), spillSubdirectory(linked));
-    await expect(prepareSpillDirectory(linked)).rejects.toMatchObject({ message: expect.stringContaining('not a directory') });
+    await expect(prepareSpillDirectory(linked)).rejects.toMatchObject({
+      message: expect.stringContaining('not a directory'),
+    });
 
     if (process.getuid?.() === 0) {
       const foreign = newDir();
       mkdirSync(spillSubdirectory(foreign), { mode: 0o700 });
       chownSync(spillSubdirectory(foreign), 65534, 65534);
-      await expect(prepareSpillDirectory(foreign)).rejects.toMatchObject({ message: expect.stringContaining('owned by another user') });
+      await expect(prepareSpillDirectory(foreign)).rejects.toMatchObject({
+        message: expect.stringContaining('owned by another user'),
+      });
     }
   });
 
   it('files of the earlier, unauthenticated format are never replayed', async () => {
     await committed('w-legacy-check');
     const dir = newDir();
-    const fake = { ...securityInput(1), id: '01900000-0000-7000-8000-000000000001', writer: 'w-fake', day: '2026-01-01', seq: 0 };
+    const fake = {
+      ...securityInput(1),
+      id: '01900000-0000-7000-8000-000000000001',
+      writer: 'w-fake',
+      day: '2026-01-01',
+      seq: 0,
+    };
     writeFileSync(join(dir, 'audit-old.ndjson'), JSON.stringify(fake) + '\n');
     expect((await prepareSpillDirectory(dir)).legacyFiles).toBe(1);
     const w = writer(db.db, { writer: 'w-l', spillDir: dir });
@@ -213,7 +263,8 @@ describe('spill files hold contiguous runs of the chain', () => {
     const flaky = new Proxy(db.db, {
       get(target, property) {
         const value = Reflect.get(target, property) as unknown;
-        if (property !== 'execute') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        if (property !== 'execute')
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         return async (...args: unknown[]) => {
           const n = ++calls;
           if (n === 1) {
@@ -226,7 +277,15 @@ describe('spill files hold contiguous runs of the chain', () => {
         };
       },
     });
-    const w = writer(flaky as typeof db.db, { writer: 'w-hole', spillDir: dir, batchSize: 5, maxBuffered: 5, concurrency: 2, retryBaseMs: 5, retryMaxMs: 10 });
+    const w = writer(flaky as typeof db.db, {
+      writer: 'w-hole',
+      spillDir: dir,
+      batchSize: 5,
+      maxBuffered: 5,
+      concurrency: 2,
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+    });
     const ids = Array.from({ length: 10 }, (_, i) => w.append(securityInput(i)).event.id);
     await new Promise((r) => setTimeout(r, 100));
     for (let i = 10; i < 30; i++) ids.push(w.append(securityInput(i)).event.id);

@@ -33,33 +33,43 @@ describe.each(DRIVERS)('the Merkle tree against a database-only attacker on %s',
   const fresh = freshDatabases(server, afterAll);
   const idsOf = async (db: TestDatabase, writerName: string) =>
     resultRows<{ id: string }>(
-      await db.db.execute(sql`select e.id::text as id from audit.events e left join audit.writers w on w.id = e.writer_id
+      await db.db
+        .execute(sql`select e.id::text as id from audit.events e left join audit.writers w on w.id = e.writer_id
         where coalesce(e.writer, w.name) = ${writerName} order by e.id`),
     ).map((r) => r.id);
 
-  it.skipIf(skip)('events written under a key that is not the log\'s (a forged checkpoint) are never signed into the tree', async () => {
-    const db = await fresh();
-    const { signer } = treeSigner();
-    const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
-    for (let i = 0; i < 5; i++) w1.append(securityInput(i));
-    await w1.close();
-    expect(await integrate({ db: db.db, checkpointKeys: KEYS, signer })).toMatchObject({ appended: 5 });
+  it.skipIf(skip)(
+    "events written under a key that is not the log's (a forged checkpoint) are never signed into the tree",
+    async () => {
+      const db = await fresh();
+      const { signer } = treeSigner();
+      const w1 = writer(db.db, { writer: 'w1', chainVersion: 3 });
+      for (let i = 0; i < 5; i++) w1.append(securityInput(i));
+      await w1.close();
+      expect(await integrate({ db: db.db, checkpointKeys: KEYS, signer })).toMatchObject({ appended: 5 });
 
-    // The attacker runs the package's own writer against the database, under a key of their own.
-    const mallory = writer(db.db, { writer: 'w-admin', chainVersion: 3, checkpointKeys: prepareKeys(['not-the-log-key-0123456789abcdef0123456']) });
-    for (let i = 0; i < 3; i++) mallory.append({ ...securityInput(i, 'acct-victim'), action: 'account.deleted' });
-    await mallory.close();
-    // The HMAC path sees the forged checkpoint...
-    expect((await verifyChain({ db: db.db, checkpointKeys: KEYS })).problems).toContainEqual(expect.objectContaining({ writer: 'w-admin', reason: 'checkpoint-mismatch' }));
-    // ...the integrator must not sign it into the tree (before the fix: appended 3, and each forged event had a proof).
-    const run = await integrate({ db: db.db, checkpointKeys: KEYS, signer });
-    expect(run?.appended ?? 0).toBe(0);
-    for (const id of await idsOf(db, 'w-admin')) expect((await proveEvent(db.db, id)).state).not.toBe('found');
+      // The attacker runs the package's own writer against the database, under a key of their own.
+      const mallory = writer(db.db, {
+        writer: 'w-admin',
+        chainVersion: 3,
+        checkpointKeys: prepareKeys(['not-the-log-key-0123456789abcdef0123456']),
+      });
+      for (let i = 0; i < 3; i++) mallory.append({ ...securityInput(i, 'acct-victim'), action: 'account.deleted' });
+      await mallory.close();
+      // The HMAC path sees the forged checkpoint...
+      expect((await verifyChain({ db: db.db, checkpointKeys: KEYS })).problems).toContainEqual(
+        expect.objectContaining({ writer: 'w-admin', reason: 'checkpoint-mismatch' }),
+      );
+      // ...the integrator must not sign it into the tree (before the fix: appended 3, and each forged event had a proof).
+      const run = await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+      expect(run?.appended ?? 0).toBe(0);
+      for (const id of await idsOf(db, 'w-admin')) expect((await proveEvent(db.db, id)).state).not.toBe('found');
 
-    // The same with a real writer's segment: rows added after its end and its count bumped by hand.
-    await db.db.execute(sql`update audit.checkpoints set count = count + 1 where writer = 'w1'`);
-    expect((await integrate({ db: db.db, checkpointKeys: KEYS, signer }))?.appended ?? 0).toBe(0);
-  });
+      // The same with a real writer's segment: rows added after its end and its count bumped by hand.
+      await db.db.execute(sql`update audit.checkpoints set count = count + 1 where writer = 'w1'`);
+      expect((await integrate({ db: db.db, checkpointKeys: KEYS, signer }))?.appended ?? 0).toBe(0);
+    },
+  );
 
   it.skipIf(skip)('500 segments that never complete do not freeze the tree', async () => {
     const db = await fresh();
@@ -89,38 +99,50 @@ describe.each(DRIVERS)('the Merkle tree against a database-only attacker on %s',
     expect(run!.note).not.toContain('horizon');
   });
 
-  it.skipIf(skip)('a kept day\'s events deleted, with their ranges relabelled as a dropped day and their leaf hashes planted in tree_leaves, are caught on public keys', async () => {
-    const db = await fresh();
-    const { signer, open: openHead } = treeSigner();
-    const days = await integratedDays(db.db, signer, { days: 2, perDay: [200, 100] });
-    await purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[1]!, limit: 5000, dryRun: false });
-    expect((await integrate({ db: db.db, checkpointKeys: KEYS, signer }))!.note).toContain(`\nhorizon ${days[1]}\n`);
-    expect((await verifyChain({ db: db.db, checkpointKeys: [], openHead })).problems).toEqual([]);
+  it.skipIf(skip)(
+    "a kept day's events deleted, with their ranges relabelled as a dropped day and their leaf hashes planted in tree_leaves, are caught on public keys",
+    async () => {
+      const db = await fresh();
+      const { signer, open: openHead } = treeSigner();
+      const days = await integratedDays(db.db, signer, { days: 2, perDay: [200, 100] });
+      await purgeServerLogs({ db: db.db, checkpointKeys: KEYS, beforeDay: days[1]!, limit: 5000, dryRun: false });
+      expect((await integrate({ db: db.db, checkpointKeys: KEYS, signer }))!.note).toContain(`\nhorizon ${days[1]}\n`);
+      expect((await verifyChain({ db: db.db, checkpointKeys: [], openHead })).problems).toEqual([]);
 
-    // The attacker (database only): w2's whole segment of the kept day is to disappear.
-    const ranges = resultRows<{ start: string; first_seq: number; count: number }>(
-      await db.db.execute(sql`select start::text as start, first_seq, count from audit.tree_ranges where writer = 'w2' and day = ${days[1]!}::date`),
-    );
-    expect(ranges.length).toBeGreaterThan(0);
-    const hashes = new Map(
-      resultRows<{ seq: number; hash: string }>(
-        await db.db.execute(sql`select e.seq, encode(e.hash_bytes, 'hex') as hash from audit.events e join audit.writers w on w.id = e.writer_id
+      // The attacker (database only): w2's whole segment of the kept day is to disappear.
+      const ranges = resultRows<{ start: string; first_seq: number; count: number }>(
+        await db.db.execute(
+          sql`select start::text as start, first_seq, count from audit.tree_ranges where writer = 'w2' and day = ${days[1]!}::date`,
+        ),
+      );
+      expect(ranges.length).toBeGreaterThan(0);
+      const hashes = new Map(
+        resultRows<{ seq: number; hash: string }>(
+          await db.db
+            .execute(sql`select e.seq, encode(e.hash_bytes, 'hex') as hash from audit.events e join audit.writers w on w.id = e.writer_id
           where w.name = 'w2' and e.day = ${days[1]!}::date`),
-      ).map((r) => [Number(r.seq), r.hash]),
-    );
-    for (const r of ranges) {
-      for (let i = 0; i < Number(r.count); i++) {
-        const leaf = leafHash(Buffer.from(hashes.get(Number(r.first_seq) + i)!, 'hex')).toString('hex');
-        await db.db.execute(sql`insert into audit.tree_leaves (idx, hash) values (${Number(r.start) + i}, decode(${leaf}, 'hex')) on conflict (idx) do nothing`);
+        ).map((r) => [Number(r.seq), r.hash]),
+      );
+      for (const r of ranges) {
+        for (let i = 0; i < Number(r.count); i++) {
+          const leaf = leafHash(Buffer.from(hashes.get(Number(r.first_seq) + i)!, 'hex')).toString('hex');
+          await db.db.execute(
+            sql`insert into audit.tree_leaves (idx, hash) values (${Number(r.start) + i}, decode(${leaf}, 'hex')) on conflict (idx) do nothing`,
+          );
+        }
       }
-    }
-    await db.db.execute(sql`update audit.tree_ranges set day = ${days[0]!}::date where writer = 'w2' and day = ${days[1]!}::date`);
-    await db.db.execute(sql`delete from audit.events e using audit.writers w where w.id = e.writer_id and w.name = 'w2' and e.day = ${days[1]!}::date`);
+      await db.db.execute(
+        sql`update audit.tree_ranges set day = ${days[0]!}::date where writer = 'w2' and day = ${days[1]!}::date`,
+      );
+      await db.db.execute(
+        sql`delete from audit.events e using audit.writers w where w.id = e.writer_id and w.name = 'w2' and e.day = ${days[1]!}::date`,
+      );
 
-    const pk = await verifyChain({ db: db.db, checkpointKeys: [], openHead });
-    // The HMAC path sees it (w2's checkpoint counts 100 events of that day)...
-    expect((await verifyChain({ db: db.db, checkpointKeys: KEYS })).ok).toBe(false);
-    // ...public keys alone must too: 100 events of a day the signed horizon keeps are gone.
-    expect(pk.ok).toBe(false);
-  });
+      const pk = await verifyChain({ db: db.db, checkpointKeys: [], openHead });
+      // The HMAC path sees it (w2's checkpoint counts 100 events of that day)...
+      expect((await verifyChain({ db: db.db, checkpointKeys: KEYS })).ok).toBe(false);
+      // ...public keys alone must too: 100 events of a day the signed horizon keeps are gone.
+      expect(pk.ok).toBe(false);
+    },
+  );
 });

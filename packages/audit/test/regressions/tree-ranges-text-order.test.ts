@@ -23,21 +23,28 @@ describe.each(drivers)('public-key verify of a tree of many ranges on %s', (name
     for (const db of open) await db.close();
   });
 
-  it.skipIf(skip)('reads the ranges in tree order (starts 7, 14, ..., 1001, ...), not in the order of their text', async () => {
-    const db = await testDatabase({ migrations: [auditMigrations], serverUrl: server });
-    open.push(db);
-    const signer = new AuditSigningKeys(generateAuditSigningKey('t1'), 'audit.test.example/log');
-    const w = writer(db.db, { writer: 'w1', chainVersion: 3 });
-    // One range per run, as a live log has (a run every treeIntervalMs).
-    for (let run = 0; run < 160; run++) {
-      for (let i = 0; i < 7; i++) w.append(securityInput(run * 7 + i));
-      await w.flush();
+  it.skipIf(skip)(
+    'reads the ranges in tree order (starts 7, 14, ..., 1001, ...), not in the order of their text',
+    async () => {
+      const db = await testDatabase({ migrations: [auditMigrations], serverUrl: server });
+      open.push(db);
+      const signer = new AuditSigningKeys(generateAuditSigningKey('t1'), 'audit.test.example/log');
+      const w = writer(db.db, { writer: 'w1', chainVersion: 3 });
+      // One range per run, as a live log has (a run every treeIntervalMs).
+      for (let run = 0; run < 160; run++) {
+        for (let i = 0; i < 7; i++) w.append(securityInput(run * 7 + i));
+        await w.flush();
+        await integrate({ db: db.db, checkpointKeys: KEYS, signer });
+      }
+      await w.close();
       await integrate({ db: db.db, checkpointKeys: KEYS, signer });
-    }
-    await w.close();
-    await integrate({ db: db.db, checkpointKeys: KEYS, signer });
-    const result = await verifyChain({ db: db.db, checkpointKeys: [], openHead: (note) => openCheckpoint(note, signer.verifiers()) });
-    expect(result.problems).toEqual([]);
-    expect(result.tree).toMatchObject({ size: 1120, leaves: 1120 });
-  });
+      const result = await verifyChain({
+        db: db.db,
+        checkpointKeys: [],
+        openHead: (note) => openCheckpoint(note, signer.verifiers()),
+      });
+      expect(result.problems).toEqual([]);
+      expect(result.tree).toMatchObject({ size: 1120, leaves: 1120 });
+    },
+  );
 });

@@ -20,11 +20,19 @@ function injecting(db: Database, at: number, inject: () => Promise<void>, count 
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (prop === 'transaction' && typeof value === 'function') {
-        return (body: (tx: Database) => unknown, config?: unknown) => (value as (b: unknown, c?: unknown) => unknown).call(target, (tx: Database) => body(injecting(tx, at, inject, count)), config);
+        return (body: (tx: Database) => unknown, config?: unknown) =>
+          (value as (b: unknown, c?: unknown) => unknown).call(
+            target,
+            (tx: Database) => body(injecting(tx, at, inject, count)),
+            config,
+          );
       }
       if (prop === 'select' && typeof value === 'function') {
         return (...args: unknown[]) => {
-          const builder = (value as (...a: unknown[]) => { from: (...a: unknown[]) => PromiseLike<unknown> }).apply(target, args);
+          const builder = (value as (...a: unknown[]) => { from: (...a: unknown[]) => PromiseLike<unknown> }).apply(
+            target,
+            args,
+          );
           if (++count.n !== at) return builder;
           const from = builder.from.bind(builder);
           builder.from = (...a: unknown[]) => {

@@ -36,7 +36,10 @@ describe('cookie tossing', () => {
       for (const header of [`${refusal}; ${grant}`, `${grant}; ${refusal}`]) {
         const response = await app.inject({ url: '/page', headers: { cookie: header } });
         expect(response.json().allowsAnalytics, header).toBe(false);
-        expect(setCookies(response.headers).some((h) => h.startsWith('hf_aid=')), header).toBe(false);
+        expect(
+          setCookies(response.headers).some((h) => h.startsWith('hf_aid=')),
+          header,
+        ).toBe(false);
       }
       await app.close();
     } finally {
@@ -44,12 +47,15 @@ describe('cookie tossing', () => {
     }
   });
 
-  it('a tossed grant made under GPC does not beat the victim\'s GPC refusal', async () => {
+  it("a tossed grant made under GPC does not beat the victim's GPC refusal", async () => {
     const app = await consentApp(database);
     const first = await app.inject({ url: '/page', headers: { 'sec-gpc': '1' } });
     const gpcRefusal = cookieOf(first.headers, 'hf_consent')!;
     const tossed = await decide(app, true, 'hf_consent', { 'sec-gpc': '1' }); // the attacker's own browser
-    const response = await app.inject({ url: '/page', headers: { 'sec-gpc': '1', cookie: `${tossed}; ${gpcRefusal}` } });
+    const response = await app.inject({
+      url: '/page',
+      headers: { 'sec-gpc': '1', cookie: `${tossed}; ${gpcRefusal}` },
+    });
     expect(response.json().allowsAnalytics).toBe(false);
     await app.close();
   });
@@ -90,6 +96,8 @@ describe('cookie tossing', () => {
   });
 
   it('refuses a __Host- name without secure', async () => {
-    await expect(consentApp(database, { secure: false, cookieName: '__Host-x' })).rejects.toMatchObject({ code: 'HF_CONSENT_INVALID_OPTION' });
+    await expect(consentApp(database, { secure: false, cookieName: '__Host-x' })).rejects.toMatchObject({
+      code: 'HF_CONSENT_INVALID_OPTION',
+    });
   });
 });

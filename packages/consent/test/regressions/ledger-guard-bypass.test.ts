@@ -17,7 +17,17 @@ beforeEach(() => database.truncate('consent'));
 
 const count = async () => (await database.db.select().from(consentRecords)).length;
 async function seed() {
-  const row = (subjectId: string) => ({ id: randomUUID(), consentId: 'c'.repeat(22), subjectId, action: 'grant', source: 'user', policyVersion: 'v1', categories: ['analytics'], ip: null, userAgent: null });
+  const row = (subjectId: string) => ({
+    id: randomUUID(),
+    consentId: 'c'.repeat(22),
+    subjectId,
+    action: 'grant',
+    source: 'user',
+    policyVersion: 'v1',
+    categories: ['analytics'],
+    ip: null,
+    userAgent: null,
+  });
   await database.db.insert(consentRecords).values([row('acct-1'), row('acct-1'), row('acct-2')]);
 }
 
@@ -31,7 +41,13 @@ describe('the consent ledger guards itself in the database', () => {
       }),
     ).rejects.toThrow();
     // A DO block whose statement quotes the erase function's frame is not that function.
-    await expect(database.db.execute(sql.raw(`do $$ begin delete from consent.records /*\nPL/pgSQL function consent.erase_subject(text) line 4 at SQL statement */; end $$`))).rejects.toThrow();
+    await expect(
+      database.db.execute(
+        sql.raw(
+          `do $$ begin delete from consent.records /*\nPL/pgSQL function consent.erase_subject(text) line 4 at SQL statement */; end $$`,
+        ),
+      ),
+    ).rejects.toThrow();
     expect(await count()).toBe(3);
   });
 
@@ -43,7 +59,8 @@ describe('the consent ledger guards itself in the database', () => {
 
   it('erases one subject through consent.erase_subject, and only theirs', async () => {
     await seed();
-    const result = (await database.db.execute(sql`select consent.erase_subject('acct-1') as erased`)) as unknown as { erased: number }[] | { rows: { erased: number }[] };
+    const result = (await database.db.execute(sql`select consent.erase_subject('acct-1') as erased`)) as unknown as
+      { erased: number }[] | { rows: { erased: number }[] };
     expect(Number((Array.isArray(result) ? result : result.rows)[0]!.erased)).toBe(2);
     expect((await database.db.select().from(consentRecords)).map((r) => r.subjectId)).toEqual(['acct-2']);
   });

@@ -94,7 +94,13 @@ async function seed(rows: Seed[]): Promise<void> {
 const all = () => database.db.select().from(consentRecords).orderBy(asc(consentRecords.createdAt));
 /** One batch of the class, as the retention runner calls it. */
 const purge = (o: { dryRun?: boolean; held?: string[]; limit?: number; now?: number } = {}) =>
-  ledgerClass.purgeBatch!({ cutoff: new Date((o.now ?? Date.now()) - LEDGER_PERSONAL_DAYS * DAY), planCutoffs: new Map(), limit: o.limit ?? 1000, dryRun: o.dryRun ?? false, heldSubjects: o.held ?? [] });
+  ledgerClass.purgeBatch!({
+    cutoff: new Date((o.now ?? Date.now()) - LEDGER_PERSONAL_DAYS * DAY),
+    planCutoffs: new Map(),
+    limit: o.limit ?? 1000,
+    dryRun: o.dryRun ?? false,
+    heldSubjects: o.held ?? [],
+  });
 
 describe('the consent_ledger retention class', () => {
   it('is registered by the plugin: 90 days, with a purge and an oldest row', () => {
@@ -132,15 +138,31 @@ describe('the consent_ledger retention class', () => {
       { consentId: 'browser-b', tag: 'b-gone', ageMs: proof + DECISION_MAX_AGE_DAYS * DAY + DAY },
       { consentId: 'browser-c', tag: 'c-kept', ageMs: proof + DECISION_MAX_AGE_DAYS * DAY - DAY },
       // An account's acceptance by continued use has no cookie: current until a newer row.
-      { consentId: 'subject:acct-9', subjectId: 'acct-9', action: 'continued-use', tag: 's-kept', ageMs: 6 * 365 * DAY },
+      {
+        consentId: 'subject:acct-9',
+        subjectId: 'acct-9',
+        action: 'continued-use',
+        tag: 's-kept',
+        ageMs: 6 * 365 * DAY,
+      },
     ]);
     let step;
     do step = await purge({ limit: 2 });
     while (!step.done);
     const rows = await all();
-    expect(rows.map((r) => r.userAgent ?? r.consentId).sort()).toEqual(['UA a3', 'browser-a', 'browser-c', 'subject:acct-9']);
+    expect(rows.map((r) => r.userAgent ?? r.consentId).sort()).toEqual([
+      'UA a3',
+      'browser-a',
+      'browser-c',
+      'subject:acct-9',
+    ]);
     // What stays is the decision: who (the subject), what, under which version, when.
-    expect(rows.find((r) => r.consentId === 'browser-a' && r.action === 'refuse')).toMatchObject({ ip: null, userAgent: null, categories: ['analytics'], policyVersion: '2025-01-01' });
+    expect(rows.find((r) => r.consentId === 'browser-a' && r.action === 'refuse')).toMatchObject({
+      ip: null,
+      userAgent: null,
+      categories: ['analytics'],
+      policyVersion: '2025-01-01',
+    });
   });
 
   it('leaves a held subject’s rows as they are', async () => {
@@ -163,13 +185,23 @@ describe('the consent_ledger retention class', () => {
 describe('legal holds bind consent.purge_ledger itself, not its caller (drizzle/0004)', () => {
   /** What the least-privilege app role can run: no held subjects, cutoffs as late as it likes. */
   const callerWithoutHolds = async (dryRun = false) =>
-    Number(resultRows<{ n: number }>(await database.db.execute(sql.raw(`select consent.purge_ledger(now(), now(), '{}', 100000, ${dryRun}) as n`)))[0]!.n);
+    Number(
+      resultRows<{ n: number }>(
+        await database.db.execute(sql.raw(`select consent.purge_ledger(now(), now(), '{}', 100000, ${dryRun}) as n`)),
+      )[0]!.n,
+    );
   const state = async () => (await all()).map((r) => [r.userAgent?.slice(3) ?? r.consentId, r.ip]);
 
   it('keeps a held subject’s old rows, IP, user agent and superseded decision, though the caller passes no held subjects', async () => {
     await seed([
       // Superseded 4 years ago (past the proof period): deleted but for the hold.
-      { consentId: 'subject:acct-held', subjectId: 'acct-held', action: 'continued-use', tag: 'h1', ageMs: 5 * 365 * DAY },
+      {
+        consentId: 'subject:acct-held',
+        subjectId: 'acct-held',
+        action: 'continued-use',
+        tag: 'h1',
+        ageMs: 5 * 365 * DAY,
+      },
       { consentId: 'subject:acct-held', subjectId: 'acct-held', action: 'grant', tag: 'h2', ageMs: 4 * 365 * DAY },
       // A hold on every class (no class) keeps this one too.
       { consentId: 'every', subjectId: 'acct-every', tag: 'e1', ageMs: 200 * DAY },
@@ -222,7 +254,9 @@ describe('legal holds bind consent.purge_ledger itself, not its caller (drizzle/
     expect((await all()).every((r) => r.ip === '203.0.113.9' && r.userAgent !== null)).toBe(true);
     expect(await all()).toHaveLength(3);
     // A hold on a whole other class does not stop this one.
-    await database.db.execute(sql`update retention.holds set released_at = now(), released_by = 'legal@example.test' where id = ${id}`);
+    await database.db.execute(
+      sql`update retention.holds set released_at = now(), released_by = 'legal@example.test' where id = ${id}`,
+    );
     await hold({ class: 'server_logs' });
     // The three IPs go, then a1 (superseded 4 years ago).
     expect(await callerWithoutHolds()).toBe(4);
@@ -243,10 +277,20 @@ describe('consent alone: without retention.holds nothing is held', () => {
   it('the function runs without the retention schema and ignores a caller-given held list', async () => {
     expect(await regclass(alone, 'retention.holds')).toBeNull();
     await alone.db.insert(consentRecords).values({
-      id: randomUUID(), consentId: 'c', subjectId: 'acct-1', action: 'grant', source: 'user', policyVersion: '2025-01-01',
-      categories: ['analytics'], ip: '203.0.113.9', userAgent: 'UA', createdAt: new Date(Date.now() - 100 * DAY),
+      id: randomUUID(),
+      consentId: 'c',
+      subjectId: 'acct-1',
+      action: 'grant',
+      source: 'user',
+      policyVersion: '2025-01-01',
+      categories: ['analytics'],
+      ip: '203.0.113.9',
+      userAgent: 'UA',
+      createdAt: new Date(Date.now() - 100 * DAY),
     });
-    const [row] = resultRows<{ n: number }>(await alone.db.execute(sql`select consent.purge_ledger(now(), now(), '{acct-1}', 10, false) as n`));
+    const [row] = resultRows<{ n: number }>(
+      await alone.db.execute(sql`select consent.purge_ledger(now(), now(), '{acct-1}', 10, false) as n`),
+    );
     expect(Number(row!.n)).toBe(1);
     expect((await alone.db.select().from(consentRecords))[0]).toMatchObject({ ip: null, userAgent: null });
   });
@@ -279,14 +323,16 @@ describe('the append-only rule allows exactly this erasure', () => {
       "update consent.records set categories = '{}'",
       'delete from consent.records',
       // A DO block is not the function, whatever its statement quotes.
-      "do $$ begin update consent.records set ip = null, user_agent = null /*\nPL/pgSQL function consent.purge_ledger(timestamp with time zone,timestamp with time zone,text[],integer,boolean) line 1 at SQL statement */; end $$",
+      'do $$ begin update consent.records set ip = null, user_agent = null /*\nPL/pgSQL function consent.purge_ledger(timestamp with time zone,timestamp with time zone,text[],integer,boolean) line 1 at SQL statement */; end $$',
     ]) {
       await expect(database.db.execute(sql.raw(statement)), statement).rejects.toThrow();
     }
     expect((await all())[0]).toMatchObject({ ip: '203.0.113.9', userAgent: 'UA old', categories: ['analytics'] });
     // The subject's erasure still works as before (replicas of the previous version call it).
     await seed([{ subjectId: 'acct-1', tag: 's', ageMs: DAY }]);
-    const [erased] = resultRows<{ n: number }>(await database.db.execute(sql`select consent.erase_subject('acct-1') as n`));
+    const [erased] = resultRows<{ n: number }>(
+      await database.db.execute(sql`select consent.erase_subject('acct-1') as n`),
+    );
     expect(Number(erased!.n)).toBe(1);
   });
 });

@@ -16,7 +16,10 @@ type App = Awaited<ReturnType<typeof consentApp>>;
 async function decide(app: App, analytics: boolean, name: string): Promise<string> {
   const response = await app.inject({ method: 'PUT', url: '/consent', payload: { analytics } });
   expect(response.statusCode).toBe(200);
-  const found = [response.headers['set-cookie'] ?? []].flat().map(String).find((h) => h.startsWith(`${name}=`))!;
+  const found = [response.headers['set-cookie'] ?? []]
+    .flat()
+    .map(String)
+    .find((h) => h.startsWith(`${name}=`))!;
   return found.slice(0, found.indexOf(';'));
 }
 
@@ -27,7 +30,10 @@ describe('a legacy refusal, however the header is spaced', () => {
     await dev.close();
     const app = await consentApp(database, { secure: true });
     const hostGrant = await decide(app, true, '__Host-hf_consent');
-    for (const cookie of [`${hostGrant}${separator}${legacyRefusal}`, `theme=dark${separator}${legacyRefusal}${separator}${hostGrant}`]) {
+    for (const cookie of [
+      `${hostGrant}${separator}${legacyRefusal}`,
+      `theme=dark${separator}${legacyRefusal}${separator}${hostGrant}`,
+    ]) {
       const response = await app.inject({ url: '/page', headers: { cookie } });
       expect(response.json().allowsAnalytics, cookie).toBe(false);
     }

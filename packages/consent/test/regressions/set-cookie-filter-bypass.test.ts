@@ -54,7 +54,16 @@ describe('Set-Cookie deletions are read as browsers read them', () => {
     expect(parseCookieDate('Wed, 21 Oct 2015 07:28:00 GMT')).toBe(Date.UTC(2015, 9, 21, 7, 28, 0));
     expect(parseCookieDate('21-Oct-15 07:28:00')).toBe(Date.UTC(2015, 9, 21, 7, 28, 0));
     expect(parseCookieDate('Oct 21 99 7:28:0')).toBe(Date.UTC(1999, 9, 21, 7, 28, 0));
-    for (const bad of ['2020', '1', '', '21 Oct 1600 00:00:00', '32 Oct 2015 00:00:00', '21 Oct 2015 24:00:00', '29 Feb 2023 00:00:00']) expect(parseCookieDate(bad), bad).toBeNull();
+    for (const bad of [
+      '2020',
+      '1',
+      '',
+      '21 Oct 1600 00:00:00',
+      '32 Oct 2015 00:00:00',
+      '21 Oct 2015 24:00:00',
+      '29 Feb 2023 00:00:00',
+    ])
+      expect(parseCookieDate(bad), bad).toBeNull();
     expect(cookieExpiry('a=b', NOW)).toBeNull();
   });
 
@@ -62,17 +71,40 @@ describe('Set-Cookie deletions are read as browsers read them', () => {
   // Max-Age and Expires in any order, odd case and spacing.
   const dates = fc.oneof(
     fc.integer({ min: -2_000_000_000, max: 4_000_000_000 }).map((s) => new Date(s * 1000).toUTCString()),
-    fc.constantFrom('2020', '1', '0', 'Thu, 01 Jan 1970 00:00:00 GMT', 'Fri, 01 Jan 2100 00:00:00 GMT', '31 Feb 2030 00:00:00', 'garbage', '', '01-Jan-70 00:00:01', 'Jan 1 69 0:0:0'),
+    fc.constantFrom(
+      '2020',
+      '1',
+      '0',
+      'Thu, 01 Jan 1970 00:00:00 GMT',
+      'Fri, 01 Jan 2100 00:00:00 GMT',
+      '31 Feb 2030 00:00:00',
+      'garbage',
+      '',
+      '01-Jan-70 00:00:01',
+      'Jan 1 69 0:0:0',
+    ),
   );
   const maxAge = fc.constantFrom('Max-Age', 'max-age', 'MAX-AGE', ' Max-Age ');
   const expires = fc.constantFrom('Expires', 'expires', 'EXPIRES', ' Expires');
   const attribute = fc.oneof(
-    fc.tuple(maxAge, fc.oneof(fc.integer({ min: -100, max: 100 }).map(String), fc.constantFrom('0', '-0', '+5', '1e3', '0x1', ' 5', '', 'abc', '00', '99999999999999999999'))).map(([k, v]) => `${k}=${v}`),
+    fc
+      .tuple(
+        maxAge,
+        fc.oneof(
+          fc.integer({ min: -100, max: 100 }).map(String),
+          fc.constantFrom('0', '-0', '+5', '1e3', '0x1', ' 5', '', 'abc', '00', '99999999999999999999'),
+        ),
+      )
+      .map(([k, v]) => `${k}=${v}`),
     fc.tuple(expires, dates).map(([k, d]) => `${k}=${d}`),
     fc.constantFrom('Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax', 'Domain=example.com'),
   );
   const header = fc
-    .tuple(fc.constantFrom('hf_aid=x', 'hf_aid=', 'hf_aid'), fc.array(attribute, { maxLength: 5 }), fc.constantFrom('; ', ';', ' ; '))
+    .tuple(
+      fc.constantFrom('hf_aid=x', 'hf_aid=', 'hf_aid'),
+      fc.array(attribute, { maxLength: 5 }),
+      fc.constantFrom('; ', ';', ' ; '),
+    )
     .map(([pair, attributes, separator]) => [pair, ...attributes].join(separator));
 
   it('every header let through for a refused category is one a real cookie jar does not store (property)', () => {

@@ -35,9 +35,12 @@ describe('hf-vault keeps going and reads keys as the app does', () => {
     const handle = await createDatabase({ dataDir: join(dataDir, 'pglite') });
     await migrate(handle.db, [vaultMigrations]);
     const store = new VaultStore(handle.db, new LocalKeyProvider(K1));
-    for (let i = 0; i < 5; i++) await store.put({ accountId: 'acct-r', sessionId: 's', name: `r${i}` }, Buffer.from(`secret-${i}`));
+    for (let i = 0; i < 5; i++)
+      await store.put({ accountId: 'acct-r', sessionId: 's', name: `r${i}` }, Buffer.from(`secret-${i}`));
     // r0's wrapped data key is damaged: it cannot be unwrapped (its id sorts anywhere among the others).
-    await handle.db.execute(sql`update vault.secrets set ciphertext = set_byte(ciphertext, 11, get_byte(ciphertext, 11) # 1) where name = 'r0'`);
+    await handle.db.execute(
+      sql`update vault.secrets set ciphertext = set_byte(ciphertext, 11, get_byte(ciphertext, 11) # 1) where name = 'r0'`,
+    );
     await handle.close();
 
     const status = cli(['status'], { VAULT_KEYS: `${K2},${K1}` });
@@ -47,7 +50,9 @@ describe('hf-vault keeps going and reads keys as the app does', () => {
     expect(rewrap.code).toBe(1);
     expect(rewrap.out).toContain('rewrapped 4 record(s) to k2');
     expect(rewrap.out).toMatch(/1 record\(s\) could not be unwrapped/);
-    expect(rewrap.out).toMatch(/account acct-r\tnamespace whatsapp\tsession s\tname r0\tKEK k1\tHF_VAULT_DECRYPT_FAILED/);
+    expect(rewrap.out).toMatch(
+      /account acct-r\tnamespace whatsapp\tsession s\tname r0\tKEK k1\tHF_VAULT_DECRYPT_FAILED/,
+    );
     expect(rewrap.out + rewrap.err).not.toMatch(/secret-\d/);
 
     const cleanup = await createDatabase({ dataDir: join(dataDir, 'pglite') });

@@ -12,7 +12,13 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 const vault = () => new VaultStore(database.db, new LocalKeyProvider(`k1:${Buffer.alloc(32, 5).toString('base64')}`));
-const preKeys = (n: number, from = 0) => Object.fromEntries(Array.from({ length: n }, (_, i) => [String(from + i), { keyPair: { public: Buffer.alloc(32, i % 256), private: Buffer.alloc(32, 7) } }]));
+const preKeys = (n: number, from = 0) =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      String(from + i),
+      { keyPair: { public: Buffer.alloc(32, i % 256), private: Buffer.alloc(32, 7) } },
+    ]),
+  );
 
 describe('keys.set of any size', () => {
   it('stores 12,000 pre-keys in one call (one transaction, in chunks)', async () => {
@@ -26,14 +32,20 @@ describe('keys.set of any size', () => {
 
   it('a failed write says HF_VAULT_STORE_FAILED in a short message with no SQL, parameters or ciphertext, and writes nothing', async () => {
     const v = vault();
-    await database.db.execute(sql`alter table vault.secrets add constraint no_big check (account_id <> 'acct-fail' or name <> 'pre-key-1500')`);
+    await database.db.execute(
+      sql`alter table vault.secrets add constraint no_big check (account_id <> 'acct-fail' or name <> 'pre-key-1500')`,
+    );
     try {
       const { state } = await useVaultAuthState(v, { accountId: 'acct-fail', sessionId: 's' });
       const error = await state.keys.set({ 'pre-key': preKeys(3000) }).then(
         () => null,
         (e: unknown) => e as Error & { code?: string; codes?: string[] },
       );
-      expect(error).toMatchObject({ code: 'HF_VAULT_STORE_FAILED', statusCode: 503, codes: expect.arrayContaining(['23514']) });
+      expect(error).toMatchObject({
+        code: 'HF_VAULT_STORE_FAILED',
+        statusCode: 503,
+        codes: expect.arrayContaining(['23514']),
+      });
       expect(error!.message.length).toBeLessThan(300);
       expect(error!.message).not.toMatch(/insert|values|\\x|acct-fail/i);
       expect(JSON.stringify(error)).not.toMatch(/insert into/i);

@@ -19,7 +19,11 @@ const place = { accountId: 'acct-1', sessionId: 's', name: 'n' };
 
 describe('vault namespaces', () => {
   it('the namespace enters the associated data; the default adds nothing', () => {
-    const earlier = Buffer.concat(['hf-vault', '1', 'acct-1', 's', 'n'].map((p) => Buffer.concat([Buffer.from([0, Buffer.byteLength(p)]), Buffer.from(p)])));
+    const earlier = Buffer.concat(
+      ['hf-vault', '1', 'acct-1', 's', 'n'].map((p) =>
+        Buffer.concat([Buffer.from([0, Buffer.byteLength(p)]), Buffer.from(p)]),
+      ),
+    );
     expect(placeBytes(place).equals(earlier)).toBe(true);
     expect(placeBytes({ ...place, namespace: 'whatsapp' }).equals(earlier)).toBe(true);
     expect(placeBytes({ ...place, namespace: 'webhooks' }).equals(earlier)).toBe(false);
@@ -45,12 +49,33 @@ describe('vault namespaces', () => {
 
   it('moveSession re-seals a default-namespace session of every account into a namespace, resumably', async () => {
     const v = vault();
-    for (let i = 0; i < 5; i++) await v.put({ accountId: `acct-${i}`, sessionId: 'legacy', name: `e${i}.current` }, Buffer.from(`secret-${i}-${randomBytes(4).toString('hex')}`));
-    const values = await Promise.all([0, 1, 2, 3, 4].map(async (i) => (await v.get({ accountId: `acct-${i}`, sessionId: 'legacy', name: `e${i}.current` }))!.value.toString()));
-    expect(await v.moveSession('legacy', { namespace: 'webhooks', sessionId: 'endpoints' }, 2)).toEqual({ moved: 2, remaining: 3 });
-    expect(await v.moveSession('legacy', { namespace: 'webhooks', sessionId: 'endpoints' }, 10)).toEqual({ moved: 3, remaining: 0 });
+    for (let i = 0; i < 5; i++)
+      await v.put(
+        { accountId: `acct-${i}`, sessionId: 'legacy', name: `e${i}.current` },
+        Buffer.from(`secret-${i}-${randomBytes(4).toString('hex')}`),
+      );
+    const values = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (i) =>
+        (await v.get({ accountId: `acct-${i}`, sessionId: 'legacy', name: `e${i}.current` }))!.value.toString(),
+      ),
+    );
+    expect(await v.moveSession('legacy', { namespace: 'webhooks', sessionId: 'endpoints' }, 2)).toEqual({
+      moved: 2,
+      remaining: 3,
+    });
+    expect(await v.moveSession('legacy', { namespace: 'webhooks', sessionId: 'endpoints' }, 10)).toEqual({
+      moved: 3,
+      remaining: 0,
+    });
     for (let i = 0; i < 5; i++) {
-      expect((await v.get({ namespace: 'webhooks', accountId: `acct-${i}`, sessionId: 'endpoints', name: `e${i}.current` }))!.value.toString()).toBe(values[i]);
+      expect(
+        (await v.get({
+          namespace: 'webhooks',
+          accountId: `acct-${i}`,
+          sessionId: 'endpoints',
+          name: `e${i}.current`,
+        }))!.value.toString(),
+      ).toBe(values[i]);
       expect(await v.get({ accountId: `acct-${i}`, sessionId: 'legacy', name: `e${i}.current` })).toBeNull();
     }
   });

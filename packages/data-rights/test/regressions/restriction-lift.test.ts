@@ -34,7 +34,12 @@ async function build() {
 }
 
 const restrict = (app: Awaited<ReturnType<typeof build>>['app'], accountId: string) =>
-  app.dataRights.file({ kind: 'restriction', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
+  app.dataRights.file({
+    kind: 'restriction',
+    subject: { kind: 'account', accountId },
+    filedBy: 'self',
+    verification: 'api-key',
+  });
 
 describe('lifting a restriction', () => {
   it('by the account itself: the flag goes, the history says so, audited and notified; a second lift is 409', async () => {
@@ -48,10 +53,18 @@ describe('lifting a restriction', () => {
     expect(lifted.status).toBe('fulfilled');
     expect(lifted.history.at(-1)).toMatchObject({ status: 'fulfilled', by: 'self', event: 'lifted' });
     expect(await app.dataRights.isRestricted(accountId)).toBe(false);
-    expect(events.filter((e) => e.action === 'data_rights.restriction.lifted')).toEqual([expect.objectContaining({ details: expect.objectContaining({ by: 'self' }) })]);
-    expect(told.at(-1)).toMatchObject({ id: r.id, history: expect.arrayContaining([expect.objectContaining({ event: 'lifted' })]) });
+    expect(events.filter((e) => e.action === 'data_rights.restriction.lifted')).toEqual([
+      expect.objectContaining({ details: expect.objectContaining({ by: 'self' }) }),
+    ]);
+    expect(told.at(-1)).toMatchObject({
+      id: r.id,
+      history: expect.arrayContaining([expect.objectContaining({ event: 'lifted' })]),
+    });
 
-    await expect(app.dataRights.lift(r.id, 'self', { accountId })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_TRANSITION', statusCode: 409 });
+    await expect(app.dataRights.lift(r.id, 'self', { accountId })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_TRANSITION',
+      statusCode: 409,
+    });
     // Restricted again by a new request, then lifted again.
     const again = await restrict(app, accountId);
     expect(await app.dataRights.isRestricted(accountId)).toBe(true);
@@ -65,28 +78,65 @@ describe('lifting a restriction', () => {
     const other = randomUUID();
     const r = await restrict(app, accountId);
     // Another account's request is not found; the admin must give a reason; only restrictions lift.
-    await expect(app.dataRights.lift(r.id, 'self', { accountId: other })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_NOT_FOUND', statusCode: 404 });
-    await expect(app.dataRights.lift(r.id, 'admin', { reason: '  ' })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
-    const objection = await app.dataRights.file({ kind: 'objection', subject: { kind: 'account', accountId }, filedBy: 'self', verification: 'api-key' });
-    await expect(app.dataRights.lift(objection.id, 'admin', { reason: 'x' })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_REQUEST', statusCode: 400 });
-    const emailed = await app.dataRights.file({ kind: 'restriction', subject: { kind: 'account', accountId: other }, filedBy: 'admin', verification: null });
-    await expect(app.dataRights.lift(emailed.id, 'admin', { reason: 'x' })).rejects.toMatchObject({ code: 'HF_DATA_RIGHTS_INVALID_TRANSITION', statusCode: 409 });
+    await expect(app.dataRights.lift(r.id, 'self', { accountId: other })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_NOT_FOUND',
+      statusCode: 404,
+    });
+    await expect(app.dataRights.lift(r.id, 'admin', { reason: '  ' })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_REQUEST',
+      statusCode: 400,
+    });
+    const objection = await app.dataRights.file({
+      kind: 'objection',
+      subject: { kind: 'account', accountId },
+      filedBy: 'self',
+      verification: 'api-key',
+    });
+    await expect(app.dataRights.lift(objection.id, 'admin', { reason: 'x' })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_REQUEST',
+      statusCode: 400,
+    });
+    const emailed = await app.dataRights.file({
+      kind: 'restriction',
+      subject: { kind: 'account', accountId: other },
+      filedBy: 'admin',
+      verification: null,
+    });
+    await expect(app.dataRights.lift(emailed.id, 'admin', { reason: 'x' })).rejects.toMatchObject({
+      code: 'HF_DATA_RIGHTS_INVALID_TRANSITION',
+      statusCode: 409,
+    });
     expect(await app.dataRights.isRestricted(accountId)).toBe(true);
 
     const lifted = await app.dataRights.lift(r.id, 'admin', { reason: 'the dispute that led to it is settled' });
-    expect(lifted.history.at(-1)).toMatchObject({ by: 'admin', event: 'lifted', note: 'the dispute that led to it is settled' });
+    expect(lifted.history.at(-1)).toMatchObject({
+      by: 'admin',
+      event: 'lifted',
+      note: 'the dispute that led to it is settled',
+    });
     expect(await app.dataRights.isRestricted(accountId)).toBe(false);
-    expect(events.find((e) => e.action === 'data_rights.restriction.lifted')?.details).toMatchObject({ by: 'admin', reason: 'the dispute that led to it is settled' });
-    expect(told.at(-1)?.history.at(-1)).toMatchObject({ event: 'lifted', note: 'the dispute that led to it is settled' });
+    expect(events.find((e) => e.action === 'data_rights.restriction.lifted')?.details).toMatchObject({
+      by: 'admin',
+      reason: 'the dispute that led to it is settled',
+    });
+    expect(told.at(-1)?.history.at(-1)).toMatchObject({
+      event: 'lifted',
+      note: 'the dispute that led to it is settled',
+    });
   });
 
   it('two lifts at once: one succeeds, the other is 409', async () => {
     const { app } = await build();
     const accountId = randomUUID();
     const r = await restrict(app, accountId);
-    const results = await Promise.allSettled([app.dataRights.lift(r.id, 'self', { accountId }), app.dataRights.lift(r.id, 'admin', { reason: 'settled' })]);
+    const results = await Promise.allSettled([
+      app.dataRights.lift(r.id, 'self', { accountId }),
+      app.dataRights.lift(r.id, 'admin', { reason: 'settled' }),
+    ]);
     expect(results.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
-    expect(results.find((x) => x.status === 'rejected')).toMatchObject({ reason: { code: 'HF_DATA_RIGHTS_INVALID_TRANSITION' } });
+    expect(results.find((x) => x.status === 'rejected')).toMatchObject({
+      reason: { code: 'HF_DATA_RIGHTS_INVALID_TRANSITION' },
+    });
     expect((await app.dataRights.get(r.id)).history.filter((h) => h.event === 'lifted')).toHaveLength(1);
   });
 });

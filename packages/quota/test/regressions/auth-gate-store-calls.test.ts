@@ -14,7 +14,14 @@ const plans = { free: { requestsPerMinute: 10_000, messagesPerDay: 3 } };
 async function instance(options: Partial<QuotaOptions>): Promise<FastifyInstance> {
   const app = Fastify();
   app.decorateRequest('principal', null);
-  await app.register(quota, { plans, anonymous: { requestsPerMinute: 10_000 }, authFailures: { perMinute: 5 }, bans: { after: 100, windowSeconds: 600, durations: [60] }, banCheckIntervalMs: 60_000, ...options });
+  await app.register(quota, {
+    plans,
+    anonymous: { requestsPerMinute: 10_000 },
+    authFailures: { perMinute: 5 },
+    bans: { after: 100, windowSeconds: 600, durations: [60] },
+    banCheckIntervalMs: 60_000,
+    ...options,
+  });
   app.addHook('onRequest', async (request, reply) => {
     if (await app.quota.authGate(request, reply)) return reply;
     if (request.headers.authorization !== 'Bearer good') {
@@ -28,7 +35,8 @@ async function instance(options: Partial<QuotaOptions>): Promise<FastifyInstance
   return app;
 }
 
-const call = (app: FastifyInstance, key: string, remoteAddress = '203.0.113.9') => app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${key}` }, remoteAddress });
+const call = (app: FastifyInstance, key: string, remoteAddress = '203.0.113.9') =>
+  app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${key}` }, remoteAddress });
 
 describe('the authentication gate', () => {
   it('costs an authenticated client with no failures one store read per banCheckIntervalMs, not one per request', async () => {
@@ -58,7 +66,13 @@ describe('the authentication gate', () => {
     // The connected client itself: a lazy one is not ready, and the store would fall back to memory.
     // The store's timeout raised from 50 ms: on two cores shared with a second suite a Redis read
     // outlasted it, and the insurance limiter (which has no shared count) let a good key through.
-    const shared = { store: 'redis' as const, redis: redis.client, keyPrefix: redis.prefix, clientKeys: { secret: 'a-shared-client-key-secret-0123456789' }, storeTimeoutMs: 2000 };
+    const shared = {
+      store: 'redis' as const,
+      redis: redis.client,
+      keyPrefix: redis.prefix,
+      clientKeys: { secret: 'a-shared-client-key-secret-0123456789' },
+      storeTimeoutMs: 2000,
+    };
     const [a, b] = [await instance(shared), await instance(shared)];
     onTestFinished(async () => {
       await a.close();

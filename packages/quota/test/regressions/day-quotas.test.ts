@@ -19,10 +19,15 @@ async function app(options: Partial<QuotaOptions> = {}) {
   const instance = Fastify();
   instance.decorateRequest('principal', null);
   instance.decorateRequest('account', null);
-  await instance.register(quota, { plans: { free: { requestsPerMinute: 4, messagesPerDay: 3 } }, bans: { after: 2, windowSeconds: 600 }, ...options });
+  await instance.register(quota, {
+    plans: { free: { requestsPerMinute: 4, messagesPerDay: 3 } },
+    bans: { after: 2, windowSeconds: 600 },
+    ...options,
+  });
   instance.addHook('onRequest', async (request) => {
     const id = request.headers['x-account'];
-    if (typeof id === 'string') (request as unknown as { principal: unknown; account: unknown }).principal = { kind: 'account', id };
+    if (typeof id === 'string')
+      (request as unknown as { principal: unknown; account: unknown }).principal = { kind: 'account', id };
     if (typeof id === 'string') (request as unknown as { account: unknown }).account = { id, plan: 'free' };
   });
   instance.get('/read', async () => ({ ok: true }));
@@ -37,15 +42,22 @@ const as = (account: string) => ({ 'x-account': account });
 describe('a plan quota used up is not abuse', () => {
   it('20 refusals at the message cap ban nothing: reads still 200', async () => {
     const instance = await app({ plans: { free: { requestsPerMinute: 1000, messagesPerDay: 3 } } });
-    for (let i = 0; i < 3; i++) expect((await instance.inject({ method: 'POST', url: '/messages', headers: as('acct-cap') })).statusCode).toBe(200);
-    for (let i = 0; i < 20; i++) expect((await instance.inject({ method: 'POST', url: '/messages', headers: as('acct-cap') })).statusCode).toBe(429);
+    for (let i = 0; i < 3; i++)
+      expect((await instance.inject({ method: 'POST', url: '/messages', headers: as('acct-cap') })).statusCode).toBe(
+        200,
+      );
+    for (let i = 0; i < 20; i++)
+      expect((await instance.inject({ method: 'POST', url: '/messages', headers: as('acct-cap') })).statusCode).toBe(
+        429,
+      );
     expect((await instance.inject({ url: '/read', headers: as('acct-cap') })).statusCode).toBe(200);
   });
 
   it('refusals of a per-minute limit still ban', async () => {
     const instance = await app();
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await instance.inject({ url: '/read', headers: as('acct-flood') })).statusCode);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await instance.inject({ url: '/read', headers: as('acct-flood') })).statusCode);
     expect(statuses).toContain(403);
   });
 });
@@ -59,17 +71,26 @@ describe('day quotas are calendar windows in UTC', () => {
     const refused = await instance.inject({ method: 'POST', url: '/messages', headers: as('acct-m') });
     expect(refused.statusCode).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBe(90);
-    expect((await instance.quota.status('acct-m', 'free')).limits.find((l) => l.name === 'free.messages')).toMatchObject({ used: 3, resetAt: new Date('2026-12-02T00:00:00Z') });
+    expect(
+      (await instance.quota.status('acct-m', 'free')).limits.find((l) => l.name === 'free.messages'),
+    ).toMatchObject({ used: 3, resetAt: new Date('2026-12-02T00:00:00Z') });
     vi.setSystemTime(new Date('2026-12-02T00:00:01Z'));
     expect((await instance.inject({ method: 'POST', url: '/messages', headers: as('acct-m') })).statusCode).toBe(200);
-    expect((await instance.quota.status('acct-m', 'free')).limits.find((l) => l.name === 'free.messages')!.used).toBe(1);
+    expect((await instance.quota.status('acct-m', 'free')).limits.find((l) => l.name === 'free.messages')!.used).toBe(
+      1,
+    );
   });
 
   async function acrossMidnight(options: Partial<QuotaOptions>) {
     let clock = Date.parse('2026-12-01T23:59:00Z');
-    const instance = await app({ plans: { free: { requestsPerMinute: 1000, messagesPerDay: 3 } }, now: () => clock, ...options });
+    const instance = await app({
+      plans: { free: { requestsPerMinute: 1000, messagesPerDay: 3 } },
+      now: () => clock,
+      ...options,
+    });
     const account = `acct-${Math.random().toString(36).slice(2)}`;
-    for (let i = 0; i < 3; i++) expect((await instance.inject({ method: 'POST', url: '/messages', headers: as(account) })).statusCode).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await instance.inject({ method: 'POST', url: '/messages', headers: as(account) })).statusCode).toBe(200);
     const refused = await instance.inject({ method: 'POST', url: '/messages', headers: as(account) });
     expect(refused.statusCode).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBe(60);
@@ -104,9 +125,13 @@ describe('RateLimit fields', () => {
     const instance = Fastify();
     await instance.register(quota, {});
     await instance.after();
-    expect(() => instance.get('/bad', { config: { quota: { limits: [{ name: 'Bad Name', points: 1, duration: 1 }] } } }, async () => ({}))).toThrow(
-      expect.objectContaining({ code: 'HF_QUOTA_INVALID_OPTION' }),
-    );
+    expect(() =>
+      instance.get(
+        '/bad',
+        { config: { quota: { limits: [{ name: 'Bad Name', points: 1, duration: 1 }] } } },
+        async () => ({}),
+      ),
+    ).toThrow(expect.objectContaining({ code: 'HF_QUOTA_INVALID_OPTION' }));
     await instance.close();
   });
 });

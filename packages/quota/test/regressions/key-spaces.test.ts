@@ -13,17 +13,24 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 describe('key spaces', () => {
-  it("an account banned for abuse does not ban the client whose address its id spells, nor the reverse", async () => {
+  it('an account banned for abuse does not ban the client whose address its id spells, nor the reverse', async () => {
     const app = Fastify();
     app.decorateRequest('principal', null);
-    await app.register(quota, { store: 'postgres', db: db.db, plans: { free: { requestsPerMinute: 1, messagesPerDay: 5 } }, anonymous: { requestsPerMinute: 1 }, bans: { after: 2, windowSeconds: 600, durations: [600] } });
+    await app.register(quota, {
+      store: 'postgres',
+      db: db.db,
+      plans: { free: { requestsPerMinute: 1, messagesPerDay: 5 } },
+      anonymous: { requestsPerMinute: 1 },
+      bans: { after: 2, windowSeconds: 600, durations: [600] },
+    });
     app.addHook('onRequest', async (request) => {
       const id = request.headers['x-account'];
       if (typeof id === 'string') (request as unknown as { principal: unknown }).principal = { kind: 'account', id };
     });
     app.get('/x', async () => ({ ok: true }));
     await app.ready();
-    const as = (headers: Record<string, string>, remoteAddress: string) => app.inject({ url: '/x', headers, remoteAddress });
+    const as = (headers: Record<string, string>, remoteAddress: string) =>
+      app.inject({ url: '/x', headers, remoteAddress });
 
     // The account `ip:203.0.113.9`, from another address, uses its minute and is banned.
     const account = { 'x-account': 'ip:203.0.113.9' };

@@ -17,7 +17,8 @@ describe('registration order', () => {
     app.get('/off', { config: { quota: false } }, async () => ({ ok: true }));
     await app.ready();
 
-    for (let i = 0; i < 3; i++) expect((await app.inject({ url: '/early', remoteAddress: '203.0.113.1' })).statusCode).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await app.inject({ url: '/early', remoteAddress: '203.0.113.1' })).statusCode).toBe(200);
     const told = logs.lines().filter((l) => String(l.msg).includes('declared before @harakaflow/quota'));
     expect(told).toHaveLength(1);
     expect(told[0]).toMatchObject({ level: 50, route: 'GET /early' });

@@ -22,7 +22,13 @@ type OldLimiter = (name: string, points: number, duration: number) => RateLimite
 async function sideBySide(options: Partial<QuotaOptions>, old: OldLimiter) {
   const app = Fastify();
   app.decorateRequest('principal', null);
-  await app.register(quota, { ...options, plans: { free: { requestsPerMinute: 1000, messagesPerDay: 3 } }, anonymous: { requestsPerMinute: 10 }, bans: { after: 1000, windowSeconds: 600 }, storeTimeoutMs: 2000 });
+  await app.register(quota, {
+    ...options,
+    plans: { free: { requestsPerMinute: 1000, messagesPerDay: 3 } },
+    anonymous: { requestsPerMinute: 10 },
+    bans: { after: 1000, windowSeconds: 600 },
+    storeTimeoutMs: 2000,
+  });
   app.addHook('onRequest', async (request) => {
     const id = request.headers['x-account'];
     if (typeof id === 'string') (request as unknown as { principal: unknown }).principal = { kind: 'account', id };
@@ -32,7 +38,8 @@ async function sideBySide(options: Partial<QuotaOptions>, old: OldLimiter) {
   await app.ready();
   onTestFinished(() => app.close());
   const n = () => Math.floor(Math.random() * 250);
-  const left = async (ip: string) => Number(/;r=(\d+)/.exec(String((await app.inject({ url: '/x', remoteAddress: ip })).headers.ratelimit))![1]);
+  const left = async (ip: string) =>
+    Number(/;r=(\d+)/.exec(String((await app.inject({ url: '/x', remoteAddress: ip })).headers.ratelimit))![1]);
 
   // Requests: the old replica's four, then the new one's, counted together both ways.
   const a = `198.18.${n()}.${1 + n()}`;
@@ -59,7 +66,8 @@ async function sideBySide(options: Partial<QuotaOptions>, old: OldLimiter) {
   const day = new Date().toISOString().slice(0, 10);
   const oldMessages = old('free.messages', 3, 86_400);
   for (let i = 0; i < 2; i++) await oldMessages.consume(`acct:${account}|${day}`, 1);
-  const send = () => app.inject({ method: 'POST', url: '/messages', headers: { 'x-account': account } }).then((r) => r.statusCode);
+  const send = () =>
+    app.inject({ method: 'POST', url: '/messages', headers: { 'x-account': account } }).then((r) => r.statusCode);
   expect([await send(), await send()]).toEqual([200, 429]);
   expect((await oldMessages.get(`acct:${account}|${day}`))!.consumedPoints).toBe(3);
 }
@@ -68,16 +76,33 @@ describe('a replica of the previous version beside a new one', () => {
   it.skipIf(!redisUrl)('on Redis: counts, bans and messages shared both ways', async () => {
     const redis = (await testRedis())!;
     onTestFinished(() => redis.close());
-    await sideBySide({ store: 'redis', redis: redis.client, keyPrefix: redis.prefix }, (name, points, duration) =>
-      new RateLimiterRedis({ storeClient: redis.client, keyPrefix: `${redis.prefix}${name}`, points, duration, rejectIfRedisNotReady: true }),
+    await sideBySide(
+      { store: 'redis', redis: redis.client, keyPrefix: redis.prefix },
+      (name, points, duration) =>
+        new RateLimiterRedis({
+          storeClient: redis.client,
+          keyPrefix: `${redis.prefix}${name}`,
+          points,
+          duration,
+          rejectIfRedisNotReady: true,
+        }),
     );
   });
 
   it.skipIf(!postgresUrl)('on Postgres: the same in quota.rate_limits', async () => {
     const pool = await createDatabase({ url: db.url, max: 4 });
     onTestFinished(() => pool.close());
-    await sideBySide({ store: 'postgres', db: pool.db }, (name, points, duration) =>
-      new RateLimiterDrizzle({ storeClient: pool.db, schema: quotaRateLimits, keyPrefix: `hf:quota:${name}`, points, duration, clearExpiredByTimeout: false }),
+    await sideBySide(
+      { store: 'postgres', db: pool.db },
+      (name, points, duration) =>
+        new RateLimiterDrizzle({
+          storeClient: pool.db,
+          schema: quotaRateLimits,
+          keyPrefix: `hf:quota:${name}`,
+          points,
+          duration,
+          clearExpiredByTimeout: false,
+        }),
     );
   });
 });

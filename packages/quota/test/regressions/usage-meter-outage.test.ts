@@ -34,7 +34,9 @@ describe.skipIf(!postgresUrl)('the usage meter when the server ends its connecti
       const slow = handle.db.execute(sql`select pg_sleep(3)`).catch(() => 'cut');
       meter.add(account, 'requests', 3);
       await new Promise((r) => setTimeout(r, 300));
-      await database.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`);
+      await database.db.execute(
+        sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`,
+      );
       expect(await slow).toBe('cut');
       await until(() => errors.length > 0);
       expect(errors.length).toBeGreaterThanOrEqual(1); // reported to the plugin's logger, not thrown into the void

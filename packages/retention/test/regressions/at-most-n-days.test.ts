@@ -27,7 +27,9 @@ const items = pgTable('at_most_items', {
 let database: TestDatabase;
 beforeAll(async () => {
   database = await testDatabase({ migrations: [auditMigrations, retentionMigrations] });
-  await database.db.execute(sql`create table at_most_items (id uuid primary key, account_id text not null, plan text not null, created_at timestamptz not null)`);
+  await database.db.execute(
+    sql`create table at_most_items (id uuid primary key, account_id text not null, plan text not null, created_at timestamptz not null)`,
+  );
 });
 afterAll(() => database.close());
 beforeEach(async () => {
@@ -47,20 +49,35 @@ describe('a row class', () => {
       ['pro-under', 'pro', now - 365 * DAY + HOUR],
     ] as const;
     const ids = new Map(at.map(([name]) => [name, randomUUID()]));
-    await database.db.insert(items).values(at.map(([name, plan, t]) => ({ id: ids.get(name)!, accountId: 'acct-a', plan, createdAt: new Date(t) })));
+    await database.db
+      .insert(items)
+      .values(at.map(([name, plan, t]) => ({ id: ids.get(name)!, accountId: 'acct-a', plan, createdAt: new Date(t) })));
 
     const app = Fastify({ logger: { level: 'info', stream: captureLogs().stream } });
     onTestFinished(() => app.close());
     await app.register(retention, { db: database.db, intervalMinutes: 0, now: () => now });
-    registerRetentionClass(app, tableClass({
-      db: database.db, name: 'message_logs', policyClause: '§4: message logs up to 90 days', periodDays: 90, perPlanDays: { pro: 365 },
-      table: items, key: items.id, time: items.createdAt, subject: items.accountId,
-      expired: (b) => sql`${items.createdAt} < case ${items.plan} when 'pro' then ${b.planCutoffs.get('pro')!.toISOString()}::timestamptz else ${b.cutoff.toISOString()}::timestamptz end`,
-    }));
+    registerRetentionClass(
+      app,
+      tableClass({
+        db: database.db,
+        name: 'message_logs',
+        policyClause: '§4: message logs up to 90 days',
+        periodDays: 90,
+        perPlanDays: { pro: 365 },
+        table: items,
+        key: items.id,
+        time: items.createdAt,
+        subject: items.accountId,
+        expired: (b) =>
+          sql`${items.createdAt} < case ${items.plan} when 'pro' then ${b.planCutoffs.get('pro')!.toISOString()}::timestamptz else ${b.cutoff.toISOString()}::timestamptz end`,
+      }),
+    );
     await app.ready();
 
     const result = await app.retention.runner.run();
-    expect(result.classes).toMatchObject([{ name: 'message_logs', cutoff: new Date(now - 90 * DAY).toISOString(), rows: 2, status: 'done' }]);
+    expect(result.classes).toMatchObject([
+      { name: 'message_logs', cutoff: new Date(now - 90 * DAY).toISOString(), rows: 2, status: 'done' },
+    ]);
     const left = (await rows<{ id: string }>(sql`select id from at_most_items`)).map((r) => r.id).sort();
     expect(left).toEqual([ids.get('free-under')!, ids.get('pro-under')!].sort());
     expect(periodCutoff(new Date(now), 90).toISOString()).toBe('2025-12-09T12:00:00.000Z');
@@ -76,8 +93,19 @@ describe('the audit log’s day partitions (server_logs)', () => {
     const keys = [CHECKPOINT_KEY];
     let clock = now - 10 * DAY - HOUR;
     const seed = new AuditWriter({
-      db: database.db, writer: 'seed', checkpointKeys: prepareKeys(keys), batchSize: 100, flushIntervalMs: 5, maxBuffered: 1000, spillDir: null,
-      retryBaseMs: 5, retryMaxMs: 20, writeTimeoutMs: 10_000, staleAfterMs: 60_000, logger: { warn: () => {}, error: () => {} }, now: () => new Date(clock),
+      db: database.db,
+      writer: 'seed',
+      checkpointKeys: prepareKeys(keys),
+      batchSize: 100,
+      flushIntervalMs: 5,
+      maxBuffered: 1000,
+      spillDir: null,
+      retryBaseMs: 5,
+      retryMaxMs: 20,
+      writeTimeoutMs: 10_000,
+      staleAfterMs: 60_000,
+      logger: { warn: () => {}, error: () => {} },
+      now: () => new Date(clock),
     });
     seed.append({ kind: 'security', action: 'test.over', subjectId: 'acct-a' });
     clock = now - 10 * DAY + HOUR;
@@ -86,13 +114,21 @@ describe('the audit log’s day partitions (server_logs)', () => {
 
     const app = Fastify({ logger: { level: 'info', stream: captureLogs().stream } });
     onTestFinished(() => app.close());
-    await app.register(audit, { db: database.db, checkpointKeys: keys, spillDir: false, access: false, retentionDays: 10 });
+    await app.register(audit, {
+      db: database.db,
+      checkpointKeys: keys,
+      spillDir: false,
+      access: false,
+      retentionDays: 10,
+    });
     await app.register(retention, { db: database.db, intervalMinutes: 0, now: () => now });
     await app.ready();
 
     const result = await app.retention.runner.run({ only: 'server_logs' });
     expect(result.classes).toMatchObject([{ name: 'server_logs', status: 'done', rows: 1, partitions: 1 }]);
-    const left = await rows<{ action: string; day: string }>(sql`select action, day::text as day from audit.events where action like 'test.%' order by id`);
+    const left = await rows<{ action: string; day: string }>(
+      sql`select action, day::text as day from audit.events where action like 'test.%' order by id`,
+    );
     expect(left).toEqual([{ action: 'test.under', day: new Date(now - 10 * DAY + HOUR).toISOString().slice(0, 10) }]);
     // No event kept is older than N days (plus the time until the next run), and the chains still verify.
     const [oldest] = await rows<{ at: string | Date }>(sql`select min(occurred_at) as at from audit.events`);
@@ -100,6 +136,9 @@ describe('the audit log’s day partitions (server_logs)', () => {
     await app.audit.flush();
     const verified = await app.audit.verify();
     expect(verified.problems).toEqual([]);
-    expect(verified.anchor).toMatchObject({ kind: 'horizon', horizon: new Date(now - 9 * DAY).toISOString().slice(0, 10) });
+    expect(verified.anchor).toMatchObject({
+      kind: 'horizon',
+      horizon: new Date(now - 9 * DAY).toISOString().slice(0, 10),
+    });
   });
 });

@@ -11,7 +11,13 @@ import { sql } from 'drizzle-orm';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { disableEndpoint, memorySecretStore, resendDelivery, WebhookService, webhooksMigrations } from '../../src/index.js';
+import {
+  disableEndpoint,
+  memorySecretStore,
+  resendDelivery,
+  WebhookService,
+  webhooksMigrations,
+} from '../../src/index.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -29,7 +35,15 @@ const rows = async (query: ReturnType<typeof sql>) => {
 async function replica() {
   const other = await createDatabase({ url: db.url, max: 2 });
   onTestFinished(() => other.close());
-  return { db: other.db, service: new WebhookService({ db: other.db, secrets: memorySecretStore(), policy: local, eventTypes: ['message.accepted'] }) };
+  return {
+    db: other.db,
+    service: new WebhookService({
+      db: other.db,
+      secrets: memorySecretStore(),
+      policy: local,
+      eventTypes: ['message.accepted'],
+    }),
+  };
 }
 
 describe.skipIf(!postgresUrl)('on real Postgres', () => {
@@ -46,34 +60,58 @@ describe.skipIf(!postgresUrl)('on real Postgres', () => {
       server.closeAllConnections();
       server.close();
     });
-    const s = new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: local, eventTypes: ['message.accepted'] });
-    const { endpoint } = await s.create('acct-1', { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, events: ['*'] });
+    const s = new WebhookService({
+      db: db.db,
+      secrets: memorySecretStore(),
+      policy: local,
+      eventTypes: ['message.accepted'],
+    });
+    const { endpoint } = await s.create('acct-1', {
+      url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+      events: ['*'],
+    });
     await s.emit('acct-1', 'message.accepted', {});
     // Its seventh retry used: the attempt about to be made is its last.
     await db.db.execute(sql`update webhooks.deliveries set attempts = 7`);
     const batch = s.dispatch();
     await until(() => waiting.length === 1);
-    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([{ status: 'pending', attempts: 8 }]);
+    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([
+      { status: 'pending', attempts: 8 },
+    ]);
 
     // Meanwhile, on another replica: the endpoint disabled (another delivery's 410), then enabled by
     // its account: the delivery is released, pending from the start of the schedule, due now.
     const other = await replica();
-    expect(await disableEndpoint(other.db, endpoint.id, 'the endpoint answered 410 Gone', new Date())).toMatchObject({ held: 1 });
+    expect(await disableEndpoint(other.db, endpoint.id, 'the endpoint answered 410 Gone', new Date())).toMatchObject({
+      held: 1,
+    });
     expect(await other.service.enable('acct-1', endpoint.id)).toMatchObject({ released: 1 });
 
     // The late attempt fails: recorded as an attempt, but the released delivery is not its to settle.
     waiting[0]!.writeHead(500).end();
     expect(await batch).toBe(1);
-    expect(await rows(sql`select status, attempts, last_status_code from webhooks.deliveries`)).toEqual([{ status: 'pending', attempts: 0, last_status_code: null }]);
+    expect(await rows(sql`select status, attempts, last_status_code from webhooks.deliveries`)).toEqual([
+      { status: 'pending', attempts: 0, last_status_code: null },
+    ]);
     expect(await rows(sql`select status_code from webhooks.attempts`)).toEqual([{ status_code: 500 }]);
   });
 
   it('the retention purge keeps a delivery resent between its read and its delete (L2)', async () => {
-    const s = new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: local, eventTypes: ['message.accepted'] });
+    const s = new WebhookService({
+      db: db.db,
+      secrets: memorySecretStore(),
+      policy: local,
+      eventTypes: ['message.accepted'],
+    });
     const { endpoint } = await s.create('acct-1', { url: 'http://127.0.0.1:9/hook', events: ['*'] });
-    const [{ id } = { id: '' }] = (await rows(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-      values (gen_random_uuid(), ${endpoint.id}, 'acct-1', 'message.accepted', '{}', 'failed', 8, now(), now() - interval '31 days') returning id`)) as { id: string }[];
-    await db.db.execute(sql`insert into webhooks.attempts (id, delivery_id, attempted_at, status_code, duration_ms) values (gen_random_uuid(), ${id}, now(), 500, 3)`);
+    const [{ id } = { id: '' }] =
+      (await rows(sql`insert into webhooks.deliveries (id, endpoint_id, account_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+      values (gen_random_uuid(), ${endpoint.id}, 'acct-1', 'message.accepted', '{}', 'failed', 8, now(), now() - interval '31 days') returning id`)) as {
+        id: string;
+      }[];
+    await db.db.execute(
+      sql`insert into webhooks.attempts (id, delivery_id, attempted_at, status_code, duration_ms) values (gen_random_uuid(), ${id}, now(), 500, 3)`,
+    );
     const other = await replica();
     const cutoff = new Date(Date.now() - 30 * 86_400_000);
     let purged: Promise<number> | undefined;
@@ -82,10 +120,19 @@ describe.skipIf(!postgresUrl)('on real Postgres', () => {
     await db.db.transaction(async (tx) => {
       expect(await resendDelivery(tx as unknown as typeof db.db, 'acct-1', id, new Date())).toBe('pending');
       purged = other.service.purgeSettled(cutoff, 100);
-      await until(async () => (await rows(sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%delete%deliveries%'`))[0]!.n === 1);
+      await until(
+        async () =>
+          (
+            await rows(
+              sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%delete%deliveries%'`,
+            )
+          )[0]!.n === 1,
+      );
     });
     expect(await purged).toBe(0);
-    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([{ status: 'pending', attempts: 0 }]);
+    expect(await rows(sql`select status, attempts from webhooks.deliveries`)).toEqual([
+      { status: 'pending', attempts: 0 },
+    ]);
     expect(await rows(sql`select status_code from webhooks.attempts`)).toEqual([{ status_code: 500 }]);
   });
 });

@@ -7,7 +7,16 @@ import { testDatabase, testRedis, type TestDatabase } from '@harakaflow/testing'
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request as httpRequest, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import webhooks, { generateSecret, memoryReplayStore, memorySecretStore, postgresReplayStore, redisReplayStore, signWebhook, webhooksMigrations, type ReplayStore } from '../../src/index.js';
+import webhooks, {
+  generateSecret,
+  memoryReplayStore,
+  memorySecretStore,
+  postgresReplayStore,
+  redisReplayStore,
+  signWebhook,
+  webhooksMigrations,
+  type ReplayStore,
+} from '../../src/index.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -39,17 +48,35 @@ async function app(store: ReplayStore): Promise<{ instance: FastifyInstance; han
 
 function delivery(n: number, fail: boolean) {
   const body = JSON.stringify({ n, fail });
-  return { body, headers: { ...signWebhook({ id: `msg_${process.pid}_${n}_${fail ? 1 : 0}_${Date.now()}_${Math.random().toString(36).slice(2)}`, timestamp: new Date(), payload: body, secrets: SECRET }), 'content-type': 'application/json' } };
+  return {
+    body,
+    headers: {
+      ...signWebhook({
+        id: `msg_${process.pid}_${n}_${fail ? 1 : 0}_${Date.now()}_${Math.random().toString(36).slice(2)}`,
+        timestamp: new Date(),
+        payload: body,
+        secrets: SECRET,
+      }),
+      'content-type': 'application/json',
+    },
+  };
 }
 
-function send(port: number, agent: Agent, d: { body: string; headers: Record<string, string> }): Promise<{ status: number; body: string }> {
+function send(
+  port: number,
+  agent: Agent,
+  d: { body: string; headers: Record<string, string> },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/hook', method: 'POST', agent, headers: d.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: '/hook', method: 'POST', agent, headers: d.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(5000, () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end(d.body);
@@ -67,17 +94,30 @@ async function exercise(store: ReplayStore) {
     const ok = delivery(i, false);
     const first = await send(port, agent, ok);
     const replay = await send(port, agent, ok);
-    if (first.status !== 200 || replay.status !== 200 || JSON.parse(replay.body).duplicate !== true) wrong.push(`replay ${i}: ${first.status} then ${replay.status} ${replay.body}`);
+    if (first.status !== 200 || replay.status !== 200 || JSON.parse(replay.body).duplicate !== true)
+      wrong.push(`replay ${i}: ${first.status} then ${replay.status} ${replay.body}`);
     // The retry of a delivery whose handler failed is processed at once.
     const failing = delivery(i, true);
     const failed = await send(port, agent, failing);
     const retry = await send(port, agent, failing);
-    if (failed.status !== 500 || retry.status !== 200 || JSON.parse(retry.body).ok !== true) wrong.push(`retry ${i}: ${failed.status} then ${retry.status} ${retry.body}`);
+    if (failed.status !== 500 || retry.status !== 200 || JSON.parse(retry.body).ok !== true)
+      wrong.push(`retry ${i}: ${failed.status} then ${retry.status} ${retry.body}`);
     // The same through inject, which resolves as soon as the answer is written.
     const injected = delivery(i + ROUNDS, false);
-    const a = await instance.inject({ method: 'POST', url: '/hook', payload: injected.body, headers: injected.headers });
-    const b = await instance.inject({ method: 'POST', url: '/hook', payload: injected.body, headers: injected.headers });
-    if (a.statusCode !== 200 || b.statusCode !== 200 || b.json().duplicate !== true) wrong.push(`inject ${i}: ${a.statusCode} then ${b.statusCode} ${b.body}`);
+    const a = await instance.inject({
+      method: 'POST',
+      url: '/hook',
+      payload: injected.body,
+      headers: injected.headers,
+    });
+    const b = await instance.inject({
+      method: 'POST',
+      url: '/hook',
+      payload: injected.body,
+      headers: injected.headers,
+    });
+    if (a.statusCode !== 200 || b.statusCode !== 200 || b.json().duplicate !== true)
+      wrong.push(`inject ${i}: ${a.statusCode} then ${b.statusCode} ${b.body}`);
   }
   expect(wrong.slice(0, 5)).toEqual([]);
 }

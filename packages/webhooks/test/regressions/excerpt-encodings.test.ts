@@ -22,14 +22,16 @@ const encodings: Record<string, (bytes: Buffer) => string> = {
   'hex, upper case': (b) => b.toString('hex').toUpperCase(),
   'JSON with \\/': (b) => b.toString('base64').replaceAll('/', '\\/'),
   'percent-encoded': (b) => encodeURIComponent(b.toString('base64')),
-  'percent-encoded, lower case escapes': (b) => encodeURIComponent(b.toString('base64')).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+  'percent-encoded, lower case escapes': (b) =>
+    encodeURIComponent(b.toString('base64')).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
 };
 /** And of the secret as a whole (a MAC has no prefix). */
 const secretEncodings: Record<string, (key: Buffer) => string> = {
   whsec_: (k) => `whsec_${k.toString('base64')}`,
   'whsec_ without padding': (k) => `whsec_${k.toString('base64').replace(/=+$/, '')}`,
   'whsec_, JSON with \\/': (k) => `whsec_${k.toString('base64')}`.replaceAll('/', '\\/'),
-  'whsec_, percent-encoded, lower case escapes': (k) => encodeURIComponent(`whsec_${k.toString('base64')}`).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+  'whsec_, percent-encoded, lower case escapes': (k) =>
+    encodeURIComponent(`whsec_${k.toString('base64')}`).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
 };
 /** Every form of the request's key and MAC, named. */
 const allForms = (key: Buffer, mac: Buffer): [string, string][] => [
@@ -41,7 +43,8 @@ const allForms = (key: Buffer, mac: Buffer): [string, string][] => [
 ];
 
 /** Every 16-character piece of `text`. */
-const pieces = (text: string) => Array.from({ length: Math.max(0, text.length - RUN + 1) }, (_, i) => text.slice(i, i + RUN));
+const pieces = (text: string) =>
+  Array.from({ length: Math.max(0, text.length - RUN + 1) }, (_, i) => text.slice(i, i + RUN));
 /** Does `excerpt` keep any 16-character piece of `form`? Hex is compared without case. */
 function keeps(excerpt: string | null, form: string): string | undefined {
   if (!excerpt) return undefined;
@@ -111,18 +114,27 @@ const fixture = deliveryFixture();
 
 describe('an answer with the secret where the read cuts it', () => {
   it('keeps no piece of the secret in the log when the read cuts its final "="', async () => {
-    const s = new WebhookService({ db: fixture.db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'] });
+    const s = new WebhookService({
+      db: fixture.db.db,
+      secrets: memorySecretStore(),
+      policy: { allowHttp: true, allowPrivate: true },
+      eventTypes: ['message.accepted'],
+    });
     const { secret } = await s.create('acct-1', { url: fixture.receiver.url, events: ['*'] });
     fixture.receiver.answer((req) => {
       const mac = String(req.headers['webhook-signature']).slice(3);
       // 91 copies of the MAC (4,004 bytes), filler, then the secret: byte 4,096 is its final '='.
       const head = mac.repeat(91);
-      return { status: 500, body: `${head}${'-'.repeat(4096 - head.length - secret.length + 1)}${secret} and more after it` };
+      return {
+        status: 500,
+        body: `${head}${'-'.repeat(4096 - head.length - secret.length + 1)}${secret} and more after it`,
+      };
     });
     await s.emit('acct-1', 'message.accepted', {});
     await s.dispatch();
     expect(fixture.receiver.received).toHaveLength(1);
-    const rows = (await fixture.db.db.execute(sql`select response_excerpt from webhooks.attempts`)) as unknown as { response_excerpt: string }[] | { rows: { response_excerpt: string }[] };
+    const rows = (await fixture.db.db.execute(sql`select response_excerpt from webhooks.attempts`)) as unknown as
+      { response_excerpt: string }[] | { rows: { response_excerpt: string }[] };
     const [row] = Array.isArray(rows) ? rows : rows.rows;
     const excerpt = row!.response_excerpt;
     // The MACs went first: the secret's place is inside the kept 1 KiB.

@@ -63,7 +63,13 @@ const rows = async (query: ReturnType<typeof sql>) => {
 };
 
 it('ends a trickling answer at the deadline as ETIMEDOUT, while the batch delivers the others', async () => {
-  const s = new WebhookService({ db: db.db, secrets: memorySecretStore(), policy: { allowHttp: true, allowPrivate: true }, eventTypes: ['message.accepted'], sendTimeoutMs: DEADLINE_MS });
+  const s = new WebhookService({
+    db: db.db,
+    secrets: memorySecretStore(),
+    policy: { allowHttp: true, allowPrivate: true },
+    eventTypes: ['message.accepted'],
+    sendTimeoutMs: DEADLINE_MS,
+  });
   await s.create('acct-slow', { url: `${base}/slow`, events: ['*'] });
   await s.create('acct-fast', { url: `${base}/fast`, events: ['*'] });
   await s.emit('acct-slow', 'message.accepted', { n: 0 });
@@ -75,12 +81,21 @@ it('ends a trickling answer at the deadline as ETIMEDOUT, while the batch delive
     return n;
   });
   // The other three are delivered and recorded while the slow answer is still trickling.
-  await until(async () => (await rows(sql`select count(*)::int as n from webhooks.deliveries where account_id = 'acct-fast' and status = 'delivered'`))[0]!.n === 3);
+  await until(
+    async () =>
+      (
+        await rows(
+          sql`select count(*)::int as n from webhooks.deliveries where account_id = 'acct-fast' and status = 'delivered'`,
+        )
+      )[0]!.n === 3,
+  );
   expect(trickles).toEqual([]);
   expect(batchDone).toBe(false);
 
   expect(await batch).toBe(4);
-  const [slow] = await rows(sql`select a.status_code, a.error, a.duration_ms, d.status from webhooks.attempts a join webhooks.deliveries d on d.id = a.delivery_id where d.account_id = 'acct-slow'`);
+  const [slow] = await rows(
+    sql`select a.status_code, a.error, a.duration_ms, d.status from webhooks.attempts a join webhooks.deliveries d on d.id = a.delivery_id where d.account_id = 'acct-slow'`,
+  );
   // Ended by its deadline, measured from its own start: not by the trickle's end (six times later).
   expect(slow).toMatchObject({ status_code: null, error: 'ETIMEDOUT', status: 'pending' });
   expect(Number(slow!.duration_ms)).toBeGreaterThanOrEqual(DEADLINE_MS - 1);

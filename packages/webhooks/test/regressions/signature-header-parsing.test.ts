@@ -5,7 +5,13 @@ import Fastify from 'fastify';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
-import webhooks, { generateSecret, memorySecretStore, signWebhook, verifyWebhook, webhooksMigrations } from '../../src/index.js';
+import webhooks, {
+  generateSecret,
+  memorySecretStore,
+  signWebhook,
+  verifyWebhook,
+  webhooksMigrations,
+} from '../../src/index.js';
 
 const SECRET = generateSecret();
 
@@ -24,7 +30,10 @@ describe('signature parsing', () => {
     const mac = headers['webhook-signature'].slice(3);
     for (const spelling of otherSpellings(mac)) {
       expect(Buffer.from(spelling, 'base64').equals(Buffer.from(mac, 'base64'))).toBe(true); // the same bytes
-      expect(verifyWebhook(body, { ...headers, 'webhook-signature': `v1,${spelling}` }, SECRET)).toMatchObject({ ok: false, code: 'HF_WEBHOOK_BAD_SIGNATURE' });
+      expect(verifyWebhook(body, { ...headers, 'webhook-signature': `v1,${spelling}` }, SECRET)).toMatchObject({
+        ok: false,
+        code: 'HF_WEBHOOK_BAD_SIGNATURE',
+      });
     }
   });
 
@@ -54,7 +63,9 @@ describe('the inbound plugin counts raw headers', () => {
       socket.on('data', (c) => (text += c.toString()));
       socket.on('end', () => resolve(text));
       socket.on('error', reject);
-      socket.write([...lines, `content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', body].join('\r\n'));
+      socket.write(
+        [...lines, `content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', body].join('\r\n'),
+      );
     });
   }
 
@@ -62,8 +73,12 @@ describe('the inbound plugin counts raw headers', () => {
     const app = Fastify();
     let handled = 0;
     await app.register(webhooks, { db: db.db, secrets: memorySecretStore(), dispatch: false, replayStore: 'memory' });
-    app.post('/hook', { config: { webhook: { scheme: 'standard', secrets: [SECRET] } } }, async () => ({ ok: ++handled }));
-    app.post('/meta', { config: { webhook: { scheme: 'meta', secrets: ['meta-secret'] } } }, async () => ({ ok: ++handled }));
+    app.post('/hook', { config: { webhook: { scheme: 'standard', secrets: [SECRET] } } }, async () => ({
+      ok: ++handled,
+    }));
+    app.post('/meta', { config: { webhook: { scheme: 'meta', secrets: ['meta-secret'] } } }, async () => ({
+      ok: ++handled,
+    }));
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const port = (app.server.address() as { port: number }).port;
@@ -71,7 +86,12 @@ describe('the inbound plugin counts raw headers', () => {
       let n = 0;
       for (const repeated of ['webhook-signature', 'Webhook-Id', 'webhook-timestamp']) {
         const headers = signWebhook({ id: `msg_dup_${++n}`, timestamp: new Date(), payload: body, secrets: SECRET });
-        const lines = ['POST /hook HTTP/1.1', 'host: x', 'content-type: application/json', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+        const lines = [
+          'POST /hook HTTP/1.1',
+          'host: x',
+          'content-type: application/json',
+          ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        ];
         lines.push(`${repeated}: ${headers[repeated.toLowerCase() as keyof typeof headers]}`); // the same value again
         const response = await rawRequest(port, lines, body);
         expect(response, repeated).toMatch(/^HTTP\/1\.1 401/);
@@ -79,11 +99,30 @@ describe('the inbound plugin counts raw headers', () => {
       }
       const { hubSignature } = await import('../../src/hub.js');
       const sig = hubSignature(body, 'meta-secret');
-      const meta = await rawRequest(port, ['POST /meta HTTP/1.1', 'host: x', 'content-type: application/json', `x-hub-signature-256: ${sig}`, `X-Hub-Signature-256: ${sig}`], body);
+      const meta = await rawRequest(
+        port,
+        [
+          'POST /meta HTTP/1.1',
+          'host: x',
+          'content-type: application/json',
+          `x-hub-signature-256: ${sig}`,
+          `X-Hub-Signature-256: ${sig}`,
+        ],
+        body,
+      );
       expect(meta).toContain('HF_WEBHOOK_DUPLICATE_HEADER');
       // Sent once, each verifies.
       const good = signWebhook({ id: 'msg_dup_ok', timestamp: new Date(), payload: body, secrets: SECRET });
-      const ok = await rawRequest(port, ['POST /hook HTTP/1.1', 'host: x', 'content-type: application/json', ...Object.entries(good).map(([k, v]) => `${k}: ${v}`)], body);
+      const ok = await rawRequest(
+        port,
+        [
+          'POST /hook HTTP/1.1',
+          'host: x',
+          'content-type: application/json',
+          ...Object.entries(good).map(([k, v]) => `${k}: ${v}`),
+        ],
+        body,
+      );
       expect(ok).toMatch(/^HTTP\/1\.1 200/);
       expect(handled).toBe(1);
     } finally {
