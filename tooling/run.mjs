@@ -7,7 +7,7 @@
 // 1. `--help` (or `-h`) of a CLI is answered from its source (its `USAGE` text), without building.
 // 2. When a source file of the entry's package, or of a workspace package it needs, is newer than its
 //    output (or has none), the reference app's configuration is checked first, with the app's own
-//    parser (apps/api/src/secrets.ts loadConfig, bundled from source in memory): a wrong production
+//    parser (apps/api/src/config/load.ts loadConfig, bundled from source in memory): a wrong production
 //    setting is refused in about a second, before anything is built. Then the changed files are
 //    transpiled (tooling/transpile.mjs). Nothing else decides a build: the environment (NODE_ENV,
 //    DATABASE_URL...) never does.
@@ -68,14 +68,15 @@ function usageOf(file) {
 }
 
 /**
- * The app's configuration as server.ts and the app's CLIs read it: apps/api/src/secrets.ts and what
+ * The app's configuration as server.ts and the app's CLIs read it: apps/api/src/config/load.ts and what
  * it imports, bundled from source (workspace packages through their `source` export condition) in
  * memory, with every other package left to Node at its installed path. About a second under load.
  */
 async function checkConfig(prefix) {
   const bundle = await build({
     stdin: {
-      contents: "export { loadConfig } from './src/secrets.ts'; export { ConfigError } from './src/config.ts';",
+      contents:
+        "export { loadConfig } from './src/config/load.ts'; export { ConfigError } from './src/config/config.ts';",
       resolveDir: app,
       loader: 'ts',
       sourcefile: 'config-check.ts',

@@ -59,6 +59,7 @@ export default tseslint.config(
       'src/soak.ts',
       '**/cli.ts',
       '**/*-cli.ts',
+      '**/src/cli/**',
       '**/bin/**',
     ],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The installed command: a file that exists before the build (pnpm links bins at install time), running the built CLI.
-import '../dist/notify-cli.js';
+import '../dist/cli/notify.js';

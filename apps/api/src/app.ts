@@ -3,15 +3,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
-import { ConfigError, type AppConfig } from './config.js';
-import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './edge.js';
-import { JsonTooDeep } from './errors.js';
-import { AppLogController, lazyChildLogger, loggerOptions, requestIdGenerator } from './logger.js';
-import { setupMetrics } from './metrics.js';
-import { quotaRedis } from './redis.js';
-import { strictValidation } from './schema-types.js';
-import { trustProxyProblem } from './trust-proxy.js';
-import { APP_MIGRATIONS, registerWiring } from './wiring.js';
+import { ConfigError, type AppConfig } from './config/config.js';
+import { clientErrorHandler, frameworkErrors, jsonDeeperThan, serverTimeouts } from './http/edge.js';
+import { JsonTooDeep } from './http/errors.js';
+import { AppLogController, lazyChildLogger, loggerOptions, requestIdGenerator } from './http/logger.js';
+import { setupMetrics } from './metrics/request-metrics.js';
+import { quotaRedis } from './wiring/redis.js';
+import { strictValidation } from './http/schema-types.js';
+import { trustProxyProblem } from './config/trust-proxy.js';
+import { APP_MIGRATIONS, registerWiring } from './wiring/plugins.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-export { APP_MIGRATIONS, appMigrations } from './wiring.js';
+export { APP_MIGRATIONS, appMigrations } from './wiring/plugins.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 

@@ -1,9 +1,9 @@
 import { serializeError } from '@harakaflow/core';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
-import { ConfigError } from './config.js';
-import { loggerOptions } from './logger.js';
-import { loadConfig } from './secrets.js';
+import { ConfigError } from './config/config.js';
+import { loggerOptions } from './http/logger.js';
+import { loadConfig } from './config/load.js';
 import { checkDatabases, databaseLabel, readyFacts, readyLines } from './startup.js';
 
 /** What `pnpm start` runs: config from the environment, migrations, listen, graceful shutdown. */

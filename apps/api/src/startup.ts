@@ -7,8 +7,8 @@
  */
 import { checkConnection, describeDatabaseUrl } from '@harakaflow/db';
 import { resolve } from 'node:path';
-import type { AppConfig, Env } from './config.js';
-import { generatedSecrets, secretsFile } from './secrets.js';
+import type { AppConfig, Env } from './config/config.js';
+import { generatedSecrets, secretsFile } from './config/load.js';
 
 /**
  * The database in use, for a person: PGlite's directory, or Postgres as user@host:port/database

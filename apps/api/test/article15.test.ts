@@ -13,8 +13,8 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATEGORIES, HANDLER_DATA, PURPOSES } from '../src/article15.js';
-import { SUBPROCESSORS } from '../src/subprocessors.js';
+import { CATEGORIES, HANDLER_DATA, PURPOSES } from '../src/privacy/article15.js';
+import { SUBPROCESSORS } from '../src/privacy/subprocessors.js';
 import { signup, testApp } from './helpers.js';
 
 let database: TestDatabase;

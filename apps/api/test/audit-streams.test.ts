@@ -27,7 +27,7 @@ import {
   toEcs,
   toOcsf,
   type StreamEvent,
-} from '../src/audit-stream-format.js';
+} from '../src/audit/stream-format.js';
 import { ADMIN_KEY, signup, startReceiver, testApp } from './helpers.js';
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

@@ -15,7 +15,7 @@ import {
 import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { takeBounce } from '../src/bounce-intake.js';
+import { takeBounce } from '../src/privacy/bounce-intake.js';
 import { mailApp, mailsOf, signup, verifyByMail } from './helpers.js';
 
 let database: TestDatabase;

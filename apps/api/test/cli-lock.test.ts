@@ -21,7 +21,7 @@ function cli(name: string, args: string[]): Promise<{ code: number | null; out: 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...fromDist(fileURLToPath(new URL(`../src/${name}-cli.ts`, import.meta.url))), ...args],
+      [...fromDist(fileURLToPath(new URL(`../src/cli/${name}.ts`, import.meta.url))), ...args],
       {
         cwd: fileURLToPath(new URL('..', import.meta.url)),
         env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'error' },

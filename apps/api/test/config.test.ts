@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 const SECRET = 'production-admin-key-with-enough-length-0123456789';
 
 describe('the configuration table', () => {
-  it('is what the README shows: every variable and every secret, rendered from apps/api/src/env.ts', () => {
+  it('is what the README shows: every variable and every secret, rendered from apps/api/src/config/variables.ts', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     // A failure here: paste configTable(SECRET_SPECS)'s output into the README's configuration section.
     expect(readme).toContain(configTable(SECRET_SPECS));

@@ -12,7 +12,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeIn, textMessages } from '../src/contact-requests.js';
+import { codeIn, textMessages } from '../src/privacy/contact-requests.js';
 import { dispatchAll, mailApp, mailsOf, META_APP_SECRET, signup, startReceiver, verifyByMail } from './helpers.js';
 
 let database: TestDatabase;

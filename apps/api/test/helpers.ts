@@ -30,7 +30,7 @@ export const DATA_RIGHTS_SIGNING_KEYS = `test:${Buffer.alloc(32, 7).toString('ba
 export const AUDIT_SIGNING_KEYS = `test-audit:${Buffer.alloc(32, 8).toString('base64')}`;
 export const AUDIT_LOG_ORIGIN = 'api.harakaflow.test/audit';
 
-/** The configuration table's defaults (apps/api/src/env.ts), as a server with no environment would have them. */
+/** The configuration table's defaults (apps/api/src/config/variables.ts), as a server with no environment would have them. */
 const { secretValues: _unused, ...DEFAULTS } = parseConfig({ NODE_ENV: 'test' });
 
 /** The table's defaults, and what tests need otherwise (each said why). */

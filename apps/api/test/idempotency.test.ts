@@ -6,7 +6,7 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyFingerprint, parseIdempotencyKey } from '../src/idempotency.js';
+import { bodyFingerprint, parseIdempotencyKey } from '../src/data/idempotency.js';
 import { signup, testApp } from './helpers.js';
 
 let database: TestDatabase;

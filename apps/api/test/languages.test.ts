@@ -10,7 +10,7 @@ import { testDatabase, until, type Received, type TestDatabase } from '@harakafl
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAGE_CATALOGUES, PAGE_LANGUAGES, type PageKey } from '../src/languages.js';
+import { PAGE_CATALOGUES, PAGE_LANGUAGES, type PageKey } from '../src/languages/languages.js';
 import { ADMIN_KEY, mailApp } from './helpers.js';
 
 let database: TestDatabase;

@@ -2,7 +2,7 @@ import { captureLogs } from '@harakaflow/testing';
 import Fastify, { LogController } from 'fastify';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { AppLogController, lazyChildLogger } from '../src/logger.js';
+import { AppLogController, lazyChildLogger } from '../src/http/logger.js';
 
 describe('lazyChildLogger', () => {
   it('builds no pino child for a request that logs nothing at an enabled level', async () => {

@@ -321,7 +321,7 @@ describe('operators', () => {
       new Promise<{ status: number; stdout: string; stderr: string }>((done) => {
         execFile(
           process.execPath,
-          [...fromDist(join(root, 'apps/api/src/notify-cli.ts')), ...args],
+          [...fromDist(join(root, 'apps/api/src/cli/notify.ts')), ...args],
           {
             env: {
               ...process.env,

@@ -5,9 +5,9 @@
 // (The page in Swahili in Chromium: privacy-centre.browser.test.ts.)
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OBJECTION_PURPOSES, PURPOSES } from '../src/article15.js';
-import { catalogue, fromAcceptLanguage, LANGUAGES, placeholders } from '../src/centre-languages.js';
-import { markup } from '../src/routes/privacy-centre.js';
+import { OBJECTION_PURPOSES, PURPOSES } from '../src/privacy/article15.js';
+import { catalogue, fromAcceptLanguage, LANGUAGES, placeholders } from '../src/languages/centre-languages.js';
+import { markup } from '../src/routes/privacy/centre.js';
 import { appForFile } from './helpers.js';
 
 const en = catalogue('en');

@@ -7,7 +7,7 @@ import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../src/accounts.js';
+import { hashApiKey } from '../src/data/accounts.js';
 import { ADMIN_KEY, signup, startReceiver, testApp } from './helpers.js';
 
 let database: TestDatabase;

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, SECRET_SPECS } from '../src/config.js';
-import { ENV_VARIABLES, envExample } from '../src/env.js';
-import { loadConfig, productionEnv, SECRETS_FILE } from '../src/secrets.js';
+import { ConfigError, SECRET_SPECS } from '../src/config/config.js';
+import { ENV_VARIABLES, envExample } from '../src/config/variables.js';
+import { loadConfig, productionEnv, SECRETS_FILE } from '../src/config/load.js';
 import { problemsOf } from './helpers.js';
 
 const api = fileURLToPath(new URL('..', import.meta.url));
@@ -19,7 +19,7 @@ const PUBLIC_URL = 'https://api.harakaflow.test';
 
 /** The secrets CLI as `npx pnpm@10 secrets` runs it (its transpiled JavaScript). */
 function secretsCli(args: string[]) {
-  return spawnSync(process.execPath, [...fromDist(join(api, 'src/secrets-cli.ts')), ...args], {
+  return spawnSync(process.execPath, [...fromDist(join(api, 'src/cli/secrets.ts')), ...args], {
     cwd: api,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '' },

@@ -2,7 +2,7 @@
 // prom-client's own would; a collect that fails keeps the metric and is reported, not a failed scrape.
 import { Histogram, Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { prometheusSink } from '../src/prometheus.js';
+import { prometheusSink } from '../src/metrics/prometheus.js';
 
 it('renders a histogram exactly as prom-client does for the same observations, labels escaped', async () => {
   const ours = new Registry();

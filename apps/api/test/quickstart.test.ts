@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { productionEnv } from '../src/secrets.js';
+import { productionEnv } from '../src/config/load.js';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 const SERVER = fromDist(join(cwd, 'src/server.ts'));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { problemsOf } from './helpers.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { clientPlan, reconnectDelay, redisCaProblem } from '../src/redis.js';
+import { clientPlan, reconnectDelay, redisCaProblem } from '../src/wiring/redis.js';
 import { redisFromEnv } from './redis-failover.js';
 
 describe('the Redis variables', () => {

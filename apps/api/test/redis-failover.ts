@@ -5,7 +5,7 @@ import { parseConfig, type AppConfig } from '@harakaflow/api';
 import { redisCli, until, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import type { RedisSettings } from '../src/redis.js';
+import type { RedisSettings } from '../src/wiring/redis.js';
 import { testApp, testConfig } from './helpers.js';
 
 /** The Redis part of the configuration as the app reads it from these variables. */

@@ -5,7 +5,7 @@ import { redisUrl, tcpProxy, testDatabase, until, type TcpProxy, type TestDataba
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../src/redis.js';
+import { createRedis } from '../src/wiring/redis.js';
 import { testApp } from './helpers.js';
 import { freshIp, redisFromEnv, synced } from './redis-failover.js';
 

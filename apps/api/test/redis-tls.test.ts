@@ -9,7 +9,7 @@ import {
 } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisCaProblem } from '../src/redis.js';
+import { redisCaProblem } from '../src/wiring/redis.js';
 import { expectShared, freshIp, quotaHealth, redisApp } from './redis-failover.js';
 
 describe.skipIf(!redisServersAvailable)('quotas on Redis over TLS with a private CA', () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUBPROCESSORS } from '../src/subprocessors.js';
+import { SUBPROCESSORS } from '../src/privacy/subprocessors.js';
 import { hubSignature } from '@harakaflow/webhooks';
 import {
   call,

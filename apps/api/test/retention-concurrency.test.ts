@@ -134,7 +134,7 @@ describe.skipIf(!postgresUrl)('retention on real Postgres', () => {
       LOG_LEVEL: 'error',
       RETENTION_BATCH_SIZE: '200',
     };
-    const args = [...fromDist(join(root, 'apps/api/src/retention-cli.ts')), 'run', '--class', 'message_logs', '--json'];
+    const args = [...fromDist(join(root, 'apps/api/src/cli/retention.ts')), 'run', '--class', 'message_logs', '--json'];
 
     const child = spawn(process.execPath, args, {
       env: { ...env, RETENTION_BATCH_PAUSE_MS: '50' },

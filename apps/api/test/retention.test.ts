@@ -179,7 +179,7 @@ describe('§4 in the app', () => {
       execFile(
         process.execPath,
         [
-          ...fromDist(join(root, 'apps/api/src/retention-cli.ts')),
+          ...fromDist(join(root, 'apps/api/src/cli/retention.ts')),
           'run',
           '--dry-run',
           '--class',

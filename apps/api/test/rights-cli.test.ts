@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, DATA_RIGHTS_SIGNING_KEYS, signup, testApp, testConfig } from './helpers.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../src/rights-cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli/rights.ts', import.meta.url));
 
 describe.skipIf(!postgresUrl)('hf-rights', () => {
   let database: TestDatabase;

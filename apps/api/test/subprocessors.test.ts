@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../src/index.js';
-import { checkRegister, registerView, SUBPROCESSORS, type Subprocessor } from '../src/subprocessors.js';
+import { checkRegister, registerView, SUBPROCESSORS, type Subprocessor } from '../src/privacy/subprocessors.js';
 import { signup, testApp } from './helpers.js';
 
 let database: TestDatabase;

@@ -26,9 +26,9 @@ function node(
 const CLIS = [
   ['hf-audit', 'packages/audit'],
   ['hf-vault', 'packages/credential-vault'],
-  ['hf-rights', 'apps/api', 'rights-cli'],
-  ['hf-notify', 'apps/api', 'notify-cli'],
-  ['hf-retention', 'apps/api', 'retention-cli'],
+  ['hf-rights', 'apps/api', 'cli/rights'],
+  ['hf-notify', 'apps/api', 'cli/notify'],
+  ['hf-retention', 'apps/api', 'cli/retention'],
 ] as const;
 
 /**
@@ -61,7 +61,7 @@ describe('tooling/run.mjs', () => {
     const refused = await node(['tooling/run.mjs', 'apps/api/dist/server.js'], {
       NODE_ENV: 'production',
       DATA_DIR: join(root, 'node_modules/.cache/hf-run-test'),
-      ...stale('apps/api/src/rights-cli.ts'),
+      ...stale('apps/api/src/cli/rights.ts'),
     });
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('HarakaFlow API not started: invalid configuration');

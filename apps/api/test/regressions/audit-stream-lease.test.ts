@@ -20,9 +20,9 @@ import type { FastifyInstance } from 'fastify';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditStreams } from '../../src/audit-streams.js';
-import { DELETION_TYPE } from '../../src/audit-stream-format.js';
-import { auditStreams } from '../../src/schema.js';
+import { AuditStreams } from '../../src/audit/streams.js';
+import { DELETION_TYPE } from '../../src/audit/stream-format.js';
+import { auditStreams } from '../../src/data/schema.js';
 import { ADMIN_KEY, signup, testApp } from '../helpers.js';
 
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };

@@ -7,7 +7,7 @@ import { captureLogs, postgresUrl, tcpProxy, testDatabase, type TestDatabase } f
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/index.js';
-import { toErrorBody } from '../../src/plugins/error-shape.js';
+import { toErrorBody } from '../../src/http/error-shape.js';
 import { signup, testConfig } from '../helpers.js';
 
 describe('errors of a lost database connection', () => {

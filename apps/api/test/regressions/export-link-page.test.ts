@@ -9,7 +9,7 @@ import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { PAGE_CSP } from '../../src/routes/privacy-centre.js';
+import { PAGE_CSP } from '../../src/routes/privacy/centre.js';
 import { ADMIN_KEY, signup, testApp } from '../helpers.js';
 
 let database: TestDatabase;

@@ -7,8 +7,8 @@
 import { eq } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { strictValidation } from '../../src/schema-types.js';
-import { accounts } from '../../src/schema.js';
+import { strictValidation } from '../../src/http/schema-types.js';
+import { accounts } from '../../src/data/schema.js';
 import { ADMIN_KEY, appForFile, signup } from '../helpers.js';
 
 const under = appForFile();

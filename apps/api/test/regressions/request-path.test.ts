@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { publicAccount, type Account } from '../../src/accounts.js';
-import { bearerToken } from '../../src/plugins/auth.js';
+import { publicAccount, type Account } from '../../src/data/accounts.js';
+import { bearerToken } from '../../src/http/auth.js';
 import { ADMIN_KEY, signup, testApp } from '../helpers.js';
 
 let database: TestDatabase;

@@ -65,7 +65,7 @@ describe('security headers', () => {
 
   it("the values are helmet's own for the API profile, computed once, without helmet's document-only headers", async () => {
     const { default: helmet } = await import('helmet');
-    const { securityHeaderValues } = await import('../../src/plugins/security-headers.js');
+    const { securityHeaderValues } = await import('../../src/http/security-headers.js');
     // What helmet itself sets on a real response with the same options.
     const set: Record<string, string> = {};
     const res = { setHeader: (n: string, v: string) => (set[n.toLowerCase()] = v), removeHeader: () => undefined };

@@ -5,7 +5,7 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_IDLE_MS } from '../../src/sessions.js';
+import { SESSION_IDLE_MS } from '../../src/data/sessions.js';
 import { signup, testApp } from '../helpers.js';
 
 const ORIGIN = 'https://api.harakaflow.test'; // testConfig's PUBLIC_URL

@@ -1,7 +1,7 @@
 // Issue 12 item 10: TRUST_PROXY refused `/0` but took `0.0.0.0/1,128.0.0.0/1,::/1,8000::/1` (a /0
 // split in two), after which any client could choose its IP through X-Forwarded-For.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { ConfigError, parseConfig } from '../../src/config/config.js';
 
 const refused = (value: string) => {
   try {
