@@ -18,8 +18,8 @@ const SECRET = 'production-admin-key-with-enough-length-0123456789';
 
 describe('the configuration table', () => {
   it('is what the README shows: every variable and every secret, rendered from apps/api/src/config/variables.ts', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    // A failure here: paste configTable(SECRET_SPECS)'s output into the README's configuration section.
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    // A failure here: paste configTable(SECRET_SPECS)'s output into apps/api/README.md's configuration section.
     expect(readme).toContain(configTable(SECRET_SPECS));
     const names = [...ENV_VARIABLES.map((v) => v.name), ...SECRET_SPECS.map((s) => s.env)];
     expect(new Set(names).size).toBe(names.length);

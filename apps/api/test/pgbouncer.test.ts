@@ -174,7 +174,7 @@ describe.skipIf(!postgresUrl || !pgbouncerAvailable)('the app behind PgBouncer i
     await until(async () => (await bouncer.pool(name)).clients > bouncer.poolSize);
     expect((await bouncer.pool(name)).servers).toBeLessThanOrEqual(bouncer.poolSize);
     // The burst's tail (audit batches, quota writes) drained: the quota store gives up after 50 ms,
-    // and a message send refuses to run without it (README, "PgBouncer and other poolers").
+    // and a message send refuses to run without it (apps/api/README.md, "PgBouncer and other poolers").
     await until(async () => (await bouncer.pool(name)).waiting === 0);
   });
 

@@ -38,7 +38,7 @@ describe('the wiring table', () => {
 
   it('gives every step its reason, and the README lists the steps in the same order', () => {
     for (const s of WIRING) expect(s.why.length, s.name).toBeGreaterThan(10);
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## Wiring'), readme.indexOf('\n## ', readme.indexOf('## Wiring') + 1));
     const listed = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
     expect(listed).toEqual(WIRING.map((s) => s.name));
