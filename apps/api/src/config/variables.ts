@@ -655,7 +655,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   {
     name: 'SUBPROCESSORS_FILE',
     key: 'subprocessors',
-    shown: 'unset: the register in `apps/api/src/subprocessors.ts`',
+    shown: 'unset: the register in `apps/api/src/privacy/subprocessors.ts`',
     meaning:
       'the processor register (§5, §9) as a JSON file: an array of providers, each `{ id, name, purpose, dataCategories, location, transfer: { mechanism: none | adequacy | scc | dpf, sccModule?, note? }, contractUrl, since, until? }` (days as YYYY-MM-DD). Served at `/privacy/subprocessors` and `GET /v1/privacy/subprocessors`, stated in every export; a provider that starts (`since`) or stops (`until`) on a later day is announced to every account by email. Checked at startup: every problem is named',
     read: (t, problem) => {
