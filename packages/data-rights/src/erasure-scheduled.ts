@@ -1,8 +1,8 @@
 /** Erasures other packages decide on (the age gate's minor erasure, policy §8) and their state. Internal: reached through `DataRights`. */
 import type { SubjectRef } from '@harakaflow/core';
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Ledger } from './ledger.js';
-import { erasureJobs, requests } from './schema.js';
+import { erasureJobs } from './schema.js';
 import { subjectHash } from './subject.js';
 import type { HistoryEntry } from './types.js';
 
@@ -21,18 +21,7 @@ export async function scheduleErasure(
   const c = l.c;
   const ref: SubjectRef = { kind: 'account', accountId };
   const hash = subjectHash(c.subjectKey, ref);
-  const [existing] = await c.db
-    .select()
-    .from(requests)
-    .where(
-      and(
-        eq(requests.subjectHash, hash),
-        eq(requests.kind, 'deletion'),
-        inArray(requests.status, ['open', 'in_progress', 'fulfilled']),
-      ),
-    )
-    .orderBy(desc(requests.id))
-    .limit(1);
+  const existing = await l.deletionOf(hash, ['open', 'in_progress', 'fulfilled']);
   let id = existing?.id;
   if (!existing) {
     const at = l.now();
@@ -79,18 +68,7 @@ export async function erasureState(
   counts: Record<string, number> | null;
 } | null> {
   const hash = subjectHash(l.c.subjectKey, { kind: 'account', accountId });
-  const [row] = await l.c.db
-    .select()
-    .from(requests)
-    .where(
-      and(
-        eq(requests.subjectHash, hash),
-        eq(requests.kind, 'deletion'),
-        inArray(requests.status, ['in_progress', 'fulfilled']),
-      ),
-    )
-    .orderBy(desc(requests.id))
-    .limit(1);
+  const row = await l.deletionOf(hash, ['in_progress', 'fulfilled']);
   if (!row) return null;
   if (row.status === 'fulfilled' && row.receipt) {
     return {

@@ -1,10 +1,8 @@
 /** Filing a request: its input checked, a second open deletion of a subject answered by the first, the clock started at receipt. */
 import { isE164 } from '@harakaflow/core';
-import { and, eq, inArray } from 'drizzle-orm';
 import { InvalidRequest, SubjectNotFound } from './errors.js';
 import type { Ledger } from './ledger.js';
 import { startRequest } from './request-start.js';
-import { requests } from './schema.js';
 import { checkLanguage, checkSubject, EMAIL_ADDRESS, subjectHash } from './subject.js';
 import { REQUEST_KINDS, type FileInput, type RightsRequest } from './types.js';
 
@@ -56,17 +54,7 @@ export async function fileRequest(l: Ledger, input: FileInput): Promise<RightsRe
           : null;
   const hash = subjectHash(l.c.subjectKey, subject);
   if (input.kind === 'deletion') {
-    const [existing] = await l.c.db
-      .select()
-      .from(requests)
-      .where(
-        and(
-          eq(requests.subjectHash, hash),
-          eq(requests.kind, 'deletion'),
-          inArray(requests.status, ['open', 'in_progress']),
-        ),
-      )
-      .limit(1);
+    const existing = await l.deletionOf(hash, ['open', 'in_progress']);
     if (existing) return l.view(existing);
   }
   const now = l.now();
