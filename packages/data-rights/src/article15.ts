@@ -81,8 +81,8 @@ export type Article15Builder = (input: Article15Input) => Article15 | Promise<Ar
 // Everything JSON.stringify would escape inside a string (", \, control characters) and what HTML
 // needs escaped, as character references: the HTML text is then its own JSON string body, so the
 // zip entry is cut from the stored document byte for byte (the JSON `article15Html` holds the same).
-// eslint-disable-next-line no-control-regex
 const ESCAPE =
+  // eslint-disable-next-line no-control-regex
   /[&<>"'\\\u0000-\u001f\u007f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const escape = (text: string): string =>
   text.replace(ESCAPE, (c) => {

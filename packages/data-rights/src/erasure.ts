@@ -1,17 +1,15 @@
 /**
  * Erasure (policy §6, the right to deletion): the job run per handler with a lease, resumable,
- * ending in a signed receipt and a journal entry; erasures other packages decide on (the age
- * gate's); and their reapplication after a backup is restored. Internal: reached through `DataRights`.
+ * ending in a signed receipt and a journal entry (the age gate's erasures: erasure-scheduled.ts; the
+ * journal and its reapplication after a restore: erasure-journal.ts). Internal: reached through `DataRights`.
  */
-import type { SubjectRef } from '@harakaflow/core';
 import { errorCodes } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { erasureJobs, exportsTable, journal, requests, restrictions } from './schema.js';
 import { countRecords, heldReason, HeldErasures, holdRecords, holdsCovering, keepsAll } from './held.js';
 import { deleteExport } from './storage.js';
-import { subjectHash } from './subject.js';
-import type { DataRightsConfig, HistoryEntry, Receipt } from './types.js';
+import type { DataRightsConfig, Receipt } from './types.js';
 import { appendHistory, ts, type ErasureProgress, type Ledger } from './ledger.js';
 
 export class Erasures {
@@ -212,164 +210,5 @@ export class Erasures {
     // The receipt reaches the person (the filing account, or the address captured at the request, then erased).
     if (done) await this.#l.notify(done);
     return true;
-  }
-
-  /**
-   * An erasure another package decides on (the age gate's minor erasure, policy §8): one deletion
-   * request filed by the admin and run by the same job, at `dueAt` (at once when it is due: the
-   * call returns when it is done). Idempotent: a deletion of the subject already filed, running or
-   * done is the one that counts. No existence check: the subject may already be gone.
-   */
-  async scheduleErasure(accountId: string, job: { dueAt: Date; reason: string }): Promise<void> {
-    const ref: SubjectRef = { kind: 'account', accountId };
-    const hash = subjectHash(this.#c.subjectKey, ref);
-    const [existing] = await this.#c.db
-      .select()
-      .from(requests)
-      .where(
-        and(
-          eq(requests.subjectHash, hash),
-          eq(requests.kind, 'deletion'),
-          inArray(requests.status, ['open', 'in_progress', 'fulfilled']),
-        ),
-      )
-      .orderBy(desc(requests.id))
-      .limit(1);
-    let id = existing?.id;
-    if (!existing) {
-      const at = this.#l.now();
-      const history: HistoryEntry[] = [
-        { status: 'open', at: at.toISOString(), by: 'admin', note: job.reason.slice(0, 500) },
-        {
-          status: 'in_progress',
-          at: at.toISOString(),
-          by: 'system',
-          event: 'purge-scheduled',
-          note: `purge at ${job.dueAt.toISOString()}`,
-        },
-      ];
-      // A fresh id: the insert always makes the row.
-      const row = (await this.#l.insert(
-        {
-          kind: 'deletion',
-          subject: ref,
-          hash,
-          status: 'in_progress',
-          filedBy: 'admin',
-          verification: 'reported by the age gate',
-          history,
-        },
-        at,
-      ))!;
-      id = row.id;
-      await this.#c.db
-        .insert(erasureJobs)
-        .values({ requestId: id, status: 'pending', dueAt: job.dueAt, progress: {} })
-        .onConflictDoNothing();
-      await this.#l.event('data_rights.request.received', row, { filedBy: 'admin', via: 'age-gate' });
-    } else if (existing.status === 'fulfilled') return;
-    if (job.dueAt.getTime() <= this.#c.now()) await this.runDueErasures(id);
-  }
-
-  /** The state of the latest erasure of an account (the age gate's report answers with it). */
-  async erasureState(accountId: string): Promise<{
-    status: 'pending' | 'running' | 'done';
-    completedAt: Date | null;
-    counts: Record<string, number> | null;
-  } | null> {
-    const hash = subjectHash(this.#c.subjectKey, { kind: 'account', accountId });
-    const [row] = await this.#c.db
-      .select()
-      .from(requests)
-      .where(
-        and(
-          eq(requests.subjectHash, hash),
-          eq(requests.kind, 'deletion'),
-          inArray(requests.status, ['in_progress', 'fulfilled']),
-        ),
-      )
-      .orderBy(desc(requests.id))
-      .limit(1);
-    if (!row) return null;
-    if (row.status === 'fulfilled' && row.receipt) {
-      return {
-        status: 'done',
-        completedAt: new Date(row.receipt.completedAt),
-        counts: Object.fromEntries(row.receipt.handlers.map((h) => [h.name, h.erased])),
-      };
-    }
-    const [job] = await this.#c.db
-      .select({ status: erasureJobs.status })
-      .from(erasureJobs)
-      .where(eq(erasureJobs.requestId, row.id));
-    return { status: job?.status === 'running' ? 'running' : 'pending', completedAt: null, counts: null };
-  }
-
-  /** Every erasure recorded in the journal, oldest first: what `hf-rights export-journal` writes. */
-  async *journal(): AsyncGenerator<{ requestId: string; subjectKind: string; subjectHash: string; erasedAt: string }> {
-    let after = '';
-    for (;;) {
-      const page = await this.#c.db
-        .select()
-        .from(journal)
-        .where(sql`${journal.requestId} > ${after || '00000000-0000-0000-0000-000000000000'}`)
-        .orderBy(asc(journal.requestId))
-        .limit(1000);
-      for (const row of page)
-        yield {
-          requestId: row.requestId,
-          subjectKind: row.subjectKind,
-          subjectHash: row.subjectHash,
-          erasedAt: row.erasedAt.toISOString(),
-        };
-      if (page.length < 1000) return;
-      after = page.at(-1)!.requestId;
-    }
-  }
-
-  /**
-   * After a backup is restored: every candidate subject (the restored accounts, their contacts)
-   * whose keyed hash is in `hashes` (the journal, or a copy of it kept outside the backup) is erased
-   * again through every handler, and the restored requests about it keep only their hash again.
-   */
-  async reapplyErasures(
-    candidates: AsyncIterable<SubjectRef> | Iterable<SubjectRef>,
-    hashes?: Iterable<string>,
-  ): Promise<{ checked: number; matched: number; erased: Record<string, number> }> {
-    const known = new Set<string>(hashes ?? []);
-    if (!hashes) for await (const entry of this.journal()) known.add(entry.subjectHash);
-    const erased: Record<string, number> = {};
-    let checked = 0;
-    let matched = 0;
-    for await (const ref of candidates) {
-      checked++;
-      const hash = subjectHash(this.#c.subjectKey, ref);
-      if (!known.has(hash)) continue;
-      matched++;
-      // What a legal hold covers stays, as it did when the erasure first ran (held.ts).
-      const holds = await this.#held.holdsOf(ref);
-      for (const handler of this.#c.handlers(ref.kind)) {
-        if (holdsCovering(handler, holds).length) continue;
-        erased[handler.name] = (erased[handler.name] ?? 0) + (await handler.eraseSubject(ref)).erased;
-      }
-      await this.#c.db
-        .update(requests)
-        .set({ accountId: null, phone: null, email: null, details: null, contact: null })
-        .where(eq(requests.subjectHash, hash));
-      if (ref.kind === 'account') {
-        await this.#c.db
-          .update(requests)
-          .set({ accountId: null, phone: null, email: null, details: null, contact: null })
-          .where(eq(requests.accountId, ref.accountId));
-        await this.#c.db.delete(restrictions).where(eq(restrictions.accountId, ref.accountId));
-      }
-      await this.#c.record({
-        action: 'data_rights.erasure.reapplied',
-        resource: `subject-hash:${hash}`,
-        outcome: 'success',
-        durability: 'sync',
-      });
-    }
-    return { checked, matched, erased };
   }
 }

@@ -63,6 +63,24 @@ export const invalidSigningKeys = (why: string) =>
     code: 'HF_DATA_RIGHTS_INVALID_KEYS',
   });
 
+/** Every code of the package: those it answers with, and the two of a wrong option or signing key at startup. */
+export type DataRightsErrorCode =
+  | 'HF_DATA_RIGHTS_NOT_FOUND'
+  | 'HF_DATA_RIGHTS_INVALID_TRANSITION'
+  | 'HF_DATA_RIGHTS_INVALID_REQUEST'
+  | 'HF_DATA_RIGHTS_SUBJECT_NOT_FOUND'
+  | 'HF_DATA_RIGHTS_ALREADY_EXTENDED'
+  | 'HF_DATA_RIGHTS_PENDING_DELETION'
+  | 'HF_DATA_RIGHTS_RESTRICTED'
+  | 'HF_DATA_RIGHTS_EXPORT_GONE'
+  | 'HF_DATA_RIGHTS_NOT_ACCEPTABLE'
+  | 'HF_DATA_RIGHTS_EXPORT_PAGE'
+  | 'HF_DATA_RIGHTS_CODE_INVALID'
+  | 'HF_DATA_RIGHTS_CODE_EXPIRED'
+  | 'HF_DATA_RIGHTS_CODE_ATTEMPTS'
+  | 'HF_DATA_RIGHTS_INVALID_OPTION'
+  | 'HF_DATA_RIGHTS_INVALID_KEYS';
+
 /** Every code the package answers with (the README's errors table lists each). */
 export const DATA_RIGHTS_ERROR_CODES = [
   'HF_DATA_RIGHTS_NOT_FOUND',
@@ -78,4 +96,4 @@ export const DATA_RIGHTS_ERROR_CODES = [
   'HF_DATA_RIGHTS_CODE_INVALID',
   'HF_DATA_RIGHTS_CODE_EXPIRED',
   'HF_DATA_RIGHTS_CODE_ATTEMPTS',
-] as const;
+] as const satisfies readonly DataRightsErrorCode[];

@@ -10,31 +10,16 @@ export const dataRightsMigrations: MigrationSet = {
   folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
 };
 
-export default fp(plugin, { name: '@harakaflow/data-rights', fastify: '5.x' });
+export const harakaflowDataRights = fp(plugin, { name: '@harakaflow/data-rights', fastify: '5.x' });
+export default harakaflowDataRights;
 export type { DataRightsOptions } from './options.js';
-export { DataRights, uuidv7 } from './service.js';
-export type { DataRightsConfig, FileInput, ListFilter } from './types.js';
-export { SigningKeys, generateSigningKey, verifySignature } from './signing.js';
-export type { PublicJwk, Signature } from './signing.js';
-export { signedManifestFields } from './bundle.js';
-export {
-  article15Html,
-  holdsData,
-  isArticle15,
-  normalizeArticle15,
-  type Article15,
-  type Article15Builder,
-  type Article15Input,
-  type Article15Item,
-} from './article15.js';
-export type { Manifest, ManifestPart } from './bundle.js';
-export type { ExportKeyStore } from './storage.js';
-export { canTransition, isFinal } from './states.js';
-export { checkSubject, subjectHash } from './subject.js';
+// The decoration (`fastify.dataRights`, its `intake`) and the shapes its methods take and answer.
+export type { DataRights } from './service.js';
+export type { Intake } from './intake.js';
+export type { EvidenceStore, ExportKeyStore, FileInput, ListFilter } from './types.js';
 export { ALL_REQUEST_KINDS, REQUEST_KINDS, REQUEST_STATUSES } from './types.js';
 export type {
   Actor,
-  EvidenceStore,
   FilingKind,
   HistoryEntry,
   Receipt,
@@ -44,11 +29,24 @@ export type {
   RequestStatus,
   RightsRequest,
 } from './types.js';
-export { classifyRequest } from './classify.js';
-export { CODE_TRIES, CODE_TTL_MS, CODE_VERIFICATION, Intake } from './intake.js';
+export { CODE_TRIES, CODE_TTL_MS } from './intake-codes.js';
 export type { IncomingMessage, IntakeOutcome } from './intake.js';
-export { purgeClosedRequests, RIGHTS_REQUESTS_CLASS } from './retention.js';
+export { classifyRequest } from './classify.js';
+// Signing keys (the `signingKeys` option) and the checks of signed manifests and receipts (README, "Exports").
+export { SigningKeys, generateSigningKey, verifySignature } from './signing.js';
+export type { PublicJwk, Signature } from './signing.js';
+export { signedManifestFields } from './bundle.js';
+export type { Manifest, ManifestPart } from './bundle.js';
+// The `article15` option's statement (README, "Exports").
 export {
+  isArticle15,
+  type Article15,
+  type Article15Builder,
+  type Article15Input,
+  type Article15Item,
+} from './article15.js';
+export {
+  AlreadyExtended,
   CodeAttempts,
   CodeExpired,
   CodeInvalid,
@@ -56,7 +54,12 @@ export {
   ExportGone,
   ExportNotAcceptable,
   ExportPageOnly,
+  invalidOption,
+  InvalidRequest,
+  InvalidTransition,
   PendingDeletion,
+  RequestNotFound,
   Restricted,
+  SubjectNotFound,
+  type DataRightsErrorCode,
 } from './errors.js';
-export * as dataRightsSchema from './schema.js';

@@ -232,6 +232,17 @@ export class Ledger {
     return row ?? null;
   }
 
+  /** The latest deletion request of a subject (by its keyed hash) in one of `statuses`, or null. */
+  async deletionOf(hash: string, statuses: RequestStatus[]): Promise<Row | null> {
+    const [row] = await this.c.db
+      .select()
+      .from(requests)
+      .where(and(eq(requests.subjectHash, hash), eq(requests.kind, 'deletion'), inArray(requests.status, statuses)))
+      .orderBy(desc(requests.id))
+      .limit(1);
+    return row ?? null;
+  }
+
   ref(row: Row): SubjectRef | null {
     if (row.subjectKind === 'account' && row.accountId) return { kind: 'account', accountId: row.accountId };
     if (row.subjectKind === 'contact' && row.accountId && row.phone)

@@ -2,8 +2,7 @@ import { checkDatabaseOption, integerOption } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { invalidOption } from './errors.js';
 import { SigningKeys } from './signing.js';
-import type { ExportKeyStore } from './storage.js';
-import type { DataRightsConfig, RightsRequest } from './types.js';
+import type { DataRightsConfig, ExportKeyStore, RightsRequest } from './types.js';
 
 export interface DataRightsOptions {
   db: Database;

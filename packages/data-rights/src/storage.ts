@@ -9,6 +9,7 @@ import type { Database } from '@harakaflow/db';
 import { and, asc, eq, gt, gte, isNull, lt, or, sql } from 'drizzle-orm';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Mark } from './bundle.js';
+import type { ExportKeyStore } from './types.js';
 import { exportChunks, exportsTable } from './schema.js';
 import type { ZipEntry } from './zip.js';
 
@@ -21,13 +22,6 @@ import type { ZipEntry } from './zip.js';
 export const CHUNK_BYTES = 32 * 1024;
 /** Chunks per INSERT and per SELECT: 128 KiB a round trip, its hex or base64 text young too. */
 const CHUNKS_PER_STATEMENT = 4;
-
-/** Where data keys live: the vault in the app (`put`/`get`/`delete` of small values by name). */
-export interface ExportKeyStore {
-  put(name: string, value: Buffer): Promise<void>;
-  get(name: string): Promise<Buffer | null>;
-  delete(name: string): Promise<void>;
-}
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 const aad = (exportId: string, seq: number) => Buffer.from(`hf-export:${exportId}:${seq}`);

@@ -2,7 +2,6 @@ import type { PersonalDataHandler, SecurityEvent, SubjectHold, SubjectKind, Subj
 import type { Database } from '@harakaflow/db';
 import type { Article15Builder } from './article15.js';
 import type { SigningKeys } from './signing.js';
-import type { ExportKeyStore } from './storage.js';
 
 /** The rights of policy §6, one kind of request each. */
 export const REQUEST_KINDS = [
@@ -151,6 +150,13 @@ export interface DataRightsConfig {
   kick?: (() => void) | undefined;
   /** A request was fulfilled, `ms` after it was received (the time-to-fulfil metric). */
   onFulfilled?: ((kind: RequestKind, ms: number) => void) | undefined;
+}
+
+/** Where data keys live: the vault in the app (`put`/`get`/`delete` of small values by name). */
+export interface ExportKeyStore {
+  put(name: string, value: Buffer): Promise<void>;
+  get(name: string): Promise<Buffer | null>;
+  delete(name: string): Promise<void>;
 }
 
 /** Received messages, sealed at rest (the credential vault in the app), by request; erased with it. */

@@ -5,15 +5,14 @@ import {
   type SubjectRef,
 } from '@harakaflow/core';
 import dataRights, {
-  canTransition,
   dataRightsMigrations,
-  isFinal,
   REQUEST_STATUSES,
   signedManifestFields,
   verifySignature,
   type DataRightsOptions,
   type Manifest,
 } from '@harakaflow/data-rights';
+import { canTransition, isFinal } from '@harakaflow/data-rights/internals';
 import { captureLogs, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { resultRows } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';

@@ -8,7 +8,7 @@
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, inArray, isNotNull, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import { deliveries, outbox, reports, type DeliveryOutcome } from './schema.js';
-import { KINDS } from './templates.js';
+import { KINDS } from './kinds.js';
 
 type Delivery = typeof deliveries.$inferSelect;
 

@@ -10,50 +10,51 @@ export const notifyMigrations: MigrationSet = {
   folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
 };
 
-export default fp(plugin, { name: '@harakaflow/notify', fastify: '5.x' });
+export const harakaflowNotify = fp(plugin, { name: '@harakaflow/notify', fastify: '5.x' });
+export default harakaflowNotify;
 export type { NotifyOptions } from './options.js';
-export {
-  KEEP_UNTIL_SENT,
-  NOTICE_DAYS,
-  Notifier,
-  NOTIFY_RETRY_SCHEDULE_MS,
-  WAITING_FOR_VERIFICATION,
-} from './service.js';
+// The decoration (`fastify.notify`), usable without Fastify too (`new Notifier(config)`), and its shapes.
+export { Notifier } from './service.js';
 export type {
-  Announcement,
   EnqueueInput,
   NotificationStatus,
   NotificationView,
   NotifierConfig,
   PolicyVersion,
   Recipient,
-} from './service.js';
-export { LEGACY_UNSUBSCRIBE_LINKS_UNTIL, UNSUBSCRIBE_LINK_DAYS } from './service.js';
-export { DEFAULT_PRIVACY_CONTACT } from './templates.js';
-export { escapeHtml, KINDS, NO_BUSINESS_NAME, NO_NAME, oneLine, render, unverifiedWaitMs } from './templates.js';
-export {
-  CATALOGUES,
-  DEFAULT_LANGUAGE,
-  isLanguage,
-  LANGUAGES,
-  languageOf,
-  negotiateLanguage,
-  parseAcceptLanguage,
-  placeholdersOf,
-  preferredLanguage,
-} from './languages.js';
+} from './types.js';
+export type { Announcement } from './policy-notices.js';
+export type { AccountNotice } from './deliveries.js';
+export type { BounceResult } from './bounces.js';
+export { LEGACY_UNSUBSCRIBE_LINKS_UNTIL, UNSUBSCRIBE_LINK_DAYS } from './unsubscribe-links.js';
+// Kinds and their messages (README, "Kinds, subjects and bodies" and "Languages").
+export { KINDS } from './kinds.js';
+export { DEFAULT_PRIVACY_CONTACT, NO_BUSINESS_NAME, NO_NAME } from './template-types.js';
+export type { Block, Category, KindSpec, Template, Unverified } from './template-types.js';
+export { oneLine, render } from './templates.js';
+export type { Rendered } from './templates.js';
+export { CATALOGUES, LANGUAGES, negotiateLanguage, preferredLanguage } from './languages.js';
 export type { Catalogue, Language, MessageKey } from './languages.js';
-export type { Block, Category, KindSpec, Rendered, Template, Unverified } from './templates.js';
+// Transports, bounce reports and mailboxes (README, "How it works" and "Reading a mailbox").
 export { classify, fileTransport, smtpTransport } from './transport.js';
 export type { DkimOptions, OutgoingMessage, SendOutcome, Transport } from './transport.js';
-export { NoticeNotFound, NOTIFY_ERROR_CODES, noticeTooLate } from './errors.js';
-export { COMPLAINT_TYPES } from './bounces.js';
-export type { BounceResult } from './bounces.js';
-export type { AccountNotice } from './deliveries.js';
 export { parseReport } from './reports.js';
 export type { DeliveryReport, DsnAction, DsnRecipient, ReturnedMessage } from './reports.js';
-export * as notifySchema from './schema.js';
-export { describeImapUrl, MailboxReader } from './mailbox.js';
-export type { ImapUrlParts, MailboxMessage, MailboxReaderOptions, RoundResult } from './mailbox.js';
-export { isAddress, readInbound } from './inbound.js';
+export { MailboxReader } from './mailbox.js';
+export type { MailboxMessage, MailboxReaderOptions, RoundResult } from './mailbox.js';
+export { describeImapUrl, type ImapUrlParts } from './imap-url.js';
+export { readInbound } from './inbound.js';
 export type { InboundSummary } from './inbound.js';
+export {
+  BadUnsubscribeLink,
+  InvalidFilter,
+  invalidOption,
+  NoticeNotFound,
+  NoticeTooLate,
+  noticeTooLate,
+  NotOptional,
+  NOTIFY_ERROR_CODES,
+  TemplateData,
+  UnknownKind,
+  type NotifyErrorCode,
+} from './errors.js';

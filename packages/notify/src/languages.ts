@@ -8,13 +8,11 @@
  * it lacks), its code in LANGUAGES and CATALOGUES below; test/languages.test.ts then checks that
  * no text is empty and that each has the placeholders of its English text.
  */
+import type { Catalogue } from './messages/catalogue.js';
 import { en } from './messages/en.js';
 import { sw } from './messages/sw.js';
 
-/** Every text of every message, by key (en.ts is the list of keys). */
-export type MessageKey = keyof typeof en;
-/** A language's catalogue: a text for every key, nothing else. */
-export type Catalogue = { readonly [K in MessageKey]: string };
+export type { Catalogue, MessageKey } from './messages/catalogue.js';
 
 /** The languages of the catalogues, the default first. */
 export const LANGUAGES = ['en', 'sw'] as const;

@@ -21,64 +21,9 @@ import { releaseLease, takeLease, type Database } from '@harakaflow/db';
 import { and, eq } from 'drizzle-orm';
 import type { ImapFlow } from 'imapflow';
 import { randomUUID } from 'node:crypto';
+import { invalidImapUrl } from './errors.js';
+import { describeImapUrl, type ImapUrlParts } from './imap-url.js';
 import { mailboxes } from './schema.js';
-
-/** What an `imap://` or `imaps://` URL says, without its password in anything shown. */
-export interface ImapUrlParts {
-  host: string;
-  port: number;
-  secure: boolean;
-  user: string;
-  pass: string;
-  mailbox: string;
-  /** `user@host:port/mailbox`: for messages and log lines. */
-  label: string;
-}
-
-const invalidUrl = (name: string, why: string) =>
-  Object.assign(new TypeError(`${name} ${why}`), { code: 'HF_NOTIFY_INVALID_OPTION' });
-
-/**
- * Reads `imaps://user:password@host[:993]/MAILBOX` (or `imap://`, port 143, plain: loopback and
- * tests). Percent-encoding is undone in the user, password and mailbox (INBOX when none). Errors
- * name `name` (the variable) and never any part of the URL but its scheme.
- */
-export function describeImapUrl(url: string, name = 'the IMAP URL'): ImapUrlParts {
-  if (typeof url !== 'string' || !/^imaps?:\/\//i.test(url))
-    throw invalidUrl(name, 'must be an imaps:// (or imap://) URL: imaps://user:password@host/INBOX');
-  const rest = url.slice(url.indexOf('://') + 3);
-  const at = rest.lastIndexOf('@');
-  if (at < 0) throw invalidUrl(name, 'must carry the mailbox user and password: imaps://user:password@host/INBOX');
-  if (/[/?#]/.test(rest.slice(0, at)))
-    throw invalidUrl(
-      name,
-      'cannot be read as one URL: percent-encode @ / ? # in the user name or password (%40 %2F %3F %23)',
-    );
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw invalidUrl(name, 'is not a valid URL: percent-encode @ / ? # % in the user name or password');
-  }
-  const decode = (s: string) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw invalidUrl(name, 'has a % that does not start a percent-encoded character (write % as %25)');
-    }
-  };
-  const secure = parsed.protocol.toLowerCase() === 'imaps:';
-  const user = decode(parsed.username);
-  const pass = decode(parsed.password);
-  if (!user || !pass)
-    throw invalidUrl(name, 'must carry the mailbox user and password: imaps://user:password@host/INBOX');
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) throw invalidUrl(name, 'must name a host');
-  const port = parsed.port ? Number(parsed.port) : secure ? 993 : 143;
-  const mailbox = decode(parsed.pathname.replace(/^\/+/, '')) || 'INBOX';
-  const label = `${user}@${host.includes(':') ? `[${host}]` : host}:${port}/${mailbox}`;
-  return { host, port, secure, user, pass, mailbox, label: pass.length >= 4 ? label.split(pass).join('***') : label };
-}
 
 /**
  * What the IMAP server answered, as far as it is safe to log: its response code (an atom such as
@@ -162,7 +107,7 @@ export class MailboxReader {
     this.#o = options;
     this.#url = describeImapUrl(options.url, options.urlName);
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(options.name))
-      throw invalidUrl('name', 'must be lower-case letters, digits, _ or - (the mailbox row)');
+      throw invalidImapUrl('name', 'must be lower-case letters, digits, _ or - (the mailbox row)');
   }
 
   /** `user@host:port/mailbox`, never the password. */

@@ -2,7 +2,9 @@ import { checkDatabaseOption } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyContextConfig } from 'fastify';
 import { invalidOption } from './errors.js';
-import type { Announcement, Notifier, PolicyVersion, Recipient } from './service.js';
+import type { Announcement } from './policy-notices.js';
+import type { Notifier } from './service.js';
+import type { PolicyVersion, Recipient } from './types.js';
 import type { DkimOptions, Transport } from './transport.js';
 
 export interface NotifyOptions {

@@ -4,10 +4,10 @@ import { and, count, desc, eq, inArray, lt, min, or, sql, type SQL } from 'drizz
 import { InvalidFilter } from './errors.js';
 import { purgeDeliveries } from './deliveries.js';
 import { addresses, attempts, outbox, reports } from './schema.js';
-import type { NotifierConfig } from './service.js';
+import type { NotifierConfig } from './types.js';
 import type { NotificationStatus, NotificationView } from './types.js';
 import { addressesOf, normalizeAddress, WAITING_FOR_VERIFICATION } from './subject-data.js';
-import { KINDS } from './templates.js';
+import { KINDS } from './kinds.js';
 
 export interface OutboxFilter {
   status?: string | undefined;

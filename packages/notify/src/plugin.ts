@@ -16,7 +16,8 @@ import { BadUnsubscribeLink } from './errors.js';
 import './fastify.js';
 import { notifyMetrics } from './metrics.js';
 import { resolveOptions, type NotifyOptions } from './options.js';
-import { fromDomain, Notifier, UNSUBSCRIBE_LINK_DAYS } from './service.js';
+import { fromDomain, Notifier } from './service.js';
+import { UNSUBSCRIBE_LINK_DAYS } from './unsubscribe-links.js';
 import { doneBody, invalidBody, questionBody, sendPage, unsubscribeLanguage, wantsHtml } from './unsubscribe-page.js';
 import { fileTransport, smtpTransport } from './transport.js';
 

@@ -3,10 +3,10 @@ import { uuidv7 } from '@harakaflow/core';
 import { eq, sql } from 'drizzle-orm';
 import { noticeTooLate } from './errors.js';
 import { outbox, policyNotices } from './schema.js';
-import type { NotifierConfig } from './service.js';
+import type { NotifierConfig } from './types.js';
 import type { PolicyVersion, Recipient } from './types.js';
 import { isLanguage } from './languages.js';
-import { NO_BUSINESS_NAME, NO_NAME } from './templates.js';
+import { NO_BUSINESS_NAME, NO_NAME } from './template-types.js';
 
 const DAY = 86_400_000;
 /** §11: material changes are announced at least this long before they take effect. */

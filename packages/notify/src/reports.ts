@@ -130,11 +130,12 @@ export function smtpCodeOf(value: string | undefined): number | null {
 export function messageIdOf(value: string | undefined): string | null {
   if (value === undefined) return null;
   // No control character (a NUL, which Postgres refuses in text, stopped the mailbox's reader).
-  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  /* eslint-disable no-control-regex -- control characters are what it refuses */
   const inside =
     /<([^<>\s\x00-\x1f\x7f]{1,250})>/.exec(value)?.[1] ??
     /^\s*([^<>\s\x00-\x1f\x7f]{1,250})\s*$/.exec(value)?.[1] ??
     null;
+  /* eslint-enable no-control-regex */
   return inside;
 }
 
@@ -175,10 +176,11 @@ export function parseFeedbackReport(text: string): { feedbackType: string | null
 export function parseReturnedHeaders(text: string): ReturnedMessage {
   const headers = fieldGroups(text, 1)[0];
   const id = first(headers, 'x-harakaflow-notification-id')?.trim().toLowerCase();
-  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  /* eslint-disable no-control-regex -- control characters are what it refuses */
   const to =
     (headers?.get('to') ?? []).join(',').match(/[^\s<>",;:()[\]\\\x00-\x1f\x7f]+@[^\s<>",;:()[\]\\\x00-\x1f\x7f]+/g) ??
     [];
+  /* eslint-enable no-control-regex */
   return {
     messageId: messageIdOf(first(headers, 'message-id')),
     notificationId: id !== undefined && UUID.test(id) ? id : null,

@@ -3,7 +3,7 @@ import type { Database } from '@harakaflow/db';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { eraseDeliveries, exportDeliveries, forgetReports } from './deliveries.js';
 import { addresses, attempts, outbox, preferences } from './schema.js';
-import type { NotifierConfig } from './service.js';
+import type { NotifierConfig } from './types.js';
 
 /** The `last_error` of a message waiting for its address to be verified (service.ts sets it, `releaseWaiting` looks for it). */
 export const WAITING_FOR_VERIFICATION = 'waiting for a verified address';

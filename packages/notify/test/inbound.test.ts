@@ -2,7 +2,8 @@
 // machine's message (RFC 3834) is recognised, so nothing answers it; a malformed message never throws.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeImapUrl, isAddress, readInbound } from '../src/index.js';
+import { isAddress } from '../src/inbound.js';
+import { describeImapUrl, readInbound } from '../src/index.js';
 
 const mail = (headers: string, body = 'Please delete my data.') =>
   Buffer.from(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n${body}\r\n`);

@@ -17,13 +17,13 @@ import notify, {
   LANGUAGES,
   negotiateLanguage,
   notifyMigrations,
-  parseAcceptLanguage,
-  placeholdersOf,
   preferredLanguage,
   render,
   type MessageKey,
   type Recipient,
 } from '../src/index.js';
+import { placeholdersOf } from '../src/internals.js';
+import { parseAcceptLanguage } from '../src/languages.js';
 import { TEST_OPTIONS } from './helpers.js';
 
 const KEYS = Object.keys(CATALOGUES.en) as MessageKey[];

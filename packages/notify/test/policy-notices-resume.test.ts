@@ -9,7 +9,8 @@ import Fastify from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { TEST_OPTIONS } from './helpers.js';
-import notify, { notifyMigrations, notifySchema, type Recipient } from '../src/index.js';
+import notify, { notifyMigrations, type Recipient } from '../src/index.js';
+import * as notifySchema from '../src/schema.js';
 
 let database: TestDatabase;
 beforeAll(async () => {

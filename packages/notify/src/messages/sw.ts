@@ -7,7 +7,7 @@
  * HTTP methods, paths, status codes and technical words Kenyan developers use as they are
  * (API, webhook, endpoint) stay untranslated.
  */
-import type { Catalogue } from '../languages.js';
+import type { Catalogue } from './catalogue.js';
 
 export const sw: Catalogue = {
   'common.greeting': 'Habari {{name}},',
