@@ -29,7 +29,7 @@ export {
   usageDaily as quotaUsageDaily,
   warningsSent as quotaWarnings,
 } from './schema.js';
-export type { Outcome, StoreKind } from './store.js';
+export type { Outcome, StoreKind } from './store-config.js';
 
 /** The quota package's migrations (schema `quota`). */
 export const quotaMigrations: MigrationSet = {
