@@ -9,14 +9,9 @@ export type { ConsentOptions, CookieEntry } from './options.js';
 export { ConsentState } from './evaluate.js';
 export type { Evaluation, StateSource } from './evaluate.js';
 export { evaluate } from './evaluate.js';
-export {
-  decisionFromRequest,
-  decodeDecision,
-  encodeDecision,
-  MAX_COOKIE_VALUE,
-  prepareSecrets,
-  VerifiedCookies,
-} from './codec.js';
+export { decodeDecision, encodeDecision, MAX_COOKIE_VALUE, prepareSecrets } from './codec.js';
+export { decisionFromRequest } from './cookie-reader.js';
+export { VerifiedCookies } from './verified-cookies.js';
 export type { ConsentDecision, DecisionSource, Decoded, Secret } from './codec.js';
 export { filterSetCookies, isClearing, setCookieName } from './set-cookie.js';
 export { checkPolicies, needsReacceptance, policyStatus, NOTICE_DAYS } from './policy.js';
