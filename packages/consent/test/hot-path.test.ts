@@ -10,7 +10,7 @@ import {
   prepareSecrets,
   VerifiedCookies,
   type ConsentDecision,
-} from '@harakaflow/consent';
+} from '@harakaflow/consent/internals';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
