@@ -1,5 +1,5 @@
 import createError from '@fastify/error';
-import { optionErrors } from '@harakaflow/core';
+import type { OptionError } from '@harakaflow/core';
 
 /**
  * Every error of @harakaflow/age-gate. The refusals are neutral on purpose (after the FTC's
@@ -22,4 +22,21 @@ export const VerificationRequired = createError(
 );
 export const Restricted = createError('HF_AGE_GATE_RESTRICTED', 'This account is restricted', 403);
 
-export const invalidOption = optionErrors('@harakaflow/age-gate', 'HF_AGE_GATE_INVALID_OPTION');
+/** A wrong option, thrown at registration (a TypeError, as Node's own). */
+export const AgeGateInvalidOption = createError<'HF_AGE_GATE_INVALID_OPTION', 500, [string, string]>(
+  'HF_AGE_GATE_INVALID_OPTION',
+  '@harakaflow/age-gate: option "%s" %s',
+  500,
+  TypeError,
+);
+
+/** The codes of every error above. */
+export type AgeGateErrorCode =
+  | 'HF_AGE_GATE_INVALID_DATE'
+  | 'HF_AGE_GATE_NOT_ELIGIBLE'
+  | 'HF_AGE_GATE_BLOCKED'
+  | 'HF_AGE_GATE_REQUIRED'
+  | 'HF_AGE_GATE_RESTRICTED'
+  | 'HF_AGE_GATE_INVALID_OPTION';
+
+export const invalidOption: OptionError = (option, why) => new AgeGateInvalidOption(option, why);

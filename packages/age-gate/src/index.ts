@@ -4,14 +4,14 @@ import fp from 'fastify-plugin';
 import { fileURLToPath } from 'node:url';
 import ageGate from './plugin.js';
 
-export { evaluateAge, parseBirthDate, calendarDate, MAX_AGE } from './age.js';
+export { evaluateAge } from './age.js';
 export type { AgeOptions, AgeResult, LeapDayBirthday } from './age.js';
 export type { AgeGateOptions, MinorErasure } from './options.js';
 export type { AgeGate, MinorReport } from './fastify.js';
-export { ageGatePersonalData, recordVerification, subjectStatus } from './store.js';
+export { ageGatePersonalData, recordVerification } from './store.js';
 export type { SubjectStatus, Verification } from './store.js';
-export { subjects as ageGateSubjects, erasures as ageGateErasures } from './schema.js';
-export { Blocked, InvalidDate, NotEligible, Restricted, VerificationRequired } from './errors.js';
+export { AgeGateInvalidOption, Blocked, InvalidDate, NotEligible, Restricted, VerificationRequired } from './errors.js';
+export type { AgeGateErrorCode } from './errors.js';
 
 /** The gate's migrations (schema `age_gate`). */
 export const ageGateMigrations: MigrationSet = {

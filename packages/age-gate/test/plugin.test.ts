@@ -1,4 +1,5 @@
-import ageGate, { ageGateErasures, ageGateMigrations, type AgeGateOptions } from '@harakaflow/age-gate';
+import ageGate, { ageGateMigrations, type AgeGateOptions } from '@harakaflow/age-gate';
+import { erasures as ageGateErasures } from '../src/schema.js';
 import { registerPersonalDataHandler } from '@harakaflow/core';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { eq } from 'drizzle-orm';

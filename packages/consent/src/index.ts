@@ -8,23 +8,12 @@ import consent from './plugin.js';
 export type { ConsentOptions, CookieEntry } from './options.js';
 export { ConsentState } from './evaluate.js';
 export type { Evaluation, StateSource } from './evaluate.js';
-export { evaluate } from './evaluate.js';
-export {
-  decisionFromRequest,
-  decodeDecision,
-  encodeDecision,
-  MAX_COOKIE_VALUE,
-  prepareSecrets,
-  VerifiedCookies,
-} from './codec.js';
-export type { ConsentDecision, DecisionSource, Decoded, Secret } from './codec.js';
-export { filterSetCookies, isClearing, setCookieName } from './set-cookie.js';
-export { checkPolicies, needsReacceptance, policyStatus, NOTICE_DAYS } from './policy.js';
+export { needsReacceptance, NOTICE_DAYS } from './policy.js';
 export type { PolicyVersion, PolicyVersionInput, UpcomingPolicy } from './policy.js';
-export { ConsentLedger, consentPersonalData } from './ledger.js';
-export { records as consentRecords } from './schema.js';
+export { consentPersonalData } from './ledger.js';
 export { consentRetentionClass, DECISION_MAX_AGE_DAYS, LEDGER_PERSONAL_DAYS, LEDGER_PROOF_DAYS } from './retention.js';
-export { InvalidBody } from './errors.js';
+export { ConsentInvalidOption, ConsentNoticePeriod, InvalidBody } from './errors.js';
+export type { ConsentErrorCode } from './errors.js';
 
 /** The ledger's migrations (schema `consent`), for `@harakaflow/db`'s `migrate`. */
 export const consentMigrations: MigrationSet = {

@@ -1,18 +1,13 @@
 import { registerPersonalDataHandler, registerRetentionClass, securityEvent } from '@harakaflow/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import {
-  decisionReader,
-  encodeDecision,
-  hasCookie,
-  prepareSecrets,
-  VerifiedCookies,
-  type ConsentDecision,
-} from './codec.js';
+import { encodeDecision, prepareSecrets, type ConsentDecision } from './codec.js';
+import { decisionReader, hasCookie } from './cookie-reader.js';
+import { VerifiedCookies } from './verified-cookies.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import './fastify.js';
 import { ConsentLedger, consentPersonalData, type LedgerAction } from './ledger.js';
-import { resolveOptions, type ConsentOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type ConsentOptions } from './options.js';
 import { policyTracker } from './policy.js';
 import { consentRetentionClass } from './retention.js';
 import { consentRoutes, decideFromBody } from './routes.js';
@@ -38,15 +33,6 @@ const DECISION_EVENTS: Record<LedgerAction, string> = {
   gpc: 'consent.gpc_applied',
   'continued-use': 'consent.continued_use',
 };
-
-/** What the routes need from the plugin: evaluation, decisions, the ledger. */
-export interface ConsentContext {
-  o: ResolvedOptions;
-  ledger: ConsentLedger;
-  evaluationOf(request: FastifyRequest): Evaluation;
-  /** Records a person's decision (committed before it returns) and makes it this request's state. */
-  decide(request: FastifyRequest, granted: string[], action: LedgerAction): Promise<Evaluation>;
-}
 
 const consent: FastifyPluginAsync<ConsentOptions> = async (fastify, options) => {
   const o = resolveOptions(options);

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidBody } from './errors.js';
-import type { ConsentContext } from './plugin.js';
+import type { ConsentContext } from './context.js';
 
 const stateSchema = {
   type: 'object',

@@ -1,4 +1,4 @@
-import { decodeDecision, encodeDecision, MAX_COOKIE_VALUE, type ConsentDecision } from '@harakaflow/consent';
+import { decodeDecision, encodeDecision, MAX_COOKIE_VALUE, type ConsentDecision } from '@harakaflow/consent/internals';
 import { describe, expect, it } from 'vitest';
 
 const NAME = 'hf_consent';
@@ -86,7 +86,7 @@ describe('consent cookie codec', () => {
 
 describe('VerifiedCookies', () => {
   it('verifies a value once, then answers from memory until it expires', async () => {
-    const { VerifiedCookies } = await import('@harakaflow/consent');
+    const { VerifiedCookies } = await import('@harakaflow/consent/internals');
     const cache = new VerifiedCookies(2);
     expect(cache.decode(valid, NAME, [SECRET], NOW)).toEqual({ decision, stale: false });
     // A hit does not need the secret any more: proof that no HMAC ran.
@@ -96,7 +96,7 @@ describe('VerifiedCookies', () => {
   });
 
   it('never caches a forgery, and stays within its capacity', async () => {
-    const { VerifiedCookies } = await import('@harakaflow/consent');
+    const { VerifiedCookies } = await import('@harakaflow/consent/internals');
     const cache = new VerifiedCookies(2);
     expect(cache.decode(valid + 'x', NAME, [SECRET], NOW)).toBeNull();
     expect(cache.size).toBe(0);

@@ -1,4 +1,10 @@
-import { checkPolicies, filterSetCookies, isClearing, policyStatus, setCookieName } from '@harakaflow/consent';
+import {
+  checkPolicies,
+  filterSetCookies,
+  isClearing,
+  policyStatus,
+  setCookieName,
+} from '@harakaflow/consent/internals';
 import { describe, expect, it } from 'vitest';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');

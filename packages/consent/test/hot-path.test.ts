@@ -2,7 +2,7 @@
 // legacy names looked up in the parsed cookies, a cache slot instead of a `name=value` key). These
 // check that it still answers exactly what the plain definitions answer.
 import cookie from '@fastify/cookie';
-import { CookieMarker, decisionReader, hasCookie } from '../src/codec.js';
+import { CookieMarker, decisionReader, hasCookie } from '../src/cookie-reader.js';
 import {
   decisionFromRequest,
   decodeDecision,
@@ -10,7 +10,7 @@ import {
   prepareSecrets,
   VerifiedCookies,
   type ConsentDecision,
-} from '@harakaflow/consent';
+} from '@harakaflow/consent/internals';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';

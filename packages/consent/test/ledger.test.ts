@@ -1,5 +1,6 @@
 import { accountSubject } from '@harakaflow/core';
-import { consentPersonalData, consentRecords } from '@harakaflow/consent';
+import { consentPersonalData } from '@harakaflow/consent';
+import { consentRecords } from '@harakaflow/consent/internals';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { asc, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -107,7 +108,7 @@ describe('the consent ledger', () => {
       headers: { 'x-subject': 'acct-4' },
     });
     await app.close();
-    const { ConsentLedger } = await import('@harakaflow/consent');
+    const { ConsentLedger } = await import('@harakaflow/consent/internals');
     const handler = consentPersonalData(database.db, new ConsentLedger(database.db, app.log));
     const exported = (await handler.exportSubject(accountSubject('acct-3'))) as { records: { action: string }[] };
     expect(exported.records.map((r) => r.action).sort()).toEqual(['grant', 'refuse']);

@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
-import consent, { encodeDecision } from '@harakaflow/consent';
+import consent from '@harakaflow/consent';
+import { encodeDecision } from '@harakaflow/consent/internals';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import Fastify from 'fastify';
 import fp from 'fastify-plugin';

@@ -7,7 +7,7 @@
  */
 import { ExpiringSet } from './cache.js';
 import type { LimitSpec } from './core.js';
-import type { GuardedLimiter } from './store.js';
+import type { GuardedLimiter } from './store-guarded.js';
 
 export type GateAnswer = { refused: false } | { refused: true; msBeforeNext: number };
 

@@ -7,10 +7,11 @@ import { POLICY_NAME, policyField, rateLimitField, type LimitSpec } from './core
 import { invalidOption, QuotaExceeded, unknownPlan } from './errors.js';
 import type { QuotaDecorator } from './fastify.js';
 import type { Keys } from './keys.js';
-import { limitKey, refusal, resetMs, type Limits } from './limits.js';
+import { limitKey, refusal, resetMs } from './limits-fields.js';
+import type { Limits } from './limits.js';
 import type { QuotaMetrics } from './metrics.js';
 import { positive, type Resolved } from './options.js';
-import type { Client } from './plugin.js';
+import type { Client } from './clients.js';
 import type { UsageMeter } from './usage.js';
 
 export interface DecoratorParts {

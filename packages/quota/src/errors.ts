@@ -1,5 +1,5 @@
 import createError from '@fastify/error';
-import { optionErrors } from '@harakaflow/core';
+import type { OptionError } from '@harakaflow/core';
 
 /** Every error of @harakaflow/quota. Codes are public API (README, "Errors"). */
 export const QuotaExceeded = createError('HF_QUOTA_EXCEEDED', 'Too many requests: %s', 429);
@@ -13,11 +13,29 @@ export const QuotaUnavailable = createError(
   'The quota store is unavailable; this route does not run without it',
   503,
 );
+/** A wrong option, thrown at registration (a TypeError, as Node's own). */
+export const QuotaInvalidOption = createError<'HF_QUOTA_INVALID_OPTION', 500, [string, string]>(
+  'HF_QUOTA_INVALID_OPTION',
+  '@harakaflow/quota: option "%s" %s',
+  500,
+  TypeError,
+);
+/** A plan that `plans` does not define: at registration, from `status()`, or (500) named by `planOf`. */
+export const QuotaUnknownPlan = createError<'HF_QUOTA_UNKNOWN_PLAN', 500, [string, string]>(
+  'HF_QUOTA_UNKNOWN_PLAN',
+  '@harakaflow/quota: %s names an unknown plan "%s"',
+  500,
+  TypeError,
+);
 
-export const invalidOption = optionErrors('@harakaflow/quota', 'HF_QUOTA_INVALID_OPTION');
+/** The codes of every error above. */
+export type QuotaErrorCode =
+  | 'HF_QUOTA_EXCEEDED'
+  | 'HF_QUOTA_BANNED'
+  | 'HF_QUOTA_UNAVAILABLE'
+  | 'HF_QUOTA_INVALID_OPTION'
+  | 'HF_QUOTA_UNKNOWN_PLAN';
 
-export function unknownPlan(where: string, plan: string): TypeError {
-  return Object.assign(new TypeError(`@harakaflow/quota: ${where} names an unknown plan "${plan}"`), {
-    code: 'HF_QUOTA_UNKNOWN_PLAN',
-  });
-}
+export const invalidOption: OptionError = (option, why) => new QuotaInvalidOption(option, why);
+
+export const unknownPlan = (where: string, plan: string): TypeError => new QuotaUnknownPlan(where, plan);

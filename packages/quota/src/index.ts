@@ -4,32 +4,13 @@ import { fileURLToPath } from 'node:url';
 import './fastify.js';
 import quota from './plugin.js';
 
-export {
-  banDuration,
-  bansOn,
-  clientKey,
-  crossedThresholds,
-  DAY_SECONDS,
-  DEFAULT_PLANS,
-  ipMatcher,
-  isCalendarDay,
-  msToUtcMidnight,
-  planLimits,
-  POLICY_NAME,
-  policyField,
-  rateLimitField,
-  utcDayOf,
-} from './core.js';
+export { clientKey, DEFAULT_PLANS } from './core.js';
 export type { LimitSpec, Plan } from './core.js';
-export { QuotaBanned, QuotaExceeded, QuotaUnavailable } from './errors.js';
+export { QuotaBanned, QuotaExceeded, QuotaInvalidOption, QuotaUnavailable, QuotaUnknownPlan } from './errors.js';
+export type { QuotaErrorCode } from './errors.js';
 export type { QuotaDecorator } from './fastify.js';
 export type { QuotaOptions, RouteQuota, WarningInfo } from './options.js';
-export {
-  rateLimits as quotaRateLimits,
-  usageDaily as quotaUsageDaily,
-  warningsSent as quotaWarnings,
-} from './schema.js';
-export type { Outcome, StoreKind } from './store.js';
+export type { StoreKind } from './store-config.js';
 
 /** The quota package's migrations (schema `quota`). */
 export const quotaMigrations: MigrationSet = {

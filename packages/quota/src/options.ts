@@ -7,7 +7,7 @@ import type { Database } from '@harakaflow/db';
 import type { FastifyRequest } from 'fastify';
 import { DEFAULT_PLANS, ipMatcher, POLICY_NAME, type LimitSpec, type Plan } from './core.js';
 import { invalidOption } from './errors.js';
-import type { StoreKind } from './store.js';
+import type { StoreKind } from './store-config.js';
 
 export interface WarningInfo {
   /** The quota: a limit name such as `free.minute`, or `messages`. */
@@ -89,8 +89,21 @@ export interface QuotaOptions {
    * version that kept raw `ip:` keys: bans are then read and written under both keys, so old and new
    * replicas honour each other's bans (counters split between the two until the old ones are gone).
    * Default: a random secret with the memory store; raw `ip:` keys with a shared store (set a secret).
+   *
+   * `previous`, for a rolling deploy that changes the secret: the secrets older replicas still use
+   * (each at least 16 bytes). A client's bans are then read and written under its key under the
+   * current secret and under each previous one, so old and new replicas honour each other's bans;
+   * its counters use the current secret only (they split until the roll ends, as with `legacy`).
+   * Unban and erasure remove every form. Deploy with `previous: [oldSecret]`, then drop it once
+   * every replica runs the new secret.
    */
-  clientKeys?: { secret: string | Uint8Array; legacy?: boolean | undefined } | undefined;
+  clientKeys?:
+    | {
+        secret: string | Uint8Array;
+        legacy?: boolean | undefined;
+        previous?: ReadonlyArray<string | Uint8Array> | undefined;
+      }
+    | undefined;
   /**
    * Accounts are counted and banned under `acct:<id>`, a key space of their own (before issue 19 the
    * bare id, which an id such as `ip:10.0.0.1` could share with a client). `legacy: true`, for a
@@ -125,12 +138,18 @@ export interface Resolved {
   allowIp: (ip: string | null) => boolean;
   allowAccounts: Set<string>;
   keySecret: string | Uint8Array | undefined;
+  /** Secrets older replicas still key clients with (bans only). */
+  previousKeySecrets: ReadonlyArray<string | Uint8Array>;
   legacyClientKeys: boolean;
   legacyAccountKeys: boolean;
   authFailures: LimitSpec | null;
 }
 
 export const positive = (name: string, value: unknown): number => integerOption(invalidOption, name, value, Number.NaN);
+
+/** A client-key secret: a string or bytes of at least 16. */
+const longSecret = (secret: unknown) =>
+  typeof secret === 'string' ? secret.length >= 16 : secret instanceof Uint8Array && secret.length >= 16;
 
 const defaultPlanOf = (request: FastifyRequest) =>
   (request as FastifyRequest & { account?: { plan?: string } | null }).account?.plan;
@@ -174,12 +193,13 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
     }
   }
   const secret = options.clientKeys?.secret;
-  if (
-    options.clientKeys !== undefined &&
-    (typeof secret === 'string' ? secret.length < 16 : !(secret instanceof Uint8Array) || secret.length < 16)
-  ) {
+  if (options.clientKeys !== undefined && !longSecret(secret))
     throw invalidOption('clientKeys.secret', 'must be a string or bytes of at least 16');
-  }
+  const previous = options.clientKeys?.previous ?? [];
+  if (!Array.isArray(previous)) throw invalidOption('clientKeys.previous', 'must be an array of secrets');
+  previous.forEach((p, i) => {
+    if (!longSecret(p)) throw invalidOption(`clientKeys.previous[${i}]`, 'must be a string or bytes of at least 16');
+  });
   const keySecret = secret ?? (kind === 'memory' ? randomSecret() : undefined);
   return {
     kind,
@@ -217,6 +237,7 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
     allowIp,
     allowAccounts: new Set(options.allowList?.accounts ?? []),
     keySecret,
+    previousKeySecrets: previous,
     legacyClientKeys: options.clientKeys?.legacy === true && keySecret !== undefined,
     legacyAccountKeys: options.accountKeys?.legacy === true,
     authFailures:
@@ -228,4 +249,22 @@ export function resolveOptions(options: QuotaOptions, randomSecret: () => Uint8A
             duration: 60,
           },
   };
+}
+
+/** Checks a route's `config.quota` when the route is declared (the limits' names, the keyed key). */
+export function checkRouteQuota(url: string, rq: RouteQuota): void {
+  for (const [where, specs] of [
+    ['limits', rq.limits],
+    ['keyed.limits', rq.keyed?.limits],
+  ] as const) {
+    for (const spec of specs ?? []) {
+      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name))
+        throw invalidOption(
+          `config.quota.${where} of ${url}`,
+          'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)',
+        );
+    }
+  }
+  if (rq.keyed && typeof rq.keyed.key !== 'function')
+    throw invalidOption(`config.quota.keyed.key of ${url}`, 'must be a function (request) => string | undefined');
 }

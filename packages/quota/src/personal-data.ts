@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import type { BanBook } from './bans.js';
 import { isCalendarDay, type LimitSpec } from './core.js';
 import type { Keys } from './keys.js';
-import { limitKey, type Limits } from './limits.js';
+import { limitKey } from './limits-fields.js';
+import type { Limits } from './limits.js';
 import { usageDaily, warningsSent } from './schema.js';
 import type { UsageMeter } from './usage.js';
 

@@ -18,27 +18,24 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneF
 import { randomBytes } from 'node:crypto';
 import { AuthGate } from './auth-gate.js';
 import { BanBook } from './bans.js';
-import { Memo } from './cache.js';
+import { accountsBy, CLIENT, clientOf, clientsBy, type Client } from './clients.js';
 import { quotaEvents } from './events.js';
-import { planLimits, POLICY_NAME, type LimitSpec } from './core.js';
-import { invalidOption, QuotaBanned, unknownPlan } from './errors.js';
+import { planLimits, type LimitSpec } from './core.js';
+import { QuotaBanned, unknownPlan } from './errors.js';
 import { quotaDecorator } from './decorator.js';
 import { Keys } from './keys.js';
-import { Limits, refusal, type Prepared } from './limits.js';
+import { refusal, type Prepared } from './limits-fields.js';
+import { Limits } from './limits.js';
 import { Store } from './store.js';
 import { quotaMetrics } from './metrics.js';
-import { resolveOptions, type QuotaOptions, type RouteQuota } from './options.js';
+import { checkRouteQuota, resolveOptions, type QuotaOptions, type RouteQuota } from './options.js';
 import { registerQuotaData } from './personal-data.js';
 import { UsageMeter } from './usage.js';
 import { Warnings } from './warnings.js';
 
-/** A request's client: its key as stored, its legacy raw key, allow-listed or not (set in onRequest). */
-const CLIENT = Symbol('quotaClient');
 const FIELDS = Symbol('quotaFields');
 /** Set on the config of every route quota saw declared: one declared before quota was registered has none. */
 const SEEN = Symbol('quotaSeen');
-export type Client = { keys: string[]; skip: boolean };
-const clientOf = (request: FastifyRequest) => (request as unknown as Record<symbol, Client | null>)[CLIENT];
 
 const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
   const o = resolveOptions(options, () => randomBytes(32));
@@ -64,7 +61,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     },
   });
   const limits = new Limits(store, o.now, FIELDS);
-  const keys = new Keys(o.keySecret, o.legacyClientKeys, o.legacyAccountKeys);
+  const keys = new Keys(o.keySecret, o.legacyClientKeys, o.legacyAccountKeys, o.previousKeySecrets);
   const huge = 1_000_000;
   const book = new BanBook({
     ...o.bans,
@@ -97,21 +94,8 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     return refusal(reply, new QuotaBanned(), ms);
   };
   // An account's keys and a client's, made once per id or address (the hot path allocates nothing for them).
-  const accounts = new Memo<string[]>(10_000);
-  const accountForms = (id: string) =>
-    accounts.get(id) ?? accounts.set(id, [keys.account(id), ...(keys.legacyAccount(id) === undefined ? [] : [id])]);
-  const clients = new Memo<Client>(10_000);
-  const clientFor = (ip: string): Client => {
-    let client = clients.get(ip);
-    if (client === undefined) {
-      const raw = keys.legacyClient(ip);
-      client = clients.set(ip, {
-        keys: raw === undefined ? [keys.client(ip)] : [keys.client(ip), raw],
-        skip: o.allowIp(ip),
-      });
-    }
-    return client;
-  };
+  const accountForms = accountsBy(keys);
+  const clientFor = clientsBy(keys, o.allowIp);
   /** A decision's result, for a callback hook: admitted (next hook), answered (nothing), or later. */
   const settle = (result: boolean | Promise<boolean>, done: HookHandlerDoneFunction) => {
     if (result === false) return done();
@@ -161,25 +145,7 @@ const quota: FastifyPluginAsync<QuotaOptions> = async (fastify, options) => {
     const config = (route.config as { quota?: false | RouteQuota } | undefined)?.quota;
     if (config === false || o.skip.has(route.url)) return;
     const rq = config || undefined;
-    for (const spec of rq?.limits ?? []) {
-      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name))
-        throw invalidOption(
-          `config.quota.limits of ${route.url}`,
-          'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)',
-        );
-    }
-    for (const spec of rq?.keyed?.limits ?? []) {
-      if (typeof spec?.name !== 'string' || !POLICY_NAME.test(spec.name))
-        throw invalidOption(
-          `config.quota.keyed.limits of ${route.url}`,
-          'names a limit with lower-case letters, digits, _, - or . (it is a RateLimit policy name)',
-        );
-    }
-    if (rq?.keyed && typeof rq.keyed.key !== 'function')
-      throw invalidOption(
-        `config.quota.keyed.key of ${route.url}`,
-        'must be a function (request) => string | undefined',
-      );
+    if (rq) checkRouteQuota(route.url, rq);
     const failClosed = rq?.failClosed ?? false;
     const anonymousSet = limits.prepare('anonymous', o.anonymousLimits, rq);
     const limitsHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {

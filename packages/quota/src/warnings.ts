@@ -9,7 +9,7 @@ import { ExpiringSet } from './cache.js';
 import { crossedThresholds, type LimitSpec } from './core.js';
 import type { WarningInfo } from './options.js';
 import { warningsSent } from './schema.js';
-import type { Outcome } from './store.js';
+import type { Outcome } from './store-config.js';
 
 export class Warnings {
   readonly #db: Database | undefined;

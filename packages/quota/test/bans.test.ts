@@ -2,7 +2,9 @@
 // memory limiters whose store calls are counted.
 import { describe, expect, it } from 'vitest';
 import { BanBook } from '../src/bans.js';
-import { GuardedLimiter, Store, type StoreConfig } from '../src/store.js';
+import type { StoreConfig } from '../src/store-config.js';
+import { GuardedLimiter } from '../src/store-guarded.js';
+import { Store } from '../src/store.js';
 
 const config: StoreConfig = { kind: 'memory', timeoutMs: 50, onFallback: () => {} };
 function book(checkMs = 1000) {

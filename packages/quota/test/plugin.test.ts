@@ -4,7 +4,8 @@ import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import quota, { quotaMigrations, type QuotaOptions, type WarningInfo } from '../src/index.js';
-import { GuardedLimiter, Store } from '../src/store.js';
+import { GuardedLimiter } from '../src/store-guarded.js';
+import { Store } from '../src/store.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -5,7 +5,9 @@ import { createDatabase, type Database } from '@harakaflow/db';
 import { postgresUrl, redisUrl, testDatabase, testRedis, until, type TestDatabase } from '@harakaflow/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { quotaMigrations } from '../src/index.js';
-import { KNOWN, Store, type StoreConfig } from '../src/store.js';
+import type { StoreConfig } from '../src/store-config.js';
+import { KNOWN } from '../src/store-entries.js';
+import { Store } from '../src/store.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -9,7 +9,8 @@
 //
 // The app runs as `start` runs it, in its own process (from source: the API depends on this package,
 // so this package cannot depend on it). Writes .bench/retention.json at the repository root.
-import { RetentionRunner, tableClass } from '../src/index.js';
+import { tableClass } from '../src/index.js';
+import { RetentionRunner } from '../src/runner.js';
 import { purgeServerLogs } from '@harakaflow/audit';
 import { prepareKeys } from '@harakaflow/core';
 import { resultRows } from '@harakaflow/db';

@@ -24,10 +24,3 @@ declare module 'fastify' {
     retention: RetentionDecorator;
   }
 }
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Retention classes, their runner and legal holds (@harakaflow/retention). */
-    retention: RetentionDecorator;
-  }
-}

@@ -10,12 +10,14 @@ export const retentionMigrations: MigrationSet = {
   folder: fileURLToPath(new URL('../drizzle', import.meta.url)),
 };
 
-export default fp(plugin, { name: '@harakaflow/retention', fastify: '5.x' });
+export const harakaflowRetention = fp(plugin, { name: '@harakaflow/retention', fastify: '5.x' });
+export default harakaflowRetention;
 export type { RetentionDecorator } from './fastify.js';
 export type { RetentionOptions } from './options.js';
-export { periodCutoff, RetentionRunner } from './runner.js';
-export type { ClassOutcome, RunnerConfig, RunResult } from './runner.js';
+export { periodCutoff } from './runner.js';
+export type { ClassOutcome, RetentionRunner, RunResult } from './runner.js';
 export { Holds } from './holds.js';
 export type { Hold } from './holds.js';
 export { tableClass } from './table-class.js';
-export * as retentionSchema from './schema.js';
+export { HoldNotFound, InvalidHold, LeaseLost, RetentionInvalidOption, UnknownClass } from './errors.js';
+export type { RetentionErrorCode } from './errors.js';

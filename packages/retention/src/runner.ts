@@ -13,6 +13,7 @@ import { retentionCutoff, uuidv7, type RetentionClass, type SecurityEvent } from
 import { releaseLease, takeLease, type Database } from '@harakaflow/db';
 import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
+import { LeaseLost } from './errors.js';
 import { classRuns, holds, lease, runs } from './schema.js';
 
 export interface ClassOutcome {
@@ -203,8 +204,7 @@ export class RetentionRunner {
         onProgress?.(outcome);
         if (dryRun || step.done) break;
         if (this.#c.pauseMs) await new Promise((r) => setTimeout(r, this.#c.pauseMs));
-        if (!(await this.#lease()))
-          throw Object.assign(new Error('the retention lease was lost'), { code: 'HF_RETENTION_LEASE_LOST' });
+        if (!(await this.#lease())) throw new LeaseLost();
         await save('running');
       }
       if (dryRun) return outcome;

@@ -5,7 +5,7 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { consentRecords } from '../../src/index.js';
+import { records as consentRecords } from '../../src/schema.js';
 import { consentMigrations } from '../helpers.js';
 
 let database: TestDatabase;

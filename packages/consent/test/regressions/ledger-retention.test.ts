@@ -11,7 +11,8 @@ import { asc, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { consentRecords, DECISION_MAX_AGE_DAYS, LEDGER_PERSONAL_DAYS, LEDGER_PROOF_DAYS } from '../../src/index.js';
+import { DECISION_MAX_AGE_DAYS, LEDGER_PERSONAL_DAYS, LEDGER_PROOF_DAYS } from '../../src/index.js';
+import { records as consentRecords } from '../../src/schema.js';
 import { consentApp, consentMigrations } from '../helpers.js';
 
 const DAY = 86_400_000;

@@ -8,7 +8,8 @@ import { postgresUrl, redisUrl, testDatabase, testRedis, type TestDatabase } fro
 import Fastify from 'fastify';
 import { RateLimiterDrizzle, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import quota, { quotaMigrations, quotaRateLimits, type QuotaOptions } from '../../src/index.js';
+import quota, { quotaMigrations, type QuotaOptions } from '../../src/index.js';
+import { rateLimits as quotaRateLimits } from '../../src/schema.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
