@@ -9,16 +9,10 @@
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { EMPTY_ROOT, Frontier, leafHash, verifyConsistency } from './merkle.js';
-import {
-  BLOCK,
-  bytes,
-  NO_RANGES,
-  parseRangesLine,
-  rangeLink,
-  readTreeHead,
-  TreeReader,
-  TreeUnavailable,
-} from './tree.js';
+import { NO_RANGES, parseRangesLine, rangeLink } from './tree-head.js';
+import { TreeReader, TreeUnavailable } from './tree-reader.js';
+import { bytes, readTreeHead, type StoredRange } from './tree-store.js';
+import { DroppedLeaves } from './tree-verify-dropped.js';
 
 /** Opens a signed head (a C2SP checkpoint) under the verifier keys given; throws when it does not verify. */
 export type HeadOpener = (note: string) => { size: number; root: Buffer; extensions: string[]; keyName?: string };
@@ -97,88 +91,21 @@ export async function checkTree(
   const atWitness = () => {
     if (witness && frontier.size === witness.size) rootAtWitness = frontier.root();
   };
-  const kept = new Map<number, Map<number, Buffer>>();
-  const keptLeaf = async (i: number): Promise<Buffer | undefined> => {
-    const block = Math.floor(i / BLOCK);
-    if (!kept.has(block)) {
-      if (kept.size > 64) kept.clear();
-      const rows = resultRows<{ idx: string; hash: unknown }>(
-        await db.execute(
-          sql`select idx::text as idx, hash from audit.tree_leaves where idx >= ${block * BLOCK} and idx < ${block * BLOCK + BLOCK}`,
-        ),
-      );
-      kept.set(block, new Map(rows.map((r) => [Number(r.idx), bytes(r.hash)])));
-    }
-    return kept.get(block)!.get(i);
-  };
-  const node = async (level: number, index: number): Promise<Buffer | null> => {
-    const [row] = resultRows<{ hash: unknown }>(
-      await db.execute(sql`select hash from audit.tree_nodes where level = ${level} and idx = ${index}`),
-    );
-    return row ? bytes(row.hash) : null;
-  };
-  /** Leaves [a, b) of a dropped day: the largest kept nodes that fit, else kept leaf hashes. */
-  const appendDropped = async (
-    a: number,
-    b: number,
-    at: { writer: string; day: string; seq: number },
-  ): Promise<boolean> => {
-    while (a < b) {
-      let level = 0;
-      while (a % 2 ** (level + 1) === 0 && a + 2 ** (level + 1) <= b) level++;
-      // Never across the witness's size: its root is needed there.
-      while (level > 0 && witness && a < witness.size && witness.size < a + 2 ** level) level--;
-      let done = false;
-      for (let l = level; l >= 8; l--) {
-        const h = await node(l, a / 2 ** l);
-        if (h) {
-          frontier.appendNode(l, h);
-          result.kept += 2 ** l;
-          a += 2 ** l;
-          done = true;
-          break;
-        }
-      }
-      if (!done) {
-        const h = await keptLeaf(a);
-        if (!h) {
-          fail(
-            'tree-missing',
-            `leaf ${a} of the tree belongs to a day dropped by retention, and neither its hash nor a node over it was kept`,
-            at,
-          );
-          return false;
-        }
-        frontier.append(h);
-        result.kept++;
-        a++;
-      }
-      atWitness();
-    }
-    return true;
-  };
-
-  let pending: { a: number; b: number; at: { writer: string; day: string; seq: number } } | null = null;
-  const flushDropped = async (): Promise<boolean> => {
-    const p = pending!;
-    pending = null;
-    return appendDropped(p.a, p.b, p.at);
-  };
+  const dropped = new DroppedLeaves({
+    db,
+    frontier,
+    witnessSize: witness?.size ?? null,
+    count: result,
+    appended: atWitness,
+    missing: (detail, at) => fail('tree-missing', detail, at),
+  });
   // The index of events is the database's: the signed head commits to it (its `ranges` line), so a
   // range relabelled as a dropped day, moved or cut is caught even where the root still holds.
   const signedRanges = parseRangesLine(signed.extensions);
   let chain: Buffer = NO_RANGES;
   let chainCount = 0;
   for (let next = 0; next < n;) {
-    const page = resultRows<{
-      start: string;
-      writer: string;
-      day: string;
-      first_seq: number;
-      count: number;
-      first_id: string;
-      last_id: string;
-    }>(
+    const page = resultRows<StoredRange>(
       await db.execute(sql`select start::text as start, writer, day::text as day, first_seq, count, first_id::text as first_id, last_id::text as last_id
         from audit.tree_ranges where start >= ${next} and start < ${n} order by tree_ranges.start limit 1000`), // the column: 'order by start' sorts the text output
     );
@@ -238,12 +165,12 @@ export async function checkTree(
       }
       const count = Math.min(Number(r.count), n - start);
       const hashes = bySegment.get(`${r.writer}\u0000${r.day}`)!.hashes!;
-      const dropped = horizon !== null && r.day < horizon;
+      const droppedDay = horizon !== null && r.day < horizon;
       for (let i = 0; i < count; i++) {
         const seq = Number(r.first_seq) + i;
         const h = hashes.get(seq);
         if (!h) {
-          if (!dropped) {
+          if (!droppedDay) {
             fail(
               'tree-missing',
               `an event the signed tree holds is gone (seq ${seq}), in a day the signed horizon keeps`,
@@ -252,14 +179,10 @@ export async function checkTree(
             return result;
           }
           // Consecutive dropped leaves (across ranges too) go as one stretch: the largest kept nodes fit it.
-          if (pending && pending.b === start + i) pending.b++;
-          else {
-            if (pending && !(await flushDropped())) return result;
-            pending = { a: start + i, b: start + i + 1, at: { writer: r.writer, day: r.day, seq } };
-          }
+          if (!(await dropped.add(start + i, { writer: r.writer, day: r.day, seq }))) return result;
           continue;
         }
-        if (pending && !(await flushDropped())) return result;
+        if (!(await dropped.flush())) return result;
         frontier.append(leafHash(h));
         result.leaves++;
         atWitness();
@@ -267,7 +190,7 @@ export async function checkTree(
       next = start + count;
     }
   }
-  if (pending && !(await flushDropped())) return result;
+  if (!(await dropped.flush())) return result;
   if (!signedRanges || signedRanges.count !== chainCount || !signedRanges.hash.equals(chain)) {
     fail(
       'tree-mismatch',
