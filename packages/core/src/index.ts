@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export {
   accountSubject,
   collectExport,
+  E164_PATTERN,
   isE164,
   isRecordStream,
   isRestricted,
@@ -74,9 +75,6 @@ export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
 export { errorCodes, serializeError } from './errors.js';
 export type { LoggedError } from './errors.js';
-export { hookList } from './hooks.js';
-export { givenDataDir, readSecret } from './secrets-file.js';
-export type { FoundSecret } from './secrets-file.js';
 export {
   ED25519_KEY_ID,
   ed25519PublicBytes,
@@ -86,7 +84,6 @@ export {
 } from './ed25519.js';
 export type { Ed25519Key } from './ed25519.js';
 export { uuidv7 } from './ids.js';
-export { randomCopy, randomView } from './random.js';
 export { withTimeout } from './timeout.js';
 export {
   heldSubjects,

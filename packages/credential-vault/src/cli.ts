@@ -11,7 +11,7 @@
  * (unset: the development value in DATA_DIR/secrets.json); it says which it used, never the value.
  * DATA_DIR has no default: only the directory given is read (`npx pnpm@10 hf-vault` passes the app's). Exit 0 done, 1 some records could not be processed (named), 2 usage or configuration.
  */
-import { givenDataDir, readSecret } from '@harakaflow/core';
+import { givenDataDir, readSecret } from '@harakaflow/core/internals';
 import { createDatabase, migrate, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';

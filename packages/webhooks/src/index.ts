@@ -30,7 +30,7 @@ export type { SecretSlot, SecretStore, VaultLike } from './secret-store.js';
 export { send, USER_AGENT } from './send.js';
 export type { SendResult } from './send.js';
 export { EndpointInputError, WebhookService } from './service.js';
-export type { DisabledEndpoint, Endpoint, ServiceOptions } from './service.js';
+export type { DisabledEndpoint, Endpoint, ServiceOptions } from './service-types.js';
 export {
   ATTEMPTS_IN_DETAIL,
   ATTEMPTS_IN_LIST,
