@@ -17,7 +17,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { vaultMigrations } from './index.js';
 import { LocalKeyProvider } from './keyring.js';
-import { VaultStore, type UnreadableRecord } from './store.js';
+import type { UnreadableRecord } from './store-rotation.js';
+import { VaultStore } from './store.js';
 
 const USAGE = `usage: hf-vault rewrap | status | move-session FROM-SESSION TO-NAMESPACE TO-SESSION
   rewrap        re-wrap every record under the active KEK (the first of VAULT_KEYS)
