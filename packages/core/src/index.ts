@@ -74,7 +74,7 @@ export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
 export { errorCodes, serializeError } from './errors.js';
-export type { LoggedError } from './errors.js';
+export type { CoreErrorCode, LoggedError } from './errors.js';
 export {
   ED25519_KEY_ID,
   ed25519PublicBytes,
