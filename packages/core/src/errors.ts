@@ -1,4 +1,19 @@
 /**
+ * Every code an error of @harakaflow/core carries. All are thrown at registration (a handler, a
+ * retention class, a metric or a sink that is wrong or given twice), never in answer to a request:
+ * TypeErrors and Errors with a `code`, as the style has for startup errors, so core needs no
+ * @fastify/error (and no Fastify at run time).
+ */
+export type CoreErrorCode =
+  | 'HF_CORE_DUPLICATE_HANDLER'
+  | 'HF_CORE_INVALID_HANDLER'
+  | 'HF_CORE_DUPLICATE_RETENTION_CLASS'
+  | 'HF_CORE_INVALID_RETENTION_CLASS'
+  | 'HF_CORE_INVALID_METRIC'
+  | 'HF_CORE_METRICS_BOUND_LATE'
+  | 'HF_CORE_METRICS_BOUND_TWICE';
+
+/**
  * What of an error may be logged: the codes of the error and its causes, nothing else. A driver's
  * message quotes the failed query with its parameters (IPs, user agents, subject ids, secrets).
  */

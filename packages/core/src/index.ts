@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export {
   accountSubject,
   collectExport,
+  E164_PATTERN,
   isE164,
   isRecordStream,
   isRestricted,
@@ -73,10 +74,7 @@ export type { OptionError } from './options.js';
 export { cookieValues } from './cookies.js';
 export { ipNetwork, normalizeIp } from './ip.js';
 export { errorCodes, serializeError } from './errors.js';
-export type { LoggedError } from './errors.js';
-export { hookList } from './hooks.js';
-export { givenDataDir, readSecret } from './secrets-file.js';
-export type { FoundSecret } from './secrets-file.js';
+export type { CoreErrorCode, LoggedError } from './errors.js';
 export {
   ED25519_KEY_ID,
   ed25519PublicBytes,
@@ -86,7 +84,6 @@ export {
 } from './ed25519.js';
 export type { Ed25519Key } from './ed25519.js';
 export { uuidv7 } from './ids.js';
-export { randomCopy, randomView } from './random.js';
 export { withTimeout } from './timeout.js';
 export {
   heldSubjects,
@@ -120,3 +117,16 @@ export type {
 } from './metrics.js';
 export { memoryMetrics } from './metrics-memory.js';
 export type { MemoryMetrics } from './metrics-memory.js';
+
+// Moved to `@harakaflow/core/internals` (issue 35); kept here, deprecated, until the packages that
+// still import them from the root (audit, quota, the reference app) import them from there.
+export {
+  /** @deprecated import from `@harakaflow/core/internals` */
+  hookList,
+  /** @deprecated import from `@harakaflow/core/internals` */
+  randomView,
+  /** @deprecated import from `@harakaflow/core/internals` */
+  givenDataDir,
+  /** @deprecated import from `@harakaflow/core/internals` */
+  readSecret,
+} from './internals.js';

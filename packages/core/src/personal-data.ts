@@ -60,8 +60,12 @@ export interface AccountPersonalDataHandler {
   eraseSubject(subjectId: string): Promise<ErasureResult>;
 }
 
-// ITU-T E.164: a country code first (never 0), 15 digits at most.
-const E164 = /^\+[1-9][0-9]{1,14}$/;
+/**
+ * ITU-T E.164: a country code first (never 0), 15 digits at most. A JSON-schema `pattern` string,
+ * so route schemas and code check one pattern (`isE164` is built from it).
+ */
+export const E164_PATTERN = '^\\+[1-9][0-9]{1,14}$';
+const E164 = new RegExp(E164_PATTERN);
 
 /** Whether `phone` is an E.164 number (a `+`, then 2 to 15 digits, no leading zero). */
 export function isE164(phone: unknown): phone is string {

@@ -3,7 +3,7 @@
  * Anything else is refused before any work. `authTagLength` is always given: without it Node accepts
  * a truncated tag on decryption.
  */
-import { randomCopy } from '@harakaflow/core';
+import { randomCopy } from '@harakaflow/core/internals';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { decryptFailed } from './errors.js';
 

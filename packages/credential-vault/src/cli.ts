@@ -11,13 +11,14 @@
  * (unset: the development value in DATA_DIR/secrets.json); it says which it used, never the value.
  * DATA_DIR has no default: only the directory given is read (`npx pnpm@10 hf-vault` passes the app's). Exit 0 done, 1 some records could not be processed (named), 2 usage or configuration.
  */
-import { givenDataDir, readSecret } from '@harakaflow/core';
+import { givenDataDir, readSecret } from '@harakaflow/core/internals';
 import { createDatabase, migrate, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { vaultMigrations } from './index.js';
 import { LocalKeyProvider } from './keyring.js';
-import { VaultStore, type UnreadableRecord } from './store.js';
+import type { UnreadableRecord } from './store-rotation.js';
+import { VaultStore } from './store.js';
 
 const USAGE = `usage: hf-vault rewrap | status | move-session FROM-SESSION TO-NAMESPACE TO-SESSION
   rewrap        re-wrap every record under the active KEK (the first of VAULT_KEYS)

@@ -5,7 +5,19 @@
 import createError from '@fastify/error';
 import { optionErrors } from '@harakaflow/core';
 
-/** The base of the vault's errors (`instanceof VaultError`); each is made with @fastify/error and carries its status. */
+/** Every code an error of the vault carries (README, "Errors"; the reference app adds its own two). */
+export type VaultErrorCode =
+  | 'HF_VAULT_DECRYPT_FAILED'
+  | 'HF_VAULT_KEY_UNAVAILABLE'
+  | 'HF_VAULT_STORE_FAILED'
+  | 'HF_VAULT_INVALID_KEYS'
+  | 'HF_VAULT_INVALID_OPTION';
+
+/**
+ * The base of the vault's errors (`instanceof VaultError`); each is made with @fastify/error and
+ * carries its status. It stays a class because it is their common base (@fastify/error takes a class
+ * as `Base`); it is never thrown itself.
+ */
 export class VaultError extends Error {}
 // @fastify/error types its Base as ErrorConstructor (callable too); a class is what it needs at run time.
 const Base = VaultError as unknown as ErrorConstructor;

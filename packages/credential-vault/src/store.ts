@@ -3,51 +3,13 @@
  * database and opened after they leave it. A batch of writes is one transaction.
  */
 import type { Database } from '@harakaflow/db';
-import { and, asc, count, eq, inArray, ne, sql } from 'drizzle-orm';
-import { randomUUID } from 'node:crypto';
-import { DEFAULT_NAMESPACE, keyIdOf, NAMESPACE_PATTERN, open, rewrap, seal, type RecordPlace } from './envelope.js';
-import { errorCodes } from '@harakaflow/core';
+import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { DEFAULT_NAMESPACE, open, type RecordPlace } from './envelope.js';
 import { StoreFailed } from './errors.js';
 import type { KeyProvider } from './keyring.js';
 import { secrets } from './schema.js';
-
-const ns = (namespace: string | undefined) => {
-  const n = namespace ?? DEFAULT_NAMESPACE;
-  if (!NAMESPACE_PATTERN.test(n))
-    throw new TypeError(`@harakaflow/credential-vault: namespace must match ${NAMESPACE_PATTERN}`);
-  return n;
-};
-/** The where clause of one record's place. */
-const at = (place: RecordPlace) =>
-  and(
-    eq(secrets.namespace, ns(place.namespace)),
-    eq(secrets.accountId, place.accountId),
-    eq(secrets.sessionId, place.sessionId),
-    eq(secrets.name, place.name),
-  );
-
-/** Rows per INSERT: 7 parameters a row, far below Postgres' 65,534 (issue 13 item 9). */
-const ROWS_PER_STATEMENT = 1000;
-
-/** Runs a write; a driver error becomes HF_VAULT_STORE_FAILED carrying only the driver's codes. */
-async function writing<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw Object.assign(new StoreFailed(), { codes: errorCodes(error).codes });
-  }
-}
-
-/** A record rotation or a check could not open: where it is, never what it holds. */
-export interface UnreadableRecord {
-  id: string;
-  kekId: string;
-  namespace: string;
-  accountId: string;
-  sessionId: string;
-  name: string;
-  code: string;
-}
+import { checkBatch, rewrapBatch, type UnreadableRecord } from './store-rotation.js';
+import { at, ns, ROWS_PER_STATEMENT, sealedRow, upsertRows, writing } from './store-rows.js';
 
 export interface StoredName {
   namespace: string;
@@ -86,8 +48,8 @@ export class VaultStore {
   }
 
   async put(place: RecordPlace, value: Uint8Array): Promise<{ updatedAt: Date }> {
-    const row = await this.#row(place, value);
-    const [stored] = await writing(() => this.#upsert(this.#db, [row]));
+    const row = await sealedRow(place, value, this.keys);
+    const [stored] = await writing(() => upsertRows(this.#db, [row]));
     if (!stored) throw new StoreFailed(); // the place is held by a record of another namespace
     return { updatedAt: stored.updatedAt };
   }
@@ -104,14 +66,14 @@ export class VaultStore {
     const writes = await Promise.all(
       entries
         .filter((e) => e.value !== null)
-        .map((e) => this.#row({ namespace: n, accountId, sessionId, name: e.name }, e.value!)),
+        .map((e) => sealedRow({ namespace: n, accountId, sessionId, name: e.name }, e.value!, this.keys)),
     );
     const deletes = entries.filter((e) => e.value === null).map((e) => e.name);
     // Any size, in chunks, all in one transaction: every entry is written, or none.
     await writing(() =>
       this.#db.transaction(async (tx) => {
         for (let i = 0; i < writes.length; i += ROWS_PER_STATEMENT)
-          await this.#upsert(tx as unknown as Database, writes.slice(i, i + ROWS_PER_STATEMENT));
+          await upsertRows(tx as unknown as Database, writes.slice(i, i + ROWS_PER_STATEMENT));
         for (let i = 0; i < deletes.length; i += ROWS_PER_STATEMENT * 5) {
           await tx
             .delete(secrets)
@@ -174,12 +136,12 @@ export class VaultStore {
   async move(from: RecordPlace, to: RecordPlace): Promise<boolean> {
     const found = await this.get(from);
     if (!found) return false;
-    const row = await this.#row(to, found.value);
+    const row = await sealedRow(to, found.value, this.keys);
     found.value.fill(0);
     await writing(() =>
       this.#db.transaction(async (tx) => {
         await tx.delete(secrets).where(at(from));
-        await this.#upsert(tx as unknown as Database, [row]);
+        await upsertRows(tx as unknown as Database, [row]);
       }),
     );
     return true;
@@ -267,146 +229,21 @@ export class VaultStore {
   }
 
   /**
-   * Re-wraps up to `batchSize` records under an older, still available KEK (payloads are not
-   * decrypted), in id order after `afterId`, so a run walks every record once and goes on past
-   * those it cannot unwrap (issue 13 item 8): they are returned (where they are, never what they
-   * hold) and left as they are. Pass the returned `lastId` to the next call; `lastId` null means
-   * the walk is done. `remaining` counts records still under an older available KEK. Records under
-   * a KEK not in the keyring are not touched (hf-vault status counts them). Idempotent: each row is
-   * updated only if its ciphertext is still the one read, so a concurrent write is never overwritten.
+   * Re-wraps up to `batchSize` records under an older, still available KEK, in id order after
+   * `afterId` (store-rotation.ts says how a run walks and what it skips).
    */
-  async rewrapBatch(
+  rewrapBatch(
     batchSize = 500,
     afterId: string | null = null,
   ): Promise<{ rewrapped: number; remaining: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
-    const active = this.keys.activeKeyId;
-    const kekIds = (
-      await this.#db.selectDistinct({ kekId: secrets.kekId }).from(secrets).where(ne(secrets.kekId, active))
-    )
-      .map((r) => r.kekId)
-      .filter((id) => this.keys.has(id));
-    const rows = kekIds.length
-      ? await this.#page(
-          and(inArray(secrets.kekId, kekIds), afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined),
-          batchSize,
-        )
-      : [];
-    let rewrapped = 0;
-    const unreadable: UnreadableRecord[] = [];
-    for (const row of rows) {
-      let next: Buffer;
-      try {
-        next = await rewrap(row.ciphertext, row, this.keys);
-      } catch (error) {
-        unreadable.push(unreadableOf(row, error));
-        continue;
-      }
-      const updated = await writing(() =>
-        this.#db
-          .update(secrets)
-          .set({ ciphertext: next, kekId: keyIdOf(next) })
-          .where(and(eq(secrets.id, row.id), sql`${secrets.ciphertext} = ${row.ciphertext}`))
-          .returning({ id: secrets.id }),
-      );
-      rewrapped += updated.length;
-    }
-    const [left] = await this.#db
-      .select({ n: count() })
-      .from(secrets)
-      .where(kekIds.length ? inArray(secrets.kekId, kekIds) : sql`false`);
-    return {
-      rewrapped,
-      remaining: Number(left?.n ?? 0),
-      unreadable,
-      lastId: rows.length === batchSize ? rows.at(-1)!.id : null,
-    };
+    return rewrapBatch(this.#db, this.keys, batchSize, afterId);
   }
 
-  /**
-   * Opens up to `batchSize` records after `afterId` (id order) and returns those that do not open:
-   * damaged, or under a KEK not in the keyring. For `hf-vault status`; the values are discarded.
-   */
-  async checkBatch(
+  /** Opens up to `batchSize` records after `afterId` and returns those that do not open (`hf-vault status`). */
+  checkBatch(
     batchSize = 500,
     afterId: string | null = null,
   ): Promise<{ checked: number; unreadable: UnreadableRecord[]; lastId: string | null }> {
-    const rows = await this.#page(afterId ? sql`${secrets.id} > ${afterId}::uuid` : undefined, batchSize);
-    const unreadable: UnreadableRecord[] = [];
-    for (const row of rows) {
-      try {
-        (await open(row.ciphertext, row, this.keys)).fill(0);
-      } catch (error) {
-        unreadable.push(unreadableOf(row, error));
-      }
-    }
-    return { checked: rows.length, unreadable, lastId: rows.length === batchSize ? rows.at(-1)!.id : null };
+    return checkBatch(this.#db, this.keys, batchSize, afterId);
   }
-
-  #page(where: ReturnType<typeof and> | undefined, limit: number) {
-    return this.#db
-      .select({
-        id: secrets.id,
-        kekId: secrets.kekId,
-        namespace: secrets.namespace,
-        accountId: secrets.accountId,
-        sessionId: secrets.sessionId,
-        name: secrets.name,
-        ciphertext: secrets.ciphertext,
-      })
-      .from(secrets)
-      .where(where)
-      .orderBy(asc(secrets.id))
-      .limit(limit);
-  }
-
-  async #row(place: RecordPlace, value: Uint8Array) {
-    const namespace = ns(place.namespace);
-    const ciphertext = await seal(value, { ...place, namespace }, this.keys);
-    return {
-      id: randomUUID(),
-      namespace,
-      accountId: place.accountId,
-      sessionId: place.sessionId,
-      name: place.name,
-      ciphertext,
-      kekId: keyIdOf(ciphertext),
-      updatedAt: new Date(),
-    };
-  }
-
-  #upsert(db: Database, rows: (typeof secrets.$inferInsert)[]) {
-    return (
-      db
-        .insert(secrets)
-        .values(rows)
-        // The one unique index, (account, session, name) (schema.ts says why). A row of another
-        // namespace at the same session and name is never overwritten (setWhere): nothing is returned.
-        .onConflictDoUpdate({
-          target: [secrets.accountId, secrets.sessionId, secrets.name],
-          set: {
-            ciphertext: sql`excluded.ciphertext`,
-            kekId: sql`excluded.kek_id`,
-            updatedAt: sql`excluded.updated_at`,
-          },
-          setWhere: sql`${secrets.namespace} = excluded.namespace`,
-        })
-        .returning({ updatedAt: secrets.updatedAt })
-    );
-  }
-}
-
-function unreadableOf(
-  row: { id: string; kekId: string; namespace: string; accountId: string; sessionId: string; name: string },
-  error: unknown,
-): UnreadableRecord {
-  const code = (error as { code?: unknown }).code;
-  return {
-    id: row.id,
-    kekId: row.kekId,
-    namespace: row.namespace,
-    accountId: row.accountId,
-    sessionId: row.sessionId,
-    name: row.name,
-    code: typeof code === 'string' ? code : 'HF_VAULT_DECRYPT_FAILED',
-  };
 }

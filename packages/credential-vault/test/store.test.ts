@@ -1,10 +1,5 @@
-import {
-  LocalKeyProvider,
-  useVaultAuthState,
-  vaultMigrations,
-  vaultSecrets,
-  VaultStore,
-} from '@harakaflow/credential-vault';
+import { LocalKeyProvider, useVaultAuthState, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
+import { vaultSecrets } from '@harakaflow/credential-vault/internals';
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';

@@ -3,10 +3,11 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { withTimeout } from '@harakaflow/core';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Availability, gatedClient, type AvailabilityChange, type ProbeResult } from './availability.js';
+import { Availability, gatedClient, type AvailabilityChange } from './availability.js';
 import { DatabaseError, invalidOption } from './errors.js';
-import { isConnectionLoss } from './pg-errors.js';
 import { lockDataDir, type DataDirLock } from './pglite-lock.js';
+import { poolerOptions, type Pooler } from './pooler.js';
+import { PROBE_CONNECT_SECONDS, probeConnection } from './probe.js';
 import { isMajor3, noDelaySocketOption } from './socket.js';
 import { fetchTypesOnce, lostTransactionGuard } from './transactions.js';
 
@@ -186,9 +187,6 @@ const RECONNECT = {
   backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 2),
   connect_timeout: 5,
 };
-const PROBE_CONNECT_SECONDS = 2;
-const TIMED_OUT = 'HF_DB_PING_TIMEOUT';
-const SLOW = new Set([TIMED_OUT, 'CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
 /** A listener's error never reaches the driver's callbacks. */
 const safely =
@@ -201,63 +199,6 @@ const safely =
     }
   };
 
-interface Sql {
-  unsafe(query: string): PromiseLike<unknown>;
-  end(options?: { timeout?: number }): Promise<void>;
-}
-
-/**
- * `ping` on a connection of its own, outside the pool: it answers at the first probe after the
- * server accepts connections again, without waiting for the pool's backoff, and a pool busy with
- * a backlog does not make it time out. One connection, opened at the first ping and kept; one
- * that times out is dropped (it may hang on a dead peer) and the next ping opens another.
- */
-function probeConnection(open: () => Sql): { ping(timeoutMs: number): Promise<ProbeResult>; end(): Promise<void> } {
-  let client: Sql | undefined;
-  const drop = (c: Sql) => {
-    if (client === c) client = undefined;
-    void c.end({ timeout: 0 }).catch(() => {});
-  };
-  return {
-    async ping(timeoutMs) {
-      const c = (client ??= open());
-      try {
-        await withTimeout(Promise.resolve(c.unsafe('select 1')), timeoutMs, () =>
-          Object.assign(new Error('ping timed out'), { code: TIMED_OUT }),
-        );
-        return 'up';
-      } catch (error) {
-        drop(c);
-        // Down: refused, reset or closed; a timeout (ours or the driver's connect_timeout) may be an
-        // overloaded server, and another failure (a password, a missing database) is not an outage.
-        return isConnectionLoss(error) && !SLOW.has(String((error as { code?: unknown }).code)) ? 'down' : 'slow';
-      }
-    },
-    async end() {
-      if (client) await client.end({ timeout: 1 }).catch(() => {});
-      client = undefined;
-    },
-  };
-}
-
-/**
- * A connection pooler between the app and Postgres:
- * - `none` (default) and `session` (PgBouncer `pool_mode = session`): a client's server connection
- *   is its own for the whole session, so nothing changes.
- * - `transaction` (PgBouncer `pool_mode = transaction`, Supavisor's transaction mode, RDS Proxy):
- *   consecutive transactions of one client may run on different server connections, so nothing may
- *   outlive a transaction. postgres.js names and caches a prepared statement per query on each
- *   connection (`prepare: true`), and the server a later query lands on may not have it: pipelined
- *   queries then fail (4.x) or hang (3.4), and in 3.4 a transaction's `commit`, itself a named
- *   statement, fails, is retried on the aborted transaction, is answered ROLLBACK and reported as
- *   committed (apps/api/test/pgbouncer.test.ts). `prepare: false` sends unnamed statements,
- *   parsed within the query's own transaction. Nothing else postgres.js
- *   does by itself needs a session (its startup parameters are PgBouncer's tracked ones); the kit's
- *   packages keep no session state either (no session SET, LISTEN, session advisory lock, temporary
- *   table or held cursor: see the README's limits).
- */
-export type Pooler = 'none' | 'session' | 'transaction';
-
 const STREAM_SAFE = Symbol.for('@harakaflow/db.streamSafe');
 
 /**
@@ -269,15 +210,6 @@ const STREAM_SAFE = Symbol.for('@harakaflow/db.streamSafe');
 export function isStreamSafe(db: unknown): boolean {
   return typeof db === 'object' && db !== null && (db as Record<symbol, unknown>)[STREAM_SAFE] === true;
 }
-/** Every `pooler` value, for readers of a setting (DATABASE_POOLER). */
-export const POOLERS: readonly Pooler[] = ['none', 'session', 'transaction'];
-
-function poolerOptions(pooler: Pooler = 'none'): { prepare?: false } {
-  if (!POOLERS.includes(pooler))
-    throw invalidOption('pooler', `must be ${POOLERS.join(', ')} (got ${JSON.stringify(pooler)})`);
-  return pooler === 'transaction' ? { prepare: false } : {};
-}
-
 /**
  * Both drivers are optional peer dependencies, loaded on first use: a plugin that only takes a
  * `Database` from the app installs neither. A missing one is a clear error naming the package.

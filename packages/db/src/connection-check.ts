@@ -13,7 +13,7 @@
  * anything parses it, and every message and label is scrubbed of the userinfo and the password.
  */
 import { withTimeout } from '@harakaflow/core';
-import { DatabaseError, invalidOption } from './errors.js';
+import { DatabaseError, invalidOption, type DbErrorCode } from './errors.js';
 
 export interface ConnectionCheckOptions {
   /** What the messages call the URL, e.g. the variable that holds it. Default `the database URL`. */
@@ -235,7 +235,7 @@ function connectionFailure(
   const where = target.path ? `the socket ${target.path}` : `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const database = JSON.stringify(target.database).slice(1, -1);
   const user = JSON.stringify(target.user).slice(1, -1);
-  const fail = (hfCode: string, message: string) => new DatabaseError(hfCode, clean(message), { cause: error });
+  const fail = (hfCode: DbErrorCode, message: string) => new DatabaseError(hfCode, clean(message), { cause: error });
   switch (code) {
     case '3D000':
       return fail(

@@ -5,7 +5,8 @@
 // A password with an unencoded @ or / once became part of the host, port or database a message
 // named: such a URL is refused (HF_DB_URL_INVALID) before any parse, naming no part of it. The
 // property over random passwords is in apps/api/test/database-url.test.ts (fast-check lives there).
-import { checkConnection, DatabaseError, describeDatabaseUrl } from '@harakaflow/db';
+import { checkConnection, describeDatabaseUrl } from '@harakaflow/db';
+import { DatabaseError } from '@harakaflow/db/internals';
 import { serializeError } from '@harakaflow/core';
 import { createServer, type Server } from 'node:net';
 import { freePort, postgresUrl } from '../../../tooling/testing/src/index.js';

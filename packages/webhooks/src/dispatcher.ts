@@ -11,7 +11,7 @@
  * - A 410, or every attempt failing for `disableAfterDays`, disables the endpoint and holds its
  *   pending deliveries (issue 34 item 3; lifecycle.ts): nothing is cancelled.
  */
-import { claimDue } from '@harakaflow/db';
+import { claimDue } from '@harakaflow/db/internals';
 import { and, eq, inArray } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { webhookMessageId } from './delivery-log.js';
@@ -20,7 +20,7 @@ import { disableEndpoint, noteFailure, noteSuccess, settleInactive } from './lif
 import { retryDelay, RETRY_SCHEDULE_MS } from './schedule.js';
 import { attempts, deliveries, endpoints } from './schema.js';
 import { send, type SendResult } from './send.js';
-import type { DisabledEndpoint, ServiceOptions } from './service.js';
+import type { DisabledEndpoint, ServiceOptions } from './service-types.js';
 import { signWebhook } from './standard.js';
 
 type EndpointRow = typeof endpoints.$inferSelect;

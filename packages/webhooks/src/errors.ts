@@ -15,6 +15,16 @@ export type WebhookErrorCode =
   | 'HF_WEBHOOK_BAD_SECRET'
   | 'HF_WEBHOOK_DUPLICATE_HEADER';
 
+/** Every code an error of @harakaflow/webhooks carries: the verification failures and the rest (README, "Errors"). */
+export type WebhooksErrorCode =
+  | WebhookErrorCode
+  | 'HF_WEBHOOK_IN_PROGRESS'
+  | 'HF_WEBHOOK_DESTINATION_REFUSED'
+  | 'HF_WEBHOOK_INVALID_ENDPOINT'
+  | 'HF_WEBHOOK_INVALID_QUERY'
+  | 'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE'
+  | 'HF_WEBHOOK_INVALID_OPTION';
+
 /** Every code a verification failure can carry (the README's errors table lists each). */
 export const WEBHOOK_ERROR_CODES: readonly WebhookErrorCode[] = [
   'HF_WEBHOOK_MISSING_HEADER',
@@ -34,7 +44,10 @@ const MESSAGES: Record<WebhookErrorCode, string> = {
 
 /**
  * The base of every error here. `new WebhookError(code, detail?)` still makes a verification
- * failure (the constructor of earlier versions); the errors below are its @fastify/error kin.
+ * failure (the constructor of earlier versions); the errors below are its @fastify/error kin. It
+ * stays a class because it is their common base: @fastify/error takes a class as `Base`, and
+ * `instanceof WebhookError` holding for every error of the package is public API. The package
+ * itself throws only the constants.
  */
 export class WebhookError extends Error {
   declare readonly code: string;

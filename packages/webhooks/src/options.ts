@@ -4,7 +4,7 @@ import type { DestinationPolicy } from './destination.js';
 import { invalidOption } from './errors.js';
 import { memoryReplayStore, postgresReplayStore, type ReplayStore } from './replay.js';
 import { vaultSecretStore, type SecretStore, type VaultLike } from './secret-store.js';
-import type { DisabledEndpoint } from './service.js';
+import type { DisabledEndpoint } from './service-types.js';
 import { DEFAULT_TOLERANCE_SECONDS } from './standard.js';
 
 export interface WebhooksOptions {

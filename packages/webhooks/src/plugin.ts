@@ -10,13 +10,13 @@
  */
 import {
   errorCodes,
-  hookList,
   registerPersonalDataHandler,
   purgeByCount,
   registerRetentionClass,
   securityEvent,
 } from '@harakaflow/core';
-import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
+import { hookList } from '@harakaflow/core/internals';
+import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db/internals';
 import {
   errorCodes as fastifyErrors,
   type FastifyInstance,

@@ -1,4 +1,4 @@
-import { retryDelay as sharedRetryDelay } from '@harakaflow/db';
+import { retryDelay as sharedRetryDelay } from '@harakaflow/db/internals';
 
 /**
  * When a failed delivery is tried again: about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after each

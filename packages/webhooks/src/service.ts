@@ -20,14 +20,12 @@ import {
   type DeliveryFilter,
   type DeliveryView,
 } from './delivery-log.js';
-import { checkResolved, checkUrl, type DestinationPolicy } from './destination.js';
+import { checkResolved, checkUrl } from './destination.js';
 import { dispatchBatch } from './dispatcher.js';
 import { EndpointInputError } from './errors.js';
 import { enableEndpoint, recoverEndpoint, resendDelivery, stillDisabled } from './lifecycle.js';
 import { deliveries, endpoints } from './schema.js';
-import type { SecretStore } from './secret-store.js';
 import { generateSecret } from './secrets.js';
-import type { SendResult } from './send.js';
 import {
   accountDeliveries,
   contactDeliveries,
@@ -35,60 +33,7 @@ import {
   eraseContactDeliveries,
   purgeDeliveries,
 } from './subject-data.js';
-
-export interface Endpoint {
-  id: string;
-  url: string;
-  events: string[];
-  status: string;
-  disabledReason: string | null;
-  /** Since when every attempt has failed; null when the last one succeeded. */
-  failingSince: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** An endpoint just disabled, for the account's notice (issue 34 item 3). */
-export interface DisabledEndpoint {
-  id: string;
-  accountId: string;
-  url: string;
-  /** `gone`: it answered 410; `failing`: every attempt failed for `disableAfterDays`. */
-  reason: 'gone' | 'failing';
-  disabledAt: Date;
-  failingSince: Date | null;
-  /** How many of its deliveries were held (kept for when it is enabled again). */
-  held: number;
-}
-
-export interface ServiceOptions {
-  db: Database;
-  secrets: SecretStore;
-  policy?: DestinationPolicy | undefined;
-  /** Event types endpoints may subscribe to ('*' subscribes to all). */
-  eventTypes: readonly string[];
-  /** How long the previous secret still signs after a rotation, ms. Default 24 h. */
-  rotationOverlapMs?: number | undefined;
-  sendTimeoutMs?: number | undefined;
-  schedule?: readonly number[] | undefined;
-  /** Days of failing every attempt after which an endpoint is disabled. Default 5. */
-  disableAfterDays?: number | undefined;
-  now?: () => Date;
-  /** Called after every attempt (audit, metrics). */
-  onAttempt?:
-    | ((info: {
-        deliveryId: string;
-        endpointId: string;
-        accountId: string;
-        result: SendResult;
-        outcome: 'delivered' | 'retry' | 'failed' | 'gone';
-      }) => void)
-    | undefined;
-  /** Called once (across replicas) when an endpoint is disabled: by a 410, or after `disableAfterDays` of failures. */
-  onDisabled?: ((endpoint: DisabledEndpoint) => void | Promise<void>) | undefined;
-  /** Called when deliveries were queued again (resend, recover, enable): a dispatcher may start at once. */
-  onQueued?: (() => void) | undefined;
-}
+import { endpointView, type Endpoint, type ServiceOptions } from './service-types.js';
 
 export { EndpointInputError };
 
@@ -133,7 +78,7 @@ export class WebhookService {
     const secret = generateSecret();
     await this.#o.secrets.put(accountId, id, 'current', secret);
     const [row] = await this.#o.db.insert(endpoints).values({ id, accountId, url: url.toString(), events }).returning();
-    return { endpoint: view(row!), secret };
+    return { endpoint: endpointView(row!), secret };
   }
 
   async list(accountId: string): Promise<Endpoint[]> {
@@ -142,7 +87,7 @@ export class WebhookService {
       .from(endpoints)
       .where(eq(endpoints.accountId, accountId))
       .orderBy(asc(endpoints.createdAt));
-    return rows.map(view);
+    return rows.map(endpointView);
   }
 
   /** A new secret; the old one keeps signing (both signatures on every delivery) for the overlap. */
@@ -276,7 +221,7 @@ export class WebhookService {
   async enable(accountId: string, id: string): Promise<{ endpoint: Endpoint; released: number } | null> {
     const done = await enableEndpoint(this.#o.db, accountId, id, this.#now());
     if (done?.released) this.#o.onQueued?.();
-    return done && { endpoint: view(done.endpoint), released: done.released };
+    return done && { endpoint: endpointView(done.endpoint), released: done.released };
   }
 
   /**
@@ -326,17 +271,4 @@ export class WebhookService {
     for (const e of removedEndpoints) await this.#o.secrets.delete(accountId, e.id);
     return removedDeliveries + removedEndpoints.length;
   }
-}
-
-function view(row: typeof endpoints.$inferSelect): Endpoint {
-  return {
-    id: row.id,
-    url: row.url,
-    events: row.events,
-    status: row.status,
-    disabledReason: row.disabledReason,
-    failingSince: row.failingSince,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
 }

@@ -4,13 +4,8 @@
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  memorySecretStore,
-  RESPONSE_EXCERPT_BYTES,
-  responseExcerpt,
-  verifyWebhook,
-  WebhookService,
-} from '../src/index.js';
+import { memorySecretStore, verifyWebhook, WebhookService } from '../src/index.js';
+import { RESPONSE_EXCERPT_BYTES, responseExcerpt } from '../src/internals.js';
 import { deliveryFixture } from './fixture.js';
 
 const fixture = deliveryFixture();

@@ -6,13 +6,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkUrl, DestinationError, safeLookup } from '../src/destination.js';
-import {
-  memorySecretStore,
-  RETRY_SCHEDULE_MS,
-  verifyWebhook,
-  WebhookService,
-  webhooksMigrations,
-} from '../src/index.js';
+import { memorySecretStore, verifyWebhook, WebhookService, webhooksMigrations } from '../src/index.js';
+import { RETRY_SCHEDULE_MS } from '../src/internals.js';
 import { send } from '../src/send.js';
 
 let db: TestDatabase;

@@ -4,14 +4,8 @@ import { vectorsFile } from '@harakaflow/testing';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  generateSecret,
-  prepareSecret,
-  signWebhook,
-  verifyWebhook,
-  WebhookError,
-  assertWebhook,
-} from '../src/index.js';
+import { generateSecret, signWebhook, verifyWebhook, WebhookError, assertWebhook } from '../src/index.js';
+import { prepareSecret } from '../src/internals.js';
 
 interface Known {
   secret: string;

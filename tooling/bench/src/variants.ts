@@ -3,6 +3,15 @@ import Fastify from 'fastify';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CONSENT_SECRET,
+  peerCookieSigned,
+  peerPinoLog,
+  peerRateLimit,
+  peerStack,
+  pingSchema,
+  redisClient,
+} from './variants-peers.js';
 
 /**
  * The benchmark's variants. Each builds a ready server for `GET /v1/ping`; `headers` are sent with
@@ -20,8 +29,6 @@ export interface Variant {
     quiesce?: () => Promise<void>;
   }>;
 }
-
-const pingSchema = { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } as const;
 
 /** Bare Fastify with the same route and response schema as the reference app. */
 export function bare(): FastifyInstance {
@@ -72,8 +79,6 @@ async function returningVisitor(redis: boolean) {
   const app = await stack(redis);
   return { app, headers: { cookie: 'hf_aid=returning-visitor' }, quiesce: () => app.audit.flush() };
 }
-
-const CONSENT_SECRET = 'bench-consent-secret-0123456789abcdef0123';
 
 /** A database for plugins that need one: DATABASE_URL when set (a pool of `max`), else in-memory PGlite. */
 async function database(max?: number) {
@@ -182,89 +187,6 @@ async function quotaVariant(store: 'memory' | 'redis') {
   else await app.register(quota, { anonymous: { requestsPerMinute: 100_000_000 } });
   app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
   return { app, close: async () => redis?.disconnect() };
-}
-
-/** A connected ioredis client on REDIS_URL (the Redis variants and their peer). */
-async function redisClient() {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(process.env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await client.connect();
-  return client;
-}
-
-/** Peer: Fastify's own request logging, through pino, to a file (what the audit log is compared with). */
-async function peerPinoLog() {
-  const file = join(mkdtempSync(join(tmpdir(), 'hf-bench-pino-')), 'requests.log');
-  const app = Fastify({ logger: { level: 'info', file } });
-  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
-  return { app };
-}
-
-/** Peer: @fastify/rate-limit, in memory or on Redis, an anonymous client under its limit. */
-async function peerRateLimit(store: 'memory' | 'redis') {
-  const { default: rateLimit } = await import('@fastify/rate-limit');
-  const app = Fastify({ logger: false });
-  const redis = store === 'redis' ? await redisClient() : undefined;
-  await app.register(rateLimit, {
-    max: 100_000_000,
-    timeWindow: 60_000,
-    ...(redis ? { redis, nameSpace: `hf-bench-peer-${process.pid}-` } : {}),
-  });
-  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
-  return { app, close: async () => redis?.disconnect() };
-}
-
-/**
- * The peers' signed preference cookie: an onRequest hook that unsigns it on every request (a
- * request without a valid one fails), the ping route, and the header of a client holding one.
- * The app must have @fastify/cookie registered with CONSENT_SECRET.
- */
-function signedCookiePing(app: FastifyInstance): Record<string, string> {
-  app.addHook('onRequest', (request, _reply, done) => {
-    const raw = request.cookies.pref;
-    if (raw === undefined || !request.unsignCookie(raw).valid)
-      return done(new Error('bench: the signed cookie did not verify'));
-    done();
-  });
-  app.get('/v1/ping', { schema: pingSchema }, async () => ({ ok: true }));
-  return { cookie: `pref=${encodeURIComponent(app.signCookie('1~analytics=false~v1~benchbenchbenchbench00'))}` };
-}
-
-/** Peer: @fastify/cookie unsigning a signed cookie on every request (what consent's signed cookie is compared with). */
-async function peerCookieSigned() {
-  const { default: cookie } = await import('@fastify/cookie');
-  const app = Fastify({ logger: false });
-  await app.register(cookie, { secret: CONSENT_SECRET });
-  const headers = signedCookiePing(app);
-  return { app, headers };
-}
-
-/**
- * Peer of `stack-redis`: what a team assembles instead of the kit, from the libraries the kit is
- * compared with one by one. @fastify/helmet with its defaults (security headers; it builds helmet's
- * middleware on every request, which the app avoids by computing the headers once), @fastify/cookie
- * unsigning a signed preference cookie, @fastify/rate-limit on Redis (an anonymous client under its
- * limit, one round trip a request) and Fastify's pino request logging to a file (two lines a
- * request: incoming request and request completed). Like the stack's returning visitor, the client
- * holds a valid cookie, so the response sets none.
- */
-async function peerStack() {
-  const { default: helmet } = await import('@fastify/helmet');
-  const { default: cookie } = await import('@fastify/cookie');
-  const { default: rateLimit } = await import('@fastify/rate-limit');
-  const file = join(mkdtempSync(join(tmpdir(), 'hf-bench-peer-stack-')), 'requests.log');
-  const app = Fastify({ logger: { level: 'info', file } });
-  const redis = await redisClient();
-  await app.register(helmet);
-  await app.register(cookie, { secret: CONSENT_SECRET });
-  await app.register(rateLimit, {
-    max: 100_000_000,
-    timeWindow: 60_000,
-    redis,
-    nameSpace: `hf-bench-peer-stack-${process.pid}-`,
-  });
-  const headers = signedCookiePing(app);
-  return { app, headers, close: async () => redis.disconnect() };
 }
 
 export const variants: Variant[] = [

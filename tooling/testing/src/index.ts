@@ -17,15 +17,12 @@ export type { DeliveryReportName, SentMessage } from './delivery-reports.js';
 export { freePort } from './ports.js';
 export { backendPid, holdServer, pgbouncerAvailable, testPgbouncer } from './pgbouncer.js';
 export type { TestPgbouncer } from './pgbouncer.js';
-export {
-  cli as redisCli,
-  redisServersAvailable,
-  replicated,
-  startClusterRedis,
-  startSentinelRedis,
-  startTlsRedis,
-} from './redis-servers.js';
-export type { ClusterRedis, RedisNode, SentinelRedis, Shard, TlsRedis } from './redis-servers.js';
+export { cli as redisCli, redisServersAvailable, replicated } from './redis-node.js';
+export type { RedisNode } from './redis-node.js';
+export { startSentinelRedis, startTlsRedis } from './redis-servers.js';
+export type { SentinelRedis, TlsRedis } from './redis-servers.js';
+export { startClusterRedis } from './redis-cluster.js';
+export type { ClusterRedis, Shard } from './redis-cluster.js';
 export { expectDataDirRefused } from './cli-refusal.js';
 export { fromDist } from './from-dist.js';
 export { dovecotAvailable, startDovecot } from './dovecot.js';

@@ -11,7 +11,7 @@
  *   2. A scratch project holding only fastify gets, with a plain `npm install`, the tarballs of the
  *      package and of the siblings it depends on (npm brings their required peers itself). No
  *      database driver may be in it (they are optional peers of @harakaflow/db), and the package
- *      must import.
+ *      must import, and so must every other subpath its manifest exports (`./internals`).
  *   3. The embedded driver is then installed, as an app that calls createDatabase does, and a script
  *      migrates, registers the plugin, gets `ready()` and uses it once. Then the README's main
  *      example (its first complete ```ts block, from the tarball's README, types stripped) runs there,
@@ -32,9 +32,7 @@
  * Prints one line per package (and one for the whole set), then "N passed, N failed"; exits 1 when
  * any failed. Run the build first (the root script does); PACKAGES=a,b checks only those.
  * VERIFY_LISTING=file writes what a publish would send there (name, version, files, bytes), for `release`.
- */
-import { execFile } from 'node:child_process';
-import {
+ */ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -46,247 +44,23 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import { testDatabase } from './database.js';
 import { CHECKS } from './package-checks.js';
-import { extractExamples, transpileExample } from './readme-examples.js';
+import { extractExamples } from './readme-examples.js';
+import { runExample } from './verify-example.js';
+import { markCacheFilled, npm, runScript, scratch, useNpmCache } from './verify-install.js';
+import { manifestProblems, pack, subpathImports, type Manifest, type Packed1 } from './verify-pack.js';
 
-const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../../..');
-
-interface Manifest {
-  name: string;
-  version: string;
-  description?: string;
-  type?: string;
-  private?: boolean;
-  license?: string;
-  engines?: { node?: string };
-  repository?: { url?: string; directory?: string };
-  files?: string[];
-  publishConfig?: { access?: string };
-  exports?: Record<string, Record<string, string>>;
-  bin?: Record<string, string>;
-  dependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-}
-
-const pnpm = async (args: string[], cwd: string) => {
-  // Inside a pnpm script npm_execpath is pnpm itself; elsewhere go through npx as the README does.
-  const execPath = process.env.npm_execpath;
-  if (execPath && /pnpm/.test(execPath)) return run(process.execPath, [execPath, ...args], { cwd, maxBuffer: 1 << 24 });
-  return run('npx', ['--yes', 'pnpm@10', ...args], { cwd, maxBuffer: 1 << 24 });
-};
-/** An npm cache of this run's own, empty when it starts (set by main). */
-let npmCache = '';
-/**
- * Online until this run's cache holds what the registry served in this run (the whole set's install,
- * made first): every version is resolved against the registry as it is today, and the single
- * installs after it reuse those answers instead of asking again for each of ~150 packages.
- */
-let cacheFilled = false;
-const npm = (args: string[], cwd: string) =>
-  run(
-    'npm',
-    [...args, '--no-audit', '--no-fund', '--loglevel=error', cacheFilled ? '--prefer-offline' : '--prefer-online'],
-    {
-      cwd,
-      maxBuffer: 1 << 24,
-      timeout: 300_000,
-      // The flag above decides; a prefer-offline or offline setting of the caller's is not inherited.
-      env: {
-        ...process.env,
-        npm_config_cache: npmCache,
-        npm_config_prefer_offline: undefined,
-        npm_config_prefer_online: undefined,
-        npm_config_offline: undefined,
-      },
-    },
-  );
-
-/** What a published manifest must hold; the problems, empty when none. */
-export function manifestProblems(m: Manifest): string[] {
-  const problems: string[] = [];
-  if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(m.version ?? '')) problems.push('version is not semver');
-  if (!m.description?.trim()) problems.push('no description');
-  if (m.type !== 'module') problems.push('type is not module');
-  if (m.license !== 'MIT') problems.push('license is not MIT');
-  if (m.engines?.node !== '>=20.19') problems.push('engines.node is not >=20.19');
-  if (!m.repository?.url || !m.repository.directory) problems.push('repository (url and directory) missing');
-  if (!m.files?.includes('dist')) problems.push('files does not list dist');
-  if (m.publishConfig?.access !== 'public') problems.push('publishConfig.access is not public');
-  for (const [path, conditions] of Object.entries(m.exports ?? {})) {
-    const keys = Object.keys(conditions);
-    if (keys[0] !== 'types') problems.push(`exports["${path}"]: types is not the first condition`);
-    if (keys.includes('source')) problems.push(`exports["${path}"]: the source condition is shipped`);
-  }
-  if (!m.exports) problems.push('no exports');
-  const text = JSON.stringify([m.dependencies, m.peerDependencies]);
-  if (/workspace:|catalog:/.test(text)) problems.push('a workspace: or catalog: version is left');
-  return problems;
-}
-
-interface Packed1 {
-  tarball: string;
-  manifest: Manifest;
-  /** The paths in the tarball, without the leading `package/`. */
-  files: string[];
-  /** The README the registry shows: its main ```ts example is run from the scratch projects. */
-  readme: string;
-}
-
-/** Files a publish must never send: tests, benchmarks, fixtures, environment files, keys. */
-const NOT_PUBLISHED: [RegExp, string][] = [
-  [/(^|\/)(test|tests|__tests__|bench|fixtures)\//, 'tests or benchmarks'],
-  [/\.(test|spec|bench)\.[cm]?[jt]sx?$/, 'tests or benchmarks'],
-  [
-    /(^|\/)\.env(\.|$)|(^|\/)\.npmrc$|(^|\/)secrets\.json$|\.(pem|key|p12|pfx)$|(^|\/)id_(rsa|ed25519|ecdsa)/,
-    'a secret or key file',
-  ],
-  [/\.tsbuildinfo$|(^|\/)\.data\//, 'build or runtime state'],
-];
-/** Text in a published file that is a credential, not code. */
-const SECRET_TEXT =
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bxox[abp]-[0-9A-Za-z-]{10,}|\bgh[pousr]_[0-9A-Za-z]{36}\b|\bnpm_[0-9A-Za-z]{36}\b/;
-
-/**
- * What a publish would send, checked (`release --dry-run` runs this through verify:packages): the
- * files (LICENSE, README, the entry, its types, every export's targets and bins; no tests,
- * benchmarks, environment or key files, build state; no private key or token in any text), then the
- * manifest (manifestProblems, by the caller).
- */
-async function pack(dir: string, into: string): Promise<Packed1> {
-  const { stdout } = await pnpm(['pack', '--pack-destination', into, '--json'], dir);
-  const tarball = (JSON.parse(stdout) as { filename: string }).filename;
-  const { stdout: text } = await run('tar', ['-xOzf', tarball, 'package/package.json']);
-  const { stdout: list } = await run('tar', ['-tzf', tarball]);
-  const manifest = JSON.parse(text) as Manifest;
-  const files = list
-    .split('\n')
-    .filter(Boolean)
-    .map((f) => f.replace(/^package\//, ''));
-  for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']) {
-    if (!files.includes(must)) throw new Error(`the tarball lacks ${must}`);
-  }
-  for (const [path, conditions] of Object.entries(manifest.exports ?? {})) {
-    for (const [condition, target] of Object.entries(conditions)) {
-      if (!files.includes(target.replace(/^\.\//, '')))
-        throw new Error(`the tarball lacks ${target} (exports["${path}"].${condition})`);
-    }
-  }
-  for (const [pattern, what] of NOT_PUBLISHED) {
-    const found = files.find((f) => pattern.test(f));
-    if (found) throw new Error(`the tarball ships ${what}: ${found}`);
-  }
-  for (const bin of Object.values(manifest.bin ?? {}))
-    if (!files.includes(bin.replace(/^\.\//, ''))) throw new Error(`the tarball lacks its bin ${bin}`);
-  const contents = join(into, `${manifest.name.replace('@harakaflow/', '')}-contents`);
-  mkdirSync(contents);
-  await run('tar', ['-xzf', tarball, '-C', contents]);
-  for (const file of files) {
-    if (!/\.([cm]?[jt]s|json|md|sql|txt|map)$|(^|\/)LICENSE$/.test(file) && !file.startsWith('bin/')) continue;
-    if (SECRET_TEXT.test(readFileSync(join(contents, 'package', file), 'utf8')))
-      throw new Error(`the tarball's ${file} holds a private key or a token`);
-  }
-  const readme = readFileSync(join(contents, 'package', 'README.md'), 'utf8');
-  rmSync(contents, { recursive: true, force: true });
-  return { tarball, manifest, files, readme };
-}
-
-/** A scratch project holding only fastify, then the tarballs given, installed with a plain `npm install`. */
-async function scratch(dir: string, fastify: string, tarballs: Iterable<string>): Promise<void> {
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'package.json'),
-    JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: { fastify } }, null, 2),
-  );
-  await npm(['install', ...tarballs], dir);
-}
-
-async function runScript(dir: string, file: string, script: string, env: Record<string, string> = {}): Promise<void> {
-  writeFileSync(join(dir, file), `${script}\nprocess.stdout.write('ok');\n`);
-  const { stdout } = await run(process.execPath, [file], {
-    cwd: dir,
-    timeout: 120_000,
-    env: { ...process.env, ...env },
-  });
-  if (stdout.trim() !== 'ok') throw new Error(`${file} did not finish: ${stdout.slice(0, 500)}`);
-}
-
-/**
- * The environment variables the README examples read, each with a fresh value of the form it
- * expects. An example reading one that is neither here nor in EXAMPLE_UNSET fails, naming it.
- */
-const exampleEnv = (): Record<string, string> => {
-  const hex = () => randomBytes(32).toString('hex');
-  const keyList = () => `k1:${randomBytes(32).toString('base64')}`;
-  return {
-    AGE_GATE_SECRET: hex(),
-    AUDIT_CHECKPOINT_KEYS: hex(),
-    CONSENT_SECRET: hex(),
-    VAULT_KEYS: keyList(),
-    DATA_RIGHTS_SIGNING_KEYS: keyList(),
-    DATA_RIGHTS_SUBJECT_KEY: hex(),
-    NOTIFY_UNSUBSCRIBE_SECRET: hex(),
-    QUOTA_CLIENT_KEY_SECRET: hex(),
-  };
-};
-/** Read by an example and left unset (removed from this process's environment): its documented default. */
-const EXAMPLE_UNSET = ['DATABASE_URL', 'PGLITE_DIR', 'SMTP_URL', 'AUDIT_SPILL_DIR', 'NOTIFY_OUTBOX_DIR', 'NODE_ENV'];
-/** The longest an example may take to exit by itself: past it, it is killed and fails (something left open). */
-const EXAMPLE_DEADLINE_MS = 120_000;
-
-/**
- * Runs a package README's main example (its first complete ```ts block, from the tarball's own
- * README) as a user's build would (types stripped), in the scratch project `dir`: on `databaseUrl`,
- * or PGlite in memory without it. The example must exit by itself, with status 0, before the
- * deadline. Returns false when the README has no example (core).
- */
-async function runExample(dir: string, name: string, readme: string, databaseUrl?: string): Promise<boolean> {
-  const example = extractExamples(readme, 'README.md')[0];
-  if (!example) return false;
-  const values = exampleEnv();
-  const unknown = [...example.code.matchAll(/process\.env\.([A-Za-z0-9_]+)/g)]
-    .map((m) => m[1]!)
-    .filter((k) => !(k in values) && !EXAMPLE_UNSET.includes(k));
-  if (unknown.length)
-    throw new Error(
-      `its README example reads ${[...new Set(unknown)].join(', ')}: give it a value in verify-packages (exampleEnv) or list it in EXAMPLE_UNSET`,
-    );
-  const env: NodeJS.ProcessEnv = { ...process.env, ...values };
-  for (const key of EXAMPLE_UNSET) delete env[key];
-  if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const file = `${name.replace('@harakaflow/', '')}-readme-example.mjs`;
-  writeFileSync(join(dir, file), transpileExample(example));
-  try {
-    await run(process.execPath, [file], {
-      cwd: dir,
-      env,
-      timeout: EXAMPLE_DEADLINE_MS,
-      killSignal: 'SIGKILL',
-      maxBuffer: 1 << 24,
-    });
-  } catch (error) {
-    const e = error as Error & { killed?: boolean; signal?: string | null; stderr?: string };
-    const where = `its README example (README.md line ${example.line}${databaseUrl ? ', on Postgres' : ', on PGlite'})`;
-    if (e.killed || e.signal === 'SIGKILL')
-      throw Object.assign(
-        new Error(
-          `${where} did not exit within ${EXAMPLE_DEADLINE_MS / 1000} s: it leaves something open (a pool, a server, a timer)`,
-        ),
-        { stderr: e.stderr },
-      );
-    throw Object.assign(new Error(`${where} failed`), { stderr: e.stderr });
-  }
-  return true;
-}
 
 type Packed = Map<string, Packed1>;
 const fastifyRange = (packed: Packed) => packed.get('@harakaflow/core')!.manifest.peerDependencies!.fastify!;
 const pgliteRange = (packed: Packed) =>
   packed.get('@harakaflow/db')!.manifest.peerDependencies!['@electric-sql/pglite']!;
+
+/** The package's import check (its own, else a bare import), then an import of every other subpath it exports. */
+const importScript = (name: string, packed: Packed): string =>
+  `${CHECKS[name]?.withoutDriver ?? `await import('${name}');`}\n${subpathImports(packed.get(name)!.manifest)}`;
 
 async function verify(name: string, packed: Packed, work: string): Promise<void> {
   const check = CHECKS[name];
@@ -308,7 +82,7 @@ async function verify(name: string, packed: Packed, work: string): Promise<void>
     if (existsSync(join(dir, 'node_modules', driver)))
       throw new Error(`installing it alone brought the database driver ${driver}`);
   }
-  await runScript(dir, 'import.mjs', check.withoutDriver ?? `await import('${name}');`);
+  await runScript(dir, 'import.mjs', importScript(name, packed));
   const readme = packed.get(name)!.readme;
   const hasExample = extractExamples(readme, 'README.md').length > 0;
   const server = process.env.TEST_DATABASE_URL?.trim();
@@ -348,14 +122,10 @@ async function verifyAll(names: string[], packed: Packed, work: string): Promise
     [...packed.values()].map((p) => p.tarball),
   );
   for (const name of names) {
-    await runScript(
-      dir,
-      `${name.replace('@harakaflow/', '')}-import.mjs`,
-      CHECKS[name]!.withoutDriver ?? `await import('${name}');`,
-    );
+    await runScript(dir, `${name.replace('@harakaflow/', '')}-import.mjs`, importScript(name, packed));
   }
   await npm(['install', `@electric-sql/pglite@${pgliteRange(packed)}`, 'postgres'], dir);
-  cacheFilled = true;
+  markCacheFilled();
   const driver = JSON.parse(readFileSync(join(dir, 'node_modules/postgres/package.json'), 'utf8')) as {
     version: string;
   };
@@ -393,8 +163,9 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'hf-verify-packages-'));
   const tarballDir = join(work, 'tarballs');
   mkdirSync(tarballDir);
-  npmCache = join(work, 'npm-cache');
+  const npmCache = join(work, 'npm-cache');
   mkdirSync(npmCache);
+  useNpmCache(npmCache);
   const packed: Packed = new Map();
   const results: { name: string; error?: string; ms: number; note?: string }[] = [];
   try {

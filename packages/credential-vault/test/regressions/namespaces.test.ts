@@ -1,7 +1,8 @@
 // Issue 12 item 11, in the package: every consumer of the vault has its own namespace, bound into
 // each record's associated data; the default namespace keeps the earlier bytes, so records sealed
 // before namespaces existed still open; a whole session moves in resumable batches.
-import { LocalKeyProvider, placeBytes, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
+import { LocalKeyProvider, vaultMigrations, VaultStore } from '@harakaflow/credential-vault';
+import { placeBytes } from '@harakaflow/credential-vault/internals';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';

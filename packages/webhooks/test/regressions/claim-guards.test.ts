@@ -11,13 +11,8 @@ import { sql } from 'drizzle-orm';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import {
-  disableEndpoint,
-  memorySecretStore,
-  resendDelivery,
-  WebhookService,
-  webhooksMigrations,
-} from '../../src/index.js';
+import { memorySecretStore, WebhookService, webhooksMigrations } from '../../src/index.js';
+import { disableEndpoint, resendDelivery } from '../../src/internals.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -9,14 +9,13 @@ import { request as httpRequest, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import webhooks, {
   generateSecret,
-  memoryReplayStore,
   memorySecretStore,
-  postgresReplayStore,
   redisReplayStore,
   signWebhook,
   webhooksMigrations,
   type ReplayStore,
 } from '../../src/index.js';
+import { memoryReplayStore, postgresReplayStore } from '../../src/internals.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -7,7 +7,8 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { memorySecretStore, RESPONSE_EXCERPT_BYTES, responseExcerpt, WebhookService } from '../../src/index.js';
+import { memorySecretStore, WebhookService } from '../../src/index.js';
+import { RESPONSE_EXCERPT_BYTES, responseExcerpt } from '../../src/internals.js';
 import { deliveryFixture } from '../fixture.js';
 
 const RUN = 16;
