@@ -4,7 +4,7 @@
  * recorded, then settled, retried with backoff, or failed with its address marked bouncing.
  */
 import { errorCodes } from '@harakaflow/core';
-import { retryDelay } from '@harakaflow/db';
+import { retryDelay } from '@harakaflow/db/internals';
 import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { eraseDeliveries, forgetReports, recordSend } from './deliveries.js';

@@ -10,7 +10,7 @@ import {
   registerPersonalDataHandler,
   registerRetentionClass,
 } from '@harakaflow/core';
-import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db';
+import { startDispatchLoop, type DispatchLoop } from '@harakaflow/db/internals';
 import type { FastifyPluginAsync } from 'fastify';
 import { BadUnsubscribeLink } from './errors.js';
 import './fastify.js';

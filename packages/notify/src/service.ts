@@ -15,7 +15,7 @@
  *   verified (`releaseWaiting`), then are dropped (issue 30 item 6).
  */
 import { uuidv7 } from '@harakaflow/core';
-import { claimDue } from '@harakaflow/db';
+import { claimDue } from '@harakaflow/db/internals';
 import { and, eq, inArray } from 'drizzle-orm';
 import { UnknownKind } from './errors.js';
 import { attemptDelivery, UNKNOWN_KIND, type AttemptContext } from './delivery-attempt.js';

@@ -13,7 +13,8 @@
  * A refusal is 429 HF_QUOTA_EXCEEDED with Retry-After; repeated refusals ban the key with escalating
  * durations (403 HF_QUOTA_BANNED). Warnings fire once per (subject, quota, threshold, period).
  */
-import { errorCodes, hookList } from '@harakaflow/core';
+import { errorCodes } from '@harakaflow/core';
+import { hookList } from '@harakaflow/core/internals';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { AuthGate } from './auth-gate.js';

@@ -90,7 +90,8 @@ async function database(max?: number) {
 /** @harakaflow/consent alone; the request carries a valid consent cookie (a refusal). */
 async function consentVariant() {
   const { default: cookie } = await import('@fastify/cookie');
-  const { default: consent, consentMigrations, encodeDecision } = await import('@harakaflow/consent');
+  const { default: consent, consentMigrations } = await import('@harakaflow/consent');
+  const { encodeDecision } = await import('@harakaflow/consent/internals');
   const { handle, migrate } = await database();
   await migrate(handle.db, [consentMigrations]);
   const app = bare();
