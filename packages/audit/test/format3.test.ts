@@ -20,7 +20,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditMigrations, spillSubdirectory } from '../src/index.js';
+import { auditMigrations } from '../src/index.js';
+import { spillSubdirectory } from '../src/spill.js';
 import { eventHash3, personalDigest3, type Fields3 } from '../src/format3.js';
 import { purgeServerLogs, purgeUserAgents } from '../src/partitions.js';
 import { auditPersonalData, eraseSubject } from '../src/plugin.js';
