@@ -29,7 +29,8 @@ import { erasableFields, type AuditEvent } from './event.js';
 import type { Event3 } from './format3.js';
 import { routeKey, type Interned, type InternKeys, type LookedUp } from './intern.js';
 import { pgArray } from './pg-array.js';
-import { copyClient, copyInto, CopyEncoder } from './pgcopy.js';
+import { CopyEncoder } from './pgcopy.js';
+import { copyClient, copyInto } from './pgcopy-stream.js';
 import {
   erasePlan,
   lateErasure,
