@@ -12,16 +12,13 @@ import type { AuditEvent, AuditEventInput } from './event.js';
 import { AuditUnavailable, invalidOption } from './errors.js';
 import type { AuditRecorder, RequestAuditRecorder } from './fastify.js';
 import { resolveOptions, type AuditOptions, type ResolvedOptions } from './options.js';
-import {
-  oldestEvent,
-  purgeServerLogs,
-  releaseHeldCopies,
-  serverLogsBeforeDay,
-  type ChainedRecorder,
-} from './partitions.js';
+import { oldestEvent, purgeServerLogs, serverLogsBeforeDay } from './partitions.js';
+import { releaseHeldCopies, type ChainedRecorder } from './partitions-held.js';
 import { prepareSpillDirectory } from './spill.js';
-import { isNoTombstones, purgeTombstones } from './tombstones.js';
-import { ERASURE_ACTION, eraseEvents, idsDigest, queryEvents, subjectEventIds, subjectEvents } from './store.js';
+import { idsDigest, isNoTombstones, purgeTombstones } from './tombstones.js';
+import { ERASURE_ACTION, subjectEventIds, subjectEvents } from './store.js';
+import { eraseEvents } from './store-erase.js';
+import { queryEvents } from './store-query.js';
 import { randomUUID } from 'node:crypto';
 import {
   integrate,

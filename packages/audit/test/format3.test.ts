@@ -25,7 +25,8 @@ import { spillSubdirectory } from '../src/spill.js';
 import { eventHash3, personalDigest3, type Fields3 } from '../src/format3.js';
 import { purgeServerLogs, purgeUserAgents } from '../src/partitions.js';
 import { auditPersonalData, eraseSubject } from '../src/plugin.js';
-import { eventsPage, queryEvents } from '../src/store.js';
+import { eventsPage } from '../src/store.js';
+import { queryEvents } from '../src/store-query.js';
 import { verifyChain } from '../src/verify.js';
 import type { AuditWriter } from '../src/writer.js';
 import {

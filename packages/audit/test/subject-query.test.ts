@@ -6,8 +6,7 @@ import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testin
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
-import { queryEvents } from '../src/store.js';
-import { eventsStatement, type EventQuery } from '../src/store.js';
+import { eventsStatement, queryEvents, type EventQuery } from '../src/store-query.js';
 import { securityInput, writer } from './helpers.js';
 
 const DAYS = 95;
