@@ -27,7 +27,7 @@ export {
 export type { AuditErrorCode, NoteProblem } from './errors.js';
 export { verifyChain } from './verify.js';
 export type { ChainProblem, ProblemReason, VerifyOptions, VerifyResult } from './verify.js';
-export { auditPersonalData, eraseSubject } from './plugin.js';
+export { auditPersonalData, eraseSubject } from './plugin-personal-data.js';
 export { purgeServerLogs } from './partitions.js';
 export type { ServerLogPurge } from './partitions.js';
 export { writeBatch } from './store.js';

@@ -24,7 +24,7 @@ import { auditMigrations } from '../src/index.js';
 import { spillSubdirectory } from '../src/spill.js';
 import { eventHash3, personalDigest3, type Fields3 } from '../src/format3.js';
 import { purgeServerLogs, purgeUserAgents } from '../src/partitions.js';
-import { auditPersonalData, eraseSubject } from '../src/plugin.js';
+import { auditPersonalData, eraseSubject } from '../src/plugin-personal-data.js';
 import { eventsPage } from '../src/store.js';
 import { queryEvents } from '../src/store-query.js';
 import { verifyChain } from '../src/verify.js';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../../src/index.js';
 import { spillSubdirectory } from '../../src/spill.js';
-import { eraseSubject } from '../../src/plugin.js';
+import { eraseSubject } from '../../src/plugin-personal-data.js';
 import { purgeTombstones, SubjectKeys } from '../../src/tombstones.js';
 import { verifyChain } from '../../src/verify.js';
 import type { AuditWriter } from '../../src/writer.js';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../../src/index.js';
 import { purgeServerLogs } from '../../src/partitions.js';
 import { releaseHeldCopies } from '../../src/partitions-held.js';
-import { chainedRecorder, eraseSubject } from '../../src/plugin.js';
+import { chainedRecorder, eraseSubject } from '../../src/plugin-personal-data.js';
 import { verifyChain } from '../../src/verify.js';
 import type { AuditWriter } from '../../src/writer.js';
 import { clock, KEYS, placeHold, releaseHold, retentionHoldsMigrations, securityInput, writer } from '../helpers.js';
