@@ -10,7 +10,7 @@ import type { Event3 } from '../src/format3.js';
 import { Interned } from '../src/intern.js';
 import { pgArray } from '../src/pg-array.js';
 import { CopyEncoder } from '../src/pgcopy.js';
-import { encodeCopy } from '../src/writes.js';
+import { encodeCopy } from '../src/writes-encode.js';
 
 const UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';

@@ -19,7 +19,8 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { BatchWriter } from '../src/batches.js';
 import { Chain } from '../src/chain.js';
 import type { Event3 } from '../src/format3.js';
-import { auditEvents, auditMigrations, AuditWriter, type AuditEventInput, type ChainVersion } from '../src/index.js';
+import { auditMigrations, AuditWriter, type AuditEventInput, type ChainVersion } from '../src/index.js';
+import { auditEvents } from '../src/internals.js';
 
 // BENCH_NODELAY=1: TCP_NODELAY on every socket this process opens, as postgres.js 4 sets it (3.4
 // does not): without it, the 5-byte CopyDone that ends a COPY waits for the server's delayed ACK

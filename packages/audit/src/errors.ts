@@ -1,5 +1,6 @@
 /** Every error of the audit package. Codes are public API (README, "Errors"). */
 import createError from '@fastify/error';
+import { optionErrors } from '@harakaflow/core';
 
 /** A sync-durability event could not be committed: the caller must not go on (fail closed). */
 export const AuditUnavailable = createError(
@@ -20,37 +21,42 @@ export const AuditPurgeTooRecent = createError(
 export type NoteProblem = 'malformed' | 'unsigned' | 'unknown-key' | 'bad-signature' | 'origin-mismatch';
 
 /** A signed checkpoint that does not open (note.ts `openCheckpoint`): `reason` says why, the message never quotes the note. */
-export class AuditNoteError extends Error {
-  readonly code = 'HF_AUDIT_NOTE_INVALID';
+const NoteInvalid = createError('HF_AUDIT_NOTE_INVALID', '@harakaflow/audit: checkpoint note %s: %s', 500);
+/** The @fastify/error constant above with its `reason` kept (public API: README, "Signed checkpoints"). */
+export class AuditNoteError extends NoteInvalid {
   readonly reason: NoteProblem;
   constructor(reason: NoteProblem, why: string) {
-    super(`@harakaflow/audit: checkpoint note ${reason}: ${why}`);
-    this.name = 'AuditNoteError';
+    super(reason, why);
     this.reason = reason;
   }
 }
 
 /** AUDIT_SIGNING_KEYS, a log origin or a verifier key file that cannot be used: names the entry, never key material. */
-export class AuditKeysError extends TypeError {
-  readonly code = 'HF_AUDIT_INVALID_KEYS';
-  constructor(why: string) {
-    super(`@harakaflow/audit: ${why}`);
-    this.name = 'AuditKeysError';
-  }
-}
-
-import { optionErrors } from '@harakaflow/core';
+export const AuditKeysError = createError('HF_AUDIT_INVALID_KEYS', '@harakaflow/audit: %s', 500, TypeError);
+/** Its instances' type, as when it was a class (`error as AuditKeysError`). */
+export type AuditKeysError = InstanceType<typeof AuditKeysError>;
 
 export const invalidOption = optionErrors('@harakaflow/audit', 'HF_AUDIT_INVALID_OPTION');
 
 /** The spill directory is not safe to use (startup fails naming it). */
-export class SpillDirectoryError extends Error {
-  readonly code = 'HF_AUDIT_SPILL_DIRECTORY';
-  constructor(path: string, why: string) {
-    super(`@harakaflow/audit: the spill directory ${path} ${why}`);
-    this.name = 'SpillDirectoryError';
-  }
-}
+export const SpillDirectoryError = createError(
+  'HF_AUDIT_SPILL_DIRECTORY',
+  '@harakaflow/audit: the spill directory %s %s',
+  500,
+);
+export type SpillDirectoryError = InstanceType<typeof SpillDirectoryError>;
 
 /** The code a rejected spill file is logged and audited with. */
 export const SPILL_REJECTED = 'HF_AUDIT_SPILL_REJECTED';
+
+/** The codes of the README's "Errors" table: thrown, logged or audited. */
+export type AuditErrorCode =
+  | 'HF_AUDIT_INVALID_OPTION'
+  | 'HF_AUDIT_UNAVAILABLE'
+  | 'HF_AUDIT_INVALID_QUERY'
+  | 'HF_AUDIT_PURGE_TOO_RECENT'
+  | 'HF_AUDIT_SPILL_DIRECTORY'
+  | 'HF_AUDIT_SPILL_FULL'
+  | 'HF_AUDIT_SPILL_REJECTED'
+  | 'HF_AUDIT_INVALID_KEYS'
+  | 'HF_AUDIT_NOTE_INVALID';

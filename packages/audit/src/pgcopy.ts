@@ -1,37 +1,21 @@
 /**
- * Postgres binary COPY (`COPY ... FROM STDIN (FORMAT binary)`): an encoder of the format and a
- * function that streams one encoded buffer through postgres.js. The audit writer's batches take
- * this path on Postgres: the rows reach the server already in their binary form, so neither the
- * driver nor Postgres parses text (the UNNEST form sent one array literal per column, which the
- * server parsed back element by element).
+ * Postgres binary COPY (`COPY ... FROM STDIN (FORMAT binary)`): an encoder of the format
+ * (pgcopy-stream.ts sends it). The audit writer's batches take this path on Postgres: the rows
+ * reach the server already in their binary form, so neither the driver nor Postgres parses text
+ * (the UNNEST form sent one array literal per column, which the server parsed back element by
+ * element).
  *
  * The format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"): an 11-byte
  * signature, a 32-bit flags field and a 32-bit header-extension length; then each tuple as a 16-bit
  * field count followed by each field as a 32-bit byte length (-1 for NULL) and the bytes in the
  * type's binary send format (network byte order); then a 16-bit -1 as the trailer.
  */
-import { finished } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
-
-export type CopyType =
-  'int2' | 'int4' | 'int8' | 'float8' | 'bool' | 'bytea' | 'text' | 'uuid' | 'date' | 'timestamptz' | 'jsonb';
+import { CopyValueError, DAY_MS, unixDaysOf, uuidHexOf, type CopyType } from './pgcopy-values.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Postgres' epoch, 2000-01-01T00:00:00Z, in Unix milliseconds. */
 const PG_EPOCH_MS = 946_684_800_000;
-const DAY_MS = 86_400_000;
 const TWO_32 = 2 ** 32;
-const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
-const UUID_TEXT = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-/** A value of the wrong type or form for its column: a bug in the caller, never data sent half-encoded. */
-export class CopyValueError extends TypeError {
-  readonly code = 'HF_AUDIT_COPY_VALUE';
-  constructor(type: CopyType, detail: string) {
-    super(`a ${type} value for COPY ${detail}`);
-    this.name = 'CopyValueError';
-  }
-}
 
 /**
  * Encodes rows into one buffer. Either `row(values)` (types from the constructor), or, on a hot
@@ -198,10 +182,7 @@ export class CopyEncoder {
     this.#reserve(20);
     this.#buf.writeInt32BE(16, this.#off);
     if (typeof v === 'string') {
-      if (!UUID_TEXT.test(v)) throw new CopyValueError('uuid', 'is not a UUID');
-      const hex =
-        v.length === 36 ? v.slice(0, 8) + v.slice(9, 13) + v.slice(14, 18) + v.slice(19, 23) + v.slice(24) : v;
-      this.#buf.write(hex, this.#off + 4, 16, 'hex');
+      this.#buf.write(uuidHexOf(v), this.#off + 4, 16, 'hex');
     } else {
       if (!(v instanceof Uint8Array) || v.length !== 16) throw new CopyValueError('uuid', 'is not 16 bytes');
       this.#buf.set(v, this.#off + 4);
@@ -212,16 +193,7 @@ export class CopyEncoder {
 
   /** A date from 'YYYY-MM-DD' (UTC calendar day) or from days since the Unix epoch. */
   date(v: string | number): this {
-    let unixDays: number;
-    if (typeof v === 'number') unixDays = v;
-    else {
-      const m = DATE_TEXT.exec(v);
-      const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-      // Date.UTC rolls 2026-02-30 over into March: refuse what does not round-trip.
-      if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v)
-        throw new CopyValueError('date', 'is not a YYYY-MM-DD day');
-      unixDays = ms / DAY_MS;
-    }
+    const unixDays = typeof v === 'number' ? v : unixDaysOf(v);
     return this.#int4Field(unixDays - PG_EPOCH_MS / DAY_MS, 'date');
   }
 
@@ -303,67 +275,4 @@ export class CopyEncoder {
     this.#buf.writeInt16BE(-1, this.#off);
     return this.#buf.subarray(0, this.#off + 2);
   }
-}
-
-/** What copyInto needs of a postgres.js `sql` (the pool or a transaction's `sql`). */
-export interface CopyClient {
-  unsafe(statement: string): { writable(): Promise<Writable> };
-}
-
-/**
- * Streams `data` (a whole binary COPY) through `statement` (`copy <table> (<columns>) from stdin
- * (format binary)`) and resolves once the server has taken every row; rejects with the server's
- * error otherwise (no row is kept: COPY is all or nothing). Give it a transaction's `sql` to commit
- * the rows with other statements.
- *
- * postgres.js 3 never ends the stream of a COPY the server refused after the last chunk (its
- * `final` callback waits for a CommandComplete that never comes) and hands the error to the query's
- * own reject, which has already resolved with the stream: without the hook below, a constraint
- * violation would hang the caller. postgres.js 4 fails the stream itself; whichever comes first wins.
- */
-export async function copyInto(client: CopyClient, statement: string, data: Uint8Array): Promise<void> {
-  const query = client.unsafe(statement) as ReturnType<CopyClient['unsafe']> & {
-    reject?: (error: unknown) => unknown;
-    resolve?: (value: unknown) => unknown;
-  };
-  let refuse: (error: unknown) => void = () => {};
-  const refused = new Promise<never>((_, reject) => {
-    refuse = reject;
-  });
-  refused.catch(() => {}); // read by the race below, or not at all when the copy succeeds
-  const reject = query.reject;
-  if (typeof reject === 'function') {
-    query.reject = (error: unknown) => {
-      refuse(error);
-      return reject.call(query, error);
-    };
-  }
-  // The stream's errors are heard from the moment the driver makes it: a connection cut as the COPY
-  // starts fails the stream (a process.nextTick 'error') before this function's await has resumed to
-  // listen, which with no listener is an uncaught exception that ends the process (seen on
-  // postgres.js 4 under load). Heard here, it fails the copy like any refusal.
-  const resolve = query.resolve;
-  if (typeof resolve === 'function') {
-    query.resolve = (value: unknown) => {
-      if (value && typeof (value as Writable).on === 'function') (value as Writable).on('error', refuse);
-      return resolve.call(query, value);
-    };
-  }
-  const stream = await Promise.race([query.writable(), refused]);
-  stream.end(data);
-  await Promise.race([finished(stream), refused]);
-}
-
-/** A postgres.js client able to COPY, from a Database made by `@harakaflow/db`, or null (PGlite). */
-export function copyClient(db: unknown):
-  | (CopyClient & {
-      begin<T>(
-        fn: (sql: CopyClient & { unsafe(statement: string, parameters?: unknown[]): Promise<unknown> }) => Promise<T>,
-      ): Promise<T>;
-    })
-  | null {
-  const client = (db as { $client?: unknown } | null)?.$client as Record<string, unknown> | undefined;
-  if (!client || typeof client.begin !== 'function' || typeof client.unsafe !== 'function') return null;
-  // PGlite's client has neither begin nor unsafe (it has query and transaction).
-  return client as never;
 }

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { eventHash, type AuditEvent } from '../src/event.js';
-import { auditPersonalData } from '../src/plugin.js';
+import { auditPersonalData } from '../src/plugin-personal-data.js';
 import { readCheckpoint, eventsPage } from '../src/store.js';
 import { verifyChain } from '../src/verify.js';
 import { CHECKPOINT_KEY, clock, KEYS, securityInput, writer } from './helpers.js';

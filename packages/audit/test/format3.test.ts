@@ -20,11 +20,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditMigrations, spillSubdirectory } from '../src/index.js';
+import { auditMigrations } from '../src/index.js';
+import { spillSubdirectory } from '../src/spill.js';
 import { eventHash3, personalDigest3, type Fields3 } from '../src/format3.js';
 import { purgeServerLogs, purgeUserAgents } from '../src/partitions.js';
-import { auditPersonalData, eraseSubject } from '../src/plugin.js';
-import { eventsPage, queryEvents } from '../src/store.js';
+import { auditPersonalData, eraseSubject } from '../src/plugin-personal-data.js';
+import { eventsPage } from '../src/store.js';
+import { queryEvents } from '../src/store-query.js';
 import { verifyChain } from '../src/verify.js';
 import type { AuditWriter } from '../src/writer.js';
 import {

@@ -12,14 +12,13 @@ import {
   checkpointBody,
   generateAuditSigningKey,
   loadVerifierKeys,
-  MAX_KEY_FILE_BYTES,
-  noteKeyId,
   openCheckpoint,
   openNote,
-  parseVerifierKey,
   parseVerifierKeys,
   type NoteVerifier,
 } from '../src/index.js';
+import { MAX_KEY_FILE_BYTES } from '../src/cli-keys.js';
+import { noteKeyId, parseVerifierKey } from '../src/note.js';
 
 // golang.org/x/mod sumdb/note/note_test.go (TestSign, TestOpen).
 const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { auditMigrations } from '../src/index.js';
 import { migratePartitions } from '../src/migrate-partitions.js';
 import { addDays, dayPartitions, eventsLayout, purgeServerLogs, readHorizon } from '../src/partitions.js';
-import { eraseSubject } from '../src/plugin.js';
+import { eraseSubject } from '../src/plugin-personal-data.js';
 import { encodeSpill, prepareSpillDirectory, SPILL_SUFFIX } from '../src/spill.js';
 import { verifyChain } from '../src/verify.js';
 import {

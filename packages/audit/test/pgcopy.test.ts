@@ -14,7 +14,9 @@ import fc from 'fast-check';
 import { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyEncoder, CopyValueError, copyClient, copyInto, type CopyType } from '../src/pgcopy.js';
+import { CopyEncoder } from '../src/pgcopy.js';
+import { CopyValueError, type CopyType } from '../src/pgcopy-values.js';
+import { copyClient, copyInto } from '../src/pgcopy-stream.js';
 
 const onPostgres = Boolean(postgresUrl);
 

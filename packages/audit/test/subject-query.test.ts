@@ -5,8 +5,8 @@
 import { postgresUrl, testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditMigrations, queryEvents } from '../src/index.js';
-import { eventsStatement, type EventQuery } from '../src/store.js';
+import { auditMigrations } from '../src/index.js';
+import { eventsStatement, queryEvents, type EventQuery } from '../src/store-query.js';
 import { securityInput, writer } from './helpers.js';
 
 const DAYS = 95;

@@ -8,7 +8,7 @@ import { outsiderVerifies, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { purgeServerLogs } from '../src/partitions.js';
-import { auditPersonalData, eraseSubject } from '../src/plugin.js';
+import { auditPersonalData, eraseSubject } from '../src/plugin-personal-data.js';
 import { integrate, proveEvent, readTreeHead, TreeReader, type EventProof } from '../src/tree.js';
 import { verifyChain } from '../src/verify.js';
 import { checkpointMac } from '../src/checkpoints.js';

@@ -7,7 +7,8 @@ import { accountSubject } from '@harakaflow/core';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditMigrations, auditPersonalData, idsDigest, verifyChain } from '../../src/index.js';
+import { auditMigrations, auditPersonalData, verifyChain } from '../../src/index.js';
+import { idsDigest } from '../../src/tombstones.js';
 import { eventsPage } from '../../src/store.js';
 import { KEYS, writer } from '../helpers.js';
 

@@ -21,17 +21,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import audit, {
-  auditMigrations,
-  decodeSpill,
-  encodeSpill,
-  eventHash,
-  personalDigest,
-  prepareSpillDirectory,
-  spillSubdirectory,
-  verifyChain,
-  type AuditEvent,
-} from '../../src/index.js';
+import audit, { auditMigrations, verifyChain, type AuditEvent } from '../../src/index.js';
+import { eventHash, personalDigest } from '../../src/event.js';
+import { decodeSpill, encodeSpill, prepareSpillDirectory, spillSubdirectory } from '../../src/spill.js';
 import { eventsPage } from '../../src/store.js';
 import { captureLogger, CHECKPOINT_KEY, flushUntilItHolds, KEYS, securityInput, writer } from '../helpers.js';
 
