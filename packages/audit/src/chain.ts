@@ -22,7 +22,7 @@ import {
 } from './event.js';
 import { Event3 } from './format3.js';
 import { uuidGenerator, uuidv7 } from './ids.js';
-import { randomView } from '@harakaflow/core';
+import { randomView } from '@harakaflow/core/internals';
 import type { ChainPosition, SegmentClose, SpillFile } from './spill.js';
 
 /** A chained event as the writer holds it: the view itself (formats 1 and 2), or format 3's bytes. */

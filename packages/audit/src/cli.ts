@@ -13,7 +13,7 @@
  * day partitions (migrate-partitions.ts), connecting as MIGRATION_DATABASE_URL when set (the
  * tables' owner), else DATABASE_URL; run it once every replica runs this version.
  */
-import { givenDataDir, readSecret } from '@harakaflow/core';
+import { givenDataDir, readSecret } from '@harakaflow/core/internals';
 import { createDatabase, POOLERS, type Pooler } from '@harakaflow/db';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -130,8 +130,8 @@ describe('cleanText and cleanDetails', () => {
     );
     fc.assert(
       fc.property(text, (s) => {
-        // eslint-disable-next-line no-control-regex
         const expected = s.replace(
+          // eslint-disable-next-line no-control-regex
           /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
           '\uFFFD',
         );

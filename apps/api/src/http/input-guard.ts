@@ -1,4 +1,4 @@
-import { hookList } from '@harakaflow/core';
+import { hookList } from '@harakaflow/core/internals';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { NulRejected } from './errors.js';
