@@ -57,6 +57,7 @@ export default tseslint.config(
       'src/profile.ts',
       'src/instructions.ts',
       'src/soak.ts',
+      'src/soak-*.ts',
       '**/cli.ts',
       '**/*-cli.ts',
       '**/src/cli/**',
