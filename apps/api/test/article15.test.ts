@@ -2,13 +2,8 @@
 // app's registries: the retention registry's classes of the parts that hold records, the processor
 // register in force, the policy's purposes and categories, the sources and the rights.
 import { personalDataHandlers, retentionClasses, type SubjectKind } from '@harakaflow/core';
-import {
-  holdsData,
-  signedManifestFields,
-  verifySignature,
-  type Article15,
-  type Manifest,
-} from '@harakaflow/data-rights';
+import { holdsData } from '@harakaflow/data-rights/internals';
+import { signedManifestFields, verifySignature, type Article15, type Manifest } from '@harakaflow/data-rights';
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';

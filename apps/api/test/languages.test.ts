@@ -4,7 +4,8 @@
 // the request keeps the language it was asked in, and its code and every message about it go in
 // that language, through the real outbox and a real SMTP server, against real Postgres. The app's
 // catalogue has every key in both languages, with the same placeholders and markup.
-import { CATALOGUES, LANGUAGES, placeholdersOf } from '@harakaflow/notify';
+import { CATALOGUES, LANGUAGES } from '@harakaflow/notify';
+import { placeholdersOf } from '@harakaflow/notify/internals';
 import { resultRows } from '@harakaflow/db';
 import { testDatabase, until, type Received, type TestDatabase } from '@harakaflow/testing';
 import { sql } from 'drizzle-orm';

@@ -8,7 +8,8 @@
  * A request's: the same for the form and the privacy centre; for an API client, the body's `lang`,
  * else its `Accept-Language` when it sends one, else none (English, or the account's preference).
  */
-import { isLanguage, negotiateLanguage, type Language } from '@harakaflow/notify';
+import { negotiateLanguage, type Language } from '@harakaflow/notify';
+import { isLanguage } from '@harakaflow/notify/internals';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { en } from './messages/en.js';
 import { sw } from './messages/sw.js';

@@ -4,7 +4,8 @@
 // with no attempt row. Each consumer now has its own vault namespace (in the associated data), the
 // customer routes reach only `whatsapp`, and a secret that cannot be opened is a failed attempt.
 import { testDatabase, type TestDatabase } from '@harakaflow/testing';
-import { VAULT_NAMESPACE, VAULT_SESSION, verifyWebhook } from '@harakaflow/webhooks';
+import { verifyWebhook } from '@harakaflow/webhooks';
+import { VAULT_NAMESPACE, VAULT_SESSION } from '@harakaflow/webhooks/internals';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { securityEvent } from '@harakaflow/core';
-import { LEGACY_VAULT_SESSION } from '@harakaflow/webhooks';
+import { LEGACY_VAULT_SESSION } from '@harakaflow/webhooks/internals';
 import type { FastifyRequest } from 'fastify';
 import { CredentialNotFound, ReservedNamespace } from '../../http/errors.js';
 import { NO_CONTENT } from '../../http/openapi.js';

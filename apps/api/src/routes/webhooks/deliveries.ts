@@ -1,5 +1,6 @@
 import { securityEvent } from '@harakaflow/core';
-import { DELIVERY_STATUSES, type DeliveryDetail } from '@harakaflow/webhooks';
+import type { DeliveryDetail } from '@harakaflow/webhooks';
+import { DELIVERY_STATUSES } from '@harakaflow/webhooks/internals';
 import type { FastifyRequest } from 'fastify';
 import { DeliveryNotFound, EndpointNotFound } from '../../http/errors.js';
 import type { Routes } from '../../http/schema-types.js';
