@@ -27,6 +27,21 @@ function secretList(env: string, key: keyof Secrets, meaning: string): SecretSpe
   };
 }
 
+/**
+ * A check by the parser of a key list: the parser names the bad entry, never its key material, and
+ * its message is kept from the variable's name on.
+ */
+function parsedBy(env: string, parse: (value: string) => unknown): SecretSpec['check'] {
+  return (v) => {
+    try {
+      parse(v);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message.replace(new RegExp(`^.*${env} `), 'is invalid: ');
+    }
+  };
+}
+
 /** The id of a generated key: its purpose and the day it was made (`dev-2026-12-06`, `k-2026-12-06`), so a rotation's new key differs by date. */
 const keyId = (purpose: 'development' | 'production' = 'development') =>
   `${purpose === 'production' ? 'k' : 'dev'}-${new Date().toISOString().slice(0, 10)}`;
@@ -65,15 +80,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     meaning:
       "Ed25519 keys of export manifests and erasure receipts: `id:base64-of-a-32-byte-seed`, comma-separated, the first signs; every one's public key is served at `/.well-known/harakaflow-signing-keys.json` (rotation: prepend a new one, keep the old ones listed)",
     generate: (purpose) => generateSigningKey(keyId(purpose)),
-    check: (v) => {
-      try {
-        new SigningKeys(v);
-        return undefined;
-      } catch (error) {
-        // SigningKeys names the bad entry, never its key material.
-        return (error as Error).message.replace(/^.*DATA_RIGHTS_SIGNING_KEYS /, 'is invalid: ');
-      }
-    },
+    check: parsedBy('DATA_RIGHTS_SIGNING_KEYS', (v) => new SigningKeys(v)),
   },
   {
     env: 'DATA_RIGHTS_SUBJECT_KEY',
@@ -89,15 +96,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     meaning:
       'key-encryption keys of the credential vault: `id:base64-of-32-bytes`, comma-separated, the first active (rotation: prepend a new one, run `hf-vault rewrap`, remove the old one when `hf-vault status` shows 0)',
     generate: (purpose) => `${keyId(purpose)}:${randomBytes(32).toString('base64')}`,
-    check: (v) => {
-      try {
-        parseVaultKeys(v);
-        return undefined;
-      } catch (error) {
-        // parseVaultKeys names the bad entry, never its key material.
-        return (error as Error).message.replace(/^.*VAULT_KEYS /, 'is invalid: ');
-      }
-    },
+    check: parsedBy('VAULT_KEYS', (v) => parseVaultKeys(v)),
   },
   {
     env: 'AUDIT_SIGNING_KEYS',
@@ -105,15 +104,7 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
     meaning:
       "Ed25519 keys that sign the audit log's checkpoints as C2SP signed notes (issue 33): `id:base64-of-a-32-byte-seed`, comma-separated, the first signs; every one's public key is served at `/.well-known/harakaflow-audit-keys.txt` (signed-note verifier keys, key name `AUDIT_LOG_ORIGIN`) and `/.well-known/harakaflow-audit-keys.json` (JWK set), and `hf-audit verify --public-key FILE` checks the log with either file (rotation: prepend a new one, keep the old ones listed)",
     generate: (purpose) => generateAuditSigningKey(keyId(purpose)),
-    check: (v) => {
-      try {
-        new AuditSigningKeys(v, 'origin');
-        return undefined;
-      } catch (error) {
-        // AuditSigningKeys names the bad entry, never its key material.
-        return (error as Error).message.replace(/^.*AUDIT_SIGNING_KEYS /, 'is invalid: ');
-      }
-    },
+    check: parsedBy('AUDIT_SIGNING_KEYS', (v) => new AuditSigningKeys(v, 'origin')),
     optionalInProduction: {
       code: 'HF_AUDIT_SIGNING_KEYS_UNSET',
       warning:

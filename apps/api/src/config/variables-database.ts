@@ -1,15 +1,13 @@
 /** The variable table's storage entries: Postgres (URL, migration role, pooler) and the quota store's Redis. */
 import { oneOf, optional, quote, url, variable } from './readers.js';
+import { splitSecrets } from './secret-specs.js';
 import type { EnvVariable, Reader } from './types.js';
 import type { HostPort } from '../wiring/redis.js';
 
 /** `host:port,...` (an IPv6 host in brackets), or unset: Redis sentinels or cluster nodes. */
 const hostPorts: Reader<HostPort[] | undefined> = (t, problem) => {
   if (t === undefined) return undefined;
-  const entries = t
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const entries = splitSecrets(t);
   const parsed = entries.map((e) => /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(e));
   const bad = entries.filter((_, i) => !parsed[i] || Number(parsed[i]![3]) < 1 || Number(parsed[i]![3]) > 65535);
   if (bad.length || !entries.length) {

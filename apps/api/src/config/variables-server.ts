@@ -1,15 +1,13 @@
 /** The variable table's server entries: environment, listener, data folder, then the edge (proxies, TLS, timeouts, logs). */
 import { isProxyEntry, trustTooWide } from './trust-proxy.js';
 import { count, oneOf, optional, quote, text, variable, whole } from './readers.js';
+import { splitSecrets } from './secret-specs.js';
 import type { EnvVariable, Reader } from './types.js';
 
 /** proxy-addr's names for address ranges; a blanket "trust everyone" is deliberately not accepted. */
 const trustProxy: Reader<string[] | false> = (t, problem) => {
   if (t === undefined) return false;
-  const entries = t
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const entries = splitSecrets(t);
   const bad = entries.filter((e) => !isProxyEntry(e));
   const tooWide = bad.length ? null : trustTooWide(entries);
   if (bad.length || !entries.length) {
