@@ -4,13 +4,10 @@ import type { PolicyVersionInput } from '@harakaflow/consent';
 import type { Subprocessor } from '../privacy/subprocessors.js';
 import type { HostPort } from '../wiring/redis.js';
 
-/**
- * Configuration of the reference app, read from the environment. Every bad value is reported
- * (all of them at once, each naming its variable) and stops startup. Secret values are never
- * echoed back in a message.
- */
+/** NODE_ENV: `production` requires every secret. */
 export type Environment = 'development' | 'production' | 'test';
 
+/** The app's configuration, read from the environment (config.ts) or made in code by tests. */
 export interface AppConfig {
   env: Environment;
   port: number;

@@ -5,7 +5,7 @@
  * table; a callback that reaches a plugin registered later says so in `late`, and buildApp checks
  * at boot that each of those is there. What the app does when a plugin reports something (a deletion
  * pending, a request changed, a deadline, a quota warning) is a named function in reactions*.ts;
- * every route module is one step, `routes` (src/routes/index.ts).
+ * the routes are one step, `routes`, whose plugin (src/routes/index.ts) registers every module.
  */
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
