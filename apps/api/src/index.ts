@@ -3,7 +3,8 @@ export { APP_MIGRATIONS, appMigrations, registerWiring, WIRING } from './wiring/
 export type { WiringContext, WiringStep } from './wiring/plugins.js';
 export type { BuildOptions } from './app.js';
 export { ConfigError, parseConfig, SECRET_SPECS } from './config/config.js';
-export { configTable, ENV_VARIABLES } from './config/variables.js';
+export { configTable } from './config/docs.js';
+export { ENV_VARIABLES } from './config/variables.js';
 export type { EnvVariable } from './config/variables.js';
 export type { AppConfig, Environment, Secrets } from './config/config.js';
 export { loadConfig, SECRETS_FILE } from './config/load.js';

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SECRET_SPECS } from '../src/config/config.js';
-import { ENV_VARIABLES, envExample } from '../src/config/variables.js';
+import { envExample } from '../src/config/docs.js';
+import { ENV_VARIABLES } from '../src/config/variables.js';
 import { loadConfig, productionEnv, SECRETS_FILE } from '../src/config/load.js';
 import { problemsOf } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SECRET_SPECS } from '../config/config.js';
-import { envExample } from '../config/variables.js';
+import { envExample } from '../config/docs.js';
 import { productionEnv } from '../config/load.js';
 
 const USAGE = `usage: npx pnpm@10 secrets [--out FILE] [--env-example]

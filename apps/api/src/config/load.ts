@@ -12,7 +12,7 @@ import {
   type SecretSpec,
   type Secrets,
 } from './config.js';
-import { commentLines } from './variables.js';
+import { commentLines } from './docs.js';
 import { redisCaProblem } from '../wiring/redis.js';
 
 export const SECRETS_FILE = 'secrets.json';
