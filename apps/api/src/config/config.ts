@@ -5,7 +5,8 @@
  * variable table in variables.ts (re-exported here for the app's modules).
  */
 import { join } from 'node:path';
-import { AuditSigningKeys, isKeyName } from '@harakaflow/audit';
+import { AuditSigningKeys } from '@harakaflow/audit';
+import { isKeyName } from '@harakaflow/audit/internals';
 import { isUrl } from './readers.js';
 import { SECRET_SPECS } from './secret-specs.js';
 import type { Env, ParsedConfig } from './types.js';
