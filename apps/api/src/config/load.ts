@@ -53,7 +53,7 @@ export function loadConfig(env: Env, warn: (message: string, code?: string) => v
   if (problems.length) throw new ConfigError(problems);
   if (production) {
     for (const spec of unset)
-      if (spec.optionalInProduction)
+      if (spec.optionalInProduction?.warning)
         warn(
           `${spec.optionalInProduction.warning} (${spec.optionalInProduction.code})`,
           spec.optionalInProduction.code,

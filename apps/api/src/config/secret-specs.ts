@@ -114,4 +114,15 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
         'generated in development; optional in production for this release (unset: a startup warning, `HF_AUDIT_SIGNING_KEYS_UNSET`, and HMAC-only checkpoints)',
     },
   },
+  {
+    ...secretList(
+      'QUOTA_CLIENT_KEY_SECRET',
+      'quotaClientKeySecret',
+      "comma-separated HMAC secrets (≥ 32 characters each) of quota's client keys: Redis and `quota.rate_limits` hold `ipk:` + an HMAC of each client IP (its /64 for IPv6) under the first, never the IP; bans are also read and written under the others (rotation: prepend the new one, drop the old one once every replica has the new list). Every replica sharing the store needs the same list. Setting it on a deployment that ran without it: see `QUOTA_CLIENT_KEY_ROLLING`",
+    ),
+    optionalInProduction: {
+      shown:
+        'generated in development; optional in production (unset: derived from `DATA_RIGHTS_SUBJECT_KEY`, as before issue 35)',
+    },
+  },
 ];

@@ -76,6 +76,8 @@ export interface AppConfig {
   /** QUOTA_STORE_TIMEOUT_MS: the most one quota store call may take, ms; undefined: the quota's default for its store. */
   quotaStoreTimeoutMs: number | undefined;
   /** QUOTA_LEGACY_CLIENT_KEYS=1: bans also under raw `ip:` keys, for a rolling deploy from a version that stored them. */
+  /** Bans also read and written under the key derived from DATA_RIGHTS_SUBJECT_KEY, while a deploy that sets QUOTA_CLIENT_KEY_SECRET rolls. */
+  quotaClientKeyRolling: boolean;
   quotaLegacyClientKeys: boolean;
   /** QUOTA_LEGACY_ACCOUNT_KEYS=1: account bans also under the bare account id, for a rolling deploy from a version before `acct:` keys. */
   quotaLegacyAccountKeys: boolean;
@@ -163,6 +165,11 @@ export interface Secrets {
   notifyUnsubscribeSecrets: string;
   /** Ed25519 keys of the audit log's signed checkpoints: `id:base64-seed`, comma-separated, the first signs. Optional in production for one release (issue 33). */
   auditSigningKeys?: string | undefined;
+  /**
+   * HMAC secrets of quota's client keys, comma-separated: the first keys what is written, every one
+   * is read for bans (rotation). Optional in production: unset, derived from `dataRightsSubjectKey`.
+   */
+  quotaClientKeySecret?: string | undefined;
 }
 
 export interface SecretSpec {
@@ -177,10 +184,10 @@ export interface SecretSpec {
   check(value: string): string | undefined;
   /**
    * Set for a secret production may run without (for a release, while operators adopt it): unset
-   * there, the app starts and warns once with `code` and `warning`, and the secret stays undefined.
+   * there, the app starts (and warns once with `code` and `warning`, when given), and the secret stays undefined.
    * Outside production it is generated like any other.
    */
-  optionalInProduction?: { code: string; warning: string; shown: string };
+  optionalInProduction?: { code?: string; warning?: string; shown: string };
 }
 
 export type Env = Record<string, string | undefined>;

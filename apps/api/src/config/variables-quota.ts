@@ -62,6 +62,14 @@ export const QUOTA_VARIABLES: readonly EnvVariable[] = [
           ),
   }),
   variable({
+    name: 'QUOTA_CLIENT_KEY_ROLLING',
+    key: 'quotaClientKeyRolling',
+    shown: '`0`',
+    meaning:
+      "`1` during the rolling deploy that first sets `QUOTA_CLIENT_KEY_SECRET` on replicas that derived their client-key secret from `DATA_RIGHTS_SUBJECT_KEY`: bans are then read and written under both keys, so old and new replicas honour each other's bans (each counts requests under its own key until the old ones are gone). Set it back to `0` once every replica has `QUOTA_CLIENT_KEY_SECRET`. Without `QUOTA_CLIENT_KEY_SECRET` it changes nothing",
+    read: flag,
+  }),
+  variable({
     name: 'QUOTA_LEGACY_CLIENT_KEYS',
     key: 'quotaLegacyClientKeys',
     shown: '`0`',

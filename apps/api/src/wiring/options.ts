@@ -51,8 +51,23 @@ export function openapiDocument(config: AppConfig): FastifyDynamicSwaggerOptions
 }
 
 /** The secret of quota's client keys, derived from DATA_RIGHTS_SUBJECT_KEY for this one use. */
-const quotaClientKeySecret = (subjectKey: string) =>
+/** The client-key secret of releases before QUOTA_CLIENT_KEY_SECRET, derived from DATA_RIGHTS_SUBJECT_KEY. */
+const derivedClientKeySecret = (subjectKey: string) =>
   createHmac('sha256', subjectKey).update('harakaflow quota client keys').digest();
+
+/**
+ * Quota's client keys: QUOTA_CLIENT_KEY_SECRET's first secret writes and the others are read for
+ * bans; with QUOTA_CLIENT_KEY_ROLLING the derived secret of earlier releases is read too. Unset: the
+ * derived secret, as before.
+ */
+function clientKeys(config: AppConfig): NonNullable<QuotaOptions['clientKeys']> {
+  const derived = derivedClientKeySecret(config.secrets.dataRightsSubjectKey);
+  const [secret, ...previous] = splitSecrets(config.secrets.quotaClientKeySecret ?? '');
+  if (secret === undefined) return { secret: derived, legacy: config.quotaLegacyClientKeys };
+  if (config.quotaClientKeyRolling)
+    return { secret, previous: [...previous, derived], legacy: config.quotaLegacyClientKeys };
+  return { secret, previous, legacy: config.quotaLegacyClientKeys };
+}
 
 export function quotaOptions({ app, config, database, redis }: WiringContext): QuotaOptions {
   return {
@@ -69,10 +84,7 @@ export function quotaOptions({ app, config, database, redis }: WiringContext): Q
     keyPrefix: config.quotaKeyPrefix,
     storeTimeoutMs: config.quotaStoreTimeoutMs,
     // Client IPs are stored only as a keyed hash, so the store names no IP (§6 erasure; see README).
-    clientKeys: {
-      secret: quotaClientKeySecret(config.secrets.dataRightsSubjectKey),
-      legacy: config.quotaLegacyClientKeys,
-    },
+    clientKeys: clientKeys(config),
     accountKeys: { legacy: config.quotaLegacyAccountKeys },
     onWarning: (accountId, info) => warnOfQuota(app, accountId, info),
   };
