@@ -5,7 +5,8 @@
  * verification to verify, the notice of a disabled webhook endpoint, and the bridge that sends the
  * rows an earlier version left in `app.notifications`.
  */
-import { isFinal, type Receipt, type RightsRequest } from '@harakaflow/data-rights';
+import type { Receipt, RightsRequest } from '@harakaflow/data-rights';
+import { isFinal } from '@harakaflow/data-rights/internals';
 import type { Database } from '@harakaflow/db';
 import type { AccountNotice, Recipient } from '@harakaflow/notify';
 import type { DisabledEndpoint } from '@harakaflow/webhooks';
