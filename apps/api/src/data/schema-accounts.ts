@@ -1,6 +1,6 @@
 // Tables of accounts and their credentials: accounts, email verifications, API keys, privacy-centre sessions.
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { app } from './schema-app.js';
 
 export const accounts = app.table(
@@ -28,6 +28,9 @@ export const accounts = app.table(
   // One account per address whatever its case: Alice@x.io and alice@x.io are one person.
   (t) => [uniqueIndex('accounts_email_key').on(sql`lower(${t.email})`)],
 );
+
+/** An account's row. */
+export type Account = typeof accounts.$inferSelect;
 
 /**
  * The email verification of an account in progress (issue 30 item 6): when it was last asked for

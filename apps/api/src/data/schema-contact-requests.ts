@@ -1,6 +1,6 @@
 // Tables of contacts' rights requests by phone number and their forwards to accounts (issue 32 item 3).
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from './schema-accounts.js';
 import { app } from './schema-app.js';
 
