@@ -21,7 +21,6 @@
  * deletion records go, then they are removed.
  */
 import { uuidv7Floor, type AuditEvent } from '@harakaflow/audit';
-import type { Database } from '@harakaflow/db';
 import { errorCodes, registerPersonalDataHandler, securityEvent } from '@harakaflow/core';
 import { checkResolved, checkUrl, generateSecret } from '@harakaflow/webhooks';
 import { and, asc, count, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
@@ -75,15 +74,9 @@ function refusal(error: unknown): Error {
 
 export class AuditStreams {
   readonly #ctx: StreamContext;
-  readonly #app: FastifyInstance;
-  readonly #o: AuditStreamsOptions;
-  readonly #db: Database;
 
   constructor(app: FastifyInstance, o: AuditStreamsOptions) {
     this.#ctx = { app, o, db: o.db };
-    this.#app = app;
-    this.#o = o;
-    this.#db = o.db;
   }
 
   #owned(owner: StreamOwner) {
@@ -98,8 +91,8 @@ export class AuditStreams {
   ): Promise<{ stream: AuditStream; secret: string }> {
     let url: URL;
     try {
-      url = checkUrl(input.url, this.#o.policy);
-      await checkResolved(url, this.#o.policy);
+      url = checkUrl(input.url, this.#ctx.o.policy);
+      await checkResolved(url, this.#ctx.o.policy);
     } catch (error) {
       throw refusal(error);
     }
@@ -108,9 +101,9 @@ export class AuditStreams {
     const mine = owner.kind === 'admin' ? isNull(auditStreams.accountId) : eq(auditStreams.accountId, owner.id);
     const id = randomUUID();
     const secret = generateSecret();
-    await this.#app.vault.put(place(id), Buffer.from(secret, 'utf8'));
+    await this.#ctx.app.vault.put(place(id), Buffer.from(secret, 'utf8'));
     // Counted and inserted under a transaction lock of the owner's: two registrations at once cannot make a sixth.
-    const stream = await this.#db.transaction(async (tx) => {
+    const stream = await this.#ctx.db.transaction(async (tx) => {
       await tx.execute(
         sql`select pg_advisory_xact_lock(hashtext(${`hf-audit-streams:${owner.kind === 'admin' ? 'admin' : owner.id}`}))`,
       );
@@ -131,10 +124,10 @@ export class AuditStreams {
       return row!;
     });
     if (!stream) {
-      await this.#app.vault.delete(place(id));
+      await this.#ctx.app.vault.delete(place(id));
       throw new AuditStreamLimit(MAX_STREAMS);
     }
-    await securityEvent(this.#app, request, {
+    await securityEvent(this.#ctx.app, request, {
       action: 'audit.stream.created',
       resource: `audit-stream:${id}`,
       outcome: 'success',
@@ -152,7 +145,7 @@ export class AuditStreams {
 
   /** The owner's streams (the admin: every stream), oldest first. */
   list(owner: StreamOwner): Promise<AuditStream[]> {
-    return this.#db
+    return this.#ctx.db
       .select()
       .from(auditStreams)
       .where(this.#owned(owner))
@@ -161,13 +154,13 @@ export class AuditStreams {
 
   /** Deletes a stream of the owner's (the admin: any), its delivered-id log and its secret; false when there is none. */
   async remove(owner: StreamOwner, id: string, request?: FastifyRequest): Promise<boolean> {
-    const [gone] = await this.#db
+    const [gone] = await this.#ctx.db
       .delete(auditStreams)
       .where(and(eq(auditStreams.id, id), this.#owned(owner)))
       .returning();
     if (!gone) return false;
     await forgetStream(this.#ctx, id);
-    await securityEvent(this.#app, request, {
+    await securityEvent(this.#ctx.app, request, {
       action: 'audit.stream.deleted',
       resource: `audit-stream:${id}`,
       outcome: 'success',
@@ -188,16 +181,16 @@ export class AuditStreams {
 
   /** Forgets delivered ids older than the server-log period (their events are purged): `limit` rows a stream at most. */
   async prune(now = Date.now(), limit = 5000): Promise<number> {
-    const floor = uuidv7Floor(now - (this.#o.retentionDays + 1) * 86_400_000);
+    const floor = uuidv7Floor(now - (this.#ctx.o.retentionDays + 1) * 86_400_000);
     let pruned = 0;
-    for (const { id } of await this.#db.select({ id: auditStreams.id }).from(auditStreams)) {
-      const old = this.#db
+    for (const { id } of await this.#ctx.db.select({ id: auditStreams.id }).from(auditStreams)) {
+      const old = this.#ctx.db
         .select({ eventId: auditStreamSent.eventId })
         .from(auditStreamSent)
         .where(and(eq(auditStreamSent.streamId, id), lt(auditStreamSent.eventId, floor)))
         .limit(limit);
       pruned += (
-        await this.#db
+        await this.#ctx.db
           .delete(auditStreamSent)
           .where(and(eq(auditStreamSent.streamId, id), inArray(auditStreamSent.eventId, old)))
           .returning({ id: auditStreamSent.eventId })
@@ -208,7 +201,7 @@ export class AuditStreams {
 
   /** An account's erasure: its streams end (deletion records only, then they go). */
   async endAccount(accountId: string): Promise<number> {
-    const ended = await this.#db
+    const ended = await this.#ctx.db
       .update(auditStreams)
       .set({ status: 'ending', endingAt: new Date(), nextAttemptAt: new Date() })
       .where(and(eq(auditStreams.accountId, accountId), eq(auditStreams.status, 'active')))
