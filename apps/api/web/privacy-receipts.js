@@ -18,26 +18,6 @@ export function downloadReceipt(/** @type {any} */ receipt, /** @type {string} *
 }
 
 /**
- * The first line of an objection's or a withdrawal's details in the page's language: the API
- * writes it in English for the privacy team (request-details.ts); the use is named by its id, and
- * its words are the objection form's own option. Any other line (the person's words) as it is.
- * @param {string} line
- */
-export function aboutLine(line) {
-  const use = /^Objection to this use \(§2, ([a-z]+)\): /.exec(line);
-  if (use) {
-    const option = /** @type {HTMLOptionElement | null} */ (
-      document.querySelector(`#objection-purpose option[value="${use[1]}"]`)
-    );
-    if (option) return t('about.objection', { purpose: option.textContent ?? '' });
-  }
-  if (line === 'Objection to another use:') return t('about.objectionOther');
-  if (line === 'Withdrawal of consent: analytics cookies (§7).') return t('about.withdrawAnalytics');
-  if (line === 'Withdrawal of another consent (not in the consent ledger):') return t('about.withdrawOther');
-  return line.slice(0, 300);
-}
-
-/**
  * The text that was signed: @harakaflow/core's canonicalJson (keys sorted, no whitespace,
  * undefined members left out, non-finite numbers as null), which every receipt's signature covers.
  * @param {unknown} value

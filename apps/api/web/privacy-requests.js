@@ -14,13 +14,33 @@ import {
   t,
   TEXT,
 } from './privacy-common.js';
-import { aboutLine, downloadReceipt, showVerdict } from './privacy-receipts.js';
+import { downloadReceipt, showVerdict } from './privacy-receipts.js';
 
 /** The session read again: privacy-account.js sets it (it imports this module, so this one cannot import it). */
 export const session = {
   /** @type {() => Promise<void>} */
   reload: async () => {},
 };
+
+/**
+ * The first line of an objection's or a withdrawal's details in the page's language: the API
+ * writes it in English for the privacy team (request-details.ts); the use is named by its id, and
+ * its words are the objection form's own option. Any other line (the person's words) as it is.
+ * @param {string} line
+ */
+export function aboutLine(line) {
+  const use = /^Objection to this use \(§2, ([a-z]+)\): /.exec(line);
+  if (use) {
+    const option = /** @type {HTMLOptionElement | null} */ (
+      document.querySelector(`#objection-purpose option[value="${use[1]}"]`)
+    );
+    if (option) return t('about.objection', { purpose: option.textContent ?? '' });
+  }
+  if (line === 'Objection to another use:') return t('about.objectionOther');
+  if (line === 'Withdrawal of consent: analytics cookies (§7).') return t('about.withdrawAnalytics');
+  if (line === 'Withdrawal of another consent (not in the consent ledger):') return t('about.withdrawOther');
+  return line.slice(0, 300);
+}
 
 /** @param {string} kind */
 export async function file(kind) {
