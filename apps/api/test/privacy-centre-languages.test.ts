@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OBJECTION_PURPOSES, PURPOSES } from '../src/privacy/article15.js';
 import { catalogue, fromAcceptLanguage, LANGUAGES, placeholders } from '../src/languages/centre-languages.js';
+import { SCRIPT_MODULES } from '../src/routes/privacy/centre-assets.js';
 import { markup } from '../src/routes/privacy/centre.js';
 import { appForFile } from './helpers.js';
 
@@ -38,7 +39,7 @@ describe('the catalogues', () => {
     for (const key of used) expect(en, key).toHaveProperty([key]);
     for (const p of OBJECTION_PURPOSES) expect(en, p).toHaveProperty([`page.purpose.${p}`]);
     for (const d of ['denied', 'granted']) expect(en).toHaveProperty([`page.banner.analytics.${d}`]);
-    const script = web('privacy.js');
+    const script = SCRIPT_MODULES.map(web).join('\n');
     const keys = [...script.matchAll(/\bt\('([\w.]+)'/g)]
       .map((m) => m[1]!)
       .filter((k) => !['li', 'strong', 'p', 'button', 'tr', 'td', 'form', 'small', 'a'].includes(k));

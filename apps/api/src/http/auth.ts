@@ -1,21 +1,17 @@
+// The auth plugin: a request's principal from its Bearer key (cached per replica) or the privacy centre's session cookie.
 import { cookieValues, errorCodes, type Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { digestEquals, hashApiKey, keyDigest, type Account } from '../data/accounts.js';
 import { KEY_USE_RESOLUTION_MS, recordKeyUse, resolveApiKey } from '../data/api-keys.js';
-import { PendingDeletion } from '@harakaflow/data-rights';
-import { AuthForbidden, AuthInvalid, AuthRequired, SessionCsrf } from './errors.js';
+import { acceptsSession, authorize, bearerToken } from './auth-rules.js';
+import { AuthInvalid, SessionCsrf } from './errors.js';
 import { csrfValid, sessionAccount } from '../data/sessions.js';
 
-/** Who may call a route. Routes say so in `config.auth`; a route that says nothing requires an account. */
-export type AuthRequirement = 'public' | 'account' | 'admin' | 'any';
+export { acceptsSession, bearerToken, type AuthRequirement } from './auth-rules.js';
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Who may call this route. Default `account`. */
-    auth?: AuthRequirement;
-  }
   interface FastifyRequest {
     /** The authenticated principal, or null for an anonymous request. */
     principal: Principal | null;
@@ -60,22 +56,6 @@ declare module 'fastify' {
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/**
- * The routes the privacy centre's page uses: the only ones a session cookie reaches (issue 17
- * item 4). Everything else takes the Bearer key only, so the cookie is never a general substitute.
- */
-export function acceptsSession(route: string | undefined): boolean {
-  // Not an export link: its token is its credential, and its page's form POST (which carries no
-  // CSRF token) must download for a person signed in to the page too.
-  return (
-    route !== undefined &&
-    ((route.startsWith('/v1/privacy/') && !route.startsWith('/v1/privacy/exports/')) ||
-      route === '/v1/consent' ||
-      route === '/v1/me' ||
-      route === '/v1/me/notices/:id/ack')
-  );
-}
 
 /**
  * `Authorization: Bearer <key>`: an account's API key, or ADMIN_API_KEY for the admin principal
@@ -283,30 +263,5 @@ interface CacheEntry {
 }
 
 const ADMIN: Principal = Object.freeze({ kind: 'admin', id: 'admin' });
-
-const BEARER = /^Bearer [\x21-\x7e]{1,512}$/i;
-
-/**
- * The token of an `Authorization: Bearer <token>` header (the scheme in any case, one space, 1 to
- * 512 visible ASCII characters), or null. test() and a slice rather than exec(): no match array
- * per request (90 ns against 200).
- */
-export function bearerToken(header: string): string | null {
-  return BEARER.test(header) ? header.slice(7) : null;
-}
-
-/** Does the route's `config.auth` admit this request's principal? Returns the refusal, if any. */
-function authorize(request: FastifyRequest): Error | undefined {
-  if (request.is404) return undefined;
-  // request.routeOptions builds a new object on every read (Fastify 5): read it once.
-  const config = request.routeOptions.config;
-  const need = config.auth ?? 'account';
-  if (need === 'public') return undefined;
-  if (!request.principal) return new AuthRequired();
-  if (need !== 'any' && request.principal.kind !== need) return new AuthForbidden();
-  // A deletion in its grace period: the key reaches only the account's privacy requests (issue 14 item 4).
-  if (request.account?.deletionPendingAt && !config.pendingDeletion) return new PendingDeletion();
-  return undefined;
-}
 
 export default fp(auth, { name: 'harakaflow-auth', fastify: '5.x' });

@@ -23,107 +23,43 @@
  *
  * Never logged: the number, the address, the code, a note. The audit log gets ids and counts.
  */
-import { errorCodes, securityEvent, uuidv7 } from '@harakaflow/core';
-import type { Receipt, RightsRequest } from '@harakaflow/data-rights';
-import type { Database } from '@harakaflow/db';
-import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  ContactAlreadyProved,
-  ContactCodeLimit,
-  ContactRequestNotFound,
-  WhatsappNotConfigured,
-} from '../http/errors.js';
-import { utcMinute } from '../data/dates.js';
-import { everyInterval } from '../wiring/jobs.js';
-import { receiptParts } from './notices.js';
+import { securityEvent } from '@harakaflow/core';
+import type { RightsRequest } from '@harakaflow/data-rights';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { createHmac, randomInt } from 'node:crypto';
-import { accounts, contactRequests, forwardedRequests, messageLog, notifications } from '../data/schema.js';
+import { randomInt } from 'node:crypto';
+import { contactRequests, forwardedRequests } from '../data/schema.js';
+import { answer, erasureDone, getForwarded, type Answer } from './contact-answers.js';
+import type { ContactContext, ContactRequestsOptions } from './contact-context.js';
+import type { Forwarded, ForwardedStatus } from './contact-forwarded.js';
+import { announce, forwardProved } from './contact-forwarding.js';
+import { digest, PROOF_TTL_MS } from './contact-proof.js';
+import { checkDeadlines, runContactJobs, sweep } from './contact-upkeep.js';
 
-const DAY = 86_400_000;
-/** A WhatsApp code works this long. */
-export const PROOF_TTL_MS = 30 * 60_000;
-/** How the code looks in a message: HF-123456 (the dash, a space or nothing; any case). */
-const CODE_IN_TEXT = /(?:^|[^A-Za-z0-9])HF[-\s]?(\d{6})(?![0-9])/i;
-/** The six digits of the code a message carries, or null. */
-export function codeIn(text: string): string | null {
-  return CODE_IN_TEXT.exec(text.slice(0, 4096))?.[1] ?? null;
-}
-/** The kinds an account may answer by erasing the contact (erasing an access request would destroy what was asked for). */
-export const ERASABLE_KINDS: readonly string[] = ['deletion', 'objection', 'withdraw_consent'];
-export const FORWARDED_STATUSES = ['open', 'erasing', 'fulfilled', 'denied', 'erased'] as const;
-export type ForwardedStatus = (typeof FORWARDED_STATUSES)[number];
-type Forwarded = typeof forwardedRequests.$inferSelect;
-type Contact = typeof contactRequests.$inferSelect;
-
-/** The key of the WhatsApp codes' HMACs, derived from DATA_RIGHTS_SUBJECT_KEY. */
-export function proofCodeKey(secret: string | Buffer): Buffer {
-  return createHmac('sha256', secret).update('harakaflow contact proof codes').digest();
-}
-const digest = (key: Buffer, phone: string, code: string) =>
-  createHmac('sha256', key).update(`${phone}:${code}`).digest('base64url');
-
-/** A number as the page shows it: the country code and the last three digits. */
-export function maskPhone(phone: string): string {
-  return phone.length <= 7 ? phone : `${phone.slice(0, 4)}${'•'.repeat(phone.length - 7)}${phone.slice(-3)}`;
-}
-
-/** A forwarded request as its account sees it (`GET /v1/privacy/forwarded`). */
-export function forwardedView(r: Forwarded) {
-  return {
-    id: r.id,
-    kind: r.kind,
-    phone: r.phone,
-    status: r.status,
-    receivedAt: r.createdAt.toISOString(),
-    dueAt: r.dueAt.toISOString(),
-    answeredAt: r.answeredAt?.toISOString() ?? null,
-    note: r.note,
-    disclose: r.disclose,
-    erasureRequestId: r.erasureRequestId,
-    receipt: (r.receipt as Record<string, unknown> | null) ?? null,
-  };
-}
-
-export interface ContactRequestsOptions {
-  db: Database;
-  codeKey: Buffer;
-  /** PRIVACY_WHATSAPP_NUMBER: where codes are sent; undefined, no code is given (503). */
-  whatsappNumber: string | undefined;
-  /** Days an account has to answer (DATA_RIGHTS_DUE_DAYS). */
-  dueDays: number;
-  /** The due-soon alert comes this many days before the due date. */
-  dueSoonDays: number;
-  /** The published JWK set, named in the person's erasure receipt. */
-  keysUrl: string;
-  now?: () => number;
-}
-
-type Answer =
-  | { action: 'fulfil'; note?: string | undefined; disclose?: boolean | undefined }
-  | { action: 'deny'; reason: string; disclose?: boolean | undefined }
-  | { action: 'erase'; disclose?: boolean | undefined };
+export type { ContactRequestsOptions } from './contact-context.js';
+export { ERASABLE_KINDS, FORWARDED_STATUSES, forwardedView, type ForwardedStatus } from './contact-forwarded.js';
+export { confirmRequest, issueProof, PHONE_CODE_LIMITS } from './contact-intake.js';
+export { codeIn, maskPhone, PROOF_TTL_MS, proofCodeKey, textMessages } from './contact-proof.js';
+export { runContactJobs } from './contact-upkeep.js';
 
 export class ContactRequests {
-  readonly #app: FastifyInstance;
-  readonly #o: ContactRequestsOptions;
+  readonly #ctx: ContactContext;
 
   constructor(app: FastifyInstance, o: ContactRequestsOptions) {
-    this.#app = app;
-    this.#o = o;
+    this.#ctx = { app, o, db: o.db, now: () => new Date((o.now ?? Date.now)()) };
   }
 
   get #db() {
-    return this.#o.db;
+    return this.#ctx.db;
   }
 
   #now(): Date {
-    return new Date((this.#o.now ?? Date.now)());
+    return this.#ctx.now();
   }
 
   get whatsappNumber(): string | undefined {
-    return this.#o.whatsappNumber;
+    return this.#ctx.o.whatsappNumber;
   }
 
   /** A form request about a number waits for its proof (idempotent); written as its code is entered. */
@@ -179,7 +115,7 @@ export class ContactRequests {
     const expiresAt = new Date(this.#now().getTime() + PROOF_TTL_MS);
     const [issued] = await this.#db
       .update(contactRequests)
-      .set({ codeHash: digest(this.#o.codeKey, phone, code), codeExpiresAt: expiresAt })
+      .set({ codeHash: digest(this.#ctx.o.codeKey, phone, code), codeExpiresAt: expiresAt })
       .where(
         and(
           eq(contactRequests.requestId, requestId),
@@ -203,62 +139,9 @@ export class ContactRequests {
    * request forwarded. Returns the request id, or null (no match, expired).
    */
   async receiveMessage(phone: string, code: string, request?: FastifyRequest): Promise<string | null> {
-    const now = this.#now();
-    const hash = digest(this.#o.codeKey, phone, code);
-    const done = await this.#db.transaction(async (tx) => {
-      const waiting = and(
-        eq(contactRequests.phone, phone),
-        isNull(contactRequests.provedAt),
-        eq(contactRequests.codeHash, hash),
-        sql`${contactRequests.codeExpiresAt} > ${now.toISOString()}::timestamptz`,
-      );
-      // One request per code: two waiting for the number with the same code (one in a million) prove the older one.
-      const [hit] = await tx
-        .select({ requestId: contactRequests.requestId })
-        .from(contactRequests)
-        .where(waiting)
-        .orderBy(asc(contactRequests.createdAt))
-        .limit(1);
-      if (!hit) return null;
-      const [proved] = await tx
-        .update(contactRequests)
-        .set({ provedAt: now, codeHash: null, codeExpiresAt: null })
-        .where(and(eq(contactRequests.requestId, hit.requestId), waiting))
-        .returning();
-      if (!proved) return null;
-      // Every account whose data holds the number, not being deleted, once each.
-      const holders = await tx
-        .selectDistinct({ accountId: messageLog.accountId })
-        .from(messageLog)
-        .innerJoin(accounts, eq(accounts.id, messageLog.accountId))
-        .where(and(eq(messageLog.to, phone), isNull(accounts.deletionPendingAt)));
-      const dueAt = new Date(now.getTime() + this.#o.dueDays * DAY);
-      const rows = holders.map((h) => ({
-        id: uuidv7(now.getTime()),
-        requestId: proved.requestId,
-        accountId: h.accountId,
-        phone,
-        kind: proved.kind,
-        status: 'open' as const,
-        dueAt,
-        createdAt: now,
-      }));
-      const written = rows.length
-        ? await tx.insert(forwardedRequests).values(rows).onConflictDoNothing().returning()
-        : [];
-      await tx
-        .update(contactRequests)
-        .set({ forwarded: written.length })
-        .where(eq(contactRequests.requestId, proved.requestId));
-      // The webhook event with the row: both or neither.
-      for (const r of written)
-        await this.#app.webhooks.emit(r.accountId, 'privacy.request.forwarded', webhookData(r), {
-          db: tx as unknown as Database,
-        });
-      return { requestId: proved.requestId, forwarded: written.length };
-    });
+    const done = await forwardProved(this.#ctx, phone, code);
     if (!done) return null;
-    await securityEvent(this.#app, request, {
+    await securityEvent(this.#ctx.app, request, {
       action: 'privacy.contact.proved',
       resource: `rights-request:${done.requestId}`,
       outcome: 'success',
@@ -270,46 +153,8 @@ export class ContactRequests {
   }
 
   /** Queues what a forwarding says and has not said yet: each account's email, the person's count. Exactly once each (dedupe keys). */
-  async announce(requestId: string): Promise<void> {
-    const pending = await this.#db
-      .select()
-      .from(forwardedRequests)
-      .where(and(eq(forwardedRequests.requestId, requestId), isNull(forwardedRequests.accountToldAt)));
-    for (const r of pending) {
-      await this.#app.notify.enqueue({
-        kind: 'privacy.request.forwarded',
-        accountId: r.accountId,
-        data: accountData(r),
-        dedupeKey: `privacy.request.forwarded:${r.id}`,
-      });
-      await this.#db
-        .update(forwardedRequests)
-        .set({ accountToldAt: this.#now() })
-        .where(eq(forwardedRequests.id, r.id));
-    }
-    const [contact] = await this.#db
-      .select()
-      .from(contactRequests)
-      .where(
-        and(
-          eq(contactRequests.requestId, requestId),
-          isNotNull(contactRequests.provedAt),
-          isNull(contactRequests.toldAt),
-        ),
-      );
-    if (contact) {
-      await this.#app.notify.enqueue({
-        kind: 'privacy.contact.forwarded',
-        to: contact.address,
-        lang: contact.lang,
-        data: personData(contact, this.#o.dueDays),
-        dedupeKey: `privacy.contact.forwarded:${requestId}`,
-      });
-      await this.#db
-        .update(contactRequests)
-        .set({ toldAt: this.#now() })
-        .where(eq(contactRequests.requestId, requestId));
-    }
+  announce(requestId: string): Promise<void> {
+    return announce(this.#ctx, requestId);
   }
 
   /** The account's forwarded requests, newest first, `limit` at a time (`cursor`: the last id of the previous page). */
@@ -333,12 +178,8 @@ export class ContactRequests {
     return { forwarded: page, nextCursor: rows.length > filter.limit ? page.at(-1)!.id : null };
   }
 
-  async get(accountId: string, id: string): Promise<Forwarded | null> {
-    const [row] = await this.#db
-      .select()
-      .from(forwardedRequests)
-      .where(and(eq(forwardedRequests.id, id), eq(forwardedRequests.accountId, accountId)));
-    return row ?? null;
+  get(accountId: string, id: string): Promise<Forwarded | null> {
+    return getForwarded(this.#ctx, accountId, id);
   }
 
   /**
@@ -346,67 +187,13 @@ export class ContactRequests {
    * (answered before), `not-erasable` (erase on a kind it would defeat), else the row as it now is.
    * A fulfilment or a denial is told to the person at once; an erasure once its receipt exists.
    */
-  async answer(
+  answer(
     accountId: string,
     id: string,
     a: Answer,
     request?: FastifyRequest,
   ): Promise<Forwarded | 'missing' | 'answered' | 'not-erasable'> {
-    const row = await this.get(accountId, id);
-    if (!row) return 'missing';
-    if (row.status !== 'open') return 'answered';
-    if (a.action === 'erase' && !ERASABLE_KINDS.includes(row.kind)) return 'not-erasable';
-    const now = this.#now();
-    const status = a.action === 'fulfil' ? 'fulfilled' : a.action === 'deny' ? 'denied' : 'erasing';
-    const note = a.action === 'fulfil' ? a.note?.trim() || null : a.action === 'deny' ? a.reason.trim() : null;
-    // The erasure's id is chosen with the answer: a retry (the sweep, after a crash) files that same request.
-    const erasureRequestId = status === 'erasing' ? uuidv7(now.getTime()) : null;
-    const [moved] = await this.#db
-      .update(forwardedRequests)
-      .set({ status, answeredAt: now, note, disclose: a.disclose === true, erasureRequestId })
-      .where(
-        and(
-          eq(forwardedRequests.id, id),
-          eq(forwardedRequests.accountId, accountId),
-          eq(forwardedRequests.status, 'open'),
-        ),
-      )
-      .returning();
-    if (!moved) return 'answered';
-    await securityEvent(this.#app, request, {
-      action: `privacy.forwarded.${status === 'erasing' ? 'erase' : a.action}`,
-      resource: `forwarded-request:${id}`,
-      outcome: 'success',
-      durability: 'sync',
-    });
-    if (status === 'erasing') return this.#erase(moved);
-    await this.#tellOutcome(moved);
-    return moved;
-  }
-
-  /** Files the contact's deletion from the account's data (data-rights: erased now, a signed receipt). */
-  async #erase(row: Forwarded): Promise<Forwarded> {
-    const filed = await this.#app.dataRights.file({
-      id: row.erasureRequestId ?? undefined,
-      kind: 'deletion',
-      subject: { kind: 'contact', accountId: row.accountId, phone: row.phone },
-      filedBy: 'self',
-      verification: `the number proved by a WhatsApp message from it; forwarded request ${row.id}`,
-      details: `forwarded request ${row.id}: the account chose to have the contact erased`,
-    });
-    // An open deletion of the same contact answers for this one (data-rights files it once).
-    const linked =
-      filed.id === row.erasureRequestId
-        ? row
-        : ((
-            await this.#db
-              .update(forwardedRequests)
-              .set({ erasureRequestId: filed.id })
-              .where(eq(forwardedRequests.id, row.id))
-              .returning()
-          )[0] ?? row);
-    // Done already (a purge that ran at once, or the request this one joined): settled here.
-    return (await this.erasureDone(filed)) ?? linked;
+    return answer(this.#ctx, accountId, id, a, request);
   }
 
   /**
@@ -414,48 +201,8 @@ export class ContactRequests {
    * its receipt told to the person; one canceled or denied (by the admin, or the account's own
    * cancel before the purge) puts the forwarded request back to `open`, for the account to answer again.
    */
-  async erasureDone(request: RightsRequest): Promise<Forwarded | null> {
-    if (request.kind !== 'deletion') return null;
-    if (request.status === 'canceled' || request.status === 'denied' || request.status === 'expired') {
-      const [reopened] = await this.#db
-        .update(forwardedRequests)
-        .set({ status: 'open', answeredAt: null, erasureRequestId: null, disclose: false })
-        .where(and(eq(forwardedRequests.erasureRequestId, request.id), eq(forwardedRequests.status, 'erasing')))
-        .returning();
-      return reopened ?? null;
-    }
-    if (request.status !== 'fulfilled' || !request.receipt) return null;
-    const [row] = await this.#db
-      .update(forwardedRequests)
-      .set({ status: 'erased', receipt: request.receipt as unknown as Record<string, unknown> })
-      .where(and(eq(forwardedRequests.erasureRequestId, request.id), eq(forwardedRequests.status, 'erasing')))
-      .returning();
-    if (row) await this.#tellOutcome(row);
-    return row ?? null;
-  }
-
-  async #tellOutcome(row: Forwarded): Promise<void> {
-    const [contact] = await this.#db.select().from(contactRequests).where(eq(contactRequests.requestId, row.requestId));
-    if (contact) {
-      const business = row.disclose ? (await this.#businessName(row.accountId)) || null : null;
-      await this.#app.notify.enqueue({
-        kind: 'privacy.contact.outcome',
-        to: contact.address,
-        lang: contact.lang,
-        data: outcomeData(row, contact, business, this.#o.keysUrl),
-        dedupeKey: `privacy.contact.outcome:${row.id}`,
-      });
-    }
-    await this.#db.update(forwardedRequests).set({ personToldAt: this.#now() }).where(eq(forwardedRequests.id, row.id));
-  }
-
-  async #businessName(accountId: string): Promise<string> {
-    const [a] = await this.#db
-      .select({ name: accounts.name, businessName: accounts.businessName })
-      .from(accounts)
-      .where(eq(accounts.id, accountId));
-    // The business name the account gave, never a person's name; none given: not named.
-    return a?.businessName?.trim() || '';
+  erasureDone(request: RightsRequest): Promise<Forwarded | null> {
+    return erasureDone(this.#ctx, request);
   }
 
   /**
@@ -463,298 +210,17 @@ export class ContactRequests {
    * erasure not filed (filed again: data-rights answers an open deletion of the same contact with
    * itself) or finished without its update reaching here. Returns rows handled.
    */
-  async sweep(): Promise<number> {
-    const before = new Date(this.#now().getTime() - 60_000);
-    let handled = 0;
-    const unannounced = await this.#db
-      .selectDistinct({ requestId: contactRequests.requestId })
-      .from(contactRequests)
-      .leftJoin(forwardedRequests, eq(forwardedRequests.requestId, contactRequests.requestId))
-      .where(
-        and(
-          lt(contactRequests.provedAt, before),
-          or(
-            isNull(contactRequests.toldAt),
-            and(isNotNull(forwardedRequests.id), isNull(forwardedRequests.accountToldAt)),
-          ),
-        ),
-      )
-      .limit(50);
-    for (const { requestId } of unannounced) {
-      await this.#each(requestId, () => this.announce(requestId));
-      handled++;
-    }
-    const untold = await this.#db
-      .select()
-      .from(forwardedRequests)
-      .where(
-        and(
-          inArray(forwardedRequests.status, ['fulfilled', 'denied', 'erased']),
-          isNull(forwardedRequests.personToldAt),
-          lt(forwardedRequests.answeredAt, before),
-        ),
-      )
-      .limit(50);
-    for (const row of untold) {
-      await this.#each(row.id, () => this.#tellOutcome(row));
-      handled++;
-    }
-    const erasing = await this.#db
-      .select()
-      .from(forwardedRequests)
-      .where(and(eq(forwardedRequests.status, 'erasing'), lt(forwardedRequests.answeredAt, before)))
-      .orderBy(asc(forwardedRequests.answeredAt))
-      .limit(50);
-    for (const row of erasing) {
-      // One row's failure is logged and the others still run.
-      await this.#each(row.id, async () => {
-        const request = row.erasureRequestId
-          ? await this.#app.dataRights.get(row.erasureRequestId).catch(() => null)
-          : null;
-        // Never filed (a crash between the answer and the filing): filed now, under the id chosen with the answer.
-        if (!request) await this.#erase(row);
-        else await this.erasureDone(request);
-      });
-      handled++;
-    }
-    return handled;
-  }
-
-  async #each(id: string, work: () => Promise<unknown>): Promise<void> {
-    try {
-      await work();
-    } catch (error) {
-      this.#app.log.error(
-        { err: errorCodes(error), id },
-        'privacy: a forwarded request could not be settled; retried in a minute',
-      );
-    }
+  sweep(): Promise<number> {
+    return sweep(this.#ctx);
   }
 
   /**
    * The deadline alerts of open forwarded requests (issue 32 item 3: "like any other"), each raised
    * once across replicas: the row is marked in the statement that finds it.
    */
-  async checkDeadlines(): Promise<{ dueSoon: number; overdue: number }> {
-    const at = this.#now();
-    const open = inArray(forwardedRequests.status, ['open', 'erasing']);
-    const soon = await this.#db
-      .update(forwardedRequests)
-      .set({ dueSoonAlertedAt: at })
-      .where(
-        and(
-          open,
-          isNull(forwardedRequests.dueSoonAlertedAt),
-          lte(forwardedRequests.dueAt, new Date(at.getTime() + this.#o.dueSoonDays * DAY)),
-          sql`${forwardedRequests.dueAt} > ${at.toISOString()}::timestamptz`,
-        ),
-      )
-      .returning();
-    const late = await this.#db
-      .update(forwardedRequests)
-      .set({ overdueAlertedAt: at })
-      .where(and(open, isNull(forwardedRequests.overdueAlertedAt), lte(forwardedRequests.dueAt, at)))
-      .returning();
-    for (const [kind, rows] of [
-      ['privacy.forwarded.due_soon', soon],
-      ['privacy.forwarded.overdue', late],
-    ] as const) {
-      for (const r of rows) {
-        // An operator notification (no account), as data-rights' alerts are.
-        await this.#db.insert(notifications).values({
-          id: uuidv7(at.getTime()),
-          accountId: null,
-          kind,
-          payload: {
-            forwardedId: r.id,
-            requestId: r.requestId,
-            accountId: r.accountId,
-            kind: r.kind,
-            dueAt: r.dueAt.toISOString(),
-          },
-        });
-        await securityEvent(this.#app, undefined, {
-          action: kind,
-          resource: `forwarded-request:${r.id}`,
-          outcome: 'failure',
-          details: { accountId: r.accountId, dueAt: r.dueAt.toISOString() },
-        });
-        this.#app.log.warn(
-          { forwardedId: r.id, requestId: r.requestId, kind: r.kind, dueAt: r.dueAt.toISOString(), alert: kind },
-          `privacy: forwarded request ${kind.endsWith('overdue') ? 'overdue' : 'due within days'}`,
-        );
-      }
-    }
-    return { dueSoon: soon.length, overdue: late.length };
+  checkDeadlines(): Promise<{ dueSoon: number; overdue: number }> {
+    return checkDeadlines(this.#ctx);
   }
-}
-
-/** The `privacy.request.forwarded` webhook event's data: what the account must answer, and how. */
-function webhookData(r: Forwarded) {
-  return {
-    forwardedId: r.id,
-    kind: r.kind,
-    phone: r.phone,
-    dueAt: r.dueAt.toISOString(),
-    receivedAt: r.createdAt.toISOString(),
-  };
-}
-
-function accountData(r: Forwarded): Record<string, unknown> {
-  return {
-    forwardedId: r.id,
-    kind: r.kind,
-    phone: r.phone,
-    dueDate: utcMinute(r.dueAt),
-    answerPath: `/v1/privacy/forwarded/${r.id}`,
-    listPath: '/v1/privacy/forwarded',
-  };
-}
-
-function personData(c: Contact, dueDays: number): Record<string, unknown> {
-  return { requestId: c.requestId, kind: c.kind, phone: maskPhone(c.phone), count: c.forwarded ?? 0, dueDays };
-}
-
-function outcomeData(r: Forwarded, c: Contact, business: string | null, keysUrl: string): Record<string, unknown> {
-  const receipt = r.receipt as Receipt | null;
-  return {
-    requestId: c.requestId,
-    kind: r.kind,
-    phone: maskPhone(c.phone),
-    outcome: r.status,
-    note: r.note ?? '',
-    business: business ?? '',
-    ...(r.status === 'erased' && receipt
-      ? {
-          // notify writes the summary from its parts, in the message's language.
-          receiptParts: receiptParts(receipt),
-          receiptJson: JSON.stringify(r.receipt),
-          keysUrl,
-        }
-      : {}),
-  };
-}
-
-/** Meta's inbound payload: the text messages in it, each with its sender as E.164. Anything else is skipped. */
-export function textMessages(body: unknown): { phone: string; text: string; to: string | null }[] {
-  const out: { phone: string; text: string; to: string | null }[] = [];
-  const entries = (body as { entry?: unknown } | null)?.entry;
-  if (!Array.isArray(entries)) return out;
-  for (const entry of entries.slice(0, 50)) {
-    const changes = (entry as { changes?: unknown } | null)?.changes;
-    if (!Array.isArray(changes)) continue;
-    for (const change of changes.slice(0, 50)) {
-      const value = (change as { value?: { messages?: unknown; metadata?: { display_phone_number?: unknown } } } | null)
-        ?.value;
-      const messages = value?.messages;
-      if (!Array.isArray(messages)) continue;
-      // The number it was sent to (digits; Meta may format it): which of the app's numbers received it.
-      const shown = value?.metadata?.display_phone_number;
-      const to = typeof shown === 'string' && /^[0-9 +()-]{1,32}$/.test(shown) ? `+${shown.replace(/\D/g, '')}` : null;
-      for (const m of messages.slice(0, 100)) {
-        const msg = m as { from?: unknown; type?: unknown; text?: { body?: unknown } } | null;
-        if (msg?.type !== 'text' || typeof msg.from !== 'string' || typeof msg.text?.body !== 'string') continue;
-        // Meta's wa_id: the number's digits, without the +.
-        if (!/^[1-9][0-9]{1,14}$/.test(msg.from)) continue;
-        out.push({ phone: `+${msg.from}`, text: msg.text.body, to });
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Enters a public request's emailed code (data-rights' intake); a request about a number then
- * waits for its WhatsApp proof, with the address the person hears at (taken before the code is
- * used: the request forgets it once final).
- */
-export async function confirmRequest(
-  app: FastifyInstance,
-  id: string,
-  code: unknown,
-  o: { lang?: string | null | undefined } = {},
-): Promise<RightsRequest> {
-  // Written before the code is used (idempotent), so no crash between the two loses the number's
-  // step; it counts only once its request exists (state()). The person hears every step in the
-  // language the request was made in.
-  const waiting = await app.dataRights.intake.waiting(id);
-  if (waiting?.contact && waiting.kind)
-    await app.contactRequests.open({
-      requestId: id.toLowerCase(),
-      phone: waiting.contact,
-      address: waiting.address,
-      kind: waiting.kind,
-      lang: waiting.lang,
-    });
-  return app.dataRights.intake.confirm(id, code, o);
-}
-
-/**
- * Codes asked an hour per request, and per number across requests (each is shown, not sent). The
- * per-request count is the one a person meets; the per-number one is higher, so that others'
- * requests naming a number (each confirmed from an address of its own) do not shut its owner out.
- */
-export const PHONE_CODE_LIMITS = {
-  perRequest: { name: 'rights.contact.request', points: 5, duration: 3600 },
-  perNumber: { name: 'rights.contact.number', points: 30, duration: 3600 },
-};
-
-/**
- * A WhatsApp code for a confirmed public request's number, as the page shows it: 503 without a
- * privacy number, 404 without such a request, 409 once proved, 429 past the number's hourly limit
- * (Retry-After set), 503 HF_QUOTA_UNAVAILABLE when its store is out of reach (fail closed).
- */
-export async function issueProof(
-  app: FastifyInstance,
-  id: string,
-  reply: FastifyReply,
-): Promise<{ code: string; sendTo: string; phone: string; expiresAt: string; whatsappUrl: string }> {
-  const to = app.contactRequests.whatsappNumber;
-  if (!to) throw new WhatsappNotConfigured();
-  const state = await app.contactRequests.state(id);
-  if (!state) throw new ContactRequestNotFound();
-  if (state.proved) throw new ContactAlreadyProved();
-  // quota stores each key as an HMAC, never the number.
-  const perRequest = await app.quota.take(PHONE_CODE_LIMITS.perRequest, `rights-contact:${id}`);
-  const taken = perRequest.allowed
-    ? await app.quota.take(PHONE_CODE_LIMITS.perNumber, `rights-number:${state.phone}`)
-    : perRequest;
-  if (!taken.allowed) {
-    reply.header('retry-after', String(Math.max(1, Math.ceil(taken.resetMs / 1000))));
-    throw new ContactCodeLimit();
-  }
-  const issued = await app.contactRequests.issueCode(id, state.phone);
-  if (issued === 'missing') throw new ContactRequestNotFound();
-  if (issued === 'proved') throw new ContactAlreadyProved();
-  return {
-    code: issued.code,
-    sendTo: to,
-    phone: maskPhone(issued.phone),
-    expiresAt: issued.expiresAt.toISOString(),
-    whatsappUrl: `https://wa.me/${to.slice(1)}?text=${encodeURIComponent(issued.code)}`,
-  };
-}
-
-/** The minute's jobs: announcements and outcomes a crash left, and the deadline alerts. */
-export function runContactJobs(app: FastifyInstance, intervalMs = 60_000): void {
-  everyInterval(
-    app,
-    intervalMs,
-    async () => {
-      // Each on its own: a failing sweep never keeps the deadline alerts from running.
-      for (const [job, run] of [
-        ['sweep', () => app.contactRequests.sweep()],
-        ['deadlines', () => app.contactRequests.checkDeadlines()],
-      ] as const) {
-        try {
-          await run();
-        } catch (error) {
-          app.log.error({ err: errorCodes(error), job }, 'privacy: the forwarded requests job failed');
-        }
-      }
-    },
-    { atStartup: false },
-  );
 }
 
 declare module 'fastify' {

@@ -2,22 +2,22 @@
  * What the app tells people, through @harakaflow/notify: who an account's messages go to (and
  * whether that address is verified), who the policy notices go to, what a rights request's change
  * says to the account and to the address it came from, the job that asks accounts made before email
- * verification to verify, the notice of a disabled webhook endpoint, and the bridge that sends the
- * rows an earlier version left in `app.notifications`.
+ * verification to verify (notice-jobs.ts), the notice of a disabled webhook endpoint, and the bridge
+ * that sends the rows an earlier version left in `app.notifications` (notice-jobs.ts).
  */
-import { isFinal, type Receipt, type RightsRequest } from '@harakaflow/data-rights';
+import type { Receipt, RightsRequest } from '@harakaflow/data-rights';
+import { isFinal } from '@harakaflow/data-rights/internals';
 import type { Database } from '@harakaflow/db';
-import type { AccountNotice, Recipient } from '@harakaflow/notify';
+import type { Recipient } from '@harakaflow/notify';
 import type { DisabledEndpoint } from '@harakaflow/webhooks';
-import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import { errorCodes } from '@harakaflow/core';
-import { accountsToAsk, askForVerification, emailVerified } from '../data/accounts.js';
+import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { emailVerified } from '../data/email-verification.js';
 import { languageOfTag } from '../languages/languages.js';
-import { queueVerification } from '../routes/accounts/accounts.js';
-import { accounts, notifications } from '../data/schema.js';
+import { accounts } from '../data/schema.js';
 import { utcMinute } from '../data/dates.js';
-import { everyInterval } from '../wiring/jobs.js';
+
+export { noticeCache } from './notice-cache.js';
+export { askExistingAccountsToVerify, bridgeLegacyNotifications } from './notice-jobs.js';
 
 /** An account's address and names, for its messages; null when it no longer exists. */
 export async function notificationRecipient(db: Database, accountId: string): Promise<Recipient | null> {
@@ -196,132 +196,5 @@ export function requesterNotice(
     dedupeKey: `privacy.request.updated:${request.id}:${request.history.length}:requester`,
     eraseAfterSend: isFinal(request.status),
     lang: languageOfTag(request.lang),
-  };
-}
-
-/**
- * Issue 30 item 6: accounts made before email verification (or by a replica of that version during
- * a rolling deploy) are asked once, by email, to verify their address; `GET /v1/me` asks too. At
- * startup and hourly, 500 at a time; once per account across replicas (the asking is recorded, the
- * message's key is the account and that time).
- */
-export function askExistingAccountsToVerify(app: FastifyInstance, db: Database, intervalMs = 3_600_000): void {
-  const run = async () => {
-    for (;;) {
-      const page = await accountsToAsk(db);
-      for (const account of page) {
-        const asked = await askForVerification(db, account, new Date());
-        if ('requestedAt' in asked) await queueVerification(app, account.id, asked.requestedAt);
-      }
-      if (page.length < 500) return;
-    }
-  };
-  const tick = () =>
-    run().catch((error: unknown) =>
-      app.log.error({ err: errorCodes(error) }, 'notify: asking accounts to verify their address failed'),
-    );
-  everyInterval(app, intervalMs, tick, { atStartup: true });
-}
-
-/**
- * Rolling deploy: replicas of the earlier version write quota warnings and request updates into
- * `app.notifications`, which nothing sent. Every minute (and at startup) this replica hands those
- * rows to notify, exactly once (a dedupe key per row, across replicas), and marks them `sent_at`.
- */
-export function bridgeLegacyNotifications(app: FastifyInstance, db: Database, intervalMs = 60_000): void {
-  const run = async () => {
-    const rows = await db
-      .select()
-      .from(notifications)
-      .where(
-        and(
-          isNull(notifications.sentAt),
-          isNotNull(notifications.accountId),
-          inArray(notifications.kind, ['quota.warning', 'privacy.request.updated']),
-        ),
-      )
-      .orderBy(asc(notifications.createdAt))
-      .limit(500);
-    for (const row of rows) {
-      const p = row.payload as Record<string, unknown>;
-      const data =
-        row.kind === 'quota.warning'
-          ? { ...p, percent: Math.round(Number(p.threshold) * 100) }
-          : {
-              requestId: p.requestId,
-              kind: p.kind,
-              status: p.status,
-              event: null,
-              dueDate: typeof p.dueAt === 'string' ? utcMinute(p.dueAt) : 'soon',
-            };
-      await app.notify.enqueue({
-        kind: row.kind,
-        accountId: row.accountId!,
-        data,
-        dedupeKey: `app.notifications:${row.id}`,
-      });
-    }
-    if (rows.length)
-      await db
-        .update(notifications)
-        .set({ sentAt: new Date() })
-        .where(
-          inArray(
-            notifications.id,
-            rows.map((r) => r.id),
-          ),
-        );
-    return rows.length;
-  };
-  const tick = () =>
-    run().then(
-      () => undefined,
-      (error: unknown) =>
-        app.log.error({ err: errorCodes(error) }, 'notify: handing app.notifications rows to notify failed'),
-    );
-  everyInterval(app, intervalMs, tick, { atStartup: true });
-}
-
-/** Accounts whose notices one replica remembers at most (the oldest forgotten first), like the auth cache's keys. */
-const NOTICE_ENTRIES = 10_000;
-const NO_NOTICES: readonly AccountNotice[] = Object.freeze([]);
-
-/**
- * Issue 34 item 4: the notices `GET /v1/me` carries (legal notices that bounced or drew a
- * complaint, until acknowledged), read at most once per `ttlMs` per account on a replica
- * (AUTH_CACHE_MS: the hot path reads memory, as it does for the key). A notice recorded on another
- * replica appears within that time; one acknowledged here is forgotten here at once. The first read
- * that returns a notice records it as shown (the account's export says so).
- */
-export function noticeCache(app: Pick<FastifyInstance, 'notify' | 'log'>, ttlMs: number) {
-  const entries = new Map<string, { until: number; notices: readonly AccountNotice[] }>();
-  return {
-    /** The notices remembered for the account, or undefined (then `load`). */
-    peek(accountId: string): readonly AccountNotice[] | undefined {
-      const hit = entries.get(accountId);
-      return hit && hit.until > Date.now() ? hit.notices : undefined;
-    },
-    async load(accountId: string): Promise<readonly AccountNotice[]> {
-      // GET /v1/me answers without them rather than 500 when they cannot be read (e.g. before the
-      // app role is granted notify.deliveries): logged, and read again at the next request.
-      const read = await app.notify.notices(accountId, { markShown: true }).catch((error: unknown) => {
-        app.log.error(
-          { err: errorCodes(error) },
-          "notices: the account's notices could not be read; answered without them",
-        );
-        return null;
-      });
-      if (read === null) return NO_NOTICES;
-      const notices = read.length ? Object.freeze(read.map((n) => Object.freeze(n))) : NO_NOTICES;
-      if (ttlMs > 0) {
-        entries.delete(accountId);
-        if (entries.size >= NOTICE_ENTRIES) entries.delete(entries.keys().next().value!);
-        entries.set(accountId, { until: Date.now() + ttlMs, notices });
-      }
-      return notices;
-    },
-    invalidate(accountId: string): void {
-      entries.delete(accountId);
-    },
   };
 }
