@@ -82,10 +82,11 @@ async function trail(headers: Record<string, string>, query = ''): Promise<Event
   const seen: Event[] = [];
   let cursor: string | null = null;
   for (;;) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const res: { statusCode: number; body: string; json(): any } = await app.inject({
       url: `/v1/audit/events?limit=500${query}${cursor ? `&cursor=${cursor}` : ''}`,
       headers,
-    }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    });
     expect(res.statusCode, res.body).toBe(200);
     seen.push(...res.json().events);
     cursor = res.json().nextCursor;

@@ -37,12 +37,12 @@ export async function launch(): Promise<Browser> {
 }
 
 /** One HTTP(S) request from the test process (a self-signed certificate accepted): status and parsed JSON body. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test helper: the bodies of every route
 export function call(
   method: string,
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test helper: the bodies of every route
 ): Promise<{ status: number; json: any }> {
   return new Promise((done, fail) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;

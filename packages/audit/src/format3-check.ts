@@ -1,6 +1,6 @@
 /** Checks of a stored (or spilled) format-3 event: its personal digest and its link in the chain (verify, erasure). */
 import { canonicalJson } from '@harakaflow/core';
-import type { AuditEvent } from './event.js';
+import type { AuditEvent } from './event-types.js';
 import { eventHash3, hash32, personalDigest3, salt16, type Fields3 } from './format3-layout.js';
 import { uuidBytes } from './ids.js';
 

@@ -3,7 +3,7 @@
  * hash are computed from is in format3-layout.ts; the checks of a stored event in format3-check.ts.
  */
 import { canonicalJson } from '@harakaflow/core';
-import type { AuditEvent, AuditEventInput } from './event.js';
+import type { AuditEvent, AuditEventInput } from './event-types.js';
 import { eventHash3, hash32, personalDigest3, salt16, uuidOfHex, type Fields3 } from './format3-layout.js';
 import { uuidBytes } from './ids.js';
 

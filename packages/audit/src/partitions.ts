@@ -18,7 +18,7 @@ import { openValue, sealValue, type SigningKey } from '@harakaflow/core';
 import { pgErrorCode, resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { AuditPurgeTooRecent } from './errors.js';
-import { keepTreeLeaves } from './tree.js';
+import { keepTreeLeaves } from './tree-retention.js';
 import { adoptHeldDays, releaseHeldCopies, signHeldDays, type ChainedRecorder } from './partitions-held.js';
 
 // verify.ts reads the held-copy records from here.

@@ -1,7 +1,7 @@
 // Audit streams' delivery: due streams claimed under a lease, each sent its page (deletion records, then events), cursors moved on a 2xx.
 import { eventsAfter, uuidv7Floor } from '@harakaflow/audit';
 import { errorCodes, securityEvent } from '@harakaflow/core';
-import { retryDelay } from '@harakaflow/db';
+import { retryDelay } from '@harakaflow/db/internals';
 import { send, signWebhook } from '@harakaflow/webhooks';
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';

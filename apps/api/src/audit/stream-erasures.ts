@@ -1,5 +1,6 @@
 // The deletion records a stream owes: erasure records looked at once applied, naming the events it delivered that they erased.
-import { auditEvents, ERASURE_ACTION, eventsAfter } from '@harakaflow/audit';
+import { eventsAfter } from '@harakaflow/audit';
+import { auditEvents, ERASURE_ACTION } from '@harakaflow/audit/internals';
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, gte, lte } from 'drizzle-orm';
 import { auditStreamSent } from '../data/schema.js';

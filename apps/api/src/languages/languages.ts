@@ -14,11 +14,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { en } from './messages/en.js';
 import { sw } from './messages/sw.js';
 
-export type PageKey = keyof typeof en;
+export type { PageCatalogue, PageKey } from './messages/catalogue.js';
+import type { PageCatalogue, PageKey } from './messages/catalogue.js';
 /** A language chosen on the privacy centre's switch, remembered for its pages and the form: a strictly necessary preference (catalogued essential), Path=/privacy. */
 export const LANGUAGE_COOKIE = 'hf_lang';
-/** A language's texts of the pages: every key, nothing else. */
-export type PageCatalogue = { readonly [K in PageKey]: string };
 
 /** The pages' languages, the default first: each also a language of notify's catalogues (the type says so). */
 export const PAGE_LANGUAGES = ['en', 'sw'] as const satisfies readonly Language[];

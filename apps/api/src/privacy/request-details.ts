@@ -41,7 +41,7 @@ export function requestDetails({ kind, contact, details, purpose, consent }: Req
   const own = details?.trim() || null;
   if ((purpose === 'other' || consent === 'other') && !own)
     throw new RequestFieldsInvalid('with "other", details say which');
-  // The page shows these first lines in its own language (web/privacy.js, aboutLine): change both together.
+  // The page shows these first lines in its own language (web/privacy-requests.js, aboutLine): change both together.
   const head =
     purpose === undefined
       ? consent === undefined

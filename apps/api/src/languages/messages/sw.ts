@@ -5,7 +5,7 @@
  * processing, "msimbo" a code, "kiungo" a link, "pakua" download, "mtoa huduma" a provider).
  * HarakaFlow, API, JSON, zip, +254 and the names of legal instruments (in parentheses) stay.
  */
-import type { PageCatalogue } from '../languages.js';
+import type { PageCatalogue } from './catalogue.js';
 
 export const sw: PageCatalogue = {
   'nav.languages': 'Lugha',

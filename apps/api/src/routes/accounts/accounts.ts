@@ -12,7 +12,7 @@ import {
 import { markVisitor } from '../../data/analytics.js';
 import { EmailAlreadyVerified, EmailCodeInvalid, EmailVerificationTooSoon } from '../../http/errors.js';
 import { NoticeNotFound } from '@harakaflow/notify';
-import { noticeCache } from '../../privacy/notices.js';
+import { noticeCache } from '../../privacy/notice-cache.js';
 import type { Routes } from '../../http/schema-types.js';
 
 /** Where the verification message tells the person to send the code. */

@@ -1,4 +1,4 @@
-import { isRestricted } from '@harakaflow/core';
+import { E164_PATTERN, isRestricted } from '@harakaflow/core';
 import { Restricted } from '@harakaflow/data-rights';
 import type { Database } from '@harakaflow/db';
 import { randomUUID } from 'node:crypto';
@@ -46,7 +46,7 @@ const messageRoutes: Routes<{ db: Database }> = async (app, { db }) => {
           properties: {
             sessionId: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' },
             // E.164: a plus, then up to 15 digits, not starting with 0.
-            to: { type: 'string', pattern: '^\\+[1-9][0-9]{1,14}$' },
+            to: { type: 'string', pattern: E164_PATTERN },
             text: { type: 'string', minLength: 1, maxLength: 4096, pattern: '\\S' },
           },
         },

@@ -26,7 +26,7 @@ import {
   varyByLanguage,
   type PageLanguage,
 } from '../../languages/languages.js';
-import { PAGE_CSP } from './centre.js';
+import { PAGE_CSP } from './centre-assets.js';
 
 const tokenParams = {
   type: 'object',

@@ -10,6 +10,7 @@
  * in the body's `lang`, else the Accept-Language header's when one is sent (issue 32 item 7).
  */
 import { REQUEST_KINDS } from '@harakaflow/data-rights';
+import { E164_PATTERN as E164 } from '@harakaflow/core';
 import { askedLanguage, languageOfTag, PAGE_LANGUAGES } from '../../languages/languages.js';
 import { sendRequestCode } from '../../privacy/rights-intake.js';
 import { confirmRequest } from '../../privacy/contact-requests.js';
@@ -19,7 +20,6 @@ import requestForm from './request-form.js';
 import type { Subprocessor } from '../../privacy/subprocessors.js';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
-const E164 = '^\\+[1-9][0-9]{1,14}$';
 const accepted = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } } as const;
 const QUOTA_503 = { 503: ['HF_QUOTA_UNAVAILABLE'] };
 

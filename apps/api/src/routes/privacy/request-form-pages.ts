@@ -25,7 +25,7 @@ export const KIND_NAMES: Record<(typeof REQUEST_KINDS)[number], PageKey> = {
   withdraw_consent: 'form.kind.withdraw_consent',
 };
 export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
-export const E164 = /^\+[1-9][0-9]{1,14}$/;
+
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const field = (body: unknown, name: string): string => {
   const v = (body as Record<string, unknown> | null)?.[name];

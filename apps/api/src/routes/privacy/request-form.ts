@@ -14,6 +14,7 @@
  * message about it are written in it.
  */
 import { REQUEST_KINDS } from '@harakaflow/data-rights';
+import { isE164 } from '@harakaflow/core';
 import type { FastifyRequest } from 'fastify';
 import { SessionCsrf } from '../../http/errors.js';
 import { languageOfTag, type PageKey, type PageLanguage } from '../../languages/languages.js';
@@ -25,7 +26,6 @@ import { sameOriginForm } from './centre.js';
 import { contactViewQuota, phoneCodeQuota, resendQuota, submitQuota, verifyQuota } from './public-request-limits.js';
 import {
   EMAIL,
-  E164,
   UUID,
   field,
   langOf,
@@ -135,7 +135,7 @@ const requestForms: Routes<{ origin: string; register?: readonly Subprocessor[] 
           ? 'form.error.email'
           : !(REQUEST_KINDS as readonly string[]).includes(values.kind)
             ? 'form.error.kind'
-            : values.contact && !E164.test(values.contact)
+            : values.contact && !isE164(values.contact)
               ? 'form.error.contact'
               : null;
         if (problem)

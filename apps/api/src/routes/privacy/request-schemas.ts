@@ -85,7 +85,7 @@ export const idParams = {
   required: ['id'],
   properties: { id: { type: 'string', format: 'uuid' } },
 } as const;
-export const E164 = '^\\+[1-9][0-9]{1,14}$';
+export { E164_PATTERN as E164 } from '@harakaflow/core';
 // The grace period of a deletion: these routes still answer the account's keys (issue 14 item 4).
 /** What a rights request's routes can answer besides the common errors (data-rights' codes). */
 export const REQUEST_ERRORS = {
