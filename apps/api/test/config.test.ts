@@ -299,7 +299,7 @@ describe('loadConfig secrets', () => {
     expect(first.secrets.adminApiKey.length).toBeGreaterThanOrEqual(32);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(
-      'ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS',
+      'ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS, QUOTA_CLIENT_KEY_SECRET',
     );
     expect(warnings[0]).not.toContain(first.secrets.adminApiKey);
 
@@ -316,6 +316,7 @@ describe('loadConfig secrets', () => {
       DATA_RIGHTS_SUBJECT_KEY: first.secrets.dataRightsSubjectKey,
       VAULT_KEYS: first.secrets.vaultKeys,
       AUDIT_SIGNING_KEYS: first.secrets.auditSigningKeys,
+      QUOTA_CLIENT_KEY_SECRET: first.secrets.quotaClientKeySecret,
     });
   });
 

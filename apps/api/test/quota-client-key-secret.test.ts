@@ -5,7 +5,8 @@ import { testDatabase, type TestDatabase } from '@harakaflow/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, testConfig } from './helpers.js';
+import { loadConfig } from '../src/index.js';
+import { problemsOf, testApp, testConfig } from './helpers.js';
 
 const redisUrl = process.env.REDIS_URL;
 const SECRET = 'test-quota-client-key-secret-0123456789abcdef';
@@ -35,6 +36,48 @@ async function banned(app: FastifyInstance, ip: string): Promise<boolean> {
   }
   return false;
 }
+
+const KEY = 'production-secret-with-enough-length-0123456789';
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  ADMIN_API_KEY: KEY,
+  CONSENT_SECRETS: KEY,
+  AGE_GATE_SECRETS: KEY,
+  AUDIT_CHECKPOINT_KEYS: KEY,
+  VAULT_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+  DATA_RIGHTS_SIGNING_KEYS: `s1:${Buffer.alloc(32, 4).toString('base64')}`,
+  DATA_RIGHTS_SUBJECT_KEY: KEY,
+  NOTIFY_UNSUBSCRIBE_SECRETS: KEY,
+  PUBLIC_URL: 'https://api.harakaflow.test',
+  NOTIFY_TRANSPORT: 'eml',
+};
+
+describe('QUOTA_CLIENT_KEY_SECRET in the configuration', () => {
+  it('is optional in production: unset, the key stays derived and nothing is said about it', () => {
+    const warnings: string[] = [];
+    const config = loadConfig(PRODUCTION, (m) => warnings.push(m));
+    expect(config.secrets.quotaClientKeySecret).toBeUndefined();
+    expect(config.quotaClientKeyRolling).toBe(false);
+    expect(warnings.join('\n')).not.toContain('QUOTA_CLIENT_KEY');
+  });
+
+  it('is read as a list in production, and QUOTA_CLIENT_KEY_ROLLING as a flag', () => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      QUOTA_CLIENT_KEY_SECRET: `${SECRET},${OLDER}`,
+      QUOTA_CLIENT_KEY_ROLLING: '1',
+    });
+    expect(config.secrets.quotaClientKeySecret).toBe(`${SECRET},${OLDER}`);
+    expect(config.quotaClientKeyRolling).toBe(true);
+  });
+
+  it('refuses a short secret and a rolling flag that is not 0 or 1, naming the variable, never the value', () => {
+    const problems = problemsOf({ QUOTA_CLIENT_KEY_SECRET: 'short-secret', QUOTA_CLIENT_KEY_ROLLING: 'yes' });
+    expect(problems.join('\n')).toMatch(/QUOTA_CLIENT_KEY_SECRET/);
+    expect(problems.join('\n')).toMatch(/QUOTA_CLIENT_KEY_ROLLING/);
+    expect(problems.join('\n')).not.toContain('short-secret');
+  });
+});
 
 describe.skipIf(!redisUrl)('QUOTA_CLIENT_KEY_SECRET and QUOTA_CLIENT_KEY_ROLLING', () => {
   const quotaKeyPrefix = `hf-test:${process.pid}:${Date.now()}:client-keys:`;

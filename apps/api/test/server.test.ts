@@ -83,7 +83,7 @@ describe('src/server.ts', () => {
     const first = start({ DATA_DIR: dataDir }, compiled);
     const url = await listening(first);
     expect(first.output()).toContain(
-      'ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS not set',
+      'ADMIN_API_KEY, CONSENT_SECRETS, AGE_GATE_SECRETS, AUDIT_CHECKPOINT_KEYS, NOTIFY_UNSUBSCRIBE_SECRETS, DATA_RIGHTS_SIGNING_KEYS, DATA_RIGHTS_SUBJECT_KEY, VAULT_KEYS, AUDIT_SIGNING_KEYS, QUOTA_CLIENT_KEY_SECRET not set',
     );
     expect(first.output()).toContain('HarakaFlow API starting: opening PGlite');
     expect(first.output()).toMatch(/HarakaFlow API ready on http:\/\/127\.0\.0\.1:\d+/);
