@@ -117,16 +117,3 @@ export type {
 } from './metrics.js';
 export { memoryMetrics } from './metrics-memory.js';
 export type { MemoryMetrics } from './metrics-memory.js';
-
-// Moved to `@harakaflow/core/internals` (issue 35); kept here, deprecated, until the packages that
-// still import them from the root (audit, quota, the reference app) import them from there.
-export {
-  /** @deprecated import from `@harakaflow/core/internals` */
-  hookList,
-  /** @deprecated import from `@harakaflow/core/internals` */
-  randomView,
-  /** @deprecated import from `@harakaflow/core/internals` */
-  givenDataDir,
-  /** @deprecated import from `@harakaflow/core/internals` */
-  readSecret,
-} from './internals.js';

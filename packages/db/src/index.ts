@@ -14,16 +14,3 @@ export { poolUse } from './pool-use.js';
 export type { PoolUse } from './pool-use.js';
 export { releaseLease, takeLease } from './lease.js';
 export type { LeaseOptions, LeaseTable } from './lease.js';
-
-// Moved to `@harakaflow/db/internals` (issue 35); kept here, deprecated, until the packages that
-// still import them from the root (notify, the reference app) import them from there.
-export {
-  /** @deprecated import from `@harakaflow/db/internals` */
-  claimDue,
-  /** @deprecated import from `@harakaflow/db/internals` */
-  retryDelay,
-  /** @deprecated import from `@harakaflow/db/internals` */
-  startDispatchLoop,
-} from './internals.js';
-/** @deprecated import from `@harakaflow/db/internals` */
-export type { DispatchLoop } from './internals.js';
