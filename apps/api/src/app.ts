@@ -80,7 +80,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       url: config.databaseUrl,
       dataDir: config.databaseUrl ? undefined : resolve(config.dataDir, 'pglite'),
       pooler: config.databasePooler,
-      // Queries are refused at once (503) while Postgres is unreachable, and flow again at the first probe that answers.
+      // Queries are refused at once (503) while Postgres is unreachable, and flow again at the first probe that
+      // answers.
       onAvailability: ({ up, since, codes }) => {
         if (!up)
           return void logRef.current?.warn(

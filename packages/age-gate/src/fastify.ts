@@ -14,7 +14,10 @@ export interface MinorReport {
 export interface AgeGate {
   /** The signup screen: refuses neutrally (and blocks retries) or returns the verification to record. */
   screen(request: FastifyRequest, reply: FastifyReply, dateOfBirth: unknown): Promise<Verification>;
-  /** Restricts the subject at once and erases its data through every personal-data handler (after `eraseAfterMs`). Idempotent. */
+  /**
+   * Restricts the subject at once and erases its data through every personal-data handler (after `eraseAfterMs`).
+   * Idempotent.
+   */
   reportMinor(subjectId: string, report: { reason: string; reportedBy: string }): Promise<MinorReport>;
   /** Verified and restricted flags of a subject (cached for `statusCacheMs`). */
   status(subjectId: string): Promise<SubjectStatus>;

@@ -30,7 +30,10 @@ export interface BatchOptions {
   onCheckpoint?: ((checkpoint: Checkpoint) => void) | undefined;
   /** Interned user agents kept per writer (the LRU's size). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (true), by UNNEST (false), or COPY unless behind a transaction pooler ('auto', the default). */
+  /**
+   * Format-3 batches on Postgres by binary COPY (true), by UNNEST (false), or COPY unless behind a transaction pooler
+   * ('auto', the default).
+   */
   copy?: CopyMode | undefined;
   /**
    * The longest a buffered event may wait, in days (the server-log period plus one): an event
@@ -38,7 +41,10 @@ export interface BatchOptions {
    * purged. Null or absent: no such rule.
    */
   tombstoneDays?: number | null | undefined;
-  /** Called with the erasure records of the events a batch inserted erased, once it committed (even after its write timed out). */
+  /**
+   * Called with the erasure records of the events a batch inserted erased, once it committed (even after its write
+   * timed out).
+   */
   onErased?: ((records: LateErasure[]) => void) | undefined;
   now?: (() => Date) | undefined;
 }

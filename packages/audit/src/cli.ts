@@ -46,7 +46,10 @@ const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
 };
-/** The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running app (naming its pid). */
+/**
+ * The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running
+ * app (naming its pid).
+ */
 const open = (url: string | undefined, dataDir: string | undefined) =>
   createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler }).catch(
     (error: { code?: string; message?: string }) => {

@@ -10,7 +10,10 @@ export const AuditUnavailable = createError(
 );
 /** GET /v1/audit/events (queryEvents): a bad filter or cursor. */
 export const AuditInvalidQuery = createError('HF_AUDIT_INVALID_QUERY', '%s', 400);
-/** Server-log retention asked to purge a day of the last week (never done, however configured; the SQL functions refuse it too). */
+/**
+ * Server-log retention asked to purge a day of the last week (never done, however configured; the SQL functions refuse
+ * it too).
+ */
 export const AuditPurgeTooRecent = createError(
   'HF_AUDIT_PURGE_TOO_RECENT',
   'audit days before %s are too recent to purge: the last 7 days are always kept',
@@ -20,7 +23,10 @@ export const AuditPurgeTooRecent = createError(
 /** Why a checkpoint note was refused (issue 33): public API, with HF_AUDIT_NOTE_INVALID. */
 export type NoteProblem = 'malformed' | 'unsigned' | 'unknown-key' | 'bad-signature' | 'origin-mismatch';
 
-/** A signed checkpoint that does not open (note.ts `openCheckpoint`): `reason` says why, the message never quotes the note. */
+/**
+ * A signed checkpoint that does not open (note.ts `openCheckpoint`): `reason` says why, the message never quotes the
+ * note.
+ */
 const NoteInvalid = createError('HF_AUDIT_NOTE_INVALID', '@harakaflow/audit: checkpoint note %s: %s', 500);
 /** The @fastify/error constant above with its `reason` kept (public API: README, "Signed checkpoints"). */
 export class AuditNoteError extends NoteInvalid {

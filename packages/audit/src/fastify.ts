@@ -7,7 +7,10 @@ import type { AuditWriter } from './writer.js';
 
 /** `fastify.audit`: security events outside a request, queries, verification. */
 export interface AuditRecorder {
-  /** Records a security event. With `durability: 'sync'` resolves on commit and rejects with HF_AUDIT_UNAVAILABLE if it fails. */
+  /**
+   * Records a security event. With `durability: 'sync'` resolves on commit and rejects with HF_AUDIT_UNAVAILABLE if it
+   * fails.
+   */
   record(event: SecurityEvent): Promise<void>;
   /** Events newest first, keyset-paginated. */
   query(query: EventQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }>;
@@ -15,7 +18,10 @@ export interface AuditRecorder {
   verify(options?: Omit<VerifyOptions, 'db' | 'checkpointKeys'>): Promise<VerifyResult>;
   /** Resolves once every event recorded so far is committed. */
   flush(): Promise<void>;
-  /** Events waiting in memory, bytes waiting on disk, access events dropped since the last declared gap, and whether the spill directory is full. */
+  /**
+   * Events waiting in memory, bytes waiting on disk, access events dropped since the last declared gap, and whether the
+   * spill directory is full.
+   */
   health(): {
     backlog: number;
     spilledBytes: number;
@@ -30,10 +36,15 @@ export interface AuditRecorder {
   tree: {
     /** What signs heads (null: heads unsigned). */
     signer: HeadSigner | null;
-    /** Flushes this writer, then appends every committed event to the tree and signs the head (null: another replica holds the tree now). */
+    /**
+     * Flushes this writer, then appends every committed event to the tree and signs the head (null: another replica
+     * holds the tree now).
+     */
     integrate(): Promise<IntegrateResult | null>;
     head(): Promise<TreeHead | null>;
-    /** An event's inclusion proof in the latest signed head; with `only`, another subject's event reads as `missing`. */
+    /**
+     * An event's inclusion proof in the latest signed head; with `only`, another subject's event reads as `missing`.
+     */
     prove(id: string, only?: { subjectId: string }): Promise<ProofResult>;
   };
 }

@@ -30,7 +30,9 @@ function viewFields(e: AuditEvent): Fields3 | null {
   };
 }
 
-/** The digest of a format-3 event's personal fields with its salt (hex), or null when the salt is not 16 bytes of hex. */
+/**
+ * The digest of a format-3 event's personal fields with its salt (hex), or null when the salt is not 16 bytes of hex.
+ */
 export function personalDigestOf(e: AuditEvent): string | null {
   const salt = salt16(e.personalSalt);
   const fields = viewFields(e);

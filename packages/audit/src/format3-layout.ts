@@ -6,7 +6,8 @@
  * decimal.
  *
  *   f(x)    = "-" when x is null, else the decimal length of x (UTF-16 code units) ":" x
- *   P       = hex(salt, 16 bytes) "\x03" f(subjectId) f(ip) f(userAgent) f(path) f(resource) f(canonical JSON of details)
+ *   P       = hex(salt, 16 bytes) "\x03" f(subjectId) f(ip) f(userAgent) f(path) f(resource) f(canonical JSON of
+ * details)
  *   personal_digest = SHA-256(UTF-8 of P)
  *   C       = hex(prev_hash) "\x03" hex(id, 16 bytes) f(occurredAt ms) f(writer) f(kind) f(action) f(outcome)
  *             f(requestId) f(method) f(route) f(status) f(durationMs) ("1" | "0" for ipInvalid) hex(personal_digest)

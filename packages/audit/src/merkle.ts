@@ -204,7 +204,10 @@ export function verifyInclusion(
   return sn === 0 && same(r, root);
 }
 
-/** RFC 9162 2.1.4.2: is the tree of `second` leaves (root `secondRoot`) an extension of the tree of `first` (root `firstRoot`)? */
+/**
+ * RFC 9162 2.1.4.2: is the tree of `second` leaves (root `secondRoot`) an extension of the tree of `first` (root
+ * `firstRoot`)?
+ */
 export function verifyConsistency(
   first: number,
   second: number,

@@ -26,7 +26,10 @@ export interface AuditJwk {
   kid: string;
   use: 'sig';
   alg: 'EdDSA';
-  /** The C2SP verifier key of the same public key: its key name (the log's origin) is what a note verifier needs besides `x`. */
+  /**
+   * The C2SP verifier key of the same public key: its key name (the log's origin) is what a note verifier needs besides
+   * `x`.
+   */
   vkey: string;
 }
 

@@ -5,7 +5,10 @@ import { AuditKeysError, AuditNoteError } from './errors.js';
 import { ed25519Verifier, type AuditJwk, type NoteVerifier } from './note-keys.js';
 import { isKeyName, MAX_NOTE_BYTES, NOT_NOTE_TEXT, SIGNATURE_PREFIX } from './note-text.js';
 
-/** The note text of a checkpoint: origin, decimal tree size, base64 root hash, extension lines, each ending in a newline. */
+/**
+ * The note text of a checkpoint: origin, decimal tree size, base64 root hash, extension lines, each ending in a
+ * newline.
+ */
 export function checkpointBody(origin: string, size: number, root: Uint8Array, extensions: string[] = []): string {
   if (!isKeyName(origin))
     throw new AuditNoteError(

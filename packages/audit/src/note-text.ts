@@ -1,7 +1,9 @@
 /** Signed-note text rules shared by parsing, signing and keys: size caps, key names, key IDs, canonical base64. */
 import { createHash } from 'node:crypto';
 
-/** The largest note opened or signed, bytes (a checkpoint is ~150 bytes; the cap bounds the work of a hostile input). */
+/**
+ * The largest note opened or signed, bytes (a checkpoint is ~150 bytes; the cap bounds the work of a hostile input).
+ */
 export const MAX_NOTE_BYTES = 1 << 20;
 /** The most signature lines a note may carry (golang.org/x/mod/sumdb/note's limit; the spec asks for at least 16). */
 export const MAX_SIGNATURES = 100;

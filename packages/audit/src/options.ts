@@ -68,7 +68,9 @@ export interface AuditOptions {
   spillFull?: 'drop-access' | 'fail-closed' | undefined;
   /** First retry delay cap, ms (doubles per failure, full jitter). Default 100. */
   retryBaseMs?: number | undefined;
-  /** Largest retry delay, ms. Default 5000: once the database is back the backlog goes within seconds (issue 28 item 6). */
+  /**
+   * Largest retry delay, ms. Default 5000: once the database is back the backlog goes within seconds (issue 28 item 6).
+   */
   retryMaxMs?: number | undefined;
   /** A batch write taking longer counts as failed and is retried, ms. Default 10 000. */
   writeTimeoutMs?: number | undefined;
@@ -90,7 +92,10 @@ export interface AuditOptions {
    * heads are unsigned (HMAC checkpoints only); set it.
    */
   signer?: HeadSigner | null | undefined;
-  /** How often this replica appends committed events to the tree and signs its head, ms (one replica at a time). Default 10 000; false: never (another process does). */
+  /**
+   * How often this replica appends committed events to the tree and signs its head, ms (one replica at a time). Default
+   * 10 000; false: never (another process does).
+   */
   treeIntervalMs?: number | false | undefined;
   /** Hears each newly signed head (a C2SP signed note): send it to witnesses. */
   onTreeHead?: ((head: { size: number; root: Buffer; note: string }) => void | Promise<void>) | undefined;

@@ -212,7 +212,10 @@ function textArray(v: string[] | string | null | undefined): string[] {
     .filter(Boolean);
 }
 
-/** The days before `day` whose events are still stored and in the tree (the unpartitioned layout deletes them in batches). */
+/**
+ * The days before `day` whose events are still stored and in the tree (the unpartitioned layout deletes them in
+ * batches).
+ */
 async function treeDaysBefore(db: Database, day: string): Promise<string[]> {
   return resultRows<{ day: string }>(
     await db.execute(sql`select distinct r.day::text as day from audit.tree_ranges r where r.day < ${day}::date

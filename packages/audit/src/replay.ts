@@ -18,7 +18,9 @@ import { storedHashes } from './store.js';
 export interface ReplayContext {
   files: SpillFiles;
   db: Database;
-  /** A database read that takes longer fails the replay (tried again later): a replay never waits on a lost connection. */
+  /**
+   * A database read that takes longer fails the replay (tried again later): a replay never waits on a lost connection.
+   */
   timeoutMs: number;
   logger: { error(obj: object, msg: string): void };
   batchSize: number;

@@ -26,7 +26,8 @@ const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
 export const auditSchema = pgSchema('audit');
 
 /**
- * One row per event. Chain position: (writer, day, seq), which the id also orders. `personal_digest` stands for subject id,
+ * One row per event. Chain position: (writer, day, seq), which the id also orders. `personal_digest` stands for subject
+ * id,
  * IP and user agent in the hash chain, so erasing them (which also drops `personal_salt`) keeps
  * the chain verifiable.
  *
@@ -273,7 +274,9 @@ export const subjectTombstones = auditSchema.table('subject_tombstones', {
   erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
 
-/** The erasure records of events writers inserted erased, kept (in the batch's transaction) until they are in the log. */
+/**
+ * The erasure records of events writers inserted erased, kept (in the batch's transaction) until they are in the log.
+ */
 export const lateErasures = auditSchema.table('late_erasures', {
   erasureId: uuid('erasure_id').primaryKey(),
   writer: text('writer').notNull(),

@@ -26,7 +26,9 @@ export class SpillFiles {
     this.maxBytes = maxBytes;
   }
 
-  /** The writer's subdirectory, created and checked once (spill.ts); what waits there already counts against the cap. */
+  /**
+   * The writer's subdirectory, created and checked once (spill.ts); what waits there already counts against the cap.
+   */
   directory(): Promise<string> {
     this.#ready ??= prepareSpillDirectory(this.#dir).then(async (d) => {
       for (const f of await this.#names(d.path))
@@ -63,7 +65,9 @@ export class SpillFiles {
     return { name };
   }
 
-  /** A file's decoded content, `gone` if another replica took it, or why it cannot be trusted. Throws other read errors. */
+  /**
+   * A file's decoded content, `gone` if another replica took it, or why it cannot be trusted. Throws other read errors.
+   */
   async read(name: string): Promise<{ file: SpillFile; size: number } | 'gone' | { reject: string }> {
     const path = join(await this.directory(), name);
     let text: string;

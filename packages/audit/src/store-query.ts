@@ -42,7 +42,10 @@ export async function queryEvents(
   return { events: page, nextCursor: rows.length > limit && last ? last.id : null };
 }
 
-/** The statement queryEvents runs (one more row than `limit`, to tell whether a next page exists), checked: tests EXPLAIN it. */
+/**
+ * The statement queryEvents runs (one more row than `limit`, to tell whether a next page exists), checked: tests
+ * EXPLAIN it.
+ */
 export function eventsStatement(db: Database, query: EventQuery) {
   const limit = query.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 500)

@@ -1,4 +1,6 @@
-/** The one shape every read of the log returns (`AuditEvent`): the columns, and the joins of format 3's interned values. */
+/**
+ * The one shape every read of the log returns (`AuditEvent`): the columns, and the joins of format 3's interned values.
+ */
 import type { Database } from '@harakaflow/db';
 import { eq, sql, type AnyColumn } from 'drizzle-orm';
 import type { events, heldEvents as heldTable } from './schema.js';

@@ -33,7 +33,10 @@ import { pgArray } from './pg-array.js';
 const LABEL = 'hf-audit-subject-tombstone-v1';
 const CACHE = 10_000;
 
-/** The keyed hashes of subject ids (hex), one per checkpoint key, with a bounded cache (subjects repeat from batch to batch). */
+/**
+ * The keyed hashes of subject ids (hex), one per checkpoint key, with a bounded cache (subjects repeat from batch to
+ * batch).
+ */
 export class SubjectKeys {
   readonly #keys: Buffer[];
   readonly #cache = new Map<string, string[]>();
@@ -53,7 +56,10 @@ export class SubjectKeys {
   }
 }
 
-/** A batch's subjects as the tombstone lookup takes them: each keyed hash, its subject, and when the batch's first event of it occurred. */
+/**
+ * A batch's subjects as the tombstone lookup takes them: each keyed hash, its subject, and when the batch's first event
+ * of it occurred.
+ */
 export interface SubjectCheck {
   keys: string[];
   subjects: string[];
@@ -64,7 +70,10 @@ export interface SubjectCheck {
 export interface Tombstoning {
   /** The batch's subjects (null: none has one). */
   check: SubjectCheck | null;
-  /** Events that occurred before this (epoch ms) are erased whatever their subject: past the longest wait (-Infinity: no such rule). */
+  /**
+   * Events that occurred before this (epoch ms) are erased whatever their subject: past the longest wait (-Infinity: no
+   * such rule).
+   */
   before: number;
   /** Some event of the batch occurred before `before`. */
   old: boolean;
@@ -141,7 +150,10 @@ export interface LateErasure {
   firstId: string;
   lastId: string;
   idsSha256: string;
-  /** Erased by the writer as it inserted them (the subject's erasure came first, or the events were past the longest wait). */
+  /**
+   * Erased by the writer as it inserted them (the subject's erasure came first, or the events were past the longest
+   * wait).
+   */
   atInsert: true;
 }
 

@@ -1,4 +1,6 @@
-/** What a signed tree head says: its C2SP checkpoint body, and the chain over the tree's index of events it commits to. */
+/**
+ * What a signed tree head says: its C2SP checkpoint body, and the chain over the tree's index of events it commits to.
+ */
 import { createHash } from 'node:crypto';
 
 /** What signs tree heads: `@harakaflow/audit`'s AuditSigningKeys (note.ts), or anything shaped like it. */

@@ -1,4 +1,6 @@
-/** An event's inclusion proof (RFC 6962) against the latest signed head: where it is in the tree, and its audit path. */
+/**
+ * An event's inclusion proof (RFC 6962) against the latest signed head: where it is in the tree, and its audit path.
+ */
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import { uuidv7Ms } from './ids.js';
@@ -32,7 +34,9 @@ export interface EventProof {
   checkpoint: string | null;
 }
 
-/** `subjectId`: whom the event is about now (null once erased), for the caller's access check; not part of the proof. */
+/**
+ * `subjectId`: whom the event is about now (null once erased), for the caller's access check; not part of the proof.
+ */
 export type ProofResult =
   | { state: 'found'; proof: EventProof; subjectId: string | null }
   | { state: 'pending'; subjectId: string | null }
@@ -45,7 +49,8 @@ async function eventLeaf(
   db: Database,
   id: string,
 ): Promise<{ writer: string; day: string; seq: number; hash: Buffer; subjectId: string | null } | null> {
-  // An id whose time reads past the year 9999 (a v4 UUID, say) has no day Postgres reads ('+010889-08'): no near day then.
+  // An id whose time reads past the year 9999 (a v4 UUID, say) has no day Postgres reads ('+010889-08'): no near day
+  // then.
   const day = dayOfId(id);
   const near = /^\d{4}-\d{2}-\d{2}$/.test(day);
   const find = async (near: boolean) =>

@@ -1,4 +1,6 @@
-/** The tree's stored state: its block size, the state row (size, root, latest note), and reads of its index of events. */
+/**
+ * The tree's stored state: its block size, the state row (size, root, latest note), and reads of its index of events.
+ */
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 

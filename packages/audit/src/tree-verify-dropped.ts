@@ -1,4 +1,7 @@
-/** The tree check's leaves of days dropped by retention: the largest kept nodes that fit a stretch, else kept leaf hashes. */
+/**
+ * The tree check's leaves of days dropped by retention: the largest kept nodes that fit a stretch, else kept leaf
+ * hashes.
+ */
 import { resultRows, type Database } from '@harakaflow/db';
 import { sql } from 'drizzle-orm';
 import type { Frontier } from './merkle.js';

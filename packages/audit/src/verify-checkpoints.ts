@@ -1,4 +1,7 @@
-/** The chain check's checkpoints: where each writer's chain starts (genesis, or past the horizon), and where each segment must end. */
+/**
+ * The chain check's checkpoints: where each writer's chain starts (genesis, or past the horizon), and where each
+ * segment must end.
+ */
 import type { SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { AuditEvent } from './event.js';
@@ -43,7 +46,10 @@ async function signedHorizon(db: Database, open: HeadOpener): Promise<{ day: str
   }
 }
 
-/** Where the chains start: past a valid horizon, each writer at its last checkpoint before it; else at genesis or `from`. */
+/**
+ * Where the chains start: past a valid horizon, each writer at its last checkpoint before it; else at genesis or
+ * `from`.
+ */
 export interface ChainStart {
   horizon: { day: string; valid: boolean } | null;
   /** The chains start at the horizon (it is valid, and no later `from` was asked for). */
@@ -57,7 +63,8 @@ export interface ChainStart {
 /** Reads the horizon (a `horizon-mismatch` problem when it is not signed) and each writer's anchor past it. */
 export async function chainStart(options: VerifyOptions, hmac: boolean, result: VerifyResult): Promise<ChainStart> {
   const { db, checkpointKeys } = options;
-  // Days before a valid horizon were purged on purpose: start there, anchored at each writer's last checkpoint before it.
+  // Days before a valid horizon were purged on purpose: start there, anchored at each writer's last checkpoint before
+  // it.
   const horizon = hmac ? await readHorizon(db, checkpointKeys) : await signedHorizon(db, options.openHead!);
   if (horizon && !horizon.valid) {
     result.problems.push({

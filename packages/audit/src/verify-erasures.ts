@@ -1,4 +1,7 @@
-/** The chain check's erasures: every erased event against the chained erasure record that names it (count, id range, digest). */
+/**
+ * The chain check's erasures: every erased event against the chained erasure record that names it (count, id range,
+ * digest).
+ */
 import type { Database } from '@harakaflow/db';
 import { createHash, type Hash } from 'node:crypto';
 import { eventProblem, type AuditEvent } from './event.js';

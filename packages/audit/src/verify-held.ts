@@ -1,4 +1,7 @@
-/** The chain check's held copies: each against its own hash, each dropped day's against its signed record, releases against theirs. */
+/**
+ * The chain check's held copies: each against its own hash, each dropped day's against its signed record, releases
+ * against theirs.
+ */
 import type { SigningKey } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { createHash, type Hash } from 'node:crypto';

@@ -33,11 +33,16 @@ export interface VerifyResult {
   segments: number;
   events: number;
   problems: ChainProblem[];
-  /** Gaps the writers declared (`audit.gap`): access events dropped while the spill directory was full. Not tampering. */
+  /**
+   * Gaps the writers declared (`audit.gap`): access events dropped while the spill directory was full. Not tampering.
+   */
   gaps: { writer: string; day: string; id: string; count: number; from: string; to: string }[];
   /** Checkpoints in the range, and how many verify under the keys given (none: probably the wrong keys). */
   checkpoints: { total: number; valid: number };
-  /** Erasure records in the range, and those whose events still hold their personal fields (an erasure interrupted before its update: run it again). */
+  /**
+   * Erasure records in the range, and those whose events still hold their personal fields (an erasure interrupted
+   * before its update: run it again).
+   */
   erasures: { recorded: number; incomplete: string[] };
   /**
    * Where the chains were anchored: `genesis` (nothing purged, or a range was given), or the

@@ -31,11 +31,17 @@ export interface WriterOptions {
   maxBuffered: number;
   /** The configured spill directory (files go in its `hf-audit-<uid>` subdirectory), or null. */
   spillDir: string | null;
-  /** The chain format of new events: 2 (default), 3 once every replica reads it, or 1 while replicas of a version before issue 12 still verify. */
+  /**
+   * The chain format of new events: 2 (default), 3 once every replica reads it, or 1 while replicas of a version before
+   * issue 12 still verify.
+   */
   chainVersion?: ChainVersion | undefined;
   /** Interned user agents kept in the LRU (format 3). Default 1000. */
   userAgentCacheSize?: number | undefined;
-  /** Format-3 batches on Postgres by binary COPY (true), UNNEST (false), or COPY unless the pool is made for a transaction pooler ('auto', default). PGlite: always UNNEST. */
+  /**
+   * Format-3 batches on Postgres by binary COPY (true), UNNEST (false), or COPY unless the pool is made for a
+   * transaction pooler ('auto', default). PGlite: always UNNEST.
+   */
   copy?: CopyMode | undefined;
   /** The most the spill directory may hold, bytes. Default 1 GiB. */
   spillMaxBytes?: number | undefined;
@@ -111,7 +117,10 @@ export abstract class WriterQueue {
   /** Items not yet handed to a write, in append order. */
   protected queue: Queued[] = [];
   protected ordinal = 0;
-  /** Each batch in flight, by the ordinal of its first item: when its first event occurred (ms; Infinity for a batch of segment closes only). */
+  /**
+   * Each batch in flight, by the ordinal of its first item: when its first event occurred (ms; Infinity for a batch of
+   * segment closes only).
+   */
   protected inFlight = new Map<number, number>();
   /** When the oldest event spilled and not yet replayed occurred (ms), or null. */
   protected spilledSince: number | null = null;

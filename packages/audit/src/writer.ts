@@ -42,7 +42,10 @@ export { checkpointMac, checkpointValid } from './checkpoints.js';
 export type { WriterLogger, WriterOptions } from './writer-queue.js';
 
 export class AuditWriter extends WriterDelivery {
-  /** Appends the erasure records of events a batch inserted erased (async: each is kept in `audit.late_erasures` until it is in the log). */
+  /**
+   * Appends the erasure records of events a batch inserted erased (async: each is kept in `audit.late_erasures` until
+   * it is in the log).
+   */
   protected recordErasures(records: readonly LateErasure[]): void {
     for (const details of records) {
       try {
@@ -132,7 +135,9 @@ export class AuditWriter extends WriterDelivery {
     if (this.files.bytes > 0) this.pump(true);
   }
 
-  /** The spill directory is full while the database fails (read on every request in fail-closed mode: no object built). */
+  /**
+   * The spill directory is full while the database fails (read on every request in fail-closed mode: no object built).
+   */
   get full(): boolean {
     return this.dirFull;
   }

@@ -1,4 +1,6 @@
-/** The rows of a batch (writes.ts): formats 1 and 2 as text arrays, format 3 with its interned ids, as UNNEST arrays. */
+/**
+ * The rows of a batch (writes.ts): formats 1 and 2 as text arrays, format 3 with its interned ids, as UNNEST arrays.
+ */
 import { canonicalJson } from '@harakaflow/core';
 import { sql, type SQL } from 'drizzle-orm';
 import { erasableFields, type AuditEvent } from './event.js';
@@ -63,7 +65,9 @@ const listOf = (columns: readonly [string, ...unknown[]][]) => sql.raw(columns.m
 export const LEGACY_LIST = listOf(LEGACY_COLUMNS);
 export const LEGACY_ERASING_LIST = listOf(LEGACY_ERASING);
 
-/** A format-1 or 2 event as erasure leaves it in place (store.ts eraseEvents): the same fields nulled, the digest kept. */
+/**
+ * A format-1 or 2 event as erasure leaves it in place (store.ts eraseEvents): the same fields nulled, the digest kept.
+ */
 export function erasedLegacy(e: AuditEvent, plan: ErasePlan): AuditEvent {
   const out: AuditEvent = { ...e, personalSalt: null, erasedAt: plan.at, erasedBy: plan.erasureId };
   for (const field of erasableFields(e.chainVersion)) (out as unknown as Record<string, unknown>)[field] = null;
@@ -171,7 +175,9 @@ export const V3_COLUMNS = [
   'writer_id',
 ] as const;
 export const V3_LIST = V3_COLUMNS.map((c) => `"${c}"`).join(', ');
-/** With the erasure columns: a batch some of whose events are inserted erased (the digest stored, as erasure stores it). */
+/**
+ * With the erasure columns: a batch some of whose events are inserted erased (the digest stored, as erasure stores it).
+ */
 export const V3_ERASING_LIST = `${V3_LIST}, "personal_digest_bytes", "erased_at", "erased_by"`;
 export const V3_ERASING_COLUMNS = V3_COLUMNS.length + 3;
 
@@ -189,7 +195,10 @@ export function refRows(refs: Refs): { userAgent: number; day: string; writer: n
   return rows;
 }
 
-/** The format-3 rows as UNNEST arrays (PGlite, or a batch that mixes formats); with `plan`, the erasure columns too (see encodeCopy). */
+/**
+ * The format-3 rows as UNNEST arrays (PGlite, or a batch that mixes formats); with `plan`, the erasure columns too (see
+ * encodeCopy).
+ */
 export function v3Arrays(rows: readonly Event3[], interned: BatchIds, plan: ErasePlan | null = null): SQL[] {
   lastAgent = null;
   const today = Math.floor(Date.now() / DAY_MS);

@@ -1,4 +1,7 @@
-/** The SQL a batch's statements share (writes.ts): checkpoint and reference upserts, the tombstone guard, the late-erasure row. */
+/**
+ * The SQL a batch's statements share (writes.ts): checkpoint and reference upserts, the tombstone guard, the
+ * late-erasure row.
+ */
 import { type Database } from '@harakaflow/db';
 import { sql, type SQL } from 'drizzle-orm';
 import { type AuditEvent } from './event.js';
@@ -74,7 +77,9 @@ export function withCheckpoints(
 // ---------------------------------------------------------------------------------------------
 // The two paths.
 
-/** What the tombstone lookup returns: a tombstone (hex) of a subject of the batch, and when it was written (epoch ms). */
+/**
+ * What the tombstone lookup returns: a tombstone (hex) of a subject of the batch, and when it was written (epoch ms).
+ */
 export type Found = { tombstone: string; erased_ms: number | string };
 
 /** Rows inserted only when the batch meets no tombstone (the guarded statement, see writeUnnest). */
@@ -129,7 +134,10 @@ export function unnestStatement(
 export const writerOf = (legacy: readonly AuditEvent[], v3: readonly Event3[]): string =>
   legacy[0]?.writer ?? v3[0]?.writer ?? '';
 
-/** Keeps the record of the events a batch inserted erased, in the batch's transaction; its details for the writer to append. */
+/**
+ * Keeps the record of the events a batch inserted erased, in the batch's transaction; its details for the writer to
+ * append.
+ */
 export async function keepLate(
   db: Database,
   plan: ErasePlan,

@@ -1,4 +1,7 @@
-/** What the consent routes need from the plugin (routes.ts, plugin.ts), in a module of its own so neither imports the other. */
+/**
+ * What the consent routes need from the plugin (routes.ts, plugin.ts), in a module of its own so neither imports the
+ * other.
+ */
 import type { FastifyRequest } from 'fastify';
 import type { Evaluation } from './evaluate.js';
 import type { ConsentLedger, LedgerAction } from './ledger.js';

@@ -27,7 +27,9 @@ export class CookieMarker {
     this.marker = `${name}=`;
   }
 
-  /** Is `name=` there as a cookie of its own: at the start, after ";" or after "; " (not the tail of `__Host-name=`)? */
+  /**
+   * Is `name=` there as a cookie of its own: at the start, after ";" or after "; " (not the tail of `__Host-name=`)?
+   */
   present(header: string): boolean {
     const { marker } = this;
     for (let i = header.indexOf(marker); i >= 0; i = header.indexOf(marker, i + 1)) {
@@ -38,7 +40,10 @@ export class CookieMarker {
     return false;
   }
 
-  /** Does `name=` occur at most once anywhere in the header (inside other values too)? Then the parsed value is the only candidate. */
+  /**
+   * Does `name=` occur at most once anywhere in the header (inside other values too)? Then the parsed value is the only
+   * candidate.
+   */
   atMostOnce(header: string): boolean {
     const first = header.indexOf(this.marker);
     return first < 0 || header.indexOf(this.marker, first + 1) < 0;

@@ -26,7 +26,9 @@ export class ConsentState {
   readonly policyVersion: string;
   /** ISO time of the decision, null when none was made. */
   readonly decidedAt: string | null;
-  /** A material policy change came into force after the decision: only essential cookies until the person decides again. */
+  /**
+   * A material policy change came into force after the decision: only essential cookies until the person decides again.
+   */
   readonly needsReacceptance: boolean;
   /** A published version not yet in force: show the notice. */
   readonly upcomingPolicy: UpcomingPolicy | null;

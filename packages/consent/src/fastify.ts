@@ -29,7 +29,10 @@ declare module 'fastify' {
     ): Promise<ConsentState>;
   }
   interface FastifyRequest {
-    /** This request's consent: categories, source, policy version, re-acceptance, `allows(category)`. Computed on first use. */
+    /**
+     * This request's consent: categories, source, policy version, re-acceptance, `allows(category)`. Computed on first
+     * use.
+     */
     readonly consent: ConsentState;
   }
 }

@@ -17,7 +17,10 @@ interface Entry {
 export interface MemoryMetrics extends MetricsSink {
   /** Runs every collect (as a scrape would). */
   collect(): Promise<void>;
-  /** A counter's or gauge's value for these labels (a histogram's: its count), after `collect()`; undefined if never set. */
+  /**
+   * A counter's or gauge's value for these labels (a histogram's: its count), after `collect()`; undefined if never
+   * set.
+   */
   value(name: string, labels?: Record<string, string | number>): number | undefined;
   /** A histogram's count and sum for these labels. */
   observed(name: string, labels?: Record<string, string | number>): { count: number; sum: number } | undefined;

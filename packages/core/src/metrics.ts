@@ -29,7 +29,10 @@ export interface CounterSpec<L extends string> extends MetricSpec<L> {
 }
 
 export interface GaugeSpec<L extends string> extends MetricSpec<L> {
-  /** Run at scrape time, before the value is read: sets the gauge from what it measures (a backlog, a count in the database). */
+  /**
+   * Run at scrape time, before the value is read: sets the gauge from what it measures (a backlog, a count in the
+   * database).
+   */
   collect?: ((gauge: Gauge<L>) => void | Promise<void>) | undefined;
 }
 

@@ -38,7 +38,9 @@ export interface RetentionClass {
   periodDays: number | null;
   /** Longer periods for some plans ("configurable on higher plans"). */
   perPlanDays?: Readonly<Record<string, number>> | undefined;
-  /** One batch of the purge; absent for a class with no table here (media, billing: packages that store them plug in). */
+  /**
+   * One batch of the purge; absent for a class with no table here (media, billing: packages that store them plug in).
+   */
   purgeBatch?: ((batch: RetentionBatch) => Promise<RetentionStep>) | undefined;
   /** When the oldest row still held was created, for the admin's view. */
   oldest?: (() => Promise<Date | null>) | undefined;

@@ -18,7 +18,10 @@ export function givenDataDir(env: Record<string, string | undefined>): string | 
   return env.DATA_DIR?.trim() || undefined;
 }
 
-/** `name` from `env`, else from `<dataDir>/secrets.json` when a dataDir is given; null when neither has it. Throws a plain Error when the file is not JSON. */
+/**
+ * `name` from `env`, else from `<dataDir>/secrets.json` when a dataDir is given; null when neither has it. Throws a
+ * plain Error when the file is not JSON.
+ */
 export function readSecret(
   name: string,
   env: Record<string, string | undefined>,

@@ -2,7 +2,8 @@
  * A WhatsApp (Baileys) auth state kept in the vault: the contract of Baileys' `useMultiFileAuthState`,
  * so a Baileys backend moves from files to the vault by changing one line:
  *
- *   const { state, saveCreds } = await useVaultAuthState(fastify.vault, { accountId, sessionId, initCreds: initAuthCreds });
+ *   const { state, saveCreds } = await useVaultAuthState(fastify.vault, { accountId, sessionId, initCreds:
+ * initAuthCreds });
  *
  * Baileys is not a dependency (its install reaches outside the npm registry): its types are mirrored
  * structurally. Binary values round-trip exactly with Baileys' BufferJSON conventions.
@@ -55,7 +56,10 @@ export interface AuthStateOptions<Creds> {
   sessionId: string;
   /** Fresh credentials for a new session: pass Baileys' `initAuthCreds`. */
   initCreds?: () => Creds;
-  /** Turns a stored value back into what Baileys expects (e.g. `proto.Message.AppStateSyncKeyData.fromObject` for `app-state-sync-key`). */
+  /**
+   * Turns a stored value back into what Baileys expects (e.g. `proto.Message.AppStateSyncKeyData.fromObject` for
+   * `app-state-sync-key`).
+   */
   decode?: (type: SignalDataType, value: unknown) => unknown;
 }
 

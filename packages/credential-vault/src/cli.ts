@@ -9,7 +9,8 @@
  *                 NAMESPACE/SESSION (resumable; e.g. `move-session webhook-endpoints webhooks endpoints`).
  * Configured as the app is: DATABASE_URL (unset: the app's PGlite under DATA_DIR) and VAULT_KEYS
  * (unset: the development value in DATA_DIR/secrets.json); it says which it used, never the value.
- * DATA_DIR has no default: only the directory given is read (`npx pnpm@10 hf-vault` passes the app's). Exit 0 done, 1 some records could not be processed (named), 2 usage or configuration.
+ * DATA_DIR has no default: only the directory given is read (`npx pnpm@10 hf-vault` passes the app's). Exit 0 done, 1
+ * some records could not be processed (named), 2 usage or configuration.
  */
 import { givenDataDir, readSecret } from '@harakaflow/core/internals';
 import { createDatabase, migrate, POOLERS, type Pooler } from '@harakaflow/db';
@@ -32,7 +33,10 @@ const fail = (message: string): never => {
   process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   process.exit(2);
 };
-/** The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running app (naming its pid). */
+/**
+ * The database, or exit 2 with the reason: e.g. HF_DB_DATA_DIR_IN_USE, the app's PGlite directory held by the running
+ * app (naming its pid).
+ */
 const open = (url: string | undefined, dataDir: string | undefined) =>
   createDatabase({ url, dataDir: url ? undefined : resolve(dataDir!, 'pglite'), max: 2, pooler }).catch(
     (error: { code?: string; message?: string }) => {

@@ -18,7 +18,10 @@ export interface StoredName {
   updatedAt: Date;
 }
 
-/** Why a record did not open, as the decryption-failures metric labels it: the vault's two codes, else `other` (a key provider's own failure). */
+/**
+ * Why a record did not open, as the decryption-failures metric labels it: the vault's two codes, else `other` (a key
+ * provider's own failure).
+ */
 export type OpenFailure = 'HF_VAULT_DECRYPT_FAILED' | 'HF_VAULT_KEY_UNAVAILABLE' | 'other';
 
 export class VaultStore {

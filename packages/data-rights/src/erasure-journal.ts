@@ -1,4 +1,7 @@
-/** The erasure journal (what `hf-rights export-journal` writes) and erasures reapplied after a backup is restored. Internal: reached through `DataRights`. */
+/**
+ * The erasure journal (what `hf-rights export-journal` writes) and erasures reapplied after a backup is restored.
+ * Internal: reached through `DataRights`.
+ */
 import type { SubjectRef } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { asc, eq, sql } from 'drizzle-orm';

@@ -1,4 +1,7 @@
-/** Erasures other packages decide on (the age gate's minor erasure, policy §8) and their state. Internal: reached through `DataRights`. */
+/**
+ * Erasures other packages decide on (the age gate's minor erasure, policy §8) and their state. Internal: reached
+ * through `DataRights`.
+ */
 import type { SubjectRef } from '@harakaflow/core';
 import { eq } from 'drizzle-orm';
 import type { Ledger } from './ledger.js';

@@ -42,7 +42,10 @@ export const ExportPageOnly = createError(
   'GET on an export link answers its download page (text/html) and changes nothing; POST the link to download the export',
   406,
 );
-/** The emailed code of a request made without an API key (issue 32): wrong (or no code waits for this id), expired, or tried 5 times. */
+/**
+ * The emailed code of a request made without an API key (issue 32): wrong (or no code waits for this id), expired, or
+ * tried 5 times.
+ */
 export const CodeInvalid = createError(
   'HF_DATA_RIGHTS_CODE_INVALID',
   'This code is not the one we sent for this request, or no code waits for it: check it, or ask for a new one',

@@ -1,4 +1,7 @@
-/** Filing a request: its input checked, a second open deletion of a subject answered by the first, the clock started at receipt. */
+/**
+ * Filing a request: its input checked, a second open deletion of a subject answered by the first, the clock started at
+ * receipt.
+ */
 import { isE164 } from '@harakaflow/core';
 import { InvalidRequest, SubjectNotFound } from './errors.js';
 import type { Ledger } from './ledger.js';

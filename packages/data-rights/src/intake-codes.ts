@@ -114,7 +114,10 @@ export class RequestCodes {
     return issued ? { code, expiresAt, address: issued.address, kind } : null;
   }
 
-  /** The address a request waiting for a code sends it to, or null (nothing waits): for the message that carries a new code, never shown. */
+  /**
+   * The address a request waiting for a code sends it to, or null (nothing waits): for the message that carries a new
+   * code, never shown.
+   */
   async waitingAddress(id: string): Promise<string | null> {
     return (await this.waiting(id))?.address ?? null;
   }
@@ -205,7 +208,10 @@ export class RequestCodes {
     return this.#complete(claimed);
   }
 
-  /** Files or verifies the request of a claimed row, then forgets the row (idempotent: the sweep finishes a crashed one). */
+  /**
+   * Files or verifies the request of a claimed row, then forgets the row (idempotent: the sweep finishes a crashed
+   * one).
+   */
   async #complete(row: Verification): Promise<RightsRequest> {
     let done: RightsRequest;
     if (row.pending) {

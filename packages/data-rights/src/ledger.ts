@@ -251,7 +251,9 @@ export class Ledger {
     return null;
   }
 
-  /** Requests newest first (an account's own, with their export links), or the admin queue (without); keyset-paginated. */
+  /**
+   * Requests newest first (an account's own, with their export links), or the admin queue (without); keyset-paginated.
+   */
   async list(filter: ListFilter): Promise<{ requests: RightsRequest[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
     const where: SQL[] = [];

@@ -44,7 +44,10 @@ export interface DataRightsOptions {
    * into the document and the zip (`article15.html`), hashed in the signed manifest. Unset: none.
    */
   article15?: DataRightsConfig['article15'];
-  /** Days a closed request is kept (its thread's messages with it) before retention deletes it: class `rights_requests`. Default 1095 (3 years). */
+  /**
+   * Days a closed request is kept (its thread's messages with it) before retention deletes it: class `rights_requests`.
+   * Default 1095 (3 years).
+   */
   retainDays?: number | undefined;
   now?: (() => number) | undefined;
 }
@@ -78,7 +81,10 @@ type Checked = Pick<
   | 'article15'
 >;
 
-/** The options checked (HF_DATA_RIGHTS_INVALID_OPTION naming the option): the service's part of its config, and the sweep's interval. */
+/**
+ * The options checked (HF_DATA_RIGHTS_INVALID_OPTION naming the option): the service's part of its config, and the
+ * sweep's interval.
+ */
 export function resolveOptions(options: DataRightsOptions): { config: Checked; sweepIntervalMs: number } {
   const db = checkDatabaseOption(options.db, invalidOption);
   const signingKeys =

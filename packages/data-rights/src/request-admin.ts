@@ -1,4 +1,7 @@
-/** A request read, and the steps the administrator (or the requester's code) takes on it: verified, classified, extended. */
+/**
+ * A request read, and the steps the administrator (or the requester's code) takes on it: verified, classified,
+ * extended.
+ */
 import { and, eq, isNull } from 'drizzle-orm';
 import { AlreadyExtended, InvalidRequest, InvalidTransition, RequestNotFound } from './errors.js';
 import { appendHistory, DAY, type Ledger } from './ledger.js';
@@ -16,7 +19,10 @@ export async function getRequest(l: Ledger, id: string, accountId?: string): Pro
   return l.view(row, undefined, accountId !== undefined);
 }
 
-/** An administrator records how an emailed request's requester was verified (`self`: the requester entered the emailed code); the request starts. */
+/**
+ * An administrator records how an emailed request's requester was verified (`self`: the requester entered the emailed
+ * code); the request starts.
+ */
 export async function verifyRequest(
   l: Ledger,
   id: string,

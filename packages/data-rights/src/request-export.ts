@@ -1,4 +1,7 @@
-/** A request's export: built and stored, its one-time link (sent again by the admin), its one download, and exports a crash interrupted resumed. */
+/**
+ * A request's export: built and stored, its one-time link (sent again by the admin), its one download, and exports a
+ * crash interrupted resumed.
+ */
 import { uuidv7 } from '@harakaflow/core';
 import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { bundlePieces } from './bundle.js';

@@ -12,7 +12,10 @@ import type { DataRightsConfig } from './types.js';
 
 export const RIGHTS_REQUESTS_CLASS = 'rights_requests';
 
-/** The closed requests past `batch.cutoff` (by their last change), up to `batch.limit`, deleted (or counted on a dry run). */
+/**
+ * The closed requests past `batch.cutoff` (by their last change), up to `batch.limit`, deleted (or counted on a dry
+ * run).
+ */
 export async function purgeClosedRequests(
   c: Pick<DataRightsConfig, 'db' | 'evidence'>,
   batch: RetentionBatch,

@@ -45,7 +45,10 @@ export const requests = dataRights.table(
      * receipt reaches it after the account is gone. Erased once the request's last message is queued.
      */
     replyTo: text('reply_to'),
-    /** A phone number the requester gave (the public form, issue 32): kept for its own verification; erased with the identifiers. */
+    /**
+     * A phone number the requester gave (the public form, issue 32): kept for its own verification; erased with the
+     * identifiers.
+     */
     contact: text('contact'),
     /**
      * The language the requester asked in (issue 32 item 7: a BCP 47 tag such as `sw`, from the
@@ -55,7 +58,9 @@ export const requests = dataRights.table(
     lang: text('lang'),
     /** self | admin (filed for an emailed request to privacy@) */
     filedBy: text('filed_by').$type<'self' | 'admin'>().notNull(),
-    /** How the requester was verified: `api-key` for a request made with the account's key. Null: awaiting verification. */
+    /**
+     * How the requester was verified: `api-key` for a request made with the account's key. Null: awaiting verification.
+     */
     verification: text('verification'),
     details: text('details'),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),

@@ -53,12 +53,18 @@ export class DataRights {
     return getRequest(this.#l, id, accountId);
   }
 
-  /** The live export link of a request, or null (request-export.ts): for the message that sends it, never shown to the admin. */
+  /**
+   * The live export link of a request, or null (request-export.ts): for the message that sends it, never shown to the
+   * admin.
+   */
   exportLink(id: string): Promise<{ url: string; expiresAt: string } | null> {
     return exportLink(this.#l, id);
   }
 
-  /** The administrator sends a live export link to the person again, never seeing it (request-export.ts). A used or expired link: 410. */
+  /**
+   * The administrator sends a live export link to the person again, never seeing it (request-export.ts). A used or
+   * expired link: 410.
+   */
   resendExport(id: string): Promise<RightsRequest> {
     return resendExport(this.#l, id);
   }
@@ -86,7 +92,10 @@ export class DataRights {
     return fileRequest(this.#l, input);
   }
 
-  /** An administrator records how an emailed request's requester was verified (`self`: the requester entered the emailed code); the request starts. */
+  /**
+   * An administrator records how an emailed request's requester was verified (`self`: the requester entered the emailed
+   * code); the request starts.
+   */
   verify(id: string, verification: string, by: 'admin' | 'self' = 'admin'): Promise<RightsRequest> {
     return verifyRequest(this.#l, id, verification, by);
   }
@@ -159,7 +168,10 @@ export class DataRights {
     return extendRequest(this.#l, id, days, reason);
   }
 
-  /** Requests newest first: an account's own (with their export links), or the admin queue (never a link); keyset-paginated. */
+  /**
+   * Requests newest first: an account's own (with their export links), or the admin queue (never a link);
+   * keyset-paginated.
+   */
   list(filter: ListFilter): Promise<{ requests: RightsRequest[]; nextCursor: string | null }> {
     return this.#l.list(filter);
   }
@@ -203,7 +215,9 @@ export class DataRights {
     return this.#erasures.runDueErasures(requestId);
   }
 
-  /** Erases what legal holds kept through an erasure, once no hold covers it (every sweep); returns the parts erased. */
+  /**
+   * Erases what legal holds kept through an erasure, once no hold covers it (every sweep); returns the parts erased.
+   */
   releaseHeldErasures(): Promise<number> {
     return this.#erasures.releaseHeld();
   }
@@ -246,7 +260,10 @@ export class DataRights {
     return resumeExports(this.#l);
   }
 
-  /** One batch of the `rights_requests` retention class: closed requests past their period, with their messages (retention.ts). */
+  /**
+   * One batch of the `rights_requests` retention class: closed requests past their period, with their messages
+   * (retention.ts).
+   */
   purgeClosed(batch: RetentionBatch): Promise<RetentionStep> {
     return purgeClosedRequests(this.#c, batch);
   }

@@ -133,7 +133,9 @@ export async function exportToken(keys: ExportKeyStore, exportId: string): Promi
   return record && record.length > 32 ? record.subarray(32).toString() : null;
 }
 
-/** The live export a token opens, read and not claimed (the download page); null: unknown, used, expired or unfinished. */
+/**
+ * The live export a token opens, read and not claimed (the download page); null: unknown, used, expired or unfinished.
+ */
 export async function findExport(
   db: Database,
   token: string,

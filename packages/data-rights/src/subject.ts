@@ -11,7 +11,9 @@ export const EMAIL_ADDRESS = EMAIL;
 /** A language tag as requests keep it (`sw`, `sw-KE`, `en`): RFC 5646's language and up to three subtags. */
 const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$/i;
 
-/** A request's language from outside (null: none), lower case; HF_DATA_RIGHTS_INVALID_REQUEST for anything but a tag. */
+/**
+ * A request's language from outside (null: none), lower case; HF_DATA_RIGHTS_INVALID_REQUEST for anything but a tag.
+ */
 export function checkLanguage(lang: unknown): string | null {
   if (lang === null || lang === undefined) return null;
   if (typeof lang !== 'string' || !LANGUAGE_TAG.test(lang))

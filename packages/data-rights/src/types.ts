@@ -41,7 +41,10 @@ export interface HistoryEntry {
 /** The legal holds that kept a handler's data through an erasure: which, on what class, and why. */
 export type ReceiptHold = { id: string; class: string | null; reason: string };
 
-/** One handler's line of a receipt: what it erased, what it kept and why (`holds`: kept under a legal hold, erased when released). */
+/**
+ * One handler's line of a receipt: what it erased, what it kept and why (`holds`: kept under a legal hold, erased when
+ * released).
+ */
 export type ReceiptHandler = {
   name: string;
   erased: number;
@@ -111,7 +114,9 @@ export interface DataRightsConfig {
   verifyWithinDays: number;
   leaseMs: number;
   now: () => number;
-  /** Is the subject under a legal hold (§4) on all its data? Its purge then waits, re-checked hourly, until released. */
+  /**
+   * Is the subject under a legal hold (§4) on all its data? Its purge then waits, re-checked hourly, until released.
+   */
   isHeld?: ((ref: SubjectRef) => Promise<boolean>) | undefined;
   /**
    * The legal holds (§4) covering the subject. One on every class, or on `deleted_accounts`, keeps
@@ -140,7 +145,10 @@ export interface DataRightsConfig {
   withdrawConsent?: ((accountId: string) => Promise<number>) | undefined;
   /** Builds each export's Article 15 statement (issue 32 item 5). */
   article15?: Article15Builder | undefined;
-  /** An account whose verified address this is (issue 32: a request made without the account's key is about it), or null. */
+  /**
+   * An account whose verified address this is (issue 32: a request made without the account's key is about it), or
+   * null.
+   */
   accountByEmail?: ((email: string) => Promise<string | null>) | undefined;
   /** Where received messages are kept sealed, by request (the vault in the app); without it, none is kept. */
   evidence?: EvidenceStore | undefined;

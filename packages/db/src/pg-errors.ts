@@ -25,7 +25,10 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return false;
 }
 
-/** Driver codes of a connection that could not be made or was lost (postgres.js, Node's net), and the gate's refusal (availability.ts). */
+/**
+ * Driver codes of a connection that could not be made or was lost (postgres.js, Node's net), and the gate's refusal
+ * (availability.ts).
+ */
 const CONNECTION_CODES = new Set([
   'HF_DB_UNAVAILABLE',
   'ECONNREFUSED',

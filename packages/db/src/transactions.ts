@@ -16,7 +16,8 @@ type Begin = (...args: unknown[]) => Promise<unknown>;
  * transactions cut by `pg_terminate_backend`; test/transactions.test.ts).
  *
  * This client's `begin` keeps such a body pending instead (and any body that settles after its
- * transaction already ended, which only a close does, since a COMMIT would fail the same way): postgres.js 3 rejects the transaction
+ * transaction already ended, which only a close does, since a COMMIT would fail the same way): postgres.js 3 rejects
+ * the transaction
  * itself when its connection closes (it races the body against the close), and a ROLLBACK is
  * pointless on a lost session. If the connection is still open `LOST_GRACE_MS` later (a
  * connection-loss error that did not close it), the body rejects then, while the socket is alive.

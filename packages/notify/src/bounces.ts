@@ -76,7 +76,9 @@ function blockFor(recipients: readonly DsnRecipient[], address: string | null): 
   return mine ?? [...recipients].sort((a, b) => (SEVERITY[b.action ?? ''] ?? 0) - (SEVERITY[a.action ?? ''] ?? 0))[0];
 }
 
-/** What a DSN's block says happened; null when it says nothing usable. Hard: 5.x.x (or a failure that names no class). */
+/**
+ * What a DSN's block says happened; null when it says nothing usable. Hard: 5.x.x (or a failure that names no class).
+ */
 function dsnOutcome(
   block: DsnRecipient | undefined,
 ): { outcome: 'bounced' | 'delayed' | 'delivered'; hard: boolean } | null {
@@ -144,7 +146,10 @@ function subjectOf(row: OutboxRow): string {
   }
 }
 
-/** Reads one raw message from the bounce mailbox and records what it says (see the file's comment). Throws only when the database does. */
+/**
+ * Reads one raw message from the bounce mailbox and records what it says (see the file's comment). Throws only when the
+ * database does.
+ */
 export async function processBounce(
   c: BounceContext,
   raw: Buffer | Uint8Array,

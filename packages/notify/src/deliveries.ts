@@ -166,7 +166,10 @@ export async function accountNotices(
   }));
 }
 
-/** Acknowledges one of the account's notices; when it was acknowledged (again: the first time), or null when it has no such notice. */
+/**
+ * Acknowledges one of the account's notices; when it was acknowledged (again: the first time), or null when it has no
+ * such notice.
+ */
 export async function acknowledgeNotice(db: Database, accountId: string, id: string, now: Date): Promise<Date | null> {
   if (typeof id !== 'string' || !UUID.test(id)) return null;
   const mine = and(

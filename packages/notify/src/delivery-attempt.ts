@@ -63,7 +63,8 @@ export async function attemptDelivery(
       // Its subject erased meanwhile: the address will never be verified; it goes now (the row with it).
       if (row.eraseAfterSend || until <= x.now().getTime())
         return settle(x, row, { status: 'suppressed', lastError: 'the address was not verified' });
-      // Not an attempt: the claim's count is given back, and the row sleeps until its wait ends (releaseWaiting wakes it).
+      // Not an attempt: the claim's count is given back, and the row sleeps until its wait ends (releaseWaiting wakes
+      // it).
       await x.c.db
         .update(outbox)
         .set({ nextAttemptAt: new Date(until), attempts: row.attempts - 1, lastError: WAITING_FOR_VERIFICATION })

@@ -15,7 +15,9 @@ export const BadUnsubscribeLink = createError(
   'This unsubscribe link is not valid or has expired',
   400,
 );
-/** A bad IMAP URL or mailbox option (a TypeError at startup, like every bad option): names the variable, never the URL. */
+/**
+ * A bad IMAP URL or mailbox option (a TypeError at startup, like every bad option): names the variable, never the URL.
+ */
 export const invalidImapUrl = (name: string, why: string) =>
   Object.assign(new TypeError(`${name} ${why}`), { code: 'HF_NOTIFY_INVALID_OPTION' });
 /** A template whose data lacks a value: a failed send (retried, then failed), never an HTTP answer. */
@@ -24,7 +26,9 @@ export const InvalidFilter = createError('HF_NOTIFY_INVALID_FILTER', '%s', 400);
 /** Acknowledging a notice the account does not have (an app's route: `POST /v1/me/notices/:id/ack`). */
 export const NoticeNotFound = createError('HF_NOTIFY_NOTICE_NOT_FOUND', 'This account has no such notice', 404);
 
-/** Startup stops: a material policy version (or an announced change) whose notice can no longer be given in time (§11). */
+/**
+ * Startup stops: a material policy version (or an announced change) whose notice can no longer be given in time (§11).
+ */
 export const NoticeTooLate = createError(
   'HF_NOTIFY_NOTICE_TOO_LATE',
   "@harakaflow/notify: %s takes effect in %s days and its notices were never sent; at least %s days' notice is promised (§11): move its effective date",

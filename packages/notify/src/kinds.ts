@@ -1,4 +1,7 @@
-/** Every notification kind: its category, what it does for an unverified address, its template (templates.ts renders them). */
+/**
+ * Every notification kind: its category, what it does for an unverified address, its template (templates.ts renders
+ * them).
+ */
 import type { Block, KindSpec } from './template-types.js';
 import { REF, SIGNATURE, given, hasBusiness, hello, receiptValues, requestTemplate } from './request-templates.js';
 

@@ -59,7 +59,10 @@ export interface MailboxReaderOptions {
   name: string;
   /** What the URL is called in messages (its variable: `PRIVACY_IMAP_URL`). */
   urlName?: string | undefined;
-  /** Handles one message; must be idempotent on `message.key`. A throw stops the round (the message comes again next round). */
+  /**
+   * Handles one message; must be idempotent on `message.key`. A throw stops the round (the message comes again next
+   * round).
+   */
   onMessage: (message: MailboxMessage) => Promise<void>;
   /** Between rounds, ms. Default 60,000. */
   intervalMs?: number | undefined;
@@ -82,7 +85,9 @@ export interface MailboxReaderOptions {
 }
 
 export interface RoundResult {
-  /** `busy`: another replica holds the lease; `done`: read (maybe nothing new); `failed`: the round stopped (logged). */
+  /**
+   * `busy`: another replica holds the lease; `done`: read (maybe nothing new); `failed`: the round stopped (logged).
+   */
   status: 'busy' | 'done' | 'failed';
   /** Messages handed over. */
   handled: number;
@@ -273,7 +278,10 @@ export class MailboxReader {
     this.#timer.unref();
   }
 
-  /** Stops the rounds; resolves once the round in progress has ended (after its current message) and the lease is given back, so another replica reads on at once. */
+  /**
+   * Stops the rounds; resolves once the round in progress has ended (after its current message) and the lease is given
+   * back, so another replica reads on at once.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);

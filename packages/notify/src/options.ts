@@ -23,9 +23,14 @@ export interface NotifyOptions {
   publicUrl: string;
   /** HMAC secrets of unsubscribe links (at least 32 characters each): the first signs, all verify. Required. */
   unsubscribeSecrets: string[];
-  /** The privacy team's address, signing every message that signs off. Default `privacy@harakaflow.io` (the policy's). */
+  /**
+   * The privacy team's address, signing every message that signs off. Default `privacy@harakaflow.io` (the policy's).
+   */
   privacyContact?: string | undefined;
-  /** The Reply-To of every message: an email address (the app: PRIVACY_CONTACT, so an answer reaches the privacy mailbox). Unset: none. */
+  /**
+   * The Reply-To of every message: an email address (the app: PRIVACY_CONTACT, so an answer reaches the privacy
+   * mailbox). Unset: none.
+   */
   replyTo?: string | undefined;
   recipientOf?: ((accountId: string) => Promise<Recipient | null>) | undefined;
   enrich?: ConstructorParameters<typeof Notifier>[0]['enrich'];
@@ -57,9 +62,14 @@ export interface NotifyOptions {
         checkIntervalMs?: number;
       }
     | undefined;
-  /** The unsubscribe routes: `false` for none. Default { prefix: '/v1/notifications' }; `config` goes on both routes. */
+  /**
+   * The unsubscribe routes: `false` for none. Default { prefix: '/v1/notifications' }; `config` goes on both routes.
+   */
   routes?: false | { prefix?: string; config?: FastifyContextConfig } | undefined;
-  /** Settled notifications (sent, failed, suppressed) are deleted after this many days, checked hourly. Default 30; `false`: never here (a retention runner does it). */
+  /**
+   * Settled notifications (sent, failed, suppressed) are deleted after this many days, checked hourly. Default 30;
+   * `false`: never here (a retention runner does it).
+   */
   keepSettledDays?: number | false | undefined;
   /**
    * A report from the bounce mailbox that returns no message counts for the last message sent to

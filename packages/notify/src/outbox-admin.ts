@@ -64,7 +64,10 @@ export async function listOutbox(
 const due = () =>
   and(eq(outbox.status, 'pending'), sql`${outbox.lastError} is distinct from ${WAITING_FOR_VERIFICATION}`);
 
-/** For GET /health: how many are waiting to be sent (not those waiting for a verified address), have failed for good, and addresses bouncing. */
+/**
+ * For GET /health: how many are waiting to be sent (not those waiting for a verified address), have failed for good,
+ * and addresses bouncing.
+ */
 export async function outboxCounts(db: Database): Promise<{ pending: number; failed: number; bouncing: number }> {
   const byStatus = await db
     .select({ status: outbox.status, n: count() })
@@ -90,7 +93,10 @@ export async function outboxStats(
   return { ...counts, oldestPendingMs: oldest === null ? 0 : Math.max(0, now.getTime() - oldest) };
 }
 
-/** Settled rows created before `before` (the outbox's retention, 30 days), held accounts' kept. Returns how many (a dry run: would). */
+/**
+ * Settled rows created before `before` (the outbox's retention, 30 days), held accounts' kept. Returns how many (a dry
+ * run: would).
+ */
 export async function purgeSettled(
   db: Database,
   before: Date,
@@ -127,7 +133,8 @@ export async function purgeSettled(
   const ids = old.map((r) => r.id);
   await db.delete(attempts).where(inArray(attempts.notificationId, ids));
   const purged = (await db.delete(outbox).where(inArray(outbox.id, ids)).returning({ id: outbox.id })).length;
-  // Their delivery records go too, but a legal notice's to an account: the account's record of the notices it was given.
+  // Their delivery records go too, but a legal notice's to an account: the account's record of the notices it was
+  // given.
   await purgeDeliveries(db, before, limit);
   return purged;
 }

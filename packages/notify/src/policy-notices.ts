@@ -24,7 +24,10 @@ export interface Announcement {
   /** The template kind (a legal kind: sent whatever the account's preferences). */
   kind: string;
   effectiveAt: Date;
-  /** It must be queued at least this many days before `effectiveAt` (never under 14, §11); later, scheduling throws HF_NOTIFY_NOTICE_TOO_LATE. */
+  /**
+   * It must be queued at least this many days before `effectiveAt` (never under 14, §11); later, scheduling throws
+   * HF_NOTIFY_NOTICE_TOO_LATE.
+   */
   noticeDays: number;
   /** The template's values besides `name` and `businessName` (the recipient's). */
   data: Record<string, string>;

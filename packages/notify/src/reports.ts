@@ -139,7 +139,9 @@ export function messageIdOf(value: string | undefined): string | null {
   return inside;
 }
 
-/** A DSN's per-recipient blocks (RFC 3464 §2.3): every block that names a recipient (the per-message one names none). */
+/**
+ * A DSN's per-recipient blocks (RFC 3464 §2.3): every block that names a recipient (the per-message one names none).
+ */
 export function parseDeliveryStatus(text: string): DsnRecipient[] {
   const recipients: DsnRecipient[] = [];
   for (const block of fieldGroups(text)) {

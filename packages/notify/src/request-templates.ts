@@ -1,4 +1,7 @@
-/** The building blocks of the templates (kinds.ts): greetings, the rights request's template per step, an erasure receipt's summary. */
+/**
+ * The building blocks of the templates (kinds.ts): greetings, the rights request's template per step, an erasure
+ * receipt's summary.
+ */
 import type { MessageKey } from './languages.js';
 import { NO_BUSINESS_NAME, NO_NAME, type Template } from './template-types.js';
 

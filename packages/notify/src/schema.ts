@@ -40,7 +40,10 @@ export const outbox = notify.table(
     providerMessageId: text('provider_message_id'),
     lastError: text('last_error'),
     eraseAfterSend: boolean('erase_after_send').notNull().default(false),
-    /** The language it is written in (issue 32 item 7), chosen when queued; null (rows of earlier versions too): English. */
+    /**
+     * The language it is written in (issue 32 item 7), chosen when queued; null (rows of earlier versions too):
+     * English.
+     */
     lang: text('lang'),
   },
   (t) => [
@@ -178,7 +181,10 @@ export const reports = notify.table(
     type: text('type').$type<'dsn' | 'arf'>().notNull(),
     outcome: text('outcome').$type<DeliveryOutcome>().notNull(),
     notificationId: uuid('notification_id').notNull(),
-    /** How the report named the message: its Message-ID (or the kit's id header) in the returned original, or only its recipient. */
+    /**
+     * How the report named the message: its Message-ID (or the kit's id header) in the returned original, or only its
+     * recipient.
+     */
     matchedBy: text('matched_by').$type<'message-id' | 'recipient'>().notNull(),
   },
   (t) => [index('reports_notification_idx').on(t.notificationId), index('reports_received_idx').on(t.receivedAt)],

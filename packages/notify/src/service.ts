@@ -46,7 +46,10 @@ export const NOTIFY_RETRY_SCHEDULE_MS: readonly number[] = [
   60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
 ];
 
-/** The domain of a From address (`HarakaFlow <no-reply@harakaflow.com>` → `harakaflow.com`): Message-IDs end with it, DKIM signs for it. */
+/**
+ * The domain of a From address (`HarakaFlow <no-reply@harakaflow.com>` → `harakaflow.com`): Message-IDs end with it,
+ * DKIM signs for it.
+ */
 export const fromDomain = (from: string) => /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'harakaflow.invalid';
 
 export class Notifier {
@@ -168,7 +171,10 @@ export class Notifier {
     return `<${id}@${this.#domain}>`;
   }
 
-  /** A one-click link for the kind, signed, working for UNSUBSCRIBE_LINK_DAYS from now (its expiry is in what is signed). */
+  /**
+   * A one-click link for the kind, signed, working for UNSUBSCRIBE_LINK_DAYS from now (its expiry is in what is
+   * signed).
+   */
   unsubscribeUrl(accountId: string, kind: string): string {
     return unsubscribeUrl(this.#c, this.#now(), accountId, kind);
   }
@@ -211,7 +217,10 @@ export class Notifier {
     return schedulePolicyNotices(this.#c, () => this.#now(), versions, recipients, o);
   }
 
-  /** Changes every account is told of before they take effect (a register change, §11), once per account and key (policy-notices.ts). */
+  /**
+   * Changes every account is told of before they take effect (a register change, §11), once per account and key
+   * (policy-notices.ts).
+   */
   scheduleAnnouncements(
     announcements: readonly Announcement[],
     recipients: (after: string | null) => Promise<({ accountId: string } & Recipient)[]>,
@@ -219,7 +228,10 @@ export class Notifier {
     return scheduleAnnouncements(this.#c, () => this.#now(), announcements, recipients);
   }
 
-  /** A subject's notifications, preferences, bounce marks and delivery records: the legal notices it was given and how each went (personal-data export). */
+  /**
+   * A subject's notifications, preferences, bounce marks and delivery records: the legal notices it was given and how
+   * each went (personal-data export).
+   */
   async exportSubject(where: SubjectWhere) {
     return exportNotifications(this.#c.db, where, 'accountId' in where ? await this.preferences(where.accountId) : {});
   }
@@ -246,7 +258,10 @@ export class Notifier {
     return accountNotices(this.#c.db, accountId, this.#now(), o.markShown === true);
   }
 
-  /** Acknowledges one of the account's notices: when (the first time, if again), or null when the account has no such notice. */
+  /**
+   * Acknowledges one of the account's notices: when (the first time, if again), or null when the account has no such
+   * notice.
+   */
   acknowledgeNotice(accountId: string, id: string): Promise<Date | null> {
     return acknowledgeNotice(this.#c.db, accountId, id, this.#now());
   }
@@ -256,7 +271,10 @@ export class Notifier {
     return eraseNotifications(this.#c, where);
   }
 
-  /** Settled rows created before `before` (the outbox's retention, 30 days), held accounts' kept. Returns how many (a dry run: would). */
+  /**
+   * Settled rows created before `before` (the outbox's retention, 30 days), held accounts' kept. Returns how many (a
+   * dry run: would).
+   */
   purgeSettled(before: Date, limit = 1000, held: readonly string[] = [], dryRun = false): Promise<number> {
     return purgeSettled(this.#c.db, before, limit, held, dryRun);
   }

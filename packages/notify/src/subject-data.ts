@@ -5,7 +5,10 @@ import { eraseDeliveries, exportDeliveries, forgetReports } from './deliveries.j
 import { addresses, attempts, outbox, preferences } from './schema.js';
 import type { NotifierConfig } from './types.js';
 
-/** The `last_error` of a message waiting for its address to be verified (service.ts sets it, `releaseWaiting` looks for it). */
+/**
+ * The `last_error` of a message waiting for its address to be verified (service.ts sets it, `releaseWaiting` looks for
+ * it).
+ */
 export const WAITING_FOR_VERIFICATION = 'waiting for a verified address';
 
 /** Kinds kept, flagged, until sent when their subject is erased: they are about the erasure itself. */

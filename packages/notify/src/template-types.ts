@@ -4,7 +4,10 @@ import type { MessageKey } from './languages.js';
 /** Security and legal notices cannot be turned off; optional ones honour the account's preference. */
 export type Category = 'security' | 'legal' | 'optional';
 
-/** A paragraph (a catalogue text), a link (a text as its label, a target), or a bare value that no language changes (a code). */
+/**
+ * A paragraph (a catalogue text), a link (a text as its label, a target), or a bare value that no language changes (a
+ * code).
+ */
 export type Block = MessageKey | { label: MessageKey; href: string } | { value: string };
 
 /** What a message says, by catalogue key: the same in every language. */

@@ -9,7 +9,10 @@ export interface Recipient {
   address: string;
   name?: string | null | undefined;
   businessName?: string | null | undefined;
-  /** The language the account chose for its messages (one of LANGUAGES), if it did: a message queued without one is written in it. */
+  /**
+   * The language the account chose for its messages (one of LANGUAGES), if it did: a message queued without one is
+   * written in it.
+   */
   lang?: string | null | undefined;
 }
 
@@ -89,7 +92,10 @@ export interface EnqueueInput {
   data?: Record<string, unknown> | undefined;
   /** At most one row per key, across replicas and restarts. */
   dedupeKey?: string | undefined;
-  /** Delete the row once it is settled (sent or given up): a message to an address kept for it alone (an erasure receipt). */
+  /**
+   * Delete the row once it is settled (sent or given up): a message to an address kept for it alone (an erasure
+   * receipt).
+   */
   eraseAfterSend?: boolean | undefined;
   /**
    * The language to write it in (one of LANGUAGES: the one the person chose where they asked, e.g.

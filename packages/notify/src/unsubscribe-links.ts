@@ -16,7 +16,9 @@ export const UNSUBSCRIBE_LINK_DAYS = 90;
  */
 export const LEGACY_UNSUBSCRIBE_LINKS_UNTIL = Date.parse('2027-03-07T00:00:00Z');
 
-/** A one-click link for the kind, signed, working for UNSUBSCRIBE_LINK_DAYS from now (its expiry is in what is signed). */
+/**
+ * A one-click link for the kind, signed, working for UNSUBSCRIBE_LINK_DAYS from now (its expiry is in what is signed).
+ */
 export function unsubscribeUrl(c: LinkConfig, now: Date, accountId: string, kind: string): string {
   const expires = Math.floor(now.getTime() / 1000) + UNSUBSCRIBE_LINK_DAYS * 86_400;
   const token = sealValue(

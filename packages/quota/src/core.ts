@@ -98,7 +98,10 @@ export function crossedThresholds(
   });
 }
 
-/** Whether moving from `before` to `after` points of `points` crosses one of the thresholds (no allocation: the hot path asks). */
+/**
+ * Whether moving from `before` to `after` points of `points` crosses one of the thresholds (no allocation: the hot path
+ * asks).
+ */
 export function crossesThreshold(
   thresholds: readonly number[],
   points: number,

@@ -95,7 +95,9 @@ export class Keys {
     return [this.account(id), id];
   }
 
-  /** A raw client key's stored form, its forms under previous secrets, and itself when `raw` (legacy implies a secret). */
+  /**
+   * A raw client key's stored form, its forms under previous secrets, and itself when `raw` (legacy implies a secret).
+   */
   #rawForms(key: string, raw: boolean, stored = this.stored(key)): string[] {
     const forms = [stored];
     for (const secret of this.#previous) forms.push(keyed(secret, key));

@@ -38,7 +38,9 @@ import { GuardedLimiter } from './store-guarded.js';
 import type { Store } from './store.js';
 
 export interface ConsumeHooks {
-  /** A limit refused the request of the key (in every form it has): its violation, toward a ban, when the limit bans. */
+  /**
+   * A limit refused the request of the key (in every form it has): its violation, toward a ban, when the limit bans.
+   */
   refused(spec: LimitSpec, forms: string[], request: FastifyRequest): Promise<void>;
   /** Does going from `before` to `after` of `points` cross a warning threshold? (synchronous: the hot path asks it) */
   crosses(points: number, before: number, after: number): boolean;

@@ -64,7 +64,10 @@ async function signingSecrets(o: ServiceOptions, endpoint: EndpointRow, now: Dat
   return list.filter((s): s is string => !!s);
 }
 
-/** Signs and sends one delivery, or records why it could not be (its secret unreadable); with what to keep out of the log. */
+/**
+ * Signs and sends one delivery, or records why it could not be (its secret unreadable); with what to keep out of the
+ * log.
+ */
 async function sendSigned(
   o: ServiceOptions,
   d: DeliveryRow,

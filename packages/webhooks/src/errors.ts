@@ -98,9 +98,14 @@ export const DestinationError = createError(
 /** An endpoint's input is not acceptable (400). */
 export const EndpointInputError = createError('HF_WEBHOOK_INVALID_ENDPOINT', '%s', 400, Base);
 
-/** The delivery log: a status, event, time or cursor it does not know, `from` after `to`, a `since` in the future (400). */
+/**
+ * The delivery log: a status, event, time or cursor it does not know, `from` after `to`, a `since` in the future (400).
+ */
 export const InvalidQuery = createError('HF_WEBHOOK_INVALID_QUERY', 'Invalid delivery query: %s', 400, Base);
-/** Only a delivered or failed delivery can be sent again: a pending or held one is on its way, a cancelled one has no endpoint (409). */
+/**
+ * Only a delivered or failed delivery can be sent again: a pending or held one is on its way, a cancelled one has no
+ * endpoint (409).
+ */
 export const DeliveryNotResendable = createError(
   'HF_WEBHOOK_DELIVERY_NOT_RESENDABLE',
   'This delivery cannot be sent again: %s',

@@ -35,7 +35,10 @@ interface Forms {
   folded: string[];
 }
 
-/** The spellings an echo may give one encoded form: as is, JSON's `\/`, percent-encoded (either case), `+` read as a space. */
+/**
+ * The spellings an echo may give one encoded form: as is, JSON's `\/`, percent-encoded (either case), `+` read as a
+ * space.
+ */
 function spellings(form: string): string[] {
   const percent = encodeURIComponent(form);
   return [
@@ -149,7 +152,10 @@ export function responseExcerpt(
   return kept.length < text.length ? dropCutForm(kept, forms) : kept;
 }
 
-/** What a signed request must not leave in the log: each secret and each signature's MAC (their forms are derived from them). */
+/**
+ * What a signed request must not leave in the log: each secret and each signature's MAC (their forms are derived from
+ * them).
+ */
 export function redactionsOf(secrets: readonly string[], signatureHeader: string | undefined): string[] {
   const macs = (signatureHeader ?? '').split(' ').map((s) => s.slice(s.indexOf(',') + 1));
   return [...secrets, ...macs].filter((s) => s.length >= SHORTEST_VALUE);

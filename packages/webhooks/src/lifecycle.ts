@@ -159,7 +159,9 @@ export async function stillDisabled(tx: Database, ids: readonly string[]): Promi
   return new Set(rows.map((r) => r.id));
 }
 
-/** Since when the endpoint has failed every attempt (set by this failure if it is the first); null if it is not active. */
+/**
+ * Since when the endpoint has failed every attempt (set by this failure if it is the first); null if it is not active.
+ */
 export async function noteFailure(db: Database, endpointId: string, now: Date): Promise<Date | null> {
   const [row] = await db
     .update(endpoints)

@@ -18,7 +18,10 @@ export interface WebhooksOptions {
   allowHttp?: boolean | undefined;
   /** Allow loopback/private/link-local destinations (development, tests). Default false. */
   allowPrivateDestinations?: boolean | undefined;
-  /** The dispatcher loop: `false` to run none here (another process dispatches). Default { intervalMs: 1000, batch: 20 }. */
+  /**
+   * The dispatcher loop: `false` to run none here (another process dispatches). Default { intervalMs: 1000, batch: 20
+   * }.
+   */
   dispatch?: false | { intervalMs?: number; batch?: number } | undefined;
   /** Seen-delivery store: 'memory', 'postgres' (default) or a ReplayStore (e.g. redisReplayStore). */
   replayStore?: 'memory' | 'postgres' | ReplayStore | undefined;
@@ -37,7 +40,10 @@ export interface WebhooksOptions {
   onEndpointDisabled?: ((endpoint: DisabledEndpoint) => void | Promise<void>) | undefined;
 }
 
-/** The options checked (HF_WEBHOOK_INVALID_OPTION naming the option); `vault`: the app's credential vault, if registered. */
+/**
+ * The options checked (HF_WEBHOOK_INVALID_OPTION naming the option); `vault`: the app's credential vault, if
+ * registered.
+ */
 export function resolveOptions(options: WebhooksOptions, vault: VaultLike | undefined) {
   const db = checkDatabaseOption(options.db, invalidOption);
   const eventTypes = options.eventTypes ?? [];

@@ -9,7 +9,10 @@ export const RETRY_SCHEDULE_MS: readonly number[] = [
   5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
 ];
 
-/** The delay before the next attempt after `attempts` failed attempts, or null when none is left (@harakaflow/db's, shared by every outbox). */
+/**
+ * The delay before the next attempt after `attempts` failed attempts, or null when none is left (@harakaflow/db's,
+ * shared by every outbox).
+ */
 export function retryDelay(
   attempts: number,
   schedule: readonly number[] = RETRY_SCHEDULE_MS,

@@ -15,7 +15,10 @@ export const endpoints = webhooksSchema.table(
     disabledReason: text('disabled_reason'),
     /** Until when the previous secret still signs (the overlap after a rotation). */
     previousSecretUntil: timestamp('previous_secret_until', { withTimezone: true, mode: 'date' }),
-    /** Since when every attempt has failed (null: the last one succeeded); past `disableAfterDays` the endpoint is disabled. */
+    /**
+     * Since when every attempt has failed (null: the last one succeeded); past `disableAfterDays` the endpoint is
+     * disabled.
+     */
     failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -73,7 +76,10 @@ export const attempts = webhooksSchema.table(
     /** An error code (ETIMEDOUT, HF_WEBHOOK_DESTINATION_REFUSED...), never a message or a body. */
     error: text('error'),
     durationMs: integer('duration_ms').notNull(),
-    /** At most 1 KiB of the endpoint's answer, as text, with the request's signatures and secrets removed; never a header. */
+    /**
+     * At most 1 KiB of the endpoint's answer, as text, with the request's signatures and secrets removed; never a
+     * header.
+     */
     responseExcerpt: text('response_excerpt'),
   },
   (t) => [index('attempts_delivery_idx').on(t.deliveryId, t.attemptedAt)],

@@ -109,7 +109,10 @@ export class WebhookService {
     return { secret, previousValidUntil: until };
   }
 
-  /** Deletes an endpoint, its secrets, and cancels its pending and held deliveries (the log keeps them until their retention). */
+  /**
+   * Deletes an endpoint, its secrets, and cancels its pending and held deliveries (the log keeps them until their
+   * retention).
+   */
   async remove(accountId: string, id: string): Promise<boolean> {
     const removed = await this.#o.db
       .delete(endpoints)
@@ -175,7 +178,10 @@ export class WebhookService {
     return dispatchBatch(this.#o, this.#now, limit);
   }
 
-  /** A page of the account's endpoint's deliveries, newest first; null when the account has no such endpoint (delivery-log.ts). */
+  /**
+   * A page of the account's endpoint's deliveries, newest first; null when the account has no such endpoint
+   * (delivery-log.ts).
+   */
   listDeliveries(
     accountId: string,
     endpointId: string,
@@ -217,7 +223,10 @@ export class WebhookService {
     return done;
   }
 
-  /** Enables the account's disabled endpoint and releases its held deliveries (the first 20 due now, the rest spread: lifecycle.ts); null when it has no such endpoint. */
+  /**
+   * Enables the account's disabled endpoint and releases its held deliveries (the first 20 due now, the rest spread:
+   * lifecycle.ts); null when it has no such endpoint.
+   */
   async enable(accountId: string, id: string): Promise<{ endpoint: Endpoint; released: number } | null> {
     const done = await enableEndpoint(this.#o.db, accountId, id, this.#now());
     if (done?.released) this.#o.onQueued?.();

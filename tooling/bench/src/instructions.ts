@@ -3,7 +3,8 @@
 // move by ±30% between identical runs (the CPU's speed and what else runs on the host); an
 // instruction count does not, so an A/B of a small change is read here and confirmed by `pnpm bench`.
 // The server runs under callgrind with instrumentation off while it starts and takes
-// INSTRUCTIONS_WARMUP requests (default 20,000: until then the JIT is still compiling; the count was 309,000 for bare after 2,000 and 167,000 after 20,000, twice within 0.1%), then on for the measured requests,
+// INSTRUCTIONS_WARMUP requests (default 20,000: until then the JIT is still compiling; the count was 309,000 for bare
+// after 2,000 and 167,000 after 20,000, twice within 0.1%), then on for the measured requests,
 // every thread of the process counted (the audit writer's batches, GC), and the total is divided
 // by the requests. Needs valgrind (Debian's package). Nothing here is a test: figures go in notes.
 import autocannon from 'autocannon';

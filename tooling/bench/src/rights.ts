@@ -79,7 +79,8 @@ if (mode !== 'measure') {
       compilerOptions: { module: ModuleKind.ESNext, target: ScriptTarget.ES2023 },
     }).outputText,
   );
-  // BENCH_RIGHTS_NODE_ARGS: flags for the measuring process (--max-old-space-size=96 shows the export fits a small heap).
+  // BENCH_RIGHTS_NODE_ARGS: flags for the measuring process (--max-old-space-size=96 shows the export fits a small
+  // heap).
   const nodeArgs = process.env.BENCH_RIGHTS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, compiled, 'measure', account.id, apiKey], {
     env: { ...process.env, BENCH_RIGHTS_DATA_DIR: dataDir },

@@ -19,7 +19,8 @@ process.on('message', (message) => {
     // to a worker thread is therefore still counted, not hidden (issue 29 item 1). The main
     // thread's share is reported beside it, where /proc lets us read it (null elsewhere).
     const { user, system } = process.cpuUsage();
-    // atMicros: CLOCK_MONOTONIC, the clock of --cpu-prof's timestamps (profile.ts keeps the samples between two readings).
+    // atMicros: CLOCK_MONOTONIC, the clock of --cpu-prof's timestamps (profile.ts keeps the samples between two
+    // readings).
     process.send!({
       cpuMicros: user + system,
       mainThreadCpuMicros: mainThreadCpuMicros(),

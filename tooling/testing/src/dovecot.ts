@@ -33,7 +33,10 @@ export interface TestDovecot {
   urlOf(mailbox: string): string;
   /** Puts a raw RFC 822 message into a mailbox (INBOX) through IMAP APPEND; resolves to its UID. */
   append(raw: string | Buffer, options?: { date?: Date; mailbox?: string }): Promise<number>;
-  /** Deletes a mailbox (not INBOX, which IMAP cannot delete) and creates it again, empty, under a new UIDVALIDITY (a mailbox restored or moved). */
+  /**
+   * Deletes a mailbox (not INBOX, which IMAP cannot delete) and creates it again, empty, under a new UIDVALIDITY (a
+   * mailbox restored or moved).
+   */
   recreate(mailbox: string): Promise<void>;
   /** The server's log (dovecot.log): what it said, for a failing test. */
   log(): Promise<string>;

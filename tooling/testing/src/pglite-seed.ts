@@ -70,7 +70,10 @@ export async function seedPglite(dataDir: string): Promise<void> {
   cpSync(template, dataDir, { recursive: true });
 }
 
-/** The template as PGlite's dump (a tarball): `createDatabase({ loadDataDir })` opens it in memory in about a second instead of initdb's four. */
+/**
+ * The template as PGlite's dump (a tarball): `createDatabase({ loadDataDir })` opens it in memory in about a second
+ * instead of initdb's four.
+ */
 export async function pgliteDump(): Promise<Blob> {
   return new Blob([readFileSync(`${await pgliteTemplate()}.tar`)]);
 }

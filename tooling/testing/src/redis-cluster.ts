@@ -31,7 +31,10 @@ export interface ClusterRedis {
   close(): Promise<void>;
 }
 
-/** Three primaries with one replica each (`redis-cli --cluster create ... --cluster-replicas 1`), failing over after 1 s. */
+/**
+ * Three primaries with one replica each (`redis-cli --cluster create ... --cluster-replicas 1`), failing over after 1
+ * s.
+ */
 export async function startClusterRedis(): Promise<ClusterRedis> {
   installed();
   const group = new Group();

@@ -62,7 +62,9 @@ export class Group {
     return dir;
   }
 
-  /** Starts `program` with `args` in `dir` and waits until `ready` (or fails with its log's tail when it exits first). */
+  /**
+   * Starts `program` with `args` in `dir` and waits until `ready` (or fails with its log's tail when it exits first).
+   */
   async start(
     program: string,
     args: string[],
@@ -90,7 +92,10 @@ export class Group {
   }
 }
 
-/** A redis-server on a free port in its own directory: no persistence, loopback only, a replica's first sync at once (not after 5 s). */
+/**
+ * A redis-server on a free port in its own directory: no persistence, loopback only, a replica's first sync at once
+ * (not after 5 s).
+ */
 export async function redisServer(
   group: Group,
   extra: string[] = [],

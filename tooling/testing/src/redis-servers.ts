@@ -3,7 +3,8 @@
  * redis-tools, openssl): a TLS server with a certificate from a private CA made here, a primary with
  * a replica and three sentinels (here), a cluster of three primaries with one replica each
  * (redis-cluster.ts). Each server runs in its own temporary directory on a free loopback port, so
- * two runs of the suite can share the machine; readiness is polled, never slept for. `close()` kills them and removes the
+ * two runs of the suite can share the machine; readiness is polled, never slept for. `close()` kills them and removes
+ * the
  * directories (and a process exit kills whatever a crashed test left).
  */
 import { writeFile } from 'node:fs/promises';
@@ -17,7 +18,8 @@ import { until } from './smtp.js';
  * redis-tools, openssl): a TLS server with a certificate from a private CA made here, a primary with
  * a replica and three sentinels (here), a cluster of three primaries with one replica each
  * (redis-cluster.ts). Each server runs in its own temporary directory on a free loopback port, so
- * two runs of the suite can share the machine; readiness is polled, never slept for. `close()` kills them and removes the
+ * two runs of the suite can share the machine; readiness is polled, never slept for. `close()` kills them and removes
+ * the
  * directories (and a process exit kills whatever a crashed test left).
  */
 export interface TlsRedis {

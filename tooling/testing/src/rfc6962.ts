@@ -11,7 +11,9 @@ const sha256 = (...parts: Uint8Array[]) => {
   return h.digest();
 };
 
-/** The root an audit path leads to: RFC 6962's PATH recursion run backwards (the path lists the deepest sibling first). */
+/**
+ * The root an audit path leads to: RFC 6962's PATH recursion run backwards (the path lists the deepest sibling first).
+ */
 export function rootFromPath(leaf: Buffer, m: number, n: number, path: Buffer[]): Buffer | null {
   if (n === 1) return path.length === 0 ? leaf : null;
   if (path.length === 0 || m < 0 || m >= n) return null;

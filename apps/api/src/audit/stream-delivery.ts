@@ -1,4 +1,5 @@
-// Audit streams' delivery: due streams claimed under a lease, each sent its page (deletion records, then events), cursors moved on a 2xx.
+// Audit streams' delivery: due streams claimed under a lease, each sent its page (deletion records, then events),
+// cursors moved on a 2xx.
 import { eventsAfter, uuidv7Floor } from '@harakaflow/audit';
 import { errorCodes, securityEvent } from '@harakaflow/core';
 import { retryDelay } from '@harakaflow/db/internals';
@@ -24,7 +25,10 @@ import {
   type StreamContext,
 } from './stream-model.js';
 
-/** An ending stream's last step: the row, its delivered-id log and its secret go (audited, under no subject: the account is erased). */
+/**
+ * An ending stream's last step: the row, its delivered-id log and its secret go (audited, under no subject: the account
+ * is erased).
+ */
 async function endStream(ctx: StreamContext, s: AuditStream): Promise<number> {
   await ctx.db.delete(auditStreams).where(eq(auditStreams.id, s.id));
   await forgetStream(ctx, s.id);

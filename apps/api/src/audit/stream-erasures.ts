@@ -1,4 +1,5 @@
-// The deletion records a stream owes: erasure records looked at once applied, naming the events it delivered that they erased.
+// The deletion records a stream owes: erasure records looked at once applied, naming the events it delivered that they
+// erased.
 import { eventsAfter } from '@harakaflow/audit';
 import { auditEvents, ERASURE_ACTION } from '@harakaflow/audit/internals';
 import type { Database } from '@harakaflow/db';

@@ -20,10 +20,16 @@ export const SEND_TIMEOUT_MS = 15_000;
 export const STREAM_RETRY_MS: readonly number[] = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000];
 /** An erasure record whose events are still untagged after this was interrupted (a rerun records anew). */
 export const ERASURE_WAIT_MS = 3_600_000;
-/** An erased account's stream: removed once the erasure records up to this after it were looked at, or after ENDING_MAX_MS whatever happened. */
+/**
+ * An erased account's stream: removed once the erasure records up to this after it were looked at, or after
+ * ENDING_MAX_MS whatever happened.
+ */
 export const ENDING_GRACE_MS = 10 * 60_000;
 export const ENDING_MAX_MS = 7 * 86_400_000;
-/** Where secrets live: the vault's namespace of their own, not under the account (the vault's erasure of an account must not take an ending stream's secret). */
+/**
+ * Where secrets live: the vault's namespace of their own, not under the account (the vault's erasure of an account must
+ * not take an ending stream's secret).
+ */
 export const place = (streamId: string) => ({
   namespace: 'audit-streams',
   accountId: 'audit-streams',

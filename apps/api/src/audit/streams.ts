@@ -116,7 +116,8 @@ export class AuditStreams {
           accountId: owner.kind === 'admin' ? null : owner.id,
           url: url.href,
           format: input.format,
-          // The cursor is an id floor: ids are UUIDv7, made in time order (a `from` a second early: an id is made as its event is chained).
+          // The cursor is an id floor: ids are UUIDv7, made in time order (a `from` a second early: an id is made as
+          // its event is chained).
           cursor: uuidv7Floor(input.from ? input.from.getTime() - 1000 : now),
           erasureCursor: uuidv7Floor(now),
         })
@@ -152,7 +153,9 @@ export class AuditStreams {
       .orderBy(asc(auditStreams.createdAt), asc(auditStreams.id));
   }
 
-  /** Deletes a stream of the owner's (the admin: any), its delivered-id log and its secret; false when there is none. */
+  /**
+   * Deletes a stream of the owner's (the admin: any), its delivered-id log and its secret; false when there is none.
+   */
   async remove(owner: StreamOwner, id: string, request?: FastifyRequest): Promise<boolean> {
     const [gone] = await this.#ctx.db
       .delete(auditStreams)
@@ -179,7 +182,9 @@ export class AuditStreams {
     return deliverDue(this.#ctx, o);
   }
 
-  /** Forgets delivered ids older than the server-log period (their events are purged): `limit` rows a stream at most. */
+  /**
+   * Forgets delivered ids older than the server-log period (their events are purged): `limit` rows a stream at most.
+   */
   async prune(now = Date.now(), limit = 5000): Promise<number> {
     const floor = uuidv7Floor(now - (this.#ctx.o.retentionDays + 1) * 86_400_000);
     let pruned = 0;

@@ -10,9 +10,14 @@ import type { FastifyInstance } from 'fastify';
 
 /** The webhook owner of the witnesses' endpoints: not an account id (those are UUIDs), so no account ever sees them. */
 export const WITNESS_OWNER = 'harakaflow:audit-witnesses';
-/** The event type witnesses receive: `{ treeSize, rootHash, checkpoint }` (the signed note as GET /v1/audit/checkpoint serves it). */
+/**
+ * The event type witnesses receive: `{ treeSize, rootHash, checkpoint }` (the signed note as GET /v1/audit/checkpoint
+ * serves it).
+ */
 export const WITNESS_EVENT = 'audit.checkpoint';
-/** Heads are signed every 10 s under load; witnesses get at most one a minute from each replica, and always the latest. */
+/**
+ * Heads are signed every 10 s under load; witnesses get at most one a minute from each replica, and always the latest.
+ */
 export const WITNESS_EVERY_MS = 60_000;
 
 /** What a witness receives: the checkpoint, and its size and root read from it. */

@@ -35,7 +35,10 @@ function hostOf(url: string): string | undefined {
   }
 }
 
-/** AUDIT_SIGNING_KEYS' keys under the log's origin; null when unset (or when either is invalid: that is reported as a problem already). */
+/**
+ * AUDIT_SIGNING_KEYS' keys under the log's origin; null when unset (or when either is invalid: that is reported as a
+ * problem already).
+ */
 export function auditSigningKeys(value: string | undefined, origin: string): AuditSigningKeys | null {
   if (value === undefined) return null;
   try {
@@ -45,7 +48,10 @@ export function auditSigningKeys(value: string | undefined, origin: string): Aud
   }
 }
 
-/** An `imap://` URL (no TLS) to a host that is not loopback: refused in production (the mailbox password would cross the network in clear). */
+/**
+ * An `imap://` URL (no TLS) to a host that is not loopback: refused in production (the mailbox password would cross the
+ * network in clear).
+ */
 export function plainImapOffLoopback(url: string): boolean {
   if (!/^imap:\/\//i.test(url)) return false;
   try {

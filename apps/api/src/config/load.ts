@@ -135,7 +135,9 @@ export function productionEnv(now: Date = new Date()): string {
   return lines.join('\n');
 }
 
-/** NOTIFY_DKIM_KEY: a PEM private key (newlines as \\n allowed), or the path of a file holding one; never quoted back. */
+/**
+ * NOTIFY_DKIM_KEY: a PEM private key (newlines as \\n allowed), or the path of a file holding one; never quoted back.
+ */
 export function dkimKey(value: string): { pem: string } | { problem: string } {
   let pem = value.replace(/\\n/g, '\n');
   if (!pem.startsWith('-----BEGIN')) {

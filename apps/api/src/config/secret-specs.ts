@@ -42,7 +42,10 @@ function parsedBy(env: string, parse: (value: string) => unknown): SecretSpec['c
   };
 }
 
-/** The id of a generated key: its purpose and the day it was made (`dev-2026-12-06`, `k-2026-12-06`), so a rotation's new key differs by date. */
+/**
+ * The id of a generated key: its purpose and the day it was made (`dev-2026-12-06`, `k-2026-12-06`), so a rotation's
+ * new key differs by date.
+ */
 const keyId = (purpose: 'development' | 'production' = 'development') =>
   `${purpose === 'production' ? 'k' : 'dev'}-${new Date().toISOString().slice(0, 10)}`;
 

@@ -1,4 +1,7 @@
-/** The variable table's notify entries (§2, §6, §11): SMTP or .eml files, the From address, DKIM, bounces, the public URL. */
+/**
+ * The variable table's notify entries (§2, §6, §11): SMTP or .eml files, the From address, DKIM, bounces, the public
+ * URL.
+ */
 import { optional, quote, text, url, variable } from './readers.js';
 import type { EnvVariable } from './types.js';
 

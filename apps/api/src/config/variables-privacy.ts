@@ -1,4 +1,7 @@
-/** The variable table's privacy entries: the privacy contact, WhatsApp number and mailbox, the processor register, OpenAPI. */
+/**
+ * The variable table's privacy entries: the privacy contact, WhatsApp number and mailbox, the processor register,
+ * OpenAPI.
+ */
 import { describeImapUrl } from '@harakaflow/notify';
 import { readFileSync } from 'node:fs';
 import { count, flag, quote, text, variable } from './readers.js';

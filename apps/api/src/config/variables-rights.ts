@@ -1,4 +1,7 @@
-/** The variable table's entries for people's choices and rights: a minor's erasure (§8), consent's default (§7), data rights' clocks (§6). */
+/**
+ * The variable table's entries for people's choices and rights: a minor's erasure (§8), consent's default (§7), data
+ * rights' clocks (§6).
+ */
 import { count, oneOf, quote, variable, whole } from './readers.js';
 import type { EnvVariable } from './types.js';
 

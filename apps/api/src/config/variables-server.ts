@@ -1,4 +1,7 @@
-/** The variable table's server entries: environment, listener, data folder, then the edge (proxies, TLS, timeouts, logs). */
+/**
+ * The variable table's server entries: environment, listener, data folder, then the edge (proxies, TLS, timeouts,
+ * logs).
+ */
 import { isProxyEntry, trustTooWide } from './trust-proxy.js';
 import { count, oneOf, optional, quote, text, variable, whole } from './readers.js';
 import { splitSecrets } from './secret-specs.js';

@@ -16,7 +16,10 @@ import { accounts, apiKeys } from './schema.js';
 
 /** Live keys an account may hold. */
 export const MAX_API_KEYS = 5;
-/** A key's last use is written when the stored one is this old (or unset): one write a minute per key at most, off the request path. */
+/**
+ * A key's last use is written when the stored one is this old (or unset): one write a minute per key at most, off the
+ * request path.
+ */
 export const KEY_USE_RESOLUTION_MS = 60_000;
 
 export interface ApiKeyView {
@@ -26,7 +29,10 @@ export interface ApiKeyView {
   lastUsedAt: Date | null;
 }
 
-/** The account owning an unrevoked key, with the key's id and last use; null for any other token. `digestHex` is its SHA-256. */
+/**
+ * The account owning an unrevoked key, with the key's id and last use; null for any other token. `digestHex` is its
+ * SHA-256.
+ */
 export async function resolveApiKey(
   db: Database,
   token: string,
@@ -97,7 +103,10 @@ export async function createApiKey(
   });
 }
 
-/** Revokes one of the account's live keys: 'revoked', 'not-found' (not a live key of this account) or 'last' (its only live key). */
+/**
+ * Revokes one of the account's live keys: 'revoked', 'not-found' (not a live key of this account) or 'last' (its only
+ * live key).
+ */
 export async function revokeApiKey(
   db: Database,
   accountId: string,

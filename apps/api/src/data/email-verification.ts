@@ -1,4 +1,5 @@
-// Email verification of an account's address (issue 30 item 6): codes asked, issued, confirmed, and the accounts still to ask.
+// Email verification of an account's address (issue 30 item 6): codes asked, issued, confirmed, and the accounts still
+// to ask.
 import type { Database } from '@harakaflow/db';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import { createHmac, randomInt } from 'node:crypto';
@@ -145,7 +146,10 @@ export async function confirmEmail(
   });
 }
 
-/** Accounts whose address is not verified and who were never asked to (created before verification existed, or by a replica of that version): a page of them. */
+/**
+ * Accounts whose address is not verified and who were never asked to (created before verification existed, or by a
+ * replica of that version): a page of them.
+ */
 export async function accountsToAsk(db: Database, limit = 500): Promise<Pick<Account, 'id' | 'email'>[]> {
   return db
     .select({ id: accounts.id, email: accounts.email })

@@ -47,7 +47,10 @@ export function bodyFingerprint(body: unknown): string {
 }
 
 const kKey = Symbol('idempotency key');
-/** A request's claim: `completed` once its answer is stored in its change's transaction, `released` once its onSend gave the key up. */
+/**
+ * A request's claim: `completed` once its answer is stored in its change's transaction, `released` once its onSend gave
+ * the key up.
+ */
 type Tag = { accountId: string; key: string; completed?: boolean; released?: boolean };
 type Tagged = FastifyRequest & { [kKey]?: Tag | undefined };
 

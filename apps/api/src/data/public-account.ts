@@ -6,7 +6,9 @@ export interface PublicAccount {
   readonly id: string;
   readonly name: string;
   readonly email: string;
-  /** Has the account shown `email` to be its own (a code sent there)? Until then only a few kinds of message go to it. */
+  /**
+   * Has the account shown `email` to be its own (a code sent there)? Until then only a few kinds of message go to it.
+   */
   readonly emailVerified: boolean;
   readonly businessName: string | null;
   readonly createdAt: string;
@@ -17,7 +19,10 @@ export interface PublicAccount {
 // Rows are never changed in place (a correction reads a new row), so a view never goes stale.
 const publicViews = new WeakMap<Account, PublicAccount>();
 
-/** What an account's own answers show of it (never its plan's internals or deletion marks). Frozen: shared between responses. */
+/**
+ * What an account's own answers show of it (never its plan's internals or deletion marks). Frozen: shared between
+ * responses.
+ */
 export function publicAccount(account: Account): PublicAccount {
   let view = publicViews.get(account);
   if (view === undefined) {

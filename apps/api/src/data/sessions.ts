@@ -36,7 +36,10 @@ export function csrfValid(token: string, presented: unknown): boolean {
 
 export const sessionCookieName = (production: boolean) => (production ? '__Host-hf_session' : 'hf_session');
 
-/** The session cookie's attributes, set and cleared alike (a `__Host-` cookie is only cleared with the same Secure and Path). */
+/**
+ * The session cookie's attributes, set and cleared alike (a `__Host-` cookie is only cleared with the same Secure and
+ * Path).
+ */
 export const sessionCookieOptions = (secure: boolean) => ({
   path: '/',
   httpOnly: true,
@@ -62,7 +65,10 @@ export async function createSession(
   return { token, expiresAt };
 }
 
-/** The live session's account (not revoked, not expired, not idle for SESSION_IDLE_MS), or null. The request counts as a use. */
+/**
+ * The live session's account (not revoked, not expired, not idle for SESSION_IDLE_MS), or null. The request counts as a
+ * use.
+ */
 export async function sessionAccount(db: Database, token: string, now = new Date()): Promise<Account | null> {
   if (!TOKEN.test(token)) return null;
   const [row] = await db

@@ -1,4 +1,5 @@
-// The auth plugin: a request's principal from its Bearer key (cached per replica) or the privacy centre's session cookie.
+// The auth plugin: a request's principal from its Bearer key (cached per replica) or the privacy centre's session
+// cookie.
 import { cookieValues, errorCodes, type Principal } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -26,7 +27,9 @@ export interface AuthGuard {
   gate(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
   /** Counts a failed authentication. */
   failed(request: FastifyRequest): Promise<void>;
-  /** True when gate() would answer false without waiting on anything (optional: the hot path then skips its promise). */
+  /**
+   * True when gate() would answer false without waiting on anything (optional: the hot path then skips its promise).
+   */
   clear?(request: FastifyRequest): boolean;
 }
 
@@ -171,7 +174,10 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { db, adminApiKey, gua
     return undefined;
   }
 
-  /** A Bearer credential: the token and its SHA-256 in hex (the cache's key, looked up for an account's, compared as bytes with the admin key's). */
+  /**
+   * A Bearer credential: the token and its SHA-256 in hex (the cache's key, looked up for an account's, compared as
+   * bytes with the admin key's).
+   */
   function bearer(header: string): Credential | null {
     const token = bearerToken(header);
     return token === null ? null : { token, key: hashApiKey(token) };

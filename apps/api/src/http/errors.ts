@@ -10,7 +10,10 @@ export const InvalidConsentForm = createError(
   'The form needs analytics=granted or analytics=denied',
   400,
 );
-/** A state-changing request made with the privacy centre's session cookie, without its CSRF token or from another origin. */
+/**
+ * A state-changing request made with the privacy centre's session cookie, without its CSRF token or from another
+ * origin.
+ */
 export const SessionCsrf = createError(
   'HF_AUTH_CSRF',
   'A request made with the session cookie needs its x-csrf-token and this site as its Origin',
@@ -18,7 +21,10 @@ export const SessionCsrf = createError(
 );
 export const AccountExists = createError('HF_ACCOUNT_EXISTS', 'An account with this email address already exists', 409);
 export const AccountNotFound = createError('HF_ACCOUNT_NOT_FOUND', 'No such account', 404);
-/** Email verification (issue 30 item 6): a code that is wrong, expired, tried 5 times, or sent to an address the account no longer has. */
+/**
+ * Email verification (issue 30 item 6): a code that is wrong, expired, tried 5 times, or sent to an address the account
+ * no longer has.
+ */
 export const EmailCodeInvalid = createError(
   'HF_EMAIL_CODE_INVALID',
   'The code is wrong, has expired or was tried 5 times: ask for a new one (POST /v1/account/email/verification)',
@@ -35,7 +41,10 @@ export const EmailVerificationTooSoon = createError(
   'A verification message was sent less than a minute ago',
   429,
 );
-/** The audit log's public keys asked of a server without AUDIT_SIGNING_KEYS (issue 33: optional in production for a release). */
+/**
+ * The audit log's public keys asked of a server without AUDIT_SIGNING_KEYS (issue 33: optional in production for a
+ * release).
+ */
 export const AuditSigningDisabled = createError(
   'HF_AUDIT_SIGNING_DISABLED',
   'This server does not sign audit checkpoints (AUDIT_SIGNING_KEYS is not set)',
@@ -43,7 +52,10 @@ export const AuditSigningDisabled = createError(
 );
 export const CredentialNotFound = createError('HF_VAULT_NOT_FOUND', 'No such credential', 404);
 export const NotFound = createError('HF_NOT_FOUND', 'Route %s not found', 404);
-/** Issue 33: an audit event that does not exist, or is not about the account asking (never 403: that would tell it exists). */
+/**
+ * Issue 33: an audit event that does not exist, or is not about the account asking (never 403: that would tell it
+ * exists).
+ */
 export const AuditEventNotFound = createError('HF_AUDIT_EVENT_NOT_FOUND', 'No such audit event in your trail', 404);
 /** The event is newer than the latest signed tree head; Retry-After says when to ask again. */
 export const AuditProofPending = createError(

@@ -10,7 +10,9 @@ declare module 'fastify' {
   }
 }
 
-/** Where in `value` a string holds U+0000 (object keys included), or null. Iterative: depth cannot overflow the stack. */
+/**
+ * Where in `value` a string holds U+0000 (object keys included), or null. Iterative: depth cannot overflow the stack.
+ */
 export function nulPath(value: unknown, skip?: ReadonlySet<string>): string | null {
   const stack: [unknown, string][] = [[value, '']];
   while (stack.length) {

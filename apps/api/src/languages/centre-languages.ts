@@ -1,5 +1,6 @@
 /**
- * The privacy centre's languages (issue 32 item 7; the public form's and the emails' are languages.ts and notify's): English and Swahili, each a keyed catalogue of
+ * The privacy centre's languages (issue 32 item 7; the public form's and the emails' are languages.ts and notify's):
+ * English and Swahili, each a keyed catalogue of
  * whole sentences (`web/i18n/<language>.json`, `{name}` placeholders filled at use, never a sentence
  * assembled from translated parts), chosen per request: an explicit choice (`?lang=`, remembered in
  * the `hf_lang` cookie) first, else `Accept-Language`.
@@ -20,12 +21,18 @@ export function catalogue(language: Language): Catalogue {
   return JSON.parse(readFileSync(new URL(`${language}.json`, I18N), 'utf8')) as Catalogue;
 }
 
-/** `{name}` placeholders (and link targets, which the page's markup carries) in a text: what both catalogues must agree on. */
+/**
+ * `{name}` placeholders (and link targets, which the page's markup carries) in a text: what both catalogues must agree
+ * on.
+ */
 export function placeholders(text: string): string[] {
   return [...text.matchAll(/\{[A-Za-z]+\}|\]\([^)\s]*\)/g)].map((m) => m[0]).sort();
 }
 
-/** The best supported language of an `Accept-Language` header: notify's reading of it (RFC 9110 §12.5.4, RFC 4647), English when nothing matches. */
+/**
+ * The best supported language of an `Accept-Language` header: notify's reading of it (RFC 9110 §12.5.4, RFC 4647),
+ * English when nothing matches.
+ */
 export function fromAcceptLanguage(header: string | undefined): Language {
   return negotiateLanguage(header, LANGUAGES, 'en');
 }

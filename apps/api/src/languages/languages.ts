@@ -4,7 +4,8 @@
  * emails' are @harakaflow/notify's, in the same languages (a language here is one notify writes).
  *
  * A page's language: the one a link or the form chose (`?lang=sw`, the forms' hidden `lang`),
- * else the one chosen on the privacy centre's switch (its `hf_lang` cookie), else the browser's `Accept-Language` (`sw`, `sw-KE`, `sw-TZ`: Swahili; anything else English).
+ * else the one chosen on the privacy centre's switch (its `hf_lang` cookie), else the browser's `Accept-Language`
+ * (`sw`, `sw-KE`, `sw-TZ`: Swahili; anything else English).
  * A request's: the same for the form and the privacy centre; for an API client, the body's `lang`,
  * else its `Accept-Language` when it sends one, else none (English, or the account's preference).
  */
@@ -16,7 +17,10 @@ import { sw } from './messages/sw.js';
 
 export type { PageCatalogue, PageKey } from './messages/catalogue.js';
 import type { PageCatalogue, PageKey } from './messages/catalogue.js';
-/** A language chosen on the privacy centre's switch, remembered for its pages and the form: a strictly necessary preference (catalogued essential), Path=/privacy. */
+/**
+ * A language chosen on the privacy centre's switch, remembered for its pages and the form: a strictly necessary
+ * preference (catalogued essential), Path=/privacy.
+ */
 export const LANGUAGE_COOKIE = 'hf_lang';
 
 /** The pages' languages, the default first: each also a language of notify's catalogues (the type says so). */
@@ -32,7 +36,10 @@ export const LANGUAGE_NAMES: Readonly<Record<PageLanguage, string>> = { en: 'Eng
 export const isPageLanguage = (value: unknown): value is PageLanguage =>
   typeof value === 'string' && (PAGE_LANGUAGES as readonly string[]).includes(value) && isLanguage(value);
 
-/** The language a page answers in: `chosen` (a link's or a form's) when it is one of ours, else the request's Accept-Language. */
+/**
+ * The language a page answers in: `chosen` (a link's or a form's) when it is one of ours, else the request's
+ * Accept-Language.
+ */
 export function pageLanguage(request: FastifyRequest, chosen?: unknown): PageLanguage {
   if (isPageLanguage(chosen)) return chosen;
   // The choice made on the privacy centre's switch (its `hf_lang` cookie, Path=/privacy) holds here too.

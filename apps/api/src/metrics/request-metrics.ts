@@ -131,7 +131,10 @@ const json = (res: ServerResponse, status: number, body: object, headers: Record
     .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers })
     .end(JSON.stringify(body));
 
-/** Binds the sink (before the plugins register), adds the app's own metrics and the listener (started when the app is ready). */
+/**
+ * Binds the sink (before the plugins register), adds the app's own metrics and the listener (started when the app is
+ * ready).
+ */
 export function setupMetrics(app: FastifyInstance, config: AppConfig, database: DatabaseHandle): MetricsEndpoint {
   const registry = new Registry();
   const lastLogged = new Map<string, number>();

@@ -44,13 +44,22 @@ export const CATEGORIES = {
 } as const;
 export type Category = keyof typeof CATEGORIES;
 
-/** What a personal-data handler holds: its categories, why, where it comes from, and (when it names no retention class itself) its class. */
+/**
+ * What a personal-data handler holds: its categories, why, where it comes from, and (when it names no retention class
+ * itself) its class.
+ */
 export interface HandlerData {
   categories: Category[];
   purposes: Purpose[];
-  /** Where its data comes from, per kind of subject (`account`: the person's own account; `contact`: a business's contact). */
+  /**
+   * Where its data comes from, per kind of subject (`account`: the person's own account; `contact`: a business's
+   * contact).
+   */
   source: Partial<Record<SubjectKind, string>> & { account: string };
-  /** Classes its data is kept under beside those the handler names itself (what it keeps until the account goes: `deleted_accounts`). */
+  /**
+   * Classes its data is kept under beside those the handler names itself (what it keeps until the account goes:
+   * `deleted_accounts`).
+   */
   retentionClasses?: string[];
 }
 
@@ -129,7 +138,10 @@ export const HANDLER_DATA: Record<string, HandlerData> = {
   },
 };
 
-/** Classes whose period counts from the account's deletion, not from when a row was made: stated without a number of days. */
+/**
+ * Classes whose period counts from the account's deletion, not from when a row was made: stated without a number of
+ * days.
+ */
 const UNTIL_DELETION = new Set(['deleted_accounts']);
 
 export interface Article15Settings {
@@ -138,7 +150,10 @@ export interface Article15Settings {
   publicUrl: string;
   register: readonly Subprocessor[];
   retentionClasses: () => readonly RetentionClass[];
-  /** The plan of the account the subject belongs to (an account, or a contact's owner): the period of classes that differ by plan. */
+  /**
+   * The plan of the account the subject belongs to (an account, or a contact's owner): the period of classes that
+   * differ by plan.
+   */
   planOf?: ((accountId: string) => Promise<string | undefined>) | undefined;
   handlers?: Record<string, HandlerData>;
 }
@@ -162,7 +177,8 @@ export function article15Builder(s: Article15Settings): Article15Builder {
     const classes = new Map(s.retentionClasses().map((c) => [c.name, c]));
     const retention = new Map<string, string[]>();
     for (const part of held) {
-      // The classes the handler names itself (the registry's) and those the app adds for what it keeps until the account goes.
+      // The classes the handler names itself (the registry's) and those the app adds for what it keeps until the
+      // account goes.
       for (const c of new Set([...part.retentionClasses, ...(handlers[part.name]?.retentionClasses ?? [])]))
         retention.set(c, [...(retention.get(c) ?? []), part.name]);
     }

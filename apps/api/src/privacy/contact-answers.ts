@@ -1,4 +1,5 @@
-// An account's answer to a forwarded request (fulfil, deny, erase), the contact's erasure, and the outcome told to the person.
+// An account's answer to a forwarded request (fulfil, deny, erase), the contact's erasure, and the outcome told to the
+// person.
 import { securityEvent, uuidv7 } from '@harakaflow/core';
 import type { RightsRequest } from '@harakaflow/data-rights';
 import { and, eq } from 'drizzle-orm';

@@ -5,7 +5,9 @@ import type { contactRequests, forwardedRequests } from '../data/schema.js';
 import { maskPhone } from './contact-proof.js';
 import { receiptParts } from './notices.js';
 
-/** The kinds an account may answer by erasing the contact (erasing an access request would destroy what was asked for). */
+/**
+ * The kinds an account may answer by erasing the contact (erasing an access request would destroy what was asked for).
+ */
 export const ERASABLE_KINDS: readonly string[] = ['deletion', 'objection', 'withdraw_consent'];
 export const FORWARDED_STATUSES = ['open', 'erasing', 'fulfilled', 'denied', 'erased'] as const;
 export type ForwardedStatus = (typeof FORWARDED_STATUSES)[number];

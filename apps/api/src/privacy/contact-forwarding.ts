@@ -72,7 +72,10 @@ export async function forwardProved(
   });
 }
 
-/** Queues what a forwarding says and has not said yet: each account's email, the person's count. Exactly once each (dedupe keys). */
+/**
+ * Queues what a forwarding says and has not said yet: each account's email, the person's count. Exactly once each
+ * (dedupe keys).
+ */
 export async function announce(ctx: ContactContext, requestId: string): Promise<void> {
   const pending = await ctx.db
     .select()

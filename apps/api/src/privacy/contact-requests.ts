@@ -152,7 +152,10 @@ export class ContactRequests {
     return done.requestId;
   }
 
-  /** Queues what a forwarding says and has not said yet: each account's email, the person's count. Exactly once each (dedupe keys). */
+  /**
+   * Queues what a forwarding says and has not said yet: each account's email, the person's count. Exactly once each
+   * (dedupe keys).
+   */
   announce(requestId: string): Promise<void> {
     return announce(this.#ctx, requestId);
   }

@@ -1,4 +1,5 @@
-// The minute's jobs of contacts' requests: what a crash left half-done, and the deadline alerts of open forwarded requests.
+// The minute's jobs of contacts' requests: what a crash left half-done, and the deadline alerts of open forwarded
+// requests.
 import { errorCodes, securityEvent, uuidv7 } from '@harakaflow/core';
 import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';

@@ -1,4 +1,5 @@
-// The notices' background jobs: accounts made before email verification asked to verify, and legacy `app.notifications` rows handed to notify.
+// The notices' background jobs: accounts made before email verification asked to verify, and legacy `app.notifications`
+// rows handed to notify.
 import { errorCodes } from '@harakaflow/core';
 import type { Database } from '@harakaflow/db';
 import { and, asc, inArray, isNotNull, isNull } from 'drizzle-orm';

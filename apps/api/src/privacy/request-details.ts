@@ -26,7 +26,10 @@ export interface RequestFields {
   consent?: (typeof CONSENT_CHOICES)[number] | undefined;
 }
 
-/** The details to file, and whether the request is a manual withdrawal; a field on the wrong kind is 400 HF_VALIDATION_FAILED. */
+/**
+ * The details to file, and whether the request is a manual withdrawal; a field on the wrong kind is 400
+ * HF_VALIDATION_FAILED.
+ */
 export function requestDetails({ kind, contact, details, purpose, consent }: RequestFields): {
   details: string | null;
   manual: boolean;

@@ -13,7 +13,10 @@ import fp from 'fastify-plugin';
 import { readMailbox } from './mailbox-reading.js';
 import { utcMinute } from '../data/dates.js';
 
-/** Answers (the 'received' message with its code) one sender address gets a day, at most: a forged sender cannot turn the mailbox into a mail cannon. */
+/**
+ * Answers (the 'received' message with its code) one sender address gets a day, at most: a forged sender cannot turn
+ * the mailbox into a mail cannon.
+ */
 export const SENDER_ANSWERS_PER_DAY = 3;
 const SENDER_LIMIT = { name: 'rights.intake.sender', points: SENDER_ANSWERS_PER_DAY, duration: 86_400 };
 
@@ -78,7 +81,10 @@ export async function requestCodeData(
   return undefined;
 }
 
-/** Queues a request's code message to `address`, in `lang` (the request's; null: English); a reply to it joins the request's thread. */
+/**
+ * Queues a request's code message to `address`, in `lang` (the request's; null: English); a reply to it joins the
+ * request's thread.
+ */
 export async function sendRequestCode(
   app: FastifyInstance,
   id: string,

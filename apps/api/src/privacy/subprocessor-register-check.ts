@@ -11,7 +11,10 @@ const isDay = (v: unknown): v is string =>
   DAY.test(v) &&
   !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
   new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
-/** One line of plain text: no control characters, line separators, bidi marks and overrides or invisible characters (it is shown on a page and in mail, where one name must not pass for another). */
+/**
+ * One line of plain text: no control characters, line separators, bidi marks and overrides or invisible characters (it
+ * is shown on a page and in mail, where one name must not pass for another).
+ */
 const isText = (v: unknown, max = TEXT_MAX): v is string =>
   typeof v === 'string' &&
   v.trim() !== '' &&

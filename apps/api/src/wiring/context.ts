@@ -1,4 +1,7 @@
-/** What the wiring table is made of: a step's shape, the context its options are made from, and settings several steps share. */
+/**
+ * What the wiring table is made of: a step's shape, the context its options are made from, and settings several steps
+ * share.
+ */
 import type { DatabaseHandle, MigrationSet } from '@harakaflow/db';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyPluginOptions } from 'fastify';
 import type { AppConfig } from '../config/config.js';
@@ -9,7 +12,9 @@ export interface WiringContext {
   app: FastifyInstance;
   config: AppConfig;
   database: DatabaseHandle;
-  /** The quota store's Redis client (one server, Sentinel or Cluster), when Redis is configured (connected by buildApp). */
+  /**
+   * The quota store's Redis client (one server, Sentinel or Cluster), when Redis is configured (connected by buildApp).
+   */
   redis: QuotaRedis | undefined;
 }
 

@@ -20,7 +20,10 @@ import { secure, type WiringContext } from './context.js';
 import { GPC_LAST_UPDATE, POLICY_VERSIONS } from './policy-versions.js';
 import { enrichMessage, warnOfQuota } from './reactions.js';
 
-/** The OpenAPI document's head that @fastify/swagger starts from: the API's info, its contact and its two security schemes. */
+/**
+ * The OpenAPI document's head that @fastify/swagger starts from: the API's info, its contact and its two security
+ * schemes.
+ */
 export function openapiDocument(config: AppConfig): FastifyDynamicSwaggerOptions {
   return {
     openapi: {

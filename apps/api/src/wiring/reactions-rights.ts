@@ -109,7 +109,10 @@ export async function verifiedAddressOf(db: Db, accountId: string): Promise<stri
   return recipient && (await addressVerified(db, accountId, recipient.address)) ? recipient.address : null;
 }
 
-/** A step of a request told to the address it came from; while the account exists and that is its address, the account's notices are the ones. */
+/**
+ * A step of a request told to the address it came from; while the account exists and that is its address, the account's
+ * notices are the ones.
+ */
 export async function tellRequester(
   app: FastifyInstance,
   db: Db,

@@ -120,7 +120,10 @@ export function redisProblems(s: RedisSettings): string[] {
   return problems;
 }
 
-/** Is REDIS_TLS_CA_FILE a readable PEM certificate? (loadConfig's check: a path is not a secret, its content is not quoted.) */
+/**
+ * Is REDIS_TLS_CA_FILE a readable PEM certificate? (loadConfig's check: a path is not a secret, its content is not
+ * quoted.)
+ */
 export function redisCaProblem(file: string): string | null {
   let pem: string;
   try {

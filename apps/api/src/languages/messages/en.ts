@@ -97,7 +97,8 @@ export const en = {
     'This download link was already used, or it has expired: each link downloads your data once, for a limited time.',
   'export.gone.again': 'You can ask for a new copy from the <link>privacy centre</link>.',
 
-  // The processor register's page (issue 32 item 4): the page's own words; the register's data (names, purposes, categories, locations, notes) stays as the operator wrote it.
+  // The processor register's page (issue 32 item 4): the page's own words; the register's data (names, purposes,
+  // categories, locations, notes) stays as the operator wrote it.
   'register.title': 'Our service providers',
   'register.intro':
     'These service providers process personal data on our behalf (privacy policy §5), bound by contract to use it only to provide their service to us. Where data leaves the country it was collected in, the safeguard is named (§9).',

@@ -33,7 +33,8 @@ const accountRequestRoutes: Routes<{ session?: { cookieName: string; secure: boo
             kind: { enum: [...REQUEST_KINDS] },
             contact: { type: 'string', pattern: E164 },
             details: { type: 'string', maxLength: 2000 },
-            // Issue 32 item 6: the §2 use an objection is about, the consent a withdrawal withdraws (request-details.ts).
+            // Issue 32 item 6: the §2 use an objection is about, the consent a withdrawal withdraws
+            // (request-details.ts).
             purpose: { enum: [...OBJECTION_CHOICES] },
             consent: { enum: [...CONSENT_CHOICES] },
             // Issue 32 item 7: the language of the messages about it; without it, the Accept-Language

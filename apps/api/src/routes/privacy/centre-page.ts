@@ -1,4 +1,5 @@
-// The privacy centre's page in each language: index.html's markers filled from the catalogues, and the language a request gets.
+// The privacy centre's page in each language: index.html's markers filled from the catalogues, and the language a
+// request gets.
 import type { FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { OBJECTION_PURPOSES } from '../../privacy/article15.js';

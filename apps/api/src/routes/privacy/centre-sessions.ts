@@ -1,4 +1,5 @@
-// The privacy centre's sessions: an account's API key exchanged once for a cookie the page cannot read, read back, and ended.
+// The privacy centre's sessions: an account's API key exchanged once for a cookie the page cannot read, read back, and
+// ended.
 import type { Database } from '@harakaflow/db';
 import type { FastifyRequest } from 'fastify';
 import { accountByApiKey, publicAccount } from '../../data/accounts.js';

@@ -71,7 +71,10 @@ ${body}
 `;
 }
 
-/** The page's headers: the privacy centre's CSP, kept out of search engines; the API's referrer policy and no-store stay. */
+/**
+ * The page's headers: the privacy centre's CSP, kept out of search engines; the API's referrer policy and no-store
+ * stay.
+ */
 export const asPage = (reply: FastifyReply, status: number) =>
   reply
     .code(status)

@@ -1,4 +1,5 @@
-// The rights requests' routes, registered in their order: the account's requests, its profile, the signing keys, the admin's queue.
+// The rights requests' routes, registered in their order: the account's requests, its profile, the signing keys, the
+// admin's queue.
 import type { Database } from '@harakaflow/db';
 import type { Routes } from '../../http/schema-types.js';
 import accountRequestRoutes from './account-requests.js';

@@ -22,7 +22,10 @@ const addressKey = (request: FastifyRequest) => {
 };
 const requestKey = (request: FastifyRequest) => `rights-request:${(request.params as { id?: string }).id ?? ''}`;
 
-/** The routes' quota: per IP; per address (submissions) or per request (new codes); fail closed (a code message is mail sent). */
+/**
+ * The routes' quota: per IP; per address (submissions) or per request (new codes); fail closed (a code message is mail
+ * sent).
+ */
 export const submitQuota = {
   failClosed: true,
   limits: [SUBMIT_LIMITS.perIp],

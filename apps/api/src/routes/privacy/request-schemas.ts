@@ -20,7 +20,8 @@ export const requestSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
-    // `unclassified`: read from the privacy mailbox, its kind not clear from its text (issue 32): the admin classifies it.
+    // `unclassified`: read from the privacy mailbox, its kind not clear from its text (issue 32): the admin classifies
+    // it.
     kind: { enum: [...ALL_REQUEST_KINDS] },
     status: { enum: [...REQUEST_STATUSES] },
     subject: {

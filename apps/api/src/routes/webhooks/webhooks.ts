@@ -183,7 +183,8 @@ const webhookRoutes: Routes<{ metaAppSecret: string | undefined; metaVerifyToken
     },
   );
 
-  // No body schema: the raw delivery is verified before any parser sees it (the webhooks plugin), so its type is said here.
+  // No body schema: the raw delivery is verified before any parser sees it (the webhooks plugin), so its type is said
+  // here.
   app.post<{ Body: { object?: string; entry?: unknown[] } }>(
     '/v1/webhooks/inbound/meta',
     {
